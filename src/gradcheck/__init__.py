@@ -1,0 +1,26 @@
+"""gradcheck: prove a gradient is right, or show exactly where and how it is wrong.
+
+>>> import numpy as np, gradcheck
+>>> W = np.array([[1.0, 2.0], [3.0, 4.0]])
+>>> report = gradcheck.check(lambda W: float(np.sum(W**2)), {"W": W}, {"W": 2 * W})
+>>> report.passed
+True
+"""
+
+from gradcheck._engine import assert_gradients, check
+from gradcheck._errors import GradcheckError, GradientMismatch
+from gradcheck._report import Diagnosis, Entry, ParameterResult, Report
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Diagnosis",
+    "Entry",
+    "GradcheckError",
+    "GradientMismatch",
+    "ParameterResult",
+    "Report",
+    "__version__",
+    "assert_gradients",
+    "check",
+]

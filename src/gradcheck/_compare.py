@@ -1,0 +1,209 @@
+"""Turn cost values into numerical derivatives, error estimates and per-entry verdicts.
+
+The verdict rule, for one entry with analytic value ``a`` and numerical estimate
+``D`` at step ``h``:
+
+1. **Screen.** ``|a − D| ≤ tol = atol + rtol · max(|a|, |D|) + 3ν`` passes at once.
+   ``rtol`` is the method and dtype's default (:data:`gradcheck._numerics.RTOL`),
+   ``atol = rtol × the largest gradient entry of the same parameter`` (errors are
+   judged on the scale of that parameter's gradient), and ``ν`` is the round-off
+   error the difference quotient inherits from the cost's measured noise ``σ``
+   (``σ/h`` for central differences).
+2. **Re-examine** entries that fail the screen, with two more evaluations at ``h/2``.
+   The Richardson extrapolation ``R = (4 C(h/2) − C(h)) / 3`` of the central
+   differences ``C`` is a higher-order estimate; ``e = |D − R| + ν`` estimates the
+   error of ``D`` itself — the spread of the Richardson table.
+3. **Kinks.** With ``J0`` the unperturbed cost, the one-sided slopes differ by
+   ``jump(s) = (J(θ+s) − 2 J0 + J(θ−s)) / s``. For a smooth cost ``jump(s) ≈ s f''``
+   halves with ``s``; at a kink (ReLU at 0, ties in max/abs) it does not. An entry
+   whose jump stays (``|jump(h/2)| > 0.75 |jump(h)|``, above noise and tolerance) and
+   whose ``a`` lies between the one-sided slopes is ``nonsmooth``: kept out of the
+   verdict, not counted as an error.
+4. **Decide.** ``|a − D| ≤ tol + SAFETY · e`` is ``ok`` — unless ``SAFETY · e`` is more
+   than :data:`UNCERTAIN` of the parameter's gradient scale, when the entry is
+   ``uncertain`` (the finite differences cannot resolve it); otherwise ``wrong``.
+   With an explicit ``rtol``/``atol`` the rule is the fixed one,
+   ``|a − D| ≤ atol + rtol · max(|a|, |D|)``, with no allowance for ``e``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradcheck._numerics import SAFETY, Method
+
+__all__ = [
+    "RECHECK",
+    "STAGE1",
+    "UNCERTAIN",
+    "Comparison",
+    "compare",
+    "first_estimate",
+    "tolerance",
+]
+
+Array = np.ndarray[Any, Any]
+
+#: Offsets, as multiples of ``h``, evaluated for every entry.
+STAGE1: dict[str, tuple[complex, ...]] = {
+    "central": (1, -1),
+    "forward": (1,),
+    "complex": (1j,),
+    "richardson": (1, -1, 0.5, -0.5, 0.25, -0.25),
+}
+#: Offsets evaluated again for entries that fail the screen.
+RECHECK: dict[str, tuple[complex, ...]] = {
+    "central": (0.5, -0.5),
+    "forward": (-1, 0.5, -0.5),
+    "complex": (0.5j,),
+    "richardson": (),
+}
+#: Round-off amplification: the numerical derivative's noise is ``NOISE_GAIN · σ / h``.
+NOISE_GAIN = {"central": 1.0, "forward": 2.0, "complex": 0.0, "richardson": 8.0}
+#: An entry is ``uncertain`` when ``SAFETY · e`` exceeds this fraction of the
+#: parameter's gradient scale: the check could not see a 10% error there.
+UNCERTAIN = 0.1
+
+
+def _central(jp: Array, jm: Array, h: Array) -> Array:
+    return (jp - jm) / (2.0 * h)  # the lesson's formula, in the lesson's order
+
+
+def _richardson(c1: Array, c2: Array, c3: Array) -> tuple[Array, Array]:
+    r1, r2 = (4 * c2 - c1) / 3, (4 * c3 - c2) / 3
+    best = (16 * r2 - r1) / 15
+    return best, np.abs(best - r2)
+
+
+def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
+    """The method's derivative estimate from the stage-1 values (columns = STAGE1)."""
+    if method == "central":
+        return _central(vals[:, 0], vals[:, 1], h)
+    if method == "forward":
+        return (vals[:, 0] - j0) / h
+    if method == "complex":
+        return np.asarray(np.imag(vals[:, 0]) / h, dtype=np.float64)
+    c = [_central(vals[:, i], vals[:, i + 1], h * s) for i, s in ((0, 1), (2, 0.5), (4, 0.25))]
+    return _richardson(*c)[0]
+
+
+@dataclass
+class Comparison:
+    """Per-entry results for one parameter (arrays over its checked entries)."""
+
+    numeric: Array
+    abs_error: Array
+    tolerance: Array
+    fd_error: Array
+    status: Array  # of str: "ok" | "wrong" | "nonsmooth" | "uncertain"
+    detection_bound: float
+
+
+def _jump(jp: Array, jm: Array, j0: float, s: Array) -> Array:
+    return (jp - 2.0 * j0 + jm) / s
+
+
+def tolerance(
+    method: Method,
+    analytic: Array,
+    numeric: Array,
+    h: Array,
+    *,
+    sigma: float,
+    rtol: float,
+    atol: float | None,
+    fixed: bool,
+) -> Array:
+    """The screening tolerance of each entry (step 1 of the module doc's rule).
+
+    Args:
+        method: the difference method.
+        analytic, numeric, h: per-entry gradient, estimate and step.
+        sigma: the cost's measured noise.
+        rtol, atol: tolerances; ``atol=None`` means ``rtol ×`` the gradient scale.
+        fixed: the user gave ``rtol``/``atol``: no allowance for noise.
+    """
+    big = np.maximum(np.abs(analytic), np.abs(numeric))
+    scale = float(big.max()) if big.size else 0.0
+    base = rtol * scale if atol is None else atol
+    noise = 0.0 if fixed else 3 * NOISE_GAIN[method] * sigma / h
+    return np.asarray(base + rtol * big + noise, dtype=np.float64)
+
+
+def compare(
+    method: Method,
+    analytic: Array,
+    numeric: Array,
+    h: Array,
+    tol: Array,
+    *,
+    j0: float,
+    sigma: float,
+    fixed: bool,
+    stage1: Array,
+    recheck: Array,
+) -> Comparison:
+    """Classify each entry (see the module doc for the rule).
+
+    Args:
+        method: the difference method.
+        analytic, numeric, h: per-entry gradient, estimate and step.
+        tol: per-entry screening tolerance from :func:`tolerance`.
+        j0: the unperturbed cost; sigma: its noise.
+        fixed: the user gave ``rtol``/``atol``: no allowance for estimated error.
+        stage1: stage-1 cost values, one row per entry (columns = STAGE1).
+        recheck: re-examination values, one row per entry that failed the screen
+            (columns = RECHECK), in order.
+    """
+    mismatch = np.abs(analytic - numeric)
+    big = np.maximum(np.abs(analytic), np.abs(numeric))
+    scale = float(big.max()) if big.size else 0.0
+    noise = NOISE_GAIN[method] * sigma / h
+    suspicious = mismatch > tol
+    fd_error = np.zeros_like(numeric)
+    status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
+    idx = np.flatnonzero(suspicious)
+    if idx.size and method != "complex":
+        s1, hh, j = stage1[idx], h[idx], recheck
+        if method == "central":
+            jp, jm, jp2, jm2 = s1[:, 0], s1[:, 1], j[:, 0], j[:, 1]
+        elif method == "forward":
+            jp, jm, jp2, jm2 = s1[:, 0], j[:, 0], j[:, 1], j[:, 2]
+        else:
+            jp, jm, jp2, jm2 = s1[:, 2], s1[:, 3], s1[:, 4], s1[:, 5]
+            hh = hh / 2
+        c1, c2 = _central(jp, jm, hh), _central(jp2, jm2, hh / 2)
+        if method == "richardson":
+            _, spread = _richardson(_central(s1[:, 0], s1[:, 1], 2 * hh), c1, c2)
+            err = spread + noise[idx]
+        else:
+            err = np.abs(numeric[idx] - (4 * c2 - c1) / 3) + noise[idx]
+        fd_error[idx] = err
+        j_big, j_small = _jump(jp, jm, j0, hh), _jump(jp2, jm2, j0, hh / 2)
+        slope_p, slope_m = (jp2 - j0) / (hh / 2), (j0 - jm2) / (hh / 2)
+        kink = (
+            (np.abs(j_small) > 0.75 * np.abs(j_big))
+            & (np.abs(j_small) > 8 * sigma / (hh / 2))
+            & (np.abs(j_small) > tol[idx])
+        )
+        a = analytic[idx]
+        inside = (a >= np.minimum(slope_p, slope_m) - tol[idx]) & (
+            a <= np.maximum(slope_p, slope_m) + tol[idx]
+        )
+        allowed = tol[idx] + (0.0 if fixed else SAFETY * err)
+        verdict = np.where(mismatch[idx] <= allowed, "ok", "wrong").astype(object)
+        if not fixed:
+            verdict[(verdict == "ok") & (SAFETY * err > UNCERTAIN * scale)] = "uncertain"
+        verdict[kink & inside] = "nonsmooth"
+        status[idx] = verdict
+    elif idx.size:  # complex step: compare with the half step
+        err = np.abs(numeric[idx] - np.imag(recheck[:, 0]) / (h[idx] / 2))
+        fd_error[idx] = err
+        allowed = tol[idx] + (0.0 if fixed else SAFETY * err)
+        status[idx] = np.where(mismatch[idx] <= allowed, "ok", "wrong")
+    allowed_all = tol + (0.0 if fixed else SAFETY * fd_error)
+    bound = float(allowed_all.max() / scale) if scale > 0 and allowed_all.size else 0.0
+    return Comparison(numeric, mismatch, tol, fd_error, status, bound)

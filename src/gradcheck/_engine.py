@@ -1,0 +1,392 @@
+"""The checking engine: ``check`` and ``assert_gradients``.
+
+One check runs in five steps, all on a private copy of the parameters:
+
+1. evaluate the cost twice at the unperturbed point — different values mean the
+   cost is not deterministic and the check is ``inconclusive``;
+2. measure the cost's noise from a small difference table (ECnoise, see
+   :func:`gradcheck._numerics.noise_from_table`);
+3. evaluate the method's finite differences for every checked entry;
+4. re-examine entries that fail the screening tolerance (see ``gradcheck._compare``);
+5. build the report: per-parameter verdicts, worst entries and a diagnosis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradcheck import _compare as cmp
+from gradcheck._diagnose import diagnose
+from gradcheck._errors import GradcheckError, GradientMismatch
+from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
+from gradcheck._numerics import (
+    SAFETY,
+    Method,
+    check_method,
+    default_rtol,
+    noise_from_table,
+    steps,
+    unit_roundoff,
+)
+from gradcheck._pytree import flatten, match_gradient, unflatten
+from gradcheck._report import Entry, ParameterResult, Report, Status
+
+__all__ = ["assert_gradients", "check"]
+
+Array = np.ndarray[Any, Any]
+Cost = Callable[[Any], Any]
+MODES = ("full",)
+ENTRY_FAILURES = ("wrong", "nonsmooth", "uncertain")
+#: How many worst entries a parameter result and the report keep.
+WORST = 5
+
+
+def _private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
+    """A fresh contiguous float copy of one parameter, or an error naming it."""
+    if hasattr(leaf, "detach"):
+        raise GradcheckError(
+            f"parameter {name!r} is a framework tensor: use gradcheck.torch or "
+            "gradcheck.jax, or pass NumPy arrays"
+        )
+    arr = np.asarray(leaf)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise GradcheckError(
+            f"parameter {name!r} has dtype {arr.dtype}; gradients need floating-point arrays"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        kind = "complex" if np.issubdtype(arr.dtype, np.complexfloating) else "integer"
+        raise GradcheckError(
+            f"parameter {name!r} has {kind} dtype {arr.dtype}; gradients need real "
+            f"floating-point parameters (convert with .astype(float))"
+        )
+    if not np.all(np.isfinite(arr)):
+        bad = np.unravel_index(int(np.flatnonzero(~np.isfinite(arr))[0]), arr.shape)
+        raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad}")
+    if complex_step:
+        return np.array(arr, dtype=np.result_type(arr.dtype, np.complex64), order="C")
+    return np.array(arr, order="C", copy=True)
+
+
+def _analytic(grad: Any, params: Any, names: Sequence[str], notes: list[str]) -> list[Array]:
+    """The supplied gradient, flattened in parameter order and validated."""
+    if callable(grad):
+        _, leaves, treedef = flatten(params)
+        copy = unflatten(treedef, [np.array(x, copy=True) for x in leaves])
+        try:
+            grad = grad(copy)
+        except Exception as exc:
+            raise GradcheckError(f"grad function raised {type(exc).__name__}: {exc}") from exc
+    flat = match_gradient(params, grad, notes)
+    out = []
+    for name, g in zip(names, flat):
+        if hasattr(g, "detach"):
+            g = g.detach().cpu().numpy()
+        g = np.asarray(g)
+        if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
+            raise GradcheckError(f"gradient for {name!r} has unsupported dtype {g.dtype}")
+        g = g.astype(np.float64)
+        if not np.all(np.isfinite(g)):
+            i = int(np.flatnonzero(~np.isfinite(g))[0])
+            idx = np.unravel_index(i, g.shape) if g.shape else ()
+            raise GradcheckError(
+                f"gradient for {name!r} has a non-finite value {g.reshape(-1)[i]} at index {idx}"
+            )
+        out.append(g)
+    return out
+
+
+def _check_options(mode: str, eps: float | None, rtol: float | None, atol: float | None) -> None:
+    if mode not in MODES:
+        raise GradcheckError(f"unknown mode {mode!r}: choose one of {', '.join(map(repr, MODES))}")
+    for opt, val in (("eps", eps), ("rtol", rtol), ("atol", atol)):
+        if val is not None and not (isinstance(val, (int, float)) and np.isfinite(val)):
+            raise GradcheckError(f"option {opt}={val!r} must be a finite number or None")
+    if eps is not None and eps <= 0:
+        raise GradcheckError(f"option eps={eps!r} must be positive")
+    for opt, val in (("rtol", rtol), ("atol", atol)):
+        if val is not None and val < 0:
+            raise GradcheckError(f"option {opt}={val!r} must not be negative")
+
+
+def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int) -> float:
+    """Noise of the cost, from 6 evaluations along a private random direction."""
+    rng = np.random.default_rng(seed)
+    deltas = []
+    for i, leaf in enumerate(leaves):
+        flat = np.real(leaf.reshape(-1))
+        rms = float(np.sqrt(np.mean(flat**2))) if flat.size else 0.0
+        scale = np.maximum(np.abs(flat), rms if rms > 0 else 1.0)
+        deltas.append((i, np.sqrt(u) * scale * rng.choice([-1.0, 1.0], size=flat.size)))
+    ks = (-3, -2, -1, 1, 2, 3)
+    points = [tuple(Delta(i, slice(None), k * d) for i, d in deltas) for k in ks]
+    vals = np.real(evaluate(points))
+    table = np.concatenate([vals[:3], [j0], vals[3:]])
+    return max(noise_from_table(table), u * abs(j0))
+
+
+def check(
+    cost: Cost,
+    params: Any,
+    grad: Any,
+    *,
+    method: Method = "central",
+    eps: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    mode: str = "full",
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Compare ``grad`` with a numerical gradient of ``cost`` at ``params``.
+
+    Args:
+        cost: ``cost(params) -> scalar``; called with a private copy of ``params``.
+        params: an array, or a dict / list / tuple of arrays, nested.
+        grad: the gradient to check: the same structure as ``params`` (dict keys may
+            carry the lesson's ``d`` prefix, ``dW1`` for ``W1``) or a function
+            ``grad(params)`` returning it.
+        method: ``"central"`` (default), ``"forward"``, ``"complex"`` (the cost must
+            accept complex input) or ``"richardson"``; see ``gradcheck._numerics``.
+        eps: the step; ``None`` chooses it per entry from the dtype and the entry's
+            magnitude, a number is used exactly as given.
+        rtol, atol: fixed tolerances that replace the error-estimate rule of
+            ``gradcheck._compare``.
+        mode: ``"full"``: every entry.
+        seed: seeds the private RNG (the noise probe's direction). The global NumPy
+            and ``random`` states are never changed.
+        progress: called as ``progress(done, planned)`` after every cost evaluation
+            (``planned`` grows as stages are planned); for progress bars.
+
+    Returns:
+        A :class:`~gradcheck.Report`.
+
+    Raises:
+        GradcheckError: for bad input or a cost that fails; the message names it.
+
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0])
+    >>> check(lambda p: float(np.sum(p**3)), x, 3 * x**2).status
+    'passed'
+    >>> check(lambda p: float(np.sum(p**3)), x, 2 * x**2).status
+    'failed'
+    """
+    start = time.perf_counter()
+    method = check_method(method)
+    _check_options(mode, eps, rtol, atol)
+    names, user_leaves, treedef = flatten(params)
+    if not names or sum(np.size(x) for x in user_leaves) == 0:
+        raise GradcheckError("params is empty: there is no entry to check")
+    complex_step = method == "complex"
+    leaves = [_private_copy(n, x, complex_step) for n, x in zip(names, user_leaves)]
+    notes: list[str] = []
+    analytic = _analytic(grad, params, names, notes)
+    fixed = rtol is not None or atol is not None
+    with preserve_rng() as reset:
+        ev = SerialEvaluator(
+            cost, treedef, leaves, names, reset, complex_ok=complex_step, progress=progress
+        )
+        base = np.real(ev([(), ()]))
+        if base[0] != base[1]:
+            msg = (
+                f"the cost is not deterministic: two evaluations at the same parameters "
+                f"gave {base[0]:.17g} and {base[1]:.17g}. Dropout or sampling? Fix its random "
+                "numbers (a seeded generator inside the cost) so that each call repeats."
+            )
+            return _inconclusive(names, leaves, ev.count, start, msg, method, eps, seed)
+        j0 = float(base[0])
+        if complex_step and not np.issubdtype(np.dtype(ev.result_dtype), np.complexfloating):
+            raise GradcheckError(
+                "method='complex' needs a cost that carries complex input through to a "
+                "complex result; this cost returned a real value (abs, real parts or a "
+                "cast to float?). Use method='central'."
+            )
+        cost_u = unit_roundoff(ev.result_dtype) if np.issubdtype(
+            np.dtype(ev.result_dtype), np.inexact
+        ) else unit_roundoff(np.float64)
+        u = max([cost_u] + [unit_roundoff(x.dtype) for x in leaves])
+        sigma = _noise(ev, leaves, j0, u, seed)
+        results = _check_leaves(
+            ev, method, leaves, names, analytic, j0, sigma, eps, rtol, atol, fixed
+        )
+        for name, leaf, user in zip(names, leaves, user_leaves):
+            if not np.array_equal(leaf, np.asarray(user)):
+                raise GradcheckError(
+                    f"the cost modified the parameters it was given ({name!r} changed); "
+                    "a cost must not write to its input"
+                )
+    options = {
+        "method": method, "eps": eps, "rtol": rtol, "atol": atol, "mode": mode,
+        "seed": seed, "safety": SAFETY,
+        "step_rule": "given" if eps is not None else "u^(1/(p+1)) * max(|θ|, rms(θ))",
+        "tolerance_rule": "fixed" if fixed else "estimate",
+    }  # fmt: skip
+    return _report(results, analytic, ev.count, start, options, sigma, notes)
+
+
+def _check_leaves(
+    ev: SerialEvaluator,
+    method: Method,
+    leaves: list[Array],
+    names: list[str],
+    analytic: list[Array],
+    j0: float,
+    sigma: float,
+    eps: float | None,
+    rtol: float | None,
+    atol: float | None,
+    fixed: bool,
+) -> list[tuple[str, Array, cmp.Comparison, Array]]:
+    """Stages 3 and 4 for every parameter; returns (name, leaf, comparison, indices)."""
+    out = []
+    for i, (name, leaf) in enumerate(zip(names, leaves)):
+        flat = np.real(leaf.reshape(-1))
+        idx = np.arange(flat.size)
+        h = steps(flat[idx], method, eps, leaf.real.dtype)
+        offsets = cmp.STAGE1[method]
+        vals1 = ev([(Delta(i, int(j), o * hj),) for j, hj in zip(idx, h) for o in offsets])
+        vals1 = vals1.reshape(idx.size, len(offsets))
+        real1 = np.real(vals1) if method != "complex" else vals1
+        a = analytic[i].reshape(-1)[idx]
+        numeric = cmp.first_estimate(method, j0, real1, h)
+        r = default_rtol(leaf.dtype, method) if rtol is None else rtol
+        tol = cmp.tolerance(method, a, numeric, h, sigma=sigma, rtol=r, atol=atol, fixed=fixed)
+        sus = np.flatnonzero(np.abs(a - numeric) > tol)
+        offs2 = cmp.RECHECK[method]
+        vals2 = ev([(Delta(i, int(idx[k]), o * h[k]),) for k in sus for o in offs2])
+        vals2 = vals2.reshape(sus.size, len(offs2))
+        if method != "complex":
+            vals2 = np.real(vals2)
+        comp = cmp.compare(
+            method, a, numeric, h, tol, j0=j0, sigma=sigma, fixed=fixed,
+            stage1=real1, recheck=vals2,
+        )  # fmt: skip
+        out.append((name, leaf, comp, idx))
+    return out
+
+
+def _entries(name: str, shape: tuple[int, ...], idx: Array, a: Array, c: cmp.Comparison,
+             k: int) -> list[Entry]:  # fmt: skip
+    """The ``k`` worst entries: non-ok first, then by error relative to tolerance."""
+    ratio = c.abs_error / np.where(c.tolerance > 0, c.tolerance, np.inf)
+    rank = ratio + np.where(c.status == "ok", 0.0, 1e300)
+    rank = np.where(np.isnan(rank), 0.0, rank)
+    order = np.argsort(-rank, kind="stable")[:k]
+    out = []
+    for j in order:
+        big = max(abs(a[j]), abs(c.numeric[j]))
+        out.append(
+            Entry(
+                parameter=name,
+                index=tuple(int(t) for t in np.unravel_index(int(idx[j]), shape)),
+                analytic=float(a[j]),
+                numeric=float(c.numeric[j]),
+                abs_error=float(c.abs_error[j]),
+                rel_error=float(c.abs_error[j] / big) if big > 0 else 0.0,
+                tolerance=float(c.tolerance[j]),
+                fd_error=float(c.fd_error[j]),
+                status=str(c.status[j]),  # type: ignore[arg-type]
+            )
+        )
+    return out
+
+
+def _difference(a: Array, n: Array) -> float:
+    """The lesson's ‖a − n‖₂ / (‖a‖₂ + ‖n‖₂); 0 when both are 0."""
+    den = float(np.linalg.norm(a) + np.linalg.norm(n))
+    return float(np.linalg.norm(a - n)) / den if den > 0 else 0.0
+
+
+def _report(
+    results: list[tuple[str, Array, cmp.Comparison, Array]],
+    analytic: list[Array],
+    evaluations: int,
+    start: float,
+    options: dict[str, Any],
+    sigma: float,
+    notes: list[str],
+) -> Report:
+    params: dict[str, ParameterResult] = {}
+    all_a, all_n, worst = [], [], []
+    messages = list(notes)
+    numeric_full = {n: c.numeric for n, _, c, i in results if i.size == np.size(_)}
+    for (name, leaf, c, idx), g in zip(results, analytic):
+        a = g.reshape(-1)[idx]
+        all_a.append(a)
+        all_n.append(c.numeric)
+        counts = {s: int(np.count_nonzero(c.status == s)) for s in ENTRY_FAILURES}
+        judged = idx.size - counts["nonsmooth"]
+        status: Status = "failed" if counts["wrong"] else "passed"
+        if status == "passed" and (counts["uncertain"] or (idx.size and judged == 0)):
+            status = "inconclusive"
+        diag = None
+        if status == "failed" and name in numeric_full:
+            others = {n: v.reshape(np.shape(r[1])) for n, v in numeric_full.items() if n != name
+                      for r in results if r[0] == n}  # fmt: skip
+            diag = diagnose(g, c.numeric.reshape(leaf.shape), others)
+        entries = _entries(name, leaf.shape, idx, a, c, WORST)
+        worst += entries
+        params[name] = ParameterResult(
+            name=name, shape=tuple(leaf.shape), dtype=str(leaf.real.dtype), status=status,
+            difference=_difference(a, c.numeric),
+            max_abs_error=float(c.abs_error.max()) if idx.size else 0.0,
+            checked=int(idx.size), size=int(leaf.size), failed=counts["wrong"],
+            nonsmooth=counts["nonsmooth"], uncertain=counts["uncertain"],
+            worst=tuple(entries), diagnosis=diag, detection_bound=c.detection_bound,
+        )  # fmt: skip
+        if counts["nonsmooth"]:
+            messages.append(
+                f"{name}: {counts['nonsmooth']} entries sit at a kink (one-sided derivatives "
+                "differ); they are kept out of the verdict"
+            )
+        if counts["uncertain"]:
+            messages.append(
+                f"{name}: {counts['uncertain']} entries could not be resolved: the cost's "
+                f"noise ({sigma:.2g}) or curvature swamps the finite differences there"
+            )
+    statuses = {p.status for p in params.values()}
+    overall: Status = "failed" if "failed" in statuses else (
+        "inconclusive" if "inconclusive" in statuses else "passed")  # fmt: skip
+    worst.sort(key=lambda e: (e.status == "ok", -(e.abs_error / e.tolerance if e.tolerance else 0)))
+    return Report(
+        status=overall,
+        difference=_difference(np.concatenate(all_a), np.concatenate(all_n)),
+        parameters=params,
+        worst=tuple(worst[:WORST]),
+        evaluations=evaluations,
+        seconds=time.perf_counter() - start,
+        options=options,
+        noise=sigma,
+        messages=tuple(messages),
+    )
+
+
+def _inconclusive(names: list[str], leaves: list[Array], evaluations: int, start: float,
+                  msg: str, method: str, eps: float | None, seed: int) -> Report:  # fmt: skip
+    nan = float("nan")
+    params = {
+        n: ParameterResult(n, tuple(x.shape), str(x.real.dtype), "inconclusive", nan, nan, 0,
+                           int(x.size))
+        for n, x in zip(names, leaves)
+    }
+    return Report("inconclusive", float("nan"), params, (), evaluations,
+                  time.perf_counter() - start, {"method": method, "eps": eps, "seed": seed},
+                  messages=(msg,))  # fmt: skip
+
+
+def assert_gradients(cost: Cost, params: Any, grad: Any, **options: Any) -> Report:
+    """Like :func:`check`, but raise :class:`GradientMismatch` unless it passed.
+
+    Returns:
+        The passing report.
+
+    Raises:
+        GradientMismatch: an ``AssertionError`` whose message is the report.
+    """
+    report = check(cost, params, grad, **options)
+    if not report.passed:
+        raise GradientMismatch(report)
+    return report

@@ -1,0 +1,170 @@
+"""Finite-difference numerics: methods, step sizes, tolerances, noise.
+
+Everything numerical that has a default lives here, with its reason.
+
+Step size (``eps=None``). For a difference formula whose truncation error is
+``O(h^p)`` and whose round-off error is ``O(u/h)`` (``u`` the unit round-off of the
+dtype), the total error is smallest at ``h ~ u^(1/(p+1))`` times the scale on which
+the function varies (Numerical Recipes, 3rd ed., §5.7; Gill, Murray & Wright,
+*Practical Optimization*, §8.6; the same exponents as scipy's ``_numdiff``):
+
+=============  ======  ==========  =====================================
+method         order   ``h / s``   float64 value
+=============  ======  ==========  =====================================
+forward        1       u^(1/2)     1.5e-8
+central        2       u^(1/3)     6.1e-6
+richardson     6       u^(1/7)     5.8e-3   (three central steps h, h/2, h/4)
+complex        2       u^(1/2)     1.5e-8   (no cancellation; any small h works)
+=============  ======  ==========  =====================================
+
+The scale ``s`` of entry ``θ_i`` is ``max(|θ_i|, rms(θ))``, the RMS taken over the
+parameter array it belongs to, and 1 when the whole array is zero. The common rule
+``max(1, |θ_i|)`` assumes the function varies on a scale of 1; it breaks for parameters
+of magnitude 1e-6, where a step of 6e-6 is six times the parameter itself. Using the
+array's own RMS keeps the relative step right for parameters far from 1 (1e-6 or 1e4)
+and never lets a single near-zero entry (a bias initialised to 0 next to weights of
+0.5) get a step that drowns in round-off. The step is then rounded so that
+``θ + h`` is exactly representable (``h = (θ + h) - θ``, Numerical Recipes eq. 5.7.4).
+An explicit ``eps`` is used exactly as given, as the lesson does.
+
+Tolerances: see :data:`RTOL`.
+"""
+
+from __future__ import annotations
+
+from math import comb
+from typing import Any, Literal
+
+import numpy as np
+
+from gradcheck._errors import GradcheckError
+
+__all__ = [
+    "METHODS",
+    "RTOL",
+    "SAFETY",
+    "Method",
+    "check_method",
+    "default_rtol",
+    "noise_from_table",
+    "relative_step",
+    "steps",
+    "unit_roundoff",
+]
+
+Method = Literal["central", "forward", "complex", "richardson"]
+METHODS: tuple[str, ...] = ("central", "forward", "complex", "richardson")
+
+_STEP_EXPONENT: dict[str, float] = {
+    "forward": 1 / 2,
+    "central": 1 / 3,
+    "richardson": 1 / 7,
+    "complex": 1 / 2,
+}
+
+#: Default screening tolerance ``rtol`` per (dtype, method), like jax's per-dtype
+#: tables. Each is a few hundred times the error the method makes at its optimal step
+#: on a well-scaled function (``u^(p/(p+1))``: float64 central 3.7e-11, float32
+#: central 2.4e-5), so that correct gradients rarely need a second look, while a 1e-4
+#: relative error in float64 is caught with three orders of magnitude to spare
+#: (torch's default ``rtol=1e-3`` lets it through). Entries beyond this tolerance are
+#: not failed on it alone: they are re-examined against an estimate of the
+#: finite-difference error itself (see ``gradcheck._engine``).
+RTOL: dict[str, dict[str, float]] = {
+    "float64": {"central": 1e-7, "forward": 1e-5, "richardson": 1e-9, "complex": 1e-10},
+    "float32": {"central": 1e-3, "forward": 1e-2, "richardson": 1e-4, "complex": 1e-5},
+    "float16": {"central": 5e-2, "forward": 1e-1, "richardson": 1e-2, "complex": 1e-2},
+}
+
+#: How many estimated finite-difference errors a mismatch may be and still be
+#: explained by them. Error estimates from two-step Richardson tables are good to a
+#: factor of a few (they can underestimate when the next term of the error series is
+#: large), so 10 keeps false failures away while a real error of 1e-4 against an
+#: estimated error of 1e-10 is still a million times too large.
+SAFETY = 10.0
+
+
+def check_method(method: object) -> Method:
+    """Return ``method`` if it is known, else raise naming the valid ones."""
+    if method not in METHODS:
+        raise GradcheckError(
+            f"unknown method {method!r}: choose one of {', '.join(map(repr, METHODS))}"
+        )
+    return method  # type: ignore[return-value]
+
+
+def unit_roundoff(dtype: Any) -> float:
+    """Machine epsilon of a floating (or complex) dtype."""
+    return float(np.finfo(np.dtype(dtype)).eps)
+
+
+def _dtype_key(dtype: Any) -> str:
+    size = np.dtype(dtype).itemsize
+    if np.issubdtype(np.dtype(dtype), np.complexfloating):
+        size //= 2
+    return {8: "float64", 4: "float32", 2: "float16"}.get(size, "float64")
+
+
+def default_rtol(dtype: Any, method: Method) -> float:
+    """The screening tolerance for ``dtype`` and ``method`` (see :data:`RTOL`).
+
+    >>> default_rtol(np.float64, "central")
+    1e-07
+    """
+    return RTOL[_dtype_key(dtype)][method]
+
+
+def relative_step(method: Method, dtype: Any) -> float:
+    """``u^(1/(p+1))`` for ``method``'s order ``p`` and ``dtype``'s round-off ``u``.
+
+    >>> round(relative_step("central", np.float64), 8)
+    6.06e-06
+    """
+    return float(unit_roundoff(dtype) ** _STEP_EXPONENT[method])
+
+
+def steps(
+    theta: np.ndarray[Any, Any], method: Method, eps: float | None, dtype: Any
+) -> np.ndarray[Any, Any]:
+    """Per-entry steps ``h`` for a flat parameter array ``theta`` (see module doc).
+
+    Args:
+        theta: the parameter values, flattened.
+        method: the difference method.
+        eps: an explicit step, used exactly as given; ``None`` for the automatic rule.
+        dtype: the working dtype, whose round-off sets the automatic step.
+
+    >>> [f"{h:.1e}" for h in steps(np.array([1e-6, 2e-6]), "central", None, np.float64)]
+    ['9.6e-12', '1.2e-11']
+    """
+    if eps is not None:
+        return np.full(theta.shape, float(eps), dtype=np.float64)
+    mag = np.abs(theta).astype(np.float64)
+    rms = float(np.sqrt(np.mean(mag**2))) if mag.size else 0.0
+    scale = np.maximum(mag, rms if rms > 0 else 1.0)
+    h = relative_step(method, dtype) * scale
+    if method == "complex":
+        return np.asarray(h, dtype=np.float64)
+    work = np.asarray(theta, dtype=dtype)
+    exact = ((work + h.astype(dtype)) - work).astype(np.float64)
+    return np.asarray(np.where(exact > 0, exact, h), dtype=np.float64)
+
+
+def noise_from_table(values: np.ndarray[Any, Any]) -> float:
+    """Noise level of a function from its values at equally spaced points.
+
+    The ``k``-th differences of values whose errors are independent with standard
+    deviation ``σ`` have variance ``C(2k, k) σ²``; along a step small enough that the
+    smooth part's ``k``-th difference vanishes, they are all noise (Moré & Wild,
+    "Estimating computational noise", SIAM J. Sci. Comput. 33(3), 2011, the ECnoise
+    method). We use ``k = 4`` over every window of the table and return the RMS
+    estimate.
+
+    >>> noise_from_table(np.zeros(7))
+    0.0
+    """
+    k = 4
+    diffs = np.diff(np.asarray(values, dtype=np.float64), n=k)
+    if diffs.size == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(diffs**2) / comb(2 * k, k)))

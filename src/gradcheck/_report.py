@@ -1,0 +1,239 @@
+"""The result of a check: a verdict, per-parameter results and the worst entries.
+
+A report is plain data: frozen dataclasses that round-trip through
+:meth:`Report.to_dict` / :meth:`Report.from_dict` and JSON, and print as a table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Diagnosis", "Entry", "ParameterResult", "Report", "Status"]
+
+Status = Literal["passed", "failed", "inconclusive"]
+#: Per-entry outcome: ``ok`` (agrees), ``wrong`` (disagrees beyond the tolerance and
+#: the estimated finite-difference error), ``nonsmooth`` (at a kink: one-sided
+#: derivatives differ and the analytic value lies between them; kept out of the
+#: verdict) or ``uncertain`` (the finite-difference error is too large to tell).
+EntryStatus = Literal["ok", "wrong", "nonsmooth", "uncertain"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One compared gradient entry.
+
+    Attributes:
+        parameter: the parameter's name, e.g. ``"W1"``.
+        index: the entry's index in the parameter array (``()`` for a scalar).
+        analytic: the gradient you supplied.
+        numeric: the finite-difference estimate.
+        abs_error: ``|analytic - numeric|``.
+        rel_error: ``abs_error / max(|analytic|, |numeric|)`` (0 when both are 0).
+        tolerance: the largest ``abs_error`` that counts as agreement.
+        fd_error: the estimated error of ``numeric`` itself (0 when not estimated).
+        status: see :data:`EntryStatus`.
+    """
+
+    parameter: str
+    index: tuple[int, ...]
+    analytic: float
+    numeric: float
+    abs_error: float
+    rel_error: float
+    tolerance: float
+    fd_error: float
+    status: EntryStatus
+
+    def label(self) -> str:
+        """``"W1[2, 3]"``, or the bare name for a scalar."""
+        if not self.index:
+            return self.parameter
+        return f"{self.parameter}[{', '.join(map(str, self.index))}]"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Which common mistake explains a wrong parameter gradient.
+
+    Attributes:
+        kind: ``"factor"``, ``"sign"``, ``"transpose"``, ``"zero"``, ``"swapped"`` or
+            ``"scattered"`` (no simple pattern).
+        factor: for ``factor`` and ``sign``, the ``c`` with ``analytic ≈ c · numeric``.
+        text: one sentence for a person.
+    """
+
+    kind: str
+    factor: float | None
+    text: str
+
+
+@dataclass(frozen=True)
+class ParameterResult:
+    """The check of one parameter array.
+
+    Attributes:
+        name: the parameter's name.
+        shape: its shape.
+        dtype: its dtype, as a string.
+        status: ``passed``, ``failed`` or ``inconclusive``.
+        difference: the lesson's ‖g − g̃‖₂ / (‖g‖₂ + ‖g̃‖₂) over its checked entries.
+        max_abs_error: the largest ``|analytic - numeric|`` among them.
+        checked: how many entries were compared.
+        size: how many entries it has.
+        failed: how many entries are ``wrong``.
+        nonsmooth: how many entries sit at a kink (excluded from the verdict).
+        uncertain: how many entries could not be resolved.
+        worst: its worst entries, largest error relative to tolerance first.
+        diagnosis: for a failed parameter, the mistake that fits, if any.
+        detection_bound: the smallest relative error (relative to the largest gradient
+            entry of this parameter) that this check would have caught.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    status: Status
+    difference: float
+    max_abs_error: float
+    checked: int
+    size: int
+    failed: int = 0
+    nonsmooth: int = 0
+    uncertain: int = 0
+    worst: tuple[Entry, ...] = ()
+    diagnosis: Diagnosis | None = None
+    detection_bound: float = 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of :func:`gradcheck.check`.
+
+    Attributes:
+        status: ``"passed"``, ``"failed"`` or ``"inconclusive"``.
+        difference: the lesson's ‖g − g̃‖₂ / (‖g‖₂ + ‖g̃‖₂) over every checked entry,
+            from the method's estimates at the chosen steps.
+        parameters: name → :class:`ParameterResult`, in the parameters' order.
+        worst: the worst entries overall.
+        evaluations: how many times the cost was called.
+        seconds: wall time of the check.
+        options: the options used (method, eps, step rule, rtol, atol, mode, seed, ...).
+        noise: the estimated noise (standard deviation) of the cost's value.
+        messages: why a check is inconclusive, and other notes worth reading.
+    """
+
+    status: Status
+    difference: float
+    parameters: dict[str, ParameterResult]
+    worst: tuple[Entry, ...]
+    evaluations: int
+    seconds: float
+    options: dict[str, Any] = field(default_factory=dict)
+    noise: float = 0.0
+    messages: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """``status == "passed"``."""
+        return self.status == "passed"
+
+    @property
+    def failed_parameters(self) -> list[str]:
+        """Names of the parameters whose gradient is wrong."""
+        return [n for n, p in self.parameters.items() if p.status == "failed"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready) that :meth:`from_dict` turns back into this report."""
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON text; non-finite numbers are written as ``NaN``/``Infinity``."""
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """Rebuild a report from :meth:`to_dict`'s output."""
+
+        def entry(d: dict[str, Any]) -> Entry:
+            return Entry(**{**d, "index": tuple(d["index"])})
+
+        params = {}
+        for name, p in data["parameters"].items():
+            diag = p.get("diagnosis")
+            params[name] = ParameterResult(
+                **{
+                    **p,
+                    "shape": tuple(p["shape"]),
+                    "worst": tuple(entry(e) for e in p["worst"]),
+                    "diagnosis": Diagnosis(**diag) if diag else None,
+                }
+            )
+        return cls(
+            **{
+                **data,
+                "parameters": params,
+                "worst": tuple(entry(e) for e in data["worst"]),
+                "messages": tuple(data.get("messages", ())),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        """Rebuild a report from :meth:`to_json`'s output."""
+        return cls.from_dict(json.loads(text))
+
+    def __str__(self) -> str:
+        return format_report(self)
+
+
+def _g(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+
+
+def format_report(report: Report, max_rows: int = 8) -> str:
+    """The terminal rendering of a report (used by ``str(report)``)."""
+    failed = report.failed_parameters
+    head = {
+        "passed": "PASSED: every checked gradient entry agrees",
+        "failed": f"FAILED: wrong gradient for {', '.join(failed)}",
+        "inconclusive": "INCONCLUSIVE: the check could not reach a verdict",
+    }[report.status]
+    opts = report.options
+    step = f"eps={opts['eps']:g}" if opts.get("eps") is not None else "automatic step"
+    lines = [
+        f"gradcheck {head}",
+        f"  difference {_g(report.difference)} | method {opts.get('method', '?')}, {step}"
+        f" | {report.evaluations} cost evaluations in {report.seconds:.3g} s",
+    ]
+    lines += [f"  note: {m}" for m in report.messages]
+    rows = [("parameter", "shape", "status", "difference", "max|err|", "checked", "diagnosis")]
+    for p in report.parameters.values():
+        extra = f" ({p.nonsmooth} at kinks)" if p.nonsmooth else ""
+        rows.append(
+            (
+                p.name,
+                str(p.shape),
+                p.status.upper() if p.status == "failed" else p.status,
+                _g(p.difference),
+                _g(p.max_abs_error),
+                f"{p.checked}/{p.size}{extra}",
+                p.diagnosis.text if p.diagnosis else "",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines.append("")
+    for r in rows:
+        cells = [c.ljust(w) for c, w in zip(r, widths)] + [r[-1]]
+        lines.append("  " + "  ".join(cells).rstrip())
+    shown = [e for e in report.worst if e.status != "ok"] or list(report.worst[:3])
+    if shown:
+        lines += ["", "  worst entries:"]
+        for e in shown[:max_rows]:
+            lines.append(
+                f"    {e.label():<14} analytic {e.analytic: .6g}  numeric {e.numeric: .6g}"
+                f"  abs err {e.abs_error:.2g}  rel err {e.rel_error:.2g}  [{e.status}]"
+            )
+    return "\n".join(lines)
