@@ -328,6 +328,8 @@ def _report(
                       for r in results if r[0] == n}  # fmt: skip
             diag = diagnose(g, c.numeric.reshape(leaf.shape), others)
         entries = _entries(name, leaf.shape, idx, a, c, WORST)
+        errors = np.full(leaf.size, np.nan)
+        errors[idx] = c.abs_error
         worst += entries
         params[name] = ParameterResult(
             name=name, shape=tuple(leaf.shape), dtype=str(leaf.real.dtype), status=status,
@@ -336,6 +338,7 @@ def _report(
             checked=int(idx.size), size=int(leaf.size), failed=counts["wrong"],
             nonsmooth=counts["nonsmooth"], uncertain=counts["uncertain"],
             worst=tuple(entries), diagnosis=diag, detection_bound=c.detection_bound,
+            errors=errors.reshape(leaf.shape),
         )  # fmt: skip
         if counts["nonsmooth"]:
             messages.append(

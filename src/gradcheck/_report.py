@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+import numpy as np
 
 __all__ = ["Diagnosis", "Entry", "ParameterResult", "Report", "Status"]
 
@@ -90,6 +92,8 @@ class ParameterResult:
         diagnosis: for a failed parameter, the mistake that fits, if any.
         detection_bound: the smallest relative error (relative to the largest gradient
             entry of this parameter) that this check would have caught.
+        errors: per-entry ``|analytic − numeric|`` in the parameter's shape, NaN where
+            not checked; kept in memory for pictures, left out of :meth:`Report.to_dict`.
     """
 
     name: str
@@ -106,6 +110,7 @@ class ParameterResult:
     worst: tuple[Entry, ...] = ()
     diagnosis: Diagnosis | None = None
     detection_bound: float = 0.0
+    errors: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -146,8 +151,15 @@ class Report:
         return [n for n, p in self.parameters.items() if p.status == "failed"]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready) that :meth:`from_dict` turns back into this report."""
-        return asdict(self)
+        """Plain data (JSON-ready) that :meth:`from_dict` turns back into this report.
+
+        The in-memory per-entry ``errors`` arrays are left out.
+        """
+        light = {n: replace(p, errors=None) for n, p in self.parameters.items()}
+        data = asdict(replace(self, parameters=light))
+        for p in data["parameters"].values():
+            del p["errors"]
+        return data
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON text; non-finite numbers are written as ``NaN``/``Infinity``."""
