@@ -19,9 +19,11 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
    whose jump stays (``|jump(h/2)| > 0.75 |jump(h)|``, above noise and tolerance) and
    whose ``a`` lies between the one-sided slopes is ``nonsmooth``: kept out of the
    verdict, not counted as an error.
-4. **Decide.** ``|a − D| ≤ tol + SAFETY · e`` is ``ok`` — unless ``SAFETY · e`` is more
+4. **Decide.** ``|a − D| ≤ tol + SAFETY · e`` is ``ok`` — unless that allowance is more
    than :data:`UNCERTAIN` of the parameter's gradient scale, when the entry is
-   ``uncertain`` (the finite differences cannot resolve it); otherwise ``wrong``.
+   ``uncertain`` (the finite differences, drowned in noise, cannot resolve it: this
+   is how a float32 cost too noisy to conclude comes out ``inconclusive`` instead of
+   ``passed``); otherwise ``wrong``.
    With an explicit ``rtol``/``atol`` the rule is the fixed one,
    ``|a − D| ≤ atol + rtol · max(|a|, |D|)``, with no allowance for ``e``.
 """
@@ -205,5 +207,7 @@ def compare(
         allowed = tol[idx] + (0.0 if fixed else SAFETY * err)
         status[idx] = np.where(mismatch[idx] <= allowed, "ok", "wrong")
     allowed_all = tol + (0.0 if fixed else SAFETY * fd_error)
+    if not fixed:  # agreement within a tolerance that would hide a 10% error proves nothing
+        status[(status == "ok") & (allowed_all > UNCERTAIN * scale)] = "uncertain"
     bound = float(allowed_all.max() / scale) if scale > 0 and allowed_all.size else 0.0
     return Comparison(numeric, mismatch, tol, fd_error, status, bound)

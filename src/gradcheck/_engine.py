@@ -64,7 +64,8 @@ def _private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
             f"floating-point parameters (convert with .astype(float))"
         )
     if not np.all(np.isfinite(arr)):
-        bad = np.unravel_index(int(np.flatnonzero(~np.isfinite(arr))[0]), arr.shape)
+        flat_bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        bad = tuple(int(t) for t in np.unravel_index(flat_bad, arr.shape))
         raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad}")
     if complex_step:
         return np.array(arr, dtype=np.result_type(arr.dtype, np.complex64), order="C")
@@ -91,7 +92,7 @@ def _analytic(grad: Any, params: Any, names: Sequence[str], notes: list[str]) ->
         g = g.astype(np.float64)
         if not np.all(np.isfinite(g)):
             i = int(np.flatnonzero(~np.isfinite(g))[0])
-            idx = np.unravel_index(i, g.shape) if g.shape else ()
+            idx = tuple(int(t) for t in np.unravel_index(i, g.shape))
             raise GradcheckError(
                 f"gradient for {name!r} has a non-finite value {g.reshape(-1)[i]} at index {idx}"
             )

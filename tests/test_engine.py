@@ -1,0 +1,380 @@
+"""The checking engine: known derivatives pass, planted bugs fail, nothing is lost."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import GradcheckError, GradientMismatch
+
+METHODS = ["central", "forward", "complex", "richardson"]
+RNG = np.random.default_rng(20261124)
+
+
+def _logsumexp(x: Any) -> Any:
+    m = np.max(np.real(x))
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+# (name, cost, params, gradient): each cost paired with its known derivative.
+A = RNG.standard_normal((4, 4))
+A = A @ A.T + 4 * np.eye(4)
+LOGITS = RNG.standard_normal((3, 5))
+LABELS = np.array([1, 0, 4])
+X = RNG.standard_normal((5, 6))
+
+
+def _softmax_xent(p: Any) -> Any:
+    z = p["logits"]
+    m = np.max(np.real(z), axis=1, keepdims=True)
+    logz = m[:, 0] + np.log(np.sum(np.exp(z - m), axis=1))
+    return np.mean(logz - z[np.arange(3), LABELS])
+
+
+def _softmax_xent_grad(p: Any) -> Any:
+    z = p["logits"]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    s = e / e.sum(axis=1, keepdims=True)
+    s[np.arange(3), LABELS] -= 1
+    return {"logits": s / 3}
+
+
+def _mlp(p: Any) -> Any:
+    h = np.tanh(p["W1"] @ X + p["b1"])
+    return np.mean((p["W2"] @ h) ** 2)
+
+
+def _mlp_grad(p: Any) -> Any:
+    h = np.tanh(p["W1"] @ X + p["b1"])
+    y = p["W2"] @ h
+    dy = 2 * y / y.size
+    dh = p["W2"].T @ dy
+    dz = dh * (1 - h**2)
+    return {"W1": dz @ X.T, "b1": dz.sum(axis=1, keepdims=True), "W2": dy @ h.T}
+
+
+MLP_PARAMS = {
+    "W1": RNG.standard_normal((3, 5)),
+    "b1": RNG.standard_normal((3, 1)),
+    "W2": RNG.standard_normal((2, 3)),
+}
+KNOWN = [
+    ("quadratic form", lambda x: 0.5 * x @ A @ x, RNG.standard_normal(4), lambda x: A @ x),
+    ("exp", lambda x: np.sum(np.exp(x)), RNG.standard_normal(5), np.exp),
+    ("log", lambda x: np.sum(np.log(x)), RNG.uniform(0.5, 2, 5), lambda x: 1 / x),
+    (
+        "sin",
+        lambda x: np.sum(np.sin(3 * x)),
+        RNG.standard_normal((2, 3)),
+        lambda x: 3 * np.cos(3 * x),
+    ),
+    (
+        "logsumexp",
+        _logsumexp,
+        RNG.standard_normal(6),
+        lambda x: np.exp(x - _logsumexp(x)),
+    ),
+    ("softmax cross-entropy", _softmax_xent, {"logits": LOGITS}, _softmax_xent_grad),
+    ("tanh MLP", _mlp, MLP_PARAMS, _mlp_grad),
+]
+
+
+class TestKnownDerivatives:
+    @pytest.mark.parametrize("method", METHODS)
+    @pytest.mark.parametrize("case", KNOWN, ids=[k[0] for k in KNOWN])
+    def test_correct_gradient_passes(self, case: Any, method: str) -> None:
+        _, cost, params, grad = case
+        report = gradcheck.check(cost, params, grad, method=method)
+        assert report.status == "passed", str(report)
+        assert report.difference < 1e-6
+        assert all(p.checked == p.size for p in report.parameters.values())
+
+    def test_precomputed_gradient_structure(self) -> None:
+        report = gradcheck.check(_mlp, MLP_PARAMS, _mlp_grad(MLP_PARAMS))
+        assert report.passed
+        assert list(report.parameters) == ["W1", "b1", "W2"]
+
+    def test_nested_pytree_names(self) -> None:
+        params = {"layers": [{"W": np.ones((2, 2))}, {"W": np.full((2,), 2.0)}], "s": (3.0,)}
+
+        def cost(p: Any) -> Any:
+            return np.sum(p["layers"][0]["W"] ** 2) + np.sum(p["layers"][1]["W"] ** 3) + p["s"][0]
+
+        grad = {"layers": [{"W": 2 * np.ones((2, 2))}, {"W": 3 * np.full((2,), 4.0)}], "s": (1.0,)}
+        report = gradcheck.check(cost, params, grad)
+        assert report.passed, str(report)
+        assert list(report.parameters) == ["layers.0.W", "layers.1.W", "s.0"]
+
+    def test_bare_array_is_called_x(self) -> None:
+        report = gradcheck.check(lambda x: np.sum(x**2), np.arange(3.0), 2 * np.arange(3.0))
+        assert list(report.parameters) == ["x"]
+
+    def test_float32_model_passes(self) -> None:
+        params = {k: v.astype(np.float32) for k, v in MLP_PARAMS.items()}
+        x32 = X.astype(np.float32)
+
+        def cost(p: Any) -> Any:
+            h = np.tanh(p["W1"] @ x32 + p["b1"])
+            return np.mean((p["W2"] @ h) ** 2)
+
+        report = gradcheck.check(cost, params, _mlp_grad(params))
+        assert report.status == "passed", str(report)
+
+
+class TestStepSize:
+    @pytest.mark.parametrize("scale", [1e-6, 1e-3, 1.0, 1e4])
+    def test_parameters_far_from_one(self, scale: float) -> None:
+        x = RNG.standard_normal(6) * scale
+        # A cost that varies on the parameters' own scale, with curvature.
+        report = gradcheck.check(
+            lambda p: np.sum(np.sin(p / scale) ** 2) + np.sum((p / scale) ** 3),
+            x,
+            2 * np.sin(x / scale) * np.cos(x / scale) / scale + 3 * x**2 / scale**3,
+        )
+        assert report.passed, str(report)
+
+    def test_explicit_eps_is_used_exactly(self) -> None:
+        # J = θ·x: the lesson's 1-D check reproduces its published number.
+        report = gradcheck.check(lambda t: t * 2.0, np.float64(4.0), 2.0, eps=1e-7)
+        thetaplus, thetaminus = 4.0 + 1e-7, 4.0 - 1e-7
+        gradapprox = (thetaplus * 2.0 - thetaminus * 2.0) / (2.0 * 1e-7)
+        expected = abs(2.0 - gradapprox) / (abs(2.0) + abs(gradapprox))
+        assert report.difference == expected
+        assert report.options["eps"] == 1e-7
+
+
+def _grad_quadratic(x: Any) -> Any:
+    return 2 * x
+
+
+class TestPlantedBugs:
+    def test_factor(self) -> None:
+        report = gradcheck.check(
+            _mlp, MLP_PARAMS, lambda p: {**_mlp_grad(p), "W2": 2 * _mlp_grad(p)["W2"]}
+        )
+        assert report.status == "failed"
+        assert report.failed_parameters == ["W2"]
+        diag = report.parameters["W2"].diagnosis
+        assert (
+            diag is not None
+            and diag.kind == "factor"
+            and diag.factor == pytest.approx(2.0, rel=1e-4)
+        )
+
+    def test_sign(self) -> None:
+        report = gradcheck.check(
+            _mlp, MLP_PARAMS, lambda p: {**_mlp_grad(p), "b1": -_mlp_grad(p)["b1"]}
+        )
+        assert report.failed_parameters == ["b1"]
+        diag = report.parameters["b1"].diagnosis
+        assert diag is not None and diag.kind == "sign"
+
+    def test_transpose(self) -> None:
+        W = RNG.standard_normal((4, 4))
+        B = RNG.standard_normal((4, 4))
+        report = gradcheck.check(lambda w: np.sum(w * B) + 0.0, W, B.T)
+        assert report.failed_parameters == ["x"]
+        diag = report.parameters["x"].diagnosis
+        assert diag is not None and diag.kind == "transpose"
+
+    def test_one_wrong_entry_in_a_large_array(self) -> None:
+        x = RNG.standard_normal(3000)
+        g = 2 * x
+        g[1234] *= 1 + 1e-4
+        report = gradcheck.check(lambda p: p @ p, x, g)
+        assert report.status == "failed"
+        assert report.worst[0].index == (1234,)
+        assert report.worst[0].status == "wrong"
+        assert report.parameters["x"].failed == 1
+
+    def test_small_relative_error_in_one_parameter(self) -> None:
+        # torch's default rtol=1e-3 lets a 1e-4 error through; the estimate rule does not.
+        report = gradcheck.check(
+            _mlp, MLP_PARAMS, lambda p: {**_mlp_grad(p), "W1": _mlp_grad(p)["W1"] * (1 + 1e-4)}
+        )
+        assert report.failed_parameters == ["W1"]
+
+    def test_zero_gradient(self) -> None:
+        report = gradcheck.check(_mlp, MLP_PARAMS, lambda p: {**_mlp_grad(p), "W1": 0 * p["W1"]})
+        diag = report.parameters["W1"].diagnosis
+        assert diag is not None and diag.kind == "zero"
+
+    def test_assert_gradients_raises_with_the_report(self) -> None:
+        with pytest.raises(GradientMismatch) as info:
+            gradcheck.assert_gradients(lambda p: p @ p, np.ones(3), np.ones(3))
+        assert isinstance(info.value, AssertionError)
+        assert "FAILED" in str(info.value) and info.value.report.status == "failed"
+        assert gradcheck.assert_gradients(lambda p: p @ p, np.ones(3), 2 * np.ones(3)).passed
+
+
+class TestNeverCryWolf:
+    def test_relu_kink_is_not_an_error(self) -> None:
+        x = np.array([0.0, 1.0, -2.0, 0.0, 0.5])
+        report = gradcheck.check(lambda p: np.sum(np.maximum(p, 0.0) * 3.0), x, 3.0 * (x > 0))
+        assert report.status == "passed", str(report)
+        assert report.parameters["x"].nonsmooth == 2
+        assert any("kink" in m for m in report.messages)
+
+    def test_max_tie_is_not_an_error(self) -> None:
+        x = np.array([2.0, 2.0, 1.0])
+        report = gradcheck.check(lambda p: np.max(p), x, np.array([1.0, 0.0, 0.0]))
+        assert report.status != "failed", str(report)
+
+    def test_wrong_gradient_at_a_kink_still_fails(self) -> None:
+        x = np.array([0.0, 1.0])
+        report = gradcheck.check(lambda p: np.sum(np.maximum(p, 0.0)), x, np.array([5.0, 1.0]))
+        assert report.status == "failed"
+
+    def test_nondeterministic_cost_is_inconclusive(self) -> None:
+        noise = np.random.default_rng()
+        report = gradcheck.check(
+            lambda p: np.sum(p**2) + 1e-3 * noise.standard_normal(), np.ones(3), 2 * np.ones(3)
+        )
+        assert report.status == "inconclusive"
+        assert "not deterministic" in report.messages[0]
+        assert report.evaluations == 2
+
+    def test_global_rng_is_repeated_per_evaluation_and_restored(self) -> None:
+        np.random.seed(7)
+        random.seed(7)
+        np_before, py_before = np.random.get_state(), random.getstate()
+
+        def dropout_cost(p: Any) -> Any:
+            mask = np.random.rand(p.size) > 0.3
+            return np.sum((p * mask) ** 2) + random.random()
+
+        x = np.arange(1.0, 7.0)
+        np.random.set_state(np_before)
+        mask = np.random.rand(x.size) > 0.3
+        np.random.set_state(np_before)
+        report = gradcheck.check(dropout_cost, x, 2 * x * mask)
+        assert report.passed, str(report)
+        np_after = np.random.get_state()
+        assert all(np.array_equal(a, b) for a, b in zip(np_before, np_after))
+        assert random.getstate() == py_before
+
+    def test_float32_noise_floor_is_reported(self) -> None:
+        x = np.array([1.0, 2.0], dtype=np.float32)
+        # Tiny gradients under a large constant: float32 cannot resolve them.
+        report = gradcheck.check(
+            lambda p: np.float32(1e4) + np.sum(p * np.float32(1e-6)), x, np.full(2, 1e-6)
+        )
+        assert report.status == "inconclusive", str(report)
+        assert report.parameters["x"].detection_bound > 0.1
+
+
+class TestNothingLost:
+    @pytest.mark.parametrize("method", METHODS)
+    def test_inputs_are_bit_identical(self, method: str) -> None:
+        params = {k: v.copy() for k, v in MLP_PARAMS.items()}
+        before = {k: v.tobytes() for k, v in params.items()}
+        grads = _mlp_grad(params)
+        gbefore = {k: v.tobytes() for k, v in grads.items()}
+        gradcheck.check(_mlp, params, grads, method=method)
+        assert {k: v.tobytes() for k, v in params.items()} == before
+        assert {k: v.tobytes() for k, v in grads.items()} == gbefore
+
+    def test_cost_that_raises_midway(self) -> None:
+        params = {k: v.copy() for k, v in MLP_PARAMS.items()}
+        before = {k: v.tobytes() for k, v in params.items()}
+        calls = {"n": 0}
+
+        def flaky(p: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 11:
+                raise RuntimeError("boom")
+            return _mlp(p)
+
+        with pytest.raises(GradcheckError, match=r"RuntimeError: boom .*evaluation 11"):
+            gradcheck.check(flaky, params, _mlp_grad)
+        assert {k: v.tobytes() for k, v in params.items()} == before
+
+    def test_cost_that_writes_to_its_input_is_refused(self) -> None:
+        def vandal(p: Any) -> Any:
+            p[0] = 0.0
+            return np.sum(p**2)
+
+        with pytest.raises(GradcheckError, match="modified the parameters"):
+            gradcheck.check(vandal, np.ones(3), 2 * np.ones(3))
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("params", "grad", "message"),
+        [
+            ({"W": np.ones(2)}, {"W": np.ones(3)}, r"gradient for 'W' has shape \(3,\)"),
+            ({"W": np.ones(2)}, {"V": np.ones(2)}, "no entry for parameter 'W'"),
+            ({"W": np.ones(2)}, {"W": np.ones(2), "V": np.ones(2)}, "extra key"),
+            ([np.ones(2)], [np.ones(2), np.ones(2)], "length 1"),
+            ({"W": np.ones(2, dtype=int)}, {"W": np.ones(2)}, "'W' has integer dtype"),
+            ({"W": np.array([object()])}, {"W": np.ones(1)}, "'W' has dtype object"),
+            ({"W": np.ones(2) * 1j}, {"W": np.ones(2)}, "'W' has complex dtype"),
+            (
+                {"W": np.ones(2)},
+                {"W": np.array([1.0, np.nan])},
+                r"'W' has a non-finite value nan at index \(1,\)",
+            ),
+            ({}, {}, "params is empty"),
+        ],
+    )
+    def test_bad_structure(self, params: Any, grad: Any, message: str) -> None:
+        with pytest.raises(GradcheckError, match=message):
+            gradcheck.check(lambda p: 0.0, params, grad)
+
+    def test_non_scalar_cost(self) -> None:
+        with pytest.raises(GradcheckError, match=r"scalar.*shape \(3,\)"):
+            gradcheck.check(lambda p: p * 2, np.ones(3), np.ones(3))
+
+    def test_nan_cost_names_the_entry(self) -> None:
+        with pytest.raises(GradcheckError, match=r"cost returned nan.*x\[1\] perturbed"):
+            gradcheck.check(
+                lambda p: np.nan if p[1] > 1.000001 else np.sum(p), np.ones(3), np.ones(3)
+            )
+
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ({"method": "backward"}, "unknown method 'backward'"),
+            ({"mode": "everything"}, "unknown mode 'everything'"),
+            ({"eps": -1.0}, "eps=-1.0 must be positive"),
+            ({"rtol": -1.0}, "rtol=-1.0 must not be negative"),
+            ({"eps": "small"}, "eps='small' must be a finite number"),
+        ],
+    )
+    def test_bad_options(self, options: dict[str, Any], message: str) -> None:
+        with pytest.raises(GradcheckError, match=message):
+            gradcheck.check(lambda p: np.sum(p**2), np.ones(2), 2 * np.ones(2), **options)
+
+    def test_unknown_keyword_is_a_type_error(self) -> None:
+        with pytest.raises(TypeError, match="tolerance"):
+            gradcheck.check(lambda p: 0.0, np.ones(2), np.ones(2), tolerance=1)  # type: ignore[call-arg]
+
+    def test_complex_method_needs_a_complex_cost(self) -> None:
+        with pytest.raises(GradcheckError, match="method='complex' needs"):
+            gradcheck.check(
+                lambda p: float(np.sum(np.abs(p) ** 2)),
+                np.ones(2),
+                2 * np.ones(2),
+                method="complex",
+            )
+
+    def test_grad_function_that_raises(self) -> None:
+        def grad(p: Any) -> Any:
+            raise KeyError("oops")
+
+        with pytest.raises(GradcheckError, match="grad function raised KeyError"):
+            gradcheck.check(lambda p: np.sum(p), np.ones(2), grad)
+
+
+class TestRichardsonAndFixedTolerances:
+    def test_fixed_tolerances_override_the_estimate(self) -> None:
+        x = RNG.standard_normal(5)
+        g = np.cos(x) * (1 + 1e-4)
+        assert gradcheck.check(lambda p: np.sum(np.sin(p)), x, g).status == "failed"
+        loose = gradcheck.check(lambda p: np.sum(np.sin(p)), x, g, rtol=1e-3, atol=1e-5)
+        assert loose.passed
+        assert loose.options["tolerance_rule"] == "fixed"
