@@ -2,7 +2,7 @@
 
 >>> import numpy as np, gradcheck
 >>> W = np.array([[1.0, 2.0], [3.0, 4.0]])
->>> report = gradcheck.check(lambda W: float(np.sum(W**2)), {"W": W}, {"W": 2 * W})
+>>> report = gradcheck.check(lambda p: np.sum(p["W"] ** 2), {"W": W}, {"W": 2 * W})
 >>> report.passed
 True
 """
