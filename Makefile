@@ -24,11 +24,11 @@ demo: $(VENV)/.core
 	$(BIN)/gradcheck demo
 
 lint: $(VENV)/.all
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: $(VENV)/.all
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
