@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from gradcheck import _compare as cmp
 from gradcheck._diagnose import diagnose
+from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError, GradientMismatch
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
+from gradcheck._localise import BUDGET
+from gradcheck._modes import (
+    directional_check,
+    resolve_mode,
+    sample_indices,
+    sample_size,
+)
 from gradcheck._numerics import (
     SAFETY,
     Method,
@@ -32,6 +41,7 @@ from gradcheck._numerics import (
     steps,
     unit_roundoff,
 )
+from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator
 from gradcheck._pytree import flatten, match_gradient, unflatten
 from gradcheck._report import Entry, ParameterResult, Report, Status
 
@@ -39,7 +49,6 @@ __all__ = ["assert_gradients", "check"]
 
 Array = np.ndarray[Any, Any]
 Cost = Callable[[Any], Any]
-MODES = ("full",)
 ENTRY_FAILURES = ("wrong", "nonsmooth", "uncertain")
 #: How many worst entries a parameter result and the report keep.
 WORST = 5
@@ -100,9 +109,7 @@ def _analytic(grad: Any, params: Any, names: Sequence[str], notes: list[str]) ->
     return out
 
 
-def _check_options(mode: str, eps: float | None, rtol: float | None, atol: float | None) -> None:
-    if mode not in MODES:
-        raise GradcheckError(f"unknown mode {mode!r}: choose one of {', '.join(map(repr, MODES))}")
+def _check_options(eps: float | None, rtol: float | None, atol: float | None) -> None:
     for opt, val in (("eps", eps), ("rtol", rtol), ("atol", atol)):
         if val is not None and not (isinstance(val, (int, float)) and np.isfinite(val)):
             raise GradcheckError(f"option {opt}={val!r} must be a finite number or None")
@@ -138,9 +145,16 @@ def check(
     eps: float | None = None,
     rtol: float | None = None,
     atol: float | None = None,
-    mode: str = "full",
+    mode: str = "auto",
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    sample: float | None = None,
+    batched: Callable[[Any], Any] | None = None,
+    executor: Any = None,
+    memory_budget: int = MEMORY_BUDGET,
+    localise: bool = True,
+    budget: int = BUDGET,
+    miss_probability: float = MISS_PROBABILITY,
 ) -> Report:
     """Compare ``grad`` with a numerical gradient of ``cost`` at ``params``.
 
@@ -156,11 +170,29 @@ def check(
             magnitude, a number is used exactly as given.
         rtol, atol: fixed tolerances that replace the error-estimate rule of
             ``gradcheck._compare``.
-        mode: ``"full"``: every entry.
-        seed: seeds the private RNG (the noise probe's direction). The global NumPy
-            and ``random`` states are never changed.
+        mode: ``"full"`` (every entry), ``"sample"`` (``sample`` entries per
+            parameter), ``"directional"`` (random projections, 10 evaluations
+            whatever the size, then localisation on failure) or ``"auto"``
+            (default: full up to ``gradcheck._modes.AUTO_FULL_MAX`` entries,
+            directional above); see ``docs/scale.md``.
+        seed: seeds the private RNG (noise probe, sampled entries, directions). The
+            global NumPy and ``random`` states are never changed.
         progress: called as ``progress(done, planned)`` after every cost evaluation
             (``planned`` grows as stages are planned); for progress bars.
+        sample: for ``mode="sample"``: an int (entries per parameter) or a float in
+            (0, 1] (fraction of each parameter); default 100 entries.
+        batched: ``batched(stacked) -> B values``: the cost of a pytree shaped like
+            ``params`` whose every leaf has a leading batch axis ``(B, *shape)``;
+            used for the perturbed evaluations, ``B`` chunked to ``memory_budget``.
+        executor: a ``concurrent.futures.Executor`` or a Dask ``distributed.Client``
+            to run the perturbed evaluations on (a process or Dask worker needs a
+            picklable cost; a thread pool's cost must not draw global random numbers).
+        memory_budget: bytes one stacked batch may take (with ``batched``).
+        localise: after a failed directional verdict, find the wrong parameters and
+            entries (``gradcheck._localise``).
+        budget: at most this many evaluations for localisation.
+        miss_probability: the ``δ`` of the directional guarantee: an error of the
+            stated size is missed with probability at most ``δ``.
 
     Returns:
         A :class:`~gradcheck.Report`.
@@ -177,10 +209,14 @@ def check(
     """
     start = time.perf_counter()
     method = check_method(method)
-    _check_options(mode, eps, rtol, atol)
+    _check_options(eps, rtol, atol)
     names, user_leaves, treedef = flatten(params)
-    if not names or sum(np.size(x) for x in user_leaves) == 0:
+    total = sum(int(np.size(x)) for x in user_leaves)
+    if not names or total == 0:
         raise GradcheckError("params is empty: there is no entry to check")
+    run_mode = resolve_mode(mode, total)
+    if not 0 < miss_probability < 1:
+        raise GradcheckError(f"option miss_probability={miss_probability!r} must lie in (0, 1)")
     complex_step = method == "complex"
     leaves = [_private_copy(n, x, complex_step) for n, x in zip(names, user_leaves)]
     notes: list[str] = []
@@ -190,6 +226,11 @@ def check(
         ev = SerialEvaluator(
             cost, treedef, leaves, names, reset, complex_ok=complex_step, progress=progress
         )
+        bulk: Evaluator = ev
+        if executor is not None:
+            bulk = ExecutorEvaluator(executor, cost, batched, ev, treedef, memory_budget)
+        elif batched is not None:
+            bulk = BatchedEvaluator(batched, ev, treedef, memory_budget)
         base = np.real(ev([(), ()]))
         if base[0] != base[1]:
             msg = (
@@ -209,10 +250,25 @@ def check(
             np.dtype(ev.result_dtype), np.inexact
         ) else unit_roundoff(np.float64)
         u = max([cost_u] + [unit_roundoff(x.dtype) for x in leaves])
-        sigma = _noise(ev, leaves, j0, u, seed)
-        results = _check_leaves(
-            ev, method, leaves, names, analytic, j0, sigma, eps, rtol, atol, fixed
-        )
+        extra: dict[str, Any] = {}
+        if run_mode == "directional":
+            res, status, diff, guarantee, loc, msgs = directional_check(
+                bulk, leaves, names, analytic, j0, rtol=rtol, seed=seed,
+                miss=miss_probability, localise=localise, budget=budget,
+            )  # fmt: skip
+            sigma = float(guarantee["noise"])
+            extra = {"mode": run_mode, "guarantee": guarantee, "localisation": loc}
+        else:
+            sigma = _noise(bulk, leaves, j0, u, seed)
+            rng = np.random.default_rng([seed, 2])
+            chosen = [
+                sample_indices(x.size, sample_size(x.size, sample, n), rng)
+                if run_mode == "sample" else np.arange(x.size)
+                for n, x in zip(names, leaves)
+            ]  # fmt: skip
+            results = _check_leaves(
+                bulk, method, leaves, names, analytic, j0, sigma, eps, rtol, atol, fixed, chosen
+            )
         for name, leaf, user in zip(names, leaves, user_leaves):
             if not np.array_equal(leaf, np.asarray(user)):
                 raise GradcheckError(
@@ -223,13 +279,23 @@ def check(
         "method": method, "eps": eps, "rtol": rtol, "atol": atol, "mode": mode,
         "seed": seed, "safety": SAFETY,
         "step_rule": "given" if eps is not None else "u^(1/(p+1)) * max(|θ|, rms(θ))",
-        "tolerance_rule": "fixed" if fixed else "estimate",
+        "tolerance_rule": "fixed" if fixed else "estimate", "resolved_mode": run_mode,
     }  # fmt: skip
-    return _report(results, analytic, ev.count, start, options, sigma, notes)
+    if sample is not None:
+        options["sample"] = sample
+    if run_mode == "directional":
+        return Report(
+            status=status, difference=diff, parameters={r.name: r for r in res},
+            worst=tuple(e for r in res for e in r.worst)[:WORST], evaluations=ev.count,
+            seconds=time.perf_counter() - start, options=options, noise=sigma,
+            messages=tuple(notes + msgs), **extra,
+        )  # fmt: skip
+    report = _report(results, analytic, ev.count, start, options, sigma, notes)
+    return replace(report, mode=run_mode) if run_mode != "full" else report
 
 
 def _check_leaves(
-    ev: SerialEvaluator,
+    ev: Evaluator,
     method: Method,
     leaves: list[Array],
     names: list[str],
@@ -240,15 +306,18 @@ def _check_leaves(
     rtol: float | None,
     atol: float | None,
     fixed: bool,
+    chosen: list[Array],
 ) -> list[tuple[str, Array, cmp.Comparison, Array]]:
     """Stages 3 and 4 for every parameter; returns (name, leaf, comparison, indices)."""
     out = []
     for i, (name, leaf) in enumerate(zip(names, leaves)):
         flat = np.real(leaf.reshape(-1))
-        idx = np.arange(flat.size)
-        h = steps(flat[idx], method, eps, leaf.real.dtype)
+        idx = chosen[i]
+        h = steps(flat, method, eps, leaf.real.dtype)[idx]
         offsets = cmp.STAGE1[method]
-        vals1 = ev([(Delta(i, int(j), o * hj),) for j, hj in zip(idx, h) for o in offsets])
+        # Python floats are cheaper to build and add; float64 arithmetic is identical.
+        hl = h.tolist() if leaf.dtype == np.float64 else list(h)
+        vals1 = ev([(Delta(i, j, o * hj),) for j, hj in zip(idx.tolist(), hl) for o in offsets])
         vals1 = vals1.reshape(idx.size, len(offsets))
         real1 = np.real(vals1) if method != "complex" else vals1
         a = analytic[i].reshape(-1)[idx]

@@ -128,6 +128,13 @@ class Report:
         options: the options used (method, eps, step rule, rtol, atol, mode, seed, ...).
         noise: the estimated noise (standard deviation) of the cost's value.
         messages: why a check is inconclusive, and other notes worth reading.
+        mode: the mode that ran (``"full"``, ``"sample"`` or ``"directional"``).
+        guarantee: for ``directional``: ``directions``, ``relative_error`` (the
+            smallest relative error caught), ``miss_probability``, ``noise`` and
+            ``text``; empty otherwise.
+        localisation: after a failed directional verdict: ``evaluations``,
+            ``exhausted``, ``pinned`` (entries named exactly) and ``regions`` (flat
+            index ranges ``{parameter, start, stop}`` known to hold an error).
     """
 
     status: Status
@@ -139,6 +146,9 @@ class Report:
     options: dict[str, Any] = field(default_factory=dict)
     noise: float = 0.0
     messages: tuple[str, ...] = ()
+    mode: str = "full"
+    guarantee: dict[str, Any] = field(default_factory=dict)
+    localisation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -220,6 +230,21 @@ def format_report(report: Report, max_rows: int = 8) -> str:
         f"  difference {_g(report.difference)} | method {opts.get('method', '?')}, {step}"
         f" | {report.evaluations} cost evaluations in {report.seconds:.3g} s",
     ]
+    if report.mode != "full":
+        lines.append(f"  mode {report.mode}")
+    if report.guarantee:
+        lines.append(f"  guarantee: {report.guarantee.get('text', '')}")
+    loc = report.localisation
+    if loc:
+        pinned = loc.get("pinned", [])
+        regions = [f"{r['parameter']}[{r['start']}:{r['stop']}]" for r in loc.get("regions", [])]
+        lines.append(
+            f"  localised in {loc.get('evaluations', 0)} evaluations: pinned exactly "
+            f"{', '.join(pinned[:max_rows]) or 'none'}"
+            + (f"; known wrong regions (flat ranges) {', '.join(regions[:max_rows])}"
+               if regions else "")
+            + (" (budget exhausted)" if loc.get("exhausted") else "")
+        )  # fmt: skip
     lines += [f"  note: {m}" for m in report.messages]
     rows = [("parameter", "shape", "status", "difference", "max|err|", "checked", "diagnosis")]
     for p in report.parameters.values():
