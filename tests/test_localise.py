@@ -34,7 +34,7 @@ class TestSparse:
     def test_one_wrong_entry_among_a_million(self) -> None:
         g = np.cos(X)
         g[654321] *= 1 + 1e-3
-        report = gradcheck.check(_cost, X, g, mode="directional", seed=3)
+        report = gradcheck.check(_cost, X, g, mode="directional")
         assert report.localisation["pinned"] == ["x[654321]"]
         assert report.evaluations <= 400
         entry = report.parameters["x"].worst[0]
