@@ -14,17 +14,17 @@ One check runs in five steps, all on a private copy of the parameters:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from gradcheck import _compare as cmp
-from gradcheck._diagnose import diagnose
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError, GradientMismatch
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
+from gradcheck._inputs import analytic_gradient, check_options, private_copy
 from gradcheck._localise import BUDGET
 from gradcheck._modes import (
     directional_check,
@@ -42,82 +42,14 @@ from gradcheck._numerics import (
     unit_roundoff,
 )
 from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator
-from gradcheck._pytree import flatten, match_gradient, unflatten
-from gradcheck._report import Entry, ParameterResult, Report, Status
+from gradcheck._pytree import flatten
+from gradcheck._report import Report
+from gradcheck._summary import WORST, inconclusive, summarise
 
 __all__ = ["assert_gradients", "check"]
 
 Array = np.ndarray[Any, Any]
 Cost = Callable[[Any], Any]
-ENTRY_FAILURES = ("wrong", "nonsmooth", "uncertain")
-#: How many worst entries a parameter result and the report keep.
-WORST = 5
-
-
-def _private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
-    """A fresh contiguous float copy of one parameter, or an error naming it."""
-    if hasattr(leaf, "detach"):
-        raise GradcheckError(
-            f"parameter {name!r} is a framework tensor: use gradcheck.torch or "
-            "gradcheck.jax, or pass NumPy arrays"
-        )
-    arr = np.asarray(leaf)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise GradcheckError(
-            f"parameter {name!r} has dtype {arr.dtype}; gradients need floating-point arrays"
-        )
-    if not np.issubdtype(arr.dtype, np.floating):
-        kind = "complex" if np.issubdtype(arr.dtype, np.complexfloating) else "integer"
-        raise GradcheckError(
-            f"parameter {name!r} has {kind} dtype {arr.dtype}; gradients need real "
-            f"floating-point parameters (convert with .astype(float))"
-        )
-    if not np.all(np.isfinite(arr)):
-        flat_bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        bad = tuple(int(t) for t in np.unravel_index(flat_bad, arr.shape))
-        raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad}")
-    if complex_step:
-        return np.array(arr, dtype=np.result_type(arr.dtype, np.complex64), order="C")
-    return np.array(arr, order="C", copy=True)
-
-
-def _analytic(grad: Any, params: Any, names: Sequence[str], notes: list[str]) -> list[Array]:
-    """The supplied gradient, flattened in parameter order and validated."""
-    if callable(grad):
-        _, leaves, treedef = flatten(params)
-        copy = unflatten(treedef, [np.array(x, copy=True) for x in leaves])
-        try:
-            grad = grad(copy)
-        except Exception as exc:
-            raise GradcheckError(f"grad function raised {type(exc).__name__}: {exc}") from exc
-    flat = match_gradient(params, grad, notes)
-    out = []
-    for name, g in zip(names, flat):
-        if hasattr(g, "detach"):
-            g = g.detach().cpu().numpy()
-        g = np.asarray(g)
-        if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
-            raise GradcheckError(f"gradient for {name!r} has unsupported dtype {g.dtype}")
-        g = g.astype(np.float64)
-        if not np.all(np.isfinite(g)):
-            i = int(np.flatnonzero(~np.isfinite(g))[0])
-            idx = tuple(int(t) for t in np.unravel_index(i, g.shape))
-            raise GradcheckError(
-                f"gradient for {name!r} has a non-finite value {g.reshape(-1)[i]} at index {idx}"
-            )
-        out.append(g)
-    return out
-
-
-def _check_options(eps: float | None, rtol: float | None, atol: float | None) -> None:
-    for opt, val in (("eps", eps), ("rtol", rtol), ("atol", atol)):
-        if val is not None and not (isinstance(val, (int, float)) and np.isfinite(val)):
-            raise GradcheckError(f"option {opt}={val!r} must be a finite number or None")
-    if eps is not None and eps <= 0:
-        raise GradcheckError(f"option eps={eps!r} must be positive")
-    for opt, val in (("rtol", rtol), ("atol", atol)):
-        if val is not None and val < 0:
-            raise GradcheckError(f"option {opt}={val!r} must not be negative")
 
 
 def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int) -> float:
@@ -209,7 +141,7 @@ def check(
     """
     start = time.perf_counter()
     method = check_method(method)
-    _check_options(eps, rtol, atol)
+    check_options(eps, rtol, atol)
     names, user_leaves, treedef = flatten(params)
     total = sum(int(np.size(x)) for x in user_leaves)
     if not names or total == 0:
@@ -218,9 +150,9 @@ def check(
     if not 0 < miss_probability < 1:
         raise GradcheckError(f"option miss_probability={miss_probability!r} must lie in (0, 1)")
     complex_step = method == "complex"
-    leaves = [_private_copy(n, x, complex_step) for n, x in zip(names, user_leaves)]
+    leaves = [private_copy(n, x, complex_step) for n, x in zip(names, user_leaves)]
     notes: list[str] = []
-    analytic = _analytic(grad, params, names, notes)
+    analytic = analytic_gradient(grad, params, names, notes)
     fixed = rtol is not None or atol is not None
     with preserve_rng() as reset:
         ev = SerialEvaluator(
@@ -238,7 +170,7 @@ def check(
                 f"gave {base[0]:.17g} and {base[1]:.17g}. Dropout or sampling? Fix its random "
                 "numbers (a seeded generator inside the cost) so that each call repeats."
             )
-            return _inconclusive(names, leaves, ev.count, start, msg, method, eps, seed)
+            return inconclusive(names, leaves, ev.count, start, msg, method, eps, seed)
         j0 = float(base[0])
         if complex_step and not np.issubdtype(np.dtype(ev.result_dtype), np.complexfloating):
             raise GradcheckError(
@@ -290,7 +222,7 @@ def check(
             seconds=time.perf_counter() - start, options=options, noise=sigma,
             messages=tuple(notes + msgs), **extra,
         )  # fmt: skip
-    report = _report(results, analytic, ev.count, start, options, sigma, notes)
+    report = summarise(results, analytic, ev.count, start, options, sigma, notes)
     return replace(report, mode=run_mode) if run_mode != "full" else report
 
 
@@ -336,118 +268,6 @@ def _check_leaves(
         )  # fmt: skip
         out.append((name, leaf, comp, idx))
     return out
-
-
-def _entries(name: str, shape: tuple[int, ...], idx: Array, a: Array, c: cmp.Comparison,
-             k: int) -> list[Entry]:  # fmt: skip
-    """The ``k`` worst entries: non-ok first, then by error relative to tolerance."""
-    ratio = c.abs_error / np.where(c.tolerance > 0, c.tolerance, np.inf)
-    rank = ratio + np.where(c.status == "ok", 0.0, 1e300)
-    rank = np.where(np.isnan(rank), 0.0, rank)
-    order = np.argsort(-rank, kind="stable")[:k]
-    out = []
-    for j in order:
-        big = max(abs(a[j]), abs(c.numeric[j]))
-        out.append(
-            Entry(
-                parameter=name,
-                index=tuple(int(t) for t in np.unravel_index(int(idx[j]), shape)),
-                analytic=float(a[j]),
-                numeric=float(c.numeric[j]),
-                abs_error=float(c.abs_error[j]),
-                rel_error=float(c.abs_error[j] / big) if big > 0 else 0.0,
-                tolerance=float(c.tolerance[j]),
-                fd_error=float(c.fd_error[j]),
-                status=str(c.status[j]),  # type: ignore[arg-type]
-            )
-        )
-    return out
-
-
-def _difference(a: Array, n: Array) -> float:
-    """The lesson's ‖a − n‖₂ / (‖a‖₂ + ‖n‖₂); 0 when both are 0."""
-    den = float(np.linalg.norm(a) + np.linalg.norm(n))
-    return float(np.linalg.norm(a - n)) / den if den > 0 else 0.0
-
-
-def _report(
-    results: list[tuple[str, Array, cmp.Comparison, Array]],
-    analytic: list[Array],
-    evaluations: int,
-    start: float,
-    options: dict[str, Any],
-    sigma: float,
-    notes: list[str],
-) -> Report:
-    params: dict[str, ParameterResult] = {}
-    all_a, all_n, worst = [], [], []
-    messages = list(notes)
-    numeric_full = {n: c.numeric for n, _, c, i in results if i.size == np.size(_)}
-    for (name, leaf, c, idx), g in zip(results, analytic):
-        a = g.reshape(-1)[idx]
-        all_a.append(a)
-        all_n.append(c.numeric)
-        counts = {s: int(np.count_nonzero(c.status == s)) for s in ENTRY_FAILURES}
-        judged = idx.size - counts["nonsmooth"]
-        status: Status = "failed" if counts["wrong"] else "passed"
-        if status == "passed" and (counts["uncertain"] or (idx.size and judged == 0)):
-            status = "inconclusive"
-        diag = None
-        if status == "failed" and name in numeric_full:
-            others = {n: v.reshape(np.shape(r[1])) for n, v in numeric_full.items() if n != name
-                      for r in results if r[0] == n}  # fmt: skip
-            diag = diagnose(g, c.numeric.reshape(leaf.shape), others)
-        entries = _entries(name, leaf.shape, idx, a, c, WORST)
-        errors = np.full(leaf.size, np.nan)
-        errors[idx] = c.abs_error
-        worst += entries
-        params[name] = ParameterResult(
-            name=name, shape=tuple(leaf.shape), dtype=str(leaf.real.dtype), status=status,
-            difference=_difference(a, c.numeric),
-            max_abs_error=float(c.abs_error.max()) if idx.size else 0.0,
-            checked=int(idx.size), size=int(leaf.size), failed=counts["wrong"],
-            nonsmooth=counts["nonsmooth"], uncertain=counts["uncertain"],
-            worst=tuple(entries), diagnosis=diag, detection_bound=c.detection_bound,
-            errors=errors.reshape(leaf.shape),
-        )  # fmt: skip
-        if counts["nonsmooth"]:
-            messages.append(
-                f"{name}: {counts['nonsmooth']} entries sit at a kink (one-sided derivatives "
-                "differ); they are kept out of the verdict"
-            )
-        if counts["uncertain"]:
-            messages.append(
-                f"{name}: {counts['uncertain']} entries could not be resolved: the cost's "
-                f"noise ({sigma:.2g}) or curvature swamps the finite differences there"
-            )
-    statuses = {p.status for p in params.values()}
-    overall: Status = "failed" if "failed" in statuses else (
-        "inconclusive" if "inconclusive" in statuses else "passed")  # fmt: skip
-    worst.sort(key=lambda e: (e.status == "ok", -(e.abs_error / e.tolerance if e.tolerance else 0)))
-    return Report(
-        status=overall,
-        difference=_difference(np.concatenate(all_a), np.concatenate(all_n)),
-        parameters=params,
-        worst=tuple(worst[:WORST]),
-        evaluations=evaluations,
-        seconds=time.perf_counter() - start,
-        options=options,
-        noise=sigma,
-        messages=tuple(messages),
-    )
-
-
-def _inconclusive(names: list[str], leaves: list[Array], evaluations: int, start: float,
-                  msg: str, method: str, eps: float | None, seed: int) -> Report:  # fmt: skip
-    nan = float("nan")
-    params = {
-        n: ParameterResult(n, tuple(x.shape), str(x.real.dtype), "inconclusive", nan, nan, 0,
-                           int(x.size))
-        for n, x in zip(names, leaves)
-    }
-    return Report("inconclusive", float("nan"), params, (), evaluations,
-                  time.perf_counter() - start, {"method": method, "eps": eps, "seed": seed},
-                  messages=(msg,))  # fmt: skip
 
 
 def assert_gradients(cost: Cost, params: Any, grad: Any, **options: Any) -> Report:
