@@ -378,3 +378,34 @@ class TestRichardsonAndFixedTolerances:
         loose = gradcheck.check(lambda p: np.sum(np.sin(p)), x, g, rtol=1e-3, atol=1e-5)
         assert loose.passed
         assert loose.options["tolerance_rule"] == "fixed"
+
+
+class TestZeroGradientParameters:
+    def test_bias_before_normalisation_passes(self) -> None:
+        # The bias's true gradient is 0: it shifts z, which normalisation removes.
+        xs = RNG.standard_normal(16)
+        w = RNG.standard_normal(1)
+
+        def cost(p: Any) -> Any:
+            z = xs * p["w"][0] + p["b"][0]
+            zn = (z - z.mean()) / z.std()
+            return np.sum(np.tanh(zn) * xs) + np.sin(p["w"][0])
+
+        def grad(p: Any) -> Any:
+            z = xs * p["w"][0] + p["b"][0]
+            sd = z.std()
+            zn = (z - z.mean()) / sd
+            dzn = (1 - np.tanh(zn) ** 2) * xs
+            dz = (dzn - dzn.mean() - zn * np.mean(dzn * zn)) / sd
+            return {"w": np.array([dz @ xs + np.cos(p["w"][0])]), "b": np.array([0.0])}
+
+        report = gradcheck.check(cost, {"w": w, "b": np.array([0.3])}, grad)
+        assert report.passed, str(report)
+
+    def test_wrong_nonzero_gradient_for_it_still_fails(self) -> None:
+        report = gradcheck.check(
+            lambda p: np.sum(p["w"] ** 2) + 0.0 * p["b"][0],
+            {"w": np.ones(3), "b": np.array([1.0])},
+            {"w": 2 * np.ones(3), "b": np.array([0.5])},
+        )
+        assert report.failed_parameters == ["b"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -63,7 +64,7 @@ class TestExecutors:
         serial = gradcheck.check(cost, _params(), bad_grad, mode="full")
         with ThreadPoolExecutor(2) as pool:
             threads = gradcheck.check(cost, _params(), bad_grad, executor=pool)
-        with ProcessPoolExecutor(2) as pool:
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as pool:
             procs = gradcheck.check(cost, _params(), bad_grad, executor=pool)
         assert _summary(threads) == _summary(serial) == _summary(procs)
         assert serial.failed_parameters == ["b"]

@@ -38,6 +38,7 @@ import numpy as np
 from gradcheck._numerics import SAFETY, Method
 
 __all__ = [
+    "GLOBAL_FLOOR",
     "RECHECK",
     "STAGE1",
     "UNCERTAIN",
@@ -68,6 +69,14 @@ NOISE_GAIN = {"central": 1.0, "forward": 2.0, "complex": 0.0, "richardson": 8.0}
 #: An entry is ``uncertain`` when ``SAFETY · e`` exceeds this fraction of the
 #: parameter's gradient scale: the check could not see a 10% error there.
 UNCERTAIN = 0.1
+#: A parameter's gradient scale is at least ``GLOBAL_FLOOR × rtol ×`` the largest
+#: analytic gradient entry of the whole model (1e-6 of it for float64 central
+#: differences, 1e-2 for float32). A parameter whose true gradient is zero (a bias
+#: just before BatchNorm) has a round-off-sized gradient that cannot be resolved
+#: relative to itself and would otherwise always be ``uncertain``; an error that small
+#: next to the model's gradient scale is within the finite differences' own error
+#: (a few ``rtol``) anyway.
+GLOBAL_FLOOR = 10.0
 
 
 def _central(jp: Array, jm: Array, h: Array) -> Array:
@@ -118,6 +127,7 @@ def tolerance(
     rtol: float,
     atol: float | None,
     fixed: bool,
+    floor: float = 0.0,
 ) -> Array:
     """The screening tolerance of each entry (step 1 of the module doc's rule).
 
@@ -127,9 +137,10 @@ def tolerance(
         sigma: the cost's measured noise.
         rtol, atol: tolerances; ``atol=None`` means ``rtol ×`` the gradient scale.
         fixed: the user gave ``rtol``/``atol``: no allowance for noise.
+        floor: the least gradient scale (see :data:`GLOBAL_FLOOR`).
     """
     big = np.maximum(np.abs(analytic), np.abs(numeric))
-    scale = float(big.max()) if big.size else 0.0
+    scale = max(float(big.max()) if big.size else 0.0, floor)
     base = rtol * scale if atol is None else atol
     noise = 0.0 if fixed else 3 * NOISE_GAIN[method] * sigma / h
     return np.asarray(base + rtol * big + noise, dtype=np.float64)
@@ -147,6 +158,7 @@ def compare(
     fixed: bool,
     stage1: Array,
     recheck: Array,
+    floor: float = 0.0,
 ) -> Comparison:
     """Classify each entry (see the module doc for the rule).
 
@@ -159,10 +171,11 @@ def compare(
         stage1: stage-1 cost values, one row per entry (columns = STAGE1).
         recheck: re-examination values, one row per entry that failed the screen
             (columns = RECHECK), in order.
+        floor: the least gradient scale (see :data:`GLOBAL_FLOOR`).
     """
     mismatch = np.abs(analytic - numeric)
     big = np.maximum(np.abs(analytic), np.abs(numeric))
-    scale = float(big.max()) if big.size else 0.0
+    scale = max(float(big.max()) if big.size else 0.0, floor)
     noise = NOISE_GAIN[method] * sigma / h
     suspicious = mismatch > tol
     fd_error = np.zeros_like(numeric)

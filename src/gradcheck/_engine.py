@@ -242,6 +242,7 @@ def _check_leaves(
 ) -> list[tuple[str, Array, cmp.Comparison, Array]]:
     """Stages 3 and 4 for every parameter; returns (name, leaf, comparison, indices)."""
     out = []
+    gmax = max(float(np.max(np.abs(g), initial=0.0)) for g in analytic)
     for i, (name, leaf) in enumerate(zip(names, leaves)):
         flat = np.real(leaf.reshape(-1))
         idx = chosen[i]
@@ -255,7 +256,10 @@ def _check_leaves(
         a = analytic[i].reshape(-1)[idx]
         numeric = cmp.first_estimate(method, j0, real1, h)
         r = default_rtol(leaf.dtype, method) if rtol is None else rtol
-        tol = cmp.tolerance(method, a, numeric, h, sigma=sigma, rtol=r, atol=atol, fixed=fixed)
+        floor = 0.0 if fixed else cmp.GLOBAL_FLOOR * r * gmax
+        tol = cmp.tolerance(
+            method, a, numeric, h, sigma=sigma, rtol=r, atol=atol, fixed=fixed, floor=floor
+        )
         sus = np.flatnonzero(np.abs(a - numeric) > tol)
         offs2 = cmp.RECHECK[method]
         vals2 = ev([(Delta(i, int(idx[k]), o * h[k]),) for k in sus for o in offs2])
@@ -264,7 +268,7 @@ def _check_leaves(
             vals2 = np.real(vals2)
         comp = cmp.compare(
             method, a, numeric, h, tol, j0=j0, sigma=sigma, fixed=fixed,
-            stage1=real1, recheck=vals2,
+            stage1=real1, recheck=vals2, floor=floor,
         )  # fmt: skip
         out.append((name, leaf, comp, idx))
     return out

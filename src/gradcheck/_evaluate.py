@@ -54,6 +54,14 @@ class Evaluator(Protocol):
     def __call__(self, points: Sequence[Point]) -> Array: ...
 
 
+def _result_dtype(value: Any) -> np.dtype[Any]:
+    """The NumPy dtype of a cost's value (a framework tensor's too)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    dtype = getattr(value, "dtype", None)
+    return np.dtype(dtype) if isinstance(dtype, np.dtype) else np.asarray(value).dtype
+
+
 def to_scalar(value: Any, *, complex_ok: bool, where: str) -> complex | float:
     """The cost's return value as a Python number, or a clear error."""
     if hasattr(value, "detach"):  # a framework tensor
@@ -173,7 +181,7 @@ class SerialEvaluator:
             self.reset_rng()
             try:
                 value = self.cost(self.tree)
-                self.result_dtype = getattr(value, "dtype", np.dtype(np.float64))
+                self.result_dtype = _result_dtype(value)
                 return to_scalar(value, complex_ok=self.complex_ok, where="")
             except GradcheckError as exc:
                 raise GradcheckError(f"{exc}({self._where(point)})") from None
