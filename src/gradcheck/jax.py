@@ -1,0 +1,223 @@
+"""Check JAX gradients and ``custom_vjp``/``custom_jvp`` rules (needs ``gradcheck[jax]``).
+
+* :func:`check`: ``jax.grad(f)`` of a scalar function of a pytree, so the custom rules
+  inside ``f`` are what is checked; parameters are named by their pytree paths (dict
+  keys and positions joined by dots, as in the core).
+* :func:`check_function`: the VJP of a function with any outputs, through random
+  output cotangents.
+
+By default the finite differences run in float64 (JAX's x64 mode, switched on for the
+duration of the check with ``jax.enable_x64`` and restored after) while the analytic
+gradient comes from the user's own dtype; see ``gradcheck._frameworks``. JAX has no
+global RNG state; NumPy's and ``random``'s are preserved by the core.
+
+>>> import jax.numpy as jnp, gradcheck.jax
+>>> gradcheck.jax.check(lambda p: jnp.sum(jnp.sin(p["w"])), {"w": jnp.ones(3)}).status
+'passed'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    import jax
+    import jax.numpy as jnp
+except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
+    raise ImportError("gradcheck.jax needs JAX: pip install 'gradcheck[jax]'") from exc
+
+from gradcheck._errors import GradcheckError
+from gradcheck._frameworks import agrees, check_precision, probe_batched, run_check
+from gradcheck._pytree import BARE_NAME
+from gradcheck._report import Report
+
+__all__ = ["check", "check_function", "path_name"]
+
+Array = np.ndarray[Any, Any]
+
+
+def path_name(path: Sequence[Any]) -> str:
+    """The core's name for a JAX key path: keys and positions joined by dots.
+
+    >>> from jax.tree_util import DictKey, SequenceKey
+    >>> path_name((DictKey("layers"), SequenceKey(0), DictKey("W")))
+    'layers.0.W'
+    """
+    parts = []
+    for k in path:
+        for attr in ("key", "idx", "name"):
+            if hasattr(k, attr):
+                parts.append(str(getattr(k, attr)))
+                break
+        else:
+            parts.append(str(k))
+    return ".".join(parts) or BARE_NAME
+
+
+def _x64() -> bool:
+    """Whether JAX's x64 mode is on now."""
+    return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]
+
+
+def _dtype(leaves: Sequence[Any]) -> str:
+    """The least precise floating dtype among ``leaves``."""
+    dtypes = {np.dtype(x.dtype) for x in leaves}
+    return str(max(dtypes, key=lambda d: float(jnp.finfo(d).eps)))  # type: ignore[no-untyped-call]
+
+
+def _run(
+    fn: Callable[[list[Any]], Any],
+    names: list[str],
+    leaves: list[Any],
+    grads: dict[str, Array],
+    value: float,
+    precision: str,
+    notes: list[str],
+    options: dict[str, Any],
+) -> Report:
+    """Choose the precision (falling back if x64 fails), probe vmap, run the engine."""
+    user = _dtype(leaves)
+    if user == "float64" or precision == "model":
+        precision = "float64" if user == "float64" else "model"
+    dtype = np.float64 if precision == "float64" else np.dtype(user)
+    if precision == "model" and not np.issubdtype(dtype, np.floating):
+        raise GradcheckError(f"dtype {user} cannot be checked in NumPy: use precision='float64'")
+    params = {n: np.array(np.asarray(x), dtype=dtype) for n, x in zip(names, leaves)}
+
+    # compiled once; eager if f cannot be compiled (see below)
+    serial: list[Callable[[list[Any]], Any]] = [jax.jit(fn)]
+
+    def cost(tree: dict[str, Any]) -> Any:
+        return np.asarray(serial[0]([jnp.asarray(tree[n]) for n in names]))
+
+    def batched(stacked: dict[str, Any]) -> Any:
+        return np.asarray(vfn(*[jnp.asarray(stacked[n]) for n in names]))
+
+    vfn = jax.jit(jax.vmap(lambda *xs: fn(list(xs))))
+    with jax.enable_x64(precision == "float64" or _x64()):
+        try:
+            cost(params)
+        except Exception as exc:
+            serial[0] = fn
+            notes.append(f"f is evaluated without jax.jit (tracing it raised {type(exc).__name__})")
+        if precision == "float64" and user != "float64":
+            try:
+                j = float(cost(params))
+                reason = None if agrees(value, j) else f"its value {j!r} differs from {value!r}"
+            except Exception as exc:
+                reason = f"it raised {type(exc).__name__}: {exc}"
+            if reason is not None:
+                notes.append(f"x64 mode could not be used ({reason}); checked in {user}")
+                return _run(fn, names, leaves, grads, value, "model", notes, options)
+        use = None
+        if options.get("executor") is None:
+            try:
+                j0 = float(cost(params))
+            except Exception:  # the engine reports it, naming the evaluation
+                j0 = float("nan")
+            stacked = {n: np.stack([a, a]) for n, a in params.items()}
+            eps = float(np.finfo(dtype).eps)
+            why = probe_batched(batched, stacked, j0, eps) if np.isfinite(j0) else "no value"
+            use = batched if why is None else None
+            if why is not None:
+                notes.append(f"evaluations are not vectorised (jax.vmap: {why})")
+        return run_check(
+            cost, params, grads, precision=precision, user_dtype=user, batched=use,
+            notes=notes, options=options,
+        )  # fmt: skip
+
+
+def _inexact(name: str, x: Any) -> None:
+    if not jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating):
+        raise GradcheckError(f"{name!r} has dtype {jnp.asarray(x).dtype}; real floats only")
+
+
+def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
+          **options: Any) -> Report:  # fmt: skip
+    """Check ``jax.grad(f)`` at ``params``.
+
+    Args:
+        f: ``f(params) -> scalar``; may be jitted and may use ``custom_vjp`` rules.
+        params: a pytree of floating arrays.
+        precision: ``"float64"`` (default: finite differences in x64 mode against the
+            gradient in the user's dtype; falls back with a message when x64 fails or
+            computes a different value) or ``"model"`` (the user's dtype throughout).
+        **options: passed to :func:`gradcheck.check`.
+
+    Raises:
+        GradcheckError: a non-floating leaf, or ``f`` fails (named).
+    """
+    precision = check_precision(precision)
+    flat, treedef = jax.tree_util.tree_flatten_with_path(params)
+    if not flat:
+        raise GradcheckError("params is empty: there is no entry to check")
+    names = [path_name(p) for p, _ in flat]
+    leaves = [jnp.asarray(x) for _, x in flat]
+    for n, x in zip(names, leaves):
+        _inexact(n, x)
+    try:
+        value, g = jax.value_and_grad(f)(jax.tree_util.tree_unflatten(treedef, leaves))
+    except Exception as exc:
+        raise GradcheckError(
+            f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc} (f must return a scalar)"
+        ) from exc
+    grads = {n: np.asarray(x, dtype=np.float64) for n, x in zip(names, jax.tree.leaves(g))}
+
+    def fn(xs: list[Any]) -> Any:
+        return f(jax.tree_util.tree_unflatten(treedef, xs))
+
+    return _run(fn, names, leaves, grads, float(value), precision, [], options)
+
+
+def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64",
+                   **options: Any) -> Report:  # fmt: skip
+    """Check the VJP of ``fn`` for every floating array argument.
+
+    The checked scalar is ``Σ <out_k, v_k>`` over the floating outputs, with random
+    cotangents ``v_k`` from a private generator seeded by ``seed``; its gradient is
+    what ``jax.vjp(fn, ...)`` returns for ``v``. Arguments are named ``input0``,
+    ``input1``, ... by position; non-floating arguments are held fixed.
+
+    >>> import jax, jax.numpy as jnp, gradcheck.jax
+    >>> gradcheck.jax.check_function(jnp.tanh, jnp.array([0.5, -1.0])).passed
+    True
+    """
+    precision = check_precision(precision)
+    pos = [i for i, a in enumerate(args)
+           if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)]  # fmt: skip
+    if not pos:
+        raise GradcheckError("no argument is a floating array: nothing to check")
+    names = [f"input{i}" for i in pos]
+    leaves = [jnp.asarray(args[i]) for i in pos]
+
+    def assemble(xs: Sequence[Any]) -> list[Any]:
+        full = list(args)
+        for i, x in zip(pos, xs):
+            full[i] = x
+        return full
+
+    try:
+        out, vjp = jax.vjp(lambda *xs: fn(*assemble(xs)), *leaves)
+    except Exception as exc:
+        raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
+    outs, out_tree = jax.tree.flatten(out)
+    rng = np.random.default_rng([options.get("seed", 0), 5])
+    floating = [jnp.issubdtype(o.dtype, jnp.floating) for o in outs]
+    vs = [np.asarray(rng.standard_normal(o.shape), dtype=o.dtype) if fl
+          else np.zeros(o.shape, dtype=jax.dtypes.float0)
+          for o, fl in zip(outs, floating)]  # fmt: skip
+    grads = {n: np.asarray(x, dtype=np.float64)
+             for n, x in zip(names, vjp(jax.tree.unflatten(out_tree, vs)))}  # fmt: skip
+    v64 = [np.asarray(v, dtype=np.float64) if fl else None for v, fl in zip(vs, floating)]
+    value = sum(float(np.vdot(np.asarray(o, np.float64), v))
+                for o, v in zip(outs, v64) if v is not None)  # fmt: skip
+
+    def scalar(xs: list[Any]) -> Any:
+        res = jax.tree.leaves(fn(*assemble(xs)))
+        return sum(jnp.vdot(r, jnp.asarray(v, dtype=r.dtype)) for r, v in zip(res, v64)
+                   if v is not None)  # fmt: skip
+
+    return _run(scalar, names, leaves, grads, float(value), precision, [], options)

@@ -1,0 +1,256 @@
+"""gradcheck.torch: real models pass, planted mistakes are localised, nothing is lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import gradcheck.torch as gt
+from gradcheck import GradcheckError
+from gradcheck._frameworks import engine_batches
+
+
+def _mlp() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Dropout(0.3), nn.Linear(8, 2)
+    )
+
+
+X = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+Y = torch.randn(6, 2, generator=torch.Generator().manual_seed(2))
+
+
+def _mlp_loss(m: Any) -> Any:
+    return F.mse_loss(m(X), Y)
+
+
+class _Cnn(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3)
+        self.fc = nn.Linear(3 * 4 * 4, 3)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(torch.tanh(self.conv(x)).flatten(1))
+
+
+class _Rnn(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(3, 4, batch_first=True)
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+        self.out = nn.Linear(4, 1)
+
+    def forward(self, x: Any) -> Any:
+        h, _ = self.gru(x)
+        a, _ = self.attn(h, h, h)
+        return self.out(a).sum()
+
+
+class _BadScale(torch.autograd.Function):
+    """y = w * x with a planted mistake: the gradient for w is doubled."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, w: Any) -> Any:
+        ctx.save_for_backward(x, w)
+        return x * w
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, w = ctx.saved_tensors
+        return g * w, 2 * (g * x).sum(0)
+
+
+class _Scaled(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pre = nn.Linear(3, 3)
+        self.w = nn.Parameter(torch.tensor([0.5, -1.0, 2.0]))
+
+    def forward(self, x: Any) -> Any:
+        return _BadScale.apply(torch.tanh(self.pre(x)), self.w).pow(2).sum()
+
+
+class _Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return 3 * x**2 * g
+
+
+def _state(m: nn.Module) -> list[Any]:
+    out: list[Any] = [m.training, [s.training for s in m.modules()]]
+    for p in m.parameters():
+        out += [p.detach().clone(), p.requires_grad, None if p.grad is None else p.grad.clone()]
+    out += [b.clone() for b in m.buffers()]
+    out.append(torch.get_rng_state())
+    return out
+
+
+def _same(a: list[Any], b: list[Any]) -> bool:
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, torch.Tensor):
+            if not (isinstance(y, torch.Tensor) and x.dtype == y.dtype and torch.equal(x, y)):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+class TestModels:
+    def test_mlp_with_batchnorm_and_dropout_in_train_mode_passes(self) -> None:
+        m = _mlp()
+        report = gt.check_module(m, _mlp_loss)
+        assert report.status == "passed", str(report)
+        assert list(report.parameters) == [n for n, _ in m.named_parameters()]
+        assert report.options["precision"] == "float64"
+        assert report.options["vectorised"] is False  # BatchNorm in train mode: no vmap
+        assert any("Batch norm" in m for m in report.messages)
+
+    def test_mlp_in_eval_mode_is_vectorised(self) -> None:
+        m = _mlp().eval()
+        report = gt.check_module(m, _mlp_loss)
+        assert report.passed and report.options["vectorised"] is gradcheck_batches()
+
+    def test_small_cnn_passes(self) -> None:
+        torch.manual_seed(3)
+        m, x = _Cnn(), torch.randn(2, 1, 6, 6)
+        report = gt.check_module(m, lambda m: F.cross_entropy(m(x), torch.tensor([0, 2])))
+        assert report.status == "passed", str(report)
+
+    def test_gru_and_attention_pass(self) -> None:
+        torch.manual_seed(4)
+        m, x = _Rnn(), torch.randn(2, 3, 3)
+        report = gt.check_module(m, lambda m: m(x), mode="sample", sample=8)
+        assert report.status == "passed", str(report)
+        assert "gru.weight_hh_l0" in report.parameters
+
+    def test_model_precision_keeps_float32(self) -> None:
+        report = gt.check_module(_mlp().eval(), _mlp_loss, precision="model")
+        assert report.options["numeric_dtype"] == "float32"
+        assert report.status != "failed"
+
+    def test_without_engine_batching_it_still_passes(self, monkeypatch: Any) -> None:
+        monkeypatch.setattr("gradcheck._frameworks.engine_batches", lambda: False)
+        report = gt.check_module(_mlp().eval(), _mlp_loss)
+        assert report.passed and report.options["vectorised"] is False
+
+    def test_falls_back_to_model_dtype_when_float64_copy_fails(self) -> None:
+        v = torch.ones(4)  # float32 on purpose: torch.mv refuses to mix dtypes
+        model = nn.Linear(4, 3)
+        report = gt.check_module(model, lambda m: torch.mv(m.weight, v).pow(2).sum())
+        assert report.options["precision"] == "model"
+        assert any("float64 copy could not be used" in msg for msg in report.messages)
+        assert report.status != "failed"
+
+    def test_a_loss_with_its_own_generator_is_inconclusive(self) -> None:
+        g = torch.Generator().manual_seed(0)  # not the global RNG: forking cannot fix it
+        report = gt.check_module(_mlp(), lambda m: _mlp_loss(m) + torch.rand(1, generator=g)[0])
+        assert report.status == "inconclusive"
+        assert "not deterministic" in report.messages[0]
+
+    def test_unknown_precision_is_an_error(self) -> None:
+        with pytest.raises(GradcheckError, match="precision"):
+            gt.check_module(_mlp(), _mlp_loss, precision="double")
+
+
+class TestPlantedMistakes:
+    def test_custom_function_mistake_is_localised(self) -> None:
+        torch.manual_seed(5)
+        m, x = _Scaled(), torch.randn(4, 3)
+        report = gt.check_module(m, lambda m: m(x))
+        assert report.failed_parameters == ["w"]
+        assert report.worst[0].parameter == "w"
+        assert report.parameters["w"].diagnosis is not None
+        assert report.parameters["w"].diagnosis.kind == "factor"
+
+    def test_wrong_backward_hook_is_localised_upstream_on_the_vectorised_path(self) -> None:
+        m = _mlp().eval()
+        m[2].register_full_backward_hook(lambda mod, gi, go: (2 * gi[0],))
+        report = gt.check_module(m, _mlp_loss)
+        assert report.options["vectorised"] is engine_batches()
+        assert report.failed_parameters == ["0.weight", "0.bias", "1.weight", "1.bias"]
+
+    def test_check_function_catches_wrong_backward(self) -> None:
+        x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+        w = torch.randn(3, dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(_BadScale.apply, x, w)
+        assert report.failed_parameters == ["input1"]
+
+    def test_check_function_passes_a_correct_function(self) -> None:
+        x = torch.randn(5, requires_grad=True)
+        report = gt.check_function(_Cube.apply, x)
+        assert report.passed and list(report.parameters) == ["input0"]
+
+    def test_loss_error_is_named(self) -> None:
+        def bad(m: Any) -> Any:
+            raise ValueError("boom")
+
+        with pytest.raises(GradcheckError, match="loss_fn raised ValueError: boom"):
+            gt.check_module(_mlp(), bad)
+
+
+class TestNothingLost:
+    def test_state_is_bit_exact_after_a_check(self) -> None:
+        m = _mlp()
+        for p in m.parameters():
+            p.grad = torch.full_like(p, 0.25)
+        m[0].bias.requires_grad_(False)
+        before = _state(m)
+        gt.check_module(m, _mlp_loss)
+        assert _same(before, _state(m))
+
+    # evaluation 0 is the analytic pass on the user's model, the rest run on the copy;
+    # k drawn once from a seeded generator plus the two ends.
+    @pytest.mark.parametrize("k", [0, 1, *np.random.default_rng(5).integers(2, 170, 4).tolist()])
+    def test_state_survives_an_exception_at_evaluation_k(self, k: int) -> None:
+        m = _mlp()
+        before = _state(m)
+        calls = [0]
+
+        def loss(model: Any) -> Any:
+            calls[0] += 1
+            if calls[0] == k + 1:
+                raise KeyboardInterrupt if k % 2 else RuntimeError("injected")
+            return _mlp_loss(model)
+
+        with pytest.raises((GradcheckError, KeyboardInterrupt)):
+            gt.check_module(m, loss)
+        assert _same(before, _state(m))
+
+    def test_numpy_rng_untouched(self) -> None:
+        state = np.random.get_state()[1].copy()
+        gt.check_module(_mlp(), _mlp_loss)
+        assert np.array_equal(np.random.get_state()[1], state)
+
+    def test_inputs_of_check_function_are_untouched(self) -> None:
+        x = torch.randn(3, requires_grad=True)
+        x.grad = torch.ones(3)
+        saved, rng = x.detach().clone(), torch.get_rng_state()
+        gt.check_function(lambda t: F.dropout(t, 0.5) * t, x)
+        assert torch.equal(x.detach(), saved) and torch.equal(x.grad, torch.ones(3))
+        assert torch.equal(torch.get_rng_state(), rng)
+
+
+class TestImports:
+    def test_import_gradcheck_imports_no_framework(self) -> None:
+        code = "import sys, gradcheck; print('torch' in sys.modules, 'jax' in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def gradcheck_batches() -> bool:
+    return engine_batches()
