@@ -207,6 +207,19 @@ class Report:
         """Rebuild a report from :meth:`to_json`'s output."""
         return cls.from_dict(json.loads(text))
 
+    def plot(self, path: str | None = None) -> Any:
+        """The report as a picture (needs matplotlib); see :func:`gradcheck.plot.plot_report`.
+
+        Args:
+            path: if given, the picture is also written there (PNG).
+
+        Returns:
+            A matplotlib figure (a notebook displays it).
+        """
+        from gradcheck.plot import plot_report
+
+        return plot_report(self, path)
+
     def __str__(self) -> str:
         return format_report(self)
 

@@ -1,45 +1,290 @@
-"""The ``gradcheck`` command line.
+"""The ``gradcheck`` command line: ``run``, ``sweep`` and ``demo``.
 
-Exit codes: 0 passed, 1 failed, 2 inconclusive, 3 usage or input error.
+Exit codes (also in ``gradcheck --help`` and ``docs/cli.md``):
+
+====  =======================================================================
+0     passed (``run``), or the sweep was drawn (``sweep``), or help/version
+1     failed: some gradient is wrong
+2     inconclusive: no verdict could be reached (non-deterministic cost, noise)
+3     usage or input error: bad option, missing file or function, bad problem
+====  =======================================================================
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import inspect
+import os
+import re
 import sys
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, NoReturn, TextIO
+
+import numpy as np
 
 from gradcheck import __version__
+from gradcheck._errors import GradcheckError
+from gradcheck._load import Problem, load_problem, override_params
+from gradcheck._report import Report
 
-__all__ = ["main"]
+__all__ = ["EXIT_FAILED", "EXIT_INCONCLUSIVE", "EXIT_PASSED", "EXIT_USAGE", "main"]
 
-EXIT_USAGE = 3
+EXIT_PASSED, EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_USAGE = 0, 1, 2, 3
+_EXIT = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "inconclusive": EXIT_INCONCLUSIVE}
+_EPILOG = """\
+exit codes:
+  0  passed (run) / sweep drawn (sweep)
+  1  failed: some gradient is wrong
+  2  inconclusive: no verdict (non-deterministic cost, too much noise)
+  3  usage or input error (bad option, missing file or function, bad problem)
+
+TARGET is path/to/file.py:function or package.module:function; the function takes no
+arguments and returns (cost, params, grad), {"cost", "params", "grad"[, "options"]},
+{"model": torch_module, "loss": loss_fn} or {"jax": f, "params": pytree}.
+Colour is off when stdout is not a terminal, NO_COLOR is set, or with --no-color.
+See docs/cli.md."""
+_RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit code 3 for usage errors (argparse's own is 2, our inconclusive)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _modes() -> tuple[str, ...]:
+    try:
+        from gradcheck._modes import MODES
+    except ImportError:  # pragma: no cover - an engine without modes
+        return ("full",)
+    return tuple(MODES)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="TARGET", help="file.py:function or package.module:function")
+    p.add_argument("--params", metavar="FILE.npz", help="replace parameters by name from an .npz")
+    p.add_argument("--seed", type=int, default=None, help="seed of the private RNG (default 0)")
+    p.add_argument("--json", metavar="FILE", help="write the result as JSON (atomically)")
+    p.add_argument("--plot", metavar="FILE.png", help="write a picture (needs matplotlib)")
+    p.add_argument("-q", "--quiet", action="store_true", help="only the verdict line, no bar")
+    p.add_argument("--no-color", action="store_true", help="no ANSI colour")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
         prog="gradcheck",
         description="Prove a gradient is right, or show exactly where and how it is wrong.",
-    )
+        epilog=_EPILOG, formatter_class=fmt,
+    )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"gradcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="check the gradient of a problem", epilog=_EPILOG,
+                         formatter_class=fmt)  # fmt: skip
+    _common(run)
+    run.add_argument("--method", choices=("central", "forward", "complex", "richardson"))
+    run.add_argument("--eps", type=float, help="a fixed step (default: automatic per entry)")
+    run.add_argument("--mode", choices=_modes(), help="which entries to check (default auto)")
+    run.add_argument("--sample", type=float, help="entries per parameter (>= 1) or a fraction")
+    run.add_argument("--rtol", type=float, help="fixed relative tolerance")
+    run.add_argument("--atol", type=float, help="fixed absolute tolerance")
+    run.add_argument("--workers", type=int, help="evaluate on N threads (or processes)")
+    run.add_argument("--processes", action="store_true", help="--workers uses processes")
+    sweep = sub.add_parser("sweep", help="error against step size for the worst entries",
+                           epilog=_EPILOG, formatter_class=fmt)  # fmt: skip
+    _common(sweep)
+    sweep.add_argument("--method", choices=("central", "forward"), default="central")
+    sweep.add_argument("--entries", type=int, default=3, help="how many entries (default 3)")
+    sweep.add_argument("--points", type=int, default=25, help="steps per entry (default 25)")
     sub.add_parser("demo", help="walk through the gradient-checking lesson", add_help=False)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
-    if args and args[0] == "demo":
+def _use_colour(stream: TextIO, no_color: bool) -> bool:
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def colourise(text: str) -> str:
+    """Colour a report's verdicts and statuses with ANSI codes.
+
+    >>> colourise("gradcheck FAILED: x") == "gradcheck \\033[1m\\033[31mFAILED\\033[0m: x"
+    True
+    """
+    paint = {"PASSED": _GREEN, "passed": _GREEN, "FAILED": _RED, "INCONCLUSIVE": _YELLOW,
+             "inconclusive": _YELLOW, "[wrong]": _RED, "[uncertain]": _YELLOW}  # fmt: skip
+    pattern = re.compile(r"(?<![\w\[])(PASSED|FAILED|INCONCLUSIVE|passed|inconclusive)(?!\w)"
+                         r"|\[wrong\]|\[uncertain\]")  # fmt: skip
+
+    def sub(m: re.Match[str]) -> str:
+        word = m.group(0)
+        bold = _BOLD if word.isupper() else ""
+        return f"{bold}{paint[word]}{word}{_RESET}"
+
+    return pattern.sub(sub, text)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("method", "eps", "mode", "rtol", "atol", "seed")
+    opts = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if getattr(args, "sample", None) is not None:
+        s = float(args.sample)
+        opts["sample"] = int(s) if s >= 1 and s.is_integer() else s
+    return opts
+
+
+def _executor(args: argparse.Namespace) -> Executor | None:
+    if args.workers is None:
+        return None
+    if args.workers < 1:
+        raise GradcheckError(f"--workers {args.workers}: need at least 1")
+    from gradcheck._engine import check
+
+    if "executor" not in inspect.signature(check).parameters:
+        raise GradcheckError("--workers needs a gradcheck whose check() takes executor=")
+    if args.processes:
+        return ProcessPoolExecutor(args.workers)
+    return ThreadPoolExecutor(args.workers, thread_name_prefix="gradcheck")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before a long check, not after it, on an output that cannot be written."""
+    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+        if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise GradcheckError(f"{flag} {path}: the folder {folder!r} does not exist")
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+        raise GradcheckError("--plot needs matplotlib: pip install 'gradcheck[plot]'")
+
+
+def _load(args: argparse.Namespace) -> Problem:
+    _check_outputs(args)
+    problem = load_problem(args.target)
+    if args.params:
+        from gradcheck._io import load_npz
+
+        problem = override_params(problem, load_npz(args.params))
+    return problem
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from gradcheck._progress import ProgressBar
+
+    problem = _load(args)
+    opts = _options(args)
+    bar = ProgressBar(err, enabled=False if args.quiet else None)
+    executor = _executor(args)
+    try:
+        report: Report = problem.run({**opts, "progress": bar,
+                                      **({"executor": executor} if executor else {})})  # fmt: skip
+    finally:
+        bar.close()
+        if executor is not None:
+            executor.shutdown()
+    text = str(report)
+    if args.quiet:
+        text = text.splitlines()[0]
+    print(colourise(text) if _use_colour(out, args.no_color) else text, file=out)
+    if args.json:
+        from gradcheck._io import write_json_atomic
+
+        write_json_atomic(args.json, report.to_dict())
+    if args.plot:
+        report.plot(args.plot)
+    return _EXIT[report.status]
+
+
+def _sweep(args: argparse.Namespace, out: TextIO) -> int:
+    from gradcheck._engine import check
+    from gradcheck._sweep import sweep
+
+    problem = _load(args)
+    if problem.kind != "numpy":
+        raise GradcheckError(
+            f"sweep works on (cost, params, grad) problems; {args.target} is a {problem.kind} "
+            "problem (use `gradcheck run` for it)"
+        )
+    if args.entries < 1:
+        raise GradcheckError(f"--entries {args.entries}: need at least 1")
+    seed = {"seed": args.seed} if args.seed is not None else {}
+    cost = problem.cost
+    assert cost is not None  # a numpy problem always has one
+    # The check picks the entries to sweep: its worst ones (the largest gradients when it
+    # names none, e.g. a passing directional check).
+    options = {**problem.options, **seed}
+    report = check(cost, problem.params, problem.grad, **options)
+    worst = sorted(report.worst, key=lambda e: e.status == "ok")
+    entries = [(e.parameter, e.index) for e in worst[: args.entries]] or None
+    result = sweep(cost, problem.params, problem.grad, method=args.method,
+                   entries=entries, count=args.entries, points=args.points)  # fmt: skip
+    colour = _use_colour(out, args.no_color)
+    head = f"step-size sweep ({result.method} differences, truncation order {result.order})"
+    lines = [f"{_BOLD}{head}{_RESET}" if colour else head]
+    rows = [("entry", "analytic", "numeric", "chosen ε", "|g − g̃| at ε", "FD error at ε",
+             "best ε", "truncation slope", "round-off slope")]  # fmt: skip
+    for c in result.curves:
+        at = int(np.searchsorted(c.steps, c.chosen))
+        rows.append((c.label(), f"{c.analytic:.6g}", f"{c.reference:.6g}", f"{c.chosen:.2e}",
+                     f"{c.chosen_error:.2e}", f"{c.fd_errors[at]:.2e}", f"{c.best:.2e}",
+                     f"{c.truncation_slope:.2f}", f"{c.roundoff_slope:.2f}"))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    if not args.quiet:
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.append(
+            f"  expected: truncation slope ≈ {result.order}, round-off slope ≈ -1. |g − g̃| far "
+            "above the FD error at every ε is a wrong gradient, not round-off."
+        )
+    print("\n".join(lines), file=out)
+    if args.json:
+        from gradcheck._io import write_json_atomic
+
+        write_json_atomic(args.json, {
+            "method": result.method, "order": result.order, "status": report.status,
+            "curves": [{
+                "parameter": c.parameter, "index": list(c.index), "analytic": c.analytic,
+                "reference": c.reference, "chosen": c.chosen, "chosen_error": c.chosen_error,
+                "best": c.best, "fd_errors": c.fd_errors.tolist(),
+                "truncation_slope": c.truncation_slope, "roundoff_slope": c.roundoff_slope,
+                "steps": c.steps.tolist(), "errors": c.errors.tolist(),
+            } for c in result.curves],
+        })  # fmt: skip
+    if args.plot:
+        from gradcheck.plot import plot_sweep
+
+        plot_sweep(result, args.plot)
+    return EXIT_PASSED
+
+
+def main(argv: list[str] | None = None, *, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:  # fmt: skip
+    """Run the command line; returns the exit code (see the module doc)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if args_list and args_list[0] == "demo":
         from gradcheck.demo import main as demo_main
 
-        return demo_main(args[1:])
+        return demo_main(args_list[1:])
+    parser = _parser()
     try:
-        parser.parse_args(args)
+        args = parser.parse_args(args_list)
     except SystemExit as exc:
-        return EXIT_USAGE if exc.code else 0
-    parser.print_help()
-    return EXIT_USAGE
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(err)
+        return EXIT_USAGE
+    try:
+        if args.command == "run":
+            return _run(args, out, err)
+        return _sweep(args, out)
+    except GradcheckError as exc:
+        print(f"gradcheck: error: {exc}", file=err)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

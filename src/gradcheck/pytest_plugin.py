@@ -1,1 +1,149 @@
-"""The pytest plugin (entry point ``pytest11``): being written; loads nothing yet."""
+"""The pytest plugin (entry point ``pytest11``): a ``gradcheck`` fixture and ``--gradcheck-mode``.
+
+Installed with gradcheck, it is active in every pytest run. In a test::
+
+    def test_backprop(gradcheck):
+        gradcheck.assert_gradients(cost, params, grad)        # fails with a compact report
+        report = gradcheck.check(cost, params, grad)          # or look at the report
+        gradcheck.check_module(model, loss_fn)                # torch: gradcheck.torch
+
+``--gradcheck-mode`` runs a whole suite's fixture checks in one mode:
+
+* ``quick``: the ``directional`` mode (10 cost evaluations whatever the size, with a
+  stated detection guarantee; see ``docs/scale.md``);
+* ``full``: every entry (``mode="full"``), e.g. for a nightly job;
+* ``auto`` (default): each call's own ``mode=``, else the engine's ``auto``.
+
+A mode given on the command line overrides a test's own ``mode=``; without it, the
+test's choice stands. The failure message is the compact report: the wrong
+parameters with their diagnosis, then the worst entries.
+
+This module is imported by pytest for every run: it imports nothing but pytest at
+import time (no NumPy, never torch or jax).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from gradcheck._report import Report
+
+__all__ = ["CHOICES", "GradcheckFixture", "compact", "gradcheck", "pytest_addoption"]
+
+#: ``--gradcheck-mode`` values → engine mode (``None``: leave each call's own).
+CHOICES: dict[str, str | None] = {"auto": None, "quick": "directional", "full": "full"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--gradcheck-mode``."""
+    group = parser.getgroup("gradcheck", "gradient checks (gradcheck)")
+    group.addoption(
+        "--gradcheck-mode",
+        choices=tuple(CHOICES),
+        default="auto",
+        help="mode of every `gradcheck` fixture check: quick (directional), full (every "
+        "entry) or auto (each test's own mode; default)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Name the mode in the session header when one was chosen."""
+    mode = config.getoption("--gradcheck-mode", default="auto")
+    return None if mode == "auto" else f"gradcheck: --gradcheck-mode={mode}"
+
+
+def _engine_mode(choice: str) -> str | None:
+    """The engine mode for ``choice``; ``quick`` falls back to ``full`` on an engine
+    without the directional mode."""
+    mode = CHOICES[choice]
+    if mode == "directional":
+        modes = getattr(importlib.import_module("gradcheck._modes"), "MODES", ())
+        if mode not in modes:
+            return "full"
+    return mode
+
+
+def compact(report: Report, max_entries: int = 5) -> str:
+    """The failure message: verdict, wrong parameters with diagnosis, worst entries.
+
+    Args:
+        report: a report that did not pass.
+        max_entries: at most this many worst entries.
+    """
+    lines = [f"gradient check {report.status}: difference {report.difference:.3g}"]
+    for p in report.parameters.values():
+        if p.status != "passed":
+            why = f" — {p.diagnosis.text}" if p.diagnosis else ""
+            lines.append(f"  {p.name} {p.shape}: {p.status}, {p.failed} of {p.size} entries "
+                         f"wrong{why}")  # fmt: skip
+    shown = [e for e in report.worst if e.status != "ok"][:max_entries]
+    if shown:
+        lines.append("  worst entries:")
+        lines += [
+            f"    {e.label()}: analytic {e.analytic:.6g}, numeric {e.numeric:.6g} "
+            f"(abs err {e.abs_error:.2g}, rel err {e.rel_error:.2g}) [{e.status}]"
+            for e in shown
+        ]
+    lines += [f"  note: {m}" for m in report.messages]
+    return "\n".join(lines)
+
+
+class GradcheckFixture:
+    """What the ``gradcheck`` fixture gives a test.
+
+    Args:
+        mode: the engine mode forced by ``--gradcheck-mode``, or ``None``.
+    """
+
+    def __init__(self, mode: str | None) -> None:
+        self.mode = mode
+
+    def options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` with the session's mode applied."""
+        return {**options, "mode": self.mode} if self.mode else dict(options)
+
+    def check(self, cost: Callable[[Any], Any], params: Any, grad: Any, **options: Any) -> Report:
+        """:func:`gradcheck.check` in the session's mode."""
+        from gradcheck._engine import check
+
+        return check(cost, params, grad, **self.options(options))
+
+    def check_module(self, model: Any, loss_fn: Any, **options: Any) -> Report:
+        """``gradcheck.torch.check_module`` in the session's mode."""
+        check_module = importlib.import_module("gradcheck.torch").check_module
+        report: Report = check_module(model, loss_fn, **self.options(options))
+        return report
+
+    def assert_report(self, report: Report) -> Report:
+        """Return ``report`` if it passed, else raise with the compact report."""
+        __tracebackhide__ = True
+        if not report.passed:
+            from gradcheck._errors import GradientMismatch
+
+            error = GradientMismatch(report)
+            error.args = (compact(report),)
+            raise error
+        return report
+
+    def assert_gradients(
+        self, cost: Callable[[Any], Any], params: Any, grad: Any, **options: Any
+    ) -> Report:
+        """Check, and fail the test with the compact report unless it passed.
+
+        Raises:
+            GradientMismatch: an ``AssertionError``; ``.report`` holds the full report.
+        """
+        __tracebackhide__ = True
+        return self.assert_report(self.check(cost, params, grad, **options))
+
+
+@pytest.fixture
+def gradcheck(request: pytest.FixtureRequest) -> GradcheckFixture:
+    """Gradient checks in the session's ``--gradcheck-mode``."""
+    choice = request.config.getoption("--gradcheck-mode", default="auto")
+    return GradcheckFixture(_engine_mode(str(choice)))

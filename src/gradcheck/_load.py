@@ -1,0 +1,231 @@
+"""Command-line targets: find the function, call it, and understand the problem it returns.
+
+A target is ``path/to/file.py:function`` or ``package.module:function`` (the function
+may be a dotted attribute path, ``module:Class.method``). The function is called with no
+arguments and returns a *problem*, one of:
+
+* a tuple ``(cost, params, grad)``: the arguments of :func:`gradcheck.check`;
+* a dict with keys ``"cost"``, ``"params"``, ``"grad"`` and optionally ``"options"``
+  (a dict of :func:`gradcheck.check` options; command-line options override them);
+* a torch problem ``{"model": module, "loss": loss_fn}`` (+ ``"options"``), checked by
+  ``gradcheck.torch.check_module(model, loss_fn, **options)``;
+* a JAX problem ``{"jax": f, "params": pytree}`` (+ ``"options"``), checked by
+  ``gradcheck.jax.check(f, params, **options)``.
+
+>>> problem = as_problem((lambda p: float(p @ p), np.ones(2), lambda p: 2 * p), "t")
+>>> problem.kind, problem.run({}).status
+('numpy', 'passed')
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradcheck._errors import GradcheckError
+from gradcheck._pytree import flatten, unflatten
+from gradcheck._report import Report
+
+__all__ = ["Problem", "as_problem", "load_problem", "load_target", "override_params"]
+
+_SHAPES = (
+    "return (cost, params, grad), a dict with keys 'cost', 'params', 'grad' (and optional "
+    "'options'), {'model': torch_module, 'loss': loss_fn} or {'jax': f, 'params': pytree}"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A checkable problem, as a target function returned it.
+
+    Attributes:
+        kind: ``"numpy"``, ``"torch"`` or ``"jax"``.
+        cost, params, grad: for ``numpy`` (``params`` also for ``jax``).
+        model, loss: for ``torch``.
+        function: for ``jax``.
+        options: options the problem itself asks for.
+    """
+
+    kind: str
+    cost: Callable[[Any], Any] | None = None
+    params: Any = None
+    grad: Any = None
+    model: Any = None
+    loss: Any = None
+    function: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def run(self, options: Mapping[str, Any]) -> Report:
+        """Check the problem; ``options`` override the problem's own."""
+        opts = {**self.options, **options}
+        if self.kind == "torch":
+            check_module = _adapter("torch", "check_module")
+            report: Report = check_module(self.model, self.loss, **opts)
+            return report
+        if self.kind == "jax":
+            report = _adapter("jax", "check")(self.function, self.params, **opts)
+            return report
+        from gradcheck._engine import check
+
+        return check(self.cost, self.params, self.grad, **opts)  # type: ignore[arg-type]
+
+
+def _adapter(framework: str, function: str) -> Any:
+    """``gradcheck.<framework>.<function>``, or a clear error when it cannot be imported."""
+    try:
+        return getattr(importlib.import_module(f"gradcheck.{framework}"), function)
+    except (ImportError, AttributeError) as exc:
+        raise GradcheckError(
+            f"this is a {framework} problem, but gradcheck.{framework}.{function} is not "
+            f"available ({exc}); pip install 'gradcheck[{framework}]'"
+        ) from exc
+
+
+def _options(value: object, target: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise GradcheckError(f"{target}: 'options' must be a dict, not {type(value).__name__}")
+    return dict(value)
+
+
+def as_problem(value: object, target: str) -> Problem:
+    """Turn what a target function returned into a :class:`Problem`.
+
+    Raises:
+        GradcheckError: the value has none of the accepted shapes (named in the message).
+    """
+    if isinstance(value, tuple) and len(value) == 3:
+        cost, params, grad = value
+        if not callable(cost):
+            raise GradcheckError(f"{target}: the tuple's first item (the cost) is not callable")
+        return Problem("numpy", cost=cost, params=params, grad=grad)
+    if isinstance(value, Mapping):
+        keys = set(value)
+        opts = _options(value.get("options"), target)
+        if {"model", "loss"} <= keys:
+            return Problem("torch", model=value["model"], loss=value["loss"], options=opts)
+        if {"jax", "params"} <= keys:
+            return Problem("jax", function=value["jax"], params=value["params"], options=opts)
+        if {"cost", "params", "grad"} <= keys:
+            if not callable(value["cost"]):
+                raise GradcheckError(f"{target}: 'cost' is not callable")
+            return Problem(
+                "numpy", cost=value["cost"], params=value["params"], grad=value["grad"],
+                options=opts,
+            )  # fmt: skip
+        raise GradcheckError(
+            f"{target} returned a dict with keys {sorted(keys)}; it must {_SHAPES}"
+        )
+    raise GradcheckError(f"{target} returned a {type(value).__name__}; it must {_SHAPES}")
+
+
+def _import_file(path: Path) -> Any:
+    name = f"_gradcheck_target_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise GradcheckError(f"cannot import {str(path)!r} as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)  # so the file can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        sys.modules.pop(name, None)
+        raise
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
+def load_target(target: str) -> Callable[[], Any]:
+    """The function ``target`` names (``file.py:function`` or ``module:function``).
+
+    Raises:
+        GradcheckError: a malformed target, a missing file or module, an import that
+            fails, or a missing function; the message says which.
+    """
+    where, sep, attr = target.rpartition(":")
+    if not sep or not where or not attr:
+        raise GradcheckError(
+            f"target {target!r} must be path/to/file.py:function or package.module:function"
+        )
+    is_file = where.endswith(".py") or "/" in where or "\\" in where
+    try:
+        if is_file:
+            path = Path(where)
+            if not path.is_file():
+                raise GradcheckError(f"target file {where!r} does not exist")
+            module = _import_file(path)
+        else:
+            module = importlib.import_module(where)
+    except GradcheckError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise GradcheckError(f"cannot import {where!r}: {exc}") from exc
+    except Exception as exc:
+        raise GradcheckError(
+            f"importing {where!r} raised {type(exc).__name__}: {exc}"
+        ) from exc
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise GradcheckError(f"{where!r} has no function {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise GradcheckError(f"{target!r} is a {type(obj).__name__}, not a function")
+    return obj  # type: ignore[no-any-return]
+
+
+def load_problem(target: str) -> Problem:
+    """Load ``target``, call it, and return its :class:`Problem`.
+
+    Raises:
+        GradcheckError: loading fails, the function raises, or returns no problem.
+    """
+    function = load_target(target)
+    try:
+        value = function()
+    except Exception as exc:
+        raise GradcheckError(f"{target} raised {type(exc).__name__}: {exc}") from exc
+    return as_problem(value, target)
+
+
+def override_params(problem: Problem, arrays: Mapping[str, np.ndarray[Any, Any]]) -> Problem:
+    """The problem with parameters replaced by name (``W1``, ``layers.0.W``) from ``arrays``.
+
+    Raises:
+        GradcheckError: a torch problem, an unknown name, or a shape that differs.
+    """
+    if problem.kind == "torch":
+        raise GradcheckError(
+            "--params replaces NumPy or JAX parameters; for a torch problem load the "
+            "weights in the target function (model.load_state_dict)"
+        )
+    names, leaves, treedef = flatten(problem.params)
+    unknown = sorted(set(arrays) - set(names))
+    if unknown:
+        raise GradcheckError(
+            f"--params names {', '.join(unknown)}, which the problem does not have "
+            f"(its parameters: {', '.join(names)})"
+        )
+    new = []
+    for name, leaf in zip(names, leaves):
+        if name in arrays:
+            if np.shape(arrays[name]) != np.shape(leaf):
+                raise GradcheckError(
+                    f"--params {name!r} has shape {np.shape(arrays[name])}, the problem's "
+                    f"has {np.shape(leaf)}"
+                )
+            new.append(np.asarray(arrays[name], dtype=np.asarray(leaf).dtype))
+        else:
+            new.append(leaf)
+    return Problem(**{**problem.__dict__, "params": unflatten(treedef, new)})

@@ -1,0 +1,245 @@
+"""Pictures of a check (needs matplotlib: ``pip install gradcheck[plot]``).
+
+* :func:`plot_differences`: one bar per parameter, its difference on a log scale, with
+  the tolerance as a line: the wrong parameters stand out by orders of magnitude.
+* :func:`plot_errors`: a heat map of one matrix parameter's per-entry error; a scaled
+  gradient colours every entry, a wrong row or a transposed gradient draws its pattern.
+* :func:`plot_sweep`: error against step on log–log axes (see ``gradcheck._sweep``).
+* :func:`plot_report`: the bars plus the heat maps of the failed parameters; what
+  ``report.plot()`` and ``gradcheck run --plot`` draw.
+
+Figures are built with :class:`matplotlib.figure.Figure` on the Agg canvas, never
+through ``pyplot``: nothing here changes the user's backend or opens a window, and a
+notebook displays the returned figure.
+
+>>> import numpy as np, gradcheck
+>>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
+>>> figure = plot_report(gradcheck.check(lambda p: float(np.sum(p**3)), x, 2 * x**2))
+>>> len(figure.axes) >= 2
+True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gradcheck._errors import GradcheckError
+from gradcheck._numerics import RTOL
+from gradcheck._report import Report
+
+if TYPE_CHECKING:
+    from gradcheck._sweep import SweepResult
+
+__all__ = ["plot_differences", "plot_errors", "plot_report", "plot_sweep", "save"]
+
+_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "inconclusive": "#f9a825"}
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise GradcheckError(
+            "pictures need matplotlib: pip install 'gradcheck[plot]'"
+        ) from exc
+    return matplotlib, Figure, FigureCanvasAgg
+
+
+def _figure(width: float, height: float) -> Any:
+    _, figure_cls, canvas = _matplotlib()
+    fig = figure_cls(figsize=(width, height), layout="constrained")
+    canvas(fig)
+    return fig
+
+
+def save(figure: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``figure`` to ``path`` (PNG by its suffix) with the Agg canvas.
+
+    Raises:
+        GradcheckError: the file cannot be written.
+    """
+    try:
+        figure.savefig(os.fspath(path), dpi=120)
+    except (OSError, ValueError) as exc:
+        raise GradcheckError(f"cannot write picture {os.fspath(path)!r}: {exc}") from exc
+
+
+def _tolerance(report: Report) -> float:
+    rtol = report.options.get("rtol")
+    if rtol is not None:
+        return float(rtol)
+    method = str(report.options.get("method", "central"))
+    dtypes = [p.dtype for p in report.parameters.values()]
+    key = "float64" if all("64" in d for d in dtypes) else "float32"
+    return RTOL.get(key, RTOL["float64"]).get(method, 1e-7)
+
+
+def plot_differences(report: Report, ax: Any = None) -> Any:
+    """Bar chart of each parameter's difference, log scale, with the tolerance line.
+
+    Args:
+        report: a report from :func:`gradcheck.check`.
+        ax: matplotlib axes to draw on; default a new figure.
+
+    Returns:
+        The axes.
+    """
+    if ax is None:
+        ax = _figure(6.4, 3.6).add_subplot()
+    names = list(report.parameters)
+    diffs = [p.difference for p in report.parameters.values()]
+    floor = 1e-18
+    shown = [d if d is not None and math.isfinite(d) and d > floor else floor for d in diffs]
+    colours = [_COLOURS[p.status] for p in report.parameters.values()]
+    ax.bar(names, shown, color=colours)
+    ax.set_yscale("log")
+    tol = _tolerance(report)
+    ax.axhline(tol, color="black", linestyle="--", linewidth=1, label=f"tolerance {tol:.0e}")
+    ax.set_ylabel("difference ‖g − g̃‖ / (‖g‖ + ‖g̃‖)")
+    ax.set_title(f"gradcheck: {report.status}")
+    ax.legend(loc="best")
+    ax.tick_params(axis="x", labelrotation=45 if len(names) > 6 else 0)
+    return ax
+
+
+def _matrix(errors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    if errors.ndim == 0:
+        return errors.reshape(1, 1)
+    if errors.ndim == 1:
+        return errors.reshape(-1, 1)
+    return errors.reshape(errors.shape[0], -1)
+
+
+def plot_errors(report: Report, parameter: str | None = None, ax: Any = None) -> Any:
+    """Heat map of one parameter's per-entry ``|g − g̃|`` (log colour scale).
+
+    Args:
+        report: a report made in this process (per-entry errors are not serialised).
+        parameter: which parameter; default the first failed one, else the largest.
+        ax: axes to draw on; default a new figure.
+
+    Returns:
+        The axes.
+
+    Raises:
+        GradcheckError: an unknown parameter, or no per-entry errors to draw.
+    """
+    matplotlib, _, _ = _matplotlib()
+    if parameter is None:
+        failed = report.failed_parameters
+        sizes = {n: p.size for n, p in report.parameters.items()}
+        parameter = failed[0] if failed else max(sizes, key=sizes.__getitem__)
+    if parameter not in report.parameters:
+        raise GradcheckError(
+            f"no parameter {parameter!r} in the report ({list(report.parameters)})"
+        )
+    p = report.parameters[parameter]
+    if p.errors is None:
+        raise GradcheckError(
+            f"{parameter!r} has no per-entry errors (a report read back from JSON, or a "
+            "directional check): re-run the check in this process with mode='full'"
+        )
+    data = _matrix(np.asarray(p.errors, dtype=np.float64))
+    if ax is None:
+        ax = _figure(5.0, 4.0).add_subplot()
+    positive = data[np.isfinite(data) & (data > 0)]
+    hi = float(positive.max()) if positive.size else 1.0
+    # At least six decades below the largest error, so that agreeing entries look dark
+    # next to wrong ones; at most twelve, so that one tiny error does not wash out the rest.
+    lo = min(float(positive.min()), hi * 1e-6) if positive.size else hi * 1e-6
+    lo = max(lo, hi * 1e-12)
+    # Exact agreement (0, e.g. a dead ReLU unit) is drawn black ("under" the scale);
+    # unchecked entries (NaN) grey.
+    under = np.where(data > 0, np.clip(data, lo, None), lo / 10)
+    shown = np.ma.masked_invalid(np.where(np.isnan(data), np.nan, under))
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="#cccccc", under="black")
+    norm = matplotlib.colors.LogNorm(vmin=lo, vmax=hi)
+    image = ax.imshow(shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label="|g − g̃| per entry (black: 0)", extend="min")
+    if data.shape[1] > 1:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    else:
+        ax.set_xticks([])
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    why = f"\n{p.diagnosis.text}" if p.diagnosis else ""
+    ax.set_title(f"{parameter} {p.shape}: {p.status}{why}", fontsize=8)
+    ax.set_xlabel("column" if data.shape[1] > 1 else "")
+    ax.set_ylabel("row")
+    return ax
+
+
+def plot_report(report: Report, path: str | os.PathLike[str] | None = None) -> Any:
+    """The bar chart and the heat maps of up to two failed parameters.
+
+    Args:
+        report: a report made in this process.
+        path: if given, the picture is written there (PNG).
+
+    Returns:
+        The matplotlib figure.
+    """
+    maps = [n for n in report.failed_parameters if report.parameters[n].errors is not None][:2]
+    fig = _figure(6.4 + 4.0 * len(maps), 4.0)
+    axes = fig.subplots(1, 1 + len(maps), squeeze=False)[0]
+    plot_differences(report, axes[0])
+    for ax, name in zip(axes[1:], maps):
+        plot_errors(report, name, ax)
+    if path is not None:
+        save(fig, path)
+    return fig
+
+
+def plot_sweep(result: SweepResult, path: str | os.PathLike[str] | None = None) -> Any:
+    """Error against step, log–log, one line per entry, the chosen steps marked.
+
+    Solid lines: the error against the supplied gradient; dashed: the
+    finite-difference error itself (against a Richardson reference). Reference lines
+    of slope ``p`` (truncation) and −1 (round-off) go through the first curve's ends;
+    circles mark the chosen steps.
+
+    Args:
+        result: from :func:`gradcheck._sweep.sweep`.
+        path: if given, the picture is written there (PNG).
+
+    Returns:
+        The matplotlib figure.
+    """
+    fig = _figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    for curve in result.curves:
+        errors = np.where(curve.errors > 0, curve.errors, np.nan)
+        fd = np.where(curve.fd_errors > 0, curve.fd_errors, np.nan)
+        (line,) = ax.loglog(curve.steps, errors, marker=".", label=f"{curve.label()}")
+        ax.loglog(curve.steps, fd, linestyle="--", color=line.get_color(), linewidth=1,
+                  label="dashed: finite-difference error" if curve is result.curves[0]
+                  else None)  # fmt: skip
+        ax.plot([curve.chosen], [curve.chosen_error or np.nan], marker="o", markersize=9,
+                markerfacecolor="none", color=line.get_color())  # fmt: skip
+    if result.curves:
+        c = result.curves[0]
+        h = c.steps
+        e = np.where(c.fd_errors > 0, c.fd_errors, np.nan)
+        half = h.size // 2
+        if np.isfinite(e[-1]):
+            ref = e[-1] * (h / h[-1]) ** result.order
+            ax.loglog(h[half:], ref[half:], "k-", linewidth=0.8, alpha=0.6,
+                      label=f"slope {result.order} (truncation)")  # fmt: skip
+        if np.isfinite(e[0]):
+            ref = e[0] * (h / h[0]) ** -1.0
+            ax.loglog(h[:half], ref[:half], "k:", linewidth=1, label="slope −1 (round-off)")
+        ax.axvline(c.chosen, color="grey", linewidth=0.8)
+        ax.annotate("chosen ε", (c.chosen, 0.98), xycoords=("data", "axes fraction"),
+                    ha="right", va="top", rotation=90, fontsize=8)  # fmt: skip
+    ax.set_xlabel("step ε")
+    ax.set_ylabel("error: |g − g̃(ε)| (solid), |g̃* − g̃(ε)| (dashed)")
+    ax.set_title(f"step-size sweep ({result.method} differences)")
+    ax.legend(fontsize=8, loc="best")
+    if path is not None:
+        save(fig, path)
+    return fig

@@ -1,0 +1,3 @@
+"""Shared test configuration: pytester drives the pytest plugin's tests."""
+
+pytest_plugins = ["pytester"]

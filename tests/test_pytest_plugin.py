@@ -1,0 +1,119 @@
+"""gradcheck.pytest_plugin, exercised with pytester."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck.pytest_plugin import GradcheckFixture, compact
+
+TESTS = """
+import numpy as np
+import gradcheck as gc
+
+W = np.array([[1.0, -2.0], [0.5, 3.0]])
+
+def cost(p):
+    return float(np.sum(np.sin(p["W"])))
+
+def right(p):
+    return {"W": np.cos(p["W"])}
+
+def wrong(p):
+    return {"W": 2 * np.cos(p["W"])}
+
+def test_right(gradcheck):
+    report = gradcheck.assert_gradients(cost, {"W": W}, right)
+    print("MODE", report.mode, gradcheck.mode)
+
+def test_wrong(gradcheck):
+    gradcheck.assert_gradients(cost, {"W": W}, wrong)
+
+def test_own_mode(gradcheck):
+    report = gradcheck.check(cost, {"W": W}, right, mode="sample", sample=2)
+    print("OWN", report.mode)
+
+def test_module_level_assert():
+    gc.assert_gradients(cost, {"W": W}, right)
+"""
+
+
+class TestPlugin:
+    def test_fixture_passes_and_fails_with_the_compact_report(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(TESTS)
+        result = pytester.runpytest("-s")
+        result.assert_outcomes(passed=3, failed=1)
+        result.stdout.fnmatch_lines([
+            "*GradientMismatch: gradient check failed: difference 0.333",
+            "*W (2, 2): failed, 4 of 4 entries wrong — ×2*",
+            "*worst entries:",
+            "*W[[]*]: analytic *, numeric * (abs err *, rel err *) [[]wrong[]]",
+        ])  # fmt: skip
+        result.stdout.fnmatch_lines(["*MODE full None*", "*OWN sample*"])
+        assert "parameter  shape" not in result.stdout.str()  # not the full table
+
+    def test_quick_mode_runs_directional_checks(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(TESTS)
+        result = pytester.runpytest("-s", "--gradcheck-mode=quick")
+        result.assert_outcomes(passed=3, failed=1)
+        result.stdout.fnmatch_lines([
+            "gradcheck: --gradcheck-mode=quick",
+            "*MODE directional directional*",
+            "*OWN directional*",  # the command line overrides the test's own mode
+        ])  # fmt: skip
+
+    def test_full_mode(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(TESTS)
+        result = pytester.runpytest("-s", "--gradcheck-mode=full")
+        result.assert_outcomes(passed=3, failed=1)
+        result.stdout.fnmatch_lines(["*MODE full full*", "*OWN full*"])
+
+    def test_bad_mode_is_a_usage_error(self, pytester: pytest.Pytester) -> None:
+        pytester.makepyfile(TESTS)
+        result = pytester.runpytest("--gradcheck-mode=slow")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["*invalid choice: 'slow'*"])
+
+    def test_help_lists_the_option(self, pytester: pytest.Pytester) -> None:
+        result = pytester.runpytest("--help")
+        result.stdout.fnmatch_lines(["*--gradcheck-mode=*"])
+
+    def test_importing_the_plugin_imports_no_framework(self) -> None:
+        code = (
+            "import sys, gradcheck.pytest_plugin; "
+            "print(sorted(m for m in ('torch', 'jax', 'matplotlib') if m in sys.modules))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, timeout=60).stdout  # fmt: skip
+        assert out.strip() == "[]"
+
+
+class TestFixtureObject:
+    def test_torch_module_check_in_the_sessions_mode(self) -> None:
+        import torch
+
+        torch.manual_seed(0)
+        model = torch.nn.Linear(2, 1)
+        x = torch.randn(3, 2)
+        report = GradcheckFixture("full").check_module(model, lambda m: (m(x) ** 2).sum())
+        assert report.passed and report.mode == "full"
+
+    def test_compact_lists_only_what_went_wrong(self) -> None:
+        x = np.array([1.0, 2.0])
+        report = gradcheck.check(
+            lambda p: float(np.sum(p["a"] ** 3 + p["b"] ** 3)),
+            {"a": x, "b": x},
+            {"a": 3 * x**2, "b": -3 * x**2},
+        )
+        text = compact(report)
+        assert "b (2,): failed, 2 of 2 entries wrong" in text
+        assert "a (2,)" not in text
+        with pytest.raises(gradcheck.GradientMismatch, match="gradient check failed") as info:
+            GradcheckFixture(None).assert_report(report)
+        assert info.value.report is report
