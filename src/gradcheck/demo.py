@@ -4,16 +4,21 @@ The demo runs the lesson's 1-D check and its network check (which finds "a mista
 somewhere in backprop), then gradcheck's own report of the same network, which names
 the two wrong gradients and the factor each is off by, and finally the corrected
 backprop passing. It needs no network and runs in well under a second.
+
+Colour is used only when the output is a terminal, ``NO_COLOR`` is unset (or empty)
+and ``--no-color`` is not given, as for the rest of the command line.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
 import re
 import sys
-from typing import TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
 
 from gradcheck import lesson
 from gradcheck._engine import check
@@ -22,50 +27,96 @@ from gradcheck._report import Report
 __all__ = ["main"]
 
 _ANSI = re.compile(r"\033\[[0-9;]*m")
+_BOLD, _RESET = "\033[1m", "\033[0m"
+#: The command line's exit code for a usage error (``gradcheck.cli.EXIT_USAGE``).
+_EXIT_USAGE = 3
 
 
-def _use_colour(out: TextIO) -> bool:
-    return bool(getattr(out, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradcheck demo",
+        description=(
+            "Walk through the classic gradient-checking lesson (the 1-D check and the "
+            "3-layer network with two planted backprop mistakes), then show gradcheck's "
+            "report of the same network and the corrected backprop passing."
+        ),
+        add_help=False,
+        allow_abbrev=False,
+    )
+    parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    parser.add_argument("--no-color", action="store_true", help="no ANSI colour")
+    return parser
 
 
-def _lesson_line(run: object, colour: bool) -> str:
-    """Run a lesson function with ``print_msg=True`` and return what it printed."""
+def _use_colour(out: TextIO, no_color: bool) -> bool:
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(out, "isatty", lambda: False)())
+
+
+def _lesson_line(run: Callable[[], object], colour: bool) -> str:
+    """Run a lesson function with ``print_msg=True`` and return what it printed.
+
+    Without colour the lesson's ANSI codes are stripped.
+    """
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        run()  # type: ignore[operator]
+        run()
     text = buf.getvalue().rstrip("\n")
     return text if colour else _ANSI.sub("", text)
 
 
 def _summary(report: Report) -> list[str]:
+    """The report in words: each wrong gradient and its diagnosis, then the right ones."""
     lines = []
     for name, p in report.parameters.items():
         if p.status == "failed":
             why = p.diagnosis.text if p.diagnosis else "wrong"
-            lines.append(f"  d{name} is wrong: {why} ({p.failed} of {p.size} entries)")
+            lines.append(f"   d{name} is wrong: {why} ({p.failed} of {p.size} entries wrong)")
     right = [n for n, p in report.parameters.items() if p.status == "passed"]
     if right:
-        lines.append(f"  d{', d'.join(right)} are right.")
+        lines.append(f"   d{', d'.join(right)} {'is' if len(right) == 1 else 'are'} right.")
     return lines
 
 
 def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Print the walk-through to ``out`` (stdout); returns the exit code, 0."""
+    """Print the walk-through.
+
+    Args:
+        argv: the arguments after ``demo`` (``-h``/``--help``, ``--no-color``); default none.
+        out: where to print; default ``sys.stdout``.
+
+    Returns:
+        The exit code: 0, or 3 for an unknown argument.
+    """
     out = out or sys.stdout
-    colour = _use_colour(out)
-    bold = (lambda s: f"\033[1m{s}\033[0m") if colour else (lambda s: s)
+    parser = _parser()
+    args, unknown = parser.parse_known_args([] if argv is None else argv)
+    if unknown:
+        parser.print_usage(sys.stderr)
+        message = f"unrecognized arguments: {' '.join(unknown)}"
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return _EXIT_USAGE
+    if args.help:
+        out.write(parser.format_help())
+        return 0
+
+    colour = _use_colour(out, args.no_color)
 
     def say(text: str = "") -> None:
         print(text, file=out)
 
-    say(bold("1. The lesson's 1-D check: J(θ) = θx at x = 2, θ = 4, ε = 1e-7"))
+    def heading(text: str) -> None:
+        say(f"{_BOLD}{text}{_RESET}" if colour else text)
+
+    heading("1. The lesson's 1-D check: J(θ) = θx at x = 2, θ = 4, ε = 1e-7")
     say(_lesson_line(lambda: lesson.gradient_check(2, 4, print_msg=True), colour))
     say()
 
     X, Y, parameters = lesson.lesson_problem()
     cost, cache = lesson.forward_propagation_n(X, Y, parameters)
     gradients = lesson.backward_propagation_n(X, Y, cache)
-    say(bold("2. The lesson's network check: LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID"))
+    heading("2. The lesson's network check: LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID")
     say(f"   cost J = {cost:.6f}; backprop has two planted mistakes. The lesson says:")
     say(
         _lesson_line(
@@ -75,20 +126,25 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     say("   ...but not where, nor what kind of mistake.")
     say()
 
-    def network_cost(p: dict[str, object]) -> float:
-        return lesson.forward_propagation_n(X, Y, p)[0]  # type: ignore[arg-type]
+    def network_cost(p: Mapping[str, Any]) -> float:
+        return lesson.forward_propagation_n(X, Y, dict(p))[0]
 
     report = check(network_cost, parameters, gradients)
-    say(bold("3. gradcheck's report of the same check (automatic step per entry):"))
-    say(str(report))
+    heading("3. gradcheck's report of the same check (automatic step per entry):")
+    table = str(report)
+    if colour:
+        from gradcheck.cli import colourise
+
+        table = colourise(table)
+    say(table)
     say()
-    say(bold("   In words:"))
+    heading("   In words:")
     for line in _summary(report):
         say(line)
     say()
 
     fixed = lesson.backward_propagation_n_fixed(X, Y, cache)
-    say(bold("4. The corrected backprop (dW2 without ×2, db1 with 1/m):"))
+    heading("4. The corrected backprop (dW2 without ×2, db1 with 1/m):")
     say(
         _lesson_line(
             lambda: lesson.gradient_check_n(parameters, fixed, X, Y, print_msg=True), colour

@@ -21,6 +21,10 @@ import numpy as np
 from gradcheck._engine import check
 
 __all__ = [
+    "KEYS",
+    "SHAPES",
+    "THRESHOLD_1D",
+    "THRESHOLD_N",
     "backward_propagation",
     "backward_propagation_n",
     "backward_propagation_n_fixed",
@@ -62,23 +66,45 @@ def _message(difference: float, threshold: float) -> str:
 
 
 def forward_propagation(x: Any, theta: Any) -> Any:
-    """J = θ·x (the lesson's 1-D "network")."""
+    """The lesson's 1-D "network": J(θ) = θx.
+
+    Args:
+        x: the input.
+        theta: the parameter θ.
+
+    Returns:
+        ``theta * x``.
+    """
     return theta * x
 
 
 def backward_propagation(x: Any, theta: Any) -> Any:
-    """dJ/dθ = x."""
+    """The derivative of J(θ) = θx: dJ/dθ = x.
+
+    Args:
+        x: the input.
+        theta: the parameter θ (unused, as in the lesson).
+
+    Returns:
+        ``x``.
+    """
     return x
 
 
 def gradient_check(x: Any, theta: Any, epsilon: float = 1e-7, print_msg: bool = False) -> float:
-    """The lesson's 1-D gradient check; returns the difference.
+    """The lesson's 1-D gradient check, run by :func:`gradcheck.check`.
+
+    Integer ``x`` and ``theta`` are converted to float64 first (the engine checks
+    floating-point parameters only).
 
     Args:
         x: the input.
-        theta: the parameter.
-        epsilon: the step, used exactly as given.
-        print_msg: print the lesson's verdict (threshold 1e-7).
+        theta: the parameter θ.
+        epsilon: the step, used exactly as given (central differences).
+        print_msg: print the lesson's verdict in the lesson's colours (threshold 1e-7).
+
+    Returns:
+        ``||grad - gradapprox||₂ / (||grad||₂ + ||gradapprox||₂)``.
     """
     x = np.float64(x)
     grad = backward_propagation(x, theta)
@@ -95,20 +121,25 @@ def gradient_check(x: Any, theta: Any, epsilon: float = 1e-7, print_msg: bool = 
 
 
 def relu(x: Array) -> Array:
-    """max(0, x)."""
+    """The lesson's ReLU, ``np.maximum(0, x)``."""
     return np.maximum(0, x)
 
 
 def sigmoid(x: Array) -> Array:
-    """1 / (1 + e^-x)."""
+    """The lesson's sigmoid, ``1 / (1 + np.exp(-x))``."""
     return np.asarray(1 / (1 + np.exp(-x)))
 
 
 def lesson_problem() -> tuple[Array, Array, dict[str, Array]]:
     """The lesson's test data: ``X`` (4, 3), ``Y = [1, 1, 0]`` and the parameters.
 
-    Drawn with NumPy's global generator seeded with 1, as the lesson does; the global
-    generator's state is restored afterwards.
+    Drawn with NumPy's global generator seeded with 1, as the lesson does: ``X``, then
+    W1, b1, W2, b2, W3, b3 with ``np.random.randn``. The global generator's state is
+    restored afterwards, so calling this does not change your random stream.
+
+    Returns:
+        ``X`` (4, 3), ``Y`` (3,) and the parameters W1 (5, 4), b1 (5, 1), W2 (3, 5),
+        b2 (3, 1), W3 (1, 3), b3 (1, 1).
     """
     state = np.random.get_state()
     try:
@@ -122,7 +153,18 @@ def lesson_problem() -> tuple[Array, Array, dict[str, Array]]:
 
 
 def forward_propagation_n(X: Array, Y: Array, parameters: dict[str, Array]) -> tuple[float, Cache]:
-    """The network's forward pass and mean cross-entropy cost; returns ``cost, cache``."""
+    """LINEAR→RELU→LINEAR→RELU→LINEAR→SIGMOID and the mean cross-entropy cost.
+
+    The arithmetic is the lesson's, operation for operation, so the cost is bit-identical.
+
+    Args:
+        X: the inputs, one example per column.
+        Y: the labels, 0 or 1.
+        parameters: W1, b1, W2, b2, W3, b3.
+
+    Returns:
+        ``cost, cache`` with ``cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)``.
+    """
     m = X.shape[1]
     W1, b1 = parameters["W1"], parameters["b1"]
     W2, b2 = parameters["W2"], parameters["b2"]
@@ -142,6 +184,7 @@ def forward_propagation_n(X: Array, Y: Array, parameters: dict[str, Array]) -> t
 def _backward(
     X: Array, Y: Array, cache: Cache, dw2_factor: float, db1_numerator: float
 ) -> dict[str, Array]:
+    """Backprop in the lesson's operation order; the factors plant (or not) its mistakes."""
     m = X.shape[1]
     (_Z1, A1, _W1, _b1, _Z2, A2, W2, _b2, _Z3, A3, W3, _b3) = cache
     dZ3 = A3 - Y
@@ -167,17 +210,37 @@ def backward_propagation_n(X: Array, Y: Array, cache: Cache) -> dict[str, Array]
     """The lesson's backprop, with its two planted mistakes.
 
     ``dW2`` is multiplied by 2, and ``db1`` is computed with ``4./m`` instead of ``1./m``.
+
+    Args:
+        X: the inputs.
+        Y: the labels.
+        cache: from :func:`forward_propagation_n`.
+
+    Returns:
+        dZ3, dW3, db3, dA2, dZ2, dW2, db2, dA1, dZ1, dW1, db1, as in the lesson.
     """
     return _backward(X, Y, cache, dw2_factor=2, db1_numerator=4.0)
 
 
 def backward_propagation_n_fixed(X: Array, Y: Array, cache: Cache) -> dict[str, Array]:
-    """The lesson's backprop with both mistakes corrected."""
+    """The lesson's backprop with both mistakes corrected.
+
+    Args:
+        X: the inputs.
+        Y: the labels.
+        cache: from :func:`forward_propagation_n`.
+
+    Returns:
+        The same keys as :func:`backward_propagation_n`.
+    """
     return _backward(X, Y, cache, dw2_factor=1, db1_numerator=1.0)
 
 
 def dictionary_to_vector(parameters: dict[str, Array]) -> tuple[Array, list[str]]:
     """Stack the parameters into one (47, 1) vector, in the lesson's key order.
+
+    Args:
+        parameters: W1, b1, W2, b2, W3, b3.
 
     Returns:
         The vector, and the key of each of its entries.
@@ -192,7 +255,14 @@ def dictionary_to_vector(parameters: dict[str, Array]) -> tuple[Array, list[str]
 
 
 def vector_to_dictionary(theta: Array) -> dict[str, Array]:
-    """Split a (47, 1) vector back into the lesson's parameter dictionary."""
+    """Split a (47, 1) vector back into the lesson's parameter dictionary.
+
+    Args:
+        theta: the vector, as from :func:`dictionary_to_vector`.
+
+    Returns:
+        W1, b1, W2, b2, W3, b3 in their shapes (views of ``theta``).
+    """
     parameters, start = {}, 0
     for key in KEYS:
         size = int(np.prod(SHAPES[key]))
@@ -202,7 +272,14 @@ def vector_to_dictionary(theta: Array) -> dict[str, Array]:
 
 
 def gradients_to_vector(gradients: dict[str, Array]) -> Array:
-    """Stack ``dW1, db1, ..., db3`` into one (47, 1) vector."""
+    """Stack ``dW1, db1, ..., db3`` into one (47, 1) vector.
+
+    Args:
+        gradients: backprop's output; keys other than ``dW1`` ... ``db3`` are ignored.
+
+    Returns:
+        The vector, in the order of :func:`dictionary_to_vector`.
+    """
     return np.concatenate([np.reshape(gradients["d" + k], (-1, 1)) for k in KEYS], axis=0)
 
 
@@ -214,14 +291,22 @@ def gradient_check_n(
     epsilon: float = 1e-7,
     print_msg: bool = False,
 ) -> float:
-    """The lesson's network gradient check; returns the difference.
+    """The lesson's network gradient check, run by :func:`gradcheck.check`.
+
+    The engine perturbs each of the 47 entries by ±``epsilon`` in the lesson's order
+    (W1, b1, ..., b3, row-major) and computes the lesson's difference over them. The
+    caller's arrays are never modified.
 
     Args:
         parameters: W1, b1, W2, b2, W3, b3.
         gradients: backprop's output (``dW1`` ... ``db3``; other keys are ignored).
-        X, Y: the data.
-        epsilon: the step, used exactly as given.
-        print_msg: print the lesson's verdict (threshold 2e-7).
+        X: the inputs.
+        Y: the labels.
+        epsilon: the step, used exactly as given (central differences).
+        print_msg: print the lesson's verdict in the lesson's colours (threshold 2e-7).
+
+    Returns:
+        ``||grad - gradapprox||₂ / (||grad||₂ + ||gradapprox||₂)``.
     """
     grads = {k: gradients["d" + k] for k in KEYS}
     params = {k: parameters[k] for k in KEYS}
