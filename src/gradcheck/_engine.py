@@ -154,9 +154,9 @@ def check(
     notes: list[str] = []
     analytic = analytic_gradient(grad, params, names, notes)
     fixed = rtol is not None or atol is not None
-    with preserve_rng() as reset:
+    with preserve_rng() as saved_rng:
         ev = SerialEvaluator(
-            cost, treedef, leaves, names, reset, complex_ok=complex_step, progress=progress
+            cost, treedef, leaves, names, saved_rng, complex_ok=complex_step, progress=progress
         )
         bulk: Evaluator = ev
         if executor is not None:
@@ -201,12 +201,6 @@ def check(
             results = _check_leaves(
                 bulk, method, leaves, names, analytic, j0, sigma, eps, rtol, atol, fixed, chosen
             )
-        for name, leaf, user in zip(names, leaves, user_leaves):
-            if not np.array_equal(leaf, np.asarray(user)):
-                raise GradcheckError(
-                    f"the cost modified the parameters it was given ({name!r} changed); "
-                    "a cost must not write to its input"
-                )
     options = {
         "method": method, "eps": eps, "rtol": rtol, "atol": atol, "mode": mode,
         "seed": seed, "safety": SAFETY,

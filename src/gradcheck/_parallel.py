@@ -28,7 +28,14 @@ from typing import Any
 import numpy as np
 
 from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import Point, SerialEvaluator, describe, preserve_rng, to_scalar
+from gradcheck._evaluate import (
+    GlobalRng,
+    Point,
+    SerialEvaluator,
+    describe,
+    preserve_rng,
+    to_scalar,
+)
 from gradcheck._pytree import TreeDef, flatten, unflatten
 
 __all__ = ["MEMORY_BUDGET", "BatchedEvaluator", "ExecutorEvaluator", "as_executor", "run_chunk"]
@@ -121,17 +128,17 @@ def run_chunk(
     names, leaves, treedef = flatten(tree)
     private = [np.array(x, order="C", copy=True) for x in leaves]
 
-    def evaluate(reset: Callable[[], None]) -> Array:
-        ev = SerialEvaluator(cost, treedef, private, names, reset, complex_ok=complex_ok)
+    def evaluate(rng: GlobalRng | None) -> Array:
+        ev = SerialEvaluator(cost, treedef, private, names, rng, complex_ok=complex_ok)
         ev.count = offset
         if batched is None:
             return ev(points)
         return BatchedEvaluator(batched, ev, treedef, memory_budget)(points)
 
     if own_rng:
-        with preserve_rng() as reset:
-            return evaluate(reset)
-    return evaluate(lambda: None)
+        with preserve_rng() as rng:
+            return evaluate(rng)
+    return evaluate(None)
 
 
 def as_executor(executor: Any) -> tuple[Executor, int]:

@@ -187,8 +187,8 @@ def sweep(
     chosen = _pick(names, leaves, analytic, entries, count)
     rel = np.logspace(RANGE[0], RANGE[1], points)
     curves = []
-    with preserve_rng() as reset:
-        ev = SerialEvaluator(cost, treedef, leaves, names, reset, complex_ok=False)
+    with preserve_rng() as rng:
+        ev = SerialEvaluator(cost, treedef, leaves, names, rng, complex_ok=False)
         j0 = float(np.real(ev([()])[0]))
         for i, j in chosen:
             flat = np.real(leaves[i].reshape(-1)).astype(np.float64)

@@ -1,0 +1,130 @@
+"""The in-process evaluator: perturb in place, restore exactly, reset the RNG lazily."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck import GradcheckError
+from gradcheck._evaluate import Delta, GlobalRng, SerialEvaluator, preserve_rng, to_scalar
+from gradcheck._pytree import flatten
+
+Array = np.ndarray[Any, Any]
+
+
+def _evaluator(cost: Any, tree: Any, rng: GlobalRng | None = None) -> SerialEvaluator:
+    names, leaves, treedef = flatten(tree)
+    private = [np.array(x, dtype=np.float64, copy=True) for x in leaves]
+    return SerialEvaluator(cost, treedef, private, names, rng)
+
+
+class TestPerturbation:
+    def test_values_and_exact_restore(self) -> None:
+        x = np.array([1.0, 2.0, 3.0])
+        ev = _evaluator(lambda p: float(np.sum(p**2)), x)
+        points = [(), (Delta(0, 1, 0.5),), (Delta(0, slice(0, 2), np.array([1.0, -1.0])),)]
+        assert list(ev(points)) == [14.0, 1 + 6.25 + 9, 4 + 1 + 9]
+        assert ev.leaves[0].tobytes() == x.tobytes()
+        assert ev.count == 3
+
+    def test_overlapping_deltas_add_up(self) -> None:
+        ev = _evaluator(lambda p: float(p[0]), np.array([1.0, 2.0]))
+        point = (Delta(0, slice(None), np.array([0.25, 0.0])), Delta(0, 0, 0.5))
+        assert ev([point])[0] == 1.75
+        assert list(ev.leaves[0]) == [1.0, 2.0]
+
+    def test_restored_when_the_cost_raises(self) -> None:
+        x = np.array([0.1, 0.2, 0.3])
+
+        def cost(p: Array) -> float:
+            if p[2] != 0.3:
+                raise ValueError("no")
+            return float(np.sum(p))
+
+        ev = _evaluator(cost, x)
+        with pytest.raises(GradcheckError, match=r"ValueError: no \(evaluation 2, with x\[2\]"):
+            ev([(Delta(0, 0, 1e-3),), (Delta(0, 2, 1e-3),)])
+        assert ev.leaves[0].tobytes() == x.tobytes()
+
+    def test_a_cost_writing_to_its_input_is_refused_at_once(self) -> None:
+        calls = []
+
+        def vandal(p: Array) -> float:
+            calls.append(1)
+            p[-1] = 0.0
+            return float(np.sum(p))
+
+        ev = _evaluator(vandal, np.ones(4))
+        with pytest.raises(GradcheckError, match=r"modified the parameters.*'x' changed"):
+            ev([(Delta(0, 0, 1e-3),), (Delta(0, 1, 1e-3),)])
+        assert len(calls) == 2
+
+
+class TestGlobalRng:
+    def test_a_cost_that_draws_nothing_is_never_reset(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        resets = []
+        with preserve_rng() as saved:
+            monkeypatch.setattr(saved, "reset", lambda: resets.append(1))
+            ev = _evaluator(lambda p: float(np.sum(p)), np.ones(3), saved)
+            ev([(Delta(0, i, 1e-3),) for i in range(3)])
+            assert resets == [] and not ev.draws
+        assert resets == [1]  # preserve_rng's own restore on exit
+
+    def test_draws_repeat_as_if_reset_every_time(self) -> None:
+        np.random.seed(5)
+        random.seed(5)
+        before = GlobalRng()
+
+        def cost(p: Array) -> float:  # draws only once p[0] has moved: a late draw
+            extra = np.random.rand() + random.random() if p[0] != 1.0 else 0.0
+            return float(np.sum(p)) + extra
+
+        points = [(), (Delta(0, 1, 0.5),), (Delta(0, 0, 0.5),), (Delta(0, 0, 0.25),)]
+        with preserve_rng() as saved:
+            expected = []
+            for point in points:  # the reference: reset before every evaluation
+                saved.reset()
+                expected.append(_evaluator(cost, np.ones(2))([point])[0])
+            saved.reset()
+            ev = _evaluator(cost, np.ones(2), saved)
+            first = ev(points[:2])  # draws nothing yet: no reset, no redo
+            assert not ev.draws and ev.count == 2
+            rest = ev(points[2:])  # draws: the batch is evaluated again with resets
+            assert ev.draws and ev.count == 2 + 2 + 2
+            assert list(first) + list(rest) == expected
+        assert not before.moved()  # both generators are as they were
+
+    def test_moved_sees_each_generator(self) -> None:
+        saved = GlobalRng()
+        assert not saved.moved()
+        np.random.rand()
+        assert saved.moved()
+        saved.reset()
+        assert not saved.moved()
+        random.random()
+        assert saved.moved()
+        saved.reset()
+        np.random.standard_normal()  # leaves a cached Gaussian in the legacy state
+        assert saved.moved()
+        saved.reset()
+        assert not saved.moved()
+
+
+class TestToScalar:
+    @pytest.mark.parametrize("value", [2.5, np.float64(2.5), np.float32(2.5), np.array([2.5])])
+    def test_numbers(self, value: Any) -> None:
+        assert to_scalar(value, complex_ok=False, where="") == 2.5
+
+    @pytest.mark.parametrize("value", [float("nan"), np.float64("inf"), np.float32("nan")])
+    def test_non_finite(self, value: Any) -> None:
+        with pytest.raises(GradcheckError, match=r"cost returned (nan|inf) at k"):
+            to_scalar(value, complex_ok=False, where="at k")
+
+    def test_complex_kept_only_when_asked(self) -> None:
+        assert to_scalar(1 + 2j, complex_ok=True, where="") == 1 + 2j
+        assert to_scalar(np.complex128(1 + 2j), complex_ok=False, where="") == 1.0
