@@ -10,6 +10,7 @@ import pytest
 
 import gradcheck
 from gradcheck import GradcheckError, GradientMismatch
+from gradcheck._summary import ZERO_GRADIENT
 
 METHODS = ["central", "forward", "complex", "richardson"]
 RNG = np.random.default_rng(20261124)
@@ -136,6 +137,23 @@ class TestStepSize:
             2 * np.sin(x / scale) * np.cos(x / scale) / scale + 3 * x**2 / scale**3,
         )
         assert report.passed, str(report)
+
+    @pytest.mark.parametrize("theta", [1.17549435e-38, 1e-30, -1e-200])
+    def test_tiny_parameters_retry_at_the_classic_step(self, theta: float) -> None:
+        # The cost varies on a scale of 1 while θ itself is tiny: the array-scaled step
+        # (|θ|·6e-6) moves nothing, the retry at max(1, |θ|)·6e-6 resolves it.
+        cost = lambda p: float(np.exp(p) + np.sin(p))  # noqa: E731
+        right = gradcheck.check(cost, np.float64(theta), 2.0)
+        assert right.status == "passed", str(right)
+        wrong = gradcheck.check(cost, np.float64(theta), 2.002)
+        assert wrong.status == "failed", str(wrong)
+
+    def test_no_retry_with_an_explicit_eps(self) -> None:
+        report = gradcheck.check(lambda p: float(np.exp(p)), np.float64(1e-30), 1.0, eps=1e-40)
+        assert report.status == "inconclusive"
+        assert report.evaluations == 2 + 6 + 2  # base, noise, stage 1: no retry
+        assert any("could not be resolved" in m for m in report.messages)
+        assert ZERO_GRADIENT not in report.messages
 
     def test_explicit_eps_is_used_exactly(self) -> None:
         # J = θ·x: the lesson's 1-D check reproduces its published number.
@@ -409,3 +427,40 @@ class TestZeroGradientParameters:
             {"w": 2 * np.ones(3), "b": np.array([0.5])},
         )
         assert report.failed_parameters == ["b"]
+
+    def test_zero_gradient_everywhere_says_so(self) -> None:
+        # sin(x) − 2 sin(x/2) at x = 0: value, gradient and curvature are all 0, so no
+        # relative error can be judged; the report says why instead of guessing.
+        report = gradcheck.check(
+            lambda p: float(np.sin(p) - 2 * np.sin(p / 2)), np.float64(0.0), 0.0
+        )
+        assert report.status == "inconclusive"
+        assert ZERO_GRADIENT in report.messages
+        cost = lambda p: float(np.sin(p) - 2 * np.sin(p / 2))  # noqa: E731
+        moved = gradcheck.check(cost, np.float64(0.5), np.cos(0.5) - np.cos(0.25))
+        assert moved.status == "passed", str(moved)
+
+    def test_missing_gradient_at_a_zero_point_still_fails(self) -> None:
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), np.zeros(3), np.zeros(3))
+        assert report.status == "failed"
+        assert ZERO_GRADIENT not in report.messages
+
+
+class TestDetectionBound:
+    """The stated bound holds: an error of 1.1 × the bound is caught, at its entry."""
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    def test_error_just_above_the_bound_fails(self, method: Any, dtype: Any) -> None:
+        x = np.linspace(-1.5, 2.0, 8).astype(dtype)
+        cost = lambda p: np.sum(np.sin(p) * p**2)  # noqa: E731
+        g = (np.cos(x) * x**2 + 2 * x * np.sin(x)).astype(np.float64)
+        clean = gradcheck.check(cost, x, g, method=method, mode="full")
+        assert clean.passed, str(clean)
+        bound = clean.parameters["x"].detection_bound
+        k = int(np.argmax(np.abs(g)))
+        bad = g.copy()
+        bad[k] += 1.1 * bound * np.max(np.abs(g))
+        report = gradcheck.check(cost, x, bad, method=method, mode="full")
+        assert report.status == "failed", f"bound {bound:g}\n{report}"
+        assert report.worst[0].index == (k,)

@@ -26,6 +26,15 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
    ``passed``); otherwise ``wrong``.
    With an explicit ``rtol``/``atol`` the rule is the fixed one,
    ``|a − D| ≤ atol + rtol · max(|a|, |D|)``, with no allowance for ``e``.
+5. **Unresponsive.** An entry that fails the screen although the cost returned exactly
+   ``J0`` at every step (``J(θ ± h) = J(θ ± h/2) = J0``) saw no change at all: the
+   cost does not depend on that entry, or its dependence is lost to rounding inside
+   the cost (cancellation). In float64 the loss would need intermediates about
+   ``1/u ≈ 4.5e15`` times the entry's contribution ``|a|·h``, so the entry is
+   ``wrong`` (the cost does not use it, and its gradient should be 0). In float32 and
+   below 1/u is 1.7e7 or less, and ``(1e4 + f) − 1e4`` in float32 already loses every
+   change of ``f`` under 1e-3: the entry is ``uncertain``, and the report says why
+   (:attr:`Comparison.flat`).
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from gradcheck._numerics import SAFETY, Method
 
 __all__ = [
     "GLOBAL_FLOOR",
+    "NOISE_SPREAD",
     "RECHECK",
     "STAGE1",
     "UNCERTAIN",
@@ -77,6 +87,14 @@ UNCERTAIN = 0.1
 #: next to the model's gradient scale is within the finite differences' own error
 #: (a few ``rtol``) anyway.
 GLOBAL_FLOOR = 10.0
+#: The detection bound must hold for an error planted in an entry that passed the
+#: screen: such an entry would be re-examined and allowed ``tol + SAFETY · e``, with
+#: ``e = |D − R| + ν`` never measured for it. Its reach is therefore taken as
+#: ``tol + SAFETY · (|a − D| + NOISE_SPREAD · ν)``: for a correct gradient ``|a − D|`` is
+#: the finite-difference error itself, and ``D − R = 4/3 (C(h) − C(h/2))`` carries
+#: round-off of standard deviation ``4/3 · √(1/2 + 2) · σ/h ≈ 2.1 ν``, so 7 covers it
+#: at three standard deviations, plus ``ν``.
+NOISE_SPREAD = 7.0
 
 
 def _central(jp: Array, jm: Array, h: Array) -> Array:
@@ -103,14 +121,43 @@ def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
 
 @dataclass
 class Comparison:
-    """Per-entry results for one parameter (arrays over its checked entries)."""
+    """Per-entry results for one parameter (arrays over its checked entries).
+
+    ``reach`` is the largest mismatch each entry could hide (:data:`NOISE_SPREAD`),
+    ``flat`` marks unresponsive entries (rule 5 of the module doc) and ``scale`` is the
+    parameter's gradient scale.
+    """
 
     numeric: Array
     abs_error: Array
     tolerance: Array
     fd_error: Array
     status: Array  # of str: "ok" | "wrong" | "nonsmooth" | "uncertain"
-    detection_bound: float
+    reach: Array
+    flat: Array  # of bool
+    scale: float
+
+    @property
+    def detection_bound(self) -> float:
+        """The largest ``reach`` relative to the gradient scale: errors of this size or
+        more, relative to the parameter's largest gradient entry, are caught."""
+        if self.scale <= 0 or not self.reach.size:
+            return 0.0
+        return float(self.reach.max() / self.scale)
+
+    def subset(self, where: Array) -> Comparison:
+        """The results of the entries ``where`` (an index or boolean mask)."""
+        return Comparison(
+            self.numeric[where], self.abs_error[where], self.tolerance[where],
+            self.fd_error[where], self.status[where], self.reach[where], self.flat[where],
+            self.scale,
+        )  # fmt: skip
+
+    def replace(self, where: Array, other: Comparison) -> None:
+        """Take ``other``'s results (a comparison of the entries ``where``) for them."""
+        for name in ("numeric", "abs_error", "tolerance", "fd_error", "status", "reach",
+                     "flat"):  # fmt: skip
+            getattr(self, name)[where] = getattr(other, name)
 
 
 def _jump(jp: Array, jm: Array, j0: float, s: Array) -> Array:
@@ -159,6 +206,7 @@ def compare(
     stage1: Array,
     recheck: Array,
     floor: float = 0.0,
+    low_precision: bool = False,
 ) -> Comparison:
     """Classify each entry (see the module doc for the rule).
 
@@ -172,6 +220,8 @@ def compare(
         recheck: re-examination values, one row per entry that failed the screen
             (columns = RECHECK), in order.
         floor: the least gradient scale (see :data:`GLOBAL_FLOOR`).
+        low_precision: the cost or the parameter is below float64: unresponsive
+            entries are ``uncertain`` rather than ``wrong`` (module doc, rule 5).
     """
     mismatch = np.abs(analytic - numeric)
     big = np.maximum(np.abs(analytic), np.abs(numeric))
@@ -180,6 +230,7 @@ def compare(
     suspicious = mismatch > tol
     fd_error = np.zeros_like(numeric)
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
+    flat = np.zeros(numeric.shape, dtype=bool)
     idx = np.flatnonzero(suspicious)
     if idx.size and method != "complex":
         s1, hh, j = stage1[idx], h[idx], recheck
@@ -213,6 +264,10 @@ def compare(
         if not fixed:
             verdict[(verdict == "ok") & (SAFETY * err > UNCERTAIN * scale)] = "uncertain"
         verdict[kink & inside] = "nonsmooth"
+        if not fixed:
+            still = np.all(s1 == j0, axis=1) & np.all(j == j0, axis=1)
+            verdict[still] = "uncertain" if low_precision else "wrong"
+            flat[idx] = still
         status[idx] = verdict
     elif idx.size:  # complex step: compare with the half step
         err = np.abs(numeric[idx] - np.imag(recheck[:, 0]) / (h[idx] / 2))
@@ -222,5 +277,8 @@ def compare(
     allowed_all = tol + (0.0 if fixed else SAFETY * fd_error)
     if not fixed:  # agreement within a tolerance that would hide a 10% error proves nothing
         status[(status == "ok") & (allowed_all > UNCERTAIN * scale)] = "uncertain"
-    bound = float(allowed_all.max() / scale) if scale > 0 and allowed_all.size else 0.0
-    return Comparison(numeric, mismatch, tol, fd_error, status, bound)
+    reach = allowed_all
+    if not fixed:
+        unseen = mismatch + NOISE_SPREAD * noise  # e for entries never re-examined
+        reach = tol + SAFETY * np.where(suspicious, fd_error, unseen)
+    return Comparison(numeric, mismatch, tol, fd_error, status, reach, flat, scale)

@@ -1,7 +1,8 @@
 """Which common mistake explains a wrong gradient.
 
 Given a parameter's analytic gradient ``a`` and the numerical one ``n``, test the
-mistakes people make by hand, in order: a zero (missing) gradient, a wrong sign, a
+mistakes people make by hand, in order: a parameter the cost does not use at all
+(its numerical gradient is exactly 0), a zero (missing) gradient, a wrong sign, a
 constant factor (a doubled term, a ``k/m`` for ``1/m``), a transpose, and a gradient
 swapped with another parameter's. A pattern "fits" when it explains ``a`` to within
 :data:`FIT` relative error.
@@ -67,6 +68,11 @@ def diagnose(
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
     na, nn = float(np.linalg.norm(a)), float(np.linalg.norm(n))
+    if nn == 0 and na > 0:
+        return Diagnosis(
+            "unused", 0.0, "the cost does not change with this parameter (its finite "
+            "differences are exactly 0): does the cost use it? If not, its gradient is 0"
+        )
     if nn > 0 and na <= FIT * nn:
         return Diagnosis("zero", 0.0, "the gradient is zero where it should not be (missing?)")
     if nn > 0:

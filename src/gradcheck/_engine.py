@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from gradcheck import _compare as cmp
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError, GradientMismatch
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
-from gradcheck._inputs import analytic_gradient, check_options, private_copy
+from gradcheck._inputs import analytic_gradient, check_options, check_target, private_copy
 from gradcheck._localise import BUDGET
 from gradcheck._modes import (
     directional_check,
@@ -33,6 +33,7 @@ from gradcheck._modes import (
     sample_size,
 )
 from gradcheck._numerics import (
+    RETRY_GROWTH,
     SAFETY,
     Method,
     check_method,
@@ -50,6 +51,7 @@ __all__ = ["assert_gradients", "check"]
 
 Array = np.ndarray[Any, Any]
 Cost = Callable[[Any], Any]
+_FLOAT64_U = unit_roundoff(np.float64)
 
 
 def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int) -> float:
@@ -140,6 +142,7 @@ def check(
     'failed'
     """
     start = time.perf_counter()
+    check_target(cost, params)
     method = check_method(method)
     check_options(eps, rtol, atol)
     names, user_leaves, treedef = flatten(params)
@@ -198,9 +201,8 @@ def check(
                 if run_mode == "sample" else np.arange(x.size)
                 for n, x in zip(names, leaves)
             ]  # fmt: skip
-            results = _check_leaves(
-                bulk, method, leaves, names, analytic, j0, sigma, eps, rtol, atol, fixed, chosen
-            )
+            setting = _Setting(method, j0, sigma, rtol, atol, fixed, u > _FLOAT64_U)
+            results = _check_leaves(bulk, setting, leaves, names, analytic, eps, chosen)
     options = {
         "method": method, "eps": eps, "rtol": rtol, "atol": atol, "mode": mode,
         "seed": seed, "safety": SAFETY,
@@ -220,50 +222,85 @@ def check(
     return replace(report, mode=run_mode) if run_mode != "full" else report
 
 
+@dataclass(frozen=True)
+class _Setting:
+    """What every per-entry comparison of one check shares."""
+
+    method: Method
+    j0: float
+    sigma: float
+    rtol: float | None
+    atol: float | None
+    fixed: bool
+    low_precision: bool
+
+
+def _compare_entries(
+    ev: Evaluator, s: _Setting, i: int, leaf: Array, idx: Array, h: Array, a: Array,
+    rtol: float, floor: float,
+) -> cmp.Comparison:  # fmt: skip
+    """Stages 3 and 4 for the entries ``idx`` of parameter ``i`` at steps ``h``."""
+    method = s.method
+    offsets = cmp.STAGE1[method]
+    # Python floats are cheaper to build and add; float64 arithmetic is identical. In
+    # lower precision NumPy scalars keep θ + h computed in float64, then rounded.
+    hl = h.tolist() if leaf.dtype == np.float64 else list(h)
+    vals1 = ev([(Delta(i, j, o * hj),) for j, hj in zip(idx.tolist(), hl) for o in offsets])
+    vals1 = vals1.reshape(idx.size, len(offsets))
+    real1 = np.real(vals1) if method != "complex" else vals1
+    numeric = cmp.first_estimate(method, s.j0, real1, h)
+    tol = cmp.tolerance(
+        method, a, numeric, h, sigma=s.sigma, rtol=rtol, atol=s.atol, fixed=s.fixed, floor=floor
+    )
+    sus = np.flatnonzero(np.abs(a - numeric) > tol)
+    offs2 = cmp.RECHECK[method]
+    vals2 = ev([(Delta(i, int(idx[k]), o * hl[k]),) for k in sus for o in offs2])
+    vals2 = vals2.reshape(sus.size, len(offs2))
+    if method != "complex":
+        vals2 = np.real(vals2)
+    return cmp.compare(
+        method, a, numeric, h, tol, j0=s.j0, sigma=s.sigma, fixed=s.fixed,
+        stage1=real1, recheck=vals2, floor=floor, low_precision=s.low_precision,
+    )  # fmt: skip
+
+
 def _check_leaves(
     ev: Evaluator,
-    method: Method,
+    s: _Setting,
     leaves: list[Array],
     names: list[str],
     analytic: list[Array],
-    j0: float,
-    sigma: float,
     eps: float | None,
-    rtol: float | None,
-    atol: float | None,
-    fixed: bool,
     chosen: list[Array],
 ) -> list[tuple[str, Array, cmp.Comparison, Array]]:
-    """Stages 3 and 4 for every parameter; returns (name, leaf, comparison, indices)."""
+    """Stages 3 and 4 for every parameter; returns (name, leaf, comparison, indices).
+
+    Entries left ``uncertain`` are tried again at the classic step
+    (``gradcheck._numerics``, "Retry step") when it is much larger.
+    """
     out = []
     gmax = max(float(np.max(np.abs(g), initial=0.0)) for g in analytic)
     for i, (name, leaf) in enumerate(zip(names, leaves)):
         flat = np.real(leaf.reshape(-1))
         idx = chosen[i]
-        h = steps(flat, method, eps, leaf.real.dtype)[idx]
-        offsets = cmp.STAGE1[method]
-        # Python floats are cheaper to build and add; float64 arithmetic is identical.
-        hl = h.tolist() if leaf.dtype == np.float64 else list(h)
-        vals1 = ev([(Delta(i, j, o * hj),) for j, hj in zip(idx.tolist(), hl) for o in offsets])
-        vals1 = vals1.reshape(idx.size, len(offsets))
-        real1 = np.real(vals1) if method != "complex" else vals1
+        dtype = leaf.real.dtype
+        h = steps(flat, s.method, eps, dtype)[idx]
         a = analytic[i].reshape(-1)[idx]
-        numeric = cmp.first_estimate(method, j0, real1, h)
-        r = default_rtol(leaf.dtype, method) if rtol is None else rtol
-        floor = 0.0 if fixed else cmp.GLOBAL_FLOOR * r * gmax
-        tol = cmp.tolerance(
-            method, a, numeric, h, sigma=sigma, rtol=r, atol=atol, fixed=fixed, floor=floor
-        )
-        sus = np.flatnonzero(np.abs(a - numeric) > tol)
-        offs2 = cmp.RECHECK[method]
-        vals2 = ev([(Delta(i, int(idx[k]), o * h[k]),) for k in sus for o in offs2])
-        vals2 = vals2.reshape(sus.size, len(offs2))
-        if method != "complex":
-            vals2 = np.real(vals2)
-        comp = cmp.compare(
-            method, a, numeric, h, tol, j0=j0, sigma=sigma, fixed=fixed,
-            stage1=real1, recheck=vals2, floor=floor,
-        )  # fmt: skip
+        r = default_rtol(leaf.dtype, s.method) if s.rtol is None else s.rtol
+        floor = 0.0 if s.fixed else cmp.GLOBAL_FLOOR * r * gmax
+        comp = _compare_entries(ev, s, i, leaf, idx, h, a, r, floor)
+        unsure = np.flatnonzero(comp.status == "uncertain")
+        if unsure.size and eps is None:
+            h2 = steps(flat, s.method, None, dtype, classic=True)[idx[unsure]]
+            grow = h2 >= RETRY_GROWTH * h[unsure]
+            k = unsure[grow]
+            if k.size:
+                again = _compare_entries(
+                    ev, s, i, leaf, idx[k], h2[grow], a[k], r, max(floor, comp.scale)
+                )
+                resolved = again.status != "uncertain"
+                if np.any(resolved):
+                    comp.replace(k[resolved], again.subset(resolved))
         out.append((name, leaf, comp, idx))
     return out
 

@@ -13,7 +13,7 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._pytree import flatten, match_gradient, unflatten
 
-__all__ = ["analytic_gradient", "check_options", "private_copy"]
+__all__ = ["analytic_gradient", "check_options", "check_target", "private_copy"]
 
 Array = np.ndarray[Any, Any]
 
@@ -73,6 +73,18 @@ def analytic_gradient(
             )
         out.append(g)
     return out
+
+
+def check_target(cost: Any, params: Any) -> None:
+    """Raise unless ``cost`` is callable and ``params`` is given."""
+    if not callable(cost):
+        raise GradcheckError(
+            f"cost must be a function of the parameters, got a {type(cost).__name__}"
+        )
+    if params is None:
+        raise GradcheckError(
+            "params is None: pass an array, or a dict / list / tuple of arrays"
+        )
 
 
 def check_options(eps: float | None, rtol: float | None, atol: float | None) -> None:

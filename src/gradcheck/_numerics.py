@@ -27,6 +27,12 @@ and never lets a single near-zero entry (a bias initialised to 0 next to weights
 ``θ + h`` is exactly representable (``h = (θ + h) - θ``, Numerical Recipes eq. 5.7.4).
 An explicit ``eps`` is used exactly as given, as the lesson does.
 
+Retry step. When every parameter entry is tiny next to the scale on which the cost
+varies (a scalar ``θ = 1e-38``, weights initialised at 1e-30), the step above is tiny
+too and the cost does not move: the entries come out unresolved. Those entries are
+tried once more with the classic scale ``max(1, |θ_i|)`` (scipy's ``_numdiff``; Numerical
+Recipes §5.7), when it gives a step at least :data:`RETRY_GROWTH` times larger.
+
 Tolerances: see :data:`RTOL`.
 """
 
@@ -41,6 +47,7 @@ from gradcheck._errors import GradcheckError
 
 __all__ = [
     "METHODS",
+    "RETRY_GROWTH",
     "RTOL",
     "SAFETY",
     "Method",
@@ -84,6 +91,11 @@ RTOL: dict[str, dict[str, float]] = {
 SAFETY = 10.0
 
 
+#: A retry with the classic step scale is worth it only if the step grows this much
+#: (the round-off part of the error, ``u·|J|/h``, then drops by as much).
+RETRY_GROWTH = 4.0
+
+
 def check_method(method: object) -> Method:
     """Return ``method`` if it is known, else raise naming the valid ones."""
     if method not in METHODS:
@@ -124,7 +136,12 @@ def relative_step(method: Method, dtype: Any) -> float:
 
 
 def steps(
-    theta: np.ndarray[Any, Any], method: Method, eps: float | None, dtype: Any
+    theta: np.ndarray[Any, Any],
+    method: Method,
+    eps: float | None,
+    dtype: Any,
+    *,
+    classic: bool = False,
 ) -> np.ndarray[Any, Any]:
     """Per-entry steps ``h`` for a flat parameter array ``theta`` (see module doc).
 
@@ -133,15 +150,20 @@ def steps(
         method: the difference method.
         eps: an explicit step, used exactly as given; ``None`` for the automatic rule.
         dtype: the working dtype, whose round-off sets the automatic step.
+        classic: scale by ``max(1, |θ_i|)`` (the retry step) instead of
+            ``max(|θ_i|, rms θ)``.
 
     >>> [f"{h:.1e}" for h in steps(np.array([1e-6, 2e-6]), "central", None, np.float64)]
     ['9.6e-12', '1.2e-11']
+    >>> [f"{h:.1e}" for h in steps(np.array([1e-6]), "central", None, np.float64, classic=True)]
+    ['6.1e-06']
     """
     if eps is not None:
         return np.full(theta.shape, float(eps), dtype=np.float64)
     mag = np.abs(theta).astype(np.float64)
     rms = float(np.sqrt(np.mean(mag**2))) if mag.size else 0.0
-    scale = np.maximum(mag, rms if rms > 0 else 1.0)
+    floor = 1.0 if classic or rms == 0 else rms
+    scale = np.maximum(mag, floor)
     h = relative_step(method, dtype) * scale
     if method == "complex":
         return np.asarray(h, dtype=np.float64)

@@ -158,7 +158,7 @@ def match_gradient(
             for i, (pi, gi) in enumerate(zip(p, g)):
                 walk(pi, gi, _join(prefix, i))
             return
-        if isinstance(g, (Mapping, list, tuple)) and not isinstance(g, np.ndarray):
+        if isinstance(g, (Mapping, list, tuple, str, bytes)) and not isinstance(g, np.ndarray):
             raise GradcheckError(
                 f"gradient for {where!r} should be an array, got a {type(g).__name__}"
             )

@@ -61,7 +61,8 @@ class Diagnosis:
     """Which common mistake explains a wrong parameter gradient.
 
     Attributes:
-        kind: ``"factor"``, ``"sign"``, ``"transpose"``, ``"zero"``, ``"swapped"`` or
+        kind: ``"unused"`` (the cost does not change with the parameter),
+            ``"factor"``, ``"sign"``, ``"transpose"``, ``"zero"``, ``"swapped"`` or
             ``"scattered"`` (no simple pattern).
         factor: for ``factor`` and ``sign``, the ``c`` with ``analytic ≈ c · numeric``.
         text: one sentence for a person.

@@ -16,7 +16,7 @@ from gradcheck import _compare as cmp
 from gradcheck._diagnose import diagnose
 from gradcheck._report import Entry, ParameterResult, Report, Status
 
-__all__ = ["WORST", "difference", "inconclusive", "summarise"]
+__all__ = ["WORST", "ZERO_GRADIENT", "difference", "inconclusive", "summarise"]
 
 Array = np.ndarray[Any, Any]
 ENTRY_FAILURES = ("wrong", "nonsmooth", "uncertain")
@@ -50,6 +50,24 @@ def _entries(name: str, shape: tuple[int, ...], idx: Array, a: Array, c: cmp.Com
             )
         )
     return out
+
+
+#: The message of a check whose whole gradient is zero to within its error.
+ZERO_GRADIENT = (
+    "the gradient is zero to within the finite differences' own error at every entry: "
+    "with no non-zero gradient to judge a relative error by, the check cannot conclude; "
+    "check at a point where the gradient is not zero (θ = 0 is often a symmetric point)"
+)
+
+
+def _zero_within_error(results: list[Result], analytic: list[Array]) -> bool:
+    """Whether the only thing missing is a scale: every checked entry has ``|a|`` and
+    ``|D|`` within its reach, while the cost's noise did not swamp the screen."""
+    for (_, _, c, idx), g in zip(results, analytic):
+        big = np.maximum(np.abs(g.reshape(-1)[idx]), np.abs(c.numeric))
+        if np.any(big > c.reach) or np.any(c.tolerance > cmp.UNCERTAIN * c.scale):
+            return False
+    return True
 
 
 def difference(a: Array, n: Array) -> float:
@@ -106,14 +124,25 @@ def summarise(
                 f"{name}: {counts['nonsmooth']} entries sit at a kink (one-sided derivatives "
                 "differ); they are kept out of the verdict"
             )
-        if counts["uncertain"]:
+        still = int(np.count_nonzero(c.flat & (c.status == "uncertain")))
+        if still:
             messages.append(
-                f"{name}: {counts['uncertain']} entries could not be resolved: the cost's "
-                f"noise ({sigma:.2g}) or curvature swamps the finite differences there"
+                f"{name}: the cost returned exactly the same value at every step for "
+                f"{still} entries, though the gradient says it should change: its "
+                "dependence on them is lost to rounding inside the cost (cancellation, "
+                "such as (1e4 + f) − 1e4 in float32) or absent; compute the cost in "
+                "float64 to check them"
+            )
+        if counts["uncertain"] > still:
+            messages.append(
+                f"{name}: {counts['uncertain'] - still} entries could not be resolved: the "
+                f"cost's noise ({sigma:.2g}) or curvature swamps the finite differences there"
             )
     statuses = {p.status for p in params.values()}
     overall: Status = "failed" if "failed" in statuses else (
         "inconclusive" if "inconclusive" in statuses else "passed")  # fmt: skip
+    if overall == "inconclusive" and _zero_within_error(results, analytic):
+        messages.append(ZERO_GRADIENT)
     worst.sort(key=lambda e: (e.status == "ok", -(e.abs_error / e.tolerance if e.tolerance else 0)))
     return Report(
         status=overall,

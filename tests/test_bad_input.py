@@ -1,0 +1,221 @@
+"""Every bad input tried, with the error it gives: one parametrised list, one row each.
+
+``CASES`` is the single source of the table in ``docs/reliability.md``:
+``python tools/make_reliability_doc.py`` writes it, and
+``TestReliabilityDoc`` fails when the doc is out of date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck.cli import main
+
+__all__ = ["CASES", "Case", "CliExit"]
+
+Array = np.ndarray[Any, Any]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class CliExit(Exception):
+    """The command line returned a non-zero exit code; the message is its stderr."""
+
+    def __init__(self, code: int, err: str) -> None:
+        errors = [line for line in err.splitlines() if "error:" in line]
+        first = (errors or err.splitlines() or [""])[-1 if errors else 0]
+        super().__init__(f"exit {code}: {first.strip()}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad input: ``call(tmp_path)`` must raise ``error`` with ``message`` in its text."""
+
+    description: str
+    call: Callable[[Path], Any]
+    error: type[BaseException]
+    message: str
+
+
+def _sq(p: Any) -> float:
+    return float(np.sum(np.asarray(p) ** 2))
+
+
+def _dict_cost(p: dict[str, Array]) -> float:
+    return float(np.sum(p["W"] ** 2) + np.sum(p["b"] ** 2))
+
+
+X = np.array([1.0, -2.0, 0.5])
+P = {"W": np.ones((2, 2)), "b": np.zeros(2)}
+G = {"W": 2 * np.ones((2, 2)), "b": np.zeros(2)}
+
+
+def _check(cost: Any, params: Any, grad: Any, **options: Any) -> Callable[[Path], Any]:
+    return lambda _: gradcheck.check(cost, params, grad, **options)
+
+
+_GOOD = (
+    "import numpy as np\n\ndef problem():\n    x = np.array([1.0, 2.0])\n"
+    "    return (lambda p: float(p @ p), x, lambda p: 2 * p)\n"
+)
+
+
+def _cli(*argv: str, source: str | None = _GOOD) -> Callable[[Path], Any]:
+    """Run ``gradcheck ARGV`` with ``{tmp}`` replaced; a file ``{tmp}/t.py`` holds ``source``."""
+
+    def run(tmp: Path) -> Any:
+        if source is not None:
+            (tmp / "t.py").write_text(source)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err):  # argparse writes to sys.stderr itself
+            code = main([a.replace("{tmp}", str(tmp)) for a in argv], out=out, err=err)
+        if code != 0:
+            raise CliExit(code, err.getvalue())
+        return code
+
+    return run
+
+
+def _npz_with_object(tmp: Path) -> None:
+    np.savez(tmp / "bad.npz", x=np.array([{"a": 1}], dtype=object))
+
+
+def _cli_npz(tmp: Path) -> Any:
+    _npz_with_object(tmp)
+    return _cli("run", "{tmp}/t.py:problem", "--params", "{tmp}/bad.npz")(tmp)
+
+
+GE = gradcheck.GradcheckError
+CASES: list[Case] = [
+    # --- shapes and structure
+    Case("gradient of the wrong shape", _check(_sq, X, np.ones(4)), GE, "shape"),
+    Case("gradient dict missing a key", _check(_dict_cost, P, {"W": G["W"]}), GE,
+         "gradient has no entry for parameter 'b'"),
+    Case("gradient dict with an extra key", _check(_dict_cost, P, {**G, "c": np.ones(1)}), GE,
+         "'c'"),
+    Case("gradient a list where params are a dict", _check(_dict_cost, P, [G["W"], G["b"]]),
+         GE, "should be a dict like the parameters"),
+    Case("cost returns a vector (non-scalar)", _check(lambda p: p**2, X, 2 * X), GE,
+         "cost must return a scalar"),
+    Case("cost returns a string", _check(lambda p: "one", X, 2 * X), GE, "non-numeric"),
+    Case("cost returns None", _check(lambda p: None, X, 2 * X), GE, "non-numeric"),
+    # --- non-finite values
+    Case("NaN in the cost", _check(lambda p: float("nan"), X, 2 * X), GE, "cost returned nan"),
+    Case("inf in the cost", _check(lambda p: float("inf"), X, 2 * X), GE, "cost returned inf"),
+    Case("NaN in the gradient", _check(_sq, X, np.array([2.0, np.nan, 1.0])), GE,
+         "non-finite value nan at index (1,)"),
+    Case("inf in the gradient", _check(_sq, X, np.array([2.0, -4.0, np.inf])), GE,
+         "non-finite value inf at index (2,)"),
+    Case("NaN in a parameter", _check(_sq, np.array([1.0, np.nan]), np.ones(2)), GE,
+         "non-finite value at index (1,)"),
+    # --- dtypes
+    Case("integer parameters", _check(_sq, np.array([1, 2]), np.array([2.0, 4.0])), GE,
+         "integer dtype int64"),
+    Case("complex parameters", _check(_sq, X + 0j, 2 * X), GE, "complex dtype complex128"),
+    Case("object parameters", _check(_sq, np.array([1.0, None]), 2 * X[:2]), GE, "dtype object"),
+    Case("string parameters", _check(_sq, np.array(["a", "b"]), 2 * X[:2]), GE, "<U1"),
+    Case("complex gradient", _check(_sq, X, 2 * X + 1j), GE, "unsupported dtype complex128"),
+    Case("object gradient", _check(_sq, X, np.array([2.0, None, 1.0])), GE,
+         "unsupported dtype object"),
+    Case("method='complex' with a real-only cost", _check(lambda p: float(np.sum(p.real**2)),
+         X, 2 * X, method="complex"), GE, "complex"),
+    # --- callables
+    Case("cost is not callable", _check(3.0, X, 2 * X), GE,
+         "cost must be a function of the parameters, got a float"),
+    Case("cost raises", _check(lambda p: 1 / 0, X, 2 * X), GE,
+         "cost raised ZeroDivisionError: division by zero (evaluation 1"),
+    Case("grad function raises", _check(_sq, X, lambda p: p["missing"]), GE,
+         "grad function raised"),
+    Case("grad is a string", _check(_sq, X, "2*x"), GE,
+         "gradient for 'x' should be an array, got a str"),
+    # --- empty
+    Case("empty params dict", _check(lambda p: 0.0, {}, {}), GE, "params is empty"),
+    Case("params with only empty arrays", _check(lambda p: 0.0, np.zeros((0, 3)),
+         np.zeros((0, 3))), GE, "params is empty"),
+    Case("params is None", _check(lambda p: 0.0, None, None), GE, "params is None"),
+    # --- options
+    Case("unknown method", _check(_sq, X, 2 * X, method="backward"), GE,
+         "unknown method 'backward'"),
+    Case("unknown mode", _check(_sq, X, 2 * X, mode="fast"), GE, "unknown mode 'fast'"),
+    Case("unknown option", _check(_sq, X, 2 * X, tolerance=1e-3), TypeError,
+         "unexpected keyword argument 'tolerance'"),
+    Case("negative eps", _check(_sq, X, 2 * X, eps=-1e-6), GE, "eps=-1e-06 must be positive"),
+    Case("zero eps", _check(_sq, X, 2 * X, eps=0.0), GE, "eps=0.0 must be positive"),
+    Case("NaN eps", _check(_sq, X, 2 * X, eps=float("nan")), GE, "must be a finite number"),
+    Case("negative rtol", _check(_sq, X, 2 * X, rtol=-0.1), GE, "rtol=-0.1 must not be negative"),
+    Case("negative atol", _check(_sq, X, 2 * X, atol=-1.0), GE, "atol=-1.0 must not be negative"),
+    Case("rtol given as a string", _check(_sq, X, 2 * X, rtol="1e-3"), GE,
+         "must be a finite number"),
+    Case("sample of wrong type", _check(_sq, X, 2 * X, mode="sample", sample="half"), GE,
+         "option sample='half'"),
+    Case("miss_probability outside (0, 1)", _check(_sq, X, 2 * X, miss_probability=1.5), GE,
+         "miss_probability=1.5 must lie in (0, 1)"),
+    Case("executor that is not an executor", _check(_sq, X, 2 * X, executor=object()), GE,
+         "executor="),
+    # --- command line (exit code 3 = usage or input error)
+    Case("CLI: target file does not exist", _cli("run", "{tmp}/nope.py:problem", source=None),
+         CliExit, "exit 3: gradcheck: error: target file"),
+    Case("CLI: file does not define the function", _cli("run", "{tmp}/t.py:other"), CliExit,
+         "has no function 'other'"),
+    Case("CLI: target without ':function'", _cli("run", "{tmp}/t.py"), CliExit,
+         "must be path/to/file.py:function"),
+    Case("CLI: target module does not exist", _cli("run", "no_such_module_xyz:f"), CliExit,
+         "cannot import 'no_such_module_xyz'"),
+    Case("CLI: target function raises", _cli("run", "{tmp}/t.py:problem",
+         source="def problem():\n    raise RuntimeError('half-written')\n"), CliExit,
+         "raised RuntimeError: half-written"),
+    Case("CLI: target returns the wrong thing", _cli("run", "{tmp}/t.py:problem",
+         source="def problem():\n    return 42\n"), CliExit, "returned a int"),
+    Case("CLI: unknown option", _cli("run", "{tmp}/t.py:problem", "--speed", "11"), CliExit,
+         "exit 3"),
+    Case("CLI: --eps not a number", _cli("run", "{tmp}/t.py:problem", "--eps", "tiny"),
+         CliExit, "invalid float value: 'tiny'"),
+    Case("CLI: --method not a method", _cli("run", "{tmp}/t.py:problem", "--method", "magic"),
+         CliExit, "invalid choice: 'magic'"),
+    Case("CLI: negative --eps", _cli("run", "{tmp}/t.py:problem", "--eps=-1"), CliExit,
+         "must be positive"),
+    Case("CLI: --workers 0", _cli("run", "{tmp}/t.py:problem", "--workers", "0"), CliExit,
+         "need at least 1"),
+    Case("CLI: --params file missing", _cli("run", "{tmp}/t.py:problem", "--params",
+         "{tmp}/none.npz"), CliExit, "does not exist"),
+    Case("CLI: --params .npz holding a pickled object", _cli_npz, CliExit,
+         "Object arrays cannot be loaded when allow_pickle=False"),
+    Case("CLI: --json into a missing folder", _cli("run", "{tmp}/t.py:problem", "--json",
+         "{tmp}/no/dir/r.json"), CliExit, "does not exist"),
+    Case("CLI: no command", _cli(), CliExit, "exit 3: usage: gradcheck"),
+]  # fmt: skip
+
+
+class TestBadInput:
+    @pytest.mark.parametrize("case", CASES, ids=[c.description for c in CASES])
+    def test_clear_error(self, case: Case, tmp_path: Path) -> None:
+        with pytest.raises(case.error) as info:
+            case.call(tmp_path)
+        assert case.message in str(info.value)
+        if isinstance(info.value, CliExit):
+            assert info.value.code == 3
+
+    def test_descriptions_unique(self) -> None:
+        assert len({c.description for c in CASES}) == len(CASES)
+
+
+class TestReliabilityDoc:
+    def test_doc_is_up_to_date(self) -> None:
+        sys.path.insert(0, str(ROOT / "tools"))
+        try:
+            import make_reliability_doc
+        finally:
+            sys.path.remove(str(ROOT / "tools"))
+        expected = make_reliability_doc.render()
+        actual = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+        assert actual == expected, "run: python tools/make_reliability_doc.py"

@@ -1,0 +1,149 @@
+"""Files never run code, writes are atomic, and noisy checks say so (issue 7).
+
+``load_npz`` refuses pickled object arrays; ``write_json_atomic`` leaves the target
+either complete or untouched and never a temporary file; a cost too noisy to conclude
+is ``inconclusive`` with the reason, never ``failed``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck._io import load_npz, write_json_atomic
+
+
+class _Boom:
+    """Pickling this would run code: ``__reduce__`` records that it was called."""
+
+    def __reduce__(self) -> Any:
+        return (os.getpid, ())
+
+
+class TestLoadNeverRunsCode:
+    def test_object_array_refused(self, tmp_path: Path) -> None:
+        path = tmp_path / "evil.npz"
+        np.savez(path, ok=np.ones(2), evil=np.array([_Boom()], dtype=object))
+        with pytest.raises(gradcheck.GradcheckError, match="allow_pickle=False"):
+            load_npz(path)
+
+    def test_plain_arrays_load(self, tmp_path: Path) -> None:
+        path = tmp_path / "ok.npz"
+        np.savez(path, W=np.eye(2, dtype=np.float32))
+        arrays = load_npz(path)
+        assert list(arrays) == ["W"] and arrays["W"].dtype == np.float32
+
+    def test_not_an_archive(self, tmp_path: Path) -> None:
+        path = tmp_path / "x.npz"
+        path.write_text("not a zip")
+        with pytest.raises(gradcheck.GradcheckError, match="cannot read parameter file"):
+            load_npz(path)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+class TestAtomicWrite:
+    def test_unserialisable_leaves_nothing(self, tmp_path: Path) -> None:
+        with pytest.raises(gradcheck.GradcheckError, match="cannot write"):
+            write_json_atomic(tmp_path / "r.json", {"x": object()})
+        assert _leftovers(tmp_path) == []
+
+    def test_unserialisable_keeps_old_file(self, tmp_path: Path) -> None:
+        target = tmp_path / "r.json"
+        write_json_atomic(target, {"status": "passed"})
+        before = target.read_bytes()
+        with pytest.raises(gradcheck.GradcheckError):
+            write_json_atomic(target, {"status": object()})
+        assert target.read_bytes() == before and _leftovers(tmp_path) == ["r.json"]
+
+    def test_replace_fails(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        def broken(src: str, dst: str) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr("gradcheck._io.os.replace", broken)
+        with pytest.raises(gradcheck.GradcheckError, match="No space left"):
+            write_json_atomic(tmp_path / "r.json", {"status": "passed"})
+        assert _leftovers(tmp_path) == []
+
+    def test_interrupted_write(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        def interrupted(fd: int) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr("gradcheck._io.os.fsync", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            write_json_atomic(tmp_path / "r.json", {"status": "passed"})
+        assert _leftovers(tmp_path) == []
+
+    def test_read_only_folder(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        # simulated: chmod is not enforced for root, which CI containers often are
+        def denied(**kwargs: Any) -> Any:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr("gradcheck._io.tempfile.mkstemp", denied)
+        with pytest.raises(gradcheck.GradcheckError, match="Permission denied"):
+            write_json_atomic(tmp_path / "r.json", {"status": "passed"})
+        assert _leftovers(tmp_path) == []
+
+    def test_missing_folder(self, tmp_path: Path) -> None:
+        with pytest.raises(gradcheck.GradcheckError, match="does the folder exist"):
+            write_json_atomic(tmp_path / "no" / "r.json", {})
+
+    def test_non_finite_is_null(self, tmp_path: Path) -> None:
+        write_json_atomic(tmp_path / "r.json", {"a": float("nan"), "b": [np.inf]})
+        assert (tmp_path / "r.json").read_text() == '{\n  "a": null,\n  "b": [\n    null\n  ]\n}\n'
+
+
+def _cancelling(big: float) -> Any:
+    """``(big + f(x)) - big`` in float32: f's variation is at or below one ulp of ``big``."""
+
+    def cost(p: np.ndarray[Any, Any]) -> Any:
+        b = np.float32(big)
+        return (b + np.sum(np.float32(1e-3) * p**2)) - b
+
+    return cost
+
+
+class TestNumericalHonesty:
+    @pytest.mark.parametrize("big", [1e8, 1e4])
+    def test_cancellation_is_inconclusive(self, big: float) -> None:
+        x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+        report = gradcheck.check(_cancelling(big), x, np.float32(2e-3) * x, mode="full")
+        assert report.status == "inconclusive", str(report)
+        assert any("lost to rounding inside the cost" in m for m in report.messages), str(report)
+        assert report.parameters["x"].uncertain == 3
+        assert report.parameters["x"].detection_bound > 0
+
+    @pytest.mark.parametrize("big", [1e8, 1e4])
+    def test_cancellation_wrong_gradient_not_failed(self, big: float) -> None:
+        x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+        report = gradcheck.check(_cancelling(big), x, np.float32(4e-3) * x, mode="full")
+        assert report.status != "failed", str(report)
+
+    def test_cost_that_ignores_a_parameter_fails_in_float64(self) -> None:
+        params = {"w": np.array([0.5, -1.0]), "b": np.array([0.3])}
+        report = gradcheck.check(
+            lambda p: float(np.sum(p["w"] ** 2)), params, {"w": 2 * params["w"], "b": np.ones(1)}
+        )
+        assert report.status == "failed" and report.failed_parameters == ["b"]
+        diagnosis = report.parameters["b"].diagnosis
+        assert diagnosis is not None and diagnosis.kind == "unused"
+
+    def test_tiny_float32_gradient_not_failed(self) -> None:
+        x = np.linspace(-1, 1, 5).astype(np.float32)
+        report = gradcheck.check(lambda p: np.float32(1.0) + np.sum(np.float32(1e-9) * p**3),
+                                 x, np.float32(3e-9) * x**2, mode="full")  # fmt: skip
+        assert report.status != "failed", str(report)
+
+    def test_bound_in_report_dict(self) -> None:
+        x = np.array([0.5, -1.0, 2.0])
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, np.cos(x), mode="full")
+        data = report.to_dict()
+        bound = data["parameters"]["x"]["detection_bound"]
+        assert 0 < bound < 1e-3
