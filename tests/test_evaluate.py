@@ -30,11 +30,16 @@ class TestPerturbation:
         assert ev.leaves[0].tobytes() == x.tobytes()
         assert ev.count == 3
 
-    def test_overlapping_deltas_add_up(self) -> None:
-        ev = _evaluator(lambda p: float(p[0]), np.array([1.0, 2.0]))
-        point = (Delta(0, slice(None), np.array([0.25, 0.0])), Delta(0, 0, 0.5))
-        assert ev([point])[0] == 1.75
-        assert list(ev.leaves[0]) == [1.0, 2.0]
+    def test_several_deltas_and_factors(self) -> None:
+        ev = _evaluator(lambda p: float(p[0] + 10 * p[1] + 100 * p[2]), np.array([1.0, 2.0, 3.0]))
+        v = np.array([0.5, 0.25])
+        points = [
+            (Delta(0, slice(0, 2), v, -1.0), Delta(0, 2, 1.0)),
+            (Delta(0, slice(0, 2), v, 0.5),),  # the same range again: overwritten, not added
+            (Delta(0, np.array([2]), np.array([1.0]), 2.0),),
+        ]
+        assert list(ev(points)) == [0.5 + 17.5 + 400, 1.25 + 21.25 + 300, 1 + 20 + 500]
+        assert list(ev.leaves[0]) == [1.0, 2.0, 3.0] and ev.dirty == {}
 
     def test_restored_when_the_cost_raises(self) -> None:
         x = np.array([0.1, 0.2, 0.3])

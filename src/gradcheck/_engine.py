@@ -38,6 +38,7 @@ from gradcheck._numerics import (
     Method,
     check_method,
     default_rtol,
+    entry_scale,
     noise_from_table,
     steps,
     unit_roundoff,
@@ -54,17 +55,26 @@ Cost = Callable[[Any], Any]
 _FLOAT64_U = unit_roundoff(np.float64)
 
 
+def _read_only_twin(user: Any, leaf: Array) -> Array | None:
+    """The user's array as a flat view when it equals ``leaf`` bit for bit, else None.
+
+    The evaluator only reads it (to restore perturbed entries), which saves one copy
+    of every parameter: at N = 10⁶ one pass over 8 MB less per check.
+    """
+    if isinstance(user, np.ndarray) and user.dtype == leaf.dtype and user.flags.c_contiguous:
+        return user.reshape(-1)
+    return None
+
+
 def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int) -> float:
     """Noise of the cost, from 6 evaluations along a private random direction."""
     rng = np.random.default_rng(seed)
     deltas = []
     for i, leaf in enumerate(leaves):
-        flat = np.real(leaf.reshape(-1))
-        rms = float(np.sqrt(np.mean(flat**2))) if flat.size else 0.0
-        scale = np.maximum(np.abs(flat), rms if rms > 0 else 1.0)
-        deltas.append((i, np.sqrt(u) * scale * rng.choice([-1.0, 1.0], size=flat.size)))
+        scale = entry_scale(leaf.reshape(-1))
+        deltas.append((i, np.sqrt(u) * scale * rng.choice([-1.0, 1.0], size=scale.size)))
     ks = (-3, -2, -1, 1, 2, 3)
-    points = [tuple(Delta(i, slice(None), k * d) for i, d in deltas) for k in ks]
+    points = [tuple(Delta(i, slice(None), d, k) for i, d in deltas) for k in ks]
     vals = np.real(evaluate(points))
     table = np.concatenate([vals[:3], [j0], vals[3:]])
     return max(noise_from_table(table), u * abs(j0))
@@ -159,7 +169,8 @@ def check(
     fixed = rtol is not None or atol is not None
     with preserve_rng() as saved_rng:
         ev = SerialEvaluator(
-            cost, treedef, leaves, names, saved_rng, complex_ok=complex_step, progress=progress
+            cost, treedef, leaves, names, saved_rng, complex_ok=complex_step, progress=progress,
+            pristine=[_read_only_twin(u, x) for u, x in zip(user_leaves, leaves)],
         )
         bulk: Evaluator = ev
         if executor is not None:

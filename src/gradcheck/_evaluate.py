@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, Protocol
 
@@ -37,18 +37,35 @@ _FLOAT64 = np.dtype(np.float64)
 
 
 class Delta(NamedTuple):
-    """Add ``values`` at flat ``indices`` of parameter number ``leaf``.
+    """Add ``factor · values`` at flat ``indices`` of parameter number ``leaf``.
 
     A named tuple rather than a dataclass: a full check builds two per entry, and a
     tuple is several times cheaper to build (and pickles for process executors).
+    ``factor`` lets the points of a directional probe (``±h·v``, ``±h·v/2``) share one
+    array ``values = h·v`` instead of each carrying an N-long copy.
     """
 
     leaf: int
     indices: Any  # int, slice or integer array
     values: Any  # scalar or array broadcastable to the indices
+    factor: float = 1.0
+
+    def amount(self) -> Any:
+        """``factor · values`` (``values`` itself when the factor is 1)."""
+        return self.values if self.factor == 1.0 else self.factor * self.values
 
 
 Point = tuple[Delta, ...]
+
+
+def _key(d: Delta) -> Hashable:
+    """Identifies the range a delta perturbs; index arrays are never reused."""
+    idx = d.indices
+    if isinstance(idx, slice):
+        return (d.leaf, idx.start, idx.stop, idx.step)
+    if isinstance(idx, (int, np.integer)):
+        return (d.leaf, int(idx))
+    return (d.leaf, id(d))
 
 
 class Evaluator(Protocol):
@@ -142,7 +159,8 @@ def describe(point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...
         if isinstance(d.indices, (int, np.integer)):
             idx = np.unravel_index(int(d.indices), shapes[d.leaf]) if shapes[d.leaf] else ()
             label = names[d.leaf] + (f"[{', '.join(map(str, idx))}]" if idx else "")
-            parts.append(f"{label} perturbed by {complex(d.values).real or d.values:+.3g}")
+            amount = d.amount()
+            parts.append(f"{label} perturbed by {complex(amount).real or amount:+.3g}")
         else:
             parts.append(f"{names[d.leaf]} perturbed along a direction")
     return "with " + " and ".join(parts)
@@ -151,10 +169,13 @@ def describe(point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...
 class SerialEvaluator:
     """Evaluate points one after another on a private, in-place-perturbed copy.
 
-    Each evaluation adds its deltas in place and afterwards copies the perturbed
-    entries back from a pristine copy, so the private parameters are bit-identical
-    after every evaluation, also one that raises. After each batch the whole copy is
-    compared with the pristine one: a cost that writes to its input is an error.
+    Each evaluation writes pristine + delta into the perturbed ranges of the private
+    copy, and the ranges are copied back from the pristine copy before an evaluation
+    that does not perturb them and after the batch (:meth:`evaluate`): the private
+    parameters are bit-identical after every batch, also one that raises. For a
+    directional probe at N = 10⁶ this is 3 passes over the parameters per evaluation
+    instead of 5. After each batch the whole copy is compared with the pristine one:
+    a cost that writes to its input is an error.
 
     Global random numbers: a batch first runs without touching the global RNGs. If
     the cost moved them (it draws random numbers: dropout, sampling), the batch is
@@ -173,6 +194,8 @@ class SerialEvaluator:
             the generators alone (threads sharing them must not draw).
         complex_ok: keep the imaginary part of the cost (complex-step method).
         progress: called as ``progress(done, planned)`` after every evaluation.
+        pristine: per parameter, a flat array bit-identical to the unperturbed leaf
+            that is only ever read (the user's own array), or ``None`` for a copy.
     """
 
     def __init__(
@@ -184,11 +207,15 @@ class SerialEvaluator:
         rng: GlobalRng | None = None,
         complex_ok: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        pristine: Sequence[Array | None] = (),
     ) -> None:
         self.cost = cost
         self.leaves = leaves
         self.flat = [leaf.reshape(-1) for leaf in leaves]
-        self.pristine = [f.copy() for f in self.flat]
+        given = list(pristine) + [None] * (len(leaves) - len(pristine))
+        self.pristine = [f.copy() if p is None else p for f, p in zip(self.flat, given)]
+        self.scratch: Array = np.empty(0)
+        self.dirty: dict[Hashable, tuple[int, Any]] = {}  # perturbed ranges, by _key
         self.tree = unflatten(treedef, leaves)
         self.names = list(names)
         self.shapes = [leaf.shape for leaf in leaves]
@@ -230,36 +257,66 @@ class SerialEvaluator:
         self.planned += len(points)
         evaluate, progress = self.evaluate, self.progress
         rng = self.rng if reset else None
-        for k, point in enumerate(points):
-            if rng is not None:
-                rng.reset()
-            out[k] = evaluate(point)
-            if progress is not None:
-                progress(self.count, self.planned)
+        try:
+            for k, point in enumerate(points):
+                if rng is not None:
+                    rng.reset()
+                out[k] = evaluate(point)
+                if progress is not None:
+                    progress(self.count, self.planned)
+        finally:
+            self._restore()
         return out
 
+    def _restore(self, keep: Collection[Hashable] = ()) -> None:
+        """Copy back every perturbed range except those in ``keep``."""
+        for key in [k for k in self.dirty if k not in keep]:
+            leaf, idx = self.dirty.pop(key)
+            self.flat[leaf][idx] = self.pristine[leaf][idx]
+
     def evaluate(self, point: Point) -> complex | float:
-        """The cost at one point; the private copy is restored even if it raises."""
-        flat = self.flat
+        """The cost at one point (its deltas must not overlap one another).
+
+        Each delta is applied from the pristine copy, so a range the previous point
+        perturbed and this one perturbs again needs no restore in between; every other
+        range is restored first, and :meth:`_run` restores the rest after the batch,
+        also when an evaluation raises.
+        """
+        keys = [_key(d) for d in point]
+        self._restore(keep=keys)
+        for d, key in zip(point, keys):
+            self._apply(d)
+            self.dirty[key] = (d.leaf, d.indices)
+        self.count += 1
         try:
-            for leaf, idx, values in point:
-                if isinstance(idx, slice):
-                    view = flat[leaf][idx]
-                    np.add(view, values, out=view)
-                else:
-                    flat[leaf][idx] = flat[leaf][idx] + values
-            self.count += 1
-            try:
-                value = self.cost(self.tree)
-                self.result_dtype = _FLOAT64 if isinstance(value, float) else _result_dtype(value)
-                return to_scalar(value, complex_ok=self.complex_ok, where="")
-            except GradcheckError as exc:
-                raise GradcheckError(f"{exc}({self._where(point)})") from None
-            except Exception as exc:
-                raise GradcheckError(
-                    f"cost raised {type(exc).__name__}: {exc} ({self._where(point)})"
-                ) from exc
-        finally:
-            pristine = self.pristine
-            for leaf, idx, _ in point:
-                flat[leaf][idx] = pristine[leaf][idx]
+            value = self.cost(self.tree)
+            self.result_dtype = _FLOAT64 if isinstance(value, float) else _result_dtype(value)
+            return to_scalar(value, complex_ok=self.complex_ok, where="")
+        except GradcheckError as exc:
+            raise GradcheckError(f"{exc}({self._where(point)})") from None
+        except Exception as exc:
+            raise GradcheckError(
+                f"cost raised {type(exc).__name__}: {exc} ({self._where(point)})"
+            ) from exc
+
+    def _apply(self, d: Delta) -> None:
+        """Set the delta's range to pristine + factor · values (one pass for ±1)."""
+        base = self.pristine[d.leaf][d.indices]
+        if not isinstance(d.indices, slice):
+            self.flat[d.leaf][d.indices] = base + d.amount()
+            return
+        view = self.flat[d.leaf][d.indices]
+        if d.factor == 1.0:
+            np.add(base, d.values, out=view)
+        elif d.factor == -1.0:
+            np.subtract(base, d.values, out=view)  # θ − v is θ + (−1)·v exactly
+        else:
+            scratch = self._scratch(view.size)
+            np.multiply(d.values, d.factor, out=scratch)
+            np.add(base, scratch, out=view)
+
+    def _scratch(self, size: int) -> Array:
+        """A reusable float64 buffer for ``factor · values`` (no allocation per point)."""
+        if self.scratch.size < size:
+            self.scratch = np.empty(size)
+        return self.scratch[:size]

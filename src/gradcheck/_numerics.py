@@ -38,6 +38,7 @@ Tolerances: see :data:`RTOL`.
 
 from __future__ import annotations
 
+import math
 from math import comb
 from typing import Any, Literal
 
@@ -53,6 +54,7 @@ __all__ = [
     "Method",
     "check_method",
     "default_rtol",
+    "entry_scale",
     "noise_from_table",
     "relative_step",
     "steps",
@@ -135,6 +137,21 @@ def relative_step(method: Method, dtype: Any) -> float:
     return float(unit_roundoff(dtype) ** _STEP_EXPONENT[method])
 
 
+def entry_scale(theta: np.ndarray[Any, Any], *, classic: bool = False) -> np.ndarray[Any, Any]:
+    """The scale ``max(|θ_i|, rms θ)`` of each entry of a flat array (see module doc).
+
+    The RMS is 1 for an all-zero array; ``classic`` uses ``max(|θ_i|, 1)`` instead (the
+    retry step). Returns a new float64 array; the real part of a complex ``theta``.
+
+    >>> entry_scale(np.array([0.0, 3.0, -4.0])).tolist()
+    [2.886751345948129, 3.0, 4.0]
+    """
+    mag = np.abs(np.real(theta), dtype=np.float64)
+    rms = math.sqrt(float(mag @ mag) / mag.size) if mag.size else 0.0
+    floor = 1.0 if classic or rms == 0 else rms
+    return np.maximum(mag, floor, out=mag)
+
+
 def steps(
     theta: np.ndarray[Any, Any],
     method: Method,
@@ -160,11 +177,7 @@ def steps(
     """
     if eps is not None:
         return np.full(theta.shape, float(eps), dtype=np.float64)
-    mag = np.abs(theta).astype(np.float64)
-    rms = float(np.sqrt(np.mean(mag**2))) if mag.size else 0.0
-    floor = 1.0 if classic or rms == 0 else rms
-    scale = np.maximum(mag, floor)
-    h = relative_step(method, dtype) * scale
+    h = relative_step(method, dtype) * entry_scale(theta, classic=classic)
     if method == "complex":
         return np.asarray(h, dtype=np.float64)
     work = np.asarray(theta, dtype=dtype)

@@ -89,7 +89,7 @@ class BatchedEvaluator:
         flats = [s.reshape(b, -1) for s in stacks]
         for row, point in enumerate(points):
             for d in point:
-                flats[d.leaf][row, d.indices] += d.values
+                flats[d.leaf][row, d.indices] += d.amount()
         where = f"(evaluations {base.count}..{base.count + b - 1}, a batch of {b} points)"
         base.reset_rng()
         try:
