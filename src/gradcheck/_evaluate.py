@@ -280,13 +280,28 @@ class SerialEvaluator:
         Each delta is applied from the pristine copy, so a range the previous point
         perturbed and this one perturbs again needs no restore in between; every other
         range is restored first, and :meth:`_run` restores the rest after the batch,
-        also when an evaluation raises.
+        also when an evaluation raises. A single entry (full mode) is simply put back
+        after the evaluation.
         """
+        if len(point) == 1 and type(point[0].indices) is int:  # full mode: one entry
+            leaf, i, value, factor = point[0]
+            if self.dirty:
+                self._restore()
+            flat, before = self.flat[leaf], self.pristine[leaf][i]
+            flat[i] = before + (value if factor == 1.0 else factor * value)
+            try:
+                return self._value(point)
+            finally:
+                flat[i] = before
         keys = [_key(d) for d in point]
         self._restore(keep=keys)
         for d, key in zip(point, keys):
             self._apply(d)
             self.dirty[key] = (d.leaf, d.indices)
+        return self._value(point)
+
+    def _value(self, point: Point) -> complex | float:
+        """Call the cost on the (perturbed) private parameters; errors name the point."""
         self.count += 1
         try:
             value = self.cost(self.tree)
