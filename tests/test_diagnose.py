@@ -28,6 +28,13 @@ class TestDiagnose:
     def test_zero(self) -> None:
         assert diagnose(np.zeros_like(TRUE), TRUE).kind == "zero"
 
+    def test_unused_when_the_cost_never_moved(self) -> None:
+        d = diagnose(TRUE, np.zeros_like(TRUE))
+        assert d.kind == "unused" and "does the cost use it?" in d.text
+
+    def test_both_zero_is_not_unused(self) -> None:
+        assert diagnose(np.zeros_like(TRUE), np.zeros_like(TRUE)).kind != "unused"
+
     def test_square_transpose(self) -> None:
         sq = RNG.standard_normal((3, 3))
         assert diagnose(sq.T, sq).kind == "transpose"
