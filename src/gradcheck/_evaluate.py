@@ -284,11 +284,12 @@ class SerialEvaluator:
         after the evaluation.
         """
         if len(point) == 1 and type(point[0].indices) is int:  # full mode: one entry
-            leaf, i, value, factor = point[0]
+            d = point[0]
             if self.dirty:
                 self._restore()
-            flat, before = self.flat[leaf], self.pristine[leaf][i]
-            flat[i] = before + (value if factor == 1.0 else factor * value)
+            flat, i = self.flat[d.leaf], d.indices
+            before = self.pristine[d.leaf][i]
+            flat[i] = before + d.amount()
             try:
                 return self._value(point)
             finally:
