@@ -120,6 +120,21 @@ class TestModels:
         assert report.options["vectorised"] is False  # BatchNorm in train mode: no vmap
         assert any("Batch norm" in m for m in report.messages)
 
+    def test_dropout_in_train_mode_is_vectorised_with_the_serial_mask(self) -> None:
+        torch.manual_seed(4)
+        m = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Dropout(0.3), nn.Linear(8, 2)).train()
+        report = gt.check_module(m, _mlp_loss, mode="full")
+        # vmap draws the mask once (randomness="same") from the seeded state, so the
+        # batched values agree with the serial ones and the probe lets them through
+        assert report.status == "passed", str(report)
+        assert report.options["vectorised"] is gradcheck_batches()
+        hook = m[0].weight.register_hook(lambda g: 2 * g)
+        try:
+            wrong = gt.check_module(m, _mlp_loss, mode="full")
+        finally:
+            hook.remove()
+        assert wrong.failed_parameters == ["0.weight"]
+
     def test_mlp_in_eval_mode_is_vectorised(self) -> None:
         m = _mlp().eval()
         report = gt.check_module(m, _mlp_loss)

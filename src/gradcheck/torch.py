@@ -179,7 +179,7 @@ class _Numeric:
     def batched(self, stacked: dict[str, Any]) -> Any:
         ts = self._tensors({n: np.ascontiguousarray(a) for n, a in stacked.items()})
         with torch.no_grad(), self.seeded():
-            out = torch.func.vmap(self.call, randomness="error")(ts)
+            out = torch.func.vmap(self.call, randomness="same")(ts)
         return out.detach().reshape(-1).cpu().to(torch.float64).numpy()
 
 
