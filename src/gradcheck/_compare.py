@@ -39,6 +39,7 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,18 +146,16 @@ class Comparison:
             return 0.0
         return float(self.reach.max() / self.scale)
 
+    #: The per-entry fields (all but ``scale``).
+    PER_ENTRY = ("numeric", "abs_error", "tolerance", "fd_error", "status", "reach", "flat")
+
     def subset(self, where: Array) -> Comparison:
         """The results of the entries ``where`` (an index or boolean mask)."""
-        return Comparison(
-            self.numeric[where], self.abs_error[where], self.tolerance[where],
-            self.fd_error[where], self.status[where], self.reach[where], self.flat[where],
-            self.scale,
-        )  # fmt: skip
+        return dataclasses.replace(self, **{n: getattr(self, n)[where] for n in self.PER_ENTRY})
 
     def replace(self, where: Array, other: Comparison) -> None:
         """Take ``other``'s results (a comparison of the entries ``where``) for them."""
-        for name in ("numeric", "abs_error", "tolerance", "fd_error", "status", "reach",
-                     "flat"):  # fmt: skip
+        for name in self.PER_ENTRY:
             getattr(self, name)[where] = getattr(other, name)
 
 

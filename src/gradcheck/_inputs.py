@@ -18,6 +18,18 @@ __all__ = ["analytic_gradient", "check_options", "check_target", "private_copy"]
 Array = np.ndarray[Any, Any]
 
 
+def _first_non_finite(arr: Array) -> tuple[Any, tuple[int, ...]] | None:
+    """The first NaN or inf of ``arr`` and its index, or None when all are finite.
+
+    A finite sum proves every entry finite without an N-long mask (the common case);
+    only a non-finite sum (or an overflow) looks entry by entry.
+    """
+    if np.isfinite(np.sum(arr)) or np.all(np.isfinite(arr)):
+        return None
+    i = int(np.flatnonzero(~np.isfinite(arr))[0])
+    return arr.reshape(-1)[i], tuple(int(t) for t in np.unravel_index(i, arr.shape))
+
+
 def private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
     """A fresh contiguous float copy of one parameter, or an error naming it."""
     if hasattr(leaf, "detach"):
@@ -36,10 +48,9 @@ def private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
             f"parameter {name!r} has {kind} dtype {arr.dtype}; gradients need real "
             f"floating-point parameters (convert with .astype(float))"
         )
-    if not np.isfinite(np.sum(arr)) and not np.all(np.isfinite(arr)):  # sum: no N-long mask
-        flat_bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        bad = tuple(int(t) for t in np.unravel_index(flat_bad, arr.shape))
-        raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad}")
+    bad = _first_non_finite(arr)
+    if bad is not None:
+        raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad[1]}")
     if complex_step:
         return np.array(arr, dtype=np.result_type(arr.dtype, np.complex64), order="C")
     return np.array(arr, order="C", copy=True)
@@ -65,11 +76,10 @@ def analytic_gradient(
         if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
             raise GradcheckError(f"gradient for {name!r} has unsupported dtype {g.dtype}")
         g = np.asarray(g, dtype=np.float64)  # read only: no copy when already float64
-        if not np.isfinite(np.sum(g)) and not np.all(np.isfinite(g)):
-            i = int(np.flatnonzero(~np.isfinite(g))[0])
-            idx = tuple(int(t) for t in np.unravel_index(i, g.shape))
+        bad = _first_non_finite(g)
+        if bad is not None:
             raise GradcheckError(
-                f"gradient for {name!r} has a non-finite value {g.reshape(-1)[i]} at index {idx}"
+                f"gradient for {name!r} has a non-finite value {bad[0]} at index {bad[1]}"
             )
         out.append(g)
     return out

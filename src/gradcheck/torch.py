@@ -50,11 +50,14 @@ _NUMPY = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: n
 Loss = Callable[[Any], Any]
 
 
+def _cuda_devices() -> list[int]:
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
+
 @contextmanager
 def _forked(seed: int | None = RNG_SEED) -> Iterator[None]:
     """Fork the global torch RNGs (CPU and every CUDA device); seed inside if asked."""
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=_cuda_devices()):
         if seed is not None:
             torch.manual_seed(seed)
         yield
@@ -143,7 +146,7 @@ class _SeededRng:
     """
 
     def __init__(self, seed: int) -> None:
-        self.cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        self.cuda = _cuda_devices()
         with _forked(seed):
             self.cpu_state = torch.get_rng_state()
             self.cuda_states = [torch.cuda.get_rng_state(d) for d in self.cuda]
