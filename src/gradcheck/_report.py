@@ -93,6 +93,10 @@ class ParameterResult:
         diagnosis: for a failed parameter, the mistake that fits, if any.
         detection_bound: the smallest relative error (relative to the largest gradient
             entry of this parameter) that this check would have caught.
+        precision: when the gradient could also be computed by the same formula in
+            float64, the round-off of the gradient in the user's dtype:
+            ``max |g_user − g_float64| / max |g_float64|``; ``None`` otherwise. It is a
+            figure for the reader and does not enter the verdict.
         errors: per-entry ``|analytic − numeric|`` in the parameter's shape, NaN where
             not checked; kept in memory for pictures, left out of :meth:`Report.to_dict`.
     """
@@ -111,6 +115,7 @@ class ParameterResult:
     worst: tuple[Entry, ...] = ()
     diagnosis: Diagnosis | None = None
     detection_bound: float = 0.0
+    precision: float | None = None
     errors: np.ndarray[Any, Any] | None = field(default=None, repr=False, compare=False)
 
 
