@@ -56,6 +56,7 @@ __all__ = [
     "Comparison",
     "compare",
     "first_estimate",
+    "roundoff_limited",
     "tolerance",
 ]
 
@@ -157,6 +158,18 @@ class Comparison:
         """Take ``other``'s results (a comparison of the entries ``where``) for them."""
         for name in self.PER_ENTRY:
             getattr(self, name)[where] = getattr(other, name)
+
+
+def roundoff_limited(c: Comparison, noise: Array) -> Array:
+    """Which entries' estimated error is round-off, not truncation (a boolean mask).
+
+    ``noise`` is each entry's ``ν``. An entry never re-examined has ``fd_error = 0``;
+    a re-examined one has ``fd_error = |D − R| + ν``, whose round-off part stays under
+    ``NOISE_SPREAD · ν`` at three standard deviations (see :data:`NOISE_SPREAD`). Beyond
+    that, ``D − R`` is truncation: the function varies on the scale of the step, and a
+    larger step (the retry) would only make the estimate worse.
+    """
+    return np.asarray(c.fd_error <= (1.0 + NOISE_SPREAD) * noise, dtype=bool)
 
 
 def _jump(jp: Array, jm: Array, j0: float, s: Array) -> Array:

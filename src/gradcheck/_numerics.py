@@ -31,7 +31,8 @@ Retry step. When every parameter entry is tiny next to the scale on which the co
 varies (a scalar ``θ = 1e-38``, weights initialised at 1e-30), the step above is tiny
 too and the cost does not move: the entries come out unresolved. Those entries are
 tried once more with the classic scale ``max(1, |θ_i|)`` (scipy's ``_numdiff``; Numerical
-Recipes §5.7), when it gives a step at least :data:`RETRY_GROWTH` times larger.
+Recipes §5.7), when it gives a step at least :data:`RETRY_GROWTH` times larger, and
+only where round-off, not curvature, left them unresolved (``docs/numerics.md``).
 
 Tolerances: see :data:`RTOL`.
 """
