@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import jax
@@ -144,3 +145,84 @@ class TestCheckFunction:
         state = np.random.get_state()[1].copy()
         gj.check_function(jnp.tanh, jnp.ones(3))
         assert np.array_equal(np.random.get_state()[1], state)
+
+
+def _rng_states() -> tuple[Any, ...]:
+    s = np.random.get_state()
+    return (s[0], s[1].copy(), *s[2:], random.getstate())
+
+
+def _same_rng(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return a[0] == b[0] and np.array_equal(a[1], b[1]) and a[2:] == b[2:]
+
+
+XS = np.random.default_rng(3).standard_normal((20, 3))
+
+
+def _minibatch(draw: str, jit: bool) -> Any:
+    """A loss on rows drawn from the global NumPy or ``random`` generator."""
+
+    def f(p: Any) -> Any:
+        if draw == "choice":
+            rows = np.random.choice(20, 5, replace=False)
+        else:
+            start = random.randrange(15)
+            rows = np.arange(start, start + 5)
+        x = jnp.asarray(XS[rows], dtype=p["W"].dtype)
+        return jnp.mean(jnp.tanh(x @ p["W"]) ** 2)
+
+    return jax.jit(f) if jit else f
+
+
+class TestUserRandomness:
+    """Issue 12 §1: every call of f starts from the user's global RNG states."""
+
+    @pytest.mark.parametrize("draw", ["choice", "randrange"])
+    @pytest.mark.parametrize("jit", [False, True])
+    @pytest.mark.parametrize("dtype", [jnp.float32, np.float64])
+    def test_minibatch_from_the_global_generators_passes(
+        self, draw: str, jit: bool, dtype: Any
+    ) -> None:
+        params = {"W": np.linspace(-0.5, 0.7, 6).reshape(3, 2).astype(dtype)}
+        np.random.seed(4)
+        random.seed(4)
+        before = _rng_states()
+        report = gj.check(_minibatch(draw, jit), params)
+        assert report.status == "passed", str(report)
+        assert _same_rng(before, _rng_states())
+
+    def test_wrong_rule_is_still_caught(self) -> None:
+        def f(p: Any) -> Any:
+            rows = np.random.choice(20, 5, replace=False)
+            return jnp.sum(_bad_softplus(jnp.asarray(XS[rows]) @ p["W"]))
+
+        np.random.seed(1)
+        before = _rng_states()
+        report = gj.check(f, {"W": np.full((3, 2), 0.3)})
+        assert report.failed_parameters == ["W"]
+        assert _same_rng(before, _rng_states())
+
+    def test_check_function_with_a_drawn_subset(self) -> None:
+        np.random.seed(2)
+        before = _rng_states()
+        report = gj.check_function(lambda t: jnp.sin(t[np.random.choice(8, 3)]), jnp.ones(8))
+        assert report.status == "passed", str(report)
+        assert _same_rng(before, _rng_states())
+
+    @pytest.mark.parametrize("interrupt", [False, True])
+    def test_states_are_back_when_f_raises(self, interrupt: bool) -> None:
+        calls = [0]
+
+        def f(p: Any) -> Any:
+            calls[0] += 1
+            np.random.rand()
+            random.random()
+            if calls[0] > 1:  # the first trace after the analytic pass, and every call after
+                raise KeyboardInterrupt if interrupt else RuntimeError("injected")
+            return jnp.sum(p["W"] ** 2)
+
+        np.random.seed(6)
+        before = _rng_states()
+        with pytest.raises((GradcheckError, KeyboardInterrupt)):
+            gj.check(f, {"W": np.ones(3)})
+        assert _same_rng(before, _rng_states())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from typing import Any
@@ -292,3 +293,152 @@ class TestImports:
 
 def gradcheck_batches() -> bool:
     return engine_batches()
+
+
+def _rng_states() -> tuple[Any, ...]:
+    np_state = np.random.get_state()
+    return (np_state[0], np_state[1].copy(), *np_state[2:], random.getstate(),
+            torch.get_rng_state())  # fmt: skip
+
+
+def _same_rng(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return (a[0] == b[0] and np.array_equal(a[1], b[1]) and a[2:5] == b[2:5]
+            and a[5] == b[5] and torch.equal(a[6], b[6]))  # fmt: skip
+
+
+XS = torch.randn(20, 4, generator=torch.Generator().manual_seed(7))
+YS = torch.randn(20, 1, generator=torch.Generator().manual_seed(8))
+
+
+def _small(dtype: torch.dtype = torch.float64, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1)).to(dtype)
+
+
+def _minibatch_loss(draw: str) -> Any:
+    """A loss on a minibatch drawn from the global NumPy or ``random`` generator."""
+
+    def loss(m: Any) -> Any:
+        if draw == "choice":
+            idx = torch.from_numpy(np.random.choice(20, 5, replace=False))
+        else:
+            start = random.randrange(15)
+            idx = torch.arange(start, start + 5)
+        x, y = XS[idx], YS[idx]
+        dtype = next(m.parameters()).dtype
+        return (m(x.to(dtype)) - y.to(dtype)).pow(2).mean()
+
+    return loss
+
+
+class TestUserRandomness:
+    """Issue 12 §1: every call of the user's code starts from the user's RNG states."""
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize("draw", ["choice", "randrange"])
+    @pytest.mark.parametrize("seed", [0, 3])
+    def test_minibatch_drawn_from_the_global_generators_passes(
+        self, dtype: torch.dtype, draw: str, seed: int
+    ) -> None:
+        model = _small(dtype, seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        before = _rng_states()
+        report = gt.check_module(model, _minibatch_loss(draw))
+        assert report.status == "passed", str(report)
+        assert report.options["precision"] == "float64"  # the float64 copy drew the same batch
+        assert _same_rng(before, _rng_states())
+
+    def test_a_wrong_gradient_is_still_caught(self) -> None:
+        m = _small()
+        m[0].weight.register_hook(lambda g: -g)
+        np.random.seed(1)
+        before = _rng_states()
+        report = gt.check_module(m, _minibatch_loss("choice"))
+        assert report.failed_parameters == ["0.weight"]
+        assert _same_rng(before, _rng_states())
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_check_function_with_a_drawn_subset(self, dtype: torch.dtype) -> None:
+        x = torch.linspace(-1, 1, 20, dtype=dtype, requires_grad=True)
+        np.random.seed(2)
+        before = _rng_states()
+        report = gt.check_function(lambda t: torch.sin(t[np.random.choice(20, 6)]) * 3, x)
+        assert report.status == "passed", str(report)
+        assert _same_rng(before, _rng_states())
+
+    @pytest.mark.parametrize("k", [0, 1, 2, 3, 9])
+    @pytest.mark.parametrize("interrupt", [False, True])
+    def test_states_are_back_when_the_loss_raises_at_call_k(self, k: int, interrupt: bool) -> None:
+        m = _small(torch.float32)
+        draw, calls = _minibatch_loss("choice"), [0]
+
+        def loss(model: Any) -> Any:
+            calls[0] += 1
+            np.random.rand()  # moves the stream before raising, too
+            random.random()
+            if calls[0] > k:  # every call from the k-th on, so a fallback cannot avoid it
+                raise KeyboardInterrupt if interrupt else RuntimeError("injected")
+            return draw(model)
+
+        np.random.seed(5)
+        before, state = _rng_states(), _state(m)
+        with pytest.raises((GradcheckError, KeyboardInterrupt)):
+            gt.check_module(m, loss)
+        assert _same_rng(before, _rng_states())
+        assert _same(state, _state(m))
+
+
+class _EmaNorm(nn.Module):
+    """Subtracts a running mean that moves in train mode (issue 12 §2)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n))
+
+    def forward(self, x: Any) -> Any:
+        if self.training:
+            self.mean.mul_(0.9).add_(0.1 * x.mean(0))
+        return x - self.mean
+
+
+class _Warmup(nn.Module):
+    """Scales by a factor that depends on an integer step counter moved in forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("steps", torch.tensor(0, dtype=torch.int64))
+
+    def forward(self, x: Any) -> Any:
+        self.steps += 1
+        return x * (1.0 + self.steps.to(x.dtype))
+
+
+class TestBuffersMovedInForward:
+    """Issue 12 §2: both sides start from the user's buffers, which are left as they were."""
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize("layer", ["ema", "warmup", "batchnorm"])
+    def test_passes_and_buffers_are_untouched(self, dtype: torch.dtype, layer: str) -> None:
+        torch.manual_seed(1)
+        first = {
+            "ema": lambda: _EmaNorm(4),
+            "warmup": _Warmup,
+            "batchnorm": lambda: nn.BatchNorm1d(4, momentum=None),  # counts batches
+        }[layer]()
+        model = nn.Sequential(first, nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1)).to(dtype)
+        with torch.no_grad():  # buffers away from their initial values
+            for _ in range(3):
+                model(XS[:8].to(dtype) + 1)
+        x = (XS[8:16] + 1).to(dtype)
+        before = _state(model)
+        report = gt.check_module(model, lambda m: m(x).pow(2).mean())
+        assert report.status == "passed", str(report)
+        assert _same(before, _state(model))
+
+    def test_a_wrong_gradient_behind_a_moving_buffer_is_caught(self) -> None:
+        torch.manual_seed(2)
+        model = nn.Sequential(_Warmup(), nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+        model[3].weight.register_hook(lambda g: 1.5 * g)
+        report = gt.check_module(model, lambda m: m(XS[:6].double()).pow(2).mean())
+        assert report.failed_parameters == ["3.weight"]

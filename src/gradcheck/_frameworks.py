@@ -33,6 +33,7 @@ import numpy as np
 
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import GlobalRng
 from gradcheck._report import Report
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "analytic_rtol",
     "check_precision",
     "engine_batches",
+    "first_value",
     "probe_batched",
     "run_check",
 ]
@@ -93,15 +95,33 @@ def engine_batches() -> bool:
     return "batched" in inspect.signature(check).parameters
 
 
+def first_value(cost: Callable[[Any], Any], params: Any, rng: GlobalRng) -> float:
+    """``cost(params)`` from the user's saved RNG states; NaN if it raises.
+
+    The engine reports a raising cost itself, naming the evaluation.
+    """
+    rng.reset()
+    try:
+        return float(cost(params))
+    except Exception:
+        return float("nan")
+
+
 def probe_batched(
-    batched: Callable[[Any], Any], stacked: Any, value: float, u: float
+    batched: Callable[[Any], Any], stacked: Any, value: float, u: float, rng: GlobalRng
 ) -> str | None:
     """Try ``batched`` on a stack of two unperturbed points; ``None`` when usable.
+
+    Like every call of the user's code, it starts from the user's saved global RNG
+    states (``rng``), as the engine's evaluations do.
 
     Returns why it cannot be used otherwise: it raised or warned (no batching rule,
     a BatchNorm in train mode writing its statistics, data-dependent control flow),
     or it disagrees with the serial evaluation by more than ``1000 u`` relative.
     """
+    if not np.isfinite(value):
+        return "no value"
+    rng.reset()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -123,6 +143,7 @@ def run_check(
     batched: Callable[[Any], Any] | None,
     notes: list[str],
     options: dict[str, Any],
+    rng: GlobalRng,
 ) -> Report:
     """Run the engine with the adapter's tolerance and batching; annotate the report.
 
@@ -133,6 +154,9 @@ def run_check(
         batched: a vectorised cost, or ``None``.
         notes: messages to add to the report (fallbacks taken).
         options: the user's other options, forwarded to the engine.
+        rng: the user's global RNG states saved on entry to the adapter; they are put
+            back before the engine saves them, so the engine's evaluations draw what
+            the analytic pass drew.
     """
     opts = dict(options)
     rtol = analytic_rtol(user_dtype) if precision == "float64" else None
@@ -148,6 +172,7 @@ def run_check(
         opts["batched"] = batched
     else:
         batched = None
+    rng.reset()
     report = check(cost, params, grad, **opts)
     numeric = "float64" if precision == "float64" else user_dtype
     notes = [

@@ -9,7 +9,8 @@
 By default the finite differences run in float64 (JAX's x64 mode, switched on for the
 duration of the check with ``jax.enable_x64`` and restored after) while the analytic
 gradient comes from the user's own dtype; see ``gradcheck._frameworks``. JAX has no
-global RNG state; NumPy's and ``random``'s are preserved by the core.
+global RNG state; NumPy's and ``random``'s are saved on entry and put back before every
+call of ``f`` (analytic pass, probes, evaluations), so both sides draw the same numbers.
 
 >>> import jax.numpy as jnp, gradcheck.jax
 >>> gradcheck.jax.check(lambda p: jnp.sum(jnp.sin(p["w"])), {"w": jnp.ones(3)}).status
@@ -30,7 +31,8 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
     raise ImportError("gradcheck.jax needs JAX: pip install 'gradcheck[jax]'") from exc
 
 from gradcheck._errors import GradcheckError
-from gradcheck._frameworks import agrees, check_precision, probe_batched, run_check
+from gradcheck._evaluate import GlobalRng, preserve_rng
+from gradcheck._frameworks import agrees, check_precision, first_value, probe_batched, run_check
 from gradcheck._pytree import BARE_NAME
 from gradcheck._report import Report
 
@@ -77,8 +79,13 @@ def _run(
     precision: str,
     notes: list[str],
     options: dict[str, Any],
+    rng: GlobalRng,
 ) -> Report:
-    """Choose the precision (falling back if x64 fails), probe vmap, run the engine."""
+    """Choose the precision (falling back if x64 fails), probe vmap, run the engine.
+
+    Every call of ``fn`` starts from the user's global NumPy and ``random`` states
+    (``rng``), as the analytic pass did; a jitted ``fn`` draws them while it is traced.
+    """
     user = _dtype(leaves)
     if user == "float64" or precision == "model":
         precision = "float64" if user == "float64" else "model"
@@ -98,12 +105,14 @@ def _run(
 
     vfn = jax.jit(jax.vmap(lambda *xs: fn(list(xs))))
     with jax.enable_x64(precision == "float64" or _x64()):
+        rng.reset()
         try:
             cost(params)
         except Exception as exc:
             serial[0] = fn
             notes.append(f"f is evaluated without jax.jit (tracing it raised {type(exc).__name__})")
         if precision == "float64" and user != "float64":
+            rng.reset()
             try:
                 j = float(cost(params))
                 reason = None if agrees(value, j) else f"its value {j!r} differs from {value!r}"
@@ -111,22 +120,18 @@ def _run(
                 reason = f"it raised {type(exc).__name__}: {exc}"
             if reason is not None:
                 notes.append(f"x64 mode could not be used ({reason}); checked in {user}")
-                return _run(fn, names, leaves, grads, value, "model", notes, options)
+                return _run(fn, names, leaves, grads, value, "model", notes, options, rng)
         use = None
         if options.get("executor") is None:
-            try:
-                j0 = float(cost(params))
-            except Exception:  # the engine reports it, naming the evaluation
-                j0 = float("nan")
+            j0 = first_value(cost, params, rng)
             stacked = {n: np.stack([a, a]) for n, a in params.items()}
-            eps = float(np.finfo(dtype).eps)
-            why = probe_batched(batched, stacked, j0, eps) if np.isfinite(j0) else "no value"
+            why = probe_batched(batched, stacked, j0, float(np.finfo(dtype).eps), rng)
             use = batched if why is None else None
             if why is not None:
                 notes.append(f"evaluations are not vectorised (jax.vmap: {why})")
         return run_check(
             cost, params, grads, precision=precision, user_dtype=user, batched=use,
-            notes=notes, options=options,
+            notes=notes, options=options, rng=rng,
         )  # fmt: skip
 
 
@@ -158,18 +163,20 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
     leaves = [jnp.asarray(x) for _, x in flat]
     for n, x in zip(names, leaves):
         _inexact(n, x)
-    try:
-        value, g = jax.value_and_grad(f)(jax.tree_util.tree_unflatten(treedef, leaves))
-    except Exception as exc:
-        raise GradcheckError(
-            f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc} (f must return a scalar)"
-        ) from exc
-    grads = {n: np.asarray(x, dtype=np.float64) for n, x in zip(names, jax.tree.leaves(g))}
 
     def fn(xs: list[Any]) -> Any:
         return f(jax.tree_util.tree_unflatten(treedef, xs))
 
-    return _run(fn, names, leaves, grads, float(value), precision, [], options)
+    with preserve_rng() as rng:
+        try:
+            value, g = jax.value_and_grad(fn)(leaves)
+        except Exception as exc:
+            raise GradcheckError(
+                f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc} (f must return a "
+                "scalar)"
+            ) from exc
+        grads = {n: np.asarray(x, dtype=np.float64) for n, x in zip(names, g)}
+        return _run(fn, names, leaves, grads, float(value), precision, [], options, rng)
 
 
 def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64",
@@ -199,14 +206,22 @@ def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64
             full[i] = x
         return full
 
+    with preserve_rng() as rng:
+        return _check_vjp(fn, assemble, names, leaves, precision, options, rng)
+
+
+def _check_vjp(fn: Callable[..., Any], assemble: Callable[[Sequence[Any]], list[Any]],
+               names: list[str], leaves: list[Any], precision: str, options: dict[str, Any],
+               rng: GlobalRng) -> Report:  # fmt: skip
+    """The VJP check of :func:`check_function`, inside the user's saved RNG states."""
     try:
         out, vjp = jax.vjp(lambda *xs: fn(*assemble(xs)), *leaves)
     except Exception as exc:
         raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
     outs, out_tree = jax.tree.flatten(out)
-    rng = np.random.default_rng([options.get("seed", 0), 5])
+    draw = np.random.default_rng([options.get("seed", 0), 5])
     floating = [jnp.issubdtype(o.dtype, jnp.floating) for o in outs]
-    vs = [np.asarray(rng.standard_normal(o.shape), dtype=o.dtype) if fl
+    vs = [np.asarray(draw.standard_normal(o.shape), dtype=o.dtype) if fl
           else np.zeros(o.shape, dtype=jax.dtypes.float0)
           for o, fl in zip(outs, floating)]  # fmt: skip
     grads = {n: np.asarray(x, dtype=np.float64)
@@ -220,4 +235,4 @@ def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64
         return sum(jnp.vdot(r, jnp.asarray(v, dtype=r.dtype)) for r, v in zip(res, v64)
                    if v is not None)  # fmt: skip
 
-    return _run(scalar, names, leaves, grads, float(value), precision, [], options)
+    return _run(scalar, names, leaves, grads, float(value), precision, [], options, rng)

@@ -11,10 +11,13 @@ Nothing of the user's is changed: the analytic gradient comes from
 ``requires_grad`` flag, ``.grad`` and train/eval flag is saved and restored bit for bit
 afterwards, whatever happens; the numerical side runs on a private copy of the model
 through ``torch.func.functional_call`` with fresh copies of the buffers, so BatchNorm
-statistics never move. Every evaluation starts from the global torch RNG state (CPU
-and CUDA) that seeding with :data:`RNG_SEED` gives, so dropout draws the same mask
-every time and a model in train mode has a well-defined gradient; after each
-evaluation, and on exit, the RNG is as before.
+statistics never move; that copy is taken before the analytic pass, so buffers moved
+in forward start from the user's values on both sides. Every evaluation starts from
+the global torch RNG state (CPU and CUDA) that seeding with :data:`RNG_SEED` gives, so
+dropout draws the same mask every time and a model in train mode has a well-defined
+gradient; after each evaluation, and on exit, the RNG is as before. NumPy's and
+``random``'s global states are saved on entry and put back before every call of the
+user's code (analytic pass, probes, evaluations), so both sides draw the same numbers.
 Precision and tolerance: see ``gradcheck._frameworks``.
 
 >>> import torch, gradcheck.torch
@@ -39,7 +42,8 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
 from gradcheck._errors import GradcheckError
-from gradcheck._frameworks import agrees, check_precision, probe_batched, run_check
+from gradcheck._evaluate import GlobalRng, preserve_rng
+from gradcheck._frameworks import agrees, check_precision, first_value, probe_batched, run_check
 from gradcheck._report import Report
 
 __all__ = ["RNG_SEED", "check_function", "check_module"]
@@ -194,14 +198,20 @@ def _run(
     precision: str,
     notes: list[str],
     options: dict[str, Any],
+    rng: GlobalRng,
 ) -> Report:
-    """Pick the precision (falling back if float64 fails), batching, and run the engine."""
+    """Pick the precision (falling back if float64 fails), batching, and run the engine.
+
+    Every call of the user's code starts from the user's global NumPy and ``random``
+    states (``rng``), as the analytic pass did.
+    """
     dtypes = {t.dtype for t in tensors.values()}
     user = max(dtypes, key=lambda d: torch.finfo(d).eps)  # the least precise dtype
     user_dtype = _dtype_name(user)
     if precision == "float64" and user != torch.float64:
         numeric = make("float64")
         params = {n: _as_numpy(t, "float64", n) for n, t in tensors.items()}
+        rng.reset()
         try:
             j = float(numeric.cost(params))
             reason = None if agrees(value, j) else f"its loss {j!r} differs from {value!r}"
@@ -218,19 +228,16 @@ def _run(
     u = float(np.finfo(np.float64 if precision == "float64" else _NUMPY[user]).eps)
     batched = None
     if options.get("executor") is None:
-        try:
-            j0 = float(numeric.cost(params))
-        except Exception:  # the engine reports it, naming the evaluation
-            j0 = float("nan")
+        j0 = first_value(numeric.cost, params, rng)
         stacked = {n: np.stack([a, a]) for n, a in params.items()}
-        why = probe_batched(numeric.batched, stacked, j0, u) if np.isfinite(j0) else "no value"
+        why = probe_batched(numeric.batched, stacked, j0, u, rng)
         if why is None:
             batched = numeric.batched
         else:
             notes.append(f"evaluations are not vectorised (torch.func.vmap: {why})")
     return run_check(
         numeric.cost, params, grads, precision=precision, user_dtype=user_dtype,
-        batched=batched, notes=notes, options=options,
+        batched=batched, notes=notes, options=options, rng=rng,
     )  # fmt: skip
 
 
@@ -278,7 +285,10 @@ def check_module(
             raise GradcheckError(f"parameter {n!r} has dtype {p.dtype}; real floats only")
     names = [n for n, _ in named]
     notes: list[str] = []
-    with _forked(None), _preserved(model):
+    with preserve_rng() as rng, _forked(None), _preserved(model):
+        # the private copy is taken before the analytic pass, so both sides start from
+        # the buffers the user had (EMA statistics, counters that move in forward)
+        snapshot = copy.deepcopy(model)
         with _forked():
             try:
                 loss = _scalar(loss_fn(model), "loss_fn")
@@ -300,7 +310,7 @@ def check_module(
         devices = {n: p.device for n, p in named}
 
         def make(precision: str) -> _Numeric:
-            inner = copy.deepcopy(model)
+            inner = copy.deepcopy(snapshot)
             for p in inner.parameters():
                 p.grad = None
             if precision == "float64":
@@ -316,7 +326,7 @@ def check_module(
 
             return _Numeric(call, devices, RNG_SEED)
 
-        return _run(make, tensors, grads, value, precision, notes, options)
+        return _run(make, tensors, grads, value, precision, notes, options, rng)
 
 
 def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float64",
@@ -349,7 +359,7 @@ def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float
     names = [f"input{i}" for i in pos]
     notes: list[str] = []
     seed = int(options.get("seed", 0))
-    with _forked(None):
+    with preserve_rng() as rng, _forked(None):
         xs = [x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor)
               else x for i, x in enumerate(inputs)]  # fmt: skip
         with _forked():
@@ -361,8 +371,8 @@ def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float
         diff = [k for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.requires_grad]
         if not diff:
             raise GradcheckError("no output of fn requires grad: is it differentiable?")
-        rng = np.random.default_rng([seed, 5])
-        vs = {k: torch.from_numpy(rng.standard_normal(tuple(outs[k].shape))).to(
+        draw = np.random.default_rng([seed, 5])
+        vs = {k: torch.from_numpy(draw.standard_normal(tuple(outs[k].shape))).to(
             outs[k].dtype).to(outs[k].device) for k in diff}  # fmt: skip
         v64 = {k: v.to(torch.float64) for k, v in vs.items()}
         grads = _grads([outs[k] for k in diff], [xs[i] for i in pos], names, notes,
@@ -387,4 +397,4 @@ def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float
 
             return _Numeric(call, devices, RNG_SEED)
 
-        return _run(make, tensors, grads, value, precision, notes, options)
+        return _run(make, tensors, grads, value, precision, notes, options, rng)
