@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,44 @@ def _cli_npz(tmp: Path) -> Any:
     return _cli("run", "{tmp}/t.py:problem", "--params", "{tmp}/bad.npz")(tmp)
 
 
+class _Alike:
+    """A dict key whose repr is shared with every other instance."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __repr__(self) -> str:
+        return "K"
+
+
+class _Frozen(Mapping[str, Any]):
+    """A mapping whose class cannot be built from a dict."""
+
+    def __init__(self) -> None:
+        self._d = {"a": X}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._d[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return 1
+
+
+def _shut_down_pool(_: Path) -> Any:
+    pool = ThreadPoolExecutor(1)
+    pool.shutdown()
+    return gradcheck.check(_sq, X, 2 * X, executor=pool)
+
+
+def _torch_params(_: Path) -> Any:
+    import torch
+
+    return gradcheck.check(_sq, {"W": torch.ones(3)}, {"W": 2 * X})
+
+
 GE = gradcheck.GradcheckError
 CASES: list[Case] = [
     # --- shapes and structure
@@ -104,7 +143,17 @@ CASES: list[Case] = [
     Case("gradient dict with an extra key", _check(_dict_cost, P, {**G, "c": np.ones(1)}), GE,
          "'c'"),
     Case("gradient a list where params are a dict", _check(_dict_cost, P, [G["W"], G["b"]]),
-         GE, "should be a dict like the parameters"),
+         GE, "gradient should be a dict like the parameters (keys 'W', 'b'), got a list"),
+    Case("Jacobian as the gradient of a vector-valued cost", _check(lambda p: p**2, X,
+         lambda p: np.diag(2 * p)), GE, "the cost must return a scalar, but it returned shape"),
+    Case("gradient keys that read two ways (exactly and with the d prefix)",
+         _check(_sq, {"da": X}, {"da": 2 * X, "dda": X}), GE, "read two ways"),
+    Case("d-style gradient with an extra key that is not a d-key",
+         _check(_sq, {"W1": X}, {"dW1": 2 * X, "dZ1": X, "W2": X}), GE, "extra key(s) 'W2'"),
+    Case("gradient keys mixing exact and d-prefixed names", _check(_dict_cost, P,
+         {"dW": G["W"], "b": G["b"]}), GE, "mix two namings"),
+    Case("parameter keys that differ but print alike", _check(_sq, {_Alike(1): X, _Alike(2): X},
+         None), GE, "both named '[K]'"),
     Case("cost returns a vector (non-scalar)", _check(lambda p: p**2, X, 2 * X), GE,
          "cost must return a scalar"),
     Case("cost returns a string", _check(lambda p: "one", X, 2 * X), GE, "non-numeric"),
@@ -121,7 +170,14 @@ CASES: list[Case] = [
     # --- dtypes
     Case("integer parameters", _check(_sq, np.array([1, 2]), np.array([2.0, 4.0])), GE,
          "integer dtype int64"),
-    Case("complex parameters", _check(_sq, X + 0j, 2 * X), GE, "complex dtype complex128"),
+    Case("complex parameters", _check(_sq, X + 0j, 2 * X), GE,
+         "complex dtype complex128: complex parameters are not supported yet"),
+    Case("parameters beyond 1e154, where the step overflows", _check(_sq,
+         np.array([1.0, 1e160]), np.ones(2)), GE, "the finite-difference step overflows"),
+    Case("torch tensor passed to gradcheck.check", _torch_params, GE,
+         "is a torch tensor: check torch code with gradcheck.torch.check_module"),
+    Case("params mapping that cannot be rebuilt from a dict", _check(_sq, _Frozen(), None), GE,
+         "pass a plain dict"),
     Case("object parameters", _check(_sq, np.array([1.0, None]), 2 * X[:2]), GE, "dtype object"),
     Case("string parameters", _check(_sq, np.array(["a", "b"]), 2 * X[:2]), GE, "<U1"),
     Case("complex gradient", _check(_sq, X, 2 * X + 1j), GE, "unsupported dtype complex128"),
@@ -162,6 +218,25 @@ CASES: list[Case] = [
          "miss_probability=1.5 must lie in (0, 1)"),
     Case("executor that is not an executor", _check(_sq, X, 2 * X, executor=object()), GE,
          "executor="),
+    Case("executor already shut down", _shut_down_pool, GE, "has been shut down"),
+    Case("seed=None", _check(_sq, X, 2 * X, seed=None), GE,
+         "option seed=None must be a non-negative integer"),
+    Case("negative seed", _check(_sq, X, 2 * X, seed=-1), GE,
+         "option seed=-1 must be a non-negative integer"),
+    Case("memory_budget NaN", _check(_sq, X, 2 * X, memory_budget=float("nan")), GE,
+         "option memory_budget=nan must be a positive number of bytes"),
+    Case("negative memory_budget", _check(_sq, X, 2 * X, memory_budget=-1), GE,
+         "option memory_budget=-1 must be a positive number of bytes"),
+    Case("budget given as a string", _check(_sq, X, 2 * X, budget="10"), GE,
+         "option budget='10' must be a non-negative integer"),
+    Case("negative budget", _check(_sq, X, 2 * X, budget=-5), GE,
+         "option budget=-5 must be a non-negative integer"),
+    Case("progress not callable", _check(_sq, X, 2 * X, progress=1), GE,
+         "option progress=1 must be a function progress(done, planned)"),
+    Case("miss_probability given as a string", _check(_sq, X, 2 * X, miss_probability="0.1"),
+         GE, "option miss_probability='0.1' must lie in (0, 1)"),
+    Case("sample in full mode (an option that does not apply)", _check(_sq, X, 2 * X, sample=3),
+         GE, "option sample=3 applies only to mode='sample'"),
     # --- command line (exit code 3 = usage or input error)
     Case("CLI: target file does not exist", _cli("run", "{tmp}/nope.py:problem", source=None),
          CliExit, "exit 3: gradcheck: error: target file"),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
+import gradcheck
 from gradcheck import GradcheckError
 from gradcheck._evaluate import Delta, GlobalRng, SerialEvaluator, preserve_rng, to_scalar
-from gradcheck._pytree import flatten
+from gradcheck._pytree import flatten, unflatten
 
 Array = np.ndarray[Any, Any]
 
@@ -66,6 +68,73 @@ class TestPerturbation:
         with pytest.raises(GradcheckError, match=r"modified the parameters.*'x' changed"):
             ev([(Delta(0, 0, 1e-3),), (Delta(0, 1, 1e-3),)])
         assert len(calls) == 2
+
+
+#: parameters, and a rebinding of their container's entries that a cost may do
+REBINDS: list[tuple[Any, Callable[[Any], Any]]] = [
+    ({"W": np.array([0.3, -0.2])}, lambda p: p.__setitem__("W", p["W"] * 1.0)),
+    (
+        {"W": np.array([0.3, -0.2], dtype=np.float32)},
+        lambda p: p.__setitem__("W", p["W"].astype(np.float64)),
+    ),
+    (
+        {"layer": {"W": np.array([0.3, -0.2])}},
+        lambda p: p["layer"].__setitem__("W", np.array(p["layer"]["W"])),
+    ),
+    ([np.array([0.3, -0.2])], lambda p: p.__setitem__(0, p[0].copy())),
+    (
+        {"pair": (np.array([0.3, -0.2]), np.array([1.5]))},
+        lambda p: p.__setitem__("pair", (p["pair"][1] * 1.0, p["pair"][0] * 1.0)),
+    ),
+    ({"W": np.array([0.3, -0.2]), "b": np.array([1.0])}, lambda p: p.pop("b")),
+]
+
+
+class TestFreshContainer:
+    """Issue 12 §3: a cost that rebinds entries of its container still sees perturbations."""
+
+    def test_rebound_entry_sees_every_perturbation(self) -> None:
+        def cost(p: dict[str, Array]) -> float:
+            p["W"] = p["W"].astype(np.float64)
+            return float(np.sum(p["W"]))
+
+        ev = _evaluator(cost, {"W": np.array([1.0, 2.0])})
+        assert list(ev([(), (Delta(0, 0, 0.5),), (Delta(0, 1, -1.0),), ()])) == [3, 3.5, 2, 3]
+
+    def test_each_evaluation_gets_a_new_shell_around_the_same_arrays(self) -> None:
+        seen: list[Any] = []
+        tree = {"a": [np.ones(2), (np.zeros(1),)], "b": np.ones(3)}
+        ev = _evaluator(lambda p: seen.append(p) or 0.0, tree)
+        ev([(), ()])
+        first, second = seen
+        assert first is not second and first["a"] is not second["a"]
+        assert first["a"][1] is not second["a"][1] and type(first["a"][1]) is tuple
+        assert first["a"][0] is second["a"][0] is ev.leaves[0]  # arrays are not copied
+
+    @pytest.mark.parametrize(("params", "rebind"), REBINDS)
+    def test_check_of_a_rebinding_cost_passes(self, params: Any, rebind: Any) -> None:
+        _, leaves, treedef = flatten(params)
+
+        def cost(p: Any) -> float:
+            values = [np.asarray(x, dtype=np.float64) for x in flatten(p)[1]]
+            rebind(p)  # after reading: a rebind must not leak into the next evaluation
+            return float(sum(np.sum(np.sin(v)) for v in values))
+
+        grad = unflatten(treedef, [np.cos(np.asarray(x, dtype=np.float64)) for x in leaves])
+        before = [x.tobytes() for x in leaves]
+        report = gradcheck.check(cost, params, grad)
+        assert report.passed, str(report)
+        assert [x.tobytes() for x in flatten(params)[1]] == before
+
+    @pytest.mark.parametrize("dtype", ["float64", "float32"])
+    def test_issue_reproducer(self, dtype: str) -> None:
+        def cost(p: dict[str, Array]) -> float:
+            p["W"] = p["W"].astype(np.float64)
+            return float(np.sin(p["W"]).sum())
+
+        w = np.array([[0.5, -1.0], [2.0, 0.1]], dtype=dtype)
+        report = gradcheck.check(cost, {"W": w}, {"W": np.cos(w.astype(np.float64))})
+        assert report.passed, str(report)
 
 
 class TestGlobalRng:

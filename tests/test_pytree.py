@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict, defaultdict, namedtuple
 from typing import Any
 
 import numpy as np
@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import gradcheck
 from gradcheck import GradcheckError
-from gradcheck._pytree import flatten, match_gradient, unflatten
+from gradcheck._pytree import builder, flatten, match_gradient, unflatten
 
 Pair = namedtuple("Pair", ["a", "b"])
 
@@ -83,3 +84,163 @@ class TestMatchGradient:
     def test_same_structure_always_matches(self, tree: Any) -> None:
         flat = match_gradient(tree, tree)
         assert [g.shape for g in flat] == [np.shape(v) for v in flatten(tree)[1]]
+
+
+#: keys that print alike or nest into one another's dotted names
+_CLASHING_KEYS = st.sampled_from([1, "1", "a", "b", "a.b", "", "x", "[1]", 0, "0", "d", "da"])
+clashing_trees = st.recursive(
+    leaves,
+    lambda children: st.one_of(
+        st.lists(children, min_size=1, max_size=3),
+        st.dictionaries(_CLASHING_KEYS, children, min_size=1, max_size=4),
+    ),
+    max_leaves=10,
+)
+
+
+class TestUniqueNames:
+    """Issue 12 §4: every leaf has its own name, whatever the keys."""
+
+    @pytest.mark.parametrize(
+        ("tree", "names"),
+        [
+            ({1: 1.0, "1": 2.0}, ["[1]", "['1']"]),
+            ({"a.b": 1.0, "a": {"b": 2.0}}, ["['a.b']", "a.b"]),
+            ({"a": {"b": 2.0}, "a.b": 1.0}, ["a.b", "['a.b']"]),
+            ({"": 1.0, "x": 2.0}, ["['']", "x"]),
+            ({"0": 1.0, "l": [2.0]}, ["0", "l.0"]),
+            ({"l": {0: 1.0}, "l.0": 2.0, "m": [3.0]}, ["l[0]", "['l.0']", "m.0"]),
+            ({"a": {1: 1.0, "1": 2.0}, "a[1]": 3.0}, ["a[1]", "a['1']", "['a[1]']"]),
+        ],
+    )
+    def test_collisions_are_told_apart_in_keystr_style(self, tree: Any, names: list[str]) -> None:
+        assert flatten(tree)[0] == names
+
+    def test_names_without_collisions_stay_dotted(self) -> None:
+        tree = {"0.weight": 1.0, "0.bias": 2.0, 3: [4.0], "layer 1": {"W": 5.0}}
+        assert flatten(tree)[0] == ["0.weight", "0.bias", "3.0", "layer 1.W"]
+
+    def test_keys_that_print_alike_are_an_error(self) -> None:
+        class Key:
+            def __init__(self, n: int) -> None:
+                self.n = n
+
+            def __repr__(self) -> str:
+                return "K"
+
+        with pytest.raises(GradcheckError, match=r"both named '\[K\]'.*distinct string keys"):
+            flatten({Key(1): 1.0, Key(2): 2.0})
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(clashing_trees)
+    def test_names_are_unique_and_round_trip(self, tree: Any) -> None:
+        names, values, treedef = flatten(tree)
+        assert len(set(names)) == len(names) == len(values) == treedef.num_leaves
+        assert flatten(unflatten(treedef, values))[0] == names
+
+    def test_check_reports_every_parameter_of_colliding_keys(self) -> None:
+        params = {1: np.array([1.0]), "1": np.array([2.0]), "a.b": np.ones(2), "a": {"b": 3.0}}
+        grad = {1: np.array([2.0]), "1": np.array([4.0]), "a.b": 2 * np.ones(2), "a": {"b": 6.0}}
+
+        def cost(p: Any) -> float:
+            return float(p[1] @ p[1] + p["1"] @ p["1"] + p["a.b"] @ p["a.b"] + p["a"]["b"] ** 2)
+
+        report = gradcheck.check(cost, params, grad)
+        assert report.passed and list(report.parameters) == ["[1]", "['1']", "['a.b']", "a.b"]
+        wrong = dict(grad, **{"1": np.array([5.0])})
+        report = gradcheck.check(cost, params, wrong)
+        assert report.failed_parameters == ["['1']"]
+        assert report.worst[0].parameter == "['1']" and report.parameters["[1]"].status == "passed"
+
+
+class TestDPrefix:
+    """Issue 12 §4: exact names win; a key set that reads two ways is an error."""
+
+    def test_params_x_and_dx_with_lesson_gradient(self) -> None:
+        params = {"x": np.ones(2), "dx": np.ones(3)}
+        flat = match_gradient(params, {"dx": np.zeros(2), "ddx": np.ones(3)})
+        assert [g.shape for g in flat] == [(2,), (3,)]
+
+    def test_exact_names_win(self) -> None:
+        params = {"x": np.ones(2), "dx": np.ones(3)}
+        grad = {"dx": np.ones(3), "x": np.zeros(2)}
+        flat = match_gradient(params, grad)
+        assert flat[0] is grad["x"] and flat[1] is grad["dx"]
+
+    @pytest.mark.parametrize(
+        ("params", "grad"),
+        [
+            ({"da": 1.0}, {"da": 2.0, "dda": 3.0}),
+            ({"dW": 1.0, "db": 1.0}, {"dW": 2.0, "db": 3.0, "ddW": 4.0, "ddb": 5.0}),
+        ],
+    )
+    def test_two_readings_are_an_error_showing_both(self, params: Any, grad: Any) -> None:
+        with pytest.raises(GradcheckError) as info:
+            match_gradient(params, grad)
+        text = str(info.value)
+        assert "read two ways" in text
+        assert "'da' → 'da'; unused 'dda'" in text or "'dW' → 'dW'" in text
+        assert "'da' → 'dda'; unused 'da'" in text or "'dW' → 'ddW'" in text
+
+    def test_d_style_with_a_non_d_extra_key_is_refused(self) -> None:
+        # an extra key that is not a d-key is a mistake even in the lesson's style
+        grad = {"dW1": np.zeros(2), "dZ1": np.ones(4), "W2": np.ones(3)}
+        with pytest.raises(GradcheckError, match="extra key\\(s\\) 'W2' that match no parameter"):
+            match_gradient({"W1": np.ones(2)}, grad)
+
+    def test_d_style_extras_are_only_ignored_when_all_are_d_keys(self) -> None:
+        notes: list[str] = []
+        match_gradient({"W1": np.ones(2)}, {"dW1": np.zeros(2), "dZ1": 1, "dA1": 2}, notes)
+        assert notes == ["ignored gradient keys that match no parameter: dZ1, dA1"]
+
+    def test_exact_style_extras_are_refused(self) -> None:
+        with pytest.raises(GradcheckError, match="extra key\\(s\\) 'dZ1'"):
+            match_gradient({"W1": np.ones(2)}, {"W1": np.zeros(2), "dZ1": 1.0})
+
+    def test_mixed_namings_are_an_error(self) -> None:
+        with pytest.raises(GradcheckError, match="mix two namings"):
+            match_gradient({"W": np.ones(2), "b": np.ones(1)}, {"dW": np.ones(2), "b": 1.0})
+
+    def test_nested_dicts_read_each_level(self) -> None:
+        params = {"layer": {"x": np.ones(1), "dx": np.ones(2)}, "out": np.ones(3)}
+        grad = {"layer": {"dx": np.zeros(1), "ddx": np.zeros(2)}, "out": np.zeros(3)}
+        assert [g.shape for g in match_gradient(params, grad)] == [(1,), (2,), (3,)]
+        with pytest.raises(GradcheckError, match="under 'layer' read two ways"):
+            match_gradient({"layer": {"da": 1.0}}, {"layer": {"da": 1.0, "dda": 2.0}})
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(
+        st.sets(st.sampled_from(["x", "dx", "ddx", "W", "dW", "b", "Z"]), min_size=1),
+        st.booleans(),
+        st.sets(st.sampled_from(["dZ", "dA", "ddA", "dx"])),
+    )
+    def test_every_pairing_is_right_or_refused(
+        self, keys: set[str], d_style: bool, extras: set[str]
+    ) -> None:
+        params = {k: np.full(1, float(i)) for i, k in enumerate(sorted(keys))}
+        named = sorted(keys)
+        grad = {("d" + k if d_style else k): np.full(1, float(named.index(k))) for k in named}
+        unused = {e: np.full(1, -1.0) for e in extras if e not in grad}
+        try:
+            flat = match_gradient(params, {**grad, **unused})
+        except GradcheckError as exc:
+            assert unused, f"a clean key set is always read: {exc}"
+            return
+        assert [float(g[0]) for g in flat] == [float(params[k][0]) for k in params]
+        if not unused:
+            assert flat  # clean exact or clean d-style: always accepted
+
+
+class TestRebuild:
+    def test_defaultdict_keeps_its_factory(self) -> None:
+        tree: defaultdict[str, Any] = defaultdict(list, {"a": 1.0})
+        rebuilt = unflatten(flatten(tree)[2], [2.0])
+        assert type(rebuilt) is defaultdict and rebuilt.default_factory is list
+        assert rebuilt == {"a": 2.0}
+
+    def test_builder_makes_new_containers(self) -> None:
+        tree = {"a": [1.0, (2.0,)], "b": 3.0}
+        _, values, treedef = flatten(tree)
+        build = builder(treedef)
+        one, two = build(values), build(values)
+        assert one == two == tree and one is not two and one["a"] is not two["a"]

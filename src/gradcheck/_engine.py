@@ -24,7 +24,13 @@ from gradcheck import _compare as cmp
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError, GradientMismatch
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
-from gradcheck._inputs import analytic_gradient, check_options, check_target, private_copy
+from gradcheck._inputs import (
+    analytic_gradient,
+    check_options,
+    check_run_options,
+    check_target,
+    private_copy,
+)
 from gradcheck._localise import BUDGET
 from gradcheck._modes import (
     directional_check,
@@ -156,16 +162,25 @@ def check(
     method = check_method(method)
     check_options(eps, rtol, atol)
     names, user_leaves, treedef = flatten(params)
-    total = sum(int(np.size(x)) for x in user_leaves)
+    complex_step = method == "complex"
+    leaves = [private_copy(n, x, complex_step) for n, x in zip(names, user_leaves)]
+    total = sum(x.size for x in leaves)
     if not names or total == 0:
         raise GradcheckError("params is empty: there is no entry to check")
     run_mode = resolve_mode(mode, total)
-    if not 0 < miss_probability < 1:
-        raise GradcheckError(f"option miss_probability={miss_probability!r} must lie in (0, 1)")
-    complex_step = method == "complex"
-    leaves = [private_copy(n, x, complex_step) for n, x in zip(names, user_leaves)]
+    check_run_options(
+        seed=seed,
+        progress=progress,
+        batched=batched,
+        memory_budget=memory_budget,
+        localise=localise,
+        budget=budget,
+        miss_probability=miss_probability,
+        sample=sample,
+        run_mode=run_mode,
+    )
     notes: list[str] = []
-    analytic = analytic_gradient(grad, params, names, notes)
+    analytic = analytic_gradient(grad, params, names, notes, cost)
     fixed = rtol is not None or atol is not None
     with preserve_rng() as saved_rng:
         ev = SerialEvaluator(

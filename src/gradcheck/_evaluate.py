@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from gradcheck._errors import GradcheckError
-from gradcheck._pytree import TreeDef, unflatten
+from gradcheck._pytree import TreeDef, builder
 
 __all__ = [
     "Delta",
@@ -177,6 +177,11 @@ class SerialEvaluator:
     instead of 5. After each batch the whole copy is compared with the pristine one:
     a cost that writes to its input is an error.
 
+    The cost gets a fresh container (dicts, lists, tuples around the same private
+    arrays) at every evaluation: a cost that rebinds an entry of its input
+    (``p["W"] = p["W"].astype(np.float64)``) changes only its own copy, and the next
+    evaluation still sees the perturbed arrays.
+
     Global random numbers: a batch first runs without touching the global RNGs. If
     the cost moved them (it draws random numbers: dropout, sampling), the batch is
     evaluated again with the generators reset to the saved state before every
@@ -216,7 +221,7 @@ class SerialEvaluator:
         self.pristine = [f.copy() if p is None else p for f, p in zip(self.flat, given)]
         self.scratch: Array = np.empty(0)
         self.dirty: dict[Hashable, tuple[int, Any]] = {}  # perturbed ranges, by _key
-        self.tree = unflatten(treedef, leaves)
+        self.build = builder(treedef)
         self.names = list(names)
         self.shapes = [leaf.shape for leaf in leaves]
         self.rng = rng
@@ -305,7 +310,7 @@ class SerialEvaluator:
         """Call the cost on the (perturbed) private parameters; errors name the point."""
         self.count += 1
         try:
-            value = self.cost(self.tree)
+            value = self.cost(self.build(self.leaves))
             self.result_dtype = _FLOAT64 if isinstance(value, float) else _result_dtype(value)
             return to_scalar(value, complex_ok=self.complex_ok, where="")
         except GradcheckError as exc:

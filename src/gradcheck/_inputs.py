@@ -1,19 +1,34 @@
 """Validating what the user hands to a check: parameters, gradient and options.
 
-Every error names the offending parameter or option (see ``docs/reliability.md``).
+Every error names the offending parameter or option and says what to do (see
+``docs/reliability.md``). The user's gradient function runs here, inside
+:func:`~gradcheck._evaluate.preserve_rng`: it sees the global random generators as
+every cost evaluation does, and leaves them as they were.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
-from gradcheck._pytree import flatten, match_gradient, unflatten
+from gradcheck._evaluate import preserve_rng
+from gradcheck._localise import BUDGET
+from gradcheck._modes import check_sample
+from gradcheck._parallel import MEMORY_BUDGET
+from gradcheck._pytree import GradientShapeError, flatten, match_gradient, unflatten
 
-__all__ = ["analytic_gradient", "check_options", "check_target", "private_copy"]
+__all__ = [
+    "analytic_gradient",
+    "check_options",
+    "check_run_options",
+    "check_target",
+    "private_copy",
+]
 
 Array = np.ndarray[Any, Any]
 
@@ -24,52 +39,147 @@ def _first_non_finite(arr: Array) -> tuple[Any, tuple[int, ...]] | None:
     A finite sum proves every entry finite without an N-long mask (the common case);
     only a non-finite sum (or an overflow) looks entry by entry.
     """
-    if np.isfinite(np.sum(arr)) or np.all(np.isfinite(arr)):
-        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(arr)) or np.all(np.isfinite(arr)):
+            return None
     i = int(np.flatnonzero(~np.isfinite(arr))[0])
     return arr.reshape(-1)[i], tuple(int(t) for t in np.unravel_index(i, arr.shape))
+
+
+def _framework_tensor(name: str, leaf: Any) -> GradcheckError:
+    """The error for a torch (or other framework) tensor passed to the NumPy core."""
+    if type(leaf).__module__.split(".")[0] == "torch":
+        return GradcheckError(
+            f"parameter {name!r} is a torch tensor: check torch code with "
+            "gradcheck.torch.check_module(model, loss_fn) or "
+            "gradcheck.torch.check_function(fn, *inputs), or pass NumPy arrays "
+            "(tensor.detach().cpu().numpy()) to gradcheck.check"
+        )
+    return GradcheckError(
+        f"parameter {name!r} is a framework tensor ({type(leaf).__name__}): use "
+        "gradcheck.torch or gradcheck.jax, or pass NumPy arrays"
+    )
+
+
+def _check_magnitude(name: str, arr: Array) -> None:
+    """Raise when the parameter is so large that the finite-difference step overflows.
+
+    The automatic step scales with the parameter's RMS, whose square overflows
+    float64 once an entry passes about 1.3e154; θ ± h must also stay finite.
+    """
+    mag = np.abs(arr.reshape(-1), dtype=np.float64)
+    if not mag.size:
+        return
+    with np.errstate(over="ignore"):
+        square = float(mag @ mag)
+    top = float(np.max(mag))
+    if math.isfinite(square) and top < float(np.finfo(arr.dtype).max) / 2:
+        return
+    i = tuple(int(t) for t in np.unravel_index(int(np.argmax(mag)), arr.shape))
+    raise GradcheckError(
+        f"parameter {name!r} has entries as large as {top:.3g} (index {i}): at this scale "
+        "the finite-difference step overflows (the step follows the parameter's RMS, "
+        "whose square passes the float64 range near 1e154), so no check is possible; "
+        "this is not the cost's fault. Rescale: check the cost as a function of θ/s "
+        "for a scale s (and the gradient times s)"
+    )
 
 
 def private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
     """A fresh contiguous float copy of one parameter, or an error naming it."""
     if hasattr(leaf, "detach"):
-        raise GradcheckError(
-            f"parameter {name!r} is a framework tensor: use gradcheck.torch or "
-            "gradcheck.jax, or pass NumPy arrays"
-        )
+        raise _framework_tensor(name, leaf)
     arr = np.asarray(leaf)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
         raise GradcheckError(
             f"parameter {name!r} has dtype {arr.dtype}; gradients need floating-point arrays"
         )
-    if not np.issubdtype(arr.dtype, np.floating):
-        kind = "complex" if np.issubdtype(arr.dtype, np.complexfloating) else "integer"
+    if np.issubdtype(arr.dtype, np.complexfloating):
         raise GradcheckError(
-            f"parameter {name!r} has {kind} dtype {arr.dtype}; gradients need real "
+            f"parameter {name!r} has complex dtype {arr.dtype}: complex parameters are not "
+            "supported yet (a cast to float would drop the imaginary part). Split it into "
+            "its real and imaginary parts, two real parameters, and rebuild z = re + 1j·im "
+            "inside the cost"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise GradcheckError(
+            f"parameter {name!r} has integer dtype {arr.dtype}; gradients need real "
             f"floating-point parameters (convert with .astype(float))"
         )
     bad = _first_non_finite(arr)
     if bad is not None:
         raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad[1]}")
+    _check_magnitude(name, arr)
     if complex_step:
         return np.array(arr, dtype=np.result_type(arr.dtype, np.complex64), order="C")
     return np.array(arr, order="C", copy=True)
 
 
-def analytic_gradient(
-    grad: Any, params: Any, names: Sequence[str], notes: list[str]
-) -> list[Array]:
-    """The supplied gradient, flattened in parameter order and validated."""
-    if callable(grad):
-        _, leaves, treedef = flatten(params)
-        copy = unflatten(treedef, [np.array(x, copy=True) for x in leaves])
+def _call_grad(grad: Callable[[Any], Any], params: Any) -> Any:
+    """``grad`` at a private copy of ``params``, inside the saved-and-restored RNGs.
+
+    It sees the global NumPy and ``random`` states as they are now, which is what the
+    first cost evaluation sees; afterwards both are put back, also when it raises or
+    is interrupted.
+    """
+    _, leaves, treedef = flatten(params)
+    copy = unflatten(treedef, [np.array(x, copy=True) for x in leaves])
+    with preserve_rng():
         try:
-            grad = grad(copy)
+            return grad(copy)
         except Exception as exc:
             raise GradcheckError(f"grad function raised {type(exc).__name__}: {exc}") from exc
-    flat = match_gradient(params, grad, notes)
+
+
+def _cost_shape(cost: Callable[[Any], Any], params: Any) -> tuple[int, ...] | None:
+    """The shape of the cost's value at a copy of ``params``; None if it raises."""
+    _, leaves, treedef = flatten(params)
+    copy = unflatten(treedef, [np.array(x, copy=True) for x in leaves])
+    with preserve_rng():
+        try:
+            value = cost(copy)
+        except Exception:
+            return None
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return tuple(np.shape(value))
+
+
+def _matched(
+    grad: Any, params: Any, notes: list[str], cost: Callable[[Any], Any] | None
+) -> list[Any]:
+    """``match_gradient``; a Jacobian given for a vector-valued cost is named as such."""
+    try:
+        return match_gradient(params, grad, notes)
+    except GradientShapeError as exc:
+        shape = _cost_shape(cost, params) if exc.jacobian and cost is not None else None
+        if shape is None or int(np.prod(shape)) == 1:
+            raise GradcheckError(str(exc)) from None
+        raise GradcheckError(
+            f"the cost must return a scalar, but it returned shape {shape}, and the gradient "
+            f"for {exc.name!r} has shape {exc.shape}: a Jacobian. gradcheck checks the "
+            "gradient of one number: reduce the cost (sum, mean, or a dot with a fixed "
+            "vector) and pass that scalar's gradient, or check each output separately"
+        ) from None
+
+
+def analytic_gradient(
+    grad: Any,
+    params: Any,
+    names: Sequence[str],
+    notes: list[str],
+    cost: Callable[[Any], Any] | None = None,
+) -> list[Array]:
+    """The supplied gradient, flattened in parameter order and validated.
+
+    A callable ``grad`` is called on a private copy of ``params`` (see
+    :func:`_call_grad`). ``cost``, when given, tells a Jacobian passed for a
+    vector-valued cost from a plain shape mistake.
+    """
+    if callable(grad):
+        grad = _call_grad(grad, params)
     out = []
-    for name, g in zip(names, flat):
+    for name, g in zip(names, _matched(grad, params, notes, cost)):
         if hasattr(g, "detach"):
             g = g.detach().cpu().numpy()
         g = np.asarray(g)
@@ -97,9 +207,21 @@ def check_target(cost: Any, params: Any) -> None:
         )
 
 
+def _is_real(value: Any) -> bool:
+    """A real number: Python or NumPy int or float, not a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_options(eps: float | None, rtol: float | None, atol: float | None) -> None:
+    """Raise unless the step and the tolerances are finite, eps positive, tolerances >= 0."""
     for opt, val in (("eps", eps), ("rtol", rtol), ("atol", atol)):
-        if val is not None and not (isinstance(val, (int, float)) and np.isfinite(val)):
+        if val is not None and not (_is_real(val) and np.isfinite(val)):
             raise GradcheckError(f"option {opt}={val!r} must be a finite number or None")
     if eps is not None and eps <= 0:
         raise GradcheckError(f"option eps={eps!r} must be positive")
@@ -108,3 +230,53 @@ def check_options(eps: float | None, rtol: float | None, atol: float | None) -> 
             raise GradcheckError(f"option {opt}={val!r} must not be negative")
 
 
+def check_run_options(
+    *,
+    seed: Any,
+    progress: Any,
+    batched: Any,
+    memory_budget: Any,
+    localise: Any,
+    budget: Any,
+    miss_probability: Any,
+    sample: Any,
+    run_mode: str,
+) -> None:
+    """Raise, naming the option and what it takes, unless every run option is valid.
+
+    Every option is validated whether or not this check's mode (``run_mode``, resolved)
+    uses it: a bad value is a mistake even where it would be ignored. ``sample``,
+    which only ``mode="sample"`` uses, is refused in other modes (see
+    :func:`gradcheck._modes.check_sample`).
+    """
+    if not (_is_int(seed) and seed >= 0):
+        raise GradcheckError(
+            f"option seed={seed!r} must be a non-negative integer: it seeds gradcheck's "
+            "private generator (noise probe, sampled entries, directions), so that the "
+            "same seed repeats the check; the default is 0"
+        )
+    for opt, val, form in (
+        ("progress", progress, "progress(done, planned)"),
+        ("batched", batched, "batched(stacked) -> one value per point"),
+    ):
+        if val is not None and not callable(val):
+            raise GradcheckError(f"option {opt}={val!r} must be a function {form}, or None")
+    if not (_is_real(memory_budget) and np.isfinite(memory_budget) and memory_budget > 0):
+        raise GradcheckError(
+            f"option memory_budget={memory_budget!r} must be a positive number of bytes "
+            f"(the most one stacked batch may take; default {MEMORY_BUDGET}, 256 MiB)"
+        )
+    if not isinstance(localise, (bool, np.bool_)):
+        raise GradcheckError(f"option localise={localise!r} must be True or False")
+    if not (_is_int(budget) and budget >= 0):
+        raise GradcheckError(
+            f"option budget={budget!r} must be a non-negative integer: the most cost "
+            f"evaluations a localisation may spend (default {BUDGET})"
+        )
+    if not (_is_real(miss_probability) and 0 < miss_probability < 1):
+        raise GradcheckError(
+            f"option miss_probability={miss_probability!r} must lie in (0, 1): the chance "
+            f"that the directional check misses an error of the stated size (default "
+            f"{MISS_PROBABILITY})"
+        )
+    check_sample(sample, run_mode)

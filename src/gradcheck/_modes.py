@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_SAMPLE",
     "DIRECTIONAL_UNCERTAIN",
     "MODES",
+    "check_sample",
     "directional_check",
     "resolve_mode",
     "sample_indices",
@@ -64,6 +65,31 @@ def resolve_mode(mode: str, total: int) -> str:
     if mode == "auto":
         return "full" if total <= AUTO_FULL_MAX else "directional"
     return mode
+
+
+def check_sample(sample: Any, run_mode: str) -> None:
+    """Raise unless ``sample`` is valid and applies: only ``mode="sample"`` uses it.
+
+    An option that does not apply is refused rather than ignored (and recorded in
+    the report as though it had been used).
+    """
+    if sample is None:
+        return
+    if run_mode != "sample":
+        raise GradcheckError(
+            f"option sample={sample!r} applies only to mode='sample', and this check runs "
+            f"mode={run_mode!r}: pass mode='sample' (--mode sample) to check a sample of "
+            "entries, or drop sample"
+        )
+    if isinstance(sample, bool) or not isinstance(sample, (int, float, np.integer, np.floating)):
+        raise GradcheckError(f"option sample={sample!r} must be an int count or a float fraction")
+    if isinstance(sample, (int, np.integer)) and sample < 1:
+        raise GradcheckError(f"option sample={sample!r} must be at least 1 entry")
+    if isinstance(sample, (float, np.floating)) and not 0 < sample <= 1:
+        raise GradcheckError(
+            f"option sample={sample!r}: a fraction must lie in (0, 1]; pass an int to ask "
+            "for a number of entries"
+        )
 
 
 def sample_size(size: int, sample: float | int | None, name: str) -> int:

@@ -141,6 +141,17 @@ def run_chunk(
     return evaluate(None)
 
 
+def _shut_down(executor: Executor) -> bool:
+    """Whether a standard-library executor has been shut down (it then refuses work).
+
+    ``ThreadPoolExecutor`` keeps ``_shutdown``, ``ProcessPoolExecutor``
+    ``_shutdown_thread`` (and ``_broken`` once a worker died); other executors are
+    assumed to be running, and :meth:`ExecutorEvaluator.__call__` names a refusal.
+    """
+    flags = ("_shutdown", "_shutdown_thread")
+    return any(bool(getattr(executor, flag, False)) for flag in flags)
+
+
 def as_executor(executor: Any) -> tuple[Executor, int]:
     """A ``concurrent.futures.Executor`` and its worker count for ``executor=``.
 
@@ -148,9 +159,20 @@ def as_executor(executor: Any) -> tuple[Executor, int]:
     ``get_executor`` and ``scheduler_info``).
     """
     if hasattr(executor, "get_executor") and hasattr(executor, "scheduler_info"):
+        if getattr(executor, "status", "running") in ("closing", "closed"):
+            raise GradcheckError(
+                f"option executor: the Dask client {executor!r} has been closed; pass a "
+                "running distributed.Client (or create a new one)"
+            )
         workers = len(executor.scheduler_info().get("workers", {})) or 1
         return executor.get_executor(), workers
     if isinstance(executor, Executor):
+        if _shut_down(executor):
+            raise GradcheckError(
+                f"option executor: {type(executor).__name__} {executor!r} has been shut down "
+                "and accepts no work; pass a running executor (create it outside the with "
+                "block, or before calling shutdown())"
+            )
         workers = int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1)
         return executor, workers
     raise GradcheckError(
@@ -199,12 +221,7 @@ class ExecutorEvaluator:
         futures: list[tuple[int, int, Future[Array]]] = []
         try:
             for lo, hi in itertools.pairwise(bounds):
-                fut = self.pool.submit(
-                    run_chunk, self.cost, self.batched, self.tree, list(points[lo:hi]),
-                    base.complex_ok, base.count + int(lo), self.memory_budget,
-                    not self.threads,
-                )  # fmt: skip
-                futures.append((int(lo), int(hi), fut))
+                futures.append((int(lo), int(hi), self._submit(points[lo:hi], int(lo))))
             for lo, hi, fut in futures:
                 out[lo:hi] = self._result(fut, points, lo, hi)
                 base.count += hi - lo
@@ -214,6 +231,27 @@ class ExecutorEvaluator:
             for _, _, fut in futures:
                 fut.cancel()
         return out
+
+    def _submit(self, points: Sequence[Point], lo: int) -> Future[Array]:
+        """Submit one chunk; an executor that refuses work (shut down) is named."""
+        base = self.base
+        try:
+            return self.pool.submit(
+                run_chunk,
+                self.cost,
+                self.batched,
+                self.tree,
+                list(points),
+                base.complex_ok,
+                base.count + lo,
+                self.memory_budget,
+                not self.threads,
+            )
+        except RuntimeError as exc:
+            raise GradcheckError(
+                f"option executor: {type(self.pool).__name__} refused work ({exc}); it has "
+                "been shut down or broken: pass a running executor"
+            ) from exc
 
     def _result(self, fut: Future[Array], points: Sequence[Point], lo: int, hi: int) -> Array:
         try:
