@@ -104,8 +104,15 @@ class GradcheckFixture:
         self.mode = mode
 
     def options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` with the session's mode applied."""
-        return {**options, "mode": self.mode} if self.mode else dict(options)
+        """``options`` with the session's mode applied.
+
+        The session's mode replaces the test's own, and with it ``sample``, which only
+        ``mode="sample"`` takes (the engine refuses options that do not apply).
+        """
+        if not self.mode:
+            return dict(options)
+        kept = {k: v for k, v in options.items() if k != "sample" or self.mode == "sample"}
+        return {**kept, "mode": self.mode}
 
     def check(self, cost: Callable[[Any], Any], params: Any, grad: Any, **options: Any) -> Report:
         """:func:`gradcheck.check` in the session's mode."""
