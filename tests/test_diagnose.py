@@ -50,3 +50,171 @@ class TestDiagnose:
     def test_scattered_is_not_called_a_factor(self) -> None:
         wrong = TRUE * (1 + 0.05 * RNG.standard_normal(TRUE.shape))
         assert diagnose(wrong, TRUE).kind == "scattered"
+
+
+class TestEveryKindByKindAndText:
+    """Each diagnosis on a crafted case: its kind and its exact sentence."""
+
+    def test_unused(self) -> None:
+        d = diagnose(TRUE, np.zeros_like(TRUE))
+        assert (d.kind, d.factor) == ("unused", 0.0)
+        assert d.text == (
+            "the cost does not change with this parameter (its finite differences are "
+            "exactly 0): does the cost use it? If not, its gradient is 0"
+        )
+
+    @pytest.mark.parametrize("scale", [0.0, 1e-4])
+    def test_zero(self, scale: float) -> None:
+        d = diagnose(scale * TRUE, TRUE)
+        assert (d.kind, d.factor) == ("zero", 0.0)
+        assert d.text == "the gradient is zero where it should not be (missing?)"
+
+    @pytest.mark.parametrize("c", [-1.0, -1.0005, -0.9995])
+    def test_sign_is_only_the_sign_near_minus_one(self, c: float) -> None:
+        d = diagnose(c * TRUE, TRUE)
+        assert (d.kind, d.factor) == ("sign", -1.0)
+        assert d.text == "×−1 — the gradient has the wrong sign"
+
+    @pytest.mark.parametrize(("c", "shown"), [(-2.0, "-2"), (-0.5, "-0.5"), (-1.01, "-1.01")])
+    def test_sign_and_factor(self, c: float, shown: str) -> None:
+        d = diagnose(c * TRUE, TRUE)
+        assert d.kind == "sign" and d.factor == pytest.approx(c)
+        assert d.text == f"×{shown} — wrong sign and off by a factor"
+
+    @pytest.mark.parametrize(
+        ("c", "text"),
+        [
+            (2.0, "×2 — the gradient is 2 times too large (a doubled term?)"),
+            (3.0, "×3 — the gradient is 3 times too large (3/m where 1/m was meant?)"),
+            (0.5, "×1/2 (0.5) — the gradient is 2 times too small (an extra 1/m?)"),
+            (1.7, "×1.7 — the gradient is off by a constant factor"),
+            (1.003, "×1.003 — the gradient is off by a constant factor"),
+        ],
+    )
+    def test_factor(self, c: float, text: str) -> None:
+        d = diagnose(c * TRUE, TRUE)
+        assert d.kind == "factor" and d.factor == pytest.approx(c)
+        assert d.text == text
+
+    def test_transpose_reshaped(self) -> None:
+        d = diagnose(TRUE.T.reshape(TRUE.shape), TRUE)
+        assert (d.kind, d.factor) == ("transpose", None)
+        assert d.text == "the gradient is transposed (reshaped from its .T)"
+
+    def test_transpose_square(self) -> None:
+        sq = RNG.standard_normal((4, 4))
+        d = diagnose(sq.T, sq)
+        assert (d.kind, d.factor) == ("transpose", None)
+        assert d.text == "the gradient is the transpose of the right one"
+
+    def test_swapped(self) -> None:
+        other = RNG.standard_normal(TRUE.shape)
+        d = diagnose(other, TRUE, {"b1": np.ones(3), "W2": other}, name="W1")
+        assert (d.kind, d.factor) == ("swapped", None)
+        assert d.text == "this is the gradient of 'W2': swapped?"
+
+    def test_scattered(self) -> None:
+        wrong = TRUE * (1 + 0.05 * np.arange(1, 13).reshape(TRUE.shape))
+        wrong[1, 1] = TRUE[1, 1]
+        d = diagnose(wrong, TRUE, name="W")
+        assert (d.kind, d.factor) == ("scattered", None)
+        assert d.text == (
+            "11 of 12 entries are wrong, with no simple pattern: "
+            "W[0, 0], W[0, 1], W[0, 2], W[1, 0], W[1, 2], …"
+        )
+
+
+class TestNoFactorOfOne:
+    """A factor within FIT of 1 is no factor; a right-as-a-whole gradient names its
+    wrong entries instead of a pattern."""
+
+    @pytest.mark.parametrize("seed", range(4))
+    @pytest.mark.parametrize("error", [1e-5, 1e-3, 0.05])
+    def test_one_wrong_entry(self, seed: int, error: float) -> None:
+        rng = np.random.default_rng(seed)
+        n = rng.standard_normal((6, 5))
+        a = n.copy()
+        i, j = int(rng.integers(6)), int(rng.integers(5))
+        a[i, j] += error * np.abs(n).max()
+        status = np.where(a == n, "ok", "wrong")
+        d = diagnose(a, n, status=status, name="W")
+        assert d.kind == "scattered"
+        assert d.text == f"1 of 30 entries is wrong, with no simple pattern: W[{i}, {j}]"
+
+    @pytest.mark.parametrize("c", [1.0, 1.0002, 0.9995, 1.0009])
+    def test_uniform_factor_within_fit_is_not_a_factor(self, c: float) -> None:
+        d = diagnose(c * TRUE, TRUE, status=np.full(TRUE.shape, "wrong"), name="W")
+        assert d.kind == "scattered" and "12 of 12 entries are wrong" in d.text
+
+    @pytest.mark.parametrize("c", [1.0009, 0.9991])
+    def test_factor_within_fit_plus_noise_is_not_a_factor(self, c: float) -> None:
+        # c·n fits a to within FIT while n alone does not (a residual ⟂ n): still no
+        # factor, since c is within FIT of 1.
+        r = RNG.standard_normal(TRUE.shape)
+        r -= np.vdot(r, TRUE) / np.vdot(TRUE, TRUE) * TRUE
+        a = c * TRUE + 6e-4 * np.linalg.norm(TRUE) * r / np.linalg.norm(r)
+        d = diagnose(a, TRUE, status=np.full(TRUE.shape, "wrong"))
+        assert d.kind == "scattered" and d.text.startswith("12 of 12 entries are wrong")
+
+    def test_symmetric_gradient_with_one_wrong_entry_is_not_a_transpose(self) -> None:
+        s = RNG.standard_normal((5, 5))
+        n = s + s.T
+        a = n.copy()
+        a[1, 3] *= 1.0001
+        d = diagnose(a, n, status=np.where(a == n, "ok", "wrong"), name="S")
+        assert d.kind == "scattered" and d.text.endswith(": S[1, 3]")
+
+    def test_another_parameter_with_the_same_gradient_is_not_a_swap(self) -> None:
+        a = TRUE.copy()
+        a[0, 0] *= 1.0001
+        d = diagnose(a, TRUE, {"V": TRUE.copy()}, status=np.where(a == TRUE, "ok", "wrong"))
+        assert d.kind == "scattered" and d.text.endswith(": [0, 0]")
+
+    def test_a_scalar_is_named_bare(self) -> None:
+        d = diagnose(np.array(1.0), np.array(-3.0), status=np.array("wrong"), name="s")
+        assert d.kind == "sign" and d.factor == pytest.approx(-1 / 3)
+
+
+class TestCountsUseTheStatus:
+    """The diagnosis counts only ``wrong`` entries, as the table does; kinks and
+    unresolved entries are named apart and left out of the fit."""
+
+    def test_kinks_and_unresolved_are_not_differences(self) -> None:
+        n = np.ones(20)
+        a = n.copy()
+        a[:12] = 0.0  # 8 kinks (numerical 0.5 against analytic 0) and 4 wrong
+        n[:8] = 0.5
+        status = np.array(["nonsmooth"] * 8 + ["wrong"] * 4 + ["uncertain"] * 2 + ["ok"] * 6)
+        d = diagnose(a, n, status=status, name="x")
+        assert d.kind == "scattered"
+        assert d.text == (
+            "4 of 20 entries are wrong (8 more sit at kinks and 2 more could not be "
+            "resolved, not counted), with no simple pattern: x[8], x[9], x[10], x[11]"
+        )
+
+    @pytest.mark.parametrize("kinks", [1, 5, 9])
+    def test_a_factor_fits_the_judged_entries(self, kinks: int) -> None:
+        n = np.linspace(1.0, 2.0, 12)
+        a = 2 * n
+        a[:kinks], n[:kinks] = 0.0, 0.7  # the kinks fit no factor
+        status = np.array(["nonsmooth"] * kinks + ["wrong"] * (12 - kinks))
+        d = diagnose(a, n, status=status)
+        assert d.kind == "factor" and d.factor == pytest.approx(2.0)
+
+    def test_the_default_status_compares_to_one_in_a_million(self) -> None:
+        a = TRUE.copy()
+        a[2, 1] *= 1 + 1e-4
+        a[0, 2] *= 1 + 1e-8  # within 1e-6: not counted
+        d = diagnose(a, TRUE, name="W")
+        assert d.text == "1 of 12 entries is wrong, with no simple pattern: W[2, 1]"
+
+    def test_names_at_most_five(self) -> None:
+        n = np.arange(1.0, 9.0)
+        a = n * np.array([1, 1.5, 1, 0.2, 3, 1, -1, 4])
+        d = diagnose(a, n, status=np.where(a == n, "ok", "wrong"), name="b")
+        assert d.text == (
+            "5 of 8 entries are wrong, with no simple pattern: b[1], b[3], b[4], b[6], b[7]"
+        )
+        a[0] = 9.0
+        d = diagnose(a, n, status=np.where(a == n, "ok", "wrong"), name="b")
+        assert d.text.endswith(": b[0], b[1], b[3], b[4], b[6], …")

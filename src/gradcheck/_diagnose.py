@@ -2,10 +2,13 @@
 
 Given a parameter's analytic gradient ``a`` and the numerical one ``n``, test the
 mistakes people make by hand, in order: a parameter the cost does not use at all
-(its numerical gradient is exactly 0), a zero (missing) gradient, a wrong sign, a
+(its numerical gradient is exactly 0), a zero (missing) gradient, a gradient right
+as a whole but for a few entries (no pattern: they are named), a wrong sign, a
 constant factor (a doubled term, a ``k/m`` for ``1/m``), a transpose, and a gradient
 swapped with another parameter's. A pattern "fits" when it explains ``a`` to within
-:data:`FIT` relative error.
+:data:`FIT` relative error; a factor within :data:`FIT` of 1 is no factor. Counts
+and patterns use only the entries the comparison judged: one at a kink or one it
+could not resolve is named as such, never as a difference.
 
 >>> n = np.array([[1.0, 2.0], [3.0, 4.0]])
 >>> diagnose(2 * n, n).text
@@ -21,14 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck._report import Diagnosis
+from gradcheck._report import Diagnosis, entry_label
 
-__all__ = ["FIT", "diagnose"]
+__all__ = ["FIT", "NAMED", "diagnose"]
 
 #: A pattern fits when ‖a − pattern(n)‖ ≤ FIT · ‖a‖: loose enough for the
 #: finite-difference error in ``n``, tight enough that a 1% scattered error is not
 #: called a factor.
 FIT = 1e-3
+
+#: How many wrong entries a diagnosis names (the report's worst entries show more).
+NAMED = 5
 
 Array = np.ndarray[Any, Any]
 
@@ -50,47 +56,94 @@ def _factor_text(c: float) -> str:
     return f"×{c:.4g} — the gradient is off by a constant factor"
 
 
+def _labels(name: str, shape: tuple[int, ...], where: Array) -> str:
+    """The first :data:`NAMED` of the flat indices ``where`` as ``W[0, 2]``, then "…"."""
+    labels = [
+        entry_label(name, tuple(int(t) for t in np.unravel_index(int(k), shape)))
+        for k in where[:NAMED]
+    ]
+    return ", ".join(labels) + (", …" if where.size > NAMED else "")
+
+
+def _scattered(name: str, a: Array, status: Array) -> Diagnosis:
+    """No pattern: how many entries are wrong, which, and what the count leaves out."""
+    wrong = np.flatnonzero(status == "wrong")
+    k = int(wrong.size)
+    text = f"{k} of {a.size} entries {'is' if k == 1 else 'are'} wrong"
+    left = [
+        f"{count} more {what}"
+        for count, what in (
+            (int(np.count_nonzero(status == "nonsmooth")), "sit at kinks"),
+            (int(np.count_nonzero(status == "uncertain")), "could not be resolved"),
+        )
+        if count
+    ]
+    if left:
+        text += f" ({' and '.join(left)}, not counted)"
+    text += ", with no simple pattern"
+    return Diagnosis("scattered", None, f"{text}: {_labels(name, a.shape, wrong)}" if k else text)
+
+
 def diagnose(
     analytic: Array,
     numeric: Array,
     others: Mapping[str, Array] | None = None,
+    *,
+    status: Array | None = None,
+    name: str = "",
 ) -> Diagnosis:
     """Name the mistake that turns the true gradient ``numeric`` into ``analytic``.
+
+    Only the entries the comparison could judge (``ok`` or ``wrong``) are fitted:
+    an entry at a kink or one the finite differences could not resolve says nothing
+    about a pattern. A gradient that is right as a whole, to within :data:`FIT`, is
+    no factor, sign or transpose: a few of its entries are wrong, and they are named.
 
     Args:
         analytic: the supplied gradient of one parameter.
         numeric: its numerical gradient, same shape.
         others: numerical gradients of the other parameters, to detect a swap.
+        status: the comparison's per-entry status (``ok``, ``wrong``, ``nonsmooth``,
+            ``uncertain``), same shape; by default an entry is ``wrong`` unless
+            ``analytic`` and ``numeric`` agree to 1e-6 relative.
+        name: the parameter's name, for the entries the text names.
 
     Returns:
         A :class:`Diagnosis`; ``kind="scattered"`` when no simple pattern fits.
     """
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
-    na, nn = float(np.linalg.norm(a)), float(np.linalg.norm(n))
-    if nn == 0 and na > 0:
+    if status is None:
+        scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(n)))
+        close = np.isclose(a, n, rtol=1e-6, atol=1e-6 * scale / 1e3)
+        status = np.where(close, "ok", "wrong")
+    st = np.asarray(status).reshape(a.shape)
+    judged = (st == "ok") | (st == "wrong")
+    aj, nj = a[judged], n[judged]
+    na, nn = float(np.linalg.norm(aj)), float(np.linalg.norm(nj))
+    if not np.any(n) and np.any(a):
         return Diagnosis(
             "unused", 0.0, "the cost does not change with this parameter (its finite "
             "differences are exactly 0): does the cost use it? If not, its gradient is 0"
         )
     if nn > 0 and na <= FIT * nn:
         return Diagnosis("zero", 0.0, "the gradient is zero where it should not be (missing?)")
+    if _fits(aj, nj):
+        return _scattered(name, a, st)  # right as a whole: a few entries are wrong
     if nn > 0:
-        c = float(np.vdot(n, a) / np.vdot(n, n))
-        if c != 0 and _fits(a, c * n):
+        c = float(np.vdot(nj, aj) / np.vdot(nj, nj))
+        if abs(c - 1) > FIT and _fits(aj, c * nj):
             if abs(c + 1) <= FIT:
                 return Diagnosis("sign", -1.0, "×−1 — the gradient has the wrong sign")
             if c < 0:
                 return Diagnosis("sign", c, f"×{c:.4g} — wrong sign and off by a factor")
             return Diagnosis("factor", c, _factor_text(c))
-    if a.ndim == 2 and _fits(a.reshape(a.shape[::-1]).T, n):
-        return Diagnosis("transpose", None, "the gradient is transposed (reshaped from its .T)")
-    if a.ndim == 2 and a.shape[0] == a.shape[1] and _fits(a.T, n):
+    if a.ndim == 2 and a.shape[0] == a.shape[1] and _fits(a.T[judged], nj):
         return Diagnosis("transpose", None, "the gradient is the transpose of the right one")
-    for name, other in (others or {}).items():
-        if np.shape(other) == a.shape and _fits(a, np.asarray(other, dtype=np.float64)):
-            return Diagnosis("swapped", None, f"this is the gradient of {name!r}: swapped?")
-    wrong = int(np.count_nonzero(~np.isclose(a, n, rtol=1e-6, atol=1e-6 * max(nn, na) / 1e3)))
-    return Diagnosis(
-        "scattered", None, f"{wrong} of {a.size} entries differ, with no simple pattern"
-    )
+    if a.ndim == 2 and _fits(a.reshape(a.shape[::-1]).T[judged], nj):
+        return Diagnosis("transpose", None, "the gradient is transposed (reshaped from its .T)")
+    for other_name, other in (others or {}).items():
+        o = np.asarray(other, dtype=np.float64)
+        if o.shape == a.shape and _fits(aj, o[judged]):
+            return Diagnosis("swapped", None, f"this is the gradient of {other_name!r}: swapped?")
+    return _scattered(name, a, st)

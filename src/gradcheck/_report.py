@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Diagnosis", "Entry", "ParameterResult", "Report", "Status"]
+__all__ = ["Diagnosis", "Entry", "ParameterResult", "Report", "Status", "entry_label"]
 
 Status = Literal["passed", "failed", "inconclusive"]
 #: Per-entry outcome: ``ok`` (agrees), ``wrong`` (disagrees beyond the tolerance and
@@ -21,6 +21,13 @@ Status = Literal["passed", "failed", "inconclusive"]
 #: derivatives differ and the analytic value lies between them; kept out of the
 #: verdict) or ``uncertain`` (the finite-difference error is too large to tell).
 EntryStatus = Literal["ok", "wrong", "nonsmooth", "uncertain"]
+
+
+def entry_label(parameter: str, index: tuple[int, ...]) -> str:
+    """``"W1[2, 3]"`` for entry ``(2, 3)`` of ``W1``, or the bare name for a scalar."""
+    if not index:
+        return parameter
+    return f"{parameter}[{', '.join(map(str, index))}]"
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,7 @@ class Entry:
 
     def label(self) -> str:
         """``"W1[2, 3]"``, or the bare name for a scalar."""
-        if not self.index:
-            return self.parameter
-        return f"{self.parameter}[{', '.join(map(str, self.index))}]"
+        return entry_label(self.parameter, self.index)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,8 @@ class ParameterResult:
         failed: how many entries are ``wrong``.
         nonsmooth: how many entries sit at a kink (excluded from the verdict).
         uncertain: how many entries could not be resolved.
-        worst: its worst entries, largest error relative to tolerance first.
+        worst: its worst entries: ``wrong`` first, then ``uncertain``, ``nonsmooth``
+            and ``ok``; within each, largest error relative to tolerance first.
         diagnosis: for a failed parameter, the mistake that fits, if any.
         detection_bound: the smallest relative error (relative to the largest gradient
             entry of this parameter) that this check would have caught.
@@ -128,7 +134,7 @@ class Report:
         difference: the lesson's ‖g − g̃‖₂ / (‖g‖₂ + ‖g̃‖₂) over every checked entry,
             from the method's estimates at the chosen steps.
         parameters: name → :class:`ParameterResult`, in the parameters' order.
-        worst: the worst entries overall.
+        worst: the worst entries overall, ranked as each parameter's.
         evaluations: how many times the cost was called.
         seconds: wall time of the check.
         options: the options used (method, eps, step rule, rtol, atol, mode, seed, ...).
