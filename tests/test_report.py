@@ -62,3 +62,25 @@ class TestPrinted:
         assert "worst entries" in text
         lines = text.splitlines()
         assert any(line.split()[:3] == ["b", "(2,)", "passed"] for line in lines)
+
+
+class TestEntryLabel:
+    def test_labels(self) -> None:
+        from gradcheck._report import entry_label
+
+        assert entry_label("W1", (2, 3)) == "W1[2, 3]"
+        assert entry_label("b", (0,)) == "b[0]"
+        assert entry_label("s", ()) == "s"
+
+
+class TestPrintedContradictsNothing:
+    def test_kinks_are_not_in_the_diagnosis_count_and_wrong_entries_lead(self) -> None:
+        x = np.array([0.0] * 8 + [0.7, -0.4, 1.1, 0.3, 0.9, -0.2, 0.5, 1.4, -0.8, 0.6, 0.1, 2.0])
+        grad = (x > 0).astype(float)
+        grad[[8, 10, 11, 12]] += 3.0
+        text = str(gradcheck.check(lambda p: float(np.sum(np.maximum(p, 0))), x, grad))
+        assert "20/20 (8 at kinks)" in text
+        assert "4 of 20 entries are wrong (8 more sit at kinks, not counted)" in text
+        assert "12 of 20" not in text
+        listed = text.split("worst entries:")[1].splitlines()[1:]
+        assert [line.split()[-1] for line in listed[:4]] == ["[wrong]"] * 4

@@ -182,6 +182,20 @@ def check(
     notes: list[str] = []
     analytic = analytic_gradient(grad, params, names, notes, cost)
     fixed = rtol is not None or atol is not None
+    options: dict[str, Any] = {
+        "method": method,
+        "eps": eps,
+        "rtol": rtol,
+        "atol": atol,
+        "mode": mode,
+        "seed": seed,
+        "safety": SAFETY,
+        "step_rule": "given" if eps is not None else "u^(1/(p+1)) * max(|θ|, rms(θ))",
+        "tolerance_rule": "fixed" if fixed else "estimate",
+        "resolved_mode": run_mode,
+    }
+    if sample is not None:
+        options["sample"] = sample
     with preserve_rng() as saved_rng:
         ev = SerialEvaluator(
             cost, treedef, leaves, names, saved_rng, complex_ok=complex_step, progress=progress,
@@ -199,7 +213,7 @@ def check(
                 f"gave {base[0]:.17g} and {base[1]:.17g}. Dropout or sampling? Fix its random "
                 "numbers (a seeded generator inside the cost) so that each call repeats."
             )
-            return inconclusive(names, leaves, ev.count, start, msg, method, eps, seed)
+            return inconclusive(names, leaves, ev.count, start, msg, options, notes)
         j0 = float(base[0])
         if complex_step and not np.issubdtype(np.dtype(ev.result_dtype), np.complexfloating):
             raise GradcheckError(
@@ -229,14 +243,6 @@ def check(
             ]  # fmt: skip
             setting = _Setting(method, j0, sigma, rtol, atol, fixed, u > _FLOAT64_U)
             results = _check_leaves(bulk, setting, leaves, names, analytic, eps, chosen)
-    options = {
-        "method": method, "eps": eps, "rtol": rtol, "atol": atol, "mode": mode,
-        "seed": seed, "safety": SAFETY,
-        "step_rule": "given" if eps is not None else "u^(1/(p+1)) * max(|θ|, rms(θ))",
-        "tolerance_rule": "fixed" if fixed else "estimate", "resolved_mode": run_mode,
-    }  # fmt: skip
-    if sample is not None:
-        options["sample"] = sample
     if run_mode == "directional":
         return Report(
             status=status, difference=diff, parameters={r.name: r for r in res},

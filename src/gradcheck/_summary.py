@@ -2,7 +2,9 @@
 
 A parameter fails if any entry is ``wrong``, is inconclusive if none is wrong but some
 are ``uncertain`` (or every entry sits at a kink), and passes otherwise; the report
-takes the worst of its parameters (``docs/numerics.md``).
+fails if any parameter failed, else is inconclusive if any was (``docs/numerics.md``).
+Worst entries are ranked by :func:`rank`. This module builds every entrywise report
+and the report of a check that stopped early, from the same options record.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ from gradcheck import _compare as cmp
 from gradcheck._diagnose import diagnose
 from gradcheck._report import Entry, ParameterResult, Report, Status
 
-__all__ = ["WORST", "ZERO_GRADIENT", "difference", "inconclusive", "summarise"]
+__all__ = [
+    "RANK",
+    "WORST",
+    "ZERO_GRADIENT",
+    "difference",
+    "inconclusive",
+    "overall_status",
+    "parameter_status",
+    "rank",
+    "summarise",
+]
 
 Array = np.ndarray[Any, Any]
 ENTRY_FAILURES = ("wrong", "nonsmooth", "uncertain")
@@ -26,15 +38,29 @@ WORST = 5
 Result = tuple[str, Array, cmp.Comparison, Array]
 
 
-def _entries(name: str, shape: tuple[int, ...], idx: Array, a: Array, c: cmp.Comparison,
-             k: int) -> list[Entry]:  # fmt: skip
-    """The ``k`` worst entries: non-ok first, then by error relative to tolerance."""
-    ratio = c.abs_error / np.where(c.tolerance > 0, c.tolerance, np.inf)
-    rank = ratio + np.where(c.status == "ok", 0.0, 1e300)
-    rank = np.where(np.isnan(rank), 0.0, rank)
-    order = np.argsort(-rank, kind="stable")[:k]
+#: The order of entry statuses in a worst list: a wrong entry is what a reader looks
+#: for; an unresolved one makes the verdict inconclusive; one at a kink is kept out
+#: of the verdict (its error against the averaged slopes is often the largest of all).
+RANK = {"wrong": 0, "uncertain": 1, "nonsmooth": 2, "ok": 3}
+
+
+def rank(status: Array, abs_error: Array, tolerance: Array) -> Array:
+    """Indices from worst to best: by :data:`RANK` of the status, then by error
+    relative to tolerance (an error with zero tolerance is infinitely far off), then
+    by absolute error; ties keep their order."""
+    err = np.nan_to_num(np.asarray(abs_error, dtype=np.float64), nan=-np.inf)
+    tol = np.asarray(tolerance, dtype=np.float64)
+    ratio = np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.where(err > 0, np.inf, 0.0))
+    group = np.array([RANK.get(str(x), len(RANK)) for x in np.asarray(status).tolist()])
+    return np.lexsort((-err, -ratio, group))
+
+
+def _entries(
+    name: str, shape: tuple[int, ...], idx: Array, a: Array, c: cmp.Comparison, k: int
+) -> list[Entry]:
+    """The ``k`` worst entries, in :func:`rank`'s order."""
     out = []
-    for j in order:
+    for j in rank(c.status, c.abs_error, c.tolerance)[:k]:
         big = max(abs(a[j]), abs(c.numeric[j]))
         out.append(
             Entry(
@@ -50,6 +76,16 @@ def _entries(name: str, shape: tuple[int, ...], idx: Array, a: Array, c: cmp.Com
             )
         )
     return out
+
+
+def _worst(entries: list[Entry]) -> tuple[Entry, ...]:
+    """The :data:`WORST` worst of every parameter's worst entries, ranked alike."""
+    order = rank(
+        np.array([e.status for e in entries], dtype=object),
+        np.array([e.abs_error for e in entries], dtype=np.float64),
+        np.array([e.tolerance for e in entries], dtype=np.float64),
+    )
+    return tuple(entries[int(j)] for j in order[:WORST])
 
 
 #: The message of a check whose whole gradient is zero to within its error.
@@ -76,6 +112,28 @@ def difference(a: Array, n: Array) -> float:
     return float(np.linalg.norm(a - n)) / den if den > 0 else 0.0
 
 
+def parameter_status(wrong: int, uncertain: int, nonsmooth: int, checked: int) -> Status:
+    """A parameter with a ``wrong`` entry fails. Without one it is inconclusive when
+    an entry is ``uncertain`` or when every checked entry sits at a kink (nothing was
+    judged: Σ|x| at x = 0); otherwise it passes."""
+    if wrong:
+        return "failed"
+    if uncertain or (checked and nonsmooth == checked):
+        return "inconclusive"
+    return "passed"
+
+
+def overall_status(statuses: list[Status]) -> Status:
+    """The report's verdict: ``failed`` if any parameter failed (a gradient known to be
+    wrong outweighs one that could not be judged), else ``inconclusive`` if any was,
+    else ``passed``."""
+    if "failed" in statuses:
+        return "failed"
+    if "inconclusive" in statuses:
+        return "inconclusive"
+    return "passed"
+
+
 def summarise(
     results: list[Result],
     analytic: list[Array],
@@ -85,6 +143,21 @@ def summarise(
     sigma: float,
     notes: list[str],
 ) -> Report:
+    """The report of an entrywise check (full or sample mode).
+
+    Args:
+        results: each parameter's comparison, in the parameters' order.
+        analytic: each parameter's analytic gradient, shaped like it.
+        evaluations: how many times the cost was called.
+        start: ``time.perf_counter()`` when the check started.
+        options: the options the report records; its ``resolved_mode`` is the
+            report's ``mode`` (the same record :func:`inconclusive` gets).
+        sigma: the cost's measured noise.
+        notes: messages from before the comparison (how the gradient was read).
+
+    Returns:
+        The :class:`~gradcheck.Report`.
+    """
     params: dict[str, ParameterResult] = {}
     all_a, all_n, worst = [], [], []
     messages = list(notes)
@@ -98,14 +171,13 @@ def summarise(
         all_a.append(a)
         all_n.append(c.numeric)
         counts = {s: int(np.count_nonzero(c.status == s)) for s in ENTRY_FAILURES}
-        judged = idx.size - counts["nonsmooth"]
-        status: Status = "failed" if counts["wrong"] else "passed"
-        if status == "passed" and (counts["uncertain"] or (idx.size and judged == 0)):
-            status = "inconclusive"
+        status = parameter_status(
+            counts["wrong"], counts["uncertain"], counts["nonsmooth"], int(idx.size)
+        )
         diag = None
         if status == "failed" and name in numeric_full:
             others = {n: v for n, v in numeric_full.items() if n != name}
-            diag = diagnose(g, numeric_full[name], others)
+            diag = diagnose(g, numeric_full[name], others, status=c.status, name=name)
         entries = _entries(name, leaf.shape, idx, a, c, WORST)
         errors = np.full(leaf.size, np.nan)
         errors[idx] = c.abs_error
@@ -138,35 +210,60 @@ def summarise(
                 f"{name}: {counts['uncertain'] - still} entries could not be resolved: the "
                 f"cost's noise ({sigma:.2g}) or curvature swamps the finite differences there"
             )
-    statuses = {p.status for p in params.values()}
-    overall: Status = "failed" if "failed" in statuses else (
-        "inconclusive" if "inconclusive" in statuses else "passed")  # fmt: skip
+    overall = overall_status([p.status for p in params.values()])
     if overall == "inconclusive" and _zero_within_error(results, analytic):
         messages.append(ZERO_GRADIENT)
-    worst.sort(key=lambda e: (e.status == "ok", -(e.abs_error / e.tolerance if e.tolerance else 0)))
-    return Report(
-        status=overall,
-        difference=difference(np.concatenate(all_a), np.concatenate(all_n)),
-        parameters=params,
-        worst=tuple(worst[:WORST]),
-        evaluations=evaluations,
-        seconds=time.perf_counter() - start,
-        options=options,
-        noise=sigma,
-        messages=tuple(messages),
+    diff = difference(np.concatenate(all_a), np.concatenate(all_n))
+    return _report(
+        overall, diff, params, _worst(worst), evaluations, start, options, sigma, messages
     )
 
 
-def inconclusive(names: list[str], leaves: list[Array], evaluations: int, start: float,
-                  msg: str, method: str, eps: float | None, seed: int) -> Report:  # fmt: skip
+def _report(
+    status: Status,
+    diff: float,
+    params: dict[str, ParameterResult],
+    worst: tuple[Entry, ...],
+    evaluations: int,
+    start: float,
+    options: dict[str, Any],
+    sigma: float,
+    messages: list[str],
+) -> Report:
+    """The one place an entrywise or inconclusive report is built: its mode is the
+    options' ``resolved_mode``, so a report always says how it ran."""
+    return Report(
+        status=status,
+        difference=diff,
+        parameters=params,
+        worst=worst,
+        evaluations=evaluations,
+        seconds=time.perf_counter() - start,
+        options=dict(options),
+        noise=sigma,
+        messages=tuple(messages),
+        mode=str(options.get("resolved_mode", "full")),
+    )
+
+
+def inconclusive(
+    names: list[str],
+    leaves: list[Array],
+    evaluations: int,
+    start: float,
+    msg: str,
+    options: dict[str, Any],
+    notes: list[str],
+) -> Report:
+    """The report of a check that stopped before comparing any entry (a cost that
+    is not deterministic): every parameter ``inconclusive``, with the same options
+    (and so the same mode) a finished check would report, and ``notes`` + ``msg``.
+    """
     nan = float("nan")
     params = {
-        n: ParameterResult(n, tuple(x.shape), str(x.real.dtype), "inconclusive", nan, nan, 0,
-                           int(x.size))
+        n: ParameterResult(
+            n, tuple(x.shape), str(x.real.dtype), "inconclusive", nan, nan, 0, int(x.size)
+        )
         for n, x in zip(names, leaves)
     }
-    return Report("inconclusive", float("nan"), params, (), evaluations,
-                  time.perf_counter() - start, {"method": method, "eps": eps, "seed": seed},
-                  messages=(msg,))  # fmt: skip
-
-
+    return _report("inconclusive", nan, params, (), evaluations, start, options, 0.0, [*notes, msg])

@@ -1,0 +1,414 @@
+"""The summary: worst entries that are the worst, verdicts, and reports that keep how
+they ran (also when the check stops early)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import _compare as cmp
+from gradcheck import cli
+from gradcheck._summary import (
+    RANK,
+    WORST,
+    inconclusive,
+    overall_status,
+    parameter_status,
+    rank,
+    summarise,
+)
+
+Array = np.ndarray[Any, Any]
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((ROOT / "src" / "gradcheck" / "report.schema.json").read_text())
+
+
+def comparison(a: Array, numeric: Array, tolerance: Array, status: list[str]) -> cmp.Comparison:
+    """A comparison as the engine makes it, with the per-entry results given."""
+    size = a.size
+    return cmp.Comparison(
+        numeric=np.asarray(numeric, dtype=np.float64),
+        abs_error=np.abs(a - numeric),
+        tolerance=np.asarray(tolerance, dtype=np.float64),
+        fd_error=np.zeros(size),
+        status=np.array(status),
+        reach=np.zeros(size),
+        flat=np.zeros(size, dtype=bool),
+        scale=float(np.max(np.abs(numeric), initial=0.0)),
+    )
+
+
+def summary(params: dict[str, tuple[Array, Array, Array, list[str]]]) -> gradcheck.Report:
+    """``summarise`` over crafted comparisons: name → (analytic, numeric, tol, status)."""
+    results, analytic = [], []
+    for name, (a, n, tol, status) in params.items():
+        results.append((name, n.copy(), comparison(a, n, tol, status), np.arange(a.size)))
+        analytic.append(a)
+    options = {"method": "central", "resolved_mode": "full"}
+    return summarise(results, analytic, 7, time.perf_counter(), options, 0.0, [])
+
+
+def flat_index(entry: gradcheck.Entry, shape: tuple[int, ...]) -> int:
+    return int(np.ravel_multi_index(entry.index, shape))
+
+
+class TestWorstEntriesAreTheWorst:
+    @pytest.mark.parametrize("seed", range(6))
+    @pytest.mark.parametrize("wrong", [6, 9, 17])
+    def test_crafted_wrong_entries_by_error_over_tolerance(self, seed: int, wrong: int) -> None:
+        rng = np.random.default_rng(seed)
+        size = 60
+        n = rng.standard_normal(size)
+        a = n.copy()
+        pos = rng.choice(size, wrong, replace=False)
+        a[pos] += rng.choice([-1, 1], wrong) * np.logspace(-4, 1, wrong)
+        status = ["ok"] * size
+        for p in pos:
+            status[p] = "wrong"
+        report = summary({"w": (a, n, np.full(size, 1e-6), status)})
+        expected = [int(p) for p in pos[::-1][:WORST]]  # largest error first
+        assert [flat_index(e, (size,)) for e in report.worst] == expected
+        assert [flat_index(e, (size,)) for e in report.parameters["w"].worst] == expected
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_error_relative_to_tolerance_not_absolute_error(self, seed: int) -> None:
+        # Tolerances differ per entry: the largest absolute error is the mildest.
+        rng = np.random.default_rng(seed)
+        size = 30
+        n = rng.standard_normal(size)
+        a = n.copy()
+        pos = rng.choice(size, 7, replace=False)
+        abs_err = np.logspace(0, -3, 7)  # decreasing
+        tol = np.logspace(0, -9, 7)  # decreasing faster: ratio increasing
+        tolerance = np.full(size, 1e-6)
+        tolerance[pos] = tol
+        a[pos] += abs_err
+        status = ["wrong" if i in pos else "ok" for i in range(size)]
+        report = summary({"w": (a, n, tolerance, status)})
+        by_ratio = [int(p) for p in pos[::-1][:WORST]]
+        by_abs = [int(p) for p in pos[:WORST]]
+        got = [flat_index(e, (size,)) for e in report.worst]
+        assert got == by_ratio and got != by_abs
+
+    def test_absolute_error_breaks_ties_of_the_ratio(self) -> None:
+        n = np.ones(6)
+        a = n + np.array([1.0, 4.0, 2.0, 3.0, 0.0, 5.0])
+        tol = np.abs(a - n)  # every wrong entry exactly at ratio 1
+        tol[4] = 1.0
+        status = ["wrong"] * 4 + ["ok", "wrong"]
+        report = summary({"w": (a, n, tol, status)})
+        assert [flat_index(e, (6,)) for e in report.worst] == [5, 1, 3, 2, 0]
+
+    def test_zero_tolerance_error_ranks_first(self) -> None:
+        n = np.ones(4)
+        a = n + np.array([1e-9, 1.0, 0.0, 0.5])
+        report = summary({"w": (a, n, np.array([0.0, 1e-3, 0.0, 1e-3]), ["wrong"] * 4)})
+        assert [flat_index(e, (4,)) for e in report.worst] == [0, 1, 3, 2]
+
+    def test_across_parameters_on_their_own_scale(self) -> None:
+        # "big": abs error 10 at tolerance 1 (10×). "small": 1e-3 at 1e-8 (1e5×).
+        big_n, small_n = np.full(3, 1e3), np.full(3, 1e-3)
+        report = summary(
+            {
+                "big": (
+                    big_n + np.array([10.0, 0, 20.0]),
+                    big_n,
+                    np.ones(3),
+                    ["wrong", "ok", "wrong"],
+                ),
+                "small": (
+                    small_n + np.array([0, 1e-3, 0]),
+                    small_n,
+                    np.full(3, 1e-8),
+                    ["ok", "wrong", "ok"],
+                ),
+            }
+        )
+        assert [e.label() for e in report.worst[:3]] == ["small[1]", "big[2]", "big[0]"]
+
+    def test_wrong_before_unresolved_before_kinks_before_ok(self) -> None:
+        # A kink's error against the averaged slopes is often the largest of all: it
+        # must not push the wrong entries out of the list.
+        n = np.zeros(8)
+        a = np.array([0.5, 0.5, 0.5, 1e-3, 0.0, 0.2, 0.5, 0.5])
+        status = ["nonsmooth", "nonsmooth", "uncertain", "wrong", "ok", "wrong"] + ["nonsmooth"] * 2
+        report = summary({"w": (a, n, np.full(8, 1e-4), status)})
+        assert [e.status for e in report.worst] == ["wrong", "wrong", "uncertain"] + [
+            "nonsmooth"
+        ] * 2
+        assert [flat_index(e, (8,)) for e in report.worst[:3]] == [5, 3, 2]
+        assert list(RANK) == ["wrong", "uncertain", "nonsmooth", "ok"]
+
+    def test_rank_puts_nan_errors_last_in_their_group(self) -> None:
+        order = rank(np.array(["wrong"] * 3), np.array([np.nan, 1.0, 2.0]), np.ones(3))
+        assert order.tolist() == [2, 1, 0]
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_check_lists_the_largest_planted_errors_in_order(
+        self, dtype: type[np.floating[Any]], seed: int
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(0.5, 1.5, size=50).astype(dtype)
+        grad = 2 * x.astype(np.float64)
+        pos = rng.choice(50, 8, replace=False)
+        grad[pos] += np.logspace(-1, 1.5, 8)  # well apart: no tie in either order
+        report = gradcheck.check(lambda p: float(np.sum(p.astype(np.float64) ** 2)), x, grad)
+        assert report.parameters["x"].failed == 8
+        expected = [(int(p),) for p in pos[::-1][:WORST]]
+        assert [e.index for e in report.worst] == expected
+        assert [e.index for e in report.parameters["x"].worst] == expected
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_check_ranks_by_relative_error_under_a_relative_tolerance(self, seed: int) -> None:
+        # Gradient entries from 1e-3 to 1e3: with a purely relative tolerance the
+        # largest absolute error (on the largest entry) is the smallest relative one.
+        rng = np.random.default_rng(seed)
+        scales = np.logspace(-3, 3, 7)
+        x = rng.uniform(0.5, 1.5, size=7)
+        true = scales * x
+        rel = np.logspace(-1, -4, 7)  # largest relative error on the smallest entry
+        grad = true * (1 + rel)
+        perm = rng.permutation(7)
+        cost = lambda p: float(0.5 * np.sum(scales[perm] * p**2))  # noqa: E731
+        report = gradcheck.check(cost, x[perm], grad[perm], rtol=1e-6, atol=0.0)
+        assert report.status == "failed" and report.parameters["x"].failed == 7
+        where = {int(old): new for new, old in enumerate(perm)}
+        by_rel = [(where[i],) for i in range(WORST)]
+        by_abs = [(where[i],) for i in range(6, 6 - WORST, -1)]
+        assert [e.index for e in report.worst] == by_rel
+        assert by_rel != by_abs
+
+    def test_kinks_do_not_push_wrong_entries_out(self) -> None:
+        x = np.array([0.0] * 8 + [0.7, -0.4, 1.1, 0.3])
+        grad = (x > 0).astype(float)
+        grad[8] += 0.2  # smaller than the kinks' errors (0.5 each), also relative to tolerance
+        report = gradcheck.check(lambda p: float(np.sum(np.maximum(p, 0))), x, grad)
+        p = report.parameters["x"]
+        assert (report.status, p.failed, p.nonsmooth) == ("failed", 1, 8)
+        assert report.worst[0].index == (8,) and report.worst[0].status == "wrong"
+        kink = report.worst[1]
+        assert (
+            kink.abs_error / kink.tolerance > report.worst[0].abs_error / report.worst[0].tolerance
+        )
+        assert [e.status for e in report.worst[1:]] == ["nonsmooth"] * (WORST - 1)
+
+
+class TestVerdict:
+    @pytest.mark.parametrize(
+        ("wrong", "uncertain", "nonsmooth", "checked", "expected"),
+        [
+            (1, 0, 0, 5, "failed"),
+            (1, 3, 1, 5, "failed"),
+            (0, 1, 0, 5, "inconclusive"),
+            (0, 0, 5, 5, "inconclusive"),  # every entry at a kink: nothing judged
+            (0, 0, 4, 5, "passed"),
+            (0, 0, 0, 5, "passed"),
+            (0, 0, 0, 0, "passed"),
+        ],
+    )
+    def test_parameter_status(
+        self, wrong: int, uncertain: int, nonsmooth: int, checked: int, expected: str
+    ) -> None:
+        assert parameter_status(wrong, uncertain, nonsmooth, checked) == expected
+
+    @pytest.mark.parametrize(
+        "order", list(itertools.permutations(["passed", "failed", "inconclusive"]))
+    )
+    def test_failed_outweighs_inconclusive(self, order: tuple[Any, ...]) -> None:
+        assert overall_status(list(order)) == "failed"
+        assert overall_status([s for s in order if s != "failed"]) == "inconclusive"
+        assert overall_status(["passed", "passed"]) == "passed"
+
+    def test_crafted_failed_and_all_kinks(self) -> None:
+        n = np.ones(3)
+        report = summary(
+            {
+                "kinks": (np.zeros(3), np.full(3, 0.5), np.full(3, 1e-6), ["nonsmooth"] * 3),
+                "wrong": (2 * n, n, np.full(3, 1e-6), ["wrong"] * 3),
+            }
+        )
+        assert report.parameters["kinks"].status == "inconclusive"
+        assert report.parameters["wrong"].status == "failed"
+        assert report.status == "failed"
+
+    @pytest.mark.parametrize("analytic", [1.0, -1.0, 0.5])
+    @pytest.mark.parametrize("shape", [(1,), (4,), (2, 3)])
+    def test_abs_at_zero_is_inconclusive_not_passed(self, analytic: float, shape: Any) -> None:
+        # Σ|x| at x = 0: every entry at a kink, nothing judged.
+        x = np.zeros(shape)
+        report = gradcheck.check(lambda p: float(np.sum(np.abs(p))), x, np.full(shape, analytic))
+        p = report.parameters["x"]
+        assert (p.nonsmooth, p.failed, p.uncertain) == (x.size, 0, 0)
+        assert p.status == "inconclusive" and report.status == "inconclusive"
+
+    @pytest.mark.parametrize("shape", [(1,), (2, 3), (7,)])
+    def test_relu_at_zero_is_inconclusive_not_passed(self, shape: tuple[int, ...]) -> None:
+        x = np.zeros(shape)
+        report = gradcheck.check(lambda p: float(np.sum(np.maximum(p, 0))), x, np.zeros_like(x))
+        assert report.parameters["x"].nonsmooth == x.size
+        assert report.status == "inconclusive"
+
+    @pytest.mark.parametrize("first", ["kinks", "wrong"])
+    def test_one_failed_one_inconclusive_is_failed(self, first: str) -> None:
+        params = {"kinks": np.zeros(3), "wrong": np.array([0.3, -1.2])}
+        grads = {"kinks": np.ones(3), "wrong": -2 * params["wrong"]}  # sign flipped
+        order = [first, *(k for k in params if k != first)]
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.abs(p["kinks"])) + np.sum(p["wrong"] ** 2)),
+            {k: params[k] for k in order},
+            {k: grads[k] for k in order},
+        )
+        assert report.parameters["kinks"].status == "inconclusive"
+        assert report.parameters["wrong"].status == "failed"
+        assert report.status == "failed" and report.failed_parameters == ["wrong"]
+
+    def test_one_failed_one_inconclusive_exits_1(self, tmp_path: Path) -> None:
+        path = tmp_path / "mixed.py"
+        path.write_text(
+            "import numpy as np\n"
+            "def problem():\n"
+            "    cost = lambda p: float(np.sum(np.abs(p['k'])) + np.sum(p['w'] ** 2))\n"
+            "    params = {'k': np.zeros(3), 'w': np.array([0.3, -1.2])}\n"
+            "    return cost, params, {'k': np.ones(3), 'w': -2 * params['w']}\n"
+        )
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main(["run", f"{path}:problem"], out=out, err=err)
+        assert code == 1, err.getvalue()
+        assert "FAILED: wrong gradient for w" in out.getvalue()
+
+
+def _noisy(scale: float = 1e-3) -> Any:
+    calls = itertools.count()
+    return lambda p: float(np.sum(p["W"] ** 2)) + next(calls) * scale
+
+
+class TestInconclusiveKeepsHowItRan:
+    @pytest.mark.parametrize(
+        ("options", "mode"),
+        [
+            ({}, "full"),
+            ({"mode": "directional"}, "directional"),
+            ({"mode": "directional", "rtol": 1e-5, "seed": 3}, "directional"),
+            ({"mode": "sample", "sample": 4}, "sample"),
+            ({"mode": "sample", "sample": 0.5, "method": "forward", "eps": 1e-6}, "sample"),
+            ({"mode": "full", "atol": 1e-8, "method": "richardson"}, "full"),
+        ],
+    )
+    def test_same_options_and_mode_as_a_finished_check(
+        self, options: dict[str, Any], mode: str
+    ) -> None:
+        params = {"W": np.linspace(0.1, 1.0, 12).reshape(3, 4)}
+        grad = {"dW": 2 * params["W"], "dZ1": np.zeros(2)}  # the lesson's extra key: a note
+        finished = gradcheck.check(lambda p: float(np.sum(p["W"] ** 2)), params, grad, **options)
+        report = gradcheck.check(_noisy(), params, grad, **options)
+        assert report.status == "inconclusive" and report.mode == mode == finished.mode
+        assert report.options == finished.options
+        assert report.options["resolved_mode"] == mode
+        assert report.messages[0] == finished.messages[0]  # the note on dZ1
+        assert "dZ1" in report.messages[0]
+        assert "not deterministic" in report.messages[-1] and len(report.messages) == 2
+        assert report.parameters["W"].status == "inconclusive"
+        assert report.parameters["W"].checked == 0 and report.parameters["W"].size == 12
+        assert report.guarantee == {} and report.localisation == {}
+
+    def test_auto_mode_records_what_it_resolved_to(self) -> None:
+        x = np.linspace(-1.0, 1.0, 200_001)
+        calls = itertools.count()
+        report = gradcheck.check(lambda p: float(p @ p) + next(calls), x, 2 * x)
+        assert report.status == "inconclusive" and report.mode == "directional"
+        assert report.options["mode"] == "auto"
+        assert report.options["resolved_mode"] == "directional"
+
+    def test_round_trip_schema_and_print(self) -> None:
+        params = {"W": np.ones((2, 2))}
+        report = gradcheck.check(_noisy(), params, {"W": 2 * params["W"]}, mode="directional")
+        jsonschema.validate(json.loads(report.to_json()), SCHEMA)
+        again = gradcheck.Report.from_json(report.to_json())
+        assert again.mode == "directional" and again.options == report.options
+        text = str(report)
+        assert "INCONCLUSIVE" in text and "mode directional" in text
+        assert "note: the cost is not deterministic" in text
+
+    def test_the_builder_copies_the_options(self) -> None:
+        options = {"method": "central", "resolved_mode": "sample", "sample": 3}
+        report = inconclusive(
+            ["a"], [np.zeros(2)], 2, time.perf_counter(), "why", options, ["first"]
+        )
+        options["method"] = "changed"
+        assert report.options["method"] == "central" and report.mode == "sample"
+        assert report.messages == ("first", "why")
+        assert report.evaluations == 2 and report.seconds >= 0
+
+
+class TestDiagnosisAgreesWithTheTable:
+    @pytest.mark.parametrize("seed", range(4))
+    def test_kinks_are_not_counted_as_differences(self, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        x = np.zeros(20)
+        live = rng.choice(20, 12, replace=False)
+        x[live] = rng.uniform(0.2, 1.0, 12) * rng.choice([-1, 1], 12)
+        grad = (x > 0).astype(float)
+        bad = np.sort(live[:4])
+        grad[bad] += 3.0
+        report = gradcheck.check(lambda p: float(np.sum(np.maximum(p, 0))), x, grad)
+        p = report.parameters["x"]
+        assert (p.failed, p.nonsmooth) == (4, 8)
+        assert p.diagnosis is not None and p.diagnosis.kind == "scattered"
+        labels = ", ".join(f"x[{i}]" for i in bad)
+        assert p.diagnosis.text == (
+            "4 of 20 entries are wrong (8 more sit at kinks, not counted), "
+            f"with no simple pattern: {labels}"
+        )
+
+    @pytest.mark.parametrize("kinks", [1, 3, 6])
+    def test_a_factor_is_found_among_kinks(self, kinks: int) -> None:
+        # At a kink the numerical slope is the average 0.5 w, the analytic one 0: fitted
+        # over every entry, no factor would fit.
+        w = np.linspace(1.0, 3.0, 10)
+        x = np.array([0.4, -0.3, 1.2, -0.8, 0.7, 0.9, -1.1, 0.2, 0.6, -0.5])
+        x[:kinks] = 0.0
+        grad = 2 * w * (x > 0)
+        report = gradcheck.check(lambda p: float(np.sum(w * np.maximum(p, 0))), x, grad)
+        p = report.parameters["x"]
+        assert p.nonsmooth == kinks and p.diagnosis is not None
+        assert (p.diagnosis.kind, p.diagnosis.text) == (
+            "factor",
+            "×2 — the gradient is 2 times too large (a doubled term?)",
+        )
+
+    @pytest.mark.parametrize("seed", range(5))
+    @pytest.mark.parametrize("shape", [(30,), (5, 6), (4, 4)])
+    @pytest.mark.parametrize("error", [1e-3, 0.1, 10.0])
+    def test_one_wrong_entry_is_named_not_a_factor(
+        self, seed: int, shape: tuple[int, ...], error: float
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], shape)
+        grad = 3 * x**2
+        where = tuple(int(rng.integers(s)) for s in shape)
+        grad[where] *= 1 + error
+        report = gradcheck.check(lambda p: float(np.sum(p**3)), x, grad)
+        p = report.parameters["x"]
+        assert p.failed == 1 and p.diagnosis is not None
+        assert p.diagnosis.kind == "scattered", p.diagnosis.text
+        label = f"x[{', '.join(map(str, where))}]"
+        assert p.diagnosis.text == (
+            f"1 of {x.size} entries is wrong, with no simple pattern: {label}"
+        )
+
+    @pytest.mark.parametrize(("factor", "kind"), [(2.0, "factor"), (-1.0, "sign"), (0.5, "factor")])
+    def test_counts_match_for_patterns(self, factor: float, kind: str) -> None:
+        x = np.linspace(0.5, 2.0, 12).reshape(3, 4)
+        report = gradcheck.check(lambda p: float(np.sum(p**3)), x, factor * 3 * x**2)
+        p = report.parameters["x"]
+        assert p.failed == 12 and p.diagnosis is not None and p.diagnosis.kind == kind
