@@ -34,6 +34,7 @@ test: $(VENV)/.all
 
 bench: $(VENV)/.all
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/accuracy.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
