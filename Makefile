@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,17 @@ test: $(VENV)/.all
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
+# Mutation testing of the verdict code (long: not part of `make test`); writes docs/testing.md.
+$(VENV)/.mutate: $(VENV)/.all constraints.txt
+	$(PIP) install -c constraints.txt -e '.[torch,jax,dask,plot,dev,mutate]'
+	touch $@
+
+mutate: $(VENV)/.mutate
+	$(BIN)/python tools/mutate.py $(MODULES)
+
 bench: $(VENV)/.all
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/accuracy.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) mutants build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
