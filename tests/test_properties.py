@@ -36,7 +36,11 @@ def _settings(name: str) -> Callable[[F], F]:
         deadline=None,
         derandomize=True,
         database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.differing_executors,  # stateless test classes: see conftest.py
+        ],
     )
 
 
