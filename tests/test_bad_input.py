@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -132,6 +133,44 @@ def _torch_params(_: Path) -> Any:
     import torch
 
     return gradcheck.check(_sq, {"W": torch.ones(3)}, {"W": 2 * X})
+
+
+def _cli_params(write: Callable[[Path], None], source: str = _GOOD) -> Callable[[Path], Any]:
+    """``gradcheck run {tmp}/t.py:problem --params {tmp}/p.npz``, ``write`` making the file."""
+
+    def run(tmp: Path) -> Any:
+        write(tmp / "p.npz")
+        return _cli("run", "{tmp}/t.py:problem", "--params", "{tmp}/p.npz", source=source)(tmp)
+
+    return run
+
+
+def _truncated_npz(path: Path) -> None:
+    np.savez(path, x=np.array([3.0, 4.0]))
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _huge_npz(path: Path) -> None:
+    member = io.BytesIO()
+    header = {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}
+    np.lib.format.write_array_header_1_0(member, header)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", member.getvalue() + bytes(16))
+
+
+_PRECOMPUTED = (
+    "import numpy as np\n\ndef problem():\n    x = np.array([1.0, 2.0])\n"
+    "    return (lambda p: float(p @ p), x, 2 * x)\n"
+)
+_EXIT_AT_IMPORT = "import sys\nsys.exit(0)\n\ndef problem():\n    pass\n"
+_ARGPARSE_AT_IMPORT = (
+    "import argparse\nparser = argparse.ArgumentParser()\n"
+    "parser.add_argument('--data', required=True)\nparser.parse_args()\n"
+)
+_EXIT_IN_COST = (
+    "import sys\nimport numpy as np\n\ndef problem():\n"
+    "    return (lambda p: sys.exit(0), np.ones(2), lambda p: 2 * p)\n"
+)
 
 
 GE = gradcheck.GradcheckError
@@ -264,7 +303,38 @@ CASES: list[Case] = [
     Case("CLI: --params file missing", _cli("run", "{tmp}/t.py:problem", "--params",
          "{tmp}/none.npz"), CliExit, "does not exist"),
     Case("CLI: --params .npz holding a pickled object", _cli_npz, CliExit,
-         "Object arrays cannot be loaded when allow_pickle=False"),
+         "holds Python objects (dtype object), which would need pickle"),
+    Case("CLI: --params .npz holding strings",
+         _cli_params(lambda p: np.savez(p, x=np.array(["1.0", "2.0"]))), CliExit,
+         "member 'x' holds strings"),
+    Case("CLI: --params .npz holding complex numbers",
+         _cli_params(lambda p: np.savez(p, x=np.array([1.0, 2.0]) + 1j)), CliExit,
+         "will not drop the imaginary part"),
+    Case("CLI: --params .npz truncated", _cli_params(_truncated_npz), CliExit,
+         "truncated, corrupt or not an .npz archive"),
+    Case("CLI: --params .npz declaring 2**40 elements", _cli_params(_huge_npz), CliExit,
+         "member 'x' declares shape (1099511627776,)"),
+    Case("CLI: --params with a gradient precomputed at other values",
+         _cli_params(lambda p: np.savez(p, x=np.array([3.0, 4.0])), _PRECOMPUTED), CliExit,
+         "it would be stale"),
+    Case("CLI: target calls sys.exit(0) at import",
+         _cli("run", "{tmp}/t.py:problem", source=_EXIT_AT_IMPORT), CliExit,
+         "the target exited during import"),
+    Case("CLI: target runs argparse at import",
+         _cli("run", "{tmp}/t.py:problem", source=_ARGPARSE_AT_IMPORT), CliExit,
+         "the target exited during import"),
+    Case("CLI: cost calls sys.exit() during the check",
+         _cli("run", "{tmp}/t.py:problem", source=_EXIT_IN_COST), CliExit,
+         "the target's code exited during the check"),
+    Case("CLI: --processes with a lambda cost",
+         _cli("run", "{tmp}/t.py:problem", "--workers", "2", "--processes"), CliExit,
+         "the cost cannot be pickled"),
+    Case("CLI: --seed -1", _cli("run", "{tmp}/t.py:problem", "--seed", "-1"), CliExit,
+         "--seed -1: a seed is a non-negative integer"),
+    Case("CLI: --plot is a folder", _cli("run", "{tmp}/t.py:problem", "--plot", "{tmp}"),
+         CliExit, "that is a folder"),
+    Case("CLI: --json is a folder", _cli("run", "{tmp}/t.py:problem", "--json", "{tmp}"),
+         CliExit, "that is a folder"),
     Case("CLI: --json into a missing folder", _cli("run", "{tmp}/t.py:problem", "--json",
          "{tmp}/no/dir/r.json"), CliExit, "does not exist"),
     Case("CLI: no command", _cli(), CliExit, "exit 3: usage: gradcheck"),

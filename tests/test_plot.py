@@ -88,3 +88,47 @@ class TestPictures:
             plot_errors(failed, "V")
         with pytest.raises(GradcheckError, match="cannot write picture"):
             plot_report(failed, tmp_path / "missing" / "r.png")
+
+
+class TestPicturePaths:
+    """Where a picture goes: exactly the path given, never beside it (issue 12 §7)."""
+
+    @pytest.mark.parametrize("name", ["out", "out.png", "out.svg"])
+    def test_a_folder_is_refused(self, failed: Report, tmp_path: Path, name: str) -> None:
+        (tmp_path / name).mkdir()
+        with pytest.raises(GradcheckError, match="it is a folder"):
+            plot_report(failed, tmp_path / name)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+        assert list((tmp_path / name).iterdir()) == []
+
+    @pytest.mark.parametrize(
+        ("name", "fmt"), [("r", "png"), ("r.png", "png"), ("r.SVG", "svg"), ("a.b.pdf", "pdf")]
+    )
+    def test_the_suffix_names_the_format(self, tmp_path: Path, name: str, fmt: str) -> None:
+        from gradcheck.plot import picture_format
+
+        assert picture_format(tmp_path / name) == fmt
+
+    @pytest.mark.parametrize("name", ["r.txt", "r.docx", "r.json"])
+    def test_an_unknown_suffix_is_refused(self, failed: Report, tmp_path: Path, name: str) -> None:
+        with pytest.raises(GradcheckError, match=f"writes no '{name[1:]}' files"):
+            plot_report(failed, tmp_path / name)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_failed_render_leaves_the_old_file(
+        self, failed: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        path = tmp_path / "r.png"
+        path.write_bytes(b"old")
+        path.chmod(0o640)
+
+        def broken(self: Figure, *args: Any, **kwargs: Any) -> None:
+            raise ValueError("no renderer")
+
+        monkeypatch.setattr(Figure, "savefig", broken)
+        with pytest.raises(GradcheckError, match="no renderer"):
+            plot_report(failed, path)
+        assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["r.png"]
+        monkeypatch.undo()
+        plot_report(failed, path)
+        assert path.read_bytes().startswith(PNG) and path.stat().st_mode & 0o777 == 0o640

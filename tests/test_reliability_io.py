@@ -7,7 +7,10 @@ is ``inconclusive`` with the reason, never ``failed``.
 
 from __future__ import annotations
 
+import io
 import os
+import tracemalloc
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck._io import load_npz, write_json_atomic
+from gradcheck._io import MAX_NPZ_BYTES, _check_header, _Header, load_npz, write_json_atomic
 
 
 class _Boom:
@@ -43,6 +46,107 @@ class TestLoadNeverRunsCode:
         path.write_text("not a zip")
         with pytest.raises(gradcheck.GradcheckError, match="cannot read parameter file"):
             load_npz(path)
+
+
+def _npy(shape: tuple[int, ...], data: bytes, version: tuple[int, int] = (1, 0)) -> bytes:
+    """A ``.npy`` member whose header declares ``shape`` (float64), followed by ``data``."""
+    buf = io.BytesIO()
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+    write = np.lib.format.write_array_header_1_0
+    if version == (2, 0):
+        write = np.lib.format.write_array_header_2_0
+    write(buf, header)
+    return buf.getvalue() + data
+
+
+def _zip(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> None:
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+
+
+class TestHostileNpz:
+    """Truncated, corrupt or lying ``.npz`` files: a sentence, never an allocation (§6)."""
+
+    @pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+    @pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+    @pytest.mark.parametrize("shape", [(2**40,), (2**20, 2**20), (2**31, 2**10, 4)])
+    def test_huge_declared_shape_is_refused_before_allocating(
+        self, tmp_path: Path, version: tuple[int, int], compression: int, shape: tuple[int, ...]
+    ) -> None:
+        path = tmp_path / "huge.npz"
+        _zip(path, {"W.npy": _npy(shape, b"\0" * 64, version)}, compression)
+        tracemalloc.start()
+        try:
+            with pytest.raises(gradcheck.GradcheckError, match="declares shape") as info:
+                load_npz(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 2**20, peak  # nothing near the declared size was set aside
+        assert str(path) in str(info.value) and "member 'W'" in str(info.value)
+
+    @pytest.mark.parametrize("count", [4, 1000, 2**20])
+    def test_header_larger_than_the_member_is_refused(self, tmp_path: Path, count: int) -> None:
+        path = tmp_path / "short.npz"
+        _zip(path, {"b.npy": _npy((count,), b"\0" * 24)})  # 3 float64 of data
+        assert count * 8 <= MAX_NPZ_BYTES
+        with pytest.raises(gradcheck.GradcheckError, match=r"member 'b'.*truncated or corrupt"):
+            load_npz(path)
+
+    def test_a_deflate_ratio_no_compressor_reaches_is_refused(self) -> None:
+        info = zipfile.ZipInfo("W.npy")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        header = _Header((2**30,), False, np.dtype("<f8"), 128)
+        info.file_size, info.compress_size = 128 + 2**33, 1000
+        with pytest.raises(gradcheck.GradcheckError, match="is corrupt"):
+            _check_header(header, info, "'f.npz': member 'W'", MAX_NPZ_BYTES)
+        info.compress_size = 2**33 // 1000  # what zeros do compress to: accepted
+        assert _check_header(header, info, "w", MAX_NPZ_BYTES) == 2**33
+
+    @pytest.mark.parametrize("compressed", [False, True])
+    @pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, -1])
+    def test_truncated_file(self, tmp_path: Path, compressed: bool, keep: float) -> None:
+        path = tmp_path / "cut.npz"
+        save = np.savez_compressed if compressed else np.savez
+        save(path, W1=np.random.default_rng(0).normal(size=(20, 30)), b1=np.zeros(20))
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * keep)] if keep > 0 else data[:-1])
+        with pytest.raises(gradcheck.GradcheckError, match="truncated, corrupt") as info:
+            load_npz(path)
+        assert str(path) in str(info.value)
+
+    @pytest.mark.parametrize("compressed", [False, True])
+    def test_corrupt_data_fails_its_checksum(self, tmp_path: Path, compressed: bool) -> None:
+        path = tmp_path / "flip.npz"
+        save = np.savez_compressed if compressed else np.savez
+        save(path, W=np.arange(1000.0))
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+        with pytest.raises(gradcheck.GradcheckError, match="member 'W' cannot be read") as info:
+            load_npz(path)
+        assert str(path) in str(info.value) and "corrupt" in str(info.value)
+
+    def test_unsupported_header_version(self, tmp_path: Path) -> None:
+        path = tmp_path / "v3.npz"
+        member = bytearray(_npy((2,), b"\0" * 16))
+        member[6] = 3  # the major version byte after the magic string
+        _zip(path, {"W.npy": bytes(member)})
+        with pytest.raises(gradcheck.GradcheckError, match=r"format version 3\.0"):
+            load_npz(path)
+
+    def test_objects_are_never_unpickled(self, tmp_path: Path) -> None:
+        path = tmp_path / "evil.npz"
+        np.savez(path, evil=np.array([_Boom()], dtype=object))
+        unpickled: list[bool] = []
+        _Boom.__setstate__ = lambda self, state: unpickled.append(True)  # type: ignore[attr-defined]
+        try:
+            with pytest.raises(gradcheck.GradcheckError, match="never unpickles"):
+                load_npz(path)
+        finally:
+            del _Boom.__setstate__  # type: ignore[attr-defined]
+        assert unpickled == []
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -83,10 +187,10 @@ class TestAtomicWrite:
 
     def test_read_only_folder(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         # simulated: chmod is not enforced for root, which CI containers often are
-        def denied(**kwargs: Any) -> Any:
+        def denied(*args: Any) -> Any:
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr("gradcheck._io.tempfile.mkstemp", denied)
+        monkeypatch.setattr("gradcheck._io.os.open", denied)
         with pytest.raises(gradcheck.GradcheckError, match="Permission denied"):
             write_json_atomic(tmp_path / "r.json", {"status": "passed"})
         assert _leftovers(tmp_path) == []

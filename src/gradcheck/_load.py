@@ -2,7 +2,8 @@
 
 A target is ``path/to/file.py:function`` or ``package.module:function`` (the function
 may be a dotted attribute path, ``module:Class.method``). The function is called with no
-arguments and returns a *problem*, one of:
+arguments (with ``params=`` to recompute a gradient for ``--params``, see
+:func:`load_problem`) and returns a *problem*, one of:
 
 * a tuple ``(cost, params, grad)``: the arguments of :func:`gradcheck.check`;
 * a dict with keys ``"cost"``, ``"params"``, ``"grad"`` and optionally ``"options"``
@@ -19,8 +20,10 @@ arguments and returns a *problem*, one of:
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +36,14 @@ from gradcheck._errors import GradcheckError
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
 
-__all__ = ["Problem", "as_problem", "load_problem", "load_target", "override_params"]
+__all__ = [
+    "Problem",
+    "as_problem",
+    "import_target_module",
+    "load_problem",
+    "load_target",
+    "override_params",
+]
 
 _SHAPES = (
     "return (cost, params, grad), a dict with keys 'cost', 'params', 'grad' (and optional "
@@ -128,7 +138,7 @@ def as_problem(value: object, target: str) -> Problem:
 
 
 def _import_file(path: Path) -> Any:
-    name = f"_gradcheck_target_{abs(hash(str(path.resolve())))}"
+    name = _file_module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise GradcheckError(f"cannot import {str(path)!r} as a Python file")
@@ -138,12 +148,41 @@ def _import_file(path: Path) -> Any:
     sys.path.insert(0, folder)  # so the file can import its neighbours
     try:
         spec.loader.exec_module(module)
-    except Exception:
+    except BaseException:
         sys.modules.pop(name, None)
         raise
     finally:
         sys.path.remove(folder)
     return module
+
+
+def _file_module_name(path: Path) -> str:
+    """The name a file target is imported under (the same in every process)."""
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return f"_gradcheck_target_{digest}"
+
+
+def import_target_module(target: str) -> None:
+    """Import a file target's module under its name, unless this process has it.
+
+    The initializer of ``gradcheck run --processes`` workers: a cost defined at the top
+    level of a target file pickles by reference to that module, which a worker started
+    by ``spawn`` or ``forkserver`` has to import before it can unpickle the cost.
+    """
+    where = target.rpartition(":")[0]
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        path = Path(where)
+        if _file_module_name(path) not in sys.modules:
+            _import_file(path)
+
+
+def _exited(exc: SystemExit, during: str) -> GradcheckError:
+    """The error for user code that called ``sys.exit()`` (or ran argparse) ``during``."""
+    return GradcheckError(
+        f"the target exited {during} (SystemExit({exc.code!r}): sys.exit() or argparse "
+        "reading gradcheck's own command line?); keep a script's command-line code under "
+        '`if __name__ == "__main__":`'
+    )
 
 
 def load_target(target: str) -> Callable[[], Any]:
@@ -169,6 +208,8 @@ def load_target(target: str) -> Callable[[], Any]:
             module = importlib.import_module(where)
     except GradcheckError:
         raise
+    except SystemExit as exc:
+        raise _exited(exc, f"during import of {where!r}") from exc
     except ModuleNotFoundError as exc:
         raise GradcheckError(f"cannot import {where!r}: {exc}") from exc
     except Exception as exc:
@@ -185,18 +226,78 @@ def load_target(target: str) -> Callable[[], Any]:
     return obj  # type: ignore[no-any-return]
 
 
-def load_problem(target: str) -> Problem:
+def load_problem(target: str, params: Mapping[str, np.ndarray[Any, Any]] | None = None) -> Problem:
     """Load ``target``, call it, and return its :class:`Problem`.
 
+    Args:
+        target: ``file.py:function`` or ``module:function``.
+        params: arrays that replace parameters by name (``gradcheck run --params``).
+            A gradient given as arrays was computed at the target's own parameters,
+            so it would be stale at these: it is recomputed by calling the target
+            again as ``function(params=new_params)`` when the function takes a
+            ``params`` argument; a gradient given as a function is simply called at
+            them; otherwise the override is refused.
+
     Raises:
-        GradcheckError: loading fails, the function raises, or returns no problem.
+        GradcheckError: loading fails, the function raises, exits or returns no
+            problem, or ``params`` cannot be applied (see :func:`override_params`)
+            or would leave a precomputed gradient stale.
     """
     function = load_target(target)
+    problem = _call(function, target)
+    if params is None:
+        return problem
+    new = override_params(problem, params)
+    if problem.kind != "numpy" or callable(problem.grad) or not _changed(problem, new):
+        return new
+    if not _takes_params(function):
+        raise GradcheckError(
+            f"--params: {target} returns its gradient as arrays, computed at its own "
+            f"parameters; at the new values of {', '.join(_changed(problem, new))} it would "
+            "be stale and a correct gradient would fail. Return the gradient as a function "
+            "grad(params), or give the function a `params=None` argument and compute the "
+            "gradient at the parameters it is given (see docs/cli.md)"
+        )
+    again = _call(function, target, new.params)
+    ignored = _changed(new, again)
+    if ignored:
+        raise GradcheckError(
+            f"--params: {target}(params=...) returned other values of {', '.join(ignored)} "
+            "than it was given, so its gradient is not at the new parameters; use the "
+            "`params` argument in place of the function's own parameters"
+        )
+    return again
+
+
+def _call(function: Callable[..., Any], target: str, params: Any = None) -> Problem:
+    """``function()``, or ``function(params=params)``, as a :class:`Problem`."""
+    kwargs = {} if params is None else {"params": params}
     try:
-        value = function()
+        value = function(**kwargs)
+    except SystemExit as exc:
+        raise _exited(exc, f"while {target} was called") from exc
     except Exception as exc:
         raise GradcheckError(f"{target} raised {type(exc).__name__}: {exc}") from exc
     return as_problem(value, target)
+
+
+def _takes_params(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` can be called as ``function(params=...)``."""
+    try:
+        parameter = inspect.signature(function).parameters.get("params")
+    except (TypeError, ValueError):  # no signature (a builtin)
+        return False
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return parameter is not None and parameter.kind in keyword
+
+
+def _changed(old: Problem, new: Problem) -> list[str]:
+    """The names of the parameters whose values differ between ``old`` and ``new``."""
+    names, before, _ = flatten(old.params)
+    new_names, after, _ = flatten(new.params)
+    if names != new_names:
+        return sorted(set(names) ^ set(new_names)) or names
+    return [n for n, a, b in zip(names, before, after) if not np.array_equal(a, b)]
 
 
 def override_params(problem: Problem, arrays: Mapping[str, np.ndarray[Any, Any]]) -> Problem:

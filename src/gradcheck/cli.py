@@ -7,6 +7,7 @@ Exit codes (also in ``gradcheck --help`` and ``docs/cli.md``):
 1     failed: some gradient is wrong
 2     inconclusive: no verdict could be reached (non-deterministic cost, noise)
 3     usage or input error: bad option, missing file or function, bad problem
+130   interrupted (Ctrl-C); no output file is left half-written
 ====  =======================================================================
 """
 
@@ -15,7 +16,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import inspect
+import multiprocessing
 import os
+import pickle
 import re
 import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -25,12 +28,20 @@ import numpy as np
 
 from gradcheck import __version__
 from gradcheck._errors import GradcheckError
-from gradcheck._load import Problem, load_problem, override_params
+from gradcheck._load import Problem, import_target_module, load_problem
 from gradcheck._report import Report
 
-__all__ = ["EXIT_FAILED", "EXIT_INCONCLUSIVE", "EXIT_PASSED", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INCONCLUSIVE",
+    "EXIT_INTERRUPTED",
+    "EXIT_PASSED",
+    "EXIT_USAGE",
+    "main",
+]
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_USAGE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
 _EXIT = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "inconclusive": EXIT_INCONCLUSIVE}
 _EPILOG = """\
 exit codes:
@@ -38,9 +49,10 @@ exit codes:
   1  failed: some gradient is wrong
   2  inconclusive: no verdict (non-deterministic cost, too much noise)
   3  usage or input error (bad option, missing file or function, bad problem)
+  130  interrupted (Ctrl-C)
 
 TARGET is path/to/file.py:function or package.module:function; the function takes no
-arguments and returns (cost, params, grad), {"cost", "params", "grad"[, "options"]},
+arguments (or params=, for --params) and returns (cost, params, grad), {"cost", "params", "grad"[, "options"]},
 {"model": torch_module, "loss": loss_fn} or {"jax": f, "params": pytree}.
 Colour is off when stdout is not a terminal, NO_COLOR is set, or with --no-color.
 See docs/cli.md."""
@@ -128,16 +140,26 @@ def colourise(text: str) -> str:
     return pattern.sub(sub, text)
 
 
+def _seed(args: argparse.Namespace) -> dict[str, int]:
+    """``{"seed": S}`` from ``--seed S``, or ``{}`` without it."""
+    if args.seed is None:
+        return {}
+    if args.seed < 0:
+        raise GradcheckError(f"--seed {args.seed}: a seed is a non-negative integer (0, 1, ...)")
+    return {"seed": args.seed}
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("method", "eps", "mode", "rtol", "atol", "seed")
+    names = ("method", "eps", "mode", "rtol", "atol")
     opts = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    opts.update(_seed(args))
     if getattr(args, "sample", None) is not None:
         s = float(args.sample)
         opts["sample"] = int(s) if s >= 1 and s.is_integer() else s
     return opts
 
 
-def _executor(args: argparse.Namespace) -> Executor | None:
+def _executor(args: argparse.Namespace, problem: Problem) -> Executor | None:
     if args.workers is None:
         return None
     if args.workers < 1:
@@ -147,45 +169,93 @@ def _executor(args: argparse.Namespace) -> Executor | None:
     if "executor" not in inspect.signature(check).parameters:
         raise GradcheckError("--workers needs a gradcheck whose check() takes executor=")
     if args.processes:
-        return ProcessPoolExecutor(args.workers)
+        _check_picklable(problem)
+        # forkserver where there is one: fork() copies a process whose threads (torch,
+        # JAX, BLAS) may hold locks; the workers import a file target themselves.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
+        return ProcessPoolExecutor(
+            args.workers, context, initializer=import_target_module, initargs=(args.target,)
+        )
     return ThreadPoolExecutor(args.workers, thread_name_prefix="gradcheck")
+
+
+def _check_picklable(problem: Problem) -> None:
+    """Refuse ``--processes`` before starting a worker when the cost cannot reach one."""
+    if problem.kind != "numpy":
+        raise GradcheckError(
+            f"--processes: a {problem.kind} problem's cost is built inside gradcheck."
+            f"{problem.kind} and cannot be sent to worker processes; drop --processes "
+            "(--workers N alone evaluates on threads)"
+        )
+    for what, value in (("cost", problem.cost), ("batched", problem.options.get("batched"))):
+        if value is None:
+            continue
+        try:
+            pickle.dumps(value)
+        except Exception as exc:
+            raise GradcheckError(
+                f"--processes: the {what} cannot be pickled ({type(exc).__name__}: {exc}), so "
+                "it cannot be sent to worker processes; drop --processes (--workers N alone "
+                f"evaluates on threads), or define the {what} as a function at the top level "
+                "of the target's file or module (not a lambda or a nested function)"
+            ) from exc
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fail before a long check, not after it, on an output that cannot be written."""
     for flag, path in (("--json", args.json), ("--plot", args.plot)):
-        if path is not None:
-            folder = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(folder):
-                raise GradcheckError(f"{flag} {path}: the folder {folder!r} does not exist")
-    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
-        raise GradcheckError("--plot needs matplotlib: pip install 'gradcheck[plot]'")
+        if path is None:
+            continue
+        if os.path.isdir(path):
+            raise GradcheckError(
+                f"{flag} {path}: that is a folder; give a file name, e.g. "
+                f"{os.path.join(path, 'report.json' if flag == '--json' else 'report.png')}"
+            )
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise GradcheckError(f"{flag} {path}: the folder {folder!r} does not exist")
+    if args.plot is not None:
+        if importlib.util.find_spec("matplotlib") is None:
+            raise GradcheckError("--plot needs matplotlib: pip install 'gradcheck[plot]'")
+        from gradcheck.plot import picture_format
+
+        picture_format(args.plot)
 
 
 def _load(args: argparse.Namespace) -> Problem:
     _check_outputs(args)
-    problem = load_problem(args.target)
+    arrays = None
     if args.params:
         from gradcheck._io import load_npz
 
-        problem = override_params(problem, load_npz(args.params))
-    return problem
+        arrays = load_npz(args.params)
+    return load_problem(args.target, arrays)
+
+
+def _exited(exc: SystemExit) -> GradcheckError:
+    return GradcheckError(
+        f"the target's code exited during the check (SystemExit({exc.code!r})): a cost, "
+        "gradient or loss must return a value, not call sys.exit() or parse the command line"
+    )
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from gradcheck._progress import ProgressBar
 
-    problem = _load(args)
     opts = _options(args)
+    problem = _load(args)
+    executor = _executor(args, problem)
     bar = ProgressBar(err, enabled=False if args.quiet else None)
-    executor = _executor(args)
     try:
         report: Report = problem.run({**opts, "progress": bar,
                                       **({"executor": executor} if executor else {})})  # fmt: skip
+    except SystemExit as exc:
+        raise _exited(exc) from exc
     finally:
         bar.close()
         if executor is not None:
-            executor.shutdown()
+            executor.shutdown(cancel_futures=True)
     text = str(report)
     if args.quiet:
         text = text.splitlines()[0]
@@ -203,6 +273,7 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     from gradcheck._engine import check
     from gradcheck._sweep import sweep
 
+    seed = _seed(args)
     problem = _load(args)
     if problem.kind != "numpy":
         raise GradcheckError(
@@ -211,17 +282,19 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
         )
     if args.entries < 1:
         raise GradcheckError(f"--entries {args.entries}: need at least 1")
-    seed = {"seed": args.seed} if args.seed is not None else {}
     cost = problem.cost
     assert cost is not None  # a numpy problem always has one
     # The check picks the entries to sweep: its worst ones (the largest gradients when it
     # names none, e.g. a passing directional check).
     options = {**problem.options, **seed}
-    report = check(cost, problem.params, problem.grad, **options)
-    worst = sorted(report.worst, key=lambda e: e.status == "ok")
-    entries = [(e.parameter, e.index) for e in worst[: args.entries]] or None
-    result = sweep(cost, problem.params, problem.grad, method=args.method,
-                   entries=entries, count=args.entries, points=args.points)  # fmt: skip
+    try:
+        report = check(cost, problem.params, problem.grad, **options)
+        worst = sorted(report.worst, key=lambda e: e.status == "ok")
+        entries = [(e.parameter, e.index) for e in worst[: args.entries]] or None
+        result = sweep(cost, problem.params, problem.grad, method=args.method,
+                       entries=entries, count=args.entries, points=args.points)  # fmt: skip
+    except SystemExit as exc:
+        raise _exited(exc) from exc
     colour = _use_colour(out, args.no_color)
     head = f"step-size sweep ({result.method} differences, truncation order {result.order})"
     lines = [f"{_BOLD}{head}{_RESET}" if colour else head]
@@ -285,6 +358,9 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None,
     except GradcheckError as exc:
         print(f"gradcheck: error: {exc}", file=err)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gradcheck: interrupted (no output file is left half-written)", file=err)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

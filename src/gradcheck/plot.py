@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,7 +34,14 @@ from gradcheck._report import Report
 if TYPE_CHECKING:
     from gradcheck._sweep import SweepResult
 
-__all__ = ["plot_differences", "plot_errors", "plot_report", "plot_sweep", "save"]
+__all__ = [
+    "picture_format",
+    "plot_differences",
+    "plot_errors",
+    "plot_report",
+    "plot_sweep",
+    "save",
+]
 
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "inconclusive": "#f9a825"}
 
@@ -58,15 +65,52 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
-def save(figure: Any, path: str | os.PathLike[str]) -> None:
-    """Write ``figure`` to ``path`` (PNG by its suffix) with the Agg canvas.
+def picture_format(path: str | os.PathLike[str]) -> str:
+    """The picture format ``path`` names by its suffix (``png`` when it has none).
 
     Raises:
-        GradcheckError: the file cannot be written.
+        GradcheckError: the suffix is no format matplotlib writes, or ``path`` is a folder.
     """
+    if os.path.isdir(path):
+        raise GradcheckError(
+            f"cannot write picture {os.fspath(path)!r}: it is a folder; give a file name "
+            "in it, e.g. report.png"
+        )
+    suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    if not suffix:
+        return "png"
+    formats = _matplotlib()[2].get_supported_filetypes()
+    if suffix not in formats:
+        raise GradcheckError(
+            f"cannot write picture {os.fspath(path)!r}: matplotlib writes no '.{suffix}' "
+            f"files; use one of {', '.join('.' + f for f in sorted(formats))}"
+        )
+    return suffix
+
+
+def save(figure: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``figure`` to exactly ``path``, atomically, with the Agg canvas.
+
+    The format follows the suffix (PNG when there is none); the file is complete or
+    absent, never half-written, with the permissions a plain write would give (see
+    :func:`gradcheck._io.write_atomic`).
+
+    Raises:
+        GradcheckError: ``path`` is a folder, its folder is missing, its suffix is no
+            picture format, or the file cannot be written.
+    """
+    from gradcheck._io import write_atomic
+
+    fmt = picture_format(path)
+
+    def write(handle: IO[bytes]) -> None:
+        figure.savefig(handle, format=fmt, dpi=120)
+
     try:
-        figure.savefig(os.fspath(path), dpi=120)
-    except (OSError, ValueError) as exc:
+        write_atomic(path, write, what="picture")
+    except GradcheckError:
+        raise
+    except ValueError as exc:
         raise GradcheckError(f"cannot write picture {os.fspath(path)!r}: {exc}") from exc
 
 
