@@ -609,7 +609,8 @@ class TestProcesses:
         from gradcheck._load import import_target_module, load_problem
 
         target = f"{t12}:module_level"
-        cost, params = load_problem(target).cost, load_problem(target).params
+        problem = load_problem(target)
+        cost, params = problem.cost, problem.params
         assert cost is not None
         assert cost.__module__.startswith("_gradcheck_target_") and cost.__module__ in sys.modules
         pickle.dumps(cost)

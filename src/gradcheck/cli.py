@@ -52,8 +52,9 @@ exit codes:
   130  interrupted (Ctrl-C)
 
 TARGET is path/to/file.py:function or package.module:function; the function takes no
-arguments (or params=, for --params) and returns (cost, params, grad), {"cost", "params", "grad"[, "options"]},
-{"model": torch_module, "loss": loss_fn} or {"jax": f, "params": pytree}.
+arguments (or params=, for --params) and returns (cost, params, grad),
+{"cost", "params", "grad"[, "options"]}, {"model": torch_module, "loss": loss_fn}
+or {"jax": f, "params": pytree}.
 Colour is off when stdout is not a terminal, NO_COLOR is set, or with --no-color.
 See docs/cli.md."""
 _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
