@@ -13,12 +13,14 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
    The Richardson extrapolation ``R = (4 C(h/2) − C(h)) / 3`` of the central
    differences ``C`` is a higher-order estimate; ``e = |D − R| + ν`` estimates the
    error of ``D`` itself — the spread of the Richardson table.
-3. **Kinks.** With ``J0`` the unperturbed cost, the one-sided slopes differ by
-   ``jump(s) = (J(θ+s) − 2 J0 + J(θ−s)) / s``. For a smooth cost ``jump(s) ≈ s f''``
-   halves with ``s``; at a kink (ReLU at 0, ties in max/abs) it does not. An entry
-   whose jump stays (``|jump(h/2)| > 0.75 |jump(h)|``, above noise and tolerance) and
-   whose ``a`` lies between the one-sided slopes is ``nonsmooth``: kept out of the
-   verdict, not counted as an error.
+3. **Kinks** (``gradcheck._kinks``). With ``J0`` the unperturbed cost, the one-sided
+   slopes differ by ``jump(s) = (J(θ+s) − 2 J0 + J(θ−s)) / s``. For a smooth cost
+   ``jump(s) ≈ s f''`` halves with ``s``; at a kink (ReLU at 0, ties in max/abs) it
+   does not. An entry whose jump stays (``|jump(h/2)| > 0.75 |jump(h)|``, above noise
+   and tolerance) has a kink within its steps: at θ it is ``nonsmooth``, kept out of
+   the verdict (:attr:`Comparison.kink` 0); away from θ the steps straddle it and the
+   entry is ``uncertain`` until the engine compares it with smaller steps
+   (:attr:`Comparison.kink` is the kink's estimated offset).
 4. **Decide.** ``|a − D| ≤ tol + SAFETY · e`` is ``ok`` — unless that allowance is more
    than :data:`UNCERTAIN` of the parameter's gradient scale, when the entry is
    ``uncertain`` (the finite differences, drowned in noise, cannot resolve it: this
@@ -45,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck import _kinks
 from gradcheck._numerics import SAFETY, Method
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "UNCERTAIN",
     "Comparison",
     "compare",
+    "examined",
     "first_estimate",
     "roundoff_limited",
     "tolerance",
@@ -127,7 +131,10 @@ class Comparison:
 
     ``reach`` is the largest mismatch each entry could hide (:data:`NOISE_SPREAD`),
     ``flat`` marks unresponsive entries (rule 5 of the module doc) and ``scale`` is the
-    parameter's gradient scale.
+    parameter's gradient scale. ``kink`` is the estimated offset from θ of a kink
+    within the entry's steps (0: at θ; NaN: none seen), ``bracketed`` whether the
+    analytic value lies between the one-sided slopes there (``gradcheck._kinks``), and
+    ``notes`` are lines for the report.
     """
 
     numeric: Array
@@ -138,6 +145,16 @@ class Comparison:
     reach: Array
     flat: Array  # of bool
     scale: float
+    kink: Array = dataclasses.field(default_factory=lambda: np.empty(0))  # of float
+    bracketed: Array = dataclasses.field(default_factory=lambda: np.empty(0))  # of bool
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Comparisons built without kink fields saw no kink."""
+        if self.kink.shape != self.numeric.shape:
+            self.kink = np.full(self.numeric.shape, np.nan)
+        if self.bracketed.shape != self.numeric.shape:
+            self.bracketed = np.zeros(self.numeric.shape, dtype=bool)
 
     @property
     def detection_bound(self) -> float:
@@ -148,7 +165,17 @@ class Comparison:
         return float(self.reach.max() / self.scale)
 
     #: The per-entry fields (all but ``scale``).
-    PER_ENTRY = ("numeric", "abs_error", "tolerance", "fd_error", "status", "reach", "flat")
+    PER_ENTRY = (
+        "numeric",
+        "abs_error",
+        "tolerance",
+        "fd_error",
+        "status",
+        "reach",
+        "flat",
+        "kink",
+        "bracketed",
+    )
 
     def subset(self, where: Array) -> Comparison:
         """The results of the entries ``where`` (an index or boolean mask)."""
@@ -172,8 +199,28 @@ def roundoff_limited(c: Comparison, noise: Array) -> Array:
     return np.asarray(c.fd_error <= (1.0 + NOISE_SPREAD) * noise, dtype=bool)
 
 
-def _jump(jp: Array, jm: Array, j0: float, s: Array) -> Array:
-    return (jp - 2.0 * j0 + jm) / s
+def examined(
+    method: Method,
+    analytic: Array,
+    numeric: Array,
+    tol: Array,
+    stage1: Array,
+    j0: float,
+    h: Array,
+    floor: float = 0.0,
+) -> Array:
+    """Which entries are re-examined (rules 2 and 3): those that fail the screen, and
+    those whose one-sided slopes at ``h`` differ by :data:`gradcheck._kinks.SCREEN` of
+    the gradient scale or more (a kink can hide behind a central difference that
+    matches: ``|x|`` at 0 gives 0 exactly). ``stage1`` holds the columns of
+    :data:`STAGE1`."""
+    out = np.abs(analytic - numeric) > tol
+    if method in ("central", "richardson") and out.size:
+        big = np.maximum(np.abs(analytic), np.abs(numeric))
+        scale = max(float(big.max()), floor)
+        jump = (np.real(stage1[:, 0]) - 2.0 * j0 + np.real(stage1[:, 1])) / h
+        out |= np.abs(jump) > _kinks.SCREEN * scale
+    return np.asarray(out)
 
 
 def tolerance(
@@ -243,7 +290,8 @@ def compare(
     fd_error = np.zeros_like(numeric)
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
     flat = np.zeros(numeric.shape, dtype=bool)
-    idx = np.flatnonzero(suspicious)
+    kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
+    idx = np.flatnonzero(examined(method, analytic, numeric, tol, stage1, j0, h, floor))
     if idx.size and method != "complex":
         s1, hh, j = stage1[idx], h[idx], recheck
         if method == "central":
@@ -259,23 +307,18 @@ def compare(
             err = spread + noise[idx]
         else:
             err = np.abs(numeric[idx] - (4 * c2 - c1) / 3) + noise[idx]
-        fd_error[idx] = err
-        j_big, j_small = _jump(jp, jm, j0, hh), _jump(jp2, jm2, j0, hh / 2)
-        slope_p, slope_m = (jp2 - j0) / (hh / 2), (j0 - jm2) / (hh / 2)
-        kink = (
-            (np.abs(j_small) > 0.75 * np.abs(j_big))
-            & (np.abs(j_small) > 8 * sigma / (hh / 2))
-            & (np.abs(j_small) > tol[idx])
-        )
+        screened = ~suspicious[idx]  # examined for a kink only (see examined())
+        fd_error[idx] = np.where(screened, 0.0, err)
         a = analytic[idx]
-        inside = (a >= np.minimum(slope_p, slope_m) - tol[idx]) & (
-            a <= np.maximum(slope_p, slope_m) + tol[idx]
-        )
+        site = _kinks.locate(jp, jm, jp2, jm2, j0=j0, h=hh, sigma=sigma, tol=tol[idx], analytic=a)
+        kink[idx], bracketed[idx] = site.offset, site.bracketed
         allowed = tol[idx] + (0.0 if fixed else SAFETY * err)
         verdict = np.where(mismatch[idx] <= allowed, "ok", "wrong").astype(object)
         if not fixed:
             verdict[(verdict == "ok") & (SAFETY * err > UNCERTAIN * scale)] = "uncertain"
-        verdict[kink & inside] = "nonsmooth"
+        verdict[screened] = "ok"
+        verdict[site.at_point] = "nonsmooth"
+        verdict[site.kink & ~site.at_point] = "uncertain"
         if not fixed:
             still = np.all(s1 == j0, axis=1) & np.all(j == j0, axis=1)
             verdict[still] = "uncertain" if low_precision else "wrong"
@@ -293,4 +336,4 @@ def compare(
     if not fixed:
         unseen = mismatch + NOISE_SPREAD * noise  # e for entries never re-examined
         reach = tol + SAFETY * np.where(suspicious, fd_error, unseen)
-    return Comparison(numeric, mismatch, tol, fd_error, status, reach, flat, scale)
+    return Comparison(numeric, mismatch, tol, fd_error, status, reach, flat, scale, kink, bracketed)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from gradcheck import _compare as cmp
+from gradcheck import _kinks as kinks
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError, GradientMismatch
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
@@ -45,12 +47,11 @@ from gradcheck._numerics import (
     check_method,
     default_rtol,
     entry_scale,
-    noise_from_table,
     steps,
     unit_roundoff,
 )
 from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator
-from gradcheck._pytree import flatten
+from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
 from gradcheck._summary import WORST, inconclusive, summarise
 
@@ -73,17 +74,21 @@ def _read_only_twin(user: Any, leaf: Array) -> Array | None:
 
 
 def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int) -> float:
-    """Noise of the cost, from 6 evaluations along a private random direction."""
+    """Noise of the cost, from 6 evaluations along a private random direction (12
+    where a kink near θ spoils the first table: ``gradcheck._kinks``, rule 6)."""
     rng = np.random.default_rng(seed)
     deltas = []
     for i, leaf in enumerate(leaves):
         scale = entry_scale(leaf.reshape(-1))
         deltas.append((i, np.sqrt(u) * scale * rng.choice([-1.0, 1.0], size=scale.size)))
     ks = (-3, -2, -1, 1, 2, 3)
-    points = [tuple(Delta(i, slice(None), d, k) for i, d in deltas) for k in ks]
-    vals = np.real(evaluate(points))
-    table = np.concatenate([vals[:3], [j0], vals[3:]])
-    return max(noise_from_table(table), u * abs(j0))
+
+    def table(shrink: float) -> Array:
+        points = [tuple(Delta(i, slice(None), d, k * shrink) for i, d in deltas) for k in ks]
+        vals = np.real(evaluate(points))
+        return np.concatenate([vals[:3], [j0], vals[3:]])
+
+    return max(kinks.table_noise(table), u * abs(j0))
 
 
 def check(
@@ -242,7 +247,15 @@ def check(
                 for n, x in zip(names, leaves)
             ]  # fmt: skip
             setting = _Setting(method, j0, sigma, rtol, atol, fixed, u > _FLOAT64_U)
-            results = _check_leaves(bulk, setting, leaves, names, analytic, eps, chosen)
+            grad_at = None
+            if callable(grad):
+
+                def grad_at(moved: list[Array]) -> list[Array]:
+                    return analytic_gradient(grad, unflatten(treedef, moved), names, [])
+
+            results = _check_leaves(
+                bulk, setting, leaves, names, analytic, eps, chosen, grad_at=grad_at, seed=seed
+            )
     if run_mode == "directional":
         return Report(
             status=status, difference=diff, parameters={r.name: r for r in res},
@@ -284,7 +297,7 @@ def _compare_entries(
     tol = cmp.tolerance(
         method, a, numeric, h, sigma=s.sigma, rtol=rtol, atol=s.atol, fixed=s.fixed, floor=floor
     )
-    sus = np.flatnonzero(np.abs(a - numeric) > tol)
+    sus = np.flatnonzero(cmp.examined(method, a, numeric, tol, real1, s.j0, h, floor))
     offs2 = cmp.RECHECK[method]
     vals2 = ev([(Delta(i, int(idx[k]), o * hl[k]),) for k in sus for o in offs2])
     vals2 = vals2.reshape(sus.size, len(offs2))
@@ -304,11 +317,17 @@ def _check_leaves(
     analytic: list[Array],
     eps: float | None,
     chosen: list[Array],
+    *,
+    grad_at: Callable[[list[Array]], list[Array]] | None = None,
+    seed: int = 0,
 ) -> list[tuple[str, Array, cmp.Comparison, Array]]:
     """Stages 3 and 4 for every parameter; returns (name, leaf, comparison, indices).
 
-    Entries left ``uncertain`` are tried again at the classic step
-    (``gradcheck._numerics``, "Retry step") when it is much larger.
+    Entries whose steps straddle a kink are compared again with smaller steps, and
+    with ``grad_at`` (the gradient at given parameters) entries at a kink are checked
+    again at nearby points (``gradcheck._kinks``). Entries left ``uncertain`` are
+    tried again at the classic step (``gradcheck._numerics``, "Retry step") when it
+    is much larger.
     """
     out = []
     gmax = max(float(np.max(np.abs(g), initial=0.0)) for g in analytic)
@@ -322,8 +341,11 @@ def _check_leaves(
         floor = 0.0 if s.fixed else cmp.GLOBAL_FLOOR * r * gmax
         comp = _compare_entries(ev, s, i, leaf, idx, h, a, r, floor)
         if eps is None:
+            comp = _straddled_kinks(ev, s, i, leaf, idx, a, r, comp)
             _retry(ev, s, i, leaf, idx, h, a, r, comp)
         out.append((name, leaf, comp, idx))
+    if grad_at is not None:
+        out = kinks.recheck(out, ev, grad_at, partial(_check_moved, s, eps), seed)
     return out
 
 
@@ -354,6 +376,50 @@ def _retry(
     resolved = (again.status == "ok") | ((again.status != "uncertain") & consistent)
     if np.any(resolved):
         comp.replace(k[resolved], again.subset(resolved))
+
+
+def _check_moved(
+    s: _Setting,
+    eps: float | None,
+    ev: Evaluator,
+    j0: float,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    a: Array,
+    floor: float,
+) -> cmp.Comparison:
+    """The entries ``idx`` of parameter ``i`` compared at a moved point (``gradcheck._kinks``,
+    rule 5): ``ev`` evaluates there, ``j0`` is the cost and ``leaf`` the parameter there."""
+    at = replace(s, j0=j0)
+    h = steps(np.real(leaf.reshape(-1)), s.method, eps, leaf.real.dtype)[idx]
+    r = default_rtol(leaf.dtype, s.method) if s.rtol is None else s.rtol
+    comp = _compare_entries(ev, at, i, leaf, idx, h, a, r, floor)
+    return comp if eps is not None else _straddled_kinks(ev, at, i, leaf, idx, a, r, comp)
+
+
+def _straddled_kinks(
+    ev: Evaluator,
+    s: _Setting,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    a: Array,
+    r: float,
+    comp: cmp.Comparison,
+) -> cmp.Comparison:
+    """Entries whose steps straddle a kink, compared again with steps clear of it.
+
+    A step below the cost's resolution is no evidence of a wrong gradient, so a cost
+    that does not move at the smaller steps leaves the entry ``uncertain``.
+    """
+    low = replace(s, low_precision=True)
+    floor = comp.scale
+
+    def measure(k: Array, hk: Array) -> cmp.Comparison:
+        return _compare_entries(ev, low, i, leaf, idx[k], hk, a[k], r, floor)
+
+    return kinks.resolve(comp, np.real(leaf.reshape(-1))[idx], leaf.real.dtype, measure)
 
 
 def assert_gradients(cost: Cost, params: Any, grad: Any, **options: Any) -> Report:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck import _compare as cmp
+from gradcheck import _kinks as kinks
 from gradcheck._diagnose import diagnose
 from gradcheck._report import Entry, ParameterResult, Report, Status
 
@@ -174,6 +175,8 @@ def summarise(
         status = parameter_status(
             counts["wrong"], counts["uncertain"], counts["nonsmooth"], int(idx.size)
         )
+        if status == "passed" and kinks.unbracketed(c):  # kinks.py rule 4: no evidence
+            status = "inconclusive"
         diag = None
         if status == "failed" and name in numeric_full:
             others = {n: v for n, v in numeric_full.items() if n != name}
@@ -191,11 +194,7 @@ def summarise(
             worst=tuple(entries), diagnosis=diag, detection_bound=c.detection_bound,
             errors=errors.reshape(leaf.shape),
         )  # fmt: skip
-        if counts["nonsmooth"]:
-            messages.append(
-                f"{name}: {counts['nonsmooth']} entries sit at a kink (one-sided derivatives "
-                "differ); they are kept out of the verdict"
-            )
+        messages += [*kinks.messages(name, c), *c.notes]
         still = int(np.count_nonzero(c.flat & (c.status == "uncertain")))
         if still:
             messages.append(

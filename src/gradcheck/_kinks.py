@@ -1,0 +1,410 @@
+"""Kinks: entries where the cost has no derivative, and entries a step away from one.
+
+A kink is a point where the one-sided derivatives differ (ReLU at 0, ``|x|`` at 0,
+ties in ``max``, ``clip`` at its bounds). Finite differences across one measure the
+average of the two slopes, which no gradient need equal. The rule, per entry that
+fails the screen (``gradcheck._compare``, rule 3), from the five values
+``J(θ ± h)``, ``J(θ ± h/2)`` and ``J0``:
+
+1. **Detect.** The one-sided slopes differ by ``jump(s) = (J(θ+s) − 2 J0 + J(θ−s))/s``.
+   For a smooth cost ``jump(s) ≈ s J''`` halves with ``s``; across a kink it does not.
+   A jump that stays (``|jump(h/2)| > 0.75 |jump(h)|``) above the noise and the
+   tolerance is a kink within about ``h/2`` of θ.
+2. **Locate.** The four secant slopes over ``[−h, −h/2, 0, h/2, h]`` are equal on a
+   straight piece; a kink at ``d`` mixes the two slopes in the interval that holds
+   it. The third difference ``T = J(θ+h) − 2 J(θ+h/2) + 2 J(θ−h/2) − J(θ−h)``
+   (zero for a straight or parabolic piece) over the outer slopes' difference gives
+   ``d = T / (s₄ − s₁)`` exactly for a piecewise-linear cost, for ``|d| < h/2``.
+   A jump at ``h`` that vanishes at ``h/2`` is a kink between ``h/2`` and ``h``.
+   ``T`` carries the noise of four values, standard deviation ``√10·σ``: a kink
+   with ``|T| ≤ OFFSET_NOISE·σ`` (about six standard deviations) is *at* θ.
+3. **Resolve** a kink away from θ: the steps straddle it and measure no derivative
+   at all (``|x|`` at ``1e-7`` with a step of 1e-6 gives ``x/h``). The entry is
+   compared again with steps ``|d|/ZOOM``, clear of it, up to ``LEVELS`` times, or
+   else it is ``uncertain``. ``T`` also holds the two sides' curvature difference
+   (times ``h²/4``): a kink at θ can look ``d`` away, and shows at θ at the smaller
+   step. Steps stay ``MARGIN`` times above the least one that still sees the jump.
+4. **At θ** the entry is ``nonsmooth``, kept out of the verdict. It is *bracketed*
+   when the analytic value lies between the one-sided slopes (± tolerance), as
+   relu'(0) = 0 does. Several kinks meeting at θ (a zero-initialised unit: every
+   sample's pre-activation is 0) can put a correct framework gradient outside them
+   (Kakade & Lee, NeurIPS 2018; Bolte & Pauwels, Math. Program. 2021; see
+   ``docs/numerics.md``). Finite differences at θ cannot tell that from a bug: an
+   unbracketed kink is not wrong, and not excused: its parameter is inconclusive.
+5. **Nearby points**, when ``grad`` is a function: the kink entries are checked again
+   at θ ± δ, δ a seeded random move of ``MOVE`` central steps per entry (generator
+   ``[seed, STREAM]``; deltas on the evaluator's private copy; ``grad`` gets a copy),
+   where the kinks have come apart; the two mirrored points see both sides. Wrong at
+   either point is ``wrong``, right at both is ``ok``, else the status at θ stays. In
+   a parameter with kinks at θ the ``wrong`` entries go too: a jump below the noise
+   (float32) hides a kink, and the convention there looks wrong.
+6. **Noise.** A kink in the noise table (``J(θ + kδ)``, ``k = −3..3``) passes for noise,
+   up to a million times the real one. A kink at θ leaves both halves (``k = −3..0``,
+   ``0..3``; third differences, variance ``C(6, 3)·σ² = 20σ²``) smooth: when the whole
+   is ``KINKED`` times rougher, the halves' estimate is used. One half ``KINKED``
+   times rougher than the other holds a kink: the table is measured again ``SHRINK``
+   times narrower, up to ``NARROWER`` times, and the smallest estimate is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import Delta, Evaluator, Point
+from gradcheck._numerics import noise_from_table, relative_step
+
+if TYPE_CHECKING:
+    from gradcheck._compare import Comparison
+
+__all__ = [
+    "LEVELS",
+    "MOVE",
+    "OFFSET_NOISE",
+    "SCREEN",
+    "ZOOM",
+    "MovedCheck",
+    "Shifted",
+    "Sites",
+    "locate",
+    "messages",
+    "recheck",
+    "resolve",
+    "table_noise",
+    "unbracketed",
+]
+
+Array = np.ndarray[Any, Any]
+#: Entries that pass the screen are examined for a kink as well when their one-sided
+#: slopes at ``h`` differ by this share of the gradient scale: a smooth cost's differ
+#: by ``h·f''``, which at float32's step (``4.9e-3·s``) reaches 10% only where the
+#: gradient changes 20 times over the entry's scale; a smaller kink with a matching
+#: central difference is a bracketed value within 5% of either slope anyway.
+SCREEN = 0.1
+#: A jump that keeps this share of itself when the step halves is a kink (a smooth
+#: cost's jump halves: share 0.5).
+PERSISTS = 0.75
+#: The jump must exceed this many noise-sized slope errors (``σ / (h/2)``).
+JUMP_NOISE = 8.0
+#: A jump at ``h`` that all but vanishes at ``h/2`` (less than this share; a smooth
+#: cost keeps half) is a kink between ``h/2`` and ``h`` from θ: only the outer steps
+#: reach it. Its offset is taken as ``h``, so the smaller steps are ``h/ZOOM``.
+BEYOND = 0.25
+#: ``|T| ≤ OFFSET_NOISE·σ`` puts the kink at θ: ``T`` sums four noisy values with
+#: weights 1, 2, 2, 1 (standard deviation ``√10·σ``), so 20σ is six deviations.
+OFFSET_NOISE = 20.0
+#: A kink at distance ``d`` is re-examined with steps ``|d| / ZOOM`` (and half that):
+#: well clear of it, yet no smaller than needed (round-off grows as ``σ/h``).
+ZOOM = 4.0
+#: The smaller steps stay this many times above the least step at which the jump
+#: still stands out of the noise (``2·JUMP_NOISE·σ/|jump|``): a kink nearer to θ than
+#: that cannot be told from one at θ, and a smaller step would not even see it.
+MARGIN = 4.0
+#: At most this many rounds of smaller steps; an entry still straddling a kink after
+#: them is ``uncertain``.
+LEVELS = 3
+#: The nearby point of rule 5 lies ``MOVE`` central steps (``u^(1/3)·s``) away in
+#: every entry: far enough that its own steps do not straddle the moved kinks, near
+#: enough to check the same formula (1e-4 relative in float64, 8% in float32).
+MOVE = 16.0
+#: A noise table whose halves are this much smoother than the whole straddles a kink
+#: at θ: for pure noise both halves' third differences would have to be under 1% of
+#: their standard deviation (probability about 6e-5). One half this much rougher
+#: than the other holds a kink: pure noise does that about 1.3% of the time, and
+#: then pays 6 more evaluations and keeps the smaller of two valid estimates.
+KINKED = 100.0
+#: How much narrower each further noise table is: a kink 3 steps away falls outside.
+SHRINK = 64.0
+#: At most this many narrower tables (6 evaluations each); 64³ brings float64's
+#: ``√u·s`` table down to ``6e-14·s``, near the parameters' own rounding.
+NARROWER = 3
+#: The stream of the private generator that draws the move (``[seed, STREAM]``).
+STREAM = 3
+
+
+def _table_estimates(values: Array) -> tuple[float, float, float]:
+    """The whole table's noise estimate, and the smaller and larger of its halves'."""
+    whole = noise_from_table(values)
+    halves = [float(abs(np.diff(v, n=3)[0])) / np.sqrt(20.0) for v in (values[:4], values[3:])]
+    return whole, min(halves), max(halves)
+
+
+def table_noise(table: Callable[[float], Array]) -> float:
+    """The cost's noise (rule 6) from ``table(shrink)``: the 7 values ``J(θ + k·shrink·δ)``.
+
+    >>> table_noise(lambda shrink: np.abs(np.arange(-3.0, 4.0)))  # a kink at θ, no noise
+    0.0
+    """
+    best, shrink = np.inf, 1.0
+    for _ in range(NARROWER + 1):
+        whole, low, high = _table_estimates(table(shrink))
+        smooth_halves = high <= KINKED * low
+        if smooth_halves and whole > KINKED * high:
+            return float(min(best, high))
+        best = min(best, whole)
+        if smooth_halves:
+            break
+        shrink /= SHRINK
+    return float(best)
+
+
+class Sites(NamedTuple):
+    """What the five cost values say about kinks, per re-examined entry."""
+
+    kink: Array  # bool: the one-sided slopes differ at every step
+    #: float: the kink's estimated position relative to θ (NaN: none; 0: at θ), no
+    #: nearer than ``ZOOM · MARGIN`` times the least step that still sees it
+    offset: Array
+    at_point: Array  # bool: a kink at θ, to within the noise
+    bracketed: Array  # bool: the analytic value lies between the one-sided slopes
+
+
+def locate(
+    jp: Array,
+    jm: Array,
+    jp2: Array,
+    jm2: Array,
+    *,
+    j0: float,
+    h: Array,
+    sigma: float,
+    tol: Array,
+    analytic: Array,
+) -> Sites:
+    """Rules 1, 2 and 4 of the module doc for values at ``θ ± h`` and ``θ ± h/2``."""
+    half = h / 2
+    j_big, j_small = (jp - 2.0 * j0 + jm) / h, (jp2 - 2.0 * j0 + jm2) / half
+    kink = (
+        (np.abs(j_small) > PERSISTS * np.abs(j_big))
+        & (np.abs(j_small) > JUMP_NOISE * sigma / half)
+        & (np.abs(j_small) > tol)
+    )
+    third = jp - 2.0 * jp2 + 2.0 * jm2 - jm
+    outer = (jp - jp2 - jm2 + jm) / half
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(kink, third / outer, np.nan)
+        least = ZOOM * MARGIN * JUMP_NOISE * 2 * sigma / np.abs(j_small)
+    offset = np.where(offset < 0, -1.0, 1.0) * np.maximum(np.abs(offset), least)
+    at_point = kink & (np.abs(third) <= OFFSET_NOISE * sigma)
+    beyond = (
+        ~kink
+        & (np.abs(j_small) < BEYOND * np.abs(j_big))
+        & (np.abs(j_big) > JUMP_NOISE * sigma / h)
+        & (np.abs(j_big) > tol)
+    )
+    offset = np.where(beyond, h, np.where(at_point, 0.0, offset))
+    slope_p, slope_m = (jp2 - j0) / half, (j0 - jm2) / half
+    low, high = np.minimum(slope_p, slope_m) - tol, np.maximum(slope_p, slope_m) + tol
+    bracketed = (analytic >= low) & (analytic <= high)
+    return Sites(kink | beyond, offset, at_point, bracketed)
+
+
+def _straddled(c: Comparison) -> Array:
+    """Entries whose steps straddle a kink away from θ (status ``uncertain``)."""
+    return np.flatnonzero(np.isfinite(c.kink) & (c.kink != 0) & (c.status == "uncertain"))
+
+
+def _exact_steps(theta: Array, h: Array, dtype: Any) -> Array:
+    """``h`` rounded so that ``θ + h`` is representable in ``dtype`` (0 where it is not)."""
+    work = np.asarray(theta, dtype=dtype)
+    return np.asarray(((work + h.astype(dtype)) - work).astype(np.float64))
+
+
+def resolve(
+    comp: Comparison, theta: Array, dtype: Any, measure: Callable[[Array, Array], Comparison]
+) -> Comparison:
+    """Rule 3: re-examine straddled kinks with steps that stay clear of them.
+
+    Args:
+        comp: the comparison of some entries of one parameter.
+        theta: those entries' values.
+        dtype: the parameter's dtype (steps must be representable in it).
+        measure: ``measure(k, h)`` compares the entries at positions ``k`` of ``comp``
+            with steps ``h``.
+
+    Returns:
+        A new comparison; entries still straddling a kink stay ``uncertain``.
+    """
+    out = comp.subset(np.arange(comp.status.size))
+    todo = _straddled(out)
+    for _ in range(LEVELS):
+        if not todo.size:
+            break
+        h = _exact_steps(theta[todo], np.abs(out.kink[todo]) / ZOOM, dtype)
+        todo = todo[h > 0]
+        again = measure(todo, h[h > 0])
+        after = todo[_straddled(again)]
+        lost = np.isnan(again.kink) & (again.status == "uncertain")
+        again.kink[lost] = out.kink[todo[lost]]  # still a kink entry, for rule 5
+        out.replace(todo, again)
+        todo = after
+    return out
+
+
+class Shifted:
+    """An evaluator at the parameters moved by ``moves`` (one array per parameter).
+
+    Points of single-entry deltas become the move plus the delta; the move of the
+    perturbed parameter is split around the entry, so no two deltas overlap and no
+    N-long array is built per point.
+    """
+
+    def __init__(self, ev: Evaluator, moves: Sequence[Array]) -> None:
+        self.ev = ev
+        self.moves = [m.reshape(-1) for m in moves]
+
+    def __call__(self, points: Sequence[Point]) -> Array:
+        return self.ev([self._shift(p) for p in points])
+
+    def _shift(self, point: Point) -> Point:
+        touched = {d.leaf: int(d.indices) for d in point}
+        out = [Delta(k, slice(None), m) for k, m in enumerate(self.moves) if k not in touched]
+        for d in point:
+            j, m = touched[d.leaf], self.moves[d.leaf]
+            out.append(Delta(d.leaf, j, m[j] + d.amount()))
+            rest = (slice(0, j), slice(j + 1, m.size))
+            out += [Delta(d.leaf, s, m[s]) for s in rest if s.stop > s.start]
+        return tuple(out)
+
+
+#: ``check_at(evaluator, j0, i, leaf, idx, analytic, floor)``: the entries ``idx`` of
+#: parameter ``i`` (whose values are ``leaf``) compared at the evaluator's point, with
+#: the engine's steps, tolerances and rule 3; ``floor`` is the least gradient scale.
+MovedCheck = Callable[[Evaluator, float, int, Array, Array, Array, float], "Comparison"]
+#: ``(name, private leaf, comparison, checked flat indices)``, as the engine keeps them.
+Result = tuple[str, Array, "Comparison", Array]
+
+
+def _targets(c: Comparison) -> Array:
+    """Entries at a kink that no finite difference at θ could settle, and the wrong
+    entries of a parameter with kinks at θ (a jump below the noise hides its kink)."""
+    unsettled = (c.status == "nonsmooth") | (c.status == "uncertain")
+    wrong = (c.status == "wrong") & np.any(c.kink == 0)
+    return np.flatnonzero((np.isfinite(c.kink) & unsettled) | wrong)
+
+
+def _move(leaves: Sequence[Array], seed: int) -> list[Array]:
+    """The move δ of rule 5, rounded so that θ ± δ is representable."""
+    rng = np.random.default_rng([seed, STREAM])
+    out = []
+    for x in leaves:
+        flat = x.reshape(-1)
+        scale = np.maximum(np.abs(flat), np.sqrt(np.mean(flat.astype(np.float64) ** 2)) or 1.0)
+        size = MOVE * relative_step("central", x.dtype) * scale
+        delta = size * rng.uniform(0.5, 1.0, flat.size) * rng.choice([-1.0, 1.0], flat.size)
+        out.append(_exact_steps(flat, delta, x.dtype))
+    return out
+
+
+def recheck(
+    results: list[Result],
+    ev: Evaluator,
+    grad_at: Callable[[list[Array]], list[Array]],
+    check_at: MovedCheck,
+    seed: int,
+) -> list[Result]:
+    """Rule 5: settle the kink entries at two nearby points where the cost is smooth.
+
+    Args:
+        results: the engine's per-parameter results at θ.
+        ev: the evaluator at θ (on the private copy; moves are deltas on it).
+        grad_at: the analytic gradient, flattened in parameter order, at given leaves.
+        check_at: compares entries at a moved point (see :data:`MovedCheck`).
+        seed: the check's seed.
+
+    Returns:
+        New results: entries wrong at either point are ``wrong``, entries that agree
+        at both are ``ok``; each such parameter's comparison carries a note saying so.
+    """
+    targets = [_targets(c) for _, _, c, _ in results]
+    if not any(t.size for t in targets):
+        return results
+    leaves = [leaf for _, leaf, _, _ in results]
+    base = _move(leaves, seed)
+    found: list[list[Comparison]] = [[] for _ in results]
+    for sign in (1.0, -1.0):
+        moves = [sign * m for m in base]
+        moved = [
+            (x.reshape(-1) + m).astype(x.dtype).reshape(x.shape) for x, m in zip(leaves, moves)
+        ]
+        shifted = Shifted(ev, moves)
+        try:
+            j0 = float(np.real(shifted([()])[0]))
+            grads = grad_at(moved)
+            for i, ((_, _, c, idx), t) in enumerate(zip(results, targets)):
+                if t.size:
+                    a = grads[i].reshape(-1)[idx[t]]
+                    found[i].append(check_at(shifted, j0, i, moved[i], idx[t], a, c.scale))
+        except GradcheckError as exc:
+            text = f"could not re-check its kink entries at a nearby point: {exc}"
+            return [_note(r, text) if t.size else r for r, t in zip(results, targets)]
+    return [_settle(r, t, f) if t.size else r for r, t, f in zip(results, targets, found)]
+
+
+def _note(result: Result, text: str) -> Result:
+    name, leaf, c, idx = result
+    out = c.subset(np.arange(c.status.size))
+    out.notes = (*c.notes, f"{name}: {text}")
+    return name, leaf, out, idx
+
+
+def _settle(result: Result, t: Array, found: list[Comparison]) -> Result:
+    """Combine the two moved points' verdicts on the entries ``t`` (rule 5)."""
+    name, leaf, c, idx = result
+    status = np.array([f.status for f in found])
+    wrong = np.any(status == "wrong", axis=0)
+    ok = np.all(status == "ok", axis=0) & ~wrong
+    out = c.subset(np.arange(c.status.size))
+    out.status[t[wrong]], out.status[t[ok]] = "wrong", "ok"
+    settled = wrong | ok
+    out.reach[t[settled]] = np.max([f.reach for f in found], axis=0)[settled]
+    before = c.status[t] == "wrong"
+    text = f"{name}: re-checked {int((~before).sum())} kink entries"
+    if before.any():
+        text += f" and {int(before.sum())} entries wrong at θ, where the cost has kinks,"
+    text += (
+        f" at a nearby smooth point (the parameters moved by ±{MOVE:g} finite-difference "
+        f"steps): {int(ok.sum())} agree there"
+    )
+    if wrong.any():
+        k = int(np.flatnonzero(wrong)[0])
+        f = next(f for f in found if f.status[k] == "wrong")
+        where = tuple(int(v) for v in np.unravel_index(int(idx[t[k]]), leaf.shape))
+        text += (
+            f", {int(wrong.sum())} are wrong there (e.g. {name}{list(where)}: finite "
+            f"differences {f.numeric[k]:.6g}, off by {f.abs_error[k]:.3g})"
+        )
+    if not settled.all():
+        text += f", {int((~settled).sum())} could not be resolved there either"
+    out.notes = (*c.notes, text)
+    return name, leaf, out, idx
+
+
+def messages(name: str, c: Comparison) -> list[str]:
+    """The report's lines about ``name``'s kinks (rule 4); empty when it has none."""
+    at = c.status == "nonsmooth"
+    n = int(np.count_nonzero(at))
+    if not n:
+        return []
+    text = (
+        f"{name}: {n} entries sit at a kink (one-sided derivatives differ); they are kept "
+        "out of the verdict"
+    )
+    loose = int(np.count_nonzero(at & ~c.bracketed))
+    if loose:
+        text += (
+            f"; {loose} of them lie outside their one-sided slopes, which finite "
+            "differences at this point cannot judge (several kinks meeting here, such as "
+            "samples' ReLU pre-activations at exactly 0, can put the framework's "
+            "convention there, and so can a wrong gradient): pass grad as a function to "
+            "re-check them at a nearby smooth point"
+        )
+    return [text]
+
+
+def unbracketed(c: Comparison) -> int:
+    """How many entries sit at a kink with the analytic value outside its slopes."""
+    return int(np.count_nonzero((c.status == "nonsmooth") & ~c.bracketed))

@@ -1,0 +1,317 @@
+"""Kinks (``gradcheck._kinks``): the frameworks' conventions at kinks are not called
+wrong, evidence that straddles a kink is not trusted, and bugs at kinks still fail."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import _kinks
+
+Array = np.ndarray[Any, Any]
+Params = dict[str, Array]
+
+
+def _abs_cost(p: Array) -> float:
+    return float(np.sum(np.abs(p)))
+
+
+def relu_net(
+    seed: int, dtype: Any = np.float64, dead: tuple[int, ...] = (1, 4), at_zero: float = 0.0
+) -> tuple[Callable[[Params], Any], Params, Callable[[Params], Params]]:
+    """A 2-layer ReLU net on a batch, with zero-initialised rows and biases (dead units:
+    every sample's pre-activation is exactly 0 there), and its correct backprop with
+    relu'(0) = ``at_zero`` (0 as torch and jax compute it)."""
+    rng = np.random.default_rng(seed)
+    n, k, m, o = 16, 5, 6, 3
+    x = rng.standard_normal((n, k)).astype(dtype)
+    y = rng.standard_normal((n, o)).astype(dtype)
+    w1 = rng.standard_normal((m, k)).astype(dtype)
+    b1 = rng.standard_normal(m).astype(dtype)
+    w1[list(dead)], b1[list(dead)] = 0, 0
+    w2 = rng.standard_normal((o, m)).astype(dtype)
+    params = {"W1": w1, "b1": b1, "W2": w2, "b2": np.zeros(o, dtype)}
+
+    def forward(p: Params) -> tuple[Array, Array, Array]:
+        z = x @ p["W1"].T + p["b1"]
+        a = np.maximum(z, 0)
+        return z, a, a @ p["W2"].T + p["b2"]
+
+    def cost(p: Params) -> Any:
+        return np.sum((forward(p)[2] - y) ** 2) / n
+
+    def grad(p: Params) -> Params:
+        z, a, out = forward(p)
+        d = 2 * (out - y) / n
+        dz = (d @ p["W2"]) * np.where(z > 0, 1.0, np.where(z == 0, at_zero, 0.0))
+        return {"W1": dz.T @ x, "b1": dz.sum(0), "W2": d.T @ a, "b2": d.sum(0)}
+
+    return cost, params, grad
+
+
+class TestFrameworkConvention:
+    @pytest.mark.parametrize("seed", range(6))
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_dead_units_are_not_failed(self, seed: int, dtype: Any) -> None:
+        cost, p, grad = relu_net(seed, dtype)
+        report = gradcheck.check(cost, p, grad(p))
+        assert report.status != "failed", str(report)
+        assert report.parameters["W1"].nonsmooth > 0
+
+    def test_outside_the_slopes_is_inconclusive_not_passed(self) -> None:
+        # Samples switching on either side put relu'(0) = 0 outside W1's one-sided
+        # slopes: the finite differences at this point cannot tell that from a bug.
+        cost, p, grad = relu_net(0)
+        report = gradcheck.check(cost, p, grad(p))
+        assert report.status == "inconclusive", str(report)
+        assert any("outside their one-sided slopes" in m for m in report.messages)
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_grad_function_settles_them_at_a_nearby_point(self, seed: int) -> None:
+        cost, p, grad = relu_net(seed)
+        report = gradcheck.check(cost, p, grad)
+        assert report.status == "passed", str(report)
+        assert report.parameters["W1"].nonsmooth == 0
+        assert any("W1: re-checked" in m and "nearby smooth point" in m for m in report.messages)
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_float32_grad_function_is_not_failed(self, seed: int) -> None:
+        cost, p, grad = relu_net(seed, np.float32)
+        report = gradcheck.check(cost, p, grad)
+        assert report.status != "failed", str(report)
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_doubled_kink_entries_fail_at_the_nearby_point(self, seed: int, dtype: Any) -> None:
+        cost, p, grad = relu_net(seed, dtype)
+
+        def doubled(q: Params) -> Params:
+            g = grad(q)
+            g["W1"] = g["W1"].copy()
+            g["W1"][1] *= 2  # ×2 on the dead unit's row: every entry there is at a kink
+            return g
+
+        report = gradcheck.check(cost, p, doubled)
+        assert report.status == "failed", str(report)
+        w1 = report.parameters["W1"]
+        assert w1.status == "failed" and w1.failed > 0
+        assert all(e.index[0] == 1 for e in w1.worst if e.status == "wrong")
+        assert any("W1: re-checked" in m and "wrong there" in m for m in report.messages)
+        assert report.parameters["W2"].status == "passed"
+
+    def test_relu_prime_one_is_a_convention_too(self) -> None:
+        cost, p, grad = relu_net(1, at_zero=1.0)
+        assert gradcheck.check(cost, p, grad(p)).status != "failed"
+        assert gradcheck.check(cost, p, grad).status == "passed"
+
+    def test_relu_prime_one_and_a_wrong_formula_elsewhere_fail(self) -> None:
+        cost, p, grad = relu_net(1, at_zero=1.0)
+
+        def buggy(q: Params) -> Params:
+            g = grad(q)
+            g["b2"] = 2 * g["b2"]  # the wrong formula elsewhere
+            return g
+
+        for given in (buggy(p), buggy):
+            report = gradcheck.check(cost, p, given)
+            assert report.status == "failed", str(report)
+            assert [n for n, r in report.parameters.items() if r.status == "failed"] == ["b2"]
+
+    def test_user_data_and_global_rngs_are_untouched(self) -> None:
+        cost, p, grad = relu_net(2)
+        before = {n: v.copy() for n, v in p.items()}
+        np.random.seed(3)
+        random.seed(3)
+        np_state, py_state = np.random.get_state(), random.getstate()
+        seen: list[Params] = []
+
+        def greedy(q: Params) -> Params:
+            seen.append(q)
+            out = grad(q)
+            for v in q.values():
+                v += 1.0  # a grad function that writes to its input
+            np.random.rand()
+            random.random()
+            return out
+
+        report = gradcheck.check(cost, p, greedy, seed=5)
+        assert report.status == "passed", str(report)
+        assert len(seen) == 3  # at θ and at the two nearby points
+        for name, value in p.items():
+            assert np.array_equal(value, before[name])
+            assert all(q[name] is not value for q in seen)
+        after: Any = np.random.get_state()
+        assert np.array_equal(after[1], np_state[1]) and random.getstate() == py_state
+
+    def test_the_move_follows_the_seed(self) -> None:
+        cost, p, grad = relu_net(3)
+        a, b = (gradcheck.check(cost, p, grad, seed=s) for s in (0, 0))
+        assert a.evaluations == b.evaluations and a.messages == b.messages
+
+
+class TestNearAKink:
+    """``|x|`` a step's width or less from 0: the straddling estimate is no evidence."""
+
+    @pytest.mark.parametrize("x0", [1e-7, 1e-9, -3e-8, 1e-4, -3e-3])
+    def test_right_passes_and_wrong_fails(self, x0: float) -> None:
+        x = np.array([x0, 0.5, -1.0])
+        right = gradcheck.check(_abs_cost, x, np.sign(x))
+        assert right.status == "passed", str(right)
+        assert right.parameters["x"].nonsmooth == 0
+        wrong = gradcheck.check(_abs_cost, x, np.array([0.0, 1.0, -1.0]))
+        assert wrong.status == "failed", str(wrong)
+        assert wrong.worst[0].index == (0,) and wrong.worst[0].status == "wrong"
+
+    @pytest.mark.parametrize("x0", [1e-4, -3e-3, 2e-3])
+    def test_float32(self, x0: float) -> None:
+        x = np.array([x0, 0.5, -1.0], dtype=np.float32)
+        assert gradcheck.check(_abs_cost, x, np.sign(x)).status == "passed"
+        wrong = gradcheck.check(_abs_cost, x, np.array([0.0, 1.0, -1.0]))
+        assert wrong.status == "failed", str(wrong)
+
+    def test_mixed_distances(self) -> None:
+        x = np.array([0.0, 1e-12, 1e-9, -3e-8, 1e-7, -2e-6, 1e-5, 0.3, -1.0, 0.7])
+        right = gradcheck.check(_abs_cost, x, np.sign(x))
+        assert right.status == "passed", str(right)
+        assert right.parameters["x"].nonsmooth == 1  # x[0], exactly at the kink
+        for k in range(1, 7):
+            g = np.sign(x)
+            g[k] = 0.0
+            wrong = gradcheck.check(_abs_cost, x, g)
+            assert wrong.status == "failed", (k, str(wrong))
+            assert {e.index for e in wrong.worst if e.status == "wrong"} == {(k,)}
+
+    def test_explicit_step_that_straddles_is_uncertain(self) -> None:
+        x = np.array([1e-7, 0.5, -1.0])
+        report = gradcheck.check(_abs_cost, x, np.array([0.0, 1.0, -1.0]), eps=1e-6)
+        assert report.status == "inconclusive", str(report)
+
+
+class TestAtAKink:
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_every_entry_at_a_kink_is_inconclusive(self, dtype: Any) -> None:
+        x = np.zeros(4, dtype)
+        report = gradcheck.check(_abs_cost, x, np.zeros(4))
+        assert report.status == "inconclusive", str(report)
+        assert report.parameters["x"].nonsmooth == 4
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_grad_function_gives_the_evidence(self, dtype: Any) -> None:
+        x = np.zeros(4, dtype)
+        report = gradcheck.check(_abs_cost, x, np.sign)
+        assert report.status == "passed", str(report)
+        assert any("re-checked 4 kink entries" in m for m in report.messages)
+        doubled = gradcheck.check(_abs_cost, x, lambda p: 2 * np.sign(p))
+        assert doubled.status == "failed", str(doubled)
+        assert doubled.parameters["x"].failed == 4
+
+    def test_a_doubled_kink_entry_among_smooth_ones_fails(self) -> None:
+        x = np.array([0.0, 0.5, -1.0])
+        report = gradcheck.check(_abs_cost, x, lambda p: np.sign(p) * np.array([2.0, 1, 1]))
+        assert report.status == "failed", str(report)
+        assert [e.index for e in report.worst if e.status == "wrong"] == [(0,)]
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_leaky_relu(self, dtype: Any) -> None:
+        x = np.array([0.0, 1.0, -2.0, 0.0, 0.5], dtype)
+
+        def cost(p: Array) -> float:
+            return float(np.sum(np.where(p > 0, p, 0.1 * p) * 3.0))
+
+        def grad(p: Array) -> Array:
+            return 3.0 * np.where(p > 0, 1.0, 0.1)  # torch: leaky_relu'(0) = slope
+
+        assert gradcheck.check(cost, x, grad(x)).status == "passed"
+        assert gradcheck.check(cost, x, grad).status == "passed"
+        assert gradcheck.check(cost, x, lambda p: 2 * grad(p)).status == "failed"
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_clip_at_its_bounds(self, dtype: Any) -> None:
+        w = np.array([1.0, -2.0, 0.5, 3.0])
+        x = np.array([-1.0, 1.0, 0.3, 2.0], dtype)  # two at the bounds
+
+        def cost(p: Array) -> float:
+            return float(np.sum(w * np.clip(p, -1.0, 1.0)))
+
+        def grad(p: Array) -> Array:
+            return w * ((p >= -1.0) & (p <= 1.0))  # torch.clamp passes it at the bounds
+
+        assert gradcheck.check(cost, x, grad(x)).status == "passed"
+        assert gradcheck.check(cost, x, grad).status == "passed"
+        assert gradcheck.check(cost, x, lambda p: 2 * grad(p)).status == "failed"
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_max_pool_ties_go_to_the_first_index(self, dtype: Any) -> None:
+        rows = [[1.0, 1.0, 0.2, 0.7], [0.5, -1.0, 0.7, 0.7], [2, 0.1, 0, 0], [2, 0.3, 0, 0]]
+        x = np.array(rows, dtype)  # ties in every 2×2 window
+        weight = np.array([[1.5, -2.0], [0.5, 3.0]])
+
+        def cost(p: Array) -> float:
+            pooled = p.reshape(2, 2, 2, 2).max(axis=(1, 3))
+            return float(np.sum(weight * pooled))
+
+        def grad(p: Array) -> Array:
+            g = np.zeros((4, 4))
+            for i in range(2):
+                for j in range(2):
+                    win = p[2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+                    r, c = np.unravel_index(int(np.argmax(win)), (2, 2))  # first maximum
+                    g[2 * i + r, 2 * j + c] = weight[i, j]
+            return g
+
+        assert gradcheck.check(cost, x, grad(x)).status == "passed"
+        assert gradcheck.check(cost, x, grad).status == "passed"
+        assert gradcheck.check(cost, x, lambda p: grad(p) * 2).status == "failed"
+
+
+class TestNoiseProbe:
+    def test_dead_units_do_not_inflate_the_noise(self) -> None:
+        cost, p, grad = relu_net(1)
+        clean_cost, clean_p, clean_grad = relu_net(1, dead=())
+        noise = gradcheck.check(cost, p, grad(p)).noise
+        clean = gradcheck.check(clean_cost, clean_p, clean_grad(clean_p)).noise
+        assert noise < 10 * clean < 1e-12
+
+    def test_kink_at_the_centre(self) -> None:
+        rng = np.random.default_rng(0)
+        noise = 1e-12 * rng.standard_normal(7)
+        sigma = _kinks.table_noise(lambda s: np.abs(np.arange(-3.0, 4.0)) + noise)
+        assert 1e-14 < sigma < 1e-11
+
+    def test_kink_off_centre_is_measured_again_narrower(self) -> None:
+        calls: list[float] = []
+
+        def table(shrink: float) -> Array:
+            calls.append(shrink)
+            return np.abs(np.arange(-3.0, 4.0) * shrink + 0.5)  # a kink half a step away
+
+        assert _kinks.table_noise(table) == 0.0
+        assert calls == [1.0, 1.0 / _kinks.SHRINK]
+
+    def test_pure_noise_is_unchanged(self) -> None:
+        rng = np.random.default_rng(1)
+        values = 1e-10 * rng.standard_normal(7) + np.arange(7.0)
+        expected = gradcheck._numerics.noise_from_table(values)
+        assert _kinks.table_noise(lambda s: values) == pytest.approx(expected)
+
+
+class TestLocate:
+    @pytest.mark.parametrize("d", [0.0, 1e-7, -3e-8, 2e-7])
+    def test_offset_of_a_piecewise_linear_kink(self, d: float) -> None:
+        h = np.array([1e-6])
+
+        def f(t: float) -> float:
+            return 2.0 * t + 3.0 * abs(t - d)
+
+        vals = [np.array([f(o * h[0])]) for o in (1, -1, 0.5, -0.5)]
+        tol, analytic = np.array([1e-9]), np.array([2.0])
+        site = _kinks.locate(*vals, j0=f(0.0), h=h, sigma=1e-16, tol=tol, analytic=analytic)
+        assert site.kink[0]
+        assert site.at_point[0] == (d == 0.0)
+        assert site.offset[0] == pytest.approx(d, rel=1e-6, abs=1e-12)
+        assert site.bracketed[0]  # 2 lies between −1 and 5
