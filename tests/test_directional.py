@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 import gradcheck
-from gradcheck._directional import detectable, erfinv
+from gradcheck._directional import Prober, detectable, directional, effective_roundoff, erfinv
 
 Array = np.ndarray[Any, Any]
 N = 10**6
@@ -75,24 +75,201 @@ class TestGuarantee:
         assert abs(erfinv(0.5) - 0.4769362762) < 1e-9
         assert detectable(1.0, 1, 0.5) > detectable(1.0, 2, 0.5)
 
-    def test_empirical_miss_rate_within_stated_bound(self) -> None:
+    @staticmethod
+    def _misses(x: Array, delta: float, factor: float, seeds: int) -> tuple[int, int]:
+        """Errors planted at ``factor`` × the stated bound in ``Σ x³``: (misses, runs)."""
         rng = np.random.default_rng(7)
-        x = rng.standard_normal(2000)
-        g = 3 * x**2
-        s = np.maximum(np.abs(x), np.sqrt(np.mean(x**2)))
-        e = rng.standard_normal(2000) / s
+        g = (3 * x.astype(np.float64) ** 2).astype(x.dtype)
+        s = np.maximum(np.abs(x), np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+        e = rng.standard_normal(x.size) / s
         e *= np.linalg.norm(s * g) / np.linalg.norm(s * e)  # relative size 1
-        delta = 0.2
-        bound = gradcheck.check(lambda p: float(np.sum(p**3)), x, g, mode="directional",
+
+        def cost(p: Array) -> Any:
+            return np.sum(p**3)
+
+        bound = gradcheck.check(cost, x, g, mode="directional",
                                 miss_probability=delta).guarantee["relative_error"]  # fmt: skip
-        rho = 1.05 * bound
+        rho = factor * bound
         misses = runs = 0
-        for seed in range(300):
-            r = gradcheck.check(lambda p: float(np.sum(p**3)), x, g + rho * e, seed=seed,
+        for seed in range(seeds):
+            r = gradcheck.check(cost, x, (g + rho * e).astype(x.dtype), seed=seed,
                                 mode="directional", miss_probability=delta, localise=False)
             if r.guarantee["relative_error"] <= rho:
                 runs += 1
                 misses += r.passed
+        return misses, runs
+
+    def test_empirical_miss_rate_within_stated_bound(self) -> None:
+        x = np.random.default_rng(7).standard_normal(2000)
+        delta = 0.2
+        misses, runs = self._misses(x, delta, 1.05, 300)
         assert runs >= 50
         assert misses / runs <= delta + 3 * np.sqrt(delta * (1 - delta) / runs)
         assert misses > 0  # the bound is not vacuous: errors of that size are sometimes missed
+
+    def test_miss_rate_when_the_noise_sets_the_tolerance(self) -> None:
+        """Float32: the tolerance is the noise floor's ``6σ/h``, the bound must still hold."""
+        x = np.random.default_rng(7).standard_normal(2000).astype(np.float32)
+        delta = 0.2
+        misses, runs = self._misses(x, delta, 1.05, 300)
+        assert runs >= 50
+        assert misses / runs <= delta + 3 * np.sqrt(delta * (1 - delta) / runs)
+
+    def test_default_guarantee_catches_errors_at_its_bound(self) -> None:
+        """At 1.1 × the stated bound and the default δ = 1e-3: no miss in 200 seeds."""
+        for dtype in (np.float64, np.float32):
+            x = np.random.default_rng(8).standard_normal(5000).astype(dtype)
+            misses, runs = self._misses(x, 1e-3, 1.1, 200)
+            assert runs >= 40 and misses == 0, (dtype, misses, runs)
+
+def _issue_mlp(seed: int, dtype: Any = np.float64, sizes: tuple[int, int, int] = (784, 1000, 200),
+               batch: int = 32) -> tuple[Any, Any, dict[str, Array]]:  # fmt: skip
+    """Issue 11's model in NumPy: ``mean((tanh(X W1ᵀ + b1) W2ᵀ + b2 − Y)²)``, exact backprop."""
+    rng = np.random.default_rng(seed)
+    d0, d1, d2 = sizes
+    k1, k2 = 1 / np.sqrt(d0), 1 / np.sqrt(d1)
+    p = {"W1": rng.uniform(-k1, k1, (d1, d0)), "b1": rng.uniform(-k1, k1, d1),
+         "W2": rng.uniform(-k2, k2, (d2, d1)), "b2": rng.uniform(-k2, k2, d2)}  # fmt: skip
+    p = {k: v.astype(dtype) for k, v in p.items()}
+    xs = rng.standard_normal((batch, d0)).astype(dtype)
+    ys = rng.standard_normal((batch, d2)).astype(dtype)
+
+    def cost(q: dict[str, Array]) -> Any:
+        out = np.tanh(xs @ q["W1"].T + q["b1"]) @ q["W2"].T + q["b2"]
+        return np.mean((out - ys) ** 2)
+
+    def grad(q: dict[str, Array]) -> dict[str, Array]:
+        h = np.tanh(xs @ q["W1"].T + q["b1"])
+        d_out = 2 * (h @ q["W2"].T + q["b2"] - ys) / (batch * d2)
+        d_h = (d_out @ q["W2"]) * (1 - h**2)
+        return {"W1": d_h.T @ xs, "b1": d_h.sum(0), "W2": d_out.T @ h, "b2": d_out.sum(0)}
+
+    return cost, grad, p
+
+
+class _Line:
+    """A stub evaluator: the cost along any direction is ``j0 + k·d`` exactly."""
+
+    def __init__(self, j0: float, d: float) -> None:
+        self.j0, self.d = j0, d
+
+    def __call__(self, points: Any) -> Array:
+        # the prober asks for θ + hv, θ − hv, θ + hv/2, θ − hv/2
+        return np.array([self.j0 + 2 * self.d, self.j0 - 2 * self.d, self.j0 + self.d,
+                         self.j0 - self.d])  # fmt: skip
+
+
+class TestLargeModel:
+    """Issue 11 §1: correct float64 gradients of a 10⁶-parameter MLP failed."""
+
+    def test_issue_mlp_passes_at_every_seed(self) -> None:
+        cost, grad, p = _issue_mlp(1)  # before the noise floor: FAILED at seeds 0, 2 and 3
+        for seed in range(12):
+            report = gradcheck.check(cost, p, grad, seed=seed, localise=False)
+            assert report.mode == "directional" and report.passed, str(report)
+            assert report.noise > 0 and report.evaluations == 10
+
+    def test_other_models_and_sizes(self) -> None:
+        models = ((3, (784, 1000, 200), 32), (2, (300, 500, 40), 16), (5, (64, 80, 10), 16))
+        for model_seed, sizes, batch in models:  # model 3 at seeds 0 and 2 failed before
+            cost, grad, p = _issue_mlp(model_seed, sizes=sizes, batch=batch)
+            for seed in range(4):
+                report = gradcheck.check(cost, p, grad, seed=seed, mode="directional")
+                assert report.passed, str(report)
+
+    def test_float32_mlp_never_fails(self) -> None:
+        cost, grad, p = _issue_mlp(0, np.float32, (100, 60, 10))
+        for seed in range(12):
+            report = gradcheck.check(cost, p, grad, seed=seed, mode="directional")
+            assert report.passed, str(report)
+
+    def test_torch_module_directional(self) -> None:
+        import torch
+        from torch import nn
+
+        import gradcheck.torch as gt
+
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(64, 100), nn.Tanh(), nn.Linear(100, 10)).double()
+        x, y = torch.randn(32, 64).double(), torch.randn(32, 10).double()
+        assert sum(q.numel() for q in model.parameters()) > 4096
+        for seed in range(12):
+            report = gt.check_module(model, lambda m: ((m(x) - y) ** 2).mean(), seed=seed)
+            assert report.mode == "directional" and report.passed, str(report)
+
+    def test_torch_issue_reproducer(self) -> None:
+        """The issue's own model: seeds 0 and 3 failed with ``noise == 0.0``."""
+        import torch
+        from torch import nn
+
+        import gradcheck.torch as gt
+
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(784, 1000), nn.Tanh(), nn.Linear(1000, 200)).double()
+        x, y = torch.randn(32, 784).double(), torch.randn(32, 200).double()
+        for seed in range(4):
+            report = gt.check_module(model, lambda m: ((m(x) - y) ** 2).mean(), seed=seed)
+            assert report.passed and report.noise > 0, str(report)
+
+
+class TestTolerance:
+    def test_no_collapse_when_the_quotients_round_alike(self) -> None:
+        """``C(h) == C(h/2)`` and a zero fourth difference: ``e = 0`` and ECnoise's ``σ = 0``."""
+        x = np.ones(10)
+        j0 = 1.0
+        prober = Prober(_Line(j0, 2.0**-40), [x], [np.ones(10)], j0, None)
+        probe = prober.probe(((0, 0, 10),), np.random.default_rng(0))
+        assert probe.fd_error == 0.0  # the collapse this guards against
+        u = float(np.finfo(np.float64).eps)
+        assert probe.noise >= u * j0
+        assert probe.tolerance >= 6 * u * j0 / probe.step
+
+    def test_every_direction_judged_with_the_stated_tolerance(self) -> None:
+        cost, grad, p = _issue_mlp(0, sizes=(64, 80, 10))
+        leaves = [np.asarray(v, dtype=np.float64).copy() for v in p.values()]
+        g = [np.asarray(v).reshape(-1) for v in grad(p).values()]
+        names = list(p)
+
+        def ev(points: Any) -> Array:
+            out = []
+            for point in points:
+                q = {n: x.copy() for n, x in zip(names, leaves)}
+                for d in point:
+                    q[names[d.leaf]].reshape(-1)[d.indices] += d.amount()
+                out.append(cost(q))
+            return np.array(out)
+
+        prober = Prober(ev, leaves, g, float(cost(p)), None, 2.0**-52)
+        verdict = directional(prober, names, np.random.default_rng(1), 1e-3)
+        tau = max(q.tolerance for q in verdict.probes)
+        assert all(q.tolerance == tau for q in verdict.probes)
+        assert len({q.noise for q in verdict.probes}) == 1
+        assert prober.noise_floor == verdict.probes[0].noise  # localisation judges no finer
+
+    def test_effective_roundoff(self) -> None:
+        x = np.random.default_rng(0).standard_normal(5)
+        f32 = float(np.finfo(np.float32).eps)
+        assert effective_roundoff(x.astype(np.float32).astype(np.float64), 2.0**-52) == f32
+        assert effective_roundoff(x, 2.0**-52) == 2.0**-52
+        assert effective_roundoff(np.full(5, 0.5), 2.0**-52) == 2.0**-52  # all equal: unknown
+        assert effective_roundoff(np.array([1e300, 2e300]), 2.0**-52) == 2.0**-52
+
+
+class TestHiddenFloat32:
+    """Float32 inside, a Python float out: the 1.7-bound failure of issue 11 §1."""
+
+    @staticmethod
+    def _cost(p: Array) -> float:
+        return float(np.sum(np.sin(p.astype(np.float32))))
+
+    def test_correct_gradient_never_fails(self) -> None:
+        for seed in range(40):
+            x = np.random.default_rng(seed).standard_normal(5000)
+            report = gradcheck.check(self._cost, x, np.cos(x), seed=seed, localise=False)
+            assert report.mode == "directional" and report.status != "failed", str(report)
+
+    def test_a_real_mismatch_still_fails(self) -> None:
+        for seed in range(12):
+            x = np.random.default_rng(seed).standard_normal(5000)
+            report = gradcheck.check(self._cost, x, 100 * np.cos(x), seed=seed, localise=False)
+            assert report.status == "failed", str(report)

@@ -234,7 +234,7 @@ def check(
         if run_mode == "directional":
             res, status, diff, guarantee, loc, msgs = directional_check(
                 bulk, leaves, names, analytic, j0, rtol=rtol, seed=seed,
-                miss=miss_probability, localise=localise, budget=budget,
+                miss=miss_probability, localise=localise, budget=budget, roundoff=u,
             )  # fmt: skip
             sigma = float(guarantee["noise"])
             extra = {"mode": run_mode, "guarantee": guarantee, "localisation": loc}

@@ -129,6 +129,7 @@ def directional_check(
     miss: float,
     localise: bool,
     budget: int,
+    roundoff: float | None = None,
 ) -> tuple[list[ParameterResult], Status, float, dict[str, Any], dict[str, Any], list[str]]:
     """The ``directional`` mode: verdict, then localisation and diagnosis on failure.
 
@@ -136,7 +137,7 @@ def directional_check(
     verdict's projections, the guarantee and localisation summaries, and messages.
     """
     rng = np.random.default_rng([seed, 1])
-    prober = Prober(ev, leaves, analytic, j0, rtol)
+    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff)
     verdict = directional(prober, names, rng, miss)
     loc = Localisation()
     if verdict.wrong and localise:
