@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 import gradcheck
+from gradcheck._directional import Prober
+from gradcheck._localise import localise
 
 Array = np.ndarray[Any, Any]
 RNG = np.random.default_rng(3)
@@ -87,3 +89,95 @@ class TestDense:
         report = gradcheck.check(_cost, X[:4096 * 4], g, mode="directional", budget=20)
         loc = report.localisation
         assert report.status == "failed" and loc["exhausted"] and loc["regions"]
+
+
+def _mlp(seed: int, sizes: tuple[int, int, int]) -> tuple[Any, Any, dict[str, Array]]:
+    """``mean((tanh(X W1ᵀ + b1) W2ᵀ + b2 − Y)²)`` and its exact backprop (issue 11 §1)."""
+    rng = np.random.default_rng(seed)
+    d0, d1, d2 = sizes
+    p = {
+        "W1": rng.uniform(-1, 1, (d1, d0)) / np.sqrt(d0),
+        "b1": rng.uniform(-1, 1, d1) / 10,
+        "W2": rng.uniform(-1, 1, (d2, d1)) / np.sqrt(d1),
+        "b2": rng.uniform(-1, 1, d2) / 10,
+    }
+    xs, ys = rng.standard_normal((16, d0)), rng.standard_normal((16, d2))
+
+    def cost(q: dict[str, Array]) -> float:
+        out = np.tanh(xs @ q["W1"].T + q["b1"]) @ q["W2"].T + q["b2"]
+        return float(np.mean((out - ys) ** 2))
+
+    def grad(q: dict[str, Array]) -> dict[str, Array]:
+        h = np.tanh(xs @ q["W1"].T + q["b1"])
+        d_out = 2 * (h @ q["W2"].T + q["b2"] - ys) / ys.size
+        d_h = (d_out @ q["W2"]) * (1 - h**2)
+        return {"W1": d_h.T @ xs, "b1": d_h.sum(0), "W2": d_out.T @ h, "b2": d_out.sum(0)}
+
+    return cost, grad, p
+
+
+class _Eval:
+    """A plain evaluator of a dict-of-arrays cost (what the engine builds, minus care)."""
+
+    def __init__(self, cost: Any, params: dict[str, Array]) -> None:
+        self.cost, self.names = cost, list(params)
+        self.leaves = [np.array(v, dtype=np.float64) for v in params.values()]
+
+    def __call__(self, points: Any) -> Array:
+        out = []
+        for point in points:
+            q = {n: x.copy() for n, x in zip(self.names, self.leaves)}
+            for d in point:
+                q[self.names[d.leaf]].reshape(-1)[d.indices] += d.amount()
+            out.append(self.cost(q))
+        return np.array(out)
+
+
+class TestNoFalseBlame:
+    """Issue 11 §1: correct index ranges were named as known wrong regions."""
+
+    def test_a_false_alarm_names_nothing(self) -> None:
+        """Localisation started on a correct gradient (as after a false verdict)."""
+        cost, grad, p = _mlp(0, (100, 60, 10))
+        ev = _Eval(cost, p)
+        g = [v.reshape(-1) for v in grad(p).values()]
+        for seed in range(4):
+            prober = Prober(ev, ev.leaves, g, cost(p), None, 2.0**-52)
+            loc = localise(
+                prober, ev.names, [x.shape for x in ev.leaves], np.random.default_rng(seed)
+            )
+            assert loc.regions == [] and loc.pinned == [] and loc.wrong == {}
+            assert loc.unconfirmed == [(i, 0, x.size) for i, x in enumerate(ev.leaves)]
+
+    def test_one_planted_entry_names_only_it(self) -> None:
+        cost, grad, p = _mlp(1, (300, 200, 20))
+        g = grad(p)
+        g["W1"] = g["W1"].copy()
+        g["W1"][123, 45] += 1e-5
+        for seed in range(4):
+            report = gradcheck.check(cost, p, g, seed=seed)
+            assert report.localisation["pinned"] == ["W1[123, 45]"], str(report)
+            assert report.localisation["regions"] == [] and report.failed_parameters == ["W1"]
+
+    def test_torch_planted_entry(self) -> None:
+        """The issue's model with one entry of autograd's gradient off by 5e-6."""
+        import torch
+        from torch import nn
+
+        import gradcheck.torch as gt
+
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(784, 1000), nn.Tanh(), nn.Linear(1000, 200)).double()
+        x, y = torch.randn(32, 784).double(), torch.randn(32, 200).double()
+
+        def plant(grad: torch.Tensor) -> torch.Tensor:
+            grad = grad.clone()
+            grad.view(-1)[123456] += 5e-6
+            return grad
+
+        model[0].weight.register_hook(plant)
+        for seed in (0, 3):  # before: 0.weight[196000:392000], [123552:123648] named too
+            report = gt.check_module(model, lambda m: ((m(x) - y) ** 2).mean(), seed=seed)
+            loc = report.localisation
+            assert loc["pinned"] == ["0.weight[157, 368]"] and loc["regions"] == [], str(report)
+            assert report.failed_parameters == ["0.weight"]

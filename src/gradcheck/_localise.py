@@ -12,7 +12,13 @@ cost about ``8 k log₂ N`` evaluations (one wrong entry among 10⁶: 160).
 
 A child probe can miss an error that is a tiny part of its region; when no child of a
 wrong region is wrong, the children are probed again with fresh directions
-(:data:`RETRIES` times) before the region itself is reported as *known wrong*.
+(:data:`RETRIES` times), and then the region itself once more: only when that probe
+disagrees too is the region reported as *known wrong* (two probes saw the error, its
+children's probes missed it). When it agrees, the region's first disagreement is not
+confirmed and the region is reported as *unconfirmed*, not as wrong: a region is never
+named on a single probe's word. (A single false alarm, such as the ones a collapsed
+tolerance gave before ``gradcheck._directional`` floored the noise, used to name the
+whole parameter set, or a correct half next to a planted entry, as known wrong.)
 A parameter whose error is dense is not bisected: when a pattern explains it
 (``diagnose_directional``: zero, sign, factor, transpose, swapped — the mistakes of
 ``gradcheck._diagnose``, tested on projections) it is reported with that diagnosis;
@@ -55,6 +61,9 @@ class Localisation:
         ok: parameters probed and found right.
         pinned: wrong entries named exactly.
         regions: ``(leaf, start, stop)`` flat ranges known to hold an error.
+        unconfirmed: ranges one probe found wrong that a second probe did not confirm
+            and none of whose parts disagreed.
+        compared: ``(leaf, flat index)`` of every entry probed alone.
         diagnoses: parameter index → diagnosis.
         evaluations: cost evaluations spent.
         exhausted: the budget ran out before the search finished.
@@ -64,6 +73,8 @@ class Localisation:
     ok: set[int] = field(default_factory=set)
     pinned: list[Entry] = field(default_factory=list)
     regions: list[Segment] = field(default_factory=list)
+    unconfirmed: list[Segment] = field(default_factory=list)
+    compared: set[tuple[int, int]] = field(default_factory=set)
     diagnoses: dict[int, Diagnosis] = field(default_factory=dict)
     evaluations: int = 0
     exhausted: bool = False
@@ -168,15 +179,20 @@ def localise(
                 probes = [(k, prober.probe(k, rng)) for k in kids]
                 found = [(k, p) for k, p in probes if p.wrong]
                 for k, p in probes:
+                    if len(k) == 1 and k[0][2] - k[0][1] == 1:
+                        out.compared.add(k[0][:2])
                     if not p.wrong and len(k) == 1 and k[0][1:] == (0, sizes[k[0][0]]):
                         out.ok.add(k[0][0])
                 if found:
                     break
-            if out.exhausted:
-                out.regions += [s for s in region]
-                continue
-            if not found:
-                out.regions += [s for s in region]
+            if not found and not out.exhausted:
+                if prober.evaluations - start + 4 > budget:
+                    out.exhausted = True
+                elif not prober.probe(region, rng).wrong:
+                    out.unconfirmed += list(region)
+                    continue
+            if out.exhausted or not found:
+                out.regions += list(region)
                 continue
             for kid, p in found:
                 leaf, lo, hi = kid[0]
