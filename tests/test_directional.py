@@ -92,8 +92,15 @@ class TestGuarantee:
         rho = factor * bound
         misses = runs = 0
         for seed in range(seeds):
-            r = gradcheck.check(cost, x, (g + rho * e).astype(x.dtype), seed=seed,
-                                mode="directional", miss_probability=delta, localise=False)
+            r = gradcheck.check(
+                cost,
+                x,
+                (g + rho * e).astype(x.dtype),
+                seed=seed,
+                mode="directional",
+                miss_probability=delta,
+                localise=False,
+            )
             if r.guarantee["relative_error"] <= rho:
                 runs += 1
                 misses += r.passed
@@ -122,14 +129,23 @@ class TestGuarantee:
             misses, runs = self._misses(x, 1e-3, 1.1, 200)
             assert runs >= 40 and misses == 0, (dtype, misses, runs)
 
-def _issue_mlp(seed: int, dtype: Any = np.float64, sizes: tuple[int, int, int] = (784, 1000, 200),
-               batch: int = 32) -> tuple[Any, Any, dict[str, Array]]:  # fmt: skip
+
+def _issue_mlp(
+    seed: int,
+    dtype: Any = np.float64,
+    sizes: tuple[int, int, int] = (784, 1000, 200),
+    batch: int = 32,
+) -> tuple[Any, Any, dict[str, Array]]:
     """Issue 11's model in NumPy: ``mean((tanh(X W1ᵀ + b1) W2ᵀ + b2 − Y)²)``, exact backprop."""
     rng = np.random.default_rng(seed)
     d0, d1, d2 = sizes
     k1, k2 = 1 / np.sqrt(d0), 1 / np.sqrt(d1)
-    p = {"W1": rng.uniform(-k1, k1, (d1, d0)), "b1": rng.uniform(-k1, k1, d1),
-         "W2": rng.uniform(-k2, k2, (d2, d1)), "b2": rng.uniform(-k2, k2, d2)}  # fmt: skip
+    p = {
+        "W1": rng.uniform(-k1, k1, (d1, d0)),
+        "b1": rng.uniform(-k1, k1, d1),
+        "W2": rng.uniform(-k2, k2, (d2, d1)),
+        "b2": rng.uniform(-k2, k2, d2),
+    }
     p = {k: v.astype(dtype) for k, v in p.items()}
     xs = rng.standard_normal((batch, d0)).astype(dtype)
     ys = rng.standard_normal((batch, d2)).astype(dtype)
@@ -155,8 +171,9 @@ class _Line:
 
     def __call__(self, points: Any) -> Array:
         # the prober asks for θ + hv, θ − hv, θ + hv/2, θ − hv/2
-        return np.array([self.j0 + 2 * self.d, self.j0 - 2 * self.d, self.j0 + self.d,
-                         self.j0 - self.d])  # fmt: skip
+        return np.array(
+            [self.j0 + 2 * self.d, self.j0 - 2 * self.d, self.j0 + self.d, self.j0 - self.d]
+        )
 
 
 class TestLargeModel:

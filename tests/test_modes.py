@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 import gradcheck
 from gradcheck._modes import AUTO_FULL_MAX, resolve_mode, sample_size
+from gradcheck._report import format_report
 
 Array = np.ndarray[Any, Any]
 
@@ -69,3 +71,110 @@ class TestSample:
     def test_bad_sample(self) -> None:
         with pytest.raises(gradcheck.GradcheckError, match="fraction must lie in"):
             sample_size(10, 1.5, "W")
+
+
+def _sin(p: Array) -> float:
+    return float(np.sum(np.sin(p)))
+
+
+X = np.random.default_rng(5).standard_normal(5000)
+
+
+def _tree() -> tuple[Any, dict[str, Array], dict[str, Array]]:
+    rng = np.random.default_rng(3)
+    p = {
+        "A": rng.standard_normal((40, 60)),
+        "B": rng.standard_normal((40, 60)),
+        "c": rng.standard_normal(3000),
+    }
+
+    def cost(q: dict[str, Array]) -> float:
+        return float(np.sum(q["A"] ** 2 * q["B"]) + np.sum(np.cos(q["c"])))
+
+    return cost, p, {"A": 2 * p["A"] * p["B"], "B": p["A"] ** 2, "c": -np.sin(p["c"])}
+
+
+class TestDirectionalReport:
+    """Issue 11 §6: directional reports that disagreed with themselves."""
+
+    def test_single_parameter_difference_is_the_headline(self) -> None:
+        for planted in (0.0, 1.0, 1e-3):
+            g = np.cos(X)
+            g[7] += planted
+            for localise in (True, False):
+                r = gradcheck.check(_sin, X, g, localise=localise)
+                assert r.mode == "directional" and r.difference == r.parameters["x"].difference
+                assert r.passed == (planted == 0.0)
+
+    def test_checked_counts_no_entry_it_did_not_check(self) -> None:
+        cost, p, g = _tree()
+        r = gradcheck.check(cost, p, g, mode="directional")
+        assert r.passed and all(q.checked == 0 for q in r.parameters.values())
+        rows = [line for line in str(r).splitlines() if line.strip().startswith(("A ", "c "))]
+        assert rows and all("directional" in line and "/" not in line for line in rows)
+        again = gradcheck.Report.from_json(r.to_json())
+        assert again.parameters["c"].checked == 0
+
+    def test_pinned_entries_are_the_checked_ones(self) -> None:
+        g = np.cos(X)
+        g[7] += 1.0
+        r = gradcheck.check(_sin, X, g)
+        x = r.parameters["x"]
+        assert r.localisation["pinned"] == ["x[7]"] and 1 <= x.checked < 100
+        assert f"directional + {x.checked} alone" in str(r)
+
+    def test_localisation_off_names_what_failed(self) -> None:
+        cost, p, g = _tree()
+        g["c"] = g["c"].copy()
+        g["c"][[10, 2000]] += 0.5
+        r = gradcheck.check(cost, p, g, mode="directional", localise=False)
+        text = str(r)
+        assert r.status == "failed" and r.failed_parameters == []
+        assert (
+            "FAILED: the directional check disagrees (localisation off: parameters "
+            "not named)" in text
+        )
+        assert "wrong gradient for \n" not in text + "\n"
+        assert all(q.status == "inconclusive" for q in r.parameters.values())
+        assert any("localisation is off" in m for m in r.messages)
+
+    def test_localisation_off_single_parameter_is_named(self) -> None:
+        g = np.cos(X)
+        g[7] += 1.0
+        r = gradcheck.check(_sin, X, g, localise=False)
+        assert r.failed_parameters == ["x"] and "FAILED: wrong gradient for x" in str(r)
+
+    def test_cut_region_list_says_how_many_more(self) -> None:
+        cost, p, g = _tree()
+        g["c"] = g["c"] + np.random.default_rng(0).standard_normal(3000) * 0.3
+        r = gradcheck.check(cost, p, g, mode="directional", budget=60)
+        regions = r.localisation["regions"]
+        assert len(regions) > 2
+        text = format_report(r, max_rows=2)
+        assert f", … and {len(regions) - 2} more" in text
+        assert f"and {len(regions) - 2} more" not in format_report(r, max_rows=len(regions))
+
+    def test_no_pattern_without_entries_says_what_is_known(self) -> None:
+        cost, p, g = _tree()
+        g["c"] = g["c"] + np.random.default_rng(0).standard_normal(3000) * 0.3
+        r = gradcheck.check(cost, p, g, mode="directional", budget=60)
+        diag = r.parameters["c"].diagnosis
+        assert r.parameters["c"].worst == () and diag is not None and diag.kind == "scattered"
+        assert "see the entries" not in diag.text and "known to hold it" in diag.text
+
+    def test_unconfirmed_failure_headline(self) -> None:
+        cost, p, g = _tree()
+        g["c"] = g["c"].copy()
+        g["c"][10] += 0.5
+        r = gradcheck.check(cost, p, g, mode="directional", localise=False)
+        loc = {
+            "evaluations": 52,
+            "exhausted": False,
+            "pinned": [],
+            "regions": [],
+            "unconfirmed": [{"parameter": "A", "start": 0, "stop": 2400}],
+        }
+        text = str(replace(r, localisation=loc))
+        assert (
+            "FAILED: the directional check disagrees (not localised: parameters not named)" in text
+        )

@@ -227,9 +227,7 @@ class Prober:
         self.scale = [entry_scale(leaf.reshape(-1)) for leaf in leaves]
         self.dtypes = [leaf.real.dtype for leaf in leaves]
         self.rtol = rtol
-        self.roundoff = (
-            max(unit_roundoff(d) for d in self.dtypes) if roundoff is None else roundoff
-        )
+        self.roundoff = max(unit_roundoff(d) for d in self.dtypes) if roundoff is None else roundoff
         self.noise_floor = 0.0
         self.evaluations = 0
         self._norms: dict[tuple[int, int, int | None], float] = {}

@@ -89,7 +89,9 @@ class ParameterResult:
         status: ``passed``, ``failed`` or ``inconclusive``.
         difference: the lesson's ‖g − g̃‖₂ / (‖g‖₂ + ‖g̃‖₂) over its checked entries.
         max_abs_error: the largest ``|analytic - numeric|`` among them.
-        checked: how many entries were compared.
+        checked: how many entries were compared one by one (in ``directional`` mode,
+            only the entries localisation probed alone, usually 0: directions compare
+            combinations of entries).
         size: how many entries it has.
         failed: how many entries are ``wrong``.
         nonsmooth: how many entries sit at a kink (excluded from the verdict).
@@ -240,6 +242,19 @@ def _g(x: float) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
 
 
+def _cut(items: list[str], max_rows: int) -> str:
+    """``"a, b, … and 3 more"``: at most ``max_rows`` items, and how many were left out."""
+    more = len(items) - max_rows
+    return ", ".join(items[:max_rows]) + (f", … and {more} more" if more > 0 else "")
+
+
+def _checked(p: ParameterResult, mode: str) -> str:
+    """The table's "checked" cell; a directional check compares no entry by itself."""
+    if mode != "directional":
+        return f"{p.checked}/{p.size}"
+    return "directional" + (f" + {p.checked} alone" if p.checked else "")
+
+
 def format_report(report: Report, max_rows: int = 8) -> str:
     """The terminal rendering of a report (used by ``str(report)``)."""
     failed = report.failed_parameters
@@ -248,6 +263,9 @@ def format_report(report: Report, max_rows: int = 8) -> str:
         "failed": f"FAILED: wrong gradient for {', '.join(failed)}",
         "inconclusive": "INCONCLUSIVE: the check could not reach a verdict",
     }[report.status]
+    if report.status == "failed" and not failed:  # a directional verdict nobody was blamed for
+        why = "localisation off" if not report.localisation else "not localised"
+        head = f"FAILED: the directional check disagrees ({why}: parameters not named)"
     opts = report.options
     step = f"eps={opts['eps']:g}" if opts.get("eps") is not None else "automatic step"
     lines = [
@@ -265,8 +283,8 @@ def format_report(report: Report, max_rows: int = 8) -> str:
         regions = [f"{r['parameter']}[{r['start']}:{r['stop']}]" for r in loc.get("regions", [])]
         lines.append(
             f"  localised in {loc.get('evaluations', 0)} evaluations: pinned exactly "
-            f"{', '.join(pinned[:max_rows]) or 'none'}"
-            + (f"; known wrong regions (flat ranges) {', '.join(regions[:max_rows])}"
+            f"{_cut(pinned, max_rows) or 'none'}"
+            + (f"; known wrong regions (flat ranges) {_cut(regions, max_rows)}"
                if regions else "")
             + (" (budget exhausted)" if loc.get("exhausted") else "")
         )  # fmt: skip
@@ -281,7 +299,7 @@ def format_report(report: Report, max_rows: int = 8) -> str:
                 p.status.upper() if p.status == "failed" else p.status,
                 _g(p.difference),
                 _g(p.max_abs_error),
-                f"{p.checked}/{p.size}{extra}",
+                _checked(p, report.mode) + extra,
                 p.diagnosis.text if p.diagnosis else "",
             )
         )
