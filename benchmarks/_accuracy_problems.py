@@ -29,6 +29,7 @@ __all__ = [
     "maxpool_ties",
     "mixed_scales",
     "mlp",
+    "near_kinks",
     "numpy_case",
     "random_form",
     "relu_kinks",
@@ -286,5 +287,26 @@ def sharp(rng: np.random.Generator) -> Form:
     def grad(p: Grads) -> Grads:
         x = p["x"]
         return {"x": 2 * x / (_c(w, x) ** 2 + x**2)}
+
+    return Form({"x": x}, cost, grad)
+
+
+def near_kinks(rng: np.random.Generator) -> Form:
+    """``Σ aᵢ |xᵢ| + 0.1 Σ sin x`` with one or two entries within 1e-9 … 1e-6 of the kink
+    at 0 (inside one central-difference step), the rest ~ N(0, 1); the gradient is
+    ``a sign(x) + 0.1 cos x``, smooth at every point checked."""
+    n = int(rng.integers(3, 9))
+    a = rng.uniform(0.5, 2.0, n)
+    x = rng.standard_normal(n)
+    near = rng.choice(n, size=int(rng.integers(1, 3)), replace=False)
+    x[near] = rng.choice([-1.0, 1.0], near.size) * 10 ** rng.uniform(-9, -6, near.size)
+
+    def cost(p: Grads) -> Any:
+        x = p["x"]
+        return np.sum(_c(a, x) * np.abs(x)) + _c(0.1, x) * np.sum(np.sin(x))
+
+    def grad(p: Grads) -> Grads:
+        x = p["x"]
+        return {"x": _c(a, x) * np.sign(x) + _c(0.1, x) * np.cos(x)}
 
     return Form({"x": x}, cost, grad)

@@ -28,6 +28,7 @@ from _accuracy_problems import (
     Case,
     maxpool_ties,
     mixed_scales,
+    near_kinks,
     numpy_case,
     random_form,
     relu_kinks,
@@ -194,6 +195,13 @@ FAMILIES: tuple[Family, ...] = (
         seeds=300,
         quick=2,
         about="ReLU MLP, a third of its units zero-initialised (exact zeros), relu'(0) = 0",
+    ),
+    Family(
+        "near kinks",
+        lambda s: _np(s, near_kinks),
+        seeds=300,
+        quick=2,
+        about="Σ a|x| + 0.1 Σ sin x, one or two x within 1e-9 … 1e-6 of the kink (inside a step)",
     ),
     Family(
         "max-pool ties",
