@@ -184,7 +184,9 @@ def markdown(out: dict[str, Any]) -> str:
         "**caught**; `passed` is a **miss**; `inconclusive` is counted on its own.",
         "",
         "The stated bound is the parameter's `detection_bound`: in the full mode relative to "
-        "its largest gradient entry (the planted error is `1.1 · bound · max|g|`); in the "
+        "its largest gradient entry (the model's, where the report notes that the "
+        "parameter's gradient is zero within round-off; the planted error is "
+        "`1.1 · bound · max|g|`); in the "
         "directional mode the guarantee's `ρ* = ‖s ⊙ ε‖ / ‖s ⊙ g‖` (`s` the entry scales), "
         "so one entry `i` gets `1.1 · ρ* · ‖s ⊙ g‖ / sᵢ`. A check that states no bound "
         "(zero or not finite) gets no planted error (column *no bound stated*). Errors enter "

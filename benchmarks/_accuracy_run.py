@@ -7,8 +7,9 @@ parameter's largest gradient entry, each checked again. Only ``failed`` counts a
 caught; ``inconclusive`` is counted on its own.
 
 The stated bound: in the full (and sample) mode a parameter's ``detection_bound`` is
-relative to its largest gradient entry, so the planted error is ``1.1 · bound ·
-max|g|``. In the directional mode it is the guarantee's ``ρ* = ‖s ⊙ ε‖ / ‖s ⊙ g‖``
+relative to its largest gradient entry (to the model's, where the report notes that
+the parameter's gradient is zero within round-off), so the planted error is ``1.1 ·
+bound · max|g|``. In the directional mode it is the guarantee's ``ρ* = ‖s ⊙ ε‖ / ‖s ⊙ g‖``
 (``s`` the entry scales of ``gradcheck._numerics.entry_scale``), so the single planted
 entry ``i`` gets ``1.1 · ρ* · ‖s ⊙ g‖ / sᵢ``.
 """
@@ -224,17 +225,25 @@ def plant(
     report: gradcheck.Report, case: Case, name: str, where: str, rng: np.random.Generator
 ) -> Array | None:
     """The error of :data:`PLANT_FACTOR` × ``name``'s stated bound at one entry
-    (``where``: ``random`` or ``largest``), or ``None`` when no bound was stated."""
+    (``where``: ``random`` or ``largest``), or ``None`` when no bound was stated.
+
+    The bound is relative to the parameter's largest gradient entry, or to the model's
+    when the report notes that the parameter's gradient is zero within round-off and was
+    judged on the model's scale.
+    """
     bound = report.parameters[name].detection_bound
     g = case.grad[name].reshape(-1)
-    if not (np.isfinite(bound) and bound > 0) or not np.any(g):
+    scale = float(np.max(np.abs(g)))
+    if any(m.startswith(f"{name}: the gradient is zero") for m in report.messages):
+        scale = max(float(np.max(np.abs(v))) for v in case.grad.values())  # the model's
+    if not (np.isfinite(bound) and bound > 0) or scale == 0:
         return None
     i = int(rng.integers(g.size)) if where == "random" else int(np.argmax(np.abs(g)))
     if report.mode == "directional":
         s = entry_scale(case.params[name].reshape(-1))
         size = PLANT_FACTOR * bound * float(np.linalg.norm(s * g)) / float(s[i])
     else:
-        size = PLANT_FACTOR * bound * float(np.max(np.abs(g)))
+        size = PLANT_FACTOR * bound * scale
     err = np.zeros(g.size)
     err[i] = size * float(rng.choice([-1.0, 1.0]))
     return err.reshape(case.grad[name].shape)
