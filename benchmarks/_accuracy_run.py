@@ -104,7 +104,7 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "jax float32",
         lambda s: jax_case(_rng(s)),
-        seeds=12,
+        seeds=8,
         quick=1,
         float32_formula=True,
         about="tanh MLP, float32 jnp arrays, gradcheck.jax.check",

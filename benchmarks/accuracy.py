@@ -9,8 +9,9 @@ prints a table and every wrong verdict's family and seed, and writes
 
 ``--quick`` runs a few cases per family (seconds; writes nothing unless ``--out DIR``);
 ``--case FAMILY:SEED`` reruns one case and prints its reports; ``--family NAME`` (may
-repeat) runs only those families. The families are in ``_accuracy_run``, the problems
-in ``_accuracy_problems`` and ``_accuracy_frameworks``, the page in ``_accuracy_page``.
+repeat) runs only those families, ``--seeds N`` N cases of each. The families are in
+``_accuracy_run``, the problems in ``_accuracy_problems`` and ``_accuracy_frameworks``,
+the page in ``_accuracy_page``.
 """
 
 from __future__ import annotations
@@ -46,21 +47,23 @@ import gradcheck  # noqa: E402
 CHUNKS = 6
 
 
-def _tasks(families: list[Family], quick: bool) -> list[tuple[str, range]]:
+def _tasks(families: list[Family], quick: bool, seeds: int | None) -> list[tuple[str, range]]:
     """(family name, seeds) tasks, the slowest families first (their order in FAMILIES)."""
     out = []
     for f in families:
-        n = f.quick if quick else f.seeds
+        n = seeds if seeds is not None else f.quick if quick else f.seeds
         step = max(1, math.ceil(n / CHUNKS))
         out += [(f.name, range(a, min(n, a + step))) for a in range(0, n, step)]
     return out
 
 
-def measure(families: list[Family], quick: bool, jobs: int) -> dict[str, Any]:
+def measure(
+    families: list[Family], quick: bool, jobs: int, seeds: int | None = None
+) -> dict[str, Any]:
     """Run every case; the per-family summaries (in FAMILIES order) and the targets."""
     found: dict[str, list[Outcome]] = defaultdict(list)
     seconds: dict[str, float] = defaultdict(float)
-    tasks = _tasks(families, quick)
+    tasks = _tasks(families, quick, seeds)
 
     def take(result: tuple[str, list[Outcome], float]) -> None:
         name, outs, sec = result
@@ -116,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         help="worker processes (default: 2, or 1 on one CPU)",
     )
     ap.add_argument("--family", action="append", help="run only this family (may repeat)")
+    ap.add_argument("--seeds", type=int, help="this many cases in every family run")
     ap.add_argument("--case", metavar="FAMILY:SEED", help="rerun one case, print its reports")
     args = ap.parse_args(argv)
     if args.case:
@@ -124,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     out: dict[str, Any] = {"machine": machine(), "jobs": args.jobs}
     load = os.getloadavg()[0]
-    out.update(measure(families, args.quick, args.jobs))
+    out.update(measure(families, args.quick, args.jobs, args.seeds))
     out["loadavg"] = [load, os.getloadavg()[0]]
     out["total_s"] = time.perf_counter() - start
     exe = Path(sys.executable)
@@ -135,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(reproducers(out["families"], None)) or "- none")
     print("\nTargets:\n" + "\n".join(t["line"] for t in out["targets"]))
     print(f"\n{out['total_s']:.0f} s")
-    full = not args.quick and not args.family
+    full = not args.quick and not args.family and args.seeds is None
     if args.out or full:
         json_path = (args.out or ROOT / "benchmarks") / "accuracy.json"
         page_path = (args.out or ROOT / "docs") / "accuracy.md"
