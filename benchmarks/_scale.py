@@ -108,7 +108,7 @@ def _dask(x: Array, workers: int, trim: str) -> tuple[float, Any]:
     with dask.config.set(env):
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",
         )
         with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
             for fut in [client.submit(busy_cost, x, pure=False) for _ in range(2 * workers)]:

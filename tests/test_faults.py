@@ -193,7 +193,7 @@ class TestDeadWorkers:
         with (
             dask.config.set({"distributed.scheduler.allowed-failures": 0}),
             LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
             pytest.raises(gradcheck.GradcheckError) as info,

@@ -77,7 +77,7 @@ class TestExecutors:
 class TestDask:
     def test_local_cluster_and_dead_worker(self) -> None:
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster, Client(cluster) as client:
             serial = gradcheck.check(cost, _params(), bad_grad)
             remote = gradcheck.check(cost, _params(), bad_grad, executor=client)
