@@ -83,3 +83,116 @@ class TestSharpFeatures:
         cost = lambda p: float(np.exp(p) + np.sin(p))  # noqa: E731
         assert gradcheck.check(cost, np.float64(theta), 2.0).status == "passed"
         assert gradcheck.check(cost, np.float64(theta), -2.0).status == "failed"
+
+
+def _mixed_scale_case(seed: int, weight: float) -> tuple[Any, Any, Any]:
+    """A tanh layer ``W`` plus a second parameter ``V`` whose term is weighted ``weight``:
+    (cost, params, exact gradient)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((4, 6))
+    params = {"W": rng.standard_normal((3, 4)), "V": rng.standard_normal(5)}
+
+    def cost(p: Any) -> float:
+        return float(np.sum(np.tanh(p["W"] @ x)) + weight * np.sum(np.sin(p["V"]) * p["V"]))
+
+    def grad(p: Any) -> Any:
+        t = np.tanh(p["W"] @ x)
+        v = p["V"]
+        return {"W": (1 - t**2) @ x.T, "V": weight * (np.cos(v) * v + np.sin(v))}
+
+    return cost, params, grad(params)
+
+
+class TestEachParameterOnItsOwnScale:
+    """§3: a parameter is never judged on another parameter's gradient scale."""
+
+    A = np.array([1.2e-8, -0.7e-8])
+    B = np.array([0.9e8, 1.3e8])
+
+    @staticmethod
+    def _cost(p: Any) -> float:
+        return float(np.sum(np.sin(1e8 * p["a"])) + np.sum(np.cos(1e-8 * p["b"])))
+
+    def test_sign_flip_under_a_large_gradient_fails(self) -> None:
+        gb = -1e-8 * np.sin(1e-8 * self.B)
+        grads = {"a": 1e8 * np.cos(1e8 * self.A), "b": gb}
+        params = {"a": self.A, "b": self.B}
+        right = gradcheck.check(self._cost, params, grads)
+        assert right.passed, str(right)
+        assert right.parameters["b"].detection_bound < 1e-3
+        wrong = gradcheck.check(self._cost, params, {**grads, "b": -gb})
+        assert wrong.failed_parameters == ["b"], str(wrong)
+        assert wrong.parameters["b"].diagnosis is not None
+        assert wrong.parameters["b"].diagnosis.kind == "sign"
+
+    @pytest.mark.parametrize("weight", [1e-3, 1e-6, 1e-9])
+    def test_weighted_term_half_wrong_is_never_passed(self, weight: float) -> None:
+        for seed in range(20):
+            cost, params, grad = _mixed_scale_case(seed, weight)
+            assert gradcheck.check(cost, params, grad).status != "failed"
+            k = int(np.argmax(np.abs(grad["V"])))
+            grad["V"][k] *= 1.5
+            report = gradcheck.check(cost, params, grad)
+            assert report.status != "passed", f"seed {seed}\n{report}"
+            if report.status == "inconclusive":
+                assert any(m.startswith("V:") for m in report.messages), str(report)
+            else:
+                assert report.failed_parameters == ["V"], str(report)
+
+    @pytest.mark.parametrize("weight", [1.0, 1e-3, 1e-6, 1e-9, 1e-12])
+    def test_stated_bound_holds_at_random_entries(self, weight: float) -> None:
+        rng = np.random.default_rng(11)
+        for seed in range(12):
+            cost, params, grad = _mixed_scale_case(seed, weight)
+            clean = gradcheck.check(cost, params, grad)
+            assert clean.status != "failed", str(clean)
+            for name, result in clean.parameters.items():
+                if result.status != "passed":
+                    continue
+                zero = any(m.startswith(f"{name}: the gradient is zero") for m in clean.messages)
+                scale = (
+                    max(float(np.max(np.abs(g))) for g in grad.values())
+                    if zero
+                    else float(np.max(np.abs(grad[name])))
+                )
+                bad = {k: v.copy() for k, v in grad.items()}
+                k = int(rng.integers(bad[name].size))
+                planted = 1.1 * result.detection_bound * scale
+                bad[name].reshape(-1)[k] += rng.choice([-1, 1]) * planted
+                report = gradcheck.check(cost, params, bad)
+                where = f"seed {seed}, {name}[{k}], bound {result.detection_bound:g}"
+                assert report.parameters[name].status == "failed", f"{where}\n{report}"
+
+
+class TestZeroGradientParameter:
+    """A parameter with no gradient at all is judged on the model's scale, and says so."""
+
+    @staticmethod
+    def _cost(p: Any) -> float:
+        z = X_BN * p["w"][0] + p["b"][0]
+        return float(np.sum(np.tanh((z - z.mean()) / z.std()) * X_BN) + np.sin(p["w"][0]))
+
+    @staticmethod
+    def _grad(p: Any) -> Any:
+        z = X_BN * p["w"][0] + p["b"][0]
+        sd = z.std()
+        zn = (z - z.mean()) / sd
+        dzn = (1 - np.tanh(zn) ** 2) * X_BN
+        dz = (dzn - dzn.mean() - zn * np.mean(dzn * zn)) / sd
+        return {"w": np.array([dz @ X_BN + np.cos(p["w"][0])]), "b": np.array([0.0])}
+
+    @pytest.mark.parametrize("b", [0.0, 0.3, -2.0])
+    def test_bias_before_normalisation_passes_and_says_why(self, b: float) -> None:
+        params = {"w": np.array([0.7]), "b": np.array([b])}
+        report = gradcheck.check(self._cost, params, self._grad)
+        assert report.passed, str(report)
+        assert any(m.startswith("b: the gradient is zero") for m in report.messages)
+        assert report.parameters["b"].detection_bound < 1e-3
+
+    def test_a_wrong_gradient_for_it_fails(self) -> None:
+        params = {"w": np.array([0.7]), "b": np.array([0.3])}
+        grad = {**self._grad(params), "b": np.array([1e-3])}
+        assert gradcheck.check(self._cost, params, grad).failed_parameters == ["b"]
+
+
+X_BN = np.random.default_rng(5).standard_normal(16)

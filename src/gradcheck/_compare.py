@@ -51,7 +51,6 @@ from gradcheck import _kinks
 from gradcheck._numerics import SAFETY, Method
 
 __all__ = [
-    "GLOBAL_FLOOR",
     "NOISE_SPREAD",
     "RECHECK",
     "STAGE1",
@@ -60,8 +59,10 @@ __all__ = [
     "compare",
     "examined",
     "first_estimate",
+    "on_model_scale",
     "roundoff_limited",
     "tolerance",
+    "zero_within_noise",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -82,17 +83,10 @@ RECHECK: dict[str, tuple[complex, ...]] = {
 }
 #: Round-off amplification: the numerical derivative's noise is ``NOISE_GAIN · σ / h``.
 NOISE_GAIN = {"central": 1.0, "forward": 2.0, "complex": 0.0, "richardson": 8.0}
-#: An entry is ``uncertain`` when ``SAFETY · e`` exceeds this fraction of the
-#: parameter's gradient scale: the check could not see a 10% error there.
+#: An entry is ``uncertain`` when ``SAFETY · e`` exceeds this fraction of the parameter's
+#: gradient scale (the largest ``max(|a|, |D|)`` of its own entries, never another
+#: parameter's): the check could not see a 10% error there.
 UNCERTAIN = 0.1
-#: A parameter's gradient scale is at least ``GLOBAL_FLOOR × rtol ×`` the largest
-#: analytic gradient entry of the whole model (1e-6 of it for float64 central
-#: differences, 1e-2 for float32). A parameter whose true gradient is zero (a bias
-#: just before BatchNorm) has a round-off-sized gradient that cannot be resolved
-#: relative to itself and would otherwise always be ``uncertain``; an error that small
-#: next to the model's gradient scale is within the finite differences' own error
-#: (a few ``rtol``) anyway.
-GLOBAL_FLOOR = 10.0
 #: The detection bound must hold for an error planted in an entry that passed the
 #: screen: such an entry would be re-examined and allowed ``tol + SAFETY · e``, with
 #: ``e = |D − R| + ν`` never measured for it. Its reach is therefore taken as
@@ -223,6 +217,34 @@ def examined(
     return np.asarray(out)
 
 
+def zero_within_noise(c: Comparison, analytic: Array) -> bool:
+    """Whether a parameter's gradient is zero within round-off at every checked entry.
+
+    Both the analytic value and the finite difference lie within the entry's
+    screening tolerance of 0 (about ``3ν``, the cost's round-off in the difference
+    quotient): the finite differences see no gradient at all, so there is no scale of
+    the parameter's own to judge a relative error by. A gradient that is small but
+    measurably non-zero (a regulariser weighted 1e-9) is not zero: it is judged on its
+    own scale, and is ``uncertain`` where noise hides a 10% error.
+    """
+    if not c.numeric.size:
+        return False
+    big = np.maximum(np.abs(analytic), np.abs(c.numeric))
+    return bool(np.all(big <= c.tolerance))
+
+
+def on_model_scale(c: Comparison, model_scale: float) -> Comparison:
+    """A zero-gradient parameter's comparison judged on the model's gradient scale.
+
+    The ``uncertain`` entries whose reach is within :data:`UNCERTAIN` of
+    ``model_scale`` become ``ok`` (the rule every parameter meets on its own scale),
+    and :attr:`Comparison.detection_bound` becomes relative to ``model_scale``.
+    """
+    status = c.status.copy()
+    status[(status == "uncertain") & (c.reach <= UNCERTAIN * model_scale)] = "ok"
+    return dataclasses.replace(c, status=status, scale=model_scale)
+
+
 def tolerance(
     method: Method,
     analytic: Array,
@@ -243,7 +265,7 @@ def tolerance(
         sigma: the cost's measured noise.
         rtol, atol: tolerances; ``atol=None`` means ``rtol ×`` the gradient scale.
         fixed: the user gave ``rtol``/``atol``: no allowance for noise.
-        floor: the least gradient scale (see :data:`GLOBAL_FLOOR`).
+        floor: the least gradient scale (the first attempt's, for a retry).
     """
     big = np.maximum(np.abs(analytic), np.abs(numeric))
     scale = max(float(big.max()) if big.size else 0.0, floor)
@@ -278,7 +300,7 @@ def compare(
         stage1: stage-1 cost values, one row per entry (columns = STAGE1).
         recheck: re-examination values, one row per entry that failed the screen
             (columns = RECHECK), in order.
-        floor: the least gradient scale (see :data:`GLOBAL_FLOOR`).
+        floor: the least gradient scale (the first attempt's, for a retry).
         low_precision: the cost or the parameter is below float64: unresponsive
             entries are ``uncertain`` rather than ``wrong`` (module doc, rule 5).
     """

@@ -253,9 +253,8 @@ def check(
                 def grad_at(moved: list[Array]) -> list[Array]:
                     return analytic_gradient(grad, unflatten(treedef, moved), names, [])
 
-            results = _check_leaves(
-                bulk, setting, leaves, names, analytic, eps, chosen, grad_at=grad_at, seed=seed
-            )
+            where = (leaves, names, analytic, eps, chosen)
+            results = _check_leaves(bulk, setting, *where, notes, grad_at=grad_at, seed=seed)
     if run_mode == "directional":
         return Report(
             status=status, difference=diff, parameters={r.name: r for r in res},
@@ -317,6 +316,7 @@ def _check_leaves(
     analytic: list[Array],
     eps: float | None,
     chosen: list[Array],
+    notes: list[str],
     *,
     grad_at: Callable[[list[Array]], list[Array]] | None = None,
     seed: int = 0,
@@ -327,10 +327,11 @@ def _check_leaves(
     with ``grad_at`` (the gradient at given parameters) entries at a kink are checked
     again at nearby points (``gradcheck._kinks``). Entries left ``uncertain`` are
     tried again at the classic step (``gradcheck._numerics``, "Retry step") when it
-    is much larger.
+    is much larger. Each parameter is judged on its own gradient scale; one whose
+    gradient is zero within round-off on the model's (:func:`_zero_parameters`, which
+    adds its note to ``notes``).
     """
     out = []
-    gmax = max(float(np.max(np.abs(g), initial=0.0)) for g in analytic)
     for i, (name, leaf) in enumerate(zip(names, leaves)):
         flat = np.real(leaf.reshape(-1))
         idx = chosen[i]
@@ -338,21 +339,58 @@ def _check_leaves(
         h = steps(flat, s.method, eps, dtype)[idx]
         a = analytic[i].reshape(-1)[idx]
         r = default_rtol(leaf.dtype, s.method) if s.rtol is None else s.rtol
-        floor = 0.0 if s.fixed else cmp.GLOBAL_FLOOR * r * gmax
-        comp = _compare_entries(ev, s, i, leaf, idx, h, a, r, floor)
+        comp = _compare_entries(ev, s, i, leaf, idx, h, a, r, 0.0)
         if eps is None:
             comp = _straddled_kinks(ev, s, i, leaf, idx, a, r, comp)
             _retry(ev, s, i, leaf, idx, h, a, r, comp)
         out.append((name, leaf, comp, idx))
     if grad_at is not None:
         out = kinks.recheck(out, ev, grad_at, partial(_check_moved, s, eps), seed)
+    if not s.fixed:
+        out = _zero_parameters(out, analytic, notes)
+    return out
+
+
+def _zero_parameters(
+    results: list[tuple[str, Array, cmp.Comparison, Array]],
+    analytic: list[Array],
+    notes: list[str],
+) -> list[tuple[str, Array, cmp.Comparison, Array]]:
+    """Judge each parameter whose gradient is zero within round-off on the model's scale.
+
+    Every parameter is judged on its own gradient scale, except one that has none: a
+    parameter whose analytic and numerical gradients are both within the screening
+    tolerance of 0 at every entry (a bias before a normalisation) is compared on the
+    model's scale, the largest gradient scale of any parameter
+    (``gradcheck._compare.on_model_scale``), and a note says so.
+    """
+    model = max((c.scale for _, _, c, _ in results), default=0.0)
+    out = []
+    for (name, leaf, c, idx), g in zip(results, analytic):
+        if cmp.zero_within_noise(c, g.reshape(-1)[idx]) and c.scale < model:
+            c = cmp.on_model_scale(c, model)
+            size = float(np.max(c.tolerance, initial=0.0))
+            notes.append(
+                f"{name}: the gradient is zero to within round-off (|g| ≤ {size:.2g} at "
+                f"every entry), so it has no scale of its own: it is judged on the model's "
+                f"largest gradient entry ({model:.2g}), and errors above "
+                f"{c.detection_bound:.2g} of that are caught"
+            )
+        out.append((name, leaf, c, idx))
     return out
 
 
 def _retry(
-    ev: Evaluator, s: _Setting, i: int, leaf: Array, idx: Array, h: Array, a: Array,
-    rtol: float, comp: cmp.Comparison,
-) -> None:  # fmt: skip
+    ev: Evaluator,
+    s: _Setting,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    h: Array,
+    a: Array,
+    rtol: float,
+    comp: cmp.Comparison,
+) -> None:
     """Try the uncertain entries of ``comp`` again at the classic step (in place).
 
     Only entries that round-off left uncertain are tried: a larger step lowers the
