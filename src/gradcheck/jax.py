@@ -19,6 +19,7 @@ call of ``f`` (analytic pass, probes, evaluations), so both sides draw the same 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
 
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
-from gradcheck._frameworks import agrees, check_precision, first_value, probe_batched, run_check
+from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._pytree import BARE_NAME
 from gradcheck._report import Report
 
@@ -70,69 +71,77 @@ def _dtype(leaves: Sequence[Any]) -> str:
     return str(max(dtypes, key=lambda d: float(jnp.finfo(d).eps)))  # type: ignore[no-untyped-call]
 
 
+class _Side:
+    """``fn`` on NumPy parameters in one dtype: jitted (eager if it cannot be), vmapped,
+    and differentiated, in x64 mode when ``x64``."""
+
+    def __init__(self, fn: Callable[[list[Any]], Any], names: list[str], params: dict[str, Array],
+                 x64: bool) -> None:  # fmt: skip
+        self.fn, self.names, self.params, self.x64 = fn, names, params, x64
+        self.serial: Callable[[list[Any]], Any] = jax.jit(fn)
+        self.vfn = jax.jit(jax.vmap(lambda *xs: fn(list(xs))))
+
+    def scope(self) -> Any:
+        """JAX's x64 switch as this side needs it (restored on exit)."""
+        return jax.enable_x64(self.x64)
+
+    def compile(self, rng: GlobalRng, notes: list[str]) -> None:
+        """Trace ``fn`` once; evaluate it eagerly from now on if that raises."""
+        with self.scope():
+            rng.reset()
+            try:
+                self.cost(self.params)
+            except Exception as exc:
+                self.serial = self.fn
+                notes.append(
+                    f"f is evaluated without jax.jit (tracing it raised {type(exc).__name__})"
+                )
+
+    def _arrays(self, tree: dict[str, Any]) -> list[Any]:
+        return [jnp.asarray(tree[n]) for n in self.names]
+
+    def cost(self, tree: dict[str, Any]) -> Any:
+        return np.asarray(self.serial(self._arrays(tree)))
+
+    def batched(self, stacked: dict[str, Any]) -> Any:
+        return np.asarray(self.vfn(*self._arrays(stacked)))
+
+    def gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
+        value, g = jax.value_and_grad(self.fn)(self._arrays(tree))
+        return float(value), {n: np.asarray(x, dtype=np.float64) for n, x in zip(self.names, g)}
+
+    def side(self) -> Side:
+        return Side(self.params, self.cost, self.batched, self.gradient, self.scope,
+                    "jax.vmap", "x64 mode")  # fmt: skip
+
+
 def _run(
     fn: Callable[[list[Any]], Any],
     names: list[str],
     leaves: list[Any],
-    grads: dict[str, Array],
-    value: float,
+    user: Analytic,
     precision: str,
-    notes: list[str],
     options: dict[str, Any],
     rng: GlobalRng,
+    start: float,
 ) -> Report:
-    """Choose the precision (falling back if x64 fails), probe vmap, run the engine.
+    """Check through the shared routes of ``gradcheck._frameworks``.
 
     Every call of ``fn`` starts from the user's global NumPy and ``random`` states
     (``rng``), as the analytic pass did; a jitted ``fn`` draws them while it is traced.
     """
-    user = _dtype(leaves)
-    if user == "float64" or precision == "model":
-        precision = "float64" if user == "float64" else "model"
-    dtype = np.float64 if precision == "float64" else np.dtype(user)
-    if precision == "model" and not np.issubdtype(dtype, np.floating):
-        raise GradcheckError(f"dtype {user} cannot be checked in NumPy: use precision='float64'")
-    params = {n: np.array(np.asarray(x), dtype=dtype) for n, x in zip(names, leaves)}
+    notes: list[str] = []
 
-    # compiled once; eager if f cannot be compiled (see below)
-    serial: list[Callable[[list[Any]], Any]] = [jax.jit(fn)]
+    def make(precision: str) -> Side:
+        float64 = precision == "float64"
+        dtype = np.float64 if float64 else np.dtype(user.dtype)
+        params = {n: np.array(np.asarray(x), dtype=dtype) for n, x in zip(names, leaves)}
+        side = _Side(fn, names, params, float64 or _x64())
+        side.compile(rng, notes)
+        return side.side()
 
-    def cost(tree: dict[str, Any]) -> Any:
-        return np.asarray(serial[0]([jnp.asarray(tree[n]) for n in names]))
-
-    def batched(stacked: dict[str, Any]) -> Any:
-        return np.asarray(vfn(*[jnp.asarray(stacked[n]) for n in names]))
-
-    vfn = jax.jit(jax.vmap(lambda *xs: fn(list(xs))))
-    with jax.enable_x64(precision == "float64" or _x64()):
-        rng.reset()
-        try:
-            cost(params)
-        except Exception as exc:
-            serial[0] = fn
-            notes.append(f"f is evaluated without jax.jit (tracing it raised {type(exc).__name__})")
-        if precision == "float64" and user != "float64":
-            rng.reset()
-            try:
-                j = float(cost(params))
-                reason = None if agrees(value, j) else f"its value {j!r} differs from {value!r}"
-            except Exception as exc:
-                reason = f"it raised {type(exc).__name__}: {exc}"
-            if reason is not None:
-                notes.append(f"x64 mode could not be used ({reason}); checked in {user}")
-                return _run(fn, names, leaves, grads, value, "model", notes, options, rng)
-        use = None
-        if options.get("executor") is None:
-            j0 = first_value(cost, params, rng)
-            stacked = {n: np.stack([a, a]) for n, a in params.items()}
-            why = probe_batched(batched, stacked, j0, float(np.finfo(dtype).eps), rng)
-            use = batched if why is None else None
-            if why is not None:
-                notes.append(f"evaluations are not vectorised (jax.vmap: {why})")
-        return run_check(
-            cost, params, grads, precision=precision, user_dtype=user, batched=use,
-            notes=notes, options=options, rng=rng,
-        )  # fmt: skip
+    return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
+                         options=options, start=start, unused=None)  # fmt: skip
 
 
 def _inexact(name: str, x: Any) -> None:
@@ -155,6 +164,7 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
     Raises:
         GradcheckError: a non-floating leaf, or ``f`` fails (named).
     """
+    start = time.perf_counter()
     precision = check_precision(precision)
     flat, treedef = jax.tree_util.tree_flatten_with_path(params)
     if not flat:
@@ -176,7 +186,8 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
                 "scalar)"
             ) from exc
         grads = {n: np.asarray(x, dtype=np.float64) for n, x in zip(names, g)}
-        return _run(fn, names, leaves, grads, float(value), precision, [], options, rng)
+        user = Analytic(float(value), grads, _dtype(leaves))
+        return _run(fn, names, leaves, user, precision, options, rng, start)
 
 
 def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64",
@@ -192,6 +203,7 @@ def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64
     >>> gradcheck.jax.check_function(jnp.tanh, jnp.array([0.5, -1.0])).passed
     True
     """
+    start = time.perf_counter()
     precision = check_precision(precision)
     pos = [i for i, a in enumerate(args)
            if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)]  # fmt: skip
@@ -207,12 +219,12 @@ def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64
         return full
 
     with preserve_rng() as rng:
-        return _check_vjp(fn, assemble, names, leaves, precision, options, rng)
+        return _check_vjp(fn, assemble, names, leaves, precision, options, rng, start)
 
 
 def _check_vjp(fn: Callable[..., Any], assemble: Callable[[Sequence[Any]], list[Any]],
                names: list[str], leaves: list[Any], precision: str, options: dict[str, Any],
-               rng: GlobalRng) -> Report:  # fmt: skip
+               rng: GlobalRng, start: float) -> Report:  # fmt: skip
     """The VJP check of :func:`check_function`, inside the user's saved RNG states."""
     try:
         out, vjp = jax.vjp(lambda *xs: fn(*assemble(xs)), *leaves)
@@ -235,4 +247,5 @@ def _check_vjp(fn: Callable[..., Any], assemble: Callable[[Sequence[Any]], list[
         return sum(jnp.vdot(r, jnp.asarray(v, dtype=r.dtype)) for r, v in zip(res, v64)
                    if v is not None)  # fmt: skip
 
-    return _run(scalar, names, leaves, grads, float(value), precision, [], options, rng)
+    user = Analytic(float(value), grads, _dtype(leaves))
+    return _run(scalar, names, leaves, user, precision, options, rng, start)

@@ -11,14 +11,15 @@ Nothing of the user's is changed: the analytic gradient comes from
 ``requires_grad`` flag, ``.grad`` and train/eval flag is saved and restored bit for bit
 afterwards, whatever happens; the numerical side runs on a private copy of the model
 through ``torch.func.functional_call`` with fresh copies of the buffers, so BatchNorm
-statistics never move; that copy is taken before the analytic pass, so buffers moved
-in forward start from the user's values on both sides. Every evaluation starts from
-the global torch RNG state (CPU and CUDA) that seeding with :data:`RNG_SEED` gives, so
-dropout draws the same mask every time and a model in train mode has a well-defined
-gradient; after each evaluation, and on exit, the RNG is as before. NumPy's and
-``random``'s global states are saved on entry and put back before every call of the
-user's code (analytic pass, probes, evaluations), so both sides draw the same numbers.
-Precision and tolerance: see ``gradcheck._frameworks``.
+statistics never move; that copy and the buffers are taken before the analytic pass,
+so buffers moved in forward start from the user's values on both sides. Every
+evaluation starts from the global torch RNG state (CPU and CUDA) that seeding with
+:data:`RNG_SEED` gives, so dropout draws the same mask every time and a model in train
+mode has a well-defined gradient; after each evaluation, and on exit, the RNG is as
+before. NumPy's and ``random``'s global states are saved on entry and put back before
+every call of the user's code (analytic pass, probes, evaluations), so both sides draw
+the same numbers. Precision (the formula checked in float64, the round-off of the
+user's dtype reported beside it): see ``gradcheck._frameworks``.
 
 >>> import torch, gradcheck.torch
 >>> model = torch.nn.Linear(3, 2)
@@ -30,8 +31,9 @@ Precision and tolerance: see ``gradcheck._frameworks``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -42,53 +44,33 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
 from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import GlobalRng, preserve_rng
-from gradcheck._frameworks import agrees, check_precision, first_value, probe_batched, run_check
+from gradcheck._evaluate import preserve_rng
+from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._report import Report
+from gradcheck._torch_state import (
+    RNG_SEED,
+    Loss,
+    Numeric,
+    SeededRng,
+    as_float64,
+    cast_inputs,
+    dense,
+    dtype_name,
+    forked,
+    preserved,
+    scalar,
+)
 
 __all__ = ["RNG_SEED", "check_function", "check_module"]
 
-#: The seed the torch RNG is set to (inside a fork) before every evaluation.
-RNG_SEED = 20261124
-_NUMPY = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
-Loss = Callable[[Any], Any]
-
-
-def _cuda_devices() -> list[int]:
-    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-
-
-@contextmanager
-def _forked(seed: int | None = RNG_SEED) -> Iterator[None]:
-    """Fork the global torch RNGs (CPU and every CUDA device); seed inside if asked."""
-    with torch.random.fork_rng(devices=_cuda_devices()):
-        if seed is not None:
-            torch.manual_seed(seed)
-        yield
-
-
-@contextmanager
-def _preserved(model: torch.nn.Module) -> Iterator[None]:
-    """Restore parameters, buffers, grads, flags and modes of ``model`` on exit."""
-    params = list(model.named_parameters(remove_duplicate=False))
-    saved = [(p, p.detach().clone(), p.requires_grad, p.grad) for _, p in params]
-    grads = [None if g is None else g.detach().clone() for *_, g in saved]
-    buffers = [(b, b.detach().clone()) for _, b in model.named_buffers(remove_duplicate=False)]
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for (p, value, flag, grad), gvalue in zip(saved, grads):
-                p.copy_(value)
-                p.requires_grad_(flag)
-                if grad is not None and gvalue is not None:
-                    grad.copy_(gvalue)
-                p.grad = grad
-            for b, value in buffers:
-                b.copy_(value)
-        for m, training in modes:
-            m.training = training
+_SeededRng = SeededRng  # the name the tests and older code use
+#: The usage error of a loss that computes with an outer model, not its argument.
+UNUSED = (
+    "loss_fn does not use the model it is given: the loss does not change with any "
+    "parameter of the private copy gradcheck passes to it, though autograd gives your "
+    "model a gradient. Does loss_fn compute with an outer variable (model(x)) instead of "
+    "its argument? Write it as lambda m: loss(m(x), y)."
+)
 
 
 class _Loss(torch.nn.Module):
@@ -103,142 +85,27 @@ class _Loss(torch.nn.Module):
         return self.loss_fn(self.inner)
 
 
-def _to_float64(args: Any) -> Any:
-    if isinstance(args, torch.Tensor) and args.is_floating_point():
-        return args.to(torch.float64)
-    if isinstance(args, (list, tuple)):
-        return type(args)(_to_float64(a) for a in args)
-    if isinstance(args, dict):
-        return {k: _to_float64(v) for k, v in args.items()}
-    return args
+def _least_precise(tensors: Sequence[torch.Tensor]) -> str:
+    """The least precise dtype (largest eps) among ``tensors``: the one a check of a
+    mixed float32/float64 model must be judged by."""
+    return dtype_name(max({t.dtype for t in tensors}, key=lambda d: torch.finfo(d).eps))
 
 
-def _cast_inputs(_: torch.nn.Module, args: Any, kwargs: Any) -> Any:
-    return _to_float64(args), _to_float64(kwargs)
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def _as_numpy(t: torch.Tensor, precision: str, name: str) -> np.ndarray[Any, Any]:
-    t = t.detach().cpu()
-    if precision == "float64":
-        return np.array(t.to(torch.float64).numpy(), copy=True)
-    if t.dtype not in _NUMPY:
+def _validate(name: str, t: torch.Tensor) -> None:
+    """A clear error for a tensor gradcheck cannot check (dtype, layout, device)."""
+    if not t.is_floating_point():
+        raise GradcheckError(f"{name!r} has dtype {t.dtype}; real floats only")
+    if t.is_meta:
         raise GradcheckError(
-            f"{name!r} has dtype {t.dtype}, which NumPy cannot hold: use precision='float64'"
+            f"{name!r} is on the meta device, which holds no values: materialise the model "
+            "first (model.to_empty(device='cpu') and initialise it, or load a state dict)"
         )
-    return np.array(t.numpy(), copy=True)
-
-
-def _scalar(value: Any, where: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor) or value.numel() != 1:
-        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-        raise GradcheckError(f"{where} must return a scalar tensor, got {shape}")
-    return value.reshape(())
-
-
-class _SeededRng:
-    """Start each evaluation from the torch RNG state ``manual_seed(seed)`` gives.
-
-    What ``fork_rng`` + ``manual_seed`` does before every evaluation, at a fraction of
-    the cost: ``manual_seed`` takes about 70 µs (more than a small model's forward
-    pass), getting and setting a state under 1 µs. The seeded states (CPU and every
-    CUDA device) are taken once; each evaluation saves the caller's states, sets the
-    seeded ones and puts the caller's back afterwards, whatever happens.
-    """
-
-    def __init__(self, seed: int) -> None:
-        self.cuda = _cuda_devices()
-        with _forked(seed):
-            self.cpu_state = torch.get_rng_state()
-            self.cuda_states = [torch.cuda.get_rng_state(d) for d in self.cuda]
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        cpu, cuda = torch.get_rng_state(), [torch.cuda.get_rng_state(d) for d in self.cuda]
-        torch.set_rng_state(self.cpu_state)
-        for d, state in zip(self.cuda, self.cuda_states):
-            torch.cuda.set_rng_state(state, d)
-        try:
-            yield
-        finally:
-            torch.set_rng_state(cpu)
-            for d, state in zip(self.cuda, cuda):
-                torch.cuda.set_rng_state(state, d)
-
-
-class _Numeric:
-    """The numerical side: evaluate on tensors, with the seeded RNG and no autograd."""
-
-    def __init__(self, call: Callable[[dict[str, torch.Tensor]], Any],
-                 devices: dict[str, torch.device], seed: int) -> None:  # fmt: skip
-        self.call, self.devices, self.seeded = call, devices, _SeededRng(seed)
-
-    def _tensors(self, tree: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {n: torch.from_numpy(np.asarray(a)).to(self.devices[n]) for n, a in tree.items()}
-
-    def cost(self, tree: dict[str, Any]) -> Any:
-        with torch.no_grad(), self.seeded():
-            return _scalar(self.call(self._tensors(tree)), "the loss").detach().cpu().numpy()
-
-    def batched(self, stacked: dict[str, Any]) -> Any:
-        ts = self._tensors({n: np.ascontiguousarray(a) for n, a in stacked.items()})
-        with torch.no_grad(), self.seeded():
-            out = torch.func.vmap(self.call, randomness="same")(ts)
-        return out.detach().reshape(-1).cpu().to(torch.float64).numpy()
-
-
-def _run(
-    make: Callable[[str], _Numeric],
-    tensors: dict[str, torch.Tensor],
-    grads: dict[str, np.ndarray[Any, Any]],
-    value: float,
-    precision: str,
-    notes: list[str],
-    options: dict[str, Any],
-    rng: GlobalRng,
-) -> Report:
-    """Pick the precision (falling back if float64 fails), batching, and run the engine.
-
-    Every call of the user's code starts from the user's global NumPy and ``random``
-    states (``rng``), as the analytic pass did.
-    """
-    dtypes = {t.dtype for t in tensors.values()}
-    user = max(dtypes, key=lambda d: torch.finfo(d).eps)  # the least precise dtype
-    user_dtype = _dtype_name(user)
-    if precision == "float64" and user != torch.float64:
-        numeric = make("float64")
-        params = {n: _as_numpy(t, "float64", n) for n, t in tensors.items()}
-        rng.reset()
-        try:
-            j = float(numeric.cost(params))
-            reason = None if agrees(value, j) else f"its loss {j!r} differs from {value!r}"
-        except Exception as exc:
-            reason = f"it raised {type(exc).__name__}: {exc}"
-        if reason is not None:
-            notes.append(f"a float64 copy could not be used ({reason}); checked in {user_dtype}")
-            precision = "model"
-    elif user == torch.float64:
-        precision = "float64"
-    if precision == "model" or user == torch.float64:
-        numeric = make("model")
-        params = {n: _as_numpy(t, "model", n) for n, t in tensors.items()}
-    u = float(np.finfo(np.float64 if precision == "float64" else _NUMPY[user]).eps)
-    batched = None
-    if options.get("executor") is None:
-        j0 = first_value(numeric.cost, params, rng)
-        stacked = {n: np.stack([a, a]) for n, a in params.items()}
-        why = probe_batched(numeric.batched, stacked, j0, u, rng)
-        if why is None:
-            batched = numeric.batched
-        else:
-            notes.append(f"evaluations are not vectorised (torch.func.vmap: {why})")
-    return run_check(
-        numeric.cost, params, grads, precision=precision, user_dtype=user_dtype,
-        batched=batched, notes=notes, options=options, rng=rng,
-    )  # fmt: skip
+    if t.layout != torch.strided:
+        raise GradcheckError(
+            f"{name!r} is a sparse tensor ({t.layout}), which gradcheck does not support "
+            "yet: check it as a dense tensor (.to_dense()); a sparse gradient (as "
+            "nn.Embedding(sparse=True) gives) is supported"
+        )
 
 
 def _grads(out: Any, inputs: Sequence[torch.Tensor], names: Sequence[str], notes: list[str],
@@ -249,8 +116,56 @@ def _grads(out: Any, inputs: Sequence[torch.Tensor], names: Sequence[str], notes
         if g is None:
             notes.append(f"{name}: autograd gave no gradient (unused); taken as zero")
             g = torch.zeros_like(t)
-        result[name] = g.detach().cpu().to(torch.float64).numpy().copy()
+        result[name] = dense(g)
     return result
+
+
+def _no_backward(tensors: Sequence[torch.Tensor], who: str) -> None:
+    """Raise if ``who`` wrote a ``.grad`` (called ``backward()`` itself)."""
+    for t in tensors:
+        if t.grad is not None:
+            raise GradcheckError(
+                f"{who} called backward() itself (a .grad was written): return the loss "
+                "without calling backward(); gradcheck computes the gradient it checks"
+            )
+
+
+def _private(model: torch.nn.Module, notes: list[str]) -> torch.nn.Module | None:
+    """A deep copy of ``model``, or ``None`` (with a note) when it cannot be copied."""
+    try:
+        return copy.deepcopy(model)
+    except Exception as exc:
+        notes.append(
+            f"the model cannot be deep-copied ({type(exc).__name__}: {exc}): the numerical "
+            "side runs on the model itself through torch.func.functional_call, with its "
+            "parameters and buffers swapped for private tensors (never written)"
+        )
+        return None
+
+
+def _module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, Any]],
+                 notes: list[str]) -> Analytic:  # fmt: skip
+    """The user's analytic pass on the model itself (inside :func:`preserved`)."""
+    params = list(model.parameters())
+    for p in params:
+        p.grad = None  # preserved() puts the user's back
+    with forked():
+        try:
+            loss = scalar(loss_fn(model), "loss_fn")
+        except GradcheckError:
+            raise
+        except Exception as exc:
+            raise GradcheckError(
+                f"loss_fn raised {type(exc).__name__}: {exc} (computing the analytic gradient)"
+            ) from exc
+        _no_backward(params, "loss_fn")
+        if not loss.requires_grad:
+            raise GradcheckError(
+                "loss_fn returned a tensor that does not require grad: does it use the "
+                "model it is given, outside torch.no_grad()?"
+            )
+        grads = _grads(loss, [p for _, p in named], [n for n, _ in named], notes)
+    return Analytic(float(loss.detach()), grads, _least_precise([p for _, p in named]))
 
 
 def check_module(
@@ -261,72 +176,64 @@ def check_module(
     Args:
         model: the model; it is never modified (see the module doc).
         loss_fn: ``loss_fn(model) -> scalar tensor``. It must compute the loss with the
-            model it is given (the numerical side passes a private copy).
-        precision: ``"float64"`` (default): finite differences on a float64 copy of the
-            model, inputs cast to float64 on the way in, against autograd's gradient in
-            the model's dtype with the tolerance of ``gradcheck._frameworks``; falls
-            back to the model's dtype (with a message) when the copy fails or computes
-            a different loss. ``"model"``: everything in the model's dtype.
+            model it is given (the numerical side passes a private copy), and must not
+            call ``backward()``.
+        precision: ``"float64"`` (default): for a model below float64, the formula is
+            checked on a float64 copy (autograd against finite differences, inputs cast
+            to float64 on the way in) and the round-off of the model's own gradient is
+            reported beside it (``gradcheck._frameworks``); falls back to the model's
+            dtype (with a message) when the copy fails or computes a different loss.
+            ``"model"``: everything in the model's dtype.
         **options: passed to :func:`gradcheck.check` (``mode``, ``sample``, ``method``,
             ``rtol``, ``seed``, ...).
 
     Returns:
-        A :class:`~gradcheck.Report` whose parameters are ``named_parameters()`` names.
+        A :class:`~gradcheck.Report` whose parameters are ``named_parameters()`` names;
+        its ``seconds`` count the adapter's own passes too.
 
     Raises:
-        GradcheckError: no parameter requires grad, or ``loss_fn`` fails (named).
+        GradcheckError: no parameter requires grad, a parameter that cannot be checked
+            (integer, meta device, sparse), or ``loss_fn`` fails or misuses the model
+            (named).
     """
+    start = time.perf_counter()
     precision = check_precision(precision)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise GradcheckError("the model has no parameter that requires grad: nothing to check")
     for n, p in named:
-        if not p.is_floating_point():
-            raise GradcheckError(f"parameter {n!r} has dtype {p.dtype}; real floats only")
-    names = [n for n, _ in named]
+        _validate(n, p)
     notes: list[str] = []
-    with preserve_rng() as rng, _forked(None), _preserved(model):
-        # the private copy is taken before the analytic pass, so both sides start from
-        # the buffers the user had (EMA statistics, counters that move in forward)
-        snapshot = copy.deepcopy(model)
-        with _forked():
-            try:
-                loss = _scalar(loss_fn(model), "loss_fn")
-            except GradcheckError:
-                raise
-            except Exception as exc:
-                raise GradcheckError(
-                    f"loss_fn raised {type(exc).__name__}: {exc} (computing the analytic "
-                    "gradient)"
-                ) from exc
-            if not loss.requires_grad:
-                raise GradcheckError(
-                    "loss_fn returned a tensor that does not require grad: does it use the "
-                    "model it is given, outside torch.no_grad()?"
-                )
-            grads = _grads(loss, [p for _, p in named], names, notes)
-            value = float(loss.detach())
+    with preserve_rng() as rng, forked(None), preserved(model), ExitStack() as cleanup:
+        # taken before the analytic pass: both sides start from the user's buffers
+        base = _private(model, notes)
+        buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
+        user = _module_pass(model, loss_fn, named, notes)
         tensors = {n: p.detach().clone() for n, p in named}
-        devices = {n: p.device for n, p in named}
 
-        def make(precision: str) -> _Numeric:
-            inner = copy.deepcopy(snapshot)
+        def make(precision: str) -> Side:
+            float64 = precision == "float64"
+            inner = model if base is None else copy.deepcopy(base)
             for p in inner.parameters():
                 p.grad = None
-            if precision == "float64":
-                inner = inner.to(torch.float64)
-                inner.register_forward_pre_hook(_cast_inputs, with_kwargs=True)
+            if float64:
+                if base is not None:
+                    inner = inner.to(torch.float64)
+                hook = inner.register_forward_pre_hook(cast_inputs, with_kwargs=True)
+                cleanup.callback(hook.remove)
             wrapper = _Loss(inner, loss_fn)
-            buffers = {f"inner.{n}": b for n, b in inner.named_buffers()}
+            bufs = {f"inner.{n}": b.to(torch.float64) if float64 and b.is_floating_point()
+                    else b for n, b in buffers.items()}  # fmt: skip
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
-                fresh = {n: b.clone() for n, b in buffers.items()}
+                fresh = {n: b.clone() for n, b in bufs.items()}
                 swapped = {f"inner.{n}": t for n, t in ts.items()}
                 return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
 
-            return _Numeric(call, devices, RNG_SEED)
+            return Numeric(call, tensors, float64).side("a float64 copy")
 
-        return _run(make, tensors, grads, value, precision, notes, options, rng)
+        return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
+                             options=options, start=start, unused=UNUSED)  # fmt: skip
 
 
 def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float64",
@@ -349,24 +256,25 @@ def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float
     >>> gradcheck.torch.check_function(torch.sin, x).passed
     True
     """
+    start = time.perf_counter()
     precision = check_precision(precision)
     pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
     if not pos:
         raise GradcheckError("no input tensor requires grad: nothing to check")
-    for i in pos:
-        if not inputs[i].is_floating_point():
-            raise GradcheckError(f"input{i} has dtype {inputs[i].dtype}; real floats only")
     names = [f"input{i}" for i in pos]
+    for n, i in zip(names, pos):
+        _validate(n, inputs[i])
     notes: list[str] = []
     seed = int(options.get("seed", 0))
-    with preserve_rng() as rng, _forked(None):
+    with preserve_rng() as rng, forked(None):
         xs = [x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor)
               else x for i, x in enumerate(inputs)]  # fmt: skip
-        with _forked():
+        with forked():
             try:
                 out = fn(*xs)
             except Exception as exc:
                 raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
+        _no_backward([xs[i] for i in pos], "fn")
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
         diff = [k for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.requires_grad]
         if not diff:
@@ -379,13 +287,12 @@ def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float
                        [vs[k] for k in diff])  # fmt: skip
         value = float(sum(float((outs[k].detach().double() * v64[k]).sum()) for k in diff))
         tensors = {n: xs[i].detach() for n, i in zip(names, pos)}
-        devices = {n: xs[i].device for n, i in zip(names, pos)}
+        user = Analytic(value, grads, _least_precise(list(tensors.values())))
 
-        def make(precision: str) -> _Numeric:
+        def make(precision: str) -> Side:
             fixed = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in xs]
             if precision == "float64":
-                fixed = _to_float64(fixed)
-            cot = {k: v.to(torch.float64) for k, v in v64.items()}
+                fixed = as_float64(fixed)
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
                 args = list(fixed)
@@ -393,8 +300,9 @@ def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float
                     args[i] = ts[n]
                 res = fn(*args)
                 res = list(res) if isinstance(res, (tuple, list)) else [res]
-                return sum((res[k].to(torch.float64) * cot[k]).sum() for k in diff)
+                return sum((res[k].to(torch.float64) * v64[k]).sum() for k in diff)
 
-            return _Numeric(call, devices, RNG_SEED)
+            return Numeric(call, tensors, precision == "float64").side("float64 inputs")
 
-        return _run(make, tensors, grads, value, precision, notes, options, rng)
+        return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
+                             options=options, start=start, unused=None)  # fmt: skip
