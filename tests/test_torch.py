@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -442,3 +444,120 @@ class TestBuffersMovedInForward:
         model[3].weight.register_hook(lambda g: 1.5 * g)
         report = gt.check_module(model, lambda m: m(XS[:6].double()).pow(2).mean())
         assert report.failed_parameters == ["3.weight"]
+
+
+class _Locked(nn.Module):
+    """A module holding a lock: copy.deepcopy raises on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.lin = nn.Linear(4, 2)
+        self.register_buffer("shift", torch.zeros(4))
+        self.lock = threading.Lock()
+
+    def forward(self, x: Any) -> Any:
+        if self.training:
+            self.shift.add_(0.5)  # a buffer moved in forward, on the model itself
+        return self.lin(x - self.shift)
+
+
+class TestUsageErrors:
+    """Issue 12 §6: a sentence that names the mistake and says what to do."""
+
+    def test_meta_device_model(self) -> None:
+        m = nn.Linear(4, 3, device="meta")
+        with pytest.raises(GradcheckError, match=r"'weight' is on the meta device.*materialise"):
+            gt.check_module(m, lambda m: m(X.to("meta")).sum())
+
+    def test_meta_device_input(self) -> None:
+        x = torch.empty(3, device="meta", requires_grad=True)
+        with pytest.raises(GradcheckError, match="'input0' is on the meta device"):
+            gt.check_function(torch.sin, x)
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_loss_fn_that_calls_backward(self, dtype: torch.dtype) -> None:
+        m = _small(dtype)
+        m[0].weight.grad = torch.ones_like(m[0].weight)
+        before = _state(m)
+
+        def loss(model: Any) -> Any:
+            out = model(XS.to(dtype)).pow(2).mean()
+            out.backward()
+            return out
+
+        with pytest.raises(GradcheckError, match=r"loss_fn called backward\(\) itself"):
+            gt.check_module(m, loss)
+        assert _same(before, _state(m))
+
+    def test_fn_that_calls_backward(self) -> None:
+        x = torch.randn(3, dtype=torch.float64, requires_grad=True)
+
+        def fn(t: Any) -> Any:
+            out = torch.sin(t).sum()
+            out.backward(retain_graph=True)
+            return out
+
+        with pytest.raises(GradcheckError, match=r"fn called backward\(\) itself"):
+            gt.check_function(fn, x)
+        assert x.grad is None
+
+    def test_sparse_input_is_refused_with_advice(self) -> None:
+        x = torch.randn(3, 3).to_sparse().requires_grad_()
+        with pytest.raises(GradcheckError, match=r"'input0' is a sparse tensor.*to_dense"):
+            gt.check_function(lambda t: t.to_dense().sum(), x)
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_sparse_embedding_gradient_is_checked(self, dtype: torch.dtype) -> None:
+        torch.manual_seed(7)
+        emb = nn.Embedding(10, 3, sparse=True).to(dtype)
+        idx = torch.tensor([1, 2, 2, 5])
+        report = gt.check_module(emb, lambda e: e(idx).tanh().sum())
+        assert report.status == "passed", str(report)
+        hook = emb.weight.register_hook(lambda g: 2 * g)
+        try:
+            assert gt.check_module(emb, lambda e: e(idx).tanh().sum()).failed_parameters == [
+                "weight"
+            ]
+        finally:
+            hook.remove()
+
+    @pytest.mark.parametrize("precision", ["float64", "model"])
+    def test_model_that_cannot_be_deep_copied(self, precision: str) -> None:
+        m = _Locked()
+        before, hooks = _state(m), dict(m._forward_pre_hooks)
+        report = gt.check_module(m, lambda m: m(XS[:5]).tanh().sum(), precision=precision)
+        assert report.status == "passed", str(report)
+        assert any("cannot be deep-copied" in msg for msg in report.messages)
+        assert _same(before, _state(m))
+        assert dict(m._forward_pre_hooks) == hooks  # the float64 cast hook is gone again
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_loss_that_uses_the_outer_model(self, dtype: torch.dtype) -> None:
+        model = _small(dtype)
+        before = _state(model)
+        with pytest.raises(GradcheckError, match="does not use the model it is given") as err:
+            gt.check_module(model, lambda m: model(XS.to(dtype)).pow(2).mean())
+        assert "lambda m:" in str(err.value)
+        assert _same(before, _state(model))
+
+    def test_a_constant_loss_is_not_called_a_usage_error(self) -> None:
+        model = _small()  # the user's own gradient is zero too: nothing to contradict
+        report = gt.check_module(model, lambda m: (m(XS.double()) * 0).sum())
+        assert report.status != "failed"
+
+
+class TestSecondsCounted:
+    """Issue 12 §7: report.seconds counts the adapter's own passes."""
+
+    def test_a_slow_analytic_pass_is_counted(self) -> None:
+        calls = [0]
+
+        def loss(m: Any) -> Any:
+            calls[0] += 1
+            if calls[0] == 1:  # the analytic pass, before the engine starts
+                time.sleep(0.3)
+            return m(XS.double()).pow(2).mean()
+
+        report = gt.check_module(_small(), loss)
+        assert report.passed and report.seconds >= 0.3

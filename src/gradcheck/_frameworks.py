@@ -1,38 +1,20 @@
 """What the PyTorch and JAX adapters share: precision routes, probes, tolerance, report.
 
-Formula and precision. A gradient computed in float32 (or lower) carries the round-off
-of its own backward pass: the guide's saturated ``tanh`` loses 0.9% of its gradient in
-float32 with a perfectly right formula. So, by default (``precision="float64"``), the
-adapters check the *formula* in float64 on both sides: the analytic gradient of a
-float64 copy (torch: a float64 copy of the model or the inputs, through autograd;
-JAX: the same function under x64) against float64 finite differences, with the
-engine's own float64 error-estimate rule. The user's-dtype gradient is then compared
-with its float64 self, entry by entry, and reported as
-:attr:`~gradcheck.ParameterResult.precision` (``max |g_user − g64| / max |g64|``) and
-a message: a figure for the reader, not part of the verdict.
+A gradient computed in float32 (or lower) carries its backward pass's round-off (the
+guide's saturated ``tanh`` loses 0.9% in float32 with a right formula). So the adapters
+separate formula from precision (``docs/frameworks.md``), along one of three routes:
 
-That figure is only round-off when it is within what round-off can do
-(:func:`plausible`): :data:`PLAUSIBLE` of the parameter's own gradient scale, or
-:data:`ATOL_ROUNDOFFS` round-offs of the model's largest gradient entry (a backward
-pass's errors scale with the terms it adds, not with the result: a bias just before a
-BatchNorm has an exactly-zero gradient that float32 autograd gives as ±1e-9). A user
-gradient farther off than that is not explained by precision (a hook or a backward
-that acts only in the user's dtype, or round-off that made it useless): that
-parameter is checked with the user's own gradient, which then fails, and a message
-says why.
-
-Routes (``Route``), chosen per check:
-
-* ``float64``: the formula in float64 as above (the default for float32 and lower);
-* ``mixed``: the float64 copy computes the same loss but its backward fails: the
-  user's-dtype gradient against float64 differences with ``rtol =``
-  :data:`ANALYTIC_RTOL` of the user's dtype, each parameter judged on its own scale;
-  a parameter whose whole gradient is within :data:`ATOL_ROUNDOFFS` round-offs of the
-  model's largest entry cannot be judged that way and is ``inconclusive`` (issue 11
-  §3: never ``passed`` with a detection bound that does not hold);
-* ``same``: everything in one dtype: a float64 model, or ``precision="model"``, or the
-  fallback when the float64 copy raises or computes a different loss
-  (:data:`CONSISTENT`), with a message.
+* ``float64`` (default below float64): the analytic gradient of a float64 copy
+  against float64 finite differences, by the engine's float64 rule; the user's-dtype
+  gradient against its float64 self is :attr:`~gradcheck.ParameterResult.precision`,
+  reported, not judged, when :func:`plausible` (round-off can explain it); otherwise
+  the user's gradient itself is checked, and fails;
+* ``mixed``: the copy's loss agrees but its backward raises: the user's gradient
+  against float64 differences, ``rtol =`` :data:`ANALYTIC_RTOL`, every parameter on
+  its own scale; one whose gradient is all within the model's round-off is
+  ``inconclusive`` rather than ``failed`` (issue 11 §3);
+* ``same``: one dtype throughout (a float64 model, ``precision="model"``, or the copy
+  raises or disagrees, :data:`CONSISTENT`).
 
 >>> analytic_rtol("float32"), analytic_rtol("float64")
 (0.0001, None)
@@ -148,9 +130,11 @@ def analytic_rtol(dtype: str) -> float | None:
     return ANALYTIC_RTOL.get(dtype)
 
 
-def agrees(user: float, numeric: float) -> bool:
-    """Whether the numeric side's loss is the user's loss (see :data:`CONSISTENT`)."""
-    return abs(user - numeric) <= CONSISTENT * max(abs(user), abs(numeric), 1e-300)
+def agrees(user: float, numeric: float, dtype: str = "float64") -> bool:
+    """Whether the numeric side's loss is the user's loss, computed in ``dtype``: to
+    :data:`CONSISTENT` relative, or 8 of ``dtype``'s epsilons for the half types."""
+    rel = max(CONSISTENT, 8 * _UNIT.get(dtype, 0.0))
+    return abs(user - numeric) <= rel * max(abs(user), abs(numeric), 1e-300)
 
 
 def engine_batches() -> bool:
@@ -238,7 +222,7 @@ def _float64_route(make: Callable[[str], Side], user: Analytic, rng: GlobalRng) 
             value, g = first_value(side.cost, side.params, rng), {}
             if not np.isfinite(value):
                 return f"{side.what} could not be used (it raised {backward})"
-    if not agrees(user.value, value):
+    if not agrees(user.value, value, user.dtype):
         return f"{side.what} could not be used (its loss {value!r} differs from {user.value!r})"
     if not g:
         note = (f"the backward pass of {side.what} raised {backward}; the {user.dtype} "

@@ -6,11 +6,13 @@
 * :func:`check_function`: the VJP of a function with any outputs, through random
   output cotangents.
 
-By default the finite differences run in float64 (JAX's x64 mode, switched on for the
-duration of the check with ``jax.enable_x64`` and restored after) while the analytic
-gradient comes from the user's own dtype; see ``gradcheck._frameworks``. JAX has no
-global RNG state; NumPy's and ``random``'s are saved on entry and put back before every
-call of ``f`` (analytic pass, probes, evaluations), so both sides draw the same numbers.
+By default, for leaves below float64, the formula is checked in float64 (the gradient
+and the finite differences of ``f`` under JAX's x64 mode, switched on for the duration
+of the check with ``jax.enable_x64`` and restored after), and the round-off of the
+gradient in the user's own dtype is reported beside it; see ``gradcheck._frameworks``.
+JAX has no global RNG state; NumPy's and ``random``'s are saved on entry and put back
+before every call of ``f`` (analytic pass, probes, evaluations), so both sides draw the
+same numbers.
 
 >>> import jax.numpy as jnp, gradcheck.jax
 >>> gradcheck.jax.check(lambda p: jnp.sum(jnp.sin(p["w"])), {"w": jnp.ones(3)}).status
@@ -156,9 +158,10 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
     Args:
         f: ``f(params) -> scalar``; may be jitted and may use ``custom_vjp`` rules.
         params: a pytree of floating arrays.
-        precision: ``"float64"`` (default: finite differences in x64 mode against the
-            gradient in the user's dtype; falls back with a message when x64 fails or
-            computes a different value) or ``"model"`` (the user's dtype throughout).
+        precision: ``"float64"`` (default: the formula checked in x64 mode, gradient
+            and finite differences, the user's-dtype round-off reported beside it;
+            falls back with a message when x64 fails or computes a different value) or
+            ``"model"`` (the user's dtype throughout).
         **options: passed to :func:`gradcheck.check`.
 
     Raises:
@@ -182,8 +185,7 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
             value, g = jax.value_and_grad(fn)(leaves)
         except Exception as exc:
             raise GradcheckError(
-                f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc} (f must return a "
-                "scalar)"
+                f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc} (f must return a scalar)"
             ) from exc
         grads = {n: np.asarray(x, dtype=np.float64) for n, x in zip(names, g)}
         user = Analytic(float(value), grads, _dtype(leaves))

@@ -1,0 +1,271 @@
+"""gradcheck._frameworks: the formula checked in float64, the user's round-off reported.
+
+Issue 11 §2 (formula vs precision), §3 (every parameter on its own scale) and issue 16
+(a mixed-precision model is judged by its least precise dtype), for both adapters,
+plus the shared routes on a NumPy stand-in for a framework.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import gradcheck.jax as gj
+import gradcheck.torch as gt
+from gradcheck import GradcheckError
+from gradcheck._evaluate import preserve_rng
+from gradcheck._frameworks import (
+    ATOL_ROUNDOFFS,
+    PLAUSIBLE,
+    Analytic,
+    Side,
+    check_adapted,
+    plausible,
+)
+
+Array = np.ndarray[Any, Any]
+
+
+class TestPlausible:
+    def test_round_off_within_the_parameter_scale_is_plausible(self) -> None:
+        g64 = np.array([1.0, -2.0])
+        assert plausible(g64 * (1 + 0.9 * PLAUSIBLE), g64, 0.0)
+        assert not plausible(2 * g64, g64, 0.0)
+        assert not plausible(-g64, g64, 0.0)
+
+    def test_round_off_of_the_model_scale_is_plausible(self) -> None:
+        g64 = np.array([1e-17, 0.0])  # a bias before BatchNorm: zero in exact arithmetic
+        assert plausible(np.array([1e-9, -1e-9]), g64, ATOL_ROUNDOFFS * 2**-23 * 0.06)
+        assert not plausible(np.array([1e-9, -1e-9]), g64, 0.0)
+
+
+def _sides(w: Array, grads64: Any, backward64: bool = True) -> Any:
+    """``make`` for ``J(w) = Σ sin(w)`` whose float64 autodiff gives ``grads64``."""
+
+    def make(precision: str) -> Side:
+        dtype = np.float64 if precision == "float64" else np.float32
+        params = {"w": w.astype(dtype)}
+
+        def cost(p: dict[str, Array]) -> Any:
+            return np.sum(np.sin(p["w"]))
+
+        def gradient(p: dict[str, Array]) -> tuple[float, dict[str, Array | None]]:
+            if precision == "float64" and not backward64:
+                raise TypeError("float32 only")
+            return float(cost(p)), {"w": grads64(p["w"])}
+
+        def batched(s: dict[str, Array]) -> Any:
+            return np.sum(np.sin(s["w"]), axis=1)
+
+        return Side(params, cost, batched, gradient, nullcontext, "stacking", "float64")
+
+    return make
+
+
+def _check(make: Any, user: Analytic, **options: Any) -> Any:
+    with preserve_rng() as rng:
+        return check_adapted(make, user, precision="float64", rng=rng, notes=[],
+                             options=options, start=time.perf_counter(), unused=None)  # fmt: skip
+
+
+class TestRoutes:
+    W = np.array([0.3, -1.2, 2.0, 0.7])
+
+    def test_float64_route_checks_the_float64_gradient_and_reports_round_off(self) -> None:
+        noisy = np.cos(self.W) * (1 + 3e-3 * np.array([1, -1, 1, -1]))  # 0.3% "round-off"
+        user = Analytic(float(np.sum(np.sin(self.W))), {"w": noisy}, "float32")
+        report = _check(_sides(self.W, np.cos), user)
+        assert report.status == "passed", str(report)
+        assert report.options["route"] == "float64"
+        assert report.parameters["w"].precision == pytest.approx(3e-3, rel=0.05)
+        assert any("float32 round-off" in m and "on w" in m for m in report.messages)
+
+    def test_a_wrong_formula_fails_in_float64(self) -> None:
+        user = Analytic(float(np.sum(np.sin(self.W))), {"w": -np.cos(self.W)}, "float32")
+        report = _check(_sides(self.W, lambda w: -np.cos(w)), user)
+        assert report.failed_parameters == ["w"]
+
+    @pytest.mark.parametrize("factor", [2.0, -1.0, 1.5])
+    def test_a_user_gradient_off_beyond_round_off_is_checked_itself(self, factor: float) -> None:
+        # a hook acting only on the user's dtype: the float64 formula is right
+        user = Analytic(float(np.sum(np.sin(self.W))), {"w": factor * np.cos(self.W)}, "float32")
+        report = _check(_sides(self.W, np.cos), user)
+        assert report.failed_parameters == ["w"]
+        assert any("more than float32 round-off explains" in m for m in report.messages)
+
+    def test_mixed_route_when_the_float64_backward_raises(self) -> None:
+        user = Analytic(float(np.sum(np.sin(self.W))), {"w": np.cos(self.W)}, "float32")
+        report = _check(_sides(self.W, np.cos, backward64=False), user)
+        assert report.passed and report.options["route"] == "mixed"
+        assert report.parameters["w"].precision is None
+
+    def test_same_route_when_the_float64_loss_differs(self) -> None:
+        user = Analytic(1.0 + float(np.sum(np.sin(self.W))), {"w": np.cos(self.W)}, "float32")
+        report = _check(_sides(self.W, np.cos), user)
+        assert report.options["route"] == "same"
+        assert report.options["numeric_dtype"] == "float32"
+        assert any("could not be used" in m for m in report.messages)
+
+    def test_seconds_count_from_the_adapter_entry(self) -> None:
+        user = Analytic(float(np.sum(np.sin(self.W))), {"w": np.cos(self.W)}, "float64")
+        with preserve_rng() as rng:
+            report = check_adapted(_sides(self.W, np.cos), user, precision="float64", rng=rng,
+                                   notes=[], options={}, start=time.perf_counter() - 100.0,
+                                   unused=None)  # fmt: skip
+        assert report.seconds >= 100.0
+
+
+class _Flip(torch.autograd.Function):
+    """``x * w`` whose backward for ``w`` has the wrong sign (issue 11 §3)."""
+
+    float64_raises = False
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, w: Any) -> Any:
+        ctx.save_for_backward(x, w)
+        return x * w
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        if _Flip.float64_raises and g.dtype == torch.float64:
+            raise TypeError("this backward only runs in float32")
+        x, w = ctx.saved_tensors
+        return g * w, -(g * x).sum(0)
+
+
+class _Tiny(nn.Module):
+    """A model whose parameter ``w`` has a gradient ``weight`` times the largest."""
+
+    def __init__(self, weight: float) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.big = nn.Linear(4, 1)
+        self.w = nn.Parameter(torch.tensor([0.5]))
+        self.weight = weight
+
+    def forward(self, x: Any) -> Any:
+        return self.big(x).pow(2).mean() + self.weight * _Flip.apply(x[:, :1], self.w).sum()
+
+
+X = torch.randn(8, 4, generator=torch.Generator().manual_seed(3)) + 1
+
+
+class TestTorchScale:
+    """Issue 11 §3: a sign-flipped backward on a tiny-gradient parameter never passes."""
+
+    @pytest.mark.parametrize("weight", [4e-6, 1e-7, 1e-3])
+    @pytest.mark.parametrize("float64_raises", [False, True])
+    def test_sign_flip_on_a_tiny_gradient_is_not_passed(
+        self, weight: float, float64_raises: bool, monkeypatch: Any
+    ) -> None:
+        monkeypatch.setattr(_Flip, "float64_raises", float64_raises)
+        report = gt.check_module(_Tiny(weight), lambda m: m(X))
+        assert report.options["route"] == ("mixed" if float64_raises else "float64")
+        w = report.parameters["w"]
+        assert w.status in ("failed", "inconclusive"), str(report)
+        assert report.parameters["big.weight"].status == "passed"
+        if w.status == "inconclusive":
+            assert any("w: its gradient" in m and "round-off" in m for m in report.messages)
+        if not float64_raises:  # the formula is checked in float64: a plain failure
+            assert report.failed_parameters == ["w"]
+
+
+class _Saturated(nn.Module):
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.W = nn.Parameter(torch.ones(3, 4, dtype=dtype))
+
+    def forward(self, x: Any) -> Any:
+        return torch.tanh(self.W @ x).sum()
+
+
+class TestTorchPrecision:
+    """Issue 11 §2: correct float32 gradients pass, their round-off is reported."""
+
+    @pytest.mark.parametrize("shift", [0.0, 0.5])
+    def test_saturated_tanh_passes_with_a_precision_note(self, shift: float) -> None:
+        x = torch.arange(4.0) + shift
+        report = gt.check_module(_Saturated(torch.float32), lambda m: m(x))
+        assert report.status == "passed", str(report)
+        figure = report.parameters["W"].precision
+        assert figure is not None and 1e-4 < figure < PLAUSIBLE
+        assert any("float32 round-off" in m and "saturated tanh" in m for m in report.messages)
+
+    def test_float64_model_has_no_precision_figure(self) -> None:
+        report = gt.check_module(_Saturated(torch.float64), lambda m: m(torch.arange(4.0).double()))
+        assert report.passed and report.parameters["W"].precision is None
+        assert report.options["route"] == "same"
+
+    @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+    def test_half_types_check_the_formula_in_float64(self, dtype: torch.dtype) -> None:
+        torch.manual_seed(1)
+        m = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1)).to(dtype)
+        report = gt.check_module(m, lambda m: m(X.to(dtype)).pow(2).mean())
+        assert report.status == "passed", str(report)
+        assert report.options["user_dtype"] == str(dtype).removeprefix("torch.")
+        assert all(p.precision is not None for p in report.parameters.values())
+
+    def test_bfloat16_in_its_own_dtype_says_what_to_do(self) -> None:
+        m = nn.Linear(4, 1).to(torch.bfloat16)
+        with pytest.raises(GradcheckError, match="Leave precision at its default") as err:
+            gt.check_module(m, lambda m: m(X.bfloat16()).sum(), precision="model")
+        assert "use precision='float64'" not in str(err.value)
+
+    def test_check_function_float32_reports_round_off(self) -> None:
+        x = (torch.arange(4.0) + 4).requires_grad_()
+        report = gt.check_function(torch.tanh, x)
+        assert report.status == "passed", str(report)
+        assert report.options["route"] == "float64"
+        assert report.parameters["input0"].precision is not None
+
+    def test_mixed_float32_float64_model_is_judged_as_float32(self) -> None:
+        # issue 16: the least precise dtype (largest eps), not the most precise
+        torch.manual_seed(2)
+        m = nn.Sequential(nn.Linear(4, 3).double(), nn.Tanh(), nn.Linear(3, 1).float())
+
+        def loss(m: Any) -> Any:  # each layer is fed its own dtype
+            h = torch.tanh(m[0](X.to(m[0].weight.dtype)))
+            return m[2](h.to(m[2].weight.dtype)).pow(2).sum()
+
+        report = gt.check_module(m, loss)
+        assert report.options["user_dtype"] == "float32"
+        assert report.status == "passed", str(report)
+
+
+class TestJaxPrecision:
+    def test_guide_example_passes_with_a_precision_note(self) -> None:
+        params = {"W": jnp.ones((3, 4)), "x": jnp.arange(4.0)}
+        report = gj.check(lambda p: jnp.sum(jnp.tanh(p["W"] @ p["x"])), params)
+        assert report.status == "passed", str(report)
+        figure = report.parameters["W"].precision
+        assert figure is not None and 1e-3 < figure < 2e-2  # 0.9% in float32
+        assert any("0.89%" in m or "0.9%" in m for m in report.messages)
+
+    def test_a_wrong_rule_still_fails(self) -> None:
+        @jax.custom_vjp
+        def sq(x: Any) -> Any:
+            return x * x
+
+        sq.defvjp(lambda x: (x * x, x), lambda x, g: (-2 * x * g,))
+        report = gj.check(lambda p: jnp.sum(sq(p["w"])), {"w": jnp.array([0.5, -1.0])})
+        assert report.failed_parameters == ["w"]
+
+    def test_bfloat16_leaves(self) -> None:
+        params = {"w": jnp.array([0.5, -1.0], dtype=jnp.bfloat16)}
+        report = gj.check(lambda p: jnp.sum(jnp.sin(p["w"])), params)
+        assert report.status == "passed", str(report)
+        with pytest.raises(GradcheckError, match="Leave precision at its default"):
+            gj.check(lambda p: jnp.sum(jnp.sin(p["w"])), params, precision="model")
+
+    def test_mixed_leaves_are_judged_by_the_least_precise(self) -> None:
+        params = {"a": np.array([0.5, 1.0]), "b": jnp.array([0.3], dtype=jnp.float32)}
+        report = gj.check(lambda p: jnp.sum(p["a"] ** 2) * jnp.sum(p["b"]), params)
+        assert report.options["user_dtype"] == "float32"
