@@ -135,6 +135,37 @@ def _torch_params(_: Path) -> Any:
     return gradcheck.check(_sq, {"W": torch.ones(3)}, {"W": 2 * X})
 
 
+def _torch_case(kind: str) -> Callable[[Path], Any]:
+    """A torch adapter misuse (issue 12 §6), imported only when the row runs."""
+
+    def run(_: Path) -> Any:
+        import torch
+
+        import gradcheck.torch as gt
+
+        x = torch.ones(2, 3)
+        if kind == "meta":
+            return gt.check_module(torch.nn.Linear(3, 1, device="meta"), lambda m: m(x).sum())
+        model = torch.nn.Linear(3, 1)
+        if kind == "backward":
+
+            def loss(m: Any) -> Any:
+                out = m(x).pow(2).sum()
+                out.backward()
+                return out
+
+            return gt.check_module(model, loss)
+        if kind == "outer":
+            return gt.check_module(model, lambda m: model(x).pow(2).sum())
+        if kind == "bfloat16":
+            m16 = model.to(torch.bfloat16)
+            return gt.check_module(m16, lambda m: m(x.bfloat16()).sum(), precision="model")
+        sparse = torch.ones(2, 2).to_sparse().requires_grad_()
+        return gt.check_function(lambda t: t.to_dense().sum(), sparse)
+
+    return run
+
+
 def _cli_params(write: Callable[[Path], None], source: str = _GOOD) -> Callable[[Path], Any]:
     """``gradcheck run {tmp}/t.py:problem --params {tmp}/p.npz``, ``write`` making the file."""
 
@@ -215,6 +246,16 @@ CASES: list[Case] = [
          np.array([1.0, 1e160]), np.ones(2)), GE, "the finite-difference step overflows"),
     Case("torch tensor passed to gradcheck.check", _torch_params, GE,
          "is a torch tensor: check torch code with gradcheck.torch.check_module"),
+    Case("torch: model on the meta device", _torch_case("meta"), GE,
+         "is on the meta device, which holds no values: materialise the model first"),
+    Case("torch: loss_fn calls backward() itself", _torch_case("backward"), GE,
+         "loss_fn called backward() itself"),
+    Case("torch: loss uses the outer model, not its argument", _torch_case("outer"), GE,
+         "loss_fn does not use the model it is given"),
+    Case("torch: sparse input tensor", _torch_case("sparse"), GE,
+         "is a sparse tensor (torch.sparse_coo), which gradcheck does not support yet"),
+    Case("torch: bfloat16 model with precision='model'", _torch_case("bfloat16"), GE,
+         "Leave precision at its default, 'float64'"),
     Case("params mapping that cannot be rebuilt from a dict", _check(_sq, _Frozen(), None), GE,
          "pass a plain dict"),
     Case("object parameters", _check(_sq, np.array([1.0, None]), 2 * X[:2]), GE, "dtype object"),
