@@ -194,6 +194,16 @@ class TestLargeModel:
                 report = gradcheck.check(cost, p, grad, seed=seed, mode="directional")
                 assert report.passed, str(report)
 
+    def test_sum_of_sines_at_every_size(self) -> None:
+        for dtype in (np.float64, np.float32):
+            for n in (100, 10**4, 10**6):
+                for seed in range(3):
+                    x = np.random.default_rng(seed).standard_normal(n).astype(dtype)
+                    report = gradcheck.check(
+                        lambda p: np.sum(np.sin(p)), x, np.cos(x), mode="directional", seed=seed
+                    )
+                    assert report.passed, (dtype, n, seed, str(report))
+
     def test_float32_mlp_never_fails(self) -> None:
         cost, grad, p = _issue_mlp(0, np.float32, (100, 60, 10))
         for seed in range(12):

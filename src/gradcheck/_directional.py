@@ -178,8 +178,8 @@ class Probe:
     noise: float
     wrong: bool
     direction: tuple[Array, ...]  # the direction's values on each segment
-    step: float = 0.0
-    screen: float = 0.0  # the tolerance's rtol part, rtol·(S + max(|a|, |R|))
+    step: float  # h
+    screen: float  # the tolerance's rtol part, rtol·(S + max(|a|, |R|))
 
     def judged(self, noise: float, tolerance: float | None = None) -> Probe:
         """This probe with the cost's noise ``σ`` raised to ``noise`` (never lowered).
