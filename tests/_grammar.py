@@ -9,10 +9,18 @@ A cost is a sum of *terms* drawn from a small grammar, each with its exact gradi
 
 The cost evaluates every term in its leaf's own dtype (float32 stays float32), so the
 checker meets real float32 rounding.
+
+Beyond that grammar (issue 12): a cost and gradient may draw a random mask from the
+global NumPy or ``random`` generator (``Problem.draws``; the gradient is then a function,
+:meth:`Problem.grad`); pytrees may use keys whose dotted names collide
+(:func:`clashing_pytrees`) and gradients the lesson's ``d`` prefix (:func:`d_style`);
+leaves may sit at scales from 1e-9 to 1e9 (:func:`scaled_problems`).
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +29,15 @@ from hypothesis import strategies as st
 
 from gradcheck._pytree import flatten, unflatten
 
-__all__ = ["Problem", "Term", "problems", "pytrees"]
+__all__ = [
+    "Problem",
+    "Term",
+    "clashing_pytrees",
+    "d_style",
+    "problems",
+    "pytrees",
+    "scaled_problems",
+]
 
 Array = np.ndarray[Any, Any]
 _KINDS = ("sin", "exp", "tanh", "log1p2", "quad", "prod")
@@ -47,15 +63,37 @@ class Problem:
 
     params: Any
     terms: tuple[Term, ...]
+    #: ``""``, or the global generator (``"numpy"``, ``"random"``) from which the cost
+    #: and :meth:`grad` draw a mask ``m`` for an extra term ``Σ m·sin(x)`` on leaf
+    #: ``masked``: both see the same draws only if they start from the same state
+    draws: str = ""
+    masked: int = 0
+    #: per leaf, the factor ``s`` the cost divides it by: ``cost(θ) = f(θ / s)``
+    scales: tuple[float, ...] = ()
 
     def leaves(self, params: Any) -> list[Array]:
         """The leaves of ``params`` in gradcheck's order."""
         return [np.asarray(x) for x in flatten(params)[1]]
 
+    def _mask(self, size: int) -> Array:
+        """A 0/1 mask drawn from the global generator named by ``draws``."""
+        if self.draws == "numpy":
+            return (np.random.rand(size) > 0.5).astype(np.float64)
+        return np.array([random.random() > 0.5 for _ in range(size)], dtype=np.float64)
+
+    def _unscaled(self, params: Any) -> list[Array]:
+        xs = [x.reshape(-1) for x in self.leaves(params)]
+        if self.scales:
+            xs = [x / np.asarray(s, dtype=x.dtype) for x, s in zip(xs, self.scales)]
+        return xs
+
     def cost(self, params: Any) -> float:
         """The cost: the sum of every term at ``params``."""
-        xs = [x.reshape(-1) for x in self.leaves(params)]
+        xs = self._unscaled(params)
         total = 0.0
+        if self.draws:
+            x = xs[self.masked]
+            total += float(np.sum(self._mask(x.size) * np.sin(x)))
         for t in self.terms:
             x = xs[t.leaf]
             if t.kind == "sin":
@@ -74,10 +112,22 @@ class Problem:
         return total
 
     def gradient(self) -> Any:
-        """The exact gradient at ``self.params``, float64, as a pytree like ``params``."""
-        _, leaves, treedef = flatten(self.params)
+        """The exact gradient at ``self.params``, float64, as a pytree like ``params``.
+
+        For a problem that ``draws``, use :meth:`grad` instead (it draws the mask).
+        """
+        return self.grad(self.params)
+
+    def grad(self, params: Any) -> Any:
+        """The exact gradient at ``params``, float64, as a pytree like ``params``."""
+        _, leaves, treedef = flatten(params)
         xs = [np.asarray(v, dtype=np.float64).reshape(-1) for v in leaves]
+        if self.scales:
+            xs = [x / s for x, s in zip(xs, self.scales)]
         gs = [np.zeros_like(x) for x in xs]
+        if self.draws:
+            x = xs[self.masked]
+            gs[self.masked] += self._mask(x.size) * np.cos(x)
         for t in self.terms:
             x = xs[t.leaf]
             if t.kind == "sin":
@@ -93,6 +143,8 @@ class Problem:
             else:
                 gs[t.leaf][t.i] += t.coeff * xs[t.other][t.j]
                 gs[t.other][t.j] += t.coeff * x[t.i]
+        if self.scales:
+            gs = [g / s for g, s in zip(gs, self.scales)]
         shaped = [g.reshape(np.shape(v)).astype(np.asarray(v).dtype) for g, v in zip(gs, leaves)]
         return unflatten(treedef, shaped)
 
@@ -111,9 +163,67 @@ def _leaf(draw: st.DrawFn, dtypes: tuple[str, ...]) -> Array:
     return np.array(values, dtype=dtype).reshape(shape)
 
 
-def pytrees(dtypes: tuple[str, ...] = ("float64", "float32")) -> st.SearchStrategy[Any]:
+#: dict fragments whose dotted names collide (``1`` and ``"1"``; ``"a.b"`` and ``a`` →
+#: ``b``; ``""`` and the bare name ``x``) or read two ways with the lesson's ``d`` prefix;
+#: ``None`` marks a leaf
+CLASHES: tuple[dict[Any, Any], ...] = (
+    {1: None, "1": None},
+    {0: None, "0": None},
+    {"a.b": None, "a": {"b": None}},
+    {"": None, "x": None},
+    {"l": [None], "l.0": None},
+    {"x": None, "dx": None, "ddx": None},
+    {"W": None},
+)
+
+
+def _fill(fragment: Any, draw: st.DrawFn, leaf: st.SearchStrategy[Array]) -> Any:
+    if fragment is None:
+        return draw(leaf)
+    if isinstance(fragment, dict):
+        return {k: _fill(v, draw, leaf) for k, v in fragment.items()}
+    return [_fill(v, draw, leaf) for v in fragment]
+
+
+@st.composite
+def clashing_pytrees(draw: st.DrawFn, dtypes: tuple[str, ...] = ("float64",)) -> Any:
+    """Dicts merged from 1 to 3 :data:`CLASHES` fragments, maybe nested one level down."""
+    tree: dict[Any, Any] = {}
+    for fragment in draw(st.lists(st.sampled_from(CLASHES), min_size=1, max_size=3)):
+        tree.update(_fill(fragment, draw, _leaf(dtypes)))
+    wrap = draw(st.sampled_from(["none", "dict", "list"]))
+    if wrap == "dict":
+        return {"outer": tree, "b": draw(_leaf(dtypes))}
+    return [tree, draw(_leaf(dtypes))] if wrap == "list" else tree
+
+
+def d_style(tree: Any, extras: bool) -> Any:
+    """``tree`` with every string-keyed dict's keys given the lesson's ``d`` prefix.
+
+    ``extras`` adds, at each such dict, an intermediate ``dZ`` as the lesson's
+    backprop returns them (one matching no parameter).
+    """
+    if isinstance(tree, Mapping):
+        if not all(isinstance(k, str) for k in tree):
+            return {k: d_style(v, extras) for k, v in tree.items()}
+        out = {"d" + k: d_style(v, extras) for k, v in tree.items()}
+        if extras and "dZ" not in out and "Z" not in tree:
+            out["dZ"] = np.zeros(2)
+        return out
+    if isinstance(tree, list):
+        return [d_style(v, extras) for v in tree]
+    if isinstance(tree, tuple):
+        return tuple(d_style(v, extras) for v in tree)
+    return tree
+
+
+def pytrees(
+    dtypes: tuple[str, ...] = ("float64", "float32"),
+    keys: st.SearchStrategy[Any] | None = None,
+) -> st.SearchStrategy[Any]:
     """Nested dict / list / tuple pytrees of 1 to ~6 small float arrays (0-d and empty too)."""
-    keys = st.sampled_from(["W", "b", "layer", "x", "gamma"])
+    if keys is None:
+        keys = st.sampled_from(["W", "b", "layer", "x", "gamma"])
     return st.recursive(
         _leaf(dtypes),
         lambda inner: (
@@ -147,9 +257,18 @@ def _term(draw: st.DrawFn, sizes: list[int]) -> Term:
 
 
 @st.composite
-def problems(draw: st.DrawFn, dtypes: tuple[str, ...] = ("float64", "float32")) -> Problem:
-    """A pytree with at least one entry and a cost of 1 to 5 terms (every leaf with one)."""
-    params = draw(pytrees(dtypes))
+def problems(
+    draw: st.DrawFn,
+    dtypes: tuple[str, ...] = ("float64", "float32"),
+    trees: st.SearchStrategy[Any] | None = None,
+    draws: tuple[str, ...] = ("",),
+) -> Problem:
+    """A pytree with at least one entry and a cost of 1 to 5 terms (every leaf with one).
+
+    ``trees`` replaces :func:`pytrees`; ``draws`` lists the generators the cost may
+    draw a mask from (``""``: none).
+    """
+    params = draw(pytrees(dtypes) if trees is None else trees)
     sizes = [int(np.size(x)) for x in flatten(params)[1]]
     if sum(sizes) == 0:
         params = {"extra": params, "w": np.array([0.5, -0.75], dtype=dtypes[0])}
@@ -157,4 +276,21 @@ def problems(draw: st.DrawFn, dtypes: tuple[str, ...] = ("float64", "float32")) 
     terms = [draw(_term(sizes)) for _ in range(draw(st.integers(1, 4)))]
     # every non-empty leaf gets a term of its own, so that no gradient is all zero
     terms += [Term("sin", k, draw(_COEFF), draw(_SCALE)) for k, n in enumerate(sizes) if n]
-    return Problem(params, tuple(terms))
+    if draws == ("",):  # draw nothing more: the examples of the plain grammar stay put
+        return Problem(params, tuple(terms))
+    source = draw(st.sampled_from(draws))
+    masked = draw(st.sampled_from([k for k, n in enumerate(sizes) if n]))
+    return Problem(params, tuple(terms), draws=source, masked=masked)
+
+
+@st.composite
+def scaled_problems(draw: st.DrawFn, draws: tuple[str, ...] = ("",)) -> Problem:
+    """A float64 problem whose leaves sit at scales 10^k, k in [-9, 9], mixed in one tree.
+
+    Each leaf ``θ = s·u`` with ``u`` of order 1, and ``cost(θ) = f(θ / s)``.
+    """
+    base = draw(problems(dtypes=("float64",), draws=draws))
+    _, leaves, treedef = flatten(base.params)
+    scales = tuple(10.0 ** draw(st.integers(-9, 9)) for _ in leaves)
+    params = unflatten(treedef, [np.asarray(x) * s for x, s in zip(leaves, scales)])
+    return Problem(params, base.terms, base.draws, base.masked, scales)
