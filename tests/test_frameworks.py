@@ -199,6 +199,17 @@ class TestTorchPrecision:
         assert figure is not None and 1e-4 < figure < PLAUSIBLE
         assert any("float32 round-off" in m and "saturated tanh" in m for m in report.messages)
 
+    def test_a_zero_gradient_is_not_the_headline_round_off(self) -> None:
+        # the bias before BatchNorm is zero in exact arithmetic: ±1e-9 in float32
+        torch.manual_seed(0)
+        m = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 1))
+        report = gt.check_module(m, lambda m: m(X).pow(2).mean())
+        assert report.status == "passed", str(report)
+        headline = [msg for msg in report.messages if "float32 round-off of your" in msg]
+        assert len(headline) == 1 and "0.bias" not in headline[0]
+        assert any(msg.startswith("0.bias: the gradient is zero up to float32 round-off")
+                   for msg in report.messages)  # fmt: skip
+
     def test_float64_model_has_no_precision_figure(self) -> None:
         report = gt.check_module(_Saturated(torch.float64), lambda m: m(torch.arange(4.0).double()))
         assert report.passed and report.parameters["W"].precision is None

@@ -337,7 +337,7 @@ def check_adapted(
                 notes.append(f"evaluations are not vectorised ({side.vmap}: {why})")
         report = _run_engine(side, grads, choice.route, user, batched, notes, options, rng)
     if choice.route == "float64":
-        report = _with_precision(report, user, choice.g64, grads)
+        report = _with_precision(report, user, choice.g64, grads, floor)
     if choice.route == "mixed":
         report = _roundoff_bound(report, user)
     info = {
@@ -379,15 +379,27 @@ def _run_engine(side: Side, grads: dict[str, Array], route: Route, user: Analyti
 
 
 def _with_precision(report: Report, user: Analytic, g64: dict[str, Array],
-                    checked: dict[str, Array]) -> Report:  # fmt: skip
-    """Set each parameter's precision figure and say the largest in a message."""
+                    checked: dict[str, Array], floor: float) -> Report:  # fmt: skip
+    """Set each parameter's precision figure and say the largest in a message.
+
+    A parameter whose float64 gradient is itself below ``floor`` (zero in exact
+    arithmetic, like a bias before BatchNorm) has no scale to be relative to: its
+    figure is recorded but left out of the message, which says so instead.
+    """
     params: dict[str, ParameterResult] = {}
     for n, p in report.parameters.items():
         figure = _figure(user.grads[n], g64[n]) if n in g64 else None
         params[n] = replace(p, precision=figure)
-    shown = {n: p.precision for n, p in params.items()
-             if p.precision is not None and checked[n] is g64[n]}  # fmt: skip
+    used = [n for n, p in params.items() if p.precision is not None and checked[n] is g64[n]]
+    zero = [n for n in used if float(np.max(np.abs(g64[n]), initial=0.0)) <= floor]
+    shown = {n: params[n].precision for n in used if n not in zero}
     messages = list(report.messages)
+    if zero:
+        messages.append(
+            f"{', '.join(zero)}: the gradient is zero up to {user.dtype} round-off of the "
+            f"model's largest entry, so its {user.dtype} value is all round-off (its "
+            "precision figure has no scale of its own)"
+        )
     if shown:
         worst = max(shown, key=lambda n: shown[n] or 0.0)
         figure = shown[worst] or 0.0
