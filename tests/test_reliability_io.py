@@ -225,12 +225,13 @@ class TestNumericalHonesty:
         assert report.parameters["x"].detection_bound > 0
 
     @pytest.mark.parametrize("big", [1e8, 1e4])
-    def test_cancellation_wrong_gradient_not_failed(self, big: float) -> None:
+    def test_cancellation_wrong_gradient_is_inconclusive(self, big: float) -> None:
+        """A ×2 gradient the cost cannot see: not passed (and not failed), with why."""
         x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
         report = gradcheck.check(_cancelling(big), x, np.float32(4e-3) * x, mode="full")
-        # a 2x error the cost's rounding hides: it cannot be seen, and the report says so
         assert report.status == "inconclusive", str(report)
-        assert any("lost to rounding inside the cost" in m for m in report.messages)
+        assert any("lost to rounding inside the cost" in m for m in report.messages), str(report)
+        assert report.parameters["x"].uncertain == 3
 
     def test_cost_that_ignores_a_parameter_fails_in_float64(self) -> None:
         params = {"w": np.array([0.5, -1.0]), "b": np.array([0.3])}
@@ -245,7 +246,12 @@ class TestNumericalHonesty:
         x = np.linspace(-1, 1, 5).astype(np.float32)
         report = gradcheck.check(lambda p: np.float32(1.0) + np.sum(np.float32(1e-9) * p**3),
                                  x, np.float32(3e-9) * x**2, mode="full")  # fmt: skip
-        assert report.status != "failed", str(report)
+        # the 1e-9 term is a few ulps of J = 1 in float32: passed if the check can see it
+        # (float64 formula check), else inconclusive and saying why (docs/numerics.md)
+        unresolved = any("could not be resolved" in m for m in report.messages)
+        assert report.status == "passed" or (report.status == "inconclusive" and unresolved), (
+            str(report)
+        )
 
     def test_bound_in_report_dict(self) -> None:
         x = np.array([0.5, -1.0, 2.0])

@@ -18,6 +18,7 @@ import gradcheck
 from gradcheck import _compare as cmp
 from gradcheck import cli
 from gradcheck._summary import (
+    NO_BOUND,
     RANK,
     WORST,
     inconclusive,
@@ -412,3 +413,78 @@ class TestDiagnosisAgreesWithTheTable:
         report = gradcheck.check(lambda p: float(np.sum(p**3)), x, factor * 3 * x**2)
         p = report.parameters["x"]
         assert p.failed == 12 and p.diagnosis is not None and p.diagnosis.kind == kind
+
+
+class TestNoBoundWithoutAComparison:
+    """A parameter that checked nothing states no detection bound (``inf``), never 0:
+    a bound of 0 would claim that every error, however small, is caught."""
+
+    @pytest.mark.parametrize(
+        "options",
+        [{}, {"mode": "sample", "sample": 2}, {"method": "complex"}, {"mode": "directional"}],
+    )
+    def test_a_check_that_stopped_early(self, options: dict[str, Any]) -> None:
+        params = {"W": np.linspace(0.1, 1.0, 6).reshape(2, 3), "b": np.zeros(2)}
+        calls = itertools.count()
+        noisy = lambda p: np.sum(p["W"] ** 2) + next(calls) * 1e-3  # noqa: E731 (complex too)
+        report = gradcheck.check(noisy, params, {"W": 2 * params["W"], "b": np.zeros(2)},
+                                 **options)  # fmt: skip
+        assert report.status == "inconclusive"
+        for result in report.parameters.values():
+            assert result.checked == 0 and result.detection_bound == NO_BOUND == np.inf
+
+    @pytest.mark.parametrize("mode", ["full", "sample"])
+    @pytest.mark.parametrize("shape", [(0,), (3, 0)])
+    def test_an_empty_parameter(self, mode: str, shape: tuple[int, ...]) -> None:
+        params = {"w": np.array([0.3, -1.2]), "empty": np.zeros(shape)}
+        grad = {"w": 2 * params["w"], "empty": np.zeros(shape)}
+        report = gradcheck.check(lambda p: float(np.sum(p["w"] ** 2)), params, grad, mode=mode)
+        assert report.status == "passed", str(report)
+        assert report.parameters["empty"].checked == 0
+        assert report.parameters["empty"].detection_bound == np.inf
+        assert 0 < report.parameters["w"].detection_bound < 1e-3
+
+    def test_every_result_that_checked_nothing(self) -> None:
+        """Crafted: a comparison over no entries, next to one over some."""
+        empty = np.zeros(0)
+        report = summary(
+            {"none": (empty, empty, empty, []),
+             "some": (np.ones(2), np.ones(2), np.full(2, 1e-9), ["ok", "ok"])}
+        )  # fmt: skip
+        assert report.parameters["none"].detection_bound == np.inf
+        assert report.parameters["some"].detection_bound == 0.0  # crafted reach of 0
+
+    def test_null_in_json_printed_and_plotted(self, tmp_path: Path) -> None:
+        path = tmp_path / "noisy.py"
+        path.write_text(
+            "import itertools\n"
+            "import numpy as np\n"
+            "calls = itertools.count()\n"
+            "def problem():\n"
+            "    cost = lambda p: float(np.sum(p['W'] ** 2)) + next(calls) * 1e-3\n"
+            "    params = {'W': np.array([0.5, -1.0]), 'e': np.zeros(0)}\n"
+            "    return cost, params, {'W': 2 * params['W'], 'e': np.zeros(0)}\n"
+        )
+        out, err = io.StringIO(), io.StringIO()
+        args = ["run", f"{path}:problem", "--json", str(tmp_path / "r.json")]
+        code = cli.main([*args, "--plot", str(tmp_path / "r.png")], out=out, err=err)
+        assert code == 2, err.getvalue()
+        assert "INCONCLUSIVE" in out.getvalue() and (tmp_path / "r.png").stat().st_size > 0
+        data = json.loads((tmp_path / "r.json").read_text())
+        jsonschema.validate(data, SCHEMA)
+        assert [p["detection_bound"] for p in data["parameters"].values()] == [None, None]
+        report = gradcheck.check(_noisy(), {"W": np.ones(2)}, {"W": 2 * np.ones(2)})
+        again = gradcheck.Report.from_json(report.to_json())
+        assert again.parameters["W"].detection_bound == np.inf and "INCONCLUSIVE" in str(again)
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="directional path (src/gradcheck/_modes.py, helper t11-dir): a parameter "
+        "whose gradient is zero has an infinite bound, written as 0.0",
+    )
+    def test_directional_parameter_with_zero_gradient(self) -> None:
+        params = {"w": np.linspace(0.1, 1.0, 5000), "z": np.zeros(3)}
+        cost = lambda p: float(np.sum(p["w"] ** 2))  # noqa: E731
+        report = gradcheck.check(cost, params, {"w": 2 * params["w"], "z": np.zeros(3)},
+                                 mode="directional")  # fmt: skip
+        assert report.parameters["z"].detection_bound != 0.0

@@ -51,8 +51,7 @@ class TestSharpFeatures:
         x = np.array([0.011, -0.017, 0.008, 0.013, 2e-7])
         cost = lambda p: float(np.sum(np.log1p((p / w) ** 2)))  # noqa: E731
         report = gradcheck.check(cost, x, 2 * x / (w**2 + x**2))
-        assert report.status != "failed", str(report)
-        assert report.status == "inconclusive"
+        assert report.status == "inconclusive", str(report)
         assert any("could not be resolved" in m for m in report.messages), str(report)
 
     @pytest.mark.parametrize("name", sorted(SHARP))
@@ -62,7 +61,10 @@ class TestSharpFeatures:
         for seed in range(60):
             x, w = _sharp_case(seed)
             report = gradcheck.check(lambda p, w=w: float(f(p, w)), x, g(x, w))
-            assert report.status != "failed", f"seed {seed}, w {w:g}\n{report}"
+            unresolved = any("could not be resolved" in m for m in report.messages)
+            assert report.status == "passed" or (
+                report.status == "inconclusive" and unresolved
+            ), f"seed {seed}, w {w:g}\n{report}"
             outcomes.append(report.status)
         assert outcomes.count("passed") > len(outcomes) // 2  # the check still concludes
 

@@ -100,7 +100,8 @@ class ParameterResult:
             and ``ok``; within each, largest error relative to tolerance first.
         diagnosis: for a failed parameter, the mistake that fits, if any.
         detection_bound: the smallest relative error (relative to the largest gradient
-            entry of this parameter) that this check would have caught.
+            entry of this parameter) that this check would have caught; ``inf`` when it
+            compared no entry (no error is known to be caught).
         precision: when the gradient could also be computed by the same formula in
             float64, the round-off of the gradient in the user's dtype:
             ``max |g_user − g_float64| / max |g_float64|``; ``None`` otherwise. It is a

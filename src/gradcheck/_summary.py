@@ -9,6 +9,7 @@ and the report of a check that stopped early, from the same options record.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from gradcheck._diagnose import diagnose
 from gradcheck._report import Entry, ParameterResult, Report, Status
 
 __all__ = [
+    "NO_BOUND",
     "RANK",
     "WORST",
     "ZERO_GRADIENT",
@@ -89,6 +91,12 @@ def _worst(entries: list[Entry]) -> tuple[Entry, ...]:
     return tuple(entries[int(j)] for j in order[:WORST])
 
 
+#: The detection bound of a parameter that checked nothing (an empty array, or a check
+#: that stopped before comparing): no error, however large, is known to be caught. A
+#: bound of 0 would claim the opposite, that every error is. JSON writes it as null
+#: (``report.schema.json``), like every non-finite number.
+NO_BOUND = math.inf
+
 #: The message of a check whose whole gradient is zero to within its error.
 ZERO_GRADIENT = (
     "the gradient is zero to within the finite differences' own error at every entry: "
@@ -111,6 +119,12 @@ def difference(a: Array, n: Array) -> float:
     """The lesson's ‖a − n‖₂ / (‖a‖₂ + ‖n‖₂); 0 when both are 0."""
     den = float(np.linalg.norm(a) + np.linalg.norm(n))
     return float(np.linalg.norm(a - n)) / den if den > 0 else 0.0
+
+
+def _bound(c: cmp.Comparison, idx: Array) -> float:
+    """The parameter's detection bound; ``inf`` when no entry was checked: with nothing
+    compared no error of any size is known to be caught (:data:`NO_BOUND`)."""
+    return c.detection_bound if idx.size else NO_BOUND
 
 
 def parameter_status(wrong: int, uncertain: int, nonsmooth: int, checked: int) -> Status:
@@ -191,7 +205,7 @@ def summarise(
             max_abs_error=float(c.abs_error.max()) if idx.size else 0.0,
             checked=int(idx.size), size=int(leaf.size), failed=counts["wrong"],
             nonsmooth=counts["nonsmooth"], uncertain=counts["uncertain"],
-            worst=tuple(entries), diagnosis=diag, detection_bound=c.detection_bound,
+            worst=tuple(entries), diagnosis=diag, detection_bound=_bound(c, idx),
             errors=errors.reshape(leaf.shape),
         )  # fmt: skip
         messages += [*kinks.messages(name, c), *c.notes]
@@ -261,7 +275,15 @@ def inconclusive(
     nan = float("nan")
     params = {
         n: ParameterResult(
-            n, tuple(x.shape), str(x.real.dtype), "inconclusive", nan, nan, 0, int(x.size)
+            name=n,
+            shape=tuple(x.shape),
+            dtype=str(x.real.dtype),
+            status="inconclusive",
+            difference=nan,
+            max_abs_error=nan,
+            checked=0,
+            size=int(x.size),
+            detection_bound=NO_BOUND,
         )
         for n, x in zip(names, leaves)
     }
