@@ -140,7 +140,7 @@ class Comparison:
     flat: Array  # of bool
     scale: float
     kink: Array = dataclasses.field(default_factory=lambda: np.empty(0))  # of float
-    bracketed: Array = dataclasses.field(default_factory=lambda: np.empty(0))  # of bool
+    bracketed: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
