@@ -10,6 +10,7 @@ import pytest
 
 import gradcheck
 from gradcheck._modes import AUTO_FULL_MAX, resolve_mode, sample_size
+from gradcheck._numerics import entry_scale
 from gradcheck._report import format_report
 
 Array = np.ndarray[Any, Any]
@@ -178,3 +179,40 @@ class TestDirectionalReport:
         assert (
             "FAILED: the directional check disagrees (not localised: parameters not named)" in text
         )
+
+
+class TestNoSharedBlindEntry:
+    """Directions drawn from the seed alone gave every check of one size the same blind
+    entry; they are salted with the cost's value (``_modes.direction_salt``)."""
+
+    @staticmethod
+    def _seed_only_blind_entry(size: int) -> int:
+        rng = np.random.default_rng([0, 1])
+        z = [rng.standard_normal(size, dtype=np.float32) for _ in range(2)]
+        return int(np.argmin(np.maximum(np.abs(z[0]), np.abs(z[1]))))
+
+    def test_an_error_at_the_seed_only_blind_entry_is_caught(self) -> None:
+        blind = self._seed_only_blind_entry(1000)
+        for k in range(20):
+            rng = np.random.default_rng(k)
+            x, a = rng.uniform(0.5, 1.5, 1000), rng.uniform(0.5, 2.0, 1000)
+
+            def cost(p: Array, a: Array = a) -> float:
+                return float(np.sum(np.sin(a * p)))
+
+            g = a * np.cos(a * x)
+            clean = gradcheck.check(cost, x, g, mode="directional")
+            assert clean.status == "passed", str(clean)
+            s = entry_scale(x)
+            rho = clean.parameters["x"].detection_bound
+            wrong = g.copy()
+            wrong[blind] += 1.1 * rho * float(np.linalg.norm(s * g)) / s[blind]
+            report = gradcheck.check(cost, x, wrong, mode="directional")
+            assert report.status == "failed", f"problem {k}\n{report}"
+
+    def test_one_problem_gets_the_same_directions_every_run(self) -> None:
+        x = np.linspace(0.5, 1.5, 5000)
+        first = gradcheck.check(_sin, x, np.cos(x), mode="directional")
+        again = gradcheck.check(_sin, x, np.cos(x), mode="directional")
+        assert first.difference == again.difference
+        assert first.guarantee == again.guarantee
