@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck import GradcheckError
-from gradcheck._pytree import builder, flatten, match_gradient, unflatten
+from gradcheck._pytree import _closure_builder, builder, flatten, match_gradient, unflatten
 
 Pair = namedtuple("Pair", ["a", "b"])
 
@@ -244,3 +244,23 @@ class TestRebuild:
         build = builder(treedef)
         one, two = build(values), build(values)
         assert one == two == tree and one is not two and one["a"] is not two["a"]
+
+    def test_builders_agree_on_every_kind_of_container(self) -> None:
+        pair = Pair(1.0, [2.0])
+        tree = OrderedDict(p=pair, d={"e": (), "l": [], "t": (3.0,)}, dd=defaultdict(int, a=4.0))
+        _, values, treedef = flatten(tree)
+        for build in (builder(treedef), _closure_builder(treedef)):
+            rebuilt = build(values)
+            assert rebuilt == tree and type(rebuilt) is OrderedDict
+            assert type(rebuilt["p"]) is Pair and type(rebuilt["dd"]) is defaultdict
+            assert rebuilt["d"]["t"] == (3.0,) and rebuilt["d"]["e"] == ()
+
+    def test_a_tree_too_deep_to_compile_still_builds(self) -> None:
+        tree: Any = 1.0
+        for _ in range(300):
+            tree = [tree]
+        _, values, treedef = flatten(tree)
+        rebuilt = builder(treedef)(values)
+        for _ in range(300):
+            rebuilt = rebuilt[0]
+        assert rebuilt == 1.0

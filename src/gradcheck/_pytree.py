@@ -60,6 +60,7 @@ class TreeDef:
     keys: tuple[Any, ...] = ()
     children: tuple[TreeDef, ...] = ()
     rebuild: Callable[[list[Any]], Any] | None = None
+    cls: type | None = None  # the container's class
 
     @property
     def num_leaves(self) -> int:
@@ -145,13 +146,14 @@ def _structure(tree: Any, path: Path, paths: list[Path], leaves: list[Any]) -> T
     if isinstance(tree, Mapping):
         keys = tuple(tree.keys())
         children = tuple(_structure(tree[k], (*path, PathEntry(k)), paths, leaves) for k in keys)
-        return TreeDef("dict", keys, children, _dict_rebuilder(tree, keys))
+        return TreeDef("dict", keys, children, _dict_rebuilder(tree, keys), type(tree))
     if isinstance(tree, (list, tuple)):
         children = tuple(
             _structure(v, (*path, PathEntry(i, True)), paths, leaves) for i, v in enumerate(tree)
         )
         kind = "list" if isinstance(tree, list) else "tuple"
-        return TreeDef(kind, tuple(range(len(tree))), children, _seq_rebuilder(tree))
+        rebuild = _seq_rebuilder(tree)
+        return TreeDef(kind, tuple(range(len(tree))), children, rebuild, type(tree))
     paths.append(path)
     leaves.append(tree)
     return TreeDef("leaf")
@@ -175,17 +177,47 @@ def builder(treedef: TreeDef) -> Callable[[Sequence[Any]], Any]:
     """A function ``leaves -> tree`` for ``treedef``, prepared once to be cheap per call.
 
     The evaluator gives the cost a fresh container every evaluation (a cost may rebind
-    its entries); a dict of arrays then costs one ``dict(zip(...))``.
+    its entries). Plain dicts, lists and tuples are built by one compiled expression
+    (``lambda l: {K[0]: l[0], K[1]: [l[1], l[2]]}``, with the keys ``K`` passed in,
+    never written into the code): about 0.1 µs per container. Other classes, or a
+    tree too deep to compile, use :func:`_closure_builder`.
     """
+    consts: dict[str, list[Any]] = {"K": [], "R": []}
+    leaf = iter(range(treedef.num_leaves))
+
+    def expr(node: TreeDef) -> str:
+        if node.kind == "leaf":
+            return f"l[{next(leaf)}]"
+        items = [expr(c) for c in node.children]
+        if node.cls is dict:
+            start = len(consts["K"])
+            consts["K"].extend(node.keys)
+            pairs = (f"K[{start + i}]: {e}" for i, e in enumerate(items))
+            return "{" + ", ".join(pairs) + "}"
+        if node.cls is list:
+            return "[" + ", ".join(items) + "]"
+        if node.cls is tuple:
+            return "(" + "".join(f"{e}, " for e in items) + ")"
+        consts["R"].append(node.rebuild)
+        return f"R[{len(consts['R']) - 1}]([{', '.join(items)}])"
+
+    try:
+        code = "lambda l: " + expr(treedef)
+        namespace = {"K": tuple(consts["K"]), "R": tuple(consts["R"])}
+        built: Callable[[Sequence[Any]], Any] = eval(code, namespace)
+    except (RecursionError, SyntaxError, MemoryError):
+        return _closure_builder(treedef)
+    return built
+
+
+def _closure_builder(treedef: TreeDef) -> Callable[[Sequence[Any]], Any]:
+    """Like :func:`builder`, from nested closures (any depth; about 0.4 µs a container)."""
 
     def make(node: TreeDef, start: int) -> Callable[[Sequence[Any]], Any]:
         if node.kind == "leaf":
             return lambda leaves: leaves[start]
         assert node.rebuild is not None
         rebuild = node.rebuild
-        if all(c.kind == "leaf" for c in node.children):
-            stop = start + len(node.children)
-            return lambda leaves: rebuild(list(leaves[start:stop]))
         parts = []
         for child in node.children:
             parts.append(make(child, start))
