@@ -193,6 +193,15 @@ class TestDPrefix:
         match_gradient({"W1": np.ones(2)}, {"dW1": np.zeros(2), "dZ1": 1, "dA1": 2}, notes)
         assert notes == ["ignored gradient keys that match no parameter: dZ1, dA1"]
 
+    def test_exact_reading_with_d_and_non_d_extras_is_refused_as_extras(self) -> None:
+        # the d-reading's leftovers (W1) are not all d-keys: no second reading, so no
+        # "read two ways"; the exact reading's extras are named
+        grad = {"W1": np.zeros(2), "dW1": np.zeros(2), "dZ1": np.ones(4)}
+        with pytest.raises(GradcheckError) as info:
+            match_gradient({"W1": np.ones(2)}, grad)
+        assert "extra key(s) 'dW1', 'dZ1' that match no parameter" in str(info.value)
+        assert "read two ways" not in str(info.value)
+
     def test_exact_style_extras_are_refused(self) -> None:
         with pytest.raises(GradcheckError, match="extra key\\(s\\) 'dZ1'"):
             match_gradient({"W1": np.ones(2)}, {"W1": np.zeros(2), "dZ1": 1.0})

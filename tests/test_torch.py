@@ -561,3 +561,23 @@ class TestSecondsCounted:
 
         report = gt.check_module(_small(), loss)
         assert report.passed and report.seconds >= 0.3
+
+
+class _Mixed(nn.Module):
+    """One float32 and one float64 parameter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Parameter(torch.linspace(0.1, 1.0, 4))
+        self.b = nn.Parameter(torch.linspace(-1.0, 0.5, 3, dtype=torch.float64))
+
+    def forward(self) -> Any:
+        return torch.sin(self.a).double().sum() + (self.b**3).sum()
+
+
+class TestMixedDtypes:
+    def test_reported_with_the_least_precise_dtype(self) -> None:
+        report = gt.check_module(_Mixed(), lambda m: m())
+        assert report.options["user_dtype"] == "float32", report.options
+        assert report.parameters["a"].dtype == "float64" == report.options["numeric_dtype"]
+        assert report.status == "passed", str(report)
