@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -229,3 +229,37 @@ class TestUserRandomness:
         with pytest.raises((GradcheckError, KeyboardInterrupt)):
             gj.check(f, {"W": np.ones(3)})
         assert _same_rng(before, _rng_states())
+
+
+class TestUniqueNames:
+    """Leaves whose dotted names collide keep one parameter each (issue 12 §4)."""
+
+    @staticmethod
+    def _cost(p: Any) -> Any:
+        return jnp.sum(jnp.sin(p["a.b"])) + jnp.sum(p["a"]["b"] ** 2)
+
+    PARAMS: ClassVar[dict[str, Any]] = {
+        "a.b": jnp.array([0.3, 0.5]),
+        "a": {"b": jnp.array([1.0, 2.0, -0.5])},
+    }
+
+    def test_both_leaves_checked_and_correct_passes(self) -> None:
+        report = gj.check(self._cost, self.PARAMS)
+        sizes = {name: p.size for name, p in report.parameters.items()}
+        assert sizes == {"['a.b']": 2, "a.b": 3}  # in JAX's (sorted) key order
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("wrong", ["['a.b']", "a.b"])
+    def test_a_wrong_leaf_is_named(self, wrong: str) -> None:
+        def cost(p: Any) -> Any:
+            x, y = p["a.b"], p["a"]["b"]
+            # a doubled gradient through a zero-valued term, in one leaf only
+            bad = x if wrong == "['a.b']" else y
+            return self._cost(p) + jnp.sum(bad - jax.lax.stop_gradient(bad))
+
+        report = gj.check(cost, self.PARAMS)
+        assert report.failed_parameters == [wrong], str(report)
+
+    def test_keys_jax_cannot_sort_are_a_usage_error(self) -> None:
+        with pytest.raises(GradcheckError, match="keys of one type"):
+            gj.check(lambda p: jnp.sum(p[1]) + jnp.sum(p["1"]), {1: jnp.ones(2), "1": jnp.ones(2)})

@@ -36,30 +36,36 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
-from gradcheck._pytree import BARE_NAME
+from gradcheck._pytree import PathEntry, unique_names
 from gradcheck._report import Report
 
-__all__ = ["check", "check_function", "path_name"]
+__all__ = ["check", "check_function", "path_names"]
 
 Array = np.ndarray[Any, Any]
 
 
-def path_name(path: Sequence[Any]) -> str:
-    """The core's name for a JAX key path: keys and positions joined by dots.
+def path_names(paths: Sequence[Sequence[Any]]) -> list[str]:
+    """The core's names for JAX key paths: keys and positions joined by dots, in
+    ``keystr`` brackets where two dotted names would collide (as ``gradcheck.check``
+    names NumPy pytrees: :func:`gradcheck._pytree.unique_names`).
 
     >>> from jax.tree_util import DictKey, SequenceKey
-    >>> path_name((DictKey("layers"), SequenceKey(0), DictKey("W")))
-    'layers.0.W'
+    >>> path_names([(DictKey("layers"), SequenceKey(0), DictKey("W"))])
+    ['layers.0.W']
+    >>> path_names([(DictKey("a.b"),), (DictKey("a"), DictKey("b"))])
+    ["['a.b']", 'a.b']
     """
-    parts = []
-    for k in path:
-        for attr in ("key", "idx", "name"):
-            if hasattr(k, attr):
-                parts.append(str(getattr(k, attr)))
-                break
-        else:
-            parts.append(str(k))
-    return ".".join(parts) or BARE_NAME
+    return unique_names([tuple(_entry(k) for k in path) for path in paths])
+
+
+def _entry(k: Any) -> PathEntry:
+    """One JAX key-path entry as the core's :class:`~gradcheck._pytree.PathEntry`."""
+    if hasattr(k, "idx"):
+        return PathEntry(k.idx, position=True)
+    for attr in ("key", "name"):
+        if hasattr(k, attr):
+            return PathEntry(getattr(k, attr))
+    return PathEntry(str(k))
 
 
 def _x64() -> bool:
@@ -169,10 +175,16 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
     """
     start = time.perf_counter()
     precision = check_precision(precision)
-    flat, treedef = jax.tree_util.tree_flatten_with_path(params)
+    try:
+        flat, treedef = jax.tree_util.tree_flatten_with_path(params)
+    except (TypeError, ValueError) as exc:
+        raise GradcheckError(
+            f"JAX cannot flatten params ({type(exc).__name__}: {exc}); a dict whose keys "
+            "JAX cannot sort (1 and '1' together, say) needs keys of one type"
+        ) from exc
     if not flat:
         raise GradcheckError("params is empty: there is no entry to check")
-    names = [path_name(p) for p, _ in flat]
+    names = path_names([p for p, _ in flat])
     leaves = [jnp.asarray(x) for _, x in flat]
     for n, x in zip(names, leaves):
         _inexact(n, x)
