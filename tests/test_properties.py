@@ -44,6 +44,7 @@ EXAMPLES = {
     "gradient_and_cost_draw": 100,
     "mixed_scales_isolated": 60,
     "isolation_whatever_the_ending": 200,
+    "lower_precision_inside": 60,
 }
 
 
@@ -293,3 +294,29 @@ def test_every_path_and_ending_is_reached(path: str, ending: str) -> None:
     with pytest.raises(_Interrupt if ending.endswith("interrupted") else GradcheckError):
         _run(problem, path, ending, 3)
     assert _rng_states() == before
+
+
+class TestLowerPrecisionInside:
+    """Issue 12: a cost computed in float32 that returns a float64 (or a Python float)
+    still leaves the user's world as it was, and ends in a report."""
+
+    @_settings("lower_precision_inside")
+    @given(
+        problems(dtypes=("float64",)),
+        st.sampled_from(("python float", "float64 array")),
+        st.sampled_from(("full", "directional")),
+        st.integers(0, 2**32 - 1),
+    )
+    def test_isolated_and_reported(self, problem: Problem, out: str, mode: str, seed: int) -> None:
+        def cost(p: Any) -> Any:
+            _, leaves, treedef = flatten(p)
+            low = unflatten(treedef, [np.asarray(x).astype(np.float32) for x in leaves])
+            value = problem.cost(low)
+            return float(value) if out == "python float" else np.float64(value)
+
+        arrays, grad = _bytes(problem.params), problem.gradient()
+        before = _seed_globals(seed)
+        report = gradcheck.check(cost, problem.params, grad, mode=mode)
+        assert isinstance(report, gradcheck.Report)
+        assert _rng_states() == before
+        assert _bytes(problem.params) == arrays

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torch.nn import functional as F
 
@@ -581,3 +583,50 @@ class TestMixedDtypes:
         assert report.options["user_dtype"] == "float32", report.options
         assert report.parameters["a"].dtype == "float64" == report.options["numeric_dtype"]
         assert report.status == "passed", str(report)
+
+
+class _Moving(nn.Module):
+    """An EMA of its input (momentum ``m``) and an integer step counter, both moved in
+    forward in train mode: the state that leaks between evaluations if anything does."""
+
+    def __init__(self, n: int, m: float) -> None:
+        super().__init__()
+        self.m = m
+        self.register_buffer("mean", torch.zeros(n))
+        self.register_buffer("steps", torch.tensor(0, dtype=torch.int64))
+
+    def forward(self, x: Any) -> Any:
+        if self.training:
+            self.mean.mul_(1 - self.m).add_(self.m * x.mean(0).detach())
+            self.steps += 1
+        return (x - self.mean) * (1.0 + 0.1 * self.steps.to(x.dtype))
+
+
+class TestMovingBuffersProperty:
+    """Issue 12, beyond fixed cases: random modules whose buffers move in forward."""
+
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None)
+    @given(
+        st.integers(2, 5),
+        st.floats(0.01, 0.99),
+        st.integers(0, 4),
+        st.sampled_from([torch.float64, torch.float32]),
+        st.booleans(),
+        st.integers(0, 2**16),
+    )
+    def test_correct_gradient_passes_and_state_is_untouched(
+        self, n: int, m: float, warm: int, dtype: torch.dtype, train: bool, seed: int
+    ) -> None:
+        torch.manual_seed(seed)
+        model = nn.Sequential(_Moving(n, m), nn.Linear(n, 3), nn.Tanh(), nn.Linear(3, 1))
+        model = model.to(dtype).train(train)
+        xs = torch.randn(warm + 6, n, dtype=dtype)
+        with torch.no_grad():
+            for i in range(warm):  # buffers away from their initial values
+                model(xs[i : i + 1] + 1)
+        x = xs[warm:] + 1
+        before, rng = _state(model), (np.random.get_state()[1].tobytes(), random.getstate())
+        report = gt.check_module(model, lambda mod: mod(x).pow(2).mean())
+        assert report.status == "passed", str(report)
+        assert _same(before, _state(model))
+        assert (np.random.get_state()[1].tobytes(), random.getstate()) == rng
