@@ -478,3 +478,22 @@ class TestDetectionBound:
         report = gradcheck.check(cost, x, bad, method=method, mode="full")
         assert report.status == "failed", f"bound {bound:g}\n{report}"
         assert report.worst[0].index == (k,)
+
+
+class TestHiddenFloat32Noise:
+    """A cost computed in float32 and returned as a float64 is noisy at float32's
+    round-off, whatever its return dtype says (issue 11 §2)."""
+
+    @pytest.mark.parametrize("seed", range(5))
+    def test_noise_floored_at_float32_roundoff(self, seed: int) -> None:
+        x = np.random.default_rng(seed).normal(size=5)
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p.astype(np.float32)))), x, np.cos(x)
+        )
+        j = float(np.sum(np.sin(x.astype(np.float32))))
+        assert report.noise >= np.finfo(np.float32).eps * abs(j)
+
+    def test_a_float64_cost_keeps_float64_noise(self) -> None:
+        x = np.random.default_rng(0).normal(size=5)
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, np.cos(x))
+        assert report.noise < 1e-12

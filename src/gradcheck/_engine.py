@@ -83,12 +83,30 @@ def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: 
         deltas.append((i, np.sqrt(u) * scale * rng.choice([-1.0, 1.0], size=scale.size)))
     ks = (-3, -2, -1, 1, 2, 3)
 
+    seen: list[Array] = []
+
     def table(shrink: float) -> Array:
         points = [tuple(Delta(i, slice(None), d, k * shrink) for i, d in deltas) for k in ks]
         vals = np.real(evaluate(points))
+        seen.append(vals)
         return np.concatenate([vals[:3], [j0], vals[3:]])
 
-    return max(kinks.table_noise(table), u * abs(j0))
+    sigma = kinks.table_noise(table)
+    return max(sigma, max(u, _effective_roundoff(j0, seen)) * abs(j0))
+
+
+def _effective_roundoff(j0: float, values: list[Array]) -> float:
+    """float32's round-off when every value the cost returned is a float32 number.
+
+    A cost computed in float32 and returned as a float64 (``float(np.sum(x32))``, a
+    torch float32 loss through ``.item()``) rounds to float32 whatever its return
+    dtype says; its noise table, quantised, can look smooth or kinked at float64
+    steps and report no noise. Its noise is then floored at float32's ``u·|J|``, as a
+    declared float32 cost's is (issue 11 §2). 0 otherwise.
+    """
+    vals = np.concatenate([[j0], *values])
+    quantised = bool(np.all(vals.astype(np.float32).astype(np.float64) == vals))
+    return unit_roundoff(np.float32) if quantised and np.any(vals != j0) else 0.0
 
 
 def check(
