@@ -497,3 +497,10 @@ class TestHiddenFloat32Noise:
         x = np.random.default_rng(0).normal(size=5)
         report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, np.cos(x))
         assert report.noise < 1e-12
+
+    @pytest.mark.parametrize("value", [1e150, -1e100, 3.5e38])
+    def test_values_beyond_float32_range_are_not_float32(self, value: float) -> None:
+        x = np.array([1.0, value])
+        report = gradcheck.check(lambda p: float(np.sum(p)), x, np.ones(2))
+        assert report.status == "passed", str(report)
+        assert report.noise <= 1e-15 * abs(value) * 8

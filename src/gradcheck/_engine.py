@@ -105,7 +105,8 @@ def _effective_roundoff(j0: float, values: list[Array]) -> float:
     declared float32 cost's is (issue 11 §2). 0 otherwise.
     """
     vals = np.concatenate([[j0], *values])
-    quantised = bool(np.all(vals.astype(np.float32).astype(np.float64) == vals))
+    with np.errstate(over="ignore"):  # beyond float32's range: not a float32 number
+        quantised = bool(np.all(vals.astype(np.float32).astype(np.float64) == vals))
     return unit_roundoff(np.float32) if quantised and np.any(vals != j0) else 0.0
 
 
