@@ -477,11 +477,6 @@ class TestNoBoundWithoutAComparison:
         again = gradcheck.Report.from_json(report.to_json())
         assert again.parameters["W"].detection_bound == np.inf and "INCONCLUSIVE" in str(again)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="directional path (src/gradcheck/_modes.py, helper t11-dir): a parameter "
-        "whose gradient is zero has an infinite bound, written as 0.0",
-    )
     def test_directional_parameter_with_zero_gradient(self) -> None:
         params = {"w": np.linspace(0.1, 1.0, 5000), "z": np.zeros(3)}
         cost = lambda p: float(np.sum(p["w"] ** 2))  # noqa: E731

@@ -232,7 +232,7 @@ def _result(
         failed=len(pinned),
         worst=tuple(pinned[:5]),
         diagnosis=_diagnosis(i, loc, pinned),
-        detection_bound=bound if np.isfinite(bound) else 0.0,
+        detection_bound=bound,  # inf where the gradient is 0: nothing is known caught
     )
 
 
