@@ -23,7 +23,7 @@ import numpy as np
 
 from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
-from gradcheck._directional import MISS_PROBABILITY
+from gradcheck._directional import MISS_PROBABILITY, effective_roundoff
 from gradcheck._errors import GradcheckError, GradientMismatch
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
 from gradcheck._inputs import (
@@ -92,22 +92,11 @@ def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: 
         return np.concatenate([vals[:3], [j0], vals[3:]])
 
     sigma = kinks.table_noise(table)
-    return max(sigma, max(u, _effective_roundoff(j0, seen)) * abs(j0))
-
-
-def _effective_roundoff(j0: float, values: list[Array]) -> float:
-    """float32's round-off when every value the cost returned is a float32 number.
-
-    A cost computed in float32 and returned as a float64 (``float(np.sum(x32))``, a
-    torch float32 loss through ``.item()``) rounds to float32 whatever its return
-    dtype says; its noise table, quantised, can look smooth or kinked at float64
-    steps and report no noise. Its noise is then floored at float32's ``u·|J|``, as a
-    declared float32 cost's is (issue 11 §2). 0 otherwise.
-    """
-    vals = np.concatenate([[j0], *values])
-    with np.errstate(over="ignore"):  # beyond float32's range: not a float32 number
-        quantised = bool(np.all(vals.astype(np.float32).astype(np.float64) == vals))
-    return unit_roundoff(np.float32) if quantised and np.any(vals != j0) else 0.0
+    # A cost computed in float32 but returned as float64 rounds to float32 whatever its
+    # return dtype says; its quantised table can look smooth or kinked at float64 steps
+    # and show no noise: floor it at the round-off its values show (issue 11 §2).
+    values = np.concatenate([[j0], *seen])
+    return max(sigma, effective_roundoff(values, u) * abs(j0))
 
 
 def check(
