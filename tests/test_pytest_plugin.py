@@ -41,6 +41,11 @@ def test_module_level_assert():
     gc.assert_gradients(cost, {"W": W}, right)
 """
 
+MODULE_LEVEL_WRONG = """
+def test_module_level_wrong():
+    gc.assert_gradients(cost, {"W": W}, wrong)
+"""
+
 
 class TestPlugin:
     def test_fixture_passes_and_fails_with_the_compact_report(
@@ -50,7 +55,7 @@ class TestPlugin:
         result = pytester.runpytest("-s")
         result.assert_outcomes(passed=3, failed=1)
         result.stdout.fnmatch_lines([
-            "*GradientMismatch: gradient check failed: difference 0.333",
+            "*GradientMismatch: gradient check failed in full mode: difference 0.333",
             "*W (2, 2): failed, 4 of 4 entries wrong — ×2*",
             "*worst entries:",
             "*W[[]*]: analytic *, numeric * (abs err *, rel err *) [[]wrong[]]",
@@ -67,6 +72,32 @@ class TestPlugin:
             "*MODE directional directional*",
             "*OWN directional*",  # the command line overrides the test's own mode
         ])  # fmt: skip
+
+    def test_quick_mode_failure_says_a_directional_check_ran(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        pytester.makepyfile(TESTS)
+        result = pytester.runpytest("--gradcheck-mode=quick", "-k", "test_wrong")
+        result.assert_outcomes(failed=1, deselected=3)
+        result.stdout.fnmatch_lines([
+            "*gradient check failed in directional mode (--gradcheck-mode=quick): difference *",
+            "*guarantee: * random directions: a relative gradient error of *",
+            "*W (2, 2): failed, wrong along random directions (no per-entry comparison*×2*",
+        ])  # fmt: skip
+        assert "0 of 4 entries wrong" not in result.stdout.str()
+
+    @pytest.mark.parametrize("which", ["test_wrong", "test_module_level_wrong"])
+    def test_a_failure_shows_no_gradcheck_frame(
+        self, pytester: pytest.Pytester, which: str
+    ) -> None:
+        pytester.makepyfile(TESTS + MODULE_LEVEL_WRONG)
+        result = pytester.runpytest("--tb=long", "-k", which)
+        result.assert_outcomes(failed=1)
+        text = result.stdout.str()
+        assert f"def {which}(" in text  # the user's own frame is shown...
+        for frame in ("gradcheck/_engine.py", "gradcheck/pytest_plugin.py", "raise "):
+            assert frame not in text  # ...and none of gradcheck's
+        result.stdout.fnmatch_lines(["*GradientMismatch: *"])
 
     def test_full_mode(self, pytester: pytest.Pytester) -> None:
         pytester.makepyfile(TESTS)

@@ -477,6 +477,7 @@ def assert_gradients(cost: Cost, params: Any, grad: Any, **options: Any) -> Repo
     Raises:
         GradientMismatch: an ``AssertionError`` whose message is the report.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this frame
     report = check(cost, params, grad, **options)
     if not report.passed:
         raise GradientMismatch(report)

@@ -15,8 +15,10 @@ Installed with gradcheck, it is active in every pytest run. In a test::
 * ``auto`` (default): each call's own ``mode=``, else the engine's ``auto``.
 
 A mode given on the command line overrides a test's own ``mode=``; without it, the
-test's choice stands. The failure message is the compact report: the wrong
-parameters with their diagnosis, then the worst entries.
+test's choice stands. The failure message is the compact report: the mode that ran
+(and the ``--gradcheck-mode`` that chose it), the wrong parameters with their
+diagnosis, then the worst entries. Neither the fixture's frames nor
+:func:`gradcheck.assert_gradients`'s show in a failure's traceback.
 
 This module is imported by pytest for every run: it imports nothing but pytest at
 import time (no NumPy, never torch or jax).
@@ -68,19 +70,39 @@ def _engine_mode(choice: str) -> str | None:
     return mode
 
 
-def compact(report: Report, max_entries: int = 5) -> str:
-    """The failure message: verdict, wrong parameters with diagnosis, worst entries.
+def _ran(report: Report, choice: str | None) -> str:
+    """Which mode ran, and who chose it: ``"directional mode (--gradcheck-mode=quick)"``."""
+    how = f" (--gradcheck-mode={choice})" if choice and choice != "auto" else ""
+    return f"{report.mode} mode{how}"
+
+
+def _wrong_entries(p: Any, mode: str) -> str:
+    """How a parameter went wrong; a directional check compares no entry by itself."""
+    if mode != "directional":
+        return f"{p.failed} of {p.size} entries wrong"
+    alone = f"; {p.failed} of {p.checked} entries compared alone wrong" if p.checked else ""
+    return f"wrong along random directions (no per-entry comparison{alone})"
+
+
+def compact(report: Report, max_entries: int = 5, *, choice: str | None = None) -> str:
+    """The failure message: the mode that ran, wrong parameters with diagnosis, worst entries.
 
     Args:
         report: a report that did not pass.
         max_entries: at most this many worst entries.
+        choice: the ``--gradcheck-mode`` that forced the mode, if any.
     """
-    lines = [f"gradient check {report.status}: difference {report.difference:.3g}"]
+    lines = [
+        f"gradient check {report.status} in {_ran(report, choice)}: difference "
+        f"{report.difference:.3g}"
+    ]
+    if report.guarantee:
+        lines.append(f"  guarantee: {report.guarantee.get('text', '')}")
     for p in report.parameters.values():
         if p.status != "passed":
             why = f" — {p.diagnosis.text}" if p.diagnosis else ""
-            lines.append(f"  {p.name} {p.shape}: {p.status}, {p.failed} of {p.size} entries "
-                         f"wrong{why}")  # fmt: skip
+            what = _wrong_entries(p, report.mode) if p.status == "failed" else "no verdict"
+            lines.append(f"  {p.name} {p.shape}: {p.status}, {what}{why}")
     shown = [e for e in report.worst if e.status != "ok"][:max_entries]
     if shown:
         lines.append("  worst entries:")
@@ -98,10 +120,12 @@ class GradcheckFixture:
 
     Args:
         mode: the engine mode forced by ``--gradcheck-mode``, or ``None``.
+        choice: the ``--gradcheck-mode`` value, named in failure messages.
     """
 
-    def __init__(self, mode: str | None) -> None:
+    def __init__(self, mode: str | None, choice: str | None = None) -> None:
         self.mode = mode
+        self.choice = choice
 
     def options(self, options: dict[str, Any]) -> dict[str, Any]:
         """``options`` with the session's mode applied.
@@ -133,7 +157,7 @@ class GradcheckFixture:
             from gradcheck._errors import GradientMismatch
 
             error = GradientMismatch(report)
-            error.args = (compact(report),)
+            error.args = (compact(report, choice=self.choice),)
             raise error
         return report
 
@@ -153,4 +177,4 @@ class GradcheckFixture:
 def gradcheck(request: pytest.FixtureRequest) -> GradcheckFixture:
     """Gradient checks in the session's ``--gradcheck-mode``."""
     choice = request.config.getoption("--gradcheck-mode", default="auto")
-    return GradcheckFixture(_engine_mode(str(choice)))
+    return GradcheckFixture(_engine_mode(str(choice)), str(choice))
