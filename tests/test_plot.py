@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,17 @@ class TestPictures:
         figure = failed.plot(str(tmp_path / "r.png"))
         assert isinstance(figure, Figure)
         assert (tmp_path / "r.png").stat().st_size > 0
+
+    def test_pictures_say_what_their_colours_mean(self, failed: Report) -> None:
+        bars = plot_differences(failed)
+        assert "green: agrees, red: wrong" in bars.get_title()
+        legend = [t.get_text() for t in bars.get_legend().get_texts()]
+        assert legend == ["agrees", "wrong", "tolerance 1e-07"]
+        alone = plot_errors(failed, "W")
+        assert "black: exactly 0, grey: not checked" in alone.get_title()
+        figure = plot_report(failed)
+        assert "black: exactly 0" in figure.get_supxlabel()
+        assert "black" not in figure.axes[1].get_title()  # said once, below the maps
 
     def test_sweep_picture(self, tmp_path: Path) -> None:
         result = sweep(cost, {"W": W, "b": B}, transposed_wrong, count=2, points=9)
@@ -132,3 +144,127 @@ class TestPicturePaths:
         monkeypatch.undo()
         plot_report(failed, path)
         assert path.read_bytes().startswith(PNG) and path.stat().st_mode & 0o777 == 0o640
+
+
+def _rectangle(ax: Any) -> Any:
+    """The drawn box of an image's axes (after layout), as (width, height)."""
+    ax.figure.canvas.draw()
+    box = ax.get_window_extent()
+    return box.width, box.height
+
+
+class TestHeatMapShapes:
+    """An (n, 1) bias is a column of square cells, not a wide strip (issue 15)."""
+
+    @pytest.mark.parametrize("shape", [(5, 1), (3, 1), (12, 1), (5,)])
+    def test_a_column_is_drawn_tall_and_narrow(self, shape: tuple[int, ...]) -> None:
+        b = np.linspace(0.5, 1.5, int(np.prod(shape))).reshape(shape)
+        report = gradcheck.check(lambda p: float(np.sum(p**3)), b, 12 * b**2)
+        ax = plot_errors(report)
+        assert ax.get_aspect() == 1.0
+        width, height = _rectangle(ax)
+        rows = shape[0]
+        assert height / width == pytest.approx(rows, rel=0.05)
+
+    def test_the_report_picture_keeps_the_bias_column_narrow(self) -> None:
+        x = np.linspace(0.1, 1.0, 12)
+        params = {"W": x.reshape(3, 4), "b": x[:5].reshape(5, 1)}
+        cost = lambda p: float(np.sum(p["W"] ** 2) + np.sum(p["b"] ** 2))  # noqa: E731
+        report = gradcheck.check(cost, params, {"W": 2 * params["W"], "b": 8 * params["b"]})
+        figure = plot_report(report)
+        bias = next(ax for ax in figure.axes if ax.get_title().startswith("b (5, 1)"))
+        width, height = _rectangle(bias)
+        assert height > 4 * width
+
+    def test_a_long_vector_is_stretched_to_stay_visible(self) -> None:
+        x = np.linspace(0.1, 1.0, 200)
+        report = gradcheck.check(lambda p: float(np.sum(p**2)), x, 3 * x)
+        assert plot_errors(report).get_aspect() == "auto"
+
+
+@pytest.fixture(scope="module")
+def directional() -> Report:
+    W = np.arange(1.0, 7.0).reshape(3, 2)
+    b = np.ones((3, 1))
+    cost = lambda p: float(np.sum(p["W"] ** 3) + np.sum(p["b"] ** 2))  # noqa: E731
+    grad = {"W": 3 * W**2, "b": -2 * b}
+    return gradcheck.check(cost, {"W": W, "b": b}, grad, mode="directional")
+
+
+@pytest.fixture(scope="module")
+def result() -> Any:
+    return sweep(cost, {"W": W, "b": B}, transposed_wrong, count=3, points=9)
+
+
+class TestDirectionalBars:
+    """Parameters checked only along directions are drawn as what they are (issue 15)."""
+
+    def test_a_passed_parameter_is_a_hatched_outline_at_its_detection_bound(
+        self, directional: Report
+    ) -> None:
+        ax = plot_differences(directional)
+        w, b = ax.patches
+        bound = directional.parameters["W"].detection_bound
+        assert w.get_height() == pytest.approx(bound) and bound > 1e-12
+        assert w.get_hatch() == "///" and w.get_facecolor()[3] == 0  # outline, not a fill
+        assert "caught" in " ".join(t.get_text() for t in ax.texts)
+        assert b.get_hatch() == "///"
+        assert b.get_height() == pytest.approx(directional.parameters["b"].difference)
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "checked along random directions only" in legend
+
+    def test_no_bar_is_drawn_at_a_made_up_floor(self, directional: Report) -> None:
+        for rectangle in plot_differences(directional).patches:
+            assert rectangle.get_height() > 1e-12
+
+    def test_an_exact_zero_is_written_not_drawn(self, failed: Report) -> None:
+        exact = replace(failed.parameters["b"], difference=0.0)
+        report = replace(failed, parameters={**failed.parameters, "b": exact})
+        ax = plot_differences(report)
+        (bar,) = ax.patches  # W's; b has none
+        assert bar.get_height() == pytest.approx(failed.parameters["W"].difference)
+        assert [t.get_text() for t in ax.texts] == ["exactly 0"]
+
+
+class TestSweepPicture:
+    """One chosen-ε marker per entry, no label over the markers, legend colours right."""
+
+    def test_every_entry_has_its_own_chosen_step(self, result: Any) -> None:
+        ax = plot_sweep(result).axes[0]
+        circles = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        assert len(circles) == len(result.curves)
+        for circle, curve in zip(circles, result.curves):
+            assert list(circle.get_xdata()) == [curve.chosen, curve.chosen]
+        steps = {float(f"{c.chosen:.3g}") for c in result.curves}
+        vertical = [line for line in ax.get_lines() if line.get_linestyle() == "-."]
+        assert sorted(line.get_xdata()[0] for line in vertical) == sorted(steps)
+
+    def test_the_legend_gives_each_entrys_step_and_no_label_covers_the_plot(
+        self, result: Any
+    ) -> None:
+        ax = plot_sweep(result).axes[0]
+        assert len(ax.texts) == 0  # the old "chosen ε" label sat on the markers
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        for curve in result.curves:
+            assert f"{curve.label()}: chosen ε {curve.chosen:.2g}" in labels
+
+    def test_style_entries_of_the_legend_are_black(self, result: Any) -> None:
+        legend = plot_sweep(result).axes[0].get_legend()
+        styles = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles)}
+        dashed = styles["dashed: |g̃* − g̃(ε)|, finite-difference error"]
+        assert dashed.get_color() == "black" and dashed.get_linestyle() == "--"
+        assert styles["solid: |g − g̃(ε)|, your gradient"].get_color() == "black"
+        entry = styles[f"{result.curves[0].label()}: chosen ε {result.curves[0].chosen:.2g}"]
+        assert entry.get_color() != "black"
+
+    def test_entries_sharing_a_step_share_one_grey_line(self) -> None:
+        x = np.ones(3)
+        result = sweep(lambda p: float(np.sum(np.sin(p))), x, np.cos(x), count=3, points=7)
+        assert len({c.chosen for c in result.curves}) == 1
+        ax = plot_sweep(result).axes[0]
+        (vertical,) = [line for line in ax.get_lines() if line.get_linestyle() == "-."]
+        assert vertical.get_color() == "grey"
+
+    def test_the_title_says_what_lines_and_circles_mean(self, result: Any) -> None:
+        title = plot_sweep(result).axes[0].get_title()
+        assert "solid: error against your gradient" in title and "circles: chosen ε" in title

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +45,12 @@ __all__ = [
 ]
 
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "inconclusive": "#f9a825"}
+#: What a heat map's colours mean, in its title or below the report picture's maps.
+_HEAT_MAP_CAPTION = (
+    "heat maps: |g − g̃| per entry; bright: large, black: exactly 0, grey: not checked"
+)
+#: A heat map keeps square cells unless one side is more than this many times the other.
+_SQUARE_RATIO = 20
 
 
 def _matplotlib() -> Any:
@@ -52,9 +59,7 @@ def _matplotlib() -> Any:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise GradcheckError(
-            "pictures need matplotlib: pip install 'gradcheck[plot]'"
-        ) from exc
+        raise GradcheckError("pictures need matplotlib: pip install 'gradcheck[plot]'") from exc
     return matplotlib, Figure, FigureCanvasAgg
 
 
@@ -124,8 +129,40 @@ def _tolerance(report: Report) -> float:
     return RTOL.get(key, RTOL["float64"]).get(method, 1e-7)
 
 
+def _directional_only(report: Report, name: str) -> bool:
+    """Whether ``name`` was checked only along directions (no entry compared alone)."""
+    return report.mode == "directional" and report.parameters[name].checked == 0
+
+
+def _positive(x: float | None) -> bool:
+    return x is not None and math.isfinite(x) and x > 0
+
+
+def _status_legend(report: Report, ax: Any) -> list[Any]:
+    """Legend handles: the colours of the statuses present, the hatching, the tolerance."""
+    patches = _matplotlib()[0].patches
+    words = {"passed": "agrees", "failed": "wrong", "inconclusive": "inconclusive"}
+    present = {p.status for p in report.parameters.values()}
+    handles = [patches.Patch(color=_COLOURS[s], label=words[s]) for s in words if s in present]
+    if any(_directional_only(report, n) for n in report.parameters):
+        handles.append(
+            patches.Patch(
+                facecolor="none",
+                edgecolor="#555555",
+                hatch="///",
+                label="checked along random directions only",
+            )
+        )
+    return handles + [line for line in ax.get_lines() if line.get_label().startswith("tol")]
+
+
 def plot_differences(report: Report, ax: Any = None) -> Any:
     """Bar chart of each parameter's difference, log scale, with the tolerance line.
+
+    A parameter checked only along random directions has no difference of its own: it
+    is drawn as a hatched outline up to the smallest relative error the check catches
+    (its ``detection_bound``), or to the directional difference when that disagreed.
+    A difference of exactly 0 or a parameter not compared is written, not drawn.
 
     Args:
         report: a report from :func:`gradcheck.check`.
@@ -137,17 +174,51 @@ def plot_differences(report: Report, ax: Any = None) -> Any:
     if ax is None:
         ax = _figure(6.4, 3.6).add_subplot()
     names = list(report.parameters)
-    diffs = [p.difference for p in report.parameters.values()]
-    floor = 1e-18
-    shown = [d if d is not None and math.isfinite(d) and d > floor else floor for d in diffs]
-    colours = [_COLOURS[p.status] for p in report.parameters.values()]
-    ax.bar(names, shown, color=colours)
-    ax.set_yscale("log")
     tol = _tolerance(report)
+    heights = []
+    for x, name in enumerate(names):
+        p = report.parameters[name]
+        colour = _COLOURS[p.status]
+        if _directional_only(report, name):
+            height = p.difference if _positive(p.difference) else p.detection_bound
+            if _positive(height):
+                ax.bar(x, height, color="none", edgecolor=colour, hatch="///", linewidth=1.2)
+                if not _positive(p.difference):
+                    ax.annotate(
+                        f"errors ≥ {height:.1e} caught",
+                        (x, height),
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        color=colour,
+                    )
+                heights.append(height)
+                continue
+        elif _positive(p.difference):
+            ax.bar(x, p.difference, color=colour)
+            heights.append(p.difference)
+            continue
+        word = "exactly 0" if p.difference == 0 and p.checked else "not compared"
+        ax.annotate(
+            word,
+            (x, 0.02),
+            xycoords=("data", "axes fraction"),
+            ha="center",
+            va="bottom",
+            rotation=90,
+            fontsize=8,
+            color=colour,
+        )
+    ax.set_yscale("log")
+    values = [*heights, tol]
+    ax.set_ylim(min(values) / 30, max(values) * 10)
     ax.axhline(tol, color="black", linestyle="--", linewidth=1, label=f"tolerance {tol:.0e}")
+    ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("difference ‖g − g̃‖ / (‖g‖ + ‖g̃‖)")
-    ax.set_title(f"gradcheck: {report.status}")
-    ax.legend(loc="best")
+    ax.set_title(
+        f"gradcheck: {report.status}\ngreen: agrees, red: wrong, amber: inconclusive", fontsize=9
+    )
+    ax.legend(handles=_status_legend(report, ax), loc="best", fontsize=7)
     ax.tick_params(axis="x", labelrotation=45 if len(names) > 6 else 0)
     return ax
 
@@ -160,13 +231,20 @@ def _matrix(errors: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return errors.reshape(errors.shape[0], -1)
 
 
-def plot_errors(report: Report, parameter: str | None = None, ax: Any = None) -> Any:
+def plot_errors(
+    report: Report, parameter: str | None = None, ax: Any = None, *, caption: bool = True
+) -> Any:
     """Heat map of one parameter's per-entry ``|g − g̃|`` (log colour scale).
+
+    Cells are square (an ``(n, 1)`` bias is a column of ``n`` cells) unless one side is
+    more than :data:`_SQUARE_RATIO` times the other.
 
     Args:
         report: a report made in this process (per-entry errors are not serialised).
         parameter: which parameter; default the first failed one, else the largest.
         ax: axes to draw on; default a new figure.
+        caption: say in the title what the colours mean (:func:`plot_report` says it
+            once for all its heat maps, below them).
 
     Returns:
         The axes.
@@ -204,18 +282,30 @@ def plot_errors(report: Report, parameter: str | None = None, ax: Any = None) ->
     shown = np.ma.masked_invalid(np.where(np.isnan(data), np.nan, under))
     cmap = matplotlib.colormaps["magma"].with_extremes(bad="#cccccc", under="black")
     norm = matplotlib.colors.LogNorm(vmin=lo, vmax=hi)
-    image = ax.imshow(shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
-    ax.figure.colorbar(image, ax=ax, label="|g − g̃| per entry (black: 0)", extend="min")
+    # Square cells, so that an (n, 1) bias is a column of n cells, not a wide strip;
+    # only a very long, thin array is stretched to stay visible.
+    rows, cols = data.shape
+    aspect = "equal" if max(rows, cols) <= _SQUARE_RATIO * min(rows, cols) else "auto"
+    image = ax.imshow(shown, cmap=cmap, norm=norm, aspect=aspect, interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label="|g − g̃| per entry", extend="min")
     if data.shape[1] > 1:
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     else:
         ax.set_xticks([])
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    why = f"\n{p.diagnosis.text}" if p.diagnosis else ""
-    ax.set_title(f"{parameter} {p.shape}: {p.status}{why}", fontsize=8)
+    width = 24 if aspect == "equal" and cols * 3 < rows else 48
+    why = "\n" + textwrap.fill(p.diagnosis.text, width) if p.diagnosis else ""
+    meaning = "\n" + textwrap.fill(_HEAT_MAP_CAPTION, width) if caption else ""
+    ax.set_title(f"{parameter} {p.shape}: {p.status}{why}{meaning}", fontsize=8)
     ax.set_xlabel("column" if data.shape[1] > 1 else "")
     ax.set_ylabel("row")
     return ax
+
+
+def _map_width(shape: tuple[int, ...]) -> float:
+    """Inches for a heat map and its colour bar: narrow for a column, wider for a matrix."""
+    rows, cols = _matrix(np.zeros(shape)).shape
+    return float(np.clip(1.6 + 3.0 * cols / rows, 2.6, 4.4))
 
 
 def plot_report(report: Report, path: str | os.PathLike[str] | None = None) -> Any:
@@ -229,23 +319,62 @@ def plot_report(report: Report, path: str | os.PathLike[str] | None = None) -> A
         The matplotlib figure.
     """
     maps = [n for n in report.failed_parameters if report.parameters[n].errors is not None][:2]
-    fig = _figure(6.4 + 4.0 * len(maps), 4.0)
-    axes = fig.subplots(1, 1 + len(maps), squeeze=False)[0]
+    widths = [6.4] + [_map_width(report.parameters[n].shape) for n in maps]
+    fig = _figure(sum(widths), 4.4 if maps else 4.0)
+    axes = fig.subplots(1, 1 + len(maps), squeeze=False, width_ratios=widths)[0]
     plot_differences(report, axes[0])
     for ax, name in zip(axes[1:], maps):
-        plot_errors(report, name, ax)
+        plot_errors(report, name, ax, caption=False)
+    if maps:
+        fig.supxlabel(_HEAT_MAP_CAPTION, fontsize=8)
     if path is not None:
         save(fig, path)
     return fig
 
 
+def _distinct_steps(result: SweepResult) -> dict[float, list[int]]:
+    """The chosen steps, each with the curves that chose it (equal to 3 digits)."""
+    groups: dict[float, list[int]] = {}
+    for k, curve in enumerate(result.curves):
+        groups.setdefault(float(f"{curve.chosen:.3g}"), []).append(k)
+    return groups
+
+
+def _sweep_legend(entries: list[Any]) -> list[Any]:
+    """Legend handles: one per entry (its colour), then the line styles in black."""
+    line2d = _matplotlib()[0].lines.Line2D
+    styles = [
+        line2d([], [], color="black", label="solid: |g − g̃(ε)|, your gradient"),
+        line2d(
+            [],
+            [],
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label="dashed: |g̃* − g̃(ε)|, finite-difference error",
+        ),
+        line2d(
+            [],
+            [],
+            color="black",
+            linestyle="none",
+            marker="o",
+            markerfacecolor="none",
+            label="circles, dash-dot line: the chosen ε",
+        ),
+    ]
+    return entries + styles
+
+
 def plot_sweep(result: SweepResult, path: str | os.PathLike[str] | None = None) -> Any:
-    """Error against step, log–log, one line per entry, the chosen steps marked.
+    """Error against step, log–log, one colour per entry, each entry's chosen step marked.
 
     Solid lines: the error against the supplied gradient; dashed: the
-    finite-difference error itself (against a Richardson reference). Reference lines
-    of slope ``p`` (truncation) and −1 (round-off) go through the first curve's ends;
-    circles mark the chosen steps.
+    finite-difference error itself (against a Richardson reference), in the same
+    colour. Circles mark each entry's chosen step on both, and a dash-dot vertical line
+    each distinct chosen step (in the entry's colour, grey when several entries share
+    it); the legend gives each entry's chosen ε. Reference lines of slope ``p``
+    (truncation) and −1 (round-off) go through the first curve's ends.
 
     Args:
         result: from :func:`gradcheck._sweep.sweep`.
@@ -254,17 +383,32 @@ def plot_sweep(result: SweepResult, path: str | os.PathLike[str] | None = None) 
     Returns:
         The matplotlib figure.
     """
-    fig = _figure(6.4, 4.4)
+    fig = _figure(6.8, 4.8)
     ax = fig.add_subplot()
+    entries, colours = [], []
     for curve in result.curves:
         errors = np.where(curve.errors > 0, curve.errors, np.nan)
         fd = np.where(curve.fd_errors > 0, curve.fd_errors, np.nan)
-        (line,) = ax.loglog(curve.steps, errors, marker=".", label=f"{curve.label()}")
-        ax.loglog(curve.steps, fd, linestyle="--", color=line.get_color(), linewidth=1,
-                  label="dashed: finite-difference error" if curve is result.curves[0]
-                  else None)  # fmt: skip
-        ax.plot([curve.chosen], [curve.chosen_error or np.nan], marker="o", markersize=9,
-                markerfacecolor="none", color=line.get_color())  # fmt: skip
+        (line,) = ax.loglog(
+            curve.steps, errors, marker=".", label=f"{curve.label()}: chosen ε {curve.chosen:.2g}"
+        )
+        colour = line.get_color()
+        ax.loglog(curve.steps, fd, linestyle="--", color=colour, linewidth=1)
+        at = int(np.searchsorted(curve.steps, curve.chosen))
+        ax.plot(
+            [curve.chosen] * 2,
+            [errors[min(at, errors.size - 1)], fd[min(at, fd.size - 1)]],
+            linestyle="none",
+            marker="o",
+            markersize=9,
+            markerfacecolor="none",
+            color=colour,
+        )
+        entries.append(line)
+        colours.append(colour)
+    for step, members in _distinct_steps(result).items():
+        colour = colours[members[0]] if len(members) == 1 else "grey"
+        ax.axvline(step, color=colour, linestyle="-.", linewidth=0.8)
     if result.curves:
         c = result.curves[0]
         h = c.steps
@@ -272,18 +416,27 @@ def plot_sweep(result: SweepResult, path: str | os.PathLike[str] | None = None) 
         half = h.size // 2
         if np.isfinite(e[-1]):
             ref = e[-1] * (h / h[-1]) ** result.order
-            ax.loglog(h[half:], ref[half:], "k-", linewidth=0.8, alpha=0.6,
-                      label=f"slope {result.order} (truncation)")  # fmt: skip
+            entries += ax.loglog(
+                h[half:],
+                ref[half:],
+                "k-",
+                linewidth=0.8,
+                alpha=0.6,
+                label=f"slope {result.order} (truncation)",
+            )
         if np.isfinite(e[0]):
             ref = e[0] * (h / h[0]) ** -1.0
-            ax.loglog(h[:half], ref[:half], "k:", linewidth=1, label="slope −1 (round-off)")
-        ax.axvline(c.chosen, color="grey", linewidth=0.8)
-        ax.annotate("chosen ε", (c.chosen, 0.98), xycoords=("data", "axes fraction"),
-                    ha="right", va="top", rotation=90, fontsize=8)  # fmt: skip
+            entries += ax.loglog(
+                h[:half], ref[:half], "k:", linewidth=1, label="slope −1 (round-off)"
+            )
     ax.set_xlabel("step ε")
-    ax.set_ylabel("error: |g − g̃(ε)| (solid), |g̃* − g̃(ε)| (dashed)")
-    ax.set_title(f"step-size sweep ({result.method} differences)")
-    ax.legend(fontsize=8, loc="best")
+    ax.set_ylabel("error")
+    ax.set_title(
+        f"step-size sweep ({result.method} differences)\nsolid: error against your "
+        "gradient, dashed: finite-difference error, circles: chosen ε",
+        fontsize=9,
+    )
+    ax.legend(handles=_sweep_legend(entries), fontsize=7, loc="best")
     if path is not None:
         save(fig, path)
     return fig
