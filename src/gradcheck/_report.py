@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -234,6 +235,33 @@ class Report:
         from gradcheck.plot import plot_report
 
         return plot_report(self, path)
+
+    def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
+        """One self-contained HTML page (inline CSS, the picture as a data URI, no scripts).
+
+        Args:
+            path: if given, the page is also written there, atomically (complete or
+                absent, never half-written; permissions as a plain write would give).
+
+        Returns:
+            The page's text.
+
+        Raises:
+            GradcheckError: ``path`` is a folder, or its folder is missing or not writable.
+        """
+        from gradcheck import _html
+
+        return _html.document(self) if path is None else _html.write(self, path)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: verdict, coloured table, diagnosis, worst entries, picture."""
+        from gradcheck import _html
+
+        return _html.fragment(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's terminal shows the printed table, not the dataclass repr."""
+        printer.text("Report(...)" if cycle else format_report(self))
 
     def __str__(self) -> str:
         return format_report(self)

@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--atol", type=float, help="fixed absolute tolerance")
     run.add_argument("--workers", type=int, help="evaluate on N threads (or processes)")
     run.add_argument("--processes", action="store_true", help="--workers uses processes")
+    run.add_argument(
+        "--html", metavar="FILE.html", help="write a self-contained HTML report (atomically)"
+    )
     sweep = sub.add_parser("sweep", help="error against step size for the worst entries",
                            epilog=_EPILOG, formatter_class=fmt)  # fmt: skip
     _common(sweep)
@@ -205,13 +208,15 @@ def _check_picklable(problem: Problem) -> None:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fail before a long check, not after it, on an output that cannot be written."""
-    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+    examples = {"--json": "report.json", "--plot": "report.png", "--html": "report.html"}
+    html = getattr(args, "html", None)  # `sweep` has no --html
+    for flag, path in (("--json", args.json), ("--plot", args.plot), ("--html", html)):
         if path is None:
             continue
         if os.path.isdir(path):
             raise GradcheckError(
                 f"{flag} {path}: that is a folder; give a file name, e.g. "
-                f"{os.path.join(path, 'report.json' if flag == '--json' else 'report.png')}"
+                f"{os.path.join(path, examples[flag])}"
             )
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
@@ -267,6 +272,11 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         write_json_atomic(args.json, report.to_dict())
     if args.plot:
         report.plot(args.plot)
+    if args.html:
+        try:
+            report.to_html(args.html)
+        except GradcheckError as exc:
+            raise GradcheckError(f"--html {args.html}: {exc}") from exc
     return _EXIT[report.status]
 
 
