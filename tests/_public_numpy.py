@@ -1,0 +1,401 @@
+"""Public NumPy cases: SciPy's ``check_grad`` tests and CS231n layers (see public_cases).
+
+A CS231n layer ``forward(*params) -> (out, cache)`` with ``backward(dout, cache)`` is
+checked, as the assignments' own ``eval_numerical_gradient_array`` does, through the
+scalar ``sum(forward(params) * dout)`` for a fixed random ``dout``; its gradient is
+``backward(dout, cache)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+import _public_cs231n as cs
+import gradcheck
+from _public_base import Case, Run, Source, Variant, guarded
+
+__all__ = ["CASES", "numpy_run"]
+
+Array = np.ndarray[Any, Any]
+Params = dict[str, Array]
+Cost = Callable[[Params], float]
+Grad = Callable[[Params], Params]
+
+
+def _torch_peer(cost: Cost, params: Params, grad: Grad) -> bool:
+    """``torch.autograd.gradcheck`` (defaults) on the cost with ``grad`` as backward."""
+    names = list(params)
+
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, *ts: torch.Tensor) -> torch.Tensor:
+            ctx.save_for_backward(*ts)
+            p = {n: t.detach().numpy().copy() for n, t in zip(names, ts)}
+            return torch.tensor(cost(p), dtype=torch.float64)
+
+        @staticmethod
+        def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            p = {n: t.detach().numpy().copy() for n, t in zip(names, ctx.saved_tensors)}
+            gs = grad(p)
+            return tuple(g * torch.from_numpy(np.asarray(gs[n], np.float64)) for n in names)
+
+    ts = tuple(torch.tensor(params[n], dtype=torch.float64, requires_grad=True) for n in names)
+    return bool(torch.autograd.gradcheck(Fn.apply, ts, raise_exception=False))
+
+
+def numpy_run(cost: Cost, params: Params, grad: Grad, *, peers: bool = True) -> Callable[[], Run]:
+    """A runner: ``gradcheck.check`` at its defaults, then torch's gradcheck.
+
+    Torch's gradcheck sees the same cost with ``grad`` as its backward. JAX's
+    check_grads is left out here: compiling it for every shape doubled this file's time.
+    """
+
+    def run() -> Run:
+        report, error = guarded(lambda: gradcheck.check(cost, params, grad))
+        if not peers:
+            return Run(report, None, None, error)
+        return Run(report, _torch_peer(cost, params, grad), None, error)
+
+    return run
+
+
+def _layer(
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    params: Params,
+    seed: int,
+    *,
+    peers: bool = True,
+) -> Callable[[], Run]:
+    """The runner of a CS231n layer, through ``sum(forward(params) * dout)``."""
+    names = list(params)
+    dout = np.random.default_rng(seed).standard_normal(forward(*params.values())[0].shape)
+
+    def cost(p: Params) -> float:
+        return float(np.sum(forward(*(p[n] for n in names))[0] * dout))
+
+    def grad(p: Params) -> Params:
+        _, cache = forward(*(p[n] for n in names))
+        gs = backward(dout, cache)
+        return dict(zip(names, gs if isinstance(gs, tuple) else (gs,)))
+
+    return numpy_run(cost, params, grad, peers=peers)
+
+
+def _loss(
+    loss: Callable[[Array, Array], tuple[float, Array]], x: Array, y: Array
+) -> Callable[[], Run]:
+    """The runner of a CS231n loss ``loss(x, y) -> (value, dx)``."""
+    return numpy_run(
+        lambda p: float(loss(p["x"], y)[0]), {"x": x}, lambda p: {"x": loss(p["x"], y)[1]}
+    )
+
+
+def _scipy_case(
+    name: str,
+    f: Cost,
+    g: Callable[[Array], Array],
+    x: Array,
+    bugs: dict[str, Any],
+    wrong_entries: dict[str, tuple[tuple[int, ...], ...]],
+) -> Case:
+    def runner(der: Callable[[Array], Array]) -> Callable[[], Run]:
+        return numpy_run(lambda p: float(f(p["x"])), {"x": x}, lambda p: {"x": der(p["x"])})
+
+    variants = [Variant("published", "passed", runner(g))]
+    for bug, der in bugs.items():
+        pinned = tuple(("x", i) for i in wrong_entries.get(bug, ()))
+        variants.append(Variant(f"bug: {bug}", "failed", runner(der), ("x",), pinned))
+    return Case(
+        name, "numpy", _SCIPY_TESTS if name != "scipy rosen" else _SCIPY_ROSEN, tuple(variants)
+    )
+
+
+_SCIPY_TESTS = Source(
+    "scipy/scipy",
+    "scipy/optimize/tests/test_optimize.py",
+    "f5d81be2325f147cf55e9771a8f5828a502815a0",
+    "BSD-3-Clause",
+    "test_check_grad's expit/der_expit (x0 = [1.5]) and x_sinx/der_x_sinx "
+    "(x0 = arange(0, 2, 0.2)); himmelblau/himmelblau_grad at himmelblau_x0",
+)
+_SCIPY_ROSEN = Source(
+    "scipy/scipy",
+    "scipy/optimize/_optimize.py",
+    "e9bbd4ce00734f9adbcad867bbae6cf24f3ea8af",
+    "BSD-3-Clause",
+    "rosen and rosen_der (NumPy path), at a 6-entry point of ours",
+)
+_CS231N = (
+    "KamijouToumaKun/cs231n",
+    "spring1718_assignment2_v2/cs231n/layers.py",
+    "6a47549468abbac37a2b298a59fd34642e48326a",
+    "no licence file in the repository (a student's solution to Stanford CS231n's "
+    "assignment 2); only formula lines are transcribed, restyled, for testing",
+)
+
+
+def _cs(what: str) -> Source:
+    return Source(*_CS231N, what)
+
+
+def _expit(x: Array) -> Array:
+    return 1 / (1 + np.exp(-x))  # type: ignore[no-any-return]
+
+
+def _der_expit(x: Array) -> Array:
+    return np.exp(-x) / (1 + np.exp(-x)) ** 2  # type: ignore[no-any-return]
+
+
+def _himmelblau(p: Array) -> float:
+    x, y = p
+    return float((x * x + y - 11) ** 2 + (x + y * y - 7) ** 2)
+
+
+def _himmelblau_grad(p: Array, c: float = 2.0) -> Array:
+    x, y = p
+    return np.array(
+        [
+            4 * x**3 + 4 * x * y - 42 * x + c * y**2 - 14,
+            2 * x**2 + 4 * x * y + 4 * y**3 - 26 * y - 22,
+        ]
+    )
+
+
+def _rosen(x: Array) -> float:
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2.0) ** 2.0 + (1 - x[:-1]) ** 2.0))
+
+
+def _rosen_der(x: Array, lag: int = 0, last: bool = True) -> Array:
+    xm, xm_m1, xm_p1 = x[1:-1], x[lag : len(x) - 2 + lag], x[2:]
+    der = np.zeros_like(x)
+    der[1:-1] = 200 * (xm - xm_m1**2) - 400 * (xm_p1 - xm**2) * xm - 2 * (1 - xm)
+    der[0] = -400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0])
+    if last:
+        der[-1] = 200 * (x[-1] - x[-2] ** 2)
+    return der
+
+
+_ROSEN_X = np.array([-1.2, 1.0, 0.7, 1.3, 0.9, 1.1])
+_RNG = np.random.default_rng(11)
+
+
+def _draw(*shape: int) -> Array:
+    return _RNG.standard_normal(shape)
+
+
+_X_AFFINE, _W_AFFINE, _B_AFFINE = _draw(3, 2, 3), _draw(6, 6), _draw(6)
+_X_BN, _G_BN, _B_BN = _draw(4, 3), _draw(3), _draw(3)
+_X_POOL = _draw(1, 2, 4, 4)
+_X_TIED = np.round(_draw(1, 1, 4, 4), 0)  # integers: several windows with tied maxima
+_X_CONV, _W_CONV, _B_CONV = _draw(1, 2, 4, 4), _draw(2, 2, 3, 3), _draw(2)
+_SCORES, _LABELS = _draw(4, 5), np.array([0, 3, 1, 3])
+
+CASES: tuple[Case, ...] = (
+    _scipy_case(
+        "scipy expit",
+        lambda x: float(np.sum(_expit(x))),
+        _der_expit,
+        np.array([1.5]),
+        {"missing square": lambda x: np.exp(-x) / (1 + np.exp(-x))},
+        {},
+    ),
+    _scipy_case(
+        "scipy x sin x",
+        lambda x: float(np.sum(x * np.sin(x))),
+        lambda x: np.sin(x) + x * np.cos(x),
+        np.arange(0, 2, 0.2),
+        {"wrong sign": lambda x: np.sin(x) - x * np.cos(x)},
+        {"wrong sign": ((5,),)},
+    ),
+    _scipy_case(
+        "scipy himmelblau",
+        _himmelblau,
+        _himmelblau_grad,
+        np.array([-0.27, -0.9]),
+        {"factor 2 lost in one term": lambda p: _himmelblau_grad(p, 1.0)},
+        {"factor 2 lost in one term": ((0,),)},
+    ),
+    _scipy_case(
+        "scipy rosen",
+        _rosen,
+        _rosen_der,
+        _ROSEN_X,
+        {
+            "off-by-one slice": lambda x: _rosen_der(x, lag=1),
+            "last entry's term missing": lambda x: _rosen_der(x, last=False),
+        },
+        {"off-by-one slice": ((2,),), "last entry's term missing": ((5,),)},
+    ),
+    Case(
+        "cs231n affine",
+        "numpy",
+        _cs("affine_forward/affine_backward"),
+        (
+            Variant(
+                "published",
+                "error",
+                _layer(
+                    cs.affine_forward,
+                    cs.affine_backward_published,
+                    {"x": _X_AFFINE, "w": _W_AFFINE, "b": _B_AFFINE},
+                    1,
+                    peers=False,
+                ),
+                note="db keeps a (1, M) axis; b has shape (M,): no checker can compare them",
+            ),
+            Variant(
+                "published, db reshaped to b's shape",
+                "passed",
+                _layer(
+                    cs.affine_forward,
+                    cs.affine_backward,
+                    {"x": _X_AFFINE, "w": _W_AFFINE, "b": _B_AFFINE},
+                    1,
+                ),
+            ),
+            Variant(
+                "bug: missing transpose in dx",
+                "failed",
+                _layer(
+                    cs.affine_forward,
+                    cs.affine_backward_no_transpose,
+                    {"x": _X_AFFINE, "w": _W_AFFINE, "b": _B_AFFINE},
+                    1,
+                ),
+                ("x",),
+            ),
+        ),
+    ),
+    Case(
+        "cs231n relu",
+        "numpy",
+        _cs("relu_forward/relu_backward"),
+        (
+            Variant(
+                "published",
+                "passed",
+                _layer(cs.relu_forward, cs.relu_backward, {"x": _draw(3, 4)}, 2),
+            ),
+            Variant(
+                "bug: upstream dout dropped",
+                "failed",
+                _layer(cs.relu_forward, cs.relu_backward_no_dout, {"x": _draw(3, 4)}, 2),
+                ("x",),
+            ),
+        ),
+    ),
+    Case(
+        "cs231n batchnorm",
+        "numpy",
+        _cs("batchnorm_forward (train)/batchnorm_backward"),
+        (
+            Variant(
+                "published",
+                "passed",
+                _layer(
+                    cs.batchnorm_forward,
+                    cs.batchnorm_backward,
+                    {"x": _X_BN, "gamma": _G_BN, "beta": _B_BN},
+                    3,
+                ),
+            ),
+            Variant(
+                "bug: mean's 1/N forgotten",
+                "failed",
+                _layer(
+                    cs.batchnorm_forward,
+                    cs.batchnorm_backward_no_mean_n,
+                    {"x": _X_BN, "gamma": _G_BN, "beta": _B_BN},
+                    3,
+                ),
+                ("x",),
+            ),
+        ),
+    ),
+    Case(
+        "cs231n max-pool",
+        "numpy",
+        _cs(
+            "max_pool_forward_naive/max_pool_backward_naive; the "
+            "forward's output shape is fixed to (H', W') (published: (pool_H, pool_W))"
+        ),
+        (
+            Variant(
+                "published (2x2, stride 2)",
+                "passed",
+                _layer(cs.pool_forward(2), cs.pool_backward(2), {"x": _X_POOL}, 4),
+            ),
+            Variant(
+                "published at tied maxima",
+                "passed",
+                _layer(cs.pool_forward(2), cs.pool_backward(2), {"x": _X_TIED}, 4),
+                note="dout goes to every tied maximum: inside the one-sided slopes, a kink",
+            ),
+            Variant(
+                "published, overlapping windows (stride 1)",
+                "failed",
+                _layer(cs.pool_forward(1), cs.pool_backward(1), {"x": _X_POOL}, 4),
+                ("x",),
+                note="the backward assigns (=) where overlapping windows must add (+=)",
+            ),
+        ),
+    ),
+    Case(
+        "cs231n conv",
+        "numpy",
+        _cs("conv_forward_naive/conv_backward_naive (pad 1, stride 1)"),
+        (
+            Variant(
+                "published",
+                "passed",
+                _layer(
+                    cs.conv_forward, cs.conv_backward, {"x": _X_CONV, "w": _W_CONV, "b": _B_CONV}, 5
+                ),
+            ),
+            Variant(
+                "bug: kernel flipped in dx",
+                "failed",
+                _layer(
+                    cs.conv_forward,
+                    cs.conv_backward_flipped,
+                    {"x": _X_CONV, "w": _W_CONV, "b": _B_CONV},
+                    5,
+                ),
+                ("x",),
+            ),
+        ),
+    ),
+    Case(
+        "cs231n softmax loss",
+        "numpy",
+        _cs("softmax_loss"),
+        (
+            Variant("published", "passed", _loss(cs.softmax_loss, _SCORES, _LABELS)),
+            Variant(
+                "bug: 1/N forgotten",
+                "failed",
+                _loss(cs.softmax_loss_no_n, _SCORES, _LABELS),
+                ("x",),
+            ),
+        ),
+    ),
+    Case(
+        "cs231n svm loss",
+        "numpy",
+        _cs("svm_loss"),
+        (
+            Variant("published", "passed", _loss(cs.svm_loss, _SCORES, _LABELS)),
+            Variant(
+                "bug: correct class gets -1, not -(margins > 0)",
+                "failed",
+                _loss(cs.svm_loss_minus_one, _SCORES, _LABELS),
+                ("x",),
+            ),
+        ),
+    ),
+)
