@@ -334,3 +334,12 @@ class TestCommandLine:
     def test_help_lists_the_option(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main("run", "--help")[0] == 0
         assert "--html FILE.html" in capsys.readouterr().out
+
+
+class TestReadmePicture:
+    def test_the_readme_shows_the_committed_notebook_view(self) -> None:
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        assert "](docs/images/notebook.png)" in readme
+        picture = ROOT / "docs" / "images" / "notebook.png"
+        assert picture.read_bytes().startswith(PNG)
+        assert picture.stat().st_size < 150_000  # small enough for every README view
