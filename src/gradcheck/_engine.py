@@ -23,7 +23,8 @@ import numpy as np
 
 from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
-from gradcheck._directional import MISS_PROBABILITY, effective_roundoff
+from gradcheck import _precision as prec
+from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError, GradientMismatch
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator, preserve_rng
 from gradcheck._inputs import (
@@ -46,7 +47,6 @@ from gradcheck._numerics import (
     Method,
     check_method,
     default_rtol,
-    entry_scale,
     steps,
     unit_roundoff,
 )
@@ -71,32 +71,6 @@ def _read_only_twin(user: Any, leaf: Array) -> Array | None:
     if isinstance(user, np.ndarray) and user.dtype == leaf.dtype and user.flags.c_contiguous:
         return user.reshape(-1)
     return None
-
-
-def _noise(evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int) -> float:
-    """Noise of the cost, from 6 evaluations along a private random direction (12
-    where a kink near θ spoils the first table: ``gradcheck._kinks``, rule 6)."""
-    rng = np.random.default_rng(seed)
-    deltas = []
-    for i, leaf in enumerate(leaves):
-        scale = entry_scale(leaf.reshape(-1))
-        deltas.append((i, np.sqrt(u) * scale * rng.choice([-1.0, 1.0], size=scale.size)))
-    ks = (-3, -2, -1, 1, 2, 3)
-
-    seen: list[Array] = []
-
-    def table(shrink: float) -> Array:
-        points = [tuple(Delta(i, slice(None), d, k * shrink) for i, d in deltas) for k in ks]
-        vals = np.real(evaluate(points))
-        seen.append(vals)
-        return np.concatenate([vals[:3], [j0], vals[3:]])
-
-    sigma = kinks.table_noise(table)
-    # A cost computed in float32 but returned as float64 rounds to float32 whatever its
-    # return dtype says; its quantised table can look smooth or kinked at float64 steps
-    # and show no noise: floor it at the round-off its values show (issue 11 §2).
-    values = np.concatenate([[j0], *seen])
-    return max(sigma, effective_roundoff(values, u) * abs(j0))
 
 
 def check(
@@ -214,11 +188,6 @@ def check(
             cost, treedef, leaves, names, saved_rng, complex_ok=complex_step, progress=progress,
             pristine=[_read_only_twin(u, x) for u, x in zip(user_leaves, leaves)],
         )
-        bulk: Evaluator = ev
-        if executor is not None:
-            bulk = ExecutorEvaluator(executor, cost, batched, ev, treedef, memory_budget)
-        elif batched is not None:
-            bulk = BatchedEvaluator(batched, ev, treedef, memory_budget)
         base = np.real(ev([(), ()]))
         if base[0] != base[1]:
             msg = (
@@ -234,11 +203,24 @@ def check(
                 "complex result; this cost returned a real value (abs, real parts or a "
                 "cast to float?). Use method='central'."
             )
+        route = None
+        if callable(grad) and not (fixed or complex_step or eps is not None):
+            found = prec.formula_in_float64(ev, grad, treedef, names, leaves, analytic, j0)
+            if isinstance(found, prec.Float64Route):
+                route, leaves, analytic, j0 = found, found.leaves, found.analytic, found.j0
+            else:
+                notes += found
+        bulk: Evaluator = ev
+        if executor is not None:
+            bulk = ExecutorEvaluator(executor, cost, batched, ev, treedef, memory_budget)
+        elif batched is not None:
+            bulk = BatchedEvaluator(batched, ev, treedef, memory_budget)
         cost_u = unit_roundoff(ev.result_dtype) if np.issubdtype(
             np.dtype(ev.result_dtype), np.inexact
         ) else unit_roundoff(np.float64)
         u = max([cost_u] + [unit_roundoff(x.dtype) for x in leaves])
         extra: dict[str, Any] = {}
+        work = None  # the dtype the cost computes in, when below what it returns
         if run_mode == "directional":
             res, status, diff, guarantee, loc, msgs = directional_check(
                 bulk, leaves, names, analytic, j0, rtol=rtol, seed=seed,
@@ -247,14 +229,17 @@ def check(
             sigma = float(guarantee["noise"])
             extra = {"mode": run_mode, "guarantee": guarantee, "localisation": loc}
         else:
-            sigma = _noise(bulk, leaves, j0, u, seed)
+            terms = None if complex_step else prec.terms_size(analytic, leaves)
+            sigma, work = prec.cost_noise(bulk, leaves, j0, u, seed, hidden=terms)
+            if work is not None:
+                notes.append(prec.HIDDEN_NOTE)
             rng = np.random.default_rng([seed, 2])
             chosen = [
                 sample_indices(x.size, sample_size(x.size, sample, n), rng)
                 if run_mode == "sample" else np.arange(x.size)
                 for n, x in zip(names, leaves)
             ]  # fmt: skip
-            setting = _Setting(method, j0, sigma, rtol, atol, fixed, u > _FLOAT64_U)
+            setting = _Setting(method, j0, sigma, rtol, atol, fixed, u > _FLOAT64_U, work)
             grad_at = None
             if callable(grad):
 
@@ -264,14 +249,18 @@ def check(
             where = (leaves, names, analytic, eps, chosen)
             results = _check_leaves(bulk, setting, *where, notes, grad_at=grad_at, seed=seed)
     if run_mode == "directional":
-        return Report(
+        report = Report(
             status=status, difference=diff, parameters={r.name: r for r in res},
             worst=tuple(e for r in res for e in r.worst)[:WORST], evaluations=ev.count,
             seconds=time.perf_counter() - start, options=options, noise=sigma,
             messages=tuple(notes + msgs), **extra,
         )  # fmt: skip
-    report = summarise(results, analytic, ev.count, start, options, sigma, notes)
-    return replace(report, mode=run_mode) if run_mode != "full" else report
+    else:
+        report = summarise(results, analytic, ev.count, start, options, sigma, notes)
+        report = replace(report, mode=run_mode) if run_mode != "full" else report
+    if route is None:
+        return report
+    return prec.with_precision(report, route, "float64" if work is None else "float32")
 
 
 @dataclass(frozen=True)
@@ -285,6 +274,12 @@ class _Setting:
     atol: float | None
     fixed: bool
     low_precision: bool
+    work: np.dtype[Any] | None = None  # the cost's own dtype, when below the leaves'
+
+    def dtype(self, leaf: Array) -> np.dtype[Any]:
+        """The dtype whose round-off sets ``leaf``'s steps and tolerances."""
+        own = leaf.real.dtype
+        return own if self.work is None or self.work.itemsize >= own.itemsize else self.work
 
 
 def _compare_entries(
@@ -343,10 +338,10 @@ def _check_leaves(
     for i, (name, leaf) in enumerate(zip(names, leaves)):
         flat = np.real(leaf.reshape(-1))
         idx = chosen[i]
-        dtype = leaf.real.dtype
+        dtype = s.dtype(leaf)
         h = steps(flat, s.method, eps, dtype)[idx]
         a = analytic[i].reshape(-1)[idx]
-        r = default_rtol(leaf.dtype, s.method) if s.rtol is None else s.rtol
+        r = default_rtol(dtype, s.method) if s.rtol is None else s.rtol
         comp = _compare_entries(ev, s, i, leaf, idx, h, a, r, 0.0)
         if eps is None:
             comp = _straddled_kinks(ev, s, i, leaf, idx, a, r, comp)
@@ -356,6 +351,7 @@ def _check_leaves(
         out = kinks.recheck(out, ev, grad_at, partial(_check_moved, s, eps), seed)
     if not s.fixed:
         out = _zero_parameters(out, analytic, notes)
+        notes += prec.unseen_notes([(n, c.detection_bound) for n, _, c, _ in out], s.method)
     return out
 
 
@@ -412,7 +408,7 @@ def _retry(
     if not unsure.size:
         return
     flat = np.real(leaf.reshape(-1))
-    h2 = steps(flat, s.method, None, leaf.real.dtype, classic=True)[idx[unsure]]
+    h2 = steps(flat, s.method, None, s.dtype(leaf), classic=True)[idx[unsure]]
     grow = h2 >= RETRY_GROWTH * h[unsure]
     k = unsure[grow]
     if not k.size:
@@ -438,8 +434,8 @@ def _check_moved(
     """The entries ``idx`` of parameter ``i`` compared at a moved point (``gradcheck._kinks``,
     rule 5): ``ev`` evaluates there, ``j0`` is the cost and ``leaf`` the parameter there."""
     at = replace(s, j0=j0)
-    h = steps(np.real(leaf.reshape(-1)), s.method, eps, leaf.real.dtype)[idx]
-    r = default_rtol(leaf.dtype, s.method) if s.rtol is None else s.rtol
+    h = steps(np.real(leaf.reshape(-1)), s.method, eps, s.dtype(leaf))[idx]
+    r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol
     comp = _compare_entries(ev, at, i, leaf, idx, h, a, r, floor)
     return comp if eps is not None else _straddled_kinks(ev, at, i, leaf, idx, a, r, comp)
 
@@ -465,7 +461,7 @@ def _straddled_kinks(
     def measure(k: Array, hk: Array) -> cmp.Comparison:
         return _compare_entries(ev, low, i, leaf, idx[k], hk, a[k], r, floor)
 
-    return kinks.resolve(comp, np.real(leaf.reshape(-1))[idx], leaf.real.dtype, measure)
+    return kinks.resolve(comp, np.real(leaf.reshape(-1))[idx], s.dtype(leaf), measure)
 
 
 def assert_gradients(cost: Cost, params: Any, grad: Any, **options: Any) -> Report:

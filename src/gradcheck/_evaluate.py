@@ -231,6 +231,27 @@ class SerialEvaluator:
         self.planned = 0
         self.progress = progress
         self.result_dtype: Any = np.dtype(np.float64)
+        self.on = ""  # what the parameters are, for errors: set by :meth:`rebase`
+
+    def rebase(
+        self, leaves: list[Array], pristine: Sequence[Array | None] = (), on: str = ""
+    ) -> None:
+        """Evaluate at other parameter arrays from now on (a float64 copy of them).
+
+        The count, the global-RNG handling and the progress callback go on: an
+        evaluation's number is still its number among all calls of the cost.
+
+        Args:
+            leaves: the new private parameter arrays (C-contiguous, same shapes).
+            pristine: as for the constructor.
+            on: what these parameters are, added to error messages.
+        """
+        self._restore()
+        self.leaves = leaves
+        self.flat = [leaf.reshape(-1) for leaf in leaves]
+        given = list(pristine) + [None] * (len(leaves) - len(pristine))
+        self.pristine = [f.copy() if p is None else p for f, p in zip(self.flat, given)]
+        self.on = on
 
     def reset_rng(self) -> None:
         """Put the global generators back to the saved states (if any were saved)."""
@@ -238,7 +259,8 @@ class SerialEvaluator:
             self.rng.reset()
 
     def _where(self, point: Point) -> str:
-        return f"evaluation {self.count}, {describe(point, self.names, self.shapes)}"
+        where = describe(point, self.names, self.shapes)
+        return f"evaluation {self.count}, {where}{self.on and ', ' + self.on}"
 
     def __call__(self, points: Sequence[Point]) -> Array:
         out = self._run(points, reset=self.draws)

@@ -48,10 +48,14 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 
 __all__ = [
+    "CANCELLATION",
+    "HIDDEN_MAGNITUDE",
+    "HIDDEN_STEP",
     "METHODS",
     "RETRY_GROWTH",
     "RTOL",
     "SAFETY",
+    "UNSEEN",
     "Method",
     "check_method",
     "default_rtol",
@@ -97,6 +101,30 @@ SAFETY = 10.0
 #: A retry with the classic step scale is worth it only if the step grows this much
 #: (the round-off part of the error, ``u·|J|/h``, then drops by as much).
 RETRY_GROWTH = 4.0
+
+
+#: Precision (``gradcheck._precision``, ``docs/numerics.md`` "Precision").
+#: Relative step of the hidden-precision probe, ``u32^(2/3)`` ≈ 2.4e-5: it moves a
+#: cost computed in float32 by about 200 float32 quanta per step (``u32^(2/3) / u32``),
+#: where the float64 probe's ``√u64`` ≈ 1.5e-8 is below float32's resolution and shows
+#: no noise at all (issue 11 §2).
+HIDDEN_STEP = float(np.finfo(np.float32).eps) ** (2 / 3)
+#: Values of that probe count as float32 evidence only where some is above this
+#: fraction of the size ``T`` of the terms that make the cost (``max(|J|, Σ|g_i θ_i|)``):
+#: a float64 value below ``2^-29 T`` has at most 24 significant bits above the terms'
+#: ulp ``2^-53 T``, so it is a float32 number whatever computed it (a cost cancelling to
+#: about 0), while a nonzero float32 result of such terms is at least about their
+#: float32 ulp, ``2^-24 T``; ``2^-27`` is between, with a factor 4 to 8 either side.
+HIDDEN_MAGNITUDE = 2.0**-27
+#: A low-precision gradient whose round-off against its float64 self exceeds this
+#: many ``u`` of its dtype comes with a hint: so much round-off means cancellation (a
+#: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms
+#: (about ``√n · u``; 1e3 u would take 10⁶ terms).
+CANCELLATION = 1e3
+#: A detection bound above this many times float64's screening tolerance for the
+#: method (1e-5 for central differences, where a float64 check states about 2e-7) is
+#: said in a note: the report then states what it could not see.
+UNSEEN = 100.0
 
 
 def check_method(method: object) -> Method:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from gradcheck._numerics import RTOL, UNSEEN
+
 __all__ = ["Diagnosis", "Entry", "ParameterResult", "Report", "Status", "entry_label"]
 
 Status = Literal["passed", "failed", "inconclusive"]
@@ -284,6 +286,21 @@ def _checked(p: ParameterResult, mode: str) -> str:
     return "directional" + (f" + {p.checked} alone" if p.checked else "")
 
 
+def _unseen(report: Report) -> str:
+    """What a passed check could not see, for its headline: the largest detection bound
+    above ``UNSEEN`` times float64's screening tolerance (``docs/numerics.md``,
+    "Precision"), or ``""``."""
+    level = UNSEEN * RTOL["float64"].get(str(report.options.get("method")), math.inf)
+    bounds = [p for p in report.parameters.values() if level < p.detection_bound < math.inf]
+    if report.mode == "directional" or not bounds:
+        return ""
+    worst = max(bounds, key=lambda p: p.detection_bound)
+    return (
+        f", but errors below {worst.detection_bound:.2g} of {worst.name}'s largest entry "
+        "could not be seen"
+    )
+
+
 def format_report(report: Report, max_rows: int = 8) -> str:
     """The terminal rendering of a report (used by ``str(report)``)."""
     failed = report.failed_parameters
@@ -292,6 +309,8 @@ def format_report(report: Report, max_rows: int = 8) -> str:
         "failed": f"FAILED: wrong gradient for {', '.join(failed)}",
         "inconclusive": "INCONCLUSIVE: the check could not reach a verdict",
     }[report.status]
+    if report.status == "passed":
+        head += _unseen(report)
     if report.status == "failed" and not failed:  # a directional verdict nobody was blamed for
         why = "localisation off" if not report.localisation else "not localised"
         head = f"FAILED: the directional check disagrees ({why}: parameters not named)"

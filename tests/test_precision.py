@@ -1,0 +1,421 @@
+"""Precision (issue 11 §2): the formula apart from the round-off of the user's dtype.
+
+A float32 check with a gradient function runs on a float64 copy of the parameters
+through the same evaluator (one evaluation count, one report) when the cost follows
+its input's dtype; a cost computing in float32 inside a float64 value is found from
+its values; a check that cannot see small errors says so.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import gradcheck
+from gradcheck import GradcheckError
+
+
+def _sin32(p: Any) -> float:
+    return float(np.sum(np.sin(p.astype(np.float32))))
+
+
+class TestHiddenPrecision:
+    """A cost that computes in float32 inside but returns float64 is judged by how its
+    values move, not by the dtype it returns."""
+
+    @pytest.mark.parametrize(
+        ("cost", "grad"),
+        [
+            (_sin32, np.cos),
+            (
+                lambda p: np.float32(np.sum(np.exp(p.astype(np.float32) / 2))).item(),
+                lambda x: np.exp(x / 2) / 2,
+            ),
+            (
+                lambda p: float(np.sum(np.tanh(3 * p.astype(np.float32)) ** 2)),
+                lambda x: 6 * np.tanh(3 * x) * (1 - np.tanh(3 * x) ** 2),
+            ),
+        ],
+        ids=["sin", "exp-item", "tanh2"],
+    )
+    def test_correct_gradients_never_fail(self, cost: Any, grad: Any) -> None:
+        statuses = []
+        for seed in range(200):
+            x = np.random.default_rng(seed).standard_normal(5)
+            report = gradcheck.check(cost, x, grad(x))
+            assert report.status != "failed", f"seed {seed}\n{report}"
+            statuses.append(report.status)
+        assert statuses.count("passed") >= 190, statuses.count("passed")
+
+    @pytest.mark.parametrize(("n", "scale"), [(1, 1.0), (40, 1e-3), (200, 1e3)])
+    def test_other_shapes_and_scales(self, n: int, scale: float) -> None:
+        for seed in range(20):
+            x = scale * np.random.default_rng(seed).standard_normal(n)
+            cost = lambda p: float(np.sum(np.sin(p.astype(np.float32) / scale)))  # noqa: E731
+            report = gradcheck.check(cost, x, np.cos(x / scale) / scale)
+            assert report.status == "passed", f"seed {seed}\n{report}"
+
+    def test_the_report_says_why_and_what_it_cannot_see(self) -> None:
+        x = np.random.default_rng(0).standard_normal(5)
+        report = gradcheck.check(_sin32, x, np.cos(x))
+        assert any("computes in float32 inside" in m for m in report.messages), str(report)
+        bound = report.parameters["x"].detection_bound
+        assert 1e-5 < bound < 1e-1
+        assert any(f"smaller than {bound:.2g}" in m for m in report.messages), str(report)
+        assert str(report).splitlines()[0].endswith(
+            f"but errors below {bound:.2g} of x's largest entry could not be seen"
+        )
+
+    @pytest.mark.parametrize("factor", [-1.0, 1.1, 0.0])
+    def test_wrong_gradients_still_fail(self, factor: float) -> None:
+        for seed in range(20):
+            x = np.random.default_rng(seed).standard_normal(5)
+            g = np.cos(x)
+            g[seed % 5] *= factor
+            report = gradcheck.check(_sin32, x, g)
+            assert report.status == "failed", seed
+            assert report.worst[0].index == (seed % 5,)
+
+    @pytest.mark.parametrize(
+        ("cost", "grad", "x"),
+        [
+            (
+                lambda p: float(np.sum(np.sin(100 * p))),
+                lambda x: 100 * np.cos(100 * x),
+                np.linspace(0.1, 0.9, 5),
+            ),
+            (
+                lambda p: float(p[0] * p[1] - p[1] * p[0] + np.sum(p**3)),
+                lambda x: 3 * x**2,
+                np.array([0.0, 0.0, 1e-3]),
+            ),
+            (
+                lambda p: float(np.sum(np.exp(5 * p))),
+                lambda x: 5 * np.exp(5 * x),
+                np.linspace(-1, 1, 6),
+            ),
+            (lambda p: float(np.sum(p**2)), lambda x: 2 * x, np.arange(1.0, 6.0)),
+        ],
+        ids=["sin100", "zero-cost", "exp5", "integers"],
+    )
+    def test_float64_costs_keep_float64_tolerances(self, cost: Any, grad: Any, x: Any) -> None:
+        report = gradcheck.check(cost, x, grad(x))
+        assert report.passed, str(report)
+        assert not any("float32 inside" in m for m in report.messages)
+        assert "could not be seen" not in str(report)
+        bad = grad(x)
+        k = int(np.argmax(np.abs(bad)))
+        bad[k] *= 1 + 1e-6  # a 1e-6 relative error in float64 central differences
+        assert gradcheck.check(cost, x, bad).status == "failed"
+
+
+class _Net(torch.nn.Module):
+    """A small float32 torch model: tanh(x W1ᵀ + b1) w2, mean squared."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.layer = torch.nn.Linear(6, 8)
+        self.out = torch.nn.Linear(8, 1)
+        self.x = torch.randn(10, 6)
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(torch.nn.functional.linear(self.x, w.reshape(8, 6), self.layer.bias))
+        return (self.out(h) ** 2).mean()
+
+
+def _torch_item(net: _Net) -> tuple[Any, Any]:
+    """A core check's cost and gradient through ``.item()`` of a float32 torch loss."""
+
+    def cost(p: Any) -> float:
+        with torch.no_grad():
+            return net(torch.as_tensor(p, dtype=torch.float32)).item()
+
+    def grad(p: Any) -> Any:
+        w = torch.as_tensor(p, dtype=torch.float32).clone().requires_grad_()
+        net(w).backward()
+        assert w.grad is not None
+        return w.grad.numpy().astype(p.dtype)
+
+    return cost, grad
+
+
+class TestTorchItem:
+    """Torch float32 losses passed through ``.item()`` into a core check."""
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_correct_gradients_never_fail(self, dtype: Any) -> None:
+        statuses = []
+        for seed in range(12):
+            net = _Net(seed)
+            cost, grad = _torch_item(net)
+            w = net.layer.weight.detach().numpy().reshape(-1).astype(dtype)
+            for g in (grad, grad(w)):
+                report = gradcheck.check(cost, w, g)
+                assert report.status != "failed", f"seed {seed}\n{report}"
+                statuses.append(report.status)
+        assert statuses.count("passed") >= 0.9 * len(statuses), statuses
+
+    def test_a_wrong_backward_fails(self) -> None:
+        for seed in range(6):
+            net = _Net(seed)
+            cost, grad = _torch_item(net)
+            w = net.layer.weight.detach().numpy().reshape(-1).astype(np.float64)
+            bad = grad(w)
+            k = int(np.argmax(np.abs(bad)))
+            bad[k] *= -1
+            report = gradcheck.check(cost, w, bad)
+            assert report.status == "failed" and report.worst[0].index == (k,), str(report)
+
+    def test_a_float32_model_given_float64_falls_back_with_a_note(self) -> None:
+        # torch.from_numpy keeps float64: the float32 Linear raises on the float64 copy,
+        # every time. That is no error of the user's: the check runs in float32.
+        net = _Net(0)
+
+        def cost(p: Any) -> float:
+            with torch.no_grad():
+                return float(net.out(torch.from_numpy(p)).pow(2).mean())
+
+        def grad(p: Any) -> Any:
+            t = torch.from_numpy(p.copy()).requires_grad_()
+            net.out(t).pow(2).mean().backward()
+            assert t.grad is not None
+            return t.grad.numpy()
+
+        x = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32)
+        report = gradcheck.check(cost, x, grad)
+        assert report.status == "passed", str(report)
+        assert "formula_dtype" not in report.options
+        assert any(
+            re.search(r"the cost raised on a float64 copy .*RuntimeError.*checked in float32", m)
+            for m in report.messages
+        ), report.messages
+
+
+def _tanh_mlp(seed: int, dtype: Any, sizes: tuple[int, int, int] = (20, 30, 5)) -> Any:
+    n_in, n_h, n_out = sizes
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((16, n_in)).astype(dtype)
+    y = rng.standard_normal((16, n_out)).astype(dtype)
+    params = {
+        "W1": (rng.standard_normal((n_in, n_h)) / np.sqrt(n_in)).astype(dtype),
+        "b1": (0.1 * rng.standard_normal(n_h)).astype(dtype),
+        "W2": (rng.standard_normal((n_h, n_out)) / np.sqrt(n_h)).astype(dtype),
+    }
+
+    def cost(p: Any) -> Any:
+        return np.mean((np.tanh(x @ p["W1"] + p["b1"]) @ p["W2"] - y) ** 2)
+
+    def grad(p: Any) -> Any:
+        h = np.tanh(x.astype(p["W1"].dtype) @ p["W1"] + p["b1"])
+        do = 2 * (h @ p["W2"] - y) / y.size
+        dh = do @ p["W2"].T * (1 - h**2)
+        return {"W1": x.T @ dh, "b1": dh.sum(0), "W2": h.T @ do}
+
+    return cost, params, grad
+
+
+class TestFormulaInFloat64:
+    """float32 parameters with a gradient function: the formula is checked in float64
+    on a float64 copy, the float32 round-off is a separate figure."""
+
+    def test_float32_mlp_passes_with_a_precision_figure(self) -> None:
+        for seed in range(12):
+            cost, params, grad = _tanh_mlp(seed, np.float32)
+            report = gradcheck.check(cost, params, grad)
+            assert report.status == "passed", f"seed {seed}\n{report}"
+            assert report.options["formula_dtype"] == "float64"
+            for p in report.parameters.values():
+                assert p.dtype == "float32"
+                assert p.precision is not None and 0 < p.precision < 1e-2
+                assert p.detection_bound < 1e-5
+            assert any("float32 round-off of your gradient" in m for m in report.messages)
+
+    @pytest.mark.parametrize(
+        ("sizes", "seeds"), [((100, 100, 10), range(6)), ((784, 128, 10), range(2))]
+    )
+    def test_large_float32_mlps_are_not_inconclusive(
+        self, sizes: tuple[int, int, int], seeds: range
+    ) -> None:
+        # issue 11 §2: ~11k and ~100k parameters (directional at the default mode)
+        for seed in seeds:
+            cost, params, grad = _tanh_mlp(seed, np.float32, sizes)
+            report = gradcheck.check(cost, params, grad)
+            assert report.status == "passed", f"seed {seed}\n{report}"
+            assert report.options["formula_dtype"] == "float64"
+            pre = gradcheck.check(cost, params, grad(params))
+            assert pre.status == "passed", f"seed {seed}\n{pre}"
+
+    def test_a_planted_error_in_a_large_float32_mlp_fails(self) -> None:
+        cost, params, grad = _tanh_mlp(0, np.float32, (100, 100, 10))
+
+        def bad(p: Any) -> Any:
+            g = grad(p)
+            g["W2"] = g["W2"] * np.float32(1.01)
+            return g
+
+        report = gradcheck.check(cost, params, bad)
+        assert report.status == "failed" and "W2" in report.failed_parameters, str(report)
+
+    def test_rosen_entry_off_by_1_2e_3_fails(self) -> None:
+        optimize = pytest.importorskip("scipy.optimize")
+        for x in (
+            np.array([1.3, 0.7, 0.8, 1.9, 1.2], dtype=np.float32),
+            np.random.default_rng(1).uniform(0.5, 2.0, 12).astype(np.float32),
+        ):
+
+            def bad(p: Any, x: Any = x) -> Any:
+                g = np.asarray(optimize.rosen_der(p), dtype=np.float64)
+                g[2] *= 1 + 1.2e-3
+                return g
+
+            assert gradcheck.check(optimize.rosen, x, optimize.rosen_der).passed
+            report = gradcheck.check(optimize.rosen, x, bad)
+            assert report.status == "failed" and report.worst[0].index == (2,), str(report)
+
+    def test_a_precomputed_gradient_states_what_it_cannot_see(self) -> None:
+        optimize = pytest.importorskip("scipy.optimize")
+        x = np.array([1.3, 0.7, 0.8, 1.9, 1.2], dtype=np.float32)
+        bad = np.asarray(optimize.rosen_der(x), dtype=np.float64)
+        bad[2] *= 1 + 1.2e-3
+        # A precomputed gradient cannot be recomputed in float64: the error, 2e-4 of the
+        # largest entry, is below what a float32 cost can show, and the report says so.
+        report = gradcheck.check(optimize.rosen, x, bad)
+        assert report.status == "passed", str(report)
+        bound = report.parameters["x"].detection_bound
+        assert bound > 1.2e-3 * 342 / 2085
+        assert any(f"smaller than {bound:.2g}" in m for m in report.messages), str(report)
+        assert f"errors below {bound:.2g} of x's largest entry" in str(report).splitlines()[0]
+
+    def test_a_cost_hard_wired_to_float32_is_checked_in_float32(self) -> None:
+        x = np.linspace(-1, 1, 5).astype(np.float32)
+        cost = lambda p: np.sum(np.sin(p.astype(np.float32)))  # noqa: E731
+        report = gradcheck.check(cost, x, lambda p: np.cos(p))
+        assert report.status == "passed", str(report)
+        assert "formula_dtype" not in report.options
+        assert any("returned float32 for float64 parameters" in m for m in report.messages)
+
+    def test_a_gradient_hard_wired_to_float32_is_checked_in_float32(self) -> None:
+        x = np.linspace(-1, 1, 5).astype(np.float32)
+        report = gradcheck.check(
+            lambda p: np.sum(np.sin(p)), x, lambda p: np.cos(p.astype(np.float32))
+        )
+        assert report.status == "passed", str(report)
+        assert "formula_dtype" not in report.options
+        assert any("gradient function returned float32" in m for m in report.messages)
+
+    def test_float16_parameters(self) -> None:
+        x = np.linspace(-1, 1, 7).astype(np.float16)
+        report = gradcheck.check(lambda p: np.sum(p**3), x, lambda p: 3 * p**2)
+        assert report.status == "passed" and report.options["formula_dtype"] == "float64"
+        assert report.parameters["x"].dtype == "float16"
+        assert report.parameters["x"].detection_bound < 1e-5
+
+    def test_mixed_float32_and_float64_parameters(self) -> None:
+        params = {"a": np.linspace(0.1, 1, 4).astype(np.float32), "b": np.linspace(-1, 1, 3)}
+        cost = lambda p: np.sum(np.exp(p["a"])) * np.sum(p["b"] ** 2)  # noqa: E731
+
+        def grad(p: Any) -> Any:
+            return {
+                "a": np.exp(p["a"]) * np.sum(p["b"] ** 2),
+                "b": 2 * p["b"] * np.sum(np.exp(p["a"])),
+            }
+
+        report = gradcheck.check(cost, params, grad)
+        assert report.passed and report.options["formula_dtype"] == "float64", str(report)
+        assert [p.dtype for p in report.parameters.values()] == ["float32", "float64"]
+        # b's float64 gradient is computed from float32 exp(a): a little round-off
+        assert 0 <= (report.parameters["b"].precision or 0.0) < 1e-6
+
+    def test_user_data_and_rng_untouched(self) -> None:
+        cost, params, grad = _tanh_mlp(0, np.float32)
+        before = {k: v.tobytes() for k, v in params.items()}
+        np.random.seed(7)
+        random.seed(7)
+        state = (np.random.get_state()[1].tobytes(), random.getstate())
+        gradcheck.check(cost, params, grad)
+        assert {k: v.tobytes() for k, v in params.items()} == before
+        assert all(v.dtype == np.float32 for v in params.values())
+        assert (np.random.get_state()[1].tobytes(), random.getstate()) == state
+
+    def test_a_cost_that_cancels_to_zero_still_uses_the_twin(self) -> None:
+        # Σ sin θ at symmetric θ is 0 in float64 and -6e-8 in float32: judged on how
+        # much rounding the inputs moves J (Σ|g θ|), not on |J| alone.
+        x = np.linspace(-1, 1, 5).astype(np.float32)
+        report = gradcheck.check(lambda p: np.sum(np.sin(p)), x, lambda p: np.cos(p))
+        assert report.passed and report.options["formula_dtype"] == "float64", str(report)
+        assert report.parameters["x"].detection_bound < 1e-5
+
+    def test_the_guides_jax_example_passes(self) -> None:
+        jnp = pytest.importorskip("jax.numpy")
+        gj = pytest.importorskip("gradcheck.jax")
+        params = {"W": jnp.ones((3, 4)), "x": jnp.arange(4.0)}
+        report = gj.check(lambda p: jnp.sum(jnp.tanh(p["W"] @ p["x"])), params)
+        assert report.passed, str(report)
+
+
+class TestOneEvaluator:
+    """The float64 copy is evaluated by the check's own evaluator: evaluation numbers
+    name calls of the user's cost, and one report counts them all."""
+
+    @staticmethod
+    def _params() -> Any:
+        return np.linspace(-1, 1, 4).astype(np.float32)
+
+    def test_a_fault_at_the_copy_is_named_with_its_number(self) -> None:
+        calls = {"n": 0}
+
+        def cost(p: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 3:  # 1, 2: the determinism pair; 3: the float64 copy
+                raise RuntimeError("disk on fire")
+            return np.sum(np.sin(p))
+
+        with pytest.raises(
+            GradcheckError, match=r"disk on fire \(evaluation 3\b.*float64 copy"
+        ) as info:
+            gradcheck.check(cost, self._params(), lambda p: np.cos(p))
+        assert isinstance(info.value.__cause__, RuntimeError)
+
+    @pytest.mark.parametrize("k", [4, 9, 15])
+    def test_later_faults_keep_their_numbers(self, k: int) -> None:
+        calls = {"n": 0}
+
+        def cost(p: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == k:
+                raise RuntimeError("boom")
+            return np.sum(np.sin(p))
+
+        with pytest.raises(GradcheckError, match=rf"boom \(evaluation {k}\b"):
+            gradcheck.check(cost, self._params(), lambda p: np.cos(p))
+
+    def test_the_count_and_progress_run_on(self) -> None:
+        calls = {"n": 0}
+        seen: list[int] = []
+
+        def cost(p: Any) -> Any:
+            calls["n"] += 1
+            return np.sum(np.sin(p))
+
+        report = gradcheck.check(
+            cost, self._params(), lambda p: np.cos(p), progress=lambda d, _: seen.append(d)
+        )
+        assert report.options["formula_dtype"] == "float64"
+        assert report.evaluations == calls["n"] == seen[-1]
+        assert seen == sorted(seen) and len(set(seen)) == len(seen)
+
+    def test_a_cost_drawing_random_numbers(self) -> None:
+        def cost(p: Any) -> Any:
+            return np.sum(np.sin(p)) * (1 + 0 * np.random.rand()) + 0 * random.random()
+
+        np.random.seed(3)
+        before = np.random.get_state()[1].tobytes()
+        report = gradcheck.check(cost, self._params(), lambda p: np.cos(p))
+        assert report.passed and report.options["formula_dtype"] == "float64", str(report)
+        assert np.random.get_state()[1].tobytes() == before
