@@ -196,3 +196,20 @@ def svm_loss(x: Array, y: Array) -> tuple[float, Array]:
 
 def svm_loss_minus_one(x: Array, y: Array) -> tuple[float, Array]:
     return _svm_loss(x, y, True)  # bug: -1 where every positive margin counts
+
+
+def affine_relu_forward(x: Array, w: Array, b: Array) -> tuple[Array, Cache]:
+    """affine then ReLU, as the assignment's ``layer_utils.affine_relu_forward``."""
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    fc_cache, relu_cache = cache
+    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
+
+
+def affine_relu_backward_unmasked_db(dout: Array, cache: Cache) -> tuple[Array, Array, Array]:
+    dx, dw, _ = affine_relu_backward(dout, cache)
+    return dx, dw, np.sum(dout, axis=0)  # bug: db from dout, the ReLU's mask skipped

@@ -18,8 +18,8 @@ through the peers where they apply (``torch.autograd.gradcheck`` with its defaul
 ``jax.test_util.check_grads`` in float64 reverse mode); ``tests/test_public_cases.py``
 checks the verdicts and ``tools/make_public_cases_doc.py`` writes docs/public-cases.md.
 The transcriptions live in ``_public_numpy.py``, ``_public_torch.py`` and
-``_public_jax.py`` beside this module (``_public_torch_db.py`` for PyTorch's test database
-and ``_public_cs231n.py`` for the CS231n layers).
+``_public_jax.py`` beside this module (``_public_torch_db.py`` for PyTorch's test database,
+``_public_scipy.py`` for SciPy's tests and ``_public_cs231n.py`` for the CS231n layers).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import functools
 
 import _public_jax
 import _public_numpy
+import _public_scipy
 import _public_torch
 import _public_torch_db
 from _public_base import Case, Outcome, Run, Source, Variant
@@ -35,6 +36,7 @@ from _public_base import Case, Outcome, Run, Source, Variant
 __all__ = ["CASES", "Case", "Outcome", "Run", "Source", "Variant", "run_all"]
 
 CASES: tuple[Case, ...] = (
+    *_public_scipy.CASES,
     *_public_numpy.CASES,
     *_public_torch.CASES,
     *_public_torch_db.CASES,
