@@ -202,3 +202,47 @@ class TestToScalar:
     def test_complex_kept_only_when_asked(self) -> None:
         assert to_scalar(1 + 2j, complex_ok=True, where="") == 1 + 2j
         assert to_scalar(np.complex128(1 + 2j), complex_ok=False, where="") == 1.0
+
+
+class TestRebase:
+    """``rebase``: other parameter arrays (a float64 copy), the same count and RNG."""
+
+    def test_evaluates_the_new_arrays_and_keeps_counting(self) -> None:
+        x = np.array([1.5, -2.0], dtype=np.float32)
+        names, _, treedef = flatten(x)
+        seen: list[Any] = []
+        ev = SerialEvaluator(
+            lambda p: seen.append(p.dtype) or float(np.sum(p)), treedef, [x.copy()], names
+        )
+        ev([(), (Delta(0, 0, 0.25),)])
+        copy = x.astype(np.float64)
+        ev.rebase([copy], on="on a copy")
+        assert ev([(), (Delta(0, 1, 2.0**-30),)]).tolist() == [-0.5, -0.5 + 2.0**-30]
+        assert seen == [np.float32] * 2 + [np.float64] * 2 and ev.count == 4
+        assert copy.tolist() == [1.5, -2.0]  # restored bit for bit
+
+    def test_errors_name_the_copy_and_the_running_number(self) -> None:
+        def cost(p: Any) -> float:
+            if p.dtype == np.float64:
+                raise ValueError("no float64 here")
+            return float(np.sum(p))
+
+        x = np.ones(2, dtype=np.float32)
+        names, _, treedef = flatten(x)
+        ev = SerialEvaluator(cost, treedef, [x.copy()], names)
+        ev([(), ()])
+        ev.rebase([x.astype(np.float64)], on="on a float64 copy")
+        where = r"evaluation 3, at the unperturbed parameters, on a float64 copy\)"
+        with pytest.raises(GradcheckError, match=where):
+            ev([()])
+
+    def test_back_to_the_original_pristine_arrays(self) -> None:
+        x = np.array([0.5, 0.25])
+        names, _, treedef = flatten(x)
+        private = [x.copy()]
+        ev = SerialEvaluator(lambda p: float(p[0]), treedef, private, names, pristine=[x])
+        pristine = ev.pristine
+        ev.rebase([x.astype(np.float32)])
+        ev.rebase(private, pristine)
+        assert ev.pristine[0] is x and ev([(Delta(0, 0, 0.5),)]).tolist() == [1.0]
+        assert x.tolist() == [0.5, 0.25]
