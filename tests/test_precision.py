@@ -67,8 +67,10 @@ class TestHiddenPrecision:
         bound = report.parameters["x"].detection_bound
         assert 1e-5 < bound < 1e-1
         assert any(f"smaller than {bound:.2g}" in m for m in report.messages), str(report)
-        assert str(report).splitlines()[0].endswith(
-            f"but errors below {bound:.2g} of x's largest entry could not be seen"
+        assert (
+            str(report)
+            .splitlines()[0]
+            .endswith(f"but errors below {bound:.2g} of x's largest entry could not be seen")
         )
 
     @pytest.mark.parametrize("factor", [-1.0, 1.1, 0.0])
@@ -419,3 +421,30 @@ class TestOneEvaluator:
         report = gradcheck.check(cost, self._params(), lambda p: np.cos(p))
         assert report.passed and report.options["formula_dtype"] == "float64", str(report)
         assert np.random.get_state()[1].tobytes() == before
+
+
+class TestHiddenPrecisionDirectional:
+    """The same at 2·10⁴ entries, where the default mode is directional."""
+
+    @staticmethod
+    def _planted(x: Any, g: Any, rho: float, seed: int) -> Any:
+        s = np.maximum(np.abs(x), np.sqrt(np.mean(x**2)))
+        v = np.random.default_rng(seed).standard_normal(x.size)
+        return g + v / np.linalg.norm(s * v) * np.linalg.norm(s * g) * 1.1 * rho
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_correct_passes_and_the_bound_holds(self, seed: int) -> None:
+        x = np.random.default_rng(seed).standard_normal(20000)
+        report = gradcheck.check(_sin32, x, np.cos(x))
+        assert report.status == "passed" and report.mode == "directional", str(report)
+        assert any("computes in float32 inside" in m for m in report.messages)
+        rho = report.guarantee["relative_error"]
+        assert rho < 0.5
+        bad = self._planted(x, np.cos(x), rho, 100 + seed)
+        assert gradcheck.check(_sin32, x, bad).status == "failed"
+
+    def test_a_float64_cost_pays_no_probe(self) -> None:
+        x = np.random.default_rng(0).standard_normal(20000)
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, np.cos(x))
+        assert report.passed and report.evaluations == 10, str(report)
+        assert not any("float32 inside" in m for m in report.messages)

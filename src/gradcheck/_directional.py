@@ -211,6 +211,9 @@ class Prober:
         rtol: screening tolerance; ``None`` for the dtype's default.
         roundoff: the unit round-off ``u`` of the cost's values (the noise floor is
             ``u·|J|``); ``None`` for the largest of the parameters' dtypes.
+        work: the dtype the cost computes in, where it is coarser than a parameter's
+            (float32 inside a float64 cost, ``gradcheck._precision``): it sets that
+            parameter's step and default tolerance.
 
     Attributes:
         noise_floor: the smallest ``σ`` a probe uses: ``u·|J|``, raised by the verdict
@@ -220,12 +223,14 @@ class Prober:
 
     def __init__(
         self, ev: Evaluator, leaves: list[Array], analytic: list[Array], j0: float,
-        rtol: float | None, roundoff: float | None = None,
+        rtol: float | None, roundoff: float | None = None, work: Any = None,
     ) -> None:  # fmt: skip
         self.ev, self.j0 = ev, j0
         self.g = [np.asarray(a, dtype=np.float64).reshape(-1) for a in analytic]
         self.scale = [entry_scale(leaf.reshape(-1)) for leaf in leaves]
         self.dtypes = [leaf.real.dtype for leaf in leaves]
+        if work is not None:
+            self.dtypes = [min(d, np.dtype(work), key=lambda t: t.itemsize) for d in self.dtypes]
         self.rtol = rtol
         self.roundoff = max(unit_roundoff(d) for d in self.dtypes) if roundoff is None else roundoff
         self.noise_floor = 0.0

@@ -221,16 +221,22 @@ def check(
         u = max([cost_u] + [unit_roundoff(x.dtype) for x in leaves])
         extra: dict[str, Any] = {}
         work = None  # the dtype the cost computes in, when below what it returns
+        terms = prec.terms_size(analytic, leaves)
         if run_mode == "directional":
+            if not complex_step:
+                work = prec.directional_work(bulk, leaves, j0, u, seed, terms)
+            if work is not None:
+                u = unit_roundoff(work)
+                notes.append(prec.HIDDEN_NOTE)
             res, status, diff, guarantee, loc, msgs = directional_check(
                 bulk, leaves, names, analytic, j0, rtol=rtol, seed=seed,
-                miss=miss_probability, localise=localise, budget=budget, roundoff=u,
+                miss=miss_probability, localise=localise, budget=budget, roundoff=u, work=work,
             )  # fmt: skip
             sigma = float(guarantee["noise"])
             extra = {"mode": run_mode, "guarantee": guarantee, "localisation": loc}
         else:
-            terms = None if complex_step else prec.terms_size(analytic, leaves)
-            sigma, work = prec.cost_noise(bulk, leaves, j0, u, seed, hidden=terms)
+            hidden = None if complex_step else terms
+            sigma, work = prec.cost_noise(bulk, leaves, j0, u, seed, hidden=hidden)
             if work is not None:
                 notes.append(prec.HIDDEN_NOTE)
             rng = np.random.default_rng([seed, 2])

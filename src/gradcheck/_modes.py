@@ -162,6 +162,7 @@ def directional_check(
     localise: bool,
     budget: int,
     roundoff: float | None = None,
+    work: Any = None,
 ) -> DirectionalOutcome:
     """The ``directional`` mode: verdict, then localisation and diagnosis on failure.
 
@@ -175,10 +176,11 @@ def directional_check(
     the parameter wrong (or it is the only parameter), ``passed`` where a probe of
     the whole parameter alone agreed, ``inconclusive`` where neither is known
     (localisation off, or not reached): the report fails, but a row that was never
-    examined alone cannot say that it passed.
+    examined alone cannot say that it passed. ``roundoff`` and ``work``: see
+    :class:`~gradcheck._directional.Prober`.
     """
     rng = np.random.default_rng([seed, 1, direction_salt(j0)])
-    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff)
+    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work)
     verdict = directional(prober, names, rng, miss)
     loc = Localisation()
     if verdict.wrong and localise:

@@ -46,6 +46,7 @@ __all__ = [
     "Float64Route",
     "Noise",
     "cost_noise",
+    "directional_work",
     "formula_in_float64",
     "terms_size",
     "unseen_notes",
@@ -142,10 +143,37 @@ def cost_noise(
     if hidden is None or u > _U64 or not _float32_numbers(values):
         return Noise(sigma, None)
     sigma32, values32 = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
-    large = float(np.max(np.abs(values32))) > HIDDEN_MAGNITUDE * max(abs(j0), hidden)
-    if large and np.ptp(values32) > 0 and _float32_numbers(values32):
-        return Noise(max(sigma32, _U32 * abs(j0)), np.dtype(np.float32))
-    return Noise(sigma, None)
+    work = _float32_inside(values32, j0, hidden)
+    return Noise(sigma, None) if work is None else Noise(max(sigma32, _U32 * abs(j0)), work)
+
+
+def directional_work(
+    evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int, terms: float
+) -> np.dtype[Any] | None:
+    """float32 where a float64 check in directional mode has a cost that computes in
+    float32 inside (see :func:`cost_noise`), else ``None``.
+
+    The directional mode has no noise probe to look at, so the probe at
+    :data:`~gradcheck._numerics.HIDDEN_STEP` (6 evaluations) runs only when ``J(θ)``
+    itself is a float32 number (a float64 computation gives one with probability 2⁻²⁹)
+    and not a float16 one: 0, small integers and other short numbers (a symmetric test
+    input, a cost at its exact minimum) are what float64 costs give, and a float32 one
+    only with probability 2⁻¹³.
+    """
+    with np.errstate(over="ignore"):
+        short = float(np.float16(j0)) == j0
+    if u > _U64 or short or not _float32_numbers(np.array([j0])):
+        return None
+    _, values = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
+    return _float32_inside(values, j0, terms)
+
+
+def _float32_inside(values: Array, j0: float, terms: float) -> np.dtype[Any] | None:
+    """float32 when the values of the probe at ``HIDDEN_STEP`` show a float32 cost."""
+    large = float(np.max(np.abs(values))) > HIDDEN_MAGNITUDE * max(abs(j0), terms)
+    if large and np.ptp(values) > 0 and _float32_numbers(values):
+        return np.dtype(np.float32)
+    return None
 
 
 def unseen_notes(bounds: Sequence[tuple[str, float]], method: str) -> list[str]:
