@@ -1,9 +1,15 @@
-"""The per-entry comparison: which estimated errors are round-off, which truncation."""
+"""The per-entry comparison: which estimated errors are round-off, which truncation, and
+the reach (detection bound) each entry states, checked by planting errors at it."""
 
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
+from typing import Any
 
+import numpy as np
+import pytest
+
+import gradcheck
 from gradcheck import _compare as cmp
 
 
@@ -27,3 +33,232 @@ class TestRoundoffLimited:
     def test_no_noise_means_any_spread_is_truncation(self) -> None:
         c = _comparison([0.0, 1e-300])
         assert cmp.roundoff_limited(c, np.zeros(2)).tolist() == [True, False]
+
+
+def _plant(grad: np.ndarray, index: int, size: float) -> np.ndarray:
+    out = np.array(grad, dtype=np.float64)
+    out[index] += size
+    return out
+
+
+def _caught_everywhere(cost: Any, x: np.ndarray, g: np.ndarray, **options: Any) -> float:
+    """Plant ±1.1 × the stated bound at every entry in turn; each must fail there."""
+    clean = gradcheck.check(cost, x, g, **options)
+    assert clean.status == "passed", str(clean)
+    bound = clean.parameters["x"].detection_bound
+    assert np.isfinite(bound) and bound > 0
+    size = 1.1 * bound * float(np.max(np.abs(g)))
+    for i in range(x.size):
+        for sign in (1.0, -1.0):
+            report = gradcheck.check(cost, x, _plant(g, i, sign * size), **options)
+            why = f"{sign * size:g} planted at x[{i}] (bound {bound:g})\n{report}"
+            assert report.status == "failed", why
+            assert report.worst[0].index == (i,), why
+    return bound
+
+
+class TestReachIncludesTheEntrysOwnError:
+    """Issue 11 §5 / benchmark "sharp features": a feature about as narrow as the step
+    has a finite-difference error of 1e-4 … 1e-3 of its gradient. An error planted
+    against that error's sign first cancels it, so the stated bound must include it."""
+
+    X = np.array([0.011, -0.017, 0.008, 0.013, 2e-7])
+
+    @pytest.mark.parametrize("w", [5e-7, 3e-7, 1e-6])
+    @pytest.mark.parametrize("near", [-6e-7, 1.3e-6, 4e-6])
+    def test_sharp_feature(self, w: float, near: float) -> None:
+        x = self.X.copy()
+        x[4] = near
+
+        def cost(p: np.ndarray) -> float:
+            return float(np.sum(np.log1p((p / w) ** 2)))
+
+        _caught_everywhere(cost, x, 2 * x / (w**2 + x**2))
+
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    def test_sharp_feature_every_method(self, method: str) -> None:
+        w, x = 5e-7, self.X.copy()
+        x[4] = 1.3e-6
+
+        def cost(p: np.ndarray) -> float:
+            return float(np.sum(np.log1p((p / w) ** 2)))
+
+        _caught_everywhere(cost, x, 2 * x / (w**2 + x**2), method=method)
+
+    @pytest.mark.parametrize("method", ["central", "richardson"])
+    def test_issue_reproducer_is_inconclusive_not_failed(self, method: str) -> None:
+        """x[4] = 2e-7 at w = 5e-7: its finite difference is 1.3% off at the step. No
+        retry may call that wrong; the entry is unresolved, and the report says so."""
+        w, x = 5e-7, self.X
+
+        def cost(p: np.ndarray) -> float:
+            return float(np.sum(np.log1p((p / w) ** 2)))
+
+        report = gradcheck.check(cost, x, 2 * x / (w**2 + x**2), method=method)
+        if method == "central":
+            assert report.status == "inconclusive", str(report)
+            assert report.worst[0].index == (4,) and report.worst[0].status == "uncertain"
+            assert any("could not be resolved" in m for m in report.messages)
+        else:  # richardson's higher order resolves it
+            assert report.status == "passed", str(report)
+
+    def test_the_reach_of_a_re_examined_entry_adds_its_mismatch(self) -> None:
+        a, n, h = np.array([1.0, 2.0]), np.array([1.001, 2.0]), np.full(2, 1e-3)
+        vals = np.array([[0.001001, -0.001001], [0.002, -0.002]])  # J(θ ± h), J0 = 0
+        recheck = np.array([[0.0005, -0.0005]])
+        tol = np.full(2, 1e-6)
+        c = cmp.compare(
+            "central", a, n, h, tol, j0=0.0, sigma=0.0, fixed=False, stage1=vals, recheck=recheck
+        )
+        assert c.fd_error[0] == pytest.approx(0.001 + 1 / 3 * 0.001)  # |D − R|, R = 0.99967
+        assert c.reach[0] == pytest.approx(tol[0] + 0.001 + cmp.SAFETY * c.fd_error[0])
+        fixed = cmp.compare(
+            "central", a, n, h, tol, j0=0.0, sigma=0.0, fixed=True, stage1=vals, recheck=recheck
+        )
+        assert fixed.reach[0] == pytest.approx(tol[0] + 0.001)  # the fixed rule's own reach
+
+
+class TestRetryPathBoundHolds:
+    """Issue 16's shrunk reproducers: a parameter far below the scale its cost varies
+    on is resolved by the retry at the classic step; the bound stated there must hold
+    (central: the entry's own |a − D|; richardson: its table's spread, not |a − D|)."""
+
+    @pytest.mark.parametrize(
+        ("method", "b", "rate"),
+        [
+            ("central", 9.95002911e-310, 1e4),
+            ("richardson", 9.95002911e-307, 10.0),
+            ("central", 1e-200, 1e3),
+            ("richardson", 0.0, 10.0),
+            ("forward", 9.95002911e-310, 1e2),
+            ("richardson", 1e-250, 30.0),
+        ],
+    )
+    @pytest.mark.parametrize("sign", [1.0, -1.0])
+    def test_error_of_1_1_times_the_bound_fails(
+        self, method: str, b: float, rate: float, sign: float
+    ) -> None:
+        params = {"W": np.array(0.0), "b": np.array(b)}
+
+        def cost(p: dict[str, np.ndarray]) -> float:
+            return float(-2 * np.sin(p["W"]) - np.sin(rate * p["b"]))
+
+        def grad(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {"W": -2 * np.cos(p["W"]), "b": -rate * np.cos(rate * p["b"])}
+
+        g = grad(params)
+        clean = gradcheck.check(cost, params, g, method=method)
+        assert clean.status == "passed", str(clean)
+        bound = clean.parameters["b"].detection_bound
+        planted = dict(g, b=g["b"] + sign * 1.1 * bound * abs(float(g["b"])))
+        report = gradcheck.check(cost, params, planted, method=method)
+        assert report.status == "failed", f"bound {bound:g}\n{report}"
+        assert report.failed_parameters == ["b"]
+
+
+class TestDetectionBoundReference:
+    def test_relative_to_the_largest_analytic_entry(self) -> None:
+        c = _comparison([0.0, 0.0])
+        c = dataclasses.replace(c, reach=np.array([0.2, 0.1]), scale=4.0, peak=0.5)
+        assert c.detection_bound == pytest.approx(0.4)  # 0.2 / 0.5, not 0.2 / 4
+
+    def test_scale_when_the_analytic_gradient_is_zero(self) -> None:
+        c = dataclasses.replace(_comparison([0.0]), reach=np.array([0.2]), scale=4.0)
+        assert c.detection_bound == pytest.approx(0.05)
+
+    def test_an_entry_left_at_a_kink_states_no_bound(self) -> None:
+        c = _comparison([0.0, 0.0])
+        c.status[:] = ["ok", "nonsmooth"]
+        c = dataclasses.replace(c, reach=np.array([0.2, 0.1]), peak=1.0)
+        assert c.detection_bound == np.inf
+
+    def test_on_model_scale_takes_the_models_largest_entry(self) -> None:
+        c = dataclasses.replace(_comparison([0.0]), reach=np.array([0.2]), scale=1e-9)
+        moved = cmp.on_model_scale(c, 3.0, 2.0)
+        assert (moved.scale, moved.peak) == (3.0, 2.0)
+        assert moved.detection_bound == pytest.approx(0.1)
+
+    @pytest.mark.parametrize("weight", [3.0, 10.0, 40.0])
+    def test_a_settled_kink_does_not_shrink_the_bound(self, weight: float) -> None:
+        """Benchmark "ReLU kinks" seed 17: a kink's finite difference (the averaged
+        slopes, ``weight / 2``) is larger than every analytic entry; the bound was
+        stated relative to it, and an error of 1.1× it at the largest entry passed."""
+        x = np.array([0.0, 0.3, -0.2])
+
+        def cost(p: np.ndarray) -> float:
+            return float(weight * max(p[0], 0.0) + 0.5 * np.sum(np.sin(p[1:])))
+
+        def grad(p: np.ndarray) -> np.ndarray:
+            return np.array([weight * float(p[0] > 0), *(0.5 * np.cos(p[1:]))])
+
+        clean = gradcheck.check(cost, x, grad)
+        assert clean.status == "passed", str(clean)
+        bound = clean.parameters["x"].detection_bound
+        g = grad(x)
+        for sign in (1.0, -1.0):
+            planted = _plant(g, 1, sign * 1.1 * bound * float(np.max(np.abs(g))))
+            report = gradcheck.check(cost, x, lambda p, e=planted - g: grad(p) + e)
+            assert report.status == "failed", f"bound {bound:g}\n{report}"
+            assert report.worst[0].index == (1,)
+
+    def test_a_kink_left_unsettled_states_no_bound(self) -> None:
+        x = np.array([0.0, 0.3, -0.2])
+        g = np.array([0.0, *(0.5 * np.cos(x[1:]))])
+        report = gradcheck.check(
+            lambda p: float(3.0 * max(p[0], 0.0) + 0.5 * np.sum(np.sin(p[1:]))), x, g
+        )
+        assert report.status == "passed", str(report)
+        assert report.parameters["x"].nonsmooth == 1
+        assert report.parameters["x"].detection_bound == np.inf
+
+
+class TestRetryNeverTurnsAliasingIntoWrong:
+    """Issue 16's float32 forward example: ``−sin(rate·b)`` at ``b`` ≈ 1e-6 is noise-
+    limited at the first step and tried again at the classic step, 3.5e-4, hundreds of
+    the sine's periods: the aliased estimate (with a small Richardson spread) was taken
+    as ``wrong``, as it lay within the first estimate's *reach*. A retry's ``wrong`` now
+    needs the first estimate's own error allowance ``tol + SAFETY·e`` and a step between
+    the two that agrees; that step also settles what the retry could not."""
+
+    CASES = [  # rate, b, the expected status of b with a correct gradient
+        (2e5, 1e-6, "passed"),
+        (2e5, 3e-7, "passed"),
+        (5e5, 1e-6, "inconclusive"),
+        (5e5, 3e-7, "passed"),
+        (1e6, 3e-7, "inconclusive"),
+        (3e6, 3e-7, "passed"),
+    ]
+
+    @staticmethod
+    def _problem(rate: float, b: float) -> tuple[Any, dict[str, np.ndarray], Any]:
+        x = np.random.default_rng(int(rate * b * 1e3)).uniform(-1.5, 1.5, 40).astype(np.float32)
+        params = {"b": np.array(b, dtype=np.float32), "x": x}
+
+        def cost(p: dict[str, np.ndarray]) -> float:
+            inner = float(-np.sin(np.float32(rate) * p["b"]))
+            return inner + float(np.sum(np.float32(-10) * np.sin(p["x"])))
+
+        g = {
+            "b": np.array(-rate * np.cos(rate * float(np.float32(b))), dtype=np.float32),
+            "x": (-10 * np.cos(x.astype(np.float64))).astype(np.float32),
+        }
+        return cost, params, g
+
+    @pytest.mark.parametrize(("rate", "b", "expected"), CASES)
+    def test_correct_float32_forward_is_not_failed(
+        self, rate: float, b: float, expected: str
+    ) -> None:
+        cost, params, g = self._problem(rate, b)
+        report = gradcheck.check(cost, params, g, method="forward")
+        assert report.parameters["b"].status == expected, str(report)
+        assert report.status == expected, str(report)
+        if expected == "inconclusive":
+            assert any(m.startswith("b: ") and "could not be resolved" in m
+                       for m in report.messages), str(report)  # fmt: skip
+
+    @pytest.mark.parametrize(("rate", "b", "expected"), CASES)
+    def test_a_sign_flip_is_never_passed(self, rate: float, b: float, expected: str) -> None:
+        cost, params, g = self._problem(rate, b)
+        report = gradcheck.check(cost, params, dict(g, b=-g["b"]), method="forward")
+        assert report.parameters["b"].status == "failed", str(report)
+        assert report.worst[0].parameter == "b"

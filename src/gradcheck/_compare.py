@@ -42,6 +42,7 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,13 +88,18 @@ NOISE_GAIN = {"central": 1.0, "forward": 2.0, "complex": 0.0, "richardson": 8.0}
 #: gradient scale (the largest ``max(|a|, |D|)`` of its own entries, never another
 #: parameter's): the check could not see a 10% error there.
 UNCERTAIN = 0.1
-#: The detection bound must hold for an error planted in an entry that passed the
-#: screen: such an entry would be re-examined and allowed ``tol + SAFETY · e``, with
-#: ``e = |D − R| + ν`` never measured for it. Its reach is therefore taken as
-#: ``tol + SAFETY · (|a − D| + NOISE_SPREAD · ν)``: for a correct gradient ``|a − D|`` is
-#: the finite-difference error itself, and ``D − R = 4/3 (C(h) − C(h/2))`` carries
-#: round-off of standard deviation ``4/3 · √(1/2 + 2) · σ/h ≈ 2.1 ν``, so 7 covers it
-#: at three standard deviations, plus ``ν``.
+#: The detection bound must hold for an error ``ε`` planted in any entry. The planted
+#: entry is judged on the same cost values, so its ``D`` and ``e = |D − R| + ν`` do not
+#: change; it is caught once ``|a + ε − D| ≥ |ε| − |a − D|`` exceeds its allowance
+#: ``tol + SAFETY · e``. Its reach is therefore ``tol + |a − D| + SAFETY · e``, with the
+#: entry's own mismatch (an error of the opposite sign first cancels it). ``e`` is
+#: measured for every entry that was re-examined (and for every ``richardson`` entry,
+#: whose table is all in stage 1); for the others it is taken as
+#: ``|a − D| + NOISE_SPREAD · ν``: for a correct gradient ``|a − D|`` is the
+#: finite-difference error itself, and ``D − R = 4/3 (C(h) − C(h/2))`` carries round-off
+#: of standard deviation ``4/3 · √(1/2 + 2) · σ/h ≈ 2.1 ν``, so 7 covers it at three
+#: standard deviations, plus ``ν``. (The planted error also raises ``tol`` by at most
+#: ``2 · rtol · |ε|``, which the benchmark's margin of 1.1 covers for ``rtol`` ≤ 4%.)
 NOISE_SPREAD = 7.0
 
 
@@ -105,6 +111,12 @@ def _richardson(c1: Array, c2: Array, c3: Array) -> tuple[Array, Array]:
     r1, r2 = (4 * c2 - c1) / 3, (4 * c3 - c2) / 3
     best = (16 * r2 - r1) / 15
     return best, np.abs(best - r2)
+
+
+def _table_spread(vals: Array, h: Array) -> Array:
+    """The spread of the Richardson table from the ``richardson`` stage-1 values."""
+    c = [_central(vals[:, i], vals[:, i + 1], h * s) for i, s in ((0, 1), (2, 0.5), (4, 0.25))]
+    return _richardson(*c)[1]
 
 
 def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
@@ -123,9 +135,11 @@ def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
 class Comparison:
     """Per-entry results for one parameter (arrays over its checked entries).
 
-    ``reach`` is the largest mismatch each entry could hide (:data:`NOISE_SPREAD`),
+    ``reach`` is the largest error each entry could hide (:data:`NOISE_SPREAD`),
     ``flat`` marks unresponsive entries (rule 5 of the module doc) and ``scale`` is the
-    parameter's gradient scale. ``kink`` is the estimated offset from θ of a kink
+    parameter's gradient scale (the largest ``max(|a|, |D|)``: a tolerance's reference).
+    ``peak`` is the largest ``|a|`` of the entries, the reference of
+    :attr:`detection_bound` (0: use ``scale``). ``kink`` is the estimated offset from θ of a kink
     within the entry's steps (0: at θ; NaN: none seen), ``bracketed`` whether the
     analytic value lies between the one-sided slopes there (``gradcheck._kinks``), and
     ``notes`` are lines for the report.
@@ -142,6 +156,7 @@ class Comparison:
     kink: Array = dataclasses.field(default_factory=lambda: np.empty(0))  # of float
     bracketed: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
     notes: tuple[str, ...] = ()
+    peak: float = 0.0
 
     def __post_init__(self) -> None:
         """Comparisons built without kink fields saw no kink."""
@@ -152,11 +167,17 @@ class Comparison:
 
     @property
     def detection_bound(self) -> float:
-        """The largest ``reach`` relative to the gradient scale: errors of this size or
-        more, relative to the parameter's largest gradient entry, are caught."""
+        """The largest ``reach`` relative to ``peak``, the parameter's largest gradient
+        entry: an error of this size or more, relative to that entry, at any checked
+        entry, is caught (``failed``). ``inf`` when an entry is left ``nonsmooth``: an
+        error at a kink that no check could settle is kept out of the verdict, so no
+        error there is known to be caught. 0 for an empty comparison or a zero scale.
+        """
         if self.scale <= 0 or not self.reach.size:
             return 0.0
-        return float(self.reach.max() / self.scale)
+        if np.any(self.status == "nonsmooth"):
+            return math.inf
+        return float(self.reach.max() / (self.peak if self.peak > 0 else self.scale))
 
     #: The per-entry fields (all but ``scale``).
     PER_ENTRY = (
@@ -233,16 +254,17 @@ def zero_within_noise(c: Comparison, analytic: Array) -> bool:
     return bool(np.all(big <= c.tolerance))
 
 
-def on_model_scale(c: Comparison, model_scale: float) -> Comparison:
+def on_model_scale(c: Comparison, model_scale: float, model_peak: float) -> Comparison:
     """A zero-gradient parameter's comparison judged on the model's gradient scale.
 
     The ``uncertain`` entries whose reach is within :data:`UNCERTAIN` of
     ``model_scale`` become ``ok`` (the rule every parameter meets on its own scale),
-    and :attr:`Comparison.detection_bound` becomes relative to ``model_scale``.
+    and :attr:`Comparison.detection_bound` becomes relative to ``model_peak``, the
+    model's largest gradient entry.
     """
     status = c.status.copy()
     status[(status == "uncertain") & (c.reach <= UNCERTAIN * model_scale)] = "ok"
-    return dataclasses.replace(c, status=status, scale=model_scale)
+    return dataclasses.replace(c, status=status, scale=model_scale, peak=model_peak)
 
 
 def tolerance(
@@ -310,6 +332,9 @@ def compare(
     noise = NOISE_GAIN[method] * sigma / h
     suspicious = mismatch > tol
     fd_error = np.zeros_like(numeric)
+    e_all = mismatch + NOISE_SPREAD * noise  # e where it is not measured (see reach)
+    if method == "richardson" and numeric.size:  # its table is all in stage 1
+        e_all = _table_spread(stage1, h) + noise
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
     flat = np.zeros(numeric.shape, dtype=bool)
     kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
@@ -331,6 +356,7 @@ def compare(
             err = np.abs(numeric[idx] - (4 * c2 - c1) / 3) + noise[idx]
         screened = ~suspicious[idx]  # examined for a kink only (see examined())
         fd_error[idx] = np.where(screened, 0.0, err)
+        e_all[idx] = err
         a = analytic[idx]
         site = _kinks.locate(jp, jm, jp2, jm2, j0=j0, h=hh, sigma=sigma, tol=tol[idx], analytic=a)
         kink[idx], bracketed[idx] = site.offset, site.bracketed
@@ -349,13 +375,14 @@ def compare(
     elif idx.size:  # complex step: compare with the half step
         err = np.abs(numeric[idx] - np.imag(recheck[:, 0]) / (h[idx] / 2))
         fd_error[idx] = err
+        e_all[idx] = err
         allowed = tol[idx] + (0.0 if fixed else SAFETY * err)
         status[idx] = np.where(mismatch[idx] <= allowed, "ok", "wrong")
     allowed_all = tol + (0.0 if fixed else SAFETY * fd_error)
     if not fixed:  # agreement within a tolerance that would hide a 10% error proves nothing
         status[(status == "ok") & (allowed_all > UNCERTAIN * scale)] = "uncertain"
-    reach = allowed_all
-    if not fixed:
-        unseen = mismatch + NOISE_SPREAD * noise  # e for entries never re-examined
-        reach = tol + SAFETY * np.where(suspicious, fd_error, unseen)
-    return Comparison(numeric, mismatch, tol, fd_error, status, reach, flat, scale, kink, bracketed)
+    reach = tol + mismatch + (0.0 if fixed else SAFETY * e_all)
+    peak = float(np.abs(analytic).max()) if analytic.size else 0.0
+    return Comparison(
+        numeric, mismatch, tol, fd_error, status, reach, flat, scale, kink, bracketed, peak=peak
+    )

@@ -375,15 +375,16 @@ def _zero_parameters(
     (``gradcheck._compare.on_model_scale``), and a note says so.
     """
     model = max((c.scale for _, _, c, _ in results), default=0.0)
+    peak = max((c.peak for _, _, c, _ in results), default=0.0) or model
     out = []
     for (name, leaf, c, idx), g in zip(results, analytic):
         if cmp.zero_within_noise(c, g.reshape(-1)[idx]) and c.scale < model:
-            c = cmp.on_model_scale(c, model)
+            c = cmp.on_model_scale(c, model, peak)
             size = float(np.max(c.tolerance, initial=0.0))
             notes.append(
                 f"{name}: the gradient is zero to within round-off (|g| ≤ {size:.2g} at "
                 f"every entry), so it has no scale of its own: it is judged on the model's "
-                f"largest gradient entry ({model:.2g}), and errors above "
+                f"largest gradient entry ({peak:.2g}), and errors above "
                 f"{c.detection_bound:.2g} of that are caught"
             )
         out.append((name, leaf, c, idx))
@@ -407,7 +408,14 @@ def _retry(
     round-off but raises the truncation error, so it cannot resolve an entry whose
     function varies faster than the first step (``gradcheck._compare.roundoff_limited``).
     The retry may resolve or confirm; a ``wrong`` from it stands only where its estimate
-    agrees with the first one to within the first one's reach (``consistent``).
+    agrees with the first one to within the first one's own error allowance
+    ``tol + SAFETY · e`` (``consistent``), and where the estimate at the geometric mean
+    of the two steps agrees with it to within that one's allowance. A step far beyond
+    the scale the cost varies on (``sin(5e5·b)`` at ``b = 1e-6`` with float32's steps:
+    hundreds of periods) aliases into an estimate of any value with a small Richardson
+    spread, and a first estimate drowned in noise is consistent with any value. The
+    step between also settles what the retry left open or got wrong: as ``ok``, or as
+    ``wrong`` where it agrees with the first estimate (the retry's own rule).
     """
     noise = cmp.NOISE_GAIN[s.method] * s.sigma / h
     unsure = np.flatnonzero((comp.status == "uncertain") & cmp.roundoff_limited(comp, noise))
@@ -420,10 +428,28 @@ def _retry(
     if not k.size:
         return
     again = _compare_entries(ev, s, i, leaf, idx[k], h2[grow], a[k], rtol, comp.scale)
-    consistent = np.abs(again.numeric - comp.numeric[k]) <= comp.reach[k]
+    consistent = np.abs(again.numeric - comp.numeric[k]) <= _allowance(comp)[k]
     resolved = (again.status == "ok") | ((again.status != "uncertain") & consistent)
+    # a retry's wrong, and what it left open, are compared again between the two steps
+    todo = np.flatnonzero((again.status == "wrong") | ~resolved)
+    if todo.size:
+        at = k[todo]
+        mid = kinks.exact_steps(flat[idx[at]], np.sqrt(h[at] * h2[grow][todo]), leaf.real.dtype)
+        check = _compare_entries(ev, s, i, leaf, idx[at], mid, a[at], rtol, comp.scale)
+        agree = np.abs(check.numeric - again.numeric[todo]) <= _allowance(check)
+        confirmed = resolved[todo] & (again.status[todo] == "wrong") & agree
+        resolved[todo[~confirmed]] = False
+        first = np.abs(check.numeric - comp.numeric[at]) <= _allowance(comp)[at]
+        settle = ~confirmed & ((check.status == "ok") | ((check.status == "wrong") & first))
+        if np.any(settle):
+            comp.replace(at[settle], check.subset(settle))
     if np.any(resolved):
         comp.replace(k[resolved], again.subset(resolved))
+
+
+def _allowance(c: cmp.Comparison) -> Array:
+    """How far each estimate of ``c`` may be from the true derivative: ``tol + SAFETY·e``."""
+    return np.asarray(c.tolerance + SAFETY * c.fd_error)
 
 
 def _check_moved(

@@ -69,6 +69,7 @@ __all__ = [
     "MovedCheck",
     "Shifted",
     "Sites",
+    "exact_steps",
     "locate",
     "messages",
     "recheck",
@@ -207,7 +208,7 @@ def _straddled(c: Comparison) -> Array:
     return np.flatnonzero(np.isfinite(c.kink) & (c.kink != 0) & (c.status == "uncertain"))
 
 
-def _exact_steps(theta: Array, h: Array, dtype: Any) -> Array:
+def exact_steps(theta: Array, h: Array, dtype: Any) -> Array:
     """``h`` rounded so that ``θ + h`` is representable in ``dtype`` (0 where it is not)."""
     work = np.asarray(theta, dtype=dtype)
     return np.asarray(((work + h.astype(dtype)) - work).astype(np.float64))
@@ -233,7 +234,7 @@ def resolve(
     for _ in range(LEVELS):
         if not todo.size:
             break
-        h = _exact_steps(theta[todo], np.abs(out.kink[todo]) / ZOOM, dtype)
+        h = exact_steps(theta[todo], np.abs(out.kink[todo]) / ZOOM, dtype)
         todo = todo[h > 0]
         again = measure(todo, h[h > 0])
         after = todo[_straddled(again)]
@@ -295,7 +296,7 @@ def _move(leaves: Sequence[Array], seed: int) -> list[Array]:
         scale = np.maximum(np.abs(flat), np.sqrt(np.mean(flat.astype(np.float64) ** 2)) or 1.0)
         size = MOVE * relative_step("central", x.dtype) * scale
         delta = size * rng.uniform(0.5, 1.0, flat.size) * rng.choice([-1.0, 1.0], flat.size)
-        out.append(_exact_steps(flat, delta, x.dtype))
+        out.append(exact_steps(flat, delta, x.dtype))
     return out
 
 

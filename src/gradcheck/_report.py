@@ -102,9 +102,19 @@ class ParameterResult:
         worst: its worst entries: ``wrong`` first, then ``uncertain``, ``nonsmooth``
             and ``ok``; within each, largest error relative to tolerance first.
         diagnosis: for a failed parameter, the mistake that fits, if any.
-        detection_bound: the smallest relative error (relative to the largest gradient
-            entry of this parameter) that this check would have caught; ``inf`` when it
-            compared no entry (no error is known to be caught).
+        detection_bound: the size of error this check vouches to catch, as a ratio.
+            In the ``full`` and ``sample`` modes: an error ``|ε_i|`` at any one checked
+            entry of at least ``detection_bound × max_j |g_j|`` (``g`` this parameter's
+            analytic gradient over its checked entries; the model's largest entry where
+            a message says the parameter's gradient is zero within round-off) makes the
+            parameter ``failed``; it includes the finite differences' own error at each
+            entry (truncation and round-off), not only the tolerance. In the
+            ``directional`` mode it is the guarantee's ``ρ* = ‖s ⊙ ε‖ / ‖s ⊙ g‖`` (``s``
+            the entry scales of the step rule, ``ε`` the error over the whole parameter):
+            an error with a norm ratio of at least ρ* is caught with probability at
+            least ``1 − miss_probability``. ``inf`` when it compared no entry, when the
+            gradient is zero (directional), or when an entry is left at a kink
+            (``nonsmooth``): no error there is known to be caught.
         precision: when the gradient could also be computed by the same formula in
             float64, the round-off of the gradient in the user's dtype:
             ``max |g_user − g_float64| / max |g_float64|``; ``None`` otherwise. It is a
