@@ -220,14 +220,14 @@ class TestRetryNeverTurnsAliasingIntoWrong:
     needs the first estimate's own error allowance ``tol + SAFETY·e`` and a step between
     the two that agrees; that step also settles what the retry could not."""
 
-    CASES = [  # rate, b, the expected status of b with a correct gradient
+    CASES = (  # rate, b, the expected status of b with a correct gradient
         (2e5, 1e-6, "passed"),
         (2e5, 3e-7, "passed"),
         (5e5, 1e-6, "inconclusive"),
         (5e5, 3e-7, "passed"),
         (1e6, 3e-7, "inconclusive"),
         (3e6, 3e-7, "passed"),
-    ]
+    )
 
     @staticmethod
     def _problem(rate: float, b: float) -> tuple[Any, dict[str, np.ndarray], Any]:
@@ -262,3 +262,32 @@ class TestRetryNeverTurnsAliasingIntoWrong:
         report = gradcheck.check(cost, params, dict(g, b=-g["b"]), method="forward")
         assert report.parameters["b"].status == "failed", str(report)
         assert report.worst[0].parameter == "b"
+
+
+class TestUnresponsiveEntryInLowPrecision:
+    """An error planted where the cost returns exactly ``J0`` at every step (issue 16:
+    float32, ``method="forward"``) is ``uncertain``, not ``wrong``, by design (module
+    doc, rule 5): in float32 ``(1e4 + f) − 1e4`` loses every change of ``f`` below 1e-3
+    inside the cost, and the cost's output cannot tell that from a parameter it does not
+    use. The check is inconclusive and says why, never passed; in float64 it fails."""
+
+    @pytest.mark.parametrize("dtype", ["float32", "float64"])
+    def test_planted_error_at_a_flat_entry(self, dtype: str) -> None:
+        x = np.array([1.0, -0.7, 0.0], dtype=dtype)
+        g = (2 * x).astype(dtype)
+
+        def cost(p: np.ndarray) -> Any:
+            return np.sum(p * p)
+
+        clean = gradcheck.check(cost, x, g, method="forward")
+        assert clean.status == "passed", str(clean)
+        planted = g.copy()
+        planted[2] += 1.1 * clean.parameters["x"].detection_bound * 2
+        report = gradcheck.check(cost, x, planted, method="forward")
+        assert report.worst[0].index == (2,)
+        if dtype == "float32":
+            assert report.status == "inconclusive", str(report)
+            assert report.worst[0].status == "uncertain"
+            assert any("exactly the same value at every step" in m for m in report.messages)
+        else:
+            assert report.status == "failed", str(report)
