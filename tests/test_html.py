@@ -11,6 +11,7 @@ import io
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,49 @@ class TestNotebookView:
         assert "along random directions" in page.text and "mode directional" in page.text
         assert "guarantee:" in page.text and "0/6" not in page.text
 
+    @pytest.mark.parametrize(("n", "wrong"), [(2_000, (1234,)), (300, (7, 299)), (64, (0,))])
+    def test_a_localised_directional_failure_names_what_localisation_found(
+        self, n: int, wrong: tuple[int, ...]
+    ) -> None:
+        # regression: the terminal report said "localised in N evaluations: pinned
+        # exactly x[1234]", the notebook view and the HTML file left it out.
+        x = np.linspace(0.5, 2.0, n)
+        g = 3 * x**2
+        g[list(wrong)] *= 2
+        report = gradcheck.check(lambda p: float(np.sum(p**3)), x, g, mode="directional")
+        assert report.localisation, str(report)
+        text = Page(fragment(report, picture=False)).text
+        line = next(s.strip() for s in str(report).splitlines() if "localised in" in s)
+        assert line in text
+        for i in wrong:
+            assert f"x[{i}]" in line
+
+    def test_localisation_regions_are_shown(self, small: Report) -> None:
+        region = {"parameter": NASTY, "start": 3, "stop": 9}
+        loc = {"evaluations": 40, "exhausted": True, "pinned": [], "regions": [region]}
+        report = replace(small, status="failed", mode="directional", localisation=loc)
+        text = Page(fragment(report, picture=False)).text
+        assert (
+            "localised in 40 evaluations: pinned exactly none; known wrong regions "
+            f"(flat ranges) {NASTY}[3:9] (budget exhausted)"
+        ) in text
+
+    def test_a_pass_that_could_not_see_small_errors_says_so(self) -> None:
+        # regression: str(report)'s "but errors below 0.0012 of x's largest entry could
+        # not be seen" was missing from the notebook view's verdict.
+        for seed in range(3):
+            x = np.random.default_rng(seed).standard_normal(5)
+            report = gradcheck.check(
+                lambda p: float(np.sum(np.sin(p.astype(np.float32)))), x, np.cos(x)
+            )
+            assert report.passed, str(report)
+            caveat = str(report).splitlines()[0].split("agrees", 1)[1]
+            assert caveat.startswith(", but errors below")
+            assert (
+                f"PASSED every checked gradient entry agrees{caveat}"
+                in Page(fragment(report, picture=False)).text
+            )
+
     def test_ipython_terminal_shows_the_table(self, lesson: Report) -> None:
         from IPython.lib.pretty import pretty
 
@@ -200,6 +244,39 @@ class TestNotebookView:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
         ).stdout
         assert out.strip() == "False"
+
+
+class TestUserStateIsLeftAlone:
+    """Drawing a report never changes what the user set up (matplotlib, NumPy, RNGs)."""
+
+    def test_matplotlib_numpy_and_the_random_states(self, lesson: Report, tmp_path: Path) -> None:
+        import random
+
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        figure = plt.figure()  # the user's current figure, on the user's backend
+        backend, rc = matplotlib.get_backend(), dict(matplotlib.rcParams)
+        np.set_printoptions(precision=3)
+        try:
+            options = np.get_printoptions()
+            np.random.seed(5)
+            random.seed(5)
+            np_state, py_state = np.random.get_state(), random.getstate()
+            lesson._repr_html_()
+            lesson.to_html(tmp_path / "r.html")
+            lesson.plot()
+            assert plt.gcf() is figure and plt.get_fignums() == [figure.number]
+            assert matplotlib.get_backend() == backend
+            changed = [k for k in rc if str(rc[k]) != str(matplotlib.rcParams[k])]
+            assert changed == []
+            assert np.get_printoptions() == options
+            assert random.getstate() == py_state
+            after = np.random.get_state()
+            assert all(np.array_equal(a, b) for a, b in zip(after, np_state))
+        finally:
+            np.set_printoptions(precision=8)
+            plt.close(figure)
 
 
 class TestReportFile:

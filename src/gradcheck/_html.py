@@ -82,9 +82,11 @@ def _status(status: str, text: str | None = None) -> str:
 
 def _headline(report: Report) -> str:
     """The verdict sentence, as ``str(report)``'s first line says it."""
+    from gradcheck._report import unseen
+
     failed = report.failed_parameters
     if report.status == "passed":
-        return "every checked gradient entry agrees"
+        return "every checked gradient entry agrees" + unseen(report)
     if report.status == "inconclusive":
         return "the check could not reach a verdict"
     if failed:
@@ -94,6 +96,8 @@ def _headline(report: Report) -> str:
 
 
 def _verdict(report: Report) -> str:
+    from gradcheck._report import localised
+
     colour = _STATUS_COLOURS[report.status]
     opts = report.options
     step = f"eps={opts['eps']:g}" if opts.get("eps") is not None else "automatic step"
@@ -109,6 +113,8 @@ def _verdict(report: Report) -> str:
     if report.guarantee:
         text = report.guarantee.get("text", "")
         lines.append(f'<div class="gc-meta">guarantee: {_e(text)}</div>')
+    if report.localisation:
+        lines.append(f'<div class="gc-meta">{_e(localised(report))}</div>')
     lines += [f'<div class="gc-meta">note: {_e(m)}</div>' for m in report.messages]
     return "\n".join(lines)
 

@@ -296,7 +296,7 @@ def _checked(p: ParameterResult, mode: str) -> str:
     return "directional" + (f" + {p.checked} alone" if p.checked else "")
 
 
-def _unseen(report: Report) -> str:
+def unseen(report: Report) -> str:
     """What a passed check could not see, for its headline: the largest detection bound
     above ``UNSEEN`` times float64's screening tolerance (``docs/numerics.md``,
     "Precision"), or ``""``."""
@@ -311,6 +311,27 @@ def _unseen(report: Report) -> str:
     )
 
 
+def localised(report: Report, max_rows: int = 8) -> str:
+    """What localisation found after a failed directional verdict, in one sentence.
+
+    ``"localised in 168 evaluations: pinned exactly x[12345]"``, with the known wrong
+    regions (flat index ranges) when some were not narrowed down to single entries;
+    ``""`` when the report has no localisation.
+    """
+    loc = report.localisation
+    if not loc:
+        return ""
+    pinned = loc.get("pinned", [])
+    regions = [f"{r['parameter']}[{r['start']}:{r['stop']}]" for r in loc.get("regions", [])]
+    text = (
+        f"localised in {loc.get('evaluations', 0)} evaluations: pinned exactly "
+        f"{_cut(pinned, max_rows) or 'none'}"
+    )
+    if regions:
+        text += f"; known wrong regions (flat ranges) {_cut(regions, max_rows)}"
+    return text + (" (budget exhausted)" if loc.get("exhausted") else "")
+
+
 def format_report(report: Report, max_rows: int = 8) -> str:
     """The terminal rendering of a report (used by ``str(report)``)."""
     failed = report.failed_parameters
@@ -320,7 +341,7 @@ def format_report(report: Report, max_rows: int = 8) -> str:
         "inconclusive": "INCONCLUSIVE: the check could not reach a verdict",
     }[report.status]
     if report.status == "passed":
-        head += _unseen(report)
+        head += unseen(report)
     if report.status == "failed" and not failed:  # a directional verdict nobody was blamed for
         why = "localisation off" if not report.localisation else "not localised"
         head = f"FAILED: the directional check disagrees ({why}: parameters not named)"
@@ -335,17 +356,8 @@ def format_report(report: Report, max_rows: int = 8) -> str:
         lines.append(f"  mode {report.mode}")
     if report.guarantee:
         lines.append(f"  guarantee: {report.guarantee.get('text', '')}")
-    loc = report.localisation
-    if loc:
-        pinned = loc.get("pinned", [])
-        regions = [f"{r['parameter']}[{r['start']}:{r['stop']}]" for r in loc.get("regions", [])]
-        lines.append(
-            f"  localised in {loc.get('evaluations', 0)} evaluations: pinned exactly "
-            f"{_cut(pinned, max_rows) or 'none'}"
-            + (f"; known wrong regions (flat ranges) {_cut(regions, max_rows)}"
-               if regions else "")
-            + (" (budget exhausted)" if loc.get("exhausted") else "")
-        )  # fmt: skip
+    if report.localisation:
+        lines.append(f"  {localised(report, max_rows)}")
     lines += [f"  note: {m}" for m in report.messages]
     rows = [("parameter", "shape", "status", "difference", "max|err|", "checked", "diagnosis")]
     for p in report.parameters.values():
