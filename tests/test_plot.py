@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,51 @@ class TestSweepPicture:
     def test_the_title_says_what_lines_and_circles_mean(self, result: Any) -> None:
         title = plot_sweep(result).axes[0].get_title()
         assert "solid: error against your gradient" in title and "circles: chosen ε" in title
+
+
+def _named(names: list[str], wrong: str) -> Report:
+    """A full check of one 3-entry parameter per name, ``wrong``'s gradient negated."""
+    params = {n: np.arange(1.0, 4.0) * (i + 1) for i, n in enumerate(names)}
+    grad = {n: (-3 if n == wrong else 3) * v**2 for n, v in params.items()}
+    cost = lambda p: float(sum(np.sum(v**3) for v in p.values()))  # noqa: E731
+    return gradcheck.check(cost, params, grad, mode="full")
+
+
+class TestNames:
+    """Long, many, unicode and HTML-like parameter names (pytest turns warnings into errors)."""
+
+    @pytest.mark.parametrize(
+        "long",
+        [
+            "ünïcödé_λ" * 30,
+            "model.encoder.layers.11.self_attention.query_projection.weight",
+            "a'\"<script>alert(1)</script>" * 5,
+        ],
+    )
+    def test_a_long_name_is_shortened_and_the_layout_holds(self, long: str) -> None:
+        # regression: a 270-character name made the tick label wider than the figure;
+        # constrained_layout gave up with a UserWarning and the labels overlapped.
+        report = _named([long, "b"], wrong=long)
+        figure = plot_report(report)
+        figure.canvas.draw()  # the layout runs here (a warning would fail the test)
+        bars = figure.axes[0]
+        labels = [t.get_text() for t in bars.get_xticklabels()]
+        assert labels[1] == "b" and len(labels[0]) == 24 and "…" in labels[0]
+        assert labels[0][:11] == long[:11] and labels[0][-12:] == long[-12:]
+        assert labels[0] in figure.axes[1].get_title()
+        assert long not in figure.axes[1].get_title()
+
+    @pytest.mark.parametrize(("count", "rotation"), [(3, 0), (8, 45), (50, 90)])
+    def test_many_names_are_slanted_then_upright(self, count: int, rotation: int) -> None:
+        names = [f"layer{i}.weight" for i in range(count)]
+        figure = plot_report(_named(names, wrong=names[-1]))
+        figure.canvas.draw()
+        ticks = figure.axes[0].get_xticklabels()
+        assert [t.get_text() for t in ticks] == names  # short names are kept whole
+        assert {round(t.get_rotation()) for t in ticks} == {rotation}
+        if rotation:
+            boxes = [t.get_window_extent() for t in ticks]
+            # neighbours do not overlap: each label ends left of where the next begins
+            assert all(a.x0 < b.x0 for a, b in pairwise(boxes))
+            if rotation == 90:
+                assert all(a.x1 <= b.x0 + 0.5 for a, b in pairwise(boxes))

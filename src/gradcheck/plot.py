@@ -51,6 +51,35 @@ _HEAT_MAP_CAPTION = (
 )
 #: A heat map keeps square cells unless one side is more than this many times the other.
 _SQUARE_RATIO = 20
+#: Parameter names longer than this are shortened in the pictures (the middle elided):
+#: a label wider than its axes collapses the layout (the tables keep the full name).
+_NAME_CHARS = 24
+#: With more bars than ``_SLANTED``, or more than ``_ROW_CHARS`` characters of names in
+#: all, the names are slanted; with more than ``_UPRIGHT`` bars they stand upright in a
+#: font of 280 / bars points (7 up to 40 bars, never below 4), so that neighbouring
+#: labels do not overlap in the 6.4-inch bar chart (tested with 50 names).
+_SLANTED, _ROW_CHARS, _UPRIGHT = 6, 60, 16
+
+
+def _short(name: str) -> str:
+    """``name``, its middle elided to ``…`` when longer than :data:`_NAME_CHARS`."""
+    if len(name) <= _NAME_CHARS:
+        return name
+    half = (_NAME_CHARS - 1) // 2
+    return name[:half] + "…" + name[len(name) - (_NAME_CHARS - 1 - half) :]
+
+
+def _name_ticks(ax: Any, names: list[str]) -> None:
+    """The bars' names as x tick labels: shortened, slanted or upright when many."""
+    labels = [_short(n) for n in names]
+    crowded = len(names) > _SLANTED or sum(map(len, labels)) > _ROW_CHARS
+    if len(names) > _UPRIGHT:
+        size = max(4.0, min(7.0, 280 / len(names)))
+        ax.set_xticks(range(len(names)), labels, rotation=90, fontsize=size)
+    elif crowded:
+        ax.set_xticks(range(len(names)), labels, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(range(len(names)), labels)
 
 
 def _matplotlib() -> Any:
@@ -213,13 +242,12 @@ def plot_differences(report: Report, ax: Any = None) -> Any:
     values = [*heights, tol]
     ax.set_ylim(min(values) / 30, max(values) * 10)
     ax.axhline(tol, color="black", linestyle="--", linewidth=1, label=f"tolerance {tol:.0e}")
-    ax.set_xticks(range(len(names)), names)
+    _name_ticks(ax, names)
     ax.set_ylabel("difference ‖g − g̃‖ / (‖g‖ + ‖g̃‖)")
     ax.set_title(
         f"gradcheck: {report.status}\ngreen: agrees, red: wrong, amber: inconclusive", fontsize=9
     )
     ax.legend(handles=_status_legend(report, ax), loc="best", fontsize=7)
-    ax.tick_params(axis="x", labelrotation=45 if len(names) > 6 else 0)
     return ax
 
 
@@ -296,7 +324,7 @@ def plot_errors(
     width = 24 if aspect == "equal" and cols * 3 < rows else 48
     why = "\n" + textwrap.fill(p.diagnosis.text, width) if p.diagnosis else ""
     meaning = "\n" + textwrap.fill(_HEAT_MAP_CAPTION, width) if caption else ""
-    ax.set_title(f"{parameter} {p.shape}: {p.status}{why}{meaning}", fontsize=8)
+    ax.set_title(f"{_short(parameter)} {p.shape}: {p.status}{why}{meaning}", fontsize=8)
     ax.set_xlabel("column" if data.shape[1] > 1 else "")
     ax.set_ylabel("row")
     return ax
