@@ -150,3 +150,26 @@ class TestFixtureObject:
         with pytest.raises(gradcheck.GradientMismatch, match="gradient check failed") as info:
             GradcheckFixture(None).assert_report(report)
         assert info.value.report is report
+
+    @pytest.mark.parametrize(("sample", "n"), [(3, 6), (0.25, 8), (1, 40)])
+    def test_a_sampled_check_counts_only_the_entries_it_compared(
+        self, sample: float, n: int
+    ) -> None:
+        # regression: "3 of 6 entries wrong" for a sample of 3 all-wrong entries read as
+        # if the other 3 had been compared and found right.
+        x = np.linspace(0.5, 2.0, n)
+        report = gradcheck.check(
+            lambda p: float(np.sum(p**3)), x, -3 * x**2, mode="sample", sample=sample
+        )
+        p = report.parameters["x"]
+        assert 0 < p.checked < n and p.failed == p.checked
+        text = compact(report)
+        assert f"x ({n},): failed, {p.checked} of {p.checked} entries compared wrong " in text
+        assert f"({n} in all)" in text and f"of {n} entries wrong" not in text
+
+    def test_a_full_check_counts_every_entry(self) -> None:
+        x = np.linspace(0.5, 2.0, 6)
+        g = 3 * x**2
+        g[2] = 0.0
+        text = compact(gradcheck.check(lambda p: float(np.sum(p**3)), x, g, mode="full"))
+        assert "x (6,): failed, 1 of 6 entries wrong" in text and "in all" not in text

@@ -79,6 +79,8 @@ def _ran(report: Report, choice: str | None) -> str:
 def _wrong_entries(p: Any, mode: str) -> str:
     """How a parameter went wrong; a directional check compares no entry by itself."""
     if mode != "directional":
+        if p.checked < p.size:  # a sample: the entries not compared are not known right
+            return f"{p.failed} of {p.checked} entries compared wrong ({p.size} in all)"
         return f"{p.failed} of {p.size} entries wrong"
     alone = f"; {p.failed} of {p.checked} entries compared alone wrong" if p.checked else ""
     return f"wrong along random directions (no per-entry comparison{alone})"
