@@ -41,7 +41,9 @@ x = torch.randn(5, 3)
 torch_report = gradcheck.torch.check_module(model, lambda m: (m(x) ** 2).sum())
 torch_report"""
 
-PRINT_CELL = "print(report.status, torch_report.status, gradcheck.__file__)"
+PRINT_CELL = (
+    "import sys; print(report.status, torch_report.status, gradcheck.__file__, sys.executable)"
+)
 
 
 class _Visible(HTMLParser):
@@ -104,10 +106,18 @@ def _png(uri: str) -> bytes:
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The executed notebook (one kernel start for the whole module)."""
+    folder = tmp_path_factory.mktemp("notebook")
     with pytest.MonkeyPatch.context() as patch:
         # jupyter_core warns (DeprecationWarning) unless told to use platformdirs' folders.
         patch.setenv("JUPYTER_PLATFORM_DIRS", "1")
-        return _execute(tmp_path_factory.mktemp("notebook"))
+        # Nothing of the user's Jupyter or IPython set-up is read: a "python3" kernel spec
+        # of their own (another interpreter), their kernel config or IPython startup files
+        # would decide what runs. The kernel spec is then ipykernel's own, in this venv.
+        for name in ("JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+            patch.setenv(name, str(folder / name.lower()))
+        for name in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH"):
+            patch.delenv(name, raising=False)
+        return _execute(folder)
 
 
 def _execute(folder: Path) -> Any:
@@ -162,8 +172,9 @@ class TestNotebook:
 
     def test_the_kernel_ran_the_code_under_test(self, notebook: Any) -> None:
         (stream,) = notebook.cells[2].outputs
-        status, torch_status, module = stream.text.split()
+        status, torch_status, module, executable = stream.text.split()
         assert (status, torch_status) == ("failed", "passed")
         assert Path(module).resolve() == Path(__import__("gradcheck").__file__).resolve()
+        assert Path(executable).resolve() == Path(sys.executable).resolve()
         errors = [o for c in notebook.cells for o in c.outputs if o.output_type == "error"]
         assert errors == []
