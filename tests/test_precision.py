@@ -448,3 +448,19 @@ class TestHiddenPrecisionDirectional:
         report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, np.cos(x))
         assert report.passed and report.evaluations == 10, str(report)
         assert not any("float32 inside" in m for m in report.messages)
+
+
+class TestBatched:
+    def test_a_batched_cost_keeps_the_users_dtype(self) -> None:
+        # Only the plain cost is seen to follow its input's dtype; a batched cost may be
+        # hard-wired to float32 (a vmapped float32 model), so the check stays in float32.
+        def batched(stacked: Any) -> Any:
+            return np.sum(np.sin(stacked.astype(np.float32)), axis=1)
+
+        for seed in range(10):
+            x = np.random.default_rng(seed).standard_normal(30).astype(np.float32)
+            report = gradcheck.check(
+                lambda p: np.sum(np.sin(p)), x, lambda p: np.cos(p), batched=batched
+            )
+            assert report.status == "passed", f"seed {seed}\n{report}"
+            assert "formula_dtype" not in report.options

@@ -204,7 +204,8 @@ def check(
                 "cast to float?). Use method='central'."
             )
         route = None
-        if callable(grad) and not (fixed or complex_step or eps is not None):
+        # a batched cost is not seen to follow its dtype (it may be a float32 vmap)
+        if callable(grad) and not (fixed or complex_step or eps is not None or batched):
             found = prec.formula_in_float64(ev, grad, treedef, names, leaves, analytic, j0)
             if isinstance(found, prec.Float64Route):
                 route, leaves, analytic, j0 = found, found.leaves, found.analytic, found.j0
