@@ -114,6 +114,28 @@ def small() -> Report:
     return gradcheck.check(lambda p: float(np.sum(p**3)), x, 3 * x**2)
 
 
+class _Nesting(HTMLParser):
+    """Checks that every element is closed in order; records each element's parent."""
+
+    VOID = frozenset({"meta", "img", "br", "hr", "link", "input"})
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.parents: list[tuple[str, str]] = []  # (tag, parent tag)
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parents.append((tag, self.stack[-1] if self.stack else ""))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack)
+        self.stack.pop()
+
+
 def _png(uri: str) -> bytes:
     head, _, data = uri.partition(",")
     assert head == "data:image/png;base64"
@@ -293,6 +315,20 @@ class TestReportFile:
         (img,) = page.named("img")
         assert _png(img["src"]).startswith(PNG)
         _no_network_no_script(page)
+
+    @pytest.mark.parametrize("which", ["lesson", "nasty", "small"])
+    def test_the_page_is_well_formed_with_its_styles_in_the_head(
+        self, which: str, request: pytest.FixtureRequest
+    ) -> None:
+        # regression: the page's <style> sat in <body>, which HTML does not allow.
+        report: Report = request.getfixturevalue(which)
+        page = _Nesting(document(report))
+        assert page.stack == []  # every element closed, in order
+        assert [p for t, p in page.parents if t == "style"] == ["head"]
+        assert [t for t, p in page.parents if p == "html"] == ["head", "body"]
+        assert [t for t, p in page.parents if p == "body"] == ["div"]
+        fragment_ = _Nesting(report._repr_html_())  # the notebook's view keeps its styles
+        assert fragment_.stack == [] and ("style", "") in fragment_.parents
 
     def test_without_a_path_nothing_is_written(
         self, small: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -249,8 +249,12 @@ def fragment(report: Report, *, picture: bool = True, max_rows: int = 8) -> str:
         picture: draw the picture inline (when matplotlib is installed).
         max_rows: at most this many worst entries.
     """
+    return f"<style>{_CSS}</style>\n{_body(report, picture=picture, max_rows=max_rows)}"
+
+
+def _body(report: Report, *, picture: bool, max_rows: int) -> str:
+    """The report's ``<div class="gradcheck-report">``, without the styles."""
     parts = [
-        f"<style>{_CSS}</style>",
         '<div class="gradcheck-report">',
         _verdict(report),
         "<h4>Parameters</h4>",
@@ -267,11 +271,16 @@ def fragment(report: Report, *, picture: bool = True, max_rows: int = 8) -> str:
 
 
 def document(report: Report) -> str:
-    """One self-contained HTML page: inline CSS, the picture as a data URI, no scripts."""
+    """One self-contained HTML page: inline CSS, the picture as a data URI, no scripts.
+
+    The styles sit in ``<head>`` (a ``<style>`` in ``<body>`` is not valid HTML).
+    """
     title = f"gradcheck report: {report.status.upper()}"
+    body = _body(report, picture=True, max_rows=8)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{_e(title)}</title>\n</head>\n<body>\n{fragment(report)}\n</body>\n</html>\n"
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
     )
 
 
