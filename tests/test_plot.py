@@ -317,3 +317,40 @@ class TestNames:
             assert all(a.x0 < b.x0 for a, b in pairwise(boxes))
             if rotation == 90:
                 assert all(a.x1 <= b.x0 + 0.5 for a, b in pairwise(boxes))
+
+    @pytest.mark.parametrize(("count", "wrong"), [(61, (60,)), (400, (3, 4, 399)), (1000, ())])
+    def test_hundreds_of_names_name_every_kth_bar_and_every_wrong_one(
+        self, count: int, wrong: tuple[int, ...]
+    ) -> None:
+        # regression: 400 names made the notebook view take seconds (each tick label is
+        # laid out) and could not be read anyway.
+        base = _named(["x"], wrong="")
+        x = base.parameters["x"]
+        names = [f"p{i}" for i in range(count)]
+        params = {
+            n: replace(x, name=n, status="failed" if i in wrong else "passed")
+            for i, n in enumerate(names)
+        }
+        ax = plot_differences(replace(base, parameters=params))
+        ticks = {
+            round(t): label.get_text() for t, label in zip(ax.get_xticks(), ax.get_xticklabels())
+        }
+        assert len(ax.patches) == count  # every bar is drawn
+        assert all(ticks[i] == names[i] for i in wrong)  # every wrong one is named
+        assert ticks[0] == names[0] and all(ticks[i] == names[i] for i in ticks)
+        assert 30 < len(ticks) <= 60 + len(wrong)
+
+
+@pytest.mark.parametrize("rtol", [1e300, 1e-300, 1e250])
+def test_a_tolerance_near_float64s_limits_draws_without_overflow(rtol: float) -> None:
+    # regression: rtol=1e300 put the axis top at 1e301; the log ticks overflowed with
+    # a RuntimeWarning (an error in a warnings-as-errors test, noise in a notebook).
+    x = np.linspace(0.5, 2.0, 4)
+    report = gradcheck.check(lambda p: float(np.sum(p**3)), x, -3 * x**2, rtol=rtol)
+    if rtol == 1e250:  # no bar at all: only the tolerance sets the axis
+        none = replace(report.parameters["x"], difference=float("nan"))
+        report = replace(report, parameters={"x": none})
+    figure = plot_report(report)
+    figure.canvas.draw()
+    low, high = figure.axes[0].get_ylim()
+    assert 1e-200 <= low < high <= 1e200

@@ -56,9 +56,13 @@ _SQUARE_RATIO = 20
 _NAME_CHARS = 24
 #: With more bars than ``_SLANTED``, or more than ``_ROW_CHARS`` characters of names in
 #: all, the names are slanted; with more than ``_UPRIGHT`` bars they stand upright in a
-#: font of 280 / bars points (7 up to 40 bars, never below 4), so that neighbouring
+#: font of 280 / named bars points (7 up to 40, never below 4), so that neighbouring
 #: labels do not overlap in the 6.4-inch bar chart (tested with 50 names).
 _SLANTED, _ROW_CHARS, _UPRIGHT = 6, 60, 16
+#: At most this many names under the bars: beyond it every k-th bar and every bar that
+#: did not pass are named. Each label costs matplotlib's layout time (400 names took
+#: seconds in a notebook) and more would not be readable anyway.
+_MAX_LABELS = 60
 
 
 def _short(name: str) -> str:
@@ -69,17 +73,29 @@ def _short(name: str) -> str:
     return name[:half] + "…" + name[len(name) - (_NAME_CHARS - 1 - half) :]
 
 
-def _name_ticks(ax: Any, names: list[str]) -> None:
+def _named_bars(report: Report) -> list[int]:
+    """Which bars get their name: all up to :data:`_MAX_LABELS`, else every k-th bar
+    and every parameter that did not pass."""
+    statuses = [p.status for p in report.parameters.values()]
+    if len(statuses) <= _MAX_LABELS:
+        return list(range(len(statuses)))
+    every = -(-len(statuses) // _MAX_LABELS)
+    return [i for i, s in enumerate(statuses) if i % every == 0 or s != "passed"]
+
+
+def _name_ticks(ax: Any, report: Report) -> None:
     """The bars' names as x tick labels: shortened, slanted or upright when many."""
-    labels = [_short(n) for n in names]
-    crowded = len(names) > _SLANTED or sum(map(len, labels)) > _ROW_CHARS
-    if len(names) > _UPRIGHT:
-        size = max(4.0, min(7.0, 280 / len(names)))
-        ax.set_xticks(range(len(names)), labels, rotation=90, fontsize=size)
+    names = list(report.parameters)
+    where = _named_bars(report)
+    labels = [_short(names[i]) for i in where]
+    crowded = len(where) > _SLANTED or sum(map(len, labels)) > _ROW_CHARS
+    if len(where) > _UPRIGHT:
+        size = max(4.0, min(7.0, 280 / len(where)))
+        ax.set_xticks(where, labels, rotation=90, fontsize=size)
     elif crowded:
-        ax.set_xticks(range(len(names)), labels, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xticks(where, labels, rotation=45, ha="right", rotation_mode="anchor")
     else:
-        ax.set_xticks(range(len(names)), labels)
+        ax.set_xticks(where, labels)
 
 
 def _matplotlib() -> Any:
@@ -240,9 +256,11 @@ def plot_differences(report: Report, ax: Any = None) -> Any:
         )
     ax.set_yscale("log")
     values = [*heights, tol]
-    ax.set_ylim(min(values) / 30, max(values) * 10)
+    # within 1e±200: near float64's limits (rtol=1e300) the log ticks overflow
+    top = min(max(values) * 10, 1e200)
+    ax.set_ylim(min(max(min(values) / 30, 1e-200), top / 1e3), top)
     ax.axhline(tol, color="black", linestyle="--", linewidth=1, label=f"tolerance {tol:.0e}")
-    _name_ticks(ax, names)
+    _name_ticks(ax, report)
     ax.set_ylabel("difference ‖g − g̃‖ / (‖g‖ + ‖g̃‖)")
     ax.set_title(
         f"gradcheck: {report.status}\ngreen: agrees, red: wrong, amber: inconclusive", fontsize=9
