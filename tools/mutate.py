@@ -9,18 +9,50 @@ its diff. The suite runs as it is: nothing in it is special-cased for mutants.
 
 Usage::
 
-    python tools/mutate.py                 # every module of MODULES
+    python tools/mutate.py                 # every module of MODULES, in that order
     python tools/mutate.py _diagnose _io   # some of them
     python tools/mutate.py --report-only   # rewrite docs/testing.md from mutants/
 
-A module's score is ``killed / (mutants − equivalent)``, where a timeout counts as
-killed (the mutant made the suite hang: a test noticed) and "no tests" as survived.
+**Resumable, module by module.** mutmut reruns every mutant named on its command line,
+even one with a result. So each module gets its own ``mutmut run`` naming only its
+mutants without a result yet (never checked, or interrupted); a module whose mutants
+all have one is skipped. mutmut saves each result in ``mutants/`` the moment it has
+it, so a run stopped at any point (Ctrl-C, a reboot) loses at most the mutants in
+flight, and the next run carries on. mutmut itself resets the results of a function
+whose source changed (``mutants/`` is regenerated first, then read).
+
+**The knobs** (``[tool.mutmut]``; the measured time of a mutant, by result, is in
+``docs/testing.md``):
+
+- ``process_isolation = "forkserver"``: torch and JAX start threads when imported,
+  and forking mutmut's main process after its stats run deadlocked. A fork server
+  imports pytest and collects the tests once, then forks one child per mutant.
+- ``dependency_tracking_depth = 6``: a mutant runs only the tests that reach its
+  function through at most 5 mutated callers (a helper of ``compare`` is 4 below
+  ``check``: ``check -> _check_leaves -> _compare_entries -> compare``), not every test
+  that passes through it 10 calls deep. A surviving mutant runs all of its tests, so
+  this bounds what a survivor costs, while the end-to-end sensitivity tests (``check()``
+  on a wrong gradient) still reach the comparison helpers. (mutmut's ``max_stack_depth``
+  would count every gradcheck frame, but in 3.8.1 it resolves each frame's file and
+  raises on a dataclass's generated ``__init__``, whose file is ``"<string>"``, which
+  aborts the stats run: boxed/mutmut#570.)
+- ``only_mutate``: the 15 modules of ``MODULES`` below (the issue's list). The rest is
+  copied unmutated: report formatting (``_report``), plots, the lesson and demo text,
+  progress bars, the pytest plugin and the framework loaders decide no verdict.
+- ``--children 1`` by default: the machine is shared; ``--children N`` for more.
+- mutmut's timeouts (15x a mutant's tests' clean time + 1 s, CPU and wall) are kept:
+  a mutant that makes the suite hang is killed as a timeout, and counts as caught.
+
+A module's score is ``killed / (checked − equivalent)``, where a timeout counts as
+killed (the mutant made the suite hang: a test noticed) and "no tests" (no test reaches
+the function within ``dependency_tracking_depth``) as survived.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -32,43 +64,38 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from mutation_equivalents import EQUIVALENT  # noqa: E402
 
-#: The modules whose mistakes change what a user is told (verdicts, data, exit codes).
+#: The modules whose mistakes change what a user is told (verdicts, data, exit codes),
+#: most verdict-critical first: the order a full run takes them in.
 MODULES = (
     "_compare",
     "_numerics",
-    "_engine",
+    "_summary",
+    "_diagnose",
     "_modes",
     "_directional",
     "_localise",
-    "_diagnose",
-    "_summary",
-    "_evaluate",
     "_pytree",
+    "_evaluate",
+    "_engine",
     "_inputs",
-    "torch",
-    "jax",
     "_io",
     "cli",
+    "torch",
+    "jax",
 )
 #: The score each verdict module must reach (issue 16).
 TARGET = 0.90
-#: mutmut's exit codes, as its ``stats.status_by_exit_code`` reads them.
-STATUS = {
-    1: "killed",
-    3: "killed",
-    0: "survived",
-    5: "no tests",
-    33: "no tests",
-    34: "skipped",
-    36: "timeout",
-    24: "timeout",
-    -24: "timeout",
-    152: "timeout",
-    255: "timeout",
-    37: "killed",  # caught by the type checker
-    None: "not checked",
-}
+#: mutmut's exit codes (as its ``stats.status_by_exit_code`` reads them) that mean the
+#: suite caught the mutant, and those that mean the mutant still has to be run.
+CAUGHT = frozenset({"killed", "timeout", "caught by type check"})
+PENDING = frozenset({"not checked", "check was interrupted by user"})
 DOC = ROOT / "docs" / "testing.md"
+
+
+def _status(code: int | None) -> str:
+    from mutmut.stats import status_by_exit_code
+
+    return str(status_by_exit_code[code])
 
 
 @dataclass(frozen=True)
@@ -88,10 +115,15 @@ class ModuleScore:
     module: str
     counts: dict[str, int]
     survivors: tuple[Survivor, ...]
+    seconds: dict[str, float]  # mean wall time of a mutant, by status
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values()) - self.counts.get("not checked", 0)
+        return sum(self.counts.values())
+
+    @property
+    def checked(self) -> int:
+        return self.total - sum(self.counts.get(s, 0) for s in PENDING)
 
     @property
     def equivalent(self) -> int:
@@ -99,69 +131,180 @@ class ModuleScore:
 
     @property
     def killed(self) -> int:
-        return self.counts.get("killed", 0) + self.counts.get("timeout", 0)
+        return sum(self.counts.get(s, 0) for s in CAUGHT)
 
     @property
     def score(self) -> float:
-        judged = self.total - self.equivalent
+        judged = self.checked - self.equivalent
         return self.killed / judged if judged > 0 else 1.0
 
 
-def _mutmut(*args: str) -> subprocess.CompletedProcess[str]:
+def _meta(module: str) -> dict[str, dict[str, object]] | None:
+    path = ROOT / "mutants" / "src" / "gradcheck" / f"{module}.py.meta"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _default_sigint() -> None:
+    # The suite's Ctrl-C tests send SIGINT to a child process. A shell starts a
+    # background job (`make mutate &`) with SIGINT ignored, every child inherits that,
+    # and those tests then fail the stats run: give mutmut Python's default back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _mutmut(*args: str, quiet: bool = True) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("mutmut")
-    return subprocess.run([str(exe), *args], cwd=ROOT, text=True, capture_output=True, check=False)
+    return subprocess.run(
+        [str(exe), *args],
+        cwd=ROOT,
+        text=True,
+        capture_output=quiet,
+        check=False,
+        preexec_fn=_default_sigint,
+    )
+
+
+def check_config() -> None:
+    """Refuse to run when ``[tool.mutmut] only_mutate`` and :data:`MODULES` differ."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: mutmut depends on toml there
+        import toml as tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    mutated = {Path(p).stem for p in config.get("only_mutate", [])}
+    if mutated != set(MODULES):
+        raise SystemExit(
+            f"pyproject.toml [tool.mutmut] only_mutate names {sorted(mutated)}, but "
+            f"tools/mutate.py MODULES names {sorted(MODULES)}: make them the same"
+        )
+
+
+def generate() -> None:
+    """Create or refresh ``mutants/`` (mutmut's first step; it resets changed functions)."""
+    code = (
+        "import os, mutmut.__main__ as m\n"
+        "os.makedirs('mutants', exist_ok=True)\n"
+        "m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths()\n"
+        "m.create_mutants(1)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, text=True, capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"generating the mutants failed:\n{done.stderr}")
+
+
+def pending(module: str) -> list[str]:
+    """The mutants of ``module`` that have no result in ``mutants/`` yet."""
+    meta = _meta(module)
+    if meta is None:
+        raise SystemExit(f"mutants/ has no mutants of {module}: is it in only_mutate?")
+    codes = meta["exit_code_by_key"]
+    return sorted(k for k, c in codes.items() if _status(c) in PENDING)  # type: ignore[arg-type]
 
 
 def run(modules: list[str], children: int) -> None:
-    """Run mutmut on ``modules`` (their mutants only; the stats run is shared)."""
-    exe = str(Path(sys.executable).with_name("mutmut"))
-    globs = [f"gradcheck.{m}.*" for m in modules]
-    done = subprocess.run([exe, "run", "--max-children", str(children), *globs], cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"mutmut run failed with exit code {done.returncode}")
+    """Run mutmut on each module's mutants that have no result yet, one module at a time."""
+    generate()
+    for module in modules:
+        names = pending(module)
+        if not names:
+            print(f"{module}: every mutant already has a result", flush=True)
+            continue
+        print(f"{module}: running {len(names)} mutants", flush=True)
+        done = _mutmut("run", "--max-children", str(children), *names, quiet=False)
+        if done.returncode != 0:
+            raise SystemExit(f"mutmut run failed on {module} with exit code {done.returncode}")
 
 
 def score(module: str) -> ModuleScore | None:
-    """Read one module's results from ``mutants/``; None when it was never run."""
-    meta = ROOT / "mutants" / "src" / "gradcheck" / f"{module}.py.meta"
-    if not meta.exists():
+    """Read one module's results from ``mutants/``; None when it has none."""
+    meta = _meta(module)
+    if meta is None:
         return None
-    codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
-    counts = Counter(STATUS.get(code, "suspicious") for code in codes.values())
+    codes: dict[str, int | None] = meta["exit_code_by_key"]  # type: ignore[assignment]
+    durations: dict[str, float] = meta.get("durations_by_key", {})  # type: ignore[assignment]
+    statuses = {name: _status(code) for name, code in codes.items()}
+    counts = Counter(statuses.values())
     survivors = []
-    for name, code in sorted(codes.items()):
-        status = STATUS.get(code, "suspicious")
-        if status in ("survived", "no tests", "suspicious"):
+    for name, status in sorted(statuses.items()):
+        if status not in CAUGHT and status not in PENDING:
             shown = _mutmut("show", name)
             survivors.append(Survivor(name, status, shown.stdout.strip(), EQUIVALENT.get(name)))
-    return ModuleScore(module, dict(counts), tuple(survivors))
+    times: dict[str, list[float]] = {}
+    for name, status in statuses.items():
+        if name in durations:
+            times.setdefault(status, []).append(float(durations[name]))
+    seconds = {s: sum(t) / len(t) for s, t in times.items()}
+    return ModuleScore(module, dict(counts), tuple(survivors), seconds)
 
 
-def render(scores: list[ModuleScore]) -> str:
+def _row(module: str, s: ModuleScore | None) -> str:
+    command = f"`python tools/mutate.py {module}`"
+    if s is None or s.checked == 0:
+        total = "" if s is None else str(s.total)
+        return f"| `{module}` | {total} | 0 | | | | | | not run: {command} |"
+    gaps = sum(1 for x in s.survivors if x.reason is None)
+    if s.checked < s.total:
+        verdict = f"partial ({s.total - s.checked} to run: {command})"
+    else:
+        verdict = "met" if s.score >= TARGET else "**NOT met**"
+    timeout = s.counts.get("timeout", 0)
+    return (
+        f"| `{module}` | {s.total} | {s.checked} | {s.killed - timeout} | {timeout} | "
+        f"{gaps} | {s.equivalent} | {s.score:.1%} | {verdict} |"
+    )
+
+
+def _timing(scores: list[ModuleScore]) -> list[str]:
+    lines = []
+    for s in scores:
+        parts = [f"{st} {t:.1f} s" for st, t in sorted(s.seconds.items())]
+        if parts:
+            lines.append(f"- `{s.module}`: " + ", ".join(parts))
+    return lines
+
+
+def _setup_text() -> list[str]:
+    """The docstring's paragraphs on resuming and on the knobs, as Markdown."""
+    doc = __doc__ or ""
+    start, end = doc.index("**Resumable"), doc.index("A module's score")
+    return doc[start:end].replace("``", "`").strip().splitlines()
+
+
+def render(scores: dict[str, ModuleScore | None]) -> str:
     """``docs/testing.md``."""
     lines = [
         "# Testing: how strong the suite is",
         "",
-        "Generated by `make mutate` (`tools/mutate.py`); do not edit by hand.",
+        "Generated by `make mutate` (`tools/mutate.py`; `python tools/mutate.py --report-only`",
+        "rewrites it from `mutants/`); do not edit by hand.",
         "",
         "mutmut makes one small change (a *mutant*) at a time to the modules that decide",
         "verdicts, protect user data or set exit codes, and runs the tests that reach the",
-        "changed function. A mutant the suite notices is *killed*. A surviving mutant is",
-        "either *equivalent* (it cannot change any result; the reason is given) or a gap in",
-        "the tests, listed with its diff. Score = killed / (mutants − equivalent); the",
-        f"target is {TARGET:.0%} per module.",
+        "changed function. A mutant the suite notices is *killed* (a mutant that makes the",
+        "suite hang is a *timeout*, also caught). A surviving mutant is either *equivalent*",
+        "(it cannot change any result; the reason is given) or a gap in the tests, listed",
+        "with its diff. Score = caught / (checked − equivalent); the target is",
+        f"{TARGET:.0%} per module.",
         "",
-        "| module | mutants | killed | timeout | survived | equivalent | score | target |",
-        "|---|---|---|---|---|---|---|---|",
+        "## How it runs, and why",
+        "",
+        *_setup_text(),
+        "",
+        "## Scores",
+        "",
+        "| module | mutants | checked | killed | timeout | survived | equivalent | score "
+        "| target |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for s in scores:
-        surv = sum(1 for x in s.survivors if x.reason is None)
-        met = "met" if s.score >= TARGET else "NOT met"
-        lines.append(
-            f"| `{s.module}` | {s.total} | {s.counts.get('killed', 0)} | "
-            f"{s.counts.get('timeout', 0)} | {surv} | {s.equivalent} | {s.score:.1%} | {met} |"
-        )
-    for s in scores:
+    lines += [_row(m, s) for m, s in scores.items()]
+    done = [s for s in scores.values() if s is not None and s.checked]
+    timing = _timing(done)
+    if timing:
+        lines += ["", "Mean wall time of one mutant, by result (one child, shared 2-core machine):"]
+        lines += ["", *timing]
+    for s in done:
         if not s.survivors:
             continue
         lines += ["", f"## `{s.module}`", ""]
@@ -177,18 +320,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help=f"modules to mutate (default: {MODULES})")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the page")
-    parser.add_argument("--children", type=int, default=2, help="parallel mutant runs")
+    parser.add_argument("--children", type=int, default=1, help="parallel mutant runs")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}: choose from {', '.join(MODULES)}")
-    modules = list(args.modules or MODULES)
+    check_config()
     if not args.report_only:
-        run(modules, args.children)
-    scores = [s for m in MODULES if (s := score(m)) is not None]
+        run(list(args.modules or MODULES), args.children)
+    scores = {m: score(m) for m in MODULES}
     DOC.write_text(render(scores))
-    for s in scores:
-        print(f"{s.module:14s} {s.total:5d} mutants  score {s.score:.1%}")
+    for m, s in scores.items():
+        shown = "not run" if s is None or not s.checked else f"score {s.score:.1%}"
+        total = 0 if s is None else s.total
+        print(f"{m:14s} {total:5d} mutants  {shown}")
     print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 
