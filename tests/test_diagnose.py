@@ -218,3 +218,50 @@ class TestCountsUseTheStatus:
         a[0] = 9.0
         d = diagnose(a, n, status=np.where(a == n, "ok", "wrong"), name="b")
         assert d.text.endswith(": b[0], b[1], b[3], b[4], b[6], …")
+
+
+class TestFitAtAnyScaleAndAtItsEdges:
+    """The fit rule is relative (any gradient scale, finite-difference noise allowed),
+    names a whole factor only within FIT of it, and works on what was judged."""
+
+    @pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+    def test_a_doubled_gradient_is_named_at_any_scale_despite_noise(self, scale: float) -> None:
+        true = scale * TRUE
+        noisy = true * (1 + 1e-5 * np.random.default_rng(5).standard_normal(TRUE.shape))
+        d = diagnose(2 * true, noisy)
+        assert d.kind == "factor" and d.factor == pytest.approx(2.0, rel=1e-4)
+        assert d.text == "×2 — the gradient is 2 times too large (a doubled term?)"
+
+    @pytest.mark.parametrize(
+        ("c", "text"),
+        [
+            (3.002, "×3 — the gradient is 3 times too large (3/m where 1/m was meant?)"),
+            (1 / 3.002, "×1/3 (0.3331) — the gradient is 3 times too small (an extra 1/m?)"),
+            (0.3, "×0.3 — the gradient is off by a constant factor"),
+            (3.5, "×3.5 — the gradient is off by a constant factor"),
+        ],
+    )
+    def test_a_whole_factor_is_named_within_fit_of_it_only(self, c: float, text: str) -> None:
+        d = diagnose(c * TRUE, TRUE)
+        assert d.kind == "factor" and d.factor == pytest.approx(c)
+        assert d.text == text
+
+    def test_an_error_of_exactly_fit_is_right_as_a_whole(self) -> None:
+        # ‖a − n‖ = 1 = FIT · ‖a‖ exactly: the rule is "≤ FIT", so no factor ×1.001
+        d = diagnose(np.array([1000.0]), np.array([999.0]), name="w")
+        assert d.kind == "scattered"
+        assert d.text == "1 of 1 entries is wrong, with no simple pattern: w[0]"
+
+    def test_nothing_judged_names_no_entries(self) -> None:
+        status = np.array(["nonsmooth", "uncertain", "nonsmooth"])
+        d = diagnose(2 * np.ones(3), np.ones(3), status=status, name="w")
+        assert (d.kind, d.factor) == ("scattered", None)
+        assert d.text == (
+            "0 of 3 entries are wrong (2 more sit at kinks and 1 more could not be "
+            "resolved, not counted), with no simple pattern"
+        )
+
+    def test_a_float16_numeric_gradient_is_fitted_in_float64(self) -> None:
+        numeric = np.full(100, 1000.0, dtype=np.float16)  # Σ n² overflows float16
+        d = diagnose(2 * numeric.astype(np.float64), numeric)
+        assert d.kind == "factor" and d.factor == pytest.approx(2.0)

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -153,9 +154,13 @@ def _default_sigint() -> None:
 
 def _mutmut(*args: str, quiet: bool = True) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("mutmut")
+    # A mutated module is ~25 times its source (all of its mutants); compiling them
+    # takes seconds per interpreter, so let Python cache the bytecode in mutants/.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return subprocess.run(
         [str(exe), *args],
         cwd=ROOT,
+        env=env,
         text=True,
         capture_output=quiet,
         check=False,
