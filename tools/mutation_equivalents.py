@@ -23,6 +23,16 @@ _FACTOR_EDGE = (
 EQUIVALENT: dict[str, str] = {
     "gradcheck._diagnose.x__factor_text__mutmut_8": _FACTOR_EDGE,
     "gradcheck._diagnose.x__factor_text__mutmut_28": _FACTOR_EDGE,
+    "gradcheck._numerics.x__dtype_key__mutmut_9": (
+        "size /= 2 instead of //= 2 for a complex dtype: a complex itemsize is even, so "
+        "the result is 4.0 or 8.0 (or 16.0), and a float key equal to an int finds the "
+        "same dict entry (4.0 == 4, same hash)"
+    ),
+    "gradcheck._numerics.x__dtype_key__mutmut_15": (
+        "the key 8 → 9 in {8: 'float64', ...}.get(size, 'float64'): a size of 8 then "
+        "falls to the default, which is the same 'float64', and a size of 9 (no such "
+        "float) would map to 'float64' in both"
+    ),
     "gradcheck._diagnose.x__fits__mutmut_11": (
         "scale >= 0 instead of > 0 lets two all-zero vectors fit. diagnose() calls _fits "
         "with both zero only when the judged entries of both gradients are 0 (or none is "
