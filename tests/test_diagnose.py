@@ -265,3 +265,66 @@ class TestFitAtAnyScaleAndAtItsEdges:
         numeric = np.full(100, 1000.0, dtype=np.float16)  # Σ n² overflows float16
         d = diagnose(2 * numeric.astype(np.float64), numeric)
         assert d.kind == "factor" and d.factor == pytest.approx(2.0)
+
+
+class TestDefaultStatusAndInputs:
+    """Without a status, an entry is wrong unless it agrees to 1e-6 relative (with an
+    absolute floor of 1e-9 of the gradient's norm); inputs of any float dtype are
+    fitted in float64."""
+
+    def test_one_wrong_entry_by_default_is_named_not_a_factor(self) -> None:
+        a = TRUE.copy()
+        a[2, 1] *= 1.5
+        d = diagnose(a, TRUE, name="W")
+        assert (d.kind, d.factor) == ("scattered", None)
+        assert d.text == "1 of 12 entries is wrong, with no simple pattern: W[2, 1]"
+
+    @pytest.mark.parametrize("scale", [1e-9, 1.0, 1e9])
+    def test_a_few_parts_in_a_million_are_wrong_at_any_scale(self, scale: float) -> None:
+        a = scale * TRUE
+        a[0, 2] *= 1 + 3e-6
+        d = diagnose(a, scale * TRUE, name="W")
+        assert d.text == "1 of 12 entries is wrong, with no simple pattern: W[0, 2]"
+
+    def test_an_entry_that_should_be_zero_has_a_floor_of_1e_minus_9_of_the_norm(self) -> None:
+        n = np.array([0.0, 1e3])
+        norm = float(np.linalg.norm(n))
+        under = diagnose(np.array([0.9995e-9 * norm, 1e3]), n, name="w")
+        over = diagnose(np.array([1.01e-9 * norm, 1e3]), n, name="w")
+        assert under.text == "0 of 2 entries are wrong, with no simple pattern"
+        assert over.text == "1 of 2 entries is wrong, with no simple pattern: w[0]"
+
+    def test_a_flat_status_fits_a_matrix(self) -> None:
+        status = np.full(TRUE.size, "wrong")
+        status[:4] = "nonsmooth"
+        d = diagnose(2 * TRUE, TRUE, status=status)
+        assert d.kind == "factor" and d.factor == pytest.approx(2.0)
+
+    def test_a_float16_analytic_gradient_is_fitted_in_float64(self) -> None:
+        analytic = np.full(100, 2000.0, dtype=np.float16)  # Σ a² overflows float16
+        d = diagnose(analytic, np.full(100, 1000.0))
+        assert d.kind == "factor" and d.factor == pytest.approx(2.0)
+
+    def test_a_large_float16_gradient_of_another_parameter_is_no_swap(self) -> None:
+        other = np.full(TRUE.shape, 1000.0, dtype=np.float16)  # Σ o² overflows float16
+        d = diagnose(TRUE * (1 + 0.1 * np.arange(12).reshape(4, 3)), TRUE, {"h": other})
+        assert d.kind == "scattered"
+
+
+class TestZeroIsRelative:
+    """A zero gradient means at most FIT of the true gradient's norm, at any scale; two zero
+    gradients are no mistake of that kind."""
+
+    @pytest.mark.parametrize("scale", [1e-6, 1e-3, 1.0])
+    def test_zero_at_any_scale(self, scale: float) -> None:
+        d = diagnose(np.zeros_like(TRUE), scale * TRUE)
+        assert (d.kind, d.factor) == ("zero", 0.0)
+
+    def test_exactly_fit_of_the_true_gradient_is_zero(self) -> None:
+        d = diagnose(np.array([1.0]), np.array([1000.0]))  # ‖a‖ = FIT · ‖n‖ exactly
+        assert (d.kind, d.factor) == ("zero", 0.0)
+
+    def test_two_zero_gradients_are_not_a_missing_gradient(self) -> None:
+        d = diagnose(np.zeros_like(TRUE), np.zeros_like(TRUE), name="W")
+        assert (d.kind, d.factor) == ("scattered", None)
+        assert d.text == "0 of 12 entries are wrong, with no simple pattern"

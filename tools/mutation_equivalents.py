@@ -20,6 +20,12 @@ _FACTOR_EDGE = (
     "FIT·c is rounded; past 500 both hold), so < and <= agree on every input"
 )
 
+_NEAR_ONE = (
+    ">= for > (or < for <=) in |c ∓ 1| against FIT: for c within FIT of ±1, c ∓ 1 is "
+    "exact (Sterbenz) and a multiple of 2⁻⁵³, and float64 FIT = 1e-3 is not "
+    "(1e-3·2⁵³ = 9007199254740.992), so |c ∓ 1| never equals FIT"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._diagnose.x__factor_text__mutmut_8": _FACTOR_EDGE,
     "gradcheck._diagnose.x__factor_text__mutmut_28": _FACTOR_EDGE,
@@ -32,6 +38,14 @@ EQUIVALENT: dict[str, str] = {
         "the key 8 → 9 in {8: 'float64', ...}.get(size, 'float64'): a size of 8 then "
         "falls to the default, which is the same 'float64', and a size of 9 (no such "
         "float) would map to 'float64' in both"
+    ),
+    "gradcheck._diagnose.x_diagnose__mutmut_125": _NEAR_ONE,
+    "gradcheck._diagnose.x_diagnose__mutmut_134": _NEAR_ONE,
+    "gradcheck._diagnose.x_diagnose__mutmut_147": (
+        "c <= 0 instead of c < 0: c is exactly 0 only when the numeric gradient is "
+        "orthogonal to the analytic one, and then _fits(aj, 0·nj) needs ‖aj‖ ≤ FIT·‖aj‖, "
+        "false for aj ≠ 0 (and aj = 0 gives scale 0, also false): the branch is never "
+        "reached with c = 0"
     ),
     "gradcheck._diagnose.x__fits__mutmut_11": (
         "scale >= 0 instead of > 0 lets two all-zero vectors fit. diagnose() calls _fits "
