@@ -10,6 +10,7 @@ from gradcheck._numerics import (
     RTOL,
     check_method,
     default_rtol,
+    entry_scale,
     noise_from_table,
     relative_step,
     steps,
@@ -100,3 +101,66 @@ class TestToleranceTablePerDtype:
     )
     def test_row(self, dtype: type, row: str, method: str) -> None:
         assert default_rtol(dtype, method) == RTOL[row][method]  # type: ignore[arg-type]
+
+
+class TestEntryScaleAndSteps:
+    """The scale of an entry and its step, by the formulas of the module doc."""
+
+    def test_scale_is_the_larger_of_the_entry_and_the_rms(self) -> None:
+        assert entry_scale(np.array([0.0, 3.0, -4.0])).tolist() == [
+            pytest.approx(np.sqrt(25 / 3)),
+            3.0,
+            4.0,
+        ]
+        assert entry_scale(np.array([0.0, 3.0, -4.0]), classic=True).tolist() == [1.0, 3.0, 4.0]
+
+    def test_an_empty_parameter_has_no_scales(self) -> None:
+        assert entry_scale(np.zeros(0)).shape == (0,)
+        assert steps(np.zeros(0), "central", None, np.float64).shape == (0,)
+
+    def test_float32_near_its_largest_value_is_scaled_in_float64(self) -> None:
+        theta = np.array([3e19, 4e19], dtype=np.float32)  # Σ θ² overflows float32
+        scale = entry_scale(theta)
+        assert scale.dtype == np.float64
+        assert scale.tolist() == pytest.approx([np.sqrt(12.5e38), 4e19], rel=1e-6)
+
+    def test_the_classic_step_is_relative_to_one_for_small_entries(self) -> None:
+        theta = np.array([1e-6])
+        classic = steps(theta, "central", None, np.float64, classic=True)
+        assert classic[0] == pytest.approx(relative_step("central", np.float64), rel=1e-6)
+        assert steps(theta, "central", None, np.float64)[0] == pytest.approx(
+            1e-6 * relative_step("central", np.float64), rel=1e-6
+        )
+
+    def test_complex_steps_are_not_rounded_to_representable_ones(self) -> None:
+        theta = np.array([0.1, 1.0 / 3.0, 7.0])
+        h = steps(theta, "complex", None, np.float64)
+        assert h.tolist() == (relative_step("complex", np.float64) * entry_scale(theta)).tolist()
+
+
+class TestNoiseTable:
+    """ECnoise with k = 4: fourth differences, normalised by C(8, 4) = 70."""
+
+    def test_the_fourth_difference_of_a_quartic_is_its_constant(self) -> None:
+        assert noise_from_table(np.arange(7.0) ** 4) == pytest.approx(24 / np.sqrt(70))
+
+    def test_five_values_make_one_fourth_difference(self) -> None:
+        values = np.array([0.0, 0.0, 1.0, 0.0, 0.0])  # fourth difference 6
+        assert noise_from_table(values) == pytest.approx(6 / np.sqrt(70))
+
+    @pytest.mark.parametrize("n", [0, 1, 4])
+    def test_too_short_a_table_has_no_noise_estimate(self, n: int) -> None:
+        assert noise_from_table(np.ones(n)) == 0.0
+
+    def test_a_float32_table_is_differenced_in_float64(self) -> None:
+        values = np.array([3e38, -3e38] * 4, dtype=np.float32)  # differences overflow
+        assert np.isfinite(noise_from_table(values))
+
+
+class TestUnknownMethodMessage:
+    def test_lists_every_method(self) -> None:
+        with pytest.raises(GradcheckError) as info:
+            check_method("fast")
+        assert str(info.value) == (
+            "unknown method 'fast': choose one of 'central', 'forward', 'complex', 'richardson'"
+        )

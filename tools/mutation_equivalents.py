@@ -26,9 +26,26 @@ _NEAR_ONE = (
     "(1e-3·2⁵³ = 9007199254740.992), so |c ∓ 1| never equals FIT"
 )
 
+_FRESH_ARRAY = (
+    "np.maximum(mag, floor) without out=mag: mag is the float64 array np.abs just made, "
+    "so writing into it or into a new array gives equal values and no caller sees mag"
+)
+_ALREADY_FLOAT64 = (
+    "np.asarray(h) without dtype=float64 on the complex-step path: h is a Python float "
+    "times entry_scale()'s float64 array, already float64"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._diagnose.x__factor_text__mutmut_8": _FACTOR_EDGE,
     "gradcheck._diagnose.x__factor_text__mutmut_28": _FACTOR_EDGE,
+    "gradcheck._numerics.x_entry_scale__mutmut_14": (
+        "the RMS of an empty array 0.0 → 1.0: an empty array has no entries to scale, "
+        "so np.maximum returns the same empty array whatever the floor"
+    ),
+    "gradcheck._numerics.x_entry_scale__mutmut_24": _FRESH_ARRAY,
+    "gradcheck._numerics.x_entry_scale__mutmut_27": _FRESH_ARRAY,
+    "gradcheck._numerics.x_steps__mutmut_24": _ALREADY_FLOAT64,
+    "gradcheck._numerics.x_steps__mutmut_26": _ALREADY_FLOAT64,
     "gradcheck._numerics.x__dtype_key__mutmut_9": (
         "size /= 2 instead of //= 2 for a complex dtype: a complex itemsize is even, so "
         "the result is 4.0 or 8.0 (or 16.0), and a float key equal to an int finds the "
