@@ -132,6 +132,13 @@ class TestEntryScaleAndSteps:
             1e-6 * relative_step("central", np.float64), rel=1e-6
         )
 
+    @pytest.mark.parametrize("stored", [np.float32, np.float64])
+    def test_steps_are_representable_in_the_working_dtype(self, stored: type) -> None:
+        theta = np.array([0.1, 1.0 / 3.0, 7.0, 1234.5678], dtype=stored)
+        h = steps(theta, "central", None, np.float32)
+        work = theta.astype(np.float32)
+        assert ((work + h.astype(np.float32)) - work).astype(np.float64).tolist() == h.tolist()
+
     def test_complex_steps_are_not_rounded_to_representable_ones(self) -> None:
         theta = np.array([0.1, 1.0 / 3.0, 7.0])
         h = steps(theta, "complex", None, np.float64)

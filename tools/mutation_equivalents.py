@@ -44,6 +44,13 @@ EQUIVALENT: dict[str, str] = {
     ),
     "gradcheck._numerics.x_entry_scale__mutmut_24": _FRESH_ARRAY,
     "gradcheck._numerics.x_entry_scale__mutmut_27": _FRESH_ARRAY,
+    "gradcheck._numerics.x_steps__mutmut_33": (
+        "astype(None) instead of astype(np.float64): NumPy reads a dtype of None as float64"
+    ),
+    "gradcheck._numerics.x_steps__mutmut_38": (
+        "np.asarray(np.where(...)) without dtype=float64: both branches (exact, h) are "
+        "float64 already"
+    ),
     "gradcheck._numerics.x_steps__mutmut_24": _ALREADY_FLOAT64,
     "gradcheck._numerics.x_steps__mutmut_26": _ALREADY_FLOAT64,
     "gradcheck._numerics.x__dtype_key__mutmut_9": (
