@@ -56,6 +56,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,7 @@ class ModuleScore:
     module: str
     counts: dict[str, int]
     survivors: tuple[Survivor, ...]
-    seconds: dict[str, float]  # mean wall time of a mutant, by status
+    test_seconds: dict[str, float]  # mean clean time of a mutant's tests, by status
 
     @property
     def total(self) -> int:
@@ -217,9 +218,21 @@ def run(modules: list[str], children: int) -> None:
             print(f"{module}: every mutant already has a result", flush=True)
             continue
         print(f"{module}: running {len(names)} mutants", flush=True)
+        start = time.monotonic()
         done = _mutmut("run", "--max-children", str(children), *names, quiet=False)
+        _record_time(module, len(names) - len(pending(module)), time.monotonic() - start)
         if done.returncode != 0:
             raise SystemExit(f"mutmut run failed on {module} with exit code {done.returncode}")
+
+
+def _record_time(module: str, mutants: int, seconds: float) -> None:
+    """Add a run's wall time to ``mutants/mutate-times.json`` (mutmut's fork server
+    records no per-mutant time)."""
+    path = ROOT / "mutants" / "mutate-times.json"
+    times = json.loads(path.read_text()) if path.exists() else {}
+    old = times.get(module, {"mutants": 0, "seconds": 0.0})
+    times[module] = {"mutants": old["mutants"] + mutants, "seconds": old["seconds"] + seconds}
+    path.write_text(json.dumps(times, indent=1))
 
 
 def score(module: str) -> ModuleScore | None:
@@ -228,7 +241,7 @@ def score(module: str) -> ModuleScore | None:
     if meta is None:
         return None
     codes: dict[str, int | None] = meta["exit_code_by_key"]  # type: ignore[assignment]
-    durations: dict[str, float] = meta.get("durations_by_key", {})  # type: ignore[assignment]
+    durations: dict[str, float] = meta.get("estimated_durations_by_key", {})  # type: ignore[assignment]
     statuses = {name: _status(code) for name, code in codes.items()}
     counts = Counter(statuses.values())
     survivors = []
@@ -240,8 +253,8 @@ def score(module: str) -> ModuleScore | None:
     for name, status in statuses.items():
         if name in durations:
             times.setdefault(status, []).append(float(durations[name]))
-    seconds = {s: sum(t) / len(t) for s, t in times.items()}
-    return ModuleScore(module, dict(counts), tuple(survivors), seconds)
+    test_seconds = {s: sum(t) / len(t) for s, t in times.items()}
+    return ModuleScore(module, dict(counts), tuple(survivors), test_seconds)
 
 
 def _row(module: str, s: ModuleScore | None) -> str:
@@ -262,11 +275,18 @@ def _row(module: str, s: ModuleScore | None) -> str:
 
 
 def _timing(scores: list[ModuleScore]) -> list[str]:
+    path = ROOT / "mutants" / "mutate-times.json"
+    runs = json.loads(path.read_text()) if path.exists() else {}
     lines = []
     for s in scores:
-        parts = [f"{st} {t:.1f} s" for st, t in sorted(s.seconds.items())]
-        if parts:
-            lines.append(f"- `{s.module}`: " + ", ".join(parts))
+        line = f"- `{s.module}`: "
+        run = runs.get(s.module)
+        if run and run["mutants"]:
+            line += f"measured {run['seconds'] / run['mutants']:.1f} s a mutant "
+            line += f"over {run['mutants']}; "
+        tests = sorted((st, t) for st, t in s.test_seconds.items() if st not in PENDING)
+        line += "its tests' clean time: " + ", ".join(f"{st} {t:.1f} s" for st, t in tests)
+        lines.append(line)
     return lines
 
 
@@ -307,7 +327,13 @@ def render(scores: dict[str, ModuleScore | None]) -> str:
     done = [s for s in scores.values() if s is not None and s.checked]
     timing = _timing(done)
     if timing:
-        lines += ["", "Mean wall time of one mutant, by result (one child, shared 2-core machine):"]
+        lines += [
+            "",
+            "Time per mutant on the shared 2-core machine, one child: the measured mean",
+            "wall time of a module's run (mutmut's start-up included), and the mean clean",
+            "time of the tests a mutant runs, by result. A killed mutant stops at its first",
+            "failing test (`-x`); a survivor runs all of them.",
+        ]
         lines += ["", *timing]
     for s in done:
         if not s.survivors:
