@@ -70,10 +70,13 @@ def _layer(
     seed: int,
     *,
     peers: bool = True,
+    dout: Array | None = None,
 ) -> Callable[[], Run]:
-    """The runner of a CS231n layer, through ``sum(forward(params) * dout)``."""
+    """The runner of a CS231n layer, through ``sum(forward(params) * dout)`` (``dout``
+    drawn from ``default_rng(seed)`` unless given)."""
     names = list(params)
-    dout = np.random.default_rng(seed).standard_normal(forward(*params.values())[0].shape)
+    if dout is None:
+        dout = np.random.default_rng(seed).standard_normal(forward(*params.values())[0].shape)
 
     def cost(p: Params) -> float:
         return float(np.sum(forward(*(p[n] for n in names))[0] * dout))
@@ -130,6 +133,17 @@ def _dead_units() -> Params:
     w[:, [0, 2]], b[[0, 2]] = 0.0, 0.0
     return {"x": x, "w": w, "b": b}
 
+
+def _dead_units_drawn(seed: int) -> tuple[Params, Array]:
+    """The same construction with ``dout`` from the same generator, as the finding drew it:
+    at ``default_rng(5)`` one move of the re-check left a dead unit's kink within a step."""
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    w[:, [0, 2]], b[[0, 2]] = 0.0, 0.0
+    return {"x": x, "w": w, "b": b}, rng.standard_normal((4, 4))
+
+
+_DEAD_5, _DOUT_5 = _dead_units_drawn(5)
 
 CASES: tuple[Case, ...] = (
     Case(
@@ -209,6 +223,24 @@ CASES: tuple[Case, ...] = (
                 ),
                 ("b",),
                 (("b", (0,)),),
+            ),
+            Variant(
+                "published, another draw (default_rng(5))",
+                "passed",
+                _layer(cs.affine_relu_forward, cs.affine_relu_backward, _DEAD_5, 0, dout=_DOUT_5),
+                note="a nearby point can leave a kink within a step: fresh moves settle it",
+            ),
+            Variant(
+                "bug: db skips the ReLU's mask, another draw (default_rng(5))",
+                "failed",
+                _layer(
+                    cs.affine_relu_forward,
+                    cs.affine_relu_backward_unmasked_db,
+                    _DEAD_5,
+                    0,
+                    dout=_DOUT_5,
+                ),
+                ("b",),
             ),
         ),
     ),

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck import _kinks
+from gradcheck import _compare as cmp
+from gradcheck import _kinks, _nearby
 
 Array = np.ndarray[Any, Any]
 Params = dict[str, Array]
@@ -52,6 +53,29 @@ def relu_net(
         return {"W1": dz.T @ x, "b1": dz.sum(0), "W2": d.T @ a, "b2": d.sum(0)}
 
     return cost, params, grad
+
+
+def dead_units(
+    seed: int, *, unmasked_db: bool = False
+) -> tuple[Callable[[Params], float], Params, Callable[[Params], Params]]:
+    """CS231n's affine + ReLU as ``sum(relu(x w + b) · dout)``, units 0 and 2 dead (their
+    weight columns and biases exactly 0), drawn as in issue 11's finding: x (4, 3),
+    w (3, 4), b (4,), dout (4, 4) from ``default_rng(seed)``; its backprop uses
+    relu'(0) = 0. ``unmasked_db`` plants CS231n's classic bug: db skips the mask."""
+    rng = np.random.default_rng(seed)
+    x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    w[:, [0, 2]], b[[0, 2]] = 0.0, 0.0
+    dout = rng.standard_normal((4, 4))
+
+    def cost(p: Params) -> float:
+        return float(np.sum(np.maximum(p["x"] @ p["w"] + p["b"], 0.0) * dout))
+
+    def grad(p: Params) -> Params:
+        d = np.where(p["x"] @ p["w"] + p["b"] > 0, dout, 0.0)
+        db = dout.sum(0) if unmasked_db else d.sum(0)
+        return {"x": d @ p["w"].T, "w": p["x"].T @ d, "b": db}
+
+    return cost, {"x": x, "w": w, "b": b}, grad
 
 
 class TestFrameworkConvention:
@@ -141,7 +165,7 @@ class TestFrameworkConvention:
 
         report = gradcheck.check(cost, p, greedy, seed=5)
         assert report.status == "passed", str(report)
-        assert len(seen) == 3  # at θ and at the two nearby points
+        assert len(seen) >= 3 and len(seen) % 2 == 1  # at θ, and at each move's two points
         for name, value in p.items():
             assert np.array_equal(value, before[name])
             assert all(q[name] is not value for q in seen)
@@ -367,3 +391,83 @@ class TestBoundWithTies:
         assert result.nonsmooth > 0, str(report)
         assert result.detection_bound == np.inf
         assert any("sit at a kink" in m for m in report.messages)
+
+
+class TestMessages:
+    """The kink line says what became of the re-check at nearby points (issue 11 §6)."""
+
+    def test_grad_as_values_says_pass_a_function(self) -> None:
+        cost, p, grad = relu_net(0)
+        report = gradcheck.check(cost, p, grad(p))
+        line = next(m for m in report.messages if "outside their one-sided slopes" in m)
+        assert "grad was given as values" in line and "pass grad as a function" in line
+
+    def test_ran_but_unsettled_does_not_ask_for_a_function(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_nearby, "TRIES", 1)  # one move leaves this draw unsettled
+        cost, p, grad = dead_units(5)
+        report = gradcheck.check(cost, p, grad)
+        assert report.status == "inconclusive", str(report)
+        lines = [m for m in report.messages if "outside their one-sided slopes" in m]
+        assert lines and all("pass grad as a function" not in m for m in lines)
+        assert all("re-checked at nearby smooth points, they still sat" in m for m in lines)
+        assert any("could not be resolved there either" in m for m in report.messages)
+
+    def test_failed_recheck_gives_its_reason(self) -> None:
+        cost, p, grad = relu_net(0)
+        calls: list[int] = []
+
+        def once(q: Params) -> Params:
+            calls.append(1)
+            g = grad(q)
+            return g if len(calls) == 1 else {**g, "b2": g["b2"][:2]}  # wrong shape later
+
+        report = gradcheck.check(cost, p, once)
+        assert report.status == "inconclusive", str(report)
+        line = next(m for m in report.messages if "outside their one-sided slopes" in m)
+        assert "re-checking them at a nearby smooth point failed:" in line
+        assert "'b2'" in line and "pass grad as a function" not in line
+        assert not any("re-checked" in m for m in report.messages)
+
+    def test_failed_recheck_without_loose_entries_has_its_own_line(self) -> None:
+        c = _comparison(["nonsmooth", "ok"], bracketed=[True, False], nearby="grad raised")
+        lines = _kinks.messages("w", c)
+        assert len(lines) == 2 and "kept out of the verdict" in lines[0]
+        assert lines[1] == "w: could not re-check its kink entries at a nearby point: grad raised"
+
+    @pytest.mark.parametrize(
+        ("nearby", "says"),
+        [
+            ("", "grad was given as values"),
+            (_kinks.RAN, "they still sat at a kink at every one (see w's re-check note)"),
+            ("boom", "re-checking them at a nearby smooth point failed: boom"),
+        ],
+    )
+    def test_every_branch(self, nearby: str, says: str) -> None:
+        c = _comparison(["nonsmooth", "nonsmooth", "ok"], [False, True, False], nearby)
+        (line,) = _kinks.messages("w", c)
+        assert line.startswith("w: 2 entries sit at a kink") and "1 of them lie outside" in line
+        assert says in line
+        assert ("pass grad as a function" in line) == (nearby == "")
+
+    def test_no_kinks_no_lines(self) -> None:
+        assert _kinks.messages("w", _comparison(["ok", "wrong"], [False, False], _kinks.RAN)) == []
+
+
+def _comparison(status: list[str], bracketed: list[bool], nearby: str) -> cmp.Comparison:
+    n = len(status)
+    zeros = np.zeros(n)
+    return cmp.Comparison(
+        numeric=zeros,
+        abs_error=zeros,
+        tolerance=np.ones(n),
+        fd_error=zeros,
+        status=np.array(status),
+        reach=zeros,
+        flat=np.zeros(n, dtype=bool),
+        scale=1.0,
+        kink=np.where(np.array(status) == "nonsmooth", 0.0, np.nan),
+        bracketed=np.array(bracketed),
+        nearby=nearby,
+    )

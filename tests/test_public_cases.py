@@ -108,6 +108,16 @@ class TestVerdicts:
         assert o.run.report is not None and o.run.report.passed
         assert o.run.torch is False
 
+    def test_dead_units_at_another_draw_are_settled_by_fresh_moves(self) -> None:
+        # issue 11 §4: at default_rng(5) one move left a dead unit's kink within a step
+        case = "cs231n affine + relu, dead units"
+        report = _outcome((case, "published, another draw (default_rng(5))")).run.report
+        assert report is not None and report.status == "passed", str(report)
+        assert any("fresh, larger move" in m for m in report.messages), report.messages
+        assert not any("pass grad as a function" in m for m in report.messages)
+        bug = _outcome((case, "bug: db skips the ReLU's mask, another draw (default_rng(5))"))
+        assert bug.run.report is not None and bug.run.report.failed_parameters == ["b"]
+
 
 class TestPeers:
     def test_peers_ran_where_they_apply(self) -> None:

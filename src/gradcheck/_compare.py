@@ -157,6 +157,9 @@ class Comparison:
     bracketed: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
     notes: tuple[str, ...] = ()
     peak: float = 0.0
+    #: The kink entries' re-check at nearby points (``gradcheck._nearby``): ``""`` not
+    #: run (``grad`` given as values, or nothing to re-check), ``"ran"``, or why it failed.
+    nearby: str = ""
 
     def __post_init__(self) -> None:
         """Comparisons built without kink fields saw no kink."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
+from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError, GradientMismatch
@@ -335,7 +336,7 @@ def _check_leaves(
 
     Entries whose steps straddle a kink are compared again with smaller steps, and
     with ``grad_at`` (the gradient at given parameters) entries at a kink are checked
-    again at nearby points (``gradcheck._kinks``). Entries left ``uncertain`` are
+    again at nearby points (``gradcheck._nearby``). Entries left ``uncertain`` are
     tried again at the classic step (``gradcheck._numerics``, "Retry step") when it
     is much larger. Each parameter is judged on its own gradient scale; one whose
     gradient is zero within round-off on the model's (:func:`_zero_parameters`, which
@@ -355,7 +356,7 @@ def _check_leaves(
             _retry(ev, s, i, leaf, idx, h, a, r, comp)
         out.append((name, leaf, comp, idx))
     if grad_at is not None:
-        out = kinks.recheck(out, ev, grad_at, partial(_check_moved, s, eps), seed)
+        out = nearby.recheck(out, ev, grad_at, partial(_check_moved, s, eps), seed)
     if not s.fixed:
         out = _zero_parameters(out, analytic, notes)
         notes += prec.unseen_notes([(n, c.detection_bound) for n, _, c, _ in out], s.method)
@@ -464,8 +465,8 @@ def _check_moved(
     a: Array,
     floor: float,
 ) -> cmp.Comparison:
-    """The entries ``idx`` of parameter ``i`` compared at a moved point (``gradcheck._kinks``,
-    rule 5): ``ev`` evaluates there, ``j0`` is the cost and ``leaf`` the parameter there."""
+    """The entries ``idx`` of parameter ``i`` compared at a moved point (``gradcheck._nearby``):
+    ``ev`` evaluates there, ``j0`` is the cost and ``leaf`` the parameter there."""
     at = replace(s, j0=j0)
     h = steps(np.real(leaf.reshape(-1)), s.method, eps, s.dtype(leaf))[idx]
     r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol

@@ -32,12 +32,9 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    ``docs/numerics.md``). Finite differences at θ cannot tell that from a bug: an
    unbracketed kink is not wrong, and not excused: its parameter is inconclusive.
 5. **Nearby points**, when ``grad`` is a function: the kink entries are checked again
-   at θ ± δ, δ a seeded random move of ``MOVE`` central steps per entry (generator
-   ``[seed, STREAM]``; deltas on the evaluator's private copy; ``grad`` gets a copy),
-   where the kinks have come apart; the two mirrored points see both sides. Wrong at
-   either point is ``wrong``, right at both is ``ok``, else the status at θ stays. In
-   a parameter with kinks at θ the ``wrong`` entries go too: a jump below the noise
-   (float32) hides a kink, and the convention there looks wrong.
+   at θ ± δ, a small seeded random move where the kinks have come apart, with fresh
+   moves for entries one leaves at a kink (``gradcheck._nearby``). The report says
+   which happened: the moves ran, could not run (and why), or ``grad`` was values.
 6. **Noise.** A kink in the noise table (``J(θ + kδ)``, ``k = −3..3``) passes for noise,
    up to a million times the real one. A kink at θ leaves both halves (``k = −3..0``,
    ``0..3``; third differences, variance ``C(6, 3)·σ² = 20σ²``) smooth: when the whole
@@ -48,31 +45,26 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import Delta, Evaluator, Point
-from gradcheck._numerics import noise_from_table, relative_step
+from gradcheck._numerics import noise_from_table
 
 if TYPE_CHECKING:
     from gradcheck._compare import Comparison
 
 __all__ = [
     "LEVELS",
-    "MOVE",
     "OFFSET_NOISE",
+    "RAN",
     "SCREEN",
     "ZOOM",
-    "MovedCheck",
-    "Shifted",
     "Sites",
     "exact_steps",
     "locate",
     "messages",
-    "recheck",
     "resolve",
     "table_noise",
     "unbracketed",
@@ -107,10 +99,6 @@ MARGIN = 4.0
 #: At most this many rounds of smaller steps; an entry still straddling a kink after
 #: them is ``uncertain``.
 LEVELS = 3
-#: The nearby point of rule 5 lies ``MOVE`` central steps (``u^(1/3)·s``) away in
-#: every entry: far enough that its own steps do not straddle the moved kinks, near
-#: enough to check the same formula (1e-4 relative in float64, 8% in float32).
-MOVE = 16.0
 #: A noise table whose halves are this much smoother than the whole straddles a kink
 #: at θ: for pure noise both halves' third differences would have to be under 1% of
 #: their standard deviation (probability about 6e-5). One half this much rougher
@@ -122,8 +110,8 @@ SHRINK = 64.0
 #: At most this many narrower tables (6 evaluations each); 64³ brings float64's
 #: ``√u·s`` table down to ``6e-14·s``, near the parameters' own rounding.
 NARROWER = 3
-#: The stream of the private generator that draws the move (``[seed, STREAM]``).
-STREAM = 3
+#: :attr:`gradcheck._compare.Comparison.nearby` once rule 5's moves ran.
+RAN = "ran"
 
 
 def _table_estimates(values: Array) -> tuple[float, float, float]:
@@ -245,165 +233,43 @@ def resolve(
     return out
 
 
-class Shifted:
-    """An evaluator at the parameters moved by ``moves`` (one array per parameter).
-
-    Points of single-entry deltas become the move plus the delta; the move of the
-    perturbed parameter is split around the entry, so no two deltas overlap and no
-    N-long array is built per point.
-    """
-
-    def __init__(self, ev: Evaluator, moves: Sequence[Array]) -> None:
-        self.ev = ev
-        self.moves = [m.reshape(-1) for m in moves]
-
-    def __call__(self, points: Sequence[Point]) -> Array:
-        return self.ev([self._shift(p) for p in points])
-
-    def _shift(self, point: Point) -> Point:
-        touched = {d.leaf: int(d.indices) for d in point}
-        out = [Delta(k, slice(None), m) for k, m in enumerate(self.moves) if k not in touched]
-        for d in point:
-            j, m = touched[d.leaf], self.moves[d.leaf]
-            out.append(Delta(d.leaf, j, m[j] + d.amount()))
-            rest = (slice(0, j), slice(j + 1, m.size))
-            out += [Delta(d.leaf, s, m[s]) for s in rest if s.stop > s.start]
-        return tuple(out)
-
-
-#: ``check_at(evaluator, j0, i, leaf, idx, analytic, floor)``: the entries ``idx`` of
-#: parameter ``i`` (whose values are ``leaf``) compared at the evaluator's point, with
-#: the engine's steps, tolerances and rule 3; ``floor`` is the least gradient scale.
-MovedCheck = Callable[[Evaluator, float, int, Array, Array, Array, float], "Comparison"]
-#: ``(name, private leaf, comparison, checked flat indices)``, as the engine keeps them.
-Result = tuple[str, Array, "Comparison", Array]
-
-
-def _targets(c: Comparison) -> Array:
-    """Entries at a kink that no finite difference at θ could settle, and the wrong
-    entries of a parameter with kinks at θ (a jump below the noise hides its kink)."""
-    unsettled = (c.status == "nonsmooth") | (c.status == "uncertain")
-    wrong = (c.status == "wrong") & np.any(c.kink == 0)
-    return np.flatnonzero((np.isfinite(c.kink) & unsettled) | wrong)
-
-
-def _move(leaves: Sequence[Array], seed: int) -> list[Array]:
-    """The move δ of rule 5, rounded so that θ ± δ is representable."""
-    rng = np.random.default_rng([seed, STREAM])
-    out = []
-    for x in leaves:
-        flat = x.reshape(-1)
-        scale = np.maximum(np.abs(flat), np.sqrt(np.mean(flat.astype(np.float64) ** 2)) or 1.0)
-        size = MOVE * relative_step("central", x.dtype) * scale
-        delta = size * rng.uniform(0.5, 1.0, flat.size) * rng.choice([-1.0, 1.0], flat.size)
-        out.append(exact_steps(flat, delta, x.dtype))
-    return out
-
-
-def recheck(
-    results: list[Result],
-    ev: Evaluator,
-    grad_at: Callable[[list[Array]], list[Array]],
-    check_at: MovedCheck,
-    seed: int,
-) -> list[Result]:
-    """Rule 5: settle the kink entries at two nearby points where the cost is smooth.
-
-    Args:
-        results: the engine's per-parameter results at θ.
-        ev: the evaluator at θ (on the private copy; moves are deltas on it).
-        grad_at: the analytic gradient, flattened in parameter order, at given leaves.
-        check_at: compares entries at a moved point (see :data:`MovedCheck`).
-        seed: the check's seed.
-
-    Returns:
-        New results: entries wrong at either point are ``wrong``, entries that agree
-        at both are ``ok``; each such parameter's comparison carries a note saying so.
-    """
-    targets = [_targets(c) for _, _, c, _ in results]
-    if not any(t.size for t in targets):
-        return results
-    leaves = [leaf for _, leaf, _, _ in results]
-    base = _move(leaves, seed)
-    found: list[list[Comparison]] = [[] for _ in results]
-    for sign in (1.0, -1.0):
-        moves = [sign * m for m in base]
-        moved = [
-            (x.reshape(-1) + m).astype(x.dtype).reshape(x.shape) for x, m in zip(leaves, moves)
-        ]
-        shifted = Shifted(ev, moves)
-        try:
-            j0 = float(np.real(shifted([()])[0]))
-            grads = grad_at(moved)
-            for i, ((_, _, c, idx), t) in enumerate(zip(results, targets)):
-                if t.size:
-                    a = grads[i].reshape(-1)[idx[t]]
-                    found[i].append(check_at(shifted, j0, i, moved[i], idx[t], a, c.scale))
-        except GradcheckError as exc:
-            text = f"could not re-check its kink entries at a nearby point: {exc}"
-            return [_note(r, text) if t.size else r for r, t in zip(results, targets)]
-    return [_settle(r, t, f) if t.size else r for r, t, f in zip(results, targets, found)]
-
-
-def _note(result: Result, text: str) -> Result:
-    name, leaf, c, idx = result
-    out = c.subset(np.arange(c.status.size))
-    out.notes = (*c.notes, f"{name}: {text}")
-    return name, leaf, out, idx
-
-
-def _settle(result: Result, t: Array, found: list[Comparison]) -> Result:
-    """Combine the two moved points' verdicts on the entries ``t`` (rule 5)."""
-    name, leaf, c, idx = result
-    status = np.array([f.status for f in found])
-    wrong = np.any(status == "wrong", axis=0)
-    ok = np.all(status == "ok", axis=0) & ~wrong
-    out = c.subset(np.arange(c.status.size))
-    out.status[t[wrong]], out.status[t[ok]] = "wrong", "ok"
-    settled = wrong | ok
-    out.reach[t[settled]] = np.max([f.reach for f in found], axis=0)[settled]
-    before = c.status[t] == "wrong"
-    text = f"{name}: re-checked {int((~before).sum())} kink entries"
-    if before.any():
-        text += f" and {int(before.sum())} entries wrong at θ, where the cost has kinks,"
-    text += (
-        f" at a nearby smooth point (the parameters moved by ±{MOVE:g} finite-difference "
-        f"steps): {int(ok.sum())} agree there"
-    )
-    if wrong.any():
-        k = int(np.flatnonzero(wrong)[0])
-        f = next(f for f in found if f.status[k] == "wrong")
-        where = tuple(int(v) for v in np.unravel_index(int(idx[t[k]]), leaf.shape))
-        text += (
-            f", {int(wrong.sum())} are wrong there (e.g. {name}{list(where)}: finite "
-            f"differences {f.numeric[k]:.6g}, off by {f.abs_error[k]:.3g})"
-        )
-    if not settled.all():
-        text += f", {int((~settled).sum())} could not be resolved there either"
-    out.notes = (*c.notes, text)
-    return name, leaf, out, idx
-
-
 def messages(name: str, c: Comparison) -> list[str]:
-    """The report's lines about ``name``'s kinks (rule 4); empty when it has none."""
+    """The report's lines about ``name``'s kinks (rules 4 and 5); empty when it has none."""
     at = c.status == "nonsmooth"
     n = int(np.count_nonzero(at))
-    if not n:
-        return []
-    text = (
-        f"{name}: {n} entries sit at a kink (one-sided derivatives differ); they are kept "
-        "out of the verdict"
-    )
     loose = int(np.count_nonzero(at & ~c.bracketed))
-    if loose:
-        text += (
-            f"; {loose} of them lie outside their one-sided slopes, which finite "
-            "differences at this point cannot judge (several kinks meeting here, such as "
-            "samples' ReLU pre-activations at exactly 0, can put the framework's "
-            "convention there, and so can a wrong gradient): pass grad as a function to "
-            "re-check them at a nearby smooth point"
+    lines = []
+    if n:
+        text = (
+            f"{name}: {n} entries sit at a kink (one-sided derivatives differ); they are "
+            "kept out of the verdict"
         )
-    return [text]
+        if loose:
+            text += (
+                f"; {loose} of them lie outside their one-sided slopes, which finite "
+                "differences at this point cannot judge (several kinks meeting here, such "
+                "as samples' ReLU pre-activations at exactly 0, can put the framework's "
+                f"convention there, and so can a wrong gradient): {_unjudged(name, c)}"
+            )
+        lines.append(text)
+    if c.nearby not in ("", RAN) and not loose:
+        lines.append(f"{name}: could not re-check its kink entries at a nearby point: {c.nearby}")
+    return lines
+
+
+def _unjudged(name: str, c: Comparison) -> str:
+    """What rule 5 did about kink entries outside their slopes."""
+    if c.nearby == RAN:
+        return (
+            "re-checked at nearby smooth points, they still sat at a kink at every one "
+            f"(see {name}'s re-check note)"
+        )
+    if c.nearby:
+        return f"re-checking them at a nearby smooth point failed: {c.nearby}"
+    return (
+        "grad was given as values, so they were not re-checked at a nearby smooth point; "
+        "pass grad as a function to do that"
+    )
 
 
 def unbracketed(c: Comparison) -> int:

@@ -1,0 +1,161 @@
+"""Kink entries re-checked at nearby points (``gradcheck._nearby``): a move that leaves a
+kink within a step is followed by fresh ones, a wrong finding there is confirmed, and a
+real bug at a kink still fails and is named (issue 11 §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import gradcheck
+from gradcheck import _nearby
+from gradcheck._numerics import relative_step
+from test_kinks import dead_units
+
+Array = np.ndarray[Any, Any]
+Params = dict[str, Array]
+#: Draws of ``dead_units`` where one move leaves an entry unsettled (5, 8, 28: a dead
+#: unit's moved pre-activation within a step of 0), and 748, where two samples' kinks
+#: fall within one step of ``w[0, 0]`` and one move found the right value wrong.
+AWKWARD = (5, 8, 28, 748)
+
+
+def _scaled(p: Params, how: str) -> Params:
+    if how == "float32":
+        return {k: v.astype(np.float32) for k, v in p.items()}
+    if how == "x × 1e3":
+        return {**p, "x": p["x"] * 1e3}
+    return {**p, "w": p["w"] * 1e-4, "b": p["b"] * 1e-4}
+
+
+def _torch_grad(cost_seed: int) -> Any:
+    """The same cost's gradient as torch computes it (``torch.relu``, relu'(0) = 0)."""
+    rng = np.random.default_rng(cost_seed)
+    for shape in ((4, 3), (3, 4), (4,)):
+        rng.standard_normal(shape)
+    dout = torch.from_numpy(rng.standard_normal((4, 4)))
+
+    def grad(p: Params) -> Params:
+        ts = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
+        (torch.relu(ts["x"] @ ts["w"] + ts["b"]) * dout).sum().backward()
+        return {k: t.grad.numpy() for k, t in ts.items() if t.grad is not None}
+
+    return grad
+
+
+class TestFreshMoves:
+    @pytest.mark.parametrize("seed", AWKWARD)
+    def test_awkward_draws_pass(self, seed: int) -> None:
+        cost, p, grad = dead_units(seed)
+        report = gradcheck.check(cost, p, grad)
+        assert report.status == "passed", str(report)
+        assert any("fresh, larger move" in m for m in report.messages), report.messages
+
+    @pytest.mark.parametrize("seed", AWKWARD)
+    def test_torch_convention_passes(self, seed: int) -> None:
+        cost, p, _ = dead_units(seed)
+        assert gradcheck.check(cost, p, _torch_grad(seed)).status == "passed"
+
+    @pytest.mark.parametrize("how", ["float32", "x × 1e3", "w, b × 1e-4"])
+    @pytest.mark.parametrize("seed", AWKWARD)
+    def test_other_dtypes_and_scales_pass(self, seed: int, how: str) -> None:
+        cost, p, grad = dead_units(seed)
+        report = gradcheck.check(cost, _scaled(p, how), grad)
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("seed", [*AWKWARD, 0, 1])
+    def test_unmasked_db_fails_and_is_named(self, seed: int) -> None:
+        cost, p, grad = dead_units(seed, unmasked_db=True)
+        report = gradcheck.check(cost, p, grad)
+        assert report.failed_parameters == ["b"], str(report)
+        wrong = {e.index for e in report.worst if e.status == "wrong"}
+        assert wrong & {(0,), (2,)}  # a dead unit's bias: its entries sit at kinks
+
+    @pytest.mark.parametrize("seed", AWKWARD)
+    def test_doubled_dead_column_fails_there(self, seed: int) -> None:
+        cost, p, grad = dead_units(seed)
+
+        def doubled(q: Params) -> Params:
+            g = grad(q)
+            return {**g, "w": g["w"] * np.array([2.0, 1.0, 1.0, 1.0])}  # dead column 0
+
+        report = gradcheck.check(cost, p, doubled)
+        assert report.failed_parameters == ["w"], str(report)
+        wrong = [e.index for e in report.worst if e.status == "wrong"]
+        assert wrong and all(i[1] == 0 for i in wrong)
+        assert any("are wrong there (e.g. w[" in m for m in report.messages)
+
+    def test_the_moves_follow_the_seed_and_leave_the_user_alone(self) -> None:
+        cost, p, grad = dead_units(5)
+        before = {k: v.copy() for k, v in p.items()}
+        np.random.seed(1)
+        state = np.random.get_state()[1].copy()
+        a, b = (gradcheck.check(cost, p, grad, seed=3) for _ in range(2))
+        assert a.evaluations == b.evaluations and a.messages == b.messages
+        assert all(np.array_equal(p[k], before[k]) for k in p)
+        assert np.array_equal(np.random.get_state()[1], state)
+
+
+class TestMove:
+    def test_first_move_is_the_one_before_fresh_moves(self) -> None:
+        x = np.random.default_rng(0).standard_normal(50)
+        (first,) = _nearby._move([x], 7, 0)
+        rng = np.random.default_rng([7, _nearby.STREAM])
+        size = (
+            _nearby.MOVE
+            * relative_step("central", np.float64)
+            * np.maximum(np.abs(x), np.sqrt(np.mean(x**2)))
+        )
+        expected = size * rng.uniform(0.5, 1.0, 50) * rng.choice([-1.0, 1.0], 50)
+        np.testing.assert_allclose(first, expected, rtol=1e-9)  # θ + δ rounded
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_fresh_moves_are_new_larger_and_representable(self, dtype: Any) -> None:
+        x = np.random.default_rng(1).standard_normal(400).astype(dtype)
+        moves = [_nearby._move([x], 0, k)[0] for k in range(_nearby.TRIES)]
+        for k, m in enumerate(moves):
+            assert np.array_equal((x + m.astype(dtype)) - x, m.astype(dtype))
+            ratio = np.median(np.abs(m)) / np.median(np.abs(moves[0]))
+            assert ratio == pytest.approx(_nearby.GROW**k, rel=0.15)
+        signs = [np.sign(m) for m in moves]
+        assert all(np.mean(signs[0] == s) < 0.7 for s in signs[1:])  # independent draws
+
+
+class TestTally:
+    @staticmethod
+    def _found(*statuses: list[str]) -> list[Any]:
+        class Found:
+            def __init__(self, status: list[str]) -> None:
+                self.status = np.array(status)
+                self.reach = np.full(len(status), 0.5)
+                self.numeric = np.arange(len(status), dtype=float)
+                self.abs_error = np.full(len(status), 2.0)
+
+        return [Found(s) for s in statuses]
+
+    def test_one_wrong_move_is_not_enough(self) -> None:
+        t = _nearby.Tally.start(np.zeros(3, dtype=bool))
+        t = t.add(np.arange(3), self._found(["wrong", "ok", "nonsmooth"], ["ok", "ok", "ok"]))
+        assert t.wrong().tolist() == [False, False, False]
+        assert t.ok().tolist() == [False, True, False]
+        assert t.open().tolist() == [0, 2]
+        t = t.add(np.array([0, 2]), self._found(["wrong", "ok"], ["ok", "ok"]))
+        assert t.wrong().tolist() == [True, False, False] and t.ok().tolist() == [False, True, True]
+        assert t.numeric[0] == 0.0 and t.error[0] == 2.0
+
+    def test_right_twice_outvotes_a_wrong_move(self) -> None:
+        t = _nearby.Tally.start(np.zeros(1, dtype=bool))
+        t = t.add(np.arange(1), self._found(["wrong"], ["ok"]))
+        t = t.add(np.arange(1), self._found(["ok"], ["ok"]))
+        assert t.open().tolist() == [0]  # one each: undecided
+        t = t.add(np.arange(1), self._found(["ok"], ["ok"]))
+        assert t.ok().tolist() == [True]
+
+    def test_wrong_at_theta_counts_once(self) -> None:
+        t = _nearby.Tally.start(np.array([True, True]))
+        assert t.open().tolist() == [0, 1]
+        t = t.add(np.arange(2), self._found(["wrong", "ok"], ["ok", "ok"]))
+        assert t.wrong().tolist() == [True, False] and t.open().tolist() == [1]
