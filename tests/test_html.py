@@ -83,14 +83,14 @@ class _Rows(HTMLParser):
             self._cell.append(data)
 
 
-def _lesson() -> Report:
+def _lesson(**options: Any) -> Report:
     sys.path.insert(0, str(ROOT / "examples"))
     try:
         import lesson_problem
     finally:
         sys.path.remove(str(ROOT / "examples"))
     p = lesson_problem.buggy()
-    return gradcheck.check(p["cost"], p["params"], p["grad"])
+    return gradcheck.check(p["cost"], p["params"], p["grad"], **options)
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +210,7 @@ class TestNotebookView:
         page = Page(fragment(directional, picture=False))
         assert "along random directions" in page.text and "mode directional" in page.text
         assert "guarantee:" in page.text and "0/6" not in page.text
+        assert "Heat maps" not in Page(fragment(passed)).text  # a picture without any
 
     @pytest.mark.parametrize(("n", "wrong"), [(2_000, (1234,)), (300, (7, 299)), (64, (0,))])
     def test_a_localised_directional_failure_names_what_localisation_found(
@@ -253,6 +254,30 @@ class TestNotebookView:
                 f"PASSED every checked gradient entry agrees{caveat}"
                 in Page(fragment(report, picture=False)).text
             )
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_a_report_read_back_from_json(self, lesson: Report, mode: str) -> None:
+        report = lesson if mode == "full" else _lesson(mode=mode)
+        back = Report.from_json(report.to_json())
+        text = back._repr_html_()
+        page = Page(text)
+        caption = page.text.index("Bars: each")  # the same words and numbers up to it
+        assert page.text[:caption] == Page(report._repr_html_()).text[:caption]
+        (img,) = page.named("img")  # the bars (no per-entry errors: no heat map)
+        assert _png(img["src"]).startswith(PNG)
+        assert "Heat maps" not in Page(text).text  # ...and the caption names none
+        _no_network_no_script(page)
+
+    def test_a_million_entry_parameter_stays_small(self, lesson: Report) -> None:
+        # A notebook keeps every output in the .ipynb: the inline picture of a
+        # 1000 x 1000 heat map of noise (the worst case for PNG) must stay well
+        # under a megabyte, the table a few rows.
+        errors = np.abs(np.random.default_rng(0).standard_normal((1000, 1000)))
+        big = replace(lesson.parameters["W2"], shape=(1000, 1000), size=10**6, errors=errors)
+        report = replace(lesson, parameters={**lesson.parameters, "W2": big})
+        text = report._repr_html_()
+        assert len(text) < 600_000, len(text)
+        assert len(_Rows(text).rows) < 20
 
     def test_ipython_terminal_shows_the_table(self, lesson: Report) -> None:
         from IPython.lib.pretty import pretty

@@ -231,9 +231,14 @@ def _picture(report: Report) -> str:
     caption = (
         "Bars: each parameter's difference on a log scale against the dashed tolerance "
         "line; green agrees, red is wrong, amber inconclusive; hatched bars were checked "
-        "along random directions only. Heat maps: each wrong parameter's per-entry "
-        "|g − g̃|, bright is large, black exactly 0, grey not checked."
+        "along random directions only."
     )
+    # the picture has heat maps only for wrong parameters with per-entry errors
+    if any(report.parameters[n].errors is not None for n in report.failed_parameters):
+        caption += (
+            " Heat maps: each wrong parameter's per-entry |g − g̃|, bright is large, black "
+            "exactly 0, grey not checked."
+        )
     alt = f"gradcheck report picture: {report.status}"
     return (
         f'<figure style="margin:6px 0"><img alt="{_e(alt)}" src="{uri}">'
