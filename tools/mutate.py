@@ -26,7 +26,11 @@ whose source changed (``mutants/`` is regenerated first, then read).
 
 - ``process_isolation = "forkserver"``: torch and JAX start threads when imported,
   and forking mutmut's main process after its stats run deadlocked. A fork server
-  imports pytest and collects the tests once, then forks one child per mutant.
+  imports pytest, then forks one child per mutant.
+- ``forkserver_warmup = "none"``: by default the fork server collects the tests
+  first, which imports torch and JAX into it; about one forked mutant in 50 then
+  hung on a lock one of their threads held at the fork, asleep, so neither the CPU
+  limit nor the wall-clock SIGXCPU ended it. Each child imports what its tests need.
 - ``dependency_tracking_depth = 6``: a mutant runs only the tests that reach its
   function through at most 5 mutated callers (a helper of ``compare`` is 4 below
   ``check``: ``check -> _check_leaves -> _compare_entries -> compare``), not every test
