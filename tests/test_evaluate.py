@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -246,3 +248,87 @@ class TestRebase:
         ev.rebase(private, pristine)
         assert ev.pristine[0] is x and ev([(Delta(0, 0, 0.5),)]).tolist() == [1.0]
         assert x.tolist() == [0.5, 0.25]
+
+
+def _edge_cost(p: Any) -> float:
+    return float(np.sum(p / (1 + np.sqrt(p))))  # JAX docs' f: defined for x ≥ 0 only
+
+
+def _edge_grad(p: Any) -> Any:
+    return (np.sqrt(p) + 2) / (2 * (np.sqrt(p) + 1) ** 2)
+
+
+class TestDomainEdge:
+    """A cost that is NaN past its domain's edge: the error names the entry, its value,
+    the step and the way out (issue 11 §6, JAX docs' x / (1 + √x) at 0)."""
+
+    @pytest.mark.parametrize("x0", [1e-7, 2e-7, 1e-6])
+    def test_one_entry_stepped_below_zero(self, x0: float) -> None:
+        x = np.array([x0, 1.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # sqrt of a negative
+            with pytest.raises(GradcheckError) as err:
+                gradcheck.check(_edge_cost, x, _edge_grad(x))
+        text = str(err.value)
+        assert re.match(r"cost returned nan \(evaluation \d+, with x\[0\] perturbed by -", text)
+        assert f"x[0] is {x0:.3g}, so the step to -" in text
+        assert "may leave the cost's domain" in text and 'use method="forward"' in text
+
+    @pytest.mark.parametrize("x0", [1e-7, 1e-6])
+    def test_forward_then_works(self, x0: float) -> None:
+        x = np.array([x0, 1.0])
+        for grad in (_edge_grad(x), _edge_grad):
+            assert gradcheck.check(_edge_cost, x, grad, method="forward").status == "passed"
+
+    def test_a_matrix_entry_is_named_by_its_index(self) -> None:
+        w = np.array([[1.0, 2.0], [5e-6, 3.0]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(GradcheckError, match=r"w\[1, 0\] is 5e-06, so the step"):
+                gradcheck.check(lambda p: _edge_cost(p["w"]), {"w": w}, {"w": _edge_grad(w)})
+
+    @pytest.mark.parametrize("x0", [0.0, 1e-12])
+    def test_a_step_along_a_direction_names_the_entry_it_flips(self, x0: float) -> None:
+        x = np.array([x0, 1.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(GradcheckError) as err:
+                gradcheck.check(_edge_cost, x, _edge_grad(x))
+        text = str(err.value)
+        assert "with x perturbed along a direction" in text
+        assert re.search(rf"the step turns x\[0\] from {x0:.3g} to -[\d.e-]+, which may", text)
+
+    def test_batched_names_the_point_too(self) -> None:
+        x = np.array([1e-7, 1.0])
+
+        def batched(stack: Any) -> Any:
+            return np.sum(stack / (1 + np.sqrt(stack)), axis=1)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(GradcheckError) as err:
+                gradcheck.check(_edge_cost, x, _edge_grad(x), batched=batched)
+        text = str(err.value)
+        assert re.search(r"\(evaluation \d+, with x\[0\] perturbed by -[\d.e-]+, one of a ", text)
+        assert "x[0] is 1e-07, so the step to -" in text
+
+    def test_the_base_point_says_so(self) -> None:
+        x = np.array([-1.0, 1.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(GradcheckError) as err:
+                gradcheck.check(_edge_cost, x, np.ones(2))
+        assert str(err.value) == (
+            "cost returned nan (evaluation 1, at the unperturbed parameters): the cost is "
+            "not defined at the parameters given"
+        )
+
+    def test_torch_adapter(self) -> None:
+        import torch
+
+        import gradcheck.torch
+
+        x = torch.tensor([1e-7, 1.0], dtype=torch.float64, requires_grad=True)
+        with pytest.raises(GradcheckError) as err:
+            gradcheck.torch.check_function(lambda t: t / (1 + torch.sqrt(t)), x)
+        assert re.search(r"\[0\] is 1e-07, so the step to -[\d.e-]+ may leave", str(err.value))

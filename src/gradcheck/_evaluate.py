@@ -25,8 +25,10 @@ __all__ = [
     "Delta",
     "Evaluator",
     "GlobalRng",
+    "NonFinite",
     "Point",
     "SerialEvaluator",
+    "edge_hint",
     "preserve_rng",
     "to_scalar",
 ]
@@ -82,11 +84,15 @@ def _result_dtype(value: Any) -> np.dtype[Any]:
     return np.dtype(dtype) if isinstance(dtype, np.dtype) else np.asarray(value).dtype
 
 
+class NonFinite(GradcheckError):
+    """The cost returned NaN or ±inf (:func:`to_scalar`); callers add where and why."""
+
+
 def to_scalar(value: Any, *, complex_ok: bool, where: str) -> complex | float:
     """The cost's return value as a Python number, or a clear error."""
     if isinstance(value, float):  # Python and NumPy float64 scalars: the common case
         if not math.isfinite(value):
-            raise GradcheckError(f"cost returned {float(value)} {where}")
+            raise NonFinite(f"cost returned {float(value)} {where}")
         return float(value)
     if hasattr(value, "detach"):  # a framework tensor
         value = value.detach().cpu().numpy()
@@ -102,7 +108,7 @@ def to_scalar(value: Any, *, complex_ok: bool, where: str) -> complex | float:
     if isinstance(item, complex) and not complex_ok:
         item = item.real
     if not np.isfinite(item):
-        raise GradcheckError(f"cost returned {item} {where}")
+        raise NonFinite(f"cost returned {item} {where}")
     return item  # type: ignore[no-any-return]
 
 
@@ -150,6 +156,12 @@ def preserve_rng() -> Iterator[GlobalRng]:
         saved.reset()
 
 
+def _label(name: str, shape: tuple[int, ...], flat: int) -> str:
+    """``"W1[2, 3]"`` for flat index ``flat`` of ``name`` (just the name for a scalar)."""
+    idx = np.unravel_index(flat, shape) if shape else ()
+    return name + (f"[{', '.join(map(str, idx))}]" if idx else "")
+
+
 def describe(point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...]]) -> str:
     """Human text for a point: ``"with W1[2, 3] perturbed by +1e-05"``."""
     if not point:
@@ -157,13 +169,61 @@ def describe(point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...
     parts = []
     for d in point:
         if isinstance(d.indices, (int, np.integer)):
-            idx = np.unravel_index(int(d.indices), shapes[d.leaf]) if shapes[d.leaf] else ()
-            label = names[d.leaf] + (f"[{', '.join(map(str, idx))}]" if idx else "")
+            label = _label(names[d.leaf], shapes[d.leaf], int(d.indices))
             amount = d.amount()
             parts.append(f"{label} perturbed by {complex(amount).real or amount:+.3g}")
         else:
             parts.append(f"{names[d.leaf]} perturbed along a direction")
     return "with " + " and ".join(parts)
+
+
+def edge_hint(
+    point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...]], base: Sequence[Array]
+) -> str:
+    """Why the cost may be non-finite at ``point`` and what to do, for an error message.
+
+    ``base`` holds the unperturbed parameters, flat. A step of one entry may leave the
+    cost's domain (``sqrt`` at 1e-7 stepped by −4e-6): the entry's value is named, and
+    ``method="forward"``, whose steps go up only, is offered for a step down. A step
+    along a direction (the noise probe, a directional probe, a nearby point) names the
+    entries whose sign it flips, the usual edge (``sqrt``, ``log`` at 0).
+    """
+    if not point:
+        return ": the cost is not defined at the parameters given"
+    if len(point) == 1 and isinstance(point[0].indices, (int, np.integer)):
+        d = point[0]
+        theta = float(np.real(base[d.leaf][int(d.indices)]))
+        step = float(np.real(d.amount()))
+        fix = 'use method="forward" (its steps go up only) or move' if step < 0 else "move"
+        return (
+            f": {_label(names[d.leaf], shapes[d.leaf], int(d.indices))} is {theta:.3g}, so "
+            f"the step to {theta + step:.3g} may leave the cost's domain; {fix} the point "
+            "away from the edge"
+        )
+    flips = _flipped(point, names, shapes, base)
+    if flips:
+        return f": the step turns {flips}, which may leave the cost's domain; move the point away"
+    return ": the cost is not defined this near the parameters (the edge of its domain?)"
+
+
+def _flipped(
+    point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...]], base: Sequence[Array]
+) -> str:
+    """The first entry whose sign ``point`` flips (``"x[0] from 1e-12 to -3e-09"``)."""
+    found: list[str] = []
+    for d in point:
+        flat = np.arange(base[d.leaf].size)[d.indices].reshape(-1)
+        before = np.real(base[d.leaf][flat]).astype(np.float64)
+        after = before + np.real(np.broadcast_to(d.amount(), before.shape))
+        crossed = np.flatnonzero((before * after < 0) | ((before == 0) & (after != 0)))
+        found += [
+            f"{_label(names[d.leaf], shapes[d.leaf], int(flat[k]))} from {before[k]:.3g} to "
+            f"{after[k]:.3g}"
+            for k in crossed[: 2 - len(found)]
+        ]
+        if len(found) >= 2:
+            break
+    return " and ".join(found)
 
 
 class SerialEvaluator:
@@ -335,6 +395,9 @@ class SerialEvaluator:
             value = self.cost(self.build(self.leaves))
             self.result_dtype = _FLOAT64 if isinstance(value, float) else _result_dtype(value)
             return to_scalar(value, complex_ok=self.complex_ok, where="")
+        except NonFinite as exc:
+            hint = edge_hint(point, self.names, self.shapes, self.pristine)
+            raise GradcheckError(f"{exc}({self._where(point)}){hint}") from None
         except GradcheckError as exc:
             raise GradcheckError(f"{exc}({self._where(point)})") from None
         except Exception as exc:

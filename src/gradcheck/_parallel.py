@@ -30,9 +30,11 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import (
     GlobalRng,
+    NonFinite,
     Point,
     SerialEvaluator,
     describe,
+    edge_hint,
     preserve_rng,
     to_scalar,
 )
@@ -106,7 +108,20 @@ class BatchedEvaluator:
                 f"batched cost returned shape {np.shape(values)} for a stack of {b} points; "
                 f"it must return {b} values, one per point {where}"
             )
-        return np.array([to_scalar(v, complex_ok=base.complex_ok, where=where) for v in arr])
+        out = np.empty(b, dtype=np.complex128 if base.complex_ok else np.float64)
+        for k, v in enumerate(arr):
+            try:
+                out[k] = to_scalar(v, complex_ok=base.complex_ok, where="")
+            except NonFinite as exc:
+                at = describe(points[k], base.names, base.shapes)
+                hint = edge_hint(points[k], base.names, base.shapes, base.pristine)
+                on = f", {base.on}" if base.on else ""
+                raise GradcheckError(
+                    f"{exc}(evaluation {base.count + k}, {at}, one of a batch of {b}{on}){hint}"
+                ) from None
+            except GradcheckError as exc:
+                raise GradcheckError(f"{exc}{where}") from None
+        return out
 
 
 def run_chunk(
