@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
+import gradcheck
 from gradcheck import GradcheckError
 from gradcheck._numerics import (
     RTOL,
@@ -12,6 +15,7 @@ from gradcheck._numerics import (
     default_rtol,
     entry_scale,
     noise_from_table,
+    norm2,
     relative_step,
     steps,
 )
@@ -171,3 +175,30 @@ class TestUnknownMethodMessage:
         assert str(info.value) == (
             "unknown method 'fast': choose one of 'central', 'forward', 'complex', 'richardson'"
         )
+
+
+class TestExtremeMagnitudes:
+    """Nothing warns at magnitudes where squares overflow (t11-attack F2)."""
+
+    @pytest.mark.parametrize("s", [1e160, 1e200, 1e300])
+    def test_huge_costs_pass_without_warnings(self, s: float) -> None:
+        x = np.array([0.3, -0.7, 1.1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            report = gradcheck.check(lambda p: s * np.sum(np.sin(p)), x, lambda p: s * np.cos(p))
+        assert report.status == "passed"
+
+    def test_huge_wrong_gradient_fails_without_warnings(self) -> None:
+        x = np.array([0.3, -0.7, 1.1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            report = gradcheck.check(
+                lambda p: 1e300 * np.sum(np.sin(p)), x, lambda p: -1e300 * np.cos(p)
+            )
+        assert report.status == "failed"
+
+    def test_norm2(self) -> None:
+        assert norm2(np.array([3e200, 4e200])) == pytest.approx(5e200)
+        assert norm2(np.array([3.0, 4.0])) == 5.0
+        assert norm2(np.array([np.inf, 1.0])) == np.inf
+        assert noise_from_table(np.array([0, 1e200, 0, -1e200, 0, 1e200, 0])) > 1e199

@@ -464,3 +464,52 @@ class TestBatched:
             )
             assert report.status == "passed", f"seed {seed}\n{report}"
             assert "formula_dtype" not in report.options
+
+
+class TestGradientOnlyWrongInLowPrecision:
+    """A gradient function wrong only in float32 is not vouched for by its float64 self
+    (issue 11, t11-attack F3): the float64 route passed a negated float32 gradient."""
+
+    @staticmethod
+    def _grad(kind: str) -> Any:
+        def grad(p: Any) -> Any:
+            g = np.cos(p)
+            if p.dtype == np.float64:
+                return g
+            if kind == "negated":
+                return -g
+            g = g.copy()
+            g[3] *= 1.5 if kind == "one entry" else 1.0
+            return g
+
+        return grad
+
+    @pytest.mark.parametrize("kind", ["negated", "one entry"])
+    @pytest.mark.parametrize("dtype", [np.float32, np.float16])
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_fails(self, kind: str, dtype: Any, seed: int) -> None:
+        x = np.random.default_rng(seed).normal(size=20).astype(dtype)
+        report = gradcheck.check(lambda p: np.sum(np.sin(p)), x, self._grad(kind), seed=seed)
+        if dtype == np.float16 and kind == "one entry":
+            # float16 finite differences may not resolve it: never a pass, though
+            assert report.status in ("failed", "inconclusive")
+        else:
+            assert report.status == "failed"
+        assert any("more than" in m and "round-off explains" in m for m in report.messages)
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_right_in_both_dtypes_stays_on_the_float64_route(self, seed: int) -> None:
+        x = np.random.default_rng(seed).normal(size=20).astype(np.float32)
+        report = gradcheck.check(lambda p: np.sum(np.sin(p)), x, self._grad("right"))
+        assert report.status == "passed"
+        assert report.options["formula_dtype"] == "float64"
+
+    def test_saturated_tanh_round_off_is_not_mistaken_for_a_bug(self) -> None:
+        x = np.array([9.0, 0.5, -8.5, 1.0, 10.0], dtype=np.float32)
+
+        def grad(p: Any) -> Any:
+            return 1 - np.tanh(p) ** 2
+
+        report = gradcheck.check(lambda p: np.sum(np.tanh(p)), x, grad)
+        assert report.status == "passed"
+        assert report.options["formula_dtype"] == "float64"

@@ -19,11 +19,13 @@ could not resolve is named as such, never as a difference.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from gradcheck._numerics import norm2
 from gradcheck._report import Diagnosis, entry_label
 
 __all__ = ["FIT", "NAMED", "diagnose"]
@@ -40,8 +42,8 @@ Array = np.ndarray[Any, Any]
 
 
 def _fits(a: Array, b: Array) -> bool:
-    scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(b)))
-    return scale > 0 and float(np.linalg.norm(a - b)) <= FIT * scale
+    scale = max(float(norm2(a)), float(norm2(b)))
+    return scale > 0 and float(norm2(a - b)) <= FIT * scale
 
 
 def _factor_text(c: float) -> str:
@@ -84,6 +86,16 @@ def _scattered(name: str, a: Array, status: Array) -> Diagnosis:
     return Diagnosis("scattered", None, f"{text}: {_labels(name, a.shape, wrong)}" if k else text)
 
 
+def _ratio(a: np.ndarray[Any, Any], n: np.ndarray[Any, Any], norm: float) -> float:
+    """The least-squares factor ``c`` of ``a ≈ c·n``; ``n`` scaled by its norm where its
+    dot products overflow (gradients of 1e300)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = float(np.vdot(n, a) / np.vdot(n, n))
+    if math.isfinite(c):
+        return c
+    return float(np.vdot(n / norm, a / norm) / np.vdot(n / norm, n / norm))
+
+
 def diagnose(
     analytic: Array,
     numeric: Array,
@@ -114,13 +126,13 @@ def diagnose(
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
     if status is None:
-        scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(n)))
+        scale = max(float(norm2(a)), float(norm2(n)))
         close = np.isclose(a, n, rtol=1e-6, atol=1e-6 * scale / 1e3)
         status = np.where(close, "ok", "wrong")
     st = np.asarray(status).reshape(a.shape)
     judged = (st == "ok") | (st == "wrong")
     aj, nj = a[judged], n[judged]
-    na, nn = float(np.linalg.norm(aj)), float(np.linalg.norm(nj))
+    na, nn = float(norm2(aj)), float(norm2(nj))
     if not np.any(n) and np.any(a):
         return Diagnosis(
             "unused", 0.0, "the cost does not change with this parameter (its finite "
@@ -131,7 +143,7 @@ def diagnose(
     if _fits(aj, nj):
         return _scattered(name, a, st)  # right as a whole: a few entries are wrong
     if nn > 0:
-        c = float(np.vdot(nj, aj) / np.vdot(nj, nj))
+        c = _ratio(aj, nj, nn)
         if abs(c - 1) > FIT and _fits(aj, c * nj):
             if abs(c + 1) <= FIT:
                 return Diagnosis("sign", -1.0, "×−1 — the gradient has the wrong sign")

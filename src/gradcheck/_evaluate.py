@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, Protocol
@@ -141,19 +142,46 @@ class GlobalRng:
         )
 
 
+def _torch_rng() -> Callable[[], None] | None:
+    """What puts torch's global RNGs back as they are now; ``None`` without torch.
+
+    Only where the user imported torch (a cost may call a torch loss and ``.item()``):
+    its CPU generator, and the CUDA devices' where CUDA is already initialised (reading
+    them would initialise it).
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not hasattr(torch, "get_rng_state"):
+        return None
+    cpu = torch.get_rng_state()
+    cuda = torch.cuda
+    devices = range(cuda.device_count()) if cuda.is_initialized() else range(0)
+    states = [(d, cuda.get_rng_state(d)) for d in devices]
+
+    def restore() -> None:
+        torch.set_rng_state(cpu)
+        for device, state in states:
+            cuda.set_rng_state(state, device)
+
+    return restore
+
+
 @contextmanager
 def preserve_rng() -> Iterator[GlobalRng]:
-    """Save NumPy's and Python's global RNG states; restore them on exit, always.
+    """Save NumPy's, Python's and (where imported) torch's global RNG states; restore
+    them on exit, always.
 
     Yields the saved :class:`GlobalRng`, so that a cost drawing random numbers from
     the global generators (dropout, sampling) can be given the same draws at every
     evaluation.
     """
     saved = GlobalRng()
+    torch_rng = _torch_rng()
     try:
         yield saved
     finally:
         saved.reset()
+        if torch_rng is not None:
+            torch_rng()
 
 
 def _label(name: str, shape: tuple[int, ...], flat: int) -> str:

@@ -37,6 +37,7 @@ import numpy as np
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
+from gradcheck._numerics import ATOL_ROUNDOFFS, PLAUSIBLE
 from gradcheck._report import ParameterResult, Report, Status
 
 __all__ = [
@@ -69,14 +70,6 @@ PRECISIONS = ("float64", "model")
 #: of Numerical Algorithms*, §4.2); 1e-4 is about 840 float32 round-offs, ten times
 #: tighter than the engine's float32 default. For the half types about 10 round-offs.
 ANALYTIC_RTOL = {"float32": 1e-4, "float16": 1e-2, "bfloat16": 6e-2}
-#: Round-off of a low-precision backward pass, in units of its dtype's round-off times
-#: the largest gradient entry of the model: 100 round-offs leave a wide margin over
-#: the ``±u ×`` that scale of an exactly-zero gradient (see the module doc).
-ATOL_ROUNDOFFS = 100.0
-#: A user's-dtype gradient within this fraction of its parameter's float64 gradient
-#: scale is taken as round-off of the same formula (the guide's saturated tanh: 0.9%;
-#: a doubled or negated gradient: 100% or 200%).
-PLAUSIBLE = 0.1
 _UNIT = {"float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
 #: The float64 copy must compute the same loss as the model to this relative accuracy
 #: (a float32 forward pass of a small model is good to ~1e-6); a larger difference

@@ -48,10 +48,12 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 
 __all__ = [
+    "ATOL_ROUNDOFFS",
     "CANCELLATION",
     "HIDDEN_MAGNITUDE",
     "HIDDEN_STEP",
     "METHODS",
+    "PLAUSIBLE",
     "RETRY_GROWTH",
     "RTOL",
     "SAFETY",
@@ -61,6 +63,7 @@ __all__ = [
     "default_rtol",
     "entry_scale",
     "noise_from_table",
+    "norm2",
     "relative_step",
     "steps",
     "unit_roundoff",
@@ -121,6 +124,15 @@ HIDDEN_MAGNITUDE = 2.0**-27
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms
 #: (about ``√n · u``; 1e3 u would take 10⁶ terms).
 CANCELLATION = 1e3
+#: Round-off of a low-precision gradient, in units of its dtype's round-off times the
+#: largest gradient entry of the model: 100 round-offs leave a wide margin over the
+#: ``±u ×`` that scale of an exactly-zero gradient (``gradcheck._frameworks``).
+ATOL_ROUNDOFFS = 100.0
+#: A user's-dtype gradient within this fraction of its parameter's float64 gradient
+#: scale is taken as round-off of the same formula (the guide's saturated tanh: 0.9%;
+#: a doubled or negated gradient: 100% or 200%); a larger difference is no round-off
+#: (code acting only in that dtype), and the user's-dtype gradient itself is checked.
+PLAUSIBLE = 0.1
 #: A detection bound above this many times float64's screening tolerance for the
 #: method (1e-5 for central differences, where a float64 check states about 2e-7) is
 #: said in a note: the report then states what it could not see.
@@ -231,4 +243,26 @@ def noise_from_table(values: np.ndarray[Any, Any]) -> float:
     diffs = np.diff(np.asarray(values, dtype=np.float64), n=k)
     if diffs.size == 0:
         return 0.0
-    return float(np.sqrt(np.mean(diffs**2) / comb(2 * k, k)))
+    with np.errstate(over="ignore"):
+        mean_square = float(np.mean(diffs**2))
+    if math.isinf(mean_square):  # differences above about 1e154 (a cost of 1e200)
+        return norm2(diffs) / math.sqrt(diffs.size * comb(2 * k, k))
+    return math.sqrt(mean_square / comb(2 * k, k))
+
+
+def norm2(values: np.ndarray[Any, Any]) -> float:
+    """The Euclidean norm of an array, without overflow where the norm itself is finite
+    (NumPy's sums the squares, which overflow from about 1.3e154; a check must not warn
+    for a cost or gradient of 1e200, since pytest's ``filterwarnings = error`` turns
+    the warning into a failure).
+
+    >>> norm2(np.array([3e200, 4e200]))
+    5e+200
+    """
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(v))
+    if math.isinf(norm) and np.all(np.isfinite(v)):
+        top = float(np.max(np.abs(v)))
+        norm = top * float(np.linalg.norm(v / top))
+    return norm

@@ -29,9 +29,11 @@ from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, Evaluator, SerialEvaluator
 from gradcheck._inputs import analytic_gradient
 from gradcheck._numerics import (
+    ATOL_ROUNDOFFS,
     CANCELLATION,
     HIDDEN_MAGNITUDE,
     HIDDEN_STEP,
+    PLAUSIBLE,
     RTOL,
     UNSEEN,
     entry_scale,
@@ -257,6 +259,29 @@ def _gradient_on_copy(
     return g64
 
 
+def _implausible(user: list[Array], g64: list[Array], names: list[str], dtype: str) -> str:
+    """Why the user's-dtype gradient is no round-off of its float64 self, or ``""``.
+
+    As the adapters do (``gradcheck._frameworks.plausible``): a difference above
+    :data:`~gradcheck._numerics.PLAUSIBLE` of a parameter's float64 gradient scale, and
+    above :data:`~gradcheck._numerics.ATOL_ROUNDOFFS` round-offs of the model's largest
+    entry, is code acting only in that dtype (a negated gradient passed on the float64
+    copy, issue 11), so the user's own gradient must be the one checked.
+    """
+    largest = max((float(np.max(np.abs(g), initial=0.0)) for g in g64), default=0.0)
+    floor = ATOL_ROUNDOFFS * float(np.finfo(np.dtype(dtype)).eps) * largest
+    for name, gu, g in zip(names, user, g64):
+        scale = float(np.max(np.abs(g), initial=0.0))
+        diff = float(np.max(np.abs(gu - g), initial=0.0))
+        if diff > max(PLAUSIBLE * scale, floor):
+            return (
+                f"the gradient function's {dtype} value differs from its float64 value by "
+                f"{diff / max(scale, floor):.2g} of {name}'s gradient scale, more than "
+                f"{dtype} round-off explains (code acting only in {dtype}?)"
+            )
+    return ""
+
+
 def formula_in_float64(
     ev: SerialEvaluator,
     grad: Callable[[Any], Any],
@@ -302,6 +327,8 @@ def formula_in_float64(
         if abs(j64 - j0) <= math.sqrt(unit_roundoff(dtype)) * max(abs(j64), abs(j0), spread):
             ev.reset_rng()  # the global random numbers the gradient saw at the user's dtype
             g64 = _gradient_on_copy(grad, unflatten(treedef, leaves64), names)
+            if not isinstance(g64, str):
+                g64 = _implausible(analytic, g64, names, dtype) or g64
         else:
             g64 = (
                 f"the cost's value in float64 ({j64:.9g}) differs from its {dtype} value "

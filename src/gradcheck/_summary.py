@@ -18,6 +18,7 @@ import numpy as np
 from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
 from gradcheck._diagnose import diagnose
+from gradcheck._numerics import norm2
 from gradcheck._report import Entry, ParameterResult, Report, Status
 
 __all__ = [
@@ -117,8 +118,8 @@ def _zero_within_error(results: list[Result], analytic: list[Array]) -> bool:
 
 def difference(a: Array, n: Array) -> float:
     """The lesson's ‖a − n‖₂ / (‖a‖₂ + ‖n‖₂); 0 when both are 0."""
-    den = float(np.linalg.norm(a) + np.linalg.norm(n))
-    return float(np.linalg.norm(a - n)) / den if den > 0 else 0.0
+    den = float(norm2(a) + norm2(n))
+    return float(norm2(a - n)) / den if den > 0 else 0.0
 
 
 def _bound(c: cmp.Comparison, idx: Array) -> float:
