@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out or full:
         json_path = (args.out or ROOT / "benchmarks") / "accuracy.json"
         page_path = (args.out or ROOT / "docs") / "accuracy.md"
+        json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(out, indent=1) + "\n")
         page_path.write_text(markdown(out))
     return 0
