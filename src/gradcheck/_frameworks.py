@@ -37,7 +37,7 @@ import numpy as np
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
-from gradcheck._numerics import ATOL_ROUNDOFFS, PLAUSIBLE
+from gradcheck._numerics import ATOL_ROUNDOFFS, PLAUSIBLE, plausible
 from gradcheck._report import ParameterResult, Report, Status
 
 __all__ = [
@@ -171,12 +171,6 @@ def probe_batched(
     if out.shape != (2,) or not np.all(np.abs(out - value) <= 1e3 * u * max(abs(value), 1e-300)):
         return f"batched values {out.tolist()} differ from the serial value {value!r}"
     return None
-
-
-def plausible(user: Array, g64: Array, floor: float) -> bool:
-    """Whether ``user`` differs from ``g64`` by no more than round-off can explain."""
-    scale = float(np.max(np.abs(g64), initial=0.0))
-    return float(np.max(np.abs(user - g64), initial=0.0)) <= max(PLAUSIBLE * scale, floor)
 
 
 def _figure(user: Array, g64: Array) -> float:

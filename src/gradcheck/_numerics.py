@@ -64,6 +64,7 @@ __all__ = [
     "entry_scale",
     "noise_from_table",
     "norm2",
+    "plausible",
     "relative_step",
     "steps",
     "unit_roundoff",
@@ -266,3 +267,17 @@ def norm2(values: np.ndarray[Any, Any]) -> float:
         top = float(np.max(np.abs(v)))
         norm = top * float(np.linalg.norm(v / top))
     return norm
+
+
+def plausible(user: np.ndarray[Any, Any], g64: np.ndarray[Any, Any], floor: float) -> bool:
+    """Whether a user's-dtype gradient ``user`` differs from its float64 self ``g64`` by
+    no more than round-off explains: ``PLAUSIBLE`` of ``g64``'s scale, or ``floor``
+    (``ATOL_ROUNDOFFS`` round-offs of the model's largest entry), whichever is larger.
+
+    >>> plausible(np.array([1.0, 2.0]), np.array([1.0, 2.1]), 0.0)
+    True
+    >>> plausible(np.array([-1.0, -2.0]), np.array([1.0, 2.0]), 0.0)
+    False
+    """
+    scale = float(np.max(np.abs(g64), initial=0.0))
+    return float(np.max(np.abs(user - g64), initial=0.0)) <= max(PLAUSIBLE * scale, floor)

@@ -33,11 +33,11 @@ from gradcheck._numerics import (
     CANCELLATION,
     HIDDEN_MAGNITUDE,
     HIDDEN_STEP,
-    PLAUSIBLE,
     RTOL,
     UNSEEN,
     entry_scale,
     noise_from_table,
+    plausible,
     unit_roundoff,
 )
 from gradcheck._pytree import TreeDef, flatten, unflatten
@@ -262,7 +262,7 @@ def _gradient_on_copy(
 def _implausible(user: list[Array], g64: list[Array], names: list[str], dtype: str) -> str:
     """Why the user's-dtype gradient is no round-off of its float64 self, or ``""``.
 
-    As the adapters do (``gradcheck._frameworks.plausible``): a difference above
+    As the adapters do (:func:`~gradcheck._numerics.plausible`): a difference above
     :data:`~gradcheck._numerics.PLAUSIBLE` of a parameter's float64 gradient scale, and
     above :data:`~gradcheck._numerics.ATOL_ROUNDOFFS` round-offs of the model's largest
     entry, is code acting only in that dtype (a negated gradient passed on the float64
@@ -271,9 +271,9 @@ def _implausible(user: list[Array], g64: list[Array], names: list[str], dtype: s
     largest = max((float(np.max(np.abs(g), initial=0.0)) for g in g64), default=0.0)
     floor = ATOL_ROUNDOFFS * float(np.finfo(np.dtype(dtype)).eps) * largest
     for name, gu, g in zip(names, user, g64):
-        scale = float(np.max(np.abs(g), initial=0.0))
-        diff = float(np.max(np.abs(gu - g), initial=0.0))
-        if diff > max(PLAUSIBLE * scale, floor):
+        if not plausible(gu, g, floor):
+            scale = float(np.max(np.abs(g), initial=0.0))
+            diff = float(np.max(np.abs(gu - g), initial=0.0))
             return (
                 f"the gradient function's {dtype} value differs from its float64 value by "
                 f"{diff / max(scale, floor):.2g} of {name}'s gradient scale, more than "
