@@ -17,6 +17,7 @@ import pytest
 import gradcheck
 from gradcheck import _compare as cmp
 from gradcheck import cli
+from gradcheck._build import build_report
 from gradcheck._summary import (
     NO_BOUND,
     RANK,
@@ -55,7 +56,8 @@ def summary(params: dict[str, tuple[Array, Array, Array, list[str]]]) -> gradche
         results.append((name, n.copy(), comparison(a, n, tol, status), np.arange(a.size)))
         analytic.append(a)
     options = {"method": "central", "resolved_mode": "full"}
-    return summarise(results, analytic, 7, time.perf_counter(), options, 0.0, [])
+    outcome = summarise(results, analytic, 0.0)
+    return build_report(outcome, evaluations=7, start=time.perf_counter(), options=options)
 
 
 def flat_index(entry: gradcheck.Entry, shape: tuple[int, ...]) -> int:
@@ -342,8 +344,9 @@ class TestInconclusiveKeepsHowItRan:
 
     def test_the_builder_copies_the_options(self) -> None:
         options = {"method": "central", "resolved_mode": "sample", "sample": 3}
-        report = inconclusive(
-            ["a"], [np.zeros(2)], 2, time.perf_counter(), "why", options, ["first"]
+        outcome = inconclusive(["a"], [np.zeros(2)], "why")
+        report = build_report(
+            outcome, evaluations=2, start=time.perf_counter(), options=options, notes=["first"]
         )
         options["method"] = "changed"
         assert report.options["method"] == "central" and report.mode == "sample"

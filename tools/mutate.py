@@ -40,7 +40,8 @@ whose source changed (``mutants/`` is regenerated first, then read).
   would count every gradcheck frame, but in 3.8.1 it resolves each frame's file and
   raises on a dataclass's generated ``__init__``, whose file is ``"<string>"``, which
   aborts the stats run: boxed/mutmut#570.)
-- ``only_mutate``: the 15 modules of ``MODULES`` below (the issue's list). The rest is
+- ``only_mutate``: the 18 modules of ``MODULES`` below (the issue's list, with
+  the modules the engine was later split into). The rest is
   copied unmutated: report formatting (``_report``), plots, the lesson and demo text,
   progress bars, the pytest plugin and the framework loaders decide no verdict.
 - ``--children 1`` by default: the machine is shared; ``--children N`` for more.
@@ -83,6 +84,9 @@ MODULES = (
     "_pytree",
     "_evaluate",
     "_engine",
+    "_entrywise",
+    "_build",
+    "_plan",
     "_inputs",
     "_io",
     "cli",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from gradcheck._parallel import MEMORY_BUDGET
 from gradcheck._pytree import GradientShapeError, flatten, match_gradient, unflatten
 
 __all__ = [
+    "Gradient",
     "analytic_gradient",
     "check_options",
     "check_run_options",
@@ -145,12 +146,11 @@ def _cost_shape(cost: Callable[[Any], Any], params: Any) -> tuple[int, ...] | No
     return tuple(np.shape(value))
 
 
-def _matched(
-    grad: Any, params: Any, notes: list[str], cost: Callable[[Any], Any] | None
-) -> list[Any]:
+def _matched(grad: Any, params: Any, cost: Callable[[Any], Any] | None) -> Gradient:
     """``match_gradient``; a Jacobian given for a vector-valued cost is named as such."""
+    notes: list[str] = []
     try:
-        return match_gradient(params, grad, notes)
+        values = match_gradient(params, grad, notes)
     except GradientShapeError as exc:
         shape = _cost_shape(cost, params) if exc.jacobian and cost is not None else None
         if shape is None or int(np.prod(shape)) == 1:
@@ -161,15 +161,27 @@ def _matched(
             "gradient of one number: reduce the cost (sum, mean, or a dot with a fixed "
             "vector) and pass that scalar's gradient, or check each output separately"
         ) from None
+    return Gradient(values, tuple(notes))
+
+
+class Gradient(NamedTuple):
+    """The supplied gradient, read.
+
+    Attributes:
+        values: float64 arrays in parameter order, each shaped like its parameter.
+        notes: what the reader should know about how it was read (ignored keys).
+    """
+
+    values: list[Array]
+    notes: tuple[str, ...] = ()
 
 
 def analytic_gradient(
     grad: Any,
     params: Any,
     names: Sequence[str],
-    notes: list[str],
     cost: Callable[[Any], Any] | None = None,
-) -> list[Array]:
+) -> Gradient:
     """The supplied gradient, flattened in parameter order and validated.
 
     A callable ``grad`` is called on a private copy of ``params`` (see
@@ -178,8 +190,9 @@ def analytic_gradient(
     """
     if callable(grad):
         grad = _call_grad(grad, params)
+    matched = _matched(grad, params, cost)
     out = []
-    for name, g in zip(names, _matched(grad, params, notes, cost)):
+    for name, g in zip(names, matched.values):
         if hasattr(g, "detach"):
             g = g.detach().cpu().numpy()
         g = np.asarray(g)
@@ -192,7 +205,7 @@ def analytic_gradient(
                 f"gradient for {name!r} has a non-finite value {bad[0]} at index {bad[1]}"
             )
         out.append(g)
-    return out
+    return Gradient(out, matched.notes)
 
 
 def check_target(cost: Any, params: Any) -> None:

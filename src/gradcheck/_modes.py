@@ -21,23 +21,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from gradcheck._build import Outcome, ParameterOutcome
 from gradcheck._directional import Directional, Probe, Prober, Segment, directional
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Evaluator
 from gradcheck._localise import Localisation
 from gradcheck._localise import localise as run_localise
-from gradcheck._report import Diagnosis, Entry, ParameterResult, Status
+from gradcheck._report import Diagnosis, Entry, Status
 
 __all__ = [
     "AUTO_FULL_MAX",
     "DEFAULT_SAMPLE",
     "DIRECTIONAL_UNCERTAIN",
     "MODES",
-    "DirectionalOutcome",
     "check_sample",
     "direction_salt",
     "directional_check",
@@ -121,17 +121,6 @@ def sample_indices(size: int, k: int, rng: np.random.Generator) -> np.ndarray[An
     return np.sort(rng.choice(size, size=k, replace=False))
 
 
-class DirectionalOutcome(NamedTuple):
-    """What the ``directional`` mode hands the engine for its report."""
-
-    results: list[ParameterResult]
-    status: Status
-    difference: float
-    guarantee: dict[str, Any]
-    localisation: dict[str, Any]
-    messages: list[str]
-
-
 def direction_salt(j0: float) -> int:
     """The cost's value at θ, as the bits of its float64: mixed into the seed of the
     directions.
@@ -163,7 +152,7 @@ def directional_check(
     budget: int,
     roundoff: float | None = None,
     work: Any = None,
-) -> DirectionalOutcome:
+) -> Outcome:
     """The ``directional`` mode: verdict, then localisation and diagnosis on failure.
 
     Every difference (the report's and each parameter's) is the lesson's
@@ -198,16 +187,25 @@ def directional_check(
         overall = "inconclusive"
     if verdict.wrong:
         messages.append(_failure_note(verdict, loc, localise, names))
+    noise = max(p.noise for p in verdict.probes)
     guarantee = {
         "directions": len(verdict.probes),
         "relative_error": verdict.bound,
         "miss_probability": miss,
         "text": verdict.text,
-        "noise": max(p.noise for p in verdict.probes),
+        "noise": noise,
     }
     localisation = _summary(loc, names) if verdict.wrong and localise else {}
     difference = _difference([p for p in probes if p.segments == root])
-    return DirectionalOutcome(results, overall, difference, guarantee, localisation, messages)
+    return Outcome(
+        tuple(results),
+        difference,
+        noise=float(noise),
+        notes=tuple(messages),
+        status=overall,
+        guarantee=guarantee,
+        localisation=localisation,
+    )
 
 
 def _result(
@@ -218,19 +216,18 @@ def _result(
     verdict: Directional,
     loc: Localisation,
     probes: list[Probe],
-) -> ParameterResult:
-    """Parameter ``i``'s result; ``probes`` are those of the whole parameter alone."""
+) -> ParameterOutcome:
+    """Parameter ``i``'s outcome; ``probes`` are those of the whole parameter alone."""
     pinned = [e for e in loc.pinned if e.parameter == name]
     bound = verdict.bounds[i]
-    return ParameterResult(
+    return ParameterOutcome(
         name=name,
         shape=tuple(leaf.shape),
         dtype=str(leaf.real.dtype),
         status=status,
         difference=_difference(probes),
-        max_abs_error=max((e.abs_error for e in pinned), default=float("nan")),
         checked=sum(1 for j, _ in loc.compared if j == i),
-        size=int(leaf.size),
+        max_abs_error=max((e.abs_error for e in pinned), default=float("nan")),
         failed=len(pinned),
         worst=tuple(pinned[:5]),
         diagnosis=_diagnosis(i, loc, pinned),

@@ -1,25 +1,34 @@
-"""Turning per-entry comparisons into a :class:`~gradcheck.Report`.
+"""Turning per-entry comparisons into an :class:`~gradcheck._build.Outcome`.
 
 A parameter fails if any entry is ``wrong``, is inconclusive if none is wrong but some
 are ``uncertain`` (or every entry sits at a kink), and passes otherwise; the report
 fails if any parameter failed, else is inconclusive if any was (``docs/numerics.md``).
-Worst entries are ranked by :func:`rank`. This module builds every entrywise report
-and the report of a check that stopped early, from the same options record.
+Worst entries are ranked by :func:`rank`. This module describes what an entrywise
+check found, and what a check that stopped early knows; ``gradcheck._build`` makes
+both reports.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
 
 from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
+from gradcheck._build import (
+    NO_BOUND,
+    RANK,
+    WORST,
+    Outcome,
+    ParameterOutcome,
+    overall_status,
+    rank,
+)
 from gradcheck._diagnose import diagnose
 from gradcheck._numerics import norm2
-from gradcheck._report import Entry, ParameterResult, Report, Status
+from gradcheck._report import Entry, Status
 
 __all__ = [
     "NO_BOUND",
@@ -36,27 +45,8 @@ __all__ = [
 
 Array = np.ndarray[Any, Any]
 ENTRY_FAILURES = ("wrong", "nonsmooth", "uncertain")
-#: How many worst entries a parameter result and the report keep.
-WORST = 5
 #: One parameter's comparison: (name, private leaf, comparison, checked flat indices).
 Result = tuple[str, Array, cmp.Comparison, Array]
-
-
-#: The order of entry statuses in a worst list: a wrong entry is what a reader looks
-#: for; an unresolved one makes the verdict inconclusive; one at a kink is kept out
-#: of the verdict (its error against the averaged slopes is often the largest of all).
-RANK = {"wrong": 0, "uncertain": 1, "nonsmooth": 2, "ok": 3}
-
-
-def rank(status: Array, abs_error: Array, tolerance: Array) -> Array:
-    """Indices from worst to best: by :data:`RANK` of the status, then by error
-    relative to tolerance (an error with zero tolerance is infinitely far off), then
-    by absolute error; ties keep their order."""
-    err = np.nan_to_num(np.asarray(abs_error, dtype=np.float64), nan=-np.inf)
-    tol = np.asarray(tolerance, dtype=np.float64)
-    ratio = np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.where(err > 0, np.inf, 0.0))
-    group = np.array([RANK.get(str(x), len(RANK)) for x in np.asarray(status).tolist()])
-    return np.lexsort((-err, -ratio, group))
 
 
 def _entries(
@@ -81,22 +71,6 @@ def _entries(
         )
     return out
 
-
-def _worst(entries: list[Entry]) -> tuple[Entry, ...]:
-    """The :data:`WORST` worst of every parameter's worst entries, ranked alike."""
-    order = rank(
-        np.array([e.status for e in entries], dtype=object),
-        np.array([e.abs_error for e in entries], dtype=np.float64),
-        np.array([e.tolerance for e in entries], dtype=np.float64),
-    )
-    return tuple(entries[int(j)] for j in order[:WORST])
-
-
-#: The detection bound of a parameter that checked nothing (an empty array, or a check
-#: that stopped before comparing): no error, however large, is known to be caught. A
-#: bound of 0 would claim the opposite, that every error is. JSON writes it as null
-#: (``report.schema.json``), like every non-finite number.
-NO_BOUND = math.inf
 
 #: The message of a check whose whole gradient is zero to within its error.
 ZERO_GRADIENT = (
@@ -139,153 +113,108 @@ def parameter_status(wrong: int, uncertain: int, nonsmooth: int, checked: int) -
     return "passed"
 
 
-def overall_status(statuses: list[Status]) -> Status:
-    """The report's verdict: ``failed`` if any parameter failed (a gradient known to be
-    wrong outweighs one that could not be judged), else ``inconclusive`` if any was,
-    else ``passed``."""
-    if "failed" in statuses:
-        return "failed"
-    if "inconclusive" in statuses:
-        return "inconclusive"
-    return "passed"
-
-
-def summarise(
-    results: list[Result],
-    analytic: list[Array],
-    evaluations: int,
-    start: float,
-    options: dict[str, Any],
-    sigma: float,
-    notes: list[str],
-) -> Report:
-    """The report of an entrywise check (full or sample mode).
+def summarise(results: list[Result], analytic: list[Array], sigma: float) -> Outcome:
+    """What an entrywise check (full or sample mode) found.
 
     Args:
         results: each parameter's comparison, in the parameters' order.
         analytic: each parameter's analytic gradient, shaped like it.
-        evaluations: how many times the cost was called.
-        start: ``time.perf_counter()`` when the check started.
-        options: the options the report records; its ``resolved_mode`` is the
-            report's ``mode`` (the same record :func:`inconclusive` gets).
         sigma: the cost's measured noise.
-        notes: messages from before the comparison (how the gradient was read).
 
     Returns:
-        The :class:`~gradcheck.Report`.
+        The :class:`~gradcheck._build.Outcome`, with the messages the comparisons call for.
     """
-    params: dict[str, ParameterResult] = {}
-    all_a, all_n, worst = [], [], []
-    messages = list(notes)
     numeric_full = {
         name: c.numeric.reshape(leaf.shape)
         for name, leaf, c, idx in results
         if idx.size == leaf.size
     }
-    for (name, leaf, c, idx), g in zip(results, analytic):
-        a = g.reshape(-1)[idx]
-        all_a.append(a)
-        all_n.append(c.numeric)
-        counts = {s: int(np.count_nonzero(c.status == s)) for s in ENTRY_FAILURES}
-        status = parameter_status(
-            counts["wrong"], counts["uncertain"], counts["nonsmooth"], int(idx.size)
-        )
-        if status == "passed" and kinks.unbracketed(c):  # kinks.py rule 4: no evidence
-            status = "inconclusive"
-        diag = None
-        if status == "failed" and name in numeric_full:
-            others = {n: v for n, v in numeric_full.items() if n != name}
-            diag = diagnose(g, numeric_full[name], others, status=c.status, name=name)
-        entries = _entries(name, leaf.shape, idx, a, c, WORST)
-        errors = np.full(leaf.size, np.nan)
-        errors[idx] = c.abs_error
-        worst += entries
-        params[name] = ParameterResult(
-            name=name, shape=tuple(leaf.shape), dtype=str(leaf.real.dtype), status=status,
-            difference=difference(a, c.numeric),
-            max_abs_error=float(c.abs_error.max()) if idx.size else 0.0,
-            checked=int(idx.size), size=int(leaf.size), failed=counts["wrong"],
-            nonsmooth=counts["nonsmooth"], uncertain=counts["uncertain"],
-            worst=tuple(entries), diagnosis=diag, detection_bound=_bound(c, idx),
-            errors=errors.reshape(leaf.shape),
-        )  # fmt: skip
-        messages += [*kinks.messages(name, c), *c.notes]
-        still = int(np.count_nonzero(c.flat & (c.status == "uncertain")))
-        if still:
-            messages.append(
-                f"{name}: the cost returned exactly the same value at every step for "
-                f"{still} entries, though the gradient says it should change: its "
-                "dependence on them is lost to rounding inside the cost (cancellation, "
-                "such as (1e4 + f) − 1e4 in float32) or absent; compute the cost in "
-                "float64 to check them"
-            )
-        if counts["uncertain"] > still:
-            messages.append(
-                f"{name}: {counts['uncertain'] - still} entries could not be resolved: the "
-                f"cost's noise ({sigma:.2g}) or curvature swamps the finite differences there"
-            )
-    overall = overall_status([p.status for p in params.values()])
-    if overall == "inconclusive" and _zero_within_error(results, analytic):
+    params, messages = [], []
+    for result, g in zip(results, analytic):
+        params.append(_parameter(result, g, numeric_full))
+        messages += _messages(result, sigma)
+    if overall_status([p.status for p in params]) == "inconclusive" and _zero_within_error(
+        results, analytic
+    ):
         messages.append(ZERO_GRADIENT)
-    diff = difference(np.concatenate(all_a), np.concatenate(all_n))
-    return _report(
-        overall, diff, params, _worst(worst), evaluations, start, options, sigma, messages
+    all_a = np.concatenate([g.reshape(-1)[idx] for (_, _, _, idx), g in zip(results, analytic)])
+    all_n = np.concatenate([c.numeric for _, _, c, _ in results])
+    return Outcome(tuple(params), difference(all_a, all_n), sigma, tuple(messages))
+
+
+def _parameter(result: Result, g: Array, numeric_full: dict[str, Array]) -> ParameterOutcome:
+    """One parameter's outcome; ``numeric_full`` holds the fully checked parameters'
+    numerical gradients (what a diagnosis compares with)."""
+    name, leaf, c, idx = result
+    a = g.reshape(-1)[idx]
+    counts = {s: int(np.count_nonzero(c.status == s)) for s in ENTRY_FAILURES}
+    status = parameter_status(
+        counts["wrong"], counts["uncertain"], counts["nonsmooth"], int(idx.size)
     )
-
-
-def _report(
-    status: Status,
-    diff: float,
-    params: dict[str, ParameterResult],
-    worst: tuple[Entry, ...],
-    evaluations: int,
-    start: float,
-    options: dict[str, Any],
-    sigma: float,
-    messages: list[str],
-) -> Report:
-    """The one place an entrywise or inconclusive report is built: its mode is the
-    options' ``resolved_mode``, so a report always says how it ran."""
-    return Report(
+    if status == "passed" and kinks.unbracketed(c):  # kinks.py rule 4: no evidence
+        status = "inconclusive"
+    diag = None
+    if status == "failed" and name in numeric_full:
+        others = {n: v for n, v in numeric_full.items() if n != name}
+        diag = diagnose(g, numeric_full[name], others, status=c.status, name=name)
+    errors = np.full(leaf.size, np.nan)
+    errors[idx] = c.abs_error
+    return ParameterOutcome(
+        name=name,
+        shape=tuple(leaf.shape),
+        dtype=str(leaf.real.dtype),
         status=status,
-        difference=diff,
-        parameters=params,
-        worst=worst,
-        evaluations=evaluations,
-        seconds=time.perf_counter() - start,
-        options=dict(options),
-        noise=sigma,
-        messages=tuple(messages),
-        mode=str(options.get("resolved_mode", "full")),
+        difference=difference(a, c.numeric),
+        checked=int(idx.size),
+        max_abs_error=float(c.abs_error.max()) if idx.size else 0.0,
+        failed=counts["wrong"],
+        nonsmooth=counts["nonsmooth"],
+        uncertain=counts["uncertain"],
+        worst=tuple(_entries(name, leaf.shape, idx, a, c, WORST)),
+        diagnosis=diag,
+        detection_bound=_bound(c, idx),
+        errors=errors.reshape(leaf.shape),
     )
 
 
-def inconclusive(
-    names: list[str],
-    leaves: list[Array],
-    evaluations: int,
-    start: float,
-    msg: str,
-    options: dict[str, Any],
-    notes: list[str],
-) -> Report:
-    """The report of a check that stopped before comparing any entry (a cost that
-    is not deterministic): every parameter ``inconclusive``, with the same options
-    (and so the same mode) a finished check would report, and ``notes`` + ``msg``.
+def _messages(result: Result, sigma: float) -> list[str]:
+    """What a reader should know about one parameter's comparison."""
+    name, _, c, _ = result
+    messages = [*kinks.messages(name, c), *c.notes]
+    uncertain = int(np.count_nonzero(c.status == "uncertain"))
+    still = int(np.count_nonzero(c.flat & (c.status == "uncertain")))
+    if still:
+        messages.append(
+            f"{name}: the cost returned exactly the same value at every step for "
+            f"{still} entries, though the gradient says it should change: its "
+            "dependence on them is lost to rounding inside the cost (cancellation, "
+            "such as (1e4 + f) − 1e4 in float32) or absent; compute the cost in "
+            "float64 to check them"
+        )
+    if uncertain > still:
+        messages.append(
+            f"{name}: {uncertain - still} entries could not be resolved: the "
+            f"cost's noise ({sigma:.2g}) or curvature swamps the finite differences there"
+        )
+    return messages
+
+
+def inconclusive(names: list[str], leaves: list[Array], msg: str) -> Outcome:
+    """What a check that stopped before comparing any entry (a cost that is not
+    deterministic) knows: every parameter ``inconclusive``, and why (``msg``).
+
+    Built by :func:`gradcheck._build.build_report` with the same options as a
+    finished check, its report keeps the mode and options it would have run with.
     """
-    nan = float("nan")
-    params = {
-        n: ParameterResult(
+    params = tuple(
+        ParameterOutcome(
             name=n,
             shape=tuple(x.shape),
             dtype=str(x.real.dtype),
             status="inconclusive",
-            difference=nan,
-            max_abs_error=nan,
+            difference=math.nan,
             checked=0,
-            size=int(x.size),
-            detection_bound=NO_BOUND,
         )
         for n, x in zip(names, leaves)
-    }
-    return _report("inconclusive", nan, params, (), evaluations, start, options, 0.0, [*notes, msg])
+    )
+    return Outcome(params, math.nan, 0.0, (msg,), status="inconclusive")

@@ -183,7 +183,7 @@ def sweep(
         raise GradcheckError(f"sweep points={points}: need at least 3")
     names, user_leaves, treedef = flatten(params)
     leaves = [private_copy(n, x, False) for n, x in zip(names, user_leaves)]
-    analytic = analytic_gradient(grad, params, names, [])
+    analytic = analytic_gradient(grad, params, names).values
     chosen = _pick(names, leaves, analytic, entries, count)
     rel = np.logspace(RANGE[0], RANGE[1], points)
     curves = []

@@ -1,0 +1,315 @@
+"""The entrywise strategy (``full`` and ``sample`` modes): every chosen entry compared.
+
+For each parameter the method's finite differences are evaluated at every chosen
+entry (stage 3) and the entries that fail the screening tolerance are examined again
+(stage 4, ``gradcheck._compare``). Entries whose steps straddle a kink are compared
+again with steps clear of it (``gradcheck._kinks``), entries at a kink are checked
+again at nearby points (``gradcheck._nearby``), and entries left ``uncertain`` are
+tried again at the classic step. :func:`entrywise` returns what it found as a
+:class:`~gradcheck._plan.Ran` for the report builder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradcheck import _compare as cmp
+from gradcheck import _kinks as kinks
+from gradcheck import _nearby as nearby
+from gradcheck import _precision as prec
+from gradcheck._evaluate import Delta, Evaluator
+from gradcheck._inputs import analytic_gradient
+from gradcheck._modes import sample_indices, sample_size
+from gradcheck._numerics import (
+    RETRY_GROWTH,
+    SAFETY,
+    Method,
+    default_rtol,
+    steps,
+    unit_roundoff,
+)
+from gradcheck._plan import Plan, Point, Ran
+from gradcheck._pytree import unflatten
+from gradcheck._summary import Result, summarise
+
+__all__ = ["Compared", "entrywise"]
+
+Array = np.ndarray[Any, Any]
+_FLOAT64_U = unit_roundoff(np.float64)
+
+
+class Compared(NamedTuple):
+    """Stages 3 and 4 over every parameter.
+
+    Attributes:
+        results: each parameter's comparison, in the parameters' order.
+        notes: what the comparisons found worth saying (parameters judged on the
+            model's scale, errors too small to be seen).
+    """
+
+    results: list[Result]
+    notes: tuple[str, ...] = ()
+
+
+def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
+    """The ``full`` or ``sample`` check of ``plan`` at ``point``, evaluating with ``ev``."""
+    hidden = None if plan.complex_step else prec.terms_size(point.analytic, point.leaves)
+    sigma, work = prec.cost_noise(
+        ev, point.leaves, point.j0, point.roundoff, plan.seed, hidden=hidden
+    )
+    rng = np.random.default_rng([plan.seed, 2])
+    chosen = [
+        sample_indices(x.size, sample_size(x.size, plan.sample, n), rng)
+        if plan.mode == "sample"
+        else np.arange(x.size)
+        for n, x in zip(plan.names, point.leaves)
+    ]
+    low = point.roundoff > _FLOAT64_U
+    s = _Setting(plan.method, point.j0, sigma, plan.rtol, plan.atol, plan.fixed, low, work)
+    compared = _check_leaves(
+        ev, s, point.leaves, plan.names, point.analytic, plan.eps, chosen,
+        grad_at=_gradient_at(plan), seed=plan.seed,
+    )  # fmt: skip
+    outcome = summarise(compared.results, point.analytic, sigma)
+    hidden_note = (prec.HIDDEN_NOTE,) if work is not None else ()
+    notes = (*hidden_note, *compared.notes, *outcome.notes)
+    return Ran(outcome._replace(notes=notes), work)
+
+
+def _gradient_at(plan: Plan) -> Callable[[list[Array]], list[Array]] | None:
+    """The gradient function at given leaves, when the gradient is a function."""
+    grad = plan.grad
+    if not callable(grad):
+        return None
+
+    def at(moved: list[Array]) -> list[Array]:
+        return analytic_gradient(grad, unflatten(plan.treedef, moved), plan.names).values
+
+    return at
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What every per-entry comparison of one check shares."""
+
+    method: Method
+    j0: float
+    sigma: float
+    rtol: float | None
+    atol: float | None
+    fixed: bool
+    low_precision: bool
+    work: np.dtype[Any] | None = None  # the cost's own dtype, when below the leaves'
+
+    def dtype(self, leaf: Array) -> np.dtype[Any]:
+        """The dtype whose round-off sets ``leaf``'s steps and tolerances."""
+        own = leaf.real.dtype
+        return own if self.work is None or self.work.itemsize >= own.itemsize else self.work
+
+
+def _compare_entries(
+    ev: Evaluator, s: _Setting, i: int, leaf: Array, idx: Array, h: Array, a: Array,
+    rtol: float, floor: float,
+) -> cmp.Comparison:  # fmt: skip
+    """Stages 3 and 4 for the entries ``idx`` of parameter ``i`` at steps ``h``."""
+    method = s.method
+    offsets = cmp.STAGE1[method]
+    # Python floats are cheaper to build and add; float64 arithmetic is identical. In
+    # lower precision NumPy scalars keep θ + h computed in float64, then rounded.
+    hl = h.tolist() if leaf.dtype == np.float64 else list(h)
+    vals1 = ev([(Delta(i, j, o * hj),) for j, hj in zip(idx.tolist(), hl) for o in offsets])
+    vals1 = vals1.reshape(idx.size, len(offsets))
+    real1 = np.real(vals1) if method != "complex" else vals1
+    numeric = cmp.first_estimate(method, s.j0, real1, h)
+    tol = cmp.tolerance(
+        method, a, numeric, h, sigma=s.sigma, rtol=rtol, atol=s.atol, fixed=s.fixed, floor=floor
+    )
+    sus = np.flatnonzero(cmp.examined(method, a, numeric, tol, real1, s.j0, h, floor))
+    offs2 = cmp.RECHECK[method]
+    vals2 = ev([(Delta(i, int(idx[k]), o * hl[k]),) for k in sus for o in offs2])
+    vals2 = vals2.reshape(sus.size, len(offs2))
+    if method != "complex":
+        vals2 = np.real(vals2)
+    return cmp.compare(
+        method, a, numeric, h, tol, j0=s.j0, sigma=s.sigma, fixed=s.fixed,
+        stage1=real1, recheck=vals2, floor=floor, low_precision=s.low_precision,
+    )  # fmt: skip
+
+
+def _check_leaves(
+    ev: Evaluator,
+    s: _Setting,
+    leaves: list[Array],
+    names: list[str],
+    analytic: list[Array],
+    eps: float | None,
+    chosen: list[Array],
+    *,
+    grad_at: Callable[[list[Array]], list[Array]] | None = None,
+    seed: int = 0,
+) -> Compared:
+    """Stages 3 and 4 for every parameter.
+
+    Entries whose steps straddle a kink are compared again with smaller steps, and
+    with ``grad_at`` (the gradient at given parameters) entries at a kink are checked
+    again at nearby points (``gradcheck._nearby``). Entries left ``uncertain`` are
+    tried again at the classic step (``gradcheck._numerics``, "Retry step") when it
+    is much larger. Each parameter is judged on its own gradient scale; one whose
+    gradient is zero within round-off on the model's (:func:`_zero_parameters`).
+    """
+    out = []
+    for i, (name, leaf) in enumerate(zip(names, leaves)):
+        flat = np.real(leaf.reshape(-1))
+        idx = chosen[i]
+        dtype = s.dtype(leaf)
+        h = steps(flat, s.method, eps, dtype)[idx]
+        a = analytic[i].reshape(-1)[idx]
+        r = default_rtol(dtype, s.method) if s.rtol is None else s.rtol
+        comp = _compare_entries(ev, s, i, leaf, idx, h, a, r, 0.0)
+        if eps is None:
+            comp = _straddled_kinks(ev, s, i, leaf, idx, a, r, comp)
+            _retry(ev, s, i, leaf, idx, h, a, r, comp)
+        out.append((name, leaf, comp, idx))
+    if grad_at is not None:
+        out = nearby.recheck(out, ev, grad_at, partial(_check_moved, s, eps), seed)
+    if s.fixed:
+        return Compared(out)
+    zero = _zero_parameters(out, analytic)
+    unseen = prec.unseen_notes([(n, c.detection_bound) for n, _, c, _ in zero.results], s.method)
+    return Compared(zero.results, (*zero.notes, *unseen))
+
+
+def _zero_parameters(results: list[Result], analytic: list[Array]) -> Compared:
+    """Judge each parameter whose gradient is zero within round-off on the model's scale.
+
+    Every parameter is judged on its own gradient scale, except one that has none: a
+    parameter whose analytic and numerical gradients are both within the screening
+    tolerance of 0 at every entry (a bias before a normalisation) is compared on the
+    model's scale, the largest gradient scale of any parameter
+    (``gradcheck._compare.on_model_scale``), and a note says so.
+    """
+    model = max((c.scale for _, _, c, _ in results), default=0.0)
+    peak = max((c.peak for _, _, c, _ in results), default=0.0) or model
+    out, notes = [], []
+    for (name, leaf, c, idx), g in zip(results, analytic):
+        if cmp.zero_within_noise(c, g.reshape(-1)[idx]) and c.scale < model:
+            c = cmp.on_model_scale(c, model, peak)
+            size = float(np.max(c.tolerance, initial=0.0))
+            notes.append(
+                f"{name}: the gradient is zero to within round-off (|g| ≤ {size:.2g} at "
+                f"every entry), so it has no scale of its own: it is judged on the model's "
+                f"largest gradient entry ({peak:.2g}), and errors above "
+                f"{c.detection_bound:.2g} of that are caught"
+            )
+        out.append((name, leaf, c, idx))
+    return Compared(out, tuple(notes))
+
+
+def _retry(
+    ev: Evaluator,
+    s: _Setting,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    h: Array,
+    a: Array,
+    rtol: float,
+    comp: cmp.Comparison,
+) -> None:
+    """Try the uncertain entries of ``comp`` again at the classic step (in place).
+
+    Only entries that round-off left uncertain are tried: a larger step lowers the
+    round-off but raises the truncation error, so it cannot resolve an entry whose
+    function varies faster than the first step (``gradcheck._compare.roundoff_limited``).
+    The retry may resolve or confirm; a ``wrong`` from it stands only where its estimate
+    agrees with the first one to within the first one's own error allowance
+    ``tol + SAFETY · e`` (``consistent``), and where the estimate at the geometric mean
+    of the two steps agrees with it to within that one's allowance. A step far beyond
+    the scale the cost varies on (``sin(5e5·b)`` at ``b = 1e-6`` with float32's steps:
+    hundreds of periods) aliases into an estimate of any value with a small Richardson
+    spread, and a first estimate drowned in noise is consistent with any value. The
+    step between also settles what the retry left open or got wrong: as ``ok``, or as
+    ``wrong`` where it agrees with the first estimate (the retry's own rule).
+    """
+    noise = cmp.NOISE_GAIN[s.method] * s.sigma / h
+    unsure = np.flatnonzero((comp.status == "uncertain") & cmp.roundoff_limited(comp, noise))
+    if not unsure.size:
+        return
+    flat = np.real(leaf.reshape(-1))
+    h2 = steps(flat, s.method, None, s.dtype(leaf), classic=True)[idx[unsure]]
+    grow = h2 >= RETRY_GROWTH * h[unsure]
+    k = unsure[grow]
+    if not k.size:
+        return
+    again = _compare_entries(ev, s, i, leaf, idx[k], h2[grow], a[k], rtol, comp.scale)
+    consistent = np.abs(again.numeric - comp.numeric[k]) <= _allowance(comp)[k]
+    resolved = (again.status == "ok") | ((again.status != "uncertain") & consistent)
+    # a retry's wrong, and what it left open, are compared again between the two steps
+    todo = np.flatnonzero((again.status == "wrong") | ~resolved)
+    if todo.size:
+        at = k[todo]
+        mid = kinks.exact_steps(flat[idx[at]], np.sqrt(h[at] * h2[grow][todo]), leaf.real.dtype)
+        check = _compare_entries(ev, s, i, leaf, idx[at], mid, a[at], rtol, comp.scale)
+        agree = np.abs(check.numeric - again.numeric[todo]) <= _allowance(check)
+        confirmed = resolved[todo] & (again.status[todo] == "wrong") & agree
+        resolved[todo[~confirmed]] = False
+        first = np.abs(check.numeric - comp.numeric[at]) <= _allowance(comp)[at]
+        settle = ~confirmed & ((check.status == "ok") | ((check.status == "wrong") & first))
+        if np.any(settle):
+            comp.replace(at[settle], check.subset(settle))
+    if np.any(resolved):
+        comp.replace(k[resolved], again.subset(resolved))
+
+
+def _allowance(c: cmp.Comparison) -> Array:
+    """How far each estimate of ``c`` may be from the true derivative: ``tol + SAFETY·e``."""
+    return np.asarray(c.tolerance + SAFETY * c.fd_error)
+
+
+def _check_moved(
+    s: _Setting,
+    eps: float | None,
+    ev: Evaluator,
+    j0: float,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    a: Array,
+    floor: float,
+) -> cmp.Comparison:
+    """The entries ``idx`` of parameter ``i`` compared at a moved point (``gradcheck._nearby``):
+    ``ev`` evaluates there, ``j0`` is the cost and ``leaf`` the parameter there."""
+    at = replace(s, j0=j0)
+    h = steps(np.real(leaf.reshape(-1)), s.method, eps, s.dtype(leaf))[idx]
+    r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol
+    comp = _compare_entries(ev, at, i, leaf, idx, h, a, r, floor)
+    return comp if eps is not None else _straddled_kinks(ev, at, i, leaf, idx, a, r, comp)
+
+
+def _straddled_kinks(
+    ev: Evaluator,
+    s: _Setting,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    a: Array,
+    r: float,
+    comp: cmp.Comparison,
+) -> cmp.Comparison:
+    """Entries whose steps straddle a kink, compared again with steps clear of it.
+
+    A step below the cost's resolution is no evidence of a wrong gradient, so a cost
+    that does not move at the smaller steps leaves the entry ``uncertain``.
+    """
+    low = replace(s, low_precision=True)
+    floor = comp.scale
+
+    def measure(k: Array, hk: Array) -> cmp.Comparison:
+        return _compare_entries(ev, low, i, leaf, idx[k], hk, a[k], r, floor)
+
+    return kinks.resolve(comp, np.real(leaf.reshape(-1))[idx], s.dtype(leaf), measure)
