@@ -9,6 +9,7 @@ True
 
 from gradcheck._engine import assert_gradients, check
 from gradcheck._errors import GradcheckError, GradientMismatch
+from gradcheck._jacobian import check_jacobian
 from gradcheck._report import Diagnosis, Entry, ParameterResult, Report
 
 __version__ = "0.1.0"
@@ -23,4 +24,5 @@ __all__ = [
     "__version__",
     "assert_gradients",
     "check",
+    "check_jacobian",
 ]

@@ -367,8 +367,17 @@ class SerialEvaluator:
                     "a cost must not write to its input"
                 )
 
+    def _buffer(self, count: int) -> Array:
+        """The array the values of ``count`` points are written to, one row each."""
+        return np.empty(count, dtype=np.complex128 if self.complex_ok else np.float64)
+
+    def _read(self, value: Any) -> Any:
+        """The cost's return value as what :meth:`_buffer`'s rows hold (a number)."""
+        self.result_dtype = _FLOAT64 if isinstance(value, float) else _result_dtype(value)
+        return to_scalar(value, complex_ok=self.complex_ok, where="")
+
     def _run(self, points: Sequence[Point], reset: bool) -> Array:
-        out = np.empty(len(points), dtype=np.complex128 if self.complex_ok else np.float64)
+        out = self._buffer(len(points))
         self.planned += len(points)
         evaluate, progress = self.evaluate, self.progress
         rng = self.rng if reset else None
@@ -389,7 +398,7 @@ class SerialEvaluator:
             leaf, idx = self.dirty.pop(key)
             self.flat[leaf][idx] = self.pristine[leaf][idx]
 
-    def evaluate(self, point: Point) -> complex | float:
+    def evaluate(self, point: Point) -> Any:
         """The cost at one point (its deltas must not overlap one another).
 
         Each delta is applied from the pristine copy, so a range the previous point
@@ -416,13 +425,11 @@ class SerialEvaluator:
             self.dirty[key] = (d.leaf, d.indices)
         return self._value(point)
 
-    def _value(self, point: Point) -> complex | float:
+    def _value(self, point: Point) -> Any:
         """Call the cost on the (perturbed) private parameters; errors name the point."""
         self.count += 1
         try:
-            value = self.cost(self.build(self.leaves))
-            self.result_dtype = _FLOAT64 if isinstance(value, float) else _result_dtype(value)
-            return to_scalar(value, complex_ok=self.complex_ok, where="")
+            return self._read(self.cost(self.build(self.leaves)))
         except NonFinite as exc:
             hint = edge_hint(point, self.names, self.shapes, self.pristine)
             raise GradcheckError(f"{exc}({self._where(point)}){hint}") from None

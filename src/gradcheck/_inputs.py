@@ -158,8 +158,10 @@ def _matched(grad: Any, params: Any, cost: Callable[[Any], Any] | None) -> Gradi
         raise GradcheckError(
             f"the cost must return a scalar, but it returned shape {shape}, and the gradient "
             f"for {exc.name!r} has shape {exc.shape}: a Jacobian. gradcheck checks the "
-            "gradient of one number: reduce the cost (sum, mean, or a dot with a fixed "
-            "vector) and pass that scalar's gradient, or check each output separately"
+            "gradient of one number: to check a Jacobian, use "
+            "gradcheck.check_jacobian(fn, params, jacobian) (or its vjp=/jvp= forms); to "
+            "check a gradient, reduce the cost to that scalar (sum, mean, or a dot with a "
+            "fixed vector)"
         ) from None
     return Gradient(values, tuple(notes))
 

@@ -1,0 +1,306 @@
+"""Entrywise Jacobian check: every entry against finite differences, as ``check`` judges.
+
+Row ``i`` of a Jacobian is the gradient of the scalar ``f_i``, so entry ``(i, j)`` is
+judged exactly as :func:`gradcheck.check` judges ``∂f_i/∂θ_j`` (``gradcheck._compare``):
+the same steps (``gradcheck._numerics.steps``, per input entry), the same screening
+tolerance, re-examination at ``h/2`` and verdict rules, with ``f_i``'s own value and
+noise. One evaluation of ``f`` gives every output, so ``2n`` evaluations (central
+differences) give every column, and the re-examination evaluates only the columns
+some row needs. The noise of each output is measured by ECnoise on one table of 6
+evaluations along a random direction (as ``check``'s probe), floored at the round-off
+its value shows (``u·|f_i|``).
+
+Scales: each row of each parameter's block is judged on its own largest entry, as
+``check`` judges a parameter. A row of a block that is zero within round-off (an
+output that does not depend on that parameter) is judged on the row's largest entry
+over all parameters, and a row that is zero everywhere on the Jacobian's largest
+entry (``check``'s "model scale", ``gradcheck._compare.on_model_scale``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradcheck import _compare as cmp
+from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import Delta, NonFinite, SerialEvaluator, _result_dtype
+from gradcheck._linear import as_array
+from gradcheck._numerics import Method, default_rtol, entry_scale, steps, unit_roundoff
+from gradcheck._pytree import flatten
+
+__all__ = ["Grid", "VectorEvaluator", "entrywise", "output_noise"]
+
+Array = np.ndarray[Any, Any]
+
+
+class VectorEvaluator(SerialEvaluator):
+    """A :class:`~gradcheck._evaluate.SerialEvaluator` whose cost returns arrays: each
+    point's row is the flat output vector (every leaf of the output pytree, in
+    flatten order). The first evaluation fixes the output's size; a later one of
+    another size, a non-numeric or a non-finite one is an error naming the output.
+    """
+
+    def __init__(self, *args: Any, size: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.size = size
+
+    def _buffer(self, count: int) -> Array:
+        return np.empty((count, self.size))
+
+    def _read(self, value: Any) -> Any:
+        names, leaves, treedef = flatten(value)
+        arrays = [as_array(x) for x in leaves]
+        if treedef.kind == "leaf":
+            names = ["out"]
+        flat = [np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays if _numeric(a)]
+        if len(flat) != len(arrays):
+            raise GradcheckError("fn returned non-numeric values: it must return real arrays")
+        if arrays:
+            self.result_dtype = np.result_type(*[_result_dtype(a) for a in arrays])
+        row = np.concatenate(flat) if flat else np.zeros(0)
+        if row.size != self.size:
+            raise GradcheckError(
+                f"fn returned {row.size} values here but {self.size} at the parameters: its "
+                "output must keep its shape"
+            )
+        bad = np.flatnonzero(~np.isfinite(row))
+        if bad.size:
+            raise NonFinite(
+                f"fn returned {row[bad[0]]} in output {_out_label(names, arrays, int(bad[0]))} "
+            )
+        return row
+
+
+def _numeric(a: Array) -> bool:
+    return bool(np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_)
+
+
+def _out_label(names: list[str], arrays: list[Array], flat: int) -> str:
+    for name, a in zip(names, arrays):
+        if flat < a.size:
+            idx = np.unravel_index(flat, a.shape) if a.shape else ()
+            return name + (f"[{', '.join(map(str, idx))}]" if idx else "")
+        flat -= a.size
+    return "?"
+
+
+class Setting(NamedTuple):
+    """What every comparison of one entrywise check shares."""
+
+    method: Method
+    eps: float | None
+    rtol: float | None
+    atol: float | None
+    fixed: bool
+
+
+class Grid(NamedTuple):
+    """Every entry's comparison, as ``m × n`` arrays (outputs × flat inputs).
+
+    ``rows`` holds, per output row and parameter, the comparison of that row's block
+    (its ``detection_bound`` and notes are read from there).
+    """
+
+    numeric: Array
+    abs_error: Array
+    tolerance: Array
+    fd_error: Array
+    status: Array  # of str
+    rows: list[list[cmp.Comparison]]
+
+
+def output_noise(ev: SerialEvaluator, leaves: list[Array], f0: Array, u: float, seed: int) -> Array:
+    """Each output's noise: ECnoise (``k = 4``, Moré & Wild 2011, as
+    ``gradcheck._numerics.noise_from_table``) on the 7-point table of ``f`` at relative
+    steps ``k·√u`` (``k = −3..3``) along a random-sign direction scaled by the entry
+    scales, floored at ``u·|f_i|``."""
+    rng = np.random.default_rng(seed)
+    step = math.sqrt(u)
+    deltas = [
+        (i, step * entry_scale(x.reshape(-1)) * rng.choice([-1.0, 1.0], size=x.size))
+        for i, x in enumerate(leaves)
+    ]
+    ks = (-3, -2, -1, 1, 2, 3)
+    vals = ev([tuple(Delta(i, slice(None), d, k) for i, d in deltas) for k in ks])
+    table = np.concatenate([vals[:3], f0[None, :], vals[3:]])
+    diffs = np.diff(table, n=4, axis=0)
+    with np.errstate(over="ignore"):
+        sigma = np.sqrt(np.mean(diffs**2, axis=0) / math.comb(8, 4))
+    sigma = np.where(np.isfinite(sigma), sigma, np.abs(f0))
+    return np.asarray(np.maximum(sigma, u * np.abs(f0)), dtype=np.float64)
+
+
+def _points(leaf: int, h: Array, offsets: Sequence[complex], cols: Array) -> list[Any]:
+    hl = h.tolist()
+    return [
+        (Delta(leaf, int(j), float(np.real(o)) * hl[k]),)
+        for k, j in enumerate(cols.tolist())
+        for o in offsets
+    ]
+
+
+def entrywise(
+    ev: SerialEvaluator,
+    s: Setting,
+    leaves: list[Array],
+    claimed: Sequence[Array],
+    f0: Array,
+    sigma: Array,
+) -> list[Grid]:
+    """Compare each claimed ``m × n`` Jacobian with finite differences of ``f``.
+
+    The finite differences are evaluated once and shared by every claimed matrix
+    (the re-examined columns are those any of them needs).
+    """
+    n_offsets = len(cmp.STAGE1[s.method])
+    hs, stage1, dtypes = [], [], []
+    for i, leaf in enumerate(leaves):
+        flat = np.real(leaf.reshape(-1))
+        dtype = leaf.real.dtype
+        h = steps(flat, s.method, s.eps, dtype)
+        vals = ev(_points(i, h, cmp.STAGE1[s.method], np.arange(flat.size)))
+        hs.append(h)
+        dtypes.append(dtype)
+        stage1.append(vals.reshape(flat.size, n_offsets, -1))
+    starts = np.cumsum([0] + [x.size for x in leaves])
+    firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, sigma) for J in claimed]
+    rechecks = []
+    for p, leaf in enumerate(leaves):
+        need = np.zeros(leaf.size, dtype=bool)
+        for first in firsts:
+            for row in first:
+                need |= row[p]
+        cols = np.flatnonzero(need)
+        offs = cmp.RECHECK[s.method]
+        vals = (
+            ev(_points(p, hs[p][cols], offs, cols))
+            if cols.size and offs
+            else np.zeros((0, f0.size))
+        )
+        full = np.zeros((leaf.size, len(offs), f0.size))
+        if cols.size and offs:
+            full[cols] = vals.reshape(cols.size, len(offs), -1)
+        rechecks.append(full)
+    return [_grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, sigma) for J in claimed]
+
+
+def _rtol(s: Setting, dtype: np.dtype[Any]) -> float:
+    return default_rtol(dtype, s.method) if s.rtol is None else s.rtol
+
+
+def _first(
+    s: Setting,
+    J: Array,
+    hs: list[Array],
+    stage1: list[Array],
+    starts: Array,
+    dtypes: list[np.dtype[Any]],
+    f0: Array,
+    sigma: Array,
+) -> list[list[Array]]:
+    """Per output row and parameter: which entries the comparison re-examines."""
+    out = []
+    for i in range(f0.size):
+        row = []
+        for p, h in enumerate(hs):
+            a = J[i, starts[p] : starts[p + 1]]
+            vals = stage1[p][:, :, i]
+            numeric = cmp.first_estimate(s.method, float(f0[i]), vals, h)
+            tol = cmp.tolerance(
+                s.method,
+                a,
+                numeric,
+                h,
+                sigma=float(sigma[i]),
+                rtol=_rtol(s, dtypes[p]),
+                atol=s.atol,
+                fixed=s.fixed,
+            )
+            row.append(cmp.examined(s.method, a, numeric, tol, vals, float(f0[i]), h))
+        out.append(row)
+    return out
+
+
+def _grid(
+    s: Setting,
+    J: Array,
+    hs: list[Array],
+    stage1: list[Array],
+    rechecks: list[Array],
+    starts: Array,
+    dtypes: list[np.dtype[Any]],
+    f0: Array,
+    sigma: Array,
+) -> Grid:
+    """Every row's comparison with the claimed ``J``, then the zero-row scales."""
+    rows: list[list[cmp.Comparison]] = []
+    for i in range(f0.size):
+        row = []
+        for p, h in enumerate(hs):
+            a = J[i, starts[p] : starts[p + 1]]
+            vals = stage1[p][:, :, i]
+            j0, sg, r = float(f0[i]), float(sigma[i]), _rtol(s, dtypes[p])
+            numeric = cmp.first_estimate(s.method, j0, vals, h)
+            tol = cmp.tolerance(
+                s.method, a, numeric, h, sigma=sg, rtol=r, atol=s.atol, fixed=s.fixed
+            )
+            ex = cmp.examined(s.method, a, numeric, tol, vals, j0, h)
+            recheck = rechecks[p][ex][:, :, i]
+            low = dtypes[p].itemsize < 8 or unit_roundoff(dtypes[p]) > unit_roundoff(np.float64)
+            row.append(
+                cmp.compare(
+                    s.method,
+                    a,
+                    numeric,
+                    h,
+                    tol,
+                    j0=j0,
+                    sigma=sg,
+                    fixed=s.fixed,
+                    stage1=vals,
+                    recheck=recheck,
+                    low_precision=low,
+                )
+            )
+        rows.append(row)
+    if not s.fixed:
+        rows = _zero_rows(rows, J, starts)
+    fields = [
+        np.stack([np.concatenate([getattr(c, name) for c in row]) for row in rows])
+        if rows
+        else np.zeros((0, J.shape[1]))
+        for name in ("numeric", "abs_error", "tolerance", "fd_error", "status")
+    ]
+    numeric, abs_error, tolerance, fd_error, status = fields
+    return Grid(numeric, abs_error, tolerance, fd_error, status, rows)
+
+
+def _zero_rows(
+    rows: list[list[cmp.Comparison]], J: Array, starts: Array
+) -> list[list[cmp.Comparison]]:
+    """Judge each row block that is zero within round-off on the row's scale, and a row
+    zero everywhere on the Jacobian's (module doc)."""
+    row_scale = [max((c.scale for c in row), default=0.0) for row in rows]
+    row_peak = [max((c.peak for c in row), default=0.0) for row in rows]
+    top = max(row_scale, default=0.0)
+    top_peak = max(row_peak, default=0.0) or top
+    out = []
+    for i, row in enumerate(rows):
+        scale, peak = (row_scale[i], row_peak[i] or row_scale[i])
+        zero_row = all(
+            cmp.zero_within_noise(c, J[i, starts[p] : starts[p + 1]]) for p, c in enumerate(row)
+        )
+        if zero_row:
+            scale, peak = top, top_peak
+        new = []
+        for p, c in enumerate(row):
+            a = J[i, starts[p] : starts[p + 1]]
+            if cmp.zero_within_noise(c, a) and c.scale < scale:
+                c = cmp.on_model_scale(c, scale, peak)
+            new.append(c)
+        out.append(new)
+    return out

@@ -1,0 +1,277 @@
+"""``check_jacobian``: the derivative of a vector-valued function, in whatever form.
+
+One check, on private copies of the parameters:
+
+1. read the options and the forms given (``jacobian``, ``vjp``, ``jvp``);
+2. evaluate ``f`` at the parameters (twice: different values mean ``f`` is not
+   deterministic and the check is ``inconclusive``), which fixes the output's layout;
+3. choose entrywise or projections (:func:`resolve_mode`);
+4. entrywise (``gradcheck._jacgrid``): ``2n`` evaluations give every column of the
+   finite-difference Jacobian; each form's ``m × n`` matrix is compared entry by
+   entry, with ``check``'s rules. Projections (``gradcheck._jacproj``): random
+   ``uᵀ J v`` through ``check``'s directional machinery;
+5. the consistency of every two forms (``gradcheck._linear.consistency``);
+6. the report (``gradcheck._jacreport``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradcheck import _jacreport as rep
+from gradcheck._directional import MISS_PROBABILITY
+from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import preserve_rng
+from gradcheck._inputs import check_options, check_target, private_copy
+from gradcheck._jacgrid import Setting, VectorEvaluator, entrywise, output_noise
+from gradcheck._jacproj import projected
+from gradcheck._linear import Forms, Layout, consistency, output_layout
+from gradcheck._localise import BUDGET
+from gradcheck._modes import AUTO_FULL_MAX
+from gradcheck._numerics import check_method, unit_roundoff
+from gradcheck._pytree import flatten, unflatten
+from gradcheck._report import Report
+
+__all__ = ["FULL_ENTRIES_MAX", "check_jacobian", "resolve_mode"]
+
+Array = np.ndarray[Any, Any]
+#: ``mode="auto"`` checks entry by entry up to this many Jacobian entries (and
+#: ``n ≤ AUTO_FULL_MAX`` inputs, as ``check``): the finite-difference Jacobian is kept
+#: in memory, 2 values per entry (64 MB at 2²² entries), and every row is compared.
+FULL_ENTRIES_MAX = 2**22
+#: ``check``'s options that have no meaning here, and why.
+NOT_APPLICABLE = {
+    "sample": "every entry or random projections are checked, never a sample",
+    "batched": "fn is called once per point (a batched fn is not supported here)",
+    "executor": "fn is called in this process",
+    "memory_budget": "there is no batched evaluation here",
+}
+_METHODS = ("central", "forward", "richardson")
+
+
+class Options(NamedTuple):
+    """The options of one Jacobian check, validated."""
+
+    method: Any
+    eps: float | None
+    rtol: float | None
+    atol: float | None
+    mode: str
+    seed: int
+    progress: Callable[[int, int], None] | None
+    localise: bool
+    budget: int
+    miss_probability: float
+
+
+def _options(given: dict[str, Any]) -> Options:
+    for name in given:
+        if name in NOT_APPLICABLE:
+            raise GradcheckError(
+                f"option {name!r} does not apply to check_jacobian: {NOT_APPLICABLE[name]}; "
+                "leave it out"
+            )
+        if name not in Options._fields:
+            raise GradcheckError(
+                f"unknown option {name!r} for check_jacobian: choose from "
+                f"{', '.join(Options._fields)}"
+            )
+    o = Options(
+        method="central",
+        eps=None,
+        rtol=None,
+        atol=None,
+        mode="auto",
+        seed=0,
+        progress=None,
+        localise=True,
+        budget=BUDGET,
+        miss_probability=MISS_PROBABILITY,
+    )._replace(**given)
+    method = check_method(o.method)
+    if method not in _METHODS:
+        raise GradcheckError(
+            f"method={method!r} does not apply to check_jacobian: choose one of "
+            f"{', '.join(map(repr, _METHODS))}"
+        )
+    check_options(o.eps, o.rtol, o.atol)
+    if o.mode not in ("auto", "full", "directional"):
+        raise GradcheckError(
+            f"unknown mode {o.mode!r} for check_jacobian: choose 'auto', 'full' (every "
+            "entry) or 'directional' (random projections)"
+        )
+    if isinstance(o.seed, bool) or not isinstance(o.seed, (int, np.integer)) or o.seed < 0:
+        raise GradcheckError(f"seed must be a non-negative integer, not {o.seed!r}")
+    if o.progress is not None and not callable(o.progress):
+        raise GradcheckError("progress must be a function progress(done, planned)")
+    return o
+
+
+def resolve_mode(mode: str, n: int, m: int) -> str:
+    """``full`` or ``directional``: ``auto`` is ``full`` for up to ``AUTO_FULL_MAX``
+    inputs and :data:`FULL_ENTRIES_MAX` entries, ``directional`` above.
+
+    >>> resolve_mode("auto", 1000, 1000), resolve_mode("auto", 10**5, 10**5)
+    ('full', 'directional')
+    """
+    if mode != "auto":
+        return mode
+    return "full" if n <= AUTO_FULL_MAX and n * m <= FULL_ENTRIES_MAX else "directional"
+
+
+def _forms_given(jacobian: Any, vjp: Any, jvp: Any) -> None:
+    if jacobian is None and vjp is None and jvp is None:
+        raise GradcheckError(
+            "check_jacobian needs the derivative in at least one form: jacobian= (an array "
+            "shaped output_shape + parameter_shape, or a function of params returning it), "
+            "vjp=vjp(params, cotangent) or jvp=jvp(params, tangent)"
+        )
+    for name, fn in (("vjp", vjp), ("jvp", jvp)):
+        if fn is not None and not callable(fn):
+            raise GradcheckError(
+                f"{name} must be a function {name}(params, "
+                f"{'cotangent' if name == 'vjp' else 'tangent'}), not {type(fn).__name__}"
+            )
+
+
+def _first_output(fn: Callable[[Any], Any], params: Any) -> tuple[list[str], list[Array], Any]:
+    """``fn`` at a private copy of the parameters: the output's names, leaves, structure."""
+    try:
+        value = fn(params)
+    except GradcheckError:
+        raise
+    except Exception as exc:
+        raise GradcheckError(
+            f"fn raised {type(exc).__name__}: {exc} (at the parameters given)"
+        ) from exc
+    names, arrays, treedef = output_layout(value, "fn")
+    for name, arr in zip(names, arrays):
+        flat = np.asarray(arr, dtype=np.float64).reshape(-1)
+        bad = np.flatnonzero(~np.isfinite(flat))
+        if bad.size:
+            raise GradcheckError(
+                f"fn returned {flat[bad[0]]} in output {name!r} at the parameters given: "
+                "check at a point where every output is finite"
+            )
+    return names, arrays, treedef
+
+
+def check_jacobian(
+    fn: Callable[[Any], Any],
+    params: Any,
+    jacobian: Any = None,
+    *,
+    vjp: Callable[[Any, Any], Any] | None = None,
+    jvp: Callable[[Any, Any], Any] | None = None,
+    **options: Any,
+) -> Report:
+    """Check the derivative of a vector-valued ``fn`` against finite differences.
+
+    Args:
+        fn: ``fn(params) -> array`` (or a dict / list / tuple of arrays); called with a
+            private copy of ``params``.
+        params: an array, or a dict / list / tuple of arrays, nested.
+        jacobian: the Jacobian: for one output and one parameter array an array of
+            shape ``output_shape + parameter_shape``; for pytrees jax's ``jacrev``
+            layout (each output leaf holds a structure like ``params`` of blocks
+            ``output_shape + parameter_shape``); or the flat ``(m, n)`` matrix; or a
+            function ``jacobian(params)`` returning one of these.
+        vjp: ``vjp(params, cotangent) -> like params``: ``uᵀJ`` for a cotangent ``u``
+            shaped like the output.
+        jvp: ``jvp(params, tangent) -> like the output``: ``J v`` for a tangent ``v``
+            shaped like ``params``.
+        **options: as :func:`gradcheck.check`: ``method`` (``central``, ``forward``,
+            ``richardson``), ``eps``, ``rtol``, ``atol``, ``mode`` (``auto``, ``full``,
+            ``directional``), ``seed``, ``progress``, ``localise``, ``budget``,
+            ``miss_probability``. An option of ``check`` that does not apply raises.
+
+    Returns:
+        A :class:`~gradcheck.Report` whose parameters are the Jacobian's blocks
+        (``"out / W"``; see ``docs/jacobians.md``).
+
+    Raises:
+        GradcheckError: for bad input, or an ``fn`` or form that fails.
+
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0])
+    >>> check_jacobian(lambda p: p**2, x, np.diag(2 * x)).status
+    'passed'
+    >>> check_jacobian(lambda p: p**2, x, np.diag(3 * x)).status
+    'failed'
+    """
+    start = time.perf_counter()
+    opts = _options(options)
+    _forms_given(jacobian, vjp, jvp)
+    check_target(fn, params)
+    names, user_leaves, treedef = flatten(params)
+    leaves = [private_copy(nm, x, False) for nm, x in zip(names, user_leaves)]
+    if not names or sum(x.size for x in leaves) == 0:
+        raise GradcheckError("params is empty: there is no entry to check")
+    with preserve_rng() as saved:
+        copy = unflatten(treedef, [x.copy() for x in leaves])
+        out_names, first, out_tree = _first_output(fn, copy)
+        layout = Layout(
+            names,
+            [x.shape for x in leaves],
+            [x.dtype for x in leaves],
+            treedef,
+            out_names,
+            [x.shape for x in first],
+            [x.dtype for x in first],
+            out_tree,
+        )
+        if layout.m == 0:
+            raise GradcheckError("fn returned no values: there is no output to check")
+        forms = Forms(layout, leaves, jacobian, vjp, jvp)
+        run_mode = resolve_mode(opts.mode, layout.n, layout.m)
+        options_record = _record(opts, run_mode, forms.given)
+        if run_mode == "directional":
+            return projected(fn, params, forms, opts, options_record, start)
+        ev = VectorEvaluator(
+            fn, treedef, leaves, names, saved, progress=opts.progress, size=layout.m
+        )
+        f0 = ev([()])[0]
+        flat_first = np.concatenate([np.asarray(x, dtype=np.float64).reshape(-1) for x in first])
+        if not np.array_equal(f0, flat_first):
+            agree = consistency(forms, opts.seed)
+            return rep.not_deterministic(
+                layout, forms.given, agree, ev.count + 1, start, options_record
+            )
+        u = max(layout.roundoff(), unit_roundoff(np.float64))
+        if np.dtype(ev.result_dtype).kind == "f":
+            u = max(u, unit_roundoff(ev.result_dtype))
+        sigma = output_noise(ev, leaves, f0, u, opts.seed)
+        setting = Setting(
+            opts.method,
+            opts.eps,
+            opts.rtol,
+            opts.atol,
+            opts.rtol is not None or opts.atol is not None,
+        )
+        claimed = [forms.matrix(f) for f in forms.given]
+        grids = entrywise(ev, setting, leaves, claimed, f0, sigma)
+        agree = consistency(forms, opts.seed)
+    return rep.entrywise_report(
+        layout, forms.given, claimed, grids, agree, ev.count + 1, start, options_record, sigma
+    )
+
+
+def _record(opts: Options, run_mode: str, given: tuple[str, ...]) -> dict[str, Any]:
+    """The options a report records."""
+    fixed = opts.rtol is not None or opts.atol is not None
+    return {
+        "method": opts.method,
+        "eps": opts.eps,
+        "rtol": opts.rtol,
+        "atol": opts.atol,
+        "mode": opts.mode,
+        "seed": opts.seed,
+        "resolved_mode": run_mode,
+        "forms": list(given),
+        "step_rule": "given" if opts.eps is not None else "u^(1/(p+1)) * max(|θ|, rms(θ))",
+        "tolerance_rule": "fixed" if fixed else "estimate",
+    }

@@ -1,0 +1,234 @@
+"""Large Jacobian checks by random projections ``uᵀ J v``, through ``check`` itself.
+
+For a random ``u`` over the outputs (standard normal), ``c_u(θ) = uᵀ f(θ)`` is a scalar
+whose gradient is ``uᵀ J``: the VJP ``vjp(θ, u)``, or ``uᵀ J`` of a given Jacobian. So
+the check of a ``vjp`` or ``jacobian`` form *is* a scalar check, run by
+:func:`gradcheck.check` in ``directional`` mode: the same directions, tolerance and
+stated guarantee (``gradcheck._directional``: a relative error of ``uᵀJ`` of the stated
+size is caught with probability ``1 − miss_probability``), and the same localisation
+over inputs (``gradcheck._localise``).
+
+A ``jvp`` form gives ``J v`` only, so it is checked along :data:`JVP_DIRECTIONS` random
+directions ``v_k`` (Gaussian, scaled by the entry scales as ``check``'s): the scalar
+``φ(t) = uᵀ f(θ + Σ_k t_k v_k)`` has ``∂φ/∂t_k = uᵀ jvp(θ, v_k)`` at ``t = 0``, and
+:func:`gradcheck.check` compares those :data:`JVP_DIRECTIONS` entries entry by entry.
+
+After a failed verdict the wrong outputs are found by bisection over the flat outputs:
+``u`` restricted to each half is checked again (``budget`` evaluations at most), and
+for the first outputs found alone (``vjp``/``jacobian`` forms), ``check``'s own
+localisation names the wrong inputs: an entry ``out[i] / W[j]``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from gradcheck._engine import check
+from gradcheck._jacreport import consistency_result
+from gradcheck._linear import Forms, as_array, consistency
+from gradcheck._numerics import entry_scale
+from gradcheck._pytree import flatten, unflatten
+from gradcheck._report import Entry, ParameterResult, Report
+from gradcheck._summary import overall_status
+
+__all__ = ["JVP_DIRECTIONS", "projected"]
+
+Array = np.ndarray[Any, Any]
+#: Random directions of a ``jvp`` form's check (2 evaluations each, central).
+JVP_DIRECTIONS = 4
+#: Outputs found alone whose inputs are then localised.
+PINNED_OUTPUTS = 3
+
+
+def _flat(value: Any) -> Array:
+    """An output pytree as one float64 vector."""
+    _, leaves, _ = flatten(value)
+    parts = [np.asarray(as_array(x), dtype=np.float64).reshape(-1) for x in leaves]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+class _Scalar:
+    """One projection's scalar check, for one form and one cotangent ``u``."""
+
+    def __init__(
+        self, fn: Callable[[Any], Any], params: Any, forms: Forms, opts: Any, form: str
+    ) -> None:
+        self.fn, self.params, self.forms, self.opts, self.form = fn, params, forms, opts, form
+        lay = forms.layout
+        if form == "jvp":
+            rng = np.random.default_rng([opts.seed, 19])
+            scales = np.concatenate([entry_scale(x.reshape(-1)) for x in forms.leaves])
+            self.vs = [scales * rng.standard_normal(lay.n) for _ in range(JVP_DIRECTIONS)]
+            self.ws = [forms.jv("jvp", v) for v in self.vs]
+
+    def run(self, u: Array, localise: bool) -> Report:
+        """``check`` of ``uᵀ f`` (module doc)."""
+        o = self.opts
+        fn = self.fn
+        if self.form == "jvp":
+            lay, leaves, vs = self.forms.layout, self.forms.leaves, self.vs
+            cols = lay.in_slices()
+
+            def along(p: dict[str, Array]) -> float:
+                move = sum(t * v for t, v in zip(p["t"], vs))
+                moved = [
+                    (x.reshape(-1) + move[c]).astype(x.dtype).reshape(x.shape)
+                    for x, c in zip(leaves, cols)
+                ]
+                return float(u @ _flat(fn(unflatten(lay.in_treedef, moved))))
+
+            claimed = {"t": np.array([u @ w for w in self.ws])}
+            return check(
+                along,
+                {"t": np.zeros(JVP_DIRECTIONS)},
+                claimed,
+                method=o.method,
+                rtol=o.rtol,
+                atol=o.atol,
+                seed=o.seed,
+                mode="full",
+            )
+
+        def cost(p: Any) -> float:
+            return float(u @ _flat(fn(p)))
+
+        g = self.forms.uj(self.form, u)
+        lay = self.forms.layout
+        grad = unflatten(
+            lay.in_treedef, [g[c].reshape(s) for c, s in zip(lay.in_slices(), lay.in_shapes)]
+        )
+        return check(
+            cost,
+            self.params,
+            grad,
+            mode="directional",
+            seed=o.seed,
+            rtol=o.rtol,
+            miss_probability=o.miss_probability,
+            localise=localise,
+            budget=o.budget,
+        )
+
+
+def _bisect(scalar: _Scalar, u: Array, budget: int) -> tuple[list[int], int, bool]:
+    """The flat outputs found wrong alone, the evaluations spent, and whether the budget ran out."""
+    queue, spent = [(0, u.size)], 0
+    found: list[int] = []
+    while queue:
+        if spent >= budget:
+            return found, spent, True
+        lo, hi = queue.pop(0)
+        if hi - lo == 1:
+            found.append(lo)
+            continue
+        mid = (lo + hi) // 2
+        for a, b in ((lo, mid), (mid, hi)):
+            part = np.zeros_like(u)
+            part[a:b] = u[a:b]
+            r = scalar.run(part, localise=False)
+            spent += r.evaluations
+            if r.status == "failed":
+                queue.append((a, b))
+    return found, spent, False
+
+
+def _out_label(forms: Forms, flat: int) -> str:
+    lay = forms.layout
+    for name, shape, s in zip(lay.out_names, lay.out_shapes, lay.out_slices()):
+        if s.start <= flat < s.stop:
+            idx = np.unravel_index(flat - s.start, shape) if shape else ()
+            return name + (f"[{', '.join(map(str, idx))}]" if idx else "")
+    return "?"
+
+
+def projected(
+    fn: Callable[[Any], Any],
+    params: Any,
+    forms: Forms,
+    opts: Any,
+    options: dict[str, Any],
+    start: float,
+) -> Report:
+    """The projections check of every given form, and the consistency of the forms."""
+    lay = forms.layout
+    u = np.random.default_rng([opts.seed, 17]).standard_normal(lay.m)
+    outs = "out" if len(lay.out_names) == 1 else "outputs"
+    several = len(forms.given) > 1
+    params_out: dict[str, ParameterResult] = {}
+    messages: list[str] = []
+    worst: list[Entry] = []
+    guarantee: dict[str, Any] = {}
+    evaluations, exhausted = 1, False  # 1: fn at the parameters
+    pinned: list[str] = []
+    regions: list[dict[str, Any]] = []
+    for form in forms.given:
+        prefix = f"{form}: " if several else ""
+        scalar = _Scalar(fn, params, forms, opts, form)
+        r = scalar.run(u, localise=False)
+        evaluations += r.evaluations
+        guarantee = guarantee or dict(r.guarantee)
+        for name, p in r.parameters.items():
+            label = f"{prefix}uᵀ{outs} / {name}" if form != "jvp" else f"{prefix}uᵀ{outs} along v"
+            params_out[label] = replace(p, name=label)
+        messages += [f"{prefix}{m}" for m in r.messages]
+        if r.status != "failed" or not opts.localise:
+            continue
+        found, spent, out_of_budget = _bisect(scalar, u, opts.budget)
+        evaluations += spent
+        exhausted = exhausted or out_of_budget
+        named = ", ".join(_out_label(forms, i) for i in found[:8])
+        messages.append(f"{prefix}wrong outputs found alone: {named or 'none'}")
+        for i in found[:PINNED_OUTPUTS]:
+            e = np.zeros_like(u)
+            e[i] = 1.0
+            if form == "jvp":
+                pinned.append(f"{prefix}{_out_label(forms, i)}")
+                continue
+            alone = scalar.run(e, localise=True)
+            evaluations += alone.evaluations
+            for entry in alone.localisation.get("pinned", []) or []:
+                pinned.append(f"{prefix}{_out_label(forms, i)} / {entry}")
+            for w in alone.worst:
+                if w.status == "wrong":
+                    worst.append(
+                        replace(w, parameter=f"{prefix}{_out_label(forms, i)} / {w.parameter}")
+                    )
+            regions += alone.localisation.get("regions", []) or []
+        if form == "jvp":
+            messages.append(
+                "jvp: the wrong inputs are not localised (give vjp= or jacobian= for that)"
+            )
+    for c in consistency(forms, opts.seed):
+        res = consistency_result(c)
+        params_out[res.name] = res
+        messages.append(c.text())
+    status = overall_status([p.status for p in params_out.values()])
+    loc = (
+        {"evaluations": evaluations, "exhausted": exhausted, "pinned": pinned, "regions": regions}
+        if pinned or exhausted
+        else {}
+    )
+    if guarantee:
+        guarantee["text"] = "uᵀJ with random u, " + str(guarantee.get("text", ""))
+    return Report(
+        status=status,
+        difference=max(
+            (p.difference for p in params_out.values() if not math.isnan(p.difference)), default=0.0
+        ),
+        parameters=params_out,
+        worst=tuple(worst[:5]),
+        evaluations=evaluations,
+        seconds=time.perf_counter() - start,
+        options=dict(options),
+        noise=0.0,
+        messages=tuple(messages),
+        mode="directional",
+        guarantee=guarantee,
+        localisation=loc,
+    )

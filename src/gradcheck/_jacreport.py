@@ -1,0 +1,262 @@
+"""The report of a Jacobian check: one result per block, the worst entries, one line per
+finding.
+
+Each form given is checked on its own; its blocks (one output leaf against one
+parameter) are the report's parameters, named ``"out / W"`` — with the form's prefix
+(``"jvp: out / W"``) when several forms are checked. A disagreement of two forms
+(``gradcheck._linear.consistency``) is a result of its own, ``"consistency: jvp vs
+vjp"``, which fails the report whatever the finite differences say.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from gradcheck._jacdiag import Block, diagnose_block, out_label
+from gradcheck._jacgrid import Grid
+from gradcheck._linear import Consistency, Layout
+from gradcheck._report import Diagnosis, Entry, ParameterResult, Report, Status
+from gradcheck._summary import (
+    NO_BOUND,
+    RANK,
+    WORST,
+    difference,
+    overall_status,
+    parameter_status,
+    rank,
+)
+
+__all__ = ["entrywise_report", "not_deterministic"]
+
+Array = np.ndarray[Any, Any]
+
+
+def blocks(layout: Layout, form: str, several: bool) -> list[tuple[Block, slice, slice]]:
+    """Every block of the layout with its rows and columns in the flat Jacobian."""
+    prefix = f"{form}: " if several else ""
+    return [
+        (Block(on, pn, os_, ps, prefix), rs, cs)
+        for on, os_, rs in zip(layout.out_names, layout.out_shapes, layout.out_slices())
+        for pn, ps, cs in zip(layout.in_names, layout.in_shapes, layout.in_slices())
+    ]
+
+
+def _entries(block: Block, a: Array, g: Grid, rs: slice, cs: slice) -> list[Entry]:
+    """The block's :data:`WORST` worst entries."""
+    status = g.status[rs, cs].reshape(-1)
+    err = g.abs_error[rs, cs].reshape(-1)
+    tol = g.tolerance[rs, cs].reshape(-1)
+    cols = cs.stop - cs.start
+    out = []
+    for k in _top(status, err, tol).tolist():
+        r, c = divmod(int(k), cols)
+        an, nu = float(a[rs, cs][r, c]), float(g.numeric[rs, cs][r, c])
+        big = max(abs(an), abs(nu))
+        out.append(
+            Entry(
+                parameter=out_label(block, r),
+                index=block.in_index(c),
+                analytic=an,
+                numeric=nu,
+                abs_error=float(err[k]),
+                rel_error=float(err[k]) / big if big > 0 else 0.0,
+                tolerance=float(tol[k]),
+                fd_error=float(g.fd_error[rs, cs][r, c]),
+                status=str(status[k]),  # type: ignore[arg-type]
+            )
+        )
+    return out
+
+
+def _top(status: Array, err: Array, tol: Array) -> Array:
+    """The :data:`WORST` worst entries in :func:`gradcheck._summary.rank`'s order, the
+    statuses compared as arrays (a block has up to 2²² entries; ``rank`` reads each
+    status in Python)."""
+    group = np.select([status == s for s in RANK], list(RANK.values()), len(RANK))
+    ratio = np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.where(err > 0, np.inf, 0.0))
+    order = np.lexsort((-err, -ratio, group))[:WORST]
+    return order
+
+
+def _block_result(
+    block: Block, a: Array, g: Grid, rs: slice, cs: slice, p: int, others: dict[str, Array]
+) -> tuple[ParameterResult, list[str]]:
+    """One block's result, and its notes."""
+    st = g.status[rs, cs]
+    counts = {s: int(np.count_nonzero(st == s)) for s in ("wrong", "uncertain", "nonsmooth")}
+    status = parameter_status(counts["wrong"], counts["uncertain"], counts["nonsmooth"], st.size)
+    diag = None
+    if status == "failed":
+        diag = diagnose_block(block, a[rs, cs], g.numeric[rs, cs], st, others)
+    bounds = [row[p].detection_bound for row in g.rows[rs]]
+    shape = block.out_shape + block.in_shape
+    notes = []
+    if counts["uncertain"]:
+        notes.append(
+            f"{block.name}: {counts['uncertain']} entries could not be resolved: the outputs' "
+            "noise or curvature swamps the finite differences there"
+        )
+    if counts["nonsmooth"]:
+        notes.append(f"{block.name}: {counts['nonsmooth']} entries sit at kinks (not judged)")
+    result = ParameterResult(
+        name=block.name,
+        shape=shape,
+        dtype="float64",
+        status=status,
+        difference=difference(a[rs, cs], g.numeric[rs, cs]),
+        max_abs_error=float(g.abs_error[rs, cs].max(initial=0.0)),
+        checked=int(st.size),
+        size=int(st.size),
+        failed=counts["wrong"],
+        nonsmooth=counts["nonsmooth"],
+        uncertain=counts["uncertain"],
+        worst=tuple(_entries(block, a, g, rs, cs)),
+        diagnosis=diag,
+        detection_bound=max(bounds, default=NO_BOUND),
+        errors=g.abs_error[rs, cs].reshape(shape),
+    )
+    return result, notes
+
+
+def consistency_result(c: Consistency) -> ParameterResult:
+    """A consistency check as a result of its own: failed when the forms disagree."""
+    errors = [abs(x - y) for x, y in c.values]
+    a, b = c.forms
+    diag = Diagnosis("inconsistent", None, c.text()) if c.wrong else None
+    return ParameterResult(
+        name=f"consistency: {a} vs {b}",
+        shape=(),
+        dtype="float64",
+        status="failed" if c.wrong else "passed",
+        difference=max(
+            (abs(x - y) / (abs(x) + abs(y)) if x or y else 0.0 for x, y in c.values), default=0.0
+        ),
+        max_abs_error=max(errors, default=0.0),
+        checked=len(c.values),
+        size=len(c.values),
+        failed=sum(e > t for e, t in zip(errors, c.tolerance)),
+        diagnosis=diag,
+        detection_bound=0.0,
+    )
+
+
+def entrywise_report(
+    layout: Layout,
+    given: tuple[str, ...],
+    claimed: list[Array],
+    grids: list[Grid],
+    agree: list[Consistency],
+    evaluations: int,
+    start: float,
+    options: dict[str, Any],
+    sigma: Array,
+) -> Report:
+    """The report of an entrywise Jacobian check (module doc)."""
+    params: dict[str, ParameterResult] = {}
+    messages: list[str] = []
+    worst: list[Entry] = []
+    for form, a, g in zip(given, claimed, grids):
+        found = blocks(layout, form, len(given) > 1)
+        for block, rs, cs in found:
+            p = layout.in_names.index(block.param)
+            others = {
+                b.name: g.numeric[r2, c2]
+                for b, r2, c2 in found
+                if b.param == block.param and b.out != block.out
+            }
+            res, notes = _block_result(block, a, g, rs, cs, p, others)
+            params[res.name] = res
+            messages += notes
+            worst += res.worst
+    for c in agree:
+        res = consistency_result(c)
+        params[res.name] = res
+        messages.append(c.text())
+    status = overall_status([p.status for p in params.values()])
+    diff = max((difference(a, g.numeric) for a, g in zip(claimed, grids)), default=0.0)
+    order = rank(
+        np.array([e.status for e in worst], dtype=object),
+        np.array([e.abs_error for e in worst]),
+        np.array([e.tolerance for e in worst]),
+    )
+    return _report(
+        status,
+        diff,
+        params,
+        tuple(worst[int(k)] for k in order[:WORST]),
+        evaluations,
+        start,
+        options,
+        float(np.max(sigma, initial=0.0)),
+        messages,
+    )
+
+
+def _report(
+    status: Status,
+    diff: float,
+    params: dict[str, ParameterResult],
+    worst: tuple[Entry, ...],
+    evaluations: int,
+    start: float,
+    options: dict[str, Any],
+    sigma: float,
+    messages: list[str],
+    **extra: Any,
+) -> Report:
+    return Report(
+        status=status,
+        difference=diff,
+        parameters=params,
+        worst=worst,
+        evaluations=evaluations,
+        seconds=time.perf_counter() - start,
+        options=dict(options),
+        noise=sigma,
+        messages=tuple(messages),
+        mode=str(options.get("resolved_mode", "full")),
+        **extra,
+    )
+
+
+def not_deterministic(
+    layout: Layout,
+    given: tuple[str, ...],
+    agree: list[Consistency],
+    evaluations: int,
+    start: float,
+    options: dict[str, Any],
+) -> Report:
+    """The report of a check whose ``fn`` gave two different outputs at the parameters:
+    its blocks are ``inconclusive``; the forms' consistency, which needs no ``fn``, is
+    still judged (a disagreement fails the report)."""
+    nan = float("nan")
+    params = {
+        b.name: ParameterResult(
+            name=b.name,
+            shape=b.out_shape + b.in_shape,
+            dtype="float64",
+            status="inconclusive",
+            difference=nan,
+            max_abs_error=nan,
+            checked=0,
+            size=math.prod(b.out_shape + b.in_shape),
+            detection_bound=NO_BOUND,
+        )
+        for form in given
+        for b, _, _ in blocks(layout, form, len(given) > 1)
+    }
+    msg = (
+        "fn is not deterministic: two evaluations at the same parameters gave different "
+        "outputs. Dropout or sampling? Fix its random numbers (a seeded generator inside "
+        "fn) so that each call repeats."
+    )
+    for c in agree:
+        params[f"consistency: {c.forms[0]} vs {c.forms[1]}"] = consistency_result(c)
+    status = overall_status([p.status for p in params.values()])
+    texts = [c.text() for c in agree]
+    return _report(status, nan, params, (), evaluations, start, options, 0.0, [msg, *texts])

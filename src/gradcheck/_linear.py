@@ -1,0 +1,404 @@
+"""The derivative forms of a vector-valued function, and the JVP–VJP consistency check.
+
+A user of :func:`gradcheck.check_jacobian` has the derivative of ``f(params) -> outputs``
+in one or more forms: the Jacobian (an array, or a function returning one), a VJP
+``vjp(params, cotangent) -> like params`` or a JVP ``jvp(params, tangent) -> like the
+outputs``. :class:`Forms` reads each as a linear map between flat vectors (inputs and
+outputs concatenated in flatten order, see :class:`Layout`): ``J v``, ``uᵀ J`` and,
+for small problems, the dense ``m × n`` matrix. Every call of a user's form gets a
+private copy of the parameters, inside saved-and-restored RNGs (nothing of the user's
+changes, also when it raises or is interrupted); what it returns is validated with
+errors that name the form, the leaf and the remedy.
+
+**Consistency.** Two forms of one derivative must give the same ``uᵀ J v`` for every
+``u`` and ``v``, exactly up to round-off, with no finite differences
+(:func:`consistency`): it catches a ``jvp`` rule that disagrees with its ``vjp`` even
+where finite differences are too noisy to see it. The tolerance is
+:data:`gradcheck._numerics.CONSISTENCY_ROUNDOFFS` round-offs (see there for its reason).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import preserve_rng
+from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, unit_roundoff
+from gradcheck._pytree import TreeDef, flatten, unflatten
+
+__all__ = ["FORMS", "Consistency", "Forms", "Layout", "as_array", "consistency"]
+
+Array = np.ndarray[Any, Any]
+#: The forms of a derivative, in the order they are reported.
+FORMS = ("jacobian", "jvp", "vjp")
+#: Random pairs ``(u, v)`` of the consistency check: each pair is one exact identity.
+PAIRS = 3
+
+
+def as_array(value: Any) -> Array:
+    """A user's leaf (NumPy, a number, a framework tensor) as a NumPy array."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+class Layout(NamedTuple):
+    """The flat layout of inputs and outputs: names, shapes, offsets, dtypes."""
+
+    in_names: list[str]
+    in_shapes: list[tuple[int, ...]]
+    in_dtypes: list[np.dtype[Any]]
+    in_treedef: TreeDef
+    out_names: list[str]
+    out_shapes: list[tuple[int, ...]]
+    out_dtypes: list[np.dtype[Any]]
+    out_treedef: TreeDef
+
+    @property
+    def n(self) -> int:
+        """How many input entries."""
+        return sum(math.prod(s) for s in self.in_shapes)
+
+    @property
+    def m(self) -> int:
+        """How many output entries."""
+        return sum(math.prod(s) for s in self.out_shapes)
+
+    def in_slices(self) -> list[slice]:
+        """Each input leaf's range of the flat input vector."""
+        return _slices(self.in_shapes)
+
+    def out_slices(self) -> list[slice]:
+        """Each output leaf's range of the flat output vector."""
+        return _slices(self.out_shapes)
+
+    def roundoff(self) -> float:
+        """The largest unit round-off of the inputs' and outputs' dtypes."""
+        dtypes = [*self.in_dtypes, *self.out_dtypes]
+        return max(
+            unit_roundoff(d) if d.kind in "fc" else unit_roundoff(np.float64) for d in dtypes
+        )
+
+
+def _slices(shapes: Sequence[tuple[int, ...]]) -> list[slice]:
+    out, start = [], 0
+    for s in shapes:
+        out.append(slice(start, start + math.prod(s)))
+        start += math.prod(s)
+    return out
+
+
+def output_layout(value: Any, what: str) -> tuple[list[str], list[Array], TreeDef]:
+    """The output's leaves (as NumPy arrays) and names; a bare array is ``out``."""
+    names, leaves, treedef = flatten(value)
+    arrays = [as_array(x) for x in leaves]
+    if treedef.kind == "leaf":
+        names = ["out"]
+    for name, arr in zip(names, arrays):
+        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+            raise GradcheckError(
+                f"{what} returned {arr.dtype} values for output {name!r}: it must return "
+                "real floating-point arrays (or a dict/list/tuple of them)"
+            )
+    return names, arrays, treedef
+
+
+def _flat_like(
+    value: Any, names: list[str], shapes: list[tuple[int, ...]], what: str, like: str
+) -> Array:
+    """``value`` (a pytree shaped like ``names``/``shapes``) as one float64 vector."""
+    if len(names) == 1 and not isinstance(value, (dict, list, tuple)):
+        leaves = [value]
+    else:
+        got, leaves, _ = flatten(value)
+        if len(leaves) != len(names):
+            raise GradcheckError(
+                f"{what} returned {len(leaves)} arrays ({', '.join(got)}), but {like} has "
+                f"{len(names)} ({', '.join(names)}): return the same structure as {like}"
+            )
+    parts = []
+    for name, shape, leaf in zip(names, shapes, leaves):
+        arr = as_array(leaf)
+        if not _same_shape(arr.shape, shape):
+            raise GradcheckError(
+                f"{what} returned shape {arr.shape} for {name!r}, but {like} {name!r} has "
+                f"shape {shape}: return an array shaped like {like}"
+            )
+        flat = np.asarray(arr, dtype=np.float64).reshape(-1)
+        bad = np.flatnonzero(~np.isfinite(flat))
+        if bad.size:
+            where = np.unravel_index(int(bad[0]), shape) if shape else ()
+            raise GradcheckError(
+                f"{what} returned a non-finite value {flat[bad[0]]} in {name!r} at index "
+                f"{tuple(int(t) for t in where)}: it must be finite at the parameters checked"
+            )
+        parts.append(flat)
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _same_shape(got: tuple[int, ...], want: tuple[int, ...]) -> bool:
+    """Equal shapes, or equal but for axes of length 1 (a scalar for a ``(1,)``)."""
+    return got == want or tuple(d for d in got if d != 1) == tuple(d for d in want if d != 1)
+
+
+class Forms:
+    """The user's derivative forms at the parameters, as maps between flat vectors.
+
+    Args:
+        layout: the inputs' and outputs' layout.
+        leaves: private, unperturbed copies of the parameters (never given to a form:
+            each call gets its own copy).
+        jacobian, vjp, jvp: the forms the user gave (``None`` where not given).
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        leaves: list[Array],
+        jacobian: Any = None,
+        vjp: Callable[[Any, Any], Any] | None = None,
+        jvp: Callable[[Any, Any], Any] | None = None,
+    ) -> None:
+        self.layout = layout
+        self.leaves = leaves
+        self.vjp_fn = vjp
+        self.jvp_fn = jvp
+        self.calls = {"jacobian": 0, "jvp": 0, "vjp": 0}
+        self.given = tuple(f for f, x in zip(FORMS, (jacobian, jvp, vjp)) if x is not None)
+        self._jacobian = jacobian
+        self._matrix: Array | None = None
+
+    def _params(self) -> Any:
+        return unflatten(self.layout.in_treedef, [np.array(x, copy=True) for x in self.leaves])
+
+    def _call(self, form: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(private params, *args)`` inside saved RNGs; errors name the form."""
+        self.calls[form] += 1
+        with preserve_rng():
+            try:
+                return fn(self._params(), *args)
+            except GradcheckError:
+                raise
+            except Exception as exc:
+                raise GradcheckError(f"{form} raised {type(exc).__name__}: {exc}") from exc
+
+    def jacobian_matrix(self) -> Array:
+        """The given Jacobian as the flat ``m × n`` matrix (read once)."""
+        if self._matrix is None:
+            value = self._jacobian
+            if callable(value):
+                value = self._call("jacobian", value)
+            self._matrix = _jacobian_matrix(value, self.layout)
+        return self._matrix
+
+    def tangent(self, v: Array) -> Any:
+        """A flat input vector as a tangent: a pytree like the parameters."""
+        lay = self.layout
+        parts = [
+            v[s].reshape(shape).astype(dt)
+            for s, shape, dt in zip(lay.in_slices(), lay.in_shapes, lay.in_dtypes)
+        ]
+        return unflatten(lay.in_treedef, parts)
+
+    def cotangent(self, u: Array) -> Any:
+        """A flat output vector as a cotangent: a pytree like the outputs."""
+        lay = self.layout
+        parts = [
+            u[s].reshape(shape).astype(dt if dt.kind == "f" else np.float64)
+            for s, shape, dt in zip(lay.out_slices(), lay.out_shapes, lay.out_dtypes)
+        ]
+        return parts[0] if lay.out_treedef.kind == "leaf" else unflatten(lay.out_treedef, parts)
+
+    def jv(self, form: str, v: Array) -> Array:
+        """``J v`` by ``form`` (``jacobian`` or ``jvp``), flat."""
+        if form == "jacobian":
+            return self.jacobian_matrix() @ v
+        assert self.jvp_fn is not None
+        lay = self.layout
+        out = self._call("jvp", self.jvp_fn, self.tangent(v))
+        return _flat_like(
+            out, lay.out_names, lay.out_shapes, "jvp(params, tangent)", "the function's output"
+        )
+
+    def uj(self, form: str, u: Array) -> Array:
+        """``uᵀ J`` by ``form`` (``jacobian`` or ``vjp``), flat."""
+        if form == "jacobian":
+            return u @ self.jacobian_matrix()
+        assert self.vjp_fn is not None
+        lay = self.layout
+        out = self._call("vjp", self.vjp_fn, self.cotangent(u))
+        return _flat_like(out, lay.in_names, lay.in_shapes, "vjp(params, cotangent)", "parameter")
+
+    def matrix(self, form: str) -> Array:
+        """The dense ``m × n`` Jacobian by ``form``: the array, ``n`` JVPs of the basis
+        tangents, or ``m`` VJPs of the basis cotangents."""
+        if form == "jacobian":
+            return self.jacobian_matrix()
+        n, m = self.layout.n, self.layout.m
+        if form == "jvp":
+            cols = [self.jv("jvp", _basis(n, j)) for j in range(n)]
+            return np.stack(cols, axis=1) if cols else np.zeros((m, 0))
+        rows = [self.uj("vjp", _basis(m, i)) for i in range(m)]
+        return np.stack(rows, axis=0) if rows else np.zeros((0, n))
+
+
+def _basis(size: int, k: int) -> Array:
+    e = np.zeros(size)
+    e[k] = 1.0
+    return e
+
+
+def _jacobian_matrix(value: Any, lay: Layout) -> Array:
+    """A Jacobian given as an array or pytree, as the flat ``m × n`` matrix.
+
+    Accepted layouts: the flat ``(m, n)`` matrix; for one output array and one parameter
+    array, ``out_shape + in_shape``; otherwise jax's ``jacrev`` layout: the output's
+    structure whose every leaf is a structure like the parameters, with leaves of shape
+    ``out_shape + in_shape`` (for one output array: a structure like the parameters).
+    """
+    m, n = lay.m, lay.n
+    if not isinstance(value, (dict, list, tuple)):
+        arr = as_array(value)
+        if arr.shape == (m, n):
+            return _finite_matrix(arr, "jacobian")
+        if len(lay.in_shapes) == 1 and len(lay.out_shapes) == 1:
+            want = lay.out_shapes[0] + lay.in_shapes[0]
+            if arr.shape == want:
+                return _finite_matrix(arr.reshape(m, n), "jacobian")
+            _shape_error(arr.shape, want, lay)
+    _, leaves, _ = flatten(value)
+    blocks = [(o, p) for o in range(len(lay.out_shapes)) for p in range(len(lay.in_shapes))]
+    if len(leaves) != len(blocks):
+        raise GradcheckError(
+            f"jacobian has {len(leaves)} arrays, but {len(lay.out_names)} outputs × "
+            f"{len(lay.in_names)} parameters need {len(blocks)}: give the flat ({m}, {n}) "
+            "matrix, or for each output a structure like the parameters whose leaves have "
+            "shape output_shape + parameter_shape (jax.jacrev's layout)"
+        )
+    out = np.empty((m, n))
+    rows, cols = lay.out_slices(), lay.in_slices()
+    for leaf, (o, p) in zip(leaves, blocks):
+        arr = as_array(leaf)
+        want = lay.out_shapes[o] + lay.in_shapes[p]
+        if arr.shape != want:
+            raise GradcheckError(
+                f"jacobian block for output {lay.out_names[o]!r} and parameter "
+                f"{lay.in_names[p]!r} has shape {arr.shape}, but needs output_shape + "
+                f"parameter_shape = {want}"
+            )
+        out[rows[o], cols[p]] = np.asarray(arr, dtype=np.float64).reshape(
+            math.prod(lay.out_shapes[o]), math.prod(lay.in_shapes[p])
+        )
+    return _finite_matrix(out, "jacobian")
+
+
+def _shape_error(got: tuple[int, ...], want: tuple[int, ...], lay: Layout) -> None:
+    flipped = lay.in_shapes[0] + lay.out_shapes[0]
+    hint = (
+        " (that is parameter_shape + output_shape: transposed? rows are outputs, columns "
+        "are inputs)"
+        if got == flipped
+        else ""
+    )
+    raise GradcheckError(
+        f"jacobian has shape {got}, but output_shape + parameter_shape is {want}{hint}: "
+        f"give J[i, j] = ∂out[i]/∂{lay.in_names[0]}[j], or the flat ({lay.m}, {lay.n}) matrix"
+    )
+
+
+def _finite_matrix(arr: Array, what: str) -> Array:
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise GradcheckError(f"{what} has unsupported dtype {arr.dtype}: give real numbers")
+    out = np.asarray(arr, dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(out))
+    if bad.size:
+        raise GradcheckError(
+            f"{what} has a non-finite value {out[tuple(bad[0])]} at flat (output, input) "
+            f"{tuple(int(t) for t in bad[0])}: it must be finite at the parameters checked"
+        )
+    return out
+
+
+class Consistency(NamedTuple):
+    """The consistency check of two forms over random pairs ``(u, v)``.
+
+    Attributes:
+        forms: the two forms compared.
+        values: per pair, ``uᵀJv`` by the first and by the second form.
+        tolerance: per pair, the round-off allowance.
+        wrong: whether any pair disagrees beyond it.
+    """
+
+    forms: tuple[str, str]
+    values: tuple[tuple[float, float], ...]
+    tolerance: tuple[float, ...]
+    wrong: bool
+
+    def text(self) -> str:
+        """One line for a person."""
+        a, b = self.forms
+        k = max(
+            range(len(self.values)),
+            key=lambda i: (
+                abs(self.values[i][0] - self.values[i][1]) / max(self.tolerance[i], 1e-300)
+            ),
+        )
+        x, y = self.values[k]
+        verdict = "disagree" if self.wrong else "agree"
+        return (
+            f"{a} and {b} {verdict}: uᵀJv = {x:.6g} by {a}, {y:.6g} by {b} "
+            f"(random u, v; round-off allowance {self.tolerance[k]:.2g})"
+        )
+
+
+def consistency(forms: Forms, seed: int, pairs: int = PAIRS) -> list[Consistency]:
+    """Compare every two given forms on ``pairs`` random ``(u, v)``: ``uᵀ(J v)`` against
+    ``(uᵀ J) v``, exact up to round-off (no finite differences).
+
+    Each form gives ``s = uᵀJv`` (``jacobian``: ``u·(J v)``; ``jvp``: ``u·jvp(v)``;
+    ``vjp``: ``vjp(u)·v``). ``u`` and ``v`` are standard normal, so every summand has a
+    random sign and the rounding errors add up like a random walk: an error of at most
+    ``λ √k · unit round-off`` times the sum of magnitudes, for a sum of ``k`` terms, with
+    probability ``1 − 2 exp(−λ²/2)`` (Higham & Mary, "A new approach to probabilistic
+    rounding error analysis", SIAM J. Sci. Comput. 41(5), 2019). With ``‖J‖_F`` estimated
+    by ``‖J v‖ √n/‖v‖`` and ``‖uᵀJ‖ √m/‖u‖`` (``E‖Jv‖² = ‖J‖_F²`` for ``v ~ N(0, I)``),
+    the tolerance of a pair is ``CONSISTENCY_ROUNDOFFS · u_dtype · (√n + √m) · ‖J‖_F ·
+    (‖u‖/√m)(‖v‖/√n)``.
+    """
+    given = forms.given
+    if len(given) < 2:
+        return []
+    lay = forms.layout
+    n, m = lay.n, lay.m
+    rng = np.random.default_rng([seed, 13])
+    us = [rng.standard_normal(m) for _ in range(pairs)]
+    vs = [rng.standard_normal(n) for _ in range(pairs)]
+    values: dict[str, list[float]] = {f: [] for f in given}
+    frob = 0.0
+    for u, v in zip(us, vs):
+        for f in given:
+            if f == "vjp":
+                w = forms.uj(f, u)
+                values[f].append(float(w @ v))
+                frob = max(frob, float(np.linalg.norm(w)) * math.sqrt(m) / _norm(u))
+            else:
+                w = forms.jv(f, v)
+                values[f].append(float(u @ w))
+                frob = max(frob, float(np.linalg.norm(w)) * math.sqrt(n) / _norm(v))
+    rnd = CONSISTENCY_ROUNDOFFS * lay.roundoff() * (math.sqrt(n) + math.sqrt(m)) * frob
+    tol = tuple(rnd * _norm(u) / math.sqrt(m) * _norm(v) / math.sqrt(n) for u, v in zip(us, vs))
+    out = []
+    for i, a in enumerate(given):
+        for b in given[i + 1 :]:
+            pair = tuple(zip(values[a], values[b]))
+            wrong = any(abs(x - y) > t for (x, y), t in zip(pair, tol))
+            out.append(Consistency((a, b), pair, tol, wrong))
+    return out
+
+
+def _norm(x: Array) -> float:
+    return max(float(np.linalg.norm(x)), 1e-300)

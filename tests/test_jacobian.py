@@ -1,0 +1,461 @@
+"""``gradcheck.check_jacobian``: every form of a derivative, with planted bugs named."""
+
+from __future__ import annotations
+
+import doctest
+import random
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import GradcheckError, check_jacobian
+from gradcheck._jacobian import resolve_mode
+
+Array = np.ndarray[Any, Any]
+
+
+# scipy's own check_grad test pair, from scipy/optimize/tests/test_optimize.py
+# (scipy 1.17.1, lines 2525-2537; BSD-3-Clause): the gradient and Hessian of
+# Himmelblau's function, at himmelblau_x0.
+def himmelblau_grad(p: Array) -> Array:
+    x, y = p
+    return np.array(
+        [
+            4 * x**3 + 4 * x * y - 42 * x + 2 * y**2 - 14,
+            2 * x**2 + 4 * x * y + 4 * y**3 - 26 * y - 22,
+        ]
+    )
+
+
+def himmelblau_hess(p: Array) -> Array:
+    x, y = p
+    return np.array(
+        [[12 * x**2 + 4 * y - 42, 4 * x + 4 * y], [4 * x + 4 * y, 4 * x + 12 * y**2 - 26]]
+    )
+
+
+himmelblau_x0 = [-0.27, -0.9]
+X0 = np.array(himmelblau_x0)
+
+A = np.random.default_rng(0).standard_normal((5, 4))
+
+
+def layer(p: Array) -> Array:
+    return np.tanh(A @ p)
+
+
+def layer_jac(p: Array) -> Array:
+    return (1 - np.tanh(A @ p) ** 2)[:, None] * A  # type: ignore[no-any-return]
+
+
+def layer_vjp(p: Array, u: Array) -> Array:
+    return layer_jac(p).T @ u  # type: ignore[no-any-return]
+
+
+def layer_jvp(p: Array, v: Array) -> Array:
+    return layer_jac(p) @ v  # type: ignore[no-any-return]
+
+
+P = np.array([0.3, -0.2, 0.5, 0.1])
+B = np.random.default_rng(1).standard_normal((4, 4))
+
+
+def square(p: Array) -> Array:
+    return np.sin(B @ p)
+
+
+def square_jac(p: Array) -> Array:
+    return np.cos(B @ p)[:, None] * B  # type: ignore[no-any-return]
+
+
+class TestHimmelblau:
+    def test_passes(self) -> None:
+        report = check_jacobian(himmelblau_grad, X0, himmelblau_hess)
+        assert report.status == "passed", report
+        assert report.parameters["out / x"].checked == 4
+
+    @pytest.mark.parametrize("entry", [(0, 0), (0, 1), (1, 0), (1, 1)])
+    def test_one_changed_entry_is_named(self, entry: tuple[int, int]) -> None:
+        def hess(p: Array) -> Array:
+            h = himmelblau_hess(p)
+            h[entry] *= 1.001
+            return h
+
+        report = check_jacobian(himmelblau_grad, X0, hess)
+        assert report.status == "failed"
+        wrong = [e for e in report.worst if e.status == "wrong"]
+        assert [e.label() for e in wrong] == [f"out[{entry[0]}] / x[{entry[1]}]"]
+        diag = report.parameters["out / x"].diagnosis
+        assert diag is not None and f"out[{entry[0]}] / x[{entry[1]}]" in diag.text
+
+    def test_check_refuses_and_points_at_check_jacobian(self) -> None:
+        with pytest.raises(GradcheckError, match="check_jacobian"):
+            gradcheck.check(himmelblau_grad, X0, himmelblau_hess)
+
+    def test_exported(self) -> None:
+        assert "check_jacobian" in gradcheck.__all__
+
+
+class TestForms:
+    @pytest.mark.parametrize(
+        "forms",
+        [
+            {"jacobian": layer_jac},
+            {"jacobian": layer_jac(P)},
+            {"vjp": layer_vjp},
+            {"jvp": layer_jvp},
+            {"vjp": layer_vjp, "jvp": layer_jvp},
+            {"jacobian": layer_jac, "vjp": layer_vjp, "jvp": layer_jvp},
+        ],
+    )
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_right_forms_pass(self, forms: dict[str, Any], dtype: Any) -> None:
+        report = check_jacobian(layer, P.astype(dtype), **forms)
+        assert report.status == "passed", report
+
+    def test_wrong_jvp_right_vjp_fails_in_fd_and_consistency(self) -> None:
+        def jvp(p: Array, v: Array) -> Array:
+            out = layer_jvp(p, v)
+            out[2] = -out[2]  # one output's forward rule has the wrong sign
+            return out
+
+        report = check_jacobian(layer, P, vjp=layer_vjp, jvp=jvp)
+        assert report.status == "failed"
+        assert report.parameters["jvp: out / x"].status == "failed"
+        assert report.parameters["vjp: out / x"].status == "passed"
+        assert report.parameters["consistency: jvp vs vjp"].status == "failed"
+        diag = report.parameters["jvp: out / x"].diagnosis
+        assert diag is not None and "out[2]" in diag.text and "sign" in diag.text
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_consistency_fails_where_fd_is_too_noisy(self, dtype: Any) -> None:
+        def noisy(p: Array) -> Array:  # deterministic noise of 1e-3: FD cannot see 1%
+            return layer(p) + 1e-3 * np.sin(1e9 * p[:, None] * np.arange(1, 6)).sum(axis=0)
+
+        def jvp(p: Array, v: Array) -> Array:
+            return 1.01 * layer_jvp(p, v)
+
+        report = check_jacobian(noisy, P.astype(dtype), vjp=layer_vjp, jvp=jvp)
+        assert report.parameters["consistency: jvp vs vjp"].status == "failed"
+        assert report.parameters["jvp: out / x"].status != "failed"  # FD could not tell
+        assert report.status == "failed"
+
+    def test_consistency_checked_when_fn_is_not_deterministic(self) -> None:
+        rng = np.random.default_rng(0)
+        report = check_jacobian(
+            lambda p: layer(p) + rng.standard_normal(5),
+            P,
+            vjp=layer_vjp,
+            jvp=lambda p, v: -layer_jvp(p, v),
+        )
+        assert report.status == "failed"
+        assert report.parameters["consistency: jvp vs vjp"].status == "failed"
+
+
+class TestPlantedBugs:
+    def test_transposed(self) -> None:
+        report = check_jacobian(square, P, lambda p: square_jac(p).T)
+        diag = report.parameters["out / x"].diagnosis
+        assert report.status == "failed" and diag is not None and diag.kind == "transpose"
+        assert "transposed" in diag.text
+
+    @pytest.mark.parametrize(("c", "kind"), [(-1.0, "sign"), (2.0, "factor"), (0.5, "factor")])
+    def test_sign_and_factor(self, c: float, kind: str) -> None:
+        report = check_jacobian(layer, P, lambda p: c * layer_jac(p))
+        diag = report.parameters["out / x"].diagnosis
+        assert diag is not None and diag.kind == kind and diag.factor == pytest.approx(c, rel=1e-3)
+
+    def test_missing_block(self) -> None:
+        params = {"W": np.array([0.2, -0.4]), "b": np.array([0.3, 0.1, -0.2])}
+
+        def f(p: dict[str, Array]) -> Array:
+            return np.concatenate([np.sin(p["W"]), np.exp(p["b"])])
+
+        def jac(p: dict[str, Array]) -> dict[str, Array]:
+            jw = np.zeros((5, 2))
+            jw[:2] = np.diag(np.cos(p["W"]))
+            return {"W": jw, "b": np.zeros((5, 3))}  # the b block forgotten
+
+        report = check_jacobian(f, params, jac)
+        assert report.parameters["out / W"].status == "passed"
+        diag = report.parameters["out / b"].diagnosis
+        assert diag is not None and diag.kind == "zero" and "missing block" in diag.text
+
+    def test_swapped_outputs(self) -> None:
+        report = check_jacobian(layer, P, lambda p: layer_jac(p)[[0, 3, 2, 1, 4]])
+        diag = report.parameters["out / x"].diagnosis
+        assert diag is not None and diag.kind == "swapped"
+        assert "out[1]" in diag.text and "out[3]" in diag.text
+
+    def test_wrong_output_row_in_one_line(self) -> None:
+        def jac(p: Array) -> Array:
+            j = layer_jac(p)
+            j[4] *= 3
+            return j
+
+        report = check_jacobian(layer, P, jac)
+        diag = report.parameters["out / x"].diagnosis
+        assert diag is not None and diag.kind == "row" and "out[4]" in diag.text
+        assert "3 times" in diag.text
+
+    def test_wrong_input_column_in_one_line(self) -> None:
+        def jac(p: Array) -> Array:
+            j = layer_jac(p)
+            j[:, 1] = 0.0
+            return j
+
+        report = check_jacobian(layer, P, jac)
+        diag = report.parameters["out / x"].diagnosis
+        assert diag is not None and diag.kind == "column" and "x[1]" in diag.text
+
+    def test_no_jacobian_dump(self) -> None:
+        big = np.random.default_rng(2).standard_normal((60, 50))
+        report = check_jacobian(lambda p: big @ p, np.ones(50), 2 * big)
+        assert report.status == "failed" and len(str(report)) < 3000
+
+
+class TestPytrees:
+    params: ClassVar[dict[str, Array]] = {
+        "W": np.array([[0.5, -0.2], [0.1, 0.3]]),
+        "b": np.array([0.2, -0.1]),
+    }
+
+    @staticmethod
+    def f(p: dict[str, Array]) -> dict[str, Array]:
+        h = p["W"] @ np.array([1.0, 2.0]) + p["b"]
+        return {"h": np.tanh(h), "s": np.sum(h**2)}
+
+    @staticmethod
+    def jac(p: dict[str, Array]) -> dict[str, dict[str, Array]]:
+        h = p["W"] @ np.array([1.0, 2.0]) + p["b"]
+        dh = np.diag(1 - np.tanh(h) ** 2)
+        dW = np.zeros((2, 2, 2))  # dh_i/dW[k, l] = δ_ik x_l
+        for i in range(2):
+            dW[i, i] = [1.0, 2.0]
+        return {
+            "h": {"W": np.einsum("ij,jkl->ikl", dh, dW), "b": dh},
+            "s": {"W": np.einsum("j,jkl->kl", 2 * h, dW), "b": 2 * h},
+        }
+
+    def test_jacrev_layout_passes(self) -> None:
+        report = check_jacobian(self.f, self.params, self.jac)
+        assert report.status == "passed", report
+        assert set(report.parameters) == {"h / W", "h / b", "s / W", "s / b"}
+
+    def test_vjp_jvp_pytrees(self) -> None:
+        def vjp(p: dict[str, Array], u: dict[str, Array]) -> dict[str, Array]:
+            j = self.jac(p)
+            return {
+                k: np.tensordot(u["h"], j["h"][k], axes=1) + u["s"] * j["s"][k] for k in ("W", "b")
+            }
+
+        def jvp(p: dict[str, Array], v: dict[str, Array]) -> dict[str, Array]:
+            j = self.jac(p)
+            return {
+                "h": sum(np.tensordot(j["h"][k], v[k], axes=v[k].ndim) for k in ("W", "b")),
+                "s": sum(np.sum(j["s"][k] * v[k]) for k in ("W", "b")),
+            }
+
+        assert check_jacobian(self.f, self.params, vjp=vjp, jvp=jvp).status == "passed"
+
+    def test_wrong_block_named(self) -> None:
+        def jac(p: dict[str, Array]) -> dict[str, dict[str, Array]]:
+            j = self.jac(p)
+            j["s"]["b"] = -j["s"]["b"]
+            return j
+
+        report = check_jacobian(self.f, self.params, jac)
+        assert report.failed_parameters == ["s / b"]
+        assert report.worst[0].label() in ("s / b[0]", "s / b[1]")
+
+
+class TestLarge:
+    n = 20_000
+
+    @staticmethod
+    def f(p: Array) -> Array:
+        return 2 * np.sin(p) + np.roll(p, 1)
+
+    @staticmethod
+    def vjp(p: Array, u: Array) -> Array:
+        return 2 * np.cos(p) * u + np.roll(u, -1)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def jvp(p: Array, v: Array) -> Array:
+        return 2 * np.cos(p) * v + np.roll(v, 1)  # type: ignore[no-any-return]
+
+    def test_auto_uses_projections(self) -> None:
+        assert resolve_mode("auto", self.n, self.n) == "directional"
+        report = check_jacobian(self.f, np.linspace(-1, 1, self.n), vjp=self.vjp, jvp=self.jvp)
+        assert report.status == "passed", report
+        assert report.mode == "directional" and report.evaluations < 60
+        assert "probability" in report.guarantee["text"]
+
+    def test_planted_error_found_and_localised(self) -> None:
+        def vjp(p: Array, u: Array) -> Array:
+            g = self.vjp(p, u)
+            g[1234] += 0.5 * u[1234]  # ∂out[1234]/∂x[1234] off by 0.5
+            return g
+
+        report = check_jacobian(self.f, np.linspace(-1, 1, self.n), vjp=vjp)
+        assert report.status == "failed"
+        assert report.localisation["pinned"] == ["out[1234] / x[1234]"]
+
+    def test_wrong_jvp_found(self) -> None:
+        def jvp(p: Array, v: Array) -> Array:
+            return 1.01 * self.jvp(p, v)
+
+        report = check_jacobian(self.f, np.linspace(-1, 1, self.n), jvp=jvp, vjp=self.vjp)
+        assert report.parameters["jvp: uᵀout along v"].status == "failed"
+        assert report.parameters["consistency: jvp vs vjp"].status == "failed"
+
+
+class TestUserDataUntouched:
+    def test_arrays_and_rngs_unchanged_also_when_fn_raises(self) -> None:
+        x = P.copy()
+        np.random.seed(3)
+        random.seed(3)
+        np_state, py_state = np.random.get_state(), random.getstate()
+        calls = {"n": 0}
+
+        def f(p: Array) -> Array:
+            np.random.standard_normal()
+            random.random()
+            calls["n"] += 1
+            if calls["n"] > 3:
+                raise ValueError("boom")
+            return layer(p)
+
+        with pytest.raises(GradcheckError, match="boom"):
+            check_jacobian(f, x, vjp=layer_vjp)
+        assert np.array_equal(x, P)
+        assert random.getstate() == py_state
+        after = np.random.get_state()
+        assert np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]
+
+    def test_interrupted_check_leaves_everything(self) -> None:
+        x = P.copy()
+        np.random.seed(4)
+        np_state = np.random.get_state()
+        calls = {"n": 0}
+
+        def f(p: Array) -> Array:
+            np.random.standard_normal()
+            calls["n"] += 1
+            if calls["n"] > 5:
+                raise KeyboardInterrupt
+            return layer(p)
+
+        with pytest.raises(KeyboardInterrupt):
+            check_jacobian(f, x, layer_jac)
+        assert np.array_equal(x, P)
+        after = np.random.get_state()
+        assert np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]
+
+    def test_fn_writing_to_its_input_is_refused_untouched(self) -> None:
+        x = P.copy()
+
+        def f(p: Array) -> Array:
+            out = layer(p)
+            p += 1.0
+            return out
+
+        with pytest.raises(GradcheckError, match="modified the parameters"):
+            check_jacobian(f, x, layer_jac)
+        assert np.array_equal(x, P)
+
+    def test_forms_get_private_copies(self) -> None:
+        x = P.copy()
+
+        def vjp(p: Array, u: Array) -> Array:
+            p *= 0.0
+            return layer_vjp(P, u)
+
+        assert check_jacobian(layer, x, vjp=vjp).status == "passed"
+        assert np.array_equal(x, P)
+
+    def test_not_deterministic_is_inconclusive(self) -> None:
+        rng = np.random.default_rng(0)
+        report = check_jacobian(lambda p: layer(p) + rng.standard_normal(5), P, layer_jac)
+        assert report.status == "inconclusive"
+        assert "not deterministic" in report.messages[0]
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("call", "message"),
+        [
+            (lambda: check_jacobian(layer, P), "at least one form: jacobian="),
+            (lambda: check_jacobian(layer, P, np.zeros((4, 5))), r"transposed\?"),
+            (
+                lambda: check_jacobian(layer, P, np.zeros((5, 3))),
+                "output_shape \\+ parameter_shape",
+            ),
+            (
+                lambda: check_jacobian(layer, P, vjp=lambda p, u: np.zeros(3)),
+                "vjp.*shape \\(3,\\) for 'x'",
+            ),
+            (
+                lambda: check_jacobian(layer, P, jvp=lambda p, v: np.zeros(2)),
+                "jvp.*'out' has shape \\(5,\\)",
+            ),
+            (
+                lambda: check_jacobian(layer, P, vjp=lambda p, u: np.full(4, np.nan)),
+                "non-finite value nan in 'x'",
+            ),
+            (
+                lambda: check_jacobian(layer, P, np.full((5, 4), np.inf)),
+                "jacobian has a non-finite",
+            ),
+            (
+                lambda: check_jacobian(lambda p: p * np.inf, P, np.eye(4)),
+                "returned inf in output 'out'",
+            ),
+            (lambda: check_jacobian(layer, P, vjp=3.0), "vjp must be a function"),
+            (
+                lambda: check_jacobian(layer, P, layer_jac, batched=layer),
+                "'batched' does not apply",
+            ),
+            (lambda: check_jacobian(layer, P, layer_jac, sample=10), "'sample' does not apply"),
+            (
+                lambda: check_jacobian(layer, P, layer_jac, method="complex"),
+                "method='complex' does not apply",
+            ),
+            (lambda: check_jacobian(layer, P, layer_jac, mode="sample"), "unknown mode 'sample'"),
+            (lambda: check_jacobian(layer, P, layer_jac, wobble=1), "unknown option 'wobble'"),
+            (lambda: check_jacobian(layer, P, layer_jac, seed=-1), "seed must be"),
+            (
+                lambda: check_jacobian(layer, P, vjp=lambda p, u: 1 / 0),
+                "vjp raised ZeroDivisionError",
+            ),
+            (
+                lambda: check_jacobian(
+                    lambda p: layer(p["x"]), {"x": P}, {"y": np.zeros((5, 4)), "z": 1}
+                ),
+                "jacobian has 2 arrays",
+            ),
+        ],
+    )
+    def test_named_with_remedy(self, call: Any, message: str) -> None:
+        with pytest.raises(GradcheckError, match=message):
+            call()
+
+
+def test_evaluations_are_2n_plus_noise_probe() -> None:
+    n = 30
+    C = np.random.default_rng(3).standard_normal((20, n))
+    report = check_jacobian(
+        lambda p: np.sin(C @ p), np.linspace(-0.5, 0.5, n), lambda p: np.cos(C @ p)[:, None] * C
+    )
+    assert report.status == "passed"
+    assert 2 * n + 8 <= report.evaluations <= 2 * n + 8 + 2 * n  # + re-examined columns
+
+
+def test_docs_examples_run() -> None:
+    """docs/jacobians.md's examples are doctests: the page shows what the code does."""
+    path = Path(__file__).resolve().parents[1] / "docs" / "jacobians.md"
+    result = doctest.testfile(str(path), module_relative=False, verbose=False)
+    assert result.attempted >= 10 and result.failed == 0
