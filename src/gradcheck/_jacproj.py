@@ -22,20 +22,19 @@ localisation names the wrong inputs: an entry ``out[i] / W[j]``.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from gradcheck._build import Outcome, ParameterOutcome, build_report, overall_status
 from gradcheck._engine import check
 from gradcheck._jacreport import consistency_result
 from gradcheck._linear import Forms, as_array, consistency
 from gradcheck._numerics import entry_scale
 from gradcheck._pytree import flatten, unflatten
-from gradcheck._report import Entry, ParameterResult, Report
-from gradcheck._summary import overall_status
+from gradcheck._report import Entry, ParameterResult, Report, Status
 
 __all__ = ["JVP_DIRECTIONS", "projected"]
 
@@ -147,6 +146,26 @@ def _out_label(forms: Forms, flat: int) -> str:
     return "?"
 
 
+def _renamed(p: ParameterResult, name: str, extra: tuple[Entry, ...] = ()) -> ParameterOutcome:
+    """A sub-check's parameter result as an outcome of this check, named ``name``."""
+    return ParameterOutcome(
+        name=name,
+        shape=p.shape,
+        dtype=p.dtype,
+        status=p.status,
+        difference=p.difference,
+        checked=p.checked,
+        max_abs_error=p.max_abs_error,
+        failed=p.failed,
+        nonsmooth=p.nonsmooth,
+        uncertain=p.uncertain,
+        worst=(*extra, *p.worst),
+        diagnosis=p.diagnosis,
+        detection_bound=p.detection_bound,
+        errors=p.errors,
+    )
+
+
 def projected(
     fn: Callable[[Any], Any],
     params: Any,
@@ -160,9 +179,9 @@ def projected(
     u = np.random.default_rng([opts.seed, 17]).standard_normal(lay.m)
     outs = "out" if len(lay.out_names) == 1 else "outputs"
     several = len(forms.given) > 1
-    params_out: dict[str, ParameterResult] = {}
+    results: list[ParameterOutcome] = []
+    statuses: list[Status] = []
     messages: list[str] = []
-    worst: list[Entry] = []
     guarantee: dict[str, Any] = {}
     evaluations, exhausted = 1, False  # 1: fn at the parameters
     pinned: list[str] = []
@@ -172,43 +191,42 @@ def projected(
         scalar = _Scalar(fn, params, forms, opts, form)
         r = scalar.run(u, localise=False)
         evaluations += r.evaluations
+        statuses.append(r.status)
         guarantee = guarantee or dict(r.guarantee)
+        messages += [f"{prefix}{m}" for m in r.messages]
+        found: dict[str, list[Entry]] = {}
+        if r.status == "failed" and opts.localise:
+            wrong, spent, out_of_budget = _bisect(scalar, u, opts.budget)
+            evaluations += spent
+            exhausted = exhausted or out_of_budget
+            named = ", ".join(_out_label(forms, i) for i in wrong[:8])
+            messages.append(f"{prefix}wrong outputs found alone: {named or 'none'}")
+            for i in wrong[:PINNED_OUTPUTS]:
+                if form == "jvp":
+                    pinned.append(f"{prefix}{_out_label(forms, i)}")
+                    continue
+                e = np.zeros_like(u)
+                e[i] = 1.0
+                alone = scalar.run(e, localise=True)
+                evaluations += alone.evaluations
+                row = f"{prefix}{_out_label(forms, i)}"
+                pinned += [f"{row} / {x}" for x in alone.localisation.get("pinned", []) or []]
+                regions += alone.localisation.get("regions", []) or []
+                for w in alone.worst:
+                    if w.status == "wrong":
+                        named_w = replace(w, parameter=f"{row} / {w.parameter}")
+                        found.setdefault(w.parameter, []).append(named_w)
+            if form == "jvp":
+                messages.append(
+                    "jvp: the wrong inputs are not localised (give vjp= or jacobian= for that)"
+                )
         for name, p in r.parameters.items():
             label = f"{prefix}uᵀ{outs} / {name}" if form != "jvp" else f"{prefix}uᵀ{outs} along v"
-            params_out[label] = replace(p, name=label)
-        messages += [f"{prefix}{m}" for m in r.messages]
-        if r.status != "failed" or not opts.localise:
-            continue
-        found, spent, out_of_budget = _bisect(scalar, u, opts.budget)
-        evaluations += spent
-        exhausted = exhausted or out_of_budget
-        named = ", ".join(_out_label(forms, i) for i in found[:8])
-        messages.append(f"{prefix}wrong outputs found alone: {named or 'none'}")
-        for i in found[:PINNED_OUTPUTS]:
-            e = np.zeros_like(u)
-            e[i] = 1.0
-            if form == "jvp":
-                pinned.append(f"{prefix}{_out_label(forms, i)}")
-                continue
-            alone = scalar.run(e, localise=True)
-            evaluations += alone.evaluations
-            for entry in alone.localisation.get("pinned", []) or []:
-                pinned.append(f"{prefix}{_out_label(forms, i)} / {entry}")
-            for w in alone.worst:
-                if w.status == "wrong":
-                    worst.append(
-                        replace(w, parameter=f"{prefix}{_out_label(forms, i)} / {w.parameter}")
-                    )
-            regions += alone.localisation.get("regions", []) or []
-        if form == "jvp":
-            messages.append(
-                "jvp: the wrong inputs are not localised (give vjp= or jacobian= for that)"
-            )
+            results.append(_renamed(p, label, tuple(found.get(name, ()))))
     for c in consistency(forms, opts.seed):
-        res = consistency_result(c)
-        params_out[res.name] = res
+        results.append(consistency_result(c))
+        statuses.append("failed" if c.wrong else "passed")
         messages.append(c.text())
-    status = overall_status([p.status for p in params_out.values()])
     loc = (
         {"evaluations": evaluations, "exhausted": exhausted, "pinned": pinned, "regions": regions}
         if pinned or exhausted
@@ -216,19 +234,8 @@ def projected(
     )
     if guarantee:
         guarantee["text"] = "uᵀJ with random u, " + str(guarantee.get("text", ""))
-    return Report(
-        status=status,
-        difference=max(
-            (p.difference for p in params_out.values() if not math.isnan(p.difference)), default=0.0
-        ),
-        parameters=params_out,
-        worst=tuple(worst[:5]),
-        evaluations=evaluations,
-        seconds=time.perf_counter() - start,
-        options=dict(options),
-        noise=0.0,
-        messages=tuple(messages),
-        mode="directional",
-        guarantee=guarantee,
-        localisation=loc,
+    diff = max((p.difference for p in results if not math.isnan(p.difference)), default=0.0)
+    outcome = Outcome(
+        tuple(results), diff, 0.0, tuple(messages), overall_status(statuses), guarantee, loc
     )
+    return build_report(outcome, evaluations=evaluations, start=start, options=options)

@@ -10,25 +10,16 @@ vjp"``, which fails the report whatever the finite differences say.
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
 import numpy as np
 
+from gradcheck._build import NO_BOUND, RANK, WORST, Outcome, ParameterOutcome, build_report
 from gradcheck._jacdiag import Block, diagnose_block, out_label
 from gradcheck._jacgrid import Grid
 from gradcheck._linear import Consistency, Layout
-from gradcheck._report import Diagnosis, Entry, ParameterResult, Report, Status
-from gradcheck._summary import (
-    NO_BOUND,
-    RANK,
-    WORST,
-    difference,
-    overall_status,
-    parameter_status,
-    rank,
-)
+from gradcheck._report import Diagnosis, Entry, Report
+from gradcheck._summary import difference, parameter_status
 
 __all__ = ["entrywise_report", "not_deterministic"]
 
@@ -84,8 +75,8 @@ def _top(status: Array, err: Array, tol: Array) -> Array:
 
 def _block_result(
     block: Block, a: Array, g: Grid, rs: slice, cs: slice, p: int, others: dict[str, Array]
-) -> tuple[ParameterResult, list[str]]:
-    """One block's result, and its notes."""
+) -> tuple[ParameterOutcome, list[str]]:
+    """One block's outcome, and its notes."""
     st = g.status[rs, cs]
     counts = {s: int(np.count_nonzero(st == s)) for s in ("wrong", "uncertain", "nonsmooth")}
     status = parameter_status(counts["wrong"], counts["uncertain"], counts["nonsmooth"], st.size)
@@ -102,7 +93,7 @@ def _block_result(
         )
     if counts["nonsmooth"]:
         notes.append(f"{block.name}: {counts['nonsmooth']} entries sit at kinks (not judged)")
-    result = ParameterResult(
+    result = ParameterOutcome(
         name=block.name,
         shape=shape,
         dtype="float64",
@@ -110,7 +101,6 @@ def _block_result(
         difference=difference(a[rs, cs], g.numeric[rs, cs]),
         max_abs_error=float(g.abs_error[rs, cs].max(initial=0.0)),
         checked=int(st.size),
-        size=int(st.size),
         failed=counts["wrong"],
         nonsmooth=counts["nonsmooth"],
         uncertain=counts["uncertain"],
@@ -122,14 +112,14 @@ def _block_result(
     return result, notes
 
 
-def consistency_result(c: Consistency) -> ParameterResult:
-    """A consistency check as a result of its own: failed when the forms disagree."""
+def consistency_result(c: Consistency) -> ParameterOutcome:
+    """A consistency check as a result of its own, one entry per random pair
+    ``(u, v)``: failed when the forms disagree."""
     errors = [abs(x - y) for x, y in c.values]
     a, b = c.forms
-    diag = Diagnosis("inconsistent", None, c.text()) if c.wrong else None
-    return ParameterResult(
+    return ParameterOutcome(
         name=f"consistency: {a} vs {b}",
-        shape=(),
+        shape=(len(c.values),),
         dtype="float64",
         status="failed" if c.wrong else "passed",
         difference=max(
@@ -137,9 +127,8 @@ def consistency_result(c: Consistency) -> ParameterResult:
         ),
         max_abs_error=max(errors, default=0.0),
         checked=len(c.values),
-        size=len(c.values),
         failed=sum(e > t for e, t in zip(errors, c.tolerance)),
-        diagnosis=diag,
+        diagnosis=Diagnosis("inconsistent", None, c.text()) if c.wrong else None,
         detection_bound=0.0,
     )
 
@@ -156,9 +145,8 @@ def entrywise_report(
     sigma: Array,
 ) -> Report:
     """The report of an entrywise Jacobian check (module doc)."""
-    params: dict[str, ParameterResult] = {}
+    params: list[ParameterOutcome] = []
     messages: list[str] = []
-    worst: list[Entry] = []
     for form, a, g in zip(given, claimed, grids):
         found = blocks(layout, form, len(given) > 1)
         for block, rs, cs in found:
@@ -169,58 +157,14 @@ def entrywise_report(
                 if b.param == block.param and b.out != block.out
             }
             res, notes = _block_result(block, a, g, rs, cs, p, others)
-            params[res.name] = res
+            params.append(res)
             messages += notes
-            worst += res.worst
-    for c in agree:
-        res = consistency_result(c)
-        params[res.name] = res
-        messages.append(c.text())
-    status = overall_status([p.status for p in params.values()])
+    params += [consistency_result(c) for c in agree]
+    messages += [c.text() for c in agree]
     diff = max((difference(a, g.numeric) for a, g in zip(claimed, grids)), default=0.0)
-    order = rank(
-        np.array([e.status for e in worst], dtype=object),
-        np.array([e.abs_error for e in worst]),
-        np.array([e.tolerance for e in worst]),
-    )
-    return _report(
-        status,
-        diff,
-        params,
-        tuple(worst[int(k)] for k in order[:WORST]),
-        evaluations,
-        start,
-        options,
-        float(np.max(sigma, initial=0.0)),
-        messages,
-    )
-
-
-def _report(
-    status: Status,
-    diff: float,
-    params: dict[str, ParameterResult],
-    worst: tuple[Entry, ...],
-    evaluations: int,
-    start: float,
-    options: dict[str, Any],
-    sigma: float,
-    messages: list[str],
-    **extra: Any,
-) -> Report:
-    return Report(
-        status=status,
-        difference=diff,
-        parameters=params,
-        worst=worst,
-        evaluations=evaluations,
-        seconds=time.perf_counter() - start,
-        options=dict(options),
-        noise=sigma,
-        messages=tuple(messages),
-        mode=str(options.get("resolved_mode", "full")),
-        **extra,
-    )
+    noise = float(np.max(sigma, initial=0.0))
+    outcome = Outcome(tuple(params), diff, noise, tuple(messages))
+    return build_report(outcome, evaluations=evaluations, start=start, options=options)
 
 
 def not_deterministic(
@@ -235,28 +179,16 @@ def not_deterministic(
     its blocks are ``inconclusive``; the forms' consistency, which needs no ``fn``, is
     still judged (a disagreement fails the report)."""
     nan = float("nan")
-    params = {
-        b.name: ParameterResult(
-            name=b.name,
-            shape=b.out_shape + b.in_shape,
-            dtype="float64",
-            status="inconclusive",
-            difference=nan,
-            max_abs_error=nan,
-            checked=0,
-            size=math.prod(b.out_shape + b.in_shape),
-            detection_bound=NO_BOUND,
-        )
+    params = [
+        ParameterOutcome(b.name, b.out_shape + b.in_shape, "float64", "inconclusive", nan, 0)
         for form in given
         for b, _, _ in blocks(layout, form, len(given) > 1)
-    }
+    ]
     msg = (
         "fn is not deterministic: two evaluations at the same parameters gave different "
         "outputs. Dropout or sampling? Fix its random numbers (a seeded generator inside "
         "fn) so that each call repeats."
     )
-    for c in agree:
-        params[f"consistency: {c.forms[0]} vs {c.forms[1]}"] = consistency_result(c)
-    status = overall_status([p.status for p in params.values()])
-    texts = [c.text() for c in agree]
-    return _report(status, nan, params, (), evaluations, start, options, 0.0, [msg, *texts])
+    params += [consistency_result(c) for c in agree]
+    outcome = Outcome(tuple(params), nan, 0.0, (msg, *[c.text() for c in agree]))
+    return build_report(outcome, evaluations=evaluations, start=start, options=options)
