@@ -16,7 +16,11 @@ directions ``v_k`` (Gaussian, scaled by the entry scales as ``check``'s): the sc
 After a failed verdict the wrong outputs are found by bisection over the flat outputs:
 ``u`` restricted to each half is checked again (``budget`` evaluations at most), and
 for the first outputs found alone (``vjp``/``jacobian`` forms), ``check``'s own
-localisation names the wrong inputs: an entry ``out[i] / W[j]``.
+localisation names the wrong inputs: an entry ``out[i] / W[j]``. A probe costs about 10
+evaluations for a ``vjp``/``jacobian`` form and about 20 for a ``jvp`` form (an
+entrywise check of the ``t_k``), so one wrong output among ``m`` needs about
+``20 log₂ m`` or ``40 log₂ m`` evaluations: raise ``budget`` for a ``jvp``-only check
+of more than about 1000 outputs.
 """
 
 from __future__ import annotations
@@ -193,7 +197,9 @@ def projected(
         evaluations += r.evaluations
         statuses.append(r.status)
         guarantee = guarantee or dict(r.guarantee)
-        messages += [f"{prefix}{m}" for m in r.messages]
+        # the t-check's advice on how to see smaller errors is about a gradient function
+        # of t, which the user does not have: its detection bound is in its result
+        messages += [f"{prefix}{m}" for m in r.messages if "could not be seen" not in m]
         found: dict[str, list[Entry]] = {}
         if r.status == "failed" and opts.localise:
             wrong, spent, out_of_budget = _bisect(scalar, u, opts.budget)

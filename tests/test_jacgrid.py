@@ -1,0 +1,98 @@
+"""``gradcheck._jacgrid``: vector evaluations, per-output noise, the entrywise grid."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck import GradcheckError
+from gradcheck._evaluate import Delta, GlobalRng
+from gradcheck._jacgrid import Setting, VectorEvaluator, entrywise, output_noise
+from gradcheck._numerics import noise_from_table, unit_roundoff
+from gradcheck._pytree import flatten
+
+Array = np.ndarray[Any, Any]
+
+
+def evaluator(fn: Any, x: Array, size: int) -> VectorEvaluator:
+    names, _, tree = flatten(x)
+    return VectorEvaluator(fn, tree, [np.array(x)], names, GlobalRng(), size=size)
+
+
+class TestVectorEvaluator:
+    def test_rows_are_flat_outputs_and_the_copy_is_restored(self) -> None:
+        x = np.array([1.0, 2.0])
+        ev = evaluator(lambda p: {"a": p * 2, "b": p.sum()}, x, 3)
+        rows = ev([(), (Delta(0, 1, 0.5),)])
+        assert rows.tolist() == [[2.0, 4.0, 3.0], [2.0, 5.0, 3.5]]
+        assert ev.leaves[0].tolist() == [1.0, 2.0] and ev.count == 2
+
+    def test_output_changing_size_is_an_error(self) -> None:
+        ev = evaluator(lambda p: p[p > 1.5], np.array([1.0, 2.0]), 1)
+        with pytest.raises(GradcheckError, match="must keep its shape"):
+            ev([(Delta(0, 0, 1.0),)])
+
+    def test_non_finite_output_is_named(self) -> None:
+        ev = evaluator(lambda p: np.array([1.0, 1.0 / p[0]]), np.array([1.0, 2.0]), 2)
+        match = r"inf in output out\[1\].*x\[0\]"
+        with pytest.raises(GradcheckError, match=match), np.errstate(divide="ignore"):
+            ev([(Delta(0, 0, -1.0),)])
+
+
+class TestOutputNoise:
+    def test_is_ecnoise_per_output_with_the_roundoff_floor(self) -> None:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal(5)
+        noise = rng.standard_normal((100, 3)) * np.array([1e-3, 1e-9, 0.0])
+        calls = iter(range(100))
+
+        def f(p: Array) -> Array:
+            return np.array([p.sum(), p.sum() ** 2, 3.0]) + noise[next(calls)]
+
+        ev = evaluator(f, x, 3)
+        f0 = ev([()])[0]
+        u = unit_roundoff(np.float64)
+        sigma = output_noise(ev, [x.copy()], f0, u, seed=1)
+        assert ev.count == 7
+        assert 1e-4 < sigma[0] < 1e-2 and 1e-10 < sigma[1] < 1e-8
+        assert sigma[2] == u * 3.0  # a constant output: its rounding, u·|f|
+
+    def test_matches_noise_from_table_column_by_column(self) -> None:
+        rng = np.random.default_rng(2)
+        values = iter(rng.standard_normal((6, 4)))
+        ev = evaluator(lambda p: next(values), np.ones(3), 4)
+        f0 = np.zeros(4)
+        sigma = output_noise(ev, [np.ones(3)], f0, 1e-300, seed=0)
+        rng = np.random.default_rng(2)
+        vals = rng.standard_normal((6, 4))
+        table = np.concatenate([vals[:3], f0[None], vals[3:]])
+        expected = [noise_from_table(table[:, k]) for k in range(4)]
+        assert np.allclose(sigma, expected, rtol=1e-12)
+
+
+class TestEntrywise:
+    def setting(self) -> Setting:
+        return Setting("central", None, None, None, False)
+
+    def test_two_evaluations_per_input_give_every_column(self) -> None:
+        A = np.arange(12.0).reshape(3, 4) / 7
+        x = np.linspace(-1, 1, 4)
+        ev = evaluator(lambda p: A @ p, x, 3)
+        f0 = ev([()])[0]
+        (grid,) = entrywise(ev, self.setting(), [x.copy()], [A], f0, np.zeros(3))
+        assert ev.count == 1 + 2 * 4
+        assert np.allclose(grid.numeric, A, rtol=1e-9)
+        assert (grid.status == "ok").all()
+
+    def test_every_claimed_matrix_shares_the_differences(self) -> None:
+        x = np.array([0.3, -0.7])
+        ev = evaluator(lambda p: np.sin(p), x, 2)
+        f0 = ev([()])[0]
+        right, wrong = np.diag(np.cos(x)), np.diag([math.cos(0.3), 2.0])
+        grids = entrywise(ev, self.setting(), [x.copy()], [right, wrong], f0, np.zeros(2))
+        assert (grids[0].status == "ok").all()
+        assert grids[1].status[1, 1] == "wrong" and (grids[1].status.reshape(-1)[:3] == "ok").all()
+        assert ev.count <= 1 + 2 * 2 + 2 * 2  # stage 1, and the re-examined columns once

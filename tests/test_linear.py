@@ -1,0 +1,122 @@
+"""``gradcheck._linear``: the derivative forms as flat maps, and their consistency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck import GradcheckError
+from gradcheck._linear import Forms, Layout, consistency
+from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, unit_roundoff
+from gradcheck._pytree import flatten
+
+Array = np.ndarray[Any, Any]
+
+
+def layout(params: Any, out: Any) -> Layout:
+    names, leaves, tree = flatten(params)
+    onames, oleaves, otree = flatten(out)
+    arrs = [np.asarray(x) for x in leaves]
+    outs = [np.asarray(x) for x in oleaves]
+    out_names = ["out"] if otree.kind == "leaf" else onames
+    return Layout(
+        names,
+        [a.shape for a in arrs],
+        [a.dtype for a in arrs],
+        tree,
+        out_names,
+        [o.shape for o in outs],
+        [o.dtype for o in outs],
+        otree,
+    )
+
+
+def linear_forms(J: Array, dtype: Any = np.float64, **kw: Any) -> Forms:
+    x = np.zeros(J.shape[1], dtype=dtype)
+    lay = layout(x, np.zeros(J.shape[0], dtype=dtype))
+    Jd = J.astype(dtype)
+    vjp = kw.pop("vjp", lambda p, u: (u @ Jd).astype(dtype))
+    jvp = kw.pop("jvp", lambda p, v: (Jd @ v).astype(dtype))
+    return Forms(lay, [x], kw.pop("jacobian", None), vjp, jvp)
+
+
+class TestLayouts:
+    def test_flat_matrix_and_jacrev_pytree_agree(self) -> None:
+        params = {"W": np.zeros((2, 3)), "b": np.zeros(2)}
+        out = {"h": np.zeros(2), "s": np.zeros(())}
+        lay = layout(params, out)
+        rng = np.random.default_rng(0)
+        flat = rng.standard_normal((lay.m, lay.n))
+        tree = {
+            "h": {"W": flat[:2, :6].reshape(2, 2, 3), "b": flat[:2, 6:]},
+            "s": {"W": flat[2, :6].reshape(2, 3), "b": flat[2, 6:]},
+        }
+        for given in (flat, tree):
+            forms = Forms(lay, [np.zeros((2, 3)), np.zeros(2)], given)
+            assert np.array_equal(forms.matrix("jacobian"), flat)
+
+    def test_jvp_and_vjp_matrices_are_the_jacobian(self) -> None:
+        J = np.random.default_rng(1).standard_normal((3, 5))
+        forms = linear_forms(J, jacobian=J)
+        for form in ("jacobian", "jvp", "vjp"):
+            assert np.allclose(forms.matrix(form), J, rtol=0, atol=1e-15)
+        assert forms.calls["jvp"] == 5 and forms.calls["vjp"] == 3
+
+    def test_transposed_array_named(self) -> None:
+        forms = linear_forms(np.zeros((3, 5)), jacobian=np.zeros((5, 3)))
+        with pytest.raises(GradcheckError, match=r"transposed\? rows are outputs"):
+            forms.matrix("jacobian")
+
+    def test_jvp_with_wrong_structure_named(self) -> None:
+        forms = linear_forms(np.zeros((3, 5)), jvp=lambda p, v: [np.zeros(3), np.zeros(1)])
+        with pytest.raises(GradcheckError, match="returned 2 arrays"):
+            forms.jv("jvp", np.ones(5))
+
+    def test_forms_called_on_copies_inside_saved_rngs(self) -> None:
+        np.random.seed(7)
+        state = np.random.get_state()
+        x = np.zeros(5)
+
+        def vjp(p: Array, u: Array) -> Array:
+            np.random.standard_normal(3)
+            p[:] = 1.0
+            return np.zeros(5)
+
+        forms = Forms(layout(x, np.zeros(3)), [x], None, vjp, None)
+        forms.uj("vjp", np.ones(3))
+        assert np.array_equal(x, np.zeros(5))
+        assert np.array_equal(np.random.get_state()[1], state[1])
+
+
+class TestConsistency:
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 400), (2000, 50)])
+    @pytest.mark.parametrize("seed", range(4))
+    def test_right_forms_agree(self, dtype: Any, shape: tuple[int, int], seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        J = rng.standard_normal(shape) * 10.0 ** rng.uniform(-5, 5)
+        results = consistency(linear_forms(J, dtype, jacobian=J.astype(dtype)), seed)
+        assert len(results) == 3 and not any(c.wrong for c in results)
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_a_small_error_in_one_form_is_caught_in_float64(self, seed: int) -> None:
+        J = np.random.default_rng(seed).standard_normal((50, 40))
+        bad = J.copy()
+        bad[3] *= 1 + 1e-6  # one output's forward rule off by 1e-6
+        forms = linear_forms(J, jvp=lambda p, v: bad @ v)
+        (c,) = consistency(forms, seed)
+        assert c.forms == ("jvp", "vjp") and c.wrong
+        assert "jvp and vjp disagree" in c.text()
+
+    def test_tolerance_is_the_documented_rule(self) -> None:
+        J = np.random.default_rng(3).standard_normal((30, 20))
+        (c,) = consistency(linear_forms(J), 0)
+        fro = np.linalg.norm(J)
+        rule = CONSISTENCY_ROUNDOFFS * unit_roundoff(np.float64) * (np.sqrt(20) + np.sqrt(30)) * fro
+        assert all(0.1 * rule < t < 10 * rule for t in c.tolerance)  # ‖J‖_F estimated
+
+    def test_one_form_has_nothing_to_compare(self) -> None:
+        forms = Forms(layout(np.zeros(2), np.zeros(2)), [np.zeros(2)], np.eye(2))
+        assert consistency(forms, 0) == []
