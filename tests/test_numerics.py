@@ -17,6 +17,7 @@ from gradcheck._numerics import (
     noise_from_table,
     norm2,
     relative_step,
+    rms_of,
     steps,
 )
 
@@ -117,6 +118,22 @@ class TestEntryScaleAndSteps:
             4.0,
         ]
         assert entry_scale(np.array([0.0, 3.0, -4.0]), classic=True).tolist() == [1.0, 3.0, 4.0]
+
+    @pytest.mark.parametrize("s", [1e-320, 1e-300, 1e-170, 1e-160, 1.0, 1e160, 1e200, 1e300])
+    def test_the_rms_neither_underflows_nor_overflows(self, s: float) -> None:
+        # Σθ² underflows below about 1e-154 (the scale became 1, a step of 6e-6 for an
+        # entry of 1e-170) and overflows above about 1e154 (the check was refused)
+        mag = np.array([0.0, 3.0, 4.0]) * s
+        assert rms_of(mag) == pytest.approx(np.sqrt(25 / 3) * s, rel=1e-6 if s > 1e-300 else 1e-2)
+        h = steps(mag * np.array([1, -1, 1]), "central", None, np.float64)
+        assert h.tolist() == pytest.approx(
+            (relative_step("central", np.float64) * entry_scale(mag)).tolist(), rel=1e-3
+        )
+        assert entry_scale(mag)[0] == pytest.approx(rms_of(mag))
+
+    @pytest.mark.parametrize("mag", [np.zeros(0), np.zeros(3)])
+    def test_an_empty_or_zero_array_has_rms_zero(self, mag: np.ndarray) -> None:  # type: ignore[type-arg]
+        assert rms_of(mag) == 0.0
 
     def test_an_empty_parameter_has_no_scales(self) -> None:
         assert entry_scale(np.zeros(0)).shape == (0,)

@@ -8,6 +8,7 @@ its values; a check that cannot see small errors says so.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from typing import Any
@@ -18,6 +19,7 @@ import torch
 
 import gradcheck
 from gradcheck import GradcheckError
+from gradcheck import _precision as prec
 
 
 def _sin32(p: Any) -> float:
@@ -513,3 +515,21 @@ class TestGradientOnlyWrongInLowPrecision:
         report = gradcheck.check(lambda p: np.sum(np.tanh(p)), x, grad)
         assert report.status == "passed"
         assert report.options["formula_dtype"] == "float64"
+
+
+class TestUnseenNotes:
+    """The note on a large detection bound gives the remedy that fits the check's dtype."""
+
+    def test_a_float32_check_is_told_to_compute_in_float64(self) -> None:
+        (note,) = prec.unseen_notes([("x", 0.004, np.dtype(np.float32))], "central")
+        assert note.startswith("x: errors smaller than 0.004 of its largest gradient entry")
+        assert "compute it in float64" in note
+
+    def test_a_float64_check_is_not(self) -> None:
+        (note,) = prec.unseen_notes([("x", 0.04, np.dtype(np.float64))], "richardson")
+        assert note.startswith("x: errors smaller than 0.04 of its largest gradient entry")
+        assert "float64" not in note and "noise or its curvature" in note
+
+    @pytest.mark.parametrize("bound", [1e-7, math.inf])
+    def test_no_note_below_the_level_or_without_a_bound(self, bound: float) -> None:
+        assert prec.unseen_notes([("x", bound, np.dtype(np.float32))], "central") == []

@@ -198,3 +198,88 @@ class TestZeroGradientParameter:
 
 
 X_BN = np.random.default_rng(5).standard_normal(16)
+
+
+def _sine_case(s: float, dtype: Any = np.float64) -> tuple[Fn1, np.ndarray[Any, Any], Any]:
+    """The reproducer of t11-trust 1 and 2: ``Σ sin(θ/s)`` at ``θ = (1, −2, 3)·s``."""
+    x = (np.array([1.0, -2.0, 3.0]) * s).astype(dtype)
+    scale = dtype(s)
+
+    def cost(p: Any) -> Any:
+        return np.sum(np.sin(p / scale))
+
+    return cost, x, (np.cos(x.astype(np.float64) / s) / s).astype(dtype)
+
+
+Fn1 = Callable[[Any], Any]
+_TINY = [1e-150, 1e-170, 1e-200, 1e-300, 1e-305]
+_HUGE = [1e160, 1e200, 1e300, 1e305]
+
+
+class TestExtremeMagnitudes:
+    """Parameters far from 1: the step's scale, the RMS of the parameter, is computed
+    without underflow or overflow (``gradcheck._numerics.rms_of``)."""
+
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson", "complex"])
+    @pytest.mark.parametrize("s", _TINY + _HUGE)
+    def test_correct_passes_and_wrong_fails(self, s: float, method: str) -> None:
+        cost, x, g = _sine_case(s)
+        right = gradcheck.check(cost, x, g, method=method)
+        assert right.status == "passed", str(right)
+        assert right.messages == (), str(right)  # no float32 advice on a float64 check
+        bad = g.copy()
+        bad[1] *= -1
+        wrong = gradcheck.check(cost, x, bad, method=method)
+        assert wrong.status == "failed", str(wrong)
+        assert wrong.worst[0].index == (1,), str(wrong)
+
+    def test_the_reproducer_with_a_python_float_cost(self) -> None:
+        for s in (1e-170, 1e-200, 1e-300):
+            x = np.array([1.0, -2.0, 3.0]) * s
+            report = gradcheck.check(
+                lambda p, s=s: float(np.sum(np.sin(p / s))), x, np.cos(x / s) / s
+            )
+            assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("s", [1e-30, 1e-36, 1e30, 1e36])
+    @pytest.mark.parametrize("method", ["central", "richardson"])
+    def test_float32(self, s: float, method: str) -> None:
+        cost, x, g = _sine_case(s, np.float32)
+        assert gradcheck.check(cost, x, g, method=method).status == "passed"
+        bad = g.copy()
+        bad[2] *= -1
+        assert gradcheck.check(cost, x, bad, method=method).failed_parameters == ["x"]
+
+    @pytest.mark.parametrize("s", [1e-300, 1e-170, 1e200, 1e300])
+    @pytest.mark.parametrize("mode", ["sample", "directional"])
+    def test_large_parameters_in_every_mode(self, s: float, mode: str) -> None:
+        rng = np.random.default_rng(1)
+        x = rng.uniform(-3, 3, 3000) * s
+        cost = lambda p: np.sum(np.sin(p / s))  # noqa: E731
+        g = np.cos(x / s) / s
+        more: dict[str, Any] = {"sample": 20} if mode == "sample" else {}
+        assert gradcheck.check(cost, x, g, mode=mode, **more).status == "passed"
+        bad = g.copy()
+        bad[::7] *= -1  # the sample mode draws 20 entries: some are wrong
+        assert gradcheck.check(cost, x, bad, mode=mode, **more).status == "failed"
+
+    @pytest.mark.parametrize("s", [1e-308, 1e-310, 1e-314])
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    def test_a_cost_that_loses_subnormal_parameters_is_inconclusive(
+        self, s: float, method: str
+    ) -> None:
+        # steps of 1e-314 make σ/h and the difference quotient overflow: they are
+        # infinite allowances (the entry uncertain), not warnings or a verdict
+        x = np.array([1.0, -2.0, 3.0]) * s
+        cost = lambda p: 1e10 + float(np.sum(np.sin(p)))  # noqa: E731
+        report = gradcheck.check(cost, x, np.cos(x), method=method)
+        assert report.status in ("passed", "inconclusive"), str(report)
+        if report.status == "inconclusive":
+            assert any("could not be resolved" in m for m in report.messages), str(report)
+
+    def test_only_where_theta_plus_h_overflows_is_refused(self) -> None:
+        with pytest.raises(gradcheck.GradcheckError, match="θ ± h would overflow"):
+            gradcheck.check(lambda p: float(np.sum(p)), np.array([1.0, 1e308]), np.ones(2))
+        x32 = np.array([1.0, 2e38], dtype=np.float32)
+        with pytest.raises(gradcheck.GradcheckError, match="largest float32 number"):
+            gradcheck.check(lambda p: float(np.sum(p)), x32, np.ones(2, dtype=np.float32))

@@ -42,9 +42,11 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -61,12 +63,32 @@ __all__ = [
     "examined",
     "first_estimate",
     "on_model_scale",
+    "roundoff",
     "roundoff_limited",
     "tolerance",
     "zero_within_noise",
 ]
 
 Array = np.ndarray[Any, Any]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _overflow_is_inf(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` with NumPy's overflows giving ``inf`` silently: ``σ/h`` at a step
+    near the underflow (a parameter of 1e-308: steps of 1e-314) or a tolerance of a
+    huge ``rtol`` is beyond float64, and an infinite allowance is then the right value
+    (the entry is ``uncertain``; with a fixed tolerance, what the user asked for).
+    Without this, a check warns, an error under ``-W error`` and pytest's
+    ``filterwarnings = error``."""
+
+    @functools.wraps(fn)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with np.errstate(over="ignore"):
+            return fn(*args, **kwargs)
+
+    return run
+
 
 #: Offsets, as multiples of ``h``, evaluated for every entry.
 STAGE1: dict[str, tuple[complex, ...]] = {
@@ -119,6 +141,7 @@ def _table_spread(vals: Array, h: Array) -> Array:
     return _richardson(*c)[1]
 
 
+@_overflow_is_inf
 def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
     """The method's derivative estimate from the stage-1 values (columns = STAGE1)."""
     if method == "central":
@@ -205,6 +228,21 @@ class Comparison:
             getattr(self, name)[where] = getattr(other, name)
 
 
+@_overflow_is_inf
+def roundoff(method: Method, sigma: float, h: Array) -> Array:
+    """Each entry's ``ν = NOISE_GAIN · σ / h``: the round-off its difference quotient
+    inherits from the cost's noise (``inf`` where that is beyond float64)."""
+    return np.asarray(NOISE_GAIN[method] * sigma / h, dtype=np.float64)
+
+
+def _gradient_scale(analytic: Array, numeric: Array, floor: float) -> float:
+    """The largest ``max(|a|, |D|)`` over the entries whose estimate is finite, or
+    ``floor``. An estimate that overflowed (cost round-off over a step near the
+    underflow) is no measure of the gradient's size; its entry is ``uncertain``."""
+    big = np.maximum(np.abs(analytic), np.abs(numeric))
+    return max(float(np.max(big, where=np.isfinite(big), initial=0.0)), floor)
+
+
 def roundoff_limited(c: Comparison, noise: Array) -> Array:
     """Which entries' estimated error is round-off, not truncation (a boolean mask).
 
@@ -234,8 +272,7 @@ def examined(
     :data:`STAGE1`."""
     out = np.abs(analytic - numeric) > tol
     if method in ("central", "richardson") and out.size:
-        big = np.maximum(np.abs(analytic), np.abs(numeric))
-        scale = max(float(big.max()), floor)
+        scale = _gradient_scale(analytic, numeric, floor)
         jump = (np.real(stage1[:, 0]) - 2.0 * j0 + np.real(stage1[:, 1])) / h
         out |= np.abs(jump) > _kinks.SCREEN * scale
     return np.asarray(out)
@@ -270,6 +307,7 @@ def on_model_scale(c: Comparison, model_scale: float, model_peak: float) -> Comp
     return dataclasses.replace(c, status=status, scale=model_scale, peak=model_peak)
 
 
+@_overflow_is_inf
 def tolerance(
     method: Method,
     analytic: Array,
@@ -293,12 +331,13 @@ def tolerance(
         floor: the least gradient scale (the first attempt's, for a retry).
     """
     big = np.maximum(np.abs(analytic), np.abs(numeric))
-    scale = max(float(big.max()) if big.size else 0.0, floor)
+    scale = _gradient_scale(analytic, numeric, floor)
     base = rtol * scale if atol is None else atol
-    noise = 0.0 if fixed else 3 * NOISE_GAIN[method] * sigma / h
+    noise = 0.0 if fixed else 3 * roundoff(method, sigma, h)
     return np.asarray(base + rtol * big + noise, dtype=np.float64)
 
 
+@_overflow_is_inf
 def compare(
     method: Method,
     analytic: Array,
@@ -330,9 +369,8 @@ def compare(
             entries are ``uncertain`` rather than ``wrong`` (module doc, rule 5).
     """
     mismatch = np.abs(analytic - numeric)
-    big = np.maximum(np.abs(analytic), np.abs(numeric))
-    scale = max(float(big.max()) if big.size else 0.0, floor)
-    noise = NOISE_GAIN[method] * sigma / h
+    scale = _gradient_scale(analytic, numeric, floor)
+    noise = roundoff(method, sigma, h)
     suspicious = mismatch > tol
     fd_error = np.zeros_like(numeric)
     e_all = mismatch + NOISE_SPREAD * noise  # e where it is not measured (see reach)
@@ -385,6 +423,8 @@ def compare(
     if not fixed:  # agreement within a tolerance that would hide a 10% error proves nothing
         status[(status == "ok") & (allowed_all > UNCERTAIN * scale)] = "uncertain"
     reach = tol + mismatch + (0.0 if fixed else SAFETY * e_all)
+    overflowed = ~np.isfinite(numeric)
+    status[overflowed], reach[overflowed] = "uncertain", math.inf
     peak = float(np.abs(analytic).max()) if analytic.size else 0.0
     return Comparison(
         numeric, mismatch, tol, fd_error, status, reach, flat, scale, kink, bracketed, peak=peak

@@ -180,7 +180,8 @@ def _check_leaves(
     if s.fixed:
         return Compared(out)
     zero = _zero_parameters(out, analytic)
-    unseen = prec.unseen_notes([(n, c.detection_bound) for n, _, c, _ in zero.results], s.method)
+    bounds = [(n, c.detection_bound, s.dtype(leaf)) for n, leaf, c, _ in zero.results]
+    unseen = prec.unseen_notes(bounds, s.method)
     return Compared(zero.results, (*zero.notes, *unseen))
 
 
@@ -236,7 +237,7 @@ def _retry(
     step between also settles what the retry left open or got wrong: as ``ok``, or as
     ``wrong`` where it agrees with the first estimate (the retry's own rule).
     """
-    noise = cmp.NOISE_GAIN[s.method] * s.sigma / h
+    noise = cmp.roundoff(s.method, s.sigma, h)
     unsure = np.flatnonzero((comp.status == "uncertain") & cmp.roundoff_limited(comp, noise))
     if not unsure.size:
         return
@@ -253,7 +254,8 @@ def _retry(
     todo = np.flatnonzero((again.status == "wrong") | ~resolved)
     if todo.size:
         at = k[todo]
-        mid = kinks.exact_steps(flat[idx[at]], np.sqrt(h[at] * h2[grow][todo]), leaf.real.dtype)
+        mean = np.sqrt(h[at]) * np.sqrt(h2[grow][todo])  # h·h2 can underflow
+        mid = kinks.exact_steps(flat[idx[at]], mean, leaf.real.dtype)
         check = _compare_entries(ev, s, i, leaf, idx[at], mid, a[at], rtol, comp.scale)
         agree = np.abs(check.numeric - again.numeric[todo]) <= _allowance(check)
         confirmed = resolved[todo] & (again.status[todo] == "wrong") & agree

@@ -67,6 +67,7 @@ __all__ = [
     "norm2",
     "plausible",
     "relative_step",
+    "rms_of",
     "steps",
     "unit_roundoff",
 ]
@@ -201,9 +202,24 @@ def entry_scale(theta: np.ndarray[Any, Any], *, classic: bool = False) -> np.nda
     [2.886751345948129, 3.0, 4.0]
     """
     mag = np.abs(np.real(theta), dtype=np.float64)
-    rms = math.sqrt(float(mag @ mag) / mag.size) if mag.size else 0.0
+    rms = rms_of(mag)
     floor = 1.0 if classic or rms == 0 else rms
     return np.maximum(mag, floor, out=mag)
+
+
+def rms_of(mag: np.ndarray[Any, Any]) -> float:
+    """The RMS of an array of magnitudes, scaled by its largest so that the squares
+    neither underflow (entries below about 1e-154: their RMS came out 0, and the step
+    took the scale 1) nor overflow (above about 1e154); 0 for an empty or zero array.
+
+    >>> f"{rms_of(np.array([3e-200, 4e-200])):.6g}", f"{rms_of(np.array([3e200, 4e200])):.6g}"
+    ('3.53553e-200', '3.53553e+200')
+    """
+    top = float(np.max(mag, initial=0.0))
+    if top == 0 or not math.isfinite(top):
+        return top
+    scaled = mag / top
+    return top * math.sqrt(float(scaled @ scaled) / mag.size)
 
 
 def steps(

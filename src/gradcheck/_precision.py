@@ -178,18 +178,35 @@ def _float32_inside(values: Array, j0: float, terms: float) -> np.dtype[Any] | N
     return None
 
 
-def unseen_notes(bounds: Sequence[tuple[str, float]], method: str) -> list[str]:
+def unseen_notes(bounds: Sequence[tuple[str, float, Any]], method: str) -> list[str]:
     """Notes for the parameters whose detection bound is above the float64 level
-    (:data:`~gradcheck._numerics.UNSEEN`): what the check could not see."""
+    (:data:`~gradcheck._numerics.UNSEEN`): what the check could not see.
+
+    ``bounds`` holds each parameter's name, detection bound and the dtype its check
+    ran in. Only a check below float64 is told to compute in float64; a float64 check
+    with such a bound was limited by the cost's own noise or curvature.
+    """
     level = RTOL["float64"][method]
-    return [
-        f"{name}: errors smaller than {bound:.2g} of its largest gradient entry could not "
-        f"be seen (its detection bound; a float64 check sees about {2 * level:.0e}): "
-        "pass grad as a function and let the cost follow its input's dtype, or compute "
-        "it in float64, to see smaller ones"
-        for name, bound in bounds
-        if UNSEEN * level < bound < math.inf
-    ]
+    notes = []
+    for name, bound, dtype in bounds:
+        if not UNSEEN * level < bound < math.inf:
+            continue
+        head = (
+            f"{name}: errors smaller than {bound:.2g} of its largest gradient entry could "
+            "not be seen"
+        )
+        if np.dtype(dtype).itemsize >= _FLOAT64.itemsize:
+            notes.append(
+                f"{head} (its detection bound): the cost's noise or its curvature on the "
+                "scale of the step hides smaller ones"
+            )
+            continue
+        notes.append(
+            f"{head} (its detection bound; a float64 check sees about {2 * level:.0e}): "
+            "pass grad as a function and let the cost follow its input's dtype, or compute "
+            "it in float64, to see smaller ones"
+        )
+    return notes
 
 
 class Float64Route(NamedTuple):
