@@ -287,6 +287,8 @@ CASES: list[Case] = [
          "unexpected keyword argument 'tolerance'"),
     Case("negative eps", _check(_sq, X, 2 * X, eps=-1e-6), GE, "eps=-1e-06 must be positive"),
     Case("zero eps", _check(_sq, X, 2 * X, eps=0.0), GE, "eps=0.0 must be positive"),
+    Case("subnormal eps", _check(_sq, X, 2 * X, eps=5e-324), GE,
+         "eps=5e-324 is below the smallest normal float64"),
     Case("NaN eps", _check(_sq, X, 2 * X, eps=float("nan")), GE, "must be a finite number"),
     Case("negative rtol", _check(_sq, X, 2 * X, rtol=-0.1), GE, "rtol=-0.1 must not be negative"),
     Case("negative atol", _check(_sq, X, 2 * X, atol=-1.0), GE, "atol=-1.0 must not be negative"),

@@ -283,3 +283,32 @@ class TestExtremeMagnitudes:
         x32 = np.array([1.0, 2e38], dtype=np.float32)
         with pytest.raises(gradcheck.GradcheckError, match="largest float32 number"):
             gradcheck.check(lambda p: float(np.sum(p)), x32, np.ones(2, dtype=np.float32))
+
+
+class TestExtremeOptions:
+    """Every valid option value works without a warning, or is refused up front."""
+
+    X = np.array([1.0, -2.0, 3.0])
+
+    @staticmethod
+    def _cost(p: Any) -> float:
+        return float(np.sum(p**3))
+
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    @pytest.mark.parametrize("rtol", [5e-324, 1e-320, 1e-300])
+    def test_a_tiny_rtol_fails_a_gradient_off_by_rounding(self, rtol: float, method: str) -> None:
+        # the errors are 1e300 tolerances or more: ranked (an inf ratio), not a warning
+        report = gradcheck.check(self._cost, self.X, 3 * self.X**2, rtol=rtol, method=method)
+        assert report.status == "failed"
+        wrong = gradcheck.check(self._cost, self.X, 2 * self.X**2, rtol=rtol, method=method)
+        assert wrong.status == "failed"
+        assert wrong.worst[0].index == (2,)  # the largest error comes first
+
+    @pytest.mark.parametrize("rtol", [1e300, 1.7e308])
+    def test_a_huge_rtol_passes_what_it_allows(self, rtol: float) -> None:
+        report = gradcheck.check(self._cost, self.X, 2 * self.X**2, rtol=rtol)
+        assert report.status == "passed"
+
+    def test_a_subnormal_eps_is_refused(self) -> None:
+        with pytest.raises(gradcheck.GradcheckError, match="option eps=1e-310 is below"):
+            gradcheck.check(self._cost, self.X, 3 * self.X**2, eps=1e-310)

@@ -114,7 +114,9 @@ def rank(status: Array, abs_error: Array, tolerance: Array) -> Array:
     by absolute error; ties keep their order."""
     err = np.nan_to_num(np.asarray(abs_error, dtype=np.float64), nan=-np.inf)
     tol = np.asarray(tolerance, dtype=np.float64)
-    ratio = np.where(tol > 0, err / np.where(tol > 0, tol, 1.0), np.where(err > 0, np.inf, 0.0))
+    with np.errstate(over="ignore"):  # rtol=1e-320: an error 1e320 tolerances off is inf
+        ratio = err / np.where(tol > 0, tol, 1.0)
+    ratio = np.where(tol > 0, ratio, np.where(err > 0, np.inf, 0.0))
     group = np.array([RANK.get(str(x), len(RANK)) for x in np.asarray(status).tolist()])
     return np.lexsort((-err, -ratio, group))
 

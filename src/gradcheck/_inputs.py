@@ -237,6 +237,12 @@ def check_options(eps: float | None, rtol: float | None, atol: float | None) -> 
             raise GradcheckError(f"option {opt}={val!r} must be a finite number or None")
     if eps is not None and eps <= 0:
         raise GradcheckError(f"option eps={eps!r} must be positive")
+    tiny = float(np.finfo(np.float64).tiny)
+    if eps is not None and eps < tiny:  # subnormal: h/4 is 0 and (J+ − J−)/h overflows
+        raise GradcheckError(
+            f"option eps={eps!r} is below the smallest normal float64 ({tiny:.3g}), where "
+            "steps lose their digits: choose eps >= 1e-300, or leave eps=None"
+        )
     for opt, val in (("rtol", rtol), ("atol", atol)):
         if val is not None and val < 0:
             raise GradcheckError(f"option {opt}={val!r} must not be negative")
