@@ -312,3 +312,22 @@ class TestExtremeOptions:
     def test_a_subnormal_eps_is_refused(self) -> None:
         with pytest.raises(gradcheck.GradcheckError, match="option eps=1e-310 is below"):
             gradcheck.check(self._cost, self.X, 3 * self.X**2, eps=1e-310)
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"),
+    [(v, np.float64) for v in (5e-324, 1e-320, 1e-310, 1e-45)]
+    + [(v, np.float32) for v in (1.4e-45, 1e-40, 1e-39)],
+)
+@pytest.mark.parametrize("mode", ["full", "directional"])
+def test_subnormal_parameters_are_stepped_from_the_smallest_normal(
+    value: float, dtype: Any, mode: str
+) -> None:
+    # a step relative to the RMS of 5e-324 rounds to 0 (0/0, a division by zero)
+    x = np.array(value, dtype=dtype)
+    assert x != 0
+    report = gradcheck.check(lambda p: 2 * np.sin(p), x, np.array(2.0, dtype=dtype), mode=mode)
+    assert report.status in ("passed", "inconclusive"), str(report)
+    assert gradcheck.check(
+        lambda p: 2 * np.sin(p), x, np.array(-2.0, dtype=dtype), mode=mode
+    ).status == "failed"

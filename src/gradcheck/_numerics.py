@@ -201,9 +201,13 @@ def entry_scale(theta: np.ndarray[Any, Any], *, classic: bool = False) -> np.nda
     >>> entry_scale(np.array([0.0, 3.0, -4.0])).tolist()
     [2.886751345948129, 3.0, 4.0]
     """
-    mag = np.abs(np.real(theta), dtype=np.float64)
+    real = np.real(theta)
+    mag = np.abs(real, dtype=np.float64)
     rms = rms_of(mag)
-    floor = 1.0 if classic or rms == 0 else rms
+    # an array of subnormals (5e-324) scales as its dtype's smallest normal number: a
+    # step relative to its own RMS would round to 0
+    tiny = float(np.finfo(real.dtype if real.dtype.kind == "f" else np.float64).tiny)
+    floor = 1.0 if classic or rms == 0 else max(rms, tiny)
     return np.maximum(mag, floor, out=mag)
 
 
