@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck import check_jacobian
+from gradcheck import GradcheckError, check_jacobian
 
 Array = np.ndarray[Any, Any]
 
@@ -83,3 +83,11 @@ def test_budget_bounds_the_search() -> None:
     report = check_jacobian(f, np.linspace(-1, 1, 10_000), vjp=bad, budget=100)
     assert report.status == "failed" and report.localisation["exhausted"]
     assert report.evaluations < 100 + 200
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("eps", 1e-6), ("atol", 1e-8), ("method", "forward")]
+)
+def test_options_projections_do_not_use_raise(option: str, value: Any) -> None:
+    with pytest.raises(GradcheckError, match=f"option '{option}' does not apply.*mode='full'"):
+        check_jacobian(f, np.linspace(-1, 1, 10_000), vjp=vjp, **{option: value})

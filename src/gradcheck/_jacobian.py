@@ -228,6 +228,7 @@ def check_jacobian(
             raise GradcheckError("fn returned no values: there is no output to check")
         forms = Forms(layout, leaves, jacobian, vjp, jvp)
         run_mode = resolve_mode(opts.mode, layout.n, layout.m)
+        _fits_mode(opts, run_mode, layout)
         options_record = _record(opts, run_mode, forms.given)
         if run_mode == "directional":
             return projected(fn, params, forms, opts, options_record, start)
@@ -258,6 +259,29 @@ def check_jacobian(
     return rep.entrywise_report(
         layout, forms.given, claimed, grids, agree, ev.count + 1, start, options_record, sigma
     )
+
+
+def _fits_mode(opts: Options, run_mode: str, layout: Layout) -> None:
+    """Raise for an option the projections do not use: they choose their own steps and
+    tolerances (``gradcheck._directional``)."""
+    if run_mode != "directional":
+        return
+    given = [
+        name
+        for name, unused in (
+            ("eps", opts.eps is not None),
+            ("atol", opts.atol is not None),
+            ("method", opts.method != "central"),
+        )
+        if unused
+    ]
+    if given:
+        why = "" if opts.mode == "directional" else f" (n = {layout.n}, m = {layout.m})"
+        raise GradcheckError(
+            f"option {given[0]!r} does not apply to this check: it runs by random "
+            f"projections{why}, which choose their own steps and tolerances; leave it out, "
+            "or pass mode='full' to check entry by entry"
+        )
 
 
 def _record(opts: Options, run_mode: str, given: tuple[str, ...]) -> dict[str, Any]:
