@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from gradcheck import Report, check_jacobian
+from gradcheck._consistency import Consistency
 from gradcheck._jacreport import consistency_result
-from gradcheck._linear import Consistency
 
 A = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]])
 

@@ -10,7 +10,7 @@ One check, on private copies of the parameters:
    finite-difference Jacobian; each form's ``m × n`` matrix is compared entry by
    entry, with ``check``'s rules. Projections (``gradcheck._jacproj``): random
    ``uᵀ J v`` through ``check``'s directional machinery;
-5. the consistency of every two forms (``gradcheck._linear.consistency``);
+5. the consistency of every two forms (``gradcheck._consistency``);
 6. the report (``gradcheck._jacreport``).
 """
 
@@ -23,13 +23,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck import _jacreport as rep
+from gradcheck._consistency import consistency
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_options, check_target, private_copy
 from gradcheck._jacgrid import Setting, VectorEvaluator, entrywise, output_noise
 from gradcheck._jacproj import projected
-from gradcheck._linear import Forms, Layout, consistency, output_layout
+from gradcheck._linear import Forms, Layout, output_layout
 from gradcheck._localise import BUDGET
 from gradcheck._modes import AUTO_FULL_MAX
 from gradcheck._numerics import check_method, unit_roundoff

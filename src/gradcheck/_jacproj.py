@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 
 from gradcheck._build import Outcome, ParameterOutcome, build_report, overall_status
+from gradcheck._consistency import consistency
 from gradcheck._engine import check
 from gradcheck._jacreport import consistency_result
-from gradcheck._linear import Forms, as_array, consistency
+from gradcheck._linear import Forms, as_array
 from gradcheck._numerics import entry_scale
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Entry, ParameterResult, Report, Status

@@ -4,7 +4,7 @@ finding.
 Each form given is checked on its own; its blocks (one output leaf against one
 parameter) are the report's parameters, named ``"out / W"`` — with the form's prefix
 (``"jvp: out / W"``) when several forms are checked. A disagreement of two forms
-(``gradcheck._linear.consistency``) is a result of its own, ``"consistency: jvp vs
+(``gradcheck._consistency``) is a result of its own, ``"consistency: jvp vs
 vjp"``, which fails the report whatever the finite differences say.
 """
 
@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from gradcheck._build import NO_BOUND, RANK, WORST, Outcome, ParameterOutcome, build_report
+from gradcheck._consistency import Consistency
 from gradcheck._jacdiag import Block, diagnose_block, out_label
 from gradcheck._jacgrid import Grid
-from gradcheck._linear import Consistency, Layout
+from gradcheck._linear import Layout
 from gradcheck._report import Diagnosis, Entry, Report
 from gradcheck._summary import difference, parameter_status
 

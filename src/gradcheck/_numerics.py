@@ -141,7 +141,7 @@ PLAUSIBLE = 0.1
 #: said in a note: the report then states what it could not see.
 UNSEEN = 100.0
 
-#: The JVP–VJP consistency check's tolerance (``gradcheck._linear.consistency``), in
+#: The JVP–VJP consistency check's tolerance (``gradcheck._consistency.agreement``), in
 #: unit round-offs of ``(√n + √m) ‖J‖_F`` for unit-variance ``u``, ``v``: two forms of
 #: one Jacobian agree on ``uᵀJv`` up to the rounding of sums of ``n`` and ``m`` terms of
 #: random sign, at most ``λ√k·u`` of their magnitudes with probability

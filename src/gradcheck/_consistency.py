@@ -1,0 +1,137 @@
+"""The JVP–VJP consistency check: two forms of one Jacobian, compared exactly.
+
+Two forms of one derivative must give the same ``uᵀ J v`` for every ``u`` and ``v``,
+exactly up to round-off, with no finite differences: a ``jvp`` rule that disagrees with
+its ``vjp`` is caught even where finite differences are too noisy to see it. Any form
+that is a linear map of flat vectors (a :class:`LinearMap`: ``J v`` or ``uᵀ J``) can be
+compared by :func:`agreement`; :func:`consistency` compares the forms a user gave to
+:func:`gradcheck.check_jacobian`. The tolerance is
+:data:`gradcheck._numerics.CONSISTENCY_ROUNDOFFS` round-offs (see there and
+:func:`agreement` for its reason).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradcheck._linear import Forms
+from gradcheck._numerics import CONSISTENCY_ROUNDOFFS
+
+__all__ = ["PAIRS", "Consistency", "LinearMap", "agreement", "consistency"]
+
+Array = np.ndarray[Any, Any]
+#: Random pairs ``(u, v)`` of the consistency check: each pair is one exact identity.
+PAIRS = 3
+
+
+class LinearMap(NamedTuple):
+    """One form of a Jacobian as a map of flat float64 vectors.
+
+    Attributes:
+        name: the form's name, for the report (``"jvp"``).
+        apply: ``v ↦ J v`` (length ``n`` to ``m``), or ``u ↦ uᵀ J`` when ``transposed``.
+        transposed: whether ``apply`` is ``uᵀ J`` (a VJP).
+    """
+
+    name: str
+    apply: Callable[[Array], Array]
+    transposed: bool
+
+
+class Consistency(NamedTuple):
+    """The consistency check of two forms over random pairs ``(u, v)``.
+
+    Attributes:
+        forms: the two forms compared.
+        values: per pair, ``uᵀJv`` by the first and by the second form.
+        tolerance: per pair, the round-off allowance.
+        wrong: whether any pair disagrees beyond it.
+    """
+
+    forms: tuple[str, str]
+    values: tuple[tuple[float, float], ...]
+    tolerance: tuple[float, ...]
+    wrong: bool
+
+    def text(self) -> str:
+        """One line for a person."""
+        a, b = self.forms
+        k = max(
+            range(len(self.values)),
+            key=lambda i: (
+                abs(self.values[i][0] - self.values[i][1]) / max(self.tolerance[i], 1e-300)
+            ),
+        )
+        x, y = self.values[k]
+        verdict = "disagree" if self.wrong else "agree"
+        return (
+            f"{a} and {b} {verdict}: uᵀJv = {x:.6g} by {a}, {y:.6g} by {b} "
+            f"(random u, v; round-off allowance {self.tolerance[k]:.2g})"
+        )
+
+
+def agreement(
+    maps: Sequence[LinearMap], n: int, m: int, roundoff: float, seed: int, pairs: int = PAIRS
+) -> list[Consistency]:
+    """Compare every two ``maps`` on ``pairs`` random ``(u, v)``: ``uᵀ(J v)`` against
+    ``(uᵀ J) v``, exact up to round-off (no finite differences).
+
+    Each map gives ``s = uᵀJv`` (``u·apply(v)``, or ``apply(u)·v`` when transposed).
+    ``u`` and ``v`` are standard normal, so every summand has a random sign and the
+    rounding errors add up like a random walk: an error of at most
+    ``λ √k · unit round-off`` times the sum of magnitudes, for a sum of ``k`` terms, with
+    probability ``1 − 2 exp(−λ²/2)`` (Higham & Mary, "A new approach to probabilistic
+    rounding error analysis", SIAM J. Sci. Comput. 41(5), 2019). With ``‖J‖_F`` estimated
+    by ``‖J v‖ √n/‖v‖`` and ``‖uᵀJ‖ √m/‖u‖`` (``E‖Jv‖² = ‖J‖_F²`` for ``v ~ N(0, I)``),
+    the tolerance of a pair is ``CONSISTENCY_ROUNDOFFS · u_dtype · (√n + √m) · ‖J‖_F ·
+    (‖u‖/√m)(‖v‖/√n)``, ``u_dtype`` being ``roundoff``: the largest unit round-off of
+    the dtypes the maps compute in.
+
+    Args:
+        maps: the forms to compare (fewer than two: nothing to compare).
+        n, m: the numbers of input and output entries.
+        roundoff: the unit round-off the tolerance is counted in.
+        seed: seeds the private generator of ``u`` and ``v``.
+        pairs: how many random pairs.
+    """
+    if len(maps) < 2:
+        return []
+    rng = np.random.default_rng([seed, 13])
+    us = [rng.standard_normal(m) for _ in range(pairs)]
+    vs = [rng.standard_normal(n) for _ in range(pairs)]
+    values: dict[str, list[float]] = {f.name: [] for f in maps}
+    frob = 0.0
+    for u, v in zip(us, vs):
+        for f in maps:
+            w = np.asarray(f.apply(u if f.transposed else v), dtype=np.float64)
+            values[f.name].append(float(w @ v) if f.transposed else float(u @ w))
+            x, k = (u, m) if f.transposed else (v, n)
+            frob = max(frob, float(np.linalg.norm(w)) * math.sqrt(k) / _norm(x))
+    rnd = CONSISTENCY_ROUNDOFFS * roundoff * (math.sqrt(n) + math.sqrt(m)) * frob
+    tol = tuple(rnd * _norm(u) / math.sqrt(m) * _norm(v) / math.sqrt(n) for u, v in zip(us, vs))
+    out = []
+    for i, a in enumerate(maps):
+        for b in maps[i + 1 :]:
+            pair = tuple(zip(values[a.name], values[b.name]))
+            wrong = any(not abs(x - y) <= t for (x, y), t in zip(pair, tol))  # NaN: wrong
+            out.append(Consistency((a.name, b.name), pair, tol, wrong))
+    return out
+
+
+def consistency(forms: Forms, seed: int, pairs: int = PAIRS) -> list[Consistency]:
+    """:func:`agreement` of the forms the user gave (``jacobian``, ``jvp``, ``vjp``)."""
+    maps = [
+        LinearMap(f, partial(forms.uj, f) if f == "vjp" else partial(forms.jv, f), f == "vjp")
+        for f in forms.given
+    ]
+    lay = forms.layout
+    return agreement(maps, lay.n, lay.m, lay.roundoff(), seed, pairs)
+
+
+def _norm(x: Array) -> float:
+    return max(float(np.linalg.norm(x)), 1e-300)

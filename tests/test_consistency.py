@@ -1,0 +1,57 @@
+"""``gradcheck._consistency``: two forms of one Jacobian compared exactly."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck._consistency import LinearMap, agreement, consistency
+from gradcheck._linear import Forms
+from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, unit_roundoff
+from test_linear import layout, linear_forms
+
+Array = np.ndarray[Any, Any]
+
+
+class TestConsistency:
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 400), (2000, 50)])
+    @pytest.mark.parametrize("seed", range(4))
+    def test_right_forms_agree(self, dtype: Any, shape: tuple[int, int], seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        J = rng.standard_normal(shape) * 10.0 ** rng.uniform(-5, 5)
+        results = consistency(linear_forms(J, dtype, jacobian=J.astype(dtype)), seed)
+        assert len(results) == 3 and not any(c.wrong for c in results)
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_a_small_error_in_one_form_is_caught_in_float64(self, seed: int) -> None:
+        J = np.random.default_rng(seed).standard_normal((50, 40))
+        bad = J.copy()
+        bad[3] *= 1 + 1e-6  # one output's forward rule off by 1e-6
+        forms = linear_forms(J, jvp=lambda p, v: bad @ v)
+        (c,) = consistency(forms, seed)
+        assert c.forms == ("jvp", "vjp") and c.wrong
+        assert "jvp and vjp disagree" in c.text()
+
+    def test_tolerance_is_the_documented_rule(self) -> None:
+        J = np.random.default_rng(3).standard_normal((30, 20))
+        (c,) = consistency(linear_forms(J), 0)
+        fro = np.linalg.norm(J)
+        rule = CONSISTENCY_ROUNDOFFS * unit_roundoff(np.float64) * (np.sqrt(20) + np.sqrt(30)) * fro
+        assert all(0.1 * rule < t < 10 * rule for t in c.tolerance)  # ‖J‖_F estimated
+
+    def test_one_form_has_nothing_to_compare(self) -> None:
+        forms = Forms(layout(np.zeros(2), np.zeros(2)), [np.zeros(2)], np.eye(2))
+        assert consistency(forms, 0) == []
+
+
+def test_agreement_of_raw_maps_and_nan() -> None:
+    J = np.arange(6.0).reshape(2, 3)
+    right = [LinearMap("fwd", lambda v: J @ v, False), LinearMap("rev", lambda u: u @ J, True)]
+    assert not agreement(right, 3, 2, unit_roundoff(np.float64), 0)[0].wrong
+    nan = [right[0], LinearMap("rev", lambda u: np.full(3, math.nan), True)]
+    (c,) = agreement(nan, 3, 2, unit_roundoff(np.float64), 0)
+    assert c.wrong and c.forms == ("fwd", "rev")
