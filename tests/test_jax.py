@@ -263,3 +263,85 @@ class TestUniqueNames:
     def test_keys_jax_cannot_sort_are_a_usage_error(self) -> None:
         with pytest.raises(GradcheckError, match="keys of one type"):
             gj.check(lambda p: jnp.sum(p[1]) + jnp.sum(p["1"]), {1: jnp.ones(2), "1": jnp.ones(2)})
+def _sin_jvp_rule(scale: float) -> Any:
+    """``sin`` as a ``custom_jvp`` whose rule is scaled by ``scale`` (1: right)."""
+
+    @jax.custom_jvp
+    def f(x: Any) -> Any:
+        return jnp.sin(x)
+
+    @f.defjvp
+    def rule(primals: Any, tangents: Any) -> Any:
+        (x,), (t,) = primals, tangents
+        return jnp.sin(x), scale * jnp.cos(x) * t
+
+    return f
+
+
+class TestForwardMode:
+    """Issue 13: jax.jvp and custom_jvp rules, per output, with the consistency check."""
+
+    DTYPES: ClassVar[list[Any]] = [np.float64, np.float32]
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_wrong_custom_jvp_rule_fails_forward(self, dtype: Any) -> None:
+        x = np.linspace(-1.5, 1.5, 5).astype(dtype)
+        report = gj.check_function(_sin_jvp_rule(1.5), x)
+        assert report.options["modes"] == ["rev", "fwd"]
+        assert "fwd/input0" in report.failed_parameters
+        assert report.parameters["fwd/input0"].diagnosis.kind == "factor"  # type: ignore[union-attr]
+        assert any(m.startswith("the JVP (jax.jvp) is wrong") for m in report.messages)
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_right_custom_jvp_rule_passes_both(self, dtype: Any) -> None:
+        x = np.linspace(-1.5, 1.5, 5).astype(dtype)
+        report = gj.check_function(_sin_jvp_rule(1.0), x)
+        assert report.status == "passed", str(report)
+        assert list(report.parameters) == ["input0", "fwd/input0"]
+        assert report.options["consistency"] is True
+
+    def test_wrong_custom_vjp_fails_reverse_and_defaults_to_it(self) -> None:
+        report = gj.check_function(_bad_softplus, jnp.linspace(-2.0, 2.0, 6))
+        assert report.failed_parameters == ["input0"]
+        assert report.options["modes"] == ["rev"]
+        assert any("forward mode not checked" in m and "custom_jvp" in m for m in report.messages)
+        assert any(m.startswith("the VJP (jax.vjp) is wrong") for m in report.messages)
+
+    @pytest.mark.parametrize("modes", [("fwd",), ("rev", "fwd")])
+    def test_forward_mode_of_a_custom_vjp_is_an_error(self, modes: Any) -> None:
+        with pytest.raises(GradcheckError, match=r"modes=.*custom_vjp.*jax.custom_jvp"):
+            gj.check_function(_softplus, jnp.ones(3), modes=modes)
+
+    def test_bad_modes_are_an_error(self) -> None:
+        with pytest.raises(GradcheckError, match="modes="):
+            gj.check_function(jnp.sin, jnp.ones(3), modes=("jvp",))
+
+    @pytest.mark.parametrize(
+        "fn",
+        [jnp.sin, lambda a, b: a @ b, lambda a, b: (jnp.tanh(a @ b), jnp.sum(a**2), b * 3)],
+    )
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_ordinary_functions_pass_both_modes(self, fn: Any, dtype: Any) -> None:
+        rng = np.random.default_rng(9)
+        a, b = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal(4).astype(dtype)
+        report = gj.check_function(fn, a) if fn is jnp.sin else gj.check_function(fn, a, b)
+        assert report.status == "passed", str(report)
+        assert report.options["modes"] == ["rev", "fwd"] and report.options["consistency"]
+
+    def test_a_wrong_output_is_named_per_output(self) -> None:
+        f = _sin_jvp_rule(-1.0)
+        report = gj.check_function(lambda a, b: (a * b, f(a)), jnp.ones(3), jnp.full(3, 0.5))
+        assert set(report.failed_parameters) == {"out[1]/input0", "fwd/out[1]/input0"}
+        assert (
+            "the JVP (jax.jvp) is wrong: the derivative of out[1] with respect to input0"
+            in report.messages
+        )
+
+    def test_forward_only_keeps_the_users_rng(self) -> None:
+        np.random.seed(2)
+        before = _rng_states()
+        report = gj.check_function(
+            lambda t: jnp.sin(t[np.random.choice(8, 3)]), jnp.ones(8), modes=("fwd",)
+        )
+        assert report.status == "passed", str(report)
+        assert _same_rng(before, _rng_states())

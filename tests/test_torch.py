@@ -630,3 +630,184 @@ class TestMovingBuffersProperty:
         assert report.status == "passed", str(report)
         assert _same(before, _state(model))
         assert (np.random.get_state()[1].tobytes(), random.getstate()) == rng
+
+
+
+class _SoftplusPlanted(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Any, jvp: float, vjp: float) -> Any:
+        ctx.save_for_backward(x)
+        ctx.x, ctx.scales = x, (jvp, vjp)
+        return F.softplus(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return ctx.scales[1] * g * torch.sigmoid(x), None, None
+
+    @staticmethod
+    def jvp(ctx: Any, t: Any, *_: Any) -> Any:
+        return ctx.scales[0] * t * torch.sigmoid(ctx.x)
+
+
+def _planted(jvp: float = 1.0, vjp: float = 1.0) -> Any:
+    return lambda x: _SoftplusPlanted.apply(x, jvp, vjp)
+
+
+class _Pair(torch.autograd.Function):
+    """(x * y, sin(x)) with a backward and a jvp; the cos of out[1]'s backward scaled."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, y: Any, scale: float) -> Any:
+        ctx.save_for_backward(x, y)
+        ctx.xy, ctx.scale = (x, y), scale
+        return x * y, torch.sin(x)
+
+    @staticmethod
+    def backward(ctx: Any, g0: Any, g1: Any) -> Any:
+        x, y = ctx.saved_tensors
+        return g0 * y + ctx.scale * g1 * torch.cos(x), g0 * x, None
+
+    @staticmethod
+    def jvp(ctx: Any, tx: Any, ty: Any, _: Any) -> Any:
+        x, y = ctx.xy
+        return tx * y + ty * x, tx * torch.cos(x)
+
+
+DTYPES = [torch.float64, torch.float32]
+
+
+class TestForwardMode:
+    """Issue 13: a custom Function's jvp, forward AD of any function, per output."""
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_wrong_jvp_right_backward_fails_forward_and_consistency(self, dtype: Any) -> None:
+        x = torch.linspace(-2, 2, 5, dtype=dtype).requires_grad_()
+        report = gt.check_function(_planted(jvp=1.5), x)
+        assert report.options["modes"] == ["rev", "fwd"]
+        assert report.parameters["input0"].status == "passed"
+        assert report.failed_parameters == ["fwd/input0"]
+        assert report.parameters["fwd/input0"].diagnosis.kind == "factor"  # type: ignore[union-attr]
+        assert report.options["consistency"] is False
+        assert any(m.startswith("the jvp (forward AD) is wrong") for m in report.messages)
+        assert any(
+            "the jvp (forward AD) and the backward" in m and "disagree" in m
+            for m in report.messages
+        )
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_right_jvp_wrong_backward_is_the_mirror(self, dtype: Any) -> None:
+        x = torch.linspace(-2, 2, 5, dtype=dtype).requires_grad_()
+        report = gt.check_function(_planted(vjp=-1.0), x)
+        assert report.failed_parameters == ["input0"]
+        assert report.parameters["fwd/input0"].status == "passed"
+        assert report.options["consistency"] is False
+        assert any(
+            m.startswith("the backward (autograd.grad) is wrong")
+            and "the jvp (forward AD) agrees" in m
+            for m in report.messages
+        )
+
+    def test_a_jvp_off_by_little_is_caught_by_the_consistency_alone(self) -> None:
+        # 1e-3 relative: below what float32 finite differences can see, far above the
+        # round-off of the two float32 rules compared with each other.
+        x = torch.linspace(-2, 2, 5).requires_grad_()
+        report = gt.check_function(_planted(jvp=1 + 1e-3), x, precision="model")
+        assert report.failed_parameters == []
+        assert report.status == "failed" and report.options["consistency"] is False
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_right_rules_pass_both_modes(self, dtype: Any) -> None:
+        x = torch.linspace(-2, 2, 6, dtype=dtype).requires_grad_()
+        report = gt.check_function(_planted(), x)
+        assert report.status == "passed", str(report)
+        assert list(report.parameters) == ["input0", "fwd/input0"]
+        assert report.options["consistency"] is True
+
+    @pytest.mark.parametrize(
+        "fn", [torch.sin, lambda a: a @ a.T, lambda a: torch.softmax(a, -1).cumsum(0)]
+    )
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_ordinary_functions_pass_both_modes(self, fn: Any, dtype: Any) -> None:
+        a = torch.randn(3, 4, dtype=dtype, generator=torch.Generator().manual_seed(7))
+        report = gt.check_function(fn, a.requires_grad_())
+        assert report.status == "passed", str(report)
+        assert report.options["modes"] == ["rev", "fwd"] and report.options["consistency"]
+        if dtype == torch.float32:
+            assert report.options["route"] == "float64"
+            assert report.parameters["fwd/input0"].precision is not None
+
+    def test_matmul_of_two_inputs_in_forward_mode_only(self) -> None:
+        g = torch.Generator().manual_seed(8)
+        a, b = torch.randn(3, 4, generator=g), torch.randn(4, 2, generator=g)
+        report = gt.check_function(
+            torch.matmul, a.requires_grad_(), b.requires_grad_(), modes=("fwd",)
+        )
+        assert report.passed and list(report.parameters) == ["fwd/input0", "fwd/input1"]
+        assert "consistency" not in report.options
+
+    def test_several_outputs_are_reported_per_output(self) -> None:
+        x, y = torch.randn(4, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+        report = gt.check_function(
+            lambda a, b: _Pair.apply(a, b, 1.0), x.requires_grad_(), y.requires_grad_()
+        )
+        assert report.status == "passed", str(report)
+        assert set(report.parameters) == {
+            f"{m}out[{k}]/input{i}" for m in ("", "fwd/") for k in (0, 1) for i in (0, 1)
+        }
+
+    def test_a_wrong_output_is_named(self) -> None:
+        x, y = torch.randn(4, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+        report = gt.check_function(
+            lambda a, b: _Pair.apply(a, b, 2.0), x.requires_grad_(), y.requires_grad_()
+        )
+        assert report.failed_parameters == ["out[1]/input0"]
+        assert report.worst[0].label().startswith("out[1]/input0[")
+        assert (
+            "the backward (autograd.grad) is wrong: the derivative of out[1] with respect "
+            "to input0; the jvp (forward AD) agrees with finite differences" in report.messages
+        )
+        assert report.options["consistency"] is False
+        assert len(str(report)) < 4000  # never a Jacobian dump
+
+    def test_a_function_without_jvp_defaults_to_reverse_with_a_note(self) -> None:
+        x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(_Cube.apply, x)
+        assert report.passed and report.options["modes"] == ["rev"]
+        assert any(
+            "forward mode not checked" in m and "jvp staticmethod" in m for m in report.messages
+        )
+
+    @pytest.mark.parametrize("modes", [("fwd",), ("rev", "fwd"), "fwd"])
+    def test_asking_forward_of_a_function_without_jvp_is_an_error(self, modes: Any) -> None:
+        x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        with pytest.raises(GradcheckError, match=r"modes=.*NotImplementedError.*jvp staticmethod"):
+            gt.check_function(_Cube.apply, x, modes=modes)
+
+    @pytest.mark.parametrize("modes", [("reverse",), ("rev", "rev"), [], "both"])
+    def test_bad_modes_are_an_error(self, modes: Any) -> None:
+        with pytest.raises(GradcheckError, match="modes="):
+            gt.check_function(torch.sin, torch.randn(3, requires_grad=True), modes=modes)
+
+    def test_nothing_of_the_users_changes_in_forward_mode(self) -> None:
+        x = torch.randn(3, requires_grad=True)
+        x.grad = torch.ones(3)
+        saved, rng = x.detach().clone(), torch.get_rng_state()
+        np.random.seed(3)
+        before = _rng_states()
+        report = gt.check_function(lambda t: F.dropout(t, 0.5) * torch.sin(t), x)
+        assert report.status == "passed", str(report)
+        assert report.options["modes"] == ["rev", "fwd"]
+        assert torch.equal(x.detach(), saved) and torch.equal(x.grad, torch.ones(3))
+        assert x.requires_grad and torch.equal(torch.get_rng_state(), rng)
+        assert _same_rng(before, _rng_states())
+
+    def test_a_drawn_subset_is_the_same_in_forward_mode(self) -> None:
+        np.random.seed(5)
+        before = _rng_states()
+        x = torch.linspace(-1, 1, 20, dtype=torch.float64).requires_grad_()
+        report = gt.check_function(
+            lambda t: torch.sin(t[np.random.choice(20, 6)]) * 3, x, modes=("fwd",)
+        )
+        assert report.status == "passed", str(report)
+        assert _same_rng(before, _rng_states())

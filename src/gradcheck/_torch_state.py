@@ -7,22 +7,29 @@
 * :class:`Numeric` evaluates the loss on NumPy parameters (one call, vectorised calls
   through ``torch.func.vmap``, and autograd on the same tensors for the float64 formula
   check), as the :class:`gradcheck._frameworks.Side` the shared code drives.
+* :func:`forward_grads`, :func:`jvp` and :func:`forward_error`: forward-mode AD through
+  dual tensors (``torch.autograd.forward_ad``), which runs a custom ``Function``'s
+  ``jvp`` staticmethod as ``torch.autograd.gradcheck(check_forward_ad=True)`` does.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+import torch.autograd.forward_ad as fwad
 
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Side
 
 __all__ = [
     "RNG_SEED",
+    "Forward",
     "Loss",
     "Numeric",
     "SeededRng",
@@ -31,6 +38,9 @@ __all__ = [
     "dense",
     "dtype_name",
     "forked",
+    "forward_error",
+    "forward_grads",
+    "jvp",
     "preserved",
     "scalar",
 ]
@@ -39,6 +49,8 @@ __all__ = [
 RNG_SEED = 20261124
 Loss = Callable[[Any], Any]
 Array = np.ndarray[Any, Any]
+#: A function's outputs as a list, from its checked inputs by name.
+Outputs = Callable[[dict[str, torch.Tensor]], list[Any]]
 
 
 def _cuda_devices() -> list[int]:
@@ -144,6 +156,20 @@ class SeededRng:
                 torch.cuda.set_rng_state(state, d)
 
 
+class Forward(NamedTuple):
+    """A loss ``<call(ts)[0], w>`` whose gradient is computed in forward mode.
+
+    Attributes:
+        call: the one output the loss folds, as a one-element list.
+        w: the cotangent it is folded with.
+        reset: puts back the user's NumPy and ``random`` states (before every call).
+    """
+
+    call: Outputs
+    w: torch.Tensor
+    reset: Callable[[], None]
+
+
 class Numeric:
     """Evaluate the loss on NumPy parameters as tensors, from the seeded RNG state.
 
@@ -186,7 +212,118 @@ class Numeric:
             gs = torch.autograd.grad(out, list(ts.values()), allow_unused=True)
         return float(out.detach()), {n: None if g is None else dense(g) for n, g in zip(ts, gs)}
 
-    def side(self, what: str) -> Side:
-        """This as the shared code's :class:`~gradcheck._frameworks.Side`."""
-        return Side(self.params, self.cost, self.batched, self.gradient, nullcontext,
+    def side(self, what: str, forward: Forward | None = None) -> Side:
+        """This as the shared code's :class:`~gradcheck._frameworks.Side`.
+
+        Args:
+            what: what this side is, for messages.
+            forward: how to compute the gradient in forward mode instead of by
+                autograd (:func:`forward_grads`).
+        """
+        gradient = self.gradient
+        if forward is not None:
+            fold = forward
+
+            def gradient(tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
+                value = float(self.cost(tree))
+                ts = self._tensors(tree)
+                grads = forward_grads(fold.call, ts, {0: fold.w}, self.seeded, fold.reset)
+                return value, dict(grads[0])
+
+        return Side(self.params, self.cost, self.batched, gradient, nullcontext,
                     "torch.func.vmap", what)  # fmt: skip
+
+
+def forward_grads(
+    call: Outputs,
+    ts: dict[str, torch.Tensor],
+    ws: dict[int, torch.Tensor],
+    seeded: SeededRng,
+    reset: Callable[[], None],
+) -> dict[int, dict[str, Array]]:
+    """Per output ``k`` of ``call``, the gradient of ``<out_k, w_k>`` in forward mode.
+
+    Entry ``j`` of input ``n`` is ``<J_k e_j, w_k>``: one JVP per input entry (dual
+    tensors), the columns of the Jacobian that ``check_forward_ad`` builds. Every call
+    starts from the seeded torch RNG state and, after ``reset()`` (which puts back the
+    user's NumPy and ``random`` states), from the user's, as the evaluations do.
+    """
+    flat = {k: {n: np.zeros(t.numel()) for n, t in ts.items()} for k in ws}
+    _forward_ad_loaded()
+    with fwad.dual_level():
+        for n, t in ts.items():
+            for j in range(t.numel()):
+                basis = torch.zeros(t.numel(), dtype=t.dtype, device=t.device)
+                basis[j] = 1
+                reset()
+                with seeded():
+                    outs = call({**ts, n: _dual(t, basis.view_as(t))})
+                for k, w in ws.items():
+                    flat[k][n][j] = _fold(_tangent(outs[k]), w)
+    return {k: {n: g.reshape(tuple(ts[n].shape)) for n, g in d.items()} for k, d in flat.items()}
+
+
+@functools.cache
+def _forward_ad_loaded() -> bool:
+    """Load forward AD's decompositions once, quietly: the first ``make_dual`` of a
+    process scripts them with ``torch.jit.script``, which warns that it is deprecated
+    (torch's own warning, not the user's code; under ``-W error`` it would raise)."""
+    with warnings.catch_warnings(), fwad.dual_level():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        fwad.make_dual(torch.zeros(1), torch.zeros(1))  # type: ignore[no-untyped-call]
+    return True
+
+
+def _dual(t: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+    """``t`` as a dual tensor with ``tangent`` (inside ``fwad.dual_level()``)."""
+    dual: torch.Tensor = fwad.make_dual(t, tangent)  # type: ignore[no-untyped-call]
+    return dual
+
+
+def _tangent(x: Any) -> torch.Tensor | None:
+    """The tangent of a dual tensor (``None``: it does not depend on any dual input)."""
+    if not isinstance(x, torch.Tensor):
+        return None
+    tangent: torch.Tensor | None = fwad.unpack_dual(x).tangent  # type: ignore[no-untyped-call]
+    return tangent
+
+
+def _fold(tangent: torch.Tensor | None, w: torch.Tensor) -> float:
+    """``<tangent, w>`` in float64; no tangent (the output ignores the input): 0."""
+    if tangent is None:
+        return 0.0
+    return float((tangent.detach().to(torch.float64) * w.to(torch.float64)).sum())
+
+
+def jvp(
+    call: Outputs,
+    ts: dict[str, torch.Tensor],
+    tangents: dict[str, torch.Tensor],
+    outputs: list[int],
+    seeded: SeededRng,
+) -> list[Array]:
+    """``J v`` of ``call``'s ``outputs`` for the tangents ``v`` (zero where none)."""
+    _forward_ad_loaded()
+    with fwad.dual_level(), seeded():
+        duals = {n: _dual(t, tangents[n].to(t.dtype).to(t.device)) for n, t in ts.items()}
+        outs = call(duals)
+        result = []
+        for k in outputs:
+            tangent = _tangent(outs[k])
+            result.append(np.zeros(tuple(outs[k].shape)) if tangent is None else dense(tangent))
+    return result
+
+
+def forward_error(call: Outputs, ts: dict[str, torch.Tensor], seeded: SeededRng) -> str | None:
+    """Why forward mode cannot run on ``call`` (it raised), or ``None``: one cheap JVP.
+
+    A custom ``Function`` without a ``jvp`` staticmethod raises ``NotImplementedError``
+    under dual tensors; so does an operation without a forward-mode formula.
+    """
+    _forward_ad_loaded()
+    try:
+        with fwad.dual_level(), seeded():
+            call({n: _dual(t, torch.ones_like(t)) for n, t in ts.items()})
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,15 +33,35 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
     raise ImportError("gradcheck.jax needs JAX: pip install 'gradcheck[jax]'") from exc
 
+from gradcheck._adapters import (
+    Mode,
+    Options,
+    Run,
+    check_modes,
+    choose_modes,
+    combine,
+    consistency,
+    run_name,
+)
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._pytree import PathEntry, unique_names
 from gradcheck._report import Report
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["check", "check_function", "path_names"]
 
 Array = np.ndarray[Any, Any]
+#: What each mode runs, for the report's messages.
+RULES: dict[Mode, str] = {"rev": "the VJP (jax.vjp)", "fwd": "the JVP (jax.jvp)"}
+#: How to give a function forward mode, for the note or error when it has none.
+REMEDY = (
+    "a custom_vjp function has no forward mode; define the rule with jax.custom_jvp "
+    "(reverse mode then transposes it)"
+)
 
 
 def path_names(paths: Sequence[Sequence[Any]]) -> list[str]:
@@ -84,8 +104,9 @@ class _Side:
     and differentiated, in x64 mode when ``x64``."""
 
     def __init__(self, fn: Callable[[list[Any]], Any], names: list[str], params: dict[str, Array],
-                 x64: bool) -> None:  # fmt: skip
+                 x64: bool, forward: bool = False) -> None:  # fmt: skip
         self.fn, self.names, self.params, self.x64 = fn, names, params, x64
+        self.forward = forward
         self.serial: Callable[[list[Any]], Any] = jax.jit(fn)
         self.vfn = jax.jit(jax.vmap(lambda *xs: fn(list(xs))))
 
@@ -115,7 +136,13 @@ class _Side:
         return np.asarray(self.vfn(*self._arrays(stacked)))
 
     def gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
-        value, g = jax.value_and_grad(self.fn)(self._arrays(tree))
+        """The value and gradient of ``fn``: by ``jax.grad``, or by ``jax.jacfwd``
+        (forward mode, one JVP per entry, so ``custom_jvp`` rules run) when ``forward``."""
+        if self.forward:
+            xs = self._arrays(tree)
+            value, g = self.fn(xs), jax.jacfwd(self.fn)(xs)
+        else:
+            value, g = jax.value_and_grad(self.fn)(self._arrays(tree))
         return float(value), {n: np.asarray(x, dtype=np.float64) for n, x in zip(self.names, g)}
 
     def side(self) -> Side:
@@ -129,9 +156,10 @@ def _run(
     leaves: list[Any],
     user: Analytic,
     precision: str,
-    options: dict[str, Any],
+    options: Options,
     rng: GlobalRng,
     start: float,
+    forward: bool = False,
 ) -> Report:
     """Check through the shared routes of ``gradcheck._frameworks``.
 
@@ -144,12 +172,12 @@ def _run(
         float64 = precision == "float64"
         dtype = np.float64 if float64 else np.dtype(user.dtype)
         params = {n: np.array(np.asarray(x), dtype=dtype) for n, x in zip(names, leaves)}
-        side = _Side(fn, names, params, float64 or _x64())
+        side = _Side(fn, names, params, float64 or _x64(), forward)
         side.compile(rng, notes)
         return side.side()
 
     return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
-                         options=options, start=start, unused=None)  # fmt: skip
+                         options=dict(options), start=start, unused=None)  # fmt: skip
 
 
 def _inexact(name: str, x: Any) -> None:
@@ -158,7 +186,7 @@ def _inexact(name: str, x: Any) -> None:
 
 
 def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
-          **options: Any) -> Report:  # fmt: skip
+          **options: Unpack[Options]) -> Report:  # fmt: skip
     """Check ``jax.grad(f)`` at ``params``.
 
     Args:
@@ -204,14 +232,38 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
         return _run(fn, names, leaves, user, precision, options, rng, start)
 
 
-def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64",
-                   **options: Any) -> Report:  # fmt: skip
-    """Check the VJP of ``fn`` for every floating array argument.
+def check_function(
+    fn: Callable[..., Any],
+    *args: Any,
+    precision: str = "float64",
+    modes: Sequence[str] | None = None,
+    **options: Unpack[Options],
+) -> Report:
+    """Check the derivatives of ``fn`` for every floating array argument.
 
-    The checked scalar is ``Σ <out_k, v_k>`` over the floating outputs, with random
-    cotangents ``v_k`` from a private generator seeded by ``seed``; its gradient is
-    what ``jax.vjp(fn, ...)`` returns for ``v``. Arguments are named ``input0``,
-    ``input1``, ... by position; non-floating arguments are held fixed.
+    Each floating output ``out_k`` is checked on its own, in each mode, through
+    ``<out_k, w_k>`` with a random cotangent ``w_k`` (a private generator seeded by
+    ``seed``): in reverse mode its gradient is what ``jax.vjp`` returns for ``w_k``
+    (``custom_vjp`` rules run), in forward mode what ``jax.jacfwd`` builds from JVPs
+    (``custom_jvp`` rules run). With both modes the two are also compared with each
+    other (``uᵀ(J v) = (uᵀJ) v``, no finite differences; ``gradcheck._adapters``).
+    Arguments are named ``input0``, ``input1``, ... by position; non-floating
+    arguments are held fixed.
+
+    Args:
+        fn: a function of arrays returning an array or a pytree of arrays.
+        *args: its arguments.
+        precision: as for :func:`check`.
+        modes: ``("rev",)``, ``("fwd",)`` or ``("rev", "fwd")``; by default both when
+            ``jax.jvp`` runs on ``fn`` (a ``custom_vjp`` function has no forward mode:
+            then ``("rev",)``, with a note). Results are named ``input0`` (reverse,
+            one floating output), ``out[1]/input0`` (an output of several; ``k`` counts
+            the output pytree's leaves) and ``fwd/...`` (forward mode).
+        **options: passed to :func:`gradcheck.check`.
+
+    Raises:
+        GradcheckError: no floating argument or output, ``fn`` raises, an unknown
+            ``modes``, or ``"fwd"`` asked of a function without forward mode.
 
     >>> import jax, jax.numpy as jnp, gradcheck.jax
     >>> gradcheck.jax.check_function(jnp.tanh, jnp.array([0.5, -1.0])).passed
@@ -219,47 +271,108 @@ def check_function(fn: Callable[..., Any], *args: Any, precision: str = "float64
     """
     start = time.perf_counter()
     precision = check_precision(precision)
-    pos = [i for i, a in enumerate(args)
-           if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)]  # fmt: skip
+    wanted = check_modes(modes)
+    pos = [i for i, a in enumerate(args) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)]
     if not pos:
         raise GradcheckError("no argument is a floating array: nothing to check")
     names = [f"input{i}" for i in pos]
     leaves = [jnp.asarray(args[i]) for i in pos]
 
-    def assemble(xs: Sequence[Any]) -> list[Any]:
+    def outputs(xs: Sequence[Any]) -> list[Any]:
         full = list(args)
         for i, x in zip(pos, xs):
             full[i] = x
-        return full
+        return list(jax.tree.leaves(fn(*full)))
 
     with preserve_rng() as rng:
-        return _check_vjp(fn, assemble, names, leaves, precision, options, rng, start)
+        f = _Function(outputs, names, leaves, int(options.get("seed", 0)), rng)
+        rng.reset()
+        error = None if wanted == ("rev",) else f.forward_error()
+        chosen, notes = choose_modes(wanted, error, REMEDY)
+        runs = [f.run(mode, k, precision, options) for mode in chosen for k in f.floating]
+        agreement = None
+        if len(chosen) == 2:
+            eps = max(float(jnp.finfo(x.dtype).eps) for x in leaves)  # type: ignore[no-untyped-call]
+            agreement = consistency(
+                f.jvp,
+                f.vjp,
+                [tuple(x.shape) for x in leaves],
+                [tuple(f.outs[k].shape) for k in f.floating],
+                eps,
+                f.seed,
+            )
+        return combine(runs, notes, agreement, RULES, time.perf_counter() - start)
 
 
-def _check_vjp(fn: Callable[..., Any], assemble: Callable[[Sequence[Any]], list[Any]],
-               names: list[str], leaves: list[Any], precision: str, options: dict[str, Any],
-               rng: GlobalRng, start: float) -> Report:  # fmt: skip
-    """The VJP check of :func:`check_function`, inside the user's saved RNG states."""
-    try:
-        out, vjp = jax.vjp(lambda *xs: fn(*assemble(xs)), *leaves)
-    except Exception as exc:
-        raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
-    outs, out_tree = jax.tree.flatten(out)
-    draw = np.random.default_rng([options.get("seed", 0), 5])
-    floating = [jnp.issubdtype(o.dtype, jnp.floating) for o in outs]
-    vs = [np.asarray(draw.standard_normal(o.shape), dtype=o.dtype) if fl
-          else np.zeros(o.shape, dtype=jax.dtypes.float0)
-          for o, fl in zip(outs, floating)]  # fmt: skip
-    grads = {n: np.asarray(x, dtype=np.float64)
-             for n, x in zip(names, vjp(jax.tree.unflatten(out_tree, vs)))}  # fmt: skip
-    v64 = [np.asarray(v, dtype=np.float64) if fl else None for v, fl in zip(vs, floating)]
-    value = sum(float(np.vdot(np.asarray(o, np.float64), v))
-                for o, v in zip(outs, v64) if v is not None)  # fmt: skip
+class _Function:
+    """``fn`` at the user's arguments: its outputs, cotangents, and one check per run."""
 
-    def scalar(xs: list[Any]) -> Any:
-        res = jax.tree.leaves(fn(*assemble(xs)))
-        return sum(jnp.vdot(r, jnp.asarray(v, dtype=r.dtype)) for r, v in zip(res, v64)
-                   if v is not None)  # fmt: skip
+    def __init__(
+        self,
+        outputs: Callable[[Sequence[Any]], list[Any]],
+        names: list[str],
+        leaves: list[Any],
+        seed: int,
+        rng: GlobalRng,
+    ) -> None:
+        self.outputs, self.names, self.leaves = outputs, names, leaves
+        self.seed, self.rng = seed, rng
+        rng.reset()
+        try:
+            self.outs, self.pullback = jax.vjp(lambda *xs: outputs(xs), *leaves)
+        except Exception as exc:
+            raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
+        self.floating = [
+            k for k, o in enumerate(self.outs) if jnp.issubdtype(o.dtype, jnp.floating)
+        ]
+        if not self.floating:
+            raise GradcheckError("no output of fn is a floating array: is it differentiable?")
+        draw = np.random.default_rng([seed, 5])
+        self.ws = {k: np.asarray(draw.standard_normal(self.outs[k].shape)) for k in self.floating}
 
-    user = Analytic(float(value), grads, _dtype(leaves))
-    return _run(scalar, names, leaves, user, precision, options, rng, start)
+    def forward_error(self) -> str | None:
+        """Why ``jax.jvp`` cannot run on ``fn`` (a ``custom_vjp`` function), or ``None``."""
+        try:
+            jax.jvp(
+                lambda *xs: self.outputs(xs), self.leaves, [jnp.ones_like(x) for x in self.leaves]
+            )
+        except Exception as exc:
+            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return None
+
+    def vjp(self, u: list[Array]) -> list[Array]:
+        """``uᵀJ`` by ``jax.vjp``, for cotangents ``u`` of the floating outputs."""
+        cots = [np.zeros(o.shape, dtype=jax.dtypes.float0) for o in self.outs]
+        for k, a in zip(self.floating, u):
+            cots[k] = np.asarray(a, dtype=self.outs[k].dtype)
+        return [np.asarray(g, dtype=np.float64) for g in self.pullback(cots)]
+
+    def jvp(self, v: list[Array]) -> list[Array]:
+        """``J v`` by ``jax.jvp`` for tangents ``v``, at the floating outputs."""
+        tangents = [jnp.asarray(a, dtype=x.dtype) for a, x in zip(v, self.leaves)]
+        self.rng.reset()
+        _, jv = jax.jvp(lambda *xs: self.outputs(xs), self.leaves, tangents)
+        return [np.asarray(jv[k], dtype=np.float64) for k in self.floating]
+
+    def run(self, mode: Mode, k: int, precision: str, options: Options) -> Run:
+        """The check of output ``k`` in ``mode`` through the shared precision routes."""
+        start = time.perf_counter()
+        label = [run_name(mode, k, len(self.floating) > 1, n) for n in self.names]
+        w64 = self.ws[k]
+
+        def scalar(xs: list[Any]) -> Any:
+            out = self.outputs(xs)[k]
+            return jnp.vdot(out, jnp.asarray(w64, dtype=out.dtype))
+
+        self.rng.reset()
+        if mode == "rev":
+            g = self.vjp([w64 if j == k else np.zeros(self.outs[j].shape) for j in self.floating])
+        else:
+            g = [np.asarray(x, dtype=np.float64) for x in jax.jacfwd(scalar)(self.leaves)]
+        value = float(np.vdot(np.asarray(self.outs[k], np.float64), w64))
+        user = Analytic(value, dict(zip(label, g)), _dtype(self.leaves))
+        forward = mode == "fwd"
+        report = _run(
+            scalar, label, self.leaves, user, precision, options, self.rng, start, forward
+        )
+        return Run(mode, k, tuple(label), report)

@@ -34,7 +34,7 @@ import copy
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,12 +43,23 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
+from gradcheck._adapters import (
+    Mode,
+    Options,
+    Run,
+    check_modes,
+    choose_modes,
+    combine,
+    consistency,
+    run_name,
+)
 from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import preserve_rng
+from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._report import Report
 from gradcheck._torch_state import (
     RNG_SEED,
+    Forward,
     Loss,
     Numeric,
     SeededRng,
@@ -57,9 +68,15 @@ from gradcheck._torch_state import (
     dense,
     dtype_name,
     forked,
+    forward_error,
+    forward_grads,
+    jvp,
     preserved,
     scalar,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RNG_SEED", "check_function", "check_module"]
 
@@ -70,6 +87,13 @@ UNUSED = (
     "parameter of the private copy gradcheck passes to it, though autograd gives your "
     "model a gradient. Does loss_fn compute with an outer variable (model(x)) instead of "
     "its argument? Write it as lambda m: loss(m(x), y)."
+)
+#: What each mode runs, for the report's messages.
+RULES: dict[Mode, str] = {"rev": "the backward (autograd.grad)", "fwd": "the jvp (forward AD)"}
+#: How to give a function forward mode, for the note or error when it has none.
+REMEDY = (
+    "give the autograd.Function a jvp staticmethod (its forward-mode rule; "
+    "torch.autograd.gradcheck(check_forward_ad=True) needs the same)"
 )
 
 
@@ -108,9 +132,17 @@ def _validate(name: str, t: torch.Tensor) -> None:
         )
 
 
-def _grads(out: Any, inputs: Sequence[torch.Tensor], names: Sequence[str], notes: list[str],
-           grad_outputs: Any = None) -> dict[str, np.ndarray[Any, Any]]:  # fmt: skip
-    gs = torch.autograd.grad(out, list(inputs), grad_outputs=grad_outputs, allow_unused=True)
+def _grads(
+    out: Any,
+    inputs: Sequence[torch.Tensor],
+    names: Sequence[str],
+    notes: list[str],
+    grad_outputs: Any = None,
+    retain: bool = False,
+) -> dict[str, np.ndarray[Any, Any]]:
+    gs = torch.autograd.grad(
+        out, list(inputs), grad_outputs=grad_outputs, retain_graph=retain, allow_unused=True
+    )
     result = {}
     for name, t, g in zip(names, inputs, gs):
         if g is None:
@@ -169,7 +201,7 @@ def _module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, A
 
 
 def check_module(
-    model: torch.nn.Module, loss_fn: Loss, *, precision: str = "float64", **options: Any
+    model: torch.nn.Module, loss_fn: Loss, *, precision: str = "float64", **options: Unpack[Options]
 ) -> Report:
     """Check the gradient autograd computes for every parameter that requires grad.
 
@@ -233,23 +265,40 @@ def check_module(
             return Numeric(call, tensors, float64).side("a float64 copy")
 
         return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
-                             options=options, start=start, unused=UNUSED)  # fmt: skip
+                             options=dict(options), start=start, unused=UNUSED)  # fmt: skip
 
 
-def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float64",
-                   **options: Any) -> Report:  # fmt: skip
-    """Check the backward of ``fn`` for every input tensor that requires grad.
+def check_function(
+    fn: Callable[..., Any],
+    *inputs: Any,
+    precision: str = "float64",
+    modes: Sequence[str] | None = None,
+    **options: Unpack[Options],
+) -> Report:
+    """Check the derivatives of ``fn`` for every input tensor that requires grad.
 
-    The check is on ``<fn(inputs), v>`` for random cotangents ``v`` (one per floating
-    output that requires grad, drawn from a private generator seeded by ``seed``):
-    its gradient is the vector–Jacobian product autograd computes with ``v``.
+    Each floating output ``out_k`` that requires grad is checked on its own, in each
+    mode, through ``<out_k, w_k>`` with a random cotangent ``w_k`` (drawn from a private
+    generator seeded by ``seed``): in reverse mode its gradient is the VJP autograd
+    computes with ``w_k`` (the backward); in forward mode it is built from JVPs through
+    dual tensors (``torch.autograd.forward_ad``, which runs a custom ``Function``'s
+    ``jvp``), one per input entry. With both modes the two rules are also compared
+    with each other (``uᵀ(J v) = (uᵀJ) v``, no finite differences; ``_adapters``).
 
     Args:
         fn: a function of tensors returning a tensor or a tuple/list of tensors.
         *inputs: its arguments; tensors with ``requires_grad`` are checked, named
             ``input0``, ``input1``, ... by position. They are never modified.
         precision: as for :func:`check_module` (every floating input is cast).
+        modes: ``("rev",)``, ``("fwd",)`` or ``("rev", "fwd")``; by default both when
+            ``fn`` runs under forward AD, else ``("rev",)`` with a note saying why.
+            Results are named ``input0`` (reverse, one output), ``out[1]/input0`` (an
+            output of several) and ``fwd/...`` (forward mode).
         **options: passed to :func:`gradcheck.check`.
+
+    Raises:
+        GradcheckError: no input requires grad, no output does, ``fn`` raises,
+            an unknown ``modes``, or ``"fwd"`` asked of a function without forward mode.
 
     >>> import torch, gradcheck.torch
     >>> x = torch.randn(3, dtype=torch.float64, requires_grad=True)
@@ -258,51 +307,161 @@ def check_function(fn: Callable[..., Any], *inputs: Any, precision: str = "float
     """
     start = time.perf_counter()
     precision = check_precision(precision)
+    wanted = check_modes(modes)
     pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
     if not pos:
         raise GradcheckError("no input tensor requires grad: nothing to check")
     names = [f"input{i}" for i in pos]
     for n, i in zip(names, pos):
         _validate(n, inputs[i])
-    notes: list[str] = []
-    seed = int(options.get("seed", 0))
     with preserve_rng() as rng, forked(None):
-        xs = [x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor)
-              else x for i, x in enumerate(inputs)]  # fmt: skip
+        xs = [
+            x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor) else x
+            for i, x in enumerate(inputs)
+        ]
+        f = _Function(fn, xs, pos, names, int(options.get("seed", 0)))
+        seeded = SeededRng(RNG_SEED)
+        ts = {n: xs[i].detach() for n, i in zip(names, pos)}
+        rng.reset()
+        error = None if wanted == ("rev",) else forward_error(f.outputs, ts, seeded)
+        chosen, notes = choose_modes(wanted, error, REMEDY)
+        fwd = {}
+        if "fwd" in chosen:
+            rng.reset()
+            fwd = forward_grads(f.outputs, ts, f.ws, seeded, rng.reset)
+        runs = [f.run(mode, k, fwd, precision, options, rng) for mode in chosen for k in f.diff]
+        agreement = None
+        if len(chosen) == 2:
+            eps = max(float(torch.finfo(t.dtype).eps) for t in ts.values())
+            agreement = consistency(
+                lambda v: f.jvp(v, ts, seeded, rng),
+                lambda u: f.vjp(u, seeded, rng),
+                [tuple(t.shape) for t in ts.values()],
+                [tuple(f.outs[k].shape) for k in f.diff],
+                eps,
+                f.seed,
+            )
+        return combine(runs, notes, agreement, RULES, time.perf_counter() - start)
+
+
+def _tensors(like: dict[str, torch.Tensor], arrays: list[np.ndarray[Any, Any]]) -> dict[str, Any]:
+    """NumPy arrays as tensors of ``like``'s dtypes and devices, by name."""
+    return {
+        n: torch.from_numpy(a).to(t.dtype).to(t.device) for (n, t), a in zip(like.items(), arrays)
+    }
+
+
+class _Function:
+    """``fn`` at the user's inputs: its outputs, cotangents, and one check per run."""
+
+    def __init__(
+        self, fn: Callable[..., Any], xs: list[Any], pos: list[int], names: list[str], seed: int
+    ) -> None:
+        self.fn, self.xs, self.pos, self.names, self.seed = fn, xs, pos, names, seed
         with forked():
             try:
                 out = fn(*xs)
             except Exception as exc:
                 raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
         _no_backward([xs[i] for i in pos], "fn")
-        outs = list(out) if isinstance(out, (tuple, list)) else [out]
-        diff = [k for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.requires_grad]
-        if not diff:
+        self.outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        self.diff = [
+            k for k, o in enumerate(self.outs) if isinstance(o, torch.Tensor) and o.requires_grad
+        ]
+        if not self.diff:
             raise GradcheckError("no output of fn requires grad: is it differentiable?")
         draw = np.random.default_rng([seed, 5])
-        vs = {k: torch.from_numpy(draw.standard_normal(tuple(outs[k].shape))).to(
-            outs[k].dtype).to(outs[k].device) for k in diff}  # fmt: skip
-        v64 = {k: v.to(torch.float64) for k, v in vs.items()}
-        grads = _grads([outs[k] for k in diff], [xs[i] for i in pos], names, notes,
-                       [vs[k] for k in diff])  # fmt: skip
-        value = float(sum(float((outs[k].detach().double() * v64[k]).sum()) for k in diff))
-        tensors = {n: xs[i].detach() for n, i in zip(names, pos)}
+        self.ws = {
+            k: torch.from_numpy(draw.standard_normal(tuple(self.outs[k].shape)))
+            .to(self.outs[k].dtype)
+            .to(self.outs[k].device)
+            for k in self.diff
+        }
+
+    def outputs(self, ts: dict[str, torch.Tensor], fixed: list[Any] | None = None) -> list[Any]:
+        """``fn``'s outputs as a list, with the checked inputs ``ts`` by name."""
+        args = list(self.xs if fixed is None else fixed)
+        for n, i in zip(self.names, self.pos):
+            args[i] = ts[n]
+        res = self.fn(*args)
+        return list(res) if isinstance(res, (tuple, list)) else [res]
+
+    def jvp(
+        self,
+        v: list[np.ndarray[Any, Any]],
+        ts: dict[str, torch.Tensor],
+        seeded: SeededRng,
+        rng: GlobalRng,
+    ) -> list[Any]:
+        """``J v`` by forward AD, one array per output that requires grad."""
+        rng.reset()
+        return jvp(self.outputs, ts, _tensors(ts, v), self.diff, seeded)
+
+    def vjp(self, u: list[np.ndarray[Any, Any]], seeded: SeededRng, rng: GlobalRng) -> list[Any]:
+        """``uᵀJ`` by autograd on a fresh pass, one array per checked input."""
+        ts = {n: self.xs[i].detach().clone().requires_grad_() for n, i in zip(self.names, self.pos)}
+        rng.reset()
+        with torch.enable_grad(), seeded():
+            outs = self.outputs(ts)
+        cots = [
+            torch.from_numpy(a).to(outs[k].dtype).to(outs[k].device) for k, a in zip(self.diff, u)
+        ]
+        gs = torch.autograd.grad(
+            [outs[k] for k in self.diff], list(ts.values()), cots, allow_unused=True
+        )
+        return [
+            np.zeros(tuple(t.shape)) if g is None else dense(g) for t, g in zip(ts.values(), gs)
+        ]
+
+    def run(
+        self,
+        mode: Mode,
+        k: int,
+        fwd: dict[int, dict[str, Any]],
+        precision: str,
+        options: Options,
+        rng: GlobalRng,
+    ) -> Run:
+        """The check of output ``k`` in ``mode`` through the shared precision routes."""
+        start = time.perf_counter()
+        several = len(self.diff) > 1
+        label = {n: run_name(mode, k, several, n) for n in self.names}
+        out, w = self.outs[k], self.ws[k]
+        w64 = w.to(torch.float64)
+        notes: list[str] = []
+        checked = [self.xs[i] for i in self.pos]
+        if mode == "rev":
+            grads = _grads(out, checked, list(label.values()), notes, w, retain=True)
+        else:
+            grads = {label[n]: g for n, g in fwd[k].items()}
+        tensors = {label[n]: x.detach() for n, x in zip(self.names, checked)}
+        value = float((out.detach().double() * w64).sum())
         user = Analytic(value, grads, _least_precise(list(tensors.values())))
+        back = {v: n for n, v in label.items()}
 
         def make(precision: str) -> Side:
-            fixed = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in xs]
+            fixed = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in self.xs]
             if precision == "float64":
                 fixed = as_float64(fixed)
 
+            def outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
+                return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
+
             def call(ts: dict[str, torch.Tensor]) -> Any:
-                args = list(fixed)
-                for n, i in zip(names, pos):
-                    args[i] = ts[n]
-                res = fn(*args)
-                res = list(res) if isinstance(res, (tuple, list)) else [res]
-                return sum((res[k].to(torch.float64) * v64[k]).sum() for k in diff)
+                return (outputs(ts)[0].to(torch.float64) * w64).sum()
 
-            return Numeric(call, tensors, precision == "float64").side("float64 inputs")
+            numeric = Numeric(call, tensors, precision == "float64")
+            forward = Forward(outputs, w64, rng.reset) if mode == "fwd" else None
+            return numeric.side("float64 inputs", forward)
 
-        return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
-                             options=options, start=start, unused=None)  # fmt: skip
+        report = check_adapted(
+            make,
+            user,
+            precision=precision,
+            rng=rng,
+            notes=notes,
+            options=dict(options),
+            start=start,
+            unused=None,
+        )
+        return Run(mode, k, tuple(label.values()), report)

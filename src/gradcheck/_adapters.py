@@ -1,0 +1,319 @@
+"""What ``check_function`` of the torch and JAX adapters shares: modes, outputs, consistency.
+
+A function of arrays with several outputs has one derivative per output, and two ways
+to compute it in autodiff: reverse mode (a VJP, the backward) and forward mode (a JVP).
+``check_function`` checks each requested mode for each floating output on its own
+(``Run``): the scalar ``<out_k, w_k>`` with a random cotangent ``w_k`` is checked
+against finite differences, its gradient computed by the mode's rule, so a wrong rule
+is named by mode, output and input. :func:`combine` makes one report of the runs.
+
+With both modes, :func:`consistency` also compares the two rules with each other, with
+no finite differences: ``uᵀ(J v) = (uᵀJ) v`` for random ``u`` and ``v``, exact up to
+round-off (:data:`CONSISTENCY_ROUNDOFFS`), so a ``jvp`` that disagrees with its
+backward is caught even where finite differences are too noisy to see it.
+
+>>> check_modes(["fwd", "rev"])
+('fwd', 'rev')
+>>> run_name("fwd", 1, True, "input0"), run_name("rev", 0, False, "input0")
+('fwd/out[1]/input0', 'input0')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, Literal, NamedTuple, TypedDict
+
+import numpy as np
+
+from gradcheck._errors import GradcheckError
+from gradcheck._report import Entry, Report
+from gradcheck._summary import WORST, overall_status, rank
+
+__all__ = [
+    "CONSISTENCY_PAIRS",
+    "CONSISTENCY_ROUNDOFFS",
+    "MODES",
+    "Consistency",
+    "Mode",
+    "Options",
+    "Run",
+    "check_modes",
+    "choose_modes",
+    "combine",
+    "consistency",
+    "run_name",
+]
+
+Array = np.ndarray[Any, Any]
+Mode = Literal["rev", "fwd"]
+#: ``modes`` values: ``"rev"`` (reverse mode: the VJP, a backward) and ``"fwd"``
+#: (forward mode: the JVP).
+MODES: tuple[Mode, ...] = ("rev", "fwd")
+#: How many random pairs ``(u, v)`` the consistency check draws: one suffices for a
+#: rule that is wrong on a set of positive measure (a random pair misses it with
+#: probability 0); three guard against a rule wrong only on some outputs or inputs
+#: that one draw weights little.
+CONSISTENCY_PAIRS = 3
+#: The consistency tolerance, in unit round-offs of the dtype the rules ran in, times
+#: ``sqrt(n + m)`` and the scale ``‖u‖‖Jv‖ + ‖Jᵀu‖‖v‖``: each side is a sum of about
+#: ``n + m`` products, whose round-off grows like ``√(n + m) · u`` for random signs
+#: (Higham, *Accuracy and Stability of Numerical Algorithms*, §4.2 and §2.8), and two
+#: correct rules may order their operations differently (a factor of a few). 64 leaves
+#: room for the rules' own intermediate round-off; a wrong rule is off by O(1).
+CONSISTENCY_ROUNDOFFS = 64.0
+
+
+class Options(TypedDict, total=False):
+    """The engine options the adapters pass on to :func:`gradcheck.check`."""
+
+    method: Literal["central", "forward", "complex", "richardson"]
+    eps: float | None
+    rtol: float | None
+    atol: float | None
+    mode: str
+    seed: int
+    progress: Callable[[int, int], None] | None
+    sample: float | None
+    executor: Any
+    memory_budget: int
+    localise: bool
+    budget: int
+    miss_probability: float
+
+
+class Run(NamedTuple):
+    """One mode's check of one output: its report, and the names it checked under."""
+
+    mode: Mode
+    output: int
+    inputs: tuple[str, ...]
+    report: Report
+
+
+class Consistency(NamedTuple):
+    """The JVP–VJP comparison: the verdict, the worst pair's two sides and tolerance,
+    and how many pairs were drawn (the check stops at the first that disagrees)."""
+
+    agrees: bool
+    forward: float
+    reverse: float
+    tolerance: float
+    pairs: int
+
+
+def check_modes(modes: object) -> tuple[Mode, ...] | None:
+    """``modes`` as a tuple (``None``: what the function supports), or a clear error."""
+    if modes is None:
+        return None
+    if isinstance(modes, str):
+        modes = (modes,)
+    if not isinstance(modes, (tuple, list)) or not modes:
+        raise GradcheckError(
+            f"modes={modes!r}: give a tuple of 'rev' (reverse mode, the backward) and/or "
+            "'fwd' (forward mode, the jvp), e.g. modes=('rev', 'fwd')"
+        )
+    bad = [m for m in modes if m not in MODES]
+    if bad or len(set(modes)) != len(modes):
+        what = f"unknown mode {bad[0]!r}" if bad else "a mode given twice"
+        raise GradcheckError(
+            f"modes={tuple(modes)!r} has {what}: choose from 'rev' (reverse mode, the "
+            "backward) and 'fwd' (forward mode, the jvp), each at most once"
+        )
+    return tuple(modes)
+
+
+def choose_modes(
+    wanted: tuple[Mode, ...] | None, forward_error: str | None, remedy: str
+) -> tuple[tuple[Mode, ...], list[str]]:
+    """The modes to check and a note on the choice.
+
+    Args:
+        wanted: the checked ``modes`` option (``None``: not given).
+        forward_error: why forward mode cannot run on this function (``None``: it can).
+        remedy: what makes forward mode work, for the error and the note.
+
+    Raises:
+        GradcheckError: ``"fwd"`` asked for where forward mode cannot run.
+    """
+    if forward_error is None:
+        return wanted or MODES, []
+    forward_error = forward_error.rstrip(".")
+    if wanted is not None and "fwd" in wanted:
+        raise GradcheckError(
+            f"modes={wanted!r} asks for forward mode, but fn's forward-mode derivative "
+            f"raised {forward_error}: {remedy}, or check modes=('rev',)"
+        )
+    if wanted is not None:
+        return wanted, []
+    return ("rev",), [
+        f"forward mode not checked: fn's forward-mode derivative raised {forward_error} "
+        f"(modes defaults to what fn supports: ('rev',)); {remedy} to check it too"
+    ]
+
+
+def run_name(mode: Mode, output: int, several: bool, name: str) -> str:
+    """A checked parameter's name: the input's, under its output and mode.
+
+    ``"input0"`` for a reverse check of a function with one floating output (the
+    adapters' names before forward mode), ``"fwd/out[1]/input0"`` in general.
+    """
+    parts = [*(["fwd"] if mode == "fwd" else []), *([f"out[{output}]"] if several else [])]
+    return "/".join([*parts, name])
+
+
+def consistency(
+    jvp: Callable[[list[Array]], list[Array]],
+    vjp: Callable[[list[Array]], list[Array]],
+    inputs: Sequence[tuple[int, ...]],
+    outputs: Sequence[tuple[int, ...]],
+    eps: float,
+    seed: int,
+) -> Consistency:
+    """Compare ``uᵀ(J v)`` from ``jvp`` with ``(uᵀJ) v`` from ``vjp``, no finite differences.
+
+    Args:
+        jvp: tangents (one float64 array per input) → ``J v`` (one per output).
+        vjp: cotangents (one float64 array per output) → ``uᵀJ`` (one per input).
+        inputs: the inputs' shapes. outputs: the floating outputs' shapes.
+        eps: the unit round-off of the dtype the rules run in.
+        seed: seeds the private generator of ``u`` and ``v``.
+    """
+    draw = np.random.default_rng([seed, 13])
+    size = sum(math.prod(s) for s in [*inputs, *outputs])
+    pairs: list[Consistency] = []
+    for _ in range(CONSISTENCY_PAIRS):
+        v = [draw.standard_normal(s) for s in inputs]
+        u = [draw.standard_normal(s) for s in outputs]
+        jv = [np.asarray(x, dtype=np.float64) for x in jvp(v)]
+        ju = [np.asarray(x, dtype=np.float64) for x in vjp(u)]
+        forward = float(sum(np.vdot(a, b) for a, b in zip(u, jv)))
+        reverse = float(sum(np.vdot(a, b) for a, b in zip(ju, v)))
+        scale = _norm(u) * _norm(jv) + _norm(ju) * _norm(v)
+        tolerance = CONSISTENCY_ROUNDOFFS * math.sqrt(size) * eps * scale
+        agrees = bool(abs(forward - reverse) <= tolerance)  # NaN disagrees
+        pairs.append(Consistency(agrees, forward, reverse, tolerance, len(pairs) + 1))
+        if not agrees:
+            return pairs[-1]
+    worst = max(pairs, key=lambda c: abs(c.forward - c.reverse) - c.tolerance)
+    return worst._replace(pairs=len(pairs))
+
+
+def _norm(xs: Sequence[Array]) -> float:
+    return math.sqrt(sum(float(np.vdot(x, x)) for x in xs))
+
+
+def combine(
+    runs: Sequence[Run],
+    notes: Sequence[str],
+    agreement: Consistency | None,
+    rules: dict[Mode, str],
+    seconds: float,
+) -> Report:
+    """One report of the runs: every run's parameters, the worst entries of all, the
+    runs' messages once each, a line naming what is wrong, and the consistency verdict.
+
+    Args:
+        runs: the checks made, in order.
+        notes: the adapter's own notes (how ``modes`` was chosen, ...).
+        agreement: the JVP–VJP comparison, when both modes ran.
+        rules: what each mode runs, for messages (``"the jvp (forward AD)"``).
+        seconds: the adapter's whole time.
+    """
+    first = runs[0].report
+    params = {n: p for r in runs for n, p in r.report.parameters.items()}
+    entries = [e for r in runs for e in r.report.worst]
+    messages = list(dict.fromkeys(m for r in runs for m in r.report.messages))
+    messages += [*notes, *_wrong(runs, rules)]
+    status = overall_status([r.report.status for r in runs])
+    if agreement is not None:
+        messages.append(_agreement_text(agreement, rules))
+        if not agreement.agrees:
+            status = "failed"
+    several = len(runs) > 1
+    return replace(
+        first,
+        status=status,
+        difference=max(r.report.difference for r in runs),
+        parameters=params,
+        worst=tuple(_ranked(entries)[:WORST]),
+        evaluations=sum(r.report.evaluations for r in runs),
+        seconds=seconds,
+        options={
+            **first.options,
+            "modes": sorted({r.mode for r in runs}, key=MODES.index),
+            **({"consistency": agreement.agrees} if agreement is not None else {}),
+        },
+        noise=max(r.report.noise for r in runs),
+        messages=tuple(messages),
+        localisation=_localisation(runs) if several else first.localisation,
+    )
+
+
+def _wrong(runs: Sequence[Run], rules: dict[Mode, str]) -> list[str]:
+    """One line per failing mode: which outputs, and which inputs, are wrong."""
+    lines = []
+    outputs = sorted({r.output for r in runs})
+    for mode in MODES:
+        mine = [r for r in runs if r.mode == mode]
+        bad = [
+            (r.output, n)
+            for r in mine
+            for n, p in r.report.parameters.items()
+            if p.status == "failed"
+        ]
+        if not bad:
+            continue
+        outs = sorted({o for o, _ in bad})
+        names = sorted({n.rsplit("/", 1)[-1] for _, n in bad})
+        inputs = sorted({n.rsplit("/", 1)[-1] for r in mine for n in r.inputs})
+        of = (
+            "every output"
+            if outs == outputs and len(outputs) > 1
+            else ", ".join(f"out[{o}]" for o in outs)
+        )
+        wrt = "every input" if names == inputs and len(inputs) > 1 else ", ".join(names)
+        others = [m for m in MODES if m != mode and any(r.mode == m for r in runs)]
+        agree = [m for m in others if all(r.report.status != "failed" for r in runs if r.mode == m)]
+        tail = f"; {rules[agree[0]]} agrees with finite differences" if agree else ""
+        lines.append(f"{rules[mode]} is wrong: the derivative of {of} with respect to {wrt}{tail}")
+    return lines
+
+
+def _agreement_text(c: Consistency, rules: dict[Mode, str]) -> str:
+    """The consistency check's line for the report."""
+    if c.agrees:
+        return (
+            f"{rules['fwd']} and {rules['rev']} agree: uᵀ(J v) = (uᵀJ) v for "
+            f"{c.pairs} random pairs (u, v), to round-off"
+        )
+    return (
+        f"{rules['fwd']} and {rules['rev']} disagree: uᵀ(J v) = {c.forward:.6g} by the "
+        f"forward rule but (uᵀJ) v = {c.reverse:.6g} by the reverse rule, for random u, v "
+        f"(tolerance {c.tolerance:.2g}, round-off only): one of the two rules is wrong"
+    )
+
+
+def _localisation(runs: Sequence[Run]) -> dict[str, Any]:
+    """The runs' directional localisations as one: pinned entries and regions joined."""
+    found = [r.report.localisation for r in runs if r.report.localisation]
+    if not found:
+        return {}
+    return {
+        "evaluations": sum(int(f.get("evaluations", 0)) for f in found),
+        "exhausted": any(bool(f.get("exhausted", False)) for f in found),
+        "pinned": [p for f in found for p in f.get("pinned", [])],
+        "regions": [g for f in found for g in f.get("regions", [])],
+    }
+
+
+def _ranked(entries: Sequence[Entry]) -> list[Entry]:
+    """``entries`` from worst to best, ranked as a report's worst list."""
+    if not entries:
+        return []
+    status = np.array([e.status for e in entries])
+    order = rank(
+        status, np.array([e.abs_error for e in entries]), np.array([e.tolerance for e in entries])
+    )
+    return [entries[int(j)] for j in order]

@@ -1,0 +1,176 @@
+"""gradcheck._adapters: the modes option, run names, the JVP–VJP consistency, one report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import GradcheckError
+from gradcheck._adapters import (
+    CONSISTENCY_PAIRS,
+    Run,
+    check_modes,
+    choose_modes,
+    combine,
+    consistency,
+    run_name,
+)
+
+RULES: Any = {"rev": "the backward", "fwd": "the jvp"}
+
+
+class TestModes:
+    @pytest.mark.parametrize(
+        ("given", "expected"),
+        [(None, None), ("fwd", ("fwd",)), (["rev"], ("rev",)), (("fwd", "rev"), ("fwd", "rev"))],
+    )
+    def test_valid_modes(self, given: Any, expected: Any) -> None:
+        assert check_modes(given) == expected
+
+    @pytest.mark.parametrize("bad", ["forward", ("rev", "jvp"), ("rev", "rev"), (), 3, {"rev"}])
+    def test_bad_modes_name_the_option(self, bad: Any) -> None:
+        with pytest.raises(GradcheckError, match=r"modes=.*'rev'.*'fwd'"):
+            check_modes(bad)
+
+    def test_default_is_both_when_forward_runs(self) -> None:
+        assert choose_modes(None, None, "remedy") == (("rev", "fwd"), [])
+
+    def test_default_without_forward_mode_is_reverse_with_a_note(self) -> None:
+        modes, notes = choose_modes(None, "NotImplementedError: no jvp.", "add a jvp")
+        assert modes == ("rev",)
+        assert len(notes) == 1 and "NotImplementedError: no jvp" in notes[0]
+        assert "add a jvp" in notes[0] and "('rev',)" in notes[0]
+
+    @pytest.mark.parametrize("wanted", [("fwd",), ("rev", "fwd")])
+    def test_asking_for_forward_without_it_is_an_error(self, wanted: Any) -> None:
+        with pytest.raises(GradcheckError, match=r"modes=.*add a jvp, or check modes=\('rev',\)"):
+            choose_modes(wanted, "NotImplementedError: no jvp", "add a jvp")
+
+    def test_reverse_only_needs_no_forward_mode(self) -> None:
+        assert choose_modes(("rev",), "TypeError: x", "remedy") == (("rev",), [])
+
+    def test_run_names(self) -> None:
+        assert run_name("rev", 0, False, "input0") == "input0"
+        assert run_name("rev", 2, True, "input1") == "out[2]/input1"
+        assert run_name("fwd", 0, False, "input0") == "fwd/input0"
+        assert run_name("fwd", 1, True, "input0") == "fwd/out[1]/input0"
+
+
+def _linear(j: np.ndarray[Any, Any], fwd: float = 1.0, rev: float = 1.0) -> Any:
+    """jvp and vjp of ``x -> J x`` (one input, one output), scaled to plant a bug."""
+    return (lambda v: [fwd * (j @ v[0])]), (lambda u: [rev * (j.T @ u[0])])
+
+
+class TestConsistency:
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (40, 7), (200, 300)])
+    def test_right_rules_agree(self, seed: int, shape: tuple[int, int]) -> None:
+        j = np.random.default_rng(seed).standard_normal(shape) * 10.0 ** (seed - 1)
+        jvp, vjp = _linear(j)
+        c = consistency(jvp, vjp, [(shape[1],)], [(shape[0],)], 2.0**-52, seed)
+        assert c.agrees and c.pairs == CONSISTENCY_PAIRS and c.tolerance > 0
+
+    @pytest.mark.parametrize("factor", [1.5, 1.001, -1.0, 0.0])
+    def test_a_wrong_rule_disagrees(self, factor: float) -> None:
+        j = np.random.default_rng(3).standard_normal((6, 4))
+        for jvp, vjp in [_linear(j, fwd=factor), _linear(j, rev=factor)]:
+            c = consistency(jvp, vjp, [(4,)], [(6,)], 2.0**-52, 0)
+            assert not c.agrees and c.pairs == 1
+            assert abs(c.forward - c.reverse) > c.tolerance
+
+    def test_one_wrong_entry_of_a_transposed_rule_disagrees(self) -> None:
+        j = np.random.default_rng(4).standard_normal((5, 5))
+        jvp, _ = _linear(j)
+        c = consistency(jvp, lambda u: [j @ u[0]], [(5,)], [(5,)], 2.0**-52, 1)
+        assert not c.agrees
+
+    def test_float32_round_off_agrees(self) -> None:
+        j = np.random.default_rng(5).standard_normal((50, 30)).astype(np.float32)
+
+        def jvp(v: Any) -> Any:
+            return [j @ v[0].astype(np.float32)]
+
+        def vjp(u: Any) -> Any:
+            return [j.T @ u[0].astype(np.float32)]
+
+        assert consistency(jvp, vjp, [(30,)], [(50,)], float(np.finfo(np.float32).eps), 0).agrees
+        assert not consistency(jvp, vjp, [(30,)], [(50,)], 2.0**-52, 0).agrees
+
+    def test_nan_disagrees(self) -> None:
+        jvp, vjp = _linear(np.full((2, 2), np.nan))
+        assert not consistency(jvp, vjp, [(2,)], [(2,)], 2.0**-52, 0).agrees
+
+    def test_several_inputs_and_outputs(self) -> None:
+        rng = np.random.default_rng(6)
+        a, b = rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 5))
+
+        def jvp(v: Any) -> Any:  # out0 = a·x0 (x0 2x2), out1 = b @ x1
+            return [np.einsum("ijk,jk->i", a, v[0]), b @ v[1]]
+
+        def vjp(u: Any) -> Any:
+            return [np.einsum("ijk,i->jk", a, u[0]), b.T @ u[1]]
+
+        assert consistency(jvp, vjp, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).agrees
+
+        def wrong(u: Any) -> Any:
+            return [np.einsum("ijk,i->jk", a, u[0]), 0.5 * (b.T @ u[1])]
+
+        assert not consistency(jvp, wrong, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).agrees
+
+
+def _report(scale: float, names: tuple[str, ...] = ("input0",)) -> gradcheck.Report:
+    x = {n: np.linspace(-1.0, 1.0, 4) for n in names}
+    grad = {n: scale * 2 * v for n, v in x.items()}
+    return gradcheck.check(lambda p: sum(float(np.sum(v**2)) for v in p.values()), x, grad)
+
+
+class TestCombine:
+    def test_one_run_is_its_report(self) -> None:
+        report = _report(1.0)
+        one = combine([Run("rev", 0, ("input0",), report)], [], None, RULES, 1.5)
+        assert one.parameters == report.parameters and one.status == "passed"
+        assert one.seconds == 1.5 and one.options["modes"] == ["rev"]
+
+    def test_a_failing_mode_is_named_with_the_one_that_agrees(self) -> None:
+        runs = [
+            Run("rev", 0, ("input0",), _report(1.0)),
+            Run("fwd", 0, ("input0",), _report(1.5, ("fwd/input0",))),
+        ]
+        report = combine(runs, ["a note"], None, RULES, 2.0)
+        assert report.status == "failed" and report.failed_parameters == ["fwd/input0"]
+        assert report.worst[0].parameter == "fwd/input0"
+        assert report.evaluations == sum(r.report.evaluations for r in runs)
+        assert "a note" in report.messages
+        assert (
+            "the jvp is wrong: the derivative of out[0] with respect to input0; the backward "
+            "agrees with finite differences" in report.messages
+        )
+
+    def test_a_wrong_output_is_said_in_one_line(self) -> None:
+        names = [("out[0]/input0", "out[0]/input1"), ("out[1]/input0", "out[1]/input1")]
+        runs = [
+            Run("rev", 0, names[0], _report(1.0, names[0])),
+            Run("rev", 1, names[1], _report(-1.0, names[1])),
+        ]
+        report = combine(runs, [], None, RULES, 1.0)
+        assert report.failed_parameters == list(names[1])
+        lines = [m for m in report.messages if "is wrong" in m]
+        assert lines == [
+            "the backward is wrong: the derivative of out[1] with respect to every input"
+        ]
+
+    def test_disagreeing_rules_fail_a_passing_report(self) -> None:
+        runs = [
+            Run("rev", 0, ("input0",), _report(1.0)),
+            Run("fwd", 0, ("fwd/input0",), _report(1.0, ("fwd/input0",))),
+        ]
+        bad = consistency(*_linear(np.eye(2), fwd=1.25), [(2,)], [(2,)], 2.0**-52, 0)
+        report = combine(runs, [], bad, RULES, 1.0)
+        assert report.status == "failed" and report.failed_parameters == []
+        assert report.options["consistency"] is False
+        assert any("the jvp and the backward disagree" in m for m in report.messages)
+        good = consistency(*_linear(np.eye(2)), [(2,)], [(2,)], 2.0**-52, 0)
+        assert combine(runs, [], good, RULES, 1.0).status == "passed"
