@@ -135,6 +135,22 @@ def _torch_params(_: Path) -> Any:
     return gradcheck.check(_sq, {"W": torch.ones(3)}, {"W": 2 * X})
 
 
+def _no_jvp() -> Any:
+    """A torch ``Function`` with a backward and no ``jvp`` (no forward mode)."""
+    import torch
+
+    class NoJvp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            return 2 * g
+
+    return NoJvp
+
+
 def _torch_case(kind: str) -> Callable[[Path], Any]:
     """A torch adapter misuse (issue 12 §6), imported only when the row runs."""
 
@@ -160,6 +176,10 @@ def _torch_case(kind: str) -> Callable[[Path], Any]:
         if kind == "bfloat16":
             m16 = model.to(torch.bfloat16)
             return gt.check_module(m16, lambda m: m(x.bfloat16()).sum(), precision="model")
+        if kind == "modes":
+            return gt.check_function(torch.sin, x.requires_grad_(), modes=("rev", "jvp"))
+        if kind == "no jvp":
+            return gt.check_function(_no_jvp().apply, x.requires_grad_(), modes=("fwd",))
         sparse = torch.ones(2, 2).to_sparse().requires_grad_()
         return gt.check_function(lambda t: t.to_dense().sum(), sparse)
 
@@ -248,6 +268,11 @@ CASES: list[Case] = [
          "is a torch tensor: check torch code with gradcheck.torch.check_module"),
     Case("torch: model on the meta device", _torch_case("meta"), GE,
          "is on the meta device, which holds no values: materialise the model first"),
+    Case("torch: check_function with an unknown mode", _torch_case("modes"), GE,
+         "modes=('rev', 'jvp') has unknown mode 'jvp': choose from 'rev'"),
+    Case("torch: forward mode of a Function without jvp", _torch_case("no jvp"), GE,
+         "modes=('fwd',) asks for forward mode, but fn's forward-mode derivative raised "
+         "NotImplementedError"),
     Case("torch: loss_fn calls backward() itself", _torch_case("backward"), GE,
          "loss_fn called backward() itself"),
     Case("torch: loss uses the outer model, not its argument", _torch_case("outer"), GE,
