@@ -44,8 +44,9 @@ def _peer(fn: Fn, xs: tuple[Any, ...]) -> bool:
 
 
 def jax_run(fn: Fn, *args: Any, scalar: bool = False, float32: bool = False) -> Callable[[], Run]:
-    """A runner: gradcheck's VJP check, or with ``scalar`` its ``check`` of the scalar
-    ``fn(x)`` (one argument, named ``x``), then jax's ``check_grads``; in float64, or
+    """A runner: gradcheck's VJP check (``modes=("rev",)``, as the peer's), or with
+    ``scalar`` its ``check`` of the scalar ``fn(x)`` (one argument, named ``x``), then
+    jax's ``check_grads``; in float64, or
     with ``float32`` in JAX's default precision (gradcheck still checks the formula in
     float64 by itself, its default)."""
 
@@ -56,7 +57,7 @@ def jax_run(fn: Fn, *args: Any, scalar: bool = False, float32: bool = False) -> 
             if scalar:
                 report, error = guarded(lambda: gj.check(lambda p: fn(p["x"]), {"x": xs[0]}))
             else:
-                report, error = guarded(lambda: gj.check_function(fn, *xs))
+                report, error = guarded(lambda: gj.check_function(fn, *xs, modes=("rev",)))
             return Run(report, None, _peer(fn, xs), error)
 
     return run
