@@ -454,6 +454,40 @@ def test_evaluations_are_2n_plus_noise_probe() -> None:
     assert 2 * n + 8 <= report.evaluations <= 2 * n + 8 + 2 * n  # + re-examined columns
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_worst_entries_match_a_full_sort(seed: int) -> None:
+    """``_jacreport.lex_smallest`` picks the worst entries without sorting them all (a
+    full sort of a 1000 × 1000 Jacobian took a second): it must pick exactly what
+    ``np.lexsort`` picks, ties, infinities and all-equal keys included."""
+    from gradcheck._jacreport import lex_smallest
+
+    rng = np.random.default_rng(seed)
+    for _ in range(300):
+        n, k = int(rng.integers(0, 80)), int(rng.integers(1, 9))
+        keys = [
+            rng.integers(0, 4, n),
+            -rng.choice([0.0, 0.5, 1.0, np.inf], n),
+            -rng.integers(0, 3, n).astype(float),
+        ]
+        if rng.random() < 0.2:
+            keys = [np.zeros(n, dtype=int), np.zeros(n), np.ones(n)]
+        if rng.random() < 0.1 and n:
+            keys[2][int(rng.integers(n))] = np.nan
+        want = np.lexsort(keys[::-1])[:k]
+        assert np.array_equal(lex_smallest(keys, k), want), (n, k, keys)
+
+
+def test_worst_entries_of_a_large_jacobian_name_the_planted_one() -> None:
+    n = 600
+    a = np.random.default_rng(4).standard_normal((n, n)) / np.sqrt(n)
+    jac = (1 - np.tanh(a @ np.ones(n)) ** 2)[:, None] * a
+    bad = jac.copy()
+    bad[17, 401] *= 1.01
+    report = check_jacobian(lambda p: np.tanh(a @ p), np.ones(n), bad, mode="full")
+    assert report.status == "failed"
+    assert report.worst[0].label() == "out[17] / x[401]"
+
+
 def test_docs_examples_run() -> None:
     """docs/jacobians.md's examples are doctests: the page shows what the code does."""
     path = Path(__file__).resolve().parents[1] / "docs" / "jacobians.md"
