@@ -8,6 +8,8 @@ import sys
 from importlib.metadata import version
 from typing import Any
 
+from _jacpage import JACOBIAN_NOTES, jacobian_sections
+
 __all__ = ["machine", "markdown"]
 
 
@@ -64,7 +66,9 @@ DIRECTIONAL = [
 FULL = [
     ("N", "N"), ("full_evals_per_param", "gc evals / N"), ("full_s", "gc full (s)"),
     ("full_passes_per_param", "gc passes / param"), ("torch_slow_s", "torch slow (s)"),
-    ("torch_slow_passes_per_param", "torch slow passes / param"), ("naive_s", "naive loop (s)"),
+    ("torch_slow_passes_per_param", "torch slow passes / param"),
+    ("torch_slow_extrapolated_s", "torch slow, **extrapolated** (s)"),
+    ("naive_s", "naive loop (s)"),
     ("naive_passes_per_param", "naive passes / param"),
     ("gc_full_catches_entry", "gc: 1 entry 1e-3"),
     ("torch_slow_catches_entry", "torch slow: 1 entry 1e-3"),
@@ -107,10 +111,17 @@ def tables(out: dict[str, Any]) -> list[str]:
         "", "## 4. Workers: full mode on a busy cost", "", *table([out["workers"]], WORKERS),
         "", "## 5. Peak memory of the directional check (tracemalloc)", "",
         *table([out["memory"]], MEMORY),
-    ]  # fmt: skip
+    ] + [line for head, rows, cols in jacobian_sections(out)
+         for line in ("", f"## {head}", "", *table(rows, cols))]  # fmt: skip
 
 
-def markdown(out: dict[str, Any], targets: list[str]) -> str:
+def _load(out: dict[str, Any]) -> str:
+    """The 1-minute load averages seen at the sections' starts and ends."""
+    loads = [v for pair in out["loadavg"].values() for v in pair]
+    return f"{min(loads):.2f}..{max(loads):.2f}"
+
+
+def markdown(out: dict[str, Any], targets: list[str], jacobian_targets: list[str]) -> str:
     """The docs/benchmarks.md page."""
     mc = out["machine"]
     vs = ", ".join(f"{k} {v}" for k, v in mc["versions"].items())
@@ -121,7 +132,9 @@ def markdown(out: dict[str, Any], targets: list[str]) -> str:
         "by `benchmarks/accuracy.py`: see [accuracy.md](accuracy.md). Command:", "",
         f"    {out['command']}", "",
         f"Machine: {mc['nproc']} CPUs ({mc['cpu']}), {mc['platform']}, Python {mc['python']}; "
-        f"{vs}. Total run time {out['total_s']:.0f} s.", "",
+        f"{vs}. Total run time {out['total_s']:.0f} s. The machine is shared: the 1-minute "
+        f"load average was {_load(out)} during this run (2 cores; per section in "
+        "`benchmarks/results.json`, `loadavg`).", "",
         "One thread everywhere: `OMP_NUM_THREADS=MKL_NUM_THREADS=OPENBLAS_NUM_THREADS=1` "
         "and `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1` "
         "are set before any import, and `torch.set_num_threads(1)`. Model: a one-hidden-layer "
@@ -137,6 +150,7 @@ def markdown(out: dict[str, Any], targets: list[str]) -> str:
         "\"passes / param\" = check seconds / (one forward's seconds × N), each checker "
         "against its own forward pass.", "",
         "## Targets (issue 4)", "", *targets, "",
+        "## Targets (issue 13, Jacobians)", "", *jacobian_targets, "",
         "## Notes", "",
         "- Torch fast mode, when it fails, recomputes the whole Jacobian in slow mode just "
         "to print it (`_run_slow_mode_and_get_error`, 2N forward passes: about as long as "
@@ -149,11 +163,23 @@ def markdown(out: dict[str, Any], targets: list[str]) -> str:
         "makes about three forward passes and one backward pass. Around N ≈ 10⁵ the "
         "O(N) NumPy passes around the evaluations (private copies, entry scales, steps) "
         "weigh the most against a 0.16 ms forward pass, and the ratio is largest there.",
-        "- Torch slow mode is not run at N ≈ 10⁵ (minutes) nor 10⁶: its time at 10⁶ is "
-        "extrapolated from "
-        "its passes per parameter measured at the largest full-mode size and torch's "
-        "forward time measured at 10⁶. Its default tolerance (rtol 1e-3, atol 1e-5) "
-        "cannot see a single entry off by a relative 1e-3, at any size.",
+        "- Torch slow mode runs up to N ≈ 10⁴ only (`TORCH_SLOW_MAX` in run.py; tens of "
+        "seconds at 3·10⁴, minutes at 10⁵, hours at 10⁶): above, its time is "
+        "**extrapolated, not run** (the column so named, and the line under table 2), from "
+        "its passes per parameter measured at the largest size where it ran and torch's "
+        "forward time measured at each N. The naive loop is not run at 10⁵. Torch's "
+        "default tolerance (rtol 1e-3, atol 1e-5) cannot see a single entry off by a "
+        "relative 1e-3, at any size.",
+        "- Why `make bench` had grown past 15 minutes: not torch, not threads. The same "
+        "torch 2.13.0 on one thread, with the same code, measured in isolation on "
+        "2026-11-27 at load 2.3..3.2: NumPy's MLP forward at N = 918 took 0.036 ms "
+        "(0.0077 ms in the committed run), torch's 0.086 ms (0.015 ms), a bare Python "
+        "loop of 10⁶ additions 0.25 s: everything ran 3-5× slower, as on a machine "
+        "shared with several test suites. Torch's slow mode at N = 918 took 0.33 s "
+        "warm, and 1.75 s on its first call in a process (its first `autograd.grad` "
+        "imports sympy through `torch.fx`, about 1 s). The fix: torch's slow mode above "
+        "10⁴ and the loop at 10⁵ are no longer run (minutes at this speed), the Jacobian "
+        "checkers pay their imports off the clock.",
         "- Workers: the busy cost is `sum(sin x)` plus a fixed 160 × 160 matrix-product "
         "chain (no sleep). Each configuration is timed 3 times and the best kept. Dask's "
         "nanny starts workers with `MALLOC_TRIM_THRESHOLD_=65536`, which makes glibc mmap "
@@ -165,6 +191,7 @@ def markdown(out: dict[str, Any], targets: list[str]) -> str:
         "- This machine is shared with other work: the 1-minute load average before and "
         "after each section (this run included) is in `benchmarks/results.json` "
         "(`loadavg`); parallel speed-ups on 2 cores are sensitive to it.",
+        *JACOBIAN_NOTES,
         "",
     ]  # fmt: skip
     return "\n".join(head + tables(out)) + "\n"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from _models import MLP
 
-__all__ = ["TorchModel", "jax_check_grads", "naive_loop"]
+__all__ = ["TorchModel", "jax_check_grads", "naive_loop", "torch_gradcheck"]
 
 
 class TorchModel:
@@ -70,17 +70,27 @@ class TorchModel:
         replaces it with an empty message: the verdict is torch's, the time is not
         that of a failing torch check (which is as slow as slow mode).
         """
-        tgc: Any = importlib.import_module("torch.autograd.gradcheck")  # the module
-        saved = tgc._run_slow_mode_and_get_error
-        tgc._run_slow_mode_and_get_error = lambda *a, **k: ""
-        try:
-            t = time.perf_counter()
-            ok = self.torch.autograd.gradcheck(
-                self.forward, self.inputs, fast_mode=fast, raise_exception=False
-            )
-            return time.perf_counter() - t, bool(ok)
-        finally:
-            tgc._run_slow_mode_and_get_error = saved
+        return torch_gradcheck(self.forward, self.inputs, fast_mode=fast)
+
+
+def torch_gradcheck(fn: Any, inputs: tuple[Any, ...], **options: Any) -> tuple[float, bool]:
+    """``torch.autograd.gradcheck(fn, inputs, **options)``; ``(seconds, passed)``.
+
+    Default tolerances, ``raise_exception=False``. A failing fast-mode check's error
+    message builder (``_run_slow_mode_and_get_error``) is patched out: see
+    :meth:`TorchModel.gradcheck`.
+    """
+    import torch
+
+    tgc: Any = importlib.import_module("torch.autograd.gradcheck")  # the module
+    saved = tgc._run_slow_mode_and_get_error
+    tgc._run_slow_mode_and_get_error = lambda *a, **k: ""
+    try:
+        t = time.perf_counter()
+        ok = torch.autograd.gradcheck(fn, inputs, raise_exception=False, **options)
+        return time.perf_counter() - t, bool(ok)
+    finally:
+        tgc._run_slow_mode_and_get_error = saved
 
 
 def jax_check_grads(model: MLP, repeats: int = 5) -> float:

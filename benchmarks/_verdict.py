@@ -25,7 +25,14 @@ from _peers import TorchModel, jax_check_grads, naive_loop
 
 import gradcheck
 
-__all__ = ["PROCESSES", "REPEATS", "directional_row", "full_row", "timing_child"]
+__all__ = [
+    "PROCESSES",
+    "REPEATS",
+    "directional_row",
+    "extrapolate_torch_slow",
+    "full_row",
+    "timing_child",
+]
 
 REPEATS = 7
 PROCESSES = 3
@@ -109,12 +116,14 @@ def directional_row(n: int) -> dict[str, Any]:
     return row
 
 
-def full_row(n: int, torch: bool = True) -> dict[str, Any]:
+def full_row(n: int, torch: bool = True, naive: bool = True) -> dict[str, Any]:
     """Full mode on one worker vs torch slow mode and the naive loop at about ``n``.
 
     Forward passes per parameter = check seconds / (one evaluation's seconds × N),
     each checker against its own forward pass (NumPy's for gradcheck and the loop,
-    torch's for torch). ``torch=False`` leaves torch's slow mode out (minutes at 10⁵).
+    torch's for torch). ``torch=False`` leaves torch's slow mode out (its forward time
+    is still measured, for :func:`extrapolate_torch_slow`); ``naive=False`` the naive
+    loop.
     """
     m = MLP(n)
     t_eval = eval_seconds(lambda: m.cost(m.params))
@@ -124,16 +133,35 @@ def full_row(n: int, torch: bool = True) -> dict[str, Any]:
     row.update(full_s=sec, full_status=rep.status, full_evals_per_param=rep.evaluations / m.size,
                full_passes_per_param=sec / (t_eval * m.size))  # fmt: skip
     entry = typical_entry(m.grad(m.params)["W"])
+    tm = TorchModel(m)
+    t_torch = eval_seconds(tm.plain)
+    row["torch_eval_ms"] = 1e3 * t_torch
     if torch:
-        tm = TorchModel(m)
-        t_torch = eval_seconds(tm.plain)
-        row["torch_eval_ms"] = 1e3 * t_torch
         row["torch_slow_s"], ok = tm.gradcheck(fast=False)
         assert ok, "torch slow mode failed a correct gradient"
         row["torch_slow_passes_per_param"] = row["torch_slow_s"] / (t_torch * m.size)
         row["torch_slow_catches_entry"] = not TorchModel(m, "entry", entry).gradcheck(False)[1]
     bad = gradcheck.check(m.cost, m.params, _bug(m, "entry", entry), mode="full")
     row["gc_full_catches_entry"] = bad.failed_parameters == ["W"]
-    row["naive_s"] = naive_loop(m)
-    row["naive_passes_per_param"] = row["naive_s"] / (t_eval * m.size)
+    if naive:
+        row["naive_s"] = naive_loop(m)
+        row["naive_passes_per_param"] = row["naive_s"] / (t_eval * m.size)
     return row
+
+
+def extrapolate_torch_slow(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows``, those where torch's slow mode was not run with
+    ``torch_slow_extrapolated_s``: its passes per parameter at the largest size where it
+    ran × N × torch's forward time measured at that row's N."""
+    ran = [r for r in rows if "torch_slow_s" in r]
+    if not ran:
+        return rows
+    src = max(ran, key=lambda r: r["N"])
+    per_param = src["torch_slow_passes_per_param"]
+    out = []
+    for r in rows:
+        if "torch_slow_s" not in r:
+            sec = per_param * r["N"] * r["torch_eval_ms"] / 1e3
+            r = {**r, "torch_slow_extrapolated_s": sec, "torch_slow_extrapolated_from_N": src["N"]}
+        out.append(r)
+    return out
