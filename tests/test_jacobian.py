@@ -493,3 +493,15 @@ def test_docs_examples_run() -> None:
     path = Path(__file__).resolve().parents[1] / "docs" / "jacobians.md"
     result = doctest.testfile(str(path), module_relative=False, verbose=False)
     assert result.attempted >= 10 and result.failed == 0
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+def test_every_method_passes_right_and_names_a_wrong_entry(method: str) -> None:
+    def jac(p: Array) -> Array:
+        j = layer_jac(p)
+        j[2, 1] *= 1.01
+        return j
+
+    assert check_jacobian(layer, P, layer_jac, method=method).status == "passed"
+    report = check_jacobian(layer, P, jac, method=method)
+    assert report.status == "failed" and report.worst[0].label() == "out[2] / x[1]"
