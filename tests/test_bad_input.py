@@ -53,6 +53,10 @@ def _sq(p: Any) -> float:
     return float(np.sum(np.asarray(p) ** 2))
 
 
+def _sq_abs(p: Any) -> float:
+    return float(np.sum(np.abs(np.asarray(p)) ** 2))
+
+
 def _dict_cost(p: dict[str, Array]) -> float:
     return float(np.sum(p["W"] ** 2) + np.sum(p["b"] ** 2))
 
@@ -260,8 +264,17 @@ CASES: list[Case] = [
     # --- dtypes
     Case("integer parameters", _check(_sq, np.array([1, 2]), np.array([2.0, 4.0])), GE,
          "integer dtype int64"),
-    Case("complex parameters", _check(_sq, X + 0j, 2 * X), GE,
-         "complex dtype complex128: complex parameters are not supported yet"),
+    Case("complex parameters to check_jacobian", lambda _: gradcheck.check_jacobian(
+         lambda p: 2 * p, X + 0j, 2 * np.eye(3)), GE,
+         "gradcheck.check accepts complex parameters, but this check does not"),
+    Case("complex parameters: a cost with a complex value", _check(lambda p: np.sum(p**2),
+         X + 1j, 2 * X), GE, "the cost returned a complex value (complex128)"),
+    Case("complex parameters with method='complex'", _check(_sq_abs, X + 1j, 2 * X,
+         method="complex"), GE, "method='complex' cannot check complex parameter 'x'"),
+    Case("complex_convention not 'conjugate' or 'plain'", _check(_sq_abs, X + 1j, 2 * X,
+         complex_convention="torch"), GE, "option complex_convention='torch' must be"),
+    Case("NaN in a complex parameter", _check(_sq_abs, np.array([1j, complex(np.nan, 1)]),
+         np.ones(2)), GE, "parameter 'x' has a non-finite value at index (1,)"),
     Case("parameters beyond half the float64 range, where θ ± h overflows", _check(_sq,
          np.array([1.0, 1e308]), np.ones(2)), GE, "θ ± h would overflow"),
     Case("torch tensor passed to gradcheck.check", _torch_params, GE,

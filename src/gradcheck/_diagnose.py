@@ -28,7 +28,7 @@ import numpy as np
 from gradcheck._numerics import norm2
 from gradcheck._report import Diagnosis, entry_label
 
-__all__ = ["FIT", "NAMED", "diagnose"]
+__all__ = ["CONJUGATED", "FIT", "NAMED", "diagnose"]
 
 #: A pattern fits when ‖a − pattern(n)‖ ≤ FIT · ‖a‖: loose enough for the
 #: finite-difference error in ``n``, tight enough that a 1% scattered error is not
@@ -58,16 +58,50 @@ def _factor_text(c: float) -> str:
     return f"×{c:.4g} — the gradient is off by a constant factor"
 
 
-def _labels(name: str, shape: tuple[int, ...], where: Array) -> str:
+def _label(name: str, shape: tuple[int, ...], k: int, pair: bool) -> str:
+    """Flat index ``k`` as ``W[0, 2]``; of a complex parameter's real view (``pair``),
+    as ``z[0] (imag)``."""
+    index = tuple(int(t) for t in np.unravel_index(k, shape))
+    if pair:
+        return entry_label(name, index[:-1], ("real", "imag")[index[-1]])
+    return entry_label(name, index)
+
+
+def _labels(name: str, shape: tuple[int, ...], where: Array, pair: bool = False) -> str:
     """The first :data:`NAMED` of the flat indices ``where`` as ``W[0, 2]``, then "…"."""
-    labels = [
-        entry_label(name, tuple(int(t) for t in np.unravel_index(int(k), shape)))
-        for k in where[:NAMED]
-    ]
+    labels = [_label(name, shape, int(k), pair) for k in where[:NAMED]]
     return ", ".join(labels) + (", …" if where.size > NAMED else "")
 
 
-def _scattered(name: str, a: Array, status: Array) -> Diagnosis:
+#: The diagnosis of a complex gradient that is the conjugate of the right one.
+CONJUGATED = (
+    "conjugated? — the gradient is the complex conjugate of the right one: a missing "
+    "conj(), or a gradient in the other convention (option complex_convention: "
+    "'conjugate', the default, for ∂J/∂x + i·∂J/∂y as torch's .grad holds; 'plain' for "
+    "∂J/∂x − i·∂J/∂y as jax.grad returns)"
+)
+
+
+def _complex_pattern(a: Array, n: Array, judged: Array) -> Diagnosis | None:
+    """For a complex parameter's real views (trailing axis: real, imaginary part): the
+    conjugate, the transpose and the conjugate transpose of a complex matrix."""
+    conj = n * np.array([1.0, -1.0])
+    if _fits(a[judged], conj[judged]):
+        return Diagnosis("conjugate", None, CONJUGATED)
+    if a.ndim == 3 and a.shape[0] == a.shape[1]:
+        if _fits(a.transpose(1, 0, 2)[judged], n[judged]):
+            return Diagnosis("transpose", None, "the gradient is the transpose of the right one")
+        if _fits(a.transpose(1, 0, 2)[judged], conj[judged]):
+            return Diagnosis(
+                "conjugate",
+                None,
+                "conjugated? — the gradient is the conjugate transpose (.H) of the right "
+                "one: a transpose where .T was meant, or the other complex_convention",
+            )
+    return None
+
+
+def _scattered(name: str, a: Array, status: Array, pair: bool = False) -> Diagnosis:
     """No pattern: how many entries are wrong, which, and what the count leaves out."""
     wrong = np.flatnonzero(status == "wrong")
     k = int(wrong.size)
@@ -83,7 +117,8 @@ def _scattered(name: str, a: Array, status: Array) -> Diagnosis:
     if left:
         text += f" ({' and '.join(left)}, not counted)"
     text += ", with no simple pattern"
-    return Diagnosis("scattered", None, f"{text}: {_labels(name, a.shape, wrong)}" if k else text)
+    labels = _labels(name, a.shape, wrong, pair)
+    return Diagnosis("scattered", None, f"{text}: {labels}" if k else text)
 
 
 def _ratio(a: np.ndarray[Any, Any], n: np.ndarray[Any, Any], norm: float) -> float:
@@ -103,6 +138,7 @@ def diagnose(
     *,
     status: Array | None = None,
     name: str = "",
+    pair: bool = False,
 ) -> Diagnosis:
     """Name the mistake that turns the true gradient ``numeric`` into ``analytic``.
 
@@ -119,6 +155,10 @@ def diagnose(
             ``uncertain``), same shape; by default an entry is ``wrong`` unless
             ``analytic`` and ``numeric`` agree to 1e-6 relative.
         name: the parameter's name, for the entries the text names.
+        pair: the arrays are a complex parameter's real views (trailing axis of 2:
+            real, imaginary part; ``gradcheck._complex``): the complex patterns apply
+            (conjugated, transposed, conjugate-transposed) instead of the real
+            transposes, and entries are named by part.
 
     Returns:
         A :class:`Diagnosis`; ``kind="scattered"`` when no simple pattern fits.
@@ -141,7 +181,7 @@ def diagnose(
     if nn > 0 and na <= FIT * nn:
         return Diagnosis("zero", 0.0, "the gradient is zero where it should not be (missing?)")
     if _fits(aj, nj):
-        return _scattered(name, a, st)  # right as a whole: a few entries are wrong
+        return _scattered(name, a, st, pair)  # right as a whole: a few entries are wrong
     if nn > 0:
         c = _ratio(aj, nj, nn)
         if abs(c - 1) > FIT and _fits(aj, c * nj):
@@ -150,12 +190,16 @@ def diagnose(
             if c < 0:
                 return Diagnosis("sign", c, f"×{c:.4g} — wrong sign and off by a factor")
             return Diagnosis("factor", c, _factor_text(c))
-    if a.ndim == 2 and a.shape[0] == a.shape[1] and _fits(a.T[judged], nj):
+    if pair:
+        found = _complex_pattern(a, n, judged)
+        if found is not None:
+            return found
+    elif a.ndim == 2 and a.shape[0] == a.shape[1] and _fits(a.T[judged], nj):
         return Diagnosis("transpose", None, "the gradient is the transpose of the right one")
-    if a.ndim == 2 and _fits(a.reshape(a.shape[::-1]).T[judged], nj):
+    if not pair and a.ndim == 2 and _fits(a.reshape(a.shape[::-1]).T[judged], nj):
         return Diagnosis("transpose", None, "the gradient is transposed (reshaped from its .T)")
     for other_name, other in (others or {}).items():
         o = np.asarray(other, dtype=np.float64)
         if o.shape == a.shape and _fits(aj, o[judged]):
             return Diagnosis("swapped", None, f"this is the gradient of {other_name!r}: swapped?")
-    return _scattered(name, a, st)
+    return _scattered(name, a, st, pair)

@@ -21,6 +21,7 @@ import numpy as np
 
 from gradcheck import _precision as prec
 from gradcheck._build import build_report
+from gradcheck._complex import ComplexConvention, realify, relabel
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._entrywise import entrywise
 from gradcheck._errors import GradcheckError, GradientMismatch
@@ -57,6 +58,7 @@ def check(
     localise: bool = True,
     budget: int = BUDGET,
     miss_probability: float = MISS_PROBABILITY,
+    complex_convention: ComplexConvention = "conjugate",
 ) -> Report:
     """Compare ``grad`` with a numerical gradient of ``cost`` at ``params``.
 
@@ -95,6 +97,10 @@ def check(
         budget: at most this many evaluations for localisation.
         miss_probability: the ``δ`` of the directional guarantee: an error of the
             stated size is missed with probability at most ``δ``.
+        complex_convention: what ``grad`` holds for a complex parameter
+            ``z = x + iy``: ``"conjugate"`` (default) ``∂J/∂x + i·∂J/∂y``, as torch's
+            ``.grad``; ``"plain"`` ``∂J/∂x − i·∂J/∂y``, as ``jax.grad`` returns (see
+            ``gradcheck._complex`` and ``docs/numerics.md``, "Complex numbers").
 
     Returns:
         A :class:`~gradcheck.Report`.
@@ -110,6 +116,11 @@ def check(
     'failed'
     """
     start = time.perf_counter()
+    real = realify(
+        cost, params, grad, batched=batched, method=method, convention=complex_convention
+    )
+    if real is not None:
+        cost, params, grad, batched = real.cost, real.params, real.grad, real.batched
     plan = make_plan(
         cost,
         params,
@@ -128,6 +139,7 @@ def check(
         localise=localise,
         budget=budget,
         miss_probability=miss_probability,
+        pairs=frozenset() if real is None else real.names,
     )
     with preserve_rng() as saved_rng:
         ev = SerialEvaluator(
@@ -144,9 +156,11 @@ def check(
     report = build_report(
         ran.outcome, evaluations=ev.count, start=start, options=plan.options, notes=plan.notes
     )
-    if ran.route is None:
-        return report
-    return prec.with_precision(report, ran.route, "float64" if ran.work is None else "float32")
+    if ran.route is not None:
+        report = prec.with_precision(
+            report, ran.route, "float64" if ran.work is None else "float32"
+        )
+    return report if real is None else relabel(report, real)
 
 
 def _run(plan: Plan, ev: SerialEvaluator) -> Ran:

@@ -75,7 +75,7 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
         ev, s, point.leaves, plan.names, point.analytic, plan.eps, chosen,
         grad_at=_gradient_at(plan), seed=plan.seed,
     )  # fmt: skip
-    outcome = summarise(compared.results, point.analytic, sigma)
+    outcome = summarise(compared.results, point.analytic, sigma, plan.pairs)
     hidden_note = (prec.HIDDEN_NOTE,) if work is not None else ()
     notes = (*hidden_note, *compared.notes, *outcome.notes)
     return Ran(outcome._replace(notes=notes), work)

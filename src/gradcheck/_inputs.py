@@ -94,10 +94,10 @@ def private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
         )
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise GradcheckError(
-            f"parameter {name!r} has complex dtype {arr.dtype}: complex parameters are not "
-            "supported yet (a cast to float would drop the imaginary part). Split it into "
-            "its real and imaginary parts, two real parameters, and rebuild z = re + 1j·im "
-            "inside the cost"
+            f"parameter {name!r} has complex dtype {arr.dtype}: gradcheck.check accepts "
+            "complex parameters, but this check does not (a cast to float would drop the "
+            "imaginary part). Split it into its real and imaginary parts, two real "
+            "parameters, and rebuild z = re + 1j·im inside the function"
         )
     if not np.issubdtype(arr.dtype, np.floating):
         raise GradcheckError(
@@ -125,6 +125,8 @@ def _call_grad(grad: Callable[[Any], Any], params: Any) -> Any:
     with preserve_rng():
         try:
             return grad(copy)
+        except GradcheckError:
+            raise  # already names what is wrong (a complex gradient's shape, say)
         except Exception as exc:
             raise GradcheckError(f"grad function raised {type(exc).__name__}: {exc}") from exc
 

@@ -64,6 +64,8 @@ class Plan:
         executor: an executor for the perturbed evaluations, or None.
         memory_budget: bytes one stacked batch may take.
         options: what the report records.
+        pairs: the names of complex parameters, checked as real views
+            (``gradcheck._complex``).
     """
 
     cost: Cost
@@ -89,6 +91,7 @@ class Plan:
     executor: Any
     memory_budget: int
     options: dict[str, Any]
+    pairs: frozenset[str] = frozenset()
 
     @property
     def fixed(self) -> bool:
@@ -165,6 +168,7 @@ def make_plan(
     localise: bool,
     budget: int,
     miss_probability: float,
+    pairs: frozenset[str] = frozenset(),
 ) -> Plan:
     """Validate :func:`gradcheck.check`'s arguments (see there) into a :class:`Plan`.
 
@@ -230,4 +234,5 @@ def make_plan(
         executor=executor,
         memory_budget=memory_budget,
         options=options,
+        pairs=pairs,
     )

@@ -26,11 +26,11 @@ Status = Literal["passed", "failed", "inconclusive"]
 EntryStatus = Literal["ok", "wrong", "nonsmooth", "uncertain"]
 
 
-def entry_label(parameter: str, index: tuple[int, ...]) -> str:
-    """``"W1[2, 3]"`` for entry ``(2, 3)`` of ``W1``, or the bare name for a scalar."""
-    if not index:
-        return parameter
-    return f"{parameter}[{', '.join(map(str, index))}]"
+def entry_label(parameter: str, index: tuple[int, ...], part: str = "") -> str:
+    """``"W1[2, 3]"`` for entry ``(2, 3)`` of ``W1``, or the bare name for a scalar;
+    a complex entry's part follows: ``"z[3] (imag)"``."""
+    label = f"{parameter}[{', '.join(map(str, index))}]" if index else parameter
+    return f"{label} ({part})" if part else label
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Entry:
         tolerance: the largest ``abs_error`` that counts as agreement.
         fd_error: the estimated error of ``numeric`` itself (0 when not estimated).
         status: see :data:`EntryStatus`.
+        part: for a complex parameter, which part of entry ``index`` this is,
+            ``"real"`` or ``"imag"`` (``gradcheck._complex``); ``""`` otherwise.
     """
 
     parameter: str
@@ -58,10 +60,11 @@ class Entry:
     tolerance: float
     fd_error: float
     status: EntryStatus
+    part: str = ""
 
     def label(self) -> str:
-        """``"W1[2, 3]"``, or the bare name for a scalar."""
-        return entry_label(self.parameter, self.index)
+        """``"W1[2, 3]"``, the bare name for a scalar, ``"z[3] (imag)"`` for a part."""
+        return entry_label(self.parameter, self.index, self.part)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ class Diagnosis:
 
     Attributes:
         kind: ``"unused"`` (the cost does not change with the parameter),
-            ``"factor"``, ``"sign"``, ``"transpose"``, ``"zero"``, ``"swapped"`` or
+            ``"factor"``, ``"sign"``, ``"transpose"``, ``"conjugate"`` (a complex
+            parameter's gradient is the conjugate of the right one), ``"zero"``,
+            ``"swapped"`` or
             ``"scattered"`` (no simple pattern).
         factor: for ``factor`` and ``sign``, the ``c`` with ``analytic ≈ c · numeric``.
         text: one sentence for a person.
@@ -95,7 +100,9 @@ class ParameterResult:
         checked: how many entries were compared one by one (in ``directional`` mode,
             only the entries localisation probed alone, usually 0: directions compare
             combinations of entries).
-        size: how many entries it has.
+        size: how many entries it has. A complex parameter counts real components
+            (two per entry, ``size = 2·prod(shape)``), and so do ``checked``,
+            ``failed``, ``nonsmooth`` and ``uncertain``.
         failed: how many entries are ``wrong``.
         nonsmooth: how many entries sit at a kink (excluded from the verdict).
         uncertain: how many entries could not be resolved.

@@ -113,13 +113,20 @@ def parameter_status(wrong: int, uncertain: int, nonsmooth: int, checked: int) -
     return "passed"
 
 
-def summarise(results: list[Result], analytic: list[Array], sigma: float) -> Outcome:
+def summarise(
+    results: list[Result],
+    analytic: list[Array],
+    sigma: float,
+    pairs: frozenset[str] = frozenset(),
+) -> Outcome:
     """What an entrywise check (full or sample mode) found.
 
     Args:
         results: each parameter's comparison, in the parameters' order.
         analytic: each parameter's analytic gradient, shaped like it.
         sigma: the cost's measured noise.
+        pairs: the names of the complex parameters, checked as real views
+            (``gradcheck._complex``): their diagnosis knows the complex patterns.
 
     Returns:
         The :class:`~gradcheck._build.Outcome`, with the messages the comparisons call for.
@@ -131,7 +138,7 @@ def summarise(results: list[Result], analytic: list[Array], sigma: float) -> Out
     }
     params, messages = [], []
     for result, g in zip(results, analytic):
-        params.append(_parameter(result, g, numeric_full))
+        params.append(_parameter(result, g, numeric_full, result[0] in pairs))
         messages += _messages(result, sigma)
     if overall_status([p.status for p in params]) == "inconclusive" and _zero_within_error(
         results, analytic
@@ -142,9 +149,12 @@ def summarise(results: list[Result], analytic: list[Array], sigma: float) -> Out
     return Outcome(tuple(params), difference(all_a, all_n), sigma, tuple(messages))
 
 
-def _parameter(result: Result, g: Array, numeric_full: dict[str, Array]) -> ParameterOutcome:
+def _parameter(
+    result: Result, g: Array, numeric_full: dict[str, Array], pair: bool = False
+) -> ParameterOutcome:
     """One parameter's outcome; ``numeric_full`` holds the fully checked parameters'
-    numerical gradients (what a diagnosis compares with)."""
+    numerical gradients (what a diagnosis compares with); ``pair``: a complex
+    parameter's real view."""
     name, leaf, c, idx = result
     a = g.reshape(-1)[idx]
     counts = {s: int(np.count_nonzero(c.status == s)) for s in ENTRY_FAILURES}
@@ -156,7 +166,7 @@ def _parameter(result: Result, g: Array, numeric_full: dict[str, Array]) -> Para
     diag = None
     if status == "failed" and name in numeric_full:
         others = {n: v for n, v in numeric_full.items() if n != name}
-        diag = diagnose(g, numeric_full[name], others, status=c.status, name=name)
+        diag = diagnose(g, numeric_full[name], others, status=c.status, name=name, pair=pair)
     errors = np.full(leaf.size, np.nan)
     errors[idx] = c.abs_error
     return ParameterOutcome(
