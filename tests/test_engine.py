@@ -346,7 +346,11 @@ class TestBadInput:
             ([np.ones(2)], [np.ones(2), np.ones(2)], "length 1"),
             ({"W": np.ones(2, dtype=int)}, {"W": np.ones(2)}, "'W' has integer dtype"),
             ({"W": np.array([object()])}, {"W": np.ones(1)}, "'W' has dtype object"),
-            ({"W": np.ones(2) * 1j}, {"W": np.ones(2)}, "'W' has complex dtype"),
+            (
+                {"W": np.array([1j, complex(np.nan, 0)])},
+                {"W": np.ones(2)},
+                r"'W' has a non-finite value at index \(1,\)",
+            ),
             (
                 {"W": np.ones(2)},
                 {"W": np.array([1.0, np.nan])},
