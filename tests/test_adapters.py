@@ -10,7 +10,6 @@ import pytest
 import gradcheck
 from gradcheck import GradcheckError
 from gradcheck._adapters import (
-    CONSISTENCY_PAIRS,
     Run,
     check_modes,
     choose_modes,
@@ -18,6 +17,7 @@ from gradcheck._adapters import (
     consistency,
     run_name,
 )
+from gradcheck._consistency import PAIRS
 
 RULES: Any = {"rev": "the backward", "fwd": "the jvp"}
 
@@ -71,21 +71,21 @@ class TestConsistency:
         j = np.random.default_rng(seed).standard_normal(shape) * 10.0 ** (seed - 1)
         jvp, vjp = _linear(j)
         c = consistency(jvp, vjp, [(shape[1],)], [(shape[0],)], 2.0**-52, seed)
-        assert c.agrees and c.pairs == CONSISTENCY_PAIRS and c.tolerance > 0
+        assert not c.wrong and len(c.values) == PAIRS and min(c.tolerance) > 0
 
     @pytest.mark.parametrize("factor", [1.5, 1.001, -1.0, 0.0])
     def test_a_wrong_rule_disagrees(self, factor: float) -> None:
         j = np.random.default_rng(3).standard_normal((6, 4))
         for jvp, vjp in [_linear(j, fwd=factor), _linear(j, rev=factor)]:
             c = consistency(jvp, vjp, [(4,)], [(6,)], 2.0**-52, 0)
-            assert not c.agrees and c.pairs == 1
-            assert abs(c.forward - c.reverse) > c.tolerance
+            assert c.wrong and c.forms == ("jvp", "vjp")
+            assert any(abs(x - y) > t for (x, y), t in zip(c.values, c.tolerance))
 
     def test_one_wrong_entry_of_a_transposed_rule_disagrees(self) -> None:
         j = np.random.default_rng(4).standard_normal((5, 5))
         jvp, _ = _linear(j)
         c = consistency(jvp, lambda u: [j @ u[0]], [(5,)], [(5,)], 2.0**-52, 1)
-        assert not c.agrees
+        assert c.wrong
 
     def test_float32_round_off_agrees(self) -> None:
         j = np.random.default_rng(5).standard_normal((50, 30)).astype(np.float32)
@@ -96,12 +96,12 @@ class TestConsistency:
         def vjp(u: Any) -> Any:
             return [j.T @ u[0].astype(np.float32)]
 
-        assert consistency(jvp, vjp, [(30,)], [(50,)], float(np.finfo(np.float32).eps), 0).agrees
-        assert not consistency(jvp, vjp, [(30,)], [(50,)], 2.0**-52, 0).agrees
+        assert not consistency(jvp, vjp, [(30,)], [(50,)], float(np.finfo(np.float32).eps), 0).wrong
+        assert consistency(jvp, vjp, [(30,)], [(50,)], 2.0**-52, 0).wrong
 
     def test_nan_disagrees(self) -> None:
         jvp, vjp = _linear(np.full((2, 2), np.nan))
-        assert not consistency(jvp, vjp, [(2,)], [(2,)], 2.0**-52, 0).agrees
+        assert consistency(jvp, vjp, [(2,)], [(2,)], 2.0**-52, 0).wrong
 
     def test_several_inputs_and_outputs(self) -> None:
         rng = np.random.default_rng(6)
@@ -113,12 +113,12 @@ class TestConsistency:
         def vjp(u: Any) -> Any:
             return [np.einsum("ijk,i->jk", a, u[0]), b.T @ u[1]]
 
-        assert consistency(jvp, vjp, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).agrees
+        assert not consistency(jvp, vjp, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).wrong
 
         def wrong(u: Any) -> Any:
             return [np.einsum("ijk,i->jk", a, u[0]), 0.5 * (b.T @ u[1])]
 
-        assert not consistency(jvp, wrong, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).agrees
+        assert consistency(jvp, wrong, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).wrong
 
 
 def _report(scale: float, names: tuple[str, ...] = ("input0",)) -> gradcheck.Report:
@@ -169,7 +169,9 @@ class TestCombine:
         ]
         bad = consistency(*_linear(np.eye(2), fwd=1.25), [(2,)], [(2,)], 2.0**-52, 0)
         report = combine(runs, [], bad, RULES, 1.0)
-        assert report.status == "failed" and report.failed_parameters == []
+        assert report.status == "failed"
+        assert report.failed_parameters == ["consistency: jvp vs vjp"]
+        assert report.parameters["consistency: jvp vs vjp"].diagnosis.kind == "inconsistent"  # type: ignore[union-attr]
         assert report.options["consistency"] is False
         assert any("the jvp and the backward disagree" in m for m in report.messages)
         good = consistency(*_linear(np.eye(2)), [(2,)], [(2,)], 2.0**-52, 0)

@@ -263,6 +263,8 @@ class TestUniqueNames:
     def test_keys_jax_cannot_sort_are_a_usage_error(self) -> None:
         with pytest.raises(GradcheckError, match="keys of one type"):
             gj.check(lambda p: jnp.sum(p[1]) + jnp.sum(p["1"]), {1: jnp.ones(2), "1": jnp.ones(2)})
+
+
 def _sin_jvp_rule(scale: float) -> Any:
     """``sin`` as a ``custom_jvp`` whose rule is scaled by ``scale`` (1: right)."""
 
@@ -297,7 +299,7 @@ class TestForwardMode:
         x = np.linspace(-1.5, 1.5, 5).astype(dtype)
         report = gj.check_function(_sin_jvp_rule(1.0), x)
         assert report.status == "passed", str(report)
-        assert list(report.parameters) == ["input0", "fwd/input0"]
+        assert list(report.parameters) == ["input0", "fwd/input0", "consistency: jvp vs vjp"]
         assert report.options["consistency"] is True
 
     def test_wrong_custom_vjp_fails_reverse_and_defaults_to_it(self) -> None:

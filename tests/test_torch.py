@@ -632,7 +632,6 @@ class TestMovingBuffersProperty:
         assert (np.random.get_state()[1].tobytes(), random.getstate()) == rng
 
 
-
 class _SoftplusPlanted(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Any, jvp: float, vjp: float) -> Any:
@@ -686,7 +685,7 @@ class TestForwardMode:
         report = gt.check_function(_planted(jvp=1.5), x)
         assert report.options["modes"] == ["rev", "fwd"]
         assert report.parameters["input0"].status == "passed"
-        assert report.failed_parameters == ["fwd/input0"]
+        assert report.failed_parameters == ["fwd/input0", "consistency: jvp vs vjp"]
         assert report.parameters["fwd/input0"].diagnosis.kind == "factor"  # type: ignore[union-attr]
         assert report.options["consistency"] is False
         assert any(m.startswith("the jvp (forward AD) is wrong") for m in report.messages)
@@ -699,7 +698,7 @@ class TestForwardMode:
     def test_right_jvp_wrong_backward_is_the_mirror(self, dtype: Any) -> None:
         x = torch.linspace(-2, 2, 5, dtype=dtype).requires_grad_()
         report = gt.check_function(_planted(vjp=-1.0), x)
-        assert report.failed_parameters == ["input0"]
+        assert report.failed_parameters == ["input0", "consistency: jvp vs vjp"]
         assert report.parameters["fwd/input0"].status == "passed"
         assert report.options["consistency"] is False
         assert any(
@@ -713,7 +712,7 @@ class TestForwardMode:
         # round-off of the two float32 rules compared with each other.
         x = torch.linspace(-2, 2, 5).requires_grad_()
         report = gt.check_function(_planted(jvp=1 + 1e-3), x, precision="model")
-        assert report.failed_parameters == []
+        assert report.failed_parameters == ["consistency: jvp vs vjp"]
         assert report.status == "failed" and report.options["consistency"] is False
 
     @pytest.mark.parametrize("dtype", DTYPES)
@@ -721,7 +720,7 @@ class TestForwardMode:
         x = torch.linspace(-2, 2, 6, dtype=dtype).requires_grad_()
         report = gt.check_function(_planted(), x)
         assert report.status == "passed", str(report)
-        assert list(report.parameters) == ["input0", "fwd/input0"]
+        assert list(report.parameters) == ["input0", "fwd/input0", "consistency: jvp vs vjp"]
         assert report.options["consistency"] is True
 
     @pytest.mark.parametrize(
@@ -754,14 +753,14 @@ class TestForwardMode:
         assert report.status == "passed", str(report)
         assert set(report.parameters) == {
             f"{m}out[{k}]/input{i}" for m in ("", "fwd/") for k in (0, 1) for i in (0, 1)
-        }
+        } | {"consistency: jvp vs vjp"}
 
     def test_a_wrong_output_is_named(self) -> None:
         x, y = torch.randn(4, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
         report = gt.check_function(
             lambda a, b: _Pair.apply(a, b, 2.0), x.requires_grad_(), y.requires_grad_()
         )
-        assert report.failed_parameters == ["out[1]/input0"]
+        assert report.failed_parameters == ["out[1]/input0", "consistency: jvp vs vjp"]
         assert report.worst[0].label().startswith("out[1]/input0[")
         assert (
             "the backward (autograd.grad) is wrong: the derivative of out[1] with respect "

@@ -9,8 +9,10 @@ is named by mode, output and input. :func:`combine` makes one report of the runs
 
 With both modes, :func:`consistency` also compares the two rules with each other, with
 no finite differences: ``uᵀ(J v) = (uᵀJ) v`` for random ``u`` and ``v``, exact up to
-round-off (:data:`CONSISTENCY_ROUNDOFFS`), so a ``jvp`` that disagrees with its
-backward is caught even where finite differences are too noisy to see it.
+round-off, by the core's check (:func:`gradcheck._consistency.agreement`, the rule
+``check_jacobian`` uses, tolerance :data:`gradcheck._numerics.CONSISTENCY_ROUNDOFFS`), so
+a ``jvp`` that disagrees with its backward is caught even where finite differences are
+too noisy to see it.
 
 >>> check_modes(["fwd", "rev"])
 ('fwd', 'rev')
@@ -27,13 +29,13 @@ from typing import Any, Literal, NamedTuple, TypedDict
 
 import numpy as np
 
+from gradcheck._build import WORST, Outcome, build_report, overall_status, rank
+from gradcheck._consistency import Consistency, LinearMap, agreement
 from gradcheck._errors import GradcheckError
-from gradcheck._report import Entry, Report
-from gradcheck._summary import WORST, overall_status, rank
+from gradcheck._jacreport import consistency_result
+from gradcheck._report import Entry, ParameterResult, Report
 
 __all__ = [
-    "CONSISTENCY_PAIRS",
-    "CONSISTENCY_ROUNDOFFS",
     "MODES",
     "Consistency",
     "Mode",
@@ -51,18 +53,6 @@ Mode = Literal["rev", "fwd"]
 #: ``modes`` values: ``"rev"`` (reverse mode: the VJP, a backward) and ``"fwd"``
 #: (forward mode: the JVP).
 MODES: tuple[Mode, ...] = ("rev", "fwd")
-#: How many random pairs ``(u, v)`` the consistency check draws: one suffices for a
-#: rule that is wrong on a set of positive measure (a random pair misses it with
-#: probability 0); three guard against a rule wrong only on some outputs or inputs
-#: that one draw weights little.
-CONSISTENCY_PAIRS = 3
-#: The consistency tolerance, in unit round-offs of the dtype the rules ran in, times
-#: ``sqrt(n + m)`` and the scale ``‖u‖‖Jv‖ + ‖Jᵀu‖‖v‖``: each side is a sum of about
-#: ``n + m`` products, whose round-off grows like ``√(n + m) · u`` for random signs
-#: (Higham, *Accuracy and Stability of Numerical Algorithms*, §4.2 and §2.8), and two
-#: correct rules may order their operations differently (a factor of a few). 64 leaves
-#: room for the rules' own intermediate round-off; a wrong rule is off by O(1).
-CONSISTENCY_ROUNDOFFS = 64.0
 
 
 class Options(TypedDict, total=False):
@@ -90,17 +80,6 @@ class Run(NamedTuple):
     output: int
     inputs: tuple[str, ...]
     report: Report
-
-
-class Consistency(NamedTuple):
-    """The JVP–VJP comparison: the verdict, the worst pair's two sides and tolerance,
-    and how many pairs were drawn (the check stops at the first that disagrees)."""
-
-    agrees: bool
-    forward: float
-    reverse: float
-    tolerance: float
-    pairs: int
 
 
 def check_modes(modes: object) -> tuple[Mode, ...] | None:
@@ -168,40 +147,41 @@ def consistency(
     vjp: Callable[[list[Array]], list[Array]],
     inputs: Sequence[tuple[int, ...]],
     outputs: Sequence[tuple[int, ...]],
-    eps: float,
+    roundoff: float,
     seed: int,
 ) -> Consistency:
     """Compare ``uᵀ(J v)`` from ``jvp`` with ``(uᵀJ) v`` from ``vjp``, no finite differences.
 
+    The core's comparison of two forms of a Jacobian
+    (:func:`gradcheck._consistency.agreement`: its random pairs, its tolerance), on an
+    adapter's two rules.
+
     Args:
         jvp: tangents (one float64 array per input) → ``J v`` (one per output).
         vjp: cotangents (one float64 array per output) → ``uᵀJ`` (one per input).
-        inputs: the inputs' shapes. outputs: the floating outputs' shapes.
-        eps: the unit round-off of the dtype the rules run in.
+        inputs: the inputs' shapes. outputs: the compared outputs' shapes.
+        roundoff: the largest unit round-off of the dtypes the rules compute in.
         seed: seeds the private generator of ``u`` and ``v``.
     """
-    draw = np.random.default_rng([seed, 13])
-    size = sum(math.prod(s) for s in [*inputs, *outputs])
-    pairs: list[Consistency] = []
-    for _ in range(CONSISTENCY_PAIRS):
-        v = [draw.standard_normal(s) for s in inputs]
-        u = [draw.standard_normal(s) for s in outputs]
-        jv = [np.asarray(x, dtype=np.float64) for x in jvp(v)]
-        ju = [np.asarray(x, dtype=np.float64) for x in vjp(u)]
-        forward = float(sum(np.vdot(a, b) for a, b in zip(u, jv)))
-        reverse = float(sum(np.vdot(a, b) for a, b in zip(ju, v)))
-        scale = _norm(u) * _norm(jv) + _norm(ju) * _norm(v)
-        tolerance = CONSISTENCY_ROUNDOFFS * math.sqrt(size) * eps * scale
-        agrees = bool(abs(forward - reverse) <= tolerance)  # NaN disagrees
-        pairs.append(Consistency(agrees, forward, reverse, tolerance, len(pairs) + 1))
-        if not agrees:
-            return pairs[-1]
-    worst = max(pairs, key=lambda c: abs(c.forward - c.reverse) - c.tolerance)
-    return worst._replace(pairs=len(pairs))
+    forward = LinearMap("jvp", _flat(jvp, inputs), transposed=False)
+    backward = LinearMap("vjp", _flat(vjp, outputs), transposed=True)
+    n, m = (sum(math.prod(s) for s in shapes) for shapes in (inputs, outputs))
+    return agreement([forward, backward], n, m, roundoff, seed)[0]
 
 
-def _norm(xs: Sequence[Array]) -> float:
-    return math.sqrt(sum(float(np.vdot(x, x)) for x in xs))
+def _flat(
+    rule: Callable[[list[Array]], list[Array]], shapes: Sequence[tuple[int, ...]]
+) -> Callable[[Array], Array]:
+    """``rule`` of a list of arrays of ``shapes`` as a map of flat float64 vectors."""
+
+    def apply(x: Array) -> Array:
+        parts, start = [], 0
+        for shape in shapes:
+            parts.append(x[start : start + math.prod(shape)].reshape(shape))
+            start += math.prod(shape)
+        return np.concatenate([np.asarray(y, dtype=np.float64).reshape(-1) for y in rule(parts)])
+
+    return apply
 
 
 def combine(
@@ -229,7 +209,8 @@ def combine(
     status = overall_status([r.report.status for r in runs])
     if agreement is not None:
         messages.append(_agreement_text(agreement, rules))
-        if not agreement.agrees:
+        params.update(_agreement_result(agreement))
+        if agreement.wrong:
             status = "failed"
     several = len(runs) > 1
     return replace(
@@ -243,7 +224,7 @@ def combine(
         options={
             **first.options,
             "modes": sorted({r.mode for r in runs}, key=MODES.index),
-            **({"consistency": agreement.agrees} if agreement is not None else {}),
+            **({"consistency": not agreement.wrong} if agreement is not None else {}),
         },
         noise=max(r.report.noise for r in runs),
         messages=tuple(messages),
@@ -282,17 +263,28 @@ def _wrong(runs: Sequence[Run], rules: dict[Mode, str]) -> list[str]:
 
 
 def _agreement_text(c: Consistency, rules: dict[Mode, str]) -> str:
-    """The consistency check's line for the report."""
-    if c.agrees:
+    """The consistency check's line for the report, naming the framework's rules."""
+    if not c.wrong:
         return (
             f"{rules['fwd']} and {rules['rev']} agree: uᵀ(J v) = (uᵀJ) v for "
-            f"{c.pairs} random pairs (u, v), to round-off"
+            f"{len(c.values)} random pairs (u, v), to round-off"
         )
-    return (
-        f"{rules['fwd']} and {rules['rev']} disagree: uᵀ(J v) = {c.forward:.6g} by the "
-        f"forward rule but (uᵀJ) v = {c.reverse:.6g} by the reverse rule, for random u, v "
-        f"(tolerance {c.tolerance:.2g}, round-off only): one of the two rules is wrong"
+    k = max(
+        range(len(c.values)), key=lambda i: abs(c.values[i][0] - c.values[i][1]) / c.tolerance[i]
     )
+    (forward, reverse), tolerance = c.values[k], c.tolerance[k]
+    return (
+        f"{rules['fwd']} and {rules['rev']} disagree: uᵀ(J v) = {forward:.6g} by the "
+        f"forward rule but (uᵀJ) v = {reverse:.6g} by the reverse rule, for random u, v "
+        f"(tolerance {tolerance:.2g}, round-off only): one of the two rules is wrong"
+    )
+
+
+def _agreement_result(c: Consistency) -> dict[str, ParameterResult]:
+    """The consistency check as a result of its own (``"consistency: jvp vs vjp"``, as
+    ``check_jacobian`` reports it), made by the one report builder."""
+    outcome = Outcome((consistency_result(c),), math.nan)
+    return build_report(outcome, evaluations=0, start=0.0, options={}).parameters
 
 
 def _localisation(runs: Sequence[Run]) -> dict[str, Any]:

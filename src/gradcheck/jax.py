@@ -93,6 +93,11 @@ def _x64() -> bool:
     return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]
 
 
+def _eps(dtype: Any) -> float:
+    """The unit round-off of a JAX dtype (bfloat16 included)."""
+    return float(jnp.finfo(dtype).eps)  # type: ignore[no-untyped-call]
+
+
 def _dtype(leaves: Sequence[Any]) -> str:
     """The least precise floating dtype among ``leaves``."""
     dtypes = {np.dtype(x.dtype) for x in leaves}
@@ -292,13 +297,13 @@ def check_function(
         runs = [f.run(mode, k, precision, options) for mode in chosen for k in f.floating]
         agreement = None
         if len(chosen) == 2:
-            eps = max(float(jnp.finfo(x.dtype).eps) for x in leaves)  # type: ignore[no-untyped-call]
+            outs = [f.outs[k] for k in f.floating]
             agreement = consistency(
                 f.jvp,
                 f.vjp,
                 [tuple(x.shape) for x in leaves],
-                [tuple(f.outs[k].shape) for k in f.floating],
-                eps,
+                [tuple(o.shape) for o in outs],
+                max(_eps(x.dtype) for x in [*leaves, *outs]),
                 f.seed,
             )
         return combine(runs, notes, agreement, RULES, time.perf_counter() - start)

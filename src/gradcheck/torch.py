@@ -44,6 +44,7 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
 from gradcheck._adapters import (
+    Consistency,
     Mode,
     Options,
     Run,
@@ -332,16 +333,24 @@ def check_function(
         runs = [f.run(mode, k, fwd, precision, options, rng) for mode in chosen for k in f.diff]
         agreement = None
         if len(chosen) == 2:
-            eps = max(float(torch.finfo(t.dtype).eps) for t in ts.values())
-            agreement = consistency(
-                lambda v: f.jvp(v, ts, seeded, rng),
-                lambda u: f.vjp(u, seeded, rng),
-                [tuple(t.shape) for t in ts.values()],
-                [tuple(f.outs[k].shape) for k in f.diff],
-                eps,
-                f.seed,
-            )
+            agreement = _agreement(f, ts, seeded, rng)
         return combine(runs, notes, agreement, RULES, time.perf_counter() - start)
+
+
+def _agreement(
+    f: _Function, ts: dict[str, torch.Tensor], seeded: SeededRng, rng: GlobalRng
+) -> Consistency:
+    """The JVP–VJP consistency of ``fn``'s rules, in the dtypes they compute in."""
+    outs = [f.outs[k] for k in f.diff]
+    roundoff = max(float(torch.finfo(t.dtype).eps) for t in [*ts.values(), *outs])
+    return consistency(
+        lambda v: f.jvp(v, ts, seeded, rng),
+        lambda u: f.vjp(u, seeded, rng),
+        [tuple(t.shape) for t in ts.values()],
+        [tuple(o.shape) for o in outs],
+        roundoff,
+        f.seed,
+    )
 
 
 def _tensors(like: dict[str, torch.Tensor], arrays: list[np.ndarray[Any, Any]]) -> dict[str, Any]:
