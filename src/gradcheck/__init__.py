@@ -9,6 +9,7 @@ True
 
 from gradcheck._engine import assert_gradients, check
 from gradcheck._errors import GradcheckError, GradientMismatch
+from gradcheck._hessian import check_hessian
 from gradcheck._jacobian import check_jacobian
 from gradcheck._report import Diagnosis, Entry, ParameterResult, Report
 
@@ -24,5 +25,6 @@ __all__ = [
     "__version__",
     "assert_gradients",
     "check",
+    "check_hessian",
     "check_jacobian",
 ]

@@ -1,0 +1,360 @@
+"""``check_hessian``: second derivatives, as the Jacobian of the gradient.
+
+The Hessian of a cost ``J`` is the Jacobian of its gradient ``∇J``, and a
+Hessian–vector product ``hvp(params, v) = H v`` is that Jacobian's JVP (and, ``H``
+being symmetric, its VJP too). So the check is :func:`gradcheck.check_jacobian` of the
+user's ``grad``: differences of the gradient, ``(∇J(θ + h v) − ∇J(θ − h v)) / 2h``,
+entry by entry for small problems, by random projections ``uᵀ H v`` with the stated
+guarantee and localisation for large ones. Two findings are added:
+
+* **Symmetry.** A Hessian of a twice continuously differentiable cost is symmetric.
+  Each claimed form (``hessian``, ``hvp``) is tested for ``uᵀ(H v) = vᵀ(H u)`` on random
+  pairs, exactly up to round-off (``gradcheck._consistency.agreement``); so are the
+  finite differences of ``grad``, up to their own error: a ``grad`` whose differences
+  are not symmetric is not the gradient of any smooth cost.
+* **A zero second derivative.** A claimed Hessian or HVP that is zero on every probe
+  while the differences of ``grad`` are not is named "the second derivative is zero
+  where it should not be": a backward that detaches, or a term left out.
+
+``cost`` is the cost whose gradient ``grad`` is: :func:`gradcheck.check` of ``grad``
+runs first, and a wrong ``grad`` fails the report by name (the Hessian is then checked
+as the derivative of a wrong gradient).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradcheck._build import Outcome, ParameterOutcome, build_report
+from gradcheck._consistency import Consistency, LinearMap, agreement
+from gradcheck._engine import check
+from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import preserve_rng
+from gradcheck._inputs import check_target, private_copy
+from gradcheck._jacobian import check_jacobian
+from gradcheck._linear import Forms, Layout, _flat_like
+from gradcheck._numerics import entry_scale, unit_roundoff
+from gradcheck._pytree import flatten, unflatten
+from gradcheck._report import Diagnosis, ParameterResult, Report
+
+__all__ = ["SYMMETRY_PAIRS", "SYMMETRY_SAFETY", "check_hessian"]
+
+Array = np.ndarray[Any, Any]
+#: Random pairs ``(u, v)`` of each symmetry test (each pair costs 8 gradient
+#: evaluations for the finite differences' test, 2 form calls for a claimed form's).
+SYMMETRY_PAIRS = 2
+#: The finite differences' symmetry allows this many times their estimated error: the
+#: estimate (the change from step ``h`` to ``h/2``, plus the gradient's round-off over
+#: ``h``) is of the right size but not a bound; 4 covers its usual underestimate by up
+#: to 4× (the same margin as ``gradcheck._numerics``' screening).
+SYMMETRY_SAFETY = 4.0
+#: The user's names of ``check_jacobian``'s forms.
+FORM_NAMES = {"jacobian": "hessian", "jvp": "hvp"}
+#: The text of a claimed second derivative that is zero on every probe while the
+#: finite differences are not.
+ZERO_SECOND = (
+    "the second derivative is zero where it should not be: the claimed Hessian-vector "
+    "products are 0, the differences of grad are not (a backward that detaches or "
+    "leaves autograd, or a term left out?)"
+)
+
+
+def _validate(cost: Any, params: Any, grad: Any, hvp: Any, hessian: Any) -> None:
+    """Raise, naming the argument, unless the inputs can be checked."""
+    check_target(cost, params)
+    if not callable(grad):
+        raise GradcheckError(
+            f"grad must be a function grad(params) -> like params (the Hessian is checked "
+            f"against differences of it), not a {type(grad).__name__}"
+        )
+    if hvp is None and hessian is None:
+        raise GradcheckError(
+            "check_hessian needs the second derivative in at least one form: "
+            "hvp=hvp(params, v) -> like params (H v), or hessian= (an array, or a function "
+            "of params returning one, laid out as check_jacobian's Jacobian of grad)"
+        )
+    if hvp is not None and not callable(hvp):
+        raise GradcheckError(
+            f"hvp must be a function hvp(params, v) -> like params, not a {type(hvp).__name__}"
+        )
+
+
+def check_hessian(
+    cost: Callable[[Any], Any],
+    params: Any,
+    grad: Callable[[Any], Any],
+    *,
+    hvp: Callable[[Any, Any], Any] | None = None,
+    hessian: Any = None,
+    **options: Any,
+) -> Report:
+    """Check a Hessian or Hessian–vector product against differences of ``grad``.
+
+    Args:
+        cost: ``cost(params) -> scalar``: ``grad`` is checked against it first.
+        params: an array, or a dict / list / tuple of arrays, nested.
+        grad: ``grad(params) -> like params``, the gradient of ``cost``.
+        hvp: ``hvp(params, v) -> like params``: ``H v`` for ``v`` shaped like
+            ``params``.
+        hessian: the Hessian: for one parameter array of shape ``S`` an array of shape
+            ``S + S``; for pytrees jax's ``jax.hessian`` layout; or the flat ``(n, n)``
+            matrix; or a function ``hessian(params)`` returning one of these.
+        **options: as :func:`gradcheck.check_jacobian` (``method``, ``eps``, ``rtol``,
+            ``atol``, ``mode``, ``seed``, ``progress``, ``localise``, ``budget``,
+            ``miss_probability``).
+
+    Returns:
+        A :class:`~gradcheck.Report`: the Jacobian check of ``grad`` (blocks ``"W / b"``,
+        the gradient of ``W`` against ``b``; ``"out / x"`` for one bare array), plus a
+        result per symmetry test (``"symmetry: hvp"``, ``"symmetry: finite
+        differences"``) and, when ``grad`` itself is wrong, ``"grad"``.
+
+    Raises:
+        GradcheckError: for bad input, or a function that fails.
+
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0])
+    >>> r = check_hessian(lambda p: float(np.sum(p**4)), x, lambda p: 4 * p**3,
+    ...                   hvp=lambda p, v: 12 * p**2 * v)
+    >>> r.status
+    'passed'
+    """
+    _validate(cost, params, grad, hvp, hessian)
+    report = check_jacobian(grad, params, hessian, jvp=hvp, **options)
+    seed = int(options.get("seed", 0))
+    first = check(cost, params, grad, seed=seed)
+    with preserve_rng():
+        forms = _forms(params, grad, hvp, hessian)
+        claimed = [_claimed_symmetry(forms, f, seed) for f in forms.given]
+        fd = _fd_symmetry(forms, grad, seed)
+    return _report(report, first, claimed, fd)
+
+
+def _forms(params: Any, grad: Callable[[Any], Any], hvp: Any, hessian: Any) -> Forms:
+    """The claimed forms as linear maps of flat vectors (gradient-shaped outputs)."""
+    names, user_leaves, treedef = flatten(params)
+    leaves = [private_copy(n, x, False) for n, x in zip(names, user_leaves)]
+    out_names = ["out"] if treedef.kind == "leaf" else names
+    shapes = [x.shape for x in leaves]
+    dtypes = [x.dtype for x in leaves]
+    layout = Layout(names, shapes, dtypes, treedef, out_names, shapes, dtypes, treedef)
+    return Forms(layout, leaves, hessian, None, hvp)
+
+
+class FdSymmetry(NamedTuple):
+    """The finite differences' symmetry test.
+
+    Attributes:
+        values: per pair, ``uᵀ(D v)`` and ``vᵀ(D u)`` (``D w`` the central difference of
+            ``grad`` along ``w``).
+        tolerance: per pair, :data:`SYMMETRY_SAFETY` times their estimated error.
+        claimed_zero: every claimed form gave exactly 0 along every probe.
+        fd_nonzero: some difference was larger than its error.
+        evaluations: gradient evaluations spent.
+    """
+
+    values: tuple[tuple[float, float], ...]
+    tolerance: tuple[float, ...]
+    claimed_zero: bool
+    fd_nonzero: bool
+    evaluations: int
+
+    @property
+    def wrong(self) -> bool:
+        """Whether a pair disagrees beyond its tolerance (NaN: wrong)."""
+        return any(not abs(a - b) <= t for (a, b), t in zip(self.values, self.tolerance))
+
+
+def _claimed_symmetry(forms: Forms, form: str, seed: int) -> Consistency:
+    """``uᵀ(H v)`` against ``(H u)ᵀ v`` for one claimed form, exact up to round-off."""
+    apply = partial(forms.jv, form)
+    n, lay = forms.layout.n, forms.layout
+    name = FORM_NAMES[form]
+    maps = [LinearMap(f"{name}: uᵀ(Hv)", apply, False), LinearMap(f"{name}: vᵀ(Hu)", apply, True)]
+    return agreement(maps, n, n, lay.roundoff(), seed, SYMMETRY_PAIRS)[0]
+
+
+def _fd_symmetry(forms: Forms, grad: Callable[[Any], Any], seed: int) -> FdSymmetry:
+    """``uᵀ(D v)`` against ``vᵀ(D u)`` for central differences ``D`` of ``grad``.
+
+    ``u`` and ``v`` are standard normal scaled by the entry scales of the step rule
+    (``gradcheck._numerics.entry_scale``), the step along them is the central
+    difference's ``u_dtype^(1/3)``. The error of ``uᵀ(D v)`` is estimated as the change
+    from ``h`` to ``h/2`` plus the gradient's round-off, ``u_dtype · Σ|u_i g_i| / h``.
+    """
+    lay, leaves = forms.layout, forms.leaves
+    theta = np.concatenate([x.reshape(-1).astype(np.float64) for x in leaves])
+    scales = np.concatenate([entry_scale(x.reshape(-1)) for x in leaves])
+    rnd = max(unit_roundoff(x.dtype) for x in leaves)
+    h = rnd ** (1 / 3)
+    rng = np.random.default_rng([seed, 23])
+    count = 0
+
+    def g(x: Array) -> Array:
+        nonlocal count
+        count += 1
+        tree = unflatten(lay.in_treedef, _split(x, leaves))
+        try:
+            value = grad(tree)
+        except Exception as exc:
+            raise GradcheckError(f"grad raised {type(exc).__name__}: {exc}") from exc
+        return _flat_like(value, lay.out_names, lay.out_shapes, "grad(params)", "params")
+
+    g0 = g(theta)
+    values, tols, zero, nonzero = [], [], True, False
+    for _ in range(SYMMETRY_PAIRS):
+        u, v = scales * rng.standard_normal(lay.n), scales * rng.standard_normal(lay.n)
+        pair, err = [], 0.0
+        for a, b in ((u, v), (v, u)):
+            d1 = (g(theta + h * b) - g(theta - h * b)) / (2 * h)
+            d2 = (g(theta + h / 2 * b) - g(theta - h / 2 * b)) / h
+            s = float(a @ d1)
+            e = abs(float(a @ d2) - s) + rnd * float(np.abs(a) @ np.abs(g0)) / h
+            pair.append(s)
+            err += e
+            nonzero = nonzero or abs(s) > SYMMETRY_SAFETY * e
+            zero = zero and all(not np.any(forms.jv(f, b)) for f in forms.given)
+        values.append((pair[0], pair[1]))
+        tols.append(SYMMETRY_SAFETY * err)
+    return FdSymmetry(tuple(values), tuple(tols), zero, nonzero, count)
+
+
+def _split(x: Array, leaves: list[Array]) -> list[Array]:
+    """A flat float64 vector as arrays shaped and typed like ``leaves``."""
+    out, start = [], 0
+    for leaf in leaves:
+        out.append(x[start : start + leaf.size].reshape(leaf.shape).astype(leaf.dtype))
+        start += leaf.size
+    return out
+
+
+def _row(p: ParameterResult) -> ParameterOutcome:
+    """A result of the Jacobian check, as the outcome it was built from."""
+    return ParameterOutcome(
+        name=p.name,
+        shape=p.shape,
+        dtype=p.dtype,
+        status=p.status,
+        difference=p.difference,
+        checked=p.checked,
+        max_abs_error=p.max_abs_error,
+        failed=p.failed,
+        nonsmooth=p.nonsmooth,
+        uncertain=p.uncertain,
+        worst=p.worst,
+        diagnosis=p.diagnosis,
+        detection_bound=p.detection_bound,
+        errors=p.errors,
+    )
+
+
+def _symmetry_row(
+    name: str, values: Any, tolerance: Any, wrong: bool, text: str
+) -> ParameterOutcome:
+    """One symmetry test as a result: failed when a pair disagrees."""
+    worst = max((abs(a - b) for a, b in values), default=math.nan)
+    return ParameterOutcome(
+        name=name,
+        shape=(len(values),),
+        dtype="float64",
+        status="failed" if wrong else "passed",
+        difference=math.nan,
+        checked=len(values),
+        max_abs_error=float(worst),
+        diagnosis=Diagnosis("asymmetric", None, text) if wrong else None,
+    )
+
+
+def _claimed_text(c: Consistency) -> str:
+    form = c.forms[0].split(":")[0]
+    k = max(range(len(c.values)), key=lambda i: abs(c.values[i][0] - c.values[i][1]))
+    a, b = c.values[k]
+    verdict = "is not symmetric" if c.wrong else "is symmetric"
+    return (
+        f"the claimed {form} {verdict}: uᵀ(Hv) = {a:.6g}, vᵀ(Hu) = {b:.6g} for random u, v "
+        f"(round-off allowance {c.tolerance[k]:.2g})"
+        + (
+            "; a Hessian of a smooth cost is symmetric (a transposed term, or a term "
+            "added on one side only?)"
+            if c.wrong
+            else ""
+        )
+    )
+
+
+def _fd_text(fd: FdSymmetry) -> str:
+    k = max(range(len(fd.values)), key=lambda i: abs(fd.values[i][0] - fd.values[i][1]))
+    a, b = fd.values[k]
+    if not fd.wrong:
+        return (
+            f"the finite differences of grad are symmetric (uᵀ(Dv) = {a:.6g}, vᵀ(Du) = "
+            f"{b:.6g}, error allowance {fd.tolerance[k]:.2g})"
+        )
+    return (
+        f"the finite differences of grad are not symmetric: uᵀ(Dv) = {a:.6g}, vᵀ(Du) = "
+        f"{b:.6g} (error allowance {fd.tolerance[k]:.2g}): grad is not the gradient of a "
+        "smooth cost; check it first with gradcheck.check(cost, params, grad)"
+    )
+
+
+def _report(report: Report, first: Report, claimed: list[Consistency], fd: FdSymmetry) -> Report:
+    """The Jacobian check's report with the symmetry tests and the gradient's check."""
+    rows = [_row(p) for p in report.parameters.values()]
+    zero = fd.claimed_zero and fd.fd_nonzero
+    if zero:
+        rows = [
+            r._replace(diagnosis=Diagnosis("zero", 0.0, ZERO_SECOND)) if r.status == "failed" else r
+            for r in rows
+        ]
+    rows += [
+        _symmetry_row(
+            f"symmetry: {c.forms[0].split(':')[0]}",
+            c.values,
+            c.tolerance,
+            c.wrong,
+            _claimed_text(c),
+        )
+        for c in claimed
+    ]
+    rows.append(
+        _symmetry_row(
+            "symmetry: finite differences", fd.values, fd.tolerance, fd.wrong, _fd_text(fd)
+        )
+    )
+    notes = [*(_claimed_text(c) for c in claimed), _fd_text(fd)]
+    if zero:
+        notes.insert(0, ZERO_SECOND)
+    if first.status == "failed":
+        bad = ", ".join(first.failed_parameters) or "its directional check"
+        text = (
+            f"grad is not the gradient of cost (gradcheck.check fails for {bad}): the "
+            "Hessian is checked as the derivative of this grad; fix grad first"
+        )
+        rows.insert(
+            0,
+            ParameterOutcome(
+                "grad",
+                (),
+                "float64",
+                "failed",
+                first.difference,
+                checked=0,
+                diagnosis=Diagnosis("gradient", None, text),
+            ),
+        )
+        notes.insert(0, text)
+    options = {**report.options, "hessian": True}
+    outcome = Outcome(tuple(rows), report.difference, report.noise, (*report.messages, *notes))
+    start = time.perf_counter() - report.seconds - first.seconds
+    return build_report(
+        outcome,
+        evaluations=report.evaluations + first.evaluations + fd.evaluations,
+        start=start,
+        options=options,
+    )

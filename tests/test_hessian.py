@@ -1,0 +1,205 @@
+"""``gradcheck.check_hessian`` (``gradcheck._hessian``, issue 14).
+
+Rosenbrock is scipy's: ``scipy.optimize.rosen``, ``rosen_der``, ``rosen_hess`` and
+``rosen_hess_prod`` (scipy/optimize/_optimize.py), the pair scipy's own tests use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy.optimize import rosen, rosen_der, rosen_hess, rosen_hess_prod
+
+import gradcheck
+from gradcheck import GradcheckError
+
+Array = np.ndarray[Any, Any]
+X0 = np.array([1.3, 0.7, 0.8, 1.9, 1.2])
+
+
+def _hvp(x: Array, v: Array) -> Array:
+    return np.asarray(rosen_hess_prod(x, v))
+
+
+class TestRosenbrockPasses:
+    @pytest.mark.parametrize("form", ["hessian", "hvp", "both"])
+    def test_passes(self, form: str) -> None:
+        forms: dict[str, Any] = {
+            "hessian": {"hessian": rosen_hess},
+            "hvp": {"hvp": _hvp},
+            "both": {"hessian": rosen_hess, "hvp": _hvp},
+        }[form]
+        report = gradcheck.check_hessian(rosen, X0, rosen_der, **forms)
+        assert report.passed, report
+        names = list(report.parameters)
+        assert "symmetry: finite differences" in names
+        for f in ("hessian", "hvp"):
+            assert (f"symmetry: {f}" in names) == (f in forms or form == "both")
+
+    def test_an_array_hessian_passes(self) -> None:
+        assert gradcheck.check_hessian(rosen, X0, rosen_der, hessian=rosen_hess(X0)).passed
+
+    @pytest.mark.parametrize("seed", [0, 1, 7])
+    @pytest.mark.parametrize("n", [2, 10, 40])
+    def test_other_points_and_sizes(self, seed: int, n: int) -> None:
+        x = np.random.default_rng(seed).uniform(-1.5, 1.5, n)
+        assert gradcheck.check_hessian(rosen, x, rosen_der, hvp=_hvp, seed=seed).passed
+
+    def test_directional_mode(self) -> None:
+        report = gradcheck.check_hessian(rosen, X0, rosen_der, hvp=_hvp, mode="directional")
+        assert report.passed, report
+        assert report.mode == "directional"
+
+    def test_float32(self) -> None:
+        x = X0.astype(np.float32)
+
+        def grad(p: Array) -> Array:
+            return rosen_der(p).astype(p.dtype)
+
+        def hvp(p: Array, v: Array) -> Array:
+            return _hvp(p, v).astype(p.dtype)
+
+        report = gradcheck.check_hessian(lambda p: rosen(p), x, grad, hvp=hvp)
+        assert report.status in ("passed", "inconclusive"), report
+        assert report.status == "passed" or report.messages
+
+
+def _split_cost(p: dict[str, Array]) -> float:
+    return float(rosen(np.concatenate([p["a"], p["b"]])))
+
+
+def _split_grad(p: dict[str, Array]) -> dict[str, Array]:
+    g = rosen_der(np.concatenate([p["a"], p["b"]]))
+    return {"a": g[:2], "b": g[2:]}
+
+
+def _split_hvp(p: dict[str, Array], v: dict[str, Array]) -> dict[str, Array]:
+    x = np.concatenate([p["a"], p["b"]])
+    hv = _hvp(x, np.concatenate([v["a"], v["b"]]))
+    return {"a": hv[:2], "b": hv[2:]}
+
+
+class TestPytrees:
+    def test_a_dict_of_parameters(self) -> None:
+        params = {"a": X0[:2].copy(), "b": X0[2:].copy()}
+        report = gradcheck.check_hessian(_split_cost, params, _split_grad, hvp=_split_hvp)
+        assert report.passed, report
+        assert {"a / a", "a / b", "b / a", "b / b"} <= set(report.parameters)
+
+    def test_a_wrong_block_is_named(self) -> None:
+        params = {"a": X0[:2].copy(), "b": X0[2:].copy()}
+
+        def hvp(p: dict[str, Array], v: dict[str, Array]) -> dict[str, Array]:
+            out = _split_hvp(p, v)
+            out["b"] = out["b"] + 0.5 * v["b"]  # a symmetric error in the b / b block
+            return out
+
+        report = gradcheck.check_hessian(_split_cost, params, _split_grad, hvp=hvp)
+        assert report.status == "failed"
+        assert report.failed_parameters == ["b / b"]
+
+    def test_user_data_unchanged(self) -> None:
+        params = {"a": X0[:2].copy(), "b": X0[2:].copy()}
+        before = {k: v.copy() for k, v in params.items()}
+        state = np.random.get_state()[1].copy()
+        gradcheck.check_hessian(_split_cost, params, _split_grad, hvp=_split_hvp)
+        assert all(params[k].tobytes() == before[k].tobytes() for k in params)
+        assert np.array_equal(np.random.get_state()[1], state)
+
+
+class TestPlantedBugs:
+    def test_one_entry(self) -> None:
+        def hess(p: Array) -> Array:
+            h = rosen_hess(p)
+            h[3, 3] += 1.0
+            return np.asarray(h)
+
+        report = gradcheck.check_hessian(rosen, X0, rosen_der, hessian=hess)
+        assert report.status == "failed"
+        assert report.worst[0].label() == "out[3] / x[3]"
+        assert report.parameters["symmetry: hessian"].status == "passed"
+
+    def test_asymmetric_hvp(self) -> None:
+        a = np.zeros((5, 5))
+        a[1, 2], a[2, 1] = 0.5, -0.5  # antisymmetric: H + A is not symmetric
+
+        report = gradcheck.check_hessian(rosen, X0, rosen_der, hvp=lambda p, v: _hvp(p, v) + a @ v)
+        assert report.status == "failed"
+        sym = report.parameters["symmetry: hvp"]
+        assert sym.status == "failed" and sym.diagnosis is not None
+        assert sym.diagnosis.kind == "asymmetric" and "not symmetric" in sym.diagnosis.text
+        assert report.parameters["symmetry: finite differences"].status == "passed"
+
+    def test_transposed_but_asymmetric(self) -> None:
+        def hess(p: Array) -> Array:
+            h = rosen_hess(p)
+            h[0, 1] += 3.0  # a one-sided term, then handed over transposed
+            return np.asarray(h).T
+
+        report = gradcheck.check_hessian(rosen, X0, rosen_der, hessian=hess)
+        assert report.status == "failed"
+        assert report.worst[0].label() == "out[1] / x[0]"
+        assert report.parameters["symmetry: hessian"].status == "failed"
+
+    @pytest.mark.parametrize("form", ["hvp", "hessian"])
+    def test_zero_second_derivative(self, form: str) -> None:
+        given: dict[str, Any] = (
+            {"hvp": lambda p, v: np.zeros_like(v)}
+            if form == "hvp"
+            else {"hessian": lambda p: np.zeros((5, 5))}
+        )
+        report = gradcheck.check_hessian(rosen, X0, rosen_der, **given)
+        assert report.status == "failed"
+        d = report.parameters["out / x"].diagnosis
+        assert d is not None and "the second derivative is zero where it should not be" in d.text
+
+    def test_a_wrong_gradient_is_named(self) -> None:
+        def grad(p: Array) -> Array:
+            g = rosen_der(p)
+            g[0] += p[1] ** 2  # not a gradient field: its Jacobian is not symmetric
+            return np.asarray(g)
+
+        report = gradcheck.check_hessian(rosen, X0, grad, hessian=rosen_hess)
+        assert report.status == "failed"
+        assert report.parameters["grad"].status == "failed"
+        fd = report.parameters["symmetry: finite differences"]
+        assert fd.status == "failed" and fd.diagnosis is not None
+        assert "not the gradient of a smooth cost" in fd.diagnosis.text
+
+
+class TestBadInput:
+    def test_grad_must_be_a_function(self) -> None:
+        with pytest.raises(GradcheckError, match="grad must be a function"):
+            gradcheck.check_hessian(rosen, X0, rosen_der(X0), hessian=rosen_hess)
+
+    def test_a_form_is_needed(self) -> None:
+        with pytest.raises(GradcheckError, match="at least one form: hvp="):
+            gradcheck.check_hessian(rosen, X0, rosen_der)
+
+    def test_hvp_must_be_a_function(self) -> None:
+        with pytest.raises(GradcheckError, match="hvp must be a function"):
+            gradcheck.check_hessian(rosen, X0, rosen_der, hvp=np.eye(5))
+
+    def test_cost_must_be_a_function(self) -> None:
+        with pytest.raises(GradcheckError, match="cost must be a function"):
+            gradcheck.check_hessian(1.0, X0, rosen_der, hvp=_hvp)
+
+    def test_a_misshapen_hvp_is_named(self) -> None:
+        with pytest.raises(GradcheckError, match=r"returned shape \(4,\)"):
+            gradcheck.check_hessian(rosen, X0, rosen_der, hvp=lambda p, v: v[:4])
+
+    def test_an_unknown_option_is_named(self) -> None:
+        with pytest.raises(GradcheckError, match="unknown option 'tolerance'"):
+            gradcheck.check_hessian(rosen, X0, rosen_der, hvp=_hvp, tolerance=1e-3)
+
+
+def test_docs_examples_run() -> None:
+    """docs/second-order.md's examples are doctests: the page shows what the code does."""
+    import doctest
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "second-order.md"
+    result = doctest.testfile(str(path), module_relative=False, verbose=False)
+    assert result.attempted >= 8 and result.failed == 0
