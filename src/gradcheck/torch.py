@@ -36,42 +36,38 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 try:
     import torch
 except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
 from gradcheck._adapters import (
-    Consistency,
     Mode,
     Options,
-    Run,
     check_modes,
     choose_modes,
     combine,
-    consistency,
-    run_name,
 )
 from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import GlobalRng, preserve_rng
+from gradcheck._evaluate import preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._report import Report
+from gradcheck._torch_function import (
+    Function,
+    autograd_grads,
+    least_precise,
+    no_backward,
+    rules_agree,
+)
 from gradcheck._torch_state import (
     RNG_SEED,
-    Forward,
     Loss,
     Numeric,
     SeededRng,
-    as_float64,
     cast_inputs,
-    dense,
-    dtype_name,
     forked,
     forward_error,
     forward_grads,
-    jvp,
     preserved,
     scalar,
 )
@@ -110,12 +106,6 @@ class _Loss(torch.nn.Module):
         return self.loss_fn(self.inner)
 
 
-def _least_precise(tensors: Sequence[torch.Tensor]) -> str:
-    """The least precise dtype (largest eps) among ``tensors``: the one a check of a
-    mixed float32/float64 model must be judged by."""
-    return dtype_name(max({t.dtype for t in tensors}, key=lambda d: torch.finfo(d).eps))
-
-
 def _validate(name: str, t: torch.Tensor) -> None:
     """A clear error for a tensor gradcheck cannot check (dtype, layout, device)."""
     if not t.is_floating_point():
@@ -131,36 +121,6 @@ def _validate(name: str, t: torch.Tensor) -> None:
             "yet: check it as a dense tensor (.to_dense()); a sparse gradient (as "
             "nn.Embedding(sparse=True) gives) is supported"
         )
-
-
-def _grads(
-    out: Any,
-    inputs: Sequence[torch.Tensor],
-    names: Sequence[str],
-    notes: list[str],
-    grad_outputs: Any = None,
-    retain: bool = False,
-) -> dict[str, np.ndarray[Any, Any]]:
-    gs = torch.autograd.grad(
-        out, list(inputs), grad_outputs=grad_outputs, retain_graph=retain, allow_unused=True
-    )
-    result = {}
-    for name, t, g in zip(names, inputs, gs):
-        if g is None:
-            notes.append(f"{name}: autograd gave no gradient (unused); taken as zero")
-            g = torch.zeros_like(t)
-        result[name] = dense(g)
-    return result
-
-
-def _no_backward(tensors: Sequence[torch.Tensor], who: str) -> None:
-    """Raise if ``who`` wrote a ``.grad`` (called ``backward()`` itself)."""
-    for t in tensors:
-        if t.grad is not None:
-            raise GradcheckError(
-                f"{who} called backward() itself (a .grad was written): return the loss "
-                "without calling backward(); gradcheck computes the gradient it checks"
-            )
 
 
 def _private(model: torch.nn.Module, notes: list[str]) -> torch.nn.Module | None:
@@ -191,14 +151,14 @@ def _module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, A
             raise GradcheckError(
                 f"loss_fn raised {type(exc).__name__}: {exc} (computing the analytic gradient)"
             ) from exc
-        _no_backward(params, "loss_fn")
+        no_backward(params, "loss_fn")
         if not loss.requires_grad:
             raise GradcheckError(
                 "loss_fn returned a tensor that does not require grad: does it use the "
                 "model it is given, outside torch.no_grad()?"
             )
-        grads = _grads(loss, [p for _, p in named], [n for n, _ in named], notes)
-    return Analytic(float(loss.detach()), grads, _least_precise([p for _, p in named]))
+        grads = autograd_grads(loss, [p for _, p in named], [n for n, _ in named], notes)
+    return Analytic(float(loss.detach()), grads, least_precise([p for _, p in named]))
 
 
 def check_module(
@@ -320,7 +280,7 @@ def check_function(
             x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor) else x
             for i, x in enumerate(inputs)
         ]
-        f = _Function(fn, xs, pos, names, int(options.get("seed", 0)))
+        f = Function(fn, xs, pos, names, int(options.get("seed", 0)))
         seeded = SeededRng(RNG_SEED)
         ts = {n: xs[i].detach() for n, i in zip(names, pos)}
         rng.reset()
@@ -333,144 +293,5 @@ def check_function(
         runs = [f.run(mode, k, fwd, precision, options, rng) for mode in chosen for k in f.diff]
         agreement = None
         if len(chosen) == 2:
-            agreement = _agreement(f, ts, seeded, rng)
+            agreement = rules_agree(f, ts, seeded, rng)
         return combine(runs, notes, agreement, RULES, time.perf_counter() - start)
-
-
-def _agreement(
-    f: _Function, ts: dict[str, torch.Tensor], seeded: SeededRng, rng: GlobalRng
-) -> Consistency:
-    """The JVP–VJP consistency of ``fn``'s rules, in the dtypes they compute in."""
-    outs = [f.outs[k] for k in f.diff]
-    roundoff = max(float(torch.finfo(t.dtype).eps) for t in [*ts.values(), *outs])
-    return consistency(
-        lambda v: f.jvp(v, ts, seeded, rng),
-        lambda u: f.vjp(u, seeded, rng),
-        [tuple(t.shape) for t in ts.values()],
-        [tuple(o.shape) for o in outs],
-        roundoff,
-        f.seed,
-    )
-
-
-def _tensors(like: dict[str, torch.Tensor], arrays: list[np.ndarray[Any, Any]]) -> dict[str, Any]:
-    """NumPy arrays as tensors of ``like``'s dtypes and devices, by name."""
-    return {
-        n: torch.from_numpy(a).to(t.dtype).to(t.device) for (n, t), a in zip(like.items(), arrays)
-    }
-
-
-class _Function:
-    """``fn`` at the user's inputs: its outputs, cotangents, and one check per run."""
-
-    def __init__(
-        self, fn: Callable[..., Any], xs: list[Any], pos: list[int], names: list[str], seed: int
-    ) -> None:
-        self.fn, self.xs, self.pos, self.names, self.seed = fn, xs, pos, names, seed
-        with forked():
-            try:
-                out = fn(*xs)
-            except Exception as exc:
-                raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
-        _no_backward([xs[i] for i in pos], "fn")
-        self.outs = list(out) if isinstance(out, (tuple, list)) else [out]
-        self.diff = [
-            k for k, o in enumerate(self.outs) if isinstance(o, torch.Tensor) and o.requires_grad
-        ]
-        if not self.diff:
-            raise GradcheckError("no output of fn requires grad: is it differentiable?")
-        draw = np.random.default_rng([seed, 5])
-        self.ws = {
-            k: torch.from_numpy(draw.standard_normal(tuple(self.outs[k].shape)))
-            .to(self.outs[k].dtype)
-            .to(self.outs[k].device)
-            for k in self.diff
-        }
-
-    def outputs(self, ts: dict[str, torch.Tensor], fixed: list[Any] | None = None) -> list[Any]:
-        """``fn``'s outputs as a list, with the checked inputs ``ts`` by name."""
-        args = list(self.xs if fixed is None else fixed)
-        for n, i in zip(self.names, self.pos):
-            args[i] = ts[n]
-        res = self.fn(*args)
-        return list(res) if isinstance(res, (tuple, list)) else [res]
-
-    def jvp(
-        self,
-        v: list[np.ndarray[Any, Any]],
-        ts: dict[str, torch.Tensor],
-        seeded: SeededRng,
-        rng: GlobalRng,
-    ) -> list[Any]:
-        """``J v`` by forward AD, one array per output that requires grad."""
-        rng.reset()
-        return jvp(self.outputs, ts, _tensors(ts, v), self.diff, seeded)
-
-    def vjp(self, u: list[np.ndarray[Any, Any]], seeded: SeededRng, rng: GlobalRng) -> list[Any]:
-        """``uᵀJ`` by autograd on a fresh pass, one array per checked input."""
-        ts = {n: self.xs[i].detach().clone().requires_grad_() for n, i in zip(self.names, self.pos)}
-        rng.reset()
-        with torch.enable_grad(), seeded():
-            outs = self.outputs(ts)
-        cots = [
-            torch.from_numpy(a).to(outs[k].dtype).to(outs[k].device) for k, a in zip(self.diff, u)
-        ]
-        gs = torch.autograd.grad(
-            [outs[k] for k in self.diff], list(ts.values()), cots, allow_unused=True
-        )
-        return [
-            np.zeros(tuple(t.shape)) if g is None else dense(g) for t, g in zip(ts.values(), gs)
-        ]
-
-    def run(
-        self,
-        mode: Mode,
-        k: int,
-        fwd: dict[int, dict[str, Any]],
-        precision: str,
-        options: Options,
-        rng: GlobalRng,
-    ) -> Run:
-        """The check of output ``k`` in ``mode`` through the shared precision routes."""
-        start = time.perf_counter()
-        several = len(self.diff) > 1
-        label = {n: run_name(mode, k, several, n) for n in self.names}
-        out, w = self.outs[k], self.ws[k]
-        w64 = w.to(torch.float64)
-        notes: list[str] = []
-        checked = [self.xs[i] for i in self.pos]
-        if mode == "rev":
-            grads = _grads(out, checked, list(label.values()), notes, w, retain=True)
-        else:
-            grads = {label[n]: g for n, g in fwd[k].items()}
-        tensors = {label[n]: x.detach() for n, x in zip(self.names, checked)}
-        value = float((out.detach().double() * w64).sum())
-        user = Analytic(value, grads, _least_precise(list(tensors.values())))
-        back = {v: n for n, v in label.items()}
-
-        def make(precision: str) -> Side:
-            fixed = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in self.xs]
-            if precision == "float64":
-                fixed = as_float64(fixed)
-
-            def outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
-                return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
-
-            def call(ts: dict[str, torch.Tensor]) -> Any:
-                return (outputs(ts)[0].to(torch.float64) * w64).sum()
-
-            numeric = Numeric(call, tensors, precision == "float64")
-            forward = Forward(outputs, w64, rng.reset) if mode == "fwd" else None
-            return numeric.side("float64 inputs", forward)
-
-        report = check_adapted(
-            make,
-            user,
-            precision=precision,
-            rng=rng,
-            notes=notes,
-            options=dict(options),
-            start=start,
-            unused=None,
-        )
-        return Run(mode, k, tuple(label.values()), report)

@@ -1,0 +1,218 @@
+"""``gradcheck.torch.check_function``'s machinery: the function at the user's inputs.
+
+:class:`Function` runs ``fn`` once on private copies of the inputs (the user's pass),
+draws each output's cotangent, and makes each mode's check of each output through the
+adapters' shared precision routes (``gradcheck._frameworks``); :func:`rules_agree` is the
+JVP–VJP consistency of its rules (``gradcheck._adapters``). :func:`autograd_grads`,
+:func:`no_backward` and :func:`least_precise` serve ``check_module`` too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from gradcheck._adapters import Consistency, Mode, Options, Run, consistency, run_name
+from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import GlobalRng
+from gradcheck._frameworks import Analytic, Side, check_adapted
+from gradcheck._torch_state import (
+    Forward,
+    Numeric,
+    SeededRng,
+    as_float64,
+    dense,
+    dtype_name,
+    forked,
+    jvp,
+)
+
+__all__ = [
+    "Function",
+    "autograd_grads",
+    "least_precise",
+    "no_backward",
+    "rules_agree",
+    "tensors_like",
+]
+
+
+def least_precise(tensors: Sequence[torch.Tensor]) -> str:
+    """The least precise dtype (largest eps) among ``tensors``: the one a check of a
+    mixed float32/float64 model must be judged by."""
+    return dtype_name(max({t.dtype for t in tensors}, key=lambda d: torch.finfo(d).eps))
+
+
+def autograd_grads(
+    out: Any,
+    inputs: Sequence[torch.Tensor],
+    names: Sequence[str],
+    notes: list[str],
+    grad_outputs: Any = None,
+    retain: bool = False,
+) -> dict[str, np.ndarray[Any, Any]]:
+    gs = torch.autograd.grad(
+        out, list(inputs), grad_outputs=grad_outputs, retain_graph=retain, allow_unused=True
+    )
+    result = {}
+    for name, t, g in zip(names, inputs, gs):
+        if g is None:
+            notes.append(f"{name}: autograd gave no gradient (unused); taken as zero")
+            g = torch.zeros_like(t)
+        result[name] = dense(g)
+    return result
+
+
+def no_backward(tensors: Sequence[torch.Tensor], who: str) -> None:
+    """Raise if ``who`` wrote a ``.grad`` (called ``backward()`` itself)."""
+    for t in tensors:
+        if t.grad is not None:
+            raise GradcheckError(
+                f"{who} called backward() itself (a .grad was written): return the loss "
+                "without calling backward(); gradcheck computes the gradient it checks"
+            )
+
+
+def rules_agree(
+    f: Function, ts: dict[str, torch.Tensor], seeded: SeededRng, rng: GlobalRng
+) -> Consistency:
+    """The JVP–VJP consistency of ``fn``'s rules, in the dtypes they compute in."""
+    outs = [f.outs[k] for k in f.diff]
+    roundoff = max(float(torch.finfo(t.dtype).eps) for t in [*ts.values(), *outs])
+    return consistency(
+        lambda v: f.jvp(v, ts, seeded, rng),
+        lambda u: f.vjp(u, seeded, rng),
+        [tuple(t.shape) for t in ts.values()],
+        [tuple(o.shape) for o in outs],
+        roundoff,
+        f.seed,
+    )
+
+
+def tensors_like(
+    like: dict[str, torch.Tensor], arrays: list[np.ndarray[Any, Any]]
+) -> dict[str, Any]:
+    """NumPy arrays as tensors of ``like``'s dtypes and devices, by name."""
+    return {
+        n: torch.from_numpy(a).to(t.dtype).to(t.device) for (n, t), a in zip(like.items(), arrays)
+    }
+
+
+class Function:
+    """``fn`` at the user's inputs: its outputs, cotangents, and one check per run."""
+
+    def __init__(
+        self, fn: Callable[..., Any], xs: list[Any], pos: list[int], names: list[str], seed: int
+    ) -> None:
+        self.fn, self.xs, self.pos, self.names, self.seed = fn, xs, pos, names, seed
+        with forked():
+            try:
+                out = fn(*xs)
+            except Exception as exc:
+                raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
+        no_backward([xs[i] for i in pos], "fn")
+        self.outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        self.diff = [
+            k for k, o in enumerate(self.outs) if isinstance(o, torch.Tensor) and o.requires_grad
+        ]
+        if not self.diff:
+            raise GradcheckError("no output of fn requires grad: is it differentiable?")
+        draw = np.random.default_rng([seed, 5])
+        self.ws = {
+            k: torch.from_numpy(draw.standard_normal(tuple(self.outs[k].shape)))
+            .to(self.outs[k].dtype)
+            .to(self.outs[k].device)
+            for k in self.diff
+        }
+
+    def outputs(self, ts: dict[str, torch.Tensor], fixed: list[Any] | None = None) -> list[Any]:
+        """``fn``'s outputs as a list, with the checked inputs ``ts`` by name."""
+        args = list(self.xs if fixed is None else fixed)
+        for n, i in zip(self.names, self.pos):
+            args[i] = ts[n]
+        res = self.fn(*args)
+        return list(res) if isinstance(res, (tuple, list)) else [res]
+
+    def jvp(
+        self,
+        v: list[np.ndarray[Any, Any]],
+        ts: dict[str, torch.Tensor],
+        seeded: SeededRng,
+        rng: GlobalRng,
+    ) -> list[Any]:
+        """``J v`` by forward AD, one array per output that requires grad."""
+        rng.reset()
+        return jvp(self.outputs, ts, tensors_like(ts, v), self.diff, seeded)
+
+    def vjp(self, u: list[np.ndarray[Any, Any]], seeded: SeededRng, rng: GlobalRng) -> list[Any]:
+        """``uᵀJ`` by autograd on a fresh pass, one array per checked input."""
+        ts = {n: self.xs[i].detach().clone().requires_grad_() for n, i in zip(self.names, self.pos)}
+        rng.reset()
+        with torch.enable_grad(), seeded():
+            outs = self.outputs(ts)
+        cots = [
+            torch.from_numpy(a).to(outs[k].dtype).to(outs[k].device) for k, a in zip(self.diff, u)
+        ]
+        gs = torch.autograd.grad(
+            [outs[k] for k in self.diff], list(ts.values()), cots, allow_unused=True
+        )
+        return [
+            np.zeros(tuple(t.shape)) if g is None else dense(g) for t, g in zip(ts.values(), gs)
+        ]
+
+    def run(
+        self,
+        mode: Mode,
+        k: int,
+        fwd: dict[int, dict[str, Any]],
+        precision: str,
+        options: Options,
+        rng: GlobalRng,
+    ) -> Run:
+        """The check of output ``k`` in ``mode`` through the shared precision routes."""
+        start = time.perf_counter()
+        several = len(self.diff) > 1
+        label = {n: run_name(mode, k, several, n) for n in self.names}
+        out, w = self.outs[k], self.ws[k]
+        w64 = w.to(torch.float64)
+        notes: list[str] = []
+        checked = [self.xs[i] for i in self.pos]
+        if mode == "rev":
+            grads = autograd_grads(out, checked, list(label.values()), notes, w, retain=True)
+        else:
+            grads = {label[n]: g for n, g in fwd[k].items()}
+        tensors = {label[n]: x.detach() for n, x in zip(self.names, checked)}
+        value = float((out.detach().double() * w64).sum())
+        user = Analytic(value, grads, least_precise(list(tensors.values())))
+        back = {v: n for n, v in label.items()}
+
+        def make(precision: str) -> Side:
+            fixed = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in self.xs]
+            if precision == "float64":
+                fixed = as_float64(fixed)
+
+            def outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
+                return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
+
+            def call(ts: dict[str, torch.Tensor]) -> Any:
+                return (outputs(ts)[0].to(torch.float64) * w64).sum()
+
+            numeric = Numeric(call, tensors, precision == "float64")
+            forward = Forward(outputs, w64, rng.reset) if mode == "fwd" else None
+            return numeric.side("float64 inputs", forward)
+
+        report = check_adapted(
+            make,
+            user,
+            precision=precision,
+            rng=rng,
+            notes=notes,
+            options=dict(options),
+            start=start,
+            unused=None,
+        )
+        return Run(mode, k, tuple(label.values()), report)
