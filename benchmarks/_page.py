@@ -167,7 +167,9 @@ def markdown(out: dict[str, Any], targets: list[str], jacobian_targets: list[str
         "seconds at 3·10⁴, minutes at 10⁵, hours at 10⁶): above, its time is "
         "**extrapolated, not run** (the column so named, and the line under table 2), from "
         "its passes per parameter measured at the largest size where it ran and torch's "
-        "forward time measured at each N. The naive loop is not run at 10⁵. Torch's "
+        "forward time measured at each N. The full mode is no longer run at 10⁵ (it was "
+        "33 s for gradcheck and for the loop in the committed run of 2026-11-25, 219 s for "
+        "gradcheck on 2026-11-27 at load 5). Torch's "
         "default tolerance (rtol 1e-3, atol 1e-5) cannot see a single entry off by a "
         "relative 1e-3, at any size.",
         "- Why `make bench` had grown past 15 minutes: not torch, not threads. The same "
@@ -178,10 +180,10 @@ def markdown(out: dict[str, Any], targets: list[str], jacobian_targets: list[str
         "shared with several test suites. Torch's slow mode at N = 918 took 0.33 s "
         "warm, and 1.75 s on its first call in a process (its first `autograd.grad` "
         "imports sympy through `torch.fx`, about 1 s). The fix: torch's slow mode above "
-        "10⁴ and the loop at 10⁵ are no longer run (minutes at this speed), the Jacobian "
+        "10⁴ and the full mode at 10⁵ are no longer run (minutes at this speed), the Jacobian "
         "checkers pay their imports off the clock.",
         "- Workers: the busy cost is `sum(sin x)` plus a fixed 160 × 160 matrix-product "
-        "chain (no sleep). Each configuration is timed 3 times and the best kept. Dask's "
+        "chain (no sleep). Each configuration is timed twice and the best kept. Dask's "
         "nanny starts workers with `MALLOC_TRIM_THRESHOLD_=65536`, which makes glibc mmap "
         "and unmap every NumPy temporary over 128 KiB: this cost runs about 2× slower in "
         "a Dask worker than in the parent process (measured: 136 evaluations take 1.7 s "

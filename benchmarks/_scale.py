@@ -76,7 +76,7 @@ def torch_slow_hours(full_rows: list[dict[str, Any]], n: int) -> dict[str, Any]:
 
 #: Each worker configuration is timed this many times; the best time is kept, the
 #: least disturbed by other processes on a shared machine.
-WORKER_REPEATS = 3
+WORKER_REPEATS = 2
 
 
 def _full(x: Array, executor: Any) -> tuple[float, Any]:

@@ -209,3 +209,21 @@ def test_torch_slow_extrapolation_uses_the_largest_measured_size(jac: Any) -> No
     assert out[2]["torch_slow_extrapolated_s"] == pytest.approx(4.0 * 10**5 * 5e-3)
     assert out[2]["torch_slow_extrapolated_from_N"] == 1000
     assert _verdict.extrapolate_torch_slow(rows[2:]) == rows[2:]
+
+
+def test_the_committed_results_render_with_the_jacobian_sections(jac: Any) -> None:
+    """benchmarks/results.json (written by the last full run) renders into the page, with
+    both Jacobian tables and issue 13's targets, each marked met or not met."""
+    import json
+
+    import _page
+
+    out = json.loads((BENCH / "results.json").read_text(encoding="utf-8"))
+    page = _page.markdown(out, out["targets"], out["jacobian_targets"])
+    assert "## 6. Full Jacobian check vs torch slow mode" in page
+    assert "## 7. Directional Jacobian check" in page
+    assert len(out["jacobian_directional"]) == 4  # N = 10³..10⁶
+    for line in out["jacobian_targets"]:
+        assert "**met**" in line or "**not met**" in line
+        assert line in page
+    assert f"load average was {_page._load(out)}" in page
