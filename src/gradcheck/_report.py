@@ -75,8 +75,9 @@ class Diagnosis:
         kind: ``"unused"`` (the cost does not change with the parameter),
             ``"factor"``, ``"sign"``, ``"transpose"``, ``"conjugate"`` (a complex
             parameter's gradient is the conjugate of the right one), ``"zero"``,
-            ``"swapped"`` or
-            ``"scattered"`` (no simple pattern).
+            ``"swapped"`` or ``"scattered"`` (no simple pattern); Jacobian reports add
+            ``"row"`` (one wrong output row), ``"column"`` (one wrong input column) and
+            ``"inconsistent"`` (two forms of one Jacobian disagree).
         factor: for ``factor`` and ``sign``, the ``c`` with ``analytic ≈ c · numeric``.
         text: one sentence for a person.
     """
