@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck import GradcheckError
+from gradcheck import GradcheckError, check_jacobian
 from gradcheck._linear import Forms, Layout
 from gradcheck._pytree import flatten
 
@@ -87,3 +87,78 @@ class TestLayouts:
         forms.uj("vjp", np.ones(3))
         assert np.array_equal(x, np.zeros(5))
         assert np.array_equal(np.random.get_state()[1], state[1])
+
+
+class TestNotRealValues:
+    """Complex, object and None results of a form are refused by name (attack13 F7, F21):
+    casting would drop the imaginary part (a ComplexWarning, then a pass)."""
+
+    A = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]])
+    X = np.array([0.3, -0.7])
+
+    @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+    @pytest.mark.parametrize("form", ["vjp", "jvp"])
+    def test_complex_vjp_or_jvp_result(self, form: str, dtype: Any) -> None:
+        A = self.A
+        fns = {
+            "vjp": lambda p, u: (A.T @ u + 5j).astype(dtype),
+            "jvp": lambda p, v: (A @ v + 0j).astype(dtype),
+        }
+        match = rf"{form}\(params, .*\) returned complex values for '(x|out)'.*not supported"
+        with pytest.raises(GradcheckError, match=match):
+            check_jacobian(lambda p: A @ p, self.X, **{form: fns[form]})
+
+    def test_complex_pytree_jacobian_block(self) -> None:
+        with pytest.raises(GradcheckError, match=r"jacobian has complex values for 'y / x'"):
+            check_jacobian(lambda p: {"y": self.A @ p}, self.X, {"y": self.A + 5j})
+
+    def test_complex_jacobian_with_zero_imaginary_part_is_refused_too(self) -> None:
+        with pytest.raises(GradcheckError, match="complex"):
+            check_jacobian(lambda p: {"y": self.A @ p}, self.X, {"y": self.A + 0j})
+
+    def test_object_results(self) -> None:
+        with pytest.raises(GradcheckError, match=r"vjp.* returned object values for 'x'"):
+            check_jacobian(
+                lambda p: self.A @ p, self.X, vjp=lambda p, u: np.array([object(), object()])
+            )
+        bad = {"y": np.array([[object()] * 2] * 3)}
+        with pytest.raises(GradcheckError, match=r"jacobian has object values for 'y / x'"):
+            check_jacobian(lambda p: {"y": self.A @ p}, self.X, bad)
+
+    @pytest.mark.parametrize("form", ["vjp", "jvp"])
+    def test_none_result(self, form: str) -> None:
+        with pytest.raises(GradcheckError, match=rf"{form}.* returned None for"):
+            check_jacobian(lambda p: self.A @ p, self.X, **{form: lambda p, t: None})
+
+
+class TestJacobianContainers:
+    """What users pass as a Jacobian gets a message about what it is (attack13 F21)."""
+
+    X = np.array([1.0, 2.0, 3.0])
+
+    def test_nested_list_is_the_matrix_it_spells(self) -> None:
+        right = [[2.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 6.0]]
+        assert check_jacobian(lambda p: p**2, self.X, right).status == "passed"
+        wrong = [[2.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 6.0]]
+        assert check_jacobian(lambda p: p**2, self.X, wrong).status == "failed"
+        assert check_jacobian(lambda p: p**2, self.X, [[2, 0, 0], [0, 4, 0], [0, 0, 6]]).passed
+
+    def test_list_pytree_of_arrays_still_reads_by_block(self) -> None:
+        J = [np.diag(2 * self.X), np.array([[1.0, 0.0, 0.0]])]
+        assert check_jacobian(lambda p: [p**2, p[:1]], self.X, J).status == "passed"
+
+    @pytest.mark.parametrize("kind", ["diags", "csr_matrix", "csr_array"])
+    def test_scipy_sparse_says_toarray(self, kind: str) -> None:
+        sp = pytest.importorskip("scipy.sparse")
+        dense = np.diag(2 * self.X)
+        J = sp.diags(2 * self.X) if kind == "diags" else getattr(sp, kind)(dense)
+        with pytest.raises(GradcheckError, match=r"jacobian is a scipy.sparse .*toarray\(\)"):
+            check_jacobian(lambda p: p**2, self.X, J)
+        with pytest.raises(GradcheckError, match=r"jacobian\(params\) returned a scipy.sparse"):
+            check_jacobian(lambda p: p**2, self.X, lambda p: J)
+
+    def test_none_and_strings(self) -> None:
+        with pytest.raises(GradcheckError, match=r"jacobian\(params\) returned None"):
+            check_jacobian(lambda p: p**2, self.X, lambda p: None)
+        with pytest.raises(GradcheckError, match="jacobian is a str, not an array"):
+            check_jacobian(lambda p: p**2, self.X, "A")

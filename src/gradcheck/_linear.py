@@ -116,13 +116,18 @@ def _flat_like(
             )
     parts = []
     for name, shape, leaf in zip(names, shapes, leaves):
+        if leaf is None:
+            raise GradcheckError(
+                f"{what} returned None for {name!r}: return an array shaped like {like} "
+                "(a zero array where the derivative is zero)"
+            )
         arr = as_array(leaf)
         if not _same_shape(arr.shape, shape):
             raise GradcheckError(
                 f"{what} returned shape {arr.shape} for {name!r}, but {like} {name!r} has "
                 f"shape {shape}: return an array shaped like {like}"
             )
-        flat = np.asarray(arr, dtype=np.float64).reshape(-1)
+        flat = real_values(arr, f"{what} returned", name).reshape(-1)
         bad = np.flatnonzero(~np.isfinite(flat))
         if bad.size:
             where = np.unravel_index(int(bad[0]), shape) if shape else ()
@@ -132,6 +137,24 @@ def _flat_like(
             )
         parts.append(flat)
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def real_values(arr: Array, what: str, name: str) -> Array:
+    """``arr`` as float64, or a :class:`GradcheckError` naming ``what`` (``"vjp(params,
+    cotangent) returned"``) and the leaf when its values are not real numbers (complex:
+    not supported yet; objects, strings)."""
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise GradcheckError(
+            f"{what} complex values for {name!r}: complex Jacobians are not "
+            "supported by check_jacobian yet; check the real and imaginary parts as two "
+            "real outputs (or return real arrays)"
+        )
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise GradcheckError(
+            f"{what} {arr.dtype} values for {name!r}: it must give real floating-point "
+            "arrays (NumPy arrays, or tensors)"
+        )
+    return np.asarray(arr, dtype=np.float64)
 
 
 def _same_shape(got: tuple[int, ...], want: tuple[int, ...]) -> bool:
@@ -184,9 +207,11 @@ class Forms:
         """The given Jacobian as the flat ``m × n`` matrix (read once)."""
         if self._matrix is None:
             value = self._jacobian
+            what = "jacobian is"
             if callable(value):
                 value = self._call("jacobian", value)
-            self._matrix = _jacobian_matrix(value, self.layout)
+                what = "jacobian(params) returned"
+            self._matrix = _jacobian_matrix(_plain(value, what), self.layout)
         return self._matrix
 
     def tangent(self, v: Array) -> Any:
@@ -246,6 +271,31 @@ def _basis(size: int, k: int) -> Array:
     return e
 
 
+def _plain(value: Any, what: str) -> Any:
+    """The user's Jacobian, with a clear error for what is no array or pytree of arrays:
+    ``None``, a scipy.sparse matrix (``.toarray()``), a string; a nested list of numbers
+    becomes the array it spells."""
+    if value is None:
+        raise GradcheckError(
+            f"{what} None: give the Jacobian as an array shaped output_shape + "
+            "parameter_shape (or jax.jacrev's pytree layout)"
+        )
+    if hasattr(value, "toarray") and hasattr(value, "nnz"):
+        raise GradcheckError(
+            f"{what} a scipy.sparse {type(value).__name__}: pass a dense array (jacobian.toarray())"
+        )
+    if isinstance(value, (str, bytes)):
+        raise GradcheckError(f"{what} a {type(value).__name__}, not an array of numbers")
+    if isinstance(value, list) and value and all(isinstance(x, list) for x in value):
+        try:
+            arr = np.asarray(value)
+        except ValueError:  # ragged: a pytree of lists
+            return value
+        if np.issubdtype(arr.dtype, np.number) and arr.ndim == 2:
+            return arr
+    return value
+
+
 def _jacobian_matrix(value: Any, lay: Layout) -> Array:
     """A Jacobian given as an array or pytree, as the flat ``m × n`` matrix.
 
@@ -284,7 +334,8 @@ def _jacobian_matrix(value: Any, lay: Layout) -> Array:
                 f"{lay.in_names[p]!r} has shape {arr.shape}, but needs output_shape + "
                 f"parameter_shape = {want}"
             )
-        out[rows[o], cols[p]] = np.asarray(arr, dtype=np.float64).reshape(
+        block = real_values(arr, "jacobian has", f"{lay.out_names[o]} / {lay.in_names[p]}")
+        out[rows[o], cols[p]] = block.reshape(
             math.prod(lay.out_shapes[o]), math.prod(lay.in_shapes[p])
         )
     return _finite_matrix(out, "jacobian")
