@@ -72,6 +72,16 @@ class TestOutputNoise:
         expected = [noise_from_table(table[:, k]) for k in range(4)]
         assert np.allclose(sigma, expected, rtol=1e-12)
 
+    @pytest.mark.parametrize("scale", [1e150, 1e170, 1e250, 1e300, 1e-300])
+    def test_huge_and_tiny_outputs_keep_their_roundoff_noise(self, scale: float) -> None:
+        # attack13 F9: diffs**2 overflowed above ~1e154 and the noise became |f_i|
+        x = np.array([1.0, 2.0])
+        ev = evaluator(lambda p: scale * p, x, 2)
+        f0 = ev([()])[0]
+        u = unit_roundoff(np.float64)
+        sigma = output_noise(ev, [x.copy()], f0, u, seed=0)
+        assert np.all(sigma < 1e-10 * np.abs(f0)) and np.all(sigma >= u * np.abs(f0))
+
 
 class TestEntrywise:
     def setting(self) -> Setting:

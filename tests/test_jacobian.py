@@ -505,3 +505,37 @@ def test_every_method_passes_right_and_names_a_wrong_entry(method: str) -> None:
     assert check_jacobian(layer, P, layer_jac, method=method).status == "passed"
     report = check_jacobian(layer, P, jac, method=method)
     assert report.status == "failed" and report.worst[0].label() == "out[2] / x[1]"
+
+
+class TestEdgeShapesAndScales:
+    """An empty parameter leaf (attack13 F8) and outputs near the float64 range (F9)."""
+
+    P: ClassVar[dict[str, Array]] = {"a": np.array([1.0, 2.0]), "e": np.zeros(0)}
+
+    @pytest.mark.parametrize("empty", [np.zeros(0), np.zeros((0, 3)), np.zeros((2, 0))])
+    def test_empty_parameter_leaf(self, empty: Array) -> None:
+        P = {"a": np.array([1.0, 2.0]), "e": empty}
+        J = {"a": np.diag([2.0, 4.0]), "e": np.zeros((2, *empty.shape))}
+        report = check_jacobian(lambda p: p["a"] ** 2, P, J)
+        assert report.status == "passed"
+        assert (report.parameters["out / e"].checked, report.parameters["out / e"].size) == (0, 0)
+        wrong = {"a": np.diag([2.0, 5.0]), "e": np.zeros((2, *empty.shape))}
+        assert check_jacobian(lambda p: p["a"] ** 2, P, wrong).failed_parameters == ["out / a"]
+
+    def test_empty_parameter_leaf_with_vjp_and_jvp(self) -> None:
+        def vjp(p: Any, u: Array) -> Any:
+            return {"a": 2 * p["a"] * u, "e": np.zeros(0)}
+
+        def jvp(p: Any, v: Any) -> Array:
+            return np.asarray(2 * p["a"] * v["a"])
+
+        f = lambda p: p["a"] ** 2  # noqa: E731
+        assert check_jacobian(f, self.P, vjp=vjp, jvp=jvp, mode="full").status == "passed"
+
+    @pytest.mark.parametrize("scale", [1e150, 1e170, 1e300, 1e-300])
+    def test_outputs_near_the_float64_range(self, scale: float) -> None:
+        x = np.array([1.0, 2.0])
+        assert check_jacobian(lambda p: scale * p, x, scale * np.eye(2)).status == "passed"
+        J = scale * np.diag(np.cos(x))
+        assert check_jacobian(lambda p: scale * np.sin(p), x, J).status == "passed"
+        assert check_jacobian(lambda p: scale * np.sin(p), x, 1.5 * J).status == "failed"

@@ -127,9 +127,13 @@ def output_noise(ev: SerialEvaluator, leaves: list[Array], f0: Array, u: float, 
     ks = (-3, -2, -1, 1, 2, 3)
     vals = ev([tuple(Delta(i, slice(None), d, k) for i, d in deltas) for k in ks])
     table = np.concatenate([vals[:3], f0[None, :], vals[3:]])
-    diffs = np.diff(table, n=4, axis=0)
-    with np.errstate(over="ignore"):
-        sigma = np.sqrt(np.mean(diffs**2, axis=0) / math.comb(8, 4))
+    with np.errstate(over="ignore", invalid="ignore"):
+        diffs = np.diff(table, n=4, axis=0)
+        # scaled before squaring (as ``_numerics.norm2``): outputs above ~1e154 would
+        # overflow ``diffs**2`` and read as noise as large as the value
+        big = np.max(np.abs(diffs), axis=0)
+        unit = np.where(big > 0, big, 1.0)
+        sigma = unit * np.sqrt(np.mean((diffs / unit) ** 2, axis=0) / math.comb(8, 4))
     sigma = np.where(np.isfinite(sigma), sigma, np.abs(f0))
     return np.asarray(np.maximum(sigma, u * np.abs(f0)), dtype=np.float64)
 
@@ -165,7 +169,7 @@ def entrywise(
         vals = ev(_points(i, h, cmp.STAGE1[s.method], np.arange(flat.size)))
         hs.append(h)
         dtypes.append(dtype)
-        stage1.append(vals.reshape(flat.size, n_offsets, -1))
+        stage1.append(vals.reshape(flat.size, n_offsets, f0.size))
     starts = np.cumsum([0] + [x.size for x in leaves])
     firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, sigma) for J in claimed]
     rechecks = []
