@@ -426,7 +426,7 @@ class TestBadInput:
             ),
             (lambda: check_jacobian(layer, P, layer_jac, mode="sample"), "unknown mode 'sample'"),
             (lambda: check_jacobian(layer, P, layer_jac, wobble=1), "unknown option 'wobble'"),
-            (lambda: check_jacobian(layer, P, layer_jac, seed=-1), "seed must be"),
+            (lambda: check_jacobian(layer, P, layer_jac, seed=-1), "seed=-1 must be"),
             (
                 lambda: check_jacobian(layer, P, vjp=lambda p, u: 1 / 0),
                 "vjp raised ZeroDivisionError",
@@ -539,3 +539,25 @@ class TestEdgeShapesAndScales:
         J = scale * np.diag(np.cos(x))
         assert check_jacobian(lambda p: scale * np.sin(p), x, J).status == "passed"
         assert check_jacobian(lambda p: scale * np.sin(p), x, 1.5 * J).status == "failed"
+
+
+@pytest.mark.parametrize("mode", ["full", "directional"])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("budget", -5),
+        ("budget", "abc"),
+        ("budget", 2.5),
+        ("miss_probability", 0),
+        ("miss_probability", 1.5),
+        ("miss_probability", "x"),
+        ("localise", "yes"),
+        ("progress", 3),
+        ("seed", -1),
+    ],
+)
+def test_every_option_is_validated_whatever_the_mode(mode: str, option: str, value: Any) -> None:
+    # attack13 F15: the same call raised or not depending on n·m (auto's mode)
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(GradcheckError, match=rf"option {option}={value!r} must"):
+        check_jacobian(lambda p: p**2, x, np.diag(2 * x), mode=mode, **{option: value})

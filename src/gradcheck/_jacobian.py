@@ -27,13 +27,14 @@ from gradcheck._consistency import consistency
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
-from gradcheck._inputs import check_options, check_target, private_copy
+from gradcheck._inputs import check_options, check_run_options, check_target, private_copy
 from gradcheck._jacgrid import Setting, VectorEvaluator, entrywise, output_noise
 from gradcheck._jacproj import projected
 from gradcheck._linear import Forms, Layout, output_layout
 from gradcheck._localise import BUDGET
 from gradcheck._modes import AUTO_FULL_MAX
 from gradcheck._numerics import check_method, unit_roundoff
+from gradcheck._parallel import MEMORY_BUDGET
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
 
@@ -105,10 +106,18 @@ def _options(given: dict[str, Any]) -> Options:
             f"unknown mode {o.mode!r} for check_jacobian: choose 'auto', 'full' (every "
             "entry) or 'directional' (random projections)"
         )
-    if isinstance(o.seed, bool) or not isinstance(o.seed, (int, np.integer)) or o.seed < 0:
-        raise GradcheckError(f"seed must be a non-negative integer, not {o.seed!r}")
-    if o.progress is not None and not callable(o.progress):
-        raise GradcheckError("progress must be a function progress(done, planned)")
+    # every option, whatever the mode (a bad value is a mistake even where it is unused)
+    check_run_options(
+        seed=o.seed,
+        progress=o.progress,
+        batched=None,
+        memory_budget=MEMORY_BUDGET,
+        localise=o.localise,
+        budget=o.budget,
+        miss_probability=o.miss_probability,
+        sample=None,
+        run_mode="full",
+    )
     return o
 
 
