@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -91,3 +92,98 @@ def test_budget_bounds_the_search() -> None:
 def test_options_projections_do_not_use_raise(option: str, value: Any) -> None:
     with pytest.raises(GradcheckError, match=f"option '{option}' does not apply.*mode='full'"):
         check_jacobian(f, np.linspace(-1, 1, 10_000), vjp=vjp, **{option: value})
+
+
+@pytest.mark.parametrize("forms", [("vjp",), ("jvp",), ("vjp", "jvp")])
+def test_progress_counts_every_evaluation_of_the_projections(forms: tuple[str, ...]) -> None:
+    # attack13 F1: progress was accepted and never called in directional mode
+    calls: list[tuple[int, int]] = []
+    given = {name: {"vjp": vjp, "jvp": jvp}[name] for name in forms}
+    x = np.linspace(-1, 1, 200)
+    report = check_jacobian(
+        f, x, mode="directional", progress=lambda d, p: calls.append((d, p)), **given
+    )
+    assert report.status == "passed" and calls
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == report.evaluations
+    assert all(d <= p for d, p in calls)
+
+
+def test_progress_counts_the_search_for_wrong_outputs_too() -> None:
+    calls: list[int] = []
+    report = check_jacobian(
+        f,
+        np.linspace(-1, 1, 300),
+        vjp=lambda p, u: 1.1 * vjp(p, u),
+        mode="directional",
+        budget=60,
+        progress=lambda d, p: calls.append(d),
+    )
+    assert report.status == "failed" and calls == sorted(calls)
+    assert calls[-1] == report.evaluations
+
+
+@pytest.mark.parametrize("budget", [30, 100])
+def test_a_budget_that_runs_out_says_so_and_what_is_left(budget: int) -> None:
+    # attack13 F13: "wrong outputs found alone: none" read as "no output is wrong"
+    def bad(p: Array, u: Array) -> Array:
+        g = vjp(p, u)
+        g[5000] += 0.2 * u[5000]
+        return g
+
+    report = check_jacobian(f, np.linspace(-1, 1, 10_000), vjp=bad, budget=budget)
+    assert report.status == "failed" and report.localisation["exhausted"]
+    (note,) = [m for m in report.messages if "search for wrong outputs" in m]
+    assert f"ran out of its budget ({budget} evaluations)" in note
+    assert "raise budget=" in note and "wrong outputs found alone: none" not in note
+    # the ranges still open each hold a failing projection: here, output 5000
+    first = re.search(r"still among out\[(\d+)\](?: … out\[(\d+)\])?", note)
+    assert first is not None
+    lo, hi = int(first[1]), int(first[2] or first[1])
+    assert lo <= 5000 <= hi
+
+
+def test_a_finished_search_names_the_wrong_outputs() -> None:
+    def bad(p: Array, u: Array) -> Array:
+        g = vjp(p, u)
+        g[70] += 0.2 * u[70]
+        return g
+
+    report = check_jacobian(f, np.linspace(-1, 1, 200), vjp=bad, mode="directional")
+    assert "wrong outputs found alone: out[70]" in report.messages
+
+
+def test_projections_describe_the_users_call_not_the_inner_checks() -> None:
+    # attack13 F19: the inner check(localise=False)'s text was copied into the report
+    rng = np.random.default_rng(0)
+    params = {"W": rng.standard_normal((30, 200)) / 10, "b": rng.standard_normal(30)}
+    xin = rng.standard_normal(200)
+
+    def g(p: Any) -> Any:
+        return {"h": np.tanh(p["W"] @ xin + p["b"]), "n": np.array([np.sum(p["W"] ** 2)])}
+
+    def bad(p: Any, u: Any) -> Any:
+        d = u["h"] * (1 - np.tanh(p["W"] @ xin + p["b"]) ** 2)
+        b = d.copy()
+        b[7] *= 1.5
+        return {"W": np.outer(d, xin) + 2 * u["n"][0] * p["W"], "b": b}
+
+    report = check_jacobian(g, params, vjp=bad, mode="directional")
+    assert report.status == "failed"
+    assert not any("localise=False" in m for m in report.messages), report.messages
+    assert "localisation off" not in str(report) and report.localisation
+    off = check_jacobian(g, params, vjp=bad, mode="directional", localise=False)
+    assert off.status == "failed" and not off.localisation
+
+
+def test_jvp_entries_are_named_random_tangents_and_the_missing_guarantee_said() -> None:
+    # attack13 F16: entries were the private t[0] … t[3]
+    report = check_jacobian(
+        f, np.linspace(-1, 1, 50), jvp=lambda p, v: 2 * jvp(p, v), mode="directional"
+    )
+    assert report.status == "failed"
+    assert all(e.label().startswith("random tangent[") for e in report.worst)
+    assert not report.guarantee
+    assert any("no detection guarantee" in m for m in report.messages)
+    with_vjp = check_jacobian(f, np.linspace(-1, 1, 50), jvp=jvp, vjp=vjp, mode="directional")
+    assert with_vjp.guarantee and not any("no detection guarantee" in m for m in with_vjp.messages)

@@ -11,7 +11,8 @@ over inputs (``gradcheck._localise``).
 A ``jvp`` form gives ``J v`` only, so it is checked along :data:`JVP_DIRECTIONS` random
 directions ``v_k`` (Gaussian, scaled by the entry scales as ``check``'s): the scalar
 ``φ(t) = uᵀ f(θ + Σ_k t_k v_k)`` has ``∂φ/∂t_k = uᵀ jvp(θ, v_k)`` at ``t = 0``, and
-:func:`gradcheck.check` compares those :data:`JVP_DIRECTIONS` entries entry by entry.
+:func:`gradcheck.check` compares those :data:`JVP_DIRECTIONS` entries entry by entry
+(reported as ``random tangent[k]``; a jvp-only report states no guarantee, and says so).
 
 After a failed verdict the wrong outputs are found by bisection over the flat outputs:
 ``u`` restricted to each half is checked again (``budget`` evaluations at most), and
@@ -28,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -46,6 +47,14 @@ __all__ = ["JVP_DIRECTIONS", "projected"]
 Array = np.ndarray[Any, Any]
 #: Random directions of a ``jvp`` form's check (2 evaluations each, central).
 JVP_DIRECTIONS = 4
+#: The name of the jvp check's entries: ``random tangent[k]`` is ``uᵀ J v_k``.
+TANGENTS = "random tangent"
+#: What a jvp-only report says in place of a guarantee.
+NO_JVP_GUARANTEE = (
+    "jvp: no detection guarantee is stated: the jvp is checked entry by entry along "
+    f"{JVP_DIRECTIONS} random tangents v_k (entries 'random tangent[k]' = uᵀ J v_k), not by "
+    "the directional check whose bound a vjp or jacobian form gets"
+)
 #: Outputs found alone whose inputs are then localised.
 PINNED_OUTPUTS = 3
 
@@ -64,6 +73,7 @@ class _Scalar:
         self, fn: Callable[[Any], Any], params: Any, forms: Forms, opts: Any, form: str
     ) -> None:
         self.fn, self.params, self.forms, self.opts, self.form = fn, params, forms, opts, form
+        self.done = 1  # evaluations before this scalar's checks (fn at the parameters)
         lay = forms.layout
         if form == "jvp":
             rng = np.random.default_rng([opts.seed, 19])
@@ -71,8 +81,25 @@ class _Scalar:
             self.vs = [scales * rng.standard_normal(lay.n) for _ in range(JVP_DIRECTIONS)]
             self.ws = [forms.jv("jvp", v) for v in self.vs]
 
+    def _progress(self) -> Callable[[int, int], None] | None:
+        """The user's ``progress``, counting every sub-check's evaluations as one run."""
+        user = self.opts.progress
+        if user is None:
+            return None
+        before = self.done
+
+        def report(done: int, planned: int) -> None:
+            user(before + done, before + planned)
+
+        return report
+
     def run(self, u: Array, localise: bool) -> Report:
         """``check`` of ``uᵀ f`` (module doc)."""
+        r = self._run(u, localise)
+        self.done += r.evaluations
+        return r
+
+    def _run(self, u: Array, localise: bool) -> Report:
         o = self.opts
         fn = self.fn
         if self.form == "jvp":
@@ -80,23 +107,24 @@ class _Scalar:
             cols = lay.in_slices()
 
             def along(p: dict[str, Array]) -> float:
-                move = sum(t * v for t, v in zip(p["t"], vs))
+                move = sum(t * v for t, v in zip(p[TANGENTS], vs))
                 moved = [
                     (x.reshape(-1) + move[c]).astype(x.dtype).reshape(x.shape)
                     for x, c in zip(leaves, cols)
                 ]
                 return float(u @ _flat(fn(unflatten(lay.in_treedef, moved))))
 
-            claimed = {"t": np.array([u @ w for w in self.ws])}
+            claimed = {TANGENTS: np.array([u @ w for w in self.ws])}
             return check(
                 along,
-                {"t": np.zeros(JVP_DIRECTIONS)},
+                {TANGENTS: np.zeros(JVP_DIRECTIONS)},
                 claimed,
                 method=o.method,
                 rtol=o.rtol,
                 atol=o.atol,
                 seed=o.seed,
                 mode="full",
+                progress=self._progress(),
             )
 
         def cost(p: Any) -> float:
@@ -117,16 +145,26 @@ class _Scalar:
             miss_probability=o.miss_probability,
             localise=localise,
             budget=o.budget,
+            progress=self._progress(),
         )
 
 
-def _bisect(scalar: _Scalar, u: Array, budget: int) -> tuple[list[int], int, bool]:
-    """The flat outputs found wrong alone, the evaluations spent, and whether the budget ran out."""
+class Bisection(NamedTuple):
+    """The outcome of the search for wrong outputs."""
+
+    found: list[int]  # flat outputs found wrong alone
+    spent: int  # evaluations
+    exhausted: bool  # the budget ran out
+    open: list[tuple[int, int]]  # ranges of flat outputs still being narrowed
+
+
+def _bisect(scalar: _Scalar, u: Array, budget: int) -> Bisection:
+    """Halve the failing outputs until each wrong one is alone, within ``budget``."""
     queue, spent = [(0, u.size)], 0
     found: list[int] = []
     while queue:
         if spent >= budget:
-            return found, spent, True
+            return Bisection(found, spent, True, queue)
         lo, hi = queue.pop(0)
         if hi - lo == 1:
             found.append(lo)
@@ -139,7 +177,30 @@ def _bisect(scalar: _Scalar, u: Array, budget: int) -> tuple[list[int], int, boo
             spent += r.evaluations
             if r.status == "failed":
                 queue.append((a, b))
-    return found, spent, False
+    return Bisection(found, spent, False, [])
+
+
+def _bisect_note(forms: Forms, b: Bisection, budget: int) -> str:
+    """What the search found, and where it stopped when the budget ran out."""
+    named = ", ".join(_out_label(forms, i) for i in b.found[:8])
+    if not b.exhausted:
+        return f"wrong outputs found alone: {named or 'none'}"
+    ranges = ", ".join(
+        _out_label(forms, lo) + (f" … {_out_label(forms, hi - 1)}" if hi - lo > 1 else "")
+        for lo, hi in b.open[:4]
+    )
+    return (
+        f"the search for wrong outputs ran out of its budget ({budget} evaluations) after "
+        f"{b.spent}: found alone: {named or 'none yet'}; wrong outputs are still among "
+        f"{ranges}{', …' if len(b.open) > 4 else ''}; raise budget= to narrow them down"
+    )
+
+
+def _relevant(message: str, localise: bool) -> bool:
+    """Whether a message of the first projection's ``check`` describes the user's call."""
+    if "could not be seen" in message:
+        return False
+    return not (localise and "(localise=False)" in message)
 
 
 def _out_label(forms: Forms, flat: int) -> str:
@@ -188,27 +249,29 @@ def projected(
     statuses: list[Status] = []
     messages: list[str] = []
     guarantee: dict[str, Any] = {}
-    evaluations, exhausted = 1, False  # 1: fn at the parameters
+    evaluations, exhausted, searched = 1, False, False  # 1: fn at the parameters
     pinned: list[str] = []
     regions: list[dict[str, Any]] = []
     for form in forms.given:
         prefix = f"{form}: " if several else ""
         scalar = _Scalar(fn, params, forms, opts, form)
+        scalar.done = evaluations
         r = scalar.run(u, localise=False)
         evaluations += r.evaluations
         statuses.append(r.status)
         guarantee = guarantee or dict(r.guarantee)
         # the t-check's advice on how to see smaller errors is about a gradient function
         # of t, which the user does not have: its detection bound is in its result
-        messages += [f"{prefix}{m}" for m in r.messages if "could not be seen" not in m]
+        # ... and its "localisation is off" is the first projection's, not the user's call
+        messages += [f"{prefix}{m}" for m in r.messages if _relevant(m, opts.localise)]
         found: dict[str, list[Entry]] = {}
         if r.status == "failed" and opts.localise:
-            wrong, spent, out_of_budget = _bisect(scalar, u, opts.budget)
-            evaluations += spent
-            exhausted = exhausted or out_of_budget
-            named = ", ".join(_out_label(forms, i) for i in wrong[:8])
-            messages.append(f"{prefix}wrong outputs found alone: {named or 'none'}")
-            for i in wrong[:PINNED_OUTPUTS]:
+            search = _bisect(scalar, u, opts.budget)
+            searched = True
+            evaluations += search.spent
+            exhausted = exhausted or search.exhausted
+            messages.append(prefix + _bisect_note(forms, search, opts.budget))
+            for i in search.found[:PINNED_OUTPUTS]:
                 if form == "jvp":
                     pinned.append(f"{prefix}{_out_label(forms, i)}")
                     continue
@@ -236,9 +299,11 @@ def projected(
         messages.append(c.text())
     loc = (
         {"evaluations": evaluations, "exhausted": exhausted, "pinned": pinned, "regions": regions}
-        if pinned or exhausted
+        if pinned or exhausted or searched
         else {}
     )
+    if "jvp" in forms.given and not guarantee:
+        messages.append(NO_JVP_GUARANTEE)
     if guarantee:
         guarantee["text"] = "uᵀJ with random u, " + str(guarantee.get("text", ""))
     diff = max((p.difference for p in results if not math.isnan(p.difference)), default=0.0)
