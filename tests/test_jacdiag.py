@@ -69,3 +69,46 @@ def test_swapped_with_another_outputs_block() -> None:
     other = N[::-1].copy()
     d = diag(other, others={"y / W": other})
     assert d.kind == "swapped" and "y / W" in d.text
+
+
+class TestScaledRows:
+    """A block-level sign/factor only when most of the block is wrong (attack13 F17), and
+    no ``1/m`` hint: a Jacobian's row or block is no mean over a batch."""
+
+    scales = np.array([1e8, 1.0, 1e-8, 1e-3])
+
+    @pytest.mark.parametrize("row", range(4))
+    @pytest.mark.parametrize("c", [-1.0, 3.0, 0.5])
+    def test_one_wrong_row_of_any_scale_is_the_row(self, row: int, c: float) -> None:
+        n = self.scales[:, None] * N
+        a = n.copy()
+        a[row] *= c
+        d = diag(a, n)
+        assert d.kind == "row" and f"output out[{row}]" in d.text, d.text
+        assert "1/m" not in d.text and "gradient" not in d.text
+
+    @pytest.mark.parametrize(
+        ("c", "words"),
+        [
+            (3.0, "×3, 3 times too large"),
+            (0.25, "×1/4 (0.25), 4 times too small"),
+            (-1.0, "×−1, the wrong sign"),
+            (-2.5, "×-2.5, wrong sign and off by a constant"),
+        ],
+    )
+    def test_whole_block_factor_in_jacobian_words(self, c: float, words: str) -> None:
+        d = diag(c * N)
+        assert d.kind in ("sign", "factor") and d.text.startswith("the block is " + words)
+        assert "1/m" not in d.text
+
+    def test_row_factor_has_no_batch_hint(self) -> None:
+        a = N.copy()
+        a[1] *= 3
+        d = diag(a)
+        assert d.kind == "row" and d.text.endswith("it is ×3, 3 times too large"), d.text
+
+    @pytest.mark.parametrize("c", [-1.0, 2.0])
+    def test_a_sparse_block_off_by_a_factor_is_still_the_block(self, c: float) -> None:
+        n = np.diag(self.scales)  # rows of very different scales, mostly zeros
+        d = diag(c * n, n)
+        assert d.kind == ("sign" if c < 0 else "factor") and d.text.startswith("the block is")

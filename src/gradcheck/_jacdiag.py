@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradcheck._diagnose import FIT, NAMED, _factor_text, _ratio, diagnose
+from gradcheck._diagnose import FIT, NAMED, _ratio, diagnose
 from gradcheck._numerics import norm2
 from gradcheck._report import Diagnosis, entry_label
 
@@ -99,14 +99,21 @@ def diagnose_block(
         others: the finite-difference blocks of the same shape for other outputs (a
             block swapped with another output's).
     """
+    wrong = status == "wrong"
     d = diagnose(claimed, numeric, others, status=status, name=block.name)
     if d.kind in _BLOCK_TEXT:
         return Diagnosis(d.kind, d.factor, _BLOCK_TEXT[d.kind])
     if d.kind == "swapped":
         return Diagnosis("swapped", None, d.text.replace("gradient", "block"))
-    if d.kind in ("sign", "factor"):
-        return Diagnosis(d.kind, d.factor, d.text.replace("gradient", "block"))
-    wrong = status == "wrong"
+    if d.kind in ("sign", "factor") and d.factor is not None:
+        # the fit is relative to the block's norm: one wrong row of large entries
+        # would "be" the block, so the factor must fit every row on its own scale too
+        scale = np.maximum(np.max(np.abs(claimed), axis=1), np.max(np.abs(numeric), axis=1))
+        keep = scale > 0
+        rows_a = claimed[keep] / scale[keep, None]
+        rows_n = numeric[keep] / scale[keep, None]
+        if _fits(rows_a, d.factor * rows_n):
+            return Diagnosis(d.kind, d.factor, "the block is " + _scaled(d.factor))
     return (
         _swapped_rows(block, claimed, numeric, wrong)
         or _one_line(block, claimed, numeric, wrong, axis=1)
@@ -164,8 +171,22 @@ def _one_line(block: Block, a: Array, n: Array, wrong: Array, axis: int) -> Diag
     elif nn > 0:
         c = _ratio(line_a, line_n, nn)
         if abs(c - 1) > FIT and _fits(line_a, c * line_n):
-            text += ": " + ("×−1, the wrong sign" if abs(c + 1) <= FIT else _factor_text(c))
+            text += ": it is " + _scaled(c)
     return Diagnosis("row" if axis == 1 else "column", None, text)
+
+
+def _scaled(c: float) -> str:
+    """``c`` times the finite differences, in words (no ``1/m`` hint: a Jacobian's row
+    or block is no mean over a batch)."""
+    if abs(c + 1) <= FIT:
+        return "×−1, the wrong sign"
+    k, inv = round(c), round(1 / c) if c else 0
+    if k >= 2 and abs(c - k) <= FIT * abs(c):
+        return f"×{k}, {k} times too large"
+    if inv >= 2 and abs(1 / c - inv) <= FIT * abs(1 / c):
+        return f"×1/{inv} ({c:.4g}), {inv} times too small"
+    sign = "wrong sign and " if c < 0 else ""
+    return f"×{c:.4g}, {sign}off by a constant factor"
 
 
 def _scattered(block: Block, wrong: Array, status: Array) -> Diagnosis:
