@@ -106,3 +106,27 @@ class TestEntrywise:
         assert (grids[0].status == "ok").all()
         assert grids[1].status[1, 1] == "wrong" and (grids[1].status.reshape(-1)[:3] == "ok").all()
         assert ev.count <= 1 + 2 * 2 + 2 * 2  # stage 1, and the re-examined columns once
+
+
+class TestMessagesNameFn:
+    """check_jacobian's function is ``fn``, not check()'s ``cost`` (attack13 F21)."""
+
+    def test_raising_fn(self) -> None:
+        def f(p: Array) -> Array:
+            if p[0] != 1.0:
+                raise ValueError("boom")
+            return p**2
+
+        ev = evaluator(f, np.array([1.0, 2.0]), 2)
+        with pytest.raises(GradcheckError, match=r"^fn raised ValueError: boom \(evaluation 1"):
+            ev([(Delta(0, 0, 0.5),)])
+
+    def test_fn_writing_to_its_input(self) -> None:
+        def f(p: Array) -> Array:
+            p[0] += 1
+            return p**2
+
+        ev = evaluator(f, np.array([1.0, 2.0]), 2)
+        match = r"^fn modified the parameters .*; fn must not write to its input"
+        with pytest.raises(GradcheckError, match=match):
+            ev([()])

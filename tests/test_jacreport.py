@@ -170,3 +170,14 @@ def test_every_jacobian_report_validates_against_the_schema(case: str) -> None:
     kinds = {p.diagnosis.kind for p in report.parameters.values() if p.diagnosis is not None}
     assert kind is None or kind in kinds
     jsonschema.validate(json.loads(report.to_json()), _SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+def test_printed_report_speaks_of_fn_and_derivatives() -> None:
+    # attack13 F21/F27: check()'s "wrong gradient for" and "cost evaluations" wording
+    bad = A.copy()
+    bad[1] *= 3
+    text = str(check_jacobian(lambda p: A @ p, np.ones(2), bad))
+    assert "FAILED: wrong derivative for out / x" in text and " fn evaluations in " in text
+    assert "gradient" not in text.splitlines()[0] and "1/m" not in text
+    passed = str(check_jacobian(lambda p: A @ p, np.ones(2), A))
+    assert "PASSED: every checked derivative entry agrees" in passed

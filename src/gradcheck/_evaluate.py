@@ -254,6 +254,11 @@ def _flipped(
     return " and ".join(found)
 
 
+def _the(target: str, article: str = "the") -> str:
+    """``"the cost"``, but ``"fn"`` (a name) for check_jacobian's function."""
+    return f"{article} {target}" if target == "cost" else target
+
+
 class SerialEvaluator:
     """Evaluate points one after another on a private, in-place-perturbed copy.
 
@@ -341,6 +346,9 @@ class SerialEvaluator:
         self.pristine = [f.copy() if p is None else p for f, p in zip(self.flat, given)]
         self.on = on
 
+    #: What the evaluated function is called in messages (``fn`` for check_jacobian).
+    target = "cost"
+
     def reset_rng(self) -> None:
         """Put the global generators back to the saved states (if any were saved)."""
         if self.rng is not None:
@@ -363,8 +371,8 @@ class SerialEvaluator:
         for name, now, before in zip(self.names, self.flat, self.pristine):
             if not np.array_equal(now, before):
                 raise GradcheckError(
-                    f"the cost modified the parameters it was given ({name!r} changed); "
-                    "a cost must not write to its input"
+                    f"{_the(self.target)} modified the parameters it was given ({name!r} "
+                    f"changed); {_the(self.target, 'a')} must not write to its input"
                 )
 
     def _buffer(self, count: int) -> Array:
@@ -437,7 +445,7 @@ class SerialEvaluator:
             raise GradcheckError(f"{exc}({self._where(point)})") from None
         except Exception as exc:
             raise GradcheckError(
-                f"cost raised {type(exc).__name__}: {exc} ({self._where(point)})"
+                f"{self.target} raised {type(exc).__name__}: {exc} ({self._where(point)})"
             ) from exc
 
     def _apply(self, d: Delta) -> None:

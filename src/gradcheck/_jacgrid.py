@@ -44,6 +44,8 @@ class VectorEvaluator(SerialEvaluator):
     another size, a non-numeric or a non-finite one is an error naming the output.
     """
 
+    target = "fn"
+
     def __init__(self, *args: Any, size: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.size = size

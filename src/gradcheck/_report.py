@@ -343,9 +343,11 @@ def localised(report: Report, max_rows: int = 8) -> str:
 def format_report(report: Report, max_rows: int = 8) -> str:
     """The terminal rendering of a report (used by ``str(report)``)."""
     failed = report.failed_parameters
+    jacobian = "forms" in report.options  # a check_jacobian report: derivatives of fn
+    what = "derivative" if jacobian else "gradient"
     head = {
-        "passed": "PASSED: every checked gradient entry agrees",
-        "failed": f"FAILED: wrong gradient for {', '.join(failed)}",
+        "passed": f"PASSED: every checked {what} entry agrees",
+        "failed": f"FAILED: wrong {what} for {', '.join(failed)}",
         "inconclusive": "INCONCLUSIVE: the check could not reach a verdict",
     }[report.status]
     if report.status == "passed":
@@ -358,7 +360,8 @@ def format_report(report: Report, max_rows: int = 8) -> str:
     lines = [
         f"gradcheck {head}",
         f"  difference {_g(report.difference)} | method {opts.get('method', '?')}, {step}"
-        f" | {report.evaluations} cost evaluations in {report.seconds:.3g} s",
+        f" | {report.evaluations} {'fn' if jacobian else 'cost'} evaluations in"
+        f" {report.seconds:.3g} s",
     ]
     if report.mode != "full":
         lines.append(f"  mode {report.mode}")
