@@ -10,6 +10,7 @@ import pytest
 import gradcheck
 from gradcheck import GradcheckError
 from gradcheck._adapters import (
+    NoForward,
     Run,
     check_modes,
     choose_modes,
@@ -36,10 +37,12 @@ class TestModes:
             check_modes(bad)
 
     def test_default_is_both_when_forward_runs(self) -> None:
-        assert choose_modes(None, None, "remedy") == (("rev", "fwd"), [])
+        assert choose_modes(None, None, "remedy", "broken") == (("rev", "fwd"), [])
 
     def test_default_without_forward_mode_is_reverse_with_a_note(self) -> None:
-        modes, notes = choose_modes(None, "NotImplementedError: no jvp.", "add a jvp")
+        modes, notes = choose_modes(
+            None, NoForward("NotImplementedError: no jvp.", True), "add a jvp", "broken"
+        )
         assert modes == ("rev",)
         assert len(notes) == 1 and "NotImplementedError: no jvp" in notes[0]
         assert "add a jvp" in notes[0] and "('rev',)" in notes[0]
@@ -47,10 +50,20 @@ class TestModes:
     @pytest.mark.parametrize("wanted", [("fwd",), ("rev", "fwd")])
     def test_asking_for_forward_without_it_is_an_error(self, wanted: Any) -> None:
         with pytest.raises(GradcheckError, match=r"modes=.*add a jvp, or check modes=\('rev',\)"):
-            choose_modes(wanted, "NotImplementedError: no jvp", "add a jvp")
+            choose_modes(wanted, NoForward("NotImplementedError: no jvp", True), "add a jvp", "")
 
     def test_reverse_only_needs_no_forward_mode(self) -> None:
-        assert choose_modes(("rev",), "TypeError: x", "remedy") == (("rev",), [])
+        assert choose_modes(("rev",), NoForward("TypeError: x", True), "r", "b") == (("rev",), [])
+
+    @pytest.mark.parametrize("wanted", [None, ("fwd",), ("rev", "fwd"), ("rev",)])
+    def test_a_forward_rule_that_raises_is_an_error_never_a_note(self, wanted: Any) -> None:
+        # F31: only "no forward mode" downgrades the default; a rule that crashes is a bug.
+        probe = NoForward("ValueError: not enough values to unpack.", False)
+        with pytest.raises(GradcheckError) as info:
+            choose_modes(wanted, probe, "add a jvp", "the jvp raised {error}: look at it")
+        text = str(info.value)
+        assert "the jvp raised ValueError: not enough values to unpack: look at it" in text
+        assert "modes=('rev',)" in text and "add a jvp" not in text
 
     def test_run_names(self) -> None:
         assert run_name("rev", 0, False, "input0") == "input0"

@@ -39,6 +39,7 @@ __all__ = [
     "MODES",
     "Consistency",
     "Mode",
+    "NoForward",
     "Options",
     "Run",
     "check_modes",
@@ -73,6 +74,19 @@ class Options(TypedDict, total=False):
     miss_probability: float
 
 
+class NoForward(NamedTuple):
+    """Why forward mode did not run on ``fn``: what one probing JVP raised.
+
+    ``missing`` tells the two cases apart: ``fn`` has no forward mode (a torch
+    ``Function`` without a ``jvp`` raises ``NotImplementedError``, a JAX ``custom_vjp``
+    a ``TypeError``), so the default ``modes`` is ``("rev",)``; or its forward-mode
+    rule exists and raised, a bug reported as an error, never skipped.
+    """
+
+    error: str
+    missing: bool
+
+
 class Run(NamedTuple):
     """One mode's check of one output: its report, and the names it checked under."""
 
@@ -104,30 +118,37 @@ def check_modes(modes: object) -> tuple[Mode, ...] | None:
 
 
 def choose_modes(
-    wanted: tuple[Mode, ...] | None, forward_error: str | None, remedy: str
+    wanted: tuple[Mode, ...] | None, probe: NoForward | None, remedy: str, broken: str
 ) -> tuple[tuple[Mode, ...], list[str]]:
     """The modes to check and a note on the choice.
 
     Args:
         wanted: the checked ``modes`` option (``None``: not given).
-        forward_error: why forward mode cannot run on this function (``None``: it can).
-        remedy: what makes forward mode work, for the error and the note.
+        probe: why forward mode did not run on this function (``None``: it ran).
+        remedy: what gives a function forward mode, for the error and the note.
+        broken: the forward rule's name and what to look for when it raises (a bug).
 
     Raises:
-        GradcheckError: ``"fwd"`` asked for where forward mode cannot run.
+        GradcheckError: ``"fwd"`` asked for where forward mode cannot run, or the
+            function's forward-mode rule raised (whatever ``modes`` asked: a rule that
+            crashes is a bug to report, not a mode to skip).
     """
-    if forward_error is None:
+    if probe is None:
         return wanted or MODES, []
-    forward_error = forward_error.rstrip(".")
+    error = probe.error.rstrip(".")
+    if not probe.missing:
+        raise GradcheckError(
+            f"{broken.format(error=error)}; fix it, or check modes=('rev',) to skip forward mode"
+        )
     if wanted is not None and "fwd" in wanted:
         raise GradcheckError(
             f"modes={wanted!r} asks for forward mode, but fn's forward-mode derivative "
-            f"raised {forward_error}: {remedy}, or check modes=('rev',)"
+            f"raised {error}: {remedy}, or check modes=('rev',)"
         )
     if wanted is not None:
         return wanted, []
     return ("rev",), [
-        f"forward mode not checked: fn's forward-mode derivative raised {forward_error} "
+        f"forward mode not checked: fn's forward-mode derivative raised {error} "
         f"(modes defaults to what fn supports: ('rev',)); {remedy} to check it too"
     ]
 

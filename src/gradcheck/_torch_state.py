@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwad
 
+from gradcheck._adapters import NoForward
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Side
 
@@ -314,16 +315,22 @@ def jvp(
     return result
 
 
-def forward_error(call: Outputs, ts: dict[str, torch.Tensor], seeded: SeededRng) -> str | None:
-    """Why forward mode cannot run on ``call`` (it raised), or ``None``: one cheap JVP.
+def forward_error(
+    call: Outputs, ts: dict[str, torch.Tensor], seeded: SeededRng
+) -> NoForward | None:
+    """Why forward mode does not run on ``call`` (it raised), or ``None``: one cheap JVP.
 
     A custom ``Function`` without a ``jvp`` staticmethod raises ``NotImplementedError``
-    under dual tensors; so does an operation without a forward-mode formula.
+    under dual tensors, and so does an operation without a forward-mode formula: no
+    forward mode (``missing``). Any other exception is the forward rule's own bug (a
+    ``jvp`` reading ``ctx.saved_tensors`` that only ``save_for_backward`` filled, a
+    tangent of the wrong shape, ``None``, a NumPy array).
     """
     _forward_ad_loaded()
     try:
         with fwad.dual_level(), seeded():
             call({n: _dual(t, torch.ones_like(t)) for n, t in ts.items()})
     except Exception as exc:
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return NoForward(text, isinstance(exc, NotImplementedError))
     return None

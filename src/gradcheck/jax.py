@@ -35,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
 
 from gradcheck._adapters import (
     Mode,
+    NoForward,
     Options,
     Run,
     check_modes,
@@ -62,6 +63,16 @@ REMEDY = (
     "a custom_vjp function has no forward mode; define the rule with jax.custom_jvp "
     "(reverse mode then transposes it)"
 )
+#: The error when fn's forward-mode rule exists and raises (``{error}``: what it raised).
+BROKEN = (
+    "the JVP (jax.jvp) of fn raised {error} (probing forward mode with tangents of "
+    "ones): fn has a forward-mode rule and it fails, a bug; a custom_jvp rule returns "
+    "(primal_out, tangent_out) with tangent_out of primal_out's structure, shape and dtype"
+)
+#: What ``jax.jvp`` raises on a function with no forward mode: a ``custom_vjp``
+#: function (``TypeError: can't apply forward-mode autodiff (jvp) to a custom_vjp
+#: function``), a ``pure_callback`` (``ValueError: Pure callbacks do not support JVP``).
+NO_FORWARD = ("custom_vjp", "do not support JVP")
 
 
 def path_names(paths: Sequence[Sequence[Any]]) -> list[str]:
@@ -293,7 +304,7 @@ def check_function(
         f = _Function(outputs, names, leaves, int(options.get("seed", 0)), rng)
         rng.reset()
         error = None if wanted == ("rev",) else f.forward_error()
-        chosen, notes = choose_modes(wanted, error, REMEDY)
+        chosen, notes = choose_modes(wanted, error, REMEDY, BROKEN)
         runs = [f.run(mode, k, precision, options) for mode in chosen for k in f.floating]
         agreement = None
         if len(chosen) == 2:
@@ -335,14 +346,20 @@ class _Function:
         draw = np.random.default_rng([seed, 5])
         self.ws = {k: np.asarray(draw.standard_normal(self.outs[k].shape)) for k in self.floating}
 
-    def forward_error(self) -> str | None:
-        """Why ``jax.jvp`` cannot run on ``fn`` (a ``custom_vjp`` function), or ``None``."""
+    def forward_error(self) -> NoForward | None:
+        """Why ``jax.jvp`` does not run on ``fn``, or ``None``: one JVP.
+
+        ``missing`` where ``fn`` has no forward mode (:data:`NO_FORWARD`, or a
+        ``NotImplementedError``); any other exception is its forward rule's bug.
+        """
         try:
             jax.jvp(
                 lambda *xs: self.outputs(xs), self.leaves, [jnp.ones_like(x) for x in self.leaves]
             )
         except Exception as exc:
-            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            missing = isinstance(exc, NotImplementedError) or any(s in str(exc) for s in NO_FORWARD)
+            return NoForward(text, missing)
         return None
 
     def vjp(self, u: list[Array]) -> list[Array]:

@@ -92,6 +92,13 @@ REMEDY = (
     "give the autograd.Function a jvp staticmethod (its forward-mode rule; "
     "torch.autograd.gradcheck(check_forward_ad=True) needs the same)"
 )
+#: The error when fn's forward-mode rule exists and raises (``{error}``: what it raised).
+BROKEN = (
+    "the jvp (forward AD) of fn raised {error} (probing forward mode with tangents of "
+    "ones): fn has a forward-mode rule and it fails, a bug; a custom Function's jvp reads "
+    "what forward saved with ctx.save_for_forward (not save_for_backward) and returns one "
+    "tensor per output, of its shape and dtype"
+)
 
 
 class _Loss(torch.nn.Module):
@@ -285,7 +292,7 @@ def check_function(
         ts = {n: xs[i].detach() for n, i in zip(names, pos)}
         rng.reset()
         error = None if wanted == ("rev",) else forward_error(f.outputs, ts, seeded)
-        chosen, notes = choose_modes(wanted, error, REMEDY)
+        chosen, notes = choose_modes(wanted, error, REMEDY, BROKEN)
         fwd = {}
         if "fwd" in chosen:
             rng.reset()
