@@ -742,7 +742,8 @@ class TestForwardMode:
         report = gt.check_function(
             torch.matmul, a.requires_grad_(), b.requires_grad_(), modes=("fwd",)
         )
-        assert report.passed and list(report.parameters) == ["fwd/input0", "fwd/input1"]
+        names = ["fwd/input0", "fwd/input1", "linearity: jvp"]
+        assert report.passed and list(report.parameters) == names
         assert "consistency" not in report.options
 
     def test_several_outputs_are_reported_per_output(self) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "choose_modes",
     "combine",
     "consistency",
+    "linearity",
     "run_name",
 ]
 
@@ -54,6 +55,10 @@ Mode = Literal["rev", "fwd"]
 #: ``modes`` values: ``"rev"`` (reverse mode: the VJP, a backward) and ``"fwd"``
 #: (forward mode: the JVP).
 MODES: tuple[Mode, ...] = ("rev", "fwd")
+
+
+#: The linearity check's result name in a forward-only report.
+LINEARITY = "linearity: jvp"
 
 
 class Options(TypedDict, total=False):
@@ -190,17 +195,59 @@ def consistency(
     return agreement([forward, backward], n, m, roundoff, seed)[0]
 
 
-def _flat(
-    rule: Callable[[list[Array]], list[Array]], shapes: Sequence[tuple[int, ...]]
-) -> Callable[[Array], Array]:
-    """``rule`` of a list of arrays of ``shapes`` as a map of flat float64 vectors."""
+def linearity(
+    jvp: Callable[[list[Array]], list[Array]],
+    gradients: Sequence[Sequence[Array]],
+    cotangents: Sequence[Array],
+    inputs: Sequence[tuple[int, ...]],
+    roundoff: float,
+    seed: int,
+) -> Consistency:
+    """Compare ``jvp`` at random tangents with the gradients built from basis tangents.
 
-    def apply(x: Array) -> Array:
+    The forward check builds each ``w_kᵀJ`` from JVPs of basis tangents ``e_j``, so a
+    rule not linear in its tangent (``abs(t)``: ``|e_j| = e_j``) is never seen there.
+    Here ``w_kᵀ(J v)`` by ``jvp`` at random ``v`` must equal ``(w_kᵀJ) v``, by the
+    core's comparison (:func:`gradcheck._consistency.agreement`, its tolerance).
+
+    Args:
+        jvp: tangents (one float64 array per input) → ``J v`` (one per output).
+        gradients: per output, ``w_kᵀJ`` built from basis tangents (one per input).
+        cotangents: per output, ``w_k``.
+        inputs: the inputs' shapes.
+        roundoff: the largest unit round-off of the dtypes the rule computes in.
+        seed: seeds the private generator of the random tangents.
+    """
+    ws = [np.asarray(w, dtype=np.float64).reshape(-1) for w in cotangents]
+    rows = [np.concatenate([np.asarray(g, np.float64).reshape(-1) for g in gs]) for gs in gradients]
+    assembled = np.stack(rows)
+
+    def projected(v: Array) -> Array:
+        outs = _flat(jvp, inputs, split=True)(v)
+        return np.array([np.vdot(w, o) for w, o in zip(ws, outs)])
+
+    forms = [
+        LinearMap("jvp", projected, transposed=False),
+        LinearMap("jvp of basis tangents", lambda v: assembled @ v, transposed=False),
+    ]
+    return agreement(forms, assembled.shape[1], len(ws), roundoff, seed)[0]
+
+
+def _flat(
+    rule: Callable[[list[Array]], list[Array]],
+    shapes: Sequence[tuple[int, ...]],
+    split: bool = False,
+) -> Callable[[Array], Any]:
+    """``rule`` of a list of arrays of ``shapes`` as a map of flat float64 vectors (with
+    ``split``: to the list of its flat outputs)."""
+
+    def apply(x: Array) -> Any:
         parts, start = [], 0
         for shape in shapes:
             parts.append(x[start : start + math.prod(shape)].reshape(shape))
             start += math.prod(shape)
-        return np.concatenate([np.asarray(y, dtype=np.float64).reshape(-1) for y in rule(parts)])
+        flat = [np.asarray(y, dtype=np.float64).reshape(-1) for y in rule(parts)]
+        return flat if split else np.concatenate(flat)
 
     return apply
 
@@ -211,6 +258,7 @@ def combine(
     agreement: Consistency | None,
     rules: dict[Mode, str],
     seconds: float,
+    linear: Consistency | None = None,
 ) -> Report:
     """One report of the runs: every run's parameters, the worst entries of all, the
     runs' messages once each, a line naming what is wrong, and the consistency verdict.
@@ -221,6 +269,7 @@ def combine(
         agreement: the JVP–VJP comparison, when both modes ran.
         rules: what each mode runs, for messages (``"the jvp (forward AD)"``).
         seconds: the adapter's whole time.
+        linear: the forward rule's linearity check (:func:`linearity`), where run.
     """
     first = runs[0].report
     params = {n: p for r in runs for n, p in r.report.parameters.items()}
@@ -232,6 +281,11 @@ def combine(
         messages.append(_agreement_text(agreement, rules))
         params.update(_agreement_result(agreement))
         if agreement.wrong:
+            status = "failed"
+    if linear is not None:
+        params.update(_agreement_result(linear, LINEARITY))
+        if linear.wrong:
+            messages.append(_nonlinear_text(linear, rules))
             status = "failed"
     several = len(runs) > 1
     return replace(
@@ -301,10 +355,25 @@ def _agreement_text(c: Consistency, rules: dict[Mode, str]) -> str:
     )
 
 
-def _agreement_result(c: Consistency) -> dict[str, ParameterResult]:
+def _nonlinear_text(c: Consistency, rules: dict[Mode, str]) -> str:
+    """The linearity check's line for a report it fails."""
+    k = max(
+        range(len(c.values)), key=lambda i: abs(c.values[i][0] - c.values[i][1]) / c.tolerance[i]
+    )
+    (direct, assembled), tolerance = c.values[k], c.tolerance[k]
+    return (
+        f"{rules['fwd']} is not linear in its tangent: uᵀ(J v) = {direct:.6g} by the rule "
+        f"at a random tangent v but {assembled:.6g} by the Jacobian it gives on basis "
+        f"tangents (tolerance {tolerance:.2g}, round-off only): a forward rule must be "
+        "linear in t (abs(t), t**2 or a branch on t's sign are not)"
+    )
+
+
+def _agreement_result(c: Consistency, name: str | None = None) -> dict[str, ParameterResult]:
     """The consistency check as a result of its own (``"consistency: jvp vs vjp"``, as
-    ``check_jacobian`` reports it), made by the one report builder."""
-    outcome = Outcome((consistency_result(c),), math.nan)
+    ``check_jacobian`` reports it, or ``name``), made by the one report builder."""
+    result = consistency_result(c)
+    outcome = Outcome((result if name is None else result._replace(name=name),), math.nan)
     return build_report(outcome, evaluations=0, start=0.0, options={}).parameters
 
 

@@ -42,6 +42,7 @@ from gradcheck._adapters import (
     choose_modes,
     combine,
     consistency,
+    linearity,
     run_name,
 )
 from gradcheck._errors import GradcheckError
@@ -68,6 +69,13 @@ BROKEN = (
     "the JVP (jax.jvp) of fn raised {error} (probing forward mode with tangents of "
     "ones): fn has a forward-mode rule and it fails, a bug; a custom_jvp rule returns "
     "(primal_out, tangent_out) with tangent_out of primal_out's structure, shape and dtype"
+)
+#: The error when reverse mode cannot transpose fn's forward rule (F29).
+UNTRANSPOSABLE = (
+    "the VJP (jax.vjp) of fn cannot be computed: JAX transposes fn's forward rule (a "
+    "custom_jvp rule) and raised NotImplementedError: {error}; a custom_jvp rule must be "
+    "linear in its tangent (jnp.abs(t), t**2 or a branch on t are not), or check "
+    "modes=('fwd',)"
 )
 #: What ``jax.jvp`` raises on a function with no forward mode: a ``custom_vjp``
 #: function (``TypeError: can't apply forward-mode autodiff (jvp) to a custom_vjp
@@ -306,18 +314,24 @@ def check_function(
         error = None if wanted == ("rev",) else f.forward_error()
         chosen, notes = choose_modes(wanted, error, REMEDY, BROKEN)
         runs = [f.run(mode, k, precision, options) for mode in chosen for k in f.floating]
-        agreement = None
+        agreement, linear = None, None
+        outs = [f.outs[k] for k in f.floating]
+        roundoff = max(_eps(x.dtype) for x in [*leaves, *outs])
+        if chosen == ("fwd",):  # with both modes the consistency check sees it too
+            forward = [f.forward[k] for k in f.floating]
+            ws = [f.ws[k] for k in f.floating]
+            shapes = [tuple(x.shape) for x in leaves]
+            linear = linearity(f.jvp, forward, ws, shapes, roundoff, f.seed)
         if len(chosen) == 2:
-            outs = [f.outs[k] for k in f.floating]
             agreement = consistency(
                 f.jvp,
                 f.vjp,
                 [tuple(x.shape) for x in leaves],
                 [tuple(o.shape) for o in outs],
-                max(_eps(x.dtype) for x in [*leaves, *outs]),
+                roundoff,
                 f.seed,
             )
-        return combine(runs, notes, agreement, RULES, time.perf_counter() - start)
+        return combine(runs, notes, agreement, RULES, time.perf_counter() - start, linear)
 
 
 class _Function:
@@ -333,6 +347,7 @@ class _Function:
     ) -> None:
         self.outputs, self.names, self.leaves = outputs, names, leaves
         self.seed, self.rng = seed, rng
+        self.forward: dict[int, list[Array]] = {}  # w_kᵀJ from basis tangents, by run()
         rng.reset()
         try:
             self.outs, self.pullback = jax.vjp(lambda *xs: outputs(xs), *leaves)
@@ -367,7 +382,11 @@ class _Function:
         cots = [np.zeros(o.shape, dtype=jax.dtypes.float0) for o in self.outs]
         for k, a in zip(self.floating, u):
             cots[k] = np.asarray(a, dtype=self.outs[k].dtype)
-        return [np.asarray(g, dtype=np.float64) for g in self.pullback(cots)]
+        try:
+            grads = self.pullback(cots)
+        except NotImplementedError as exc:  # jax transposes fn's custom_jvp rule
+            raise GradcheckError(UNTRANSPOSABLE.format(error=f"{exc}".splitlines()[0])) from exc
+        return [np.asarray(g, dtype=np.float64) for g in grads]
 
     def jvp(self, v: list[Array]) -> list[Array]:
         """``J v`` by ``jax.jvp`` for tangents ``v``, at the floating outputs."""
@@ -391,6 +410,7 @@ class _Function:
             g = self.vjp([w64 if j == k else np.zeros(self.outs[j].shape) for j in self.floating])
         else:
             g = [np.asarray(x, dtype=np.float64) for x in jax.jacfwd(scalar)(self.leaves)]
+            self.forward[k] = g
         value = float(np.vdot(np.asarray(self.outs[k], np.float64), w64))
         user = Analytic(value, dict(zip(label, g)), _dtype(self.leaves))
         forward = mode == "fwd"

@@ -47,6 +47,7 @@ from gradcheck._adapters import (
     check_modes,
     choose_modes,
     combine,
+    linearity,
 )
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
@@ -301,4 +302,16 @@ def check_function(
         agreement = None
         if len(chosen) == 2:
             agreement = rules_agree(f, ts, seeded, rng)
-        return combine(runs, notes, agreement, RULES, time.perf_counter() - start)
+        linear = None
+        if chosen == ("fwd",):  # with both modes the consistency check sees it too
+            used = [*ts.values(), *(f.outs[k] for k in f.diff)]
+            linear = linearity(
+                lambda v: f.jvp(v, ts, seeded, rng),
+                [list(fwd[k].values()) for k in f.diff],
+                [f.ws[k].double().cpu().numpy() for k in f.diff],
+                [tuple(t.shape) for t in ts.values()],
+                max(float(torch.finfo(t.dtype).eps) for t in used),
+                f.seed,
+            )
+        seconds = time.perf_counter() - start
+        return combine(runs, notes, agreement, RULES, seconds, linear)
