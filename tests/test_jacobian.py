@@ -271,6 +271,70 @@ class TestPytrees:
         assert report.failed_parameters == ["s / b"]
         assert report.worst[0].label() in ("s / b[0]", "s / b[1]")
 
+    @staticmethod
+    def reversed_keys(tree: Any) -> Any:
+        """``tree`` with every dict's keys in reverse order (jax sorts them)."""
+        if isinstance(tree, dict):
+            return {k: TestPytrees.reversed_keys(tree[k]) for k in reversed(list(tree))}
+        return tree
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_dicts_in_another_key_order_are_matched_by_key(self, dtype: Any) -> None:
+        params = {k: v.astype(dtype) for k, v in self.params.items()}
+
+        def vjp(p: dict[str, Array], u: dict[str, Array]) -> dict[str, Array]:
+            j = self.jac(p)
+            return {
+                k: np.tensordot(u["h"], j["h"][k], axes=1) + u["s"] * j["s"][k] for k in ("b", "W")
+            }
+
+        def jvp(p: dict[str, Array], v: dict[str, Array]) -> dict[str, Array]:
+            j = self.jac(p)
+            return {
+                "s": sum(np.sum(j["s"][k] * v[k]) for k in ("W", "b")),
+                "h": sum(np.tensordot(j["h"][k], v[k], axes=v[k].ndim) for k in ("W", "b")),
+            }
+
+        def jac(p: dict[str, Array]) -> Any:
+            return self.reversed_keys(self.jac(p))
+
+        report = check_jacobian(self.f, params, jac, vjp=vjp, jvp=jvp)
+        assert report.status in ("passed", "inconclusive"), report
+        assert not report.failed_parameters
+
+    def test_wrong_values_under_other_keys_fail(self) -> None:
+        # g = w * b: dg/dw = diag(b), dg/db = diag(w); the two given under each other's key
+        params = {"w": np.array([0.5, -1.0]), "b": np.array([2.0, 0.3])}
+
+        def g(p: dict[str, Array]) -> Array:
+            return p["w"] * p["b"]
+
+        right = {"b": np.diag(params["w"]), "w": np.diag(params["b"])}
+        wrong = {"b": np.diag(params["b"]), "w": np.diag(params["w"])}
+        assert check_jacobian(g, params, right).status == "passed"
+        assert check_jacobian(g, params, wrong).status == "failed"
+        right_vjp = check_jacobian(g, params, vjp=lambda p, u: {"b": u * p["w"], "w": u * p["b"]})
+        wrong_vjp = check_jacobian(g, params, vjp=lambda p, u: {"b": u * p["b"], "w": u * p["w"]})
+        assert right_vjp.status == "passed"
+        assert wrong_vjp.status == "failed"
+
+    def test_flat_matrix_is_in_insertion_order(self) -> None:
+        # the flat (m, n) layout follows the dicts' own key order, as documented
+        params = {"z": np.array([0.3, -0.4]), "a": np.array([1.5, 0.7])}
+
+        def g(p: dict[str, Array]) -> Array:
+            return np.concatenate([p["z"] ** 2, 3 * p["a"]])
+
+        flat = np.zeros((4, 4))
+        flat[:2, :2] = np.diag(2 * params["z"])
+        flat[2:, 2:] = 3 * np.eye(2)
+        assert check_jacobian(g, params, flat).status == "passed"
+        assert check_jacobian(g, params, flat[:, [2, 3, 0, 1]]).status == "failed"
+
+    def test_missing_key_is_an_error_naming_key_matching(self) -> None:
+        with pytest.raises(GradcheckError, match="matched by key"):
+            check_jacobian(self.f, self.params, vjp=lambda p, u: {"W": p["W"], "c": p["b"]})
+
 
 class TestLarge:
     n = 20_000

@@ -16,7 +16,7 @@ Two forms of one derivative must agree with each other: ``gradcheck._consistency
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -102,17 +102,30 @@ def output_layout(value: Any, what: str) -> tuple[list[str], list[Array], TreeDe
 
 
 def _flat_like(
-    value: Any, names: list[str], shapes: list[tuple[int, ...]], what: str, like: str
+    value: Any,
+    names: list[str],
+    shapes: list[tuple[int, ...]],
+    treedef: TreeDef,
+    what: str,
+    like: str,
 ) -> Array:
-    """``value`` (a pytree shaped like ``names``/``shapes``) as one float64 vector."""
+    """``value`` (a pytree shaped like ``treedef``) as one float64 vector.
+
+    Dicts are matched by key, whatever their order (jax returns key-sorted dicts), as
+    :func:`gradcheck.check` matches gradients; lists and tuples by position.
+    """
     if len(names) == 1 and not isinstance(value, (dict, list, tuple)):
         leaves = [value]
     else:
         got, leaves, _ = flatten(value)
-        if len(leaves) != len(names):
+        matched = leaves_like(value, treedef)
+        if matched is not None:
+            leaves = matched
+        elif len(leaves) != len(names) or _has_mapping(value):
             raise GradcheckError(
                 f"{what} returned {len(leaves)} arrays ({', '.join(got)}), but {like} has "
-                f"{len(names)} ({', '.join(names)}): return the same structure as {like}"
+                f"{len(names)} ({', '.join(names)}): return the same structure as {like} "
+                "(dicts are matched by key)"
             )
     parts = []
     for name, shape, leaf in zip(names, shapes, leaves):
@@ -240,7 +253,12 @@ class Forms:
         lay = self.layout
         out = self._call("jvp", self.jvp_fn, self.tangent(v))
         return _flat_like(
-            out, lay.out_names, lay.out_shapes, "jvp(params, tangent)", "the function's output"
+            out,
+            lay.out_names,
+            lay.out_shapes,
+            lay.out_treedef,
+            "jvp(params, tangent)",
+            "the function's output",
         )
 
     def uj(self, form: str, u: Array) -> Array:
@@ -250,7 +268,9 @@ class Forms:
         assert self.vjp_fn is not None
         lay = self.layout
         out = self._call("vjp", self.vjp_fn, self.cotangent(u))
-        return _flat_like(out, lay.in_names, lay.in_shapes, "vjp(params, cotangent)", "parameter")
+        return _flat_like(
+            out, lay.in_names, lay.in_shapes, lay.in_treedef, "vjp(params, cotangent)", "parameter"
+        )
 
     def matrix(self, form: str) -> Array:
         """The dense ``m × n`` Jacobian by ``form``: the array, ``n`` JVPs of the basis
@@ -316,12 +336,16 @@ def _jacobian_matrix(value: Any, lay: Layout) -> Array:
             _shape_error(arr.shape, want, lay)
     _, leaves, _ = flatten(value)
     blocks = [(o, p) for o in range(len(lay.out_shapes)) for p in range(len(lay.in_shapes))]
-    if len(leaves) != len(blocks):
+    matched = _jacobian_leaves(value, lay)
+    if matched is not None:
+        leaves = matched
+    elif len(leaves) != len(blocks) or _has_mapping(value):
         raise GradcheckError(
             f"jacobian has {len(leaves)} arrays, but {len(lay.out_names)} outputs × "
             f"{len(lay.in_names)} parameters need {len(blocks)}: give the flat ({m}, {n}) "
             "matrix, or for each output a structure like the parameters whose leaves have "
-            "shape output_shape + parameter_shape (jax.jacrev's layout)"
+            "shape output_shape + parameter_shape (jax.jacrev's layout; dicts are "
+            "matched by key)"
         )
     out = np.empty((m, n))
     rows, cols = lay.out_slices(), lay.in_slices()
@@ -339,6 +363,54 @@ def _jacobian_matrix(value: Any, lay: Layout) -> Array:
             math.prod(lay.out_shapes[o]), math.prod(lay.in_shapes[p])
         )
     return _finite_matrix(out, "jacobian")
+
+
+def leaves_like(value: Any, treedef: TreeDef, subtrees: bool = False) -> list[Any] | None:
+    """``value``'s leaves in ``treedef``'s order, dicts matched by key; ``None`` if the
+    structures differ (another key set, another length, a container for a leaf).
+
+    With ``subtrees``, what sits at a leaf of ``treedef`` may be a container (the
+    per-output parameter structures of a jacrev-layout Jacobian)."""
+    out: list[Any] = []
+
+    def walk(v: Any, node: TreeDef) -> bool:
+        if node.kind == "leaf":
+            out.append(v)
+            return subtrees or not isinstance(v, (Mapping, list, tuple))
+        if node.kind == "dict":
+            if not isinstance(v, Mapping) or set(v) != set(node.keys):
+                return False
+            return all(walk(v[k], c) for k, c in zip(node.keys, node.children))
+        if not isinstance(v, (list, tuple)) or len(v) != len(node.children):
+            return False
+        return all(walk(vi, c) for vi, c in zip(v, node.children))
+
+    return out if walk(value, treedef) else None
+
+
+def _jacobian_leaves(value: Any, lay: Layout) -> list[Any] | None:
+    """The blocks of a jacrev-layout Jacobian in (output, parameter) order, by key."""
+    if lay.out_treedef.kind == "leaf":
+        return leaves_like(value, lay.in_treedef)
+    per_output = leaves_like(value, lay.out_treedef, subtrees=True)
+    if per_output is None:
+        return None
+    out: list[Any] = []
+    for sub in per_output:
+        blocks = [sub] if lay.in_treedef.kind == "leaf" else leaves_like(sub, lay.in_treedef)
+        if blocks is None:
+            return None
+        out.extend(blocks)
+    return out
+
+
+def _has_mapping(value: Any) -> bool:
+    """Whether a pytree holds a dict anywhere (then only key matching is meaningful)."""
+    if isinstance(value, Mapping):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_mapping(v) for v in value)
+    return False
 
 
 def _shape_error(got: tuple[int, ...], want: tuple[int, ...], lay: Layout) -> None:
