@@ -336,6 +336,56 @@ class TestPytrees:
             check_jacobian(self.f, self.params, vjp=lambda p, u: {"W": p["W"], "c": p["b"]})
 
 
+class TestKinks:
+    """A claim at a kink passes only between the one-sided slopes, as in ``check``."""
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize(
+        ("claim", "status"),
+        [
+            (0.0, "passed"),
+            (2.0, "passed"),
+            (1.0, "passed"),
+            (5.0, "inconclusive"),
+            (-100.0, "inconclusive"),
+        ],
+    )
+    def test_relu_claim_outside_its_slopes_is_inconclusive(
+        self, claim: float, status: str, dtype: Any
+    ) -> None:
+        x = np.array([0.0, 1.0, -0.5], dtype=dtype)
+        report = check_jacobian(lambda p: np.maximum(p, 0) * 2, x, np.diag([claim, 2.0, 0.0]))
+        assert report.status == status, report
+        if status == "inconclusive":
+            assert any("outside their one-sided slopes" in m for m in report.messages)
+
+    def test_abs_at_zero_absurd_claims_not_passed(self) -> None:
+        def g(p: Array) -> Array:
+            return np.abs(p) * np.array([1.0, 2.0, 3.0])
+
+        x = np.array([0.0, 0.0, 1.0])
+        assert check_jacobian(g, x, np.diag([1e6, -7.0, 3.0])).status == "inconclusive"
+        assert check_jacobian(g, x, np.diag([0.5, -1.0, 3.0])).status == "passed"
+
+    def test_pytree_block_at_a_kink(self) -> None:
+        params = {"a": np.array([0.0, 2.0]), "b": np.array([1.0])}
+
+        def f(p: dict[str, Array]) -> dict[str, Array]:
+            return {"r": np.maximum(p["a"], 0) * p["b"], "s": 3 * p["b"]}
+
+        def jac(c: float) -> dict[str, dict[str, Array]]:
+            return {
+                "r": {"a": np.diag([c, 1.0]), "b": np.array([[0.0], [2.0]])},
+                "s": {"a": np.zeros((1, 2)), "b": np.array([[3.0]])},
+            }
+
+        assert check_jacobian(f, params, jac(0.5)).status == "passed"
+        report = check_jacobian(f, params, jac(-4.0))
+        assert report.status == "inconclusive"
+        assert report.parameters["r / a"].status == "inconclusive"
+        assert report.parameters["s / b"].status == "passed"
+
+
 class TestLarge:
     n = 20_000
 

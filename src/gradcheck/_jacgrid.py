@@ -113,6 +113,9 @@ class Grid(NamedTuple):
     fd_error: Array
     status: Array  # of str
     rows: list[list[cmp.Comparison]]
+    #: bool: at a ``nonsmooth`` entry, whether the claim lies between the one-sided
+    #: slopes (``gradcheck._kinks`` rule 4); empty for a grid built without kinks
+    bracketed: Array = np.zeros((0, 0), dtype=bool)
 
 
 def output_noise(ev: SerialEvaluator, leaves: list[Array], f0: Array, u: float, seed: int) -> Array:
@@ -279,10 +282,10 @@ def _grid(
         np.stack([np.concatenate([getattr(c, name) for c in row]) for row in rows])
         if rows
         else np.zeros((0, J.shape[1]))
-        for name in ("numeric", "abs_error", "tolerance", "fd_error", "status")
+        for name in ("numeric", "abs_error", "tolerance", "fd_error", "status", "bracketed")
     ]
-    numeric, abs_error, tolerance, fd_error, status = fields
-    return Grid(numeric, abs_error, tolerance, fd_error, status, rows)
+    numeric, abs_error, tolerance, fd_error, status, bracketed = fields
+    return Grid(numeric, abs_error, tolerance, fd_error, status, rows, bracketed.astype(bool))
 
 
 def _zero_rows(

@@ -108,6 +108,9 @@ def _block_result(
     st = g.status[rs, cs]
     counts = {s: int(np.count_nonzero(st == s)) for s in ("wrong", "uncertain", "nonsmooth")}
     status = parameter_status(counts["wrong"], counts["uncertain"], counts["nonsmooth"], st.size)
+    loose = _unbracketed(g, rs, cs)
+    if status == "passed" and loose:  # _kinks rule 4, as check: a kink is no evidence
+        status = "inconclusive"
     diag = None
     if status == "failed":
         diag = diagnose_block(block, a[rs, cs], g.numeric[rs, cs], st, others)
@@ -120,7 +123,14 @@ def _block_result(
             "noise or curvature swamps the finite differences there"
         )
     if counts["nonsmooth"]:
-        notes.append(f"{block.name}: {counts['nonsmooth']} entries sit at kinks (not judged)")
+        text = f"{block.name}: {counts['nonsmooth']} entries sit at kinks (not judged)"
+        if loose:
+            text += (
+                f"; {loose} of them claim a value outside their one-sided slopes, which "
+                "finite differences at this point cannot judge (a wrong entry, or a "
+                "framework's convention where several kinks meet): the block is inconclusive"
+            )
+        notes.append(text)
     result = ParameterOutcome(
         name=block.name,
         shape=shape,
@@ -138,6 +148,14 @@ def _block_result(
         errors=g.abs_error[rs, cs].reshape(shape),
     )
     return result, notes
+
+
+def _unbracketed(g: Grid, rs: slice, cs: slice) -> int:
+    """How many of the block's kink entries claim a value outside their one-sided slopes."""
+    st = g.status[rs, cs]
+    if g.bracketed.shape != g.status.shape:
+        return int(np.count_nonzero(st == "nonsmooth"))
+    return int(np.count_nonzero((st == "nonsmooth") & ~g.bracketed[rs, cs]))
 
 
 def consistency_result(c: Consistency) -> ParameterOutcome:
