@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck._consistency import LinearMap, agreement, consistency
+from gradcheck._consistency import LinearMap, agreement, consistency, linearity
 from gradcheck._linear import Forms
 from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, unit_roundoff
 from test_linear import layout, linear_forms
@@ -55,3 +55,46 @@ def test_agreement_of_raw_maps_and_nan() -> None:
     nan = [right[0], LinearMap("rev", lambda u: np.full(3, math.nan), True)]
     (c,) = agreement(nan, 3, 2, unit_roundoff(np.float64), 0)
     assert c.wrong and c.forms == ("fwd", "rev")
+
+
+class TestLinearity:
+    """A jvp/vjp on random tangents against the matrix it built on basis vectors."""
+
+    @staticmethod
+    def matrices(forms: Forms) -> dict[str, Array]:
+        return {f: forms.matrix(f) for f in ("jvp", "vjp")}
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (40, 60)])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_linear_forms_pass(self, dtype: Any, shape: tuple[int, int], seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        J = rng.standard_normal(shape) * 10.0 ** rng.uniform(-5, 5)
+        forms = linear_forms(J, dtype)
+        results = linearity(forms, self.matrices(forms), seed)
+        assert len(results) == 2 and not any(c.wrong for c in results)
+
+    def test_float32_internals_of_a_float64_form_pass(self) -> None:
+        J = np.random.default_rng(5).standard_normal((50, 40))
+        J32 = J.astype(np.float32)
+        forms = linear_forms(J, vjp=lambda p, u: (u.astype(np.float32) @ J32).astype(float))
+        assert not any(c.wrong for c in linearity(forms, self.matrices(forms), 0))
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            {"jvp": lambda J: lambda p, v: J @ np.abs(v)},
+            {"vjp": lambda J: lambda p, u: np.abs(u) @ J},
+            {"jvp": lambda J: lambda p, v: (J @ v) * np.linalg.norm(v)},
+            {"vjp": lambda J: lambda p, u: (u @ J) * (1 + 1e-3 * np.sum(u))},
+        ],
+    )
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_nonlinear_forms_are_caught(self, bad: dict[str, Any], dtype: Any) -> None:
+        J = np.random.default_rng(2).standard_normal((6, 4)).astype(dtype)
+        ((name, make),) = bad.items()
+        forms = linear_forms(J, dtype, **{name: make(J)})
+        results = {c.forms: c for c in linearity(forms, self.matrices(forms), 1)}
+        assert results[(name, f"{name} on basis vectors")].wrong
+        other = "vjp" if name == "jvp" else "jvp"
+        assert not results[(other, f"{other} on basis vectors")].wrong

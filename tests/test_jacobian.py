@@ -386,6 +386,46 @@ class TestKinks:
         assert report.parameters["s / b"].status == "passed"
 
 
+class TestNotLinear:
+    """A jvp/vjp that is right on basis vectors but not linear fails in every mode."""
+
+    A: ClassVar[Array] = np.random.default_rng(0).standard_normal((4, 3))
+
+    @classmethod
+    def jac(cls, p: Array) -> Array:
+        return (1 - np.tanh(cls.A @ p) ** 2)[:, None] * cls.A
+
+    @classmethod
+    def f(cls, p: Array) -> Array:
+        return np.tanh(cls.A @ p)
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    @pytest.mark.parametrize(
+        "form",
+        [
+            {"jvp": lambda J, p, v: J(p) @ np.abs(v)},
+            {"vjp": lambda J, p, u: J(p).T @ np.abs(u)},
+            {"jvp": lambda J, p, v: J(p) @ v * np.linalg.norm(v)},
+        ],
+    )
+    def test_fails(self, mode: str, form: dict[str, Any]) -> None:
+        ((name, rule),) = form.items()
+        x = np.array([0.3, -0.8, 0.5])
+        report = check_jacobian(self.f, x, mode=mode, **{name: lambda p, t: rule(self.jac, p, t)})
+        assert report.status == "failed", report
+        if mode == "full":
+            assert f"consistency: {name} vs {name} on basis vectors" in report.failed_parameters
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_linear_forms_report_no_extra_result(self, dtype: Any) -> None:
+        x = np.array([0.3, -0.8, 0.5], dtype=dtype)
+        report = check_jacobian(
+            self.f, x, vjp=lambda p, u: self.jac(p).T @ u, jvp=lambda p, v: self.jac(p) @ v
+        )
+        assert report.status == "passed", report
+        assert not any("basis" in name for name in report.parameters)
+
+
 class TestLarge:
     n = 20_000
 

@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._linear import Forms
-from gradcheck._numerics import CONSISTENCY_ROUNDOFFS
+from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, unit_roundoff
 
-__all__ = ["PAIRS", "Consistency", "LinearMap", "agreement", "consistency"]
+__all__ = ["PAIRS", "Consistency", "LinearMap", "agreement", "consistency", "linearity"]
 
 Array = np.ndarray[Any, Any]
 #: Random pairs ``(u, v)`` of the consistency check: each pair is one exact identity.
@@ -131,6 +131,38 @@ def consistency(forms: Forms, seed: int, pairs: int = PAIRS) -> list[Consistency
     ]
     lay = forms.layout
     return agreement(maps, lay.n, lay.m, lay.roundoff(), seed, pairs)
+
+
+def linearity(forms: Forms, matrices: dict[str, Array], seed: int) -> list[Consistency]:
+    """Each ``jvp``/``vjp`` form on random tangents against its own matrix.
+
+    The entrywise check reads a ``jvp`` or ``vjp`` on basis vectors only (``n`` JVPs of
+    ``e_j``, ``m`` VJPs of ``e_i``), where a rule that is not linear in its tangent
+    (``J |v|``, ``J v ‖v‖``: a dropped sign, a stray normalisation) agrees with a
+    linear one. The form on random ``u``, ``v`` must give the same ``uᵀJv`` as the
+    matrix it built from the basis vectors. Both come from the same code, so they agree
+    to its working precision: the allowance is counted in float32 round-offs at least
+    (a form with float32 internals differs from itself by that much; a form that is
+    not linear differs by O(1)).
+    """
+    out = []
+    lay = forms.layout
+    roundoff = max(lay.roundoff(), unit_roundoff(np.float32))
+    for name, mat in matrices.items():
+        if name == "jacobian":
+            continue
+        transposed = name == "vjp"
+        own = LinearMap(
+            name, partial(forms.uj, name) if transposed else partial(forms.jv, name), transposed
+        )
+        basis = LinearMap(f"{name} on basis vectors", partial(_times, mat, transposed), transposed)
+        out.extend(agreement([own, basis], lay.n, lay.m, roundoff, seed + 1))
+    return out
+
+
+def _times(mat: Array, transposed: bool, x: Array) -> Array:
+    """``uᵀ A`` (``transposed``) or ``A v``."""
+    return np.asarray(x @ mat if transposed else mat @ x)
 
 
 def _norm(x: Array) -> float:

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck import _jacreport as rep
-from gradcheck._consistency import consistency
+from gradcheck._consistency import consistency, linearity
 from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
@@ -267,6 +267,10 @@ def check_jacobian(
         claimed = [forms.matrix(f) for f in forms.given]
         grids = entrywise(ev, setting, leaves, claimed, f0, sigma)
         agree = consistency(forms, opts.seed)
+        # reported only when a form is not linear (docs/jacobians.md)
+        agree += [
+            c for c in linearity(forms, dict(zip(forms.given, claimed)), opts.seed) if c.wrong
+        ]
     return rep.entrywise_report(
         layout, forms.given, claimed, grids, agree, ev.count + 1, start, options_record, sigma
     )
