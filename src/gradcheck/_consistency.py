@@ -6,13 +6,12 @@ its ``vjp`` is caught even where finite differences are too noisy to see it. Any
 that is a linear map of flat vectors (a :class:`LinearMap`: ``J v`` or ``uᵀ J``) can be
 compared by :func:`agreement`; :func:`consistency` compares the forms a user gave to
 :func:`gradcheck.check_jacobian`. The tolerance is
-:data:`gradcheck._numerics.CONSISTENCY_ROUNDOFFS` round-offs (see there and
-:func:`agreement` for its reason).
+:func:`gradcheck._numerics.consistency_tolerance`, the adapters' rule too (see there
+and :func:`agreement` for its reason).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NamedTuple
@@ -20,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._linear import Forms
-from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, unit_roundoff
+from gradcheck._numerics import CONSISTENCY_RTOL, consistency_tolerance, norm2, unit_roundoff
 
 __all__ = ["PAIRS", "Consistency", "LinearMap", "agreement", "consistency", "linearity"]
 
@@ -69,9 +68,11 @@ class Consistency(NamedTuple):
         )
         x, y = self.values[k]
         verdict = "disagree" if self.wrong else "agree"
+        digits = next((d for d in range(6, 18) if f"{x:.{d}g}" != f"{y:.{d}g}"), 17)
         return (
-            f"{a} and {b} {verdict}: uᵀJv = {x:.6g} by {a}, {y:.6g} by {b} "
-            f"(random u, v; round-off allowance {self.tolerance[k]:.2g})"
+            f"{a} and {b} {verdict}: uᵀJv = {x:.{digits}g} by {a}, {y:.{digits}g} by {b} "
+            f"(random u, v; allowance {self.tolerance[k]:.2g}: round-off and a relative "
+            f"{CONSISTENCY_RTOL:g} of ‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖)"
         )
 
 
@@ -82,15 +83,12 @@ def agreement(
     ``(uᵀ J) v``, exact up to round-off (no finite differences).
 
     Each map gives ``s = uᵀJv`` (``u·apply(v)``, or ``apply(u)·v`` when transposed).
-    ``u`` and ``v`` are standard normal, so every summand has a random sign and the
-    rounding errors add up like a random walk: an error of at most
-    ``λ √k · unit round-off`` times the sum of magnitudes, for a sum of ``k`` terms, with
-    probability ``1 − 2 exp(−λ²/2)`` (Higham & Mary, "A new approach to probabilistic
-    rounding error analysis", SIAM J. Sci. Comput. 41(5), 2019). With ``‖J‖_F`` estimated
-    by ``‖J v‖ √n/‖v‖`` and ``‖uᵀJ‖ √m/‖u‖`` (``E‖Jv‖² = ‖J‖_F²`` for ``v ~ N(0, I)``),
-    the tolerance of a pair is ``CONSISTENCY_ROUNDOFFS · u_dtype · (√n + √m) · ‖J‖_F ·
-    (‖u‖/√m)(‖v‖/√n)``, ``u_dtype`` being ``roundoff``: the largest unit round-off of
-    the dtypes the maps compute in.
+    Two maps agree on a pair when ``|s_a − s_b|`` is within
+    :func:`gradcheck._numerics.consistency_tolerance` of the pair's scale
+    ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖``, each norm taken from the form that gives it (from the one
+    form when both are alike): the rounding of sums of ``n + m`` products of random
+    sign, and a relative floor for forms accurate to less than round-off (an
+    ill-conditioned solve, float32 internals; see ``CONSISTENCY_RTOL``).
 
     Args:
         maps: the forms to compare (fewer than two: nothing to compare).
@@ -105,22 +103,31 @@ def agreement(
     us = [rng.standard_normal(m) for _ in range(pairs)]
     vs = [rng.standard_normal(n) for _ in range(pairs)]
     values: dict[str, list[float]] = {f.name: [] for f in maps}
-    frob = 0.0
+    scales: dict[str, list[float]] = {f.name: [] for f in maps}
     for u, v in zip(us, vs):
         for f in maps:
             w = np.asarray(f.apply(u if f.transposed else v), dtype=np.float64)
-            values[f.name].append(float(w @ v) if f.transposed else float(u @ w))
-            x, k = (u, m) if f.transposed else (v, n)
-            frob = max(frob, float(np.linalg.norm(w)) * math.sqrt(k) / _norm(x))
-    rnd = CONSISTENCY_ROUNDOFFS * roundoff * (math.sqrt(n) + math.sqrt(m)) * frob
-    tol = tuple(rnd * _norm(u) / math.sqrt(m) * _norm(v) / math.sqrt(n) for u, v in zip(us, vs))
+            with np.errstate(over="ignore", invalid="ignore"):
+                values[f.name].append(float(w @ v) if f.transposed else float(u @ w))
+            scales[f.name].append(norm2(w) * norm2(v if f.transposed else u))
     out = []
     for i, a in enumerate(maps):
         for b in maps[i + 1 :]:
             pair = tuple(zip(values[a.name], values[b.name]))
+            tol = tuple(
+                consistency_tolerance(roundoff, n + m, _scale(a, b, sa, sb))
+                for sa, sb in zip(scales[a.name], scales[b.name])
+            )
             wrong = any(not abs(x - y) <= t for (x, y), t in zip(pair, tol))  # NaN: wrong
             out.append(Consistency((a.name, b.name), pair, tol, wrong))
     return out
+
+
+def _scale(a: LinearMap, b: LinearMap, sa: float, sb: float) -> float:
+    """``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖``: each term from the form that gives it."""
+    if a.transposed == b.transposed:
+        return 2 * max(sa, sb)
+    return sa + sb
 
 
 def consistency(forms: Forms, seed: int, pairs: int = PAIRS) -> list[Consistency]:
@@ -163,7 +170,3 @@ def linearity(forms: Forms, matrices: dict[str, Array], seed: int) -> list[Consi
 def _times(mat: Array, transposed: bool, x: Array) -> Array:
     """``uᵀ A`` (``transposed``) or ``A v``."""
     return np.asarray(x @ mat if transposed else mat @ x)
-
-
-def _norm(x: Array) -> float:
-    return max(float(np.linalg.norm(x)), 1e-300)

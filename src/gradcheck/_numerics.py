@@ -51,6 +51,7 @@ __all__ = [
     "ATOL_ROUNDOFFS",
     "CANCELLATION",
     "CONSISTENCY_ROUNDOFFS",
+    "CONSISTENCY_RTOL",
     "HIDDEN_MAGNITUDE",
     "HIDDEN_STEP",
     "METHODS",
@@ -61,6 +62,7 @@ __all__ = [
     "UNSEEN",
     "Method",
     "check_method",
+    "consistency_tolerance",
     "default_rtol",
     "entry_scale",
     "noise_from_table",
@@ -141,16 +143,42 @@ PLAUSIBLE = 0.1
 #: said in a note: the report then states what it could not see.
 UNSEEN = 100.0
 
-#: The JVP–VJP consistency check's tolerance (``gradcheck._consistency.agreement``), in
-#: unit round-offs of ``(√n + √m) ‖J‖_F`` for unit-variance ``u``, ``v``: two forms of
-#: one Jacobian agree on ``uᵀJv`` up to the rounding of sums of ``n`` and ``m`` terms of
-#: random sign, at most ``λ√k·u`` of their magnitudes with probability
-#: ``1 − 2exp(−λ²/2)`` (Higham & Mary, SIAM J. Sci. Comput. 41(5), 2019); λ = 10 gives
-#: 1 − 4e-22, and a further factor 10 covers ``‖J‖_F``'s estimate from ``‖Jv‖`` (below a
-#: tenth of it in all of 6 draws with probability 3e-7) and forms that compute through
-#: a few more roundings than one product. A factor or sign error in a form is
-#: ``O(‖J‖_F)``: caught in float64 at any size, and in float32 up to n, m ≈ 10⁸.
+#: The JVP–VJP consistency checks' tolerance (the core's
+#: ``gradcheck._consistency.agreement`` and the adapters' ``gradcheck._adapters``: one
+#: rule, :func:`consistency_tolerance`), in unit round-offs of the dtype the forms run
+#: in, times ``√(n + m)`` and the scale ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖``: each side of
+#: ``uᵀJv`` is a sum of about ``n + m`` products, whose round-off grows like
+#: ``√(n + m)·u`` for random signs (Higham, *Accuracy and Stability of Numerical
+#: Algorithms*, §2.8 and §4.2; Higham & Mary, SIAM J. Sci. Comput. 41(5), 2019), and
+#: two correct rules may round in another order and through more intermediates.
 CONSISTENCY_ROUNDOFFS = 100.0
+#: A relative floor of the consistency tolerance, as a share of the same scale: two
+#: correct forms agree only as well as each is accurate, and a correct form need not be
+#: accurate to round-off: a backward-stable solve of condition κ is accurate to
+#: ``κ·u`` (an implicit layer at κ = 1e8 in float64: 1e-8; jax's ``check_grads``, with
+#: a relative tolerance of 1e-5 in float64, passes it), and a float64 form with float32
+#: internals to float32's ``u`` = 6e-8. 1e-6 accepts both, and a factor or sign error
+#: ``c`` (off by ``|c − 1|·|uᵀJv|``, with ``|uᵀJv| ≈ scale/(2√m)`` for random ``u``) is
+#: still caught while ``|c − 1| > 2√m·(1e-6 + CONSISTENCY_ROUNDOFFS·√(n+m)·u)``: a
+#: doubled or negated form at any size in float64, and in float32 up to n, m ≈ 10⁵.
+#: A form accurate only to TF32 (``u`` = 4.9e-4) in a float64 check is not accepted:
+#: the float64 finite differences see that error too.
+CONSISTENCY_RTOL = 1e-6
+
+
+def consistency_tolerance(roundoff: float, size: int, scale: float) -> float:
+    """The consistency checks' allowance for ``|uᵀ(Jv) − (uᵀJ)v|`` (see
+    :data:`CONSISTENCY_ROUNDOFFS` and :data:`CONSISTENCY_RTOL`).
+
+    Args:
+        roundoff: the unit round-off the forms compute in.
+        size: ``n + m``, the numbers of input and output entries.
+        scale: ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖`` by the two forms compared (:func:`norm2`).
+
+    >>> f"{consistency_tolerance(2.0**-53, 100, 1.0):.3g}"
+    '1e-06'
+    """
+    return (CONSISTENCY_ROUNDOFFS * math.sqrt(size) * roundoff + CONSISTENCY_RTOL) * scale
 
 
 def check_method(method: object) -> Method:
