@@ -426,6 +426,46 @@ class TestNotLinear:
         assert not any("basis" in name for name in report.parameters)
 
 
+class TestRandomDraws:
+    """fn and its forms draw the same dropout mask: every form starts from the user's
+    RNG states, as fn's evaluations and ``check``'s callable gradient do."""
+
+    A: ClassVar[Array] = np.random.default_rng(0).standard_normal((6, 3))
+
+    @staticmethod
+    def mask(source: str) -> Array:
+        if source == "numpy":
+            return np.random.rand(6) > 0.5
+        return np.array([random.random() > 0.5 for _ in range(6)])
+
+    @pytest.mark.parametrize("source", ["numpy", "random"])
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    @pytest.mark.parametrize("form", ["jacobian", "vjp", "jvp"])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_dropout_forms_pass(self, source: str, mode: str, form: str, seed: int) -> None:
+        A = self.A
+
+        def f(p: Array) -> Array:
+            return np.tanh(A @ p) * self.mask(source)
+
+        def jac(p: Array) -> Array:
+            return self.mask(source)[:, None] * (1 - np.tanh(A @ p) ** 2)[:, None] * A
+
+        forms = {
+            "jacobian": {"jacobian": jac},
+            "vjp": {"vjp": lambda p, u: jac(p).T @ u},
+            "jvp": {"jvp": lambda p, v: jac(p) @ v},
+        }[form]
+        np.random.seed(seed)
+        random.seed(seed)
+        before = (np.random.get_state()[1].copy(), random.getstate())
+        x = np.array([0.4, -0.3, 0.8])
+        report = check_jacobian(f, x, mode=mode, **forms)
+        assert report.status == "passed", report
+        assert np.array_equal(np.random.get_state()[1], before[0])
+        assert random.getstate() == before[1]
+
+
 class TestLarge:
     n = 20_000
 

@@ -237,11 +237,12 @@ def check_jacobian(
         )
         if layout.m == 0:
             raise GradcheckError("fn returned no values: there is no output to check")
-        forms = Forms(layout, leaves, jacobian, vjp, jvp)
+        forms = Forms(layout, leaves, jacobian, vjp, jvp, rng=saved)
         run_mode = resolve_mode(opts.mode, layout.n, layout.m)
         _fits_mode(opts, run_mode, layout)
         options_record = _record(opts, run_mode, forms.given)
         if run_mode == "directional":
+            saved.reset()  # the inner checks' fn sees the user's states, as every form
             return projected(fn, params, forms, opts, options_record, start)
         ev = VectorEvaluator(
             fn, treedef, leaves, names, saved, progress=opts.progress, size=layout.m

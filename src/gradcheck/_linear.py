@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import preserve_rng
+from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._numerics import unit_roundoff
 from gradcheck._pytree import TreeDef, flatten, unflatten
 
@@ -183,6 +183,10 @@ class Forms:
         leaves: private, unperturbed copies of the parameters (never given to a form:
             each call gets its own copy).
         jacobian, vjp, jvp: the forms the user gave (``None`` where not given).
+        rng: the user's global RNG states as the check found them: every call of a form
+            starts from them, as ``fn``'s evaluations do (``check`` gives a callable
+            gradient the same, ``gradcheck._inputs._call_grad``), so a form that
+            recomputes ``fn``'s random draws (dropout) sees the same ones.
     """
 
     def __init__(
@@ -192,8 +196,10 @@ class Forms:
         jacobian: Any = None,
         vjp: Callable[[Any, Any], Any] | None = None,
         jvp: Callable[[Any, Any], Any] | None = None,
+        rng: GlobalRng | None = None,
     ) -> None:
         self.layout = layout
+        self.rng = rng
         self.leaves = leaves
         self.vjp_fn = vjp
         self.jvp_fn = jvp
@@ -209,6 +215,8 @@ class Forms:
         """``fn(private params, *args)`` inside saved RNGs; errors name the form."""
         self.calls[form] += 1
         with preserve_rng():
+            if self.rng is not None:
+                self.rng.reset()
             try:
                 return fn(self._params(), *args)
             except GradcheckError:
