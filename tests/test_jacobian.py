@@ -466,6 +466,46 @@ class TestRandomDraws:
         assert random.getstate() == before[1]
 
 
+class TestZeroBlocks:
+    """An output that does not depend on a parameter: its exact-zero block is judged,
+    not left uncertain, whatever the dtype and the output's noise."""
+
+    @staticmethod
+    def f(p: dict[str, Array]) -> dict[str, Array]:
+        return {"s": np.sum(p["w"] ** 2), "h": np.tanh(p["b"])}
+
+    @staticmethod
+    def jac(p: dict[str, Array], zero: float = 0.0) -> dict[str, dict[str, Array]]:
+        b, w = p["b"].astype(np.float64), p["w"].astype(np.float64)
+        return {
+            "s": {"b": np.full(b.size, zero), "w": 2 * w},
+            "h": {"b": np.diag(1 - np.tanh(b) ** 2), "w": np.zeros((b.size, *w.shape))},
+        }
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_exact_zero_blocks_pass(self, dtype: Any, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        params = {
+            "b": rng.standard_normal(20).astype(dtype),
+            "w": rng.standard_normal((20, 30)).astype(dtype),
+        }
+        report = check_jacobian(self.f, params, self.jac)
+        assert report.status == "passed", report
+        assert report.parameters["s / b"].uncertain == 0
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_a_nonzero_claim_on_a_zero_block_does_not_pass(self, dtype: Any) -> None:
+        rng = np.random.default_rng(0)
+        params = {
+            "b": rng.standard_normal(5).astype(dtype),
+            "w": rng.standard_normal((5, 4)).astype(dtype),
+        }
+        report = check_jacobian(self.f, params, lambda p: self.jac(p, zero=1.0))
+        assert report.parameters["s / b"].status != "passed"
+        assert report.parameters["s / w"].status == "passed"
+
+
 class TestLarge:
     n = 20_000
 

@@ -285,7 +285,18 @@ def _grid(
         for name in ("numeric", "abs_error", "tolerance", "fd_error", "status", "bracketed")
     ]
     numeric, abs_error, tolerance, fd_error, status, bracketed = fields
+    status = np.where((status == "uncertain") & (J == 0) & _unmoved(stage1, f0), "ok", status)
     return Grid(numeric, abs_error, tolerance, fd_error, status, rows, bracketed.astype(bool))
+
+
+def _unmoved(stage1: list[Array], f0: Array) -> Array:
+    """``m × n``: whether every first-stage value of output ``i`` under steps of input
+    ``j`` equals ``f_i`` bit for bit. A claim of exactly 0 there is no uncertain entry:
+    the output did not move at all (the commonest Jacobian structure, an output that
+    does not depend on a parameter), whatever ``f_i``'s noise elsewhere; the noise
+    estimate moves every input at once."""
+    parts = [np.all(v == f0, axis=1).T for v in stage1]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((f0.size, 0), dtype=bool)
 
 
 def _zero_rows(
