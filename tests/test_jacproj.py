@@ -187,3 +187,34 @@ def test_jvp_entries_are_named_random_tangents_and_the_missing_guarantee_said() 
     assert any("no detection guarantee" in m for m in report.messages)
     with_vjp = check_jacobian(f, np.linspace(-1, 1, 50), jvp=jvp, vjp=vjp, mode="directional")
     assert with_vjp.guarantee and not any("no detection guarantee" in m for m in with_vjp.messages)
+
+
+class TestLowPrecisionJvp:
+    """A jvp check moves float16/float32 parameters by steps their dtype can hold."""
+
+    @staticmethod
+    def layer(dtype: Any, n: int, seed: int) -> tuple[Any, Array, Any]:
+        rng = np.random.default_rng(seed)
+        A = (rng.standard_normal((30, n)) / np.sqrt(n)).astype(dtype)
+        x = rng.standard_normal(n).astype(dtype)
+        A64 = A.astype(np.float64)
+
+        def jac(p: Array) -> Array:
+            return (1 - np.tanh(A64 @ p.astype(np.float64)) ** 2)[:, None] * A64
+
+        return (lambda p: np.tanh(A @ p)), x, jac
+
+    @pytest.mark.parametrize("dtype", [np.float16, np.float32])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_right_jvp_is_not_failed(self, dtype: Any, seed: int) -> None:
+        fn, x, jac = self.layer(dtype, 200, seed)
+        report = check_jacobian(fn, x, mode="directional", jvp=lambda p, v: jac(p) @ v)
+        assert report.status != "failed", report
+        if dtype == np.float32:
+            assert report.status == "passed", report
+
+    @pytest.mark.parametrize("dtype", [np.float16, np.float32])
+    def test_doubled_jvp_fails(self, dtype: Any) -> None:
+        fn, x, jac = self.layer(dtype, 200, 0)
+        report = check_jacobian(fn, x, mode="directional", jvp=lambda p, v: 2 * jac(p) @ v)
+        assert report.status == "failed", report

@@ -117,7 +117,7 @@ class _Scalar:
             claimed = {TANGENTS: np.array([u @ w for w in self.ws])}
             return check(
                 along,
-                {TANGENTS: np.zeros(JVP_DIRECTIONS)},
+                {TANGENTS: np.zeros(JVP_DIRECTIONS, dtype=_coarsest(leaves))},
                 claimed,
                 method=o.method,
                 rtol=o.rtol,
@@ -147,6 +147,14 @@ class _Scalar:
             budget=o.budget,
             progress=self._progress(),
         )
+
+
+def _coarsest(leaves: list[Array]) -> np.dtype[Any]:
+    """The parameters' floating dtype of largest round-off (float64 if none): the
+    ``t_k`` of a ``jvp`` check take its steps and tolerances, since the moved point is
+    cast to each parameter's dtype (a float64-sized step in ``t`` vanishes in float16)."""
+    floats = [x.dtype for x in leaves if x.dtype.kind == "f"]
+    return max(floats, key=lambda d: float(np.finfo(d).eps), default=np.dtype(np.float64))
 
 
 class Bisection(NamedTuple):
