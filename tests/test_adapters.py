@@ -110,7 +110,11 @@ class TestConsistency:
             return [j.T @ u[0].astype(np.float32)]
 
         assert not consistency(jvp, vjp, [(30,)], [(50,)], float(np.finfo(np.float32).eps), 0).wrong
-        assert consistency(jvp, vjp, [(30,)], [(50,)], 2.0**-52, 0).wrong
+        # float32 internals of a float64 check agree too: the relative floor
+        # (_numerics.CONSISTENCY_RTOL) accepts forms accurate to float32 round-off
+        assert not consistency(jvp, vjp, [(30,)], [(50,)], 2.0**-52, 0).wrong
+        doubled = consistency(lambda v: [2 * jvp(v)[0]], vjp, [(30,)], [(50,)], 2.0**-52, 0)
+        assert doubled.wrong
 
     def test_nan_disagrees(self) -> None:
         jvp, vjp = _linear(np.full((2, 2), np.nan))
