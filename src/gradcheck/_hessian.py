@@ -204,7 +204,9 @@ def _fd_symmetry(forms: Forms, grad: Callable[[Any], Any], seed: int) -> FdSymme
             value = grad(tree)
         except Exception as exc:
             raise GradcheckError(f"grad raised {type(exc).__name__}: {exc}") from exc
-        return _flat_like(value, lay.out_names, lay.out_shapes, "grad(params)", "params")
+        return _flat_like(
+            value, lay.out_names, lay.out_shapes, "grad(params)", "params", lay.out_treedef
+        )
 
     g0 = g(theta)
     values, tols, zero, nonzero = [], [], True, False

@@ -105,9 +105,9 @@ def _flat_like(
     value: Any,
     names: list[str],
     shapes: list[tuple[int, ...]],
-    treedef: TreeDef,
     what: str,
     like: str,
+    treedef: TreeDef | None = None,
 ) -> Array:
     """``value`` (a pytree shaped like ``treedef``) as one float64 vector.
 
@@ -118,10 +118,10 @@ def _flat_like(
         leaves = [value]
     else:
         got, leaves, _ = flatten(value)
-        matched = leaves_like(value, treedef)
+        matched = None if treedef is None else leaves_like(value, treedef)
         if matched is not None:
             leaves = matched
-        elif len(leaves) != len(names) or _has_mapping(value):
+        elif len(leaves) != len(names) or (treedef is not None and _has_mapping(value)):
             raise GradcheckError(
                 f"{what} returned {len(leaves)} arrays ({', '.join(got)}), but {like} has "
                 f"{len(names)} ({', '.join(names)}): return the same structure as {like} "
@@ -264,9 +264,9 @@ class Forms:
             out,
             lay.out_names,
             lay.out_shapes,
-            lay.out_treedef,
             "jvp(params, tangent)",
             "the function's output",
+            lay.out_treedef,
         )
 
     def uj(self, form: str, u: Array) -> Array:
@@ -277,7 +277,7 @@ class Forms:
         lay = self.layout
         out = self._call("vjp", self.vjp_fn, self.cotangent(u))
         return _flat_like(
-            out, lay.in_names, lay.in_shapes, lay.in_treedef, "vjp(params, cotangent)", "parameter"
+            out, lay.in_names, lay.in_shapes, "vjp(params, cotangent)", "parameter", lay.in_treedef
         )
 
     def matrix(self, form: str) -> Array:
