@@ -207,7 +207,7 @@ def _point(plan: Plan, ev: SerialEvaluator, j0: float) -> Point:
     result = np.dtype(ev.result_dtype)
     cost_u = unit_roundoff(result if np.issubdtype(result, np.inexact) else np.float64)
     u = max([cost_u] + [unit_roundoff(x.dtype) for x in point.leaves])
-    return point._replace(roundoff=u)
+    return point._replace(roundoff=u, cost_roundoff=cost_u)
 
 
 def _strategy(plan: Plan, ev: SerialEvaluator, point: Point) -> Ran:

@@ -11,7 +11,7 @@ tried again at the classic step. :func:`entrywise` returns what it found as a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, NamedTuple
@@ -59,9 +59,9 @@ class Compared(NamedTuple):
 def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
     """The ``full`` or ``sample`` check of ``plan`` at ``point``, evaluating with ``ev``."""
     hidden = None if plan.complex_step else prec.terms_size(point.analytic, point.leaves)
-    sigma, work = prec.cost_noise(
-        ev, point.leaves, point.j0, point.roundoff, plan.seed, hidden=hidden
-    )
+    noise = prec.cost_noise(ev, point.leaves, point.j0, point.roundoff, plan.seed, hidden=hidden)
+    noise, sigmas = _leaf_noise(ev, point, plan.seed, hidden, noise)
+    sigma, work = noise
     rng = np.random.default_rng([plan.seed, 2])
     chosen = [
         sample_indices(x.size, sample_size(x.size, plan.sample, n), rng)
@@ -70,7 +70,7 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
         for n, x in zip(plan.names, point.leaves)
     ]
     low = point.roundoff > _FLOAT64_U
-    s = _Setting(plan.method, point.j0, sigma, plan.rtol, plan.atol, plan.fixed, low, work)
+    s = _Setting(plan.method, point.j0, sigma, plan.rtol, plan.atol, plan.fixed, low, work, sigmas)
     compared = _check_leaves(
         ev, s, point.leaves, plan.names, point.analytic, plan.eps, chosen,
         grad_at=_gradient_at(plan), seed=plan.seed,
@@ -79,6 +79,40 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
     hidden_note = (prec.HIDDEN_NOTE,) if work is not None else ()
     notes = (*hidden_note, *compared.notes, *outcome.notes)
     return Ran(outcome._replace(notes=notes), work)
+
+
+def _own_roundoff(point: Point, leaf: Array) -> float:
+    """The unit round-off of ``leaf``'s dtype, or of the cost's when that is coarser."""
+    return max(point.cost_roundoff or point.roundoff, unit_roundoff(leaf.real.dtype))
+
+
+def _leaf_noise(
+    ev: Evaluator, point: Point, seed: int, hidden: float | None, noise: prec.Noise
+) -> tuple[prec.Noise, tuple[float, ...]]:
+    """The cost's noise, and each parameter's noise floor in its own dtype.
+
+    ``noise`` is floored at the coarsest round-off of the cost's and every parameter's
+    dtype; one float32 parameter would hide every float64 one's errors below float32's
+    round-off. Parameters whose own round-off (with the cost's) is the finest get the
+    noise probed again at that round-off, moving only them (a coarser parameter moved
+    by less than its spacing rounds to a jump of one spacing or none: noise that is
+    not the cost's); when that probe finds a cost computing in float32 inside, every
+    parameter keeps the coarse floor and float32's steps.
+    """
+    own = [_own_roundoff(point, leaf) for leaf in point.leaves]
+    coarse = tuple(noise.sigma for _ in own)
+    fine_u = min(own, default=point.roundoff)
+    if noise.work is not None or fine_u >= point.roundoff:
+        return noise, coarse
+    keep = {i for i, u in enumerate(own) if u == fine_u}
+
+    def moving_fine(points: Sequence[Any]) -> Array:
+        return ev([tuple(d for d in p if d.leaf in keep) for p in points])
+
+    fine = prec.cost_noise(moving_fine, point.leaves, point.j0, fine_u, seed, hidden=hidden)
+    if fine.work is not None:
+        return prec.Noise(max(noise.sigma, fine.sigma), fine.work), coarse
+    return noise, tuple(fine.sigma if u == fine_u else noise.sigma for u in own)
 
 
 def _gradient_at(plan: Plan) -> Callable[[list[Array]], list[Array]] | None:
@@ -105,6 +139,11 @@ class _Setting:
     fixed: bool
     low_precision: bool
     work: np.dtype[Any] | None = None  # the cost's own dtype, when below the leaves'
+    sigmas: tuple[float, ...] = ()  # each parameter's noise floor (``_leaf_noise``)
+
+    def at(self, i: int) -> _Setting:
+        """The setting for parameter ``i``: its own noise floor."""
+        return replace(self, sigma=self.sigmas[i]) if self.sigmas else self
 
     def dtype(self, leaf: Array) -> np.dtype[Any]:
         """The dtype whose round-off sets ``leaf``'s steps and tolerances."""
@@ -163,7 +202,9 @@ def _check_leaves(
     gradient is zero within round-off on the model's (:func:`_zero_parameters`).
     """
     out = []
+    every = s
     for i, (name, leaf) in enumerate(zip(names, leaves)):
+        s = every.at(i)
         flat = np.real(leaf.reshape(-1))
         idx = chosen[i]
         dtype = s.dtype(leaf)
@@ -176,7 +217,8 @@ def _check_leaves(
             _retry(ev, s, i, leaf, idx, h, a, r, comp)
         out.append((name, leaf, comp, idx))
     if grad_at is not None:
-        out = nearby.recheck(out, ev, grad_at, partial(_check_moved, s, eps), seed)
+        out = nearby.recheck(out, ev, grad_at, partial(_check_moved, every, eps), seed)
+    s = every
     if s.fixed:
         return Compared(out)
     zero = _zero_parameters(out, analytic)
@@ -286,7 +328,7 @@ def _check_moved(
 ) -> cmp.Comparison:
     """The entries ``idx`` of parameter ``i`` compared at a moved point (``gradcheck._nearby``):
     ``ev`` evaluates there, ``j0`` is the cost and ``leaf`` the parameter there."""
-    at = replace(s, j0=j0)
+    at = replace(s.at(i), j0=j0)
     h = steps(np.real(leaf.reshape(-1)), s.method, eps, s.dtype(leaf))[idx]
     r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol
     comp = _compare_entries(ev, at, i, leaf, idx, h, a, r, floor)

@@ -112,6 +112,7 @@ class Point(NamedTuple):
         analytic: the gradient there, flattened in parameter order.
         j0: the cost there.
         roundoff: the unit round-off that bounds the cost's precision there.
+        cost_roundoff: the unit round-off of the cost's own dtype (0: ``roundoff``).
         route: the float64 copy the check moved to (``gradcheck._precision``), or None.
         notes: why the check did not move to a float64 copy, when it could have.
     """
@@ -122,6 +123,7 @@ class Point(NamedTuple):
     roundoff: float
     route: Float64Route | None = None
     notes: tuple[str, ...] = ()
+    cost_roundoff: float = 0.0
 
 
 class Ran(NamedTuple):

@@ -1,0 +1,80 @@
+"""Tests for gradcheck._entrywise: each parameter judged in its own dtype."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+
+Array = np.ndarray[Any, Any]
+
+
+def _mixed(seed: int, small_dtype: Any, n: int) -> tuple[dict[str, Array], Any, Any]:
+    """A float64 cost of a float64 and a lower-precision parameter, and its gradient."""
+    rng = np.random.default_rng(seed)
+    params = {"big": rng.standard_normal(n), "small": rng.standard_normal(3).astype(small_dtype)}
+
+    def cost(p: dict[str, Array]) -> float:
+        return float(2 * np.sum(np.sin(p["big"])) + np.sum(p["small"].astype(np.float64)))
+
+    def grad(scale: float) -> dict[str, Array]:
+        return {"big": 2 * np.cos(params["big"]) * scale, "small": np.ones(3, small_dtype)}
+
+    return params, cost, grad
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("small_dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("mode", ["full", "sample"])
+def test_a_float32_parameter_does_not_blind_a_float64_one(
+    seed: int, small_dtype: Any, mode: str
+) -> None:
+    params, cost, grad = _mixed(seed, small_dtype, 4)
+    exact = gradcheck.check(cost, params, grad(1.0), mode=mode)
+    assert exact.parameters["big"].status == "passed"
+    # float16's noise floor may leave the float16 parameter itself inconclusive
+    assert exact.status in (
+        ("passed",) if small_dtype == np.float32 else ("passed", "inconclusive")
+    )
+    assert exact.parameters["big"].detection_bound < 1e-6
+    for error in (1e-4, 1e-6):
+        report = gradcheck.check(cost, params, grad(1 + error), mode=mode)
+        assert report.status == "failed"
+        assert report.parameters["big"].status == "failed"
+        assert report.parameters["small"].status == exact.parameters["small"].status
+
+
+def test_the_float64_parameter_keeps_the_bound_it_has_alone() -> None:
+    params, cost, grad = _mixed(3, np.float32, 6)
+    mixed = gradcheck.check(cost, params, grad(1.0)).parameters["big"].detection_bound
+    alone = (
+        gradcheck.check(
+            lambda b: float(2 * np.sum(np.sin(b))), params["big"], 2 * np.cos(params["big"])
+        )
+        .parameters["x"]
+        .detection_bound
+    )
+    assert mixed < 10 * alone < 1e-5
+
+
+def test_a_cost_in_float32_inside_keeps_float32_steps_for_every_parameter() -> None:
+    rng = np.random.default_rng(5)
+    params = {"big": rng.standard_normal(4), "small": rng.standard_normal(3).astype(np.float32)}
+
+    def cost(p: dict[str, Array]) -> float:
+        big = p["big"].astype(np.float32)
+        return float(np.sum(np.sin(big)) * np.float32(2) + np.sum(p["small"] ** 2))
+
+    def grad(p: dict[str, Array]) -> dict[str, Array]:
+        return {"big": 2 * np.cos(p["big"]), "small": 2 * p["small"]}
+
+    g = grad(params)
+    report = gradcheck.check(cost, params, g)
+    assert report.status == "passed"
+    assert any("computes in float32 inside" in m for m in report.messages)
+    assert report.parameters["big"].detection_bound < 0.01
+    wrong = gradcheck.check(cost, params, {**g, "big": 1.1 * g["big"]})
+    assert wrong.parameters["big"].status == "failed"
