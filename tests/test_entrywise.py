@@ -78,3 +78,20 @@ def test_a_cost_in_float32_inside_keeps_float32_steps_for_every_parameter() -> N
     assert report.parameters["big"].detection_bound < 0.01
     wrong = gradcheck.check(cost, params, {**g, "big": 1.1 * g["big"]})
     assert wrong.parameters["big"].status == "failed"
+
+
+@pytest.mark.parametrize("factor", [2.0, -1.0, 1.5])
+@pytest.mark.parametrize("method", ["central", "forward"])
+def test_a_failed_parameter_states_no_bound_from_its_own_error(factor: float, method: str) -> None:
+    x = np.array([1.0, -0.5, 0.3, 2.0, -1.0, 0.2])
+    report = gradcheck.check(lambda p: float(np.sum(p**2)), x, factor * 2 * x, method=method)
+    assert report.status == "failed"
+    assert not any("could not be seen" in m for m in report.messages)
+
+
+def test_a_passed_parameter_beside_a_failed_one_keeps_its_bound_sentence() -> None:
+    params, cost, grad = _mixed(0, np.float32, 4)
+    report = gradcheck.check(cost, params, grad(1 + 1e-3))
+    assert report.parameters["big"].status == "failed"
+    seen = [m for m in report.messages if "could not be seen" in m]
+    assert seen and all(m.startswith("small:") for m in seen)
