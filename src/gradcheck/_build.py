@@ -84,6 +84,18 @@ class ParameterOutcome(NamedTuple):
     errors: Array | None = None
 
 
+def outcome_of(result: ParameterResult) -> ParameterOutcome:
+    """A finished result as the outcome it was built from, for a check that reports a
+    sub-check's results as its own (rename or extend it with ``_replace``).
+
+    >>> p = ParameterOutcome("x", (2,), "float64", "passed", 0.0, checked=2)
+    >>> report = build_report(Outcome([p], 0.0), evaluations=1, start=0.0, options={})
+    >>> outcome_of(report.parameters["x"]) == p
+    True
+    """
+    return ParameterOutcome(*(getattr(result, f) for f in ParameterOutcome._fields))
+
+
 class Outcome(NamedTuple):
     """What a strategy hands to :func:`build_report`.
 

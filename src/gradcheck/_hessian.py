@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradcheck._build import Outcome, ParameterOutcome, build_report
+from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of
 from gradcheck._consistency import Consistency, LinearMap, agreement
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
@@ -41,7 +41,7 @@ from gradcheck._jacobian import check_jacobian
 from gradcheck._linear import Forms, Layout, _flat_like
 from gradcheck._numerics import entry_scale, unit_roundoff
 from gradcheck._pytree import flatten, unflatten
-from gradcheck._report import Diagnosis, ParameterResult, Report
+from gradcheck._report import Diagnosis, Report
 
 __all__ = ["SYMMETRY_PAIRS", "SYMMETRY_SAFETY", "check_hessian"]
 
@@ -236,26 +236,6 @@ def _split(x: Array, leaves: list[Array]) -> list[Array]:
     return out
 
 
-def _row(p: ParameterResult) -> ParameterOutcome:
-    """A result of the Jacobian check, as the outcome it was built from."""
-    return ParameterOutcome(
-        name=p.name,
-        shape=p.shape,
-        dtype=p.dtype,
-        status=p.status,
-        difference=p.difference,
-        checked=p.checked,
-        max_abs_error=p.max_abs_error,
-        failed=p.failed,
-        nonsmooth=p.nonsmooth,
-        uncertain=p.uncertain,
-        worst=p.worst,
-        diagnosis=p.diagnosis,
-        detection_bound=p.detection_bound,
-        errors=p.errors,
-    )
-
-
 def _symmetry_row(
     name: str, values: Any, tolerance: Any, wrong: bool, text: str
 ) -> ParameterOutcome:
@@ -307,7 +287,7 @@ def _fd_text(fd: FdSymmetry) -> str:
 
 def _report(report: Report, first: Report, claimed: list[Consistency], fd: FdSymmetry) -> Report:
     """The Jacobian check's report with the symmetry tests and the gradient's check."""
-    rows = [_row(p) for p in report.parameters.values()]
+    rows = [outcome_of(p) for p in report.parameters.values()]
     zero = fd.claimed_zero and fd.fd_nonzero
     if zero:
         rows = [

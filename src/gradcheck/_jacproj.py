@@ -33,7 +33,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradcheck._build import Outcome, ParameterOutcome, build_report, overall_status
+from gradcheck._build import (
+    Outcome,
+    ParameterOutcome,
+    build_report,
+    outcome_of,
+    overall_status,
+)
 from gradcheck._consistency import consistency
 from gradcheck._engine import check
 from gradcheck._jacreport import consistency_result
@@ -222,22 +228,7 @@ def _out_label(forms: Forms, flat: int) -> str:
 
 def _renamed(p: ParameterResult, name: str, extra: tuple[Entry, ...] = ()) -> ParameterOutcome:
     """A sub-check's parameter result as an outcome of this check, named ``name``."""
-    return ParameterOutcome(
-        name=name,
-        shape=p.shape,
-        dtype=p.dtype,
-        status=p.status,
-        difference=p.difference,
-        checked=p.checked,
-        max_abs_error=p.max_abs_error,
-        failed=p.failed,
-        nonsmooth=p.nonsmooth,
-        uncertain=p.uncertain,
-        worst=(*extra, *p.worst),
-        diagnosis=p.diagnosis,
-        detection_bound=p.detection_bound,
-        errors=p.errors,
-    )
+    return outcome_of(p)._replace(name=name, worst=(*extra, *p.worst))
 
 
 def projected(
