@@ -330,3 +330,68 @@ def test_subnormal_parameters_are_stepped_from_the_smallest_normal(
     assert report.status in ("passed", "inconclusive"), str(report)
     wrong = gradcheck.check(lambda p: 2 * np.sin(p), x, np.array(-2.0, dtype=dtype), mode=mode)
     assert wrong.status == "failed", str(wrong)
+
+
+class _CachesOnIdentity:
+    """A cost that returns its last value when given the same object (``p is last``)."""
+
+    def __init__(self, key: str | None = None) -> None:
+        self.key, self.last, self.value = key, None, 0.0
+
+    def __call__(self, p: Any) -> Any:
+        x = p if self.key is None else p[self.key]
+        if x is self.last:
+            return self.value
+        self.last = x
+        self.value = np.sum(np.sin(x)) + (0.0 if self.key is None else np.sum(p["b"] ** 2))
+        return self.value
+
+
+#: (size, mode, method): every method entry by entry; the directional mode has one
+_CACHE_CASES = [
+    (n, mode, method)
+    for n, mode in ((1, "full"), (7, "full"), (300, "sample"))
+    for method in ("central", "forward", "richardson", "complex")
+] + [(100_000, "directional", "central")]
+
+
+class TestCostsThatCacheOrWriteTheirInput:
+    """A cost caching on its input's identity saw one array perturbed in place: every
+    perturbed value was the cached one, and a correct gradient failed."""
+
+    @pytest.mark.parametrize(("size", "mode", "method"), _CACHE_CASES)
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_an_identity_cache_is_checked_correctly(
+        self, size: int, mode: str, method: str, dtype: Any
+    ) -> None:
+        x = np.random.default_rng(size).uniform(-2, 2, size).astype(dtype)
+        right = gradcheck.check(_CachesOnIdentity(), x, np.cos(x), method=method, mode=mode)
+        assert right.status == "passed", str(right)
+        bad = np.cos(x)
+        bad[::3] *= -1
+        wrong = gradcheck.check(_CachesOnIdentity(), x, bad, method=method, mode=mode)
+        assert wrong.status == "failed", str(wrong)
+
+    def test_an_identity_cache_on_one_leaf_of_a_dict(self) -> None:
+        # W is the same object at every call: b's perturbations were cached away too
+        params = {"W": np.array([0.3, -0.7, 1.1]), "b": np.array([0.5, -1.5])}
+        grad = {"W": np.cos(params["W"]), "b": 2 * params["b"]}
+        report = gradcheck.check(_CachesOnIdentity("W"), params, grad)
+        assert report.status == "passed", str(report)
+        grad["b"] = -grad["b"]
+        assert gradcheck.check(_CachesOnIdentity("W"), params, grad).failed_parameters == ["b"]
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_a_cost_writing_to_its_input_is_an_error_and_the_input_is_kept(
+        self, mode: str, dtype: Any
+    ) -> None:
+        def cost(p: Any) -> float:
+            p["W"] *= 2
+            return float(np.sum(p["W"] ** 2))
+
+        params = {"W": np.array([0.3, -0.7, 1.1], dtype=dtype)}
+        before = params["W"].tobytes()
+        with pytest.raises(gradcheck.GradcheckError, match="modified the parameters it was"):
+            gradcheck.check(cost, params, {"W": 8 * params["W"]}, mode=mode)
+        assert params["W"].tobytes() == before

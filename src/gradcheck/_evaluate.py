@@ -270,10 +270,13 @@ class SerialEvaluator:
     instead of 5. After each batch the whole copy is compared with the pristine one:
     a cost that writes to its input is an error.
 
-    The cost gets a fresh container (dicts, lists, tuples around the same private
-    arrays) at every evaluation: a cost that rebinds an entry of its input
+    The cost gets a fresh container (dicts, lists, tuples around fresh views of the
+    private arrays) at every evaluation: a cost that rebinds an entry of its input
     (``p["W"] = p["W"].astype(np.float64)``) changes only its own copy, and the next
-    evaluation still sees the perturbed arrays.
+    evaluation still sees the perturbed arrays; a cost that caches its value on its
+    input's identity (``if p is self.last: return self.value``) sees a new array each
+    time, not one array perturbed in place (every perturbed value was the cached one,
+    and a correct gradient "failed").
 
     Global random numbers: a batch first runs without touching the global RNGs. If
     the cost moved them (it draws random numbers: dropout, sampling), the batch is
@@ -436,8 +439,12 @@ class SerialEvaluator:
     def _value(self, point: Point) -> Any:
         """Call the cost on the (perturbed) private parameters; errors name the point."""
         self.count += 1
+        # fresh array objects (views, no copy): a cost that caches on its input's
+        # identity (``if p is self.last``) would return its cached value at every
+        # perturbed point, the arrays being perturbed in place
+        fresh = [leaf.view() for leaf in self.leaves]
         try:
-            return self._read(self.cost(self.build(self.leaves)))
+            return self._read(self.cost(self.build(fresh)))
         except NonFinite as exc:
             hint = edge_hint(point, self.names, self.shapes, self.pristine)
             raise GradcheckError(f"{exc}({self._where(point)}){hint}") from None
