@@ -22,7 +22,7 @@ from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
 from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
-from gradcheck._evaluate import Delta, Evaluator
+from gradcheck._evaluate import CostRaised, Delta, Evaluator, NonFinite
 from gradcheck._inputs import analytic_gradient
 from gradcheck._modes import sample_indices, sample_size
 from gradcheck._numerics import (
@@ -291,14 +291,36 @@ def _retry(
     k = unsure[grow]
     if not k.size:
         return
-    again = _compare_entries(ev, s, i, leaf, idx[k], h2[grow], a[k], rtol, comp.scale)
+    try:
+        _retry_at(ev, s, i, leaf, idx, h, h2[grow], k, a, rtol, comp)
+    except (NonFinite, CostRaised):  # the classic step left the cost's domain (exp
+        return  # overflowing at 1e4 × the parameter's scale): the entries stay uncertain
+
+
+def _retry_at(
+    ev: Evaluator,
+    s: _Setting,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    h: Array,
+    h2: Array,
+    k: Array,
+    a: Array,
+    rtol: float,
+    comp: cmp.Comparison,
+) -> None:
+    """The retry of the entries at positions ``k`` of ``comp`` at steps ``h2``
+    (:func:`_retry`); ``comp`` is changed only once every evaluation has returned."""
+    flat = np.real(leaf.reshape(-1))
+    again = _compare_entries(ev, s, i, leaf, idx[k], h2, a[k], rtol, comp.scale)
     consistent = np.abs(again.numeric - comp.numeric[k]) <= _allowance(comp)[k]
     resolved = (again.status == "ok") | ((again.status != "uncertain") & consistent)
     # a retry's wrong, and what it left open, are compared again between the two steps
     todo = np.flatnonzero((again.status == "wrong") | ~resolved)
     if todo.size:
         at = k[todo]
-        mean = np.sqrt(h[at]) * np.sqrt(h2[grow][todo])  # h·h2 can underflow
+        mean = np.sqrt(h[at]) * np.sqrt(h2[todo])  # h·h2 can underflow
         mid = kinks.exact_steps(flat[idx[at]], mean, leaf.real.dtype)
         check = _compare_entries(ev, s, i, leaf, idx[at], mid, a[at], rtol, comp.scale)
         agree = np.abs(check.numeric - again.numeric[todo]) <= _allowance(check)

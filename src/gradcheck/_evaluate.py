@@ -23,6 +23,7 @@ from gradcheck._errors import GradcheckError
 from gradcheck._pytree import TreeDef, builder
 
 __all__ = [
+    "CostRaised",
     "Delta",
     "Evaluator",
     "GlobalRng",
@@ -87,6 +88,10 @@ def _result_dtype(value: Any) -> np.dtype[Any]:
 
 class NonFinite(GradcheckError):
     """The cost returned NaN or ±inf (:func:`to_scalar`); callers add where and why."""
+
+
+class CostRaised(GradcheckError):
+    """The cost raised at a point (the message names the exception and the point)."""
 
 
 def to_scalar(value: Any, *, complex_ok: bool, where: str) -> complex | float:
@@ -447,11 +452,11 @@ class SerialEvaluator:
             return self._read(self.cost(self.build(fresh)))
         except NonFinite as exc:
             hint = edge_hint(point, self.names, self.shapes, self.pristine)
-            raise GradcheckError(f"{exc}({self._where(point)}){hint}") from None
+            raise NonFinite(f"{exc}({self._where(point)}){hint}") from None
         except GradcheckError as exc:
             raise GradcheckError(f"{exc}({self._where(point)})") from None
         except Exception as exc:
-            raise GradcheckError(
+            raise CostRaised(
                 f"{self.target} raised {type(exc).__name__}: {exc} ({self._where(point)})"
             ) from exc
 
