@@ -61,6 +61,7 @@ EXAMPLES = {
     "mixed_scales_isolated": 60,
     "isolation_whatever_the_ending": 200,
     "lower_precision_inside": 60,
+    "extreme_magnitudes": 60,
 }
 
 
@@ -546,3 +547,51 @@ class TestLowerPrecisionInside:
         assert isinstance(report, gradcheck.Report)
         assert _rng_states() == before
         assert _bytes(problem.params) == arrays
+
+
+class TestExtremeMagnitudes:
+    """Parameters of magnitude 1e-300 … 1e300 (float64; float32 to 1e±36), every method:
+    the step's scale, the parameter's RMS, neither underflows nor overflows (a correct
+    gradient failed from 1e-170 down, and parameters above 1e154 were refused). The cost
+    ``Σ k·s·sin(θ/s)`` varies on the parameters' own scale ``s`` with gradient
+    ``k·cos(θ/s)`` of magnitude ``k`` (1e-3 … 1e3)."""
+
+    @_settings("extreme_magnitudes")
+    @given(
+        exponent=st.floats(-300.0, 300.0),
+        k=st.floats(1e-3, 1e3),
+        size=st.integers(1, 8),
+        dtype=st.sampled_from(["float64", "float32"]),
+        method=_METHODS,
+        seed=st.integers(0, 2**32 - 1),
+        data=st.data(),
+    )
+    def test_correct_passes_and_a_sign_flip_fails_at_its_index(
+        self,
+        exponent: float,
+        k: float,
+        size: int,
+        dtype: str,
+        method: str,
+        seed: int,
+        data: st.DataObject,
+    ) -> None:
+        if dtype == "float32":
+            exponent = exponent * 36 / 300  # float32's range
+        s = 10.0**exponent
+        rng = np.random.default_rng(seed)
+        x = (rng.uniform(0.2, 1.5, size) * rng.choice([-1.0, 1.0], size) * s).astype(dtype)
+        scale = np.dtype(dtype).type(s)
+
+        def cost(p: Any) -> Any:
+            return np.sum(np.sin(p / scale)) * (k * s)
+
+        g = (k * np.cos(x.astype(np.float64) / s)).astype(dtype)
+        right = gradcheck.check(cost, x, g, method=method)
+        assert right.status == "passed", f"s={s:g}\n{right}"
+        big = np.flatnonzero(np.abs(g) >= 0.5 * np.max(np.abs(g)))
+        j = int(data.draw(st.sampled_from(big.tolist()), label="entry"))
+        bad = g.copy()
+        bad[j] = -bad[j]
+        wrong = gradcheck.check(cost, x, bad, method=method)
+        _fails_at(wrong, "x", (j,), f"s={s:g}, sign flipped at {j}")

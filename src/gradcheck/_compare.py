@@ -66,6 +66,7 @@ __all__ = [
     "roundoff",
     "roundoff_limited",
     "tolerance",
+    "value_noise",
     "zero_within_noise",
 ]
 
@@ -228,8 +229,24 @@ class Comparison:
             getattr(self, name)[where] = getattr(other, name)
 
 
+def value_noise(sigma: float, u: float, j0: float, values: Array) -> Array:
+    """Each entry's noise: the cost's ``σ``, and at least the round-off of the values
+    it was differenced from, ``u · max(|J0|, |J(θ ± h)|, tiny)``.
+
+    ``σ`` is measured at θ. Where the cost is far larger at θ ± h (a retry's classic
+    step 6e-6 for a parameter of 1e-170: ``Σθ²`` is 3.6e-11 there and 0 at θ) its
+    values carry that much more round-off, and where they underflow (``Σθ²`` at 1e-160
+    is subnormal) their resolution is the smallest subnormal, ``u · tiny``, not
+    ``u · |J|``: without this floor a cost that lost the entry to rounding was
+    "unresponsive", and a correct gradient failed.
+    """
+    tiny = float(np.finfo(np.float64).tiny)
+    mag = np.max(np.abs(values), axis=1, initial=max(abs(j0), tiny)) if values.size else tiny
+    return np.asarray(np.maximum(sigma, u * mag), dtype=np.float64)
+
+
 @_overflow_is_inf
-def roundoff(method: Method, sigma: float, h: Array) -> Array:
+def roundoff(method: Method, sigma: float | Array, h: Array) -> Array:
     """Each entry's ``ν = NOISE_GAIN · σ / h``: the round-off its difference quotient
     inherits from the cost's noise (``inf`` where that is beyond float64)."""
     return np.asarray(NOISE_GAIN[method] * sigma / h, dtype=np.float64)
@@ -314,7 +331,7 @@ def tolerance(
     numeric: Array,
     h: Array,
     *,
-    sigma: float,
+    sigma: float | Array,
     rtol: float,
     atol: float | None,
     fixed: bool,
@@ -346,7 +363,7 @@ def compare(
     tol: Array,
     *,
     j0: float,
-    sigma: float,
+    sigma: float | Array,
     fixed: bool,
     stage1: Array,
     recheck: Array,
@@ -359,7 +376,7 @@ def compare(
         method: the difference method.
         analytic, numeric, h: per-entry gradient, estimate and step.
         tol: per-entry screening tolerance from :func:`tolerance`.
-        j0: the unperturbed cost; sigma: its noise.
+        j0: the unperturbed cost; sigma: its noise (per entry: :func:`value_noise`).
         fixed: the user gave ``rtol``/``atol``: no allowance for estimated error.
         stage1: stage-1 cost values, one row per entry (columns = STAGE1).
         recheck: re-examination values, one row per entry that failed the screen
@@ -399,7 +416,8 @@ def compare(
         fd_error[idx] = np.where(screened, 0.0, err)
         e_all[idx] = err
         a = analytic[idx]
-        site = _kinks.locate(jp, jm, jp2, jm2, j0=j0, h=hh, sigma=sigma, tol=tol[idx], analytic=a)
+        sig = np.broadcast_to(np.asarray(sigma, dtype=np.float64), numeric.shape)[idx]
+        site = _kinks.locate(jp, jm, jp2, jm2, j0=j0, h=hh, sigma=sig, tol=tol[idx], analytic=a)
         kink[idx], bracketed[idx] = site.offset, site.bracketed
         allowed = tol[idx] + (0.0 if fixed else SAFETY * err)
         verdict = np.where(mismatch[idx] <= allowed, "ok", "wrong").astype(object)

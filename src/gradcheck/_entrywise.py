@@ -165,8 +165,9 @@ def _compare_entries(
     vals1 = vals1.reshape(idx.size, len(offsets))
     real1 = np.real(vals1) if method != "complex" else vals1
     numeric = cmp.first_estimate(method, s.j0, real1, h)
+    sigma = cmp.value_noise(s.sigma, unit_roundoff(s.dtype(leaf)), s.j0, real1)
     tol = cmp.tolerance(
-        method, a, numeric, h, sigma=s.sigma, rtol=rtol, atol=s.atol, fixed=s.fixed, floor=floor
+        method, a, numeric, h, sigma=sigma, rtol=rtol, atol=s.atol, fixed=s.fixed, floor=floor
     )
     sus = np.flatnonzero(cmp.examined(method, a, numeric, tol, real1, s.j0, h, floor))
     offs2 = cmp.RECHECK[method]
@@ -175,7 +176,7 @@ def _compare_entries(
     if method != "complex":
         vals2 = np.real(vals2)
     return cmp.compare(
-        method, a, numeric, h, tol, j0=s.j0, sigma=s.sigma, fixed=s.fixed,
+        method, a, numeric, h, tol, j0=s.j0, sigma=sigma, fixed=s.fixed,
         stage1=real1, recheck=vals2, floor=floor, low_precision=s.low_precision,
     )  # fmt: skip
 

@@ -159,7 +159,7 @@ def locate(
     *,
     j0: float,
     h: Array,
-    sigma: float,
+    sigma: float | Array,
     tol: Array,
     analytic: Array,
 ) -> Sites:
