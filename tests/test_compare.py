@@ -291,3 +291,25 @@ class TestUnresponsiveEntryInLowPrecision:
             assert any("exactly the same value at every step" in m for m in report.messages)
         else:
             assert report.status == "failed", str(report)
+
+
+class TestValueNoise:
+    U = float(np.finfo(np.float64).eps) / 2
+    TINY = float(np.finfo(np.float64).tiny)
+
+    def test_the_values_round_off_floors_the_measured_noise(self) -> None:
+        vals = np.array([[1.0, 3.0], [-8.0, 2.0]])
+        got = cmp.value_noise(0.0, self.U, 2.0, vals, np.array([1.0, 0.0]))
+        assert got.tolist() == [3.0 * self.U, 8.0 * self.U]
+        assert cmp.value_noise(1.0, self.U, 2.0, vals, np.ones(2)).tolist() == [1.0, 1.0]
+
+    def test_underflowed_values_resolve_the_smallest_subnormal_for_a_non_zero_claim(
+        self,
+    ) -> None:
+        vals = np.zeros((3, 2))
+        got = cmp.value_noise(0.0, 1e-3, 0.0, vals, np.array([1e-170, 0.0, -2.0]))
+        assert got.tolist() == [1e-3 * self.TINY, 0.0, 1e-3 * self.TINY]
+
+    def test_no_values_leave_the_measured_noise(self) -> None:
+        got = cmp.value_noise(0.5, self.U, 1.0, np.zeros((0, 2)), np.zeros(0))
+        assert got.shape == (0,)

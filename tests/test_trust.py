@@ -459,3 +459,23 @@ def test_a_cost_that_underflows_is_inconclusive_not_failed(s: float, method: str
     report = gradcheck.check(lambda p: float(np.sum(p * p)), x, 2 * x, method=method)
     assert report.status == "inconclusive", str(report)
     assert any("could not be resolved" in m for m in report.messages), str(report)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+@pytest.mark.parametrize("shape", [(1,), (3,), (2, 5)])
+def test_a_cost_that_is_zero_near_theta_passes_a_zero_gradient(
+    dtype: type, method: str, shape: tuple[int, ...]
+) -> None:
+    # a dropout that dropped every output: the cost is exactly 0 at every step, and a
+    # claim of exactly 0 agrees with that to the last bit (no round-off floor applies)
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(dtype)
+    report = gradcheck.check(lambda p: 0.0 * float(np.sum(p)), x, np.zeros_like(x), method=method)
+    assert report.status == "passed", str(report)
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+def test_a_non_zero_claim_for_a_zero_cost_fails(method: str) -> None:
+    x = np.array([0.5, -1.5, 2.0])
+    report = gradcheck.check(lambda p: 0.0 * float(np.sum(p)), x, np.ones(3), method=method)
+    assert report.status == "failed", str(report)

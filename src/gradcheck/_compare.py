@@ -229,19 +229,26 @@ class Comparison:
             getattr(self, name)[where] = getattr(other, name)
 
 
-def value_noise(sigma: float, u: float, j0: float, values: Array) -> Array:
+def value_noise(sigma: float, u: float, j0: float, values: Array, analytic: Array) -> Array:
     """Each entry's noise: the cost's ``σ``, and at least the round-off of the values
-    it was differenced from, ``u · max(|J0|, |J(θ ± h)|, tiny)``.
+    it was differenced from, ``u · max(|J0|, |J(θ ± h)|)``, or ``u · tiny`` where those
+    are all below ``tiny`` and the entry's ``analytic`` value is not 0.
 
     ``σ`` is measured at θ. Where the cost is far larger at θ ± h (a retry's classic
     step 6e-6 for a parameter of 1e-170: ``Σθ²`` is 3.6e-11 there and 0 at θ) its
     values carry that much more round-off, and where they underflow (``Σθ²`` at 1e-160
     is subnormal) their resolution is the smallest subnormal, ``u · tiny``, not
     ``u · |J|``: without this floor a cost that lost the entry to rounding was
-    "unresponsive", and a correct gradient failed.
+    "unresponsive", and a correct gradient failed. A claim of exactly 0 predicts no
+    change, so exact zeros at every step agree with it to the last bit: there the
+    floor stays 0 (a cost that is 0 near θ, all of a dropout's outputs dropped, has
+    nothing to resolve, and its zero gradient passes).
     """
     tiny = float(np.finfo(np.float64).tiny)
-    mag = np.max(np.abs(values), axis=1, initial=max(abs(j0), tiny)) if values.size else tiny
+    if not values.size:
+        return np.full(analytic.shape, float(sigma))
+    mag = np.max(np.abs(values), axis=1, initial=abs(j0))
+    mag = np.where((mag < tiny) & (analytic != 0), tiny, mag)
     return np.asarray(np.maximum(sigma, u * mag), dtype=np.float64)
 
 

@@ -165,7 +165,7 @@ def _compare_entries(
     vals1 = vals1.reshape(idx.size, len(offsets))
     real1 = np.real(vals1) if method != "complex" else vals1
     numeric = cmp.first_estimate(method, s.j0, real1, h)
-    sigma = cmp.value_noise(s.sigma, unit_roundoff(s.dtype(leaf)), s.j0, real1)
+    sigma = cmp.value_noise(s.sigma, unit_roundoff(s.dtype(leaf)), s.j0, real1, a)
     tol = cmp.tolerance(
         method, a, numeric, h, sigma=sigma, rtol=rtol, atol=s.atol, fixed=s.fixed, floor=floor
     )
