@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck._consistency import PAIRS, LinearMap, agreement, consistency, linearity
+from gradcheck import check_jacobian
+from gradcheck._consistency import (
+    PAIRS,
+    LinearMap,
+    Magnitudes,
+    agreement,
+    consistency,
+    linearity,
+)
 from gradcheck._linear import Forms
 from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, CONSISTENCY_RTOL, unit_roundoff
 from test_linear import layout, linear_forms
@@ -149,3 +157,69 @@ class TestLinearity:
         assert results[(name, f"{name} on basis vectors")].wrong
         other = "vjp" if name == "jvp" else "jvp"
         assert not results[(other, f"{other} on basis vectors")].wrong
+
+
+class TestRoundoffFloor:
+    """attack13 F3 (t68): at a stationary point the forms' own scale is round-off."""
+
+    @pytest.mark.parametrize("scale", [1e-8, 1.0, 1e8])
+    @pytest.mark.parametrize("k", [1, 2, 3])
+    def test_correct_forms_at_a_stationary_point_agree(self, scale: float, k: int) -> None:
+        # J = diag(−sin(kπ)) is 0 by one form and round-off (≈ k·1e-16) by the other
+        x = np.pi * np.arange(k, k + 3, dtype=np.float64)
+        report = check_jacobian(
+            lambda p: scale * np.cos(p),
+            x,
+            np.zeros((3, 3)),
+            vjp=lambda p, u: -scale * np.sin(p) * u,
+            jvp=lambda p, v: -scale * np.sin(p) * v,
+        )
+        assert not any(name.startswith("consistency") for name in report.failed_parameters)
+
+    @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.parametrize("shape", [(3, 3), (40, 30)])
+    def test_a_relative_1e_3_disagreement_still_fails(
+        self, seed: int, shape: tuple[int, int]
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        A = rng.standard_normal(shape)
+        x = rng.standard_normal(shape[1])
+        report = check_jacobian(
+            lambda p: np.tanh(A @ p),
+            x,
+            vjp=lambda p, u: A.T @ ((1 - np.tanh(A @ p) ** 2) * u),
+            jvp=lambda p, v: (1 + 1e-3) * (1 - np.tanh(A @ p) ** 2) * (A @ v),
+            mode="full",
+        )
+        assert "consistency: jvp vs vjp" in report.failed_parameters
+
+    def test_near_a_stationary_point_a_1e_3_disagreement_still_fails(self) -> None:
+        # the floor is round-off of the function's scale: 1e-3 of a derivative of 1e-6
+        # (far above it) is still seen
+        x = np.pi * np.array([1.0, 2.0, 3.0]) + 1e-6
+        report = check_jacobian(
+            np.cos,
+            x,
+            lambda p: np.diag(-np.sin(p)),
+            vjp=lambda p, u: -(1 + 1e-3) * np.sin(p) * u,
+        )
+        assert "consistency: jacobian vs vjp" in report.failed_parameters
+
+    def test_the_floor_is_the_documented_rule(self) -> None:
+        J = np.random.default_rng(3).standard_normal((30, 20))
+        maps = [
+            LinearMap("a", lambda v: J @ v, False),
+            LinearMap("b", lambda u: u @ J, True),
+        ]
+        values, scales = np.full(30, 4.0), np.full(20, 2.0)
+        (plain,) = agreement(maps, 20, 30, unit_roundoff(np.float64), 0)
+        (floored,) = agreement(
+            maps, 20, 30, unit_roundoff(np.float64), 0, magnitudes=Magnitudes(values, scales)
+        )
+        rng = np.random.default_rng([0, 13])
+        us = [rng.standard_normal(30) for _ in range(PAIRS)]
+        vs = [rng.standard_normal(20) for _ in range(PAIRS)]
+        ulps = CONSISTENCY_ROUNDOFFS * np.sqrt(50) * unit_roundoff(np.float64)
+        for t0, t, u, v in zip(plain.tolerance, floored.tolerance, us, vs):
+            floor = np.linalg.norm(4 * u) * np.linalg.norm(v / 2)
+            assert t - t0 == pytest.approx(ulps * floor, rel=1e-9)

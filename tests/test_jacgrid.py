@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck import GradcheckError
+from gradcheck import GradcheckError, check_jacobian
 from gradcheck._evaluate import Delta, GlobalRng
-from gradcheck._jacgrid import Setting, VectorEvaluator, entrywise, output_noise
+from gradcheck._jacgrid import Setting, VectorEvaluator, block_noise, entrywise, output_noise
 from gradcheck._numerics import noise_from_table, unit_roundoff
 from gradcheck._pytree import flatten
 
@@ -130,3 +130,66 @@ class TestMessagesNameFn:
         match = r"^fn modified the parameters .*; fn must not write to its input"
         with pytest.raises(GradcheckError, match=match):
             ev([()])
+
+
+class TestNoiseInOwnDtype:
+    """attack13 F33: one float32 output or parameter blinded every float64 one."""
+
+    @pytest.mark.parametrize("error", [1e-3, 1e-4, 1e-6])
+    @pytest.mark.parametrize("seed", range(2))
+    def test_a_float64_output_beside_a_float32_one_is_judged_in_float64(
+        self, error: float, seed: int
+    ) -> None:
+        x = np.random.default_rng(seed).standard_normal(5)
+
+        def fn(p: Array) -> Any:
+            return {"a": np.tanh(p).astype(np.float32), "b": np.sin(p)}
+
+        def jac(factor: float) -> Any:
+            return lambda p: {"a": np.diag(1 - np.tanh(p) ** 2), "b": factor * np.diag(np.cos(p))}
+
+        right = check_jacobian(fn, x, jac(1.0))
+        # float32 "a" with float64 steps may stay inconclusive; "b" is judged alone
+        assert right.status != "failed" and right.parameters["b / x"].status == "passed"
+        assert right.parameters["b / x"].detection_bound < 1e-6
+        wrong = check_jacobian(fn, x, jac(1 + error))
+        assert wrong.status == "failed" and wrong.failed_parameters == ["b / x"]
+
+    @pytest.mark.parametrize("error", [1e-4, 1e-6])
+    @pytest.mark.parametrize("small", [np.float32, np.float16])
+    def test_a_float64_parameter_beside_a_coarser_one_is_judged_in_float64(
+        self, error: float, small: Any
+    ) -> None:
+        rng = np.random.default_rng(0)
+        params = {"big": rng.standard_normal(4), "small": rng.standard_normal(3).astype(small)}
+
+        def fn(p: Any) -> Array:
+            return 2 * np.sin(p["big"]) + p["small"].astype(np.float64).sum()  # type: ignore[no-any-return]
+
+        def jac(factor: float) -> Any:
+            return lambda p: {
+                "big": 2 * factor * np.diag(np.cos(p["big"])),
+                "small": np.ones((4, 3)),
+            }
+
+        right = check_jacobian(fn, params, jac(1.0))
+        assert right.status != "failed" and right.parameters["out / big"].status == "passed"
+        assert right.parameters["out / big"].detection_bound < 1e-6
+        wrong = check_jacobian(fn, params, jac(1 + error))
+        assert wrong.status == "failed" and wrong.failed_parameters == ["out / big"]
+
+    def test_block_noise_is_per_output_and_parameter(self) -> None:
+        x = {"w": np.array([0.5, -1.0, 2.0]), "h": np.array([0.3, 0.7], dtype=np.float32)}
+        names, leaves, tree = flatten(x)
+
+        def fn(p: Any) -> Array:
+            return np.array([np.sin(p["w"]).sum(), float(np.float32(p["h"].sum()) * 3)])
+
+        ev = VectorEvaluator(fn, tree, [np.array(v) for v in leaves], names, GlobalRng(), size=2)
+        f0 = ev([()])[0]
+        sigma = block_noise(ev, ev.leaves, f0, np.full(2, unit_roundoff(np.float64)), 0)
+        assert sigma.shape == (2, 2)
+        w, h = names.index("w"), names.index("h")
+        # the float64 parameter's blocks: float64 round-off; the float32 one's: coarser
+        assert sigma[0, w] <= 4 * unit_roundoff(np.float64) * abs(f0[0])
+        assert sigma[1, h] >= unit_roundoff(np.float32) * abs(f0[1])

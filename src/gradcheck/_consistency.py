@@ -19,9 +19,24 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._linear import Forms
-from gradcheck._numerics import CONSISTENCY_RTOL, consistency_tolerance, norm2, unit_roundoff
+from gradcheck._numerics import (
+    CONSISTENCY_RTOL,
+    consistency_tolerance,
+    entry_scale,
+    norm2,
+    unit_roundoff,
+)
 
-__all__ = ["PAIRS", "Consistency", "LinearMap", "agreement", "consistency", "linearity"]
+__all__ = [
+    "PAIRS",
+    "Consistency",
+    "LinearMap",
+    "Magnitudes",
+    "agreement",
+    "consistency",
+    "linearity",
+    "magnitudes",
+]
 
 Array = np.ndarray[Any, Any]
 #: Random pairs ``(u, v)`` of the consistency check: each pair is one exact identity.
@@ -76,8 +91,31 @@ class Consistency(NamedTuple):
         )
 
 
+class Magnitudes(NamedTuple):
+    """What sets the consistency check's absolute round-off floor (see
+    :func:`gradcheck._numerics.consistency_tolerance`).
+
+    Attributes:
+        values: ``|f|``, the function's values at the point, flat (length ``m``).
+        scales: the inputs' entry scales ``max(|θ_j|, rms θ)``, flat (length ``n``).
+    """
+
+    values: Array
+    scales: Array
+
+    def floor(self, u: Array, v: Array) -> float:
+        """``‖u ⊙ f‖·‖v / s‖``."""
+        return norm2(u * self.values) * norm2(v / self.scales)
+
+
 def agreement(
-    maps: Sequence[LinearMap], n: int, m: int, roundoff: float, seed: int, pairs: int = PAIRS
+    maps: Sequence[LinearMap],
+    n: int,
+    m: int,
+    roundoff: float,
+    seed: int,
+    pairs: int = PAIRS,
+    magnitudes: Magnitudes | None = None,
 ) -> list[Consistency]:
     """Compare every two ``maps`` on ``pairs`` random ``(u, v)``: ``uᵀ(J v)`` against
     ``(uᵀ J) v``, exact up to round-off (no finite differences).
@@ -96,12 +134,15 @@ def agreement(
         roundoff: the unit round-off the tolerance is counted in.
         seed: seeds the private generator of ``u`` and ``v``.
         pairs: how many random pairs.
+        magnitudes: the function's values and the inputs' scales, for the tolerance's
+            absolute floor (``None``: no floor).
     """
     if len(maps) < 2:
         return []
     rng = np.random.default_rng([seed, 13])
     us = [rng.standard_normal(m) for _ in range(pairs)]
     vs = [rng.standard_normal(n) for _ in range(pairs)]
+    floors = [magnitudes.floor(u, v) if magnitudes else 0.0 for u, v in zip(us, vs)]
     values: dict[str, list[float]] = {f.name: [] for f in maps}
     scales: dict[str, list[float]] = {f.name: [] for f in maps}
     for u, v in zip(us, vs):
@@ -115,8 +156,8 @@ def agreement(
         for b in maps[i + 1 :]:
             pair = tuple(zip(values[a.name], values[b.name]))
             tol = tuple(
-                consistency_tolerance(roundoff, n + m, _scale(a, b, sa, sb))
-                for sa, sb in zip(scales[a.name], scales[b.name])
+                consistency_tolerance(roundoff, n + m, _scale(a, b, sa, sb), fl)
+                for sa, sb, fl in zip(scales[a.name], scales[b.name], floors)
             )
             wrong = any(not abs(x - y) <= t for (x, y), t in zip(pair, tol))  # NaN: wrong
             out.append(Consistency((a.name, b.name), pair, tol, wrong))
@@ -130,14 +171,25 @@ def _scale(a: LinearMap, b: LinearMap, sa: float, sb: float) -> float:
     return sa + sb
 
 
-def consistency(forms: Forms, seed: int, pairs: int = PAIRS) -> list[Consistency]:
-    """:func:`agreement` of the forms the user gave (``jacobian``, ``jvp``, ``vjp``)."""
+def magnitudes(forms: Forms, outputs: Array) -> Magnitudes:
+    """The :class:`Magnitudes` of ``fn``'s flat ``outputs`` at the forms' parameters."""
+    scales = [entry_scale(x.reshape(-1)) for x in forms.leaves]
+    flat = np.concatenate(scales) if scales else np.zeros(0)
+    return Magnitudes(np.abs(np.asarray(outputs, dtype=np.float64)), flat)
+
+
+def consistency(
+    forms: Forms, seed: int, pairs: int = PAIRS, outputs: Array | None = None
+) -> list[Consistency]:
+    """:func:`agreement` of the forms the user gave (``jacobian``, ``jvp``, ``vjp``);
+    ``outputs`` (``fn``'s flat values at the parameters) set its round-off floor."""
     maps = [
         LinearMap(f, partial(forms.uj, f) if f == "vjp" else partial(forms.jv, f), f == "vjp")
         for f in forms.given
     ]
     lay = forms.layout
-    return agreement(maps, lay.n, lay.m, lay.roundoff(), seed, pairs)
+    mags = None if outputs is None else magnitudes(forms, outputs)
+    return agreement(maps, lay.n, lay.m, lay.roundoff(), seed, pairs, mags)
 
 
 def linearity(forms: Forms, matrices: dict[str, Array], seed: int) -> list[Consistency]:

@@ -32,7 +32,7 @@ from gradcheck._linear import as_array
 from gradcheck._numerics import Method, default_rtol, entry_scale, steps, unit_roundoff
 from gradcheck._pytree import flatten
 
-__all__ = ["Grid", "VectorEvaluator", "entrywise", "output_noise"]
+__all__ = ["Grid", "VectorEvaluator", "block_noise", "entrywise", "output_noise"]
 
 Array = np.ndarray[Any, Any]
 
@@ -118,17 +118,29 @@ class Grid(NamedTuple):
     bracketed: Array = np.zeros((0, 0), dtype=bool)
 
 
-def output_noise(ev: SerialEvaluator, leaves: list[Array], f0: Array, u: float, seed: int) -> Array:
+def output_noise(
+    ev: SerialEvaluator,
+    leaves: list[Array],
+    f0: Array,
+    u: float,
+    seed: int,
+    floor: Array | float | None = None,
+    moving: Sequence[int] | None = None,
+) -> Array:
     """Each output's noise: ECnoise (``k = 4``, Moré & Wild 2011, as
     ``gradcheck._numerics.noise_from_table``) on the 7-point table of ``f`` at relative
     steps ``k·√u`` (``k = −3..3``) along a random-sign direction scaled by the entry
-    scales, floored at ``u·|f_i|``."""
+    scales, floored at ``floor·|f_i|`` (``floor`` per output, or ``u``).
+
+    ``moving`` restricts the direction to those parameters (all by default)."""
     rng = np.random.default_rng(seed)
     step = math.sqrt(u)
     deltas = [
         (i, step * entry_scale(x.reshape(-1)) * rng.choice([-1.0, 1.0], size=x.size))
         for i, x in enumerate(leaves)
     ]
+    if moving is not None:
+        deltas = [d for d in deltas if d[0] in moving]
     ks = (-3, -2, -1, 1, 2, 3)
     vals = ev([tuple(Delta(i, slice(None), d, k) for i, d in deltas) for k in ks])
     table = np.concatenate([vals[:3], f0[None, :], vals[3:]])
@@ -140,7 +152,40 @@ def output_noise(ev: SerialEvaluator, leaves: list[Array], f0: Array, u: float, 
         unit = np.where(big > 0, big, 1.0)
         sigma = unit * np.sqrt(np.mean((diffs / unit) ** 2, axis=0) / math.comb(8, 4))
     sigma = np.where(np.isfinite(sigma), sigma, np.abs(f0))
-    return np.asarray(np.maximum(sigma, u * np.abs(f0)), dtype=np.float64)
+    low = u if floor is None else floor
+    return np.asarray(np.maximum(sigma, low * np.abs(f0)), dtype=np.float64)
+
+
+def block_noise(
+    ev: SerialEvaluator,
+    leaves: list[Array],
+    f0: Array,
+    out_roundoff: Array,
+    seed: int,
+) -> Array:
+    """Each output's noise per parameter (``m × P``), each in its own dtypes.
+
+    An output's floor is the round-off of its own dtype (``out_roundoff``, per flat
+    output) and of the parameters moved: one float32 output does not floor a float64
+    one's noise at float32's round-off, nor one float32 parameter a float64 one's
+    (attack13 F33; ``check`` does the same per parameter,
+    ``gradcheck._entrywise._leaf_noise``). The table moves every parameter; when
+    their dtypes differ, the finest are probed again alone, at their round-off (a
+    coarser parameter moved by less than its spacing rounds to a jump: noise that
+    is not the function's), and their blocks are judged with that noise.
+    """
+    own = [unit_roundoff(x.dtype if x.dtype.kind == "f" else np.float64) for x in leaves]
+    coarse = max(own)
+    u = max(coarse, float(np.max(out_roundoff, initial=0.0)))
+    sigma = output_noise(ev, leaves, f0, u, seed, np.maximum(out_roundoff, coarse))
+    out = np.repeat(sigma[:, None], len(leaves), axis=1)
+    fine = min(own)
+    if fine < coarse:
+        keep = [p for p, r in enumerate(own) if r == fine]
+        u_fine = max(fine, float(np.max(out_roundoff, initial=0.0)))
+        quiet = output_noise(ev, leaves, f0, u_fine, seed, np.maximum(out_roundoff, fine), keep)
+        out[:, keep] = quiet[:, None]
+    return out
 
 
 def _points(leaf: int, h: Array, offsets: Sequence[complex], cols: Array) -> list[Any]:
@@ -163,8 +208,10 @@ def entrywise(
     """Compare each claimed ``m × n`` Jacobian with finite differences of ``f``.
 
     The finite differences are evaluated once and shared by every claimed matrix
-    (the re-examined columns are those any of them needs).
+    (the re-examined columns are those any of them needs). ``sigma`` is each output's
+    noise, per parameter (``m × P``, :func:`block_noise`) or for all (``m``).
     """
+    sigma = np.broadcast_to(sigma.reshape(f0.size, -1), (f0.size, len(leaves)))
     n_offsets = len(cmp.STAGE1[s.method])
     hs, stage1, dtypes = [], [], []
     for i, leaf in enumerate(leaves):
@@ -224,7 +271,7 @@ def _first(
                 a,
                 numeric,
                 h,
-                sigma=float(sigma[i]),
+                sigma=float(sigma[i, p]),
                 rtol=_rtol(s, dtypes[p]),
                 atol=s.atol,
                 fixed=s.fixed,
@@ -252,7 +299,7 @@ def _grid(
         for p, h in enumerate(hs):
             a = J[i, starts[p] : starts[p + 1]]
             vals = stage1[p][:, :, i]
-            j0, sg, r = float(f0[i]), float(sigma[i]), _rtol(s, dtypes[p])
+            j0, sg, r = float(f0[i]), float(sigma[i, p]), _rtol(s, dtypes[p])
             numeric = cmp.first_estimate(s.method, j0, vals, h)
             tol = cmp.tolerance(
                 s.method, a, numeric, h, sigma=sg, rtol=r, atol=s.atol, fixed=s.fixed

@@ -16,6 +16,7 @@ One check, on private copies of the parameters:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -28,7 +29,7 @@ from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_options, check_run_options, check_target, private_copy
-from gradcheck._jacgrid import Setting, VectorEvaluator, entrywise, output_noise
+from gradcheck._jacgrid import Setting, VectorEvaluator, block_noise, entrywise
 from gradcheck._jacproj import projected
 from gradcheck._linear import Forms, Layout, output_layout
 from gradcheck._localise import BUDGET
@@ -241,23 +242,20 @@ def check_jacobian(
         run_mode = resolve_mode(opts.mode, layout.n, layout.m)
         _fits_mode(opts, run_mode, layout)
         options_record = _record(opts, run_mode, forms.given)
+        flat_first = np.concatenate([np.asarray(x, dtype=np.float64).reshape(-1) for x in first])
         if run_mode == "directional":
             saved.reset()  # the inner checks' fn sees the user's states, as every form
-            return projected(fn, params, forms, opts, options_record, start)
+            return projected(fn, params, forms, opts, options_record, start, flat_first)
         ev = VectorEvaluator(
             fn, treedef, leaves, names, saved, progress=opts.progress, size=layout.m
         )
         f0 = ev([()])[0]
-        flat_first = np.concatenate([np.asarray(x, dtype=np.float64).reshape(-1) for x in first])
         if not np.array_equal(f0, flat_first):
-            agree = consistency(forms, opts.seed)
+            agree = consistency(forms, opts.seed, outputs=flat_first)
             return rep.not_deterministic(
                 layout, forms.given, agree, ev.count + 1, start, options_record
             )
-        u = max(layout.roundoff(), unit_roundoff(np.float64))
-        if np.dtype(ev.result_dtype).kind == "f":
-            u = max(u, unit_roundoff(ev.result_dtype))
-        sigma = output_noise(ev, leaves, f0, u, opts.seed)
+        sigma = block_noise(ev, leaves, f0, _out_roundoff(layout), opts.seed)
         setting = Setting(
             opts.method,
             opts.eps,
@@ -267,7 +265,7 @@ def check_jacobian(
         )
         claimed = [forms.matrix(f) for f in forms.given]
         grids = entrywise(ev, setting, leaves, claimed, f0, sigma)
-        agree = consistency(forms, opts.seed)
+        agree = consistency(forms, opts.seed, outputs=f0)
         # reported only when a form is not linear (docs/jacobians.md)
         agree += [
             c for c in linearity(forms, dict(zip(forms.given, claimed)), opts.seed) if c.wrong
@@ -275,6 +273,15 @@ def check_jacobian(
     return rep.entrywise_report(
         layout, forms.given, claimed, grids, agree, ev.count + 1, start, options_record, sigma
     )
+
+
+def _out_roundoff(layout: Layout) -> Array:
+    """Each flat output's unit round-off, in its own dtype (float64 for integers)."""
+    parts = [
+        np.full(math.prod(shape), unit_roundoff(d if d.kind == "f" else np.float64))
+        for shape, d in zip(layout.out_shapes, layout.out_dtypes)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _fits_mode(opts: Options, run_mode: str, layout: Layout) -> None:

@@ -238,8 +238,10 @@ def projected(
     opts: Any,
     options: dict[str, Any],
     start: float,
+    outputs: Array,
 ) -> Report:
-    """The projections check of every given form, and the consistency of the forms."""
+    """The projections check of every given form, and the consistency of the forms;
+    ``outputs`` is ``fn``'s flat value at the parameters."""
     lay = forms.layout
     u = np.random.default_rng([opts.seed, 17]).standard_normal(lay.m)
     outs = "out" if len(lay.out_names) == 1 else "outputs"
@@ -292,7 +294,7 @@ def projected(
         for name, p in r.parameters.items():
             label = f"{prefix}uᵀ{outs} / {name}" if form != "jvp" else f"{prefix}uᵀ{outs} along v"
             results.append(_renamed(p, label, tuple(found.get(name, ()))))
-    for c in consistency(forms, opts.seed):
+    for c in consistency(forms, opts.seed, outputs=outputs):
         results.append(consistency_result(c))
         statuses.append("failed" if c.wrong else "passed")
         messages.append(c.text())

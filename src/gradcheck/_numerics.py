@@ -166,19 +166,30 @@ CONSISTENCY_ROUNDOFFS = 100.0
 CONSISTENCY_RTOL = 1e-6
 
 
-def consistency_tolerance(roundoff: float, size: int, scale: float) -> float:
+def consistency_tolerance(roundoff: float, size: int, scale: float, floor: float = 0.0) -> float:
     """The consistency checks' allowance for ``|uᵀ(Jv) − (uᵀJ)v|`` (see
     :data:`CONSISTENCY_ROUNDOFFS` and :data:`CONSISTENCY_RTOL`).
+
+    ``floor`` is an absolute scale of the round-off alone (no relative part): the
+    size ``uᵀJv`` would have for derivatives as large as the function's values over
+    its inputs' scales, ``‖u ⊙ f‖·‖v / s‖``. A Jacobian known only at a rounded point
+    is known to about ``u`` times that (``sin(fl(3π))`` is 3.7e-16, not 0): at a
+    stationary point the forms' own scale is round-off, and two correct forms
+    differ by all of it (attack13 F3, ``cos`` at ``kπ``). A function that oscillates
+    much faster than its inputs' scale (``cos`` at ``50π``) is not covered: its
+    curvature is not seen in ``|f|/s``.
 
     Args:
         roundoff: the unit round-off the forms compute in.
         size: ``n + m``, the numbers of input and output entries.
         scale: ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖`` by the two forms compared (:func:`norm2`).
+        floor: the round-off-only scale above (0: none).
 
     >>> f"{consistency_tolerance(2.0**-53, 100, 1.0):.3g}"
     '1e-06'
     """
-    return (CONSISTENCY_ROUNDOFFS * math.sqrt(size) * roundoff + CONSISTENCY_RTOL) * scale
+    ulps = CONSISTENCY_ROUNDOFFS * math.sqrt(size) * roundoff
+    return (ulps + CONSISTENCY_RTOL) * scale + ulps * floor
 
 
 def check_method(method: object) -> Method:
