@@ -6,6 +6,7 @@ Rosenbrock is scipy's: ``scipy.optimize.rosen``, ``rosen_der``, ``rosen_hess`` a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -203,3 +204,52 @@ def test_docs_examples_run() -> None:
     path = Path(__file__).resolve().parents[1] / "docs" / "second-order.md"
     result = doctest.testfile(str(path), module_relative=False, verbose=False)
     assert result.attempted >= 8 and result.failed == 0
+
+
+class TestHessianWords:
+    """check_hessian's report and errors name its own forms and function."""
+
+    JACOBIAN_WORDS = re.compile(r"\bjacobian\b|\bjvp\b|check_jacobian")
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_a_failed_report_says_hessian_and_hvp(self, mode: str) -> None:
+        report = gradcheck.check_hessian(
+            rosen,
+            X0,
+            rosen_der,
+            hessian=lambda x: 2 * rosen_hess(x),
+            hvp=lambda x, v: 1.5 * _hvp(x, v),
+            mode=mode,
+        )
+        assert report.status == "failed"
+        assert "consistency: hessian vs hvp" in report.failed_parameters
+        assert any(name.startswith("hvp: ") for name in report.failed_parameters)
+        assert not self.JACOBIAN_WORDS.search(str(report)), str(report)
+        assert not any(self.JACOBIAN_WORDS.search(e.label()) for e in report.worst)
+
+    def test_a_single_hvp_in_projections(self) -> None:
+        x = np.random.default_rng(0).standard_normal(5000)
+        report = gradcheck.check_hessian(
+            rosen, x, rosen_der, hvp=lambda p, v: 1.5 * _hvp(p, v), budget=60
+        )
+        assert report.status == "failed" and report.mode == "directional"
+        assert not self.JACOBIAN_WORDS.search(str(report)), str(report)
+
+    @pytest.mark.parametrize(
+        ("options", "match"),
+        [
+            ({"tolerance": 1e-3}, "unknown option 'tolerance' for check_hessian"),
+            ({"sample": 3}, "option 'sample' does not apply to check_hessian"),
+            ({"mode": "fast"}, "unknown mode 'fast' for check_hessian"),
+            ({"method": "complex"}, "method='complex' does not apply to check_hessian"),
+        ],
+    )
+    def test_option_errors_name_check_hessian(self, options: dict[str, Any], match: str) -> None:
+        with pytest.raises(GradcheckError, match=match) as info:
+            gradcheck.check_hessian(rosen, X0, rosen_der, hvp=_hvp, **options)
+        assert "check_jacobian" not in str(info.value)
+
+    def test_form_errors_name_hvp(self) -> None:
+        with pytest.raises(GradcheckError) as info:
+            gradcheck.check_hessian(rosen, X0, rosen_der, hvp=lambda p, v: v[:4])
+        assert "hvp" in str(info.value) and not self.JACOBIAN_WORDS.search(str(info.value))

@@ -24,8 +24,10 @@ as the derivative of a wrong gradient).
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -37,7 +39,7 @@ from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_target, private_copy
-from gradcheck._jacobian import check_jacobian
+from gradcheck._jacobian import jacobian_check
 from gradcheck._linear import Forms, Layout, _flat_like
 from gradcheck._numerics import entry_scale, unit_roundoff
 from gradcheck._pytree import flatten, unflatten
@@ -56,6 +58,9 @@ SYMMETRY_PAIRS = 2
 SYMMETRY_SAFETY = 4.0
 #: The user's names of ``check_jacobian``'s forms.
 FORM_NAMES = {"jacobian": "hessian", "jvp": "hvp"}
+#: ``check_jacobian``'s words for what ``check_hessian`` calls otherwise: its forms,
+#: and ``fn``, which is ``grad`` here.
+WORDS = {**FORM_NAMES, "fn": "grad"}
 #: The text of a claimed second derivative that is zero on every probe while the
 #: finite differences are not.
 ZERO_SECOND = (
@@ -126,7 +131,10 @@ def check_hessian(
     'passed'
     """
     _validate(cost, params, grad, hvp, hessian)
-    report = check_jacobian(grad, params, hessian, jvp=hvp, **options)
+    try:
+        report = jacobian_check(grad, params, hessian, None, hvp, options, "check_hessian")
+    except GradcheckError as exc:
+        raise GradcheckError(_in_hessian_words(str(exc))) from exc
     seed = int(options.get("seed", 0))
     first = check(cost, params, grad, seed=seed)
     with preserve_rng():
@@ -285,9 +293,27 @@ def _fd_text(fd: FdSymmetry) -> str:
     )
 
 
+def _in_hessian_words(text: str) -> str:
+    """A text of the Jacobian check in the words of the user's call (:data:`WORDS`):
+    ``jacobian`` is ``hessian``, ``jvp`` is ``hvp`` (also in advice such as
+    ``jacobian=``), ``fn`` is ``grad``."""
+    for form, name in WORDS.items():
+        text = re.sub(rf"\b{form}\b", name, text)
+    return text
+
+
+def _renamed(row: ParameterOutcome) -> ParameterOutcome:
+    """A Jacobian check's result in the Hessian's words (:func:`_in_hessian_words`)."""
+    worst = tuple(replace(e, parameter=_in_hessian_words(e.parameter)) for e in row.worst)
+    diagnosis = row.diagnosis
+    if diagnosis is not None:
+        diagnosis = replace(diagnosis, text=_in_hessian_words(diagnosis.text))
+    return row._replace(name=_in_hessian_words(row.name), worst=worst, diagnosis=diagnosis)
+
+
 def _report(report: Report, first: Report, claimed: list[Consistency], fd: FdSymmetry) -> Report:
     """The Jacobian check's report with the symmetry tests and the gradient's check."""
-    rows = [outcome_of(p) for p in report.parameters.values()]
+    rows = [_renamed(outcome_of(p)) for p in report.parameters.values()]
     zero = fd.claimed_zero and fd.fd_nonzero
     if zero:
         rows = [
@@ -332,7 +358,8 @@ def _report(report: Report, first: Report, claimed: list[Consistency], fd: FdSym
         )
         notes.insert(0, text)
     options = {**report.options, "hessian": True}
-    outcome = Outcome(tuple(rows), report.difference, report.noise, (*report.messages, *notes))
+    messages = (*(_in_hessian_words(m) for m in report.messages), *notes)
+    outcome = Outcome(tuple(rows), report.difference, report.noise, messages)
     start = time.perf_counter() - report.seconds - first.seconds
     return build_report(
         outcome,

@@ -39,7 +39,7 @@ from gradcheck._parallel import MEMORY_BUDGET
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
 
-__all__ = ["FULL_ENTRIES_MAX", "check_jacobian", "resolve_mode"]
+__all__ = ["FULL_ENTRIES_MAX", "check_jacobian", "jacobian_check", "resolve_mode"]
 
 Array = np.ndarray[Any, Any]
 #: ``mode="auto"`` checks entry by entry up to this many Jacobian entries (and
@@ -72,17 +72,16 @@ class Options(NamedTuple):
     miss_probability: float
 
 
-def _options(given: dict[str, Any]) -> Options:
+def _options(given: dict[str, Any], caller: str = "check_jacobian") -> Options:
+    """The options, validated; errors name ``caller`` (the public function called)."""
     for name in given:
         if name in NOT_APPLICABLE:
             raise GradcheckError(
-                f"option {name!r} does not apply to check_jacobian: {NOT_APPLICABLE[name]}; "
-                "leave it out"
+                f"option {name!r} does not apply to {caller}: {NOT_APPLICABLE[name]}; leave it out"
             )
         if name not in Options._fields:
             raise GradcheckError(
-                f"unknown option {name!r} for check_jacobian: choose from "
-                f"{', '.join(Options._fields)}"
+                f"unknown option {name!r} for {caller}: choose from {', '.join(Options._fields)}"
             )
     o = Options(
         method="central",
@@ -99,13 +98,13 @@ def _options(given: dict[str, Any]) -> Options:
     method = check_method(o.method)
     if method not in _METHODS:
         raise GradcheckError(
-            f"method={method!r} does not apply to check_jacobian: choose one of "
+            f"method={method!r} does not apply to {caller}: choose one of "
             f"{', '.join(map(repr, _METHODS))}"
         )
     check_options(o.eps, o.rtol, o.atol)
     if o.mode not in ("auto", "full", "directional"):
         raise GradcheckError(
-            f"unknown mode {o.mode!r} for check_jacobian: choose 'auto', 'full' (every "
+            f"unknown mode {o.mode!r} for {caller}: choose 'auto', 'full' (every "
             "entry) or 'directional' (random projections)"
         )
     # every option, whatever the mode (a bad value is a mistake even where it is unused)
@@ -215,8 +214,21 @@ def check_jacobian(
     >>> check_jacobian(lambda p: p**2, x, np.diag(3 * x)).status
     'failed'
     """
+    return jacobian_check(fn, params, jacobian, vjp, jvp, options, "check_jacobian")
+
+
+def jacobian_check(
+    fn: Callable[[Any], Any],
+    params: Any,
+    jacobian: Any,
+    vjp: Callable[[Any, Any], Any] | None,
+    jvp: Callable[[Any, Any], Any] | None,
+    options: dict[str, Any],
+    caller: str,
+) -> Report:
+    """:func:`check_jacobian`, whose option errors name ``caller``."""
     start = time.perf_counter()
-    opts = _options(options)
+    opts = _options(options, caller)
     _forms_given(jacobian, vjp, jvp)
     check_target(fn, params)
     names, user_leaves, treedef = flatten(params)
