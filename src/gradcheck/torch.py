@@ -60,6 +60,7 @@ from gradcheck._torch_function import (
     no_backward,
     rules_agree,
 )
+from gradcheck._torch_sparse import relabel, sparse_inputs
 from gradcheck._torch_state import (
     RNG_SEED,
     Loss,
@@ -277,6 +278,8 @@ def check_function(
     start = time.perf_counter()
     precision = check_precision(precision)
     wanted = check_modes(modes)
+    sparse = sparse_inputs(fn, inputs)
+    fn, inputs = sparse.fn, sparse.inputs
     pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
     if not pos:
         raise GradcheckError("no input tensor requires grad: nothing to check")
@@ -314,4 +317,4 @@ def check_function(
                 f.seed,
             )
         seconds = time.perf_counter() - start
-        return combine(runs, notes, agreement, RULES, seconds, linear)
+        return relabel(combine(runs, notes, agreement, RULES, seconds, linear), sparse.found)
