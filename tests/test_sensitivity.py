@@ -126,3 +126,24 @@ def test_atol_alone_selects_the_fixed_rule() -> None:
     wrong[2] = g[2] + 1e-5  # below atol: passes, though the estimate rule catches it
     assert gradcheck.check(cost, x, wrong, atol=1e-4).status == "passed"
     assert gradcheck.check(cost, x, wrong).status == "failed"
+
+
+class TestAtolAloneIsTheUsersRule:
+    """``atol`` without ``rtol`` is a fixed tolerance the check applies as given, like
+    ``rtol`` and ``atol`` together: a tolerance wider than a tenth of the gradient's
+    scale is the user's choice, so a right gradient passes instead of being called
+    inconclusive (the estimate rule's verdict on a tolerance that wide)."""
+
+    @pytest.mark.parametrize("dtype", ["float64", "float32"])
+    @pytest.mark.parametrize("scale", [1e-4, 1.0, 1e3])
+    def test_a_wide_atol_passes_a_right_gradient(self, dtype: str, scale: float) -> None:
+        x = np.random.default_rng(5).normal(size=6).astype(dtype)
+
+        def cost(v: Array) -> Any:
+            return 0.5 * scale * np.sum(v**2)
+
+        g = (scale * x).astype(dtype)
+        alone = gradcheck.check(cost, x, g, atol=scale)
+        both = gradcheck.check(cost, x, g, rtol=1e-4, atol=scale)
+        assert (alone.status, both.status) == ("passed", "passed")
+        assert alone.options["tolerance_rule"] == "fixed"
