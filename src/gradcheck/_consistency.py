@@ -116,6 +116,7 @@ def agreement(
     seed: int,
     pairs: int = PAIRS,
     magnitudes: Magnitudes | None = None,
+    vectors: Sequence[tuple[Array, Array]] = (),
 ) -> list[Consistency]:
     """Compare every two ``maps`` on ``pairs`` random ``(u, v)``: ``uᵀ(J v)`` against
     ``(uᵀ J) v``, exact up to round-off (no finite differences).
@@ -136,21 +137,27 @@ def agreement(
         pairs: how many random pairs.
         magnitudes: the function's values and the inputs' scales, for the tolerance's
             absolute floor (``None``: no floor).
+        vectors: the pairs ``(u, v)`` to compare on, in place of ``pairs`` random ones
+            (the projections' shared ``(u, w_k)``, ``gradcheck._jacproj``).
     """
     if len(maps) < 2:
         return []
-    rng = np.random.default_rng([seed, 13])
-    us = [rng.standard_normal(m) for _ in range(pairs)]
-    vs = [rng.standard_normal(n) for _ in range(pairs)]
+    if vectors:
+        us, vs = [u for u, _ in vectors], [v for _, v in vectors]
+    else:
+        rng = np.random.default_rng([seed, 13])
+        us = [rng.standard_normal(m) for _ in range(pairs)]
+        vs = [rng.standard_normal(n) for _ in range(pairs)]
     floors = [magnitudes.floor(u, v) if magnitudes else 0.0 for u, v in zip(us, vs)]
     values: dict[str, list[float]] = {f.name: [] for f in maps}
     scales: dict[str, list[float]] = {f.name: [] for f in maps}
     for u, v in zip(us, vs):
+        norm_u, norm_v = norm2(u), norm2(v)
         for f in maps:
             w = np.asarray(f.apply(u if f.transposed else v), dtype=np.float64)
             with np.errstate(over="ignore", invalid="ignore"):
                 values[f.name].append(float(w @ v) if f.transposed else float(u @ w))
-            scales[f.name].append(norm2(w) * norm2(v if f.transposed else u))
+            scales[f.name].append(norm2(w) * (norm_v if f.transposed else norm_u))
     out = []
     for i, a in enumerate(maps):
         for b in maps[i + 1 :]:

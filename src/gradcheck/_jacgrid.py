@@ -32,7 +32,14 @@ from gradcheck._linear import as_array
 from gradcheck._numerics import Method, default_rtol, entry_scale, steps, unit_roundoff
 from gradcheck._pytree import flatten
 
-__all__ = ["Grid", "VectorEvaluator", "block_noise", "entrywise", "output_noise"]
+__all__ = [
+    "Grid",
+    "VectorEvaluator",
+    "block_noise",
+    "entrywise",
+    "output_noise",
+    "output_roundoff",
+]
 
 Array = np.ndarray[Any, Any]
 
@@ -154,6 +161,15 @@ def output_noise(
     sigma = np.where(np.isfinite(sigma), sigma, np.abs(f0))
     low = u if floor is None else floor
     return np.asarray(np.maximum(sigma, low * np.abs(f0)), dtype=np.float64)
+
+
+def output_roundoff(dtypes: Sequence[np.dtype[Any]], shapes: Sequence[tuple[int, ...]]) -> Array:
+    """Each flat output's unit round-off, in its own dtype (float64 for integers)."""
+    parts = [
+        np.full(math.prod(shape), unit_roundoff(d if d.kind == "f" else np.float64))
+        for shape, d in zip(shapes, dtypes)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def block_noise(

@@ -16,7 +16,6 @@ One check, on private copies of the parameters:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -29,12 +28,18 @@ from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_options, check_run_options, check_target, private_copy
-from gradcheck._jacgrid import Setting, VectorEvaluator, block_noise, entrywise
+from gradcheck._jacgrid import (
+    Setting,
+    VectorEvaluator,
+    block_noise,
+    entrywise,
+    output_roundoff,
+)
 from gradcheck._jacproj import projected
 from gradcheck._linear import Forms, Layout, output_layout
 from gradcheck._localise import BUDGET
 from gradcheck._modes import AUTO_FULL_MAX
-from gradcheck._numerics import check_method, unit_roundoff
+from gradcheck._numerics import check_method
 from gradcheck._parallel import MEMORY_BUDGET
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
@@ -256,8 +261,7 @@ def jacobian_check(
         options_record = _record(opts, run_mode, forms.given)
         flat_first = np.concatenate([np.asarray(x, dtype=np.float64).reshape(-1) for x in first])
         if run_mode == "directional":
-            saved.reset()  # the inner checks' fn sees the user's states, as every form
-            return projected(fn, params, forms, opts, options_record, start, flat_first)
+            return projected(fn, params, forms, opts, options_record, start, flat_first, saved)
         ev = VectorEvaluator(
             fn, treedef, leaves, names, saved, progress=opts.progress, size=layout.m
         )
@@ -267,7 +271,9 @@ def jacobian_check(
             return rep.not_deterministic(
                 layout, forms.given, agree, ev.count + 1, start, options_record
             )
-        sigma = block_noise(ev, leaves, f0, _out_roundoff(layout), opts.seed)
+        sigma = block_noise(
+            ev, leaves, f0, output_roundoff(layout.out_dtypes, layout.out_shapes), opts.seed
+        )
         setting = Setting(
             opts.method,
             opts.eps,
@@ -285,15 +291,6 @@ def jacobian_check(
     return rep.entrywise_report(
         layout, forms.given, claimed, grids, agree, ev.count + 1, start, options_record, sigma
     )
-
-
-def _out_roundoff(layout: Layout) -> Array:
-    """Each flat output's unit round-off, in its own dtype (float64 for integers)."""
-    parts = [
-        np.full(math.prod(shape), unit_roundoff(d if d.kind == "f" else np.float64))
-        for shape, d in zip(layout.out_shapes, layout.out_dtypes)
-    ]
-    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _fits_mode(opts: Options, run_mode: str, layout: Layout) -> None:

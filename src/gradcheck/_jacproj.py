@@ -1,234 +1,267 @@
-"""Large Jacobian checks by random projections ``uᵀ J v``, through ``check`` itself.
+"""Large Jacobian checks by random projections ``uᵀ J v``, on shared evaluations.
 
-For a random ``u`` over the outputs (standard normal), ``c_u(θ) = uᵀ f(θ)`` is a scalar
-whose gradient is ``uᵀ J``: the VJP ``vjp(θ, u)``, or ``uᵀ J`` of a given Jacobian. So
-the check of a ``vjp`` or ``jacobian`` form *is* a scalar check, run by
-:func:`gradcheck.check` in ``directional`` mode: the same directions, tolerance and
-stated guarantee (``gradcheck._directional``: a relative error of ``uᵀJ`` of the stated
-size is caught with probability ``1 − miss_probability``), and the same localisation
-over inputs (``gradcheck._localise``).
+For a cotangent ``u`` over the outputs, ``c_u(θ) = uᵀ f(θ)`` is a scalar whose
+gradient is ``uᵀ J``: the VJP ``vjp(θ, u)``, or ``uᵀ J`` of a given Jacobian. So the
+check of a ``vjp`` (or, without one, a ``jacobian``) form *is* a scalar check, run by
+``check``'s directional verdict (``gradcheck._modes.directional_check``): the same
+directions, tolerance and stated guarantee (``gradcheck._directional``: a relative
+error of ``uᵀJ`` of the stated size is caught with probability
+``1 − miss_probability``). ``u`` gives every output a fair share
+(``gradcheck._jacdir.cotangent``, one evaluation).
 
-A ``jvp`` form gives ``J v`` only, so it is checked along :data:`JVP_DIRECTIONS` random
-directions ``v_k`` (Gaussian, scaled by the entry scales as ``check``'s): the scalar
-``φ(t) = uᵀ f(θ + Σ_k t_k v_k)`` has ``∂φ/∂t_k = uᵀ jvp(θ, v_k)`` at ``t = 0``, and
-:func:`gradcheck.check` compares those :data:`JVP_DIRECTIONS` entries entry by entry
-(reported as ``random tangent[k]``; a jvp-only report states no guarantee, and says so).
+Its evaluations serve every form (``gradcheck._jacdir``): the verdict's probes
+evaluate the whole output at ``θ ± w_k``, ``θ ± w_k/2``, and each output of a ``jvp``
+or ``jacobian`` form is compared with those rows (``J w_k`` output by output, with the
+same rule), and the consistency check uses the same pairs ``(u, w_k)``. A
+``jvp``-only check draws its own :data:`~gradcheck._directional.DIRECTIONS` steps. A
+check of every form costs ``2 + 1 + 4·DIRECTIONS`` evaluations of ``fn`` (11), about
+what one scalar directional check costs.
 
-After a failed verdict the wrong outputs are found by bisection over the flat outputs:
-``u`` restricted to each half is checked again (``budget`` evaluations at most), and
-for the first outputs found alone (``vjp``/``jacobian`` forms), ``check``'s own
-localisation names the wrong inputs: an entry ``out[i] / W[j]``. A probe costs about 10
-evaluations for a ``vjp``/``jacobian`` form and about 20 for a ``jvp`` form (an
-entrywise check of the ``t_k``), so one wrong output among ``m`` needs about
-``20 log₂ m`` or ``40 log₂ m`` evaluations: raise ``budget`` for a ``jvp``-only check
-of more than about 1000 outputs.
+After a failed fold the wrong outputs are found by bisection over the flat outputs:
+``u`` restricted to each half is checked again by :func:`gradcheck.check`
+(``budget`` evaluations at most), and for the first outputs found alone, ``check``'s
+own localisation names the wrong inputs: an entry ``out[i] / W[j]``. A ``jvp`` or
+``jacobian`` form's wrong outputs are named by its output-by-output comparison
+directly.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from gradcheck import _precision as prec
 from gradcheck._build import (
     Outcome,
     ParameterOutcome,
     build_report,
-    outcome_of,
     overall_status,
 )
-from gradcheck._consistency import consistency
-from gradcheck._engine import check
-from gradcheck._jacreport import consistency_result
-from gradcheck._linear import Forms, as_array
-from gradcheck._numerics import entry_scale
-from gradcheck._pytree import flatten, unflatten
-from gradcheck._report import Entry, ParameterResult, Report, Status
+from gradcheck._consistency import Consistency, LinearMap, agreement, consistency, magnitudes
+from gradcheck._directional import DIRECTIONS, STEP_EXPONENT
+from gradcheck._evaluate import Delta, GlobalRng
+from gradcheck._jacdir import (
+    Folded,
+    along,
+    along_results,
+    cotangent,
+    flat_step,
+    probe_points,
+    random_steps,
+)
+from gradcheck._jacgrid import VectorEvaluator, output_roundoff
+from gradcheck._jacreport import consistency_result, not_deterministic
+from gradcheck._jacsearch import PINNED_OUTPUTS, out_label, search
+from gradcheck._linear import Forms
+from gradcheck._modes import directional_check
+from gradcheck._numerics import default_rtol, unit_roundoff
+from gradcheck._report import Report, Status
 
-__all__ = ["JVP_DIRECTIONS", "projected"]
+__all__ = ["NO_JVP_GUARANTEE", "projected"]
 
 Array = np.ndarray[Any, Any]
-#: Random directions of a ``jvp`` form's check (2 evaluations each, central).
-JVP_DIRECTIONS = 4
-#: The name of the jvp check's entries: ``random tangent[k]`` is ``uᵀ J v_k``.
-TANGENTS = "random tangent"
 #: What a jvp-only report says in place of a guarantee.
 NO_JVP_GUARANTEE = (
-    "jvp: no detection guarantee is stated: the jvp is checked entry by entry along "
-    f"{JVP_DIRECTIONS} random tangents v_k (entries 'random tangent[k]' = uᵀ J v_k), not by "
-    "the directional check whose bound a vjp or jacobian form gets"
+    "jvp: no detection guarantee is stated: the jvp is compared output by output with "
+    f"finite differences along {DIRECTIONS} random tangents, not by the directional check "
+    "whose bound a vjp or jacobian form gets"
 )
-#: Outputs found alone whose inputs are then localised.
-PINNED_OUTPUTS = 3
-
-
-def _flat(value: Any) -> Array:
-    """An output pytree as one float64 vector."""
-    _, leaves, _ = flatten(value)
-    parts = [np.asarray(as_array(x), dtype=np.float64).reshape(-1) for x in leaves]
-    return np.concatenate(parts) if parts else np.zeros(0)
-
-
-class _Scalar:
-    """One projection's scalar check, for one form and one cotangent ``u``."""
-
-    def __init__(
-        self, fn: Callable[[Any], Any], params: Any, forms: Forms, opts: Any, form: str
-    ) -> None:
-        self.fn, self.params, self.forms, self.opts, self.form = fn, params, forms, opts, form
-        self.done = 1  # evaluations before this scalar's checks (fn at the parameters)
-        lay = forms.layout
-        if form == "jvp":
-            rng = np.random.default_rng([opts.seed, 19])
-            scales = np.concatenate([entry_scale(x.reshape(-1)) for x in forms.leaves])
-            self.vs = [scales * rng.standard_normal(lay.n) for _ in range(JVP_DIRECTIONS)]
-            self.ws = [forms.jv("jvp", v) for v in self.vs]
-
-    def _progress(self) -> Callable[[int, int], None] | None:
-        """The user's ``progress``, counting every sub-check's evaluations as one run."""
-        user = self.opts.progress
-        if user is None:
-            return None
-        before = self.done
-
-        def report(done: int, planned: int) -> None:
-            user(before + done, before + planned)
-
-        return report
-
-    def run(self, u: Array, localise: bool) -> Report:
-        """``check`` of ``uᵀ f`` (module doc)."""
-        r = self._run(u, localise)
-        self.done += r.evaluations
-        return r
-
-    def _run(self, u: Array, localise: bool) -> Report:
-        o = self.opts
-        fn = self.fn
-        if self.form == "jvp":
-            lay, leaves, vs = self.forms.layout, self.forms.leaves, self.vs
-            cols = lay.in_slices()
-
-            def along(p: dict[str, Array]) -> float:
-                move = sum(t * v for t, v in zip(p[TANGENTS], vs))
-                moved = [
-                    (x.reshape(-1) + move[c]).astype(x.dtype).reshape(x.shape)
-                    for x, c in zip(leaves, cols)
-                ]
-                return float(u @ _flat(fn(unflatten(lay.in_treedef, moved))))
-
-            claimed = {TANGENTS: np.array([u @ w for w in self.ws])}
-            return check(
-                along,
-                {TANGENTS: np.zeros(JVP_DIRECTIONS, dtype=_coarsest(leaves))},
-                claimed,
-                method=o.method,
-                rtol=o.rtol,
-                atol=o.atol,
-                seed=o.seed,
-                mode="full",
-                progress=self._progress(),
-            )
-
-        def cost(p: Any) -> float:
-            return float(u @ _flat(fn(p)))
-
-        g = self.forms.uj(self.form, u)
-        lay = self.forms.layout
-        grad = unflatten(
-            lay.in_treedef, [g[c].reshape(s) for c, s in zip(lay.in_slices(), lay.in_shapes)]
-        )
-        return check(
-            cost,
-            self.params,
-            grad,
-            mode="directional",
-            seed=o.seed,
-            rtol=o.rtol,
-            miss_probability=o.miss_probability,
-            localise=localise,
-            budget=o.budget,
-            progress=self._progress(),
-        )
-
-
-def _coarsest(leaves: list[Array]) -> np.dtype[Any]:
-    """The parameters' floating dtype of largest round-off (float64 if none): the
-    ``t_k`` of a ``jvp`` check take its steps and tolerances, since the moved point is
-    cast to each parameter's dtype (a float64-sized step in ``t`` vanishes in float16)."""
-    floats = [x.dtype for x in leaves if x.dtype.kind == "f"]
-    return max(floats, key=lambda d: float(np.finfo(d).eps), default=np.dtype(np.float64))
-
-
-class Bisection(NamedTuple):
-    """The outcome of the search for wrong outputs."""
-
-    found: list[int]  # flat outputs found wrong alone
-    spent: int  # evaluations
-    exhausted: bool  # the budget ran out
-    open: list[tuple[int, int]]  # ranges of flat outputs still being narrowed
-
-
-def _bisect(scalar: _Scalar, u: Array, budget: int) -> Bisection:
-    """Halve the failing outputs until each wrong one is alone, within ``budget``."""
-    queue, spent = [(0, u.size)], 0
-    found: list[int] = []
-    while queue:
-        if spent >= budget:
-            return Bisection(found, spent, True, queue)
-        lo, hi = queue.pop(0)
-        if hi - lo == 1:
-            found.append(lo)
-            continue
-        mid = (lo + hi) // 2
-        for a, b in ((lo, mid), (mid, hi)):
-            part = np.zeros_like(u)
-            part[a:b] = u[a:b]
-            r = scalar.run(part, localise=False)
-            spent += r.evaluations
-            if r.status == "failed":
-                queue.append((a, b))
-    return Bisection(found, spent, False, [])
-
-
-def _bisect_note(forms: Forms, b: Bisection, budget: int) -> str:
-    """What the search found, and where it stopped when the budget ran out."""
-    named = ", ".join(_out_label(forms, i) for i in b.found[:8])
-    if not b.exhausted:
-        return f"wrong outputs found alone: {named or 'none'}"
-    ranges = ", ".join(
-        _out_label(forms, lo) + (f" … {_out_label(forms, hi - 1)}" if hi - lo > 1 else "")
-        for lo, hi in b.open[:4]
-    )
-    return (
-        f"the search for wrong outputs ran out of its budget ({budget} evaluations) after "
-        f"{b.spent}: found alone: {named or 'none yet'}; wrong outputs are still among "
-        f"{ranges}{', …' if len(b.open) > 4 else ''}; raise budget= to narrow them down"
-    )
 
 
 def _relevant(message: str, localise: bool) -> bool:
-    """Whether a message of the first projection's ``check`` describes the user's call."""
-    if "could not be seen" in message:
-        return False
+    """Whether a note of the fold's verdict describes the user's call (the fold runs
+    without localisation: the search over outputs localises)."""
     return not (localise and "(localise=False)" in message)
 
 
-def _out_label(forms: Forms, flat: int) -> str:
+class _Shared(NamedTuple):
+    """The evaluations every form shares: the steps ``w_k`` (flat) and the rows of
+    ``f`` at ``θ ± w_k``, ``θ ± w_k/2``; the fold's cotangent and its outcome."""
+
+    steps: list[Array]
+    rows: list[Array]
+    u: Array
+    fold: Outcome | None
+    work: Any
+
+
+class _Memo:
+    """A form applied to vectors, each computed once (shared by the comparisons and
+    the consistency check)."""
+
+    def __init__(self, apply: Callable[[Array], Array]) -> None:
+        self.apply = apply
+        self.seen: list[tuple[Array, Array]] = []
+
+    def __call__(self, x: Array) -> Array:
+        for y, r in self.seen:
+            if y is x:
+                return r
+        r = np.asarray(self.apply(x), dtype=np.float64)
+        self.seen.append((x, r))
+        return r
+
+
+def _relative_step(leaves: list[Array]) -> float:
+    """A directional probe's relative step for the coarsest parameter dtype."""
+    dtypes = [x.dtype if x.dtype.kind == "f" else np.dtype(np.float64) for x in leaves]
+    return float(max(unit_roundoff(d) ** STEP_EXPONENT.get(d.itemsize, 1 / 5) for d in dtypes))
+
+
+def _shared(
+    ev: VectorEvaluator,
+    forms: Forms,
+    maps: dict[str, _Memo],
+    opts: Any,
+    f0: Array,
+    out_u: Array,
+) -> _Shared:
+    """The fold's verdict (with a ``vjp``/``jacobian`` form) and the steps' rows."""
+    lay, leaves = forms.layout, ev.leaves
+    rng = np.random.default_rng([opts.seed, 17])
+    z = rng.standard_normal(lay.m)
+    rel = _relative_step(leaves)
+    primary = next((f for f in ("vjp", "jacobian") if f in forms.given), None)
+    if primary is None:
+        steps, rows = [], []
+        for _ in range(DIRECTIONS):
+            points = probe_points(random_steps(leaves, rng, rel))
+            steps.append(flat_step(points[0], [x.size for x in leaves]))
+            rows.append(ev(points))
+        return _Shared(steps, rows, z, None, None)
+    w0 = random_steps(leaves, rng, rel)
+    change = ev([tuple(Delta(i, slice(None), w) for i, w in enumerate(w0))])[0] - f0
+    u = cotangent(z, change, out_u, f0)
+    g = maps[primary](u) if primary == "vjp" else forms.uj(primary, u)
+    analytic = [g[c].reshape(s) for c, s in zip(lay.in_slices(), lay.in_shapes)]
+    folded = Folded(ev, u)
+    j0 = float(u @ f0)
+    u_params = max(unit_roundoff(x.dtype if x.dtype.kind == "f" else np.float64) for x in leaves)
+    terms = prec.terms_size(analytic, leaves)
+    work = prec.directional_work(folded, leaves, j0, u_params, opts.seed, terms)
+    first = len(folded.calls)
+    fold = directional_check(
+        folded,
+        leaves,
+        list(lay.in_names),
+        analytic,
+        j0,
+        rtol=opts.rtol,
+        seed=opts.seed,
+        miss=opts.miss_probability,
+        localise=False,
+        budget=opts.budget,
+        roundoff=u_params if work is None else unit_roundoff(work),
+        work=work,
+    )
+    calls = folded.calls[first : first + DIRECTIONS]
+    return _Shared([w for w, _ in calls], [r for _, r in calls], u, fold, work)
+
+
+def _agree(forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array) -> list[Consistency]:
+    """The forms' consistency on the shared pairs ``(u, w_k)`` (no new evaluation)."""
     lay = forms.layout
-    for name, shape, s in zip(lay.out_names, lay.out_shapes, lay.out_slices()):
-        if s.start <= flat < s.stop:
-            idx = np.unravel_index(flat - s.start, shape) if shape else ()
-            return name + (f"[{', '.join(map(str, idx))}]" if idx else "")
-    return "?"
+    linear = [LinearMap(f, maps[f], f == "vjp") for f in forms.given]
+    pairs = [(shared.u, w) for w in shared.steps]
+    return agreement(
+        linear, lay.n, lay.m, lay.roundoff(), 0, magnitudes=magnitudes(forms, f0), vectors=pairs
+    )
 
 
-def _renamed(p: ParameterResult, name: str, extra: tuple[Entry, ...] = ()) -> ParameterOutcome:
-    """A sub-check's parameter result as an outcome of this check, named ``name``."""
-    return outcome_of(p)._replace(name=name, worst=(*extra, *p.worst))
+def _rtol(opts: Any, leaves: list[Array], work: Any) -> float:
+    """The comparisons' screening tolerance: the user's, or Richardson's for the
+    coarsest dtype the steps were taken in."""
+    if opts.rtol is not None:
+        return float(opts.rtol)
+    dtypes = [x.dtype if x.dtype.kind == "f" else np.dtype(np.float64) for x in leaves]
+    if work is not None:
+        dtypes = [min(d, np.dtype(work), key=lambda t: t.itemsize) for d in dtypes]
+    return max(default_rtol(d, "richardson") for d in dtypes)
+
+
+class _Part(NamedTuple):
+    """What one part of the check (the output-by-output comparisons, or the fold and
+    its search) adds to the report."""
+
+    results: list[ParameterOutcome]
+    statuses: list[Status]
+    messages: list[str]
+    pinned: list[str]
+    regions: tuple[dict[str, Any], ...] = ()
+    evaluations: int = 0
+    exhausted: bool = False
+
+
+def _outputs_part(
+    forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array, out_u: Array, opts: Any
+) -> _Part:
+    """Each ``jvp``/``jacobian`` form output by output along the shared steps."""
+    several = len(forms.given) > 1
+    results: list[ParameterOutcome] = []
+    messages: list[str] = []
+    pinned: list[str] = []
+    rtol = _rtol(opts, forms.leaves, shared.work)
+    for form in (f for f in forms.given if f != "vjp"):
+        prefix = f"{form}: " if several else ""
+        claims = np.array([maps[form](w) for w in shared.steps])
+        rows, wrong = along_results(forms, along(shared.rows, f0, claims, out_u, rtol), prefix)
+        results += rows
+        if wrong:
+            named = ", ".join(out_label(forms, i) for i in wrong[:8])
+            messages.append(f"{prefix}wrong outputs (J v against f's differences): {named}")
+            if opts.localise:
+                pinned += [f"{prefix}{out_label(forms, i)}" for i in wrong[:PINNED_OUTPUTS]]
+    if pinned and "vjp" not in forms.given and "jacobian" not in forms.given:
+        messages.append("jvp: the wrong inputs are not localised (give vjp= or jacobian= for that)")
+    return _Part(results, [r.status for r in results], messages, pinned)
+
+
+def _fold_part(
+    fn: Callable[[Any], Any],
+    params: Any,
+    forms: Forms,
+    opts: Any,
+    shared: _Shared,
+    rng: GlobalRng,
+    fold: Outcome,
+    done: int,
+) -> _Part:
+    """The fold's verdict as results ``uᵀout / W``, and the search for wrong outputs
+    after a failure (``gradcheck._jacsearch``)."""
+    primary = "vjp" if "vjp" in forms.given else "jacobian"
+    prefix = f"{primary}: " if len(forms.given) > 1 else ""
+    outs = "out" if len(forms.layout.out_names) == 1 else "outputs"
+    messages = [f"{prefix}{m}" for m in fold.notes if _relevant(m, opts.localise)]
+    found = None
+    if fold.status == "failed" and opts.localise:
+        found = search(fn, params, forms, opts, primary, shared.u, rng, prefix, done)
+        messages += found.notes
+    results = []
+    for p in fold.parameters:
+        extra = tuple(found.found.get(p.name, ())) if found else ()
+        results.append(
+            p._replace(
+                name=f"{prefix}uᵀ{outs} / {p.name}",
+                status="failed" if extra else p.status,
+                worst=(*extra, *p.worst),
+            )
+        )
+    status: Status = fold.status or "passed"
+    if found is None:
+        return _Part(results, [status], messages, [])
+    return _Part(
+        results,
+        [status],
+        messages,
+        found.pinned,
+        tuple(found.regions),
+        found.evaluations,
+        found.exhausted,
+    )
 
 
 def projected(
@@ -239,76 +272,57 @@ def projected(
     options: dict[str, Any],
     start: float,
     outputs: Array,
+    rng: GlobalRng,
 ) -> Report:
     """The projections check of every given form, and the consistency of the forms;
-    ``outputs`` is ``fn``'s flat value at the parameters."""
+    ``outputs`` is ``fn``'s flat value at the parameters, ``rng`` the user's saved
+    global random states (every evaluation of ``fn`` starts from them)."""
     lay = forms.layout
-    u = np.random.default_rng([opts.seed, 17]).standard_normal(lay.m)
-    outs = "out" if len(lay.out_names) == 1 else "outputs"
-    several = len(forms.given) > 1
-    results: list[ParameterOutcome] = []
-    statuses: list[Status] = []
-    messages: list[str] = []
-    guarantee: dict[str, Any] = {}
-    evaluations, exhausted, searched = 1, False, False  # 1: fn at the parameters
-    pinned: list[str] = []
-    regions: list[dict[str, Any]] = []
-    for form in forms.given:
-        prefix = f"{form}: " if several else ""
-        scalar = _Scalar(fn, params, forms, opts, form)
-        scalar.done = evaluations
-        r = scalar.run(u, localise=False)
-        evaluations += r.evaluations
-        statuses.append(r.status)
-        guarantee = guarantee or dict(r.guarantee)
-        # the t-check's advice on how to see smaller errors is about a gradient function
-        # of t, which the user does not have: its detection bound is in its result
-        # ... and its "localisation is off" is the first projection's, not the user's call
-        messages += [f"{prefix}{m}" for m in r.messages if _relevant(m, opts.localise)]
-        found: dict[str, list[Entry]] = {}
-        if r.status == "failed" and opts.localise:
-            search = _bisect(scalar, u, opts.budget)
-            searched = True
-            evaluations += search.spent
-            exhausted = exhausted or search.exhausted
-            messages.append(prefix + _bisect_note(forms, search, opts.budget))
-            for i in search.found[:PINNED_OUTPUTS]:
-                if form == "jvp":
-                    pinned.append(f"{prefix}{_out_label(forms, i)}")
-                    continue
-                e = np.zeros_like(u)
-                e[i] = 1.0
-                alone = scalar.run(e, localise=True)
-                evaluations += alone.evaluations
-                row = f"{prefix}{_out_label(forms, i)}"
-                pinned += [f"{row} / {x}" for x in alone.localisation.get("pinned", []) or []]
-                regions += alone.localisation.get("regions", []) or []
-                for w in alone.worst:
-                    if w.status == "wrong":
-                        named_w = replace(w, parameter=f"{row} / {w.parameter}")
-                        found.setdefault(w.parameter, []).append(named_w)
-            if form == "jvp":
-                messages.append(
-                    "jvp: the wrong inputs are not localised (give vjp= or jacobian= for that)"
-                )
-        for name, p in r.parameters.items():
-            label = f"{prefix}uᵀ{outs} / {name}" if form != "jvp" else f"{prefix}uᵀ{outs} along v"
-            results.append(_renamed(p, label, tuple(found.get(name, ()))))
-    for c in consistency(forms, opts.seed, outputs=outputs):
-        results.append(consistency_result(c))
-        statuses.append("failed" if c.wrong else "passed")
-        messages.append(c.text())
-    loc = (
-        {"evaluations": evaluations, "exhausted": exhausted, "pinned": pinned, "regions": regions}
-        if pinned or exhausted or searched
-        else {}
+    user = opts.progress
+    ev = VectorEvaluator(
+        fn,
+        lay.in_treedef,
+        [x.copy() for x in forms.leaves],
+        list(lay.in_names),
+        rng,
+        progress=None if user is None else (lambda d, p: user(d + 1, p + 1)),
+        size=lay.m,
     )
-    if "jvp" in forms.given and not guarantee:
-        messages.append(NO_JVP_GUARANTEE)
+    f0 = ev([()])[0]
+    if not np.array_equal(f0, outputs):
+        agree = consistency(forms, opts.seed, outputs=outputs)
+        return not_deterministic(lay, forms.given, agree, ev.count + 1, start, options)
+    out_u = output_roundoff(lay.out_dtypes, lay.out_shapes)
+    maps = {f: _Memo(partial(forms.uj if f == "vjp" else forms.jv, f)) for f in forms.given}
+    shared = _shared(ev, forms, maps, opts, f0, out_u)
+    parts = [_outputs_part(forms, maps, shared, f0, out_u, opts)]
+    if shared.fold is not None:
+        parts.append(_fold_part(fn, params, forms, opts, shared, rng, shared.fold, ev.count + 1))
+    evaluations = ev.count + 1 + sum(p.evaluations for p in parts)  # +1: fn's first call
+    agree = _agree(forms, maps, shared, f0)
+    results = [r for p in parts for r in p.results] + [consistency_result(c) for c in agree]
+    statuses = [s for p in parts for s in p.statuses]
+    statuses += ["failed" if c.wrong else "passed" for c in agree]
+    messages = [m for p in parts for m in p.messages] + [c.text() for c in agree]
+    pinned = [x for p in parts for x in p.pinned]
+    loc: dict[str, Any] = {}
+    if pinned or any(p.evaluations for p in parts):
+        loc = {
+            "evaluations": evaluations,
+            "exhausted": any(p.exhausted for p in parts),
+            "pinned": pinned,
+            "regions": [r for p in parts for r in p.regions],
+        }
+    guarantee: dict[str, Any] = dict(shared.fold.guarantee or {}) if shared.fold else {}
     if guarantee:
-        guarantee["text"] = "uᵀJ with random u, " + str(guarantee.get("text", ""))
+        guarantee["text"] = "uᵀJ with random u (each output's share equal), " + str(
+            guarantee.get("text", "")
+        )
+    else:
+        messages.append(NO_JVP_GUARANTEE)
     diff = max((p.difference for p in results if not math.isnan(p.difference)), default=0.0)
+    noise = shared.fold.noise if shared.fold is not None else 0.0
     outcome = Outcome(
-        tuple(results), diff, 0.0, tuple(messages), overall_status(statuses), guarantee, loc
+        tuple(results), diff, noise, tuple(messages), overall_status(statuses), guarantee, loc
     )
     return build_report(outcome, evaluations=evaluations, start=start, options=options)

@@ -1,0 +1,317 @@
+"""The projections' shared finite differences: one set of evaluations for every form.
+
+A projection check evaluates ``f`` (the whole output vector) at ``θ ± w_k`` and
+``θ ± w_k/2`` along a few random steps ``w_k``. Those rows serve every form at once:
+
+* the cotangent fold ``uᵀf`` (:class:`Folded`): its values are ``rows @ u``, what
+  ``check``'s directional verdict (``gradcheck._modes.directional_check``) compares
+  with ``uᵀJ w_k`` from a ``vjp`` (or a ``jacobian``), with its stated guarantee;
+* each output of a ``jvp`` or ``jacobian`` form, compared with the same rows output by
+  output (:func:`along`): ``J w_k`` against the Richardson extrapolation of the rows;
+* the consistency check, on the pairs ``(u, w_k)`` (``gradcheck._jacproj``).
+
+**Each output's fair share** (attack13 F4). With ``u ~ N(0, I)``, an output 10⁷ times
+smaller than another adds 10⁻⁷ of ``uᵀJ``: a missing or sign-flipped small output
+passes the fold. So ``u_i = z_i / s_i`` (:func:`cotangent`) with ``s_i`` output
+``i``'s derivative scale along one random step: the finite difference
+``|f_i(θ + w₀) − f_i(θ)|`` (one evaluation; the truth, so a claim that misses or
+inflates a row does not change its share), floored at :data:`SHARE_NOISE` times the
+output's round-off (an output that does not move is not weighted up into its own
+rounding) and at :data:`SHARE_RANGE` of the largest scale. Every output then adds
+about ``|z_i|`` to ``uᵀJ w``, and an error in one output's row is an error of its own
+size in the fold (relative to that row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradcheck._build import NO_BOUND, WORST, ParameterOutcome
+from gradcheck._diagnose import diagnose
+from gradcheck._evaluate import Delta, Point
+from gradcheck._jacgrid import VectorEvaluator
+from gradcheck._linear import Forms
+from gradcheck._numerics import SAFETY, entry_scale, norm2, unit_roundoff
+from gradcheck._report import Entry
+
+__all__ = [
+    "SHARE_NOISE",
+    "SHARE_RANGE",
+    "Along",
+    "Folded",
+    "along",
+    "along_results",
+    "cotangent",
+    "flat_step",
+    "probe_points",
+    "random_steps",
+]
+
+Array = np.ndarray[Any, Any]
+#: An output's weight in the fold is at most that of a derivative this many times its
+#: round-off ``2u·|f_i|`` (per step): an output that does not depend on the
+#: parameters adds at most 1e-10 of its share in noise, far below the float64
+#: screening tolerance of Richardson differences (1e-9).
+SHARE_NOISE = 1e10
+#: Outputs whose scale is below this share of the largest are weighted as that share:
+#: ``u`` spans at most 12 decades (a fold of 10⁶ outputs stays far from overflow).
+SHARE_RANGE = 1e-12
+
+
+class Folded:
+    """An evaluator of ``uᵀ f`` (``check``'s scalar cost) that keeps the rows of ``f``
+    it evaluated, with the step ``w`` of each call's first point (``θ + w``, copied
+    at once: a directional probe reuses its step's memory)."""
+
+    def __init__(self, ev: VectorEvaluator, u: Array) -> None:
+        self.ev, self.u = ev, u
+        self.sizes = [x.size for x in ev.leaves]
+        self.calls: list[tuple[Array, Array]] = []
+
+    def __call__(self, points: Sequence[Point]) -> Array:
+        """``uᵀ f`` at each point."""
+        rows = self.ev(points)
+        self.calls.append((flat_step(points[0], self.sizes) if points else np.zeros(0), rows))
+        return np.asarray(rows @ self.u)
+
+
+def cotangent(z: Array, change: Array, roundoff: Array, f0: Array) -> Array:
+    """``u = z / s``: each output's fair share (module doc).
+
+    Args:
+        z: standard normal draws, one per output.
+        change: ``f(θ + w₀) − f(θ)`` along one random step ``w₀``.
+        roundoff: each output's unit round-off.
+        f0: ``f(θ)``.
+    """
+    s = np.maximum(np.abs(change), SHARE_NOISE * 2 * roundoff * np.abs(f0))
+    top = float(np.max(s, initial=0.0))
+    if not top > 0 or not np.isfinite(top):
+        return z
+    s = np.maximum(s, SHARE_RANGE * top)
+    return np.asarray(z * (top / s))
+
+
+def flat_step(point: Point, sizes: Sequence[int]) -> Array:
+    """The flat step ``w`` of a point ``θ + w`` whose deltas add slices."""
+    starts = np.cumsum([0, *sizes])
+    w = np.zeros(int(starts[-1]))
+    for d in point:
+        a, b, _ = d.indices.indices(sizes[d.leaf])
+        base = int(starts[d.leaf])
+        w[base + a : base + b] = d.factor * np.asarray(d.values, dtype=np.float64)
+    return w
+
+
+def probe_points(w: Sequence[Array]) -> list[Point]:
+    """``θ ± w``, ``θ ± w/2`` for per-leaf steps ``w`` (the order of a directional
+    probe, ``gradcheck._directional.Prober.probe``)."""
+    half = [x * 0.5 for x in w]
+    return [
+        tuple(Delta(i, slice(None), x, t) for i, x in enumerate(vs))
+        for vs, t in ((w, 1.0), (w, -1.0), (half, 1.0), (half, -1.0))
+    ]
+
+
+def random_steps(leaves: Sequence[Array], rng: np.random.Generator, rel: float) -> list[Array]:
+    """One random step per leaf: ``rel · s ⊙ z``, the largest entry moving about
+    ``3·rel·s`` (as a directional probe's)."""
+    zs = [rng.standard_normal(x.size) for x in leaves]
+    zmax = max((float(np.max(np.abs(z), initial=0.0)) for z in zs), default=0.0)
+    h = rel / (zmax / 3.0) if zmax > 0 else rel
+    return [h * entry_scale(x.reshape(-1)) * z for x, z in zip(leaves, zs)]
+
+
+class Along(NamedTuple):
+    """One form's output-by-output comparison along the shared steps.
+
+    Attributes:
+        analytic: ``J w_k`` by the form, ``K × m``.
+        numeric: the Richardson differences of ``f`` along ``w_k``, ``K × m``.
+        fd_error: their error estimates ``|R − C(w/2)|``, ``K × m``.
+        tolerance: per output, the largest tolerance over the steps.
+        wrong: per output, whether a step disagrees beyond it.
+    """
+
+    analytic: Array
+    numeric: Array
+    fd_error: Array
+    tolerance: Array
+    wrong: Array
+
+
+def along(rows: Sequence[Array], f0: Array, claims: Array, roundoff: Array, rtol: float) -> Along:
+    """Compare ``claims`` (``K × m``, ``J w_k``) with the rows of ``f`` at
+    ``θ ± w_k, θ ± w_k/2`` (``rows[k]`` is ``4 × m``), output by output.
+
+    Each output is judged as ``check``'s directional verdict judges its cost
+    (``gradcheck._directional``, in units of the step): ``R = (4 C(w/2) − C(w))/3``,
+    ``e = |R − C(w/2)|``, the output's noise ``σ`` by ECnoise on its five values
+    floored at its round-off (the largest over the steps, one tolerance per output),
+    and ``|a − R| ≤ rtol·(S + max(|a|, |R|)) + SAFETY·e + 6σ`` with ``S`` the RMS of
+    the claims over the steps. That tolerance is at least ``6u·|f_i| + rtol·|a|``:
+    only the outputs that miss this lower bound are judged in full (a few passes over
+    the outputs instead of some thirty: at 10⁶ outputs the full rule would cost more
+    than the evaluations).
+    """
+    a = np.asarray(claims, dtype=np.float64)
+    numeric = np.empty_like(a)
+    for k, r in enumerate(rows):
+        rk = numeric[k]
+        np.subtract(r[0], r[1], out=rk)
+        rk *= -1.0 / 6.0  # − C(w)/3, C(w) = (r₀ − r₁)/2
+        rk += (4.0 / 3.0) * (r[2] - r[3])  # + 4 C(w/2)/3
+    base = 6.0 * np.asarray(roundoff) * np.abs(f0)
+    diff = np.abs(a - numeric)
+    low = np.abs(a)
+    low *= rtol
+    low += base
+    with np.errstate(invalid="ignore"):
+        suspect = np.flatnonzero(np.any(~(diff <= low), axis=0))
+    tolerance = np.max(low, axis=0)
+    fd_error = np.zeros_like(a)
+    wrong = np.zeros(a.shape[1], dtype=bool)
+    if suspect.size:
+        sub = [r[:, suspect] for r in rows]
+        tau, e = _full_tolerance(sub, f0[suspect], a[:, suspect], roundoff[suspect], rtol)
+        tolerance[suspect] = tau
+        fd_error[:, suspect] = e
+        with np.errstate(invalid="ignore"):
+            wrong[suspect] = np.any(~(diff[:, suspect] <= tau), axis=0)
+    return Along(a, numeric, fd_error, tolerance, wrong)
+
+
+def _full_tolerance(
+    rows: Sequence[Array], f0: Array, a: Array, roundoff: Array, rtol: float
+) -> tuple[Array, Array]:
+    """:func:`along`'s full rule for some outputs: their tolerance (one per output) and
+    the finite differences' error estimates (``K × m``)."""
+    numeric, errors, noise = [], [], []
+    for r in rows:
+        c2 = r[2] - r[3]
+        rich = (4 * c2 - (r[0] - r[1]) / 2) / 3
+        numeric.append(rich)
+        errors.append(np.abs(rich - c2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            # the fourth difference of the table r₁, r₃, f0, r₂, r₀
+            fourth = np.abs(r[1] + r[0] - 4 * (r[3] + r[2]) + 6 * f0) / np.sqrt(70.0)
+        big = np.maximum(np.maximum(np.abs(r[0]), np.abs(r[1])), np.abs(f0))
+        u = _effective_roundoff(np.asarray(r), f0, roundoff)
+        noise.append(np.maximum(np.where(np.isfinite(fourth), fourth, big), u * big))
+    rn, e = np.array(numeric), np.array(errors)
+    sigma = np.max(np.array(noise), axis=0)
+    spread = np.sqrt(np.mean(a**2, axis=0))
+    tol = rtol * (spread + np.maximum(np.abs(a), np.abs(rn))) + SAFETY * e + 6.0 * sigma
+    return np.max(tol, axis=0), e
+
+
+def _effective_roundoff(rows: Array, f0: Array, roundoff: Array) -> Array:
+    """Per output, ``gradcheck._directional.effective_roundoff``: the round-off its
+    values show (a float32 computation returned as float64 rounds as float32). Only
+    outputs whose ``f(θ)`` is such a number are examined further (a float64
+    computation gives one with probability 2⁻²⁹)."""
+    u = np.asarray(roundoff, dtype=np.float64)
+    for dtype in (np.float32, np.float16):
+        eps = unit_roundoff(dtype)
+        with np.errstate(over="ignore"):
+            maybe = np.flatnonzero((eps > u) & (f0.astype(dtype).astype(np.float64) == f0))
+        if not maybe.size:
+            continue
+        table = rows[:, maybe]
+        with np.errstate(over="ignore"):
+            fits = np.all(table.astype(dtype).astype(np.float64) == table, axis=0)
+        moved = np.ptp(np.vstack([table, f0[maybe][None, :]]), axis=0) > 0
+        u = u.copy()
+        u[maybe[fits & moved]] = eps
+    return u
+
+
+def along_results(
+    forms: Forms, cmp: Along, prefix: str
+) -> tuple[list[ParameterOutcome], list[int]]:
+    """A ``jvp``/``jacobian`` form's comparison as one result per output leaf, and its
+    wrong flat outputs."""
+    lay = forms.layout
+    err = np.abs(cmp.analytic - cmp.numeric)
+    wrong_all = np.flatnonzero(cmp.wrong)
+    out = []
+    for name, shape, dtype, s in zip(
+        lay.out_names, lay.out_shapes, lay.out_dtypes, lay.out_slices()
+    ):
+        wrong = wrong_all[(wrong_all >= s.start) & (wrong_all < s.stop)]
+        worst: tuple[Entry, ...] = ()
+        diagnosis = None
+        if wrong.size:
+            worst = _worst(cmp, err, wrong, f"{prefix}{name}", shape, s.start)
+            fits = err[:, s] <= cmp.tolerance[s]
+            judged = np.where(fits, "ok", "wrong").reshape(-1)
+            flat_a, flat_n = cmp.analytic[:, s].reshape(-1), cmp.numeric[:, s].reshape(-1)
+            diagnosis = diagnose(flat_a, flat_n, status=judged, name=f"{prefix}{name}")
+        den = norm2(cmp.analytic[:, s]) + norm2(cmp.numeric[:, s])
+        out.append(
+            ParameterOutcome(
+                name=f"{prefix}{name} along v",
+                shape=tuple(shape),
+                dtype=str(dtype),
+                status="failed" if wrong.size else "passed",
+                difference=norm2(err[:, s]) / den if den > 0 else 0.0,
+                checked=int(s.stop - s.start),
+                max_abs_error=float(np.max(err[:, s], initial=0.0)),
+                failed=int(wrong.size),
+                worst=worst,
+                diagnosis=diagnosis,
+                detection_bound=NO_BOUND,
+            )
+        )
+    return out, wrong_all.tolist()
+
+
+def _worst(
+    cmp: Along, err: Array, wrong: Array, name: str, shape: tuple[int, ...], start: int
+) -> tuple[Entry, ...]:
+    """The :data:`~gradcheck._build.WORST` worst of the ``wrong`` flat outputs, each at
+    its worst step."""
+    ratio = err[:, wrong] / np.maximum(cmp.tolerance[wrong], 1e-300)
+    k = np.argmax(ratio, axis=0)
+    order = np.argsort(-ratio[k, np.arange(wrong.size)])[:WORST]
+    return tuple(
+        _entry(
+            name,
+            shape,
+            int(wrong[j]) - start,
+            cmp.analytic[k[j], wrong[j]],
+            cmp.numeric[k[j], wrong[j]],
+            err[k[j], wrong[j]],
+            cmp.tolerance[wrong[j]],
+            cmp.fd_error[k[j], wrong[j]],
+        )
+        for j in order.tolist()
+    )
+
+
+def _entry(
+    name: str,
+    shape: tuple[int, ...],
+    flat: int,
+    a: float,
+    n: float,
+    e: float,
+    tol: float,
+    fd: float,
+) -> Entry:
+    big = max(abs(a), abs(n))
+    index = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+    return Entry(
+        parameter=name,
+        index=index,
+        analytic=float(a),
+        numeric=float(n),
+        abs_error=float(e),
+        rel_error=float(e) / big if big > 0 else 0.0,
+        tolerance=float(tol),
+        fd_error=float(fd),
+        status="wrong" if not e <= tol else "ok",
+    )
