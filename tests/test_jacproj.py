@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from gradcheck import GradcheckError, check_jacobian
+from gradcheck._directional import DIRECTIONS
 
 Array = np.ndarray[Any, Any]
 
@@ -219,3 +220,97 @@ class TestLowPrecisionJvp:
         fn, x, jac = self.layer(dtype, 200, 0)
         report = check_jacobian(fn, x, mode="directional", jvp=lambda p, v: 2 * jac(p) @ v)
         assert report.status == "failed", report
+
+
+class TestFairShare:
+    """attack13 F4: an output 1e7 smaller than another, missing or sign-flipped, passed."""
+
+    n = 5000
+
+    @staticmethod
+    def fn(ratio: float) -> Any:
+        return lambda p: np.array([ratio * np.sin(p).sum(), np.cos(p).sum()])
+
+    @staticmethod
+    def jac(ratio: float, second: Any) -> Any:
+        return lambda p: np.stack([ratio * np.cos(p), second(p)])
+
+    @pytest.mark.parametrize("ratio", [1e7, 1e9, 1e-7])
+    @pytest.mark.parametrize("kind", ["missing", "sign"])
+    @pytest.mark.parametrize("form", ["jacobian", "vjp", "jvp"])
+    def test_a_wrong_small_or_large_output_fails_and_is_named(
+        self, ratio: float, kind: str, form: str
+    ) -> None:
+        x = np.random.default_rng(0).standard_normal(self.n)
+        second = (lambda p: 0 * p) if kind == "missing" else np.sin  # right: −sin
+        J = self.jac(ratio, second)
+        forms: dict[str, Any] = {
+            "jacobian": {"jacobian": J},
+            "vjp": {"vjp": lambda p, u: u @ J(p)},
+            "jvp": {"jvp": lambda p, v: J(p) @ v},
+        }[form]
+        report = check_jacobian(self.fn(ratio), x, **forms)
+        assert report.mode == "directional" and report.status == "failed", report
+        named = " ".join([*report.messages, *(e.label() for e in report.worst)])
+        assert "out[1]" in named and "out[0]" not in named, named
+
+    @pytest.mark.parametrize("ratio", [1e-9, 1.0, 1e9])
+    def test_right_forms_of_outputs_of_any_scales_pass(self, ratio: float) -> None:
+        # one output 1e±9 of another, one that does not move, one large constant
+        x = np.random.default_rng(1).standard_normal(self.n)
+
+        def fn(p: Array) -> Array:
+            return np.array([ratio * np.sin(p).sum(), np.cos(p).sum(), 0.0 * p[0], 1e6])
+
+        def J(p: Array) -> Array:
+            return np.stack([ratio * np.cos(p), -np.sin(p), 0 * p, 0 * p])
+
+        report = check_jacobian(fn, x, J, vjp=lambda p, u: u @ J(p), jvp=lambda p, v: J(p) @ v)
+        assert report.status == "passed", report
+
+
+class TestSharedEvaluations:
+    """Every form and the consistency check share one set of evaluations (issue 13)."""
+
+    @pytest.mark.parametrize(
+        ("forms", "evaluations"),
+        [(("vjp",), 11), (("jvp",), 10), (("vjp", "jvp"), 11), (("jacobian", "jvp"), 11)],
+    )
+    def test_evaluations(self, forms: tuple[str, ...], evaluations: int) -> None:
+        x = np.linspace(-1, 1, 6000)
+        given: dict[str, Any] = {
+            "vjp": vjp,
+            "jvp": jvp,
+            "jacobian": lambda p: np.diag(2 * np.cos(p)) + np.roll(np.eye(p.size), 1, axis=0),
+        }
+        chosen = {k: given[k] for k in forms}
+        report = check_jacobian(
+            f, x[:300] if "jacobian" in forms else x, mode="directional", **chosen
+        )
+        assert report.status == "passed", report
+        assert report.evaluations == evaluations
+
+    def test_the_consistency_check_uses_the_shared_pairs(self) -> None:
+        report = check_jacobian(f, np.linspace(-1, 1, 6000), vjp=vjp, jvp=jvp)
+        assert report.parameters["consistency: jvp vs vjp"].checked == DIRECTIONS
+
+    @pytest.mark.parametrize("factor", [1 + 1e-3, -1.0, 2.0])
+    def test_a_wrong_jvp_beside_a_right_vjp_fails_in_both_checks(self, factor: float) -> None:
+        report = check_jacobian(
+            f, np.linspace(-1, 1, 6000), vjp=vjp, jvp=lambda p, v: factor * jvp(p, v)
+        )
+        assert set(report.failed_parameters) == {"jvp: out along v", "consistency: jvp vs vjp"}
+        diagnosis = report.parameters["jvp: out along v"].diagnosis
+        assert diagnosis is not None
+        if abs(factor - 1) > 0.01:  # closer to 1, _diagnose fits no factor
+            assert diagnosis.kind in ("factor", "sign")
+
+    def test_one_wrong_output_of_a_jvp_is_named_without_a_search(self) -> None:
+        def bad(p: Array, v: Array) -> Array:
+            w = jvp(p, v)
+            w[1234] *= 1 + 1e-4
+            return w
+
+        report = check_jacobian(f, np.linspace(-1, 1, 6000), jvp=bad)
+        assert report.evaluations == 10
+        assert [e.label() for e in report.worst] == ["out[1234]"]

@@ -1,0 +1,73 @@
+"""``gradcheck._jacdir``: the projections' shared finite differences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck._jacdir import SHARE_NOISE, SHARE_RANGE, along, cotangent, flat_step, probe_points
+from gradcheck._numerics import unit_roundoff
+
+Array = np.ndarray[Any, Any]
+U64 = unit_roundoff(np.float64)
+
+
+class TestCotangent:
+    def test_every_output_gets_an_equal_share(self) -> None:
+        z = np.array([1.0, -2.0, 0.5])
+        change = np.array([1e8, 1.0, -1e-3])  # within SHARE_RANGE
+        u = cotangent(z, change, np.full(3, U64), np.array([1e8, 1.0, 1e-6]))
+        assert np.allclose(np.abs(u * change) / np.abs(z), abs(u[0] * change[0] / z[0]))
+
+    def test_an_output_that_does_not_move_is_weighted_at_its_roundoff(self) -> None:
+        z, f0 = np.array([1.0, 1.0]), np.array([1.0, 1e3])
+        u = cotangent(z, np.array([1.0, 0.0]), np.full(2, U64), f0)
+        assert u[1] / u[0] == pytest.approx(1.0 / (SHARE_NOISE * 2 * U64 * 1e3))
+
+    def test_the_range_of_weights_is_bounded(self) -> None:
+        u = cotangent(np.ones(2), np.array([1.0, 0.0]), np.zeros(2), np.zeros(2))
+        assert u[1] / u[0] == pytest.approx(1 / SHARE_RANGE)
+
+    def test_nothing_moves(self) -> None:
+        z = np.array([0.3, -0.4])
+        assert cotangent(z, np.zeros(2), np.zeros(2), np.zeros(2)).tolist() == z.tolist()
+
+
+def rows_of(fn: Any, x: Array, w: Array) -> Array:
+    return np.array([fn(x + w), fn(x - w), fn(x + w / 2), fn(x - w / 2)])
+
+
+class TestAlong:
+    @pytest.mark.parametrize("scale", [1e-8, 1.0, 1e8])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_right_claims_agree_and_one_wrong_output_is_found(
+        self, scale: float, seed: int
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        A = rng.standard_normal((40, 30)) * np.logspace(-6, 6, 40)[:, None] * scale
+        x = rng.standard_normal(30)
+
+        def fn(p: Array) -> Array:
+            return np.asarray(np.tanh(A @ p / scale) * scale)
+
+        def jac(p: Array) -> Array:
+            return np.asarray((1 - np.tanh(A @ p / scale) ** 2)[:, None] * A)
+
+        ws = [1e-5 * rng.standard_normal(30) for _ in range(2)]
+        rows = [rows_of(fn, x, w) for w in ws]
+        claims = np.array([jac(x) @ w for w in ws])
+        ok = along(rows, fn(x), claims, np.full(40, U64), 1e-9)
+        assert not ok.wrong.any()
+        claims[:, 3] *= 1 + 1e-4  # one output's derivative off by 1e-4, among 1e12 scales
+        bad = along(rows, fn(x), claims, np.full(40, U64), 1e-9)
+        assert np.flatnonzero(bad.wrong).tolist() == [3]
+
+
+def test_probe_points_and_their_step() -> None:
+    w = [np.array([1.0, 2.0]), np.array([3.0])]
+    points = probe_points(w)
+    assert [d.factor for d in points[1]] == [-1.0, -1.0]
+    assert flat_step(points[0], [2, 1]).tolist() == [1.0, 2.0, 3.0]
+    assert flat_step(points[2], [2, 1]).tolist() == [0.5, 1.0, 1.5]
