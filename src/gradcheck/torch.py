@@ -34,6 +34,7 @@ import copy
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -52,6 +53,7 @@ from gradcheck._adapters import (
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
+from gradcheck._order2 import check_order
 from gradcheck._report import Report
 from gradcheck._torch_function import (
     Function,
@@ -60,6 +62,7 @@ from gradcheck._torch_function import (
     no_backward,
     rules_agree,
 )
+from gradcheck._torch_order2 import function_order2, module_order2
 from gradcheck._torch_sparse import relabel, sparse_inputs
 from gradcheck._torch_state import (
     RNG_SEED,
@@ -171,7 +174,12 @@ def _module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, A
 
 
 def check_module(
-    model: torch.nn.Module, loss_fn: Loss, *, precision: str = "float64", **options: Unpack[Options]
+    model: torch.nn.Module,
+    loss_fn: Loss,
+    *,
+    precision: str = "float64",
+    order: int = 1,
+    **options: Unpack[Options],
 ) -> Report:
     """Check the gradient autograd computes for every parameter that requires grad.
 
@@ -186,6 +194,8 @@ def check_module(
             reported beside it (``gradcheck._frameworks``); falls back to the model's
             dtype (with a message) when the copy fails or computes a different loss.
             ``"model"``: everything in the model's dtype.
+        order: ``2`` also checks the backward's own derivative, the double backward
+            (``gradcheck._torch_order2``; docs/second-order.md).
         **options: passed to :func:`gradcheck.check` (``mode``, ``sample``, ``method``,
             ``rtol``, ``seed``, ...).
 
@@ -200,6 +210,9 @@ def check_module(
     """
     start = time.perf_counter()
     precision = check_precision(precision)
+    if check_order(order) == 2:
+        first = partial(check_module, model, loss_fn, precision=precision, **options)
+        return module_order2(first, model, loss_fn, precision, dict(options))
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise GradcheckError("the model has no parameter that requires grad: nothing to check")
@@ -243,6 +256,7 @@ def check_function(
     *inputs: Any,
     precision: str = "float64",
     modes: Sequence[str] | None = None,
+    order: int = 1,
     **options: Unpack[Options],
 ) -> Report:
     """Check the derivatives of ``fn`` for every input tensor that requires grad.
@@ -264,6 +278,9 @@ def check_function(
             ``fn`` runs under forward AD, else ``("rev",)`` with a note saying why.
             Results are named ``input0`` (reverse, one output), ``out[1]/input0`` (an
             output of several) and ``fwd/...`` (forward mode).
+        order: ``2`` also checks the backward's own derivative against finite
+            differences of the backward, through the inputs and the cotangents (the
+            double backward, as ``gradgradcheck``; docs/second-order.md).
         **options: passed to :func:`gradcheck.check`.
 
     Raises:
@@ -279,6 +296,9 @@ def check_function(
     precision = check_precision(precision)
     wanted = check_modes(modes)
     sparse = sparse_inputs(fn, inputs)
+    if check_order(order) == 2:  # a sparse input's second order: on its stored values
+        first = partial(check_function, fn, *inputs, precision=precision, modes=modes, **options)
+        return function_order2(first, sparse.fn, sparse.inputs, precision, dict(options))
     fn, inputs = sparse.fn, sparse.inputs
     pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
     if not pos:

@@ -1,0 +1,282 @@
+"""``order=2`` in ``gradcheck.torch``: the backward of a function or model, double-backward.
+
+:class:`TorchBackward` is the backward ``G(x, w) = autograd.grad(outputs, x, w)`` as a
+function of NumPy arrays, with its VJP by autograd through ``create_graph=True`` (the
+double backward), for :func:`gradcheck._order2.second_order` to check against finite
+differences of ``G``, as ``torch.autograd.gradgradcheck`` checks a custom ``Function``'s
+double backward, and through the cotangent ``w`` too. A gradient that autograd cannot
+differentiate at the point (it does not require grad with ``create_graph=True``, or
+differentiating it raises, as ``@once_differentiable`` does) is *detached*: named, and
+taken as constant by the double backward, so the blocks it spoils fail.
+
+Every evaluation runs on private tensors, from the seeded torch RNG state
+(``gradcheck._torch_state.SeededRng``) and the user's NumPy and ``random`` states, as
+the first-order check's evaluations do; with ``precision="float64"`` on float64 copies
+(inputs, or the model).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from gradcheck._errors import GradcheckError
+from gradcheck._evaluate import GlobalRng, preserve_rng
+from gradcheck._order2 import Backward, second_order
+from gradcheck._report import Report
+from gradcheck._torch_state import (
+    RNG_SEED,
+    Loss,
+    SeededRng,
+    as_float64,
+    cast_inputs,
+    forked,
+    preserved,
+    scalar,
+)
+
+__all__ = ["TorchBackward", "function_order2", "module_order2"]
+
+Array = np.ndarray[Any, Any]
+Outputs = Callable[[dict[str, torch.Tensor]], list[torch.Tensor]]
+#: Why a gradient that does not require grad is detached (``{how}`` of ``DETACHED``).
+NO_GRAPH = (
+    "computed with create_graph=True it does not require grad: autograd cannot "
+    "differentiate it (torch.autograd.gradgradcheck skips such an output silently)"
+)
+#: Why a gradient with no autograd path from the cotangents is detached.
+NO_PATH = (
+    "autograd finds no path from the cotangent to it: its graph is cut (as "
+    "@once_differentiable or a tensor made outside autograd does)"
+)
+
+
+class TorchBackward:
+    """The backward of ``outputs`` at ``point``, paired with ``cotangents``.
+
+    Args:
+        outputs: ``outputs(inputs) -> list of tensors``, one per cotangent.
+        point: the checked inputs, by name (private tensors in the dtype checked).
+        cotangents: one tensor per output, by name, shaped like it.
+        rng: the user's global NumPy and ``random`` states, put back before each call.
+    """
+
+    def __init__(
+        self,
+        outputs: Outputs,
+        point: dict[str, torch.Tensor],
+        cotangents: dict[str, torch.Tensor],
+        rng: GlobalRng,
+    ) -> None:
+        self.outputs, self.rng, self.seeded = outputs, rng, SeededRng(RNG_SEED)
+        self.inputs = tuple(point)
+        self.broken: set[str] = set()  # gradients whose double backward raises
+        self.devices = {n: t.device for n, t in {**point, **cotangents}.items()}
+        self.point = {
+            n: t.detach().cpu().numpy().copy() for n, t in {**point, **cotangents}.items()
+        }
+
+    def _graph(
+        self, params: dict[str, Array], create: bool
+    ) -> tuple[list[torch.Tensor], list[Any]]:
+        """The leaves (inputs, then cotangents) and the gradients of the inputs."""
+        leaves = {
+            n: torch.from_numpy(np.array(a))
+            .to(self.devices[n])
+            .requires_grad_(create or n in self.inputs)
+            for n, a in params.items()
+        }
+        xs = [leaves[n] for n in self.inputs]
+        ws = [t for n, t in leaves.items() if n not in self.inputs]
+        self.rng.reset()
+        with torch.enable_grad(), self.seeded():
+            try:
+                outs = self.outputs(dict(zip(self.inputs, xs)))
+                cots = [w.to(o.dtype) for w, o in zip(ws, outs)]
+                gs = torch.autograd.grad(outs, xs, cots, create_graph=create, allow_unused=True)
+            except GradcheckError:
+                raise
+            except Exception as exc:
+                raise GradcheckError(
+                    f"the backward raised {type(exc).__name__}: {exc} (order=2 calls it at "
+                    "points near the inputs)"
+                ) from exc
+        return list(leaves.values()), list(gs)
+
+    def grad(self, params: dict[str, Array]) -> dict[str, Array]:
+        """``G(x, w)``: the gradient of every checked input (zeros where unused)."""
+        _, gs = self._graph(params, False)
+        return {n: self._array(n, g) for n, g in zip(self.inputs, gs)}
+
+    def _array(self, name: str, g: torch.Tensor | None) -> Array:
+        like = self.point[name]
+        if g is None:
+            return np.zeros_like(like)
+        if g.layout != torch.strided:
+            g = g.to_dense()
+        return np.asarray(g.detach().cpu().numpy(), dtype=like.dtype)
+
+    def _differentiable(self, gs: list[Any], skip: Collection[str]) -> list[tuple[str, Any]]:
+        return [(n, g) for n, g in zip(self.inputs, gs) if g is not None and n not in skip]
+
+    def detached(self) -> dict[str, str]:
+        """``{input: why}`` for each gradient autograd cannot differentiate at the point:
+        it does not require grad, differentiating it raises, or autograd finds no path
+        from the cotangents to it (a correct backward's gradient is linear in them)."""
+        leaves, gs = self._graph(self.point, True)
+        out = {
+            n: NO_GRAPH for n, g in zip(self.inputs, gs) if g is not None and not g.requires_grad
+        }
+        ws = leaves[len(self.inputs) :]
+        for n, g in self._differentiable(gs, out):
+            try:
+                with torch.enable_grad(), self.seeded():
+                    ds = torch.autograd.grad(
+                        g, ws, torch.ones_like(g), retain_graph=True, allow_unused=True
+                    )
+            except RuntimeError as exc:
+                out[n] = f"differentiating it raised RuntimeError: {str(exc).splitlines()[0]}"
+                self.broken.add(n)
+                continue
+            if all(d is None for d in ds):
+                out[n] = NO_PATH
+        return out
+
+    def double(self, params: dict[str, Array], u: dict[str, Array]) -> dict[str, Array]:
+        """The VJP of ``G`` with ``u`` (like the gradients), by double backward; a
+        gradient that does not require grad, or whose double backward raises, counts
+        as constant."""
+        leaves, gs = self._graph(params, True)
+        live = [(n, g) for n, g in self._differentiable(gs, self.broken) if g.requires_grad]
+        names = list(params)
+        if not live:
+            return {n: np.zeros_like(self.point[n]) for n in names}
+        cots = [torch.from_numpy(np.array(u[n])).to(g.dtype).to(g.device) for n, g in live]
+        with torch.enable_grad(), self.seeded():
+            ds = torch.autograd.grad([g for _, g in live], leaves, cots, allow_unused=True)
+        return {n: self._array(n, d) for n, d in zip(names, ds)}
+
+    def backward(self) -> Backward:
+        """This as the core's :class:`~gradcheck._order2.Backward`."""
+        return Backward(self.inputs, self.point, self.grad, self.double, self.detached())
+
+
+def _cotangents(outs: Sequence[torch.Tensor], seed: int) -> list[torch.Tensor]:
+    """The first-order check's cotangents (``gradcheck._torch_function.Function``)."""
+    draw = np.random.default_rng([seed, 5])
+    return [
+        torch.from_numpy(draw.standard_normal(tuple(o.shape))).to(o.dtype).to(o.device)
+        for o in outs
+    ]
+
+
+def function_order2(
+    first: Callable[[], Report],
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    precision: str,
+    options: dict[str, Any],
+) -> Report:
+    """``check_function(order=2)``: the first-order report, then the backward's check.
+
+    Args:
+        first: runs the first-order check.
+        fn: the user's function; ``inputs`` its arguments (never modified).
+        precision: ``"float64"`` (floating inputs cast to float64) or ``"model"``.
+        options: the user's options.
+    """
+    start = time.perf_counter()
+    report = first()
+    pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
+    with preserve_rng() as rng, forked(None):
+        xs = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in inputs]
+        if precision == "float64":
+            xs = as_float64(xs)
+        names = [f"input{i}" for i in pos]
+
+        def all_outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
+            args = list(xs)
+            for n, i in zip(names, pos):
+                args[i] = ts[n]
+            res = fn(*args)
+            return list(res) if isinstance(res, (tuple, list)) else [res]
+
+        point = {n: xs[i] for n, i in zip(names, pos)}
+        with torch.enable_grad(), SeededRng(RNG_SEED)():
+            rng.reset()
+            outs = all_outputs({n: t.clone().requires_grad_() for n, t in point.items()})
+        diff = [k for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.requires_grad]
+        ws = _cotangents([outs[k] for k in diff], int(options.get("seed", 0)))
+
+        def outputs(ts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+            res = all_outputs(ts)
+            return [res[k] for k in diff]
+
+        cotangents = {f"cotangent{k}": w for k, w in zip(diff, ws)}
+        backward = TorchBackward(outputs, point, cotangents, rng).backward()
+        return second_order(report, backward, options, start)
+
+
+class _Loss(torch.nn.Module):
+    """``loss_fn(inner)`` as a module, so ``functional_call`` can swap its tensors."""
+
+    def __init__(self, inner: torch.nn.Module, loss_fn: Loss) -> None:
+        super().__init__()
+        self.inner = inner
+        self.loss_fn = loss_fn
+
+    def forward(self) -> Any:
+        return self.loss_fn(self.inner)
+
+
+def module_order2(
+    first: Callable[[], Report],
+    model: torch.nn.Module,
+    loss_fn: Loss,
+    precision: str,
+    options: dict[str, Any],
+) -> Report:
+    """``check_module(order=2)``: the first-order report, then the backward's check.
+
+    The loss is a scalar: its cotangent ``"cotangent"`` is 1, so the backward checked
+    is ``w · ∇loss`` and its blocks are the Hessian (``"W / b"``) and the gradient
+    itself (``"W / cotangent"``, through the double backward).
+    """
+    start = time.perf_counter()
+    report = first()
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    with preserve_rng() as rng, forked(None), preserved(model):
+        try:
+            inner = copy.deepcopy(model)
+        except Exception as exc:
+            raise GradcheckError(
+                f"order=2 needs a private copy of the model, and it cannot be deep-copied "
+                f"({type(exc).__name__}: {exc}); check order=1, or make the model copyable"
+            ) from exc
+        float64 = precision == "float64"
+        if float64:
+            inner = inner.to(torch.float64)
+            inner.register_forward_pre_hook(cast_inputs, with_kwargs=True)
+        wrapper = _Loss(inner, loss_fn)
+        buffers = {
+            f"inner.{n}": b.detach().to(torch.float64)
+            if float64 and b.is_floating_point()
+            else b.detach()
+            for n, b in model.named_buffers()
+        }
+        point = {n: p.detach().clone().to(torch.float64 if float64 else p.dtype) for n, p in named}
+
+        def outputs(ts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+            fresh = {n: b.clone() for n, b in buffers.items()}
+            swapped = {f"inner.{n}": t for n, t in ts.items()}
+            loss = torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
+            return [scalar(loss, "loss_fn")]
+
+        one = torch.ones((), dtype=point[named[0][0]].dtype)
+        backward = TorchBackward(outputs, point, {"cotangent": one}, rng).backward()
+        return second_order(report, backward, options, start)

@@ -1,0 +1,298 @@
+"""``order=2`` in gradcheck.torch: double backward checked, planted second-order bugs named."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+import gradcheck.torch as gt
+from gradcheck import GradcheckError
+from gradcheck._order2 import check_order
+
+MODES = ("full", "directional")
+
+
+class NumpySin(torch.autograd.Function):
+    """sin, whose backward is right but computed through NumPy (outside autograd)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.sin(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        out = np.cos(x.detach().cpu().numpy()) * g.detach().cpu().numpy()
+        return torch.from_numpy(out).to(g.dtype)
+
+
+class DetachedSin(NumpySin):
+    """sin, whose backward detaches cos(x): right values, no x-derivative."""
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return g * torch.cos(x).detach()
+
+
+class DetachedCotangent(NumpySin):
+    """sin, whose backward detaches the cotangent: wrong only through the cotangent."""
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return g.detach() * torch.cos(x)
+
+
+class OnceSin(NumpySin):
+    """sin with a backward marked ``@once_differentiable``."""
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return g * torch.cos(x)
+
+
+class NumpyScale(torch.autograd.Function):
+    """2x, backward through NumPy: its second derivative is 0, yet it is not differentiable."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(2 * g.detach().cpu().numpy()).to(g.dtype)
+
+
+def _scaled_cos(c: float) -> Any:
+    """A custom cos whose backward is ``c`` times the right one."""
+
+    class Cos(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+            ctx.save_for_backward(x)
+            return torch.cos(x)
+
+        @staticmethod
+        def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+            (x,) = ctx.saved_tensors
+            return -g * torch.sin(x) * c
+
+    return Cos
+
+
+def _sin_wrong_at_second_order(c: float) -> Any:
+    """sin whose backward is ``g · cos(x)`` through a cos whose own backward is ``c``×."""
+    cos = _scaled_cos(c)
+
+    class Sin(NumpySin):
+        @staticmethod
+        def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+            (x,) = ctx.saved_tensors
+            return g * cos.apply(x)
+
+    return Sin
+
+
+def _x(n: int = 6, dtype: torch.dtype = torch.float64, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.rand(n, generator=gen, dtype=torch.float64) * 2 - 1).to(dtype).requires_grad_()
+
+
+def _row(report: Any, name: str) -> Any:
+    return report.parameters[name]
+
+
+class TestOrderOption:
+    @pytest.mark.parametrize("bad", [0, 3, "2", 2.0, True, None])
+    def test_bad_order_is_an_error_naming_it(self, bad: Any) -> None:
+        with pytest.raises(GradcheckError, match="order="):
+            gt.check_function(torch.sin, _x(), order=bad)
+        with pytest.raises(GradcheckError, match="order="):
+            gt.check_module(nn.Linear(2, 1), lambda m: m(torch.ones(1, 2)).sum(), order=bad)
+
+    def test_check_order_accepts_one_and_two(self) -> None:
+        assert check_order(1) == 1 and check_order(2) == 2
+
+    def test_order_one_has_no_second_order_rows(self) -> None:
+        report = gt.check_function(torch.sin, _x())
+        assert not any(" / " in n for n in report.parameters)
+
+
+class TestNotDifferentiable:
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("fn", [NumpySin, OnceSin], ids=["numpy", "once_differentiable"])
+    def test_backward_outside_autograd_passes_first_order_fails_second_named(
+        self, fn: Any, mode: str
+    ) -> None:
+        x = _x()
+        assert gt.check_function(fn.apply, x, mode=mode).status == "passed"
+        report = gt.check_function(fn.apply, x, order=2, mode=mode)
+        assert report.status == "failed"
+        row = _row(report, "differentiable: input0")
+        assert row.status == "failed" and row.diagnosis.kind == "detached"
+        assert row.diagnosis.text.startswith("the backward is not differentiable")
+        assert any("not differentiable" in m for m in report.messages)
+        assert _row(report, "input0").status == "passed"
+
+    def test_full_mode_blocks_carry_the_diagnosis(self) -> None:
+        report = gt.check_function(NumpySin.apply, _x(), order=2, mode="full")
+        for block in ("input0 / input0", "input0 / cotangent0"):
+            assert _row(report, block).status == "failed"
+            assert _row(report, block).diagnosis.kind == "detached"
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_numpy_backward_of_a_linear_function_fails_through_the_cotangent(
+        self, dtype: torch.dtype
+    ) -> None:
+        # the true second derivative is 0, so only the cotangent shows the bug
+        report = gt.check_function(NumpyScale.apply, _x(5, dtype), order=2)
+        assert report.status == "failed"
+        assert _row(report, "input0 / input0").status == "passed"
+        assert _row(report, "input0 / cotangent0").status == "failed"
+        assert _row(report, "differentiable: input0").diagnosis.kind == "detached"
+
+    def test_module_with_a_numpy_backward_fails_named(self) -> None:
+        torch.manual_seed(0)
+        lin = nn.Linear(3, 4)
+        x = torch.randn(5, 3)
+        report = gt.check_module(lin, lambda m: NumpySin.apply(m(x)).sum(), order=2)
+        assert gt.check_module(lin, lambda m: NumpySin.apply(m(x)).sum()).status == "passed"
+        assert report.status == "failed"
+        assert _row(report, "differentiable: weight").diagnosis.kind == "detached"
+        assert _row(report, "differentiable: bias").diagnosis.kind == "detached"
+
+
+class TestWrongSecondDerivative:
+    @pytest.mark.parametrize("mode", MODES)
+    def test_detached_term_is_a_zero_second_derivative(self, mode: str) -> None:
+        x = _x()
+        assert gt.check_function(DetachedSin.apply, x, mode=mode).status == "passed"
+        report = gt.check_function(DetachedSin.apply, x, order=2, mode=mode)
+        assert report.status == "failed"
+        block = "input0 / input0" if mode == "full" else "uᵀout / input0"
+        diagnosis = _row(report, block).diagnosis
+        assert diagnosis.kind == "zero"
+        assert diagnosis.text.startswith("the second derivative is zero where it should not be")
+        assert "differentiable: input0" not in report.parameters
+
+    @pytest.mark.parametrize("mode", MODES)
+    def test_error_only_through_the_cotangent_fails_not_inconclusive(self, mode: str) -> None:
+        report = gt.check_function(DetachedCotangent.apply, _x(), order=2, mode=mode)
+        assert report.status == "failed"
+        if mode == "full":
+            assert _row(report, "input0 / input0").status == "passed"
+            assert _row(report, "input0 / cotangent0").status == "failed"
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_factor_at_second_order_only_is_named(self, seed: int) -> None:
+        fn = _sin_wrong_at_second_order(2.0).apply
+        x = _x(5, seed=seed)
+        assert gt.check_function(fn, x).status == "passed"
+        report = gt.check_function(fn, x, order=2)
+        row = _row(report, "input0 / input0")
+        assert report.status == "failed" and row.status == "failed"
+        assert row.diagnosis.kind == "factor" and row.diagnosis.factor == pytest.approx(2.0)
+        assert _row(report, "input0 / cotangent0").status == "passed"
+
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_a_tenth_of_a_percent_second_derivative_error_fails(
+        self, mode: str, dtype: torch.dtype
+    ) -> None:
+        # gradgradcheck's rtol=1e-3 lets this through (benchmarks/_order2.py shows it)
+        fn = _sin_wrong_at_second_order(1.001).apply
+        report = gt.check_function(fn, _x(6, dtype), order=2, mode=mode)
+        assert report.status == "failed"
+        if mode == "full":
+            assert _row(report, "input0 / input0").status == "failed"
+
+    def test_correct_double_backward_through_custom_functions_passes(self) -> None:
+        report = gt.check_function(_sin_wrong_at_second_order(1.0).apply, _x(), order=2)
+        assert report.status == "passed"
+
+
+class TestCorrectCasesPass:
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize(
+        "fn",
+        [torch.sin, torch.tanh, lambda t: nn.functional.softplus(t) ** 2, torch.exp],
+        ids=["sin", "tanh", "softplus2", "exp"],
+    )
+    def test_elementwise_functions_pass(self, fn: Any, dtype: torch.dtype, mode: str) -> None:
+        assert gt.check_function(fn, _x(5, dtype), order=2, mode=mode).status == "passed"
+
+    def test_several_inputs_and_outputs_pass_with_every_block(self) -> None:
+        x, y = _x(3, seed=1), _x(3, seed=2)
+        report = gt.check_function(lambda a, b: (a * b.sin(), (a @ b).exp()), x, y, order=2)
+        assert report.status == "passed"
+        for block in ("input0 / input1", "input1 / input0", "input0 / cotangent1"):
+            assert _row(report, block).status == "passed"
+
+    @pytest.mark.parametrize("precision", ["float64", "model"])
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda: nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)),
+            lambda: nn.LayerNorm(3),
+            lambda: nn.Sequential(nn.Linear(3, 3), nn.Softplus(), nn.Dropout(0.3)),
+        ],
+        ids=["mlp", "layernorm", "dropout-train"],
+    )
+    def test_modules_pass(self, make: Any, precision: str) -> None:
+        torch.manual_seed(0)
+        model, x = make(), torch.randn(4, 3)
+        report = gt.check_module(model, lambda m: m(x).sin().sum(), order=2, precision=precision)
+        assert report.status == "passed", report
+        assert report.options["order"] == 2
+        assert any(n.endswith(" / cotangent") for n in report.parameters)
+
+    def test_float32_module_passes_through_the_float64_route(self) -> None:
+        torch.manual_seed(1)
+        model, x = nn.Sequential(nn.Linear(3, 2), nn.Tanh()), torch.randn(5, 3)
+        report = gt.check_module(model, lambda m: m(x).pow(2).sum(), order=2)
+        assert report.status == "passed"
+        assert next(model.parameters()).dtype == torch.float32
+
+
+class TestNothingChanges:
+    def test_inputs_and_rng_are_bit_identical(self) -> None:
+        x = _x()
+        before = x.detach().clone()
+        np.random.seed(3)
+        random.seed(3)
+        torch.manual_seed(3)
+        states = (np.random.get_state()[1].copy(), random.getstate(), torch.get_rng_state())
+        gt.check_function(NumpySin.apply, x, order=2)
+        assert torch.equal(x.detach(), before) and x.requires_grad and x.grad is None
+        assert np.array_equal(np.random.get_state()[1], states[0])
+        assert random.getstate() == states[1]
+        assert torch.equal(torch.get_rng_state(), states[2])
+
+    def test_model_is_bit_identical_also_when_the_loss_raises_late(self) -> None:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Tanh())
+        x = torch.randn(4, 3)
+        saved = {k: v.clone() for k, v in model.state_dict().items()}
+        calls = {"n": 0}
+
+        def loss(m: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] > 40:
+                raise ValueError("boom")
+            return m(x).sum()
+
+        with pytest.raises(GradcheckError, match="boom"):
+            gt.check_module(model, loss, order=2)
+        assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
+        assert model.training and all(p.grad is None for p in model.parameters())
