@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,6 +49,8 @@ from gradcheck._adapters import (
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
+from gradcheck._jax_order2 import check_order2, function_order2
+from gradcheck._order2 import check_order
 from gradcheck._pytree import PathEntry, unique_names
 from gradcheck._report import Report
 
@@ -209,7 +212,7 @@ def _inexact(name: str, x: Any) -> None:
         raise GradcheckError(f"{name!r} has dtype {jnp.asarray(x).dtype}; real floats only")
 
 
-def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
+def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64", order: int = 1,
           **options: Unpack[Options]) -> Report:  # fmt: skip
     """Check ``jax.grad(f)`` at ``params``.
 
@@ -220,6 +223,9 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
             and finite differences, the user's-dtype round-off reported beside it;
             falls back with a message when x64 fails or computes a different value) or
             ``"model"`` (the user's dtype throughout).
+        order: ``2`` also checks ``jax.grad`` of ``jax.grad(f)`` (``custom_vjp`` bwd
+            rules differentiated) against finite differences of the gradient
+            (``gradcheck._jax_order2``; docs/second-order.md).
         **options: passed to :func:`gradcheck.check`.
 
     Raises:
@@ -244,6 +250,9 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64",
     def fn(xs: list[Any]) -> Any:
         return f(jax.tree_util.tree_unflatten(treedef, xs))
 
+    if check_order(order) == 2:
+        first = partial(check, f, params, precision=precision, **options)
+        return check_order2(first, fn, names, leaves, precision, dict(options))
     with preserve_rng() as rng:
         try:
             value, g = jax.value_and_grad(fn)(leaves)
@@ -261,6 +270,7 @@ def check_function(
     *args: Any,
     precision: str = "float64",
     modes: Sequence[str] | None = None,
+    order: int = 1,
     **options: Unpack[Options],
 ) -> Report:
     """Check the derivatives of ``fn`` for every floating array argument.
@@ -283,6 +293,8 @@ def check_function(
             then ``("rev",)``, with a note). Results are named ``input0`` (reverse,
             one floating output), ``out[1]/input0`` (an output of several; ``k`` counts
             the output pytree's leaves) and ``fwd/...`` (forward mode).
+        order: ``2`` also checks the VJP's own derivative (``jax.vjp`` of the VJP),
+            through the inputs and the output cotangents (docs/second-order.md).
         **options: passed to :func:`gradcheck.check`.
 
     Raises:
@@ -299,6 +311,9 @@ def check_function(
     pos = [i for i, a in enumerate(args) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)]
     if not pos:
         raise GradcheckError("no argument is a floating array: nothing to check")
+    if check_order(order) == 2:
+        first = partial(check_function, fn, *args, precision=precision, modes=modes, **options)
+        return function_order2(first, fn, args, precision, dict(options))
     names = [f"input{i}" for i in pos]
     leaves = [jnp.asarray(args[i]) for i in pos]
 
