@@ -149,7 +149,12 @@ def second_order(
         guarantee=report.guarantee or first.guarantee,
         localisation=report.localisation or first.localisation,
     )
-    opts = {**first.options, "order": 2, "second_order_mode": report.mode}
+    opts = {
+        **first.options,
+        "order": 2,
+        "second_order_mode": report.mode,
+        "second_order_evaluations": evaluations,
+    }
     return build_report(
         outcome, evaluations=first.evaluations + evaluations, start=start, options=opts
     )

@@ -64,6 +64,8 @@ class TorchBackward:
         point: the checked inputs, by name (private tensors in the dtype checked).
         cotangents: one tensor per output, by name, shaped like it.
         rng: the user's global NumPy and ``random`` states, put back before each call.
+        seeded: the seeded torch RNG state every call starts from (made here if not
+            given; making one costs a ``manual_seed``).
     """
 
     def __init__(
@@ -72,8 +74,10 @@ class TorchBackward:
         point: dict[str, torch.Tensor],
         cotangents: dict[str, torch.Tensor],
         rng: GlobalRng,
+        seeded: SeededRng | None = None,
     ) -> None:
-        self.outputs, self.rng, self.seeded = outputs, rng, SeededRng(RNG_SEED)
+        self.outputs, self.rng = outputs, rng
+        self.seeded = SeededRng(RNG_SEED) if seeded is None else seeded
         self.inputs = tuple(point)
         self.broken: set[str] = set()  # gradients whose double backward raises
         self.devices = {n: t.device for n, t in {**point, **cotangents}.items()}
@@ -207,7 +211,8 @@ def function_order2(
             return list(res) if isinstance(res, (tuple, list)) else [res]
 
         point = {n: xs[i] for n, i in zip(names, pos)}
-        with torch.enable_grad(), SeededRng(RNG_SEED)():
+        seeded = SeededRng(RNG_SEED)
+        with torch.enable_grad(), seeded():
             rng.reset()
             outs = all_outputs({n: t.clone().requires_grad_() for n, t in point.items()})
         diff = [k for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.requires_grad]
@@ -218,7 +223,7 @@ def function_order2(
             return [res[k] for k in diff]
 
         cotangents = {f"cotangent{k}": w for k, w in zip(diff, ws)}
-        backward = TorchBackward(outputs, point, cotangents, rng).backward()
+        backward = TorchBackward(outputs, point, cotangents, rng, seeded).backward()
         return second_order(report, backward, options, start)
 
 
