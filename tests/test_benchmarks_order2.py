@@ -48,8 +48,9 @@ def test_timing_rows_at_a_tiny_size(bench: Any) -> None:
     (row,) = bench.timing_rows([6], [6], 1)
     assert row["gc_directional_status"] == "passed" and row["gc_full_status"] == "passed"
     assert row["gc_directional_calls"] > 0 and row["ggc_fast_calls"] > 0
-    # full mode: 2 evaluations per entry of the inputs and the cotangents, plus a few
-    assert 2.0 <= row["gc_full_backward_evals_per_param"] <= 2.0 + 4 / 12
+    # full mode: 2 evaluations per entry of the 6 inputs and 6 cotangents, plus a few
+    extra = row["gc_full_backward_evals_per_param"] * 12 - 2 * 12
+    assert 0 <= extra <= 10
 
 
 def _row(n: int, ratio: float, evals: int) -> dict[str, Any]:
