@@ -120,6 +120,14 @@ class TestOrderOption:
         with pytest.raises(GradcheckError, match="order="):
             gt.check_module(nn.Linear(2, 1), lambda m: m(torch.ones(1, 2)).sum(), order=bad)
 
+    def test_sparse_inputs_are_refused_at_order_two_with_the_remedy(self) -> None:
+        idx = torch.tensor([[0, 1], [1, 0]])
+        values = torch.tensor([0.5, -1.0], dtype=torch.float64)
+        s = torch.sparse_coo_tensor(idx, values, (2, 2), check_invariants=True).coalesce()
+        s.requires_grad_()
+        with pytest.raises(GradcheckError, match=r"order=2 .*sparse.*to_dense"):
+            gt.check_function(lambda a: (a.to_dense() ** 3).sum(), s, order=2)
+
     def test_check_order_accepts_one_and_two(self) -> None:
         assert check_order(1) == 1 and check_order(2) == 2
 

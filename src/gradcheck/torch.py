@@ -296,9 +296,14 @@ def check_function(
     precision = check_precision(precision)
     wanted = check_modes(modes)
     sparse = sparse_inputs(fn, inputs)
-    if check_order(order) == 2:  # a sparse input's second order: on its stored values
+    if check_order(order) == 2:
+        if sparse.found:
+            raise GradcheckError(
+                "order=2 does not check sparse inputs yet: pass a dense copy "
+                "(.to_dense().requires_grad_()) for the second order"
+            )
         first = partial(check_function, fn, *inputs, precision=precision, modes=modes, **options)
-        return function_order2(first, sparse.fn, sparse.inputs, precision, dict(options))
+        return function_order2(first, fn, inputs, precision, dict(options))
     fn, inputs = sparse.fn, sparse.inputs
     pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
     if not pos:
