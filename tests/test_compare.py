@@ -313,3 +313,75 @@ class TestValueNoise:
     def test_no_values_leave_the_measured_noise(self) -> None:
         got = cmp.value_noise(0.5, self.U, 1.0, np.zeros((0, 2)), np.zeros(0))
         assert got.shape == (0,)
+
+
+class TestShownRoundoff:
+    """Values that are all float16 or float32 numbers show that dtype's round-off."""
+
+    def test_float32_numbers(self) -> None:
+        vals = np.float32([0.1, 0.2, 0.3]).astype(np.float64)
+        assert cmp.shown_roundoff(0.7, vals) == 0.0  # 0.7 is no float32 number
+        j0 = float(np.float32(0.7))
+        assert cmp.shown_roundoff(j0, vals) == float(np.finfo(np.float32).eps) / 2
+
+    def test_float16_numbers(self) -> None:
+        vals = np.float16([0.1, 0.2, 0.3]).astype(np.float64)
+        assert cmp.shown_roundoff(0.5, vals) == float(np.finfo(np.float16).eps) / 2
+
+    @pytest.mark.parametrize(
+        "vals",
+        [[0.1, 0.2, 0.3], [1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [np.inf, 1.0, 2.0]],
+        ids=["float64", "all-equal", "two-values", "non-finite"],
+    )
+    def test_no_evidence(self, vals: list[float]) -> None:
+        assert cmp.shown_roundoff(1.0, np.array(vals)) == 0.0
+
+
+def _float32_layer(seed: int, m: int, n: int) -> tuple[Any, Any, Any]:
+    """A float32 layer inside float64 input and output (F2), and its exact Jacobian."""
+    rng = np.random.default_rng(seed)
+    a32 = rng.standard_normal((m, n)).astype(np.float32)
+    x = rng.standard_normal(n)
+    return (lambda p: (a32 @ p.astype(np.float32)).astype(np.float64)), x, a32.astype(float)
+
+
+class TestValuesOfACoarserDtypeInAJacobian:
+    """F2: check_jacobian of a float32 computation with float64 input and output judged
+    its entries with float64's noise; steps rounded away in float32 read as wrong."""
+
+    @pytest.mark.parametrize(("m", "n"), [(50, 40), (3, 4), (10, 200)])
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_the_exact_jacobian_never_fails(self, m: int, n: int, seed: int) -> None:
+        f, x, jac = _float32_layer(seed, m, n)
+        report = gradcheck.check_jacobian(f, x, jac)
+        assert report.status in ("passed", "inconclusive"), str(report)
+
+    def test_a_saturated_output_is_judged_by_its_neighbours_values(self) -> None:
+        rng = np.random.default_rng(1)
+        a32 = rng.standard_normal((50, 40)).astype(np.float32)
+        x = rng.standard_normal(40)
+
+        def f(p: Any) -> Any:
+            return np.tanh(a32 @ p.astype(np.float32) / 5).astype(np.float64)
+
+        def jac(p: Any) -> Any:
+            t = np.tanh(a32.astype(float) @ p / 5)
+            return (1 - t**2)[:, None] * a32.astype(float) / 5
+
+        assert gradcheck.check_jacobian(f, x, jac).status in ("passed", "inconclusive")
+        assert gradcheck.check_jacobian(f, x, lambda p: 1.5 * jac(p)).status == "failed"
+
+    @pytest.mark.parametrize("factor", [1.5, -1.0])
+    @pytest.mark.parametrize(("m", "n"), [(50, 40), (3, 4)])
+    def test_wrong_jacobians_fail(self, factor: float, m: int, n: int) -> None:
+        f, x, jac = _float32_layer(0, m, n)
+        assert gradcheck.check_jacobian(f, x, factor * jac).status == "failed"
+
+    def test_a_float64_layer_keeps_float64_sensitivity(self) -> None:
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((6, 5))
+        x = rng.standard_normal(5)
+        wrong = a.copy()
+        wrong[2, 3] *= 1 + 1e-5
+        assert gradcheck.check_jacobian(lambda p: a @ p, x, a).status == "passed"
+        assert gradcheck.check_jacobian(lambda p: a @ p, x, wrong).status == "failed"

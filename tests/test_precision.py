@@ -533,3 +533,86 @@ class TestUnseenNotes:
     @pytest.mark.parametrize("bound", [1e-7, math.inf])
     def test_no_note_below_the_level_or_without_a_bound(self, bound: float) -> None:
         assert prec.unseen_notes([("x", bound, np.dtype(np.float32))], "central") == []
+
+
+def _staged(stage: Any, seed: int, shape: tuple[int, ...], size: float = 1.0) -> Any:
+    """``float(u @ tanh(A @ W)…)`` with the layer's output rounded to ``stage`` (a
+    low-precision kernel) inside a float64 cost, its parameters ``W`` of ``shape``, and
+    the exact gradient (F27)."""
+    rng = np.random.default_rng(seed)
+    k = shape[0]
+    cols = int(np.prod(shape[1:], dtype=int))
+    A = rng.standard_normal((40, k)) / 20
+    w = rng.standard_normal(shape)
+    u = size * rng.standard_normal((40, cols))
+
+    def cost(p: Any) -> float:
+        out = np.tanh(A @ p.reshape(k, cols)).astype(stage).astype(np.float64)
+        return float(np.sum(u * out))
+
+    z = A @ w.reshape(k, cols)
+    grad = (A.T @ (u * (1 - np.tanh(z) ** 2))).reshape(shape)
+    return cost, w, grad
+
+
+class TestLowPrecisionStageInAFloat64Cost:
+    """F27: a float16 or float32 stage inside a float64 cost returns float64 numbers
+    (no float32 ones); float64's steps do not move the stage, and a correct gradient
+    failed ("the cost does not change with this parameter"). The noise it measures
+    decides the steps and tolerances."""
+
+    @pytest.mark.parametrize("stage", [np.float16, np.float32])
+    @pytest.mark.parametrize("shape", [(300,), (60,), (20, 3)])
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_a_correct_gradient_never_fails(
+        self, stage: Any, shape: tuple[int, ...], seed: int
+    ) -> None:
+        cost, w, grad = _staged(stage, seed, shape)
+        report = gradcheck.check(cost, w, grad, seed=seed)
+        assert report.status == ("passed" if stage is np.float32 else "inconclusive"), str(report)
+        name = np.dtype(stage).name
+        assert any(f"as noisy as {name} round-off" in m for m in report.messages), str(report)
+
+    @pytest.mark.parametrize("size", [1e-6, 1e6])
+    def test_other_scales(self, size: float) -> None:
+        cost, w, grad = _staged(np.float32, 3, (50,), size)
+        assert gradcheck.check(cost, w, grad).status == "passed"
+
+    @pytest.mark.parametrize("stage", [np.float16, np.float32])
+    @pytest.mark.parametrize("factor", [2.0, -1.0, 0.5])
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_wrong_gradients_fail(self, stage: Any, factor: float, seed: int) -> None:
+        cost, w, grad = _staged(stage, seed, (60,))
+        report = gradcheck.check(cost, w, factor * grad, seed=seed)
+        if stage is np.float16 and factor == 0.5:  # the stage's noise can hide a half
+            assert report.status != "passed", str(report)
+        else:
+            assert report.status == "failed", str(report)
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_an_error_of_float32_size_fails_behind_a_float32_stage(self, seed: int) -> None:
+        # 5% at every entry: above the 3e-2 that tests/test_sensitivity.py pins for a
+        # float32 check (float32's central differences state a bound of about 8e-3)
+        cost, w, grad = _staged(np.float32, seed, (60,))
+        report = gradcheck.check(cost, w, 1.05 * grad, seed=seed)
+        assert report.status == "failed", str(report)
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_a_clean_float64_cost_keeps_float64_sensitivity(self, seed: int) -> None:
+        cost, w, grad = _staged(np.float64, seed, (60,))
+        report = gradcheck.check(cost, w, grad, seed=seed)
+        assert report.status == "passed", str(report)
+        assert not any("as noisy as" in m for m in report.messages), str(report)
+        wrong = grad.copy()
+        at = int(np.argmax(np.abs(grad)))
+        wrong[at] *= 1 + 1e-6
+        assert gradcheck.check(cost, w, wrong, seed=seed).status == "failed"
+
+    def test_a_cost_that_never_moves_is_still_wrong(self) -> None:
+        # no step moves it, not even the noise probe's larger one: the cost does not
+        # use the parameter, and a non-zero gradient for it is wrong
+        x = np.random.default_rng(0).standard_normal(6)
+        report = gradcheck.check(lambda p: 3.0 + 0.0 * float(np.sum(p)), x, np.ones(6))
+        assert report.status == "failed", str(report)
+        assert report.parameters["x"].diagnosis is not None
+        assert report.parameters["x"].diagnosis.kind == "unused"

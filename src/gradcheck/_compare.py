@@ -56,6 +56,7 @@ from gradcheck._numerics import SAFETY, Method
 __all__ = [
     "NOISE_SPREAD",
     "RECHECK",
+    "SHOWN_DISTINCT",
     "STAGE1",
     "UNCERTAIN",
     "Comparison",
@@ -65,6 +66,7 @@ __all__ = [
     "on_model_scale",
     "roundoff",
     "roundoff_limited",
+    "shown_roundoff",
     "tolerance",
     "value_noise",
     "zero_within_noise",
@@ -229,7 +231,7 @@ class Comparison:
             getattr(self, name)[where] = getattr(other, name)
 
 
-def value_noise(sigma: float, u: float, j0: float, values: Array, analytic: Array) -> Array:
+def value_noise(sigma: float | Array, u: float, j0: float, values: Array, analytic: Array) -> Array:
     """Each entry's noise: the cost's ``σ``, and at least the round-off of the values
     it was differenced from, ``u · max(|J0|, |J(θ ± h)|)``, or ``u · tiny`` where those
     are all below ``tiny`` and the entry's ``analytic`` value is not 0.
@@ -246,10 +248,39 @@ def value_noise(sigma: float, u: float, j0: float, values: Array, analytic: Arra
     """
     tiny = float(np.finfo(np.float64).tiny)
     if not values.size:
-        return np.full(analytic.shape, float(sigma))
+        return np.array(np.broadcast_to(np.asarray(sigma, dtype=np.float64), analytic.shape))
     mag = np.max(np.abs(values), axis=1, initial=abs(j0))
     mag = np.where((mag < tiny) & (analytic != 0), tiny, mag)
     return np.asarray(np.maximum(sigma, u * mag), dtype=np.float64)
+
+
+#: The dtypes whose numbers a cost's values can show it computes in, coarsest first.
+_SHOWN = (np.dtype(np.float16), np.dtype(np.float32))
+#: Distinct values needed as evidence: a float64 computation gives ``k`` distinct
+#: float32 numbers by chance with probability about ``2^(-29·k)``.
+SHOWN_DISTINCT = 3
+
+
+def shown_roundoff(*values: float | Array) -> float:
+    """The unit round-off the cost's values show, or 0 where they show none.
+
+    A float64 cost with a float16 or float32 stage whose result is only cast up
+    (``(A32 @ p.astype(np.float32)).astype(np.float64)``) returns numbers of that
+    dtype: when ``J0`` and every value differenced from are exactly such numbers, at
+    least :data:`SHOWN_DISTINCT` of them distinct, they move in that dtype's steps
+    whatever dtype is declared, and their round-off is that dtype's (F2, F27).
+    ``values`` are ``J0`` and the arrays of values (a check_jacobian grid passes every
+    output's, so that a saturated output, all 1.0, is judged by its neighbours').
+    """
+    seen = np.concatenate([np.real(np.asarray(v)).reshape(-1) for v in values]).astype(float)
+    if not np.all(np.isfinite(seen)):
+        return 0.0
+    with np.errstate(over="ignore"):
+        for dtype in _SHOWN:
+            if np.all(seen.astype(dtype).astype(np.float64) == seen):
+                distinct = np.unique(seen).size >= SHOWN_DISTINCT
+                return float(np.finfo(dtype).eps) / 2 if distinct else 0.0
+    return 0.0
 
 
 @_overflow_is_inf
@@ -376,6 +407,7 @@ def compare(
     recheck: Array,
     floor: float = 0.0,
     low_precision: bool = False,
+    shown: float | None = None,
 ) -> Comparison:
     """Classify each entry (see the module doc for the rule).
 
@@ -391,9 +423,20 @@ def compare(
         floor: the least gradient scale (the first attempt's, for a retry).
         low_precision: the cost or the parameter is below float64: unresponsive
             entries are ``uncertain`` rather than ``wrong`` (module doc, rule 5).
+        shown: the round-off the cost's values show (:func:`shown_roundoff`); by
+            default that of ``j0`` and ``stage1``. Where it is coarser than ``sigma``
+            says, it is the noise, and the comparison is one in low precision.
     """
     mismatch = np.abs(analytic - numeric)
     scale = _gradient_scale(analytic, numeric, floor)
+    screen = tol  # the caller's: it chose the entries re-examined (``recheck``'s rows)
+    if shown is None:
+        shown = shown_roundoff(j0, stage1)
+    # values of a coarser dtype than declared: its round-off is their noise (F2, F27)
+    if shown > 0 and not fixed and method != "complex":
+        wider = value_noise(sigma, shown, j0, stage1, analytic)
+        extra = roundoff(method, wider, h) - roundoff(method, sigma, h)
+        tol, sigma, low_precision = tol + 3 * np.maximum(extra, 0.0), wider, True
     noise = roundoff(method, sigma, h)
     suspicious = mismatch > tol
     fd_error = np.zeros_like(numeric)
@@ -403,7 +446,7 @@ def compare(
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
     flat = np.zeros(numeric.shape, dtype=bool)
     kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
-    idx = np.flatnonzero(examined(method, analytic, numeric, tol, stage1, j0, h, floor))
+    idx = np.flatnonzero(examined(method, analytic, numeric, screen, stage1, j0, h, floor))
     if idx.size and method != "complex":
         s1, hh, j = stage1[idx], h[idx], recheck
         if method == "central":

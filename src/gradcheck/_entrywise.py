@@ -61,7 +61,7 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
     hidden = None if plan.complex_step else prec.terms_size(point.analytic, point.leaves)
     noise = prec.cost_noise(ev, point.leaves, point.j0, point.roundoff, plan.seed, hidden=hidden)
     noise, sigmas = _leaf_noise(ev, point, plan.seed, hidden, noise)
-    sigma, work = noise
+    sigma, work = noise.sigma, noise.work
     rng = np.random.default_rng([plan.seed, 2])
     chosen = [
         sample_indices(x.size, sample_size(x.size, plan.sample, n), rng)
@@ -76,7 +76,7 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
         grad_at=_gradient_at(plan), seed=plan.seed,
     )  # fmt: skip
     outcome = summarise(compared.results, point.analytic, sigma, plan.pairs)
-    hidden_note = (prec.HIDDEN_NOTE,) if work is not None else ()
+    hidden_note = (noise.note,) if work is not None else ()
     notes = (*hidden_note, *compared.notes, *outcome.notes)
     return Ran(outcome._replace(notes=notes), work)
 
@@ -111,7 +111,7 @@ def _leaf_noise(
 
     fine = prec.cost_noise(moving_fine, point.leaves, point.j0, fine_u, seed, hidden=hidden)
     if fine.work is not None:
-        return prec.Noise(max(noise.sigma, fine.sigma), fine.work), coarse
+        return fine._replace(sigma=max(noise.sigma, fine.sigma)), coarse
     return noise, tuple(fine.sigma if u == fine_u else noise.sigma for u in own)
 
 

@@ -310,6 +310,7 @@ def _grid(
 ) -> Grid:
     """Every row's comparison with the claimed ``J``, then the zero-row scales."""
     rows: list[list[cmp.Comparison]] = []
+    shown = cmp.shown_roundoff(f0, *stage1)  # every output's values: their precision
     for i in range(f0.size):
         row = []
         for p, h in enumerate(hs):
@@ -336,6 +337,7 @@ def _grid(
                     stage1=vals,
                     recheck=recheck,
                     low_precision=low,
+                    shown=shown,
                 )
             )
         rows.append(row)

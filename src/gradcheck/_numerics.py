@@ -55,10 +55,12 @@ __all__ = [
     "HIDDEN_MAGNITUDE",
     "HIDDEN_STEP",
     "METHODS",
+    "NOISY",
     "PLAUSIBLE",
     "RETRY_GROWTH",
     "RTOL",
     "SAFETY",
+    "SHOWN_NOISE",
     "UNSEEN",
     "Method",
     "check_method",
@@ -124,6 +126,23 @@ HIDDEN_STEP = float(np.finfo(np.float32).eps) ** (2 / 3)
 #: about 0), while a nonzero float32 result of such terms is at least about their
 #: float32 ulp, ``2^-24 T``; ``2^-27`` is between, with a factor 4 to 8 either side.
 HIDDEN_MAGNITUDE = 2.0**-27
+#: A float64 cost whose float64 probe measures noise above this many ``u64`` of the
+#: size ``T`` of its terms (``max(|J|, Σ|g_i θ_i|)``), or does not move at all, is
+#: probed again at :data:`HIDDEN_STEP`: float64 round-off of ``n`` terms is about
+#: ``√n · u64 · T`` (Higham, §4.2), so 1e3 would take 10⁶ terms, while a float32 stage
+#: inside (``float(u @ np.tanh(A @ p).astype(np.float32))``) measures about
+#: ``u32/50 · T`` ≈ 1e7 ``u64 · T``, and a float16 stage does not move at ``√u64`` at
+#: all (F27).
+NOISY = 1e3
+#: A float64 cost whose measured noise is at least this fraction of float32's
+#: round-off of its terms, ``SHOWN_NOISE · u32 · T``, is judged with float32's steps and
+#: tolerances (float16's where the float64 probe did not move it at all). A cost with a
+#: float32 stage measures ``u32/54 · T`` at ``√u64`` and ``u32/9 · T`` at
+#: :data:`HIDDEN_STEP`, a float16 stage ``u32·100 · T`` there; float64 costs measure
+#: about ``u64 · T``, and curvature that the larger step shows as noise
+#: (``Σ sin(200·θ)``) ``4e-14 · T``: 1/256 is a factor 4 to 30 below the first and
+#: 5 000 above the second.
+SHOWN_NOISE = 1 / 256
 #: A low-precision gradient whose round-off against its float64 self exceeds this
 #: many ``u`` of its dtype comes with a hint: so much round-off means cancellation (a
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms

@@ -33,7 +33,9 @@ from gradcheck._numerics import (
     CANCELLATION,
     HIDDEN_MAGNITUDE,
     HIDDEN_STEP,
+    NOISY,
     RTOL,
+    SHOWN_NOISE,
     UNSEEN,
     entry_scale,
     noise_from_table,
@@ -71,10 +73,22 @@ ON_COPY = "on a float64 copy of the parameters (to check the formula in float64)
 
 
 class Noise(NamedTuple):
-    """The cost's noise, and the dtype it computes in when below what it returns."""
+    """The cost's noise, the dtype it computes in when below what it returns, and the
+    report's note saying so."""
 
     sigma: float
     work: np.dtype[Any] | None  # float32: a float64 value computed in float32 inside
+    note: str = HIDDEN_NOTE
+
+
+def _noisy_note(work: np.dtype[Any], sigma: float) -> str:
+    """The note of a float64 cost whose measured noise is that of ``work``."""
+    return (
+        f"the cost returns float64 values, but they are as noisy as {work} round-off "
+        f"(noise {sigma:.2g}; a {work} stage inside?), so it is judged with {work}'s "
+        "steps and tolerances (compute every stage in float64 to check the formula "
+        "more tightly)"
+    )
 
 
 def _probe(
@@ -142,11 +156,49 @@ def cost_noise(
     """
     sigma, values = _probe(evaluate, leaves, j0, math.sqrt(u), seed, kinked=True)
     sigma = max(sigma, effective_roundoff(values, u) * abs(j0))
-    if hidden is None or u > _U64 or not _float32_numbers(values):
+    if hidden is None or u > _U64:
         return Noise(sigma, None)
+    if not _float32_numbers(values):
+        return _noisy(evaluate, leaves, j0, seed, Noise(sigma, None), values, hidden)
     sigma32, values32 = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
     work = _float32_inside(values32, j0, hidden)
     return Noise(sigma, None) if work is None else Noise(max(sigma32, _U32 * abs(j0)), work)
+
+
+def _noisy(
+    evaluate: Evaluator,
+    leaves: list[Array],
+    j0: float,
+    seed: int,
+    noise: Noise,
+    values: Array,
+    hidden: float,
+) -> Noise:
+    """``noise``, or the noise of a float64 cost with a low-precision stage inside.
+
+    Such a cost (``float(u @ np.tanh(A @ p).astype(np.float16))``) returns float64
+    numbers, no float32 ones, but its values move in the stage's steps: the float64
+    probe measures noise far above float64's (:data:`~gradcheck._numerics.NOISY`), or
+    its values repeat where the stage does not move at ``√u64`` (a float64 cost moves
+    by ``√u64 · T`` there, a repeat needs ``|J|`` 1e8 times its terms). The probe at
+    :data:`~gradcheck._numerics.HIDDEN_STEP` (6 evaluations) measures it then. A noise of
+    :data:`~gradcheck._numerics.SHOWN_NOISE` of float32's round-off of the cost's terms
+    or more makes it judged with float32's steps and tolerances, or float16's where the
+    float64 probe saw at most two values (a float32 stage moves at ``√u64``, a quarter
+    of its spacing, many times; a float16 stage, 3e4 times finer than its spacing,
+    seldom) (F27): with float64's, a step that does not move the stage gave finite
+    differences of exactly 0, and a correct gradient failed.
+    """
+    size = max(abs(j0), hidden)
+    distinct = np.unique(values).size
+    if not size > 0 or (distinct == values.size and noise.sigma < NOISY * _U64 * size):
+        return noise
+    sigma2, _ = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
+    sigma = max(noise.sigma, sigma2)
+    if sigma < SHOWN_NOISE * _U32 * size:
+        return noise
+    work = np.dtype(np.float16 if distinct <= 2 else np.float32)
+    return Noise(sigma, work, _noisy_note(work, sigma))
 
 
 def directional_work(
