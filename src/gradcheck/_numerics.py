@@ -55,6 +55,7 @@ __all__ = [
     "HIDDEN_MAGNITUDE",
     "HIDDEN_STEP",
     "METHODS",
+    "NOISE_LIKE",
     "NOISY",
     "PLAUSIBLE",
     "RETRY_GROWTH",
@@ -126,14 +127,18 @@ HIDDEN_STEP = float(np.finfo(np.float32).eps) ** (2 / 3)
 #: about 0), while a nonzero float32 result of such terms is at least about their
 #: float32 ulp, ``2^-24 T``; ``2^-27`` is between, with a factor 4 to 8 either side.
 HIDDEN_MAGNITUDE = 2.0**-27
-#: A float64 cost whose float64 probe measures noise above this many ``u64`` of the
-#: size ``T`` of its terms (``max(|J|, Σ|g_i θ_i|)``), or does not move at all, is
-#: probed again at :data:`HIDDEN_STEP`: float64 round-off of ``n`` terms is about
-#: ``√n · u64 · T`` (Higham, §4.2), so 1e3 would take 10⁶ terms, while a float32 stage
-#: inside (``float(u @ np.tanh(A @ p).astype(np.float32))``) measures about
-#: ``u32/50 · T`` ≈ 1e7 ``u64 · T``, and a float16 stage does not move at ``√u64`` at
-#: all (F27).
-NOISY = 1e3
+#: A float64 cost whose float64 probe measures noise above this fraction of float32's
+#: round-off of the size ``T`` of its terms (``max(|J|, Σ|g_i θ_i|)``), or whose values
+#: repeat there, is probed again at :data:`HIDDEN_STEP`. A float32 stage inside
+#: (``float(u @ np.tanh(A @ p).astype(np.float32))``) measures about ``u32/54 · T``; a
+#: float16 stage does not move at ``√u64`` at all (its values repeat); float64
+#: round-off of ``n`` terms is about ``√n · u64 · T`` (Higham, §4.2), and a feature as
+#: narrow as 5e-7 that the probe reads as noise (``exp(-(θ/w)²)``) ``2e-13 · T``.
+NOISY = 1 / 256
+#: A probe's table is noise when its ECnoise estimates from the 2nd, 3rd and 4th
+#: differences agree to within this factor (``_precision._noise_like``): 1.3 to 1.5 for
+#: float32 stages and float64 round-off, 400 to 4·10⁶ for narrow features at ``√u64``.
+NOISE_LIKE = 4.0
 #: A float64 cost whose measured noise is at least this fraction of float32's
 #: round-off of its terms, ``SHOWN_NOISE · u32 · T``, is judged with float32's steps and
 #: tolerances (float16's where the float64 probe did not move it at all). A cost with a

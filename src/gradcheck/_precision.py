@@ -33,6 +33,7 @@ from gradcheck._numerics import (
     CANCELLATION,
     HIDDEN_MAGNITUDE,
     HIDDEN_STEP,
+    NOISE_LIKE,
     NOISY,
     RTOL,
     SHOWN_NOISE,
@@ -165,6 +166,23 @@ def cost_noise(
     return Noise(sigma, None) if work is None else Noise(max(sigma32, _U32 * abs(j0)), work)
 
 
+def _noise_like(table: Array) -> bool:
+    """Whether a probe's table varies like noise, not like a smooth function.
+
+    Noise of standard deviation ``σ`` gives ``k``-th differences whose RMS over
+    ``√C(2k, k)`` is ``σ`` for every ``k`` (ECnoise, Moré & Wild 2011); a smooth function
+    sampled at a step far below the scale it varies on gives differences that shrink by
+    that ratio at each order. The estimates for ``k = 2, 3, 4`` agree to within
+    :data:`~gradcheck._numerics.NOISE_LIKE` for a float32 stage (1.3 to 1.5), while a
+    feature of width 1e-7 read at ``√u64`` spreads them by 400 to 4·10⁶.
+    """
+    est = [
+        math.sqrt(float(np.mean(np.diff(table, n=k) ** 2)) / math.comb(2 * k, k))
+        for k in (2, 3, 4)
+    ]
+    return min(est) > 0 and max(est) <= NOISE_LIKE * min(est)
+
+
 def _noisy(
     evaluate: Evaluator,
     leaves: list[Array],
@@ -178,7 +196,8 @@ def _noisy(
 
     Such a cost (``float(u @ np.tanh(A @ p).astype(np.float16))``) returns float64
     numbers, no float32 ones, but its values move in the stage's steps: the float64
-    probe measures noise far above float64's (:data:`~gradcheck._numerics.NOISY`), or
+    probe measures float32-sized noise (:data:`~gradcheck._numerics.NOISY`) that varies
+    like noise (:func:`_noise_like`: curvature of a narrow feature does not), or
     its values repeat where the stage does not move at ``√u64`` (a float64 cost moves
     by ``√u64 · T`` there, a repeat needs ``|J|`` 1e8 times its terms). The probe at
     :data:`~gradcheck._numerics.HIDDEN_STEP` (6 evaluations) measures it then. A noise of
@@ -191,7 +210,9 @@ def _noisy(
     """
     size = max(abs(j0), hidden)
     distinct = np.unique(values).size
-    if not size > 0 or (distinct == values.size and noise.sigma < NOISY * _U64 * size):
+    table = np.concatenate([values[1:4], [j0], values[4:7]])  # the first, k = -3..3
+    noisy = noise.sigma >= NOISY * _U32 * size and _noise_like(table)
+    if not size > 0 or (distinct == values.size and not noisy):
         return noise
     sigma2, _ = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
     sigma = max(noise.sigma, sigma2)
