@@ -471,3 +471,63 @@ def _comparison(status: list[str], bracketed: list[bool], nearby: str) -> cmp.Co
         bracketed=np.array(bracketed),
         nearby=nearby,
     )
+
+
+class TestStepsAcrossZero:
+    """Rule 7 (F12): steps relative to the parameter's rms reach across 0 at an entry far
+    below it, over a pole there; the estimate came from the other branch, and a correct
+    gradient failed as "wrong sign and off by a factor"."""
+
+    @pytest.mark.parametrize("tiny", [1.1e-8, -3e-9, 2e-7, 5e-10])
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    def test_a_correct_gradient_at_a_pole_is_not_failed(self, tiny: float, method: str) -> None:
+        x = np.array([tiny, 2.0])
+        grad = np.array([-1 / tiny**2, 0.0])
+        report = gradcheck.check(lambda p: float(1.0 / p[0]), x, grad, method=method)
+        assert report.status != "failed", str(report)
+        assert all(e.status != "wrong" for e in report.worst), str(report)
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_the_reproducer_passes_and_says_why(self, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        x = np.concatenate([[1.1e-8], rng.uniform(1, 3, 4)])
+        report = gradcheck.check(lambda p: float(np.sum(1.0 / p)), x, -1 / x**2, seed=seed)
+        assert report.status == "passed", str(report)
+        assert any("reached across 0" in m for m in report.messages), str(report)
+
+    @pytest.mark.parametrize("factor", [2.0, -1.0, 1.001])
+    @pytest.mark.parametrize("tiny", [1.1e-8, -3e-9])
+    def test_a_wrong_gradient_at_the_pole_fails(self, factor: float, tiny: float) -> None:
+        x = np.array([tiny, 2.0, -1.5])
+        grad = -1 / x**2
+        grad[0] *= factor
+        report = gradcheck.check(lambda p: float(np.sum(1.0 / p)), x, grad)
+        assert report.status == "failed", str(report)
+        assert [e.label() for e in report.worst if e.status == "wrong"] == ["x[0]"]
+
+    @pytest.mark.parametrize("tiny", [1e-9, -4e-8, 0.0])
+    def test_a_wrong_entry_far_below_the_rms_of_a_smooth_cost_is_caught(self, tiny: float) -> None:
+        x = np.array([tiny, 2.0, -1.5])
+        wrong = np.cos(x) * np.array([1.5, 1.0, 1.0])
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, wrong)
+        assert report.status == "failed", str(report)
+        assert [e.label() for e in report.worst if e.status == "wrong"] == ["x[0]"]
+
+    def test_abs_just_beside_its_kink_is_judged_on_its_side(self) -> None:
+        # |θ| at 1e-8 beside entries of 1: the steps straddle the kink at 0; on θ's
+        # side the derivative is 1, and that is what is checked
+        x = np.array([1e-8, 1.0, -2.0])
+        assert gradcheck.check(lambda p: float(np.sum(np.abs(p))), x, np.sign(x)).status == (
+            "passed"
+        )
+        wrong = np.sign(x)
+        wrong[0] = 0.5
+        assert gradcheck.check(lambda p: float(np.sum(np.abs(p))), x, wrong).status == "failed"
+
+
+@pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+def test_a_subnormal_entry_beside_normal_ones_is_not_restepped(method: str) -> None:
+    # rule 7's own-side step of a subnormal entry would be subnormal too (and overflowed)
+    w = np.array([[0.0, 0.0, 0.0], [0.0, 2.22507386e-313, 1.0]])
+    report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), w, np.cos(w), method=method)
+    assert report.status == "passed", str(report)

@@ -159,3 +159,16 @@ class TestTally:
         assert t.open().tolist() == [0, 1]
         t = t.add(np.arange(2), self._found(["wrong", "ok"], ["ok", "ok"]))
         assert t.wrong().tolist() == [True, False] and t.open().tolist() == [1]
+
+
+def test_an_empty_leaf_beside_a_kink_is_moved_without_warning() -> None:
+    # the nearby move of an empty leaf took the mean of an empty slice (a RuntimeWarning,
+    # an error under filterwarnings = error)
+    params = [np.array(0.0), np.array([], dtype=float)]
+    cost = lambda p: float(abs(p[0]) + np.sum(p[1]))  # noqa: E731
+    right = gradcheck.check(cost, params, lambda p: [np.sign(p[0]), np.zeros(0)])
+    assert right.status in ("passed", "inconclusive"), str(right)
+    wrong = gradcheck.check(
+        cost, [np.array(0.5), params[1]], lambda p: [-np.sign(p[0]), np.zeros(0)]
+    )
+    assert wrong.status == "failed", str(wrong)

@@ -310,6 +310,7 @@ def roundoff_limited(c: Comparison, noise: Array) -> Array:
     return np.asarray(c.fd_error <= (1.0 + NOISE_SPREAD) * noise, dtype=bool)
 
 
+@_overflow_is_inf
 def examined(
     method: Method,
     analytic: Array,

@@ -215,6 +215,7 @@ def _check_leaves(
         comp = _compare_entries(ev, s, i, leaf, idx, h, a, r, 0.0)
         if eps is None:
             comp = _straddled_kinks(ev, s, i, leaf, idx, a, r, comp)
+            comp = _across_zero(ev, s, i, leaf, idx, h, a, r, comp, name)
             _retry(ev, s, i, leaf, idx, h, a, r, comp)
         out.append((name, leaf, comp, idx))
     if grad_at is not None:
@@ -358,6 +359,35 @@ def _check_moved(
     r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol
     comp = _compare_entries(ev, at, i, leaf, idx, h, a, r, floor)
     return comp if eps is not None else _straddled_kinks(ev, at, i, leaf, idx, a, r, comp)
+
+
+def _across_zero(
+    ev: Evaluator,
+    s: _Setting,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    h: Array,
+    a: Array,
+    r: float,
+    comp: cmp.Comparison,
+    name: str,
+) -> cmp.Comparison:
+    """Wrong entries whose steps jumped across 0, judged at a step on their own side
+    (``gradcheck._kinks`` rule 7), and a note saying so."""
+
+    def measure(k: Array, hk: Array) -> cmp.Comparison:
+        return _compare_entries(ev, s, i, leaf, idx[k], hk, a[k], r, comp.scale)
+
+    theta = np.real(leaf.reshape(-1))[idx]
+    out, n = kinks.across_zero(comp, theta, h, s.method, s.dtype(leaf), measure)
+    if not n:
+        return out
+    note = (
+        f"{name}: {n} entries' steps reached across 0, where the cost jumps (a pole or "
+        "branch at 0?): they are judged at a step within their own side, relative to |θ|"
+    )
+    return replace(out, notes=(*out.notes, note))
 
 
 def _straddled_kinks(

@@ -169,7 +169,8 @@ def _move(leaves: Sequence[Array], seed: int, attempt: int) -> list[Array]:
     out = []
     for x in leaves:
         flat = x.reshape(-1)
-        scale = np.maximum(np.abs(flat), np.sqrt(np.mean(flat.astype(np.float64) ** 2)) or 1.0)
+        rms = float(np.sqrt(np.mean(flat.astype(np.float64) ** 2))) if flat.size else 0.0
+        scale = np.maximum(np.abs(flat), rms or 1.0)  # an empty leaf moves nothing
         size = MOVE * GROW**attempt * relative_step("central", x.dtype) * scale
         delta = size * rng.uniform(0.5, 1.0, flat.size) * rng.choice([-1.0, 1.0], flat.size)
         out.append(exact_steps(flat, delta, x.dtype))

@@ -62,6 +62,7 @@ __all__ = [
     "RTOL",
     "SAFETY",
     "SHOWN_NOISE",
+    "STAGE_NOISE",
     "UNSEEN",
     "Method",
     "check_method",
@@ -148,6 +149,11 @@ NOISE_LIKE = 4.0
 #: (``Σ sin(200·θ)``) ``4e-14 · T``: 1/256 is a factor 4 to 30 below the first and
 #: 5 000 above the second.
 SHOWN_NOISE = 1 / 256
+#: Noise above this fraction of the terms' size ``T`` is no stage's rounding (float16's
+#: round-off of ``T`` is ``4.9e-4 · T``; a float16 stage measures about ``7e-6 · T``):
+#: a probe that crossed a pole (``1/θ`` at ``θ = 1e-8``) or a jump measures ``T`` itself,
+#: and keeps float64's steps.
+STAGE_NOISE = 2e-3
 #: A low-precision gradient whose round-off against its float64 self exceeds this
 #: many ``u`` of its dtype comes with a hint: so much round-off means cancellation (a
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms

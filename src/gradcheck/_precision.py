@@ -37,6 +37,7 @@ from gradcheck._numerics import (
     NOISY,
     RTOL,
     SHOWN_NOISE,
+    STAGE_NOISE,
     UNSEEN,
     entry_scale,
     noise_from_table,
@@ -63,6 +64,8 @@ _U32 = unit_roundoff(np.float32)
 _U64 = unit_roundoff(np.float64)
 _FLOAT64 = np.dtype(np.float64)
 
+#: A probe moves a non-zero entry by at most ``3 / _PROBE_REACH`` of itself.
+_PROBE_REACH = 1024.0
 #: The note of a cost found to compute in float32 inside.
 HIDDEN_NOTE = (
     "the cost returns float64 values but computes in float32 inside: its values move in "
@@ -102,6 +105,13 @@ def _probe(
     deltas = []
     for i, leaf in enumerate(leaves):
         scale = entry_scale(leaf.reshape(-1))
+        # a non-zero entry moves by at most 3/1024 of itself: a step across 0, or most
+        # of the way there, meets whatever the cost does at 0 (a pole of 1/θ read as
+        # noise of |J|, F12); only entries below 1.5e-5 × the rms are held back at √u64
+        theta = np.abs(np.real(leaf.reshape(-1)), dtype=np.float64)
+        with np.errstate(over="ignore"):  # θ of 1e305: inf, and the scale stands
+            reach = theta / (_PROBE_REACH * step)
+        scale = np.where(theta > 0, np.minimum(scale, reach), scale)
         deltas.append((i, step * scale * rng.choice([-1.0, 1.0], size=scale.size)))
     ks = (-3, -2, -1, 1, 2, 3)
     seen: list[Array] = [np.array([j0])]
@@ -203,7 +213,9 @@ def _noisy(
     by ``√u64 · T`` there, a repeat needs ``|J|`` 1e8 times its terms). The probe at
     :data:`~gradcheck._numerics.HIDDEN_STEP` (6 evaluations) measures it then. A noise of
     :data:`~gradcheck._numerics.SHOWN_NOISE` of float32's round-off of the cost's terms
-    or more makes it judged with float32's steps and tolerances, or float16's where the
+    or more, up to :data:`~gradcheck._numerics.STAGE_NOISE` of them (more is no
+    rounding: a pole crossed, a jump), makes it judged with float32's steps and
+    tolerances, or float16's where the
     float64 probe saw at most two values (a float32 stage moves at ``√u64``, a quarter
     of its spacing, many times; a float16 stage, 3e4 times finer than its spacing,
     seldom) (F27): with float64's, a step that does not move the stage gave finite
@@ -217,7 +229,7 @@ def _noisy(
         return noise
     sigma2, _ = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
     sigma = max(noise.sigma, sigma2)
-    if sigma < SHOWN_NOISE * _U32 * size:
+    if not SHOWN_NOISE * _U32 * size <= sigma <= STAGE_NOISE * size:
         return noise
     work = np.dtype(np.float16 if distinct <= 2 else np.float32)
     return Noise(sigma, work, _noisy_note(work, sigma))
