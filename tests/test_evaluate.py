@@ -265,7 +265,7 @@ class TestDomainEdge:
     """A cost that is NaN past its domain's edge: the error names the entry, its value,
     the step and the way out (issue 11 §6, JAX docs' x / (1 + √x) at 0)."""
 
-    @pytest.mark.parametrize("x0", [1e-7, 2e-7, 1e-6])
+    @pytest.mark.parametrize("x0", [1e-7, 2e-7, 1e-6, 1e-12])
     def test_one_entry_stepped_below_zero(self, x0: float) -> None:
         x = np.array([x0, 1.0])
         with warnings.catch_warnings():
@@ -290,7 +290,9 @@ class TestDomainEdge:
             with pytest.raises(GradcheckError, match=r"w\[1, 0\] is 5e-06, so the step"):
                 gradcheck.check(lambda p: _edge_cost(p["w"]), {"w": w}, {"w": _edge_grad(w)})
 
-    @pytest.mark.parametrize("x0", [0.0, 1e-12])
+    # the noise probe moves a non-zero entry by 3/1024 of itself at most (it never flips
+    # 1e-12: the entry's own step then does, test above); an entry at 0 it moves fully
+    @pytest.mark.parametrize("x0", [0.0])
     def test_a_step_along_a_direction_names_the_entry_it_flips(self, x0: float) -> None:
         x = np.array([x0, 1.0])
         with warnings.catch_warnings():
