@@ -182,7 +182,11 @@ class Function:
         notes: list[str] = []
         checked = [self.xs[i] for i in self.pos]
         if mode == "rev":
-            grads = autograd_grads(out, checked, list(label.values()), notes, w, retain=True)
+            # every other output gets a zero cotangent, not an undefined one: a backward
+            # that fails on None is named by the undefined-cotangent check instead
+            outs = [self.outs[j] for j in self.diff]
+            cots = [w if j == k else torch.zeros_like(self.outs[j]) for j in self.diff]
+            grads = autograd_grads(outs, checked, list(label.values()), notes, cots, True)
         else:
             grads = {label[n]: g for n, g in fwd[k].items()}
         tensors = {label[n]: x.detach() for n, x in zip(self.names, checked)}

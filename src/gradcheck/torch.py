@@ -55,6 +55,7 @@ from gradcheck._evaluate import preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._order2 import check_order
 from gradcheck._report import Report
+from gradcheck._torch_batched import check_flags, side_checks, with_side_checks
 from gradcheck._torch_function import (
     Function,
     autograd_grads,
@@ -256,6 +257,8 @@ def check_function(
     *inputs: Any,
     precision: str = "float64",
     modes: Sequence[str] | None = None,
+    batched_grad: bool | None = None,
+    undefined_grad: bool = True,
     order: int = 1,
     **options: Unpack[Options],
 ) -> Report:
@@ -278,6 +281,16 @@ def check_function(
             ``fn`` runs under forward AD, else ``("rev",)`` with a note saying why.
             Results are named ``input0`` (reverse, one output), ``out[1]/input0`` (an
             output of several) and ``fwd/...`` (forward mode).
+        batched_grad: check the backward under ``torch.func.vmap`` against the
+            per-sample backward, as torch's ``check_batched_grad``: ``None`` (default)
+            where the backward runs under vmap (else a note), ``True`` (an error where
+            it cannot), ``False`` (skip).
+        undefined_grad: check the backward with undefined (``None``) cotangents, as
+            torch's ``check_undefined_grad`` (default ``True``). Both need reverse
+            mode (``gradcheck._torch_batched``); ``report.options["batched_grad"]``
+            and ``["undefined_grad"]`` say ``"passed"``, ``"failed"`` or ``"skipped"``,
+            and a failure is a result of its own (``batched backward``,
+            ``undefined cotangent: out[1]``), so the report fails, naming it.
         order: ``2`` also checks the backward's own derivative against finite
             differences of the backward, through the inputs and the cotangents (the
             double backward, as ``gradgradcheck``; docs/second-order.md).
@@ -295,6 +308,7 @@ def check_function(
     start = time.perf_counter()
     precision = check_precision(precision)
     wanted = check_modes(modes)
+    batched, undefined = check_flags(batched_grad, undefined_grad)
     sparse = sparse_inputs(fn, inputs)
     if check_order(order) == 2:
         if sparse.found:
@@ -341,5 +355,7 @@ def check_function(
                 max(float(torch.finfo(t.dtype).eps) for t in used),
                 f.seed,
             )
+        side = side_checks(f, seeded, rng, batched, undefined) if "rev" in chosen else []
         seconds = time.perf_counter() - start
-        return relabel(combine(runs, notes, agreement, RULES, seconds, linear), sparse.found)
+        report = combine(runs, notes, agreement, RULES, seconds, linear)
+        return relabel(with_side_checks(report, side), sparse.found)

@@ -1,0 +1,228 @@
+"""gradcheck._torch_batched: the backward under vmap, and with undefined cotangents."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import gradcheck.torch as gt
+from gradcheck import GradcheckError
+
+
+def _batched(g: Any) -> bool:
+    return bool(torch._C._functorch.is_batchedtensor(g))
+
+
+class _Sin(torch.autograd.Function):
+    """A correct ``sin``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * x.cos()
+
+
+class _VmapWrong(torch.autograd.Function):
+    """``sin`` whose backward is scaled by ``factor`` only when its cotangent is batched."""
+
+    factor = 2.0
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        scale = _VmapWrong.factor if _batched(g) else 1.0
+        return scale * g * x.cos()
+
+
+class _NumpyBackward(torch.autograd.Function):
+    """A correct ``sin`` whose backward computes through NumPy (no vmap support)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return torch.from_numpy(g.detach().numpy() * np.cos(x.detach().numpy()))
+
+
+def _x(seed: int = 0, dtype: torch.dtype = torch.float64, shape: tuple[int, ...] = (4, 3)) -> Any:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=g, dtype=torch.float64).to(dtype).requires_grad_()
+
+
+class TestBatched:
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    @pytest.mark.parametrize("fn", [_Sin.apply, torch.tanh, lambda x: (x @ x.t()).exp()])
+    def test_correct_functions_pass_the_batched_check(self, dtype: torch.dtype, fn: Any) -> None:
+        report = gt.check_function(fn, _x(1, dtype))
+        assert report.status == "passed", str(report)
+        assert not any(n.startswith(("batched", "undefined")) for n in report.parameters)
+        assert report.options["batched_grad"] == "passed"
+        assert report.options["undefined_grad"] == "passed"
+        assert any("agrees with the per-sample backward" in m for m in report.messages)
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    @pytest.mark.parametrize("factor", [2.0, -1.0, 1.001])
+    def test_a_backward_wrong_only_under_vmap_fails(
+        self, dtype: torch.dtype, factor: float
+    ) -> None:
+        _VmapWrong.factor = factor
+        try:
+            report = gt.check_function(_VmapWrong.apply, _x(2, dtype))
+        finally:
+            _VmapWrong.factor = 2.0
+        assert report.status == "failed"
+        # finite differences see nothing wrong: the per-sample backward is right
+        assert report.parameters["input0"].status == "passed"
+        assert report.failed_parameters == ["batched backward"]
+        assert report.parameters["batched backward"].diagnosis is not None
+        assert report.options["batched_grad"] == "failed"
+        assert any(
+            "backward under vmap differs from the per-sample backward" in m for m in report.messages
+        )
+
+    def test_outputs_are_named_when_there_are_several(self) -> None:
+        def fn(x: Any) -> Any:
+            return _Sin.apply(x), _VmapWrong.apply(x)
+
+        report = gt.check_function(fn, _x(4))
+        assert report.failed_parameters == ["batched backward of out[1]"]
+        assert "batched backward of out[0]" not in report.parameters
+
+    def test_a_backward_without_vmap_support_is_skipped_with_a_note(self) -> None:
+        report = gt.check_function(_NumpyBackward.apply, _x(5))
+        assert report.status == "passed", str(report)
+        assert "batched backward" not in report.parameters
+        assert report.options["batched_grad"] == "skipped"
+        assert any(m.startswith("batched backward not checked") for m in report.messages)
+
+    def test_batched_grad_true_makes_missing_support_an_error(self) -> None:
+        with pytest.raises(GradcheckError, match=r"batched_grad=True asks.*batched_grad=False"):
+            gt.check_function(_NumpyBackward.apply, _x(5), batched_grad=True)
+
+    def test_batched_grad_false_skips_it(self) -> None:
+        report = gt.check_function(_VmapWrong.apply, _x(6), batched_grad=False)
+        assert report.passed and "batched backward" not in report.parameters
+        assert "batched_grad" not in report.options
+
+    def test_bad_batched_grad_value(self) -> None:
+        with pytest.raises(GradcheckError, match=r"batched_grad='yes'"):
+            gt.check_function(torch.sin, _x(6), batched_grad="yes")  # type: ignore[arg-type]
+
+
+class _Two(torch.autograd.Function):
+    """``(sin x, 2x)``; without materialised grads its backward gets ``None`` for an
+    output the loss does not use. ``careful`` says whether it handles that."""
+
+    careful = True
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x)
+        return x.sin(), 2 * x
+
+    @staticmethod
+    def backward(ctx: Any, g1: Any, g2: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        if _Two.careful:
+            out = torch.zeros_like(x)
+            if g1 is not None:
+                out = out + g1 * x.cos()
+            if g2 is not None:
+                out = out + 2 * g2
+            return out
+        return g1 * x.cos() + g2 * 2
+
+
+class _NonzeroOnNone(torch.autograd.Function):
+    """``sin``, whose backward gives ``cos x`` when its cotangent is undefined."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return x.cos() if g is None else g * x.cos()
+
+
+class TestUndefined:
+    @pytest.fixture(autouse=True)
+    def _restore(self) -> Any:
+        yield
+        _Two.careful = True
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_a_backward_that_handles_none_passes(self, dtype: torch.dtype) -> None:
+        report = gt.check_function(_Two.apply, _x(7, dtype))
+        assert report.status == "passed", str(report)
+        assert report.options["undefined_grad"] == "passed"
+        assert not any(n.startswith("undefined") for n in report.parameters)
+
+    @pytest.mark.parametrize("seed", [7, 8])
+    def test_a_backward_that_crashes_on_none_is_named(self, seed: int) -> None:
+        _Two.careful = False
+        x = _x(seed)
+        report = gt.check_function(_Two.apply, x)
+        assert report.status == "failed"
+        failed = report.failed_parameters
+        assert failed == [
+            "undefined cotangent: every output",
+            "undefined cotangent: out[0]",
+            "undefined cotangent: out[1]",
+        ]
+        # the finite-difference checks of each output are unaffected
+        assert report.parameters["out[0]/input0"].status == "passed"
+        crash = [m for m in report.messages if "when the cotangent of out[0] is undefined" in m]
+        assert crash and "raised TypeError" in crash[0]
+        assert x.grad is None
+
+    def test_a_nonzero_gradient_from_no_cotangent_fails(self) -> None:
+        report = gt.check_function(_NonzeroOnNone.apply, _x(9))
+        assert report.failed_parameters == ["undefined cotangent: every output"]
+        assert any("nonzero gradient" in m for m in report.messages)
+
+    def test_undefined_grad_false_skips_it(self) -> None:
+        _Two.careful = False
+        report = gt.check_function(_Two.apply, _x(7), undefined_grad=False)
+        assert report.passed and not any("undefined" in n for n in report.parameters)
+        assert "undefined_grad" not in report.options
+
+
+class TestUserState:
+    def test_state_is_untouched_when_the_backward_raises(self) -> None:
+        _Two.careful = False
+        try:
+            x = _x(10)
+            before = x.detach().clone()
+            np.random.seed(1)
+            random.seed(1)
+            states = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+            gt.check_function(_Two.apply, x)
+            assert torch.equal(x.detach(), before) and x.grad is None and x.requires_grad
+            assert torch.equal(torch.get_rng_state(), states[0])
+            assert np.array_equal(np.random.get_state()[1], states[1])
+            assert random.getstate() == states[2]
+        finally:
+            _Two.careful = True
