@@ -376,6 +376,11 @@ def side_checks(
         batched: ``batched_grad`` (:func:`check_flags`).
         undefined: ``undefined_grad``: whether to check undefined cotangents.
     """
+    used = [*(f.xs[i] for i in f.pos), *(f.outs[k] for k in f.diff)]
+    if any(t.is_complex() for t in used):
+        note = "not checked for complex inputs or outputs (real ones only)"
+        asked = [("batched_grad", batched is not False), ("undefined_grad", undefined)]
+        return [SideCheck(o, {}, (f"{o}: {note}",)) for o, on in asked if on]
     checks = []
     with seeded():
         if batched is not False:
