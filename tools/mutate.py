@@ -58,8 +58,16 @@ whose source changed (``mutants/`` is regenerated first, then read).
   imports it through its entry point, and how that meets mutmut's copy is untried.
 - ``mutants/`` is brought up to date before each run (``_refresh_copies``): mutmut
   3.8.1 never re-copies a non-Python file it copied once, nor deletes a test file
-  that was deleted, so an old ``mutants/`` failed the stats run ("failed to collect
-  stats. runner returned 1") where the suite passes.
+  that was deleted, so an old ``mutants/`` runs old data files and deleted tests,
+  and the suite under mutmut can fail where ``make test`` passes.
+- ``pytest_add_cli_args`` deselects the four tests that cannot pass with mutmut's
+  trampoline in the call stack (each with its reason in ``pyproject.toml``): two
+  read a traceback or an error text that then names mutmut's frames (the pytest
+  plugin's "no gradcheck frame in a failure" test failed the stats run with "failed
+  to collect stats. runner returned 1"; with the fork server the stats run's output
+  is lost, and ``debug = true`` in ``[tool.mutmut]`` shows it), one overflows the
+  recursion limit with the trampoline's extra frames, and the notebook tests start
+  a kernel that imports the mutated package without mutmut's set-up.
 - ``--children 1`` by default: the machine is shared; ``--children N`` for more.
 - mutmut's timeouts (15x a mutant's tests' clean time + 1 s, CPU and wall) are kept:
   a mutant that makes the suite hang is killed as a timeout, and counts as caught.
