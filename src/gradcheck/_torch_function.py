@@ -34,6 +34,7 @@ from gradcheck._torch_state import (
 __all__ = [
     "Function",
     "autograd_grads",
+    "backward_grads",
     "least_precise",
     "no_backward",
     "rules_agree",
@@ -54,10 +55,21 @@ def autograd_grads(
     notes: list[str],
     grad_outputs: Any = None,
     retain: bool = False,
+    who: str = "fn",
 ) -> dict[str, np.ndarray[Any, Any]]:
-    gs = torch.autograd.grad(
-        out, list(inputs), grad_outputs=grad_outputs, retain_graph=retain, allow_unused=True
-    )
+    """The gradients of ``out`` by autograd, by name (zeros, with a note, where unused).
+
+    Args:
+        out: the output(s) differentiated; ``grad_outputs`` their cotangents.
+        inputs: the leaves, named by ``names``.
+        notes: where a note on an unused input is appended.
+        retain: keep the graph (another output's backward follows).
+        who: the user's callable the backward belongs to (``"fn"``, ``"loss_fn"``).
+
+    Raises:
+        GradcheckError: the backward raised (see :func:`backward_grads`).
+    """
+    gs = backward_grads(who, out, list(inputs), grad_outputs, retain_graph=retain)
     result = {}
     for name, t, g in zip(names, inputs, gs):
         if g is None:
@@ -65,6 +77,21 @@ def autograd_grads(
             g = torch.zeros_like(t)
         result[name] = dense(g)
     return result
+
+
+def backward_grads(who: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    """``torch.autograd.grad(*args, allow_unused=True, **kwargs)``, its errors named.
+
+    A backward that raises (a custom ``Function``'s, or one torch refuses, as
+    ``Embedding(sparse=True, scale_grad_by_freq=True)``'s) is the user's code failing,
+    as a raising ``fn`` is: a :class:`GradcheckError` that says whose backward it was.
+    """
+    try:
+        return tuple(torch.autograd.grad(*args, allow_unused=True, **kwargs))
+    except Exception as exc:
+        raise GradcheckError(
+            f"the backward (autograd.grad of {who}) raised {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def no_backward(tensors: Sequence[torch.Tensor], who: str) -> None:
@@ -157,9 +184,7 @@ class Function:
         cots = [
             torch.from_numpy(a).to(outs[k].dtype).to(outs[k].device) for k, a in zip(self.diff, u)
         ]
-        gs = torch.autograd.grad(
-            [outs[k] for k in self.diff], list(ts.values()), cots, allow_unused=True
-        )
+        gs = backward_grads("fn", [outs[k] for k in self.diff], list(ts.values()), cots)
         return [
             np.zeros(tuple(t.shape)) if g is None else dense(g) for t, g in zip(ts.values(), gs)
         ]

@@ -170,7 +170,8 @@ def _module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, A
                 "loss_fn returned a tensor that does not require grad: does it use the "
                 "model it is given, outside torch.no_grad()?"
             )
-        grads = autograd_grads(loss, [p for _, p in named], [n for n, _ in named], notes)
+        checked = [p for _, p in named]
+        grads = autograd_grads(loss, checked, [n for n, _ in named], notes, who="loss_fn")
     return Analytic(float(loss.detach()), grads, least_precise([p for _, p in named]))
 
 

@@ -1,0 +1,98 @@
+"""``gradcheck._torch_function``: a backward that raises is the user's code failing."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import gradcheck.torch as gt
+from gradcheck import GradcheckError
+
+
+def _broken(exc: type[Exception]) -> Any:
+    """A ``Function`` whose forward is ``2x`` and whose backward raises ``exc``."""
+
+    class Broken(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+        @staticmethod
+        def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+            raise exc("my backward is broken")
+
+    return Broken
+
+
+def _states() -> tuple[Any, ...]:
+    return (np.random.get_state()[1].copy(), random.getstate(), torch.get_rng_state())
+
+
+def _same_states(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return np.array_equal(a[0], b[0]) and a[1] == b[1] and torch.equal(a[2], b[2])
+
+
+def _model_state(m: nn.Module) -> list[Any]:
+    out: list[Any] = [m.training]
+    for p in m.parameters():
+        out += [p.detach().clone(), p.requires_grad, p.grad]
+    return out + [b.clone() for b in m.buffers()]
+
+
+def _same_model(a: list[Any], b: list[Any]) -> bool:
+    return all(
+        torch.equal(x, y) if isinstance(x, torch.Tensor) else x == y
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+class TestBackwardThatRaises:
+    @pytest.mark.parametrize("exc", [RuntimeError, ValueError])
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    @pytest.mark.parametrize("order", [1, 2])
+    def test_check_module_names_loss_fn_backward_and_restores_state(
+        self, exc: type[Exception], dtype: torch.dtype, order: int
+    ) -> None:
+        torch.manual_seed(0)
+        model = nn.Linear(3, 1).to(dtype)
+        x = torch.ones(2, 3, dtype=dtype)
+        broken = _broken(exc)
+        before, states = _model_state(model), _states()
+        with pytest.raises(
+            GradcheckError,
+            match=rf"^the backward \(autograd.grad of loss_fn\) raised {exc.__name__}: "
+            "my backward is broken",
+        ):
+            gt.check_module(model, lambda m: broken.apply(m(x)).sum(), order=order)
+        assert _same_model(before, _model_state(model))
+        assert _same_states(states, _states())
+
+    @pytest.mark.parametrize("shape", [(3,), (2, 4)])
+    def test_check_function_names_fn_backward_and_leaves_the_input(
+        self, shape: tuple[int, ...]
+    ) -> None:
+        x = torch.linspace(-1, 1, int(np.prod(shape)), dtype=torch.float64).reshape(shape)
+        x.requires_grad_()
+        saved, states = x.detach().clone(), _states()
+        with pytest.raises(
+            GradcheckError,
+            match=r"^the backward \(autograd.grad of fn\) raised RuntimeError: my backward",
+        ):
+            gt.check_function(_broken(RuntimeError).apply, x)
+        assert torch.equal(x.detach(), saved) and x.grad is None and x.requires_grad
+        assert _same_states(states, _states())
+
+    def test_a_backward_torch_refuses_is_named_with_torchs_words(self) -> None:
+        emb = nn.Embedding(5, 3, sparse=True, scale_grad_by_freq=True).double()
+        idx = torch.tensor([[1, 3, 3, 0]])
+        before = _model_state(emb)
+        with pytest.raises(
+            GradcheckError, match=r"autograd.grad of loss_fn\) raised RuntimeError: .*scale_grad"
+        ):
+            gt.check_module(emb, lambda m: (m(idx) ** 3).sum())
+        assert _same_model(before, _model_state(emb))
