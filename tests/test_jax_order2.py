@@ -185,3 +185,55 @@ class TestNothingChanges:
         assert np.array_equal(np.random.get_state()[1], states[0])
         assert random.getstate() == states[1]
         assert jax.config.read("jax_enable_x64") == x64
+
+
+class TestInternalNamesNeverCollide:
+    """attack20 P1: a key named "cotangent" was overwritten by the loss's cotangent."""
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize(
+        ("keys", "cotangent"),
+        [
+            (("cotangent", "b"), "cotangent (of the loss)"),
+            (("cotangent", "cotangent (of the loss)"), "cotangent (of the loss, 2)"),
+        ],
+    )
+    def test_a_key_named_cotangent_passes_with_its_own_rows(
+        self, keys: tuple[str, str], cotangent: str, dtype: Any
+    ) -> None:
+        a, b = keys
+        params = {a: _x(3, dtype), b: _x(3, dtype, seed=1)}
+        f = lambda p: jnp.sum(jnp.sin(p[a]) * p[b] ** 2)  # noqa: E731
+        report = gj.check(f, params, order=2)
+        assert report.status == "passed"
+        assert {f"{k} / {cotangent}" for k in keys} <= set(report.parameters)
+        assert {f"{k} / {j}" for k in keys for j in keys} <= set(report.parameters)
+
+    def test_a_wrong_second_derivative_of_the_cotangent_key_fails_there(self) -> None:
+        fn = _wrong_at_second_order(2.0)
+        f = lambda p: jnp.sum(fn(p["cotangent"])) + jnp.sum(p["b"] ** 2)  # noqa: E731
+        params = {"cotangent": _x(4), "b": _x(4, seed=1)}
+        assert gj.check(f, params).status == "passed"
+        report = gj.check(f, params, order=2)
+        row = report.parameters["cotangent / cotangent"]
+        assert row.status == "failed" and row.diagnosis.factor == pytest.approx(2.0)
+        assert report.parameters["b / b"].status == "passed"
+
+
+def _nan_second_bwd(x: Any, g: Any) -> Any:
+    """sin's bwd plus ``0 · |x|``: finite, but its derivative at ``x = 0`` is NaN."""
+    return (g * jnp.cos(x) + 0.0 * jnp.sqrt(x * x),)
+
+
+class TestNonFiniteDoubleBackward:
+    """attack20 P5: named as the double backward, not as check_jacobian's vjp."""
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_a_nan_second_derivative_names_the_entry(self, dtype: Any) -> None:
+        x = np.array([0.0, 0.5], dtype=dtype)
+        with pytest.raises(
+            GradcheckError, match=r"^the double backward of fn returned NaN for input0\[0\] "
+        ) as raised:
+            gj.check_function(_sin_with_bwd(_nan_second_bwd), x, order=2)
+        assert "vjp" not in str(raised.value)
+        assert np.array_equal(x, np.array([0.0, 0.5], dtype=dtype))

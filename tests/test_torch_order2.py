@@ -304,3 +304,79 @@ class TestNothingChanges:
             gt.check_module(model, loss, order=2)
         assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
         assert model.training and all(p.grad is None for p in model.parameters())
+
+
+class _Named(nn.Module):
+    """``sum(f(p0) * x) + sum(p1 * x)`` with the parameters' names given."""
+
+    def __init__(self, names: tuple[str, ...], f: Any, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.names, self.f = names, f
+        for k, name in enumerate(names):
+            self.register_parameter(name, nn.Parameter(_x(3, dtype, seed=k).detach()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first, *rest = (getattr(self, n) for n in self.names)
+        return (self.f(first) * x).sum() + sum(((p * x) ** 2).sum() for p in rest)
+
+
+class TestInternalNamesNeverCollide:
+    """attack20 P1: a parameter named "cotangent" was overwritten by the loss's cotangent."""
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize(
+        ("names", "cotangent"),
+        [
+            (("cotangent", "w"), "cotangent (of the loss)"),
+            (("w", "cotangent"), "cotangent (of the loss)"),
+            (("cotangent", "cotangent (of the loss)"), "cotangent (of the loss, 2)"),
+        ],
+    )
+    def test_a_parameter_named_cotangent_passes_with_its_own_rows(
+        self, names: tuple[str, ...], cotangent: str, dtype: torch.dtype
+    ) -> None:
+        model, x = _Named(names, torch.sin, dtype), _x(3, dtype, seed=9).detach()
+        report = gt.check_module(model, lambda m: m(x) ** 2, order=2)
+        assert report.status == "passed"
+        for name in names:
+            assert _row(report, name).status == "passed"
+            assert _row(report, f"{name} / {cotangent}").status == "passed"
+            assert all(_row(report, f"{name} / {other}") for other in names)
+
+    def test_a_wrong_second_derivative_of_the_cotangent_parameter_fails_there(self) -> None:
+        wrong = _sin_wrong_at_second_order(2.0).apply
+        x = _x(3, seed=9).detach()
+        report = gt.check_module(_Named(("cotangent", "w"), wrong, torch.float64), lambda m: m(x))
+        assert report.status == "passed"
+        report = gt.check_module(
+            _Named(("cotangent", "w"), wrong, torch.float64), lambda m: m(x), order=2
+        )
+        row = _row(report, "cotangent / cotangent")
+        assert row.status == "failed" and row.diagnosis.factor == pytest.approx(2.0)
+        assert _row(report, "w / w").status == "passed"
+
+
+class TestNonFiniteDoubleBackward:
+    """attack20 P5: named as the double backward, not as check_jacobian's vjp."""
+
+    @pytest.mark.parametrize(
+        ("shape", "entry"), [((2,), r"input0\[0\]"), ((2, 2), r"input0\[0, 0\]")]
+    )
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_norm_at_zero_names_the_entry(
+        self, shape: tuple[int, ...], entry: str, dtype: torch.dtype
+    ) -> None:
+        x = torch.zeros(shape, dtype=dtype, requires_grad=True)
+        with pytest.raises(
+            GradcheckError, match=rf"^the double backward of fn returned NaN for {entry} "
+        ) as raised:
+            gt.check_function(lambda t: t.norm(), x, order=2)
+        assert "vjp" not in str(raised.value)
+        assert x.grad is None and torch.equal(x.detach(), torch.zeros(shape, dtype=dtype))
+
+    def test_a_module_names_loss_fn(self) -> None:
+        model = nn.Linear(2, 1, bias=False).double()
+        with torch.no_grad():
+            model.weight.zero_()
+        with pytest.raises(GradcheckError, match=r"^the double backward of loss_fn returned NaN"):
+            gt.check_module(model, lambda m: m.weight.norm() + m.weight.sum(), order=2)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradcheck._evaluate import GlobalRng, preserve_rng
-from gradcheck._order2 import Backward, second_order
+from gradcheck._order2 import Backward, cotangent_name, disjoint, second_order
 from gradcheck._report import Report
 
 __all__ = ["JaxBackward", "check_order2", "function_order2"]
@@ -65,6 +65,7 @@ class JaxBackward:
         rng: GlobalRng,
     ) -> None:
         self.outputs, self.x64, self.rng = outputs, x64, rng
+        disjoint(point, cotangents)
         self.inputs = tuple(point)
         self.point = {**point, **cotangents}
         self.broken: dict[str, str] = {}  # input -> what differentiating its gradient raised
@@ -160,7 +161,8 @@ def check_order2(
     options: dict[str, Any],
 ) -> Report:
     """``gradcheck.jax.check(order=2)``: the first-order report, then ``jax.grad`` of
-    ``jax.grad`` (the backward with cotangent ``"cotangent"`` = 1).
+    ``jax.grad`` (the backward with cotangent ``"cotangent"`` = 1, named
+    ``"cotangent (of the loss)"`` when a leaf is called ``cotangent``).
 
     Args:
         first: runs the first-order check.
@@ -177,7 +179,7 @@ def check_order2(
     dtype = np.result_type(*point.values())
     with preserve_rng() as rng:
         backward = JaxBackward(
-            lambda xs: [fn(xs)], point, {"cotangent": np.ones((), dtype)}, x64, rng
+            lambda xs: [fn(xs)], point, {cotangent_name(point): np.ones((), dtype)}, x64, rng
         ).backward(int(options.get("seed", 0)))
         return second_order(report, backward, options, start)
 

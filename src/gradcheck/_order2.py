@@ -27,7 +27,7 @@ Two findings are added, named:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from numbers import Integral
 from typing import Any, NamedTuple
 
@@ -44,6 +44,8 @@ __all__ = [
     "ORDERS",
     "Backward",
     "check_order",
+    "cotangent_name",
+    "disjoint",
     "second_order",
 ]
 
@@ -80,6 +82,7 @@ class Backward(NamedTuple):
             (shaped like ``grad``'s result): the double backward.
         detached: ``{input: why}`` for each input whose gradient autodiff cannot
             differentiate at ``point`` (the words fill :data:`DETACHED`'s ``{how}``).
+        who: the user's callable whose backward this is (``"fn"``, ``"loss_fn"``).
     """
 
     inputs: tuple[str, ...]
@@ -87,6 +90,28 @@ class Backward(NamedTuple):
     grad: Callable[[Params], Params]
     double: Callable[[Params, Params], Params]
     detached: Mapping[str, str]
+    who: str = "fn"
+
+
+def cotangent_name(taken: Collection[str]) -> str:
+    """The name of a scalar loss's cotangent in the point, one no input has.
+
+    The point holds the inputs and the cotangents by name, so an input called
+    ``"cotangent"`` (a model parameter, a key of ``jax.check``'s dict) must not be
+    overwritten by the loss's cotangent: it is then ``"cotangent (of the loss)"``.
+    """
+    name, k = "cotangent", 1
+    while name in taken:
+        name = "cotangent (of the loss)" if k == 1 else f"cotangent (of the loss, {k})"
+        k += 1
+    return name
+
+
+def disjoint(inputs: Collection[str], cotangents: Collection[str]) -> None:
+    """Raise if a cotangent's name is an input's (the point would lose the input)."""
+    shared = sorted(set(inputs) & set(cotangents))
+    if shared:
+        raise GradcheckError(f"internal: the cotangents' names {shared} are inputs' names")
 
 
 def check_order(order: object) -> int:
@@ -121,6 +146,7 @@ def second_order(
         ``"input0 / cotangent0"``: against the cotangent), then a
         ``"differentiable: input0"`` row per input whose backward is not differentiable.
     """
+    backward = backward._replace(double=_finite_double(backward))
     report = check_jacobian(
         backward.grad, backward.point, vjp=backward.double, **_jacobian_options(options)
     )
@@ -158,6 +184,30 @@ def second_order(
     return build_report(
         outcome, evaluations=first.evaluations + evaluations, start=start, options=opts
     )
+
+
+def _finite_double(backward: Backward) -> Callable[[Params, Params], Params]:
+    """``backward.double`` raising, in second-order words, where it is not finite
+    (``check_jacobian`` would name its ``vjp``, which the user never wrote)."""
+
+    def double(params: Params, u: Params) -> Params:
+        result = backward.double(params, u)
+        for name, values in result.items():
+            flat = np.ravel(values)
+            bad = np.flatnonzero(~np.isfinite(flat))
+            if bad.size:
+                where = np.unravel_index(int(bad[0]), np.shape(values))
+                entry = f"{name}[{', '.join(str(int(i)) for i in where)}]" if where else name
+                value = "NaN" if np.isnan(flat[bad[0]]) else str(float(flat[bad[0]]))
+                raise GradcheckError(
+                    f"the double backward of {backward.who} returned {value} for {entry} "
+                    "(order=2 differentiates the gradient at the point checked): the second "
+                    "derivative is not finite there (as the norm's at 0); check order=2 at "
+                    "another point, or order=1 here"
+                )
+        return result
+
+    return double
 
 
 def _split_name(row: str) -> tuple[str, str] | None:

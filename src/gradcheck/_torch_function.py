@@ -79,15 +79,25 @@ def autograd_grads(
     return result
 
 
-def backward_grads(who: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-    """``torch.autograd.grad(*args, allow_unused=True, **kwargs)``, its errors named.
+def backward_grads(
+    who: str,
+    outputs: Any,
+    inputs: list[torch.Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool = False,
+) -> tuple[Any, ...]:
+    """``torch.autograd.grad(..., allow_unused=True)`` of ``outputs``, its errors named.
 
     A backward that raises (a custom ``Function``'s, or one torch refuses, as
     ``Embedding(sparse=True, scale_grad_by_freq=True)``'s) is the user's code failing,
     as a raising ``fn`` is: a :class:`GradcheckError` that says whose backward it was.
     """
     try:
-        return tuple(torch.autograd.grad(*args, allow_unused=True, **kwargs))
+        return tuple(
+            torch.autograd.grad(
+                outputs, inputs, grad_outputs, retain_graph=retain_graph, allow_unused=True
+            )
+        )
     except Exception as exc:
         raise GradcheckError(
             f"the backward (autograd.grad of {who}) raised {type(exc).__name__}: {exc}"

@@ -27,7 +27,7 @@ import torch
 
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
-from gradcheck._order2 import Backward, second_order
+from gradcheck._order2 import Backward, cotangent_name, disjoint, second_order
 from gradcheck._report import Report
 from gradcheck._torch_state import (
     RNG_SEED,
@@ -78,6 +78,7 @@ class TorchBackward:
     ) -> None:
         self.outputs, self.rng = outputs, rng
         self.seeded = SeededRng(RNG_SEED) if seeded is None else seeded
+        disjoint(point, cotangents)
         self.inputs = tuple(point)
         self.broken: set[str] = set()  # gradients whose double backward raises
         self.devices = {n: t.device for n, t in {**point, **cotangents}.items()}
@@ -250,7 +251,8 @@ def module_order2(
 
     The loss is a scalar: its cotangent ``"cotangent"`` is 1, so the backward checked
     is ``w · ∇loss`` and its blocks are the Hessian (``"W / b"``) and the gradient
-    itself (``"W / cotangent"``, through the double backward).
+    itself (``"W / cotangent"``, through the double backward); a parameter named
+    ``cotangent`` makes it ``"cotangent (of the loss)"`` (:func:`cotangent_name`).
     """
     start = time.perf_counter()
     report = first()
@@ -283,5 +285,6 @@ def module_order2(
             return [scalar(loss, "loss_fn")]
 
         one = torch.ones((), dtype=point[named[0][0]].dtype)
-        backward = TorchBackward(outputs, point, {"cotangent": one}, rng).backward()
+        cotangent = {cotangent_name(point): one}
+        backward = TorchBackward(outputs, point, cotangent, rng).backward()._replace(who="loss_fn")
         return second_order(report, backward, options, start)
