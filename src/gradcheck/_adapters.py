@@ -77,6 +77,7 @@ class Options(TypedDict, total=False):
     localise: bool
     budget: int
     miss_probability: float
+    complex_convention: Literal["conjugate", "plain"]
 
 
 class NoForward(NamedTuple):

@@ -46,6 +46,8 @@ __all__ = [
     "ComplexConvention",
     "Realified",
     "check_convention",
+    "complex_view",
+    "pair",
     "realify",
 ]
 
@@ -75,14 +77,16 @@ def _is_complex(value: Any) -> bool:
     return bool(np.iscomplexobj(value))
 
 
-def _real_view(x: Array) -> Array:
+def complex_view(x: Array) -> Array:
     """The complex view of a real leaf whose trailing axis holds (real, imag).
 
-    A C-contiguous leaf is viewed in place (the evaluator's private copies are); any
-    other is combined into a new complex array of the matching precision.
+    A C-contiguous leaf aligned for the complex type is viewed in place (the
+    evaluator's private copies are); any other is combined into a new complex array
+    of the matching precision (an unaligned complex view crashes torch's kernels).
     """
     cdtype = np.result_type(x.dtype, np.complex64)
-    if x.flags.c_contiguous and cdtype.itemsize == 2 * x.dtype.itemsize:
+    aligned = x.ctypes.data % cdtype.alignment == 0
+    if x.flags.c_contiguous and aligned and cdtype.itemsize == 2 * x.dtype.itemsize:
         view: Array = x.view(cdtype).reshape(x.shape[:-1])
         return view
     out = np.empty(x.shape[:-1], dtype=cdtype)
@@ -90,8 +94,12 @@ def _real_view(x: Array) -> Array:
     return out
 
 
-def _pair(z: Array, sign: float = 1.0) -> Array:
-    """The real view ``(Re z, sign · Im z)`` of a complex array, a new C array."""
+def pair(z: Array, sign: float = 1.0) -> Array:
+    """The real view ``(Re z, sign · Im z)`` of a complex array, a new C array.
+
+    ``sign = -1`` turns a gradient in the ``"plain"`` convention into the gradient of
+    the real view (``∂J/∂x − i ∂J/∂y`` into ``(∂J/∂x, ∂J/∂y)``).
+    """
     out = np.empty((*z.shape, 2), dtype=z.real.dtype)
     out[..., 0] = z.real
     out[..., 1] = sign * z.imag if sign != 1.0 else z.imag
@@ -118,7 +126,7 @@ class _Complexify:
         if self._build is None or treedef != self._treedef:
             self._build, self._treedef = builder(treedef), treedef
         out = [
-            _real_view(np.asarray(x)) if c else x for x, c in zip(leaves, self.mask, strict=True)
+            complex_view(np.asarray(x)) if c else x for x, c in zip(leaves, self.mask, strict=True)
         ]
         return self._build(out)
 
@@ -174,7 +182,7 @@ class _Real:
             g = np.asarray(g)
             if not np.issubdtype(g.dtype, np.number):
                 raise GradcheckError(f"gradient for {name!r} has unsupported dtype {g.dtype}")
-            out.append(_pair(np.asarray(g, dtype=np.result_type(g.dtype, np.complex64)), self.sign))
+            out.append(pair(np.asarray(g, dtype=np.result_type(g.dtype, np.complex64)), self.sign))
         return builder(treedef)(out)
 
 
@@ -246,7 +254,7 @@ def realify(
             at = tuple(int(t) for t in np.unravel_index(int(bad[0]), z.shape))
             raise GradcheckError(f"parameter {name!r} has a non-finite value at index {at}")
         dtypes[name] = z.dtype
-        real_leaves.append(_pair(z))
+        real_leaves.append(pair(z))
     to_complex = _Complexify(mask)
     real = _Real(mask, convention)
     user = builder(treedef)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gradcheck._adapter_complex import RealViews, cotangent
 from gradcheck._adapters import Consistency, Mode, Options, Run, consistency, run_name
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
@@ -27,6 +28,7 @@ from gradcheck._torch_state import (
     as_float64,
     dense,
     dtype_name,
+    fold,
     forked,
     jvp,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "backward_grads",
     "least_precise",
     "no_backward",
+    "real_views",
     "rules_agree",
     "tensors_like",
 ]
@@ -44,8 +47,10 @@ __all__ = [
 
 def least_precise(tensors: Sequence[torch.Tensor]) -> str:
     """The least precise dtype (largest eps) among ``tensors``: the one a check of a
-    mixed float32/float64 model must be judged by."""
-    return dtype_name(max({t.dtype for t in tensors}, key=lambda d: torch.finfo(d).eps))
+    mixed float32/float64 model must be judged by (a complex dtype's real parts':
+    complex64 is judged as float32)."""
+    real = {t.dtype.to_real() for t in tensors}
+    return dtype_name(max(real, key=lambda d: torch.finfo(d).eps))
 
 
 def autograd_grads(
@@ -117,16 +122,27 @@ def no_backward(tensors: Sequence[torch.Tensor], who: str) -> None:
 def rules_agree(
     f: Function, ts: dict[str, torch.Tensor], seeded: SeededRng, rng: GlobalRng
 ) -> Consistency:
-    """The JVP–VJP consistency of ``fn``'s rules, in the dtypes they compute in."""
+    """The JVP–VJP consistency of ``fn``'s rules, in the dtypes they compute in
+    (complex inputs and outputs as their real views)."""
     outs = [f.outs[k] for k in f.diff]
     roundoff = max(float(torch.finfo(t.dtype).eps) for t in [*ts.values(), *outs])
+    views = real_views(list(ts.values()), outs)
     return consistency(
-        lambda v: f.jvp(v, ts, seeded, rng),
-        lambda u: f.vjp(u, seeded, rng),
-        [tuple(t.shape) for t in ts.values()],
-        [tuple(o.shape) for o in outs],
+        views.jvp(lambda v: f.jvp(v, ts, seeded, rng)),
+        views.vjp(lambda u: f.vjp(u, seeded, rng)),
+        views.shapes([tuple(t.shape) for t in ts.values()], views.inputs),
+        views.shapes([tuple(o.shape) for o in outs], views.outputs),
         roundoff,
         f.seed,
+    )
+
+
+def real_views(inputs: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor]) -> RealViews:
+    """Which inputs and outputs are complex, in torch's (conjugate) convention."""
+    return RealViews(
+        "conjugate",
+        tuple(t.is_complex() for t in inputs),
+        tuple(o.is_complex() for o in outputs),
     )
 
 
@@ -137,6 +153,12 @@ def tensors_like(
     return {
         n: torch.from_numpy(a).to(t.dtype).to(t.device) for (n, t), a in zip(like.items(), arrays)
     }
+
+
+def _drawn(draw: np.random.Generator, out: torch.Tensor) -> torch.Tensor:
+    """A random cotangent for ``out``, of its dtype and device (complex for complex)."""
+    w = cotangent(draw, tuple(out.shape), out.is_complex())
+    return torch.from_numpy(w).to(out.dtype).to(out.device)
 
 
 class Function:
@@ -159,12 +181,7 @@ class Function:
         if not self.diff:
             raise GradcheckError("no output of fn requires grad: is it differentiable?")
         draw = np.random.default_rng([seed, 5])
-        self.ws = {
-            k: torch.from_numpy(draw.standard_normal(tuple(self.outs[k].shape)))
-            .to(self.outs[k].dtype)
-            .to(self.outs[k].device)
-            for k in self.diff
-        }
+        self.ws = {k: _drawn(draw, self.outs[k]) for k in self.diff}
 
     def outputs(self, ts: dict[str, torch.Tensor], fixed: list[Any] | None = None) -> list[Any]:
         """``fn``'s outputs as a list, with the checked inputs ``ts`` by name."""
@@ -213,7 +230,7 @@ class Function:
         several = len(self.diff) > 1
         label = {n: run_name(mode, k, several, n) for n in self.names}
         out, w = self.outs[k], self.ws[k]
-        w64 = w.to(torch.float64)
+        w64 = w.to(torch.complex128 if w.is_complex() else torch.float64)
         notes: list[str] = []
         checked = [self.xs[i] for i in self.pos]
         if mode == "rev":
@@ -225,7 +242,7 @@ class Function:
         else:
             grads = {label[n]: g for n, g in fwd[k].items()}
         tensors = {label[n]: x.detach() for n, x in zip(self.names, checked)}
-        value = float((out.detach().double() * w64).sum())
+        value = float(fold(out.detach(), w64))
         user = Analytic(value, grads, least_precise(list(tensors.values())))
         back = {v: n for n, v in label.items()}
 
@@ -238,7 +255,7 @@ class Function:
                 return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
-                return (outputs(ts)[0].to(torch.float64) * w64).sum()
+                return fold(outputs(ts)[0], w64)
 
             numeric = Numeric(call, tensors, precision == "float64")
             forward = Forward(outputs, w64, rng.reset) if mode == "fwd" else None

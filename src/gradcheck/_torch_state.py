@@ -38,12 +38,15 @@ __all__ = [
     "cast_inputs",
     "dense",
     "dtype_name",
+    "fold",
     "forked",
     "forward_error",
     "forward_grads",
     "jvp",
     "preserved",
     "scalar",
+    "to_float64",
+    "wide",
 ]
 
 #: The seed the torch RNG is set to (inside a fork) before every evaluation.
@@ -93,8 +96,8 @@ def preserved(model: torch.nn.Module) -> Iterator[None]:
 
 def as_float64(args: Any) -> Any:
     """``args`` with every floating tensor (in lists, tuples, dicts) cast to float64."""
-    if isinstance(args, torch.Tensor) and args.is_floating_point():
-        return args.to(torch.float64)
+    if isinstance(args, torch.Tensor) and (args.is_floating_point() or args.is_complex()):
+        return args.to(wide(args.dtype))
     if isinstance(args, (list, tuple)):
         return type(args)(as_float64(a) for a in args)
     if isinstance(args, dict):
@@ -102,9 +105,29 @@ def as_float64(args: Any) -> Any:
     return args
 
 
+def to_float64(module: torch.nn.Module) -> torch.nn.Module:
+    """``module.to(torch.float64)``, but complex parameters and buffers to complex128
+    (``Module.to`` would cast them to float64, dropping their imaginary parts)."""
+    tensors = [*module.parameters(), *module.buffers()]
+    if not any(t.is_complex() for t in tensors):
+        return module.to(torch.float64)
+    wide_module: torch.nn.Module = module._apply(_widened)  # type: ignore[no-untyped-call]
+    return wide_module
+
+
+def _widened(t: torch.Tensor) -> torch.Tensor:
+    """A floating tensor as float64, a complex one as complex128, others as they are."""
+    return t.to(wide(t.dtype)) if t.is_floating_point() or t.is_complex() else t
+
+
 def cast_inputs(_: torch.nn.Module, args: Any, kwargs: Any) -> Any:
     """A forward pre-hook casting a float64 model's floating inputs to float64."""
     return as_float64(args), as_float64(kwargs)
+
+
+def wide(dtype: torch.dtype) -> torch.dtype:
+    """float64 for a real dtype, complex128 for a complex one (``gradcheck._adapter_complex``)."""
+    return torch.complex128 if dtype.is_complex else torch.float64
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -113,10 +136,10 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def dense(g: torch.Tensor) -> Array:
-    """A gradient as a float64 NumPy array (a sparse gradient made dense)."""
+    """A gradient as a float64 (complex128) NumPy array (a sparse gradient made dense)."""
     if g.layout != torch.strided:
         g = g.to_dense()
-    return np.array(g.detach().cpu().to(torch.float64).numpy(), copy=True)
+    return np.array(g.detach().cpu().to(wide(g.dtype)).resolve_conj().numpy(), copy=True)
 
 
 def scalar(value: Any, where: str) -> torch.Tensor:
@@ -184,8 +207,8 @@ class Numeric:
                  tensors: dict[str, torch.Tensor], float64: bool) -> None:  # fmt: skip
         self.call, self.seeded = call, SeededRng(RNG_SEED)
         self.devices = {n: t.device for n, t in tensors.items()}
-        dtype = torch.float64 if float64 else None
-        self.params = {n: np.array(t.detach().cpu().to(dtype or t.dtype).numpy(), copy=True)
+        self.params = {n: np.array(t.detach().cpu().to(wide(t.dtype) if float64 else t.dtype)
+                                    .resolve_conj().numpy(), copy=True)
                        for n, t in tensors.items()}  # fmt: skip
 
     def _tensors(self, tree: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -245,23 +268,32 @@ def forward_grads(
     """Per output ``k`` of ``call``, the gradient of ``<out_k, w_k>`` in forward mode.
 
     Entry ``j`` of input ``n`` is ``<J_k e_j, w_k>``: one JVP per input entry (dual
-    tensors), the columns of the Jacobian that ``check_forward_ad`` builds. Every call
+    tensors), the columns of the Jacobian that ``check_forward_ad`` builds; a complex
+    entry takes two, along ``1`` and ``i``, and gets torch's conjugate gradient
+    ``∂/∂x + i ∂/∂y`` (``gradcheck._adapter_complex``). Every call
     starts from the seeded torch RNG state and, after ``reset()`` (which puts back the
     user's NumPy and ``random`` states), from the user's, as the evaluations do.
     """
-    flat = {k: {n: np.zeros(t.numel()) for n, t in ts.items()} for k in ws}
+    flat = {k: {n: np.zeros(t.numel(), _kind(t)) for n, t in ts.items()} for k in ws}
     _forward_ad_loaded()
     with fwad.dual_level():
         for n, t in ts.items():
             for j in range(t.numel()):
-                basis = torch.zeros(t.numel(), dtype=t.dtype, device=t.device)
-                basis[j] = 1
-                reset()
-                with seeded():
-                    outs = call({**ts, n: _dual(t, basis.view_as(t))})
-                for k, w in ws.items():
-                    flat[k][n][j] = _fold(_tangent(outs[k]), w)
+                units: tuple[complex, ...] = (1, 1j) if t.is_complex() else (1,)
+                for unit in units:
+                    basis = torch.zeros(t.numel(), dtype=t.dtype, device=t.device)
+                    basis[j] = torch.as_tensor(unit, dtype=t.dtype)
+                    reset()
+                    with seeded():
+                        outs = call({**ts, n: _dual(t, basis.view_as(t))})
+                    for k, w in ws.items():
+                        flat[k][n][j] += unit * _fold(_tangent(outs[k]), w)
     return {k: {n: g.reshape(tuple(ts[n].shape)) for n, g in d.items()} for k, d in flat.items()}
+
+
+def _kind(t: torch.Tensor) -> type[np.generic]:
+    """The NumPy type of ``t``'s gradient: complex128 for a complex tensor."""
+    return np.complex128 if t.is_complex() else np.float64
 
 
 @functools.cache
@@ -290,10 +322,19 @@ def _tangent(x: Any) -> torch.Tensor | None:
 
 
 def _fold(tangent: torch.Tensor | None, w: torch.Tensor) -> float:
-    """``<tangent, w>`` in float64; no tangent (the output ignores the input): 0."""
+    """``<tangent, w>`` in float64 (``Re Σ conj(w)·tangent`` for a complex output); no
+    tangent (the output ignores the input): 0."""
     if tangent is None:
         return 0.0
-    return float((tangent.detach().to(torch.float64) * w.to(torch.float64)).sum())
+    return float(fold(tangent.detach(), w))
+
+
+def fold(out: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The real scalar ``<out, w>`` in float64 whose gradient autograd computes with the
+    cotangent ``w``: ``Σ out·w``, or ``Re Σ conj(w)·out`` for a complex output (F28)."""
+    if out.is_complex() or w.is_complex():
+        return (out.to(torch.complex128) * w.to(torch.complex128).conj()).real.sum()
+    return (out.to(torch.float64) * w.to(torch.float64)).sum()
 
 
 def jvp(

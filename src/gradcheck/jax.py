@@ -34,6 +34,12 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
     raise ImportError("gradcheck.jax needs JAX: pip install 'gradcheck[jax]'") from exc
 
+from gradcheck._adapter_complex import (
+    RealViews,
+    cotangent,
+    widen,
+    with_convention,
+)
 from gradcheck._adapters import (
     Mode,
     NoForward,
@@ -49,9 +55,20 @@ from gradcheck._adapters import (
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
+from gradcheck._jax_args import (
+    UNFLATTENABLE,
+    arguments,
+    check_inexact,
+    fold,
+    forward_gradient,
+    least_precise,
+    like,
+    path_entry,
+    value_of,
+)
 from gradcheck._jax_order2 import check_order2, function_order2
 from gradcheck._order2 import check_order
-from gradcheck._pytree import PathEntry, unique_names
+from gradcheck._pytree import unique_names
 from gradcheck._report import Report
 
 if TYPE_CHECKING:
@@ -97,17 +114,7 @@ def path_names(paths: Sequence[Sequence[Any]]) -> list[str]:
     >>> path_names([(DictKey("a.b"),), (DictKey("a"), DictKey("b"))])
     ["['a.b']", 'a.b']
     """
-    return unique_names([tuple(_entry(k) for k in path) for path in paths])
-
-
-def _entry(k: Any) -> PathEntry:
-    """One JAX key-path entry as the core's :class:`~gradcheck._pytree.PathEntry`."""
-    if hasattr(k, "idx"):
-        return PathEntry(k.idx, position=True)
-    for attr in ("key", "name"):
-        if hasattr(k, attr):
-            return PathEntry(getattr(k, attr))
-    return PathEntry(str(k))
+    return unique_names([tuple(path_entry(k) for k in path) for path in paths])
 
 
 def _x64() -> bool:
@@ -118,12 +125,6 @@ def _x64() -> bool:
 def _eps(dtype: Any) -> float:
     """The unit round-off of a JAX dtype (bfloat16 included)."""
     return float(jnp.finfo(dtype).eps)  # type: ignore[no-untyped-call]
-
-
-def _dtype(leaves: Sequence[Any]) -> str:
-    """The least precise floating dtype among ``leaves``."""
-    dtypes = {np.dtype(x.dtype) for x in leaves}
-    return str(max(dtypes, key=lambda d: float(jnp.finfo(d).eps)))  # type: ignore[no-untyped-call]
 
 
 class _Side:
@@ -167,10 +168,10 @@ class _Side:
         (forward mode, one JVP per entry, so ``custom_jvp`` rules run) when ``forward``."""
         if self.forward:
             xs = self._arrays(tree)
-            value, g = self.fn(xs), jax.jacfwd(self.fn)(xs)
+            value, g = self.fn(xs), forward_gradient(self.fn, xs)
         else:
             value, g = jax.value_and_grad(self.fn)(self._arrays(tree))
-        return float(value), {n: np.asarray(x, dtype=np.float64) for n, x in zip(self.names, g)}
+        return float(value), {n: widen(x) for n, x in zip(self.names, g)}
 
     def side(self) -> Side:
         return Side(self.params, self.cost, self.batched, self.gradient, self.scope,
@@ -198,18 +199,13 @@ def _run(
     def make(precision: str) -> Side:
         float64 = precision == "float64"
         dtype = np.float64 if float64 else np.dtype(user.dtype)
-        params = {n: np.array(np.asarray(x), dtype=dtype) for n, x in zip(names, leaves)}
+        params = {n: np.array(np.asarray(x), dtype=like(x, dtype)) for n, x in zip(names, leaves)}
         side = _Side(fn, names, params, float64 or _x64(), forward)
         side.compile(rng, notes)
         return side.side()
 
     return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
                          options=dict(options), start=start, unused=None)  # fmt: skip
-
-
-def _inexact(name: str, x: Any) -> None:
-    if not jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating):
-        raise GradcheckError(f"{name!r} has dtype {jnp.asarray(x).dtype}; real floats only")
 
 
 def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64", order: int = 1,
@@ -233,19 +229,18 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64", o
     """
     start = time.perf_counter()
     precision = check_precision(precision)
+    options = with_convention(options, "plain", "jax")
     try:
         flat, treedef = jax.tree_util.tree_flatten_with_path(params)
     except (TypeError, ValueError) as exc:
-        raise GradcheckError(
-            f"JAX cannot flatten params ({type(exc).__name__}: {exc}); a dict whose keys "
-            "JAX cannot sort (1 and '1' together, say) needs keys of one type"
-        ) from exc
+        error = f"{type(exc).__name__}: {exc}"
+        raise GradcheckError(UNFLATTENABLE.format(what="params", error=error)) from exc
     if not flat:
         raise GradcheckError("params is empty: there is no entry to check")
     names = path_names([p for p, _ in flat])
     leaves = [jnp.asarray(x) for _, x in flat]
     for n, x in zip(names, leaves):
-        _inexact(n, x)
+        check_inexact(n, x)
 
     def fn(xs: list[Any]) -> Any:
         return f(jax.tree_util.tree_unflatten(treedef, xs))
@@ -260,8 +255,8 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64", o
             raise GradcheckError(
                 f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc} (f must return a scalar)"
             ) from exc
-        grads = {n: np.asarray(x, dtype=np.float64) for n, x in zip(names, g)}
-        user = Analytic(float(value), grads, _dtype(leaves))
+        grads = {n: widen(x) for n, x in zip(names, g)}
+        user = Analytic(float(value), grads, least_precise(leaves))
         return _run(fn, names, leaves, user, precision, options, rng, start)
 
 
@@ -307,21 +302,16 @@ def check_function(
     """
     start = time.perf_counter()
     precision = check_precision(precision)
+    options = with_convention(options, "plain", "jax")
     wanted = check_modes(modes)
-    pos = [i for i, a in enumerate(args) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)]
-    if not pos:
-        raise GradcheckError("no argument is a floating array: nothing to check")
     if check_order(order) == 2:
         first = partial(check_function, fn, *args, precision=precision, modes=modes, **options)
         return function_order2(first, fn, args, precision, dict(options))
-    names = [f"input{i}" for i in pos]
-    leaves = [jnp.asarray(args[i]) for i in pos]
+    given = arguments(args)
+    names, leaves = given.names, given.leaves
 
     def outputs(xs: Sequence[Any]) -> list[Any]:
-        full = list(args)
-        for i, x in zip(pos, xs):
-            full[i] = x
-        return list(jax.tree.leaves(fn(*full)))
+        return list(jax.tree.leaves(given.call(fn, xs)))
 
     with preserve_rng() as rng:
         f = _Function(outputs, names, leaves, int(options.get("seed", 0)), rng)
@@ -332,17 +322,20 @@ def check_function(
         agreement, linear = None, None
         outs = [f.outs[k] for k in f.floating]
         roundoff = max(_eps(x.dtype) for x in [*leaves, *outs])
+        views = RealViews(
+            "plain", tuple(map(jnp.iscomplexobj, leaves)), tuple(map(jnp.iscomplexobj, outs))
+        )
+        shapes = views.shapes([tuple(x.shape) for x in leaves], views.inputs)
         if chosen == ("fwd",):  # with both modes the consistency check sees it too
-            forward = [f.forward[k] for k in f.floating]
-            ws = [f.ws[k] for k in f.floating]
-            shapes = [tuple(x.shape) for x in leaves]
-            linear = linearity(f.jvp, forward, ws, shapes, roundoff, f.seed)
+            forward = [views.dual(f.forward[k], views.inputs) for k in f.floating]
+            ws = views.dual([f.ws[k] for k in f.floating], views.outputs)
+            linear = linearity(views.jvp(f.jvp), forward, ws, shapes, roundoff, f.seed)
         if len(chosen) == 2:
             agreement = consistency(
-                f.jvp,
-                f.vjp,
-                [tuple(x.shape) for x in leaves],
-                [tuple(o.shape) for o in outs],
+                views.jvp(f.jvp),
+                views.vjp(f.vjp),
+                shapes,
+                views.shapes([tuple(o.shape) for o in outs], views.outputs),
                 roundoff,
                 f.seed,
             )
@@ -368,13 +361,14 @@ class _Function:
             self.outs, self.pullback = jax.vjp(lambda *xs: outputs(xs), *leaves)
         except Exception as exc:
             raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
-        self.floating = [
-            k for k, o in enumerate(self.outs) if jnp.issubdtype(o.dtype, jnp.floating)
-        ]
+        self.floating = [k for k, o in enumerate(self.outs) if jnp.issubdtype(o.dtype, jnp.inexact)]
         if not self.floating:
             raise GradcheckError("no output of fn is a floating array: is it differentiable?")
         draw = np.random.default_rng([seed, 5])
-        self.ws = {k: np.asarray(draw.standard_normal(self.outs[k].shape)) for k in self.floating}
+        self.ws = {
+            k: cotangent(draw, self.outs[k].shape, jnp.iscomplexobj(self.outs[k]))
+            for k in self.floating
+        }
 
     def forward_error(self) -> NoForward | None:
         """Why ``jax.jvp`` does not run on ``fn``, or ``None``: one JVP.
@@ -401,14 +395,14 @@ class _Function:
             grads = self.pullback(cots)
         except NotImplementedError as exc:  # jax transposes fn's custom_jvp rule
             raise GradcheckError(UNTRANSPOSABLE.format(error=f"{exc}".splitlines()[0])) from exc
-        return [np.asarray(g, dtype=np.float64) for g in grads]
+        return [widen(g) for g in grads]
 
     def jvp(self, v: list[Array]) -> list[Array]:
         """``J v`` by ``jax.jvp`` for tangents ``v``, at the floating outputs."""
         tangents = [jnp.asarray(a, dtype=x.dtype) for a, x in zip(v, self.leaves)]
         self.rng.reset()
         _, jv = jax.jvp(lambda *xs: self.outputs(xs), self.leaves, tangents)
-        return [np.asarray(jv[k], dtype=np.float64) for k in self.floating]
+        return [widen(jv[k]) for k in self.floating]
 
     def run(self, mode: Mode, k: int, precision: str, options: Options) -> Run:
         """The check of output ``k`` in ``mode`` through the shared precision routes."""
@@ -417,17 +411,16 @@ class _Function:
         w64 = self.ws[k]
 
         def scalar(xs: list[Any]) -> Any:
-            out = self.outputs(xs)[k]
-            return jnp.vdot(out, jnp.asarray(w64, dtype=out.dtype))
+            return fold(self.outputs(xs)[k], w64)
 
         self.rng.reset()
         if mode == "rev":
             g = self.vjp([w64 if j == k else np.zeros(self.outs[j].shape) for j in self.floating])
         else:
-            g = [np.asarray(x, dtype=np.float64) for x in jax.jacfwd(scalar)(self.leaves)]
+            g = [widen(x) for x in forward_gradient(scalar, self.leaves)]
             self.forward[k] = g
-        value = float(np.vdot(np.asarray(self.outs[k], np.float64), w64))
-        user = Analytic(value, dict(zip(label, g)), _dtype(self.leaves))
+        value = value_of(self.outs[k], w64)
+        user = Analytic(value, dict(zip(label, g)), least_precise(self.leaves))
         forward = mode == "fwd"
         report = _run(
             scalar, label, self.leaves, user, precision, options, self.rng, start, forward

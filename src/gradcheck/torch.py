@@ -42,6 +42,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
+from gradcheck._adapter_complex import with_convention
 from gradcheck._adapters import (
     Mode,
     Options,
@@ -61,6 +62,7 @@ from gradcheck._torch_function import (
     autograd_grads,
     least_precise,
     no_backward,
+    real_views,
     rules_agree,
 )
 from gradcheck._torch_order2 import function_order2, module_order2
@@ -71,11 +73,13 @@ from gradcheck._torch_state import (
     Numeric,
     SeededRng,
     cast_inputs,
+    dense,
     forked,
     forward_error,
     forward_grads,
     preserved,
     scalar,
+    to_float64,
 )
 
 if TYPE_CHECKING:
@@ -121,8 +125,8 @@ class _Loss(torch.nn.Module):
 
 def _validate(name: str, t: torch.Tensor) -> None:
     """A clear error for a tensor gradcheck cannot check (dtype, layout, device)."""
-    if not t.is_floating_point():
-        raise GradcheckError(f"{name!r} has dtype {t.dtype}; real floats only")
+    if not (t.is_floating_point() or t.is_complex()):
+        raise GradcheckError(f"{name!r} has dtype {t.dtype}; floating or complex tensors only")
     if t.is_meta:
         raise GradcheckError(
             f"{name!r} is on the meta device, which holds no values: materialise the model "
@@ -215,6 +219,7 @@ def check_module(
     if check_order(order) == 2:
         first = partial(check_module, model, loss_fn, precision=precision, **options)
         return module_order2(first, model, loss_fn, precision, dict(options))
+    options = with_convention(options, "conjugate", "torch")
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise GradcheckError("the model has no parameter that requires grad: nothing to check")
@@ -235,7 +240,7 @@ def check_module(
                 p.grad = None
             if float64:
                 if base is not None:
-                    inner = inner.to(torch.float64)
+                    inner = to_float64(inner)
                 hook = inner.register_forward_pre_hook(cast_inputs, with_kwargs=True)
                 cleanup.callback(hook.remove)
             wrapper = _Loss(inner, loss_fn)
@@ -308,6 +313,7 @@ def check_function(
     """
     start = time.perf_counter()
     precision = check_precision(precision)
+    options = with_convention(options, "conjugate", "torch")
     wanted = check_modes(modes)
     batched, undefined = check_flags(batched_grad, undefined_grad)
     sparse = sparse_inputs(fn, inputs)
@@ -348,11 +354,12 @@ def check_function(
         linear = None
         if chosen == ("fwd",):  # with both modes the consistency check sees it too
             used = [*ts.values(), *(f.outs[k] for k in f.diff)]
+            views = real_views(list(ts.values()), [f.outs[k] for k in f.diff])
             linear = linearity(
-                lambda v: f.jvp(v, ts, seeded, rng),
-                [list(fwd[k].values()) for k in f.diff],
-                [f.ws[k].double().cpu().numpy() for k in f.diff],
-                [tuple(t.shape) for t in ts.values()],
+                views.jvp(lambda v: f.jvp(v, ts, seeded, rng)),
+                [views.dual(list(fwd[k].values()), views.inputs) for k in f.diff],
+                views.dual([dense(f.ws[k]) for k in f.diff], views.outputs),
+                views.shapes([tuple(t.shape) for t in ts.values()], views.inputs),
                 max(float(torch.finfo(t.dtype).eps) for t in used),
                 f.seed,
             )
