@@ -207,7 +207,9 @@ class TestTorchComplexInputs:
         for mode in modes:
             name = "fwd/input0" if mode == "fwd" else "input0"
             assert _diagnosis(report, name) == "conjugate"
-            assert report.parameters[name].diagnosis.text.startswith("conjugated?")  # type: ignore[union-attr]
+            text = report.parameters[name].diagnosis.text  # type: ignore[union-attr]
+            assert text.startswith("conjugated?") and "torch's autograd expects" in text
+            assert "option complex_convention" not in text  # not the user's to choose
 
     def test_a_backward_in_jax_convention_is_named(self) -> None:
         report = gt.check_function(_Abs2ByJax.apply, _complex(), modes=("rev",))
@@ -384,6 +386,8 @@ class TestJaxComplex:
             report = gj.check_function(_abs2_no_conj, z)
             assert report.status == "failed"
             assert _diagnosis(report, "input0") == "conjugate"
+            text = report.parameters["input0"].diagnosis.text  # type: ignore[union-attr]
+            assert text.startswith("conjugated?") and "jax.vjp and jax.grad give" in text
             report = gj.check(lambda p: jnp.sum(_abs2_no_conj(p)), z)
             assert _diagnosis(report, "x").startswith("conjugate")
 

@@ -197,6 +197,26 @@ def _torch_case(kind: str) -> Callable[[Path], Any]:
     return run
 
 
+def _adapter_complex(kind: str) -> Callable[[Path], Any]:
+    """A complex-number or pytree misuse of an adapter (issue 14), imported when it runs."""
+
+    def run(_: Path) -> Any:
+        if kind == "torch":
+            import torch
+
+            import gradcheck.torch as gt
+
+            z = torch.ones(2, dtype=torch.complex128, requires_grad=True)
+            return gt.check_function(torch.abs, z, complex_convention="plain")
+        import jax.numpy as jnp
+
+        import gradcheck.jax as gj
+
+        return gj.check_function(lambda p: p[1] * p["1"], {1: jnp.ones(2), "1": jnp.ones(2)})
+
+    return run
+
+
 def _cli_params(write: Callable[[Path], None], source: str = _GOOD) -> Callable[[Path], Any]:
     """``gradcheck run {tmp}/t.py:problem --params {tmp}/p.npz``, ``write`` making the file."""
 
@@ -428,6 +448,10 @@ CASES: list[Case] = [
     Case("CLI: --json into a missing folder", _cli("run", "{tmp}/t.py:problem", "--json",
          "{tmp}/no/dir/r.json"), CliExit, "does not exist"),
     Case("CLI: no command", _cli(), CliExit, "exit 3: usage: gradcheck"),
+    Case("torch: complex_convention other than torch's own", _adapter_complex("torch"), GE,
+         "the torch adapter checks what torch computes, which is the 'conjugate' convention"),
+    Case("jax: check_function argument JAX cannot flatten", _adapter_complex("jax"), GE,
+         "JAX cannot flatten the arguments"),
 ]  # fmt: skip
 
 

@@ -25,18 +25,22 @@ a framework's rules on real views (a complex array of shape ``S`` as a real ``(*
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradcheck._adapters import Options
 from gradcheck._complex import CONVENTIONS, ComplexConvention, complex_view, pair
+from gradcheck._diagnose import CONJUGATED
 from gradcheck._errors import GradcheckError
+from gradcheck._report import Report
 
 __all__ = [
     "CONVENTIONS",
     "RealViews",
     "cotangent",
+    "explain",
     "real_dtype",
     "widen",
     "with_convention",
@@ -46,6 +50,20 @@ Array = np.ndarray[Any, Any]
 Rule = Callable[[list[Array]], list[Array]]
 #: The real dtype of each complex dtype's parts (a complex64 is two float32).
 _PARTS = {"complex64": "float32", "complex128": "float64"}
+#: The "conjugated?" diagnosis in an adapter, where ``complex_convention`` is not the
+#: user's to choose: what the framework expects, and where the ``conj`` goes missing.
+ADAPTER_CONJUGATED = {
+    "torch": (
+        "conjugated? — the gradient is the complex conjugate of the right one: a missing "
+        "conj() in the backward (or jvp), or a gradient in JAX's convention; torch's "
+        "autograd expects ∂L/∂x + i·∂L/∂y for z = x + iy (the conjugate Wirtinger gradient)"
+    ),
+    "jax": (
+        "conjugated? — the gradient is the complex conjugate of the right one: a missing "
+        "conj() in the custom rule, or a gradient in torch's convention; jax.vjp and "
+        "jax.grad give ∂L/∂x − i·∂L/∂y for z = x + iy"
+    ),
+}
 
 
 def real_dtype(name: str) -> str:
@@ -83,6 +101,17 @@ def with_convention(options: Options, convention: ComplexConvention, framework: 
         )
     out: Options = {**options, "complex_convention": convention}
     return out
+
+
+def explain(report: Report, framework: str) -> Report:
+    """``report`` with each "conjugated?" diagnosis told for ``framework``
+    (:data:`ADAPTER_CONJUGATED`) instead of naming the core's option."""
+    params = dict(report.parameters)
+    for name, p in report.parameters.items():
+        d = p.diagnosis
+        if d is not None and d.kind == "conjugate" and d.text == CONJUGATED:
+            params[name] = replace(p, diagnosis=replace(d, text=ADAPTER_CONJUGATED[framework]))
+    return replace(report, parameters=params)
 
 
 class RealViews(NamedTuple):

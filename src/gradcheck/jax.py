@@ -37,6 +37,7 @@ except ImportError as exc:  # pragma: no cover - the extra is always installed i
 from gradcheck._adapter_complex import (
     RealViews,
     cotangent,
+    explain,
     widen,
     with_convention,
 )
@@ -257,7 +258,7 @@ def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64", o
             ) from exc
         grads = {n: widen(x) for n, x in zip(names, g)}
         user = Analytic(float(value), grads, least_precise(leaves))
-        return _run(fn, names, leaves, user, precision, options, rng, start)
+        return explain(_run(fn, names, leaves, user, precision, options, rng, start), "jax")
 
 
 def check_function(
@@ -339,7 +340,8 @@ def check_function(
                 roundoff,
                 f.seed,
             )
-        return combine(runs, notes, agreement, RULES, time.perf_counter() - start, linear)
+        report = combine(runs, notes, agreement, RULES, time.perf_counter() - start, linear)
+        return explain(report, "jax")
 
 
 class _Function:

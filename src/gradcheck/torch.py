@@ -42,7 +42,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
-from gradcheck._adapter_complex import with_convention
+from gradcheck._adapter_complex import explain, with_convention
 from gradcheck._adapters import (
     Mode,
     Options,
@@ -254,8 +254,9 @@ def check_module(
 
             return Numeric(call, tensors, float64).side("a float64 copy")
 
-        return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
-                             options=dict(options), start=start, unused=UNUSED)  # fmt: skip
+        report = check_adapted(make, user, precision=precision, rng=rng, notes=notes,
+                               options=dict(options), start=start, unused=UNUSED)  # fmt: skip
+        return explain(report, "torch")
 
 
 def check_function(
@@ -366,4 +367,4 @@ def check_function(
         side = side_checks(f, seeded, rng, batched, undefined) if "rev" in chosen else []
         seconds = time.perf_counter() - start
         report = combine(runs, notes, agreement, RULES, seconds, linear)
-        return relabel(with_side_checks(report, side), sparse.found)
+        return explain(relabel(with_side_checks(report, side), sparse.found), "torch")
