@@ -490,3 +490,23 @@ class TestRealViews:
         assert real_dtype("complex128") == "float64" and real_dtype("bfloat16") == "bfloat16"
         assert widen(np.float32(1)).dtype == np.float64
         assert widen(np.complex64(1j)).dtype == np.complex128
+
+
+class _ComplexBuffer(torch.nn.Module):
+    """A real parameter scaled by a complex buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([0.5, -1.0, 2.0]))
+        self.register_buffer("c", torch.tensor(C, dtype=torch.complex64))
+
+    def forward(self) -> torch.Tensor:
+        out: torch.Tensor = (torch.abs(self.c * self.w + 1j) ** 2).sum()
+        return out
+
+
+def test_a_module_with_a_complex64_buffer() -> None:
+    model = _ComplexBuffer()
+    report = gt.check_module(model, lambda m: m())
+    assert report.passed and report.options["route"] == "float64"
+    assert model.c.dtype == torch.complex64

@@ -72,6 +72,7 @@ from gradcheck._torch_state import (
     Loss,
     Numeric,
     SeededRng,
+    as_float64,
     cast_inputs,
     dense,
     forked,
@@ -244,8 +245,8 @@ def check_module(
                 hook = inner.register_forward_pre_hook(cast_inputs, with_kwargs=True)
                 cleanup.callback(hook.remove)
             wrapper = _Loss(inner, loss_fn)
-            bufs = {f"inner.{n}": b.to(torch.float64) if float64 and b.is_floating_point()
-                    else b for n, b in buffers.items()}  # fmt: skip
+            bufs = {f"inner.{n}": as_float64(b) if float64 else b
+                    for n, b in buffers.items()}  # fmt: skip
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
                 fresh = {n: b.clone() for n, b in bufs.items()}
