@@ -510,3 +510,21 @@ def test_a_module_with_a_complex64_buffer() -> None:
     report = gt.check_module(model, lambda m: m())
     assert report.passed and report.options["route"] == "float64"
     assert model.c.dtype == torch.complex64
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+def test_seeds_and_scales(seed: int, scale: float) -> None:
+    """F28 and the missing conj at other cotangents (``seed``) and magnitudes."""
+    x = torch.linspace(-2.0, 2.0, 4, dtype=torch.float64) * scale
+    bad = gt.check_function(_ImagIgnored.apply, x.requires_grad_(), seed=seed)
+    assert bad.parameters["input0"].status == "failed"
+    assert gt.check_function(_ImagRight.apply, x, seed=seed).passed
+    z = _complex(values=Z * scale)
+    assert gt.check_function(_Abs2.apply, z, seed=seed).passed
+    wrong = gt.check_function(_Abs2NoConj.apply, z, seed=seed, modes=("rev",))
+    assert _diagnosis(wrong, "input0") == "conjugate"
+    with jax.enable_x64(True):
+        zj = jnp.asarray(Z * scale)
+        assert gj.check_function(_abs2, zj, seed=seed).passed
+        assert _diagnosis(gj.check_function(_abs2_no_conj, zj, seed=seed), "input0") == "conjugate"
