@@ -154,3 +154,11 @@ def test_only_the_builder_makes_reports() -> None:
     ]
     assert calls == []
     assert _constructed(SRC / "_build.py", {"Report", "ParameterResult"})
+
+
+def test_two_results_of_one_name_are_refused_not_merged() -> None:
+    """A report keyed by name must keep every result: a duplicate name is an error."""
+    a = ParameterOutcome("x / y", (2,), "float64", "passed", 0.0, checked=2)
+    b = ParameterOutcome("x / y", (2,), "float64", "failed", 1.0, checked=2)
+    with pytest.raises(gradcheck.GradcheckError, match="share the name 'x / y'"):
+        build_report(Outcome((a, b), 0.0), evaluations=1, start=time.perf_counter(), options={})

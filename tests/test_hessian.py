@@ -253,3 +253,92 @@ class TestHessianWords:
         with pytest.raises(GradcheckError) as info:
             gradcheck.check_hessian(rosen, X0, rosen_der, hvp=lambda p, v: v[:4])
         assert "hvp" in str(info.value) and not self.JACOBIAN_WORDS.search(str(info.value))
+
+
+class TestUserNamesKept:
+    """The Hessian's words rename the library's phrases only: a parameter named like a
+    library word (``fn``, ``jvp``, ``jacobian``) keeps its name, gets a row of its own,
+    and a user's exception text is shown as raised (attack20 A3)."""
+
+    @staticmethod
+    def _run(k1: str, k2: str, wrong: float, **options: Any) -> gradcheck.Report:
+        p = {k1: np.array([0.3, -0.7, 0.2]), k2: np.array([1.1, 0.4, -0.9])}
+
+        def cost(q: Any) -> float:
+            return float(np.sum(np.sin(q[k1])) + np.sum(q[k2] ** 3) + q[k1][0] * q[k2][1])
+
+        def grad(q: Any) -> Any:
+            g1, g2 = np.cos(q[k1]), 3 * q[k2] ** 2
+            g1[0] += q[k2][1]
+            g2[1] += q[k1][0]
+            return {k1: g1, k2: g2}
+
+        def hvp(q: Any, v: Any) -> Any:
+            h1, h2 = -np.sin(q[k1]) * v[k1] * wrong, 6 * q[k2] * v[k2]
+            h1[0] += v[k2][1]
+            h2[1] += v[k1][0]
+            return {k1: h1, k2: h2}
+
+        return gradcheck.check_hessian(cost, p, grad, hvp=hvp, **options)
+
+    @pytest.mark.parametrize(
+        ("k1", "k2"),
+        [
+            ("fn", "grad"),
+            ("jvp", "hvp"),
+            ("jacobian", "hessian"),
+            ("fn.weight", "grad.weight"),
+            ("fn", "b"),
+        ],
+    )
+    @pytest.mark.parametrize("wrong", [1.5, 1.01, 0.5])
+    def test_a_wrong_block_of_a_library_named_parameter_fails(
+        self, k1: str, k2: str, wrong: float
+    ) -> None:
+        report = self._run(k1, k2, wrong)
+        blocks = [f"{a} / {b}" for a in (k1, k2) for b in (k1, k2)]
+        assert list(report.parameters)[:4] == blocks
+        assert report.status == "failed"
+        assert report.failed_parameters == [f"{k1} / {k1}"]
+
+    @pytest.mark.parametrize(("k1", "k2"), [("fn", "grad"), ("jvp", "hvp")])
+    def test_a_right_hessian_passes_with_every_block(self, k1: str, k2: str) -> None:
+        report = self._run(k1, k2, 1.0)
+        assert report.status == "passed"
+        assert len(report.parameters) == 6
+
+    def test_both_forms_rename_only_the_prefix(self) -> None:
+        p = {"jvp": np.array([0.3, -0.7]), "fn": np.array([1.1, 0.4])}
+        report = gradcheck.check_hessian(
+            lambda q: float(np.sum(q["jvp"] ** 4) + np.sum(q["fn"] ** 4)),
+            p,
+            lambda q: {"jvp": 4 * q["jvp"] ** 3, "fn": 4 * q["fn"] ** 3},
+            hvp=lambda q, v: {k: 12 * q[k] ** 2 * v[k] for k in ("jvp", "fn")},
+            hessian=lambda q: np.diag(12 * np.concatenate([q["jvp"], q["fn"]]) ** 2),
+        )
+        assert report.status == "passed"
+        assert "hvp: jvp / jvp" in report.parameters
+        assert "hessian: fn / jvp" in report.parameters
+        assert "consistency: hessian vs hvp" in report.parameters
+
+    def test_a_single_parameter_named_fn_is_reported_as_fn(self) -> None:
+        report = gradcheck.check_hessian(
+            lambda q: float(np.sum(q["fn"] ** 4)),
+            {"fn": X0},
+            lambda q: {"fn": 4 * q["fn"] ** 3},
+            hvp=lambda q, v: {"fn": 12 * q["fn"] ** 2 * v["fn"] * 1.2},
+        )
+        assert report.status == "failed"
+        assert report.failed_parameters == ["fn / fn"]
+        labels = [e.parameter for e in report.worst]
+        assert labels and all(x.startswith("fn[") and x.endswith("] / fn") for x in labels)
+
+    @pytest.mark.parametrize("text", ["fn jacobian jvp: my own message about fn", "jvp"])
+    def test_a_user_exception_text_is_not_renamed(self, text: str) -> None:
+        def grad(p: Array) -> Array:
+            raise ValueError(text)
+
+        with pytest.raises(GradcheckError) as info:
+            gradcheck.check_hessian(lambda p: float(np.sum(p**2)), X0, grad, hvp=lambda p, v: 2 * v)
+        message = str(info.value)
+        assert message.startswith(f"grad raised ValueError: {text}"), message

@@ -795,3 +795,35 @@ def test_every_option_is_validated_whatever_the_mode(mode: str, option: str, val
     x = np.array([1.0, 2.0, 3.0])
     with pytest.raises(GradcheckError, match=rf"option {option}={value!r} must"):
         check_jacobian(lambda p: p**2, x, np.diag(2 * x), mode=mode, **{option: value})
+
+
+class TestBlockNames:
+    """Block names ``"out / param"`` that would collide are refused, never merged
+    (attack20 A4): two blocks of one name would report only one of them."""
+
+    @staticmethod
+    def _fn(p: Any) -> Any:
+        return {"x": np.sin(p["a / b"]) + p["b"], "x / a": p["b"] ** 2}
+
+    @pytest.mark.parametrize("form", ["vjp", "jvp", "jacobian"])
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_colliding_names_are_refused_naming_both(self, form: str, mode: str) -> None:
+        p = {"a / b": np.array([0.3, -0.7]), "b": np.array([1.1, 0.4])}
+        given = {form: (lambda q, w: {"a / b": 1.5 * w["x"]}) if form != "jacobian" else np.eye(4)}
+        with pytest.raises(GradcheckError, match="block names collide") as info:
+            check_jacobian(self._fn, p, mode=mode, **given)
+        assert "'a / b'" in str(info.value) and "'x / a'" in str(info.value)
+
+    def test_names_with_a_slash_that_do_not_collide_are_checked(self) -> None:
+        p = {"a / b": np.array([0.3, -0.7]), "c": np.array([1.1, 0.4])}
+
+        def fn(q: Any) -> Any:
+            return {"y": np.sin(q["a / b"]) + q["c"]}
+
+        def vjp(q: Any, u: Any) -> Any:
+            return {"a / b": np.cos(q["a / b"]) * u["y"] * 1.5, "c": u["y"]}
+
+        report = check_jacobian(fn, p, vjp=vjp)
+        assert report.status == "failed"
+        assert report.failed_parameters == ["y / a / b"]
+        assert len(report.parameters) == 2

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gradcheck._errors import GradcheckError
 from gradcheck._report import Diagnosis, Entry, ParameterResult, Report, Status
 
 __all__ = [
@@ -209,6 +210,13 @@ def build_report(
     ('passed', 'full', 2)
     """
     params = {p.name: _parameter(p) for p in outcome.parameters}
+    if len(params) != len(outcome.parameters):
+        names = [p.name for p in outcome.parameters]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise GradcheckError(
+            f"two results share the name {twice[0]!r}: the report would keep only one of "
+            "them; rename the parameters (or outputs) so that their names differ"
+        )
     status = outcome.status or overall_status([p.status for p in params.values()])
     return Report(
         status=status,

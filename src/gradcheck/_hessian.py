@@ -134,14 +134,15 @@ def check_hessian(
     try:
         report = jacobian_check(grad, params, hessian, None, hvp, options, "check_hessian")
     except GradcheckError as exc:
-        raise GradcheckError(_in_hessian_words(str(exc))) from exc
+        words = _words(params, hvp, hessian, exc)
+        raise GradcheckError(_in_hessian_words(str(exc), words)) from exc
     seed = int(options.get("seed", 0))
     first = check(cost, params, grad, seed=seed)
     with preserve_rng():
         forms = _forms(params, grad, hvp, hessian)
         claimed = [_claimed_symmetry(forms, f, seed) for f in forms.given]
         fd = _fd_symmetry(forms, grad, seed)
-    return _report(report, first, claimed, fd)
+    return _report(report, first, claimed, fd, _words(params, hvp, hessian))
 
 
 def _forms(params: Any, grad: Callable[[Any], Any], hvp: Any, hessian: Any) -> Forms:
@@ -293,27 +294,83 @@ def _fd_text(fd: FdSymmetry) -> str:
     )
 
 
-def _in_hessian_words(text: str) -> str:
-    """A text of the Jacobian check in the words of the user's call (:data:`WORDS`):
+class Words(NamedTuple):
+    """What the Jacobian check's texts are renamed in, and what must stay as it is.
+
+    Attributes:
+        prefixed: whether the rows carry a form's prefix (``"jvp: "``): both forms given.
+        protected: the user's own texts, never renamed: the parameters' names and the
+            messages of the user's exceptions.
+    """
+
+    prefixed: bool
+    protected: tuple[str, ...]
+
+
+def _words(params: Any, hvp: Any, hessian: Any, exc: BaseException | None = None) -> Words:
+    """The renaming of one call: its names and, for an error, the user's exception texts."""
+    names = flatten(params)[0]
+    texts = []
+    while exc is not None:
+        if not isinstance(exc, GradcheckError):
+            texts.append(str(exc))
+        exc = exc.__cause__
+    return Words(hvp is not None and hessian is not None, (*names, *texts))
+
+
+def _in_hessian_words(text: str, words: Words) -> str:
+    """A free text of the Jacobian check in the words of the user's call (:data:`WORDS`):
     ``jacobian`` is ``hessian``, ``jvp`` is ``hvp`` (also in advice such as
-    ``jacobian=``), ``fn`` is ``grad``."""
+    ``jacobian=``), ``fn`` is ``grad``.
+
+    The user's own texts (``words.protected``: parameter names, exception messages) are
+    set aside first and put back unchanged: a parameter named ``"fn"`` stays ``"fn"``.
+    A library word inside text equal to a user's name stays unrenamed too (a name
+    ``"fn"`` keeps the library's ``fn`` beside it as ``fn``): the wording is the
+    Jacobian check's, never a changed name.
+    """
+    kept: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    for item in sorted(set(words.protected), key=len, reverse=True):
+        if item:
+            text = re.sub(rf"(?<!\w){re.escape(item)}(?!\w)", hold, text)
     for form, name in WORDS.items():
         text = re.sub(rf"\b{form}\b", name, text)
-    return text
+    return re.sub("\x00([0-9]+)\x00", lambda m: kept[int(m.group(1))], text)
 
 
-def _renamed(row: ParameterOutcome) -> ParameterOutcome:
+def _renamed_label(label: str, words: Words) -> str:
+    """A row's name or an entry's label: the form's prefix (``"jvp: "``) and a
+    consistency row's forms are renamed, the user's names after them never."""
+    if label.startswith("consistency: "):
+        head, _, rest = label.partition(" vs ")
+        tail, sep, more = rest.partition(" ")
+        form = head.removeprefix("consistency: ")
+        return f"consistency: {WORDS.get(form, form)} vs {WORDS.get(tail, tail)}{sep}{more}"
+    form, sep, rest = label.partition(": ")
+    if words.prefixed and sep and form in FORM_NAMES:
+        return f"{FORM_NAMES[form]}: {rest}"
+    return label
+
+
+def _renamed(row: ParameterOutcome, words: Words) -> ParameterOutcome:
     """A Jacobian check's result in the Hessian's words (:func:`_in_hessian_words`)."""
-    worst = tuple(replace(e, parameter=_in_hessian_words(e.parameter)) for e in row.worst)
+    worst = tuple(replace(e, parameter=_renamed_label(e.parameter, words)) for e in row.worst)
     diagnosis = row.diagnosis
     if diagnosis is not None:
-        diagnosis = replace(diagnosis, text=_in_hessian_words(diagnosis.text))
-    return row._replace(name=_in_hessian_words(row.name), worst=worst, diagnosis=diagnosis)
+        diagnosis = replace(diagnosis, text=_in_hessian_words(diagnosis.text, words))
+    return row._replace(name=_renamed_label(row.name, words), worst=worst, diagnosis=diagnosis)
 
 
-def _report(report: Report, first: Report, claimed: list[Consistency], fd: FdSymmetry) -> Report:
+def _report(
+    report: Report, first: Report, claimed: list[Consistency], fd: FdSymmetry, words: Words
+) -> Report:
     """The Jacobian check's report with the symmetry tests and the gradient's check."""
-    rows = [_renamed(outcome_of(p)) for p in report.parameters.values()]
+    rows = [_renamed(outcome_of(p), words) for p in report.parameters.values()]
     zero = fd.claimed_zero and fd.fd_nonzero
     if zero:
         rows = [
@@ -358,7 +415,7 @@ def _report(report: Report, first: Report, claimed: list[Consistency], fd: FdSym
         )
         notes.insert(0, text)
     options = {**report.options, "hessian": True}
-    messages = (*(_in_hessian_words(m) for m in report.messages), *notes)
+    messages = (*(_in_hessian_words(m, words) for m in report.messages), *notes)
     outcome = Outcome(tuple(rows), report.difference, report.noise, messages)
     start = time.perf_counter() - report.seconds - first.seconds
     return build_report(

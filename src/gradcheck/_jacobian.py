@@ -255,6 +255,7 @@ def jacobian_check(
         )
         if layout.m == 0:
             raise GradcheckError("fn returned no values: there is no output to check")
+        _distinct_blocks(layout)
         forms = Forms(layout, leaves, jacobian, vjp, jvp, rng=saved)
         run_mode = resolve_mode(opts.mode, layout.n, layout.m)
         _fits_mode(opts, run_mode, layout)
@@ -291,6 +292,23 @@ def jacobian_check(
     return rep.entrywise_report(
         layout, forms.given, claimed, grids, agree, ev.count + 1, start, options_record, sigma
     )
+
+
+def _distinct_blocks(layout: Layout) -> None:
+    """Raise unless every block's name ``"out / param"`` is its own: the report keys its
+    results by name, and two blocks of one name would leave one of them unreported."""
+    seen: dict[str, tuple[str, str]] = {}
+    for out in layout.out_names:
+        for param in layout.in_names:
+            name = f"{out} / {param}"
+            if name in seen:
+                raise GradcheckError(
+                    f"the block names collide: output {seen[name][0]!r} with parameter "
+                    f"{seen[name][1]!r} and output {out!r} with parameter {param!r} are both "
+                    f"{name!r} in the report; rename a parameter or an output so that no "
+                    "name contains ' / '"
+                )
+            seen[name] = (out, param)
 
 
 def _fits_mode(opts: Options, run_mode: str, layout: Layout) -> None:
