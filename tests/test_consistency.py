@@ -205,8 +205,11 @@ class TestRoundoffFloor:
         )
         assert "consistency: jacobian vs vjp" in report.failed_parameters
 
-    def test_the_floor_is_the_documented_rule(self) -> None:
-        J = np.random.default_rng(3).standard_normal((30, 20))
+    @pytest.mark.parametrize(("size", "applies"), [(1e-16, True), (1e-12, False), (1.0, False)])
+    def test_the_floor_is_the_documented_rule(self, size: float, applies: bool) -> None:
+        # the floor applies only where the forms are round-off of |f|/s (a stationary
+        # point): here |f|/s = 2, forms of 1e-16 are, forms of 1e-12 or 1 are not
+        J = size * np.random.default_rng(3).standard_normal((30, 20))
         maps = [
             LinearMap("a", lambda v: J @ v, False),
             LinearMap("b", lambda u: u @ J, True),
@@ -221,5 +224,76 @@ class TestRoundoffFloor:
         vs = [rng.standard_normal(20) for _ in range(PAIRS)]
         ulps = CONSISTENCY_ROUNDOFFS * np.sqrt(50) * unit_roundoff(np.float64)
         for t0, t, u, v in zip(plain.tolerance, floored.tolerance, us, vs):
-            floor = np.linalg.norm(4 * u) * np.linalg.norm(v / 2)
-            assert t - t0 == pytest.approx(ulps * floor, rel=1e-9)
+            floor = np.linalg.norm(4 * u) * np.linalg.norm(v / 2) if applies else 0.0
+            assert t - t0 == pytest.approx(ulps * floor, rel=1e-9, abs=1e-300)
+
+
+class TestFloorOnlyAtStationaryPoints:
+    """attack20 A1: the floor ‖u⊙f‖·‖v/s‖ is no allowance where the derivative is of
+    ordinary size: an offset-dominated output or tiny inputs make |f|/s huge while the
+    forms are exact, and a 2× (or 1e-3) disagreement must fail, named."""
+
+    @staticmethod
+    def _tiny(scale: float, n: int, factor: float, seed: int, mode: str) -> Any:
+        x = scale * np.random.default_rng(seed).standard_normal(n)
+        return check_jacobian(
+            lambda p: np.cos(p) + p,
+            x,
+            vjp=lambda p, u: (1 - np.sin(p)) * u,
+            jvp=lambda p, v: factor * (1 - np.sin(p)) * v,
+            mode=mode,
+        )
+
+    @pytest.mark.parametrize("scale", [1e-10, 1e-12, 1e-8])
+    @pytest.mark.parametrize("factor", [2.0, 1.5, 1 + 1e-3])
+    def test_tiny_inputs_in_projections(self, scale: float, factor: float) -> None:
+        report = self._tiny(scale, 5000, factor, 0, "auto")
+        assert report.status == "failed"
+        assert "consistency: jvp vs vjp" in report.failed_parameters
+        notes = [m for m in report.messages if "jvp and vjp" in m]
+        assert notes and all("disagree" in m for m in notes), notes
+
+    @pytest.mark.parametrize("scale", [1e-10, 1e-12, 1.0])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_tiny_inputs_right_forms_agree(self, scale: float, seed: int) -> None:
+        report = self._tiny(scale, 12, 1.0, seed, "full")
+        assert not any(n.startswith("consistency") for n in report.failed_parameters)
+
+    @pytest.mark.parametrize("scale", [1e-10, 1e-12])
+    @pytest.mark.parametrize("factor", [2.0, 1 + 1e-3])
+    def test_tiny_inputs_in_full_mode(self, scale: float, factor: float) -> None:
+        report = self._tiny(scale, 12, factor, 1, "full")
+        assert "consistency: jvp vs vjp" in report.failed_parameters
+
+    @pytest.mark.parametrize(
+        ("big", "factor", "dtype"),
+        [
+            (1e8, 2.0, np.float64),
+            (1e12, 2.0, np.float64),
+            (1e14, 2.0, np.float64),
+            (1e12, 1 + 1e-3, np.float64),
+            (1e14, 1 + 1e-3, np.float64),
+            (1e3, 2.0, np.float32),
+            (1e4, 1.01, np.float32),
+        ],
+    )
+    def test_a_constant_big_output_does_not_hide_a_wrong_jvp(
+        self, big: float, factor: float, dtype: Any
+    ) -> None:
+        x = np.random.default_rng(0).standard_normal(10).astype(dtype)
+        report = check_jacobian(
+            lambda p: np.concatenate([np.sin(p), np.array([big], dtype=p.dtype)]),
+            x,
+            vjp=lambda p, u: np.cos(p) * u[:-1],
+            jvp=lambda p, v: np.concatenate([factor * np.cos(p) * v, np.zeros(1, p.dtype)]),
+            mode="full",
+        )
+        assert "consistency: jvp vs vjp" in report.failed_parameters
+        notes = [m for m in report.messages if m.startswith("jvp and vjp")]
+        assert notes and all("disagree" in m for m in notes), notes
+
+    def test_a_note_never_says_agree_beyond_its_allowance(self) -> None:
+        report = self._tiny(1e-12, 12, 2.0, 0, "full")
+        for m in report.messages:
+            if "jvp and vjp" in m:
+                assert "disagree" in m, m

@@ -29,6 +29,7 @@ from gradcheck._numerics import (
 
 __all__ = [
     "PAIRS",
+    "STATIONARY_ROUNDOFFS",
     "Consistency",
     "LinearMap",
     "Magnitudes",
@@ -41,6 +42,17 @@ __all__ = [
 Array = np.ndarray[Any, Any]
 #: Random pairs ``(u, v)`` of the consistency check: each pair is one exact identity.
 PAIRS = 3
+#: The consistency floor applies where both forms' scales ``‖u‖‖Jv‖`` are at most this
+#: many unit round-offs of the floor ``‖u ⊙ f‖·‖v / s‖``: at a stationary point of a
+#: function whose curvature is ``|f|/s²`` the derivative at a rounded point is
+#: ``u·|f|/s``; cos at π…5π (attack13 F3 and its tests) measures 6 to 36 round-offs,
+#: growing with ``k`` (its curvature is 1, not ``|f|/s²``); 64 leaves a factor 2. A
+#: derivative of ordinary size is far above it: cos(x) + x at inputs of 1e-12 is
+#: 8e3 round-offs, a constant 1e14 output beside sin(x) 170, 1e12 2e4 (attack20 A1).
+#: Not covered: cos at 10π and beyond (a correct pair may fail), and a float64 output
+#: above 1e15 (float32: 1e6) beside ordinary ones (a wrong pair may pass the
+#: consistency test; the finite differences still judge each form).
+STATIONARY_ROUNDOFFS = 64.0
 
 
 class LinearMap(NamedTuple):
@@ -163,12 +175,28 @@ def agreement(
         for b in maps[i + 1 :]:
             pair = tuple(zip(values[a.name], values[b.name]))
             tol = tuple(
-                consistency_tolerance(roundoff, n + m, _scale(a, b, sa, sb), fl)
+                consistency_tolerance(
+                    roundoff, n + m, _scale(a, b, sa, sb), _floor(fl, sa, sb, roundoff)
+                )
                 for sa, sb, fl in zip(scales[a.name], scales[b.name], floors)
             )
             wrong = any(not abs(x - y) <= t for (x, y), t in zip(pair, tol))  # NaN: wrong
             out.append(Consistency((a.name, b.name), pair, tol, wrong))
     return out
+
+
+def _floor(floor: float, sa: float, sb: float, roundoff: float) -> float:
+    """``floor`` where both forms are round-off next to it, else 0.
+
+    The floor (:meth:`Magnitudes.floor`) stands for derivatives as large as ``|f|/s``
+    known at a rounded point; it is the right allowance only where the forms themselves
+    are that round-off (a stationary point: their scales ``sa``, ``sb`` are at most
+    :data:`STATIONARY_ROUNDOFFS` round-offs of it). Elsewhere the forms are judged on
+    their own scale: an output offset by 1e12 or inputs of scale 1e-10 make ``|f|/s``
+    huge without any round-off in the derivative, and a floor there would pass a 2×
+    error (attack20 A1).
+    """
+    return floor if max(sa, sb) <= STATIONARY_ROUNDOFFS * roundoff * floor else 0.0
 
 
 def _scale(a: LinearMap, b: LinearMap, sa: float, sb: float) -> float:
