@@ -10,7 +10,14 @@ import pytest
 
 from gradcheck import GradcheckError, check_jacobian
 from gradcheck._evaluate import Delta, GlobalRng
-from gradcheck._jacgrid import Setting, VectorEvaluator, block_noise, entrywise, output_noise
+from gradcheck._jacgrid import (
+    Setting,
+    VectorEvaluator,
+    block_noise,
+    entrywise,
+    output_noise,
+    step_dtype,
+)
 from gradcheck._numerics import noise_from_table, unit_roundoff
 from gradcheck._pytree import flatten
 
@@ -177,6 +184,69 @@ class TestNoiseInOwnDtype:
         assert right.parameters["out / big"].detection_bound < 1e-6
         wrong = check_jacobian(fn, params, jac(1 + error))
         assert wrong.status == "failed" and wrong.failed_parameters == ["out / big"]
+
+    @staticmethod
+    def _three_dtypes(db: float) -> Any:
+        params = {
+            "a": np.array([0.3, -0.4, 1.2]),
+            "b": np.array([0.5, 0.9, -0.2], np.float32),
+            "c": np.array([0.2, -0.6, 0.4], np.float16),
+        }
+
+        def fn(p: Any) -> Array:
+            b = p["b"].astype(np.float64)
+            return np.sin(p["a"]) + np.sin(b) ** 2 + np.cos(p["c"].astype(np.float64))  # type: ignore[no-any-return]
+
+        def vjp(p: Any, u: Array) -> Any:
+            b = p["b"].astype(np.float64)
+            return {
+                "a": np.cos(p["a"]) * u,
+                "b": 2 * np.sin(b) * np.cos(b) * u * (1 + db),
+                "c": -np.sin(p["c"].astype(np.float64)) * u,
+            }
+
+        return fn, params, vjp
+
+    @pytest.mark.parametrize("db", [1e-2, 0.1, 0.3, -0.3])
+    def test_a_float32_parameter_beside_a_float16_one_is_judged_in_float32(self, db: float) -> None:
+        # attack20 A10: each dtype group is probed alone, not only the finest
+        fn, params, vjp = self._three_dtypes(db)
+        report = check_jacobian(fn, params, vjp=vjp)
+        assert report.status == "failed" and report.failed_parameters == ["out / b"]
+
+    def test_three_dtypes_right_blocks_are_not_failed(self) -> None:
+        fn, params, vjp = self._three_dtypes(0.0)
+        report = check_jacobian(fn, params, vjp=vjp)
+        assert report.parameters["out / a"].status == "passed"
+        assert report.parameters["out / b"].status == "passed"
+        assert report.status != "failed"
+
+    @pytest.mark.parametrize("factor", [2.0, 1.5, 0.5, -1.0])
+    @pytest.mark.parametrize("seed", range(2))
+    def test_a_wrong_derivative_of_a_float16_output_of_float64_parameters_fails(
+        self, factor: float, seed: int
+    ) -> None:
+        # attack20 A5: float64 steps never moved the float16 output: all inconclusive
+        x = np.random.default_rng(seed).uniform(-1.2, 1.2, 4)
+        report = check_jacobian(
+            lambda p: np.sin(p).astype(np.float16), x, np.diag(factor * np.cos(x))
+        )
+        assert report.status == "failed"
+
+    @pytest.mark.parametrize("out", [np.float16, np.float32])
+    def test_a_right_derivative_of_a_coarse_output_is_not_failed(self, out: Any) -> None:
+        x = np.array([0.3, -0.8, 1.1])
+        report = check_jacobian(lambda p: np.sin(p).astype(out), x, np.diag(np.cos(x)))
+        assert report.status != "failed"
+
+    def test_the_step_dtype_is_the_finest_output_when_coarser(self) -> None:
+        f16, f32, f64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+        assert step_dtype(f64, [f16]) == f16
+        assert step_dtype(f64, [f16, f32]) == f32
+        assert step_dtype(f64, [f16, f64]) == f64  # a float64 output keeps float64 steps
+        assert step_dtype(f32, [f64]) == f32
+        assert step_dtype(f64, [np.dtype(np.int64)]) == f64
+        assert step_dtype(f32, []) == f32
 
     def test_block_noise_is_per_output_and_parameter(self) -> None:
         x = {"w": np.array([0.5, -1.0, 2.0]), "h": np.array([0.3, 0.7], dtype=np.float32)}

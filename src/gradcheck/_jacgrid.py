@@ -186,22 +186,35 @@ def block_noise(
     one's noise at float32's round-off, nor one float32 parameter a float64 one's
     (attack13 F33; ``check`` does the same per parameter,
     ``gradcheck._entrywise._leaf_noise``). The table moves every parameter; when
-    their dtypes differ, the finest are probed again alone, at their round-off (a
-    coarser parameter moved by less than its spacing rounds to a jump: noise that
-    is not the function's), and their blocks are judged with that noise.
+    their dtypes differ, each dtype's parameters but the coarsest are probed again
+    alone, at their round-off (a coarser parameter moved by less than its spacing
+    rounds to a jump: noise that is not the function's), and their blocks are judged
+    with that noise: with float64, float32 and float16 parameters, the float32 ones
+    get float32's noise, not float16's (attack20 A10).
     """
     own = [unit_roundoff(x.dtype if x.dtype.kind == "f" else np.float64) for x in leaves]
     coarse = max(own)
     u = max(coarse, float(np.max(out_roundoff, initial=0.0)))
     sigma = output_noise(ev, leaves, f0, u, seed, np.maximum(out_roundoff, coarse))
     out = np.repeat(sigma[:, None], len(leaves), axis=1)
-    fine = min(own)
-    if fine < coarse:
+    for fine in sorted(set(own) - {coarse}):
         keep = [p for p, r in enumerate(own) if r == fine]
         u_fine = max(fine, float(np.max(out_roundoff, initial=0.0)))
         quiet = output_noise(ev, leaves, f0, u_fine, seed, np.maximum(out_roundoff, fine), keep)
         out[:, keep] = quiet[:, None]
     return out
+
+
+def step_dtype(dtype: np.dtype[Any], out_dtypes: Sequence[np.dtype[Any]]) -> np.dtype[Any]:
+    """The dtype sizing a parameter's steps: its own, or the finest output's if coarser.
+
+    A float64 step never moves a float16 value, so every claim was inconclusive;
+    float16's step resolves errors of about 1% (attack20 A5). A finer output beside
+    a coarse one keeps its own precision.
+    """
+    own = [d if d.kind == "f" else np.dtype(np.float64) for d in out_dtypes]
+    finest = min(own, key=unit_roundoff, default=dtype)
+    return max(dtype, finest, key=unit_roundoff)
 
 
 def _points(leaf: int, h: Array, offsets: Sequence[complex], cols: Array) -> list[Any]:
@@ -220,12 +233,16 @@ def entrywise(
     claimed: Sequence[Array],
     f0: Array,
     sigma: Array,
+    out_dtypes: Sequence[np.dtype[Any]] = (),
 ) -> list[Grid]:
     """Compare each claimed ``m × n`` Jacobian with finite differences of ``f``.
 
     The finite differences are evaluated once and shared by every claimed matrix
     (the re-examined columns are those any of them needs). ``sigma`` is each output's
     noise, per parameter (``m × P``, :func:`block_noise`) or for all (``m``).
+    ``out_dtypes``: the outputs' dtypes; when every output is coarser than a parameter
+    (float16 values of float64 parameters), the parameter's steps are sized for the
+    finest output's round-off (:func:`step_dtype`).
     """
     sigma = np.broadcast_to(sigma.reshape(f0.size, -1), (f0.size, len(leaves)))
     n_offsets = len(cmp.STAGE1[s.method])
@@ -233,7 +250,7 @@ def entrywise(
     for i, leaf in enumerate(leaves):
         flat = np.real(leaf.reshape(-1))
         dtype = leaf.real.dtype
-        h = steps(flat, s.method, s.eps, dtype)
+        h = steps(flat, s.method, s.eps, step_dtype(dtype, out_dtypes))
         vals = ev(_points(i, h, cmp.STAGE1[s.method], np.arange(flat.size)))
         hs.append(h)
         dtypes.append(dtype)

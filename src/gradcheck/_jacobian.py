@@ -283,7 +283,7 @@ def jacobian_check(
             opts.rtol is not None or opts.atol is not None,
         )
         claimed = [forms.matrix(f) for f in forms.given]
-        grids = entrywise(ev, setting, leaves, claimed, f0, sigma)
+        grids = entrywise(ev, setting, leaves, claimed, f0, sigma, layout.out_dtypes)
         agree = consistency(forms, opts.seed, outputs=f0)
         # reported only when a form is not linear (docs/jacobians.md)
         agree += [
