@@ -206,7 +206,40 @@ class TestToScalar:
 
     def test_complex_kept_only_when_asked(self) -> None:
         assert to_scalar(1 + 2j, complex_ok=True, where="") == 1 + 2j
-        assert to_scalar(np.complex128(1 + 2j), complex_ok=False, where="") == 1.0
+        assert to_scalar(np.complex128(1 + 1e-12j), complex_ok=False, where="") == 1.0
+        with pytest.raises(GradcheckError, match="complex value"):
+            to_scalar(np.complex128(1 + 2j), complex_ok=False, where="")
+
+
+class TestComplexValuedCost:
+    """A complex-valued cost with real parameters was cut to its real part, and a
+    gradient of the real part passed (the imaginary part unchecked)."""
+
+    @pytest.mark.parametrize("mode", ["full", "sample", "directional"])
+    @pytest.mark.parametrize("shape", [(3,), (2, 4)])
+    def test_refused_with_what_to_do(self, mode: str, shape: tuple[int, ...]) -> None:
+        x = np.random.default_rng(0).standard_normal(shape)
+        with pytest.raises(GradcheckError, match="complex value") as err:
+            gradcheck.check(lambda p: np.sum(np.exp(1j * p)), x, -np.sin(x), mode=mode)
+        assert "real and imaginary parts" in str(err.value)
+        assert "check_jacobian" in str(err.value)
+
+    @pytest.mark.parametrize("dtype", [np.complex128])
+    def test_a_real_cost_in_complex_arithmetic_is_checked(self, dtype: Any) -> None:
+        x = np.random.default_rng(1).standard_normal(8)
+
+        def cost(p: Any) -> Any:
+            spectrum = np.fft.fft(p.astype(dtype))
+            return np.sum(np.abs(spectrum) ** 2).astype(dtype) / 8  # = Σ p², complex dtype
+
+        assert gradcheck.check(cost, x, 2 * x).status == "passed"
+        assert gradcheck.check(cost, x, 3 * x).status == "failed"
+
+    def test_the_parts_checked_as_the_message_says(self) -> None:
+        x = np.array([0.3, -0.7, 1.2])
+        real = gradcheck.check(lambda p: np.sum(np.exp(1j * p)).real, x, -np.sin(x))
+        imag = gradcheck.check(lambda p: np.sum(np.exp(1j * p)).imag, x, -np.sin(x))
+        assert (real.status, imag.status) == ("passed", "failed")
 
 
 class TestRebase:

@@ -23,6 +23,7 @@ from gradcheck._errors import GradcheckError
 from gradcheck._pytree import TreeDef, builder
 
 __all__ = [
+    "IMAG_ROUNDOFF",
     "CostRaised",
     "Delta",
     "Evaluator",
@@ -86,6 +87,14 @@ def _result_dtype(value: Any) -> np.dtype[Any]:
     return np.dtype(dtype) if isinstance(dtype, np.dtype) else np.asarray(value).dtype
 
 
+#: A complex value whose imaginary part is at most this fraction of its real part is a
+#: real cost computed in complex arithmetic (``np.fft`` round-off leaves ``u·|terms|``,
+#: 1e-16 to 1e-7 of the value in float64 and float32), and counts as its real part; a
+#: larger imaginary part is a complex-valued cost, refused rather than cut to its real
+#: part (which passed whatever gradient the imaginary part has).
+IMAG_ROUNDOFF = 1e-6
+
+
 class NonFinite(GradcheckError):
     """The cost returned NaN or ±inf (:func:`to_scalar`); callers add where and why."""
 
@@ -112,7 +121,16 @@ def to_scalar(value: Any, *, complex_ok: bool, where: str) -> complex | float:
         raise GradcheckError(f"cost returned a non-numeric {arr.dtype} value {where}")
     item = arr.reshape(()).item()
     if isinstance(item, complex) and not complex_ok:
-        item = item.real
+        if abs(item.imag) > IMAG_ROUNDOFF * abs(item.real):
+            raise GradcheckError(
+                f"cost returned a complex value {item}{where}: gradcheck checks the "
+                "gradient of a real-valued cost, and cutting it to its real part would "
+                "leave the imaginary part unchecked; check the real and imaginary parts as "
+                "two costs (lambda p: cost(p).real, lambda p: cost(p).imag), or both at "
+                "once with gradcheck.check_jacobian on lambda p: [cost(p).real, "
+                "cost(p).imag]"
+            )
+        item = item.real  # a real cost computed in complex arithmetic (an FFT's round-off)
     if not np.isfinite(item):
         raise NonFinite(f"cost returned {item} {where}")
     return item  # type: ignore[no-any-return]
