@@ -380,3 +380,23 @@ class TestNonFiniteDoubleBackward:
             model.weight.zero_()
         with pytest.raises(GradcheckError, match=r"^the double backward of loss_fn returned NaN"):
             gt.check_module(model, lambda m: m.weight.norm() + m.weight.sum(), order=2)
+
+
+class TestZeroGradientBlocks:
+    """attack20 P2: the bias before a train-mode batch norm has gradient exactly 0."""
+
+    @pytest.mark.parametrize("seed", [0, 1])
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_bias_before_train_batchnorm_passes_without_false_kinks(
+        self, seed: int, dtype: torch.dtype
+    ) -> None:
+        torch.manual_seed(seed)
+        x = torch.randn(8, 3, dtype=dtype)
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1))
+        report = gt.check_module(model.to(dtype), lambda m: m(x).pow(2).sum(), order=2)
+        assert report.status == "passed"
+        assert not any("kink" in m for m in report.messages)
+        assert _row(report, "0.bias / 0.weight").status == "passed"
+        assert any(
+            m.startswith("0.bias / *: the gradient of 0.bias is zero") for m in report.messages
+        )

@@ -27,6 +27,7 @@ Two findings are added, named:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Mapping
 from numbers import Integral
 from typing import Any, NamedTuple
@@ -37,7 +38,7 @@ from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of
 from gradcheck._errors import GradcheckError
 from gradcheck._jacobian import Options as JacobianOptions
 from gradcheck._jacobian import check_jacobian
-from gradcheck._numerics import unit_roundoff
+from gradcheck._numerics import default_rtol, unit_roundoff
 from gradcheck._report import Diagnosis, Report
 
 __all__ = [
@@ -64,6 +65,17 @@ ZERO_SECOND = (
     "the second derivative is zero where it should not be: the double backward gives 0 "
     "for {name}, the finite differences of the backward do not (a backward that detaches "
     "part of its computation, or a term left out?)"
+)
+#: A gradient whose largest entry is at most ``u^(2/3)`` times the model's largest is
+#: zero within round-off (a bias before a train-mode batch norm): about first order's
+#: screening tolerance for a zero gradient, ``3ν`` with ``ν ≈ u·|f|/h`` and
+#: ``h ≈ u^(1/3)`` (``gradcheck._compare.zero_within_noise``), relative to the scale.
+ZERO_GRADIENT_POWER = 2 / 3
+ZERO_ROW = (
+    "{out} / *: the gradient of {out} is zero within round-off, so its derivative is "
+    "judged on the largest second derivative seen ({scale:.3g}), as first order judges a "
+    "zero gradient on the model's largest entry: errors above {bound:.3g} (rtol × that) "
+    "are caught"
 )
 #: The finite differences' nonzero test allows this many times their estimated error
 #: (the margin of ``gradcheck._hessian.SYMMETRY_SAFETY``, for the same estimate).
@@ -153,6 +165,7 @@ def second_order(
     g0 = backward.grad(backward.point)
     detached = {n: why for n, why in backward.detached.items() if np.any(g0[n] != 0)}
     rows = [_diagnosed(outcome_of(p), backward, detached) for p in report.parameters.values()]
+    rows, zero_notes = _zero_gradient_rows(rows, g0, options.get("rtol"))
     notes = [DETACHED.format(name=n, how=why) for n, why in detached.items()]
     evaluations = report.evaluations + 1
     if report.status != "passed" and report.mode == "directional" and not detached:
@@ -165,12 +178,16 @@ def second_order(
     extra = [
         _detached_row(n, g0[n], DETACHED.format(name=n, how=why)) for n, why in detached.items()
     ]
-    statuses = [first.status, report.status, *(r.status for r in extra)]
+    second = report.status
+    if zero_notes and second == "inconclusive":
+        second = overall_status([r.status for r in rows])
+    statuses = [first.status, second, *(r.status for r in extra)]
+    kept = [m for m in report.messages if m.split(": ")[0] not in zero_notes]
     outcome = Outcome(
         parameters=(*(outcome_of(p) for p in first.parameters.values()), *rows, *extra),
         difference=max(first.difference, report.difference),
         noise=first.noise,
-        notes=tuple(dict.fromkeys((*first.messages, *report.messages, *notes))),
+        notes=tuple(dict.fromkeys((*first.messages, *kept, *zero_notes.values(), *notes))),
         status=overall_status(statuses),
         guarantee=report.guarantee or first.guarantee,
         localisation=report.localisation or first.localisation,
@@ -208,6 +225,60 @@ def _finite_double(backward: Backward) -> Callable[[Params, Params], Params]:
         return result
 
     return double
+
+
+def _zero_gradient_rows(
+    rows: list[ParameterOutcome], g0: Params, rtol: float | None
+) -> tuple[list[ParameterOutcome], dict[str, str]]:
+    """The inconclusive blocks of gradients that are zero within round-off, judged on
+    the largest second derivative seen, as first order judges a zero gradient on the
+    model's largest entry (``atol = rtol ×`` it, docs/numerics.md).
+
+    A gradient that is 0 whatever the point (a bias that a train-mode batch norm
+    removes) has a derivative of 0: its analytic and numeric values are both
+    round-off, which the block's own scale cannot resolve. Failed blocks, and those
+    with an error above ``rtol`` (the option, or the dtype's default) times that largest
+    value, stay as they are. Returns the rows and ``{block: note}`` for those judged.
+    """
+    top = max((float(np.max(np.abs(g), initial=0.0)) for g in g0.values()), default=0.0)
+    zero = {
+        n
+        for n, g in g0.items()
+        if float(np.max(np.abs(g), initial=0.0))
+        <= unit_roundoff(g.dtype) ** ZERO_GRADIENT_POWER * top
+    }
+    entries = [e for r in rows for e in r.worst]
+    scale = max((max(abs(e.analytic), abs(e.numeric)) for e in entries), default=0.0)
+    scale = max((abs(e.analytic) for e in entries), default=0.0) or scale
+    out, notes = [], {}
+    for row in rows:
+        block = _split_name(row.name)
+        r = default_rtol(row.dtype, "central") if rtol is None else float(rtol)
+        bound = r * scale
+        if (
+            block is None
+            or block[0] not in zero
+            or row.status != "inconclusive"
+            or row.failed
+            or not bound
+            or not row.max_abs_error <= bound
+        ):
+            out.append(row)
+            continue
+        worst = tuple(
+            dataclasses.replace(e, status="ok") if e.status != "wrong" else e for e in row.worst
+        )
+        out.append(
+            row._replace(
+                status="passed",
+                nonsmooth=0,
+                uncertain=0,
+                worst=worst,
+                detection_bound=r,
+            )
+        )
+        notes[row.name] = ZERO_ROW.format(out=block[0], scale=scale, bound=bound)
+    return out, notes
 
 
 def _split_name(row: str) -> tuple[str, str] | None:
