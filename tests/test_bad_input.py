@@ -128,6 +128,10 @@ class _Frozen(Mapping[str, Any]):
         return 1
 
 
+_POOL = ThreadPoolExecutor(1)  # never given work: refused before any evaluation
+_POOL.shutdown()
+
+
 def _shut_down_pool(_: Path) -> Any:
     pool = ThreadPoolExecutor(1)
     pool.shutdown()
@@ -386,6 +390,29 @@ CASES: list[Case] = [
          GE, "option miss_probability='0.1' must lie in (0, 1)"),
     Case("sample in full mode (an option that does not apply)", _check(_sq, X, 2 * X, sample=3),
          GE, "option sample=3 applies only to mode='sample'"),
+    Case("localise in full mode (an option that does not apply)",
+         _check(_sq, X, 2 * X, mode="full", localise=False), GE,
+         "option localise=False applies only to mode='directional'"),
+    Case("budget when auto runs the full mode", _check(_sq, X, 2 * X, budget=60), GE,
+         "option budget=60 applies only to mode='directional', and this check runs mode='full'"),
+    Case("a keyword beside a mode object", _check(_sq, X, 2 * X, mode=gradcheck.Directional(),
+         budget=60), GE, "pass mode=Directional(miss_probability=0.001, budget=60"),
+    Case("Sample of zero entries", lambda _: gradcheck.Sample(0), GE,
+         "option mode=Sample(0) must be at least 1 entry"),
+    Case("Directional with miss_probability 1", lambda _: gradcheck.Directional(1.0), GE,
+         "option mode=Directional(miss_probability=1.0) must lie in (0, 1)"),
+    Case("Directional with a negative budget", lambda _: gradcheck.Directional(budget=-1), GE,
+         "option mode=Directional(budget=-1) must be a non-negative integer"),
+    Case("memory_budget without a batched cost", _check(_sq, X, 2 * X, memory_budget=2**20), GE,
+         "option memory_budget=1048576 applies only to a batched cost"),
+    Case("execution combined with an older keyword", _check(_sq, X, 2 * X, executor=_POOL,
+         execution=gradcheck.Batched(np.sum)), GE, "option executor= cannot be combined with"),
+    Case("Batched of something not callable", lambda _: gradcheck.Batched(3), GE,  # type: ignore[arg-type]
+         "option execution=Batched(3): fn must be a function"),
+    Case("Batched with a zero memory budget", lambda _: gradcheck.Batched(np.sum, 0), GE,
+         "option Batched(memory_budget=0) must be a positive number of bytes"),
+    Case("mode given as a class, not an object", _check(_sq, X, 2 * X, mode=gradcheck.Full),
+         GE, "unknown mode"),
     # --- command line (exit code 3 = usage or input error)
     Case("CLI: target file does not exist", _cli("run", "{tmp}/nope.py:problem", source=None),
          CliExit, "exit 3: gradcheck: error: target file"),

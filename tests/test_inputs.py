@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck import GradcheckError
+from gradcheck import Directional, GradcheckError, Sample
 from gradcheck._inputs import analytic_gradient, private_copy
 
 Array = np.ndarray[Any, Any]
@@ -256,6 +256,11 @@ class TestGradient:
         assert notes == ("ignored gradient keys that match no parameter: dZ1",)
 
 
+def _stacked_square(stacked: Array) -> Array:
+    """``p @ p`` of each point of a stack."""
+    return np.einsum("bi,bi->b", stacked, stacked)
+
+
 def _stopped_thread_pool() -> ThreadPoolExecutor:
     pool = ThreadPoolExecutor(2)
     pool.shutdown()
@@ -316,19 +321,26 @@ class TestOptions:
         [
             {"seed": np.int64(3)},
             {"seed": 2**70},
-            {"memory_budget": 1e9},
-            {"memory_budget": np.int32(1)},
-            {"budget": 0},
-            {"budget": np.int64(50)},
-            {"miss_probability": np.float32(0.01)},
-            {"localise": np.bool_(False)},
+            {"memory_budget": 1e9, "batched": _stacked_square},
+            {"memory_budget": np.int32(1), "batched": _stacked_square},
+            {"execution": gradcheck.Batched(_stacked_square, np.int32(1))},
+            {"budget": 0, "mode": "directional"},
+            {"budget": np.int64(50), "mode": "directional"},
+            {"miss_probability": np.float32(0.01), "mode": "directional"},
+            {"localise": np.bool_(False), "mode": "directional"},
+            {"mode": Directional(np.float32(0.01), np.int64(50), np.bool_(False))},
+            {"mode": Sample(np.int64(2))},
             {"progress": lambda done, planned: None},
+            {"rtol": np.float32(1e-3), "atol": np.float16(1e-6)},
+            {"eps": np.float32(1e-6), "rtol": np.float32(1e-3)},
             {"sample": 2, "mode": "sample"},
             {"sample": 0.5, "mode": "sample"},
         ],
     )
     def test_good_options_are_accepted(self, options: dict[str, Any]) -> None:
-        assert gradcheck.check(lambda p: float(p @ p), X6, 2 * X6, **options).passed
+        report = gradcheck.check(lambda p: float(p @ p), X6, 2 * X6, **options)
+        assert report.passed
+        assert gradcheck.Report.from_json(report.to_json()).options == report.options
 
     def test_only_the_sample_option_that_applied_is_recorded(self) -> None:
         full = gradcheck.check(lambda p: float(p @ p), X6, 2 * X6)

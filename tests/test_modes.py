@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -9,7 +10,16 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck._modes import AUTO_FULL_MAX, resolve_mode, sample_size
+from gradcheck._modes import (
+    AUTO_FULL_MAX,
+    Auto,
+    Directional,
+    Full,
+    ModeKeywords,
+    Sample,
+    resolve_mode,
+    sample_size,
+)
 from gradcheck._numerics import entry_scale
 from gradcheck._report import format_report
 
@@ -29,8 +39,8 @@ PARAMS = {"W": np.random.default_rng(0).standard_normal((20, 30)), "b": np.linsp
 
 class TestAuto:
     def test_threshold(self) -> None:
-        assert resolve_mode("auto", AUTO_FULL_MAX) == "full"
-        assert resolve_mode("auto", AUTO_FULL_MAX + 1) == "directional"
+        assert resolve_mode("auto", AUTO_FULL_MAX) == Full()
+        assert resolve_mode("auto", AUTO_FULL_MAX + 1) == Directional()
 
     def test_default_small_is_full(self) -> None:
         report = gradcheck.check(_cost, PARAMS, _grad)
@@ -71,7 +81,8 @@ class TestSample:
 
     def test_bad_sample(self) -> None:
         with pytest.raises(gradcheck.GradcheckError, match="fraction must lie in"):
-            sample_size(10, 1.5, "W")
+            Sample(1.5)
+        assert sample_size(10, 0.15) == 2 and sample_size(10, 30) == 10
 
 
 def _sin(p: Array) -> float:
@@ -216,3 +227,59 @@ class TestNoSharedBlindEntry:
         again = gradcheck.check(_sin, x, np.cos(x), mode="directional")
         assert first.difference == again.difference
         assert first.guarantee == again.guarantee
+
+
+class TestModeObjects:
+    @pytest.mark.parametrize(
+        ("name", "obj"),
+        [("full", Full()), ("sample", Sample()), ("directional", Directional())],
+    )
+    def test_a_name_means_the_defaults(self, name: str, obj: Any) -> None:
+        assert resolve_mode(name, 10) == obj
+        by_name = gradcheck.check(_cost, PARAMS, _grad, mode=name)
+        by_object = gradcheck.check(_cost, PARAMS, _grad, mode=obj)
+        assert by_name.options == by_object.options and by_name.mode == name
+        assert by_name.evaluations == by_object.evaluations
+
+    @pytest.mark.parametrize("size", [7, 0.05])
+    def test_sample_carries_its_size(self, size: float) -> None:
+        report = gradcheck.check(_cost, PARAMS, _grad, mode=Sample(size), seed=3)
+        keyword = gradcheck.check(_cost, PARAMS, _grad, mode="sample", sample=size, seed=3)
+        assert report.options["sample"] == size and report.options["mode"] == "sample"
+        assert report.parameters["W"].checked == (7 if size == 7 else 30)
+        e, k = report.parameters["W"].errors, keyword.parameters["W"].errors
+        assert e is not None and k is not None and np.array_equal(np.isnan(e), np.isnan(k))
+
+    def test_directional_carries_its_options(self) -> None:
+        g = np.cos(X) * np.where(np.arange(X.size) == 7, 2.0, 1.0)
+        quiet = gradcheck.check(_sin, X, g, mode=Directional(localise=False))
+        loud = gradcheck.check(_sin, X, g, mode=Directional(budget=60, miss_probability=1e-4))
+        assert quiet.status == loud.status == "failed"
+        assert quiet.localisation == {} and loud.localisation["evaluations"] <= 60
+        assert loud.guarantee["miss_probability"] == 1e-4
+        assert (loud.options["budget"], loud.options["localise"]) == (60, True)
+
+    def test_auto_object_resolves_like_the_name(self) -> None:
+        assert resolve_mode(Auto(), AUTO_FULL_MAX + 1) == resolve_mode("auto", AUTO_FULL_MAX + 1)
+        with pytest.raises(gradcheck.GradcheckError, match="this check runs mode='full'"):
+            resolve_mode(Auto(), 3, ModeKeywords(budget=5))
+
+    @pytest.mark.parametrize(
+        ("mode", "keywords", "message"),
+        [
+            ("full", ModeKeywords(localise=False), "localise=False applies only to"),
+            ("directional", ModeKeywords(sample=3), "sample=3 applies only to mode='sample'"),
+            (Sample(5), ModeKeywords(sample=3), "pass mode=Sample(size=3) and drop sample"),
+            (Directional(), ModeKeywords(budget=9), "pass mode=Directional(miss_probability"),
+            ("auto", ModeKeywords(miss_probability=0.1), "this check runs mode='full'"),
+        ],
+    )
+    def test_keywords_must_apply(self, mode: Any, keywords: ModeKeywords, message: str) -> None:
+        with pytest.raises(gradcheck.GradcheckError, match=re.escape(message)):
+            resolve_mode(mode, 10, keywords)
+
+    def test_keywords_that_apply_are_used(self) -> None:
+        run = resolve_mode("directional", 10, ModeKeywords(budget=9, localise=False))
+        assert run == Directional(budget=9, localise=False)
+        assert resolve_mode("sample", 10, ModeKeywords(sample=0.5)) == Sample(0.5)
+        assert resolve_mode("auto", AUTO_FULL_MAX + 1, ModeKeywords(budget=9)).budget == 9

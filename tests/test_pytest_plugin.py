@@ -173,3 +173,27 @@ class TestFixtureObject:
         g[2] = 0.0
         text = compact(gradcheck.check(lambda p: float(np.sum(p**3)), x, g, mode="full"))
         assert "x (6,): failed, 1 of 6 entries wrong" in text and "in all" not in text
+
+
+class TestSessionModeOptions:
+    @pytest.mark.parametrize("forced", ["full", "directional"])
+    def test_keywords_of_another_mode_are_dropped(self, forced: str) -> None:
+        given = {"mode": "sample", "sample": 3, "budget": 60, "localise": False, "seed": 2}
+        options = GradcheckFixture(forced).options(given)
+        assert options["mode"] == forced and options["seed"] == 2 and "sample" not in options
+        if forced == "directional":
+            assert (options["budget"], options["localise"]) == (60, False)
+        else:
+            assert "budget" not in options and "localise" not in options
+        x = np.linspace(0.5, 1.5, 5)
+        report = gradcheck.check(lambda p: float(np.sum(p**3)), x, 3 * x**2, **options)
+        assert report.mode == forced and report.passed
+
+    def test_a_mode_object_of_the_forced_mode_is_kept(self) -> None:
+        own = gradcheck.Directional(budget=7)
+        assert GradcheckFixture("directional").options({"mode": own})["mode"] is own
+        assert GradcheckFixture("full").options({"mode": own})["mode"] == "full"
+
+    def test_auto_leaves_the_call_alone(self) -> None:
+        given = {"mode": gradcheck.Sample(3), "seed": 1}
+        assert GradcheckFixture(None).options(given) == given

@@ -19,7 +19,6 @@ from torch.nn import functional as F
 
 import gradcheck.torch as gt
 from gradcheck import GradcheckError
-from gradcheck._frameworks import engine_batches
 
 
 def _mlp() -> nn.Module:
@@ -132,7 +131,7 @@ class TestModels:
         # vmap draws the mask once (randomness="same") from the seeded state, so the
         # batched values agree with the serial ones and the probe lets them through
         assert report.status == "passed", str(report)
-        assert report.options["vectorised"] is gradcheck_batches()
+        assert report.options["vectorised"] is True
         hook = m[0].weight.register_hook(lambda g: 2 * g)
         try:
             wrong = gt.check_module(m, _mlp_loss, mode="full")
@@ -143,7 +142,7 @@ class TestModels:
     def test_mlp_in_eval_mode_is_vectorised(self) -> None:
         m = _mlp().eval()
         report = gt.check_module(m, _mlp_loss)
-        assert report.passed and report.options["vectorised"] is gradcheck_batches()
+        assert report.passed and report.options["vectorised"] is True
 
     def test_small_cnn_passes(self) -> None:
         torch.manual_seed(3)
@@ -164,7 +163,7 @@ class TestModels:
         assert report.status == "passed", str(report)
 
     def test_without_engine_batching_it_still_passes(self, monkeypatch: Any) -> None:
-        monkeypatch.setattr("gradcheck._frameworks.engine_batches", lambda: False)
+        monkeypatch.setattr("gradcheck._frameworks.probe_batched", lambda *a: "refused")
         report = gt.check_module(_mlp().eval(), _mlp_loss)
         assert report.passed and report.options["vectorised"] is False
 
@@ -201,7 +200,7 @@ class TestPlantedMistakes:
         m = _mlp().eval()
         m[2].register_full_backward_hook(lambda mod, gi, go: (2 * gi[0],))
         report = gt.check_module(m, _mlp_loss)
-        assert report.options["vectorised"] is engine_batches()
+        assert report.options["vectorised"] is True
         assert report.failed_parameters == ["0.weight", "0.bias", "1.weight", "1.bias"]
 
     def test_check_function_catches_wrong_backward(self) -> None:
@@ -293,10 +292,6 @@ class TestImports:
         code = "import sys, gradcheck; print('torch' in sys.modules, 'jax' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert out.stdout.split() == ["False", "False"], out.stderr
-
-
-def gradcheck_batches() -> bool:
-    return engine_batches()
 
 
 def _rng_states() -> tuple[Any, ...]:

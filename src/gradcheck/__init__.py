@@ -9,19 +9,26 @@ True
 
 from gradcheck._engine import assert_gradients, check
 from gradcheck._errors import GradcheckError, GradientMismatch
+from gradcheck._execution import Batched
 from gradcheck._hessian import check_hessian
 from gradcheck._jacobian import check_jacobian
+from gradcheck._modes import Auto, Directional, Full, Sample
 from gradcheck._report import Diagnosis, Entry, ParameterResult, Report
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Auto",
+    "Batched",
     "Diagnosis",
+    "Directional",
     "Entry",
+    "Full",
     "GradcheckError",
     "GradientMismatch",
     "ParameterResult",
     "Report",
+    "Sample",
     "__version__",
     "assert_gradients",
     "check",

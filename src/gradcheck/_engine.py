@@ -7,7 +7,7 @@ A check runs on one road, all on a private copy of the parameters:
    cost is not deterministic and the check is ``inconclusive``;
 3. one strategy runs: ``gradcheck._entrywise`` (``full``, ``sample``: the cost's noise
    from a small difference table, the method's finite differences at every checked
-   entry, suspects re-examined) or the directional check (``gradcheck._modes``);
+   entry, suspects re-examined) or the directional check (``gradcheck._directional_check``);
 4. ``gradcheck._build`` makes the report from the strategy's outcome.
 """
 
@@ -22,14 +22,13 @@ import numpy as np
 from gradcheck import _precision as prec
 from gradcheck._build import build_report
 from gradcheck._complex import ComplexConvention, realify, relabel
-from gradcheck._directional import MISS_PROBABILITY
+from gradcheck._directional_check import directional_check
 from gradcheck._entrywise import entrywise
 from gradcheck._errors import GradcheckError, GradientMismatch
-from gradcheck._evaluate import Evaluator, SerialEvaluator, preserve_rng
-from gradcheck._localise import BUDGET
-from gradcheck._modes import directional_check
+from gradcheck._evaluate import SerialEvaluator, preserve_rng
+from gradcheck._execution import evaluator, resolve_execution
+from gradcheck._modes import Directional, Mode, ModeKeywords
 from gradcheck._numerics import Method, unit_roundoff
-from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator
 from gradcheck._plan import Plan, Point, Ran, make_plan
 from gradcheck._report import Report
 from gradcheck._summary import inconclusive
@@ -48,16 +47,17 @@ def check(
     eps: float | None = None,
     rtol: float | None = None,
     atol: float | None = None,
-    mode: str = "auto",
+    mode: Mode = "auto",
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
-    sample: float | None = None,
+    execution: Any = None,
     batched: Callable[[Any], Any] | None = None,
     executor: Any = None,
-    memory_budget: int = MEMORY_BUDGET,
-    localise: bool = True,
-    budget: int = BUDGET,
-    miss_probability: float = MISS_PROBABILITY,
+    memory_budget: int | None = None,
+    sample: float | None = None,
+    localise: bool | None = None,
+    budget: int | None = None,
+    miss_probability: float | None = None,
     complex_convention: ComplexConvention = "conjugate",
 ) -> Report:
     """Compare ``grad`` with a numerical gradient of ``cost`` at ``params``.
@@ -74,29 +74,31 @@ def check(
             magnitude, a number is used exactly as given.
         rtol, atol: fixed tolerances that replace the error-estimate rule of
             ``gradcheck._compare``.
-        mode: ``"full"`` (every entry), ``"sample"`` (``sample`` entries per
-            parameter), ``"directional"`` (random projections, 10 evaluations
-            whatever the size, then localisation on failure) or ``"auto"``
-            (default: full up to ``gradcheck._modes.AUTO_FULL_MAX`` entries,
-            directional above); see ``docs/scale.md``.
+        mode: which entries are checked, with the options only that mode uses:
+            ``Full()`` (every entry), ``Sample(100)`` / ``Sample(0.1)`` (entries or
+            the fraction of each parameter), ``Directional(miss_probability=1e-3,
+            budget=400, localise=True)`` (random projections, 10 evaluations whatever
+            the size, then localisation on failure) or ``Auto()`` (default: full up
+            to ``gradcheck._modes.AUTO_FULL_MAX`` entries, directional above). A
+            name (``"full"``, ``"sample"``, ``"directional"``, ``"auto"``) means that
+            mode's defaults. See ``docs/scale.md``.
         seed: seeds the private RNG (noise probe, sampled entries, directions). The
             global NumPy and ``random`` states are never changed.
         progress: called as ``progress(done, planned)`` after every cost evaluation
             (``planned`` grows as stages are planned); for progress bars.
-        sample: for ``mode="sample"``: an int (entries per parameter) or a float in
-            (0, 1] (fraction of each parameter); default 100 entries.
-        batched: ``batched(stacked) -> B values``: the cost of a pytree shaped like
-            ``params`` whose every leaf has a leading batch axis ``(B, *shape)``;
-            used for the perturbed evaluations, ``B`` chunked to ``memory_budget``.
-        executor: a ``concurrent.futures.Executor`` or a Dask ``distributed.Client``
-            to run the perturbed evaluations on (a process or Dask worker needs a
-            picklable cost; a thread pool's cost must not draw global random numbers).
-        memory_budget: bytes one stacked batch may take (with ``batched``).
-        localise: after a failed directional verdict, find the wrong parameters and
-            entries (``gradcheck._localise``).
-        budget: at most this many evaluations for localisation.
-        miss_probability: the ``δ`` of the directional guarantee: an error of the
-            stated size is missed with probability at most ``δ``.
+        execution: how the perturbed evaluations run: ``None`` (in this process,
+            one by one), ``Batched(fn, memory_budget=..., executor=None)`` (stacks of
+            points through ``fn(stacked) -> B values``, a vectorised cost of a pytree
+            shaped like ``params`` whose every leaf has a leading batch axis
+            ``(B, *shape)``), or a ``concurrent.futures.Executor`` / Dask
+            ``distributed.Client`` (a process or Dask worker needs a picklable cost; a
+            thread pool's cost must not draw global random numbers). See
+            ``gradcheck._execution``.
+        batched, executor, memory_budget: the older spelling of ``execution``
+            (``memory_budget`` only with ``batched``).
+        sample, localise, budget, miss_probability: the older spelling of
+            ``Sample(sample)`` and ``Directional(...)``'s options, with ``mode`` a
+            name; each must apply to the mode that runs.
         complex_convention: what ``grad`` holds for a complex parameter
             ``z = x + iy``: ``"conjugate"`` (default) ``∂J/∂x + i·∂J/∂y``, as torch's
             ``.grad``; ``"plain"`` ``∂J/∂x − i·∂J/∂y``, as ``jax.grad`` returns (see
@@ -116,11 +118,15 @@ def check(
     'failed'
     """
     start = time.perf_counter()
+    run = resolve_execution(
+        execution, batched=batched, executor=executor, memory_budget=memory_budget
+    )
     real = realify(
-        cost, params, grad, batched=batched, method=method, convention=complex_convention
+        cost, params, grad, batched=run.batched, method=method, convention=complex_convention
     )
     if real is not None:
-        cost, params, grad, batched = real.cost, real.params, real.grad, real.batched
+        cost, params, grad = real.cost, real.params, real.grad
+        run = run._replace(batched=real.batched)
     plan = make_plan(
         cost,
         params,
@@ -132,13 +138,8 @@ def check(
         mode=mode,
         seed=seed,
         progress=progress,
-        sample=sample,
-        batched=batched,
-        executor=executor,
-        memory_budget=memory_budget,
-        localise=localise,
-        budget=budget,
-        miss_probability=miss_probability,
+        execution=run,
+        keywords=ModeKeywords(sample, miss_probability, budget, localise),
         pairs=frozenset() if real is None else real.names,
     )
     with preserve_rng() as saved_rng:
@@ -195,7 +196,7 @@ def _point(plan: Plan, ev: SerialEvaluator, j0: float) -> Point:
     point = Point(plan.leaves, plan.analytic, j0, 0.0)
     # a batched cost is not seen to follow its dtype (it may be a float32 vmap)
     if callable(plan.grad) and not (
-        plan.fixed or plan.complex_step or plan.eps is not None or plan.batched
+        plan.fixed or plan.complex_step or plan.eps is not None or plan.execution.batched
     ):
         found = prec.formula_in_float64(
             ev, plan.grad, plan.treedef, plan.names, plan.leaves, plan.analytic, j0
@@ -213,14 +214,8 @@ def _point(plan: Plan, ev: SerialEvaluator, j0: float) -> Point:
 def _strategy(plan: Plan, ev: SerialEvaluator, point: Point) -> Ran:
     """Run the plan's strategy at ``point``; perturbed evaluations go to the plan's
     executor or batched cost when it has one."""
-    bulk: Evaluator = ev
-    if plan.executor is not None:
-        bulk = ExecutorEvaluator(
-            plan.executor, plan.cost, plan.batched, ev, plan.treedef, plan.memory_budget
-        )
-    elif plan.batched is not None:
-        bulk = BatchedEvaluator(plan.batched, ev, plan.treedef, plan.memory_budget)
-    if plan.mode != "directional":
+    bulk = evaluator(plan.execution, ev, plan.cost, plan.treedef)
+    if not isinstance(plan.mode, Directional):
         return entrywise(plan, bulk, point)
     terms = prec.terms_size(point.analytic, point.leaves)
     work = None
@@ -235,9 +230,9 @@ def _strategy(plan: Plan, ev: SerialEvaluator, point: Point) -> Ran:
         point.j0,
         rtol=plan.rtol,
         seed=plan.seed,
-        miss=plan.miss_probability,
-        localise=plan.localise,
-        budget=plan.budget,
+        miss=plan.mode.miss_probability,
+        localise=plan.mode.localise,
+        budget=plan.mode.budget,
         roundoff=u,
         work=work,
     )

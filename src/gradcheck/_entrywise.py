@@ -24,7 +24,7 @@ from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
 from gradcheck._evaluate import CostRaised, Delta, Evaluator, NonFinite
 from gradcheck._inputs import analytic_gradient
-from gradcheck._modes import sample_indices, sample_size
+from gradcheck._modes import Sample, sample_indices, sample_size
 from gradcheck._numerics import (
     RETRY_GROWTH,
     SAFETY,
@@ -64,10 +64,10 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
     sigma, work = noise.sigma, noise.work
     rng = np.random.default_rng([plan.seed, 2])
     chosen = [
-        sample_indices(x.size, sample_size(x.size, plan.sample, n), rng)
-        if plan.mode == "sample"
+        sample_indices(x.size, sample_size(x.size, plan.mode.size), rng)
+        if isinstance(plan.mode, Sample)
         else np.arange(x.size)
-        for n, x in zip(plan.names, point.leaves)
+        for x in point.leaves
     ]
     low = point.roundoff > _FLOAT64_U
     s = _Setting(plan.method, point.j0, sigma, plan.rtol, plan.atol, plan.fixed, low, work, sigmas)

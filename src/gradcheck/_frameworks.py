@@ -24,7 +24,6 @@ True
 
 from __future__ import annotations
 
-import inspect
 import time
 import warnings
 from collections.abc import Callable
@@ -52,7 +51,6 @@ __all__ = [
     "analytic_rtol",
     "check_adapted",
     "check_precision",
-    "engine_batches",
     "first_value",
     "plausible",
     "probe_batched",
@@ -128,11 +126,6 @@ def agrees(user: float, numeric: float, dtype: str = "float64") -> bool:
     :data:`CONSISTENT` relative, or 8 of ``dtype``'s epsilons for the half types."""
     rel = max(CONSISTENT, 8 * _UNIT.get(dtype, 0.0))
     return abs(user - numeric) <= rel * max(abs(user), abs(numeric), 1e-300)
-
-
-def engine_batches() -> bool:
-    """Whether :func:`gradcheck.check` takes the ``batched=`` keyword."""
-    return "batched" in inspect.signature(check).parameters
 
 
 def first_value(cost: Callable[[Any], Any], params: Any, rng: GlobalRng) -> float:
@@ -314,7 +307,7 @@ def check_adapted(
     u = float(np.finfo(np.dtype(numeric)).eps)
     with side.scope():
         batched = None
-        if options.get("executor") is None and engine_batches():
+        if options.get("executor") is None and options.get("execution") is None:
             j0 = first_value(side.cost, side.params, rng)
             stacked = {n: np.stack([a, a]) for n, a in side.params.items()}
             why = probe_batched(side.batched, stacked, j0, u, rng)

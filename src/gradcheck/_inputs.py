@@ -13,12 +13,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
-from gradcheck._localise import BUDGET
-from gradcheck._modes import check_sample
-from gradcheck._parallel import MEMORY_BUDGET
+from gradcheck._modes import DIRECTIONAL_OPTIONS, ModeKeywords, sample_error
 from gradcheck._pytree import GradientShapeError, flatten, match_gradient, unflatten
 
 __all__ = [
@@ -250,24 +247,12 @@ def check_options(eps: float | None, rtol: float | None, atol: float | None) -> 
             raise GradcheckError(f"option {opt}={val!r} must not be negative")
 
 
-def check_run_options(
-    *,
-    seed: Any,
-    progress: Any,
-    batched: Any,
-    memory_budget: Any,
-    localise: Any,
-    budget: Any,
-    miss_probability: Any,
-    sample: Any,
-    run_mode: str,
-) -> None:
+def check_run_options(*, seed: Any, progress: Any, keywords: ModeKeywords) -> None:
     """Raise, naming the option and what it takes, unless every run option is valid.
 
-    Every option is validated whether or not this check's mode (``run_mode``, resolved)
-    uses it: a bad value is a mistake even where it would be ignored. ``sample``,
-    which only ``mode="sample"`` uses, is refused in other modes (see
-    :func:`gradcheck._modes.check_sample`).
+    The older mode keywords (``keywords``) are validated where given, before
+    :func:`gradcheck._modes.resolve_mode` refuses one that does not apply: a bad value
+    is named for what is wrong with it.
     """
     if not (_is_int(seed) and seed >= 0):
         raise GradcheckError(
@@ -275,28 +260,11 @@ def check_run_options(
             "private generator (noise probe, sampled entries, directions), so that the "
             "same seed repeats the check; the default is 0"
         )
-    for opt, val, form in (
-        ("progress", progress, "progress(done, planned)"),
-        ("batched", batched, "batched(stacked) -> one value per point"),
-    ):
-        if val is not None and not callable(val):
-            raise GradcheckError(f"option {opt}={val!r} must be a function {form}, or None")
-    if not (_is_real(memory_budget) and np.isfinite(memory_budget) and memory_budget > 0):
+    if progress is not None and not callable(progress):
         raise GradcheckError(
-            f"option memory_budget={memory_budget!r} must be a positive number of bytes "
-            f"(the most one stacked batch may take; default {MEMORY_BUDGET}, 256 MiB)"
+            f"option progress={progress!r} must be a function progress(done, planned), or None"
         )
-    if not isinstance(localise, (bool, np.bool_)):
-        raise GradcheckError(f"option localise={localise!r} must be True or False")
-    if not (_is_int(budget) and budget >= 0):
-        raise GradcheckError(
-            f"option budget={budget!r} must be a non-negative integer: the most cost "
-            f"evaluations a localisation may spend (default {BUDGET})"
-        )
-    if not (_is_real(miss_probability) and 0 < miss_probability < 1):
-        raise GradcheckError(
-            f"option miss_probability={miss_probability!r} must lie in (0, 1): the chance "
-            f"that the directional check misses an error of the stated size (default "
-            f"{MISS_PROBABILITY})"
-        )
-    check_sample(sample, run_mode)
+    for option, value in keywords.given().items():
+        why = sample_error(value) if option == "sample" else DIRECTIONAL_OPTIONS[option](value)
+        if why:
+            raise GradcheckError(f"option {option}={value!r}{why}")

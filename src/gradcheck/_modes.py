@@ -1,116 +1,274 @@
 """Which entries a check examines: the ``mode`` option and the ``auto`` rule.
 
-* ``"full"``: every entry, two cost evaluations each (central differences).
-* ``"sample"``: ``sample`` entries per parameter (an int), or that fraction of each
-  parameter (a float in (0, 1]), drawn without replacement by a private generator
-  seeded with ``seed``: the same seed checks the same entries.
-* ``"directional"``: random projections (see ``gradcheck._directional``); the cost
-  does not grow with the parameter count.
-* ``"auto"`` (default): ``"full"`` when the parameters have at most
-  :data:`AUTO_FULL_MAX` entries in all, ``"directional"`` above.
+A mode is an object that carries the options only it uses, or its name as a string
+(``"sample"`` is ``Sample()``: the defaults):
+
+* ``Full()`` / ``"full"``: every entry, two cost evaluations each (central differences).
+* ``Sample(size)`` / ``"sample"``: ``size`` entries per parameter (an int), or that
+  fraction of each parameter (a float in (0, 1]), drawn without replacement by a
+  private generator seeded with ``seed``: the same seed checks the same entries.
+* ``Directional(miss_probability, budget, localise)`` / ``"directional"``: random
+  projections (see ``gradcheck._directional``); the cost does not grow with the
+  parameter count.
+* ``Auto()`` / ``"auto"`` (default): ``Full()`` when the parameters have at most
+  :data:`AUTO_FULL_MAX` entries in all, ``Directional()`` above.
+
+The older keywords ``sample=``, ``miss_probability=``, ``budget=`` and ``localise=``
+still work; one that does not apply to the mode that runs is refused, never ignored.
 
 >>> resolve_mode("auto", 10)
-'full'
->>> resolve_mode("auto", 10**6)
-'directional'
+Full()
+>>> resolve_mode(Directional(budget=60), 10**6)
+Directional(miss_probability=0.001, budget=60, localise=True)
 >>> sample_indices(10, 3, np.random.default_rng(0))
 array([5, 6, 9])
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from itertools import chain
-from typing import Any
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
-from gradcheck._build import Outcome, ParameterOutcome
-from gradcheck._directional import Directional, Probe, Prober, Segment, directional
+from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import Evaluator
-from gradcheck._localise import Localisation
-from gradcheck._localise import localise as run_localise
-from gradcheck._report import Diagnosis, Entry, Status
+from gradcheck._localise import BUDGET
 
 __all__ = [
     "AUTO_FULL_MAX",
     "DEFAULT_SAMPLE",
-    "DIRECTIONAL_UNCERTAIN",
     "MODES",
-    "check_sample",
-    "direction_salt",
-    "directional_check",
+    "Auto",
+    "Directional",
+    "Full",
+    "Mode",
+    "ModeKeywords",
+    "ModeName",
+    "RunMode",
+    "Sample",
     "resolve_mode",
     "sample_indices",
     "sample_size",
 ]
 
 Array = np.ndarray[Any, Any]
-MODES = ("auto", "full", "sample", "directional")
+ModeName = Literal["auto", "full", "sample", "directional"]
+MODES: tuple[ModeName, ...] = ("auto", "full", "sample", "directional")
 #: ``auto`` checks every entry up to this many entries in all. A full check costs
 #: ``2N`` evaluations: 8192 evaluations of a small model take a second or two,
 #: while the directional check costs 10 whatever ``N``; above this size the full
 #: check's cost outgrows its benefit (it is then the user's explicit choice).
 AUTO_FULL_MAX = 4096
-#: A directional verdict that could not see a relative error of this size in some
-#: parameter (at the stated miss probability) is ``inconclusive`` there: half the
-#: gradient's size still catches every factor, sign, zero or swap mistake, and is
-#: what a float32 cost's noise allows (measured bound ≈ 0.16 on a small tanh model).
-DIRECTIONAL_UNCERTAIN = 0.5
-#: Entries per parameter in ``sample`` mode when ``sample`` is not given.
+#: Entries per parameter in ``sample`` mode when no size is given.
 DEFAULT_SAMPLE = 100
 
 
-def resolve_mode(mode: str, total: int) -> str:
-    """The mode actually run for ``mode`` on ``total`` entries (``auto`` resolved)."""
-    if mode not in MODES:
-        raise GradcheckError(f"unknown mode {mode!r}: choose one of {', '.join(map(repr, MODES))}")
-    if mode == "auto":
-        return "full" if total <= AUTO_FULL_MAX else "directional"
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, (float, np.floating))
+
+
+@dataclass(frozen=True)
+class Full:
+    """Check every entry (``mode="full"``)."""
+
+    name: ClassVar[ModeName] = "full"
+
+
+@dataclass(frozen=True)
+class Auto:
+    """``Full()`` up to :data:`AUTO_FULL_MAX` entries in all, ``Directional()`` above."""
+
+    name: ClassVar[ModeName] = "auto"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Check a sample of each parameter's entries (``mode="sample"``).
+
+    Attributes:
+        size: entries per parameter (an int, at least 1) or the fraction of each
+            parameter (a float in (0, 1]); default :data:`DEFAULT_SAMPLE` entries.
+
+    Raises:
+        GradcheckError: ``size`` is not a count or a fraction.
+    """
+
+    size: int | float = DEFAULT_SAMPLE
+    name: ClassVar[ModeName] = "sample"
+
+    def __post_init__(self) -> None:
+        why = sample_error(self.size)
+        if why:
+            raise GradcheckError(f"option mode=Sample({self.size!r}){why}")
+        plain = int(self.size) if _is_int(self.size) else float(self.size)
+        object.__setattr__(self, "size", plain)  # the report records it, as JSON
+
+
+@dataclass(frozen=True)
+class Directional:
+    """Check random projections of the gradient (``mode="directional"``; docs/scale.md).
+
+    Attributes:
+        miss_probability: the ``δ`` of the guarantee: an error of the stated size is
+            missed with probability at most ``δ``, in (0, 1).
+        budget: at most this many evaluations for localisation (a non-negative int).
+        localise: after a failed verdict, find the wrong parameters and entries.
+
+    Raises:
+        GradcheckError: naming the attribute that is out of range.
+    """
+
+    miss_probability: float = MISS_PROBABILITY
+    budget: int = BUDGET
+    localise: bool = True
+    name: ClassVar[ModeName] = "directional"
+
+    def __post_init__(self) -> None:
+        for option, value in asdict(self).items():
+            why = DIRECTIONAL_OPTIONS[option](value)
+            if why:
+                raise GradcheckError(f"option mode=Directional({option}={value!r}){why}")
+        # plain Python numbers: the report records them, and JSON takes no NumPy scalars
+        object.__setattr__(self, "miss_probability", float(self.miss_probability))
+        object.__setattr__(self, "budget", int(self.budget))
+        object.__setattr__(self, "localise", bool(self.localise))
+
+
+_BY_NAME: dict[str, type[Full | Sample | Directional | Auto]] = {
+    "auto": Auto,
+    "full": Full,
+    "sample": Sample,
+    "directional": Directional,
+}
+#: What ``mode=`` takes: a mode object, or its name for the defaults.
+Mode = ModeName | Full | Sample | Directional | Auto
+#: A mode that runs (``auto`` resolved).
+RunMode = Full | Sample | Directional
+
+
+def sample_error(size: Any) -> str:
+    """Why ``size`` is no sample size (an int count or a float fraction), or ``""``."""
+    if not _is_real(size):
+        return " must be an int count or a float fraction"
+    if _is_int(size) and size < 1:
+        return " must be at least 1 entry"
+    if not _is_int(size) and not 0 < size <= 1:
+        return ": a fraction must lie in (0, 1]; pass an int to ask for a number of entries"
+    return ""
+
+
+def _miss_error(value: Any) -> str:
+    if _is_real(value) and 0 < value < 1:
+        return ""
+    return (
+        " must lie in (0, 1): the chance that the directional check misses an error of "
+        f"the stated size (default {MISS_PROBABILITY})"
+    )
+
+
+def _budget_error(value: Any) -> str:
+    if _is_int(value) and value >= 0:
+        return ""
+    return (
+        " must be a non-negative integer: the most cost evaluations a localisation may "
+        f"spend (default {BUDGET})"
+    )
+
+
+def _localise_error(value: Any) -> str:
+    return "" if isinstance(value, (bool, np.bool_)) else " must be True or False"
+
+
+#: Each of :class:`Directional`'s options and why a value is refused (``""``: valid).
+DIRECTIONAL_OPTIONS: dict[str, Callable[[Any], str]] = {
+    "miss_probability": _miss_error,
+    "budget": _budget_error,
+    "localise": _localise_error,
+}
+
+
+class ModeKeywords(NamedTuple):
+    """The older mode-only keywords as given to ``check`` (None: not given)."""
+
+    sample: Any = None
+    miss_probability: Any = None
+    budget: Any = None
+    localise: Any = None
+
+    def given(self) -> dict[str, Any]:
+        """The keywords given, by name."""
+        return {k: v for k, v in self._asdict().items() if v is not None}
+
+
+def _named(mode: Any) -> Full | Sample | Directional | Auto:
+    """The mode object for ``mode`` (a name means the defaults)."""
+    if isinstance(mode, (Full, Sample, Directional, Auto)):
+        return mode
+    if isinstance(mode, str) and mode in MODES:
+        return _BY_NAME[mode]()
+    raise GradcheckError(
+        f"unknown mode {mode!r}: choose one of {', '.join(map(repr, MODES))}, or a mode "
+        "object: Full(), Sample(100), Directional(miss_probability=1e-3), Auto()"
+    )
+
+
+def _with_keywords(mode: RunMode, given: dict[str, Any], explicit: bool) -> RunMode:
+    """``mode`` with the older keywords ``given`` applied; each must apply to it, and
+    ``explicit`` (a mode object was passed) must not be combined with them."""
+    for option, value in given.items():
+        if option == "sample" and not isinstance(mode, Sample):
+            raise GradcheckError(
+                f"option sample={value!r} applies only to mode='sample', and this check runs "
+                f"mode={mode.name!r}: pass mode='sample' (--mode sample) to check a sample of "
+                "entries, or drop sample"
+            )
+        if option != "sample" and not isinstance(mode, Directional):
+            raise GradcheckError(
+                f"option {option}={value!r} applies only to mode='directional', and this "
+                f"check runs mode={mode.name!r}: pass mode=Directional({option}={value!r}) "
+                f"to run the directional check, or drop {option}"
+            )
+        if explicit:
+            key = "size" if option == "sample" else option
+            raise GradcheckError(
+                f"option {option}={value!r} goes into the mode object when one is given: "
+                f"pass mode={replace(mode, **{key: value})!r} and drop {option}"
+            )
+    if isinstance(mode, Sample) and "sample" in given:
+        return Sample(given["sample"])
+    if isinstance(mode, Directional):
+        return replace(mode, **{k: v for k, v in given.items() if k != "sample"})
     return mode
 
 
-def check_sample(sample: Any, run_mode: str) -> None:
-    """Raise unless ``sample`` is valid and applies: only ``mode="sample"`` uses it.
+def resolve_mode(mode: Any, total: int, keywords: ModeKeywords | None = None) -> RunMode:
+    """The mode that runs for ``mode`` on ``total`` entries: ``auto`` resolved, the
+    older ``keywords`` applied.
 
-    An option that does not apply is refused rather than ignored (and recorded in
-    the report as though it had been used).
+    Raises:
+        GradcheckError: ``mode`` is unknown, or a keyword does not apply to the mode
+            that runs, or is given both as a keyword and in a mode object.
     """
-    if sample is None:
-        return
-    if run_mode != "sample":
-        raise GradcheckError(
-            f"option sample={sample!r} applies only to mode='sample', and this check runs "
-            f"mode={run_mode!r}: pass mode='sample' (--mode sample) to check a sample of "
-            "entries, or drop sample"
-        )
-    if isinstance(sample, bool) or not isinstance(sample, (int, float, np.integer, np.floating)):
-        raise GradcheckError(f"option sample={sample!r} must be an int count or a float fraction")
-    if isinstance(sample, (int, np.integer)) and sample < 1:
-        raise GradcheckError(f"option sample={sample!r} must be at least 1 entry")
-    if isinstance(sample, (float, np.floating)) and not 0 < sample <= 1:
-        raise GradcheckError(
-            f"option sample={sample!r}: a fraction must lie in (0, 1]; pass an int to ask "
-            "for a number of entries"
-        )
+    named = _named(mode)
+    run: RunMode
+    if isinstance(named, Auto):
+        run = Full() if total <= AUTO_FULL_MAX else Directional()
+    else:
+        run = named
+    explicit = not isinstance(mode, str) and not isinstance(named, Auto)
+    return _with_keywords(run, keywords.given() if keywords else {}, explicit)
 
 
-def sample_size(size: int, sample: float | int | None, name: str) -> int:
-    """How many of a parameter's ``size`` entries ``sample`` asks for."""
-    if sample is None:
-        return min(size, DEFAULT_SAMPLE)
-    if isinstance(sample, bool) or not isinstance(sample, (int, float, np.integer)):
-        raise GradcheckError(f"option sample={sample!r} must be an int count or a float fraction")
-    if isinstance(sample, (int, np.integer)):
-        if sample < 1:
-            raise GradcheckError(f"option sample={sample!r} must be at least 1 entry")
+def sample_size(size: int, sample: float | int) -> int:
+    """How many of a parameter's ``size`` entries ``sample`` (a valid size) asks for."""
+    if _is_int(sample):
         return min(size, int(sample))
-    if not 0 < sample <= 1:
-        raise GradcheckError(
-            f"option sample={sample!r}: a fraction must lie in (0, 1]; for {name!r} pass an "
-            "int to ask for a number of entries"
-        )
     return max(1, min(size, int(np.ceil(sample * size))))
 
 
@@ -119,199 +277,3 @@ def sample_indices(size: int, k: int, rng: np.random.Generator) -> np.ndarray[An
     if k >= size:
         return np.arange(size)
     return np.sort(rng.choice(size, size=k, replace=False))
-
-
-def direction_salt(j0: float) -> int:
-    """The cost's value at θ, as the bits of its float64: mixed into the seed of the
-    directions.
-
-    With the seed alone, every check of the same size draws the same directions, and
-    the entry where both happen to be near zero (about one in ``1/δ``: entry 901 of
-    1000 at ``seed=0``) is blind in every such check: an error there is missed every
-    time, not with probability ``δ``. The cost's value differs between problems and
-    between points of one model, so blind entries are no longer shared, while one
-    problem still gets the same directions every run.
-
-    >>> direction_salt(0.0), direction_salt(1.0)
-    (0, 4607182418800017408)
-    """
-    return int(np.float64(j0).view(np.uint64))
-
-
-def directional_check(
-    ev: Evaluator,
-    leaves: list[Array],
-    names: list[str],
-    analytic: list[Array],
-    j0: float,
-    *,
-    rtol: float | None,
-    seed: int,
-    miss: float,
-    localise: bool,
-    budget: int,
-    roundoff: float | None = None,
-    work: Any = None,
-) -> Outcome:
-    """The ``directional`` mode: verdict, then localisation and diagnosis on failure.
-
-    Every difference (the report's and each parameter's) is the lesson's
-    ``‖a − R‖ / (‖a‖ + ‖R‖)`` over the probes of exactly that set of parameters: the
-    verdict's (and, with a single parameter, its diagnosis') probes for the report,
-    the probes of the whole parameter alone for a parameter (NaN where there are
-    none). With a single parameter the two are the same number.
-
-    Parameter statuses after a failed verdict: ``failed`` where localisation found
-    the parameter wrong (or it is the only parameter), ``passed`` where a probe of
-    the whole parameter alone agreed, ``inconclusive`` where neither is known
-    (localisation off, or not reached): the report fails, but a row that was never
-    examined alone cannot say that it passed. ``roundoff`` and ``work``: see
-    :class:`~gradcheck._directional.Prober`.
-    """
-    rng = np.random.default_rng([seed, 1, direction_salt(j0)])
-    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work)
-    verdict = directional(prober, names, rng, miss)
-    loc = Localisation()
-    if verdict.wrong and localise:
-        loc = run_localise(prober, names, [x.shape for x in leaves], rng, budget, verdict.probes)
-    probes = list({id(p): p for p in [*verdict.probes, *chain(*loc.wrong.values())]}.values())
-    root = tuple((i, 0, x.size) for i, x in enumerate(leaves) if x.size)
-    results, messages = [], []
-    for i, (name, leaf) in enumerate(zip(names, leaves)):
-        status, note = _status(i, name, verdict, loc, len(root))
-        messages += [note] if note else []
-        mine = [p for p in probes if p.segments == ((i, 0, leaf.size),)]
-        results.append(_result(i, name, leaf, status, verdict, loc, mine))
-    overall: Status = "failed" if verdict.wrong else "passed"
-    if overall == "passed" and any(r.status == "inconclusive" for r in results):
-        overall = "inconclusive"
-    if verdict.wrong:
-        messages.append(_failure_note(verdict, loc, localise, names))
-    noise = max(p.noise for p in verdict.probes)
-    guarantee = {
-        "directions": len(verdict.probes),
-        "relative_error": verdict.bound,
-        "miss_probability": miss,
-        "text": verdict.text,
-        "noise": noise,
-    }
-    localisation = _summary(loc, names) if verdict.wrong and localise else {}
-    difference = _difference([p for p in probes if p.segments == root])
-    return Outcome(
-        tuple(results),
-        difference,
-        noise=float(noise),
-        notes=tuple(messages),
-        status=overall,
-        guarantee=guarantee,
-        localisation=localisation,
-    )
-
-
-def _result(
-    i: int,
-    name: str,
-    leaf: Array,
-    status: Status,
-    verdict: Directional,
-    loc: Localisation,
-    probes: list[Probe],
-) -> ParameterOutcome:
-    """Parameter ``i``'s outcome; ``probes`` are those of the whole parameter alone."""
-    pinned = [e for e in loc.pinned if e.parameter == name]
-    bound = verdict.bounds[i]
-    return ParameterOutcome(
-        name=name,
-        shape=tuple(leaf.shape),
-        dtype=str(leaf.real.dtype),
-        status=status,
-        difference=_difference(probes),
-        checked=sum(1 for j, _ in loc.compared if j == i),
-        max_abs_error=max((e.abs_error for e in pinned), default=float("nan")),
-        failed=len(pinned),
-        worst=tuple(pinned[:5]),
-        diagnosis=_diagnosis(i, loc, pinned),
-        detection_bound=bound,  # inf where the gradient is 0: nothing is known caught
-    )
-
-
-def _summary(loc: Localisation, names: list[str]) -> dict[str, Any]:
-    """``report.localisation``: what localisation established, as plain data."""
-
-    def ranges(segments: list[Segment]) -> list[dict[str, Any]]:
-        return [{"parameter": names[s[0]], "start": s[1], "stop": s[2]} for s in segments]
-
-    return {
-        "evaluations": loc.evaluations,
-        "exhausted": loc.exhausted,
-        "pinned": [e.label() for e in loc.pinned],
-        "regions": ranges(loc.regions),
-        "unconfirmed": ranges(loc.unconfirmed),
-    }
-
-
-def _difference(probes: list[Probe]) -> float:
-    """``‖a − R‖ / (‖a‖ + ‖R‖)`` over ``probes`` (NaN for none, 0 when both are 0)."""
-    if not probes:
-        return float("nan")
-    a = np.array([p.analytic for p in probes])
-    n = np.array([p.numeric for p in probes])
-    den = float(np.linalg.norm(a) + np.linalg.norm(n))
-    return float(np.linalg.norm(a - n)) / den if den > 0 else 0.0
-
-
-def _status(
-    i: int, name: str, verdict: Directional, loc: Localisation, count: int
-) -> tuple[Status, str]:
-    """Parameter ``i``'s status (see :func:`directional_check`) and its note, if any."""
-    bound = verdict.bounds[i]
-    if i in loc.wrong or (verdict.wrong and count == 1):
-        return "failed", ""
-    if verdict.wrong:
-        return ("passed", "") if i in loc.ok else ("inconclusive", "")
-    if bound > DIRECTIONAL_UNCERTAIN:
-        return "inconclusive", (
-            f"{name}: the directional check could only see a relative error of "
-            f"{bound:.2g} or more (its gradient is tiny next to the noise); use mode='full'"
-        )
-    return "passed", ""
-
-
-def _failure_note(verdict: Directional, loc: Localisation, localise: bool, names: list[str]) -> str:
-    """What failed, in words, when the verdict disagrees."""
-    worst = max(verdict.probes, key=lambda p: abs(p.analytic - p.numeric) / p.tolerance)
-    what = (
-        f"the directional check disagrees: along a random direction the gradient gives "
-        f"{worst.analytic:.6g}, the cost's slope is {worst.numeric:.6g} (tolerance "
-        f"{worst.tolerance:.2g})"
-    )
-    if len(names) == 1:
-        return what
-    if not localise:
-        return what + "; localisation is off (localise=False), so no parameter is named"
-    if not loc.wrong and loc.unconfirmed:
-        return what + (
-            "; localisation could not confirm it: a second probe of the same "
-            "parameters agreed and none of their parts disagreed, so no parameter "
-            "is named (an error near the stated bound, or a false alarm)"
-        )
-    if not loc.wrong:
-        return what + (
-            "; no single parameter could be blamed: the error is spread thinly "
-            "over several parameters"
-        )
-    return what
-
-
-def _diagnosis(i: int, loc: Localisation, pinned: list[Entry]) -> Diagnosis | None:
-    """Localisation's diagnosis of parameter ``i``, saying what is known without entries."""
-    diag = loc.diagnoses.get(i)
-    if diag is None or diag.kind != "scattered" or pinned:
-        return diag
-    ranges = sum(1 for leaf, _, _ in loc.regions if leaf == i)
-    known = (
-        f"{ranges} flat index range{'s' if ranges != 1 else ''} known to hold it, listed above"
-        if ranges
-        else "not narrowed down further"
-    )
-    return replace(diag, text=f"the error has no simple pattern ({known})")

@@ -8,13 +8,14 @@ the plan's strategy at a :class:`Point` and each strategy returns a :class:`Ran`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradcheck._build import Outcome
 from gradcheck._errors import GradcheckError
+from gradcheck._execution import Execution
 from gradcheck._inputs import (
     analytic_gradient,
     check_options,
@@ -22,7 +23,7 @@ from gradcheck._inputs import (
     check_target,
     private_copy,
 )
-from gradcheck._modes import resolve_mode
+from gradcheck._modes import Directional, Mode, ModeKeywords, RunMode, Sample, resolve_mode
 from gradcheck._numerics import SAFETY, Method, check_method
 from gradcheck._precision import Float64Route
 from gradcheck._pytree import TreeDef, flatten
@@ -53,16 +54,10 @@ class Plan:
         eps: the given step, or None for the automatic step.
         rtol: a fixed relative tolerance, or None.
         atol: a fixed absolute tolerance, or None.
-        mode: the mode that runs (``"auto"`` resolved).
+        mode: the mode that runs, with its options (``auto`` resolved).
         seed: the private generator's seed.
         progress: ``progress(done, planned)``, or None.
-        sample: ``mode="sample"``'s entries per parameter (None: the default).
-        localise: whether a failed directional verdict is localised.
-        budget: the most evaluations localisation may spend.
-        miss_probability: the directional guarantee's ``δ``.
-        batched: a batched cost, or None.
-        executor: an executor for the perturbed evaluations, or None.
-        memory_budget: bytes one stacked batch may take.
+        execution: how the perturbed evaluations run (``gradcheck._execution``).
         options: what the report records.
         pairs: the names of complex parameters, checked as real views
             (``gradcheck._complex``).
@@ -80,16 +75,10 @@ class Plan:
     eps: float | None
     rtol: float | None
     atol: float | None
-    mode: str
+    mode: RunMode
     seed: int
     progress: Callable[[int, int], None] | None
-    sample: float | None
-    localise: bool
-    budget: int
-    miss_probability: float
-    batched: Callable[[Any], Any] | None
-    executor: Any
-    memory_budget: int
+    execution: Execution
     options: dict[str, Any]
     pairs: frozenset[str] = frozenset()
 
@@ -151,6 +140,20 @@ def _read_only_twin(user: Any, leaf: Array) -> Array | None:
     return None
 
 
+def _plain(value: float | None) -> float | None:
+    """A number as a Python float for the report's JSON (NumPy scalars are not)."""
+    return None if value is None else float(value)
+
+
+def _mode_options(mode: RunMode) -> dict[str, Any]:
+    """What the report records of the mode's own options."""
+    if isinstance(mode, Sample):
+        return {"sample": mode.size}
+    if isinstance(mode, Directional):
+        return asdict(mode)
+    return {}
+
+
 def make_plan(
     cost: Cost,
     params: Any,
@@ -160,19 +163,15 @@ def make_plan(
     eps: float | None,
     rtol: float | None,
     atol: float | None,
-    mode: str,
+    mode: Mode,
     seed: int,
     progress: Callable[[int, int], None] | None,
-    sample: float | None,
-    batched: Callable[[Any], Any] | None,
-    executor: Any,
-    memory_budget: int,
-    localise: bool,
-    budget: int,
-    miss_probability: float,
+    execution: Execution,
+    keywords: ModeKeywords,
     pairs: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Validate :func:`gradcheck.check`'s arguments (see there) into a :class:`Plan`.
+    """Validate :func:`gradcheck.check`'s arguments (see there) into a :class:`Plan`;
+    ``execution`` is resolved already (:func:`gradcheck._execution.resolve_execution`).
 
     Raises:
         GradcheckError: naming the parameter or option at fault and what to do.
@@ -185,33 +184,22 @@ def make_plan(
     total = sum(x.size for x in leaves)
     if not names or total == 0:
         raise GradcheckError("params is empty: there is no entry to check")
-    run_mode = resolve_mode(mode, total)
-    check_run_options(
-        seed=seed,
-        progress=progress,
-        batched=batched,
-        memory_budget=memory_budget,
-        localise=localise,
-        budget=budget,
-        miss_probability=miss_probability,
-        sample=sample,
-        run_mode=run_mode,
-    )
+    check_run_options(seed=seed, progress=progress, keywords=keywords)
+    run_mode = resolve_mode(mode, total, keywords)
     gradient = analytic_gradient(grad, params, names, cost)
     options: dict[str, Any] = {
         "method": method,
-        "eps": eps,
-        "rtol": rtol,
-        "atol": atol,
-        "mode": mode,
-        "seed": seed,
+        "eps": _plain(eps),
+        "rtol": _plain(rtol),
+        "atol": _plain(atol),
+        "mode": mode if isinstance(mode, str) else mode.name,
+        "seed": int(seed),
         "safety": SAFETY,
         "step_rule": "given" if eps is not None else STEP_RULE,
         "tolerance_rule": "fixed" if rtol is not None or atol is not None else "estimate",
-        "resolved_mode": run_mode,
+        "resolved_mode": run_mode.name,
+        **_mode_options(run_mode),
     }
-    if sample is not None:
-        options["sample"] = sample
     return Plan(
         cost=cost,
         grad=grad,
@@ -228,13 +216,7 @@ def make_plan(
         mode=run_mode,
         seed=seed,
         progress=progress,
-        sample=sample,
-        localise=localise,
-        budget=budget,
-        miss_probability=miss_probability,
-        batched=batched,
-        executor=executor,
-        memory_budget=memory_budget,
+        execution=execution,
         options=options,
         pairs=pairs,
     )

@@ -39,6 +39,13 @@ __all__ = ["CHOICES", "GradcheckFixture", "compact", "gradcheck", "pytest_addopt
 
 #: ``--gradcheck-mode`` values → engine mode (``None``: leave each call's own).
 CHOICES: dict[str, str | None] = {"auto": None, "quick": "directional", "full": "full"}
+#: The older mode-only keywords of :func:`gradcheck.check` and the mode each applies to.
+MODE_ONLY = {
+    "sample": "sample",
+    "miss_probability": "directional",
+    "budget": "directional",
+    "localise": "directional",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,14 +67,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def _engine_mode(choice: str) -> str | None:
-    """The engine mode for ``choice``; ``quick`` falls back to ``full`` on an engine
-    without the directional mode."""
-    mode = CHOICES[choice]
-    if mode == "directional":
-        modes = getattr(importlib.import_module("gradcheck._modes"), "MODES", ())
-        if mode not in modes:
-            return "full"
-    return mode
+    """The engine mode for ``choice`` (``None``: each call's own)."""
+    return CHOICES[choice]
 
 
 def _ran(report: Report, choice: str | None) -> str:
@@ -132,13 +133,16 @@ class GradcheckFixture:
     def options(self, options: dict[str, Any]) -> dict[str, Any]:
         """``options`` with the session's mode applied.
 
-        The session's mode replaces the test's own, and with it ``sample``, which only
-        ``mode="sample"`` takes (the engine refuses options that do not apply).
+        The session's mode replaces the test's own (a test's mode object of the same
+        mode is kept, with its options), and with it the mode-only keywords of another
+        mode (the engine refuses options that do not apply).
         """
         if not self.mode:
             return dict(options)
-        kept = {k: v for k, v in options.items() if k != "sample" or self.mode == "sample"}
-        return {**kept, "mode": self.mode}
+        own = options.get("mode")
+        mode = own if getattr(own, "name", None) == self.mode else self.mode
+        kept = {k: v for k, v in options.items() if MODE_ONLY.get(k, self.mode) == self.mode}
+        return {**kept, "mode": mode}
 
     def check(self, cost: Callable[[Any], Any], params: Any, grad: Any, **options: Any) -> Report:
         """:func:`gradcheck.check` in the session's mode."""
