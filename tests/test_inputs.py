@@ -295,7 +295,7 @@ class TestOptions:
             ({"localise": "no"}, "option localise='no' must be True or False"),
             (
                 {"sample": 3},
-                "option sample=3 applies only to mode='sample', and this check runs mode='full'",
+                "option sample=3 applies only to mode='sample', and this check runs mode='auto'",
             ),
             ({"sample": 0.5, "mode": "directional"}, "runs mode='directional'"),
             ({"sample": 3, "mode": "full"}, "pass mode='sample'"),

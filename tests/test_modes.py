@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -261,8 +262,9 @@ class TestModeObjects:
 
     def test_auto_object_resolves_like_the_name(self) -> None:
         assert resolve_mode(Auto(), AUTO_FULL_MAX + 1) == resolve_mode("auto", AUTO_FULL_MAX + 1)
-        with pytest.raises(gradcheck.GradcheckError, match="this check runs mode='full'"):
-            resolve_mode(Auto(), 3, ModeKeywords(budget=5))
+        assert resolve_mode(Auto(), 3, ModeKeywords(budget=5)) == Full()
+        big = resolve_mode(Auto(), AUTO_FULL_MAX + 1, ModeKeywords(budget=5))
+        assert big == Directional(budget=5)
 
     @pytest.mark.parametrize(
         ("mode", "keywords", "message"),
@@ -271,7 +273,9 @@ class TestModeObjects:
             ("directional", ModeKeywords(sample=3), "sample=3 applies only to mode='sample'"),
             (Sample(5), ModeKeywords(sample=3), "pass mode=Sample(size=3) and drop sample"),
             (Directional(), ModeKeywords(budget=9), "pass mode=Directional(miss_probability"),
-            ("auto", ModeKeywords(miss_probability=0.1), "this check runs mode='full'"),
+            ("auto", ModeKeywords(sample=3), "this check runs mode='auto', which never samples"),
+            (Auto(), ModeKeywords(sample=0.5), "sample=0.5 applies only to mode='sample'"),
+            ("sample", ModeKeywords(budget=9), "budget=9 applies only to mode='directional'"),
         ],
     )
     def test_keywords_must_apply(self, mode: Any, keywords: ModeKeywords, message: str) -> None:
@@ -283,3 +287,39 @@ class TestModeObjects:
         assert run == Directional(budget=9, localise=False)
         assert resolve_mode("sample", 10, ModeKeywords(sample=0.5)) == Sample(0.5)
         assert resolve_mode("auto", AUTO_FULL_MAX + 1, ModeKeywords(budget=9)).budget == 9
+
+
+class TestDirectionalKeywordsUnderAuto:
+    """Under ``auto`` the directional keywords apply if it resolves to directional, so
+    they are accepted on a small problem too, and recorded either way."""
+
+    @pytest.mark.parametrize(
+        "keywords",
+        [{"localise": False}, {"budget": 7}, {"miss_probability": 1e-4}, {"budget": np.int64(3)}],
+    )
+    @pytest.mark.parametrize("mode", ["auto", Auto()])
+    def test_small_problem_accepts_and_records(self, mode: Any, keywords: dict[str, Any]) -> None:
+        report = gradcheck.check(_cost, PARAMS, _grad, mode=mode, **keywords)
+        plain = gradcheck.check(_cost, PARAMS, _grad, mode=mode)
+        assert report.options["resolved_mode"] == "full" and report.status == plain.status
+        assert report.evaluations == plain.evaluations
+        for key, value in keywords.items():
+            assert report.options[key] == value and type(report.options[key]) is not np.int64
+        json.loads(report.to_json())
+
+    def test_large_problem_applies_them(self) -> None:
+        g = np.cos(X) * np.where(np.arange(X.size) == 7, 2.0, 1.0)
+        quiet = gradcheck.check(_sin, X, g, localise=False, miss_probability=1e-4)
+        assert quiet.options["resolved_mode"] == "directional" and quiet.status == "failed"
+        assert quiet.localisation == {} and quiet.guarantee["miss_probability"] == 1e-4
+
+    @pytest.mark.parametrize("keyword", ["localise", "budget", "miss_probability"])
+    @pytest.mark.parametrize("mode", ["full", Full(), "sample"])
+    def test_an_explicit_other_mode_refuses_them(self, mode: Any, keyword: str) -> None:
+        value = {"localise": False, "budget": 7, "miss_probability": 1e-4}[keyword]
+        with pytest.raises(gradcheck.GradcheckError, match=f"option {keyword}="):
+            gradcheck.check(_cost, PARAMS, _grad, mode=mode, **{keyword: value})
+
+    def test_a_bad_value_is_refused_under_auto(self) -> None:
+        with pytest.raises(gradcheck.GradcheckError, match="option budget=-1 must be"):
+            gradcheck.check(_cost, PARAMS, _grad, budget=-1)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from gradcheck._build import WORST, Outcome, build_report, overall_status, rank
 from gradcheck._consistency import Consistency, LinearMap, agreement
 from gradcheck._errors import GradcheckError
 from gradcheck._jacreport import consistency_result
+from gradcheck._options import Options
 from gradcheck._report import Entry, ParameterResult, Report
 
 __all__ = [
@@ -59,25 +60,6 @@ MODES: tuple[Mode, ...] = ("rev", "fwd")
 
 #: The linearity check's result name in a forward-only report.
 LINEARITY = "linearity: jvp"
-
-
-class Options(TypedDict, total=False):
-    """The engine options the adapters pass on to :func:`gradcheck.check`."""
-
-    method: Literal["central", "forward", "complex", "richardson"]
-    eps: float | None
-    rtol: float | None
-    atol: float | None
-    mode: str
-    seed: int
-    progress: Callable[[int, int], None] | None
-    sample: float | None
-    executor: Any
-    memory_budget: int
-    localise: bool
-    budget: int
-    miss_probability: float
-    complex_convention: Literal["conjugate", "plain"]
 
 
 class NoForward(NamedTuple):

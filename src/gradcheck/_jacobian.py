@@ -24,7 +24,6 @@ import numpy as np
 
 from gradcheck import _jacreport as rep
 from gradcheck._consistency import consistency, linearity
-from gradcheck._directional import MISS_PROBABILITY
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_options, check_run_options, check_target, private_copy
@@ -37,10 +36,18 @@ from gradcheck._jacgrid import (
 )
 from gradcheck._jacproj import projected
 from gradcheck._linear import Forms, Layout, output_layout
-from gradcheck._localise import BUDGET
-from gradcheck._modes import AUTO_FULL_MAX
+from gradcheck._modes import (
+    AUTO_FULL_MAX,
+    MODE_TYPES,
+    Directional,
+    ModeKeywords,
+    ModeName,
+    Sample,
+    mode_object,
+    with_keywords,
+)
 from gradcheck._numerics import check_method
-from gradcheck._parallel import MEMORY_BUDGET
+from gradcheck._options import NAMES
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
 
@@ -52,79 +59,92 @@ Array = np.ndarray[Any, Any]
 #: in memory with each entry's comparison, about 220 bytes per entry with one form (a
 #: 973 MB peak at 2²² entries, n = 4096, m = 1024), and every row is compared.
 FULL_ENTRIES_MAX = 2**22
-#: ``check``'s options that have no meaning here, and why.
+#: ``check``'s options that have no meaning here, and why (``None``, their default,
+#: is accepted).
 NOT_APPLICABLE = {
     "sample": "every entry or random projections are checked, never a sample",
+    "execution": "fn is called once per point, in this process",
     "batched": "fn is called once per point (a batched fn is not supported here)",
     "executor": "fn is called in this process",
     "memory_budget": "there is no batched evaluation here",
+    "complex_convention": "complex parameters are refused here",
 }
 _METHODS = ("central", "forward", "richardson")
+_MODES = ("auto", "full", "directional")
 
 
 class Options(NamedTuple):
-    """The options of one Jacobian check, validated."""
+    """The options of one Jacobian check, validated.
+
+    ``mode`` is the name of the mode chosen (``auto`` resolves once the output's size
+    is known: :func:`resolve_mode`); ``localise``, ``budget`` and ``miss_probability``
+    are the projections' (from ``mode=Directional(...)`` or the older keywords), and
+    ``given`` names the older keywords given, which the report records.
+    """
 
     method: Any
     eps: float | None
     rtol: float | None
     atol: float | None
-    mode: str
+    mode: ModeName
     seed: int
     progress: Callable[[int, int], None] | None
     localise: bool
     budget: int
     miss_probability: float
+    given: tuple[str, ...] = ()
 
 
 def _options(given: dict[str, Any], caller: str = "check_jacobian") -> Options:
     """The options, validated; errors name ``caller`` (the public function called)."""
-    for name in given:
-        if name in NOT_APPLICABLE:
+    for name, value in given.items():
+        if name in NOT_APPLICABLE and value is not None:
             raise GradcheckError(
                 f"option {name!r} does not apply to {caller}: {NOT_APPLICABLE[name]}; leave it out"
             )
-        if name not in Options._fields:
+        if name not in NAMES:
             raise GradcheckError(
-                f"unknown option {name!r} for {caller}: choose from {', '.join(Options._fields)}"
+                f"unknown option {name!r} for {caller}: choose from "
+                f"{', '.join(n for n in NAMES if n not in NOT_APPLICABLE)}"
             )
-    o = Options(
-        method="central",
-        eps=None,
-        rtol=None,
-        atol=None,
-        mode="auto",
-        seed=0,
-        progress=None,
-        localise=True,
-        budget=BUDGET,
-        miss_probability=MISS_PROBABILITY,
-    )._replace(**given)
-    method = check_method(o.method)
+    method = check_method(given.get("method", "central"))
     if method not in _METHODS:
         raise GradcheckError(
             f"method={method!r} does not apply to {caller}: choose one of "
             f"{', '.join(map(repr, _METHODS))}"
         )
-    check_options(o.eps, o.rtol, o.atol)
-    if o.mode not in ("auto", "full", "directional"):
+    eps, rtol, atol = (given.get(k) for k in ("eps", "rtol", "atol"))
+    check_options(eps, rtol, atol)
+    mode = given.get("mode", "auto")
+    named = mode in _MODES if isinstance(mode, str) else isinstance(mode, MODE_TYPES)
+    if not named or isinstance(mode, Sample):
         raise GradcheckError(
-            f"unknown mode {o.mode!r} for {caller}: choose 'auto', 'full' (every "
-            "entry) or 'directional' (random projections)"
+            f"unknown mode {mode!r} for {caller}: choose 'auto', 'full' (every "
+            "entry) or 'directional' (random projections), or a mode object: Full(), "
+            "Directional(miss_probability=1e-3, budget=400), Auto()"
         )
-    # every option, whatever the mode (a bad value is a mistake even where it is unused)
-    check_run_options(
-        seed=o.seed,
-        progress=o.progress,
-        batched=None,
-        memory_budget=MEMORY_BUDGET,
-        localise=o.localise,
-        budget=o.budget,
-        miss_probability=o.miss_probability,
-        sample=None,
-        run_mode="full",
+    keywords = ModeKeywords(
+        None, given.get("miss_probability"), given.get("budget"), given.get("localise")
     )
-    return o
+    seed, progress = given.get("seed", 0), given.get("progress")
+    # every option, whatever the mode (a bad value is a mistake even where it is unused)
+    check_run_options(seed=seed, progress=progress, keywords=keywords)
+    # a keyword must apply to the mode chosen (under auto: if it resolves to projections)
+    projections = with_keywords(mode, Directional(), keywords)
+    d = projections if isinstance(projections, Directional) else Directional()
+    return Options(
+        method=method,
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        mode=mode_object(mode).name,
+        seed=seed,
+        progress=progress,
+        localise=d.localise,
+        budget=d.budget,
+        miss_probability=d.miss_probability,
+        given=tuple(keywords.given()),
+    )
 
 
 def resolve_mode(mode: str, n: int, m: int) -> str:
@@ -201,9 +221,11 @@ def check_jacobian(
         jvp: ``jvp(params, tangent) -> like the output``: ``J v`` for a tangent ``v``
             shaped like ``params``.
         **options: as :func:`gradcheck.check`: ``method`` (``central``, ``forward``,
-            ``richardson``), ``eps``, ``rtol``, ``atol``, ``mode`` (``auto``, ``full``,
-            ``directional``), ``seed``, ``progress``, ``localise``, ``budget``,
-            ``miss_probability``. An option of ``check`` that does not apply raises.
+            ``richardson``), ``eps``, ``rtol``, ``atol``, ``mode`` (``Auto()``,
+            ``Full()``, ``Directional(...)`` or their names), ``seed``, ``progress``,
+            ``localise``, ``budget``, ``miss_probability`` (``gradcheck._options``). An
+            option of ``check`` that does not apply raises (``execution`` is only
+            ``None``: ``fn`` runs in this process).
 
     Returns:
         A :class:`~gradcheck.Report` whose parameters are the Jacobian's blocks
@@ -334,6 +356,16 @@ def _fits_mode(opts: Options, run_mode: str, layout: Layout) -> None:
         )
 
 
+def _directional_record(opts: Options, run_mode: str) -> dict[str, Any]:
+    """The projections' options, when they run or were given (under ``auto``)."""
+    record = {
+        "miss_probability": float(opts.miss_probability),
+        "budget": int(opts.budget),
+        "localise": bool(opts.localise),
+    }
+    return {k: v for k, v in record.items() if run_mode == "directional" or k in opts.given}
+
+
 def _record(opts: Options, run_mode: str, given: tuple[str, ...]) -> dict[str, Any]:
     """The options a report records."""
     fixed = opts.rtol is not None or opts.atol is not None
@@ -345,6 +377,7 @@ def _record(opts: Options, run_mode: str, given: tuple[str, ...]) -> dict[str, A
         "mode": opts.mode,
         "seed": opts.seed,
         "resolved_mode": run_mode,
+        **_directional_record(opts, run_mode),
         "forms": list(given),
         "step_rule": "given" if opts.eps is not None else "u^(1/(p+1)) * max(|θ|, rms(θ))",
         "tolerance_rule": "fixed" if fixed else "estimate",

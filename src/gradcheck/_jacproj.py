@@ -3,7 +3,7 @@
 For a cotangent ``u`` over the outputs, ``c_u(θ) = uᵀ f(θ)`` is a scalar whose
 gradient is ``uᵀ J``: the VJP ``vjp(θ, u)``, or ``uᵀ J`` of a given Jacobian. So the
 check of a ``vjp`` (or, without one, a ``jacobian``) form *is* a scalar check, run by
-``check``'s directional verdict (``gradcheck._modes.directional_check``): the same
+``check``'s directional verdict (``gradcheck._directional_check``): the same
 directions, tolerance and stated guarantee (``gradcheck._directional``: a relative
 error of ``uᵀJ`` of the stated size is caught with probability
 ``1 − miss_probability``). ``u`` gives every output a fair share
@@ -43,6 +43,7 @@ from gradcheck._build import (
 )
 from gradcheck._consistency import Consistency, LinearMap, agreement, consistency, magnitudes
 from gradcheck._directional import DIRECTIONS, STEP_EXPONENT
+from gradcheck._directional_check import directional_check
 from gradcheck._evaluate import Delta, GlobalRng
 from gradcheck._jacdir import (
     Folded,
@@ -57,7 +58,6 @@ from gradcheck._jacgrid import VectorEvaluator, output_roundoff
 from gradcheck._jacreport import consistency_result, not_deterministic
 from gradcheck._jacsearch import PINNED_OUTPUTS, out_label, search
 from gradcheck._linear import Forms
-from gradcheck._modes import directional_check
 from gradcheck._numerics import default_rtol, unit_roundoff
 from gradcheck._report import Report, Status
 

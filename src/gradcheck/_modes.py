@@ -14,7 +14,9 @@ A mode is an object that carries the options only it uses, or its name as a stri
   :data:`AUTO_FULL_MAX` entries in all, ``Directional()`` above.
 
 The older keywords ``sample=``, ``miss_probability=``, ``budget=`` and ``localise=``
-still work; one that does not apply to the mode that runs is refused, never ignored.
+still work; one that does not apply to the mode chosen is refused, never ignored.
+Under ``auto`` the directional ones are accepted (they apply when ``auto`` resolves
+to the directional check, and the report records them either way).
 
 >>> resolve_mode("auto", 10)
 Full()
@@ -40,6 +42,7 @@ __all__ = [
     "AUTO_FULL_MAX",
     "DEFAULT_SAMPLE",
     "MODES",
+    "MODE_TYPES",
     "Auto",
     "Directional",
     "Full",
@@ -48,9 +51,11 @@ __all__ = [
     "ModeName",
     "RunMode",
     "Sample",
+    "mode_object",
     "resolve_mode",
     "sample_indices",
     "sample_size",
+    "with_keywords",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -146,6 +151,8 @@ _BY_NAME: dict[str, type[Full | Sample | Directional | Auto]] = {
     "sample": Sample,
     "directional": Directional,
 }
+#: The mode objects' classes.
+MODE_TYPES = (Full, Sample, Directional, Auto)
 #: What ``mode=`` takes: a mode object, or its name for the defaults.
 Mode = ModeName | Full | Sample | Directional | Auto
 #: A mode that runs (``auto`` resolved).
@@ -206,9 +213,13 @@ class ModeKeywords(NamedTuple):
         return {k: v for k, v in self._asdict().items() if v is not None}
 
 
-def _named(mode: Any) -> Full | Sample | Directional | Auto:
-    """The mode object for ``mode`` (a name means the defaults)."""
-    if isinstance(mode, (Full, Sample, Directional, Auto)):
+def mode_object(mode: Any) -> Full | Sample | Directional | Auto:
+    """The mode object for ``mode`` (a name means the defaults).
+
+    Raises:
+        GradcheckError: ``mode`` is neither a mode object nor a mode's name.
+    """
+    if isinstance(mode, MODE_TYPES):
         return mode
     if isinstance(mode, str) and mode in MODES:
         return _BY_NAME[mode]()
@@ -218,22 +229,37 @@ def _named(mode: Any) -> Full | Sample | Directional | Auto:
     )
 
 
-def _with_keywords(mode: RunMode, given: dict[str, Any], explicit: bool) -> RunMode:
-    """``mode`` with the older keywords ``given`` applied; each must apply to it, and
-    ``explicit`` (a mode object was passed) must not be combined with them."""
+def _refusal(option: str, value: Any, mode: RunMode, auto: bool) -> str:
+    """Why the older keyword ``option`` does not apply to ``mode``, or ``""``.
+
+    Under ``auto`` the directional options apply when ``auto`` resolves to the
+    directional check, so they are accepted whatever it resolves to; ``sample`` never
+    applies there (``auto`` never samples).
+    """
+    if option == "sample" and not isinstance(mode, Sample):
+        runs = "mode='auto', which never samples" if auto else f"mode={mode.name!r}"
+        return (
+            f"option sample={value!r} applies only to mode='sample', and this check runs "
+            f"{runs}: pass mode='sample' (--mode sample) to check a sample of entries, or "
+            "drop sample"
+        )
+    if option != "sample" and not (auto or isinstance(mode, Directional)):
+        return (
+            f"option {option}={value!r} applies only to mode='directional', and this "
+            f"check runs mode={mode.name!r}: pass mode=Directional({option}={value!r}) "
+            f"to run the directional check, or drop {option}"
+        )
+    return ""
+
+
+def _with_keywords(mode: RunMode, given: dict[str, Any], explicit: bool, auto: bool) -> RunMode:
+    """``mode`` with the older keywords ``given`` applied; each must apply to it (or
+    may apply, under ``auto``), and ``explicit`` (a mode object was passed) must not be
+    combined with them."""
     for option, value in given.items():
-        if option == "sample" and not isinstance(mode, Sample):
-            raise GradcheckError(
-                f"option sample={value!r} applies only to mode='sample', and this check runs "
-                f"mode={mode.name!r}: pass mode='sample' (--mode sample) to check a sample of "
-                "entries, or drop sample"
-            )
-        if option != "sample" and not isinstance(mode, Directional):
-            raise GradcheckError(
-                f"option {option}={value!r} applies only to mode='directional', and this "
-                f"check runs mode={mode.name!r}: pass mode=Directional({option}={value!r}) "
-                f"to run the directional check, or drop {option}"
-            )
+        why = _refusal(option, value, mode, auto)
+        if why:
+            raise GradcheckError(why)
         if explicit:
             key = "size" if option == "sample" else option
             raise GradcheckError(
@@ -247,22 +273,30 @@ def _with_keywords(mode: RunMode, given: dict[str, Any], explicit: bool) -> RunM
     return mode
 
 
-def resolve_mode(mode: Any, total: int, keywords: ModeKeywords | None = None) -> RunMode:
-    """The mode that runs for ``mode`` on ``total`` entries: ``auto`` resolved, the
-    older ``keywords`` applied.
+def with_keywords(mode: Any, auto: RunMode, keywords: ModeKeywords | None = None) -> RunMode:
+    """The mode that runs for ``mode`` when ``auto`` resolves to ``auto``, with the older
+    ``keywords`` applied.
+
+    Under ``auto`` the directional keywords are accepted whatever it resolves to: they
+    apply when it resolves to ``Directional()`` (the report records them either way).
 
     Raises:
         GradcheckError: ``mode`` is unknown, or a keyword does not apply to the mode
-            that runs, or is given both as a keyword and in a mode object.
+            chosen, or is given both as a keyword and in a mode object.
     """
-    named = _named(mode)
-    run: RunMode
-    if isinstance(named, Auto):
-        run = Full() if total <= AUTO_FULL_MAX else Directional()
-    else:
-        run = named
-    explicit = not isinstance(mode, str) and not isinstance(named, Auto)
-    return _with_keywords(run, keywords.given() if keywords else {}, explicit)
+    named = mode_object(mode)
+    is_auto = isinstance(named, Auto)
+    run = auto if isinstance(named, Auto) else named
+    explicit = not isinstance(mode, str) and not is_auto
+    return _with_keywords(run, keywords.given() if keywords else {}, explicit, is_auto)
+
+
+def resolve_mode(mode: Any, total: int, keywords: ModeKeywords | None = None) -> RunMode:
+    """The mode that runs for ``mode`` on ``total`` entries: ``auto`` is ``Full()`` up
+    to :data:`AUTO_FULL_MAX` entries, ``Directional()`` above (see :func:`with_keywords`).
+    """
+    auto: RunMode = Full() if total <= AUTO_FULL_MAX else Directional()
+    return with_keywords(mode, auto, keywords)
 
 
 def sample_size(size: int, sample: float | int) -> int:

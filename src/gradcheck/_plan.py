@@ -145,13 +145,15 @@ def _plain(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _mode_options(mode: RunMode) -> dict[str, Any]:
-    """What the report records of the mode's own options."""
+def _mode_options(mode: RunMode, keywords: ModeKeywords) -> dict[str, Any]:
+    """What the report records of the mode's own options: those of the mode that runs,
+    and the directional keywords given under ``auto`` when it resolved to another."""
     if isinstance(mode, Sample):
         return {"sample": mode.size}
     if isinstance(mode, Directional):
         return asdict(mode)
-    return {}
+    given = keywords.given()
+    return {k: asdict(Directional(**{k: v}))[k] for k, v in given.items() if k != "sample"}
 
 
 def make_plan(
@@ -198,7 +200,7 @@ def make_plan(
         "step_rule": "given" if eps is not None else STEP_RULE,
         "tolerance_rule": "fixed" if rtol is not None or atol is not None else "estimate",
         "resolved_mode": run_mode.name,
-        **_mode_options(run_mode),
+        **_mode_options(run_mode, keywords),
     }
     return Plan(
         cost=cost,
