@@ -8,12 +8,12 @@ True
 """
 
 from gradcheck._engine import assert_gradients, check
-from gradcheck._errors import GradcheckError, GradientMismatch
+from gradcheck._errors import GradcheckError
 from gradcheck._execution import Batched
 from gradcheck._hessian import check_hessian
 from gradcheck._jacobian import check_jacobian
 from gradcheck._modes import Auto, Directional, Full, Sample
-from gradcheck._report import Diagnosis, Entry, ParameterResult, Report
+from gradcheck._report import Diagnosis, Entry, GradientMismatch, ParameterResult, Report
 
 __version__ = "0.1.0"
 

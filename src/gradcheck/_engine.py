@@ -24,13 +24,13 @@ from gradcheck._build import build_report
 from gradcheck._complex import ComplexConvention, realify, relabel
 from gradcheck._directional_check import directional_check
 from gradcheck._entrywise import entrywise
-from gradcheck._errors import GradcheckError, GradientMismatch
+from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import SerialEvaluator, preserve_rng
 from gradcheck._execution import evaluator, resolve_execution
 from gradcheck._modes import Directional, Mode, ModeKeywords
 from gradcheck._numerics import Method, unit_roundoff
 from gradcheck._plan import Plan, Point, Ran, make_plan
-from gradcheck._report import Report
+from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive
 
 __all__ = ["assert_gradients", "check"]

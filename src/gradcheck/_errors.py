@@ -1,19 +1,14 @@
-"""The two exceptions gradcheck raises.
+"""The error gradcheck raises for bad input and failed evaluations.
 
 ``GradcheckError`` is the one error class for bad input and failed evaluations: its
 message always names the offending parameter, option or evaluation, and says what to do.
-``GradientMismatch`` is what :func:`gradcheck.assert_gradients` raises; its message is
-the report.
+``GradientMismatch``, what :func:`gradcheck.assert_gradients` raises, lives beside the
+report it carries (``gradcheck._report``), so that this module imports nothing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from gradcheck._report import Report
-
-__all__ = ["GradcheckError", "GradientMismatch"]
+__all__ = ["GradcheckError"]
 
 
 class GradcheckError(ValueError):
@@ -21,11 +16,3 @@ class GradcheckError(ValueError):
 
     The message names the parameter, option or evaluation at fault.
     """
-
-
-class GradientMismatch(AssertionError):
-    """A gradient check that did not pass; ``report`` holds the full result."""
-
-    def __init__(self, report: Report) -> None:
-        super().__init__(str(report))
-        self.report = report

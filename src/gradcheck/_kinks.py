@@ -55,14 +55,11 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
 from gradcheck._numerics import SAFETY, noise_from_table, relative_step
-
-if TYPE_CHECKING:
-    from gradcheck._compare import Comparison
 
 __all__ = [
     "LEVELS",
@@ -201,7 +198,32 @@ def locate(
     return Sites(kink | beyond, offset, at_point, bracketed)
 
 
-def _straddled(c: Comparison) -> Array:
+class Compared(Protocol):
+    """What the kink rules read and write of a comparison: the fields of
+    :class:`gradcheck._compare.Comparison` they use (that module calls this one, so
+    this one names what it needs instead of importing it back)."""
+
+    numeric: Array
+    tolerance: Array
+    fd_error: Array
+    status: Array
+    kink: Array
+    bracketed: Array
+    nearby: str
+
+    def subset(self: _C, where: Array) -> _C:
+        """The results of the entries ``where``."""
+        ...
+
+    def replace(self: _C, where: Array, other: _C) -> None:
+        """Take ``other``'s results for the entries ``where``."""
+        ...
+
+
+_C = TypeVar("_C", bound=Compared)
+
+
+def _straddled(c: Compared) -> Array:
     """Entries whose steps straddle a kink away from θ (status ``uncertain``)."""
     return np.flatnonzero(np.isfinite(c.kink) & (c.kink != 0) & (c.status == "uncertain"))
 
@@ -212,9 +234,7 @@ def exact_steps(theta: Array, h: Array, dtype: Any) -> Array:
     return np.asarray(((work + h.astype(dtype)) - work).astype(np.float64))
 
 
-def resolve(
-    comp: Comparison, theta: Array, dtype: Any, measure: Callable[[Array, Array], Comparison]
-) -> Comparison:
+def resolve(comp: _C, theta: Array, dtype: Any, measure: Callable[[Array, Array], _C]) -> _C:
     """Rule 3: re-examine straddled kinks with steps that stay clear of them.
 
     Args:
@@ -244,13 +264,13 @@ def resolve(
 
 
 def across_zero(
-    comp: Comparison,
+    comp: _C,
     theta: Array,
     h: Array,
     method: Any,
     dtype: Any,
-    measure: Callable[[Array, Array], Comparison],
-) -> tuple[Comparison, int]:
+    measure: Callable[[Array, Array], _C],
+) -> tuple[_C, int]:
     """Rule 7: entries not ``ok`` whose steps ``h`` reach across 0, judged again at steps
     relative to their own ``|θ|`` where the two estimates disagree.
 
@@ -282,7 +302,7 @@ def across_zero(
     return out, int(np.count_nonzero(apart))
 
 
-def messages(name: str, c: Comparison) -> list[str]:
+def messages(name: str, c: Compared) -> list[str]:
     """The report's lines about ``name``'s kinks (rules 4 and 5); empty when it has none."""
     at = c.status == "nonsmooth"
     n = int(np.count_nonzero(at))
@@ -306,7 +326,7 @@ def messages(name: str, c: Comparison) -> list[str]:
     return lines
 
 
-def _unjudged(name: str, c: Comparison) -> str:
+def _unjudged(name: str, c: Compared) -> str:
     """What rule 5 did about kink entries outside their slopes."""
     if c.nearby == RAN:
         return (
@@ -321,6 +341,6 @@ def _unjudged(name: str, c: Comparison) -> str:
     )
 
 
-def unbracketed(c: Comparison) -> int:
+def unbracketed(c: Compared) -> int:
     """How many entries sit at a kink with the analytic value outside its slopes."""
     return int(np.count_nonzero((c.status == "nonsmooth") & ~c.bracketed))

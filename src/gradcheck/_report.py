@@ -16,7 +16,15 @@ import numpy as np
 
 from gradcheck._numerics import RTOL, UNSEEN
 
-__all__ = ["Diagnosis", "Entry", "ParameterResult", "Report", "Status", "entry_label"]
+__all__ = [
+    "Diagnosis",
+    "Entry",
+    "GradientMismatch",
+    "ParameterResult",
+    "Report",
+    "Status",
+    "entry_label",
+]
 
 Status = Literal["passed", "failed", "inconclusive"]
 #: Per-entry outcome: ``ok`` (agrees), ``wrong`` (disagrees beyond the tolerance and
@@ -285,6 +293,17 @@ class Report:
 
     def __str__(self) -> str:
         return format_report(self)
+
+
+class GradientMismatch(AssertionError):
+    """A gradient check that did not pass; ``report`` holds the full result.
+
+    Raised by :func:`gradcheck.assert_gradients`; its message is the report.
+    """
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(str(report))
+        self.report = report
 
 
 def _g(x: float) -> str:

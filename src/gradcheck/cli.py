@@ -18,7 +18,6 @@ import importlib.util
 import multiprocessing
 import os
 import pickle
-import re
 import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, NoReturn, TextIO
@@ -29,6 +28,18 @@ from gradcheck import __version__
 from gradcheck._errors import GradcheckError
 from gradcheck._load import Problem, import_target_module, load_problem
 from gradcheck._report import Report
+from gradcheck._terminal import (
+    BOLD,
+    EXIT,
+    EXIT_FAILED,
+    EXIT_INCONCLUSIVE,
+    EXIT_INTERRUPTED,
+    EXIT_PASSED,
+    EXIT_USAGE,
+    RESET,
+    colourise,
+    use_colour,
+)
 
 __all__ = [
     "EXIT_FAILED",
@@ -39,9 +50,6 @@ __all__ = [
     "main",
 ]
 
-EXIT_PASSED, EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_USAGE = 0, 1, 2, 3
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
-_EXIT = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "inconclusive": EXIT_INCONCLUSIVE}
 _EPILOG = """\
 exit codes:
   0  passed (run) / sweep drawn (sweep)
@@ -56,7 +64,6 @@ arguments (or params=, for --params) and returns (cost, params, grad),
 or {"jax": f, "params": pytree}.
 Colour is off when stdout is not a terminal, NO_COLOR is set, or with --no-color.
 See docs/cli.md."""
-_RED, _GREEN, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[32m", "\033[33m", "\033[1m", "\033[0m"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,31 +121,6 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--points", type=int, default=25, help="steps per entry (default 25)")
     sub.add_parser("demo", help="walk through the gradient-checking lesson", add_help=False)
     return parser
-
-
-def _use_colour(stream: TextIO, no_color: bool) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
-def colourise(text: str) -> str:
-    """Colour a report's verdicts and statuses with ANSI codes.
-
-    >>> colourise("gradcheck FAILED: x") == "gradcheck \\033[1m\\033[31mFAILED\\033[0m: x"
-    True
-    """
-    paint = {"PASSED": _GREEN, "passed": _GREEN, "FAILED": _RED, "INCONCLUSIVE": _YELLOW,
-             "inconclusive": _YELLOW, "[wrong]": _RED, "[uncertain]": _YELLOW}  # fmt: skip
-    pattern = re.compile(r"(?<![\w\[])(PASSED|FAILED|INCONCLUSIVE|passed|inconclusive)(?!\w)"
-                         r"|\[wrong\]|\[uncertain\]")  # fmt: skip
-
-    def sub(m: re.Match[str]) -> str:
-        word = m.group(0)
-        bold = _BOLD if word.isupper() else ""
-        return f"{bold}{paint[word]}{word}{_RESET}"
-
-    return pattern.sub(sub, text)
 
 
 def _seed(args: argparse.Namespace) -> dict[str, int]:
@@ -258,7 +240,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     text = str(report)
     if args.quiet:
         text = text.splitlines()[0]
-    print(colourise(text) if _use_colour(out, args.no_color) else text, file=out)
+    print(colourise(text) if use_colour(out, args.no_color) else text, file=out)
     if args.json:
         from gradcheck._io import write_json_atomic
 
@@ -270,7 +252,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             report.to_html(args.html)
         except GradcheckError as exc:
             raise GradcheckError(f"--html {args.html}: {exc}") from exc
-    return _EXIT[report.status]
+    return EXIT[report.status]
 
 
 def _sweep(args: argparse.Namespace, out: TextIO) -> int:
@@ -299,9 +281,9 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
                        entries=entries, count=args.entries, points=args.points)  # fmt: skip
     except SystemExit as exc:
         raise _exited(exc) from exc
-    colour = _use_colour(out, args.no_color)
+    colour = use_colour(out, args.no_color)
     head = f"step-size sweep ({result.method} differences, truncation order {result.order})"
-    lines = [f"{_BOLD}{head}{_RESET}" if colour else head]
+    lines = [f"{BOLD}{head}{RESET}" if colour else head]
     rows = [("entry", "analytic", "numeric", "chosen ε", "|g − g̃| at ε", "FD error at ε",
              "best ε", "truncation slope", "round-off slope")]  # fmt: skip
     for c in result.curves:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
-import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
@@ -23,13 +21,9 @@ from typing import Any, TextIO
 from gradcheck import lesson
 from gradcheck._engine import check
 from gradcheck._report import Report
+from gradcheck._terminal import BOLD, EXIT_USAGE, RESET, colourise, plain, use_colour
 
 __all__ = ["main"]
-
-_ANSI = re.compile(r"\033\[[0-9;]*m")
-_BOLD, _RESET = "\033[1m", "\033[0m"
-#: The command line's exit code for a usage error (``gradcheck.cli.EXIT_USAGE``).
-_EXIT_USAGE = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,12 +42,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _use_colour(out: TextIO, no_color: bool) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(out, "isatty", lambda: False)())
-
-
 def _lesson_line(run: Callable[[], object], colour: bool) -> str:
     """Run a lesson function with ``print_msg=True`` and return what it printed.
 
@@ -63,7 +51,7 @@ def _lesson_line(run: Callable[[], object], colour: bool) -> str:
     with contextlib.redirect_stdout(buf):
         run()
     text = buf.getvalue().rstrip("\n")
-    return text if colour else _ANSI.sub("", text)
+    return text if colour else plain(text)
 
 
 def _summary(report: Report) -> list[str]:
@@ -96,18 +84,18 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
         parser.print_usage(sys.stderr)
         message = f"unrecognized arguments: {' '.join(unknown)}"
         print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        return _EXIT_USAGE
+        return EXIT_USAGE
     if args.help:
         out.write(parser.format_help())
         return 0
 
-    colour = _use_colour(out, args.no_color)
+    colour = use_colour(out, args.no_color)
 
     def say(text: str = "") -> None:
         print(text, file=out)
 
     def heading(text: str) -> None:
-        say(f"{_BOLD}{text}{_RESET}" if colour else text)
+        say(f"{BOLD}{text}{RESET}" if colour else text)
 
     heading("1. The lesson's 1-D check: J(θ) = θx at x = 2, θ = 4, ε = 1e-7")
     say(_lesson_line(lambda: lesson.gradient_check(2, 4, print_msg=True), colour))
@@ -133,8 +121,6 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     heading("3. gradcheck's report of the same check (automatic step per entry):")
     table = str(report)
     if colour:
-        from gradcheck.cli import colourise
-
         table = colourise(table)
     say(table)
     say()

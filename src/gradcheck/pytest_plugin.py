@@ -160,7 +160,7 @@ class GradcheckFixture:
         """Return ``report`` if it passed, else raise with the compact report."""
         __tracebackhide__ = True
         if not report.passed:
-            from gradcheck._errors import GradientMismatch
+            from gradcheck._report import GradientMismatch
 
             error = GradientMismatch(report)
             error.args = (compact(report, choice=self.choice),)
