@@ -354,3 +354,36 @@ def test_a_tolerance_near_float64s_limits_draws_without_overflow(rtol: float) ->
     figure.canvas.draw()
     low, high = figure.axes[0].get_ylim()
     assert 1e-200 <= low < high <= 1e200
+
+
+@pytest.mark.parametrize(
+    ("dtypes", "method", "line"),
+    [
+        ((np.float64, np.float64), "central", 1e-7),
+        ((np.float64, np.float32), "central", 1e-3),
+        ((np.float32, np.float32), "forward", 1e-2),
+        ((np.float64, np.float64), "richardson", 1e-9),
+    ],
+)
+def test_the_tolerance_line_is_what_the_report_records(
+    dtypes: tuple[Any, Any], method: str, line: float
+) -> None:
+    params = {"W": np.linspace(0.5, 2.0, 4).astype(dtypes[0]), "b": np.ones(3, dtypes[1])}
+    report = gradcheck.check(
+        lambda p: float(np.sum(p["W"] ** 3) + np.sum(p["b"])),
+        params,
+        {"W": 3 * params["W"] ** 2, "b": np.ones(3)},
+        method=method,
+    )
+    assert report.options["screen_rtol"] == line
+    (drawn,) = plot_differences(report).get_lines()
+    assert drawn.get_ydata()[0] == pytest.approx(line)
+
+
+def test_a_report_without_a_tolerance_draws_no_line() -> None:
+    x = np.linspace(0.5, 2.0, 4)
+    report = gradcheck.check(lambda p: float(np.sum(p**3)), x, -3 * x**2)
+    options = {k: v for k, v in report.options.items() if k != "screen_rtol"}
+    ax = plot_differences(replace(report, options=options))
+    assert ax.get_lines() == []
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["wrong"]

@@ -24,7 +24,7 @@ from gradcheck._inputs import (
     private_copy,
 )
 from gradcheck._modes import Directional, Mode, ModeKeywords, RunMode, Sample, resolve_mode
-from gradcheck._numerics import SAFETY, Method, check_method
+from gradcheck._numerics import SAFETY, Method, check_method, default_rtol
 from gradcheck._precision import Float64Route
 from gradcheck._pytree import TreeDef, flatten
 
@@ -156,6 +156,12 @@ def _mode_options(mode: RunMode, keywords: ModeKeywords) -> dict[str, Any]:
     return {k: asdict(Directional(**{k: v}))[k] for k, v in given.items() if k != "sample"}
 
 
+def _screen_rtol(leaves: list[Array], method: Method, rtol: float | None) -> float | None:
+    """The screening tolerance of the coarsest parameter (``gradcheck._numerics.RTOL``),
+    which the report records for its pictures; None when ``rtol`` is given."""
+    return None if rtol is not None else max(default_rtol(x.dtype, method) for x in leaves)
+
+
 def make_plan(
     cost: Cost,
     params: Any,
@@ -199,6 +205,7 @@ def make_plan(
         "safety": SAFETY,
         "step_rule": "given" if eps is not None else STEP_RULE,
         "tolerance_rule": "fixed" if rtol is not None or atol is not None else "estimate",
+        "screen_rtol": _screen_rtol(leaves, method, rtol),
         "resolved_mode": run_mode.name,
         **_mode_options(run_mode, keywords),
     }

@@ -29,7 +29,6 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from gradcheck._errors import GradcheckError
-from gradcheck._numerics import RTOL
 from gradcheck._report import Report
 
 if TYPE_CHECKING:
@@ -164,14 +163,14 @@ def save(figure: Any, path: str | os.PathLike[str]) -> None:
         raise GradcheckError(f"cannot write picture {os.fspath(path)!r}: {exc}") from exc
 
 
-def _tolerance(report: Report) -> float:
-    rtol = report.options.get("rtol")
-    if rtol is not None:
-        return float(rtol)
-    method = str(report.options.get("method", "central"))
-    dtypes = [p.dtype for p in report.parameters.values()]
-    key = "float64" if all("64" in d for d in dtypes) else "float32"
-    return RTOL.get(key, RTOL["float64"]).get(method, 1e-7)
+def _tolerance(report: Report) -> float | None:
+    """The tolerance line: the ``rtol`` given, else the screening tolerance the check
+    recorded (``options["screen_rtol"]``); None when the report has neither."""
+    for key in ("rtol", "screen_rtol"):
+        value = report.options.get(key)
+        if value is not None:
+            return float(value)
+    return None
 
 
 def _directional_only(report: Report, name: str) -> bool:
@@ -255,11 +254,12 @@ def plot_differences(report: Report, ax: Any = None) -> Any:
             color=colour,
         )
     ax.set_yscale("log")
-    values = [*heights, tol]
+    values = [*heights, *([] if tol is None else [tol])] or [1.0]
     # within 1e±200: near float64's limits (rtol=1e300) the log ticks overflow
     top = min(max(values) * 10, 1e200)
     ax.set_ylim(min(max(min(values) / 30, 1e-200), top / 1e3), top)
-    ax.axhline(tol, color="black", linestyle="--", linewidth=1, label=f"tolerance {tol:.0e}")
+    if tol is not None:
+        ax.axhline(tol, color="black", linestyle="--", linewidth=1, label=f"tolerance {tol:.0e}")
     _name_ticks(ax, report)
     ax.set_ylabel("difference ‖g − g̃‖ / (‖g‖ + ‖g̃‖)")
     ax.set_title(
