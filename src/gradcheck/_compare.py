@@ -51,7 +51,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 
 from gradcheck import _kinks
-from gradcheck._numerics import SAFETY, Method
+from gradcheck._numerics import SAFETY, SCREEN_NOISE, Method
 
 __all__ = [
     "NOISE_SPREAD",
@@ -389,7 +389,7 @@ def tolerance(
     big = np.maximum(np.abs(analytic), np.abs(numeric))
     scale = _gradient_scale(analytic, numeric, floor)
     base = rtol * scale if atol is None else atol
-    noise = 0.0 if fixed else 3 * roundoff(method, sigma, h)
+    noise = 0.0 if fixed else SCREEN_NOISE * roundoff(method, sigma, h)
     return np.asarray(base + rtol * big + noise, dtype=np.float64)
 
 

@@ -13,7 +13,7 @@ ECnoise on the five equally spaced values ``J(θ + k h/2 v)``, ``k = −2..2``
 from one direction is a one-sample estimate: it is 0 whenever the five values happen
 to lie on a cubic to the last bit (a float64 MLP's loss does this in about one
 direction in ten). So ``σ`` is floored at ``u·|J|``, the rounding of the cost's own
-value (as the entrywise path does, ``gradcheck._engine._noise``), and the verdict
+value (as the entrywise path does, ``gradcheck._precision.cost_noise``), and the verdict
 judges every direction with the largest ``σ`` of its directions. When ``C(h)`` and
 ``C(h/2)`` round to the same value, ``e`` is 0 but the tolerance no longer collapses:
 equal quotients mean that ``C(h/2)``'s truncation error is below the quotients'

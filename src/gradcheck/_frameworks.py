@@ -36,7 +36,13 @@ import numpy as np
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
-from gradcheck._numerics import ATOL_ROUNDOFFS, PLAUSIBLE, plausible
+from gradcheck._numerics import (
+    ATOL_ROUNDOFFS,
+    BATCHED_ROUNDOFFS,
+    CANCELLATION,
+    PLAUSIBLE,
+    plausible,
+)
 from gradcheck._report import ParameterResult, Report, Status
 
 __all__ = [
@@ -150,7 +156,8 @@ def probe_batched(
 
     Returns why it cannot be used otherwise: it raised or warned (no batching rule,
     a BatchNorm in train mode writing its statistics, data-dependent control flow),
-    or it disagrees with the serial evaluation by more than ``1000 u`` relative.
+    or it disagrees with the serial evaluation by more than ``BATCHED_ROUNDOFFS · u``
+    relative (:data:`gradcheck._numerics.BATCHED_ROUNDOFFS`).
     """
     if not np.isfinite(value):
         return "no value"
@@ -161,7 +168,8 @@ def probe_batched(
             out = np.asarray(batched(stacked), dtype=np.float64).reshape(-1)
     except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    if out.shape != (2,) or not np.all(np.abs(out - value) <= 1e3 * u * max(abs(value), 1e-300)):
+    allowed = BATCHED_ROUNDOFFS * u * max(abs(value), 1e-300)
+    if out.shape != (2,) or not np.all(np.abs(out - value) <= allowed):
         return f"batched values {out.tolist()} differ from the serial value {value!r}"
     return None
 
@@ -383,7 +391,7 @@ def _with_precision(report: Report, user: Analytic, g64: dict[str, Array],
     if shown:
         worst = max(shown, key=lambda n: shown[n] or 0.0)
         figure = shown[worst] or 0.0
-        why = " (cancellation, e.g. a saturated tanh)" if figure > 1e3 * _UNIT.get(
+        why = " (cancellation, e.g. a saturated tanh)" if figure > CANCELLATION * _UNIT.get(
             user.dtype, 0.0) else ""  # fmt: skip
         messages.append(
             f"{user.dtype} round-off of your gradient against the same computation in "

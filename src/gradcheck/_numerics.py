@@ -49,6 +49,7 @@ from gradcheck._errors import GradcheckError
 
 __all__ = [
     "ATOL_ROUNDOFFS",
+    "BATCHED_ROUNDOFFS",
     "CANCELLATION",
     "CONSISTENCY_ROUNDOFFS",
     "CONSISTENCY_RTOL",
@@ -61,6 +62,7 @@ __all__ = [
     "RETRY_GROWTH",
     "RTOL",
     "SAFETY",
+    "SCREEN_NOISE",
     "SHOWN_NOISE",
     "STAGE_NOISE",
     "UNSEEN",
@@ -108,6 +110,12 @@ RTOL: dict[str, dict[str, float]] = {
 #: large), so 10 keeps false failures away while a real error of 1e-4 against an
 #: estimated error of 1e-10 is still a million times too large.
 SAFETY = 10.0
+#: The screen's allowance for round-off, in units of ``ν = gain·σ/h``, the standard
+#: deviation of the round-off a difference quotient inherits from the cost's noise
+#: ``σ`` (``gradcheck._compare``, rule 1): a correct entry's quotient is within
+#: three standard deviations of its exact value 99.7% of the time under Gaussian
+#: noise, and an entry outside is re-examined (rule 2), never failed on the screen.
+SCREEN_NOISE = 3.0
 
 
 #: A retry with the classic step scale is worth it only if the step grows this much
@@ -159,6 +167,12 @@ STAGE_NOISE = 2e-3
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms
 #: (about ``√n · u``; 1e3 u would take 10⁶ terms).
 CANCELLATION = 1e3
+#: A vectorised cost (a ``vmap``) may sum in another order than the serial one: its
+#: values at the unperturbed point may differ from the serial value by accumulated
+#: round-off, about ``√n · u`` for ``n`` terms. This many ``u`` (relative) covers
+#: ``10⁶`` terms; a batched cost that computes something else differs by far more
+#: (``gradcheck._frameworks.probe_batched``).
+BATCHED_ROUNDOFFS = 1e3
 #: Round-off of a low-precision gradient, in units of its dtype's round-off times the
 #: largest gradient entry of the model: 100 round-offs leave a wide margin over the
 #: ``±u ×`` that scale of an exactly-zero gradient (``gradcheck._frameworks``).
