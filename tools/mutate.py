@@ -43,8 +43,8 @@ whose source changed (``mutants/`` is regenerated first, then read).
 - ``only_mutate``: the modules of ``MODULES`` below: the issue's list (comparison,
   numerics, engine, modes, directional, localisation, diagnosis, summary, evaluation,
   pytree, adapters, io, cli), the modules the engine was later split into (``_plan``,
-  ``_entrywise``, ``_build``, ``_directional_check``), the verdict rules added since (``_precision``,
-  ``_nearby``, ``_kinks``), what keeps a torch model's state intact
+  ``_entrywise``, ``_build``, ``_directional_check``), the verdict rules added since
+  (``_precision``, ``_nearby``, ``_kinks``), what keeps a torch model's state intact
   (``_torch_state``), the adapters' shared precision routes and tolerances
   (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the
   Jacobian and Hessian checks, whose verdicts are the user's too (``_jacobian``,
