@@ -14,21 +14,19 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "gradcheck"
 MODULES = {p.stem: p for p in SRC.glob("*.py")}
-#: Modules that bring in a framework, a plotting or test library, or the command line:
-#: everything else is the core.
+#: Modules that bring in a framework, a plotting or test library, or the command line
+#: (and every ``_torch*`` / ``_jax*`` helper of the adapters): everything else is the core.
 FRONT_ENDS = {
     "__main__",
     "_frameworks",
     "_html",
-    "_torch_function",
-    "_torch_state",
     "cli",
     "demo",
     "jax",
     "plot",
     "pytest_plugin",
     "torch",
-}
+} | {m for m in MODULES if m.startswith(("_torch", "_jax"))}
 CORE = sorted(set(MODULES) - FRONT_ENDS - {"__init__"})
 #: Imports made inside a function on purpose, which would otherwise close a loop:
 #: ``Report.plot`` / ``Report.to_html`` render the report with the modules that read it.
