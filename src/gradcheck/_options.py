@@ -1,9 +1,10 @@
 """The options of every check, named once.
 
 :class:`Options` are the keyword options of :func:`gradcheck.check` that the torch and
-JAX adapters pass on to it; :class:`CheckOptions` adds the two the adapters set
-themselves (``batched``, ``complex_convention``). ``check`` takes exactly
-:data:`NAMES` (a test holds its signature to it), and ``check_jacobian`` /
+JAX adapters pass on to it (an adapter accepts ``complex_convention`` only as its
+framework's own convention); :class:`CheckOptions` adds ``batched``, which the adapters
+set themselves. ``check`` takes exactly :data:`NAMES` (a test holds its signature to
+it), and ``check_jacobian`` /
 ``check_hessian`` take the same names, refusing by name each that does not apply there.
 
 >>> NAMES[:4]
@@ -39,13 +40,13 @@ class Options(TypedDict, total=False):
     localise: bool | None
     budget: int | None
     miss_probability: float | None
+    complex_convention: ComplexConvention
 
 
 class CheckOptions(Options, total=False):
     """Every keyword option of :func:`gradcheck.check`."""
 
     batched: Callable[[Any], Any] | None
-    complex_convention: ComplexConvention
 
 
 #: The name of every keyword option of :func:`gradcheck.check`.
