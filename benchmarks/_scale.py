@@ -50,10 +50,20 @@ def localisation_rows(n: int, seeds: range) -> list[dict[str, Any]]:
             rep = gradcheck.check(cost, params, grad, mode="directional", seed=seed)
             sec = time.perf_counter() - t
             pinned = list(rep.localisation.get("pinned", []))
-            rows.append({"function": fn_name, "N": size, "seed": seed, "wrong": want,
-                         "status": rep.status, "evaluations": rep.evaluations,
-                         "seconds": sec, "pinned": pinned, "exact": pinned == [want],
-                         "regions": len(rep.localisation.get("regions", []))})  # fmt: skip
+            rows.append(
+                {
+                    "function": fn_name,
+                    "N": size,
+                    "seed": seed,
+                    "wrong": want,
+                    "status": rep.status,
+                    "evaluations": rep.evaluations,
+                    "seconds": sec,
+                    "pinned": pinned,
+                    "exact": pinned == [want],
+                    "regions": len(rep.localisation.get("regions", [])),
+                }
+            )
     return rows
 
 
@@ -69,9 +79,15 @@ def torch_slow_hours(full_rows: list[dict[str, Any]], n: int) -> dict[str, Any]:
     m = MLP(n)
     t_fwd = eval_seconds(TorchModel(m).plain)
     sec = src["torch_slow_passes_per_param"] * m.size * t_fwd
-    return {"N": m.size, "from_N": src["N"], "passes_per_param": src["torch_slow_passes_per_param"],
-            "torch_eval_ms": 1e3 * t_fwd, "extrapolated_s": sec, "extrapolated_h": sec / 3600,
-            "catches_entry_at_from_N": src["torch_slow_catches_entry"]}  # fmt: skip
+    return {
+        "N": m.size,
+        "from_N": src["N"],
+        "passes_per_param": src["torch_slow_passes_per_param"],
+        "torch_eval_ms": 1e3 * t_fwd,
+        "extrapolated_s": sec,
+        "extrapolated_h": sec / 3600,
+        "catches_entry_at_from_N": src["torch_slow_catches_entry"],
+    }
 
 
 #: Each worker configuration is timed this many times; the best time is kept, the
@@ -102,12 +118,18 @@ def _dask(x: Array, workers: int, trim: str) -> tuple[float, Any]:
     import dask
     from distributed import Client, LocalCluster
 
-    env = {} if trim == "dask" else {
-        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}  # fmt: skip
+    env = (
+        {}
+        if trim == "dask"
+        else {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    )
     saved = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None) if trim == "unset" else None
     with dask.config.set(env):
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
             dashboard_address=":0",
         )
         with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
@@ -122,8 +144,11 @@ def _dask(x: Array, workers: int, trim: str) -> tuple[float, Any]:
 def workers_row(n: int) -> dict[str, Any]:
     """Full mode on a ≥ 10 ms cost: serial, 2 processes, Dask 1 and 2 workers."""
     x = np.random.default_rng(5).standard_normal(n)
-    row: dict[str, Any] = {"N": n, "t_eval_ms": 1e3 * eval_seconds(lambda: busy_cost(x), 0.5),
-                           "loadavg_before": os.getloadavg()[0]}  # fmt: skip
+    row: dict[str, Any] = {
+        "N": n,
+        "t_eval_ms": 1e3 * eval_seconds(lambda: busy_cost(x), 0.5),
+        "loadavg_before": os.getloadavg()[0],
+    }
     row["serial_s"], rep = _full(x, None)
     row["evaluations"] = rep.evaluations
     row["serial_status"] = rep.status

@@ -58,8 +58,11 @@ def timing_child(n: int) -> dict[str, float]:
     """In this process: median seconds of gradcheck's directional check and torch's fast
     mode on the MLP of about ``n`` (``benchmarks/run.py --time-directional N``)."""
     m = MLP(n)
-    gc, rep = timed(lambda: gradcheck.check(m.cost, m.params, m.grad, mode="directional"),
-                    repeats=REPEATS, warmup=True)  # fmt: skip
+    gc, rep = timed(
+        lambda: gradcheck.check(m.cost, m.params, m.grad, mode="directional"),
+        repeats=REPEATS,
+        warmup=True,
+    )
     assert rep.status == "passed", rep
     tm = TorchModel(m)
     tf, ok = timed(lambda: tm.gradcheck(fast=True)[1], repeats=REPEATS, warmup=True)
@@ -72,8 +75,12 @@ def _timings(n: int) -> list[dict[str, float]]:
     run = Path(__file__).resolve().parent / "run.py"
     out = []
     for _ in range(PROCESSES):
-        done = subprocess.run([sys.executable, str(run), "--time-directional", str(n)],
-                              capture_output=True, text=True, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, str(run), "--time-directional", str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         out.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return out
 
@@ -128,10 +135,17 @@ def full_row(n: int, torch: bool = True, naive: bool = True) -> dict[str, Any]:
     m = MLP(n)
     t_eval = eval_seconds(lambda: m.cost(m.params))
     row: dict[str, Any] = {"N": m.size, "t_eval_ms": 1e3 * t_eval}
-    sec, rep = timed(lambda: gradcheck.check(m.cost, m.params, m.grad, mode="full"),
-                     repeats=3 if m.size < 50_000 else 1, warmup=m.size < 5000)  # fmt: skip
-    row.update(full_s=sec, full_status=rep.status, full_evals_per_param=rep.evaluations / m.size,
-               full_passes_per_param=sec / (t_eval * m.size))  # fmt: skip
+    sec, rep = timed(
+        lambda: gradcheck.check(m.cost, m.params, m.grad, mode="full"),
+        repeats=3 if m.size < 50_000 else 1,
+        warmup=m.size < 5000,
+    )
+    row.update(
+        full_s=sec,
+        full_status=rep.status,
+        full_evals_per_param=rep.evaluations / m.size,
+        full_passes_per_param=sec / (t_eval * m.size),
+    )
     entry = typical_entry(m.grad(m.params)["W"])
     tm = TorchModel(m)
     t_torch = eval_seconds(tm.plain)

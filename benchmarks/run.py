@@ -66,12 +66,12 @@ def _mark(ok: bool) -> str:
 
 def targets(out: dict[str, Any]) -> list[str]:
     """Issue 4's performance targets, each marked met or not met with the numbers."""
-    d, f, loc, w, m = (out[k] for k in ("directional", "full", "localisation", "workers",
-                                        "memory"))  # fmt: skip
+    d, f, loc, w, m = (out[k] for k in ("directional", "full", "localisation", "workers", "memory"))
     evals = max(r["directional_evals"] for r in d)
     grads = max(r["directional_grad_calls"] for r in d)
-    ratios = ", ".join(f"{r['ratio_vs_torch_fast']:.2f}× at N = {r['N']} (processes "
-                       f"{r['ratio_range']})" for r in d)  # fmt: skip
+    ratios = ", ".join(
+        f"{r['ratio_vs_torch_fast']:.2f}× at N = {r['N']} (processes {r['ratio_range']})" for r in d
+    )
     catch = all(r["gc_catches_x2"] and r["gc_catches_sign"] for r in d)
     f32 = all(r["float32_correct_status"] == "passed" for r in d)
     big = loc
@@ -79,8 +79,11 @@ def targets(out: dict[str, Any]) -> list[str]:
     judged = [r for r in f if r["N"] >= FULL_TARGET_FROM]
     passes = ", ".join(f"{r['full_passes_per_param']:.2f} at N = {r['N']}" for r in judged)
     per_n = ", ".join(f"{r['full_evals_per_param']:.3f}" for r in judged)
-    tslow = ", ".join(f"{r['torch_slow_passes_per_param']:.2f} at N = {r['N']}"
-                      for r in f if "torch_slow_passes_per_param" in r)  # fmt: skip
+    tslow = ", ".join(
+        f"{r['torch_slow_passes_per_param']:.2f} at N = {r['N']}"
+        for r in f
+        if "torch_slow_passes_per_param" in r
+    )
     naive = ", ".join(f"{r['naive_passes_per_param']:.2f}" for r in judged if "naive_s" in r)
     small = [r for r in f if r["N"] < FULL_TARGET_FROM]
     return [
@@ -105,10 +108,13 @@ def targets(out: dict[str, Any]) -> list[str]:
         f"- Full mode ≤ 2.2 forward passes per parameter on one worker, N ≈ 10⁴ and up: "
         f"{_mark(all(r['full_passes_per_param'] <= 2.2 for r in judged))}"
         f" ({passes}; evaluations / N {per_n}; the naive loop {naive}; torch slow {tslow})."
-        + "".join(f" At N = {r['N']}, where one evaluation takes {r['t_eval_ms'] * 1e3:.3g} µs, "
-                  f"gradcheck takes {r['full_passes_per_param']:.2f} and the naive loop "
-                  f"{r['naive_passes_per_param']:.2f}: Python's per-call overhead is the "
-                  "size of the cost there." for r in small),
+        + "".join(
+            f" At N = {r['N']}, where one evaluation takes {r['t_eval_ms'] * 1e3:.3g} µs, "
+            f"gradcheck takes {r['full_passes_per_param']:.2f} and the naive loop "
+            f"{r['naive_passes_per_param']:.2f}: Python's per-call overhead is the "
+            "size of the cost there."
+            for r in small
+        ),
         f"- Two Dask workers ≥ 1.6× one worker's throughput (cost {w['t_eval_ms']:.3g} ms): "
         f"{_mark(w['dask_speedup'] >= 1.6)} ({w['dask_speedup']:.2f}× with Dask's default "
         f"worker environment, {w['dask_notrim_speedup']:.2f}× with MALLOC_TRIM_THRESHOLD_ "
@@ -130,9 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
     ap.add_argument("--write", action="store_true", help="with --quick: write the outputs")
-    ap.add_argument("--time-directional", type=int, metavar="N",
-                    help="(internal) time the directional check and torch fast mode at N "
-                         "in this process; print JSON")  # fmt: skip
+    ap.add_argument(
+        "--time-directional",
+        type=int,
+        metavar="N",
+        help="(internal) time the directional check and torch fast mode at N "
+        "in this process; print JSON",
+    )
     args = ap.parse_args(argv)
     if args.time_directional:
         print(json.dumps(timing_child(args.time_directional)))
@@ -146,8 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {"machine": machine(), "section_s": {}, "loadavg": {}}
     sections: list[tuple[str, Any]] = [
         ("directional", lambda: [directional_row(n) for n in sizes]),
-        ("full", lambda: extrapolate_torch_slow(
-            [full_row(n, torch=n <= TORCH_SLOW_MAX) for n in full_sizes])),
+        (
+            "full",
+            lambda: extrapolate_torch_slow(
+                [full_row(n, torch=n <= TORCH_SLOW_MAX) for n in full_sizes]
+            ),
+        ),
         ("torch_slow_extrapolated", lambda: torch_slow_hours(out["full"], big)),
         ("localisation", lambda: localisation_rows(big, range(2 if q else 8))),
         ("workers", lambda: workers_row(16 if q else 64)),

@@ -242,8 +242,7 @@ class TestNonlinearForwardRule:
         report = gj.check_function(_jax_abs_rule(), x, modes=("fwd",))
         assert report.failed_parameters == ["linearity: jvp"]
         assert any(
-            m.startswith("the JVP (jax.jvp) is not linear in its tangent")
-            for m in report.messages
+            m.startswith("the JVP (jax.jvp) is not linear in its tangent") for m in report.messages
         )
 
     def test_jax_right_rule_is_linear(self) -> None:

@@ -22,7 +22,7 @@ SCHEMA = json.loads((ROOT / "src" / "gradcheck" / "report.schema.json").read_tex
 LESSON = str(ROOT / "examples" / "lesson_problem.py")
 PNG = b"\x89PNG\r\n\x1a\n"
 
-TARGETS = '''
+TARGETS = """
 import itertools
 import numpy as np
 
@@ -67,7 +67,7 @@ def jax_problem():
     return {"jax": lambda p: jnp.sum(jnp.sin(p["w"])), "params": {"w": np.array([0.1, 0.2])}}
 
 NOT_A_FUNCTION = 3
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +79,13 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gradcheck", *args], capture_output=True, text=True,
-        timeout=120, check=False, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        [sys.executable, "-m", "gradcheck", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def main(*args: str) -> tuple[int, str, str]:
@@ -130,9 +134,11 @@ def run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
     """Run the CLI with stdout on a pseudo-terminal; return what it printed."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gradcheck", *args], stdout=follower, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "gradcheck", *args],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
         env=env,
-    )  # fmt: skip
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -196,12 +202,28 @@ class TestRun:
 
     def test_options_reach_the_engine(self, targets: str, tmp_path: Path) -> None:
         path = tmp_path / "r.json"
-        code, _, _ = main("run", f"{targets}:good", "--method", "forward", "--mode", "sample",
-                          "--sample", "2", "--seed", "7", "--json", str(path))  # fmt: skip
+        code, _, _ = main(
+            "run",
+            f"{targets}:good",
+            "--method",
+            "forward",
+            "--mode",
+            "sample",
+            "--sample",
+            "2",
+            "--seed",
+            "7",
+            "--json",
+            str(path),
+        )
         opts = json.loads(path.read_text())["options"]
         assert code == 0
         assert (opts["method"], opts["mode"], opts["seed"], opts["sample"]) == (
-            "forward", "sample", 7, 2)
+            "forward",
+            "sample",
+            7,
+            2,
+        )
 
     def test_problem_options_apply_and_the_command_line_wins(
         self, targets: str, tmp_path: Path
@@ -295,8 +317,18 @@ class TestRun:
 class TestSweepCommand:
     def test_table_json_and_png(self, tmp_path: Path) -> None:
         png, js = tmp_path / "sweep.png", tmp_path / "sweep.json"
-        code, out, _ = main("sweep", f"{LESSON}:buggy", "--entries", "2", "--points", "9",
-                            "--plot", str(png), "--json", str(js))  # fmt: skip
+        code, out, _ = main(
+            "sweep",
+            f"{LESSON}:buggy",
+            "--entries",
+            "2",
+            "--points",
+            "9",
+            "--plot",
+            str(png),
+            "--json",
+            str(js),
+        )
         assert code == 0
         assert "truncation slope" in out and "b1[0, 0]" in out
         data = json.loads(js.read_text())

@@ -253,8 +253,9 @@ class TestRetryNeverTurnsAliasingIntoWrong:
         assert report.parameters["b"].status == expected, str(report)
         assert report.status == expected, str(report)
         if expected == "inconclusive":
-            assert any(m.startswith("b: ") and "could not be resolved" in m
-                       for m in report.messages), str(report)  # fmt: skip
+            assert any(
+                m.startswith("b: ") and "could not be resolved" in m for m in report.messages
+            ), str(report)
 
     @pytest.mark.parametrize(("rate", "b", "expected"), CASES)
     def test_a_sign_flip_is_never_passed(self, rate: float, b: float, expected: str) -> None:

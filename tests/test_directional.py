@@ -26,8 +26,10 @@ GRAD = D * X + np.cos(X)
 def _mlp() -> tuple[Any, Any, dict[str, Array]]:
     rng = np.random.default_rng(1)
     xs = rng.standard_normal((64, 20)).astype(np.float32)
-    p = {"W": (rng.standard_normal((20, 50)) / 5).astype(np.float32),
-         "b": (rng.standard_normal(50) / 10).astype(np.float32)}  # fmt: skip
+    p = {
+        "W": (rng.standard_normal((20, 50)) / 5).astype(np.float32),
+        "b": (rng.standard_normal(50) / 10).astype(np.float32),
+    }
 
     def cost(q: dict[str, Array]) -> Any:
         return np.mean(np.tanh(xs @ q["W"] + q["b"]) ** 2)
@@ -87,8 +89,9 @@ class TestGuarantee:
         def cost(p: Array) -> Any:
             return np.sum(p**3)
 
-        bound = gradcheck.check(cost, x, g, mode="directional",
-                                miss_probability=delta).guarantee["relative_error"]  # fmt: skip
+        bound = gradcheck.check(cost, x, g, mode="directional", miss_probability=delta).guarantee[
+            "relative_error"
+        ]
         rho = factor * bound
         misses = runs = 0
         for seed in range(seeds):

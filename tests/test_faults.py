@@ -69,10 +69,14 @@ def _evaluations() -> int:
 def planned_faults() -> dict[str, int]:
     """How many faults each test injects (for docs/reliability.md)."""
     n = _evaluations()
-    return {"exception at evaluation k": n, "KeyboardInterrupt at evaluation k": n,
-            "KeyboardInterrupt from progress": 1,
-            "cost raises in a thread / process worker": 2 * W.size, "process-pool worker dies": 1,
-            "Dask worker dies": 1}  # fmt: skip
+    return {
+        "exception at evaluation k": n,
+        "KeyboardInterrupt at evaluation k": n,
+        "KeyboardInterrupt from progress": 1,
+        "cost raises in a thread / process worker": 2 * W.size,
+        "process-pool worker dies": 1,
+        "Dask worker dies": 1,
+    }
 
 
 class _Faulty:
@@ -163,8 +167,13 @@ class TestExceptionInWorkers:
                 for pool in pools:
                     params = _params()
                     with pytest.raises(gradcheck.GradcheckError) as info:
-                        gradcheck.check(functools.partial(raises_at, i, j), params, grad,
-                                        mode="full", executor=pool)  # fmt: skip
+                        gradcheck.check(
+                            functools.partial(raises_at, i, j),
+                            params,
+                            grad,
+                            mode="full",
+                            executor=pool,
+                        )
                     messages.append(str(info.value))
                     _untouched(params)
                     assert _state() == seeded

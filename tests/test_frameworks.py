@@ -72,8 +72,16 @@ def _sides(w: Array, grads64: Any, backward64: bool = True) -> Any:
 
 def _check(make: Any, user: Analytic, **options: Any) -> Any:
     with preserve_rng() as rng:
-        return check_adapted(make, user, precision="float64", rng=rng, notes=[],
-                             options=options, start=time.perf_counter(), unused=None)  # fmt: skip
+        return check_adapted(
+            make,
+            user,
+            precision="float64",
+            rng=rng,
+            notes=[],
+            options=options,
+            start=time.perf_counter(),
+            unused=None,
+        )
 
 
 class TestRoutes:
@@ -117,9 +125,16 @@ class TestRoutes:
     def test_seconds_count_from_the_adapter_entry(self) -> None:
         user = Analytic(float(np.sum(np.sin(self.W))), {"w": np.cos(self.W)}, "float64")
         with preserve_rng() as rng:
-            report = check_adapted(_sides(self.W, np.cos), user, precision="float64", rng=rng,
-                                   notes=[], options={}, start=time.perf_counter() - 100.0,
-                                   unused=None)  # fmt: skip
+            report = check_adapted(
+                _sides(self.W, np.cos),
+                user,
+                precision="float64",
+                rng=rng,
+                notes=[],
+                options={},
+                start=time.perf_counter() - 100.0,
+                unused=None,
+            )
         assert report.seconds >= 100.0
 
 
@@ -207,8 +222,10 @@ class TestTorchPrecision:
         assert report.status == "passed", str(report)
         headline = [msg for msg in report.messages if "float32 round-off of your" in msg]
         assert len(headline) == 1 and "0.bias" not in headline[0]
-        assert any(msg.startswith("0.bias: the gradient is zero up to float32 round-off")
-                   for msg in report.messages)  # fmt: skip
+        assert any(
+            msg.startswith("0.bias: the gradient is zero up to float32 round-off")
+            for msg in report.messages
+        )
 
     def test_float64_model_has_no_precision_figure(self) -> None:
         report = gt.check_module(_Saturated(torch.float64), lambda m: m(torch.arange(4.0).double()))

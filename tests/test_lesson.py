@@ -72,8 +72,13 @@ class TestLessonProblem:
         assert X.shape == (4, 3) and list(Y) == [1, 1, 0]
         assert list(parameters) == list(lesson.KEYS) == ["W1", "b1", "W2", "b2", "W3", "b3"]
         assert [parameters[k].shape for k in parameters] == [
-            (5, 4), (5, 1), (3, 5), (3, 1), (1, 3), (1, 1)
-        ]  # fmt: skip
+            (5, 4),
+            (5, 1),
+            (3, 5),
+            (3, 1),
+            (1, 3),
+            (1, 1),
+        ]
 
     def test_drawn_as_the_lesson_draws(self, problem: Problem) -> None:
         X, _, parameters = problem
@@ -224,8 +229,11 @@ class TestWhatTheEngineAdds:
         assert b1 is not None and b1.kind == "factor"
         assert b1.factor == pytest.approx(4.0, rel=1e-5)
         assert {k for k, p in report.parameters.items() if p.status == "passed"} == {
-            "W1", "b2", "W3", "b3"
-        }  # fmt: skip
+            "W1",
+            "b2",
+            "W3",
+            "b3",
+        }
 
     def test_engine_passes_the_fixed_backprop(self, problem: Problem) -> None:
         report = self._report(problem, fixed=True)

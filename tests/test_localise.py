@@ -20,8 +20,11 @@ def _cost(p: Array) -> float:
     return float(np.sum(np.sin(p)))
 
 
-PARAMS = {"A": RNG.standard_normal((40, 60)), "B": RNG.standard_normal((40, 60)),
-          "c": RNG.standard_normal(3000)}  # fmt: skip
+PARAMS = {
+    "A": RNG.standard_normal((40, 60)),
+    "B": RNG.standard_normal((40, 60)),
+    "c": RNG.standard_normal(3000),
+}
 
 
 def _tree_cost(p: dict[str, Array]) -> float:
@@ -84,9 +87,9 @@ class TestDense:
         assert again.localisation == report.localisation and again.mode == "directional"
 
     def test_budget_reports_regions(self) -> None:
-        g = np.cos(X[:4096 * 4])
+        g = np.cos(X[: 4096 * 4])
         g[[5, 9000]] += 1.0
-        report = gradcheck.check(_cost, X[:4096 * 4], g, mode="directional", budget=20)
+        report = gradcheck.check(_cost, X[: 4096 * 4], g, mode="directional", budget=20)
         loc = report.localisation
         assert report.status == "failed" and loc["exhausted"] and loc["regions"]
 

@@ -50,8 +50,9 @@ class TestBatched:
     def test_same_verdict_as_serial(self) -> None:
         serial = gradcheck.check(cost, _params(), bad_grad, mode="full")
         for budget in (10**9, 1000):
-            stacked = gradcheck.check(cost, _params(), bad_grad, mode="full",
-                                      batched=batched, memory_budget=budget)  # fmt: skip
+            stacked = gradcheck.check(
+                cost, _params(), bad_grad, mode="full", batched=batched, memory_budget=budget
+            )
             assert _summary(stacked) == _summary(serial)
 
     def test_wrong_shape(self) -> None:
@@ -76,9 +77,13 @@ class TestExecutors:
 
 class TestDask:
     def test_local_cluster_and_dead_worker(self) -> None:
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster, Client(cluster) as client:
+        with (
+            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             serial = gradcheck.check(cost, _params(), bad_grad)
             remote = gradcheck.check(cost, _params(), bad_grad, executor=client)
             assert _summary(remote) == _summary(serial)

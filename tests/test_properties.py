@@ -190,10 +190,11 @@ def _plant(
     candidates = [
         k
         for k, n in enumerate(names)
-        if clean.parameters[n].checked and gmaxes[k] > 0
+        if clean.parameters[n].checked
+        and gmaxes[k] > 0
         and (gmaxes[k] < SMALL * max(gmaxes)) == small
         and on_scale in (None, _on_scale(problem, n))
-    ]  # fmt: skip
+    ]
     assume(candidates)
     k = draw.draw(st.sampled_from(candidates), label="parameter")
     result = clean.parameters[names[k]]
@@ -291,9 +292,12 @@ class TestPlantedErrorIsFound:
 
     @staticmethod
     def _above_bound(
-        problem: WideProblem, method: str, data: st.DataObject, small: bool,
+        problem: WideProblem,
+        method: str,
+        data: st.DataObject,
+        small: bool,
         on_scale: bool | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         clean = _check(problem, problem.gradient(), method)
         assume(clean.status == "passed")  # a bound is stated only by a conclusive check
         grad, name, where, planted = _plant(

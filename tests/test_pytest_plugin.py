@@ -54,12 +54,14 @@ class TestPlugin:
         pytester.makepyfile(TESTS)
         result = pytester.runpytest("-s")
         result.assert_outcomes(passed=3, failed=1)
-        result.stdout.fnmatch_lines([
-            "*GradientMismatch: gradient check failed in full mode: difference 0.333",
-            "*W (2, 2): failed, 4 of 4 entries wrong — ×2*",
-            "*worst entries:",
-            "*W[[]*]: analytic *, numeric * (abs err *, rel err *) [[]wrong[]]",
-        ])  # fmt: skip
+        result.stdout.fnmatch_lines(
+            [
+                "*GradientMismatch: gradient check failed in full mode: difference 0.333",
+                "*W (2, 2): failed, 4 of 4 entries wrong — ×2*",
+                "*worst entries:",
+                "*W[[]*]: analytic *, numeric * (abs err *, rel err *) [[]wrong[]]",
+            ]
+        )
         result.stdout.fnmatch_lines(["*MODE full None*", "*OWN sample*"])
         assert "parameter  shape" not in result.stdout.str()  # not the full table
 
@@ -67,11 +69,13 @@ class TestPlugin:
         pytester.makepyfile(TESTS)
         result = pytester.runpytest("-s", "--gradcheck-mode=quick")
         result.assert_outcomes(passed=3, failed=1)
-        result.stdout.fnmatch_lines([
-            "gradcheck: --gradcheck-mode=quick",
-            "*MODE directional directional*",
-            "*OWN directional*",  # the command line overrides the test's own mode
-        ])  # fmt: skip
+        result.stdout.fnmatch_lines(
+            [
+                "gradcheck: --gradcheck-mode=quick",
+                "*MODE directional directional*",
+                "*OWN directional*",  # the command line overrides the test's own mode
+            ]
+        )
 
     def test_quick_mode_failure_says_a_directional_check_ran(
         self, pytester: pytest.Pytester
@@ -122,8 +126,9 @@ class TestPlugin:
             "import sys, gradcheck.pytest_plugin; "
             "print(sorted(m for m in ('torch', 'jax', 'matplotlib') if m in sys.modules))"
         )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True, timeout=60).stdout  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
         assert out.strip() == "[]"
 
 

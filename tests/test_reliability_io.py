@@ -244,13 +244,17 @@ class TestNumericalHonesty:
 
     def test_tiny_float32_gradient_not_failed(self) -> None:
         x = np.linspace(-1, 1, 5).astype(np.float32)
-        report = gradcheck.check(lambda p: np.float32(1.0) + np.sum(np.float32(1e-9) * p**3),
-                                 x, np.float32(3e-9) * x**2, mode="full")  # fmt: skip
+        report = gradcheck.check(
+            lambda p: np.float32(1.0) + np.sum(np.float32(1e-9) * p**3),
+            x,
+            np.float32(3e-9) * x**2,
+            mode="full",
+        )
         # the 1e-9 term is a few ulps of J = 1 in float32: passed if the check can see it
         # (float64 formula check), else inconclusive and saying why (docs/numerics.md)
         unresolved = any("could not be resolved" in m for m in report.messages)
-        assert report.status == "passed" or (report.status == "inconclusive" and unresolved), (
-            str(report)
+        assert report.status == "passed" or (report.status == "inconclusive" and unresolved), str(
+            report
         )
 
     def test_bound_in_report_dict(self) -> None:

@@ -430,8 +430,7 @@ class TestNoBoundWithoutAComparison:
         params = {"W": np.linspace(0.1, 1.0, 6).reshape(2, 3), "b": np.zeros(2)}
         calls = itertools.count()
         noisy = lambda p: np.sum(p["W"] ** 2) + next(calls) * 1e-3  # noqa: E731 (complex too)
-        report = gradcheck.check(noisy, params, {"W": 2 * params["W"], "b": np.zeros(2)},
-                                 **options)  # fmt: skip
+        report = gradcheck.check(noisy, params, {"W": 2 * params["W"], "b": np.zeros(2)}, **options)
         assert report.status == "inconclusive"
         for result in report.parameters.values():
             assert result.checked == 0 and result.detection_bound == NO_BOUND == np.inf
@@ -451,9 +450,11 @@ class TestNoBoundWithoutAComparison:
         """Crafted: a comparison over no entries, next to one over some."""
         empty = np.zeros(0)
         report = summary(
-            {"none": (empty, empty, empty, []),
-             "some": (np.ones(2), np.ones(2), np.full(2, 1e-9), ["ok", "ok"])}
-        )  # fmt: skip
+            {
+                "none": (empty, empty, empty, []),
+                "some": (np.ones(2), np.ones(2), np.full(2, 1e-9), ["ok", "ok"]),
+            }
+        )
         assert report.parameters["none"].detection_bound == np.inf
         assert report.parameters["some"].detection_bound == 0.0  # crafted reach of 0
 
@@ -483,6 +484,7 @@ class TestNoBoundWithoutAComparison:
     def test_directional_parameter_with_zero_gradient(self) -> None:
         params = {"w": np.linspace(0.1, 1.0, 5000), "z": np.zeros(3)}
         cost = lambda p: float(np.sum(p["w"] ** 2))  # noqa: E731
-        report = gradcheck.check(cost, params, {"w": 2 * params["w"], "z": np.zeros(3)},
-                                 mode="directional")  # fmt: skip
+        report = gradcheck.check(
+            cost, params, {"w": 2 * params["w"], "z": np.zeros(3)}, mode="directional"
+        )
         assert report.parameters["z"].detection_bound != 0.0

@@ -296,13 +296,23 @@ class TestImports:
 
 def _rng_states() -> tuple[Any, ...]:
     np_state = np.random.get_state()
-    return (np_state[0], np_state[1].copy(), *np_state[2:], random.getstate(),
-            torch.get_rng_state())  # fmt: skip
+    return (
+        np_state[0],
+        np_state[1].copy(),
+        *np_state[2:],
+        random.getstate(),
+        torch.get_rng_state(),
+    )
 
 
 def _same_rng(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return (a[0] == b[0] and np.array_equal(a[1], b[1]) and a[2:5] == b[2:5]
-            and a[5] == b[5] and torch.equal(a[6], b[6]))  # fmt: skip
+    return (
+        a[0] == b[0]
+        and np.array_equal(a[1], b[1])
+        and a[2:5] == b[2:5]
+        and a[5] == b[5]
+        and torch.equal(a[6], b[6])
+    )
 
 
 XS = torch.randn(20, 4, generator=torch.Generator().manual_seed(7))

@@ -63,9 +63,9 @@ class TestSharpFeatures:
             x, w = _sharp_case(seed)
             report = gradcheck.check(lambda p, w=w: float(f(p, w)), x, g(x, w))
             unresolved = any("could not be resolved" in m for m in report.messages)
-            assert report.status == "passed" or (
-                report.status == "inconclusive" and unresolved
-            ), f"seed {seed}, w {w:g}\n{report}"
+            assert report.status == "passed" or (report.status == "inconclusive" and unresolved), (
+                f"seed {seed}, w {w:g}\n{report}"
+            )
             outcomes.append(report.status)
         assert outcomes.count("passed") > len(outcomes) // 2  # the check still concludes
 

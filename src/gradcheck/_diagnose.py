@@ -175,8 +175,10 @@ def diagnose(
     na, nn = float(norm2(aj)), float(norm2(nj))
     if not np.any(n) and np.any(a):
         return Diagnosis(
-            "unused", 0.0, "the cost does not change with this parameter (its finite "
-            "differences are exactly 0): does the cost use it? If not, its gradient is 0"
+            "unused",
+            0.0,
+            "the cost does not change with this parameter (its finite "
+            "differences are exactly 0): does the cost use it? If not, its gradient is 0",
         )
     if nn > 0 and na <= FIT * nn:
         return Diagnosis("zero", 0.0, "the gradient is zero where it should not be (missing?)")

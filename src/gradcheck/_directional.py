@@ -222,9 +222,15 @@ class Prober:
     """
 
     def __init__(
-        self, ev: Evaluator, leaves: list[Array], analytic: list[Array], j0: float,
-        rtol: float | None, roundoff: float | None = None, work: Any = None,
-    ) -> None:  # fmt: skip
+        self,
+        ev: Evaluator,
+        leaves: list[Array],
+        analytic: list[Array],
+        j0: float,
+        rtol: float | None,
+        roundoff: float | None = None,
+        work: Any = None,
+    ) -> None:
         self.ev, self.j0 = ev, j0
         self.g = [np.asarray(a, dtype=np.float64).reshape(-1) for a in analytic]
         self.scale = [entry_scale(leaf.reshape(-1)) for leaf in leaves]
@@ -283,8 +289,10 @@ class Prober:
             full.append(hv)
             half.append(np.multiply(hv, 0.5, out=self._work[start + v.size : start + 2 * v.size]))
             start += 2 * v.size
-        points = [tuple(Delta(s[0], slice(s[1], s[2]), hv, t) for s, hv in zip(segments, vs))
-                  for vs, t in ((full, 1.0), (full, -1.0), (half, 1.0), (half, -1.0))]  # fmt: skip
+        points = [
+            tuple(Delta(s[0], slice(s[1], s[2]), hv, t) for s, hv in zip(segments, vs))
+            for vs, t in ((full, 1.0), (full, -1.0), (half, 1.0), (half, -1.0))
+        ]
         jp, jm, jp2, jm2 = (float(x) for x in np.real(self.ev(points)))
         self.evaluations += 4
         c1, c2 = (jp - jm) / (2 * h), (jp2 - jm2) / h
@@ -299,8 +307,18 @@ class Prober:
             rtol = max(default_rtol(self.dtypes[s[0]], "richardson") for s in segments)
         screen = rtol * (math.sqrt(spread) + max(abs(a), abs(numeric)))
         tol = _tolerance(screen, err, sigma, h)
-        return Probe(tuple(segments), a, numeric, err, tol, sigma, abs(a - numeric) > tol,
-                     tuple(dirs), h, screen)  # fmt: skip
+        return Probe(
+            tuple(segments),
+            a,
+            numeric,
+            err,
+            tol,
+            sigma,
+            abs(a - numeric) > tol,
+            tuple(dirs),
+            h,
+            screen,
+        )
 
 
 @dataclass(frozen=True)
@@ -321,9 +339,12 @@ class Directional:
 
 
 def directional(
-    prober: Prober, names: list[str], rng: np.random.Generator, miss: float,
+    prober: Prober,
+    names: list[str],
+    rng: np.random.Generator,
+    miss: float,
     directions: int = DIRECTIONS,
-) -> Directional:  # fmt: skip
+) -> Directional:
     """Run the verdict's ``directions`` probes over every parameter (module doc)."""
     sizes = [g.size for g in prober.g]
     norms = [prober.norm(i) for i in range(len(sizes))]

@@ -72,9 +72,16 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
     low = point.roundoff > _FLOAT64_U
     s = _Setting(plan.method, point.j0, sigma, plan.rtol, plan.atol, plan.fixed, low, work, sigmas)
     compared = _check_leaves(
-        ev, s, point.leaves, plan.names, point.analytic, plan.eps, chosen,
-        grad_at=_gradient_at(plan), seed=plan.seed,
-    )  # fmt: skip
+        ev,
+        s,
+        point.leaves,
+        plan.names,
+        point.analytic,
+        plan.eps,
+        chosen,
+        grad_at=_gradient_at(plan),
+        seed=plan.seed,
+    )
     outcome = summarise(compared.results, point.analytic, sigma, plan.pairs)
     hidden_note = (noise.note,) if work is not None else ()
     notes = (*hidden_note, *compared.notes, *outcome.notes)
@@ -152,9 +159,16 @@ class _Setting:
 
 
 def _compare_entries(
-    ev: Evaluator, s: _Setting, i: int, leaf: Array, idx: Array, h: Array, a: Array,
-    rtol: float, floor: float,
-) -> cmp.Comparison:  # fmt: skip
+    ev: Evaluator,
+    s: _Setting,
+    i: int,
+    leaf: Array,
+    idx: Array,
+    h: Array,
+    a: Array,
+    rtol: float,
+    floor: float,
+) -> cmp.Comparison:
     """Stages 3 and 4 for the entries ``idx`` of parameter ``i`` at steps ``h``."""
     method = s.method
     offsets = cmp.STAGE1[method]
@@ -176,9 +190,19 @@ def _compare_entries(
     if method != "complex":
         vals2 = np.real(vals2)
     return cmp.compare(
-        method, a, numeric, h, tol, j0=s.j0, sigma=sigma, fixed=s.fixed,
-        stage1=real1, recheck=vals2, floor=floor, low_precision=s.low_precision,
-    )  # fmt: skip
+        method,
+        a,
+        numeric,
+        h,
+        tol,
+        j0=s.j0,
+        sigma=sigma,
+        fixed=s.fixed,
+        stage1=real1,
+        recheck=vals2,
+        floor=floor,
+        low_precision=s.low_precision,
+    )
 
 
 def _check_leaves(

@@ -213,15 +213,18 @@ def _float64_route(make: Callable[[str], Side], user: Analytic, rng: GlobalRng) 
     if not agrees(user.value, value, user.dtype):
         return f"{side.what} could not be used (its loss {value!r} differs from {user.value!r})"
     if not g:
-        note = (f"the backward pass of {side.what} raised {backward}; the {user.dtype} "
-                "gradient is checked against float64 finite differences")  # fmt: skip
+        note = (
+            f"the backward pass of {side.what} raised {backward}; the {user.dtype} "
+            "gradient is checked against float64 finite differences"
+        )
         return _Choice("mixed", side, user.grads, {}, [note])
     g64 = {n: np.zeros_like(user.grads[n]) if x is None else x for n, x in g.items()}
     return _Choice("float64", side, user.grads, g64, [])
 
 
-def _choose(make: Callable[[str], Side], user: Analytic, precision: str, rng: GlobalRng,
-            unused: str | None) -> _Choice:  # fmt: skip
+def _choose(
+    make: Callable[[str], Side], user: Analytic, precision: str, rng: GlobalRng, unused: str | None
+) -> _Choice:
     """Pick the route (module doc); raise ``unused`` when the loss ignores its input."""
     fallback = None
     if user.dtype != "float64" and precision == "float64":
@@ -297,8 +300,9 @@ def check_adapted(
     notes = [*notes, *choice.notes]
     floor = 0.0
     if choice.route == "float64":
-        largest = max((float(np.max(np.abs(g), initial=0.0)) for g in choice.g64.values()),
-                      default=0.0)  # fmt: skip
+        largest = max(
+            (float(np.max(np.abs(g), initial=0.0)) for g in choice.g64.values()), default=0.0
+        )
         floor = ATOL_ROUNDOFFS * _UNIT.get(user.dtype, 0.0) * largest
         for n, g64 in choice.g64.items():
             if plausible(user.grads[n], g64, floor):
@@ -336,13 +340,19 @@ def check_adapted(
         "route": choice.route,
         "vectorised": batched is not None,
     }
-    return replace(report, options={**report.options, **info},
-                   seconds=time.perf_counter() - start)  # fmt: skip
+    return replace(report, options={**report.options, **info}, seconds=time.perf_counter() - start)
 
 
-def _run_engine(side: Side, grads: dict[str, Array], route: Route, user: Analytic,
-                batched: Callable[[Any], Any] | None, notes: list[str],
-                options: dict[str, Any], rng: GlobalRng) -> Report:  # fmt: skip
+def _run_engine(
+    side: Side,
+    grads: dict[str, Array],
+    route: Route,
+    user: Analytic,
+    batched: Callable[[Any], Any] | None,
+    notes: list[str],
+    options: dict[str, Any],
+    rng: GlobalRng,
+) -> Report:
     """The engine's check with the route's tolerance; notes say what was compared."""
     opts = dict(options)
     tolerance = "the engine's error-estimate rule"
@@ -350,24 +360,30 @@ def _run_engine(side: Side, grads: dict[str, Array], route: Route, user: Analyti
     given = opts.get("rtol") is not None or opts.get("atol") is not None
     if route == "mixed" and rtol is not None and not given:
         opts["rtol"] = rtol
-        tolerance = (f"rtol={rtol:g} for a {user.dtype} analytic gradient, each parameter "
-                     "on its own gradient scale")  # fmt: skip
+        tolerance = (
+            f"rtol={rtol:g} for a {user.dtype} analytic gradient, each parameter "
+            "on its own gradient scale"
+        )
     elif given:
         tolerance = "the rtol/atol given"
     if batched is not None:
         opts["batched"] = batched
-    analytic = {"float64": "float64 (the same formula)", "mixed": user.dtype,
-                "same": user.dtype}[route]  # fmt: skip
+    analytic = {"float64": "float64 (the same formula)", "mixed": user.dtype, "same": user.dtype}[
+        route
+    ]
     numeric = user.dtype if route == "same" else "float64"
     rng.reset()
     report = check(side.cost, side.params, grads, **opts)
-    notes = [*notes, f"analytic gradient in {analytic}, finite differences in {numeric}; "
-             f"tolerance: {tolerance}"]  # fmt: skip
+    notes = [
+        *notes,
+        f"analytic gradient in {analytic}, finite differences in {numeric}; tolerance: {tolerance}",
+    ]
     return replace(report, messages=(*report.messages, *notes))
 
 
-def _with_precision(report: Report, user: Analytic, g64: dict[str, Array],
-                    checked: dict[str, Array], floor: float) -> Report:  # fmt: skip
+def _with_precision(
+    report: Report, user: Analytic, g64: dict[str, Array], checked: dict[str, Array], floor: float
+) -> Report:
     """Set each parameter's precision figure and say the largest in a message.
 
     A parameter whose float64 gradient is itself below ``floor`` (zero in exact
@@ -391,8 +407,11 @@ def _with_precision(report: Report, user: Analytic, g64: dict[str, Array],
     if shown:
         worst = max(shown, key=lambda n: shown[n] or 0.0)
         figure = shown[worst] or 0.0
-        why = " (cancellation, e.g. a saturated tanh)" if figure > CANCELLATION * _UNIT.get(
-            user.dtype, 0.0) else ""  # fmt: skip
+        why = (
+            " (cancellation, e.g. a saturated tanh)"
+            if figure > CANCELLATION * _UNIT.get(user.dtype, 0.0)
+            else ""
+        )
         messages.append(
             f"{user.dtype} round-off of your gradient against the same computation in "
             f"float64: up to {figure:.2g} ({100 * figure:.2g}%) on {worst}{why}; it does "
@@ -405,8 +424,7 @@ def _roundoff_bound(report: Report, user: Analytic) -> Report:
     """``mixed`` route: a parameter whose whole gradient is within the model's
     round-off cannot be judged on its own scale; failed there, it is inconclusive."""
     unit = _UNIT.get(user.dtype, 0.0)
-    largest = max((float(np.max(np.abs(g), initial=0.0)) for g in user.grads.values()),
-                  default=0.0)  # fmt: skip
+    largest = max((float(np.max(np.abs(g), initial=0.0)) for g in user.grads.values()), default=0.0)
     floor = ATOL_ROUNDOFFS * unit * largest
     params, messages = dict(report.parameters), list(report.messages)
     for n, p in report.parameters.items():
@@ -420,6 +438,9 @@ def _roundoff_bound(report: Report, user: Analytic) -> Report:
                 "backward so the formula can be checked in float64"
             )
     statuses = {p.status for p in params.values()}
-    status: Status = "failed" if "failed" in statuses else (
-        "inconclusive" if "inconclusive" in statuses else "passed")  # fmt: skip
+    status: Status = (
+        "failed"
+        if "failed" in statuses
+        else ("inconclusive" if "inconclusive" in statuses else "passed")
+    )
     return replace(report, status=status, parameters=params, messages=tuple(messages))

@@ -213,9 +213,7 @@ def check_target(cost: Any, params: Any) -> None:
             f"cost must be a function of the parameters, got a {type(cost).__name__}"
         )
     if params is None:
-        raise GradcheckError(
-            "params is None: pass an array, or a dict / list / tuple of arrays"
-        )
+        raise GradcheckError("params is None: pass an array, or a dict / list / tuple of arrays")
 
 
 def _is_real(value: Any) -> bool:

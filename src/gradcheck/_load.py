@@ -128,9 +128,12 @@ def as_problem(value: object, target: str) -> Problem:
             if not callable(value["cost"]):
                 raise GradcheckError(f"{target}: 'cost' is not callable")
             return Problem(
-                "numpy", cost=value["cost"], params=value["params"], grad=value["grad"],
+                "numpy",
+                cost=value["cost"],
+                params=value["params"],
+                grad=value["grad"],
                 options=opts,
-            )  # fmt: skip
+            )
         raise GradcheckError(
             f"{target} returned a dict with keys {sorted(keys)}; it must {_SHAPES}"
         )
@@ -213,9 +216,7 @@ def load_target(target: str) -> Callable[[], Any]:
     except ModuleNotFoundError as exc:
         raise GradcheckError(f"cannot import {where!r}: {exc}") from exc
     except Exception as exc:
-        raise GradcheckError(
-            f"importing {where!r} raised {type(exc).__name__}: {exc}"
-        ) from exc
+        raise GradcheckError(f"importing {where!r} raised {type(exc).__name__}: {exc}") from exc
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):

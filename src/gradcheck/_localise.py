@@ -98,9 +98,12 @@ def _fits(pred: float, probe: Probe) -> bool:
 
 
 def diagnose_directional(
-    prober: Prober, leaf: int, probes: Sequence[Probe], shapes: Sequence[tuple[int, ...]],
+    prober: Prober,
+    leaf: int,
+    probes: Sequence[Probe],
+    shapes: Sequence[tuple[int, ...]],
     names: Sequence[str],
-) -> Diagnosis:  # fmt: skip
+) -> Diagnosis:
     """Which mistake explains parameter ``leaf``, from its probes' projections.
 
     A candidate true gradient ``C`` fits when ``Cᵀv ≈ R`` (the numerical directional
@@ -128,15 +131,27 @@ def diagnose_directional(
     cands: list[tuple[Array, Diagnosis]] = []
     if len(shape) == 2:
         a2 = g.reshape(shape)
-        cands.append((a2.reshape(shape[::-1]).T.reshape(-1), Diagnosis(
-            "transpose", None, "the gradient is transposed (reshaped from its .T)")))
+        cands.append(
+            (
+                a2.reshape(shape[::-1]).T.reshape(-1),
+                Diagnosis("transpose", None, "the gradient is transposed (reshaped from its .T)"),
+            )
+        )
         if shape[0] == shape[1]:
-            cands.append((a2.T.reshape(-1), Diagnosis(
-                "transpose", None, "the gradient is the transpose of the right one")))
+            cands.append(
+                (
+                    a2.T.reshape(-1),
+                    Diagnosis("transpose", None, "the gradient is the transpose of the right one"),
+                )
+            )
     for q, other in enumerate(prober.g):
         if q != leaf and tuple(shapes[q]) == tuple(shape):
-            cands.append((other, Diagnosis(
-                "swapped", None, f"this is the gradient of {names[q]!r}: swapped?")))
+            cands.append(
+                (
+                    other,
+                    Diagnosis("swapped", None, f"this is the gradient of {names[q]!r}: swapped?"),
+                )
+            )
     for cand, diag in cands:
         if all(_fits(float(cand @ vi), p) for vi, p in zip(v, probes)):
             return diag
@@ -144,10 +159,13 @@ def diagnose_directional(
 
 
 def localise(
-    prober: Prober, names: Sequence[str], shapes: Sequence[tuple[int, ...]],
-    rng: np.random.Generator, budget: int = BUDGET,
+    prober: Prober,
+    names: Sequence[str],
+    shapes: Sequence[tuple[int, ...]],
+    rng: np.random.Generator,
+    budget: int = BUDGET,
     top: Sequence[Probe] = (),
-) -> Localisation:  # fmt: skip
+) -> Localisation:
     """Bisect the failed verdict down to parameters and entries (module doc).
 
     Args:
@@ -219,9 +237,15 @@ def localise(
     return out
 
 
-def _explained(prober: Prober, out: Localisation, leaf: int, probe: Probe,
-               names: Sequence[str], shapes: Sequence[tuple[int, ...]],
-               rng: np.random.Generator) -> bool:  # fmt: skip
+def _explained(
+    prober: Prober,
+    out: Localisation,
+    leaf: int,
+    probe: Probe,
+    names: Sequence[str],
+    shapes: Sequence[tuple[int, ...]],
+    rng: np.random.Generator,
+) -> bool:
     """Parameter ``leaf`` is wrong: diagnose it; True when a pattern explains it."""
     n = prober.g[leaf].size
     seg: tuple[Segment, ...] = ((leaf, 0, n),)
@@ -246,7 +270,11 @@ def _entry(prober: Prober, name: str, shape: tuple[int, ...], flat: int, p: Prob
     return Entry(
         parameter=name,
         index=tuple(int(t) for t in np.unravel_index(flat, shape)) if shape else (),
-        analytic=a, numeric=num, abs_error=abs(a - num),
+        analytic=a,
+        numeric=num,
+        abs_error=abs(a - num),
         rel_error=abs(a - num) / big if big > 0 else 0.0,
-        tolerance=p.tolerance / abs(v), fd_error=p.fd_error / abs(v), status="wrong",
-    )  # fmt: skip
+        tolerance=p.tolerance / abs(v),
+        fd_error=p.fd_error / abs(v),
+        status="wrong",
+    )

@@ -137,8 +137,9 @@ def _pick(
                 raise GradcheckError(f"sweep entry {name}{list(index)}: {exc}") from exc
             out.append((i, flat))
         return out
-    ranked = [(-abs(float(a.reshape(-1)[j])), i, j)
-              for i, a in enumerate(analytic) for j in range(a.size)]  # fmt: skip
+    ranked = [
+        (-abs(float(a.reshape(-1)[j])), i, j) for i, a in enumerate(analytic) for j in range(a.size)
+    ]
     return [(i, j) for _, i, j in sorted(ranked)[:count]]
 
 
@@ -210,10 +211,21 @@ def sweep(
             k = int(np.argmin(fd_err))
             at = int(np.searchsorted(h, auto))
             index = tuple(int(v) for v in np.unravel_index(j, leaves[i].shape))
-            curves.append(SweepCurve(
-                parameter=names[i], index=index, analytic=a, steps=h, numeric=numeric,
-                errors=err, reference=ref, fd_errors=fd_err, chosen=auto,
-                chosen_error=float(err[at]), best=float(h[k]),
-                truncation_slope=trunc, roundoff_slope=rnd,
-            ))  # fmt: skip
+            curves.append(
+                SweepCurve(
+                    parameter=names[i],
+                    index=index,
+                    analytic=a,
+                    steps=h,
+                    numeric=numeric,
+                    errors=err,
+                    reference=ref,
+                    fd_errors=fd_err,
+                    chosen=auto,
+                    chosen_error=float(err[at]),
+                    best=float(h[k]),
+                    truncation_slope=trunc,
+                    roundoff_slope=rnd,
+                )
+            )
     return SweepResult(method=method, order=ORDER[method], curves=tuple(curves))

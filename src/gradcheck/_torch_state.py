@@ -203,13 +203,21 @@ class Numeric:
         float64: whether this side runs in float64 (else in the tensors' dtypes).
     """
 
-    def __init__(self, call: Callable[[dict[str, torch.Tensor]], Any],
-                 tensors: dict[str, torch.Tensor], float64: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        call: Callable[[dict[str, torch.Tensor]], Any],
+        tensors: dict[str, torch.Tensor],
+        float64: bool,
+    ) -> None:
         self.call, self.seeded = call, SeededRng(RNG_SEED)
         self.devices = {n: t.device for n, t in tensors.items()}
-        self.params = {n: np.array(t.detach().cpu().to(wide(t.dtype) if float64 else t.dtype)
-                                    .resolve_conj().numpy(), copy=True)
-                       for n, t in tensors.items()}  # fmt: skip
+        self.params = {
+            n: np.array(
+                t.detach().cpu().to(wide(t.dtype) if float64 else t.dtype).resolve_conj().numpy(),
+                copy=True,
+            )
+            for n, t in tensors.items()
+        }
 
     def _tensors(self, tree: dict[str, Any]) -> dict[str, torch.Tensor]:
         return {n: torch.from_numpy(np.asarray(a)).to(self.devices[n]) for n, a in tree.items()}
@@ -254,8 +262,9 @@ class Numeric:
                 grads = forward_grads(fold.call, ts, {0: fold.w}, self.seeded, fold.reset)
                 return value, dict(grads[0])
 
-        return Side(self.params, self.cost, self.batched, gradient, nullcontext,
-                    "torch.func.vmap", what)  # fmt: skip
+        return Side(
+            self.params, self.cost, self.batched, gradient, nullcontext, "torch.func.vmap", what
+        )
 
 
 def forward_grads(

@@ -95,12 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gradcheck",
         description="Prove a gradient is right, or show exactly where and how it is wrong.",
-        epilog=_EPILOG, formatter_class=fmt,
-    )  # fmt: skip
+        epilog=_EPILOG,
+        formatter_class=fmt,
+    )
     parser.add_argument("--version", action="version", version=f"gradcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="check the gradient of a problem", epilog=_EPILOG,
-                         formatter_class=fmt)  # fmt: skip
+    run = sub.add_parser(
+        "run", help="check the gradient of a problem", epilog=_EPILOG, formatter_class=fmt
+    )
     _common(run)
     run.add_argument("--method", choices=("central", "forward", "complex", "richardson"))
     run.add_argument("--eps", type=float, help="a fixed step (default: automatic per entry)")
@@ -113,8 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--html", metavar="FILE.html", help="write a self-contained HTML report (atomically)"
     )
-    sweep = sub.add_parser("sweep", help="error against step size for the worst entries",
-                           epilog=_EPILOG, formatter_class=fmt)  # fmt: skip
+    sweep = sub.add_parser(
+        "sweep",
+        help="error against step size for the worst entries",
+        epilog=_EPILOG,
+        formatter_class=fmt,
+    )
     _common(sweep)
     sweep.add_argument("--method", choices=("central", "forward"), default="central")
     sweep.add_argument("--entries", type=int, default=3, help="how many entries (default 3)")
@@ -229,8 +235,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     executor = _executor(args, problem)
     bar = ProgressBar(err, enabled=False if args.quiet else None)
     try:
-        report: Report = problem.run({**opts, "progress": bar,
-                                      **({"executor": executor} if executor else {})})  # fmt: skip
+        report: Report = problem.run(
+            {**opts, "progress": bar, **({"executor": executor} if executor else {})}
+        )
     except SystemExit as exc:
         raise _exited(exc) from exc
     finally:
@@ -277,20 +284,48 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
         report = check(cost, problem.params, problem.grad, **options)
         worst = sorted(report.worst, key=lambda e: e.status == "ok")
         entries = [(e.parameter, e.index) for e in worst[: args.entries]] or None
-        result = sweep(cost, problem.params, problem.grad, method=args.method,
-                       entries=entries, count=args.entries, points=args.points)  # fmt: skip
+        result = sweep(
+            cost,
+            problem.params,
+            problem.grad,
+            method=args.method,
+            entries=entries,
+            count=args.entries,
+            points=args.points,
+        )
     except SystemExit as exc:
         raise _exited(exc) from exc
     colour = use_colour(out, args.no_color)
     head = f"step-size sweep ({result.method} differences, truncation order {result.order})"
     lines = [f"{BOLD}{head}{RESET}" if colour else head]
-    rows = [("entry", "analytic", "numeric", "chosen ε", "|g − g̃| at ε", "FD error at ε",
-             "best ε", "truncation slope", "round-off slope")]  # fmt: skip
+    rows = [
+        (
+            "entry",
+            "analytic",
+            "numeric",
+            "chosen ε",
+            "|g − g̃| at ε",
+            "FD error at ε",
+            "best ε",
+            "truncation slope",
+            "round-off slope",
+        )
+    ]
     for c in result.curves:
         at = int(np.searchsorted(c.steps, c.chosen))
-        rows.append((c.label(), f"{c.analytic:.6g}", f"{c.reference:.6g}", f"{c.chosen:.2e}",
-                     f"{c.chosen_error:.2e}", f"{c.fd_errors[at]:.2e}", f"{c.best:.2e}",
-                     f"{c.truncation_slope:.2f}", f"{c.roundoff_slope:.2f}"))  # fmt: skip
+        rows.append(
+            (
+                c.label(),
+                f"{c.analytic:.6g}",
+                f"{c.reference:.6g}",
+                f"{c.chosen:.2e}",
+                f"{c.chosen_error:.2e}",
+                f"{c.fd_errors[at]:.2e}",
+                f"{c.best:.2e}",
+                f"{c.truncation_slope:.2f}",
+                f"{c.roundoff_slope:.2f}",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     if not args.quiet:
         lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
@@ -302,16 +337,31 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         from gradcheck._io import write_json_atomic
 
-        write_json_atomic(args.json, {
-            "method": result.method, "order": result.order, "status": report.status,
-            "curves": [{
-                "parameter": c.parameter, "index": list(c.index), "analytic": c.analytic,
-                "reference": c.reference, "chosen": c.chosen, "chosen_error": c.chosen_error,
-                "best": c.best, "fd_errors": c.fd_errors.tolist(),
-                "truncation_slope": c.truncation_slope, "roundoff_slope": c.roundoff_slope,
-                "steps": c.steps.tolist(), "errors": c.errors.tolist(),
-            } for c in result.curves],
-        })  # fmt: skip
+        write_json_atomic(
+            args.json,
+            {
+                "method": result.method,
+                "order": result.order,
+                "status": report.status,
+                "curves": [
+                    {
+                        "parameter": c.parameter,
+                        "index": list(c.index),
+                        "analytic": c.analytic,
+                        "reference": c.reference,
+                        "chosen": c.chosen,
+                        "chosen_error": c.chosen_error,
+                        "best": c.best,
+                        "fd_errors": c.fd_errors.tolist(),
+                        "truncation_slope": c.truncation_slope,
+                        "roundoff_slope": c.roundoff_slope,
+                        "steps": c.steps.tolist(),
+                        "errors": c.errors.tolist(),
+                    }
+                    for c in result.curves
+                ],
+            },
+        )
     if args.plot:
         from gradcheck.plot import plot_sweep
 
@@ -319,8 +369,9 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_PASSED
 
 
-def main(argv: list[str] | None = None, *, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:  # fmt: skip
+def main(
+    argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the command line; returns the exit code (see the module doc)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout

@@ -132,8 +132,14 @@ class _Side:
     """``fn`` on NumPy parameters in one dtype: jitted (eager if it cannot be), vmapped,
     and differentiated, in x64 mode when ``x64``."""
 
-    def __init__(self, fn: Callable[[list[Any]], Any], names: list[str], params: dict[str, Array],
-                 x64: bool, forward: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        fn: Callable[[list[Any]], Any],
+        names: list[str],
+        params: dict[str, Array],
+        x64: bool,
+        forward: bool = False,
+    ) -> None:
         self.fn, self.names, self.params, self.x64 = fn, names, params, x64
         self.forward = forward
         self.serial: Callable[[list[Any]], Any] = jax.jit(fn)
@@ -175,8 +181,9 @@ class _Side:
         return float(value), {n: widen(x) for n, x in zip(self.names, g)}
 
     def side(self) -> Side:
-        return Side(self.params, self.cost, self.batched, self.gradient, self.scope,
-                    "jax.vmap", "x64 mode")  # fmt: skip
+        return Side(
+            self.params, self.cost, self.batched, self.gradient, self.scope, "jax.vmap", "x64 mode"
+        )
 
 
 def _run(
@@ -205,12 +212,26 @@ def _run(
         side.compile(rng, notes)
         return side.side()
 
-    return check_adapted(make, user, precision=precision, rng=rng, notes=notes,
-                         options=dict(options), start=start, unused=None)  # fmt: skip
+    return check_adapted(
+        make,
+        user,
+        precision=precision,
+        rng=rng,
+        notes=notes,
+        options=dict(options),
+        start=start,
+        unused=None,
+    )
 
 
-def check(f: Callable[[Any], Any], params: Any, *, precision: str = "float64", order: int = 1,
-          **options: Unpack[Options]) -> Report:  # fmt: skip
+def check(
+    f: Callable[[Any], Any],
+    params: Any,
+    *,
+    precision: str = "float64",
+    order: int = 1,
+    **options: Unpack[Options],
+) -> Report:
     """Check ``jax.grad(f)`` at ``params``.
 
     Args:

@@ -201,9 +201,18 @@ def _backward(
     dW1 = 1.0 / m * np.dot(dZ1, X.T)
     db1 = db1_numerator / m * np.sum(dZ1, axis=1, keepdims=True)
     return {
-        "dZ3": dZ3, "dW3": dW3, "db3": db3, "dA2": dA2, "dZ2": dZ2, "dW2": dW2,
-        "db2": db2, "dA1": dA1, "dZ1": dZ1, "dW1": dW1, "db1": db1,
-    }  # fmt: skip
+        "dZ3": dZ3,
+        "dW3": dW3,
+        "db3": db3,
+        "dA2": dA2,
+        "dZ2": dZ2,
+        "dW2": dW2,
+        "db2": db2,
+        "dA1": dA1,
+        "dZ1": dZ1,
+        "dW1": dW1,
+        "db1": db1,
+    }
 
 
 def backward_propagation_n(X: Array, Y: Array, cache: Cache) -> dict[str, Array]:

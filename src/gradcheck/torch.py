@@ -154,8 +154,9 @@ def _private(model: torch.nn.Module, notes: list[str]) -> torch.nn.Module | None
         return None
 
 
-def _module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, Any]],
-                 notes: list[str]) -> Analytic:  # fmt: skip
+def _module_pass(
+    model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, Any]], notes: list[str]
+) -> Analytic:
     """The user's analytic pass on the model itself (inside :func:`preserved`)."""
     params = list(model.parameters())
     for p in params:
@@ -245,8 +246,7 @@ def check_module(
                 hook = inner.register_forward_pre_hook(cast_inputs, with_kwargs=True)
                 cleanup.callback(hook.remove)
             wrapper = _Loss(inner, loss_fn)
-            bufs = {f"inner.{n}": as_float64(b) if float64 else b
-                    for n, b in buffers.items()}  # fmt: skip
+            bufs = {f"inner.{n}": as_float64(b) if float64 else b for n, b in buffers.items()}
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
                 fresh = {n: b.clone() for n, b in bufs.items()}
@@ -255,8 +255,16 @@ def check_module(
 
             return Numeric(call, tensors, float64).side("a float64 copy")
 
-        report = check_adapted(make, user, precision=precision, rng=rng, notes=notes,
-                               options=dict(options), start=start, unused=UNUSED)  # fmt: skip
+        report = check_adapted(
+            make,
+            user,
+            precision=precision,
+            rng=rng,
+            notes=notes,
+            options=dict(options),
+            start=start,
+            unused=UNUSED,
+        )
         return explain(report, "torch")
 
 
