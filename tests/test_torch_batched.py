@@ -17,13 +17,17 @@ def _batched(g: Any) -> bool:
     return bool(torch._C._functorch.is_batchedtensor(g))
 
 
-class _Sin(torch.autograd.Function):
-    """A correct ``sin``."""
+class _SinForward(torch.autograd.Function):
+    """``sin``'s forward, saving ``x``; each subclass below gives its own backward."""
 
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
         ctx.save_for_backward(x)
         return x.sin()
+
+
+class _Sin(_SinForward):
+    """A correct ``sin``."""
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -31,15 +35,10 @@ class _Sin(torch.autograd.Function):
         return g * x.cos()
 
 
-class _VmapWrong(torch.autograd.Function):
+class _VmapWrong(_SinForward):
     """``sin`` whose backward is scaled by ``factor`` only when its cotangent is batched."""
 
     factor = 2.0
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        ctx.save_for_backward(x)
-        return x.sin()
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -48,13 +47,8 @@ class _VmapWrong(torch.autograd.Function):
         return scale * g * x.cos()
 
 
-class _NumpyBackward(torch.autograd.Function):
+class _NumpyBackward(_SinForward):
     """A correct ``sin`` whose backward computes through NumPy (no vmap support)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Any) -> Any:
-        ctx.save_for_backward(x)
-        return x.sin()
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
