@@ -386,3 +386,58 @@ class TestValuesOfACoarserDtypeInAJacobian:
         wrong[2, 3] *= 1 + 1e-5
         assert gradcheck.check_jacobian(lambda p: a @ p, x, a).status == "passed"
         assert gradcheck.check_jacobian(lambda p: a @ p, x, wrong).status == "failed"
+
+
+class TestAPassCannotHideASignFlip:
+    """attack20 A9: an entry passed on the screen's ``3ν`` while its reach, the worst
+    error it could hide, was 2.5 times the gradient: a 5% error passed in a check that
+    could not have seen a sign flip. Such an entry is ``uncertain`` (:data:`BLIND`)."""
+
+    @staticmethod
+    def _screened(mismatch: float, nu: float) -> cmp.Comparison:
+        a = np.array([1.0, 1.0])
+        numeric = a + np.array([mismatch, 0.0])
+        h = np.full(2, 1e-3)
+        sigma = nu * 1e-3
+        tol = cmp.tolerance(
+            "central", a, numeric, h, sigma=sigma, rtol=1e-7, atol=None, fixed=False
+        )
+        stage1 = np.stack([5.0 + numeric * h, 5.0 - numeric * h], axis=1)
+        return cmp.compare(
+            "central",
+            a,
+            numeric,
+            h,
+            tol,
+            j0=5.0,
+            sigma=sigma,
+            fixed=False,
+            stage1=stage1,
+            recheck=np.empty((0, 2)),
+        )
+
+    def test_a_reach_beyond_a_sign_flip_is_uncertain(self) -> None:
+        c = self._screened(0.05, 0.026)  # 3ν = 0.078: within the screen
+        assert c.abs_error[0] <= c.tolerance[0] < cmp.UNCERTAIN * c.scale
+        assert c.reach[0] > cmp.BLIND * c.scale
+        assert c.status[0] == "uncertain"
+
+    def test_a_reach_within_it_stays_ok_and_is_stated(self) -> None:
+        c = self._screened(0.05, 0.026)
+        assert c.reach[1] <= cmp.BLIND * c.scale
+        assert c.status[1] == "ok"
+        assert c.detection_bound == pytest.approx(float(c.reach.max()) / 1.0)
+
+    def test_a_quiet_cost_is_unaffected(self) -> None:
+        c = self._screened(1e-9, 1e-9)
+        assert c.status.tolist() == ["ok", "ok"]
+
+    def test_the_attack_case_in_float32_is_not_passed(self) -> None:
+        # 1e4 + Σ sin x in float32: σ ≈ 1e-3; the 5% error passed with a bound of 2.7
+        x = np.random.default_rng(0).standard_normal(5).astype(np.float32)
+        g = np.cos(x.astype(np.float64)).astype(np.float32)
+        g[0] *= np.float32(1.05)
+        report = gradcheck.check(
+            lambda p: (np.float32(1e4) + np.sum(np.sin(p))).astype(np.float32), x, g
+        )
+        assert report.status != "passed", str(report)

@@ -95,3 +95,85 @@ def test_a_passed_parameter_beside_a_failed_one_keeps_its_bound_sentence() -> No
     assert report.parameters["big"].status == "failed"
     seen = [m for m in report.messages if "could not be seen" in m]
     assert seen and all(m.startswith("small:") for m in seen)
+
+
+def _offset_sine(seed: int, offset: float, dtype: Any = np.float64) -> tuple[Array, Any, Array]:
+    """attack20 A9: ``offset + Σ sin x``, whose noise ``u·offset`` swamps the default
+    step; (x, cost, exact gradient)."""
+    x = np.random.default_rng(seed).standard_normal(5).astype(dtype)
+
+    def cost(p: Array) -> Any:
+        return (np.asarray(offset, dtype=dtype) + np.sum(np.sin(p))).astype(dtype)
+
+    return x, cost, np.cos(x.astype(np.float64)).astype(dtype)
+
+
+class TestStepsSizedToTheCostsNoise:
+    """attack20 A9: a 5% wrong gradient of ``1e9 + Σ sin x`` passed ("errors below 2.5
+    of x's largest entry could not be seen"): the steps were sized to float64's
+    round-off, not to the measured noise ``σ ≈ u · 1e9``. Entries whose round-off
+    share of the reach is large are tried again at ``h = s · (σ / (G s))^(1/3)``."""
+
+    @pytest.mark.parametrize("seed", [2, 5])
+    @pytest.mark.parametrize("offset", [1e4, 1e6, 1e8, 1e9])
+    @pytest.mark.parametrize("error", [0.01, 0.05, -0.01])
+    def test_a_small_error_fails_under_a_large_offset(
+        self, seed: int, offset: float, error: float
+    ) -> None:
+        x, cost, g = _offset_sine(seed, offset)
+        g[1] *= 1 + error
+        report = gradcheck.check(cost, x, g)
+        assert report.status == "failed", str(report)
+        assert report.worst[0].index == (1,), str(report)
+
+    @pytest.mark.parametrize("seed", [2, 5, 9])
+    @pytest.mark.parametrize("offset", [1e4, 1e6, 1e8, 1e9])
+    def test_the_correct_gradient_passes_with_a_small_bound(self, seed: int, offset: float) -> None:
+        x, cost, g = _offset_sine(seed, offset)
+        report = gradcheck.check(cost, x, g)
+        assert report.status == "passed", str(report)
+        assert report.parameters["x"].detection_bound < 5e-3, str(report)
+
+    @pytest.mark.parametrize("method", ["forward", "richardson"])
+    @pytest.mark.parametrize("offset", [1e4, 1e6, 1e8, 1e9])
+    def test_other_methods_fail_a_5_percent_error(self, method: str, offset: float) -> None:
+        x, cost, g = _offset_sine(3, offset)
+        assert gradcheck.check(cost, x, g, method=method).status != "failed"
+        g[0] *= 1.05
+        report = gradcheck.check(cost, x, g, method=method)
+        assert report.status == "failed", str(report)
+
+    @pytest.mark.parametrize("offset", [1e6, 1e9])
+    def test_the_stated_bound_holds_after_the_noise_step(self, offset: float) -> None:
+        # the noise step is chosen without looking at the error: a planted error meets
+        # the same steps as the clean check whose bound it tests
+        x, cost, g = _offset_sine(4, offset)
+        clean = gradcheck.check(cost, x, g)
+        assert clean.status == "passed", str(clean)
+        size = 1.1 * clean.parameters["x"].detection_bound * float(np.max(np.abs(g)))
+        for i in range(x.size):
+            for sign in (1.0, -1.0):
+                bad = g.copy()
+                bad[i] += sign * size
+                report = gradcheck.check(cost, x, bad)
+                assert report.status == "failed", f"x[{i}] {sign * size:g}\n{report}"
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    def test_no_verdict_is_false_and_no_pass_hides_its_error(self, dtype: Any, method: str) -> None:
+        # across offsets up to where the noise swamps everything: a correct gradient
+        # never fails, and an error passes only where the stated bound says it could
+        for offset in (1e2, 1e4, 1e6, 1e9, 1e12):
+            for seed in range(3):
+                x, cost, g = _offset_sine(seed, offset, dtype)
+                right = gradcheck.check(cost, x, g, method=method)
+                assert right.status != "failed", str(right)
+                if right.status == "inconclusive":
+                    assert any("could not be resolved" in m for m in right.messages)
+                bad = g.copy()
+                bad[seed] *= 1.05
+                report = gradcheck.check(cost, x, bad, method=method)
+                seen = 0.05 * abs(float(g[seed])) / float(np.max(np.abs(bad)))
+                x_result = report.parameters["x"]
+                assert report.status != "passed" or x_result.detection_bound >= seen, str(report)
+                assert report.status != "passed" or x_result.detection_bound < 2, str(report)

@@ -10,11 +10,14 @@ import pytest
 import gradcheck
 from gradcheck import GradcheckError
 from gradcheck._numerics import (
+    NOISE_STEP_CAP,
     RTOL,
+    Method,
     check_method,
     default_rtol,
     entry_scale,
     noise_from_table,
+    noise_steps,
     norm2,
     relative_step,
     rms_of,
@@ -219,3 +222,34 @@ class TestExtremeMagnitudes:
         assert norm2(np.array([3.0, 4.0])) == 5.0
         assert norm2(np.array([np.inf, 1.0])) == np.inf
         assert noise_from_table(np.array([0, 1e200, 0, -1e200, 0, 1e200, 0])) > 1e199
+
+
+class TestNoiseSteps:
+    """Steps sized to the measured noise (attack20 A9)."""
+
+    def test_at_the_dtypes_round_off_they_are_the_automatic_steps(self) -> None:
+        theta = np.array([0.3, -1.2, 2.0])
+        u = float(np.finfo(np.float64).eps)
+        scale = float(np.sqrt(np.mean(theta**2)))
+        plain = steps(theta, "central", None, np.float64)
+        assert np.array_equal(
+            noise_steps(theta, "central", np.float64, 0.5 * u * scale, 1.0), plain
+        )
+
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    def test_they_grow_as_the_noise_to_the_methods_power(self, method: Method) -> None:
+        theta = np.array([1.0, -1.0])
+        h1 = noise_steps(theta, method, np.float64, 1e-12, 1.0)
+        h2 = noise_steps(theta, method, np.float64, 1e-9, 1.0)
+        power = {"central": 1 / 3, "forward": 1 / 2, "richardson": 1 / 7}[method]
+        assert h2 / h1 == pytest.approx(np.full(2, 1e3**power), rel=1e-6)
+        assert np.all((theta + h2) - theta == h2)
+
+    def test_capped_at_a_tenth_of_the_scale(self) -> None:
+        h = noise_steps(np.array([2.0, -2.0]), "central", np.float64, 1e3, 1.0)
+        assert h == pytest.approx(np.full(2, NOISE_STEP_CAP * 2.0))
+
+    def test_no_gradient_scale_gives_the_automatic_steps(self) -> None:
+        theta = np.array([1.0, 3.0])
+        plain = steps(theta, "central", None, np.float32)
+        assert np.array_equal(noise_steps(theta, "central", np.float32, 1.0, 0.0), plain)

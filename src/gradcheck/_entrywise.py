@@ -27,9 +27,12 @@ from gradcheck._inputs import analytic_gradient
 from gradcheck._modes import Sample, sample_indices, sample_size
 from gradcheck._numerics import (
     RETRY_GROWTH,
+    RTOL,
     SAFETY,
+    UNSEEN,
     Method,
     default_rtol,
+    noise_steps,
     steps,
     unit_roundoff,
 )
@@ -308,11 +311,19 @@ def _retry(
     ``wrong`` where it agrees with the first estimate (the retry's own rule).
     """
     noise = cmp.roundoff(s.method, s.sigma, h)
-    unsure = np.flatnonzero((comp.status == "uncertain") & cmp.roundoff_limited(comp, noise))
+    dtype = s.dtype(leaf)
+    # the noise's share of the reach, not the reach: a planted error must meet the
+    # same steps as the clean check whose stated bound it tests
+    loud = noise > _unseen_level(s.method, dtype) * comp.scale / (SAFETY * (1 + cmp.NOISE_SPREAD))
+    again = (comp.status == "uncertain") | ((comp.status == "ok") & loud)
+    unsure = np.flatnonzero(again & cmp.roundoff_limited(comp, noise))
     if not unsure.size:
         return
     flat = np.real(leaf.reshape(-1))
-    h2 = steps(flat, s.method, None, s.dtype(leaf), classic=True)[idx[unsure]]
+    classic = steps(flat, s.method, None, dtype, classic=True)
+    # the claimed gradient's size where the estimates' own noise inflates their scale
+    size = min(comp.scale, comp.peak) if comp.peak > 0 else comp.scale
+    h2 = np.maximum(classic, noise_steps(flat, s.method, dtype, s.sigma, size))[idx[unsure]]
     grow = h2 >= RETRY_GROWTH * h[unsure]
     k = unsure[grow]
     if not k.size:
@@ -321,6 +332,15 @@ def _retry(
         _retry_at(ev, s, i, leaf, idx, h, h2[grow], k, a, rtol, comp)
     except (NonFinite, CostRaised):  # the classic step left the cost's domain (exp
         return  # overflowing at 1e4 × the parameter's scale): the entries stay uncertain
+
+
+def _unseen_level(method: Method, dtype: Any) -> float:
+    """The reach, relative to the gradient scale, above which an ``ok`` entry is tried
+    again at the noise-sized step: where the report would say errors could not be seen
+    (:data:`~gradcheck._numerics.UNSEEN` times float64's screening tolerance), and at
+    least the dtype's own screening tolerance (a float32 check's natural bound is
+    above float64's level)."""
+    return max(UNSEEN * RTOL["float64"][method], default_rtol(dtype, method))
 
 
 def _retry_at(

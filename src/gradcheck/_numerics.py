@@ -57,6 +57,7 @@ __all__ = [
     "HIDDEN_STEP",
     "METHODS",
     "NOISE_LIKE",
+    "NOISE_STEP_CAP",
     "NOISY",
     "PLAUSIBLE",
     "RETRY_GROWTH",
@@ -72,6 +73,7 @@ __all__ = [
     "default_rtol",
     "entry_scale",
     "noise_from_table",
+    "noise_steps",
     "norm2",
     "plausible",
     "relative_step",
@@ -121,6 +123,13 @@ SCREEN_NOISE = 3.0
 #: A retry with the classic step scale is worth it only if the step grows this much
 #: (the round-off part of the error, ``u·|J|/h``, then drops by as much).
 RETRY_GROWTH = 4.0
+
+
+#: The largest noise-sized step (:func:`noise_steps`), relative to the entry's scale
+#: ``s``: a cost whose noise swamps even a tenth of the scale it varies on cannot be
+#: resolved by a larger step (its truncation error grows as ``h^p``), and the
+#: estimates at such steps are checked against the first one anyway (``_entrywise``).
+NOISE_STEP_CAP = 0.1
 
 
 #: Precision (``gradcheck._precision``, ``docs/numerics.md`` "Precision").
@@ -335,11 +344,59 @@ def steps(
     if eps is not None:
         return np.full(theta.shape, float(eps), dtype=np.float64)
     h = relative_step(method, dtype) * entry_scale(theta, classic=classic)
+    return _representable(theta, h, method, dtype)
+
+
+def _representable(
+    theta: np.ndarray[Any, Any], h: np.ndarray[Any, Any], method: Method, dtype: Any
+) -> np.ndarray[Any, Any]:
+    """``h`` rounded so that ``θ + h`` is exact in ``dtype`` (Numerical Recipes eq. 5.7.4);
+    as given for the complex step, whose ``ih`` is never added to ``θ``'s real part."""
     if method == "complex":
         return np.asarray(h, dtype=np.float64)
     work = np.asarray(theta, dtype=dtype)
     exact = ((work + h.astype(dtype)) - work).astype(np.float64)
     return np.asarray(np.where(exact > 0, exact, h), dtype=np.float64)
+
+
+def noise_steps(
+    theta: np.ndarray[Any, Any],
+    method: Method,
+    dtype: Any,
+    sigma: float,
+    gradient_scale: float,
+) -> np.ndarray[Any, Any]:
+    """Steps sized to the cost's measured noise ``σ`` rather than to its dtype's round-off.
+
+    The automatic step ``u^(1/(p+1)) · s`` balances truncation against round-off when
+    the cost's noise is about ``u`` times its variation over the scale ``s``,
+    ``u · G · s`` for a gradient of size ``G``. A cost with a large offset (``1e9 +
+    Σ sin θ``: ``σ ≈ u · 1e9``) is far noisier than that, and the balance moves to
+    ``h = s · (σ / (G · s))^(1/(p+1))`` (Numerical Recipes 3rd ed. eq. 5.7.5 with the
+    measured noise for ``u · |J|``; Moré & Wild, "Estimating derivatives of noisy
+    simulations", ACM TOMS 38(3), 2012, take ``h ~ (σ / |J‴|)^(1/3)`` for central
+    differences, with ``|J‴| ≈ G / s²`` here). Never below the automatic step, never
+    above :data:`NOISE_STEP_CAP` of ``s`` (unless the automatic step is larger), and
+    rounded so that ``θ + h`` is exact.
+
+    Args:
+        theta: the parameter values, flattened.
+        method: the difference method.
+        dtype: the working dtype.
+        sigma: the cost's measured noise.
+        gradient_scale: ``G``, the parameter's gradient scale (0: no noise step).
+
+    >>> [f"{h:.1e}" for h in noise_steps(np.array([1.0, -1.0]), "central", np.float64, 1e-7, 1.0)]
+    ['4.6e-03', '4.6e-03']
+    """
+    scale = entry_scale(theta)
+    base = relative_step(method, dtype) * scale
+    if not gradient_scale > 0 or not sigma > 0:
+        return steps(theta, method, None, dtype)
+    ratio = sigma / (gradient_scale * scale)
+    with np.errstate(over="ignore"):
+        rel = np.minimum(ratio ** _STEP_EXPONENT[method], NOISE_STEP_CAP)
+    return _representable(theta, np.maximum(rel * scale, base), method, dtype)
 
 
 def noise_from_table(values: np.ndarray[Any, Any]) -> float:
