@@ -441,3 +441,44 @@ class TestAPassCannotHideASignFlip:
             lambda p: (np.float32(1e4) + np.sum(np.sin(p))).astype(np.float32), x, g
         )
         assert report.status != "passed", str(report)
+
+
+class TestAZeroClaimAgainstASubnormalCost:
+    """attack20 A2: ``Σθ²`` at θ = 1e-160·(1, 2, 3) is 1.4e-319, subnormal but moving.
+    A claim of 0 passed there (no round-off floor for a zero claim) while the correct
+    claim was inconclusive; the floor ``u · tiny`` now applies to a zero claim too
+    wherever the values are not all exactly 0."""
+
+    TINY = float(np.finfo(np.float64).tiny)
+
+    def test_moving_subnormal_values_floor_a_zero_claim(self) -> None:
+        vals = np.array([[1.4e-319, 1.5e-319], [0.0, 0.0]])
+        got = cmp.value_noise(0.0, 1e-3, 0.0, vals, np.zeros(2))
+        assert got.tolist() == [1e-3 * self.TINY, 0.0]
+        got = cmp.value_noise(0.0, 1e-3, 1.4e-319, np.zeros((1, 2)), np.zeros(1))
+        assert got.tolist() == [1e-3 * self.TINY]
+
+    @pytest.mark.parametrize("scale", [1e-160, 1e-162])
+    @pytest.mark.parametrize("method", ["central", "forward"])
+    def test_the_zero_claim_is_inconclusive_like_the_correct_one(
+        self, scale: float, method: str
+    ) -> None:
+        x = np.array([1.0, 2.0, 3.0]) * scale
+        for claim in (np.zeros(3), 2 * x, 20 * x):
+            report = gradcheck.check(lambda p: float(np.sum(p * p)), x, claim, method=method)
+            assert report.status == "inconclusive", str(report)
+            assert any("subnormal" in m and "underflow" in m for m in report.messages)
+            assert not any("float16" in m for m in report.messages), str(report)
+
+    @pytest.mark.parametrize("scale", [1e-155, 1e-157, 1e-158, 1e-160, 1e-162])
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson"])
+    def test_no_claim_is_passed_wrongly_or_failed_wrongly(self, scale: float, method: str) -> None:
+        # where the subnormal cost still moves enough (1e-155: 1.4e-309), the zero and
+        # the 10x claims fail and the correct one passes; below, nothing is passed but
+        # the correct claim, and the correct claim never fails
+        x = np.array([1.0, -2.0, 3.0]) * scale
+        cost = lambda p: float(np.sum(p * p))  # noqa: E731
+        assert gradcheck.check(cost, x, 2 * x, method=method).status != "failed"
+        for wrong in (np.zeros(3), 20 * x):
+            report = gradcheck.check(cost, x, wrong, method=method)
+            assert report.status != "passed", str(report)

@@ -488,3 +488,25 @@ class TestNoBoundWithoutAComparison:
             cost, params, {"w": 2 * params["w"], "z": np.zeros(3)}, mode="directional"
         )
         assert report.parameters["z"].detection_bound != 0.0
+
+
+class TestUnresolvedBySubnormalValues:
+    """attack20 A2: entries a subnormal cost could not resolve were blamed on "the
+    cost's noise (0)": the note names the underflow instead."""
+
+    @staticmethod
+    def _messages(j0: float) -> tuple[str, ...]:
+        a = np.array([2e-160, 4e-160])
+        c = comparison(a, np.zeros(2), np.full(2, 1e-150), ["uncertain", "uncertain"])
+        outcome = summarise([("x", a.copy(), c, np.arange(2))], [a], 0.0, j0=j0)
+        return outcome.notes
+
+    def test_a_subnormal_cost_names_the_underflow(self) -> None:
+        (note,) = [m for m in self._messages(1.4e-319) if "could not be resolved" in m]
+        assert "subnormal" in note and "underflows" in note and "1.4e-319" in note
+        assert "4.9e-324" in note
+
+    @pytest.mark.parametrize("j0", [0.0, 1e-300, 3.0])
+    def test_a_normal_or_zero_cost_names_its_noise(self, j0: float) -> None:
+        (note,) = [m for m in self._messages(j0) if "could not be resolved" in m]
+        assert "the cost's noise (0)" in note and "subnormal" not in note

@@ -253,13 +253,17 @@ def value_noise(sigma: float | Array, u: float, j0: float, values: Array, analyt
     "unresponsive", and a correct gradient failed. A claim of exactly 0 predicts no
     change, so exact zeros at every step agree with it to the last bit: there the
     floor stays 0 (a cost that is 0 near θ, all of a dropout's outputs dropped, has
-    nothing to resolve, and its zero gradient passes).
+    nothing to resolve, and its zero gradient passes). Values that are subnormal but
+    not all 0 get the floor whatever the claim: a zero claim against ``Σθ²`` at 1e-160
+    (1.4e-319, moving) passed while the correct claim was inconclusive (attack20 A2).
     """
     tiny = float(np.finfo(np.float64).tiny)
     if not values.size:
         return np.array(np.broadcast_to(np.asarray(sigma, dtype=np.float64), analytic.shape))
     mag = np.max(np.abs(values), axis=1, initial=abs(j0))
-    mag = np.where((mag < tiny) & (analytic != 0), tiny, mag)
+    # a claim of 0 is spared the floor only where every value is exactly 0: values that
+    # move among subnormals (Σθ² at 1e-160) do not agree with it to the last bit
+    mag = np.where((mag < tiny) & ((analytic != 0) | (mag > 0)), tiny, mag)
     return np.asarray(np.maximum(sigma, u * mag), dtype=np.float64)
 
 

@@ -85,7 +85,7 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
         grad_at=_gradient_at(plan),
         seed=plan.seed,
     )
-    outcome = summarise(compared.results, point.analytic, sigma, plan.pairs)
+    outcome = summarise(compared.results, point.analytic, sigma, plan.pairs, point.j0)
     hidden_note = (noise.note,) if work is not None else ()
     notes = (*hidden_note, *compared.notes, *outcome.notes)
     return Ran(outcome._replace(notes=notes), work)

@@ -63,6 +63,7 @@ Array = np.ndarray[Any, Any]
 _U32 = unit_roundoff(np.float32)
 _U64 = unit_roundoff(np.float64)
 _FLOAT64 = np.dtype(np.float64)
+_TINY = float(np.finfo(np.float64).tiny)
 
 #: A probe moves a non-zero entry by at most ``3 / _PROBE_REACH`` of itself.
 _PROBE_REACH = 1024.0
@@ -222,6 +223,8 @@ def _noisy(
     differences of exactly 0, and a correct gradient failed.
     """
     size = max(abs(j0), hidden)
+    if size < _TINY:  # subnormal values repeat and jump by underflow, no stage's rounding
+        return noise
     distinct = np.unique(values).size
     table = np.concatenate([values[1:4], [j0], values[4:7]])  # the first, k = -3..3
     noisy = noise.sigma >= NOISY * _U32 * size and _noise_like(table)

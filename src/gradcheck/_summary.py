@@ -27,7 +27,7 @@ from gradcheck._build import (
     rank,
 )
 from gradcheck._diagnose import diagnose
-from gradcheck._numerics import norm2
+from gradcheck._numerics import norm2, unit_roundoff
 from gradcheck._report import Entry, Status
 
 __all__ = [
@@ -42,6 +42,9 @@ __all__ = [
     "rank",
     "summarise",
 ]
+
+_TINY = float(np.finfo(np.float64).tiny)
+_U64 = unit_roundoff(np.float64)
 
 Array = np.ndarray[Any, Any]
 ENTRY_FAILURES = ("wrong", "nonsmooth", "uncertain")
@@ -118,6 +121,7 @@ def summarise(
     analytic: list[Array],
     sigma: float,
     pairs: frozenset[str] = frozenset(),
+    j0: float = 1.0,
 ) -> Outcome:
     """What an entrywise check (full or sample mode) found.
 
@@ -127,6 +131,8 @@ def summarise(
         sigma: the cost's measured noise.
         pairs: the names of the complex parameters, checked as real views
             (``gradcheck._complex``): their diagnosis knows the complex patterns.
+        j0: the cost at the point: a subnormal one names underflow as what left
+            entries unresolved.
 
     Returns:
         The :class:`~gradcheck._build.Outcome`, with the messages the comparisons call for.
@@ -139,7 +145,7 @@ def summarise(
     params, messages = [], []
     for result, g in zip(results, analytic):
         params.append(_parameter(result, g, numeric_full, result[0] in pairs))
-        messages += _messages(result, sigma)
+        messages += _messages(result, sigma, j0)
     if overall_status([p.status for p in params]) == "inconclusive" and _zero_within_error(
         results, analytic
     ):
@@ -187,7 +193,7 @@ def _parameter(
     )
 
 
-def _messages(result: Result, sigma: float) -> list[str]:
+def _messages(result: Result, sigma: float, j0: float = 1.0) -> list[str]:
     """What a reader should know about one parameter's comparison."""
     name, _, c, _ = result
     messages = [*kinks.messages(name, c), *c.notes]
@@ -201,7 +207,14 @@ def _messages(result: Result, sigma: float) -> list[str]:
             "such as (1e4 + f) − 1e4 in float32) or absent; compute the cost in "
             "float64 to check them"
         )
-    if uncertain > still:
+    if uncertain > still and 0 < abs(j0) < _TINY:
+        messages.append(
+            f"{name}: {uncertain - still} entries could not be resolved: the cost's value "
+            f"({j0:.2g}) is subnormal, below float64's smallest normal number ({_TINY:.2g}), "
+            f"where it underflows and moves only in steps of {_TINY * _U64:.2g}, which "
+            "swamp the finite differences there; scale the cost up (by 1e300, say) to check it"
+        )
+    elif uncertain > still:
         messages.append(
             f"{name}: {uncertain - still} entries could not be resolved: the "
             f"cost's noise ({sigma:.2g}) or curvature swamps the finite differences there"
