@@ -193,3 +193,59 @@ class TestCombine:
         assert any("the jvp and the backward disagree" in m for m in report.messages)
         good = consistency(*_linear(np.eye(2)), [(2,)], [(2,)], 2.0**-52, 0)
         assert combine(runs, [], good, RULES, 1.0).status == "passed"
+
+
+SCALES = [1e-300, 1e-200, 1e-100, 1.0, 1e100, 1e200, 1e300]
+
+
+class TestExtremeScales:
+    """attack20 A16: the rules' consistency and its line in the report at every float
+    scale (its allowance underflowed to 0 at 1e-200: a raw ZeroDivisionError)."""
+
+    @pytest.mark.parametrize("scale", SCALES)
+    @pytest.mark.parametrize(("fwd", "rev"), [(1.0, 1.0), (1.5, 1.0), (1.0, -1.0)])
+    def test_rules_at_any_scale(self, scale: float, fwd: float, rev: float) -> None:
+        j = scale * np.random.default_rng(7).standard_normal((6, 4))
+        c = consistency(*_linear(j, fwd, rev), [(4,)], [(6,)], 2.0**-52, 0)
+        assert c.wrong == (fwd != rev) and min(c.tolerance) > 0
+        runs = [Run("rev", 0, ("input0",), _report(1.0))]
+        line = next(m for m in combine(runs, [], c, RULES, 1.0).messages if "the jvp and" in m)
+        assert ("disagree" in line) == c.wrong, line
+
+    def test_an_exact_zero_jacobian_agrees(self) -> None:
+        c = consistency(*_linear(np.zeros((3, 2))), [(2,)], [(3,)], 2.0**-52, 0)
+        assert not c.wrong and c.tolerance == (0.0,) * PAIRS
+        report = combine([Run("rev", 0, ("input0",), _report(1.0))], [], c, RULES, 1.0)
+        assert report.status == "passed"
+
+    @pytest.mark.parametrize("scale", SCALES)
+    @pytest.mark.parametrize(
+        ("bwd", "fwd", "status"), [(1, 1, "passed"), (1.5, 1, "failed"), (1, -1, "failed")]
+    )
+    def test_torch_rules_at_any_scale(
+        self, scale: float, bwd: float, fwd: float, status: str
+    ) -> None:
+        torch = pytest.importorskip("torch")
+        import gradcheck.torch as gt
+
+        class Sin(torch.autograd.Function):  # scale·sin with planted factors
+            @staticmethod
+            def forward(ctx: Any, t: Any) -> Any:
+                ctx.save_for_backward(t)
+                ctx.t = t
+                return scale * t.sin()
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                (t,) = ctx.saved_tensors
+                return bwd * scale * g * t.cos()
+
+            @staticmethod
+            def jvp(ctx: Any, v: Any) -> Any:
+                return fwd * scale * v * ctx.t.cos()
+
+        x = torch.tensor(np.random.default_rng(0).standard_normal(10), requires_grad=True)
+        report = gt.check_function(Sin.apply, x)
+        assert report.status == status, str(report)
+        if status == "failed":
+            assert "consistency: jvp vs vjp" in report.failed_parameters

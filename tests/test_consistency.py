@@ -11,6 +11,7 @@ import pytest
 from gradcheck import check_jacobian
 from gradcheck._consistency import (
     PAIRS,
+    Consistency,
     LinearMap,
     Magnitudes,
     agreement,
@@ -297,3 +298,44 @@ class TestFloorOnlyAtStationaryPoints:
         for m in report.messages:
             if "jvp and vjp" in m:
                 assert "disagree" in m, m
+
+
+class TestExtremeScales:
+    """attack20 A13, A14, F26: the allowance scales with the forms at every float scale;
+    its norms neither underflow to 0 (a correct pair of 1e-200 failed with "allowance
+    0") nor overflow (a warning, an exception under ``filterwarnings = error``)."""
+
+    @pytest.mark.parametrize("scale", [1e-300, 1e-200, 1.0, 1e200, 1e300])
+    @pytest.mark.parametrize("seed", range(2))
+    def test_allowance_is_scale_invariant(self, scale: float, seed: int) -> None:
+        J = np.random.default_rng(seed).standard_normal((30, 20))
+        values = np.abs(np.random.default_rng(seed + 9).standard_normal(30))
+
+        def run(s: float) -> Any:
+            maps = [
+                LinearMap("jvp", lambda v: (s * J) @ v, False),
+                LinearMap("vjp", lambda u: u @ (s * J), True),
+            ]
+            mags = Magnitudes(s * values, np.full(20, 0.5))
+            return agreement(maps, 20, 30, unit_roundoff(np.float64), seed, magnitudes=mags)[0]
+
+        one, scaled = run(1.0), run(scale)
+        assert not scaled.wrong
+        for t1, ts in zip(one.tolerance, scaled.tolerance):
+            assert ts == pytest.approx(scale * t1, rel=1e-9, abs=0)
+
+    @pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e290])
+    def test_floor_of_extreme_values(self, scale: float) -> None:
+        # a fair-share u reaches 1e12 (_jacdir.SHARE_RANGE): u ⊙ f overflowed at 1e290
+        u, v = np.array([3e10, 0.0]), np.array([1.0, 2.0])
+        mags = Magnitudes(np.array([scale, scale]), np.array([0.5, 1e-3]))
+        want = 3e10 * scale * math.hypot(2.0, 2000.0)
+        assert mags.floor(u, v) == pytest.approx(want, rel=1e-12, abs=0)
+
+    def test_a_zero_allowance_names_the_pair_that_differs(self) -> None:
+        exact = Consistency(("a", "b"), ((0.0, 0.0), (0.0, 0.0)), (0.0, 0.0), False)
+        assert exact.worst() == 0 and "a and b agree" in exact.text()
+        off = Consistency(("a", "b"), ((0.0, 0.0), (1e-300, 0.0)), (0.0, 0.0), True)
+        assert off.worst() == 1 and "disagree" in off.text()
+        nan = Consistency(("a", "b"), ((1.0, 1.0), (math.nan, 0.0)), (1.0, 1.0), True)
+        assert nan.worst() == 1

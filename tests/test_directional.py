@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 import gradcheck
 from gradcheck._directional import Prober, detectable, directional, effective_roundoff, erfinv
@@ -303,3 +304,93 @@ class TestHiddenFloat32:
             x = np.random.default_rng(seed).standard_normal(5000)
             report = gradcheck.check(self._cost, x, 100 * np.cos(x), seed=seed, localise=False)
             assert report.status == "failed", str(report)
+
+
+SCALES = [1e-300, 1e-200, 1e-100, 1.0, 1e100, 1e200, 1e300]
+N_SCALE = 5000  # above the entrywise limit: the default mode is directional
+
+
+class TestScaleInvariance:
+    """attack20 A16, A14, F26: the verdict is relative, so ``s·J`` for any float ``s`` gets
+    the same one; no norm over- or underflows (pytest's ``filterwarnings = error`` turns
+    a leaked RuntimeWarning into a failure here)."""
+
+    X = np.random.default_rng(0).standard_normal(N_SCALE)
+
+    @pytest.mark.parametrize("scale", SCALES)
+    def test_a_correct_gradient_passes_with_a_finite_guarantee(self, scale: float) -> None:
+        report = gradcheck.check(
+            lambda p: scale * float(np.sum(np.sin(p))), self.X, scale * np.cos(self.X)
+        )
+        assert report.mode == "directional" and report.status == "passed", str(report)
+        assert 0 < report.guarantee["relative_error"] < 1e-6
+        assert 0 <= report.parameters["x"].difference < 1e-9
+
+    @pytest.mark.parametrize("scale", SCALES)
+    @pytest.mark.parametrize(("factor", "kind"), [(1.5, "factor"), (-1.0, "sign")])
+    def test_a_wrong_gradient_fails_and_is_diagnosed(
+        self, scale: float, factor: float, kind: str
+    ) -> None:
+        report = gradcheck.check(
+            lambda p: scale * float(np.sum(np.sin(p))), self.X, factor * scale * np.cos(self.X)
+        )
+        diag = report.parameters["x"].diagnosis
+        assert report.status == "failed" and diag is not None and diag.kind == kind, str(report)
+        assert diag.factor == pytest.approx(factor, rel=1e-6)
+
+    @pytest.mark.parametrize("scale", [1e-250, 1e250])
+    @pytest.mark.parametrize("seed", [1, 2])
+    def test_two_parameters_of_one_extreme_scale(self, scale: float, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        x = {"a": rng.standard_normal((50, 100)), "b": rng.standard_normal(100)}
+
+        def cost(p: dict[str, Array]) -> float:
+            return scale * float(np.sum(np.tanh(p["a"] @ p["b"])))
+
+        def grad(p: dict[str, Array], bias: float = 1.0) -> dict[str, Array]:
+            d = scale * (1 - np.tanh(p["a"] @ p["b"]) ** 2)
+            return {"a": np.outer(d, p["b"]), "b": bias * (p["a"].T @ d)}
+
+        assert gradcheck.check(cost, x, grad(x), mode="directional").status == "passed"
+        wrong = gradcheck.check(cost, x, grad(x, -1.0), mode="directional")
+        assert wrong.failed_parameters == ["b"], str(wrong)
+
+
+class TestExactZero:
+    """attack20 A15: a gradient of exactly 0 against a cost whose differences are exactly
+    0 agrees to the last bit, as in full mode; no "relative error of inf"."""
+
+    @pytest.mark.parametrize(
+        ("cost", "x"),
+        [
+            (
+                lambda p: 3.0 + 0.0 * float(np.sum(p)),
+                np.random.default_rng(0).standard_normal(N_SCALE),
+            ),
+            (lambda p: float(np.sum(p * p)), np.zeros(N_SCALE)),  # even: C(h) is exactly 0
+            (lambda p: 0.0 * float(np.sum(p)), np.ones(N_SCALE)),
+        ],
+    )
+    def test_a_zero_gradient_of_an_unchanging_cost_passes(self, cost: Any, x: Array) -> None:
+        report = gradcheck.check(cost, x, np.zeros_like(x))
+        assert report.mode == "directional" and report.status == "passed", str(report)
+        assert "exactly 0" in report.guarantee["text"]
+        assert not any("inf" in m for m in report.messages), report.messages
+
+    def test_several_zero_parameters(self) -> None:
+        x = {"a": np.zeros((70, 70)), "b": np.ones(10)}
+        grad = {"a": np.zeros((70, 70)), "b": np.zeros(10)}
+        report = gradcheck.check(lambda p: 2.0, x, grad, mode="directional")
+        assert report.status == "passed" and report.failed_parameters == [], str(report)
+
+    @pytest.mark.parametrize("claim", [1e-3, -1.0])
+    def test_a_non_zero_claim_against_a_constant_cost_fails(self, claim: float) -> None:
+        x = np.zeros(N_SCALE)
+        report = gradcheck.check(lambda p: 3.0, x, np.full(N_SCALE, claim))
+        assert report.status == "failed", str(report)
+
+    def test_a_zero_claim_against_a_moving_cost_fails(self) -> None:
+        x = np.random.default_rng(3).standard_normal(N_SCALE)
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, np.zeros(N_SCALE))
+        assert report.status == "failed", str(report)
+        assert "exactly 0" not in report.guarantee["text"]

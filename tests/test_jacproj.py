@@ -314,3 +314,82 @@ class TestSharedEvaluations:
         report = check_jacobian(f, np.linspace(-1, 1, 6000), jvp=bad)
         assert report.evaluations == 10
         assert [e.label() for e in report.worst] == ["out[1234]"]
+
+
+SCALES = [1e-300, 1e-200, 1e-100, 1.0, 1e100, 1e200, 1e300]
+
+
+class TestScaleInvariance:
+    """attack20 A13, A14: projections of ``s·sin`` get one verdict for every float ``s``:
+    the consistency allowance does not underflow to 0 (a correct pair failed), no
+    "relative error of inf" is stated, and no overflow warning escapes (pytest's
+    ``filterwarnings = error``)."""
+
+    N = 5000
+    X = np.random.default_rng(0).standard_normal(N)
+
+    def _check(self, scale: float, rev: float = 1.0, fwd: float = 1.0) -> Any:
+        return check_jacobian(
+            lambda p: scale * np.sin(p),
+            self.X,
+            vjp=lambda p, u: rev * scale * np.cos(p) * u,
+            jvp=lambda p, v: fwd * scale * np.cos(p) * v,
+        )
+
+    @pytest.mark.parametrize("scale", SCALES)
+    def test_correct_forms_pass(self, scale: float) -> None:
+        report = self._check(scale)
+        assert report.mode == "directional" and report.status == "passed", str(report)
+        assert 0 < report.guarantee["relative_error"] < 1e-6
+        assert "inf" not in report.guarantee["text"]
+        (note,) = [m for m in report.messages if m.startswith("jvp and vjp")]
+        assert "agree" in note and "allowance 0:" not in note
+
+    @pytest.mark.parametrize("scale", SCALES)
+    @pytest.mark.parametrize(("rev", "fwd"), [(1.5, 1.0), (1.0, -1.0), (1.0, 1.5)])
+    def test_a_wrong_form_fails_the_consistency(self, scale: float, rev: float, fwd: float) -> None:
+        report = self._check(scale, rev, fwd)
+        assert report.status == "failed", str(report)
+        assert "consistency: jvp vs vjp" in report.failed_parameters
+        wrong = "vjp: uᵀout / x" if rev != 1.0 else "jvp: out along v"
+        assert wrong in report.failed_parameters, report.failed_parameters
+
+
+class TestZeroJacobian:
+    """attack20 A15: a Jacobian of exactly 0 (constant outputs; ``x²`` at 0) passes in
+    projections as in full mode; a non-zero claim there fails."""
+
+    N = 5000
+
+    @pytest.mark.parametrize(
+        ("fn", "x"),
+        [
+            (lambda p: np.full(5000, 3.0) + 0 * p, np.zeros(5000)),
+            (lambda p: np.full(5000, 3.0) + 0 * p, np.random.default_rng(1).standard_normal(5000)),
+            (lambda p: p**2, np.zeros(5000)),
+        ],
+    )
+    def test_zero_forms_pass(self, fn: Any, x: Array) -> None:
+        report = check_jacobian(fn, x, vjp=lambda p, u: 0 * u, jvp=lambda p, v: 0 * v)
+        assert report.mode == "directional" and report.status == "passed", str(report)
+        assert not any("inf" in m for m in report.messages), report.messages
+
+    def test_zero_forms_pass_with_an_output_of_another_size(self) -> None:
+        report = check_jacobian(
+            lambda p: np.ones(7) + 0 * p[:7],
+            np.zeros(self.N),
+            vjp=lambda p, u: np.zeros(self.N),
+            jvp=lambda p, v: np.zeros(7),
+        )
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("claim", [1.0, 1e-3])
+    def test_a_non_zero_claim_fails(self, claim: float) -> None:
+        report = check_jacobian(
+            lambda p: np.full(self.N, 3.0) + 0 * p,
+            np.zeros(self.N),
+            vjp=lambda p, u: claim * u,
+            jvp=lambda p, v: claim * v,
+        )
+        assert report.status == "failed", str(report)
+        assert {"jvp: out along v", "vjp: uᵀout / x"} <= set(report.failed_parameters)

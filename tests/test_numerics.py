@@ -221,6 +221,12 @@ class TestExtremeMagnitudes:
         assert norm2(np.array([3e200, 4e200])) == pytest.approx(5e200)
         assert norm2(np.array([3.0, 4.0])) == 5.0
         assert norm2(np.array([np.inf, 1.0])) == np.inf
+        # squares that underflow (attack20 A13): scaled by the largest entry first
+        assert norm2(np.array([3e-200, 4e-200])) == pytest.approx(5e-200, rel=1e-15, abs=0)
+        assert norm2(np.array([1e-170, 1e-300, -1e-160])) == pytest.approx(1e-160, rel=1e-15, abs=0)
+        assert norm2(np.full(10**4, 1e-300)) == pytest.approx(1e-298, rel=1e-12, abs=0)
+        assert norm2(np.zeros(3)) == 0.0 and norm2(np.zeros(0)) == 0.0
+        assert np.isnan(norm2(np.array([np.nan, 1e-200])))
         assert noise_from_table(np.array([0, 1e200, 0, -1e200, 0, 1e200, 0])) > 1e199
 
 

@@ -12,6 +12,7 @@ and :func:`agreement` for its reason).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NamedTuple
@@ -84,15 +85,24 @@ class Consistency(NamedTuple):
     tolerance: tuple[float, ...]
     wrong: bool
 
+    def worst(self) -> int:
+        """The pair farthest beyond its allowance (the first where none is)."""
+
+        def beyond(i: int) -> float:
+            x, y = self.values[i]
+            gap, tol = abs(x - y), self.tolerance[i]
+            if math.isnan(gap):
+                return math.inf
+            if tol > 0:
+                return gap / tol
+            return math.inf if gap > 0 else 0.0  # an allowance of 0: exact zeros agree
+
+        return max(range(len(self.values)), key=beyond)
+
     def text(self) -> str:
         """One line for a person."""
         a, b = self.forms
-        k = max(
-            range(len(self.values)),
-            key=lambda i: (
-                abs(self.values[i][0] - self.values[i][1]) / max(self.tolerance[i], 1e-300)
-            ),
-        )
+        k = self.worst()
         x, y = self.values[k]
         verdict = "disagree" if self.wrong else "agree"
         digits = next((d for d in range(6, 18) if f"{x:.{d}g}" != f"{y:.{d}g}"), 17)
@@ -116,8 +126,20 @@ class Magnitudes(NamedTuple):
     scales: Array
 
     def floor(self, u: Array, v: Array) -> float:
-        """``‖u ⊙ f‖·‖v / s‖``."""
-        return norm2(u * self.values) * norm2(v / self.scales)
+        """``‖u ⊙ f‖·‖v / s‖``, each factor scaled before the product (values of 1e200
+        or 1e-200 neither overflow nor underflow there, attack20 A13, A14)."""
+        return _product_norm(u, self.values) * _product_norm(v, 1.0 / self.scales)
+
+
+def _product_norm(a: Array, b: Array) -> float:
+    """``‖a ⊙ b‖`` without overflow or underflow of the products where it is a normal
+    float: each factor is divided by its largest entry first."""
+    ta, tb = float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0))
+    if not (ta > 0 and tb > 0 and math.isfinite(ta) and math.isfinite(tb)):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return norm2(a * b)
+    with np.errstate(under="ignore"):
+        return ta * tb * norm2((a / ta) * (b / tb))
 
 
 def agreement(

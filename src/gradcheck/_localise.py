@@ -252,7 +252,10 @@ def _explained(
     g = prober.g[leaf]
     probes = [probe]
     if np.any(g):
-        probes.append(prober.probe(seg, None, along={leaf: prober.scale[leaf] * g}))
+        # along s ⊙ g over its largest entry: the direction's size is the step's business,
+        # and gᵀ(s ⊙ s ⊙ g) over- or underflows for gradients of 1e200 or 1e-200 (A16)
+        unit = g / np.max(np.abs(g))
+        probes.append(prober.probe(seg, None, along={leaf: prober.scale[leaf] * unit}))
     probes.append(prober.probe(seg, rng))
     out.wrong[leaf] = probes
     diag = diagnose_directional(prober, leaf, probes, shapes, names)

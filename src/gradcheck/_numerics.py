@@ -59,6 +59,7 @@ __all__ = [
     "NOISE_LIKE",
     "NOISE_STEP_CAP",
     "NOISY",
+    "NORM2_SQUARES_SAFE",
     "PLAUSIBLE",
     "RETRY_GROWTH",
     "RTOL",
@@ -423,21 +424,29 @@ def noise_from_table(values: np.ndarray[Any, Any]) -> float:
     return math.sqrt(mean_square / comb(2 * k, k))
 
 
-def norm2(values: np.ndarray[Any, Any]) -> float:
-    """The Euclidean norm of an array, without overflow where the norm itself is finite
-    (NumPy's sums the squares, which overflow from about 1.3e154; a check must not warn
-    for a cost or gradient of 1e200, since pytest's ``filterwarnings = error`` turns
-    the warning into a failure).
+#: A norm from the sum of squares is trusted from here on: the squares it lost to
+#: underflow (each below the smallest normal float64, 2.2e-308) are below 1e-21 of its
+#: own square even for 10⁶ entries. Below it :func:`norm2` divides by the largest entry
+#: first (a Jacobian of 1e-200 has squares of 1e-400: a norm of 0, attack20 A13).
+NORM2_SQUARES_SAFE = 1e-140
 
-    >>> f"{norm2(np.array([3e200, 4e200])):.6g}"
-    '5e+200'
+
+def norm2(values: np.ndarray[Any, Any]) -> float:
+    """The Euclidean norm of an array, without overflow or underflow where the norm
+    itself is a normal float (NumPy's sums the squares, which overflow from about
+    1.3e154 and underflow below about 1.5e-154; a check must not warn for a cost or
+    gradient of 1e200, since pytest's ``filterwarnings = error`` turns the warning into
+    a failure, nor see a norm of 0 for a Jacobian of 1e-200, attack20 A13).
+
+    >>> f"{norm2(np.array([3e200, 4e200])):.6g}", f"{norm2(np.array([3e-200, 4e-200])):.6g}"
+    ('5e+200', '5e-200')
     """
     v = np.asarray(values, dtype=np.float64)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         norm = float(np.linalg.norm(v))
-    if math.isinf(norm) and np.all(np.isfinite(v)):
-        top = float(np.max(np.abs(v)))
-        norm = top * float(np.linalg.norm(v / top))
+        if (math.isinf(norm) or norm < NORM2_SQUARES_SAFE) and np.all(np.isfinite(v)):
+            top = float(np.max(np.abs(v), initial=0.0))
+            norm = top * float(np.linalg.norm(v / top)) if top > 0 else 0.0
     return norm
 
 
