@@ -297,3 +297,126 @@ class TestJaxPrecision:
         params = {"a": np.array([0.5, 1.0]), "b": jnp.array([0.3], dtype=jnp.float32)}
         report = gj.check(lambda p: jnp.sum(p["a"] ** 2) * jnp.sum(p["b"]), params)
         assert report.options["user_dtype"] == "float32"
+
+
+def _mlp(dtype: torch.dtype) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).to(dtype)
+
+
+XS = torch.randn(8, 3, generator=torch.Generator().manual_seed(5))
+
+
+def _mlp_loss(m: nn.Module) -> Any:
+    first = next(m.parameters())
+    return m(XS.to(first.dtype)).pow(2).sum()
+
+
+class _Float32Only(torch.autograd.Function):
+    """``sin`` whose backward is ``factor`` off for float32 inputs only."""
+
+    factor = 1.0
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.sin(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        gx = torch.cos(x) * g
+        return gx * _Float32Only.factor if x.dtype == torch.float32 else gx
+
+
+class TestCodeActingInOneDtype:
+    """Attack 20 A12: a 1-5% hook or float32-only backward is no round-off: it fails."""
+
+    @pytest.mark.parametrize("factor", [1.01, 1.05])
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_a_parameter_hook_is_checked(self, factor: float, dtype: torch.dtype) -> None:
+        m = _mlp(dtype)
+        m[0].weight.register_hook(lambda g: g * factor)
+        report = gt.check_module(m, _mlp_loss)
+        assert report.failed_parameters == ["0.weight"], str(report)
+
+    @pytest.mark.parametrize("factor", [1.01, 1.05])
+    def test_a_float32_only_hook_fails_naming_the_parameter(self, factor: float) -> None:
+        m = _mlp(torch.float32)
+        m[2].weight.register_hook(lambda g: g * factor if g.dtype == torch.float32 else g)
+        report = gt.check_module(m, _mlp_loss)
+        assert report.failed_parameters == ["2.weight"], str(report)
+        note = next(msg for msg in report.messages if msg.startswith("2.weight: the float32"))
+        assert "nudged" in note and "hook or backward acting only in float32" in note
+        assert not any("cancellation" in msg for msg in report.messages)
+
+    def test_the_user_model_and_its_hooks_are_untouched(self) -> None:
+        m = _mlp(torch.float32)
+        m[0].weight.register_hook(lambda g: g * 1.05 if g.dtype == torch.float32 else g)
+        m[0].weight.grad = torch.full_like(m[0].weight, 0.25)
+        before = {n: p.detach().clone() for n, p in m.state_dict().items()}
+        hooks = dict(m[0].weight._backward_hooks or {})
+        rng = torch.get_rng_state()
+        gt.check_module(m, _mlp_loss)
+        assert all(torch.equal(before[n], p) for n, p in m.state_dict().items())
+        assert torch.equal(m[0].weight.grad, torch.full_like(m[0].weight, 0.25))
+        assert m[2].weight.grad is None
+        assert dict(m[0].weight._backward_hooks or {}) == hooks
+        assert torch.equal(torch.get_rng_state(), rng)
+
+    @pytest.mark.parametrize("factor", [1.01, 1.03, 1.05])
+    def test_a_float32_only_backward_fails(self, factor: float, monkeypatch: Any) -> None:
+        monkeypatch.setattr(_Float32Only, "factor", factor)
+        x = torch.randn(5, generator=torch.Generator().manual_seed(2)).requires_grad_()
+        report = gt.check_function(_Float32Only.apply, x)
+        assert report.status == "failed", str(report)
+        assert any(m.startswith("input0: the float32 gradient") for m in report.messages)
+
+    def test_the_same_backward_passes_in_float64(self, monkeypatch: Any) -> None:
+        monkeypatch.setattr(_Float32Only, "factor", 1.05)
+        x = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+        assert gt.check_function(_Float32Only.apply, x.requires_grad_()).passed
+
+    @pytest.mark.parametrize("factor", [1.0, 1.03])
+    def test_a_jax_float32_only_rule_fails(self, factor: float) -> None:
+        @jax.custom_vjp
+        def s(v: Any) -> Any:
+            return jnp.sin(v)
+
+        def bwd(v: Any, g: Any) -> Any:
+            out = jnp.cos(v) * g
+            return (out * factor if v.dtype == jnp.float32 else out,)
+
+        s.defvjp(lambda v: (jnp.sin(v), v), bwd)
+        x = np.array([0.3, -1.2, 0.8, 0.1], np.float32)
+        report = gj.check(lambda p: jnp.sum(s(p["x"])), {"x": x})
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+
+
+class TestRoundOffStillPasses:
+    """Attack 20 A12's other side: measured round-off is still reported, not judged."""
+
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_softmax_cross_entropy_near_one_hot(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        lin = nn.Linear(6, 5)
+        with torch.no_grad():
+            lin.weight.mul_(30)
+        x, y = torch.randn(8, 6), torch.randint(0, 5, (8,))
+        report = gt.check_module(lin, lambda m: nn.functional.cross_entropy(m(x), y))
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("pre", [6.3, 7.0])
+    def test_a_saturated_tanh_measured_as_round_off(self, pre: float) -> None:
+        x = torch.tensor([0.5, -1.0, 2.0, 1.5])
+        w = (torch.full((2, 1), pre) * x / float(x @ x)) + torch.tensor([[0.0], [0.05]])
+        model = _Saturated(torch.float32)
+        with torch.no_grad():
+            model.W = nn.Parameter(w.float())
+        report = gt.check_module(model, lambda m: m(x))
+        assert report.status == "passed", str(report)
+        figure = report.parameters["W"].precision
+        assert figure is not None and CANCELLATION_U32 < figure < PLAUSIBLE
+
+
+CANCELLATION_U32 = 1e3 * 2.0**-23

@@ -29,10 +29,12 @@ import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from gradcheck._adapter_roundoff import Probe, measure
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
@@ -304,16 +306,22 @@ def check_adapted(
             (float(np.max(np.abs(g), initial=0.0)) for g in choice.g64.values()), default=0.0
         )
         floor = ATOL_ROUNDOFFS * _UNIT.get(user.dtype, 0.0) * largest
+        smooth = _systematic(make, choice, user, floor, rng)
         for n, g64 in choice.g64.items():
-            if plausible(user.grads[n], g64, floor):
+            if n not in smooth and plausible(user.grads[n], g64, floor):
                 grads[n] = g64
             else:
+                cause = (
+                    "and it does not change like round-off when the parameters are nudged "
+                    "(it stays, or scales with the gradient)"
+                    if n in smooth
+                    else f"more than {user.dtype} round-off explains"
+                )
                 notes.append(
                     f"{n}: the {user.dtype} gradient differs from the same computation in "
-                    f"float64 by {_figure(user.grads[n], g64):.2g} of its scale, more than "
-                    f"{user.dtype} round-off explains (a hook or backward acting only in "
-                    f"{user.dtype}, or round-off that leaves it useless); the {user.dtype} "
-                    "gradient itself is checked"
+                    f"float64 by {_figure(user.grads[n], g64):.2g} of its scale, {cause}: a "
+                    f"hook or backward acting only in {user.dtype} (or round-off that "
+                    f"leaves it useless); the {user.dtype} gradient itself is checked"
                 )
     numeric = "float64" if choice.route != "same" else user.dtype
     u = float(np.finfo(np.dtype(numeric)).eps)
@@ -341,6 +349,38 @@ def check_adapted(
         "vectorised": batched is not None,
     }
     return replace(report, options={**report.options, **info}, seconds=time.perf_counter() - start)
+
+
+def _systematic(
+    make: Callable[[str], Side], choice: _Choice, user: Analytic, floor: float, rng: GlobalRng
+) -> set[str]:
+    """The parameters whose plausible-sized difference from float64 is no round-off.
+
+    Only a difference above :data:`~gradcheck._numerics.CANCELLATION` round-offs of
+    the parameter's scale is measured (``gradcheck._adapter_roundoff``): below it,
+    accumulation explains it and nothing is evaluated again.
+    """
+    unit = _UNIT.get(user.dtype, 0.0)
+    d0 = {
+        n: user.grads[n] - g64
+        for n, g64 in choice.g64.items()
+        if plausible(user.grads[n], g64, floor)
+        and _figure(user.grads[n], g64) > CANCELLATION * unit
+        and float(np.max(np.abs(g64), initial=0.0)) > floor
+    }
+    if not d0 or _no_numpy(user.dtype):
+        return set()
+    model = make("model")
+
+    def gradient(side: Side, params: dict[str, Array]) -> dict[str, Array]:
+        cast = {n: np.asarray(a, dtype=side.params[n].dtype) for n, a in params.items()}
+        with side.scope():
+            rng.reset()
+            _, g = side.gradient(cast)
+        return {n: np.zeros(params[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
+
+    probe = Probe(partial(gradient, model), partial(gradient, choice.side), model.params)
+    return {n for n, v in measure(probe, d0).items() if v == "systematic"}
 
 
 def _run_engine(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, NamedTuple
 
@@ -45,8 +45,10 @@ __all__ = [
     "jvp",
     "preserved",
     "scalar",
+    "tensor_hooks",
     "to_float64",
     "wide",
+    "with_hooks",
 ]
 
 #: The seed the torch RNG is set to (inside a fork) before every evaluation.
@@ -384,3 +386,24 @@ def forward_error(
         text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return NoForward(text, isinstance(exc, NotImplementedError))
     return None
+
+
+def tensor_hooks(
+    named: Sequence[tuple[str, torch.Tensor]],
+) -> dict[str, list[Callable[..., Any]]]:
+    """The gradient hooks (``Tensor.register_hook``) on each named parameter.
+
+    ``functional_call`` swaps the parameters for private tensors, which carry no hooks:
+    the numerical side registers these on them, so both sides compute the gradient the
+    user's own ``autograd.grad`` gives (a hook that scales it included).
+    """
+    hooks = {n: list((getattr(p, "_backward_hooks", None) or {}).values()) for n, p in named}
+    return {n: h for n, h in hooks.items() if h}
+
+
+def with_hooks(ts: dict[str, torch.Tensor], hooks: dict[str, list[Callable[..., Any]]]) -> None:
+    """Register ``hooks`` (:func:`tensor_hooks`) on the tensors of ``ts`` that require
+    grad (a tensor without autograd, as in ``cost`` and ``vmap``, has no gradient)."""
+    for n, t in ts.items():
+        for hook in hooks.get(n, ()) if t.requires_grad else ():
+            t.register_hook(hook)  # type: ignore[no-untyped-call]

@@ -80,7 +80,9 @@ from gradcheck._torch_state import (
     forward_grads,
     preserved,
     scalar,
+    tensor_hooks,
     to_float64,
+    with_hooks,
 )
 
 if TYPE_CHECKING:
@@ -234,6 +236,7 @@ def check_module(
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
         user = _module_pass(model, loss_fn, named, notes)
         tensors = {n: p.detach().clone() for n, p in named}
+        hooks = tensor_hooks(named)
 
         def make(precision: str) -> Side:
             float64 = precision == "float64"
@@ -249,6 +252,7 @@ def check_module(
             bufs = {f"inner.{n}": as_float64(b) if float64 else b for n, b in buffers.items()}
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
+                with_hooks(ts, hooks)
                 fresh = {n: b.clone() for n, b in bufs.items()}
                 swapped = {f"inner.{n}": t for n, t in ts.items()}
                 return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())

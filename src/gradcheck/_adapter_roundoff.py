@@ -1,0 +1,141 @@
+"""Is a low-precision gradient's difference from its float64 self round-off? Measured.
+
+The adapters check the formula on a float64 copy and compare the user's float32
+gradient ``g32`` with its float64 self ``g64`` (``gradcheck._frameworks``). Round-off
+and code that acts only in float32 (a tensor hook, a ``custom_vjp`` whose backward
+tests the dtype) can both make ``d = g32 − g64`` a few percent of the gradient: a
+saturated ``tanh`` loses several percent with a right formula, a hook ``g · 1.01``
+loses 1%. Their size cannot tell them apart; their behaviour can. Round-off depends
+on how every intermediate value happens to round: move the parameters far enough
+that those values round anew and ``d`` takes a new, unrelated value. Code acting in
+float32 computes a smooth function of the parameters: ``d`` moves with them, stays
+the same or stays proportional to the gradient (a hook that scales it).
+
+So :func:`measure` evaluates both gradients at :data:`POINTS` nudged copies of the
+parameters, at the smallest relative nudge (:data:`NUDGES`) that moves ``g64`` by
+:data:`MOVES` times ``|d|`` (for round-off through a saturated value, that moves the
+value itself by a few units in its last place: it rounds anew), and asks whether the
+discrepancies at the nudged points are explained by ``d`` itself (constant) or by
+``d`` plus a multiple of the gradient's move (a scaling): a residual above
+:data:`UNEXPLAINED` of ``|d|`` is round-off; below it the difference is systematic.
+Where no nudge moves ``g64`` enough (a gradient that does not depend on the
+parameters) or a nudged evaluation fails, nothing is measured.
+
+>>> import numpy as np
+>>> g = lambda p: {"w": np.cos(p["w"])}
+>>> hook = Probe(lambda p: {"w": 1.01 * np.cos(p["w"])}, g, {"w": np.linspace(-1, 1, 5)})
+>>> measure(hook, {"w": 0.01 * np.cos(np.linspace(-1, 1, 5))})["w"]
+'systematic'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+__all__ = ["MOVES", "NUDGES", "POINTS", "UNEXPLAINED", "Probe", "Verdict", "measure"]
+
+Array = np.ndarray[Any, Any]
+Grads = dict[str, Array]
+Verdict = Literal["round-off", "systematic", "unmeasured"]
+#: Nudged points per relative nudge: each one is a fresh draw of every intermediate's
+#: rounding, and a scaling fitted to several cannot also fit their round-off.
+POINTS = 5
+#: Relative nudges tried, smallest first (``2⁻²⁰ ≈ 1e-6``, about eight float32
+#: round-offs, up to once each entry's scale), a factor of four apart.
+NUDGES = tuple(2.0**-k for k in range(20, -1, -2))
+#: The nudge is used once it moves ``g64`` by this many times ``|d|`` at every point:
+#: round-off of ``g32`` through a value ``v`` (``1 − tanh²``) is ``|d| ≈ u·|v|`` times
+#: its sensitivity, so moving ``g64`` by ``4|d|`` moves ``v`` by about four units in
+#: its last place; a 1% hook then moves ``d`` by 4% of ``|d|`` times the scaling.
+MOVES = 16.0
+#: ... or by this share of ``g64``'s own scale, when that is less.
+HALF = 0.5
+#: The share of ``|d|`` the constant or scaling explanation may leave unexplained for
+#: the difference to be systematic: round-off drawn anew leaves about ``|d|`` itself.
+UNEXPLAINED = 0.05
+
+
+class Probe(NamedTuple):
+    """The two gradients at other parameter values.
+
+    Attributes:
+        user: the gradient in the user's dtype (hooks and dtype-specific rules
+            included), as float64 arrays, at parameters given in that dtype.
+        wide: the float64 copy's gradient at the same values.
+        params: the unperturbed parameters, in the user's dtype.
+    """
+
+    user: Callable[[Grads], Grads]
+    wide: Callable[[Grads], Grads]
+    params: Grads
+
+
+def _top(a: Array) -> float:
+    return float(np.max(np.abs(a), initial=0.0))
+
+
+def _nudged(params: Grads, scale: float, draw: np.random.Generator) -> Grads:
+    """``θ + scale·±1·(|θ| + rms θ)`` per entry, rounded to ``θ``'s dtype."""
+    out = {}
+    for n, p in params.items():
+        rms = float(np.sqrt(np.mean(np.square(p, dtype=np.float64)))) if p.size else 0.0
+        size = np.abs(p.astype(np.float64)) + (rms or 1.0)
+        signs = draw.choice([-1.0, 1.0], size=p.shape)
+        out[n] = (p.astype(np.float64) + scale * signs * size).astype(p.dtype)
+    return out
+
+
+def _explained(d: list[Array], moves: list[Array], d0: Array) -> float:
+    """The share of ``|d0|`` neither ``d0`` (constant) nor ``d0 + α·Δg`` explains."""
+    constant = max(_top(dk - d0) for dk in d)
+    den = sum(float(np.sum(m * m)) for m in moves)
+    alpha = sum(float(np.sum((dk - d0) * m)) for dk, m in zip(d, moves)) / den if den else 0.0
+    scaled = max(_top(dk - d0 - alpha * m) for dk, m in zip(d, moves))
+    return min(constant, scaled) / max(_top(d0), 1e-300)
+
+
+def measure(probe: Probe, d0: Grads, seed: int = 0) -> dict[str, Verdict]:
+    """Whether each parameter's ``d0 = g32 − g64`` (named in ``d0``) is round-off.
+
+    Args:
+        probe: the two gradients at other parameter values.
+        d0: the discrepancies at the unperturbed parameters, for the parameters to
+            judge.
+        seed: the nudges' private generator (no global RNG is used).
+
+    Returns:
+        ``"round-off"``, ``"systematic"`` or ``"unmeasured"`` per parameter of ``d0``.
+    """
+    verdicts: dict[str, Verdict] = dict.fromkeys(d0, "unmeasured")
+    draw = np.random.default_rng([seed, 21])
+    try:
+        g0 = probe.wide(probe.params)
+        for scale in NUDGES:
+            points = [_nudged(probe.params, scale, draw) for _ in range(POINTS)]
+            wide = [probe.wide(p) for p in points]
+            ready = [
+                n
+                for n, d in d0.items()
+                if verdicts[n] == "unmeasured"
+                and np.median([_top(w[n] - g0[n]) for w in wide])
+                >= min(MOVES * _top(d), HALF * _top(g0[n]))
+            ]
+            if not ready:
+                continue
+            user = [probe.user(p) for p in points]
+            for n in ready:
+                d = [u[n] - w[n] for u, w in zip(user, wide)]
+                moves = [w[n] - g0[n] for w in wide]
+                if not all(np.all(np.isfinite(x)) for x in (*d, *moves)):
+                    continue
+                verdicts[n] = (
+                    "round-off" if _explained(d, moves, d0[n]) > UNEXPLAINED else "systematic"
+                )
+            if all(v != "unmeasured" for v in verdicts.values()):
+                break
+    except Exception:  # a nudged evaluation failed: what was not measured stays so
+        pass
+    return verdicts

@@ -1,0 +1,115 @@
+"""gradcheck._adapter_roundoff: a float32-vs-float64 difference measured as round-off or not.
+
+Attack 20 A12: a hook or a dtype-specific backward 1-5% off passed as "cancellation";
+a saturated tanh's few percent of real round-off must still be told apart from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck._adapter_roundoff import Probe, measure
+from gradcheck._numerics import CANCELLATION
+
+Array = np.ndarray[Any, Any]
+U32 = 2.0**-23
+
+
+def _sin(scale: float, offset: float = 0.0) -> Probe:
+    """``g = cos(w)``; the user's dtype computes ``scale·g + offset`` (code, not round-off)."""
+    w = np.linspace(-1.3, 1.1, 6).astype(np.float32)
+
+    def user(p: dict[str, Array]) -> dict[str, Array]:
+        return {"w": scale * np.cos(p["w"].astype(np.float64)) + offset}
+
+    def wide(p: dict[str, Array]) -> dict[str, Array]:
+        return {"w": np.cos(p["w"].astype(np.float64))}
+
+    return Probe(user, wide, {"w": w})
+
+
+def _d0(probe: Probe) -> dict[str, Array]:
+    user, wide = probe.user(probe.params), probe.wide(probe.params)
+    return {n: user[n] - wide[n] for n in user}
+
+
+class TestSystematic:
+    @pytest.mark.parametrize("scale", [1.01, 1.03, 1.05, 0.98])
+    def test_a_scaled_gradient_is_systematic(self, scale: float) -> None:
+        probe = _sin(scale)
+        assert measure(probe, _d0(probe)) == {"w": "systematic"}
+
+    @pytest.mark.parametrize("offset", [1e-3, -2e-2])
+    def test_a_constant_offset_is_systematic(self, offset: float) -> None:
+        probe = _sin(1.0, offset)
+        assert measure(probe, _d0(probe)) == {"w": "systematic"}
+
+    @pytest.mark.parametrize("seed", [0, 1, 7])
+    def test_the_verdict_does_not_depend_on_the_nudges_seed(self, seed: int) -> None:
+        probe = _sin(1.02)
+        assert measure(probe, _d0(probe), seed=seed) == {"w": "systematic"}
+
+
+def _tanh_probe(pre: Array, x: Array) -> Probe:
+    """``d/dW Σ tanh(W x)`` for ``W x = pre``: float32 round-off of ``1 − tanh²``."""
+    w = (np.outer(pre, x) / float(x @ x)).astype(np.float32)
+
+    def grad(p: dict[str, Array], dtype: Any) -> dict[str, Array]:
+        t = np.tanh(p["w"].astype(dtype) @ x.astype(dtype))
+        return {"w": np.outer(1 - t * t, x.astype(dtype)).astype(np.float64)}
+
+    return Probe(lambda p: grad(p, np.float32), lambda p: grad(p, np.float64), {"w": w})
+
+
+class TestRoundOff:
+    @pytest.mark.parametrize("rows", [1, 3])
+    @pytest.mark.parametrize("seed", range(6))
+    def test_saturated_tanh_round_off_is_round_off(self, rows: int, seed: int) -> None:
+        draw = np.random.default_rng(seed)
+        probe = _tanh_probe(draw.uniform(6.0, 8.0, rows), draw.normal(size=4))
+        d0 = _d0(probe)
+        figure = np.max(np.abs(d0["w"])) / np.max(np.abs(probe.wide(probe.params)["w"]))
+        assert figure > CANCELLATION * U32  # heavy cancellation: the probe runs
+        assert measure(probe, d0) == {"w": "round-off"}
+
+    def test_a_user_dtype_hook_on_top_of_heavy_round_off_is_not_called_systematic(self) -> None:
+        # the same tanh with a 1.001 scaling: the round-off (several percent) swamps it
+        probe = _tanh_probe(np.array([7.5]), np.array([1.0, -0.5, 0.3, 2.0]))
+        user = probe.user
+        scaled = Probe(lambda p: {"w": 1.001 * user(p)["w"]}, probe.wide, probe.params)
+        assert measure(scaled, _d0(scaled)) == {"w": "round-off"}
+
+
+class TestUnmeasured:
+    def test_a_gradient_that_never_moves_is_not_measured(self) -> None:
+        def user(p: dict[str, Array]) -> dict[str, Array]:
+            return {"w": np.full(p["w"].shape, 1.01)}
+
+        def wide(p: dict[str, Array]) -> dict[str, Array]:
+            return {"w": np.ones(p["w"].shape)}
+
+        probe = Probe(user, wide, {"w": np.ones(3, np.float32)})
+        assert measure(probe, _d0(probe)) == {"w": "unmeasured"}
+
+    def test_a_failing_evaluation_leaves_it_unmeasured(self) -> None:
+        probe = _sin(1.05)
+        calls = []
+
+        def wide(p: dict[str, Array]) -> dict[str, Array]:
+            calls.append(1)
+            if len(calls) > 1:
+                raise FloatingPointError("overflow at a nudged point")
+            return probe.wide(p)
+
+        broken = Probe(probe.user, wide, probe.params)
+        assert measure(broken, _d0(probe)) == {"w": "unmeasured"}
+
+    def test_no_global_rng_is_used(self) -> None:
+        state = np.random.get_state()
+        probe = _sin(1.05)
+        measure(probe, _d0(probe))
+        after = np.random.get_state()
+        assert state[0] == after[0] and np.array_equal(state[1], after[1])
