@@ -347,3 +347,21 @@ class TestForwardMode:
         )
         assert report.status == "passed", str(report)
         assert _same_rng(before, _rng_states())
+
+
+class TestEmptyLeaves:
+    """Attack 20 A8: an empty leaf is named (it used to be "params is empty")."""
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+    def test_check_names_the_empty_leaf(self, dtype: Any) -> None:
+        with pytest.raises(GradcheckError, match=r"^w has no entries \(size 0\)"):
+            gj.check(lambda p: jnp.sum(jnp.abs(p["w"])), {"w": np.zeros(0, dtype)})
+
+    @pytest.mark.parametrize("order", [1, 2])
+    def test_check_function_names_the_empty_argument(self, order: int) -> None:
+        with pytest.raises(GradcheckError, match=r"^input0\.w has no entries"):
+            gj.check_function(lambda d: d["w"] * 2, {"w": np.zeros(0)}, order=order)
+
+    def test_an_empty_params_dict_still_says_params(self) -> None:
+        with pytest.raises(GradcheckError, match="params is empty"):
+            gj.check(lambda p: 0.0, {})

@@ -818,3 +818,39 @@ class TestForwardMode:
         )
         assert report.status == "passed", str(report)
         assert _same_rng(before, _rng_states())
+
+
+class TestEmptyInputs:
+    """Attack 20 A8: an empty input is named (it used to be "params is empty")."""
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex128])
+    @pytest.mark.parametrize("order", [1, 2])
+    def test_an_empty_input_is_named(self, dtype: torch.dtype, order: int) -> None:
+        x = torch.zeros(0, dtype=dtype, requires_grad=True)
+        with pytest.raises(GradcheckError, match=r"^input0 has no entries \(size 0\)"):
+            gt.check_function(lambda t: t * 2, x, order=order)
+
+    def test_every_empty_input_is_named(self) -> None:
+        a, b = (torch.zeros(2, 0, requires_grad=True) for _ in range(2))
+        with pytest.raises(GradcheckError, match=r"^input0 and input1 have no entries"):
+            gt.check_function(lambda t, u: t * u, a, b)
+
+    def test_an_empty_sparse_input_is_named(self) -> None:
+        index = torch.zeros(2, 0, dtype=torch.long)
+        values = torch.zeros(0, dtype=torch.float64)
+        coo = torch.sparse_coo_tensor(index, values, (3, 4), check_invariants=True)
+        coo = coo.coalesce().requires_grad_()
+        with pytest.raises(GradcheckError, match=r"^input0 has no entries"):
+            gt.check_function(lambda s: s.to_dense(), coo)
+
+    def test_an_empty_input_beside_a_full_one_is_checked(self) -> None:
+        empty = torch.zeros(0, dtype=torch.float64, requires_grad=True)
+        full = torch.ones(2, dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(lambda t, u: t.sum() + u.sin().sum(), empty, full)
+        assert report.passed and "input1" in report.parameters
+
+    def test_an_empty_model_is_named(self) -> None:
+        m = nn.Linear(1, 2, bias=False)
+        m.weight = nn.Parameter(torch.zeros(2, 0))
+        with pytest.raises(GradcheckError, match=r"^weight has no entries"):
+            gt.check_module(m, lambda mm: mm(torch.zeros(3, 0)).sum())

@@ -48,6 +48,7 @@ __all__ = [
     "combine",
     "consistency",
     "linearity",
+    "require_entries",
     "run_name",
 ]
 
@@ -103,6 +104,21 @@ def check_modes(modes: object) -> tuple[Mode, ...] | None:
             "backward) and 'fwd' (forward mode, the jvp), each at most once"
         )
     return tuple(modes)
+
+
+def require_entries(sizes: dict[str, int]) -> None:
+    """Raise, naming them, when every checked tensor (by name: its entry count) is
+    empty: there is nothing to check (``torch.autograd.gradcheck`` passes it vacuously;
+    a report of no entry would claim a check that never ran)."""
+    if not sizes or any(sizes.values()):
+        return
+    names = list(sizes)
+    what = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    verb = "has" if len(names) == 1 else "have"
+    raise GradcheckError(
+        f"{what} {verb} no entries (size 0): there is nothing to check; pass at least one "
+        "tensor with an entry"
+    )
 
 
 def choose_modes(

@@ -51,6 +51,7 @@ from gradcheck._adapters import (
     combine,
     consistency,
     linearity,
+    require_entries,
     run_name,
 )
 from gradcheck._errors import GradcheckError
@@ -263,6 +264,7 @@ def check(
     leaves = [jnp.asarray(x) for _, x in flat]
     for n, x in zip(names, leaves):
         check_inexact(n, x)
+    require_entries({n: int(x.size) for n, x in zip(names, leaves)})
 
     def fn(xs: list[Any]) -> Any:
         return f(jax.tree_util.tree_unflatten(treedef, xs))
@@ -331,6 +333,7 @@ def check_function(
         return function_order2(first, fn, args, precision, dict(options))
     given = arguments(args)
     names, leaves = given.names, given.leaves
+    require_entries({n: int(np.size(x)) for n, x in zip(names, leaves)})
 
     def outputs(xs: Sequence[Any]) -> list[Any]:
         return list(jax.tree.leaves(given.call(fn, xs)))

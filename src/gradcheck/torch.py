@@ -50,6 +50,7 @@ from gradcheck._adapters import (
     choose_modes,
     combine,
     linearity,
+    require_entries,
 )
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
@@ -227,6 +228,7 @@ def check_module(
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise GradcheckError("the model has no parameter that requires grad: nothing to check")
+    require_entries({n: p.numel() for n, p in named})
     for n, p in named:
         _validate(n, p)
     notes: list[str] = []
@@ -331,6 +333,13 @@ def check_function(
     wanted = check_modes(modes)
     batched, undefined = check_flags(batched_grad, undefined_grad)
     sparse = sparse_inputs(fn, inputs)
+    require_entries(
+        {
+            f"input{i}": x.numel()
+            for i, x in enumerate(sparse.inputs)
+            if isinstance(x, torch.Tensor) and x.requires_grad
+        }
+    )
     if check_order(order) == 2:
         if sparse.found:
             raise GradcheckError(
