@@ -299,3 +299,28 @@ class TestEmbedding:
         wrong = {e.index for e in report.parameters["weight"].worst if e.status == "wrong"}
         assert wrong == {(row, j) for j in range(3)}
         assert model(idx).grad_fn is not None and model.weight.grad is None
+
+
+class TestForwardMode:
+    """Attack 20 A11: forward mode with a sparse input is our limit, not fn's fault."""
+
+    @pytest.mark.parametrize("layout", ["coo", "csr"])
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_default_modes_check_reverse_and_say_why(self, layout: str, dtype: torch.dtype) -> None:
+        report = gt.check_function(lambda x: x.to_dense().sin(), _sparse(0, layout, dtype))
+        assert report.passed, str(report)
+        assert not any(n.startswith("fwd/") for n in report.parameters)
+        note = next(m for m in report.messages if "forward mode" in m)
+        assert note.startswith("forward mode is not checked for sparse inputs (input0)")
+        assert "no forward AD" in note and "jvp staticmethod" not in note
+
+    @pytest.mark.parametrize("modes", [("fwd",), ("rev", "fwd")])
+    def test_forward_mode_asked_for_is_refused_with_the_reason(self, modes: Any) -> None:
+        with pytest.raises(GradcheckError, match=r"sparse inputs \(input1\)") as info:
+            gt.check_function(lambda w, a: _SpMM.apply(a, w), _w(), _sparse(1, "coo"), modes=modes)
+        assert "jvp staticmethod" not in str(info.value)
+        assert "modes=('rev',)" in str(info.value)
+
+    def test_reverse_mode_alone_has_no_note(self) -> None:
+        report = gt.check_function(_SpMM.apply, _sparse(0, "coo"), _w(), modes=("rev",))
+        assert report.passed and not any("forward mode" in m for m in report.messages)

@@ -34,7 +34,7 @@ import torch
 from gradcheck._errors import GradcheckError
 from gradcheck._report import Entry, ParameterResult, Report
 
-__all__ = ["Sparse", "SparseInput", "relabel", "sparse_inputs"]
+__all__ = ["Sparse", "SparseInput", "no_forward", "relabel", "sparse_inputs"]
 
 Array = np.ndarray[Any, Any]
 #: The layouts checked, by the name the messages give them.
@@ -281,3 +281,28 @@ def relabel(report: Report, found: Sequence[SparseInput]) -> Report:
         messages=(*(_text(m, found) for m in report.messages), *notes),
         localisation=loc,
     )
+
+
+def no_forward(found: Sequence[SparseInput], wanted: tuple[str, ...] | None) -> str | None:
+    """Why forward mode is not checked with sparse inputs (``None``: none is sparse, or
+    only reverse mode is asked for).
+
+    gradcheck rebuilds each sparse input from its values with ``torch.sparse_coo_tensor``
+    (``sparse_csr_tensor``), and torch has no forward AD through those constructors: the
+    jvp probe would fail in gradcheck's own code, not in ``fn``, and no ``jvp`` the user
+    writes could change that.
+
+    Raises:
+        GradcheckError: ``wanted`` asks for forward mode.
+    """
+    if not found or wanted == ("rev",):
+        return None
+    names = ", ".join(s.name for s in found)
+    why = (
+        f"forward mode is not checked for sparse inputs ({names}): torch has no forward AD "
+        "through the sparse constructors gradcheck rebuilds them with"
+    )
+    dense = "pass a dense copy (.to_dense().requires_grad_()) to check the jvp"
+    if wanted is not None and "fwd" in wanted:
+        raise GradcheckError(f"modes={wanted!r}: {why}; check modes=('rev',), or {dense}")
+    return f"{why}; {dense}"

@@ -67,7 +67,7 @@ from gradcheck._torch_function import (
     rules_agree,
 )
 from gradcheck._torch_order2 import function_order2, module_order2
-from gradcheck._torch_sparse import relabel, sparse_inputs
+from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_state import (
     RNG_SEED,
     Loss,
@@ -364,8 +364,11 @@ def check_function(
         seeded = SeededRng(RNG_SEED)
         ts = {n: xs[i].detach() for n, i in zip(names, pos)}
         rng.reset()
-        error = None if wanted == ("rev",) else forward_error(f.outputs, ts, seeded)
-        chosen, notes = choose_modes(wanted, error, REMEDY, BROKEN)
+        sparse_note = no_forward(sparse.found, wanted)
+        only_rev = wanted == ("rev",) or sparse_note is not None
+        error = None if only_rev else forward_error(f.outputs, ts, seeded)
+        chosen, notes = choose_modes(("rev",) if only_rev else wanted, error, REMEDY, BROKEN)
+        notes += [] if sparse_note is None else [sparse_note]
         fwd = {}
         if "fwd" in chosen:
             rng.reset()
