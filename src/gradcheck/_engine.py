@@ -217,10 +217,11 @@ def _strategy(plan: Plan, ev: SerialEvaluator, point: Point) -> Ran:
     bulk = evaluator(plan.execution, ev, plan.cost, plan.treedef)
     if not isinstance(plan.mode, Directional):
         return entrywise(plan, bulk, point)
-    terms = prec.terms_size(point.analytic, point.leaves)
     work = None
     if not plan.complex_step:
-        work = prec.directional_work(bulk, point.leaves, point.j0, point.roundoff, plan.seed, terms)
+        work = prec.directional_work(
+            bulk, point.leaves, point.j0, point.roundoff, plan.seed, point.analytic
+        )
     u = point.roundoff if work is None else unit_roundoff(work)
     outcome = directional_check(
         bulk,

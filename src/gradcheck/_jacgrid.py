@@ -27,7 +27,7 @@ import numpy as np
 
 from gradcheck import _compare as cmp
 from gradcheck._errors import GradcheckError
-from gradcheck._evaluate import Delta, NonFinite, SerialEvaluator, _result_dtype
+from gradcheck._evaluate import Delta, NonFinite, Point, SerialEvaluator, _result_dtype
 from gradcheck._linear import as_array
 from gradcheck._numerics import Method, default_rtol, entry_scale, steps, unit_roundoff
 from gradcheck._pytree import flatten
@@ -56,9 +56,21 @@ class VectorEvaluator(SerialEvaluator):
     def __init__(self, *args: Any, size: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.size = size
+        self._fold: Array | None = None
+
+    def fold(self, u: Array, points: Sequence[Point]) -> Array:
+        """``uᵀ f`` at each point, each row read once and not kept: for a caller that
+        needs nothing else of the rows (``gradcheck._jacdir.Folded``). No row is copied
+        into a fresh ``len(points) × size`` array (at N = 10⁶, a copy and page faults
+        per row)."""
+        self._fold = u
+        try:
+            return self(points)
+        finally:
+            self._fold = None
 
     def _buffer(self, count: int) -> Array:
-        return np.empty((count, self.size))
+        return np.empty(count if self._fold is not None else (count, self.size))
 
     def _read(self, value: Any) -> Any:
         names, leaves, treedef = flatten(value)
@@ -70,18 +82,24 @@ class VectorEvaluator(SerialEvaluator):
             raise GradcheckError("fn returned non-numeric values: it must return real arrays")
         if arrays:
             self.result_dtype = np.result_type(*[_result_dtype(a) for a in arrays])
-        row = np.concatenate(flat) if flat else np.zeros(0)
+        # one leaf: its flat view, copied once by ``_run`` into the row it returns
+        row = flat[0] if len(flat) == 1 else np.concatenate(flat) if flat else np.zeros(0)
         if row.size != self.size:
             raise GradcheckError(
                 f"fn returned {row.size} values here but {self.size} at the parameters: its "
                 "output must keep its shape"
             )
-        bad = np.flatnonzero(~np.isfinite(row))
-        if bad.size:
-            raise NonFinite(
-                f"fn returned {row[bad[0]]} in output {_out_label(names, arrays, int(bad[0]))} "
-            )
-        return row
+        # the sum is finite when every value is (one pass, no temporary): only a sum
+        # that is not (a NaN or an infinity, or finite values that overflow it) is
+        # searched entry by entry
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.add.reduce(row)) if row.size else 0.0
+        if not math.isfinite(total):
+            bad = np.flatnonzero(~np.isfinite(row))
+            if bad.size:
+                where = _out_label(names, arrays, int(bad[0]))
+                raise NonFinite(f"fn returned {row[bad[0]]} in output {where} ")
+        return row if self._fold is None else float(row @ self._fold)
 
 
 def _numeric(a: Array) -> bool:

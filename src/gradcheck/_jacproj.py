@@ -138,11 +138,12 @@ def _shared(
     u = cotangent(z, change, out_u, f0)
     g = maps[primary](u) if primary == "vjp" else forms.uj(primary, u)
     analytic = [g[c].reshape(s) for c, s in zip(lay.in_slices(), lay.in_shapes)]
-    folded = Folded(ev, u)
+    # the rows and steps serve the jvp/jacobian comparisons and the consistency pairs:
+    # a vjp alone needs neither
+    folded = Folded(ev, u, keep=forms.given != ("vjp",))
     j0 = float(u @ f0)
     u_params = max(unit_roundoff(x.dtype if x.dtype.kind == "f" else np.float64) for x in leaves)
-    terms = prec.terms_size(analytic, leaves)
-    work = prec.directional_work(folded, leaves, j0, u_params, opts.seed, terms)
+    work = prec.directional_work(folded, leaves, j0, u_params, opts.seed, analytic)
     first = len(folded.calls)
     fold = directional_check(
         folded,
@@ -165,6 +166,8 @@ def _shared(
 def _agree(forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array) -> list[Consistency]:
     """The forms' consistency on the shared pairs ``(u, w_k)`` (no new evaluation)."""
     lay = forms.layout
+    if len(forms.given) < 2:
+        return []  # nothing to compare (``agreement``'s rule), the magnitudes' passes saved
     linear = [LinearMap(f, maps[f], f == "vjp") for f in forms.given]
     pairs = [(shared.u, w) for w in shared.steps]
     return agreement(

@@ -239,7 +239,12 @@ def _noisy(
 
 
 def directional_work(
-    evaluate: Evaluator, leaves: list[Array], j0: float, u: float, seed: int, terms: float
+    evaluate: Evaluator,
+    leaves: list[Array],
+    j0: float,
+    u: float,
+    seed: int,
+    analytic: Sequence[Array],
 ) -> np.dtype[Any] | None:
     """float32 where a float64 check in directional mode has a cost that computes in
     float32 inside (see :func:`cost_noise`), else ``None``.
@@ -249,14 +254,15 @@ def directional_work(
     itself is a float32 number (a float64 computation gives one with probability 2⁻²⁹)
     and not a float16 one: 0, small integers and other short numbers (a symmetric test
     input, a cost at its exact minimum) are what float64 costs give, and a float32 one
-    only with probability 2⁻¹³.
+    only with probability 2⁻¹³. The terms' size (:func:`terms_size`, of ``analytic``:
+    three passes over the parameters) is computed only then.
     """
     with np.errstate(over="ignore"):
         short = float(np.float16(j0)) == j0
     if u > _U64 or short or not _float32_numbers(np.array([j0])):
         return None
     _, values = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
-    return _float32_inside(values, j0, terms)
+    return _float32_inside(values, j0, terms_size(analytic, leaves))
 
 
 def _float32_inside(values: Array, j0: float, terms: float) -> np.dtype[Any] | None:
