@@ -7,7 +7,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck._jacdir import SHARE_NOISE, SHARE_RANGE, along, cotangent, flat_step, probe_points
+from gradcheck._jacdir import (
+    SHARE_NOISE,
+    SHARE_RANGE,
+    _full_tolerance,
+    along,
+    cotangent,
+    flat_step,
+    probe_points,
+)
 from gradcheck._numerics import unit_roundoff
 
 Array = np.ndarray[Any, Any]
@@ -64,6 +72,35 @@ class TestAlong:
         claims[:, 3] *= 1 + 1e-4  # one output's derivative off by 1e-4, among 1e12 scales
         bad = along(rows, fn(x), claims, np.full(40, U64), 1e-9)
         assert np.flatnonzero(bad.wrong).tolist() == [3]
+
+    @pytest.mark.parametrize("rtol", [0.0, 1e-9, 1e-4])
+    @pytest.mark.parametrize("seed", range(4))
+    def test_the_screen_never_changes_a_verdict(self, rtol: float, seed: int) -> None:
+        # claims off by relative errors from far below to far above the tolerance, on
+        # outputs whose scales span 12 decades: an output the screen passes is within
+        # the full rule's tolerance, every other one is judged by the full rule
+        rng = np.random.default_rng(seed)
+        m = 400
+        A = rng.standard_normal((m, 20)) * np.logspace(-6, 6, m)[:, None]
+        x = rng.standard_normal(20)
+
+        def fn(p: Array) -> Array:
+            return np.asarray(np.sin(A @ p))
+
+        ws = [1e-6 * rng.standard_normal(20) for _ in range(2)]
+        rows = [rows_of(fn, x, w) for w in ws]
+        exact = np.array([np.cos(A @ x) * (A @ w) for w in ws])
+        claims = exact * (1 + np.logspace(-16, -2, m)[rng.permutation(m)] * rng.choice([-1, 1], m))
+        f0, u = fn(x), np.full(m, U64)
+        got = along(rows, f0, claims, u, rtol)
+        tau, _ = _full_tolerance(rows, f0, claims, u, rtol)
+        full_wrong = np.any(~(np.abs(claims - got.numeric) <= tau), axis=0)
+        assert got.wrong.tolist() == full_wrong.tolist()
+        assert 0 < got.wrong.sum() < m  # both verdicts occur
+        assert np.all(got.tolerance <= tau)  # the screen's bound never exceeds the rule
+        judged = got.tolerance == tau
+        assert np.all(judged[got.wrong])
+        assert np.array_equal(got.abs_error, np.abs(claims - got.numeric))
 
 
 def test_probe_points_and_their_step() -> None:
