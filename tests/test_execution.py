@@ -55,6 +55,14 @@ class TestResolve:
         with pytest.raises(gradcheck.GradcheckError, match=f"option {keyword}= cannot be combined"):
             resolve_execution(gradcheck.Batched(Stacked()), **{keyword: value})
 
+    @pytest.mark.parametrize("value", ["serial", 2, Stacked()])
+    def test_a_value_that_is_no_execution_is_named_as_execution(self, value: Any) -> None:
+        with pytest.raises(gradcheck.GradcheckError) as raised:
+            gradcheck.check(cost, X, grad, execution=value)
+        text = str(raised.value)
+        assert text.startswith(f"option execution={value!r} is neither Batched(fn, ...)")
+        assert "executor=" not in text and "execution=Batched(fn)" in text
+
 
 class TestTheChecksAgree:
     @pytest.mark.parametrize("budget", [8 * 12, 8 * 12 * 5, MEMORY_BUDGET])

@@ -241,6 +241,10 @@ class TestHessianWords:
             ({"tolerance": 1e-3}, "unknown option 'tolerance' for check_hessian"),
             ({"sample": 3}, "option 'sample' does not apply to check_hessian"),
             ({"mode": "fast"}, "unknown mode 'fast' for check_hessian"),
+            (
+                {"mode": gradcheck.Sample(3)},
+                r"mode=Sample\(size=3\) does not apply to check_hessian",
+            ),
             ({"method": "complex"}, "method='complex' does not apply to check_hessian"),
         ],
     )

@@ -114,8 +114,8 @@ class TestModeObjectsInCheckJacobian:
     @pytest.mark.parametrize(
         ("mode", "message"),
         [
-            (Sample(10), "unknown mode Sample(size=10) for check_jacobian"),
-            ("sample", "unknown mode 'sample' for check_jacobian"),
+            (Sample(10), "mode=Sample(size=10) does not apply to check_jacobian"),
+            ("sample", "mode='sample' does not apply to check_jacobian"),
             ("wobble", "unknown mode 'wobble' for check_jacobian"),
             (3, "unknown mode 3 for check_jacobian"),
         ],

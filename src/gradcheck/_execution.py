@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -126,7 +127,20 @@ def resolve_execution(
         )
     if isinstance(execution, Batched):
         return Execution(execution.fn, execution.executor, execution.memory_budget)
+    if not _is_executor(execution):
+        raise GradcheckError(
+            f"option execution={execution!r} is neither Batched(fn, ...) nor an executor: "
+            "pass execution=Batched(fn) for a vectorised cost, a "
+            "concurrent.futures.Executor (e.g. ThreadPoolExecutor()) or a dask "
+            "distributed.Client, or leave execution out to run serially"
+        )
     return Execution(None, execution)
+
+
+def _is_executor(value: Any) -> bool:
+    """Whether ``value`` is an executor or a Dask client (duck-typed, as ``executor=``)."""
+    client = hasattr(value, "get_executor") and hasattr(value, "scheduler_info")
+    return client or isinstance(value, Executor)
 
 
 def evaluator(

@@ -117,12 +117,17 @@ def _options(given: dict[str, Any], caller: str = "check_jacobian") -> Options:
     check_options(eps, rtol, atol)
     mode = given.get("mode", "auto")
     named = mode in _MODES if isinstance(mode, str) else isinstance(mode, MODE_TYPES)
-    if not named or isinstance(mode, Sample):
+    choices = (
+        "choose 'auto', 'full' (every entry) or 'directional' (random projections), or a "
+        "mode object: Full(), Directional(miss_probability=1e-3, budget=400), Auto()"
+    )
+    if isinstance(mode, Sample) or (isinstance(mode, str) and mode == "sample"):
         raise GradcheckError(
-            f"unknown mode {mode!r} for {caller}: choose 'auto', 'full' (every "
-            "entry) or 'directional' (random projections), or a mode object: Full(), "
-            "Directional(miss_probability=1e-3, budget=400), Auto()"
+            f"mode={mode!r} does not apply to {caller}: a sample of entries would leave "
+            f"most of the matrix unchecked without a stated guarantee; {choices}"
         )
+    if not named:
+        raise GradcheckError(f"unknown mode {mode!r} for {caller}: {choices}")
     keywords = ModeKeywords(
         None, given.get("miss_probability"), given.get("budget"), given.get("localise")
     )
