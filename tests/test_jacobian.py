@@ -658,7 +658,10 @@ class TestBadInput:
                 lambda: check_jacobian(layer, P, layer_jac, method="complex"),
                 "method='complex' does not apply",
             ),
-            (lambda: check_jacobian(layer, P, layer_jac, mode="sample"), "unknown mode 'sample'"),
+            (
+                lambda: check_jacobian(layer, P, layer_jac, mode="sample"),
+                "mode='sample' does not apply to check_jacobian",
+            ),
             (lambda: check_jacobian(layer, P, layer_jac, wobble=1), "unknown option 'wobble'"),
             (lambda: check_jacobian(layer, P, layer_jac, seed=-1), "seed=-1 must be"),
             (
