@@ -18,6 +18,7 @@ import pytest
 import torch
 from torch import nn
 
+import gradcheck._frameworks
 import gradcheck.jax as gj
 import gradcheck.torch as gt
 from gradcheck import GradcheckError
@@ -349,6 +350,19 @@ class TestCodeActingInOneDtype:
         note = next(msg for msg in report.messages if msg.startswith("2.weight: the float32"))
         assert "nudged" in note and "hook or backward acting only in float32" in note
         assert not any("cancellation" in msg for msg in report.messages)
+
+    def test_a_probe_that_raises_is_said_not_measured(self, monkeypatch: Any) -> None:
+        def raising(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("no float32 evaluation away from the start")
+
+        monkeypatch.setattr(gradcheck._frameworks, "measure", raising)
+        m = _mlp(torch.float32)
+        m[2].weight.register_hook(lambda g: g * 1.05 if g.dtype == torch.float32 else g)
+        report = gt.check_module(m, _mlp_loss)
+        note = next(msg for msg in report.messages if "was not measured" in msg)
+        assert "RuntimeError: no float32 evaluation away from the start" in note
+        assert "precision='model'" in note
+        assert gt.check_module(m, _mlp_loss, precision="model").failed_parameters == ["2.weight"]
 
     def test_the_user_model_and_its_hooks_are_untouched(self) -> None:
         m = _mlp(torch.float32)

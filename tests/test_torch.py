@@ -246,8 +246,13 @@ class TestNothingLost:
                 raise KeyboardInterrupt if k % 2 else RuntimeError("injected")
             return _mlp_loss(model)
 
-        with pytest.raises((GradcheckError, KeyboardInterrupt)):
+        try:
             gt.check_module(m, loss)
+        except (GradcheckError, KeyboardInterrupt):
+            pass
+        else:  # an error raised at a retry's larger step reads as the step having left
+            # the cost's domain (the entries stay as first compared); an interrupt never
+            assert not k % 2, "a KeyboardInterrupt was swallowed"
         assert _same(before, _state(m))
 
     def test_numpy_rng_untouched(self) -> None:

@@ -19,7 +19,8 @@ discrepancies at the nudged points are explained by ``d`` itself (constant) or b
 ``d`` plus a multiple of the gradient's move (a scaling): a residual above
 :data:`UNEXPLAINED` of ``|d|`` is round-off; below it the difference is systematic.
 Where no nudge moves ``g64`` enough (a gradient that does not depend on the
-parameters) or a nudged evaluation fails, nothing is measured.
+parameters), nothing is measured; a nudged evaluation that raises ends the
+measurement, and the adapter says so in the report.
 
 >>> import numpy as np
 >>> g = lambda p: {"w": np.cos(p["w"])}
@@ -108,34 +109,33 @@ def measure(probe: Probe, d0: Grads, seed: int = 0) -> dict[str, Verdict]:
 
     Returns:
         ``"round-off"``, ``"systematic"`` or ``"unmeasured"`` per parameter of ``d0``.
+
+    Raises:
+        Exception: whatever a nudged evaluation raised; the caller says in the report
+            that the difference was not measured, and why.
     """
     verdicts: dict[str, Verdict] = dict.fromkeys(d0, "unmeasured")
     draw = np.random.default_rng([seed, 21])
-    try:
-        g0 = probe.wide(probe.params)
-        for scale in NUDGES:
-            points = [_nudged(probe.params, scale, draw) for _ in range(POINTS)]
-            wide = [probe.wide(p) for p in points]
-            ready = [
-                n
-                for n, d in d0.items()
-                if verdicts[n] == "unmeasured"
-                and np.median([_top(w[n] - g0[n]) for w in wide])
-                >= min(MOVES * _top(d), HALF * _top(g0[n]))
-            ]
-            if not ready:
+    g0 = probe.wide(probe.params)
+    for scale in NUDGES:
+        points = [_nudged(probe.params, scale, draw) for _ in range(POINTS)]
+        wide = [probe.wide(p) for p in points]
+        ready = [
+            n
+            for n, d in d0.items()
+            if verdicts[n] == "unmeasured"
+            and np.median([_top(w[n] - g0[n]) for w in wide])
+            >= min(MOVES * _top(d), HALF * _top(g0[n]))
+        ]
+        if not ready:
+            continue
+        user = [probe.user(p) for p in points]
+        for n in ready:
+            d = [u[n] - w[n] for u, w in zip(user, wide)]
+            moves = [w[n] - g0[n] for w in wide]
+            if not all(np.all(np.isfinite(x)) for x in (*d, *moves)):
                 continue
-            user = [probe.user(p) for p in points]
-            for n in ready:
-                d = [u[n] - w[n] for u, w in zip(user, wide)]
-                moves = [w[n] - g0[n] for w in wide]
-                if not all(np.all(np.isfinite(x)) for x in (*d, *moves)):
-                    continue
-                verdicts[n] = (
-                    "round-off" if _explained(d, moves, d0[n]) > UNEXPLAINED else "systematic"
-                )
-            if all(v != "unmeasured" for v in verdicts.values()):
-                break
-    except Exception:  # a nudged evaluation failed: what was not measured stays so
-        pass
+            verdicts[n] = "round-off" if _explained(d, moves, d0[n]) > UNEXPLAINED else "systematic"
+        if all(v != "unmeasured" for v in verdicts.values()):
+            break
     return verdicts

@@ -306,7 +306,14 @@ def check_adapted(
             (float(np.max(np.abs(g), initial=0.0)) for g in choice.g64.values()), default=0.0
         )
         floor = ATOL_ROUNDOFFS * _UNIT.get(user.dtype, 0.0) * largest
-        smooth = _systematic(make, choice, user, floor, rng)
+        smooth, unmeasured = _systematic(make, choice, user, floor, rng)
+        if unmeasured:
+            notes.append(
+                f"the {user.dtype} gradient's difference from float64 was not measured for "
+                f"round-off ({unmeasured} at parameters nudged to measure it): a hook or "
+                f"backward acting only in {user.dtype} by a few percent could pass unseen; "
+                f"precision='model' checks the {user.dtype} gradient itself"
+            )
         for n, g64 in choice.g64.items():
             if n not in smooth and plausible(user.grads[n], g64, floor):
                 grads[n] = g64
@@ -351,10 +358,26 @@ def check_adapted(
     return replace(report, options={**report.options, **info}, seconds=time.perf_counter() - start)
 
 
+class _Systematic(NamedTuple):
+    """What :func:`_systematic` found.
+
+    Attributes:
+        names: the parameters whose difference from float64 is no round-off.
+        failure: why nothing was measured (a nudged evaluation raised), or ``""``.
+    """
+
+    names: set[str]
+    failure: str
+
+
 def _systematic(
     make: Callable[[str], Side], choice: _Choice, user: Analytic, floor: float, rng: GlobalRng
-) -> set[str]:
+) -> _Systematic:
     """The parameters whose plausible-sized difference from float64 is no round-off.
+
+    A nudged evaluation that raises (a nudge of up to the entries' scale can leave the
+    cost's domain) ends the measurement: nothing is systematic, and ``failure`` says
+    why, for the report.
 
     Only a difference above :data:`~gradcheck._numerics.CANCELLATION` round-offs of
     the parameter's scale is measured (``gradcheck._adapter_roundoff``): below it,
@@ -369,7 +392,7 @@ def _systematic(
         and float(np.max(np.abs(g64), initial=0.0)) > floor
     }
     if not d0 or _no_numpy(user.dtype):
-        return set()
+        return _Systematic(set(), "")
     model = make("model")
 
     def gradient(side: Side, params: dict[str, Array]) -> dict[str, Array]:
@@ -380,7 +403,11 @@ def _systematic(
         return {n: np.zeros(params[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
 
     probe = Probe(partial(gradient, model), partial(gradient, choice.side), model.params)
-    return {n for n, v in measure(probe, d0).items() if v == "systematic"}
+    try:
+        verdicts = measure(probe, d0)
+    except Exception as exc:  # user code at a nudged point: said in the report
+        return _Systematic(set(), f"{type(exc).__name__}: {exc}")
+    return _Systematic({n for n, v in verdicts.items() if v == "systematic"}, "")
 
 
 def _run_engine(
