@@ -338,6 +338,16 @@ class TestScaleInvariance:
         assert report.status == "failed" and diag is not None and diag.kind == kind, str(report)
         assert diag.factor == pytest.approx(factor, rel=1e-6)
 
+    @pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
+    @pytest.mark.parametrize("factor", [1.0, 1.5])
+    def test_inputs_of_an_extreme_scale(self, scale: float, factor: float) -> None:
+        # localisation's probe along s ⊙ s ⊙ g overflowed at inputs of 1e200
+        x = scale * self.X
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p / scale))), x, factor * np.cos(x / scale) / scale
+        )
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+
     @pytest.mark.parametrize("scale", [1e-250, 1e250])
     @pytest.mark.parametrize("seed", [1, 2])
     def test_two_parameters_of_one_extreme_scale(self, scale: float, seed: int) -> None:
@@ -394,3 +404,35 @@ class TestExactZero:
         report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, np.zeros(N_SCALE))
         assert report.status == "failed", str(report)
         assert "exactly 0" not in report.guarantee["text"]
+
+    @pytest.mark.parametrize("shape", [(10,), (3, 4)])
+    def test_an_unused_parameter_beside_used_ones_passes(self, shape: tuple[int, ...]) -> None:
+        z = np.random.default_rng(4).standard_normal(N_SCALE)
+        x = {"a": z, "b": np.ones(shape)}
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p["a"]))), x, {"a": np.cos(z), "b": np.zeros(shape)}
+        )
+        assert report.status == "passed", str(report)
+        assert report.guarantee["relative_error"] < 1e-3  # a's bound; b has none
+
+    def test_a_zero_claim_for_a_used_parameter_beside_others_fails(self) -> None:
+        z = np.random.default_rng(5).standard_normal(N_SCALE)
+        x = {"a": z, "b": np.ones(10)}
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p["a"])) + np.sum(p["b"] ** 3)),
+            x,
+            {"a": np.cos(z), "b": np.zeros(10)},
+        )
+        assert report.status == "failed" and "b" in report.failed_parameters, str(report)
+
+    def test_a_zero_claim_for_a_parameter_of_tiny_effect_is_not_passed_blindly(self) -> None:
+        # the cost moves along b (by 1e-9 of its slope along a): not exactly 0, so b
+        # keeps no bound rather than passing on a zero claim
+        z = np.random.default_rng(6).standard_normal(N_SCALE)
+        x = {"a": z, "b": np.ones(10)}
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p["a"])) + 1e-9 * np.sum(p["b"] ** 2)),
+            x,
+            {"a": np.cos(z), "b": np.zeros(10)},
+        )
+        assert report.parameters["b"].status != "passed", str(report)

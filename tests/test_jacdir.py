@@ -15,6 +15,7 @@ from gradcheck._jacdir import (
     cotangent,
     flat_step,
     probe_points,
+    taken_step,
 )
 from gradcheck._numerics import unit_roundoff
 
@@ -109,3 +110,30 @@ def test_probe_points_and_their_step() -> None:
     assert [d.factor for d in points[1]] == [-1.0, -1.0]
     assert flat_step(points[0], [2, 1]).tolist() == [1.0, 2.0, 3.0]
     assert flat_step(points[2], [2, 1]).tolist() == [0.5, 1.0, 1.5]
+
+
+class TestTakenStep:
+    """The rows' actual step: ``θ ± w`` rounds, by up to half an ulp of ``θ``."""
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_it_is_the_richardson_combination_of_the_rounded_points(self, dtype: Any) -> None:
+        x = np.array([30 * np.pi, 0.0, -7.0, 1e-3], dtype=dtype)
+        w = np.array([1e-9, 1e-9, 3e-6, 1e-20])
+        got = taken_step([x], w)
+
+        def s(t: Array) -> Array:
+            base = x.astype(np.float64)
+            return np.asarray((base + t).astype(dtype).astype(np.float64) - base)
+
+        want = (4 / 3) * (s(w / 2) - s(-w / 2)) - (s(w) - s(-w)) / 6
+        assert got.tolist() == want.tolist()
+        eps = float(np.finfo(dtype).eps)
+        assert got[1] == pytest.approx(w[1], rel=2 * eps, abs=0)  # at θ = 0: w's own rounding
+        ulp = np.spacing(np.abs(x).astype(dtype)).astype(np.float64)
+        assert np.all(np.abs(got - w) <= 2 * ulp + 2 * eps * np.abs(w))
+        assert got[0] != w[0]  # 1e-9 at 94: not a multiple of its ulp
+
+    def test_leaves_are_laid_end_to_end_and_non_float_leaves_keep_w(self) -> None:
+        a, b = np.array([1.0, 2.0]), np.array([3, 4])
+        w = np.array([0.25, 0.5, 1e-3, 2e-3])
+        assert taken_step([a, b], w).tolist() == w.tolist()

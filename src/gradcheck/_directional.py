@@ -255,9 +255,7 @@ class Prober:
             g = self.g[leaf][lo:hi]
             sg = np.multiply(self.scale[leaf][lo:hi], g, out=self._work[: g.size])
             with np.errstate(over="ignore", under="ignore"):
-                squares = float(sg @ sg)
-            # sqrt of the sum of squares where no square can have over- or underflowed
-            # (gradients of 1e200 or 1e-200: attack20 A14, A16), else the scaled norm
+                squares = float(sg @ sg)  # unless over/underflowed (1e±200: attack20 A14, A16)
             fast = NORM2_SQUARES_SAFE**2 <= squares < math.inf
             self._norms[key] = math.sqrt(squares) if fast else norm2(sg)
         return self._norms[key]
@@ -338,7 +336,8 @@ class Directional:
     bound: float  # the largest finite ρ_p*
     miss: float
     text: str
-    exact: bool = False  # a gradient of exactly 0 and differences of exactly 0
+    #: parameters whose gradient is exactly 0 against differences of exactly 0
+    exact: frozenset[int] = frozenset()
 
     @property
     def wrong(self) -> bool:
@@ -377,22 +376,34 @@ def directional(
             f"cost's differences along them (exact agreement; a relative error is not "
             f"defined for a zero gradient)"
         )
-        return Directional(probes, weights, bounds, bound, miss, text, exact=True)
+        return Directional(probes, weights, bounds, bound, miss, text, frozenset(weights))
     text = (
         f"{directions} random directions: a relative gradient error of {bound:.2g} or more "
         f"in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with "
         f"probability ≥ {1 - miss:.4g}"
     )
-    return Directional(probes, weights, bounds, bound, miss, text)
+    quiet = gmax > 0 and not any(p.wrong for p in probes)  # else localisation judges them
+    exact = _zero_parameters(prober, norms, rng) if quiet else frozenset()
+    return Directional(probes, weights, bounds, bound, miss, text, exact)
+
+
+def _zero_parameters(
+    prober: Prober, norms: list[float], rng: np.random.Generator
+) -> frozenset[int]:
+    """The parameters with a gradient of exactly 0 beside others, when one probe of all
+    of them together sees differences of exactly 0 (:func:`_exact_zero`; 4 evaluations):
+    an unused parameter passes instead of a bound of ``inf`` (attack20 A15). Where the
+    cost moves along them, they stay without a bound (``inconclusive``)."""
+    zero = tuple((i, 0, prober.g[i].size) for i, n in enumerate(norms) if n == 0)
+    zero = tuple(s for s in zero if s[2] > 0)
+    if not zero or not _exact_zero(prober.probe(zero, rng)):
+        return frozenset()
+    return frozenset(s[0] for s in zero)
 
 
 def _exact_zero(p: Probe) -> bool:
-    """Whether a probe saw a claim of exactly 0 and central differences of exactly 0.
-
-    A claim of 0 predicts no change, and the cost's values at ``θ ± hv`` and
-    ``θ ± hv/2`` are pairwise equal to the last bit (a constant cost; ``Σθ²`` at 0,
-    even in the step): the claim and the cost agree exactly, as the entrywise path's
-    exact zeros do (``gradcheck._compare.value_noise``). ``numeric`` is 0 with a zero
-    ``fd_error`` only when both differences ``C(h)`` and ``C(h/2)`` are 0.
-    """
+    """Whether a probe saw a claim of exactly 0 and central differences ``C(h)``,
+    ``C(h/2)`` of exactly 0 (``numeric`` and ``fd_error`` both 0): a constant cost, or
+    ``Σθ²`` at 0, agrees with the claim to the last bit, as the entrywise path's exact
+    zeros do (``gradcheck._compare.value_noise``)."""
     return p.analytic == 0 and p.numeric == 0 and p.fd_error == 0

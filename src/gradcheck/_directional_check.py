@@ -180,7 +180,7 @@ def _status(
         return "failed", ""
     if verdict.wrong:
         return ("passed", "") if i in loc.ok else ("inconclusive", "")
-    if bound > DIRECTIONAL_UNCERTAIN and not verdict.exact:
+    if bound > DIRECTIONAL_UNCERTAIN and i not in verdict.exact:
         return "inconclusive", (
             f"{name}: the directional check could only see a relative error of "
             f"{bound:.2g} or more (its gradient is tiny next to the noise); use mode='full'"

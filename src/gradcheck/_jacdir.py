@@ -49,6 +49,7 @@ __all__ = [
     "flat_step",
     "probe_points",
     "random_steps",
+    "taken_step",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -120,6 +121,34 @@ def flat_step(point: Point, sizes: Sequence[int]) -> Array:
         base = int(starts[d.leaf])
         w[base + a : base + b] = d.factor * np.asarray(d.values, dtype=np.float64)
     return w
+
+
+def taken_step(leaves: Sequence[Array], w: Array) -> Array:
+    """The step the rows at ``θ ± w``, ``θ ± w/2`` (:func:`probe_points`) actually took,
+    as the Richardson combination sees it: ``(4/3)(s(w/2) − s(−w/2)) − (1/6)(s(w) − s(−w))``
+    with ``s(t) = fl(θ + t) − θ`` in each leaf's dtype (the evaluator's arithmetic).
+
+    It is ``w`` up to the rounding of ``θ + w``: half an ulp of ``θ_j`` per point, which
+    is a relative error of ``u·|θ_j| / |w_j|`` in one output's derivative, far above the
+    comparison's tolerance where ``w_j`` is small (a small draw ``z_j``) and ``θ_j`` is
+    not (``sin`` near π: a correct jvp failed). ``J`` applied to it is what the rows
+    measure, to the truncation error.
+    """
+    out = np.array(w, dtype=np.float64)
+    start = 0
+    for x in leaves:
+        k = x.size
+        if x.dtype.kind == "f":
+            base = x.reshape(-1).astype(np.float64)
+            wk = out[start : start + k].copy()
+
+            def s(t: Array, base: Array = base, dtype: Any = x.dtype) -> Array:
+                return np.asarray((base + t).astype(dtype).astype(np.float64) - base)
+
+            half = 0.5 * wk
+            out[start : start + k] = (4.0 / 3.0) * (s(half) - s(-half)) - (s(wk) - s(-wk)) / 6.0
+        start += k
+    return out
 
 
 def probe_points(w: Sequence[Array]) -> list[Point]:

@@ -53,6 +53,7 @@ from gradcheck._jacdir import (
     flat_step,
     probe_points,
     random_steps,
+    taken_step,
 )
 from gradcheck._jacgrid import VectorEvaluator, output_roundoff
 from gradcheck._jacreport import consistency_result, not_deterministic
@@ -130,7 +131,7 @@ def _shared(
         steps, rows = [], []
         for _ in range(DIRECTIONS):
             points = probe_points(random_steps(leaves, rng, rel))
-            steps.append(flat_step(points[0], [x.size for x in leaves]))
+            steps.append(taken_step(leaves, flat_step(points[0], [x.size for x in leaves])))
             rows.append(ev(points))
         return _Shared(steps, rows, z, None, None)
     w0 = random_steps(leaves, rng, rel)
@@ -160,7 +161,8 @@ def _shared(
         work=work,
     )
     calls = folded.calls[first : first + DIRECTIONS]
-    return _Shared([w for w, _ in calls], [r for _, r in calls], u, fold, work)
+    steps = [taken_step(leaves, w) for w, _ in calls]  # as the rows took them
+    return _Shared(steps, [r for _, r in calls], u, fold, work)
 
 
 def _agree(forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array) -> list[Consistency]:

@@ -252,10 +252,12 @@ def _explained(
     g = prober.g[leaf]
     probes = [probe]
     if np.any(g):
-        # along s ⊙ g over its largest entry: the direction's size is the step's business,
-        # and gᵀ(s ⊙ s ⊙ g) over- or underflows for gradients of 1e200 or 1e-200 (A16)
-        unit = g / np.max(np.abs(g))
-        probes.append(prober.probe(seg, None, along={leaf: prober.scale[leaf] * unit}))
+        # along s ⊙ g over its largest entry, each factor scaled first: the direction's
+        # size is the step's business, and s ⊙ g, gᵀ(s ⊙ s ⊙ g) over- or underflow for
+        # gradients or parameters of 1e200 or 1e-200 (attack20 A16)
+        s = prober.scale[leaf]
+        z = (s / np.max(s)) * (g / np.max(np.abs(g)))
+        probes.append(prober.probe(seg, None, along={leaf: z / np.max(np.abs(z))}))
     probes.append(prober.probe(seg, rng))
     out.wrong[leaf] = probes
     diag = diagnose_directional(prober, leaf, probes, shapes, names)
