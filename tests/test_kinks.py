@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -531,3 +531,52 @@ def test_a_subnormal_entry_beside_normal_ones_is_not_restepped(method: str) -> N
     w = np.array([[0.0, 0.0, 0.0], [0.0, 2.22507386e-313, 1.0]])
     report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), w, np.cos(w), method=method)
     assert report.status == "passed", str(report)
+
+
+class TestAnUncertainEntryAcrossZero:
+    """attack20 P6: ``log|θ|`` and ``sqrt|θ|`` at a tiny entry beside O(1) ones: the
+    first steps reach across 0 and leave the entry ``uncertain`` (a branch's spread, not
+    a pole's jump), so rule 7 kept it; right and ×2 claims were both inconclusive, with
+    the false note that the gradient is zero at every entry. The own-side estimate now
+    judges an entry the first steps left uncertain."""
+
+    CASES: ClassVar[dict[str, tuple[Any, Any]]] = {
+        "log": (lambda p: float(np.sum(np.log(np.abs(p)))), lambda x: 1 / x),
+        "sqrt": (
+            lambda p: float(np.sum(np.sqrt(np.abs(p)))),
+            lambda x: 0.5 * np.sign(x) / np.sqrt(np.abs(x)),
+        ),
+    }
+
+    @pytest.mark.parametrize("tiny", [1.1e-8, -3e-10, 1e-13])
+    @pytest.mark.parametrize("case", ["log", "sqrt"])
+    def test_the_right_claim_passes_and_wrong_ones_fail(self, tiny: float, case: str) -> None:
+        cost, grad = self.CASES[case]
+        x = np.array([2.0, tiny, -1.5])
+        right = gradcheck.check(cost, x, grad(x))
+        assert right.status == "passed", str(right)
+        assert any("reached across 0" in m for m in right.messages), str(right)
+        for factor in (2.0, -1.0, 1.01):
+            g = grad(x)
+            g[1] *= factor
+            report = gradcheck.check(cost, x, g)
+            assert report.status == "failed", f"×{factor}\n{report}"
+            assert [e.label() for e in report.worst if e.status == "wrong"] == ["x[1]"]
+            assert not any("zero to within" in m for m in report.messages), str(report)
+
+    @pytest.mark.parametrize("method", ["forward", "richardson"])
+    @pytest.mark.parametrize("case", ["log", "sqrt"])
+    def test_other_methods_never_pass_a_doubled_entry(self, method: str, case: str) -> None:
+        cost, grad = self.CASES[case]
+        x = np.array([2.0, 1.1e-8, -1.5])
+        assert gradcheck.check(cost, x, grad(x), method=method).status != "failed"
+        g = grad(x)
+        g[1] *= 2.0
+        assert gradcheck.check(cost, x, g, method=method).status == "failed"
+
+    def test_a_smooth_cost_keeps_its_verdict(self) -> None:
+        # x² at a tiny entry: the own-side step drowns in round-off, and stays unused
+        x = np.array([2.0, 1.1e-8, -1.5])
+        report = gradcheck.check(lambda p: float(np.sum(p * p)), x, 2 * x)
+        assert report.status == "passed", str(report)
+        assert not any("reached across 0" in m for m in report.messages), str(report)

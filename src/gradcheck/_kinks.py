@@ -43,7 +43,9 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    ``|θ_j|`` alone, on its own side;
    where the two estimates differ by more than both allowances together
    (``tol + SAFETY·e`` each), the first crossed something, and the second judges the
-   entry. A smooth cost gives two estimates that agree: the first verdict stands.
+   entry. A smooth cost gives two estimates that agree: the first verdict stands. An
+   ``uncertain`` first estimate is no evidence either way: where the own-side one is
+   ``ok`` or ``wrong``, it judges the entry (``log|θ|`` at 1.1e-8, attack20 P6).
 6. **Noise.** A kink in the noise table (``J(θ + kδ)``, ``k = −3..3``) passes for noise,
    up to a million times the real one. A kink at θ leaves both halves (``k = −3..0``,
    ``0..3``; third differences, variance ``C(6, 3)·σ² = 20σ²``) smooth: when the whole
@@ -295,6 +297,9 @@ def across_zero(
     first = comp.tolerance[k] + SAFETY * comp.fd_error[k]
     second = again.tolerance + SAFETY * again.fd_error
     apart = np.abs(again.numeric - comp.numeric[k]) > first + second
+    # an uncertain first estimate is no evidence to disagree with: a resolved own-side
+    # one judges the entry (log|θ| at 1.1e-8: the first steps' spread is the branch's)
+    apart |= (comp.status[k] == "uncertain") & np.isin(again.status, ("ok", "wrong"))
     if not np.any(apart):
         return comp, 0
     out = comp.subset(np.arange(comp.status.size))
