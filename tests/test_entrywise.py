@@ -177,3 +177,46 @@ class TestStepsSizedToTheCostsNoise:
                 x_result = report.parameters["x"]
                 assert report.status != "passed" or x_result.detection_bound >= seen, str(report)
                 assert report.status != "passed" or x_result.detection_bound < 2, str(report)
+
+
+class TestAStepOutOfTheDomainAtATinyEntry:
+    """attack20 P7: ``x·log x`` with one entry 1e-8 beside 0.5 was refused ("cost
+    returned nan ... the step to -2.13e-06 may leave the cost's domain"): the step,
+    relative to the parameter's rms, reached across 0. Such entries are stepped
+    relative to their own ``|θ|`` when the first steps leave the domain."""
+
+    @staticmethod
+    def _problem(tiny: float) -> tuple[Array, Any, Array]:
+        x = np.array([tiny, 0.5, 0.7 if tiny > 0 else -0.7])
+        sign = np.sign(x)
+
+        def cost(p: Array) -> float:
+            return float(np.sum(sign * p * np.log(sign * p)))
+
+        return x, cost, sign * (np.log(np.abs(x)) + 1)
+
+    @pytest.mark.parametrize("tiny", [1e-8, 3e-10, -1e-8])
+    @pytest.mark.parametrize("method", ["central", "richardson"])
+    def test_checked_not_refused(self, tiny: float, method: str) -> None:
+        x, cost, g = self._problem(tiny)
+        assert gradcheck.check(cost, x, g, method=method).status == "passed"
+        for factor in (2.0, -1.0):
+            bad = g.copy()
+            bad[0] *= factor
+            report = gradcheck.check(cost, x, bad, method=method)
+            assert report.status == "failed", str(report)
+            assert report.worst[0].index == (0,), str(report)
+
+    def test_a_float32_point_is_checked_or_inconclusive(self) -> None:
+        x, cost, g = self._problem(1e-8)
+        report = gradcheck.check(cost, x.astype(np.float32), g.astype(np.float32))
+        assert report.status in ("passed", "inconclusive"), str(report)
+
+    def test_a_cost_still_out_of_its_domain_keeps_the_first_error(self) -> None:
+        # the domain ends 1e-6 below x[0] = 1e-3, and no step reaches across 0
+        x = np.array([1e-3, 0.5])
+        with (
+            np.errstate(invalid="ignore"),
+            pytest.raises(gradcheck.GradcheckError, match=r"cost returned nan.*x\[0\]"),
+        ):
+            gradcheck.check(lambda p: float(np.sqrt(p[0] - 0.999e-3) + p[1]), x, np.ones(2))

@@ -299,7 +299,24 @@ class TestDomainEdge:
     the step and the way out (issue 11 §6, JAX docs' x / (1 + √x) at 0)."""
 
     @pytest.mark.parametrize("x0", [1e-7, 2e-7, 1e-6, 1e-12])
+    def test_one_entry_stepped_below_zero_is_checked_on_its_own_side(self, x0: float) -> None:
+        # attack20 P7: the step relative to |θ| stays in the domain (it was refused)
+        x = np.array([x0, 1.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # sqrt of a negative
+            report = gradcheck.check(_edge_cost, x, _edge_grad(x))
+            assert any("left the cost's domain" in m for m in report.messages), str(report)
+            bad = gradcheck.check(_edge_cost, x, _edge_grad(x) * np.array([2.0, 1.0]))
+        if x0 >= 1e-7:
+            assert report.status == "passed", str(report)
+            assert bad.failed_parameters == ["x"], str(bad)
+        else:  # 1e-12: its own step, 6e-18, is below the cost's round-off
+            assert report.status == "inconclusive", str(report)
+            assert bad.status != "passed", str(bad)
+
+    @pytest.mark.parametrize("x0", [1e-310, 5e-320])
     def test_one_entry_stepped_below_zero(self, x0: float) -> None:
+        # a subnormal entry has no own-side step that resolves anything: refused, named
         x = np.array([x0, 1.0])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # sqrt of a negative
@@ -317,10 +334,10 @@ class TestDomainEdge:
             assert gradcheck.check(_edge_cost, x, grad, method="forward").status == "passed"
 
     def test_a_matrix_entry_is_named_by_its_index(self) -> None:
-        w = np.array([[1.0, 2.0], [5e-6, 3.0]])
+        w = np.array([[1.0, 2.0], [1e-310, 3.0]])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            with pytest.raises(GradcheckError, match=r"w\[1, 0\] is 5e-06, so the step"):
+            with pytest.raises(GradcheckError, match=r"w\[1, 0\] is 1e-310, so the step"):
                 gradcheck.check(lambda p: _edge_cost(p["w"]), {"w": w}, {"w": _edge_grad(w)})
 
     # the noise probe moves a non-zero entry by 3/1024 of itself at most (it never flips
