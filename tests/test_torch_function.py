@@ -96,3 +96,51 @@ class TestBackwardThatRaises:
         ):
             gt.check_module(emb, lambda m: (m(idx) ** 3).sum())
         assert _same_model(before, _model_state(emb))
+
+
+class _BigEntry(torch.autograd.Function):
+    """``[sin(x), big·(1 + 1e-3·x₀)]`` whose backward is ``c`` times off on the sin part."""
+
+    c, big = 1.0, 1e12
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.cat([torch.sin(x), _BigEntry.big * (1 + 1e-3 * x[:1])])
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        gx = (_BigEntry.c * torch.cos(x) * g[:-1]).clone()
+        gx[0] = gx[0] + _BigEntry.big * 1e-3 * g[-1]
+        return gx
+
+
+class TestFairShares:
+    """Attack 20 A7: one output entry with a huge derivative hides no error elsewhere."""
+
+    @pytest.mark.parametrize("big", [1.0, 1e8, 1e12])
+    @pytest.mark.parametrize("c", [1.0, 2.0, -1.0, 1.01])
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_every_entry_has_its_share(
+        self, big: float, c: float, dtype: torch.dtype, monkeypatch: Any
+    ) -> None:
+        monkeypatch.setattr(_BigEntry, "c", c)
+        monkeypatch.setattr(_BigEntry, "big", big if dtype == torch.float64 else min(big, 1e8))
+        x = torch.randn(10, dtype=dtype, generator=torch.Generator().manual_seed(4))
+        report = gt.check_function(_BigEntry.apply, x.requires_grad_())
+        assert report.status == ("passed" if c == 1.0 else "failed"), str(report)
+
+    @pytest.mark.parametrize("big", [1e8, 1e10, 1e12])
+    def test_a_constant_huge_entry_does_not_drown_the_check(self, big: float) -> None:
+        x = torch.randn(10, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+        fn = lambda t: torch.cat([torch.sin(t), big + 0 * t[:1]])  # noqa: E731
+        report = gt.check_function(fn, x.requires_grad_())
+        assert report.passed, str(report)
+
+    def test_the_cotangents_are_a_private_draw(self) -> None:
+        x = torch.randn(10, dtype=torch.float64, requires_grad=True)
+        state, np_state = torch.get_rng_state(), np.random.get_state()
+        gt.check_function(_BigEntry.apply, x)
+        assert torch.equal(torch.get_rng_state(), state)
+        assert np.array_equal(np.random.get_state()[1], np_state[1])

@@ -21,6 +21,8 @@ from gradcheck._adapters import Consistency, Mode, Options, Run, consistency, ru
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
 from gradcheck._frameworks import Analytic, Side, check_adapted
+from gradcheck._jacdir import cotangent as shared_cotangent
+from gradcheck._jacdir import random_steps
 from gradcheck._torch_state import (
     Forward,
     Numeric,
@@ -155,10 +157,17 @@ def tensors_like(
     }
 
 
-def _drawn(draw: np.random.Generator, out: torch.Tensor) -> torch.Tensor:
-    """A random cotangent for ``out``, of its dtype and device (complex for complex)."""
-    w = cotangent(draw, tuple(out.shape), out.is_complex())
-    return torch.from_numpy(w).to(out.dtype).to(out.device)
+def _flat(t: torch.Tensor) -> np.ndarray[Any, Any]:
+    """A real tensor's values as a flat float64 array."""
+    return np.asarray(t.detach().cpu().to(torch.float64).numpy().reshape(-1))
+
+
+def fair_share(
+    z: np.ndarray[Any, Any], change: np.ndarray[Any, Any], eps: float, f0: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """``check_jacobian``'s fair-share cotangent (:func:`gradcheck._jacdir.cotangent`)
+    for one output of unit round-off ``eps``."""
+    return shared_cotangent(z, change, np.full(z.shape, eps), f0)
 
 
 class Function:
@@ -181,7 +190,53 @@ class Function:
         if not self.diff:
             raise GradcheckError("no output of fn requires grad: is it differentiable?")
         draw = np.random.default_rng([seed, 5])
-        self.ws = {k: _drawn(draw, self.outs[k]) for k in self.diff}
+        zs = {
+            k: cotangent(draw, tuple(self.outs[k].shape), self.outs[k].is_complex())
+            for k in self.diff
+        }
+        shares = self._shares(zs)
+        self.ws = {
+            k: torch.from_numpy(shares.get(k, z)).to(self.outs[k].dtype).to(self.outs[k].device)
+            for k, z in zs.items()
+        }
+
+    def _shares(self, zs: dict[int, np.ndarray[Any, Any]]) -> dict[int, np.ndarray[Any, Any]]:
+        """Each real output's cotangent with every entry's fair share (attack20 A7).
+
+        With plain normal draws an output entry whose derivative is 1e9 swamps the
+        others in ``<out_k, w_k>``: a sign-flipped backward on every other entry is
+        below the fold's tolerance. As in ``check_jacobian``
+        (:func:`gradcheck._jacdir.cotangent`), each entry's draw is divided by its
+        derivative scale along one random step (one more call of ``fn``), floored at its
+        round-off; the largest weight is 1. Complex or sparse inputs and outputs, or a
+        ``fn`` that raises at the step, keep the plain draws.
+        """
+        checked = [self.xs[i] for i in self.pos]
+        outs = [self.outs[k] for k in zs]
+        tensors = [*checked, *outs]
+        if any(t.is_complex() or t.layout != torch.strided for t in tensors):
+            return {}
+        leaves = [x.detach().cpu().to(torch.float64).numpy() for x in checked]
+        rel = max(float(torch.finfo(x.dtype).eps) for x in checked) ** (1 / 3)
+        steps = random_steps(leaves, np.random.default_rng([self.seed, 6]), rel)
+        moved = {
+            n: x.detach() + torch.from_numpy(w.reshape(x.shape)).to(x.dtype).to(x.device)
+            for n, x, w in zip(self.names, checked, steps)
+        }
+        try:
+            with forked(), torch.no_grad():
+                at = self.outputs(moved)
+        except Exception:  # the plain draws: the checks will name what fails
+            return {}
+        shares = {}
+        for k, z in zs.items():
+            f0 = _flat(self.outs[k])
+            change = _flat(at[k]) - f0 if isinstance(at[k], torch.Tensor) else None
+            if change is None or change.shape != f0.shape or not np.all(np.isfinite(change)):
+                continue
+            u = fair_share(z.reshape(-1), change, float(torch.finfo(self.outs[k].dtype).eps), f0)
+            shares[k] = (u / float(np.max(np.abs(u), initial=1.0))).reshape(z.shape)
+        return shares
 
     def outputs(self, ts: dict[str, torch.Tensor], fixed: list[Any] | None = None) -> list[Any]:
         """``fn``'s outputs as a list, with the checked inputs ``ts`` by name."""

@@ -288,10 +288,11 @@ def check_function(
 
     Each floating output ``out_k`` that requires grad is checked on its own, in each
     mode, through ``<out_k, w_k>`` with a random cotangent ``w_k`` (drawn from a private
-    generator seeded by ``seed``): in reverse mode its gradient is the VJP autograd
-    computes with ``w_k`` (the backward); in forward mode it is built from JVPs through
-    dual tensors (``torch.autograd.forward_ad``, which runs a custom ``Function``'s
-    ``jvp``), one per input entry. With both modes the two rules are also compared
+    generator seeded by ``seed``, each entry weighted by its fair share, as in
+    ``check_jacobian``: ``gradcheck._torch_function``): in reverse mode its gradient is
+    the VJP autograd computes with ``w_k`` (the backward); in forward mode it is built
+    from JVPs through dual tensors (``torch.autograd.forward_ad``, which runs a custom
+    ``Function``'s ``jvp``), one per input entry. With both modes the two rules are also compared
     with each other (``uᵀ(J v) = (uᵀJ) v``, no finite differences; ``_adapters``).
 
     Args:
