@@ -16,6 +16,7 @@ from gradcheck._adapters import (
     choose_modes,
     combine,
     consistency,
+    fair_share,
     run_name,
 )
 from gradcheck._consistency import PAIRS
@@ -249,3 +250,25 @@ class TestExtremeScales:
         assert report.status == status, str(report)
         if status == "failed":
             assert "consistency: jvp vs vjp" in report.failed_parameters
+
+
+class TestFairShare:
+    """Attack 20 A7: each output entry's weight is set by its own derivative scale."""
+
+    def test_a_huge_entry_gets_a_small_weight(self) -> None:
+        z = np.array([1.0, -0.5, 2.0])
+        f0 = np.array([0.1, 0.2, 1e12])
+        moved = f0 + np.array([1e-3, -2e-3, 1e6])  # the last one moves 1e9 times more
+        u = fair_share(z, f0, moved, 2.0**-52)
+        assert u is not None and np.max(np.abs(u)) == 1.0
+        assert abs(u[2]) < 1e-8 * abs(u[0])
+        assert np.allclose(u[:2] * np.array([1e-3, 2e-3]) / z[:2], u[0] * 1e-3 / z[0])
+
+    def test_a_constant_entry_is_weighted_by_its_round_off(self) -> None:
+        z, f0 = np.ones(2), np.array([1.0, 1e10])
+        u = fair_share(z, f0, f0 + np.array([1e-3, 0.0]), 2.0**-52)
+        assert u is not None and 0 < u[1] < 1e-6 and u[0] == 1.0
+
+    @pytest.mark.parametrize("moved", [np.array([1.0, np.nan]), np.ones(3)])
+    def test_an_unusable_step_gives_no_shares(self, moved: Any) -> None:
+        assert fair_share(np.ones(2), np.zeros(2), moved, 2.0**-52) is None

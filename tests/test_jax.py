@@ -365,3 +365,29 @@ class TestEmptyLeaves:
     def test_an_empty_params_dict_still_says_params(self) -> None:
         with pytest.raises(GradcheckError, match="params is empty"):
             gj.check(lambda p: 0.0, {})
+
+
+def _big_entry(big: float, c: float) -> Any:
+    """``[sin(x), big·(1 + 1e-3·x₀)]`` whose bwd is ``c`` times off on the sin part."""
+
+    @jax.custom_vjp
+    def f(x: Any) -> Any:
+        return jnp.concatenate([jnp.sin(x), big * (1 + 1e-3 * x[:1])])
+
+    def bwd(x: Any, g: Any) -> Any:
+        return ((c * jnp.cos(x) * g[:-1]).at[0].add(big * 1e-3 * g[-1]),)
+
+    f.defvjp(lambda x: (f(x), x), bwd)
+    return f
+
+
+class TestFairShares:
+    """Attack 20 A7: one output entry with a huge derivative hides no error elsewhere."""
+
+    @pytest.mark.parametrize("c", [1.0, 2.0, -1.0])
+    @pytest.mark.parametrize("x64", [True, False])
+    def test_every_entry_has_its_share(self, c: float, x64: bool) -> None:
+        x = np.random.default_rng(0).normal(size=10)
+        with jax.enable_x64(x64):
+            report = gj.check_function(_big_entry(1e12 if x64 else 1e6, c), x)
+        assert report.status == ("passed" if c == 1.0 else "failed"), str(report)

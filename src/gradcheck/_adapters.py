@@ -32,6 +32,7 @@ import numpy as np
 from gradcheck._build import WORST, Outcome, build_report, overall_status, rank
 from gradcheck._consistency import Consistency, LinearMap, agreement
 from gradcheck._errors import GradcheckError
+from gradcheck._jacdir import cotangent as shared_cotangent
 from gradcheck._jacreport import consistency_result
 from gradcheck._options import Options
 from gradcheck._report import Entry, ParameterResult, Report
@@ -47,6 +48,7 @@ __all__ = [
     "choose_modes",
     "combine",
     "consistency",
+    "fair_share",
     "linearity",
     "require_entries",
     "run_name",
@@ -104,6 +106,25 @@ def check_modes(modes: object) -> tuple[Mode, ...] | None:
             "backward) and 'fwd' (forward mode, the jvp), each at most once"
         )
     return tuple(modes)
+
+
+def fair_share(z: Array, f0: Array, moved: Array, eps: float) -> Array | None:
+    """A real output's cotangent draw ``z`` with every entry's fair share (attack20 A7).
+
+    With plain normal draws, an output entry whose derivative is 1e9 swamps the others
+    in ``<out, w>``: a sign-flipped rule on every other entry is below the fold's
+    tolerance. As in ``check_jacobian`` (:func:`gradcheck._jacdir.cotangent`), each
+    entry's draw is divided by its derivative scale, ``|f(θ + w₀) − f(θ)|`` along one
+    random step ``w₀`` (``moved``), floored at its round-off (``eps``); the largest
+    weight is 1. ``None`` where ``moved`` is unusable (not finite, another shape).
+    """
+    f0, moved = np.asarray(f0, np.float64).reshape(-1), np.asarray(moved, np.float64)
+    if moved.size != f0.size or not np.all(np.isfinite(moved)):
+        return None
+    u = shared_cotangent(z.reshape(-1), moved.reshape(-1) - f0, np.full(f0.shape, eps), f0)
+    top = float(np.max(np.abs(u), initial=0.0))
+    shared: Array = (u / top if top > 0 else u).reshape(z.shape)
+    return shared
 
 
 def require_entries(sizes: dict[str, int]) -> None:

@@ -17,11 +17,18 @@ import numpy as np
 import torch
 
 from gradcheck._adapter_complex import RealViews, cotangent
-from gradcheck._adapters import Consistency, Mode, Options, Run, consistency, run_name
+from gradcheck._adapters import (
+    Consistency,
+    Mode,
+    Options,
+    Run,
+    consistency,
+    fair_share,
+    run_name,
+)
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
 from gradcheck._frameworks import Analytic, Side, check_adapted
-from gradcheck._jacdir import cotangent as shared_cotangent
 from gradcheck._jacdir import random_steps
 from gradcheck._torch_state import (
     Forward,
@@ -162,14 +169,6 @@ def _flat(t: torch.Tensor) -> np.ndarray[Any, Any]:
     return np.asarray(t.detach().cpu().to(torch.float64).numpy().reshape(-1))
 
 
-def fair_share(
-    z: np.ndarray[Any, Any], change: np.ndarray[Any, Any], eps: float, f0: np.ndarray[Any, Any]
-) -> np.ndarray[Any, Any]:
-    """``check_jacobian``'s fair-share cotangent (:func:`gradcheck._jacdir.cotangent`)
-    for one output of unit round-off ``eps``."""
-    return shared_cotangent(z, change, np.full(z.shape, eps), f0)
-
-
 class Function:
     """``fn`` at the user's inputs: its outputs, cotangents, and one check per run."""
 
@@ -201,19 +200,12 @@ class Function:
         }
 
     def _shares(self, zs: dict[int, np.ndarray[Any, Any]]) -> dict[int, np.ndarray[Any, Any]]:
-        """Each real output's cotangent with every entry's fair share (attack20 A7).
-
-        With plain normal draws an output entry whose derivative is 1e9 swamps the
-        others in ``<out_k, w_k>``: a sign-flipped backward on every other entry is
-        below the fold's tolerance. As in ``check_jacobian``
-        (:func:`gradcheck._jacdir.cotangent`), each entry's draw is divided by its
-        derivative scale along one random step (one more call of ``fn``), floored at its
-        round-off; the largest weight is 1. Complex or sparse inputs and outputs, or a
-        ``fn`` that raises at the step, keep the plain draws.
-        """
+        """Each real output's cotangent with every entry's fair share
+        (:func:`gradcheck._adapters.fair_share`: one more call of ``fn``, along a random
+        step). Complex or sparse inputs and outputs, or a ``fn`` that raises at the
+        step, keep the plain draws."""
         checked = [self.xs[i] for i in self.pos]
-        outs = [self.outs[k] for k in zs]
-        tensors = [*checked, *outs]
+        tensors = [*checked, *(self.outs[k] for k in zs)]
         if any(t.is_complex() or t.layout != torch.strided for t in tensors):
             return {}
         leaves = [x.detach().cpu().to(torch.float64).numpy() for x in checked]
@@ -230,12 +222,10 @@ class Function:
             return {}
         shares = {}
         for k, z in zs.items():
-            f0 = _flat(self.outs[k])
-            change = _flat(at[k]) - f0 if isinstance(at[k], torch.Tensor) else None
-            if change is None or change.shape != f0.shape or not np.all(np.isfinite(change)):
-                continue
-            u = fair_share(z.reshape(-1), change, float(torch.finfo(self.outs[k].dtype).eps), f0)
-            shares[k] = (u / float(np.max(np.abs(u), initial=1.0))).reshape(z.shape)
+            if isinstance(at[k], torch.Tensor):
+                eps = float(torch.finfo(self.outs[k].dtype).eps)
+                u = fair_share(z, _flat(self.outs[k]), _flat(at[k]), eps)
+                shares.update({} if u is None else {k: u})
         return shares
 
     def outputs(self, ts: dict[str, torch.Tensor], fixed: list[Any] | None = None) -> list[Any]:

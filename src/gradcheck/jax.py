@@ -50,6 +50,7 @@ from gradcheck._adapters import (
     choose_modes,
     combine,
     consistency,
+    fair_share,
     linearity,
     require_entries,
     run_name,
@@ -57,6 +58,7 @@ from gradcheck._adapters import (
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
+from gradcheck._jacdir import random_steps
 from gradcheck._jax_args import (
     UNFLATTENABLE,
     arguments,
@@ -395,6 +397,33 @@ class _Function:
             k: cotangent(draw, self.outs[k].shape, jnp.iscomplexobj(self.outs[k]))
             for k in self.floating
         }
+        self.ws.update(self._shares())
+
+    def _shares(self) -> dict[int, Array]:
+        """Each real output's cotangent with every entry's fair share
+        (:func:`gradcheck._adapters.fair_share`: one more call of ``fn``, along a random
+        step); complex leaves or outputs, or a ``fn`` that raises there, keep the draws."""
+        if any(jnp.iscomplexobj(x) for x in [*self.leaves, *self.outs]):
+            return {}
+        leaves = [np.asarray(x, dtype=np.float64) for x in self.leaves]
+        rel = max(_eps(x.dtype) for x in self.leaves) ** (1 / 3)
+        steps = random_steps(leaves, np.random.default_rng([self.seed, 6]), rel)
+        moved = [
+            jnp.asarray(a + w.reshape(a.shape), x.dtype)
+            for a, w, x in zip(leaves, steps, self.leaves)
+        ]
+        self.rng.reset()
+        try:
+            at = self.outputs(moved)
+        except Exception:  # the plain draws: the checks will name what fails
+            return {}
+        shares = {}
+        for k in self.floating:
+            u = fair_share(
+                self.ws[k], np.asarray(self.outs[k]), np.asarray(at[k]), _eps(self.outs[k].dtype)
+            )
+            shares.update({} if u is None else {k: u})
+        return shares
 
     def forward_error(self) -> NoForward | None:
         """Why ``jax.jvp`` does not run on ``fn``, or ``None``: one JVP.
