@@ -528,3 +528,64 @@ def test_seeds_and_scales(seed: int, scale: float) -> None:
         zj = jnp.asarray(Z * scale)
         assert gj.check_function(_abs2, zj, seed=seed).passed
         assert _diagnosis(gj.check_function(_abs2_no_conj, zj, seed=seed), "input0") == "conjugate"
+
+
+class _Dagger(torch.autograd.Function):
+    """``Σ|A·A|²`` whose backward returns the conjugate transpose of the right gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a)
+        return (a @ a).abs().pow(2).sum()
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (a,) = ctx.saved_tensors
+        with torch.enable_grad():
+            b = a.detach().requires_grad_()
+            (right,) = torch.autograd.grad((b @ b).abs().pow(2).sum(), b)
+        return g * right.conj().T
+
+
+class TestConjugateTranspose:
+    """The ".H" diagnosis names no option an adapter user cannot set (brief s21 item 5)."""
+
+    @pytest.mark.parametrize("dtype", [torch.complex128, torch.complex64])
+    def test_torch_user_is_told_what_torch_expects(self, dtype: torch.dtype) -> None:
+        a = torch.randn(3, 3, dtype=dtype, generator=torch.Generator().manual_seed(1))
+        report = gt.check_function(_Dagger.apply, a.requires_grad_())
+        d = report.parameters["input0"].diagnosis
+        assert report.status == "failed" and d is not None and d.kind == "conjugate", str(report)
+        assert "conjugate transpose (.H)" in d.text and "torch's autograd expects" in d.text
+        assert "complex_convention" not in d.text
+
+    def test_jax_user_is_told_what_jax_gives(self) -> None:
+        def loss(a: Any) -> Any:
+            return jnp.sum(jnp.abs(a @ a) ** 2)
+
+        f = jax.custom_vjp(loss)
+        f.defvjp(lambda a: (loss(a), a), lambda a, g: (g * jax.grad(loss)(a).conj().T,))
+        draw = np.random.default_rng(2)
+        a = draw.normal(size=(3, 3)) + 1j * draw.normal(size=(3, 3))
+        report = gj.check(lambda p: f(p["a"]), {"a": a.astype(np.complex64)})
+        d = report.parameters["a"].diagnosis
+        assert report.status == "failed" and d is not None and d.kind == "conjugate", str(report)
+        assert "conjugate transpose (.H)" in d.text and "jax.vjp and jax.grad give" in d.text
+        assert "complex_convention" not in d.text
+
+    def test_the_core_still_names_its_option(self) -> None:
+        draw = np.random.default_rng(3)
+        a = draw.normal(size=(3, 3)) + 1j * draw.normal(size=(3, 3))
+
+        def cost(p: Any) -> float:
+            return float(np.sum(np.abs(p["a"] @ p["a"]) ** 2))
+
+        def grad(p: Any) -> Any:
+            m = p["a"]
+            r = m @ m
+            right = 2 * (r @ m.conj().T + m.conj().T @ r)
+            return {"a": right.conj().T}
+
+        report = gradcheck.check(cost, {"a": a}, grad)
+        d = report.parameters["a"].diagnosis
+        assert d is not None and "complex_convention" in d.text, str(report)

@@ -103,14 +103,33 @@ def with_convention(options: Options, convention: ComplexConvention, framework: 
     return out
 
 
+#: The core's "conjugate transpose" diagnosis (``gradcheck._diagnose``) begins so.
+_DAGGER = "conjugated? — the gradient is the conjugate transpose (.H)"
+
+
+def _adapter_text(text: str, framework: str) -> str | None:
+    """A "conjugated?" diagnosis as ``framework``'s user can act on it, or ``None``."""
+    if text == CONJUGATED:
+        return ADAPTER_CONJUGATED[framework]
+    if text.startswith(_DAGGER):  # not "the other complex_convention": not theirs to set
+        expects = ADAPTER_CONJUGATED[framework].split("; ", 1)[1]
+        return (
+            f"{_DAGGER} of the right one: a transpose where .T was meant, with a missing "
+            f"or extra conj(); {expects}"
+        )
+    return None
+
+
 def explain(report: Report, framework: str) -> Report:
     """``report`` with each "conjugated?" diagnosis told for ``framework``
-    (:data:`ADAPTER_CONJUGATED`) instead of naming the core's option."""
+    (:data:`ADAPTER_CONJUGATED`) instead of naming the core's ``complex_convention``,
+    which an adapter user cannot set (it is the framework's own)."""
     params = dict(report.parameters)
     for name, p in report.parameters.items():
         d = p.diagnosis
-        if d is not None and d.kind == "conjugate" and d.text == CONJUGATED:
-            params[name] = replace(p, diagnosis=replace(d, text=ADAPTER_CONJUGATED[framework]))
+        text = None if d is None or d.kind != "conjugate" else _adapter_text(d.text, framework)
+        if d is not None and text is not None:
+            params[name] = replace(p, diagnosis=replace(d, text=text))
     return replace(report, parameters=params)
 
 
