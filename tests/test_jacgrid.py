@@ -48,6 +48,41 @@ class TestVectorEvaluator:
         with pytest.raises(GradcheckError, match=match), np.errstate(divide="ignore"):
             ev([(Delta(0, 0, -1.0),)])
 
+    @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+    @pytest.mark.parametrize("fold", [False, True])
+    def test_a_non_finite_entry_is_named_beside_finite_ones(self, bad: float, fold: bool) -> None:
+        # the totals that screen for non-finite values (the sum, or the fold uᵀrow)
+        # are not finite whatever the other entries are, even with u = 0 there
+        out = np.array([1e300, -1e300, 2.0, 3.0, 4.0])
+        moved = out.copy()
+        moved[3] = bad
+        ev = evaluator(lambda p: moved if p[0] > 1.5 else out, np.ones(5), 5)
+        u = np.array([1.0, 1.0, 1.0, 0.0, 1.0])
+        with pytest.raises(GradcheckError, match=rf"{bad} in output out\[3\]"):
+            if fold:
+                ev.fold(u, [(Delta(0, 0, 1.0),)])
+            else:
+                ev([(Delta(0, 0, 1.0),)])
+
+    @pytest.mark.parametrize("fold", [False, True])
+    def test_finite_outputs_whose_total_overflows_are_not_an_error(self, fold: bool) -> None:
+        out = np.array([1.5e308, 1.5e308, 1.0])
+        ev = evaluator(lambda p: out * p[0], np.ones(3), 3)
+        if fold:
+            assert ev.fold(np.ones(3), [()]).tolist() == [math.inf]  # as rows @ u would be
+        else:
+            assert ev([()]).tolist() == [out.tolist()]
+
+    def test_fold_is_each_row_times_u_and_keeps_no_row(self) -> None:
+        x = np.array([1.0, 2.0])
+        ev = evaluator(lambda p: {"a": p * 2, "b": p.sum()}, x, 3)
+        points = [(), (Delta(0, 1, 0.5),), (Delta(0, 0, -1.0),)]
+        u = np.array([0.5, -1.0, 2.0])
+        rows = ev(points)
+        assert ev.fold(u, points).tolist() == (rows @ u).tolist()
+        assert ev.count == 6 and ev.leaves[0].tolist() == [1.0, 2.0]
+        assert ev([()]).shape == (1, 3)  # rows again after a fold
+
 
 class TestOutputNoise:
     def test_is_ecnoise_per_output_with_the_roundoff_floor(self) -> None:

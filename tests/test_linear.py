@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gradcheck import GradcheckError, check_jacobian
-from gradcheck._linear import Forms, Layout
+from gradcheck._linear import Forms, Layout, _flat_like
 from gradcheck._pytree import flatten
 
 Array = np.ndarray[Any, Any]
@@ -129,6 +129,27 @@ class TestNotRealValues:
     def test_none_result(self, form: str) -> None:
         with pytest.raises(GradcheckError, match=rf"{form}.* returned None for"):
             check_jacobian(lambda p: self.A @ p, self.X, **{form: lambda p, t: None})
+
+
+class TestNonFiniteResults:
+    """A form's result is screened by its sum (one pass): a NaN or an infinity is named
+    with its index, finite entries whose sum overflows are no error."""
+
+    A = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]])
+    X = np.array([0.3, -0.7])
+
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_a_non_finite_vjp_entry_is_named(self, bad: float) -> None:
+        def vjp(p: Any, u: Any) -> Any:
+            return np.array([1e308, bad])
+
+        with pytest.raises(GradcheckError, match=rf"non-finite value {bad} in 'x' at index \(1,\)"):
+            check_jacobian(lambda p: self.A @ p, self.X, vjp=vjp)
+
+    def test_finite_entries_whose_sum_overflows_are_no_error(self) -> None:
+        big = np.array([1.5e308, 1.5e308, -1.0])
+        flat = _flat_like(big, ["x"], [(3,)], "vjp(params, cotangent)", "params")
+        assert flat.tolist() == big.tolist()
 
 
 class TestJacobianContainers:

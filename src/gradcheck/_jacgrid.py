@@ -89,17 +89,21 @@ class VectorEvaluator(SerialEvaluator):
                 f"fn returned {row.size} values here but {self.size} at the parameters: its "
                 "output must keep its shape"
             )
-        # the sum is finite when every value is (one pass, no temporary): only a sum
-        # that is not (a NaN or an infinity, or finite values that overflow it) is
-        # searched entry by entry
+        # the sum (or the fold uᵀrow, u finite) is finite when every value is: one pass,
+        # no temporary (a NaN, or an infinity times anything, even 0, is not finite);
+        # only a total that is not (or finite values that overflow it) is searched
+        # entry by entry
         with np.errstate(over="ignore", invalid="ignore"):
-            total = float(np.add.reduce(row)) if row.size else 0.0
+            if self._fold is not None:
+                total = float(row @ self._fold)
+            else:
+                total = float(np.add.reduce(row)) if row.size else 0.0
         if not math.isfinite(total):
             bad = np.flatnonzero(~np.isfinite(row))
             if bad.size:
                 where = _out_label(names, arrays, int(bad[0]))
                 raise NonFinite(f"fn returned {row[bad[0]]} in output {where} ")
-        return row if self._fold is None else float(row @ self._fold)
+        return row if self._fold is None else total
 
 
 def _numeric(a: Array) -> bool:

@@ -284,10 +284,13 @@ def projected(
     global random states (every evaluation of ``fn`` starts from them)."""
     lay = forms.layout
     user = opts.progress
+    # the evaluator perturbs forms.leaves in place and puts them back after every
+    # batch (also when fn raises); the forms read them only between batches, and hand
+    # the user copies (``Forms._params``): no private copy of N entries is needed
     ev = VectorEvaluator(
         fn,
         lay.in_treedef,
-        [x.copy() for x in forms.leaves],
+        forms.leaves,
         list(lay.in_names),
         rng,
         progress=None if user is None else (lambda d, p: user(d + 1, p + 1)),
