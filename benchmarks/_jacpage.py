@@ -32,9 +32,11 @@ JAC_FULL = [
 JAC_DIRECTIONAL = [
     ("N", "N"),
     ("t_eval_ms", "one eval (ms)"),
+    ("torch_eval_ms", "torch eval (ms)"),
     ("gc_vjp_s", "gc, VJP (s)"),
     ("torch_fast_s", "torch fast (s)"),
     ("gc_vjp_vs_torch_fast", "gc VJP / torch fast"),
+    ("gc_vjp_floor_vs_torch_fast", "its evals + VJP alone / torch fast"),
     ("gc_both_s", "gc, VJP + JVP (s)"),
     ("torch_fast_fwd_s", "torch fast + fwd AD (s)"),
     ("jax_s", "jax fwd + rev (s)"),
@@ -76,11 +78,15 @@ JACOBIAN_NOTES = [
     "along one random direction and 1 backward pass (and 1 forward-AD pass with "
     "`check_forward_ad=True`); jax's `check_grads` runs jitted, fused code. With an "
     "elementwise `f`, every pass costs O(N) for every checker, so the evaluation counts "
-    "decide the ratios. Where the time goes in gradcheck (cProfile of 3 VJP-only checks "
-    "at N = 10⁶ on this machine): about 60 % in the 11 evaluations of `f`, 8 % in the "
-    "VJP, the rest in O(N) passes around them (drawing directions, private copies, the "
-    "entry scales and steps, the input-magnitude and precision checks, the second "
-    "evaluation that tests determinism).",
+    "decide the ratios. Where the time goes in gradcheck (a sampling profile of 30 "
+    "VJP-only checks at N = 10⁵, 2026-11-27): about 50 % in the 11 evaluations of `f`, "
+    "9 % in the VJP, 10 % in drawing four Gaussian vectors (the cotangent's z, the "
+    "fair-share step and two directions: one draw costs about half an evaluation of "
+    "this `f`), the rest in O(N) passes around them (the steps θ ± w, the entry scales, "
+    "the checks that the parameters are untouched and the outputs finite). The column "
+    "'its evals + VJP alone / torch fast' is the ratio no cut of those passes can go "
+    "below: NumPy's `f` (unfused temporaries, NumPy's `tanh`) takes longer than torch's "
+    "own (the column 'torch eval').",
     "- The full Jacobian check: gradcheck evaluates `f` 2n + 8 times (every column of "
     "the finite-difference Jacobian, plus the noise table) and compares all n·m entries "
     "with `check`'s per-entry rules; torch's slow mode makes 2n evaluations and n "

@@ -160,6 +160,9 @@ def test_directional_jacobian_row_at_a_tiny_size(jac: Any) -> None:
     assert row["gc_bug_status"] == "failed"
     assert row["torch_bug_catches"] is True and row["jax_bug_catches"] is True
     assert row["gc_vjp_evals"] <= 12 and row["gc_both_evals"] <= 30
+    assert row["t_vjp_ms"] > 0 and row["torch_eval_ms"] > 0
+    floor = (row["gc_vjp_evals"] * row["t_eval_ms"] + row["t_vjp_ms"]) / 1e3 / row["torch_fast_s"]
+    assert row["gc_vjp_floor_vs_torch_fast"] == pytest.approx(floor)
 
 
 def _directional(n: int, ratio: float, evals: int = 11, bug: str = "failed") -> dict[str, Any]:
@@ -193,6 +196,17 @@ def test_targets_say_not_met_with_the_ratio_when_one_size_misses(jac: Any) -> No
     assert "O(1) evaluations at every N: **not met**" in grown[4]
     missed = jac.jacobian_targets(full, [_directional(10**3, 1.0, bug="passed")])
     assert missed[4].endswith("caught at every N: **not met**.")
+    assert "alone take" not in lines[1]  # rows without the floor columns
+    floored = _directional(10**5, 2.0) | {
+        "gc_vjp_floor_vs_torch_fast": 1.6,
+        "t_eval_ms": 2.4,
+        "torch_eval_ms": 1.1,
+    }
+    line = jac.jacobian_targets(full, [floored])[1]
+    assert line.startswith("- Directional Jacobian check within 1.5× of torch fast mode")
+    assert "**not met** (2.00× at N = 100000); its 11 evaluations of f and one VJP alone " in line
+    assert "take 1.60× at N = 100000 of torch fast" in line
+    assert line.endswith("(one evaluation of f, NumPy's vs torch's: 2.4 vs 1.1 ms).")
 
 
 def test_torch_slow_extrapolation_uses_the_largest_measured_size(jac: Any) -> None:
