@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck._diagnose import diagnose
+from gradcheck._diagnose import CONJUGATED, diagnose
 
 RNG = np.random.default_rng(3)
 TRUE = RNG.standard_normal((4, 3))
@@ -328,3 +328,78 @@ class TestZeroIsRelative:
         d = diagnose(np.zeros_like(TRUE), np.zeros_like(TRUE), name="W")
         assert (d.kind, d.factor) == ("scattered", None)
         assert d.text == "0 of 12 entries are wrong, with no simple pattern"
+
+
+def _pair(z: np.ndarray) -> np.ndarray:
+    """A complex array's real view as the complex adapters pass it: (..., 2)."""
+    return np.stack([z.real, z.imag], axis=-1)
+
+
+class TestComplexPatterns:
+    """A complex parameter's real views (``pair=True``): a conjugated, transposed or
+    conjugate-transposed gradient is named as such, with its sentence, at any scale; the
+    real-valued transposes do not apply; unjudged entries do not spoil a fit."""
+
+    Z = RNG.standard_normal((3, 3)) + 1j * RNG.standard_normal((3, 3))
+    Z_WIDE = RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3))
+
+    @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+    def test_conjugate(self, scale: float) -> None:
+        z = scale * self.Z
+        d = diagnose(_pair(z.conj()), _pair(z), pair=True)
+        assert (d.kind, d.factor, d.text) == ("conjugate", None, CONJUGATED)
+
+    def test_conjugate_of_a_non_square_matrix_and_a_vector(self) -> None:
+        for z in (self.Z_WIDE, self.Z[0]):
+            d = diagnose(_pair(z.conj()), _pair(z), pair=True)
+            assert (d.kind, d.text) == ("conjugate", CONJUGATED)
+
+    @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+    def test_transpose(self, scale: float) -> None:
+        z = scale * self.Z
+        d = diagnose(_pair(z.T), _pair(z), pair=True)
+        assert (d.kind, d.factor) == ("transpose", None)
+        assert d.text == "the gradient is the transpose of the right one"
+
+    @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+    def test_conjugate_transpose(self, scale: float) -> None:
+        z = scale * self.Z
+        d = diagnose(_pair(z.conj().T), _pair(z), pair=True)
+        assert (d.kind, d.factor) == ("conjugate", None)
+        assert d.text == (
+            "conjugated? — the gradient is the conjugate transpose (.H) of the right "
+            "one: a transpose where .T was meant, or the other complex_convention"
+        )
+
+    def test_a_transposed_non_square_matrix_is_scattered(self) -> None:
+        # (2, 3) → (3, 2) reshaped back: no complex transpose pattern for a non-square
+        # matrix, and the real views' reshaped transpose does not apply to pairs.
+        z = self.Z_WIDE
+        d = diagnose(_pair(z.T.reshape(z.shape)), _pair(z), pair=True)
+        assert d.kind == "scattered"
+
+    def test_the_real_transpose_of_the_views_is_not_a_complex_pattern(self) -> None:
+        # The (3, 2) real view of a 3-vector, transposed then reshaped back: a real
+        # transpose of the views, which means nothing for a complex parameter.
+        z = RNG.standard_normal(3) + 1j * RNG.standard_normal(3)
+        n = _pair(z)
+        d = diagnose(n.T.reshape(n.shape), n, pair=True)
+        assert d.kind == "scattered"
+
+    def test_a_negated_imaginary_part_with_a_wrong_real_part_is_scattered(self) -> None:
+        z = self.Z
+        wrong = _pair(z.conj())
+        wrong[..., 0] *= 1.5  # conjugated, and the real part off: no single pattern
+        d = diagnose(wrong, _pair(z), pair=True)
+        assert d.kind == "scattered"
+
+    @pytest.mark.parametrize("make", ["conj", "T", "H"])
+    def test_unjudged_entries_do_not_spoil_the_fit(self, make: str) -> None:
+        z = self.Z
+        a = _pair({"conj": z.conj(), "T": z.T, "H": z.conj().T}[make])
+        status = np.full(a.shape, "wrong", dtype=object)
+        a[1, 1, 0] = 1e3  # garbage where the comparison could not judge (on the
+        status[1, 1, 0] = "uncertain"  # diagonal: a transpose leaves it in place)
+        d = diagnose(a, _pair(z), status=status, pair=True)
+        expected = {"conj": "conjugate", "T": "transpose", "H": "conjugate"}[make]
+        assert d.kind == expected
