@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck._diagnose import CONJUGATED, diagnose
+from gradcheck._diagnose import CONJUGATED, FIT, diagnose
 
 RNG = np.random.default_rng(3)
 TRUE = RNG.standard_normal((4, 3))
@@ -403,3 +403,62 @@ class TestComplexPatterns:
         d = diagnose(a, _pair(z), status=status, pair=True)
         expected = {"conj": "conjugate", "T": "transpose", "H": "conjugate"}[make]
         assert d.kind == expected
+
+
+class TestComplexEntriesAreNamedByPart:
+    """The wrong entries of a complex parameter's real views are named by complex index
+    and part, ``z[0, 1] (imag)``, never by the views' own index."""
+
+    Z = RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3))
+
+    def test_one_wrong_imaginary_part(self) -> None:
+        n = _pair(self.Z)
+        a = n.copy()
+        a[0, 1, 1] *= 3
+        d = diagnose(a, n, name="z", pair=True)
+        assert (d.kind, d.factor) == ("scattered", None)
+        assert d.text == "1 of 12 entries is wrong, with no simple pattern: z[0, 1] (imag)"
+
+    def test_a_real_and_an_imaginary_part(self) -> None:
+        n = _pair(self.Z)
+        a = n.copy()
+        a[0, 1, 1] *= 3
+        a[1, 2, 0] += 1
+        d = diagnose(a, n, name="z", pair=True)
+        assert d.text == (
+            "2 of 12 entries are wrong, with no simple pattern: z[0, 1] (imag), z[1, 2] (real)"
+        )
+
+    def test_a_complex_vector(self) -> None:
+        n = _pair(self.Z[1])
+        a = n.copy()
+        a[2, 0] = -7.0
+        d = diagnose(a, n, name="v", pair=True)
+        assert d.text.endswith(": v[2] (real)")
+
+
+class TestAFitIsRelativeToTheLargerGradient:
+    """``a`` fits ``b`` when ‖a − b‖ ≤ FIT · max(‖a‖, ‖b‖): a gradient just inside FIT of a
+    larger gradient of another parameter is that gradient, one just outside is not."""
+
+    def test_just_inside_of_a_larger_other_gradient_is_a_swap(self) -> None:
+        other = RNG.standard_normal((4, 3))
+        a = other * (1 - FIT * (1 - FIT / 2))  # ‖a − o‖ just under FIT·‖o‖, over FIT·‖a‖
+        d = diagnose(a, TRUE, {"b": other})
+        assert (d.kind, d.text) == ("swapped", "this is the gradient of 'b': swapped?")
+
+    def test_just_outside_is_no_swap(self) -> None:
+        other = RNG.standard_normal((4, 3))
+        a = other * (1 - FIT * (1 + FIT))
+        assert diagnose(a, TRUE, {"b": other}).kind == "scattered"
+
+
+class TestFactorWhereTheDotProductsOverflow:
+    """At 1e200 the least-squares factor's dot products overflow; the factor is then
+    found from the gradients scaled by their norm, with no warning."""
+
+    @pytest.mark.parametrize(("factor", "kind"), [(2.0, "factor"), (-1.0, "sign"), (-3.0, "sign")])
+    def test_factor_at_1e200(self, factor: float, kind: str) -> None:
+        big = 1e200 * TRUE
+        d = diagnose(factor * big, big)
+        assert d.kind == kind and d.factor == pytest.approx(factor, rel=1e-12)

@@ -36,6 +36,17 @@ _ALREADY_FLOAT64 = (
 )
 
 EQUIVALENT: dict[str, str] = {
+    "gradcheck._diagnose.x__labels__mutmut_1": (
+        "the default of pair False → True: the only caller (_scattered) always passes pair"
+    ),
+    "gradcheck._diagnose.x__complex_pattern__mutmut_2": (
+        "n / [1, -1] instead of n * [1, -1]: dividing by ±1 is exact, the same array"
+    ),
+    "gradcheck._diagnose.x__ratio__mutmut_22": (
+        "× instead of ÷ by vdot(n̂, n̂) on the overflow path: n̂ = n/‖n‖ has norm 1, so "
+        "vdot(n̂, n̂) is 1 to a few ulps and the factor moves by a few ulps, 1e-13 of FIT "
+        "and far below the 4 digits its text shows (the JSON factor's last digits may differ)"
+    ),
     "gradcheck._diagnose.x__factor_text__mutmut_8": _FACTOR_EDGE,
     "gradcheck._diagnose.x__factor_text__mutmut_28": _FACTOR_EDGE,
     "gradcheck._numerics.x_entry_scale__mutmut_14": (
