@@ -22,6 +22,7 @@ from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
 from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
+from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import CostRaised, Delta, Evaluator, NonFinite
 from gradcheck._inputs import analytic_gradient
 from gradcheck._modes import Sample, sample_indices, sample_size
@@ -289,7 +290,7 @@ def _first_compare(
         dtype = s.dtype(leaf)
         own = kinks.exact_steps(theta, relative_step(s.method, dtype) * np.abs(theta), dtype)
         cross = (h >= np.abs(theta)) & (own >= _TINY) & (own < np.abs(theta))
-        if s.method == "complex" or not np.any(cross):
+        if s.method == "complex" or not _domain_error(first) or not np.any(cross):
             raise
         h = np.where(cross, own, h)
         try:
@@ -301,6 +302,15 @@ def _first_compare(
         "the cost's domain: they are judged at steps within their own side, relative to |θ|"
     )
     return h, replace(comp, notes=(*comp.notes, note))
+
+
+def _domain_error(err: GradcheckError) -> bool:
+    """Whether the cost's failure is a domain's edge: NaN or inf, or a numeric error
+    (a RuntimeWarning raised as an error, a math domain error). Any other exception
+    from the cost is the user's (a bug, an injected fault) and must reach them."""
+    return isinstance(err, NonFinite) or isinstance(
+        err.__cause__, (ArithmeticError, ValueError, Warning)
+    )
 
 
 def _zero_parameters(results: list[Result], analytic: list[Array]) -> Compared:
@@ -380,8 +390,9 @@ def _retry(
         return
     try:
         _retry_at(ev, s, i, leaf, idx, h, h2[grow], k, a, rtol, comp)
-    except (NonFinite, CostRaised):  # the classic step left the cost's domain (exp
-        return  # overflowing at 1e4 × the parameter's scale): the entries stay uncertain
+    except (NonFinite, CostRaised) as err:  # the classic step left the cost's domain (exp
+        if not _domain_error(err):  # overflowing at 1e4 × the parameter's scale): the
+            raise  # entries stay uncertain; any other exception is the user's, and stands
 
 
 def _unseen_level(method: Method, dtype: Any) -> float:
