@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import gradcheck.torch as gt
 from gradcheck import GradcheckError
+from gradcheck._evaluate import preserve_rng
+from gradcheck._torch_function import Function, rules_agree
+from gradcheck._torch_state import RNG_SEED, SeededRng
 
 
 def _broken(exc: type[Exception]) -> Any:
@@ -144,3 +148,80 @@ class TestFairShares:
         gt.check_function(_BigEntry.apply, x)
         assert torch.equal(torch.get_rng_state(), state)
         assert np.array_equal(np.random.get_state()[1], np_state[1])
+
+
+def _agreement(fn: Any, *inputs: torch.Tensor) -> Any:
+    """``rules_agree`` of ``fn`` at ``inputs`` (all checked), as check_function runs it."""
+    xs = [x.detach().clone().requires_grad_() for x in inputs]
+    names = [f"input{i}" for i in range(len(xs))]
+    with preserve_rng() as rng:
+        f = Function(fn, xs, list(range(len(xs))), names, 0)
+        ts = {n: x.detach() for n, x in zip(names, xs)}
+        return rules_agree(f, ts, SeededRng(RNG_SEED), rng)
+
+
+def _confident(margin: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 logits of a classifier ``margin`` sure of its labels, and the labels."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 5, (8,), generator=g)
+    return (torch.randn(8, 5, generator=g) + margin * F.one_hot(y, 5)).float(), y
+
+
+class _Planted(torch.autograd.Function):
+    """log-sum-exp of each row, its jvp scaled by ``c`` (1: right) or its term dropped."""
+
+    @staticmethod
+    def forward(ctx: Any, z: Any, c: float) -> Any:
+        ctx.z, ctx.c = z, c
+        return torch.logsumexp(z, -1)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g[:, None] * torch.softmax(ctx.z, -1), None
+
+    @staticmethod
+    def jvp(ctx: Any, t: Any, _: Any) -> Any:
+        p = torch.softmax(ctx.z, -1)
+        if ctx.c == 0:  # a missing term: the largest class's share dropped
+            p = p * (p < p.amax(-1, keepdim=True))
+        return ctx.c * (p * t).sum(-1)
+
+
+class TestConsistencyInLowPrecision:
+    """attack21 B5: correct float32 rules whose cancellation exceeds the sums' round-off."""
+
+    @pytest.mark.parametrize("margin", [8.0, 12.0, 16.0])
+    @pytest.mark.parametrize("seed", range(5))
+    def test_cross_entropy_of_a_confident_classifier_agrees(self, margin: float, seed: int) -> None:
+        z, y = _confident(margin, seed)
+        c = _agreement(lambda t: F.cross_entropy(t, y), z)
+        assert not c.wrong, c
+
+    @pytest.mark.parametrize("scale", [1e-2, 1e-3])
+    def test_x_minus_sin_x_at_small_x_agrees(self, scale: float) -> None:
+        x = torch.linspace(0.5, 1.5, 20) * scale
+        assert not _agreement(lambda t: t - torch.sin(t), x).wrong
+
+    @pytest.mark.parametrize("c", [1.5, -1.0, 0.0, 1 + 1e-3])
+    @pytest.mark.parametrize("margin", [0.0, 12.0])
+    def test_a_wrong_jvp_still_disagrees_in_float32(self, c: float, margin: float) -> None:
+        z, _ = _confident(margin, 0)
+        assert not _agreement(lambda t: _Planted.apply(t, 1.0), z).wrong
+        assert _agreement(lambda t: _Planted.apply(t, c), z).wrong
+
+    def test_without_a_float64_copy_the_float32_comparison_stands(self) -> None:
+        # fn's float32 weight makes its float64 copy raise: the float32 verdict is kept
+        w = torch.linspace(-1, 1, 25).reshape(5, 5)
+        z, _ = _confident(0.0, 1)
+        assert _agreement(lambda t: _Planted.apply(t @ w, 1.5), z).wrong
+        assert not _agreement(lambda t: _Planted.apply(t @ w, 1.0), z).wrong
+
+    def test_the_check_passes_cross_entropy_and_leaves_its_input(self) -> None:
+        z, y = _confident(12.0, 0)
+        z.requires_grad_()
+        saved, states = z.detach().clone(), _states()
+        report = gt.check_function(lambda t: F.cross_entropy(t, y), z)
+        assert report.parameters["consistency: jvp vs vjp"].status == "passed"
+        assert report.status == "passed", str(report)
+        assert torch.equal(z.detach(), saved) and z.grad is None
+        assert _same_states(states, _states())
