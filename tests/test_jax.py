@@ -391,3 +391,32 @@ class TestFairShares:
         with jax.enable_x64(x64):
             report = gj.check_function(_big_entry(1e12 if x64 else 1e6, c), x)
         assert report.status == ("passed" if c == 1.0 else "failed"), str(report)
+
+
+def _cross_entropy(z: Any, y: Any) -> Any:
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], 1))
+
+
+class TestConsistencyInLowPrecision:
+    """attack21 B5: right float32 rules whose cancellation exceeds the sums' round-off
+    are compared again in x64 mode, and agree there."""
+
+    @pytest.mark.parametrize("margin", [8.0, 12.0, 16.0])
+    @pytest.mark.parametrize("seed", [0, 3])
+    def test_cross_entropy_of_a_confident_classifier_is_not_failed(
+        self, margin: float, seed: int
+    ) -> None:
+        draw = np.random.default_rng(seed)
+        y = draw.integers(0, 5, 8)
+        z = (draw.standard_normal((8, 5)) + margin * np.eye(5)[y]).astype(np.float32)
+        before, x64 = _rng_states(), jax.config.read("jax_enable_x64")
+        report = gj.check_function(_cross_entropy, jnp.asarray(z), jnp.asarray(y))
+        assert report.parameters["consistency: jvp vs vjp"].status == "passed", str(report)
+        assert report.status != "failed", str(report)
+        assert _same_rng(before, _rng_states())
+        assert jax.config.read("jax_enable_x64") == x64
+
+    def test_x_minus_sin_x_at_small_x_agrees(self) -> None:
+        x = jnp.linspace(0.5, 1.5, 20, dtype=jnp.float32) * 1e-3
+        report = gj.check_function(lambda t: t - jnp.sin(t), x)
+        assert report.parameters["consistency: jvp vs vjp"].status == "passed", str(report)
