@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Evaluator, SerialEvaluator
-from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator
+from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator, is_executor
 from gradcheck._pytree import TreeDef
 
 __all__ = ["Batched", "Execution", "evaluator", "resolve_execution"]
@@ -127,7 +126,7 @@ def resolve_execution(
         )
     if isinstance(execution, Batched):
         return Execution(execution.fn, execution.executor, execution.memory_budget)
-    if not _is_executor(execution):
+    if not is_executor(execution):
         raise GradcheckError(
             f"option execution={execution!r} is neither Batched(fn, ...) nor an executor: "
             "pass execution=Batched(fn) for a vectorised cost, a "
@@ -135,12 +134,6 @@ def resolve_execution(
             "distributed.Client, or leave execution out to run serially"
         )
     return Execution(None, execution)
-
-
-def _is_executor(value: Any) -> bool:
-    """Whether ``value`` is an executor or a Dask client (duck-typed, as ``executor=``)."""
-    client = hasattr(value, "get_executor") and hasattr(value, "scheduler_info")
-    return client or isinstance(value, Executor)
 
 
 def evaluator(

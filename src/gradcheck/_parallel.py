@@ -40,7 +40,14 @@ from gradcheck._evaluate import (
 )
 from gradcheck._pytree import TreeDef, flatten, unflatten
 
-__all__ = ["MEMORY_BUDGET", "BatchedEvaluator", "ExecutorEvaluator", "as_executor", "run_chunk"]
+__all__ = [
+    "MEMORY_BUDGET",
+    "BatchedEvaluator",
+    "ExecutorEvaluator",
+    "as_executor",
+    "is_executor",
+    "run_chunk",
+]
 
 Array = np.ndarray[Any, Any]
 #: Default bytes one stacked batch may take: 256 MiB keeps a float64 model of 10⁶
@@ -167,13 +174,23 @@ def _shut_down(executor: Executor) -> bool:
     return any(bool(getattr(executor, flag, False)) for flag in flags)
 
 
+def _is_client(value: Any) -> bool:
+    """Whether ``value`` is a Dask ``distributed.Client`` (duck-typed)."""
+    return hasattr(value, "get_executor") and hasattr(value, "scheduler_info")
+
+
+def is_executor(value: Any) -> bool:
+    """Whether ``value`` is what ``executor=`` accepts: an executor or a Dask client."""
+    return _is_client(value) or isinstance(value, Executor)
+
+
 def as_executor(executor: Any) -> tuple[Executor, int]:
     """A ``concurrent.futures.Executor`` and its worker count for ``executor=``.
 
     Accepts an executor or a Dask ``distributed.Client`` (duck-typed: anything with
     ``get_executor`` and ``scheduler_info``).
     """
-    if hasattr(executor, "get_executor") and hasattr(executor, "scheduler_info"):
+    if _is_client(executor):
         if getattr(executor, "status", "running") in ("closing", "closed"):
             raise GradcheckError(
                 f"option executor: the Dask client {executor!r} has been closed; pass a "
