@@ -213,7 +213,8 @@ def picture_uri(report: Report) -> str | None:
         ``"data:image/png;base64,..."``, or ``None`` when matplotlib is not installed.
     """
     from gradcheck._errors import GradcheckError
-    from gradcheck.plot import _matplotlib, plot_report
+    from gradcheck._figure import _matplotlib
+    from gradcheck.plot import plot_report
 
     try:
         _matplotlib()
