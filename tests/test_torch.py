@@ -258,6 +258,45 @@ class TestNothingLost:
             said = [msg for msg in report.messages if "was not measured" in msg]
             assert said and "RuntimeError: injected" in said[0], report.messages
 
+    @pytest.mark.parametrize("order", [1, 2])
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_a_loss_computed_before_the_check_still_backpropagates(
+        self, dtype: torch.dtype, order: int
+    ) -> None:
+        # a copy back into an untouched parameter would move its version counter, and
+        # autograd refuses a graph whose saved tensors moved (attack22 C3). No
+        # BatchNorm here: in train mode its forward moves its running statistics in
+        # place, which any forward pass (torch's gradcheck's too) does.
+        torch.manual_seed(0)
+        m = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)).to(dtype)
+        for p in m.parameters():
+            p.grad = torch.full_like(p, 0.5)
+        x, y = torch.randn(8, 4, dtype=dtype), torch.randn(8, 2, dtype=dtype)
+        loss = F.mse_loss(m(x), y)
+        versions = [p._version for p in m.parameters()]
+        report = gt.check_module(
+            m, lambda mm: F.mse_loss(mm(X.to(dtype)), Y.to(dtype)), order=order
+        )
+        assert report.status == "passed", report
+        assert [p._version for p in m.parameters()] == versions
+        loss.backward()  # raised "modified by an inplace operation" before
+        assert all(torch.isfinite(p.grad).all() for p in m.parameters())
+
+    def test_a_write_through_data_is_still_undone(self) -> None:
+        # `.data` writes do not move the version counter: values are compared as well
+        from gradcheck._torch_state import preserved
+
+        m = _mlp()
+        with torch.no_grad():
+            m[0].bias[0] = -0.0
+        before = _state(m)
+        with preserved(m):
+            m[0].bias.data[0] = 0.0  # +0.0 over -0.0: equal values, other bits
+            m[4].weight.data.mul_(1.0 + 1e-12)
+            m[1].running_mean.data.add_(1.0)
+        assert _same(before, _state(m))
+        assert torch.signbit(m[0].bias[0])
+
     def test_numpy_rng_untouched(self) -> None:
         state = np.random.get_state()[1].copy()
         gt.check_module(_mlp(), _mlp_loss)

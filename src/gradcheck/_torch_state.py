@@ -74,26 +74,61 @@ def forked(seed: int | None = RNG_SEED) -> Iterator[None]:
 
 @contextmanager
 def preserved(model: torch.nn.Module) -> Iterator[None]:
-    """Restore parameters, buffers, grads, flags and modes of ``model`` on exit."""
+    """Restore parameters, buffers, grads, flags and modes of ``model`` on exit.
+
+    A tensor nothing wrote to is left alone rather than copied back: an in-place copy
+    would move its autograd version counter, and a loss the user computed before the
+    check could then no longer ``.backward()`` ("modified by an inplace operation").
+    """
     params = list(model.named_parameters(remove_duplicate=False))
-    saved = [(p, p.detach().clone(), p.requires_grad, p.grad) for _, p in params]
-    grads = [None if g is None else g.detach().clone() for *_, g in saved]
-    buffers = [(b, b.detach().clone()) for _, b in model.named_buffers(remove_duplicate=False)]
+    saved = [(p, _Saved.of(p), p.requires_grad, p.grad) for _, p in params]
+    grads = [None if g is None else _Saved.of(g) for *_, g in saved]
+    buffers = [(b, _Saved.of(b)) for _, b in model.named_buffers(remove_duplicate=False)]
     modes = [(m, m.training) for m in model.modules()]
     try:
         yield
     finally:
         with torch.no_grad():
             for (p, value, flag, grad), gvalue in zip(saved, grads):
-                p.copy_(value)
+                value.restore(p)
                 p.requires_grad_(flag)
                 if grad is not None and gvalue is not None:
-                    grad.copy_(gvalue)
+                    gvalue.restore(grad)
                 p.grad = grad
             for b, value in buffers:
-                b.copy_(value)
+                value.restore(b)
         for m, training in modes:
             m.training = training
+
+
+class _Saved(NamedTuple):
+    """A tensor's value and autograd version counter, as :func:`preserved` found them."""
+
+    value: torch.Tensor
+    version: int
+
+    @classmethod
+    def of(cls, t: torch.Tensor) -> _Saved:
+        return cls(t.detach().clone(), t._version)
+
+    def restore(self, t: torch.Tensor) -> None:
+        """Copy the saved value back into ``t``, unless nothing wrote to ``t``.
+
+        Untouched means the same version and the same bits: a write through ``.data``
+        does not move the version counter, so the values are compared too (NaN is
+        never equal to itself, so a NaN entry is copied back, which keeps its value).
+        """
+        if not (t._version == self.version and _same_bits(t, self.value)):
+            t.copy_(self.value)
+
+
+def _same_bits(t: torch.Tensor, value: torch.Tensor) -> bool:
+    """``t`` equals ``value`` entry for entry, signed zeros included."""
+    if t.shape != value.shape or t.dtype != value.dtype or not torch.equal(t, value):
+        return False
+    if t.is_complex():
+        t, value = torch.view_as_real(t), torch.view_as_real(value)
+    return not t.is_floating_point() or torch.equal(torch.signbit(t), torch.signbit(value))
 
 
 def as_float64(args: Any) -> Any:
