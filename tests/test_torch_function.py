@@ -225,3 +225,17 @@ class TestConsistencyInLowPrecision:
         assert report.status == "passed", str(report)
         assert torch.equal(z.detach(), saved) and z.grad is None
         assert _same_states(states, _states())
+
+
+class TestZeroTensorGradients:
+    def test_a_zero_tensor_gradient_is_read_as_zeros(self) -> None:
+        # torch.sgn's backward returns an efficient ZeroTensor, which .numpy() refuses:
+        # the check raised a raw RuntimeError (attack22 C1)
+        a = torch.tensor([-0.5, 1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        b = torch.tensor([0.3, -1.2, 0.7], dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(lambda s, t: torch.sgn(s) * t, a, b)
+        assert report.parameters["input1"].status == "passed"
+        # a's differences are exactly zero, as is the claim; whether a claim of zero on
+        # a locally constant output passes is the core's rule, not this conversion's
+        assert report.parameters["input0"].status != "failed"
+        assert report.parameters["input0"].max_abs_error == 0

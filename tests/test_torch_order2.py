@@ -265,6 +265,22 @@ class TestCorrectCasesPass:
         assert report.options["order"] == 2
         assert any(n.endswith(" / cotangent") for n in report.parameters)
 
+    @pytest.mark.parametrize(
+        "fn",
+        [
+            torch.abs,
+            lambda t: nn.functional.l1_loss(t, torch.zeros_like(t)),
+            lambda t: torch.sgn(t) * t,
+        ],
+        ids=["abs", "l1_loss", "sgn-times-x"],
+    )
+    def test_a_zero_tensor_second_derivative_is_read_as_zeros(self, fn: Any) -> None:
+        # autograd returns torch's efficient ZeroTensor for abs's second derivative, which
+        # .numpy() refuses ("Cannot convert a ZeroTensor"): it was blamed on the vjp
+        x = torch.tensor([-0.5, 1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(fn, x, order=2)
+        assert report.status == "passed", report
+
     def test_float32_module_passes_through_the_float64_route(self) -> None:
         torch.manual_seed(1)
         model, x = nn.Sequential(nn.Linear(3, 2), nn.Tanh()), torch.randn(5, 3)

@@ -124,7 +124,7 @@ class TorchBackward:
             return np.zeros_like(like)
         if g.layout != torch.strided:
             g = g.to_dense()
-        return np.asarray(g.detach().cpu().numpy(), dtype=like.dtype)
+        return np.asarray(g.detach().cpu().numpy(force=True), dtype=like.dtype)
 
     def _differentiable(self, gs: list[Any], skip: Collection[str]) -> list[tuple[str, Any]]:
         return [(n, g) for n, g in zip(self.inputs, gs) if g is not None and n not in skip]

@@ -173,10 +173,15 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def dense(g: torch.Tensor) -> Array:
-    """A gradient as a float64 (complex128) NumPy array (a sparse gradient made dense)."""
+    """A gradient as a float64 (complex128) NumPy array (a sparse gradient made dense).
+
+    ``force=True`` also materialises the efficient zero tensors autograd returns for a
+    derivative it knows is zero (``torch.sgn``'s, ``abs``'s second), which plain
+    ``.numpy()`` refuses.
+    """
     if g.layout != torch.strided:
         g = g.to_dense()
-    return np.array(g.detach().cpu().to(wide(g.dtype)).resolve_conj().numpy(), copy=True)
+    return np.array(g.detach().cpu().to(wide(g.dtype)).numpy(force=True), copy=True)
 
 
 def scalar(value: Any, where: str) -> torch.Tensor:
