@@ -209,7 +209,7 @@ def test_docs_examples_run() -> None:
 class TestHessianWords:
     """check_hessian's report and errors name its own forms and function."""
 
-    JACOBIAN_WORDS = re.compile(r"\bjacobian\b|\bjvp\b|check_jacobian")
+    JACOBIAN_WORDS = re.compile(r"\bjacobian\b|\bjvp\b|\bvjp\b|check_jacobian|\bJ v\b|f's")
 
     @pytest.mark.parametrize("mode", ["full", "directional"])
     def test_a_failed_report_says_hessian_and_hvp(self, mode: str) -> None:
@@ -233,6 +233,21 @@ class TestHessianWords:
             rosen, x, rosen_der, hvp=lambda p, v: 1.5 * _hvp(p, v), budget=60
         )
         assert report.status == "failed" and report.mode == "directional"
+        assert not self.JACOBIAN_WORDS.search(str(report)), str(report)
+
+    def test_one_wrong_hvp_output_is_named_once_in_hessian_words(self) -> None:
+        # attack22 C2: the outputs along both tangents were stacked as entries
+        # ("2 of 10000 entries ... out[1], out[5001]" of 5000), and the notes said
+        # "give vjp=" (check_hessian has none) and "J v against f's differences"
+        x = 1 + 0.3 * np.random.default_rng(0).standard_normal(5000)
+        bump = 1e-2 * (np.arange(x.size) == 1)
+        report = gradcheck.check_hessian(
+            rosen, x, rosen_der, hvp=lambda p, v: _hvp(p, v) + bump * v
+        )
+        assert report.status == "failed" and report.mode == "directional"
+        text = report.parameters["out along v"].diagnosis.text
+        assert text.startswith("1 of 5000 entries is wrong") and text.endswith("out[1]")
+        assert "wrong outputs (H v against grad's differences): out[1]" in report.messages
         assert not self.JACOBIAN_WORDS.search(str(report)), str(report)
 
     @pytest.mark.parametrize(

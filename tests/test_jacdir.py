@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import gradcheck
 from gradcheck._jacdir import (
     SHARE_NOISE,
     SHARE_RANGE,
@@ -102,6 +103,30 @@ class TestAlong:
         judged = got.tolerance == tau
         assert np.all(judged[got.wrong])
         assert np.array_equal(got.abs_error, np.abs(claims - got.numeric))
+
+
+class TestAlongDiagnosis:
+    """A jvp-only check's diagnosis counts and names outputs, not outputs × directions."""
+
+    X = np.random.default_rng(0).standard_normal((50, 100))  # 5000 entries: directional
+
+    def _diagnosis(self, scale: Array) -> Any:
+        report = gradcheck.check_jacobian(np.sin, self.X, jvp=lambda p, v: np.cos(p) * v * scale)
+        assert report.status == "failed" and report.mode == "directional"
+        return report, report.parameters["out along v"].diagnosis
+
+    def test_one_wrong_output_is_named_by_its_index(self) -> None:
+        # attack22 C2: "2 of 10000 entries are wrong ...: out[7], out[5007]"
+        scale = np.ones_like(self.X)
+        scale[3, 7] = 1.01
+        report, diagnosis = self._diagnosis(scale)
+        assert diagnosis.text == "1 of 5000 entries is wrong, with no simple pattern: out[3, 7]"
+        assert report.localisation["pinned"] == ["out[3, 7]"]
+
+    @pytest.mark.parametrize(("factor", "kind"), [(1.01, "factor"), (-1.0, "sign")])
+    def test_a_pattern_over_every_output_is_named(self, factor: float, kind: str) -> None:
+        _, diagnosis = self._diagnosis(np.full_like(self.X, factor))
+        assert diagnosis.kind == kind, diagnosis.text
 
 
 def test_probe_points_and_their_step() -> None:

@@ -61,6 +61,14 @@ FORM_NAMES = {"jacobian": "hessian", "jvp": "hvp"}
 #: ``check_jacobian``'s words for what ``check_hessian`` calls otherwise: its forms,
 #: and ``fn``, which is ``grad`` here.
 WORDS = {**FORM_NAMES, "fn": "grad"}
+#: Phrases of ``check_jacobian`` with no word-for-word counterpart here: a Hessian is
+#: symmetric, so ``check_hessian`` takes no ``vjp=``; its ``J v`` is ``H v``, compared
+#: with differences of ``grad``.
+PHRASES = {
+    "give vjp= or jacobian= for that": "give hessian= for that",
+    "J v against f's differences": "H v against grad's differences",
+    "whose bound a vjp or jacobian form gets": "whose bound a hessian form gets",
+}
 #: The text of a claimed second derivative that is zero on every probe while the
 #: finite differences are not.
 ZERO_SECOND = (
@@ -338,6 +346,8 @@ def _in_hessian_words(text: str, words: Words) -> str:
     for item in sorted(set(words.protected), key=len, reverse=True):
         if item:
             text = re.sub(rf"(?<!\w){re.escape(item)}(?!\w)", hold, text)
+    for phrase, said in PHRASES.items():
+        text = text.replace(phrase, said)
     for form, name in WORDS.items():
         text = re.sub(rf"\b{form}\b", name, text)
     return re.sub("\x00([0-9]+)\x00", lambda m: kept[int(m.group(1))], text)

@@ -35,7 +35,7 @@ from gradcheck._evaluate import Delta, Point
 from gradcheck._jacgrid import VectorEvaluator
 from gradcheck._linear import Forms
 from gradcheck._numerics import SAFETY, entry_scale, norm2, unit_roundoff
-from gradcheck._report import Entry
+from gradcheck._report import Diagnosis, Entry
 
 __all__ = [
     "SCREEN_MARGIN",
@@ -300,10 +300,7 @@ def along_results(
         diagnosis = None
         if wrong.size:
             worst = _worst(cmp, err, wrong, f"{prefix}{name}", shape, s.start)
-            fits = err[:, s] <= cmp.tolerance[s]
-            judged = np.where(fits, "ok", "wrong").reshape(-1)
-            flat_a, flat_n = cmp.analytic[:, s].reshape(-1), cmp.numeric[:, s].reshape(-1)
-            diagnosis = diagnose(flat_a, flat_n, status=judged, name=f"{prefix}{name}")
+            diagnosis = _diagnosis(cmp, err, s, f"{prefix}{name}", tuple(shape))
         den = norm2(cmp.analytic[:, s]) + norm2(cmp.numeric[:, s])
         out.append(
             ParameterOutcome(
@@ -321,6 +318,18 @@ def along_results(
             )
         )
     return out, wrong_all.tolist()
+
+
+def _diagnosis(cmp: Along, err: Array, s: slice, name: str, shape: tuple[int, ...]) -> Diagnosis:
+    """The pattern of one output leaf's wrong outputs, fitted on each output at its
+    worst direction: an output is one entry, wrong if it is wrong along any direction
+    (the directions are not entries: stacking them named ``out[5007]`` of 5000)."""
+    ratio = err[:, s] / np.maximum(cmp.tolerance[s], 1e-300)
+    k, cols = np.argmax(ratio, axis=0), np.arange(ratio.shape[1])
+    fits = np.all(err[:, s] <= cmp.tolerance[s], axis=0)
+    judged = np.where(fits, "ok", "wrong")
+    a, n = cmp.analytic[:, s][k, cols], cmp.numeric[:, s][k, cols]
+    return diagnose(a.reshape(shape), n.reshape(shape), status=judged.reshape(shape), name=name)
 
 
 def _worst(
