@@ -239,3 +239,35 @@ class TestZeroTensorGradients:
         # a locally constant output passes is the core's rule, not this conversion's
         assert report.parameters["input0"].status != "failed"
         assert report.parameters["input0"].max_abs_error == 0
+
+
+class _InplaceSwish(torch.autograd.Function):
+    """SiLU whose backward scales its cotangent in place and returns it (memory-saving)."""
+
+    factor = 1.0
+
+    @staticmethod
+    def forward(ctx: Any, i: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(i)
+        return i * torch.sigmoid(i)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> torch.Tensor:
+        (i,) = ctx.saved_tensors
+        s = torch.sigmoid(i)
+        return grad_output.mul_(_InplaceSwish.factor * s * (1 + i * (1 - s)))
+
+
+class TestBackwardWritingItsCotangent:
+    # attack22 C8: the fold and the batched check reused the cotangent the backward had
+    # scaled in place, and a correct backward failed (torch's gradcheck passes it)
+    @pytest.mark.parametrize("factor", [1.0, 1.01, -1.0])
+    def test_an_in_place_backward_is_judged_on_its_gradient(
+        self, factor: float, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_InplaceSwish, "factor", factor)
+        x = torch.randn(6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        report = gt.check_function(_InplaceSwish.apply, x.requires_grad_())
+        assert report.status == ("passed" if factor == 1.0 else "failed"), report
+        if factor == 1.0:
+            assert "batched backward" not in report.failed_parameters

@@ -126,7 +126,7 @@ def _grads(
 ) -> tuple[torch.Tensor, ...]:
     """``uᵀJ`` by autograd, a zero tensor for an input the outputs do not use."""
     gs = torch.autograd.grad(
-        list(outs), list(ins), list(cots), retain_graph=True, allow_unused=True
+        list(outs), list(ins), [c.clone() for c in cots], retain_graph=True, allow_unused=True
     )
     return tuple(torch.zeros_like(x) if g is None else g for x, g in zip(ins, gs))
 

@@ -110,13 +110,29 @@ def backward_grads(
     try:
         return tuple(
             torch.autograd.grad(
-                outputs, inputs, grad_outputs, retain_graph=retain_graph, allow_unused=True
+                outputs, inputs, fresh(grad_outputs), retain_graph=retain_graph, allow_unused=True
             )
         )
     except Exception as exc:
         raise GradcheckError(
             f"the backward (autograd.grad of {who}) raised {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def fresh(cotangents: Any) -> Any:
+    """Copies of the cotangents for one backward.
+
+    A memory-saving custom ``Function`` may scale its ``grad_output`` in place and return
+    it; the engine accepts that, and the same cotangents then fold the outputs for the
+    finite differences and serve the other checks, so they must not move (attack22 C8:
+    a correct in-place backward failed as wrong). ``torch.autograd.gradcheck`` passes
+    fresh ones too.
+    """
+    if isinstance(cotangents, torch.Tensor):
+        return cotangents.clone()
+    if isinstance(cotangents, (list, tuple)):
+        return [c.clone() if isinstance(c, torch.Tensor) else c for c in cotangents]
+    return cotangents
 
 
 def no_backward(tensors: Sequence[torch.Tensor], who: str) -> None:
