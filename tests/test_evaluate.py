@@ -146,13 +146,14 @@ class TestGlobalRng:
     def test_a_cost_that_draws_nothing_is_never_reset(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        resets = []
+        resets, restores = [], []
         with preserve_rng() as saved:
             monkeypatch.setattr(saved, "reset", lambda: resets.append(1))
+            monkeypatch.setattr(saved, "restore", lambda: restores.append(1))
             ev = _evaluator(lambda p: float(np.sum(p)), np.ones(3), saved)
             ev([(Delta(0, i, 1e-3),) for i in range(3)])
             assert resets == [] and not ev.draws
-        assert resets == [1]  # preserve_rng's own restore on exit
+        assert resets == [] and restores == [1]  # preserve_rng's own restore on exit
 
     def test_draws_repeat_as_if_reset_every_time(self) -> None:
         np.random.seed(5)
@@ -177,6 +178,79 @@ class TestGlobalRng:
             assert ev.draws and ev.count == 2 + 2 + 2
             assert list(first) + list(rest) == expected
         assert not before.moved()  # both generators are as they were
+
+    def test_numpy_state_is_read_once_per_check(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The evaluator's and the forms' checks of the NumPy state read its raw bytes,
+        not ``get_state`` (50 to 250 µs each; a check made up to 15 of them)."""
+        reads = []
+        real = np.random.get_state
+
+        class Counted:
+            __self__ = real.__self__  # type: ignore[attr-defined]
+
+            def __call__(self, *args: Any) -> Any:
+                reads.append(1)
+                return real(*args)
+
+        monkeypatch.setattr(np.random, "get_state", Counted())
+        x = np.linspace(0.5, 1.5, 50)
+        report = gradcheck.check_jacobian(
+            np.sin,
+            x,
+            vjp=lambda p, u: np.cos(p) * u,
+            jvp=lambda p, v: np.cos(p) * v,
+            mode="directional",
+        )
+        assert report.passed, str(report)
+        assert len(reads) == 1  # check_jacobian's own save, restored on exit
+
+    @pytest.mark.parametrize("cached", [False, True])
+    def test_moved_and_reset_with_and_without_a_cached_gaussian(self, cached: bool) -> None:
+        np.random.seed(3)
+        if cached:
+            np.random.standard_normal()  # an odd number of Gaussians: one cached
+        assert np.random.get_state()[3] == int(cached)
+        saved = GlobalRng()
+        before = np.random.get_state()
+        for draw in (
+            lambda: np.random.rand(),
+            lambda: np.random.standard_normal(),  # uses or refills the cached Gaussian
+            lambda: np.random.randint(10, size=624),  # 624 words: back to the same position
+            lambda: np.random.seed(7),
+        ):
+            draw()
+            assert saved.moved()
+            saved.reset()
+            assert not saved.moved()
+            now = np.random.get_state()
+            assert now[2:] == before[2:] and np.array_equal(now[1], before[1])
+
+    def test_restore_undoes_a_cached_gaussian_the_bytes_do_not_show(self) -> None:
+        np.random.seed(4)
+        state = np.random.get_state()
+        assert state[3] == 0
+        with preserve_rng():  # a cost that sets the same key and position, one Gaussian cached
+            np.random.set_state((state[0], state[1], state[2], 1, 0.25))
+        assert np.random.get_state()[3:] == (0, 0.0)
+        assert np.random.standard_normal() != 0.25
+
+    def test_nested_preserve_rng_keeps_the_state_it_found(self) -> None:
+        np.random.seed(6)
+        random.seed(6)
+        with preserve_rng() as outer:
+            with preserve_rng(outer) as inner:  # nothing moved: the outer save serves
+                assert inner is outer
+                np.random.rand()
+            assert not outer.moved()
+            np.random.rand()  # moved: the inner one saves (and puts back) this state
+            moved = np.random.get_state()
+            with preserve_rng(outer) as inner:
+                assert inner is not outer
+                outer.reset()
+                random.random()
+            now = np.random.get_state()
+            assert now[2:] == moved[2:] and np.array_equal(now[1], moved[1])
+        assert not outer.moved()
 
     def test_moved_sees_each_generator(self) -> None:
         saved = GlobalRng()

@@ -218,7 +218,7 @@ class Forms:
     def _call(self, form: str, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(private params, *args)`` inside saved RNGs; errors name the form."""
         self.calls[form] += 1
-        with preserve_rng():
+        with preserve_rng(self.rng):
             if self.rng is not None:
                 self.rng.reset()
             try:
