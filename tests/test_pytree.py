@@ -254,6 +254,23 @@ class TestRebuild:
         one, two = build(values), build(values)
         assert one == two == tree and one is not two and one["a"] is not two["a"]
 
+    def test_trees_of_one_shape_share_code_but_not_keys_or_classes(self) -> None:
+        """The compiled code is cached by its text: the keys and classes of each tree
+        are its own (passed in, never part of the code)."""
+        trees = [
+            {"a": 1.0, "b": [2.0]},
+            {"x": 1.0, "y": [2.0]},
+            OrderedDict(b=1.0, a=[2.0]),
+            {"a": 1.0, "b": (2.0,)},
+        ]
+        for tree in trees * 2:
+            treedef = flatten(tree)[2]
+            rebuilt = builder(treedef)([5.0, 6.0])
+            first, second = list(tree)
+            assert list(rebuilt) == [first, second] and type(rebuilt) is type(tree)
+            assert type(rebuilt[second]) is type(tree[second]) and list(rebuilt[second]) == [6.0]
+            assert rebuilt[first] == 5.0
+
     def test_builders_agree_on_every_kind_of_container(self) -> None:
         pair = Pair(1.0, [2.0])
         tree = OrderedDict(p=pair, d={"e": (), "l": [], "t": (3.0,)}, dd=defaultdict(int, a=4.0))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple, NoReturn
 
 import numpy as np
@@ -173,6 +174,14 @@ def flatten(tree: Any) -> tuple[list[str], list[Any], TreeDef]:
     return unique_names(paths), leaves, treedef
 
 
+@lru_cache(maxsize=32)
+def _compiled(code: str) -> Any:
+    """``code`` compiled once: compiling is 50 to 400 µs, and a check builds two or
+    three builders of the same tree (the names and constants are passed in at
+    :func:`eval`, never part of the code)."""
+    return compile(code, "<gradcheck builder>", "eval")
+
+
 def builder(treedef: TreeDef) -> Callable[[Sequence[Any]], Any]:
     """A function ``leaves -> tree`` for ``treedef``, prepared once to be cheap per call.
 
@@ -204,7 +213,7 @@ def builder(treedef: TreeDef) -> Callable[[Sequence[Any]], Any]:
     try:
         code = "lambda l: " + expr(treedef)
         namespace = {"K": tuple(consts["K"]), "R": tuple(consts["R"])}
-        built: Callable[[Sequence[Any]], Any] = eval(code, namespace)
+        built: Callable[[Sequence[Any]], Any] = eval(_compiled(code), namespace)
     except (RecursionError, SyntaxError, MemoryError):
         return _closure_builder(treedef)
     return built
