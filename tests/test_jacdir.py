@@ -158,6 +158,22 @@ class TestTakenStep:
         assert np.all(np.abs(got - w) <= 2 * ulp + 2 * eps * np.abs(w))
         assert got[0] != w[0]  # 1e-9 at 94: not a multiple of its ulp
 
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize("scale", [1e-200, 1e-3, 1.0, 1e3, 1e200])
+    def test_float64_in_place_is_the_formula_bit_for_bit(self, seed: int, scale: float) -> None:
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(1000) * scale
+        x[:3] = 0.0, 30 * np.pi * scale, -7.0 * scale
+        w = rng.standard_normal(1000) * scale * 10.0 ** rng.integers(-12, -2, 1000)
+
+        def s(t: Array) -> Array:
+            return np.asarray((x + t) - x)
+
+        want = (4 / 3) * (s(w / 2) - s(-w / 2)) - (s(w) - s(-w)) / 6
+        got = taken_step([x.reshape(10, 100), np.array([1, 2])], np.concatenate([w, [0.5, 1.5]]))
+        assert got[:1000].tobytes() == want.tobytes() and got[1000:].tolist() == [0.5, 1.5]
+        assert not np.array_equal(got[:1000], w)  # the rounding is there to be seen
+
     def test_leaves_are_laid_end_to_end_and_non_float_leaves_keep_w(self) -> None:
         a, b = np.array([1.0, 2.0]), np.array([3, 4])
         w = np.array([0.25, 0.5, 1e-3, 2e-3])

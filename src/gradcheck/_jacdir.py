@@ -138,7 +138,9 @@ def taken_step(leaves: Sequence[Array], w: Array) -> Array:
     start = 0
     for x in leaves:
         k = x.size
-        if x.dtype.kind == "f":
+        if x.dtype == np.float64:
+            _taken64(x.reshape(-1), out[start : start + k])
+        elif x.dtype.kind == "f":
             base = x.reshape(-1).astype(np.float64)
             wk = out[start : start + k].copy()
 
@@ -149,6 +151,27 @@ def taken_step(leaves: Sequence[Array], w: Array) -> Array:
             out[start : start + k] = (4.0 / 3.0) * (s(half) - s(-half)) - (s(wk) - s(-wk)) / 6.0
         start += k
     return out
+
+
+def _taken64(base: Array, w: Array) -> None:
+    """:func:`taken_step` of a float64 leaf, in place of its step ``w``: the same
+    operations in the same order (``θ + (−t)`` is ``θ − t`` exactly), so the same bits,
+    without the casts to and from float64 (each a copy) and with four temporaries
+    instead of twenty: at N = 10⁶ the combination took about 100 ms per step."""
+    half = w * 0.5
+    a = np.add(base, half)
+    a -= base  # s(w/2)
+    b = np.subtract(base, half, out=half)
+    b -= base  # s(−w/2)
+    a -= b
+    a *= 4.0 / 3.0
+    c = np.add(base, w)
+    c -= base  # s(w)
+    d = np.subtract(base, w, out=b)
+    d -= base  # s(−w)
+    c -= d
+    c /= 6.0
+    np.subtract(a, c, out=w)
 
 
 def probe_points(w: Sequence[Array]) -> list[Point]:
