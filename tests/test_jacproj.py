@@ -290,6 +290,39 @@ class TestSharedEvaluations:
         assert report.status == "passed", report
         assert report.evaluations == evaluations
 
+    @pytest.mark.parametrize("forms", [("vjp",), ("vjp", "jvp")])
+    def test_the_entry_scales_are_computed_once(
+        self, forms: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The cotangent's step and the verdict's directions share one computation of
+        the entry scales (an O(N) pass with two fresh arrays per leaf)."""
+        from gradcheck import _directional, _jacdir, _jacproj, _numerics
+
+        calls: list[int] = []
+
+        def counted(theta: Array, **kw: Any) -> Array:
+            calls.append(theta.size)
+            return _numerics.entry_scale(theta, **kw)
+
+        for module in (_directional, _jacdir, _jacproj):
+            monkeypatch.setattr(module, "entry_scale", counted)
+        params = {"a": np.linspace(-1, 1, 4000), "b": np.linspace(0.5, 2.0, 2000)}
+
+        def fn(p: dict[str, Array]) -> Array:
+            return f(np.concatenate([p["a"], p["b"]]))
+
+        def vjp2(p: dict[str, Array], u: Array) -> dict[str, Array]:
+            g = vjp(np.concatenate([p["a"], p["b"]]), u)
+            return {"a": g[:4000], "b": g[4000:]}
+
+        def jvp2(p: dict[str, Array], v: dict[str, Array]) -> Array:
+            return jvp(np.concatenate([p["a"], p["b"]]), np.concatenate([v["a"], v["b"]]))
+
+        given = {"vjp": vjp2, "jvp": jvp2}
+        report = check_jacobian(fn, params, mode="directional", **{k: given[k] for k in forms})
+        assert report.status == "passed", report
+        assert calls == [4000, 2000]
+
     def test_the_consistency_check_uses_the_shared_pairs(self) -> None:
         report = check_jacobian(f, np.linspace(-1, 1, 6000), vjp=vjp, jvp=jvp)
         assert report.parameters["consistency: jvp vs vjp"].checked == DIRECTIONS

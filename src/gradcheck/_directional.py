@@ -216,6 +216,8 @@ class Prober:
         work: the dtype the cost computes in, where it is coarser than a parameter's
             (float32 inside a float64 cost, ``gradcheck._precision``): it sets that
             parameter's step and default tolerance.
+        scales: the leaves' entry scales (``gradcheck._numerics.entry_scale``, flat),
+            where the caller has computed them already; only read.
 
     Attributes:
         noise_floor: the smallest ``σ`` a probe uses: ``u·|J|``, raised by the verdict
@@ -232,10 +234,13 @@ class Prober:
         rtol: float | None,
         roundoff: float | None = None,
         work: Any = None,
+        scales: list[Array] | None = None,
     ) -> None:
         self.ev, self.j0 = ev, j0
         self.g = [np.asarray(a, dtype=np.float64).reshape(-1) for a in analytic]
-        self.scale = [entry_scale(leaf.reshape(-1)) for leaf in leaves]
+        if scales is None:
+            scales = [entry_scale(leaf.reshape(-1)) for leaf in leaves]
+        self.scale = scales
         self.dtypes = [leaf.real.dtype for leaf in leaves]
         if work is not None:
             self.dtypes = [min(d, np.dtype(work), key=lambda t: t.itemsize) for d in self.dtypes]

@@ -62,6 +62,7 @@ def directional_check(
     budget: int,
     roundoff: float | None = None,
     work: Any = None,
+    scales: list[Array] | None = None,
 ) -> Outcome:
     """The ``directional`` mode: verdict, then localisation and diagnosis on failure.
 
@@ -75,11 +76,11 @@ def directional_check(
     the parameter wrong (or it is the only parameter), ``passed`` where a probe of
     the whole parameter alone agreed, ``inconclusive`` where neither is known
     (localisation off, or not reached): the report fails, but a row that was never
-    examined alone cannot say that it passed. ``roundoff`` and ``work``: see
-    :class:`~gradcheck._directional.Prober`.
+    examined alone cannot say that it passed. ``roundoff``, ``work`` and ``scales``:
+    see :class:`~gradcheck._directional.Prober`.
     """
     rng = np.random.default_rng([seed, 1, direction_salt(j0)])
-    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work)
+    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work, scales)
     verdict = directional(prober, names, rng, miss)
     loc = Localisation()
     if verdict.wrong and localise:

@@ -184,15 +184,26 @@ def probe_points(w: Sequence[Array]) -> list[Point]:
     ]
 
 
-def random_steps(leaves: Sequence[Array], rng: np.random.Generator, rel: float) -> list[Array]:
+def random_steps(
+    leaves: Sequence[Array],
+    rng: np.random.Generator,
+    rel: float,
+    scales: Sequence[Array] | None = None,
+) -> list[Array]:
     """One random step per leaf: ``rel · s ⊙ z``, the largest entry moving about
-    ``3·rel·s`` (as a directional probe's)."""
+    ``3·rel·s`` (as a directional probe's); ``scales``: the leaves' entry scales
+    ``s``, where the caller has them."""
     zs = [rng.standard_normal(x.size, dtype=np.float32) for x in leaves]  # as a probe's
     zmax = max((float(np.max(np.abs(z), initial=0.0)) for z in zs), default=0.0)
     h = rel / (zmax / 3.0) if zmax > 0 else rel
-    return [
-        np.multiply(entry_scale(x.reshape(-1)), z, dtype=np.float64) * h for x, z in zip(leaves, zs)
-    ]
+    if scales is None:
+        scales = [entry_scale(x.reshape(-1)) for x in leaves]
+    steps = []
+    for s, z in zip(scales, zs):
+        w = np.multiply(s, z, dtype=np.float64)
+        w *= h  # in place: (s·z)·h, the same bits as a fresh product
+        steps.append(w)
+    return steps
 
 
 class Along(NamedTuple):

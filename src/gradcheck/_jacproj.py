@@ -59,7 +59,7 @@ from gradcheck._jacgrid import VectorEvaluator, output_roundoff
 from gradcheck._jacreport import consistency_result, not_deterministic
 from gradcheck._jacsearch import PINNED_OUTPUTS, out_label, search
 from gradcheck._linear import Forms
-from gradcheck._numerics import default_rtol, unit_roundoff
+from gradcheck._numerics import default_rtol, entry_scale, unit_roundoff
 from gradcheck._report import Report, Status
 
 __all__ = ["NO_JVP_GUARANTEE", "projected"]
@@ -134,7 +134,9 @@ def _shared(
             steps.append(taken_step(leaves, flat_step(points[0], [x.size for x in leaves])))
             rows.append(ev(points))
         return _Shared(steps, rows, z, None, None)
-    w0 = random_steps(leaves, rng, rel)
+    # one computation of the entry scales serves the cotangent's step and the verdict
+    scales = [entry_scale(x.reshape(-1)) for x in leaves]
+    w0 = random_steps(leaves, rng, rel, scales)
     change = ev([tuple(Delta(i, slice(None), w) for i, w in enumerate(w0))])[0] - f0
     u = cotangent(z, change, out_u, f0)
     g = maps[primary](u) if primary == "vjp" else forms.uj(primary, u)
@@ -159,6 +161,7 @@ def _shared(
         budget=opts.budget,
         roundoff=u_params if work is None else unit_roundoff(work),
         work=work,
+        scales=scales,
     )
     calls = folded.calls[first : first + DIRECTIONS]
     steps = [taken_step(leaves, w) for w, _ in calls]  # as the rows took them
