@@ -294,9 +294,10 @@ class TestSharedEvaluations:
     def test_the_entry_scales_are_computed_once(
         self, forms: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """The cotangent's step and the verdict's directions share one computation of
-        the entry scales (an O(N) pass with two fresh arrays per leaf)."""
-        from gradcheck import _directional, _jacdir, _jacproj, _numerics
+        """The cotangent's step, the verdict's directions and the consistency check's
+        round-off floor share one computation of the entry scales (an O(N) pass with
+        two fresh arrays per leaf)."""
+        from gradcheck import _consistency, _directional, _jacdir, _jacproj, _numerics
 
         calls: list[int] = []
 
@@ -304,7 +305,7 @@ class TestSharedEvaluations:
             calls.append(theta.size)
             return _numerics.entry_scale(theta, **kw)
 
-        for module in (_directional, _jacdir, _jacproj):
+        for module in (_consistency, _directional, _jacdir, _jacproj):
             monkeypatch.setattr(module, "entry_scale", counted)
         params = {"a": np.linspace(-1, 1, 4000), "b": np.linspace(0.5, 2.0, 2000)}
 

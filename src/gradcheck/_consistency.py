@@ -228,9 +228,11 @@ def _scale(a: LinearMap, b: LinearMap, sa: float, sb: float) -> float:
     return sa + sb
 
 
-def magnitudes(forms: Forms, outputs: Array) -> Magnitudes:
-    """The :class:`Magnitudes` of ``fn``'s flat ``outputs`` at the forms' parameters."""
-    scales = [entry_scale(x.reshape(-1)) for x in forms.leaves]
+def magnitudes(forms: Forms, outputs: Array, scales: Sequence[Array] | None = None) -> Magnitudes:
+    """The :class:`Magnitudes` of ``fn``'s flat ``outputs`` at the forms' parameters;
+    ``scales``: the leaves' entry scales, where the caller has them."""
+    if scales is None:
+        scales = [entry_scale(x.reshape(-1)) for x in forms.leaves]
     flat = np.concatenate(scales) if scales else np.zeros(0)
     return Magnitudes(np.abs(np.asarray(outputs, dtype=np.float64)), flat)
 

@@ -88,6 +88,7 @@ class _Shared(NamedTuple):
     u: Array
     fold: Outcome | None
     work: Any
+    scales: list[Array] | None = None  # the leaves' entry scales, where computed
 
 
 class _Memo:
@@ -165,7 +166,7 @@ def _shared(
     )
     calls = folded.calls[first : first + DIRECTIONS]
     steps = [taken_step(leaves, w) for w, _ in calls]  # as the rows took them
-    return _Shared(steps, [r for _, r in calls], u, fold, work)
+    return _Shared(steps, [r for _, r in calls], u, fold, work, scales)
 
 
 def _agree(forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array) -> list[Consistency]:
@@ -175,9 +176,8 @@ def _agree(forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array) -> 
         return []  # nothing to compare (``agreement``'s rule), the magnitudes' passes saved
     linear = [LinearMap(f, maps[f], f == "vjp") for f in forms.given]
     pairs = [(shared.u, w) for w in shared.steps]
-    return agreement(
-        linear, lay.n, lay.m, lay.roundoff(), 0, magnitudes=magnitudes(forms, f0), vectors=pairs
-    )
+    mags = magnitudes(forms, f0, shared.scales)
+    return agreement(linear, lay.n, lay.m, lay.roundoff(), 0, magnitudes=mags, vectors=pairs)
 
 
 def _rtol(opts: Any, leaves: list[Array], work: Any) -> float:
