@@ -416,3 +416,68 @@ class TestZeroGradientBlocks:
         assert any(
             m.startswith("0.bias / *: the gradient of 0.bias is zero") for m in report.messages
         )
+
+
+class _Counted:
+    """``tanh(x) · roll(x, 1)`` (a Hessian neither zero nor diagonal), counting calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return torch.tanh(x) * torch.roll(x, 1)
+
+
+def _second_order_calls(n: int, mode: str, seed: int = 0) -> tuple[int, Any]:
+    """The calls of fn that ``order=2`` makes beyond its first-order check, and its report."""
+    first, second = _Counted(), _Counted()
+    x = _x(n, seed=seed)
+    gt.check_function(first, x, mode=mode, modes=("rev",))
+    report = gt.check_function(second, x, order=2, mode=mode, modes=("rev",))
+    return second.calls - first.calls, report
+
+
+class TestEvaluationCounts:
+    """Issue 14's cost targets, counted (a count is no timing: it may be asserted)."""
+
+    @pytest.mark.parametrize("seed", [0, 3])
+    def test_directional_calls_are_the_same_at_every_size(self, seed: int) -> None:
+        small, r_small = _second_order_calls(40, "directional", seed)
+        large, r_large = _second_order_calls(4000, "directional", seed)
+        assert r_small.status == r_large.status == "passed"
+        # the graph at the point serves the findings and the projections' double
+        # backward; the gradient at the point is check_jacobian's own first evaluation
+        assert small == large == r_large.options["second_order_evaluations"] + 1 == 12
+
+    @pytest.mark.parametrize("n", [3, 7])
+    def test_full_mode_rows_of_the_double_backward_call_fn_no_more(self, n: int) -> None:
+        calls, report = _second_order_calls(n, "full")
+        assert report.status == "passed"
+        # one double backward per gradient entry, each on the graph kept at the point
+        assert calls == report.options["second_order_evaluations"] + 1
+
+    @pytest.mark.parametrize("fn", [NumpySin.apply, DetachedSin.apply, torch.sin])
+    def test_the_kept_graph_gives_a_fresh_graphs_double_backward(
+        self, fn: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import gradcheck._torch_order2 as o2
+        from gradcheck._evaluate import GlobalRng
+
+        point = {"input0": _x(5).detach()}
+        w = {"cotangent0": torch.linspace(-1, 2, 5, dtype=torch.float64)}
+        u = {"input0": np.linspace(0.5, 1.5, 5)}
+
+        def outputs(ts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+            return [fn(ts["input0"])]
+
+        kept = o2.TorchBackward(outputs, point, w, GlobalRng())
+        kept.detached()
+        twice = [kept.double(dict(kept.point), u) for _ in range(2)]
+        monkeypatch.setattr(o2, "same_point", lambda *_: False)
+        fresh = o2.TorchBackward(outputs, point, w, GlobalRng())
+        fresh.detached()
+        expected = fresh.double(dict(fresh.point), u)
+        for got in twice:
+            assert got.keys() == expected.keys()
+            assert all(np.array_equal(got[k], expected[k]) for k in got)

@@ -47,6 +47,7 @@ __all__ = [
     "check_order",
     "cotangent_name",
     "disjoint",
+    "same_point",
     "second_order",
 ]
 
@@ -159,15 +160,16 @@ def second_order(
         ``"differentiable: input0"`` row per input whose backward is not differentiable.
     """
     backward = backward._replace(double=_finite_double(backward))
+    at = _AtPoint(backward)
     report = check_jacobian(
-        backward.grad, backward.point, vjp=backward.double, **_jacobian_options(options)
+        at.grad, backward.point, vjp=backward.double, **_jacobian_options(options)
     )
-    g0 = backward.grad(backward.point)
+    g0 = at.value if at.value is not None else backward.grad(backward.point)
     detached = {n: why for n, why in backward.detached.items() if np.any(g0[n] != 0)}
     rows = [_diagnosed(outcome_of(p), backward, detached) for p in report.parameters.values()]
     rows, zero_notes = _zero_gradient_rows(rows, g0, options.get("rtol"))
     notes = [DETACHED.format(name=n, how=why) for n, why in detached.items()]
-    evaluations = report.evaluations + 1
+    evaluations = report.evaluations + (at.value is None)
     if report.status != "passed" and report.mode == "directional" and not detached:
         zero, spent = _zero_second(backward, g0, int(options.get("seed", 0)))
         evaluations += spent
@@ -201,6 +203,34 @@ def second_order(
     return build_report(
         outcome, evaluations=first.evaluations + evaluations, start=start, options=opts
     )
+
+
+class _AtPoint:
+    """``backward.grad`` keeping its first value at the point: ``check_jacobian``
+    evaluates the gradient there first (its output's layout, then again for its
+    determinism test), and the findings need that gradient, ``g0``: kept, it costs no
+    evaluation of its own."""
+
+    def __init__(self, backward: Backward) -> None:
+        self.backward = backward
+        self.value: Params | None = None
+
+    def grad(self, params: Params) -> Params:
+        result = self.backward.grad(params)
+        if self.value is None and same_point(params, self.backward.point):
+            self.value = {n: np.array(g, copy=True) for n, g in result.items()}
+        return result
+
+
+def same_point(params: Params, point: Params) -> bool:
+    """Whether ``params`` is ``point`` bit for bit (names, dtypes, shapes, values)."""
+    if params.keys() != point.keys():
+        return False
+    for name, value in params.items():
+        a, b = np.asarray(value), point[name]
+        if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+            return False
+    return True
 
 
 def _finite_double(backward: Backward) -> Callable[[Params, Params], Params]:

@@ -27,7 +27,7 @@ import torch
 
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
-from gradcheck._order2 import Backward, cotangent_name, disjoint, second_order
+from gradcheck._order2 import Backward, cotangent_name, disjoint, same_point, second_order
 from gradcheck._report import Report
 from gradcheck._torch_state import (
     RNG_SEED,
@@ -81,6 +81,7 @@ class TorchBackward:
         disjoint(point, cotangents)
         self.inputs = tuple(point)
         self.broken: set[str] = set()  # gradients whose double backward raises
+        self._point: tuple[dict[str, torch.Tensor], list[Any]] | None = None
         self.devices = {n: t.device for n, t in {**point, **cotangents}.items()}
         self.point = {
             n: t.detach().cpu().numpy().copy() for n, t in {**point, **cotangents}.items()
@@ -88,8 +89,8 @@ class TorchBackward:
 
     def _graph(
         self, params: dict[str, Array], create: bool
-    ) -> tuple[list[torch.Tensor], list[Any]]:
-        """The leaves (inputs, then cotangents) and the gradients of the inputs."""
+    ) -> tuple[dict[str, torch.Tensor], list[Any]]:
+        """The leaves (inputs, then cotangents, by name) and the gradients of the inputs."""
         leaves = {
             n: torch.from_numpy(np.array(a))
             .to(self.devices[n])
@@ -97,21 +98,66 @@ class TorchBackward:
             for n, a in params.items()
         }
         xs = [leaves[n] for n in self.inputs]
-        ws = [t for n, t in leaves.items() if n not in self.inputs]
         self.rng.reset()
         with torch.enable_grad(), self.seeded():
-            try:
-                outs = self.outputs(dict(zip(self.inputs, xs)))
-                cots = [w.to(o.dtype) for w, o in zip(ws, outs)]
-                gs = torch.autograd.grad(outs, xs, cots, create_graph=create, allow_unused=True)
-            except GradcheckError:
-                raise
-            except Exception as exc:
-                raise GradcheckError(
-                    f"the backward raised {type(exc).__name__}: {exc} (order=2 calls it at "
-                    "points near the inputs)"
-                ) from exc
-        return list(leaves.values()), list(gs)
+            outs = self._call(lambda: self.outputs(dict(zip(self.inputs, xs))))
+            return leaves, self._gradients(leaves, outs, create)
+
+    def _gradients(
+        self, leaves: dict[str, torch.Tensor], outs: Sequence[torch.Tensor], create: bool
+    ) -> list[Any]:
+        """The gradients of the inputs among ``leaves`` from the outputs ``outs`` (in the
+        RNG context of the call that made ``outs``)."""
+        xs = [leaves[n] for n in self.inputs]
+        ws = [t for n, t in leaves.items() if n not in self.inputs]
+        return list(
+            self._call(
+                lambda: torch.autograd.grad(
+                    outs,
+                    xs,
+                    [w.to(o.dtype) for w, o in zip(ws, outs)],
+                    create_graph=create,
+                    allow_unused=True,
+                )
+            )
+        )
+
+    @staticmethod
+    def _call(run: Callable[[], Any]) -> Any:
+        """``run()``, a user's exception as a :class:`GradcheckError` that says where."""
+        try:
+            return run()
+        except GradcheckError:
+            raise
+        except Exception as exc:
+            raise GradcheckError(
+                f"the backward raised {type(exc).__name__}: {exc} (order=2 calls it at "
+                "points near the inputs)"
+            ) from exc
+
+    def at_point(
+        self, xs: dict[str, torch.Tensor] | None = None, outs: Sequence[torch.Tensor] = ()
+    ) -> tuple[dict[str, torch.Tensor], list[Any]]:
+        """The double-backward graph at the point, built once and kept: the detached
+        test and every double backward at the point (the projections' VJP, the full
+        mode's rows) run on it (``retain_graph``), each without a new call of the
+        function. ``xs`` and ``outs``: the inputs (requiring grad, at the point) and
+        the outputs of a call the caller has made already, to build it from (inside
+        that call's seeded RNG context, where its backward runs as in every other)."""
+        if self._point is None:
+            if xs is None:
+                self._point = self._graph(self.point, True)
+            else:
+                leaves = {
+                    **xs,
+                    **{
+                        n: torch.from_numpy(np.array(a)).to(self.devices[n]).requires_grad_()
+                        for n, a in self.point.items()
+                        if n not in self.inputs
+                    },
+                }
+                self._point = (leaves, self._gradients(leaves, outs, True))
+        return self._point
 
     def grad(self, params: dict[str, Array]) -> dict[str, Array]:
         """``G(x, w)``: the gradient of every checked input (zeros where unused)."""
@@ -133,11 +179,11 @@ class TorchBackward:
         """``{input: why}`` for each gradient autograd cannot differentiate at the point:
         it does not require grad, differentiating it raises, or autograd finds no path
         from the cotangents to it (a correct backward's gradient is linear in them)."""
-        leaves, gs = self._graph(self.point, True)
+        leaves, gs = self.at_point()
         out = {
             n: NO_GRAPH for n, g in zip(self.inputs, gs) if g is not None and not g.requires_grad
         }
-        ws = leaves[len(self.inputs) :]
+        ws = [t for n, t in leaves.items() if n not in self.inputs]
         for n, g in self._differentiable(gs, out):
             try:
                 with torch.enable_grad(), self.seeded():
@@ -153,17 +199,24 @@ class TorchBackward:
         return out
 
     def double(self, params: dict[str, Array], u: dict[str, Array]) -> dict[str, Array]:
-        """The VJP of ``G`` with ``u`` (like the gradients), by double backward; a
-        gradient that does not require grad, or whose double backward raises, counts
-        as constant."""
-        leaves, gs = self._graph(params, True)
+        """The VJP of ``G`` with ``u`` (like the gradients), by double backward (at the
+        point on its kept graph, :meth:`at_point`); a gradient that does not require
+        grad, or whose double backward raises, counts as constant."""
+        kept = same_point(params, self.point)
+        leaves, gs = self.at_point() if kept else self._graph(params, True)
         live = [(n, g) for n, g in self._differentiable(gs, self.broken) if g.requires_grad]
         names = list(params)
         if not live:
             return {n: np.zeros_like(self.point[n]) for n in names}
         cots = [torch.from_numpy(np.array(u[n])).to(g.dtype).to(g.device) for n, g in live]
         with torch.enable_grad(), self.seeded():
-            ds = torch.autograd.grad([g for _, g in live], leaves, cots, allow_unused=True)
+            ds = torch.autograd.grad(
+                [g for _, g in live],
+                [leaves[n] for n in names],
+                cots,
+                allow_unused=True,
+                retain_graph=kept,
+            )
         return {n: self._array(n, d) for n, d in zip(names, ds)}
 
     def backward(self) -> Backward:
@@ -213,18 +266,24 @@ def function_order2(
 
         point = {n: xs[i] for n, i in zip(names, pos)}
         seeded = SeededRng(RNG_SEED)
+        ins = {n: t.clone().requires_grad_() for n, t in point.items()}
         with torch.enable_grad(), seeded():
             rng.reset()
-            outs = all_outputs({n: t.clone().requires_grad_() for n, t in point.items()})
-        diff = [k for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.requires_grad]
-        ws = _cotangents([outs[k] for k in diff], int(options.get("seed", 0)))
+            outs = all_outputs(ins)
+            diff = [
+                k for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.requires_grad
+            ]
+            ws = _cotangents([outs[k] for k in diff], int(options.get("seed", 0)))
+            cotangents = {f"cotangent{k}": w for k, w in zip(diff, ws)}
 
-        def outputs(ts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-            res = all_outputs(ts)
-            return [res[k] for k in diff]
+            def outputs(ts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+                res = all_outputs(ts)
+                return [res[k] for k in diff]
 
-        cotangents = {f"cotangent{k}": w for k, w in zip(diff, ws)}
-        backward = TorchBackward(outputs, point, cotangents, rng, seeded).backward()
+            torch_backward = TorchBackward(outputs, point, cotangents, rng, seeded)
+            # this call's graph is the point's: no second call of fn to build it
+            torch_backward.at_point(ins, [outs[k] for k in diff])
+        backward = torch_backward.backward()
         return second_order(report, backward, options, start)
 
 
