@@ -27,6 +27,7 @@ import torch.autograd.forward_ad as fwad
 from gradcheck._adapters import NoForward
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Side
+from gradcheck._torch_forward import batched_forward_grads
 
 __all__ = [
     "RNG_SEED",
@@ -319,14 +320,18 @@ def forward_grads(
     """Per output ``k`` of ``call``, the gradient of ``<out_k, w_k>`` in forward mode.
 
     Entry ``j`` of input ``n`` is ``<J_k e_j, w_k>``: one JVP per input entry (dual
-    tensors), the columns of the Jacobian that ``check_forward_ad`` builds; a complex
+    tensors; vectorised by :func:`~gradcheck._torch_forward.batched_forward_grads` where
+    functorch can), the columns of the Jacobian that ``check_forward_ad`` builds; a complex
     entry takes two, along ``1`` and ``i``, and gets torch's conjugate gradient
     ``∂/∂x + i ∂/∂y`` (``gradcheck._adapter_complex``). Every call
     starts from the seeded torch RNG state and, after ``reset()`` (which puts back the
     user's NumPy and ``random`` states), from the user's, as the evaluations do.
     """
-    flat = {k: {n: np.zeros(t.numel(), _kind(t)) for n, t in ts.items()} for k in ws}
     _forward_ad_loaded()
+    batched = batched_forward_grads(call, ts, ws, seeded, reset)  # B6: vectorised JVPs
+    if batched is not None:
+        return batched
+    flat = {k: {n: np.zeros(t.numel(), _kind(t)) for n, t in ts.items()} for k in ws}
     with fwad.dual_level():
         for n, t in ts.items():
             for j in range(t.numel()):
