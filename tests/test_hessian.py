@@ -361,3 +361,78 @@ class TestUserNamesKept:
             gradcheck.check_hessian(lambda p: float(np.sum(p**2)), X0, grad, hvp=lambda p, v: 2 * v)
         message = str(info.value)
         assert message.startswith(f"grad raised ValueError: {text}"), message
+
+
+class _Ring:
+    """``Σ tanh(x_i) x_{i-1}`` with its gradient and HVP, counting gradient calls; the
+    gradient optionally returned in one buffer that every call overwrites."""
+
+    def __init__(self, buffered: bool = False) -> None:
+        self.calls, self.buffered, self.buffer = 0, buffered, np.zeros(0)
+
+    @staticmethod
+    def cost(x: Array) -> float:
+        return float(np.sum(np.tanh(x) * np.roll(x, 1)))
+
+    def grad(self, x: Array) -> Array:
+        self.calls += 1
+        t = np.tanh(x)
+        g = (1 - t**2) * np.roll(x, 1) + np.roll(t, -1)
+        if not self.buffered:
+            return g
+        self.buffer = self.buffer if self.buffer.shape == g.shape else np.zeros_like(g)
+        self.buffer[...] = g
+        return self.buffer
+
+    @staticmethod
+    def hvp(x: Array, v: Array) -> Array:
+        t = np.tanh(x)
+        s = 1 - t**2
+        return -2 * t * s * np.roll(x, 1) * v + s * np.roll(v, 1) + np.roll(s * v, -1)
+
+
+class TestGradientEvaluations:
+    """Issue 14's cost: the gradient at the point is the Jacobian check's first value
+    (reused by the first-order check and the symmetry test), and the symmetry test's
+    pairs share their vectors."""
+
+    @pytest.mark.parametrize("n", [4, 30])
+    def test_full_mode_counts(self, n: int) -> None:
+        from gradcheck._hessian import SYMMETRY_PAIRS
+
+        ring, x = _Ring(), np.random.default_rng(n).uniform(-1, 1, n)
+        report = gradcheck.check_hessian(ring.cost, x, ring.grad, hvp=ring.hvp, mode="full")
+        assert report.passed
+        # 2n differences, the Jacobian check's first value, determinism and noise table
+        # (8), and 4 per vector of the symmetry test (before: 2n + 8 + 1 + 1 + 16)
+        assert ring.calls == 2 * n + 8 + 4 * (SYMMETRY_PAIRS + 1)
+
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_directional_counts_are_the_same_at_every_size(self, seed: int) -> None:
+        counts = []
+        for n in (50, 5000):
+            ring, x = _Ring(), np.random.default_rng(seed).uniform(-1, 1, n)
+            report = gradcheck.check_hessian(
+                ring.cost, x, ring.grad, hvp=ring.hvp, mode="directional", seed=seed
+            )
+            assert report.passed
+            counts.append(ring.calls)
+        assert counts == [22, 22]
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_a_gradient_returned_in_a_reused_buffer_is_kept_as_it_was(self, mode: str) -> None:
+        ring = _Ring(buffered=True)
+        x = np.random.default_rng(3).uniform(-1, 1, 12)
+        report = gradcheck.check_hessian(ring.cost, x, ring.grad, hvp=ring.hvp, mode=mode)
+        assert report.passed and "grad" not in report.parameters
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_a_wrong_gradient_is_still_named(self, mode: str) -> None:
+        ring = _Ring()
+        x = np.random.default_rng(4).uniform(-1, 1, 12)
+
+        def wrong(p: Array) -> Array:
+            return ring.grad(p) * 1.01
+
+        report = gradcheck.check_hessian(ring.cost, x, wrong, hvp=ring.hvp, mode=mode)
+        assert report.status == "failed" and report.parameters["grad"].status == "failed"

@@ -38,24 +38,16 @@ from gradcheck._consistency import Consistency, LinearMap, agreement
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
+from gradcheck._hessian_fd import SYMMETRY_PAIRS, SYMMETRY_SAFETY, FdSymmetry, fd_symmetry
 from gradcheck._inputs import check_target, private_copy
 from gradcheck._jacobian import jacobian_check
-from gradcheck._linear import Forms, Layout, _flat_like
-from gradcheck._numerics import entry_scale, unit_roundoff
+from gradcheck._linear import Forms, Layout
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Diagnosis, Report
 
 __all__ = ["SYMMETRY_PAIRS", "SYMMETRY_SAFETY", "check_hessian"]
 
 Array = np.ndarray[Any, Any]
-#: Random pairs ``(u, v)`` of each symmetry test (each pair costs 8 gradient
-#: evaluations for the finite differences' test, 2 form calls for a claimed form's).
-SYMMETRY_PAIRS = 2
-#: The finite differences' symmetry allows this many times their estimated error: the
-#: estimate (the change from step ``h`` to ``h/2``, plus the gradient's round-off over
-#: ``h``) is of the right size but not a bound; 4 covers its usual underestimate by up
-#: to 4× (the same margin as ``gradcheck._numerics``' screening).
-SYMMETRY_SAFETY = 4.0
 #: The user's names of ``check_jacobian``'s forms.
 FORM_NAMES = {"jacobian": "hessian", "jvp": "hvp"}
 #: ``check_jacobian``'s words for what ``check_hessian`` calls otherwise: its forms,
@@ -139,18 +131,45 @@ def check_hessian(
     'passed'
     """
     _validate(cost, params, grad, hvp, hessian)
+    kept = _KeptGradient(grad, params)
     try:
-        report = jacobian_check(grad, params, hessian, None, hvp, options, "check_hessian")
+        report = jacobian_check(kept, params, hessian, None, hvp, options, "check_hessian")
     except GradcheckError as exc:
         words = _words(params, hvp, hessian, exc)
         raise GradcheckError(_in_hessian_words(str(exc), words)) from exc
     seed = int(options.get("seed", 0))
-    first = check(cost, params, grad, seed=seed)
+    g0 = kept.value
+    first = check(cost, params, grad if g0 is None else unflatten(kept.treedef, g0), seed=seed)
     with preserve_rng():
         forms = _forms(params, grad, hvp, hessian)
         claimed = [_claimed_symmetry(forms, f, seed) for f in forms.given]
-        fd = _fd_symmetry(forms, grad, seed)
+        fd = fd_symmetry(forms, grad, seed, g0)
     return _report(report, first, claimed, fd, _words(params, hvp, hessian))
+
+
+class _KeptGradient:
+    """``grad``, keeping its first value at ``params`` (float64 leaves): the Jacobian
+    check evaluates it there first, and the gradient's own check and the symmetry
+    test's round-off need it, at no evaluation of their own."""
+
+    def __init__(self, grad: Callable[[Any], Any], params: Any) -> None:
+        self.grad = grad
+        _, self.point, self.treedef = flatten(params)
+        self.value: list[Array] | None = None
+
+    def __call__(self, params: Any) -> Any:
+        result = self.grad(params)
+        if self.value is None:
+            leaves = flatten(params)[1]
+            if len(leaves) == len(self.point) and all(
+                np.shape(a) == np.shape(b) and np.array_equal(a, b, equal_nan=False)
+                for a, b in zip(leaves, self.point)
+            ):
+                values = flatten(result)[1]
+                shapes = [np.shape(x) for x in self.point]
+                if [np.shape(v) for v in values] == shapes:
+                    self.value = [np.array(np.asarray(v), dtype=np.float64) for v in values]
+        return result
 
 
 def _forms(params: Any, grad: Callable[[Any], Any], hvp: Any, hessian: Any) -> Forms:
@@ -164,30 +183,6 @@ def _forms(params: Any, grad: Callable[[Any], Any], hvp: Any, hessian: Any) -> F
     return Forms(layout, leaves, hessian, None, hvp)
 
 
-class FdSymmetry(NamedTuple):
-    """The finite differences' symmetry test.
-
-    Attributes:
-        values: per pair, ``uᵀ(D v)`` and ``vᵀ(D u)`` (``D w`` the central difference of
-            ``grad`` along ``w``).
-        tolerance: per pair, :data:`SYMMETRY_SAFETY` times their estimated error.
-        claimed_zero: every claimed form gave exactly 0 along every probe.
-        fd_nonzero: some difference was larger than its error.
-        evaluations: gradient evaluations spent.
-    """
-
-    values: tuple[tuple[float, float], ...]
-    tolerance: tuple[float, ...]
-    claimed_zero: bool
-    fd_nonzero: bool
-    evaluations: int
-
-    @property
-    def wrong(self) -> bool:
-        """Whether a pair disagrees beyond its tolerance (NaN: wrong)."""
-        return any(not abs(a - b) <= t for (a, b), t in zip(self.values, self.tolerance))
-
-
 def _claimed_symmetry(forms: Forms, form: str, seed: int) -> Consistency:
     """``uᵀ(H v)`` against ``(H u)ᵀ v`` for one claimed form, exact up to round-off."""
     apply = partial(forms.jv, form)
@@ -195,62 +190,6 @@ def _claimed_symmetry(forms: Forms, form: str, seed: int) -> Consistency:
     name = FORM_NAMES[form]
     maps = [LinearMap(f"{name}: uᵀ(Hv)", apply, False), LinearMap(f"{name}: vᵀ(Hu)", apply, True)]
     return agreement(maps, n, n, lay.roundoff(), seed, SYMMETRY_PAIRS)[0]
-
-
-def _fd_symmetry(forms: Forms, grad: Callable[[Any], Any], seed: int) -> FdSymmetry:
-    """``uᵀ(D v)`` against ``vᵀ(D u)`` for central differences ``D`` of ``grad``.
-
-    ``u`` and ``v`` are standard normal scaled by the entry scales of the step rule
-    (``gradcheck._numerics.entry_scale``), the step along them is the central
-    difference's ``u_dtype^(1/3)``. The error of ``uᵀ(D v)`` is estimated as the change
-    from ``h`` to ``h/2`` plus the gradient's round-off, ``u_dtype · Σ|u_i g_i| / h``.
-    """
-    lay, leaves = forms.layout, forms.leaves
-    theta = np.concatenate([x.reshape(-1).astype(np.float64) for x in leaves])
-    scales = np.concatenate([entry_scale(x.reshape(-1)) for x in leaves])
-    rnd = max(unit_roundoff(x.dtype) for x in leaves)
-    h = rnd ** (1 / 3)
-    rng = np.random.default_rng([seed, 23])
-    count = 0
-
-    def g(x: Array) -> Array:
-        nonlocal count
-        count += 1
-        tree = unflatten(lay.in_treedef, _split(x, leaves))
-        try:
-            value = grad(tree)
-        except Exception as exc:
-            raise GradcheckError(f"grad raised {type(exc).__name__}: {exc}") from exc
-        return _flat_like(
-            value, lay.out_names, lay.out_shapes, "grad(params)", "params", lay.out_treedef
-        )
-
-    g0 = g(theta)
-    values, tols, zero, nonzero = [], [], True, False
-    for _ in range(SYMMETRY_PAIRS):
-        u, v = scales * rng.standard_normal(lay.n), scales * rng.standard_normal(lay.n)
-        pair, err = [], 0.0
-        for a, b in ((u, v), (v, u)):
-            d1 = (g(theta + h * b) - g(theta - h * b)) / (2 * h)
-            d2 = (g(theta + h / 2 * b) - g(theta - h / 2 * b)) / h
-            s = float(a @ d1)
-            e = abs(float(a @ d2) - s) + rnd * float(np.abs(a) @ np.abs(g0)) / h
-            pair.append(s)
-            err += e
-            nonzero = nonzero or abs(s) > SYMMETRY_SAFETY * e
-            zero = zero and all(not np.any(forms.jv(f, b)) for f in forms.given)
-        values.append((pair[0], pair[1]))
-        tols.append(SYMMETRY_SAFETY * err)
-    return FdSymmetry(tuple(values), tuple(tols), zero, nonzero, count)
-
-
-def _split(x: Array, leaves: list[Array]) -> list[Array]:
-    """A flat float64 vector as arrays shaped and typed like ``leaves``."""
-    out, start = [], 0
-    for leaf in leaves:
-        out.append(x[start : start + leaf.size].reshape(leaf.shape).astype(leaf.dtype))
-        start += leaf.size
-    return out
 
 
 def _symmetry_row(
