@@ -456,6 +456,9 @@ class TestEvaluationCounts:
         assert report.status == "passed"
         # one double backward per gradient entry, each on the graph kept at the point
         assert calls == report.options["second_order_evaluations"] + 1
+        # 2 per parameter of the backward (n inputs, n cotangent entries), and
+        # check_jacobian's 8 at the point (first value, determinism, noise table)
+        assert report.options["second_order_evaluations"] == 2 * (n + n) + 8
 
     @pytest.mark.parametrize("fn", [NumpySin.apply, DetachedSin.apply, torch.sin])
     def test_the_kept_graph_gives_a_fresh_graphs_double_backward(
