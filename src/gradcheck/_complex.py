@@ -145,8 +145,8 @@ class _Cost:
                 f"the {what} returned a complex value ({getattr(value, 'dtype', 'complex')}): "
                 "gradcheck.check checks a real cost of complex parameters. Return a real "
                 "number: the real part (np.real) when the imaginary part is only round-off, "
-                "or a magnitude (abs(...)**2); to check a complex-valued function, check its "
-                "real and imaginary parts as outputs with gradcheck.check_jacobian "
+                "or a magnitude (abs(...)**2); to check a complex-valued function, use "
+                "gradcheck.check_jacobian, which takes complex outputs"
             )
         return value
 

@@ -23,10 +23,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck import _jacreport as rep
+from gradcheck._complex import check_convention
 from gradcheck._consistency import consistency, linearity
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_options, check_run_options, check_target, private_copy
+from gradcheck._jac_complex import ComplexOutputs, complex_check, has_complex
 from gradcheck._jacgrid import (
     Setting,
     VectorEvaluator,
@@ -67,7 +69,6 @@ NOT_APPLICABLE = {
     "batched": "fn is called once per point (a batched fn is not supported here)",
     "executor": "fn is called in this process",
     "memory_budget": "there is no batched evaluation here",
-    "complex_convention": "complex parameters are refused here",
 }
 _METHODS = ("central", "forward", "richardson")
 _MODES = ("auto", "full", "directional")
@@ -107,10 +108,17 @@ def _options(given: dict[str, Any], caller: str = "check_jacobian") -> Options:
                 f"unknown option {name!r} for {caller}: choose from "
                 f"{', '.join(n for n in NAMES if n not in NOT_APPLICABLE)}"
             )
+    check_convention(given.get("complex_convention") or "conjugate")
     method = check_method(given.get("method", "central"))
     if method not in _METHODS:
+        why = (
+            " (the complex step perturbs along the imaginary axis, which complex "
+            "parameters and outputs use for their imaginary parts)"
+            if method == "complex" and caller == "check_jacobian"
+            else ""
+        )
         raise GradcheckError(
-            f"method={method!r} does not apply to {caller}: choose one of "
+            f"method={method!r} does not apply to {caller}{why}: choose one of "
             f"{', '.join(map(repr, _METHODS))}"
         )
     eps, rtol, atol = (given.get(k) for k in ("eps", "rtol", "atol"))
@@ -189,6 +197,8 @@ def _first_output(fn: Callable[[Any], Any], params: Any) -> tuple[list[str], lis
         raise GradcheckError(
             f"fn raised {type(exc).__name__}: {exc} (at the parameters given)"
         ) from exc
+    if has_complex(value):
+        raise ComplexOutputs(value)
     names, arrays, treedef = output_layout(value, "fn")
     for name, arr in zip(names, arrays):
         flat = np.asarray(arr, dtype=np.float64).reshape(-1)
@@ -258,7 +268,36 @@ def jacobian_check(
     options: dict[str, Any],
     caller: str,
 ) -> Report:
-    """:func:`check_jacobian`, whose option errors name ``caller``."""
+    """:func:`check_jacobian`, whose option errors name ``caller``; a problem with
+    complex parameters or outputs is checked on its real views (``gradcheck._jac_complex``)."""
+
+    def real(fn: Any, params: Any, jacobian: Any, vjp: Any, jvp: Any, options: Any) -> Report:
+        return _real_check(fn, params, jacobian, vjp, jvp, options, caller)
+
+    forms = (jacobian, vjp, jvp)
+    complex_ok = caller == "check_jacobian"  # check_hessian: real parameters only
+    if complex_ok and params is not None and callable(fn) and has_complex(params):
+        _options(options, caller)
+        _forms_given(*forms)
+        return complex_check(real, fn, params, forms, options)
+    try:
+        return real(fn, params, jacobian, vjp, jvp, options)
+    except ComplexOutputs as found:
+        if not complex_ok:
+            output_layout(found.value, "fn")  # raises, naming the complex output
+        return complex_check(real, fn, params, forms, options, found.value)
+
+
+def _real_check(
+    fn: Callable[[Any], Any],
+    params: Any,
+    jacobian: Any,
+    vjp: Callable[[Any, Any], Any] | None,
+    jvp: Callable[[Any, Any], Any] | None,
+    options: dict[str, Any],
+    caller: str,
+) -> Report:
+    """The check of real parameters and outputs."""
     start = time.perf_counter()
     opts = _options(options, caller)
     _forms_given(jacobian, vjp, jvp)

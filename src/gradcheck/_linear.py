@@ -158,13 +158,13 @@ def _flat_like(
 
 def real_values(arr: Array, what: str, name: str) -> Array:
     """``arr`` as float64, or a :class:`GradcheckError` naming ``what`` (``"vjp(params,
-    cotangent) returned"``) and the leaf when its values are not real numbers (complex:
-    not supported yet; objects, strings)."""
+    cotangent) returned"``) and the leaf when its values are not real numbers (complex,
+    where fn's parameters and outputs are real; objects, strings)."""
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise GradcheckError(
-            f"{what} complex values for {name!r}: complex Jacobians are not "
-            "supported by check_jacobian yet; check the real and imaginary parts as two "
-            "real outputs (or return real arrays)"
+            f"{what} complex values for {name!r}, but fn's parameters and outputs are "
+            "real, so its derivative is real: return real arrays (complex Jacobians are "
+            "checked where fn has complex parameters or outputs)"
         )
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise GradcheckError(
@@ -440,6 +440,11 @@ def _shape_error(got: tuple[int, ...], want: tuple[int, ...], lay: Layout) -> No
 
 
 def _finite_matrix(arr: Array, what: str) -> Array:
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise GradcheckError(
+            f"{what} has complex values, but fn's parameters and outputs are real, so its "
+            "derivative is real: give real numbers"
+        )
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise GradcheckError(f"{what} has unsupported dtype {arr.dtype}: give real numbers")
     out = np.asarray(arr, dtype=np.float64)
