@@ -126,6 +126,51 @@ class TestNotHolomorphic:
         assert check_jacobian(f, Z, vjp=plain).status == ("passed" if same else "failed")
 
 
+class TestJacobianOfNotHolomorphic:
+    """A complex jacobian= cannot describe conj z, |z|², Re z · z: the check fails and
+    says why, whatever matrix is given (here each function's ∂f/∂z)."""
+
+    CASES: ClassVar[dict[str, tuple[Any, Any]]] = {
+        "conj z": (np.conj, lambda p: np.zeros((2, 2))),
+        "|z|²": (lambda p: np.abs(p) ** 2 + 0j, lambda p: np.diag(np.conj(p))),
+        "Re z · z": (lambda p: np.real(p) * p, lambda p: np.diag(np.real(p) + p / 2)),
+    }
+
+    @pytest.mark.parametrize("name", sorted(CASES))
+    def test_named_not_holomorphic(self, name: str) -> None:
+        f, d = self.CASES[name]
+        r = check_jacobian(f, Z, d)
+        assert r.status == "failed"
+        diagnosis = r.parameters["out / x"].diagnosis
+        assert diagnosis is not None and diagnosis.kind == "not_holomorphic"
+        assert "not holomorphic" in diagnosis.text and "jvp=" in diagnosis.text
+        assert any("Cauchy–Riemann" in m for m in r.messages)
+
+    def test_several_forms_name_the_jacobian_block(self) -> None:
+        r = check_jacobian(np.conj, Z, np.eye(2), jvp=lambda p, v: np.conj(v))
+        # the jvp is right: its block passes, and it disagrees with the jacobian
+        assert r.failed_parameters == ["jacobian: out / x", "consistency: jacobian vs jvp"]
+        assert r.parameters["jacobian: out / x"].diagnosis.kind == "not_holomorphic"  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+    def test_a_wrong_holomorphic_jacobian_is_not_called_so(self, scale: float) -> None:
+        z = Z * scale
+        r = check_jacobian(lambda p: p**2, z, lambda p: np.diag(2.5 * p))
+        d = r.parameters["out / x"].diagnosis
+        assert r.status == "failed" and d is not None and d.kind == "factor"
+        assert not any("holomorphic" in m for m in r.messages)
+
+    def test_the_measurement_is_counted(self) -> None:
+        calls = []
+
+        def f(p: Array) -> Array:
+            calls.append(1)
+            return np.conj(p)
+
+        r = check_jacobian(f, Z, np.eye(2))
+        assert r.evaluations == len(calls)
+
+
 class TestRealToComplex:
     """exp(i x): real parameters, complex outputs; the Jacobian is i·exp(i x)."""
 

@@ -46,6 +46,7 @@ from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import private_copy
 from gradcheck._jac_complex_report import relabel
+from gradcheck._jac_holomorphic import cauchy_riemann, explain, failed_blocks
 from gradcheck._jac_realviews import (
     Fn,
     Jacobian,
@@ -184,4 +185,8 @@ def complex_check(
         None if jvp is None else Jvp(jvp, views),
         inner,
     )
+    blocks = failed_blocks(report, views)
+    if blocks:
+        residual = cauchy_riemann(Fn(fn, views), real_params, views, options.get("seed", 0))
+        report = explain(report, blocks, residual)
     return relabel(report, views)

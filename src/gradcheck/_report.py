@@ -84,8 +84,10 @@ class Diagnosis:
             ``"factor"``, ``"sign"``, ``"transpose"``, ``"conjugate"`` (a complex
             parameter's gradient is the conjugate of the right one), ``"zero"``,
             ``"swapped"`` or ``"scattered"`` (no simple pattern); Jacobian reports add
-            ``"row"`` (one wrong output row), ``"column"`` (one wrong input column) and
-            ``"inconsistent"`` (two forms of one Jacobian disagree).
+            ``"row"`` (one wrong output row), ``"column"`` (one wrong input column),
+            ``"inconsistent"`` (two forms of one Jacobian disagree) and
+            ``"not_holomorphic"`` (a complex ``jacobian=`` of a function that has no
+            complex derivative).
         factor: for ``factor`` and ``sign``, the ``c`` with ``analytic ≈ c · numeric``.
         text: one sentence for a person.
     """
