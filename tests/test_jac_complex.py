@@ -229,6 +229,62 @@ class TestNames:
         assert r.evaluations == len(calls)
 
 
+def _kind(report: Report, block: str = "out / x") -> tuple[str, str]:
+    d = report.parameters[block].diagnosis
+    assert report.status == "failed" and d is not None, report.messages
+    return d.kind, d.text
+
+
+class TestPlantedBugs:
+    """Each classic complex bug, planted in each form, is named."""
+
+    def test_a_missing_conj(self) -> None:
+        forms: dict[str, dict[str, Any]] = {
+            "jacobian": {"jacobian": np.conj(S)},
+            "jvp": {"jvp": lambda p, v: np.conj(S) @ v},
+            "vjp": {"vjp": lambda p, w: S.T @ w},  # torch wants S.H @ w
+            "vjp plain": {"vjp": lambda p, w: np.conj(S).T @ w, "complex_convention": "plain"},
+        }
+        for name, form in forms.items():
+            kind, text = _kind(check_jacobian(_sq, Z, **form))
+            assert kind == "conjugate" and text.startswith("conjugated?"), name
+            assert "complex_convention" in text
+
+    def test_real_to_complex_missing_conj(self) -> None:
+        f = lambda p: np.exp(1j * p)  # noqa: E731
+        right = lambda p: 1j * np.exp(1j * p)  # noqa: E731
+        assert _kind(check_jacobian(f, X, lambda p: np.diag(np.conj(right(p)))))[0] == "conjugate"
+        vjp = lambda p, w: w * right(p)  # noqa: E731
+        assert _kind(check_jacobian(f, X, vjp=vjp))[0] == "conjugate"
+
+    def test_transposed_and_conjugate_transposed(self) -> None:
+        kind, text = _kind(check_jacobian(_sq, Z, S.T))
+        assert kind == "transpose" and "Jᵀ" in text
+        kind, text = _kind(check_jacobian(_sq, Z, np.conj(S).T))
+        assert kind == "conjugate" and ".H" in text
+        kind, text = _kind(check_jacobian(_sq, Z, vjp=lambda p, w: S @ w))  # .T forgotten
+        assert kind == "conjugate" and ".H" in text
+
+    @pytest.mark.parametrize("c", [2.0, 1j, -1.0])
+    def test_one_wrong_entry_is_named_once(self, c: complex) -> None:
+        wrong = S.copy()
+        wrong[1, 0] *= c
+        kind, text = _kind(check_jacobian(_sq, Z, wrong))
+        assert kind == "scattered"
+        want = {2.0: "×2 ", 1j: "×1i ", -1.0: "×-1 "}[c]
+        assert text == f"one complex entry is wrong: out[1] / x[0], {want}the right value"
+
+    def test_sign_and_factor_read_as_on_real_views(self) -> None:
+        assert _kind(check_jacobian(_sq, Z, -S))[0] == "sign"
+        kind, text = _kind(check_jacobian(_sq, Z, jvp=lambda p, v: 2 * S @ v))
+        assert kind == "factor" and "×2" in text
+
+    def test_a_right_complex_factor_is_no_pattern_of_its_own(self) -> None:
+        # i·J is neither conj, transpose nor .H: the entries are named
+        kind, _ = _kind(check_jacobian(_sq, Z, 1j * S))
+        assert kind not in ("conjugate", "transpose")
+
+
 class TestDirectional:
     N = 5000
 

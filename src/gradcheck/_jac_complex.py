@@ -28,8 +28,8 @@ the forms are restated on those views, and the report's names are mapped back:
 'passed'
 >>> vjp = lambda p, w: A.T @ w                  # torch wants A.H @ w: a missing conj
 >>> r = gradcheck.check_jacobian(lambda p: A @ p, z, vjp=vjp)
->>> r.status
-'failed'
+>>> r.status, r.parameters["out / x"].diagnosis.kind
+('failed', 'conjugate')
 >>> gradcheck.check_jacobian(lambda p: A @ p, z, vjp=vjp, complex_convention="plain").status
 'passed'
 """
@@ -45,7 +45,7 @@ from gradcheck._complex import check_convention, pair
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import private_copy
-from gradcheck._jac_complex_report import relabel
+from gradcheck._jac_complex_report import block_diagnosis, relabel
 from gradcheck._jac_holomorphic import cauchy_riemann, explain, failed_blocks
 from gradcheck._jac_realviews import (
     Fn,
@@ -184,6 +184,7 @@ def complex_check(
         None if vjp is None else Vjp(vjp, views),
         None if jvp is None else Jvp(jvp, views),
         inner,
+        diagnose=block_diagnosis(views),
     )
     blocks = failed_blocks(report, views)
     if blocks:

@@ -29,6 +29,7 @@ from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_options, check_run_options, check_target, private_copy
 from gradcheck._jac_complex import ComplexOutputs, complex_check, has_complex
+from gradcheck._jacdiag import diagnose_block
 from gradcheck._jacgrid import (
     Setting,
     VectorEvaluator,
@@ -271,8 +272,10 @@ def jacobian_check(
     """:func:`check_jacobian`, whose option errors name ``caller``; a problem with
     complex parameters or outputs is checked on its real views (``gradcheck._jac_complex``)."""
 
-    def real(fn: Any, params: Any, jacobian: Any, vjp: Any, jvp: Any, options: Any) -> Report:
-        return _real_check(fn, params, jacobian, vjp, jvp, options, caller)
+    def real(
+        fn: Any, params: Any, jacobian: Any, vjp: Any, jvp: Any, options: Any, **how: Any
+    ) -> Report:
+        return _real_check(fn, params, jacobian, vjp, jvp, options, caller, **how)
 
     forms = (jacobian, vjp, jvp)
     complex_ok = caller == "check_jacobian"  # check_hessian: real parameters only
@@ -296,8 +299,10 @@ def _real_check(
     jvp: Callable[[Any, Any], Any] | None,
     options: dict[str, Any],
     caller: str,
+    diagnose: rep.BlockDiagnosis = diagnose_block,
 ) -> Report:
-    """The check of real parameters and outputs."""
+    """The check of real parameters and outputs (``diagnose`` names a failed block's
+    mistake in entrywise mode)."""
     start = time.perf_counter()
     opts = _options(options, caller)
     _forms_given(jacobian, vjp, jvp)
@@ -356,7 +361,16 @@ def _real_check(
             c for c in linearity(forms, dict(zip(forms.given, claimed)), opts.seed) if c.wrong
         ]
     return rep.entrywise_report(
-        layout, forms.given, claimed, grids, agree, ev.count + 1, start, options_record, sigma
+        layout,
+        forms.given,
+        claimed,
+        grids,
+        agree,
+        ev.count + 1,
+        start,
+        options_record,
+        sigma,
+        diagnose,
     )
 
 

@@ -10,6 +10,7 @@ vjp"``, which fails the report whatever the finite differences say.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,11 @@ from gradcheck._linear import Layout
 from gradcheck._report import Diagnosis, Entry, Report
 from gradcheck._summary import difference, parameter_status
 
-__all__ = ["entrywise_report", "not_deterministic"]
+__all__ = ["BlockDiagnosis", "entrywise_report", "not_deterministic"]
 
 Array = np.ndarray[Any, Any]
+#: ``diagnose_block``'s signature: (block, claimed, numeric, status, others) → diagnosis.
+BlockDiagnosis = Callable[[Block, Array, Array, Array, Mapping[str, Array]], Diagnosis]
 
 
 def blocks(layout: Layout, form: str, several: bool) -> list[tuple[Block, slice, slice]]:
@@ -102,7 +105,14 @@ def lex_smallest(keys: list[Array], k: int) -> Array:
 
 
 def _block_result(
-    block: Block, a: Array, g: Grid, rs: slice, cs: slice, p: int, others: dict[str, Array]
+    block: Block,
+    a: Array,
+    g: Grid,
+    rs: slice,
+    cs: slice,
+    p: int,
+    others: dict[str, Array],
+    diagnose: BlockDiagnosis = diagnose_block,
 ) -> tuple[ParameterOutcome, list[str]]:
     """One block's outcome, and its notes."""
     st = g.status[rs, cs]
@@ -113,7 +123,7 @@ def _block_result(
         status = "inconclusive"
     diag = None
     if status == "failed":
-        diag = diagnose_block(block, a[rs, cs], g.numeric[rs, cs], st, others)
+        diag = diagnose(block, a[rs, cs], g.numeric[rs, cs], st, others)
     bounds = [row[p].detection_bound for row in g.rows[rs]]
     shape = block.out_shape + block.in_shape
     notes = []
@@ -189,8 +199,11 @@ def entrywise_report(
     start: float,
     options: dict[str, Any],
     sigma: Array,
+    diagnose: BlockDiagnosis = diagnose_block,
 ) -> Report:
-    """The report of an entrywise Jacobian check (module doc)."""
+    """The report of an entrywise Jacobian check (module doc); ``diagnose`` names a
+    failed block's mistake (complex views bring their own patterns,
+    ``gradcheck._jac_complex_report``)."""
     params: list[ParameterOutcome] = []
     messages: list[str] = []
     for form, a, g in zip(given, claimed, grids):
@@ -202,7 +215,7 @@ def entrywise_report(
                 for b, r2, c2 in found
                 if b.param == block.param and b.out != block.out
             }
-            res, notes = _block_result(block, a, g, rs, cs, p, others)
+            res, notes = _block_result(block, a, g, rs, cs, p, others, diagnose)
             params.append(res)
             messages += notes
     params += [consistency_result(c) for c in agree]
