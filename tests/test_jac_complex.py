@@ -371,6 +371,14 @@ class TestFrameworkConventions:
             _ok(check_jacobian(f, Z, vjp=vjp, jvp=jvp, complex_convention="plain"))
             assert check_jacobian(f, Z, vjp=vjp).status == "failed"
 
+    def test_jax_jacfwd_holomorphic_is_the_complex_jacobian(self) -> None:
+        jax = pytest.importorskip("jax")
+        jnp = pytest.importorskip("jax.numpy")
+        with jax.enable_x64(True):
+            g = lambda t: jnp.stack([t[0] * t[1], jnp.sin(t[0]) * t[1] ** 2])  # noqa: E731
+            jac = lambda p: np.asarray(jax.jacfwd(g, holomorphic=True)(jnp.asarray(p)))  # noqa: E731
+            _ok(check_jacobian(lambda p: np.asarray(g(jnp.asarray(p))), Z, jac))
+
     def test_torch_and_jax_vjps_are_conjugates(self) -> None:
         torch = pytest.importorskip("torch")
         jax = pytest.importorskip("jax")

@@ -226,7 +226,8 @@ def check_jacobian(
     Args:
         fn: ``fn(params) -> array`` (or a dict / list / tuple of arrays); called with a
             private copy of ``params``.
-        params: an array, or a dict / list / tuple of arrays, nested.
+        params: an array, or a dict / list / tuple of arrays, nested; complex
+            parameters and outputs are checked on their real and imaginary parts.
         jacobian: the Jacobian: for one output and one parameter array an array of
             shape ``output_shape + parameter_shape``; for pytrees jax's ``jacrev``
             layout (each output leaf holds a structure like ``params`` of blocks
@@ -239,9 +240,11 @@ def check_jacobian(
         **options: as :func:`gradcheck.check`: ``method`` (``central``, ``forward``,
             ``richardson``), ``eps``, ``rtol``, ``atol``, ``mode`` (``Auto()``,
             ``Full()``, ``Directional(...)`` or their names), ``seed``, ``progress``,
-            ``localise``, ``budget``, ``miss_probability`` (``gradcheck._options``). An
-            option of ``check`` that does not apply raises (``execution`` is only
-            ``None``: ``fn`` runs in this process).
+            ``localise``, ``budget``, ``miss_probability`` (``gradcheck._options``), and
+            ``complex_convention`` (``"conjugate"``, torch's, or ``"plain"``, jax's: what
+            a ``vjp`` of complex values returns; ``gradcheck._jac_complex``). An option
+            of ``check`` that does not apply raises (``execution`` is only ``None``:
+            ``fn`` runs in this process).
 
     Returns:
         A :class:`~gradcheck.Report` whose parameters are the Jacobian's blocks
