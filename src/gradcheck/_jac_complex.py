@@ -152,7 +152,7 @@ def complex_check(
     """``check_jacobian`` of a problem with complex parameters or outputs, on real views.
 
     Args:
-        check: the real check (``gradcheck._jacobian._jacobian_check``).
+        check: the real check (``gradcheck._jacobian._real_check``).
         fn, params: as the user gave them.
         forms: the user's ``(jacobian, vjp, jvp)``.
         options: the user's options (``complex_convention`` among them).
