@@ -131,10 +131,22 @@ def cauchy_riemann(fn: Callable[[Any], Any], params: Any, views: RealViews, seed
 def _text(r: Residual) -> str:
     return (
         "not holomorphic: fn has no complex derivative here (Cauchy–Riemann fails: along "
-        f"a random direction its ∂f/∂z̄ part is {r.share:.3g} of its derivative), so no "
-        "complex jacobian= can describe it; give jvp= (the real-linear map df = "
+        f"a random direction its ∂f/∂z̄ part is {_percent(r.share)} of its derivative), so "
+        "no complex jacobian= can describe it; give jvp= (the real-linear map df = "
         "∂f/∂z·dz + ∂f/∂z̄·dz̄) or vjp= instead"
     )
+
+
+def _note(r: Residual, blocks: list[str]) -> str:
+    return (
+        f"fn is not holomorphic (Cauchy–Riemann: ∂f/∂z̄ is {_percent(r.share)} of its "
+        f"derivative along a random direction): see the diagnosis of {', '.join(blocks)}"
+    )
+
+
+def _percent(share: float) -> str:
+    """``100%``, ``50%``, ``5e-05%``."""
+    return f"{100 * share:.3g}%"
 
 
 def failed_blocks(report: Report, views: RealViews) -> list[str]:
@@ -162,7 +174,7 @@ def explain(report: Report, blocks: list[str], residual: Residual) -> Report:
         diagnosis = Diagnosis("not_holomorphic", None, _text(residual))
         for name in blocks:
             params[name] = replace(params[name], diagnosis=diagnosis)
-        messages += (_text(residual),)
+        messages += (_note(residual, blocks),)
     return replace(
         report, parameters=params, messages=messages, evaluations=report.evaluations + EVALUATIONS
     )
