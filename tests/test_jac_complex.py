@@ -146,6 +146,15 @@ class TestJacobianOfNotHolomorphic:
         assert "not holomorphic" in diagnosis.text and "jvp=" in diagnosis.text
         assert any("Cauchy–Riemann" in m for m in r.messages)
 
+    @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+    def test_a_real_valued_output_in_complex_dtype(self, dtype: Any) -> None:
+        # |z|² in a complex dtype: its imaginary part never moves, and in complex64
+        # the entrywise check leaves those rows unresolved; the ∂f/∂z̄ part decides
+        z = Z.astype(dtype)
+        f = lambda p: (np.abs(p) ** 2).astype(dtype)  # noqa: E731
+        r = check_jacobian(f, z, lambda p: np.diag(2 * np.conj(p)))
+        assert _kind(r)[0] == "not_holomorphic"
+
     def test_several_forms_name_the_jacobian_block(self) -> None:
         r = check_jacobian(np.conj, Z, np.eye(2), jvp=lambda p, v: np.conj(v))
         # the jvp is right: its block passes, and it disagrees with the jacobian

@@ -33,13 +33,26 @@ from gradcheck._numerics import entry_scale, norm2, relative_step, unit_roundoff
 from gradcheck._pytree import builder, flatten
 from gradcheck._report import Diagnosis, Report
 
-__all__ = ["RESIDUAL_MARGIN", "Residual", "cauchy_riemann", "explain", "failed_blocks"]
+__all__ = [
+    "DECISIVE_SHARE",
+    "RESIDUAL_MARGIN",
+    "Residual",
+    "cauchy_riemann",
+    "explain",
+    "failed_blocks",
+]
 
 Array = np.ndarray[Any, Any]
 #: The residual must exceed its error estimate this many times: the estimate is of the
 #: size of the error (not a bound), so a margin of 10 keeps a holomorphic ``f`` whose
 #: truncation is underestimated from being called not holomorphic.
 RESIDUAL_MARGIN = 10.0
+#: A block the entrywise check left inconclusive fails as "not holomorphic" when
+#: ``‖B v̄‖`` is at least this share of ``‖A v‖ + ‖B v̄‖``: 0.1%, the misfit the
+#: diagnoses allow a pattern (``gradcheck._diagnose.FIT``); the residual has already
+#: passed :data:`RESIDUAL_MARGIN` times its own error, so the finite differences'
+#: error cannot make it.
+DECISIVE_SHARE = 1e-3
 #: Evaluations of ``fn`` one measurement takes (± along ``v`` and ``iv`` at two steps,
 #: and one at the parameters for the round-off).
 EVALUATIONS = 9
@@ -150,8 +163,8 @@ def _percent(share: float) -> str:
 
 
 def failed_blocks(report: Report, views: RealViews) -> list[str]:
-    """The failed ``jacobian`` blocks of complex parameters: where a ``jacobian`` that
-    is no complex derivative fails."""
+    """The failed or inconclusive ``jacobian`` blocks of complex parameters: where a
+    ``jacobian`` that is no complex derivative shows."""
     forms = report.options.get("forms", [])
     if "jacobian" not in forms:
         return []
@@ -162,19 +175,34 @@ def failed_blocks(report: Report, views: RealViews) -> list[str]:
         for p, c in zip(views.in_names, views.in_mask)
         if c
     ]
-    return [n for n in names if n in report.parameters and report.parameters[n].status == "failed"]
+    shown = ("failed", "inconclusive")
+    return [n for n in names if n in report.parameters and report.parameters[n].status in shown]
 
 
 def explain(report: Report, blocks: list[str], residual: Residual) -> Report:
-    """``report`` with the failed ``blocks`` diagnosed "not holomorphic" where the
-    residual says so, and the measurement's evaluations counted."""
+    """``report`` with ``blocks`` diagnosed "not holomorphic" where the residual says
+    so, and the measurement's evaluations counted. A failed block keeps its status; an
+    inconclusive one (entries the differences could not resolve) fails when ``∂f/∂z̄``
+    is at least :data:`DECISIVE_SHARE` of the derivative: along ``v`` or ``iv`` every
+    complex matrix then misses the derivative by at least that share."""
     params = dict(report.parameters)
     messages = report.messages
+    status = report.status
     if not residual.holomorphic:
         diagnosis = Diagnosis("not_holomorphic", None, _text(residual))
+        named = []
         for name in blocks:
-            params[name] = replace(params[name], diagnosis=diagnosis)
-        messages += (_note(residual, blocks),)
+            p = params[name]
+            if p.status == "failed" or residual.share >= DECISIVE_SHARE:
+                params[name] = replace(p, status="failed", diagnosis=diagnosis)
+                named.append(name)
+                status = "failed"
+        if named:
+            messages += (_note(residual, named),)
     return replace(
-        report, parameters=params, messages=messages, evaluations=report.evaluations + EVALUATIONS
+        report,
+        status=status,
+        parameters=params,
+        messages=messages,
+        evaluations=report.evaluations + EVALUATIONS,
     )
