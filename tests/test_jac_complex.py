@@ -325,6 +325,19 @@ class TestDirectional:
         assert r.status == "failed"
         assert any("out[1234] (real)" in m for m in r.messages), r.messages
 
+    def test_a_wrong_jvp_output_is_named_by_part(self) -> None:
+        z = self._z()
+
+        def jvp(p: Array, v: Array) -> Array:
+            t = 2 * p * v
+            t[777] = np.conj(t[777])
+            return t
+
+        r = check_jacobian(lambda p: p**2, z, jvp=jvp)
+        assert r.status == "failed"
+        labels = {e.label() for e in r.worst if e.status == "wrong"}
+        assert labels == {"out[777] (imag)"}, labels
+
     def test_non_holomorphic_jvp_passes(self) -> None:
         z = self._z()
         _ok(check_jacobian(np.conj, z, jvp=lambda p, v: np.conj(v), mode="directional"))

@@ -39,6 +39,12 @@ class TestText:
         got = labels.text("c[1, 0, 1] / z[0, 0] and w[2] and r, zc[1, 1]")
         assert got == "c[1, 0] (imag) / z[0] (real) and w[2] and r, zc[1, 1]"
 
+    def test_no_entry_of_a_real_view_is_left_alone(self) -> None:
+        labels = _Labels(_views())
+        once = labels.text("c[1, 0, 1] / z[0, 0]")
+        assert labels.text(once) == once == "c[1, 0] (imag) / z[0] (real)"
+        assert labels.text("c[7] and z[3, 5]") == "c[7] and z[3, 5]"  # flat, or no part
+
     def test_a_scalar_complex_entry_is_its_name(self) -> None:
         views = _views()._replace(in_names=["s", "w"], in_shapes=[(), (3,)])
         assert _Labels(views).text("s[1]") == "s (imag)"

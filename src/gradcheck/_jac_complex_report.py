@@ -54,6 +54,14 @@ class _Labels:
             n for n, c in zip(views.in_names, views.in_mask) if c
         ]
         self.pattern = _label_pattern(complex_names)
+        self.ndim = {
+            n: len(shape)
+            for n, shape, c in [
+                *zip(views.out_names, views.out_shapes, views.out_mask),
+                *zip(views.in_names, views.in_shapes, views.in_mask),
+            ]
+            if c
+        }
         self.blocks = {
             f"{prefix}{o} / {p}": (oi, pi)
             for prefix in ("", "jacobian: ", "jvp: ", "vjp: ")
@@ -70,6 +78,8 @@ class _Labels:
 
         def one(m: re.Match[str]) -> str:
             index = [int(t) for t in m.group(2).split(", ")]
+            if len(index) != self.ndim[m.group(1)] + 1 or index[-1] > 1:
+                return m.group(0)  # no entry of a real view: leave it
             return entry_label(m.group(1), tuple(index[:-1]), PARTS[index[-1]] if parts else "")
 
         return self.pattern.sub(one, text)
@@ -77,6 +87,9 @@ class _Labels:
     def entry(self, e: Entry) -> Entry:
         """An entry named by complex output and input indices and parts."""
         name = self.text(e.parameter)
+        outs = (o for o, c in zip(self.views.out_names, self.views.out_mask) if c)
+        if e.index and e.parameter in outs:  # an output entry, checked along v (jvp)
+            return replace(e, index=e.index[:-1], part=PARTS[e.index[-1]])
         for p, c in zip(self.views.in_names, self.views.in_mask):
             if c and e.parameter.endswith(f" / {p}") and e.index:
                 return replace(e, parameter=name, index=e.index[:-1], part=PARTS[e.index[-1]])
