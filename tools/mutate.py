@@ -1,45 +1,43 @@
 """Mutation testing of the verdict code: ``make mutate`` (issue 16).
 
-Runs mutmut (pinned in ``constraints.txt``; configured in ``pyproject.toml``'s
-``[tool.mutmut]``) over the modules that decide verdicts, protect user data or set
-exit codes, then writes ``docs/testing.md``: the score of each module, and every
-surviving mutant either listed with the reason it is equivalent
+mutmut (pinned in ``constraints.txt``; configured in ``pyproject.toml``'s
+``[tool.mutmut]``) makes the mutants of the modules that decide verdicts, protect user
+data or set exit codes; ``tools/mutate_direct.py`` runs the tests against each of them;
+then this writes ``docs/testing.md``: the score of each module, and every surviving
+mutant either listed with the reason it is equivalent
 (:data:`tools.mutation_equivalents.EQUIVALENT`) or listed as a gap in the tests, with
-its diff. The suite runs as it is: nothing in it is special-cased for mutants.
+its diff. Issue 16's twelve hand mutations (``tools/hand_mutations.py``) are run first
+and reported too. The suite runs as it is: nothing in it is special-cased for mutants.
 
 Usage::
 
-    python tools/mutate.py                 # every module of MODULES, in that order
-    python tools/mutate.py _diagnose _io   # some of them
+    python tools/mutate.py                 # hand mutations, then every module of MODULES
+    python tools/mutate.py _diagnose _io   # some modules (no hand mutations)
     python tools/mutate.py --report-only   # rewrite docs/testing.md from mutants/
 
-**Resumable, module by module.** mutmut reruns every mutant named on its command line,
-even one with a result. So each module gets its own ``mutmut run`` naming only its
-mutants without a result yet (never checked, or interrupted); a module whose mutants
-all have one is skipped. mutmut saves each result in ``mutants/`` the moment it has
-it, so a run stopped at any point (Ctrl-C, a reboot) loses at most the mutants in
-flight, and the next run carries on. mutmut itself resets the results of a function
-whose source changed (``mutants/`` is regenerated first, then read).
+**Resumable, module by module.** Each mutant's result is saved in ``mutants/`` the
+moment it is known, so a run stopped at any point (Ctrl-C, a reboot) loses at most the
+mutant in flight, and the next run carries on with the mutants that have no result. A
+module whose mutants all have one is skipped. mutmut resets the results of a function
+whose source changed when ``mutants/`` is regenerated (first thing in every run).
 
-**The knobs** (``[tool.mutmut]``; the measured time of a mutant, by result, is in
+**Why not ``mutmut run``.** It lists the whole suite (8 minutes on the shared 2-core
+machine) and then runs the whole suite once in its "stats" mode with ``-x`` before it
+tests a single mutant; one test that fails under its trampoline ends the run with
+"failed to collect stats. runner returned 1", and it did. ``tools/mutate_direct.py``
+does the same work in a form that survives that: its test map is made without ``-x``
+(a failing test is left out and named), and each mutant runs its module's mirror test
+file first, then every other test the map says reaches the mutated function.
+
+**The knobs** (``[tool.mutmut]``; the measured time of a mutant is in
 ``docs/testing.md``):
 
-- ``process_isolation = "forkserver"``: torch and JAX start threads when imported,
-  and forking mutmut's main process after its stats run deadlocked. A fork server
-  imports pytest, then forks one child per mutant.
-- ``forkserver_warmup = "none"``: by default the fork server collects the tests
-  first, which imports torch and JAX into it; about one forked mutant in 50 then
-  hung on a lock one of their threads held at the fork, asleep, so neither the CPU
-  limit nor the wall-clock SIGXCPU ended it. Each child imports what its tests need.
-- ``dependency_tracking_depth = 6``: a mutant runs only the tests that reach its
-  function through at most 5 mutated callers (a helper of ``compare`` is 4 below
-  ``check``: ``check -> _check_leaves -> _compare_entries -> compare``), not every test
-  that passes through it 10 calls deep. A surviving mutant runs all of its tests, so
-  this bounds what a survivor costs, while the end-to-end sensitivity tests (``check()``
-  on a wrong gradient) still reach the comparison helpers. (mutmut's ``max_stack_depth``
-  would count every gradcheck frame, but in 3.8.1 it resolves each frame's file and
-  raises on a dataclass's generated ``__init__``, whose file is ``"<string>"``, which
-  aborts the stats run: boxed/mutmut#570.)
+- ``dependency_tracking_depth = 6``: a test is mapped to a function it reaches through
+  at most 5 mutated callers (a helper of ``compare`` is 4 below ``check``:
+  ``check -> _check_leaves -> _compare_entries -> compare``), not to every function it
+  passes through 10 calls deep. A survivor runs all of its mapped tests, so this bounds
+  what a survivor costs, while the end-to-end sensitivity tests (``check()`` on a wrong
+  gradient) still reach the comparison helpers.
 - ``only_mutate``: the modules of ``MODULES`` below: the issue's list (comparison,
   numerics, engine, modes, directional, localisation, diagnosis, summary, evaluation,
   pytree, adapters, io, cli), the modules the engine was later split into (``_plan``,
@@ -59,22 +57,21 @@ whose source changed (``mutants/`` is regenerated first, then read).
 - ``mutants/`` is brought up to date before each run (``_refresh_copies``): mutmut
   3.8.1 never re-copies a non-Python file it copied once, nor deletes a test file
   that was deleted, so an old ``mutants/`` runs old data files and deleted tests,
-  and the suite under mutmut can fail where ``make test`` passes.
+  and the suite under mutants can fail where ``make test`` passes.
 - ``pytest_add_cli_args`` deselects the four tests that cannot pass with mutmut's
   trampoline in the call stack (each with its reason in ``pyproject.toml``): two
-  read a traceback or an error text that then names mutmut's frames (the pytest
-  plugin's "no gradcheck frame in a failure" test failed the stats run with "failed
-  to collect stats. runner returned 1"; with the fork server the stats run's output
-  is lost, and ``debug = true`` in ``[tool.mutmut]`` shows it), one overflows the
-  recursion limit with the trampoline's extra frames, and the notebook tests start
-  a kernel that imports the mutated package without mutmut's set-up.
-- ``--children 1`` by default: the machine is shared; ``--children N`` for more.
-- mutmut's timeouts (15x a mutant's tests' clean time + 1 s, CPU and wall) are kept:
-  a mutant that makes the suite hang is killed as a timeout, and counts as caught.
+  read a traceback or an error text that then names mutmut's frames, one overflows
+  the recursion limit with the trampoline's extra frames, and the notebook tests
+  start a kernel that imports the mutated package without mutmut's set-up.
+- One mutant at a time (the machine is shared), each in a forked child of a process
+  that imported pytest, NumPy and gradcheck but not torch or JAX (their threads,
+  forked mid-lock, deadlocked children now and then). A mutant whose tests run longer
+  than 5 times their clean time plus 60 s is a timeout, and counts as caught.
 
 A module's score is ``killed / (checked − equivalent)``, where a timeout counts as
-killed (the mutant made the suite hang: a test noticed) and "no tests" (no test reaches
-the function within ``dependency_tracking_depth``) as survived.
+killed (the mutant made the suite hang: a test noticed) and a mutant whose function no
+test reaches counts as survived. When the test map is older than some tests, a
+survivor may still be killed by one of them: the score is then a lower bound.
 """
 
 from __future__ import annotations
@@ -95,6 +92,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+import hand_mutations  # noqa: E402
 from mutation_equivalents import EQUIVALENT  # noqa: E402
 
 #: The modules whose mistakes change what a user is told (verdicts, data, exit codes),
@@ -293,8 +291,8 @@ def pending(module: str) -> list[str]:
     return sorted(k for k, c in codes.items() if _status(c) in PENDING)  # type: ignore[arg-type]
 
 
-def run(modules: list[str], children: int) -> None:
-    """Run mutmut on each module's mutants that have no result yet, one module at a time."""
+def run(modules: list[str]) -> None:
+    """Test each module's mutants that have no result yet, one module at a time."""
     generate()
     for module in modules:
         names = pending(module)
@@ -303,11 +301,16 @@ def run(modules: list[str], children: int) -> None:
             continue
         print(f"{module}: running {len(names)} mutants", flush=True)
         start = time.monotonic()
-        done = _mutmut("run", "--max-children", str(children), *names, quiet=False)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "mutate_direct.py"), module],
+            cwd=ROOT,
+            check=False,
+            preexec_fn=_default_sigint,
+        )
         done_now = len(set(names) - set(pending(module)))
         _record_time(module, done_now, time.monotonic() - start)
         if done.returncode != 0:
-            raise SystemExit(f"mutmut run failed on {module} with exit code {done.returncode}")
+            raise SystemExit(f"testing the mutants of {module} failed ({done.returncode})")
 
 
 def _record_time(module: str, mutants: int, seconds: float) -> None:
@@ -326,7 +329,7 @@ def score(module: str) -> ModuleScore | None:
     if meta is None:
         return None
     codes: dict[str, int | None] = meta["exit_code_by_key"]  # type: ignore[assignment]
-    durations: dict[str, float] = meta.get("estimated_durations_by_key", {})  # type: ignore[assignment]
+    durations: dict[str, float] = meta.get("durations_by_key", {})  # type: ignore[assignment]
     statuses = {name: _status(code) for name, code in codes.items()}
     counts = Counter(statuses.values())
     survivors = []
@@ -406,6 +409,29 @@ def _setup_text() -> list[str]:
     return doc[start:end].replace("``", "`").strip().splitlines()
 
 
+def _hand_text() -> list[str]:
+    """The hand mutations of issue 16 and what each did to its tests."""
+    path = hand_mutations.RESULTS
+    results = json.loads(path.read_text()) if path.exists() else {}
+    lines = [
+        "## Issue 16's hand mutations",
+        "",
+        "Each is made in a temporary copy of `src/` and its tests run with `pytest -x`",
+        "(`python tools/hand_mutations.py`; the data is in that file). *caught*: a test",
+        "failed; *gone*: the code no longer has that text.",
+        "",
+        "| # | file | what a user would be told wrongly | result | first failing test |",
+        "|---|---|---|---|---|",
+    ]
+    for n, m in enumerate(hand_mutations.MUTATIONS, 1):
+        r = results.get(str(n))
+        outcome, failure = (r["outcome"], r["first_failure"]) if r else ("not run", "")
+        failure = failure.removeprefix("FAILED ").split(" - ")[0]
+        what = m.what.replace("|", "\\|")
+        lines.append(f"| {n} | `{m.file}` | {what} | {outcome} | `{failure}` |")
+    return lines
+
+
 def render(scores: dict[str, ModuleScore | None]) -> str:
     """``docs/testing.md``."""
     lines = [
@@ -443,15 +469,16 @@ def render(scores: dict[str, ModuleScore | None]) -> str:
         "",
         *_unmutated_text(),
     ]
+    lines += ["", *_hand_text()]
     done = [s for s in scores.values() if s is not None and s.checked]
     timing = _timing(done)
     if timing:
         lines += [
             "",
-            "Time per mutant on the shared 2-core machine, one child: the measured mean",
-            "wall time of a module's run (mutmut's start-up included), and the mean clean",
-            "time of the tests a mutant runs, by result. A killed mutant stops at its first",
-            "failing test (`-x`); a survivor runs all of them.",
+            "Time per mutant on the shared 2-core machine, one at a time: the measured",
+            "mean wall time of a module's run (its clean runs included), and the mean",
+            "time of a mutant's tests, by result. A killed mutant stops at its first",
+            "failing test (`-x`); a survivor runs all of its tests.",
         ]
         lines += ["", *timing]
     for s in done:
@@ -470,14 +497,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help=f"modules to mutate (default: {MODULES})")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the page")
-    parser.add_argument("--children", type=int, default=1, help="parallel mutant runs")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}: choose from {', '.join(MODULES)}")
     check_config()
     if not args.report_only:
-        run(list(args.modules or MODULES), args.children)
+        if not args.modules:
+            hand_mutations.main([])
+        run(list(args.modules or MODULES))
     scores = {m: score(m) for m in MODULES}
     DOC.write_text(render(scores))
     for m, s in scores.items():
