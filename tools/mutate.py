@@ -69,9 +69,10 @@ file first, then every other test the map says reaches the mutated function.
   than 5 times their clean time plus 60 s is a timeout, and counts as caught.
 
 A module's score is ``killed / (checked − equivalent)``, where a timeout counts as
-killed (the mutant made the suite hang: a test noticed) and a mutant whose function no
-test reaches counts as survived. When the test map is older than some tests, a
-survivor may still be killed by one of them: the score is then a lower bound.
+killed (the mutant made the suite hang: a test noticed), and a mutant whose function no
+test reaches counts as survived, as does a *skipped* one (its mirror file passed and
+its other tests neither failed nor ended within ``mutate_direct.STAGE2_LIMIT``). With
+a skipped mutant, or a test map older than some tests, the score is a lower bound.
 """
 
 from __future__ import annotations

@@ -12,22 +12,28 @@ passes):
 
 1. ``tests/test_<module>.py``, the module's mirror test file;
 2. every other test that calls the mutant's function (through at most
-   ``dependency_tracking_depth`` mutated functions), from the *test map*; for a
-   function the map does not know (new since it was made), every test the map gives
-   any function of the module.
+   ``dependency_tracking_depth`` mutated functions), from the *test map*, fastest
+   first; for a function the map does not know (new since it was made), every test
+   the map gives any function of the module.
 
 A mutant is *killed* when a test fails (or the tests no longer collect), a *timeout*
-when its run takes more than ``TIMEOUT_FACTOR`` times the clean run of the same tests
-plus ``TIMEOUT_SLACK`` seconds, and *survived* when both stages pass. Both stages are
-first run without a mutant; if either fails, nothing is judged.
+when its first stage takes more than ``TIMEOUT_FACTOR`` times the clean run plus
+``TIMEOUT_SLACK`` seconds, *survived* when both stages pass, and *skipped* when its
+second stage neither fails nor ends within ``STAGE2_LIMIT`` seconds (a function that
+every ``check()`` calls has hundreds of tests: a survivor there would cost the whole
+suite), or when ``--first-stage-only`` leaves the second stage out (where the CPU for
+a map of the whole suite is lacking). Skipped counts as not caught, so a module with a
+skipped mutant has a score that is a lower bound. The mirror file is first run without
+a mutant; if it fails, nothing is judged.
 
-**The test map** (which tests call which function) is ``mutants/test-map.json``, made
-by running the whole suite once with every mutated function recording its callers
-(mutmut's "stats" mode), without ``-x``: a test that fails there is left out of the
-map and named. Without it, mutmut's own ``mutants/mutmut-stats.json`` is used if
-there is one, else the map is made (as long as the suite takes). A map made before
-tests were added does not know them: a survivor could still be killed by a newer test,
-so the score is then a lower bound (``--new-map`` remakes the map).
+**The test map** (``mutants/test-map.json``: which tests call which function, and how
+long each took) is made by running the whole suite once with every mutated function
+recording its callers (mutmut's "stats" mode), without ``-x``: a test that fails there
+is left out of the map and named. It is made when there is none, or with
+``--new-map``. It stores a hash of every source and test file; the mapped tests in a
+test file changed since then are collected again and run without a mutant first (all
+of them when a source file changed). A test added since the map was made is not in it:
+a survivor could still be killed by a newer test, so the score is then a lower bound.
 
 Usage::
 
@@ -37,6 +43,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -44,7 +51,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
@@ -57,7 +64,11 @@ TIMEOUT_SLACK = 60.0
 #: warning that gradcheck (a pytest plugin) was imported before pytest started.
 PYTEST_ARGS = ("-p", "no:randomly", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 #: mutmut's exit codes (``mutmut.stats.status_by_exit_code``).
-SURVIVED, KILLED, TIMEOUT = 0, 1, 36
+SURVIVED, KILLED, TIMEOUT, SKIPPED = 0, 1, 36, 34
+#: The most a mutant's second stage may take. A mutant its mirror file did not catch
+#: whose other tests neither fail nor finish within this is recorded as "skipped",
+#: which counts as not caught: its module's score is then a lower bound.
+STAGE2_LIMIT = 150.0
 #: pytest's exit code when a test module fails to collect (or the run was interrupted).
 COLLECTION_ERROR = 2
 
@@ -89,16 +100,23 @@ def _child(mutant: str) -> None:
 
 
 def _wait(pid: int, start: float, timeout: float | None) -> tuple[int, float]:
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        elapsed = time.monotonic() - start
-        if done:
-            return os.waitstatus_to_exitcode(status), elapsed
-        if timeout is not None and elapsed > timeout:
-            os.killpg(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return TIMEOUT, elapsed
-        time.sleep(0.05)
+    """Wait for the child ``pid``: (exit code, seconds); :data:`TIMEOUT` when it ran
+    past ``timeout``. Stopping this process (Ctrl-C, SIGTERM) stops the child too."""
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            elapsed = time.monotonic() - start
+            if done:
+                return os.waitstatus_to_exitcode(status), elapsed
+            if timeout is not None and elapsed > timeout:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return TIMEOUT, elapsed
+            time.sleep(0.05)
+    except BaseException:
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
 
 
 def _pytest(mutant: str, args: list[str], timeout: float | None) -> tuple[int, float]:
@@ -114,17 +132,32 @@ def _pytest(mutant: str, args: list[str], timeout: float | None) -> tuple[int, f
             code = int(pytest.main(["-x", "-q", *PYTEST_ARGS, *_config_args(), *args]))
         finally:
             os._exit(code)
-    try:
-        return _wait(pid, start, timeout)
-    except KeyboardInterrupt:
-        os.killpg(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
+    return _wait(pid, start, timeout)
+
+
+def _hashes() -> dict[str, str]:
+    """A hash of each source and test file, to tell which changed since the test map."""
+    out = {}
+    for top in ("src", "tests"):
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                out[str(path.relative_to(ROOT))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+class TestMap(NamedTuple):
+    """Which tests call each mutated function, what a test took, and the files that
+    changed since the map was made (its run of those files' tests says nothing now)."""
+
+    tests: dict[str, list[str]]
+    seconds: dict[str, float]
+    changed: frozenset[str]
 
 
 def make_test_map(tests: list[str]) -> None:
     """Run ``tests`` once in mutmut's stats mode and write :data:`TEST_MAP`."""
     TEST_MAP.unlink(missing_ok=True)
+    hashes = _hashes()
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -137,7 +170,8 @@ def make_test_map(tests: list[str]) -> None:
             from mutmut.state import state
 
             mapping: dict[str, set[str]] = {}
-            failed: list[str] = []
+            seconds: dict[str, float] = {}
+            failed: set[str] = set()
 
             class Recorder:
                 def pytest_runtest_teardown(self, item: Any) -> None:
@@ -146,14 +180,14 @@ def make_test_map(tests: list[str]) -> None:
                     state()._stats.clear()
 
                 def pytest_runtest_logreport(self, report: Any) -> None:
+                    seconds[report.nodeid] = seconds.get(report.nodeid, 0.0) + report.duration
                     if report.failed:
-                        failed.append(report.nodeid)
+                        failed.add(report.nodeid)
 
-            args = ["-q", *PYTEST_ARGS, *_config_args(), *tests]
-            pytest.main(args, plugins=[Recorder()])
-            bad = set(failed)
-            out = {f: sorted(t - bad) for f, t in mapping.items()}
-            TEST_MAP.write_text(json.dumps({"failed": sorted(bad), "tests": out}, indent=0))
+            pytest.main(["-q", *PYTEST_ARGS, *_config_args(), *tests], plugins=[Recorder()])
+            out = {f: sorted(t - failed) for f, t in mapping.items()}
+            record = {"hashes": hashes, "failed": sorted(failed)}
+            TEST_MAP.write_text(json.dumps({**record, "seconds": seconds, "tests": out}))
             code = 0
         finally:
             os._exit(code)
@@ -164,14 +198,14 @@ def make_test_map(tests: list[str]) -> None:
     print(f"test map made in {took:.0f} s; left out, failing: {failed or 'none'}", flush=True)
 
 
-def _test_map() -> dict[str, list[str]]:
-    """Which tests call each mutated function: :data:`TEST_MAP`, else mutmut's stats."""
-    if not TEST_MAP.exists() and (MUTANTS / "mutmut-stats.json").exists():
-        stats = json.loads((MUTANTS / "mutmut-stats.json").read_text())
-        return dict(stats["tests_by_mangled_function_name"])
+def _test_map() -> TestMap:
+    """:data:`TEST_MAP`, made first when there is none."""
     if not TEST_MAP.exists():
         make_test_map(_config().get("pytest_add_cli_args_test_selection", ["tests/"]))
-    return dict(json.loads(TEST_MAP.read_text())["tests"])
+    saved = json.loads(TEST_MAP.read_text())
+    now, then = _hashes(), saved["hashes"]
+    changed = frozenset(f for f in now.keys() | then.keys() if now.get(f) != then.get(f))
+    return TestMap(saved["tests"], saved["seconds"], changed)
 
 
 def _existing(tests: set[str]) -> set[str]:
@@ -192,16 +226,32 @@ def _existing(tests: set[str]) -> set[str]:
     return tests & collected
 
 
-def _stage_tests(module: str) -> tuple[dict[str, list[str]], list[str]]:
-    """Per function of ``module``, its mapped tests outside the mirror file; and the
-    union of them (for functions the map does not know)."""
+class Stages(NamedTuple):
+    """The second stage's tests: per function of the module, and for any other; and
+    those of them in files changed since the map was made."""
+
+    per_function: dict[str, list[str]]
+    union: list[str]
+    changed: list[str]
+
+
+def _stages(module: str, tmap: TestMap) -> Stages:
+    """Per function of ``module``, its mapped tests outside the mirror file, fastest
+    first (a killed mutant stops at the first failure); and the union of them. When a
+    source file changed since the map was made, every mapped test counts as changed."""
     prefix = f"gradcheck.{module}."
     mirror = f"tests/test_{module.lstrip('_')}.py"
-    mapped = {k: set(v) for k, v in _test_map().items() if k.startswith(prefix)}
-    everything = set().union(*mapped.values()) if mapped else set()
-    alive = {t for t in _existing(everything) if not t.startswith(mirror + "::")}
-    per_function = {k: sorted(v & alive) for k, v in mapped.items()}
-    return per_function, sorted(alive)
+    mapped = {k: set(v) for k, v in tmap.tests.items() if k.startswith(prefix)}
+    everything = {t for t in set().union(*mapped.values()) if not t.startswith(mirror + "::")}
+    src_changed = any(f.startswith("src/") for f in tmap.changed)
+    changed = {t for t in everything if src_changed or t.split("::")[0] in tmap.changed}
+    alive = (everything - changed) | _existing(changed)
+
+    def fastest_first(tests: set[str]) -> list[str]:
+        return sorted(tests, key=lambda t: (tmap.seconds.get(t, 0.0), t))
+
+    per_function = {k: fastest_first(v & alive) for k, v in mapped.items()}
+    return Stages(per_function, fastest_first(alive), fastest_first(changed & alive))
 
 
 def _function_of(mutant: str) -> str:
@@ -209,9 +259,28 @@ def _function_of(mutant: str) -> str:
 
 
 def _verdict(code: int) -> int:
-    # Both clean runs passed, so a test module that no longer collects is the mutant's
-    # doing: the suite noticed it.
+    # The tests passed without the mutant, so a test module that no longer collects is
+    # the mutant's doing: the suite noticed it.
     return KILLED if code == COLLECTION_ERROR else code
+
+
+def _term(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # so that _wait stops the child it waits for
+
+
+def _judge(name: str, mirror: list[str], stages: Stages | None, t1: float) -> tuple[int, float]:
+    """Run one mutant's stages (the first only when ``stages`` is None): (mutmut exit
+    code, seconds)."""
+    code, took = _pytest(name, mirror, TIMEOUT_FACTOR * t1 + TIMEOUT_SLACK)
+    if code != SURVIVED:
+        return _verdict(code), took
+    if stages is None:
+        return SKIPPED, took
+    tests = stages.per_function.get(_function_of(name), stages.union)
+    if not tests:
+        return SURVIVED, took
+    code, more = _pytest(name, tests, STAGE2_LIMIT)
+    return (SKIPPED if code == TIMEOUT else _verdict(code)), took + more
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,7 +289,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="these mutants only (rerun them)")
     parser.add_argument("--budget", type=float, default=1e9, help="stop after this many s")
     parser.add_argument("--new-map", action="store_true", help="remake the test map first")
+    parser.add_argument(
+        "--first-stage-only",
+        action="store_true",
+        help="run the mirror file only; a mutant it does not catch is recorded as skipped",
+    )
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _term)
     os.chdir(ROOT)  # mutmut's .meta paths are relative to the project root
     os.environ["PYTHONPATH"] = str(MUTANTS / "src")
     sys.path.insert(0, str(MUTANTS / "src"))
@@ -252,12 +327,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.module}: every mutant already has a result", flush=True)
         return 0
     mirror = [f"tests/test_{args.module.lstrip('_')}.py"]
-    per_function, union = _stage_tests(args.module)
+    stages = None if args.first_stage_only else _stages(args.module, _test_map())
     clean1, t1 = _pytest("none", mirror, None)
-    clean2, t2 = _pytest("none", union, None) if union else (0, 0.0)
+    # The map's run left out the tests that failed; those in changed files run again.
+    changed = stages.changed if stages else []
+    clean2, t2 = _pytest("none", changed, None) if changed else (0, 0.0)
     print(
-        f"clean runs: mirror {clean1} in {t1:.0f} s, mapped {clean2} ({len(union)} tests) "
-        f"in {t2:.0f} s",
+        f"clean runs: mirror {clean1} in {t1:.0f} s; "
+        + (
+            f"of {len(stages.union)} mapped tests, {len(changed)} in files changed "
+            f"since the map: {clean2} in {t2:.0f} s"
+            if stages
+            else "first stage only"
+        ),
         flush=True,
     )
     if clean1 != 0 or clean2 != 0:
@@ -267,16 +349,11 @@ def main(argv: list[str] | None = None) -> int:
         if time.monotonic() - start > args.budget:
             print("budget spent", flush=True)
             break
-        code, took = _pytest(name, mirror, TIMEOUT_FACTOR * t1 + TIMEOUT_SLACK)
-        if code == SURVIVED:
-            tests = per_function.get(_function_of(name), union)
-            if tests:
-                code, more = _pytest(name, tests, TIMEOUT_FACTOR * t2 + TIMEOUT_SLACK)
-                took += more
-        data.exit_code_by_key[name] = _verdict(code)
+        code, took = _judge(name, mirror, stages, t1)
+        data.exit_code_by_key[name] = code
         data.durations_by_key[name] = took
         data.save()
-        print(f"{i + 1}/{len(names)} {name} -> {_verdict(code)} ({took:.1f} s)", flush=True)
+        print(f"{i + 1}/{len(names)} {name} -> {code} ({took:.1f} s)", flush=True)
     return 0
 
 
