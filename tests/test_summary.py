@@ -3,6 +3,7 @@ they ran (also when the check stops early)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -510,3 +511,87 @@ class TestUnresolvedBySubnormalValues:
     def test_a_normal_or_zero_cost_names_its_noise(self, j0: float) -> None:
         (note,) = [m for m in self._messages(j0) if "could not be resolved" in m]
         assert "the cost's noise (0)" in note and "subnormal" not in note
+
+
+class TestWhatEntriesAndNotesSay:
+    """Mutation testing (issue 16, ``docs/testing.md``): the fields of the worst entries,
+    a parameter's errors, and the notes on entries that could not be judged, each as
+    the user reads them."""
+
+    def test_an_entry_states_its_relative_and_fd_errors(self) -> None:
+        a = np.array([0.5, 0.0, 3.0])
+        n = np.array([0.25, 0.0, 3.0])
+        c = comparison(a, n, np.full(3, 1e-9), ["wrong", "ok", "ok"])
+        c = dataclasses.replace(c, fd_error=np.array([1e-7, 2e-8, 3e-9]))
+        (p,) = summarise([("x", a.copy(), c, np.arange(3))], [a], 0.0).parameters
+        entry = {e.index: e for e in p.worst}
+        assert entry[(0,)].rel_error == 0.25 / 0.5  # |a − n| / max(|a|, |n|), below 1
+        assert entry[(1,)].rel_error == 0.0  # both zero: no relative error to state
+        assert [entry[(i,)].fd_error for i in range(3)] == [1e-7, 2e-8, 3e-9]
+        assert all(type(e.fd_error) is float for e in p.worst)
+
+    def test_worst_is_cut_and_errors_keep_the_parameters_shape(self) -> None:
+        leaf = np.arange(1.0, 13.0).reshape(3, 4)
+        flat = leaf.reshape(-1)
+        c = comparison(flat, flat + 1e-3, np.full(12, 1e-6), ["wrong"] * 12)
+        (p,) = summarise([("W", leaf.copy(), c, np.arange(12))], [leaf], 0.0).parameters
+        assert len(p.worst) == WORST < 12
+        assert p.errors is not None and p.errors.shape == (3, 4)
+        np.testing.assert_allclose(p.errors, 1e-3)
+
+    @pytest.mark.parametrize("unresolved", [1, 3])
+    def test_an_unresolved_entry_leaves_the_parameter_inconclusive(self, unresolved: int) -> None:
+        a = np.array([1.0, 2.0, 3.0])
+        status = ["uncertain"] * unresolved + ["ok"] * (3 - unresolved)
+        report = summary({"x": (a, a, np.full(3, 1e-9), status)})
+        assert report.parameters["x"].status == "inconclusive" == report.status
+        assert report.parameters["x"].uncertain == unresolved
+
+    def test_a_parameter_that_checked_nothing_claims_no_error(self) -> None:
+        empty = np.zeros(0)
+        report = summary({"none": (empty, empty, empty, [])})
+        assert not report.parameters["none"].max_abs_error > 0
+
+    @staticmethod
+    def _notes(status: list[str], flat: list[bool], j0: float = 1.0) -> list[str]:
+        a = np.array([1.0, 2.0, 3.0, 4.0])
+        c = comparison(a, a, np.full(4, 1e-9), status)
+        c = dataclasses.replace(c, flat=np.array(flat))
+        return list(summarise([("x", a.copy(), c, np.arange(4))], [a], 0.0, j0=j0).notes)
+
+    def test_entries_the_cost_does_not_move_are_named_with_the_fix(self) -> None:
+        notes = self._notes(["uncertain", "uncertain", "ok", "ok"], [True, True, True, False])
+        assert notes == [
+            "x: the cost returned exactly the same value at every step for 2 entries, "
+            "though the gradient says it should change: its dependence on them is lost to "
+            "rounding inside the cost (cancellation, such as (1e4 + f) − 1e4 in float32) "
+            "or absent; compute the cost in float64 to check them"
+        ]
+
+    @pytest.mark.parametrize("j0", [1.0, 1e-320])
+    def test_the_unresolved_count_leaves_out_entries_the_cost_does_not_move(
+        self, j0: float
+    ) -> None:
+        notes = self._notes(["uncertain"] * 3 + ["ok"], [True, False, False, False], j0)
+        assert len(notes) == 2 and " for 1 entries, " in notes[0]
+        assert notes[1].startswith("x: 2 entries could not be resolved: the ")
+
+    def test_the_smallest_normal_cost_is_not_called_subnormal(self) -> None:
+        tiny = float(np.finfo(np.float64).tiny)
+        assert self._notes(["uncertain", "ok", "ok", "ok"], [False] * 4, tiny) == [
+            "x: 1 entries could not be resolved: the cost's noise (0) or curvature "
+            "swamps the finite differences there"
+        ]
+
+    def test_a_subnormal_cost_says_how_to_scale_it(self) -> None:
+        (note,) = self._notes(["uncertain", "ok", "ok", "ok"], [False] * 4, 1e-320)
+        assert note.endswith(
+            "swamp the finite differences there; scale the cost up (by 1e300, say) to check it"
+        )
+
+    def test_the_kink_note_names_the_parameter(self) -> None:
+        a = np.array([1.0, 2.0])
+        c = comparison(a, a, np.full(2, 1e-9), ["nonsmooth", "ok"])
+        c = dataclasses.replace(c, bracketed=np.array([True, False]))
+        notes = summarise([("W", a.copy(), c, np.arange(2))], [a], 0.0).notes
+        assert notes[0].startswith("W: 1 entries sit at a kink")

@@ -89,4 +89,10 @@ EQUIVALENT: dict[str, str] = {
         "parameter's gradient of norm > 0 cannot fit 0), so both versions return the same "
         "_scattered() diagnosis"
     ),
+    "gradcheck._summary.x__messages__mutmut_1": (
+        "the default of j0 1.0 → 2.0: the only caller (summarise) always passes j0"
+    ),
+    "gradcheck._summary.x__parameter__mutmut_1": (
+        "the default of pair False → True: the only caller (summarise) always passes pair"
+    ),
 }
