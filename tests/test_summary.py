@@ -547,6 +547,44 @@ class TestWhatEntriesAndNotesSay:
         assert report.parameters["x"].status == "inconclusive" == report.status
         assert report.parameters["x"].uncertain == unresolved
 
+    @pytest.mark.parametrize(
+        ("status", "bracketed", "verdict"),
+        [
+            (["nonsmooth", "ok", "ok"], True, "passed"),
+            (["nonsmooth", "ok", "ok"], False, "inconclusive"),  # kinks.py rule 4
+            (["nonsmooth", "wrong", "ok"], False, "failed"),  # a wrong entry still fails
+        ],
+    )
+    def test_a_kink_outside_its_slopes_leaves_no_pass(
+        self, status: list[str], bracketed: bool, verdict: str
+    ) -> None:
+        a = np.array([1.0, 2.0, 3.0])
+        c = comparison(a, a + 1e-3 * (np.array(status) == "wrong"), np.full(3, 1e-9), status)
+        c = dataclasses.replace(c, bracketed=np.array([bracketed, False, False]))
+        (p,) = summarise([("x", a.copy(), c, np.arange(3))], [a], 0.0).parameters
+        assert p.status == verdict
+
+    def test_swapped_gradients_are_named_and_a_pass_has_no_diagnosis(self) -> None:
+        n1, n2 = np.array([1.0, 2.0, 3.0]), np.array([-5.0, 0.5, 7.0])
+        wrong, ok = ["wrong"] * 3, ["ok"] * 3
+        tol = np.full(3, 1e-9)
+        report = summary(
+            {"x": (n2, n1, tol, wrong), "y": (n1, n2, tol, wrong), "z": (n1, n1, tol, ok)}
+        )
+        x = report.parameters["x"]
+        assert x.diagnosis is not None and x.diagnosis.kind == "swapped"
+        assert "the gradient of 'y'" in x.diagnosis.text
+        assert report.parameters["z"].status == "passed"
+        assert report.parameters["z"].diagnosis is None
+
+    def test_a_complex_parameters_conjugate_is_named(self) -> None:
+        n = np.array([[1.0, 2.0], [-0.5, 1.0], [3.0, -1.0]])  # the real view of 3 numbers
+        a = n * np.array([1.0, -1.0])
+        c = comparison(a.reshape(-1), n.reshape(-1), np.full(6, 1e-9), ["wrong"] * 6)
+        results = [("z", n.copy(), c, np.arange(6))]
+        (p,) = summarise(results, [a], 0.0, pairs=frozenset({"z"})).parameters
+        assert p.diagnosis is not None and p.diagnosis.kind == "conjugate"
+
     def test_a_parameter_that_checked_nothing_claims_no_error(self) -> None:
         empty = np.zeros(0)
         report = summary({"none": (empty, empty, empty, [])})
