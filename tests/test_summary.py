@@ -585,6 +585,14 @@ class TestWhatEntriesAndNotesSay:
         (p,) = summarise(results, [a], 0.0, pairs=frozenset({"z"})).parameters
         assert p.diagnosis is not None and p.diagnosis.kind == "conjugate"
 
+    def test_a_parameter_states_its_dtype_difference_and_largest_error(self) -> None:
+        a, n = np.array([1.0, 2.0, 4.0]), np.array([1.0, 2.5, 4.0])
+        c = comparison(a, n, np.full(3, 1e-9), ["ok", "wrong", "ok"])
+        (p,) = summarise([("x", n.astype(np.float32), c, np.arange(3))], [a], 0.0).parameters
+        assert p.dtype == "float32"  # the checked copy's, not the comparison's float64
+        assert p.max_abs_error == 0.5
+        assert p.difference == pytest.approx(0.5 / (np.linalg.norm(a) + np.linalg.norm(n)))
+
     def test_a_parameter_that_checked_nothing_claims_no_error(self) -> None:
         empty = np.zeros(0)
         report = summary({"none": (empty, empty, empty, [])})
