@@ -605,8 +605,10 @@ class TestWhatEntriesAndNotesSay:
         c = dataclasses.replace(c, flat=np.array(flat))
         return list(summarise([("x", a.copy(), c, np.arange(4))], [a], 0.0, j0=j0).notes)
 
-    def test_entries_the_cost_does_not_move_are_named_with_the_fix(self) -> None:
-        notes = self._notes(["uncertain", "uncertain", "ok", "ok"], [True, True, True, False])
+    @pytest.mark.parametrize("j0", [1.0, 1e-320])
+    def test_entries_the_cost_does_not_move_are_named_with_the_fix(self, j0: float) -> None:
+        status, flat = ["uncertain", "uncertain", "ok", "ok"], [True, True, True, False]
+        notes = self._notes(status, flat, j0)
         assert notes == [
             "x: the cost returned exactly the same value at every step for 2 entries, "
             "though the gradient says it should change: its dependence on them is lost to "
