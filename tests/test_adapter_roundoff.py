@@ -18,9 +18,14 @@ Array = np.ndarray[Any, Any]
 U32 = 2.0**-23
 
 
-def _sin(scale: float, offset: float = 0.0) -> Probe:
+#: attack21 B4's input (``torch.manual_seed(3); torch.randn(5)``): ``cos`` is flat near
+#: its largest entries, so no nudge up to the entries' scale moves ``g`` by 16 ``|d|``.
+FLAT = np.array([0.8033, 0.1748, 0.0890, -0.6137, 0.0462], np.float32)
+
+
+def _sin(scale: float, offset: float = 0.0, w: Array | None = None) -> Probe:
     """``g = cos(w)``; the user's dtype computes ``scale·g + offset`` (code, not round-off)."""
-    w = np.linspace(-1.3, 1.1, 6).astype(np.float32)
+    w = np.linspace(-1.3, 1.1, 6).astype(np.float32) if w is None else w
 
     def user(p: dict[str, Array]) -> dict[str, Array]:
         return {"w": scale * np.cos(p["w"].astype(np.float64)) + offset}
@@ -45,6 +50,20 @@ class TestSystematic:
     @pytest.mark.parametrize("offset", [1e-3, -2e-2])
     def test_a_constant_offset_is_systematic(self, offset: float) -> None:
         probe = _sin(1.0, offset)
+        assert measure(probe, _d0(probe)) == {"w": "systematic"}
+
+    @pytest.mark.parametrize("scale", [1.02, 1.05, 1.08, 1.099, 0.97, 0.92])
+    def test_a_scaled_flat_gradient_is_systematic(self, scale: float) -> None:
+        # attack21 B4: the whole parameter never moved by 16 |d|, so it was unmeasured
+        probe = _sin(scale, w=FLAT)
+        assert measure(probe, _d0(probe)) == {"w": "systematic"}
+
+    @pytest.mark.parametrize("seed", range(8))
+    @pytest.mark.parametrize("size", [5, 20])
+    def test_a_scaled_gradient_near_zero_is_systematic(self, seed: int, size: int) -> None:
+        draw = np.random.default_rng(seed)
+        w = (draw.uniform(0.2, 0.8) * draw.normal(size=size)).astype(np.float32)
+        probe = _sin(1.05, w=w)
         assert measure(probe, _d0(probe)) == {"w": "systematic"}
 
     @pytest.mark.parametrize("seed", [0, 1, 7])
@@ -73,6 +92,32 @@ class TestRoundOff:
         d0 = _d0(probe)
         figure = np.max(np.abs(d0["w"])) / np.max(np.abs(probe.wide(probe.params)["w"]))
         assert figure > CANCELLATION * U32  # heavy cancellation: the probe runs
+        assert measure(probe, d0) == {"w": "round-off"}
+
+    @pytest.mark.parametrize("seed", [47, 92, 370, 396, 788, 1100])
+    def test_round_off_the_old_rule_called_systematic(self, seed: int) -> None:
+        # 47: g32 of one row frozen (quantised) while g64 moved 16 |d|; the others: a
+        # saturated row that did not move beside a row that moved the parameter's top
+        draw = np.random.default_rng(seed)
+        rows = int(draw.integers(1, 4))
+        probe = _tanh_probe(draw.uniform(4.0, 9.0, rows), draw.normal(size=4))
+        d0 = _d0(probe)
+        figure = np.max(np.abs(d0["w"])) / np.max(np.abs(probe.wide(probe.params)["w"]))
+        assert CANCELLATION * U32 < figure < 0.1
+        assert measure(probe, d0) == {"w": "round-off"}
+
+    @pytest.mark.parametrize("step", [0.1, 0.01])
+    def test_a_quantised_gradient_that_does_not_move_is_round_off(self, step: float) -> None:
+        # a float32 value that moves in coarse steps (1 − tanh² near 1): at nudges
+        # smaller than a step g32 stays put while g64 moves, a "scaling" by exactly −1
+        w = np.arccos(np.array([0.5, 0.3, -0.2, 0.7])).astype(np.float32)
+
+        def user(p: dict[str, Array]) -> dict[str, Array]:
+            return {"w": np.round(np.cos(p["w"].astype(np.float64)) / step) * step}
+
+        probe = Probe(user, _sin(1.0).wide, {"w": w})
+        d0 = _d0(probe)
+        assert 0 < np.max(np.abs(d0["w"])) < 1e-6
         assert measure(probe, d0) == {"w": "round-off"}
 
     def test_a_user_dtype_hook_on_top_of_heavy_round_off_is_not_called_systematic(self) -> None:

@@ -386,6 +386,19 @@ class TestCodeActingInOneDtype:
         assert report.status == "failed", str(report)
         assert any(m.startswith("input0: the float32 gradient") for m in report.messages)
 
+    @pytest.mark.parametrize("factor", [1.0, 1.02, 1.05, 1.08, 0.97])
+    @pytest.mark.parametrize("seed", range(4))
+    def test_a_float32_only_backward_fails_where_cos_is_flat(
+        self, factor: float, seed: int, monkeypatch: Any
+    ) -> None:
+        # attack21 B4 (b28.py): at seed 3's input no nudge moved g64 by 16 |d|, and an
+        # unmeasured difference passed as round-off
+        monkeypatch.setattr(_Float32Only, "factor", factor)
+        torch.manual_seed(seed)
+        x = torch.randn(5).requires_grad_()
+        report = gt.check_function(_Float32Only.apply, x)
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+
     def test_the_same_backward_passes_in_float64(self, monkeypatch: Any) -> None:
         monkeypatch.setattr(_Float32Only, "factor", 1.05)
         x = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
@@ -405,6 +418,29 @@ class TestCodeActingInOneDtype:
         x = np.array([0.3, -1.2, 0.8, 0.1], np.float32)
         report = gj.check(lambda p: jnp.sum(s(p["x"])), {"x": x})
         assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+        # attack21 B4: near 0, where cos is flat
+        flat = np.array([0.8033, 0.1748, 0.0890, -0.6137, 0.0462], np.float32)
+        report = gj.check_function(s, flat)
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+
+    def test_a_gradient_no_nudge_moves_is_said_unmeasured(self) -> None:
+        # a float32-only backward on a linear function: the gradient never moves, so
+        # the difference cannot be told from round-off; the report says so
+        class Linear32(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+                ctx.dtype = x.dtype
+                return 3 * x
+
+            @staticmethod
+            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+                return 3 * g * (1.05 if ctx.dtype == torch.float32 else 1.0)
+
+        x = torch.tensor([0.5, -1.0, 2.0]).requires_grad_()
+        report = gt.check_function(Linear32.apply, x)
+        note = next(m for m in report.messages if "no nudge of the parameters" in m)
+        assert note.startswith("input0: the float32 gradient's difference")
+        assert "precision='model'" in note
 
 
 class TestRoundOffStillPasses:

@@ -306,13 +306,21 @@ def check_adapted(
             (float(np.max(np.abs(g), initial=0.0)) for g in choice.g64.values()), default=0.0
         )
         floor = ATOL_ROUNDOFFS * _UNIT.get(user.dtype, 0.0) * largest
-        smooth, unmeasured = _systematic(make, choice, user, floor, rng)
+        smooth, unmeasured, unmoved = _systematic(make, choice, user, floor, rng)
         if unmeasured:
             notes.append(
                 f"the {user.dtype} gradient's difference from float64 was not measured for "
                 f"round-off ({unmeasured} at parameters nudged to measure it): a hook or "
                 f"backward acting only in {user.dtype} by a few percent could pass unseen; "
                 f"precision='model' checks the {user.dtype} gradient itself"
+            )
+        if unmoved:
+            notes.append(
+                f"{', '.join(unmoved)}: the {user.dtype} gradient's difference from float64 "
+                "was not measured for round-off: no nudge of the parameters (up to four "
+                "times their scale) moved the gradient by as much as the difference; a hook "
+                f"or backward acting only in {user.dtype} by a few percent could pass "
+                f"unseen; precision='model' checks the {user.dtype} gradient itself"
             )
         for n, g64 in choice.g64.items():
             if n not in smooth and plausible(user.grads[n], g64, floor):
@@ -364,10 +372,12 @@ class _Systematic(NamedTuple):
     Attributes:
         names: the parameters whose difference from float64 is no round-off.
         failure: why nothing was measured (a nudged evaluation raised), or ``""``.
+        unmoved: the parameters no nudge moved enough to measure.
     """
 
     names: set[str]
     failure: str
+    unmoved: tuple[str, ...] = ()
 
 
 def _systematic(
@@ -407,7 +417,8 @@ def _systematic(
         verdicts = measure(probe, d0)
     except Exception as exc:  # user code at a nudged point: said in the report
         return _Systematic(set(), f"{type(exc).__name__}: {exc}")
-    return _Systematic({n for n, v in verdicts.items() if v == "systematic"}, "")
+    unmoved = tuple(n for n, v in verdicts.items() if v == "unmeasured")
+    return _Systematic({n for n, v in verdicts.items() if v == "systematic"}, "", unmoved)
 
 
 def _run_engine(
