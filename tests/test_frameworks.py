@@ -468,5 +468,40 @@ class TestRoundOffStillPasses:
         figure = report.parameters["W"].precision
         assert figure is not None and CANCELLATION_U32 < figure < PLAUSIBLE
 
+    @pytest.mark.parametrize("margin", [12.0, 16.0])
+    @pytest.mark.parametrize("seed", range(5))
+    def test_confident_cross_entropy_in_float32_never_fails(self, margin: float, seed: int) -> None:
+        # attack21 B5 residue (/tmp/b5r.py: margin 16, seed 4): the float32 loss moves in
+        # steps of 1e-8, so differences of entries of gradient 1e-7 are exactly 0
+        g = torch.Generator().manual_seed(seed)
+        y = torch.randint(0, 5, (8,), generator=g)
+        z = torch.randn(8, 5, generator=g) + margin * nn.functional.one_hot(y, 5)
+        z = z.float().requires_grad_()
+        report = gt.check_function(lambda t: nn.functional.cross_entropy(t, y), z)
+        assert report.status != "failed", str(report)
+        if (margin, seed) == (16.0, 4):
+            assert report.status == "inconclusive"
+            note = next(m for m in report.messages if m.startswith("input0: every difference"))
+            assert "float32 loss's round-off" in note and "float64" in note
+
+    @pytest.mark.parametrize("factor", [2.0, -1.0])
+    def test_a_wrong_backward_of_a_cancelling_loss_still_fails(self, factor: float) -> None:
+        class XMinusSin(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+                ctx.save_for_backward(x)
+                return x - torch.sin(x)
+
+            @staticmethod
+            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+                (x,) = ctx.saved_tensors
+                return g * (1 - torch.cos(x)) * factor
+
+        torch.manual_seed(0)
+        x = (1e-2 * torch.randn(6)).requires_grad_()
+        report = gt.check_function(XMinusSin.apply, x)
+        assert any("float64 inputs could not be used" in m for m in report.messages)
+        assert report.status == "failed", str(report)
+
 
 CANCELLATION_U32 = 1e3 * 2.0**-23

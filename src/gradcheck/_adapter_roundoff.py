@@ -37,9 +37,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
+
+from gradcheck._build import overall_status
+from gradcheck._numerics import Method, steps
+from gradcheck._report import Report
 
 __all__ = [
     "MOVES",
@@ -50,6 +55,7 @@ __all__ = [
     "Probe",
     "Verdict",
     "measure",
+    "within_loss_roundoff",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -177,3 +183,41 @@ def measure(probe: Probe, d0: Grads, seed: int = 0) -> dict[str, Verdict]:
         if all(v != "unmeasured" for v in verdicts.values()):
             break
     return verdicts
+
+
+def within_loss_roundoff(
+    report: Report, params: Grads, gap: float, dtype: str, options: dict[str, Any]
+) -> Report:
+    """A parameter failed only by less than its loss's round-off can hide: inconclusive.
+
+    Checked in its own dtype because its loss differs from the float64 copy's by
+    ``gap`` (cancellation: a confident classifier's cross-entropy, attack21 B5), the
+    loss carries at least that much round-off, and central differences at step ``h``
+    carry ``gap / h`` of it: a float32 loss that moves in steps of ``gap`` gives a
+    difference quotient of exactly 0 for an entry of gradient ``1e-7``. A failed
+    parameter whose every error is within that (at the engine's first steps, the
+    smallest: the largest allowance) is not judged wrong.
+    """
+    parameters, messages = dict(report.parameters), list(report.messages)
+    method: Method = options.get("method") or "central"
+    for name, p in report.parameters.items():
+        if p.status != "failed" or p.errors is None or name not in params:
+            continue
+        theta = np.asarray(params[name])
+        h = steps(theta.reshape(-1).astype(np.float64), method, options.get("eps"), theta.dtype)
+        err = np.asarray(p.errors, dtype=np.float64).reshape(-1)
+        seen = ~np.isnan(err)
+        if not np.all(err[seen] <= gap / h[seen]):
+            continue
+        parameters[name] = replace(p, status="inconclusive", diagnosis=None)
+        messages.append(
+            f"{name}: every difference from the finite differences (largest "
+            f"{float(np.max(err[seen], initial=0.0)):.2g}) is within what the {dtype} "
+            f"loss's round-off ({gap:.2g}, its difference from float64) does to them; "
+            f"{dtype} cannot judge this gradient here (its loss cancels): check it at "
+            "less extreme inputs, or make the loss work in float64"
+        )
+    if parameters == report.parameters:
+        return report
+    status = overall_status([p.status for p in parameters.values()])
+    return replace(report, status=status, parameters=parameters, messages=tuple(messages))

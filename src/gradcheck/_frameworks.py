@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from gradcheck._adapter_roundoff import Probe, measure
+from gradcheck._adapter_roundoff import Probe, measure, within_loss_roundoff
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
@@ -191,16 +192,30 @@ def _no_numpy(dtype: str) -> bool:
 
 
 class _Choice(NamedTuple):
-    """The route taken, its side, the gradient to check, and why (for the report)."""
+    """The route taken, its side, the gradient to check, and why (for the report).
+
+    ``gap``: on the ``same`` route after a float64 copy whose loss differs from the
+    user's, ``|loss − loss64|``, the user's loss's measured round-off (else 0).
+    """
 
     route: Route
     side: Side
     grads: dict[str, Array]
     g64: dict[str, Array]
     notes: list[str]
+    gap: float = 0.0
 
 
-def _float64_route(make: Callable[[str], Side], user: Analytic, rng: GlobalRng) -> _Choice | str:
+class _Refusal(NamedTuple):
+    """Why the float64 copy cannot be used, and ``|loss − loss64|`` where they differ."""
+
+    why: str
+    gap: float = 0.0
+
+
+def _float64_route(
+    make: Callable[[str], Side], user: Analytic, rng: GlobalRng
+) -> _Choice | _Refusal:
     """The ``float64`` or ``mixed`` route, or why the float64 copy cannot be used."""
     side = make("float64")
     with side.scope():
@@ -211,9 +226,10 @@ def _float64_route(make: Callable[[str], Side], user: Analytic, rng: GlobalRng) 
             backward = f"{type(exc).__name__}: {exc}"
             value, g = first_value(side.cost, side.params, rng), {}
             if not np.isfinite(value):
-                return f"{side.what} could not be used (it raised {backward})"
+                return _Refusal(f"{side.what} could not be used (it raised {backward})")
     if not agrees(user.value, value, user.dtype):
-        return f"{side.what} could not be used (its loss {value!r} differs from {user.value!r})"
+        why = f"{side.what} could not be used (its loss {value!r} differs from {user.value!r})"
+        return _Refusal(why, abs(float(user.value) - float(value)))
     if not g:
         note = (
             f"the backward pass of {side.what} raised {backward}; the {user.dtype} "
@@ -228,13 +244,13 @@ def _choose(
     make: Callable[[str], Side], user: Analytic, precision: str, rng: GlobalRng, unused: str | None
 ) -> _Choice:
     """Pick the route (module doc); raise ``unused`` when the loss ignores its input."""
-    fallback = None
+    fallback, gap = None, 0.0
     if user.dtype != "float64" and precision == "float64":
         chosen = _float64_route(make, user, rng)
         if isinstance(chosen, _Choice):
             _unused(chosen.g64, user, unused)
             return chosen
-        fallback = chosen
+        fallback, gap = chosen
     if _no_numpy(user.dtype):
         if fallback is None:
             raise GradcheckError(
@@ -258,7 +274,7 @@ def _choose(
             except Exception:  # the engine's evaluations will say what fails
                 g = {}
     _unused({n: np.zeros(1) if x is None else x for n, x in g.items()}, user, unused)
-    return _Choice("same", side, user.grads, {}, notes)
+    return _Choice("same", side, user.grads, {}, notes, gap if math.isfinite(gap) else 0.0)
 
 
 def _unused(side_grads: dict[str, Array], user: Analytic, message: str | None) -> None:
@@ -355,6 +371,8 @@ def check_adapted(
         report = _with_precision(report, user, choice.g64, grads, floor)
     if choice.route == "mixed":
         report = _roundoff_bound(report, user)
+    if choice.gap > 0:
+        report = within_loss_roundoff(report, side.params, choice.gap, user.dtype, options)
     info = {
         "precision": "model" if choice.route == "same" and user.dtype != "float64" else "float64",
         "analytic_dtype": "float64" if choice.route == "float64" else user.dtype,
