@@ -420,3 +420,17 @@ class TestConsistencyInLowPrecision:
         x = jnp.linspace(0.5, 1.5, 20, dtype=jnp.float32) * 1e-3
         report = gj.check_function(lambda t: t - jnp.sin(t), x)
         assert report.parameters["consistency: jvp vs vjp"].status == "passed", str(report)
+
+    def test_an_x64_retry_that_raises_is_said_in_the_report(self) -> None:
+        def float32_only(t: Any) -> Any:
+            if t.dtype != jnp.float32:
+                raise TypeError("float32 only")
+            return t - jnp.sin(t)
+
+        x = jnp.linspace(0.5, 1.5, 20, dtype=jnp.float32) * 1e-3
+        report = gj.check_function(float32_only, x)
+        assert report.parameters["consistency: jvp vs vjp"].status == "failed"
+        note = next(m for m in report.messages if "comparing them again in float64" in m)
+        assert "TypeError: float32 only" in note and "float32 comparison stands" in note
+        right = gj.check_function(lambda t: t - jnp.sin(t), x)
+        assert not any("comparing them again" in m for m in right.messages)

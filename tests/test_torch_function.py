@@ -157,7 +157,7 @@ def _agreement(fn: Any, *inputs: torch.Tensor) -> Any:
     with preserve_rng() as rng:
         f = Function(fn, xs, list(range(len(xs))), names, 0)
         ts = {n: x.detach() for n, x in zip(names, xs)}
-        return rules_agree(f, ts, SeededRng(RNG_SEED), rng)
+        return rules_agree(f, ts, SeededRng(RNG_SEED), rng).result
 
 
 def _confident(margin: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -215,6 +215,24 @@ class TestConsistencyInLowPrecision:
         z, _ = _confident(0.0, 1)
         assert _agreement(lambda t: _Planted.apply(t @ w, 1.5), z).wrong
         assert not _agreement(lambda t: _Planted.apply(t @ w, 1.0), z).wrong
+
+    def test_a_float64_retry_that_raises_is_said_in_the_report(self) -> None:
+        # fn's float32 weight makes its float64 copy raise: not swallowed silently
+        w = torch.linspace(-1, 1, 25).reshape(5, 5)
+        z, _ = _confident(0.0, 1)
+        report = gt.check_function(lambda t: _Planted.apply(t @ w, 1.5), z.requires_grad_())
+        note = next(m for m in report.messages if "comparing them again in float64" in m)
+        assert "disagree in float32" in note and "RuntimeError" in note
+        assert "the float32 comparison stands" in note
+        assert report.parameters["consistency: jvp vs vjp"].status == "failed"
+
+    def test_a_retry_that_runs_leaves_no_note(self) -> None:
+        z, y = _confident(16.0, 0)
+        xs = [z.detach().clone().requires_grad_()]
+        with preserve_rng() as rng:
+            f = Function(lambda t: F.cross_entropy(t, y), xs, [0], ["input0"], 0)
+            retried = rules_agree(f, {"input0": z}, SeededRng(RNG_SEED), rng)
+        assert retried.note is None and not retried.result.wrong
 
     def test_the_check_passes_cross_entropy_and_leaves_its_input(self) -> None:
         z, y = _confident(12.0, 0)

@@ -43,6 +43,7 @@ __all__ = [
     "Mode",
     "NoForward",
     "Options",
+    "Retried",
     "Run",
     "check_modes",
     "choose_modes",
@@ -51,6 +52,7 @@ __all__ = [
     "fair_share",
     "linearity",
     "require_entries",
+    "retry_failed",
     "run_name",
 ]
 
@@ -63,6 +65,29 @@ MODES: tuple[Mode, ...] = ("rev", "fwd")
 
 #: The linearity check's result name in a forward-only report.
 LINEARITY = "linearity: jvp"
+
+
+class Retried(NamedTuple):
+    """The JVP–VJP comparison kept, and why its float64 retry could not run.
+
+    Attributes:
+        result: the comparison that decides (the float64 one where it ran).
+        note: ``None``, or the report's note that the float64 comparison, which tells
+            low-precision round-off from a wrong rule, raised (the low-precision
+            disagreement then stands).
+    """
+
+    result: Consistency
+    note: str | None = None
+
+
+def retry_failed(exc: Exception, dtype: str) -> str:
+    """The note of a float64 consistency retry that raised ``exc``."""
+    return (
+        f"the forward and reverse rules disagree in {dtype}; comparing them again in "
+        f"float64, to tell {dtype} round-off from a wrong rule, raised "
+        f"{type(exc).__name__}: {exc}; the {dtype} comparison stands"
+    )
 
 
 class NoForward(NamedTuple):

@@ -22,9 +22,11 @@ from gradcheck._adapters import (
     Consistency,
     Mode,
     Options,
+    Retried,
     Run,
     consistency,
     fair_share,
+    retry_failed,
     run_name,
 )
 from gradcheck._errors import GradcheckError
@@ -147,7 +149,7 @@ def no_backward(tensors: Sequence[torch.Tensor], who: str) -> None:
 
 def rules_agree(
     f: Function, ts: dict[str, torch.Tensor], seeded: SeededRng, rng: GlobalRng
-) -> Consistency:
+) -> Retried:
     """The JVP–VJP consistency of ``fn``'s rules, in the dtypes they compute in
     (complex inputs and outputs as their real views).
 
@@ -158,33 +160,35 @@ def rules_agree(
     (cross-entropy of a confident classifier, ``x − sin x`` at small ``x``: a float32
     jvp of 0 beside a vjp of 4e-10, attack21 B5). A wrong rule is wrong in float64 too;
     a rule wrong in float32 alone is the entry check's to see. Where the float64 copy
-    cannot run, the low-precision comparison stands.
+    cannot run, the low-precision comparison stands, and the note says why.
     """
     outs = [f.outs[k] for k in f.diff]
-    used = [*ts.values(), *outs]
-    roundoff = max(float(torch.finfo(t.dtype).eps) for t in used)
-    low = _agree(f, ts, None, roundoff, seeded, rng)
+    low_t = max((t for t in [*ts.values(), *outs]), key=lambda t: torch.finfo(t.dtype).eps)
+    roundoff = float(torch.finfo(low_t.dtype).eps)
+    low = _agree(f, ts, outs, None, roundoff, seeded, rng)
     if not low.wrong or roundoff <= float(torch.finfo(torch.float64).eps):
-        return low
+        return Retried(low)
     fixed = as_float64([x.detach() if isinstance(x, torch.Tensor) else x for x in f.xs])
     wide = {n: fixed[i] for n, i in zip(f.names, f.pos)}
     try:
-        return _agree(f, wide, fixed, float(torch.finfo(torch.float64).eps), seeded, rng)
-    except Exception:  # fn has no float64 copy (float32 weights inside): keep float32's
-        return low
+        eps = float(torch.finfo(torch.float64).eps)
+        return Retried(_agree(f, wide, outs, fixed, eps, seeded, rng))
+    except Exception as exc:  # fn has no float64 copy (float32 weights inside)
+        return Retried(low, retry_failed(exc, dtype_name(low_t.dtype)))
 
 
 def _agree(
     f: Function,
     ts: dict[str, torch.Tensor],
+    outs: list[torch.Tensor],
     fixed: list[Any] | None,
     roundoff: float,
     seeded: SeededRng,
     rng: GlobalRng,
 ) -> Consistency:
-    """:func:`gradcheck._adapters.consistency` of ``fn``'s rules at ``ts``, the other
-    arguments ``fixed`` (``None``: the user's)."""
-    outs = [f.outs[k] for k in f.diff]
+    """:func:`gradcheck._adapters.consistency` of ``fn``'s rules at ``ts`` (``outs``:
+    fn's differentiable outputs, for their shapes), the other arguments ``fixed``
+    (``None``: the user's)."""
     views = real_views(list(ts.values()), outs)
     return consistency(
         views.jvp(lambda v: f.jvp(v, ts, seeded, rng, fixed)),

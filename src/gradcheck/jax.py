@@ -54,6 +54,7 @@ from gradcheck._adapters import (
     fair_share,
     linearity,
     require_entries,
+    retry_failed,
     run_name,
 )
 from gradcheck._errors import GradcheckError
@@ -365,7 +366,10 @@ def check_function(
                 wide = _agreement_x64(
                     partial(_Function, outputs, names), leaves, views, dims, f.seed, rng
                 )
-                agreement = wide or agreement
+                if isinstance(wide, str):
+                    notes.append(wide)
+                else:
+                    agreement = wide
         report = combine(runs, notes, agreement, RULES, time.perf_counter() - start, linear)
         return explain(report, "jax")
 
@@ -377,9 +381,9 @@ def _agreement_x64(
     dims: tuple[list[tuple[int, ...]], list[tuple[int, ...]]],
     seed: int,
     rng: GlobalRng,
-) -> Consistency | None:
+) -> Consistency | str:
     """The JVP–VJP consistency of ``fn``'s rules again, in x64 mode on float64 copies
-    of its ``leaves`` (``None`` where that copy cannot run).
+    of its ``leaves`` (where that copy cannot run: the report's note saying why).
 
     Low-precision rules that are right can disagree by more than the sums' round-off
     the allowance counts: each carries its own cancellation (softmax cross-entropy of a
@@ -391,8 +395,9 @@ def _agreement_x64(
             wide = [jnp.asarray(x, dtype=np.result_type(x.dtype, np.float64)) for x in leaves]
             f = make(wide, seed, rng)
             return consistency(views.jvp(f.jvp), views.vjp(f.vjp), *dims, _eps(np.float64), seed)
-    except Exception:  # no float64 copy (float32 constants inside fn): keep float32's
-        return None
+    except Exception as exc:  # no float64 copy (float32 constants inside fn)
+        low = max((x.dtype for x in leaves), key=_eps)
+        return retry_failed(exc, str(low))
 
 
 class _Function:

@@ -377,11 +377,13 @@ def check_function(
         runs = [f.run(mode, k, fwd, precision, options, rng) for mode in chosen for k in f.diff]
         agreement = None
         if len(chosen) == 2:
-            agreement = rules_agree(f, ts, seeded, rng)
+            agreement, retry = rules_agree(f, ts, seeded, rng)
+            notes += [] if retry is None else [retry]
         linear = None
         if chosen == ("fwd",):  # with both modes the consistency check sees it too
-            used = [*ts.values(), *(f.outs[k] for k in f.diff)]
-            views = real_views(list(ts.values()), [f.outs[k] for k in f.diff])
+            outs = [f.outs[k] for k in f.diff]
+            used = [*ts.values(), *outs]
+            views = real_views(list(ts.values()), outs)
             linear = linearity(
                 views.jvp(lambda v: f.jvp(v, ts, seeded, rng)),
                 [views.dual(list(fwd[k].values()), views.inputs) for k in f.diff],
