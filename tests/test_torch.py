@@ -311,6 +311,72 @@ class TestNothingLost:
         assert torch.equal(torch.get_rng_state(), rng)
 
 
+class _Counting(nn.Module):
+    """A forward that changes its module's own attributes, as user code does: a
+    step counter, a tensor moved in place, a reassigned cache, a history list, and
+    an attribute it creates."""
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 2).to(dtype)
+        self.calls = 0
+        self.count = torch.zeros(())
+        self.last: Any = None
+        self.history: list[int] = [7]
+        self.names = {"a": 1}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        self.count.add_(1)
+        self.last = x
+        self.history.append(self.calls)
+        self.names["b"] = 2
+        self.made = x.sum()
+        return torch.tanh(self.lin(x))
+
+
+def _attributes(m: _Counting) -> tuple[Any, ...]:
+    return m.calls, m.count, float(m.count), m.last, list(m.history), dict(m.names)
+
+
+class TestUserAttributes:
+    """The check leaves a module's own attributes as they were (attack21 b08.py: the
+    analytic pass on the user's model moved them once)."""
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_check_module_restores_them(self, dtype: torch.dtype) -> None:
+        m = _Counting(dtype)
+        x = torch.randn(4, 3, dtype=dtype, generator=torch.Generator().manual_seed(1))
+        count, history = m.count, m.history
+        before = _attributes(m)
+        report = gt.check_module(m, lambda mm: mm(x).pow(2).sum())
+        assert report.status == "passed", str(report)
+        assert _attributes(m) == before
+        assert m.count is count and m.history is history and not hasattr(m, "made")
+
+    @pytest.mark.parametrize("order", [1, 2])
+    def test_check_function_of_a_module_restores_them(self, order: int) -> None:
+        m = _Counting(torch.float64)
+        x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+        before, state = _attributes(m), _state(m)
+        report = gt.check_function(m, x, order=order)
+        assert report.status == "passed", str(report)
+        assert _attributes(m) == before and _same(state, _state(m))
+        assert not hasattr(m, "made")
+
+    def test_restored_when_the_loss_raises(self) -> None:
+        m = _Counting(torch.float64)
+        before = _attributes(m)
+
+        def loss(mm: Any) -> Any:
+            mm(torch.ones(2, 3, dtype=torch.float64))
+            raise RuntimeError("after one forward")
+
+        with pytest.raises(GradcheckError, match="after one forward"):
+            gt.check_module(m, loss)
+        assert _attributes(m) == before and not hasattr(m, "made")
+
+
 class TestSeededRng:
     """Each evaluation draws what it would right after ``manual_seed(RNG_SEED)``."""
 

@@ -27,6 +27,7 @@ import torch.autograd.forward_ad as fwad
 from gradcheck._adapters import NoForward
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Side
+from gradcheck._torch_attributes import restore_attributes, saved_attributes
 from gradcheck._torch_forward import batched_forward_grads
 
 __all__ = [
@@ -75,7 +76,8 @@ def forked(seed: int | None = RNG_SEED) -> Iterator[None]:
 
 @contextmanager
 def preserved(model: torch.nn.Module) -> Iterator[None]:
-    """Restore parameters, buffers, grads, flags and modes of ``model`` on exit.
+    """Restore parameters, buffers, grads, flags, modes and the modules' own attributes
+    (tensors and plain values a forward may change) of ``model`` on exit.
 
     A tensor nothing wrote to is left alone rather than copied back: an in-place copy
     would move its autograd version counter, and a loss the user computed before the
@@ -86,9 +88,11 @@ def preserved(model: torch.nn.Module) -> Iterator[None]:
     grads = [None if g is None else _Saved.of(g) for *_, g in saved]
     buffers = [(b, _Saved.of(b)) for _, b in model.named_buffers(remove_duplicate=False)]
     modes = [(m, m.training) for m in model.modules()]
+    attributes = saved_attributes(model)
     try:
         yield
     finally:
+        restore_attributes(model, attributes)
         with torch.no_grad():
             for (p, value, flag, grad), gvalue in zip(saved, grads):
                 value.restore(p)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +125,11 @@ class _Loss(torch.nn.Module):
 
     def forward(self) -> Any:
         return self.loss_fn(self.inner)
+
+
+def _kept(fn: Callable[..., Any]) -> AbstractContextManager[None]:
+    """:func:`preserved` for ``fn`` that is a module (its attributes, buffers, ...)."""
+    return preserved(fn) if isinstance(fn, torch.nn.Module) else nullcontext()
 
 
 def _validate(name: str, t: torch.Tensor) -> None:
@@ -348,7 +353,9 @@ def check_function(
                 "(.to_dense().requires_grad_()) for the second order"
             )
         first = partial(check_function, fn, *inputs, precision=precision, modes=modes, **options)
-        return function_order2(first, fn, inputs, precision, dict(options))
+        with _kept(fn):
+            return function_order2(first, fn, inputs, precision, dict(options))
+    kept = _kept(fn)
     fn, inputs = sparse.fn, sparse.inputs
     pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
     if not pos:
@@ -356,7 +363,7 @@ def check_function(
     names = [f"input{i}" for i in pos]
     for n, i in zip(names, pos):
         _validate(n, inputs[i])
-    with preserve_rng() as rng, forked(None):
+    with preserve_rng() as rng, forked(None), kept:
         xs = [
             x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor) else x
             for i, x in enumerate(inputs)
