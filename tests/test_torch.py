@@ -364,6 +364,17 @@ class TestUserAttributes:
         assert _attributes(m) == before and _same(state, _state(m))
         assert not hasattr(m, "made")
 
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_check_function_of_batchnorm_keeps_its_running_statistics(
+        self, dtype: torch.dtype
+    ) -> None:
+        # on main every evaluation moved them (num_batches_tracked 107 after one check)
+        bn = nn.BatchNorm1d(3).to(dtype)
+        x = torch.randn(5, 3, dtype=dtype, generator=torch.Generator().manual_seed(0))
+        before = _state(bn)
+        gt.check_function(bn, x.requires_grad_())
+        assert _same(before, _state(bn)) and int(bn.num_batches_tracked) == 0
+
     def test_restored_when_the_loss_raises(self) -> None:
         m = _Counting(torch.float64)
         before = _attributes(m)
