@@ -123,8 +123,15 @@ class TestCheck:
             gj.check(f, jnp.ones(2))
 
     def test_integer_leaf_is_an_error(self) -> None:
-        with pytest.raises(GradcheckError, match="'n' has dtype int32"):
+        with pytest.raises(GradcheckError, match="'n' is an array of dtype int32: integer"):
             gj.check(lambda p: jnp.sum(p["w"]), {"n": jnp.arange(3), "w": jnp.ones(2)})
+
+    @pytest.mark.parametrize("leaf", [3, True])
+    def test_a_python_int_leaf_is_named_as_such_with_the_remedy(self, leaf: Any) -> None:
+        # attack21: a Python int was called "int32", with nothing to do about it
+        kind = type(leaf).__name__
+        with pytest.raises(GradcheckError, match=rf"'meta.n' is a Python {kind}: .*check_function"):
+            gj.check(lambda p: jnp.sum(p["w"]), {"meta": {"n": leaf}, "w": jnp.ones(2)})
 
     def test_non_scalar_f_is_an_error(self) -> None:
         with pytest.raises(GradcheckError, match="scalar"):

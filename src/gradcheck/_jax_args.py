@@ -109,11 +109,19 @@ def arguments(args: Sequence[Any]) -> Arguments:
 
 
 def check_inexact(name: str, x: Any) -> None:
-    """Raise unless ``x`` is a real or complex floating array (named ``name``)."""
-    if not is_inexact(x):
-        raise GradcheckError(
-            f"{name!r} has dtype {jnp.asarray(x).dtype}; floating or complex arrays only"
-        )
+    """Raise unless ``x`` is a real or complex floating array (named ``name``): what it
+    is (a Python int is named as such, not as the int32 JAX would make of it), and
+    what to do."""
+    if is_inexact(x):
+        return
+    what = f"a Python {type(x).__name__}" if isinstance(x, (bool, int)) else None
+    what = what or f"an array of dtype {jnp.asarray(x).dtype}"
+    raise GradcheckError(
+        f"params leaf {name!r} is {what}: integer and boolean leaves have no gradient, "
+        "so they cannot be checked. Take it out of params (close over it in the loss), "
+        "or use gradcheck.jax.check_function, which holds non-floating arguments fixed; "
+        "if it is a parameter, give it a floating dtype"
+    )
 
 
 def like(x: Any, dtype: Any) -> Any:

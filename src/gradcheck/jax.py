@@ -265,9 +265,9 @@ def check(
     if not flat:
         raise GradcheckError("params is empty: there is no entry to check")
     names = path_names([p for p, _ in flat])
-    leaves = [jnp.asarray(x) for _, x in flat]
-    for n, x in zip(names, leaves):
+    for n, (_, x) in zip(names, flat):
         check_inexact(n, x)
+    leaves = [jnp.asarray(x) for _, x in flat]
     require_entries({n: int(x.size) for n, x in zip(names, leaves)})
 
     def fn(xs: list[Any]) -> Any:
