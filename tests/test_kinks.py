@@ -191,10 +191,17 @@ class TestNearAKink:
         assert wrong.status == "failed", str(wrong)
         assert wrong.worst[0].index == (0,) and wrong.worst[0].status == "wrong"
 
-    @pytest.mark.parametrize("x0", [1e-4, -3e-3, 2e-3])
-    def test_float32(self, x0: float) -> None:
+    @pytest.mark.parametrize(
+        ("x0", "expected"), [(1e-4, "inconclusive"), (-3e-3, "passed"), (2e-3, "passed")]
+    )
+    def test_float32(self, x0: float, expected: str) -> None:
+        # at 1e-4 the steps clear of the kink (2.5e-5) see float32's round-off as
+        # ν ≈ 7e-3: a reach of 0.13, above UNCERTAIN, so no pass (core22)
         x = np.array([x0, 0.5, -1.0], dtype=np.float32)
-        assert gradcheck.check(_abs_cost, x, np.sign(x)).status == "passed"
+        right = gradcheck.check(_abs_cost, x, np.sign(x))
+        assert right.status == expected, str(right)
+        if expected == "passed":
+            assert right.parameters["x"].detection_bound <= 0.1
         wrong = gradcheck.check(_abs_cost, x, np.array([0.0, 1.0, -1.0]))
         assert wrong.status == "failed", str(wrong)
 

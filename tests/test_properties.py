@@ -592,7 +592,12 @@ class TestExtremeMagnitudes:
 
         g = (k * np.cos(x.astype(np.float64) / s)).astype(dtype)
         right = gradcheck.check(cost, x, g, method=method)
-        assert right.status == "passed", f"s={s:g}\n{right}"
+        if dtype == "float32" and method == "forward" and right.status == "inconclusive":
+            # float32 forward differences of a gradient small next to the cost's
+            # variation (cos θ = 0.1) may not see 10% of it: no pass then (core22)
+            assert any("could not be resolved" in m for m in right.messages), str(right)
+        else:
+            assert right.status == "passed", f"s={s:g}\n{right}"
         big = np.flatnonzero(np.abs(g) >= 0.5 * np.max(np.abs(g)))
         j = int(data.draw(st.sampled_from(big.tolist()), label="entry"))
         bad = g.copy()

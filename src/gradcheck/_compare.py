@@ -25,7 +25,9 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
    than :data:`UNCERTAIN` of the parameter's gradient scale, when the entry is
    ``uncertain`` (the finite differences, drowned in noise, cannot resolve it: this
    is how a float32 cost too noisy to conclude comes out ``inconclusive`` instead of
-   ``passed``), as is an ``ok`` entry whose reach exceeds :data:`BLIND`; otherwise
+   ``passed``), as is an ``ok`` entry whose reach, the largest error it could hide,
+   exceeds :data:`UNCERTAIN` (an entry whose reach, with ``e`` not measured, would
+   exceed it is re-examined first, :func:`examined`); otherwise
    ``wrong``. With an explicit ``rtol``/``atol`` the rule is the fixed one,
    ``|a − D| ≤ atol + rtol · max(|a|, |D|)``, with no allowance for ``e``.
 5. **Unresponsive.** An entry that fails the screen although the cost returned exactly
@@ -54,7 +56,6 @@ from gradcheck import _kinks
 from gradcheck._numerics import SAFETY, SCREEN_NOISE, Method
 
 __all__ = [
-    "BLIND",
     "NOISE_SPREAD",
     "RECHECK",
     "SHOWN_DISTINCT",
@@ -64,6 +65,7 @@ __all__ = [
     "compare",
     "examined",
     "first_estimate",
+    "noise_for",
     "on_model_scale",
     "roundoff",
     "roundoff_limited",
@@ -127,14 +129,6 @@ UNCERTAIN = 0.1
 #: standard deviations, plus ``ν``. (The planted error also raises ``tol`` by at most
 #: ``2 · rtol · |ε|``, which the benchmark's margin of 1.1 covers for ``rtol`` ≤ 4%.)
 NOISE_SPREAD = 7.0
-#: An ``ok`` entry whose reach exceeds this multiple of the parameter's gradient scale
-#: is ``uncertain``: even a sign flip of the largest entry (an error of twice the
-#: gradient) could hide there. The reach of an entry that passed the screen is a worst
-#: case (three standard deviations of the round-off in an ``e`` not yet measured,
-#: :data:`NOISE_SPREAD`); correct float32 forward differences have reaches of 0.2 to
-#: 1.1 while their allowances (:data:`UNCERTAIN`) see a 10% error, and pass with their
-#: bound in a note. A reach of 2.5 (attack20 A9, ``1e9 + Σ sin θ``) passed a 5% error.
-BLIND = 2.0
 
 
 def _central(jp: Array, jm: Array, h: Array) -> Array:
@@ -333,18 +327,39 @@ def examined(
     j0: float,
     h: Array,
     floor: float = 0.0,
+    noise: Array | None = None,
 ) -> Array:
     """Which entries are re-examined (rules 2 and 3): those that fail the screen, and
     those whose one-sided slopes at ``h`` differ by :data:`gradcheck._kinks.SCREEN` of
     the gradient scale or more (a kink can hide behind a central difference that
     matches: ``|x|`` at 0 gives 0 exactly). ``stage1`` holds the columns of
-    :data:`STAGE1`."""
-    out = np.abs(analytic - numeric) > tol
+    :data:`STAGE1`.
+
+    With ``noise`` (each entry's ``ν``; ``None`` for a fixed tolerance), also the
+    entries whose reach with ``e`` not measured, ``tol + |a − D| + SAFETY · (|a − D| +
+    NOISE_SPREAD · ν)``, exceeds :data:`UNCERTAIN` of the gradient scale: measured, their
+    ``e`` is usually a third of that worst case, and an entry whose reach stays above it
+    is ``uncertain`` (:func:`compare`). Not those whose reach would exceed it even with
+    the least ``e``, ``ν``: they are ``uncertain`` whatever the two evaluations show."""
+    mismatch = np.abs(analytic - numeric)
+    out = mismatch > tol
     if method in ("central", "richardson") and out.size:
         scale = _gradient_scale(analytic, numeric, floor)
         jump = (np.real(stage1[:, 0]) - 2.0 * j0 + np.real(stage1[:, 1])) / h
         out |= np.abs(jump) > _kinks.SCREEN * scale
+    if noise is not None and method in ("central", "forward") and out.size:
+        scale = _gradient_scale(analytic, numeric, floor)
+        worst = tol + mismatch + SAFETY * (mismatch + NOISE_SPREAD * noise)
+        least = tol + mismatch + SAFETY * noise  # e is at least ν
+        out |= (worst > UNCERTAIN * scale) & (least <= UNCERTAIN * scale)
     return np.asarray(out)
+
+
+def noise_for(method: Method, sigma: float | Array, h: Array, fixed: bool) -> Array | None:
+    """The ``noise`` argument of :func:`examined` for a comparison with noise ``sigma``
+    at steps ``h``: each entry's ``ν``, or ``None`` under a fixed tolerance (no reach
+    rule). The caller choosing the re-examined entries and :func:`compare` must agree."""
+    return None if fixed else roundoff(method, sigma, h)
 
 
 def zero_within_noise(c: Comparison, analytic: Array) -> bool:
@@ -444,6 +459,8 @@ def compare(
     mismatch = np.abs(analytic - numeric)
     scale = _gradient_scale(analytic, numeric, floor)
     screen = tol  # the caller's: it chose the entries re-examined (``recheck``'s rows)
+    # the caller's noise chose the entries re-examined, with ``screen``
+    chosen = noise_for(method, sigma, h, fixed)
     if shown is None:
         shown = shown_roundoff(j0, stage1)
     # values of a coarser dtype than declared: its round-off is their noise (F2, F27)
@@ -460,7 +477,7 @@ def compare(
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
     flat = np.zeros(numeric.shape, dtype=bool)
     kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
-    idx = np.flatnonzero(examined(method, analytic, numeric, screen, stage1, j0, h, floor))
+    idx = np.flatnonzero(examined(method, analytic, numeric, screen, stage1, j0, h, floor, chosen))
     if idx.size and method != "complex":
         s1, hh, j = stage1[idx], h[idx], recheck
         if method == "central":
@@ -491,7 +508,9 @@ def compare(
         verdict[site.at_point] = "nonsmooth"
         verdict[site.kink & ~site.at_point] = "uncertain"
         if not fixed:
-            still = np.all(s1 == j0, axis=1) & np.all(j == j0, axis=1)
+            # rule 5 is for entries that fail the screen: one examined only for its
+            # reach agrees with the claim, and its reach decides (uncertain)
+            still = np.all(s1 == j0, axis=1) & np.all(j == j0, axis=1) & ~screened
             verdict[still] = "uncertain" if low_precision else "wrong"
             flat[idx] = still
         status[idx] = verdict
@@ -504,8 +523,8 @@ def compare(
     allowed_all = tol + (0.0 if fixed else SAFETY * fd_error)
     reach = tol + mismatch + (0.0 if fixed else SAFETY * e_all)
     if not fixed:  # agreement within a tolerance that would hide a 10% error proves
-        # nothing, nor does agreement whose reach would hide a sign flip
-        blind = (allowed_all > UNCERTAIN * scale) | (reach > BLIND * scale)
+        # nothing, nor does agreement whose reach would hide one (attack20 A9)
+        blind = (allowed_all > UNCERTAIN * scale) | (reach > UNCERTAIN * scale)
         status[(status == "ok") & blind] = "uncertain"
     overflowed = ~np.isfinite(numeric)
     status[overflowed], reach[overflowed] = "uncertain", math.inf

@@ -331,7 +331,8 @@ def _first(
                 atol=s.atol,
                 fixed=s.fixed,
             )
-            row.append(cmp.examined(s.method, a, numeric, tol, vals, float(f0[i]), h))
+            nu = cmp.noise_for(s.method, float(sigma[i, p]), h, s.fixed)
+            row.append(cmp.examined(s.method, a, numeric, tol, vals, float(f0[i]), h, 0.0, nu))
         out.append(row)
     return out
 
@@ -360,7 +361,8 @@ def _grid(
             tol = cmp.tolerance(
                 s.method, a, numeric, h, sigma=sg, rtol=r, atol=s.atol, fixed=s.fixed
             )
-            ex = cmp.examined(s.method, a, numeric, tol, vals, j0, h)
+            nu = cmp.noise_for(s.method, sg, h, s.fixed)
+            ex = cmp.examined(s.method, a, numeric, tol, vals, j0, h, 0.0, nu)
             recheck = rechecks[p][ex][:, :, i]
             low = dtypes[p].itemsize < 8 or unit_roundoff(dtypes[p]) > unit_roundoff(np.float64)
             row.append(
