@@ -266,3 +266,28 @@ class TestAStepOutOfTheDomainAtATinyEntry:
             pytest.raises(gradcheck.GradcheckError, match=r"cost returned nan.*x\[0\]"),
         ):
             gradcheck.check(lambda p: float(np.sqrt(p[0] - 0.999e-3) + p[1]), x, np.ones(2))
+
+
+class TestAFloat16CostOfFloat64Parameters:
+    """attack20 A5 (t15, "check:" column): a float16 cost of float64 parameters. The
+    float64 steps never move it; the noise step (its measured noise, ~5e-4) resolves
+    a factor error. A ×1.5 or ×2 claim, or a sign flip, fails; the correct claim is
+    never failed, and passes only with a bound of at most 10%."""
+
+    @staticmethod
+    def _cost(p: dict[str, Array]) -> Any:
+        return np.sum(np.sin(p["x"]).astype(np.float16))
+
+    @pytest.mark.parametrize("factor", [2.0, 1.5, 0.5, -1.0])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_a_factor_error_fails(self, factor: float, seed: int) -> None:
+        x = np.random.default_rng(seed).uniform(-1.2, 1.2, 3)
+        report = gradcheck.check(self._cost, {"x": x}, {"x": factor * np.cos(x)})
+        assert report.status == "failed", str(report)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_the_correct_claim_is_not_failed(self, seed: int) -> None:
+        x = np.random.default_rng(seed).uniform(-1.2, 1.2, 3)
+        report = gradcheck.check(self._cost, {"x": x}, {"x": np.cos(x)})
+        assert report.status != "failed", str(report)
+        assert report.status != "passed" or report.parameters["x"].detection_bound <= 0.1

@@ -16,7 +16,7 @@ from gradcheck._jacgrid import (
     block_noise,
     entrywise,
     output_noise,
-    step_dtype,
+    row_step_dtypes,
 )
 from gradcheck._numerics import noise_from_table, unit_roundoff
 from gradcheck._pytree import flatten
@@ -274,14 +274,48 @@ class TestNoiseInOwnDtype:
         report = check_jacobian(lambda p: np.sin(p).astype(out), x, np.diag(np.cos(x)))
         assert report.status != "failed"
 
-    def test_the_step_dtype_is_the_finest_output_when_coarser(self) -> None:
+    def test_each_rows_step_dtype_is_its_own_outputs_when_coarser(self) -> None:
         f16, f32, f64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
-        assert step_dtype(f64, [f16]) == f16
-        assert step_dtype(f64, [f16, f32]) == f32
-        assert step_dtype(f64, [f16, f64]) == f64  # a float64 output keeps float64 steps
-        assert step_dtype(f32, [f64]) == f32
-        assert step_dtype(f64, [np.dtype(np.int64)]) == f64
-        assert step_dtype(f32, []) == f32
+        u = {d: unit_roundoff(d) for d in (f16, f32, f64)}
+        rows = np.array([u[f16], u[f32], u[f64]])
+        assert row_step_dtypes(f64, rows, 3) == [f16, f32, f64]
+        assert row_step_dtypes(f32, rows, 3) == [f16, f32, f32]  # never finer than θ
+        assert row_step_dtypes(f16, rows, 3) == [f16, f16, f16]
+        assert row_step_dtypes(f64, None, 2) == [f64, f64]
+
+    @pytest.mark.parametrize("factor", [1.5, 2.0, 0.5, -1.0])
+    @pytest.mark.parametrize("coarse", [np.float16, np.float32])
+    def test_a_coarse_output_beside_a_float64_one_is_judged_at_its_own_steps(
+        self, factor: float, coarse: Any
+    ) -> None:
+        # attack20 A5 (t14): a float16 output beside a float64 one got the float64
+        # output's steps, which never moved it: its ×1.5 derivative was inconclusive
+        x = np.array([0.3, -0.8, 1.1])
+
+        def fn(p: Array) -> dict[str, Array]:
+            return {"h": np.sin(p).astype(coarse), "d": p**2}
+
+        def vjp(p: Array, u: dict[str, Array], f: float = 1.0) -> Array:
+            return np.cos(p) * u["h"].astype(np.float64) * f + 2 * p * u["d"]
+
+        right = check_jacobian(fn, x, vjp=vjp)
+        assert right.status != "failed", str(right)
+        assert right.parameters["d / x"].status == "passed"
+        wrong = check_jacobian(fn, x, vjp=lambda p, u: vjp(p, u, factor))
+        assert wrong.parameters["h / x"].status == "failed", str(wrong)
+        assert wrong.parameters["d / x"].status == "passed", str(wrong)
+
+    def test_the_float64_output_keeps_its_fine_steps(self) -> None:
+        x = np.array([0.3, -0.8, 1.1])
+
+        def fn(p: Array) -> dict[str, Array]:
+            return {"h": np.sin(p).astype(np.float16), "d": p**2}
+
+        def vjp(p: Array, u: dict[str, Array]) -> Array:
+            return np.cos(p) * u["h"].astype(np.float64) + 2 * p * u["d"] * (1 + 1e-6)
+
+        report = check_jacobian(fn, x, vjp=vjp)
+        assert report.parameters["d / x"].status == "failed", str(report)
 
     def test_block_noise_is_per_output_and_parameter(self) -> None:
         x = {"w": np.array([0.5, -1.0, 2.0]), "h": np.array([0.3, 0.7], dtype=np.float32)}

@@ -39,6 +39,7 @@ __all__ = [
     "entrywise",
     "output_noise",
     "output_roundoff",
+    "row_step_dtypes",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -227,16 +228,29 @@ def block_noise(
     return out
 
 
-def step_dtype(dtype: np.dtype[Any], out_dtypes: Sequence[np.dtype[Any]]) -> np.dtype[Any]:
-    """The dtype sizing a parameter's steps: its own, or the finest output's if coarser.
+#: The dtypes a row's own round-off can ask for, finest first.
+_STEP_DTYPES = tuple(np.dtype(d) for d in (np.float64, np.float32, np.float16))
 
-    A float64 step never moves a float16 value, so every claim was inconclusive;
-    float16's step resolves errors of about 1% (attack20 A5). A finer output beside
-    a coarse one keeps its own precision.
+
+def row_step_dtypes(dtype: np.dtype[Any], out_roundoff: Array | None, m: int) -> list[Any]:
+    """Each output row's step dtype for a parameter of ``dtype``: the parameter's own,
+    or the row's output dtype where that is coarser (``out_roundoff``, per flat output;
+    ``None``: the parameter's for every row).
+
+    A float16 output beside a float64 one (attack20 A5, t14): steps sized for the
+    finest output never moved the float16 values, and their rows were inconclusive
+    even for a claim 1.5 times the right one; each row is now differenced at its own
+    output's precision (one more set of ``2n`` evaluations per coarser dtype).
     """
-    own = [d if d.kind == "f" else np.dtype(np.float64) for d in out_dtypes]
-    finest = min(own, key=unit_roundoff, default=dtype)
-    return max(dtype, finest, key=unit_roundoff)
+    if out_roundoff is None:
+        return [dtype] * m
+    u = unit_roundoff(dtype)
+    out = []
+    for r in np.asarray(out_roundoff, dtype=np.float64).tolist():
+        coarse = [d for d in _STEP_DTYPES if unit_roundoff(d) <= r]
+        own = coarse[-1] if coarse else _STEP_DTYPES[0]
+        out.append(own if unit_roundoff(own) > u else dtype)
+    return out
 
 
 def _points(leaf: int, h: Array, offsets: Sequence[complex], cols: Array) -> list[Any]:
@@ -255,46 +269,54 @@ def entrywise(
     claimed: Sequence[Array],
     f0: Array,
     sigma: Array,
-    out_dtypes: Sequence[np.dtype[Any]] = (),
+    out_roundoff: Array | None = None,
 ) -> list[Grid]:
     """Compare each claimed ``m × n`` Jacobian with finite differences of ``f``.
 
     The finite differences are evaluated once and shared by every claimed matrix
     (the re-examined columns are those any of them needs). ``sigma`` is each output's
     noise, per parameter (``m × P``, :func:`block_noise`) or for all (``m``).
-    ``out_dtypes``: the outputs' dtypes; when every output is coarser than a parameter
-    (float16 values of float64 parameters), the parameter's steps are sized for the
-    finest output's round-off (:func:`step_dtype`).
+    ``out_roundoff``: each flat output's round-off (:func:`output_roundoff`); a row
+    whose output is coarser than a parameter (float16 values of float64 parameters) is
+    differenced at steps sized for its own round-off (:func:`row_step_dtypes`).
     """
     sigma = np.broadcast_to(sigma.reshape(f0.size, -1), (f0.size, len(leaves)))
     n_offsets = len(cmp.STAGE1[s.method])
-    hs, stage1, dtypes = [], [], []
+    hs, stage1, dtypes, groups = [], [], [], []
     for i, leaf in enumerate(leaves):
         flat = np.real(leaf.reshape(-1))
         dtype = leaf.real.dtype
-        h = steps(flat, s.method, s.eps, step_dtype(dtype, out_dtypes))
-        vals = ev(_points(i, h, cmp.STAGE1[s.method], np.arange(flat.size)))
-        hs.append(h)
+        kinds = row_step_dtypes(dtype, out_roundoff, f0.size)
+        rows_h = np.empty((f0.size, flat.size))
+        vals_all = np.empty((flat.size, n_offsets, f0.size))
+        group = []
+        for kind in dict.fromkeys(kinds):
+            rows = np.array([k == kind for k in kinds], dtype=bool)
+            h = steps(flat, s.method, s.eps, kind)
+            vals = ev(_points(i, h, cmp.STAGE1[s.method], np.arange(flat.size)))
+            rows_h[rows] = h
+            vals_all[:, :, rows] = vals.reshape(flat.size, n_offsets, f0.size)[:, :, rows]
+            group.append((h, rows))
+        hs.append(rows_h)
         dtypes.append(dtype)
-        stage1.append(vals.reshape(flat.size, n_offsets, f0.size))
+        stage1.append(vals_all)
+        groups.append(group)
     starts = np.cumsum([0] + [x.size for x in leaves])
     firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, sigma) for J in claimed]
     rechecks = []
+    offs = cmp.RECHECK[s.method]
     for p, leaf in enumerate(leaves):
-        need = np.zeros(leaf.size, dtype=bool)
-        for first in firsts:
-            for row in first:
-                need |= row[p]
-        cols = np.flatnonzero(need)
-        offs = cmp.RECHECK[s.method]
-        vals = (
-            ev(_points(p, hs[p][cols], offs, cols))
-            if cols.size and offs
-            else np.zeros((0, f0.size))
-        )
         full = np.zeros((leaf.size, len(offs), f0.size))
-        if cols.size and offs:
-            full[cols] = vals.reshape(cols.size, len(offs), -1)
+        for h, rows in groups[p]:
+            need = np.zeros(leaf.size, dtype=bool)
+            for first in firsts:
+                for row in np.flatnonzero(rows).tolist():
+                    need |= first[row][p]
+            cols = np.flatnonzero(need)
+            if not (cols.size and offs):
+                continue
+            vals = ev(_points(p, h[cols], offs, cols)).reshape(cols.size, len(offs), -1)
+            full[np.ix_(cols, np.arange(len(offs)), np.flatnonzero(rows))] = vals[:, :, rows]
         rechecks.append(full)
     return [_grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, sigma) for J in claimed]
 
@@ -317,8 +339,8 @@ def _first(
     out = []
     for i in range(f0.size):
         row = []
-        for p, h in enumerate(hs):
-            a = J[i, starts[p] : starts[p + 1]]
+        for p, rows_h in enumerate(hs):
+            a, h = J[i, starts[p] : starts[p + 1]], rows_h[i]
             vals = stage1[p][:, :, i]
             numeric = cmp.first_estimate(s.method, float(f0[i]), vals, h)
             tol = cmp.tolerance(
@@ -353,8 +375,8 @@ def _grid(
     shown = cmp.shown_roundoff(f0, *stage1)  # every output's values: their precision
     for i in range(f0.size):
         row = []
-        for p, h in enumerate(hs):
-            a = J[i, starts[p] : starts[p + 1]]
+        for p, rows_h in enumerate(hs):
+            a, h = J[i, starts[p] : starts[p + 1]], rows_h[i]
             vals = stage1[p][:, :, i]
             j0, sg, r = float(f0[i]), float(sigma[i, p]), _rtol(s, dtypes[p])
             numeric = cmp.first_estimate(s.method, j0, vals, h)

@@ -239,9 +239,8 @@ def _real_check(
             return rep.not_deterministic(
                 layout, forms.given, agree, ev.count + 1, start, options_record
             )
-        sigma = block_noise(
-            ev, leaves, f0, output_roundoff(layout.out_dtypes, layout.out_shapes), opts.seed
-        )
+        out_roundoff = output_roundoff(layout.out_dtypes, layout.out_shapes)
+        sigma = block_noise(ev, leaves, f0, out_roundoff, opts.seed)
         setting = Setting(
             opts.method,
             opts.eps,
@@ -250,7 +249,7 @@ def _real_check(
             opts.rtol is not None or opts.atol is not None,
         )
         claimed = [forms.matrix(f) for f in forms.given]
-        grids = entrywise(ev, setting, leaves, claimed, f0, sigma, layout.out_dtypes)
+        grids = entrywise(ev, setting, leaves, claimed, f0, sigma, out_roundoff)
         agree = consistency(forms, opts.seed, outputs=f0)
         # reported only when a form is not linear (docs/jacobians.md)
         agree += [
