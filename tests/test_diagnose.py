@@ -462,3 +462,46 @@ class TestFactorWhereTheDotProductsOverflow:
         big = 1e200 * TRUE
         d = diagnose(factor * big, big)
         assert d.kind == kind and d.factor == pytest.approx(factor, rel=1e-12)
+
+
+class TestTransposeFitsTheJudgedEntries:
+    """core22 brief (suspected defect): the transpose checks index ``a.T`` and ``n`` with
+    the same, untransposed mask. That is right: the mask marks the entries whose
+    *numerical* value could be judged (at a kink or unresolved, ``n`` there is no
+    derivative), and ``a.T[i, j]`` is an analytic value, known everywhere; a transposed
+    mask would fit the kinks' numbers and miss the pattern."""
+
+    @staticmethod
+    def _kinked(true: np.ndarray, where: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        n, status = true.copy(), np.full(true.shape, "wrong", dtype=object)
+        for i, j in where:  # the averaged slopes across a kink: no derivative
+            n[i, j], status[i, j] = 7.5 + i - j, "nonsmooth"
+        return n, status
+
+    @pytest.mark.parametrize("bad", ["nonsmooth", "uncertain"])
+    def test_a_square_transpose_with_unjudged_entries(self, bad: str) -> None:
+        true = RNG.standard_normal((4, 4))
+        n, status = self._kinked(true, [(0, 1), (2, 3), (3, 0)])
+        status[status == "nonsmooth"] = bad
+        d = diagnose(true.T, n, status=status, name="W")
+        assert (d.kind, d.text) == ("transpose", "the gradient is the transpose of the right one")
+
+    def test_a_reshaped_transpose_with_unjudged_entries(self) -> None:
+        true = RNG.standard_normal((3, 5))
+        n, status = self._kinked(true, [(0, 4), (1, 0), (2, 2)])
+        d = diagnose(true.T.reshape(true.shape), n, status=status, name="W")
+        assert d.text == "the gradient is transposed (reshaped from its .T)"
+
+    def test_a_transposed_mask_would_not_fit(self) -> None:
+        # the same case with the mask transposed fits the kinks' numbers: no transpose
+        true = RNG.standard_normal((4, 4))
+        n, status = self._kinked(true, [(0, 1), (2, 3), (3, 0)])
+        assert diagnose(true.T, n, status=status.T).kind != "transpose"
+
+    def test_a_complex_transpose_with_unjudged_entries(self) -> None:
+        true = RNG.standard_normal((3, 3, 2))  # a complex 3×3 as real views
+        n = true.copy()
+        status = np.full(true.shape, "wrong", dtype=object)
+        n[0, 2], status[0, 2] = (9.0, -9.0), "nonsmooth"
+        d = diagnose(true.transpose(1, 0, 2), n, status=status, pair=True)
+        assert d.kind == "transpose"
