@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,53 @@ class TestConsistency:
         assert c.forms == ("jvp", "vjp") and c.wrong
         assert "jvp and vjp disagree" in c.text()
 
+    @pytest.mark.parametrize("big", [1e12, 1e100])
+    def test_outputs_twelve_decades_apart_do_not_loosen_the_allowance(self, big: float) -> None:
+        # /tmp/scale/mixed.py: outputs of 1 beside outputs of ``big``, the small part's
+        # jvp sign-flipped; u weighs each output by its own scale (as the projections
+        # do). ‖u‖‖Jv‖ paired u's large small-output entries with Jv's large big-output
+        # entries: an allowance 1e8 times uᵀJv, and the pair "agreed"
+        n = 30
+        z = np.random.default_rng(0).standard_normal(n)
+        d = np.concatenate([np.cos(z), big * np.cos(z)])
+        J = np.vstack([np.diag(d[:n]), np.diag(d[n:])])
+        flipped = J.copy()
+        flipped[:n] *= -1
+        w = np.concatenate([np.ones(n), np.full(n, 1 / big)])
+        rng = np.random.default_rng(1)
+        u, v = w * rng.standard_normal(2 * n), rng.standard_normal(n)
+        maps = [
+            LinearMap("jvp", lambda x: flipped @ x, False),
+            LinearMap("vjp", lambda y: y @ J, True),
+        ]
+        (c,) = agreement(maps, n, 2 * n, unit_roundoff(np.float64), 0, vectors=[(u, v)])
+        assert c.wrong, c.text()
+        right = [maps[1], LinearMap("jvp", lambda x: J @ x, False)]
+        (ok,) = agreement(right, n, 2 * n, unit_roundoff(np.float64), 0, vectors=[(u, v)])
+        assert not ok.wrong, ok.text()
+
+    @pytest.mark.parametrize("scale", [1.5e308, 1e300, 1e-300])
+    def test_forms_near_the_float64_range_are_compared_without_overflow(self, scale: float) -> None:
+        # a vjp of 1.5e308: uᵀJv = −inf by both forms, inf − inf = NaN, and a correct
+        # pair failed; a warning under filterwarnings = error is a failure too
+        J = scale * np.diag([0.5, -0.25, 0.125, 0.75])
+        maps = [
+            LinearMap("jvp", lambda x: J @ x, False),
+            LinearMap("vjp", lambda y: J.T @ y, True),
+        ]
+        rng = np.random.default_rng(2)  # |u|, |v| ≤ 1: every entry of Jv, uᵀJ is finite
+        pairs = [(rng.uniform(-1, 1, 4), rng.uniform(-1, 1, 4)) for _ in range(3)]
+        pairs.append((np.ones(4), np.array([1.0, -1.0, 1.0, 1.0])))  # uᵀJv = 1.6·scale
+        u64 = unit_roundoff(np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (c,) = agreement(maps, 4, 4, u64, 0, vectors=pairs)
+            assert not c.wrong, c.text()
+            bad = [maps[0], LinearMap("vjp", lambda y: -(J.T @ y), True)]
+            (b,) = agreement(bad, 4, 4, u64, 0, vectors=pairs)
+            assert b.wrong, b.text()
+            c.text()
+
     def test_tolerance_is_the_documented_rule(self) -> None:
         J = np.random.default_rng(3).standard_normal((30, 20))
         (c,) = consistency(linear_forms(J), 0)
@@ -52,9 +100,8 @@ class TestConsistency:
         us = [rng.standard_normal(30) for _ in range(PAIRS)]
         vs = [rng.standard_normal(20) for _ in range(PAIRS)]
         for t, u, v in zip(c.tolerance, us, vs):
-            scale = np.linalg.norm(u) * np.linalg.norm(J @ v) + np.linalg.norm(
-                u @ J
-            ) * np.linalg.norm(v)
+            # the sums of absolute products behind each side (core22), not ‖u‖‖Jv‖ + …
+            scale = np.abs(u) @ np.abs(J @ v) + np.abs(u @ J) @ np.abs(v)
             rule = (
                 CONSISTENCY_ROUNDOFFS * np.sqrt(50) * unit_roundoff(np.float64) + CONSISTENCY_RTOL
             ) * scale

@@ -109,7 +109,7 @@ class Consistency(NamedTuple):
         return (
             f"{a} and {b} {verdict}: uᵀJv = {x:.{digits}g} by {a}, {y:.{digits}g} by {b} "
             f"(random u, v; allowance {self.tolerance[k]:.2g}: round-off and a relative "
-            f"{CONSISTENCY_RTOL:g} of ‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖)"
+            f"{CONSISTENCY_RTOL:g} of Σ|uᵢ(Jv)ᵢ| + Σ|(uᵀJ)ⱼvⱼ|)"
         )
 
 
@@ -158,7 +158,7 @@ def agreement(
     Each map gives ``s = uᵀJv`` (``u·apply(v)``, or ``apply(u)·v`` when transposed).
     Two maps agree on a pair when ``|s_a − s_b|`` is within
     :func:`gradcheck._numerics.consistency_tolerance` of the pair's scale
-    ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖``, each norm taken from the form that gives it (from the one
+    ``Σ|uᵢ(Jv)ᵢ| + Σ|(uᵀJ)ⱼvⱼ|``, each sum taken from the form that gives it (from the one
     form when both are alike): the rounding of sums of ``n + m`` products of random
     sign, and a relative floor for forms accurate to less than round-off (an
     ill-conditioned solve, float32 internals; see ``CONSISTENCY_RTOL``).
@@ -183,28 +183,82 @@ def agreement(
         us = [rng.standard_normal(m) for _ in range(pairs)]
         vs = [rng.standard_normal(n) for _ in range(pairs)]
     floors = [magnitudes.floor(u, v) if magnitudes else 0.0 for u, v in zip(us, vs)]
-    values: dict[str, list[float]] = {f.name: [] for f in maps}
-    scales: dict[str, list[float]] = {f.name: [] for f in maps}
+    terms: dict[str, list[_Terms]] = {f.name: [] for f in maps}
     for u, v in zip(us, vs):
-        norm_u, norm_v = norm2(u), norm2(v)
         for f in maps:
             w = np.asarray(f.apply(u if f.transposed else v), dtype=np.float64)
-            with np.errstate(over="ignore", invalid="ignore"):
-                values[f.name].append(float(w @ v) if f.transposed else float(u @ w))
-            scales[f.name].append(norm2(w) * (norm_v if f.transposed else norm_u))
+            terms[f.name].append(_terms(w, v if f.transposed else u))
     out = []
     for i, a in enumerate(maps):
         for b in maps[i + 1 :]:
-            pair = tuple(zip(values[a.name], values[b.name]))
-            tol = tuple(
-                consistency_tolerance(
-                    roundoff, n + m, _scale(a, b, sa, sb), _floor(fl, sa, sb, roundoff)
-                )
-                for sa, sb, fl in zip(scales[a.name], scales[b.name], floors)
-            )
-            wrong = any(not abs(x - y) <= t for (x, y), t in zip(pair, tol))  # NaN: wrong
-            out.append(Consistency((a.name, b.name), pair, tol, wrong))
+            judged = [
+                _judge(roundoff, n + m, a, b, ta, tb, fl)
+                for ta, tb, fl in zip(terms[a.name], terms[b.name], floors)
+            ]
+            pair = tuple((ta.value, tb.value) for ta, tb in zip(terms[a.name], terms[b.name]))
+            tol = tuple(t for t, _ in judged)
+            out.append(Consistency((a.name, b.name), pair, tol, any(w for _, w in judged)))
     return out
+
+
+class _Terms(NamedTuple):
+    """One form's ``uᵀJv`` on one pair, as ``2^log2 · (dot, size)``: ``dot`` and ``size``
+    (``Σ|terms|``) of the products scaled by the largest entry of either factor, so that
+    neither overflows nor underflows (a vjp of 1.5e308 gave ``uᵀJv = inf`` by both forms
+    and a correct pair failed, core22 / attack20 A14)."""
+
+    dot: float
+    size: float
+    log2: float  # -inf: a zero vector
+
+    @property
+    def value(self) -> float:
+        """``uᵀJv`` itself, for the report (``±inf`` beyond float64)."""
+        with np.errstate(over="ignore"):
+            return float(self.dot * np.exp2(self.log2)) if self.dot else 0.0
+
+
+def _terms(w: Array, x: Array) -> _Terms:
+    """The :class:`_Terms` of ``w · x``."""
+    tw, tx = float(np.max(np.abs(w), initial=0.0)), float(np.max(np.abs(x), initial=0.0))
+    if not (math.isfinite(tw) and math.isfinite(tx)):  # inf or NaN: compared as such
+        with np.errstate(over="ignore", invalid="ignore"):
+            dot = float(w @ x)
+        return _Terms(dot, math.inf, 0.0)
+    if not (tw > 0 and tx > 0):
+        return _Terms(0.0, 0.0, -math.inf)
+    with np.errstate(under="ignore"):
+        sw, sx = w / tw, x / tx
+        return _Terms(float(sw @ sx), float(np.abs(sw) @ np.abs(sx)), math.log2(tw) + math.log2(tx))
+
+
+def _judge(
+    roundoff: float, size: int, a: LinearMap, b: LinearMap, ta: _Terms, tb: _Terms, floor: float
+) -> tuple[float, bool]:
+    """The allowance of one pair (for the report; ``inf`` beyond float64) and whether the
+    two forms disagree beyond it, compared in units of ``2^L``, ``L`` the larger of the
+    two forms' exponents, so that values of 1e308 neither overflow nor cancel to NaN.
+
+    The scale is ``Σ|uᵢ(Jv)ᵢ| + Σ|(uᵀJ)ⱼvⱼ|``, the sums of absolute products behind
+    each side (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1: the
+    rounding of a dot product is bounded by ``γₙ·Σ|xᵢyᵢ|``), not ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖``:
+    with outputs spanning 12 decades the norms pair the large entries of ``u`` with the
+    large entries of ``Jv`` that never multiply each other, and the allowance was 1e8
+    times ``uᵀJv`` (core22, /tmp/scale/mixed.py).
+    """
+    top = max(ta.log2, tb.log2)
+    if not math.isfinite(top):  # both forms are exactly 0, or one is not finite
+        gap = abs(ta.value - tb.value)
+        return 0.0, not gap <= 0.0
+    ra, rb = float(np.exp2(ta.log2 - top)), float(np.exp2(tb.log2 - top))
+    sa, sb = ta.size * ra, tb.size * rb
+    with np.errstate(over="ignore", under="ignore"):
+        fl = floor / float(np.exp2(top)) if floor > 0 else 0.0
+        tol = consistency_tolerance(
+            roundoff, size, _scale(a, b, sa, sb), _floor(fl, sa, sb, roundoff)
+        )
+        wrong = not abs(ta.dot * ra - tb.dot * rb) <= tol  # NaN: wrong
+        return float(tol * np.exp2(top)), wrong
 
 
 def _floor(floor: float, sa: float, sb: float, roundoff: float) -> float:
@@ -222,7 +276,7 @@ def _floor(floor: float, sa: float, sb: float, roundoff: float) -> float:
 
 
 def _scale(a: LinearMap, b: LinearMap, sa: float, sb: float) -> float:
-    """``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖``: each term from the form that gives it."""
+    """``Σ|uᵢ(Jv)ᵢ| + Σ|(uᵀJ)ⱼvⱼ|``: each term from the form that gives it."""
     if a.transposed == b.transposed:
         return 2 * max(sa, sb)
     return sa + sb

@@ -202,7 +202,7 @@ UNSEEN = 100.0
 #: The JVP–VJP consistency checks' tolerance (the core's
 #: ``gradcheck._consistency.agreement`` and the adapters' ``gradcheck._adapters``: one
 #: rule, :func:`consistency_tolerance`), in unit round-offs of the dtype the forms run
-#: in, times ``√(n + m)`` and the scale ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖``: each side of
+#: in, times ``√(n + m)`` and the scale ``Σ|uᵢ(Jv)ᵢ| + Σ|(uᵀJ)ⱼvⱼ|``: each side of
 #: ``uᵀJv`` is a sum of about ``n + m`` products, whose round-off grows like
 #: ``√(n + m)·u`` for random signs (Higham, *Accuracy and Stability of Numerical
 #: Algorithms*, §2.8 and §4.2; Higham & Mary, SIAM J. Sci. Comput. 41(5), 2019), and
@@ -238,7 +238,8 @@ def consistency_tolerance(roundoff: float, size: int, scale: float, floor: float
     Args:
         roundoff: the unit round-off the forms compute in.
         size: ``n + m``, the numbers of input and output entries.
-        scale: ``‖u‖‖Jv‖ + ‖uᵀJ‖‖v‖`` by the two forms compared (:func:`norm2`).
+        scale: ``Σ|uᵢ(Jv)ᵢ| + Σ|(uᵀJ)ⱼvⱼ|`` by the two forms compared (the sums of
+            absolute products behind each side, ``gradcheck._consistency``).
         floor: the round-off-only scale above (0: none).
 
     >>> f"{consistency_tolerance(2.0**-53, 100, 1.0):.3g}"
