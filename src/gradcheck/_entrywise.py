@@ -452,8 +452,9 @@ def _kept_scale(comp: cmp.Comparison, a: Array, k: Array) -> float:
     pass entries whose reach was 23% of the true scale (core22, A9)."""
     keep = np.ones(comp.numeric.shape, dtype=bool)
     keep[k] = False
-    big = np.maximum(np.abs(a), np.where(keep, np.abs(comp.numeric), 0.0))
-    return float(np.max(big, where=np.isfinite(big), initial=0.0))
+    kept = np.abs(comp.numeric)
+    claimed = float(np.max(np.abs(a), where=np.isfinite(a), initial=0.0))
+    return max(claimed, float(np.max(kept, where=keep & np.isfinite(kept), initial=0.0)))
 
 
 def _rescale(comp: cmp.Comparison, a: Array, fixed: bool) -> None:
