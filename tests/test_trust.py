@@ -367,7 +367,12 @@ class TestCostsThatCacheOrWriteTheirInput:
     ) -> None:
         x = np.random.default_rng(size).uniform(-2, 2, size).astype(dtype)
         right = gradcheck.check(_CachesOnIdentity(), x, np.cos(x), method=method, mode=mode)
-        assert right.status == "passed", str(right)
+        if dtype == np.float32 and method == "forward":
+            # float32 forward differences may not see 10% of a gradient entry: no
+            # pass then, with a bound above UNCERTAIN (core22); never a failure
+            assert right.status in ("passed", "inconclusive"), str(right)
+        else:
+            assert right.status == "passed", str(right)
         bad = np.cos(x)
         bad[::3] *= -1
         wrong = gradcheck.check(_CachesOnIdentity(), x, bad, method=method, mode=mode)
@@ -435,7 +440,9 @@ class TestRetryOutOfTheCostsDomain:
                 wrong = gradcheck.check(cost, params, grad, method=method)
             assert wrong.status != "passed", f"seed {seed}\n{wrong}"
             statuses.append(report.status)
-        assert statuses.count("passed") >= 10  # the check still concludes
+        # the check still concludes; float32 forward differences see 10% of the
+        # gradient less often (no pass with a bound above UNCERTAIN, core22): 7 of 40
+        assert statuses.count("passed") >= (5 if method == "forward" else 10)
 
     def test_a_cost_raising_there_is_no_error_either(self) -> None:
         cost, params, grad = _exp_case(2)  # overflowed at the classic central step
