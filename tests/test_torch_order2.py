@@ -261,7 +261,13 @@ class TestCorrectCasesPass:
         torch.manual_seed(0)
         model, x = make(), torch.randn(4, 3)
         report = gt.check_module(model, lambda m: m(x).sin().sum(), order=2, precision=precision)
-        assert report.status == "passed", report
+        if precision == "float64":
+            assert report.status == "passed", report
+        else:  # float32 differences of a float32 backward: a pass needs every entry's reach
+            # under 10% of its scale, which float32 steps do not always give (numerics.md,
+            # "Uncertain instead"); never a failure of this correct model
+            assert report.status in ("passed", "inconclusive"), report
+            assert not report.failed_parameters
         assert report.options["order"] == 2
         assert any(n.endswith(" / cotangent") for n in report.parameters)
 
