@@ -54,8 +54,11 @@ class TestTheRetrysScale:
         _rescale(c, a, fixed=True)
         assert c.scale == 0.9 and c.status.tolist() == ["ok", "ok"]
 
-    def test_a_larger_scale_is_kept(self) -> None:
+    def test_a_larger_scale_is_kept_and_the_rule_applies_on_it(self) -> None:
+        # estimates merged from a retry never raise the scale, and the 10% reach rule is
+        # applied again whatever the scale did: an ok entry with a reach of 40% of the
+        # scale passed a zero float32 backward with a bound of 8.8e7 (attack22 C6)
         a = np.array([0.9, 0.5])
         c = _comparison(np.array([0.9, 0.5]), np.array([0.2, 0.05]), ["ok", "ok"], 0.5)
         _rescale(c, a, fixed=False)
-        assert c.scale == 0.5 and c.status.tolist() == ["ok", "ok"]
+        assert c.scale == 0.5 and c.status.tolist() == ["uncertain", "ok"]
