@@ -40,7 +40,7 @@ from gradcheck._evaluate import GlobalRng
 from gradcheck._jacreport import consistency_result
 from gradcheck._numerics import consistency_tolerance, norm2
 from gradcheck._report import Diagnosis, ParameterResult, Report
-from gradcheck._torch_function import Function
+from gradcheck._torch_function import Function, fresh
 from gradcheck._torch_state import SeededRng, dense
 
 __all__ = [
@@ -126,7 +126,7 @@ def _grads(
 ) -> tuple[torch.Tensor, ...]:
     """``uᵀJ`` by autograd, a zero tensor for an input the outputs do not use."""
     gs = torch.autograd.grad(
-        list(outs), list(ins), [c.clone() for c in cots], retain_graph=True, allow_unused=True
+        list(outs), list(ins), fresh(list(cots)), retain_graph=True, allow_unused=True
     )
     return tuple(torch.zeros_like(x) if g is None else g for x, g in zip(ins, gs))
 
