@@ -158,46 +158,52 @@ class Fn:
         return builder(treedef)(out)
 
 
-class Jvp:
+class _Side(NamedTuple):
+    """What sets a jvp apart from a vjp on real views: the side of the map its result
+    lives on (layout, names), the form's name in errors, and how its argument is read."""
+
+    what: str
+    treedef: TreeDef
+    mask: tuple[bool, ...]
+    shapes: list[tuple[int, ...]]
+    names: list[str]
+    sign: float
+    argument: Callable[[Any], Any]
+
+
+class Form:
+    """A ``jvp`` or ``vjp`` on real views: its argument read as complex (``side.argument``),
+    its result's leaves as their real views on ``side``'s layout."""
+
+    def __init__(self, form: Callable[[Any, Any], Any], views: RealViews, side: _Side) -> None:
+        self.form, self.views, self.side = form, views, side
+
+    def __call__(self, tree: Any, argument: Any) -> Any:
+        s = self.side
+        value = self.form(self.views.params(tree), s.argument(argument))
+        leaves = _leaves(value, s.treedef, len(s.mask))
+        if leaves is None:
+            return value
+        return builder(s.treedef)(
+            [
+                _to_real(x, c, shape, name, s.what, s.sign)
+                for x, c, shape, name in zip(leaves, s.mask, s.shapes, s.names)
+            ]
+        )
+
+
+def Jvp(jvp: Callable[[Any, Any], Any], views: RealViews) -> Form:
     """``jvp`` on real views: tangent ``(dx, dy)`` as ``dx + i·dy``; ``J v`` as its view."""
-
-    def __init__(self, jvp: Callable[[Any, Any], Any], views: RealViews) -> None:
-        self.jvp, self.views = jvp, views
-
-    def __call__(self, tree: Any, tangent: Any) -> Any:
-        v = self.views
-        value = self.jvp(v.params(tree), v.params(tangent))
-        leaves = _leaves(value, v.out_treedef, len(v.out_mask))
-        if leaves is None:
-            return value
-        what = "jvp(params, tangent)"
-        return builder(v.out_treedef)(
-            [
-                _to_real(x, c, s, name, what)
-                for x, c, s, name in zip(leaves, v.out_mask, v.out_shapes, v.out_names)
-            ]
-        )
+    v = views
+    layout = (v.out_treedef, v.out_mask, v.out_shapes, v.out_names)
+    return Form(jvp, views, _Side("jvp(params, tangent)", *layout, 1.0, v.params))
 
 
-class Vjp:
+def Vjp(vjp: Callable[[Any, Any], Any], views: RealViews) -> Form:
     """``vjp`` on real views, in ``complex_convention`` (see the module's text)."""
-
-    def __init__(self, vjp: Callable[[Any, Any], Any], views: RealViews) -> None:
-        self.vjp, self.views = vjp, views
-
-    def __call__(self, tree: Any, cotangent: Any) -> Any:
-        v = self.views
-        value = self.vjp(v.params(tree), v.cotangent(cotangent))
-        leaves = _leaves(value, v.in_treedef, len(v.in_mask))
-        if leaves is None:
-            return value
-        what = "vjp(params, cotangent)"
-        return builder(v.in_treedef)(
-            [
-                _to_real(x, c, s, name, what, v.sign)
-                for x, c, s, name in zip(leaves, v.in_mask, v.in_shapes, v.in_names)
-            ]
-        )
+    v = views
+    layout = (v.in_treedef, v.in_mask, v.in_shapes, v.in_names)
+    return Form(vjp, views, _Side("vjp(params, cotangent)", *layout, v.sign, v.cotangent))
 
 
 def _parts(value: Any) -> tuple[Any, Any]:
