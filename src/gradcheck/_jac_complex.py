@@ -56,6 +56,8 @@ from gradcheck._jac_realviews import (
     has_complex,
     is_complex,
 )
+from gradcheck._jacoptions import Request
+from gradcheck._jacreport import BlockDiagnosis
 from gradcheck._linear import as_array
 from gradcheck._pytree import builder, flatten
 from gradcheck._report import Report
@@ -63,7 +65,7 @@ from gradcheck._report import Report
 __all__ = ["ComplexOutputs", "RealViews", "complex_check", "has_complex"]
 
 Array = np.ndarray[Any, Any]
-Check = Callable[..., Report]
+Check = Callable[[Request, BlockDiagnosis], Report]
 
 
 class ComplexOutputs(Exception):
@@ -141,23 +143,15 @@ def _no_complex_derivative(views: RealViews) -> None:
     )
 
 
-def complex_check(
-    check: Check,
-    fn: Callable[[Any], Any],
-    params: Any,
-    forms: tuple[Any, Any, Any],
-    options: dict[str, Any],
-    first: Any = None,
-) -> Report:
+def complex_check(check: Check, request: Request, first: Any = None) -> Report:
     """``check_jacobian`` of a problem with complex parameters or outputs, on real views.
 
     Args:
         check: the real check (``gradcheck._jacobian._real_check``).
-        fn, params: as the user gave them.
-        forms: the user's ``(jacobian, vjp, jvp)``.
-        options: the user's options (``complex_convention`` among them).
+        request: as the user asked it (``complex_convention`` among its options).
         first: ``fn``'s value at the parameters where the real check already has it.
     """
+    fn, params, options = request.fn, request.params, request.options
     convention = options.get("complex_convention") or "conjugate"
     check_convention(convention)
     if options.get("method") == "complex":
@@ -171,21 +165,21 @@ def complex_check(
     real_params = builder(treedef)(_real_params(names, leaves, mask))
     value = _probe(fn, params) if first is None else first
     views = _views(params, value, convention)
-    jacobian, vjp, jvp = forms
+    jacobian, vjp, jvp = request.jacobian, request.vjp, request.jvp
     if jacobian is not None:
         _no_complex_derivative(views)
         jac = Jacobian(jacobian, views)
         jacobian = jac if callable(jacobian) else jac.matrix(jacobian, "jacobian is")
     inner = {k: v for k, v in options.items() if k != "complex_convention"}
-    report = check(
-        Fn(fn, views),
-        real_params,
-        jacobian,
-        None if vjp is None else Vjp(vjp, views),
-        None if jvp is None else Jvp(jvp, views),
-        inner,
-        diagnose=block_diagnosis(views),
+    real = request._replace(
+        fn=Fn(fn, views),
+        params=real_params,
+        jacobian=jacobian,
+        vjp=None if vjp is None else Vjp(vjp, views),
+        jvp=None if jvp is None else Jvp(jvp, views),
+        options=inner,
     )
+    report = check(real, block_diagnosis(views))
     blocks = failed_blocks(report, views)
     if blocks:
         residual = cauchy_riemann(Fn(fn, views), real_params, views, options.get("seed", 0))

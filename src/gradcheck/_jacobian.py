@@ -167,38 +167,24 @@ def jacobian_check(
 ) -> Report:
     """:func:`check_jacobian`, whose option errors name ``caller``; a problem with
     complex parameters or outputs is checked on its real views (``gradcheck._jac_complex``)."""
-
-    def real(
-        fn: Any, params: Any, jacobian: Any, vjp: Any, jvp: Any, options: Any, **how: Any
-    ) -> Report:
-        return _real_check(fn, params, jacobian, vjp, jvp, options, caller, **how)
-
-    forms = (jacobian, vjp, jvp)
+    request = jo.Request(fn, params, jacobian, vjp, jvp, options, caller)
     complex_ok = caller == "check_jacobian"  # check_hessian: real parameters only
     if complex_ok and params is not None and callable(fn) and has_complex(params):
         jo.options(options, caller)
-        _forms_given(*forms)
-        return complex_check(real, fn, params, forms, options)
+        _forms_given(jacobian, vjp, jvp)
+        return complex_check(_real_check, request)
     try:
-        return real(fn, params, jacobian, vjp, jvp, options)
+        return _real_check(request)
     except ComplexOutputs as found:
         if not complex_ok:
             output_layout(found.value, "fn")  # raises, naming the complex output
-        return complex_check(real, fn, params, forms, options, found.value)
+        return complex_check(_real_check, request, found.value)
 
 
-def _real_check(
-    fn: Callable[[Any], Any],
-    params: Any,
-    jacobian: Any,
-    vjp: Callable[[Any, Any], Any] | None,
-    jvp: Callable[[Any, Any], Any] | None,
-    options: dict[str, Any],
-    caller: str,
-    diagnose: rep.BlockDiagnosis = diagnose_block,
-) -> Report:
+def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_block) -> Report:
     """The check of real parameters and outputs (``diagnose`` names a failed block's
     mistake in entrywise mode)."""
+    fn, params, jacobian, vjp, jvp, options, caller = request
     start = time.perf_counter()
     opts = jo.options(options, caller)
     _forms_given(jacobian, vjp, jvp)

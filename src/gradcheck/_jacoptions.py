@@ -22,7 +22,7 @@ from gradcheck._modes import (
 from gradcheck._numerics import check_method
 from gradcheck._options import NAMES
 
-__all__ = ["NOT_APPLICABLE", "Options", "fits_mode", "options", "record"]
+__all__ = ["NOT_APPLICABLE", "Options", "Request", "fits_mode", "options", "record"]
 
 #: ``check``'s options that have no meaning here, and why (``None``, their default,
 #: is accepted).
@@ -35,6 +35,20 @@ NOT_APPLICABLE = {
 }
 _METHODS = ("central", "forward", "richardson")
 _MODES = ("auto", "full", "directional")
+
+
+class Request(NamedTuple):
+    """One Jacobian check as asked: ``fn``, the parameters, the derivative's forms
+    (``None`` where not given), the user's options, and the caller that errors name
+    (``check_jacobian`` or ``check_hessian``)."""
+
+    fn: Callable[[Any], Any]
+    params: Any
+    jacobian: Any
+    vjp: Callable[[Any, Any], Any] | None
+    jvp: Callable[[Any, Any], Any] | None
+    options: dict[str, Any]
+    caller: str
 
 
 class Options(NamedTuple):
