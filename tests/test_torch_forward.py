@@ -12,6 +12,7 @@ import torch
 
 import gradcheck._torch_state as state
 import gradcheck.torch as gt
+from _torch_cases import OldStyleSin
 from gradcheck._torch_forward import batched_forward_grads
 from gradcheck._torch_state import RNG_SEED, SeededRng, forward_grads
 
@@ -108,24 +109,6 @@ class TestSameGradients:
         assert got is not None
         expected = np.exp(ts["a"].numpy()) * float(ts["b"].sum()) * ws[0].numpy()
         np.testing.assert_allclose(got[0]["a"], expected, rtol=1e-14)
-
-
-class OldStyleSin(torch.autograd.Function):
-    """sin with a ``jvp`` rule, old style (``ctx`` in forward): functorch refuses it."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_forward(x)
-        return torch.sin(x)
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    @staticmethod
-    def jvp(ctx: Any, t: torch.Tensor) -> torch.Tensor:
-        (x,) = ctx.saved_tensors
-        return t * torch.cos(x)
 
 
 class TestFallsBackToOneByOne:

@@ -12,25 +12,11 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 import gradcheck.torch as gt
+from _torch_cases import NumpyScale, NumpySin
 from gradcheck import GradcheckError
 from gradcheck._order2 import check_order
 
 MODES = ("full", "directional")
-
-
-class NumpySin(torch.autograd.Function):
-    """sin, whose backward is right but computed through NumPy (outside autograd)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        return torch.sin(x)
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-        (x,) = ctx.saved_tensors
-        out = np.cos(x.detach().cpu().numpy()) * g.detach().cpu().numpy()
-        return torch.from_numpy(out).to(g.dtype)
 
 
 class DetachedSin(NumpySin):
@@ -59,18 +45,6 @@ class OnceSin(NumpySin):
     def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return g * torch.cos(x)
-
-
-class NumpyScale(torch.autograd.Function):
-    """2x, backward through NumPy: its second derivative is 0, yet it is not differentiable."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        return 2 * x
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(2 * g.detach().cpu().numpy()).to(g.dtype)
 
 
 def _scaled_cos(c: float) -> Any:
