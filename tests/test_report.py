@@ -64,15 +64,6 @@ class TestPrinted:
         assert any(line.split()[:3] == ["b", "(2,)", "passed"] for line in lines)
 
 
-class TestEntryLabel:
-    def test_labels(self) -> None:
-        from gradcheck._report import entry_label
-
-        assert entry_label("W1", (2, 3)) == "W1[2, 3]"
-        assert entry_label("b", (0,)) == "b[0]"
-        assert entry_label("s", ()) == "s"
-
-
 class TestPrintedContradictsNothing:
     def test_kinks_are_not_in_the_diagnosis_count_and_wrong_entries_lead(self) -> None:
         x = np.array([0.0] * 8 + [0.7, -0.4, 1.1, 0.3, 0.9, -0.2, 0.5, 1.4, -0.8, 0.6, 0.1, 2.0])
