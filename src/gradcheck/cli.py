@@ -14,19 +14,18 @@ Exit codes (also in ``gradcheck --help`` and ``docs/cli.md``):
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import multiprocessing
-import os
 import pickle
 import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import Any, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 import numpy as np
 
 from gradcheck import __version__
+from gradcheck._cli_args import exited, load, run_options, seed_option
 from gradcheck._errors import GradcheckError
-from gradcheck._load import Problem, import_target_module, load_problem
+from gradcheck._load import Problem, import_target_module
 from gradcheck._report import Report
 from gradcheck._terminal import (
     BOLD,
@@ -129,25 +128,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seed(args: argparse.Namespace) -> dict[str, int]:
-    """``{"seed": S}`` from ``--seed S``, or ``{}`` without it."""
-    if args.seed is None:
-        return {}
-    if args.seed < 0:
-        raise GradcheckError(f"--seed {args.seed}: a seed is a non-negative integer (0, 1, ...)")
-    return {"seed": args.seed}
-
-
-def _options(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("method", "eps", "mode", "rtol", "atol")
-    opts = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    opts.update(_seed(args))
-    if getattr(args, "sample", None) is not None:
-        s = float(args.sample)
-        opts["sample"] = int(s) if s >= 1 and s.is_integer() else s
-    return opts
-
-
 def _executor(args: argparse.Namespace, problem: Problem) -> Executor | None:
     if args.workers is None:
         return None
@@ -187,51 +167,11 @@ def _check_picklable(problem: Problem) -> None:
             ) from exc
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
-    """Fail before a long check, not after it, on an output that cannot be written."""
-    examples = {"--json": "report.json", "--plot": "report.png", "--html": "report.html"}
-    html = getattr(args, "html", None)  # `sweep` has no --html
-    for flag, path in (("--json", args.json), ("--plot", args.plot), ("--html", html)):
-        if path is None:
-            continue
-        if os.path.isdir(path):
-            raise GradcheckError(
-                f"{flag} {path}: that is a folder; give a file name, e.g. "
-                f"{os.path.join(path, examples[flag])}"
-            )
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise GradcheckError(f"{flag} {path}: the folder {folder!r} does not exist")
-    if args.plot is not None:
-        if importlib.util.find_spec("matplotlib") is None:
-            raise GradcheckError("--plot needs matplotlib: pip install 'gradcheck[plot]'")
-        from gradcheck.plot import picture_format
-
-        picture_format(args.plot)
-
-
-def _load(args: argparse.Namespace) -> Problem:
-    _check_outputs(args)
-    arrays = None
-    if args.params:
-        from gradcheck._io import load_npz
-
-        arrays = load_npz(args.params)
-    return load_problem(args.target, arrays)
-
-
-def _exited(exc: SystemExit) -> GradcheckError:
-    return GradcheckError(
-        f"the target's code exited during the check (SystemExit({exc.code!r})): a cost, "
-        "gradient or loss must return a value, not call sys.exit() or parse the command line"
-    )
-
-
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from gradcheck._progress import ProgressBar
 
-    opts = _options(args)
-    problem = _load(args)
+    opts = run_options(args)
+    problem = load(args)
     executor = _executor(args, problem)
     bar = ProgressBar(err, enabled=False if args.quiet else None)
     try:
@@ -239,7 +179,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             {**opts, "progress": bar, **({"executor": executor} if executor else {})}
         )
     except SystemExit as exc:
-        raise _exited(exc) from exc
+        raise exited(exc) from exc
     finally:
         bar.close()
         if executor is not None:
@@ -266,8 +206,8 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     from gradcheck._engine import check
     from gradcheck._sweep import sweep
 
-    seed = _seed(args)
-    problem = _load(args)
+    seed = seed_option(args)
+    problem = load(args)
     if problem.kind != "numpy":
         raise GradcheckError(
             f"sweep works on (cost, params, grad) problems; {args.target} is a {problem.kind} "
@@ -294,7 +234,7 @@ def _sweep(args: argparse.Namespace, out: TextIO) -> int:
             points=args.points,
         )
     except SystemExit as exc:
-        raise _exited(exc) from exc
+        raise exited(exc) from exc
     colour = use_colour(out, args.no_color)
     head = f"step-size sweep ({result.method} differences, truncation order {result.order})"
     lines = [f"{BOLD}{head}{RESET}" if colour else head]
