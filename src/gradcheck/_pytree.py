@@ -4,7 +4,7 @@ Parameters are named by their path, keys and positions joined with dots
 (``"W1"``, ``"layers.0.W"``); a bare array is called ``"x"``. Names are unique: where
 two leaves would print alike (``{1: a, "1": b}``, ``{"a.b": x, "a": {"b": y}}``),
 their keys are written as JAX's ``keystr`` writes them, ``[1]`` and ``['1']``,
-``['a.b']`` and ``a.b`` (see :func:`unique_names`).
+``['a.b']`` and ``a.b`` (see :func:`unique_names`, in ``gradcheck._pytree_names``).
 
 >>> names, leaves, treedef = flatten({"W": [1.0, 2.0], "b": 3.0})
 >>> names
@@ -17,7 +17,7 @@ their keys are written as JAX's ``keystr`` writes them, ``[1]`` and ``['1']``,
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, NoReturn
 import numpy as np
 
 from gradcheck._errors import GradcheckError
+from gradcheck._pytree_names import BARE_NAME, Path, PathEntry, _plain, _strict, unique_names
 
 __all__ = [
     "BARE_NAME",
@@ -39,18 +40,6 @@ __all__ = [
     "unflatten",
     "unique_names",
 ]
-
-BARE_NAME = "x"
-
-
-class PathEntry(NamedTuple):
-    """One step of a leaf's path: a mapping key, or a list / tuple position."""
-
-    key: Any
-    position: bool = False
-
-
-Path = tuple[PathEntry, ...]
 
 
 @dataclass(frozen=True)
@@ -66,54 +55,6 @@ class TreeDef:
     @property
     def num_leaves(self) -> int:
         return 1 if self.kind == "leaf" else sum(c.num_leaves for c in self.children)
-
-
-def _plain(path: Path) -> str:
-    """Keys and positions joined with dots: the name of a leaf when it is unique."""
-    return ".".join(str(e.key) for e in path) or BARE_NAME
-
-
-def _strict(path: Path) -> str:
-    """The name that tells every path apart: keys that are not identifiers in brackets.
-
-    ``['a.b']``, ``[1]``, ``['1']``, ``layers.0.W``; a position stays a dotted number,
-    so a dict key and a position never print alike.
-    """
-    out = ""
-    for e in path:
-        if e.position or (isinstance(e.key, str) and e.key.isidentifier()):
-            out += f".{e.key}" if out else str(e.key)
-        else:
-            out += f"[{e.key!r}]"
-    return out or BARE_NAME
-
-
-def unique_names(paths: Sequence[Path]) -> list[str]:
-    """One name per path: dotted, and in keystr brackets where dotted names collide.
-
-    A leaf keeps its dotted name unless another leaf would print alike; then both are
-    written with :func:`_strict` names, until every name is unique. Keys that differ
-    but print alike even so (two objects with the same ``repr``) are an error.
-
-    >>> p = [(PathEntry("a.b"),), (PathEntry("a"), PathEntry("b")), (PathEntry("c"),)]
-    >>> unique_names(p)
-    ["['a.b']", 'a.b', 'c']
-    """
-    names = [_plain(p) for p in paths]
-    strict = [False] * len(paths)
-    while True:
-        counts = Counter(names)
-        clash = [i for i, n in enumerate(names) if counts[n] > 1]
-        if not clash:
-            return names
-        todo = [i for i in clash if not strict[i]]
-        if not todo:
-            raise GradcheckError(
-                f"two parameters are both named {names[clash[0]]!r}: their keys differ but "
-                "print alike; use distinct string keys"
-            )
-        for i in todo:
-            names[i], strict[i] = _strict(paths[i]), True
 
 
 def _dict_rebuilder(tree: Mapping[Any, Any], keys: tuple[Any, ...]) -> Callable[[list[Any]], Any]:
