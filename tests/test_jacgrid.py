@@ -72,6 +72,36 @@ class TestVectorEvaluator:
         else:
             assert ev([()]).tolist() == [out.tolist()]
 
+    @pytest.mark.parametrize(
+        "out",
+        [
+            np.array([[1.5, -2.0], [0.0, 4.0]]),
+            np.array([1, -2, 0, 4], dtype=np.int32),
+            np.array([True, False, True, True]),
+            np.array([1.5, -2.0, 0.0, 4.0], dtype=np.float32),
+            np.ma.masked_array([1.5, -2.0, 0.0, 4.0]),
+            [np.array([1.5, -2.0]), np.array([0.0, 4.0])],
+        ],
+    )
+    def test_a_bare_array_reads_as_its_one_leaf_tree(self, out: Any) -> None:
+        # a plain ndarray skips the tree walk: same row, dtype and names as a tree's
+        ev = evaluator(lambda p: out, np.ones(2), 4)
+        flat = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in flatten(out)[1]])
+        assert ev([()]).tolist() == [flat.tolist()]
+        assert ev.fold(np.ones(4), [()]).tolist() == [float(flat.sum())]
+        assert ev.result_dtype == np.result_type(*[np.asarray(x).dtype for x in flatten(out)[1]])
+
+    def test_a_bare_array_of_strings_is_refused(self) -> None:
+        ev = evaluator(lambda p: np.array(["a", "b"]), np.ones(2), 2)
+        with pytest.raises(GradcheckError, match="non-numeric"):
+            ev([()])
+
+    def test_a_bare_array_names_its_entry_as_out(self) -> None:
+        out = np.array([[1.0, 2.0], [np.nan, 3.0]])
+        ev = evaluator(lambda p: out, np.ones(2), 4)
+        with pytest.raises(GradcheckError, match=r"nan in output out\[1, 0\]"):
+            ev([()])
+
     def test_fold_is_each_row_times_u_and_keeps_no_row(self) -> None:
         x = np.array([1.0, 2.0])
         ev = evaluator(lambda p: {"a": p * 2, "b": p.sum()}, x, 3)

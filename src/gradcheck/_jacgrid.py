@@ -75,17 +75,15 @@ class VectorEvaluator(SerialEvaluator):
         return np.empty(count if self._fold is not None else (count, self.size))
 
     def _read(self, value: Any) -> Any:
-        names, leaves, treedef = flatten(value)
-        arrays = [as_array(x) for x in leaves]
-        if treedef.kind == "leaf":
-            names = ["out"]
-        flat = [np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays if _numeric(a)]
-        if len(flat) != len(arrays):
-            raise GradcheckError("fn returned non-numeric values: it must return real arrays")
-        if arrays:
-            self.result_dtype = np.result_type(*[_result_dtype(a) for a in arrays])
-        # one leaf: its flat view, copied once by ``_run`` into the row it returns
-        row = flat[0] if len(flat) == 1 else np.concatenate(flat) if flat else np.zeros(0)
+        if type(value) is np.ndarray and value.dtype.kind in "biuf":
+            # one real NumPy array, the common output: the same row, dtype and name
+            # ("out") as the tree walk gives, without it and the dtype tests (at
+            # N = 10³, 14-23 µs per evaluation instead of 67-102 µs: 11 per check)
+            names, arrays = ["out"], [value]
+            self.result_dtype = value.dtype
+            row = np.asarray(value, dtype=np.float64).reshape(-1)
+        else:
+            names, arrays, row = self._tree_row(value)
         if row.size != self.size:
             raise GradcheckError(
                 f"fn returned {row.size} values here but {self.size} at the parameters: its "
@@ -106,6 +104,21 @@ class VectorEvaluator(SerialEvaluator):
                 where = _out_label(names, arrays, int(bad[0]))
                 raise NonFinite(f"fn returned {row[bad[0]]} in output {where} ")
         return row if self._fold is None else total
+
+    def _tree_row(self, value: Any) -> tuple[list[str], list[Array], Array]:
+        """A pytree output's leaf names, leaves and flat row (its leaves concatenated)."""
+        names, leaves, treedef = flatten(value)
+        arrays = [as_array(x) for x in leaves]
+        if treedef.kind == "leaf":
+            names = ["out"]
+        flat = [np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays if _numeric(a)]
+        if len(flat) != len(arrays):
+            raise GradcheckError("fn returned non-numeric values: it must return real arrays")
+        if arrays:
+            self.result_dtype = np.result_type(*[_result_dtype(a) for a in arrays])
+        # one leaf: its flat view, copied once by ``_run`` into the row it returns
+        row = flat[0] if len(flat) == 1 else np.concatenate(flat) if flat else np.zeros(0)
+        return names, arrays, row
 
 
 def _numeric(a: Array) -> bool:
