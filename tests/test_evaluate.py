@@ -72,6 +72,43 @@ class TestPerturbation:
             ev([(Delta(0, 0, 1e-3),), (Delta(0, 1, 1e-3),)])
         assert len(calls) == 2
 
+    @pytest.mark.parametrize("whole", [slice(None), slice(0, 4), slice(-4, None)])
+    def test_a_write_to_a_leaf_not_moved_whole_by_the_batch_is_refused(self, whole: slice) -> None:
+        # "a" is moved whole (its comparison is skipped: the final restore copies it
+        # back), "b" is not: the write to "b" is seen, on a batch of one or two points
+        def vandal(p: Any) -> float:
+            p["b"][0] = 7.0
+            return float(np.sum(p["a"]))
+
+        tree = {"a": np.ones(4), "b": np.ones(3)}
+        step = Delta(0, whole, np.full(4, 1e-3))
+        for points in ([(step,)], [(step,), (step,)]):
+            ev = _evaluator(vandal, tree)
+            with pytest.raises(GradcheckError, match=r"modified the parameters.*'b' changed"):
+                ev(points)
+            assert ev.restored_whole == {0}
+
+    def test_a_write_after_a_whole_leaf_was_put_back_mid_batch_is_refused(self) -> None:
+        # "a" is moved whole at the first point and put back before the second, which
+        # moves "b" only: the cost's write to "a" there is not undone by a restore
+        def vandal(p: Any) -> float:
+            if p["b"][0] != 1.0:
+                p["a"][1] = 7.0
+            return float(np.sum(p["a"]))
+
+        ev = _evaluator(vandal, {"a": np.ones(4), "b": np.ones(3)})
+        points = [(Delta(0, slice(None), np.full(4, 1e-3)),), (Delta(1, slice(None), np.ones(3)),)]
+        with pytest.raises(GradcheckError, match=r"modified the parameters.*'a' changed"):
+            ev(points)
+        assert ev.restored_whole == {1}
+
+    def test_a_part_of_a_leaf_is_not_restored_whole(self) -> None:
+        ev = _evaluator(lambda p: float(np.sum(p)), np.ones(4))
+        ev([(Delta(0, slice(1, 4), np.ones(3)),), (Delta(0, 2, 1e-3),)])
+        assert ev.restored_whole == set()
+        ev([(Delta(0, slice(0, 4), np.ones(4)),)])
+        assert ev.restored_whole == {0} and ev.leaves[0].tolist() == [1.0] * 4
+
 
 #: parameters, and a rebinding of their container's entries that a cost may do
 REBINDS: list[tuple[Any, Callable[[Any], Any]]] = [
