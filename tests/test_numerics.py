@@ -134,6 +134,15 @@ class TestEntryScaleAndSteps:
         )
         assert entry_scale(mag)[0] == pytest.approx(rms_of(mag))
 
+    @pytest.mark.parametrize("s", [1e-160, 1e-141, 1e-140, 1e-139, 1e-100, 1.0, 1e150, 1e152])
+    def test_the_rms_from_plain_squares_is_the_scaled_one(self, s: float) -> None:
+        # where Σθ² is trusted (NORM2_SQUARES_SAFE) it is summed as it is; across that
+        # border and below it the RMS is the one of the array scaled by its largest
+        mag = np.abs(np.random.default_rng(3).standard_normal(10**5)) * s
+        top = float(mag.max())
+        scaled = top * np.sqrt(float((mag / top) @ (mag / top)) / mag.size)
+        assert rms_of(mag) == pytest.approx(scaled, rel=1e-13)
+
     @pytest.mark.parametrize("mag", [np.zeros(0), np.zeros(3)])
     def test_an_empty_or_zero_array_has_rms_zero(self, mag: np.ndarray) -> None:  # type: ignore[type-arg]
         assert rms_of(mag) == 0.0
