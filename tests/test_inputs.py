@@ -140,7 +140,13 @@ class TestParameters:
 
     @pytest.mark.parametrize(
         ("value", "dtype"),
-        [(1e308, "float64"), (-1.7e308, "float64"), (9e307, "float64"), (3e38, "float32")],
+        [
+            (1e308, "float64"),
+            (-1.7e308, "float64"),
+            (9e307, "float64"),
+            (3e38, "float32"),
+            (-2e38, "float32"),
+        ],
     )
     def test_huge_parameters_blame_the_step_not_the_cost(self, value: float, dtype: str) -> None:
         # only where θ ± h overflows: 1e160 or 1e300 are checked (tests/test_trust.py)

@@ -65,12 +65,16 @@ def _check_magnitude(name: str, arr: Array) -> None:
     computed without overflow, ``gradcheck._numerics.rms_of``), so θ ± h stays finite
     for entries below half the dtype's largest value.
     """
-    mag = np.abs(arr.reshape(-1), dtype=np.float64)
-    if not mag.size:
+    flat = arr.reshape(-1)
+    if not flat.size:
         return
-    top = float(np.max(mag))
+    if flat.dtype.kind == "f":  # the largest magnitude without an N-long temporary
+        top = max(float(np.max(flat)), -float(np.min(flat)))
+    else:
+        top = float(np.max(np.abs(flat, dtype=np.float64)))
     if top < float(np.finfo(arr.dtype).max) / 2:
         return
+    mag = np.abs(flat, dtype=np.float64)
     i = tuple(int(t) for t in np.unravel_index(int(np.argmax(mag)), arr.shape))
     raise GradcheckError(
         f"parameter {name!r} has entries as large as {top:.3g} (index {i}), over half "
