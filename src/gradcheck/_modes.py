@@ -29,7 +29,7 @@ array([5, 6, 9])
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
@@ -135,7 +135,8 @@ class Directional:
     name: ClassVar[ModeName] = "directional"
 
     def __post_init__(self) -> None:
-        for option, value in asdict(self).items():
+        for option in (f.name for f in fields(self)):  # not asdict: it deep-copies
+            value = getattr(self, option)
             why = DIRECTIONAL_OPTIONS[option](value)
             if why:
                 raise GradcheckError(f"option mode=Directional({option}={value!r}){why}")
