@@ -82,6 +82,7 @@ class TorchBackward:
         self.inputs = tuple(point)
         self.broken: set[str] = set()  # gradients whose double backward raises
         self._point: tuple[dict[str, torch.Tensor], list[Any]] | None = None
+        self._served = False  # whether grad has read G at the point from the kept graph
         self.devices = {n: t.device for n, t in {**point, **cotangents}.items()}
         self.point = {
             n: t.detach().cpu().numpy().copy() for n, t in {**point, **cotangents}.items()
@@ -160,8 +161,20 @@ class TorchBackward:
         return self._point
 
     def grad(self, params: dict[str, Array]) -> dict[str, Array]:
-        """``G(x, w)``: the gradient of every checked input (zeros where unused)."""
-        _, gs = self._graph(params, False)
+        """``G(x, w)``: the gradient of every checked input (zeros where unused).
+
+        The first evaluation at the point reads the kept graph's gradients
+        (:meth:`at_point`), which that graph's call of the function computed already:
+        ``check_jacobian`` asks for ``G`` there first (its output's layout), then again
+        for its determinism test, which so compares two calls of the function still
+        (the kept graph's and a fresh one), one call fewer than before. Later
+        evaluations, at the point too, call the function afresh.
+        """
+        if not self._served and same_point(params, self.point):
+            self._served = True
+            _, gs = self.at_point()
+        else:
+            _, gs = self._graph(params, False)
         return {n: self._array(n, g) for n, g in zip(self.inputs, gs)}
 
     def _array(self, name: str, g: torch.Tensor | None) -> Array:
