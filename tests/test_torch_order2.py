@@ -485,6 +485,31 @@ class TestEvaluationCounts:
             served, fresh = (backward.grad(dict(backward.point)) for _ in range(2))
             assert np.array_equal(served["input0"], fresh["input0"])
 
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("factor", [2.0, 1.001])
+    def test_only_first_order_catches_a_wrong_backward_with_a_consistent_double(
+        self, mode: str, factor: float
+    ) -> None:
+        # why order=2 keeps its first-order check (docs/second-order.md, call by call):
+        # the second-order blocks compare the double backward with differences of the
+        # backward, which agree for any differentiable backward, right or wrong
+        class Scaled(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+                ctx.save_for_backward(x)
+                return torch.sin(x)
+
+            @staticmethod
+            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+                (x,) = ctx.saved_tensors
+                return factor * g * torch.cos(x)
+
+        report = gt.check_function(Scaled.apply, _x(), order=2, mode=mode, modes=("rev",))
+        assert report.status == "failed"
+        assert report.parameters["input0"].status == "failed"
+        blocks = {n: p.status for n, p in report.parameters.items() if " / " in n}
+        assert blocks and set(blocks.values()) == {"passed"}
+
     @pytest.mark.parametrize("fn", [NumpySin.apply, DetachedSin.apply, torch.sin])
     def test_the_kept_graph_gives_a_fresh_graphs_double_backward(
         self, fn: Any, monkeypatch: pytest.MonkeyPatch
