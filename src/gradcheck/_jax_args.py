@@ -24,6 +24,7 @@ import numpy as np
 
 from gradcheck._adapter_complex import real_dtype
 from gradcheck._errors import GradcheckError
+from gradcheck._jax_forward import jvp_gradient
 from gradcheck._pytree import PathEntry, unique_names
 
 __all__ = [
@@ -145,18 +146,18 @@ def fold(out: Any, w: Any) -> Any:
 
 
 def forward_gradient(fn: Callable[[list[Any]], Any], xs: Sequence[Any]) -> list[Any]:
-    """The gradient of a real scalar ``fn`` by JVPs (``jax.jacfwd``, so ``custom_jvp``
-    rules run); a complex leaf's in JAX's convention ``∂/∂x − i ∂/∂y``, from the JVPs of
-    its real view (``jax.jacfwd`` takes real inputs only)."""
+    """The gradient of a real scalar ``fn`` by JVPs (``gradcheck._jax_forward``, chunked;
+    ``custom_jvp`` rules run); a complex leaf's in JAX's convention ``∂/∂x − i ∂/∂y``,
+    from the JVPs of its real view (``jax.jacfwd`` takes real inputs only)."""
     mask = [bool(jnp.iscomplexobj(x)) for x in xs]
     if not any(mask):
-        return list(jax.jacfwd(fn)(list(xs)))
+        return jvp_gradient(fn, list(xs))
     views = [jnp.stack([x.real, x.imag], axis=-1) if c else x for x, c in zip(xs, mask)]
 
     def real(rs: list[Any]) -> Any:
         return fn([jax.lax.complex(r[..., 0], r[..., 1]) if c else r for r, c in zip(rs, mask)])
 
-    grads = jax.jacfwd(real)(views)
+    grads = jvp_gradient(real, views)
     return [g[..., 0] - 1j * g[..., 1] if c else g for g, c in zip(grads, mask)]
 
 
