@@ -220,3 +220,45 @@ class TestUserState:
             assert random.getstate() == states[2]
         finally:
             _Two.careful = True
+
+
+class TestSideChecksShareOnePass:
+    """The batched and undefined checks read one fresh pass of fn, not one each."""
+
+    @pytest.mark.parametrize("outputs", [1, 2])
+    @pytest.mark.parametrize("n", [3, 50])
+    def test_calls_of_fn(self, outputs: int, n: int) -> None:
+        from gradcheck._evaluate import GlobalRng
+        from gradcheck._torch_batched import side_checks
+        from gradcheck._torch_function import Function
+        from gradcheck._torch_state import RNG_SEED, SeededRng
+
+        calls = [0]
+
+        def fn(x: torch.Tensor) -> Any:
+            calls[0] += 1
+            out = torch.sin(x) * torch.roll(x, 1)
+            return (out, torch.tanh(x)) if outputs == 2 else out
+
+        x = torch.linspace(-1, 1, n, dtype=torch.float64, requires_grad=True)
+        f = Function(fn, [x], [0], ["input0"], 0)
+        calls[0] = 0
+        checks = side_checks(f, SeededRng(RNG_SEED), GlobalRng(), None, True)
+        assert [c.option for c in checks] == ["batched_grad", "undefined_grad"]
+        assert {r.status for c in checks for r in c.results.values()} <= {"passed"}
+        assert any("takes undefined (None) cotangents as zero" in m for m in checks[1].messages)
+        # one shared pass, then one per undefined case: all outputs', and each alone
+        assert calls[0] == 1 + (1 if outputs == 1 else 1 + outputs)
+
+    @pytest.mark.parametrize(("batched", "undefined"), [(False, True), (None, False)])
+    def test_one_check_alone_still_runs(self, batched: bool | None, undefined: bool) -> None:
+        from gradcheck._evaluate import GlobalRng
+        from gradcheck._torch_batched import side_checks
+        from gradcheck._torch_function import Function
+        from gradcheck._torch_state import RNG_SEED, SeededRng
+
+        x = torch.linspace(-1, 1, 4, dtype=torch.float64, requires_grad=True)
+        f = Function(torch.sin, [x], [0], ["input0"], 0)
+        checks = side_checks(f, SeededRng(RNG_SEED), GlobalRng(), batched, undefined)
+        assert [c.option for c in checks] == (["undefined_grad"] if undefined else ["batched_grad"])
+        assert side_checks(f, SeededRng(RNG_SEED), GlobalRng(), False, False) == []

@@ -383,10 +383,11 @@ def side_checks(
         return [SideCheck(o, {}, (f"{o}: {note}",)) for o, on in asked if on]
     checks = []
     with seeded():
-        if batched is not False:
-            checks.append(
-                batched_backward(fresh_graph(f, seeded, rng), len(f.diff) > 1, bool(batched))
-            )
-        if undefined:
-            checks.append(undefined_backward(fresh_graph(f, seeded, rng)))
+        # one pass serves both: the batched check keeps its graph (retain_graph), and
+        # the undefined check reads only its layout, each case on a pass of its own
+        graph = fresh_graph(f, seeded, rng) if batched is not False or undefined else None
+        if graph is not None and batched is not False:
+            checks.append(batched_backward(graph, len(f.diff) > 1, bool(batched)))
+        if graph is not None and undefined:
+            checks.append(undefined_backward(graph))
     return checks
