@@ -41,7 +41,8 @@ file first, then every other test the map says reaches the mutated function.
 - ``only_mutate``: the modules of ``MODULES`` below: the issue's list (comparison,
   numerics, engine, modes, directional, localisation, diagnosis, summary, evaluation,
   pytree, adapters, io, cli), the modules the engine was later split into (``_plan``,
-  ``_entrywise``, ``_build``, ``_directional_check``), the verdict rules added since
+  ``_entrywise`` and what it was split into (``_entries``, ``_retry``), ``_build``,
+  ``_directional_check``), the verdict rules added since
   (``_precision``, ``_nearby``, ``_kinks``), what keeps a torch model's state intact
   (``_torch_state``), the adapters' shared precision routes and tolerances
   (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the
@@ -108,6 +109,8 @@ MODULES = (
     "_kinks",
     "_build",
     "_entrywise",
+    "_entries",
+    "_retry",
     "_modes",
     "_directional_check",
     "_directional",
