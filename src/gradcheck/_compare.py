@@ -86,7 +86,9 @@ def _overflow_is_inf(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     huge ``rtol`` is beyond float64, and an infinite allowance is then the right value
     (the entry is ``uncertain``; with a fixed tolerance, what the user asked for).
     Without this, a check warns, an error under ``-W error`` and pytest's
-    ``filterwarnings = error``."""
+    ``filterwarnings = error``. Applied by assignment after each ``def``, not as
+    ``@_overflow_is_inf``: mutmut makes no mutant of a decorated function
+    (``make mutate``, docs/testing.md)."""
 
     @functools.wraps(fn)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -147,7 +149,6 @@ def _table_spread(vals: Array, h: Array) -> Array:
     return _richardson(*c)[1]
 
 
-@_overflow_is_inf
 def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
     """The method's derivative estimate from the stage-1 values (columns = STAGE1)."""
     if method == "central":
@@ -158,6 +159,9 @@ def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
         return np.asarray(np.imag(vals[:, 0]) / h, dtype=np.float64)
     c = [_central(vals[:, i], vals[:, i + 1], h * s) for i, s in ((0, 1), (2, 0.5), (4, 0.25))]
     return _richardson(*c)[0]
+
+
+first_estimate = _overflow_is_inf(first_estimate)
 
 
 @dataclass
@@ -290,11 +294,13 @@ def shown_roundoff(*values: float | Array) -> float:
     return 0.0
 
 
-@_overflow_is_inf
 def roundoff(method: Method, sigma: float | Array, h: Array) -> Array:
     """Each entry's ``ν = NOISE_GAIN · σ / h``: the round-off its difference quotient
     inherits from the cost's noise (``inf`` where that is beyond float64)."""
     return np.asarray(NOISE_GAIN[method] * sigma / h, dtype=np.float64)
+
+
+roundoff = _overflow_is_inf(roundoff)
 
 
 def _gradient_scale(analytic: Array, numeric: Array, floor: float) -> float:
@@ -317,7 +323,6 @@ def roundoff_limited(c: Comparison, noise: Array) -> Array:
     return np.asarray(c.fd_error <= (1.0 + NOISE_SPREAD) * noise, dtype=bool)
 
 
-@_overflow_is_inf
 def examined(
     method: Method,
     analytic: Array,
@@ -353,6 +358,9 @@ def examined(
         least = tol + mismatch + SAFETY * noise  # e is at least ν
         out |= (worst > UNCERTAIN * scale) & (least <= UNCERTAIN * scale)
     return np.asarray(out)
+
+
+examined = _overflow_is_inf(examined)
 
 
 def noise_for(method: Method, sigma: float | Array, h: Array, fixed: bool) -> Array | None:
@@ -391,7 +399,6 @@ def on_model_scale(c: Comparison, model_scale: float, model_peak: float) -> Comp
     return dataclasses.replace(c, status=status, scale=model_scale, peak=model_peak)
 
 
-@_overflow_is_inf
 def tolerance(
     method: Method,
     analytic: Array,
@@ -421,7 +428,9 @@ def tolerance(
     return np.asarray(base + rtol * big + noise, dtype=np.float64)
 
 
-@_overflow_is_inf
+tolerance = _overflow_is_inf(tolerance)
+
+
 def compare(
     method: Method,
     analytic: Array,
@@ -532,3 +541,6 @@ def compare(
     return Comparison(
         numeric, mismatch, tol, fd_error, status, reach, flat, scale, kink, bracketed, peak=peak
     )
+
+
+compare = _overflow_is_inf(compare)
