@@ -7,6 +7,7 @@ import dataclasses
 import io
 import itertools
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from gradcheck._summary import (
     NO_BOUND,
     RANK,
     WORST,
+    ZERO_GRADIENT,
     inconclusive,
     overall_status,
     parameter_status,
@@ -643,3 +645,97 @@ class TestWhatEntriesAndNotesSay:
         c = dataclasses.replace(c, bracketed=np.array([True, False]))
         notes = summarise([("W", a.copy(), c, np.arange(2))], [a], 0.0).notes
         assert notes[0].startswith("W: 1 entries sit at a kink")
+
+
+class TestDifferenceNoiseAndTheZeroGradientNote:
+    """What the report states beside the statuses: its difference, its noise, every
+    parameter's notes, and the note of a gradient that is zero to within its error."""
+
+    def test_the_difference_over_every_parameter(self) -> None:
+        a, n = np.array([0.1, 0.0, 0.0, 0.0]), np.array([0.3, 0.0, 0.0, 0.0])
+        b = np.array([0.2, 0.1])
+        report = summary(
+            {
+                "W": (a, n, np.full(4, 1e-9), ["wrong", "ok", "ok", "ok"]),
+                "b": (b, b.copy(), np.full(2, 1e-9), ["ok", "ok"]),
+            }
+        )
+        assert report.parameters["W"].difference == pytest.approx(0.2 / 0.4)
+        assert report.parameters["b"].difference == 0.0
+        whole = 0.2 / (np.hypot(0.1, np.hypot(0.2, 0.1)) + np.hypot(0.3, np.hypot(0.2, 0.1)))
+        assert report.difference == pytest.approx(whole)
+
+    def test_two_zero_gradients_differ_by_zero(self) -> None:
+        z = np.zeros(3)
+        report = summary({"W": (z, z.copy(), np.zeros(3), ["ok"] * 3)})
+        assert report.difference == 0.0 and report.parameters["W"].difference == 0.0
+        assert report.status == "passed" and ZERO_GRADIENT not in report.messages
+
+    @pytest.mark.parametrize("sigma", [0.0, 0.25, 3e-17])
+    def test_the_noise_is_the_measured_one(self, sigma: float) -> None:
+        a = np.array([1.0, 2.0])
+        c = comparison(a, a.copy(), np.full(2, 1e-9), ["ok", "ok"])
+        outcome = summarise([("W", a.copy(), c, np.arange(2))], [a], sigma)
+        report = build_report(outcome, evaluations=3, start=time.perf_counter(), options={})
+        assert report.noise == sigma
+
+    def test_every_parameters_notes_are_kept(self) -> None:
+        a = np.array([1.0, 2.0])
+        report = summary(
+            {name: (a, a.copy(), np.full(2, 1e-9), ["uncertain", "ok"]) for name in ("W", "b", "c")}
+        )
+        unresolved = [m for m in report.messages if "could not be resolved" in m]
+        assert [m.split(":")[0] for m in unresolved] == ["W", "b", "c"]
+
+    def test_a_zero_gradient_within_its_error_says_so(self) -> None:
+        z = np.zeros(4)
+        report = summary({"W": (z, z.copy(), np.zeros(4), ["uncertain", "ok", "ok", "ok"])})
+        assert report.status == "inconclusive"
+        assert report.messages[-1] == ZERO_GRADIENT
+
+    @pytest.mark.parametrize("status", ["ok", "wrong"])
+    def test_a_zero_gradient_that_passes_or_fails_has_no_such_note(self, status: str) -> None:
+        z = np.zeros(4)
+        report = summary({"W": (z, z.copy(), np.zeros(4), [status, "ok", "ok", "ok"])})
+        assert report.status == ("passed" if status == "ok" else "failed")
+        assert ZERO_GRADIENT not in report.messages
+
+    @pytest.mark.parametrize(("tolerance", "noted"), [(1e-5, True), (1e-3, False), (1.0, False)])
+    def test_the_note_needs_a_screen_the_noise_did_not_swamp(
+        self, tolerance: float, noted: bool
+    ) -> None:
+        # Every |a| and |D| (1e-3, 2e-3) lies within its reach (1); the screen's
+        # tolerance must stay within UNCERTAIN (0.1) of the scale (2e-3): 2e-4.
+        a = np.array([1e-3, 2e-3])
+        c = comparison(a, a.copy(), np.full(2, tolerance), ["uncertain", "ok"])
+        c = dataclasses.replace(c, reach=np.ones(2))
+        notes = summarise([("W", a.copy(), c, np.arange(2))], [a], 0.0).notes
+        assert (ZERO_GRADIENT in notes) is noted
+
+    def test_an_entry_beyond_its_reach_is_not_zero(self) -> None:
+        a = np.array([1e-3, 2e-3])
+        c = comparison(a, a.copy(), np.full(2, 1e-9), ["uncertain", "ok"])
+        c = dataclasses.replace(c, reach=np.array([1.0, 2e-3 * (1 - 1e-12)]))
+        notes = summarise([("W", a.copy(), c, np.arange(2))], [a], 0.0).notes
+        assert ZERO_GRADIENT not in notes
+
+
+class TestAStoppedCheckClaimsNothing:
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+    def test_no_difference_no_noise_and_the_parameters_real_dtype(self, dtype: Any) -> None:
+        w = np.linspace(0.1, 1.0, 6).astype(dtype)
+        outcome = inconclusive(["W", "b"], [w, np.ones(2, dtype=np.float32)], "why")
+        report = build_report(outcome, evaluations=2, start=time.perf_counter(), options={})
+        assert report.status == "inconclusive" and report.noise == 0.0
+        assert math.isnan(report.difference)
+        assert report.parameters["W"].dtype == str(np.dtype(dtype).type(0).real.dtype)
+        assert report.parameters["b"].dtype == "float32"
+        assert all(math.isnan(p.difference) for p in report.parameters.values())
+
+    def test_a_nondeterministic_check_reports_it_end_to_end(self) -> None:
+        params = {"W": np.linspace(0.1, 1.0, 4).astype(np.float32)}
+        report = gradcheck.check(_noisy(), params, {"W": 2 * params["W"]})
+        assert report.status == "inconclusive" and report.noise == 0.0
+        assert math.isnan(report.difference) and math.isnan(report.parameters["W"].difference)
+        assert report.parameters["W"].dtype == "float32"
+        assert math.isnan(json.loads(report.to_json())["difference"] or math.nan)

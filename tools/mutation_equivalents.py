@@ -35,6 +35,17 @@ _ALREADY_FLOAT64 = (
     "times entry_scale()'s float64 array, already float64"
 )
 
+_ANY_NEGATIVE_SIZE = (
+    "g.reshape(-2) instead of g.reshape(-1): NumPy (2.4.6 here) reads any negative "
+    "size as the one unknown dimension, so both flatten g alike"
+)
+_STOPPED_STATUS = (
+    "the stopped check's Outcome without status='inconclusive' (None): build_report then "
+    "takes overall_status of its parameters, every one 'inconclusive', which is "
+    "'inconclusive'; the only caller (_engine._run) has at least one parameter, as "
+    "check() refuses empty params first"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._diagnose.x__labels__mutmut_1": (
         "the default of pair False → True: the only caller (_scattered) always passes pair"
@@ -95,8 +106,12 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x__parameter__mutmut_1": (
         "the default of pair False → True: the only caller (summarise) always passes pair"
     ),
-    "gradcheck._summary.x__parameter__mutmut_6": (
-        "g.reshape(-2) instead of g.reshape(-1): NumPy (2.4.6 here) reads any negative "
-        "size as the one unknown dimension, so both flatten g alike"
+    "gradcheck._summary.x__parameter__mutmut_6": _ANY_NEGATIVE_SIZE,
+    "gradcheck._summary.x__zero_within_error__mutmut_13": _ANY_NEGATIVE_SIZE,
+    "gradcheck._summary.x_summarise__mutmut_43": _ANY_NEGATIVE_SIZE,
+    "gradcheck._summary.x_summarise__mutmut_1": (
+        "the default of j0 1.0 → 2.0: the only caller (_entrywise.entrywise) always passes j0"
     ),
+    "gradcheck._summary.x_inconclusive__mutmut_28": _STOPPED_STATUS,
+    "gradcheck._summary.x_inconclusive__mutmut_33": _STOPPED_STATUS,
 }
