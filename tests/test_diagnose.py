@@ -505,3 +505,14 @@ class TestTransposeFitsTheJudgedEntries:
         n[0, 2], status[0, 2] = (9.0, -9.0), "nonsmooth"
         d = diagnose(true.transpose(1, 0, 2), n, status=status, pair=True)
         assert d.kind == "transpose"
+
+
+class TestAFactorBeyondFloat64:
+    """A factor past float64's range (1e154 against 1e-155: c = 1e309) overflows the
+    least-squares quotient; with the wrong sign it is still named, with no warning."""
+
+    @pytest.mark.parametrize("size", [100, 400])
+    def test_the_wrong_sign_is_named(self, size: int) -> None:
+        numeric = np.full(size, 1e-155)
+        d = diagnose(np.full(size, -1e154), numeric)
+        assert d.kind == "sign" and d.factor is not None and d.factor < -1e308
