@@ -978,3 +978,46 @@ class TestEmptyInputs:
         m.weight = nn.Parameter(torch.zeros(2, 0))
         with pytest.raises(GradcheckError, match=r"^weight has no entries"):
             gt.check_module(m, lambda mm: mm(torch.zeros(3, 0)).sum())
+
+
+class TestRulesOfAnUnrepeatableFn:
+    """attack23 D5: noise from a user-held Generator (which the check cannot reseed)
+    makes the two rules run on different draws: their disagreement is no verdict."""
+
+    @pytest.mark.parametrize("seed", [0, 3])
+    @pytest.mark.parametrize("shape", [(4, 3), (7,)])
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_both_modes_are_inconclusive_not_failed(
+        self, dtype: Any, shape: tuple[int, ...], seed: int
+    ) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        mu = torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(seed))
+        fn = lambda t: t * torch.randn(t.shape, generator=gen, dtype=t.dtype)  # noqa: E731
+        report = gt.check_function(fn, mu.requires_grad_())
+        assert report.status == "inconclusive", str(report)
+        assert {p.status for p in report.parameters.values()} == {"inconclusive"}
+        assert report.parameters["consistency: jvp vs vjp"].diagnosis is None
+        assert "consistency" not in report.options
+        assert any(m.startswith("the cost is not deterministic") for m in report.messages)
+        assert not any("one of the two rules is wrong" in m for m in report.messages)
+        assert any("not compared: fn does not repeat" in m for m in report.messages)
+
+    def test_forward_mode_alone_keeps_its_linearity_row_inconclusive(self) -> None:
+        gen = torch.Generator().manual_seed(1)
+        fn = lambda t: t * torch.randn(t.shape, generator=gen, dtype=t.dtype)  # noqa: E731
+        mu = torch.linspace(-1, 2, 5, dtype=torch.float64).requires_grad_()
+        report = gt.check_function(fn, mu, modes=("fwd",))
+        assert report.status == "inconclusive", str(report)
+        assert report.parameters["linearity: jvp"].status == "inconclusive"
+        assert not any("is not linear in its tangent" in m for m in report.messages)
+
+    def test_a_seeded_draw_inside_fn_still_fails_a_wrong_jvp(self) -> None:
+        # reseeded at each call, fn repeats: the consistency row judges the rules
+        def fn(t: torch.Tensor) -> Any:
+            noise = torch.randn(t.shape, generator=torch.Generator().manual_seed(2))
+            return _planted(jvp=1 + 1e-3)(t * noise.to(t.dtype))
+
+        x = torch.linspace(-2, 2, 5).requires_grad_()
+        report = gt.check_function(fn, x, precision="model")
+        assert report.status == "failed" and report.options["consistency"] is False
+        assert report.parameters["consistency: jvp vs vjp"].status == "failed"

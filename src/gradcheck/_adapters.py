@@ -31,6 +31,7 @@ import numpy as np
 
 from gradcheck._build import WORST, Outcome, build_report, overall_status, rank
 from gradcheck._consistency import Consistency, LinearMap, agreement
+from gradcheck._engine import NOT_DETERMINISTIC
 from gradcheck._errors import GradcheckError
 from gradcheck._jacdir import cotangent as shared_cotangent
 from gradcheck._jacreport import consistency_result
@@ -322,14 +323,16 @@ def combine(
     messages = list(dict.fromkeys(m for r in runs for m in r.report.messages))
     messages += [*notes, *_wrong(runs, rules)]
     status = overall_status([r.report.status for r in runs])
+    # fn that does not repeat ran its two rules on different draws (attack23 D5)
+    judged = not any(m.startswith(NOT_DETERMINISTIC) for r in runs for m in r.report.messages)
     if agreement is not None:
-        messages.append(_agreement_text(agreement, rules))
-        params.update(_agreement_result(agreement))
-        if agreement.wrong:
+        messages.append(_agreement_text(agreement, rules, judged))
+        params.update(_agreement_result(agreement, judged=judged))
+        if agreement.wrong and judged:
             status = "failed"
     if linear is not None:
-        params.update(_agreement_result(linear, LINEARITY))
-        if linear.wrong:
+        params.update(_agreement_result(linear, LINEARITY, judged))
+        if linear.wrong and judged:
             messages.append(_nonlinear_text(linear, rules))
             status = "failed"
     several = len(runs) > 1
@@ -344,7 +347,7 @@ def combine(
         options={
             **first.options,
             "modes": sorted({r.mode for r in runs}, key=MODES.index),
-            **({"consistency": not agreement.wrong} if agreement is not None else {}),
+            **({"consistency": not agreement.wrong} if agreement is not None and judged else {}),
         },
         noise=max(r.report.noise for r in runs),
         messages=tuple(messages),
@@ -382,8 +385,14 @@ def _wrong(runs: Sequence[Run], rules: dict[Mode, str]) -> list[str]:
     return lines
 
 
-def _agreement_text(c: Consistency, rules: dict[Mode, str]) -> str:
-    """The consistency check's line for the report, naming the framework's rules."""
+def _agreement_text(c: Consistency, rules: dict[Mode, str], judged: bool = True) -> str:
+    """The consistency check's line for the report, naming the framework's rules (not
+    ``judged``: fn does not repeat, so the rules' runs saw different draws)."""
+    if not judged:
+        return (
+            f"{rules['fwd']} and {rules['rev']} not compared: fn does not repeat (see "
+            "above), so the two rules ran on different draws of its random numbers"
+        )
     if not c.wrong:
         return (
             f"{rules['fwd']} and {rules['rev']} agree: uᵀ(J v) = (uᵀJ) v for "
@@ -410,10 +419,15 @@ def _nonlinear_text(c: Consistency, rules: dict[Mode, str]) -> str:
     )
 
 
-def _agreement_result(c: Consistency, name: str | None = None) -> dict[str, ParameterResult]:
+def _agreement_result(
+    c: Consistency, name: str | None = None, judged: bool = True
+) -> dict[str, ParameterResult]:
     """The consistency check as a result of its own (``"consistency: jvp vs vjp"``, as
-    ``check_jacobian`` reports it, or ``name``), made by the one report builder."""
+    ``check_jacobian`` reports it, or ``name``), made by the one report builder;
+    ``inconclusive`` where not ``judged`` (fn does not repeat)."""
     result = consistency_result(c)
+    if not judged:
+        result = result._replace(status="inconclusive", failed=0, diagnosis=None)
     outcome = Outcome((result if name is None else result._replace(name=name),), math.nan)
     return build_report(outcome, evaluations=0, start=0.0, options={}).parameters
 

@@ -175,10 +175,15 @@ def _run(plan: Plan, ev: SerialEvaluator) -> Ran:
     return ran._replace(outcome=outcome, route=point.route)
 
 
+#: How the note of a cost found not to repeat begins (the adapters read it: a run that
+#: found it makes their comparisons of two separate runs of fn inconclusive).
+NOT_DETERMINISTIC = "the cost is not deterministic"
+
+
 def _nondeterministic(base: np.ndarray[Any, Any]) -> str:
     """Why a cost that gave two values at the same point stops the check."""
     return (
-        f"the cost is not deterministic: two evaluations at the same parameters "
+        f"{NOT_DETERMINISTIC}: two evaluations at the same parameters "
         f"gave {base[0]:.17g} and {base[1]:.17g}. Dropout or sampling? Fix its random "
         "numbers (a seeded generator inside the cost) so that each call repeats."
     )
