@@ -1021,3 +1021,41 @@ class TestRulesOfAnUnrepeatableFn:
         report = gt.check_function(fn, x, precision="model")
         assert report.status == "failed" and report.options["consistency"] is False
         assert report.parameters["consistency: jvp vs vjp"].status == "failed"
+
+
+# torch.func's deprecated torch.jit.script: torch's own warning, not this code's.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+class TestFnThatCannotRunUnderForwardAD:
+    """attack23 D4: torch cannot run fn under the check's forward AD (nested forward
+    AD, a tensor hook): not a bug of fn's jvp; default modes check reverse mode."""
+
+    @pytest.mark.parametrize("make", [torch.func.hessian, torch.func.jacfwd])
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_nested_forward_ad_checks_reverse_mode_with_a_note(self, make: Any, dtype: Any) -> None:
+        x = torch.randn(5, dtype=dtype, generator=torch.Generator().manual_seed(0))
+        fn = make(lambda t: (t.sin() * t).sum())
+        report = gt.check_function(fn, x.requires_grad_())
+        assert report.status == "passed", str(report)
+        assert report.options["modes"] == ["rev"]
+        assert any(
+            m.startswith("forward mode not checked: fn cannot run under forward AD")
+            and "Nested forward mode AD" in m
+            for m in report.messages
+        )
+
+    def test_asking_for_forward_mode_keeps_the_error(self) -> None:
+        x = torch.randn(4, dtype=torch.float64).requires_grad_()
+        fn = torch.func.hessian(lambda t: (t.sin() * t).sum())
+        with pytest.raises(GradcheckError, match=r"^modes=\(.fwd.,\) asks for forward mode, but"):
+            gt.check_function(fn, x, modes=("fwd",))
+
+    def test_a_hook_is_not_blamed_on_a_jvp(self) -> None:
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            y = t * 1.0
+            y.register_hook(lambda g: g * 1.05)
+            return y.sin()
+
+        x = torch.randn(4, dtype=torch.float64).requires_grad_()
+        with pytest.raises(GradcheckError) as caught:
+            gt.check_function(fn, x)
+        assert "jvp (forward AD) of fn raised" not in str(caught.value)

@@ -102,6 +102,7 @@ class NoForward(NamedTuple):
 
     error: str
     missing: bool
+    unable: str = ""  # why fn cannot run under the check's forward AD at all, if so
 
 
 class Run(NamedTuple):
@@ -187,6 +188,11 @@ def choose_modes(
     if probe is None:
         return wanted or MODES, []
     error = probe.error.rstrip(".")
+    if probe.unable:  # not fn's rule: the framework cannot run fn in forward mode
+        cause = f"fn cannot run under forward AD: it raised {error}; {probe.unable}"
+        if wanted is not None and "fwd" in wanted:
+            raise GradcheckError(f"modes={wanted!r} asks for forward mode, but {cause}")
+        return wanted or ("rev",), [f"forward mode not checked: {cause}"]
     if not probe.missing:
         raise GradcheckError(
             f"{broken.format(error=error)}; fix it, or check modes=('rev',) to skip forward mode"

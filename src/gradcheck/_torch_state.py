@@ -417,6 +417,20 @@ def jvp(
     return result
 
 
+#: What torch raises where fn itself cannot run under the check's forward AD (a part
+#: of a message → why, for the note): no forward rule of fn is at fault (attack23 D4).
+UNABLE = {
+    "Nested forward mode AD is not supported": (
+        "fn runs forward AD itself (torch.func.jacfwd, hessian or jvp) and torch cannot "
+        "nest it inside another"
+    ),
+    "cannot register a hook on a tensor that doesn't require gradient": (
+        "fn registers a tensor hook, which needs autograd and forward AD runs without it "
+        "(register it only where the tensor requires grad)"
+    ),
+}
+
+
 def forward_error(
     call: Outputs, ts: dict[str, torch.Tensor], seeded: SeededRng
 ) -> NoForward | None:
@@ -426,7 +440,8 @@ def forward_error(
     under dual tensors, and so does an operation without a forward-mode formula: no
     forward mode (``missing``). Any other exception is the forward rule's own bug (a
     ``jvp`` reading ``ctx.saved_tensors`` that only ``save_for_backward`` filled, a
-    tangent of the wrong shape, ``None``, a NumPy array).
+    tangent of the wrong shape, ``None``, a NumPy array), except what :data:`UNABLE`
+    names: fn that torch cannot run under forward AD at all (``unable``).
     """
     _forward_ad_loaded()
     try:
@@ -434,7 +449,8 @@ def forward_error(
             call({n: _dual(t, torch.ones_like(t)) for n, t in ts.items()})
     except Exception as exc:
         text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        return NoForward(text, isinstance(exc, NotImplementedError))
+        unable = next((why for part, why in UNABLE.items() if part in str(exc)), "")
+        return NoForward(text, isinstance(exc, NotImplementedError), unable)
     return None
 
 
