@@ -516,3 +516,30 @@ class TestAFactorBeyondFloat64:
         numeric = np.full(size, 1e-155)
         d = diagnose(np.full(size, -1e154), numeric)
         assert d.kind == "sign" and d.factor is not None and d.factor < -1e308
+
+
+class TestAHugeFactorIsWordedNotCounted:
+    """A gradient 1e309 times too large (the factor overflows to inf) or 3e6 times
+    too large is diagnosed as a factor in readable words, never rounded to an integer:
+    ``round(inf)`` raised OverflowError and a 1e305 factor printed 300 digits."""
+
+    @pytest.mark.parametrize(("claimed", "true"), [(1e154, 1e-155), (1e150, 1e-155), (3e6, 1.0)])
+    def test_factor_words(self, claimed: float, true: float) -> None:
+        d = diagnose(np.full(100, claimed), np.full(100, true))
+        assert d.kind == "factor"
+        assert "constant factor" in d.text and len(d.text) < 80
+
+    def test_through_check(self) -> None:
+        import gradcheck
+
+        x = np.linspace(0.5, 1.5, 100)
+        report = gradcheck.check(
+            lambda p: 1e-155 * float(np.sum(p)), x, lambda p: np.full_like(p, 1e154)
+        )
+        assert report.status == "failed"
+        assert "the gradient is off by a constant factor" in str(report)
+
+    @pytest.mark.parametrize(("factor", "words"), [(3.0, "×3 —"), (1 / 4, "×1/4 (0.25)")])
+    def test_small_integers_still_named(self, factor: float, words: str) -> None:
+        d = diagnose(factor * np.full(10, 1.5), np.full(10, 1.5))
+        assert words in d.text

@@ -101,6 +101,18 @@ class TestScaledRows:
         assert d.kind in ("sign", "factor") and d.text.startswith("the block is " + words)
         assert "1/m" not in d.text
 
+    @pytest.mark.parametrize(
+        ("c", "words"),
+        [(1e300, "constant factor"), (1e12, "constant factor"), (1e-20, "zero where")],
+    )
+    def test_a_huge_factor_is_worded_not_counted(self, c: float, words: str) -> None:
+        # a row 1e310 times too large (the ratio overflows to inf) crashed in round()
+        a, n = N.copy(), N.copy()
+        a[1] *= c
+        n[1] *= 1e-10
+        d = diag(a, n)
+        assert d.kind == "row" and words in d.text and len(d.text) < 120, d.text
+
     def test_row_factor_has_no_batch_hint(self) -> None:
         a = N.copy()
         a[1] *= 3

@@ -46,13 +46,27 @@ def _fits(a: Array, b: Array) -> bool:
     return scale > 0 and float(norm2(a - b)) <= FIT * scale
 
 
+COUNTABLE = 1e6
+"""Factors (or their inverses) named as integers, "×3", "×1/4", stay below this: a
+factor of a million is a scale bug, not a count of repeated terms."""
+
+
+def counted(c: float) -> int:
+    """``c`` rounded to an integer where it could count repeated terms (below
+    :data:`COUNTABLE`), else 0: ``round`` of 1e308 is a 300-digit integer, of ``inf``
+    an OverflowError."""
+    return round(c) if abs(c) < COUNTABLE else 0
+
+
 def _factor_text(c: float) -> str:
-    k = round(c)
+    """The words for a gradient off by the factor ``c``: an integer factor or its
+    inverse is named with its likely cause."""
+    k = counted(c)
     if k >= 2 and abs(c - k) <= FIT * abs(c):
         hint = "a doubled term?" if k == 2 else f"{k}/m where 1/m was meant?"
         return f"×{k} — the gradient is {k} times too large ({hint})"
     inv = 1 / c
-    j = round(inv)
+    j = counted(inv)
     if j >= 2 and abs(inv - j) <= FIT * abs(inv):
         return f"×1/{j} ({c:.4g}) — the gradient is {j} times too small (an extra 1/m?)"
     return f"×{c:.4g} — the gradient is off by a constant factor"
@@ -123,12 +137,13 @@ def _scattered(name: str, a: Array, status: Array, pair: bool = False) -> Diagno
 
 def _ratio(a: np.ndarray[Any, Any], n: np.ndarray[Any, Any], norm: float) -> float:
     """The least-squares factor ``c`` of ``a ≈ c·n``; ``n`` scaled by its norm where its
-    dot products overflow (gradients of 1e300)."""
+    dot products overflow (gradients of 1e300); ``inf`` where the factor itself does."""
     with np.errstate(over="ignore", invalid="ignore"):
         c = float(np.vdot(n, a) / np.vdot(n, n))
     if math.isfinite(c):
         return c
-    return float(np.vdot(n / norm, a / norm) / np.vdot(n / norm, n / norm))
+    with np.errstate(over="ignore"):  # a factor beyond 1e308 is inf
+        return float(np.vdot(n / norm, a / norm) / np.vdot(n / norm, n / norm))
 
 
 def diagnose(

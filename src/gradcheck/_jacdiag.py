@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradcheck._diagnose import FIT, NAMED, _ratio, diagnose
+from gradcheck._diagnose import FIT, NAMED, _ratio, counted, diagnose
 from gradcheck._numerics import norm2
 from gradcheck._report import Diagnosis, entry_label
 
@@ -180,7 +180,7 @@ def _scaled(c: float) -> str:
     or block is no mean over a batch)."""
     if abs(c + 1) <= FIT:
         return "×−1, the wrong sign"
-    k, inv = round(c), round(1 / c) if c else 0
+    k, inv = counted(c), counted(1 / c) if c else 0
     if k >= 2 and abs(c - k) <= FIT * abs(c):
         return f"×{k}, {k} times too large"
     if inv >= 2 and abs(1 / c - inv) <= FIT * abs(1 / c):
