@@ -441,3 +441,45 @@ class TestConsistencyInLowPrecision:
         assert "TypeError: float32 only" in note and "float32 comparison stands" in note
         right = gj.check_function(lambda t: t - jnp.sin(t), x)
         assert not any("comparing them again" in m for m in right.messages)
+
+
+def _confident_loss(margin: float, seed: int) -> tuple[Any, dict[str, Any]]:
+    """attack22 c26.py: a float32 cross-entropy of ``X W + margin · one_hot(y)``, the
+    labels a NumPy int64 array indexing ``jnp.eye`` (the JAX x64-switch cache bug)."""
+    draw = np.random.default_rng(seed)
+    y = draw.integers(0, 5, 8)
+    w = jnp.asarray(draw.standard_normal((6, 5)).astype(np.float32) * 0.1)
+    x = jnp.asarray(draw.standard_normal((8, 6)).astype(np.float32))
+
+    def loss(p: dict[str, Any]) -> Any:
+        z = jax.nn.log_softmax(x @ p["W"] + margin * jnp.eye(5)[y])
+        return -jnp.mean(jnp.take_along_axis(z, jnp.asarray(y)[:, None], 1))
+
+    return loss, {"W": w}
+
+
+class TestConfidentClassifier:
+    """attack22 C4 (the float64 side refused for a loss that cancels) and C5 (then the
+    float32 side raised "lax.add requires ... int64, int32")."""
+
+    def test_a_cancelling_loss_is_checked_in_x64_mode(self) -> None:
+        loss, params = _confident_loss(16.0, 0)
+        report = gj.check(loss, params)
+        assert report.status == "passed", str(report)
+        assert report.options["route"] == "float64"
+        assert any("float32 loss cancels" in m for m in report.messages)
+        assert float(loss(params)) > 0  # the user's own mode still runs it
+        assert not jax.config.read("jax_enable_x64")  # type: ignore[no-untyped-call]
+
+    def test_the_float32_side_survives_the_x64_switch(self) -> None:
+        loss, params = _confident_loss(16.0, 0)
+        report = gj.check(loss, params, precision="model")
+        assert report.options["route"] == "same"
+
+        def shifted(p: dict[str, Any]) -> Any:  # another function in x64 mode: refused
+            return loss(p) if p["W"].dtype == jnp.float32 else loss(p) + 1.0
+
+        refused = gj.check(shifted, params)  # its float32 side runs after the x64 side
+        assert refused.options["route"] == "same", str(refused)
+        assert refused.status != "failed", str(refused)
+        assert float(loss(params)) > 0

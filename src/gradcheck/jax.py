@@ -135,7 +135,8 @@ def _eps(dtype: Any) -> float:
 
 class _Side:
     """``fn`` on NumPy parameters in one dtype: jitted (eager if it cannot be), vmapped,
-    and differentiated, in x64 mode when ``x64``."""
+    and differentiated, in x64 mode when ``x64``; ``toggled``: the check runs ``fn``
+    in the other mode too (the user's own pass, another side: :meth:`_fresh`)."""
 
     def __init__(
         self,
@@ -144,9 +145,10 @@ class _Side:
         params: dict[str, Array],
         x64: bool,
         forward: bool = False,
+        toggled: bool = False,
     ) -> None:
         self.fn, self.names, self.params, self.x64 = fn, names, params, x64
-        self.forward = forward
+        self.forward, self.toggled = forward, toggled
         self.serial: Callable[[list[Any]], Any] = jax.jit(fn)
         self.vfn = jax.jit(jax.vmap(lambda *xs: fn(list(xs))))
 
@@ -169,13 +171,32 @@ class _Side:
     def _arrays(self, tree: dict[str, Any]) -> list[Any]:
         return [jnp.asarray(tree[n]) for n in self.names]
 
+    def _fresh(self, call: Callable[[], Any]) -> Any:
+        """``call()``; where the check switches JAX's x64 mode, once more after
+        ``jax.clear_caches()`` if it raises: JAX keeps some constants across the switch
+        (jax 0.10: indexing with a NumPy int64 array, ``jnp.eye(5)[y]``, after it ran
+        in the other mode raises "lax.add requires ... int64, int32", attack22 C5).
+        Clearing the caches only costs recompilation."""
+        try:
+            return call()
+        except Exception:
+            if not self.toggled:
+                raise
+            jax.clear_caches()  # type: ignore[no-untyped-call]
+            return call()
+
     def cost(self, tree: dict[str, Any]) -> Any:
-        return np.asarray(self.serial(self._arrays(tree)))
+        return self._fresh(lambda: np.asarray(self.serial(self._arrays(tree))))
 
     def batched(self, stacked: dict[str, Any]) -> Any:
-        return np.asarray(self.vfn(*self._arrays(stacked)))
+        return self._fresh(lambda: np.asarray(self.vfn(*self._arrays(stacked))))
 
     def gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
+        """The value and gradient of ``fn`` (:meth:`_fresh`)."""
+        result: tuple[float, dict[str, Array | None]] = self._fresh(lambda: self._gradient(tree))
+        return result
+
+    def _gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
         """The value and gradient of ``fn``: by ``jax.grad``, or by ``jax.jacfwd``
         (forward mode, one JVP per entry, so ``custom_jvp`` rules run) when ``forward``."""
         if self.forward:
@@ -208,12 +229,16 @@ def _run(
     (``rng``), as the analytic pass did; a jitted ``fn`` draws them while it is traced.
     """
     notes: list[str] = []
+    made: list[bool] = []  # whether each side made so far runs in x64 mode
 
     def make(precision: str) -> Side:
         float64 = precision == "float64"
         dtype = np.float64 if float64 else np.dtype(user.dtype)
         params = {n: np.array(np.asarray(x), dtype=like(x, dtype)) for n, x in zip(names, leaves)}
-        side = _Side(fn, names, params, float64 or _x64(), forward)
+        x64 = float64 or _x64()
+        toggled = x64 != _x64() or any(m != x64 for m in made)
+        side = _Side(fn, names, params, x64, forward, toggled)
+        made.append(x64)
         side.compile(rng, notes)
         return side.side()
 
