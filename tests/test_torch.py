@@ -1059,3 +1059,25 @@ class TestFnThatCannotRunUnderForwardAD:
         with pytest.raises(GradcheckError) as caught:
             gt.check_function(fn, x)
         assert "jvp (forward AD) of fn raised" not in str(caught.value)
+
+
+class TestUnderNoGrad:
+    """attack22 C7(b): a check called inside torch.no_grad() blamed the user's fn."""
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_check_function_differentiates_and_restores_the_mode(self, dtype: torch.dtype) -> None:
+        x = torch.linspace(-1, 1, 5, dtype=dtype).requires_grad_()
+        with torch.no_grad():
+            report = gt.check_function(torch.sin, x)
+            assert not torch.is_grad_enabled()
+        assert report.status == "passed", str(report)
+        assert torch.is_grad_enabled()
+
+    def test_check_module_differentiates_and_restores_the_mode(self) -> None:
+        torch.manual_seed(0)
+        model = nn.Linear(3, 2)
+        x = torch.randn(4, 3)
+        with torch.no_grad():
+            report = gt.check_module(model, lambda m: m(x).pow(2).sum())
+            assert not torch.is_grad_enabled()
+        assert report.status == "passed", str(report)

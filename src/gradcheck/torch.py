@@ -237,7 +237,15 @@ def check_module(
     for n, p in named:
         _validate(n, p)
     notes: list[str] = []
-    with preserve_rng() as rng, forked(None), preserved(model), ExitStack() as cleanup:
+    # torch.enable_grad: a check called under torch.no_grad() (attack22 C7b) still
+    # differentiates; the caller's grad mode is back on exit
+    with (
+        torch.enable_grad(),
+        preserve_rng() as rng,
+        forked(None),
+        preserved(model),
+        ExitStack() as cleanup,
+    ):
         # taken before the analytic pass: both sides start from the user's buffers
         base = _private(model, notes)
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
@@ -363,7 +371,7 @@ def check_function(
     names = [f"input{i}" for i in pos]
     for n, i in zip(names, pos):
         _validate(n, inputs[i])
-    with preserve_rng() as rng, forked(None), kept:
+    with torch.enable_grad(), preserve_rng() as rng, forked(None), kept:
         xs = [
             x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor) else x
             for i, x in enumerate(inputs)
