@@ -8,6 +8,7 @@ function.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -18,7 +19,14 @@ import pytest
 import gradcheck._jax_forward as jf
 import gradcheck.jax as gj
 
-jax.config.update("jax_enable_x64", True)
+
+@pytest.fixture(autouse=True)
+def _x64() -> Iterator[None]:
+    """float64 leaves need x64 mode: on for this file's tests only. A module-level
+    ``jax.config.update`` turned it on for the whole session at collection, and a
+    float32 test elsewhere then ran in float64."""
+    with jax.enable_x64(True):
+        yield
 
 
 def _ring(xs: list[Any]) -> Any:
