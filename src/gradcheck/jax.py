@@ -197,8 +197,9 @@ class _Side:
         return result
 
     def _gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
-        """The value and gradient of ``fn``: by ``jax.grad``, or by ``jax.jacfwd``
-        (forward mode, one JVP per entry, so ``custom_jvp`` rules run) when ``forward``."""
+        """The value and gradient of ``fn``: by ``jax.grad``, or by forward mode when
+        ``forward`` (``forward_gradient``: JVPs of the basis in chunks, so ``custom_jvp``
+        rules run)."""
         if self.forward:
             xs = self._arrays(tree)
             value, g = self.fn(xs), forward_gradient(self.fn, xs)
