@@ -501,3 +501,107 @@ class TestAZeroClaimAgainstASubnormalCost:
         for wrong in (np.zeros(3), 20 * x):
             report = gradcheck.check(cost, x, wrong, method=method)
             assert report.status != "passed", str(report)
+
+
+_PIECEWISE_CONSTANT = {
+    "sign": lambda p: float(np.sum(np.sign(p))),
+    "floor": lambda p: float(np.sum(np.floor(3 * p))),
+    "round": lambda p: 2.5 + float(np.sum(np.round(p + 0.5))),
+    "argmax": lambda p: float(np.argmax(p)),
+}
+
+
+class TestExactZero:
+    """core23: ``check(lambda p: np.sum(np.sign(p)), x, lambda p: 0 * p)`` was
+    inconclusive in full mode and passed in the directional one. A claim of exactly 0
+    against differences of exactly 0 at ``h`` and ``h/2`` agrees to the last bit: it
+    passes in both modes, on any gradient scale (here the whole gradient is 0)."""
+
+    @pytest.mark.parametrize("name", sorted(_PIECEWISE_CONSTANT))
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize("n", [1, 7, 60])
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_a_zero_gradient_of_a_piecewise_constant_cost_passes_in_both_modes(
+        self, name: str, seed: int, n: int, dtype: Any
+    ) -> None:
+        # m + 0.5 ± 0.1 for m of both signs: no entry within a step of a jump
+        shift = np.random.default_rng(seed).uniform(-0.1, 0.1, n)
+        x = (np.arange(n) - n // 2 + 0.5 + shift).astype(dtype)
+        cost = _PIECEWISE_CONSTANT[name]
+        for mode in ("full", "directional"):
+            report = gradcheck.check(cost, x, lambda p: 0 * p, mode=mode)
+            assert report.status == "passed", f"{mode}\n{report}"
+
+    @pytest.mark.parametrize("method", ["central", "richardson"])
+    @pytest.mark.parametrize("scale", [1.0, 1e-3, 1e4])
+    def test_an_even_cost_at_its_stationary_point_passes_in_both_modes(
+        self, method: str, scale: float
+    ) -> None:
+        # Σθ² at 0: J(θ + h) = J(θ − h) exactly, so every central difference is 0
+        x = np.zeros(5)
+        cost = lambda p: scale * float(np.sum(p * p))  # noqa: E731
+        for mode in ("full", "directional"):
+            report = gradcheck.check(cost, x, np.zeros(5), mode=mode, method=method)
+            assert report.status == "passed", f"{mode}\n{report}"
+
+    def test_forward_differences_are_not_exact_at_a_stationary_point(self) -> None:
+        # (J(h) − J(0))/h = h for Σθ² at 0: no exact zero; the zero scale decides
+        report = gradcheck.check(lambda p: float(np.sum(p * p)), np.zeros(5), np.zeros(5))
+        assert report.status == "passed"
+        report = gradcheck.check(
+            lambda p: float(np.sum(p * p)), np.zeros(5), np.zeros(5), method="forward"
+        )
+        assert report.status == "inconclusive", str(report)
+
+    @pytest.mark.parametrize("claim", [1e-9, -1e-3, 1.0])
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_a_non_zero_claim_against_a_piecewise_constant_cost_fails(
+        self, claim: float, mode: str
+    ) -> None:
+        x = np.random.default_rng(4).uniform(0.1, 0.9, 6) + np.arange(6)
+        g = np.zeros(6)
+        g[3] = claim
+        report = gradcheck.check(_PIECEWISE_CONSTANT["sign"], x, g, mode=mode)
+        assert report.status == "failed", str(report)
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_a_zero_claim_against_a_moving_cost_is_not_passed(self, mode: str) -> None:
+        x = np.random.default_rng(5).standard_normal(6)
+        cost = lambda p: float(np.sum(np.sign(p)) + 1e-6 * np.sum(p))  # noqa: E731
+        report = gradcheck.check(cost, x, np.zeros(6), mode=mode)
+        assert report.status == "failed", str(report)
+
+    def test_an_entry_at_a_jump_is_no_exact_zero(self) -> None:
+        # sign at 0 jumps by 2 within the step: a kink's entry, never an exact pass
+        x = np.array([0.5, 0.0, -0.3])
+        for mode in ("full", "directional"):
+            report = gradcheck.check(_PIECEWISE_CONSTANT["sign"], x, np.zeros(3), mode=mode)
+            assert report.status == "inconclusive", f"{mode}\n{report}"
+
+    def test_the_rule_reads_the_claim_every_difference_and_the_values(self) -> None:
+        tiny = float(np.finfo(np.float32).tiny)
+        values = np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0], [tiny / 4, 0.0]])
+        a = np.array([0.0, 0.0, 1e-300, 0.0, 0.0])
+        d1 = np.array([0.0, 0.0, 0.0, 0.0, 0.0])
+        d2 = np.array([0.0, 0.0, 0.0, 5e-324, 0.0])
+        got = cmp.exact_zero(a, values, d1, d2)
+        assert got.tolist() == [True, True, False, False, False]
+
+    def test_a_retry_keeps_an_exact_zero(self) -> None:
+        # an exact zero among entries on a zero scale: the retry's rescale leaves it ok
+        n = 2
+        c = cmp.Comparison(
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
+            np.array(["ok", "ok"], dtype=object),
+            np.array([1e-9, 1e-9]),
+            np.zeros(n, dtype=bool),
+            0.0,
+            exact=np.array([True, False]),
+        )
+        from gradcheck._retry import _rescale
+
+        _rescale(c, np.zeros(n), fixed=False)
+        assert c.status.tolist() == ["ok", "uncertain"]

@@ -436,3 +436,96 @@ class TestExactZero:
             {"a": np.cos(z), "b": np.zeros(10)},
         )
         assert report.parameters["b"].status != "passed", str(report)
+
+
+def _dead_relu(seed: int) -> tuple[Any, Any, dict[str, Array]]:
+    """``mean((relu(X W + b) v − y)²)`` with a third of its units zero-initialised
+    (column of W and bias 0): every sample's pre-activation there is exactly 0, a kink
+    at θ (the accuracy benchmark's "ReLU kinks" problem)."""
+    rng = np.random.default_rng(seed)
+    d, h = int(rng.integers(3, 7)), int(rng.integers(4, 9))
+    xs, y = rng.standard_normal((8, d)), rng.standard_normal(8)
+    p = {
+        "W": rng.standard_normal((d, h)) / np.sqrt(d),
+        "b": 0.1 * rng.standard_normal(h),
+        "v": rng.standard_normal(h) / np.sqrt(h),
+    }
+    dead = rng.choice(h, size=max(1, h // 3), replace=False)
+    p["W"][:, dead] = 0.0
+    p["b"][dead] = 0.0
+
+    def forward(q: dict[str, Array]) -> tuple[Array, Array, Array]:
+        z = xs @ q["W"] + q["b"]
+        t = np.maximum(z, 0.0)
+        return z, t, t @ q["v"] - y
+
+    def cost(q: dict[str, Array]) -> float:
+        return float(np.mean(forward(q)[2] ** 2))
+
+    def grad(q: dict[str, Array]) -> dict[str, Array]:
+        z, t, r = forward(q)
+        dz = np.outer(2 * r / r.size, q["v"]) * (z > 0)  # relu'(0) = 0, as the frameworks
+        return {"W": xs.T @ dz, "b": dz.sum(0), "v": t.T @ (2 * r / r.size)}
+
+    return cost, grad, p
+
+
+class TestKinksAlongADirection:
+    """core23: a correct ReLU gradient with dead units (every pre-activation exactly 0)
+    failed in the directional mode (3 seeds of 10 of the benchmark's "ReLU kinks"
+    problems, 1 of 10 "max-pool ties"): along a random direction many kinks meet at θ,
+    the claim is a chosen slope there and need not lie between the one-sided slopes.
+    A disagreement across a kink is inconclusive, never failed; full mode judges it."""
+
+    @pytest.mark.parametrize("seed", range(10))
+    def test_a_correct_gradient_at_kinks_is_not_failed(self, seed: int) -> None:
+        cost, grad, p = _dead_relu(seed)
+        report = gradcheck.check(cost, p, grad, mode="directional")
+        assert report.status != "failed", str(report)
+        if report.status == "inconclusive":
+            why = (
+                ("kink" in m and "mode='full'" in m) or "could only see" in m
+                for m in report.messages
+            )
+            assert any(why), str(report)
+        assert gradcheck.check(cost, p, grad, mode="full").status == "passed"
+
+    @pytest.mark.parametrize("seed", [0, 6, 8])  # the seeds that failed
+    def test_the_report_says_why(self, seed: int) -> None:
+        cost, grad, p = _dead_relu(seed)
+        report = gradcheck.check(cost, p, grad, mode="directional")
+        assert report.status == "inconclusive", str(report)
+        note = next(m for m in report.messages if "kink" in m)
+        assert "a direction cannot judge" in note and "mode='full'" in note
+        assert report.failed_parameters == [] and report.localisation == {}
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_a_wrong_gradient_at_kinks_is_never_passed(self, seed: int) -> None:
+        cost, grad, p = _dead_relu(seed)
+
+        def doubled(q: dict[str, Array]) -> dict[str, Array]:
+            return {k: 2 * v for k, v in grad(q).items()}
+
+        report = gradcheck.check(cost, p, doubled, mode="directional")
+        assert report.status != "passed", str(report)
+        assert gradcheck.check(cost, p, doubled, mode="full").status == "failed"
+
+    def test_a_wrong_gradient_of_a_smooth_cost_still_fails(self) -> None:
+        x = np.random.default_rng(7).standard_normal(N_SCALE)
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, 1.01 * np.cos(x))
+        assert report.mode == "directional" and report.status == "failed", str(report)
+
+
+class TestSubnormalValues:
+    """core23: ``Σθ²`` at θ = 1e-160 in the directional mode: the correct claim crashed
+    (ZeroDivisionError: a tolerance of 0, its noise floor u·|J| underflowed) and a
+    claim of 0 passed as an exact zero (attack20 A2 in full mode)."""
+
+    @pytest.mark.parametrize("scale", [1e-155, 1e-160, 1e-162])
+    def test_no_claim_is_passed_wrongly_or_crashes(self, scale: float) -> None:
+        x = np.array([1.0, -2.0, 3.0]) * scale
+        cost = lambda p: float(np.sum(p * p))  # noqa: E731
+        assert gradcheck.check(cost, x, 2 * x, mode="directional").status != "failed"
+        for wrong in (np.zeros(3), 20 * x):
+            report = gradcheck.check(cost, x, wrong, mode="directional")
+            assert report.status != "passed", str(report)

@@ -39,6 +39,9 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
    below 1/u is 1.7e7 or less, and ``(1e4 + f) − 1e4`` in float32 already loses every
    change of ``f`` under 1e-3: the entry is ``uncertain``, and the report says why
    (:attr:`Comparison.flat`).
+6. **Exact zero.** A claim of exactly 0 against central differences of exactly 0 at ``h``
+   and ``h/2`` (and a method's estimate of 0) agrees to the last bit: ``ok`` on any
+   gradient scale, even 0 (:func:`exact_zero`, :attr:`Comparison.exact`).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 
 from gradcheck import _kinks
-from gradcheck._numerics import SAFETY, SCREEN_NOISE, Method
+from gradcheck._numerics import EXACT_LEAST, SAFETY, SCREEN_NOISE, Method
 
 __all__ = [
     "NOISE_SPREAD",
@@ -143,10 +146,16 @@ def _richardson(c1: Array, c2: Array, c3: Array) -> tuple[Array, Array]:
     return best, np.abs(best - r2)
 
 
+def _table(vals: Array, h: Array) -> list[Array]:
+    """The central differences at ``h``, ``h/2``, ``h/4`` from the ``richardson``
+    stage-1 values."""
+    return [_central(vals[:, i], vals[:, i + 1], h * s) for i, s in ((0, 1), (2, 0.5), (4, 0.25))]
+
+
 def _table_spread(vals: Array, h: Array) -> Array:
     """The spread of the Richardson table from the ``richardson`` stage-1 values."""
-    c = [_central(vals[:, i], vals[:, i + 1], h * s) for i, s in ((0, 1), (2, 0.5), (4, 0.25))]
-    return _richardson(*c)[1]
+    c1, c2, c3 = _table(vals, h)
+    return _richardson(c1, c2, c3)[1]
 
 
 def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
@@ -193,13 +202,18 @@ class Comparison:
     #: The kink entries' re-check at nearby points (``gradcheck._nearby``): ``""`` not
     #: run (``grad`` given as values, or nothing to re-check), ``"ran"``, or why it failed.
     nearby: str = ""
+    #: Entries whose claim is exactly 0 and whose differences at ``h`` and ``h/2`` are
+    #: exactly 0 too (:func:`exact_zero`): ``ok`` on any gradient scale, even 0.
+    exact: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
 
     def __post_init__(self) -> None:
-        """Comparisons built without kink fields saw no kink."""
+        """Comparisons built without kink fields saw no kink, nor exact zeros."""
         if self.kink.shape != self.numeric.shape:
             self.kink = np.full(self.numeric.shape, np.nan)
         if self.bracketed.shape != self.numeric.shape:
             self.bracketed = np.zeros(self.numeric.shape, dtype=bool)
+        if self.exact.shape != self.numeric.shape:
+            self.exact = np.zeros(self.numeric.shape, dtype=bool)
 
     @property
     def detection_bound(self) -> float:
@@ -226,6 +240,7 @@ class Comparison:
         "flat",
         "kink",
         "bracketed",
+        "exact",
     )
 
     def subset(self, where: Array) -> Comparison:
@@ -356,11 +371,37 @@ def examined(
         scale = _gradient_scale(analytic, numeric, floor)
         worst = tol + mismatch + SAFETY * (mismatch + NOISE_SPREAD * noise)
         least = tol + mismatch + SAFETY * noise  # e is at least ν
-        out |= (worst > UNCERTAIN * scale) & (least <= UNCERTAIN * scale)
+        hopeless = least > UNCERTAIN * scale
+        out |= (worst > UNCERTAIN * scale) & ~hopeless
+        # a claim of 0 against a difference of 0 may be exact agreement (exact_zero)
+        out |= hopeless & (analytic == 0) & (numeric == 0)
     return np.asarray(out)
 
 
 examined = _overflow_is_inf(examined)
+
+
+def exact_zero(analytic: Array, values: Array, *differences: Array) -> Array:
+    """Which entries agree to the last bit: the claim is exactly 0, and so is every
+    difference quotient given (the method's estimate, and the central differences at
+    ``h`` and ``h/2``), and ``values`` (one row per entry: ``J0`` and the values
+    differenced) are 0 or at least :data:`~gradcheck._numerics.EXACT_LEAST` in magnitude.
+
+    A cost that does not move under the steps (``sign``, ``floor``, ``round``,
+    ``argmax`` away from their jumps, a constant) or moves by the same amount both ways
+    (``Σθ²`` at 0) shows a derivative of exactly 0 at two steps: a claim of 0 agrees
+    with it exactly, whatever the cost's noise and on any gradient scale, even 0 (the
+    whole gradient zero). Such an entry is ``ok``; the directional mode passes the same
+    case by the same rule (``gradcheck._directional._exact_zero``). Two steps, not one:
+    a jump at ``θ + h`` and another at ``θ − h`` cancel in ``C(h)`` but not in
+    ``C(h/2)``. A jump within ``h`` of θ moves the differences: that entry is a kink's
+    (``gradcheck._kinks``), not an exact zero. Subnormal values round by an absolute
+    spacing that can hide a gradient (``Σθ²`` at 1e-160): no exact zero there."""
+    mag = np.abs(values)
+    out = np.asarray(analytic == 0) & np.all((mag == 0) | (mag >= EXACT_LEAST), axis=1)
+    for d in differences:
+        out = out & (d == 0)
+    return np.asarray(out, dtype=bool)
 
 
 def noise_for(method: Method, sigma: float | Array, h: Array, fixed: bool) -> Array | None:
@@ -481,8 +522,11 @@ def compare(
     suspicious = mismatch > tol
     fd_error = np.zeros_like(numeric)
     e_all = mismatch + NOISE_SPREAD * noise  # e where it is not measured (see reach)
+    exact = np.zeros(numeric.shape, dtype=bool)
     if method == "richardson" and numeric.size:  # its table is all in stage 1
         e_all = _table_spread(stage1, h) + noise
+        rows = np.column_stack([np.full(numeric.size, j0), stage1])
+        exact = exact_zero(analytic, np.real(rows), numeric, *_table(stage1, h))
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
     flat = np.zeros(numeric.shape, dtype=bool)
     kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
@@ -501,6 +545,8 @@ def compare(
             _, spread = _richardson(_central(s1[:, 0], s1[:, 1], 2 * hh), c1, c2)
             err = spread + noise[idx]
         else:
+            rows = np.column_stack([np.full(idx.size, j0), s1, j])
+            exact[idx] = exact_zero(analytic[idx], np.real(rows), numeric[idx], c1, c2)
             err = np.abs(numeric[idx] - (4 * c2 - c1) / 3) + noise[idx]
         screened = ~suspicious[idx]  # examined for a kink only (see examined())
         fd_error[idx] = np.where(screened, 0.0, err)
@@ -534,12 +580,24 @@ def compare(
     if not fixed:  # agreement within a tolerance that would hide a 10% error proves
         # nothing, nor does agreement whose reach would hide one (attack20 A9)
         blind = (allowed_all > UNCERTAIN * scale) | (reach > UNCERTAIN * scale)
-        status[(status == "ok") & blind] = "uncertain"
+        status[(status == "ok") & blind & ~exact] = "uncertain"
     overflowed = ~np.isfinite(numeric)
     status[overflowed], reach[overflowed] = "uncertain", math.inf
     peak = float(np.abs(analytic).max()) if analytic.size else 0.0
+    exact &= status == "ok"  # a kink's entry stays the kink rules'
     return Comparison(
-        numeric, mismatch, tol, fd_error, status, reach, flat, scale, kink, bracketed, peak=peak
+        numeric,
+        mismatch,
+        tol,
+        fd_error,
+        status,
+        reach,
+        flat,
+        scale,
+        kink,
+        bracketed,
+        peak=peak,
+        exact=exact,
     )
 
 

@@ -60,8 +60,10 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck import _kinks as kinks
 from gradcheck._evaluate import Delta, Evaluator
 from gradcheck._numerics import (
+    EXACT_LEAST,
     NORM2_SQUARES_SAFE,
     SAFETY,
     default_rtol,
@@ -108,6 +110,7 @@ MISS_PROBABILITY = 1e-3
 #: gradient than the largest one is still weighted up, one smaller still is not (its
 #: step would swamp the others').
 CLIP = 1e-3
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 def _relative_step(dtype: Any) -> float:
@@ -182,6 +185,11 @@ class Probe:
     direction: tuple[Array, ...]  # the direction's values on each segment
     step: float  # h
     screen: float  # the tolerance's rtol part, rtol·(S + max(|a|, |R|))
+    #: the cost has a kink within the steps along the direction (``gradcheck._kinks``
+    #: rules 1 and 2: its one-sided slopes differ as much at ``h/2`` as at ``h``)
+    kink: bool = False
+    #: the values are 0 or at least ``EXACT_LEAST``: an exact zero there is evidence
+    resolved: bool = True
 
     def judged(self, noise: float, tolerance: float | None = None) -> Probe:
         """This probe with the cost's noise ``σ`` raised to ``noise`` (never lowered).
@@ -310,13 +318,27 @@ class Prober:
         err = abs(numeric - c2)
         table = np.array([jm, jm2, self.j0, jp2, jp])
         u = effective_roundoff(table, self.roundoff)
-        floor = max(self.noise_floor, u * float(np.max(np.abs(table))))
+        top = float(np.max(np.abs(table)))
+        if top < _TINY and (top > 0 or a != 0):  # subnormal values round by u·tiny, not
+            top = _TINY  # u·|J| (which underflows to 0): ``_compare.value_noise``
+        floor = max(self.noise_floor, u * top)
         sigma = max(noise_from_table(table), floor)
         rtol = self.rtol
         if rtol is None:
             rtol = max(default_rtol(self.dtypes[s[0]], "richardson") for s in segments)
         screen = rtol * (spread + max(abs(a), abs(numeric)))
         tol = _tolerance(screen, err, sigma, h)
+        mags = np.abs(table)
+        # the kink test's noise is the values' rounding: ECnoise's fourth difference
+        # of a table across a kink is the kink's own 2·(h/2)·jump, not noise
+        site = kinks.locate(
+            *(np.array([x]) for x in (jp, jm, jp2, jm2)),
+            j0=self.j0,
+            h=np.array([h]),
+            sigma=floor,
+            tol=np.array([tol]),
+            analytic=np.array([a]),
+        )
         return Probe(
             tuple(segments),
             a,
@@ -328,6 +350,8 @@ class Prober:
             tuple(dirs),
             h,
             screen,
+            kink=bool(site.kink[0]),
+            resolved=bool(np.all((mags == 0) | (mags >= EXACT_LEAST))),
         )
 
 
@@ -346,8 +370,15 @@ class Directional:
 
     @property
     def wrong(self) -> bool:
-        """Whether any direction disagrees."""
-        return any(p.wrong for p in self.probes)
+        """Whether any direction disagrees where the cost is smooth along it."""
+        return any(p.wrong and not p.kink for p in self.probes)
+
+    @property
+    def kinked(self) -> bool:
+        """Whether a direction disagrees across a kink of the cost (and none where it
+        is smooth): the claim is a one-sided or a chosen slope there (ReLU's 0 at 0,
+        the first of tied maxima), which a single direction cannot judge."""
+        return not self.wrong and any(p.wrong and p.kink for p in self.probes)
 
 
 def directional(
@@ -410,5 +441,6 @@ def _exact_zero(p: Probe) -> bool:
     """Whether a probe saw a claim of exactly 0 and central differences ``C(h)``,
     ``C(h/2)`` of exactly 0 (``numeric`` and ``fd_error`` both 0): a constant cost, or
     ``Σθ²`` at 0, agrees with the claim to the last bit, as the entrywise path's exact
-    zeros do (``gradcheck._compare.value_noise``)."""
-    return p.analytic == 0 and p.numeric == 0 and p.fd_error == 0
+    zeros do (``gradcheck._compare.exact_zero``). Not where the values are subnormal:
+    ``Σθ²`` at θ = 1e-160 shows differences of exactly 0 under steps of 1e-166."""
+    return p.analytic == 0 and p.numeric == 0 and p.fd_error == 0 and p.resolved

@@ -7,6 +7,7 @@ disagrees, ``gradcheck._localise``; it describes what it found as an
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from itertools import chain
 from typing import Any
@@ -98,6 +99,8 @@ def directional_check(
         overall = "inconclusive"
     if verdict.wrong:
         messages.append(_failure_note(verdict, loc, localise, names))
+    elif verdict.kinked:
+        messages.append(_kink_note(verdict))
     noise = max(p.noise for p in verdict.probes)
     guarantee = {
         "directions": len(verdict.probes),
@@ -181,6 +184,8 @@ def _status(
         return "failed", ""
     if verdict.wrong:
         return ("passed", "") if i in loc.ok else ("inconclusive", "")
+    if verdict.kinked:
+        return "inconclusive", ""
     if bound > DIRECTIONAL_UNCERTAIN and i not in verdict.exact:
         return "inconclusive", (
             f"{name}: the directional check could only see a relative error of "
@@ -191,7 +196,7 @@ def _status(
 
 def _failure_note(verdict: Directional, loc: Localisation, localise: bool, names: list[str]) -> str:
     """What failed, in words, when the verdict disagrees."""
-    worst = max(verdict.probes, key=lambda p: abs(p.analytic - p.numeric) / p.tolerance)
+    worst = _worst([p for p in verdict.probes if not p.kink])
     what = (
         f"the directional check disagrees: along a random direction the gradient gives "
         f"{worst.analytic:.6g}, the cost's slope is {worst.numeric:.6g} (tolerance "
@@ -213,6 +218,29 @@ def _failure_note(verdict: Directional, loc: Localisation, localise: bool, names
             "over several parameters"
         )
     return what
+
+
+def _worst(probes: list[Probe]) -> Probe:
+    """The probe whose mismatch is the most tolerances (one of 0 is infinitely many)."""
+
+    def tolerances(p: Probe) -> float:
+        gap = abs(p.analytic - p.numeric)
+        return gap / p.tolerance if p.tolerance > 0 else math.inf if gap > 0 else 0.0
+
+    return max(probes, key=tolerances)
+
+
+def _kink_note(verdict: Directional) -> str:
+    """Why a verdict whose only disagreements are across kinks is inconclusive."""
+    worst = _worst([p for p in verdict.probes if p.wrong])
+    return (
+        f"along a random direction the cost has a kink at or near the point (its "
+        f"one-sided slopes differ as much at half the step: a ReLU at 0, tied maxima), "
+        f"where the gradient gives {worst.analytic:.6g} and the cost's slope is "
+        f"{worst.numeric:.6g}: a gradient at a kink is one of its one-sided or chosen "
+        f"slopes, which a direction cannot judge; use mode='full', which judges kinks "
+        f"entry by entry"
+    )
 
 
 def _diagnosis(i: int, loc: Localisation, pinned: list[Entry]) -> Diagnosis | None:

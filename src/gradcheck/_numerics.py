@@ -119,6 +119,14 @@ SAFETY = 10.0
 #: three standard deviations of its exact value 99.7% of the time under Gaussian
 #: noise, and an entry outside is re-examined (rule 2), never failed on the screen.
 SCREEN_NOISE = 3.0
+#: The least magnitude of a nonzero cost value that can show an exact zero: a claim of
+#: exactly 0 agrees to the last bit with differences of exactly 0 (``gradcheck._compare.
+#: exact_zero``) only where the values round relative to their size. Below float32's
+#: smallest normal number they may be subnormal (in float32, or in float64 below 2.2e-308),
+#: spaced by an absolute 2⁻¹⁴⁹ or 2⁻¹⁰⁷⁴: ``Σθ²`` at θ = 1e-160 moves by 4e-325 under
+#: its steps and shows differences of exactly 0 although its gradient is 2e-160
+#: (attack20 A2). There an exact zero proves nothing, and the usual rule decides.
+EXACT_LEAST = float(np.finfo(np.float32).tiny)
 
 
 #: A retry with the classic step scale is worth it only if the step grows this much

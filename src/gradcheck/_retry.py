@@ -68,7 +68,7 @@ def retry(
     # the noise's share of the reach, not the reach: a planted error must meet the
     # same steps as the clean check whose stated bound it tests
     loud = noise > _unseen_level(s.method, dtype) * comp.scale / (SAFETY * (1 + cmp.NOISE_SPREAD))
-    again = (comp.status == "uncertain") | ((comp.status == "ok") & loud)
+    again = (comp.status == "uncertain") | ((comp.status == "ok") & loud & ~comp.exact)
     unsure = np.flatnonzero(again & cmp.roundoff_limited(comp, noise))
     if not unsure.size:
         return
@@ -164,7 +164,8 @@ def _rescale(comp: cmp.Comparison, a: Array, fixed: bool) -> None:
     comp.scale = min(scale, comp.scale)
     if not fixed:
         ok = comp.status == "ok"
-        comp.status[ok & (comp.reach > cmp.UNCERTAIN * comp.scale)] = "uncertain"
+        # exact agreement (``gradcheck._compare.exact_zero``) is ok on any scale
+        comp.status[ok & (comp.reach > cmp.UNCERTAIN * comp.scale) & ~comp.exact] = "uncertain"
 
 
 def _allowance(c: cmp.Comparison) -> Array:
