@@ -436,3 +436,27 @@ class TestGradientEvaluations:
 
         report = gradcheck.check_hessian(ring.cost, x, wrong, hvp=ring.hvp, mode=mode)
         assert report.status == "failed" and report.parameters["grad"].status == "failed"
+
+
+class TestComplexParameters:
+    """attack22 C7(c): a complex parameter is refused in check_hessian's words, with
+    the remedy (split into re and im), never cast to float."""
+
+    @pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+    @pytest.mark.parametrize("tree", ["leaf", "dict", "list"])
+    def test_it_is_refused_with_the_remedy(self, dtype: Any, tree: str) -> None:
+        z = np.array([1 + 2j, 3j], dtype=dtype)
+        params: Any = {"leaf": z, "dict": {"w": np.ones(2), "z": z}, "list": [np.ones(2), z]}[tree]
+        name = {"leaf": "x", "dict": "z", "list": "1"}[tree]
+        with pytest.raises(GradcheckError) as info:
+            gradcheck.check_hessian(lambda p: 0.0, params, lambda p: p, hessian=lambda p: np.eye(2))
+        text = str(info.value)
+        assert f"parameter {name!r} has complex dtype {np.dtype(dtype)}" in text, text
+        assert "check_hessian takes real parameters only" in text
+        assert "rebuild z = re + 1j·im inside cost, grad and hvp/hessian" in text
+        assert "order=2" in text
+
+    def test_real_parameters_beside_it_are_not_refused(self) -> None:
+        x = np.array([1.3, 0.7])
+        report = gradcheck.check_hessian(rosen, x, rosen_der, hessian=rosen_hess)
+        assert report.status == "passed"

@@ -464,3 +464,37 @@ class TestRoundedSteps:
             jvp=lambda p, v: np.cos(p["a"]) * v["a"],
         )
         assert report.status == "passed", str(report)
+
+
+def _one_row_off(n: int, where: int, factor: float) -> Any:
+    bad = np.ones(n)
+    bad[where] = factor
+    return lambda p, u: np.cos(p) * u * bad
+
+
+@pytest.mark.parametrize(("n", "where", "budget"), [(2000, 1997, 210), (2000, 1997, 220)])
+def test_a_range_of_one_output_left_by_the_budget_is_named_as_found(
+    n: int, where: int, budget: int
+) -> None:
+    # attack22 C7 (c38): the budget ran out with one output left in the queue, and the
+    # note said "found alone: none yet; wrong outputs are still among out[777777]"
+    x = np.random.default_rng(0).standard_normal(n)
+    report = check_jacobian(
+        np.sin, x, vjp=_one_row_off(n, where, 1.001), budget=budget, mode="directional"
+    )
+    assert report.status == "failed" and report.localisation["exhausted"], str(report)
+    (note,) = [m for m in report.messages if "search for wrong outputs" in m]
+    assert f"found alone: out[{where}] (inputs not localised)" in note, note
+    assert "still among" not in note and "none yet" not in note, note
+
+
+def test_the_fold_note_uses_the_forms_words_and_tells_the_numbers_apart() -> None:
+    # attack22 C7 (c38): "the gradient gives 5171.49, the cost's slope is 5171.49"
+    n = 20_000
+    x = np.random.default_rng(0).standard_normal(n)
+    report = check_jacobian(np.sin, x, vjp=_one_row_off(n, n - 3, 1.0001), budget=30)
+    assert report.status == "failed", str(report)
+    (note,) = [m for m in report.messages if "directional check disagrees" in m]
+    found = re.search(r"the vjp gives (\S+), uᵀout's slope is (\S+) \(they differ by", note)
+    assert found is not None, note
+    assert found[1] != found[2] and float(found[1]) != float(found[2]), note

@@ -64,6 +64,7 @@ def directional_check(
     roundoff: float | None = None,
     work: Any = None,
     scales: list[Array] | None = None,
+    words: tuple[str, str] = ("the gradient", "the cost's slope"),
 ) -> Outcome:
     """The ``directional`` mode: verdict, then localisation and diagnosis on failure.
 
@@ -78,7 +79,9 @@ def directional_check(
     the whole parameter alone agreed, ``inconclusive`` where neither is known
     (localisation off, or not reached): the report fails, but a row that was never
     examined alone cannot say that it passed. ``roundoff``, ``work`` and ``scales``:
-    see :class:`~gradcheck._directional.Prober`.
+    see :class:`~gradcheck._directional.Prober`. ``words`` name the claim and the
+    slope it is compared with in the notes (``check_jacobian``: "the vjp", "uᵀout's
+    slope").
     """
     rng = np.random.default_rng([seed, 1, direction_salt(j0)])
     prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work, scales)
@@ -98,9 +101,9 @@ def directional_check(
     if overall == "passed" and any(r.status == "inconclusive" for r in results):
         overall = "inconclusive"
     if verdict.wrong:
-        messages.append(_failure_note(verdict, loc, localise, names))
+        messages.append(_failure_note(verdict, loc, localise, names, words))
     elif verdict.kinked:
-        messages.append(_kink_note(verdict))
+        messages.append(_kink_note(verdict, words))
     noise = max(p.noise for p in verdict.probes)
     guarantee = {
         "directions": len(verdict.probes),
@@ -194,12 +197,20 @@ def _status(
     return "passed", ""
 
 
-def _failure_note(verdict: Directional, loc: Localisation, localise: bool, names: list[str]) -> str:
+def _failure_note(
+    verdict: Directional,
+    loc: Localisation,
+    localise: bool,
+    names: list[str],
+    words: tuple[str, str],
+) -> str:
     """What failed, in words, when the verdict disagrees."""
     worst = _worst([p for p in verdict.probes if not p.kink])
+    claim, slope = distinct(worst.analytic, worst.numeric)
+    gap = abs(worst.analytic - worst.numeric)
     what = (
-        f"the directional check disagrees: along a random direction the gradient gives "
-        f"{worst.analytic:.6g}, the cost's slope is {worst.numeric:.6g} (tolerance "
+        f"the directional check disagrees: along a random direction {words[0]} gives "
+        f"{claim}, {words[1]} is {slope} (they differ by {gap:.2g}; tolerance "
         f"{worst.tolerance:.2g})"
     )
     if len(names) == 1:
@@ -230,17 +241,33 @@ def _worst(probes: list[Probe]) -> Probe:
     return max(probes, key=tolerances)
 
 
-def _kink_note(verdict: Directional) -> str:
+def _kink_note(verdict: Directional, words: tuple[str, str]) -> str:
     """Why a verdict whose only disagreements are across kinks is inconclusive."""
     worst = _worst([p for p in verdict.probes if p.wrong])
+    claim, slope = distinct(worst.analytic, worst.numeric)
     return (
         f"along a random direction the cost has a kink at or near the point (its "
         f"one-sided slopes differ as much at half the step: a ReLU at 0, tied maxima), "
-        f"where the gradient gives {worst.analytic:.6g} and the cost's slope is "
-        f"{worst.numeric:.6g}: a gradient at a kink is one of its one-sided or chosen "
-        f"slopes, which a direction cannot judge; use mode='full', which judges kinks "
-        f"entry by entry"
+        f"where {words[0]} gives {claim} and {words[1]} is {slope}: a derivative at a "
+        f"kink is one of its one-sided or chosen slopes, which a direction cannot judge; "
+        f"use mode='full', which judges kinks entry by entry"
     )
+
+
+def distinct(a: float, b: float, least: int = 6) -> tuple[str, str]:
+    """``a`` and ``b`` with at least ``least`` significant digits, and as many more as
+    it takes to tell them apart (17 at most: every float64 is then exact).
+
+    >>> distinct(5171.4912345, 5171.4893)
+    ('5171.491', '5171.489')
+    >>> distinct(1.5, 1.5)
+    ('1.5', '1.5')
+    """
+    for digits in range(least, 18):
+        x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if x != y or a == b:
+            return x, y
+    return x, y
 
 
 def _diagnosis(i: int, loc: Localisation, pinned: list[Entry]) -> Diagnosis | None:

@@ -70,9 +70,24 @@ ZERO_SECOND = (
 )
 
 
+#: check_hessian's refusal of a complex parameter, with the remedy (attack22 C7c).
+_COMPLEX = (
+    "parameter {name!r} has complex dtype {dtype}: check_hessian takes real parameters "
+    "only (the second derivative of a real cost of complex z is a 2n × 2n Hessian over "
+    "re z and im z, which it does not build for you). Split {name!r} into two real "
+    "parameters re and im and rebuild z = re + 1j·im inside cost, grad and hvp/hessian: "
+    "grad returns the gradients with respect to re and im, and the Hessian is laid out "
+    "over (re, im). For a torch function, gradcheck.torch.check_function(fn, z, "
+    "order=2) checks complex inputs through their real and imaginary parts"
+)
+
+
 def _validate(cost: Any, params: Any, grad: Any, hvp: Any, hessian: Any) -> None:
     """Raise, naming the argument, unless the inputs can be checked."""
     check_target(cost, params)
+    for name, leaf in zip(*flatten(params)[:2]):
+        if not hasattr(leaf, "detach") and np.iscomplexobj(leaf):
+            raise GradcheckError(_COMPLEX.format(name=name, dtype=np.asarray(leaf).dtype))
     if not callable(grad):
         raise GradcheckError(
             f"grad must be a function grad(params) -> like params (the Hessian is checked "

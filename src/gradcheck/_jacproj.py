@@ -163,6 +163,7 @@ def _shared(
         roundoff=u_params if work is None else unit_roundoff(work),
         work=work,
         scales=scales,
+        words=(f"the {primary}", "uᵀout's slope"),
     )
     calls = folded.calls[first : first + DIRECTIONS]
     steps = [taken_step(leaves, w) for w, _ in calls]  # as the rows took them

@@ -129,15 +129,23 @@ def _bisect_note(forms: Forms, b: Bisection, budget: int) -> str:
     named = ", ".join(out_label(forms, i) for i in b.found[:8])
     if not b.exhausted:
         return f"wrong outputs found alone: {named or 'none'}"
-    ranges = ", ".join(
-        out_label(forms, lo) + (f" … {out_label(forms, hi - 1)}" if hi - lo > 1 else "")
-        for lo, hi in b.open[:4]
-    )
-    return (
+    # a range of one output that failed is an output found alone, its inputs not
+    # localised (c38: "found alone: none yet; still among out[777777]")
+    singles = [
+        f"{out_label(forms, lo)} (inputs not localised)" for lo, hi in b.open if hi - lo == 1
+    ]
+    left = [(lo, hi) for lo, hi in b.open if hi - lo > 1]
+    alone = ", ".join([named] * bool(named) + singles[:8]) + (", …" if len(singles) > 8 else "")
+    text = (
         f"the search for wrong outputs ran out of its budget ({budget} evaluations) after "
-        f"{b.spent}: found alone: {named or 'none yet'}; wrong outputs are still among "
-        f"{ranges}{', …' if len(b.open) > 4 else ''}; raise budget= to narrow them down"
+        f"{b.spent}: found alone: {alone or 'none yet'}"
     )
+    if left:
+        ranges = ", ".join(
+            f"{out_label(forms, lo)} … {out_label(forms, hi - 1)}" for lo, hi in left[:4]
+        )
+        text += f"; wrong outputs are still among {ranges}{', …' if len(left) > 4 else ''}"
+    return text + "; raise budget= to narrow them down"
 
 
 def out_label(forms: Forms, flat: int) -> str:

@@ -1,0 +1,52 @@
+"""``gradcheck._directional_check``: the directional mode's notes (attack22 C7)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck._directional_check import distinct
+
+Array = np.ndarray[Any, Any]
+
+
+class TestDistinct:
+    @pytest.mark.parametrize(
+        ("a", "b"),
+        [
+            (5171.4912, 5171.4893),
+            (1.0, 1.0 + 2**-52),
+            (-3e-200, -3.0000001e-200),
+            (1e300, 1.0000000001e300),
+            (0.1 + 0.2, 0.3),
+        ],
+    )
+    def test_different_numbers_read_differently(self, a: float, b: float) -> None:
+        x, y = distinct(a, b)
+        assert x != y and float(x) == pytest.approx(a, rel=1e-5)
+        assert len(x.lstrip("-").replace(".", "")) <= 22
+
+    @pytest.mark.parametrize("a", [0.0, 1.5, -7.25e-12])
+    def test_equal_numbers_keep_the_least_digits(self, a: float) -> None:
+        assert distinct(a, a) == (f"{a:.6g}", f"{a:.6g}")
+
+    def test_far_apart_numbers_keep_six_digits(self) -> None:
+        assert distinct(1.23456789, 2.5) == ("1.23457", "2.5")
+
+
+class TestFailureNote:
+    @pytest.mark.parametrize("seed", [0, 1])
+    @pytest.mark.parametrize("error", [1e-6, 1e-4])
+    def test_the_claim_and_the_slope_are_told_apart(self, seed: int, error: float) -> None:
+        x = np.random.default_rng(seed).standard_normal(20_000)
+        g = np.cos(x)
+        g[123] *= 1 + error * 1e3
+        report = gradcheck.check(lambda p: float(np.sum(np.sin(p))), x, g)
+        assert report.mode == "directional" and report.status == "failed", str(report)
+        (note,) = [m for m in report.messages if "directional check disagrees" in m]
+        found = re.search(r"the gradient gives (\S+), the cost's slope is (\S+) \(they", note)
+        assert found is not None and found[1] != found[2], note
