@@ -291,3 +291,77 @@ class TestAFloat16CostOfFloat64Parameters:
         report = gradcheck.check(self._cost, {"x": x}, {"x": np.cos(x)})
         assert report.status != "failed", str(report)
         assert report.status != "passed" or report.parameters["x"].detection_bound <= 0.1
+
+
+def _unused_beside(seed: int, roundoff: float, n: int = 4) -> tuple[Any, dict[str, Array], Any]:
+    """``Σ b² + 0·Σ x``: x unused (true gradient exactly 0, differences exactly 0), its
+    claim autograd-like round-off of size ``roundoff`` at half its entries."""
+    rng = np.random.default_rng(seed)
+    p = {"x": rng.standard_normal(n), "b": rng.standard_normal(2)}
+    g = {"x": roundoff * rng.standard_normal(n) * (rng.random(n) < 0.5), "b": 2 * p["b"]}
+    return (lambda q: float(np.sum(q["b"] ** 2)) + 0.0 * float(np.sum(q["x"]))), p, g
+
+
+class TestRoundoffBesideExactZeroDifferences:
+    """attack23 D1: a parameter whose true gradient is 0 (LayerNorm over one feature),
+    whose autograd gradient is round-off (1e-15 … 1e-13) and whose finite differences
+    are exactly 0 failed ("does the cost use it?"): the retry's larger step has a
+    tighter tolerance, and the "zero within round-off, judged on the model's scale"
+    rule was tested there. It is tested at the first step now."""
+
+    @pytest.mark.parametrize("seed", range(4))
+    @pytest.mark.parametrize("roundoff", [0.0, 1e-16, 1e-15, 1e-13])
+    @pytest.mark.parametrize("n", [1, 4, 30])
+    def test_round_off_beside_a_used_parameter_passes(
+        self, seed: int, roundoff: float, n: int
+    ) -> None:
+        cost, p, g = _unused_beside(seed, roundoff, n)
+        report = gradcheck.check(cost, p, g)
+        assert report.status == "passed", str(report)
+        if np.any(g["x"] != 0):
+            assert any(
+                m.startswith("x: the gradient is zero to within round-off") for m in report.messages
+            )
+
+    @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.parametrize("sign", [1.0, -1.0])
+    def test_an_error_at_the_stated_bound_still_fails(self, seed: int, sign: float) -> None:
+        cost, p, g = _unused_beside(seed, 1e-13)
+        bound = gradcheck.check(cost, p, g).parameters["x"].detection_bound
+        assert 0 < bound < 1e-9
+        model = float(np.max(np.abs(g["b"])))
+        for k in range(4):
+            planted = {"x": g["x"].copy(), "b": g["b"]}
+            planted["x"][k] += sign * 1.1 * bound * model
+            report = gradcheck.check(cost, p, planted)
+            assert report.status == "failed" and report.failed_parameters == ["x"], str(report)
+
+    @pytest.mark.parametrize("claim", [1e-9, 1e-6, 1.0])
+    def test_a_claim_above_round_off_for_an_unused_parameter_fails(self, claim: float) -> None:
+        cost, p, g = _unused_beside(0, 0.0)
+        g["x"][2] = claim
+        report = gradcheck.check(cost, p, g)
+        assert report.status == "failed", str(report)
+        assert "does the cost use it?" in str(report)
+
+
+@pytest.mark.parametrize("other", [1.0, 1e-3, 1e3])
+def test_a_zero_gradient_within_its_own_truncation_error_is_judged_on_the_models_scale(
+    other: float,
+) -> None:
+    # −2 sin(a/2) + sin(a) at 0: gradient exactly 0, C(h) = −3h²/8 ≈ 5e-12 of
+    # truncation on a cost of 3e-17 (hypothesis, test_properties): inconclusive before
+    def cost(p: dict[str, Array]) -> float:
+        return float(-2 * np.sin(0.5 * p["a"]) + np.sin(p["a"]) + other * np.sin(p["b"]))
+
+    def grad(p: dict[str, Array]) -> dict[str, Array]:
+        return {"a": -np.cos(0.5 * p["a"]) + np.cos(p["a"]), "b": other * np.cos(p["b"])}
+
+    p = {"a": np.array(0.0), "b": np.array(0.0)}
+    report = gradcheck.check(cost, p, grad)
+    assert report.status == "passed", str(report)
+    assert any(m.startswith("a: the gradient is zero") for m in report.messages)
+    bound = report.parameters["a"].detection_bound
+    for sign in (1.0, -1.0):
+        planted = lambda q, s=sign: {**grad(q), "a": grad(q)["a"] + s * 1.1 * bound * other}  # noqa: E731
+        assert gradcheck.check(cost, p, planted).failed_parameters == ["a"]
