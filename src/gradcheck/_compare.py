@@ -40,8 +40,11 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
    change of ``f`` under 1e-3: the entry is ``uncertain``, and the report says why
    (:attr:`Comparison.flat`).
 6. **Exact zero.** A claim of exactly 0 against central differences of exactly 0 at ``h``
-   and ``h/2`` (and a method's estimate of 0) agrees to the last bit: ``ok`` on any
-   gradient scale, even 0 (:func:`exact_zero`, :attr:`Comparison.exact`).
+   and ``h/2`` (and a method's estimate of 0) agrees to the last bit, which proves
+   ``|g| ≤ R``, the values' resolution (``gradcheck._numerics.resolution``): ``ok``
+   where ``R`` is within :data:`UNCERTAIN` of the scale, else ``uncertain`` with a reach
+   of ``R`` (:func:`exact_zero`, :attr:`Comparison.exact`; a whole-zero gradient is
+   ``gradcheck._flatness``'s).
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 
 from gradcheck import _kinks
-from gradcheck._numerics import EXACT_LEAST, SAFETY, SCREEN_NOISE, Method
+from gradcheck._numerics import EXACT_LEAST, SAFETY, SCREEN_NOISE, Method, resolution
 
 __all__ = [
     "NOISE_SPREAD",
@@ -203,8 +206,12 @@ class Comparison:
     #: run (``grad`` given as values, or nothing to re-check), ``"ran"``, or why it failed.
     nearby: str = ""
     #: Entries whose claim is exactly 0 and whose differences at ``h`` and ``h/2`` are
-    #: exactly 0 too (:func:`exact_zero`): ``ok`` on any gradient scale, even 0.
+    #: exactly 0 too (:func:`exact_zero`), with a :attr:`resolution` within
+    #: :data:`UNCERTAIN` of the gradient scale: ``ok`` whatever the cost's noise.
     exact: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
+    #: Where the claim and the differences are exactly 0, the largest ``|g|`` they leave
+    #: possible (``gradcheck._flatness.resolution``); NaN elsewhere.
+    resolution: Array = dataclasses.field(default_factory=lambda: np.empty(0))
 
     def __post_init__(self) -> None:
         """Comparisons built without kink fields saw no kink, nor exact zeros."""
@@ -214,6 +221,8 @@ class Comparison:
             self.bracketed = np.zeros(self.numeric.shape, dtype=bool)
         if self.exact.shape != self.numeric.shape:
             self.exact = np.zeros(self.numeric.shape, dtype=bool)
+        if self.resolution.shape != self.numeric.shape:
+            self.resolution = np.full(self.numeric.shape, np.nan)
 
     @property
     def detection_bound(self) -> float:
@@ -241,6 +250,7 @@ class Comparison:
         "kink",
         "bracketed",
         "exact",
+        "resolution",
     )
 
     def subset(self, where: Array) -> Comparison:
@@ -390,9 +400,9 @@ def exact_zero(analytic: Array, values: Array, *differences: Array) -> Array:
     A cost that does not move under the steps (``sign``, ``floor``, ``round``,
     ``argmax`` away from their jumps, a constant) or moves by the same amount both ways
     (``Σθ²`` at 0) shows a derivative of exactly 0 at two steps: a claim of 0 agrees
-    with it exactly, whatever the cost's noise and on any gradient scale, even 0 (the
-    whole gradient zero). Such an entry is ``ok``; the directional mode passes the same
-    case by the same rule (``gradcheck._directional._exact_zero``). Two steps, not one:
+    with it exactly, whatever the cost's noise, up to the values' resolution ``R``
+    (:func:`compare` judges that; ``gradcheck._flatness``, which the directional mode
+    shares). Two steps, not one:
     a jump at ``θ + h`` and another at ``θ − h`` cancel in ``C(h)`` but not in
     ``C(h/2)``. A jump within ``h`` of θ moves the differences: that entry is a kink's
     (``gradcheck._kinks``), not an exact zero. Subnormal values round by an absolute
@@ -598,6 +608,11 @@ def compare(
         status[idx] = np.where(mismatch[idx] <= allowed, "ok", "wrong")
     allowed_all = tol + (0.0 if fixed else SAFETY * fd_error)
     reach = tol + mismatch + (0.0 if fixed else SAFETY * e_all)
+    exact &= status == "ok"  # a kink's entry stays the kink rules'
+    # exact zeros prove |g| <= R only: they pass where R is within reach of the scale
+    res = np.where(exact, resolution(np.broadcast_to(sigma, numeric.shape), h), np.nan)
+    reach[exact] = np.maximum(reach[exact], res[exact])
+    exact &= res <= UNCERTAIN * scale
     if not fixed:  # agreement within a tolerance that would hide a 10% error proves
         # nothing, nor does agreement whose reach would hide one (attack20 A9)
         blind = (allowed_all > UNCERTAIN * scale) | (reach > UNCERTAIN * scale)
@@ -605,7 +620,6 @@ def compare(
     overflowed = ~np.isfinite(numeric)
     status[overflowed], reach[overflowed] = "uncertain", math.inf
     peak = float(np.abs(analytic).max()) if analytic.size else 0.0
-    exact &= status == "ok"  # a kink's entry stays the kink rules'
     return Comparison(
         numeric,
         mismatch,
@@ -619,6 +633,7 @@ def compare(
         bracketed,
         peak=peak,
         exact=exact,
+        resolution=res,
     )
 
 

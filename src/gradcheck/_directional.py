@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck import _flatness as flatness
 from gradcheck import _kinks as kinks
 from gradcheck._evaluate import Delta, Evaluator
 from gradcheck._numerics import (
@@ -70,6 +71,7 @@ from gradcheck._numerics import (
     entry_scale,
     noise_from_table,
     norm2,
+    resolution,
     unit_roundoff,
 )
 
@@ -190,6 +192,11 @@ class Probe:
     kink: bool = False
     #: the values are 0 or at least ``EXACT_LEAST``: an exact zero there is evidence
     resolved: bool = True
+
+    @property
+    def resolution(self) -> float:
+        """The largest ``|∇J·v|`` that differences of exactly 0 here leave possible."""
+        return float(resolution(self.noise, self.step))
 
     def judged(self, noise: float, tolerance: float | None = None) -> Probe:
         """This probe with the cost's noise ``σ`` raised to ``noise`` (never lowered).
@@ -367,6 +374,9 @@ class Directional:
     text: str
     #: parameters whose gradient is exactly 0 against differences of exactly 0
     exact: frozenset[int] = frozenset()
+    #: the whole gradient is exactly 0, and so are the differences, but the cost is not
+    #: flat (``gradcheck._flatness``): no verdict, ``text`` says why
+    unresolved: bool = False
 
     @property
     def wrong(self) -> bool:
@@ -379,6 +389,12 @@ class Directional:
         is smooth): the claim is a one-sided or a chosen slope there (ReLU's 0 at 0,
         the first of tied maxima), which a single direction cannot judge."""
         return not self.wrong and any(p.wrong and p.kink for p in self.probes)
+
+
+_ZERO = (
+    "the gradient is exactly 0, and the cost is exactly 0 at every step (exact agreement; "
+    "a relative error is not defined for a zero gradient)"
+)
 
 
 def directional(
@@ -406,41 +422,23 @@ def directional(
     ]
     finite = [b for b in bounds if math.isfinite(b)]
     bound = max(finite) if finite else math.inf
-    if gmax == 0 and all(_exact_zero(p) for p in probes):
-        text = (
-            f"{directions} random directions: the gradient is exactly 0 and so are the "
-            f"cost's differences along them (exact agreement; a relative error is not "
-            f"defined for a zero gradient)"
-        )
-        return Directional(probes, weights, bounds, bound, miss, text, frozenset(weights))
+    if gmax == 0 and all(flatness.exact_probe(p) for p in probes):
+        if all(p.noise == 0 for p in probes):  # values all 0: as the entrywise rule
+            return Directional(probes, weights, bounds, bound, miss, _ZERO, frozenset(weights))
+        # |∇J·v| ≤ R along each probe's v = s⊙z; d = s⊙z' is as likely to meet ∇J:
+        # 3 standard deviations of that chance
+        hidden = 3.0 * max(p.resolution for p in probes)
+        flat = flatness.probe_flat(prober.ev, prober.scale, prober.j0, rng, lambda d: hidden)
+        prober.evaluations += flat.evaluations
+        text = f"{directions} random directions: " + flatness.flat_note(flat, hidden, "s")
+        flat_ok = flat.settled
+        exact = frozenset(weights) if flat_ok else frozenset()
+        return Directional(probes, weights, bounds, bound, miss, text, exact, not flat_ok)
     text = (
         f"{directions} random directions: a relative gradient error of {bound:.2g} or more "
         f"in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with "
         f"probability ≥ {1 - miss:.4g}"
     )
     quiet = gmax > 0 and not any(p.wrong for p in probes)  # else localisation judges them
-    exact = _zero_parameters(prober, norms, rng) if quiet else frozenset()
+    exact = flatness.zero_parameters(prober, norms, rng) if quiet else frozenset()
     return Directional(probes, weights, bounds, bound, miss, text, exact)
-
-
-def _zero_parameters(
-    prober: Prober, norms: list[float], rng: np.random.Generator
-) -> frozenset[int]:
-    """The parameters with a gradient of exactly 0 beside others, when one probe of all
-    of them together sees differences of exactly 0 (:func:`_exact_zero`; 4 evaluations):
-    an unused parameter passes instead of a bound of ``inf`` (attack20 A15). Where the
-    cost moves along them, they stay without a bound (``inconclusive``)."""
-    zero = tuple((i, 0, prober.g[i].size) for i, n in enumerate(norms) if n == 0)
-    zero = tuple(s for s in zero if s[2] > 0)
-    if not zero or not _exact_zero(prober.probe(zero, rng)):
-        return frozenset()
-    return frozenset(s[0] for s in zero)
-
-
-def _exact_zero(p: Probe) -> bool:
-    """Whether a probe saw a claim of exactly 0 and central differences ``C(h)``,
-    ``C(h/2)`` of exactly 0 (``numeric`` and ``fd_error`` both 0): a constant cost, or
-    ``Σθ²`` at 0, agrees with the claim to the last bit, as the entrywise path's exact
-    zeros do (``gradcheck._compare.exact_zero``). Not where the values are subnormal:
-    ``Σθ²`` at θ = 1e-160 shows differences of exactly 0 under steps of 1e-166."""
-    return p.analytic == 0 and p.numeric == 0 and p.fd_error == 0 and p.resolved

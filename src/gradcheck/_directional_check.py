@@ -104,6 +104,8 @@ def directional_check(
         messages.append(_failure_note(verdict, loc, localise, names, words))
     elif verdict.kinked:
         messages.append(_kink_note(verdict, words))
+    elif verdict.unresolved:
+        messages.append(verdict.text)
     noise = max(p.noise for p in verdict.probes)
     guarantee = {
         "directions": len(verdict.probes),
@@ -187,7 +189,7 @@ def _status(
         return "failed", ""
     if verdict.wrong:
         return ("passed", "") if i in loc.ok else ("inconclusive", "")
-    if verdict.kinked:
+    if verdict.kinked or verdict.unresolved:  # the note says why (directional_check)
         return "inconclusive", ""
     if bound > DIRECTIONAL_UNCERTAIN and i not in verdict.exact:
         return "inconclusive", (

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck import _compare as cmp
+from gradcheck import _flatness as flatness
 from gradcheck import _kinks as kinks
 from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
@@ -177,6 +178,8 @@ def _check_leaves(
     if s.fixed:
         return Compared(out)
     zero = _zero_parameters(out, analytic, screens)
+    settled, flat_notes = flatness.whole_zero(zero.results, ev, leaves, s.j0, seed)
+    zero = Compared(settled, (*zero.notes, *flat_notes))
     # a failed parameter's bound holds its own claimed error: no sentence on it (F24)
     judged = [(n, leaf, c) for n, leaf, c, _ in zero.results if not np.any(c.status == "wrong")]
     bounds = [(n, c.detection_bound, s.dtype(leaf)) for n, leaf, c in judged]
@@ -245,6 +248,8 @@ def _zero_parameters(
         if cmp.zero_within_noise(c, g.reshape(-1)[idx], screen) and c.scale < model:
             c = cmp.on_model_scale(c, model, peak, screen)
             size = float(np.max(screen + SAFETY * c.fd_error, initial=0.0))
+            known = np.isfinite(c.resolution)
+            size = max(size, float(np.max(c.resolution, initial=0.0, where=known)))
             notes.append(
                 f"{name}: the gradient is zero to within round-off (|g| ≤ {size:.2g} at "
                 f"every entry), so it has no scale of its own: it is judged on the model's "

@@ -127,6 +127,21 @@ SCREEN_NOISE = 3.0
 #: its steps and shows differences of exactly 0 although its gradient is 2e-160
 #: (attack20 A2). There an exact zero proves nothing, and the usual rule decides.
 EXACT_LEAST = float(np.finfo(np.float32).tiny)
+#: The spacing of floating-point numbers at 0 (float64's smallest subnormal): a cost of
+#: exactly 0 still rounds to it, so an exact zero's resolution is never 0.
+SMALLEST = float(np.nextafter(0.0, 1.0))
+
+
+def resolution(sigma: float | np.ndarray[Any, Any], h: Any) -> np.ndarray[Any, Any]:
+    """``R = 2·max(σ, SMALLEST)/h``: the largest ``|g|`` that central differences of
+    exactly 0 at step ``h`` leave possible, for values of round-off ``σ ≥ u·|J|``.
+
+    Two values that round to the same number differ by at most their spacing, which
+    is at most ``2u·|J| ≤ 2σ``; ``C(h) = 0`` so proves ``2h·|g| ≤ 2σ`` up to curvature,
+    and ``R`` keeps a factor 2 of margin. ``Σθ + 1e8`` in float32 has a spacing of 8:
+    its gradient of 1 shows differences of exactly 0 at every step (``gradcheck._flatness``).
+    """
+    return np.asarray(2.0 * np.maximum(sigma, SMALLEST) / np.asarray(h), dtype=np.float64)
 
 
 #: A retry with the classic step scale is worth it only if the step grows this much

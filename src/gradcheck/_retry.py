@@ -164,7 +164,9 @@ def _rescale(comp: cmp.Comparison, a: Array, fixed: bool) -> None:
     comp.scale = min(scale, comp.scale)
     if not fixed:
         ok = comp.status == "ok"
-        # exact agreement (``gradcheck._compare.exact_zero``) is ok on any scale
+        # exact agreement (``gradcheck._compare.exact_zero``) is ok while its resolution
+        # is within reach of the scale (``gradcheck._flatness``)
+        comp.exact &= ~(comp.resolution > cmp.UNCERTAIN * comp.scale)
         comp.status[ok & (comp.reach > cmp.UNCERTAIN * comp.scale) & ~comp.exact] = "uncertain"
 
 

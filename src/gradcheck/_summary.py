@@ -199,6 +199,14 @@ def _messages(result: Result, sigma: float, j0: float = 1.0) -> list[str]:
     messages = [*kinks.messages(name, c), *c.notes]
     uncertain = int(np.count_nonzero(c.status == "uncertain"))
     still = int(np.count_nonzero(c.flat & (c.status == "uncertain")))
+    coarse = (c.status == "uncertain") & np.isfinite(c.resolution) & ~c.flat
+    if np.any(coarse):  # exact zeros whose resolution no gradient scale reaches
+        bound = float(np.max(c.resolution[coarse]))
+        messages.append(
+            f"{name}: {int(np.count_nonzero(coarse))} entries could not be resolved: the "
+            f"gradient and the differences are exactly 0 there, but the cost's values are "
+            f"too coarse at the steps to show a gradient below {bound:.2g}"
+        )
     if still:
         messages.append(
             f"{name}: the cost returned exactly the same value at every step for "
@@ -207,6 +215,7 @@ def _messages(result: Result, sigma: float, j0: float = 1.0) -> list[str]:
             "such as (1e4 + f) − 1e4 in float32) or absent; compute the cost in "
             "float64 to check them"
         )
+    still += int(np.count_nonzero(coarse))  # said above: no "noise" sentence for them
     if uncertain > still and 0 < abs(j0) < _TINY:
         messages.append(
             f"{name}: {uncertain - still} entries could not be resolved: the cost's value "
