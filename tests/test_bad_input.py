@@ -319,18 +319,8 @@ CASES: list[Case] = [
     # --- non-finite values
     Case("NaN in the cost", _check(lambda p: float("nan"), X, 2 * X), GE, "cost returned nan"),
     Case("inf in the cost", _check(lambda p: float("inf"), X, 2 * X), GE, "cost returned inf"),
-    Case(
-        "NaN in the gradient",
-        _check(_sq, X, np.array([2.0, np.nan, 1.0])),
-        GE,
-        "non-finite value nan at index (1,)",
-    ),
-    Case(
-        "inf in the gradient",
-        _check(_sq, X, np.array([2.0, -4.0, np.inf])),
-        GE,
-        "non-finite value inf at index (2,)",
-    ),
+    # a NaN or inf in the gradient where the cost is finite is a wrong gradient, not bad
+    # input: FAILED (tests/test_summary.py::TestNonFiniteGradient, attack23 D3)
     Case(
         "NaN in a parameter",
         _check(_sq, np.array([1.0, np.nan]), np.ones(2)),

@@ -739,3 +739,73 @@ class TestAStoppedCheckClaimsNothing:
         assert math.isnan(report.difference) and math.isnan(report.parameters["W"].difference)
         assert report.parameters["W"].dtype == "float32"
         assert math.isnan(json.loads(report.to_json())["difference"] or math.nan)
+
+
+def _where_sqrt(p: Any) -> float:
+    """``Σ where(p > 0, √p, 0)``: finite everywhere, derivative 0 where ``p < 0``."""
+    return float(np.sum(np.where(p > 0, np.sqrt(np.abs(p)), 0.0)))
+
+
+def _where_sqrt_grad(bad: float) -> Any:
+    """The gradient of :func:`_where_sqrt` with ``bad`` (NaN, ±inf) where ``p < 0``: the
+    where-NaN trap of autograd (the branch not taken back-propagates its NaN)."""
+    return lambda p: np.where(p > 0, 0.5 / np.sqrt(np.abs(p)), bad)
+
+
+class TestNonFiniteGradient:
+    """attack23 D3: a NaN or inf gradient entry where the cost is finite was a
+    GradcheckError (CLI exit 3), not a verdict. The gradient is the thing under test:
+    it is FAILED, the entry named, and assert_gradients raises GradientMismatch."""
+
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    @pytest.mark.parametrize("mode", ["full", "sample", "directional"])
+    def test_a_non_finite_entry_fails_and_is_named(self, bad: float, mode: str) -> None:
+        x = np.array([-1.0, 0.5, 2.0, 3.0])
+        options: dict[str, Any] = {"mode": mode}
+        if mode == "sample":
+            options["sample"] = 4
+        report = gradcheck.check(_where_sqrt, x, _where_sqrt_grad(bad), **options)
+        assert report.status == "failed", str(report)
+        assert report.parameters["x"].status == "failed"
+        assert report.parameters["x"].failed >= 1
+        note = next(m for m in report.messages if "not finite" in m)
+        assert f"x[0] ({bad})" in note and "the cost is finite" in note
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_each_entry_is_counted_once_and_the_others_judged(self, dtype: Any) -> None:
+        x = {"a": np.array([-1.0, -2.0, 0.5], dtype=dtype), "b": np.array([1.0, 2.0], dtype=dtype)}
+
+        def cost(p: Any) -> Any:
+            return _where_sqrt(p["a"]) + float(np.sum(p["b"] ** 2))
+
+        def grad(p: Any) -> Any:
+            return {"a": _where_sqrt_grad(np.nan)(p["a"]), "b": 2 * p["b"]}
+
+        report = gradcheck.check(cost, x, grad)
+        assert report.status == "failed", str(report)
+        assert report.parameters["a"].failed == 2
+        assert report.parameters["b"].status == "passed"
+
+    def test_assert_gradients_raises_a_mismatch(self) -> None:
+        x = np.array([-1.0, 0.5])
+        with pytest.raises(gradcheck.GradientMismatch, match="not finite at x"):
+            gradcheck.assert_gradients(_where_sqrt, x, _where_sqrt_grad(np.nan))
+
+    def test_a_nan_cost_stays_a_usage_error(self) -> None:
+        x = np.array([-1.0, 0.5])
+        with pytest.raises(gradcheck.GradcheckError, match="cost returned nan"):
+            gradcheck.check(lambda p: float("nan"), x, _where_sqrt_grad(np.nan))
+
+    def test_the_cli_exits_1_not_3(self, tmp_path: Path) -> None:
+        path = tmp_path / "where_nan.py"
+        path.write_text(
+            "import numpy as np\n"
+            "def problem():\n"
+            "    cost = lambda p: float(np.sum(np.where(p > 0, np.sqrt(np.abs(p)), 0.0)))\n"
+            "    grad = lambda p: np.where(p > 0, 0.5 / np.sqrt(np.abs(p)), np.nan)\n"
+            "    return cost, np.array([-1.0, 0.5, 2.0]), grad\n"
+        )
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main(["run", f"{path}:problem"], out=out, err=err)
+        assert code == 1, err.getvalue()
+        assert "not finite at x[0] (nan)" in out.getvalue()

@@ -31,7 +31,7 @@ from gradcheck._modes import Directional, Mode, ModeKeywords
 from gradcheck._numerics import Method, unit_roundoff
 from gradcheck._plan import Plan, Point, Ran, make_plan
 from gradcheck._report import GradientMismatch, Report
-from gradcheck._summary import inconclusive
+from gradcheck._summary import inconclusive, non_finite_failed
 
 __all__ = ["assert_gradients", "check"]
 
@@ -172,6 +172,8 @@ def _run(plan: Plan, ev: SerialEvaluator) -> Ran:
     point = _point(plan, ev, float(base[0]))
     ran = _strategy(plan, ev, point)
     outcome = ran.outcome._replace(notes=(*point.notes, *ran.outcome.notes))
+    counted = not isinstance(plan.mode, Directional)  # entrywise: marked wrong already
+    outcome = non_finite_failed(outcome, plan.non_finite, point.j0, counted=counted)
     return ran._replace(outcome=outcome, route=point.route)
 
 
@@ -200,8 +202,13 @@ def _point(plan: Plan, ev: SerialEvaluator, j0: float) -> Point:
         )
     point = Point(plan.leaves, plan.analytic, j0, 0.0)
     # a batched cost is not seen to follow its dtype (it may be a float32 vmap)
+    # a NaN gradient fails at the given point: no float64 copy (its grad would raise)
     if callable(plan.grad) and not (
-        plan.fixed or plan.complex_step or plan.eps is not None or plan.execution.batched
+        plan.fixed
+        or plan.complex_step
+        or plan.eps is not None
+        or plan.execution.batched
+        or plan.non_finite
     ):
         found = prec.formula_in_float64(
             ev, plan.grad, plan.treedef, plan.names, plan.leaves, plan.analytic, j0

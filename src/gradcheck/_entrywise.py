@@ -31,7 +31,7 @@ from gradcheck._numerics import SAFETY, default_rtol, relative_step, steps, unit
 from gradcheck._plan import Plan, Point, Ran
 from gradcheck._pytree import unflatten
 from gradcheck._retry import retry
-from gradcheck._summary import Result, summarise
+from gradcheck._summary import Result, mark_non_finite, summarise
 
 __all__ = ["Compared", "entrywise"]
 
@@ -79,7 +79,8 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
         grad_at=_gradient_at(plan),
         seed=plan.seed,
     )
-    outcome = summarise(compared.results, point.analytic, sigma, plan.pairs, point.j0)
+    results = mark_non_finite(compared.results, plan.non_finite)
+    outcome = summarise(results, point.analytic, sigma, plan.pairs, point.j0)
     hidden_note = (noise.note,) if work is not None else ()
     notes = (*hidden_note, *compared.notes, *outcome.notes)
     return Ran(outcome._replace(notes=notes), work)

@@ -17,6 +17,7 @@ from gradcheck._build import Outcome
 from gradcheck._errors import GradcheckError
 from gradcheck._execution import Execution
 from gradcheck._inputs import (
+    NonFiniteEntry,
     analytic_gradient,
     check_options,
     check_run_options,
@@ -61,6 +62,8 @@ class Plan:
         options: what the report records.
         pairs: the names of complex parameters, checked as real views
             (``gradcheck._complex``).
+        non_finite: the gradient's NaN or infinite entries (read as 0 in
+            ``analytic``): a wrong gradient where the cost is finite (attack23 D3).
     """
 
     cost: Cost
@@ -81,6 +84,7 @@ class Plan:
     execution: Execution
     options: dict[str, Any]
     pairs: frozenset[str] = frozenset()
+    non_finite: tuple[NonFiniteEntry, ...] = ()
 
     @property
     def fixed(self) -> bool:
@@ -194,7 +198,7 @@ def make_plan(
         raise GradcheckError("params is empty: there is no entry to check")
     check_run_options(seed=seed, progress=progress, keywords=keywords)
     run_mode = resolve_mode(mode, total, keywords)
-    gradient = analytic_gradient(grad, params, names, cost)
+    gradient = analytic_gradient(grad, params, names, cost, non_finite_ok=True)
     options: dict[str, Any] = {
         "method": method,
         "eps": _plain(eps),
@@ -228,4 +232,5 @@ def make_plan(
         execution=execution,
         options=options,
         pairs=pairs,
+        non_finite=gradient.non_finite,
     )

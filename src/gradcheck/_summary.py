@@ -10,7 +10,9 @@ both reports.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ from gradcheck._build import (
     rank,
 )
 from gradcheck._diagnose import diagnose
+from gradcheck._inputs import NonFiniteEntry
 from gradcheck._numerics import norm2, unit_roundoff
 from gradcheck._report import Entry, Status
 
@@ -250,3 +253,54 @@ def inconclusive(names: list[str], leaves: list[Array], msg: str) -> Outcome:
         for n, x in zip(names, leaves)
     )
     return Outcome(params, math.nan, 0.0, (msg,), status="inconclusive")
+
+
+def non_finite_failed(
+    outcome: Outcome, entries: Sequence[NonFiniteEntry], j0: float, *, counted: bool
+) -> Outcome:
+    """``outcome`` with the parameters whose gradient has NaN or infinite entries failed.
+
+    The cost is finite at θ (``j0``; a NaN cost stops the check first), so its
+    derivative there is a number, and a gradient of NaN or inf is wrong, whatever the
+    finite differences say: the framework-computed gradient is the thing under test
+    (attack23 D3: ``jnp.where(x > 0, jnp.sqrt(x), 0)`` at ``x = −1`` back-propagates
+    the NaN of the branch not taken). ``counted``: the entries are among each
+    parameter's ``failed`` already (entrywise checks mark them ``wrong``,
+    :func:`mark_non_finite`); else (directional) they are added.
+    """
+    if not entries:
+        return outcome
+    by_name: dict[str, list[NonFiniteEntry]] = {}
+    for e in entries:
+        by_name.setdefault(e.parameter, []).append(e)
+    params, notes = [], []
+    for p in outcome.parameters:
+        bad = by_name.get(p.name, [])
+        if bad:
+            failed = p.failed if counted else p.failed + len(bad)
+            p = p._replace(status="failed", failed=failed)
+            where = ", ".join(f"{e.parameter}{list(e.at)} ({e.value})" for e in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            notes.append(
+                f"{p.name}: the gradient is not finite at {where}{more}, where the cost is "
+                f"finite ({j0:.6g}): a wrong gradient (a NaN from a branch not taken, as in "
+                "where(x > 0, sqrt(x), 0), back-propagates: compute that branch on safe inputs)"
+            )
+        params.append(p)
+    return outcome._replace(
+        parameters=tuple(params), notes=(*notes, *outcome.notes), status="failed"
+    )
+
+
+def mark_non_finite(results: list[Result], entries: Sequence[NonFiniteEntry]) -> list[Result]:
+    """``results`` with the checked entries whose gradient is NaN or infinite ``wrong``
+    (their analytic value was read as 0)."""
+    out = []
+    for name, leaf, c, idx in results:
+        bad = np.isin(idx, [e.flat for e in entries if e.parameter == name])
+        if np.any(bad):
+            status = c.status.copy()
+            status[bad] = "wrong"
+            c = dataclasses.replace(c, status=status)
+        out.append((name, leaf, c, idx))
+    return out
