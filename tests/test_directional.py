@@ -529,3 +529,33 @@ class TestSubnormalValues:
         for wrong in (np.zeros(3), 20 * x):
             report = gradcheck.check(cost, x, wrong, mode="directional")
             assert report.status != "passed", str(report)
+
+
+class TestEachParameterAloneAfterAKink:
+    """core24: with every disagreement across a kink the directional verdict was
+    inconclusive, also for errors planted at 1.1 and 0.9 times the gradient that the
+    mode failed before the kink rule (brief item 1). One probe of each parameter alone
+    then finds the output layer's error, where the cost is smooth: failed, named."""
+
+    @pytest.mark.parametrize(
+        ("factor", "seed"), [(1.1, 0), (1.1, 6), (1.1, 8), (1.1, 9), (0.9, 0), (0.9, 4), (0.9, 8)]
+    )
+    def test_a_planted_factor_fails_in_the_smooth_parameter(self, factor: float, seed: int) -> None:
+        cost, grad, p = _dead_relu(seed)
+
+        def scaled(q: dict[str, Array]) -> dict[str, Array]:
+            return {k: factor * v for k, v in grad(q).items()}
+
+        report = gradcheck.check(cost, p, scaled, mode="directional")
+        assert report.status == "failed", str(report)
+        assert "v" in report.failed_parameters
+
+    @pytest.mark.parametrize("seed", range(10))
+    @pytest.mark.parametrize("factor", [1.1, 0.9])
+    def test_a_planted_factor_is_never_passed(self, factor: float, seed: int) -> None:
+        cost, grad, p = _dead_relu(seed)
+
+        def scaled(q: dict[str, Array]) -> dict[str, Array]:
+            return {k: factor * v for k, v in grad(q).items()}
+
+        assert gradcheck.check(cost, p, scaled, mode="directional").status != "passed"

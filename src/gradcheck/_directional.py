@@ -377,11 +377,14 @@ class Directional:
     #: the whole gradient is exactly 0, and so are the differences, but the cost is not
     #: flat (``gradcheck._flatness``): no verdict, ``text`` says why
     unresolved: bool = False
+    #: where every disagreement was across a kink: one probe of each parameter alone
+    #: (a ReLU net's output layer is smooth where its hidden layers have kinks)
+    alone: tuple[Probe, ...] = ()
 
     @property
     def wrong(self) -> bool:
         """Whether any direction disagrees where the cost is smooth along it."""
-        return any(p.wrong and not p.kink for p in self.probes)
+        return any(p.wrong and not p.kink for p in (*self.probes, *self.alone))
 
     @property
     def kinked(self) -> bool:
@@ -441,4 +444,11 @@ def directional(
     )
     quiet = gmax > 0 and not any(p.wrong for p in probes)  # else localisation judges them
     exact = flatness.zero_parameters(prober, norms, rng) if quiet else frozenset()
-    return Directional(probes, weights, bounds, bound, miss, text, exact)
+    alone: tuple[Probe, ...] = ()
+    if (
+        len(segments) > 1
+        and any(p.wrong for p in probes)
+        and all(p.kink for p in probes if p.wrong)
+    ):
+        alone = tuple(prober.probe((s,), rng).judged(sigma) for s in segments)
+    return Directional(probes, weights, bounds, bound, miss, text, exact, alone=alone)

@@ -89,7 +89,8 @@ def directional_check(
     loc = Localisation()
     if verdict.wrong and localise:
         loc = run_localise(prober, names, [x.shape for x in leaves], rng, budget, verdict.probes)
-    probes = list({id(p): p for p in [*verdict.probes, *chain(*loc.wrong.values())]}.values())
+    seen = [*verdict.probes, *verdict.alone, *chain(*loc.wrong.values())]
+    probes = list({id(p): p for p in seen}.values())
     root = tuple((i, 0, x.size) for i, x in enumerate(leaves) if x.size)
     results, messages = [], []
     for i, (name, leaf) in enumerate(zip(names, leaves)):
@@ -207,7 +208,7 @@ def _failure_note(
     words: tuple[str, str],
 ) -> str:
     """What failed, in words, when the verdict disagrees."""
-    worst = _worst([p for p in verdict.probes if not p.kink])
+    worst = _worst([p for p in (*verdict.probes, *verdict.alone) if p.wrong and not p.kink])
     claim, slope = distinct(worst.analytic, worst.numeric)
     gap = abs(worst.analytic - worst.numeric)
     what = (

@@ -195,7 +195,7 @@ def localise(
                     out.exhausted = True
                     break
                 probes = [(k, prober.probe(k, rng)) for k in kids]
-                found = [(k, p) for k, p in probes if p.wrong]
+                found = [(k, p) for k, p in probes if p.wrong and not p.kink]
                 for k, p in probes:
                     if len(k) == 1 and k[0][2] - k[0][1] == 1:
                         out.compared.add(k[0][:2])
