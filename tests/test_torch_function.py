@@ -315,3 +315,53 @@ class TestNoPassAboveTheReachRule:
         x = (1e-3 * torch.randn(6, generator=g)).float().requires_grad_()
         report = gt.check_function(_ZeroBackwardHuber.apply, x, modes=("rev",))
         assert report.status != "passed", report
+
+
+class _ConstantWithLeak(torch.autograd.Function):
+    """``f(x) = 1`` for every ``x`` (true derivative 0); the jvp gives 0 and the
+    backward ``leak · g`` (0 is right; a leak of 1e-6 is a wrong rule)."""
+
+    leak = 0.0
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.ones_like(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        return _ConstantWithLeak.leak * g
+
+    @staticmethod
+    def jvp(ctx: Any, t: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(t)
+
+
+class TestConsistencyAtAConstantOutput:
+    """attack24 F2: cosine similarity of 0-d tensors is ±1 (derivative 0); the jvp gives
+    0 and the backward 1.6e-17 of round-off, and the consistency row failed with an
+    allowance of 1.6e-23 ("round-off only"): the terms summed were the round-off
+    itself. The allowance now has the floor of the function's values and the inputs'
+    scales (``_consistency.Magnitudes``), as check_jacobian's has."""
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_cosine_similarity_of_0d_tensors_passes(self, seed: int) -> None:
+        g = torch.Generator().manual_seed(seed)
+        a = torch.randn((), dtype=torch.float64, generator=g).requires_grad_()
+        b = torch.randn((), dtype=torch.float64, generator=g).requires_grad_()
+        report = gt.check_function(lambda x, y: F.cosine_similarity(x, y, dim=-1), a, b)
+        assert report.parameters["consistency: jvp vs vjp"].status == "passed", str(report)
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("leak", [1e-6, 1e-3])
+    def test_a_backward_that_leaks_beyond_round_off_still_fails(self, leak: float) -> None:
+        _ConstantWithLeak.leak = leak
+        try:
+            x = torch.tensor([0.5, -1.5, 2.0], dtype=torch.float64, requires_grad=True)
+            report = gt.check_function(_ConstantWithLeak.apply, x)
+        finally:
+            _ConstantWithLeak.leak = 0.0
+        assert report.status == "failed", str(report)

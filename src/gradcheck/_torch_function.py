@@ -29,10 +29,12 @@ from gradcheck._adapters import (
     retry_failed,
     run_name,
 )
+from gradcheck._consistency import Magnitudes
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
 from gradcheck._frameworks import Analytic, Side, check_adapted
 from gradcheck._jacdir import random_steps
+from gradcheck._numerics import entry_scale
 from gradcheck._torch_state import (
     Forward,
     Numeric,
@@ -197,7 +199,18 @@ def _agree(
         views.shapes([tuple(o.shape) for o in outs], views.outputs),
         roundoff,
         f.seed,
+        _magnitudes(list(ts.values()), outs),
     )
+
+
+def _magnitudes(inputs: list[torch.Tensor], outs: list[torch.Tensor]) -> Magnitudes | None:
+    """The consistency floor's values and scales (real tensors only; None otherwise)."""
+    if any(t.is_complex() for t in [*inputs, *outs]):
+        return None
+    flat = [t.detach().cpu().double().numpy().reshape(-1) for t in (*inputs, *outs)]
+    scales = [entry_scale(x) for x in flat[: len(inputs)]]
+    values = np.concatenate(flat[len(inputs) :]) if outs else np.zeros(0)
+    return Magnitudes(np.abs(values), np.concatenate(scales) if scales else np.zeros(0))
 
 
 def real_views(inputs: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor]) -> RealViews:
