@@ -31,15 +31,39 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from gradcheck._compare import UNCERTAIN
 from gradcheck._evaluate import CostRaised, Delta, Evaluator, NonFinite
 
-if TYPE_CHECKING:
-    from gradcheck._directional import Probe, Prober
+
+class Probe(Protocol):
+    """What the exact-zero rules read of a directional probe
+    (``gradcheck._directional.Probe``; a protocol: the import goes one way)."""
+
+    @property
+    def analytic(self) -> float: ...
+    @property
+    def numeric(self) -> float: ...
+    @property
+    def fd_error(self) -> float: ...
+    @property
+    def resolved(self) -> bool: ...
+    @property
+    def resolution(self) -> float: ...
+
+
+class Prober(Protocol):
+    """What :func:`zero_parameters` uses of ``gradcheck._directional.Prober``."""
+
+    g: list[Array]
+
+    def probe(
+        self, segments: tuple[tuple[int, int, int], ...], rng: np.random.Generator | None
+    ) -> Probe: ...
+
 
 __all__ = [
     "MOVES",
