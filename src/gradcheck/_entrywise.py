@@ -246,7 +246,10 @@ def _zero_parameters(
     peak = max((c.peak for _, _, c, _ in results), default=0.0) or model
     out, notes = [], []
     for (name, leaf, c, idx), g, screen in zip(results, analytic, screens):
-        if cmp.zero_within_noise(c, g.reshape(-1)[idx], screen) and c.scale < model:
+        if (
+            cmp.zero_within_noise(c, g.reshape(-1)[idx], screen, with_error=True)
+            and c.scale < model
+        ):
             c = cmp.on_model_scale(c, model, peak, screen)
             size = float(np.max(screen + SAFETY * c.fd_error, initial=0.0))
             known = np.isfinite(c.resolution)
