@@ -1081,3 +1081,21 @@ class TestUnderNoGrad:
             report = gt.check_module(model, lambda m: m(x).pow(2).sum())
             assert not torch.is_grad_enabled()
         assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_check_function_order2_differentiates(self, dtype: torch.dtype) -> None:
+        # order=2 returned before the enable_grad block (attack23 step 1, C7b residue)
+        x = torch.linspace(-1, 1, 5, dtype=dtype).requires_grad_()
+        with torch.no_grad():
+            report = gt.check_function(lambda t: t.sin() * t, x, order=2)
+            assert not torch.is_grad_enabled()
+        assert report.status == "passed", str(report)
+
+    def test_check_module_order2_differentiates(self) -> None:
+        torch.manual_seed(1)
+        model = nn.Sequential(nn.Linear(3, 2), nn.Tanh()).double()
+        x = torch.randn(4, 3, dtype=torch.float64)
+        with torch.no_grad():
+            report = gt.check_module(model, lambda m: m(x).pow(2).sum(), order=2)
+            assert not torch.is_grad_enabled()
+        assert report.status == "passed", str(report)

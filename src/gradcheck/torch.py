@@ -228,7 +228,8 @@ def check_module(
     precision = check_precision(precision)
     if check_order(order) == 2:
         first = partial(check_module, model, loss_fn, precision=precision, **options)
-        return module_order2(first, model, loss_fn, precision, dict(options))
+        with torch.enable_grad():  # as below: a caller's torch.no_grad() (attack22 C7b)
+            return module_order2(first, model, loss_fn, precision, dict(options))
     options = with_convention(options, "conjugate", "torch")
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
@@ -361,7 +362,7 @@ def check_function(
                 "(.to_dense().requires_grad_()) for the second order"
             )
         first = partial(check_function, fn, *inputs, precision=precision, modes=modes, **options)
-        with _kept(fn):
+        with torch.enable_grad(), _kept(fn):  # a caller's torch.no_grad() (attack22 C7b)
             return function_order2(first, fn, inputs, precision, dict(options))
     kept = _kept(fn)
     fn, inputs = sparse.fn, sparse.inputs
