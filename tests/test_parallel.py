@@ -60,6 +60,40 @@ class TestBatched:
             gradcheck.check(cost, _params(), bad_grad, batched=lambda p: 0.0)
 
 
+def _xlogx(p: dict[str, Array]) -> float:
+    x = p["x"]
+    with np.errstate(invalid="ignore"):  # a step across 0 gives nan: the domain's edge
+        return float(np.sum(x * np.log(x)))
+
+
+def _xlogx_batched(p: dict[str, Array]) -> Array:
+    x = p["x"]
+    with np.errstate(invalid="ignore"):
+        out: Array = np.sum(x * np.log(x), axis=1)
+    return out
+
+
+class TestBatchedDomainEdge:
+    """attack20 t82: a batched cost's nan at a step across 0 raised "cost returned nan"
+    where the serial evaluations judge the entry on its own side."""
+
+    @pytest.mark.parametrize(
+        "x", [[1e-8, 0.5], [1e-7, 0.3, 2.0], [3e-9, 1.0, 1e-6]], ids=["t82", "three", "two-small"]
+    )
+    def test_same_verdict_as_serial(self, x: list[float]) -> None:
+        params = {"x": np.array(x)}
+        grad = {"x": np.log(params["x"]) + 1}
+        serial = gradcheck.check(_xlogx, params, grad)
+        stacked = gradcheck.check(_xlogx, params, grad, batched=_xlogx_batched)
+        assert serial.status == stacked.status == "passed", str(stacked)
+        assert any("left the cost's domain" in m for m in stacked.messages)
+
+    def test_a_wrong_gradient_at_the_edge_still_fails(self) -> None:
+        params = {"x": np.array([1e-8, 0.5])}
+        grad = {"x": 1.1 * (np.log(params["x"]) + 1)}
+        assert gradcheck.check(_xlogx, params, grad, batched=_xlogx_batched).status == "failed"
+
+
 class TestExecutors:
     def test_threads_and_processes_match_serial(self) -> None:
         serial = gradcheck.check(cost, _params(), bad_grad, mode="full")

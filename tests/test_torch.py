@@ -1099,3 +1099,30 @@ class TestUnderNoGrad:
             report = gt.check_module(model, lambda m: m(x).pow(2).sum(), order=2)
             assert not torch.is_grad_enabled()
         assert report.status == "passed", str(report)
+
+
+class TestBatchedDomainEdge:
+    """attack20 t82: check_function's vmapped evaluations raised "cost returned nan ...
+    one of a batch of 4" at a step across 0, where the core's serial ones judge it."""
+
+    @pytest.mark.parametrize("x", [[1e-8, 0.5], [1e-7, 0.3, 2.0]])
+    def test_x_log_x_beside_zero_passes(self, x: list[float]) -> None:
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(lambda v: v * torch.log(v), t)
+        assert report.status == "passed", str(report)
+        assert report.options["vectorised"]
+
+    def test_a_wrong_backward_beside_zero_fails(self) -> None:
+        class XLogX(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, v: torch.Tensor) -> torch.Tensor:
+                ctx.save_for_backward(v)
+                return v * torch.log(v)
+
+            @staticmethod
+            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+                (v,) = ctx.saved_tensors
+                return g * 1.1 * (torch.log(v) + 1)
+
+        t = torch.tensor([1e-8, 0.5], dtype=torch.float64, requires_grad=True)
+        assert gt.check_function(XLogX.apply, t, modes=("rev",)).status == "failed"
