@@ -505,3 +505,30 @@ class TestRoundOffStillPasses:
 
 
 CANCELLATION_U32 = 1e3 * 2.0**-23
+
+
+class TestAdapterWords:
+    """attack22 C7(d): the adapters' reports gave the core's advice "pass grad as a
+    function", an argument their callers do not have."""
+
+    @pytest.mark.parametrize("framework", ["torch", "jax"])
+    @pytest.mark.parametrize("n", [6, 40])
+    def test_a_float32_bound_says_how_to_check_in_float64(self, framework: str, n: int) -> None:
+        if framework == "torch":
+            x = torch.linspace(-1, 1, n).requires_grad_()
+            report = gt.check_function(torch.sin, x, precision="model")
+        else:
+            w = jnp.linspace(-1, 1, n, dtype=jnp.float32)
+            report = gj.check(lambda p: jnp.sum(jnp.sin(p)), w, precision="model")
+        bounds = [m for m in report.messages if "could not be seen" in m]
+        assert bounds and all("precision='float64'" in m for m in bounds), str(report)
+        assert not any("grad as a function" in m for m in report.messages)
+
+    def test_the_kink_advice_is_the_adapters(self) -> None:
+        message = (
+            "w: 1 entries sit at a kink; grad was given as values, so they were not "
+            "re-checked at a nearby smooth point; pass grad as a function to do that"
+        )
+        own = gradcheck._frameworks._adapter_words(message)
+        assert "grad as a function" not in own and "check at another point" in own
+        assert gradcheck._frameworks._adapter_words("other words") == "other words"

@@ -474,7 +474,28 @@ def _run_engine(
         *notes,
         f"analytic gradient in {analytic}, finite differences in {numeric}; tolerance: {tolerance}",
     ]
-    return replace(report, messages=(*report.messages, *notes))
+    own = tuple(_adapter_words(m) for m in report.messages)
+    return replace(report, messages=(*own, *notes))
+
+
+#: The core's advice about its ``grad`` argument, which an adapter's caller does not
+#: pass (attack22 C7d), and what to do instead through the adapter.
+_CORE_ADVICE = {
+    "pass grad as a function and let the cost follow its input's dtype, or compute it in "
+    "float64, to see smaller ones": "check in float64 to see smaller ones (precision="
+    "'float64', the default, uses a float64 copy where one computes the same loss)",
+    "grad was given as values, so they were not re-checked at a nearby smooth point; pass "
+    "grad as a function to do that": "the framework's gradient is taken at this point only, "
+    "so they were not re-checked at a nearby smooth point; check at another point to "
+    "judge them",
+}
+
+
+def _adapter_words(message: str) -> str:
+    """``message`` with the core's advice about ``grad`` in the adapter's words."""
+    for core, own in _CORE_ADVICE.items():
+        message = message.replace(core, own)
+    return message
 
 
 def _with_precision(
