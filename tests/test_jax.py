@@ -477,3 +477,25 @@ class TestConfidentClassifier:
         assert refused.status == "inconclusive", str(refused)
         assert gj.check(loss, params).status == "inconclusive"  # float32: exactly 0 differences
         assert float(loss(params)) > 0
+
+
+class TestComplexOrder2:
+    """attack23 D7: order=2 on complex parameters said "params is empty" / "fn returned
+    no values", let numpy's ComplexWarning escape, and checked the real parts only."""
+
+    @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+    @pytest.mark.parametrize("fn", [jnp.exp, lambda t: t * t, lambda t: jnp.abs(t) ** 2])
+    def test_check_function_refuses_with_the_remedy(self, dtype: Any, fn: Any) -> None:
+        z = np.array([0.3 + 0.5j, -1.1 + 0.2j, 0.7 - 0.9j], dtype)
+        with pytest.raises(GradcheckError, match=r"complex parameters.*\(input0\).*re \+ 1j"):
+            gj.check_function(fn, z, order=2)
+
+    def test_check_refuses_and_names_the_complex_leaf(self) -> None:
+        params = {"w": np.ones(2), "z": np.array([0.3 + 0.5j, -1.1 + 0.2j])}
+
+        def cost(p: dict[str, Any]) -> Any:
+            return jnp.sum(jnp.abs(p["z"]) ** 2 * p["w"])
+
+        with pytest.raises(GradcheckError, match=r"complex parameters in gradcheck.jax yet \(z\)"):
+            gj.check(cost, params, order=2)
+        assert gj.check(cost, params).status == "passed"  # order=1 checks them
