@@ -1056,9 +1056,9 @@ class TestFnThatCannotRunUnderForwardAD:
             return y.sin()
 
         x = torch.randn(4, dtype=torch.float64).requires_grad_()
-        with pytest.raises(GradcheckError) as caught:
-            gt.check_function(fn, x)
-        assert "jvp (forward AD) of fn raised" not in str(caught.value)
+        report = gt.check_function(fn, x)  # the hook runs in the differences too (D4)
+        assert report.parameters["input0"].status == "failed", str(report)
+        assert not any("jvp (forward AD) of fn raised" in m for m in report.messages)
 
 
 class TestUnderNoGrad:
@@ -1126,3 +1126,44 @@ class TestBatchedDomainEdge:
 
         t = torch.tensor([1e-8, 0.5], dtype=torch.float64, requires_grad=True)
         assert gt.check_function(XLogX.apply, t, modes=("rev",)).status == "failed"
+
+
+class _HookedForward(nn.Module):
+    """attack23 d04b.py: a forward that registers a gradient-scaling hook unguarded."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.l1, self.l2, self.scale = nn.Linear(3, 4), nn.Linear(4, 1), scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.l1(x))
+        h.register_hook(lambda g: g * self.scale)
+        return self.l2(h)
+
+
+class TestUnguardedHook:
+    """attack23 D4: the finite differences' no-grad evaluation raised "cannot register a
+    hook on a tensor that doesn't require gradient", blamed on the cost."""
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_a_model_whose_forward_hooks_is_checked(self, dtype: torch.dtype, seed: int) -> None:
+        torch.manual_seed(seed)
+        x = torch.randn(6, 3, dtype=dtype)
+        right = _HookedForward(1.0).to(dtype)
+        assert gt.check_module(right, lambda m: m(x).pow(2).mean()).status == "passed"
+        wrong = _HookedForward(1.05).to(dtype)
+        report = gt.check_module(wrong, lambda m: m(x).pow(2).mean())
+        assert report.status == "failed", str(report)
+        assert report.parameters["l1.weight"].status == "failed"
+        assert report.parameters["l2.weight"].status == "passed"
+
+    def test_a_function_that_hooks_is_checked(self) -> None:
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            y = t * 1.0
+            y.register_hook(lambda g: g * 1.05)
+            return y.sin()
+
+        x = torch.linspace(-1, 1, 5, dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(fn, x, modes=("rev",))
+        assert report.parameters["input0"].status == "failed", str(report)
