@@ -1,4 +1,5 @@
-"""Batched forward-mode gradients (attack21 B6): the same gradients, in few calls."""
+"""Batched forward-mode gradients (attack21 B6, attack23 D6): the same gradients, in few
+calls and O(n) work (the transposed JVP), or by basis JVPs under vmap."""
 
 from __future__ import annotations
 
@@ -51,6 +52,44 @@ def _cotangents(outs: list[torch.Tensor], seed: int = 1) -> dict[int, torch.Tens
     }
 
 
+def _no_transposition(*_: Any) -> Any:
+    raise RuntimeError("transposition switched off")
+
+
+@pytest.fixture(params=["transposed", "entries"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way of batching: the transposed JVP, or (with it switched off) the basis
+    JVPs under vmap."""
+    import gradcheck._torch_forward as fwd
+
+    if request.param == "entries":
+        monkeypatch.setattr(fwd, "_transposed", _no_transposition)
+    return str(request.param)
+
+
+class AffineRule(torch.autograd.Function):
+    """sin whose ``jvp`` rule adds a constant: not linear in its tangent."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        ctx.save_for_forward(inputs[0])
+
+    @staticmethod
+    def jvp(ctx: Any, t: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return t * torch.cos(x) + 0.25
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
 def _one_by_one(monkeypatch: pytest.MonkeyPatch, *args: Any) -> Any:
     """``forward_grads`` with its JVPs one per entry (the batched path switched off)."""
     with monkeypatch.context() as m:
@@ -71,7 +110,12 @@ class TestSameGradients:
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     @pytest.mark.parametrize("name", list(FUNCTIONS))
     def test_equal_to_the_jvps_one_by_one(
-        self, name: str, dtype: torch.dtype, seed: int, monkeypatch: pytest.MonkeyPatch
+        self,
+        name: str,
+        dtype: torch.dtype,
+        seed: int,
+        way: str,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         fn, ts = Counted(FUNCTIONS[name]), _inputs(dtype, seed)
         ws = _cotangents(fn(ts), seed + 1)
@@ -86,7 +130,7 @@ class TestSameGradients:
                 assert got[k][n].shape == tuple(ts[n].shape)
                 np.testing.assert_allclose(got[k][n], expected[k][n], rtol=8 * eps, atol=8 * eps)
 
-    def test_a_few_calls_instead_of_one_per_entry(self) -> None:
+    def test_a_few_calls_instead_of_one_per_entry(self, way: str) -> None:
         fn = Counted(lambda a, b: [torch.sin(a), b])
         ts = _inputs(n=3000)
         ws = _cotangents(fn(ts))
@@ -94,13 +138,56 @@ class TestSameGradients:
         got = batched_forward_grads(fn, ts, ws, nullcontext, lambda: None)
         assert got is not None
         np.testing.assert_allclose(got[0]["a"], np.cos(ts["a"].numpy()) * ws[0].numpy())
-        # batches of BATCH_ENTRIES // (3000 + 3006) tangents: 5 for a, 1 for b, and one
+        np.testing.assert_array_equal(got[1]["b"], ws[1].numpy())
+        # transposed: one JVP at v = 0 for every input and output; by entries: batches
+        # of BATCH_ENTRIES // (3000 + 3006) tangents, 5 for a, 1 for b; each then one
         # dual-tensor JVP to compare with (one per entry: 3006 calls)
-        assert fn.calls == 7
+        assert fn.calls == (2 if way == "transposed" else 7)
+
+    @pytest.mark.parametrize("n", [2000, 30000])
+    def test_transposed_work_does_not_grow_with_n_squared(self, n: int) -> None:
+        """attack23 D6: a scalar function of 30000 entries took 74 s by basis JVPs
+        (``n²/BATCH_ENTRIES`` of them per batch: 215 calls here)."""
+        fn = Counted(lambda a, b: [(torch.sin(a) * a).sum() * b.sum()])
+        ts = _inputs(n=n, seed=n)
+        ws = _cotangents(fn(ts))
+        fn.calls = 0
+        got = batched_forward_grads(fn, ts, ws, nullcontext, lambda: None)
+        assert got is not None and fn.calls == 2
+        a, b = ts["a"].numpy(), ts["b"].numpy()
+        expected = (np.cos(a) * a + np.sin(a)) * b.sum() * float(ws[0])
+        np.testing.assert_allclose(got[0]["a"], expected, rtol=1e-12, atol=1e-15)
+        total = float((torch.sin(ts["a"]) * ts["a"]).sum()) * float(ws[0])
+        np.testing.assert_allclose(got[0]["b"], np.full(b.shape, total), rtol=1e-12)
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_a_rule_not_linear_in_its_tangent_is_taken_one_by_one(
+        self, dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Transposed at v = 0 the constant is lost, and summed over basis JVPs it is
+        counted once per entry: both disagree with the dual JVP along ``r``, and the
+        gradient is that of the JVPs one by one (the constant in every entry)."""
+        import gradcheck._torch_forward as fwd
+
+        ways: list[str] = []
+        transposed, entries = fwd._transposed, fwd._entries
+        monkeypatch.setattr(fwd, "_transposed", lambda *a: ways.append("t") or transposed(*a))
+        monkeypatch.setattr(fwd, "_entries", lambda *a: ways.append("e") or entries(*a))
+        call = Counted(lambda a: [AffineRule.apply(a)])
+        ts = {"a": _inputs(dtype, n=6)["a"]}
+        ws = _cotangents(call(ts))
+        seeded = SeededRng(RNG_SEED)
+        assert batched_forward_grads(call, ts, ws, seeded, lambda: None) is None
+        assert ways == ["t", "e"]
+        got = forward_grads(call, ts, ws, seeded, lambda: None)
+        a, w = ts["a"].to(torch.float64), ws[0].to(torch.float64)
+        affine = (torch.cos(a) * w).numpy() + 0.25 * float(w.sum())
+        np.testing.assert_allclose(got[0]["a"], affine, rtol=1e-5)
 
     def test_batches_of_bounded_size(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import gradcheck._torch_forward as fwd
 
+        monkeypatch.setattr(fwd, "_transposed", _no_transposition)
         monkeypatch.setattr(fwd, "BATCH_ENTRIES", 64)
         fn = Counted(lambda a, b: [a.exp() * b.sum()])
         ts = _inputs(n=40)
@@ -116,9 +203,8 @@ class TestFallsBackToOneByOne:
         "fn",
         [
             lambda a, b: [OldStyleSin.apply(a)],
-            lambda a, b: [torch.nn.functional.dropout(a, 0.5, training=True)],
         ],
-        ids=["old-style-function", "randomness"],
+        ids=["old-style-function"],
     )
     def test_none_where_batching_cannot_run_or_disagrees(
         self, fn: Any, monkeypatch: pytest.MonkeyPatch
@@ -132,20 +218,56 @@ class TestFallsBackToOneByOne:
         expected = _one_by_one(monkeypatch, call, ts, ws, seeded, lambda: None)
         np.testing.assert_array_equal(got[0]["a"], expected[0]["a"])
 
+    def test_randomness_transposed_with_the_seeded_draws(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """vmap refuses randomness; the transposed JVP runs the function once from the
+        seeded state, as every JVP one by one does: the same dropout mask."""
+        ts = {"a": _inputs()["a"]}
+        call = Counted(lambda a: [torch.nn.functional.dropout(a, 0.5, training=True)])
+        seeded = SeededRng(RNG_SEED)
+        with seeded():
+            ws = _cotangents(call(ts))
+        got = batched_forward_grads(call, ts, ws, seeded, lambda: None)
+        assert got is not None
+        expected = _one_by_one(monkeypatch, call, ts, ws, seeded, lambda: None)
+        np.testing.assert_allclose(got[0]["a"], expected[0]["a"], rtol=1e-15)
+        assert np.count_nonzero(expected[0]["a"]) not in (0, ts["a"].numel())
+
     @pytest.mark.parametrize("error", [1e-9, -1e-6, 0.01])
     def test_none_where_the_batched_gradient_disagrees_with_a_dual_jvp(
         self, error: float, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         import gradcheck._torch_forward as fwd
 
-        entries = fwd._entries
-        monkeypatch.setattr(fwd, "_entries", lambda *a: entries(*a) * (1 + error))
+        def wrong(way: Any) -> Any:
+            def wrong_way(*a: Any) -> Any:
+                got = way(*a)
+                return (
+                    {n: g * (1 + error) for n, g in got.items()}
+                    if isinstance(got, dict)
+                    else got * (1 + error)
+                )
+
+            return wrong_way
+
+        transposed, entries = fwd._transposed, fwd._entries
         ts = _inputs(n=50)
         call = Counted(FUNCTIONS["mixed"])
         ws = _cotangents(call(ts))
-        assert batched_forward_grads(call, ts, ws, nullcontext, lambda: None) is None
-        monkeypatch.setattr(fwd, "_entries", entries)
-        assert batched_forward_grads(call, ts, ws, nullcontext, lambda: None) is not None
+        seeded = SeededRng(RNG_SEED)
+        expected = _one_by_one(monkeypatch, call, ts, ws, seeded, lambda: None)
+        monkeypatch.setattr(fwd, "_transposed", wrong(transposed))
+        monkeypatch.setattr(fwd, "_entries", wrong(entries))
+        assert batched_forward_grads(call, ts, ws, seeded, lambda: None) is None
+        monkeypatch.setattr(fwd, "_entries", entries)  # a wrong transposition: by entries
+        got = batched_forward_grads(call, ts, ws, seeded, lambda: None)
+        assert got is not None
+        for k in got:
+            for n in ts:
+                np.testing.assert_allclose(got[k][n], expected[k][n], rtol=1e-14, atol=1e-14)
+        monkeypatch.setattr(fwd, "_transposed", transposed)
+        assert batched_forward_grads(call, ts, ws, seeded, lambda: None) is not None
 
     def test_none_for_complex_inputs(self) -> None:
         ts = {"a": torch.randn(4, dtype=torch.complex128)}

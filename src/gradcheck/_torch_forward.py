@@ -1,15 +1,29 @@
-"""Forward-mode gradients in torch by batched JVPs: every input entry's JVP vectorised.
+"""Forward-mode gradients in torch in a few passes, not one call per input entry.
 
 The forward-mode gradient of ``<out_k, w_k>`` has one entry per input entry, each a
 JVP along a basis tangent (``gradcheck._torch_state.forward_grads``, through dual
 tensors, one call of the function per entry: at 5000 entries ``torch.sin`` took 220 s,
-attack21 B6). :func:`batched_forward_grads` computes the same JVPs with
-``torch.func.jvp`` under ``torch.func.vmap``, :data:`BATCH_ENTRIES` tangent entries
-per call, and checks the result against one dual-tensor JVP along a random tangent
-``r``: ``gᵀr = <J r, w>`` (:data:`AGREE_ROUNDOFFS`). Where it cannot run (complex or
+attack21 B6). :func:`batched_forward_grads` computes the same gradient in two ways,
+the first that runs and agrees:
+
+* **transposed** (:func:`_transposed`): ``v ↦ <J v, w_k>`` is linear in the tangent
+  ``v``, so its gradient is the whole row ``Jᵀw_k``: one ``torch.func.jvp`` of the
+  function at ``v = 0`` (the rule's own tangent computation, a custom ``Function``'s
+  ``jvp`` included) that autograd records, and one reverse pass through it per
+  output. O(n) work: a scalar function of 10⁴ entries took 8 s by the basis JVPs
+  below (n of them, each O(n): attack23 D6), and about 0.06 s this way;
+* **by entries** (:func:`_entries`): ``torch.func.jvp`` under ``torch.func.vmap``,
+  :data:`BATCH_ENTRIES` basis tangent entries per call (O(n²) work), where the
+  transposition cannot run or disagrees.
+
+Either result is checked against one dual-tensor JVP along a random tangent ``r``
+(``torch.autograd.forward_ad``, the path ``check_forward_ad`` takes): ``gᵀr = <J r,
+w>`` (:data:`AGREE_ROUNDOFFS`). A rule that is not linear in its tangent (a constant
+added) fails this both ways (the transposition linearises at ``v = 0``, the basis
+JVPs count the constant once per entry). Then, and where neither can run (complex or
 sparse tensors; a function functorch does not transform: an old-style
-``autograd.Function``, randomness under vmap) or disagrees, it returns ``None`` and the
-caller computes the JVPs one by one, as before.
+``autograd.Function``), it returns ``None`` and the caller computes the JVPs one by
+one.
 """
 
 from __future__ import annotations
@@ -63,17 +77,75 @@ def batched_forward_grads(
     tensors = [*ts.values(), *ws.values()]
     if any(t.is_complex() or t.layout != torch.strided for t in tensors):
         return None
-    try:
-        grads = {n: _entries(call, ts, ws, n, seeded, reset) for n in ts}
-        agree = _agrees(call, ts, ws, grads, seeded, reset)
-    except Exception:  # functorch cannot transform it: the JVPs one by one
-        return None
-    if not agree:
+    grads = _transposed_or_entries(call, ts, ws, seeded, reset)
+    if grads is None:
         return None
     return {
         i: {n: g[:, k].reshape(tuple(ts[n].shape)) for n, g in grads.items()}
         for k, i in enumerate(ws)
     }
+
+
+def _transposed_or_entries(
+    call: Outputs,
+    ts: dict[str, torch.Tensor],
+    ws: dict[int, torch.Tensor],
+    seeded: Callable[[], AbstractContextManager[Any]],
+    reset: Callable[[], None],
+) -> dict[str, Array] | None:
+    """The first of :func:`_transposed` and the basis JVPs (:func:`_entries`) that runs
+    and agrees with a dual-tensor JVP (:func:`_agrees`); ``None`` where neither does."""
+    ways: list[Callable[[], dict[str, Array]]] = [
+        lambda: _transposed(call, ts, ws, seeded, reset),
+        lambda: {n: _entries(call, ts, ws, n, seeded, reset) for n in ts},
+    ]
+    for way in ways:
+        try:
+            grads = way()
+            if _agrees(call, ts, ws, grads, seeded, reset):
+                return grads
+        except Exception:  # functorch cannot transform it: the next way
+            continue
+    return None
+
+
+def _transposed(
+    call: Outputs,
+    ts: dict[str, torch.Tensor],
+    ws: dict[int, torch.Tensor],
+    seeded: Callable[[], AbstractContextManager[Any]],
+    reset: Callable[[], None],
+) -> dict[str, Array]:
+    """Per input, ``(numel, outputs)``: ``Jᵀw_k``, the gradient of the linear map
+    ``v ↦ <J_k v, w_k>`` for each output ``k``: one ``torch.func.jvp`` at tangents
+    ``v = 0`` that autograd records, and ``torch.autograd.grad`` through it (not
+    ``torch.func.vjp``, whose first call in a process imports ``torch._dynamo``: 5 to
+    9 s here). A fold that does not depend on ``v`` has the gradient 0."""
+    names, xs = list(ts), tuple(ts.values())
+
+    def outputs(*values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outs = call(dict(zip(names, values)))
+        return tuple(outs[k] for k in ws)
+
+    vs = tuple(torch.zeros_like(x).requires_grad_() for x in xs)
+    out = {n: np.zeros((x.numel(), len(ws))) for n, x in ts.items()}
+    reset()
+    with torch.enable_grad(), seeded():
+        tangents = torch.func.jvp(outputs, xs, vs)[1]
+        folds = [_fold64(t, w) for t, w in zip(tangents, ws.values())]
+        for k, fold in enumerate(folds):
+            if not fold.requires_grad:
+                continue
+            grads = torch.autograd.grad(fold, vs, retain_graph=True, allow_unused=True)
+            for n, g in zip(names, grads):
+                if g is not None:
+                    out[n][:, k] = g.detach().reshape(-1).cpu().to(torch.float64).numpy()
+    return out
+
+
+def _fold64(t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``<t, w>`` summed in float64."""
+    return (t.to(torch.float64) * w.to(torch.float64)).sum()
 
 
 def _folded(
@@ -88,12 +160,7 @@ def _folded(
 
     def folded(v: torch.Tensor) -> torch.Tensor:
         tangents = torch.func.jvp(outputs, (x,), (v.view_as(x),))[1]
-        return torch.stack(
-            [
-                (t.to(torch.float64) * w.to(torch.float64)).sum()
-                for t, w in zip(tangents, ws.values())
-            ]
-        )
+        return torch.stack([_fold64(t, w) for t, w in zip(tangents, ws.values())])
 
     return folded
 
