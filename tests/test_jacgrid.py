@@ -15,6 +15,7 @@ from gradcheck._jacgrid import (
     VectorEvaluator,
     block_noise,
     entrywise,
+    noise_floor,
     row_step_dtypes,
 )
 from gradcheck._numerics import unit_roundoff
@@ -122,7 +123,7 @@ class TestEntrywise:
         x = np.linspace(-1, 1, 4)
         ev = evaluator(lambda p: A @ p, x, 3)
         f0 = ev([()])[0]
-        (grid,) = entrywise(ev, self.setting(), [x.copy()], [A], f0, np.zeros(3))
+        (grid,) = entrywise(ev, self.setting(), [x.copy()], [A], f0, np.zeros(3)).grids
         assert ev.count == 1 + 2 * 4
         assert np.allclose(grid.numeric, A, rtol=1e-9)
         assert (grid.status == "ok").all()
@@ -132,10 +133,93 @@ class TestEntrywise:
         ev = evaluator(lambda p: np.sin(p), x, 2)
         f0 = ev([()])[0]
         right, wrong = np.diag(np.cos(x)), np.diag([math.cos(0.3), 2.0])
-        grids = entrywise(ev, self.setting(), [x.copy()], [right, wrong], f0, np.zeros(2))
+        grids = entrywise(ev, self.setting(), [x.copy()], [right, wrong], f0, np.zeros(2)).grids
         assert (grids[0].status == "ok").all()
         assert grids[1].status[1, 1] == "wrong" and (grids[1].status.reshape(-1)[:3] == "ok").all()
         assert ev.count <= 1 + 2 * 2 + 2 * 2  # stage 1, and the re-examined columns once
+
+
+class TestNoiseOnlyWhenNeeded:
+    """order24 (issue 14, full mode ≤ 2 evaluations per parameter): the noise table is
+    evaluated only when an entry fails the screen with the round-off floor alone."""
+
+    @staticmethod
+    def run(fn: Any, x: Any, claimed: list[Array], m: int) -> tuple[Any, int, int, Array]:
+        names, leaves, tree = flatten(x)
+        ev = VectorEvaluator(fn, tree, [np.array(v) for v in leaves], names, GlobalRng(), size=m)
+        f0 = ev([()])[0]
+        roundoff = np.full(m, unit_roundoff(np.float64))
+        floor = noise_floor(ev.leaves, f0, roundoff)
+        tables = []
+
+        def measure() -> Array:
+            before = ev.count
+            sigma = block_noise(ev, ev.leaves, f0, roundoff, 0)
+            tables.append(ev.count - before)
+            return sigma
+
+        setting = Setting("central", None, None, None, False)
+        found = entrywise(ev, setting, ev.leaves, claimed, f0, floor, roundoff, measure)
+        return found, ev.count - 1, len(tables), floor
+
+    @pytest.mark.parametrize("n", [1, 4, 25])
+    @pytest.mark.parametrize("scale", [1e-3, 1.0, 1e4])
+    def test_a_right_jacobian_of_a_smooth_fn_costs_two_evaluations_per_entry(
+        self, n: int, scale: float
+    ) -> None:
+        x = np.linspace(-0.9, 1.3, n) * scale
+        C = np.random.default_rng(n).standard_normal((3, n)) / scale
+
+        def fn(p: Array) -> Array:
+            return np.tanh(C @ p)
+
+        right = (1 - np.tanh(C @ x) ** 2)[:, None] * C
+        found, calls, tables, floor = self.run(fn, x, [right], 3)
+        assert (found.grids[0].status == "ok").all()
+        assert (calls, tables) == (2 * n, 0)
+        assert np.array_equal(found.sigma, floor)  # the floor is the noise
+
+    @pytest.mark.parametrize("factor", [2.0, 1.001, -1.0])
+    def test_a_wrong_entry_measures_the_noise_once_and_is_judged_with_it(
+        self, factor: float
+    ) -> None:
+        x = np.array([0.3, -0.7, 1.1])
+        right = np.diag(np.cos(x))
+        wrong = right.copy()
+        wrong[1, 1] *= factor
+        found, calls, tables, floor = self.run(np.sin, x, [right, wrong], 3)
+        assert tables == 1 and calls == 2 * 3 + 6 + 2  # the table, one column again
+        assert found.grids[1].status[1, 1] == "wrong"
+        assert (found.grids[0].status == "ok").all()
+        assert np.all(found.sigma >= floor)
+
+    @pytest.mark.parametrize("level", [1e-9, 1e-6])
+    def test_noise_above_the_floor_is_measured_not_failed(self, level: float) -> None:
+        # deterministic noise far above round-off: with the floor as its noise every
+        # entry would fail; it fails the screen, the table measures it, none is wrong
+        x = np.array([0.4, -0.2, 0.9, 1.5])
+
+        def fn(p: Array) -> Array:
+            return np.sin(p) + level * np.sin(1e9 * p)
+
+        found, _, tables, floor = self.run(fn, x, [np.diag(np.cos(x))], 4)
+        assert tables == 1
+        assert np.all(found.sigma[np.arange(4)] > 100 * floor[np.arange(4)])
+        assert not (found.grids[0].status == "wrong").any()
+
+    def test_the_measured_noise_is_block_noises(self) -> None:
+        x = {"w": np.array([0.5, -1.0, 2.0]), "h": np.array([0.3, 0.7], dtype=np.float32)}
+
+        def fn(p: Any) -> Array:
+            return np.array([np.sin(p["w"]).sum(), float(np.float32(p["h"].sum()) * 3)])
+
+        names, leaves, tree = flatten(x)
+        claimed = np.zeros((2, 5))  # wrong: the table is measured
+        found, _, tables, _ = self.run(fn, x, [claimed], 2)
+        ev = VectorEvaluator(fn, tree, [np.array(v) for v in leaves], names, GlobalRng(), size=2)
+        f0 = ev([()])[0]
+        expected = block_noise(ev, ev.leaves, f0, np.full(2, unit_roundoff(np.float64)), 0)
+        assert tables == 1 and np.array_equal(found.sigma, expected)
 
 
 class TestMessagesNameFn:

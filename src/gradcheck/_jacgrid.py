@@ -8,7 +8,9 @@ noise. One evaluation of ``f`` gives every output, so ``2n`` evaluations (centra
 differences) give every column, and the re-examination evaluates only the columns
 some row needs. The noise of each output is measured by ECnoise on one table of 6
 evaluations along a random direction (as ``check``'s probe), floored at the round-off
-its value shows (``u·|f_i|``; ``gradcheck._jacnoise``).
+its value shows (``u·|f_i|``; ``gradcheck._jacnoise``), and only when some entry
+fails the screen with that floor alone (a smooth function checked against a right
+Jacobian costs ``2n`` evaluations and the point's).
 
 Scales: each row of each parameter's block is judged on its own largest entry, as
 ``check`` judges a parameter. A row of a block that is zero within round-off (an
@@ -20,7 +22,7 @@ entry (``check``'s "model scale", ``gradcheck._compare.on_model_scale``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -28,7 +30,13 @@ import numpy as np
 from gradcheck import _compare as cmp
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, NonFinite, Point, SerialEvaluator, _result_dtype
-from gradcheck._jacnoise import block_noise, output_noise, output_roundoff, row_step_dtypes
+from gradcheck._jacnoise import (
+    block_noise,
+    noise_floor,
+    output_noise,
+    output_roundoff,
+    row_step_dtypes,
+)
 from gradcheck._linear import as_array
 from gradcheck._numerics import Method, default_rtol, steps, unit_roundoff
 from gradcheck._pytree import flatten
@@ -40,10 +48,12 @@ from gradcheck._pytree import flatten
 ANALYTIC_ROUNDOFFS = 64.0
 
 __all__ = [
+    "Entrywise",
     "Grid",
     "VectorEvaluator",
     "block_noise",
     "entrywise",
+    "noise_floor",
     "output_noise",
     "output_roundoff",
     "row_step_dtypes",
@@ -177,6 +187,14 @@ def _points(leaf: int, h: Array, offsets: Sequence[complex], cols: Array) -> lis
     ]
 
 
+class Entrywise(NamedTuple):
+    """What :func:`entrywise` found: each claimed matrix's grid, and the noise (``m ×
+    P``) its entries were judged with."""
+
+    grids: list[Grid]
+    sigma: Array
+
+
 def entrywise(
     ev: SerialEvaluator,
     s: Setting,
@@ -185,12 +203,18 @@ def entrywise(
     f0: Array,
     sigma: Array,
     out_roundoff: Array | None = None,
-) -> list[Grid]:
+    measure: Callable[[], Array] | None = None,
+) -> Entrywise:
     """Compare each claimed ``m × n`` Jacobian with finite differences of ``f``.
 
     The finite differences are evaluated once and shared by every claimed matrix
     (the re-examined columns are those any of them needs). ``sigma`` is each output's
     noise, per parameter (``m × P``, :func:`block_noise`) or for all (``m``).
+    With ``measure`` (:func:`block_noise`'s evaluations), ``sigma`` is only its floor
+    (:func:`noise_floor`): the noise is measured when some entry fails the screen
+    with the floor or is re-examined (:func:`_needs`), and every entry is then judged
+    with the measured noise; when none is, the check costs ``2n`` evaluations and the
+    floor is the noise (``docs/numerics.md`` says why that is sound).
     ``out_roundoff``: each flat output's round-off (:func:`output_roundoff`); a row
     whose output is coarser than a parameter (float16 values of float64 parameters) is
     differenced at steps sized for its own round-off (:func:`row_step_dtypes`).
@@ -218,6 +242,9 @@ def entrywise(
         groups.append(group)
     starts = np.cumsum([0] + [x.size for x in leaves])
     firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, sigma) for J in claimed]
+    if measure is not None and _needs(firsts):
+        sigma = np.broadcast_to(measure().reshape(f0.size, -1), (f0.size, len(leaves)))
+        firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, sigma) for J in claimed]
     rechecks = []
     offs = cmp.RECHECK[s.method]
     for p, leaf in enumerate(leaves):
@@ -233,7 +260,13 @@ def entrywise(
             vals = ev(_points(p, h[cols], offs, cols)).reshape(cols.size, len(offs), -1)
             full[np.ix_(cols, np.arange(len(offs)), np.flatnonzero(rows))] = vals[:, :, rows]
         rechecks.append(full)
-    return [_grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, sigma) for J in claimed]
+    grids = [_grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, sigma) for J in claimed]
+    return Entrywise(grids, np.asarray(sigma))
+
+
+def _needs(firsts: list[list[list[Array]]]) -> bool:
+    """Whether some entry of some claimed matrix is re-examined (:func:`_first`)."""
+    return any(bool(np.any(p)) for first in firsts for row in first for p in row)
 
 
 def _rtol(s: Setting, dtype: np.dtype[Any]) -> float:

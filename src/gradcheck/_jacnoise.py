@@ -1,7 +1,9 @@
 """Each output's noise, round-off and step dtype in a Jacobian check.
 
 :func:`output_noise` and :func:`block_noise` measure each output's noise by ECnoise,
-floored at its own round-off (:func:`output_roundoff`) and at the parameters'; and
+floored at its own round-off (:func:`output_roundoff`) and at the parameters'
+(:func:`noise_floor`, that floor alone, which the entrywise grid screens with before
+it knows whether it needs the measurement); and
 :func:`row_step_dtypes` gives each output row the dtype its steps are sized for. The
 entrywise grid (``gradcheck._jacgrid``) and the projections (``gradcheck._jacproj``)
 read them.
@@ -18,7 +20,7 @@ import numpy as np
 from gradcheck._evaluate import Delta, SerialEvaluator
 from gradcheck._numerics import entry_scale, unit_roundoff
 
-__all__ = ["block_noise", "output_noise", "output_roundoff", "row_step_dtypes"]
+__all__ = ["block_noise", "noise_floor", "output_noise", "output_roundoff", "row_step_dtypes"]
 
 Array = np.ndarray[Any, Any]
 
@@ -101,6 +103,19 @@ def block_noise(
         quiet = output_noise(ev, leaves, f0, u_fine, seed, np.maximum(out_roundoff, fine), keep)
         out[:, keep] = quiet[:, None]
     return out
+
+
+def noise_floor(leaves: Sequence[Array], f0: Array, out_roundoff: Array) -> Array:
+    """The floor of :func:`block_noise` alone (``m × P``, no evaluation): ``u·|f_i|``
+    with ``u`` the round-off of output ``i``'s own dtype or parameter ``p``'s, the
+    coarser; :func:`block_noise` is never below it.
+
+    >>> noise_floor([np.zeros(2), np.zeros(1, np.float32)], np.array([2.0]), np.array([0.5]))
+    array([[1., 1.]])
+    """
+    own = [unit_roundoff(x.dtype if x.dtype.kind == "f" else np.float64) for x in leaves]
+    cols = [np.maximum(out_roundoff, r) * np.abs(f0) for r in own]
+    return np.stack(cols, axis=1) if cols else np.zeros((f0.size, 0))
 
 
 #: The dtypes a row's own round-off can ask for, finest first.

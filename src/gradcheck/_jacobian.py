@@ -35,6 +35,7 @@ from gradcheck._jacgrid import (
     VectorEvaluator,
     block_noise,
     entrywise,
+    noise_floor,
     output_roundoff,
 )
 from gradcheck._jacoptions import Options
@@ -226,7 +227,11 @@ def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_blo
                 layout, forms.given, agree, ev.count + 1, start, options_record
             )
         out_roundoff = output_roundoff(layout.out_dtypes, layout.out_shapes)
-        sigma = block_noise(ev, leaves, f0, out_roundoff, opts.seed)
+        floor = noise_floor(leaves, f0, out_roundoff)
+
+        def measure() -> Array:
+            return block_noise(ev, leaves, f0, out_roundoff, opts.seed)
+
         setting = Setting(
             opts.method,
             opts.eps,
@@ -235,7 +240,7 @@ def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_blo
             opts.rtol is not None or opts.atol is not None,
         )
         claimed = [forms.matrix(f) for f in forms.given]
-        grids = entrywise(ev, setting, leaves, claimed, f0, sigma, out_roundoff)
+        grids, sigma = entrywise(ev, setting, leaves, claimed, f0, floor, out_roundoff, measure)
         agree = consistency(forms, opts.seed, outputs=f0)
         # reported only when a form is not linear (docs/jacobians.md)
         agree += [
