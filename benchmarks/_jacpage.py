@@ -87,8 +87,10 @@ JACOBIAN_NOTES = [
     "'its evals + VJP alone / torch fast' is the ratio no cut of those passes can go "
     "below: NumPy's `f` (unfused temporaries, NumPy's `tanh`) takes longer than torch's "
     "own (the column 'torch eval').",
-    "- The full Jacobian check: gradcheck evaluates `f` 2n + 8 times (every column of "
-    "the finite-difference Jacobian, plus the noise table) and compares all n·m entries "
+    "- The full Jacobian check: gradcheck evaluates `f` 2n + 2 times (every column of "
+    "the finite-difference Jacobian, and the value at the point twice; 6 more for the "
+    "noise table when an entry fails the screen with the round-off floor alone) and "
+    "compares all n·m entries "
     "with `check`'s per-entry rules; torch's slow mode makes 2n evaluations and n "
     "backward passes (one per output row) and compares with fixed tolerances "
     "(rtol 1e-3, atol 1e-5), which cannot see the ×(1 + 1e-3) entry.",
