@@ -9,7 +9,7 @@ import pytest
 
 from gradcheck._evaluate import GlobalRng
 from gradcheck._jacgrid import VectorEvaluator
-from gradcheck._jacnoise import output_noise
+from gradcheck._jacnoise import block_noise, noise_floor, output_noise
 from gradcheck._numerics import noise_from_table, unit_roundoff
 from gradcheck._pytree import flatten
 
@@ -60,3 +60,34 @@ class TestOutputNoise:
         u = unit_roundoff(np.float64)
         sigma = output_noise(ev, [x.copy()], f0, u, seed=0)
         assert np.all(sigma < 1e-10 * np.abs(f0)) and np.all(sigma >= u * np.abs(f0))
+
+
+class TestNoiseFloor:
+    """``noise_floor``: block_noise's floor with no evaluation (the entrywise grid
+    screens with it before it knows whether it needs the table, order24)."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize("out_dtype", [np.float64, np.float32, np.float16])
+    def test_block_noise_is_never_below_it_and_equals_it_for_a_constant_output(
+        self, seed: int, out_dtype: Any
+    ) -> None:
+        x = {"w": np.array([0.5, -1.0, 2.0]), "h": np.array([0.3, 0.7], dtype=np.float32)}
+        names, leaves, tree = flatten(x)
+
+        def fn(p: Any) -> Array:
+            value = [np.sin(p["w"]).sum(), float(np.float32(p["h"].sum()) * 3), 7.0]
+            return np.array(value, dtype=out_dtype).astype(np.float64)
+
+        ev = VectorEvaluator(fn, tree, [np.array(v) for v in leaves], names, GlobalRng(), size=3)
+        f0 = ev([()])[0]
+        roundoff = np.full(3, unit_roundoff(out_dtype))
+        floor = noise_floor(ev.leaves, f0, roundoff)
+        assert ev.count == 1  # no evaluation
+        sigma = block_noise(ev, ev.leaves, f0, roundoff, seed)
+        assert floor.shape == sigma.shape == (3, 2)
+        assert np.all(sigma >= floor)
+        assert np.array_equal(sigma[2], floor[2])  # a constant output: its rounding only
+        w, h = names.index("w"), names.index("h")
+        coarse = max(unit_roundoff(out_dtype), unit_roundoff(np.float32))
+        assert floor[2, h] == coarse * 7.0
+        assert floor[2, w] == unit_roundoff(out_dtype) * 7.0
