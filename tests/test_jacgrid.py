@@ -222,6 +222,71 @@ class TestNoiseOnlyWhenNeeded:
         assert tables == 1 and np.array_equal(found.sigma, expected)
 
 
+class TestLazyNoiseKeepsTheVerdicts:
+    """The grid judged with the floor until an entry needs the table gives every
+    entry the status that the table measured first gives (order24; the reason:
+    docs/jacobians.md, entrywise)."""
+
+    KINDS = ("tanh", "relu", "noisy", "float32 inside", "abs at 0", "cubic")
+
+    @staticmethod
+    def problem(kind: str, seed: int) -> tuple[Any, Any, Array]:
+        rng = np.random.default_rng(seed)
+        n, m = int(rng.integers(1, 7)), int(rng.integers(1, 6))
+        A = rng.standard_normal((m, n))
+        x = rng.standard_normal(n)
+        if kind == "abs at 0":
+            x[0] = 0.0
+
+        def fn(p: Array) -> Array:
+            z = A @ p
+            values = {
+                "tanh": np.tanh(z),
+                "relu": np.maximum(z, 0) + 0.1 * z,
+                "noisy": np.tanh(z) + 1e-8 * np.sin(1e9 * z),
+                "float32 inside": np.tanh(z.astype(np.float32)).astype(np.float64),
+                "abs at 0": np.abs(p).sum() * np.ones(m) + z,
+                "cubic": z**3,
+            }
+            return values[kind]
+
+        z = A @ x
+        slopes = {
+            "relu": (z > 0) + 0.1,
+            "cubic": 3 * z**2,
+        }
+        if kind == "abs at 0":
+            return fn, x, np.sign(x)[None, :] * np.ones((m, 1)) + A
+        return fn, x, slopes.get(kind, 1 - np.tanh(z) ** 2)[:, None] * A
+
+    @pytest.mark.parametrize("kind", KINDS)
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_statuses_are_those_of_the_noise_measured_first(self, kind: str, seed: int) -> None:
+        fn, x, right = self.problem(kind, seed)
+        claims = [right]
+        for factor in (1 + 1e-6, 1 + 1e-3, 2.0):
+            wrong = right.copy()
+            wrong[0, 0] *= factor
+            claims.append(wrong)
+        m = right.shape[0]
+        roundoff = np.full(m, unit_roundoff(np.float64))
+        setting = Setting("central", None, None, None, False)
+        eager = evaluator(fn, x, m)
+        f0 = eager([()])[0]
+        sigma = block_noise(eager, eager.leaves, f0, roundoff, 0)
+        first = entrywise(eager, setting, eager.leaves, claims, f0, sigma, roundoff)
+        lazy = evaluator(fn, x, m)
+        floor = noise_floor(lazy.leaves, f0, roundoff)
+
+        def measure() -> Array:
+            return block_noise(lazy, lazy.leaves, f0, roundoff, 0)
+
+        later = entrywise(lazy, setting, lazy.leaves, claims, f0, floor, roundoff, measure)
+        for a, b in zip(first.grids, later.grids):
+            assert a.status.tolist() == b.status.tolist()
+        assert lazy.count <= eager.count
+
+
 class TestMessagesNameFn:
     """check_jacobian's function is ``fn``, not check()'s ``cost`` (attack13 F21)."""
 
