@@ -29,10 +29,12 @@ a mutant; if it fails, nothing is judged.
 **The test map** (``mutants/test-map.json``: which tests call which function, and how
 long each took) is made by running the whole suite once with every mutated function
 recording its callers (mutmut's "stats" mode), without ``-x``: a test that fails there
-is left out of the map and named. It is made when there is none, or with
-``--new-map``. It stores a hash of every source and test file; the mapped tests in a
-test file changed since then are collected again and run without a mutant first (all
-of them when a source file changed). A test added since the map was made is not in it:
+is left out of the map and named. It is made when there is none, when the module to
+test was not mutated when it was made (``tools/mutate.py`` mutates only the modules a
+run asks for, and those mutated before), or with ``--new-map``. It stores a hash of
+every source and test file; the mapped tests in a test file changed since then are
+collected again and run without a mutant first (all of them when a source file
+changed). A test added since the map was made is not in it:
 a survivor could still be killed by a newer test, so the score is then a lower bound.
 
 Usage::
@@ -186,7 +188,7 @@ def make_test_map(tests: list[str]) -> None:
 
             pytest.main(["-q", *PYTEST_ARGS, *_config_args(), *tests], plugins=[Recorder()])
             out = {f: sorted(t - failed) for f, t in mapping.items()}
-            record = {"hashes": hashes, "failed": sorted(failed)}
+            record = {"hashes": hashes, "failed": sorted(failed), "modules": sorted(_mutated())}
             TEST_MAP.write_text(json.dumps({**record, "seconds": seconds, "tests": out}))
             code = 0
         finally:
@@ -198,11 +200,19 @@ def make_test_map(tests: list[str]) -> None:
     print(f"test map made in {took:.0f} s; left out, failing: {failed or 'none'}", flush=True)
 
 
-def _test_map() -> TestMap:
-    """:data:`TEST_MAP`, made first when there is none."""
-    if not TEST_MAP.exists():
+def _mutated() -> list[str]:
+    """The modules whose mutants ``mutants/`` holds (each has a ``.meta``)."""
+    metas = (MUTANTS / "src" / "gradcheck").glob("*.py.meta")
+    return sorted(p.name.removesuffix(".py.meta") for p in metas)
+
+
+def _test_map(module: str) -> TestMap:
+    """:data:`TEST_MAP`, made first when there is none or when ``module`` was not
+    mutated when it was made (its functions recorded no callers then)."""
+    saved = json.loads(TEST_MAP.read_text()) if TEST_MAP.exists() else {}
+    if module not in saved.get("modules", []):
         make_test_map(_config().get("pytest_add_cli_args_test_selection", ["tests/"]))
-    saved = json.loads(TEST_MAP.read_text())
+        saved = json.loads(TEST_MAP.read_text())
     now, then = _hashes(), saved["hashes"]
     changed = frozenset(f for f in now.keys() | then.keys() if now.get(f) != then.get(f))
     return TestMap(saved["tests"], saved["seconds"], changed)
@@ -327,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.module}: every mutant already has a result", flush=True)
         return 0
     mirror = [f"tests/test_{args.module.lstrip('_')}.py"]
-    stages = None if args.first_stage_only else _stages(args.module, _test_map())
+    stages = None if args.first_stage_only else _stages(args.module, _test_map(args.module))
     clean1, t1 = _pytest("none", mirror, None)
     # The map's run left out the tests that failed; those in changed files run again.
     changed = stages.changed if stages else []
