@@ -55,9 +55,12 @@ COLLECTIONS = ("suite", "file", "alone")
 # --- the pytest plugin (loaded with ``-p property_examples`` in each collection) ---
 
 _SEEN: dict[str, list[str]] = {}
+#: The node id of the test running now (the parametrised tests of one function share
+#: its body, so the body cannot know which of them it runs for).
+_RUNNING = [""]
 
 
-def _recording(nodeid: str, inner: Any) -> Any:
+def _recording(inner: Any) -> Any:
     """``inner`` (a property's body) that also records each example's choices."""
     from hypothesis.control import current_build_context
 
@@ -66,9 +69,16 @@ def _recording(nodeid: str, inner: Any) -> Any:
             return inner(*args, **kwargs)
         finally:
             choices = current_build_context().data.choices
-            _SEEN.setdefault(nodeid, []).append(hashlib.sha256(repr(choices).encode()).hexdigest())
+            digest = hashlib.sha256(repr(choices).encode()).hexdigest()
+            _SEEN.setdefault(_RUNNING[0], []).append(digest)
 
+    body.recording = True  # type: ignore[attr-defined]
     return body
+
+
+def pytest_runtest_setup(item: Any) -> None:
+    """Note which test runs now."""
+    _RUNNING[0] = item.nodeid
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -82,12 +92,14 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         handle = getattr(function, "hypothesis", None)
         if handle is None:
             continue
-        handle.inner_test = _recording(item.nodeid, handle.inner_test)
+        kept.append(item)
+        if getattr(handle.inner_test, "recording", False):
+            continue  # another parametrisation of the same function
+        handle.inner_test = _recording(handle.inner_test)
         if cap:  # on the function itself: a test method's obj is a bound method
             plain = getattr(function, "__func__", function)
             old = plain._hypothesis_internal_use_settings
             plain._hypothesis_internal_use_settings = settings(old, max_examples=int(cap))
-        kept.append(item)
     ids = {id(item) for item in kept}
     deselected = [item for item in items if id(item) not in ids]
     config.hook.pytest_deselected(items=deselected)
