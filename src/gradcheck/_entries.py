@@ -2,7 +2,8 @@
 
 What the entrywise strategy (``gradcheck._entrywise``) and its retries
 (``gradcheck._retry``) share: the :class:`Setting` every comparison of one check
-uses, :func:`compare_entries`, which evaluates the cost at the steps and compares
+uses, the :class:`Entries` of one parameter that a comparison is of,
+:func:`compare_entries`, which evaluates the cost at their steps and compares
 (``gradcheck._compare``), and :func:`domain_error`, which tells a cost's failure at a
 domain's edge from the user's own exception.
 """
@@ -10,7 +11,7 @@ domain's edge from the user's own exception.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, Evaluator, NonFinite
 from gradcheck._numerics import Method, unit_roundoff
 
-__all__ = ["Setting", "compare_entries", "domain_error"]
+__all__ = ["Entries", "Setting", "compare_entries", "domain_error"]
 
 Array = np.ndarray[Any, Any]
 
@@ -48,18 +49,38 @@ class Setting:
         return own if self.work is None or self.work.itemsize >= own.itemsize else self.work
 
 
-def compare_entries(
-    ev: Evaluator,
-    s: Setting,
-    i: int,
-    leaf: Array,
-    idx: Array,
-    h: Array,
-    a: Array,
-    rtol: float,
-    floor: float,
-) -> cmp.Comparison:
-    """Stages 3 and 4 for the entries ``idx`` of parameter ``i`` at steps ``h``."""
+class Entries(NamedTuple):
+    """The entries of parameter ``i`` at steps ``h``: what one comparison is of.
+
+    Attributes:
+        i: the parameter's position among the check's leaves.
+        leaf: the parameter's value.
+        idx: the entries' flat positions in ``leaf``.
+        h: their steps.
+        a: their claimed derivatives (the analytic gradient's entries).
+        rtol: the screening tolerance they are judged at.
+    """
+
+    i: int
+    leaf: Array
+    idx: Array
+    h: Array
+    a: Array
+    rtol: float
+
+    @property
+    def theta(self) -> Array:
+        """The entries' values (real parts)."""
+        return np.real(self.leaf.reshape(-1))[self.idx]
+
+    def take(self, k: Array, h: Array) -> Entries:
+        """The entries at positions ``k`` of these, at steps ``h``."""
+        return self._replace(idx=self.idx[k], h=h, a=self.a[k])
+
+
+def compare_entries(ev: Evaluator, s: Setting, e: Entries, floor: float) -> cmp.Comparison:
+    """Stages 3 and 4 for the entries ``e``, on a gradient scale of at least ``floor``."""
+    i, leaf, idx, h, a = e.i, e.leaf, e.idx, e.h, e.a
     method = s.method
     offsets = cmp.STAGE1[method]
     # Python floats are cheaper to build and add; float64 arithmetic is identical. In
@@ -71,7 +92,7 @@ def compare_entries(
     numeric = cmp.first_estimate(method, s.j0, real1, h)
     sigma = cmp.value_noise(s.sigma, unit_roundoff(s.dtype(leaf)), s.j0, real1, a)
     tol = cmp.tolerance(
-        method, a, numeric, h, sigma=sigma, rtol=rtol, atol=s.atol, fixed=s.fixed, floor=floor
+        method, a, numeric, h, sigma=sigma, rtol=e.rtol, atol=s.atol, fixed=s.fixed, floor=floor
     )
     nu = cmp.noise_for(method, sigma, h, s.fixed)
     sus = np.flatnonzero(cmp.examined(method, a, numeric, tol, real1, s.j0, h, floor, nu))

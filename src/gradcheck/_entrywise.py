@@ -23,7 +23,7 @@ from gradcheck import _flatness as flatness
 from gradcheck import _kinks as kinks
 from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
-from gradcheck._entries import Setting, compare_entries, domain_error
+from gradcheck._entries import Entries, Setting, compare_entries, domain_error
 from gradcheck._evaluate import CostRaised, Evaluator, NonFinite
 from gradcheck._inputs import analytic_gradient
 from gradcheck._modes import Sample, sample_indices, sample_size
@@ -163,15 +163,16 @@ def _check_leaves(
         h = steps(flat, s.method, eps, dtype)[idx]
         a = analytic[i].reshape(-1)[idx]
         r = default_rtol(dtype, s.method) if s.rtol is None else s.rtol
+        e = Entries(i, leaf, idx, h, a, r)
         if eps is None:
-            h, comp = _first_compare(ev, s, i, leaf, idx, h, a, r, name)
+            e, comp = _first_compare(ev, s, e, name)
         else:
-            comp = compare_entries(ev, s, i, leaf, idx, h, a, r, 0.0)
+            comp = compare_entries(ev, s, e, 0.0)
         screens.append(comp.tolerance.copy())  # the first step's (_zero_parameters)
         if eps is None:
-            comp = _straddled_kinks(ev, s, i, leaf, idx, a, r, comp)
-            comp = _across_zero(ev, s, i, leaf, idx, h, a, r, comp, name)
-            retry(ev, s, i, leaf, idx, h, a, r, comp)
+            comp = _straddled_kinks(ev, s, e, comp)
+            comp = _across_zero(ev, s, e, comp, name)
+            retry(ev, s, e, comp)
         out.append((name, leaf, comp, idx))
     if grad_at is not None:
         out = nearby.recheck(out, ev, grad_at, partial(_check_moved, every, eps), seed)
@@ -189,17 +190,9 @@ def _check_leaves(
 
 
 def _first_compare(
-    ev: Evaluator,
-    s: Setting,
-    i: int,
-    leaf: Array,
-    idx: Array,
-    h: Array,
-    a: Array,
-    r: float,
-    name: str,
-) -> tuple[Array, cmp.Comparison]:
-    """The first comparison of parameter ``i``'s entries ``idx``, and the steps it used.
+    ev: Evaluator, s: Setting, e: Entries, name: str
+) -> tuple[Entries, cmp.Comparison]:
+    """The first comparison of the entries ``e``, and the entries at the steps it used.
 
     Where the cost returns inf or NaN, or raises, and some entries' steps reach across 0
     (``x·log x`` at ``x = 1e-8`` beside 0.5: the step 2.1e-6 leaves the domain), those
@@ -208,24 +201,24 @@ def _first_compare(
     the first error stands (attack20 P7). A note says so.
     """
     try:
-        return h, compare_entries(ev, s, i, leaf, idx, h, a, r, 0.0)
+        return e, compare_entries(ev, s, e, 0.0)
     except (NonFinite, CostRaised) as first:
-        theta = np.real(leaf.reshape(-1))[idx]
-        dtype = s.dtype(leaf)
+        theta = e.theta
+        dtype = s.dtype(e.leaf)
         own = kinks.exact_steps(theta, relative_step(s.method, dtype) * np.abs(theta), dtype)
-        cross = (h >= np.abs(theta)) & (own >= _TINY) & (own < np.abs(theta))
+        cross = (e.h >= np.abs(theta)) & (own >= _TINY) & (own < np.abs(theta))
         if s.method == "complex" or not domain_error(first) or not np.any(cross):
             raise
-        h = np.where(cross, own, h)
+        e = e._replace(h=np.where(cross, own, e.h))
         try:
-            comp = compare_entries(ev, s, i, leaf, idx, h, a, r, 0.0)
+            comp = compare_entries(ev, s, e, 0.0)
         except (NonFinite, CostRaised):
             raise first from None
     note = (
         f"{name}: {int(np.count_nonzero(cross))} entries' steps reached across 0 and left "
         "the cost's domain: they are judged at steps within their own side, relative to |θ|"
     )
-    return h, replace(comp, notes=(*comp.notes, note))
+    return e, replace(comp, notes=(*comp.notes, note))
 
 
 def _zero_parameters(
@@ -280,30 +273,21 @@ def _check_moved(
     at = replace(s.at(i), j0=j0)
     h = steps(np.real(leaf.reshape(-1)), s.method, eps, s.dtype(leaf))[idx]
     r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol
-    comp = compare_entries(ev, at, i, leaf, idx, h, a, r, floor)
-    return comp if eps is not None else _straddled_kinks(ev, at, i, leaf, idx, a, r, comp)
+    e = Entries(i, leaf, idx, h, a, r)
+    comp = compare_entries(ev, at, e, floor)
+    return comp if eps is not None else _straddled_kinks(ev, at, e, comp)
 
 
 def _across_zero(
-    ev: Evaluator,
-    s: Setting,
-    i: int,
-    leaf: Array,
-    idx: Array,
-    h: Array,
-    a: Array,
-    r: float,
-    comp: cmp.Comparison,
-    name: str,
+    ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison, name: str
 ) -> cmp.Comparison:
-    """Wrong entries whose steps jumped across 0, judged at a step on their own side
-    (``gradcheck._kinks`` rule 7), and a note saying so."""
+    """Wrong entries of ``e`` (compared in ``comp``) whose steps jumped across 0, judged
+    at a step on their own side (``gradcheck._kinks`` rule 7), and a note saying so."""
 
     def measure(k: Array, hk: Array) -> cmp.Comparison:
-        return compare_entries(ev, s, i, leaf, idx[k], hk, a[k], r, comp.scale)
+        return compare_entries(ev, s, e.take(k, hk), comp.scale)
 
-    theta = np.real(leaf.reshape(-1))[idx]
-    out, n = kinks.across_zero(comp, theta, h, s.method, s.dtype(leaf), measure)
+    out, n = kinks.across_zero(comp, e.theta, e.h, s.method, s.dtype(e.leaf), measure)
     if not n:
         return out
     note = (
@@ -313,17 +297,9 @@ def _across_zero(
     return replace(out, notes=(*out.notes, note))
 
 
-def _straddled_kinks(
-    ev: Evaluator,
-    s: Setting,
-    i: int,
-    leaf: Array,
-    idx: Array,
-    a: Array,
-    r: float,
-    comp: cmp.Comparison,
-) -> cmp.Comparison:
-    """Entries whose steps straddle a kink, compared again with steps clear of it.
+def _straddled_kinks(ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison) -> cmp.Comparison:
+    """Entries of ``e`` (compared in ``comp``) whose steps straddle a kink, compared
+    again with steps clear of it.
 
     A step below the cost's resolution is no evidence of a wrong gradient, so a cost
     that does not move at the smaller steps leaves the entry ``uncertain``.
@@ -332,6 +308,6 @@ def _straddled_kinks(
     floor = comp.scale
 
     def measure(k: Array, hk: Array) -> cmp.Comparison:
-        return compare_entries(ev, low, i, leaf, idx[k], hk, a[k], r, floor)
+        return compare_entries(ev, low, e.take(k, hk), floor)
 
-    return kinks.resolve(comp, np.real(leaf.reshape(-1))[idx], s.dtype(leaf), measure)
+    return kinks.resolve(comp, e.theta, s.dtype(e.leaf), measure)

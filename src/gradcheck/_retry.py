@@ -14,7 +14,7 @@ import numpy as np
 
 from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
-from gradcheck._entries import Setting, compare_entries, domain_error
+from gradcheck._entries import Entries, Setting, compare_entries, domain_error
 from gradcheck._evaluate import CostRaised, Evaluator, NonFinite
 from gradcheck._numerics import (
     RETRY_GROWTH,
@@ -32,17 +32,7 @@ __all__ = ["retry"]
 Array = np.ndarray[Any, Any]
 
 
-def retry(
-    ev: Evaluator,
-    s: Setting,
-    i: int,
-    leaf: Array,
-    idx: Array,
-    h: Array,
-    a: Array,
-    rtol: float,
-    comp: cmp.Comparison,
-) -> None:
+def retry(ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison) -> None:
     """Try entries of ``comp`` again at a larger step (in place): the classic step or
     the noise step (``gradcheck._numerics.noise_steps``), whichever is larger.
 
@@ -62,9 +52,10 @@ def retry(
     spread, and a first estimate drowned in noise is consistent with any value. The
     step between also settles what the retry left open or got wrong: as ``ok``, or as
     ``wrong`` where it agrees with the first estimate (the retry's own rule).
+    ``comp`` is the comparison of the entries ``e``.
     """
-    noise = cmp.roundoff(s.method, s.sigma, h)
-    dtype = s.dtype(leaf)
+    noise = cmp.roundoff(s.method, s.sigma, e.h)
+    dtype = s.dtype(e.leaf)
     # the noise's share of the reach, not the reach: a planted error must meet the
     # same steps as the clean check whose stated bound it tests
     loud = noise > _unseen_level(s.method, dtype) * comp.scale / (SAFETY * (1 + cmp.NOISE_SPREAD))
@@ -72,17 +63,17 @@ def retry(
     unsure = np.flatnonzero(again & cmp.roundoff_limited(comp, noise))
     if not unsure.size:
         return
-    flat = np.real(leaf.reshape(-1))
+    flat = np.real(e.leaf.reshape(-1))
     classic = steps(flat, s.method, None, dtype, classic=True)
     # the claimed gradient's size where the estimates' own noise inflates their scale
     size = min(comp.scale, comp.peak) if comp.peak > 0 else comp.scale
-    h2 = np.maximum(classic, noise_steps(flat, s.method, dtype, s.sigma, size))[idx[unsure]]
-    grow = h2 >= RETRY_GROWTH * h[unsure]
+    h2 = np.maximum(classic, noise_steps(flat, s.method, dtype, s.sigma, size))[e.idx[unsure]]
+    grow = h2 >= RETRY_GROWTH * e.h[unsure]
     k = unsure[grow]
     if not k.size:
         return
     try:
-        _retry_at(ev, s, i, leaf, idx, h, h2[grow], k, a, rtol, comp)
+        _retry_at(ev, s, e, k, h2[grow], comp)
     except (NonFinite, CostRaised) as err:  # the classic step left the cost's domain (exp
         if not domain_error(err):  # overflowing at 1e4 × the parameter's scale): the
             raise  # entries stay uncertain; any other exception is the user's, and stands
@@ -98,32 +89,22 @@ def _unseen_level(method: Method, dtype: Any) -> float:
 
 
 def _retry_at(
-    ev: Evaluator,
-    s: Setting,
-    i: int,
-    leaf: Array,
-    idx: Array,
-    h: Array,
-    h2: Array,
-    k: Array,
-    a: Array,
-    rtol: float,
-    comp: cmp.Comparison,
+    ev: Evaluator, s: Setting, e: Entries, k: Array, h2: Array, comp: cmp.Comparison
 ) -> None:
-    """The retry of the entries at positions ``k`` of ``comp`` at steps ``h2``
-    (:func:`retry`); ``comp`` is changed only once every evaluation has returned."""
-    flat = np.real(leaf.reshape(-1))
-    floor = _kept_scale(comp, a, k)
-    again = compare_entries(ev, s, i, leaf, idx[k], h2, a[k], rtol, floor)
+    """The retry of the entries at positions ``k`` of ``e`` (compared in ``comp``) at
+    steps ``h2`` (:func:`retry`); ``comp`` is changed only once every evaluation has
+    returned."""
+    floor = _kept_scale(comp, e.a, k)
+    again = compare_entries(ev, s, e.take(k, h2), floor)
     consistent = np.abs(again.numeric - comp.numeric[k]) <= _allowance(comp)[k]
     resolved = (again.status == "ok") | ((again.status != "uncertain") & consistent)
     # a retry's wrong, and what it left open, are compared again between the two steps
     todo = np.flatnonzero((again.status == "wrong") | ~resolved)
     if todo.size:
         at = k[todo]
-        mean = np.sqrt(h[at]) * np.sqrt(h2[todo])  # h·h2 can underflow
-        mid = kinks.exact_steps(flat[idx[at]], mean, leaf.real.dtype)
-        check = compare_entries(ev, s, i, leaf, idx[at], mid, a[at], rtol, floor)
+        mean = np.sqrt(e.h[at]) * np.sqrt(h2[todo])  # h·h2 can underflow
+        mid = kinks.exact_steps(e.theta[at], mean, e.leaf.real.dtype)
+        check = compare_entries(ev, s, e.take(at, mid), floor)
         agree = np.abs(check.numeric - again.numeric[todo]) <= _allowance(check)
         confirmed = resolved[todo] & (again.status[todo] == "wrong") & agree
         resolved[todo[~confirmed]] = False
@@ -133,7 +114,7 @@ def _retry_at(
             comp.replace(at[settle], check.subset(settle))
     if np.any(resolved):
         comp.replace(k[resolved], again.subset(resolved))
-    _rescale(comp, a, s.fixed)
+    _rescale(comp, e.a, s.fixed)
 
 
 def _kept_scale(comp: cmp.Comparison, a: Array, k: Array) -> float:
