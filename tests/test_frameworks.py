@@ -21,6 +21,7 @@ from torch import nn
 import gradcheck._frameworks
 import gradcheck.jax as gj
 import gradcheck.torch as gt
+from _torch_cases import unary
 from gradcheck import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._frameworks import (
@@ -313,21 +314,14 @@ def _mlp_loss(m: nn.Module) -> Any:
     return m(XS.to(first.dtype)).pow(2).sum()
 
 
-class _Float32Only(torch.autograd.Function):
-    """``sin`` whose backward is ``factor`` off for float32 inputs only."""
+def _float32_only(factor: float) -> Any:
+    """``sin`` whose backward is ``factor`` off for float32 inputs only (``.apply``)."""
 
-    factor = 1.0
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        return torch.sin(x)
-
-    @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-        (x,) = ctx.saved_tensors
+    def rule(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         gx = torch.cos(x) * g
-        return gx * _Float32Only.factor if x.dtype == torch.float32 else gx
+        return gx * factor if x.dtype == torch.float32 else gx
+
+    return unary(torch.sin, rule).apply
 
 
 class TestCodeActingInOneDtype:
@@ -379,30 +373,27 @@ class TestCodeActingInOneDtype:
         assert torch.equal(torch.get_rng_state(), rng)
 
     @pytest.mark.parametrize("factor", [1.01, 1.03, 1.05])
-    def test_a_float32_only_backward_fails(self, factor: float, monkeypatch: Any) -> None:
-        monkeypatch.setattr(_Float32Only, "factor", factor)
+    def test_a_float32_only_backward_fails(self, factor: float) -> None:
         x = torch.randn(5, generator=torch.Generator().manual_seed(2)).requires_grad_()
-        report = gt.check_function(_Float32Only.apply, x)
+        report = gt.check_function(_float32_only(factor), x)
         assert report.status == "failed", str(report)
         assert any(m.startswith("input0: the float32 gradient") for m in report.messages)
 
     @pytest.mark.parametrize("factor", [1.0, 1.02, 1.05, 1.08, 0.97])
     @pytest.mark.parametrize("seed", range(4))
     def test_a_float32_only_backward_fails_where_cos_is_flat(
-        self, factor: float, seed: int, monkeypatch: Any
+        self, factor: float, seed: int
     ) -> None:
         # attack21 B4 (b28.py): at seed 3's input no nudge moved g64 by 16 |d|, and an
         # unmeasured difference passed as round-off
-        monkeypatch.setattr(_Float32Only, "factor", factor)
         torch.manual_seed(seed)
         x = torch.randn(5).requires_grad_()
-        report = gt.check_function(_Float32Only.apply, x)
+        report = gt.check_function(_float32_only(factor), x)
         assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
 
-    def test_the_same_backward_passes_in_float64(self, monkeypatch: Any) -> None:
-        monkeypatch.setattr(_Float32Only, "factor", 1.05)
+    def test_the_same_backward_passes_in_float64(self) -> None:
         x = torch.randn(5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-        assert gt.check_function(_Float32Only.apply, x.requires_grad_()).passed
+        assert gt.check_function(_float32_only(1.05), x.requires_grad_()).passed
 
     @pytest.mark.parametrize("factor", [1.0, 1.03])
     def test_a_jax_float32_only_rule_fails(self, factor: float) -> None:

@@ -12,7 +12,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 import gradcheck.torch as gt
-from _torch_cases import NumpyScale, NumpySin
+from _torch_cases import NumpyScale, NumpySin, unary
 from gradcheck import GradcheckError
 from gradcheck._order2 import check_order
 
@@ -49,19 +49,7 @@ class OnceSin(NumpySin):
 
 def _scaled_cos(c: float) -> Any:
     """A custom cos whose backward is ``c`` times the right one."""
-
-    class Cos(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-            ctx.save_for_backward(x)
-            return torch.cos(x)
-
-        @staticmethod
-        def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-            (x,) = ctx.saved_tensors
-            return -g * torch.sin(x) * c
-
-    return Cos
+    return unary(torch.cos, lambda x, g: -g * torch.sin(x) * c)
 
 
 def _sin_wrong_at_second_order(c: float) -> Any:
@@ -453,19 +441,12 @@ class TestEvaluationCounts:
         # from call to call is still found (a served value must not hide it)
         calls = [0]
 
-        class Drift(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-                ctx.save_for_backward(x)
-                return torch.sin(x)
+        def drifting(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+            calls[0] += 1
+            return g * torch.cos(x) * (1 + drift * calls[0])
 
-            @staticmethod
-            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-                (x,) = ctx.saved_tensors
-                calls[0] += 1
-                return g * torch.cos(x) * (1 + drift * calls[0])
-
-        report = gt.check_function(Drift.apply, _x(), order=2, mode=mode, modes=("rev",))
+        fn = unary(torch.sin, drifting).apply
+        report = gt.check_function(fn, _x(), order=2, mode=mode, modes=("rev",))
         assert report.status != "passed"
         assert any("not deterministic" in m for m in report.messages)
         assert {p.status for n, p in report.parameters.items() if " / " in n} == {"inconclusive"}
@@ -494,18 +475,8 @@ class TestEvaluationCounts:
         # why order=2 keeps its first-order check (docs/second-order.md, call by call):
         # the second-order blocks compare the double backward with differences of the
         # backward, which agree for any differentiable backward, right or wrong
-        class Scaled(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-                ctx.save_for_backward(x)
-                return torch.sin(x)
-
-            @staticmethod
-            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-                (x,) = ctx.saved_tensors
-                return factor * g * torch.cos(x)
-
-        report = gt.check_function(Scaled.apply, _x(), order=2, mode=mode, modes=("rev",))
+        fn = unary(torch.sin, lambda x, g: factor * g * torch.cos(x)).apply
+        report = gt.check_function(fn, _x(), order=2, mode=mode, modes=("rev",))
         assert report.status == "failed"
         assert report.parameters["input0"].status == "failed"
         blocks = {n: p.status for n, p in report.parameters.items() if " / " in n}
