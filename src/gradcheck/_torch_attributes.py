@@ -4,7 +4,8 @@ A forward may change more than parameters and buffers: a step counter
 (``self.calls += 1``), a tensor moved in place, a reassigned cache (``self.last =
 x``), a list it appends to. The check runs the user's model, so these are saved
 before and restored after (``gradcheck._torch_state.preserved``), as the parameters
-are: the model is exactly as it was.
+are: the model is exactly as it was. A tensor attribute nothing wrote to is left alone,
+by the parameters' rule (``gradcheck._torch_saved``): its version counter stays.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import torch
+
+from gradcheck._torch_saved import Saved
 
 __all__ = ["restore_attributes", "saved_attributes"]
 
@@ -21,7 +24,8 @@ _MODULE_OWN = frozenset(vars(torch.nn.Module())) | {"training"}
 
 
 class _Attribute(NamedTuple):
-    """One user attribute of a module: its object, and a copy of its contents."""
+    """One user attribute of a module: its object, and a copy of its contents (a
+    tensor's as :class:`~gradcheck._torch_saved.Saved`)."""
 
     module: torch.nn.Module
     name: str
@@ -31,14 +35,15 @@ class _Attribute(NamedTuple):
 
 def saved_attributes(model: torch.nn.Module) -> list[_Attribute]:
     """Every module's own attributes (a step counter, a cache, ``self.last = x``):
-    tensors cloned, lists and dicts copied shallowly, other objects kept as they are."""
+    tensors saved with their version counters, lists and dicts copied shallowly, other
+    objects kept as they are."""
     out = []
     for m in model.modules():
         for name, value in vars(m).items():
             if name in _MODULE_OWN:
                 continue
             if isinstance(value, torch.Tensor):
-                copy: Any = value.detach().clone()
+                copy: Any = Saved.of(value)
             else:
                 copy = list(value) if isinstance(value, list) else value
                 copy = dict(value) if isinstance(value, dict) else copy
@@ -48,7 +53,7 @@ def saved_attributes(model: torch.nn.Module) -> list[_Attribute]:
 
 def restore_attributes(model: torch.nn.Module, saved: list[_Attribute]) -> None:
     """Put back every attribute :func:`saved_attributes` saved, by object and contents, and
-    remove the attributes added since."""
+    remove the attributes added since; a tensor nothing wrote to is left alone."""
     kept = {(id(a.module), a.name) for a in saved}
     for m in model.modules():
         for name in [n for n in vars(m) if n not in _MODULE_OWN]:
@@ -57,7 +62,7 @@ def restore_attributes(model: torch.nn.Module, saved: list[_Attribute]) -> None:
     with torch.no_grad():
         for a in saved:
             if isinstance(a.value, torch.Tensor):
-                a.value.copy_(a.copy)
+                a.copy.restore(a.value)
             elif isinstance(a.value, list):
                 a.value[:] = a.copy
             elif isinstance(a.value, dict):

@@ -29,6 +29,7 @@ from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Side
 from gradcheck._torch_attributes import restore_attributes, saved_attributes
 from gradcheck._torch_forward import batched_forward_grads
+from gradcheck._torch_saved import Saved
 
 __all__ = [
     "RNG_SEED",
@@ -82,11 +83,13 @@ def preserved(model: torch.nn.Module) -> Iterator[None]:
     A tensor nothing wrote to is left alone rather than copied back: an in-place copy
     would move its autograd version counter, and a loss the user computed before the
     check could then no longer ``.backward()`` ("modified by an inplace operation").
+    Whether it moved is :meth:`gradcheck._torch_saved.Saved.moved`'s rule, which the
+    modules' tensor attributes share.
     """
     params = list(model.named_parameters(remove_duplicate=False))
-    saved = [(p, _Saved.of(p), p.requires_grad, p.grad) for _, p in params]
-    grads = [None if g is None else _Saved.of(g) for *_, g in saved]
-    buffers = [(b, _Saved.of(b)) for _, b in model.named_buffers(remove_duplicate=False)]
+    saved = [(p, Saved.of(p), p.requires_grad, p.grad) for _, p in params]
+    grads = [None if g is None else Saved.of(g) for *_, g in saved]
+    buffers = [(b, Saved.of(b)) for _, b in model.named_buffers(remove_duplicate=False)]
     modes = [(m, m.training) for m in model.modules()]
     attributes = saved_attributes(model)
     try:
@@ -104,36 +107,6 @@ def preserved(model: torch.nn.Module) -> Iterator[None]:
                 value.restore(b)
         for m, training in modes:
             m.training = training
-
-
-class _Saved(NamedTuple):
-    """A tensor's value and autograd version counter, as :func:`preserved` found them."""
-
-    value: torch.Tensor
-    version: int
-
-    @classmethod
-    def of(cls, t: torch.Tensor) -> _Saved:
-        return cls(t.detach().clone(), t._version)
-
-    def restore(self, t: torch.Tensor) -> None:
-        """Copy the saved value back into ``t``, unless nothing wrote to ``t``.
-
-        Untouched means the same version and the same bits: a write through ``.data``
-        does not move the version counter, so the values are compared too (NaN is
-        never equal to itself, so a NaN entry is copied back, which keeps its value).
-        """
-        if not (t._version == self.version and _same_bits(t, self.value)):
-            t.copy_(self.value)
-
-
-def _same_bits(t: torch.Tensor, value: torch.Tensor) -> bool:
-    """``t`` equals ``value`` entry for entry, signed zeros included."""
-    if t.shape != value.shape or t.dtype != value.dtype or not torch.equal(t, value):
-        return False
-    if t.is_complex():
-        t, value = torch.view_as_real(t), torch.view_as_real(value)
-    return not t.is_floating_point() or torch.equal(torch.signbit(t), torch.signbit(value))
 
 
 def as_float64(args: Any) -> Any:
