@@ -159,6 +159,15 @@ def test_the_deferred_imports_are_still_needed() -> None:
         assert _reaches(graph, target, source)
 
 
+def test_the_deferred_loops_hold_only_the_report_and_its_renderings() -> None:
+    # a module that took Diagnosis or Entry from _report rather than _results, under
+    # plot's imports, pulled itself and six more (_diagnose, _localise, _modes, _inputs,
+    # _sweep, _plot_sweep) into the loop the deferred imports close
+    graph = {m: imports(m, everywhere=True) for m in MODULES}
+    loop = {m for m in MODULES if _reaches(graph, "_report", m) and _reaches(graph, m, "_report")}
+    assert loop == {"_report", "plot", "_html"}
+
+
 @pytest.mark.parametrize("module", CORE)
 def test_the_core_imports_numpy_only(module: str) -> None:
     assert _third_party(module) <= {"numpy"}

@@ -37,7 +37,7 @@ import numpy as np
 
 from gradcheck._diagnose import FIT
 from gradcheck._directional import Probe, Prober, Segment
-from gradcheck._report import Diagnosis, Entry
+from gradcheck._results import Diagnosis, Entry
 
 __all__ = ["BUDGET", "FANOUT", "MAX_REGIONS", "RETRIES", "Localisation", "localise"]
 
