@@ -464,7 +464,11 @@ class TestDomainEdge:
         assert "with x perturbed along a direction" in text
         assert re.search(rf"the step turns x\[0\] from {x0:.3g} to -[\d.e-]+, which may", text)
 
-    def test_batched_names_the_point_too(self) -> None:
+    @pytest.mark.parametrize("factor", [1.0, 2.0])
+    def test_batched_keeps_the_step_on_its_side_as_serial_does(self, factor: float) -> None:
+        # a batch whose probe steps x[0] = 1e-7 across 0 is NaN there: the batched path
+        # judges that entry at steps within its own side, as the serial one does (attack20
+        # t82), instead of refusing the cost
         x = np.array([1e-7, 1.0])
 
         def batched(stack: Any) -> Any:
@@ -472,11 +476,12 @@ class TestDomainEdge:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            with pytest.raises(GradcheckError) as err:
-                gradcheck.check(_edge_cost, x, _edge_grad(x), batched=batched)
-        text = str(err.value)
-        assert re.search(r"\(evaluation \d+, with x\[0\] perturbed by -[\d.e-]+, one of a ", text)
-        assert "x[0] is 1e-07, so the step to -" in text
+            serial = gradcheck.check(_edge_cost, x, factor * _edge_grad(x))
+            report = gradcheck.check(_edge_cost, x, factor * _edge_grad(x), batched=batched)
+        assert report.status == serial.status == ("passed" if factor == 1.0 else "failed")
+        assert any(
+            "steps reached across 0 and left the cost's domain" in m for m in report.messages
+        )
 
     def test_the_base_point_says_so(self) -> None:
         x = np.array([-1.0, 1.0])
@@ -494,10 +499,12 @@ class TestDomainEdge:
 
         import gradcheck.torch
 
+        # torch's check runs in batches: the probe across 0 is NaN there, and the entry is
+        # judged within its own side as in the core (attack20 t82)
         x = torch.tensor([1e-7, 1.0], dtype=torch.float64, requires_grad=True)
-        with pytest.raises(GradcheckError) as err:
-            gradcheck.torch.check_function(lambda t: t / (1 + torch.sqrt(t)), x)
-        assert re.search(r"\[0\] is 1e-07, so the step to -[\d.e-]+ may leave", str(err.value))
+        report = gradcheck.torch.check_function(lambda t: t / (1 + torch.sqrt(t)), x)
+        assert report.status == "passed"
+        assert any("input0: 1 entries' steps reached across 0" in m for m in report.messages)
 
 
 class TestTorchRngKept:
