@@ -1167,3 +1167,90 @@ class TestUnguardedHook:
         x = torch.linspace(-1, 1, 5, dtype=torch.float64, requires_grad=True)
         report = gt.check_function(fn, x, modes=("rev",))
         assert report.parameters["input0"].status == "failed", str(report)
+
+
+class _Square(torch.autograd.Function):
+    """``v**2`` whose backward is scaled by ``scale`` (1.0: right), twice differentiable."""
+
+    @staticmethod
+    def forward(ctx: Any, v: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.save_for_backward(v)
+        ctx.scale = scale
+        return v * v
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (v,) = ctx.saved_tensors
+        return g * 2 * v * ctx.scale, None
+
+
+def _penalty(x: torch.Tensor, scale: float) -> Any:
+    """A WGAN-GP gradient penalty on inputs ``x``, its square's backward scaled."""
+
+    def loss(m: nn.Module) -> torch.Tensor:
+        z = x.clone().requires_grad_()
+        (g,) = torch.autograd.grad(m(z).sum(), z, create_graph=True)
+        return _Square.apply(g.norm(dim=1) - 1, scale).mean()
+
+    return loss
+
+
+class TestLossThatDifferentiates:
+    """attack24 F6: a loss calling ``torch.autograd.grad(..., create_graph=True)`` (a
+    gradient penalty, a physics-informed residual) raised "element 0 of tensors does not
+    require grad" in the no-grad finite differences, blamed on the cost."""
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_a_gradient_penalty_is_checked(self, dtype: torch.dtype, seed: int) -> None:
+        torch.manual_seed(seed)
+        # no last bias: the penalty does not depend on it (exact zero differences)
+        m = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1, bias=False)).to(dtype)
+        x = torch.randn(4, 3, dtype=dtype)
+        assert gt.check_module(m, _penalty(x, 1.0)).status == "passed"
+        report = gt.check_module(m, _penalty(x, 1.05))
+        assert report.status == "failed", str(report)
+        assert report.parameters["0.weight"].status == "failed"
+
+    def test_state_is_bit_exact_after_a_penalty_check(self) -> None:
+        torch.manual_seed(2)
+        m = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Dropout(0.2), nn.Linear(5, 1)).double()
+        for p in m.parameters():
+            p.grad = torch.full_like(p, 0.5)
+        x = torch.randn(6, 3, dtype=torch.float64)
+        before, rng = _state(m), np.random.get_state()[1].copy()
+        gt.check_module(m, _penalty(x, 1.05))
+        assert _same(before, _state(m))
+        assert np.array_equal(np.random.get_state()[1], rng)
+
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_a_function_returning_a_gradient_is_checked(self, dtype: torch.dtype) -> None:
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            return torch.autograd.grad((t.sin() * t).sum(), t, create_graph=True)[0]
+
+        x = torch.randn(5, dtype=dtype, generator=torch.Generator().manual_seed(3))
+        assert torch.autograd.gradcheck(fn, (x.double().requires_grad_(),))
+        report = gt.check_function(fn, x.requires_grad_())
+        assert report.status == "passed", str(report)
+        assert report.options["modes"] == ["rev"]
+        assert any(
+            m.startswith("forward mode not checked") and "torch.autograd.grad" in m
+            for m in report.messages
+        )
+
+    @pytest.mark.parametrize("modes", [None, ("rev",)])
+    def test_a_wrong_backward_in_such_a_function_fails(self, modes: Any) -> None:
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            (g,) = torch.autograd.grad((t.sin() * t).sum(), t, create_graph=True)
+            return _Square.apply(g, 1.05)
+
+        x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        assert gt.check_function(fn, x, modes=modes).status == "failed"
+
+    def test_asking_for_forward_mode_is_refused(self) -> None:
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            return torch.autograd.grad((t.sin() * t).sum(), t, create_graph=True)[0]
+
+        x = torch.randn(4, dtype=torch.float64, requires_grad=True)
+        with pytest.raises(GradcheckError, match=r"^modes=\(.fwd.,\) asks for forward mode, but"):
+            gt.check_function(fn, x, modes=("fwd",))

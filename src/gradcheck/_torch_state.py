@@ -217,6 +217,11 @@ class Forward(NamedTuple):
 
 #: What torch says when a hook is registered on a tensor without grad (torch 2.x).
 HOOK_REFUSED = "cannot register a hook on a tensor that doesn't require gradient"
+#: What ``torch.autograd.grad`` says when the loss differentiates (a gradient penalty,
+#: a physics-informed residual) and autograd records nothing (torch 2.x; attack24 F6).
+GRAD_REFUSED = "does not require grad and does not have a grad_fn"
+#: What the loss raises where it needs autograd that a no-grad evaluation turns off.
+NEEDS_AUTOGRAD = (HOOK_REFUSED, GRAD_REFUSED)
 
 
 class Numeric:
@@ -235,7 +240,7 @@ class Numeric:
         float64: bool,
     ) -> None:
         self.call, self.seeded = call, SeededRng(RNG_SEED)
-        self.hooked = False  # the loss registers a tensor hook: evaluated with autograd
+        self.hooked = False  # the loss needs autograd (a hook, autograd.grad): runs with it
         self.devices = {n: t.device for n, t in tensors.items()}
         self.params = {
             n: np.array(
@@ -249,17 +254,18 @@ class Numeric:
         return {n: torch.from_numpy(np.asarray(a)).to(self.devices[n]) for n, a in tree.items()}
 
     def cost(self, tree: dict[str, Any]) -> Any:
-        """The loss at ``tree``, without autograd; with it where the loss registers a
-        tensor hook, which torch refuses on a tensor that does not require grad
-        (attack23 D4: the hook is the user's, the no-grad evaluation gradcheck's). The
-        value is the same either way."""
+        """The loss at ``tree``, without autograd; with it from then on where the loss
+        needs autograd: it registers a tensor hook, which torch refuses on a tensor that
+        does not require grad (attack23 D4), or differentiates with
+        ``torch.autograd.grad`` (a gradient penalty; attack24 F6). The autograd is the
+        user's, the no-grad evaluation gradcheck's; the value is the same either way."""
         ts = self._tensors(tree)
         if not self.hooked:
             try:
                 with torch.no_grad(), self.seeded():
                     return scalar(self.call(ts), "the loss").detach().cpu().numpy()
             except RuntimeError as exc:
-                if HOOK_REFUSED not in str(exc):
+                if not any(part in str(exc) for part in NEEDS_AUTOGRAD):
                     raise
                 self.hooked = True
         ts = {n: t.requires_grad_() for n, t in ts.items()}
@@ -418,6 +424,10 @@ UNABLE = {
     "cannot register a hook on a tensor that doesn't require gradient": (
         "fn registers a tensor hook, which needs autograd and forward AD runs without it "
         "(register it only where the tensor requires grad)"
+    ),
+    GRAD_REFUSED: (
+        "fn differentiates with torch.autograd.grad, which needs autograd and forward AD "
+        "runs without it"
     ),
 }
 
