@@ -72,6 +72,7 @@ from gradcheck._jax_args import (
     path_entry,
     value_of,
 )
+from gradcheck._jax_modes import REVERSIBLE, no_reverse, reverse_error, without_reverse
 from gradcheck._jax_order2 import check_order2, function_order2
 from gradcheck._order2 import check_order
 from gradcheck._pytree import unique_names
@@ -320,12 +321,23 @@ def check(
         try:
             value, g = jax.value_and_grad(fn)(leaves)
         except Exception as exc:
-            raise GradcheckError(
-                f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc} (f must return a scalar)"
-            ) from exc
+            raise GradcheckError(_grad_failed(exc)) from exc
         grads = {n: widen(x) for n, x in zip(names, g)}
         user = Analytic(float(value), grads, least_precise(leaves))
         return explain(_run(fn, names, leaves, user, precision, options, rng, start), "jax")
+
+
+def _grad_failed(exc: Exception) -> str:
+    """What :func:`check` says where ``jax.value_and_grad(f)`` raised ``exc``."""
+    error = f"jax.value_and_grad(f) raised {type(exc).__name__}: {exc}"
+    if not no_reverse(exc):
+        return f"{error} (f must return a scalar)"
+    first = error.splitlines()[0].rstrip(".")
+    return (
+        f"{first}: JAX cannot differentiate f in reverse mode, which jax.grad needs; check "
+        f"it in forward mode with gradcheck.jax.check_function(f, params, modes=('fwd',)), "
+        f"or {REVERSIBLE}"
+    )
 
 
 def check_function(
@@ -387,8 +399,12 @@ def check_function(
     with preserve_rng() as rng:
         f = _Function(outputs, names, leaves, int(options.get("seed", 0)), rng)
         rng.reset()
-        error = None if wanted == ("rev",) else f.forward_error()
-        chosen, notes = choose_modes(wanted, error, REMEDY, BROKEN)
+        backward = None if wanted == ("fwd",) else reverse_error(f.reverse)
+        if backward is not None:  # a lax.while_loop: JAX runs forward mode only (F3)
+            chosen, notes = without_reverse(wanted, backward, f.forward_error)
+        else:
+            error = None if wanted == ("rev",) else f.forward_error()
+            chosen, notes = choose_modes(wanted, error, REMEDY, BROKEN)
         runs = [f.run(mode, k, precision, options) for mode in chosen for k in f.floating]
         agreement, linear = None, None
         outs = [f.outs[k] for k in f.floating]
@@ -512,6 +528,10 @@ class _Function:
             missing = isinstance(exc, NotImplementedError) or any(s in str(exc) for s in NO_FORWARD)
             return NoForward(text, missing)
         return None
+
+    def reverse(self) -> None:
+        """One VJP of the floating outputs' cotangents (a probe of reverse mode)."""
+        self.vjp([self.ws[k] for k in self.floating])
 
     def vjp(self, u: list[Array]) -> list[Array]:
         """``uᵀJ`` by ``jax.vjp``, for cotangents ``u`` of the floating outputs."""
