@@ -1223,6 +1223,36 @@ class TestLossThatDifferentiates:
         assert _same(before, _state(m))
         assert np.array_equal(np.random.get_state()[1], rng)
 
+    @pytest.mark.parametrize("scale", [1.0, 1.05])
+    def test_a_physics_informed_residual_is_checked(self, scale: float) -> None:
+        # u'' + u = 0 at collocation points: autograd.grad twice inside the loss
+        torch.manual_seed(4)
+        m = nn.Sequential(nn.Linear(1, 6), nn.Tanh(), nn.Linear(6, 1, bias=False)).double()
+        x = torch.linspace(-1, 1, 7, dtype=torch.float64).reshape(-1, 1)
+
+        def residual(mm: nn.Module) -> torch.Tensor:
+            z = x.clone().requires_grad_()
+            u = mm(z)
+            (du,) = torch.autograd.grad(u.sum(), z, create_graph=True)
+            (d2u,) = torch.autograd.grad(du.sum(), z, create_graph=True)
+            return _Square.apply(d2u + u, scale).mean()
+
+        report = gt.check_module(m, residual)
+        assert report.status == ("passed" if scale == 1.0 else "failed"), str(report)
+
+    def test_state_is_bit_exact_after_a_function_check(self) -> None:
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            (g,) = torch.autograd.grad((t.sin() * t).sum(), t, create_graph=True)
+            return g * torch.rand(()).add(1)  # draws from the global RNG
+
+        x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        x.grad = torch.full_like(x, 0.5)
+        saved, grad, rng = x.detach().clone(), x.grad.clone(), torch.get_rng_state()
+        gt.check_function(fn, x)
+        assert torch.equal(x.detach(), saved) and torch.equal(x.grad, grad)
+        assert torch.equal(torch.get_rng_state(), rng)
+        assert torch.is_grad_enabled()
+
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     def test_a_function_returning_a_gradient_is_checked(self, dtype: torch.dtype) -> None:
         def fn(t: torch.Tensor) -> torch.Tensor:
