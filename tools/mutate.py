@@ -56,7 +56,7 @@ file first, then every other test the map says reaches the mutated function.
 
 - ``dependency_tracking_depth = 6``: a test is mapped to a function it reaches through
   at most 5 mutated callers (a helper of ``compare`` is 4 below ``check``:
-  ``check -> _check_leaves -> _compare_entries -> compare``), not to every function it
+  ``check -> _check_leaves -> compare_entries -> compare``), not to every function it
   passes through 10 calls deep. A survivor runs all of its mapped tests, so this bounds
   what a survivor costs, while the end-to-end sensitivity tests (``check()`` on a wrong
   gradient) still reach the comparison helpers.
