@@ -14,7 +14,7 @@ import torch
 import gradcheck._torch_state as state
 import gradcheck.torch as gt
 from _torch_cases import OldStyleSin
-from gradcheck._torch_forward import batched_forward_grads
+from gradcheck._torch_forward import ForwardFold, batched_forward_grads
 from gradcheck._torch_state import RNG_SEED, SeededRng, forward_grads
 
 
@@ -90,11 +90,15 @@ class AffineRule(torch.autograd.Function):
         raise NotImplementedError
 
 
-def _one_by_one(monkeypatch: pytest.MonkeyPatch, *args: Any) -> Any:
+def _one_by_one(monkeypatch: pytest.MonkeyPatch, fold: ForwardFold) -> Any:
     """``forward_grads`` with its JVPs one per entry (the batched path switched off)."""
     with monkeypatch.context() as m:
         m.setattr(state, "batched_forward_grads", lambda *_: None)
-        return forward_grads(*args)
+        return forward_grads(fold)
+
+
+def _no_reset() -> None:
+    """A ``reset`` with no user state to put back."""
 
 
 FUNCTIONS = {
@@ -120,9 +124,9 @@ class TestSameGradients:
         fn, ts = Counted(FUNCTIONS[name]), _inputs(dtype, seed)
         ws = _cotangents(fn(ts), seed + 1)
         seeded = SeededRng(RNG_SEED)
-        assert batched_forward_grads(fn, ts, ws, seeded, lambda: None) is not None
-        got = forward_grads(fn, ts, ws, seeded, lambda: None)
-        expected = _one_by_one(monkeypatch, fn, ts, ws, seeded, lambda: None)
+        assert batched_forward_grads(ForwardFold(fn, ts, ws, seeded, _no_reset)) is not None
+        got = forward_grads(ForwardFold(fn, ts, ws, seeded, _no_reset))
+        expected = _one_by_one(monkeypatch, ForwardFold(fn, ts, ws, seeded, _no_reset))
         assert got.keys() == expected.keys()
         eps = float(torch.finfo(dtype).eps)
         for k in got:
@@ -135,7 +139,7 @@ class TestSameGradients:
         ts = _inputs(n=3000)
         ws = _cotangents(fn(ts))
         fn.calls = 0
-        got = batched_forward_grads(fn, ts, ws, nullcontext, lambda: None)
+        got = batched_forward_grads(ForwardFold(fn, ts, ws, nullcontext, _no_reset))
         assert got is not None
         np.testing.assert_allclose(got[0]["a"], np.cos(ts["a"].numpy()) * ws[0].numpy())
         np.testing.assert_array_equal(got[1]["b"], ws[1].numpy())
@@ -152,7 +156,7 @@ class TestSameGradients:
         ts = _inputs(n=n, seed=n)
         ws = _cotangents(fn(ts))
         fn.calls = 0
-        got = batched_forward_grads(fn, ts, ws, nullcontext, lambda: None)
+        got = batched_forward_grads(ForwardFold(fn, ts, ws, nullcontext, _no_reset))
         assert got is not None and fn.calls == 2
         a, b = ts["a"].numpy(), ts["b"].numpy()
         expected = (np.cos(a) * a + np.sin(a)) * b.sum() * float(ws[0])
@@ -177,9 +181,9 @@ class TestSameGradients:
         ts = {"a": _inputs(dtype, n=6)["a"]}
         ws = _cotangents(call(ts))
         seeded = SeededRng(RNG_SEED)
-        assert batched_forward_grads(call, ts, ws, seeded, lambda: None) is None
+        assert batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset)) is None
         assert ways == ["t", "e"]
-        got = forward_grads(call, ts, ws, seeded, lambda: None)
+        got = forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset))
         a, w = ts["a"].to(torch.float64), ws[0].to(torch.float64)
         affine = (torch.cos(a) * w).numpy() + 0.25 * float(w.sum())
         np.testing.assert_allclose(got[0]["a"], affine, rtol=1e-5)
@@ -192,7 +196,7 @@ class TestSameGradients:
         fn = Counted(lambda a, b: [a.exp() * b.sum()])
         ts = _inputs(n=40)
         ws = _cotangents(fn(ts))
-        got = batched_forward_grads(fn, ts, ws, nullcontext, lambda: None)
+        got = batched_forward_grads(ForwardFold(fn, ts, ws, nullcontext, _no_reset))
         assert got is not None
         expected = np.exp(ts["a"].numpy()) * float(ts["b"].sum()) * ws[0].numpy()
         np.testing.assert_allclose(got[0]["a"], expected, rtol=1e-14)
@@ -213,9 +217,9 @@ class TestFallsBackToOneByOne:
         call = Counted(lambda a: fn(a, None))
         ws = _cotangents(call(ts))
         seeded = SeededRng(RNG_SEED)
-        assert batched_forward_grads(call, ts, ws, seeded, lambda: None) is None
-        got = forward_grads(call, ts, ws, seeded, lambda: None)
-        expected = _one_by_one(monkeypatch, call, ts, ws, seeded, lambda: None)
+        assert batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset)) is None
+        got = forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset))
+        expected = _one_by_one(monkeypatch, ForwardFold(call, ts, ws, seeded, _no_reset))
         np.testing.assert_array_equal(got[0]["a"], expected[0]["a"])
 
     def test_randomness_transposed_with_the_seeded_draws(
@@ -228,9 +232,9 @@ class TestFallsBackToOneByOne:
         seeded = SeededRng(RNG_SEED)
         with seeded():
             ws = _cotangents(call(ts))
-        got = batched_forward_grads(call, ts, ws, seeded, lambda: None)
+        got = batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset))
         assert got is not None
-        expected = _one_by_one(monkeypatch, call, ts, ws, seeded, lambda: None)
+        expected = _one_by_one(monkeypatch, ForwardFold(call, ts, ws, seeded, _no_reset))
         np.testing.assert_allclose(got[0]["a"], expected[0]["a"], rtol=1e-15)
         assert np.count_nonzero(expected[0]["a"]) not in (0, ts["a"].numel())
 
@@ -256,24 +260,24 @@ class TestFallsBackToOneByOne:
         call = Counted(FUNCTIONS["mixed"])
         ws = _cotangents(call(ts))
         seeded = SeededRng(RNG_SEED)
-        expected = _one_by_one(monkeypatch, call, ts, ws, seeded, lambda: None)
+        expected = _one_by_one(monkeypatch, ForwardFold(call, ts, ws, seeded, _no_reset))
         monkeypatch.setattr(fwd, "_transposed", wrong(transposed))
         monkeypatch.setattr(fwd, "_entries", wrong(entries))
-        assert batched_forward_grads(call, ts, ws, seeded, lambda: None) is None
+        assert batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset)) is None
         monkeypatch.setattr(fwd, "_entries", entries)  # a wrong transposition: by entries
-        got = batched_forward_grads(call, ts, ws, seeded, lambda: None)
+        got = batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset))
         assert got is not None
         for k in got:
             for n in ts:
                 np.testing.assert_allclose(got[k][n], expected[k][n], rtol=1e-14, atol=1e-14)
         monkeypatch.setattr(fwd, "_transposed", transposed)
-        assert batched_forward_grads(call, ts, ws, seeded, lambda: None) is not None
+        assert batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset)) is not None
 
     def test_none_for_complex_inputs(self) -> None:
         ts = {"a": torch.randn(4, dtype=torch.complex128)}
         call = Counted(lambda a: [a * a])
         ws = {0: torch.randn(4, dtype=torch.complex128)}
-        assert batched_forward_grads(call, ts, ws, nullcontext, lambda: None) is None
+        assert batched_forward_grads(ForwardFold(call, ts, ws, nullcontext, _no_reset)) is None
 
     def test_old_style_jvp_still_checked_and_a_wrong_one_fails(self) -> None:
         x = torch.linspace(-1, 1, 7, dtype=torch.float64, requires_grad=True)

@@ -31,13 +31,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 import torch.autograd.forward_ad as fwad
 
-__all__ = ["AGREE_ROUNDOFFS", "BATCH_ENTRIES", "batched_forward_grads"]
+__all__ = ["AGREE_ROUNDOFFS", "BATCH_ENTRIES", "ForwardFold", "batched_forward_grads"]
 
 Array = np.ndarray[Any, Any]
 Outputs = Callable[[dict[str, torch.Tensor]], list[Any]]
@@ -53,90 +53,87 @@ BATCH_ENTRIES = 2**22
 AGREE_ROUNDOFFS = 1000.0
 
 
-def batched_forward_grads(
-    call: Outputs,
-    ts: dict[str, torch.Tensor],
-    ws: dict[int, torch.Tensor],
-    seeded: Callable[[], AbstractContextManager[Any]],
-    reset: Callable[[], None],
-) -> dict[int, dict[str, Array]] | None:
-    """Per output ``k`` of ``call``, the gradient of ``<out_k, w_k>`` by batched JVPs.
+class ForwardFold(NamedTuple):
+    """The outputs ``<out_k, w_k>`` whose gradients forward mode computes, and how every
+    call of the function starts.
 
-    Args:
+    Attributes:
         call: the function's outputs from its checked inputs, by name.
         ts: the checked inputs (plain tensors).
         ws: the cotangent of each output folded, by output index.
         seeded: the context every call starts in (the seeded torch RNG state).
         reset: puts back the user's NumPy and ``random`` states (before every call).
+    """
+
+    call: Outputs
+    ts: dict[str, torch.Tensor]
+    ws: dict[int, torch.Tensor]
+    seeded: Callable[[], AbstractContextManager[Any]]
+    reset: Callable[[], None]
+
+
+def batched_forward_grads(fold: ForwardFold) -> dict[int, dict[str, Array]] | None:
+    """Per output ``k`` of ``fold.call``, the gradient of ``<out_k, w_k>`` by batched JVPs.
+
+    Args:
+        fold: the function, its inputs, the cotangents and how every call starts.
 
     Returns:
         What ``gradcheck._torch_state.forward_grads`` returns (float64 arrays shaped
         like the inputs), or ``None`` where the batched JVPs cannot run or do not
         agree with a dual-tensor JVP.
     """
-    tensors = [*ts.values(), *ws.values()]
+    tensors = [*fold.ts.values(), *fold.ws.values()]
     if any(t.is_complex() or t.layout != torch.strided for t in tensors):
         return None
-    grads = _transposed_or_entries(call, ts, ws, seeded, reset)
+    grads = _transposed_or_entries(fold)
     if grads is None:
         return None
     return {
-        i: {n: g[:, k].reshape(tuple(ts[n].shape)) for n, g in grads.items()}
-        for k, i in enumerate(ws)
+        i: {n: g[:, k].reshape(tuple(fold.ts[n].shape)) for n, g in grads.items()}
+        for k, i in enumerate(fold.ws)
     }
 
 
-def _transposed_or_entries(
-    call: Outputs,
-    ts: dict[str, torch.Tensor],
-    ws: dict[int, torch.Tensor],
-    seeded: Callable[[], AbstractContextManager[Any]],
-    reset: Callable[[], None],
-) -> dict[str, Array] | None:
+def _transposed_or_entries(fold: ForwardFold) -> dict[str, Array] | None:
     """The first of :func:`_transposed` and the basis JVPs (:func:`_entries`) that runs
     and agrees with a dual-tensor JVP (:func:`_agrees`); ``None`` where neither does."""
     ways: list[Callable[[], dict[str, Array]]] = [
-        lambda: _transposed(call, ts, ws, seeded, reset),
-        lambda: {n: _entries(call, ts, ws, n, seeded, reset) for n in ts},
+        lambda: _transposed(fold),
+        lambda: {n: _entries(fold, n) for n in fold.ts},
     ]
     for way in ways:
         try:
             grads = way()
-            if _agrees(call, ts, ws, grads, seeded, reset):
+            if _agrees(fold, grads):
                 return grads
         except Exception:  # functorch cannot transform it: the next way
             continue
     return None
 
 
-def _transposed(
-    call: Outputs,
-    ts: dict[str, torch.Tensor],
-    ws: dict[int, torch.Tensor],
-    seeded: Callable[[], AbstractContextManager[Any]],
-    reset: Callable[[], None],
-) -> dict[str, Array]:
+def _transposed(fold: ForwardFold) -> dict[str, Array]:
     """Per input, ``(numel, outputs)``: ``Jᵀw_k``, the gradient of the linear map
     ``v ↦ <J_k v, w_k>`` for each output ``k``: one ``torch.func.jvp`` at tangents
     ``v = 0`` that autograd records, and ``torch.autograd.grad`` through it (not
     ``torch.func.vjp``, whose first call in a process imports ``torch._dynamo``: 5 to
     9 s here). A fold that does not depend on ``v`` has the gradient 0."""
-    names, xs = list(ts), tuple(ts.values())
+    names, xs = list(fold.ts), tuple(fold.ts.values())
 
     def outputs(*values: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        outs = call(dict(zip(names, values)))
-        return tuple(outs[k] for k in ws)
+        outs = fold.call(dict(zip(names, values)))
+        return tuple(outs[k] for k in fold.ws)
 
     vs = tuple(torch.zeros_like(x).requires_grad_() for x in xs)
-    out = {n: np.zeros((x.numel(), len(ws))) for n, x in ts.items()}
-    reset()
-    with torch.enable_grad(), seeded():
+    out = {n: np.zeros((x.numel(), len(fold.ws))) for n, x in fold.ts.items()}
+    fold.reset()
+    with torch.enable_grad(), fold.seeded():
         tangents = torch.func.jvp(outputs, xs, vs)[1]
-        folds = [_fold64(t, w) for t, w in zip(tangents, ws.values())]
-        for k, fold in enumerate(folds):
-            if not fold.requires_grad:
+        sums = [_fold64(t, w) for t, w in zip(tangents, fold.ws.values())]
+        for k, total in enumerate(sums):
+            if not total.requires_grad:
                 continue
-            grads = torch.autograd.grad(fold, vs, retain_graph=True, allow_unused=True)
+            grads = torch.autograd.grad(total, vs, retain_graph=True, allow_unused=True)
             for n, g in zip(names, grads):
                 if g is not None:
                     out[n][:, k] = g.detach().reshape(-1).cpu().to(torch.float64).numpy()
@@ -148,19 +145,17 @@ def _fold64(t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return (t.to(torch.float64) * w.to(torch.float64)).sum()
 
 
-def _folded(
-    call: Outputs, ts: dict[str, torch.Tensor], ws: dict[int, torch.Tensor], name: str
-) -> Callable[[torch.Tensor], torch.Tensor]:
+def _folded(fold: ForwardFold, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """``v -> [<J_k v, w_k> for k]`` for a tangent ``v`` of input ``name``."""
-    x = ts[name]
+    x = fold.ts[name]
 
     def outputs(value: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        outs = call({**ts, name: value})
-        return tuple(outs[k] for k in ws)
+        outs = fold.call({**fold.ts, name: value})
+        return tuple(outs[k] for k in fold.ws)
 
     def folded(v: torch.Tensor) -> torch.Tensor:
         tangents = torch.func.jvp(outputs, (x,), (v.view_as(x),))[1]
-        return torch.stack([_fold64(t, w) for t, w in zip(tangents, ws.values())])
+        return torch.stack([_fold64(t, w) for t, w in zip(tangents, fold.ws.values())])
 
     return folded
 
@@ -176,40 +171,27 @@ def _chunks(size: int, per: int) -> Iterator[tuple[int, int]]:
         yield start, min(size, start + per)
 
 
-def _entries(
-    call: Outputs,
-    ts: dict[str, torch.Tensor],
-    ws: dict[int, torch.Tensor],
-    name: str,
-    seeded: Callable[[], AbstractContextManager[Any]],
-    reset: Callable[[], None],
-) -> Array:
+def _entries(fold: ForwardFold, name: str) -> Array:
     """``(numel, outputs)``: entry ``j`` of input ``name``'s gradient for each output."""
-    x = ts[name]
+    x = fold.ts[name]
     n = x.numel()
-    width = n + sum(w.numel() for w in ws.values())
+    width = n + sum(w.numel() for w in fold.ws.values())
     per = max(1, min(n, BATCH_ENTRIES // max(width, 1)))
-    batched = torch.func.vmap(_folded(call, ts, ws, name), randomness="error")
-    out = np.zeros((n, len(ws)))
+    batched = torch.func.vmap(_folded(fold, name), randomness="error")
+    out = np.zeros((n, len(fold.ws)))
     for lo, hi in _chunks(n, per):
         basis = torch.zeros(hi - lo, n, dtype=x.dtype, device=x.device)
         basis[torch.arange(hi - lo), torch.arange(lo, hi)] = 1
-        reset()
-        with seeded():
+        fold.reset()
+        with fold.seeded():
             out[lo:hi] = batched(basis).detach().cpu().numpy()
     return out
 
 
-def _agrees(
-    call: Outputs,
-    ts: dict[str, torch.Tensor],
-    ws: dict[int, torch.Tensor],
-    grads: dict[str, Array],
-    seeded: Callable[[], AbstractContextManager[Any]],
-    reset: Callable[[], None],
-) -> bool:
+def _agrees(fold: ForwardFold, grads: dict[str, Array]) -> bool:
     """Whether ``gᵀr`` of the batched gradients is ``<J r, w>`` of one dual-tensor JVP
     along a random tangent ``r`` (every input at once), up to round-off."""
+    call, ts, ws, seeded, reset = fold
     draw = np.random.default_rng(len(ts))
     rs = {n: draw.standard_normal(t.numel()) for n, t in ts.items()}
     with fwad.dual_level():

@@ -28,7 +28,7 @@ from gradcheck._adapters import NoForward
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Side
 from gradcheck._torch_attributes import restore_attributes, saved_attributes
-from gradcheck._torch_forward import batched_forward_grads
+from gradcheck._torch_forward import ForwardFold, batched_forward_grads
 from gradcheck._torch_saved import Saved
 
 __all__ = [
@@ -304,7 +304,8 @@ class Numeric:
             def gradient(tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
                 value = float(self.cost(tree))
                 ts = self._tensors(tree)
-                grads = forward_grads(fold.call, ts, {0: fold.w}, self.seeded, fold.reset)
+                folded = ForwardFold(fold.call, ts, {0: fold.w}, self.seeded, fold.reset)
+                grads = forward_grads(folded)
                 return value, dict(grads[0])
 
         return Side(
@@ -312,14 +313,8 @@ class Numeric:
         )
 
 
-def forward_grads(
-    call: Outputs,
-    ts: dict[str, torch.Tensor],
-    ws: dict[int, torch.Tensor],
-    seeded: SeededRng,
-    reset: Callable[[], None],
-) -> dict[int, dict[str, Array]]:
-    """Per output ``k`` of ``call``, the gradient of ``<out_k, w_k>`` in forward mode.
+def forward_grads(fold: ForwardFold) -> dict[int, dict[str, Array]]:
+    """Per output ``k`` of ``fold.call``, the gradient of ``<out_k, w_k>`` in forward mode.
 
     Entry ``j`` of input ``n`` is ``<J_k e_j, w_k>``: one JVP per input entry (dual
     tensors; vectorised by :func:`~gradcheck._torch_forward.batched_forward_grads` where
@@ -330,9 +325,10 @@ def forward_grads(
     user's NumPy and ``random`` states), from the user's, as the evaluations do.
     """
     _forward_ad_loaded()
-    batched = batched_forward_grads(call, ts, ws, seeded, reset)  # B6: vectorised JVPs
+    batched = batched_forward_grads(fold)  # B6: vectorised JVPs
     if batched is not None:
         return batched
+    call, ts, ws, seeded, reset = fold
     flat = {k: {n: np.zeros(t.numel(), _kind(t)) for n, t in ts.items()} for k in ws}
     with fwad.dual_level():
         for n, t in ts.items():

@@ -58,6 +58,7 @@ from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._order2 import check_order
 from gradcheck._report import Report
 from gradcheck._torch_batched import check_flags, side_checks, with_side_checks
+from gradcheck._torch_forward import ForwardFold
 from gradcheck._torch_function import (
     Function,
     autograd_grads,
@@ -389,7 +390,7 @@ def check_function(
         fwd = {}
         if "fwd" in chosen:
             rng.reset()
-            fwd = forward_grads(f.outputs, ts, f.ws, seeded, rng.reset)
+            fwd = forward_grads(ForwardFold(f.outputs, ts, f.ws, seeded, rng.reset))
         runs = [f.run(mode, k, fwd, precision, options, rng) for mode in chosen for k in f.diff]
         agreement = None
         if len(chosen) == 2:
