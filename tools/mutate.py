@@ -65,9 +65,9 @@ file first, then every other test the map says reaches the mutated function.
   pytree, adapters, io, cli), the modules the engine was later split into (``_plan``,
   ``_entrywise`` and what it was split into (``_entries``, ``_retry``), ``_build``,
   ``_directional_check``), the verdict rules added since
-  (``_precision``, ``_nearby``, ``_kinks``), what keeps a torch model's state intact
-  (``_torch_state``), the adapters' shared precision routes and tolerances
-  (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the
+  (``_precision``, ``_float64_route``, ``_nearby``, ``_kinks``), what keeps a torch
+  model's state intact (``_torch_state``), the adapters' shared precision routes and
+  tolerances (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the
   Jacobian and Hessian checks, whose verdicts are the user's too (``_jacobian``,
   ``_jacgrid``, ``_jacproj``, ``_jacdiag``, ``_linear``, ``_consistency``,
   ``_hessian``). The rest is copied unmutated, as it decides no verdict, touches no
@@ -127,6 +127,7 @@ MODULES = (
     "_compare",
     "_diagnose",
     "_precision",
+    "_float64_route",
     "_nearby",
     "_kinks",
     "_build",

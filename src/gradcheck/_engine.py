@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck import _float64_route as route64
 from gradcheck import _precision as prec
 from gradcheck._build import build_report
 from gradcheck._complex import ComplexConvention, realify, relabel
@@ -158,7 +159,7 @@ def check(
         ran.outcome, evaluations=ev.count, start=start, options=plan.options, notes=plan.notes
     )
     if ran.route is not None:
-        report = prec.with_precision(
+        report = route64.with_precision(
             report, ran.route, "float64" if ran.work is None else "float32"
         )
     return report if real is None else relabel(report, real)
@@ -193,7 +194,7 @@ def _nondeterministic(base: np.ndarray[Any, Any]) -> str:
 
 def _point(plan: Plan, ev: SerialEvaluator, j0: float) -> Point:
     """Where the strategy runs: the plan's point or, when the cost and the gradient
-    follow their input's dtype, its float64 copy (``gradcheck._precision``)."""
+    follow their input's dtype, its float64 copy (``gradcheck._float64_route``)."""
     if plan.complex_step and not np.issubdtype(np.dtype(ev.result_dtype), np.complexfloating):
         raise GradcheckError(
             "method='complex' needs a cost that carries complex input through to a "
@@ -210,10 +211,10 @@ def _point(plan: Plan, ev: SerialEvaluator, j0: float) -> Point:
         or plan.execution.batched
         or plan.non_finite
     ):
-        found = prec.formula_in_float64(
+        found = route64.formula_in_float64(
             ev, plan.grad, plan.treedef, plan.names, plan.leaves, plan.analytic, j0
         )
-        if isinstance(found, prec.Float64Route):
+        if isinstance(found, route64.Float64Route):
             point = Point(found.leaves, found.analytic, found.j0, 0.0, route=found)
         else:
             point = point._replace(notes=tuple(found))

@@ -16,6 +16,7 @@ import numpy as np
 from gradcheck._build import Outcome
 from gradcheck._errors import GradcheckError
 from gradcheck._execution import Execution
+from gradcheck._float64_route import Float64Route
 from gradcheck._inputs import (
     NonFiniteEntry,
     analytic_gradient,
@@ -26,7 +27,6 @@ from gradcheck._inputs import (
 )
 from gradcheck._modes import Directional, Mode, ModeKeywords, RunMode, Sample, resolve_mode
 from gradcheck._numerics import SAFETY, Method, check_method, default_rtol
-from gradcheck._precision import Float64Route
 from gradcheck._pytree import TreeDef, flatten
 
 __all__ = ["Plan", "Point", "Ran", "make_plan"]
@@ -106,7 +106,7 @@ class Point(NamedTuple):
         j0: the cost there.
         roundoff: the unit round-off that bounds the cost's precision there.
         cost_roundoff: the unit round-off of the cost's own dtype (0: ``roundoff``).
-        route: the float64 copy the check moved to (``gradcheck._precision``), or None.
+        route: the float64 copy the check moved to (``gradcheck._float64_route``), or None.
         notes: why the check did not move to a float64 copy, when it could have.
     """
 
