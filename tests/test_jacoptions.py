@@ -7,7 +7,7 @@ import pytest
 
 from gradcheck import GradcheckError
 from gradcheck._jacoptions import fits_mode, options, record
-from gradcheck._linear import Layout
+from gradcheck._layout import Layout
 from gradcheck._pytree import flatten
 
 

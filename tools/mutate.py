@@ -69,7 +69,8 @@ file first, then every other test the map says reaches the mutated function.
   model's state intact (``_torch_state``), the adapters' shared precision routes and
   tolerances (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the
   Jacobian and Hessian checks, whose verdicts are the user's too (``_jacobian``,
-  ``_jacgrid``, ``_jacproj``, ``_jacdiag``, ``_linear``, ``_consistency``,
+  ``_jacgrid``, ``_jacproj``, ``_jacdiag``, ``_linear`` (and what it was split into:
+  ``_flat_values``, ``_jacmatrix``, ``_layout``), ``_consistency``,
   ``_hessian``). The rest is copied unmutated, as it decides no verdict, touches no
   user data and sets no exit code: report text and HTML (``_report``, ``_jacreport``,
   ``_html``), plots and the step sweep behind them, the lesson and demo, progress
@@ -157,6 +158,9 @@ MODULES = (
     "_jacproj",
     "_jacdiag",
     "_linear",
+    "_flat_values",
+    "_jacmatrix",
+    "_layout",
     "_consistency",
     "_hessian",
     # split from _jacgrid, cli and _pytree (struct23): skipped while not in the tree

@@ -41,7 +41,8 @@ from gradcheck._evaluate import preserve_rng
 from gradcheck._hessian_fd import SYMMETRY_PAIRS, SYMMETRY_SAFETY, FdSymmetry, fd_symmetry
 from gradcheck._inputs import check_target, private_copy
 from gradcheck._jacobian import jacobian_check
-from gradcheck._linear import Forms, Layout
+from gradcheck._layout import Layout
+from gradcheck._linear import Forms
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Diagnosis, Report
 

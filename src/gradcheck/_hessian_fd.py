@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._errors import GradcheckError
-from gradcheck._linear import Forms, _flat_like
+from gradcheck._flat_values import flat_like
+from gradcheck._linear import Forms
 from gradcheck._numerics import entry_scale, unit_roundoff
 from gradcheck._pytree import unflatten
 
@@ -83,7 +84,7 @@ def fd_symmetry(
             value = grad(tree)
         except Exception as exc:
             raise GradcheckError(f"grad raised {type(exc).__name__}: {exc}") from exc
-        return _flat_like(
+        return flat_like(
             value, lay.out_names, lay.out_shapes, "grad(params)", "params", lay.out_treedef
         )
 

@@ -44,6 +44,7 @@ import numpy as np
 from gradcheck._complex import check_convention, pair
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
+from gradcheck._flat_values import as_array
 from gradcheck._inputs import private_copy
 from gradcheck._jac_complex_report import block_diagnosis, relabel
 from gradcheck._jac_holomorphic import cauchy_riemann, explain, failed_blocks
@@ -58,7 +59,6 @@ from gradcheck._jac_realviews import (
 )
 from gradcheck._jacoptions import Request
 from gradcheck._jacreport import BlockDiagnosis
-from gradcheck._linear import as_array
 from gradcheck._pytree import builder, flatten
 from gradcheck._report import Report
 

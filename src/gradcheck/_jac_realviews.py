@@ -25,7 +25,9 @@ import numpy as np
 
 from gradcheck._complex import complex_view, pair
 from gradcheck._errors import GradcheckError
-from gradcheck._linear import Layout, _jacobian_matrix, _plain, _same_shape, as_array, leaves_like
+from gradcheck._flat_values import as_array, leaves_like, same_shape
+from gradcheck._jacmatrix import jacobian_matrix, plain_jacobian
+from gradcheck._layout import Layout
 from gradcheck._pytree import TreeDef, builder, flatten
 
 __all__ = ["Fn", "Jacobian", "Jvp", "RealViews", "Vjp", "has_complex", "is_complex"]
@@ -88,7 +90,7 @@ class RealViews(NamedTuple):
 
 
 def _leaves(value: Any, treedef: TreeDef, count: int) -> list[Any] | None:
-    """``value``'s leaves in ``treedef``'s order (dicts by key), as ``gradcheck._linear``
+    """``value``'s leaves in ``treedef``'s order (dicts by key), as ``gradcheck._flat_values``
     reads a form's result; ``None`` where that will refuse its structure."""
     if count == 1 and not isinstance(value, (dict, list, tuple)):
         return [value]
@@ -112,10 +114,10 @@ def _to_real(
     real one, the real part (``what`` names the form in errors, ``None`` leaves a real
     imaginary part: a vjp's entry for a real parameter is its real part, as torch's)."""
     if leaf is None:
-        return leaf  # refused by gradcheck._linear, naming the form
+        return leaf  # refused by gradcheck._flat_values, naming the form
     arr = as_array(leaf)
     if not np.issubdtype(arr.dtype, np.number):
-        return arr  # refused by gradcheck._linear, naming the form and its dtype
+        return arr  # refused by gradcheck._flat_values, naming the form and its dtype
     if not complex_leaf:
         if not np.iscomplexobj(arr):
             return arr
@@ -125,7 +127,7 @@ def _to_real(
             f"{what} returned complex values for {name!r}, but fn's output {name!r} is "
             "real: its tangent is real (return the real array)"
         )
-    if not _same_shape(arr.shape, shape):
+    if not same_shape(arr.shape, shape):
         raise GradcheckError(
             f"{what} returned shape {arr.shape} for {name!r}, but {name!r} has shape "
             f"{shape}: return a complex array of that shape"
@@ -211,7 +213,7 @@ def _parts(value: Any) -> tuple[Any, Any]:
     if not isinstance(value, (dict, list, tuple)):
         arr = as_array(value)
         if not np.issubdtype(arr.dtype, np.number):
-            return arr, arr  # refused by gradcheck._linear
+            return arr, arr  # refused by gradcheck._jacmatrix
         return np.real(arr), np.imag(arr)
     _, leaves, treedef = flatten(value)
     re_, im_ = zip(*(_parts(x) if x is not None else (x, x) for x in leaves), strict=True)
@@ -261,8 +263,8 @@ class Jacobian:
             [f64] * len(v.out_names),
             v.out_treedef,
         )
-        real, imag = _parts(_plain(value, what))
-        jac = _jacobian_matrix(real, lay) + 1j * _jacobian_matrix(imag, lay)
+        real, imag = _parts(plain_jacobian(value, what))
+        jac = jacobian_matrix(real, lay) + 1j * jacobian_matrix(imag, lay)
         ore, oim = _index(v.out_shapes, v.out_mask)
         ire, iim = _index(v.in_shapes, v.in_mask)
         cout, cin = oim >= 0, iim >= 0

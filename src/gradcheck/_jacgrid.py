@@ -30,6 +30,7 @@ import numpy as np
 from gradcheck import _compare as cmp
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, NonFinite, Point, SerialEvaluator, _result_dtype
+from gradcheck._flat_values import as_array
 from gradcheck._jacnoise import (
     block_noise,
     noise_floor,
@@ -37,7 +38,6 @@ from gradcheck._jacnoise import (
     output_roundoff,
     row_step_dtypes,
 )
-from gradcheck._linear import as_array
 from gradcheck._numerics import Method, default_rtol, steps, unit_roundoff
 from gradcheck._pytree import flatten
 

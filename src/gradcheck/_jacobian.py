@@ -40,7 +40,8 @@ from gradcheck._jacgrid import (
 )
 from gradcheck._jacoptions import Options
 from gradcheck._jacproj import projected
-from gradcheck._linear import Forms, Layout, output_layout
+from gradcheck._layout import Layout, output_layout
+from gradcheck._linear import Forms
 from gradcheck._modes import AUTO_FULL_MAX
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report

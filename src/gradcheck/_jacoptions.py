@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from gradcheck._complex import check_convention
 from gradcheck._errors import GradcheckError
 from gradcheck._inputs import check_options, check_run_options
-from gradcheck._linear import Layout
+from gradcheck._layout import Layout
 from gradcheck._modes import (
     MODE_TYPES,
     Directional,

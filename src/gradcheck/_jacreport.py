@@ -19,7 +19,7 @@ from gradcheck._build import NO_BOUND, RANK, WORST, Outcome, ParameterOutcome, b
 from gradcheck._consistency import Consistency
 from gradcheck._jacdiag import Block, diagnose_block, out_label
 from gradcheck._jacgrid import Grid
-from gradcheck._linear import Layout
+from gradcheck._layout import Layout
 from gradcheck._report import Diagnosis, Entry, Report
 from gradcheck._summary import difference, parameter_status
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from gradcheck._engine import check
 from gradcheck._evaluate import GlobalRng
-from gradcheck._linear import Forms, as_array
+from gradcheck._flat_values import as_array
+from gradcheck._linear import Forms
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Entry, Report
 
