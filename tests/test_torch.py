@@ -388,29 +388,6 @@ class TestUserAttributes:
         assert _attributes(m) == before and not hasattr(m, "made")
 
 
-class TestSeededRng:
-    """Each evaluation draws what it would right after ``manual_seed(RNG_SEED)``."""
-
-    def test_every_evaluation_starts_from_the_seed(self) -> None:
-        torch.manual_seed(gt.RNG_SEED)
-        expected = torch.rand(3)
-        torch.manual_seed(99)
-        caller = torch.get_rng_state()
-        seeded = gt._SeededRng(gt.RNG_SEED)
-        for _ in range(3):
-            with seeded():
-                assert torch.equal(torch.rand(3), expected)
-            assert torch.equal(torch.get_rng_state(), caller)
-
-    def test_caller_state_back_after_an_exception(self) -> None:
-        seeded = gt._SeededRng(gt.RNG_SEED)
-        caller = torch.get_rng_state()
-        with pytest.raises(ZeroDivisionError), seeded():
-            torch.rand(5)
-            _ = 1 / 0
-        assert torch.equal(torch.get_rng_state(), caller)
-
-
 class TestImports:
     def test_import_gradcheck_imports_no_framework(self) -> None:
         code = "import sys, gradcheck; print('torch' in sys.modules, 'jax' in sys.modules)"

@@ -231,7 +231,7 @@ class TestSideChecksShareOnePass:
         from gradcheck._evaluate import GlobalRng
         from gradcheck._torch_batched import side_checks
         from gradcheck._torch_function import Function
-        from gradcheck._torch_state import RNG_SEED, SeededRng
+        from gradcheck._torch_rng import RNG_SEED, SeededRng
 
         calls = [0]
 
@@ -255,7 +255,7 @@ class TestSideChecksShareOnePass:
         from gradcheck._evaluate import GlobalRng
         from gradcheck._torch_batched import side_checks
         from gradcheck._torch_function import Function
-        from gradcheck._torch_state import RNG_SEED, SeededRng
+        from gradcheck._torch_rng import RNG_SEED, SeededRng
 
         x = torch.linspace(-1, 1, 4, dtype=torch.float64, requires_grad=True)
         f = Function(torch.sin, [x], [0], ["input0"], 0)

@@ -11,18 +11,19 @@ import numpy as np
 import pytest
 import torch
 
-import gradcheck._torch_state as state
+import gradcheck._torch_jvp as torch_jvp
 import gradcheck.torch as gt
 from _torch_cases import OldStyleSin
 from gradcheck._torch_forward import ForwardFold, batched_forward_grads
-from gradcheck._torch_state import RNG_SEED, SeededRng, forward_grads
+from gradcheck._torch_jvp import forward_grads
+from gradcheck._torch_rng import RNG_SEED, SeededRng
 
 
 @pytest.fixture(autouse=True)
 def _forward_ad_loaded() -> None:
     """forward_grads loads forward AD's decompositions quietly before batching; the
     tests that call batched_forward_grads directly do the same."""
-    state._forward_ad_loaded()
+    torch_jvp._forward_ad_loaded()
 
 
 class Counted:
@@ -93,7 +94,7 @@ class AffineRule(torch.autograd.Function):
 def _one_by_one(monkeypatch: pytest.MonkeyPatch, fold: ForwardFold) -> Any:
     """``forward_grads`` with its JVPs one per entry (the batched path switched off)."""
     with monkeypatch.context() as m:
-        m.setattr(state, "batched_forward_grads", lambda *_: None)
+        m.setattr(torch_jvp, "batched_forward_grads", lambda *_: None)
         return forward_grads(fold)
 
 

@@ -15,7 +15,7 @@ import gradcheck.torch as gt
 from gradcheck import GradcheckError
 from gradcheck._evaluate import preserve_rng
 from gradcheck._torch_function import Function, rules_agree
-from gradcheck._torch_state import RNG_SEED, SeededRng
+from gradcheck._torch_rng import RNG_SEED, SeededRng
 
 
 def _broken(exc: type[Exception]) -> Any:

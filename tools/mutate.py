@@ -66,7 +66,8 @@ file first, then every other test the map says reaches the mutated function.
   ``_entrywise`` and what it was split into (``_entries``, ``_retry``), ``_build``,
   ``_directional_check``), the verdict rules added since
   (``_precision``, ``_float64_route``, ``_nearby``, ``_kinks``), what keeps a torch
-  model's state intact (``_torch_state``), the adapters' shared precision routes and
+  model's state intact (``_torch_state`` and what it was split into: ``_torch_rng``,
+  ``_torch_cast``, ``_torch_jvp``), the adapters' shared precision routes and
   tolerances (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the
   Jacobian and Hessian checks, whose verdicts are the user's too (``_jacobian``,
   ``_jacgrid``, ``_jacproj``, ``_jacdiag``, ``_linear`` (and what it was split into:
@@ -148,6 +149,9 @@ MODULES = (
     "cli",
     "_frameworks",
     "_torch_state",
+    "_torch_rng",
+    "_torch_cast",
+    "_torch_jvp",
     "torch",
     "jax",
     "_complex",

@@ -40,8 +40,9 @@ from gradcheck._evaluate import GlobalRng
 from gradcheck._jacreport import consistency_result
 from gradcheck._numerics import consistency_tolerance, norm2
 from gradcheck._report import Diagnosis, ParameterResult, Report
+from gradcheck._torch_cast import dense
 from gradcheck._torch_function import Function, fresh
-from gradcheck._torch_state import SeededRng, dense
+from gradcheck._torch_rng import SeededRng
 
 __all__ = [
     "SAMPLES",

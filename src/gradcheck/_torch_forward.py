@@ -1,7 +1,7 @@
 """Forward-mode gradients in torch in a few passes, not one call per input entry.
 
 The forward-mode gradient of ``<out_k, w_k>`` has one entry per input entry, each a
-JVP along a basis tangent (``gradcheck._torch_state.forward_grads``, through dual
+JVP along a basis tangent (``gradcheck._torch_jvp.forward_grads``, through dual
 tensors, one call of the function per entry: at 5000 entries ``torch.sin`` took 220 s,
 attack21 B6). :func:`batched_forward_grads` computes the same gradient in two ways,
 the first that runs and agrees:
@@ -79,7 +79,7 @@ def batched_forward_grads(fold: ForwardFold) -> dict[int, dict[str, Array]] | No
         fold: the function, its inputs, the cotangents and how every call starts.
 
     Returns:
-        What ``gradcheck._torch_state.forward_grads`` returns (float64 arrays shaped
+        What ``gradcheck._torch_jvp.forward_grads`` returns (float64 arrays shaped
         like the inputs), or ``None`` where the batched JVPs cannot run or do not
         agree with a dual-tensor JVP.
     """

@@ -35,17 +35,10 @@ from gradcheck._evaluate import GlobalRng
 from gradcheck._frameworks import Analytic, Side, check_adapted
 from gradcheck._jacdir import random_steps
 from gradcheck._numerics import entry_scale
-from gradcheck._torch_state import (
-    Forward,
-    Numeric,
-    SeededRng,
-    as_float64,
-    dense,
-    dtype_name,
-    fold,
-    forked,
-    jvp,
-)
+from gradcheck._torch_cast import as_float64, dense, dtype_name
+from gradcheck._torch_jvp import fold, jvp
+from gradcheck._torch_rng import SeededRng, forked
+from gradcheck._torch_state import Forward, Numeric
 
 __all__ = [
     "Function",

@@ -10,7 +10,7 @@ differentiating it raises, as ``@once_differentiable`` does) is *detached*: name
 taken as constant by the double backward, so the blocks it spoils fail.
 
 Every evaluation runs on private tensors, from the seeded torch RNG state
-(``gradcheck._torch_state.SeededRng``) and the user's NumPy and ``random`` states, as
+(``gradcheck._torch_rng.SeededRng``) and the user's NumPy and ``random`` states, as
 the first-order check's evaluations do; with ``precision="float64"`` on float64 copies
 (inputs, or the model).
 """
@@ -29,16 +29,9 @@ from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._order2 import Backward, cotangent_name, disjoint, same_point, second_order
 from gradcheck._report import Report
-from gradcheck._torch_state import (
-    RNG_SEED,
-    Loss,
-    SeededRng,
-    as_float64,
-    cast_inputs,
-    forked,
-    preserved,
-    scalar,
-)
+from gradcheck._torch_cast import as_float64, cast_inputs, scalar
+from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
+from gradcheck._torch_state import Loss, preserved
 
 __all__ = ["TorchBackward", "function_order2", "module_order2"]
 

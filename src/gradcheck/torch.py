@@ -58,6 +58,7 @@ from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
 from gradcheck._order2 import check_order
 from gradcheck._report import Report
 from gradcheck._torch_batched import check_flags, side_checks, with_side_checks
+from gradcheck._torch_cast import as_float64, cast_inputs, dense, scalar, to_float64
 from gradcheck._torch_forward import ForwardFold
 from gradcheck._torch_function import (
     Function,
@@ -67,25 +68,11 @@ from gradcheck._torch_function import (
     real_views,
     rules_agree,
 )
+from gradcheck._torch_jvp import forward_error, forward_grads
 from gradcheck._torch_order2 import function_order2, module_order2
+from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
-from gradcheck._torch_state import (
-    RNG_SEED,
-    Loss,
-    Numeric,
-    SeededRng,
-    as_float64,
-    cast_inputs,
-    dense,
-    forked,
-    forward_error,
-    forward_grads,
-    preserved,
-    scalar,
-    tensor_hooks,
-    to_float64,
-    with_hooks,
-)
+from gradcheck._torch_state import Loss, Numeric, preserved, tensor_hooks, with_hooks
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

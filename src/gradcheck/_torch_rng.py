@@ -1,0 +1,63 @@
+"""The torch RNG: every evaluation starts from one seeded state, the user's kept.
+
+* :func:`forked` forks the global torch RNGs (CPU and every CUDA device) and seeds them
+  inside if asked.
+* :class:`SeededRng` starts every evaluation from the torch RNG state that seeding with
+  :data:`RNG_SEED` gives, and puts the caller's states back afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+
+__all__ = ["RNG_SEED", "SeededRng", "forked"]
+
+#: The seed the torch RNG is set to (inside a fork) before every evaluation.
+RNG_SEED = 20261124
+
+
+def _cuda_devices() -> list[int]:
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
+
+@contextmanager
+def forked(seed: int | None = RNG_SEED) -> Iterator[None]:
+    """Fork the global torch RNGs (CPU and every CUDA device); seed inside if asked."""
+    with torch.random.fork_rng(devices=_cuda_devices()):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+class SeededRng:
+    """Start each evaluation from the torch RNG state ``manual_seed(seed)`` gives.
+
+    What ``fork_rng`` + ``manual_seed`` does before every evaluation, at a fraction of
+    the cost: ``manual_seed`` takes 0.9-1.0 ms on the project's 2-core machine (torch
+    2.13 CPU, min of 5×200 calls, load 8), getting and setting a state 0.4-2.3 µs. The
+    seeded states (CPU and every CUDA device) are taken once; each evaluation saves
+    the caller's states, sets the seeded ones and puts the caller's back afterwards,
+    whatever happens.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.cuda = _cuda_devices()
+        with forked(seed):
+            self.cpu_state = torch.get_rng_state()
+            self.cuda_states = [torch.cuda.get_rng_state(d) for d in self.cuda]
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        cpu, cuda = torch.get_rng_state(), [torch.cuda.get_rng_state(d) for d in self.cuda]
+        torch.set_rng_state(self.cpu_state)
+        for d, state in zip(self.cuda, self.cuda_states):
+            torch.cuda.set_rng_state(state, d)
+        try:
+            yield
+        finally:
+            torch.set_rng_state(cpu)
+            for d, state in zip(self.cuda, cuda):
+                torch.cuda.set_rng_state(state, d)
