@@ -18,14 +18,14 @@ array([[ 1., -2.],
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradcheck._complex import complex_view, pair
 from gradcheck._errors import GradcheckError
-from gradcheck._flat_values import as_array, leaves_like, same_shape
+from gradcheck._flat_values import as_array, has_mapping, leaves_like, same_shape
 from gradcheck._jacmatrix import jacobian_matrix, plain_jacobian
 from gradcheck._layout import Layout
 from gradcheck._pytree import TreeDef, builder, flatten
@@ -98,13 +98,7 @@ def _leaves(value: Any, treedef: TreeDef, count: int) -> list[Any] | None:
     if matched is not None:
         return matched
     _, leaves, _ = flatten(value)
-    return leaves if len(leaves) == count and not _mapping(value) else None
-
-
-def _mapping(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return True
-    return isinstance(value, (list, tuple)) and any(_mapping(v) for v in value)
+    return leaves if len(leaves) == count and not has_mapping(value) else None
 
 
 def _to_real(
