@@ -88,3 +88,12 @@ class TestForwardError:
         why = self._error(nested)
         assert why is not None and not why.missing and "torch cannot nest it" in why.unable
         assert why.error.startswith("RuntimeError: Nested forward mode AD is not supported")
+
+    def test_a_tensor_hook_is_unable_not_a_bug(self) -> None:
+        def hooked(x: torch.Tensor) -> torch.Tensor:
+            y = x * 1.0
+            y.register_hook(lambda g: g)
+            return y.sin()
+
+        why = self._error(hooked)
+        assert why is not None and not why.missing and "registers a tensor hook" in why.unable

@@ -148,7 +148,7 @@ UNABLE = {
         "fn runs forward AD itself (torch.func.jacfwd, hessian or jvp) and torch cannot "
         "nest it inside another"
     ),
-    "cannot register a hook on a tensor that doesn't require gradient": (
+    HOOK_REFUSED: (
         "fn registers a tensor hook, which needs autograd and forward AD runs without it "
         "(register it only where the tensor requires grad)"
     ),
