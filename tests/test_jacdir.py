@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -9,8 +10,10 @@ import pytest
 
 import gradcheck
 from gradcheck._jacdir import (
+    CONSTANT_CLAIM,
     SHARE_NOISE,
     SHARE_RANGE,
+    SHARE_RULE,
     _full_tolerance,
     along,
     cotangent,
@@ -27,9 +30,21 @@ U64 = unit_roundoff(np.float64)
 class TestCotangent:
     def test_every_output_gets_an_equal_share(self) -> None:
         z = np.array([1.0, -2.0, 0.5])
-        change = np.array([1e8, 1.0, -1e-3])  # within SHARE_RANGE
-        u = cotangent(z, change, np.full(3, U64), np.array([1e8, 1.0, 1e-6]))
+        change = np.array([1e3, 1.0, -1e-3])  # within SHARE_RULE·√u of the largest
+        u = cotangent(z, change, np.full(3, U64), np.array([1e3, 1.0, 1e-6]))
         assert np.allclose(np.abs(u * change) / np.abs(z), abs(u[0] * change[0] / z[0]))
+
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+    def test_an_output_below_the_rules_roundoff_takes_no_larger_weight(self, dtype: Any) -> None:
+        # attack24 F1: R's structurally zero entry (value 0, change 0) took the weight 1,
+        # every other output 1e-12, and the rule's round-off there decided the fold
+        u_out = unit_roundoff(dtype)
+        change = np.array([2.0, 0.0, 1e-30, -1.0])
+        f0 = np.array([1e-12, 0.0, 0.0, 1e-12])  # below every value floor
+        u = cotangent(np.ones(4), change, np.full(4, u_out), f0)
+        cap = 2.0 / (SHARE_RULE * np.sqrt(u_out) * 2.0)
+        assert u[1] == pytest.approx(cap * u[0]) and u[2] == pytest.approx(cap * u[0])
+        assert u[3] == pytest.approx(2 * u[0])  # a moving output keeps its fair share
 
     def test_an_output_that_does_not_move_is_weighted_at_its_roundoff(self) -> None:
         z, f0 = np.array([1.0, 1.0]), np.array([1.0, 1e3])
@@ -178,3 +193,92 @@ class TestTakenStep:
         a, b = np.array([1.0, 2.0]), np.array([3, 4])
         w = np.array([0.25, 0.5, 1e-3, 2e-3])
         assert taken_step([a, b], w).tolist() == w.tolist()
+
+
+def _qr_r_forms() -> dict[str, Any]:
+    """R of a (wide) QR by torch, with torch's exact rules: R's entries below the
+    diagonal are structurally 0, and the rules leave their round-off there."""
+    import torch
+
+    def r_of(t: Any) -> Any:
+        return torch.linalg.qr(t)[1]
+
+    def vjp(p: Array, u: Array) -> Array:
+        _, pull = torch.func.vjp(r_of, torch.as_tensor(p))
+        return np.asarray(pull(torch.as_tensor(u))[0].numpy())
+
+    def jvp(p: Array, v: Array) -> Array:
+        with warnings.catch_warnings():  # torch's first forward-mode QR: a jit deprecation
+            warnings.simplefilter("ignore", DeprecationWarning)
+            out = torch.func.jvp(r_of, (torch.as_tensor(p),), (torch.as_tensor(v),))[1]
+        return np.asarray(out)
+
+    def jac(p: Array) -> Array:
+        return np.asarray(torch.autograd.functional.jacobian(r_of, torch.as_tensor(p)).numpy())
+
+    def fn(p: Array) -> Array:
+        return np.asarray(r_of(torch.as_tensor(p)).numpy())
+
+    return {"fn": fn, "vjp": vjp, "jvp": jvp, "jacobian": jac}
+
+
+class TestStructuralZeros:
+    """attack24 F1: an output that is structurally 0 (R's entries below the diagonal
+    of a wide QR) took the fold's whole weight, and did not move under the steps; the
+    rules' round-off there failed a correct Jacobian in the directional mode."""
+
+    @pytest.mark.parametrize("shape", [(2, 5), (3, 7), (2, 3)])
+    @pytest.mark.parametrize("seed", range(4))
+    @pytest.mark.parametrize("given", [("vjp",), ("jvp",), ("jacobian",), ("vjp", "jvp")])
+    def test_right_rules_of_a_wide_qr_pass(
+        self, shape: tuple[int, int], seed: int, given: tuple[str, ...]
+    ) -> None:
+        forms = _qr_r_forms()
+        x = np.random.default_rng(seed).standard_normal(shape)
+        kw = {k: forms[k] for k in given}
+        report = gradcheck.check_jacobian(forms["fn"], x, mode="directional", **kw)
+        assert report.status == "passed", report
+
+    @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.parametrize("plant", ["vjp x1.01", "vjp leak", "jvp x1.01", "jvp leak"])
+    def test_planted_errors_still_fail(self, seed: int, plant: str) -> None:
+        forms = _qr_r_forms()
+        vjp, jvp = forms["vjp"], forms["jvp"]
+
+        def bad_vjp(p: Array, u: Array) -> Array:
+            if plant == "vjp leak":  # the zero output R[1, 0] leaks into x[0, 0]
+                g = vjp(p, u).copy()
+                g[0, 0] += 1e-6 * u[1, 0]
+                return g
+            u = u.copy()
+            u[0, -1] *= 1.01
+            return vjp(p, u)
+
+        def bad_jvp(p: Array, v: Array) -> Array:
+            y = jvp(p, v).copy()
+            if plant == "jvp leak":  # 1e-9 of the largest output on the zero output
+                y[1, 0] += 1e-9 * np.abs(y).max()
+            else:
+                y[0, -1] *= 1.01
+            return y
+
+        x = np.random.default_rng(seed).standard_normal((2, 5))
+        kw = {"vjp": bad_vjp} if plant.startswith("vjp") else {"jvp": bad_jvp}
+        report = gradcheck.check_jacobian(forms["fn"], x, mode="directional", **kw)
+        assert report.status == "failed", report
+
+    def test_along_allows_a_constant_output_only_round_off_of_the_largest_claim(self) -> None:
+        rng = np.random.default_rng(0)
+        x, A = rng.standard_normal(6), rng.standard_normal((3, 6))
+
+        def fn(p: Array) -> Array:
+            return np.concatenate([A @ np.sin(p), [0.0]])  # the last output never moves
+
+        ws = [1e-5 * rng.standard_normal(6) for _ in range(2)]
+        rows = [rows_of(fn, x, w) for w in ws]
+        claims = np.array([np.concatenate([A @ (np.cos(x) * w), [0.0]]) for w in ws])
+        peak = np.abs(claims).max()
+        for leak, wrong in ((0.5 * CONSTANT_CLAIM * U64, False), (2 * CONSTANT_CLAIM * U64, True)):
+            claims[:, 3] = leak * peak
+            got = along(rows, fn(x), claims, np.full(4, U64), 1e-9)
+            assert np.flatnonzero(got.wrong).tolist() == ([3] if wrong else [])

@@ -17,7 +17,9 @@ passes the fold. So ``u_i = z_i / s_i`` (:func:`cotangent`) with ``s_i`` output
 ``|f_i(θ + w₀) − f_i(θ)|`` (one evaluation; the truth, so a claim that misses or
 inflates a row does not change its share), floored at :data:`SHARE_NOISE` times the
 output's round-off (an output that does not move is not weighted up into its own
-rounding) and at :data:`SHARE_RANGE` of the largest scale. Every output then adds
+rounding), at :data:`SHARE_RANGE` of the largest scale, and at :data:`SHARE_RULE`
+``·√u`` of the scale of the output that moves most (a rule's round-off in a
+structurally zero output is not weighted up either). Every output then adds
 about ``|z_i|`` to ``uᵀJ w``, and an error in one output's row is an error of its own
 size in the fold (relative to that row).
 """
@@ -38,9 +40,11 @@ from gradcheck._numerics import SAFETY, entry_scale, norm2, unit_roundoff
 from gradcheck._report import Diagnosis, Entry
 
 __all__ = [
+    "CONSTANT_CLAIM",
     "SCREEN_MARGIN",
     "SHARE_NOISE",
     "SHARE_RANGE",
+    "SHARE_RULE",
     "Along",
     "Folded",
     "along",
@@ -61,6 +65,21 @@ SHARE_NOISE = 1e10
 #: Outputs whose scale is below this share of the largest are weighted as that share:
 #: ``u`` spans at most 12 decades (a fold of 10⁶ outputs stays far from overflow).
 SHARE_RANGE = 1e-12
+#: An output's scale is at least this times ``√u`` of the scale of the output that
+#: moves most, ``max|f_i(θ + w₀) − f_i(θ)|`` (attack24 F1). A rule's round-off is about
+#: ``u`` of the largest derivative it computes, also in an output whose derivative is 0
+#: (QR's backward leaves 1e-16 in R's structurally zero entries), and the output's weight
+#: amplifies it: at most ``1/(10√u)`` of that output's weight, the amplified round-off is
+#: at most ``√u/10`` of its share (1e-9 in float64, 3.5e-5 in float32, 3e-3 in float16),
+#: far below each dtype's screening tolerance (:data:`gradcheck._numerics.RTOL`: 1e-7,
+#: 1e-3, 5e-2). Before, such an output took the weight ``1/SHARE_RANGE``.
+SHARE_RULE = 10.0
+#: An output whose values did not move at all along the steps (a structural zero) may
+#: carry a claim up to this many round-offs ``u`` of the largest output's claim: a rule
+#: that couples the outputs leaves its round-off there (torch's QR jvp 0.1u, LayerNorm's
+#: backward over one feature 100u to 450u, attack23 D1), and 1024u (2.3e-13 in float64)
+#: still fails an error of 1e-12 of the largest output planted on such an output.
+CONSTANT_CLAIM = 1024.0
 #: :func:`along`'s screen judges against its lower bound of the tolerance times this:
 #: the bound and the full rule's tolerance are sums rounded differently (each a few
 #: ulps, 1e-16 relative), so an output within the bound, less this margin, is within the
@@ -107,6 +126,9 @@ def cotangent(z: Array, change: Array, roundoff: Array, f0: Array) -> Array:
     if not top > 0 or not np.isfinite(top):
         return z
     np.maximum(s, SHARE_RANGE * top, out=s)
+    moving = int(np.argmax(np.abs(change)))  # the largest derivative's output
+    np.maximum(s, (SHARE_RULE * float(s[moving])) * np.sqrt(roundoff), out=s)
+    top = float(np.max(s))
     np.divide(top, s, out=s)
     s *= z  # z · (top / s)
     return s
@@ -265,11 +287,30 @@ def along(rows: Sequence[Array], f0: Array, claims: Array, roundoff: Array, rtol
     if suspect.size:
         sub = [r[:, suspect] for r in rows]
         tau, e = _full_tolerance(sub, f0[suspect], a[:, suspect], roundoff[suspect], rtol)
-        tolerance[suspect] = tau
         fd_error[:, suspect] = e
+        tau = np.maximum(tau, _constant_allowance(sub, f0[suspect], a, roundoff[suspect]))
+        tolerance[suspect] = tau
         with np.errstate(invalid="ignore"):
             wrong[suspect] = np.any(~(diff[:, suspect] <= tau), axis=0)
     return Along(a, numeric, fd_error, tolerance, wrong, diff)
+
+
+def _constant_allowance(rows: Sequence[Array], f0: Array, a: Array, roundoff: Array) -> Array:
+    """Per output, the claim a rule's round-off can leave where ``f`` did not move:
+    :data:`CONSTANT_CLAIM` ``· u`` of the largest claim of any output, for the outputs
+    whose values at every step equal ``f(θ)`` exactly (0 elsewhere).
+
+    Such an output's finite differences are exactly 0 (R's structurally zero entries
+    of a wide QR), and its own tolerance with them; a rule that couples the outputs
+    leaves its round-off there (torch's QR jvp: 4e-22 where the other outputs move by
+    1e-5), and a correct ``jvp`` failed (attack24 F1). ``a`` holds every output's
+    claims (``K × m``)."""
+    constant = np.ones(f0.shape, dtype=bool)
+    for r in rows:
+        constant &= np.all(r == f0, axis=0)
+    peak = float(np.max(np.abs(a), initial=0.0)) if constant.any() else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(constant, CONSTANT_CLAIM * roundoff * peak, 0.0)
 
 
 def _full_tolerance(
