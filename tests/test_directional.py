@@ -496,7 +496,8 @@ class TestKinksAlongADirection:
         report = gradcheck.check(cost, p, grad, mode="directional")
         assert report.status == "inconclusive", str(report)
         note = next(m for m in report.messages if "kink" in m)
-        assert "a direction cannot judge" in note and "mode='full'" in note
+        # the entries exactly at 0 (the dead units) checked one by one (attack24 F7)
+        assert "cannot judge" in note and "mode='full'" in note
         assert report.failed_parameters == [] and report.localisation == {}
 
     @pytest.mark.parametrize("seed", range(3))

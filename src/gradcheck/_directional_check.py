@@ -17,6 +17,7 @@ import numpy as np
 from gradcheck._build import Outcome, ParameterOutcome
 from gradcheck._directional import Directional, Probe, Prober, Segment, directional
 from gradcheck._evaluate import Evaluator
+from gradcheck._kinkfree import at_zeros, recheck, zeros_note
 from gradcheck._localise import Localisation
 from gradcheck._localise import localise as run_localise
 from gradcheck._numerics import norm2
@@ -86,6 +87,8 @@ def directional_check(
     rng = np.random.default_rng([seed, 1, direction_salt(j0)])
     prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work, scales)
     verdict = directional(prober, names, rng, miss)
+    again = recheck(prober, leaves, verdict, names, rng) if verdict.kinked else None
+    verdict = verdict if again is None else again.verdict
     loc = Localisation()
     if verdict.wrong and localise:
         loc = run_localise(prober, names, [x.shape for x in leaves], rng, budget, verdict.probes)
@@ -98,7 +101,11 @@ def directional_check(
         messages += [note] if note else []
         mine = [p for p in probes if p.segments == ((i, 0, leaf.size),)]
         results.append(_result(i, name, leaf, status, verdict, loc, mine))
-    overall: Status = "failed" if verdict.wrong else "passed"
+    if again is not None and again.entries:
+        results = [at_zeros(r, again.entries.get(i, ())) for i, r in enumerate(results)]
+        messages.append(zeros_note(again))
+    wrong = verdict.wrong or any(r.status == "failed" for r in results)
+    overall: Status = "failed" if wrong else "passed"
     if overall == "passed" and any(r.status == "inconclusive" for r in results):
         overall = "inconclusive"
     if verdict.wrong:
