@@ -216,7 +216,7 @@ def _reference(report: gradcheck.Report, name: str) -> float:
     its note states (the model's largest gradient entry); 0 for every other parameter."""
     for m in report.messages:
         found = re.match(
-            rf"{re.escape(name)}: the gradient is zero to within round-off.*judged on the "
+            rf"{re.escape(name)}: the gradient is zero below the check's resolution.*judged on the "
             r"model's largest gradient entry \(([^)]+)\)",
             m,
         )

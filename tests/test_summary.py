@@ -598,7 +598,8 @@ class TestWhatEntriesAndNotesSay:
     def test_a_parameter_that_checked_nothing_claims_no_error(self) -> None:
         empty = np.zeros(0)
         report = summary({"none": (empty, empty, empty, [])})
-        assert not report.parameters["none"].max_abs_error > 0
+        # NaN, as in every mode (nothing was compared), not 0 (no error found)
+        assert math.isnan(report.parameters["none"].max_abs_error)
 
     @staticmethod
     def _notes(status: list[str], flat: list[bool], j0: float = 1.0) -> list[str]:

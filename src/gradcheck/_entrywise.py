@@ -248,8 +248,8 @@ def _zero_parameters(
             known = np.isfinite(c.resolution)
             size = max(size, float(np.max(c.resolution, initial=0.0, where=known)))
             notes.append(
-                f"{name}: the gradient is zero to within round-off (|g| ≤ {size:.2g} at "
-                f"every entry), so it has no scale of its own: it is judged on the model's "
+                f"{name}: the gradient is zero below the check's resolution, {size:.2g} "
+                f"(|g| at every entry), so it has no scale of its own: it is judged on the model's "
                 f"largest gradient entry ({peak:.2g}), and errors above "
                 f"{c.detection_bound:.2g} of that are caught"
             )

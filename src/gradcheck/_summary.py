@@ -185,7 +185,7 @@ def _parameter(
         status=status,
         difference=difference(a, c.numeric),
         checked=int(idx.size),
-        max_abs_error=float(c.abs_error.max()) if idx.size else 0.0,
+        max_abs_error=float(c.abs_error.max()) if idx.size else math.nan,  # none compared
         failed=counts["wrong"],
         nonsmooth=counts["nonsmooth"],
         uncertain=counts["uncertain"],
