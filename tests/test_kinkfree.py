@@ -126,3 +126,38 @@ class TestExactZerosUnderKinks:
 
         report = gradcheck.check(counted, x, right, mode="directional")
         assert report.status == "passed" and report.evaluations == len(calls)
+
+
+class TestTorch:
+    """The same through ``gradcheck.torch`` (autograd's relu'(0) = 0)."""
+
+    @pytest.mark.parametrize("seed", range(2))
+    def test_right_passes_and_a_scaled_backward_fails(self, seed: int) -> None:
+        torch = pytest.importorskip("torch")
+        import gradcheck.torch as gt
+
+        class Scaled(torch.autograd.Function):  # identity whose backward is k times off
+            k = 1.0
+
+            @staticmethod
+            def forward(ctx: Any, x: Any) -> Any:
+                return x.clone()
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                return g * Scaled.k
+
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn(6000, dtype=torch.float64, generator=gen)
+        c = torch.randn(6000, dtype=torch.float64, generator=gen)
+        x[torch.randperm(6000, generator=gen)[:5]] = 0.0
+
+        def fn(t: Any) -> Any:
+            return (torch.relu(Scaled.apply(t)) * c).sum()
+
+        statuses = []
+        for k in (1.0, 1.1):
+            Scaled.k = k
+            report = gt.check_function(fn, x.clone().requires_grad_(), mode="directional")
+            statuses.append(report.status)
+        assert statuses == ["passed", "failed"]
