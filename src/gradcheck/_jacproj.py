@@ -45,10 +45,9 @@ from gradcheck._consistency import Consistency, LinearMap, agreement, consistenc
 from gradcheck._directional import DIRECTIONS, STEP_EXPONENT
 from gradcheck._directional_check import directional_check
 from gradcheck._evaluate import Delta, GlobalRng
+from gradcheck._jacalong import along, along_results
 from gradcheck._jacdir import (
     Folded,
-    along,
-    along_results,
     cotangent,
     flat_step,
     probe_points,

@@ -1,0 +1,120 @@
+"""``gradcheck._jacalong``: each form compared output by output along the steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck._jacalong import CONSTANT_CLAIM, _full_tolerance, along
+from gradcheck._numerics import unit_roundoff
+
+Array = np.ndarray[Any, Any]
+U64 = unit_roundoff(np.float64)
+
+
+def rows_of(fn: Any, x: Array, w: Array) -> Array:
+    return np.array([fn(x + w), fn(x - w), fn(x + w / 2), fn(x - w / 2)])
+
+
+class TestAlong:
+    # 1e±280: claims of 1e286 squared overflowed the spread (attack20 A14)
+    @pytest.mark.parametrize("scale", [1e-280, 1e-8, 1.0, 1e8, 1e280])
+    @pytest.mark.parametrize("seed", range(3))
+    def test_right_claims_agree_and_one_wrong_output_is_found(
+        self, scale: float, seed: int
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        A = rng.standard_normal((40, 30)) * np.logspace(-6, 6, 40)[:, None] * scale
+        x = rng.standard_normal(30)
+
+        def fn(p: Array) -> Array:
+            return np.asarray(np.tanh(A @ p / scale) * scale)
+
+        def jac(p: Array) -> Array:
+            return np.asarray((1 - np.tanh(A @ p / scale) ** 2)[:, None] * A)
+
+        ws = [1e-5 * rng.standard_normal(30) for _ in range(2)]
+        rows = [rows_of(fn, x, w) for w in ws]
+        claims = np.array([jac(x) @ w for w in ws])
+        ok = along(rows, fn(x), claims, np.full(40, U64), 1e-9)
+        assert not ok.wrong.any()
+        claims[:, 3] *= 1 + 1e-4  # one output's derivative off by 1e-4, among 1e12 scales
+        bad = along(rows, fn(x), claims, np.full(40, U64), 1e-9)
+        assert np.flatnonzero(bad.wrong).tolist() == [3]
+
+    @pytest.mark.parametrize("rtol", [0.0, 1e-9, 1e-4])
+    @pytest.mark.parametrize("seed", range(4))
+    def test_the_screen_never_changes_a_verdict(self, rtol: float, seed: int) -> None:
+        # claims off by relative errors from far below to far above the tolerance, on
+        # outputs whose scales span 12 decades: an output the screen passes is within
+        # the full rule's tolerance, every other one is judged by the full rule
+        rng = np.random.default_rng(seed)
+        m = 400
+        A = rng.standard_normal((m, 20)) * np.logspace(-6, 6, m)[:, None]
+        x = rng.standard_normal(20)
+
+        def fn(p: Array) -> Array:
+            return np.asarray(np.sin(A @ p))
+
+        ws = [1e-6 * rng.standard_normal(20) for _ in range(2)]
+        rows = [rows_of(fn, x, w) for w in ws]
+        exact = np.array([np.cos(A @ x) * (A @ w) for w in ws])
+        claims = exact * (1 + np.logspace(-16, -2, m)[rng.permutation(m)] * rng.choice([-1, 1], m))
+        f0, u = fn(x), np.full(m, U64)
+        got = along(rows, f0, claims, u, rtol)
+        tau, _ = _full_tolerance(rows, f0, claims, u, rtol)
+        full_wrong = np.any(~(np.abs(claims - got.numeric) <= tau), axis=0)
+        assert got.wrong.tolist() == full_wrong.tolist()
+        assert 0 < got.wrong.sum() < m  # both verdicts occur
+        assert np.all(got.tolerance <= tau)  # the screen's bound never exceeds the rule
+        judged = got.tolerance == tau
+        assert np.all(judged[got.wrong])
+        assert np.array_equal(got.abs_error, np.abs(claims - got.numeric))
+
+
+class TestAlongDiagnosis:
+    """A jvp-only check's diagnosis counts and names outputs, not outputs × directions."""
+
+    X = np.random.default_rng(0).standard_normal((50, 100))  # 5000 entries: directional
+
+    def _diagnosis(self, scale: Array) -> Any:
+        report = gradcheck.check_jacobian(np.sin, self.X, jvp=lambda p, v: np.cos(p) * v * scale)
+        assert report.status == "failed" and report.mode == "directional"
+        return report, report.parameters["out along v"].diagnosis
+
+    def test_one_wrong_output_is_named_by_its_index(self) -> None:
+        # attack22 C2: "2 of 10000 entries are wrong ...: out[7], out[5007]"
+        scale = np.ones_like(self.X)
+        scale[3, 7] = 1.01
+        report, diagnosis = self._diagnosis(scale)
+        assert diagnosis.text == "1 of 5000 entries is wrong, with no simple pattern: out[3, 7]"
+        assert report.localisation["pinned"] == ["out[3, 7]"]
+
+    @pytest.mark.parametrize(("factor", "kind"), [(1.01, "factor"), (-1.0, "sign")])
+    def test_a_pattern_over_every_output_is_named(self, factor: float, kind: str) -> None:
+        _, diagnosis = self._diagnosis(np.full_like(self.X, factor))
+        assert diagnosis.kind == kind, diagnosis.text
+
+
+class TestStructuralZeros:
+    """attack24 F1: an output that never moves (R's entries below the diagonal of a wide
+    QR) had a tolerance of 0, and a rule's round-off there failed a correct jvp."""
+
+    def test_along_allows_a_constant_output_only_round_off_of_the_largest_claim(self) -> None:
+        rng = np.random.default_rng(0)
+        x, A = rng.standard_normal(6), rng.standard_normal((3, 6))
+
+        def fn(p: Array) -> Array:
+            return np.concatenate([A @ np.sin(p), [0.0]])  # the last output never moves
+
+        ws = [1e-5 * rng.standard_normal(6) for _ in range(2)]
+        rows = [rows_of(fn, x, w) for w in ws]
+        claims = np.array([np.concatenate([A @ (np.cos(x) * w), [0.0]]) for w in ws])
+        peak = np.abs(claims).max()
+        for leak, wrong in ((0.5 * CONSTANT_CLAIM * U64, False), (2 * CONSTANT_CLAIM * U64, True)):
+            claims[:, 3] = leak * peak
+            got = along(rows, fn(x), claims, np.full(4, U64), 1e-9)
+            assert np.flatnonzero(got.wrong).tolist() == ([3] if wrong else [])
