@@ -269,8 +269,8 @@ class TestFairShare:
     def test_a_structurally_zero_entry_takes_no_larger_weight(self, eps: float) -> None:
         # attack24 F1: R[1, 0] of a wide QR (0, and 0 at the step) took the weight 1 and
         # every other entry 1e-12; the backward's round-off there then failed torch's QR
-        f0 = np.array([0.0, 1e-3, 2e-3, 0.0])
-        moved = f0 + np.array([0.0, 1e-3, -2e-3, 1e-40])
+        f0 = np.array([0.0, 1e-3, 2e-3, 1e-20])
+        moved = f0 + np.array([0.0, 1e-3, -2e-3, 1e-40])  # entries 0 and 3 do not move
         u = fair_share(np.ones(4), f0, moved, eps)
         assert u is not None and np.max(np.abs(u)) == 1.0
         # at most 1/(SHARE_RULE·√eps) of the weight of the entry that moves most
@@ -322,6 +322,35 @@ class TestFairShare:
 
         x = torch.tensor(np.random.default_rng(seed).standard_normal((2, 5)), requires_grad=True)
         assert gt.check_function(OffR.apply, x).status == "failed"
+
+    @pytest.mark.parametrize("scale", [1e-8, 1e-14])
+    @pytest.mark.parametrize("seed", range(2))
+    def test_a_wrong_tiny_part_of_one_output_still_fails(self, scale: float, seed: int) -> None:
+        # attack25 G6: cat(S·sin x, cos x), the S part's backward x2: passed at S = 1e-14
+        # while every output below the structural zeros' floor was weighted at it
+        torch = pytest.importorskip("torch")
+        import gradcheck.torch as gt
+
+        class Tiny(torch.autograd.Function):
+            k = 2.0
+
+            @staticmethod
+            def forward(ctx: Any, x: Any) -> Any:
+                ctx.save_for_backward(x)
+                return torch.cat([scale * torch.sin(x), torch.cos(x)])
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                (x,) = ctx.saved_tensors
+                n = x.shape[0]
+                return g[:n] * scale * torch.cos(x) * Tiny.k - g[n:] * torch.sin(x)
+
+        x = torch.tensor(np.random.default_rng(seed).standard_normal(6), requires_grad=True)
+        statuses = []
+        for k in (2.0, 1.0):
+            Tiny.k = k
+            statuses.append(gt.check_function(Tiny.apply, x, modes=("rev",)).status)
+        assert statuses == ["failed", "passed"]
 
     @pytest.mark.parametrize("moved", [np.array([1.0, np.nan]), np.ones(3)])
     def test_an_unusable_step_gives_no_shares(self, moved: Any) -> None:

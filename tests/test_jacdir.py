@@ -36,12 +36,20 @@ class TestCotangent:
         # attack24 F1: R's structurally zero entry (value 0, change 0) took the weight 1,
         # every other output 1e-12, and the rule's round-off there decided the fold
         u_out = unit_roundoff(dtype)
-        change = np.array([2.0, 0.0, 1e-30, -1.0])
-        f0 = np.array([1e-12, 0.0, 0.0, 1e-12])  # below every value floor
+        change = np.array([2.0, 0.0, 1e-40, -1.0])  # outputs 1 and 2 do not move
+        f0 = np.array([1e-12, 0.0, 1e-20, 1e-12])  # below every value floor
         u = cotangent(np.ones(4), change, np.full(4, u_out), f0)
         cap = 2.0 / (SHARE_RULE * np.sqrt(u_out) * 2.0)
         assert u[1] == pytest.approx(cap * u[0]) and u[2] == pytest.approx(cap * u[0])
         assert u[3] == pytest.approx(2 * u[0])  # a moving output keeps its fair share
+
+    @pytest.mark.parametrize("ratio", [1e-6, 1e-10, 1e-12])  # down to SHARE_RANGE
+    def test_an_output_that_moves_keeps_its_share_however_small(self, ratio: float) -> None:
+        # attack25 G6: cat(S·sin x, cos x) with the S part's rule x2 wrong passed at
+        # S = 1e-14 while that part's weight was floored with the structural zeros'
+        change, f0 = np.array([1.0, ratio]), np.array([1e-12, 0.5 * ratio])
+        u = cotangent(np.ones(2), change, np.full(2, U64), f0)
+        assert u[1] == pytest.approx(u[0] / ratio)
 
     def test_an_output_that_does_not_move_is_weighted_at_its_roundoff(self) -> None:
         z, f0 = np.array([1.0, 1.0]), np.array([1.0, 1e3])

@@ -17,11 +17,11 @@ passes the fold. So ``u_i = z_i / s_i`` (:func:`cotangent`) with ``s_i`` output
 ``|f_i(θ + w₀) − f_i(θ)|`` (one evaluation; the truth, so a claim that misses or
 inflates a row does not change its share), floored at :data:`SHARE_NOISE` times the
 output's round-off (an output that does not move is not weighted up into its own
-rounding), at :data:`SHARE_RANGE` of the largest scale, and at :data:`SHARE_RULE`
-``·√u`` of the scale of the output that moves most (a rule's round-off in a
-structurally zero output is not weighted up either). Every output then adds
-about ``|z_i|`` to ``uᵀJ w``, and an error in one output's row is an error of its own
-size in the fold (relative to that row).
+rounding), at :data:`SHARE_RANGE` of the largest scale, and, for an output that
+does not move at all, at :data:`SHARE_RULE` ``·√u`` of the scale of the output that
+moves most (a rule's round-off in a structurally zero output is not weighted up
+either). Every output then adds about ``|z_i|`` to ``uᵀJ w``, and an error in one
+output's row is an error of its own size in the fold (relative to that row).
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ SHARE_NOISE = 1e10
 #: Outputs whose scale is below this share of the largest are weighted as that share:
 #: ``u`` spans at most 12 decades (a fold of 10⁶ outputs stays far from overflow).
 SHARE_RANGE = 1e-12
-#: An output's scale is at least this times ``√u`` of the scale of the output that
-#: moves most, ``max|f_i(θ + w₀) − f_i(θ)|`` (attack24 F1). A rule's round-off is about
+#: The scale of an output that does not move beyond its rounding (a structural zero)
+#: is at least this times ``√u`` of the scale of the output that moves most,
+#: ``max|f_i(θ + w₀) − f_i(θ)|`` (attack24 F1). A rule's round-off is about
 #: ``u`` of the largest derivative it computes, also in an output whose derivative is 0
 #: (QR's backward leaves 1e-16 in R's structurally zero entries), and the output's weight
 #: amplifies it: at most ``1/(10√u)`` of that output's weight, the amplified round-off is
@@ -106,12 +107,24 @@ def cotangent(z: Array, change: Array, roundoff: Array, f0: Array) -> Array:
     if not top > 0 or not np.isfinite(top):
         return z
     np.maximum(s, SHARE_RANGE * top, out=s)
-    moving = int(np.argmax(np.abs(change)))  # the largest derivative's output
-    np.maximum(s, (SHARE_RULE * float(s[moving])) * np.sqrt(roundoff), out=s)
+    _floor_still(s, change, roundoff, f0)
     top = float(np.max(s))
     np.divide(top, s, out=s)
     s *= z  # z · (top / s)
     return s
+
+
+def _floor_still(s: Array, change: Array, roundoff: Array, f0: Array) -> None:
+    """Raise, in place, the scale ``s`` of each output that did not move beyond its own
+    rounding (``|change| ≤ 2u·|f0|``: a structural zero) to :data:`SHARE_RULE` ``·√u``
+    of the scale of the output that moves most. An output that moves keeps its own
+    scale, however small (attack25 G6: a part 1e-14 of another's, ×2 wrong, passed)."""
+    ru = np.broadcast_to(np.asarray(roundoff, dtype=np.float64), s.shape)
+    still = np.flatnonzero(np.abs(change) <= 2.0 * ru * np.abs(f0))
+    if still.size:
+        moving = int(np.argmax(np.abs(change)))  # the largest derivative's output
+        floor = (SHARE_RULE * float(s[moving])) * np.sqrt(ru[still])
+        s[still] = np.maximum(s[still], floor)
 
 
 def flat_step(point: Point, sizes: Sequence[int]) -> Array:
