@@ -22,9 +22,9 @@ the four values ``J(θ ± h eᵢ)``, ``J(θ ± h eᵢ/2)`` (:func:`one_entry`):
   ``uncertain`` (coinciding kinks can put a correct framework gradient outside the
   slopes, as the entrywise rule says, ``docs/numerics.md``, Kinks).
 
-Where the new probes still straddle a kink (a kink not at an exact zero: a dead unit's
-pre-activation), or there are more than :data:`KINK_ENTRIES` exact zeros, nothing
-changes: the verdict stays inconclusive.
+Where a new probe still straddles a kink (a kink not at an exact zero: a dead unit's
+pre-activation, ``clip`` at a bound), or there are more than :data:`KINK_ENTRIES`
+exact zeros, nothing changes: the verdict stays inconclusive.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def recheck(
     sigma = max(p.noise for p in first)
     tau = max(p.judged(sigma).tolerance for p in first)
     probes = tuple(p.judged(sigma, tau) for p in first)
-    if any(p.kink and p.wrong for p in probes):
+    if any(p.kink for p in first):  # a kink left in the directions: its σ is no noise
         return None
     prober.noise_floor = max(prober.noise_floor, sigma)
     norms = [prober.norm(i) for i in range(len(sizes))]
