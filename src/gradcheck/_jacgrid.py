@@ -253,24 +253,36 @@ def entrywise(
             need = np.zeros(leaf.size, dtype=bool)
             for first in firsts:
                 for row in np.flatnonzero(rows).tolist():
-                    need |= first[row][p]
+                    need |= first[row][p].examined
             cols = np.flatnonzero(need)
             if not (cols.size and offs):
                 continue
             vals = ev(_points(p, h[cols], offs, cols)).reshape(cols.size, len(offs), -1)
             full[np.ix_(cols, np.arange(len(offs)), np.flatnonzero(rows))] = vals[:, :, rows]
         rechecks.append(full)
-    grids = [_grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, sigma) for J in claimed]
+    grids = [
+        _grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, sigma, first)
+        for J, first in zip(claimed, firsts)
+    ]
     return Entrywise(grids, np.asarray(sigma))
 
 
-def _needs(firsts: list[list[list[Array]]]) -> bool:
+def _needs(firsts: list[list[list[Screened]]]) -> bool:
     """Whether some entry of some claimed matrix is re-examined (:func:`_first`)."""
-    return any(bool(np.any(p)) for first in firsts for row in first for p in row)
+    return any(bool(np.any(p.examined)) for first in firsts for row in first for p in row)
 
 
 def _rtol(s: Setting, dtype: np.dtype[Any]) -> float:
     return default_rtol(dtype, s.method) if s.rtol is None else s.rtol
+
+
+class Screened(NamedTuple):
+    """One row block's first stage (:func:`_first`): the estimates, the screening
+    tolerance and which entries are re-examined; :func:`_grid` judges from them."""
+
+    numeric: Array
+    tolerance: Array
+    examined: Array
 
 
 def _first(
@@ -282,8 +294,9 @@ def _first(
     dtypes: list[np.dtype[Any]],
     f0: Array,
     sigma: Array,
-) -> list[list[Array]]:
-    """Per output row and parameter: which entries the comparison re-examines."""
+) -> list[list[Screened]]:
+    """Per output row and parameter: the first stage, and which entries the comparison
+    re-examines."""
     out = []
     for i in range(f0.size):
         row = []
@@ -302,7 +315,8 @@ def _first(
                 fixed=s.fixed,
             )
             nu = cmp.noise_for(s.method, float(sigma[i, p]), h, s.fixed)
-            row.append(cmp.examined(s.method, a, numeric, tol, vals, float(f0[i]), h, 0.0, nu))
+            ex = cmp.examined(s.method, a, numeric, tol, vals, float(f0[i]), h, 0.0, nu)
+            row.append(Screened(numeric, tol, ex))
         out.append(row)
     return out
 
@@ -317,8 +331,11 @@ def _grid(
     dtypes: list[np.dtype[Any]],
     f0: Array,
     sigma: Array,
+    first: list[list[Screened]],
 ) -> Grid:
-    """Every row's comparison with the claimed ``J``, then the zero-row scales."""
+    """Every row's comparison with the claimed ``J`` (its first stage ``first``, from
+    :func:`_first` with the same ``sigma``: not computed twice), then the zero-row
+    scales."""
     rows: list[list[cmp.Comparison]] = []
     shown = cmp.shown_roundoff(f0, *stage1)  # every output's values: their precision
     for i in range(f0.size):
@@ -326,13 +343,8 @@ def _grid(
         for p, rows_h in enumerate(hs):
             a, h = J[i, starts[p] : starts[p + 1]], rows_h[i]
             vals = stage1[p][:, :, i]
-            j0, sg, r = float(f0[i]), float(sigma[i, p]), _rtol(s, dtypes[p])
-            numeric = cmp.first_estimate(s.method, j0, vals, h)
-            tol = cmp.tolerance(
-                s.method, a, numeric, h, sigma=sg, rtol=r, atol=s.atol, fixed=s.fixed
-            )
-            nu = cmp.noise_for(s.method, sg, h, s.fixed)
-            ex = cmp.examined(s.method, a, numeric, tol, vals, j0, h, 0.0, nu)
+            j0, sg = float(f0[i]), float(sigma[i, p])
+            numeric, tol, ex = first[i][p]
             recheck = rechecks[p][ex][:, :, i]
             low = dtypes[p].itemsize < 8 or unit_roundoff(dtypes[p]) > unit_roundoff(np.float64)
             row.append(
