@@ -522,6 +522,7 @@ def compare(
     floor: float = 0.0,
     low_precision: bool = False,
     shown: float | None = None,
+    reexamined: Array | None = None,
 ) -> Comparison:
     """Classify each entry (see the module doc for the rule).
 
@@ -540,6 +541,9 @@ def compare(
         shown: the round-off the cost's values show (:func:`shown_roundoff`); by
             default that of ``j0`` and ``stage1``. Where it is coarser than ``sigma``
             says, it is the noise, and the comparison is one in low precision.
+        reexamined: :func:`examined` of these arguments (``noise`` by
+            :func:`noise_for`), where the caller computed it to choose ``recheck``'s
+            rows (an entrywise Jacobian check: once per row, not twice).
     """
     mismatch = np.abs(analytic - numeric)
     scale = _gradient_scale(analytic, numeric, floor)
@@ -565,7 +569,9 @@ def compare(
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
     flat = np.zeros(numeric.shape, dtype=bool)
     kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
-    idx = np.flatnonzero(examined(method, analytic, numeric, screen, stage1, j0, h, floor, chosen))
+    if reexamined is None:
+        reexamined = examined(method, analytic, numeric, screen, stage1, j0, h, floor, chosen)
+    idx = np.flatnonzero(reexamined)
     if idx.size and method != "complex":
         s1, hh, j = stage1[idx], h[idx], recheck
         if method == "central":

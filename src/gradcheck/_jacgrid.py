@@ -361,6 +361,7 @@ def _grid(
                     recheck=recheck,
                     low_precision=low,
                     shown=shown,
+                    reexamined=ex,
                 )
             )
         rows.append(row)
