@@ -237,3 +237,36 @@ class TestNonFiniteDoubleBackward:
             gj.check_function(_sin_with_bwd(_nan_second_bwd), x, order=2)
         assert "vjp" not in str(raised.value)
         assert np.array_equal(x, np.array([0.0, 0.5], dtype=dtype))
+
+
+def _cotangent_bwd(x: Any, g: Any) -> Any:
+    return (jax.lax.stop_gradient(g) * jnp.cos(x),)
+
+
+class TestLinearInTheCotangent:
+    """Full mode: a cotangent's column costs 1 evaluation of the backward, a scalar
+    loss's none (the backward is linear in it: gradcheck._jaclinear)."""
+
+    @pytest.mark.parametrize(("n", "seed"), [(3, 0), (6, 1), (10, 2)])
+    def test_a_scalar_loss_costs_2_evaluations_per_parameter_of_the_backward(
+        self, n: int, seed: int
+    ) -> None:
+        x = _x(n, seed=seed)
+        report = gj.check(lambda p: jnp.sum(jnp.tanh(p) * jnp.roll(p, 1)), x, order=2, mode="full")
+        assert report.status == "passed"
+        assert report.options["second_order_evaluations"] == 2 * n + 2 == 2 * (n + 1)
+
+    @pytest.mark.parametrize("n", [2, 5])
+    def test_a_function_costs_1_evaluation_per_cotangent_entry(self, n: int) -> None:
+        fn = lambda p: jnp.tanh(p) * jnp.roll(p, 1)  # noqa: E731
+        report = gj.check_function(fn, _x(n, seed=n), order=2, mode="full")
+        assert report.status == "passed"
+        assert report.options["second_order_evaluations"] == 3 * n + 2
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_an_error_only_through_the_cotangent_still_fails_a_scalar_loss(self, seed: int) -> None:
+        sin = _sin_with_bwd(_cotangent_bwd)
+        report = gj.check(lambda p: jnp.sum(sin(p)), _x(4, seed=seed), order=2, mode="full")
+        assert report.status == "failed"
+        assert report.parameters["x / cotangent"].status == "failed"
+        assert report.parameters["x / x"].status == "passed"

@@ -426,10 +426,13 @@ class TestEvaluationCounts:
         # one double backward per gradient entry, each on the graph kept at the point,
         # whose call of fn is check_jacobian's first evaluation too
         assert calls == report.options["second_order_evaluations"]
-        # 2 per parameter of the backward (n inputs, n cotangent entries), and
+        # 2 per input, 1 per cotangent entry (the backward is linear in its cotangent:
+        # the other side's values are reflected, gradcheck._jaclinear), and
         # check_jacobian's 2 at the point (first value, determinism): no entry fails
-        # the screen with the round-off floor, so no noise table (6 more before)
-        assert report.options["second_order_evaluations"] == 2 * (n + n) + 2
+        # the screen with the round-off floor, so no noise table (6 more before); at
+        # most 2 per parameter of the backward (n inputs, n cotangent entries)
+        assert report.options["second_order_evaluations"] == 2 * n + n + 2
+        assert report.options["second_order_evaluations"] <= 2 * (n + n)
 
     @pytest.mark.parametrize("mode", MODES)
     @pytest.mark.parametrize("drift", [1e-12, 1e-6])
@@ -506,3 +509,102 @@ class TestEvaluationCounts:
         for got in twice:
             assert got.keys() == expected.keys()
             assert all(np.array_equal(got[k], expected[k]) for k in got)
+
+
+class _SquaredCotangent(NumpySin):
+    """sin whose backward is ``g² · cos(x)``: right at ``g = 1`` only (not linear in g)."""
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return g * g * torch.cos(x)
+
+
+class TestLinearInTheCotangent:
+    """Full mode differences the backward along its cotangent from one side (it is
+    linear there: gradcheck._jaclinear); a scalar loss's cotangent costs nothing."""
+
+    @staticmethod
+    def _model(width: int, seed: int) -> tuple[nn.Module, torch.Tensor]:
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(3, width), nn.Tanh(), nn.Linear(width, 1))
+        return model.double(), torch.randn(4, 3, dtype=torch.float64)
+
+    @pytest.mark.parametrize(("width", "seed"), [(2, 0), (5, 1), (9, 2)])
+    def test_a_module_costs_2_evaluations_per_parameter_of_the_backward(
+        self, width: int, seed: int
+    ) -> None:
+        model, x = self._model(width, seed)
+        calls = [0]
+
+        def loss(m: nn.Module) -> torch.Tensor:
+            calls[0] += 1
+            return m(x).sin().sum()
+
+        gt.check_module(model, loss, mode="full")
+        first = calls[0]
+        report = gt.check_module(model, loss, order=2, mode="full")
+        n = sum(p.numel() for p in model.parameters())
+        assert report.status == "passed", report
+        evaluations = report.options["second_order_evaluations"]
+        # 2 per parameter, none for the loss's cotangent (its column is G/w), and the
+        # 2 at the point: 2 per parameter of the backward (n parameters, 1 cotangent)
+        assert evaluations == 2 * n + 2 == 2 * (n + 1)
+        assert calls[0] - 2 * first == evaluations
+
+    @pytest.mark.parametrize("n", [2, 5, 11])
+    def test_a_function_costs_1_evaluation_per_cotangent_entry(self, n: int) -> None:
+        calls, report = _second_order_calls(n, "full", seed=n)
+        assert report.status == "passed"
+        assert calls == report.options["second_order_evaluations"] == 3 * n + 2
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_a_module_whose_backward_detaches_the_cotangent_fails_its_block(
+        self, seed: int
+    ) -> None:
+        model, x = self._model(3, seed)
+        report = gt.check_module(
+            model, lambda m: DetachedCotangent.apply(m(x)).sum(), order=2, mode="full"
+        )
+        assert report.status == "failed"
+        cot = {n: p.status for n, p in report.parameters.items() if n.endswith(" / cotangent")}
+        assert cot and set(cot.values()) == {"failed"}
+        hessian = [p.status for n, p in report.parameters.items() if n.endswith(" / 0.weight")]
+        assert hessian and set(hessian) == {"passed"}
+
+    @pytest.mark.parametrize(
+        ("cls", "kind"), [(NumpySin, "detached"), (DetachedSin, "zero")], ids=["numpy", "detach"]
+    )
+    def test_a_module_with_a_planted_backward_bug_is_named_in_full_mode(
+        self, cls: Any, kind: str
+    ) -> None:
+        model, x = self._model(3, 0)
+        report = gt.check_module(model, lambda m: cls.apply(m(x)).sum(), order=2, mode="full")
+        assert report.status == "failed"
+        kinds = {p.diagnosis.kind for p in report.parameters.values() if p.diagnosis}
+        assert kind in kinds
+
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_a_module_with_a_tenth_of_a_percent_second_derivative_error_fails(
+        self, seed: int
+    ) -> None:
+        model, x = self._model(3, seed)
+        wrong = _sin_wrong_at_second_order(1.001).apply
+        report = gt.check_module(model, lambda m: wrong(m(x)).sum(), order=2, mode="full")
+        assert report.status == "failed"
+
+    def test_a_backward_not_linear_in_its_cotangent_fails_where_first_order_is_blind(
+        self,
+    ) -> None:
+        # the loss's cotangent is 1, where g² = g: first order passes; the cotangent's
+        # column is G/w (the backward must be linear in w), which its double backward
+        # (2g·cos) does not match; central differences along w (2g·cos) did
+        model, x = self._model(3, 0)
+
+        def loss(m: nn.Module) -> torch.Tensor:
+            return _SquaredCotangent.apply(m(x)).sum()
+
+        assert gt.check_module(model, loss).status == "passed"
+        report = gt.check_module(model, loss, order=2, mode="full")
+        assert report.status == "failed"
+        assert report.parameters["2.bias / cotangent"].status == "failed"

@@ -31,6 +31,7 @@ from gradcheck import _compare as cmp
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, NonFinite, Point, SerialEvaluator, _result_dtype
 from gradcheck._flat_values import as_array
+from gradcheck._jaclinear import Linear, column_values, evaluated, linear_noise
 from gradcheck._jacnoise import (
     block_noise,
     noise_floor,
@@ -204,6 +205,7 @@ def entrywise(
     sigma: Array,
     out_roundoff: Array | None = None,
     measure: Callable[[], Array] | None = None,
+    linear: Linear | None = None,
 ) -> Entrywise:
     """Compare each claimed ``m × n`` Jacobian with finite differences of ``f``.
 
@@ -218,7 +220,10 @@ def entrywise(
     ``out_roundoff``: each flat output's round-off (:func:`output_roundoff`); a row
     whose output is coarser than a parameter (float16 values of float64 parameters) is
     differenced at steps sized for its own round-off (:func:`row_step_dtypes`).
+    ``linear``: the parameters ``f`` is linear in, whose columns take half the
+    evaluations or none (``gradcheck._jaclinear``).
     """
+    lin = linear if linear is not None and linear.any() else None
     sigma = np.broadcast_to(sigma.reshape(f0.size, -1), (f0.size, len(leaves)))
     n_offsets = len(cmp.STAGE1[s.method])
     hs, stage1, dtypes, groups = [], [], [], []
@@ -232,19 +237,21 @@ def entrywise(
         for kind in dict.fromkeys(kinds):
             rows = np.array([k == kind for k in kinds], dtype=bool)
             h = steps(flat, s.method, s.eps, kind)
-            vals = ev(_points(i, h, cmp.STAGE1[s.method], np.arange(flat.size)))
+            vals = _values(ev, i, h, cmp.STAGE1[s.method], np.arange(flat.size), f0, lin)
             rows_h[rows] = h
-            vals_all[:, :, rows] = vals.reshape(flat.size, n_offsets, f0.size)[:, :, rows]
+            vals_all[:, :, rows] = vals[:, :, rows]
             group.append((h, rows))
         hs.append(rows_h)
         dtypes.append(dtype)
         stage1.append(vals_all)
         groups.append(group)
     starts = np.cumsum([0] + [x.size for x in leaves])
-    firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, sigma) for J in claimed]
+    judged = linear_noise(sigma, lin)
+    firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, judged) for J in claimed]
     if measure is not None and _needs(firsts):
         sigma = np.broadcast_to(measure().reshape(f0.size, -1), (f0.size, len(leaves)))
-        firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, sigma) for J in claimed]
+        judged = linear_noise(sigma, lin)
+        firsts = [_first(s, J, hs, stage1, starts, dtypes, f0, judged) for J in claimed]
     rechecks = []
     offs = cmp.RECHECK[s.method]
     for p, leaf in enumerate(leaves):
@@ -257,14 +264,34 @@ def entrywise(
             cols = np.flatnonzero(need)
             if not (cols.size and offs):
                 continue
-            vals = ev(_points(p, h[cols], offs, cols)).reshape(cols.size, len(offs), -1)
+            vals = _values(ev, p, h[cols], offs, cols, f0, lin)
             full[np.ix_(cols, np.arange(len(offs)), np.flatnonzero(rows))] = vals[:, :, rows]
         rechecks.append(full)
+    # the precision the values show: from evaluated ones (a scalar cotangent's are made)
+    shown = cmp.shown_roundoff(f0, *evaluated(stage1, lin))
     grids = [
-        _grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, sigma, first)
+        _grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, judged, shown, first)
         for J, first in zip(claimed, firsts)
     ]
     return Entrywise(grids, np.asarray(sigma))
+
+
+def _values(
+    ev: SerialEvaluator,
+    leaf: int,
+    h: Array,
+    offsets: Sequence[complex],
+    cols: Array,
+    f0: Array,
+    linear: Linear | None,
+) -> Array:
+    """``f`` at each offset of each column ``cols`` of parameter ``leaf`` (steps ``h``),
+    ``cols × offsets × m``: evaluated, or fewer evaluations where ``f`` is linear in it."""
+
+    def evaluate(offs: tuple[complex, ...]) -> Array:
+        return ev(_points(leaf, h, offs, cols)).reshape(cols.size, len(offs), f0.size)
+
+    return column_values(evaluate, offsets, f0, linear, leaf, h)
 
 
 def _needs(firsts: list[list[list[Screened]]]) -> bool:
@@ -331,13 +358,14 @@ def _grid(
     dtypes: list[np.dtype[Any]],
     f0: Array,
     sigma: Array,
+    shown: float,
     first: list[list[Screened]],
 ) -> Grid:
     """Every row's comparison with the claimed ``J`` (its first stage ``first``, from
     :func:`_first` with the same ``sigma``: not computed twice), then the zero-row
-    scales."""
+    scales (``shown``: the round-off every output's values show,
+    ``gradcheck._compare.shown_roundoff``)."""
     rows: list[list[cmp.Comparison]] = []
-    shown = cmp.shown_roundoff(f0, *stage1)  # every output's values: their precision
     for i in range(f0.size):
         row = []
         for p, rows_h in enumerate(hs):

@@ -38,6 +38,7 @@ from gradcheck._jacgrid import (
     noise_floor,
     output_roundoff,
 )
+from gradcheck._jaclinear import Linear
 from gradcheck._jacoptions import Options
 from gradcheck._jacproj import projected
 from gradcheck._layout import Layout, output_layout
@@ -166,10 +167,13 @@ def jacobian_check(
     jvp: Callable[[Any, Any], Any] | None,
     options: dict[str, Any],
     caller: str,
+    linear: frozenset[str] = frozenset(),
 ) -> Report:
     """:func:`check_jacobian`, whose option errors name ``caller``; a problem with
-    complex parameters or outputs is checked on its real views (``gradcheck._jac_complex``)."""
-    request = jo.Request(fn, params, jacobian, vjp, jvp, options, caller)
+    complex parameters or outputs is checked on its real views (``gradcheck._jac_complex``).
+    ``linear``: the parameters (leaf names) ``fn`` is linear in, by construction (a
+    backward's cotangents), whose entrywise columns cost half (``gradcheck._jaclinear``)."""
+    request = jo.Request(fn, params, jacobian, vjp, jvp, options, caller, linear)
     complex_ok = caller == "check_jacobian"  # check_hessian: real parameters only
     if complex_ok and params is not None and callable(fn) and has_complex(params):
         jo.options(options, caller)
@@ -186,7 +190,7 @@ def jacobian_check(
 def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_block) -> Report:
     """The check of real parameters and outputs (``diagnose`` names a failed block's
     mistake in entrywise mode)."""
-    fn, params, jacobian, vjp, jvp, options, caller = request
+    fn, params, jacobian, vjp, jvp, options, caller, linear = request
     start = time.perf_counter()
     opts = jo.options(options, caller)
     _forms_given(jacobian, vjp, jvp)
@@ -241,7 +245,10 @@ def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_blo
             opts.rtol is not None or opts.atol is not None,
         )
         claimed = [forms.matrix(f) for f in forms.given]
-        grids, sigma = entrywise(ev, setting, leaves, claimed, f0, floor, out_roundoff, measure)
+        along = Linear.of([nm in linear for nm in names], leaves)
+        grids, sigma = entrywise(
+            ev, setting, leaves, claimed, f0, floor, out_roundoff, measure, along
+        )
         agree = consistency(forms, opts.seed, outputs=f0)
         # reported only when a form is not linear (docs/jacobians.md)
         agree += [

@@ -39,8 +39,9 @@ _MODES = ("auto", "full", "directional")
 
 class Request(NamedTuple):
     """One Jacobian check as asked: ``fn``, the parameters, the derivative's forms
-    (``None`` where not given), the user's options, and the caller that errors name
-    (``check_jacobian`` or ``check_hessian``)."""
+    (``None`` where not given), the user's options, the caller that errors name
+    (``check_jacobian`` or ``check_hessian``), and the parameters ``fn`` is linear in
+    by construction (a backward's cotangents: ``gradcheck._jaclinear``)."""
 
     fn: Callable[[Any], Any]
     params: Any
@@ -49,6 +50,7 @@ class Request(NamedTuple):
     jvp: Callable[[Any, Any], Any] | None
     options: dict[str, Any]
     caller: str
+    linear: frozenset[str] = frozenset()
 
 
 class Options(NamedTuple):

@@ -37,8 +37,9 @@ import numpy as np
 from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of, overall_status
 from gradcheck._errors import GradcheckError
 from gradcheck._jacobian import Options as JacobianOptions
-from gradcheck._jacobian import check_jacobian
+from gradcheck._jacobian import jacobian_check
 from gradcheck._numerics import default_rtol, unit_roundoff
+from gradcheck._pytree import flatten
 from gradcheck._report import Diagnosis, Report
 
 __all__ = [
@@ -161,8 +162,15 @@ def second_order(
     """
     backward = backward._replace(double=_finite_double(backward))
     at = _AtPoint(backward)
-    report = check_jacobian(
-        at.grad, backward.point, vjp=backward.double, **_jacobian_options(options)
+    report = jacobian_check(
+        at.grad,
+        backward.point,
+        None,
+        backward.double,
+        None,
+        _jacobian_options(options),
+        "check_jacobian",
+        linear=_cotangent_leaves(backward),
     )
     g0 = at.value if at.value is not None else backward.grad(backward.point)
     detached = {n: why for n, why in backward.detached.items() if np.any(g0[n] != 0)}
@@ -203,6 +211,14 @@ def second_order(
     return build_report(
         outcome, evaluations=first.evaluations + evaluations, start=start, options=opts
     )
+
+
+def _cotangent_leaves(backward: Backward) -> frozenset[str]:
+    """The names ``check_jacobian`` gives the cotangents among the point's leaves: the
+    backward is linear in them, so its entrywise columns along them cost one
+    evaluation, or none for one scalar cotangent (``gradcheck._jaclinear``)."""
+    names, _, _ = flatten(backward.point)
+    return frozenset(nm for nm, key in zip(names, backward.point) if key not in backward.inputs)
 
 
 class _AtPoint:
