@@ -27,7 +27,6 @@ Two findings are added, named:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Collection, Mapping
 from numbers import Integral
 from typing import Any, NamedTuple
@@ -38,7 +37,8 @@ from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of
 from gradcheck._errors import GradcheckError
 from gradcheck._jacobian import Options as JacobianOptions
 from gradcheck._jacobian import jacobian_check
-from gradcheck._numerics import default_rtol, unit_roundoff
+from gradcheck._numerics import unit_roundoff
+from gradcheck._order2_rows import split_name, zero_gradient_rows
 from gradcheck._pytree import flatten
 from gradcheck._report import Diagnosis, Report
 
@@ -67,17 +67,6 @@ ZERO_SECOND = (
     "the second derivative is zero where it should not be: the double backward gives 0 "
     "for {name}, the finite differences of the backward do not (a backward that detaches "
     "part of its computation, or a term left out?)"
-)
-#: A gradient whose largest entry is at most ``u^(2/3)`` times the model's largest is
-#: zero within round-off (a bias before a train-mode batch norm): about first order's
-#: screening tolerance for a zero gradient, ``3ν`` with ``ν ≈ u·|f|/h`` and
-#: ``h ≈ u^(1/3)`` (``gradcheck._compare.zero_within_noise``), relative to the scale.
-ZERO_GRADIENT_POWER = 2 / 3
-ZERO_ROW = (
-    "{out} / *: the gradient of {out} is zero within round-off, so its derivative is "
-    "judged on the largest second derivative seen ({scale:.3g}), as first order judges a "
-    "zero gradient on the model's largest entry: errors above {bound:.3g} (rtol × that) "
-    "are caught"
 )
 #: The finite differences' nonzero test allows this many times their estimated error
 #: (the margin of ``gradcheck._hessian.SYMMETRY_SAFETY``, for the same estimate).
@@ -175,7 +164,7 @@ def second_order(
     g0 = at.value if at.value is not None else backward.grad(backward.point)
     detached = {n: why for n, why in backward.detached.items() if np.any(g0[n] != 0)}
     rows = [_diagnosed(outcome_of(p), backward, detached) for p in report.parameters.values()]
-    rows, zero_notes = _zero_gradient_rows(rows, g0, options.get("rtol"))
+    rows, zero_notes = zero_gradient_rows(rows, g0, options.get("rtol"))
     notes = [DETACHED.format(name=n, how=why) for n, why in detached.items()]
     evaluations = report.evaluations + (at.value is None)
     if report.status != "passed" and report.mode == "directional" and not detached:
@@ -273,71 +262,11 @@ def _finite_double(backward: Backward) -> Callable[[Params, Params], Params]:
     return double
 
 
-def _zero_gradient_rows(
-    rows: list[ParameterOutcome], g0: Params, rtol: float | None
-) -> tuple[list[ParameterOutcome], dict[str, str]]:
-    """The inconclusive blocks of gradients that are zero within round-off, judged on
-    the largest second derivative seen, as first order judges a zero gradient on the
-    model's largest entry (``atol = rtol ×`` it, docs/numerics.md).
-
-    A gradient that is 0 whatever the point (a bias that a train-mode batch norm
-    removes) has a derivative of 0: its analytic and numeric values are both
-    round-off, which the block's own scale cannot resolve. Failed blocks, and those
-    with an error above ``rtol`` (the option, or the dtype's default) times that largest
-    value, stay as they are. Returns the rows and ``{block: note}`` for those judged.
-    """
-    top = max((float(np.max(np.abs(g), initial=0.0)) for g in g0.values()), default=0.0)
-    zero = {
-        n
-        for n, g in g0.items()
-        if float(np.max(np.abs(g), initial=0.0))
-        <= unit_roundoff(g.dtype) ** ZERO_GRADIENT_POWER * top
-    }
-    entries = [e for r in rows for e in r.worst]
-    scale = max((max(abs(e.analytic), abs(e.numeric)) for e in entries), default=0.0)
-    scale = max((abs(e.analytic) for e in entries), default=0.0) or scale
-    out, notes = [], {}
-    for row in rows:
-        block = _split_name(row.name)
-        r = default_rtol(row.dtype, "central") if rtol is None else float(rtol)
-        bound = r * scale
-        if (
-            block is None
-            or block[0] not in zero
-            or row.status != "inconclusive"
-            or row.failed
-            or not bound
-            or not row.max_abs_error <= bound
-        ):
-            out.append(row)
-            continue
-        worst = tuple(
-            dataclasses.replace(e, status="ok") if e.status != "wrong" else e for e in row.worst
-        )
-        out.append(
-            row._replace(
-                status="passed",
-                nonsmooth=0,
-                uncertain=0,
-                worst=worst,
-                detection_bound=r,
-            )
-        )
-        notes[row.name] = ZERO_ROW.format(out=block[0], scale=scale, bound=bound)
-    return out, notes
-
-
-def _split_name(row: str) -> tuple[str, str] | None:
-    """``("input0", "cotangent0")`` for the block ``"input0 / cotangent0"``."""
-    parts = row.split(" / ")
-    return (parts[-2].split(": ")[-1], parts[-1]) if len(parts) >= 2 else None
-
-
 def _diagnosed(
     row: ParameterOutcome, backward: Backward, detached: Mapping[str, str]
 ) -> ParameterOutcome:
     """A failed block's diagnosis in second-order words, where one fits."""
-    block = _split_name(row.name)
+    block = split_name(row.name)
     if row.status != "failed" or block is None:
         return row
     out, against = block
@@ -352,7 +281,7 @@ def _diagnosed(
 
 def _zero_row(row: ParameterOutcome, backward: Backward, text: str) -> ParameterOutcome:
     """A directional block against an input, diagnosed as a zero second derivative."""
-    block = _split_name(row.name)
+    block = split_name(row.name)
     if block is None or block[1] not in backward.inputs or row.status == "passed":
         return row
     return row._replace(diagnosis=Diagnosis("zero", 0.0, text))
