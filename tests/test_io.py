@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import stat
+import struct
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +222,237 @@ class TestLoadNpzDtypes:
         assert load_npz(path, max_bytes=800)["W"].shape == (100,)
         with pytest.raises(GradcheckError, match="member 'W' declares shape"):
             load_npz(path, max_bytes=799)
+
+
+def npy_member(descr: Any, shape: tuple[int, ...], data: bytes) -> bytes:
+    """A ``.npy`` member's bytes whose header declares ``descr`` as written, which
+    ``np.save`` would never write for some of them."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + data
+
+
+class TestRefusalsSayWhatToDo:
+    """Each refusal of a member ends with what the user should do or conclude."""
+
+    def test_object_members_are_refused_saying_what_to_save(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        np.savez(path, W=np.array([{"a": 1}], dtype=object))
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value).endswith(
+            "gradcheck never unpickles (allow_pickle=False); save plain numeric arrays"
+        )
+
+    def test_complex_members_are_refused_saying_what_to_save(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        np.savez(path, W=np.array([1 + 2j]))
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value).endswith(
+            "will not drop the imaginary part: save x.real (or x.imag) if that is what you mean"
+        )
+
+    def test_an_oversized_member_is_called_not_a_parameter_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        np.savez(path, W=np.zeros(100))
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path, max_bytes=799)
+        message = str(info.value)
+        assert "(100 entries, 800 bytes), more than the 799 bytes gradcheck reads" in message
+        assert message.endswith("the file is corrupt or not a parameter file")
+
+
+class TestNumbersWithFieldsAreRefused:
+    """A header may declare a real dtype that also has named fields (``(int32,
+    {fields})``, a union view): its entries are not plain numbers, and loading it would
+    hand the check a structured array."""
+
+    @pytest.mark.parametrize(
+        ("base", "field"),
+        [("<i4", "<i1"), ("<f8", "<i4"), ("<u2", "|u1"), ("|b1", "|b1")],
+        ids=["int32", "float64", "uint16", "bool"],
+    )
+    def test_refused_naming_the_member(self, tmp_path: Path, base: str, field: str) -> None:
+        size = np.dtype(base).itemsize
+        fields = {"names": ["a"], "formats": [field], "offsets": [0], "itemsize": size}
+        path = tmp_path / "p.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("W.npy", npy_member((base, fields), (3,), bytes(3 * size)))
+        with pytest.raises(GradcheckError, match=r"member 'W' holds no numbers \(dtype") as info:
+            load_npz(path)
+        assert str(path) in str(info.value)
+
+
+def stored_member(
+    path: Path, data: bytes, compression: int = zipfile.ZIP_STORED
+) -> zipfile.ZipInfo:
+    """Write ``data`` as the archive's only member ``W.npy``; its record in the archive."""
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        archive.writestr("W.npy", data)
+    with zipfile.ZipFile(path) as archive:
+        return archive.infolist()[0]
+
+
+def record_size(path: Path, size: int) -> None:
+    """Make the archive record ``size`` as its only member's uncompressed size (in its
+    local header and its central directory), as a corrupt or hostile file may."""
+    raw = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = raw.index(signature) + at
+        raw[start : start + 4] = struct.pack("<I", size)
+    path.write_bytes(bytes(raw))
+
+
+class TestRecordedSizes:
+    """A member's header, its recorded size and its compressed size must agree."""
+
+    def test_a_header_declaring_more_than_the_data_names_both_sizes(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        stored_member(path, npy_member("<f8", (4,), bytes(24)))
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value) == (
+            f"parameter file {str(path)!r}: member 'W' declares shape (4,) (32 bytes of data) "
+            "but the archive records 24 bytes: the file is truncated or corrupt"
+        )
+
+    def test_a_stored_member_recording_more_than_it_stores_is_corrupt(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        offset = len(npy_member("|u1", (24,), b""))
+        stored_member(path, npy_member("|u1", (32,), bytes(24)))
+        record_size(path, offset + 32)
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value).endswith(
+            f"member 'W' records {offset + 32} bytes stored in {offset + 24}: the file is corrupt"
+        )
+
+    @pytest.mark.parametrize("beyond", [0, 1])
+    def test_a_deflated_member_may_record_1032_times_its_size_plus_4096(
+        self, tmp_path: Path, beyond: int
+    ) -> None:
+        """At the bound the member is read, and found short; one byte past it the
+        ratio alone refuses it."""
+        path = tmp_path / "p.npz"
+        declared = 100_000
+        for _ in range(10):  # the header's digits change the compressed size: settle it
+            member = npy_member("|u1", (declared + beyond,), bytes(1000))
+            info = stored_member(path, member, zipfile.ZIP_DEFLATED)
+            offset, bound = len(member) - 1000, 1032 * info.compress_size + 4096
+            if offset + declared == bound:
+                break
+            declared = bound - offset
+        assert offset + declared == bound
+        record_size(path, bound + beyond)
+        with pytest.raises(GradcheckError) as error:
+            load_npz(path)
+        if beyond:
+            assert str(error.value).endswith(
+                f"member 'W' records {bound + 1} bytes stored in {info.compress_size}: the "
+                "file is corrupt"
+            )
+        else:
+            assert str(error.value).endswith(f"member 'W' is truncated: 1000 of {declared} bytes")
+
+    @pytest.mark.parametrize("compression", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+    def test_bzip2_and_lzma_members_are_not_held_to_deflates_ratio(
+        self, tmp_path: Path, compression: int
+    ) -> None:
+        """Zeros compress far beyond 1032:1 with bzip2 and LZMA: such a file is sound."""
+        path = tmp_path / "p.npz"
+        buffer = io.BytesIO()
+        np.save(buffer, np.zeros(1_000_000))
+        info = stored_member(path, buffer.getvalue(), compression)
+        assert info.file_size > 1032 * info.compress_size + 4096
+        np.testing.assert_array_equal(load_npz(path)["W"], np.zeros(1_000_000))
+
+
+class TestArchiveMembers:
+    def test_a_folder_entry_is_passed_over(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr(zipfile.ZipInfo("sub/"), b"")
+            archive.writestr("W.npy", npy_member("<f8", (2,), np.array([1.0, 2.0]).tobytes()))
+        arrays = load_npz(path)
+        assert list(arrays) == ["W"]
+        np.testing.assert_array_equal(arrays["W"], [1.0, 2.0])
+
+    def test_a_member_appearing_twice_is_named(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("W.npy", npy_member("<f8", (1,), bytes(8)))
+            with pytest.warns(UserWarning, match="Duplicate name"):
+                archive.writestr("W.npy", npy_member("<f8", (1,), bytes(8)))
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value) == f"parameter file {str(path)!r}: member 'W' appears twice"
+
+    def test_a_member_that_is_not_npy_says_how_to_save_the_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "hello")
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value).endswith(
+            "member 'notes.txt' is not a .npy array (save the file with np.savez)"
+        )
+
+    def test_a_npy_of_format_version_3_is_refused_saying_why(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.zeros(2), version=(3, 0))
+        stored_member(path, buffer.getvalue())
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value).endswith(
+            "member 'W' is a .npy of format version 3.0 (a structured dtype); parameters must "
+            "be plain arrays of real numbers"
+        )
+
+
+class TestNotAnArchive:
+    def test_a_single_npy_array_is_named_as_one(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        np.save(path, np.zeros(3))
+        path = path.with_suffix(".npz.npy")
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value) == (
+            f"{str(path)!r} holds one array (.npy), not an .npz archive: save it with np.savez"
+        )
+
+    @pytest.mark.parametrize("content", [b"", b"\x93NUMP", b"\x93NUMPZ", b"PK\x03\x04"])
+    def test_anything_else_is_called_truncated_corrupt_or_not_an_archive(
+        self, tmp_path: Path, content: bytes
+    ) -> None:
+        path = tmp_path / "p.npz"
+        path.write_bytes(content)
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        message = str(info.value)
+        assert message.startswith(f"cannot read parameter file {str(path)!r}: ")
+        assert message.endswith(
+            "; it is truncated, corrupt or not an .npz archive (save it with np.savez)"
+        )
+
+
+class TestJsonOfNumpyValues:
+    def test_numpy_scalars_and_arrays_are_written_as_numbers_and_null(self, tmp_path: Path) -> None:
+        path = tmp_path / "r.json"
+        data = {
+            "bound": np.float64(1.5),
+            "count": np.int64(3),
+            "nan": np.float32("nan"),
+            "values": np.array([[1.0, np.inf], [-np.inf, 2.5]]),
+            "flags": np.array([True, False]),
+        }
+        write_json_atomic(path, data)
+        assert json.loads(path.read_text()) == {
+            "bound": 1.5,
+            "count": 3,
+            "nan": None,
+            "values": [[1.0, None], [None, 2.5]],
+            "flags": [True, False],
+        }
