@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import secrets
 import stat
 import struct
 import zipfile
@@ -456,3 +457,116 @@ class TestJsonOfNumpyValues:
             "values": [[1.0, None], [None, 2.5]],
             "flags": [True, False],
         }
+
+
+class TestTemporaryNames:
+    def test_a_file_name_near_the_length_limit_is_written(self, tmp_path: Path) -> None:
+        """The temporary beside it adds 18 characters (``.NAME.<12 hex>.tmp``): a
+        237-character name (most file systems allow 255) is written, nothing left over."""
+        path = tmp_path / ("r" * 232 + ".json")
+        write_json_atomic(path, {"a": 1})
+        assert json.loads(path.read_text()) == {"a": 1}
+        assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+    def test_a_temporary_name_already_taken_is_passed_over_and_left_alone(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Another writer's temporary (the same random name) is neither reused nor removed."""
+        names = iter(["a" * 12, "b" * 12])
+        monkeypatch.setattr(secrets, "token_hex", lambda n: next(names))
+        taken = tmp_path / f".r.json.{'a' * 12}.tmp"
+        taken.write_text("another writer's")
+        write_json_atomic(tmp_path / "r.json", {"a": 1})
+        assert json.loads((tmp_path / "r.json").read_text()) == {"a": 1}
+        assert taken.read_text() == "another writer's"
+        assert sorted(p.name for p in tmp_path.iterdir()) == [taken.name, "r.json"]
+
+
+class TestWriteMessagesAndText:
+    """What write_json_atomic and write_atomic write, and the words of each failure."""
+
+    def test_the_json_text_is_indented_by_two_and_ends_with_a_newline(self, tmp_path: Path) -> None:
+        path = tmp_path / "r.json"
+        write_json_atomic(path, {"a": 1, "b": [1.5, float("nan")]})
+        assert path.read_bytes() == b'{\n  "a": 1,\n  "b": [\n    1.5,\n    null\n  ]\n}\n'
+
+    @pytest.mark.parametrize("key", [float("nan"), float("inf"), -float("inf")])
+    def test_a_non_finite_key_is_refused_and_nothing_written(
+        self, tmp_path: Path, key: float
+    ) -> None:
+        path = tmp_path / "r.json"
+        with pytest.raises(GradcheckError) as info:
+            write_json_atomic(path, {key: 1})
+        assert str(info.value) == (
+            f"cannot write {str(path)!r}: Out of range float values are not JSON compliant: {key!r}"
+        )
+        assert os.listdir(tmp_path) == []
+
+    def test_unserialisable_data_names_the_file_and_the_type(self, tmp_path: Path) -> None:
+        path = tmp_path / "r.json"
+        with pytest.raises(GradcheckError) as info:
+            write_json_atomic(path, {"bad": object()})
+        assert str(info.value) == (
+            f"cannot write {str(path)!r}: Object of type object is not JSON serializable"
+        )
+
+    @pytest.mark.parametrize(("what", "named"), [("", ""), ("picture", "picture ")])
+    def test_a_missing_folder_names_the_file_and_asks_about_the_folder(
+        self, tmp_path: Path, what: str, named: str
+    ) -> None:
+        path = tmp_path / "nope" / "r.png"
+        with pytest.raises(GradcheckError) as info:
+            write_atomic(path, lambda handle: handle.write(b"x"), what=what)
+        assert str(info.value) == (
+            f"cannot write {named}{str(path)!r}: No such file or directory (does the folder exist?)"
+        )
+
+    def test_a_path_through_a_file_is_refused_with_the_systems_reason(self, tmp_path: Path) -> None:
+        (tmp_path / "file.txt").write_text("x")
+        path = tmp_path / "file.txt" / "r.json"
+        with pytest.raises(GradcheckError) as info:
+            write_json_atomic(path, {})
+        assert str(info.value) == f"cannot write {str(path)!r}: Not a directory"
+
+    def test_an_os_error_of_the_writer_names_the_file(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.bin"
+
+        def full(handle: IO[bytes]) -> None:
+            raise OSError("disk full")
+
+        with pytest.raises(GradcheckError) as info:
+            write_atomic(path, full, what="picture")
+        assert str(info.value) == f"cannot write picture {str(path)!r}: disk full"
+        assert os.listdir(tmp_path) == []
+
+    def test_the_writers_own_error_reaches_the_user_when_the_temporary_is_gone(
+        self, tmp_path: Path
+    ) -> None:
+        def vanishing(handle: IO[bytes]) -> None:
+            for temporary in tmp_path.glob(".*.tmp"):
+                temporary.unlink()
+            raise ValueError("renderer failed")
+
+        with pytest.raises(ValueError, match="renderer failed"):
+            write_atomic(tmp_path / "p.bin", vanishing)
+        assert os.listdir(tmp_path) == []
+
+
+class TestUnreadableParameterFiles:
+    def test_a_folder_is_named_with_the_systems_reason(self, tmp_path: Path) -> None:
+        with pytest.raises(GradcheckError) as info:
+            load_npz(tmp_path)
+        assert str(info.value) == (
+            f"cannot read parameter file {str(tmp_path)!r}: [Errno 21] Is a directory: "
+            f"{str(tmp_path)!r} (save it with np.savez)"
+        )
+
+    def test_a_file_that_is_not_a_zip_gives_zipfiles_reason(self, tmp_path: Path) -> None:
+        path = tmp_path / "p.npz"
+        path.write_bytes(b"")
+        with pytest.raises(GradcheckError) as info:
+            load_npz(path)
+        assert str(info.value) == (
+            f"cannot read parameter file {str(path)!r}: File is not a zip file; it is "
+            "truncated, corrupt or not an .npz archive (save it with np.savez)"
+        )
