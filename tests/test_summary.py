@@ -810,3 +810,50 @@ class TestNonFiniteGradient:
         code = cli.main(["run", f"{path}:problem"], out=out, err=err)
         assert code == 1, err.getvalue()
         assert "not finite at x[0] (nan)" in out.getvalue()
+
+
+class TestValuesTooCoarseToResolve:
+    """Entries whose gradient and differences are exactly 0 while the cost's values are
+    too coarse at the steps (a finite resolution, the cost not flat there) are named
+    with the gradient they could not show, and left out of the noise sentence."""
+
+    @staticmethod
+    def _notes(status: list[str], flat: list[bool], resolution: list[float]) -> list[str]:
+        a = np.zeros(len(status))
+        c = comparison(a, a, np.full(len(status), 1e-9), status)
+        c = dataclasses.replace(c, flat=np.array(flat), resolution=np.array(resolution))
+        return list(summarise([("x", a.copy(), c, np.arange(a.size))], [a], 0.0).notes)
+
+    @pytest.mark.parametrize("resolution", [1e-8, 3.5e-12, 2.0])
+    def test_one_entry_is_named_with_its_resolution(self, resolution: float) -> None:
+        notes = self._notes(["uncertain", "ok"], [False, False], [resolution, np.nan])
+        assert notes == [
+            "x: 1 entries could not be resolved: the gradient and the differences are "
+            "exactly 0 there, but the cost's values are too coarse at the steps to show a "
+            f"gradient below {resolution:.2g}"
+        ]
+
+    def test_the_largest_resolution_of_the_coarse_entries_is_the_bound(self) -> None:
+        status = ["uncertain", "uncertain", "uncertain", "ok"]
+        (note,) = self._notes(status, [False] * 4, [1e-8, 4e-6, 2e-7, 9.0])
+        assert note.startswith("x: 3 entries could not be resolved: the gradient and ")
+        assert note.endswith("too coarse at the steps to show a gradient below 4e-06")
+
+    def test_each_kind_of_unresolved_entry_is_counted_once(self) -> None:
+        """A coarse entry, a flat one and two the noise swamps: three notes, 1 + 1 + 2."""
+        status = ["uncertain"] * 4 + ["ok"]
+        flat = [False, True, False, False, False]
+        resolution = [1e-8, 1e-8, np.nan, np.nan, 1e-8]
+        notes = self._notes(status, flat, resolution)
+        assert len(notes) == 3
+        assert notes[0].startswith("x: 1 entries could not be resolved: the gradient and ")
+        assert " at every step for 1 entries, " in notes[1]
+        assert notes[2] == (
+            "x: 2 entries could not be resolved: the cost's noise (0) or curvature swamps "
+            "the finite differences there"
+        )
+
+    @pytest.mark.parametrize("status", ["ok", "wrong", "nonsmooth"])
+    def test_a_judged_entry_with_a_resolution_is_not_named(self, status: str) -> None:
+        notes = self._notes([status, "ok"], [False, False], [1e-8, 1e-8])
+        assert not any("could not be resolved" in m for m in notes), notes
