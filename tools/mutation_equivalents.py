@@ -47,7 +47,45 @@ _C_NEVER_ZERO = (
     "reached with c = 0"
 )
 
+_ZIP_STOPS_AT_THE_RECORDED_SIZE = (
+    "_check_header has made the header's data end exactly at the member's recorded size, "
+    "and zipfile ends a member there and checks its CRC the moment it reaches it: "
+    "read(nbytes), read() and a last read of 0, 1 or 2 bytes return the same data and "
+    "raise the same errors (a flipped CRC, a stream longer than recorded: checked)"
+)
+_ONLY_THE_NPY_MAGIC_COUNTS = (
+    "the magic read when the file cannot be opened a second time (b'' → None or "
+    "b'XXXX'): the only use of magic is == the 6-byte .npy magic, which none of them is, "
+    "so the message is the same"
+)
+
+_O_BINARY_IS_WINDOWS_ONLY = (
+    "the object, name or default in getattr(os, 'O_BINARY', 0): os.O_BINARY exists on Windows "
+    "only, so on POSIX, where this suite runs, every version ORs in 0 (or 1, which "
+    "O_WRONLY already is) and opens the temporary alike"
+)
+
 EQUIVALENT: dict[str, str] = {
+    "gradcheck._io.x_write_json_atomic__mutmut_5": (
+        "allow_nan=None instead of False: json reads the flag by its truth (`if not "
+        "allow_nan`), and None is false: a non-finite key is refused alike (checked)"
+    ),
+    "gradcheck._io.x_write_json_atomic__mutmut_23": (
+        "encode('UTF-8') instead of 'utf-8': codec names are case-insensitive, the same codec"
+    ),
+    "gradcheck._io.x__temporary__mutmut_12": _O_BINARY_IS_WINDOWS_ONLY,
+    "gradcheck._io.x__temporary__mutmut_6": _O_BINARY_IS_WINDOWS_ONLY,
+    "gradcheck._io.x__temporary__mutmut_13": _O_BINARY_IS_WINDOWS_ONLY,
+    "gradcheck._io.x__temporary__mutmut_14": _O_BINARY_IS_WINDOWS_ONLY,
+    "gradcheck._io.x__check_header__mutmut_22": (
+        "'US' → 'XXUSXX' in `dtype.kind in ...`: a dtype's kind is one character and no "
+        "NumPy kind is 'X', so the test is true for the same kinds, U and S"
+    ),
+    "gradcheck._io.x__not_an_archive__mutmut_10": _ONLY_THE_NPY_MAGIC_COUNTS,
+    "gradcheck._io.x__not_an_archive__mutmut_11": _ONLY_THE_NPY_MAGIC_COUNTS,
+    "gradcheck._io.x__read_member__mutmut_17": _ZIP_STOPS_AT_THE_RECORDED_SIZE,
+    "gradcheck._io.x__read_member__mutmut_18": _ZIP_STOPS_AT_THE_RECORDED_SIZE,
+    "gradcheck._io.x__read_member__mutmut_19": _ZIP_STOPS_AT_THE_RECORDED_SIZE,
     "gradcheck._diagnose.x__labels__mutmut_1": (
         "the default of pair False → True: the only caller (_scattered) always passes pair"
     ),
