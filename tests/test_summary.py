@@ -20,12 +20,15 @@ import gradcheck
 from gradcheck import _compare as cmp
 from gradcheck import cli
 from gradcheck._build import build_report
+from gradcheck._inputs import NonFiniteEntry
 from gradcheck._summary import (
     NO_BOUND,
     RANK,
     WORST,
     ZERO_GRADIENT,
     inconclusive,
+    mark_non_finite,
+    non_finite_failed,
     overall_status,
     parameter_status,
     rank,
@@ -857,3 +860,75 @@ class TestValuesTooCoarseToResolve:
     def test_a_judged_entry_with_a_resolution_is_not_named(self, status: str) -> None:
         notes = self._notes([status, "ok"], [False, False], [1e-8, 1e-8])
         assert not any("could not be resolved" in m for m in notes), notes
+
+
+def _non_finite(name: str, flats: list[int], value: float = math.nan) -> list[NonFiniteEntry]:
+    """Non-finite entries of a (2, 4) parameter ``name`` at the flat indices ``flats``."""
+    return [NonFiniteEntry(name, (k // 4, k % 4), k, value) for k in flats]
+
+
+class TestNonFiniteFailed:
+    """How a gradient with NaN or infinite entries fails its parameters, and the note."""
+
+    @staticmethod
+    def _outcome(failed: int = 3) -> Any:
+        outcome = inconclusive(["W", "b"], [np.zeros((2, 4)), np.zeros(4)], "why")
+        params = tuple(p._replace(failed=failed) for p in outcome.parameters)
+        return outcome._replace(parameters=params)
+
+    def test_no_entries_leave_the_outcome_as_it_is(self) -> None:
+        outcome = self._outcome()
+        assert non_finite_failed(outcome, [], 1.0, counted=False) is outcome
+
+    @pytest.mark.parametrize(("counted", "failed"), [(True, 3), (False, 5)])
+    def test_only_the_parameter_with_them_fails_and_they_are_counted_once(
+        self, counted: bool, failed: int
+    ) -> None:
+        out = non_finite_failed(self._outcome(), _non_finite("W", [0, 5]), 0.5, counted=counted)
+        w, b = out.parameters
+        assert (w.status, w.failed) == ("failed", failed)
+        assert (b.status, b.failed) == ("inconclusive", 3)
+        assert out.status == "failed"
+
+    @pytest.mark.parametrize(
+        ("value", "shown"), [(math.nan, "nan"), (math.inf, "inf"), (-math.inf, "-inf")]
+    )
+    def test_the_note_names_each_entry_and_the_finite_cost_and_comes_first(
+        self, value: float, shown: str
+    ) -> None:
+        out = non_finite_failed(self._outcome(), _non_finite("W", [0, 5], value), 0.5, counted=True)
+        assert out.notes == (
+            f"W: the gradient is not finite at W[0, 0] ({shown}), W[1, 1] ({shown}), where "
+            "the cost is finite (0.5): a wrong gradient (a NaN from a branch not taken, as "
+            "in where(x > 0, sqrt(x), 0), back-propagates: compute that branch on safe "
+            "inputs)",
+            "why",
+        )
+
+    @pytest.mark.parametrize(("count", "more"), [(5, ""), (6, " and 1 more"), (8, " and 3 more")])
+    def test_five_entries_are_named_then_how_many_more(self, count: int, more: str) -> None:
+        entries = _non_finite("W", list(range(count)))
+        out = non_finite_failed(self._outcome(), entries, 1.0, counted=True)
+        named = ", ".join(f"W[{k // 4}, {k % 4}] (nan)" for k in range(5))
+        assert out.notes[0].startswith(f"W: the gradient is not finite at {named}{more}, where")
+
+    def test_each_parameter_gets_its_own_note_in_the_parameters_order(self) -> None:
+        entries = [*_non_finite("b", [2]), *_non_finite("W", [7])]
+        out = non_finite_failed(self._outcome(), entries, 1234567.891, counted=False)
+        assert [p.status for p in out.parameters] == ["failed", "failed"]
+        assert [p.failed for p in out.parameters] == [4, 4]
+        assert [n.split(":")[0] for n in out.notes] == ["W", "b", "why"]
+        assert "where the cost is finite (1.23457e+06)" in out.notes[0]
+
+
+class TestMarkNonFinite:
+    def test_only_the_checked_non_finite_entries_of_that_parameter_become_wrong(self) -> None:
+        a = np.ones(3)
+        c = comparison(a, a.copy(), np.full(3, 1e-9), ["ok", "uncertain", "ok"])
+        other = comparison(a, a.copy(), np.full(3, 1e-9), ["ok", "ok", "ok"])
+        results = [("W", a, c, np.array([0, 2, 5])), ("b", a, other, np.array([0, 2, 5]))]
+        marked = mark_non_finite(results, _non_finite("W", [2, 7]))
+        assert list(marked[0][2].status) == ["ok", "wrong", "ok"]
+        assert list(marked[1][2].status) == ["ok", "ok", "ok"]
+        assert list(c.status) == ["ok", "uncertain", "ok"]  # the input is not changed
+        assert [r[0] for r in marked] == ["W", "b"] and marked[1][2] is other
