@@ -37,6 +37,23 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
+**This stop's runs** (2026-11-27, the same machine under a load of 8 to 10).
+``python tools/mutate.py _io`` ran the other 244 ``_io`` mutants on that test map. Its
+``_io`` entries still held (``_io.py`` had not changed since; the tests had, so the 84
+mapped tests ran once without a mutant first, 50 s); a test added since is not in the
+map, but the mirror file runs whole. 143 ran in 1890 s before the run was stopped: a
+killed mutant took 3 to 13 s, a survivor's second stage 30 to 130 s. The 27 survivors
+a test could tell apart got tests in ``tests/test_io.py``; with their results reset,
+the rerun (128 mutants, 961 s) killed all 27 and the rest; the 12 left are
+equivalent. ``python tools/mutate.py _summary --first-stage-only`` ran the 128
+``_summary`` mutants of the functions changed or added since its last score
+(``_messages``, ``non_finite_failed``, ``mark_non_finite``; the map has no ``_summary``
+entries, and making them is the whole suite once, an hour here): 1515 s, 11.8 s a
+mutant. Of the 15 the mirror file passed in ``_messages``, 14 (a new note no test read)
+got tests, and ``tools/mutate_direct.py _summary --first-stage-only --only …`` then
+killed all 14 (171 s); the 15th (a default every caller overrides) and two in
+``non_finite_failed`` are equivalent.
+
 **The property tests' examples** do not depend on what is collected:
 ``python tools/property_examples.py`` hashes every example each property test draws
 (its hypothesis choice sequence) with the whole suite collected, with its file alone
