@@ -167,10 +167,20 @@ class TestModels:
         report = gt.check_module(_mlp().eval(), _mlp_loss)
         assert report.passed and report.options["vectorised"] is False
 
-    def test_falls_back_to_model_dtype_when_float64_copy_fails(self) -> None:
-        v = torch.ones(4)  # float32 on purpose: torch.mv refuses to mix dtypes
+    def test_a_float32_tensor_in_the_loss_is_float64_in_the_copy(self) -> None:
+        v = torch.ones(4)  # float32: torch.mv refuses to mix dtypes, unless widened (G1)
         model = nn.Linear(4, 3)
         report = gt.check_module(model, lambda m: torch.mv(m.weight, v).pow(2).sum())
+        assert report.options["route"] == "float64", str(report)
+        assert report.status == "passed", str(report)
+
+    def test_falls_back_to_model_dtype_when_float64_copy_fails(self) -> None:
+        def loss(m: nn.Module) -> torch.Tensor:
+            if m.weight.dtype != torch.float32:
+                raise TypeError("this loss runs in float32 only")
+            return m.weight.pow(2).sum()
+
+        report = gt.check_module(nn.Linear(4, 3), loss)
         assert report.options["precision"] == "model"
         assert any("float64 copy could not be used" in msg for msg in report.messages)
         assert report.status == "passed", str(report)

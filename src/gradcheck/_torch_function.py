@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
@@ -39,6 +40,7 @@ from gradcheck._torch_cast import as_float64, dense, dtype_name
 from gradcheck._torch_jvp import fold, jvp
 from gradcheck._torch_rng import SeededRng, forked
 from gradcheck._torch_state import Forward, Numeric
+from gradcheck._torch_widen import Widen
 
 __all__ = [
     "Function",
@@ -367,7 +369,8 @@ class Function:
                 fixed = as_float64(fixed)
 
             def outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
-                return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
+                with Widen() if precision == "float64" else nullcontext():  # attack25 G1
+                    return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
                 return fold(outputs(ts)[0], w64)

@@ -73,6 +73,7 @@ from gradcheck._torch_order2 import function_order2, module_order2
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_state import Loss, Numeric, preserved, tensor_hooks, with_hooks
+from gradcheck._torch_widen import Widen
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -259,7 +260,8 @@ def check_module(
                 with_hooks(ts, hooks)
                 fresh = {n: b.clone() for n, b in bufs.items()}
                 swapped = {f"inner.{n}": t for n, t in ts.items()}
-                return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
+                with Widen() if float64 else nullcontext():  # a float32 target (G1)
+                    return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
 
             return Numeric(call, tensors, float64).side("a float64 copy")
 
