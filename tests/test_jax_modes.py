@@ -13,7 +13,7 @@ import pytest
 import gradcheck.jax as gj
 from gradcheck import GradcheckError
 from gradcheck._adapters import NoForward
-from gradcheck._jax_modes import reverse_error, without_reverse
+from gradcheck._jax_modes import ForwardOnly, reverse_error, without_reverse
 
 DTYPES = [np.float64, np.float32]
 
@@ -132,3 +132,12 @@ class TestHelpers:
 
         with pytest.raises(GradcheckError, match=r"^modes=\('rev',\) asks for reverse mode"):
             without_reverse(("rev",), "ValueError: no transpose", forward)
+
+    @pytest.mark.parametrize("wanted", [None, ("fwd",)])
+    def test_forward_only_is_a_typed_record(self, wanted: Any) -> None:
+        chosen = without_reverse(wanted, "ValueError: no transpose", lambda: None)
+        assert isinstance(chosen, ForwardOnly) and chosen.modes == ("fwd",)
+        if wanted is None:
+            assert len(chosen.notes) == 1 and "ValueError: no transpose" in chosen.notes[0]
+        else:
+            assert chosen.notes == []  # asked for: nothing to explain

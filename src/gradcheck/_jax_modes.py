@@ -12,7 +12,7 @@ torch adapter does for a function torch cannot run under forward AD (attack23 D4
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from gradcheck._adapters import Mode, NoForward
 from gradcheck._errors import GradcheckError
@@ -21,6 +21,7 @@ __all__ = [
     "FORWARD_REMEDY",
     "NO_REVERSE",
     "REVERSIBLE",
+    "ForwardOnly",
     "no_reverse",
     "reverse_error",
     "without_reverse",
@@ -50,9 +51,17 @@ def reverse_error(pullback: Callable[[], Any]) -> str | None:
     return None
 
 
+class ForwardOnly(NamedTuple):
+    """What :func:`without_reverse` chose: the modes to check (forward only) and the
+    report's notes saying why (none where ``modes=("fwd",)`` was asked for)."""
+
+    modes: tuple[Mode, ...]
+    notes: list[str]
+
+
 def without_reverse(
     wanted: tuple[Mode, ...] | None, why: str, forward: Callable[[], NoForward | None]
-) -> tuple[tuple[Mode, ...], list[str]]:
+) -> ForwardOnly:
     """The modes to check where JAX cannot run reverse mode, forward mode only, and
     the report's note saying why.
 
@@ -76,4 +85,4 @@ def without_reverse(
             f"{probe.error.rstrip('.')}"
         )
     note = f"reverse mode not checked: {cause} (modes defaults to what fn supports: ('fwd',))"
-    return ("fwd",), [] if wanted else [note]
+    return ForwardOnly(("fwd",), [] if wanted else [note])
