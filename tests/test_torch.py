@@ -588,6 +588,20 @@ class TestUsageErrors:
         with pytest.raises(GradcheckError, match=r"'weight' is on the meta device.*materialise"):
             gt.check_module(m, lambda m: m(X.to("meta")).sum())
 
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_inference_mode_parameters(self, dtype: torch.dtype) -> None:
+        with torch.inference_mode():
+            m = nn.Linear(4, 3, dtype=dtype)
+        with pytest.raises(GradcheckError, match=r"'weight' is an inference tensor.*outside"):
+            gt.check_module(m, lambda m: m(X.to(dtype)).sum())
+
+    def test_inference_mode_buffer(self) -> None:
+        m = nn.BatchNorm1d(4).eval()
+        with torch.inference_mode():
+            m.register_buffer("running_mean", torch.zeros(4))
+        with pytest.raises(GradcheckError, match=r"buffer 'running_mean' is an inference"):
+            gt.check_module(m, lambda m: m(X).sum())
+
     def test_meta_device_input(self) -> None:
         x = torch.empty(3, device="meta", requires_grad=True)
         with pytest.raises(GradcheckError, match="'input0' is on the meta device"):
