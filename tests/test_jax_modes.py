@@ -92,6 +92,14 @@ class TestFunctionJaxCannotReverse:
             gj.check_function(_newton_sqrt(), jnp.array([2.0, 3.0]), modes=modes)
         assert "lax.while_loop" in str(err.value) and "modes=('fwd',)" in str(err.value)
 
+    @pytest.mark.parametrize("fn", [_newton_sqrt(), _converged_sqrt])
+    def test_order_2_names_jax_and_the_remedy_not_fn(self, fn: Any) -> None:
+        with pytest.raises(GradcheckError, match=r"^order=2 differentiates fn's VJP") as err:
+            gj.check_function(fn, jnp.array([2.0, 3.0]), order=2)
+        text = str(err.value)
+        assert "JAX cannot differentiate fn in reverse mode" in text and "lax.scan" in text
+        assert "modes=('fwd',)" in text and "fn raised" not in text
+
     @pytest.mark.parametrize("params", [jnp.array([2.0, 3.0]), {"a": jnp.array([1.5])}])
     def test_check_needs_jax_grad_and_names_the_remedy(self, params: Any) -> None:
         sqrt = _newton_sqrt()

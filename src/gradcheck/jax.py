@@ -256,6 +256,19 @@ def _run(
     )
 
 
+def _no_order2(exc: BaseException) -> str:
+    """The error for ``order=2`` of a function JAX cannot reverse (a ``lax.while_loop``):
+    the second-order check differentiates its VJP, and the first message blamed fn."""
+    lines = str(exc).splitlines()
+    why = next((line for line in lines if no_reverse(ValueError(line))), str(exc))
+    why = why.removeprefix("fn raised ").split(" (at the parameters given)")[0]
+    return (
+        "order=2 differentiates fn's VJP, but JAX cannot differentiate fn in reverse mode "
+        f"({why.rstrip('.')}); order=1 with modes=('fwd',) checks its first derivative, "
+        f"and for the second order {REVERSIBLE}"
+    )
+
+
 def _real_order2(names: list[str], leaves: list[Any]) -> None:
     """Refuse ``order=2`` with complex parameters (attack23 D7): the second-order check
     in ``gradcheck._jax_order2`` is real-only, and ran at the real parts."""
@@ -388,7 +401,12 @@ def check_function(
         given = arguments(args)
         _real_order2(given.names, given.leaves)
         first = partial(check_function, fn, *args, precision=precision, modes=modes, **options)
-        return function_order2(first, fn, args, precision, dict(options))
+        try:
+            return function_order2(first, fn, args, precision, dict(options))
+        except GradcheckError as exc:
+            if not no_reverse(exc):
+                raise
+            raise GradcheckError(_no_order2(exc)) from None
     given = arguments(args)
     names, leaves = given.names, given.leaves
     require_entries({n: int(np.size(x)) for n, x in zip(names, leaves)})
