@@ -499,3 +499,25 @@ class TestComplexOrder2:
         with pytest.raises(GradcheckError, match=r"complex parameters in gradcheck.jax yet \(z\)"):
             gj.check(cost, params, order=2)
         assert gj.check(cost, params).status == "passed"  # order=1 checks them
+
+
+def _cos(x: Any, y: Any) -> Any:
+    """Cosine similarity along the last axis, in jnp (attack25 g04_jax_cos0d.py)."""
+    n = jnp.maximum(jnp.sqrt(jnp.sum(x * x, -1) * jnp.sum(y * y, -1)), 1e-8)
+    return jnp.sum(x * y, -1) / n
+
+
+class TestConsistencyAtAConstantOutput:
+    """attack25 G3, attack24 F2's JAX twin: cosine similarity of (n, 1) inputs is ±1,
+    its derivative 0; the jvp gives 0, the VJP round-off, and the rule comparison failed
+    with an allowance of 1e-21. The floor torch has (``_adapters.magnitudes``) applies."""
+
+    @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.parametrize("shape", [(4, 1), (1,)])
+    def test_cosine_similarity_rules_agree(self, seed: int, shape: tuple[int, ...]) -> None:
+        r = np.random.default_rng(seed)
+        a, b = (np.asarray(r.standard_normal(shape)) for _ in range(2))
+        with jax.enable_x64(True):
+            report = gj.check_function(_cos, jnp.asarray(a), jnp.asarray(b))
+        assert report.status != "failed", str(report)
+        assert report.parameters["consistency: jvp vs vjp"].status == "passed"

@@ -27,6 +27,7 @@ from gradcheck._adapters import (
     Run,
     consistency,
     fair_share,
+    magnitudes,
     retry_failed,
     run_name,
 )
@@ -35,7 +36,6 @@ from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
 from gradcheck._frameworks import Analytic, Side, check_adapted
 from gradcheck._jacdir import random_steps
-from gradcheck._numerics import entry_scale
 from gradcheck._torch_cast import as_float64, dense, dtype_name
 from gradcheck._torch_jvp import fold, jvp
 from gradcheck._torch_rng import SeededRng, forked
@@ -199,13 +199,9 @@ def _agree(
 
 
 def _magnitudes(inputs: list[torch.Tensor], outs: list[torch.Tensor]) -> Magnitudes | None:
-    """The consistency floor's values and scales (real tensors only; None otherwise)."""
-    if any(t.is_complex() for t in [*inputs, *outs]):
-        return None
-    flat = [t.detach().cpu().double().numpy().reshape(-1) for t in (*inputs, *outs)]
-    scales = [entry_scale(x) for x in flat[: len(inputs)]]
-    values = np.concatenate(flat[len(inputs) :]) if outs else np.zeros(0)
-    return Magnitudes(np.abs(values), np.concatenate(scales) if scales else np.zeros(0))
+    """The consistency floor's values and scales (``gradcheck._adapters.magnitudes``)."""
+    arrays = [t.detach().cpu().resolve_conj().numpy() for t in (*inputs, *outs)]
+    return magnitudes(arrays[: len(inputs)], arrays[len(inputs) :])
 
 
 def real_views(inputs: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor]) -> RealViews:

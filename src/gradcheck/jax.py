@@ -53,6 +53,7 @@ from gradcheck._adapters import (
     consistency,
     fair_share,
     linearity,
+    magnitudes,
     require_entries,
     retry_failed,
     run_name,
@@ -437,7 +438,10 @@ def check_function(
             linear = linearity(views.jvp(f.jvp), forward, ws, shapes, roundoff, f.seed)
         if len(chosen) == 2:
             dims = (shapes, views.shapes([tuple(o.shape) for o in outs], views.outputs))
-            agreement = consistency(views.jvp(f.jvp), views.vjp(f.vjp), *dims, roundoff, f.seed)
+            floor = magnitudes(leaves, outs)  # the round-off floor torch's has (G3)
+            agreement = consistency(
+                views.jvp(f.jvp), views.vjp(f.vjp), *dims, roundoff, f.seed, floor
+            )
             if agreement.wrong and roundoff > _eps(np.float64):
                 wide = _agreement_x64(
                     partial(_Function, outputs, names), leaves, views, dims, f.seed, rng
@@ -470,7 +474,10 @@ def _agreement_x64(
         with jax.enable_x64(True):
             wide = [jnp.asarray(x, dtype=np.result_type(x.dtype, np.float64)) for x in leaves]
             f = make(wide, seed, rng)
-            return consistency(views.jvp(f.jvp), views.vjp(f.vjp), *dims, _eps(np.float64), seed)
+            floor = magnitudes(wide, [f.outs[k] for k in f.floating])
+            return consistency(
+                views.jvp(f.jvp), views.vjp(f.vjp), *dims, _eps(np.float64), seed, floor
+            )
     except Exception as exc:  # no float64 copy (float32 constants inside fn)
         low = max((x.dtype for x in leaves), key=_eps)
         return retry_failed(exc, str(low))
