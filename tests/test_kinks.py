@@ -324,6 +324,34 @@ class TestNoiseProbe:
         assert _kinks.table_noise(table) == 0.0
         assert calls == [1.0, 1.0 / _kinks.SHRINK]
 
+    def test_tables_below_the_costs_resolution_are_not_used(self) -> None:
+        # attack25 G10: a deterministic staircase (steps of q = 1) read at 1, 1/64 and
+        # 1/64²: the two wider tables move by 94 and 1.5 steps of q per point, the
+        # narrowest sits on one step and once read 0 noise, failing right entries
+        calls: list[float] = []
+        tables = {
+            1.0: [282.0, 187, 93, 0, -95, -193, -285],
+            1.0 / _kinks.SHRINK: [4.0, 3, 1, 0, -1, -2, -3],
+        }
+
+        def table(shrink: float) -> Array:
+            calls.append(shrink)
+            return np.array(tables.get(shrink, [1.0, 0, 0, 0, 0, 0, 0]))
+
+        expected = gradcheck._numerics.noise_from_table(np.array(tables[1.0 / _kinks.SHRINK]))
+        assert _kinks.table_noise(table) == pytest.approx(expected)
+        assert expected > 0.2  # a fifth of the staircase's step
+        assert calls == [1.0, 1.0 / _kinks.SHRINK, 1.0 / _kinks.SHRINK**2]
+
+    @pytest.mark.parametrize("scale", [1.0, 1e-17, 1e12])
+    def test_below_resolution(self, scale: float) -> None:
+        wide = scale * np.array([3.0, 2, 1, 0, -1, -2, -3])
+        smooth = wide / _kinks.SHRINK
+        assert not _kinks.below_resolution(wide, smooth)
+        assert not _kinks.below_resolution(wide, 1.9 * smooth)  # curvature, noise
+        assert _kinks.below_resolution(wide, 2.1 * smooth)
+        assert _kinks.below_resolution(wide, scale * np.array([1.0, 1, 1, 1, 0, 0, 0]))
+
     def test_pure_noise_is_unchanged(self) -> None:
         rng = np.random.default_rng(1)
         values = 1e-10 * rng.standard_normal(7) + np.arange(7.0)

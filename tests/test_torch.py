@@ -232,6 +232,34 @@ class TestPlantedMistakes:
             gt.check_module(_mlp(), bad)
 
 
+def _confident_classifier(seed: int) -> tuple[nn.Module, Any]:
+    """attack25 G10: a right float64 Linear–Tanh–Dropout–Linear classifier in train mode
+    at logit margin 16: its cross-entropy (4e-7) is ``log(1 + ε)`` with ``1 + ε``
+    rounded to ``ulp(1)``, a deterministic staircase with steps of 1.4e-17."""
+    torch.manual_seed(seed)
+    x, y = torch.randn(16, 6).double(), torch.randint(0, 4, (16,))
+    lift = 16.0 * F.one_hot(y, 4).double()
+    body = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Dropout(0.2), nn.Linear(8, 4))
+    m = body.double().train()
+    return m, lambda m: F.cross_entropy(m(x) + lift, y)
+
+
+class TestStaircaseCost:
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_right_gradient_is_not_failed(self, seed: int) -> None:
+        m, loss = _confident_classifier(seed)
+        report = gt.check_module(m, loss)
+        assert report.status != "failed", report  # seed 0 failed 3.weight, 3.bias
+        assert report.noise > 1e-18  # the staircase's, not u·|J| = 9e-23
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize(("name", "factor"), [("3.weight", 1.01), ("0.bias", -1.0)])
+    def test_planted_mistakes_still_fail(self, seed: int, name: str, factor: float) -> None:
+        m, loss = _confident_classifier(seed)
+        dict(m.named_parameters())[name].register_hook(lambda g: g * factor)
+        assert name in gt.check_module(m, loss).failed_parameters
+
+
 class TestNothingLost:
     def test_state_is_bit_exact_after_a_check(self) -> None:
         m = _mlp()

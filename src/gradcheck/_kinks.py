@@ -51,7 +51,11 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    ``0..3``; third differences, variance ``C(6, 3)·σ² = 20σ²``) smooth: when the whole
    is ``KINKED`` times rougher, the halves' estimate is used. One half ``KINKED``
    times rougher than the other holds a kink: the table is measured again ``SHRINK``
-   times narrower, up to ``NARROWER`` times, and the smallest estimate is kept.
+   times narrower, up to ``NARROWER`` times, and the smallest estimate is kept. A
+   narrower table whose values span more than ``RESOLUTION`` times what the wider
+   table's steepest secant allows is below the cost's resolution (a staircase, e.g.
+   ``log(1 + ε)`` with ``ε ≈ 1e-7`` rounding ``1 + ε`` to ``ulp(1)``, attack25 G10):
+   its estimate, and every narrower one, is not used.
 """
 
 from __future__ import annotations
@@ -67,10 +71,12 @@ __all__ = [
     "LEVELS",
     "OFFSET_NOISE",
     "RAN",
+    "RESOLUTION",
     "SCREEN",
     "ZOOM",
     "Sites",
     "across_zero",
+    "below_resolution",
     "exact_steps",
     "locate",
     "messages",
@@ -95,6 +101,13 @@ JUMP_NOISE = 8.0
 #: cost keeps half) is a kink between ``h/2`` and ``h`` from θ: only the outer steps
 #: reach it. Its offset is taken as ``h``, so the smaller steps are ``h/ZOOM``.
 BEYOND = 0.25
+#: A narrower table whose values span more than this many times what the wider
+#: table's steepest secant allows over its width (a continuous cost's values near θ
+#: move no faster than its secants around θ, up to curvature and noise) jumps by more
+#: than the cost resolves: it is below the cost's resolution, a staircase that a
+#: deterministic cost repeats exactly (attack25 G10: steps of 1.4e-17 in a cost of
+#: 4e-7; the narrowest tables sat on one step, read 3e-23, and right entries failed).
+RESOLUTION = 2.0
 #: ``|T| ≤ OFFSET_NOISE·σ`` puts the kink at θ: ``T`` sums four noisy values with
 #: weights 1, 2, 2, 1 (standard deviation ``√10·σ``), so 20σ is six deviations.
 OFFSET_NOISE = 20.0
@@ -136,17 +149,33 @@ def table_noise(table: Callable[[float], Array]) -> float:
     >>> table_noise(lambda shrink: np.abs(np.arange(-3.0, 4.0)))  # a kink at θ, no noise
     0.0
     """
-    best, shrink = np.inf, 1.0
+    best, shrink, wider = np.inf, 1.0, None
     for _ in range(NARROWER + 1):
-        whole, low, high = _table_estimates(table(shrink))
+        values = table(shrink)
+        if wider is not None and below_resolution(wider, values):
+            break
+        whole, low, high = _table_estimates(values)
         smooth_halves = high <= KINKED * low
         if smooth_halves and whole > KINKED * high:
             return float(min(best, high))
         best = min(best, whole)
         if smooth_halves:
             break
-        shrink /= SHRINK
+        wider, shrink = values, shrink / SHRINK
     return float(best)
+
+
+def below_resolution(wider: Array, narrower: Array) -> bool:
+    """Whether ``narrower`` (``SHRINK`` times narrower than ``wider``) spans more than
+    a continuous cost can: its values then sit on the steps of a staircase.
+
+    >>> below_resolution(np.arange(7.0), np.arange(7.0) / SHRINK)
+    False
+    >>> below_resolution(np.arange(7.0), np.array([0.0, 0, 0, 0, 1, 1, 1]))
+    True
+    """
+    allowed = float(np.max(np.abs(np.diff(wider)))) * (narrower.size - 1) / SHRINK
+    return float(np.ptp(narrower)) > RESOLUTION * allowed
 
 
 class Sites(NamedTuple):
