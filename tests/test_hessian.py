@@ -170,6 +170,56 @@ class TestPlantedBugs:
         assert "not the gradient of a smooth cost" in fd.diagnosis.text
 
 
+def _softmax_ce(seed: int) -> tuple[Any, Array, Any, Any]:
+    """attack25 G4: softmax cross-entropy at logits N(0, 5²) whose true class has
+    p ≈ 1e-10 or less: its gradient entry ``p_y − 1 ≈ −1`` rounds at 1e-16, so that
+    row's Hessian entries (1e-10 and below) cannot be resolved on their own scale."""
+    rng = np.random.default_rng(seed)
+    z, y = 5.0 * rng.standard_normal(10), 3
+
+    def sm(p: Array) -> Array:
+        e = np.exp(p - p.max())
+        return e / e.sum()
+
+    def cost(p: Array) -> float:
+        return float(np.log(np.sum(np.exp(p - p.max()))) + p.max() - p[y])
+
+    def grad(p: Array) -> Array:
+        return sm(p) - np.eye(10)[y]
+
+    def hess(p: Array) -> Array:
+        return np.diag(sm(p)) - np.outer(sm(p), sm(p))
+
+    return cost, z, grad, hess
+
+
+class TestRowsOnTheirBlocksScale:
+    @pytest.mark.parametrize("seed", [0, 1, 2, 3])
+    def test_exact_hessian_passes(self, seed: int) -> None:
+        cost, z, grad, hess = _softmax_ce(2)
+        assert gradcheck.check_hessian(cost, z, grad, hessian=hess, seed=seed).passed
+        hvp = gradcheck.check_hessian(cost, z, grad, hvp=lambda p, v: hess(p) @ v, seed=seed)
+        assert hvp.passed  # both were inconclusive: out[3] / x[·] "could not be resolved"
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_planted_errors_still_fail(self, seed: int) -> None:
+        cost, z, grad, hess = _softmax_ce(seed)
+        scaled = gradcheck.check_hessian(cost, z, grad, hessian=lambda p: 1.01 * hess(p))
+        assert scaled.status == "failed"
+        factor = np.ones((10, 10))
+        factor[3, :] = factor[:, 3] = 2.0  # the unresolved row and column: still symmetric
+
+        def doubled(p: Array) -> Array:
+            return factor * hess(p)
+
+        assert gradcheck.check_hessian(cost, z, grad, hessian=doubled).status == "failed"
+
+    def test_a_jacobian_keeps_judging_each_row_on_its_own(self) -> None:
+        _, z, grad, hess = _softmax_ce(2)
+        report = gradcheck.check_jacobian(grad, z, jacobian=hess)
+        assert report.status == "inconclusive"  # outputs need not share units
+
+
 class TestBadInput:
     def test_grad_must_be_a_function(self) -> None:
         with pytest.raises(GradcheckError, match="grad must be a function"):

@@ -17,6 +17,11 @@ Scales: each row of each parameter's block is judged on its own largest entry, a
 output that does not depend on that parameter) is judged on the row's largest entry
 over all parameters, and a row that is zero everywhere on the Jacobian's largest
 entry (``check``'s "model scale", ``gradcheck._compare.on_model_scale``).
+A Hessian's rows are one gradient's entries (``check_hessian``: ``blocks``): a row
+whose entries its own output's round-off cannot resolve (the gradient's entry ``p_y −
+1 ≈ −1`` of a confident softmax cross-entropy, its Hessian entries 1e-10 and below)
+is judged on its block's largest entry, as ``check`` judges every entry of one
+parameter on that parameter's scale (attack25 G4).
 """
 
 from __future__ import annotations
@@ -206,6 +211,7 @@ def entrywise(
     out_roundoff: Array | None = None,
     measure: Callable[[], Array] | None = None,
     linear: Linear | None = None,
+    blocks: Array | None = None,
 ) -> Entrywise:
     """Compare each claimed ``m × n`` Jacobian with finite differences of ``f``.
 
@@ -222,6 +228,8 @@ def entrywise(
     differenced at steps sized for its own round-off (:func:`row_step_dtypes`).
     ``linear``: the parameters ``f`` is linear in, whose columns take half the
     evaluations or none (``gradcheck._jaclinear``).
+    ``blocks``: each row's output leaf, where the rows of one leaf share a scale (a
+    Hessian's, :func:`_zero_rows`); ``None``: each row is judged on its own.
     """
     lin = linear if linear is not None and linear.any() else None
     sigma = np.broadcast_to(sigma.reshape(f0.size, -1), (f0.size, len(leaves)))
@@ -270,7 +278,7 @@ def entrywise(
     # the precision the values show: from evaluated ones (a scalar cotangent's are made)
     shown = cmp.shown_roundoff(f0, *evaluated(stage1, lin))
     grids = [
-        _grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, judged, shown, first)
+        _grid(s, J, hs, stage1, rechecks, starts, dtypes, f0, judged, shown, first, blocks)
         for J, first in zip(claimed, firsts)
     ]
     return Entrywise(grids, np.asarray(sigma))
@@ -360,6 +368,7 @@ def _grid(
     sigma: Array,
     shown: float,
     first: list[list[Screened]],
+    blocks: Array | None = None,
 ) -> Grid:
     """Every row's comparison with the claimed ``J`` (its first stage ``first``, from
     :func:`_first` with the same ``sigma``: not computed twice), then the zero-row
@@ -395,6 +404,8 @@ def _grid(
         rows.append(row)
     if not s.fixed:
         rows = _zero_rows(rows, J, starts, max(unit_roundoff(d) for d in dtypes))
+        if blocks is not None:
+            rows = _on_block_scale(rows, blocks)
     fields = [
         np.stack([np.concatenate([getattr(c, name) for c in row]) for row in rows])
         if rows
@@ -449,4 +460,22 @@ def _zero_rows(
                 c = cmp.on_model_scale(c, scale, peak, w)
             new.append(c)
         out.append(new)
+    return out
+
+
+def _on_block_scale(rows: list[list[cmp.Comparison]], blocks: Array) -> list[list[cmp.Comparison]]:
+    """Each row's ``uncertain`` entries judged on the largest entry of its block (the
+    rows of one output leaf, ``blocks[i]`` its index, times one parameter): a Hessian's
+    rows are one gradient's entries, which ``check`` judges on their parameter's scale.
+    ``wrong`` entries stay wrong; the detection bound becomes the block's."""
+    out = [list(row) for row in rows]
+    for b in np.unique(blocks).tolist():
+        members = np.flatnonzero(blocks == b).tolist()
+        for p in range(len(rows[members[0]]) if members else 0):
+            scale = max(rows[i][p].scale for i in members)
+            peak = max(rows[i][p].peak or rows[i][p].scale for i in members)
+            for i in members:
+                c = rows[i][p]
+                if c.scale < scale and np.any(c.status == "uncertain"):
+                    out[i][p] = cmp.on_model_scale(c, scale, peak)
     return out

@@ -246,8 +246,19 @@ def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_blo
         )
         claimed = [forms.matrix(f) for f in forms.given]
         along = Linear.of([nm in linear for nm in names], leaves)
+        # a Hessian's rows are one gradient's entries: judged on their block's scale
+        blocks = np.repeat(np.arange(len(first)), [x.size for x in first])
         grids, sigma = entrywise(
-            ev, setting, leaves, claimed, f0, floor, out_roundoff, measure, along
+            ev,
+            setting,
+            leaves,
+            claimed,
+            f0,
+            floor,
+            out_roundoff,
+            measure,
+            along,
+            blocks if caller == "check_hessian" else None,
         )
         agree = consistency(forms, opts.seed, outputs=f0)
         # reported only when a form is not linear (docs/jacobians.md)
