@@ -1,9 +1,9 @@
-"""The per-entry comparison: which estimated errors are round-off, which truncation, and
-the reach (detection bound) each entry states, checked by planting errors at it."""
+"""The per-entry comparison: the reach (detection bound) each entry states, checked by
+planting errors at it, and the verdicts on noisy, flat, coarse and exactly-zero entries
+(the record and its rules: test_comparison.py; the noise: test_quotients.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -11,28 +11,6 @@ import pytest
 
 import gradcheck
 from gradcheck import _compare as cmp
-
-
-def _comparison(fd_error: list[float]) -> cmp.Comparison:
-    n = len(fd_error)
-    z = np.zeros(n)
-    status = np.array(["uncertain"] * n, dtype=object)
-    return cmp.Comparison(z, z, z, np.array(fd_error), status, z, np.zeros(n, bool), 1.0)
-
-
-class TestRoundoffLimited:
-    def test_never_examined_and_noise_sized_errors_are_roundoff(self) -> None:
-        noise = np.array([1e-10, 1e-10, 1e-10])
-        c = _comparison([0.0, 1e-10, (1 + cmp.NOISE_SPREAD) * 1e-10])
-        assert cmp.roundoff_limited(c, noise).tolist() == [True, True, True]
-
-    def test_a_spread_beyond_the_noise_is_truncation(self) -> None:
-        c = _comparison([9e-10, 1e-3])
-        assert cmp.roundoff_limited(c, np.array([1e-10, 1e-10])).tolist() == [False, False]
-
-    def test_no_noise_means_any_spread_is_truncation(self) -> None:
-        c = _comparison([0.0, 1e-300])
-        assert cmp.roundoff_limited(c, np.zeros(2)).tolist() == [True, False]
 
 
 def _plant(grad: np.ndarray, index: int, size: float) -> np.ndarray:
@@ -157,27 +135,6 @@ class TestRetryPathBoundHolds:
 
 
 class TestDetectionBoundReference:
-    def test_relative_to_the_largest_analytic_entry(self) -> None:
-        c = _comparison([0.0, 0.0])
-        c = dataclasses.replace(c, reach=np.array([0.2, 0.1]), scale=4.0, peak=0.5)
-        assert c.detection_bound == pytest.approx(0.4)  # 0.2 / 0.5, not 0.2 / 4
-
-    def test_scale_when_the_analytic_gradient_is_zero(self) -> None:
-        c = dataclasses.replace(_comparison([0.0]), reach=np.array([0.2]), scale=4.0)
-        assert c.detection_bound == pytest.approx(0.05)
-
-    def test_an_entry_left_at_a_kink_states_no_bound(self) -> None:
-        c = _comparison([0.0, 0.0])
-        c.status[:] = ["ok", "nonsmooth"]
-        c = dataclasses.replace(c, reach=np.array([0.2, 0.1]), peak=1.0)
-        assert c.detection_bound == np.inf
-
-    def test_on_model_scale_takes_the_models_largest_entry(self) -> None:
-        c = dataclasses.replace(_comparison([0.0]), reach=np.array([0.2]), scale=1e-9)
-        moved = cmp.on_model_scale(c, 3.0, 2.0)
-        assert (moved.scale, moved.peak) == (3.0, 2.0)
-        assert moved.detection_bound == pytest.approx(0.1)
-
     @pytest.mark.parametrize("weight", [3.0, 10.0, 40.0])
     def test_a_settled_kink_does_not_shrink_the_bound(self, weight: float) -> None:
         """Benchmark "ReLU kinks" seed 17: a kink's finite difference (the averaged
@@ -294,50 +251,6 @@ class TestUnresponsiveEntryInLowPrecision:
             assert any("exactly the same value at every step" in m for m in report.messages)
         else:
             assert report.status == "failed", str(report)
-
-
-class TestValueNoise:
-    U = float(np.finfo(np.float64).eps) / 2
-    TINY = float(np.finfo(np.float64).tiny)
-
-    def test_the_values_round_off_floors_the_measured_noise(self) -> None:
-        vals = np.array([[1.0, 3.0], [-8.0, 2.0]])
-        got = cmp.value_noise(0.0, self.U, 2.0, vals, np.array([1.0, 0.0]))
-        assert got.tolist() == [3.0 * self.U, 8.0 * self.U]
-        assert cmp.value_noise(1.0, self.U, 2.0, vals, np.ones(2)).tolist() == [1.0, 1.0]
-
-    def test_underflowed_values_resolve_the_smallest_subnormal_for_a_non_zero_claim(
-        self,
-    ) -> None:
-        vals = np.zeros((3, 2))
-        got = cmp.value_noise(0.0, 1e-3, 0.0, vals, np.array([1e-170, 0.0, -2.0]))
-        assert got.tolist() == [1e-3 * self.TINY, 0.0, 1e-3 * self.TINY]
-
-    def test_no_values_leave_the_measured_noise(self) -> None:
-        got = cmp.value_noise(0.5, self.U, 1.0, np.zeros((0, 2)), np.zeros(0))
-        assert got.shape == (0,)
-
-
-class TestShownRoundoff:
-    """Values that are all float16 or float32 numbers show that dtype's round-off."""
-
-    def test_float32_numbers(self) -> None:
-        vals = np.float32([0.1, 0.2, 0.3]).astype(np.float64)
-        assert cmp.shown_roundoff(0.7, vals) == 0.0  # 0.7 is no float32 number
-        j0 = float(np.float32(0.7))
-        assert cmp.shown_roundoff(j0, vals) == float(np.finfo(np.float32).eps) / 2
-
-    def test_float16_numbers(self) -> None:
-        vals = np.float16([0.1, 0.2, 0.3]).astype(np.float64)
-        assert cmp.shown_roundoff(0.5, vals) == float(np.finfo(np.float16).eps) / 2
-
-    @pytest.mark.parametrize(
-        "vals",
-        [[0.1, 0.2, 0.3], [1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [np.inf, 1.0, 2.0]],
-        ids=["float64", "all-equal", "two-values", "non-finite"],
-    )
-    def test_no_evidence(self, vals: list[float]) -> None:
-        assert cmp.shown_roundoff(1.0, np.array(vals)) == 0.0
 
 
 def _float32_layer(seed: int, m: int, n: int) -> tuple[Any, Any, Any]:

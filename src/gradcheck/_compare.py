@@ -49,17 +49,36 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import numpy as np
 
 from gradcheck import _kinks
+from gradcheck._comparison import (
+    NOISE_SPREAD,
+    UNCERTAIN,
+    Comparison,
+    on_model_scale,
+    roundoff_limited,
+    zero_within_noise,
+)
 from gradcheck._numerics import EXACT_LEAST, SAFETY, SCREEN_NOISE, Method, resolution
+from gradcheck._quotients import (
+    RECHECK,
+    SHOWN_DISTINCT,
+    STAGE1,
+    central,
+    first_estimate,
+    noise_for,
+    overflow_is_inf,
+    richardson,
+    roundoff,
+    shown_roundoff,
+    table,
+    table_spread,
+    value_noise,
+)
 
 __all__ = [
     "NOISE_SPREAD",
@@ -82,250 +101,6 @@ __all__ = [
 ]
 
 Array = np.ndarray[Any, Any]
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _overflow_is_inf(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run ``fn`` with NumPy's overflows giving ``inf`` silently: ``σ/h`` at a step
-    near the underflow (a parameter of 1e-308: steps of 1e-314) or a tolerance of a
-    huge ``rtol`` is beyond float64, and an infinite allowance is then the right value
-    (the entry is ``uncertain``; with a fixed tolerance, what the user asked for).
-    Without this, a check warns, an error under ``-W error`` and pytest's
-    ``filterwarnings = error``. Applied by assignment after each ``def``, not as
-    ``@_overflow_is_inf``: mutmut makes no mutant of a decorated function
-    (``make mutate``, docs/testing.md)."""
-
-    @functools.wraps(fn)
-    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with np.errstate(over="ignore"):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-#: Offsets, as multiples of ``h``, evaluated for every entry.
-STAGE1: dict[str, tuple[complex, ...]] = {
-    "central": (1, -1),
-    "forward": (1,),
-    "complex": (1j,),
-    "richardson": (1, -1, 0.5, -0.5, 0.25, -0.25),
-}
-#: Offsets evaluated again for entries that fail the screen.
-RECHECK: dict[str, tuple[complex, ...]] = {
-    "central": (0.5, -0.5),
-    "forward": (-1, 0.5, -0.5),
-    "complex": (0.5j,),
-    "richardson": (),
-}
-#: Round-off amplification: the numerical derivative's noise is ``NOISE_GAIN · σ / h``.
-NOISE_GAIN = {"central": 1.0, "forward": 2.0, "complex": 0.0, "richardson": 8.0}
-#: An entry is ``uncertain`` when ``SAFETY · e`` exceeds this fraction of the parameter's
-#: gradient scale (the largest ``max(|a|, |D|)`` of its own entries, never another
-#: parameter's): the check could not see a 10% error there.
-UNCERTAIN = 0.1
-#: The detection bound must hold for an error ``ε`` planted in any entry. The planted
-#: entry is judged on the same cost values, so its ``D`` and ``e = |D − R| + ν`` do not
-#: change; it is caught once ``|a + ε − D| ≥ |ε| − |a − D|`` exceeds its allowance
-#: ``tol + SAFETY · e``. Its reach is therefore ``tol + |a − D| + SAFETY · e``, with the
-#: entry's own mismatch (an error of the opposite sign first cancels it). ``e`` is
-#: measured for every entry that was re-examined (and for every ``richardson`` entry,
-#: whose table is all in stage 1); for the others it is taken as
-#: ``|a − D| + NOISE_SPREAD · ν``: for a correct gradient ``|a − D|`` is the
-#: finite-difference error itself, and ``D − R = 4/3 (C(h) − C(h/2))`` carries round-off
-#: of standard deviation ``4/3 · √(1/2 + 2) · σ/h ≈ 2.1 ν``, so 7 covers it at three
-#: standard deviations, plus ``ν``. (The planted error also raises ``tol`` by at most
-#: ``2 · rtol · |ε|``, which the benchmark's margin of 1.1 covers for ``rtol`` ≤ 4%.)
-NOISE_SPREAD = 7.0
-
-
-def _central(jp: Array, jm: Array, h: Array) -> Array:
-    return (jp - jm) / (2.0 * h)  # the lesson's formula, in the lesson's order
-
-
-def _richardson(c1: Array, c2: Array, c3: Array) -> tuple[Array, Array]:
-    r1, r2 = (4 * c2 - c1) / 3, (4 * c3 - c2) / 3
-    best = (16 * r2 - r1) / 15
-    return best, np.abs(best - r2)
-
-
-def _table(vals: Array, h: Array) -> list[Array]:
-    """The central differences at ``h``, ``h/2``, ``h/4`` from the ``richardson``
-    stage-1 values."""
-    return [_central(vals[:, i], vals[:, i + 1], h * s) for i, s in ((0, 1), (2, 0.5), (4, 0.25))]
-
-
-def _table_spread(vals: Array, h: Array) -> Array:
-    """The spread of the Richardson table from the ``richardson`` stage-1 values."""
-    c1, c2, c3 = _table(vals, h)
-    return _richardson(c1, c2, c3)[1]
-
-
-def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
-    """The method's derivative estimate from the stage-1 values (columns = STAGE1)."""
-    if method == "central":
-        return _central(vals[:, 0], vals[:, 1], h)
-    if method == "forward":
-        return (vals[:, 0] - j0) / h
-    if method == "complex":
-        return np.asarray(np.imag(vals[:, 0]) / h, dtype=np.float64)
-    c = [_central(vals[:, i], vals[:, i + 1], h * s) for i, s in ((0, 1), (2, 0.5), (4, 0.25))]
-    return _richardson(*c)[0]
-
-
-first_estimate = _overflow_is_inf(first_estimate)
-
-
-@dataclass
-class Comparison:
-    """Per-entry results for one parameter (arrays over its checked entries).
-
-    ``reach`` is the largest error each entry could hide (:data:`NOISE_SPREAD`),
-    ``flat`` marks unresponsive entries (rule 5 of the module doc) and ``scale`` is the
-    parameter's gradient scale (the largest ``max(|a|, |D|)``: a tolerance's reference).
-    ``peak`` is the largest ``|a|`` of the entries, the reference of
-    :attr:`detection_bound` (0: use ``scale``). ``kink`` is the estimated offset from θ of a kink
-    within the entry's steps (0: at θ; NaN: none seen), ``bracketed`` whether the
-    analytic value lies between the one-sided slopes there (``gradcheck._kinks``), and
-    ``notes`` are lines for the report.
-    """
-
-    numeric: Array
-    abs_error: Array
-    tolerance: Array
-    fd_error: Array
-    status: Array  # of str: "ok" | "wrong" | "nonsmooth" | "uncertain"
-    reach: Array
-    flat: Array  # of bool
-    scale: float
-    kink: Array = dataclasses.field(default_factory=lambda: np.empty(0))  # of float
-    bracketed: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
-    notes: tuple[str, ...] = ()
-    peak: float = 0.0
-    #: The kink entries' re-check at nearby points (``gradcheck._nearby``): ``""`` not
-    #: run (``grad`` given as values, or nothing to re-check), ``"ran"``, or why it failed.
-    nearby: str = ""
-    #: Entries whose claim is exactly 0 and whose differences at ``h`` and ``h/2`` are
-    #: exactly 0 too (:func:`exact_zero`), with a :attr:`resolution` within
-    #: :data:`UNCERTAIN` of the gradient scale: ``ok`` whatever the cost's noise.
-    exact: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
-    #: Where the claim and the differences are exactly 0, the largest ``|g|`` they leave
-    #: possible (``gradcheck._flatness.resolution``); NaN elsewhere.
-    resolution: Array = dataclasses.field(default_factory=lambda: np.empty(0))
-
-    def __post_init__(self) -> None:
-        """Comparisons built without kink fields saw no kink, nor exact zeros."""
-        if self.kink.shape != self.numeric.shape:
-            self.kink = np.full(self.numeric.shape, np.nan)
-        if self.bracketed.shape != self.numeric.shape:
-            self.bracketed = np.zeros(self.numeric.shape, dtype=bool)
-        if self.exact.shape != self.numeric.shape:
-            self.exact = np.zeros(self.numeric.shape, dtype=bool)
-        if self.resolution.shape != self.numeric.shape:
-            self.resolution = np.full(self.numeric.shape, np.nan)
-
-    @property
-    def detection_bound(self) -> float:
-        """The largest ``reach`` relative to ``peak``, the parameter's largest gradient
-        entry: an error of this size or more, relative to that entry, at any checked
-        entry, is caught (``failed``). ``inf`` when an entry is left ``nonsmooth``: an
-        error at a kink that no check could settle is kept out of the verdict, so no
-        error there is known to be caught. 0 for an empty comparison or a zero scale.
-        """
-        if self.scale <= 0 or not self.reach.size:
-            return 0.0
-        if np.any(self.status == "nonsmooth"):
-            return math.inf
-        return float(self.reach.max() / (self.peak if self.peak > 0 else self.scale))
-
-    #: The per-entry fields (all but ``scale``).
-    PER_ENTRY = (
-        "numeric",
-        "abs_error",
-        "tolerance",
-        "fd_error",
-        "status",
-        "reach",
-        "flat",
-        "kink",
-        "bracketed",
-        "exact",
-        "resolution",
-    )
-
-    def subset(self, where: Array) -> Comparison:
-        """The results of the entries ``where`` (an index or boolean mask)."""
-        return dataclasses.replace(self, **{n: getattr(self, n)[where] for n in self.PER_ENTRY})
-
-    def replace(self, where: Array, other: Comparison) -> None:
-        """Take ``other``'s results (a comparison of the entries ``where``) for them."""
-        for name in self.PER_ENTRY:
-            getattr(self, name)[where] = getattr(other, name)
-
-
-def value_noise(sigma: float | Array, u: float, j0: float, values: Array, analytic: Array) -> Array:
-    """Each entry's noise: the cost's ``σ``, and at least the round-off of the values
-    it was differenced from, ``u · max(|J0|, |J(θ ± h)|)``, or ``u · tiny`` where those
-    are all below ``tiny`` and the entry's ``analytic`` value is not 0.
-
-    ``σ`` is measured at θ. Where the cost is far larger at θ ± h (a retry's classic
-    step 6e-6 for a parameter of 1e-170: ``Σθ²`` is 3.6e-11 there and 0 at θ) its
-    values carry that much more round-off, and where they underflow (``Σθ²`` at 1e-160
-    is subnormal) their resolution is the smallest subnormal, ``u · tiny``, not
-    ``u · |J|``: without this floor a cost that lost the entry to rounding was
-    "unresponsive", and a correct gradient failed. A claim of exactly 0 predicts no
-    change, so exact zeros at every step agree with it to the last bit: there the
-    floor stays 0 (a cost that is 0 near θ, all of a dropout's outputs dropped, has
-    nothing to resolve, and its zero gradient passes). Values that are subnormal but
-    not all 0 get the floor whatever the claim: a zero claim against ``Σθ²`` at 1e-160
-    (1.4e-319, moving) passed while the correct claim was inconclusive (attack20 A2).
-    """
-    tiny = float(np.finfo(np.float64).tiny)
-    if not values.size:
-        return np.array(np.broadcast_to(np.asarray(sigma, dtype=np.float64), analytic.shape))
-    mag = np.max(np.abs(values), axis=1, initial=abs(j0))
-    # a claim of 0 is spared the floor only where every value is exactly 0: values that
-    # move among subnormals (Σθ² at 1e-160) do not agree with it to the last bit
-    mag = np.where((mag < tiny) & ((analytic != 0) | (mag > 0)), tiny, mag)
-    return np.asarray(np.maximum(sigma, u * mag), dtype=np.float64)
-
-
-#: The dtypes whose numbers a cost's values can show it computes in, coarsest first.
-_SHOWN = (np.dtype(np.float16), np.dtype(np.float32))
-#: Distinct values needed as evidence: a float64 computation gives ``k`` distinct
-#: float32 numbers by chance with probability about ``2^(-29·k)``.
-SHOWN_DISTINCT = 3
-
-
-def shown_roundoff(*values: float | Array) -> float:
-    """The unit round-off the cost's values show, or 0 where they show none.
-
-    A float64 cost with a float16 or float32 stage whose result is only cast up
-    (``(A32 @ p.astype(np.float32)).astype(np.float64)``) returns numbers of that
-    dtype: when ``J0`` and every value differenced from are exactly such numbers, at
-    least :data:`SHOWN_DISTINCT` of them distinct, they move in that dtype's steps
-    whatever dtype is declared, and their round-off is that dtype's (F2, F27).
-    ``values`` are ``J0`` and the arrays of values (a check_jacobian grid passes every
-    output's, so that a saturated output, all 1.0, is judged by its neighbours').
-    """
-    seen = np.concatenate([np.real(np.asarray(v)).reshape(-1) for v in values]).astype(float)
-    if not np.all(np.isfinite(seen)):
-        return 0.0
-    with np.errstate(over="ignore"):
-        for dtype in _SHOWN:
-            if np.all(seen.astype(dtype).astype(np.float64) == seen):
-                distinct = np.unique(seen).size >= SHOWN_DISTINCT
-                return float(np.finfo(dtype).eps) / 2 if distinct else 0.0
-    return 0.0
-
-
-def roundoff(method: Method, sigma: float | Array, h: Array) -> Array:
-    """Each entry's ``ν = NOISE_GAIN · σ / h``: the round-off its difference quotient
-    inherits from the cost's noise (``inf`` where that is beyond float64)."""
-    return np.asarray(NOISE_GAIN[method] * sigma / h, dtype=np.float64)
-
-
-roundoff = _overflow_is_inf(roundoff)
 
 
 def _gradient_scale(analytic: Array, numeric: Array, floor: float) -> float:
@@ -334,18 +109,6 @@ def _gradient_scale(analytic: Array, numeric: Array, floor: float) -> float:
     underflow) is no measure of the gradient's size; its entry is ``uncertain``."""
     big = np.maximum(np.abs(analytic), np.abs(numeric))
     return max(float(np.max(big, where=np.isfinite(big), initial=0.0)), floor)
-
-
-def roundoff_limited(c: Comparison, noise: Array) -> Array:
-    """Which entries' estimated error is round-off, not truncation (a boolean mask).
-
-    ``noise`` is each entry's ``ν``. An entry never re-examined has ``fd_error = 0``;
-    a re-examined one has ``fd_error = |D − R| + ν``, whose round-off part stays under
-    ``NOISE_SPREAD · ν`` at three standard deviations (see :data:`NOISE_SPREAD`). Beyond
-    that, ``D − R`` is truncation: the function varies on the scale of the step, and a
-    larger step (the retry) would only make the estimate worse.
-    """
-    return np.asarray(c.fd_error <= (1.0 + NOISE_SPREAD) * noise, dtype=bool)
 
 
 def examined(
@@ -388,7 +151,7 @@ def examined(
     return np.asarray(out)
 
 
-examined = _overflow_is_inf(examined)
+examined = overflow_is_inf(examined)
 
 
 def exact_zero(analytic: Array, values: Array, *differences: Array) -> Array:
@@ -412,67 +175,6 @@ def exact_zero(analytic: Array, values: Array, *differences: Array) -> Array:
     for d in differences:
         out = out & (d == 0)
     return np.asarray(out, dtype=bool)
-
-
-def noise_for(method: Method, sigma: float | Array, h: Array, fixed: bool) -> Array | None:
-    """The ``noise`` argument of :func:`examined` for a comparison with noise ``sigma``
-    at steps ``h``: each entry's ``ν``, or ``None`` under a fixed tolerance (no reach
-    rule). The caller choosing the re-examined entries and :func:`compare` must agree."""
-    return None if fixed else roundoff(method, sigma, h)
-
-
-def zero_within_noise(
-    c: Comparison, analytic: Array, tolerance: Array | None = None, *, with_error: bool = False
-) -> bool:
-    """Whether a parameter's gradient is zero within round-off at every checked entry.
-
-    Both the analytic value and the finite difference lie within the entry's
-    screening tolerance of 0 (about ``3ν``, the cost's round-off in the difference
-    quotient): the finite differences see no gradient at all, so there is no scale of
-    the parameter's own to judge a relative error by. A gradient that is small but
-    measurably non-zero (a regulariser weighted 1e-9) is not zero: it is judged on its
-    own scale, and is ``uncertain`` where noise hides a 10% error.
-
-    ``tolerance`` is the first comparison's (default: ``c``'s own): a retry at a larger
-    step has a tighter one, and a parameter whose gradient is round-off at the first
-    step is no less so after it (attack23 D1). Where an entry was re-examined, its
-    estimated error ``SAFETY · e`` counts too: a difference that is within its own
-    truncation error of 0 (``−2 sin(θ/2) + sin θ`` at 0: ``C(h) = −3h²/8``, 5e-12, on
-    a cost of 3e-17) sees no gradient either (``with_error``: ``check``'s parameters; a
-    Hessian block's estimates carry truncation errors that this would call zero, and
-    their kink rules then flagged a zero-gradient bias's block, test_torch_order2).
-    """
-    if not c.numeric.size:
-        return False
-    big = np.maximum(np.abs(analytic), np.abs(c.numeric))
-    tol = c.tolerance if tolerance is None else tolerance
-    return bool(np.all(big <= tol + (SAFETY * c.fd_error if with_error else 0.0)))
-
-
-def on_model_scale(
-    c: Comparison, model_scale: float, model_peak: float, screen: Array | None = None
-) -> Comparison:
-    """A zero-gradient parameter's comparison judged on the model's gradient scale.
-
-    The ``uncertain`` entries whose reach is within :data:`UNCERTAIN` of
-    ``model_scale`` become ``ok`` (the rule every parameter meets on its own scale),
-    and :attr:`Comparison.detection_bound` becomes relative to ``model_peak``, the
-    model's largest gradient entry.
-
-    ``screen`` is the first comparison's tolerance. An entry that rule 5 made ``wrong``
-    (the cost did not move at all, at a retry's larger step) with a claim within it is
-    round-off on the model's scale (a true zero that autograd leaves as 1e-15,
-    ``LayerNorm`` over one feature, attack23 D1): it is ``uncertain`` with a reach of at
-    least ``screen + |a|``, then judged as the others, so the stated bound covers it
-    and an error planted at 1.1 times that bound still fails.
-    """
-    status, reach = c.status.copy(), c.reach.copy()
-    if screen is not None:
-        lost = (status == "wrong") & c.flat & (c.abs_error <= screen)
-        status[lost] = "uncertain"
-        reach[lost] = np.maximum(reach[lost], screen[lost] + c.abs_error[lost])
-    status[(status == "uncertain") & (reach <= UNCERTAIN * model_scale)] = "ok"
-    return dataclasses.replace(c, status=status, reach=reach, scale=model_scale, peak=model_peak)
 
 
 def tolerance(
@@ -504,7 +206,7 @@ def tolerance(
     return np.asarray(base + rtol * big + noise, dtype=np.float64)
 
 
-tolerance = _overflow_is_inf(tolerance)
+tolerance = overflow_is_inf(tolerance)
 
 
 def compare(
@@ -563,9 +265,9 @@ def compare(
     e_all = mismatch + NOISE_SPREAD * noise  # e where it is not measured (see reach)
     exact = np.zeros(numeric.shape, dtype=bool)
     if method == "richardson" and numeric.size:  # its table is all in stage 1
-        e_all = _table_spread(stage1, h) + noise
+        e_all = table_spread(stage1, h) + noise
         rows = np.column_stack([np.full(numeric.size, j0), stage1])
-        exact = exact_zero(analytic, np.real(rows), numeric, *_table(stage1, h))
+        exact = exact_zero(analytic, np.real(rows), numeric, *table(stage1, h))
     status = np.where(mismatch <= tol, "ok", "wrong").astype(object)
     flat = np.zeros(numeric.shape, dtype=bool)
     kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
@@ -581,9 +283,9 @@ def compare(
         else:
             jp, jm, jp2, jm2 = s1[:, 2], s1[:, 3], s1[:, 4], s1[:, 5]
             hh = hh / 2
-        c1, c2 = _central(jp, jm, hh), _central(jp2, jm2, hh / 2)
+        c1, c2 = central(jp, jm, hh), central(jp2, jm2, hh / 2)
         if method == "richardson":
-            _, spread = _richardson(_central(s1[:, 0], s1[:, 1], 2 * hh), c1, c2)
+            _, spread = richardson(central(s1[:, 0], s1[:, 1], 2 * hh), c1, c2)
             err = spread + noise[idx]
         else:
             rows = np.column_stack([np.full(idx.size, j0), s1, j])
@@ -647,4 +349,4 @@ def compare(
     )
 
 
-compare = _overflow_is_inf(compare)
+compare = overflow_is_inf(compare)

@@ -43,7 +43,7 @@ Array = np.ndarray[Any, Any]
 #: large), as ``gradcheck._compare.NOISE_GAIN`` has the forward method's gain twice
 #: the central one's.
 NOISE_FACTOR = 2.0
-#: The coarser dtypes a function's values can show (``gradcheck._compare._SHOWN``):
+#: The coarser dtypes a function's values can show (``gradcheck._quotients._SHOWN``):
 #: made values are rounded to the grain the evaluated ones show, so that a float32
 #: output looks float32 to every rule that reads the values' precision.
 _GRAINS = (np.dtype(np.float16), np.dtype(np.float32))
