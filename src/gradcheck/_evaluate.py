@@ -1,27 +1,26 @@
 """Evaluating the cost at perturbed parameters, without touching the user's data.
 
 A :class:`Point` is the unperturbed parameters plus a sparse perturbation: values
-added at some flat indices of some parameter arrays. An :class:`Evaluator` turns a
-batch of points into cost values. :class:`SerialEvaluator` does it in this process,
-on a private copy of the parameters that it perturbs in place and restores bit for
-bit after every evaluation; other evaluators (batched, parallel, distributed) only
-need to honour the same protocol.
+added at some flat indices of some parameter arrays (``gradcheck._points``). An
+:class:`Evaluator` turns a batch of points into cost values. :class:`SerialEvaluator`
+does it in this process, on a private copy of the parameters that it perturbs in
+place and restores bit for bit after every evaluation, with the global random
+generators kept as ``gradcheck._rng`` saved them; other evaluators (batched,
+parallel, distributed) only need to honour the same protocol.
 """
 
 from __future__ import annotations
 
-import ctypes
 import math
-import random
-import sys
-from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Collection, Hashable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 from gradcheck._errors import GradcheckError
+from gradcheck._points import Delta, Point, describe, edge_hint
 from gradcheck._pytree import TreeDef, builder
+from gradcheck._rng import GlobalRng, preserve_rng
 
 __all__ = [
     "IMAG_ROUNDOFF",
@@ -32,6 +31,7 @@ __all__ = [
     "NonFinite",
     "Point",
     "SerialEvaluator",
+    "describe",
     "edge_hint",
     "preserve_rng",
     "to_scalar",
@@ -40,28 +40,6 @@ __all__ = [
 Array = np.ndarray[Any, Any]
 Cost = Callable[[Any], Any]
 _FLOAT64 = np.dtype(np.float64)
-
-
-class Delta(NamedTuple):
-    """Add ``factor · values`` at flat ``indices`` of parameter number ``leaf``.
-
-    A named tuple rather than a dataclass: a full check builds two per entry, and a
-    tuple is several times cheaper to build (and pickles for process executors).
-    ``factor`` lets the points of a directional probe (``±h·v``, ``±h·v/2``) share one
-    array ``values = h·v`` instead of each carrying an N-long copy.
-    """
-
-    leaf: int
-    indices: Any  # int, slice or integer array
-    values: Any  # scalar or array broadcastable to the indices
-    factor: float = 1.0
-
-    def amount(self) -> Any:
-        """``factor · values`` (``values`` itself when the factor is 1)."""
-        return self.values if self.factor == 1.0 else self.factor * self.values
-
-
-Point = tuple[Delta, ...]
 
 
 def _key(d: Delta) -> Hashable:
@@ -135,196 +113,6 @@ def to_scalar(value: Any, *, complex_ok: bool, where: str) -> complex | float:
     if not np.isfinite(item):
         raise NonFinite(f"cost returned {item} {where}")
     return item  # type: ignore[no-any-return]
-
-
-#: Bytes of the legacy generator's MT19937 state, ``{uint32 key[624]; int pos;}``.
-_MT_BYTES = 624 * 4 + 4
-
-
-def _mt_raw() -> tuple[int, bytes] | None:
-    """The global NumPy generator's MT19937 state as raw bytes (key and position), with
-    its address; ``None`` where NumPy does not expose it.
-
-    About 1 µs, where ``np.random.get_state()`` copies the key word by word (50 to
-    250 µs here, and a check took up to 9 of them).
-    """
-    try:
-        bitgen = np.random.get_state.__self__._bit_generator  # type: ignore[attr-defined]
-        address = int(bitgen.ctypes.state_address)
-    except (AttributeError, TypeError):
-        return None
-    return address, ctypes.string_at(address, _MT_BYTES)
-
-
-class GlobalRng:
-    """The global NumPy and ``random`` states, saved when this is made.
-
-    :meth:`restore` puts both back exactly; :meth:`reset` does the same for a cost
-    that left them as saved or drew from them; :meth:`moved` says whether either has
-    changed since. Evaluators reset only once a cost has been seen to draw from them
-    (see :class:`SerialEvaluator`).
-
-    NumPy's legacy state is its MT19937 key and position plus a cached Gaussian
-    (``has_gauss``, ``gauss``). :meth:`moved` and :meth:`reset` compare the key and
-    position as raw bytes (:func:`_mt_raw`) when no Gaussian was cached at the save:
-    any draw advances the position or regenerates the key, and a cached Gaussian is
-    only ever made by drawing. The one change the bytes do not show, a
-    ``set_state`` to the saved key and position with a Gaussian cached, is undone by
-    :meth:`restore` (what :func:`preserve_rng` calls on exit, always), which puts the
-    full state back. Where the raw bytes do not read as ``get_state``'s key and
-    position (another NumPy layout) the full state is compared.
-    """
-
-    def __init__(self) -> None:
-        state: Any = np.random.get_state()
-        self.np_state = state
-        self.py_state = random.getstate()
-        raw = _mt_raw()
-        key = np.asarray(state[1], dtype=np.uint32).tobytes()
-        pos = int(state[2]).to_bytes(4, sys.byteorder, signed=True)
-        exact = raw is not None and raw[1] == key + pos and state[3] == 0
-        self._raw = raw if exact else None
-
-    def _np_moved(self) -> bool:
-        if self._raw is not None:
-            return _mt_raw() != self._raw
-        now: Any = np.random.get_state()
-        saved = self.np_state
-        return now[0] != saved[0] or now[2:] != saved[2:] or not np.array_equal(now[1], saved[1])
-
-    def restore(self) -> None:
-        """Put both generators back to the saved states, in full."""
-        np.random.set_state(self.np_state)
-        random.setstate(self.py_state)
-
-    def reset(self) -> None:
-        """Put both generators back to the saved states (NumPy's only if it moved)."""
-        if self._np_moved():
-            np.random.set_state(self.np_state)
-        random.setstate(self.py_state)
-
-    def moved(self) -> bool:
-        """Whether either generator's state differs from the saved one."""
-        return self._np_moved() or random.getstate() != self.py_state
-
-
-def _torch_rng() -> Callable[[], None] | None:
-    """What puts torch's global RNGs back as they are now; ``None`` without torch.
-
-    Only where the user imported torch (a cost may call a torch loss and ``.item()``):
-    its CPU generator, and the CUDA devices' where CUDA is already initialised (reading
-    them would initialise it).
-    """
-    torch = sys.modules.get("torch")
-    if torch is None or not hasattr(torch, "get_rng_state"):
-        return None
-    cpu = torch.get_rng_state()
-    cuda = torch.cuda
-    devices = range(cuda.device_count()) if cuda.is_initialized() else range(0)
-    states = [(d, cuda.get_rng_state(d)) for d in devices]
-
-    def restore() -> None:
-        torch.set_rng_state(cpu)
-        for device, state in states:
-            cuda.set_rng_state(state, device)
-
-    return restore
-
-
-@contextmanager
-def preserve_rng(outer: GlobalRng | None = None) -> Iterator[GlobalRng]:
-    """Save NumPy's, Python's and (where imported) torch's global RNG states; restore
-    them on exit, always.
-
-    Yields the saved :class:`GlobalRng`, so that a cost drawing random numbers from
-    the global generators (dropout, sampling) can be given the same draws at every
-    evaluation. Inside another ``preserve_rng``, ``outer`` (what that one yielded)
-    serves as the save when the generators have not moved from it: they are then
-    exactly its states (:meth:`GlobalRng.moved`), and putting them back is a
-    :meth:`GlobalRng.reset` (the outer one restores them in full on its own exit).
-    """
-    reuse = outer is not None and not outer.moved()
-    saved = outer if outer is not None and reuse else GlobalRng()
-    torch_rng = _torch_rng()
-    try:
-        yield saved
-    finally:
-        if reuse:
-            saved.reset()
-        else:
-            saved.restore()
-        if torch_rng is not None:
-            torch_rng()
-
-
-def _label(name: str, shape: tuple[int, ...], flat: int) -> str:
-    """``"W1[2, 3]"`` for flat index ``flat`` of ``name`` (just the name for a scalar)."""
-    idx = np.unravel_index(flat, shape) if shape else ()
-    return name + (f"[{', '.join(map(str, idx))}]" if idx else "")
-
-
-def describe(point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...]]) -> str:
-    """Human text for a point: ``"with W1[2, 3] perturbed by +1e-05"``."""
-    if not point:
-        return "at the unperturbed parameters"
-    parts = []
-    for d in point:
-        if isinstance(d.indices, (int, np.integer)):
-            label = _label(names[d.leaf], shapes[d.leaf], int(d.indices))
-            amount = d.amount()
-            parts.append(f"{label} perturbed by {complex(amount).real or amount:+.3g}")
-        else:
-            parts.append(f"{names[d.leaf]} perturbed along a direction")
-    return "with " + " and ".join(parts)
-
-
-def edge_hint(
-    point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...]], base: Sequence[Array]
-) -> str:
-    """Why the cost may be non-finite at ``point`` and what to do, for an error message.
-
-    ``base`` holds the unperturbed parameters, flat. A step of one entry may leave the
-    cost's domain (``sqrt`` at 1e-7 stepped by −4e-6): the entry's value is named, and
-    ``method="forward"``, whose steps go up only, is offered for a step down. A step
-    along a direction (the noise probe, a directional probe, a nearby point) names the
-    entries whose sign it flips, the usual edge (``sqrt``, ``log`` at 0).
-    """
-    if not point:
-        return ": the cost is not defined at the parameters given"
-    if len(point) == 1 and isinstance(point[0].indices, (int, np.integer)):
-        d = point[0]
-        theta = float(np.real(base[d.leaf][int(d.indices)]))
-        step = float(np.real(d.amount()))
-        fix = 'use method="forward" (its steps go up only) or move' if step < 0 else "move"
-        return (
-            f": {_label(names[d.leaf], shapes[d.leaf], int(d.indices))} is {theta:.3g}, so "
-            f"the step to {theta + step:.3g} may leave the cost's domain; {fix} the point "
-            "away from the edge"
-        )
-    flips = _flipped(point, names, shapes, base)
-    if flips:
-        return f": the step turns {flips}, which may leave the cost's domain; move the point away"
-    return ": the cost is not defined this near the parameters (the edge of its domain?)"
-
-
-def _flipped(
-    point: Point, names: Sequence[str], shapes: Sequence[tuple[int, ...]], base: Sequence[Array]
-) -> str:
-    """The first entry whose sign ``point`` flips (``"x[0] from 1e-12 to -3e-09"``)."""
-    found: list[str] = []
-    for d in point:
-        flat = np.arange(base[d.leaf].size)[d.indices].reshape(-1)
-        before = np.real(base[d.leaf][flat]).astype(np.float64)
-        after = before + np.real(np.broadcast_to(d.amount(), before.shape))
-        crossed = np.flatnonzero((before * after < 0) | ((before == 0) & (after != 0)))
-        found += [
-            f"{_label(names[d.leaf], shapes[d.leaf], int(flat[k]))} from {before[k]:.3g} to "
-            f"{after[k]:.3g}"
-            for k in crossed[: 2 - len(found)]
-        ]
-        if len(found) >= 2:
-            break
-    return " and ".join(found)
 
 
 def _the(target: str, article: str = "the") -> str:

@@ -1,0 +1,75 @@
+"""``gradcheck._rng``: the global random generators saved, compared and put back."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from gradcheck._rng import GlobalRng, preserve_rng
+
+
+class TestGlobalRng:
+    @pytest.mark.parametrize("cached", [False, True])
+    def test_moved_and_reset_with_and_without_a_cached_gaussian(self, cached: bool) -> None:
+        np.random.seed(3)
+        if cached:
+            np.random.standard_normal()  # an odd number of Gaussians: one cached
+        assert np.random.get_state()[3] == int(cached)
+        saved = GlobalRng()
+        before = np.random.get_state()
+        for draw in (
+            lambda: np.random.rand(),
+            lambda: np.random.standard_normal(),  # uses or refills the cached Gaussian
+            lambda: np.random.randint(10, size=624),  # 624 words: back to the same position
+            lambda: np.random.seed(7),
+        ):
+            draw()
+            assert saved.moved()
+            saved.reset()
+            assert not saved.moved()
+            now = np.random.get_state()
+            assert now[2:] == before[2:] and np.array_equal(now[1], before[1])
+
+    def test_restore_undoes_a_cached_gaussian_the_bytes_do_not_show(self) -> None:
+        np.random.seed(4)
+        state = np.random.get_state()
+        assert state[3] == 0
+        with preserve_rng():  # a cost that sets the same key and position, one Gaussian cached
+            np.random.set_state((state[0], state[1], state[2], 1, 0.25))
+        assert np.random.get_state()[3:] == (0, 0.0)
+        assert np.random.standard_normal() != 0.25
+
+    def test_nested_preserve_rng_keeps_the_state_it_found(self) -> None:
+        np.random.seed(6)
+        random.seed(6)
+        with preserve_rng() as outer:
+            with preserve_rng(outer) as inner:  # nothing moved: the outer save serves
+                assert inner is outer
+                np.random.rand()
+            assert not outer.moved()
+            np.random.rand()  # moved: the inner one saves (and puts back) this state
+            moved = np.random.get_state()
+            with preserve_rng(outer) as inner:
+                assert inner is not outer
+                outer.reset()
+                random.random()
+            now = np.random.get_state()
+            assert now[2:] == moved[2:] and np.array_equal(now[1], moved[1])
+        assert not outer.moved()
+
+    def test_moved_sees_each_generator(self) -> None:
+        saved = GlobalRng()
+        assert not saved.moved()
+        np.random.rand()
+        assert saved.moved()
+        saved.reset()
+        assert not saved.moved()
+        random.random()
+        assert saved.moved()
+        saved.reset()
+        np.random.standard_normal()  # leaves a cached Gaussian in the legacy state
+        assert saved.moved()
+        saved.reset()
+        assert not saved.moved()
