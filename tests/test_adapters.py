@@ -1,4 +1,5 @@
-"""gradcheck._adapters: the modes option, run names, the JVP–VJP consistency, one report."""
+"""gradcheck._adapters: the modes option, run names, one report (the JVP–VJP consistency
+itself: test_adapter_consistency.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from gradcheck._adapters import (
 )
 from gradcheck._consistency import PAIRS
 from gradcheck._jacdir import SHARE_RULE
+from test_adapter_consistency import linear_rules
 
 RULES: Any = {"rev": "the backward", "fwd": "the jvp"}
 
@@ -74,72 +76,6 @@ class TestModes:
         assert run_name("fwd", 1, True, "input0") == "fwd/out[1]/input0"
 
 
-def _linear(j: np.ndarray[Any, Any], fwd: float = 1.0, rev: float = 1.0) -> Any:
-    """jvp and vjp of ``x -> J x`` (one input, one output), scaled to plant a bug."""
-    return (lambda v: [fwd * (j @ v[0])]), (lambda u: [rev * (j.T @ u[0])])
-
-
-class TestConsistency:
-    @pytest.mark.parametrize("seed", [0, 1, 2])
-    @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (40, 7), (200, 300)])
-    def test_right_rules_agree(self, seed: int, shape: tuple[int, int]) -> None:
-        j = np.random.default_rng(seed).standard_normal(shape) * 10.0 ** (seed - 1)
-        jvp, vjp = _linear(j)
-        c = consistency(jvp, vjp, [(shape[1],)], [(shape[0],)], 2.0**-52, seed)
-        assert not c.wrong and len(c.values) == PAIRS and min(c.tolerance) > 0
-
-    @pytest.mark.parametrize("factor", [1.5, 1.001, -1.0, 0.0])
-    def test_a_wrong_rule_disagrees(self, factor: float) -> None:
-        j = np.random.default_rng(3).standard_normal((6, 4))
-        for jvp, vjp in [_linear(j, fwd=factor), _linear(j, rev=factor)]:
-            c = consistency(jvp, vjp, [(4,)], [(6,)], 2.0**-52, 0)
-            assert c.wrong and c.forms == ("jvp", "vjp")
-            assert any(abs(x - y) > t for (x, y), t in zip(c.values, c.tolerance))
-
-    def test_one_wrong_entry_of_a_transposed_rule_disagrees(self) -> None:
-        j = np.random.default_rng(4).standard_normal((5, 5))
-        jvp, _ = _linear(j)
-        c = consistency(jvp, lambda u: [j @ u[0]], [(5,)], [(5,)], 2.0**-52, 1)
-        assert c.wrong
-
-    def test_float32_round_off_agrees(self) -> None:
-        j = np.random.default_rng(5).standard_normal((50, 30)).astype(np.float32)
-
-        def jvp(v: Any) -> Any:
-            return [j @ v[0].astype(np.float32)]
-
-        def vjp(u: Any) -> Any:
-            return [j.T @ u[0].astype(np.float32)]
-
-        assert not consistency(jvp, vjp, [(30,)], [(50,)], float(np.finfo(np.float32).eps), 0).wrong
-        # float32 internals of a float64 check agree too: the relative floor
-        # (_numerics.CONSISTENCY_RTOL) accepts forms accurate to float32 round-off
-        assert not consistency(jvp, vjp, [(30,)], [(50,)], 2.0**-52, 0).wrong
-        doubled = consistency(lambda v: [2 * jvp(v)[0]], vjp, [(30,)], [(50,)], 2.0**-52, 0)
-        assert doubled.wrong
-
-    def test_nan_disagrees(self) -> None:
-        jvp, vjp = _linear(np.full((2, 2), np.nan))
-        assert consistency(jvp, vjp, [(2,)], [(2,)], 2.0**-52, 0).wrong
-
-    def test_several_inputs_and_outputs(self) -> None:
-        rng = np.random.default_rng(6)
-        a, b = rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 5))
-
-        def jvp(v: Any) -> Any:  # out0 = a·x0 (x0 2x2), out1 = b @ x1
-            return [np.einsum("ijk,jk->i", a, v[0]), b @ v[1]]
-
-        def vjp(u: Any) -> Any:
-            return [np.einsum("ijk,i->jk", a, u[0]), b.T @ u[1]]
-
-        assert not consistency(jvp, vjp, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).wrong
-
-        def wrong(u: Any) -> Any:
-            return [np.einsum("ijk,i->jk", a, u[0]), 0.5 * (b.T @ u[1])]
-
-        assert consistency(jvp, wrong, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).wrong
-
-
 def _report(scale: float, names: tuple[str, ...] = ("input0",)) -> gradcheck.Report:
     x = {n: np.linspace(-1.0, 1.0, 4) for n in names}
     grad = {n: scale * 2 * v for n, v in x.items()}
@@ -186,14 +122,14 @@ class TestCombine:
             Run("rev", 0, ("input0",), _report(1.0)),
             Run("fwd", 0, ("fwd/input0",), _report(1.0, ("fwd/input0",))),
         ]
-        bad = consistency(*_linear(np.eye(2), fwd=1.25), [(2,)], [(2,)], 2.0**-52, 0)
+        bad = consistency(*linear_rules(np.eye(2), fwd=1.25), [(2,)], [(2,)], 2.0**-52, 0)
         report = combine(runs, [], bad, RULES, 1.0)
         assert report.status == "failed"
         assert report.failed_parameters == ["consistency: jvp vs vjp"]
         assert report.parameters["consistency: jvp vs vjp"].diagnosis.kind == "inconsistent"  # type: ignore[union-attr]
         assert report.options["consistency"] is False
         assert any("the jvp and the backward disagree" in m for m in report.messages)
-        good = consistency(*_linear(np.eye(2)), [(2,)], [(2,)], 2.0**-52, 0)
+        good = consistency(*linear_rules(np.eye(2)), [(2,)], [(2,)], 2.0**-52, 0)
         assert combine(runs, [], good, RULES, 1.0).status == "passed"
 
 
@@ -208,14 +144,14 @@ class TestExtremeScales:
     @pytest.mark.parametrize(("fwd", "rev"), [(1.0, 1.0), (1.5, 1.0), (1.0, -1.0)])
     def test_rules_at_any_scale(self, scale: float, fwd: float, rev: float) -> None:
         j = scale * np.random.default_rng(7).standard_normal((6, 4))
-        c = consistency(*_linear(j, fwd, rev), [(4,)], [(6,)], 2.0**-52, 0)
+        c = consistency(*linear_rules(j, fwd, rev), [(4,)], [(6,)], 2.0**-52, 0)
         assert c.wrong == (fwd != rev) and min(c.tolerance) > 0
         runs = [Run("rev", 0, ("input0",), _report(1.0))]
         line = next(m for m in combine(runs, [], c, RULES, 1.0).messages if "the jvp and" in m)
         assert ("disagree" in line) == c.wrong, line
 
     def test_an_exact_zero_jacobian_agrees(self) -> None:
-        c = consistency(*_linear(np.zeros((3, 2))), [(2,)], [(3,)], 2.0**-52, 0)
+        c = consistency(*linear_rules(np.zeros((3, 2))), [(2,)], [(3,)], 2.0**-52, 0)
         assert not c.wrong and c.tolerance == (0.0,) * PAIRS
         report = combine([Run("rev", 0, ("input0",), _report(1.0))], [], c, RULES, 1.0)
         assert report.status == "passed"
