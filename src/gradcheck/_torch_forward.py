@@ -37,7 +37,13 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwad
 
-__all__ = ["AGREE_ROUNDOFFS", "BATCH_ENTRIES", "ForwardFold", "batched_forward_grads"]
+__all__ = [
+    "AGREE_ROUNDOFFS",
+    "BATCH_ENTRIES",
+    "ForwardFold",
+    "batched_forward_grads",
+    "dual",
+]
 
 Array = np.ndarray[Any, Any]
 Outputs = Callable[[dict[str, torch.Tensor]], list[Any]]
@@ -160,8 +166,10 @@ def _folded(fold: ForwardFold, name: str) -> Callable[[torch.Tensor], torch.Tens
     return folded
 
 
-def _dual(t: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
-    """``t`` as a dual tensor with ``tangent`` (inside ``fwad.dual_level()``)."""
+def dual(t: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
+    """``t`` as a dual tensor with ``tangent`` (its entries in ``t``'s shape), inside
+    ``fwad.dual_level()``: the one place both forward-mode paths make dual tensors
+    (here and ``gradcheck._torch_jvp``)."""
     dual: torch.Tensor = fwad.make_dual(t, tangent.view_as(t))  # type: ignore[no-untyped-call]
     return dual
 
@@ -196,7 +204,7 @@ def _agrees(fold: ForwardFold, grads: dict[str, Array]) -> bool:
     rs = {n: draw.standard_normal(t.numel()) for n, t in ts.items()}
     with fwad.dual_level():
         duals = {
-            n: _dual(t, torch.from_numpy(rs[n]).to(t.dtype).to(t.device)) for n, t in ts.items()
+            n: dual(t, torch.from_numpy(rs[n]).to(t.dtype).to(t.device)) for n, t in ts.items()
         }
         reset()
         with seeded():

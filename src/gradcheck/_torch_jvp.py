@@ -23,7 +23,7 @@ import torch.autograd.forward_ad as fwad
 
 from gradcheck._adapters import NoForward
 from gradcheck._torch_cast import dense
-from gradcheck._torch_forward import ForwardFold, Outputs, batched_forward_grads
+from gradcheck._torch_forward import ForwardFold, Outputs, batched_forward_grads, dual
 from gradcheck._torch_rng import SeededRng
 
 __all__ = [
@@ -70,7 +70,7 @@ def forward_grads(fold: ForwardFold) -> dict[int, dict[str, Array]]:
                     basis[j] = torch.as_tensor(unit, dtype=t.dtype)
                     reset()
                     with seeded():
-                        outs = call({**ts, n: _dual(t, basis.view_as(t))})
+                        outs = call({**ts, n: dual(t, basis)})
                     for k, w in ws.items():
                         flat[k][n][j] += unit * _fold(_tangent(outs[k]), w)
     return {k: {n: g.reshape(tuple(ts[n].shape)) for n, g in d.items()} for k, d in flat.items()}
@@ -90,12 +90,6 @@ def _forward_ad_loaded() -> bool:
         warnings.simplefilter("ignore", DeprecationWarning)
         fwad.make_dual(torch.zeros(1), torch.zeros(1))  # type: ignore[no-untyped-call]
     return True
-
-
-def _dual(t: torch.Tensor, tangent: torch.Tensor) -> torch.Tensor:
-    """``t`` as a dual tensor with ``tangent`` (inside ``fwad.dual_level()``)."""
-    dual: torch.Tensor = fwad.make_dual(t, tangent)  # type: ignore[no-untyped-call]
-    return dual
 
 
 def _tangent(x: Any) -> torch.Tensor | None:
@@ -132,7 +126,7 @@ def jvp(
     """``J v`` of ``call``'s ``outputs`` for the tangents ``v`` (zero where none)."""
     _forward_ad_loaded()
     with fwad.dual_level(), seeded():
-        duals = {n: _dual(t, tangents[n].to(t.dtype).to(t.device)) for n, t in ts.items()}
+        duals = {n: dual(t, tangents[n].to(t.dtype).to(t.device)) for n, t in ts.items()}
         outs = call(duals)
         result = []
         for k in outputs:
@@ -174,7 +168,7 @@ def forward_error(
     _forward_ad_loaded()
     try:
         with fwad.dual_level(), seeded():
-            call({n: _dual(t, torch.ones_like(t)) for n, t in ts.items()})
+            call({n: dual(t, torch.ones_like(t)) for n, t in ts.items()})
     except Exception as exc:
         text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         unable = next((why for part, why in UNABLE.items() if part in str(exc)), "")
