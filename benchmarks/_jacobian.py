@@ -8,6 +8,10 @@
    ``check_jacobian(mode="directional")`` given the VJP, or the VJP and the JVP,
    against torch's ``fast_mode=True`` (with and without ``check_forward_ad=True``) and
    ``jax.test_util.check_grads(order=1, modes=("fwd", "rev"))`` on the jitted function.
+   The same torch and jax functions are also checked through gradcheck's adapters
+   (``gradcheck.torch.check_function``, ``gradcheck.jax.check_function``, directional
+   mode): each checker differentiates and evaluates the very same function, so the
+   ratios compare the checkers alone (:func:`adapter_columns`).
 
 Timings are interleaved: each round calls every checker once, in turn, and the median
 over the rounds is reported, so that a change in this shared machine's load falls on
@@ -28,7 +32,13 @@ from _peers import torch_gradcheck
 
 import gradcheck
 
-__all__ = ["directional_jacobian_row", "full_jacobian_row", "interleaved"]
+__all__ = [
+    "adapter_checks",
+    "adapter_columns",
+    "directional_jacobian_row",
+    "full_jacobian_row",
+    "interleaved",
+]
 
 #: The planted wrong entry's factors: one off by a relative 1e-3 (the size used in
 #: the rest of the page), one doubled.
@@ -61,6 +71,44 @@ def _jax_passes(f: Any, x: Any) -> bool:
     except AssertionError:
         return False
     return True
+
+
+def adapter_checks(tf: Any, tx: Any, jf: Any, jx: Any) -> dict[str, Callable[[], Any]]:
+    """The Ring's torch function ``tf`` at ``tx`` and jitted jax function ``jf`` at
+    ``jx`` checked through gradcheck's adapters in directional mode, each option left at
+    its default: ``gradcheck.torch.check_function`` in reverse mode (against torch's fast
+    mode) and in both modes (against fast mode with ``check_forward_ad=True``), and
+    ``gradcheck.jax.check_function`` in both modes (against ``check_grads``)."""
+    import gradcheck.jax
+    import gradcheck.torch
+
+    return {
+        "gct_rev": lambda: gradcheck.torch.check_function(
+            tf, tx, modes=("rev",), mode="directional"
+        ),
+        "gct_both": lambda: gradcheck.torch.check_function(
+            tf, tx, modes=("rev", "fwd"), mode="directional"
+        ),
+        "gcj_both": lambda: gradcheck.jax.check_function(
+            jf, jx, modes=("rev", "fwd"), mode="directional"
+        ),
+    }
+
+
+#: Each adapter check and the peer it is timed against (the same function for both).
+ADAPTER_PEERS = {"gct_rev": "torch_fast", "gct_both": "torch_fast_fwd", "gcj_both": "jax"}
+
+
+def adapter_columns(secs: dict[str, float], last: dict[str, Any]) -> dict[str, Any]:
+    """The adapter checks' columns of a row: seconds, status, evaluations and the ratio
+    to the peer of :data:`ADAPTER_PEERS` timed in the same rounds."""
+    row: dict[str, Any] = {}
+    for name, peer in ADAPTER_PEERS.items():
+        row[f"{name}_s"] = secs[name]
+        row[f"{name}_status"] = last[name].status
+        row[f"{name}_evals"] = last[name].evaluations
+        row[f"{name}_vs_{peer}"] = secs[name] / secs[peer]
+    return row
 
 
 def _warm_up() -> None:
@@ -143,11 +191,13 @@ def directional_jacobian_row(n: int, repeats: int) -> dict[str, Any]:
                 tf, (tx,), fast_mode=True, check_forward_ad=True
             )[1],
             "jax": lambda: _jax_passes(jf, jx),
+            **adapter_checks(tf, tx, jf, jx),
         },
         repeats,
     )
     for k, v in secs.items():
         row[f"{k}_s"] = v
+    row.update(adapter_columns(secs, last))
     row["gc_vjp_evals"], row["gc_vjp_status"] = last["gc_vjp"].evaluations, last["gc_vjp"].status
     row["gc_both_evals"], row["gc_both_status"] = (
         last["gc_both"].evaluations,
@@ -176,6 +226,9 @@ def directional_jacobian_row(n: int, repeats: int) -> dict[str, Any]:
         Ring.torch_fn(bug=True), (tx,), fast_mode=True, check_forward_ad=True
     )[1]
     row["jax_bug_catches"] = not _jax_passes(Ring.jax_fn(bug=True), jx)
+    bugs = adapter_checks(Ring.torch_fn(bug=True), tx, Ring.jax_fn(bug=True), jx)
+    row["gct_bug_status"] = bugs["gct_both"]().status
+    row["gcj_bug_status"] = bugs["gcj_both"]().status
     return row
 
 
@@ -212,7 +265,7 @@ def jacobian_targets(full: dict[str, Any], directional: list[dict[str, Any]]) ->
         {r["gc_vjp_evals"] for r in directional} | {r["gc_both_evals"] for r in directional}
     )
     caught = all(r["gc_bug_status"] == "failed" for r in directional)
-    return [
+    lines = [
         f"- Full Jacobian check at n = m = {full['n']} within 1× of torch slow mode's time: "
         f"{mark(full['gc_jacobian_vs_torch_slow'] <= 1.0)} given the Jacobian "
         f"({full['gc_jacobian_vs_torch_slow']:.2f}×), "
@@ -230,4 +283,29 @@ def jacobian_targets(full: dict[str, Any], directional: list[dict[str, Any]]) ->
         f"- O(1) evaluations at every N: {mark(len(set(evals)) <= 2)} "
         f"({', '.join(map(str, evals))} evaluations); the planted sign bug caught at every "
         f"N: {mark(caught)}.",
+    ]
+    return lines + _adapter_targets(directional, mark)
+
+
+def _adapter_targets(directional: list[dict[str, Any]], mark: Callable[[bool], str]) -> list[str]:
+    """The same function through gradcheck's adapters, within 1.5× of its peer (each
+    ratio of :data:`ADAPTER_PEERS`); empty for rows measured before these columns."""
+    keys = [f"{name}_vs_{peer}" for name, peer in ADAPTER_PEERS.items()]
+    if not directional or not all(k in r for r in directional for k in keys):
+        return []
+    ratios = {k: ", ".join(f"{r[k]:.2f}× at N = {r['N']}" for r in directional) for k in keys}
+    met = {k: all(r[k] <= 1.5 for r in directional) for k in keys}
+    caught = all(
+        r.get("gct_bug_status") == r.get("gcj_bug_status") == "failed" for r in directional
+    )
+    rev, both, jax = keys
+    return [
+        f"- The same torch function through `gradcheck.torch.check_function` (directional) "
+        f"within 1.5× of torch fast mode, reverse mode: {mark(met[rev])} ({ratios[rev]}); "
+        f"both modes, against fast mode with `check_forward_ad=True`: {mark(met[both])} "
+        f"({ratios[both]}).",
+        f"- The same jitted jax function through `gradcheck.jax.check_function` "
+        f'(directional, both modes) within 1.5× of `check_grads(modes=("fwd", "rev"))`: '
+        f"{mark(met[jax])} ({ratios[jax]}); the planted sign bug caught by both adapters "
+        f"at every N: {mark(caught)}.",
     ]

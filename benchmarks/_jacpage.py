@@ -51,6 +51,26 @@ JAC_DIRECTIONAL = [
     ("torch_bug_catches", "torch: sign bug"),
     ("jax_bug_catches", "jax: sign bug"),
 ]
+#: The same torch and jax functions as row 7 through gradcheck's adapters.
+JAC_ADAPTERS = [
+    ("N", "N"),
+    ("gct_rev_s", "gc torch rev (s)"),
+    ("torch_fast_s", "torch fast (s)"),
+    ("gct_rev_vs_torch_fast", "gc torch rev / torch fast"),
+    ("gct_both_s", "gc torch rev + fwd (s)"),
+    ("torch_fast_fwd_s", "torch fast + fwd AD (s)"),
+    ("gct_both_vs_torch_fast_fwd", "gc torch both / torch fast + fwd"),
+    ("gcj_both_s", "gc jax rev + fwd (s)"),
+    ("jax_s", "jax fwd + rev (s)"),
+    ("gcj_both_vs_jax", "gc jax both / jax"),
+    ("gct_rev_evals", "gc torch evals (rev)"),
+    ("gct_both_evals", "gc torch evals (both)"),
+    ("gcj_both_evals", "gc jax evals (both)"),
+    ("gct_both_status", "gc torch on correct"),
+    ("gcj_both_status", "gc jax on correct"),
+    ("gct_bug_status", "gc torch: sign bug"),
+    ("gcj_bug_status", "gc jax: sign bug"),
+]
 
 JACOBIAN_NOTES = [
     "- Jacobian functions (`benchmarks/_jacproblems.py`): the full check uses "
@@ -94,16 +114,30 @@ JACOBIAN_NOTES = [
     "with `check`'s per-entry rules; torch's slow mode makes 2n evaluations and n "
     "backward passes (one per output row) and compares with fixed tolerances "
     "(rtol 1e-3, atol 1e-5), which cannot see the ×(1 + 1e-3) entry.",
+    "- Row 8 checks row 7's torch function and jitted jax function themselves through "
+    "gradcheck's adapters (`gradcheck.torch.check_function(fn, x, modes=...)`, "
+    '`gradcheck.jax.check_function(fn, x, modes=...)`, `mode="directional"`, every '
+    "other option at its default), timed in the same rounds as row 7: every checker "
+    "evaluates and differentiates the same function, so the ratios compare the checkers "
+    "alone. By default the torch adapter also checks the backward under "
+    "`torch.func.vmap` (torch's `check_batched_grad`, off by default in torch), and with "
+    "both modes each adapter also compares the two rules with each other "
+    "(`uᵀ(J v) = (uᵀJ) v`, no finite differences).",
 ]
 
 
 def jacobian_sections(out: dict[str, Any]) -> list[Section]:
-    """The two Jacobian tables: heading, rows, columns."""
+    """The Jacobian tables: heading, rows, columns (row 8 where the rows have it)."""
     return [
         ("6. Full Jacobian check vs torch slow mode", [out["jacobian_full"]], JAC_FULL),
         (
             "7. Directional Jacobian check vs torch fast mode and jax check_grads",
             out["jacobian_directional"],
             JAC_DIRECTIONAL,
+        ),
+        *(
+            [("8. The same functions through gradcheck's adapters", rows, JAC_ADAPTERS)]
+            if (rows := [r for r in out["jacobian_directional"] if "gct_rev_s" in r])
+            else []
         ),
     ]

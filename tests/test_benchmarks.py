@@ -163,6 +163,16 @@ def test_directional_jacobian_row_at_a_tiny_size(jac: Any) -> None:
     assert row["t_vjp_ms"] > 0 and row["torch_eval_ms"] > 0
     floor = (row["gc_vjp_evals"] * row["t_eval_ms"] + row["t_vjp_ms"]) / 1e3 / row["torch_fast_s"]
     assert row["gc_vjp_floor_vs_torch_fast"] == pytest.approx(floor)
+    # the same torch and jax functions through gradcheck's adapters, in the same rounds
+    for name in ("gct_rev", "gct_both", "gcj_both"):
+        assert row[f"{name}_status"] == "passed" and row[f"{name}_s"] > 0
+        assert 0 < row[f"{name}_evals"] <= 30
+    assert row["gct_rev_vs_torch_fast"] == pytest.approx(row["gct_rev_s"] / row["torch_fast_s"])
+    assert row["gct_both_vs_torch_fast_fwd"] == pytest.approx(
+        row["gct_both_s"] / row["torch_fast_fwd_s"]
+    )
+    assert row["gcj_both_vs_jax"] == pytest.approx(row["gcj_both_s"] / row["jax_s"])
+    assert row["gct_bug_status"] == row["gcj_bug_status"] == "failed"
 
 
 def _directional(n: int, ratio: float, evals: int = 11, bug: str = "failed") -> dict[str, Any]:
@@ -207,6 +217,51 @@ def test_targets_say_not_met_with_the_ratio_when_one_size_misses(jac: Any) -> No
     assert "**not met** (2.00× at N = 100000); its 11 evaluations of f and one VJP alone " in line
     assert "take 1.60× at N = 100000 of torch fast" in line
     assert line.endswith("(one evaluation of f, NumPy's vs torch's: 2.4 vs 1.1 ms).")
+
+
+def test_adapter_targets_need_every_size_within_the_bound(jac: Any) -> None:
+    full = {
+        "n": 1000,
+        "gc_jacobian_vs_torch_slow": 0.9,
+        "gc_vjp_vs_torch_slow": 0.9,
+        "gc_jacobian_evals": 2002,
+        "gc_evals_per_n": 2.002,
+    }
+    old = [_directional(10**3, 1.2)]
+    assert len(jac.jacobian_targets(full, old)) == 5  # rows measured before row 8
+    adapted = {
+        "gct_rev_vs_torch_fast": 1.4,
+        "gct_both_vs_torch_fast_fwd": 1.2,
+        "gcj_both_vs_jax": 1.1,
+        "gct_bug_status": "failed",
+        "gcj_bug_status": "failed",
+    }
+    rows = [_directional(10**3, 1.2) | adapted, _directional(10**6, 1.2) | adapted]
+    rows[1] = rows[1] | {"gct_both_vs_torch_fast_fwd": 1.6, "gcj_bug_status": "passed"}
+    lines = jac.jacobian_targets(full, rows)
+    assert len(lines) == 7
+    assert "reverse mode: **met** (1.40× at N = 1000, 1.40× at N = 1000000)" in lines[5]
+    assert (
+        "`check_forward_ad=True`: **not met** (1.20× at N = 1000, 1.60× at N = 1000000)"
+        in (lines[5])
+    )
+    assert '`check_grads(modes=("fwd", "rev"))`: **met** (1.10× at N = 1000' in lines[6]
+    assert lines[6].endswith("caught by both adapters at every N: **not met**.")
+
+
+def test_the_adapter_table_is_on_the_page_only_for_rows_that_have_it(jac: Any) -> None:
+    import _jacpage
+
+    heads = [h for h, _, _ in _jacpage.jacobian_sections(_page_input([{"N": 10}]))]
+    assert len(heads) == 2
+    rows = [{"N": 10, "gct_rev_s": 0.1}, {"N": 100}]
+    sections = _jacpage.jacobian_sections(_page_input(rows))
+    assert sections[2][0] == "8. The same functions through gradcheck's adapters"
+    assert sections[2][1] == rows[:1]
+
+
+def _page_input(directional: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"jacobian_full": {"n": 10}, "jacobian_directional": directional}
 
 
 def test_torch_slow_extrapolation_uses_the_largest_measured_size(jac: Any) -> None:
