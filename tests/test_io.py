@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from gradcheck import GradcheckError
+from gradcheck import _io as io_module
 from gradcheck._io import load_npz, write_atomic, write_json_atomic
 
 
@@ -460,13 +461,48 @@ class TestJsonOfNumpyValues:
 
 
 class TestTemporaryNames:
-    def test_a_file_name_near_the_length_limit_is_written(self, tmp_path: Path) -> None:
-        """The temporary beside it adds 18 characters (``.NAME.<12 hex>.tmp``): a
-        237-character name (most file systems allow 255) is written, nothing left over."""
-        path = tmp_path / ("r" * 232 + ".json")
+    @pytest.mark.parametrize("length", [237, 238, 250, 255])
+    def test_a_file_name_up_to_the_length_limit_is_written(
+        self, tmp_path: Path, length: int
+    ) -> None:
+        """The temporary beside it (``.NAME.<12 hex>.tmp``) cuts ``NAME`` to stay within
+        255 bytes: a name the file system allows is written, nothing left over (a
+        238-to-255-character name failed with "File name too long")."""
+        path = tmp_path / ("r" * (length - 5) + ".json")
         write_json_atomic(path, {"a": 1})
         assert json.loads(path.read_text()) == {"a": 1}
         assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+    def test_a_long_name_of_multibyte_characters_is_cut_at_a_character(
+        self, tmp_path: Path
+    ) -> None:
+        """252 bytes of two-byte characters: the temporary's name is cut between
+        characters, never inside one, and stays within 255 bytes."""
+        name = "é" * 124 + ".json"
+        assert len(name.encode()) == 253
+        taken: list[str] = []
+        real = io_module._temporary_name
+
+        def spy(n: str) -> str:
+            taken.append(real(n))
+            return taken[-1]
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(io_module, "_temporary_name", spy)
+            write_json_atomic(tmp_path / name, {"a": 1})
+        assert json.loads((tmp_path / name).read_text()) == {"a": 1}
+        assert len(taken[0].encode()) <= 255
+        assert taken[0].startswith(".é") and taken[0].endswith(".tmp")
+        assert [p.name for p in tmp_path.iterdir()] == [name]
+
+    def test_a_name_too_long_for_the_file_system_is_refused_naming_the_file(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / ("r" * 256 + ".json")
+        with pytest.raises(GradcheckError, match="cannot write") as info:
+            write_json_atomic(path, {"a": 1})
+        assert "r" * 256 in str(info.value)
+        assert list(tmp_path.iterdir()) == []
 
     def test_a_temporary_name_already_taken_is_passed_over_and_left_alone(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

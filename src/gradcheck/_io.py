@@ -25,6 +25,7 @@ import math
 import os
 import secrets
 import stat
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -67,13 +68,40 @@ def _finite(data: Any) -> Any:
 def _destination(path: str | os.PathLike[str]) -> Path:
     """Where writing ``path`` lands: a symbolic link's target, as a plain write would."""
     target = Path(path)
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
-    if target.is_dir():
+    try:
+        if target.is_symlink():
+            target = Path(os.path.realpath(target))
+        folder = target.is_dir()
+    except OSError as exc:  # a name too long for the file system, a folder denied
+        raise GradcheckError(
+            f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}; give a shorter "
+            "name or a folder you can read"
+        ) from exc
+    if folder:
         raise GradcheckError(
             f"cannot write {os.fspath(path)!r}: it is a folder; give a file name in it"
         )
     return target
+
+
+#: The longest file name most file systems allow, in bytes (ext4, APFS, NTFS: 255).
+NAME_MAX = 255
+#: What the temporary adds to the target's name: ``.`` + ``.<12 hex>.tmp``.
+_ADDED = 18
+
+
+def _temporary_name(name: str) -> str:
+    """``.NAME.<12 hex>.tmp``, with ``NAME`` cut (at a character boundary) so that the
+    whole stays within :data:`NAME_MAX` bytes: a target name that is itself allowed
+    must not fail because of its temporary's (a 240-character name did, with "File
+    name too long" about the user's own file).
+
+    >>> len(_temporary_name("r" * 255).encode())
+    255
+    """
+    room = NAME_MAX - _ADDED
+    stem = os.fsencode(name)[:room].decode(sys.getfilesystemencoding(), "ignore")
+    return f".{stem}.{secrets.token_hex(6)}.tmp"
 
 
 def _temporary(target: Path) -> tuple[int, str]:
@@ -81,7 +109,7 @@ def _temporary(target: Path) -> tuple[int, str]:
     folder = target.parent
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = str(folder / f".{target.name}.{secrets.token_hex(6)}.tmp")
+        tmp = str(folder / _temporary_name(target.name))
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # pragma: no cover - 48 random bits collided
