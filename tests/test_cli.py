@@ -768,13 +768,20 @@ class TestInterrupt:
         )
         js = tmp_path / "r.json"
         argv = ["run", f"{tmp_path}/slow.py:slow", "--json", str(js), *workers]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gradcheck", *argv],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        # A shell's background job (`make test &`) ignores SIGINT, and a child started
+        # then would inherit that and never see the Ctrl-C; a caught signal is reset to
+        # its default on exec, so the child gets Python's own KeyboardInterrupt handler.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gradcheck", *argv],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
         try:
             deadline = time.monotonic() + 60
             while not marker.exists() and time.monotonic() < deadline:
