@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from gradcheck import GradcheckError, check_jacobian
-from gradcheck._flat_values import flat_like
+from gradcheck._flat_values import flat_like, match_leaves
+from gradcheck._pytree import flatten
 
 
 class TestNotRealValues:
@@ -72,3 +73,29 @@ class TestNonFiniteResults:
         big = np.array([1.5e308, 1.5e308, -1.0])
         flat = flat_like(big, ["x"], [(3,)], "vjp(params, cotangent)", "params")
         assert flat.tolist() == big.tolist()
+
+
+class TestMatchLeaves:
+    """The one reading of a form's structure, shared by flat_like and the real views of
+    a complex check (gradcheck._jac_realviews)."""
+
+    TREE = flatten({"a": 0, "b": [0, 0]})[2]
+
+    def test_dicts_by_key_lists_by_position(self) -> None:
+        assert match_leaves({"b": [2, 3], "a": 1}, self.TREE, 3) == [1, 2, 3]
+        assert match_leaves([1, [2, 3]], self.TREE, 3) == [1, 2, 3]  # flatten order
+
+    @pytest.mark.parametrize(
+        "value",
+        [{"a": 1, "c": [2, 3]}, [1, 2], [{"a": 1}, 2, 3], {"a": 1, "b": [2]}],
+        ids=["another-key", "too-few", "a-dict-out-of-place", "a-short-list"],
+    )
+    def test_another_structure_is_none_and_refused_by_flat_like(self, value: Any) -> None:
+        assert match_leaves(value, self.TREE, 3) is None
+        with pytest.raises(GradcheckError, match="return the same structure as params"):
+            flat_like(value, ["a", "b[0]", "b[1]"], [(), (), ()], "vjp", "params", self.TREE)
+
+    def test_a_lone_leaf_and_no_treedef(self) -> None:
+        assert match_leaves(5.0, None, 1) == [5.0]
+        assert match_leaves({"y": 1, "x": 2}, None, 2) == [1, 2]  # in flatten order
+        assert match_leaves([1, 2], None, 3) is None

@@ -18,7 +18,15 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._pytree import TreeDef, flatten
 
-__all__ = ["as_array", "flat_like", "has_mapping", "leaves_like", "real_values", "same_shape"]
+__all__ = [
+    "as_array",
+    "flat_like",
+    "has_mapping",
+    "leaves_like",
+    "match_leaves",
+    "real_values",
+    "same_shape",
+]
 
 Array = np.ndarray[Any, Any]
 
@@ -43,19 +51,14 @@ def flat_like(
     Dicts are matched by key, whatever their order (jax returns key-sorted dicts), as
     :func:`gradcheck.check` matches gradients; lists and tuples by position.
     """
-    if len(names) == 1 and not isinstance(value, (dict, list, tuple)):
-        leaves = [value]
-    else:
-        got, leaves, _ = flatten(value)
-        matched = None if treedef is None else leaves_like(value, treedef)
-        if matched is not None:
-            leaves = matched
-        elif len(leaves) != len(names) or (treedef is not None and has_mapping(value)):
-            raise GradcheckError(
-                f"{what} returned {len(leaves)} arrays ({', '.join(got)}), but {like} has "
-                f"{len(names)} ({', '.join(names)}): return the same structure as {like} "
-                "(dicts are matched by key)"
-            )
+    leaves = match_leaves(value, treedef, len(names))
+    if leaves is None:
+        got, found, _ = flatten(value)
+        raise GradcheckError(
+            f"{what} returned {len(found)} arrays ({', '.join(got)}), but {like} has "
+            f"{len(names)} ({', '.join(names)}): return the same structure as {like} "
+            "(dicts are matched by key)"
+        )
     parts = []
     for name, shape, leaf in zip(names, shapes, leaves):
         if leaf is None:
@@ -83,6 +86,35 @@ def flat_like(
             )
         parts.append(flat)
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def match_leaves(value: Any, treedef: TreeDef | None, count: int) -> list[Any] | None:
+    """``value``'s ``count`` leaves in ``treedef``'s order, or ``None`` where its
+    structure is another (what :func:`flat_like` refuses).
+
+    Dicts are matched by key, whatever their order (jax returns key-sorted dicts);
+    lists and tuples by position. Without ``treedef``, or where ``value`` does not
+    match it, its leaves in flatten order serve when there are ``count`` of them and
+    no dict among them. A lone non-container is the one leaf of a ``count`` of 1.
+
+    >>> from gradcheck._pytree import flatten
+    >>> _, _, tree = flatten({"a": 0, "b": 0})
+    >>> match_leaves({"b": 2, "a": 1}, tree, 2)
+    [1, 2]
+    >>> match_leaves({"a": 1, "c": 2}, tree, 2) is None
+    True
+    >>> match_leaves([1, 2], tree, 2)
+    [1, 2]
+    """
+    if count == 1 and not isinstance(value, (dict, list, tuple)):
+        return [value]
+    matched = None if treedef is None else leaves_like(value, treedef)
+    if matched is not None:
+        return matched
+    _, leaves, _ = flatten(value)
+    if len(leaves) != count or (treedef is not None and has_mapping(value)):
+        return None
+    return leaves
 
 
 def real_values(arr: Array, what: str, name: str) -> Array:

@@ -25,7 +25,7 @@ import numpy as np
 
 from gradcheck._complex import complex_view, pair
 from gradcheck._errors import GradcheckError
-from gradcheck._flat_values import as_array, has_mapping, leaves_like, same_shape
+from gradcheck._flat_values import as_array, match_leaves, same_shape
 from gradcheck._jacmatrix import jacobian_matrix, plain_jacobian
 from gradcheck._layout import Layout
 from gradcheck._pytree import TreeDef, builder, flatten
@@ -87,18 +87,6 @@ class RealViews(NamedTuple):
     def cotangent(self, tree: Any) -> Any:
         """A real cotangent ``(a, b)`` as ``w = a + ib`` (``a − ib`` for ``"plain"``)."""
         return self.to_complex(tree, self.out_mask, conj=self.sign < 0)
-
-
-def _leaves(value: Any, treedef: TreeDef, count: int) -> list[Any] | None:
-    """``value``'s leaves in ``treedef``'s order (dicts by key), as ``gradcheck._flat_values``
-    reads a form's result; ``None`` where that will refuse its structure."""
-    if count == 1 and not isinstance(value, (dict, list, tuple)):
-        return [value]
-    matched = leaves_like(value, treedef)
-    if matched is not None:
-        return matched
-    _, leaves, _ = flatten(value)
-    return leaves if len(leaves) == count and not has_mapping(value) else None
 
 
 def _to_real(
@@ -177,7 +165,7 @@ class Form:
     def __call__(self, tree: Any, argument: Any) -> Any:
         s = self.side
         value = self.form(self.views.params(tree), s.argument(argument))
-        leaves = _leaves(value, s.treedef, len(s.mask))
+        leaves = match_leaves(value, s.treedef, len(s.mask))
         if leaves is None:
             return value
         return builder(s.treedef)(
