@@ -80,7 +80,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RNG_SEED", "check_function", "check_module"]
 
-_SeededRng = SeededRng  # the name the tests and older code use
 #: The usage error of a loss that computes with an outer model, not its argument.
 UNUSED = (
     "loss_fn does not use the model it is given: the loss does not change with any "
