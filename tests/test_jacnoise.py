@@ -12,13 +12,9 @@ from gradcheck._jacgrid import VectorEvaluator
 from gradcheck._jacnoise import block_noise, noise_floor, output_noise
 from gradcheck._numerics import noise_from_table, unit_roundoff
 from gradcheck._pytree import flatten
+from test_jacevaluator import evaluator
 
 Array = np.ndarray[Any, Any]
-
-
-def evaluator(fn: Any, x: Array, size: int) -> VectorEvaluator:
-    names, _, tree = flatten(x)
-    return VectorEvaluator(fn, tree, [np.array(x)], names, GlobalRng(), size=size)
 
 
 class TestOutputNoise:
