@@ -146,9 +146,12 @@ def fold(out: Any, w: Any) -> Any:
 
 
 def forward_gradient(fn: Callable[[list[Any]], Any], xs: Sequence[Any]) -> list[Any]:
-    """The gradient of a real scalar ``fn`` by JVPs (``gradcheck._jax_forward``, chunked;
-    ``custom_jvp`` rules run); a complex leaf's in JAX's convention ``∂/∂x − i ∂/∂y``,
-    from the JVPs of its real view (``jax.jacfwd`` takes real inputs only)."""
+    """The gradient of a real scalar ``fn`` by forward mode
+    (``gradcheck._jax_forward.jvp_gradient``: the transpose of one JVP where it agrees
+    with a JVP along a random tangent, else the basis JVPs in chunks, else
+    ``jax.jacfwd``; ``custom_jvp`` rules run); a complex leaf's in JAX's convention
+    ``∂/∂x − i ∂/∂y``, from the forward-mode gradient of its real view (``jax.jacfwd``
+    takes real inputs only)."""
     mask = [bool(jnp.iscomplexobj(x)) for x in xs]
     if not any(mask):
         return jvp_gradient(fn, list(xs))

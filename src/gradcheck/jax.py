@@ -199,9 +199,10 @@ class _Side:
         return result
 
     def _gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
-        """The value and gradient of ``fn``: by ``jax.grad``, or by forward mode when
-        ``forward`` (``forward_gradient``: JVPs of the basis in chunks, so ``custom_jvp``
-        rules run)."""
+        """The value and gradient of ``fn``: by ``jax.value_and_grad``, or by forward
+        mode when ``forward`` (``gradcheck._jax_args.forward_gradient``: the transpose
+        of one JVP where it agrees with a JVP along a random tangent, else the basis
+        JVPs in chunks; ``custom_jvp`` rules run either way)."""
         if self.forward:
             xs = self._arrays(tree)
             value, g = self.fn(xs), forward_gradient(self.fn, xs)
