@@ -790,6 +790,35 @@ class TestNonFiniteGradient:
         assert report.parameters["a"].failed == 2
         assert report.parameters["b"].status == "passed"
 
+    @pytest.mark.parametrize(
+        "bad", [{3: np.nan}, {7: np.inf}, {3: np.nan, 7: np.inf}, {3: np.nan, 7: -np.inf}]
+    )
+    @pytest.mark.parametrize(
+        ("mode", "options"),
+        [
+            ("full", {}),
+            ("sample", {"sample": 3}),
+            ("sample", {"sample": 8}),
+            ("directional", {}),
+            (gradcheck.Directional(localise=False), {}),
+        ],
+        ids=["full", "sample-3", "sample-8", "directional", "directional-unlocalised"],
+    )
+    def test_every_mode_counts_each_entry_once(
+        self, bad: dict[int, float], mode: Any, options: dict[str, Any]
+    ) -> None:
+        """mut26: the directional check counted each NaN or inf entry twice, once as
+        the entry localisation pinned and once more as non-finite ("failed 4" for 2
+        entries); a sample that left one out did not count it at all."""
+        x = np.linspace(1.0, 2.0, 10)
+        g = 2 * x
+        for k, v in bad.items():
+            g[k] = v
+        report = gradcheck.check(lambda p: float(np.sum(p**2)), x, g, mode=mode, **options)
+        assert report.status == "failed", str(report)
+        assert report.parameters["x"].status == "failed"
+        assert report.parameters["x"].failed == len(bad), str(report)
+
     def test_assert_gradients_raises_a_mismatch(self) -> None:
         x = np.array([-1.0, 0.5])
         with pytest.raises(gradcheck.GradientMismatch, match="not finite at x"):
@@ -878,13 +907,28 @@ class TestNonFiniteFailed:
 
     def test_no_entries_leave_the_outcome_as_it_is(self) -> None:
         outcome = self._outcome()
-        assert non_finite_failed(outcome, [], 1.0, counted=False) is outcome
+        assert non_finite_failed(outcome, [], 1.0) is outcome
 
-    @pytest.mark.parametrize(("counted", "failed"), [(True, 3), (False, 5)])
+    @pytest.mark.parametrize(
+        ("counted", "failed"), [("compared", 3), ("pinned", 3), ("sampled-out", 4), ("no", 5)]
+    )
     def test_only_the_parameter_with_them_fails_and_they_are_counted_once(
-        self, counted: bool, failed: int
+        self, counted: str, failed: int
     ) -> None:
-        out = non_finite_failed(self._outcome(), _non_finite("W", [0, 5]), 0.5, counted=counted)
+        # the strategy's own count (3) holds the entries it compared (an entrywise
+        # check's known errors; mark_non_finite made them wrong) or localisation pinned
+        outcome = self._outcome()
+        w, b = outcome.parameters
+        errors = np.full((2, 4), np.nan)
+        if counted == "compared":
+            errors[0, 0] = errors[1, 1] = 2.5
+        elif counted == "sampled-out":
+            errors[0, 0] = 2.5  # W[1, 1] was not in the sample
+        if counted in ("compared", "sampled-out"):
+            outcome = outcome._replace(parameters=(w._replace(errors=errors), b))
+        if counted == "pinned":
+            outcome = outcome._replace(localisation={"pinned": ["W[1, 1]", "W[0, 0]"]})
+        out = non_finite_failed(outcome, _non_finite("W", [0, 5]), 0.5)
         w, b = out.parameters
         assert (w.status, w.failed) == ("failed", failed)
         assert (b.status, b.failed) == ("inconclusive", 3)
@@ -896,7 +940,7 @@ class TestNonFiniteFailed:
     def test_the_note_names_each_entry_and_the_finite_cost_and_comes_first(
         self, value: float, shown: str
     ) -> None:
-        out = non_finite_failed(self._outcome(), _non_finite("W", [0, 5], value), 0.5, counted=True)
+        out = non_finite_failed(self._outcome(), _non_finite("W", [0, 5], value), 0.5)
         assert out.notes == (
             f"W: the gradient is not finite at W[0, 0] ({shown}), W[1, 1] ({shown}), where "
             "the cost is finite (0.5): a wrong gradient (a NaN from a branch not taken, as "
@@ -908,13 +952,13 @@ class TestNonFiniteFailed:
     @pytest.mark.parametrize(("count", "more"), [(5, ""), (6, " and 1 more"), (8, " and 3 more")])
     def test_five_entries_are_named_then_how_many_more(self, count: int, more: str) -> None:
         entries = _non_finite("W", list(range(count)))
-        out = non_finite_failed(self._outcome(), entries, 1.0, counted=True)
+        out = non_finite_failed(self._outcome(), entries, 1.0)
         named = ", ".join(f"W[{k // 4}, {k % 4}] (nan)" for k in range(5))
         assert out.notes[0].startswith(f"W: the gradient is not finite at {named}{more}, where")
 
     def test_each_parameter_gets_its_own_note_in_the_parameters_order(self) -> None:
         entries = [*_non_finite("b", [2]), *_non_finite("W", [7])]
-        out = non_finite_failed(self._outcome(), entries, 1234567.891, counted=False)
+        out = non_finite_failed(self._outcome(), entries, 1234567.891)
         assert [p.status for p in out.parameters] == ["failed", "failed"]
         assert [p.failed for p in out.parameters] == [4, 4]
         assert [n.split(":")[0] for n in out.notes] == ["W", "b", "why"]

@@ -173,8 +173,7 @@ def _run(plan: Plan, ev: SerialEvaluator) -> Ran:
     point = _point(plan, ev, float(base[0]))
     ran = _strategy(plan, ev, point)
     outcome = ran.outcome._replace(notes=(*point.notes, *ran.outcome.notes))
-    counted = not isinstance(plan.mode, Directional)  # entrywise: marked wrong already
-    outcome = non_finite_failed(outcome, plan.non_finite, point.j0, counted=counted)
+    outcome = non_finite_failed(outcome, plan.non_finite, point.j0)
     return ran._replace(outcome=outcome, route=point.route)
 
 

@@ -32,6 +32,7 @@ from gradcheck._diagnose import diagnose
 from gradcheck._inputs import NonFiniteEntry
 from gradcheck._numerics import norm2, unit_roundoff
 from gradcheck._report import Entry, Status
+from gradcheck._results import entry_label
 
 __all__ = [
     "NO_BOUND",
@@ -255,30 +256,28 @@ def inconclusive(names: list[str], leaves: list[Array], msg: str) -> Outcome:
     return Outcome(params, math.nan, 0.0, (msg,), status="inconclusive")
 
 
-def non_finite_failed(
-    outcome: Outcome, entries: Sequence[NonFiniteEntry], j0: float, *, counted: bool
-) -> Outcome:
+def non_finite_failed(outcome: Outcome, entries: Sequence[NonFiniteEntry], j0: float) -> Outcome:
     """``outcome`` with the parameters whose gradient has NaN or infinite entries failed.
 
     The cost is finite at θ (``j0``; a NaN cost stops the check first), so its
     derivative there is a number, and a gradient of NaN or inf is wrong, whatever the
     finite differences say: the framework-computed gradient is the thing under test
     (attack23 D3: ``jnp.where(x > 0, jnp.sqrt(x), 0)`` at ``x = −1`` back-propagates
-    the NaN of the branch not taken). ``counted``: the entries are among each
-    parameter's ``failed`` already (entrywise checks mark them ``wrong``,
-    :func:`mark_non_finite`); else (directional) they are added.
+    the NaN of the branch not taken). Each such entry counts once among its parameter's
+    ``failed``: those the strategy counted already (:func:`_counted`) are not added.
     """
     if not entries:
         return outcome
     by_name: dict[str, list[NonFiniteEntry]] = {}
     for e in entries:
         by_name.setdefault(e.parameter, []).append(e)
+    pinned = set((outcome.localisation or {}).get("pinned", ()))
     params, notes = [], []
     for p in outcome.parameters:
         bad = by_name.get(p.name, [])
         if bad:
-            failed = p.failed if counted else p.failed + len(bad)
-            p = p._replace(status="failed", failed=failed)
+            added = sum(1 for e in bad if not _counted(p, e, pinned))
+            p = p._replace(status="failed", failed=p.failed + added)
             where = ", ".join(f"{e.parameter}{list(e.at)} ({e.value})" for e in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
             notes.append(
@@ -290,6 +289,16 @@ def non_finite_failed(
     return outcome._replace(
         parameters=tuple(params), notes=(*notes, *outcome.notes), status="failed"
     )
+
+
+def _counted(p: ParameterOutcome, e: NonFiniteEntry, pinned: set[str]) -> bool:
+    """Whether ``p.failed`` counts the non-finite entry ``e`` already: an entrywise
+    check compared it (its error is known; :func:`mark_non_finite` made it ``wrong``),
+    or localisation pinned it (``pinned``: the labels of the pinned entries). One not
+    sampled, or in a directional check not pinned, is not counted yet."""
+    if p.errors is not None:
+        return not math.isnan(float(p.errors.reshape(-1)[e.flat]))
+    return entry_label(e.parameter, e.at) in pinned
 
 
 def mark_non_finite(results: list[Result], entries: Sequence[NonFiniteEntry]) -> list[Result]:
