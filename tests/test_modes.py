@@ -323,3 +323,172 @@ class TestDirectionalKeywordsUnderAuto:
     def test_a_bad_value_is_refused_under_auto(self) -> None:
         with pytest.raises(gradcheck.GradcheckError, match="option budget=-1 must be"):
             gradcheck.check(_cost, PARAMS, _grad, budget=-1)
+
+
+_MISS = (
+    " must lie in (0, 1): the chance that the directional check misses an error of the "
+    "stated size (default 0.001)"
+)
+_BUDGET = (
+    " must be a non-negative integer: the most cost evaluations a localisation may spend "
+    "(default 400)"
+)
+
+
+class TestOptionErrors:
+    """Each refused mode option gets its whole message, naming the option and what it
+    takes; each edge value of a range is on the side the docs give it."""
+
+    @pytest.mark.parametrize(
+        ("options", "why"),
+        [
+            ({"miss_probability": 0.0}, _MISS),
+            ({"miss_probability": 1.0}, _MISS),
+            ({"miss_probability": 1.5}, _MISS),
+            ({"miss_probability": "0.5"}, _MISS),
+            ({"miss_probability": True}, _MISS),
+            ({"budget": -1}, _BUDGET),
+            ({"budget": 2.0}, _BUDGET),
+            ({"budget": True}, _BUDGET),
+            ({"localise": 1}, " must be True or False"),
+            ({"localise": "yes"}, " must be True or False"),
+        ],
+    )
+    def test_directional_refuses_with_the_whole_reason(
+        self, options: dict[str, Any], why: str
+    ) -> None:
+        ((option, value),) = options.items()
+        with pytest.raises(gradcheck.GradcheckError) as info:
+            Directional(**options)
+        assert str(info.value) == f"option mode=Directional({option}={value!r}){why}"
+
+    @pytest.mark.parametrize(
+        "options",
+        [
+            {"budget": 0},
+            {"budget": np.int64(1)},
+            {"miss_probability": 1e-300},
+            {"miss_probability": 0.999},
+            {"miss_probability": np.float32(0.5)},
+            {"localise": np.bool_(False)},
+        ],
+    )
+    def test_directional_takes_every_value_in_range(self, options: dict[str, Any]) -> None:
+        made = Directional(**options)
+        ((option, value),) = options.items()
+        assert getattr(made, option) == value
+        assert type(getattr(made, option)) in (int, float, bool)
+
+    @pytest.mark.parametrize(
+        ("mode", "keywords", "message"),
+        [
+            (
+                "full",
+                ModeKeywords(sample=3),
+                "option sample=3 applies only to mode='sample', and this check runs "
+                "mode='full': pass mode='sample' (--mode sample) to check a sample of "
+                "entries, or drop sample",
+            ),
+            (
+                "auto",
+                ModeKeywords(sample=3),
+                "option sample=3 applies only to mode='sample', and this check runs "
+                "mode='auto', which never samples: pass mode='sample' (--mode sample) to "
+                "check a sample of entries, or drop sample",
+            ),
+            (
+                "sample",
+                ModeKeywords(budget=9),
+                "option budget=9 applies only to mode='directional', and this check runs "
+                "mode='sample': pass mode=Directional(budget=9) to run the directional "
+                "check, or drop budget",
+            ),
+            (
+                Directional(),
+                ModeKeywords(budget=9),
+                "option budget=9 goes into the mode object when one is given: pass "
+                "mode=Directional(miss_probability=0.001, budget=9, localise=True) and "
+                "drop budget",
+            ),
+            (
+                Sample(5),
+                ModeKeywords(sample=3),
+                "option sample=3 goes into the mode object when one is given: pass "
+                "mode=Sample(size=3) and drop sample",
+            ),
+            (
+                "x",
+                None,
+                "unknown mode 'x': choose one of 'auto', 'full', 'sample', 'directional', "
+                "or a mode object: Full(), Sample(100), Directional(miss_probability=1e-3), "
+                "Auto()",
+            ),
+        ],
+    )
+    def test_a_refused_mode_or_keyword_says_what_to_pass(
+        self, mode: Any, keywords: ModeKeywords | None, message: str
+    ) -> None:
+        with pytest.raises(gradcheck.GradcheckError) as info:
+            resolve_mode(mode, 10, keywords)
+        assert str(info.value) == message
+
+    @pytest.mark.parametrize(
+        ("size", "why"),
+        [
+            (0, " must be at least 1 entry"),
+            (-3, " must be at least 1 entry"),
+            (0.0, ": a fraction must lie in (0, 1]; pass an int to ask for a number of entries"),
+            (1.5, ": a fraction must lie in (0, 1]; pass an int to ask for a number of entries"),
+            ("3", " must be an int count or a float fraction"),
+            (None, " must be an int count or a float fraction"),
+        ],
+    )
+    def test_sample_refuses_with_the_whole_reason(self, size: Any, why: str) -> None:
+        with pytest.raises(gradcheck.GradcheckError) as info:
+            Sample(size)
+        assert str(info.value) == f"option mode=Sample({size!r}){why}"
+
+    @pytest.mark.parametrize("size", [1, np.int64(2), 1.0, 1e-9])
+    def test_sample_takes_the_edges_of_its_range(self, size: Any) -> None:
+        made = Sample(size)
+        assert made.size == size and type(made.size) in (int, float)
+        x = np.linspace(-1, 1, 3)
+        report = gradcheck.check(_sin, x, np.cos(x), mode=made)
+        assert json.loads(report.to_json())["options"]["sample"] == size
+
+
+class TestSampledEntries:
+    """Which entries ``sample`` mode checks: as many as asked, distinct, the same for
+    the same seed whatever other parameters are checked whole."""
+
+    @staticmethod
+    def _checked(report: Any, name: str) -> Array:
+        errors = report.parameters[name].errors
+        assert errors is not None
+        return np.flatnonzero(~np.isnan(errors))
+
+    @pytest.mark.parametrize("seed", range(5))
+    def test_asked_count_of_distinct_entries(self, seed: int) -> None:
+        x = np.linspace(-1, 1, 30)
+        report = gradcheck.check(_sin, x, np.cos(x), mode=Sample(29), seed=seed)
+        assert report.status == "passed" and report.parameters["x"].checked == 29
+        assert self._checked(report, "x").size == 29
+
+    def test_a_tiny_fraction_is_one_entry(self) -> None:
+        x = np.linspace(-1, 1, 30)
+        report = gradcheck.check(_sin, x, np.cos(x), mode=Sample(0.01))
+        assert report.parameters["x"].checked == 1 and self._checked(report, "x").size == 1
+
+    def test_a_parameter_checked_whole_draws_nothing(self) -> None:
+        w = np.linspace(-1, 1, 600)
+        alone = gradcheck.check(_sin, w, np.cos(w), mode=Sample(5), seed=1)
+        params = {"a": np.linspace(0, 1, 5), "x": w}
+
+        def cost(p: dict[str, Array]) -> float:
+            return _sin(p["a"]) + _sin(p["x"])
+
+        both = gradcheck.check(
+            cost, params, {"a": np.cos(params["a"]), "x": np.cos(w)}, mode=Sample(5), seed=1
+        )
+        assert both.parameters["a"].checked == 5
+        assert np.array_equal(self._checked(both, "x"), self._checked(alone, "x"))

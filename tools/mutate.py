@@ -21,6 +21,10 @@ moment it is known, so a run stopped at any point (Ctrl-C, a reboot) loses at mo
 mutant in flight, and the next run carries on with the mutants that have no result. A
 module whose mutants all have one is skipped. mutmut resets the results of a function
 whose source changed when ``mutants/`` is regenerated (first thing in every run).
+``mutants/`` is not committed, so a new machine starts with none: a module it holds no
+results for keeps the row, timing line and survivors' section the page already gave it,
+its target cell marked "(earlier run)", and a hand mutation without a result keeps its
+row (``tools/mutate_earlier.py``); running the module again replaces them.
 
 **From a fresh clone** (``git clone``, then ``make mutate MODULES=_io``; measured on
 the shared 2-core machine under a load of 8 to 10, 2026-11-27), ``make`` first builds
@@ -37,22 +41,18 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
-**This stop's runs** (2026-11-27, the same machine under a load of 8 to 10).
-``python tools/mutate.py _io`` ran the other 244 ``_io`` mutants on that test map. Its
-``_io`` entries still held (``_io.py`` had not changed since; the tests had, so the 84
-mapped tests ran once without a mutant first, 50 s); a test added since is not in the
-map, but the mirror file runs whole. 143 ran in 1890 s before the run was stopped: a
-killed mutant took 3 to 13 s, a survivor's second stage 30 to 130 s. The 27 survivors
-a test could tell apart got tests in ``tests/test_io.py``; with their results reset,
-the rerun (128 mutants, 961 s) killed all 27 and the rest; the 12 left are
-equivalent. ``python tools/mutate.py _summary --first-stage-only`` ran the 128
-``_summary`` mutants of the functions changed or added since its last score
-(``_messages``, ``non_finite_failed``, ``mark_non_finite``; the map has no ``_summary``
-entries, and making them is the whole suite once, an hour here): 1515 s, 11.8 s a
-mutant. Of the 15 the mirror file passed in ``_messages``, 14 (a new note no test read)
-got tests, and ``tools/mutate_direct.py _summary --first-stage-only --only …`` then
-killed all 14 (171 s); the 15th (a default every caller overrides) and two in
-``non_finite_failed`` are equivalent.
+**This stop's runs** (2026-11-27, evening, on a fresh ``mutants/``; the shared 2-core
+machine under a load of 12 to 19). The ``_summary``, ``_diagnose`` and ``_io`` rows are
+the previous stop's (marked "earlier run"; their ``mutants/`` is gone). No test map was
+made (the whole suite once, over an hour at this load): every run is
+``--first-stage-only``, so a survivor of the mirror file is *skipped* until a test kills
+it. ``python tools/mutate.py _modes --first-stage-only``: 225 mutants in 1440 s (6.4 s a
+mutant); the mirror file ``tests/test_modes.py`` passed 43. 40 of them (option errors
+whose text or edge values no test read: ``budget=0``, ``miss_probability`` 0 and 1,
+``Sample(1)``, ``Sample(1.0)``; a sample drawn with replacement; a parameter sampled
+whole that drew from the shared generator; NumPy scalars left in a mode object) got
+tests there, and ``python tools/mutate_direct.py _modes --first-stage-only --only …``
+killed all 40 (435 s); the other 3 are equivalent: 100%.
 
 **The property tests' examples** do not depend on what is collected:
 ``python tools/property_examples.py`` hashes every example each property test draws
@@ -122,6 +122,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import shutil
@@ -137,6 +138,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import hand_mutations  # noqa: E402
+from mutate_earlier import Earlier, earlier  # noqa: E402
 from mutation_equivalents import EQUIVALENT  # noqa: E402
 
 #: The modules whose mistakes change what a user is told (verdicts, data, exit codes),
@@ -420,6 +422,19 @@ def _record_time(module: str, mutants: int, seconds: float) -> None:
     path.write_text(json.dumps(times, indent=1))
 
 
+def _diff(module: str, name: str) -> str:
+    """``mutmut show name``, kept in ``mutants/show-cache.json`` for the module's
+    source as it is: one ``mutmut show`` took 10 to 20 s on the loaded machine, and
+    every report shows every survivor of every module."""
+    path = ROOT / "mutants" / "show-cache.json"
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    key = f"{name} {hashlib.sha256(_source(module).read_bytes()).hexdigest()}"
+    if key not in cache:
+        cache[key] = _mutmut("show", name).stdout.strip()
+        path.write_text(json.dumps(cache, indent=1))
+    return str(cache[key])
+
+
 def score(module: str) -> ModuleScore | None:
     """Read one module's results from ``mutants/``; None when it has none."""
     meta = _meta(module)
@@ -432,8 +447,7 @@ def score(module: str) -> ModuleScore | None:
     survivors = []
     for name, status in sorted(statuses.items()):
         if status not in CAUGHT and status not in PENDING:
-            shown = _mutmut("show", name)
-            survivors.append(Survivor(name, status, shown.stdout.strip(), EQUIVALENT.get(name)))
+            survivors.append(Survivor(name, status, _diff(module, name), EQUIVALENT.get(name)))
     times: dict[str, list[float]] = {}
     for name, status in statuses.items():
         if name in durations:
@@ -468,8 +482,10 @@ def _unmutated_text() -> list[str]:
     return lines
 
 
-def _row(module: str, s: ModuleScore | None) -> str:
+def _row(module: str, s: ModuleScore | None, kept: Earlier) -> str:
     command = f"`python tools/mutate.py {module}`"
+    if (s is None or s.checked == 0) and module in kept.rows:
+        return kept.rows[module]
     if s is None or s.checked == 0:
         total = "" if s is None else str(s.total)
         return f"| `{module}` | {total} | 0 | | | | | | not run: {command} |"
@@ -508,7 +524,7 @@ def _setup_text() -> list[str]:
     return doc[start:end].replace("``", "`").strip().splitlines()
 
 
-def _hand_text() -> list[str]:
+def _hand_text(kept: Earlier) -> list[str]:
     """The hand mutations of issue 16 and what each did to its tests."""
     path = hand_mutations.RESULTS
     results = json.loads(path.read_text()) if path.exists() else {}
@@ -524,6 +540,9 @@ def _hand_text() -> list[str]:
     ]
     for n, m in enumerate(hand_mutations.MUTATIONS, 1):
         r = results.get(str(n))
+        if r is None and n in kept.hand_rows:
+            lines.append(kept.hand_rows[n])
+            continue
         outcome, failure = (r["outcome"], r["first_failure"]) if r else ("not run", "")
         failure = failure.removeprefix("FAILED ").split(" - ")[0]
         what = m.what.replace("|", "\\|")
@@ -531,8 +550,10 @@ def _hand_text() -> list[str]:
     return lines
 
 
-def render(scores: dict[str, ModuleScore | None]) -> str:
-    """``docs/testing.md``."""
+def render(scores: dict[str, ModuleScore | None], kept: Earlier | None = None) -> str:
+    """``docs/testing.md``; ``kept``: what the page said of modules (and hand
+    mutations) without results in ``mutants/`` (``tools/mutate_earlier.py``)."""
+    kept = kept or Earlier({}, {}, {}, {})
     lines = [
         "# Testing: how strong the suite is",
         "",
@@ -560,7 +581,7 @@ def render(scores: dict[str, ModuleScore | None]) -> str:
         "| target |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    lines += [_row(m, s) for m, s in scores.items()]
+    lines += [_row(m, s, kept) for m, s in scores.items()]
     lines += [
         "",
         "Not mutated at all: mutmut 3.8.1 makes no mutant of a function with a",
@@ -571,9 +592,10 @@ def render(scores: dict[str, ModuleScore | None]) -> str:
         "",
         *_unmutated_text(),
     ]
-    lines += ["", *_hand_text()]
+    lines += ["", *_hand_text(kept)]
     done = [s for s in scores.values() if s is not None and s.checked]
-    timing = _timing(done)
+    ran = {s.module for s in done}
+    timing = _timing(done) + [t for m, t in kept.timing.items() if m not in ran]
     if timing:
         lines += [
             "",
@@ -583,8 +605,10 @@ def render(scores: dict[str, ModuleScore | None]) -> str:
             "failing test (`-x`); a survivor runs all of its tests.",
         ]
         lines += ["", *timing]
-    for s in done:
-        if not s.survivors:
+    for module, s in scores.items():
+        if module not in ran and module in kept.sections:
+            lines += ["", f"## `{module}`", *kept.sections[module], ""]
+        if module not in ran or s is None or not s.survivors:
             continue
         lines += ["", f"## `{s.module}`", ""]
         for x in s.survivors:
@@ -614,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             hand_mutations.main([])
         run(list(args.modules or MODULES), args.first_stage_only)
     scores = {m: score(m) for m in MODULES}
-    DOC.write_text(render(scores))
+    DOC.write_text(render(scores, earlier(DOC)))
     for m, s in scores.items():
         shown = "not run" if s is None or not s.checked else f"score {s.score:.1%}"
         total = 0 if s is None else s.total

@@ -70,6 +70,13 @@ _O_BINARY_IS_WINDOWS_ONLY = (
     "O_WRONLY already is) and opens the temporary alike"
 )
 
+_SAMPLE_NEVER_REACHES_DIRECTIONAL = (
+    "the key dropped from the keywords given to a Directional mode ('sample' → "
+    "'XXsampleXX' or 'SAMPLE'): _refusal has already refused sample= for every mode but "
+    "Sample (under auto too), so no given dict that reaches this line holds 'sample', and "
+    "no keyword is 'XXsampleXX' or 'SAMPLE' (ModeKeywords has four fixed fields)"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_11": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_13": _NO_ENTRIES_IS_FALSE,
@@ -130,4 +137,11 @@ EQUIVALENT: dict[str, str] = {
     ),
     "gradcheck._summary.x_inconclusive__mutmut_28": _STOPPED_STATUS,
     "gradcheck._summary.x_inconclusive__mutmut_33": _STOPPED_STATUS,
+    "gradcheck._modes.x__with_keywords__mutmut_34": _SAMPLE_NEVER_REACHES_DIRECTIONAL,
+    "gradcheck._modes.x__with_keywords__mutmut_35": _SAMPLE_NEVER_REACHES_DIRECTIONAL,
+    "gradcheck._modes.x_sample_indices__mutmut_6": (
+        "rng.choice(..., replace=None) instead of replace=False: Generator.choice reads "
+        "replace by its truth, and None is false: the same draw without replacement, from "
+        "the same stream (checked: 200 seeds, NumPy 2.4.6)"
+    ),
 }
