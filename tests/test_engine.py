@@ -511,3 +511,215 @@ class TestHiddenFloat32Noise:
         report = gradcheck.check(lambda p: float(np.sum(p)), x, np.ones(2))
         assert report.status == "passed", str(report)
         assert report.noise <= 1e-15 * abs(value) * 8
+
+
+class TestStopMessages:
+    """What a user is told when the check cannot run as asked: the whole text."""
+
+    def test_a_cost_that_does_not_repeat_shows_both_values_and_the_fix(self) -> None:
+        values = iter([0.25, 0.5])
+        report = gradcheck.check(lambda p: next(values), np.ones(3), 2 * np.ones(3))
+        assert report.status == "inconclusive"
+        assert report.messages[0] == (
+            "the cost is not deterministic: two evaluations at the same parameters gave "
+            "0.25 and 0.5. Dropout or sampling? Fix its random numbers (a seeded "
+            "generator inside the cost) so that each call repeats."
+        )
+
+    def test_method_complex_on_a_real_cost_says_why_and_what_to_use(self) -> None:
+        with pytest.raises(GradcheckError) as info:
+            gradcheck.check(
+                lambda p: float(np.sum(np.abs(p))), np.ones(2), np.ones(2), method="complex"
+            )
+        assert str(info.value) == (
+            "method='complex' needs a cost that carries complex input through to a complex "
+            "result; this cost returned a real value (abs, real parts or a cast to float?). "
+            "Use method='central'."
+        )
+
+
+class TestNonFiniteEntriesCountedOnce:
+    """A NaN or infinite gradient entry fails its parameter and counts as one failed
+    entry: an entrywise check has marked it wrong already, a directional check without
+    localisation has not."""
+
+    @staticmethod
+    def _problem() -> tuple[Any, Any, Any]:
+        x = np.linspace(1.0, 2.0, 10)
+        g = 2 * x
+        g[3], g[7] = np.nan, np.inf
+        return (lambda p: float(np.sum(p**2))), x, g
+
+    def test_full_mode(self) -> None:
+        report = gradcheck.check(*self._problem(), mode="full")
+        assert report.status == "failed" and report.parameters["x"].failed == 2
+
+    def test_directional_without_localisation(self) -> None:
+        report = gradcheck.check(*self._problem(), mode="directional", localise=False)
+        assert report.status == "failed" and report.parameters["x"].failed == 2
+
+
+class TestTheRouteTaken:
+    def test_a_float64_route_is_reported_with_the_users_dtype(self) -> None:
+        x = np.linspace(1.0, 2.0, 5).astype(np.float32)
+        report = gradcheck.check(lambda p: np.sum(p**3), x, lambda p: 3 * p**2)
+        assert report.status == "passed"
+        assert report.parameters["x"].dtype == "float32"
+        assert report.parameters["x"].precision == 0.0
+        assert report.messages[0] == (
+            "the formula is checked on a float64 copy of the parameters (the cost and the "
+            "gradient follow their input's dtype), with float64's tolerances"
+        )
+
+
+class TestAssertGradientsOptions:
+    def test_the_options_reach_the_check(self) -> None:
+        x = np.linspace(1.0, 2.0, 5)
+        wrong = 1.01 * 3 * x**2
+        report = gradcheck.assert_gradients(lambda p: np.sum(p**3), x, wrong, rtol=0.1)
+        assert report.status == "passed" and report.options["rtol"] == 0.1
+        with pytest.raises(GradientMismatch):
+            gradcheck.assert_gradients(lambda p: np.sum(p**3), x, wrong)
+
+
+def _cube(p: Any) -> Any:
+    return np.sum(p**3)
+
+
+def _cube_grad(p: Any) -> Any:
+    return 3 * p**2
+
+
+def _nan_at_2(p: Any) -> Any:
+    g = 3 * p**2
+    g[2] = np.nan
+    return g
+
+
+class TestWhenTheFloat64RouteIsTaken:
+    """The float64 copy is used only for a gradient function whose cost follows its
+    input's dtype, and never where the user fixed how the check runs (tolerances, step,
+    method, a batched cost) or where the gradient is not finite."""
+
+    X32 = np.linspace(1.0, 2.0, 6).astype(np.float32)
+
+    @staticmethod
+    def _routed(report: Any) -> bool:
+        return any("float64 copy" in m for m in report.messages)
+
+    @pytest.mark.parametrize(
+        "options",
+        [
+            {"rtol": 1e-2},
+            {"atol": 1e-2},
+            {"method": "complex"},
+            {"eps": 1e-2},
+            {"execution": gradcheck.Batched(lambda q: np.sum(q**3, axis=1))},
+        ],
+        ids=["rtol", "atol", "complex", "eps", "batched"],
+    )
+    def test_not_where_the_user_fixed_how_it_runs(self, options: dict[str, Any]) -> None:
+        report = gradcheck.check(_cube, self.X32, _cube_grad, **options)
+        assert report.status == "passed" and not self._routed(report)
+        assert report.parameters["x"].precision is None
+
+    def test_not_for_a_gradient_given_as_an_array(self) -> None:
+        report = gradcheck.check(_cube, self.X32, _cube_grad(self.X32))
+        assert report.status == "passed" and not self._routed(report)
+
+    def test_not_for_a_gradient_that_is_not_finite(self) -> None:
+        report = gradcheck.check(_cube, self.X32, _nan_at_2)
+        assert report.status == "failed" and not self._routed(report)
+        assert report.parameters["x"].failed == 1
+
+    def test_taken_otherwise(self) -> None:
+        report = gradcheck.check(_cube, self.X32, _cube_grad)
+        assert report.status == "passed" and self._routed(report)
+
+
+class TestTheCostsOwnPrecision:
+    """The round-off a check assumes is the coarser of the cost's and each parameter's."""
+
+    def test_a_float32_cost_is_not_called_a_float64_one(self) -> None:
+        x = np.linspace(0.5, 2.5, 20)
+        report = gradcheck.check(lambda p: np.float32(np.sum(np.sin(p))), x, np.cos(x))
+        assert report.status == "passed"
+        assert not any("returns float64 values" in m for m in report.messages)
+
+    def test_float32_parameters_of_a_float64_cost(self) -> None:
+        x = np.linspace(1.0, 2.0, 6).astype(np.float32)
+        report = gradcheck.check(
+            lambda p: float(np.sum(p.astype(np.float64) ** 2)), x, 2 * x.astype(np.float64)
+        )
+        assert report.status == "passed"
+
+    def test_a_float64_parameter_beside_a_float32_one_keeps_float64_sensitivity(self) -> None:
+        p = {"a": np.linspace(1, 2, 4).astype(np.float32), "b": np.linspace(1, 2, 4)}
+
+        def cost(q: dict[str, Any]) -> float:
+            return float(np.sum(q["a"].astype(np.float64) ** 2) + np.sum(q["b"] ** 2))
+
+        grad = {"a": 2 * p["a"].astype(np.float64), "b": 2 * p["b"] * (1 + 1e-6)}
+        report = gradcheck.check(cost, p, grad)
+        assert report.status == "failed" and report.failed_parameters == ["b"]
+
+    def test_an_integer_valued_cost_is_checked(self) -> None:
+        x = np.linspace(0.5, 2.5, 20)
+        report = gradcheck.check(lambda p: int(np.sum(p > 1.0)), x, np.zeros(20))
+        assert report.status == "passed"
+
+
+class TestAnExecutorRunsTheCost:
+    def test_threads_give_the_serial_verdict(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        x = np.linspace(1.0, 2.0, 8)
+        wrong = _cube_grad(x)
+        wrong[5] *= 2
+        serial = gradcheck.check(_cube, x, wrong)
+        with ThreadPoolExecutor(2) as pool:
+            threaded = gradcheck.check(_cube, x, wrong, execution=pool)
+        assert serial.status == threaded.status == "failed"
+        assert threaded.evaluations == serial.evaluations
+        assert [e.index for e in threaded.worst] == [e.index for e in serial.worst]
+
+
+class TestDirectionalPrecision:
+    """The directional check judges a cost that computes in float32 inside with
+    float32's round-off, and says so; the complex step has no such float32 probe."""
+
+    X = np.linspace(0.5, 2.5, 50)
+
+    def test_a_hidden_float32_cost_is_found_and_named(self) -> None:
+        from gradcheck._precision import HIDDEN_NOTE
+
+        def cost(p: Any) -> float:
+            return float(np.sum(np.sin(p.astype(np.float32))))
+
+        report = gradcheck.check(cost, self.X, np.cos(self.X), mode="directional")
+        assert report.status == "passed" and HIDDEN_NOTE in report.messages
+
+    def test_the_complex_step_has_no_hidden_float32_note(self) -> None:
+        from gradcheck._precision import HIDDEN_NOTE
+
+        report = gradcheck.check(
+            lambda p: np.sum(np.sin(p)),
+            self.X,
+            np.cos(self.X),
+            mode="directional",
+            method="complex",
+        )
+        assert report.status == "passed" and HIDDEN_NOTE not in report.messages
+
+    def test_float32_parameters(self) -> None:
+        x = self.X.astype(np.float32)
+        report = gradcheck.check(lambda p: np.sum(np.sin(p)), x, np.cos(x), mode="directional")
+        assert report.status == "passed"
+
+    def test_a_wrong_entry_is_localised(self) -> None:
+        wrong = np.cos(self.X)
+        wrong[7] *= 1.01
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p))), self.X, wrong, mode="directional"
+        )
+        assert report.status == "failed" and report.localisation["pinned"] == ["x[7]"]

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 import gradcheck
 from gradcheck import GradcheckError
-from gradcheck._pytree import _closure_builder, builder, flatten, match_gradient, unflatten
+from gradcheck._pytree import (
+    GradientShapeError,
+    _closure_builder,
+    builder,
+    flatten,
+    match_gradient,
+    unflatten,
+)
 
 Pair = namedtuple("Pair", ["a", "b"])
 
@@ -290,3 +297,141 @@ class TestRebuild:
         for _ in range(300):
             rebuilt = rebuilt[0]
         assert rebuilt == 1.0
+
+
+_EXTRA = (
+    " that match no parameter; remove them (or name every gradient with the lesson's d "
+    "prefix, whose extra d-keys, dZ1, dA1, ..., are ignored)"
+)
+_TWO_WAYS = (
+    " read two ways: exactly as the parameters ('da' → 'da'; unused 'dda') or with the "
+    "lesson's d prefix ('da' → 'dda'; unused 'da'); drop the keys that are not a "
+    "parameter's gradient, so that one reading fits"
+)
+
+
+class TestMismatchMessages:
+    """A gradient that does not fit its parameters is refused with the whole reason:
+    which parameter or key, where in the tree, what was expected and what was found."""
+
+    @pytest.mark.parametrize(
+        ("params", "grad", "message"),
+        [
+            (
+                {"V": np.ones(2)},
+                {"W": np.ones(2)},
+                "gradient has no entry for parameter 'V' (looked for key 'V' or 'dV')",
+            ),
+            (
+                {0: np.ones(2)},
+                {1: np.ones(2)},
+                "gradient has no entry for parameter '0' (looked for key 0)",
+            ),
+            (
+                {1: np.ones(2), "1": np.ones(2)},
+                {1: np.ones(2)},
+                "gradient has no entry for parameter \"['1']\" (looked for key '1' or 'd1')",
+            ),
+            (
+                {"V": np.ones(2)},
+                {"V": np.ones(2), "Z": 1.0, "Y": 2.0},
+                "gradient has extra key(s) 'Z', 'Y'" + _EXTRA,
+            ),
+            (
+                {"L": {"V": np.ones(2)}},
+                {"L": {"V": np.ones(2), "Z": 1.0}},
+                "gradient has extra key(s) 'Z' under 'L'" + _EXTRA,
+            ),
+            ({"da": 1.0}, {"da": 2.0, "dda": 3.0}, "the gradient's keys" + _TWO_WAYS),
+            (
+                {"L": {"da": 1.0}},
+                {"L": {"da": 2.0, "dda": 3.0}},
+                "the gradient's keys under 'L'" + _TWO_WAYS,
+            ),
+            (
+                {"W": np.ones(2), "b": np.ones(1)},
+                {"dW": np.ones(2), "b": 1.0},
+                "the gradient's keys mix two namings: some parameters are named exactly, "
+                "others with the lesson's d prefix ('dW', 'b'); name every gradient alike, "
+                "exactly as its parameter or with the d prefix",
+            ),
+            (
+                {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "e": 1.0},
+                [1.0],
+                "gradient should be a dict like the parameters (keys 'a', 'b', 'c', 'd', "
+                "...), got a list",
+            ),
+            (
+                {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0},
+                (1.0,),
+                "gradient should be a dict like the parameters (keys 'a', 'b', 'c', 'd'), "
+                "got a tuple",
+            ),
+            (
+                {"L": {"a": 1.0}},
+                {"L": [1.0]},
+                "gradient for 'L' should be a dict like the parameters (keys 'a'), got a list",
+            ),
+            (
+                [1.0, 2.0],
+                [1.0],
+                "gradient should be a sequence of length 2 like the parameters, got length 1",
+            ),
+            (
+                [1.0, 2.0],
+                {"a": 1.0},
+                "gradient should be a sequence of length 2 like the parameters, got dict",
+            ),
+            (
+                {"L": [1.0, 2.0]},
+                {"L": np.ones(2)},
+                "gradient for 'L' should be a sequence of length 2 like the parameters, got "
+                "ndarray",
+            ),
+            (
+                {"V": np.ones(2)},
+                {"V": [np.ones(2)]},
+                "gradient for 'V' should be an array, got a list",
+            ),
+            ({"V": np.ones(2)}, {"V": "ab"}, "gradient for 'V' should be an array, got a str"),
+            (
+                {"L": [np.ones(2)]},
+                {"L": [np.ones((2, 1))]},
+                "gradient for 'L.0' has shape (2, 1), but the parameter has shape (2,); "
+                "shapes must match exactly",
+            ),
+        ],
+    )
+    def test_the_whole_message(self, params: Any, grad: Any, message: str) -> None:
+        with pytest.raises(GradcheckError) as info:
+            match_gradient(params, grad)
+        assert str(info.value) == message
+
+    @pytest.mark.parametrize(
+        ("gshape", "jacobian"),
+        [((3, 2), True), ((2, 3), True), ((2, 2, 3), True), ((3, 4), False), ((4,), False)],
+    )
+    def test_a_shape_that_extends_the_parameters_is_a_jacobian(
+        self, gshape: tuple[int, ...], jacobian: bool
+    ) -> None:
+        with pytest.raises(GradientShapeError) as info:
+            match_gradient({"W": np.ones(2)}, {"W": np.ones(gshape)})
+        assert info.value.jacobian is jacobian
+        assert (info.value.name, info.value.shape) == ("W", gshape)
+
+    def test_without_a_notes_list_ignored_keys_are_still_ignored(self) -> None:
+        flat = match_gradient({"W1": np.ones(2)}, {"dW1": np.zeros(2), "dZ1": 1.0})
+        assert len(flat) == 1 and np.array_equal(flat[0], np.zeros(2))
+
+
+def test_two_readings_show_every_pair_and_every_unused_key() -> None:
+    params = {"dW": 1.0, "db": 1.0}
+    grad = {"dW": 2.0, "db": 3.0, "ddW": 4.0, "ddb": 5.0}
+    with pytest.raises(GradcheckError) as info:
+        match_gradient(params, grad)
+    assert str(info.value) == (
+        "the gradient's keys read two ways: exactly as the parameters ('dW' → 'dW', "
+        "'db' → 'db'; unused 'ddW', 'ddb') or with the lesson's d prefix ('dW' → 'ddW', "
+        "'db' → 'ddb'; unused 'dW', 'db'); drop the keys that are not a parameter's "
+        "gradient, so that one reading fits"
+    )
