@@ -125,6 +125,20 @@ def path_names(paths: Sequence[Sequence[Any]]) -> list[str]:
     return unique_names([tuple(path_entry(k) for k in path) for path in paths])
 
 
+def compiled(fn: Any) -> bool:
+    """Whether ``fn`` is already compiled by ``jax.jit`` (it has ``lower``).
+
+    The check wraps the user's function in a closure (the fold ``<out_k, w_k>`` of
+    ``check_function``'s runs, the pytree of ``check``): jitting that wrapper compiles
+    the user's function once more for every check and run (about half a second each,
+    three per run: 27× ``check_grads``' time at N = 10⁵, where the checks themselves take
+    tens of milliseconds). Around an already compiled function the wrapper adds a few
+    array operations, which run eagerly; the function's own evaluations stay compiled
+    (and ``jax.vmap`` of it compiles its batched version once, in JAX's own cache).
+    """
+    return callable(getattr(fn, "lower", None))
+
+
 def _x64() -> bool:
     """Whether JAX's x64 mode is on now."""
     return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]
@@ -148,11 +162,13 @@ class _Side:
         x64: bool,
         forward: bool = False,
         toggled: bool = False,
+        jit: bool = True,
     ) -> None:
         self.fn, self.names, self.params, self.x64 = fn, names, params, x64
-        self.forward, self.toggled = forward, toggled
-        self.serial: Callable[[list[Any]], Any] = jax.jit(fn)
-        self.vfn = jax.jit(jax.vmap(lambda *xs: fn(list(xs))))
+        self.forward, self.toggled, self.jit = forward, toggled, jit
+        vmapped = jax.vmap(lambda *xs: fn(list(xs)))
+        self.serial: Callable[[list[Any]], Any] = jax.jit(fn) if jit else fn
+        self.vfn: Callable[..., Any] = jax.jit(vmapped) if jit else vmapped
 
     def scope(self) -> Any:
         """JAX's x64 switch as this side needs it (restored on exit)."""
@@ -160,6 +176,8 @@ class _Side:
 
     def compile(self, rng: GlobalRng, notes: list[str]) -> None:
         """Trace ``fn`` once; evaluate it eagerly from now on if that raises."""
+        if not self.jit:
+            return
         with self.scope():
             rng.reset()
             try:
@@ -226,11 +244,13 @@ def _run(
     rng: GlobalRng,
     start: float,
     forward: bool = False,
+    jit: bool = True,
 ) -> Report:
     """Check through the shared routes of ``gradcheck._frameworks``.
 
     Every call of ``fn`` starts from the user's global NumPy and ``random`` states
     (``rng``), as the analytic pass did; a jitted ``fn`` draws them while it is traced.
+    ``jit=False``: ``fn`` is evaluated as it is (:func:`compiled`).
     """
     notes: list[str] = []
     made: list[bool] = []  # whether each side made so far runs in x64 mode
@@ -241,7 +261,7 @@ def _run(
         params = {n: np.array(np.asarray(x), dtype=like(x, dtype)) for n, x in zip(names, leaves)}
         x64 = float64 or _x64()
         toggled = x64 != _x64() or any(m != x64 for m in made)
-        side = _Side(fn, names, params, x64, forward, toggled)
+        side = _Side(fn, names, params, x64, forward, toggled, jit)
         made.append(x64)
         side.compile(rng, notes)
         return side.side()
@@ -339,7 +359,8 @@ def check(
             raise GradcheckError(_grad_failed(exc)) from exc
         grads = {n: widen(x) for n, x in zip(names, g)}
         user = Analytic(float(value), grads, least_precise(leaves))
-        return explain(_run(fn, names, leaves, user, precision, options, rng, start), "jax")
+        report = _run(fn, names, leaves, user, precision, options, rng, start, jit=not compiled(f))
+        return explain(report, "jax")
 
 
 def _grad_failed(exc: Exception) -> str:
@@ -417,7 +438,7 @@ def check_function(
         return list(jax.tree.leaves(given.call(fn, xs)))
 
     with preserve_rng() as rng:
-        f = _Function(outputs, names, leaves, int(options.get("seed", 0)), rng)
+        f = _Function(outputs, names, leaves, int(options.get("seed", 0)), rng, compiled(fn))
         rng.reset()
         backward = None if wanted == ("fwd",) else reverse_error(f.reverse)
         if backward is not None:  # a lax.while_loop: JAX runs forward mode only (F3)
@@ -494,9 +515,10 @@ class _Function:
         leaves: list[Any],
         seed: int,
         rng: GlobalRng,
+        compiled: bool = False,
     ) -> None:
         self.outputs, self.names, self.leaves = outputs, names, leaves
-        self.seed, self.rng = seed, rng
+        self.seed, self.rng, self.compiled = seed, rng, compiled
         self.forward: dict[int, list[Array]] = {}  # w_kᵀJ from basis tangents, by run()
         rng.reset()
         try:
@@ -596,6 +618,15 @@ class _Function:
         user = Analytic(value, dict(zip(label, g)), least_precise(self.leaves))
         forward = mode == "fwd"
         report = _run(
-            scalar, label, self.leaves, user, precision, options, self.rng, start, forward
+            scalar,
+            label,
+            self.leaves,
+            user,
+            precision,
+            options,
+            self.rng,
+            start,
+            forward,
+            not self.compiled,
         )
         return Run(mode, k, tuple(label), report)
