@@ -182,6 +182,29 @@ class TestCheckFunction:
         assert report.failed_parameters == ["input0"]
         assert report.parameters["input1"].status == "passed"
 
+    def test_one_output_reverse_check_runs_its_backward_once(self) -> None:
+        """The probe of reverse mode is that output's VJP: the run reuses it (it ran
+        the backward twice); a wrong rule still fails."""
+        calls = [0]
+
+        def make(sign: float) -> Any:
+            @jax.custom_vjp
+            def f(x: Any) -> Any:
+                return 2.0 * jnp.sin(x)
+
+            def bwd(x: Any, g: Any) -> Any:
+                calls[0] += 1
+                return (sign * 2.0 * jnp.cos(x) * g,)
+
+            f.defvjp(lambda x: (f(x), x), bwd)
+            return f
+
+        with jax.enable_x64(True):
+            x = jnp.linspace(0.1, 1.0, 5, dtype=jnp.float64)
+            report = gj.check_function(make(1.0), x, modes=("rev",))
+            assert report.status == "passed" and calls == [1]
+            assert gj.check_function(make(-1.0), x, modes=("rev",)).status == "failed"
+
     def test_numpy_rng_untouched(self) -> None:
         state = np.random.get_state()[1].copy()
         gj.check_function(jnp.tanh, jnp.ones(3))

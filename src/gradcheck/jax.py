@@ -520,6 +520,7 @@ class _Function:
         self.outputs, self.names, self.leaves = outputs, names, leaves
         self.seed, self.rng, self.compiled = seed, rng, compiled
         self.forward: dict[int, list[Array]] = {}  # w_kᵀJ from basis tangents, by run()
+        self.probed: list[Array] | None = None  # the reverse probe's uᵀJ, by reverse()
         rng.reset()
         try:
             self.outs, self.pullback = jax.vjp(lambda *xs: outputs(xs), *leaves)
@@ -578,8 +579,10 @@ class _Function:
         return None
 
     def reverse(self) -> None:
-        """One VJP of the floating outputs' cotangents (a probe of reverse mode)."""
-        self.vjp([self.ws[k] for k in self.floating])
+        """One VJP of the floating outputs' cotangents (a probe of reverse mode). With
+        one floating output it is that output's reverse gradient, the same cotangent
+        from the same states: :meth:`run` uses it instead of a second VJP."""
+        self.probed = self.vjp([self.ws[k] for k in self.floating])
 
     def vjp(self, u: list[Array]) -> list[Array]:
         """``uᵀJ`` by ``jax.vjp``, for cotangents ``u`` of the floating outputs."""
@@ -610,7 +613,11 @@ class _Function:
 
         self.rng.reset()
         if mode == "rev":
-            g = self.vjp([w64 if j == k else np.zeros(self.outs[j].shape) for j in self.floating])
+            if self.probed is not None and len(self.floating) == 1:
+                g = self.probed
+            else:
+                cots = [w64 if j == k else np.zeros(self.outs[j].shape) for j in self.floating]
+                g = self.vjp(cots)
         else:
             g = [widen(x) for x in forward_gradient(scalar, self.leaves)]
             self.forward[k] = g
