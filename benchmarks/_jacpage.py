@@ -122,7 +122,17 @@ JACOBIAN_NOTES = [
     "alone. By default the torch adapter also checks the backward under "
     "`torch.func.vmap` (torch's `check_batched_grad`, off by default in torch), and with "
     "both modes each adapter also compares the two rules with each other "
-    "(`uᵀ(J v) = (uᵀJ) v`, no finite differences).",
+    "(`uᵀ(J v) = (uᵀJ) v`, no finite differences). Where the adapters' time goes (wall "
+    "time of the parts of 5 checks at N = 10⁵, 2026-11-27, loaded machine): torch, both "
+    "modes: the two directional runs 48 % (each 10 evaluations of `<out, w>` and the "
+    "engine's passes), the JVP–VJP consistency 22 % (3 JVPs and 3 VJPs, each VJP on a "
+    "fresh pass), the batched-backward check 14 % (3 per-sample backwards and one under "
+    "vmap), the first pass and the fair-share cotangent 7 %, the forward-mode "
+    "gradient 6 % (one transposed JVP and one dual-tensor JVP that confirms it); jax, "
+    "both modes: the two runs 67 % (the forward-mode gradient 10 % of the whole), the "
+    "consistency 22 %. Until 2026-11-27 the jax "
+    "adapter jitted its own wrapper of the user's jitted function, so XLA compiled it "
+    "again three times per run (0.45 s each): 27× `check_grads`' time at N = 10⁵.",
 ]
 
 
