@@ -1,15 +1,34 @@
-"""The float64 copy computes in float64 whatever tensors the loss brings (attack25 G1).
+"""The float64 copy computes in float64 whatever the loss brings or casts (attack25/26 G1).
 
 The float64 copy of a model (``to_float64``, inputs cast by a forward pre-hook) still
 meets tensors the user's loss or function holds itself: a float32 target ``y`` of
 ``F.binary_cross_entropy_with_logits`` (which returns the target's dtype), a float32
-weight captured by ``fn``. The "float64" loss was then a float32 one, its finite
-differences float32 ones, while the report said float64, and a ``× 1.002`` backward
-passed. Under :class:`Widen` (a ``TorchFunctionMode``, above autograd, so gradients
-flow through the casts) every floating tensor argument of a lower precision becomes
-float64 (complex64: complex128) before the operation runs. Float64 tensors, integer
-and boolean ones pass through untouched (no copy); an in-place operation on a
-low-precision tensor runs on it unchanged (its result must land in it).
+weight captured by ``fn``; and casts the loss writes itself: ``F.mse_loss(m(x).float(),
+y)``, ``logits.to(torch.float32)``, ``x.type(torch.FloatTensor)``, a constant
+``torch.tensor(0.1, dtype=torch.float32)``. The "float64" loss was then a float32 one,
+its finite differences float32 ones, while the report said float64, and a ``× 1.002``
+backward passed (attack25 g28). Under :class:`Widen` (a ``TorchFunctionMode``, above
+autograd, so gradients flow through the casts) nothing inside the copy computes below
+float64 (complex: complex128):
+
+* every low-precision floating tensor argument becomes float64 before the operation
+  runs (float64, integer and boolean tensors pass untouched, no copy);
+* a cast the user wrote to a lower floating precision (``float``, ``half``,
+  ``bfloat16``, ``cfloat``, ``chalf``, ``to`` and ``type`` with such a dtype, tensor
+  or type name, a ``dtype=`` of an operation on tensors: ``x.sum(dtype=torch.float32)``)
+  keeps float64: ``.float()`` of a float64 tensor returns it; casts to integer or
+  boolean types and device moves stay as written;
+* a low-precision tensor an operation makes from no tensor (a factory:
+  ``torch.zeros(n, dtype=torch.float32)``, ``torch.tensor(0.1)`` in the default dtype,
+  a random draw) is made as written and then widened, so its values are the user's own
+  (the same draws, the same float32 constant) and its arithmetic float64.
+
+Left as written: in-place operations (their result must land in the tensor given, the
+user's own float32 buffer included), a tensor passed as ``out=``, property reads and
+writes, and bit-level views (``x.view(torch.int32)``), which a widening would change
+in meaning. Where such a tensor makes the copy compute something else, its loss
+disagrees with the user's or raises, and the adapter falls back to the user's dtype
+with a note (``gradcheck._frameworks``), as for any copy that cannot be used.
 """
 
 from __future__ import annotations
@@ -30,9 +49,29 @@ _LOW = {
     torch.complex32: torch.complex128,
 }
 
+#: Casts to a lower precision, and the dtype each casts to in the copy.
+_CASTS = {
+    "float": torch.float64,
+    "half": torch.float64,
+    "bfloat16": torch.float64,
+    "cfloat": torch.complex128,
+    "chalf": torch.complex128,
+}
+
+#: ``Tensor.type`` names of the low-precision tensor types, and their float64 ones.
+_TYPE_NAMES = {
+    "FloatTensor": "DoubleTensor",
+    "HalfTensor": "DoubleTensor",
+    "BFloat16Tensor": "DoubleTensor",
+}
+
+#: Functions that must see the tensor itself: a property read or written, an item set
+#: (it lands in the tensor given), a bit-level view (only with a dtype: below).
+_LEAVE = {"__get__", "__set__", "__setitem__"}
+
 
 class Widen(TorchFunctionMode):
-    """Cast every low-precision floating tensor argument to float64 (module text)."""
+    """Compute in float64 whatever the copy's loss brings or casts (module text)."""
 
     def __torch_function__(
         self,
@@ -43,17 +82,47 @@ class Widen(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
-        if name.endswith("_") or name.startswith("__i") or name in _LEAVE:
+        if (
+            name.endswith("_")
+            or name.startswith("__i")
+            or name in _LEAVE
+            or _bits(name, args, kwargs)
+        ):
             return func(*args, **kwargs)
+        if name in _CASTS:
+            func, args = torch.Tensor.to, (args[0], _CASTS[name])  # .float() is .double()
+        out = kwargs.get("out")
+        given = any(isinstance(a, torch.Tensor) for a in [*args, *kwargs.values()])
+        args = tuple(tree_map(_widen, args))
+        kwargs = {k: v if k == "out" else tree_map(_widen, v) for k, v in kwargs.items()}
+        if given and kwargs.get("dtype") in _LOW:  # x.sum(dtype=torch.float32)
+            kwargs["dtype"] = _LOW[kwargs["dtype"]]
+        if name in ("to", "type"):
+            args = (args[0], *(_wide_target(a) for a in args[1:]))
+        result = func(*args, **kwargs)
+        return result if out is not None else tree_map(_widen, result)
 
-        def widen(x: Any) -> Any:
-            if isinstance(x, torch.Tensor) and x.dtype in _LOW:
-                return x.to(_LOW[x.dtype])
-            return x
 
-        return func(*tree_map(widen, args), **tree_map(widen, kwargs))
+def _widen(x: Any) -> Any:
+    """A low-precision floating tensor as float64 (complex128); anything else as is."""
+    if isinstance(x, torch.Tensor) and x.dtype in _LOW:
+        return x.to(_LOW[x.dtype])
+    return x
 
 
-#: Functions that must see the tensor itself: its dtype and type asked for, a cast
-#: the user wrote, a property read.
-_LEAVE = {"to", "type", "float", "half", "bfloat16", "__get__", "__set__", "__setitem__"}
+def _wide_target(a: Any) -> Any:
+    """A ``to``/``type`` target: a low dtype or tensor type name as its float64 one."""
+    if isinstance(a, torch.dtype):
+        return _LOW.get(a, a)
+    if isinstance(a, type) and a.__module__.startswith("torch") and hasattr(a, "is_cuda"):
+        a = f"{a.__module__}.{a.__name__}"  # torch.FloatTensor, a tensortype
+    if isinstance(a, str):
+        head, _, tail = a.rpartition(".")
+        return f"{head}.{_TYPE_NAMES[tail]}" if tail in _TYPE_NAMES else a
+    return a
+
+
+def _bits(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether the call is a bit-level view: ``x.view(torch.int32)``."""
+    given = [*args[1:], *kwargs.values()]
+    return name == "view" and any(isinstance(a, torch.dtype) for a in given)
