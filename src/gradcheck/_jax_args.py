@@ -31,6 +31,7 @@ __all__ = [
     "Arguments",
     "arguments",
     "check_inexact",
+    "eps",
     "fold",
     "forward_gradient",
     "is_inexact",
@@ -123,6 +124,11 @@ def check_inexact(name: str, x: Any) -> None:
         "or use gradcheck.jax.check_function, which holds non-floating arguments fixed; "
         "if it is a parameter, give it a floating dtype"
     )
+
+
+def eps(dtype: Any) -> float:
+    """The unit round-off of a JAX dtype (bfloat16 included)."""
+    return float(jnp.finfo(dtype).eps)  # type: ignore[no-untyped-call]
 
 
 def like(x: Any, dtype: Any) -> Any:

@@ -66,6 +66,7 @@ from gradcheck._jax_args import (
     UNFLATTENABLE,
     arguments,
     check_inexact,
+    eps,
     fold,
     forward_gradient,
     least_precise,
@@ -75,6 +76,7 @@ from gradcheck._jax_args import (
 )
 from gradcheck._jax_modes import REVERSIBLE, no_reverse, reverse_error, without_reverse
 from gradcheck._jax_order2 import check_order2, function_order2
+from gradcheck._jax_widen import widened
 from gradcheck._order2 import check_order
 from gradcheck._pytree import unique_names
 from gradcheck._report import Report
@@ -142,11 +144,6 @@ def compiled(fn: Any) -> bool:
 def _x64() -> bool:
     """Whether JAX's x64 mode is on now."""
     return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]
-
-
-def _eps(dtype: Any) -> float:
-    """The unit round-off of a JAX dtype (bfloat16 included)."""
-    return float(jnp.finfo(dtype).eps)  # type: ignore[no-untyped-call]
 
 
 class _Side:
@@ -261,7 +258,8 @@ def _run(
         params = {n: np.array(np.asarray(x), dtype=like(x, dtype)) for n, x in zip(names, leaves)}
         x64 = float64 or _x64()
         toggled = x64 != _x64() or any(m != x64 for m in made)
-        side = _Side(fn, names, params, x64, forward, toggled, jit)
+        wide = widened(fn, rng.reset) if float64 else fn  # casts below float64 widened
+        side = _Side(wide, names, params, x64, forward, toggled, jit)
         made.append(x64)
         side.compile(rng, notes)
         return side.side()
@@ -449,7 +447,7 @@ def check_function(
         runs = [f.run(mode, k, precision, options) for mode in chosen for k in f.floating]
         agreement, linear = None, None
         outs = [f.outs[k] for k in f.floating]
-        roundoff = max(_eps(x.dtype) for x in [*leaves, *outs])
+        roundoff = max(eps(x.dtype) for x in [*leaves, *outs])
         views = RealViews(
             "plain", tuple(map(jnp.iscomplexobj, leaves)), tuple(map(jnp.iscomplexobj, outs))
         )
@@ -464,10 +462,9 @@ def check_function(
             agreement = consistency(
                 views.jvp(f.jvp), views.vjp(f.vjp), *dims, roundoff, f.seed, floor
             )
-            if agreement.wrong and roundoff > _eps(np.float64):
-                wide = _agreement_x64(
-                    partial(_Function, outputs, names), leaves, views, dims, f.seed, rng
-                )
+            if agreement.wrong and roundoff > eps(np.float64):
+                make = partial(_Function, widened(outputs, rng.reset), names)  # as _run's
+                wide = _agreement_x64(make, leaves, views, dims, f.seed, rng)
                 if isinstance(wide, str):
                     notes.append(wide)
                 else:
@@ -498,10 +495,10 @@ def _agreement_x64(
             f = make(wide, seed, rng)
             floor = magnitudes(wide, [f.outs[k] for k in f.floating])
             return consistency(
-                views.jvp(f.jvp), views.vjp(f.vjp), *dims, _eps(np.float64), seed, floor
+                views.jvp(f.jvp), views.vjp(f.vjp), *dims, eps(np.float64), seed, floor
             )
     except Exception as exc:  # no float64 copy (float32 constants inside fn)
-        low = max((x.dtype for x in leaves), key=_eps)
+        low = max((x.dtype for x in leaves), key=eps)
         return retry_failed(exc, str(low))
 
 
@@ -543,7 +540,7 @@ class _Function:
         if any(jnp.iscomplexobj(x) for x in [*self.leaves, *self.outs]):
             return {}
         leaves = [np.asarray(x, dtype=np.float64) for x in self.leaves]
-        rel = max(_eps(x.dtype) for x in self.leaves) ** (1 / 3)
+        rel = max(eps(x.dtype) for x in self.leaves) ** (1 / 3)
         steps = random_steps(leaves, np.random.default_rng([self.seed, 6]), rel)
         moved = [
             jnp.asarray(a + w.reshape(a.shape), x.dtype)
@@ -557,7 +554,7 @@ class _Function:
         shares = {}
         for k in self.floating:
             u = fair_share(
-                self.ws[k], np.asarray(self.outs[k]), np.asarray(at[k]), _eps(self.outs[k].dtype)
+                self.ws[k], np.asarray(self.outs[k]), np.asarray(at[k]), eps(self.outs[k].dtype)
             )
             shares.update({} if u is None else {k: u})
         return shares

@@ -1,0 +1,175 @@
+"""JAX's float64 side computes in float64 where the function casts below it
+(gradcheck._jax_widen; attack26 G1 residue, attack25 g06)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+import gradcheck.jax as gj
+from gradcheck._jax_widen import Unwidened, widened
+
+F32 = jnp.float32
+
+
+def _scale(factor: float) -> Any:
+    """The identity, with a backward off by ``factor`` in every dtype."""
+
+    @jax.custom_vjp
+    def scale(x: Any) -> Any:
+        return x
+
+    scale.defvjp(lambda x: (x, None), lambda _, g: (g * factor,))
+    return scale
+
+
+#: Losses that cast the float64 side's values back to float32 (attack26 G1, JAX twin).
+_CASTS: dict[str, Callable[[Any, Any], Any]] = {
+    "astype": lambda h, y: jnp.mean((h.astype(F32) - y) ** 2),
+    "asarray": lambda h, y: jnp.mean((jnp.asarray(h, dtype=F32) - y) ** 2),
+    "convert_element_type": lambda h, y: jnp.mean((lax.convert_element_type(h, F32) - y) ** 2),
+    "relu_custom_jvp": lambda h, y: jnp.mean((jax.nn.relu(h.astype(F32) + 2) - y) ** 2),
+    "log_softmax": lambda h, y: -jnp.mean(jax.nn.log_softmax(h.astype(F32)) * jax.nn.softmax(y)),
+    "cond": lambda h, y: lax.cond(
+        h.sum() > -1e9, lambda a: jnp.mean((a.astype(F32) - y) ** 2), lambda a: F32(0.0), h
+    ),
+    "scan": lambda h, y: lax.scan(
+        lambda c, a: (c + jnp.sum((a.astype(F32) - y[0]) ** 2), None), F32(0), h
+    )[0],
+    "inner_jit": lambda h, y: jax.jit(lambda a: jnp.mean((a.astype(F32) - y) ** 2))(h),
+    "sum_dtype": lambda h, y: jnp.sum((h - y) ** 2, dtype=F32),
+}
+
+
+class TestWidened:
+    @pytest.mark.parametrize("form", sorted(_CASTS))
+    def test_each_cast_computes_in_float64(self, form: str) -> None:
+        rng = np.random.default_rng(0)
+        h, y = rng.standard_normal((4, 3)) / 3, jnp.asarray(rng.standard_normal((4, 3)), F32)
+        with jax.enable_x64(True):
+            wide = widened(lambda xs: _CASTS[form](xs[0], y), lambda: None)
+            out = jax.jit(wide)([jnp.asarray(h)])
+            g = jax.grad(lambda a: wide([a]))(jnp.asarray(h))
+        assert out.dtype == np.float64 and g.dtype == np.float64
+        if form == "sum_dtype":  # float64 arithmetic on the float32 target's values
+            expected = np.sum((h - np.asarray(y, np.float64)) ** 2)
+            assert float(out) == pytest.approx(expected, rel=1e-14)
+            assert np.allclose(np.asarray(g), 2 * (h - np.asarray(y, np.float64)), rtol=1e-14)
+
+    def test_values_are_the_users_own(self) -> None:
+        """A float32 constant is the float32 constant (the model's), in float64; a
+        float32 random draw is made from the same bits, its transform in float64."""
+        key = jax.random.key(0)
+        with jax.enable_x64(True):
+            constant = widened(lambda xs: xs[0] * jnp.asarray(0.1, F32), lambda: None)
+            drawn = widened(lambda xs: xs[0] * jax.random.normal(key, (2,), F32), lambda: None)
+            out, draw = constant([jnp.ones(2)]), drawn([jnp.ones(2)])
+        assert out.dtype == draw.dtype == np.float64
+        assert np.array_equal(np.asarray(out), np.full(2, np.float64(np.float32(0.1))))
+        user = np.asarray(jax.random.normal(key, (2,), F32), np.float64)
+        assert np.allclose(np.asarray(draw), user, rtol=1e-6, atol=0)
+
+    def test_a_bit_level_cast_cannot_be_widened(self) -> None:
+        with jax.enable_x64(True):
+            wide = widened(
+                lambda xs: lax.bitcast_convert_type(xs[0].astype(F32), jnp.int32).sum(),
+                lambda: None,
+            )
+            with pytest.raises(Unwidened, match="bits"):
+                wide([jnp.ones(2)])
+
+    def test_a_function_it_cannot_trace_runs_as_it_is(self) -> None:
+        calls = []
+
+        def fn(xs: list[Any]) -> Any:
+            return xs[0].sum() if float(xs[0][0]) > 0 else -xs[0].sum()
+
+        with jax.enable_x64(True):
+            out = widened(fn, lambda: calls.append(1))([jnp.ones(2)])
+        assert float(out) == 2.0 and calls == [1]
+
+
+def _params(seed: int) -> tuple[dict[str, Any], Any, Any]:
+    r = np.random.default_rng(seed)
+    p = {
+        "W": jnp.asarray(r.standard_normal((8, 6)), F32),
+        "b": jnp.asarray(r.standard_normal(8), F32),
+    }
+    return (
+        p,
+        jnp.asarray(r.standard_normal((16, 6)), F32),
+        jnp.asarray(r.standard_normal((16, 8)), F32),
+    )
+
+
+class TestCastsInTheFunction:
+    """attack26 (G1's JAX twin, attack25 g06): a function casting to float32 inside
+    computed in float32 on the "float64" side, and a custom_vjp off by ×1.002
+    (×1.0005) passed on 3 seeds of 3 in each of twelve cast forms; now each fails and
+    the right rule passes."""
+
+    @staticmethod
+    def _check(form: str, factor: float, seed: int) -> Any:
+        scale = _scale(factor)
+        p, x, y = _params(seed)
+        before = {k: np.array(v) for k, v in p.items()}
+        report = gj.check(lambda q: _CASTS[form](scale(jnp.tanh(x @ q["W"].T + q["b"])), y), p)
+        assert all(np.array_equal(before[k], np.asarray(v)) for k, v in p.items())
+        assert p["W"].dtype == F32 and not jax.config.read("jax_enable_x64")
+        return report
+
+    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @pytest.mark.parametrize("form", sorted(_CASTS))
+    def test_check(self, form: str, factor: float) -> None:
+        report = self._check(form, factor, 0)
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+        assert report.options["route"] == "float64"
+        assert report.options["numeric_dtype"] == "float64"
+
+    @pytest.mark.parametrize("factor", [1.0, 1.0005])
+    @pytest.mark.parametrize("seed", [1, 2])
+    def test_a_smaller_error_over_seeds(self, factor: float, seed: int) -> None:
+        report = self._check("astype", factor, seed)
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+
+    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    def test_check_function(self, factor: float) -> None:
+        scale = _scale(factor)
+        p, x, _ = _params(3)
+        report = gj.check_function(lambda w: jnp.tanh(scale(x @ w.T).astype(F32)), p["W"])
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+        assert report.options["numeric_dtype"] == "float64"
+
+    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    def test_a_custom_vjp_taking_float32(self, factor: float) -> None:
+        """attack26 h04 ("params astype f32"): the custom_vjp's rules were traced for
+        float32; they are rebuilt on float64 (the forward rule widened, the backward
+        rule run on float64 residuals): passed 10/10 at ×1.002 before."""
+        scale = _scale(factor)
+        p, x, y = _params(4)
+        report = gj.check(
+            lambda q: jnp.mean((jnp.tanh(x @ scale(q["W"].astype(F32)).T) - y) ** 2), p
+        )
+        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+        assert report.options["numeric_dtype"] == "float64"
+
+    def test_a_cast_it_cannot_widen_is_checked_in_float32_and_says_so(self) -> None:
+        """The bits of a float32 value (a sign read from them) have no float64
+        counterpart: the check runs in float32, and the report says so."""
+        p, x, y = _params(5)
+
+        def loss(q: dict[str, Any]) -> Any:
+            h = jnp.tanh(x @ q["W"].T + q["b"])
+            negative = lax.bitcast_convert_type(h.astype(F32), jnp.int32) < 0
+            return jnp.mean((jnp.where(negative, -h, h) - y) ** 2)
+
+        report = gj.check(loss, p)
+        assert report.options["route"] == "same"
+        assert report.options["numeric_dtype"] == "float32"
+        assert any("bits" in m and "could not be used" in m for m in report.messages)
