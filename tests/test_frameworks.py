@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 import gradcheck._frameworks
+import gradcheck._roundoff_verdict
 import gradcheck.jax as gj
 import gradcheck.torch as gt
 from _torch_cases import unary
@@ -342,14 +343,29 @@ class TestCodeActingInOneDtype:
         report = gt.check_module(m, _mlp_loss)
         assert report.failed_parameters == ["2.weight"], str(report)
         note = next(msg for msg in report.messages if msg.startswith("2.weight: the float32"))
-        assert "nudged" in note and "hook or backward acting only in float32" in note
+        assert "same formula computed in float32" in note
+        assert "hook or backward acting only in float32" in note
         assert not any("cancellation" in msg for msg in report.messages)
+
+    @pytest.mark.parametrize("factor", [1.01, 1.05])
+    def test_without_a_reference_the_nudges_find_the_hook(
+        self, factor: float, monkeypatch: Any
+    ) -> None:
+        # where the float32 reference cannot be used, the difference is measured
+        monkeypatch.setattr(gradcheck._roundoff_verdict, "_reference", lambda *a: None)
+        m = _mlp(torch.float32)
+        m[2].weight.register_hook(lambda g: g * factor if g.dtype == torch.float32 else g)
+        report = gt.check_module(m, _mlp_loss)
+        assert report.failed_parameters == ["2.weight"], str(report)
+        note = next(msg for msg in report.messages if msg.startswith("2.weight: the float32"))
+        assert "nudged" in note and "hook or backward acting only in float32" in note
 
     def test_a_probe_that_raises_is_said_not_measured(self, monkeypatch: Any) -> None:
         def raising(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("no float32 evaluation away from the start")
 
-        monkeypatch.setattr(gradcheck._frameworks, "measure", raising)
+        monkeypatch.setattr(gradcheck._roundoff_verdict, "measure", raising)
+        monkeypatch.setattr(gradcheck._roundoff_verdict, "_reference", lambda *a: None)
         m = _mlp(torch.float32)
         m[2].weight.register_hook(lambda g: g * 1.05 if g.dtype == torch.float32 else g)
         report = gt.check_module(m, _mlp_loss)
@@ -414,9 +430,14 @@ class TestCodeActingInOneDtype:
         report = gj.check_function(s, flat)
         assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
 
-    def test_a_gradient_no_nudge_moves_is_said_unmeasured(self) -> None:
+    @pytest.mark.parametrize("reference", [True, False])
+    def test_a_gradient_no_nudge_moves(self, reference: bool, monkeypatch: Any) -> None:
         # a float32-only backward on a linear function: the gradient never moves, so
-        # the difference cannot be told from round-off; the report says so
+        # nudges cannot tell it from round-off (the report says so); the float32
+        # reference can: it fails
+        if not reference:
+            monkeypatch.setattr(gradcheck._roundoff_verdict, "_reference", lambda *a: None)
+
         class Linear32(torch.autograd.Function):
             @staticmethod
             def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
@@ -429,6 +450,10 @@ class TestCodeActingInOneDtype:
 
         x = torch.tensor([0.5, -1.0, 2.0]).requires_grad_()
         report = gt.check_function(Linear32.apply, x)
+        if reference:
+            assert report.status == "failed", str(report)
+            assert any("same formula computed in float32" in m for m in report.messages)
+            return
         note = next(m for m in report.messages if "no nudge of the parameters" in m)
         assert note.startswith("input0: the float32 gradient's difference")
         assert "precision='model'" in note

@@ -28,14 +28,13 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import replace
-from functools import partial
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from gradcheck._adapter_roundoff import Probe, measure, within_loss_roundoff
+from gradcheck._adapter_roundoff import within_loss_roundoff
+from gradcheck._build import overall_status
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
@@ -47,6 +46,8 @@ from gradcheck._numerics import (
     plausible,
 )
 from gradcheck._report import ParameterResult, Report, Status
+from gradcheck._roundoff_verdict import UNIT as _UNIT
+from gradcheck._roundoff_verdict import Analytic, Side, Verdicts, verdicts
 
 __all__ = [
     "ANALYTIC_RTOL",
@@ -77,43 +78,11 @@ PRECISIONS = ("float64", "model")
 #: of Numerical Algorithms*, §4.2); 1e-4 is about 840 float32 round-offs, ten times
 #: tighter than the engine's float32 default. For the half types about 10 round-offs.
 ANALYTIC_RTOL = {"float32": 1e-4, "float16": 1e-2, "bfloat16": 6e-2}
-_UNIT = {"float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
 #: The float64 copy must compute the same loss as the model to this relative accuracy
 #: (a float32 forward pass of a small model is good to ~1e-6); a larger difference
 #: means the copy is not the same function (dtype-dependent code or randomness), and
 #: the check falls back to the model's dtype rather than compare two functions.
 CONSISTENT = 1e-3
-
-
-class Analytic(NamedTuple):
-    """The user's own analytic pass: its loss, its gradients (float64 arrays), dtype."""
-
-    value: float
-    grads: dict[str, Array]
-    dtype: str
-
-
-class Side(NamedTuple):
-    """One way to run the user's loss on NumPy parameters, in one dtype.
-
-    Attributes:
-        params: the unperturbed parameters, in this side's dtype.
-        cost: ``cost(params) -> scalar``: one evaluation, no gradient.
-        batched: ``batched(stacked) -> values``: vectorised evaluations.
-        gradient: ``gradient(params) -> (value, grads)`` by the framework's autodiff in
-            this side's dtype; a ``None`` gradient: the loss does not use it.
-        scope: a context to run all of the above in (JAX's x64 switch).
-        vmap: the name of the vectorising transform, for messages.
-        what: what this side is, for messages (``"a float64 copy"``, ``"x64 mode"``).
-    """
-
-    params: dict[str, Array]
-    cost: Callable[[dict[str, Array]], Any]
-    batched: Callable[[dict[str, Array]], Any]
-    gradient: Callable[[dict[str, Array]], tuple[float, dict[str, Array | None]]]
-    scope: Callable[[], AbstractContextManager[Any]]
-    vmap: str
-    what: str
 
 
 def check_precision(precision: object) -> str:
@@ -316,43 +285,40 @@ def check_adapted(
     choice = _choose(make, user, precision, rng, unused)
     side, grads = choice.side, dict(choice.grads)
     notes = [*notes, *choice.notes]
-    floor = 0.0
+    floor, found = 0.0, Verdicts({}, {})
     if choice.route == "float64":
         largest = max(
             (float(np.max(np.abs(g), initial=0.0)) for g in choice.g64.values()), default=0.0
         )
         floor = ATOL_ROUNDOFFS * _UNIT.get(user.dtype, 0.0) * largest
-        smooth, unmeasured, unmoved = _systematic(make, choice, user, floor, rng)
-        if unmeasured:
+        found = verdicts(make, choice.side, choice.g64, user, floor, rng)
+        if found.failure:
             notes.append(
                 f"the {user.dtype} gradient's difference from float64 was not measured for "
-                f"round-off ({unmeasured} at parameters nudged to measure it): a hook or "
+                f"round-off ({found.failure} at parameters nudged to measure it): a hook or "
                 f"backward acting only in {user.dtype} by a few percent could pass unseen; "
                 f"precision='model' checks the {user.dtype} gradient itself"
             )
-        if unmoved:
+        if found.unmoved:
             notes.append(
-                f"{', '.join(unmoved)}: the {user.dtype} gradient's difference from float64 "
-                "was not measured for round-off: no nudge of the parameters (up to four "
-                "times their scale) moved the gradient by as much as the difference; a hook "
-                f"or backward acting only in {user.dtype} by a few percent could pass "
+                f"{', '.join(found.unmoved)}: the {user.dtype} gradient's difference from "
+                "float64 was not measured for round-off: no nudge of the parameters (up to "
+                "four times their scale) moved the gradient by as much as the difference; a "
+                f"hook or backward acting only in {user.dtype} by a few percent could pass "
                 f"unseen; precision='model' checks the {user.dtype} gradient itself"
             )
         for n, g64 in choice.g64.items():
-            if n not in smooth and plausible(user.grads[n], g64, floor):
+            if n in found.systematic:
+                notes.append(found.systematic[n])
+            elif plausible(user.grads[n], g64, floor):
                 grads[n] = g64
             else:
-                cause = (
-                    "and it does not change like round-off when the parameters are nudged "
-                    "(it stays, or scales with the gradient)"
-                    if n in smooth
-                    else f"more than {user.dtype} round-off explains"
-                )
                 notes.append(
                     f"{n}: the {user.dtype} gradient differs from the same computation in "
-                    f"float64 by {_figure(user.grads[n], g64):.2g} of its scale, {cause}: a "
-                    f"hook or backward acting only in {user.dtype} (or round-off that "
-                    f"leaves it useless); the {user.dtype} gradient itself is checked"
+                    f"float64 by {_figure(user.grads[n], g64):.2g} of its scale, more than "
+                    f"{user.dtype} round-off explains: a hook or backward acting only in "
+                    f"{user.dtype} (or round-off that leaves it useless); the {user.dtype} "
+                    "gradient itself is checked"
                 )
     numeric = "float64" if choice.route != "same" else user.dtype
     u = float(np.finfo(np.dtype(numeric)).eps)
@@ -369,6 +335,7 @@ def check_adapted(
         report = _run_engine(side, grads, choice.route, user, batched, notes, options, rng)
     if choice.route == "float64":
         report = _with_precision(report, user, choice.g64, grads, floor)
+        report = _unresolved(report, found.unresolved, grads, choice.g64)
     if choice.route == "mixed":
         report = _roundoff_bound(report, user)
     if choice.gap > 0:
@@ -382,61 +349,6 @@ def check_adapted(
         "vectorised": batched is not None,
     }
     return replace(report, options={**report.options, **info}, seconds=time.perf_counter() - start)
-
-
-class _Systematic(NamedTuple):
-    """What :func:`_systematic` found.
-
-    Attributes:
-        names: the parameters whose difference from float64 is no round-off.
-        failure: why nothing was measured (a nudged evaluation raised), or ``""``.
-        unmoved: the parameters no nudge moved enough to measure.
-    """
-
-    names: set[str]
-    failure: str
-    unmoved: tuple[str, ...] = ()
-
-
-def _systematic(
-    make: Callable[[str], Side], choice: _Choice, user: Analytic, floor: float, rng: GlobalRng
-) -> _Systematic:
-    """The parameters whose plausible-sized difference from float64 is no round-off.
-
-    A nudged evaluation that raises (a nudge of up to the entries' scale can leave the
-    cost's domain) ends the measurement: nothing is systematic, and ``failure`` says
-    why, for the report.
-
-    Only a difference above :data:`~gradcheck._numerics.CANCELLATION` round-offs of
-    the parameter's scale is measured (``gradcheck._adapter_roundoff``): below it,
-    accumulation explains it and nothing is evaluated again.
-    """
-    unit = _UNIT.get(user.dtype, 0.0)
-    d0 = {
-        n: user.grads[n] - g64
-        for n, g64 in choice.g64.items()
-        if plausible(user.grads[n], g64, floor)
-        and _figure(user.grads[n], g64) > CANCELLATION * unit
-        and float(np.max(np.abs(g64), initial=0.0)) > floor
-    }
-    if not d0 or _no_numpy(user.dtype):
-        return _Systematic(set(), "")
-    model = make("model")
-
-    def gradient(side: Side, params: dict[str, Array]) -> dict[str, Array]:
-        cast = {n: np.asarray(a, dtype=side.params[n].dtype) for n, a in params.items()}
-        with side.scope():
-            rng.reset()
-            _, g = side.gradient(cast)
-        return {n: np.zeros(params[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
-
-    probe = Probe(partial(gradient, model), partial(gradient, choice.side), model.params)
-    try:
-        verdicts = measure(probe, d0)
-    except Exception as exc:  # user code at a nudged point: said in the report
-        return _Systematic(set(), f"{type(exc).__name__}: {exc}")
-    unmoved = tuple(n for n, v in verdicts.items() if v == "unmeasured")
-    return _Systematic({n for n, v in verdicts.items() if v == "systematic"}, "", unmoved)
 
 
 def _run_engine(
@@ -535,6 +447,23 @@ def _with_precision(
             "not enter the verdict"
         )
     return replace(report, parameters=params, messages=tuple(messages))
+
+
+def _unresolved(
+    report: Report, unresolved: dict[str, str], checked: dict[str, Array], g64: dict[str, Array]
+) -> Report:
+    """A parameter whose difference from float64 cannot be told from round-off
+    (``gradcheck._roundoff_verdict``) and whose formula passed: inconclusive, not passed."""
+    params, messages = dict(report.parameters), list(report.messages)
+    for n, why in unresolved.items():
+        p = params.get(n)
+        if p is not None and p.status == "passed" and checked[n] is g64[n]:
+            params[n] = replace(p, status="inconclusive", diagnosis=None)
+            messages.append(why)
+    if params == report.parameters:
+        return report
+    status = overall_status([p.status for p in params.values()])
+    return replace(report, status=status, parameters=params, messages=tuple(messages))
 
 
 def _roundoff_bound(report: Report, user: Analytic) -> Report:

@@ -214,8 +214,9 @@ ATOL_ROUNDOFFS = 100.0
 #: scale is taken as round-off of the same formula (the guide's saturated tanh: 0.9%;
 #: a doubled or negated gradient: 100% or 200%); a larger difference is no round-off
 #: (code acting only in that dtype), and the user's-dtype gradient itself is checked.
-#: Between ``CANCELLATION`` round-offs and this, size alone cannot tell (a 1% hook):
-#: the difference is measured (``gradcheck._adapter_roundoff``).
+#: Below this, size alone cannot tell (a 1% hook, a bfloat16-rounding backward): the
+#: difference is reproduced in torch (``gradcheck._roundoff_verdict``: its
+#: ``REPRODUCED`` and ``SYSTEMATIC``), else measured (``gradcheck._adapter_roundoff``).
 PLAUSIBLE = 0.1
 #: A detection bound above this many times float64's screening tolerance for the
 #: method (1e-5 for central differences, where a float64 check states about 2e-7) is

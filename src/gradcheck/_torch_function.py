@@ -38,6 +38,7 @@ from gradcheck._frameworks import Analytic, Side, check_adapted
 from gradcheck._jacdir import random_steps
 from gradcheck._torch_cast import as_float64, dense, dtype_name
 from gradcheck._torch_jvp import fold, jvp
+from gradcheck._torch_reference import aside, with_reference
 from gradcheck._torch_rng import SeededRng, forked
 from gradcheck._torch_state import Forward, Numeric
 from gradcheck._torch_widen import Widen
@@ -369,11 +370,16 @@ class Function:
                     return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
-                return fold(outputs(ts)[0], w64)
+                out = outputs(ts)[0]
+                with aside():  # in float64, as the user's value is (a reference's too)
+                    return fold(out, w64)
 
             numeric = Numeric(call, tensors, precision == "float64")
             forward = Forward(outputs, w64, rng.reset) if mode == "fwd" else None
-            return numeric.side("float64 inputs", forward)
+            side = numeric.side("float64 inputs", forward)
+            if precision != "float64":
+                return side
+            return with_reference(side, [t.dtype for t in tensors.values()])
 
         report = check_adapted(
             make,

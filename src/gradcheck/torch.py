@@ -70,6 +70,7 @@ from gradcheck._torch_function import (
 )
 from gradcheck._torch_jvp import forward_error, forward_grads
 from gradcheck._torch_order2 import function_order2, module_order2
+from gradcheck._torch_reference import with_reference
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_state import Loss, Numeric, preserved, tensor_hooks, with_hooks
@@ -279,7 +280,8 @@ def check_module(
                 with Widen() if float64 else nullcontext():  # a float32 target (G1)
                     return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
 
-            return Numeric(call, tensors, float64).side("a float64 copy")
+            side = Numeric(call, tensors, float64).side("a float64 copy")
+            return with_reference(side, [t.dtype for t in tensors.values()]) if float64 else side
 
         report = check_adapted(
             make,

@@ -1,0 +1,268 @@
+"""Is a low-precision gradient's difference from its float64 self round-off? Reproduced.
+
+The adapters check the formula on a float64 copy (``gradcheck._frameworks``) and report
+the user's float32 gradient ``g32`` against the copy's ``g64`` as precision when the
+difference is round-off. Its size cannot say so (a backward that rounds its gradient
+to bfloat16 only in float32 differs by 0.2%, a saturated ``tanh`` by 1%), and nudging
+the parameters (``gradcheck._adapter_roundoff``) cannot either: rounding to bfloat16
+redraws under a nudge as round-off does (attack26 G8, a wrong gradient that passed).
+
+So where the adapter can run its float64 side in the user's dtype's arithmetic
+(:attr:`Side.reference`: torch's ``gradcheck._torch_reference``), the difference is
+*reproduced*: ``g_ref`` is the formula the float64 finite differences verify, computed
+operation by operation in float32, so ``g32`` is ``g_ref`` (bit for bit in the project's
+measurements) unless the float32 code does something else. Per parameter, with ``s``
+its float64 gradient scale, ``e = max |g32 − g_ref|`` and ``r = max |g_ref − g64|``
+(what float32 arithmetic does to the formula):
+
+* ``e ≤`` :data:`REPRODUCED` ``· u · s``: reproduced, the difference is round-off;
+  so is an ``e`` within ``CANCELLATION · u · s`` (accumulation) and within
+  :data:`SYSTEMATIC` ``· r``: round-off of the same formula computed in another order
+  (a fused float32 kernel, a GPU's atomic sums);
+* ``e >`` :data:`SYSTEMATIC` ``· r`` and ``e >`` ``CANCELLATION · u · s``: the float32
+  code computes something the formula does not (a dtype-testing backward or hook, a
+  low-precision cast): systematic, the float32 gradient itself is checked (and fails);
+* otherwise unresolved: the parameter is ``inconclusive`` with the reason, never
+  passed and never failed (a gradient rounded to 14–16 bits; a bfloat16 rounding
+  beside the formula's own heavy cancellation; a reference less faithful than
+  measured, numpy code in a backward computing in float64 on the copy).
+
+Where the reference raises, or its loss is not the user's to :data:`REPRODUCED`
+round-offs (code the copy runs in float64 outside torch, ``.item()`` arithmetic), it is
+not used, and the difference is measured by nudging as before.
+
+>>> import numpy as np
+>>> g64 = {"w": np.array([1.0, -2.0])}
+>>> judge({"w": g64["w"] * (1 + 2**-9)}, g64, {"w": g64["w"] * (1 + 2**-24)}, 2**-23, 0.0)
+{'w': 'systematic'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from functools import partial
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+from gradcheck._adapter_roundoff import Probe, measure
+from gradcheck._evaluate import GlobalRng
+from gradcheck._numerics import CANCELLATION, plausible
+
+__all__ = [
+    "REPRODUCED",
+    "SYSTEMATIC",
+    "UNIT",
+    "Analytic",
+    "Judgement",
+    "Side",
+    "Verdicts",
+    "judge",
+    "verdicts",
+]
+
+Array = np.ndarray[Any, Any]
+Grads = dict[str, Array]
+Judgement = Literal["reproduced", "systematic", "unresolved"]
+#: The unit round-off of the low-precision dtypes, NumPy's or not.
+UNIT = {"float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
+#: ``g32`` within this many round-offs of its parameter's scale from ``g_ref`` is the
+#: formula in float32. Measured: 0 for an MLP, saturated tanh with cross-entropy,
+#: BatchNorm with dropout, LayerNorm, conv, attention, transformer, GRU, RNN, embedding,
+#: in-place clamps; 1–3.4 for LSTMs (float32's fused kernel beside the float64 copy's
+#: decomposition) and a backward computing in numpy. A backward rounding its gradient
+#: to ``k`` mantissa bits differs by about ``2^(23−k)`` round-offs (40 at ``k = 16``).
+REPRODUCED = 16.0
+#: ``e`` above this many times ``r``: the float32 code is farther from the formula in
+#: float32 than float32 arithmetic is from float64, which round-off of another order of
+#: the same operations does not do (measured: ``e ≤ 1.6 r`` for the LSTMs above).
+SYSTEMATIC = 4.0
+
+
+class Analytic(NamedTuple):
+    """The user's own analytic pass: its loss, its gradients (float64 arrays), dtype."""
+
+    value: float
+    grads: dict[str, Array]
+    dtype: str
+
+
+class Side(NamedTuple):
+    """One way to run the user's loss on NumPy parameters, in one dtype.
+
+    Attributes:
+        params: the unperturbed parameters, in this side's dtype.
+        cost: ``cost(params) -> scalar``: one evaluation, no gradient.
+        batched: ``batched(stacked) -> values``: vectorised evaluations.
+        gradient: ``gradient(params) -> (value, grads)`` by the framework's autodiff in
+            this side's dtype; a ``None`` gradient: the loss does not use it.
+        scope: a context to run all of the above in (JAX's x64 switch).
+        vmap: the name of the vectorising transform, for messages.
+        what: what this side is, for messages (``"a float64 copy"``, ``"x64 mode"``).
+        reference: a float64 side's ``gradient`` computed operation by operation in
+            the user's dtype (module text); ``None`` where the adapter has none.
+    """
+
+    params: dict[str, Array]
+    cost: Callable[[dict[str, Array]], Any]
+    batched: Callable[[dict[str, Array]], Any]
+    gradient: Callable[[dict[str, Array]], tuple[float, dict[str, Array | None]]]
+    scope: Callable[[], AbstractContextManager[Any]]
+    vmap: str
+    what: str
+    reference: Callable[[dict[str, Array]], tuple[float, dict[str, Array | None]]] | None = None
+
+
+def _top(a: Array) -> float:
+    return float(np.max(np.abs(a), initial=0.0))
+
+
+def judge(user: Grads, g64: Grads, ref: Grads, unit: float, floor: float) -> dict[str, Judgement]:
+    """Each parameter's difference ``user − g64`` judged against the reference ``ref``
+    (module text); a parameter whose float64 gradient is within ``floor`` (zero up to
+    round-off of the model's largest entry) is all round-off: reproduced."""
+    out: dict[str, Judgement] = {}
+    for n, g in g64.items():
+        scale = _top(g)
+        e, r = _top(user[n] - ref[n]), _top(ref[n] - g)
+        accumulation = e <= CANCELLATION * unit * scale
+        another_order = e <= SYSTEMATIC * r and accumulation  # a fused kernel, atomic sums
+        if scale <= floor or e <= REPRODUCED * unit * scale or another_order:
+            out[n] = "reproduced"
+        elif e > SYSTEMATIC * r and not accumulation:
+            out[n] = "systematic"
+        else:
+            out[n] = "unresolved"
+    return out
+
+
+class Verdicts(NamedTuple):
+    """What :func:`verdicts` found.
+
+    Attributes:
+        systematic: the parameters whose difference from float64 is no round-off, each
+            with the note saying why.
+        unresolved: the parameters whose difference cannot be told from round-off,
+            each with the note saying why (they are reported ``inconclusive``).
+        failure: why nothing was measured (a nudged evaluation raised), or ``""``.
+        unmoved: the parameters no nudge moved enough to measure.
+    """
+
+    systematic: dict[str, str]
+    unresolved: dict[str, str]
+    failure: str = ""
+    unmoved: tuple[str, ...] = ()
+
+
+def _reference(side: Side, user: Analytic, rng: GlobalRng) -> Grads | None:
+    """The reference gradient at the side's parameters, or ``None`` where it raises or
+    its loss is not the user's to :data:`REPRODUCED` round-offs (module text)."""
+    if side.reference is None or user.dtype not in UNIT:
+        return None
+    with side.scope():
+        rng.reset()
+        try:
+            value, g = side.reference(side.params)
+        except Exception:  # an operation the reference cannot run: measured instead
+            return None
+    if abs(value - user.value) > REPRODUCED * UNIT[user.dtype] * abs(user.value):
+        return None
+    return {n: np.zeros(user.grads[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
+
+
+def _reproduced(
+    user: Analytic, g64: Grads, ref: Grads, floor: float
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The reference's systematic and unresolved parameters, with their notes."""
+    dtype, unit = user.dtype, UNIT[user.dtype]
+    judged = judge({n: user.grads[n] for n in g64}, g64, ref, unit, floor)
+    systematic, unresolved = {}, {}
+    for n, verdict in judged.items():
+        scale = max(_top(g64[n]), 1e-300)
+        e, r = _top(user.grads[n] - ref[n]) / scale, _top(ref[n] - g64[n]) / scale
+        same = (
+            f"{n}: the {dtype} gradient differs from the same formula computed in {dtype} "
+            f"(the float64 copy run operation by operation in {dtype}) by {e:.2g} of its "
+            f"scale, where {dtype} arithmetic moves that formula {r:.2g} from float64"
+        )
+        if verdict == "systematic":
+            systematic[n] = (
+                f"{same}: a hook or backward acting only in {dtype} (one that tests the "
+                "dtype, or rounds the gradient to bfloat16 or float16); the "
+                f"{dtype} gradient itself is checked"
+            )
+        elif verdict == "unresolved":
+            unresolved[n] = (
+                f"{same}: more than round-off reproduces, too little to tell a backward "
+                f"acting only in {dtype} (a gradient rounded to fewer bits) from round-off "
+                f"computed another way; the formula is checked in float64; "
+                f"precision='model' checks the {dtype} gradient itself"
+            )
+    return systematic, unresolved
+
+
+def verdicts(
+    make: Callable[[str], Side],
+    side: Side,
+    g64: Grads,
+    user: Analytic,
+    floor: float,
+    rng: GlobalRng,
+) -> Verdicts:
+    """Which parameters' plausible-sized differences from float64 are no round-off.
+
+    Reproduced where ``side`` has a reference (module text); else measured by nudging
+    (``gradcheck._adapter_roundoff``), for a difference above
+    :data:`~gradcheck._numerics.CANCELLATION` round-offs of the parameter's scale
+    (below it, accumulation explains it and nothing is evaluated again). A nudged
+    evaluation that raises (a nudge of up to the entries' scale can leave the cost's
+    domain) ends the measurement: nothing is systematic, and ``failure`` says why.
+    """
+    ref = _reference(side, user, rng)
+    if ref is not None:
+        return Verdicts(*_reproduced(user, g64, ref, floor))
+    unit = UNIT.get(user.dtype, 0.0)
+    d0 = {
+        n: user.grads[n] - g
+        for n, g in g64.items()
+        if plausible(user.grads[n], g, floor)
+        and _top(user.grads[n] - g) > CANCELLATION * unit * _top(g)
+        and _top(g) > floor
+    }
+    if not d0 or _no_numpy(user.dtype):
+        return Verdicts({}, {})
+    model = make("model")
+
+    def gradient(side: Side, params: Grads) -> Grads:
+        cast = {n: np.asarray(a, dtype=side.params[n].dtype) for n, a in params.items()}
+        with side.scope():
+            rng.reset()
+            _, g = side.gradient(cast)
+        return {n: np.zeros(params[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
+
+    probe = Probe(partial(gradient, model), partial(gradient, side), model.params)
+    try:
+        measured = measure(probe, d0)
+    except Exception as exc:  # user code at a nudged point: said in the report
+        return Verdicts({}, {}, f"{type(exc).__name__}: {exc}")
+    unmoved = tuple(n for n, v in measured.items() if v == "unmeasured")
+    systematic = {
+        n: (
+            f"{n}: the {user.dtype} gradient differs from the same computation in float64 "
+            f"by {_top(d0[n]) / _top(g64[n]):.2g} of its scale, and it does not change like "
+            "round-off when the parameters are nudged (it stays, or scales with the "
+            f"gradient): a hook or backward acting only in {user.dtype} (or round-off that "
+            f"leaves it useless); the {user.dtype} gradient itself is checked"
+        )
+        for n, v in measured.items()
+        if v == "systematic"
+    }
+    return Verdicts(systematic, {}, "", unmoved)
+
+
+def _no_numpy(dtype: str) -> bool:
+    try:
+        return not np.issubdtype(np.dtype(dtype), np.floating)
+    except TypeError:
+        return True

@@ -1,0 +1,216 @@
+"""gradcheck._torch_reference and the float32 route's verdicts it decides.
+
+attack26 G8 (a wrong pass): a custom ``autograd.Function`` whose backward rounds its
+gradient to bfloat16 or float16 only when it sees float32 passed check_module and
+check_function with a "(cancellation, e.g. a saturated tanh)" note. attack26 G9: a
+right float32 model with BatchNorm in train mode and Dropout must pass.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import gradcheck.torch as gt
+from gradcheck._torch_reference import InDtype, aside, narrow_to
+
+LOW = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _rounding(low: torch.dtype, where: str = "gradient") -> Any:
+    """tanh whose backward rounds (only in float32) its result, or the incoming
+    cotangent (``where="cotangent"``: upstream gradients are then products, off the
+    low-precision grid), to ``low``."""
+
+    class Rounded(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+            ctx.save_for_backward(x)
+            return torch.tanh(x)
+
+        @staticmethod
+        def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+            (x,) = ctx.saved_tensors
+            if where == "cotangent" and g.dtype == torch.float32:
+                g = g.to(low).float()
+            r = g * (1 - torch.tanh(x) ** 2)
+            if where == "gradient" and r.dtype == torch.float32:
+                r = r.to(low).float()
+            return r
+
+    return Rounded
+
+
+class _Net(nn.Module):
+    def __init__(self, act: Any) -> None:
+        super().__init__()
+        self.l1, self.l2, self.act = nn.Linear(6, 10), nn.Linear(10, 1), act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.l2(self.act.apply(self.l1(x)))
+
+
+def _data(seed: int, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return scale * torch.randn(24, 6, generator=g), torch.randn(24, 1, generator=g)
+
+
+class TestLowPrecisionBackward:
+    """G8: before, every variant passed (attack26: 20/20 per variant)."""
+
+    @pytest.mark.parametrize("low", ["bfloat16", "float16"])
+    @pytest.mark.parametrize("where", ["gradient", "cotangent"])
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_check_module_fails_naming_it(self, low: str, where: str, seed: int) -> None:
+        torch.manual_seed(seed)
+        m = _Net(_rounding(LOW[low], where))
+        x, y = _data(seed)
+        report = gt.check_module(m, lambda mm: ((mm(x) - y) ** 2).mean())
+        assert report.status == "failed", str(report)
+        assert report.parameters["l2.weight"].status == "passed"
+        note = next(n for n in report.messages if n.startswith("l1.weight: the float32"))
+        assert "same formula computed in float32" in note
+        if where == "gradient" or low == "bfloat16":
+            assert "l1.weight" in report.failed_parameters
+            assert "bfloat16 or float16" in note
+        else:  # a float16 cotangent: l1.weight off by less than CANCELLATION round-offs
+            assert report.parameters["l1.weight"].status in ("failed", "inconclusive")
+        assert not any("cancellation" in n for n in report.messages)
+
+    def test_a_saturated_tanh_does_not_hide_it(self) -> None:
+        torch.manual_seed(0)
+        m = _Net(_rounding(torch.bfloat16))
+        x, y = _data(0, scale=5.0)
+        report = gt.check_module(m, lambda mm: ((mm(x) - y) ** 2).mean())
+        assert report.status == "failed", str(report)
+
+    @pytest.mark.parametrize("low", ["bfloat16", "float16"])
+    def test_check_function_fails(self, low: str) -> None:
+        x = torch.randn(6, 4, generator=torch.Generator().manual_seed(3)).requires_grad_()
+        report = gt.check_function(_rounding(LOW[low]).apply, x, modes=["rev"])
+        assert report.status == "failed", str(report)
+        assert report.failed_parameters == ["input0"]
+
+    def test_the_same_backward_in_float64_passes(self) -> None:
+        torch.manual_seed(0)
+        m = _Net(_rounding(torch.bfloat16)).double()
+        x, y = (t.double() for t in _data(0))
+        assert gt.check_module(m, lambda mm: ((mm(x) - y) ** 2).mean()).status == "passed"
+
+
+class TestRightFloat32Models:
+    """Reproduced bit for bit: their difference from float64 is round-off, they pass."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_batchnorm_and_dropout_in_train_mode(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        m = nn.Sequential(
+            nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Dropout(0.5), nn.Linear(8, 3)
+        ).train()
+        x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))
+        report = gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x), y))
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_saturated_tanh_cross_entropy(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        m = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3))
+        x, y = 6 * torch.randn(32, 8), torch.randint(0, 3, (32,))
+        report = gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x), y))
+        assert report.status == "passed", str(report)
+
+    def test_a_right_custom_function(self) -> None:
+        class Tanh(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+                ctx.save_for_backward(x)
+                return torch.tanh(x)
+
+            @staticmethod
+            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+                (x,) = ctx.saved_tensors
+                return g * (1 - torch.tanh(x) ** 2)
+
+        torch.manual_seed(0)
+        m = _Net(Tanh)
+        x, y = _data(0, scale=5.0)
+        assert gt.check_module(m, lambda mm: ((mm(x) - y) ** 2).mean()).status == "passed"
+        z = torch.randn(6, 4, generator=torch.Generator().manual_seed(3)).requires_grad_()
+        assert gt.check_function(Tanh.apply, z, modes=["rev"]).status == "passed"
+
+
+def _grads(m: nn.Module, x: torch.Tensor, mode: Any = None) -> list[torch.Tensor]:
+    torch.manual_seed(0)
+    with mode if mode is not None else aside():
+        loss = m(x).pow(2).sum()
+        return [g.double() for g in torch.autograd.grad(loss, list(m.parameters()))]
+
+
+class _InPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.l = nn.Linear(6, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.l(x).clone()
+        h[:, 0] = h[:, 1] * 2  # a write through a view
+        h.clamp_(min=-1.0)
+        h.t_()  # an in-place change of the shape only
+        return torch.relu_(h.t())
+
+
+class TestInDtype:
+    @pytest.mark.parametrize("build", ["bn-dropout", "inplace", "conv"])
+    def test_the_float64_copy_reproduces_float32_bit_for_bit(self, build: str) -> None:
+        torch.manual_seed(0)
+        x = torch.randn(8, 6)
+        if build == "bn-dropout":
+            m: nn.Module = nn.Sequential(
+                nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3)
+            ).train()
+        elif build == "inplace":
+            m = _InPlace()
+        else:
+            m, x = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Tanh()), torch.randn(4, 1, 6)
+        g32 = _grads(m, x)
+        m64 = copy.deepcopy(m).double()
+        assert all(
+            torch.equal(a, b) for a, b in zip(g32, _grads(m64, x.double(), InDtype(torch.float32)))
+        )
+        assert not all(torch.equal(a, b) for a, b in zip(g32, _grads(m64, x.double())))
+
+    def test_tensors_stay_float64_and_out_arguments_are_written(self) -> None:
+        a = torch.linspace(0, 1, 5, dtype=torch.float64)
+        out = torch.empty(0, dtype=torch.float64)
+        with InDtype(torch.float32):
+            b = torch.exp(a)
+            torch.mul(a, 3.0, out=out)
+            view = a[1:3]
+            view.mul_(2.0)
+        assert b.dtype == torch.float64 and out.shape == (5,)
+        assert torch.equal(b, torch.exp(a.new_tensor([0, 0.25, 0.5, 0.75, 1]).float()).double())
+        assert torch.equal(a, torch.tensor([0, 0.5, 1.0, 0.75, 1], dtype=torch.float64))
+        assert torch.equal(out, (torch.linspace(0, 1, 5) * 3.0).double())
+
+    def test_aside_runs_the_operations_as_given(self) -> None:
+        a = torch.tensor([1 / 3], dtype=torch.float64)
+        with InDtype(torch.float32):
+            narrow = torch.exp(a)
+            with aside():
+                wide = torch.exp(a)
+        assert torch.equal(narrow, torch.exp(a.float()).double())
+        assert torch.equal(wide, torch.exp(a)) and not torch.equal(wide, narrow)
+
+    def test_narrow_to(self) -> None:
+        assert narrow_to(torch.float32) == {
+            torch.float64: torch.float32,
+            torch.complex128: torch.complex64,
+        }
+        assert narrow_to(torch.bfloat16) == {torch.float64: torch.bfloat16}
+        assert narrow_to(torch.float64) is None
+        with pytest.raises(ValueError, match="no narrower dtype"):
+            InDtype(torch.float64)
