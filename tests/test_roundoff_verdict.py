@@ -69,12 +69,22 @@ class TestJudge:
         # a fused float32 kernel: as far from the reference as the reference is from g64
         ref = {"w": G64["w"] * (1 + 40 * U32)}
         user = {"w": G64["w"] * (1 - 40 * U32)}
-        assert judge(user, G64, ref, U32, 0.0) == {"w": "reproduced"}
+        assert judge(user, G64, ref, U32, 0.0) == {"w": "round-off"}
 
     def test_a_zero_gradient_within_the_floor_is_round_off(self) -> None:
         g64 = {"b": np.zeros(3)}
         user = {"b": np.array([1e-6, -2e-6, 0.0])}
-        assert judge(user, g64, {"b": np.zeros(3)}, U32, 1e-5) == {"b": "reproduced"}
+        assert judge(user, g64, {"b": np.zeros(3)}, U32, 1e-5) == {"b": "round-off"}
+
+    def test_reproduced_round_off_of_a_zero_gradient_is_reproduced_whatever_its_size(
+        self,
+    ) -> None:
+        # attack26 G9: a bias before BatchNorm, inputs near 1000: float32 gives 1.4e-5
+        g64 = {"b": np.array([1e-17, 0.0, -3e-18])}
+        user = {"b": np.array([1.4e-5, -6e-6, 2e-6])}
+        assert judge(user, g64, {"b": user["b"].copy()}, U32, 1e-6) == {"b": "reproduced"}
+        other = {"b": np.array([-1.4e-5, 6e-6, 2e-6])}  # not reproduced: judged by size
+        assert judge(user, g64, other, U32, 1e-6) == {"b": "round-off"}
 
     def test_the_systematic_bound_is_above_accumulation(self) -> None:
         ref = {"w": G64["w"]}

@@ -115,6 +115,22 @@ class TestRightFloat32Models:
         report = gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x), y))
         assert report.status == "passed", str(report)
 
+    def test_batchnorm_after_inputs_far_from_zero(self) -> None:
+        # attack26 G9: the bias before BatchNorm is zero in exact arithmetic, 1.4e-5 of
+        # round-off in float32 beside inputs near 1000, more than the size rule allows:
+        # it failed as "a hook or backward acting only in float32"; reproduced, it passes
+        torch.manual_seed(0)
+        m = nn.Sequential(
+            nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 3)
+        ).train()
+        x, y = torch.randn(8, 6) + 1000.0, torch.randint(0, 3, (8,))
+        report = gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x), y))
+        assert report.status == "passed", str(report)
+        assert any(
+            n.startswith("0.bias: the gradient is zero up to float32") for n in report.messages
+        )
+        assert not any("acting only in float32" in n for n in report.messages)
+
     @pytest.mark.parametrize("seed", [0, 1])
     def test_saturated_tanh_cross_entropy(self, seed: int) -> None:
         torch.manual_seed(seed)

@@ -310,7 +310,7 @@ def check_adapted(
         for n, g64 in choice.g64.items():
             if n in found.systematic:
                 notes.append(found.systematic[n])
-            elif plausible(user.grads[n], g64, floor):
+            elif n in found.reproduced or plausible(user.grads[n], g64, floor):
                 grads[n] = g64
             else:
                 notes.append(
