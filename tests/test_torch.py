@@ -185,9 +185,18 @@ class TestModels:
         assert any("float64 copy could not be used" in msg for msg in report.messages)
         assert report.status == "passed", str(report)
 
-    def test_a_loss_with_its_own_generator_is_inconclusive(self) -> None:
+    def test_a_loss_with_its_own_generator_is_judged_and_the_generator_kept(self) -> None:
+        """attack26 H08: a generator the loss names is reset before every evaluation
+        (each gets the same draw) and is where it was after the check."""
         g = torch.Generator().manual_seed(0)  # not the global RNG: forking cannot fix it
+        before = g.get_state()
         report = gt.check_module(_mlp(), lambda m: _mlp_loss(m) + torch.rand(1, generator=g)[0])
+        assert report.status == "passed"
+        assert torch.equal(g.get_state(), before)
+
+    def test_a_loss_with_a_generator_it_cannot_find_is_inconclusive(self) -> None:
+        gs = [torch.Generator().manual_seed(0)]  # in a list: not found, not reset
+        report = gt.check_module(_mlp(), lambda m: _mlp_loss(m) + torch.rand(1, generator=gs[0])[0])
         assert report.status == "inconclusive"
         assert "not deterministic" in report.messages[0]
 
@@ -1010,8 +1019,9 @@ class TestEmptyInputs:
 
 
 class TestRulesOfAnUnrepeatableFn:
-    """attack23 D5: noise from a user-held Generator (which the check cannot reseed)
-    makes the two rules run on different draws: their disagreement is no verdict."""
+    """attack23 D5: noise from a user-held Generator the check cannot find (kept in a
+    list; one fn names itself is reset before every call, gradcheck._user_rng) makes the
+    two rules run on different draws: their disagreement is no verdict."""
 
     @pytest.mark.parametrize("seed", [0, 3])
     @pytest.mark.parametrize("shape", [(4, 3), (7,)])
@@ -1019,9 +1029,9 @@ class TestRulesOfAnUnrepeatableFn:
     def test_both_modes_are_inconclusive_not_failed(
         self, dtype: Any, shape: tuple[int, ...], seed: int
     ) -> None:
-        gen = torch.Generator().manual_seed(seed)
+        gens = [torch.Generator().manual_seed(seed)]
         mu = torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(seed))
-        fn = lambda t: t * torch.randn(t.shape, generator=gen, dtype=t.dtype)  # noqa: E731
+        fn = lambda t: t * torch.randn(t.shape, generator=gens[0], dtype=t.dtype)  # noqa: E731
         report = gt.check_function(fn, mu.requires_grad_())
         assert report.status == "inconclusive", str(report)
         assert {p.status for p in report.parameters.values()} == {"inconclusive"}
@@ -1032,8 +1042,8 @@ class TestRulesOfAnUnrepeatableFn:
         assert any("not compared: fn does not repeat" in m for m in report.messages)
 
     def test_forward_mode_alone_keeps_its_linearity_row_inconclusive(self) -> None:
-        gen = torch.Generator().manual_seed(1)
-        fn = lambda t: t * torch.randn(t.shape, generator=gen, dtype=t.dtype)  # noqa: E731
+        gens = [torch.Generator().manual_seed(1)]
+        fn = lambda t: t * torch.randn(t.shape, generator=gens[0], dtype=t.dtype)  # noqa: E731
         mu = torch.linspace(-1, 2, 5, dtype=torch.float64).requires_grad_()
         report = gt.check_function(fn, mu, modes=("fwd",))
         assert report.status == "inconclusive", str(report)

@@ -33,6 +33,7 @@ from gradcheck._numerics import Method, unit_roundoff
 from gradcheck._plan import Plan, Point, Ran, make_plan
 from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive, non_finite_failed
+from gradcheck._user_rng import UserGenerators, find
 
 __all__ = ["assert_gradients", "check"]
 
@@ -119,50 +120,56 @@ def check(
     'failed'
     """
     start = time.perf_counter()
-    run = resolve_execution(
-        execution, batched=batched, executor=executor, memory_budget=memory_budget
-    )
-    real = realify(
-        cost, params, grad, batched=run.batched, method=method, convention=complex_convention
-    )
-    if real is not None:
-        cost, params, grad = real.cost, real.params, real.grad
-        run = run._replace(batched=real.batched)
-    plan = make_plan(
-        cost,
-        params,
-        grad,
-        method=method,
-        eps=eps,
-        rtol=rtol,
-        atol=atol,
-        mode=mode,
-        seed=seed,
-        progress=progress,
-        execution=run,
-        keywords=ModeKeywords(sample, miss_probability, budget, localise),
-        pairs=frozenset() if real is None else real.names,
-    )
-    with preserve_rng() as saved_rng:
-        ev = SerialEvaluator(
-            plan.cost,
-            plan.treedef,
-            plan.leaves,
-            plan.names,
-            saved_rng,
-            complex_ok=plan.complex_step,
-            progress=plan.progress,
-            pristine=plan.pristine,
+    # the generators the cost keeps (attack26 H08): the probes of make_plan draw too,
+    # so they are put back here, after everything, whatever happens
+    kept = UserGenerators(find(cost, grad))
+    try:
+        run = resolve_execution(
+            execution, batched=batched, executor=executor, memory_budget=memory_budget
         )
-        ran = _run(plan, ev)
-    report = build_report(
-        ran.outcome, evaluations=ev.count, start=start, options=plan.options, notes=plan.notes
-    )
-    if ran.route is not None:
-        report = route64.with_precision(
-            report, ran.route, "float64" if ran.work is None else "float32"
+        real = realify(
+            cost, params, grad, batched=run.batched, method=method, convention=complex_convention
         )
-    return report if real is None else relabel(report, real)
+        if real is not None:
+            cost, params, grad = real.cost, real.params, real.grad
+            run = run._replace(batched=real.batched)
+        plan = make_plan(
+            cost,
+            params,
+            grad,
+            method=method,
+            eps=eps,
+            rtol=rtol,
+            atol=atol,
+            mode=mode,
+            seed=seed,
+            progress=progress,
+            execution=run,
+            keywords=ModeKeywords(sample, miss_probability, budget, localise),
+            pairs=frozenset() if real is None else real.names,
+        )
+        with preserve_rng(owners=(cost, grad)) as saved_rng:
+            ev = SerialEvaluator(
+                plan.cost,
+                plan.treedef,
+                plan.leaves,
+                plan.names,
+                saved_rng,
+                complex_ok=plan.complex_step,
+                progress=plan.progress,
+                pristine=plan.pristine,
+            )
+            ran = _run(plan, ev)
+        report = build_report(
+            ran.outcome, evaluations=ev.count, start=start, options=plan.options, notes=plan.notes
+        )
+        if ran.route is not None:
+            report = route64.with_precision(
+                report, ran.route, "float64" if ran.work is None else "float32"
+            )
+        return report if real is None else relabel(report, real)
+    finally:
+        kept.reset()
 
 
 def _run(plan: Plan, ev: SerialEvaluator) -> Ran:

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck._user_rng import UserGenerators, activated, active, find
+
 __all__ = ["GlobalRng", "preserve_rng"]
 
 
@@ -66,7 +68,8 @@ class GlobalRng:
     position (another NumPy layout) the full state is compared.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, generators: UserGenerators | None = None) -> None:
+        self.user = generators if generators is not None else UserGenerators(active())
         state: Any = np.random.get_state()
         self.np_state = state
         self.py_state = random.getstate()
@@ -87,16 +90,18 @@ class GlobalRng:
         """Put both generators back to the saved states, in full."""
         np.random.set_state(self.np_state)
         random.setstate(self.py_state)
+        self.user.reset()
 
     def reset(self) -> None:
         """Put both generators back to the saved states (NumPy's only if it moved)."""
         if self._np_moved():
             np.random.set_state(self.np_state)
         random.setstate(self.py_state)
+        self.user.reset()
 
     def moved(self) -> bool:
         """Whether either generator's state differs from the saved one."""
-        return self._np_moved() or random.getstate() != self.py_state
+        return self._np_moved() or random.getstate() != self.py_state or self.user.moved()
 
 
 def _torch_rng() -> Callable[[], None] | None:
@@ -123,9 +128,13 @@ def _torch_rng() -> Callable[[], None] | None:
 
 
 @contextmanager
-def preserve_rng(outer: GlobalRng | None = None) -> Iterator[GlobalRng]:
+def preserve_rng(
+    outer: GlobalRng | None = None, owners: tuple[Any, ...] = ()
+) -> Iterator[GlobalRng]:
     """Save NumPy's, Python's and (where imported) torch's global RNG states; restore
-    them on exit, always.
+    them on exit, always. With ``owners`` (the user's cost, model, loss), also the
+    generators they keep (``gradcheck._user_rng``: a ``default_rng`` in a closure, a
+    ``torch.Generator`` on a model).
 
     Yields the saved :class:`GlobalRng`, so that a cost drawing random numbers from
     the global generators (dropout, sampling) can be given the same draws at every
@@ -134,11 +143,13 @@ def preserve_rng(outer: GlobalRng | None = None) -> Iterator[GlobalRng]:
     exactly its states (:meth:`GlobalRng.moved`), and putting them back is a
     :meth:`GlobalRng.reset` (the outer one restores them in full on its own exit).
     """
-    reuse = outer is not None and not outer.moved()
-    saved = outer if outer is not None and reuse else GlobalRng()
+    found = find(*owners)
+    reuse = outer is not None and not outer.moved() and not found
+    saved = outer if outer is not None and reuse else GlobalRng(UserGenerators([*active(), *found]))
     torch_rng = _torch_rng()
     try:
-        yield saved
+        with activated(found):
+            yield saved
     finally:
         if reuse:
             saved.reset()

@@ -32,6 +32,7 @@ from gradcheck._report import Report
 from gradcheck._torch_cast import as_float64, cast_inputs, scalar
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_state import Loss, preserved
+from gradcheck._user_rng import shared
 
 __all__ = ["TorchBackward", "function_order2", "module_order2"]
 
@@ -257,7 +258,7 @@ def function_order2(
     start = time.perf_counter()
     report = first()
     pos = [i for i, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.requires_grad]
-    with preserve_rng() as rng, forked(None):
+    with preserve_rng(owners=(fn,)) as rng, forked(None):
         xs = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in inputs]
         if precision == "float64":
             xs = as_float64(xs)
@@ -322,9 +323,9 @@ def module_order2(
     start = time.perf_counter()
     report = first()
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    with preserve_rng() as rng, forked(None), preserved(model):
+    with preserve_rng(owners=(model, loss_fn)) as rng, forked(None), preserved(model):
         try:
-            inner = copy.deepcopy(model)
+            inner = copy.deepcopy(model, shared(model))
         except Exception as exc:
             raise GradcheckError(
                 f"order=2 needs a private copy of the model, and it cannot be deep-copied "

@@ -75,6 +75,7 @@ from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_state import Loss, Numeric, preserved, tensor_hooks, with_hooks
 from gradcheck._torch_widen import Widen
+from gradcheck._user_rng import shared
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -156,7 +157,7 @@ def _not_inference(name: str, t: torch.Tensor, what: str) -> None:
 def _private(model: torch.nn.Module, notes: list[str]) -> torch.nn.Module | None:
     """A deep copy of ``model``, or ``None`` (with a note) when it cannot be copied."""
     try:
-        return copy.deepcopy(model)
+        return copy.deepcopy(model, shared(model))  # the user's generators: H08
     except Exception as exc:
         notes.append(
             f"the model cannot be deep-copied ({type(exc).__name__}: {exc}): the numerical "
@@ -248,7 +249,7 @@ def check_module(
     # differentiates; the caller's grad mode is back on exit
     with (
         torch.enable_grad(),
-        preserve_rng() as rng,
+        preserve_rng(owners=(model, loss_fn)) as rng,
         forked(None),
         preserved(model),
         ExitStack() as cleanup,
@@ -262,7 +263,7 @@ def check_module(
 
         def make(precision: str) -> Side:
             float64 = precision == "float64"
-            inner = model if base is None else copy.deepcopy(base)
+            inner = model if base is None else copy.deepcopy(base, shared(base))
             for p in inner.parameters():
                 p.grad = None
             if float64:
@@ -380,7 +381,7 @@ def check_function(
     names = [f"input{i}" for i in pos]
     for n, i in zip(names, pos):
         _validate(n, inputs[i], "input")
-    with torch.enable_grad(), preserve_rng() as rng, forked(None), kept:
+    with torch.enable_grad(), preserve_rng(owners=(fn,)) as rng, forked(None), kept:
         xs = [
             x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor) else x
             for i, x in enumerate(inputs)

@@ -1,0 +1,188 @@
+"""Random generators the user's code holds itself: found, reset, put back (attack26 H08).
+
+The global generators (NumPy's legacy one, ``random``, torch's) are saved and put
+back around every check (``gradcheck._rng``). A cost can also draw from a generator
+of its own: a ``np.random.default_rng(0)`` captured by a closure or named as a
+global, a ``torch.Generator`` or ``np.random.RandomState`` kept on a model. Those
+moved during a check (every evaluation drew from them) and stayed moved, and the
+cost, drawing different numbers at every evaluation, could not be judged.
+
+:func:`find` looks for them where a cost keeps them: the function's closure, its
+defaults, the globals its code names, a bound method's object, a ``partial``'s
+arguments, a model's modules (their attributes), and one more level of each function
+or model found there (the adapters wrap the user's loss in a closure of their own).
+:class:`UserGenerators` saves their states, says whether any moved, and puts them
+back: the evaluators then give each evaluation the same draws, as for the global
+generators, and the check leaves them as it found them. A generator reachable only
+deeper (inside a helper the cost calls, or inside a list) is not found: it keeps
+moving, and the check sees a cost that is not repeatable (and says so).
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> cost = lambda x: float(x @ x) + 0.0 * rng.normal()
+>>> saved = UserGenerators(find(cost))
+>>> _ = rng.normal()
+>>> saved.moved()
+True
+>>> saved.reset()
+>>> saved.moved()
+False
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import types
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["DEPTH", "UserGenerators", "activated", "active", "find", "shared"]
+
+#: How many levels of functions, objects and models :func:`find` follows from the
+#: objects it is given: the user's cost or model (1) and what it calls (2). Inside
+#: an adapter the engine is not given the user's objects but the adapter's own; the
+#: generators the adapter found are :func:`active` there instead.
+DEPTH = 2
+
+_ACTIVE: ContextVar[tuple[Any, ...]] = ContextVar("gradcheck_user_generators", default=())
+
+
+def active() -> tuple[Any, ...]:
+    """The generators an enclosing check found (:func:`activated`), innermost last."""
+    return _ACTIVE.get()
+
+
+@contextmanager
+def activated(generators: Iterable[Any]) -> Iterator[None]:
+    """Make ``generators`` :func:`active` inside (the engine's own saves include them)."""
+    token = _ACTIVE.set((*_ACTIVE.get(), *generators))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+class _Handle(NamedTuple):
+    """How to read and write one generator's state, and compare two states."""
+
+    get: Callable[[], Any]
+    put: Callable[[Any], None]
+
+
+def _handle(obj: Any) -> _Handle | None:
+    """A way to save and restore ``obj``'s state, if it is a generator (not a global)."""
+    if isinstance(obj, np.random.Generator):
+        bits = obj.bit_generator
+        return _Handle(lambda: bits.state, lambda s: setattr(bits, "state", s))
+    if isinstance(obj, np.random.RandomState):
+        if obj is np.random.mtrand._rand:  # the global one: gradcheck._rng
+            return None
+        return _Handle(obj.get_state, obj.set_state)
+    if isinstance(obj, random.Random):
+        if obj is getattr(random, "_inst", None):  # the global one: gradcheck._rng
+            return None
+        return _Handle(obj.getstate, obj.setstate)
+    kind = type(obj)
+    if kind.__name__ == "Generator" and kind.__module__.split(".")[0] == "torch":
+        return _Handle(lambda: obj.get_state(), obj.set_state)
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two saved states are equal (dicts, tuples, arrays and tensors within)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if hasattr(a, "numpy") and hasattr(b, "numpy"):  # a torch generator's ByteTensor
+        return bool(np.array_equal(a.numpy(), b.numpy()))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
+
+
+def _inside(obj: Any) -> Iterable[Any]:
+    """The objects a cost keeps in ``obj``, one level down."""
+    if isinstance(obj, functools.partial):
+        yield obj.func
+        yield from obj.args
+        yield from obj.keywords.values()
+    elif isinstance(obj, types.MethodType):
+        yield obj.__func__
+        yield obj.__self__
+    elif isinstance(obj, types.FunctionType):
+        for cell in obj.__closure__ or ():
+            try:
+                yield cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+        yield from obj.__defaults__ or ()
+        yield from (obj.__kwdefaults__ or {}).values()
+        names = obj.__code__.co_names
+        yield from (obj.__globals__[n] for n in names if n in obj.__globals__)
+    elif callable(getattr(obj, "modules", None)) and hasattr(obj, "_modules"):  # a model
+        for module in obj.modules():
+            yield from vars(module).values()
+    elif _has_attributes(obj):
+        yield from vars(obj).values()  # an object's attributes (a callable one's too)
+
+
+def _has_attributes(obj: Any) -> bool:
+    """Whether ``obj`` is an object with attributes of its own (not a class or module)."""
+    return hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
+
+
+def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
+    """The generators ``owners`` keep (module text), each once, in the order found."""
+    found: dict[int, Any] = {}
+    seen: set[int] = set()
+    level = list(owners)
+    for _ in range(depth):
+        below: list[Any] = []
+        for obj in level:
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            for item in _inside(obj):
+                if _handle(item) is not None:
+                    found.setdefault(id(item), item)
+                elif callable(item) or _has_attributes(item):
+                    below.append(item)
+        level = below
+    return list(found.values())
+
+
+def shared(*owners: Any) -> dict[int, Any]:
+    """A ``copy.deepcopy`` memo that keeps the generators ``owners`` hold shared.
+
+    A model's private copy then draws from the user's own generator, which the check
+    resets before every evaluation and puts back at the end; a copy of it would be a
+    second generator, at another state, that nothing resets.
+    """
+    return {id(g): g for g in find(*owners)}
+
+
+class UserGenerators:
+    """The states of the generators given, saved when this is made."""
+
+    def __init__(self, generators: Iterable[Any]) -> None:
+        unique = {id(g): g for g in generators}.values()
+        handles = [h for h in map(_handle, unique) if h is not None]
+        self._saved = [(h, h.get()) for h in handles]
+
+    def __bool__(self) -> bool:
+        return bool(self._saved)
+
+    def moved(self) -> bool:
+        """Whether any generator's state differs from the saved one."""
+        return any(not _same(h.get(), state) for h, state in self._saved)
+
+    def reset(self) -> None:
+        """Put every generator back to its saved state."""
+        for h, state in self._saved:
+            h.put(state)

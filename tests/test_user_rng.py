@@ -1,0 +1,193 @@
+"""The generators a user's code keeps itself are found, reset and put back (attack26 H08)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import pickle
+import random
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+import gradcheck.torch
+from gradcheck._user_rng import UserGenerators, find, shared
+
+X = np.linspace(0.5, 1.5, 6)
+
+
+def _state(g: Any) -> Any:
+    if isinstance(g, np.random.Generator):
+        return pickle.dumps(g.bit_generator.state)
+    if isinstance(g, np.random.RandomState):
+        return g.get_state()[1].tobytes()
+    if isinstance(g, random.Random):
+        return g.getstate()
+    return bytes(g.get_state().numpy())
+
+
+RNG = np.random.default_rng(7)  # a module-level generator a cost names
+
+
+def _global_cost(x: np.ndarray) -> float:
+    return float(x @ x) + 1e-3 * float(RNG.normal())
+
+
+class TestFind:
+    def test_in_a_closure_a_default_a_global_a_partial_and_an_object(self) -> None:
+        a, b, c, d = (np.random.default_rng(k) for k in range(4))
+        e = np.random.RandomState(4)
+
+        def closure(x: Any) -> float:
+            return float(a.normal())
+
+        def default(x: Any, g: Any = b) -> float:
+            return float(g.normal())
+
+        class Holder:
+            def __init__(self) -> None:
+                self.g = e
+
+            def __call__(self, x: Any) -> float:
+                return float(self.g.normal())
+
+        part = functools.partial(lambda x, g: float(g.normal()), g=c)
+        found = find(closure, default, _global_cost, part, Holder(), Holder().__call__)
+        assert {id(g) for g in found} == {id(a), id(b), id(RNG), id(c), id(e)}
+        assert d not in found
+
+    def test_the_global_generators_are_left_to_the_global_save(self) -> None:
+        assert find(lambda x: np.random.rand() + random.random()) == []
+        assert find(functools.partial(print, np.random.mtrand._rand)) == []
+
+    def test_each_generator_once_and_nothing_in_plain_data(self) -> None:
+        g = np.random.default_rng(0)
+        assert find(lambda x: g.normal() + g.normal(), lambda x: g.normal()) == [g]
+        assert find(lambda x: x, np.ones(3), None) == []
+
+    def test_a_torch_generator_on_a_submodule(self) -> None:
+        import torch
+
+        gen = torch.Generator().manual_seed(1)
+        inner = torch.nn.Linear(2, 2)
+        inner.gen = gen  # type: ignore[assignment]
+        model = torch.nn.Sequential(torch.nn.Tanh(), inner)
+        assert find(model) == [gen]
+        copy_memo = shared(model)
+        import copy
+
+        assert copy.deepcopy(model, copy_memo)[1].gen is gen
+
+
+class TestUserGenerators:
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda: np.random.default_rng(3),
+            lambda: np.random.Generator(np.random.MT19937(3)),
+            lambda: np.random.RandomState(3),
+            lambda: random.Random(3),
+        ],
+        ids=["pcg64", "mt19937", "randomstate", "random"],
+    )
+    def test_moved_then_reset_to_the_saved_state(self, make: Any) -> None:
+        g = make()
+        before = _state(g)
+        saved = UserGenerators([g])
+        assert not saved.moved()
+        g.random()
+        assert saved.moved()
+        saved.reset()
+        assert not saved.moved()
+        assert _state(g) == before
+
+
+class TestTheCoreCheck:
+    def test_a_cost_drawing_from_its_own_generator_is_judged_and_left_as_it_was(
+        self,
+    ) -> None:
+        """Each evaluation gets the same draws (the cost repeats), so a right gradient
+        passes and a wrong one fails; the generator is where it was before."""
+        g = np.random.default_rng(11)
+        cost = lambda x: float(x @ x) + 1e-3 * float(g.normal())  # noqa: E731
+        before = _state(g)
+        assert gradcheck.check(cost, X, 2 * X).status == "passed"
+        assert _state(g) == before
+        assert gradcheck.check(cost, X, 2.2 * X).status == "failed"
+        assert _state(g) == before
+
+    def test_a_module_level_generator_is_put_back(self) -> None:
+        before = _state(RNG)
+        assert gradcheck.check(_global_cost, X, 2 * X).status == "passed"
+        assert _state(RNG) == before
+
+    @pytest.mark.parametrize("exc", [ValueError, KeyboardInterrupt])
+    def test_put_back_when_the_cost_raises(self, exc: type[BaseException]) -> None:
+        g = np.random.default_rng(5)
+        calls = [0]
+
+        def cost(x: np.ndarray) -> float:
+            calls[0] += 1
+            if calls[0] == 6:
+                raise exc("boom")
+            return float(x @ x) + float(g.normal())
+
+        before = _state(g)
+        with pytest.raises((gradcheck.GradcheckError, exc)):
+            gradcheck.check(cost, X, 2 * X)
+        assert _state(g) == before
+
+
+class TestTorch:
+    def _model(self, gen: Any, npgen: Any) -> Any:
+        import torch
+
+        class Noisy(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lin = torch.nn.Linear(4, 3)
+                self.gen, self.npgen = gen, npgen
+
+            def forward(self, x: Any) -> Any:
+                noise = torch.randn(x.shape[0], 3, generator=self.gen) * 1e-2
+                return self.lin(x) + noise + float(self.npgen.normal()) * 1e-2
+
+        return Noisy()
+
+    @pytest.mark.parametrize("raise_at", [None, 2, 9])
+    def test_check_module_leaves_the_models_generators_and_judges_it(
+        self, raise_at: int | None
+    ) -> None:
+        import torch
+
+        torch.manual_seed(0)
+        gen, npgen = torch.Generator().manual_seed(3), np.random.default_rng(4)
+        model = self._model(gen, npgen)
+        x = torch.randn(5, 4)
+        calls = [0]
+
+        def loss(m: Any) -> Any:
+            calls[0] += 1
+            if calls[0] == raise_at:
+                raise ValueError("boom")
+            return m(x).pow(2).mean()
+
+        before = (_state(gen), _state(npgen))
+        if raise_at is None:
+            assert gradcheck.torch.check_module(model, loss).status == "passed"
+        else:  # raised by the check, or reported: the generators are back either way
+            with contextlib.suppress(gradcheck.GradcheckError):
+                gradcheck.torch.check_module(model, loss)
+        assert (_state(gen), _state(npgen)) == before
+
+    def test_check_function_with_a_captured_generator(self) -> None:
+        import torch
+
+        gen = torch.Generator().manual_seed(8)
+        x = torch.randn(4, dtype=torch.float64, requires_grad=True)
+        fn = lambda t: torch.tanh(t) + 1e-2 * torch.randn(4, generator=gen, dtype=t.dtype)  # noqa: E731
+        before = _state(gen)
+        assert gradcheck.torch.check_function(fn, x).status == "passed"
+        assert _state(gen) == before
