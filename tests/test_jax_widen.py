@@ -13,7 +13,7 @@ import pytest
 from jax import lax
 
 import gradcheck.jax as gj
-from gradcheck._jax_widen import Unwidened, widened
+from gradcheck._jax_widen import Unwidened, reference, widened
 
 F32 = jnp.float32
 
@@ -173,3 +173,56 @@ class TestCastsInTheFunction:
         assert report.options["route"] == "same"
         assert report.options["numeric_dtype"] == "float32"
         assert any("bits" in m and "could not be used" in m for m in report.messages)
+
+
+def _rounding_tanh() -> Any:
+    """tanh whose backward rounds to bfloat16 only when it sees float32 (attack26 H10)."""
+
+    @jax.custom_vjp
+    def act(x: Any) -> Any:
+        return jnp.tanh(x)
+
+    def bwd(x: Any, g: Any) -> tuple[Any]:
+        out = g * (1 - jnp.tanh(x) ** 2)
+        if out.dtype == F32:
+            out = out.astype(jnp.bfloat16).astype(F32)
+        return (out,)
+
+    act.defvjp(lambda x: (jnp.tanh(x), x), bwd)
+    return act
+
+
+class TestReference:
+    """The x64 side's gradient computed operation by operation in float32: a right
+    model's float32 gradient is reproduced, one rounded only in float32 is not."""
+
+    @pytest.mark.parametrize(
+        ("rounding", "forward"),
+        [(False, False), (False, True), (True, False)],  # custom_vjp: no forward mode
+    )
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_the_float32_gradient_against_the_reference(
+        self, seed: int, rounding: bool, forward: bool
+    ) -> None:
+        act = _rounding_tanh() if rounding else jnp.tanh
+        r = np.random.default_rng(seed)
+        names = ["W1", "x", "W2"]
+        xs = [jnp.asarray(r.standard_normal(s), F32) for s in [(6, 5), (5,), (3, 6)]]
+
+        def f(v: list[Any]) -> Any:
+            return jnp.sum((v[2] @ act(v[0] @ v[1])) ** 2)
+
+        value, g32 = jax.value_and_grad(f)(xs)
+        with jax.enable_x64(True):
+            ref = reference(widened(f, lambda: None), names, "float32", forward)
+            ref_value, grads = ref({n: np.asarray(x, np.float64) for n, x in zip(names, xs)})
+        assert ref_value == pytest.approx(float(value), rel=1e-6)
+        unit = 2.0**-23
+        errors = [
+            np.max(np.abs(np.asarray(g, np.float64) - grads[n])) / (unit * np.max(np.abs(grads[n])))
+            for n, g in zip(names, g32)
+        ]
+        if rounding:  # W1 and x, behind the rounding backward: ~1e4 round-offs
+            assert min(errors[:2]) > 1000 and errors[2] <= 4
+        else:
+            assert max(errors) <= 4

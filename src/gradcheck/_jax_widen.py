@@ -34,6 +34,7 @@ report, never float32 arithmetic reported as float64. A function that cannot be 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -43,7 +44,10 @@ import numpy as np
 from jax import lax
 from jax.extend import core
 
-__all__ = ["Unwidened", "widened"]
+from gradcheck._adapter_complex import widen
+from gradcheck._jax_args import forward_gradient
+
+__all__ = ["Unwidened", "in_dtype", "reference", "widened"]
 
 _LOW = {
     np.dtype(np.float32): np.dtype(np.float64),
@@ -51,6 +55,10 @@ _LOW = {
     np.dtype(jnp.bfloat16): np.dtype(np.float64),
     np.dtype(np.complex64): np.dtype(np.complex128),
 }
+
+#: The dtypes the evaluation changes, and what each becomes: :data:`_LOW` widening;
+#: :func:`in_dtype` sets float64 to the model's dtype.
+_MAP: ContextVar[dict[np.dtype[Any], np.dtype[Any]]] = ContextVar("map", default=_LOW)
 
 #: Primitives whose body is evaluated inline (a call: nothing but its body).
 _CALLS = {"jit", "pjit", "closed_call", "core_call", "checkpoint", "remat", "remat2"}
@@ -83,14 +91,14 @@ def widened(fn: Callable[[Any], Any], reset: Callable[[], None]) -> Callable[[An
 def _wide(dtype: Any) -> Any:
     """float64 (complex128) for a dtype below it; any other dtype as it is."""
     try:
-        return _LOW.get(np.dtype(dtype), dtype)
+        return _MAP.get().get(np.dtype(dtype), dtype)
     except TypeError:  # an extended dtype (a PRNG key's)
         return dtype
 
 
 def _low(dtype: Any) -> bool:
     try:
-        return np.dtype(dtype) in _LOW
+        return np.dtype(dtype) in _MAP.get()
     except TypeError:
         return False
 
@@ -288,3 +296,45 @@ def _custom_vjp(params: dict[str, Any], invals: list[Any]) -> list[Any]:
 def _zeros(g: Any, x: Any) -> Any:
     """A cotangent the backward rule left out (``None``: JAX's ``Zero``) as zeros."""
     return jnp.zeros_like(x) if type(g).__name__ in ("Zero", "SymbolicZero") else g
+
+
+def in_dtype(grad: Callable[[list[Any]], Any], dtype: str) -> Callable[[list[Any]], list[Any]]:
+    """``grad`` (of float64 arrays, under x64 mode: the float64 side's value and
+    gradient) computed operation by operation in ``dtype``: traced at the float64
+    arrays, every float64 value, constant and dtype parameter of its jaxpr made
+    ``dtype`` (complex128: complex64). What the float64 finite differences verify,
+    with the model's round-off and none of the code that acts only in the model's
+    dtype (a backward rounding to bfloat16 when it sees float32: attack26 H10); it
+    returns the flat leaves of ``grad``'s result, in ``dtype``."""
+    low = np.dtype(jnp.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    narrow = {np.dtype(np.float64): low, np.dtype(np.complex128): np.dtype(np.complex64)}
+
+    def run(xs: list[Any]) -> list[Any]:
+        closed = jax.make_jaxpr(grad)(xs)
+        token = _MAP.set(narrow)
+        try:
+            return _eval(closed.jaxpr, closed.consts, [_widen(x) for x in xs])
+        finally:
+            _MAP.reset(token)
+
+    return run
+
+
+def reference(
+    fn: Callable[[list[Any]], Any], names: list[str], dtype: str, forward: bool
+) -> Callable[[dict[str, Any]], tuple[float, dict[str, Any]]]:
+    """The float64 side's value and gradient of ``fn`` (by ``jax.grad``, or by JVPs
+    when ``forward``) computed operation by operation in ``dtype`` (:func:`in_dtype`),
+    at a dict of float64 parameters named ``names``: the reference the model's own
+    gradient is judged against (``gradcheck._roundoff_verdict``)."""
+
+    def grad(xs: list[Any]) -> Any:
+        return (fn(xs), forward_gradient(fn, xs)) if forward else jax.value_and_grad(fn)(xs)
+
+    run = in_dtype(grad, dtype)
+
+    def ref(tree: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        out = run([jnp.asarray(tree[n]) for n in names])
+        return float(out[0]), {n: widen(g) for n, g in zip(names, out[1:])}
+
+    return ref
