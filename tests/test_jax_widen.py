@@ -226,3 +226,46 @@ class TestReference:
             assert min(errors[:2]) > 1000 and errors[2] <= 4
         else:
             assert max(errors) <= 4
+
+
+def _act(rounding: bool) -> Any:
+    """tanh with a custom_vjp whose bwd rounds to bfloat16 when it sees float32 (if
+    ``rounding``): right in float64, a bfloat16-precision gradient in float32."""
+
+    @jax.custom_vjp
+    def act(x: Any) -> Any:
+        return jnp.tanh(x)
+
+    def fwd(x: Any) -> Any:
+        return jnp.tanh(x), x
+
+    def bwd(x: Any, g: Any) -> Any:
+        out = g * (1 - jnp.tanh(x) ** 2)
+        if rounding and out.dtype == jnp.float32:
+            out = out.astype(jnp.bfloat16).astype(jnp.float32)
+        return (out,)
+
+    act.defvjp(fwd, bwd)
+    return act
+
+
+class TestARuleActingOnlyInFloat32:
+    """attack26 H10 (G8's JAX twin): the float32 gradient is judged against the x64
+    formula run op by op in float32 (the reference), not taken for round-off."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize("rounding", [True, False], ids=["bf16-bwd", "right"])
+    def test_check_and_check_function(self, seed: int, rounding: bool) -> None:
+        act = _act(rounding)
+        r = np.random.default_rng(seed)
+        p = {
+            k: jnp.asarray(r.standard_normal(sh), jnp.float32)
+            for k, sh in [("W1", (6, 5)), ("x", (5,)), ("W2", (3, 6))]
+        }
+
+        def f(q: Any) -> Any:
+            return jnp.sum((q["W2"] @ act(q["W1"] @ q["x"])) ** 2)
+
+        expected = "failed" if rounding else "passed"
+        assert gj.check(f, p).status == expected
+        assert gj.check_function(act, p["x"] * 2).status == expected
