@@ -10,7 +10,7 @@ The stated bound: in the full (and sample) mode a parameter's ``detection_bound`
 relative to its largest gradient entry (to the model's, where the report notes that
 the parameter's gradient is zero within round-off), so the planted error is ``1.1 ·
 bound · max|g|``. In the directional mode it is the guarantee's ``ρ* = ‖s ⊙ ε‖ / ‖s ⊙ g‖``
-(``s`` the entry scales of ``gradcheck._numerics.entry_scale``), so the single planted
+(``s`` the entry scales of ``gradcheck._steps.entry_scale``), so the single planted
 entry ``i`` gets ``1.1 · ρ* · ‖s ⊙ g‖ / sᵢ``.
 """
 
@@ -38,7 +38,7 @@ from _accuracy_problems import (
 )
 
 import gradcheck
-from gradcheck._numerics import entry_scale
+from gradcheck._steps import entry_scale
 
 __all__ = [
     "FAMILIES",

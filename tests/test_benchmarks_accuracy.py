@@ -75,7 +75,7 @@ def test_mixed_scale_and_maxpool_gradients_are_exact_away_from_ties(bench: Any) 
 
 
 def test_planted_error_is_the_stated_multiple_of_the_bound(bench: Any) -> None:
-    from gradcheck._numerics import entry_scale
+    from gradcheck._steps import entry_scale
 
     case = bench.family_named("float64").make(1)
     name = case.targets[0]

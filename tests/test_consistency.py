@@ -20,7 +20,8 @@ from gradcheck._consistency import (
     linearity,
 )
 from gradcheck._linear import Forms
-from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, CONSISTENCY_RTOL, unit_roundoff
+from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, CONSISTENCY_RTOL
+from gradcheck._tolerances import unit_roundoff
 from test_linear import layout, linear_forms
 
 Array = np.ndarray[Any, Any]

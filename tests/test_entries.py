@@ -13,8 +13,10 @@ import gradcheck
 from gradcheck import GradcheckError
 from gradcheck._entries import Entries, Setting, compare_entries, domain_error
 from gradcheck._evaluate import CostRaised, NonFinite, SerialEvaluator
-from gradcheck._numerics import Method, default_rtol, steps, unit_roundoff
+from gradcheck._numerics import Method
 from gradcheck._pytree import flatten
+from gradcheck._steps import steps
+from gradcheck._tolerances import default_rtol, unit_roundoff
 
 Array = np.ndarray[Any, Any]
 

@@ -11,7 +11,8 @@ import pytest
 import gradcheck
 from gradcheck import _flatness as flatness
 from gradcheck._evaluate import NonFinite
-from gradcheck._numerics import SMALLEST, resolution
+from gradcheck._numerics import SMALLEST
+from gradcheck._tolerances import resolution
 
 Array = np.ndarray[Any, Any]
 MODES = ("full", "directional")

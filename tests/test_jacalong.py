@@ -9,7 +9,7 @@ import pytest
 
 import gradcheck
 from gradcheck._jacalong import CONSTANT_CLAIM, _full_tolerance, along
-from gradcheck._numerics import unit_roundoff
+from gradcheck._tolerances import unit_roundoff
 
 Array = np.ndarray[Any, Any]
 U64 = unit_roundoff(np.float64)

@@ -18,7 +18,7 @@ from gradcheck._jacdir import (
     probe_points,
     taken_step,
 )
-from gradcheck._numerics import unit_roundoff
+from gradcheck._tolerances import unit_roundoff
 
 Array = np.ndarray[Any, Any]
 U64 = unit_roundoff(np.float64)

@@ -19,8 +19,8 @@ from gradcheck._jacgrid import (
     noise_floor,
     row_step_dtypes,
 )
-from gradcheck._numerics import unit_roundoff
 from gradcheck._pytree import flatten
+from gradcheck._tolerances import unit_roundoff
 from test_jacevaluator import evaluator
 
 Array = np.ndarray[Any, Any]

@@ -10,8 +10,9 @@ import pytest
 from gradcheck._evaluate import GlobalRng
 from gradcheck._jacgrid import VectorEvaluator
 from gradcheck._jacnoise import block_noise, noise_floor, output_noise
-from gradcheck._numerics import noise_from_table, unit_roundoff
+from gradcheck._norms import noise_from_table
 from gradcheck._pytree import flatten
+from gradcheck._tolerances import unit_roundoff
 from test_jacevaluator import evaluator
 
 Array = np.ndarray[Any, Any]

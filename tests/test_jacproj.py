@@ -297,13 +297,13 @@ class TestSharedEvaluations:
         """The cotangent's step, the verdict's directions and the consistency check's
         round-off floor share one computation of the entry scales (an O(N) pass with
         two fresh arrays per leaf)."""
-        from gradcheck import _consistency, _directional, _jacdir, _jacproj, _numerics
+        from gradcheck import _consistency, _directional, _jacdir, _jacproj, _steps
 
         calls: list[int] = []
 
         def counted(theta: Array, **kw: Any) -> Array:
             calls.append(theta.size)
-            return _numerics.entry_scale(theta, **kw)
+            return _steps.entry_scale(theta, **kw)
 
         for module in (_consistency, _directional, _jacdir, _jacproj):
             monkeypatch.setattr(module, "entry_scale", counted)

@@ -13,6 +13,7 @@ import pytest
 import gradcheck
 from gradcheck import _compare as cmp
 from gradcheck import _kinks, _nearby
+from gradcheck._norms import noise_from_table
 
 Array = np.ndarray[Any, Any]
 Params = dict[str, Array]
@@ -338,7 +339,7 @@ class TestNoiseProbe:
             calls.append(shrink)
             return np.array(tables.get(shrink, [1.0, 0, 0, 0, 0, 0, 0]))
 
-        expected = gradcheck._numerics.noise_from_table(np.array(tables[1.0 / _kinks.SHRINK]))
+        expected = noise_from_table(np.array(tables[1.0 / _kinks.SHRINK]))
         assert _kinks.table_noise(table) == pytest.approx(expected)
         assert expected > 0.2  # a fifth of the staircase's step
         assert calls == [1.0, 1.0 / _kinks.SHRINK, 1.0 / _kinks.SHRINK**2]
@@ -355,7 +356,7 @@ class TestNoiseProbe:
     def test_pure_noise_is_unchanged(self) -> None:
         rng = np.random.default_rng(1)
         values = 1e-10 * rng.standard_normal(7) + np.arange(7.0)
-        expected = gradcheck._numerics.noise_from_table(values)
+        expected = noise_from_table(values)
         assert _kinks.table_noise(lambda s: values) == pytest.approx(expected)
 
 

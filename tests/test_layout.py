@@ -7,7 +7,7 @@ import pytest
 
 from gradcheck import GradcheckError
 from gradcheck._layout import output_layout
-from gradcheck._numerics import unit_roundoff
+from gradcheck._tolerances import unit_roundoff
 from test_linear import layout
 
 

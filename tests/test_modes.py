@@ -21,8 +21,8 @@ from gradcheck._modes import (
     resolve_mode,
     sample_size,
 )
-from gradcheck._numerics import entry_scale
 from gradcheck._report import format_report
+from gradcheck._steps import entry_scale
 
 Array = np.ndarray[Any, Any]
 

@@ -12,7 +12,7 @@ import torch
 
 import gradcheck
 from gradcheck import _nearby
-from gradcheck._numerics import relative_step
+from gradcheck._steps import relative_step
 from test_kinks import dead_units
 
 Array = np.ndarray[Any, Any]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gradcheck import GradcheckError
-from gradcheck._numerics import relative_step
+from gradcheck._steps import relative_step
 from gradcheck._sweep import slope, sweep
 
 X = np.array([[0.3, -1.2], [0.7, 2.0]])

@@ -219,7 +219,7 @@ _HUGE = [1e160, 1e200, 1e300, 1e305]
 
 class TestExtremeMagnitudes:
     """Parameters far from 1: the step's scale, the RMS of the parameter, is computed
-    without underflow or overflow (``gradcheck._numerics.rms_of``)."""
+    without underflow or overflow (``gradcheck._norms.rms_of``)."""
 
     @pytest.mark.parametrize("method", ["central", "forward", "richardson", "complex"])
     @pytest.mark.parametrize("s", _TINY + _HUGE)

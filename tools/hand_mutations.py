@@ -11,8 +11,9 @@ the run stops.
 The issue named the mutations by the file and line they had then; where the code has
 since moved (the overall verdict to ``_build.overall_status``, the kink rule to
 ``_summary.parameter_status``, ``fixed`` to ``Plan.fixed``, the dtype rule to
-``_torch_function.least_precise``, the ranking to ``_build.rank``) the same change is
-made where the code now is.
+``_torch_function.least_precise``, the ranking to ``_build.rank``, the dtype key of the
+tolerance table to ``_tolerances._dtype_key``) the same change is made where the code
+now is.
 
 Usage::
 
@@ -80,10 +81,10 @@ MUTATIONS: tuple[HandMutation, ...] = (
         "the complex-step recheck divides by h, not h/2: a ×2 gradient is inconclusive",
     ),
     HandMutation(
-        "_numerics.py",
+        "_tolerances.py",
         "        size //= 2\n",
         "        pass\n",
-        ("tests/test_numerics.py", "tests/test_sensitivity.py"),
+        ("tests/test_tolerances.py", "tests/test_sensitivity.py"),
         "a complex dtype keyed by its full itemsize: float32 + complex step fails a "
         "correct gradient",
     ),

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._consistency import Consistency, LinearMap, Magnitudes, agreement
-from gradcheck._numerics import entry_scale
+from gradcheck._steps import entry_scale
 
 __all__ = ["Retried", "consistency", "linearity", "magnitudes", "retry_failed"]
 

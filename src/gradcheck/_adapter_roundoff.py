@@ -43,8 +43,9 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from gradcheck._build import overall_status
-from gradcheck._numerics import Method, steps
+from gradcheck._numerics import Method
 from gradcheck._report import Report
+from gradcheck._steps import steps
 
 __all__ = [
     "MOVES",

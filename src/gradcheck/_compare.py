@@ -41,7 +41,7 @@ The verdict rule, for one entry with analytic value ``a`` and numerical estimate
    (:attr:`Comparison.flat`).
 6. **Exact zero.** A claim of exactly 0 against central differences of exactly 0 at ``h``
    and ``h/2`` (and a method's estimate of 0) agrees to the last bit, which proves
-   ``|g| ≤ R``, the values' resolution (``gradcheck._numerics.resolution``): ``ok``
+   ``|g| ≤ R``, the values' resolution (``gradcheck._tolerances.resolution``): ``ok``
    where ``R`` is within :data:`UNCERTAIN` of the scale, else ``uncertain`` with a reach
    of ``R`` (:func:`exact_zero`, :attr:`Comparison.exact`; a whole-zero gradient is
    ``gradcheck._flatness``'s).
@@ -63,7 +63,7 @@ from gradcheck._comparison import (
     roundoff_limited,
     zero_within_noise,
 )
-from gradcheck._numerics import EXACT_LEAST, SAFETY, SCREEN_NOISE, Method, resolution
+from gradcheck._numerics import EXACT_LEAST, SAFETY, SCREEN_NOISE, Method
 from gradcheck._quotients import (
     RECHECK,
     SHOWN_DISTINCT,
@@ -79,6 +79,7 @@ from gradcheck._quotients import (
     table_spread,
     value_noise,
 )
+from gradcheck._tolerances import resolution
 
 __all__ = [
     "NOISE_SPREAD",

@@ -6,7 +6,7 @@ its ``vjp`` is caught even where finite differences are too noisy to see it. Any
 that is a linear map of flat vectors (a :class:`LinearMap`: ``J v`` or ``uᵀ J``) can be
 compared by :func:`agreement`; :func:`consistency` compares the forms a user gave to
 :func:`gradcheck.check_jacobian`. The tolerance is
-:func:`gradcheck._numerics.consistency_tolerance`, the adapters' rule too (see there
+:func:`gradcheck._tolerances.consistency_tolerance`, the adapters' rule too (see there
 and :func:`agreement` for its reason).
 """
 
@@ -20,13 +20,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._linear import Forms
-from gradcheck._numerics import (
-    CONSISTENCY_RTOL,
-    consistency_tolerance,
-    entry_scale,
-    norm2,
-    unit_roundoff,
-)
+from gradcheck._norms import norm2
+from gradcheck._numerics import CONSISTENCY_RTOL
+from gradcheck._steps import entry_scale
+from gradcheck._tolerances import consistency_tolerance, unit_roundoff
 
 __all__ = [
     "PAIRS",
@@ -115,7 +112,7 @@ class Consistency(NamedTuple):
 
 class Magnitudes(NamedTuple):
     """What sets the consistency check's absolute round-off floor (see
-    :func:`gradcheck._numerics.consistency_tolerance`).
+    :func:`gradcheck._tolerances.consistency_tolerance`).
 
     Attributes:
         values: ``|f|``, the function's values at the point, flat (length ``m``).
@@ -157,7 +154,7 @@ def agreement(
 
     Each map gives ``s = uᵀJv`` (``u·apply(v)``, or ``apply(u)·v`` when transposed).
     Two maps agree on a pair when ``|s_a − s_b|`` is within
-    :func:`gradcheck._numerics.consistency_tolerance` of the pair's scale
+    :func:`gradcheck._tolerances.consistency_tolerance` of the pair's scale
     ``Σ|uᵢ(Jv)ᵢ| + Σ|(uᵀJ)ⱼvⱼ|``, each sum taken from the form that gives it (from the one
     form when both are alike): the rounding of sums of ``n + m`` products of random
     sign, and a relative floor for forms accurate to less than round-off (an

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck._numerics import norm2
+from gradcheck._norms import norm2
 from gradcheck._results import Diagnosis, entry_label
 
 __all__ = ["CONJUGATED", "FIT", "NAMED", "diagnose"]

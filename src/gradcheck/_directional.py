@@ -5,7 +5,7 @@ numerical one is the Richardson extrapolation ``R = (4 C(h/2) − C(h)) / 3`` of
 central differences ``C(t) = (J(θ+tv) − J(θ−tv)) / 2t`` — four evaluations per
 direction. Its error is estimated by ``e = |R − C(h/2)|``, the cost's noise ``σ`` by
 ECnoise on the five equally spaced values ``J(θ + k h/2 v)``, ``k = −2..2``
-(``gradcheck._numerics.noise_from_table``), and the mismatch is accepted when
+(``gradcheck._norms.noise_from_table``), and the mismatch is accepted when
 ``|a − R| ≤ τ = rtol·(S + max(|a|, |R|)) + SAFETY·e + 6σ/h`` with ``S`` the spread of
 ``a`` (below) — the same rule as the per-entry one in ``gradcheck._compare``.
 
@@ -63,17 +63,10 @@ import numpy as np
 from gradcheck import _flatness as flatness
 from gradcheck import _kinks as kinks
 from gradcheck._evaluate import Delta, Evaluator
-from gradcheck._numerics import (
-    EXACT_LEAST,
-    NORM2_SQUARES_SAFE,
-    SAFETY,
-    default_rtol,
-    entry_scale,
-    noise_from_table,
-    norm2,
-    resolution,
-    unit_roundoff,
-)
+from gradcheck._norms import noise_from_table, norm2
+from gradcheck._numerics import EXACT_LEAST, NORM2_SQUARES_SAFE, SAFETY
+from gradcheck._steps import entry_scale
+from gradcheck._tolerances import default_rtol, resolution, unit_roundoff
 
 __all__ = [
     "CLIP",
@@ -233,7 +226,7 @@ class Prober:
         work: the dtype the cost computes in, where it is coarser than a parameter's
             (float32 inside a float64 cost, ``gradcheck._precision``): it sets that
             parameter's step and default tolerance.
-        scales: the leaves' entry scales (``gradcheck._numerics.entry_scale``, flat),
+        scales: the leaves' entry scales (``gradcheck._steps.entry_scale``, flat),
             where the caller has computed them already; only read.
 
     Attributes:

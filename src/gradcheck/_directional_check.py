@@ -20,7 +20,7 @@ from gradcheck._evaluate import Evaluator
 from gradcheck._kinkfree import at_zeros, recheck, zeros_note
 from gradcheck._localise import Localisation
 from gradcheck._localise import localise as run_localise
-from gradcheck._numerics import norm2
+from gradcheck._norms import norm2
 from gradcheck._report import Diagnosis, Entry, Status
 
 __all__ = ["DIRECTIONAL_UNCERTAIN", "direction_salt", "directional_check"]

@@ -29,10 +29,11 @@ from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import SerialEvaluator, preserve_rng
 from gradcheck._execution import evaluator, resolve_execution
 from gradcheck._modes import Directional, Mode, ModeKeywords
-from gradcheck._numerics import Method, unit_roundoff
+from gradcheck._numerics import Method
 from gradcheck._plan import Plan, Point, Ran, make_plan
 from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive, non_finite_failed
+from gradcheck._tolerances import unit_roundoff
 from gradcheck._user_rng import UserGenerators, find
 
 __all__ = ["assert_gradients", "check"]

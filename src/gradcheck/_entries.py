@@ -18,7 +18,8 @@ import numpy as np
 from gradcheck import _compare as cmp
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, Evaluator, NonFinite
-from gradcheck._numerics import Method, unit_roundoff
+from gradcheck._numerics import Method
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = ["Entries", "Setting", "compare_entries", "domain_error"]
 

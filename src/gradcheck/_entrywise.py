@@ -27,11 +27,13 @@ from gradcheck._entries import Entries, Setting, compare_entries, domain_error
 from gradcheck._evaluate import CostRaised, Evaluator, NonFinite
 from gradcheck._inputs import analytic_gradient
 from gradcheck._modes import Sample, sample_indices, sample_size
-from gradcheck._numerics import SAFETY, default_rtol, relative_step, steps, unit_roundoff
+from gradcheck._numerics import SAFETY
 from gradcheck._plan import Plan, Point, Ran
 from gradcheck._pytree import unflatten
 from gradcheck._retry import retry
+from gradcheck._steps import relative_step, steps
 from gradcheck._summary import Result, mark_non_finite, summarise
+from gradcheck._tolerances import default_rtol, unit_roundoff
 
 __all__ = ["Compared", "entrywise"]
 

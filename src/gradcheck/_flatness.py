@@ -4,7 +4,7 @@ A claim of exactly 0 against central differences of exactly 0 at ``h`` and ``h/2
 agrees to the last bit, but that proves less than it seems: the cost's values are
 rounded to their spacing, so a difference of exactly 0 at step ``h`` only shows that
 ``|g| ≤ R``, the *resolution* ``R = 2·max(σ, SMALLEST)/h``
-(``gradcheck._numerics.resolution``). ``Σθ + 1e8`` in float32 has a spacing of 8
+(``gradcheck._tolerances.resolution``). ``Σθ + 1e8`` in float32 has a spacing of 8
 there: its true gradient of 1 shows differences of exactly 0 at every step the check
 takes (/tmp/attack23/lead_z1.py). So an exact zero passes only where ``R`` is within
 :data:`~gradcheck._compare.UNCERTAIN` of a gradient scale (the parameter's, or the

@@ -22,10 +22,11 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import SerialEvaluator
 from gradcheck._inputs import analytic_gradient
-from gradcheck._numerics import ATOL_ROUNDOFFS, CANCELLATION, plausible, unit_roundoff
+from gradcheck._numerics import ATOL_ROUNDOFFS, CANCELLATION
 from gradcheck._precision import terms_size
 from gradcheck._pytree import TreeDef, flatten, unflatten
 from gradcheck._report import Report
+from gradcheck._tolerances import plausible, unit_roundoff
 
 __all__ = ["Float64Route", "formula_in_float64", "with_precision"]
 
@@ -106,7 +107,7 @@ def _gradient_on_copy(
 def _implausible(user: list[Array], g64: list[Array], names: list[str], dtype: str) -> str:
     """Why the user's-dtype gradient is no round-off of its float64 self, or ``""``.
 
-    As the adapters do (:func:`~gradcheck._numerics.plausible`): a difference above
+    As the adapters do (:func:`~gradcheck._tolerances.plausible`): a difference above
     :data:`~gradcheck._numerics.PLAUSIBLE` of a parameter's float64 gradient scale, and
     above :data:`~gradcheck._numerics.ATOL_ROUNDOFFS` round-offs of the model's largest
     entry, is code acting only in that dtype (a negated gradient passed on the float64

@@ -38,16 +38,11 @@ from gradcheck._build import overall_status
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
-from gradcheck._numerics import (
-    ATOL_ROUNDOFFS,
-    BATCHED_ROUNDOFFS,
-    CANCELLATION,
-    PLAUSIBLE,
-    plausible,
-)
+from gradcheck._numerics import ATOL_ROUNDOFFS, BATCHED_ROUNDOFFS, CANCELLATION, PLAUSIBLE
 from gradcheck._report import ParameterResult, Report, Status
 from gradcheck._roundoff_verdict import UNIT as _UNIT
 from gradcheck._roundoff_verdict import Analytic, Side, Verdicts, verdicts
+from gradcheck._tolerances import plausible
 
 __all__ = [
     "ANALYTIC_RTOL",

@@ -15,8 +15,9 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._flat_values import flat_like
 from gradcheck._linear import Forms
-from gradcheck._numerics import entry_scale, unit_roundoff
 from gradcheck._pytree import unflatten
+from gradcheck._steps import entry_scale
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = ["SYMMETRY_PAIRS", "SYMMETRY_SAFETY", "FdSymmetry", "fd_symmetry"]
 
@@ -62,7 +63,7 @@ def fd_symmetry(
     """``uᵀ(D v)`` against ``vᵀ(D u)`` for central differences ``D`` of ``grad``.
 
     The vectors ``w_0, ..., w_P`` (``P =`` :data:`SYMMETRY_PAIRS`) are standard normal
-    scaled by the entry scales of the step rule (``gradcheck._numerics.entry_scale``),
+    scaled by the entry scales of the step rule (``gradcheck._steps.entry_scale``),
     the step along them is the central difference's ``u_dtype^(1/3)``; the pairs are
     ``(w_0, w_1), (w_1, w_2), ...``, so each ``D w`` serves two. The error of ``uᵀ(D v)``
     is estimated as the change from ``h`` to ``h/2`` plus the gradient's round-off,

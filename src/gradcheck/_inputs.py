@@ -62,7 +62,7 @@ def _check_magnitude(name: str, arr: Array) -> None:
     """Raise when the parameter is so large that θ ± h overflows.
 
     The automatic step is at most ``u^(1/7)`` ≈ 6e-3 of an entry's scale (its RMS is
-    computed without overflow, ``gradcheck._numerics.rms_of``), so θ ± h stays finite
+    computed without overflow, ``gradcheck._norms.rms_of``), so θ ± h stays finite
     for entries below half the dtype's largest value.
     """
     flat = arr.reshape(-1)

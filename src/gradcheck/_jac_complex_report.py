@@ -29,7 +29,7 @@ from gradcheck._diagnose import FIT
 from gradcheck._jac_realviews import RealViews
 from gradcheck._jacdiag import Block, diagnose_block
 from gradcheck._jacreport import BlockDiagnosis
-from gradcheck._numerics import norm2
+from gradcheck._norms import norm2
 from gradcheck._report import Diagnosis, Entry, ParameterResult, Report, entry_label
 
 __all__ = ["block_diagnosis", "relabel"]

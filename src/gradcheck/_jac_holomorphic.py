@@ -29,9 +29,11 @@ import numpy as np
 
 from gradcheck._evaluate import preserve_rng
 from gradcheck._jac_realviews import RealViews
-from gradcheck._numerics import entry_scale, norm2, relative_step, unit_roundoff
+from gradcheck._norms import norm2
 from gradcheck._pytree import builder, flatten
 from gradcheck._report import Diagnosis, Report
+from gradcheck._steps import entry_scale, relative_step
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = [
     "DECISIVE_SHARE",

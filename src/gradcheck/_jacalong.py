@@ -16,8 +16,10 @@ import numpy as np
 from gradcheck._build import NO_BOUND, WORST, ParameterOutcome
 from gradcheck._diagnose import diagnose
 from gradcheck._linear import Forms
-from gradcheck._numerics import SAFETY, norm2, unit_roundoff
+from gradcheck._norms import norm2
+from gradcheck._numerics import SAFETY
 from gradcheck._report import Diagnosis, Entry
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = ["CONSTANT_CLAIM", "SCREEN_MARGIN", "Along", "along", "along_results"]
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._diagnose import FIT, NAMED, _ratio, counted, diagnose
-from gradcheck._numerics import norm2
+from gradcheck._norms import norm2
 from gradcheck._report import Diagnosis, entry_label
 
 __all__ = ["Block", "diagnose_block", "out_label"]

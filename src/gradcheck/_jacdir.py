@@ -34,7 +34,7 @@ import numpy as np
 
 from gradcheck._evaluate import Delta, Point
 from gradcheck._jacgrid import VectorEvaluator
-from gradcheck._numerics import entry_scale
+from gradcheck._steps import entry_scale
 
 __all__ = [
     "SHARE_NOISE",

@@ -2,7 +2,7 @@
 
 Row ``i`` of a Jacobian is the gradient of the scalar ``f_i``, so entry ``(i, j)`` is
 judged exactly as :func:`gradcheck.check` judges ``∂f_i/∂θ_j`` (``gradcheck._compare``):
-the same steps (``gradcheck._numerics.steps``, per input entry), the same screening
+the same steps (``gradcheck._steps.steps``, per input entry), the same screening
 tolerance, re-examination at ``h/2`` and verdict rules, with ``f_i``'s own value and
 noise. One evaluation of ``f`` gives every output, so ``2n`` evaluations (central
 differences) give every column, and the re-examination evaluates only the columns
@@ -36,7 +36,9 @@ from gradcheck._jacnoise import (
     row_step_dtypes,
 )
 from gradcheck._jacscale import on_block_scale, unmoved, zero_rows
-from gradcheck._numerics import Method, default_rtol, steps, unit_roundoff
+from gradcheck._numerics import Method
+from gradcheck._steps import steps
+from gradcheck._tolerances import default_rtol, unit_roundoff
 
 __all__ = [
     "Entrywise",

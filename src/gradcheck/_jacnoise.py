@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from gradcheck._evaluate import Delta, SerialEvaluator
-from gradcheck._numerics import entry_scale, unit_roundoff
+from gradcheck._steps import entry_scale
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = ["block_noise", "noise_floor", "output_noise", "output_roundoff", "row_step_dtypes"]
 
@@ -35,7 +36,7 @@ def output_noise(
     moving: Sequence[int] | None = None,
 ) -> Array:
     """Each output's noise: ECnoise (``k = 4``, Moré & Wild 2011, as
-    ``gradcheck._numerics.noise_from_table``) on the 7-point table of ``f`` at relative
+    ``gradcheck._norms.noise_from_table``) on the 7-point table of ``f`` at relative
     steps ``k·√u`` (``k = −3..3``) along a random-sign direction scaled by the entry
     scales, floored at ``floor·|f_i|`` (``floor`` per output, or ``u``).
 
@@ -53,7 +54,7 @@ def output_noise(
     table = np.concatenate([vals[:3], f0[None, :], vals[3:]])
     with np.errstate(over="ignore", invalid="ignore"):
         diffs = np.diff(table, n=4, axis=0)
-        # scaled before squaring (as ``_numerics.norm2``): outputs above ~1e154 would
+        # scaled before squaring (as ``_norms.norm2``): outputs above ~1e154 would
         # overflow ``diffs**2`` and read as noise as large as the value
         big = np.max(np.abs(diffs), axis=0)
         unit = np.where(big > 0, big, 1.0)

@@ -19,8 +19,8 @@ from gradcheck._modes import (
     mode_object,
     with_keywords,
 )
-from gradcheck._numerics import check_method
 from gradcheck._options import NAMES
+from gradcheck._steps import check_method
 
 __all__ = ["NOT_APPLICABLE", "Options", "Request", "fits_mode", "options", "record"]
 

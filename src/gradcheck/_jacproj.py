@@ -58,8 +58,9 @@ from gradcheck._jacgrid import VectorEvaluator, output_roundoff
 from gradcheck._jacreport import consistency_result, not_deterministic
 from gradcheck._jacsearch import PINNED_OUTPUTS, out_label, search
 from gradcheck._linear import Forms
-from gradcheck._numerics import default_rtol, entry_scale, unit_roundoff
 from gradcheck._report import Report, Status
+from gradcheck._steps import entry_scale
+from gradcheck._tolerances import default_rtol, unit_roundoff
 
 __all__ = ["NO_JVP_GUARANTEE", "projected"]
 

@@ -40,9 +40,10 @@ from gradcheck import _kinks as kinks
 from gradcheck._build import WORST, ParameterOutcome
 from gradcheck._directional import Directional, Prober, detectable
 from gradcheck._evaluate import Delta
-from gradcheck._numerics import SAFETY, default_rtol, unit_roundoff
+from gradcheck._numerics import SAFETY
 from gradcheck._report import Entry, Status
 from gradcheck._results import EntryStatus
+from gradcheck._tolerances import default_rtol, unit_roundoff
 
 __all__ = ["KINK_ENTRIES", "Recheck", "at_zeros", "one_entry", "recheck", "zeros_note"]
 

@@ -65,7 +65,9 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
-from gradcheck._numerics import SAFETY, noise_from_table, relative_step
+from gradcheck._norms import noise_from_table
+from gradcheck._numerics import SAFETY
+from gradcheck._steps import relative_step
 
 __all__ = [
     "LEVELS",

@@ -15,8 +15,8 @@ import numpy as np
 
 from gradcheck._errors import GradcheckError
 from gradcheck._flat_values import as_array
-from gradcheck._numerics import unit_roundoff
 from gradcheck._pytree import TreeDef, flatten
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = ["Layout", "output_layout"]
 

@@ -45,7 +45,7 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, Evaluator, Point
 from gradcheck._kinks import RAN, exact_steps
-from gradcheck._numerics import relative_step
+from gradcheck._steps import relative_step
 
 if TYPE_CHECKING:
     from gradcheck._compare import Comparison

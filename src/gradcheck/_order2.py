@@ -37,10 +37,10 @@ from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of
 from gradcheck._errors import GradcheckError
 from gradcheck._jacobian import Options as JacobianOptions
 from gradcheck._jacobian import jacobian_check
-from gradcheck._numerics import unit_roundoff
 from gradcheck._order2_rows import split_name, zero_gradient_rows
 from gradcheck._pytree import flatten
 from gradcheck._report import Diagnosis, Report
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = [
     "ORDERS",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck._build import ParameterOutcome
-from gradcheck._numerics import default_rtol, unit_roundoff
+from gradcheck._tolerances import default_rtol, unit_roundoff
 
 __all__ = ["ZERO_GRADIENT_POWER", "ZERO_ROW", "split_name", "zero_gradient_rows"]
 

@@ -26,8 +26,10 @@ from gradcheck._inputs import (
     private_copy,
 )
 from gradcheck._modes import Directional, Mode, ModeKeywords, RunMode, Sample, resolve_mode
-from gradcheck._numerics import SAFETY, Method, check_method, default_rtol
+from gradcheck._numerics import SAFETY, Method
 from gradcheck._pytree import TreeDef, flatten
+from gradcheck._steps import check_method
+from gradcheck._tolerances import default_rtol
 
 __all__ = ["Plan", "Point", "Ran", "make_plan"]
 

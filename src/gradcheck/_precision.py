@@ -20,6 +20,7 @@ import numpy as np
 from gradcheck import _kinks as kinks
 from gradcheck._directional import effective_roundoff
 from gradcheck._evaluate import Delta, Evaluator
+from gradcheck._norms import noise_from_table
 from gradcheck._numerics import (
     HIDDEN_MAGNITUDE,
     HIDDEN_STEP,
@@ -29,10 +30,9 @@ from gradcheck._numerics import (
     SHOWN_NOISE,
     STAGE_NOISE,
     UNSEEN,
-    entry_scale,
-    noise_from_table,
-    unit_roundoff,
 )
+from gradcheck._steps import entry_scale
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = [
     "HIDDEN_NOTE",

@@ -2,7 +2,7 @@
 
 Entries left ``uncertain``, and ``ok`` ones whose round-off share of the reach is
 large, are compared again at the larger of the classic step ``max(1, |θ|)·u^(1/(p+1))``
-and the noise step (``gradcheck._numerics.noise_steps``); a retry may resolve or
+and the noise step (``gradcheck._steps.noise_steps``); a retry may resolve or
 confirm, never overrule (``docs/numerics.md``, "Retry step" and "Noise step").
 """
 
@@ -16,16 +16,9 @@ from gradcheck import _compare as cmp
 from gradcheck import _kinks as kinks
 from gradcheck._entries import Entries, Setting, compare_entries, domain_error
 from gradcheck._evaluate import CostRaised, Evaluator, NonFinite
-from gradcheck._numerics import (
-    RETRY_GROWTH,
-    RTOL,
-    SAFETY,
-    UNSEEN,
-    Method,
-    default_rtol,
-    noise_steps,
-    steps,
-)
+from gradcheck._numerics import RETRY_GROWTH, RTOL, SAFETY, UNSEEN, Method
+from gradcheck._steps import noise_steps, steps
+from gradcheck._tolerances import default_rtol
 
 __all__ = ["retry"]
 
@@ -34,7 +27,7 @@ Array = np.ndarray[Any, Any]
 
 def retry(ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison) -> None:
     """Try entries of ``comp`` again at a larger step (in place): the classic step or
-    the noise step (``gradcheck._numerics.noise_steps``), whichever is larger.
+    the noise step (``gradcheck._steps.noise_steps``), whichever is larger.
 
     Tried are the ``uncertain`` entries, and the ``ok`` ones whose round-off share of
     the reach, ``SAFETY · (1 + NOISE_SPREAD) · ν``, is above :func:`_unseen_level`

@@ -30,9 +30,10 @@ from gradcheck._build import (
 )
 from gradcheck._diagnose import diagnose
 from gradcheck._inputs import NonFiniteEntry
-from gradcheck._numerics import norm2, unit_roundoff
+from gradcheck._norms import norm2
 from gradcheck._report import Entry, Status
 from gradcheck._results import entry_label
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = [
     "NO_BOUND",

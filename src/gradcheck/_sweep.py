@@ -31,8 +31,8 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, SerialEvaluator, preserve_rng
 from gradcheck._inputs import analytic_gradient, private_copy
-from gradcheck._numerics import check_method, relative_step, steps
 from gradcheck._pytree import flatten
+from gradcheck._steps import check_method, relative_step, steps
 
 __all__ = ["ORDER", "SWEEP_METHODS", "SweepCurve", "SweepResult", "slope", "sweep"]
 

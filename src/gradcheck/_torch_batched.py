@@ -17,7 +17,7 @@ computations of one vector–Jacobian product:
   equal the backward with a zero cotangent for that output.
 
 Agreement is judged by the adapters' consistency rule on a random projection of the
-gradients (:func:`gradcheck._numerics.consistency_tolerance`: round-off of sums of
+gradients (:func:`gradcheck._tolerances.consistency_tolerance`: round-off of sums of
 ``n + m`` products plus a relative floor), so a batched kernel that sums in another
 order passes and a factor, sign or dropped term fails.
 """
@@ -38,8 +38,9 @@ from gradcheck._consistency import Consistency
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
 from gradcheck._jacreport import consistency_result
-from gradcheck._numerics import consistency_tolerance, norm2
+from gradcheck._norms import norm2
 from gradcheck._report import Diagnosis, ParameterResult, Report
+from gradcheck._tolerances import consistency_tolerance
 from gradcheck._torch_cast import dense
 from gradcheck._torch_function import Function, fresh
 from gradcheck._torch_rng import SeededRng

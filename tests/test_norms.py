@@ -1,0 +1,78 @@
+"""``gradcheck._norms``: noise estimates and norms at every magnitude."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck._norms import noise_from_table, norm2
+
+
+class TestNoise:
+    def test_recovers_the_noise_level_of_iid_errors(self) -> None:
+        rng = np.random.default_rng(0)
+        sigma = 1e-3
+        estimates = [
+            noise_from_table(np.linspace(0, 1, 7) ** 2 + sigma * rng.standard_normal(7))
+            for _ in range(400)
+        ]
+        assert np.sqrt(np.mean(np.square(estimates))) == pytest.approx(sigma, rel=0.15)
+
+    def test_smooth_function_has_no_noise(self) -> None:
+        x = 1 + 1e-8 * np.arange(7)
+        assert noise_from_table(x**2) < 1e-15
+
+
+class TestNoiseTable:
+    """ECnoise with k = 4: fourth differences, normalised by C(8, 4) = 70."""
+
+    def test_the_fourth_difference_of_a_quartic_is_its_constant(self) -> None:
+        assert noise_from_table(np.arange(7.0) ** 4) == pytest.approx(24 / np.sqrt(70))
+
+    def test_five_values_make_one_fourth_difference(self) -> None:
+        values = np.array([0.0, 0.0, 1.0, 0.0, 0.0])  # fourth difference 6
+        assert noise_from_table(values) == pytest.approx(6 / np.sqrt(70))
+
+    @pytest.mark.parametrize("n", [0, 1, 4])
+    def test_too_short_a_table_has_no_noise_estimate(self, n: int) -> None:
+        assert noise_from_table(np.ones(n)) == 0.0
+
+    def test_a_float32_table_is_differenced_in_float64(self) -> None:
+        values = np.array([3e38, -3e38] * 4, dtype=np.float32)  # differences overflow
+        assert np.isfinite(noise_from_table(values))
+
+
+class TestExtremeMagnitudes:
+    """Nothing warns at magnitudes where squares overflow (t11-attack F2)."""
+
+    @pytest.mark.parametrize("s", [1e160, 1e200, 1e300])
+    def test_huge_costs_pass_without_warnings(self, s: float) -> None:
+        x = np.array([0.3, -0.7, 1.1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            report = gradcheck.check(lambda p: s * np.sum(np.sin(p)), x, lambda p: s * np.cos(p))
+        assert report.status == "passed"
+
+    def test_huge_wrong_gradient_fails_without_warnings(self) -> None:
+        x = np.array([0.3, -0.7, 1.1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            report = gradcheck.check(
+                lambda p: 1e300 * np.sum(np.sin(p)), x, lambda p: -1e300 * np.cos(p)
+            )
+        assert report.status == "failed"
+
+    def test_norm2(self) -> None:
+        assert norm2(np.array([3e200, 4e200])) == pytest.approx(5e200)
+        assert norm2(np.array([3.0, 4.0])) == 5.0
+        assert norm2(np.array([np.inf, 1.0])) == np.inf
+        # squares that underflow (attack20 A13): scaled by the largest entry first
+        assert norm2(np.array([3e-200, 4e-200])) == pytest.approx(5e-200, rel=1e-15, abs=0)
+        assert norm2(np.array([1e-170, 1e-300, -1e-160])) == pytest.approx(1e-160, rel=1e-15, abs=0)
+        assert norm2(np.full(10**4, 1e-300)) == pytest.approx(1e-298, rel=1e-12, abs=0)
+        assert norm2(np.zeros(3)) == 0.0 and norm2(np.zeros(0)) == 0.0
+        assert np.isnan(norm2(np.array([np.nan, 1e-200])))
+        assert noise_from_table(np.array([0, 1e200, 0, -1e200, 0, 1e200, 0])) > 1e199
