@@ -20,7 +20,7 @@ its float64 gradient scale, ``e = max |g32 − g_ref|`` and ``r = max |g_ref −
   zero in exact arithmetic, is 1e-5 of round-off beside inputs near 1000, more than
   the size rule allows: attack26 G9 failed it as "a hook or backward acting only in
   float32");
-* round-off too, judged by size as before (``gradcheck._numerics.plausible``): a
+* round-off too, judged by size as before (``gradcheck._tolerances.plausible``): a
   parameter whose float64 gradient is within the model's round-off floor, or an ``e``
   within ``CANCELLATION · u · s`` (accumulation) and within :data:`SYSTEMATIC` ``· r``:
   round-off of the same formula computed in another order (a fused float32 kernel, a
