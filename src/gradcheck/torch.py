@@ -54,21 +54,15 @@ from gradcheck._adapters import (
 )
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import preserve_rng
-from gradcheck._frameworks import Analytic, Side, check_adapted, check_precision
+from gradcheck._frameworks import Side, check_adapted, check_precision
 from gradcheck._order2 import check_order
 from gradcheck._report import Report
 from gradcheck._torch_batched import check_flags, side_checks, with_side_checks
-from gradcheck._torch_cast import as_float64, cast_inputs, dense, scalar, to_float64
+from gradcheck._torch_cast import as_float64, cast_inputs, dense, to_float64
 from gradcheck._torch_forward import ForwardFold
-from gradcheck._torch_function import (
-    Function,
-    autograd_grads,
-    least_precise,
-    no_backward,
-    real_views,
-    rules_agree,
-)
+from gradcheck._torch_function import Function, real_views, rules_agree
 from gradcheck._torch_jvp import forward_error, forward_grads
+from gradcheck._torch_module import UNUSED, LossModule, module_pass, private_copy
 from gradcheck._torch_order2 import function_order2, module_order2
 from gradcheck._torch_reference import with_reference
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
@@ -82,13 +76,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RNG_SEED", "check_function", "check_module"]
 
-#: The usage error of a loss that computes with an outer model, not its argument.
-UNUSED = (
-    "loss_fn does not use the model it is given: the loss does not change with any "
-    "parameter of the private copy gradcheck passes to it, though autograd gives your "
-    "model a gradient. Does loss_fn compute with an outer variable (model(x)) instead of "
-    "its argument? Write it as lambda m: loss(m(x), y)."
-)
 #: What each mode runs, for the report's messages.
 RULES: dict[Mode, str] = {"rev": "the backward (autograd.grad)", "fwd": "the jvp (forward AD)"}
 #: How to give a function forward mode, for the note or error when it has none.
@@ -103,18 +90,6 @@ BROKEN = (
     "what forward saved with ctx.save_for_forward (not save_for_backward) and returns one "
     "tensor per output, of its shape and dtype"
 )
-
-
-class _Loss(torch.nn.Module):
-    """``loss_fn(inner)`` as a module, so ``functional_call`` can swap its tensors."""
-
-    def __init__(self, inner: torch.nn.Module, loss_fn: Loss) -> None:
-        super().__init__()
-        self.inner = inner
-        self.loss_fn = loss_fn
-
-    def forward(self) -> Any:
-        return self.loss_fn(self.inner)
 
 
 def _kept(fn: Callable[..., Any]) -> AbstractContextManager[None]:
@@ -152,46 +127,6 @@ def _not_inference(name: str, t: torch.Tensor, what: str) -> None:
             "with a normal copy outside it (nn.Parameter(p.clone()) for a parameter, "
             "t.clone() for a buffer or input)"
         )
-
-
-def _private(model: torch.nn.Module, notes: list[str]) -> torch.nn.Module | None:
-    """A deep copy of ``model``, or ``None`` (with a note) when it cannot be copied."""
-    try:
-        return copy.deepcopy(model, shared(model))  # the user's generators: H08
-    except Exception as exc:
-        notes.append(
-            f"the model cannot be deep-copied ({type(exc).__name__}: {exc}): the numerical "
-            "side runs on the model itself through torch.func.functional_call, with its "
-            "parameters and buffers swapped for private tensors (never written)"
-        )
-        return None
-
-
-def _module_pass(
-    model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, Any]], notes: list[str]
-) -> Analytic:
-    """The user's analytic pass on the model itself (inside :func:`preserved`)."""
-    params = list(model.parameters())
-    for p in params:
-        p.grad = None  # preserved() puts the user's back
-    with forked():
-        try:
-            loss = scalar(loss_fn(model), "loss_fn")
-        except GradcheckError:
-            raise
-        except Exception as exc:
-            raise GradcheckError(
-                f"loss_fn raised {type(exc).__name__}: {exc} (computing the analytic gradient)"
-            ) from exc
-        no_backward(params, "loss_fn")
-        if not loss.requires_grad:
-            raise GradcheckError(
-                "loss_fn returned a tensor that does not require grad: does it use the "
-                "model it is given, outside torch.no_grad()?"
-            )
-        checked = [p for _, p in named]
-        grads = autograd_grads(loss, checked, [n for n, _ in named], notes, who="loss_fn")
-    return Analytic(float(loss.detach()), grads, least_precise([p for _, p in named]))
 
 
 def check_module(
@@ -255,9 +190,9 @@ def check_module(
         ExitStack() as cleanup,
     ):
         # taken before the analytic pass: both sides start from the user's buffers
-        base = _private(model, notes)
+        base = private_copy(model, notes)
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
-        user = _module_pass(model, loss_fn, named, notes)
+        user = module_pass(model, loss_fn, named, notes)
         tensors = {n: p.detach().clone() for n, p in named}
         hooks = tensor_hooks(named)
 
@@ -271,7 +206,7 @@ def check_module(
                     inner = to_float64(inner)
                 hook = inner.register_forward_pre_hook(cast_inputs, with_kwargs=True)
                 cleanup.callback(hook.remove)
-            wrapper = _Loss(inner, loss_fn)
+            wrapper = LossModule(inner, loss_fn)
             bufs = {f"inner.{n}": as_float64(b) if float64 else b for n, b in buffers.items()}
 
             def call(ts: dict[str, torch.Tensor]) -> Any:
