@@ -13,6 +13,7 @@ import pytest
 from jax import lax
 
 import gradcheck.jax as gj
+from _wrong_by import RIGHT_AND_WRONG, expect, smaller_error_over_seeds
 from gradcheck._jax_widen import Unwidened, reference, widened
 
 F32 = jnp.float32
@@ -124,29 +125,25 @@ class TestCastsInTheFunction:
         assert p["W"].dtype == F32 and not jax.config.read("jax_enable_x64")
         return report
 
-    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @RIGHT_AND_WRONG
     @pytest.mark.parametrize("form", sorted(_CASTS))
     def test_check(self, form: str, factor: float) -> None:
         report = self._check(form, factor, 0)
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
-        assert report.options["route"] == "float64"
-        assert report.options["numeric_dtype"] == "float64"
+        expect(report, factor, "route", "numeric_dtype")
 
-    @pytest.mark.parametrize("factor", [1.0, 1.0005])
-    @pytest.mark.parametrize("seed", [1, 2])
+    @smaller_error_over_seeds
     def test_a_smaller_error_over_seeds(self, factor: float, seed: int) -> None:
         report = self._check("astype", factor, seed)
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+        expect(report, factor)
 
-    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @RIGHT_AND_WRONG
     def test_check_function(self, factor: float) -> None:
         scale = _scale(factor)
         p, x, _ = _params(3)
         report = gj.check_function(lambda w: jnp.tanh(scale(x @ w.T).astype(F32)), p["W"])
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
-        assert report.options["numeric_dtype"] == "float64"
+        expect(report, factor, "numeric_dtype")
 
-    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @RIGHT_AND_WRONG
     def test_a_custom_vjp_taking_float32(self, factor: float) -> None:
         """attack26 h04 ("params astype f32"): the custom_vjp's rules were traced for
         float32; they are rebuilt on float64 (the forward rule widened, the backward
@@ -156,8 +153,7 @@ class TestCastsInTheFunction:
         report = gj.check(
             lambda q: jnp.mean((jnp.tanh(x @ scale(q["W"].astype(F32)).T) - y) ** 2), p
         )
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
-        assert report.options["numeric_dtype"] == "float64"
+        expect(report, factor, "numeric_dtype")
 
     def test_a_cast_it_cannot_widen_is_checked_in_float32_and_says_so(self) -> None:
         """The bits of a float32 value (a sign read from them) have no float64

@@ -9,6 +9,7 @@ right float32 model with BatchNorm in train mode and Dropout must pass.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,12 +22,14 @@ from gradcheck._torch_reference import InDtype, aside, narrow_to
 LOW = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def _rounding(low: torch.dtype, where: str = "gradient") -> Any:
-    """tanh whose backward rounds (only in float32) its result, or the incoming
-    cotangent (``where="cotangent"``: upstream gradients are then products, off the
-    low-precision grid), to ``low``."""
+def _tanh(
+    cotangent: Callable[[torch.Tensor], torch.Tensor] = lambda g: g,
+    gradient: Callable[[torch.Tensor], torch.Tensor] = lambda r: r,
+) -> Any:
+    """tanh as an ``autograd.Function`` whose backward passes the incoming cotangent
+    through ``cotangent`` and its result through ``gradient`` (both as given: right)."""
 
-    class Rounded(torch.autograd.Function):
+    class Tanh(torch.autograd.Function):
         @staticmethod
         def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
             ctx.save_for_backward(x)
@@ -35,14 +38,20 @@ def _rounding(low: torch.dtype, where: str = "gradient") -> Any:
         @staticmethod
         def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
             (x,) = ctx.saved_tensors
-            if where == "cotangent" and g.dtype == torch.float32:
-                g = g.to(low).float()
-            r = g * (1 - torch.tanh(x) ** 2)
-            if where == "gradient" and r.dtype == torch.float32:
-                r = r.to(low).float()
-            return r
+            return gradient(cotangent(g) * (1 - torch.tanh(x) ** 2))
 
-    return Rounded
+    return Tanh
+
+
+def _rounding(low: torch.dtype, where: str = "gradient") -> Any:
+    """tanh whose backward rounds (only in float32) its result, or the incoming
+    cotangent (``where="cotangent"``: upstream gradients are then products, off the
+    low-precision grid), to ``low``."""
+
+    def rounded(t: torch.Tensor) -> torch.Tensor:
+        return t.to(low).float() if t.dtype == torch.float32 else t
+
+    return _tanh(cotangent=rounded) if where == "cotangent" else _tanh(gradient=rounded)
 
 
 class _Net(nn.Module):
@@ -85,21 +94,13 @@ class TestLowPrecisionBackward:
     def test_a_float32_only_sparsification_fails(self, kind: str) -> None:
         # attack26 H14 (G8's root cause): entries below 2% of the largest zeroed, or
         # |g| < 1e-3 flushed to zero, only in float32; before: passed 4/4 and 3/4
-        class Sparse(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-                ctx.save_for_backward(x)
-                return torch.tanh(x)
-
-            @staticmethod
-            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-                (x,) = ctx.saved_tensors
-                out = g * (1 - torch.tanh(x) ** 2)
-                if out.dtype == torch.float32:
-                    small = out.abs() < (0.02 * out.abs().max() if kind == "sparsify" else 1e-3)
-                    out = torch.where(small, torch.zeros_like(out), out)
+        def sparse(out: torch.Tensor) -> torch.Tensor:
+            if out.dtype != torch.float32:
                 return out
+            small = out.abs() < (0.02 * out.abs().max() if kind == "sparsify" else 1e-3)
+            return torch.where(small, torch.zeros_like(out), out)
 
+        Sparse = _tanh(gradient=sparse)
         torch.manual_seed(0)
         l1, l2 = nn.Linear(6, 8), nn.Linear(8, 3)
         m = nn.ModuleList([l1, l2])
@@ -167,17 +168,7 @@ class TestRightFloat32Models:
         assert report.status == "passed", str(report)
 
     def test_a_right_custom_function(self) -> None:
-        class Tanh(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-                ctx.save_for_backward(x)
-                return torch.tanh(x)
-
-            @staticmethod
-            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
-                (x,) = ctx.saved_tensors
-                return g * (1 - torch.tanh(x) ** 2)
-
+        Tanh = _tanh()
         torch.manual_seed(0)
         m = _Net(Tanh)
         x, y = _data(0, scale=5.0)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import gradcheck.torch as gt
+from _wrong_by import RIGHT_AND_WRONG, expect, smaller_error_over_seeds
 from gradcheck._torch_widen import Widen
 
 
@@ -130,7 +131,7 @@ class TestFloat32TensorsInTheLoss:
     or captured weight left the float64 copy's loss float32, its differences float32,
     and a x1.002 backward (in every dtype) passed."""
 
-    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @RIGHT_AND_WRONG
     @pytest.mark.parametrize("seed", [0, 1])
     def test_check_module_with_a_float32_target(self, factor: float, seed: int) -> None:
         tanh = _tanh(factor)
@@ -148,11 +149,10 @@ class TestFloat32TensorsInTheLoss:
         report = gt.check_module(
             m, lambda mm: nn.functional.binary_cross_entropy_with_logits(mm(x), y)
         )
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
-        assert report.options["route"] == "float64"
+        expect(report, factor, "route")
         assert y.dtype == torch.float32
 
-    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @RIGHT_AND_WRONG
     def test_check_function_with_captured_float32_tensors(self, factor: float) -> None:
         tanh = _tanh(factor)
         torch.manual_seed(2)
@@ -163,8 +163,7 @@ class TestFloat32TensorsInTheLoss:
             return nn.functional.binary_cross_entropy_with_logits(tanh.apply(t) @ w, y)
 
         report = gt.check_function(fn, x, modes=("rev",))
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
-        assert report.options["route"] == "float64"
+        expect(report, factor, "route")
         assert not any("could not be used" in m for m in report.messages)
 
 
@@ -227,28 +226,24 @@ class TestCastsInTheLoss:
         assert m.l1.weight.dtype == torch.float32 and y.dtype == torch.float32
         return report
 
-    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @RIGHT_AND_WRONG
     @pytest.mark.parametrize("form", sorted(_CAST_LOSSES))
     def test_check_module(self, form: str, factor: float) -> None:
         report = self._check(form, factor, 0)
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
-        assert report.options["route"] == "float64"
-        assert report.options["numeric_dtype"] == "float64"
+        expect(report, factor, "route", "numeric_dtype")
 
-    @pytest.mark.parametrize("factor", [1.0, 1.0005])
-    @pytest.mark.parametrize("seed", [1, 2])
+    @smaller_error_over_seeds
     def test_a_smaller_error_over_seeds(self, factor: float, seed: int) -> None:
         report = self._check("float", factor, seed)
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
+        expect(report, factor)
 
-    @pytest.mark.parametrize("factor", [1.0, 1.002])
+    @RIGHT_AND_WRONG
     def test_check_function_with_a_cast(self, factor: float) -> None:
         scale = _scale(factor)
         torch.manual_seed(3)
         x = torch.randn(4, 5, requires_grad=True)
         report = gt.check_function(lambda a: torch.tanh(scale.apply(a).float()), x)
-        assert report.status == ("passed" if factor == 1.0 else "failed"), str(report)
-        assert report.options["numeric_dtype"] == "float64"
+        expect(report, factor, "numeric_dtype")
         assert x.dtype == torch.float32
 
     def test_a_cast_it_cannot_widen_falls_back_and_says_so(self) -> None:
