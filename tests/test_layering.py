@@ -191,5 +191,5 @@ def test_the_code_map_names_every_module() -> None:
     named = set(re.findall(r"`(\w+)\.py`", page))
     grouped = ("_jac", "_torch_", "_jax_")  # named by their group's line
     unnamed = {m for m in MODULES if m not in named and not m.startswith(grouped)}
-    assert unnamed == {"__init__"}
+    assert unnamed == {"__init__"}, f"name them in docs/architecture.md: {sorted(unnamed)}"
     assert named <= set(MODULES), "docs/architecture.md names a module that is gone"
