@@ -11,6 +11,7 @@ import pytest
 import gradcheck
 from gradcheck import GradcheckError
 from gradcheck._adapters import (
+    Chosen,
     NoForward,
     Run,
     check_modes,
@@ -50,6 +51,11 @@ class TestModes:
         assert modes == ("rev",)
         assert len(notes) == 1 and "NotImplementedError: no jvp" in notes[0]
         assert "add a jvp" in notes[0] and "('rev',)" in notes[0]
+
+    def test_the_choice_is_a_record_of_modes_and_notes(self) -> None:
+        chosen = choose_modes(None, NoForward("TypeError: no jvp", True), "add a jvp", "b")
+        assert isinstance(chosen, Chosen) and chosen.modes == ("rev",)
+        assert len(chosen.notes) == 1 and "TypeError: no jvp" in chosen.notes[0]
 
     @pytest.mark.parametrize("wanted", [("fwd",), ("rev", "fwd")])
     def test_asking_for_forward_without_it_is_an_error(self, wanted: Any) -> None:

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck._jacalong import CONSTANT_CLAIM, _full_tolerance, along
+from gradcheck._jacalong import CONSTANT_CLAIM, AlongResults, _full_tolerance, along, along_results
+from gradcheck._linear import Forms
 from gradcheck._tolerances import unit_roundoff
+from test_linear import layout
 
 Array = np.ndarray[Any, Any]
 U64 = unit_roundoff(np.float64)
@@ -73,6 +75,21 @@ class TestAlong:
         judged = got.tolerance == tau
         assert np.all(judged[got.wrong])
         assert np.array_equal(got.abs_error, np.abs(claims - got.numeric))
+
+
+class TestAlongResults:
+    def test_one_row_per_output_leaf_and_the_wrong_flat_outputs(self) -> None:
+        rng = np.random.default_rng(0)
+        A, x = rng.standard_normal((6, 4)), rng.standard_normal(4)
+        ws = [1e-5 * rng.standard_normal(4) for _ in range(2)]
+        claims = np.array([A @ w for w in ws])
+        claims[:, 2] *= 1.01
+        cmp = along(
+            [rows_of(lambda p: A @ p, x, w) for w in ws], A @ x, claims, np.full(6, U64), 1e-9
+        )
+        result = along_results(Forms(layout(x, A @ x), [x]), cmp, "")
+        assert isinstance(result, AlongResults) and result.wrong == [2]
+        assert [(r.name, r.status, r.failed) for r in result.rows] == [("out along v", "failed", 1)]
 
 
 class TestAlongDiagnosis:

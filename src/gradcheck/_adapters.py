@@ -153,9 +153,17 @@ def require_entries(sizes: dict[str, int]) -> None:
     )
 
 
+class Chosen(NamedTuple):
+    """What :func:`choose_modes` chose: the modes to check, and the report's notes
+    on the choice (none where every mode asked for, or supported, runs)."""
+
+    modes: tuple[Mode, ...]
+    notes: list[str]
+
+
 def choose_modes(
     wanted: tuple[Mode, ...] | None, probe: NoForward | None, remedy: str, broken: str
-) -> tuple[tuple[Mode, ...], list[str]]:
+) -> Chosen:
     """The modes to check and a note on the choice.
 
     Args:
@@ -170,13 +178,13 @@ def choose_modes(
             crashes is a bug to report, not a mode to skip).
     """
     if probe is None:
-        return wanted or MODES, []
+        return Chosen(wanted or MODES, [])
     error = probe.error.rstrip(".")
     if probe.unable:  # not fn's rule: the framework cannot run fn in forward mode
         cause = f"fn cannot run under forward AD: it raised {error}; {probe.unable}"
         if wanted is not None and "fwd" in wanted:
             raise GradcheckError(f"modes={wanted!r} asks for forward mode, but {cause}")
-        return wanted or ("rev",), [f"forward mode not checked: {cause}"]
+        return Chosen(wanted or ("rev",), [f"forward mode not checked: {cause}"])
     if not probe.missing:
         raise GradcheckError(
             f"{broken.format(error=error)}; fix it, or check modes=('rev',) to skip forward mode"
@@ -187,11 +195,14 @@ def choose_modes(
             f"raised {error}: {remedy}, or check modes=('rev',)"
         )
     if wanted is not None:
-        return wanted, []
-    return ("rev",), [
-        f"forward mode not checked: fn's forward-mode derivative raised {error} "
-        f"(modes defaults to what fn supports: ('rev',)); {remedy} to check it too"
-    ]
+        return Chosen(wanted, [])
+    return Chosen(
+        ("rev",),
+        [
+            f"forward mode not checked: fn's forward-mode derivative raised {error} "
+            f"(modes defaults to what fn supports: ('rev',)); {remedy} to check it too"
+        ],
+    )
 
 
 def run_name(mode: Mode, output: int, several: bool, name: str) -> str:

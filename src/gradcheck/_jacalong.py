@@ -167,9 +167,15 @@ def _effective_roundoff(rows: Array, f0: Array, roundoff: Array) -> Array:
     return u
 
 
-def along_results(
-    forms: Forms, cmp: Along, prefix: str
-) -> tuple[list[ParameterOutcome], list[int]]:
+class AlongResults(NamedTuple):
+    """A ``jvp``/``jacobian`` form's comparison: one result per output leaf
+    (``rows``), and its wrong flat outputs (``wrong``, indices into the flat output)."""
+
+    rows: list[ParameterOutcome]
+    wrong: list[int]
+
+
+def along_results(forms: Forms, cmp: Along, prefix: str) -> AlongResults:
     """A ``jvp``/``jacobian`` form's comparison as one result per output leaf, and its
     wrong flat outputs."""
     lay = forms.layout
@@ -201,7 +207,7 @@ def along_results(
                 detection_bound=NO_BOUND,
             )
         )
-    return out, wrong_all.tolist()
+    return AlongResults(out, wrong_all.tolist())
 
 
 def _diagnosis(cmp: Along, err: Array, s: slice, name: str, shape: tuple[int, ...]) -> Diagnosis:

@@ -10,14 +10,20 @@ largest entry (``gradcheck._order2`` reports them; split from it, unchanged).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradcheck._build import ParameterOutcome
 from gradcheck._tolerances import default_rtol, unit_roundoff
 
-__all__ = ["ZERO_GRADIENT_POWER", "ZERO_ROW", "split_name", "zero_gradient_rows"]
+__all__ = [
+    "ZERO_GRADIENT_POWER",
+    "ZERO_ROW",
+    "ZeroGradientRows",
+    "split_name",
+    "zero_gradient_rows",
+]
 
 Array = np.ndarray[Any, Any]
 Params = dict[str, Array]
@@ -34,9 +40,17 @@ ZERO_ROW = (
 )
 
 
+class ZeroGradientRows(NamedTuple):
+    """The rows after :func:`zero_gradient_rows`, and ``{block: note}`` for each block
+    it judged."""
+
+    rows: list[ParameterOutcome]
+    notes: dict[str, str]
+
+
 def zero_gradient_rows(
     rows: list[ParameterOutcome], g0: Params, rtol: float | None
-) -> tuple[list[ParameterOutcome], dict[str, str]]:
+) -> ZeroGradientRows:
     """The inconclusive blocks of gradients that are zero within round-off, judged on
     the largest second derivative seen, as first order judges a zero gradient on the
     model's largest entry (``atol = rtol ×`` it, docs/numerics.md).
@@ -85,7 +99,7 @@ def zero_gradient_rows(
             )
         )
         notes[row.name] = ZERO_ROW.format(out=block[0], scale=scale, bound=bound)
-    return out, notes
+    return ZeroGradientRows(out, notes)
 
 
 def split_name(row: str) -> tuple[str, str] | None:
