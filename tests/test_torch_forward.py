@@ -57,14 +57,16 @@ def _no_transposition(*_: Any) -> Any:
     raise RuntimeError("transposition switched off")
 
 
-@pytest.fixture(params=["transposed", "entries"])
+@pytest.fixture(params=["transposed", "dual", "entries"])
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each way of batching: the transposed JVP, or (with it switched off) the basis
-    JVPs under vmap."""
+    """Each way of batching: the transposed JVP, (with it switched off) the JVP of dual
+    tensors transposed, or (with both switched off) the basis JVPs under vmap."""
     import gradcheck._torch_forward as fwd
 
-    if request.param == "entries":
+    if request.param in ("dual", "entries"):
         monkeypatch.setattr(fwd, "_transposed", _no_transposition)
+    if request.param == "entries":
+        monkeypatch.setattr(fwd, "_dual_transposed", _no_transposition)
     return str(request.param)
 
 
@@ -144,10 +146,10 @@ class TestSameGradients:
         assert got is not None
         np.testing.assert_allclose(got[0]["a"], np.cos(ts["a"].numpy()) * ws[0].numpy())
         np.testing.assert_array_equal(got[1]["b"], ws[1].numpy())
-        # transposed: one JVP at v = 0 for every input and output; by entries: batches
-        # of BATCH_ENTRIES // (3000 + 3006) tangents, 5 for a, 1 for b; each then one
-        # dual-tensor JVP to compare with (one per entry: 3006 calls)
-        assert fn.calls == (2 if way == "transposed" else 7)
+        # transposed (either way): one JVP at v = 0 for every input and output; by
+        # entries: batches of BATCH_ENTRIES // (3000 + 3006) tangents, 5 for a, 1 for b;
+        # each then one dual-tensor JVP to compare with (one per entry: 3006 calls)
+        assert fn.calls == (7 if way == "entries" else 2)
 
     @pytest.mark.parametrize("n", [2000, 30000])
     def test_transposed_work_does_not_grow_with_n_squared(self, n: int) -> None:
@@ -169,21 +171,22 @@ class TestSameGradients:
     def test_a_rule_not_linear_in_its_tangent_is_taken_one_by_one(
         self, dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Transposed at v = 0 the constant is lost, and summed over basis JVPs it is
-        counted once per entry: both disagree with the dual JVP along ``r``, and the
-        gradient is that of the JVPs one by one (the constant in every entry)."""
+        """Transposed at v = 0 (either way) the constant is lost, and summed over basis
+        JVPs it is counted once per entry: all disagree with the dual JVP along ``r``, and
+        the gradient is that of the JVPs one by one (the constant in every entry)."""
         import gradcheck._torch_forward as fwd
 
         ways: list[str] = []
-        transposed, entries = fwd._transposed, fwd._entries
+        transposed, dual, entries = fwd._transposed, fwd._dual_transposed, fwd._entries
         monkeypatch.setattr(fwd, "_transposed", lambda *a: ways.append("t") or transposed(*a))
+        monkeypatch.setattr(fwd, "_dual_transposed", lambda *a: ways.append("d") or dual(*a))
         monkeypatch.setattr(fwd, "_entries", lambda *a: ways.append("e") or entries(*a))
         call = Counted(lambda a: [AffineRule.apply(a)])
         ts = {"a": _inputs(dtype, n=6)["a"]}
         ws = _cotangents(call(ts))
         seeded = SeededRng(RNG_SEED)
         assert batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset)) is None
-        assert ways == ["t", "e"]
+        assert ways == ["t", "d", "e"]
         got = forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset))
         a, w = ts["a"].to(torch.float64), ws[0].to(torch.float64)
         affine = (torch.cos(a) * w).numpy() + 0.25 * float(w.sum())
@@ -203,13 +206,45 @@ class TestSameGradients:
         np.testing.assert_allclose(got[0]["a"], expected, rtol=1e-14)
 
 
+class UnrecordedSin(OldStyleSin):
+    """``OldStyleSin`` whose ``jvp`` leaves torch through NumPy: autograd cannot record
+    its tangent, and functorch refuses the old-style ``Function``."""
+
+    @staticmethod
+    def jvp(ctx: Any, t: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return torch.from_numpy(t.detach().numpy() * np.cos(x.detach().numpy()))
+
+
+class TestOldStyleFunction:
+    def test_transposed_through_dual_tensors_in_three_calls(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """functorch refuses an old-style ``Function``; its ``jvp`` rule is transposed
+        through dual tensors (speed27: one call per entry took hours at N = 10⁶): the
+        gradient of the JVPs one by one, in three calls (functorch's, which refuses it;
+        the transposed one; the dual JVP it is compared with), not one per entry."""
+        ts = {"a": _inputs(n=50)["a"]}
+        call = Counted(lambda a: [OldStyleSin.apply(a)])
+        ws = _cotangents(call(ts))
+        seeded = SeededRng(RNG_SEED)
+        call.calls = 0
+        got = batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset))
+        assert got is not None and call.calls == 3
+        expected = _one_by_one(monkeypatch, ForwardFold(call, ts, ws, seeded, _no_reset))
+        np.testing.assert_allclose(got[0]["a"], expected[0]["a"], rtol=1e-15, atol=1e-16)
+        np.testing.assert_allclose(
+            got[0]["a"], np.cos(ts["a"].numpy()) * ws[0].numpy(), rtol=1e-15, atol=1e-16
+        )
+
+
 class TestFallsBackToOneByOne:
     @pytest.mark.parametrize(
         "fn",
         [
-            lambda a, b: [OldStyleSin.apply(a)],
+            lambda a, b: [UnrecordedSin.apply(a)],
         ],
-        ids=["old-style-function"],
+        ids=["old-style-function-numpy-jvp"],
     )
     def test_none_where_batching_cannot_run_or_disagrees(
         self, fn: Any, monkeypatch: pytest.MonkeyPatch
@@ -222,6 +257,7 @@ class TestFallsBackToOneByOne:
         got = forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset))
         expected = _one_by_one(monkeypatch, ForwardFold(call, ts, ws, seeded, _no_reset))
         np.testing.assert_array_equal(got[0]["a"], expected[0]["a"])
+        np.testing.assert_allclose(got[0]["a"], np.cos(ts["a"].numpy()) * ws[0].numpy())
 
     def test_randomness_transposed_with_the_seeded_draws(
         self, monkeypatch: pytest.MonkeyPatch
@@ -256,13 +292,14 @@ class TestFallsBackToOneByOne:
 
             return wrong_way
 
-        transposed, entries = fwd._transposed, fwd._entries
+        transposed, dual, entries = fwd._transposed, fwd._dual_transposed, fwd._entries
         ts = _inputs(n=50)
         call = Counted(FUNCTIONS["mixed"])
         ws = _cotangents(call(ts))
         seeded = SeededRng(RNG_SEED)
         expected = _one_by_one(monkeypatch, ForwardFold(call, ts, ws, seeded, _no_reset))
         monkeypatch.setattr(fwd, "_transposed", wrong(transposed))
+        monkeypatch.setattr(fwd, "_dual_transposed", wrong(dual))
         monkeypatch.setattr(fwd, "_entries", wrong(entries))
         assert batched_forward_grads(ForwardFold(call, ts, ws, seeded, _no_reset)) is None
         monkeypatch.setattr(fwd, "_entries", entries)  # a wrong transposition: by entries

@@ -3,7 +3,7 @@
 The forward-mode gradient of ``<out_k, w_k>`` has one entry per input entry, each a
 JVP along a basis tangent (``gradcheck._torch_jvp.forward_grads``, through dual
 tensors, one call of the function per entry: at 5000 entries ``torch.sin`` took 220 s,
-attack21 B6). :func:`batched_forward_grads` computes the same gradient in two ways,
+attack21 B6). :func:`batched_forward_grads` computes the same gradient in three ways,
 the first that runs and agrees:
 
 * **transposed** (:func:`_transposed`): ``v ↦ <J v, w_k>`` is linear in the tangent
@@ -12,18 +12,22 @@ the first that runs and agrees:
   ``jvp`` included) that autograd records, and one reverse pass through it per
   output. O(n) work: a scalar function of 10⁴ entries took 8 s by the basis JVPs
   below (n of them, each O(n): attack23 D6), and about 0.06 s this way;
+* **transposed through dual tensors** (:func:`_dual_transposed`): the same, with
+  ``torch.autograd.forward_ad`` dual tensors whose tangents autograd records, where
+  ``torch.func.jvp`` refuses the function (an old-style ``autograd.Function`` with a
+  ``jvp`` staticmethod: ``check_function``'s forward mode on one at N = 10⁵ took
+  minutes by the JVPs one by one, and hours at 10⁶);
 * **by entries** (:func:`_entries`): ``torch.func.jvp`` under ``torch.func.vmap``,
   :data:`BATCH_ENTRIES` basis tangent entries per call (O(n²) work), where the
-  transposition cannot run or disagrees.
+  transpositions cannot run or disagree.
 
-Either result is checked against one dual-tensor JVP along a random tangent ``r``
+Each result is checked against one dual-tensor JVP along a random tangent ``r``
 (``torch.autograd.forward_ad``, the path ``check_forward_ad`` takes): ``gᵀr = <J r,
 w>`` (:data:`AGREE_ROUNDOFFS`). A rule that is not linear in its tangent (a constant
-added) fails this both ways (the transposition linearises at ``v = 0``, the basis
-JVPs count the constant once per entry). Then, and where neither can run (complex or
-sparse tensors; a function functorch does not transform: an old-style
-``autograd.Function``), it returns ``None`` and the caller computes the JVPs one by
-one.
+added) fails this every way (the transpositions linearise at ``v = 0``, the basis
+JVPs count the constant once per entry). Then, and where none can run (complex or
+sparse tensors; a rule whose tangent autograd cannot record, and that functorch does
+not transform), it returns ``None`` and the caller computes the JVPs one by one.
 """
 
 from __future__ import annotations
@@ -106,6 +110,7 @@ def _transposed_or_entries(fold: ForwardFold) -> dict[str, Array] | None:
     and agrees with a dual-tensor JVP (:func:`_agrees`); ``None`` where neither does."""
     ways: list[Callable[[], dict[str, Array]]] = [
         lambda: _transposed(fold),
+        lambda: _dual_transposed(fold),
         lambda: {n: _entries(fold, n) for n in fold.ts},
     ]
     for way in ways:
@@ -131,18 +136,49 @@ def _transposed(fold: ForwardFold) -> dict[str, Array]:
         return tuple(outs[k] for k in fold.ws)
 
     vs = tuple(torch.zeros_like(x).requires_grad_() for x in xs)
-    out = {n: np.zeros((x.numel(), len(fold.ws))) for n, x in fold.ts.items()}
     fold.reset()
     with torch.enable_grad(), fold.seeded():
         tangents = torch.func.jvp(outputs, xs, vs)[1]
-        sums = [_fold64(t, w) for t, w in zip(tangents, fold.ws.values())]
-        for k, total in enumerate(sums):
-            if not total.requires_grad:
-                continue
-            grads = torch.autograd.grad(total, vs, retain_graph=True, allow_unused=True)
-            for n, g in zip(names, grads):
-                if g is not None:
-                    out[n][:, k] = g.detach().reshape(-1).cpu().to(torch.float64).numpy()
+        return _through(fold, vs, list(tangents))
+
+
+def _dual_transposed(fold: ForwardFold) -> dict[str, Array]:
+    """:func:`_transposed` through dual tensors (``torch.autograd.forward_ad``, the path
+    ``check_forward_ad`` takes) whose tangents ``v = 0`` autograd records: it runs where
+    functorch cannot (an old-style ``autograd.Function`` with a ``jvp`` staticmethod,
+    which ``torch.func.jvp`` refuses), in one call and one reverse pass per output,
+    where the JVPs one by one took N calls (hours at N = 10⁶: speed27). An output
+    without a tangent (it ignores the inputs) has the gradient 0."""
+    vs = tuple(torch.zeros_like(x).requires_grad_() for x in fold.ts.values())
+    fold.reset()
+    with torch.enable_grad(), fwad.dual_level(), fold.seeded():
+        duals = {n: dual(x, v) for (n, x), v in zip(fold.ts.items(), vs)}
+        outs = fold.call(duals)
+        tangents = [
+            fwad.unpack_dual(outs[k]).tangent  # type: ignore[no-untyped-call]
+            if isinstance(outs[k], torch.Tensor)
+            else None
+            for k in fold.ws
+        ]
+        return _through(fold, vs, tangents)
+
+
+def _through(
+    fold: ForwardFold, vs: tuple[torch.Tensor, ...], tangents: list[torch.Tensor | None]
+) -> dict[str, Array]:
+    """Per input, ``(numel, outputs)``: the gradient of ``<tangent_k, w_k>`` with respect
+    to the tangents ``vs`` it was computed from (0 where it does not depend on them)."""
+    out = {n: np.zeros((x.numel(), len(fold.ws))) for n, x in fold.ts.items()}
+    for k, (tangent, w) in enumerate(zip(tangents, fold.ws.values())):
+        if tangent is None:
+            continue
+        total = _fold64(tangent, w)
+        if not total.requires_grad:
+            continue
+        grads = torch.autograd.grad(total, vs, retain_graph=True, allow_unused=True)
+        for n, g in zip(fold.ts, grads):
+            if g is not None:
+                out[n][:, k] = g.detach().reshape(-1).cpu().to(torch.float64).numpy()
     return out
 
 
