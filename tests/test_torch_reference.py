@@ -123,6 +123,32 @@ class TestLowPrecisionBackward:
         assert report.status == "failed", str(report)
         assert report.failed_parameters == ["input0"]
 
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_a_complex64_rounding_backward_fails(self, seed: int) -> None:
+        # attack26 H27: the real and imaginary parts of sin's gradient rounded to
+        # bfloat16 only in complex64; before: passed 3/3 (no reference for complex64)
+        class Rounded(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, z: torch.Tensor) -> torch.Tensor:
+                ctx.save_for_backward(z)
+                return torch.sin(z)
+
+            @staticmethod
+            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+                (z,) = ctx.saved_tensors
+                out = g * torch.cos(z).conj()
+                if out.dtype == torch.complex64:
+                    low = (out.real.bfloat16().float(), out.imag.bfloat16().float())
+                    out = torch.complex(*low)
+                return out
+
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(5, dtype=torch.complex64, generator=gen).requires_grad_()
+        report = gt.check_function(Rounded.apply, z)
+        assert report.status == "failed", str(report)
+        assert any("rounds the gradient to bfloat16" in n for n in report.messages)
+        assert gt.check_function(torch.sin, z).status == "passed"
+
     def test_the_same_backward_in_float64_passes(self) -> None:
         torch.manual_seed(0)
         m = _Net(_rounding(torch.bfloat16)).double()
