@@ -33,15 +33,16 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from gradcheck._adapter_notes import roundoff_bound, unresolved, with_precision
 from gradcheck._adapter_roundoff import within_loss_roundoff
-from gradcheck._build import overall_status
+from gradcheck._adapter_verdicts import Judged, judge_float64
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
-from gradcheck._numerics import ATOL_ROUNDOFFS, BATCHED_ROUNDOFFS, CANCELLATION, PLAUSIBLE
-from gradcheck._report import ParameterResult, Report, Status
+from gradcheck._numerics import ATOL_ROUNDOFFS, BATCHED_ROUNDOFFS, PLAUSIBLE
+from gradcheck._report import Report
 from gradcheck._roundoff_verdict import UNIT as _UNIT
-from gradcheck._roundoff_verdict import Analytic, Side, Verdicts, verdicts
+from gradcheck._roundoff_verdict import Analytic, Side
 from gradcheck._tolerances import plausible
 
 __all__ = [
@@ -139,13 +140,6 @@ def probe_batched(
     if out.shape != (2,) or not np.all(np.abs(out - value) <= allowed):
         return f"batched values {out.tolist()} differ from the serial value {value!r}"
     return None
-
-
-def _figure(user: Array, g64: Array) -> float:
-    """``max |user − g64| / max |g64|`` (0 when both are zero)."""
-    diff = float(np.max(np.abs(user - g64), initial=0.0))
-    scale = float(np.max(np.abs(g64), initial=0.0))
-    return diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
 
 
 def _no_numpy(dtype: str) -> bool:
@@ -280,41 +274,12 @@ def check_adapted(
     choice = _choose(make, user, precision, rng, unused)
     side, grads = choice.side, dict(choice.grads)
     notes = [*notes, *choice.notes]
-    floor, found = 0.0, Verdicts({}, {})
+    judged = Judged(0.0, grads, [], {})
     if choice.route == "float64":
-        largest = max(
-            (float(np.max(np.abs(g), initial=0.0)) for g in choice.g64.values()), default=0.0
+        judged = judge_float64(
+            make, choice.side, choice.g64, user, rng, options.get("complex_convention", "conjugate")
         )
-        floor = ATOL_ROUNDOFFS * _UNIT.get(user.dtype, 0.0) * largest
-        found = verdicts(make, choice.side, choice.g64, user, floor, rng)
-        if found.failure:
-            notes.append(
-                f"the {user.dtype} gradient's difference from float64 was not measured for "
-                f"round-off ({found.failure} at parameters nudged to measure it): a hook or "
-                f"backward acting only in {user.dtype} by a few percent could pass unseen; "
-                f"precision='model' checks the {user.dtype} gradient itself"
-            )
-        if found.unmoved:
-            notes.append(
-                f"{', '.join(found.unmoved)}: the {user.dtype} gradient's difference from "
-                "float64 was not measured for round-off: no nudge of the parameters (up to "
-                "four times their scale) moved the gradient by as much as the difference; a "
-                f"hook or backward acting only in {user.dtype} by a few percent could pass "
-                f"unseen; precision='model' checks the {user.dtype} gradient itself"
-            )
-        for n, g64 in choice.g64.items():
-            if n in found.systematic:
-                notes.append(found.systematic[n])
-            elif n in found.reproduced or plausible(user.grads[n], g64, floor):
-                grads[n] = g64
-            else:
-                notes.append(
-                    f"{n}: the {user.dtype} gradient differs from the same computation in "
-                    f"float64 by {_figure(user.grads[n], g64):.2g} of its scale, more than "
-                    f"{user.dtype} round-off explains: a hook or backward acting only in "
-                    f"{user.dtype} (or round-off that leaves it useless); the {user.dtype} "
-                    "gradient itself is checked"
-                )
+        grads, notes = judged.grads, [*notes, *judged.notes]
     numeric = "float64" if choice.route != "same" else user.dtype
     u = float(np.finfo(np.dtype(numeric)).eps)
     with side.scope():
@@ -329,10 +294,10 @@ def check_adapted(
                 notes.append(f"evaluations are not vectorised ({side.vmap}: {why})")
         report = _run_engine(side, grads, choice.route, user, batched, notes, options, rng)
     if choice.route == "float64":
-        report = _with_precision(report, user, choice.g64, grads, floor)
-        report = _unresolved(report, found.unresolved, grads, choice.g64)
+        report = with_precision(report, user, choice.g64, grads, judged.floor)
+        report = unresolved(report, judged.unresolved, grads, choice.g64)
     if choice.route == "mixed":
-        report = _roundoff_bound(report, user)
+        report = roundoff_bound(report, user)
     if choice.gap > 0:
         report = within_loss_roundoff(report, side.params, choice.gap, user.dtype, options)
     info = {
@@ -403,85 +368,3 @@ def _adapter_words(message: str) -> str:
     for core, own in _CORE_ADVICE.items():
         message = message.replace(core, own)
     return message
-
-
-def _with_precision(
-    report: Report, user: Analytic, g64: dict[str, Array], checked: dict[str, Array], floor: float
-) -> Report:
-    """Set each parameter's precision figure and say the largest in a message.
-
-    A parameter whose float64 gradient is itself below ``floor`` (zero in exact
-    arithmetic, like a bias before BatchNorm) has no scale to be relative to: its
-    figure is recorded but left out of the message, which says so instead.
-    """
-    params: dict[str, ParameterResult] = {}
-    for n, p in report.parameters.items():
-        figure = _figure(user.grads[n], g64[n]) if n in g64 else None
-        params[n] = replace(p, precision=figure)
-    used = [n for n, p in params.items() if p.precision is not None and checked[n] is g64[n]]
-    zero = [n for n in used if float(np.max(np.abs(g64[n]), initial=0.0)) <= floor]
-    shown = {n: params[n].precision for n in used if n not in zero}
-    messages = list(report.messages)
-    if zero:
-        messages.append(
-            f"{', '.join(zero)}: the gradient is zero up to {user.dtype} round-off of the "
-            f"model's largest entry, so its {user.dtype} value is all round-off (its "
-            "precision figure has no scale of its own)"
-        )
-    if shown:
-        worst = max(shown, key=lambda n: shown[n] or 0.0)
-        figure = shown[worst] or 0.0
-        why = (
-            " (cancellation, e.g. a saturated tanh)"
-            if figure > CANCELLATION * _UNIT.get(user.dtype, 0.0)
-            else ""
-        )
-        messages.append(
-            f"{user.dtype} round-off of your gradient against the same computation in "
-            f"float64: up to {figure:.2g} ({100 * figure:.2g}%) on {worst}{why}; it does "
-            "not enter the verdict"
-        )
-    return replace(report, parameters=params, messages=tuple(messages))
-
-
-def _unresolved(
-    report: Report, unresolved: dict[str, str], checked: dict[str, Array], g64: dict[str, Array]
-) -> Report:
-    """A parameter whose difference from float64 cannot be told from round-off
-    (``gradcheck._roundoff_verdict``) and whose formula passed: inconclusive, not passed."""
-    params, messages = dict(report.parameters), list(report.messages)
-    for n, why in unresolved.items():
-        p = params.get(n)
-        if p is not None and p.status == "passed" and checked[n] is g64[n]:
-            params[n] = replace(p, status="inconclusive", diagnosis=None)
-            messages.append(why)
-    if params == report.parameters:
-        return report
-    status = overall_status([p.status for p in params.values()])
-    return replace(report, status=status, parameters=params, messages=tuple(messages))
-
-
-def _roundoff_bound(report: Report, user: Analytic) -> Report:
-    """``mixed`` route: a parameter whose whole gradient is within the model's
-    round-off cannot be judged on its own scale; failed there, it is inconclusive."""
-    unit = _UNIT.get(user.dtype, 0.0)
-    largest = max((float(np.max(np.abs(g), initial=0.0)) for g in user.grads.values()), default=0.0)
-    floor = ATOL_ROUNDOFFS * unit * largest
-    params, messages = dict(report.parameters), list(report.messages)
-    for n, p in report.parameters.items():
-        scale = float(np.max(np.abs(user.grads[n]), initial=0.0))
-        if p.status == "failed" and scale <= floor:
-            params[n] = replace(p, status="inconclusive", diagnosis=None)
-            messages.append(
-                f"{n}: its gradient (largest entry {scale:.3g}) is within {user.dtype} "
-                f"round-off of the model's largest ({largest:.3g}), so its {user.dtype} "
-                "gradient cannot be judged on its own scale; fix the float64 copy's "
-                "backward so the formula can be checked in float64"
-            )
-    statuses = {p.status for p in params.values()}
-    status: Status = (
-        "failed"
-        if "failed" in statuses
-        else ("inconclusive" if "inconclusive" in statuses else "passed")
-    )
-    return replace(report, status=status, parameters=params, messages=tuple(messages))
