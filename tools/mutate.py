@@ -98,21 +98,26 @@ file first, then every other test the map says reaches the mutated function.
   numerics, engine, modes, directional, localisation, diagnosis, summary, evaluation,
   pytree, adapters, io, cli), the modules the engine was later split into (``_plan``,
   ``_entrywise`` and what it was split into (``_entries``, ``_retry``), ``_build``,
-  ``_directional_check``), the verdict rules added since
-  (``_precision``, ``_float64_route``, ``_nearby``, ``_kinks``), what keeps a torch
-  model's state intact (``_torch_state`` and what it was split into: ``_torch_rng``,
-  ``_torch_cast``, ``_torch_jvp``), the adapters' shared precision routes and
-  tolerances (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the
-  Jacobian and Hessian checks, whose verdicts are the user's too (``_jacobian``,
-  ``_jacgrid``, ``_jacproj``, ``_jacdiag``, ``_linear`` (and what it was split into:
-  ``_flat_values``, ``_jacmatrix``, ``_layout``), ``_consistency``,
-  ``_hessian``). The rest is copied unmutated, as it decides no verdict, touches no
-  user data and sets no exit code: report text and HTML (``_report``, ``_jacreport``,
-  ``_html``), plots and the step sweep behind them, the lesson and demo, progress
-  bars, the command-line target loader (``_load``, which only raises), the parallel
-  evaluators (checked against the serial one by their tests). The pytest plugin,
-  which turns a report's status into a test failure, is not mutated yet: pytest
-  imports it through its entry point, and how that meets mutmut's copy is untried.
+  ``_directional_check``), the verdict rules added since (``_precision``,
+  ``_float64_route``, ``_nearby``, ``_kinks``), what keeps a torch model's state intact
+  (``_torch_state`` and what it was split into: ``_torch_rng``, ``_torch_cast``,
+  ``_torch_jvp``), the adapters' shared precision routes and tolerances
+  (``_frameworks``, ``_adapters``, ``_complex``, ``_torch_function``), and the Jacobian
+  and Hessian checks, whose verdicts are the user's too (``_jacobian``, ``_jacgrid``,
+  ``_jacproj``, ``_jacdiag``, ``_linear`` (and what it was split into: ``_flat_values``,
+  ``_jacmatrix``, ``_layout``), ``_consistency``, ``_hessian``), and what the later
+  splits made of these: ``_numerics`` into ``_steps``, ``_tolerances`` and ``_norms``;
+  ``_compare`` into ``_quotients`` and ``_comparison``; ``_evaluate`` into ``_points``
+  and ``_rng`` (with ``_user_rng``, which restores the user's generators); ``_adapters``
+  into ``_adapter_consistency``; ``_jacgrid`` into ``_jacevaluator`` and ``_jacscale``;
+  and the adapters' float32 round-off verdict ``_roundoff_verdict``. The rest is copied
+  unmutated, as it decides no verdict, touches no user data and sets no exit code:
+  report text and HTML (``_report``, ``_jacreport``, ``_html``), plots and the step
+  sweep behind them, the lesson and demo, progress bars, the command-line target loader
+  (``_load``, which only raises), the parallel evaluators (checked against the serial
+  one by their tests). The pytest plugin, which turns a report's status into a test
+  failure, is not mutated yet: pytest imports it through its entry point, and how that
+  meets mutmut's copy is untried.
 - ``mutants/`` is brought up to date before each run (``_refresh_copies``): mutmut
   3.8.1 never re-copies a non-Python file it copied once, nor deletes a test file
   that was deleted, so an old ``mutants/`` runs old data files and deleted tests,
@@ -161,11 +166,17 @@ from mutation_equivalents import EQUIVALENT  # noqa: E402
 #: most verdict-critical first: the order a full run takes them in.
 MODULES = (
     "_numerics",
+    "_steps",
+    "_tolerances",
+    "_norms",
     "_summary",
     "_compare",
+    "_quotients",
+    "_comparison",
     "_diagnose",
     "_precision",
     "_float64_route",
+    "_roundoff_verdict",
     "_nearby",
     "_kinks",
     "_build",
@@ -177,6 +188,9 @@ MODULES = (
     "_directional",
     "_localise",
     "_evaluate",
+    "_points",
+    "_rng",
+    "_user_rng",
     "_plan",
     "_engine",
     "_pytree",
@@ -192,9 +206,12 @@ MODULES = (
     "jax",
     "_complex",
     "_adapters",
+    "_adapter_consistency",
     "_torch_function",
     "_jacobian",
     "_jacgrid",
+    "_jacevaluator",
+    "_jacscale",
     "_jacproj",
     "_jacdiag",
     "_linear",
