@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck._norms import noise_from_table, norm2
+from gradcheck._norms import noise_from_table, norm2, rms_of
 
 
 class TestNoise:
@@ -76,3 +76,52 @@ class TestExtremeMagnitudes:
         assert norm2(np.zeros(3)) == 0.0 and norm2(np.zeros(0)) == 0.0
         assert np.isnan(norm2(np.array([np.nan, 1e-200])))
         assert noise_from_table(np.array([0, 1e200, 0, -1e200, 0, 1e200, 0])) > 1e199
+
+
+class TestRmsOf:
+    """The RMS of magnitudes, plain where the squares are safe, scaled elsewhere."""
+
+    def test_plain_squares(self) -> None:
+        assert rms_of(np.array([3.0, 4.0])) == float(np.sqrt(12.5))
+
+    @pytest.mark.parametrize("s", [1e-200, 1e200, 1e300])
+    def test_squares_that_underflow_or_overflow_are_scaled(self, s: float) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = rms_of(np.array([3.0, 4.0]) * s)
+        assert got == pytest.approx(np.sqrt(12.5) * s, rel=1e-15)
+
+    def test_no_entries_zeros_and_non_finite_entries(self) -> None:
+        assert rms_of(np.zeros(0)) == 0.0 and rms_of(np.zeros(4)) == 0.0
+        assert rms_of(np.array([np.inf, 1.0])) == np.inf
+        assert np.isnan(rms_of(np.array([1.0, np.nan])))
+
+
+class TestNoiseTableExactly:
+    def test_huge_differences_are_normalised_as_small_ones(self) -> None:
+        values = np.array([0, 1e200, 0, -1e200, 0, 1e200, 0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = noise_from_table(values)
+        d = np.diff(values / 1e200, n=4)  # three fourth differences, of C(8, 4) = 70 each
+        assert got == pytest.approx(1e200 * np.sqrt(np.mean(d**2) / 70), rel=1e-14)
+
+    def test_the_rms_of_every_window(self) -> None:
+        values = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])  # fourth differences 6, -4
+        assert noise_from_table(values) == pytest.approx(np.sqrt((36 + 16) / 2 / 70), rel=1e-15)
+
+
+class TestNorm2Exactly:
+    def test_a_norm_just_below_the_safe_sum_is_scaled(self) -> None:
+        v = np.array([3e-150, 4e-150])  # squares 2.5e-299: below NORM2_SQUARES_SAFE²
+        assert norm2(v) == pytest.approx(5e-150, rel=1e-15, abs=0)
+
+    def test_a_norm_of_non_finite_entries_is_not_scaled(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert norm2(np.array([np.inf, -np.inf])) == np.inf
+            assert np.isnan(norm2(np.array([np.inf, np.nan])))
+
+    def test_a_float32_array_is_normed_in_float64(self) -> None:
+        v = np.array([3e30, 4e30], dtype=np.float32)
+        assert norm2(v) == pytest.approx(5e30, rel=1e-6)

@@ -86,6 +86,37 @@ class TestJudge:
         other = {"b": np.array([-1.4e-5, 6e-6, 2e-6])}  # not reproduced: judged by size
         assert judge(user, g64, other, U32, 1e-6) == {"b": "round-off"}
 
+    # Each bound exactly met (mutation testing: < for <=, >= for >). One entry of 1.0,
+    # so that every difference below is exact in float64.
+
+    def test_exactly_cancellation_round_offs_is_accumulation(self) -> None:
+        one = np.array([1.0])
+        user = {"w": one + CANCELLATION * U32}  # no farther from g64 than accumulation
+        assert judge(user, {"w": one}, {"w": one.copy()}, U32, 0.0) == {"w": "unresolved"}
+
+    def test_exactly_systematic_times_the_references_distance_is_another_order(self) -> None:
+        one = np.array([1.0])
+        ref = {"w": one + 100 * U32}
+        user = {"w": one + 500 * U32}  # e = 400 u = SYSTEMATIC · r, within accumulation
+        assert SYSTEMATIC == 4.0
+        assert judge(user, {"w": one}, ref, U32, 0.0) == {"w": "round-off"}
+
+    def test_exactly_systematic_times_the_references_distance_is_not_systematic(self) -> None:
+        one = np.array([1.0])
+        ref = {"w": one + 2.0**-8}
+        user = {"w": one + 5 * 2.0**-8}  # e = 4 r, far above accumulation
+        assert judge(user, {"w": one}, ref, U32, 0.0) == {"w": "unresolved"}
+
+    def test_a_gradient_exactly_at_the_floor_is_round_off(self) -> None:
+        half = np.array([0.5])
+        assert judge({"w": 1.01 * half}, {"w": half}, {"w": half.copy()}, U32, 0.5) == {
+            "w": "round-off"
+        }
+
+    def test_an_empty_parameter_is_reproduced(self) -> None:
+        empty = {"e": np.zeros(0)}
+        assert judge(empty, empty, empty, U32, 0.0) == {"e": "reproduced"}
+
     def test_the_systematic_bound_is_above_accumulation(self) -> None:
         ref = {"w": G64["w"]}
         user = {"w": G64["w"] * (1 + 0.9 * CANCELLATION * U32)}
@@ -112,6 +143,7 @@ class TestVerdicts:
         with preserve_rng() as rng:
             found = verdicts(_never, ref, G64, user, 0.0, rng)
         assert found.systematic == {} and found.unresolved == {}
+        assert found.reproduced == frozenset()
 
     def test_a_raising_reference_falls_back_to_the_nudges(self) -> None:
         def reference(_: Any) -> Any:
@@ -137,7 +169,19 @@ class TestVerdicts:
         with preserve_rng() as rng:
             found = verdicts(make, side, g64, self._user(1.05 * g64["w"]), 0.0, rng)
         assert made == ["model"]
-        assert list(found.systematic) == ["w"] and "nudged" in found.systematic["w"]
+        assert found == (
+            {
+                "w": "w: the float32 gradient differs from the same computation in float64 "
+                "by 0.05 of its scale, and it does not change like round-off when the "
+                "parameters are nudged (it stays, or scales with the gradient): a hook or "
+                "backward acting only in float32 (or round-off that leaves it useless); the "
+                "float32 gradient itself is checked"
+            },
+            {},
+            "",
+            (),
+            frozenset(),
+        )
 
     def test_a_bfloat16_rounding_is_named(self) -> None:
         ref = G64["w"] * (1 + U32)
@@ -146,3 +190,210 @@ class TestVerdicts:
             found = verdicts(_never, side, G64, self._user(_bits(ref, 8)), 0.0, rng)
         assert list(found.systematic) == ["w"]
         assert "bfloat16" in found.systematic["w"] and "same formula" in found.systematic["w"]
+
+
+SMALL = {"w": 0.3 * np.cos(np.linspace(-1.3, 1.1, 7))}  # a scale below 1
+SMALL_REF = SMALL["w"] * (1 + 3 * U32)
+SAME = (
+    "w: the float32 gradient differs from the same formula computed in float32 (the "
+    "float64 copy run operation by operation in float32) by {e} of its scale, where "
+    "float32 arithmetic moves that formula 3.6e-07 from float64: "
+)
+
+
+def _small_side(reference: Any) -> Side:
+    def gradient(_: Any) -> Any:
+        return 1.0, {"w": SMALL["w"]}
+
+    return Side({"w": SMALL["w"].copy()}, sum, sum, gradient, nullcontext, "none", "f64", reference)
+
+
+def _reproduce(user: Array, value: float = 1.0, loss: float = 1.0, dtype: str = "float32") -> Any:
+    side = _small_side(lambda p: (loss, {"w": SMALL_REF}))
+    with preserve_rng() as rng:
+        return verdicts(_never, side, SMALL, Analytic(value, {"w": user}, dtype), 0.0, rng)
+
+
+class TestReproducedNotes:
+    """The reference's verdicts and notes, whole (mutation testing: each number, each
+    branch, the set of reproduced parameters)."""
+
+    def test_a_rounded_gradient_is_systematic_with_its_sizes(self) -> None:
+        found = _reproduce(_bits(SMALL_REF, 8))
+        assert found.systematic == {
+            "w": SAME.format(e="0.0017")
+            + "a hook or backward acting only in float32 (one that tests the dtype, or "
+            "rounds the gradient to bfloat16 or float16); the float32 gradient itself is "
+            "checked"
+        }
+        assert found.unresolved == {} and found.reproduced == frozenset()
+        assert found.failure == "" and found.unmoved == ()
+
+    def test_a_slightly_rounded_gradient_is_unresolved_with_its_sizes(self) -> None:
+        found = _reproduce(_bits(SMALL_REF, 15))
+        assert found.unresolved == {
+            "w": SAME.format(e="2.1e-05")
+            + "more than round-off reproduces, too little to tell a backward acting only "
+            "in float32 (a gradient rounded to fewer bits) from round-off computed another "
+            "way; the formula is checked in float64; precision='model' checks the float32 "
+            "gradient itself"
+        }
+        assert found.systematic == {} and found.reproduced == frozenset()
+
+    def test_a_reproduced_gradient_is_named_and_has_no_note(self) -> None:
+        found = _reproduce(SMALL_REF.copy())
+        assert found == (({}, {}, "", (), frozenset({"w"})))
+
+    def test_a_loss_exactly_reproduced_round_offs_away_still_uses_the_reference(self) -> None:
+        # |value − user.value| = REPRODUCED·u·|user.value| exactly: the bound is inclusive
+        loss = 1.0 + REPRODUCED * U32
+        assert loss - 1.0 == REPRODUCED * U32 * 1.0
+        assert _reproduce(SMALL_REF.copy(), loss=loss).reproduced == frozenset({"w"})
+
+    def test_the_loss_bound_is_relative_to_the_users_loss(self) -> None:
+        # 10 round-offs of a loss of 4: within 16 relative round-offs, not absolute ones
+        found = _reproduce(SMALL_REF.copy(), value=4.0, loss=4.0 * (1 + 10 * U32))
+        assert found.reproduced == frozenset({"w"})
+
+    def test_the_reference_runs_at_the_sides_parameters(self) -> None:
+        seen: list[Any] = []
+
+        def reference(p: Any) -> Any:
+            seen.append(p)
+            return 1.0, {"w": SMALL_REF * np.sign(p["w"]) ** 2}
+
+        side = _small_side(reference)
+        with preserve_rng() as rng:
+            user = Analytic(1.0, {"w": SMALL_REF.copy()}, "float32")
+            found = verdicts(_never, side, SMALL, user, 0.0, rng)
+        assert found.reproduced == frozenset({"w"})
+        assert len(seen) == 1 and seen[0] is side.params
+
+    def test_a_parameter_the_reference_does_not_use_is_zero(self) -> None:
+        g64 = {"w": SMALL["w"], "b": np.zeros(3)}
+        side = Side(
+            {"w": SMALL["w"].copy(), "b": np.zeros(3)},
+            sum,
+            sum,
+            lambda p: (1.0, g64),
+            nullcontext,
+            "none",
+            "f64",
+            lambda p: (1.0, {"w": SMALL_REF, "b": None}),
+        )
+        user = Analytic(1.0, {"w": SMALL_REF.copy(), "b": np.zeros(3)}, "float32")
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, g64, user, 0.0, rng)
+        assert found.reproduced == frozenset({"w", "b"})
+
+    def test_a_dtype_without_a_unit_round_off_never_runs_the_reference(self) -> None:
+        ran: list[Any] = []
+
+        def reference(p: Any) -> Any:  # not raising: verdicts catches what a reference raises
+            ran.append(p)
+            return 1.0, {"w": SMALL_REF}
+
+        side = _small_side(reference)
+        user = Analytic(1.0, {"w": SMALL["w"].copy()}, "float64")
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, SMALL, user, 0.0, rng)
+        assert found == (({}, {}, "", (), frozenset()))
+        assert ran == []
+
+    def test_a_dtype_numpy_lacks_is_not_nudged(self) -> None:
+        # no reference, a plausible difference far above round-off: the nudges would
+        # need NumPy arrays of the dtype, which NumPy has not (torch's qint8; not a float8
+        # or complex32, which ml_dtypes adds to NumPy once JAX is imported)
+        side = _small_side(None)
+        user = Analytic(1.0, {"w": SMALL["w"] * (1 + 0.05)}, "qint8")
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, SMALL, user, 0.0, rng)
+        assert found == (({}, {}, "", (), frozenset()))
+
+
+COS = {"w": np.cos(G64["w"])}
+
+
+def _nudged(
+    model: Any, wide: Any, user: Array, dtype: str = "float32", floor: float = 0.0
+) -> tuple[Any, list[str]]:
+    """``verdicts`` without a reference: the model side's gradient ``model`` (params in
+    float32) and the float64 side's ``wide``; what it found and the sides it built."""
+    made: list[str] = []
+
+    def make(kind: str) -> Side:
+        made.append(kind)
+        params = {"w": G64["w"].astype(np.float32)}
+        return Side(params, sum, sum, model, nullcontext, "none", "float32")
+
+    side = Side({"w": G64["w"].copy()}, sum, sum, wide, nullcontext, "none", "float64")
+    with preserve_rng() as rng:
+        found = verdicts(make, side, COS, Analytic(1.0, {"w": user}, dtype), floor, rng)
+    return found, made
+
+
+class TestNudged:
+    """Without a reference: which differences are measured, and what comes back."""
+
+    def test_each_side_is_evaluated_in_its_own_dtype(self) -> None:
+        seen: list[tuple[str, Any]] = []
+
+        def model(p: Any) -> Any:
+            seen.append(("model", p["w"].dtype))
+            return 1.0, {"w": 1.05 * np.cos(p["w"].astype(np.float64))}
+
+        def wide(p: Any) -> Any:
+            seen.append(("wide", p["w"].dtype))
+            return 1.0, {"w": np.cos(p["w"])}
+
+        found, made = _nudged(model, wide, 1.05 * COS["w"])
+        assert made == ["model"] and list(found.systematic) == ["w"]
+        assert {s for s, _ in seen} == {"model", "wide"}
+        assert all(d == (np.float32 if s == "model" else np.float64) for s, d in seen), seen
+
+    def test_a_raising_nudge_ends_the_measurement_with_the_reason(self) -> None:
+        def model(p: Any) -> Any:
+            raise FloatingPointError("log of a negative number")
+
+        found, _ = _nudged(model, lambda p: (1.0, {"w": np.cos(p["w"])}), 1.05 * COS["w"])
+        assert found == ({}, {}, "FloatingPointError: log of a negative number", (), frozenset())
+
+    def test_a_gradient_no_nudge_moves_is_unmeasured(self) -> None:
+        constant = lambda p: (1.0, {"w": COS["w"]})  # noqa: E731 - a linear loss
+        found, made = _nudged(constant, constant, 1.05 * COS["w"])
+        assert made == ["model"]
+        assert found == ({}, {}, "", ("w",), frozenset())
+
+    def test_a_gradient_the_loss_does_not_use_is_read_as_zeros(self) -> None:
+        # both sides' gradients None: zeros, equal at every nudge (not an object array)
+        unused = lambda p: (1.0, {"w": None})  # noqa: E731
+        found, _ = _nudged(unused, unused, 1.05 * COS["w"])
+        assert found == ({}, {}, "", (), frozenset())
+
+    def test_a_dtype_without_a_unit_round_off_is_nudged(self) -> None:
+        def model(p: Any) -> Any:
+            return 1.0, {"w": 1.05 * np.cos(p["w"].astype(np.float64))}
+
+        def wide(p: Any) -> Any:
+            return 1.0, {"w": np.cos(p["w"])}
+
+        found, made = _nudged(model, wide, 1.05 * COS["w"], dtype="float64")
+        assert made == ["model"] and list(found.systematic) == ["w"]
+        assert "the float64 gradient differs" in found.systematic["w"]
+
+    def test_a_difference_within_accumulation_is_not_measured(self) -> None:
+        # 1e-4 off a gradient of scale 4: within CANCELLATION·u·4 = 4.8e-4, not 4/…
+        g64 = {"w": 4.0 * np.cos(np.linspace(-0.2, 0.1, 5))}
+        side = Side({"w": g64["w"].copy()}, sum, sum, sum, nullcontext, "none", "float64")
+        user = Analytic(1.0, {"w": g64["w"] + 1e-4}, "float32")
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, g64, user, 0.0, rng)
+        assert found == ({}, {}, "", (), frozenset())
+
+    def test_a_gradient_exactly_at_the_floor_is_not_measured(self) -> None:
+        g64 = {"w": np.array([0.5, -0.25])}
+        side = Side({"w": g64["w"].copy()}, sum, sum, sum, nullcontext, "none", "float64")
+        user = Analytic(1.0, {"w": 1.05 * g64["w"]}, "float32")
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, g64, user, 0.5, rng)
+        assert found == ({}, {}, "", (), frozenset())

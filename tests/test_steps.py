@@ -147,3 +147,72 @@ class TestNoiseSteps:
         theta = np.array([1.0, 3.0])
         plain = steps(theta, "central", None, np.float32)
         assert np.array_equal(noise_steps(theta, "central", np.float32, 1.0, 0.0), plain)
+
+
+class TestStepsExactly:
+    """Each rule's value, not only its size (mutation testing)."""
+
+    def test_relative_steps_per_method_and_dtype(self) -> None:
+        assert relative_step("forward", np.float64) == 2.0**-26
+        assert relative_step("complex", np.float32) == float((2.0**-23) ** 0.5)
+        assert relative_step("central", np.float32) == float((2.0**-23) ** (1 / 3))
+        assert relative_step("richardson", np.float64) == float((2.0**-52) ** (1 / 7))
+
+    def test_an_array_of_subnormals_scales_as_its_dtypes_smallest_normal(self) -> None:
+        tiny64 = float(np.finfo(np.float64).tiny)
+        assert entry_scale(np.array([5e-324, -1e-323])).tolist() == [tiny64, tiny64]
+        tiny32 = float(np.finfo(np.float32).tiny)
+        sub32 = np.array([1e-45, 0.0], dtype=np.float32)
+        assert entry_scale(sub32).tolist() == [tiny32, tiny32]
+        assert entry_scale(np.array([0, 0, 0], dtype=np.int64)).tolist() == [1.0, 1.0, 1.0]
+        assert entry_scale(np.array([1e-323 + 2j])).tolist() == [tiny64]
+
+    def test_the_scale_is_a_new_array(self) -> None:
+        theta = np.array([0.5, 2.0])
+        scale = entry_scale(theta)
+        scale[0] = 7.0
+        assert theta.tolist() == [0.5, 2.0]
+
+    def test_an_explicit_step_is_float64_in_the_parameters_shape(self) -> None:
+        h = steps(np.zeros((2, 3), dtype=np.float32), "central", np.float32(0.25), np.float32)
+        assert h.dtype == np.float64 and h.shape == (2, 3) and np.all(h == 0.25)
+
+
+class TestNoiseStepsExactly:
+    def test_between_the_automatic_step_and_the_cap(self) -> None:
+        theta = np.array([1.0, -1.0])
+        h = noise_steps(theta, "central", np.float64, 1e-7, 1.0)
+        assert h.tolist() == pytest.approx([1e-7 ** (1 / 3)] * 2, rel=1e-12)
+        assert np.all((theta + h) - theta == h)
+
+    def test_relative_to_the_gradient_scale(self) -> None:
+        theta = np.array([1.0, -1.0])
+        h = noise_steps(theta, "forward", np.float64, 1e-8, 4.0)
+        assert h.tolist() == pytest.approx([(1e-8 / 4.0) ** 0.5] * 2, rel=1e-12)
+
+    def test_relative_to_each_entrys_scale(self) -> None:
+        theta = np.array([4.0, 0.0])  # scales 4 and rms √8
+        h = noise_steps(theta, "forward", np.float64, 1e-6, 1.0)
+        s = np.array([4.0, np.sqrt(8.0)])
+        assert h.tolist() == pytest.approx((s * np.sqrt(1e-6 / s)).tolist(), rel=1e-12)
+
+    def test_no_noise_or_no_gradient_scale_gives_the_automatic_steps(self) -> None:
+        theta = np.array([0.3, -1.2])
+        plain = steps(theta, "central", None, np.float64)
+        for sigma, g in [(0.0, 1.0), (1e-3, 0.0), (1e-3, float("nan")), (float("nan"), 1.0)]:
+            assert noise_steps(theta, "central", np.float64, sigma, g).tolist() == plain.tolist()
+
+    def test_never_below_the_automatic_step(self) -> None:
+        theta = np.array([0.3, -1.2])
+        plain = steps(theta, "richardson", None, np.float64)
+        got = noise_steps(theta, "richardson", np.float64, 1e-300, 1.0)
+        assert got.tolist() == plain.tolist()
+
+    def test_an_infinite_noise_is_capped(self) -> None:
+        h = noise_steps(np.array([2.0, -2.0]), "forward", np.float64, float("inf"), 1.0)
+        assert h.tolist() == pytest.approx([NOISE_STEP_CAP * 2.0] * 2, rel=1e-14)
+
+    def test_complex_noise_steps_are_not_rounded(self) -> None:
+        theta = np.array([0.1, 1.0 / 3.0])
+        h = noise_steps(theta, "complex", np.float64, 1e-9, 1.0)
+        assert h.tolist() == (entry_scale(theta) * np.sqrt(1e-9 / entry_scale(theta))).tolist()

@@ -99,6 +99,11 @@ _BOTH_READINGS_LEAVE_KEYS = (
     "neither reading is ever shown without unused keys"
 )
 
+_ALREADY_BOOL = (
+    "np.asarray(fd_error <= (1 + NOISE_SPREAD)·noise) without dtype=bool: a comparison "
+    "of NumPy arrays (or of a NumPy scalar) is already bool, so asarray keeps it bool"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_11": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_13": _NO_ENTRIES_IS_FALSE,
@@ -180,4 +185,15 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._engine.x__point__mutmut_60": _ROUNDOFF_PLACEHOLDER,
     "gradcheck._pytree.x__show__mutmut_6": _BOTH_READINGS_LEAVE_KEYS,
     "gradcheck._pytree.x__show__mutmut_13": _BOTH_READINGS_LEAVE_KEYS,
+    "gradcheck._tolerances.x__dtype_key__mutmut_9": (
+        "size /= 2 instead of //= 2 for a complex dtype: a complex itemsize is even, so "
+        "the half is a whole float (4.0, 8.0) and finds the same key of the row table "
+        "(4.0 == 4, with the same hash); a size the table lacks gets the default either way"
+    ),
+    "gradcheck._comparison.x_roundoff_limited__mutmut_2": _ALREADY_BOOL,
+    "gradcheck._comparison.x_roundoff_limited__mutmut_4": _ALREADY_BOOL,
+    "gradcheck._tolerances.x__dtype_key__mutmut_15": (
+        "the row table's key 8 → 9: an 8-byte size then takes .get's default, which is "
+        "'float64' too, the row the key named; no NumPy float has a 9-byte part"
+    ),
 }
