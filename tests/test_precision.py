@@ -324,3 +324,75 @@ class TestLowPrecisionStageInAFloat64Cost:
         assert report.status == "failed", str(report)
         assert report.parameters["x"].diagnosis is not None
         assert report.parameters["x"].diagnosis.kind == "unused"
+
+
+def _half_cost(seed: int, n: int) -> tuple[Any, Any, Any]:
+    """A cost computed in float16 throughout and returned as a Python float."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((5, n)) / math.sqrt(n)
+    x = rng.standard_normal(n)
+
+    def cost(p: Any) -> float:
+        return float(np.sum(np.tanh(a.astype(np.float16) @ p.astype(np.float16))))
+
+    def grad(p: Any) -> Any:
+        return a.T @ (1 - np.tanh(a @ p) ** 2)
+
+    return cost, x, grad
+
+
+class TestCostInFloat16:
+    """A cost computed in float16 inside returns float16 numbers, which are float32 ones:
+    the float32 probe at u32^(2/3) does not move it, and float64's steps gave finite
+    differences of exactly 0. A right gradient failed, in full mode and (at 2·10⁴
+    entries, where float16 rounding of a long sum swallows every move) directional."""
+
+    @pytest.mark.parametrize("n", [7, 3000, 20000])
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_a_right_gradient_is_not_failed(self, n: int, seed: int) -> None:
+        cost, x, grad = _half_cost(seed, n)
+        report = gradcheck.check(cost, x, grad)
+        assert report.status == "inconclusive", str(report)
+        assert prec.hidden_note(np.float16) in report.messages, str(report)
+
+    def test_a_wrong_gradient_still_fails(self) -> None:
+        x = np.random.default_rng(0).standard_normal(7)
+        quadratic = lambda p: float(np.sum(np.float16(3.0) * p.astype(np.float16) ** 2))  # noqa: E731
+        assert gradcheck.check(quadratic, x, lambda p: 6 * p).status == "inconclusive"
+        assert gradcheck.check(quadratic, x, lambda p: -6 * p).status == "failed"
+
+    @pytest.mark.parametrize("n", [7, 20000])
+    def test_a_reversed_gradient_is_not_passed(self, n: int) -> None:
+        cost, x, grad = _half_cost(0, n)
+        assert gradcheck.check(cost, x, lambda p: -grad(p)).status == "failed"
+
+    def test_float32_parameters_too(self) -> None:
+        cost, x, grad = _half_cost(1, 7)
+        report = gradcheck.check(cost, x.astype(np.float32), lambda p: grad(p).astype(p.dtype))
+        assert report.status == "inconclusive", str(report)
+
+    @pytest.mark.parametrize("n", [100, 20000])
+    def test_a_cost_that_ignores_its_parameters_is_still_wrong(self, n: int) -> None:
+        x = np.random.default_rng(0).standard_normal(n)
+        report = gradcheck.check(lambda p: 3.0 + 0.0 * float(np.sum(p)), x, np.ones(n))
+        assert report.status == "failed", str(report)
+
+    def test_a_quantised_cost_is_not_called_a_float32_computation(self) -> None:
+        # values that jump by whole units are float16 numbers but no stage's rounding
+        # (mut26): x = 1.5 sits on a jump of np.round, so inconclusive, with no note
+        # blaming a dtype
+        x = np.linspace(0.3, 2.7, 7)
+        cost = lambda p: np.sum(np.round(p)).astype(np.int64)  # noqa: E731
+        report = gradcheck.check(cost, x, np.zeros(7))
+        assert report.status == "inconclusive", str(report)
+        assert not any("computes in" in m for m in report.messages), str(report)
+
+    def test_a_quantised_cost_with_a_zero_gradient_passes(self) -> None:
+        x = np.random.default_rng(0).standard_normal(7)
+        report = gradcheck.check(lambda p: float(np.sum(np.round(8 * np.sin(p)))), x, np.zeros(7))
+        assert report.status == "passed", str(report)
+
+    def test_a_straight_through_gradient_of_a_quantised_cost_fails(self) -> None:
+        x = np.random.default_rng(0).standard_normal(7)
+        cost = lambda p: float(np.sum(np.round(8 * np.sin(p)))) / 8  # noqa: E731
+        assert gradcheck.check(cost, x, np.cos).status == "failed"

@@ -149,7 +149,7 @@ def check(
             keywords=ModeKeywords(sample, miss_probability, budget, localise),
             pairs=frozenset() if real is None else real.names,
         )
-        with preserve_rng(owners=(cost, grad)) as saved_rng:
+        with preserve_rng(found=found) as saved_rng:
             ev = SerialEvaluator(
                 plan.cost,
                 plan.treedef,

@@ -57,8 +57,8 @@ class Compared(NamedTuple):
 
 def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
     """The ``full`` or ``sample`` check of ``plan`` at ``point``, evaluating with ``ev``."""
-    hidden = None if plan.complex_step else prec.terms_size(point.analytic, point.leaves)
-    noise = prec.cost_noise(ev, point.leaves, point.j0, point.roundoff, plan.seed, hidden=hidden)
+    hidden = None if plan.complex_step else point.analytic
+    noise = prec.cost_noise(ev, point.leaves, point.j0, point.roundoff, plan.seed, analytic=hidden)
     noise, sigmas = _leaf_noise(ev, point, plan.seed, hidden, noise)
     sigma, work = noise.sigma, noise.work
     rng = np.random.default_rng([plan.seed, 2])
@@ -94,7 +94,11 @@ def _own_roundoff(point: Point, leaf: Array) -> float:
 
 
 def _leaf_noise(
-    ev: Evaluator, point: Point, seed: int, hidden: float | None, noise: prec.Noise
+    ev: Evaluator,
+    point: Point,
+    seed: int,
+    hidden: Sequence[Array] | None,
+    noise: prec.Noise,
 ) -> tuple[prec.Noise, tuple[float, ...]]:
     """The cost's noise, and each parameter's noise floor in its own dtype.
 
@@ -116,7 +120,7 @@ def _leaf_noise(
     def moving_fine(points: Sequence[Any]) -> Array:
         return ev([tuple(d for d in p if d.leaf in keep) for p in points])
 
-    fine = prec.cost_noise(moving_fine, point.leaves, point.j0, fine_u, seed, hidden=hidden)
+    fine = prec.cost_noise(moving_fine, point.leaves, point.j0, fine_u, seed, analytic=hidden)
     if fine.work is not None:
         return fine._replace(sigma=max(noise.sigma, fine.sigma)), coarse
     return noise, tuple(fine.sigma if u == fine_u else noise.sigma for u in own)

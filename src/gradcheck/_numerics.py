@@ -55,6 +55,7 @@ __all__ = [
     "EXACT_LEAST",
     "HIDDEN_MAGNITUDE",
     "HIDDEN_STEP",
+    "HIDDEN_STEP16",
     "METHODS",
     "NOISE_LIKE",
     "NOISE_STEP_CAP",
@@ -142,6 +143,14 @@ NOISE_STEP_CAP = 0.1
 #: where the float64 probe's ``√u64`` ≈ 1.5e-8 is below float32's resolution and shows
 #: no noise at all (issue 11 §2).
 HIDDEN_STEP = float(np.finfo(np.float32).eps) ** (2 / 3)
+#: Relative step of the second hidden-precision probe, ``u16^(2/3)`` ≈ 9.8e-3, run when
+#: the cost did not move at :data:`HIDDEN_STEP` and its value is a float16 number: a
+#: cost computed in float16 (``float(np.sum(np.tanh(A16 @ p.astype(np.float16))))``)
+#: moves by about 10 float16 quanta per step there, where :data:`HIDDEN_STEP` is 40
+#: times below float16's resolution (``u16`` ≈ 4.9e-4) and its finite differences are
+#: exactly 0: a right gradient was failed as "the cost does not change with this
+#: parameter" (stop 27).
+HIDDEN_STEP16 = float(np.finfo(np.float16).eps) ** (2 / 3)
 #: Values of that probe count as float32 evidence only where some is above this
 #: fraction of the size ``T`` of the terms that make the cost (``max(|J|, Σ|g_i θ_i|)``):
 #: a float64 value below ``2^-29 T`` has at most 24 significant bits above the terms'

@@ -24,6 +24,7 @@ from gradcheck._norms import noise_from_table
 from gradcheck._numerics import (
     HIDDEN_MAGNITUDE,
     HIDDEN_STEP,
+    HIDDEN_STEP16,
     NOISE_LIKE,
     NOISY,
     RTOL,
@@ -39,11 +40,13 @@ __all__ = [
     "Noise",
     "cost_noise",
     "directional_work",
+    "hidden_note",
     "terms_size",
     "unseen_notes",
 ]
 
 Array = np.ndarray[Any, Any]
+_U16 = unit_roundoff(np.float16)
 _U32 = unit_roundoff(np.float32)
 _U64 = unit_roundoff(np.float64)
 _FLOAT64 = np.dtype(np.float64)
@@ -51,12 +54,20 @@ _TINY = float(np.finfo(np.float64).tiny)
 
 #: A probe moves a non-zero entry by at most ``3 / _PROBE_REACH`` of itself.
 _PROBE_REACH = 1024.0
+
+
+def hidden_note(work: Any) -> str:
+    """The note of a float64 cost found to compute in ``work`` (float32, float16) inside."""
+    name = np.dtype(work).name
+    return (
+        f"the cost returns float64 values but computes in {name} inside: its values move "
+        f"in {name}-sized steps, so it is judged with {name}'s steps and tolerances "
+        "(compute it in float64 to check the formula more tightly)"
+    )
+
+
 #: The note of a cost found to compute in float32 inside.
-HIDDEN_NOTE = (
-    "the cost returns float64 values but computes in float32 inside: its values move in "
-    "float32-sized steps, so it is judged with float32's steps and tolerances (compute it "
-    "in float64 to check the formula more tightly)"
-)
+HIDDEN_NOTE = hidden_note(np.float32)
 
 
 class Noise(NamedTuple):
@@ -78,12 +89,8 @@ def _noisy_note(work: np.dtype[Any], sigma: float) -> str:
     )
 
 
-def _probe(
-    evaluate: Evaluator, leaves: list[Array], j0: float, step: float, seed: int, kinked: bool
-) -> tuple[float, Array]:
-    """Noise from 6 evaluations at relative steps ``k · step`` along a private random
-    direction, and every value seen. With ``kinked``, 12 where a kink near θ spoils
-    the first table (``gradcheck._kinks``, rule 6); else the plain ECnoise estimate."""
+def _direction(leaves: list[Array], step: float, seed: int) -> list[tuple[int, Array]]:
+    """The probes' private random direction at relative step ``step``, per leaf."""
     rng = np.random.default_rng(seed)
     deltas = []
     for i, leaf in enumerate(leaves):
@@ -96,6 +103,17 @@ def _probe(
             reach = theta / (_PROBE_REACH * step)
         scale = np.where(theta > 0, np.minimum(scale, reach), scale)
         deltas.append((i, step * scale * rng.choice([-1.0, 1.0], size=scale.size)))
+    return deltas
+
+
+def _probe(
+    evaluate: Evaluator, leaves: list[Array], j0: float, step: float, seed: int, kinked: bool
+) -> tuple[float, Array]:
+    """Noise from 6 evaluations at relative steps ``k · step`` along a private random
+    direction (:func:`_direction`), and every value seen. With ``kinked``, 12 where a
+    kink near θ spoils the first table (``gradcheck._kinks``, rule 6); else the plain
+    ECnoise estimate."""
+    deltas = _direction(leaves, step, seed)
     ks = (-3, -2, -1, 1, 2, 3)
     seen: list[Array] = [np.array([j0])]
 
@@ -109,10 +127,10 @@ def _probe(
     return sigma, np.concatenate(seen)
 
 
-def _float32_numbers(values: Array) -> bool:
-    """Whether every value is exactly a float32 number (all equal ones included)."""
+def _numbers(values: Array, dtype: Any) -> bool:
+    """Whether every value is exactly a number of ``dtype`` (all equal ones included)."""
     with np.errstate(over="ignore"):
-        return bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+        return bool(np.all(values.astype(dtype).astype(np.float64) == values))
 
 
 def terms_size(analytic: Sequence[Array], leaves: Sequence[Array]) -> float:
@@ -131,7 +149,7 @@ def cost_noise(
     u: float,
     seed: int,
     *,
-    hidden: float | None,
+    analytic: Sequence[Array] | None,
 ) -> Noise:
     """The cost's noise, floored at the round-off its values show (``u·|J|`` or coarser).
 
@@ -150,13 +168,16 @@ def cost_noise(
     """
     sigma, values = _probe(evaluate, leaves, j0, math.sqrt(u), seed, kinked=True)
     sigma = max(sigma, effective_roundoff(values, u) * abs(j0))
-    if hidden is None or u > _U64:
+    if analytic is None or u > _U64:
         return Noise(sigma, None)
-    if not _float32_numbers(values):
-        return _noisy(evaluate, leaves, j0, seed, Noise(sigma, None), values, hidden)
-    sigma32, values32 = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
-    work = _float32_inside(values32, j0, hidden)
-    return Noise(sigma, None) if work is None else Noise(max(sigma32, _U32 * abs(j0)), work)
+    if not _numbers(values, np.float32):
+        terms = terms_size(analytic, leaves)
+        return _noisy(evaluate, leaves, j0, seed, Noise(sigma, None), values, terms)
+    hidden_sigma, work = _hidden(evaluate, leaves, j0, seed, analytic)
+    if work is None:
+        return Noise(sigma, None)
+    floor = unit_roundoff(work) * abs(j0)
+    return Noise(max(hidden_sigma, floor), work, hidden_note(work))
 
 
 def _noise_like(table: Array) -> bool:
@@ -228,30 +249,82 @@ def directional_work(
     seed: int,
     analytic: Sequence[Array],
 ) -> np.dtype[Any] | None:
-    """float32 where a float64 check in directional mode has a cost that computes in
-    float32 inside (see :func:`cost_noise`), else ``None``.
+    """float32 or float16 where a float64 check in directional mode has a cost that
+    computes in it inside (see :func:`cost_noise`), else ``None``.
 
-    The directional mode has no noise probe to look at, so the probe at
-    :data:`~gradcheck._numerics.HIDDEN_STEP` (6 evaluations) runs only when ``J(θ)``
-    itself is a float32 number (a float64 computation gives one with probability 2⁻²⁹)
-    and not a float16 one: 0, small integers and other short numbers (a symmetric test
-    input, a cost at its exact minimum) are what float64 costs give, and a float32 one
-    only with probability 2⁻¹³. The terms' size (:func:`terms_size`, of ``analytic``:
-    three passes over the parameters) is computed only then.
+    The directional mode has no noise probe to look at, so the hidden-precision probes
+    (6 or 12 evaluations, :func:`_hidden`) run only when ``J(θ)`` itself is a nonzero
+    float32 number (a float64 computation gives one with probability 2⁻²⁹; short
+    numbers, small integers, give one more often, and cost the 6 evaluations without
+    changing the verdict: their probe values move in float64). The terms' size
+    (:func:`terms_size`, of ``analytic``: three passes over the parameters) is
+    computed only then.
     """
-    with np.errstate(over="ignore"):
-        short = float(np.float16(j0)) == j0
-    if u > _U64 or short or not _float32_numbers(np.array([j0])):
+    if u > _U64 or j0 == 0 or not _numbers(np.array([j0]), np.float32):
         return None
-    _, values = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
-    return _float32_inside(values, j0, terms_size(analytic, leaves))
+    return _hidden(evaluate, leaves, j0, seed, analytic).work
 
 
-def _float32_inside(values: Array, j0: float, terms: float) -> np.dtype[Any] | None:
-    """float32 when the values of the probe at ``HIDDEN_STEP`` show a float32 cost."""
-    large = float(np.max(np.abs(values))) > HIDDEN_MAGNITUDE * max(abs(j0), terms)
-    if large and np.ptp(values) > 0 and _float32_numbers(values):
-        return np.dtype(np.float32)
+class _Hidden(NamedTuple):
+    """What the hidden-precision probes saw: the cost's noise there and the dtype its
+    values show (``None``: no coarser dtype)."""
+
+    sigma: float
+    work: np.dtype[Any] | None
+
+
+def _hidden(
+    evaluate: Evaluator, leaves: list[Array], j0: float, seed: int, analytic: Sequence[Array]
+) -> _Hidden:
+    """The probe at :data:`~gradcheck._numerics.HIDDEN_STEP` (6 evaluations) and, where
+    it did not move the cost and ``J(θ)`` is a float16 number, the one at
+    :data:`~gradcheck._numerics.HIDDEN_STEP16` (6 more): a float16 computation does not
+    move at the first. Their values decide (:func:`_values_work`). A nonzero cost that
+    moves at neither is taken as float16 too where float16 could have rounded the
+    second probe's moves away (:func:`_rounded_away`): a float16 sum of many small
+    terms does (``A16 @ p16`` with 2·10⁴ entries), and float64's steps then read
+    finite differences of exactly 0 as a wrong gradient.
+    """
+    terms = terms_size(analytic, leaves)
+    sigma, values = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
+    if np.ptp(values) > 0 or not _numbers(values, np.float16):
+        return _Hidden(sigma, _values_work(values, sigma, j0, terms))
+    sigma, values = _probe(evaluate, leaves, j0, HIDDEN_STEP16, seed, kinked=False)
+    if np.ptp(values) == 0:
+        stuck = j0 != 0 and _rounded_away(analytic, leaves, seed, terms)
+        return _Hidden(sigma, np.dtype(np.float16) if stuck else None)
+    return _Hidden(sigma, _values_work(values, sigma, j0, terms))
+
+
+def _rounded_away(analytic: Sequence[Array], leaves: list[Array], seed: int, terms: float) -> bool:
+    """Whether the change the gradient predicts for the largest move of the probe at
+    :data:`~gradcheck._numerics.HIDDEN_STEP16` is below float16's round-off of the
+    terms, ``u16 · Σ|g_i θ_i|``: a float16 computation can then show no change at all.
+    A larger predicted change that did not come is the gradient's (or the cost ignores
+    its parameters), and float64's steps judge it; a zero gradient (``terms`` 0) is
+    judged by them too."""
+    change = sum(
+        float(np.real(analytic[i]).reshape(-1) @ d)
+        for i, d in _direction(leaves, HIDDEN_STEP16, seed)
+    )
+    return 0 < 3 * abs(change) < _U16 * terms
+
+
+def _values_work(values: Array, sigma: float, j0: float, terms: float) -> np.dtype[Any] | None:
+    """float16 or float32 when a probe's values show a cost computed in it: they move,
+    some is above :data:`~gradcheck._numerics.HIDDEN_MAGNITUDE` of the terms, every
+    one is a number of that dtype (float16 before float32: every float16 number is a
+    float32 one), and their noise is no more than a stage's rounding
+    (:data:`~gradcheck._numerics.STAGE_NOISE` of the terms' size): a cost whose values
+    jump by whole units (``np.sum(np.round(p))``) gives float16 numbers too, and is no
+    low-precision computation."""
+    size = max(abs(j0), terms)
+    large = float(np.max(np.abs(values))) > HIDDEN_MAGNITUDE * size
+    if not (large and np.ptp(values) > 0 and sigma <= STAGE_NOISE * size):
+        return None
+    for dtype in (np.float16, np.float32):
+        if _numbers(values, dtype):
+            return np.dtype(dtype)
     return None
 
 
