@@ -13,7 +13,7 @@ import pytest
 
 import gradcheck
 import gradcheck.torch
-from gradcheck._user_rng import UserGenerators, find, shared
+from gradcheck._user_rng import CONTAINER_ITEMS, UserGenerators, find, shared
 
 X = np.linspace(0.5, 1.5, 6)
 
@@ -79,6 +79,81 @@ class TestFind:
         import copy
 
         assert copy.deepcopy(model, copy_memo)[1].gen is gen
+
+
+GLIST = [np.random.default_rng(21)]  # generators kept where attack27 H40 hid them
+GDICT = {"rng": np.random.default_rng(22)}
+GDEEP = np.random.default_rng(23)
+GBIG: list[Any] = [0.0] * CONTAINER_ITEMS + [np.random.default_rng(24)]
+
+
+class Keeper:
+    gen = np.random.default_rng(25)  # a class attribute
+
+
+def _helper() -> float:
+    return _deeper()
+
+
+def _deeper() -> float:
+    return _deepest()
+
+
+def _deepest() -> float:
+    return float(GDEEP.normal())
+
+
+class TestFindFurther:
+    """attack27 H40: generators in a global list or dict, on a class, on a model's dict
+    or list attribute, three helpers deep, were not found and kept moving."""
+
+    @pytest.mark.parametrize(
+        "cost, gen",
+        [
+            (lambda x: float(GLIST[0].normal()), GLIST[0]),
+            (lambda x: float(GDICT["rng"].normal()), GDICT["rng"]),
+            (lambda x: float(Keeper.gen.normal()), Keeper.gen),
+            (lambda x: _helper(), GDEEP),
+        ],
+        ids=["global list", "global dict", "class attribute", "three helpers deep"],
+    )
+    def test_found_and_put_back(self, cost: Any, gen: Any) -> None:
+        assert gen in find(cost)
+        before = _state(gen)
+        report = gradcheck.check(lambda x: float(x @ x) + 1e-3 * cost(x), X, 2 * X)
+        assert report.status == "passed", str(report)
+        assert _state(gen) == before
+
+    def test_a_large_container_is_not_read(self) -> None:
+        assert find(lambda x: float(GBIG[-1].normal())) == []
+
+    @pytest.mark.parametrize("where", ["dict", "list"])
+    def test_on_a_models_dict_or_list_attribute(self, where: str) -> None:
+        import torch
+
+        class Noisy(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lin = torch.nn.Linear(4, 3)
+                self.gens = {"g": torch.Generator().manual_seed(5)}
+                self.bag = [np.random.default_rng(6)]
+
+            def forward(self, x: Any) -> Any:
+                h = self.lin(x)
+                if where == "dict":
+                    return h + 0.1 * torch.randn(h.shape, generator=self.gens["g"], dtype=h.dtype)
+                return h + 0.1 * torch.as_tensor(
+                    self.bag[0].standard_normal(h.shape), dtype=h.dtype
+                )
+
+        torch.manual_seed(0)
+        model = Noisy().double()
+        gen = model.gens["g"] if where == "dict" else model.bag[0]
+        x = torch.randn(5, 4, dtype=torch.float64)
+        before = _state(gen)
+        report = gradcheck.torch.check_module(model, lambda m: m(x).pow(2).sum())
+        assert report.status == "passed", str(report)
+        assert _state(gen) == before
 
 
 class TestUserGenerators:

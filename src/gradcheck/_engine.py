@@ -123,7 +123,8 @@ def check(
     start = time.perf_counter()
     # the generators the cost keeps (attack26 H08): the probes of make_plan draw too,
     # so they are put back here, after everything, whatever happens
-    kept = UserGenerators(find(cost, grad))
+    found = find(cost, grad)
+    kept = UserGenerators(found)
     try:
         run = resolve_execution(
             execution, batched=batched, executor=executor, memory_budget=memory_budget
@@ -258,7 +259,7 @@ def _strategy(plan: Plan, ev: SerialEvaluator, point: Point) -> Ran:
         work=work,
     )
     if work is not None:
-        outcome = outcome._replace(notes=(prec.HIDDEN_NOTE, *outcome.notes))
+        outcome = outcome._replace(notes=(prec.hidden_note(work), *outcome.notes))
     return Ran(outcome, work)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ctypes
 import random
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -129,7 +129,9 @@ def _torch_rng() -> Callable[[], None] | None:
 
 @contextmanager
 def preserve_rng(
-    outer: GlobalRng | None = None, owners: tuple[Any, ...] = ()
+    outer: GlobalRng | None = None,
+    owners: tuple[Any, ...] = (),
+    found: Sequence[Any] | None = None,
 ) -> Iterator[GlobalRng]:
     """Save NumPy's, Python's and (where imported) torch's global RNG states; restore
     them on exit, always. With ``owners`` (the user's cost, model, loss), also the
@@ -142,8 +144,9 @@ def preserve_rng(
     serves as the save when the generators have not moved from it: they are then
     exactly its states (:meth:`GlobalRng.moved`), and putting them back is a
     :meth:`GlobalRng.reset` (the outer one restores them in full on its own exit).
+    ``found``: the generators ``owners`` keep, where the caller has found them already.
     """
-    found = find(*owners)
+    found = find(*owners) if found is None else list(found)
     reuse = outer is not None and not outer.moved() and not found
     saved = outer if outer is not None and reuse else GlobalRng(UserGenerators([*active(), *found]))
     torch_rng = _torch_rng()

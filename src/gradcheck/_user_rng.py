@@ -9,12 +9,13 @@ cost, drawing different numbers at every evaluation, could not be judged.
 
 :func:`find` looks for them where a cost keeps them: the function's closure, its
 defaults, the globals its code names, a bound method's object, a ``partial``'s
-arguments, a model's modules (their attributes), and one more level of each function
-or model found there (the adapters wrap the user's loss in a closure of their own).
+arguments, a model's modules (their attributes, their classes' methods), the user's
+own classes and objects, and lists, tuples and dicts of up to ``CONTAINER_ITEMS`` items,
+down to ``DEPTH`` levels (a helper the cost calls, and the helper it calls).
 :class:`UserGenerators` saves their states, says whether any moved, and puts them
 back: the evaluators then give each evaluation the same draws, as for the global
 generators, and the check leaves them as it found them. A generator reachable only
-deeper (inside a helper the cost calls, or inside a list) is not found: it keeps
+deeper, inside a library's object or a larger container, is not found: it keeps
 moving, and the check sees a cost that is not repeatable (and says so).
 
 >>> import numpy as np
@@ -43,11 +44,14 @@ import numpy as np
 
 __all__ = ["DEPTH", "UserGenerators", "activated", "active", "find", "shared"]
 
-#: How many levels of functions, objects and models :func:`find` follows from the
-#: objects it is given: the user's cost or model (1) and what it calls (2). Inside
-#: an adapter the engine is not given the user's objects but the adapter's own; the
+#: How many levels of functions, objects, classes, containers and models :func:`find`
+#: follows from the objects it is given: a model (1), its class's ``forward`` (2), a
+#: helper it calls (3) and the one that calls (4), a global list holding the generator
+#: (5) (attack27 H40: a generator in a global list, in a dict on the model, on a class,
+#: three helpers deep, all kept moving). :data:`VISITS` bounds the work. Inside an
+#: adapter the engine is not given the user's objects but the adapter's own; the
 #: generators the adapter found are :func:`active` there instead.
-DEPTH = 2
+DEPTH = 5
 
 _ACTIVE: ContextVar[tuple[Any, ...]] = ContextVar("gradcheck_user_generators", default=())
 
@@ -106,6 +110,15 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+#: Containers (lists, tuples, dicts, sets) up to this many items are looked into: a
+#: model's ``self.gens = {"drop": torch.Generator()}``, a global ``RNGS = [rng]`` (attack27
+#: H40). Larger ones (a dataset held in a list) are not: reading them costs a pass.
+CONTAINER_ITEMS = 64
+#: At most this many objects are looked into per search, so that a cost reaching a
+#: large library through its globals stays cheap (about 1 µs each).
+VISITS = 4096
+
+
 def _inside(obj: Any) -> Iterable[Any]:
     """The objects a cost keeps in ``obj``, one level down."""
     if isinstance(obj, functools.partial):
@@ -125,16 +138,64 @@ def _inside(obj: Any) -> Iterable[Any]:
         yield from (obj.__kwdefaults__ or {}).values()
         names = obj.__code__.co_names
         yield from (obj.__globals__[n] for n in names if n in obj.__globals__)
-    elif callable(getattr(obj, "modules", None)) and hasattr(obj, "_modules"):  # a model
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        yield from obj
+    elif isinstance(obj, dict):
+        yield from obj.values()
+    elif isinstance(obj, type):
+        yield from _own_class_attributes(obj)
+    elif _is_model(obj):
         for module in obj.modules():
             yield from vars(module).values()
+            yield from _own_class_attributes(type(module))
     elif _has_attributes(obj):
         yield from vars(obj).values()  # an object's attributes (a callable one's too)
+        yield from _own_class_attributes(type(obj))
+
+
+def _own_class_attributes(cls: type) -> Iterable[Any]:
+    """A user class's own attributes (its methods, a generator kept on the class); none
+    for the classes of libraries (their code is not the user's)."""
+    if not _users(cls):
+        return ()
+    return [
+        v.__func__ if isinstance(v, (staticmethod, classmethod)) else v for v in vars(cls).values()
+    ]
+
+
+#: Packages whose classes :func:`find` does not look into.
+_LIBRARIES = frozenset({"builtins", "numpy", "torch", "jax", "jaxlib", "gradcheck", "functools"})
 
 
 def _has_attributes(obj: Any) -> bool:
     """Whether ``obj`` is an object with attributes of its own (not a class or module)."""
     return hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
+
+
+def _followed(obj: Any) -> bool:
+    """Whether :func:`find` looks into ``obj``: functions, methods and partials, models,
+    small containers (:data:`CONTAINER_ITEMS`), and the user's own classes and objects
+    (a library's, a tensor or an optimizer, keep no generator of the user's)."""
+    if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
+        return True
+    if isinstance(obj, (list, tuple, set, frozenset, dict)):
+        return len(obj) <= CONTAINER_ITEMS
+    if isinstance(obj, type):
+        return _users(obj)
+    if _is_model(obj):
+        return True
+    return _has_attributes(obj) and _users(type(obj))
+
+
+def _users(cls: type) -> bool:
+    """Whether ``cls`` is defined outside the libraries :func:`find` does not look into."""
+    return str(getattr(cls, "__module__", "")).split(".")[0] not in _LIBRARIES
+
+
+def _is_model(obj: Any) -> bool:
+    """Whether ``obj`` is a torch module (it has ``modules()`` and ``_modules``)."""
+    kind = type(obj)  # the class, not the object: a tensor's failed lookups cost 20 µs
+    return callable(getattr(kind, "modules", None)) and "_modules" in getattr(obj, "__dict__", ())
 
 
 def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
@@ -145,13 +206,15 @@ def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
     for _ in range(depth):
         below: list[Any] = []
         for obj in level:
-            if id(obj) in seen:
+            if id(obj) in seen or len(seen) >= VISITS:
                 continue
             seen.add(id(obj))
+            if _is_model(obj):  # its submodules are looked into with it, once
+                seen.update(id(m) for m in obj.modules())
             for item in _inside(obj):
                 if _handle(item) is not None:
                     found.setdefault(id(item), item)
-                elif callable(item) or _has_attributes(item):
+                elif _followed(item):
                     below.append(item)
         level = below
     return list(found.values())
