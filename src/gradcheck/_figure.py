@@ -7,25 +7,41 @@ through ``pyplot``: nothing here changes the user's backend or opens a window.
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from gradcheck._errors import GradcheckError
 
 
-def _matplotlib() -> Any:
+class Matplotlib(NamedTuple):
+    """What the picture modules take from matplotlib: the package, its ``Figure`` class
+    and the Agg canvas class."""
+
+    module: Any
+    figure: Any
+    canvas: Any
+
+
+def matplotlib_parts() -> Matplotlib:
+    """matplotlib's package, ``Figure`` and Agg canvas (imported here, on first use).
+
+    Raises:
+        GradcheckError: matplotlib is not installed (the ``plot`` extra).
+    """
     try:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise GradcheckError("pictures need matplotlib: pip install 'gradcheck[plot]'") from exc
-    return matplotlib, Figure, FigureCanvasAgg
+    return Matplotlib(matplotlib, Figure, FigureCanvasAgg)
 
 
-def _figure(width: float, height: float) -> Any:
-    _, figure_cls, canvas = _matplotlib()
-    fig = figure_cls(figsize=(width, height), layout="constrained")
-    canvas(fig)
+def agg_figure(width: float, height: float) -> Any:
+    """A new constrained-layout figure of ``width`` × ``height`` inches on the Agg
+    canvas (never through ``pyplot``)."""
+    mpl = matplotlib_parts()
+    fig = mpl.figure(figsize=(width, height), layout="constrained")
+    mpl.canvas(fig)
     return fig
 
 
@@ -43,7 +59,7 @@ def picture_format(path: str | os.PathLike[str]) -> str:
     suffix = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
     if not suffix:
         return "png"
-    formats = _matplotlib()[2].get_supported_filetypes()
+    formats = matplotlib_parts().canvas.get_supported_filetypes()
     if suffix not in formats:
         raise GradcheckError(
             f"cannot write picture {os.fspath(path)!r}: matplotlib writes no '.{suffix}' "

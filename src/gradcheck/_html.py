@@ -213,11 +213,11 @@ def picture_uri(report: Report) -> str | None:
         ``"data:image/png;base64,..."``, or ``None`` when matplotlib is not installed.
     """
     from gradcheck._errors import GradcheckError
-    from gradcheck._figure import _matplotlib
+    from gradcheck._figure import matplotlib_parts
     from gradcheck.plot import plot_report
 
     try:
-        _matplotlib()
+        matplotlib_parts()
     except GradcheckError:
         return None
     buffer = io.BytesIO()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gradcheck._figure import _figure, _matplotlib, save
+from gradcheck._figure import agg_figure, matplotlib_parts, save
 
 if TYPE_CHECKING:
     from gradcheck._sweep import SweepResult
@@ -23,7 +23,7 @@ def _distinct_steps(result: SweepResult) -> dict[float, list[int]]:
 
 def _sweep_legend(entries: list[Any]) -> list[Any]:
     """Legend handles: one per entry (its colour), then the line styles in black."""
-    line2d = _matplotlib()[0].lines.Line2D
+    line2d = matplotlib_parts().module.lines.Line2D
     styles = [
         line2d([], [], color="black", label="solid: |g − g̃(ε)|, your gradient"),
         line2d(
@@ -64,7 +64,7 @@ def plot_sweep(result: SweepResult, path: str | os.PathLike[str] | None = None) 
     Returns:
         The matplotlib figure.
     """
-    fig = _figure(6.8, 4.8)
+    fig = agg_figure(6.8, 4.8)
     ax = fig.add_subplot()
     entries, colours = [], []
     for curve in result.curves:

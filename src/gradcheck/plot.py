@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck._errors import GradcheckError
-from gradcheck._figure import _figure, _matplotlib, picture_format, save
+from gradcheck._figure import agg_figure, matplotlib_parts, picture_format, save
 from gradcheck._plot_sweep import plot_sweep
 from gradcheck._report import Report
 
@@ -117,7 +117,7 @@ def _positive(x: float | None) -> bool:
 
 def _status_legend(report: Report, ax: Any) -> list[Any]:
     """Legend handles: the colours of the statuses present, the hatching, the tolerance."""
-    patches = _matplotlib()[0].patches
+    patches = matplotlib_parts().module.patches
     words = {"passed": "agrees", "failed": "wrong", "inconclusive": "inconclusive"}
     present = {p.status for p in report.parameters.values()}
     handles = [patches.Patch(color=_COLOURS[s], label=words[s]) for s in words if s in present]
@@ -149,7 +149,7 @@ def plot_differences(report: Report, ax: Any = None) -> Any:
         The axes.
     """
     if ax is None:
-        ax = _figure(6.4, 3.6).add_subplot()
+        ax = agg_figure(6.4, 3.6).add_subplot()
     names = list(report.parameters)
     tol = _tolerance(report)
     heights = []
@@ -231,7 +231,7 @@ def plot_errors(
     Raises:
         GradcheckError: an unknown parameter, or no per-entry errors to draw.
     """
-    matplotlib, _, _ = _matplotlib()
+    matplotlib = matplotlib_parts().module
     if parameter is None:
         failed = report.failed_parameters
         sizes = {n: p.size for n, p in report.parameters.items()}
@@ -248,7 +248,7 @@ def plot_errors(
         )
     data = _matrix(np.asarray(p.errors, dtype=np.float64))
     if ax is None:
-        ax = _figure(5.0, 4.0).add_subplot()
+        ax = agg_figure(5.0, 4.0).add_subplot()
     positive = data[np.isfinite(data) & (data > 0)]
     hi = float(positive.max()) if positive.size else 1.0
     # At least six decades below the largest error, so that agreeing entries look dark
@@ -299,7 +299,7 @@ def plot_report(report: Report, path: str | os.PathLike[str] | None = None) -> A
     """
     maps = [n for n in report.failed_parameters if report.parameters[n].errors is not None][:2]
     widths = [6.4] + [_map_width(report.parameters[n].shape) for n in maps]
-    fig = _figure(sum(widths), 4.4 if maps else 4.0)
+    fig = agg_figure(sum(widths), 4.4 if maps else 4.0)
     axes = fig.subplots(1, 1 + len(maps), squeeze=False, width_ratios=widths)[0]
     plot_differences(report, axes[0])
     for ax, name in zip(axes[1:], maps):
