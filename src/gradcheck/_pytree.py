@@ -26,7 +26,14 @@ from typing import Any, NamedTuple, NoReturn
 import numpy as np
 
 from gradcheck._errors import GradcheckError
-from gradcheck._pytree_names import BARE_NAME, Path, PathEntry, _plain, _strict, unique_names
+from gradcheck._pytree_names import (
+    BARE_NAME,
+    Path,
+    PathEntry,
+    plain_name,
+    strict_name,
+    unique_names,
+)
 
 __all__ = [
     "BARE_NAME",
@@ -189,12 +196,12 @@ class _Namer:
         paths, _, _ = flatten_paths(params)
         names = unique_names(paths)
         self.leaf = dict(zip(paths, names))
-        self.strict = any(n != _plain(p) for p, n in zip(paths, names))
+        self.strict = any(n != plain_name(p) for p, n in zip(paths, names))
 
     def __call__(self, path: Path) -> str:
         if path in self.leaf:
             return self.leaf[path]
-        return _strict(path) if self.strict else _plain(path)
+        return strict_name(path) if self.strict else plain_name(path)
 
 
 class _Reading(NamedTuple):

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from gradcheck._errors import GradcheckError
 
-__all__ = ["BARE_NAME", "Path", "PathEntry", "unique_names"]
+__all__ = ["BARE_NAME", "Path", "PathEntry", "plain_name", "strict_name", "unique_names"]
 
 BARE_NAME = "x"
 
@@ -30,12 +30,12 @@ class PathEntry(NamedTuple):
 Path = tuple[PathEntry, ...]
 
 
-def _plain(path: Path) -> str:
+def plain_name(path: Path) -> str:
     """Keys and positions joined with dots: the name of a leaf when it is unique."""
     return ".".join(str(e.key) for e in path) or BARE_NAME
 
 
-def _strict(path: Path) -> str:
+def strict_name(path: Path) -> str:
     """The name that tells every path apart: keys that are not identifiers in brackets.
 
     ``['a.b']``, ``[1]``, ``['1']``, ``layers.0.W``; a position stays a dotted number,
@@ -54,14 +54,14 @@ def unique_names(paths: Sequence[Path]) -> list[str]:
     """One name per path: dotted, and in keystr brackets where dotted names collide.
 
     A leaf keeps its dotted name unless another leaf would print alike; then both are
-    written with :func:`_strict` names, until every name is unique. Keys that differ
+    written with :func:`strict_name` names, until every name is unique. Keys that differ
     but print alike even so (two objects with the same ``repr``) are an error.
 
     >>> p = [(PathEntry("a.b"),), (PathEntry("a"), PathEntry("b")), (PathEntry("c"),)]
     >>> unique_names(p)
     ["['a.b']", 'a.b', 'c']
     """
-    names = [_plain(p) for p in paths]
+    names = [plain_name(p) for p in paths]
     strict = [False] * len(paths)
     while True:
         counts = Counter(names)
@@ -75,4 +75,4 @@ def unique_names(paths: Sequence[Path]) -> list[str]:
                 "print alike; use distinct string keys"
             )
         for i in todo:
-            names[i], strict[i] = _strict(paths[i]), True
+            names[i], strict[i] = strict_name(paths[i]), True
