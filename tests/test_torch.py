@@ -21,6 +21,12 @@ import gradcheck.torch as gt
 from gradcheck import GradcheckError
 
 
+def _fresh() -> torch.Generator:
+    """A generator made at each call from the OS's entropy: a source of draws no check
+    can find or reset (a generator the user keeps is reset per evaluation)."""
+    return torch.Generator().manual_seed(random.SystemRandom().randrange(2**62))
+
+
 def _mlp() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
@@ -195,8 +201,10 @@ class TestModels:
         assert torch.equal(g.get_state(), before)
 
     def test_a_loss_with_a_generator_it_cannot_find_is_inconclusive(self) -> None:
-        gs = [torch.Generator().manual_seed(0)]  # in a list: not found, not reset
-        report = gt.check_module(_mlp(), lambda m: _mlp_loss(m) + torch.rand(1, generator=gs[0])[0])
+        # a generator made at each call, seeded from the OS's entropy: nothing to reset
+        report = gt.check_module(
+            _mlp(), lambda m: _mlp_loss(m) + torch.rand(1, generator=_fresh())[0]
+        )
         assert report.status == "inconclusive"
         assert "not deterministic" in report.messages[0]
 
@@ -1029,9 +1037,8 @@ class TestRulesOfAnUnrepeatableFn:
     def test_both_modes_are_inconclusive_not_failed(
         self, dtype: Any, shape: tuple[int, ...], seed: int
     ) -> None:
-        gens = [torch.Generator().manual_seed(seed)]
         mu = torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(seed))
-        fn = lambda t: t * torch.randn(t.shape, generator=gens[0], dtype=t.dtype)  # noqa: E731
+        fn = lambda t: t * torch.randn(t.shape, generator=_fresh(), dtype=t.dtype)  # noqa: E731
         report = gt.check_function(fn, mu.requires_grad_())
         assert report.status == "inconclusive", str(report)
         assert {p.status for p in report.parameters.values()} == {"inconclusive"}
@@ -1042,8 +1049,7 @@ class TestRulesOfAnUnrepeatableFn:
         assert any("not compared: fn does not repeat" in m for m in report.messages)
 
     def test_forward_mode_alone_keeps_its_linearity_row_inconclusive(self) -> None:
-        gens = [torch.Generator().manual_seed(1)]
-        fn = lambda t: t * torch.randn(t.shape, generator=gens[0], dtype=t.dtype)  # noqa: E731
+        fn = lambda t: t * torch.randn(t.shape, generator=_fresh(), dtype=t.dtype)  # noqa: E731
         mu = torch.linspace(-1, 2, 5, dtype=torch.float64).requires_grad_()
         report = gt.check_function(fn, mu, modes=("fwd",))
         assert report.status == "inconclusive", str(report)

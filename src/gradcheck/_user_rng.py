@@ -90,6 +90,8 @@ def _handle(obj: Any) -> _Handle | None:
     if isinstance(obj, random.Random):
         if obj is getattr(random, "_inst", None):  # the global one: gradcheck._rng
             return None
+        if isinstance(obj, random.SystemRandom):  # the OS's entropy: no state to keep
+            return None
         return _Handle(obj.getstate, obj.setstate)
     kind = type(obj)
     if kind.__name__ == "Generator" and kind.__module__.split(".")[0] == "torch":
