@@ -1329,3 +1329,47 @@ class TestLossThatDifferentiates:
         x = torch.randn(4, dtype=torch.float64, requires_grad=True)
         with pytest.raises(GradcheckError, match=r"^modes=\(.fwd.,\) asks for forward mode, but"):
             gt.check_function(fn, x, modes=("fwd",))
+
+
+class TestPostAccumulateGradHooks:
+    """attack27 H46: a hook doubling ``p.grad`` after accumulation passed with no word;
+    ``torch.autograd.grad`` never runs it, so the report says it was not run."""
+
+    @staticmethod
+    def _model() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2)).double()
+
+    def test_check_module_names_the_hooked_parameters_and_keeps_the_hooks(self) -> None:
+        m = self._model()
+        x = torch.randn(6, 4, dtype=torch.float64)
+        hooked = [m[0].weight, m[2].bias]
+
+        def double(p: torch.Tensor) -> None:
+            p.grad.mul_(2)  # type: ignore[union-attr]
+
+        for p in hooked:
+            p.register_post_accumulate_grad_hook(double)
+        report = gt.check_module(m, lambda mm: mm(x).pow(2).sum())
+        assert report.status == "passed"  # autograd's gradient, which the hooks leave alone
+        notes = [n for n in report.messages if "post-accumulate-grad hooks" in n]
+        assert len(notes) == 1 and notes[0].startswith("0.weight, 2.bias: post-accumulate")
+        assert "the .grad that backward() leaves for your optimizer" in notes[0]
+        assert all(p.grad is None and len(p._post_accumulate_grad_hooks) == 1 for p in hooked)
+        (g,) = torch.autograd.grad(m(x).pow(2).sum(), [m[0].weight])
+        m(x).pow(2).sum().backward()  # the user's hooks still run
+        assert torch.equal(m[0].weight.grad, 2 * g)
+
+    def test_no_hook_no_note(self) -> None:
+        m = self._model()
+        x = torch.randn(6, 4, dtype=torch.float64)
+        report = gt.check_module(m, lambda mm: mm(x).pow(2).sum())
+        assert not any("post-accumulate-grad" in n for n in report.messages)
+
+    def test_check_function_names_the_hooked_input(self) -> None:
+        x = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        y = torch.randn(5, dtype=torch.float64, requires_grad=True)
+        y.register_post_accumulate_grad_hook(lambda t: None)
+        report = gt.check_function(lambda a, b: a.sin() * b, x, y, modes=("rev",))
+        assert report.status == "passed"
+        assert [n.split(":")[0] for n in report.messages if "post-accumulate" in n] == ["input1"]

@@ -7,7 +7,8 @@
   check), as the :class:`gradcheck._frameworks.Side` the shared code drives, each call
   from the seeded torch RNG state (``gradcheck._torch_rng``).
 * :func:`tensor_hooks` and :func:`with_hooks`: the user's gradient hooks, carried over
-  to the private tensors.
+  to the private tensors; :func:`unrun_hooks`: the report's note on the
+  post-accumulate-grad hooks, which the check does not run.
 
 Forward mode is ``gradcheck._torch_jvp``'s; casts and conversions ``gradcheck._torch_cast``'s.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "Numeric",
     "preserved",
     "tensor_hooks",
+    "unrun_hooks",
     "with_hooks",
 ]
 
@@ -194,6 +196,28 @@ def tensor_hooks(
     """
     hooks = {n: list((getattr(p, "_backward_hooks", None) or {}).values()) for n, p in named}
     return {n: h for n, h in hooks.items() if h}
+
+
+#: The note on post-accumulate-grad hooks (attack27 H46: one doubling ``p.grad`` passed
+#: unseen); ``{names}``: the tensors that have one.
+UNRUN_HOOKS = (
+    "{names}: post-accumulate-grad hooks (register_post_accumulate_grad_hook) are not run "
+    "by the check: it differentiates with torch.autograd.grad, which writes no .grad, so "
+    "it checks autograd's gradient; the .grad that backward() leaves for your optimizer "
+    "is what the hooks make of it, and may differ"
+)
+
+
+def unrun_hooks(named: Sequence[tuple[str, torch.Tensor]]) -> str | None:
+    """The report's note naming the tensors of ``named`` with post-accumulate-grad
+    hooks (:data:`UNRUN_HOOKS`), or ``None`` where none has one.
+
+    Such a hook runs only when ``backward()`` accumulates into ``.grad`` (it may change
+    ``.grad``, or step an optimizer); ``torch.autograd.grad``, which both sides of the
+    check use, never runs it, and the check leaves the hook and ``.grad`` as they were.
+    """
+    hooked = [n for n, t in named if getattr(t, "_post_accumulate_grad_hooks", None)]
+    return UNRUN_HOOKS.format(names=", ".join(hooked)) if hooked else None
 
 
 def with_hooks(ts: dict[str, torch.Tensor], hooks: dict[str, list[Callable[..., Any]]]) -> None:

@@ -67,7 +67,14 @@ from gradcheck._torch_order2 import function_order2, module_order2
 from gradcheck._torch_reference import with_reference
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
-from gradcheck._torch_state import Loss, Numeric, preserved, tensor_hooks, with_hooks
+from gradcheck._torch_state import (
+    Loss,
+    Numeric,
+    preserved,
+    tensor_hooks,
+    unrun_hooks,
+    with_hooks,
+)
 from gradcheck._torch_widen import Widen
 from gradcheck._user_rng import shared
 
@@ -193,6 +200,8 @@ def check_module(
         base = private_copy(model, notes)
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
         user = module_pass(model, loss_fn, named, notes)
+        unrun = unrun_hooks(named)
+        notes += [] if unrun is None else [unrun]
         tensors = {n: p.detach().clone() for n, p in named}
         hooks = tensor_hooks(named)
 
@@ -330,6 +339,8 @@ def check_function(
         error = None if only_rev else forward_error(f.outputs, ts, seeded)
         chosen, notes = choose_modes(("rev",) if only_rev else wanted, error, REMEDY, BROKEN)
         notes += [] if sparse_note is None else [sparse_note]
+        unrun = unrun_hooks([(n, inputs[i]) for n, i in zip(names, pos)])
+        notes += [] if unrun is None else [unrun]
         fwd = {}
         if "fwd" in chosen:
             rng.reset()
