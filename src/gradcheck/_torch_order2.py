@@ -30,6 +30,7 @@ from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._order2 import Backward, cotangent_name, disjoint, same_point, second_order
 from gradcheck._report import Report
 from gradcheck._torch_cast import as_float64, cast_inputs, scalar
+from gradcheck._torch_module import LossModule
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_state import Loss, preserved
 from gradcheck._user_rng import shared
@@ -294,18 +295,6 @@ def function_order2(
         return second_order(report, backward, options, start)
 
 
-class _Loss(torch.nn.Module):
-    """``loss_fn(inner)`` as a module, so ``functional_call`` can swap its tensors."""
-
-    def __init__(self, inner: torch.nn.Module, loss_fn: Loss) -> None:
-        super().__init__()
-        self.inner = inner
-        self.loss_fn = loss_fn
-
-    def forward(self) -> Any:
-        return self.loss_fn(self.inner)
-
-
 def module_order2(
     first: Callable[[], Report],
     model: torch.nn.Module,
@@ -335,7 +324,7 @@ def module_order2(
         if float64:
             inner = inner.to(torch.float64)
             inner.register_forward_pre_hook(cast_inputs, with_kwargs=True)
-        wrapper = _Loss(inner, loss_fn)
+        wrapper = LossModule(inner, loss_fn)
         buffers = {
             f"inner.{n}": b.detach().to(torch.float64)
             if float64 and b.is_floating_point()
