@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -89,7 +90,14 @@ class TestRmsOf:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             got = rms_of(np.array([3.0, 4.0]) * s)
-        assert got == pytest.approx(np.sqrt(12.5) * s, rel=1e-15)
+        assert got == pytest.approx(np.sqrt(12.5) * s, rel=1e-15, abs=0)
+
+    def test_the_users_error_settings_do_not_reach_it(self) -> None:
+        with np.errstate(all="raise"):
+            assert rms_of(np.array([3e-200, 4e-200])) == pytest.approx(
+                np.sqrt(12.5) * 1e-200, rel=1e-15, abs=0
+            )
+            assert rms_of(np.array([3e200, 4e200])) == pytest.approx(np.sqrt(12.5) * 1e200)
 
     def test_no_entries_zeros_and_non_finite_entries(self) -> None:
         assert rms_of(np.zeros(0)) == 0.0 and rms_of(np.zeros(4)) == 0.0
@@ -125,3 +133,13 @@ class TestNorm2Exactly:
     def test_a_float32_array_is_normed_in_float64(self) -> None:
         v = np.array([3e30, 4e30], dtype=np.float32)
         assert norm2(v) == pytest.approx(5e30, rel=1e-6)
+
+    def test_float32_values_are_normed_in_float64_arithmetic(self) -> None:
+        v = np.array([1.0, 2.0**-13], dtype=np.float32)  # float32: √(1 + 2⁻²⁶) rounds to 1
+        assert norm2(v) == math.sqrt(1.0 + 2.0**-26) > 1.0
+
+    def test_the_users_error_settings_do_not_reach_it(self) -> None:
+        # squares that underflow or overflow under np.seterr(all="raise"): not raised
+        with np.errstate(all="raise"):
+            assert norm2(np.array([3e-200, 4e-200])) == pytest.approx(5e-200, rel=1e-15, abs=0)
+            assert norm2(np.array([3e200, 4e200])) == pytest.approx(5e200, rel=1e-15)

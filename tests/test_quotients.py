@@ -96,6 +96,8 @@ class TestQuotients:
         vals = np.array([[1.0 + 0.5j], [2.0 - 1.0j]])
         got = first_estimate("complex", 1.0, vals, h)
         assert got.dtype == np.float64 and got.tolist() == [2.0, -2.0]
+        got = first_estimate("complex", 1.0, vals.astype(np.complex64), h.astype(np.float32))
+        assert got.dtype == np.float64 and got.tolist() == [2.0, -2.0]  # float32 values too
 
     def test_an_overflowing_quotient_is_inf_without_a_warning(self) -> None:
         vals = np.array([[1e308, -1e308]])
@@ -113,15 +115,23 @@ class TestQuotients:
         same = noise_for(method, 2.0**-50, np.array([0.5, 2.0]), False)  # type: ignore[arg-type]
         assert same is not None and same.tolist() == got.tolist()
         assert noise_for(method, 2.0**-50, np.array([0.5]), True) is None  # type: ignore[arg-type]
+        h32 = np.array([0.5, 2.0], dtype=np.float32)
+        got32 = roundoff(method, 2.0**-50, h32)  # type: ignore[arg-type]
+        assert got32.dtype == np.float64 and got32.tolist() == got.tolist()
 
 
 class TestValueNoiseExactly:
-    U = 2.0**-53
+    U = 2.0**-23  # u · tiny is then a subnormal, not 0
     TINY = float(np.finfo(np.float64).tiny)
 
     def test_the_cost_at_theta_counts_too(self) -> None:
         vals = np.array([[1.0, -2.0]])
         assert value_noise(0.0, self.U, -16.0, vals, np.ones(1)).tolist() == [16.0 * self.U]
+
+    def test_float32_values_give_float64_noise(self) -> None:
+        vals = np.array([[1.0, -4.0]], dtype=np.float32)
+        got = value_noise(0.0, self.U, 2.0, vals, np.ones(1))
+        assert got.dtype == np.float64 and got.tolist() == [4.0 * self.U]
 
     def test_per_entry_measured_noise(self) -> None:
         vals = np.array([[1.0, 1.0], [1.0, 1.0]])
@@ -131,7 +141,7 @@ class TestValueNoiseExactly:
     def test_moving_subnormals_get_the_floor_whatever_the_claim(self) -> None:
         vals = np.array([[5e-324, 0.0], [0.0, 0.0]])
         got = value_noise(0.0, self.U, 0.0, vals, np.zeros(2))
-        assert got.tolist() == [self.U * self.TINY, 0.0]
+        assert got.tolist() == [self.U * self.TINY, 0.0] and got[0] > 0
 
     def test_values_of_tiny_exactly_are_their_own_round_off(self) -> None:
         vals = np.array([[self.TINY, 0.0]])
@@ -144,6 +154,8 @@ class TestValueNoiseExactly:
         assert got.shape == (2, 0) and got.dtype == np.float64
         got = value_noise(0.5, self.U, 1.0, np.zeros((0, 2)), np.zeros(3))
         assert got.tolist() == [0.5, 0.5, 0.5]
+        got = value_noise(np.float32(0.5), self.U, 1.0, np.zeros((0, 2)), np.zeros(2))
+        assert got.dtype == np.float64 and got.tolist() == [0.5, 0.5]
 
 
 class TestShownRoundoffExactly:

@@ -208,6 +208,17 @@ class TestNoiseStepsExactly:
         got = noise_steps(theta, "richardson", np.float64, 1e-300, 1.0)
         assert got.tolist() == plain.tolist()
 
+    def test_never_below_the_working_dtypes_automatic_step(self) -> None:
+        theta = np.array([0.3, -1.2])
+        plain = steps(theta, "central", None, np.float32)
+        assert noise_steps(theta, "central", np.float32, 1e-30, 1.0).tolist() == plain.tolist()
+
+    def test_representable_in_the_working_dtype(self) -> None:
+        theta = np.array([0.1, 1.0 / 3.0, 7.0, 1234.5678])  # float64, checked in float32
+        h = noise_steps(theta, "central", np.float32, 1e-4, 1.0)
+        work = theta.astype(np.float32)
+        assert ((work + h.astype(np.float32)) - work).astype(np.float64).tolist() == h.tolist()
+
     def test_an_infinite_noise_is_capped(self) -> None:
         h = noise_steps(np.array([2.0, -2.0]), "forward", np.float64, float("inf"), 1.0)
         assert h.tolist() == pytest.approx([NOISE_STEP_CAP * 2.0] * 2, rel=1e-14)
@@ -216,3 +227,9 @@ class TestNoiseStepsExactly:
         theta = np.array([0.1, 1.0 / 3.0])
         h = noise_steps(theta, "complex", np.float64, 1e-9, 1.0)
         assert h.tolist() == (entry_scale(theta) * np.sqrt(1e-9 / entry_scale(theta))).tolist()
+
+    def test_a_step_below_the_working_dtypes_resolution_is_kept_as_computed(self) -> None:
+        # 1e-8 in float16 is 0 and its step 1e-9 too: no representable step exists, and
+        # the step stays the rule's value (neither 0, which would divide by zero, nor NaN)
+        h = steps(np.array([1e-8, -1e-8]), "central", None, np.float16)
+        assert h.tolist() == [relative_step("central", np.float16) * 1e-8] * 2

@@ -41,9 +41,29 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
-**This stop's runs** (2026-11-27, evening, on a fresh ``mutants/``; the shared 2-core
+**This stop's runs** (2026-11-28, 00:00 to 01:10, on a fresh ``mutants/``; the shared
+2-core machine under a load of 10 to 12): the modules split out of ``_numerics`` and
+``_compare`` and the adapters' float32 verdict, which no run had mutated, most
+verdict-critical first, all ``--first-stage-only`` (no test map).
+``python tools/mutate.py _roundoff_verdict _tolerances _comparison --first-stage-only``,
+then ``python tools/mutate.py _quotients _steps _norms --first-stage-only``: 849
+mutants in 3551 s (4.2 s a mutant; ``_roundoff_verdict`` 7.2 s, the others 2 to 4 s).
+The mirror files were thin (the split modules' behaviour was tested through
+``check()`` elsewhere): ``_roundoff_verdict``'s passed 57 of 234, as no test read a
+whole ``Verdicts`` (the notes' numbers, the reproduced set, the nudge path's failure
+text and unmoved parameters, the loss bound, None gradients, a dtype NumPy lacks,
+every bound of ``judge`` met exactly). Tests for each went into the mirror files
+(written ahead of the runs for the other five: exact values, each bound met exactly,
+float32 inputs giving float64 results, the user's ``np.seterr`` not reaching the norms),
+and ``python tools/mutate_direct.py <module> --first-stage-only --only <survivors>``
+killed every one that was no equivalent: ``_roundoff_verdict`` 57 of 57; ``_tolerances``
+2 (2 equivalent), ``_comparison`` 1 (2), ``_quotients`` 9 (4), ``_steps`` 4 (11: the
+``dtype=np.float64`` of arrays that are float64 already), ``_norms`` 7 (3: the border
+between the plain and the scaled sum of squares): 100% each.
+
+**The runs of 2026-11-27, evening** (on a fresh ``mutants/``; the shared 2-core
 machine under a load of 12 to 19). The ``_summary``, ``_diagnose`` and ``_io`` rows are
-the previous stop's (marked "earlier run"; their ``mutants/`` is gone). No test map was
+from the stop before (marked "earlier run"; their ``mutants/`` is gone). No test map was
 made (the whole suite once, over an hour at this load): every run is
 ``--first-stage-only``, so a survivor of the mirror file is *skipped* until a test kills
 it. ``python tools/mutate.py _modes --first-stage-only``: 225 mutants in 1440 s (6.4 s a
@@ -110,6 +130,7 @@ file first, then every other test the map says reaches the mutated function.
   ``_compare`` into ``_quotients`` and ``_comparison``; ``_evaluate`` into ``_points``
   and ``_rng`` (with ``_user_rng``, which restores the user's generators); ``_adapters``
   into ``_adapter_consistency``; ``_jacgrid`` into ``_jacevaluator`` and ``_jacscale``;
+  ``torch`` into ``_torch_module`` and ``jax`` into ``_jax_side`` and ``_jax_function``;
   and the adapters' float32 round-off verdict ``_roundoff_verdict``. The rest is copied
   unmutated, as it decides no verdict, touches no user data and sets no exit code:
   report text and HTML (``_report``, ``_jacreport``, ``_html``), plots and the step
@@ -203,7 +224,10 @@ MODULES = (
     "_torch_cast",
     "_torch_jvp",
     "torch",
+    "_torch_module",
     "jax",
+    "_jax_side",
+    "_jax_function",
     "_complex",
     "_adapters",
     "_adapter_consistency",

@@ -104,6 +104,37 @@ _ALREADY_BOOL = (
     "of NumPy arrays (or of a NumPy scalar) is already bool, so asarray keeps it bool"
 )
 
+_ASTYPE_NONE = (
+    "astype(None) instead of astype(float) or astype(np.float64): NumPy reads a dtype of "
+    "None as its default, float64, so the same array comes out"
+)
+
+_H_IS_FLOAT64 = (
+    "dtype=np.float64 dropped from the complex step's h or from where(exact > 0, exact, "
+    "h), exact being float64: _representable's two callers pass h as float64 "
+    "(relative_step, a Python float, times entry_scale's float64 array; noise_steps' "
+    "maximum of two such arrays), so the result is float64 already"
+)
+
+_NEW_MAG = (
+    "np.maximum(mag, floor) into a new array instead of out=mag: mag is entry_scale's "
+    "own np.abs(...) copy, never the caller's theta, so the values returned are the same"
+)
+
+_FULL_OF_FLOAT = (
+    "np.full(shape, float(eps)) without dtype=np.float64: NumPy gives an array filled "
+    "with a Python float its default dtype, float64"
+)
+
+_SAME_NORM = (
+    "the border between the plain sum of squares and the sum scaled by the largest entry "
+    "moved (<= for < at exactly NORM2_SQUARES_SAFE or its square; 2·SAFE = 2e-140 for "
+    "SAFE² = 1e-280): on both sides of the old and the new border the squares neither "
+    "underflow nor overflow, and the two sums give the same norm up to its last bit "
+    "(tests/test_steps.py: within 1e-13 from 1e-160 to 1e152), which every caller "
+    "compares with margins of many round-offs"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_11": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_13": _NO_ENTRIES_IS_FALSE,
@@ -192,6 +223,39 @@ EQUIVALENT: dict[str, str] = {
     ),
     "gradcheck._comparison.x_roundoff_limited__mutmut_2": _ALREADY_BOOL,
     "gradcheck._comparison.x_roundoff_limited__mutmut_4": _ALREADY_BOOL,
+    "gradcheck._quotients.x_shown_roundoff__mutmut_2": _ASTYPE_NONE,
+    "gradcheck._quotients.x_shown_roundoff__mutmut_17": _ASTYPE_NONE,
+    "gradcheck._quotients.x_value_noise__mutmut_32": (
+        "mag <= tiny instead of mag < tiny: they differ only where mag is tiny exactly, "
+        "and there the floor replaces tiny by tiny"
+    ),
+    "gradcheck._quotients.x_shown_roundoff__mutmut_8": (
+        "reshape(-2) instead of reshape(-1): NumPy (2.4.6, pinned) reads any negative size "
+        "as the one unknown dimension, so both flatten every value array alike (checked: "
+        "2-d, 0-d and empty arrays)"
+    ),
+    "gradcheck._steps.x__representable__mutmut_5": _H_IS_FLOAT64,
+    "gradcheck._steps.x__representable__mutmut_7": _H_IS_FLOAT64,
+    "gradcheck._steps.x__representable__mutmut_19": _H_IS_FLOAT64,
+    "gradcheck._steps.x__representable__mutmut_21": _H_IS_FLOAT64,
+    "gradcheck._steps.x__representable__mutmut_14": _ASTYPE_NONE,
+    "gradcheck._norms.x_norm2__mutmut_20": _SAME_NORM,
+    "gradcheck._norms.x_rms_of__mutmut_23": _SAME_NORM,
+    "gradcheck._norms.x_rms_of__mutmut_25": _SAME_NORM,
+    "gradcheck._steps.x_steps__mutmut_5": _FULL_OF_FLOAT,
+    "gradcheck._steps.x_steps__mutmut_8": _FULL_OF_FLOAT,
+    "gradcheck._steps.x_entry_scale__mutmut_32": _NEW_MAG,
+    "gradcheck._steps.x_entry_scale__mutmut_35": _NEW_MAG,
+    "gradcheck._steps.x_noise_steps__mutmut_14": (
+        "not sigma >= 0 instead of not sigma > 0: they differ at sigma = 0 only, where the "
+        "mutant goes on to rel = 0 and the step max(0, base) = base, made representable: "
+        "steps(theta, method, None, dtype), what the original returns"
+    ),
+    "gradcheck._steps.x_noise_steps__mutmut_26": (
+        "np.errstate(over=None) instead of over='ignore' around ratio ** (1/(p+1)): a "
+        "power of at most 1/2 of a float64 never overflows (a finite ratio's root is "
+        "finite, inf's is inf without a warning), so nothing is there to ignore"
+    ),
     "gradcheck._tolerances.x__dtype_key__mutmut_15": (
         "the row table's key 8 → 9: an 8-byte size then takes .get's default, which is "
         "'float64' too, the row the key named; no NumPy float has a 9-byte part"
