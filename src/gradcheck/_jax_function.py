@@ -90,10 +90,9 @@ class Function:
         leaves: list[Any],
         seed: int,
         rng: GlobalRng,
-        compiled: bool = False,
     ) -> None:
         self.outputs, self.names, self.leaves = outputs, names, leaves
-        self.seed, self.rng, self.compiled = seed, rng, compiled
+        self.seed, self.rng = seed, rng
         self.forward: dict[int, list[Array]] = {}  # w_kᵀJ from basis tangents, by run()
         self.probed: list[Array] | None = None  # the reverse probe's uᵀJ, by reverse()
         rng.reset()
@@ -209,6 +208,5 @@ class Function:
             self.rng,
             start,
             forward,
-            not self.compiled,
         )
         return Run(mode, k, tuple(label), report)

@@ -1,4 +1,4 @@
-"""``gradcheck.jax``'s sides: ``fn`` jitted, vmapped and differentiated in one dtype.
+"""``gradcheck.jax``'s sides: ``fn`` evaluated, vmapped and differentiated in one dtype.
 
 :class:`JaxSide` is ``fn`` on NumPy parameters in one dtype, in or out of JAX's x64
 mode, as the adapters' shared precision routes (``gradcheck._frameworks``) take it;
@@ -33,9 +33,17 @@ def x64_mode() -> bool:
 
 
 class JaxSide:
-    """``fn`` on NumPy parameters in one dtype: jitted (eager if it cannot be), vmapped,
-    and differentiated, in x64 mode when ``x64``; ``toggled``: the check runs ``fn``
-    in the other mode too (the user's own pass, another side: :meth:`_fresh`)."""
+    """``fn`` on NumPy parameters in one dtype: evaluated as it is, vmapped (eagerly)
+    and differentiated, in x64 mode when ``x64``; ``toggled``: the check runs ``fn`` in
+    the other mode too (the user's own pass, another side: :meth:`_fresh`).
+
+    ``fn`` is never wrapped in ``jax.jit``, as ``check_grads`` evaluates it: a user's
+    ``jax.jit`` function runs compiled inside, and a plain one runs as written.
+    Jitting the check's wrapper compiled ``fn`` anew for every check and run (27×
+    ``check_grads``' time at N = 10⁵, speed26), and the trace ran ``fn``'s Python side
+    effects with tracers (a leaked tracer in the user's object, attack27 H42; 5-10×
+    slower than eager on an un-jitted ``f`` at N = 10³..10⁵, speed27).
+    """
 
     def __init__(
         self,
@@ -45,31 +53,14 @@ class JaxSide:
         x64: bool,
         forward: bool = False,
         toggled: bool = False,
-        jit: bool = True,
     ) -> None:
         self.fn, self.names, self.params, self.x64 = fn, names, params, x64
-        self.forward, self.toggled, self.jit = forward, toggled, jit
-        vmapped = jax.vmap(lambda *xs: fn(list(xs)))
-        self.serial: Callable[[list[Any]], Any] = jax.jit(fn) if jit else fn
-        self.vfn: Callable[..., Any] = jax.jit(vmapped) if jit else vmapped
+        self.forward, self.toggled = forward, toggled
+        self.vfn: Callable[..., Any] = jax.vmap(lambda *xs: fn(list(xs)))
 
     def scope(self) -> Any:
         """JAX's x64 switch as this side needs it (restored on exit)."""
         return jax.enable_x64(self.x64)
-
-    def compile(self, rng: GlobalRng, notes: list[str]) -> None:
-        """Trace ``fn`` once; evaluate it eagerly from now on if that raises."""
-        if not self.jit:
-            return
-        with self.scope():
-            rng.reset()
-            try:
-                self.cost(self.params)
-            except Exception as exc:
-                self.serial = self.fn
-                notes.append(
-                    f"f is evaluated without jax.jit (tracing it raised {type(exc).__name__})"
-                )
 
     def _arrays(self, tree: dict[str, Any]) -> list[Any]:
         return [jnp.asarray(tree[n]) for n in self.names]
@@ -89,7 +80,7 @@ class JaxSide:
             return call()
 
     def cost(self, tree: dict[str, Any]) -> Any:
-        return self._fresh(lambda: np.asarray(self.serial(self._arrays(tree))))
+        return self._fresh(lambda: np.asarray(self.fn(self._arrays(tree))))
 
     def batched(self, stacked: dict[str, Any]) -> Any:
         return self._fresh(lambda: np.asarray(self.vfn(*self._arrays(stacked))))
@@ -127,13 +118,11 @@ def check_routes(
     rng: GlobalRng,
     start: float,
     forward: bool = False,
-    jit: bool = True,
 ) -> Report:
     """Check through the shared routes of ``gradcheck._frameworks``.
 
     Every call of ``fn`` starts from the user's global NumPy and ``random`` states
-    (``rng``), as the analytic pass did; a jitted ``fn`` draws them while it is traced.
-    ``jit=False``: ``fn`` is evaluated as it is (:func:`gradcheck.jax.compiled`).
+    (``rng``), as the analytic pass did.
     """
     notes: list[str] = []
     made: list[bool] = []  # whether each side made so far runs in x64 mode
@@ -145,9 +134,8 @@ def check_routes(
         x64 = float64 or x64_mode()
         toggled = x64 != x64_mode() or any(m != x64 for m in made)
         wide = widened(fn, rng.reset) if float64 else fn  # casts below float64 widened
-        side = JaxSide(wide, names, params, x64, forward, toggled, jit)
+        side = JaxSide(wide, names, params, x64, forward, toggled)
         made.append(x64)
-        side.compile(rng, notes)
         # the formula run op by op in the user's dtype: a rule acting only in float32
         # (a bfloat16 cast in a custom_vjp's bwd, attack26 H10) is told from round-off
         same = all(real_dtype(str(np.dtype(x.dtype))) == user.dtype for x in leaves)

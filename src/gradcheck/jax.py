@@ -61,6 +61,7 @@ from gradcheck._jax_function import Function, agreement_x64
 from gradcheck._jax_modes import REVERSIBLE, no_reverse, reverse_error, without_reverse
 from gradcheck._jax_order2 import check_order2, function_order2
 from gradcheck._jax_side import check_routes
+from gradcheck._jax_state import Kept
 from gradcheck._jax_widen import widened
 from gradcheck._order2 import check_order
 from gradcheck._pytree import unique_names
@@ -98,20 +99,6 @@ def path_names(paths: Sequence[Sequence[Any]]) -> list[str]:
     ["['a.b']", 'a.b']
     """
     return unique_names([tuple(path_entry(k) for k in path) for path in paths])
-
-
-def compiled(fn: Any) -> bool:
-    """Whether ``fn`` is already compiled by ``jax.jit`` (it has ``lower``).
-
-    The check wraps the user's function in a closure (the fold ``<out_k, w_k>`` of
-    ``check_function``'s runs, the pytree of ``check``): jitting that wrapper compiles
-    the user's function once more for every check and run (about half a second each,
-    three per run: 27× ``check_grads``' time at N = 10⁵, where the checks themselves take
-    tens of milliseconds). Around an already compiled function the wrapper adds a few
-    array operations, which run eagerly; the function's own evaluations stay compiled
-    (and ``jax.vmap`` of it compiles its batched version once, in JAX's own cache).
-    """
-    return callable(getattr(fn, "lower", None))
 
 
 def _no_order2(exc: BaseException) -> str:
@@ -181,8 +168,10 @@ def check(
     leaves = [jnp.asarray(x) for _, x in flat]
     require_entries({n: int(x.size) for n, x in zip(names, leaves)})
 
+    kept = Kept(f)  # no tracer left in f's objects (attack27 H42)
+
     def fn(xs: list[Any]) -> Any:
-        return f(jax.tree_util.tree_unflatten(treedef, xs))
+        return kept(jax.tree_util.tree_unflatten(treedef, xs))
 
     if check_order(order) == 2:
         _real_order2(names, leaves)
@@ -195,9 +184,7 @@ def check(
             raise GradcheckError(_grad_failed(exc)) from exc
         grads = {n: widen(x) for n, x in zip(names, g)}
         user = Analytic(float(value), grads, least_precise(leaves))
-        report = check_routes(
-            fn, names, leaves, user, precision, options, rng, start, jit=not compiled(f)
-        )
+        report = check_routes(fn, names, leaves, user, precision, options, rng, start)
         return explain(report, "jax")
 
 
@@ -272,11 +259,13 @@ def check_function(
     names, leaves = given.names, given.leaves
     require_entries({n: int(np.size(x)) for n, x in zip(names, leaves)})
 
+    kept = Kept(fn)  # no tracer left in fn's objects (attack27 H42)
+
     def outputs(xs: Sequence[Any]) -> list[Any]:
-        return list(jax.tree.leaves(given.call(fn, xs)))
+        return list(jax.tree.leaves(given.call(kept, xs)))
 
     with preserve_rng() as rng:
-        f = Function(outputs, names, leaves, int(options.get("seed", 0)), rng, compiled(fn))
+        f = Function(outputs, names, leaves, int(options.get("seed", 0)), rng)
         rng.reset()
         backward = None if wanted == ("fwd",) else reverse_error(f.reverse)
         if backward is not None:  # a lax.while_loop: JAX runs forward mode only (F3)

@@ -1,0 +1,64 @@
+"""gradcheck._jax_state: no tracer left in the user's objects (attack27 H42)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from gradcheck._jax_state import Kept, holders
+
+
+class Box:
+    def __init__(self) -> None:
+        self.last: Any = "before"
+        self.calls = 0
+
+    def loss(self, x: Any) -> Any:
+        value = jnp.sum(x**2)
+        self.last = value
+        self.calls += 1
+        self.fresh = [value]
+        self.table = {"v": value}
+        return value
+
+
+def test_holders_are_the_objects_the_function_keeps() -> None:
+    box, other = Box(), Box()
+
+    def closure(x: Any) -> Any:
+        return other.loss(x)
+
+    assert holders(box.loss) == [box]
+    assert holders(closure) == [other]
+    assert holders(functools.partial(lambda b, x: b.loss(x), box)) == [box]
+    assert holders(jnp.sum) == []
+
+
+def test_tracers_put_back_and_concrete_changes_kept() -> None:
+    box = Box()
+    kept = Kept(box.loss)
+    jax.jit(kept)(jnp.ones(3))
+    # the tracer in last is put back, the new attributes holding tracers are removed;
+    # the count the call made (a concrete value) stays, as an eager call leaves it
+    assert box.last == "before" and box.calls == 1
+    assert not hasattr(box, "fresh") and not hasattr(box, "table")
+    assert float(kept(jnp.ones(3))) == 3.0  # eagerly: the user's code's own values
+    assert float(box.last) == 3.0 and float(box.fresh[0]) == 3.0 and box.calls == 2
+    jax.grad(kept)(jnp.ones(3))
+    assert float(box.last) == 3.0 and box.calls == 3
+
+
+def test_put_back_when_the_function_raises() -> None:
+    class Failing(Box):
+        def loss(self, x: Any) -> Any:
+            self.last = jnp.sum(x)
+            raise ValueError("no")
+
+    box = Failing()
+    with pytest.raises(ValueError, match="no"):
+        jax.jit(Kept(box.loss))(jnp.ones(3))
+    assert box.last == "before"
