@@ -132,6 +132,20 @@ class TestFindFurther:
         report = gradcheck.check(lambda x: float(x @ x) + 1e-3 * entropy.random(), X, 2 * X)
         assert report.status == "inconclusive", str(report)
 
+    def test_a_dead_weak_proxy_is_passed_over(self) -> None:
+        import gc
+        import weakref
+
+        class Owner:
+            pass
+
+        owner = Owner()
+        proxy = weakref.proxy(owner)
+        del owner
+        gc.collect()
+        g = np.random.default_rng(1)
+        assert find(lambda x: (proxy, g.normal())) == [g]
+
     def test_a_large_container_is_not_read(self) -> None:
         assert find(lambda x: float(GBIG[-1].normal())) == []
 

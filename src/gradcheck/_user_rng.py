@@ -201,7 +201,11 @@ def _is_model(obj: Any) -> bool:
 
 
 def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
-    """The generators ``owners`` keep (module text), each once, in the order found."""
+    """The generators ``owners`` keep (module text), each once, in the order found.
+
+    An object that cannot be looked into (a dead ``weakref.proxy`` raises
+    ``ReferenceError`` at any touch, attack27 H49) is passed over.
+    """
     found: dict[int, Any] = {}
     seen: set[int] = set()
     level = list(owners)
@@ -211,15 +215,26 @@ def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
             if id(obj) in seen or len(seen) >= VISITS:
                 continue
             seen.add(id(obj))
-            if _is_model(obj):  # its submodules are looked into with it, once
-                seen.update(id(m) for m in obj.modules())
-            for item in _inside(obj):
-                if _handle(item) is not None:
-                    found.setdefault(id(item), item)
-                elif _followed(item):
-                    below.append(item)
+            try:
+                _look_into(obj, seen, found, below)
+            except Exception:  # the user's object, not ours to judge
+                continue
         level = below
     return list(found.values())
+
+
+def _look_into(obj: Any, seen: set[int], found: dict[int, Any], below: list[Any]) -> None:
+    """Add the generators ``obj`` keeps to ``found``, what to look into next to ``below``."""
+    if _is_model(obj):  # its submodules are looked into with it, once
+        seen.update(id(m) for m in obj.modules())
+    for item in _inside(obj):
+        try:
+            if _handle(item) is not None:
+                found.setdefault(id(item), item)
+            elif _followed(item):
+                below.append(item)
+        except Exception:  # as above, for one item
+            continue
 
 
 def shared(*owners: Any) -> dict[int, Any]:
