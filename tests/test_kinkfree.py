@@ -110,13 +110,14 @@ class TestExactZerosUnderKinks:
         assert wrong.status == "failed", wrong
 
     @pytest.mark.parametrize("seed", range(2))
-    def test_kinks_left_in_the_directions_leave_the_verdict_as_it_was(self, seed: int) -> None:
-        # attack25 G5: clip at +1 with entries exactly at 1. Their kinks stay in the
-        # directions (only zeros are left out): a probe across a kink reads the kink as
-        # noise, and one entry check with that noise failed the right gradient
+    def test_kinks_not_at_zero_are_found_by_splitting(self, seed: int) -> None:
+        # attack25 G5, attack26 G5: clip at +1 with entries exactly at 1. Their kinks
+        # are not at 0: before, they stayed in the directions and the verdict was
+        # inconclusive for the right gradient and for one 10% off alike
         rng = np.random.default_rng(seed)
         c, x = rng.standard_normal(6000), rng.standard_normal(6000)
-        x[rng.choice(6000, 5, replace=False)] = 1.0
+        at = np.sort(rng.choice(6000, 5, replace=False))
+        x[at] = 1.0
 
         def cost(p: Array) -> Any:
             return (np.clip(p, -1, 1) * c).sum() + 5e-4 * (p * p).sum()
@@ -124,10 +125,12 @@ class TestExactZerosUnderKinks:
         def right(p: Array) -> Array:
             return np.asarray(((p > -1) & (p < 1)) * c + 1e-3 * p)
 
-        for claim in (right, lambda p: 1.1 * right(p)):
-            report = gradcheck.check(cost, x, claim, mode="directional", seed=seed)
-            assert report.status == "inconclusive", report
-            assert any("kink" in m and "mode='full'" in m for m in report.messages)
+        report = gradcheck.check(cost, x, right, mode="directional", seed=seed)
+        assert report.status == "passed", report
+        assert report.parameters["x"].nonsmooth == 5
+        assert any("5 found at a kink by splitting" in m for m in report.messages)
+        wrong = gradcheck.check(cost, x, lambda p: 1.1 * right(p), mode="directional", seed=seed)
+        assert wrong.status == "failed", wrong
 
     def test_more_zeros_than_it_checks_stay_inconclusive(self, monkeypatch: Any) -> None:
         monkeypatch.setattr(_kinkfree, "KINK_ENTRIES", 4)

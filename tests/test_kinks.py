@@ -376,6 +376,26 @@ class TestLocate:
         assert site.offset[0] == pytest.approx(d, rel=1e-6, abs=1e-12)
         assert site.bracketed[0]  # 2 lies between −1 and 5
 
+    @pytest.mark.parametrize("side", [-1.0, 1.0])
+    def test_a_one_sided_derivative_on_a_curved_side_is_bracketed(self, side: float) -> None:
+        # attack26 G5: clip at its bound beside cos θ. Each side's slope at h/2 is off
+        # its one-sided derivative by (h/4)·J'' = 6.6e-7, more than the tolerance: the
+        # right claim clip'(bound) = 0 lay outside the bracket and was left uncertain
+        h = np.array([6e-6])
+
+        def f(t: float) -> float:
+            return 0.48 * t + (1.5 * t if t > 0 else 0.0) - 0.44 * t * t
+
+        vals = [np.array([f(o * h[0])]) for o in (1, -1, 0.5, -0.5)]
+        claim = np.array([0.48 if side < 0 else 1.98])  # the left or the right derivative
+        tol = np.array([1e-7])
+        site = _kinks.locate(*vals, j0=f(0.0), h=h, sigma=1e-16, tol=tol, analytic=claim)
+        assert site.kink[0] and site.at_point[0]
+        assert site.bracketed[0]
+        outside = claim + side * 1e-5  # beyond either slope, extrapolated or not
+        site = _kinks.locate(*vals, j0=f(0.0), h=h, sigma=1e-16, tol=tol, analytic=outside)
+        assert not site.bracketed[0]
+
 
 def _max_pool(seed: int) -> tuple[np.ndarray, Callable[[Any], float], Callable[[Any], Any]]:
     """``v · max over rows of x + 0.1 Σ sin x`` with x on a grid of 0.5: ties in a row

@@ -23,6 +23,7 @@ from gradcheck import _flatness as flatness
 from gradcheck import _kinks as kinks
 from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
+from gradcheck import _sharp as sharp
 from gradcheck._entries import Entries, Setting, compare_entries, domain_error
 from gradcheck._evaluate import CostRaised, Evaluator, NonFinite
 from gradcheck._inputs import analytic_gradient
@@ -178,6 +179,7 @@ def _check_leaves(
         if eps is None:
             comp = _straddled_kinks(ev, s, e, comp)
             comp = _across_zero(ev, s, e, comp, name)
+            comp = _sharp_features(ev, s, e, comp, name)
             retry(ev, s, e, comp)
         out.append((name, leaf, comp, idx))
     if grad_at is not None:
@@ -299,6 +301,30 @@ def _across_zero(
     note = (
         f"{name}: {n} entries' steps reached across 0, where the cost jumps (a pole or "
         "branch at 0?): they are judged at a step within their own side, relative to |θ|"
+    )
+    return replace(out, notes=(*out.notes, note))
+
+
+def _sharp_features(
+    ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison, name: str
+) -> cmp.Comparison:
+    """Entries of ``e`` left ``uncertain`` by truncation (a feature narrower than the
+    step), compared again at smaller steps (``gradcheck._sharp``), and a note."""
+
+    def measure(k: Array, hk: Array) -> cmp.Comparison:
+        return compare_entries(ev, s, e.take(k, hk), comp.scale)
+
+    if s.method != "central":  # the truncation the module doc's rule rests on: h²
+        return comp
+    if cmp.zero_within_noise(comp, e.a, with_error=True):  # no scale: _zero_parameters'
+        return comp
+    noise = cmp.roundoff(s.method, s.sigma, e.h)
+    out, n = sharp.sharpen(comp, e.theta, e.h, s.dtype(e.leaf), noise, measure)
+    if not n:
+        return out
+    note = (
+        f"{name}: {n} entries vary faster than their step (their differences' truncation "
+        "error was large): they are judged at smaller steps, where two steps agree"
     )
     return replace(out, notes=(*out.notes, note))
 

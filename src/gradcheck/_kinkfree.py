@@ -38,8 +38,9 @@ import numpy as np
 
 from gradcheck import _kinks as kinks
 from gradcheck._build import WORST, ParameterOutcome
-from gradcheck._directional import Directional, Prober, detectable
+from gradcheck._directional import Directional, Probe, Prober, detectable
 from gradcheck._evaluate import Delta
+from gradcheck._kinksearch import DISAGREE_EVALUATIONS, search
 from gradcheck._numerics import SAFETY
 from gradcheck._report import Entry, Status
 from gradcheck._results import EntryStatus
@@ -55,47 +56,62 @@ KINK_ENTRIES = 512
 
 
 class Recheck(NamedTuple):
-    """The verdict with the exact zeros left out, and those entries one by one.
+    """The verdict with the kink entries left out, and those entries one by one.
 
     Attributes:
-        verdict: the directional verdict of the probes that leave the zeros out.
-        entries: per parameter (by position), its zero entries' results.
+        verdict: the directional verdict of the probes that leave them out.
+        entries: per parameter (by position), its left-out entries' results.
         left_out: how many entries were left out.
+        found: how many of them ``gradcheck._kinksearch`` found (the rest are 0).
+        searched: the evaluations that search spent.
     """
 
     verdict: Directional
     entries: dict[int, tuple[Entry, ...]]
     left_out: int
+    found: int = 0
+    searched: int = 0
 
 
 def recheck(
     prober: Prober, leaves: list[Array], verdict: Directional, names: list[str], rng: Any
 ) -> Recheck | None:
-    """The verdict again with the entries of ``leaves`` (the private parameters) that
-    are exactly 0 left out (module doc), or ``None`` where that cannot help (no or too
-    many such entries, or the new probes straddle a kink too)."""
+    """The verdict again with the kink entries of ``leaves`` (the private parameters)
+    left out: those exactly 0 and, where the probes that leave these out still straddle
+    a kink, those ``gradcheck._kinksearch`` finds (module doc); ``None`` where that
+    cannot help (too many such entries, or the new probes straddle a kink too)."""
     zeros = [np.flatnonzero(leaf.reshape(-1) == 0) for leaf in leaves]
     count = sum(z.size for z in zeros)
-    if count == 0 or count > KINK_ENTRIES:
+    if count > KINK_ENTRIES:
         return None
-    sizes = [g.size for g in prober.g]
-    segments = tuple((i, 0, n) for i, n in enumerate(sizes) if n)
-    first = []
-    for _ in verdict.probes:
-        along = {}
-        for i, n in enumerate(sizes):
-            z = rng.standard_normal(n, dtype=np.float32)
-            z[zeros[i]] = 0.0
-            along[i] = z
-        p = prober.probe(segments, None, verdict.weights, along=along)
-        first.append(prober.unkinked(p) if p.kink else p)
+    first = _probes(prober, verdict, zeros, rng) if count else None
+    found = searched = 0
+    if first is None:
+        more = search(prober, zeros, rng, KINK_ENTRIES - count)
+        if more is None or not any(m.size for m in more.entries):
+            return None
+        zeros = [np.union1d(z, m) for z, m in zip(zeros, more.entries)]
+        found, searched = sum(m.size for m in more.entries), more.evaluations
+        count += found
+        first = _probes(prober, verdict, zeros, rng)
+        if first is None:  # a kink left in the directions: its σ is no noise
+            return None
+    if any(p.wrong for p in first):  # entries behind the disagreement, one by one
+        more = search(
+            prober, zeros, rng, KINK_ENTRIES - count, disagree=True, budget=DISAGREE_EVALUATIONS
+        )
+        if more is not None and any(m.size for m in more.entries):
+            zeros = [np.union1d(z, m) for z, m in zip(zeros, more.entries)]
+            extra = sum(m.size for m in more.entries)
+            found, searched, count = found + extra, searched + more.evaluations, count + extra
+            first = _probes(prober, verdict, zeros, rng)
+            if first is None:
+                return None
     sigma = max(p.noise for p in first)
     tau = max(p.judged(sigma).tolerance for p in first)
     probes = tuple(p.judged(sigma, tau) for p in first)
-    if any(p.kink for p in first):  # a kink left in the directions: its σ is no noise
-        return None
     prober.noise_floor = max(prober.noise_floor, sigma)
-    norms = [prober.norm(i) for i in range(len(sizes))]
+    norms = [prober.norm(i) for i in range(len(zeros))]
     bounds = [
         detectable(tau / (verdict.weights[i] * n), len(probes), verdict.miss) if n > 0 else math.inf
         for i, n in enumerate(norms)
@@ -104,7 +120,7 @@ def recheck(
     bound = max(finite) if finite else math.inf
     text = (
         f"{len(probes)} random directions, {count} entr{'y' if count == 1 else 'ies'} "
-        f"at exactly 0 left out and checked one by one: a relative gradient error of "
+        f"at a kink left out and checked one by one: a relative gradient error of "
         f"{bound:.2g} or more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry "
         f"scale) is caught with probability ≥ {1 - verdict.miss:.4g}"
     )
@@ -114,39 +130,83 @@ def recheck(
         for i, idx in enumerate(zeros):
             if idx.size:
                 shape = tuple(leaves[i].shape)
+                flat = leaves[i].reshape(-1)
                 entries[i] = tuple(
-                    one_entry(prober, i, int(j), names[i], shape, sigma) for j in idx
+                    one_entry(prober, i, int(j), names[i], shape, sigma, float(flat[j].real))
+                    for j in idx
                 )
-    return Recheck(new, entries, count)
+    return Recheck(new, entries, count, found, searched)
+
+
+def _probes(
+    prober: Prober, verdict: Directional, left_out: list[Array], rng: Any
+) -> list[Probe] | None:
+    """The verdict's probes drawn again with the entries ``left_out`` drawn as 0;
+    ``None`` where one still straddles a kink."""
+    sizes = [g.size for g in prober.g]
+    segments = tuple((i, 0, n) for i, n in enumerate(sizes) if n)
+    first = []
+    for _ in verdict.probes:
+        along = {}
+        for i, n in enumerate(sizes):
+            z = rng.standard_normal(n, dtype=np.float32)
+            z[left_out[i]] = 0.0
+            along[i] = z
+        p = prober.probe(segments, None, verdict.weights, along=along)
+        if p.kink:
+            return None
+        first.append(p)
+    return first
 
 
 def one_entry(
-    prober: Prober, leaf: int, j: int, name: str, shape: tuple[int, ...], sigma: float
+    prober: Prober,
+    leaf: int,
+    j: int,
+    name: str,
+    shape: tuple[int, ...],
+    sigma: float,
+    theta: float = 0.0,
 ) -> Entry:
-    """Entry ``j`` of parameter ``leaf`` judged on its own (module doc): 4 evaluations
-    at ``θ ± h eⱼ`` and ``θ ± h eⱼ/2``, ``h`` the central step ``u^(1/3)`` of its
-    entry scale; ``sigma`` is the verdict's noise."""
+    """Entry ``j`` of parameter ``leaf`` (value ``theta``) judged on its own (module
+    doc): 4 evaluations at ``θ ± h eⱼ`` and ``θ ± h eⱼ/2``, ``h`` the central step
+    ``u^(1/3)`` of its entry scale; ``sigma`` is the verdict's noise.
+
+    A kink within the steps but not at ``θ`` is measured again with steps clear of it
+    (``gradcheck._kinks`` rule 3, up to ``LEVELS`` times): a kink at ``θ`` with a
+    different curvature on each side looks ``h²``-far away (a dead unit's weight:
+    ``½ r²`` is curved on the live side only, attack26 G5) and shows at ``θ`` at the
+    smaller step."""
     dtype = prober.dtypes[leaf]
     h = float(unit_roundoff(dtype) ** (1 / 3) * prober.scale[leaf][j])
-    step = np.array([h])
-    points = [(Delta(leaf, slice(j, j + 1), step, t),) for t in (1.0, -1.0, 0.5, -0.5)]
-    jp, jm, jp2, jm2 = (float(x) for x in np.real(prober.ev(points)))
-    prober.evaluations += 4
     a = float(prober.g[leaf][j])
-    c1, c2 = (jp - jm) / (2 * h), (jp2 - jm2) / h
-    numeric = (4 * c2 - c1) / 3
-    err = abs(numeric - c2)
     rtol = prober.rtol if prober.rtol is not None else default_rtol(dtype, "central")
     peak = float(np.max(np.abs(prober.g[leaf]), initial=0.0))
-    tol = rtol * (peak + max(abs(a), abs(numeric))) + SAFETY * err + 6.0 * sigma / h
-    site = kinks.locate(
-        *(np.array([x]) for x in (jp, jm, jp2, jm2)),
-        j0=prober.j0,
-        h=step,
-        sigma=max(prober.noise_floor, sigma),
-        tol=np.array([tol]),
-        analytic=np.array([a]),
-    )
+    for level in range(kinks.LEVELS + 1):
+        step = np.array([h])
+        points = [(Delta(leaf, slice(j, j + 1), step, t),) for t in (1.0, -1.0, 0.5, -0.5)]
+        jp, jm, jp2, jm2 = (float(x) for x in np.real(prober.ev(points)))
+        prober.evaluations += 4
+        c1, c2 = (jp - jm) / (2 * h), (jp2 - jm2) / h
+        numeric = (4 * c2 - c1) / 3
+        err = abs(numeric - c2)
+        tol = rtol * (peak + max(abs(a), abs(numeric))) + SAFETY * err + 6.0 * sigma / h
+        site = kinks.locate(
+            *(np.array([x]) for x in (jp, jm, jp2, jm2)),
+            j0=prober.j0,
+            h=step,
+            sigma=max(prober.noise_floor, sigma),
+            tol=np.array([tol]),
+            analytic=np.array([a]),
+        )
+        if not site.kink[0] or site.at_point[0] or level == kinks.LEVELS:
+            break
+        smaller = kinks.exact_steps(
+            np.array([theta]), np.array([abs(float(site.offset[0])) / kinks.ZOOM]), dtype
+        )
+        if not 0 < smaller[0] < h:
+            break
+        h = float(smaller[0])
     status: EntryStatus
     if site.kink[0]:
         at = bool(site.at_point[0] and site.bracketed[0])
@@ -212,9 +272,17 @@ def zeros_note(again: Recheck) -> str:
         )
     if count["wrong"]:
         parts.append(f"{count['wrong']} wrong ({named('wrong')})")
+    zero = again.left_out - again.found
+    which = [f"{zero} exactly at 0"] if zero else []
+    if again.found:
+        which.append(
+            f"{again.found} found at a kink by splitting the directions' support "
+            f"({again.searched} evaluations)"
+        )
     return (
-        f"{again.left_out} entr{'y' if again.left_out == 1 else 'ies'} exactly at 0 put every "
-        f"random direction across a kink: they were left out of the directions, and the "
+        f"{again.left_out} entr{'y' if again.left_out == 1 else 'ies'} ({', '.join(which)}) "
+        f"put every random direction across a kink: they were left out of the directions, "
+        f"and the "
         f"rest of the gradient was checked at full strength; those entries, checked one "
-        f"by one (4 evaluations each): " + "; ".join(parts)
+        f"by one (4 evaluations each, more near a kink): " + "; ".join(parts)
     )

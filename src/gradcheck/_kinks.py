@@ -26,8 +26,12 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    step. Steps stay ``MARGIN`` times above the least one that still sees the jump.
 4. **At θ** the entry is ``nonsmooth``, kept out of the verdict. It is *bracketed*
    when the analytic value lies between the one-sided slopes (± tolerance), as
-   relu'(0) = 0 does. Several kinks meeting at θ (a zero-initialised unit: every
-   sample's pre-activation is 0) can put a correct framework gradient outside them
+   relu'(0) = 0 does. Each side's slope is taken both at ``h/2`` and extrapolated
+   (``2 D(h/2) − D(h)``, ``D(s) = ±(J(θ±s) − J0)/s``): on a curved side the first is
+   off the one-sided derivative by ``(h/4)·J''``, which put ``clip``'s derivative at
+   its bound beside ``cos θ`` outside the bracket (attack26 G5). Several kinks meeting
+   at θ (a zero-initialised unit: every sample's pre-activation is 0) can put a
+   correct framework gradient outside them
    (Kakade & Lee, NeurIPS 2018; Bolte & Pauwels, Math. Program. 2021; see
    ``docs/numerics.md``). Finite differences at θ cannot tell that from a bug: an
    unbracketed kink is not wrong, and not excused: its parameter is inconclusive.
@@ -225,8 +229,12 @@ def locate(
         & (np.abs(j_big) > tol)
     )
     offset = np.where(beyond, h, np.where(at_point, 0.0, offset))
+    # each side's slope at h/2 and extrapolated from h/2 and h (2 D(h/2) − D(h)): the
+    # first is off the one-sided derivative by about (h/4)·J'' on a curved side
     slope_p, slope_m = (jp2 - j0) / half, (j0 - jm2) / half
-    low, high = np.minimum(slope_p, slope_m) - tol, np.maximum(slope_p, slope_m) + tol
+    ext_p, ext_m = 2.0 * slope_p - (jp - j0) / h, 2.0 * slope_m - (j0 - jm) / h
+    sides = np.stack([slope_p, slope_m, ext_p, ext_m])
+    low, high = np.min(sides, axis=0) - tol, np.max(sides, axis=0) + tol
     bracketed = (analytic >= low) & (analytic <= high)
     return Sites(kink | beyond, offset, at_point, bracketed)
 
