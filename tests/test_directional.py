@@ -674,3 +674,64 @@ class TestKinksDoNotPassForNoise:
         again = prober.unkinked(probe)
         assert again.noise < 1e-3 * probe.noise and again.noise >= probe.floor
         assert again.wrong and again.tolerance < probe.tolerance
+
+
+def _h06(kind: str, seed: int) -> tuple[Any, dict[str, Array], Any]:
+    """attack26 h06: 6000 entries, 5 exactly at a kink away from 0 (the clip bounds or
+    tied maxima) plus ``0.5 Σ sin x``; ``grad(p, f)`` scales the smooth part by ``f``."""
+    n = 6000
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(n, 5, replace=False)
+    a = rng.standard_normal(n)
+    x = rng.standard_normal(n)
+    if kind == "clip":
+        x[idx[:3]] = 0.5
+        x[idx[3:]] = -0.5
+
+        def cost(p: dict[str, Array]) -> Any:
+            return np.sum(np.clip(p["x"], -0.5, 0.5) * a) + 0.5 * np.sum(np.sin(p["x"]))
+
+        def grad(p: dict[str, Array], f: float = 1.0) -> dict[str, Array]:
+            inside = (p["x"] > -0.5) & (p["x"] < 0.5)
+            return {"x": inside * a + f * 0.5 * np.cos(p["x"])}
+
+        return cost, {"x": x}, grad
+    y = rng.standard_normal(n)
+    y[idx] = x[idx]
+
+    def tied(p: dict[str, Array]) -> Any:
+        return np.sum(np.maximum(p["x"], y) * a) + 0.5 * np.sum(np.sin(p["x"]))
+
+    def first(p: dict[str, Array], f: float = 1.0) -> dict[str, Array]:
+        return {"x": (p["x"] >= y) * a + f * 0.5 * np.cos(p["x"])}
+
+    return tied, {"x": x}, first
+
+
+class TestKinkedProbesAreNoEvidence:
+    """A probe across a kink proves nothing either way (attack26 H32, H22)."""
+
+    def test_cancelling_jumps_do_not_fail_a_right_gradient(self) -> None:
+        # seed 4: one probe straddles the five clip bounds visibly, the other's jumps
+        # cancel (it looked smooth) while its mismatch, 2 tolerances, did not: failed
+        cost, x, grad = _h06("clip", 4)
+        report = gradcheck.check(cost, x, grad, mode="directional")
+        assert report.status == "passed", str(report)
+
+    def test_noise_grown_by_a_kink_does_not_hide_one_entry_kinks(self) -> None:
+        # seed 19: a bound 9e-6 from one entry raised a probe's noise 1e7 times; with it
+        # the kink test missed x[5554]'s kink (jump 0.26) and its one-sided claim failed
+        cost, x, grad = _h06("clip", 19)
+        report = gradcheck.check(cost, x, grad, mode="directional")
+        assert report.status == "inconclusive", str(report)
+
+    def test_a_probe_agreeing_across_a_kink_passes_nothing(self) -> None:
+        # seed 1: a probe across the ties and a near-tie agreed within a tolerance the
+        # kink had grown (a stated detectable error of 0.36): passed. Now the ties are
+        # found and left out; the new directions disagree, but a fresh one still
+        # straddles the near-tie, which could be what they see: inconclusive, named
+        cost, x, grad = _h06("max", 1)
+        report = gradcheck.check(cost, x, lambda p: grad(p, 1.1), mode="directional")
+        assert report.status == "inconclusive", str(report)
+        assert "has a kink at or near the point" in str(report)
+        assert gradcheck.check(cost, x, grad, mode="directional").status == "passed"

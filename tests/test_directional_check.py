@@ -50,3 +50,19 @@ class TestFailureNote:
         (note,) = [m for m in report.messages if "directional check disagrees" in m]
         found = re.search(r"the gradient gives (\S+), the cost's slope is (\S+) \(they", note)
         assert found is not None and found[1] != found[2], note
+
+
+class TestExplicitRtol:
+    def test_a_bound_grown_by_the_users_rtol_is_no_unresolved_gradient(self) -> None:
+        # mut26: rtol=0.1 states a detectable error of 4.2, which the noise rule read as
+        # a gradient drowned in noise: inconclusive for a 1% error the rtol allows
+        x = np.linspace(0.5, 2.5, 50)
+        g = np.cos(x)
+        g[7] *= 1.01
+        report = gradcheck.check(lambda p: np.sum(np.sin(p)), x, g, mode="directional", rtol=0.1)
+        assert report.status == "passed", str(report)
+        assert report.guarantee["relative_error"] > 0.5
+        wrong = gradcheck.check(
+            lambda p: np.sum(np.sin(p)), x, 2.0 * np.cos(x), mode="directional", rtol=0.1
+        )
+        assert wrong.status == "failed"

@@ -297,7 +297,7 @@ class TestSharedEvaluations:
         """The cotangent's step, the verdict's directions and the consistency check's
         round-off floor share one computation of the entry scales (an O(N) pass with
         two fresh arrays per leaf)."""
-        from gradcheck import _consistency, _directional, _jacdir, _jacproj, _steps
+        from gradcheck import _consistency, _directional_probe, _jacdir, _jacproj, _steps
 
         calls: list[int] = []
 
@@ -305,7 +305,7 @@ class TestSharedEvaluations:
             calls.append(theta.size)
             return _steps.entry_scale(theta, **kw)
 
-        for module in (_consistency, _directional, _jacdir, _jacproj):
+        for module in (_consistency, _directional_probe, _jacdir, _jacproj):
             monkeypatch.setattr(module, "entry_scale", counted)
         params = {"a": np.linspace(-1, 1, 4000), "b": np.linspace(0.5, 2.0, 2000)}
 

@@ -93,6 +93,16 @@ class TestDense:
         loc = report.localisation
         assert report.status == "failed" and loc["exhausted"] and loc["regions"]
 
+    def test_a_budget_too_small_for_a_diagnosis_spends_none(self) -> None:
+        # budget=0 still diagnosed the single parameter with two probes: 8 evaluations
+        x = np.linspace(0.5, 2.5, 50)
+        report = gradcheck.check(
+            lambda p: np.sum(np.sin(p)), x, 1.5 * np.cos(x), mode="directional", budget=0
+        )
+        loc = report.localisation
+        assert report.status == "failed"
+        assert loc["evaluations"] == 0 and loc["exhausted"]
+
 
 def _mlp(seed: int, sizes: tuple[int, int, int]) -> tuple[Any, Any, dict[str, Array]]:
     """``mean((tanh(X W1ᵀ + b1) W2ᵀ + b2 − Y)²)`` and its exact backprop (issue 11 §1)."""

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from gradcheck._build import Outcome, ParameterOutcome
-from gradcheck._directional import Directional, Probe, Prober, Segment, directional
+from gradcheck._directional import Directional, directional
+from gradcheck._directional_probe import Probe, Prober, Segment
 from gradcheck._evaluate import Evaluator
 from gradcheck._kinkfree import at_zeros, recheck, zeros_note
 from gradcheck._localise import Localisation
@@ -199,7 +200,8 @@ def _status(
         return ("passed", "") if i in loc.ok else ("inconclusive", "")
     if verdict.kinked or verdict.unresolved:  # the note says why (directional_check)
         return "inconclusive", ""
-    if bound > DIRECTIONAL_UNCERTAIN and i not in verdict.exact:
+    seen = verdict.seen[i] if verdict.seen else bound
+    if seen > DIRECTIONAL_UNCERTAIN and i not in verdict.exact:
         return "inconclusive", (
             f"{name}: the directional check could only see a relative error of "
             f"{bound:.2g} or more (its gradient is tiny next to the noise); use mode='full'"
@@ -253,7 +255,7 @@ def _worst(probes: list[Probe]) -> Probe:
 
 def _kink_note(verdict: Directional, words: tuple[str, str]) -> str:
     """Why a verdict whose only disagreements are across kinks is inconclusive."""
-    worst = _worst([p for p in verdict.probes if p.wrong])
+    worst = _worst([p for p in verdict.probes if p.kink])
     claim, slope = distinct(worst.analytic, worst.numeric)
     return (
         f"along a random direction the cost has a kink at or near the point (its "

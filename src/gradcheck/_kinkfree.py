@@ -38,7 +38,8 @@ import numpy as np
 
 from gradcheck import _kinks as kinks
 from gradcheck._build import WORST, ParameterOutcome
-from gradcheck._directional import Directional, Probe, Prober, detectable
+from gradcheck._directional import Directional, detectable
+from gradcheck._directional_probe import Probe, Prober
 from gradcheck._evaluate import Delta
 from gradcheck._kinksearch import DISAGREE_EVALUATIONS, search
 from gradcheck._numerics import SAFETY
@@ -111,6 +112,8 @@ def recheck(
     tau = max(p.judged(sigma).tolerance for p in first)
     probes = tuple(p.judged(sigma, tau) for p in first)
     prober.noise_floor = max(prober.noise_floor, sigma)
+    if any(p.wrong for p in probes) and _probes(prober, verdict, zeros, rng.spawn(1)[0]) is None:
+        return None  # fresh directions straddle a kink the disagreeing ones' jumps hid
     norms = [prober.norm(i) for i in range(len(zeros))]
     bounds = [
         detectable(tau / (verdict.weights[i] * n), len(probes), verdict.miss) if n > 0 else math.inf
@@ -124,7 +127,7 @@ def recheck(
         f"{bound:.2g} or more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry "
         f"scale) is caught with probability ≥ {1 - verdict.miss:.4g}"
     )
-    new = replace(verdict, probes=probes, bounds=bounds, bound=bound, text=text)
+    new = replace(verdict, probes=probes, bounds=bounds, bound=bound, text=text, seen=())
     entries: dict[int, tuple[Entry, ...]] = {}
     if not new.wrong:  # a wrong gradient elsewhere fails without them
         for i, idx in enumerate(zeros):

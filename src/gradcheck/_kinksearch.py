@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradcheck._directional import Prober
+from gradcheck._directional_probe import Prober
 
 __all__ = ["DISAGREE_EVALUATIONS", "SEARCH_EVALUATIONS", "Found", "search"]
 

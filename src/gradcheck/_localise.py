@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck._diagnose import FIT
-from gradcheck._directional import Probe, Prober, Segment
+from gradcheck._directional_probe import Probe, Prober, Segment
 from gradcheck._results import Diagnosis, Entry
 
 __all__ = ["BUDGET", "FANOUT", "MAX_REGIONS", "RETRIES", "Localisation", "localise"]
@@ -50,6 +50,9 @@ FANOUT = 8
 MAX_REGIONS = 8
 #: Fresh-direction retries when a wrong region has no wrong child.
 RETRIES = 2
+#: The most evaluations a parameter's diagnosis spends (two probes): not begun with
+#: less of the budget left (``budget=0`` spent 8, mut26).
+_DIAGNOSIS = 8
 
 
 @dataclass
@@ -180,7 +183,12 @@ def localise(
     sizes = [g.size for g in prober.g]
     root = tuple((i, 0, n) for i, n in enumerate(sizes) if n)
     level: list[tuple[Segment, ...]] = [root]
-    if len(root) == 1 and top and _explained(prober, out, root[0][0], top[0], names, shapes, rng):
+    if (
+        len(root) == 1
+        and top
+        and budget >= _DIAGNOSIS
+        and _explained(prober, out, root[0][0], top[0], names, shapes, rng)
+    ):
         level = []
     while level:
         nxt: list[tuple[Segment, ...]] = []
@@ -216,7 +224,8 @@ def localise(
                 leaf, lo, hi = kid[0]
                 if len(kid) == 1 and (lo, hi) == (0, sizes[leaf]):
                     out.ok.discard(leaf)
-                    if _explained(prober, out, leaf, p, names, shapes, rng):
+                    spare = budget - (prober.evaluations - start)
+                    if spare >= _DIAGNOSIS and _explained(prober, out, leaf, p, names, shapes, rng):
                         continue
                 if len(kid) == 1 and hi - lo == 1:
                     out.pinned.append(_entry(prober, names[leaf], shapes[leaf], lo, p))
