@@ -12,6 +12,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -221,6 +222,67 @@ class _InPlace(nn.Module):
         h.clamp_(min=-1.0)
         h.t_()  # an in-place change of the shape only
         return torch.relu_(h.t())
+
+
+class _NumpyBatchNorm(torch.autograd.Function):
+    """CS231n's batchnorm computed in NumPy (the torch docs' "extending with NumPy")."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+        xn = x.detach().numpy()
+        xhat = (xn - xn.mean(0)) / np.sqrt(xn.var(0) + 1e-5)
+        ctx.save_for_backward(x, gamma)
+        return torch.from_numpy(gamma.detach().numpy() * xhat)
+
+    @staticmethod
+    def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, gamma = ctx.saved_tensors
+        xn, d = x.numpy(), dout.numpy() * gamma.numpy()
+        std = np.sqrt(xn.var(0) + 1e-5)
+        xhat = (xn - xn.mean(0)) / std
+        dx = (len(xn) * d - d.sum(0) - xhat * (d * xhat).sum(0)) / (len(xn) * std)
+        return torch.from_numpy(dx), torch.from_numpy((dout.numpy() * xhat).sum(0))
+
+
+class _NumpyNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1, self.gamma, self.l2 = nn.Linear(5, 6), nn.Parameter(torch.ones(6)), nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = _NumpyBatchNorm.apply(self.l1(x), self.gamma)
+        return self.l2(torch.tanh(h))  # type: ignore[no-any-return]
+
+
+class TestCodeOutsideTorch:
+    """attack27 H41: a right float32 model whose custom Function computes in NumPy
+    (batchnorm beside inputs offset by 100): the reference runs that NumPy in float64,
+    so it is no float32 arithmetic there; it failed 2/4 as "a hook or backward acting
+    only in float32"."""
+
+    @pytest.mark.parametrize("seed", [1, 3])
+    def test_a_numpy_batchnorm_is_not_failed(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        m = _NumpyNet()
+        x, y = torch.randn(8, 5) + 100, torch.randint(0, 3, (8,))
+
+        def loss(mm: Any) -> torch.Tensor:
+            return nn.functional.cross_entropy(mm(x), y)
+
+        report = gt.check_module(m, loss)
+        assert report.status == "inconclusive", str(report)
+        note = next(n for n in report.messages if n.startswith("l1.weight: the float32"))
+        assert "outside the framework" in note
+        assert "hook or backward acting only" not in str(report)
+
+    def test_in_dtype_says_when_a_value_came_from_outside(self) -> None:
+        a = torch.tensor([0.5, 1.0], dtype=torch.float64)
+        with InDtype(torch.float32) as mode:
+            torch.exp(a)
+        assert not mode.outside
+        with InDtype(torch.float32) as mode:
+            torch.exp(a + torch.from_numpy(np.array([0.1, 0.0])))
+        assert mode.outside
 
 
 class TestInDtype:

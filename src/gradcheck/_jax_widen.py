@@ -104,9 +104,31 @@ def _low(dtype: Any) -> bool:
 
 
 def _widen(x: Any) -> Any:
-    """An array (a constant, a literal) below float64 as float64 (complex128)."""
+    """An array (a constant, a literal) below float64 as float64 (complex128); under
+    :func:`in_dtype`'s narrowing, a finite constant beyond the narrow dtype's range
+    becomes its largest finite value, as the model computes with it (attack27 H44:
+    ``jnp.finfo(s.dtype).min`` in float64 is ``-1.8e308``, which float32 makes
+    ``-inf``: a fully masked attention row became NaN in the reference only)."""
     dtype = getattr(x, "dtype", None)
-    return jnp.asarray(x, dtype=_wide(dtype)) if dtype is not None and _low(dtype) else x
+    if dtype is None or not _low(dtype):
+        return x
+    to = np.dtype(_wide(dtype))
+    return jnp.asarray(_saturated(x, to), dtype=to)
+
+
+def _saturated(x: Any, to: np.dtype[Any]) -> Any:
+    """``x``'s finite real values clipped to ``to``'s finite range where ``to`` is
+    the narrower (a tracer, or a complex value, as it is)."""
+    if not (np.issubdtype(to, np.floating) and np.issubdtype(x.dtype, np.floating)):
+        return x
+    top = float(np.finfo(to).max)
+    if float(np.finfo(x.dtype).max) <= top:
+        return x
+    try:
+        a = np.asarray(x)
+    except Exception:  # a tracer: no value to clip
+        return x
+    return np.where(np.isfinite(a), np.clip(a, -top, top), a)
 
 
 def _eval(jaxpr: Any, consts: Sequence[Any], args: Sequence[Any]) -> list[Any]:

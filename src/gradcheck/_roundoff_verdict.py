@@ -33,9 +33,12 @@ its float64 gradient scale, ``e = max |g32 − g_ref|`` and ``r = max |g_ref −
   beside the formula's own heavy cancellation; a reference less faithful than
   measured, numpy code in a backward computing in float64 on the copy).
 
-Where the reference raises, or its loss is not the user's to :data:`REPRODUCED`
-round-offs (code the copy runs in float64 outside torch, ``.item()`` arithmetic), it is
-not used, and the difference is measured by nudging as before.
+A reference that computed values outside the framework (:attr:`Side.outside`:
+NumPy code in a custom Function, run in float64 on the copy) is no float32 arithmetic
+there: a difference it does not reproduce is unresolved, never systematic (attack27
+H41: a right NumPy batchnorm failed). Where the reference raises, or its loss is not
+the user's to :data:`REPRODUCED` round-offs (code the copy runs in float64 outside
+torch, ``.item()`` arithmetic), it is not used, and the difference is measured by nudging as before.
 
 >>> import numpy as np
 >>> g64 = {"w": np.array([1.0, -2.0])}
@@ -109,6 +112,9 @@ class Side(NamedTuple):
         what: what this side is, for messages (``"a float64 copy"``, ``"x64 mode"``).
         reference: a float64 side's ``gradient`` computed operation by operation in
             the user's dtype (module text); ``None`` where the adapter has none.
+        outside: whether the last ``reference`` call computed values outside the
+            framework, in float64 (NumPy code in a custom backward): the reference
+            is then no ``reference`` of the user's arithmetic there.
     """
 
     params: dict[str, Array]
@@ -119,6 +125,7 @@ class Side(NamedTuple):
     vmap: str
     what: str
     reference: Callable[[dict[str, Array]], tuple[float, dict[str, Array | None]]] | None = None
+    outside: Callable[[], bool] = lambda: False
 
 
 def _top(a: Array) -> float:
@@ -183,9 +190,12 @@ def _reference(side: Side, user: Analytic, rng: GlobalRng) -> Grads | None:
     return {n: np.zeros(user.grads[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
 
 
-def _reproduced(user: Analytic, g64: Grads, ref: Grads, floor: float) -> Verdicts:
+def _reproduced(
+    user: Analytic, g64: Grads, ref: Grads, floor: float, outside: bool = False
+) -> Verdicts:
     """The reference's verdicts: systematic and unresolved parameters with their notes,
-    and the reproduced ones."""
+    and the reproduced ones; where the reference computed values ``outside`` the
+    framework (module text), a systematic one is unresolved."""
     dtype, unit = user.dtype, UNIT[user.dtype]
     judged = judge({n: user.grads[n] for n in g64}, g64, ref, unit, floor)
     systematic, unresolved = {}, {}
@@ -197,7 +207,15 @@ def _reproduced(user: Analytic, g64: Grads, ref: Grads, floor: float) -> Verdict
             f"(the float64 copy run operation by operation in {dtype}) by {e:.2g} of its "
             f"scale, where {dtype} arithmetic moves that formula {r:.2g} from float64"
         )
-        if verdict == "systematic":
+        if verdict == "systematic" and outside:
+            unresolved[n] = (
+                f"{same}, but the float64 copy ran code outside the framework (NumPy in a "
+                f"custom Function, say) in float64, which the reference cannot run in "
+                f"{dtype}: a backward acting only in {dtype} cannot be told from that "
+                f"code's {dtype} round-off; the formula is checked in float64; "
+                f"precision='model' checks the {dtype} gradient itself"
+            )
+        elif verdict == "systematic":
             systematic[n] = (
                 f"{same}: a hook or backward acting only in {dtype} (one that tests the "
                 "dtype, or rounds the gradient to bfloat16 or float16); the "
@@ -233,7 +251,7 @@ def verdicts(
     """
     ref = _reference(side, user, rng)
     if ref is not None:
-        return _reproduced(user, g64, ref, floor)
+        return _reproduced(user, g64, ref, floor, side.outside())
     unit = UNIT.get(user.dtype, 0.0)
     d0 = {
         n: user.grads[n] - g

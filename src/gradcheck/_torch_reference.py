@@ -26,10 +26,22 @@ An in-place or ``out=`` operation is written back into its float64 argument, whi
 returns. Random operations run in the model's dtype, as the model's own do, from the
 same seeded state. gradcheck's own float64 arithmetic around the user's code runs
 :func:`aside`, as given.
+
+Code outside torch is not run in the model's dtype: a custom ``autograd.Function``
+computing in NumPy (``x.numpy()``, the torch docs' "extending with NumPy" pattern)
+computes in float64 on the copy, and its results are no float32 arithmetic (attack27
+H41: a NumPy batchnorm beside inputs offset by 100 differed from the model's float32
+gradient by 5.6e-4 of its scale and failed as "a hook or backward acting only in
+float32"). Such values come back into torch as float64 numbers that float32 cannot
+hold, where every value the mode makes is float32's widened: :attr:`InDtype.outside`
+says an operation was given one, and the reference's verdicts say so
+(:attr:`~gradcheck._roundoff_verdict.Side.outside`: a difference it does not
+reproduce is then ``unresolved``, never ``systematic``).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,7 +50,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_map
+from torch.utils._pytree import tree_flatten, tree_map
 
 from gradcheck._roundoff_verdict import Side
 
@@ -87,10 +99,21 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
             raise ValueError(f"no narrower dtype than float64 to run in: {dtype}")
         self.narrow = narrow
         self.wide = {v: k for k, v in narrow.items()}
+        #: Whether an operation was given a value the model's dtype cannot hold
+        #: (module text: computed outside torch, in float64).
+        self.outside = False
+        # gradcheck's own float64 results (:func:`aside`), which are no user code's
+        self._aside: weakref.WeakSet[torch.Tensor] = weakref.WeakSet()
+        self._reads = True  # whether the running operation reads its inputs' values
 
     def _down(self, x: Any) -> Any:
         if isinstance(x, torch.Tensor) and x.dtype in self.narrow:
-            return x.to(self.narrow[x.dtype])
+            low = x.to(self.narrow[x.dtype])
+            if self._reads and not self.outside and x.numel() and x not in self._aside:
+                plain = x.resolve_conj().resolve_neg()  # compared as stored: no lazy bits
+                back = plain.to(low.dtype).to(x.dtype)
+                self.outside = not bool(((back == plain) | (plain != plain)).all())
+            return low
         if isinstance(x, torch.dtype) and x in self.narrow:
             return self.narrow[x]
         return x
@@ -104,13 +127,19 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
     ) -> Any:
         kwargs = kwargs or {}
         schema = func._schema
+        if _ASIDE.get():
+            result = func(*args, **kwargs)
+            for t in tree_flatten(result)[0]:
+                if isinstance(t, torch.Tensor):
+                    self._aside.add(t)
+            return result
         if (
-            _ASIDE.get()
-            or schema.name in _UNTOUCHED
+            schema.name in _UNTOUCHED
             or torch.Tag.inplace_view in func.tags
             or any(r.alias_info is not None and not r.alias_info.is_write for r in schema.returns)
         ):
             return func(*args, **kwargs)
+        self._reads = not schema.name.endswith("_like")  # ones_like(out): its shape only
         narrow_args = [tree_map(self._down, a) for a in args]
         narrow_kwargs = {k: tree_map(self._down, v) for k, v in kwargs.items()}
         out = func(*narrow_args, **narrow_kwargs)
@@ -162,10 +191,15 @@ def with_reference(side: Side, dtypes: Iterable[torch.dtype]) -> Side:
     (dtype,) = kinds
     if narrow_to(dtype) is None:
         return side
-    gradient = side.gradient
+    gradient, modes = side.gradient, []
 
     def reference(tree: dict[str, Array]) -> tuple[float, dict[str, Array | None]]:
-        with InDtype(dtype):
+        mode = InDtype(dtype)
+        modes.append(mode)
+        with mode:
             return gradient(tree)
 
-    return side._replace(reference=reference)
+    def outside() -> bool:
+        return bool(modes) and modes[-1].outside
+
+    return side._replace(reference=reference, outside=outside)
