@@ -233,3 +233,11 @@ class TestNoiseStepsExactly:
         # the step stays the rule's value (neither 0, which would divide by zero, nor NaN)
         h = steps(np.array([1e-8, -1e-8]), "central", None, np.float16)
         assert h.tolist() == [relative_step("central", np.float16) * 1e-8] * 2
+
+
+def test_noise_steps_at_extreme_ratios_do_not_warn() -> None:
+    # sigma / (G * s) overflows to inf (mut27): the step is capped, silently (pytest
+    # turns the overflow warning into an error)
+    theta = np.array([1e-300, 2e-300])
+    h = noise_steps(theta, "central", np.float64, 1e300, 1e-10)
+    assert np.all(np.isfinite(h)) and np.all(h > 0)

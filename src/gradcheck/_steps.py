@@ -132,7 +132,7 @@ def noise_steps(
     base = relative_step(method, dtype) * scale
     if not gradient_scale > 0 or not sigma > 0:
         return steps(theta, method, None, dtype)
-    ratio = sigma / (gradient_scale * scale)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # σ of 1e300 over G·s of 1e-310: inf, capped
+        ratio = sigma / (gradient_scale * scale)
         rel = np.minimum(ratio ** STEP_EXPONENT[method], NOISE_STEP_CAP)
     return _representable(theta, np.maximum(rel * scale, base), method, dtype)
