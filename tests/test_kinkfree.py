@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -184,3 +185,32 @@ class TestTorch:
             report = gt.check_function(fn, x.clone().requires_grad_(), mode="directional")
             statuses.append(report.status)
         assert statuses == ["passed", "failed"]
+
+
+class TestOneEntryStandard:
+    """An entry judged on its own meets the directional standard (accuracy 'near kinks'
+    forced into mode='directional', seeds 11 and 19)."""
+
+    @staticmethod
+    def _outcomes(monkeypatch: pytest.MonkeyPatch, seed: int) -> dict[str, str]:
+        monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+        import _accuracy_problems as prob
+        import _accuracy_run as run
+
+        family = run.Family(
+            "near kinks", lambda s: run._np(s, prob.near_kinks, mode="directional"), 1, 1
+        )
+        return {o.kind: o.status for o in run.run_case(family, seed)}
+
+    def test_an_allowance_past_a_tenth_of_the_scale_is_uncertain(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # x[1]'s steps still crossed a kink 1e-9 off θ: "ok" with the claim 30% off
+        assert self._outcomes(monkeypatch, 11)["correct"] == "inconclusive"
+
+    def test_an_entry_the_disagreement_search_finds_is_judged_as_strictly(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # an error of 1.1x the stated bound, planted in x[0], made the search find it,
+        # and the central-difference rtol (1e-7, 100x the Richardson one) passed it
+        assert self._outcomes(monkeypatch, 19)["random"] == "failed"
