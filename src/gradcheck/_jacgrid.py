@@ -312,5 +312,9 @@ def _grid(
         for name in ("numeric", "abs_error", "tolerance", "fd_error", "status", "bracketed")
     ]
     numeric, abs_error, tolerance, fd_error, status, bracketed = fields
-    status = np.where((status == "uncertain") & (J == 0) & unmoved(stage1, f0), "ok", status)
+    zero = J == 0  # the statuses compared only there (a Python comparison per entry)
+    if zero.any():
+        zero &= unmoved(stage1, f0)
+        zero[zero] = status[zero] == "uncertain"
+        status[zero] = "ok"
     return Grid(numeric, abs_error, tolerance, fd_error, status, rows, bracketed.astype(bool))
