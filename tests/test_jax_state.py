@@ -7,8 +7,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
+import gradcheck.jax as gj
 from gradcheck._jax_state import Kept, holders
 
 
@@ -62,3 +64,31 @@ def test_put_back_when_the_function_raises() -> None:
     with pytest.raises(ValueError, match="no"):
         jax.jit(Kept(box.loss))(jnp.ones(3))
     assert box.last == "before"
+
+
+class _Logs:
+    """The logging idiom of attack28 H60: a container attribute filled in place."""
+
+    def __init__(self) -> None:
+        self.log: dict[str, Any] = {"keep": 1}
+        self.history: list[Any] = []
+
+    def loss(self, p: Any) -> Any:
+        value = jnp.sum(jnp.sin(p["w"]) ** 2)
+        self.log["last"] = value
+        self.history.append(value)
+        return value
+
+
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_a_container_filled_in_place_is_kept_with_no_tracer(dtype: Any) -> None:
+    # Kept deleted the attribute (its shallow snapshot held the same, now traced,
+    # container): the next evaluation raised, and the user's object lost it
+    logs = _Logs()
+    with jax.enable_x64(True):
+        w = jnp.asarray(np.random.default_rng(0).standard_normal(5), dtype=dtype)
+        report = gj.check(logs.loss, {"w": w})
+    assert report.status == "passed", str(report)
+    assert set(vars(logs)) == {"log", "history"} and logs.log["keep"] == 1
+    left = [*logs.log.values(), *logs.history]
+    assert not any(isinstance(v, jax.core.Tracer) for v in left)

@@ -24,27 +24,37 @@ from typing import Any
 
 import jax
 
-from gradcheck._user_rng import DEPTH, _has_attributes, _inside
+from gradcheck._user_rng import DEPTH, VISITS, _followed, _has_attributes, _inside
 
 __all__ = ["Kept", "holders"]
 
 
 def holders(fn: Any, depth: int = DEPTH) -> list[Any]:
-    """The objects with attributes of their own that ``fn`` keeps, each once."""
+    """The user's objects with attributes of their own that ``fn`` keeps, each once
+    (``gradcheck._user_rng``'s search: a library's objects, JAX's own among them, are
+    neither kept nor looked into; at most ``VISITS`` objects)."""
     found: dict[int, Any] = {}
     seen: set[int] = set()
     level = [fn]
     for _ in range(depth):
         below: list[Any] = []
         for obj in level:
-            if id(obj) in seen:
+            if id(obj) in seen or len(seen) >= VISITS:
                 continue
             seen.add(id(obj))
-            for item in _inside(obj):
-                if _has_attributes(item) and not callable(item):
-                    found.setdefault(id(item), item)
-                if callable(item) or _has_attributes(item):
-                    below.append(item)
+            try:
+                items = list(_inside(obj))
+            except Exception:  # an object that cannot be looked into (a dead proxy)
+                continue
+            for item in items:
+                try:
+                    if not _followed(item):
+                        continue
+                    if _has_attributes(item) and not callable(item):
+                        found.setdefault(id(item), item)
+                except Exception:  # as above, for one item
+                    continue
+                below.append(item)
         level = below
     return list(found.values())
 
@@ -60,23 +70,55 @@ def _traced(value: Any) -> bool:
     return False
 
 
+def _contents(value: Any) -> Any:
+    """A shallow copy of a list's or dict's contents (what a call may change in place)."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return None
+
+
 class Kept:
-    """``fn``, putting back after every call the attributes it left a tracer in."""
+    """``fn``, putting back after every call the attributes it left a tracer in.
+
+    An attribute the call made that holds a tracer is removed; one it rebound is put
+    back; a list or dict it filled in place (``self.history.append(loss)``,
+    ``self.log["last"] = loss``) gets its contents back (attack28 H60: it was deleted,
+    and the next evaluation raised). An attribute that held a tracer before the call
+    is left as it is.
+    """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.objects = holders(fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        saved = [(obj, dict(vars(obj))) for obj in self.objects]
+        saved = [
+            (obj, {name: (value, _contents(value)) for name, value in vars(obj).items()})
+            for obj in self.objects
+        ]
         try:
             return self.fn(*args, **kwargs)
         finally:
             for obj, before in saved:
                 for name, value in list(vars(obj).items()):
-                    if not _traced(value):
-                        continue
-                    if name in before and not _traced(before[name]):
-                        setattr(obj, name, before[name])
-                    else:
-                        delattr(obj, name)
+                    if _traced(value):
+                        _put_back(obj, name, value, before.get(name))
+
+
+def _put_back(obj: Any, name: str, value: Any, before: tuple[Any, Any] | None) -> None:
+    """Put ``obj.name``, now holding a tracer, back as it was (``before``: its value
+    and its contents then; ``None``: the call made it)."""
+    if before is None:
+        delattr(obj, name)
+        return
+    old, contents = before
+    if old is not value:
+        if not _traced(old):
+            setattr(obj, name, old)
+    elif isinstance(value, list) and contents is not None:
+        value[:] = contents
+    elif isinstance(value, dict) and contents is not None:
+        value.clear()
+        value.update(contents)
