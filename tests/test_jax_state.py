@@ -92,3 +92,24 @@ def test_a_container_filled_in_place_is_kept_with_no_tracer(dtype: Any) -> None:
     assert set(vars(logs)) == {"log", "history"} and logs.log["keep"] == 1
     left = [*logs.log.values(), *logs.history]
     assert not any(isinstance(v, jax.core.Tracer) for v in left)
+
+
+class _Keyed:
+    def __init__(self) -> None:
+        self.key = jax.random.PRNGKey(0)
+
+    def loss(self, p: Any) -> Any:
+        self.key, sub = jax.random.split(self.key)
+        return jnp.sum(p["w"] ** 2) + 0.0 * jax.random.normal(sub)
+
+
+def test_a_key_the_loss_splits_is_put_back() -> None:
+    # attack28 H64: every evaluation split the user's key, which had moved after the
+    # check (and each evaluation drew other numbers)
+    keyed = _Keyed()
+    before = keyed.key
+    with jax.enable_x64(True):
+        w = jnp.asarray(np.linspace(0.5, 1.5, 4))
+        report = gj.check(keyed.loss, {"w": w})
+    assert report.status == "passed", str(report)
+    assert bool(jnp.all(keyed.key == before))

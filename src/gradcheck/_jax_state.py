@@ -4,17 +4,15 @@ JAX traces a function to transform it (``jax.jit``, ``jax.make_jaxpr`` for the f
 route, ``jax.grad``, ``jax.vmap``). A Python side effect of the user's function runs
 with the tracers then: ``self.last = loss`` leaves a tracer in the user's object, and
 ``self.key, sub = jax.random.split(self.key)`` leaves one that every later call trips
-on (``UnexpectedTracerError``), during the check and after it. ``check_grads``
-evaluates eagerly and leaves concrete values there.
+on (``UnexpectedTracerError``), during the check and after it.
 
 :class:`Kept` wraps the user's function: after every call it puts back each attribute
 that now holds a tracer (directly, or in a list, tuple or dict) to what it held before
 the call, on the objects the function keeps (a bound method's object, its closure and
-defaults, a ``partial``'s arguments, and one level below each:
-``gradcheck._user_rng``'s search). Concrete values a call leaves (an eager
-evaluation's loss, a moved key) are the user's code's own doing, as with
-``check_grads``. An object reachable only deeper, or a module global the function
-assigns, is not found.
+defaults, a ``partial``'s arguments, and below: ``gradcheck._user_rng``'s search),
+and a random key it replaced. Other concrete values a call leaves (an eager
+evaluation's loss) are the user's code's own doing, as with ``check_grads``. An
+object reachable only deeper, or a module global the function assigns, is not found.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from gradcheck._user_rng import DEPTH, VISITS, _followed, _has_attributes, _inside
 
@@ -70,6 +69,16 @@ def _traced(value: Any) -> bool:
     return False
 
 
+def _key(value: Any) -> bool:
+    """Whether ``value`` is a JAX random key: a typed one (``jax.random.key``) or a
+    raw ``uint32[2]`` (``jax.random.PRNGKey``)."""
+    if not isinstance(value, jax.Array) or isinstance(value, jax.core.Tracer):
+        return False
+    if jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+        return True
+    return value.dtype == jnp.uint32 and value.shape == (2,)
+
+
 def _contents(value: Any) -> Any:
     """A shallow copy of a list's or dict's contents (what a call may change in place)."""
     if isinstance(value, list):
@@ -86,7 +95,10 @@ class Kept:
     back; a list or dict it filled in place (``self.history.append(loss)``,
     ``self.log["last"] = loss``) gets its contents back (attack28 H60: it was deleted,
     and the next evaluation raised). An attribute that held a tracer before the call
-    is left as it is.
+    is left as it is. A JAX random key the call replaced (``self.key, sub =
+    jax.random.split(self.key)``) is put back, as the user's torch and NumPy generators
+    are reset (``gradcheck._user_rng``): each evaluation draws the same numbers, and
+    the key is where it was after the check (attack28 H64: it had moved).
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
@@ -105,6 +117,8 @@ class Kept:
                 for name, value in list(vars(obj).items()):
                     if _traced(value):
                         _put_back(obj, name, value, before.get(name))
+                    elif name in before and _key(before[name][0]) and value is not before[name][0]:
+                        setattr(obj, name, before[name][0])  # a key it split (attack28 H64)
 
 
 def _put_back(obj: Any, name: str, value: Any, before: tuple[Any, Any] | None) -> None:
