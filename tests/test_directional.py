@@ -735,3 +735,23 @@ class TestKinkedProbesAreNoEvidence:
         assert report.status == "inconclusive", str(report)
         assert "has a kink at or near the point" in str(report)
         assert gradcheck.check(cost, x, grad, mode="directional").status == "passed"
+
+    @pytest.mark.parametrize("seed", [1, 3, 5, 6])
+    def test_many_kinks_just_off_the_point_fail_nothing(self, seed: int) -> None:
+        # attack28 H63: 30 entries 1e-7 from relu(x - 1)'s kink; a probe across them
+        # was flagged, its noise measured again across them (rough in both halves) and
+        # the flag taken back: its secant failed the right gradient (main 1 of these 4)
+        n = 6000
+        rng = np.random.default_rng(seed)
+        a, x = rng.standard_normal(n), rng.standard_normal(n)
+        idx = rng.choice(n, 30, replace=False)
+        x[idx] = 1.0 + 1e-7 * np.sign(rng.standard_normal(30))
+
+        def cost(v: Array) -> Any:
+            return np.sum(np.maximum(v - 1, 0) * a) + 0.5 * np.sum(np.sin(v))
+
+        def right(v: Array) -> Array:
+            return np.asarray((v > 1) * a + 0.5 * np.cos(v))
+
+        report = gradcheck.check(cost, x, right, seed=seed)
+        assert report.status == "inconclusive", str(report)
