@@ -291,23 +291,25 @@ def _hidden(
         return _Hidden(sigma, _values_work(values, sigma, j0, terms))
     sigma, values = _probe(evaluate, leaves, j0, HIDDEN_STEP16, seed, kinked=False)
     if np.ptp(values) == 0:
-        stuck = j0 != 0 and _rounded_away(analytic, leaves, seed, terms)
+        stuck = j0 != 0 and _rounded_away(analytic, leaves, j0, seed, terms)
         return _Hidden(sigma, np.dtype(np.float16) if stuck else None)
     return _Hidden(sigma, _values_work(values, sigma, j0, terms))
 
 
-def _rounded_away(analytic: Sequence[Array], leaves: list[Array], seed: int, terms: float) -> bool:
-    """Whether the change the gradient predicts for the largest move of the probe at
-    :data:`~gradcheck._numerics.HIDDEN_STEP16` is below float16's round-off of the
-    terms, ``u16 · Σ|g_i θ_i|``: a float16 computation can then show no change at all.
-    A larger predicted change that did not come is the gradient's (or the cost ignores
-    its parameters), and float64's steps judge it; a zero gradient (``terms`` 0) is
-    judged by them too."""
-    change = sum(
-        float(np.real(analytic[i]).reshape(-1) @ d)
-        for i, d in _direction(leaves, HIDDEN_STEP16, seed)
-    )
-    return 0 < 3 * abs(change) < _U16 * terms
+def _rounded_away(
+    analytic: Sequence[Array], leaves: list[Array], j0: float, seed: int, terms: float
+) -> bool:
+    """Whether float16 could have rounded away the change the gradient predicts for the
+    largest move of the probe at :data:`~gradcheck._numerics.HIDDEN_STEP16`, where
+    float64 would have shown it: below float16's round-off of the terms,
+    ``u16 · Σ|g_i θ_i|``, and above 64 float64 round-offs of ``J``. A larger
+    predicted change that did not come is the gradient's (or the cost ignores its
+    parameters), and float64's steps judge it; a smaller one (parameters of 1e-48
+    beside a cost of 1) no dtype could show, and is no evidence of float16 either; a
+    zero gradient (``terms`` 0) is judged by float64's steps too."""
+    deltas = _direction(leaves, HIDDEN_STEP16, seed)
+    change = 3 * abs(sum(float(np.real(analytic[i]).reshape(-1) @ d) for i, d in deltas))
+    return 64 * _U64 * abs(j0) < change < _U16 * terms
 
 
 def _values_work(values: Array, sigma: float, j0: float, terms: float) -> np.dtype[Any] | None:
