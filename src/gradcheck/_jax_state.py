@@ -23,39 +23,20 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradcheck._user_rng import DEPTH, VISITS, _followed, _has_attributes, _inside
+from gradcheck._user_rng import DEPTH, _has_attributes, _users, reachable
 
 __all__ = ["Kept", "holders"]
 
 
 def holders(fn: Any, depth: int = DEPTH) -> list[Any]:
     """The user's objects with attributes of their own that ``fn`` keeps, each once
-    (``gradcheck._user_rng``'s search: a library's objects, JAX's own among them, are
+    (``gradcheck._user_rng.reachable``: a library's objects, JAX's own among them, are
     neither kept nor looked into; at most ``VISITS`` objects)."""
-    found: dict[int, Any] = {}
-    seen: set[int] = set()
-    level = [fn]
-    for _ in range(depth):
-        below: list[Any] = []
-        for obj in level:
-            if id(obj) in seen or len(seen) >= VISITS:
-                continue
-            seen.add(id(obj))
-            try:
-                items = list(_inside(obj))
-            except Exception:  # an object that cannot be looked into (a dead proxy)
-                continue
-            for item in items:
-                try:
-                    if not _followed(item):
-                        continue
-                    if _has_attributes(item) and not callable(item):
-                        found.setdefault(id(item), item)
-                except Exception:  # as above, for one item
-                    continue
-                below.append(item)
-        level = below
-    return list(found.values())
+    return [
+        item
+        for item in reachable(fn, depth=depth)
+        if _has_attributes(item) and not callable(item) and _users(type(item))
+    ]
 
 
 def _traced(value: Any) -> bool:

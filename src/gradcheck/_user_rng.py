@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["DEPTH", "UserGenerators", "activated", "active", "find", "shared"]
+__all__ = ["DEPTH", "UserGenerators", "activated", "active", "find", "reachable", "shared"]
 
 #: How many levels of functions, objects, classes, containers and models :func:`find`
 #: follows from the objects it is given: a model (1), its class's ``forward`` (2), a
@@ -200,12 +200,11 @@ def _is_model(obj: Any) -> bool:
     return callable(getattr(kind, "modules", None)) and "_modules" in getattr(obj, "__dict__", ())
 
 
-def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
-    """The generators ``owners`` keep (module text), each once, in the order found.
-
-    An object that cannot be looked into (a dead ``weakref.proxy`` raises
-    ``ReferenceError`` at any touch, attack27 H49) is passed over.
-    """
+def reachable(*owners: Any, depth: int = DEPTH) -> list[Any]:
+    """Every object ``owners`` keep, down to ``depth`` levels (module text), each once,
+    in the order found; at most :data:`VISITS` objects are looked into. An object that
+    cannot be looked into (a dead ``weakref.proxy`` raises ``ReferenceError`` at any
+    touch, attack27 H49) is passed over and left out."""
     found: dict[int, Any] = {}
     seen: set[int] = set()
     level = list(owners)
@@ -216,25 +215,26 @@ def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
                 continue
             seen.add(id(obj))
             try:
-                _look_into(obj, seen, found, below)
+                if _is_model(obj):  # its submodules are looked into with it, once
+                    seen.update(id(m) for m in obj.modules())
+                items = list(_inside(obj))
             except Exception:  # the user's object, not ours to judge
                 continue
+            for item in items:
+                try:
+                    followed = _followed(item)
+                except Exception:  # as above, for one item
+                    continue
+                found.setdefault(id(item), item)
+                if followed:
+                    below.append(item)
         level = below
     return list(found.values())
 
 
-def _look_into(obj: Any, seen: set[int], found: dict[int, Any], below: list[Any]) -> None:
-    """Add the generators ``obj`` keeps to ``found``, what to look into next to ``below``."""
-    if _is_model(obj):  # its submodules are looked into with it, once
-        seen.update(id(m) for m in obj.modules())
-    for item in _inside(obj):
-        try:
-            if _handle(item) is not None:
-                found.setdefault(id(item), item)
-            elif _followed(item):
-                below.append(item)
-        except Exception:  # as above, for one item
-            continue
+def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
+    """The generators ``owners`` keep (:func:`reachable`), each once, in the order found."""
+    return [item for item in reachable(*owners, depth=depth) if _handle(item) is not None]
 
 
 def shared(*owners: Any) -> dict[int, Any]:
