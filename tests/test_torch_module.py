@@ -21,17 +21,16 @@ class _Uncopyable:
 class TestPrivateCopy:
     def test_a_copy_shares_no_tensor_with_the_model(self) -> None:
         model = nn.Linear(3, 2)
-        notes: list[str] = []
-        copy = private_copy(model, notes)
-        assert copy is not None and copy is not model and notes == []
+        copy, notes = private_copy(model)
+        assert copy is not None and copy is not model and notes == ()
         assert torch.equal(copy.weight, model.weight)
         assert copy.weight.data_ptr() != model.weight.data_ptr()
 
     def test_a_model_that_cannot_be_copied_gives_none_and_says_why(self) -> None:
         model = nn.Linear(3, 2)
         model.handle = _Uncopyable()
-        notes: list[str] = []
-        assert private_copy(model, notes) is None
+        copy, notes = private_copy(model)
+        assert copy is None
         assert len(notes) == 1
         assert notes[0].startswith("the model cannot be deep-copied (RuntimeError: no copies)")
 
@@ -53,21 +52,19 @@ class TestModulePass:
     def test_the_value_and_gradients_are_autograds(self) -> None:
         torch.manual_seed(0)
         model, x = nn.Linear(3, 1).double(), torch.randn(4, 3, dtype=torch.float64)
-        notes: list[str] = []
-        user = module_pass(model, lambda m: m(x).pow(2).sum(), self._named(model), notes)
+        user, notes = module_pass(model, lambda m: m(x).pow(2).sum(), self._named(model))
         loss = model(x).pow(2).sum()
         gw, gb = torch.autograd.grad(loss, [model.weight, model.bias])
         assert user.value == float(loss.detach()) and user.dtype == "float64"
         assert np.array_equal(user.grads["weight"], gw.numpy())
         assert np.array_equal(user.grads["bias"], gb.numpy())
-        assert model.weight.grad is None and notes == []
+        assert model.weight.grad is None and notes == ()
 
     def test_an_unused_parameter_is_a_zero_gradient_with_a_note(self) -> None:
         model = nn.Linear(3, 1)
-        notes: list[str] = []
-        user = module_pass(model, lambda m: m.weight.sum(), self._named(model), notes)
+        user, notes = module_pass(model, lambda m: m.weight.sum(), self._named(model))
         assert np.array_equal(user.grads["bias"], np.zeros(1, dtype=np.float32))
-        assert notes == ["bias: autograd gave no gradient (unused); taken as zero"]
+        assert notes == ("bias: autograd gave no gradient (unused); taken as zero",)
 
     def test_a_loss_that_raises_is_named(self) -> None:
         def loss(m: nn.Module) -> Any:
@@ -75,9 +72,9 @@ class TestModulePass:
 
         model = nn.Linear(3, 1)
         with pytest.raises(GradcheckError, match=r"^loss_fn raised ValueError: bad shapes \("):
-            module_pass(model, loss, self._named(model), [])
+            module_pass(model, loss, self._named(model))
 
     def test_a_loss_that_does_not_require_grad_is_refused(self) -> None:
         model = nn.Linear(3, 1)
         with pytest.raises(GradcheckError, match="does not require grad"):
-            module_pass(model, lambda m: torch.tensor(1.0), self._named(model), [])
+            module_pass(model, lambda m: torch.tensor(1.0), self._named(model))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -189,24 +189,30 @@ def _difference(probes: list[Probe]) -> float:
         return norm2(a - n) / den if den > 0 else 0.0
 
 
-def _status(
-    i: int, name: str, verdict: Directional, loc: Localisation, count: int
-) -> tuple[Status, str]:
+class Judged(NamedTuple):
+    """A parameter's status, and its note ("": none)."""
+
+    status: Status
+    note: str = ""
+
+
+def _status(i: int, name: str, verdict: Directional, loc: Localisation, count: int) -> Judged:
     """Parameter ``i``'s status (see :func:`directional_check`) and its note, if any."""
     bound = verdict.bounds[i]
     if i in loc.wrong or (verdict.wrong and count == 1):
-        return "failed", ""
+        return Judged("failed")
     if verdict.wrong:
-        return ("passed", "") if i in loc.ok else ("inconclusive", "")
+        return Judged("passed") if i in loc.ok else Judged("inconclusive")
     if verdict.kinked or verdict.unresolved:  # the note says why (directional_check)
-        return "inconclusive", ""
+        return Judged("inconclusive")
     seen = verdict.seen[i] if verdict.seen else bound
     if seen > DIRECTIONAL_UNCERTAIN and i not in verdict.exact:
-        return "inconclusive", (
+        return Judged(
+            "inconclusive",
             f"{name}: the directional check could only see a relative error of "
-            f"{bound:.2g} or more (its gradient is tiny next to the noise); use mode='full'"
+            f"{bound:.2g} or more (its gradient is tiny next to the noise); use mode='full'",
         )
-    return "passed", ""
+    return Judged("passed")
 
 
 def _failure_note(

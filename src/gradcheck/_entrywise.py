@@ -197,9 +197,14 @@ def _check_leaves(
     return Compared(zero.results, (*zero.notes, *unseen))
 
 
-def _first_compare(
-    ev: Evaluator, s: Setting, e: Entries, name: str
-) -> tuple[Entries, cmp.Comparison]:
+class FirstCompare(NamedTuple):
+    """The first comparison of some entries, and the entries at the steps it used."""
+
+    entries: Entries
+    comparison: cmp.Comparison
+
+
+def _first_compare(ev: Evaluator, s: Setting, e: Entries, name: str) -> FirstCompare:
     """The first comparison of the entries ``e``, and the entries at the steps it used.
 
     Where the cost returns inf or NaN, or raises, and some entries' steps reach across 0
@@ -209,7 +214,7 @@ def _first_compare(
     the first error stands (attack20 P7). A note says so.
     """
     try:
-        return e, compare_entries(ev, s, e, 0.0)
+        return FirstCompare(e, compare_entries(ev, s, e, 0.0))
     except (NonFinite, CostRaised) as first:
         theta = e.theta
         dtype = s.dtype(e.leaf)
@@ -226,7 +231,7 @@ def _first_compare(
         f"{name}: {int(np.count_nonzero(cross))} entries' steps reached across 0 and left "
         "the cost's domain: they are judged at steps within their own side, relative to |θ|"
     )
-    return e, replace(comp, notes=(*comp.notes, note))
+    return FirstCompare(e, replace(comp, notes=(*comp.notes, note)))
 
 
 def _zero_parameters(

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal, NamedTuple
 
@@ -42,7 +42,7 @@ from gradcheck._evaluate import GlobalRng
 from gradcheck._numerics import ATOL_ROUNDOFFS, BATCHED_ROUNDOFFS, PLAUSIBLE
 from gradcheck._report import Report
 from gradcheck._roundoff_verdict import UNIT as _UNIT
-from gradcheck._roundoff_verdict import Analytic, Side
+from gradcheck._roundoff_verdict import Analytic, Gradient, Side
 from gradcheck._tolerances import plausible
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "PLAUSIBLE",
     "PRECISIONS",
     "Analytic",
+    "Gradient",
     "Side",
     "agrees",
     "analytic_rtol",
@@ -250,7 +251,7 @@ def check_adapted(
     *,
     precision: str,
     rng: GlobalRng,
-    notes: list[str],
+    notes: Sequence[str],
     options: dict[str, Any],
     start: float,
     unused: str | None,

@@ -11,7 +11,7 @@ vjp"``, which fails the report whatever the finite differences say.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -116,6 +116,13 @@ def lex_smallest(keys: list[Array], k: int) -> Array:
     return cand[np.lexsort([key[cand] for key in keys[::-1]])][:k]
 
 
+class BlockResult(NamedTuple):
+    """One block's outcome, and its notes for the report."""
+
+    outcome: ParameterOutcome
+    notes: list[str]
+
+
 def _block_result(
     block: Block,
     a: Array,
@@ -125,7 +132,7 @@ def _block_result(
     p: int,
     others: dict[str, Array],
     diagnose: BlockDiagnosis = diagnose_block,
-) -> tuple[ParameterOutcome, list[str]]:
+) -> BlockResult:
     """One block's outcome, and its notes."""
     st = g.status[rs, cs]
     ranks = _ranks(st)
@@ -172,7 +179,7 @@ def _block_result(
         detection_bound=max(bounds, default=NO_BOUND),
         errors=g.abs_error[rs, cs].reshape(shape),
     )
-    return result, notes
+    return BlockResult(result, notes)
 
 
 def _unbracketed(g: Grid, rs: slice, cs: slice, kinks: Array) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 from gradcheck._adapter_complex import real_dtype, widen
 from gradcheck._adapters import Options
 from gradcheck._evaluate import GlobalRng
-from gradcheck._frameworks import Analytic, Side, check_adapted
+from gradcheck._frameworks import Analytic, Gradient, Side, check_adapted
 from gradcheck._jax_args import forward_gradient, like
 from gradcheck._jax_widen import reference, widened
 from gradcheck._report import Report
@@ -85,12 +85,12 @@ class JaxSide:
     def batched(self, stacked: dict[str, Any]) -> Any:
         return self._fresh(lambda: np.asarray(self.vfn(*self._arrays(stacked))))
 
-    def gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
+    def gradient(self, tree: dict[str, Any]) -> Gradient:
         """The value and gradient of ``fn`` (:meth:`_fresh`)."""
-        result: tuple[float, dict[str, Array | None]] = self._fresh(lambda: self._gradient(tree))
+        result: Gradient = self._fresh(lambda: self._gradient(tree))
         return result
 
-    def _gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
+    def _gradient(self, tree: dict[str, Any]) -> Gradient:
         """The value and gradient of ``fn``: by ``jax.value_and_grad``, or by forward
         mode when ``forward`` (``gradcheck._jax_args.forward_gradient``: the transpose
         of one JVP where it agrees with a JVP along a random tangent, else the basis
@@ -100,7 +100,7 @@ class JaxSide:
             value, g = self.fn(xs), forward_gradient(self.fn, xs)
         else:
             value, g = jax.value_and_grad(self.fn)(self._arrays(tree))
-        return float(value), {n: widen(x) for n, x in zip(self.names, g)}
+        return Gradient(float(value), {n: widen(x) for n, x in zip(self.names, g)})
 
     def side(self) -> Side:
         return Side(

@@ -46,6 +46,7 @@ from jax.extend import core
 
 from gradcheck._adapter_complex import widen
 from gradcheck._jax_args import forward_gradient
+from gradcheck._roundoff_verdict import Gradient
 
 __all__ = ["Unwidened", "in_dtype", "reference", "widened"]
 
@@ -344,7 +345,7 @@ def in_dtype(grad: Callable[[list[Any]], Any], dtype: str) -> Callable[[list[Any
 
 def reference(
     fn: Callable[[list[Any]], Any], names: list[str], dtype: str, forward: bool
-) -> Callable[[dict[str, Any]], tuple[float, dict[str, Any]]]:
+) -> Callable[[dict[str, Any]], Gradient]:
     """The float64 side's value and gradient of ``fn`` (by ``jax.grad``, or by JVPs
     when ``forward``) computed operation by operation in ``dtype`` (:func:`in_dtype`),
     at a dict of float64 parameters named ``names``: the reference the model's own
@@ -355,8 +356,8 @@ def reference(
 
     run = in_dtype(grad, dtype)
 
-    def ref(tree: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    def ref(tree: dict[str, Any]) -> Gradient:
         out = run([jnp.asarray(tree[n]) for n in names])
-        return float(out[0]), {n: widen(g) for n, g in zip(names, out[1:])}
+        return Gradient(float(out[0]), {n: widen(g) for n, g in zip(names, out[1:])})
 
     return ref

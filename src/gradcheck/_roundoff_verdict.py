@@ -65,6 +65,7 @@ __all__ = [
     "SYSTEMATIC",
     "UNIT",
     "Analytic",
+    "Gradient",
     "Judgement",
     "Side",
     "Verdicts",
@@ -98,6 +99,14 @@ class Analytic(NamedTuple):
     dtype: str
 
 
+class Gradient(NamedTuple):
+    """A side's loss and its gradient by the framework's autodiff, by parameter name
+    (``None``: the loss does not use that parameter)."""
+
+    value: float
+    grads: dict[str, Array | None]
+
+
 class Side(NamedTuple):
     """One way to run the user's loss on NumPy parameters, in one dtype.
 
@@ -105,8 +114,8 @@ class Side(NamedTuple):
         params: the unperturbed parameters, in this side's dtype.
         cost: ``cost(params) -> scalar``: one evaluation, no gradient.
         batched: ``batched(stacked) -> values``: vectorised evaluations.
-        gradient: ``gradient(params) -> (value, grads)`` by the framework's autodiff in
-            this side's dtype; a ``None`` gradient: the loss does not use it.
+        gradient: ``gradient(params) ->`` :class:`Gradient` by the framework's autodiff
+            in this side's dtype.
         scope: a context to run all of the above in (JAX's x64 switch).
         vmap: the name of the vectorising transform, for messages.
         what: what this side is, for messages (``"a float64 copy"``, ``"x64 mode"``).
@@ -120,11 +129,11 @@ class Side(NamedTuple):
     params: dict[str, Array]
     cost: Callable[[dict[str, Array]], Any]
     batched: Callable[[dict[str, Array]], Any]
-    gradient: Callable[[dict[str, Array]], tuple[float, dict[str, Array | None]]]
+    gradient: Callable[[dict[str, Array]], Gradient]
     scope: Callable[[], AbstractContextManager[Any]]
     vmap: str
     what: str
-    reference: Callable[[dict[str, Array]], tuple[float, dict[str, Array | None]]] | None = None
+    reference: Callable[[dict[str, Array]], Gradient] | None = None
     outside: Callable[[], bool] = lambda: False
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -44,6 +44,7 @@ from gradcheck._torch_state import Forward, Numeric
 from gradcheck._torch_widen import Widen
 
 __all__ = [
+    "Autograd",
     "Function",
     "autograd_grads",
     "backward_grads",
@@ -63,21 +64,26 @@ def least_precise(tensors: Sequence[torch.Tensor]) -> str:
     return dtype_name(max(real, key=lambda d: torch.finfo(d).eps))
 
 
+class Autograd(NamedTuple):
+    """The gradients autograd gave, by name, and the notes on inputs it left unused."""
+
+    grads: dict[str, np.ndarray[Any, Any]]
+    notes: tuple[str, ...]
+
+
 def autograd_grads(
     out: Any,
     inputs: Sequence[torch.Tensor],
     names: Sequence[str],
-    notes: list[str],
     grad_outputs: Any = None,
     retain: bool = False,
     who: str = "fn",
-) -> dict[str, np.ndarray[Any, Any]]:
+) -> Autograd:
     """The gradients of ``out`` by autograd, by name (zeros, with a note, where unused).
 
     Args:
         out: the output(s) differentiated; ``grad_outputs`` their cotangents.
         inputs: the leaves, named by ``names``.
-        notes: where a note on an unused input is appended.
         retain: keep the graph (another output's backward follows).
         who: the user's callable the backward belongs to (``"fn"``, ``"loss_fn"``).
 
@@ -85,13 +91,13 @@ def autograd_grads(
         GradcheckError: the backward raised (see :func:`backward_grads`).
     """
     gs = backward_grads(who, out, list(inputs), grad_outputs, retain_graph=retain)
-    result = {}
+    result, notes = {}, []
     for name, t, g in zip(names, inputs, gs):
         if g is None:
             notes.append(f"{name}: autograd gave no gradient (unused); taken as zero")
             g = torch.zeros_like(t)
         result[name] = dense(g)
-    return result
+    return Autograd(result, tuple(notes))
 
 
 def backward_grads(
@@ -345,14 +351,14 @@ class Function:
         label = {n: run_name(mode, k, several, n) for n in self.names}
         out, w = self.outs[k], self.ws[k]
         w64 = w.to(torch.complex128 if w.is_complex() else torch.float64)
-        notes: list[str] = []
+        notes: tuple[str, ...] = ()
         checked = [self.xs[i] for i in self.pos]
         if mode == "rev":
             # every other output gets a zero cotangent, not an undefined one: a backward
             # that fails on None is named by the undefined-cotangent check instead
             outs = [self.outs[j] for j in self.diff]
             cots = [w if j == k else torch.zeros_like(self.outs[j]) for j in self.diff]
-            grads = autograd_grads(outs, checked, list(label.values()), notes, cots, True)
+            grads, notes = autograd_grads(outs, checked, list(label.values()), cots, True)
         else:
             grads = {label[n]: g for n, g in fwd[k].items()}
         tensors = {label[n]: x.detach() for n, x in zip(self.names, checked)}

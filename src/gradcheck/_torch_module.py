@@ -5,14 +5,15 @@ of the model, and the user's analytic pass.
 ``torch.func.functional_call`` swaps the model's tensors for the numerical side's;
 :func:`private_copy` is the deep copy that side runs on (``None``, with a note, where
 the model cannot be copied); :func:`module_pass` is the analytic gradient autograd
-gives the model itself. :data:`UNUSED` is the usage error of a loss that ignores the
+gives the model itself. Each returns its notes for the report with its value
+(:class:`Copied`, :class:`UserPass`). :data:`UNUSED` is the usage error of a loss that ignores the
 model it is given (``gradcheck._frameworks``).
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -45,22 +46,34 @@ class LossModule(torch.nn.Module):
         return self.loss_fn(self.inner)
 
 
-def private_copy(model: torch.nn.Module, notes: list[str]) -> torch.nn.Module | None:
+class Copied(NamedTuple):
+    """The private copy of the model (``None`` where it cannot be copied), and why not."""
+
+    model: torch.nn.Module | None
+    notes: tuple[str, ...]
+
+
+class UserPass(NamedTuple):
+    """The user's analytic pass, and its notes (parameters autograd left unused)."""
+
+    analytic: Analytic
+    notes: tuple[str, ...]
+
+
+def private_copy(model: torch.nn.Module) -> Copied:
     """A deep copy of ``model``, or ``None`` (with a note) when it cannot be copied."""
     try:
-        return copy.deepcopy(model, shared(model))  # the user's generators: H08
+        return Copied(copy.deepcopy(model, shared(model)), ())  # the user's generators: H08
     except Exception as exc:
-        notes.append(
+        note = (
             f"the model cannot be deep-copied ({type(exc).__name__}: {exc}): the numerical "
             "side runs on the model itself through torch.func.functional_call, with its "
             "parameters and buffers swapped for private tensors (never written)"
         )
-        return None
+        return Copied(None, (note,))
 
 
-def module_pass(
-    model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, Any]], notes: list[str]
-) -> Analytic:
+def module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, Any]]) -> UserPass:
     """The user's analytic pass on the model itself (inside
     :func:`gradcheck._torch_state.preserved`)."""
     params = list(model.parameters())
@@ -82,5 +95,6 @@ def module_pass(
                 "model it is given, outside torch.no_grad()?"
             )
         checked = [p for _, p in named]
-        grads = autograd_grads(loss, checked, [n for n, _ in named], notes, who="loss_fn")
-    return Analytic(float(loss.detach()), grads, least_precise([p for _, p in named]))
+        grads = autograd_grads(loss, checked, [n for n, _ in named], who="loss_fn")
+    analytic = Analytic(float(loss.detach()), grads.grads, least_precise(checked))
+    return UserPass(analytic, grads.notes)

@@ -52,7 +52,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from gradcheck._roundoff_verdict import Side
+from gradcheck._roundoff_verdict import Gradient, Side
 
 __all__ = ["InDtype", "aside", "narrow_to", "with_reference"]
 
@@ -193,7 +193,7 @@ def with_reference(side: Side, dtypes: Iterable[torch.dtype]) -> Side:
         return side
     gradient, modes = side.gradient, []
 
-    def reference(tree: dict[str, Array]) -> tuple[float, dict[str, Array | None]]:
+    def reference(tree: dict[str, Array]) -> Gradient:
         mode = InDtype(dtype)
         modes.append(mode)
         with mode:

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from gradcheck._frameworks import Side
+from gradcheck._frameworks import Gradient, Side
 from gradcheck._torch_attributes import restore_attributes, saved_attributes
 from gradcheck._torch_cast import dense, scalar, wide
 from gradcheck._torch_forward import ForwardFold, Outputs
@@ -151,15 +151,18 @@ class Numeric:
             out = torch.func.vmap(self.call, randomness="same")(ts)
         return out.detach().reshape(-1).cpu().to(torch.float64).numpy()
 
-    def gradient(self, tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
+    def gradient(self, tree: dict[str, Any]) -> Gradient:
         """The loss and its autograd gradient at ``tree`` (``None``: not used)."""
         ts = {n: t.clone().requires_grad_() for n, t in self._tensors(tree).items()}
         with torch.enable_grad(), self.seeded():
             out = scalar(self.call(ts), "the loss")
             if not out.requires_grad:
-                return float(out.detach()), dict.fromkeys(ts)
+                return Gradient(float(out.detach()), dict.fromkeys(ts))
             gs = torch.autograd.grad(out, list(ts.values()), allow_unused=True)
-        return float(out.detach()), {n: None if g is None else dense(g) for n, g in zip(ts, gs)}
+        grads: dict[str, Array | None] = {
+            n: None if g is None else dense(g) for n, g in zip(ts, gs)
+        }
+        return Gradient(float(out.detach()), grads)
 
     def side(self, what: str, forward: Forward | None = None) -> Side:
         """This as the shared code's :class:`~gradcheck._frameworks.Side`.
@@ -173,12 +176,12 @@ class Numeric:
         if forward is not None:
             fold = forward
 
-            def gradient(tree: dict[str, Any]) -> tuple[float, dict[str, Array | None]]:
+            def gradient(tree: dict[str, Any]) -> Gradient:
                 value = float(self.cost(tree))
                 ts = self._tensors(tree)
                 folded = ForwardFold(fold.call, ts, {0: fold.w}, self.seeded, fold.reset)
                 grads = forward_grads(folded)
-                return value, dict(grads[0])
+                return Gradient(value, dict(grads[0]))
 
         return Side(
             self.params, self.cost, self.batched, gradient, nullcontext, "torch.func.vmap", what

@@ -186,7 +186,6 @@ def check_module(
         _validate(n, p)
     for n, b in model.named_buffers():
         _not_inference(n, b, "buffer")
-    notes: list[str] = []
     # torch.enable_grad: a check called under torch.no_grad() (attack22 C7b) still
     # differentiates; the caller's grad mode is back on exit
     with (
@@ -197,11 +196,11 @@ def check_module(
         ExitStack() as cleanup,
     ):
         # taken before the analytic pass: both sides start from the user's buffers
-        base = private_copy(model, notes)
+        base, copy_notes = private_copy(model)
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
-        user = module_pass(model, loss_fn, named, notes)
+        user, pass_notes = module_pass(model, loss_fn, named)
         unrun = unrun_hooks(named)
-        notes += [] if unrun is None else [unrun]
+        notes = (*copy_notes, *pass_notes, *([] if unrun is None else [unrun]))
         tensors = {n: p.detach().clone() for n, p in named}
         hooks = tensor_hooks(named)
 
