@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck._diagnose import CONJUGATED, FIT, diagnose
+from gradcheck._diagnose import CONJUGATED, FIT, diagnose, scaled
 
 RNG = np.random.default_rng(3)
 TRUE = RNG.standard_normal((4, 3))
@@ -543,3 +543,26 @@ class TestAHugeFactorIsWordedNotCounted:
     def test_small_integers_still_named(self, factor: float, words: str) -> None:
         d = diagnose(factor * np.full(10, 1.5), np.full(10, 1.5))
         assert words in d.text
+
+
+class TestScaled:
+    """One sign/factor text for the entrywise and the directional diagnoses."""
+
+    @pytest.mark.parametrize(
+        ("c", "kind", "factor", "text"),
+        [
+            (-1.0, "sign", -1.0, "×−1 — the gradient has the wrong sign"),
+            (-2.5, "sign", -2.5, "×-2.5 — wrong sign and off by a factor"),
+            (2.0, "factor", 2.0, "×2 — the gradient is 2 times too large (a doubled term?)"),
+            (0.25, "factor", 0.25, "×1/4 (0.25) — the gradient is 4 times too small"),
+        ],
+    )
+    def test_words(self, c: float, kind: str, factor: float, text: str) -> None:
+        d = scaled(c)
+        assert (d.kind, d.factor) == (kind, factor)
+        assert d.text.startswith(text)
+
+    @pytest.mark.parametrize("c", [-1.0, -2.5, 3.0, 0.5])
+    def test_diagnose_says_the_same(self, c: float) -> None:
+        d = diagnose(c * TRUE, TRUE)
+        assert d.text == scaled(d.factor).text and d.kind == scaled(c).kind

@@ -44,7 +44,9 @@ _C_NEVER_ZERO = (
     "c <= 0 instead of c < 0: c is exactly 0 only when the numeric gradient is "
     "orthogonal to the analytic one, and then _fits(aj, 0·nj) needs ‖aj‖ ≤ FIT·‖aj‖, "
     "false for aj ≠ 0 (and aj = 0 gives scale 0, also false): the branch is never "
-    "reached with c = 0"
+    "reached with c = 0. scaled's other caller, _localise.diagnose_directional, needs "
+    "every probe to fit p.analytic / c: with c = 0 the largest probe's p.analytic is 0 "
+    "and 0 / c is NaN (fits nothing) or raises, so scaled is not reached"
 )
 
 _ZIP_STOPS_AT_THE_RECORDED_SIZE = (
@@ -172,8 +174,8 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._diagnose.x__factor_text__mutmut_8": _FACTOR_EDGE,
     "gradcheck._diagnose.x__factor_text__mutmut_28": _FACTOR_EDGE,
     "gradcheck._diagnose.x_diagnose__mutmut_124": _NEAR_ONE,
-    "gradcheck._diagnose.x_diagnose__mutmut_133": _NEAR_ONE,
-    "gradcheck._diagnose.x_diagnose__mutmut_146": _C_NEVER_ZERO,
+    "gradcheck._diagnose.x_scaled__mutmut_4": _NEAR_ONE,
+    "gradcheck._diagnose.x_scaled__mutmut_17": _C_NEVER_ZERO,
     "gradcheck._diagnose.x__fits__mutmut_11": (
         "scale >= 0 instead of > 0 lets two all-zero vectors fit. diagnose() calls _fits "
         "with both zero only when the judged entries of both gradients are 0 (or none is "

@@ -28,7 +28,7 @@ import numpy as np
 from gradcheck._norms import norm2
 from gradcheck._results import Diagnosis, entry_label
 
-__all__ = ["CONJUGATED", "FIT", "NAMED", "diagnose"]
+__all__ = ["CONJUGATED", "FIT", "NAMED", "diagnose", "scaled"]
 
 #: A pattern fits when ‖a − pattern(n)‖ ≤ FIT · ‖a‖: loose enough for the
 #: finite-difference error in ``n``, tight enough that a 1% scattered error is not
@@ -70,6 +70,18 @@ def _factor_text(c: float) -> str:
     if j >= 2 and abs(inv - j) <= FIT * abs(inv):
         return f"×1/{j} ({c:.4g}) — the gradient is {j} times too small (an extra 1/m?)"
     return f"×{c:.4g} — the gradient is off by a constant factor"
+
+
+def scaled(c: float) -> Diagnosis:
+    """The diagnosis of a gradient that is ``c`` times the right one (``c`` not near
+    1): the wrong sign (``c ≈ −1``), the wrong sign and a factor, or a factor
+    (:func:`_factor_text`). Used by :func:`diagnose` and by the directional strategy's
+    ``gradcheck._localise.diagnose_directional``."""
+    if abs(c + 1) <= FIT:
+        return Diagnosis("sign", -1.0, "×−1 — the gradient has the wrong sign")
+    if c < 0:
+        return Diagnosis("sign", c, f"×{c:.4g} — wrong sign and off by a factor")
+    return Diagnosis("factor", c, _factor_text(c))
 
 
 def _label(name: str, shape: tuple[int, ...], k: int, pair: bool) -> str:
@@ -202,11 +214,7 @@ def diagnose(
     if nn > 0:
         c = _ratio(aj, nj, nn)
         if abs(c - 1) > FIT and _fits(aj, c * nj):
-            if abs(c + 1) <= FIT:
-                return Diagnosis("sign", -1.0, "×−1 — the gradient has the wrong sign")
-            if c < 0:
-                return Diagnosis("sign", c, f"×{c:.4g} — wrong sign and off by a factor")
-            return Diagnosis("factor", c, _factor_text(c))
+            return scaled(c)
     if pair:
         found = _complex_pattern(a, n, judged)
         if found is not None:

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck._diagnose import FIT
+from gradcheck._diagnose import FIT, scaled
 from gradcheck._directional_probe import Probe, Prober, Segment
 from gradcheck._results import Diagnosis, Entry
 
@@ -113,8 +113,6 @@ def diagnose_directional(
     derivative) on every probe, within :data:`gradcheck._diagnose.FIT` relative and
     the probe's tolerance. The factor is estimated from the probe along ``s ⊙ g``.
     """
-    from gradcheck._diagnose import _factor_text
-
     g = prober.g[leaf]
     v = [p.direction[0] for p in probes]
     if all(abs(p.analytic) <= FIT * abs(p.numeric) for p in probes) and any(
@@ -125,11 +123,7 @@ def diagnose_directional(
     if best.numeric != 0:
         c = best.analytic / best.numeric
         if abs(c - 1) > 10 * FIT and all(_fits(p.analytic / c, p) for p in probes):
-            if abs(c + 1) <= FIT:
-                return Diagnosis("sign", -1.0, "×−1 — the gradient has the wrong sign")
-            if c < 0:
-                return Diagnosis("sign", c, f"×{c:.4g} — wrong sign and off by a factor")
-            return Diagnosis("factor", c, _factor_text(c))
+            return scaled(c)
     shape = shapes[leaf]
     cands: list[tuple[Array, Diagnosis]] = []
     if len(shape) == 2:
