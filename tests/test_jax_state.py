@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import gradcheck.jax as gj
-from gradcheck._jax_state import Kept, holders
+from gradcheck._jax_state import Kept, holders, spaces
 
 
 class Box:
@@ -113,3 +113,63 @@ def test_a_key_the_loss_splits_is_put_back() -> None:
         report = gj.check(keyed.loss, {"w": w})
     assert report.status == "passed", str(report)
     assert bool(jnp.all(keyed.key == before))
+
+
+# Module-level state a loss may keep (attack: tracers left in globals and closures).
+HISTORY: list[Any] = []
+LAST: Any = "before"
+KEY = jax.random.PRNGKey(1)
+BIG: list[Any] = list(range(5000))
+
+
+def _global_loss(p: Any) -> Any:
+    global LAST, KEY
+    value = jnp.sum(jnp.tanh(p["w"]) ** 2)
+    HISTORY.append(value)
+    BIG.append(value)
+    LAST = value
+    KEY, sub = jax.random.split(KEY)
+    return value + 0.0 * jax.random.normal(sub)
+
+
+def _w() -> dict[str, Any]:
+    return {"w": jnp.asarray(np.linspace(-1.0, 1.0, 5))}
+
+
+def test_module_globals_the_loss_uses_hold_no_tracer_after_the_check() -> None:
+    # before: 2 tracers stayed in HISTORY and LAST was a tracer after a passed check;
+    # the key moved with every call
+    key = KEY
+    with jax.enable_x64(True):
+        report = gj.check(_global_loss, _w())
+    assert report.status == "passed", str(report)
+    assert not isinstance(LAST, jax.core.Tracer) and bool(jnp.all(key == KEY))
+    assert not any(isinstance(v, jax.core.Tracer) for v in [*HISTORY, *BIG])
+    assert BIG[:5000] == list(range(5000))  # too long to copy: only its tracers go
+
+
+def test_closure_cells_the_loss_uses_hold_no_tracer_after_the_check() -> None:
+    def make() -> tuple[Any, list[Any], Any]:
+        hist: list[Any] = []
+        total: Any = None
+
+        def loss(p: Any) -> Any:
+            nonlocal total
+            value = jnp.sum(jnp.tanh(p["w"]) ** 2)
+            hist.append(value)
+            total = value
+            return value
+
+        return loss, hist, lambda: total
+
+    loss, hist, total = make()
+    with jax.enable_x64(True):
+        report = gj.check(loss, _w())
+    assert report.status == "passed", str(report)
+    assert total() is None or not isinstance(total(), jax.core.Tracer)
+    assert not any(isinstance(v, jax.core.Tracer) for v in hist)
+
+
+def test_library_functions_are_no_space_of_the_users() -> None:
+    assert spaces(jnp.sum) == [] and spaces(np.linalg.norm) == []
+    assert len(spaces(_global_loss)) == 1  # its globals (no closure, no object)

@@ -6,26 +6,30 @@ with the tracers then: ``self.last = loss`` leaves a tracer in the user's object
 ``self.key, sub = jax.random.split(self.key)`` leaves one that every later call trips
 on (``UnexpectedTracerError``), during the check and after it.
 
-:class:`Kept` wraps the user's function: after every call it puts back each attribute
-that now holds a tracer (directly, or in a list, tuple or dict) to what it held before
-the call, on the objects the function keeps (a bound method's object, its closure and
-defaults, a ``partial``'s arguments, and below: ``gradcheck._user_rng``'s search),
-and a random key it replaced. Other concrete values a call leaves (an eager
-evaluation's loss) are the user's code's own doing, as with ``check_grads``. An
-object reachable only deeper, or a module global the function assigns, is not found.
+:class:`Kept` wraps the user's function: after every call it puts back each name that
+now holds a tracer (directly, or in a list, tuple or dict) to what it held before the
+call, in the user's namespaces the function keeps (:func:`spaces`): the attributes of
+its objects (a bound method's object, its closure's and defaults' objects, a
+``partial``'s arguments, and below: ``gradcheck._user_rng``'s search), the module
+globals its functions name (``global last; last = loss``, ``HISTORY.append(loss)``) and
+their closure cells (``nonlocal total``, a closure's list), and a random key it
+replaced. Other concrete values a call leaves (an eager evaluation's loss) are the
+user's code's own doing, as with ``check_grads``. A namespace reachable only deeper is
+not found.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from gradcheck._user_rng import DEPTH, _has_attributes, _users, reachable
 
-__all__ = ["Kept", "holders"]
+__all__ = ["Kept", "Space", "holders", "spaces"]
 
 
 def holders(fn: Any, depth: int = DEPTH) -> list[Any]:
@@ -60,8 +64,15 @@ def _key(value: Any) -> bool:
     return value.dtype == jnp.uint32 and value.shape == (2,)
 
 
+#: Lists and dicts up to this many items are copied before each call, to be put back if
+#: the call leaves a tracer in them; from a longer one (a dataset), the tracers are removed.
+COPIED_ITEMS = 4096
+
+
 def _contents(value: Any) -> Any:
     """A shallow copy of a list's or dict's contents (what a call may change in place)."""
+    if isinstance(value, (list, dict)) and len(value) > COPIED_ITEMS:
+        return None
     if isinstance(value, list):
         return list(value)
     if isinstance(value, dict):
@@ -69,51 +80,114 @@ def _contents(value: Any) -> Any:
     return None
 
 
-class Kept:
-    """``fn``, putting back after every call the attributes it left a tracer in.
+class Space(NamedTuple):
+    """One of the user's namespaces: its names and values now, and how to set or drop one."""
 
-    An attribute the call made that holds a tracer is removed; one it rebound is put
-    back; a list or dict it filled in place (``self.history.append(loss)``,
+    read: Callable[[], dict[Any, Any]]
+    put: Callable[[Any, Any], None]
+    drop: Callable[[Any], None]
+
+
+def _attributes(obj: Any) -> Space:
+    return Space(
+        lambda: dict(vars(obj)), lambda n, v: setattr(obj, n, v), lambda n: delattr(obj, n)
+    )
+
+
+def _globals(fn: types.FunctionType) -> Space:
+    """The module globals ``fn``'s code names (those it reads, appends to or assigns)."""
+    table, names = fn.__globals__, fn.__code__.co_names
+    return Space(
+        lambda: {n: table[n] for n in names if n in table},
+        table.__setitem__,
+        lambda n: table.pop(n, None),
+    )
+
+
+def _cells(fn: types.FunctionType) -> Space:
+    """``fn``'s closure cells (``nonlocal total``; a list the closure appends to)."""
+    cells = fn.__closure__ or ()
+
+    def read() -> dict[Any, Any]:
+        out = {}
+        for i, cell in enumerate(cells):
+            try:
+                out[i] = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+        return out
+
+    return Space(
+        read,
+        lambda i, v: setattr(cells[i], "cell_contents", v),
+        lambda i: delattr(cells[i], "cell_contents"),
+    )
+
+
+def spaces(fn: Any) -> list[Space]:
+    """The user's namespaces ``fn`` keeps: its objects' attributes (:func:`holders`), and
+    the globals and closure cells of ``fn`` and of the user's functions it keeps (a
+    library's functions, JAX's own among them, are left alone)."""
+    functions = [f for f in (fn, *reachable(fn)) if isinstance(f, types.FunctionType) and _users(f)]
+    unique = {id(f): f for f in functions}.values()
+    return [
+        *(_attributes(obj) for obj in holders(fn)),
+        *(_globals(f) for f in unique),
+        *(_cells(f) for f in unique if f.__closure__),
+    ]
+
+
+class Kept:
+    """``fn``, putting back after every call the names it left a tracer in.
+
+    A name the call made that holds a tracer is removed; one it rebound is put back; a
+    list or dict it filled in place (``self.history.append(loss)``,
     ``self.log["last"] = loss``) gets its contents back (attack28 H60: it was deleted,
-    and the next evaluation raised). An attribute that held a tracer before the call
-    is left as it is. A JAX random key the call replaced (``self.key, sub =
+    and the next evaluation raised). A name that held a tracer before the call is left
+    as it is. A JAX random key the call replaced (``self.key, sub =
     jax.random.split(self.key)``) is put back, as the user's torch and NumPy generators
     are reset (``gradcheck._user_rng``): each evaluation draws the same numbers, and
-    the key is where it was after the check (attack28 H64: it had moved).
+    the key is where it was after the check (attack28 H64: it had moved). The same
+    holds for the module globals and closure cells the function uses (:func:`spaces`).
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        self.objects = holders(fn)
+        self.spaces = spaces(fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         saved = [
-            (obj, {name: (value, _contents(value)) for name, value in vars(obj).items()})
-            for obj in self.objects
+            (space, {n: (v, _contents(v)) for n, v in space.read().items()})
+            for space in self.spaces
         ]
         try:
             return self.fn(*args, **kwargs)
         finally:
-            for obj, before in saved:
-                for name, value in list(vars(obj).items()):
+            for space, before in saved:
+                for name, value in space.read().items():
                     if _traced(value):
-                        _put_back(obj, name, value, before.get(name))
+                        _put_back(space, name, value, before.get(name))
                     elif name in before and _key(before[name][0]) and value is not before[name][0]:
-                        setattr(obj, name, before[name][0])  # a key it split (attack28 H64)
+                        space.put(name, before[name][0])  # a key it split (attack28 H64)
 
 
-def _put_back(obj: Any, name: str, value: Any, before: tuple[Any, Any] | None) -> None:
-    """Put ``obj.name``, now holding a tracer, back as it was (``before``: its value
-    and its contents then; ``None``: the call made it)."""
+def _put_back(space: Space, name: Any, value: Any, before: tuple[Any, Any] | None) -> None:
+    """Put ``name``, now holding a tracer, back as it was in ``space`` (``before``: its
+    value and its contents then; ``None``: the call made it)."""
     if before is None:
-        delattr(obj, name)
+        space.drop(name)
         return
     old, contents = before
     if old is not value:
         if not _traced(old):
-            setattr(obj, name, old)
+            space.put(name, old)
     elif isinstance(value, list) and contents is not None:
         value[:] = contents
     elif isinstance(value, dict) and contents is not None:
         value.clear()
         value.update(contents)
+    elif isinstance(value, list):
+        value[:] = [x for x in value if not _traced(x)]
+    elif isinstance(value, dict):
+        for key in [k for k, v in value.items() if _traced(v)]:
+            del value[key]

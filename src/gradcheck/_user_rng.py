@@ -189,9 +189,10 @@ def _followed(obj: Any) -> bool:
     return _has_attributes(obj) and _users(type(obj))
 
 
-def _users(cls: type) -> bool:
-    """Whether ``cls`` is defined outside the libraries :func:`find` does not look into."""
-    return str(getattr(cls, "__module__", "")).split(".")[0] not in _LIBRARIES
+def _users(owner: type | types.FunctionType) -> bool:
+    """Whether ``owner`` (a class or function) is defined outside the libraries
+    :func:`find` does not look into."""
+    return str(getattr(owner, "__module__", "")).split(".")[0] not in _LIBRARIES
 
 
 def _is_model(obj: Any) -> bool:
