@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
 import functools
 import pickle
 import random
+import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -176,6 +180,71 @@ class TestFindFurther:
         report = gradcheck.torch.check_module(model, lambda m: m(x).pow(2).sum())
         assert report.status == "passed", str(report)
         assert _state(gen) == before
+
+
+# attack29 H70: generators kept where the search did not look (all moved 9/9)
+CONFIG = types.ModuleType("user_config")  # the config-module idiom: helper.gen.normal()
+CONFIG.gen = np.random.default_rng(31)  # type: ignore[attr-defined]
+CONFIG.prng = random.Random(32)  # type: ignore[attr-defined]
+sys.modules["user_config"] = CONFIG
+
+
+class Slotted:
+    __slots__ = ("gen",)
+
+    def __init__(self) -> None:
+        self.gen = np.random.default_rng(33)
+
+
+@dataclasses.dataclass(slots=True)
+class SlottedData:
+    gen: np.random.Generator
+
+
+SLOTTED, SLOTTED_DATA = Slotted(), SlottedData(np.random.default_rng(34))
+BITS = np.random.PCG64(35)
+DEQUE = collections.deque([np.random.default_rng(36)])
+POOL = [np.random.default_rng(100 + i) for i in range(300)]
+SPAWNER = np.random.default_rng(37)
+
+
+class TestFoundWhereTheyHide:
+    @pytest.mark.parametrize(
+        "draw, gen",
+        [
+            (lambda: CONFIG.gen.normal(), CONFIG.gen),  # type: ignore[attr-defined]
+            (lambda: CONFIG.prng.random(), CONFIG.prng),  # type: ignore[attr-defined]
+            (lambda: SLOTTED.gen.normal(), SLOTTED.gen),
+            (lambda: SLOTTED_DATA.gen.normal(), SLOTTED_DATA.gen),
+            (lambda: np.random.Generator(BITS).normal(), BITS),
+            (lambda: DEQUE[0].normal(), DEQUE[0]),
+            (lambda: POOL[-1].normal(), POOL[-1]),
+        ],
+        ids=[
+            "module attribute",
+            "module random",
+            "slots",
+            "dataclass slots",
+            "bit generator",
+            "deque",
+            "pool of 300",
+        ],
+    )
+    def test_found_and_put_back(self, draw: Any, gen: Any) -> None:
+        assert gen in find(draw)
+        before = BITS.state if gen is BITS else _state(gen)
+        report = gradcheck.check(lambda x: float(x @ x) + 1e-3 * float(draw()), X, 2 * X)
+        assert report.status == "passed", str(report)
+        assert (BITS.state if gen is BITS else _state(gen)) == before
+
+    def test_a_spawning_cost_is_named_not_repeatable(self) -> None:
+        # NumPy does not let a SeedSequence's spawn counter be set: the check cannot
+        # put it back, and says the cost is not repeatable instead of judging it
+        report = gradcheck.check(
+            lambda x: float(x @ x) + 1e-3 * float(SPAWNER.spawn(1)[0].normal()), X, 2 * X
+        )
+        assert report.status == "inconclusive"
+        assert "not deterministic" in report.messages[0]
 
 
 class TestUserGenerators:

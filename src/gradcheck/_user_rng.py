@@ -10,8 +10,12 @@ cost, drawing different numbers at every evaluation, could not be judged.
 :func:`find` looks for them where a cost keeps them: the function's closure, its
 defaults, the globals its code names, a bound method's object, a ``partial``'s
 arguments, a model's modules (their attributes, their classes' methods), the user's
-own classes and objects, and lists, tuples and dicts of up to ``CONTAINER_ITEMS`` items,
-down to ``DEPTH`` levels (a helper the cost calls, and the helper it calls).
+own classes and objects (their ``__slots__`` too), the attributes of the user's own
+modules the code names (``helper.gen``), and lists, tuples, deques and dicts of up to
+``CONTAINER_ITEMS`` items, down to ``DEPTH`` levels (a helper the cost calls, and the
+helper it calls). A NumPy ``BitGenerator`` kept by itself is a generator too. Not put
+back: a ``SeedSequence``'s spawn counter (``rng.spawn``), which NumPy does not let be
+set; a cost that spawns draws other numbers at every evaluation, and the check says so.
 :class:`UserGenerators` saves their states, says whether any moved, and puts them
 back: the evaluators then give each evaluation the same draws, as for the global
 generators, and the check leaves them as it found them. A generator reachable only
@@ -32,8 +36,10 @@ False
 
 from __future__ import annotations
 
+import collections
 import functools
 import random
+import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -80,8 +86,8 @@ class _Handle(NamedTuple):
 
 def _handle(obj: Any) -> _Handle | None:
     """A way to save and restore ``obj``'s state, if it is a generator (not a global)."""
-    if isinstance(obj, np.random.Generator):
-        bits = obj.bit_generator
+    if isinstance(obj, (np.random.Generator, np.random.BitGenerator)):
+        bits = obj.bit_generator if isinstance(obj, np.random.Generator) else obj
         return _Handle(lambda: bits.state, lambda s: setattr(bits, "state", s))
     if isinstance(obj, np.random.RandomState):
         if obj is np.random.mtrand._rand:  # the global one: gradcheck._rng
@@ -112,10 +118,13 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-#: Containers (lists, tuples, dicts, sets) up to this many items are looked into: a
-#: model's ``self.gens = {"drop": torch.Generator()}``, a global ``RNGS = [rng]`` (attack27
-#: H40). Larger ones (a dataset held in a list) are not: reading them costs a pass.
-CONTAINER_ITEMS = 64
+#: Containers (lists, tuples, dicts, sets, deques) up to this many items are looked into:
+#: a model's ``self.gens = {"drop": torch.Generator()}``, a global ``RNGS = [rng]``
+#: (attack27 H40), a pool of a few hundred generators (attack29 H70: 65 were not). Larger
+#: ones (a dataset held in a list) are not: reading them costs a pass (about 1 µs an item).
+CONTAINER_ITEMS = 1024
+
+_CONTAINERS = (list, tuple, set, frozenset, collections.deque)
 #: At most this many objects are looked into per search, so that a cost reaching a
 #: large library through its globals stays cheap (about 1 µs each).
 VISITS = 4096
@@ -139,8 +148,12 @@ def _inside(obj: Any) -> Iterable[Any]:
         yield from obj.__defaults__ or ()
         yield from (obj.__kwdefaults__ or {}).values()
         names = obj.__code__.co_names
-        yield from (obj.__globals__[n] for n in names if n in obj.__globals__)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for value in (obj.__globals__[n] for n in names if n in obj.__globals__):
+            yield value
+            if isinstance(value, types.ModuleType) and _users_module(value):
+                # ``helper.gen.normal()``: the attribute names are the code's names too
+                yield from (getattr(value, n) for n in names if n in vars(value))
+    elif isinstance(obj, _CONTAINERS):
         yield from obj
     elif isinstance(obj, dict):
         yield from obj.values()
@@ -152,7 +165,30 @@ def _inside(obj: Any) -> Iterable[Any]:
             yield from _own_class_attributes(type(module))
     elif _has_attributes(obj):
         yield from vars(obj).values()  # an object's attributes (a callable one's too)
+        yield from _slot_values(obj)
         yield from _own_class_attributes(type(obj))
+    else:
+        yield from _slot_values(obj)  # a ``__slots__`` object (a ``dataclass(slots=True)``)
+        yield from _own_class_attributes(type(obj))
+
+
+def _slot_values(obj: Any) -> list[Any]:
+    """The values of ``obj``'s ``__slots__`` that are set, for the user's classes."""
+    if not _users(type(obj)):
+        return []
+    names = [n for cls in type(obj).__mro__ for n in _slot_names(cls)]
+    return [getattr(obj, n) for n in names if n != "__dict__" and hasattr(obj, n)]
+
+
+def _slot_names(cls: type) -> tuple[str, ...]:
+    slots = vars(cls).get("__slots__", ())
+    return (slots,) if isinstance(slots, str) else tuple(slots)
+
+
+def _users_module(module: types.ModuleType) -> bool:
+    """Whether ``module`` is the user's (neither a library's nor the standard library's)."""
+    top = module.__name__.split(".")[0]
+    return top not in _LIBRARIES and top not in sys.stdlib_module_names
 
 
 def _own_class_attributes(cls: type) -> Iterable[Any]:
@@ -180,13 +216,15 @@ def _followed(obj: Any) -> bool:
     (a library's, a tensor or an optimizer, keep no generator of the user's)."""
     if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
         return True
-    if isinstance(obj, (list, tuple, set, frozenset, dict)):
+    if isinstance(obj, (*_CONTAINERS, dict)):
         return len(obj) <= CONTAINER_ITEMS
     if isinstance(obj, type):
         return _users(obj)
     if _is_model(obj):
         return True
-    return _has_attributes(obj) and _users(type(obj))
+    if not _users(type(obj)):
+        return False
+    return _has_attributes(obj) or bool(_slot_values(obj))
 
 
 def _users(owner: type | types.FunctionType) -> bool:
