@@ -73,3 +73,29 @@ class TestGlobalRng:
         assert saved.moved()
         saved.reset()
         assert not saved.moved()
+
+
+class TestNumpyErrorStateKept:
+    def test_the_error_state_is_as_before_whatever_happened_inside(self) -> None:
+        # attack29 H71: a Ctrl-C inside np.errstate.__enter__ leaves NumPy's context
+        # variable set (2 of 400 interrupts): the user's overflow warnings were silenced
+        # for the rest of the session. A cost that leaves it changed stands in for that.
+        import gradcheck
+
+        before = np.geterr()
+
+        def cost(x: np.ndarray) -> float:
+            np.seterr(over="ignore", invalid="ignore")
+            return float(x @ x)
+
+        x = np.linspace(0.5, 1.5, 4)
+        with pytest.raises(KeyboardInterrupt):
+
+            def interrupted(x: np.ndarray) -> float:
+                np.seterr(divide="ignore")
+                raise KeyboardInterrupt
+
+            gradcheck.check(interrupted, x, 2 * x)
+        assert np.geterr() == before
+        assert gradcheck.check(cost, x, 2 * x).status == "passed"
+        assert np.geterr() == before
