@@ -53,3 +53,25 @@ class TestForked:
 
     def test_the_adapter_states_the_same_seed(self) -> None:
         assert gt.RNG_SEED == RNG_SEED
+
+
+class TestSeededOnce:
+    def test_no_global_seeding_after_the_first_state_is_made(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # torch.manual_seed costs about 1 ms and seeds generators no fork covers (MPS,
+        # XPU, MTIA); a torch check forked and seeded several times. The seeded state
+        # comes from a fresh generator, once: draws are those of manual_seed(seed).
+        torch.manual_seed(123)
+        expected = torch.rand(3)
+
+        def refused(seed: int) -> None:
+            raise AssertionError("torch.manual_seed called")
+
+        monkeypatch.setattr(torch, "manual_seed", refused)
+        caller = torch.get_rng_state()
+        with forked(123):
+            assert torch.equal(torch.rand(3), expected)
+        with SeededRng(123)():
+            assert torch.equal(torch.rand(3), expected)
+        assert torch.equal(torch.get_rng_state(), caller)
