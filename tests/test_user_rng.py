@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import pickle
@@ -206,6 +207,26 @@ BITS = np.random.PCG64(35)
 DEQUE = collections.deque([np.random.default_rng(36)])
 POOL = [np.random.default_rng(100 + i) for i in range(300)]
 SPAWNER = np.random.default_rng(37)
+# attack29 H70b: a bound built-in method, a package's submodule, a module kept as an
+# attribute, a ContextVar
+PRANDOM = random.Random(38)
+PDRAW = PRANDOM.random
+PACKAGE, SUB = types.ModuleType("user_pkg"), types.ModuleType("user_pkg.sub")
+SUB.gen = np.random.default_rng(39)  # type: ignore[attr-defined]
+PACKAGE.sub = SUB  # type: ignore[attr-defined]
+sys.modules.update({"user_pkg": PACKAGE, "user_pkg.sub": SUB})
+CARRIER_MODULE = types.ModuleType("user_settings")
+CARRIER_MODULE.gen = np.random.default_rng(40)  # type: ignore[attr-defined]
+
+
+class Carrier:
+    def __init__(self) -> None:
+        self.cfg = CARRIER_MODULE
+
+
+HELD = Carrier()
+CONTEXT: contextvars.ContextVar[Any] = contextvars.ContextVar("rng")
+CONTEXT.set(np.random.default_rng(41))
 
 
 class TestFoundWhereTheyHide:
@@ -219,6 +240,10 @@ class TestFoundWhereTheyHide:
             (lambda: np.random.Generator(BITS).normal(), BITS),
             (lambda: DEQUE[0].normal(), DEQUE[0]),
             (lambda: POOL[-1].normal(), POOL[-1]),
+            (lambda: PDRAW(), PRANDOM),
+            (lambda: PACKAGE.sub.gen.normal(), SUB.gen),  # type: ignore[attr-defined]
+            (lambda: HELD.cfg.gen.normal(), CARRIER_MODULE.gen),  # type: ignore[attr-defined]
+            (lambda: CONTEXT.get().normal(), CONTEXT.get()),
         ],
         ids=[
             "module attribute",
@@ -228,6 +253,10 @@ class TestFoundWhereTheyHide:
             "bit generator",
             "deque",
             "pool of 300",
+            "bound built-in method",
+            "package's submodule",
+            "module as attribute",
+            "ContextVar",
         ],
     )
     def test_found_and_put_back(self, draw: Any, gen: Any) -> None:

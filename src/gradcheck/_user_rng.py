@@ -10,12 +10,14 @@ cost, drawing different numbers at every evaluation, could not be judged.
 :func:`find` looks for them where a cost keeps them: the function's closure, its
 defaults, the globals its code names, a bound method's object, a ``partial``'s
 arguments, a model's modules (their attributes, their classes' methods), the user's
-own classes and objects (their ``__slots__`` too), the attributes of the user's own
-modules the code names (``helper.gen``), and lists, tuples, deques and dicts of up to
-``CONTAINER_ITEMS`` items, down to ``DEPTH`` levels (a helper the cost calls, and the
-helper it calls). A NumPy ``BitGenerator`` kept by itself is a generator too. Not put
-back: a ``SeedSequence``'s spawn counter (``rng.spawn``), which NumPy does not let be
-set; a cost that spawns draws other numbers at every evaluation, and the check says so.
+own classes and objects (their ``__slots__`` too), the user's own modules (``helper.gen``,
+``pkg.sub.gen``, a module kept as an attribute), the object a built-in method is bound to
+(``draw = random.Random(0).random``), a ``ContextVar``'s value, and lists, tuples,
+deques and dicts of up to ``CONTAINER_ITEMS`` items, down to ``DEPTH`` levels (a helper
+the cost calls, and the helper it calls). A NumPy ``BitGenerator`` kept by itself is a
+generator too. Not put back: a ``SeedSequence``'s spawn counter (``rng.spawn``), which
+NumPy does not let be set; a cost that spawns draws other numbers at every evaluation,
+and the check says so.
 :class:`UserGenerators` saves their states, says whether any moved, and puts them
 back: the evaluators then give each evaluation the same draws, as for the global
 generators, and the check leaves them as it found them. A generator reachable only
@@ -37,6 +39,7 @@ False
 from __future__ import annotations
 
 import collections
+import contextvars
 import functools
 import random
 import sys
@@ -139,6 +142,14 @@ def _inside(obj: Any) -> Iterable[Any]:
     elif isinstance(obj, types.MethodType):
         yield obj.__func__
         yield obj.__self__
+    elif isinstance(obj, contextvars.ContextVar):
+        yield obj.get(None)  # its value in the current context
+    elif isinstance(obj, types.BuiltinMethodType):
+        yield obj.__self__  # ``draw = random.Random(0).random``: the generator it is bound to
+    elif isinstance(obj, types.ModuleType):
+        # a user module reached as an attribute or inside a package (``cfg.gen``,
+        # ``pkg.sub.gen``; attack29 H70b): its own names
+        yield from (v for n, v in vars(obj).items() if not n.startswith("__"))
     elif isinstance(obj, types.FunctionType):
         for cell in obj.__closure__ or ():
             try:
@@ -216,6 +227,12 @@ def _followed(obj: Any) -> bool:
     (a library's, a tensor or an optimizer, keep no generator of the user's)."""
     if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
         return True
+    if isinstance(obj, contextvars.ContextVar):
+        return True
+    if isinstance(obj, types.BuiltinMethodType):
+        return not isinstance(obj.__self__, types.ModuleType) and obj.__self__ is not None
+    if isinstance(obj, types.ModuleType):
+        return _users_module(obj)
     if isinstance(obj, (*_CONTAINERS, dict)):
         return len(obj) <= CONTAINER_ITEMS
     if isinstance(obj, type):
