@@ -365,3 +365,50 @@ class TestConsistencyAtAConstantOutput:
         finally:
             _ConstantWithLeak.leak = 0.0
         assert report.status == "failed", str(report)
+
+
+class _JvpOnly(torch.autograd.Function):
+    """PyTorch's forward-AD tutorial's ``Fn`` (pytorch/tutorials
+    intermediate_source/forward_ad_usage.py): a ``jvp`` and no backward."""
+
+    @staticmethod
+    def forward(ctx: Any, foo: torch.Tensor) -> torch.Tensor:
+        result = torch.exp(foo)
+        ctx.result = result
+        return result
+
+    @staticmethod
+    def jvp(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        out = g * ctx.result * ctx.scale
+        del ctx.result
+        return out
+
+
+class TestJvpOnlyFunction:
+    """attack29 H73: the default modes raised "You must implement either the backward or
+    vjp method" for a Function with only a jvp."""
+
+    @pytest.mark.parametrize("scale, status", [(1.0, "passed"), (1.1, "failed")])
+    def test_default_modes_check_the_jvp(self, scale: float, status: str) -> None:
+        class Fn(_JvpOnly):
+            @staticmethod
+            def forward(ctx: Any, foo: torch.Tensor) -> torch.Tensor:
+                ctx.scale = scale
+                return _JvpOnly.forward(ctx, foo)
+
+        x = torch.linspace(-1.0, 1.0, 6, dtype=torch.float64).reshape(2, 3).requires_grad_()
+        report = gt.check_function(Fn.apply, x)
+        assert report.status == status, str(report)
+        assert any("defines no backward" in m for m in report.messages)
+
+    def test_wrapped_the_error_names_the_remedy(self) -> None:
+        class Fn(_JvpOnly):
+            @staticmethod
+            def forward(ctx: Any, foo: torch.Tensor) -> torch.Tensor:
+                ctx.scale = 1.0
+                return _JvpOnly.forward(ctx, foo)
+
+        x = torch.linspace(-1.0, 1.0, 6, dtype=torch.float64).requires_grad_()
+        with pytest.raises(GradcheckError, match=r"check modes=\('fwd',\)"):
+            gt.check_function(lambda t: Fn.apply(t) * 2, x)
+        assert gt.check_function(lambda t: Fn.apply(t) * 2, x, modes=("fwd",)).status == "passed"

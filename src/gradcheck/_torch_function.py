@@ -120,8 +120,9 @@ def backward_grads(
             )
         )
     except Exception as exc:
+        hint = "; a Function with only a jvp: check modes=('fwd',)" * ("vjp method" in str(exc))
         raise GradcheckError(
-            f"the backward (autograd.grad of {who}) raised {type(exc).__name__}: {exc}"
+            f"the backward (autograd.grad of {who}) raised {type(exc).__name__}: {exc}{hint}"
         ) from exc
 
 

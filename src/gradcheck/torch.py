@@ -240,6 +240,24 @@ def check_module(
         return explain(report, "torch")
 
 
+#: The note of a ``Function`` with a ``jvp`` and no backward, checked in forward mode.
+NO_BACKWARD = (
+    "reverse mode not checked: fn's autograd.Function defines no backward (or vjp), so "
+    "modes defaults to what it supports: ('fwd',)"
+)
+
+
+def _has_backward(fn: Callable[..., Any]) -> bool:
+    """False only for ``Fn.apply`` of a custom ``Function`` that defines neither a
+    ``backward`` nor a ``vjp`` (PyTorch's forward-AD tutorial's ``Fn``: attack29 H73,
+    whose default check raised "You must implement either the backward or vjp")."""
+    owner = getattr(fn, "__self__", None)
+    if not (isinstance(owner, type) and issubclass(owner, torch.autograd.Function)):
+        return True
+    base = torch.autograd.Function
+    return owner.backward is not base.backward or owner.vjp is not base.vjp
+
+
 def check_function(
     fn: Callable[..., Any],
     *inputs: Any,
@@ -335,8 +353,11 @@ def check_function(
         rng.reset()
         sparse_note = no_forward(sparse.found, wanted)
         only_rev = wanted == ("rev",) or sparse_note is not None
+        only_fwd = wanted is None and not only_rev and not _has_backward(fn)
         error = None if only_rev else forward_error(f.outputs, ts, seeded)
-        chosen, notes = choose_modes(("rev",) if only_rev else wanted, error, REMEDY, BROKEN)
+        asked = ("rev",) if only_rev else ("fwd",) if only_fwd else wanted
+        chosen, notes = choose_modes(asked, error, REMEDY, BROKEN)
+        notes += [NO_BACKWARD] if only_fwd else []
         notes += [] if sparse_note is None else [sparse_note]
         unrun = unrun_hooks([(n, inputs[i]) for n, i in zip(names, pos)])
         notes += [] if unrun is None else [unrun]
