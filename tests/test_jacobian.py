@@ -570,6 +570,27 @@ class TestUserDataUntouched:
         after = np.random.get_state()
         assert np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]
 
+    def test_rngs_unchanged_when_a_drawing_vjp_raises_midway(self) -> None:
+        # each VJP call starts from the saved states (speed28 fresh_draws): one that
+        # draws and then raises on its third call, in full mode, leaves them all
+        np.random.seed(5)
+        random.seed(5)
+        np_state, py_state = np.random.get_state(), random.getstate()
+        seen: list[float] = []
+
+        def vjp(p: Array, u: Array) -> Array:
+            seen.append(np.random.rand() + random.random())
+            if len(seen) == 3:
+                raise ValueError("boom")
+            return layer_vjp(p, u)
+
+        with pytest.raises(GradcheckError, match="vjp raised ValueError: boom"):
+            check_jacobian(layer, P.copy(), vjp=vjp, mode="full")
+        assert seen[0] == seen[1] == seen[2]
+        assert random.getstate() == py_state
+        after = np.random.get_state()
+        assert np.array_equal(after[1], np_state[1]) and after[2:] == np_state[2:]
+
     def test_interrupted_check_leaves_everything(self) -> None:
         x = P.copy()
         np.random.seed(4)

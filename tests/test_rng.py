@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from gradcheck._rng import GlobalRng, preserve_rng
+from gradcheck._rng import GlobalRng, fresh_draws, preserve_rng
 
 
 class TestGlobalRng:
@@ -99,3 +99,37 @@ class TestNumpyErrorStateKept:
         assert np.geterr() == before
         assert gradcheck.check(cost, x, 2 * x).status == "passed"
         assert np.geterr() == before
+
+
+class TestFreshDraws:
+    def test_every_call_sees_the_saved_draws_and_leaves_them_also_when_it_raises(
+        self,
+    ) -> None:
+        np.random.seed(8)
+        random.seed(8)
+        np_before, py_before = np.random.get_state(), random.getstate()
+        draws = []
+        with preserve_rng() as saved:
+            for _ in range(3):
+                with fresh_draws(saved):
+                    draws.append((np.random.rand(), random.random()))
+                assert not saved.moved()
+            with pytest.raises(ValueError), fresh_draws(saved):
+                np.random.standard_normal()  # a cached Gaussian too
+                random.random()
+                raise ValueError("boom")
+            assert not saved.moved()
+        assert draws[0] == draws[1] == draws[2]
+        now = np.random.get_state()
+        assert now[2:] == np_before[2:] and np.array_equal(now[1], np_before[1])
+        assert random.getstate() == py_before
+
+    def test_starts_from_the_saved_states_when_they_had_moved(self) -> None:
+        np.random.seed(9)
+        with preserve_rng() as saved:
+            first = np.random.rand()
+            saved.reset()
+            np.random.rand()  # moved between two calls
+            with fresh_draws(saved):
+                assert np.random.rand() == first
+            assert not saved.moved()

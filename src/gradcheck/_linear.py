@@ -26,7 +26,8 @@ from gradcheck._evaluate import GlobalRng, preserve_rng
 from gradcheck._flat_values import flat_like
 from gradcheck._jacmatrix import jacobian_matrix, plain_jacobian
 from gradcheck._layout import Layout
-from gradcheck._pytree import unflatten
+from gradcheck._pytree import builder
+from gradcheck._rng import fresh_draws
 
 __all__ = ["FORMS", "Forms"]
 
@@ -67,16 +68,17 @@ class Forms:
         self.given = tuple(f for f, x in zip(FORMS, (jacobian, jvp, vjp)) if x is not None)
         self._jacobian = jacobian
         self._matrix: Array | None = None
+        # prepared once: a full check calls a form once per row or column
+        self._in_tree = builder(layout.in_treedef)
+        self._out_tree = builder(layout.out_treedef)
 
     def _params(self) -> Any:
-        return unflatten(self.layout.in_treedef, [np.array(x, copy=True) for x in self.leaves])
+        return self._in_tree([np.array(x, copy=True) for x in self.leaves])
 
     def _call(self, form: str, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(private params, *args)`` inside saved RNGs; errors name the form."""
         self.calls[form] += 1
-        with preserve_rng(self.rng):
-            if self.rng is not None:
-                self.rng.reset()
+        with preserve_rng() if self.rng is None else fresh_draws(self.rng):
             try:
                 return fn(self._params(), *args)
             except GradcheckError:
@@ -102,7 +104,7 @@ class Forms:
             v[s].reshape(shape).astype(dt)
             for s, shape, dt in zip(lay.in_slices(), lay.in_shapes, lay.in_dtypes)
         ]
-        return unflatten(lay.in_treedef, parts)
+        return self._in_tree(parts)
 
     def cotangent(self, u: Array) -> Any:
         """A flat output vector as a cotangent: a pytree like the outputs."""
@@ -111,7 +113,7 @@ class Forms:
             u[s].reshape(shape).astype(dt if dt.kind == "f" else np.float64)
             for s, shape, dt in zip(lay.out_slices(), lay.out_shapes, lay.out_dtypes)
         ]
-        return parts[0] if lay.out_treedef.kind == "leaf" else unflatten(lay.out_treedef, parts)
+        return parts[0] if lay.out_treedef.kind == "leaf" else self._out_tree(parts)
 
     def jv(self, form: str, v: Array) -> Array:
         """``J v`` by ``form`` (``jacobian`` or ``jvp``), flat."""

@@ -3,7 +3,8 @@
 NumPy's legacy global generator, Python's ``random`` and (where the user imported it)
 torch's: :class:`GlobalRng` saves the first two and says whether they moved;
 :func:`preserve_rng` saves all three and puts them back on exit, also when the code
-inside raises.
+inside raises; inside it, :func:`fresh_draws` gives code called many times (a VJP per
+Jacobian row) the saved states at every call, at a fraction of a nested save's cost.
 
 >>> import numpy as np
 >>> with preserve_rng() as saved:
@@ -27,7 +28,7 @@ import numpy as np
 
 from gradcheck._user_rng import UserGenerators, activated, active, find
 
-__all__ = ["GlobalRng", "preserve_rng"]
+__all__ = ["GlobalRng", "fresh_draws", "preserve_rng"]
 
 
 #: Bytes of the legacy generator's MT19937 state, ``{uint32 key[624]; int pos;}``.
@@ -166,3 +167,26 @@ def preserve_rng(
             # variable before it keeps the token) leaves the check's error handling
             # in place: the user's overflow warnings silenced (attack29 H71: 2/400)
             np.seterr(**errors)
+
+
+@contextmanager
+def fresh_draws(saved: GlobalRng) -> Iterator[None]:
+    """Inside :func:`preserve_rng` (``saved`` what it yielded): the generators reset to
+    ``saved`` before the code inside and again after it, also when it raises; torch's
+    global RNGs (where imported) put back as they were before it.
+
+    Every call so sees the same draws, and leaves the generators as the check saved
+    them. What a nested ``preserve_rng(saved)`` gives, less its comparison of the
+    states and its new save: about 30 µs a call against 200 to 300 µs (the
+    comparison reads Python's ``random`` state, a 625-tuple), which for the ``m`` VJPs
+    of a full Jacobian check was the size of torch's whole slow-mode backward pass.
+    The outer ``preserve_rng`` still restores everything in full on its exit.
+    """
+    saved.reset()
+    torch_rng = _torch_rng()
+    try:
+        yield
+    finally:
+        saved.reset()
+        if torch_rng is not None:
+            torch_rng()
