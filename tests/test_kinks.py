@@ -636,3 +636,39 @@ class TestAnUncertainEntryAcrossZero:
         report = gradcheck.check(lambda p: float(np.sum(p * p)), x, 2 * x)
         assert report.status == "passed", str(report)
         assert not any("reached across 0" in m for m in report.messages), str(report)
+
+
+def _double_kink(p: Params) -> float:
+    """scipy's test_absolute_step_sign: −|x0 + 1| + |x1 + 1|, both kinks at [−1, −1]."""
+    return float(-np.abs(p["x"][0] + 1) + np.abs(p["x"][1] + 1))
+
+
+class TestAtThetaWithoutNoise:
+    """attack27 H43: a noiseless piecewise-linear cost put its double kink "off θ"."""
+
+    def test_double_kink_values_outside_name_the_slopes_not_noise(self) -> None:
+        # σ = 0 (a piecewise-linear cost): T rounded to 1e-17 put the kink "off θ", and
+        # the entry was left "could not be resolved: the cost's noise (0) ... swamps"
+        p = {"x": np.array([-1.0, -1.0])}
+        report = gradcheck.check(_double_kink, p, {"x": np.array([3.0, 3.0])})
+        assert report.status == "inconclusive", str(report)
+        assert report.parameters["x"].nonsmooth == 2
+        assert any("2 of them lie outside their one-sided slopes" in m for m in report.messages)
+        assert not any("could not be resolved" in m for m in report.messages)
+
+    def test_a_kink_within_spacings_of_theta_is_at_theta(self) -> None:
+        class Fake:
+            def __init__(self, kink: float) -> None:
+                self.kink = np.array([kink])
+                self.status = np.array(["uncertain"], dtype=object)
+
+            def subset(self, where: Array) -> Fake:
+                out = Fake(0.0)
+                out.kink, out.status = self.kink[where].copy(), self.status[where].copy()
+                return out
+
+            def replace(self, where: Array, other: Fake) -> None:
+                raise AssertionError("no smaller step exists")
+
+        out = _kinks.resolve(Fake(-5.6e-17), np.array([-1.0]), np.float64, lambda k, h: Fake(0))
+        assert (out.status.tolist(), out.kink.tolist()) == (["nonsmooth"], [0.0])

@@ -172,3 +172,49 @@ def test_an_empty_leaf_beside_a_kink_is_moved_without_warning() -> None:
         cost, [np.array(0.5), params[1]], lambda p: [-np.sign(p[0]), np.zeros(0)]
     )
     assert wrong.status == "failed", str(wrong)
+
+
+def _relu_garbage(seed: int) -> tuple[Any, Params, Any]:
+    """relu(x − 1)·c + Σx² with three entries at the kink x = 1, and a gradient function
+    right everywhere but exactly there, where it is 50 above (one-sided slopes 2, 2 + c)."""
+    rng = np.random.default_rng(seed)
+    c, x = rng.uniform(1, 2, 6), rng.standard_normal(6)
+    x[:3] = 1.0
+
+    def cost(p: Params) -> float:
+        return float(np.sum(np.maximum(p["x"] - 1.0, 0.0) * c) + np.sum(p["x"] ** 2))
+
+    def grad(p: Params) -> Params:
+        g = (p["x"] > 1.0) * c + 2 * p["x"]
+        return {"x": np.where(p["x"] == 1.0, g + 50.0, g)}
+
+    return cost, {"x": x}, grad
+
+
+def _double_kink(p: Params) -> float:
+    """scipy's test_absolute_step_sign: −|x0 + 1| + |x1 + 1|, both kinks at [−1, −1]."""
+    return float(-np.abs(p["x"][0] + 1) + np.abs(p["x"][1] + 1))
+
+
+class TestClaimAtTheKinkItself:
+    """attack26 H07, attack27 H43: agreement at nearby points is no evidence for θ."""
+
+    @pytest.mark.parametrize("seed", range(5))
+    def test_garbage_exactly_at_relu_kinks_is_not_passed(self, seed: int) -> None:
+        cost, p, grad = _relu_garbage(seed)
+        report = gradcheck.check(cost, p, grad)
+        assert report.status == "inconclusive", str(report)
+        assert report.parameters["x"].nonsmooth == 3
+        assert any(
+            "3 claim a value at θ outside the one-sided slopes" in m for m in report.messages
+        )
+
+    def test_double_kink_callable_outside_its_slopes_is_not_passed(self) -> None:
+        def grad(p: Params) -> Params:
+            x = p["x"]
+            g = np.array([-np.sign(x[0] + 1), np.sign(x[1] + 1)])
+            return {"x": np.where(x == -1.0, 3.0, g)}
+
+        report = gradcheck.check(_double_kink, {"x": np.array([-1.0, -1.0])}, grad)
+        assert report.status == "inconclusive", str(report)
+        assert report.parameters["x"].nonsmooth == 2

@@ -124,3 +124,52 @@ class TestRule:
             first, np.array([0.5]), np.array([1e-3]), np.float64, np.array([1e-9]), measure
         )
         assert n == 1 and out.status.tolist() == ["wrong"] and out.fd_error[0] == 1e-6
+
+
+def _bumps(seed: int, k: float = 1.0, w: float = 1e-7) -> tuple[Any, Array, Any]:
+    """attack28 H61: 200 entries, 5 inside Gaussian bumps of width ``w`` (far below the
+    step) plus ½Σ sin x, and the gradient with the bumps' term times ``k``."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    a, c, x = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n)
+    idx = rng.choice(n, 5, replace=False)
+    x[idx] = c[idx] + rng.uniform(-2, 2, 5) * w
+
+    def cost(v: Array) -> float:
+        return float(np.sum(a * np.exp(-(((v - c) / w) ** 2))) + 0.5 * np.sum(np.sin(v)))
+
+    def grad(v: Array) -> Array:
+        bump = a * np.exp(-(((v - c) / w) ** 2)) * (-2 * (v - c) / w**2)
+        return np.asarray(k * bump + 0.5 * np.cos(v))
+
+    return cost, x, grad
+
+
+class TestBumpsAreNotKinks:
+    @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.parametrize("k", [1.0, 1.1, -1.0])
+    def test_a_bump_below_the_step_is_inconclusive_not_passed(self, seed: int, k: float) -> None:
+        cost, x, grad = _bumps(seed, k)
+        report = gradcheck.check(cost, x, grad, mode="full", seed=seed)
+        assert report.status == "inconclusive", str(report)
+
+    @pytest.mark.parametrize("seed", range(4))
+    @pytest.mark.parametrize(("k", "status"), [(1.0, "passed"), (1.1, "failed"), (-1.0, "failed")])
+    def test_a_bump_a_smaller_step_resolves_is_judged_there(
+        self, seed: int, k: float, status: str
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        w = 1e-6
+        x = rng.standard_normal(20)
+        c = x[0] - rng.uniform(-1.5, 1.5) * w
+
+        def cost(v: Array) -> float:
+            return float(np.exp(-(((v[0] - c) / w) ** 2)) + 0.5 * np.sum(np.sin(v)))
+
+        def grad(v: Array) -> Array:
+            out = 0.5 * np.cos(v)
+            out[0] += k * np.exp(-(((v[0] - c) / w) ** 2)) * (-2 * (v[0] - c) / w**2)
+            return out
+
+        report = gradcheck.check(cost, x, grad, mode="full", seed=seed)
+        assert report.status == status, str(report)

@@ -100,6 +100,9 @@ class Comparison:
     #: Where the claim and the differences are exactly 0, the largest ``|g|`` they leave
     #: possible (``gradcheck._flatness.resolution``); NaN elsewhere.
     resolution: Array = dataclasses.field(default_factory=lambda: np.empty(0))
+    #: Whether the analytic value lies between the one-sided slopes once 0 counts as one
+    #: (``gradcheck._kinks`` rule 5: relu'(0) = 0 switches every kink meeting at θ off).
+    off: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
 
     def __post_init__(self) -> None:
         """Comparisons built without kink fields saw no kink, nor exact zeros."""
@@ -111,6 +114,8 @@ class Comparison:
             self.exact = np.zeros(self.numeric.shape, dtype=bool)
         if self.resolution.shape != self.numeric.shape:
             self.resolution = np.full(self.numeric.shape, np.nan)
+        if self.off.shape != self.numeric.shape:
+            self.off = np.zeros(self.numeric.shape, dtype=bool)
 
     @property
     def detection_bound(self) -> float:
@@ -139,6 +144,7 @@ class Comparison:
         "bracketed",
         "exact",
         "resolution",
+        "off",
     )
 
     def subset(self, where: Array) -> Comparison:

@@ -25,7 +25,7 @@ from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
 from gradcheck import _sharp as sharp
 from gradcheck._entries import Entries, Setting, compare_entries, domain_error
-from gradcheck._evaluate import CostRaised, Evaluator, NonFinite
+from gradcheck._evaluate import CostRaised, Delta, Evaluator, NonFinite
 from gradcheck._inputs import analytic_gradient
 from gradcheck._modes import Sample, sample_indices, sample_size
 from gradcheck._numerics import SAFETY
@@ -179,6 +179,7 @@ def _check_leaves(
         if eps is None:
             comp = _straddled_kinks(ev, s, e, comp)
             comp = _across_zero(ev, s, e, comp, name)
+            comp = _not_kinks(ev, s, e, comp, name)
             comp = _sharp_features(ev, s, e, comp, name)
             retry(ev, s, e, comp)
         out.append((name, leaf, comp, idx))
@@ -307,6 +308,38 @@ def _across_zero(
         f"{name}: {n} entries' steps reached across 0, where the cost jumps (a pole or "
         "branch at 0?): they are judged at a step within their own side, relative to |θ|"
     )
+    return replace(out, notes=(*out.notes, note))
+
+
+def _not_kinks(
+    ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison, name: str
+) -> cmp.Comparison:
+    """Entries of ``e`` at a kink at θ that a smaller step shows smooth (a feature
+    narrower than the step, ``gradcheck._sharp.unkinked``), and a note."""
+
+    def measure(k: Array, hk: Array) -> cmp.Comparison:
+        return compare_entries(ev, s, e.take(k, hk), comp.scale)
+
+    def jump(k: Array) -> Array:
+        half = e.h[k] / 2
+        at = [(Delta(e.i, int(j), o * hj),) for j, hj in zip(e.idx[k], half) for o in (1, -1)]
+        vals = np.real(ev(at)).reshape(k.size, 2)
+        return np.asarray((vals[:, 0] - 2.0 * s.j0 + vals[:, 1]) / half)
+
+    if s.method != "central":
+        return comp
+    sigma = max(s.sigma, unit_roundoff(s.dtype(e.leaf)) * abs(s.j0))
+    out, n = sharp.unkinked(comp, e.theta, e.h, s.dtype(e.leaf), jump, sigma, measure)
+    if not n:
+        return out
+    left = int(np.count_nonzero(out.status[np.isnan(out.kink)] == "uncertain"))
+    note = (
+        f"{name}: {n} entries looked like kinks at θ (their one-sided slopes differ at the "
+        "step) but are smooth at a smaller step: the cost has a feature narrower than the "
+        "step there; they are judged where two smaller steps agree"
+    )
+    if left:
+        note += f" ({left} could not be, and are left unresolved)"
     return replace(out, notes=(*out.notes, note))
 
 

@@ -24,6 +24,7 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    else it is ``uncertain``. ``T`` also holds the two sides' curvature difference
    (times ``h²/4``): a kink at θ can look ``d`` away, and shows at θ at the smaller
    step. Steps stay ``MARGIN`` times above the least one that still sees the jump.
+   A kink nearer to θ than ``ZOOM`` spacings of θ has no smaller step: it is at θ.
 4. **At θ** the entry is ``nonsmooth``, kept out of the verdict. It is *bracketed*
    when the analytic value lies between the one-sided slopes (± tolerance), as
    relu'(0) = 0 does. Each side's slope is taken both at ``h/2`` and extrapolated
@@ -37,7 +38,10 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    unbracketed kink is not wrong, and not excused: its parameter is inconclusive.
 5. **Nearby points**, when ``grad`` is a function: the kink entries are checked again
    at θ ± δ, a small seeded random move where the kinks have come apart, with fresh
-   moves for entries one leaves at a kink (``gradcheck._nearby``). The report says
+   moves for entries one leaves at a kink (``gradcheck._nearby``). Agreement there
+   settles an entry at θ only where its claim lies within θ's slopes widened for
+   several kinks meeting there (:attr:`Sites.off`: half their spread more, and 0 and
+   the two slopes' sum, every kink switched off or on). The report says
    which happened: the moves ran, could not run (and why), or ``grad`` was values.
 7. **Across 0.** Steps are relative to ``max(|θ_j|, rms θ)``: an entry far below its
    parameter's rms (``1/θ`` at ``θ_j = 1.1e-8`` beside 2.0) has ``θ_j ± h`` on both
@@ -193,6 +197,7 @@ class Sites(NamedTuple):
     offset: Array
     at_point: Array  # bool: a kink at θ, to within the noise
     bracketed: Array  # bool: the analytic value lies between the one-sided slopes
+    off: Array  # bool: ... or between them and 0 or their sum (rule 5)
 
 
 def locate(
@@ -236,7 +241,13 @@ def locate(
     sides = np.stack([slope_p, slope_m, ext_p, ext_m])
     low, high = np.min(sides, axis=0) - tol, np.max(sides, axis=0) + tol
     bracketed = (analytic >= low) & (analytic <= high)
-    return Sites(kink | beyond, offset, at_point, bracketed)
+    # several kinks at θ (rule 5): half the spread more, and every kink off (0) or on
+    half = (np.max(sides, axis=0) - np.min(sides, axis=0)) / 2
+    ends = np.stack([np.zeros_like(slope_p), slope_p + slope_m, ext_p + ext_m])
+    wide_low = np.minimum(low - half, np.min(ends, axis=0) - tol)
+    wide_high = np.maximum(high + half, np.max(ends, axis=0) + tol)
+    off = (analytic >= wide_low) & (analytic <= wide_high)
+    return Sites(kink | beyond, offset, at_point, bracketed, off)
 
 
 class Compared(Protocol):
@@ -294,7 +305,11 @@ def resolve(comp: _C, theta: Array, dtype: Any, measure: Callable[[Array, Array]
         if not todo.size:
             break
         h = exact_steps(theta[todo], np.abs(out.kink[todo]) / ZOOM, dtype)
+        at = todo[h == 0]  # within spacings of θ: at θ for every step (σ = 0, H43)
+        out.status[at], out.kink[at] = "nonsmooth", 0.0
         todo = todo[h > 0]
+        if not todo.size:
+            break
         again = measure(todo, h[h > 0])
         after = todo[_straddled(again)]
         lost = np.isnan(again.kink) & (again.status == "uncertain")
@@ -375,7 +390,8 @@ def _unjudged(name: str, c: Compared) -> str:
     if c.nearby == RAN:
         return (
             "re-checked at nearby smooth points, they still sat at a kink at every one "
-            f"(see {name}'s re-check note)"
+            f"(see {name}'s re-check note), or agreed there, which says nothing of "
+            "their value at this point"
         )
     if c.nearby:
         return f"re-checking them at a nearby smooth point failed: {c.nearby}"

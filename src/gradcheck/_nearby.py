@@ -23,7 +23,12 @@ kinks have come apart:
    wrong get a fresh move (generator ``[seed, STREAM, k]``, ``GROW`` times the last
    one's size), up to ``TRIES`` moves in all. Independent draws make the same accident
    at every move unlikely, and a larger move makes each less likely still.
-4. **Settle.** An entry is ``ok`` once more moves found it right than wrong, and
+4. **Settle.** An entry is ``ok`` once more moves found it right than wrong (one at a
+   kink at θ only where its claim lies within θ's one-sided slopes, with 0 counted
+   among them: agreement at θ ± δ is evidence for θ ± δ, and a claim outside every
+   slope at θ is no derivative there, attack26 H07 and attack27 H43; 0 is what
+   relu'(0) = 0 gives a zero-initialised unit's weights, whose every sample's kink
+   meets at θ), and
    ``wrong`` once it was found wrong ``CONFIRM`` times, and more often than right; the
    comparison at θ counts as one finding for an entry it found wrong (not for one at a
    kink, which it could not judge). A wrong entry is named in the report. An entry
@@ -263,7 +268,11 @@ def _settle(result: Result, t: Array, tally: Tally, moves: int, failure: str) ->
     """Apply the moves' findings to the entries ``t``, with a note saying what they were."""
     name, leaf, c, idx = result
     out = c.subset(np.arange(c.status.size))
-    wrong, ok = tally.wrong(), tally.ok()
+    wrong, agree = tally.wrong(), tally.ok()
+    # agreement at the moved points settles an entry at a kink at θ only where its claim
+    # lies within θ's one-sided slopes, 0 and their sum among them (module doc, rule 4)
+    outside = (c.kink[t] == 0) & ~(c.bracketed[t] | c.off[t])
+    ok = agree & ~outside
     out.status[t[wrong]], out.status[t[ok]] = "wrong", "ok"
     settled = wrong | ok
     out.reach[t[settled]] = tally.reach[settled]
@@ -275,7 +284,13 @@ def _settle(result: Result, t: Array, tally: Tally, moves: int, failure: str) ->
     text += f" at a nearby smooth point (the parameters moved by ±{MOVE:g} finite-difference steps"
     if moves > 1:
         text += f", then {_fresh(moves - 1)} for entries a move left at a kink or found wrong"
-    text += f"): {int(ok.sum())} agree there"
+    text += f"): {int(agree.sum())} agree there"
+    if np.any(agree & outside):
+        text += (
+            f", of which {int((agree & outside).sum())} claim a value at θ outside the "
+            "one-sided slopes there (and 0): agreement at nearby points says nothing of the "
+            "value at θ itself, so they stay unjudged"
+        )
     if wrong.any():
         k = int(np.flatnonzero(wrong)[0])
         where = tuple(int(v) for v in np.unravel_index(int(idx[t[k]]), leaf.shape))
@@ -283,8 +298,8 @@ def _settle(result: Result, t: Array, tally: Tally, moves: int, failure: str) ->
             f", {int(wrong.sum())} are wrong there (e.g. {name}{list(where)}: finite "
             f"differences {tally.numeric[k]:.6g}, off by {tally.error[k]:.3g})"
         )
-    if not settled.all():
-        text += f", {int((~settled).sum())} could not be resolved there either"
+    if np.any(~settled & ~agree):
+        text += f", {int((~settled & ~agree).sum())} could not be resolved there either"
     if failure:
         text += f" (a further move failed: {failure})"
     out.notes = (*c.notes, text)

@@ -22,6 +22,20 @@ gives a secant slope whose Richardson spread can understate its error; two steps
 ``FINER`` times apart agreeing to within their spreads are in the asymptotic range
 (their truncations differ by a factor ``FINER²``). Entries never confirmed keep
 their first (``uncertain``) result.
+
+**Kinks that are not.** A feature narrower than the step looks like a kink at θ: a
+Gaussian bump of width ``1e-7`` under steps of ``6e-6`` is absent at ``θ ± h`` and
+``θ ± h/2``, so its one-sided slopes differ at both steps, and the entry went to the kink
+rules, which keep it out of the verdict and (``grad`` a function) re-checked it at a
+nearby point where the bump is absent and any claim agrees (attack28 H61: a sign-flipped
+gradient passed). :func:`unkinked` compares each entry at a kink at θ again at the step
+:data:`LEVELS` levels smaller, but no smaller than a kink of the jump measured at ``h/2``
+would still stand out of the noise at, and persist, if it were anywhere a kink counts as
+at θ (``KINK_SEEN`` round-off slopes). A real kink is a kink there too; an entry with no
+kink there is smooth on that scale: it is judged where that step and one :data:`FINER`
+times smaller agree (as above), else it is ``uncertain``, named as a feature the step
+cannot resolve. An entry straddling a kink that rule 3 could not clear is judged there
+where two steps agree, else it stays the kink rules'.
 """
 
 from __future__ import annotations
@@ -32,10 +46,10 @@ from typing import Any
 import numpy as np
 
 from gradcheck._compare import NOISE_SPREAD, Comparison
-from gradcheck._kinks import exact_steps
+from gradcheck._kinks import OFFSET_NOISE, exact_steps
 from gradcheck._numerics import SAFETY
 
-__all__ = ["FINER", "LEVELS", "sharpen", "truncated"]
+__all__ = ["FINER", "KINK_SEEN", "LEVELS", "sharpen", "truncated", "unkinked"]
 
 Array = np.ndarray[Any, Any]
 #: Each further step is this many times smaller: the truncation falls ``FINER²`` = 64
@@ -44,6 +58,12 @@ FINER = 8.0
 #: At most this many smaller steps (4 evaluations each, central): down to ``h/4096``,
 #: a feature 4000 times narrower than the first step.
 LEVELS = 4
+#: The smaller step that tests a kink at θ keeps its jump ``J`` (slope units) this many
+#: round-off slopes ``σ/s`` above 0. A kink counts as at θ when it is within
+#: ``OFFSET_NOISE·σ/|J|`` (20σ/|J|) of it; a step 8 times that sees it at θ ± s and at
+#: θ ± s/2 (jumps within 0.86 of each other: it persists, ``gradcheck._kinks`` rule 1),
+#: and 10 times above the detection threshold ``JUMP_NOISE·σ/(s/2)``.
+KINK_SEEN = 8.0 * OFFSET_NOISE
 
 
 def truncated(c: Comparison, noise: Array) -> Array:
@@ -122,3 +142,61 @@ def sharpen(
 def _allowed(c: Comparison) -> Array:
     """Each entry's allowance, ``tol + SAFETY·e``."""
     return np.asarray(c.tolerance + SAFETY * c.fd_error, dtype=np.float64)
+
+
+def unkinked(
+    comp: Comparison,
+    theta: Array,
+    h: Array,
+    dtype: Any,
+    jump: Callable[[Array], Array],
+    sigma: float,
+    measure: Callable[[Array, Array], Comparison],
+) -> tuple[Comparison, int]:
+    """Entries at a kink at θ that smaller steps show smooth (module doc, last part).
+
+    Args:
+        comp: the comparison of some entries of one parameter, at steps ``h``.
+        theta: those entries' values; dtype: the parameter's dtype.
+        jump: ``jump(k)``: the one-sided slopes' difference at ``h/2`` of the entries at
+            positions ``k`` (``(J(θ + h/2) − 2 J0 + J(θ − h/2)) / (h/2)``).
+        sigma: the cost's noise.
+        measure: ``measure(k, h)`` compares the entries at positions ``k`` with steps ``h``.
+
+    Returns:
+        The comparison (new where an entry was not a kink), and how many were not.
+    """
+    at = (comp.kink == 0) & (comp.status == "nonsmooth")
+    todo = np.flatnonzero(at | (np.isfinite(comp.kink) & (comp.status == "uncertain")))
+    if not todo.size:
+        return comp, 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        least = KINK_SEEN * sigma / np.abs(jump(todo))
+    step = np.maximum(h[todo] / FINER**LEVELS, least)
+    step = exact_steps(theta[todo], step, dtype)
+    fit = (step > 0) & (step <= h[todo] / FINER)  # else no smaller step can tell
+    todo, step = todo[fit], step[fit]
+    if not todo.size:
+        return comp, 0
+    first = measure(todo, step)
+    smooth = np.isnan(first.kink)  # a kink anywhere near: a kink's entry, as it was
+    todo, step, first = todo[smooth], step[smooth], first.subset(smooth)
+    if not todo.size:
+        return comp, 0
+    out = comp.subset(np.arange(comp.status.size))
+    # at θ: no kink at a step 8 times as far as a kink counted at θ can be, so smooth
+    # there, and unresolved unless confirmed below; a straddled kink that rule 3 could
+    # not clear stays the kink rules' unless confirmed (a smooth side, as rule 3)
+    mine = at[todo]
+    out.replace(todo[mine], first.subset(mine))
+    out.status[todo[mine]] = "uncertain"
+    finer = exact_steps(theta[todo], step / FINER, dtype)
+    judged = np.isin(first.status, ("ok", "wrong")) & ~first.exact & (finer > 0)
+    if np.any(judged):
+        k = np.flatnonzero(judged)
+        again, before = measure(todo[k], finer[k]), first.subset(k)
+        agree = np.abs(again.numeric - before.numeric) <= _allowed(again) + _allowed(before)
+        done = np.isnan(again.kink) & (again.status == before.status) & agree
+        out.replace(todo[k[done]], again.subset(done))
+        mine[k[done]] = True
+    return out, int(np.count_nonzero(mine))
