@@ -511,3 +511,19 @@ class TestComplexParameters:
         x = np.array([1.3, 0.7])
         report = gradcheck.check_hessian(rosen, x, rosen_der, hessian=rosen_hess)
         assert report.status == "passed"
+
+
+class TestFormGeneratorsPutBackHessian:
+    """attack29 H74: a generator drawn only in ``hvp`` or ``grad`` moved."""
+
+    @pytest.mark.parametrize("where", ["hvp", "grad"])
+    def test_the_forms_generator_is_as_before(self, where: str) -> None:
+        gen = np.random.default_rng(42)
+        before = gen.bit_generator.state
+        x = np.array([0.3, -0.7, 1.1])
+        noise = {where: lambda: 0 * gen.normal()}
+        grad = lambda p: 4 * p**3 + noise.get("grad", lambda: 0.0)()  # noqa: E731
+        hvp = lambda p, v: 12 * p**2 * v + noise.get("hvp", lambda: 0.0)()  # noqa: E731
+        report = gradcheck.check_hessian(lambda p: float(np.sum(p**4)), x, grad, hvp=hvp)
+        assert report.status == "passed", str(report)
+        assert gen.bit_generator.state == before

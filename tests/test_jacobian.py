@@ -633,10 +633,18 @@ class TestUserDataUntouched:
         assert np.array_equal(x, P)
 
     def test_not_deterministic_is_inconclusive(self) -> None:
-        rng = np.random.default_rng(0)
-        report = check_jacobian(lambda p: layer(p) + rng.standard_normal(5), P, layer_jac)
+        entropy = random.SystemRandom()  # the OS's entropy: nothing to reset
+        report = check_jacobian(lambda p: layer(p) + entropy.gauss(0.0, 1.0), P, layer_jac)
         assert report.status == "inconclusive"
         assert "not deterministic" in report.messages[0]
+
+    def test_a_generator_fn_keeps_is_reset_per_call_and_put_back(self) -> None:
+        # as in check(): each evaluation draws the same numbers (attack29 H74)
+        rng = np.random.default_rng(0)
+        before = rng.bit_generator.state
+        report = check_jacobian(lambda p: layer(p) + rng.standard_normal(5), P, layer_jac)
+        assert report.status == "passed", str(report)
+        assert rng.bit_generator.state == before
 
 
 class TestBadInput:
@@ -851,3 +859,25 @@ class TestBlockNames:
         assert report.status == "failed"
         assert report.failed_parameters == ["y / a / b"]
         assert len(report.parameters) == 2
+
+
+class TestFormGeneratorsPutBack:
+    """attack29 H74: a generator drawn only inside a derivative form (a sampled VJP's)
+    moved through check_jacobian: vjp, jvp and jacobian callables, 3/3."""
+
+    @pytest.mark.parametrize("form", ["vjp", "jvp", "jacobian"])
+    def test_the_forms_generator_is_as_before(self, form: str) -> None:
+        gen = np.random.default_rng(42)
+        before = gen.bit_generator.state
+        w = np.linspace(-1.0, 1.0, 20).reshape(5, 4)
+        d = lambda x: 1 - np.tanh(w @ x) ** 2  # noqa: E731
+        forms = {
+            "vjp": {"vjp": lambda x, u: w.T @ (u * d(x)) + 0 * gen.normal()},
+            "jvp": {"jvp": lambda x, v: d(x) * (w @ v) + 0 * gen.normal()},
+            "jacobian": {"jacobian": lambda x: d(x)[:, None] * w + 0 * gen.normal()},
+        }[form]
+        report = gradcheck.check_jacobian(
+            lambda x: np.tanh(w @ x), np.linspace(0.1, 0.4, 4), **forms
+        )
+        assert report.status == "passed", str(report)
+        assert gen.bit_generator.state == before

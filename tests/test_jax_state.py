@@ -173,3 +173,20 @@ def test_closure_cells_the_loss_uses_hold_no_tracer_after_the_check() -> None:
 def test_library_functions_are_no_space_of_the_users() -> None:
     assert spaces(jnp.sum) == [] and spaces(np.linalg.norm) == []
     assert len(spaces(_global_loss)) == 1  # its globals (no closure, no object)
+
+
+STATE: dict[str, Any] = {"key": jax.random.PRNGKey(3)}
+
+
+def _dict_key_loss(p: Any) -> Any:
+    STATE["key"], sub = jax.random.split(STATE["key"])
+    return jnp.sum(p["w"] ** 2) + 0.0 * jax.random.normal(sub)
+
+
+def test_a_key_in_a_global_dict_is_put_back() -> None:
+    # attack29 H74 (attack27's h46 global-dict form): the key moved, inconclusive
+    before = STATE["key"]
+    with jax.enable_x64(True):
+        report = gj.check(_dict_key_loss, _w())
+    assert report.status == "passed", str(report)
+    assert STATE["key"] is before

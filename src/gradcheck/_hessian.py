@@ -147,6 +147,19 @@ def check_hessian(
     'passed'
     """
     _validate(cost, params, grad, hvp, hessian)
+    with preserve_rng(owners=(cost, grad, hvp, hessian)):  # the forms' generators (H74)
+        return _check_hessian(cost, params, grad, hvp, hessian, options)
+
+
+def _check_hessian(
+    cost: Callable[[Any], float],
+    params: Any,
+    grad: Any,
+    hvp: Any,
+    hessian: Any,
+    options: dict[str, Any],
+) -> Report:
+    """:func:`check_hessian` on valid arguments."""
     kept = _KeptGradient(grad, params)
     try:
         report = jacobian_check(kept, params, hessian, None, hvp, options, "check_hessian")

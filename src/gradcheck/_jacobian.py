@@ -175,16 +175,19 @@ def jacobian_check(
     backward's cotangents), whose entrywise columns cost half (``gradcheck._jaclinear``)."""
     request = jo.Request(fn, params, jacobian, vjp, jvp, options, caller, linear)
     complex_ok = caller == "check_jacobian"  # check_hessian: real parameters only
-    if complex_ok and params is not None and callable(fn) and has_complex(params):
-        jo.options(options, caller)
-        _forms_given(jacobian, vjp, jvp)
-        return complex_check(_real_check, request)
-    try:
-        return _real_check(request)
-    except ComplexOutputs as found:
-        if not complex_ok:
-            output_layout(found.value, "fn")  # raises, naming the complex output
-        return complex_check(_real_check, request, found.value)
+    # the generators the forms keep too (a sampled VJP's): reset per call, put back
+    # after (attack29 H74); the inner saves include them (``_user_rng.active``)
+    with preserve_rng(owners=(fn, jacobian, vjp, jvp)):
+        if complex_ok and params is not None and callable(fn) and has_complex(params):
+            jo.options(options, caller)
+            _forms_given(jacobian, vjp, jvp)
+            return complex_check(_real_check, request)
+        try:
+            return _real_check(request)
+        except ComplexOutputs as found:
+            if not complex_ok:
+                output_layout(found.value, "fn")  # raises, naming the complex output
+            return complex_check(_real_check, request, found.value)
 
 
 def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_block) -> Report:

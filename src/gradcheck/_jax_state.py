@@ -169,6 +169,15 @@ class Kept:
                         _put_back(space, name, value, before.get(name))
                     elif name in before and _key(before[name][0]) and value is not before[name][0]:
                         space.put(name, before[name][0])  # a key it split (attack28 H64)
+                    elif name in before and isinstance(value, dict):
+                        _keys_back(value, before[name][1])  # STATE["key"] (attack29 H74)
+
+
+def _keys_back(table: dict[Any, Any], contents: dict[Any, Any] | None) -> None:
+    """Put back the random keys a call replaced in ``table`` (``contents``: before it)."""
+    for k, v in (contents or {}).items():
+        if _key(v) and table.get(k) is not v and k in table:
+            table[k] = v
 
 
 def _put_back(space: Space, name: Any, value: Any, before: tuple[Any, Any] | None) -> None:
