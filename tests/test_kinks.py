@@ -396,6 +396,21 @@ class TestLocate:
         site = _kinks.locate(*vals, j0=f(0.0), h=h, sigma=1e-16, tol=tol, analytic=outside)
         assert not site.bracketed[0]
 
+    def test_quantised_curvature_is_no_kink_beyond_h_half(self) -> None:
+        # the single-threaded tanh MLP of test_localise's TestNoFalseBlame: a second
+        # difference of 10 ulps at h and 1 ulp at h/2 (2.5 were due) read as a kink
+        # between h/2 and h, and localisation skipped the planted entry's region
+        ulp, h = 2.0**-52, np.array([3.5e-7])
+        j0 = 1.0
+        vals = [np.array([v]) for v in (j0 - 5 * ulp, j0 - 5 * ulp, j0 - ulp, j0)]
+        tol, claim = np.array([1e-12]), np.array([0.0])
+        site = _kinks.locate(*vals, j0=j0, h=h, sigma=ulp, tol=tol, analytic=claim)
+        assert not site.kink[0] and np.isnan(site.offset[0])
+        # a kink between h/2 and h whose missing half stands out is still one
+        vals = [np.array([v]) for v in (j0 - 40 * ulp, j0 - 40 * ulp, j0 - ulp, j0)]
+        site = _kinks.locate(*vals, j0=j0, h=h, sigma=ulp, tol=tol, analytic=claim)
+        assert site.kink[0] and site.offset[0] == h[0]
+
 
 def _max_pool(seed: int) -> tuple[np.ndarray, Callable[[Any], float], Callable[[Any], Any]]:
     """``v · max over rows of x + 0.1 Σ sin x`` with x on a grid of 0.5: ties in a row

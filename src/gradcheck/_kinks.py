@@ -15,7 +15,9 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    it. The third difference ``T = J(θ+h) − 2 J(θ+h/2) + 2 J(θ−h/2) − J(θ−h)``
    (zero for a straight or parabolic piece) over the outer slopes' difference gives
    ``d = T / (s₄ − s₁)`` exactly for a piecewise-linear cost, for ``|d| < h/2``.
-   A jump at ``h`` that vanishes at ``h/2`` is a kink between ``h/2`` and ``h``.
+   A jump at ``h`` that vanishes at ``h/2`` is a kink between ``h/2`` and ``h``, where
+   the share missing from a smooth cost's half, ``|jump(h/2) − jump(h)/2|``, stands out
+   of the noise as rule 1's jump must (a tanh MLP's 10 ulps at ``h``, 1 at ``h/2``, did not).
    ``T`` carries the noise of four values, standard deviation ``√10·σ``: a kink
    with ``|T| ≤ OFFSET_NOISE·σ`` (about six standard deviations) is *at* θ.
 3. **Resolve** a kink away from θ: the steps straddle it and measure no derivative
@@ -108,8 +110,9 @@ PERSISTS = 0.75
 #: The jump must exceed this many noise-sized slope errors (``σ / (h/2)``).
 JUMP_NOISE = 8.0
 #: A jump at ``h`` that all but vanishes at ``h/2`` (less than this share; a smooth
-#: cost keeps half) is a kink between ``h/2`` and ``h`` from θ: only the outer steps
-#: reach it. Its offset is taken as ``h``, so the smaller steps are ``h/ZOOM``.
+#: cost keeps half, and the missing half must exceed ``JUMP_NOISE`` noise slopes) is a
+#: kink between ``h/2`` and ``h`` from θ: only the outer steps reach it. Its offset is
+#: taken as ``h``, so the smaller steps are ``h/ZOOM``.
 BEYOND = 0.25
 #: A narrower table whose values span more than this many times what the wider
 #: table's steepest secant allows over its width (a continuous cost's values near θ
@@ -230,7 +233,7 @@ def locate(
     beyond = (
         ~kink
         & (np.abs(j_small) < BEYOND * np.abs(j_big))
-        & (np.abs(j_big) > JUMP_NOISE * sigma / h)
+        & (np.abs(j_small - j_big / 2) > JUMP_NOISE * sigma / half)
         & (np.abs(j_big) > tol)
     )
     offset = np.where(beyond, h, np.where(at_point, 0.0, offset))
