@@ -218,3 +218,45 @@ class TestClaimAtTheKinkItself:
         report = gradcheck.check(_double_kink, {"x": np.array([-1.0, -1.0])}, grad)
         assert report.status == "inconclusive", str(report)
         assert report.parameters["x"].nonsmooth == 2
+
+
+class TestSeveralKinks:
+    """A claim outside θ's slopes is settled by the moves only where one shows several
+    kinks meeting at θ (LEAD 03:12, core28)."""
+
+    @staticmethod
+    def _found(plus: list[float], minus: list[float]) -> list[Any]:
+        class Found:
+            def __init__(self, numeric: list[float]) -> None:
+                self.numeric = np.array(numeric)
+                self.tolerance = np.full(len(numeric), 1e-7)
+                self.fd_error = np.zeros(len(numeric))
+
+        return [Found(plus), Found(minus)]
+
+    def test_one_kink_two_pieces_or_one_piece_are_not_several(self) -> None:
+        slopes = np.array([[2.0, 3.5], [2.0, 3.5], [2.0, 3.5], [0.0, -0.94]])
+        # θ ± δ on the kink's two sides (either way round); both on one smooth piece
+        # (a bump narrower than the move); a dead unit's moved pieces, 8% off θ's
+        found = self._found([3.5001, 2.0001, 2.75, -0.038], [2.0001, 3.5001, 2.7501, -0.902])
+        several = _nearby._several(found, slopes)
+        assert several.tolist() == [False, False, False, True]
+
+    def test_unknown_slopes_show_nothing(self) -> None:
+        found = self._found([1.0], [2.0])
+        assert _nearby._several(found, np.full((1, 2), np.nan)).tolist() == [False]
+
+    def test_an_outside_claim_waits_for_several_kinks(self) -> None:
+        t = _nearby.Tally.start(
+            np.zeros(2, dtype=bool), np.array([True, True]), np.array([True, False])
+        )
+        slopes = np.array([[0.0, -0.94], [0.0, -0.94]])
+        found = self._found([-0.038, -0.038], [-0.902, -0.902])
+        for f in found:
+            f.status = np.array(["ok", "ok"], dtype=object)
+            f.reach = np.zeros(2)
+            f.abs_error = np.zeros(2)
+        t = t.add(np.arange(2), found, slopes)
+        assert t.agree().tolist() == [True, True]
+        assert t.ok().tolist() == [True, False]  # the second lies outside even widened
+        assert t.open().tolist() == [1]

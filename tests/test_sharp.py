@@ -126,7 +126,9 @@ class TestRule:
         assert n == 1 and out.status.tolist() == ["wrong"] and out.fd_error[0] == 1e-6
 
 
-def _bumps(seed: int, k: float = 1.0, w: float = 1e-7) -> tuple[Any, Array, Any]:
+def _bumps(
+    seed: int, k: float = 1.0, w: float = 1e-7, height: float = 1.0
+) -> tuple[Any, Array, Any]:
     """attack28 H61: 200 entries, 5 inside Gaussian bumps of width ``w`` (far below the
     step) plus ½Σ sin x, and the gradient with the bumps' term times ``k``."""
     rng = np.random.default_rng(seed)
@@ -136,10 +138,11 @@ def _bumps(seed: int, k: float = 1.0, w: float = 1e-7) -> tuple[Any, Array, Any]
     x[idx] = c[idx] + rng.uniform(-2, 2, 5) * w
 
     def cost(v: Array) -> float:
-        return float(np.sum(a * np.exp(-(((v - c) / w) ** 2))) + 0.5 * np.sum(np.sin(v)))
+        bump = height * a * np.exp(-(((v - c) / w) ** 2))
+        return float(np.sum(bump) + 0.5 * np.sum(np.sin(v)))
 
     def grad(v: Array) -> Array:
-        bump = a * np.exp(-(((v - c) / w) ** 2)) * (-2 * (v - c) / w**2)
+        bump = height * a * np.exp(-(((v - c) / w) ** 2)) * (-2 * (v - c) / w**2)
         return np.asarray(k * bump + 0.5 * np.cos(v))
 
     return cost, x, grad
@@ -150,6 +153,14 @@ class TestBumpsAreNotKinks:
     @pytest.mark.parametrize("k", [1.0, 1.1, -1.0])
     def test_a_bump_below_the_step_is_inconclusive_not_passed(self, seed: int, k: float) -> None:
         cost, x, grad = _bumps(seed, k)
+        report = gradcheck.check(cost, x, grad, mode="full", seed=seed)
+        assert report.status == "inconclusive", str(report)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_a_low_bump_flipped_is_not_passed(self, seed: int) -> None:
+        # height w: slopes O(1); seed 1's flipped claim (0.04) lies between 0 and the
+        # slopes' sum, and only the moves' lack of several kinks keeps it unjudged
+        cost, x, grad = _bumps(seed, -1.0, height=1e-7)
         report = gradcheck.check(cost, x, grad, mode="full", seed=seed)
         assert report.status == "inconclusive", str(report)
 

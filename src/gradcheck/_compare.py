@@ -272,7 +272,7 @@ def compare(
     status = _verdicts(mismatch <= tol)
     flat = np.zeros(numeric.shape, dtype=bool)
     kink, bracketed = np.full(numeric.shape, np.nan), np.zeros(numeric.shape, dtype=bool)
-    off = np.zeros(numeric.shape, dtype=bool)
+    off, slopes = np.zeros(numeric.shape, dtype=bool), np.full((*numeric.shape, 2), np.nan)
     if reexamined is None:
         reexamined = examined(method, analytic, numeric, screen, stage1, j0, h, floor, chosen)
     idx = np.flatnonzero(reexamined)
@@ -300,6 +300,7 @@ def compare(
         sig = np.broadcast_to(np.asarray(sigma, dtype=np.float64), numeric.shape)[idx]
         site = _kinks.locate(jp, jm, jp2, jm2, j0=j0, h=hh, sigma=sig, tol=tol[idx], analytic=a)
         kink[idx], bracketed[idx], off[idx] = site.offset, site.bracketed, site.off
+        slopes[idx] = site.slopes
         allowed = tol[idx] + (0.0 if fixed else SAFETY * err)
         verdict = _verdicts(mismatch[idx] <= allowed)
         if not fixed:
@@ -349,6 +350,7 @@ def compare(
         exact=exact,
         resolution=res,
         off=off,
+        slopes=slopes,
     )
 
 

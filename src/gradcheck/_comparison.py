@@ -103,6 +103,9 @@ class Comparison:
     #: Whether the analytic value lies between the one-sided slopes once 0 counts as one
     #: (``gradcheck._kinks`` rule 5: relu'(0) = 0 switches every kink meeting at θ off).
     off: Array = dataclasses.field(default_factory=lambda: np.empty(0, dtype=bool))
+    #: θ's one-sided slopes at ``h/2``, left and right (one row per entry; NaN where the
+    #: entry was not examined for a kink): a move's gradients match them at one kink.
+    slopes: Array = dataclasses.field(default_factory=lambda: np.empty((0, 2)))
 
     def __post_init__(self) -> None:
         """Comparisons built without kink fields saw no kink, nor exact zeros."""
@@ -116,6 +119,8 @@ class Comparison:
             self.resolution = np.full(self.numeric.shape, np.nan)
         if self.off.shape != self.numeric.shape:
             self.off = np.zeros(self.numeric.shape, dtype=bool)
+        if self.slopes.shape != (*self.numeric.shape, 2):
+            self.slopes = np.full((*self.numeric.shape, 2), np.nan)
 
     @property
     def detection_bound(self) -> float:
@@ -145,6 +150,7 @@ class Comparison:
         "exact",
         "resolution",
         "off",
+        "slopes",
     )
 
     def subset(self, where: Array) -> Comparison:

@@ -40,11 +40,9 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    unbracketed kink is not wrong, and not excused: its parameter is inconclusive.
 5. **Nearby points**, when ``grad`` is a function: the kink entries are checked again
    at θ ± δ, a small seeded random move where the kinks have come apart, with fresh
-   moves for entries one leaves at a kink (``gradcheck._nearby``). Agreement there
-   settles an entry at θ only where its claim lies within θ's slopes widened for
-   several kinks meeting there (:attr:`Sites.off`: half their spread more, and 0 and
-   the two slopes' sum, every kink switched off or on). The report says
-   which happened: the moves ran, could not run (and why), or ``grad`` was values.
+   moves for entries one leaves at a kink (``gradcheck._nearby``), which settle an entry
+   at θ only where its claim lies within θ's slopes, or within :attr:`Sites.off` where
+   a move shows several kinks meeting at θ. The report says which happened.
 7. **Across 0.** Steps are relative to ``max(|θ_j|, rms θ)``: an entry far below its
    parameter's rms (``1/θ`` at ``θ_j = 1.1e-8`` beside 2.0) has ``θ_j ± h`` on both
    sides of 0 and jumps over a pole or branch there, and its estimate comes from the
@@ -200,7 +198,8 @@ class Sites(NamedTuple):
     offset: Array
     at_point: Array  # bool: a kink at θ, to within the noise
     bracketed: Array  # bool: the analytic value lies between the one-sided slopes
-    off: Array  # bool: ... or between them and 0 or their sum (rule 5)
+    off: Array  # bool: ... widened: half their spread, 0 and their sum (rule 5)
+    slopes: Array  # float (n, 2): the left and right slopes at h/2
 
 
 def locate(
@@ -245,12 +244,12 @@ def locate(
     low, high = np.min(sides, axis=0) - tol, np.max(sides, axis=0) + tol
     bracketed = (analytic >= low) & (analytic <= high)
     # several kinks at θ (rule 5): half the spread more, and every kink off (0) or on
-    half = (np.max(sides, axis=0) - np.min(sides, axis=0)) / 2
+    more = (np.max(sides, axis=0) - np.min(sides, axis=0)) / 2
     ends = np.stack([np.zeros_like(slope_p), slope_p + slope_m, ext_p + ext_m])
-    wide_low = np.minimum(low - half, np.min(ends, axis=0) - tol)
-    wide_high = np.maximum(high + half, np.max(ends, axis=0) + tol)
+    wide_low = np.minimum(low - more, np.min(ends, axis=0) - tol)
+    wide_high = np.maximum(high + more, np.max(ends, axis=0) + tol)
     off = (analytic >= wide_low) & (analytic <= wide_high)
-    return Sites(kink | beyond, offset, at_point, bracketed, off)
+    return Sites(kink | beyond, offset, at_point, bracketed, off, np.stack([slope_m, slope_p], 1))
 
 
 class Compared(Protocol):

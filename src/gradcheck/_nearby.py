@@ -24,11 +24,11 @@ kinks have come apart:
    one's size), up to ``TRIES`` moves in all. Independent draws make the same accident
    at every move unlikely, and a larger move makes each less likely still.
 4. **Settle.** An entry is ``ok`` once more moves found it right than wrong (one at a
-   kink at θ only where its claim lies within θ's one-sided slopes, with 0 counted
-   among them: agreement at θ ± δ is evidence for θ ± δ, and a claim outside every
-   slope at θ is no derivative there, attack26 H07 and attack27 H43; 0 is what
-   relu'(0) = 0 gives a zero-initialised unit's weights, whose every sample's kink
-   meets at θ), and
+   kink at θ whose claim lies outside θ's one-sided slopes only once a move showed
+   several kinks meeting at θ, :func:`_several`, and the claim lies within the slopes
+   widened for them, ``Comparison.off``: agreement at θ ± δ is evidence for θ ± δ,
+   and a claim outside the slopes of one kink is no derivative at θ, attack26 H07,
+   attack27 H43; such entries get fresh moves until one shows several kinks), and
    ``wrong`` once it was found wrong ``CONFIRM`` times, and more often than right; the
    comparison at θ counts as one finding for an entry it found wrong (not for one at a
    kink, which it could not judge). A wrong entry is named in the report. An entry
@@ -50,12 +50,23 @@ import numpy as np
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Delta, Evaluator, Point
 from gradcheck._kinks import RAN, exact_steps
+from gradcheck._numerics import SAFETY
 from gradcheck._steps import relative_step
 
 if TYPE_CHECKING:
     from gradcheck._compare import Comparison
 
-__all__ = ["CONFIRM", "GROW", "MOVE", "STREAM", "TRIES", "MovedCheck", "Shifted", "recheck"]
+__all__ = [
+    "CONFIRM",
+    "GROW",
+    "MOVE",
+    "SINGLE",
+    "STREAM",
+    "TRIES",
+    "MovedCheck",
+    "Shifted",
+    "recheck",
+]
 
 Array = np.ndarray[Any, Any]
 #: The first move is ``MOVE`` central steps (``u^(1/3)·s``) in every entry: far enough
@@ -78,6 +89,11 @@ GROW = 2.0
 CONFIRM = 2
 #: The stream of the private generators that draw the moves (``[seed, STREAM, k]``).
 STREAM = 3
+#: A move's two points match θ's one-sided slopes (one kink through θ) to within
+#: their allowances and this share of the slopes' jump (the move, 16 steps, shifts
+#: each side's slope by its curvature times 1e-4 relative; a dead unit's moved pieces
+#: differed from θ's slopes by 8% of the jump and were taken for one kink at 10%).
+SINGLE = 0.02
 
 
 class Shifted:
@@ -122,28 +138,46 @@ class Tally(NamedTuple):
     reach: Array  # float: the largest mismatch the latest deciding move could hide
     numeric: Array  # float: the finite difference where the entry was last wrong
     error: Array  # float: the analytic value's distance from it there
+    #: bool: a move found the entry right at two points on different pieces, neither
+    #: of them θ's one-sided slopes: several kinks meet at θ (module doc, rule 4)
+    several: Array
+    #: bool: the claim at θ lies outside θ's one-sided slopes: right moves settle it
+    #: only once one shows several kinks, and only where it lies within the slopes
+    #: widened for them (``widened``, :attr:`gradcheck._compare.Comparison.off`)
+    needs: Array
+    widened: Array
 
     @classmethod
-    def start(cls, wrong: Array) -> Tally:
-        """No move yet; the entries ``wrong`` (a mask) were found wrong at θ, which counts."""
+    def start(cls, wrong: Array, needs: Array | None = None, widened: Array | None = None) -> Tally:
+        """No move yet; the entries ``wrong`` (a mask) were found wrong at θ, which counts;
+        ``needs`` and ``widened`` (masks, default none) as the attributes say."""
         n = wrong.size
         wrongs, oks = wrong.astype(int), np.zeros(n, dtype=int)
-        return cls(wrongs, oks, np.zeros(n), np.full(n, np.nan), np.full(n, np.nan))
+        nan, no = np.full(n, np.nan), np.zeros(n, dtype=bool)
+        needs = no if needs is None else needs
+        widened = no if widened is None else widened
+        return cls(wrongs, oks, np.zeros(n), nan, nan.copy(), no.copy(), needs, widened)
 
     def wrong(self) -> Array:
         """Entries wrong at ``CONFIRM`` moves, and at more moves than right."""
         return (self.wrongs >= CONFIRM) & (self.wrongs > self.oks)
 
-    def ok(self) -> Array:
+    def agree(self) -> Array:
         """Entries right at both points of more moves than they were wrong at."""
         return self.oks > self.wrongs
+
+    def ok(self) -> Array:
+        """Entries that agree, and whose claim at θ the moves' evidence covers."""
+        return self.agree() & (~self.needs | (self.widened & self.several))
 
     def open(self) -> Array:
         """The positions still unsettled."""
         return np.flatnonzero(~(self.wrong() | self.ok()))
 
-    def add(self, at: Array, found: Sequence[Comparison]) -> Tally:
-        """This tally with one move's two comparisons of the entries at positions ``at``."""
+    def add(self, at: Array, found: Sequence[Comparison], slopes: Array | None = None) -> Tally:
+        """This tally with one move's two comparisons of the entries at positions ``at``,
+        whose one-sided slopes at θ are ``slopes`` (left, right; one row per position;
+        ``None``: not known, no move shows several kinks)."""
         if not found:
             return self
         status = np.array([f.status for f in found])
@@ -157,7 +191,34 @@ class Tally(NamedTuple):
         for f in found:  # the last point where each entry is wrong
             bad = f.status == "wrong"
             numeric[at[bad]], error[at[bad]] = f.numeric[bad], f.abs_error[bad]
-        return Tally(wrongs, oks, reach, numeric, error)
+        several = self.several.copy()
+        if slopes is not None:
+            several[at[ok]] |= _several(found, slopes[at])[ok]
+        return self._replace(
+            wrongs=wrongs, oks=oks, reach=reach, numeric=numeric, error=error, several=several
+        )
+
+
+def _several(found: Sequence[Comparison], slopes: Array) -> Array:
+    """Whether a move's two points θ ± δ lie on different pieces (their differences
+    apart by more than both allowances) that are not θ's one-sided slopes (to within
+    the allowances and ``SINGLE`` of the slopes' jump): one kink through θ puts θ ± δ
+    on its two sides, whose slopes are θ's one-sided ones; a feature narrower than the
+    move (a bump) puts them on one smooth piece."""
+    if len(found) != 2:
+        return np.zeros(slopes.shape[0], dtype=bool)
+    plus, minus = found
+    allow = sum(f.tolerance + SAFETY * f.fd_error for f in found)
+    left, right = slopes[:, 0], slopes[:, 1]
+    with np.errstate(invalid="ignore"):
+        share = SINGLE * np.abs(right - left)  # beyond the pieces' own curvature
+        apart = np.abs(plus.numeric - minus.numeric) > allow + share
+        match = np.minimum(
+            np.abs(plus.numeric - right) + np.abs(minus.numeric - left),
+            np.abs(plus.numeric - left) + np.abs(minus.numeric - right),
+        )
+        one = match <= allow + share
+    return np.asarray(apart & ~one, dtype=bool)
 
 
 def _targets(c: Comparison) -> Array:
@@ -233,7 +294,10 @@ def recheck(
     if not any(t.size for t in targets):
         return results
     leaves = [leaf for _, leaf, _, _ in results]
-    tallies = [Tally.start(c.status[t] == "wrong") for (_, _, c, _), t in zip(results, targets)]
+    tallies = [
+        Tally.start(c.status[t] == "wrong", (c.kink[t] == 0) & ~c.bracketed[t], c.off[t])
+        for (_, _, c, _), t in zip(results, targets)
+    ]
     moves, failure = 0, ""
     for attempt in range(TRIES):
         todo = [v.open() for v in tallies]
@@ -246,7 +310,8 @@ def recheck(
         except GradcheckError as exc:
             failure = str(exc)
             break
-        tallies = [v.add(k, f) for v, k, f in zip(tallies, todo, found)]
+        slopes = [c.slopes[t] for (_, _, c, _), t in zip(results, targets)]
+        tallies = [v.add(k, f, sl) for v, k, f, sl in zip(tallies, todo, found, slopes)]
         moves += 1
     if not moves:
         return [_failed(r, failure) if t.size else r for r, t in zip(results, targets)]
@@ -268,11 +333,9 @@ def _settle(result: Result, t: Array, tally: Tally, moves: int, failure: str) ->
     """Apply the moves' findings to the entries ``t``, with a note saying what they were."""
     name, leaf, c, idx = result
     out = c.subset(np.arange(c.status.size))
-    wrong, agree = tally.wrong(), tally.ok()
-    # agreement at the moved points settles an entry at a kink at θ only where its claim
-    # lies within θ's one-sided slopes, 0 and their sum among them (module doc, rule 4)
-    outside = (c.kink[t] == 0) & ~(c.bracketed[t] | c.off[t])
-    ok = agree & ~outside
+    wrong, ok = tally.wrong(), tally.ok()
+    agree = tally.agree() & ~wrong
+    outside = agree & ~ok  # claims outside θ's slopes that no move showed several kinks for
     out.status[t[wrong]], out.status[t[ok]] = "wrong", "ok"
     settled = wrong | ok
     out.reach[t[settled]] = tally.reach[settled]
@@ -285,11 +348,12 @@ def _settle(result: Result, t: Array, tally: Tally, moves: int, failure: str) ->
     if moves > 1:
         text += f", then {_fresh(moves - 1)} for entries a move left at a kink or found wrong"
     text += f"): {int(agree.sum())} agree there"
-    if np.any(agree & outside):
+    if np.any(outside):
         text += (
-            f", of which {int((agree & outside).sum())} claim a value at θ outside the "
-            "one-sided slopes there (and 0): agreement at nearby points says nothing of the "
-            "value at θ itself, so they stay unjudged"
+            f", of which {int(outside.sum())} claim a value at θ outside the one-sided "
+            "slopes measured at θ, and no move showed several kinks meeting there: "
+            "agreement at nearby points says nothing of the value at θ itself, so they "
+            "stay unjudged"
         )
     if wrong.any():
         k = int(np.flatnonzero(wrong)[0])
