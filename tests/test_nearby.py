@@ -260,3 +260,25 @@ class TestSeveralKinks:
         assert t.agree().tolist() == [True, True]
         assert t.ok().tolist() == [True, False]  # the second lies outside even widened
         assert t.open().tolist() == [1]
+
+    @pytest.mark.parametrize(
+        ("claim", "status"), [(-1.0, "inconclusive"), (5.0, "inconclusive"), (2.0, "passed")]
+    )
+    def test_one_kink_claims_outside_its_slopes_stay_unjudged(
+        self, claim: float, status: str
+    ) -> None:
+        # attack29 H75: 4·relu(x − 1) (slopes 0 and 4) at 5 of 200 entries; claims 1
+        # outside passed on the widened slopes alone, with no move showing several kinks
+        rng = np.random.default_rng(0)
+        x = rng.uniform(-2, 3, 200)
+        x[rng.choice(200, 5, replace=False)] = 1.0
+
+        def cost(p: Array) -> float:
+            return float(np.sum(4 * np.maximum(p - 1, 0)) + 0.5 * np.sum(np.sin(p)))
+
+        def grad(p: Array) -> Array:
+            out = 4.0 * (p > 1) + 0.5 * np.cos(p)
+            out[p == 1.0] = claim + 0.5 * np.cos(1.0)
+            return out
+
+        assert gradcheck.check(cost, x, grad).status == status
