@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gradcheck import _across as across
 from gradcheck import _compare as cmp
 from gradcheck import _flatness as flatness
 from gradcheck import _kinks as kinks
@@ -301,7 +302,7 @@ def _across_zero(
     def measure(k: Array, hk: Array) -> cmp.Comparison:
         return compare_entries(ev, s, e.take(k, hk), comp.scale)
 
-    out, n = kinks.across_zero(comp, e.theta, e.h, s.method, s.dtype(e.leaf), measure)
+    out, n = across.across_zero(comp, e.theta, e.h, s.method, s.dtype(e.leaf), measure)
     if not n:
         return out
     note = (

@@ -43,17 +43,7 @@ fails the screen (``gradcheck._compare``, rule 3), from the five values
    moves for entries one leaves at a kink (``gradcheck._nearby``), which settle an entry
    at θ only where its claim lies within θ's slopes, or within :attr:`Sites.off` where
    a move shows several kinks meeting at θ. The report says which happened.
-7. **Across 0.** Steps are relative to ``max(|θ_j|, rms θ)``: an entry far below its
-   parameter's rms (``1/θ`` at ``θ_j = 1.1e-8`` beside 2.0) has ``θ_j ± h`` on both
-   sides of 0 and jumps over a pole or branch there, and its estimate comes from the
-   other branch (wrong sign, off by 1e5: F12), or reads the pole as a kink at θ. An
-   entry not ``ok`` whose steps reach across 0 is compared again at a step relative to
-   ``|θ_j|`` alone, on its own side;
-   where the two estimates differ by more than both allowances together
-   (``tol + SAFETY·e`` each), the first crossed something, and the second judges the
-   entry. A smooth cost gives two estimates that agree: the first verdict stands. An
-   ``uncertain`` first estimate is no evidence either way: where the own-side one is
-   ``ok`` or ``wrong``, it judges the entry (``log|θ|`` at 1.1e-8, attack20 P6).
+7. **Across 0.** Entries whose steps reach across 0: ``gradcheck._across``.
 6. **Noise.** A kink in the noise table (``J(θ + kδ)``, ``k = −3..3``) passes for noise,
    up to a million times the real one. A kink at θ leaves both halves (``k = −3..0``,
    ``0..3``; third differences, variance ``C(6, 3)·σ² = 20σ²``) smooth: when the whole
@@ -74,8 +64,6 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import numpy as np
 
 from gradcheck._norms import noise_from_table
-from gradcheck._numerics import SAFETY
-from gradcheck._steps import relative_step
 
 __all__ = [
     "LEVELS",
@@ -85,7 +73,6 @@ __all__ = [
     "SCREEN",
     "ZOOM",
     "Sites",
-    "across_zero",
     "below_resolution",
     "exact_steps",
     "locate",
@@ -319,48 +306,6 @@ def resolve(comp: _C, theta: Array, dtype: Any, measure: Callable[[Array, Array]
         out.replace(todo, again)
         todo = after
     return out
-
-
-def across_zero(
-    comp: _C,
-    theta: Array,
-    h: Array,
-    method: Any,
-    dtype: Any,
-    measure: Callable[[Array, Array], _C],
-) -> tuple[_C, int]:
-    """Rule 7: entries not ``ok`` whose steps ``h`` reach across 0, judged again at steps
-    relative to their own ``|θ|`` where the two estimates disagree.
-
-    Args:
-        comp: the comparison of some entries of one parameter, at steps ``h``.
-        theta: those entries' values.
-        method, dtype: the difference method and the parameter's dtype.
-        measure: ``measure(k, h)`` compares the entries at positions ``k`` with steps ``h``.
-
-    Returns:
-        The comparison, and how many entries the second estimate judged.
-    """
-    judged = comp.status != "ok"  # wrong, or a kink (at θ or straddled) that may be 0's
-    k = np.flatnonzero(judged & (h >= np.abs(theta)) & (theta != 0))
-    own = exact_steps(theta[k], relative_step(method, dtype) * np.abs(theta[k]), dtype)
-    # a step below the smallest normal number (θ subnormal) resolves nothing
-    fit = (own >= np.finfo(np.float64).tiny) & (own < np.abs(theta[k]))
-    k, own = k[fit], own[fit]
-    if not k.size:
-        return comp, 0
-    again = measure(k, own)
-    first = comp.tolerance[k] + SAFETY * comp.fd_error[k]
-    second = again.tolerance + SAFETY * again.fd_error
-    apart = np.abs(again.numeric - comp.numeric[k]) > first + second
-    # an uncertain first estimate is no evidence to disagree with: a resolved own-side
-    # one judges the entry (log|θ| at 1.1e-8: the first steps' spread is the branch's)
-    apart |= (comp.status[k] == "uncertain") & np.isin(again.status, ("ok", "wrong"))
-    if not np.any(apart):
-        return comp, 0
-    out = comp.subset(np.arange(comp.status.size))
-    out.replace(k[apart], again.subset(apart))
-    return out, int(np.count_nonzero(apart))
 
 
 def messages(name: str, c: Compared) -> list[str]:
