@@ -31,14 +31,16 @@ its float64 gradient scale, ``e = max |g32 − g_ref|`` and ``r = max |g_ref −
 * otherwise unresolved: the parameter is ``inconclusive`` with the reason, never
   passed and never failed (a gradient rounded to 14–16 bits; a bfloat16 rounding
   beside the formula's own heavy cancellation; a reference less faithful than
-  measured, numpy code in a backward computing in float64 on the copy).
+  measured).
 
-A reference that computed values outside the framework (:attr:`Side.outside`:
-NumPy code in a custom Function, run in float64 on the copy) is no float32 arithmetic
-there: a difference it does not reproduce is unresolved, never systematic (attack27
-H41: a right NumPy batchnorm failed). Where the reference raises, or its loss is not
-the user's to :data:`REPRODUCED` round-offs (code the copy runs in float64 outside
-torch, ``.item()`` arithmetic), it is not used, and the difference is measured by nudging as before.
+A reference whose values left the framework where the user's dtype cannot hold them
+(:attr:`Side.outside`: NumPy code in a custom Function given a float64 buffer, which
+may then compute otherwise than the model's) is no float32 arithmetic there: a
+difference it does not reproduce is unresolved, never systematic (attack27 H41: a right
+NumPy batchnorm failed when NumPy ran in float64 on the copy). Where the reference
+raises, or its loss is not the user's to :data:`REPRODUCED` round-offs (code the copy
+runs in float64 outside torch), it is not used, and the difference is measured by
+nudging as before.
 
 >>> import numpy as np
 >>> g64 = {"w": np.array([1.0, -2.0])}
@@ -121,9 +123,9 @@ class Side(NamedTuple):
         what: what this side is, for messages (``"a float64 copy"``, ``"x64 mode"``).
         reference: a float64 side's ``gradient`` computed operation by operation in
             the user's dtype (module text); ``None`` where the adapter has none.
-        outside: whether the last ``reference`` call computed values outside the
-            framework, in float64 (NumPy code in a custom backward): the reference
-            is then no ``reference`` of the user's arithmetic there.
+        outside: whether values the user's dtype cannot hold left the framework in the
+            last ``reference`` call (for NumPy code in a custom Function): the
+            reference is then no ``reference`` of the user's arithmetic there.
     """
 
     params: dict[str, Array]
@@ -203,8 +205,8 @@ def _reproduced(
     user: Analytic, g64: Grads, ref: Grads, floor: float, outside: bool = False
 ) -> Verdicts:
     """The reference's verdicts: systematic and unresolved parameters with their notes,
-    and the reproduced ones; where the reference computed values ``outside`` the
-    framework (module text), a systematic one is unresolved."""
+    and the reproduced ones; where values left the framework ``outside`` the user's
+    dtype (module text), a systematic one is unresolved."""
     dtype, unit = user.dtype, UNIT[user.dtype]
     judged = judge({n: user.grads[n] for n in g64}, g64, ref, unit, floor)
     systematic, unresolved = {}, {}
@@ -218,10 +220,10 @@ def _reproduced(
         )
         if verdict == "systematic" and outside:
             unresolved[n] = (
-                f"{same}, but the float64 copy ran code outside the framework (NumPy in a "
-                f"custom Function, say) in float64, which the reference cannot run in "
-                f"{dtype}: a backward acting only in {dtype} cannot be told from that "
-                f"code's {dtype} round-off; the formula is checked in float64; "
+                f"{same}, but values {dtype} cannot hold left the framework (for NumPy in "
+                f"a custom Function, say), and that code may compute otherwise than in "
+                f"your model: a backward acting only in {dtype} cannot be told from "
+                f"that code's round-off; the formula is checked in float64; "
                 f"precision='model' checks the {dtype} gradient itself"
             )
         elif verdict == "systematic":

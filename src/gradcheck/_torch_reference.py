@@ -27,16 +27,27 @@ returns. Random operations run in the model's dtype, as the model's own do, from
 same seeded state. gradcheck's own float64 arithmetic around the user's code runs
 :func:`aside`, as given.
 
-Code outside torch is not run in the model's dtype: a custom ``autograd.Function``
-computing in NumPy (``x.numpy()``, the torch docs' "extending with NumPy" pattern)
-computes in float64 on the copy, and its results are no float32 arithmetic (attack27
-H41: a NumPy batchnorm beside inputs offset by 100 differed from the model's float32
-gradient by 5.6e-4 of its scale and failed as "a hook or backward acting only in
-float32"). Such values come back into torch as float64 numbers that float32 cannot
-hold, where every value the mode makes is float32's widened: :attr:`InDtype.outside`
-says an operation was given one, and the reference's verdicts say so
-(:attr:`~gradcheck._roundoff_verdict.Side.outside`: a difference it does not
-reproduce is then ``unresolved``, never ``systematic``).
+Code outside torch cannot run under the mode: a custom ``autograd.Function`` computing
+in NumPy (``x.numpy()``, the torch docs' "extending with NumPy" pattern) would compute
+in float64 on the copy, which is no float32 arithmetic (attack27 H41: a NumPy batchnorm
+beside inputs offset by 100 differed from the model's float32 gradient by 5.6e-4 of its
+scale and failed as "a hook or backward acting only in float32"). So values leave torch
+for NumPy (``Tensor.numpy``, ``__array__``: :func:`exits`) in the model's dtype, and
+arrays come back (``aten::lift_fresh``: ``from_numpy``, ``as_tensor``, ``tensor``)
+widened: the NumPy code computes in float32 as the model's does. A value the model's
+dtype cannot hold (a float64 buffer, a constant made with ``dtype=x.dtype``) leaves
+as it is, and :attr:`InDtype.outside` says so: the NumPy code may then compute
+otherwise than the model's, and a difference the reference does not reproduce is
+``unresolved``, never ``systematic`` (:attr:`~gradcheck._roundoff_verdict.Side.outside`);
+gradcheck's own float64 results (:func:`aside`) leave as they are, unjudged. Values
+entering torch are not judged: a constant, a float64 buffer, the checker's own
+tangents are narrowed by the operations that use them, as the model has them (attack28
+H62: a test of every value an operation was given turned the float32-only-backward
+detection off on such models). Python numbers (``.item()``, ``tolist``) are doubles in
+both runs, and the same where the tensor's values are the model's dtype's. Not
+reproduced: NumPy code that writes into a tensor through ``.numpy()``'s shared memory
+(it writes into the narrowed copy), and tensors that keep sharing memory with the
+array they came from.
 """
 
 from __future__ import annotations
@@ -49,12 +60,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 from torch.utils._pytree import tree_flatten, tree_map
 
 from gradcheck._roundoff_verdict import Gradient, Side
 
-__all__ = ["InDtype", "aside", "narrow_to", "with_reference"]
+__all__ = ["InDtype", "aside", "exits", "narrow_to", "with_reference"]
 
 Array = np.ndarray[Any, Any]
 #: Set inside :func:`aside`: the operations run as given.
@@ -99,21 +110,27 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
             raise ValueError(f"no narrower dtype than float64 to run in: {dtype}")
         self.narrow = narrow
         self.wide = {v: k for k, v in narrow.items()}
-        #: Whether an operation was given a value the model's dtype cannot hold
-        #: (module text: computed outside torch, in float64).
+        #: Whether values the model's dtype cannot hold left torch for NumPy (module
+        #: text: that code may compute otherwise than the model's).
         self.outside = False
-        # gradcheck's own float64 results (:func:`aside`), which are no user code's
-        self._aside: weakref.WeakSet[torch.Tensor] = weakref.WeakSet()
-        self._reads = True  # whether the running operation reads its inputs' values
+        # gradcheck's own results (:func:`aside`) and their views: no user code's values
+        # (by id: a WeakSet compares tensors with ``==`` where their hashes meet)
+        self._own_ids: dict[int, weakref.ref[torch.Tensor]] = {}
+
+    def owns(self, t: Any) -> bool:
+        """Whether ``t`` is one of gradcheck's own results (:func:`aside`) or a view."""
+        ref = self._own_ids.get(id(t))
+        return ref is not None and ref() is t
+
+    def _own(self, result: Any) -> Any:
+        for t in tree_flatten(result)[0]:
+            if isinstance(t, torch.Tensor):
+                self._own_ids[id(t)] = weakref.ref(t)
+        return result
 
     def _down(self, x: Any) -> Any:
         if isinstance(x, torch.Tensor) and x.dtype in self.narrow:
-            low = x.to(self.narrow[x.dtype])
-            if self._reads and not self.outside and x.numel() and x not in self._aside:
-                plain = x.resolve_conj().resolve_neg()  # compared as stored: no lazy bits
-                back = plain.to(low.dtype).to(x.dtype)
-                self.outside = not bool(((back == plain) | (plain != plain)).all())
-            return low
+            return x.to(self.narrow[x.dtype])
         if isinstance(x, torch.dtype) and x in self.narrow:
             return self.narrow[x]
         return x
@@ -128,18 +145,19 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
         kwargs = kwargs or {}
         schema = func._schema
         if _ASIDE.get():
-            result = func(*args, **kwargs)
-            for t in tree_flatten(result)[0]:
-                if isinstance(t, torch.Tensor):
-                    self._aside.add(t)
-            return result
+            return self._own(func(*args, **kwargs))
+        if schema.name == "aten::lift_fresh" and args[0].dtype in self.wide:
+            # a value entering torch in the model's dtype (NumPy code's results) enters
+            # widened, as every value the mode makes does
+            return args[0].to(self.wide[args[0].dtype])
         if (
             schema.name in _UNTOUCHED
             or torch.Tag.inplace_view in func.tags
             or any(r.alias_info is not None and not r.alias_info.is_write for r in schema.returns)
         ):
-            return func(*args, **kwargs)
-        self._reads = not schema.name.endswith("_like")  # ones_like(out): its shape only
+            result = func(*args, **kwargs)
+            own = any(self.owns(t) for t in tree_flatten(args)[0])
+            return self._own(result) if own else result
         narrow_args = [tree_map(self._down, a) for a in args]
         narrow_kwargs = {k: tree_map(self._down, v) for k, v in kwargs.items()}
         out = func(*narrow_args, **narrow_kwargs)
@@ -166,6 +184,54 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
             return x
 
         return tree_map(up, out)
+
+
+#: ``Tensor.numpy`` as torch defines it (``__array__`` calls it too).
+_NUMPY = torch.Tensor.numpy
+
+
+def _leaving(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as it leaves torch for NumPy under an :class:`InDtype` (module text): in the
+    model's dtype where that holds its values; else as it is, and the mode's ``outside``
+    is set."""
+    modes = [m for m in _get_current_dispatch_mode_stack() if isinstance(m, InDtype)]
+    refused = x.requires_grad and torch.is_grad_enabled()  # by .numpy(), as the model's is
+    if not modes or _ASIDE.get() or x.dtype not in modes[-1].narrow or refused:
+        return x
+    mode = modes[-1]
+    if mode.owns(x):  # gradcheck's own float64 result (a check_function fold)
+        return x
+    with aside(), torch._C.DisableTorchFunction():  # no mode widens it back (_torch_widen)
+        plain = x.detach().resolve_conj().resolve_neg()
+        low = plain.to(mode.narrow[x.dtype])
+        exact = bool(((low.to(x.dtype) == plain) | (plain != plain)).all())
+    if exact:
+        return low
+    mode.outside = True
+    return x
+
+
+def _numpy(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+    low = _leaving(self)
+    if low is self:
+        return _NUMPY(self, *args, **kwargs)
+    with torch._C.DisableTorchFunction():  # as above
+        return _NUMPY(low, *args, **kwargs)
+
+
+@contextmanager
+def exits() -> Iterator[None]:
+    """``Tensor.numpy`` (and so ``__array__``) giving values in the model's dtype while
+    an :class:`InDtype` runs (:func:`_leaving`). A patch of the class, as no mode sees
+    the call in a custom Function's backward (torch runs it without function modes)."""
+    if torch.Tensor.numpy is _numpy:  # a reference inside a reference
+        yield
+        return
+    torch.Tensor.numpy = _numpy  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        del torch.Tensor.numpy  # TensorBase's again
 
 
 @contextmanager
@@ -196,7 +262,7 @@ def with_reference(side: Side, dtypes: Iterable[torch.dtype]) -> Side:
     def reference(tree: dict[str, Array]) -> Gradient:
         mode = InDtype(dtype)
         modes.append(mode)
-        with mode:
+        with mode, exits():
             return gradient(tree)
 
     def outside() -> bool:
