@@ -373,6 +373,14 @@ class TestCodeOutsideTorch:
         assert mode.outside
         assert held.numpy().dtype == np.float64  # Tensor.numpy is torch's again
 
+    def test_a_bfloat16_reference_hands_numpy_float64(self) -> None:
+        # NumPy has no bfloat16 (the model's own .numpy() raises): the checker's own
+        # conversions must not raise, or a bfloat16 model has no reference
+        held = torch.tensor([0.5, 1.0], dtype=torch.float64)
+        with InDtype(torch.bfloat16) as mode, exits():
+            assert held.numpy().dtype == np.float64
+        assert not mode.outside
+
     def test_tensor_numpy_is_put_back_when_user_code_raises(self) -> None:
         with pytest.raises(ZeroDivisionError), InDtype(torch.float32), exits():
             _ = 1 / 0
