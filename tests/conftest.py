@@ -19,7 +19,8 @@
   One float32 check of a small model on the float64 route (tests/test_jax_widen.py,
   the log_softmax cast) compiles 184 times: 10.5 s, then 4.5 s and no compile from
   the cache. Whole classes, cold then warm (a loaded 2-core machine, 2026-11-28):
-  test_jax_widen.py's TestCastsInTheFunction (27 tests) 71 s -> 28 s;
+  test_jax_widen.py's TestCastsInTheFunction (27 tests) 71 s -> 28 s, the whole file
+  with test_hypothesis_setup.py and test_layering.py (150) 376 s -> 66 s;
   test_jax.py's TestCheck and TestConsistencyInLowPrecision (28) 182 s -> 155 s (the
   lowering to MLIR still runs; the cache saves XLA's compiling). The compiled code is
   the same, so no verdict can change. Set ``JAX_COMPILATION_CACHE_DIR`` to use
