@@ -95,6 +95,41 @@ class TestReachIncludesTheEntrysOwnError:
         assert fixed.reach[0] == pytest.approx(tol[0] + 0.001)  # the fixed rule's own reach
 
 
+class TestGivenScale:
+    """``scale=`` (an entrywise Jacobian check computes it once per row, speed28): the
+    same verdicts as computing it inside, and the given one is what the rules use."""
+
+    def test_the_given_scale_gives_the_same_comparison(self) -> None:
+        a, n, h = np.array([1.0, 2.0, 0.0]), np.array([1.001, 2.0, 1e-9]), np.full(3, 1e-3)
+        vals = np.array([[0.001001, -0.001001], [0.002, -0.002], [1e-12, -1e-12]])
+        tol = cmp.tolerance("central", a, n, h, sigma=1e-12, rtol=1e-7, atol=None, fixed=False)
+        nu = cmp.noise_for("central", 1e-12, h, False)
+        ex = cmp.examined("central", a, n, tol, vals, 0.0, h, 0.0, nu)
+        scale = cmp.gradient_scale(a, n, 0.0)
+        given = cmp.tolerance(
+            "central", a, n, h, sigma=1e-12, rtol=1e-7, atol=None, fixed=False, scale=scale
+        )
+        assert np.array_equal(given, tol)
+        assert np.array_equal(
+            cmp.examined("central", a, n, tol, vals, 0.0, h, 0.0, nu, scale=scale), ex
+        )
+        recheck = np.zeros((int(ex.sum()), 2))
+        kw: dict[str, Any] = dict(j0=0.0, sigma=1e-12, fixed=False, stage1=vals, recheck=recheck)
+        inside = cmp.compare("central", a, n, h, tol, reexamined=ex, **kw)
+        outside = cmp.compare("central", a, n, h, tol, reexamined=ex, scale=scale, **kw)
+        assert inside.status.tolist() == outside.status.tolist()
+        assert inside.scale == outside.scale == scale == 2.0
+        assert np.array_equal(inside.reach, outside.reach)
+
+    def test_the_given_scale_is_the_one_used(self) -> None:
+        a, n, h = np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.full(2, 1e-3)
+        tol = cmp.tolerance(
+            "central", a, n, h, sigma=0.0, rtol=1e-3, atol=None, fixed=True, scale=100.0
+        )
+        # rtol · scale + rtol · max(|a|, |D|): the scale given, not max = 2
+        assert tol.tolist() == pytest.approx([1e-3 * 100 + 1e-3 * 1, 1e-3 * 100 + 1e-3 * 2])
+
+
 class TestRetryPathBoundHolds:
     """Issue 16's shrunk reproducers: a parameter far below the scale its cost varies
     on is resolved by the retry at the classic step; the bound stated there must hold

@@ -91,6 +91,7 @@ __all__ = [
     "compare",
     "examined",
     "first_estimate",
+    "gradient_scale",
     "noise_for",
     "on_model_scale",
     "roundoff",
@@ -104,10 +105,14 @@ __all__ = [
 Array = np.ndarray[Any, Any]
 
 
-def _gradient_scale(analytic: Array, numeric: Array, floor: float) -> float:
+def gradient_scale(analytic: Array, numeric: Array, floor: float) -> float:
     """The largest ``max(|a|, |D|)`` over the entries whose estimate is finite, or
     ``floor``. An estimate that overflowed (cost round-off over a step near the
-    underflow) is no measure of the gradient's size; its entry is ``uncertain``."""
+    underflow) is no measure of the gradient's size; its entry is ``uncertain``.
+
+    :func:`examined`, :func:`tolerance` and :func:`compare` take it as ``scale=``
+    where the caller has it (an entrywise Jacobian check: once per output row, not
+    four times, speed28)."""
     big = np.maximum(np.abs(analytic), np.abs(numeric))
     return max(float(np.max(big, where=np.isfinite(big), initial=0.0)), floor)
 
@@ -122,6 +127,8 @@ def examined(
     h: Array,
     floor: float = 0.0,
     noise: Array | None = None,
+    *,
+    scale: float | None = None,
 ) -> Array:
     """Which entries are re-examined (rules 2 and 3): those that fail the screen, and
     those whose one-sided slopes at ``h`` differ by :data:`gradcheck._kinks.SCREEN` of
@@ -134,15 +141,16 @@ def examined(
     NOISE_SPREAD · ν)``, exceeds :data:`UNCERTAIN` of the gradient scale: measured, their
     ``e`` is usually a third of that worst case, and an entry whose reach stays above it
     is ``uncertain`` (:func:`compare`). Not those whose reach would exceed it even with
-    the least ``e``, ``ν``: they are ``uncertain`` whatever the two evaluations show."""
+    the least ``e``, ``ν``: they are ``uncertain`` whatever the two evaluations show.
+    ``scale``: :func:`gradient_scale` of these arguments, where the caller has it."""
     mismatch = np.abs(analytic - numeric)
     out = mismatch > tol
+    if scale is None:  # once for both rules (``scale``: the caller's, where it has it)
+        scale = gradient_scale(analytic, numeric, floor)
     if method in ("central", "richardson") and out.size:
-        scale = _gradient_scale(analytic, numeric, floor)
         jump = (np.real(stage1[:, 0]) - 2.0 * j0 + np.real(stage1[:, 1])) / h
         out |= np.abs(jump) > _kinks.SCREEN * scale
     if noise is not None and method in ("central", "forward") and out.size:
-        scale = _gradient_scale(analytic, numeric, floor)
         worst = tol + mismatch + SAFETY * (mismatch + NOISE_SPREAD * noise)
         least = tol + mismatch + SAFETY * noise  # e is at least ν
         hopeless = least > UNCERTAIN * scale
@@ -189,6 +197,7 @@ def tolerance(
     atol: float | None,
     fixed: bool,
     floor: float = 0.0,
+    scale: float | None = None,
 ) -> Array:
     """The screening tolerance of each entry (step 1 of the module doc's rule).
 
@@ -199,9 +208,11 @@ def tolerance(
         rtol, atol: tolerances; ``atol=None`` means ``rtol ×`` the gradient scale.
         fixed: the user gave ``rtol``/``atol``: no allowance for noise.
         floor: the least gradient scale (the first attempt's, for a retry).
+        scale: :func:`gradient_scale` of these arguments, where the caller has it.
     """
     big = np.maximum(np.abs(analytic), np.abs(numeric))
-    scale = _gradient_scale(analytic, numeric, floor)
+    if scale is None:
+        scale = gradient_scale(analytic, numeric, floor)
     base = rtol * scale if atol is None else atol
     noise = 0.0 if fixed else SCREEN_NOISE * roundoff(method, sigma, h)
     return np.asarray(base + rtol * big + noise, dtype=np.float64)
@@ -226,6 +237,7 @@ def compare(
     low_precision: bool = False,
     shown: float | None = None,
     reexamined: Array | None = None,
+    scale: float | None = None,
 ) -> Comparison:
     """Classify each entry (see the module doc for the rule).
 
@@ -247,9 +259,11 @@ def compare(
         reexamined: :func:`examined` of these arguments (``noise`` by
             :func:`noise_for`), where the caller computed it to choose ``recheck``'s
             rows (an entrywise Jacobian check: once per row, not twice).
+        scale: :func:`gradient_scale` of these arguments, where the caller has it.
     """
     mismatch = np.abs(analytic - numeric)
-    scale = _gradient_scale(analytic, numeric, floor)
+    if scale is None:
+        scale = gradient_scale(analytic, numeric, floor)
     screen = tol  # the caller's: it chose the entries re-examined (``recheck``'s rows)
     # the caller's noise chose the entries re-examined, with ``screen``
     chosen = noise_for(method, sigma, h, fixed)

@@ -217,6 +217,7 @@ class Screened(NamedTuple):
     numeric: Array
     tolerance: Array
     examined: Array
+    scale: float  # the row block's gradient scale, computed once for every rule
 
 
 def _first(
@@ -238,6 +239,7 @@ def _first(
             a, h = J[i, starts[p] : starts[p + 1]], rows_h[i]
             vals = stage1[p][:, :, i]
             numeric = cmp.first_estimate(s.method, float(f0[i]), vals, h)
+            scale = cmp.gradient_scale(a, numeric, 0.0)
             tol = cmp.tolerance(
                 s.method,
                 a,
@@ -247,10 +249,13 @@ def _first(
                 rtol=_rtol(s, dtypes[p]),
                 atol=s.atol,
                 fixed=s.fixed,
+                scale=scale,
             )
             nu = cmp.noise_for(s.method, float(sigma[i, p]), h, s.fixed)
-            ex = cmp.examined(s.method, a, numeric, tol, vals, float(f0[i]), h, 0.0, nu)
-            row.append(Screened(numeric, tol, ex))
+            ex = cmp.examined(
+                s.method, a, numeric, tol, vals, float(f0[i]), h, 0.0, nu, scale=scale
+            )
+            row.append(Screened(numeric, tol, ex, scale))
         out.append(row)
     return out
 
@@ -280,7 +285,7 @@ def _grid(
             a, h = J[i, starts[p] : starts[p + 1]], rows_h[i]
             vals = stage1[p][:, :, i]
             j0, sg = float(f0[i]), float(sigma[i, p])
-            numeric, tol, ex = first[i][p]
+            numeric, tol, ex, scale = first[i][p]
             recheck = rechecks[p][ex][:, :, i]
             low = dtypes[p].itemsize < 8 or unit_roundoff(dtypes[p]) > unit_roundoff(np.float64)
             row.append(
@@ -298,6 +303,7 @@ def _grid(
                     low_precision=low,
                     shown=shown,
                     reexamined=ex,
+                    scale=scale,
                 )
             )
         rows.append(row)
