@@ -438,3 +438,21 @@ class TestInDtype:
         assert narrow_to(torch.float64) is None
         with pytest.raises(ValueError, match="no narrower dtype"):
             InDtype(torch.float64)
+
+
+def test_a_users_own_tensor_numpy_patch_is_put_back() -> None:
+    # the reference patches torch.Tensor.numpy while it runs; a patch the user had
+    # made before (a logging or device shim) was deleted with it
+    from gradcheck._torch_reference import exits
+
+    def shim(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        return torch._C.TensorBase.numpy(self, *args, **kwargs)
+
+    torch.Tensor.numpy = shim  # type: ignore[method-assign]
+    try:
+        with exits():
+            assert torch.Tensor.numpy is not shim
+        assert torch.Tensor.numpy is shim
+    finally:
+        del torch.Tensor.numpy
+    assert "numpy" not in vars(torch.Tensor)

@@ -229,11 +229,15 @@ def exits() -> Iterator[None]:
     if torch.Tensor.numpy is _numpy:  # a reference inside a reference
         yield
         return
+    own = vars(torch.Tensor).get("numpy")  # a patch of the user's, if any, is put back
     torch.Tensor.numpy = _numpy  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
-        del torch.Tensor.numpy  # TensorBase's again
+        if own is None:
+            del torch.Tensor.numpy  # TensorBase's again
+        else:
+            torch.Tensor.numpy = own  # type: ignore[method-assign]
 
 
 @contextmanager
