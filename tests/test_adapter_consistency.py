@@ -7,8 +7,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck._adapter_consistency import consistency
-from gradcheck._consistency import PAIRS
+from gradcheck._adapter_consistency import (
+    Retried,
+    consistency,
+    linearity,
+    magnitudes,
+    retry_failed,
+)
+from gradcheck._consistency import PAIRS, Consistency
+from gradcheck._steps import entry_scale
 
 
 def linear_rules(j: np.ndarray[Any, Any], fwd: float = 1.0, rev: float = 1.0) -> Any:
@@ -75,3 +82,103 @@ class TestConsistency:
             return [np.einsum("ijk,i->jk", a, u[0]), 0.5 * (b.T @ u[1])]
 
         assert consistency(jvp, wrong, [(2, 2), (5,)], [(3,), (4,)], 2.0**-52, 0).wrong
+
+
+class TestRetried:
+    def test_the_note_of_a_retry_that_raised(self) -> None:
+        note = retry_failed(ValueError("no float64 kernel"), "float32")
+        assert note == (
+            "the forward and reverse rules disagree in float32; comparing them again in "
+            "float64, to tell float32 round-off from a wrong rule, raised ValueError: no "
+            "float64 kernel; the float32 comparison stands"
+        )
+
+    def test_a_retried_comparison_has_no_note_by_default(self) -> None:
+        c = Consistency(("jvp", "vjp"), (), (), False)
+        assert Retried(c) == (c, None)
+
+
+class TestMagnitudes:
+    def test_the_values_and_the_inputs_scales_flat(self) -> None:
+        x = np.array([[0.0, 3.0], [-4.0, 0.0]], dtype=np.float32)
+        y = np.float64(2.0)
+        out = [np.array([-1.5, 2.0]), np.array(0.25, dtype=np.float32)]
+        m = magnitudes([x, y], out)
+        assert m is not None
+        assert m.values.tolist() == [1.5, 2.0, 0.25] and m.values.dtype == np.float64
+        want = [*entry_scale(np.array([0.0, 3.0, -4.0, 0.0])).tolist(), 2.0]
+        assert m.scales.tolist() == want and m.scales.dtype == np.float64
+
+    def test_no_outputs_or_no_inputs(self) -> None:
+        m = magnitudes([np.array([1.0])], [])
+        assert m is not None and m.values.tolist() == [] and m.scales.tolist() == [1.0]
+        m = magnitudes([], [np.array([-1.0])])
+        assert m is not None and m.values.tolist() == [1.0] and m.scales.tolist() == []
+
+    def test_a_complex_input_or_output_keeps_no_floor(self) -> None:
+        assert magnitudes([np.array([1j])], [np.array([1.0])]) is None
+        assert magnitudes([np.array([1.0])], [np.array([1 + 0j])]) is None
+
+    def test_the_floor_lets_round_off_of_an_exact_zero_agree(self) -> None:
+        # cosine similarity of 0-d inputs (attack24 F2): jvp exactly 0, vjp 1.6e-17
+        def jvp(v: Any) -> Any:
+            return [np.zeros(())]
+
+        def vjp(u: Any) -> Any:
+            return [np.full((), 1.6e-17 * float(u[0])), np.full((), -1.6e-17 * float(u[0]))]
+
+        x, y = np.array(0.7), np.array(-1.3)
+        floor = magnitudes([x, y], [np.array(-1.0)])
+        shapes: list[tuple[int, ...]] = [(), ()]
+        assert not consistency(jvp, vjp, shapes, [()], 2.0**-52, 0, floor).wrong
+        assert consistency(jvp, vjp, shapes, [()], 2.0**-52, 0).wrong
+
+
+class TestLinearity:
+    A = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]])
+
+    def _gradients(self, jvp: Any, ws: list[Any]) -> list[list[Any]]:
+        """Each ``w_kᵀJ`` (output ``k``) from jvps of basis tangents, as the forward
+        check builds it."""
+        basis = np.eye(3)
+        return [[np.array([np.vdot(w, jvp([e])[k]) for e in basis])] for k, w in enumerate(ws)]
+
+    WS = (np.array([0.5, -2.0]), np.array([3.0]))
+
+    def test_a_linear_rule_agrees(self) -> None:
+        def jvp(v: Any) -> Any:
+            return [self.A @ v[0], np.array([v[0].sum()])]
+
+        ws = list(self.WS)
+        c = linearity(jvp, self._gradients(jvp, ws), ws, [(3,)], 2.0**-52, 0)
+        assert not c.wrong and c.forms == ("jvp", "jvp of basis tangents")
+        assert len(c.values) == PAIRS
+
+    def test_a_rule_not_linear_in_its_tangent_disagrees(self) -> None:
+        def jvp(v: Any) -> Any:
+            return [self.A @ v[0], np.array([np.abs(v[0]).sum()])]
+
+        ws = list(self.WS)
+        assert linearity(jvp, self._gradients(jvp, ws), ws, [(3,)], 2.0**-52, 0).wrong
+
+    def test_several_inputs_and_outputs(self) -> None:
+        b = np.array([[2.0, -1.0], [0.0, 4.0]])
+
+        def jvp(v: Any) -> Any:  # out0 = A x0 + b x1 (x1 is 2x1), out1 = sum x1
+            return [self.A @ v[0] + b @ v[1].reshape(-1), np.array([v[1].sum()])]
+
+        def gradients(rule: Any) -> list[list[Any]]:
+            rows = []
+            for w, k in ((np.array([1.0, -3.0]), 0), (np.array([2.0]), 1)):
+                g = [np.vdot(w, rule([e[:3], e[3:].reshape(2, 1)])[k]) for e in np.eye(5)]
+                rows.append([np.array(g[:3]), np.array(g[3:]).reshape(2, 1)])
+            return rows
+
+        ws = [np.array([1.0, -3.0]), np.array([2.0])]
+        assert not linearity(jvp, gradients(jvp), ws, [(3,), (2, 1)], 2.0**-52, 1).wrong
+
+        def half(v: Any) -> Any:  # the second output's rule is half of the one checked
+            out = jvp(v)
+            return [out[0], 0.5 * out[1]]
+
+        assert linearity(half, gradients(jvp), ws, [(3,), (2, 1)], 2.0**-52, 1).wrong

@@ -87,6 +87,96 @@ def _wrong(kind: str, right: Claim, x: Array) -> dict[str, Claim]:
     return claims
 
 
+class TestSearchEdges:
+    """The search's edges, each met exactly (mutation testing, issue 16)."""
+
+    @staticmethod
+    def _relu_at(kinks: list[int], n: int = 64) -> tuple[Prober, Array]:
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal(n)
+        x[kinks] = 1.0
+        w = rng.uniform(0.5, 2.0, n)
+
+        def cost(p: Array) -> Any:
+            return (np.maximum(p - 1.0, 0.0) * w).sum() + 0.5 * (p * p).sum()
+
+        g = (x > 1.0) * w + x
+        return TestSearch._prober(x, cost, g), x
+
+    def test_the_first_entry_is_searched(self) -> None:
+        prober, _ = self._relu_at([0])
+        found = _kinksearch.search(
+            prober, [np.array([], dtype=np.intp)], np.random.default_rng(1), 5
+        )
+        assert found is not None and found.entries[0].tolist() == [0]
+
+    def test_exactly_limit_entries_are_found(self) -> None:
+        prober, _ = self._relu_at([3, 17, 40])
+        none = [np.array([], dtype=np.intp)]
+        found = _kinksearch.search(prober, none, np.random.default_rng(1), 3)
+        assert found is not None and found.entries[0].tolist() == [3, 17, 40]
+        assert _kinksearch.search(prober, none, np.random.default_rng(1), 2) is None
+
+    def test_exactly_the_budget_is_enough(self) -> None:
+        prober, _ = self._relu_at([3, 17, 40])
+        none = [np.array([], dtype=np.intp)]
+        spent = _kinksearch.search(prober, none, np.random.default_rng(1), 5)
+        assert spent is not None
+        again = _kinksearch.search(
+            prober, none, np.random.default_rng(1), 5, budget=spent.evaluations
+        )
+        assert again is not None and again.evaluations == spent.evaluations
+        assert again.entries[0].tolist() == [3, 17, 40]
+        short = spent.evaluations - 4
+        assert _kinksearch.search(prober, none, np.random.default_rng(1), 5, budget=short) is None
+
+    def test_a_parameter_left_out_whole_does_not_end_the_search(self) -> None:
+        # two parameters; the first is all left out, the second has a kink entry
+        rng = np.random.default_rng(4)
+        a, b = rng.standard_normal(8), rng.standard_normal(16)
+        b[5] = 1.0
+
+        def ev(points: Any) -> Array:
+            out = []
+            for point in points:
+                q = [a.copy(), b.copy()]
+                for d in point:
+                    q[d.leaf][d.indices] += d.amount()
+                out.append(np.sin(q[0]).sum() + np.maximum(q[1] - 1.0, 0.0).sum() + q[1] @ q[1])
+            return np.array(out)
+
+        g = [np.cos(a), (b > 1.0) + 2 * b]
+        prober = Prober(ev, [a.copy(), b.copy()], g, float(ev([()])[0]), None, 2.0**-52)  # type: ignore[arg-type]
+        left_out = [np.arange(8), np.array([], dtype=np.intp)]
+        found = _kinksearch.search(prober, left_out, np.random.default_rng(1), 5)
+        assert found is not None
+        assert [e.tolist() for e in found.entries] == [[], [5]]
+
+    def test_each_range_is_probed_along_the_generators_float32_draws(self) -> None:
+        # the directions are the seeded generator's float32 Gaussians (as the probes'
+        # own: gradcheck._directional_probe), on the range only, zero elsewhere
+        seen: list[tuple[tuple[Any, ...], Array]] = []
+
+        class Recording:
+            g = (np.zeros(6), np.zeros(3))
+
+            def probe(self, segments: Any, rng: Any, along: dict[int, Array]) -> Any:
+                ((leaf, _, _),) = segments
+                seen.append((segments, along[leaf].copy()))
+                return type("P", (), {"kink": False, "wrong": False})()
+
+        left_out = [np.array([1]), np.array([], dtype=np.intp)]
+        found = _kinksearch.search(Recording(), left_out, np.random.default_rng(7), 5)  # type: ignore[arg-type]
+        assert found is not None and found.evaluations == 8
+        draws = np.random.default_rng(7)
+        first = draws.standard_normal(5, dtype=np.float32)
+        second = draws.standard_normal(3, dtype=np.float32)
+        assert [s for s, _ in seen] == [((0, 0, 6),), ((1, 0, 3),)]
+        assert seen[0][1].dtype == np.float32
+        assert seen[0][1].tolist() == [first[0], 0.0, *first[1:]]
+        assert seen[1][1].tolist() == second.tolist()
+
+
 class TestKinksAwayFromZero:
     """attack26 G5: parameters exactly at a kink that is not at 0 made every direction
     straddle it, and the directional verdict inconclusive for right and wrong alike."""

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import random
+import sys
+import types
 
 import numpy as np
 import pytest
 
-from gradcheck._rng import GlobalRng, fresh_draws, preserve_rng
+import gradcheck._rng
+from gradcheck._rng import (
+    _MT_BYTES,
+    GlobalRng,
+    _mt_raw,
+    _torch_rng,
+    fresh_draws,
+    preserve_rng,
+)
 
 
 class TestGlobalRng:
@@ -133,3 +143,59 @@ class TestFreshDraws:
             with fresh_draws(saved):
                 assert np.random.rand() == first
             assert not saved.moved()
+
+
+class TestTorchAndRaw:
+    """torch's generator, and the raw-bytes reading of NumPy's (mutation testing)."""
+
+    def test_torchs_generator_is_put_back_where_torch_is_imported(self) -> None:
+        torch = pytest.importorskip("torch")
+        torch.manual_seed(11)
+        before = torch.get_rng_state()
+        with pytest.raises(ValueError, match="user code"), preserve_rng():
+            torch.rand(3)
+            raise ValueError("user code")
+        assert torch.equal(torch.get_rng_state(), before)
+
+    def test_without_torch_imported_there_is_nothing_of_torchs_to_keep(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delitem(sys.modules, "torch", raising=False)
+        assert _torch_rng() is None
+        monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))  # no generator
+        assert _torch_rng() is None
+        with preserve_rng():
+            np.random.rand()
+
+    def test_the_raw_state_is_the_key_and_position(self) -> None:
+        np.random.seed(5)
+        raw = _mt_raw()
+        assert raw is not None
+        _, data = raw
+        state = np.random.get_state()
+        assert len(data) == _MT_BYTES == 624 * 4 + 4
+        key = np.asarray(state[1], dtype=np.uint32).tobytes()
+        assert data == key + int(state[2]).to_bytes(4, sys.byteorder, signed=True)
+        np.random.rand()
+        assert _mt_raw() != raw
+
+    def test_a_numpy_without_the_raw_state_compares_the_full_state(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(gradcheck._rng, "_mt_raw", lambda: None)
+        np.random.seed(8)
+        saved = GlobalRng()
+        assert not saved.moved()
+        np.random.rand()
+        assert saved.moved()
+        saved.reset()
+        assert not saved.moved()
+        state = np.random.get_state()
+        np.random.set_state((state[0], state[1], state[2], 1, 0.25))  # a cached Gaussian
+        assert saved.moved()
+        saved.reset()
+        assert np.random.get_state()[3] == 0
+        np.random.set_state((state[0], state[1][::-1].copy(), state[2], 0, 0.0))  # the key
+        assert saved.moved()
+        saved.reset()
+        assert np.array_equal(np.random.get_state()[1], state[1])

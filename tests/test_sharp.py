@@ -9,9 +9,139 @@ import pytest
 
 import gradcheck
 from gradcheck import _sharp
-from gradcheck._compare import Comparison
+from gradcheck._compare import NOISE_SPREAD, Comparison
+from gradcheck._kinks import exact_steps
+from gradcheck._numerics import SAFETY
 
 Array = np.ndarray[Any, Any]
+
+
+def _sharpen(first: Comparison, measure: Any, n: int = 1) -> tuple[Comparison, int]:
+    theta, h, noise = np.full(n, 0.5), np.full(n, 1e-3), np.full(n, 1e-9)
+    return _sharp.sharpen(first, theta, h, np.float64, noise, measure)
+
+
+class TestRuleEdges:
+    """:func:`_sharp.truncated` and :func:`_sharp.sharpen`, each bound met exactly
+    (mutation testing, issue 16)."""
+
+    def test_truncation_exactly_finer_times_the_round_off_it_could_hold_is_not(self) -> None:
+        noise = np.array([3e-7, 3e-7])
+        bound = _sharp.FINER * (1.0 + NOISE_SPREAD) * noise[0]
+        c = _comparison(["uncertain", "uncertain"], [bound, float(np.nextafter(bound, 1.0))])
+        assert _sharp.truncated(c, noise).tolist() == [False, True]
+
+    def test_an_ok_entry_whose_allowance_is_exactly_its_tolerance_is_not(self) -> None:
+        c = _comparison(["ok", "ok"], [1e-4, 1.01e-4], tol=SAFETY * 1e-4)
+        assert _sharp.truncated(c, np.array([1e-12, 1e-12])).tolist() == [False, True]
+
+    def test_flat_entries_and_kinks_are_not_sharpened(self) -> None:
+        c = _comparison(["uncertain"] * 3, [1.0] * 3)
+        c.flat[0] = True
+        c.kink[1] = 1e-3
+        assert _sharp.truncated(c, np.full(3, 1e-9)).tolist() == [False, False, True]
+
+    def test_nothing_truncated_settles_nothing(self) -> None:
+        first = _comparison(["ok", "wrong"], [0.0, 1.0])
+
+        def measure(k: Array, h: Array) -> Comparison:
+            raise AssertionError("nothing to measure")
+
+        out, n = _sharpen(first, measure, 2)
+        assert out is first and n == 0
+
+    def test_uncertain_at_every_step_settles_nothing(self) -> None:
+        first = _comparison(["uncertain"], [1.0])
+        calls: list[float] = []
+
+        def measure(k: Array, h: Array) -> Comparison:
+            calls.append(float(h[0]))
+            return _comparison(["uncertain"], [1.0])  # the same estimate every time
+
+        out, n = _sharpen(first, measure)
+        assert n == 0 and out.status.tolist() == ["uncertain"] and len(calls) == _sharp.LEVELS
+
+    def test_exact_zeros_settle_nothing(self) -> None:
+        first = _comparison(["uncertain"], [1.0])
+
+        def measure(k: Array, h: Array) -> Comparison:
+            out = _comparison(["ok"], [0.0])
+            out.exact[:] = True
+            return out
+
+        out, n = _sharpen(first, measure)
+        assert n == 0 and out.status.tolist() == ["uncertain"]
+
+    def test_estimates_exactly_both_allowances_apart_agree(self) -> None:
+        first = _comparison(["uncertain"], [1.0])
+        allowed = 1e-3 + SAFETY * 1e-6
+        calls: list[int] = []
+
+        def measure(k: Array, h: Array) -> Comparison:
+            calls.append(1)
+            out = _comparison(["ok"], [1e-6])
+            out.numeric[:] = 0.0 if len(calls) == 1 else allowed + allowed
+            return out
+
+        out, n = _sharpen(first, measure)
+        assert n == 1 and out.status.tolist() == ["ok"] and len(calls) == 2
+
+    def test_entries_settled_at_different_steps_are_all_counted(self) -> None:
+        # entry 0 agrees at the second step, entry 1 only at the third
+        first = _comparison(["uncertain", "uncertain"], [1.0, 1.0])
+        numerics = iter([[1.0, 1.0], [1.0, 5.0], [5.0]])
+
+        def measure(k: Array, h: Array) -> Comparison:
+            out = _comparison(["wrong"] * k.size, [1e-6] * k.size)
+            out.numeric[:] = next(numerics)
+            return out
+
+        out, n = _sharpen(first, measure, 2)
+        assert n == 2 and out.status.tolist() == ["wrong", "wrong"]
+        assert out.numeric.tolist() == [1.0, 5.0]
+
+    def test_round_off_grown_at_the_smaller_step_ends_the_sharpening(self) -> None:
+        # an uncertain result whose spread is within what round-off, grown by h/step,
+        # could hold is no truncation any more: no smaller step is tried
+        first = _comparison(["uncertain"], [1.0])
+        calls: list[float] = []
+
+        def measure(k: Array, h: Array) -> Comparison:
+            calls.append(float(h[0]))
+            return _comparison(["uncertain"], [32e-9])
+
+        out, n = _sharpen(first, measure)
+        assert len(calls) == 1 and n == 0 and out.status.tolist() == ["uncertain"]
+
+    def test_each_smaller_step_is_representable_in_the_parameters_dtype(self) -> None:
+        first = _comparison(["uncertain"], [1.0])
+        theta = np.array([0.7], dtype=np.float32)
+        calls: list[float] = []
+
+        def measure(k: Array, h: Array) -> Comparison:
+            calls.append(float(h[0]))
+            out = _comparison(["ok"], [1e-6])
+            out.numeric[:] = 1.0 + len(calls)
+            return out
+
+        _sharp.sharpen(first, theta, np.array([1e-3]), np.float32, np.array([1e-9]), measure)
+        want, h = [], np.array([1e-3])
+        for _ in range(_sharp.LEVELS):
+            h = exact_steps(theta, h / _sharp.FINER, np.float32)
+            want.append(float(h[0]))
+        assert calls == want
+        assert want[0] != 1e-3 / _sharp.FINER  # float32 rounds it, float64 would not
+
+    def test_a_step_that_rounds_to_zero_is_not_taken(self) -> None:
+        first = _comparison(["uncertain"], [1.0])
+
+        def measure(k: Array, h: Array) -> Comparison:
+            raise AssertionError(f"measured at {h}")
+
+        out, n = _sharp.sharpen(
+            first, np.array([1e30]), np.array([1e-3]), np.float64, np.array([1e-9]), measure
+        )
+        assert n == 0 and out.status.tolist() == ["uncertain"]
 
 
 def _sharp_problem(seed: int) -> tuple[Any, Any, Array]:

@@ -41,7 +41,39 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
-**This stop's runs** (2026-11-28, 00:00 to 01:10, on a fresh ``mutants/``; the shared
+**This stop's runs** (2026-11-28, 03:00 to 04:30, on a fresh ``mutants/``; the shared
+2-core machine under a load of 5 to 10, 3 to 60 s a mutant): the verdict modules no run
+had mutated, most verdict-relevant first, all ``--first-stage-only``; ``_kinksearch``,
+``_sharp``, ``_own_slope``, ``_adapter_verdicts`` and ``_directional_probe`` joined
+``MODULES``. ``python tools/mutate.py _kinksearch _sharp --first-stage-only``: 204
+mutants in 20 minutes; the mirror files passed 17 of ``_kinksearch``'s 86 (the search's
+edges: the first entry, exactly ``limit`` entries, exactly the budget, a parameter left
+out whole, the seeded float32 draws) and 16 of ``_sharp``'s 118 (each bound of
+``truncated`` and ``sharpen`` met exactly, settles counted over levels, float32 steps,
+exact zeros); tests for them went into the mirror files (first in the file, so that a
+rerun stops early) and ``python tools/mutate_direct.py <module> --first-stage-only
+--only <survivors>`` killed all 24; 9 are equivalent. ``_own_slope`` (189 mutants, its
+mirror file 70 s clean: it checks torch and JAX models) passed 18: a complex
+parameter's real and imaginary parts moved as the difference does, a move of exactly
+1, a float32 move measured exactly, steps relative to a scale below 1 (9, killed by the
+rerun) and 9 equivalents. ``_adapter_verdicts`` had no mirror file:
+``tests/test_adapter_verdicts.py``, written ahead, reads ``judge_float64`` whole on NumPy
+sides (the floor, which gradient is checked, every note, the loss's own slope with the
+user's RNG reset, a reference's verdicts, the nudges); of 158 mutants it passed 7 (an
+empty parameter, a floor below 1, two unmoved parameters named, a systematic parameter
+before another: 5 killed by the rerun; 2 equivalent). ``tests/test_user_rng.py`` is NumPy only
+now (its torch tests are in ``tests/test_user_rng_torch.py``): 1 s instead of 14 s a
+mutant. ``python tools/mutate.py _points _jacscale --first-stage-only`` (259 mutants in
+6 minutes; tests written ahead: every part of the messages, ``zero_rows`` and
+``on_block_scale`` on hand-made rows): ``_points`` passed 7 (2 killed by new tests, 5
+equivalent), ``_jacscale`` 13 (6 killed, 7 equivalent: defaults where no comparison is
+left to rescale). Mirror tests were written ahead for ``_directional_probe`` (the
+probe's numbers from the module doc's formulas, each bound of ``_kinked`` and
+``Probe.judged``), ``_adapter_consistency`` and ``_rng``, whose runs did not fit in this
+stop. ``_sharp`` gained ``unkinked`` (core28, a4be7e8) after its run: its
+mutants are the row's "to run".
+
+**The runs of 2026-11-28, 00:00 to 01:10** (on a fresh ``mutants/``; the shared
 2-core machine under a load of 10 to 12): the modules split out of ``_numerics`` and
 ``_compare`` and the adapters' float32 verdict, which no run had mutated, most
 verdict-critical first, all ``--first-stage-only`` (no test map).
@@ -200,6 +232,8 @@ MODULES = (
     "_roundoff_verdict",
     "_nearby",
     "_kinks",
+    "_kinksearch",
+    "_sharp",
     "_build",
     "_entrywise",
     "_entries",
@@ -207,6 +241,7 @@ MODULES = (
     "_modes",
     "_directional_check",
     "_directional",
+    "_directional_probe",
     "_localise",
     "_evaluate",
     "_points",
@@ -219,6 +254,8 @@ MODULES = (
     "_io",
     "cli",
     "_frameworks",
+    "_adapter_verdicts",
+    "_own_slope",
     "_torch_state",
     "_torch_rng",
     "_torch_cast",

@@ -137,6 +137,49 @@ _SAME_NORM = (
     "compares with margins of many round-offs"
 )
 
+_FREE_MASK = (
+    "the mask of free entries made as ones of float64 (or set to None, which NumPy "
+    "stores as False in a bool array) instead of a bool array: the mask is only read "
+    "by np.flatnonzero, which finds the same nonzero entries either way"
+)
+_BUFFER_RESET = (
+    "the direction buffer's free entries set back to None (NaN) or 1.0 instead of 0 "
+    "after a probe: the prober reads along[leaf] only on the range it probes, whose "
+    "free entries every probe draws anew, and whose left-out entries no probe ever "
+    "writes, so no probe sees what is left there"
+)
+
+_ALLOWED_FLOAT64 = (
+    "np.asarray(tol + SAFETY·e) without dtype=np.float64: a Comparison's tolerance and "
+    "fd_error are float64 arrays (gradcheck._comparison builds them so), and their sum "
+    "is float64 already"
+)
+_TRUNCATED_BOOL = (
+    "np.asarray(mask) without dtype=bool: the mask is & of comparisons and boolean "
+    "arrays (status == 'ok', isnan, ~flat), a bool array already"
+)
+
+_ONLY_PLAIN_COUNTS = (
+    "another spelling of the default convention 'conjugate': gradcheck._own_slope reads "
+    "only whether the convention is 'plain' (sign −1, else 1), which neither spelling is"
+)
+_EMPTY_IS_FORMULA = (
+    "np.max without initial=0.0 raises on an empty array, but an empty parameter never "
+    "gets there: its difference d is empty, np.any(d) is False, and it reads 'formula' "
+    "first"
+)
+_TWO_FOUND = (
+    "the loop not stopped once two flips are found: every later direction then takes "
+    "crossed[: 2 − 2], nothing, so the text names the same two"
+)
+_NO_COMPARISONS = (
+    "a default used only where there is no comparison to rescale: a block in "
+    "np.unique(blocks) always has members, and a row (or a list of rows) with no "
+    "comparison leaves the loop over them empty, so the value never reaches a result"
+)
+_NAN_SPELLING = "float('NAN') for float('nan'): Python reads the name case-insensitively, NaN"
+
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_11": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_13": _NO_ENTRIES_IS_FALSE,
@@ -262,4 +305,48 @@ EQUIVALENT: dict[str, str] = {
         "the row table's key 8 → 9: an 8-byte size then takes .get's default, which is "
         "'float64' too, the row the key named; no NumPy float has a 9-byte part"
     ),
+    "gradcheck._kinksearch.x_search__mutmut_12": _FREE_MASK,
+    "gradcheck._kinksearch.x_search__mutmut_14": _FREE_MASK,
+    "gradcheck._kinksearch.x_search__mutmut_15": _FREE_MASK,
+    "gradcheck._kinksearch.x_search__mutmut_53": _BUFFER_RESET,
+    "gradcheck._kinksearch.x_search__mutmut_54": _BUFFER_RESET,
+    "gradcheck._sharp.x__allowed__mutmut_2": _ALLOWED_FLOAT64,
+    "gradcheck._sharp.x__allowed__mutmut_4": _ALLOWED_FLOAT64,
+    "gradcheck._sharp.x_truncated__mutmut_9": _TRUNCATED_BOOL,
+    "gradcheck._sharp.x_truncated__mutmut_11": _TRUNCATED_BOOL,
+    "gradcheck._own_slope.x__reading__mutmut_17": (
+        "base − sign·h·unit for base + sign·h·unit: sign runs over both 1 and −1, so the "
+        "same two points are read in the other order; their mean slope and the gap "
+        "between the two one-sided slopes do not depend on the order, nor does a step "
+        "that cannot move or raises (NaN either way)"
+    ),
+    "gradcheck._own_slope.x__reading__mutmut_44": _NAN_SPELLING,
+    "gradcheck._own_slope.x__reading__mutmut_54": _NAN_SPELLING,
+    "gradcheck._own_slope.x__reading__mutmut_69": _NAN_SPELLING,
+    "gradcheck._own_slope.x__real__mutmut_7": (
+        "astype(None) for astype(np.float64): NumPy reads a dtype of None as float64"
+    ),
+    "gradcheck._own_slope.x_own_slope__mutmut_1": _ONLY_PLAIN_COUNTS,
+    "gradcheck._own_slope.x_own_slope__mutmut_2": _ONLY_PLAIN_COUNTS,
+    "gradcheck._own_slope.x_own_slope__mutmut_52": _EMPTY_IS_FORMULA,
+    "gradcheck._own_slope.x_own_slope__mutmut_54": _EMPTY_IS_FORMULA,
+    "gradcheck._adapter_verdicts.x_judge_float64__mutmut_1": _ONLY_PLAIN_COUNTS,
+    "gradcheck._adapter_verdicts.x_judge_float64__mutmut_2": _ONLY_PLAIN_COUNTS,
+    "gradcheck._points.x__flipped__mutmut_6": _ANY_NEGATIVE_SIZE,
+    "gradcheck._points.x__flipped__mutmut_8": (
+        "astype(None) for astype(np.float64): NumPy reads a dtype of None as float64"
+    ),
+    "gradcheck._points.x__flipped__mutmut_39": _TWO_FOUND,
+    "gradcheck._points.x__flipped__mutmut_40": _TWO_FOUND,
+    "gradcheck._points.x__label__mutmut_3": (
+        "np.unravel_index(flat, ()) for a scalar's shape () instead of (): NumPy returns "
+        "() for it, the same empty index, and the label is the name alone either way"
+    ),
+    "gradcheck._jacscale.x_on_block_scale__mutmut_9": _NO_COMPARISONS,
+    "gradcheck._jacscale.x_on_block_scale__mutmut_10": _NO_COMPARISONS,
+    "gradcheck._jacscale.x_zero_rows__mutmut_13": _NO_COMPARISONS,
+    "gradcheck._jacscale.x_zero_rows__mutmut_19": _NO_COMPARISONS,
+    "gradcheck._jacscale.x_zero_rows__mutmut_23": _NO_COMPARISONS,
+    "gradcheck._jacscale.x_zero_rows__mutmut_26": _NO_COMPARISONS,
+    "gradcheck._jacscale.x_zero_rows__mutmut_7": _NO_COMPARISONS,
 }
