@@ -45,6 +45,7 @@ from gradcheck._layout import Layout
 from gradcheck._linear import Forms
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Diagnosis, Report
+from gradcheck._user_rng import generators_kept
 
 __all__ = ["SYMMETRY_PAIRS", "SYMMETRY_SAFETY", "check_hessian"]
 
@@ -147,7 +148,7 @@ def check_hessian(
     'passed'
     """
     _validate(cost, params, grad, hvp, hessian)
-    with preserve_rng(owners=(cost, grad, hvp, hessian)):  # the forms' generators (H74)
+    with generators_kept(cost, grad, hvp, hessian):  # the forms' generators (H74)
         return _check_hessian(cost, params, grad, hvp, hessian, options)
 
 

@@ -46,6 +46,7 @@ from gradcheck._linear import Forms
 from gradcheck._modes import AUTO_FULL_MAX
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
+from gradcheck._user_rng import generators_kept
 
 __all__ = ["FULL_ENTRIES_MAX", "Options", "check_jacobian", "jacobian_check", "resolve_mode"]
 
@@ -177,7 +178,7 @@ def jacobian_check(
     complex_ok = caller == "check_jacobian"  # check_hessian: real parameters only
     # the generators the forms keep too (a sampled VJP's): reset per call, put back
     # after (attack29 H74); the inner saves include them (``_user_rng.active``)
-    with preserve_rng(owners=(fn, jacobian, vjp, jvp)):
+    with generators_kept(fn, jacobian, vjp, jvp):
         if complex_ok and params is not None and callable(fn) and has_complex(params):
             jo.options(options, caller)
             _forms_given(jacobian, vjp, jvp)

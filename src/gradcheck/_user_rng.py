@@ -51,7 +51,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["DEPTH", "UserGenerators", "activated", "active", "find", "reachable", "shared"]
+__all__ = [
+    "DEPTH",
+    "UserGenerators",
+    "activated",
+    "active",
+    "find",
+    "generators_kept",
+    "reachable",
+    "shared",
+]
 
 #: How many levels of functions, objects, classes, containers and models :func:`find`
 #: follows from the objects it is given: a model (1), its class's ``forward`` (2), a
@@ -322,3 +331,18 @@ class UserGenerators:
         """Put every generator back to its saved state."""
         for h, state in self._saved:
             h.put(state)
+
+
+@contextmanager
+def generators_kept(*owners: Any) -> Iterator[None]:
+    """The generators ``owners`` keep, :func:`activated` inside (every inner save resets
+    and restores them with the global ones) and put back on exit, always: for the
+    callables a check runs besides its function (a sampled VJP's generator, attack29
+    H74). The global generators are left to the inner saves (no read of their state)."""
+    found = find(*owners)
+    saved = UserGenerators(found)
+    try:
+        with activated(found):
+            yield
+    finally:
+        saved.reset()
