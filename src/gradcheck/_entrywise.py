@@ -233,7 +233,7 @@ def _first_compare(ev: Evaluator, s: Setting, e: Entries, name: str) -> FirstCom
         f"{name}: {int(np.count_nonzero(cross))} entries' steps reached across 0 and left "
         "the cost's domain: they are judged at steps within their own side, relative to |θ|"
     )
-    return FirstCompare(e, replace(comp, notes=(*comp.notes, note)))
+    return FirstCompare(e, _noted(comp, note))
 
 
 def _zero_parameters(
@@ -293,15 +293,30 @@ def _check_moved(
     return comp if eps is not None else _straddled_kinks(ev, at, e, comp)
 
 
+def _noted(comp: cmp.Comparison, note: str) -> cmp.Comparison:
+    """``comp`` with ``note`` after its notes."""
+    return replace(comp, notes=(*comp.notes, note))
+
+
+def _measurer(
+    ev: Evaluator, s: Setting, e: Entries, scale: float
+) -> Callable[[Array, Array], cmp.Comparison]:
+    """``measure(k, h)``: the entries at positions ``k`` of ``e`` compared afresh at steps
+    ``h`` (what the re-checks at other steps call)."""
+
+    def measure(k: Array, hk: Array) -> cmp.Comparison:
+        return compare_entries(ev, s, e.take(k, hk), scale)
+
+    return measure
+
+
 def _across_zero(
     ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison, name: str
 ) -> cmp.Comparison:
     """Wrong entries of ``e`` (compared in ``comp``) whose steps jumped across 0, judged
     at a step on their own side (``gradcheck._kinks`` rule 7), and a note saying so."""
 
-    def measure(k: Array, hk: Array) -> cmp.Comparison:
-        return compare_entries(ev, s, e.take(k, hk), comp.scale)
-
+    measure = _measurer(ev, s, e, comp.scale)
     out, n = across.across_zero(comp, e.theta, e.h, s.method, s.dtype(e.leaf), measure)
     if not n:
         return out
@@ -309,7 +324,7 @@ def _across_zero(
         f"{name}: {n} entries' steps reached across 0, where the cost jumps (a pole or "
         "branch at 0?): they are judged at a step within their own side, relative to |θ|"
     )
-    return replace(out, notes=(*out.notes, note))
+    return _noted(out, note)
 
 
 def _not_kinks(
@@ -317,9 +332,6 @@ def _not_kinks(
 ) -> cmp.Comparison:
     """Entries of ``e`` at a kink at θ that a smaller step shows smooth (a feature
     narrower than the step, ``gradcheck._sharp.unkinked``), and a note."""
-
-    def measure(k: Array, hk: Array) -> cmp.Comparison:
-        return compare_entries(ev, s, e.take(k, hk), comp.scale)
 
     def jump(k: Array) -> Array:
         half = e.h[k] / 2
@@ -330,6 +342,7 @@ def _not_kinks(
     if s.method != "central":
         return comp
     sigma = max(s.sigma, unit_roundoff(s.dtype(e.leaf)) * abs(s.j0))
+    measure = _measurer(ev, s, e, comp.scale)
     out, n = sharp.unkinked(comp, e.theta, e.h, s.dtype(e.leaf), jump, sigma, measure)
     if not n:
         return out
@@ -341,7 +354,7 @@ def _not_kinks(
     )
     if left:
         note += f" ({left} could not be, and are left unresolved)"
-    return replace(out, notes=(*out.notes, note))
+    return _noted(out, note)
 
 
 def _sharp_features(
@@ -350,22 +363,21 @@ def _sharp_features(
     """Entries of ``e`` left ``uncertain`` by truncation (a feature narrower than the
     step), compared again at smaller steps (``gradcheck._sharp``), and a note."""
 
-    def measure(k: Array, hk: Array) -> cmp.Comparison:
-        return compare_entries(ev, s, e.take(k, hk), comp.scale)
-
     if s.method != "central":  # the truncation the module doc's rule rests on: h²
         return comp
     if cmp.zero_within_noise(comp, e.a, with_error=True):  # no scale: _zero_parameters'
         return comp
     noise = cmp.roundoff(s.method, s.sigma, e.h)
-    out, n = sharp.sharpen(comp, e.theta, e.h, s.dtype(e.leaf), noise, measure)
+    out, n = sharp.sharpen(
+        comp, e.theta, e.h, s.dtype(e.leaf), noise, _measurer(ev, s, e, comp.scale)
+    )
     if not n:
         return out
     note = (
         f"{name}: {n} entries vary faster than their step (their differences' truncation "
         "error was large): they are judged at smaller steps, where two steps agree"
     )
-    return replace(out, notes=(*out.notes, note))
+    return _noted(out, note)
 
 
 def _straddled_kinks(ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison) -> cmp.Comparison:

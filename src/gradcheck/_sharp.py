@@ -127,8 +127,7 @@ def sharpen(
         # step coarsens: such a step settles nothing (an exact zero's own rule judges)
         judged = np.isin(again.status, ("ok", "wrong")) & ~again.exact
         if before is not None:
-            agree = np.abs(again.numeric - before.numeric) <= _allowed(again) + _allowed(before)
-            done = judged & (again.status == before.status) & agree
+            done = judged & _agree(again, before)
             out.replace(todo[done], again.subset(done))
             settled += int(np.count_nonzero(done))
         else:
@@ -137,6 +136,13 @@ def sharpen(
         go = ~done & (judged | truncated(again, noise[todo] * (h[todo] / step)))
         todo, step, before = todo[go], step[go], again.subset(go)
     return out, settled
+
+
+def _agree(again: Comparison, before: Comparison) -> Array:
+    """Where two steps' comparisons of the same entries agree: the same status, and
+    values within the sum of their allowances."""
+    close = np.abs(again.numeric - before.numeric) <= _allowed(again) + _allowed(before)
+    return np.asarray((again.status == before.status) & close, dtype=bool)
 
 
 def _allowed(c: Comparison) -> Array:
@@ -195,8 +201,7 @@ def unkinked(
     if np.any(judged):
         k = np.flatnonzero(judged)
         again, before = measure(todo[k], finer[k]), first.subset(k)
-        agree = np.abs(again.numeric - before.numeric) <= _allowed(again) + _allowed(before)
-        done = np.isnan(again.kink) & (again.status == before.status) & agree
+        done = np.isnan(again.kink) & _agree(again, before)
         out.replace(todo[k[done]], again.subset(done))
         mine[k[done]] = True
     return out, int(np.count_nonzero(mine))
