@@ -183,12 +183,10 @@ def _inside(obj: Any) -> Iterable[Any]:
         for module in obj.modules():
             yield from vars(module).values()
             yield from _own_class_attributes(type(module))
-    elif _has_attributes(obj):
-        yield from vars(obj).values()  # an object's attributes (a callable one's too)
+    else:  # the user's object: its attributes (a callable one's too), its ``__slots__``
+        if _has_attributes(obj):
+            yield from vars(obj).values()
         yield from _slot_values(obj)
-        yield from _own_class_attributes(type(obj))
-    else:
-        yield from _slot_values(obj)  # a ``__slots__`` object (a ``dataclass(slots=True)``)
         yield from _own_class_attributes(type(obj))
 
 
@@ -196,13 +194,16 @@ def _slot_values(obj: Any) -> list[Any]:
     """The values of ``obj``'s ``__slots__`` that are set, for the user's classes."""
     if not _users(type(obj)):
         return []
-    names = [n for cls in type(obj).__mro__ for n in _slot_names(cls)]
-    return [getattr(obj, n) for n in names if n != "__dict__" and hasattr(obj, n)]
+    return [getattr(obj, n) for n in _slot_names(type(obj)) if hasattr(obj, n)]
 
 
-def _slot_names(cls: type) -> tuple[str, ...]:
-    slots = vars(cls).get("__slots__", ())
-    return (slots,) if isinstance(slots, str) else tuple(slots)
+def _slot_names(kind: type) -> list[str]:
+    """The ``__slots__`` names of ``kind`` and its bases (``__dict__`` left out)."""
+    names = []
+    for cls in kind.__mro__:
+        slots = vars(cls).get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return [n for n in names if n != "__dict__"]
 
 
 def _users_module(module: types.ModuleType) -> bool:
@@ -250,7 +251,7 @@ def _followed(obj: Any) -> bool:
         return True
     if not _users(type(obj)):
         return False
-    return _has_attributes(obj) or bool(_slot_values(obj))
+    return _has_attributes(obj) or any(hasattr(obj, n) for n in _slot_names(type(obj)))
 
 
 def _users(owner: type | types.FunctionType) -> bool:
