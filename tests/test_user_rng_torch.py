@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import pickle
-import random
 from typing import Any
 
 import numpy as np
@@ -18,19 +16,10 @@ import pytest
 
 import gradcheck
 from gradcheck._user_rng import find, shared
+from test_user_rng import _state
 
 torch = pytest.importorskip("torch")
 import gradcheck.torch  # noqa: E402
-
-
-def _state(g: Any) -> Any:
-    if isinstance(g, np.random.Generator):
-        return pickle.dumps(g.bit_generator.state)
-    if isinstance(g, np.random.RandomState):
-        return g.get_state()[1].tobytes()
-    if isinstance(g, random.Random):
-        return g.getstate()
-    return bytes(g.get_state().numpy())
 
 
 class TestFind:
