@@ -16,7 +16,7 @@ entry. A smooth cost gives two estimates that agree: the first verdict stands. A
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -24,10 +24,18 @@ from gradcheck._kinks import Compared, exact_steps
 from gradcheck._numerics import SAFETY
 from gradcheck._steps import relative_step
 
-__all__ = ["across_zero"]
+__all__ = ["AcrossZero", "across_zero"]
 
 Array = np.ndarray[Any, Any]
 _C = TypeVar("_C", bound=Compared)
+
+
+class AcrossZero(NamedTuple, Generic[_C]):
+    """:func:`across_zero`'s answer: the comparison, and how many entries the second
+    estimate judged."""
+
+    comparison: _C
+    judged: int
 
 
 def across_zero(
@@ -37,7 +45,7 @@ def across_zero(
     method: Any,
     dtype: Any,
     measure: Callable[[Array, Array], _C],
-) -> tuple[_C, int]:
+) -> AcrossZero[_C]:
     """Rule 7: entries not ``ok`` whose steps ``h`` reach across 0, judged again at steps
     relative to their own ``|θ|`` where the two estimates disagree.
 
@@ -57,7 +65,7 @@ def across_zero(
     fit = (own >= np.finfo(np.float64).tiny) & (own < np.abs(theta[k]))
     k, own = k[fit], own[fit]
     if not k.size:
-        return comp, 0
+        return AcrossZero(comp, 0)
     again = measure(k, own)
     first = comp.tolerance[k] + SAFETY * comp.fd_error[k]
     second = again.tolerance + SAFETY * again.fd_error
@@ -66,7 +74,7 @@ def across_zero(
     # one judges the entry (log|θ| at 1.1e-8: the first steps' spread is the branch's)
     apart |= (comp.status[k] == "uncertain") & np.isin(again.status, ("ok", "wrong"))
     if not np.any(apart):
-        return comp, 0
+        return AcrossZero(comp, 0)
     out = comp.subset(np.arange(comp.status.size))
     out.replace(k[apart], again.subset(apart))
-    return out, int(np.count_nonzero(apart))
+    return AcrossZero(out, int(np.count_nonzero(apart)))

@@ -229,9 +229,16 @@ def _terms(w: Array, x: Array) -> _Terms:
         return _Terms(float(sw @ sx), float(np.abs(sw) @ np.abs(sx)), math.log2(tw) + math.log2(tx))
 
 
+class _Judgement(NamedTuple):
+    """:func:`_judge`'s answer for one pair: its allowance and whether it disagrees."""
+
+    allowance: float
+    wrong: bool
+
+
 def _judge(
     roundoff: float, size: int, a: LinearMap, b: LinearMap, ta: _Terms, tb: _Terms, floor: float
-) -> tuple[float, bool]:
+) -> _Judgement:
     """The allowance of one pair (for the report; ``inf`` beyond float64) and whether the
     two forms disagree beyond it, compared in units of ``2^L``, ``L`` the larger of the
     two forms' exponents, so that values of 1e308 neither overflow nor cancel to NaN.
@@ -246,7 +253,7 @@ def _judge(
     top = max(ta.log2, tb.log2)
     if not math.isfinite(top):  # both forms are exactly 0, or one is not finite
         gap = abs(ta.value - tb.value)
-        return 0.0, not gap <= 0.0
+        return _Judgement(0.0, not gap <= 0.0)
     ra, rb = float(np.exp2(ta.log2 - top)), float(np.exp2(tb.log2 - top))
     sa, sb = ta.size * ra, tb.size * rb
     with np.errstate(over="ignore", under="ignore"):
@@ -255,7 +262,7 @@ def _judge(
             roundoff, size, _scale(a, b, sa, sb), _floor(fl, sa, sb, roundoff)
         )
         wrong = not abs(ta.dot * ra - tb.dot * rb) <= tol  # NaN: wrong
-        return float(tol * np.exp2(top)), wrong
+        return _Judgement(float(tol * np.exp2(top)), wrong)
 
 
 def _floor(floor: float, sa: float, sb: float, roundoff: float) -> float:

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -228,7 +229,15 @@ def directional(
     return Directional(probes, weights, bounds, bound, miss, text, exact, alone=alone, seen=seen)
 
 
-def _judged(prober: Prober, first: list[Probe]) -> tuple[tuple[Probe, ...], float, float]:
+class _Judged(NamedTuple):
+    """:func:`_judged`'s answer: the probes judged, their noise ``σ`` and tolerance ``τ``."""
+
+    probes: tuple[Probe, ...]
+    sigma: float
+    tau: float
+
+
+def _judged(prober: Prober, first: list[Probe]) -> _Judged:
     """The verdict's probes judged with their largest noise ``σ`` and tolerance ``τ``.
 
     Every probe spans every entry: a kink one of them straddles is within the others'
@@ -243,7 +252,7 @@ def _judged(prober: Prober, first: list[Probe]) -> tuple[tuple[Probe, ...], floa
     tau = max(p.judged(sigma).tolerance for p in first)
     probes = tuple(p.judged(sigma, tau) for p in first)
     prober.noise_floor = max(prober.noise_floor, sigma)
-    return probes, sigma, tau
+    return _Judged(probes, sigma, tau)
 
 
 def _straddles(prober: Prober, segments: tuple[Segment, ...], rng: np.random.Generator) -> bool:

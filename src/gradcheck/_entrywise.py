@@ -95,13 +95,20 @@ def _own_roundoff(point: Point, leaf: Array) -> float:
     return max(point.cost_roundoff or point.roundoff, unit_roundoff(leaf.real.dtype))
 
 
+class LeafNoise(NamedTuple):
+    """:func:`_leaf_noise`'s answer: the cost's noise and each parameter's noise floor."""
+
+    noise: prec.Noise
+    floors: tuple[float, ...]
+
+
 def _leaf_noise(
     ev: Evaluator,
     point: Point,
     seed: int,
     hidden: Sequence[Array] | None,
     noise: prec.Noise,
-) -> tuple[prec.Noise, tuple[float, ...]]:
+) -> LeafNoise:
     """The cost's noise, and each parameter's noise floor in its own dtype.
 
     ``noise`` is floored at the coarsest round-off of the cost's and every parameter's
@@ -116,7 +123,7 @@ def _leaf_noise(
     coarse = tuple(noise.sigma for _ in own)
     fine_u = min(own, default=point.roundoff)
     if noise.work is not None or fine_u >= point.roundoff:
-        return noise, coarse
+        return LeafNoise(noise, coarse)
     keep = {i for i, u in enumerate(own) if u == fine_u}
 
     def moving_fine(points: Sequence[Any]) -> Array:
@@ -124,8 +131,8 @@ def _leaf_noise(
 
     fine = prec.cost_noise(moving_fine, point.leaves, point.j0, fine_u, seed, analytic=hidden)
     if fine.work is not None:
-        return fine._replace(sigma=max(noise.sigma, fine.sigma)), coarse
-    return noise, tuple(fine.sigma if u == fine_u else noise.sigma for u in own)
+        return LeafNoise(fine._replace(sigma=max(noise.sigma, fine.sigma)), coarse)
+    return LeafNoise(noise, tuple(fine.sigma if u == fine_u else noise.sigma for u in own))
 
 
 def _gradient_at(plan: Plan) -> Callable[[list[Array]], list[Array]] | None:

@@ -69,6 +69,7 @@ __all__ = [
     "MOVES",
     "RADIUS",
     "Flat",
+    "WholeZero",
     "exact_probe",
     "flat_note",
     "probe_flat",
@@ -180,9 +181,16 @@ def flat_note(flat: Flat, bound: float, scale: str) -> str:
     )
 
 
+class WholeZero(NamedTuple):
+    """:func:`whole_zero`'s answer: the rows, settled or as given, and its note (if any)."""
+
+    results: list[Any]
+    notes: tuple[str, ...]
+
+
 def whole_zero(
     results: list[Any], ev: Evaluator, leaves: list[Array], j0: float, seed: int
-) -> tuple[list[Any], tuple[str, ...]]:
+) -> WholeZero:
     """The entrywise check's rule for a claimed gradient that is 0 everywhere.
 
     ``results`` are ``(name, leaf, comparison, idx)`` rows. Where every parameter's
@@ -194,7 +202,7 @@ def whole_zero(
     """
     comps = [c for _, _, c, _ in results if c.numeric.size]
     if not comps or any(c.scale > 0 or not np.all(np.isfinite(c.resolution)) for c in comps):
-        return results, ()
+        return WholeZero(results, ())
     per_leaf = [float(np.max(c.resolution, initial=0.0)) for _, _, c, _ in results]
     scales = [
         np.maximum(np.abs(np.real(leaf), dtype=np.float64).reshape(-1), 1.0) for leaf in leaves
@@ -206,7 +214,7 @@ def whole_zero(
     flat = probe_flat(ev, scales, j0, np.random.default_rng([seed, 24]), bound)
     if flat.settled:
         results = [(n, leaf, _settled(c), idx) for n, leaf, c, idx in results]
-    return results, (flat_note(flat, max(per_leaf), "max(|θ|, 1)"),)
+    return WholeZero(results, (flat_note(flat, max(per_leaf), "max(|θ|, 1)"),))
 
 
 def _settled(c: Any) -> Any:

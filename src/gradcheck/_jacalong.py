@@ -122,9 +122,16 @@ def _constant_allowance(rows: Sequence[Array], f0: Array, a: Array, roundoff: Ar
         return np.where(constant, CONSTANT_CLAIM * roundoff * peak, 0.0)
 
 
+class _FullTolerance(NamedTuple):
+    """:func:`_full_tolerance`'s answer: per output tolerances and per row error estimates."""
+
+    tolerance: Array
+    errors: Array
+
+
 def _full_tolerance(
     rows: Sequence[Array], f0: Array, a: Array, roundoff: Array, rtol: float
-) -> tuple[Array, Array]:
+) -> _FullTolerance:
     """:func:`along`'s full rule for some outputs: their tolerance (one per output) and
     the finite differences' error estimates (``K × m``)."""
     numeric, errors, noise = [], [], []
@@ -143,7 +150,7 @@ def _full_tolerance(
     sigma = np.max(np.array(noise), axis=0)
     spread = np.hypot.reduce(a, axis=0) / np.sqrt(a.shape[0])  # RMS; no a² (1e200: A14)
     tol = rtol * (spread + np.maximum(np.abs(a), np.abs(rn))) + SAFETY * e + 6.0 * sigma
-    return np.max(tol, axis=0), e
+    return _FullTolerance(np.max(tol, axis=0), e)
 
 
 def _effective_roundoff(rows: Array, f0: Array, roundoff: Array) -> Array:

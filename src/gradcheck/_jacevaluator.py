@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from gradcheck._evaluate import NonFinite, Point, SerialEvaluator, _result_dtype
 from gradcheck._flat_values import as_array
 from gradcheck._pytree import flatten
 
-__all__ = ["VectorEvaluator"]
+__all__ = ["TreeRow", "VectorEvaluator"]
 
 Array = np.ndarray[Any, Any]
 
@@ -94,7 +94,7 @@ class VectorEvaluator(SerialEvaluator):
                 raise NonFinite(f"fn returned {row[bad[0]]} in output {where} ")
         return row if self._fold is None else total
 
-    def _tree_row(self, value: Any) -> tuple[list[str], list[Array], Array]:
+    def _tree_row(self, value: Any) -> TreeRow:
         """A pytree output's leaf names, leaves and flat row (its leaves concatenated)."""
         names, leaves, treedef = flatten(value)
         arrays = [as_array(x) for x in leaves]
@@ -107,7 +107,15 @@ class VectorEvaluator(SerialEvaluator):
             self.result_dtype = np.result_type(*[_result_dtype(a) for a in arrays])
         # one leaf: its flat view, copied once by ``_run`` into the row it returns
         row = flat[0] if len(flat) == 1 else np.concatenate(flat) if flat else np.zeros(0)
-        return names, arrays, row
+        return TreeRow(names, arrays, row)
+
+
+class TreeRow(NamedTuple):
+    """A pytree output as one row: its leaf names, its leaves and their values, flat."""
+
+    names: list[str]
+    arrays: list[Array]
+    row: Array
 
 
 def _numeric(a: Array) -> bool:

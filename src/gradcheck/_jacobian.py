@@ -41,7 +41,7 @@ from gradcheck._jacgrid import (
 from gradcheck._jaclinear import Linear
 from gradcheck._jacoptions import Options
 from gradcheck._jacproj import projected
-from gradcheck._layout import Layout, output_layout
+from gradcheck._layout import Layout, Outputs, output_layout
 from gradcheck._linear import Forms
 from gradcheck._modes import AUTO_FULL_MAX
 from gradcheck._pytree import flatten, unflatten
@@ -85,7 +85,7 @@ def _forms_given(jacobian: Any, vjp: Any, jvp: Any) -> None:
             )
 
 
-def _first_output(fn: Callable[[Any], Any], params: Any) -> tuple[list[str], list[Array], Any]:
+def _first_output(fn: Callable[[Any], Any], params: Any) -> Outputs:
     """``fn`` at a private copy of the parameters: the output's names, leaves, structure."""
     try:
         value = fn(params)
@@ -97,8 +97,8 @@ def _first_output(fn: Callable[[Any], Any], params: Any) -> tuple[list[str], lis
         ) from exc
     if has_complex(value):
         raise ComplexOutputs(value)
-    names, arrays, treedef = output_layout(value, "fn")
-    for name, arr in zip(names, arrays):
+    out = output_layout(value, "fn")
+    for name, arr in zip(out.names, out.arrays):
         flat = np.asarray(arr, dtype=np.float64).reshape(-1)
         bad = np.flatnonzero(~np.isfinite(flat))
         if bad.size:
@@ -106,7 +106,7 @@ def _first_output(fn: Callable[[Any], Any], params: Any) -> tuple[list[str], lis
                 f"fn returned {flat[bad[0]]} in output {name!r} at the parameters given: "
                 "check at a point where every output is finite"
             )
-    return names, arrays, treedef
+    return out
 
 
 def check_jacobian(

@@ -134,11 +134,19 @@ NARROWER = 3
 RAN = "ran"
 
 
-def _table_estimates(values: Array) -> tuple[float, float, float]:
+class _Estimates(NamedTuple):
+    """:func:`_table_estimates`'s answer: the whole table's noise, its halves' least and most."""
+
+    whole: float
+    low: float
+    high: float
+
+
+def _table_estimates(values: Array) -> _Estimates:
     """The whole table's noise estimate, and the smaller and larger of its halves'."""
     whole = noise_from_table(values)
     halves = [float(abs(np.diff(v, n=3)[0])) / np.sqrt(20.0) for v in (values[:4], values[3:])]
-    return whole, min(halves), max(halves)
+    return _Estimates(whole, min(halves), max(halves))
 
 
 def table_noise(table: Callable[[float], Array]) -> float:

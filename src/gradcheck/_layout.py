@@ -18,7 +18,7 @@ from gradcheck._flat_values import as_array
 from gradcheck._pytree import TreeDef, flatten
 from gradcheck._tolerances import unit_roundoff
 
-__all__ = ["Layout", "output_layout"]
+__all__ = ["Layout", "Outputs", "output_layout"]
 
 Array = np.ndarray[Any, Any]
 
@@ -69,7 +69,15 @@ def _slices(shapes: Sequence[tuple[int, ...]]) -> list[slice]:
     return out
 
 
-def output_layout(value: Any, what: str) -> tuple[list[str], list[Array], TreeDef]:
+class Outputs(NamedTuple):
+    """A function's output as leaves: their names, the leaves (NumPy arrays), the structure."""
+
+    names: list[str]
+    arrays: list[Array]
+    treedef: TreeDef
+
+
+def output_layout(value: Any, what: str) -> Outputs:
     """The output's leaves (as NumPy arrays) and names; a bare array is ``out``."""
     names, leaves, treedef = flatten(value)
     arrays = [as_array(x) for x in leaves]
@@ -81,4 +89,4 @@ def output_layout(value: Any, what: str) -> tuple[list[str], list[Array], TreeDe
                 f"{what} returned {arr.dtype} values for output {name!r}: it must return "
                 "real floating-point arrays (or a dict/list/tuple of them)"
             )
-    return names, arrays, treedef
+    return Outputs(names, arrays, treedef)

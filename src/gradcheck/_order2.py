@@ -300,7 +300,14 @@ def _detached_row(name: str, g0: Array, text: str) -> ParameterOutcome:
     )
 
 
-def _zero_second(backward: Backward, g0: Params, seed: int) -> tuple[bool, int]:
+class _ZeroSecond(NamedTuple):
+    """:func:`_zero_second`'s answer, and the gradient evaluations it took."""
+
+    zero: bool
+    spent: int
+
+
+def _zero_second(backward: Backward, g0: Params, seed: int) -> _ZeroSecond:
     """Whether the double backward is 0 against the inputs along a random cotangent
     while the differences of the backward along a random input direction are not.
 
@@ -315,7 +322,7 @@ def _zero_second(backward: Backward, g0: Params, seed: int) -> tuple[bool, int]:
     u = {n: np.asarray(rng.standard_normal(g0[n].shape)) for n in backward.inputs}
     claimed = backward.double(point, u)
     if any(np.any(np.asarray(claimed[n]) != 0) for n in backward.inputs):
-        return False, 1
+        return _ZeroSecond(False, 1)
     rnd = max(unit_roundoff(point[n].dtype) for n in backward.inputs)
     h = rnd ** (1 / 3)
     v = {
@@ -337,4 +344,4 @@ def _zero_second(backward: Backward, g0: Params, seed: int) -> tuple[bool, int]:
     d1, d2 = diff(h), diff(h / 2)
     scale = float(np.linalg.norm(np.concatenate([np.ravel(g0[n]) for n in backward.inputs])))
     error = float(np.linalg.norm(d1 - d2)) + rnd * scale / h
-    return float(np.linalg.norm(d1)) > NONZERO_SAFETY * error, 5
+    return _ZeroSecond(float(np.linalg.norm(d1)) > NONZERO_SAFETY * error, 5)

@@ -23,7 +23,7 @@ import itertools
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,6 +44,7 @@ __all__ = [
     "MEMORY_BUDGET",
     "BatchedEvaluator",
     "ExecutorEvaluator",
+    "Workers",
     "as_executor",
     "is_executor",
     "run_chunk",
@@ -186,7 +187,14 @@ def is_executor(value: Any) -> bool:
     return _is_client(value) or isinstance(value, Executor)
 
 
-def as_executor(executor: Any) -> tuple[Executor, int]:
+class Workers(NamedTuple):
+    """:func:`as_executor`'s answer: the executor and its worker count."""
+
+    pool: Executor
+    workers: int
+
+
+def as_executor(executor: Any) -> Workers:
     """A ``concurrent.futures.Executor`` and its worker count for ``executor=``.
 
     Accepts an executor or a Dask ``distributed.Client`` (duck-typed: anything with
@@ -199,7 +207,7 @@ def as_executor(executor: Any) -> tuple[Executor, int]:
                 "running distributed.Client (or create a new one)"
             )
         workers = len(executor.scheduler_info().get("workers", {})) or 1
-        return executor.get_executor(), workers
+        return Workers(executor.get_executor(), workers)
     if isinstance(executor, Executor):
         if _shut_down(executor):
             raise GradcheckError(
@@ -208,7 +216,7 @@ def as_executor(executor: Any) -> tuple[Executor, int]:
                 "block, or before calling shutdown())"
             )
         workers = int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1)
-        return executor, workers
+        return Workers(executor, workers)
     raise GradcheckError(
         f"option executor={executor!r} is neither a concurrent.futures.Executor nor a "
         "dask distributed.Client; pass e.g. ThreadPoolExecutor(), ProcessPoolExecutor() "

@@ -106,9 +106,16 @@ def _direction(leaves: list[Array], step: float, seed: int) -> list[tuple[int, A
     return deltas
 
 
+class _Probed(NamedTuple):
+    """:func:`_probe`'s answer: the noise estimate, and every cost value it saw."""
+
+    sigma: float
+    values: Array
+
+
 def _probe(
     evaluate: Evaluator, leaves: list[Array], j0: float, step: float, seed: int, kinked: bool
-) -> tuple[float, Array]:
+) -> _Probed:
     """Noise from 6 evaluations at relative steps ``k · step`` along a private random
     direction (:func:`_direction`), and every value seen. With ``kinked``, 12 where a
     kink near θ spoils the first table (``gradcheck._kinks``, rule 6); else the plain
@@ -124,7 +131,7 @@ def _probe(
         return np.concatenate([vals[:3], [j0], vals[3:]])
 
     sigma = kinks.table_noise(table) if kinked else noise_from_table(table(1.0))
-    return sigma, np.concatenate(seen)
+    return _Probed(sigma, np.concatenate(seen))
 
 
 def _numbers(values: Array, dtype: Any) -> bool:

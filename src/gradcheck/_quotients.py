@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = [
     "RECHECK",
     "SHOWN_DISTINCT",
     "STAGE1",
+    "Richardson",
     "central",
     "first_estimate",
     "noise_for",
@@ -86,12 +87,19 @@ def central(jp: Array, jm: Array, h: Array) -> Array:
     return (jp - jm) / (2.0 * h)  # the lesson's formula, in the lesson's order
 
 
-def richardson(c1: Array, c2: Array, c3: Array) -> tuple[Array, Array]:
+class Richardson(NamedTuple):
+    """:func:`richardson`'s answer: the best estimate and its distance from the second-best."""
+
+    best: Array
+    spread: Array
+
+
+def richardson(c1: Array, c2: Array, c3: Array) -> Richardson:
     """The Richardson extrapolation of central differences at ``h``, ``h/2``, ``h/4``
     and its spread: the best estimate, and its distance from the second-best."""
     r1, r2 = (4 * c2 - c1) / 3, (4 * c3 - c2) / 3
     best = (16 * r2 - r1) / 15
-    return best, np.abs(best - r2)
+    return Richardson(best, np.abs(best - r2))
 
 
 def table(vals: Array, h: Array) -> list[Array]:
@@ -103,7 +111,7 @@ def table(vals: Array, h: Array) -> list[Array]:
 def table_spread(vals: Array, h: Array) -> Array:
     """The spread of the Richardson table from the ``richardson`` stage-1 values."""
     c1, c2, c3 = table(vals, h)
-    return richardson(c1, c2, c3)[1]
+    return richardson(c1, c2, c3).spread
 
 
 def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
@@ -114,7 +122,7 @@ def first_estimate(method: Method, j0: float, vals: Array, h: Array) -> Array:
         return (vals[:, 0] - j0) / h
     if method == "complex":
         return np.asarray(np.imag(vals[:, 0]) / h, dtype=np.float64)
-    return richardson(*table(vals, h))[0]
+    return richardson(*table(vals, h)).best
 
 
 first_estimate = overflow_is_inf(first_estimate)

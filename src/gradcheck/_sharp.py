@@ -41,7 +41,7 @@ where two steps agree, else it stays the kink rules'.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -49,7 +49,7 @@ from gradcheck._compare import NOISE_SPREAD, Comparison
 from gradcheck._kinks import OFFSET_NOISE, exact_steps
 from gradcheck._numerics import SAFETY
 
-__all__ = ["FINER", "KINK_SEEN", "LEVELS", "sharpen", "truncated", "unkinked"]
+__all__ = ["FINER", "KINK_SEEN", "LEVELS", "Rejudged", "sharpen", "truncated", "unkinked"]
 
 Array = np.ndarray[Any, Any]
 #: Each further step is this many times smaller: the truncation falls ``FINER²`` = 64
@@ -87,6 +87,14 @@ def truncated(c: Comparison, noise: Array) -> Array:
     )
 
 
+class Rejudged(NamedTuple):
+    """:func:`sharpen`'s and :func:`unkinked`'s answer: the comparison, and how many of
+    its entries the smaller steps judged."""
+
+    comparison: Comparison
+    judged: int
+
+
 def sharpen(
     comp: Comparison,
     theta: Array,
@@ -94,7 +102,7 @@ def sharpen(
     dtype: Any,
     noise: Array,
     measure: Callable[[Array, Array], Comparison],
-) -> tuple[Comparison, int]:
+) -> Rejudged:
     """Compare :func:`truncated` entries again at smaller steps (module doc).
 
     Args:
@@ -109,7 +117,7 @@ def sharpen(
     """
     todo = np.flatnonzero(truncated(comp, noise))
     if not todo.size:
-        return comp, 0
+        return Rejudged(comp, 0)
     out = comp.subset(np.arange(comp.status.size))
     settled = 0
     step = h[todo]
@@ -135,7 +143,7 @@ def sharpen(
         # go on with what is not settled and still truncated or just judged
         go = ~done & (judged | truncated(again, noise[todo] * (h[todo] / step)))
         todo, step, before = todo[go], step[go], again.subset(go)
-    return out, settled
+    return Rejudged(out, settled)
 
 
 def _agree(again: Comparison, before: Comparison) -> Array:
@@ -158,7 +166,7 @@ def unkinked(
     jump: Callable[[Array], Array],
     sigma: float,
     measure: Callable[[Array, Array], Comparison],
-) -> tuple[Comparison, int]:
+) -> Rejudged:
     """Entries at a kink at θ that smaller steps show smooth (module doc, last part).
 
     Args:
@@ -175,7 +183,7 @@ def unkinked(
     at = (comp.kink == 0) & (comp.status == "nonsmooth")
     todo = np.flatnonzero(at | (np.isfinite(comp.kink) & (comp.status == "uncertain")))
     if not todo.size:
-        return comp, 0
+        return Rejudged(comp, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         least = KINK_SEEN * sigma / np.abs(jump(todo))
     step = np.maximum(h[todo] / FINER**LEVELS, least)
@@ -183,12 +191,12 @@ def unkinked(
     fit = (step > 0) & (step <= h[todo] / FINER)  # else no smaller step can tell
     todo, step = todo[fit], step[fit]
     if not todo.size:
-        return comp, 0
+        return Rejudged(comp, 0)
     first = measure(todo, step)
     smooth = np.isnan(first.kink)  # a kink anywhere near: a kink's entry, as it was
     todo, step, first = todo[smooth], step[smooth], first.subset(smooth)
     if not todo.size:
-        return comp, 0
+        return Rejudged(comp, 0)
     out = comp.subset(np.arange(comp.status.size))
     # at θ: no kink at a step 8 times as far as a kink counted at θ can be, so smooth
     # there, and unresolved unless confirmed below; a straddled kink that rule 3 could
@@ -204,4 +212,4 @@ def unkinked(
         done = np.isnan(again.kink) & _agree(again, before)
         out.replace(todo[k[done]], again.subset(done))
         mine[k[done]] = True
-    return out, int(np.count_nonzero(mine))
+    return Rejudged(out, int(np.count_nonzero(mine)))
