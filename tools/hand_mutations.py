@@ -11,7 +11,7 @@ the run stops.
 The issue named the mutations by the file and line they had then; where the code has
 since moved (the overall verdict to ``_build.overall_status``, the kink rule to
 ``_summary.parameter_status``, ``fixed`` to ``Plan.fixed``, the dtype rule to
-``_torch_function.least_precise``, the ranking to ``_build.rank``, the dtype key of the
+``_torch_autograd.least_precise``, the ranking to ``_build.rank``, the dtype key of the
 tolerance table to ``_tolerances._dtype_key``) the same change is made where the code
 now is.
 
@@ -132,7 +132,7 @@ MUTATIONS: tuple[HandMutation, ...] = (
         "the Richardson estimate (4·c2 − c1)/3 → 2·c2 − c1: fd_error is off",
     ),
     HandMutation(
-        "_torch_function.py",
+        "_torch_autograd.py",
         "    return dtype_name(max(real, key=lambda d: torch.finfo(d).eps))\n",
         "    return dtype_name(min(real, key=lambda d: torch.finfo(d).eps))\n",
         ("tests/test_torch_function.py", "tests/test_torch.py"),

@@ -159,6 +159,7 @@ file first, then every other test the map says reaches the mutated function.
   ``_jacproj``, ``_jacdiag``, ``_linear`` (and what it was split into: ``_flat_values``,
   ``_jacmatrix``, ``_layout``), ``_consistency``, ``_hessian``), and what the later
   splits made of these: ``_numerics`` into ``_steps``, ``_tolerances`` and ``_norms``;
+  ``_entrywise`` into ``_rechecks``; ``_torch_function`` into ``_torch_autograd``;
   ``_compare`` into ``_quotients`` and ``_comparison``; ``_evaluate`` into ``_points``
   and ``_rng`` (with ``_user_rng``, which restores the user's generators); ``_adapters``
   into ``_adapter_consistency``; ``_jacgrid`` into ``_jacevaluator`` and ``_jacscale``;
@@ -236,6 +237,7 @@ MODULES = (
     "_sharp",
     "_build",
     "_entrywise",
+    "_rechecks",
     "_entries",
     "_retry",
     "_modes",
@@ -269,6 +271,7 @@ MODULES = (
     "_adapters",
     "_adapter_consistency",
     "_torch_function",
+    "_torch_autograd",
     "_jacobian",
     "_jacgrid",
     "_jacevaluator",

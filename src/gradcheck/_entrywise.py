@@ -5,8 +5,9 @@ entry (stage 3) and the entries that fail the screening tolerance are examined a
 (stage 4, ``gradcheck._compare``). Entries whose steps straddle a kink are compared
 again with steps clear of it (``gradcheck._kinks``), entries at a kink are checked
 again at nearby points (``gradcheck._nearby``), and entries left ``uncertain`` are
-tried again at the classic step. :func:`entrywise` returns what it found as a
-:class:`~gradcheck._plan.Ran` for the report builder.
+tried again at the classic step (these second looks are ``gradcheck._rechecks``).
+:func:`entrywise` returns what it found as a :class:`~gradcheck._plan.Ran` for the
+report builder.
 """
 
 from __future__ import annotations
@@ -18,22 +19,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradcheck import _across as across
 from gradcheck import _compare as cmp
 from gradcheck import _flatness as flatness
-from gradcheck import _kinks as kinks
 from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
-from gradcheck import _sharp as sharp
-from gradcheck._entries import Entries, Setting, compare_entries, domain_error
-from gradcheck._evaluate import CostRaised, Delta, Evaluator, NonFinite
+from gradcheck import _rechecks as rechecks
+from gradcheck._entries import Entries, Setting, compare_entries
+from gradcheck._evaluate import Evaluator
 from gradcheck._inputs import analytic_gradient
 from gradcheck._modes import Sample, sample_indices, sample_size
 from gradcheck._numerics import SAFETY
 from gradcheck._plan import Plan, Point, Ran
 from gradcheck._pytree import unflatten
 from gradcheck._retry import retry
-from gradcheck._steps import relative_step, steps
+from gradcheck._steps import steps
 from gradcheck._summary import Result, mark_non_finite, summarise
 from gradcheck._tolerances import default_rtol, unit_roundoff
 
@@ -41,7 +40,6 @@ __all__ = ["Compared", "entrywise"]
 
 Array = np.ndarray[Any, Any]
 _FLOAT64_U = unit_roundoff(np.float64)
-_TINY = float(np.finfo(np.float64).tiny)
 
 
 class Compared(NamedTuple):
@@ -180,15 +178,15 @@ def _check_leaves(
         r = default_rtol(dtype, s.method) if s.rtol is None else s.rtol
         e = Entries(i, leaf, idx, h, a, r)
         if eps is None:
-            e, comp = _first_compare(ev, s, e, name)
+            e, comp = rechecks.first_compare(ev, s, e, name)
         else:
             comp = compare_entries(ev, s, e, 0.0)
         screens.append(comp.tolerance.copy())  # the first step's (_zero_parameters)
         if eps is None:
-            comp = _straddled_kinks(ev, s, e, comp)
-            comp = _across_zero(ev, s, e, comp, name)
-            comp = _not_kinks(ev, s, e, comp, name)
-            comp = _sharp_features(ev, s, e, comp, name)
+            comp = rechecks.straddled_kinks(ev, s, e, comp)
+            comp = rechecks.across_zero(ev, s, e, comp, name)
+            comp = rechecks.not_kinks(ev, s, e, comp, name)
+            comp = rechecks.sharp_features(ev, s, e, comp, name)
             retry(ev, s, e, comp)
         out.append((name, leaf, comp, idx))
     if grad_at is not None:
@@ -204,43 +202,6 @@ def _check_leaves(
     bounds = [(n, c.detection_bound, s.dtype(leaf)) for n, leaf, c in judged]
     unseen = prec.unseen_notes(bounds, s.method)
     return Compared(zero.results, (*zero.notes, *unseen))
-
-
-class FirstCompare(NamedTuple):
-    """The first comparison of some entries, and the entries at the steps it used."""
-
-    entries: Entries
-    comparison: cmp.Comparison
-
-
-def _first_compare(ev: Evaluator, s: Setting, e: Entries, name: str) -> FirstCompare:
-    """The first comparison of the entries ``e``, and the entries at the steps it used.
-
-    Where the cost returns inf or NaN, or raises, and some entries' steps reach across 0
-    (``x·log x`` at ``x = 1e-8`` beside 0.5: the step 2.1e-6 leaves the domain), those
-    entries are stepped relative to their own ``|θ|``, on their own side
-    (``gradcheck._kinks`` rule 7), and the comparison is run again; if that fails too,
-    the first error stands (attack20 P7). A note says so.
-    """
-    try:
-        return FirstCompare(e, compare_entries(ev, s, e, 0.0))
-    except (NonFinite, CostRaised) as first:
-        theta = e.theta
-        dtype = s.dtype(e.leaf)
-        own = kinks.exact_steps(theta, relative_step(s.method, dtype) * np.abs(theta), dtype)
-        cross = (e.h >= np.abs(theta)) & (own >= _TINY) & (own < np.abs(theta))
-        if s.method == "complex" or not domain_error(first) or not np.any(cross):
-            raise
-        e = e._replace(h=np.where(cross, own, e.h))
-        try:
-            comp = compare_entries(ev, s, e, 0.0)
-        except (NonFinite, CostRaised):
-            raise first from None
-    note = (
-        f"{name}: {int(np.count_nonzero(cross))} entries' steps reached across 0 and left "
-        "the cost's domain: they are judged at steps within their own side, relative to |θ|"
-    )
-    return FirstCompare(e, _noted(comp, note))
 
 
 def _zero_parameters(
@@ -297,107 +258,4 @@ def _check_moved(
     r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol
     e = Entries(i, leaf, idx, h, a, r)
     comp = compare_entries(ev, at, e, floor)
-    return comp if eps is not None else _straddled_kinks(ev, at, e, comp)
-
-
-def _noted(comp: cmp.Comparison, note: str) -> cmp.Comparison:
-    """``comp`` with ``note`` after its notes."""
-    return replace(comp, notes=(*comp.notes, note))
-
-
-def _measurer(
-    ev: Evaluator, s: Setting, e: Entries, scale: float
-) -> Callable[[Array, Array], cmp.Comparison]:
-    """``measure(k, h)``: the entries at positions ``k`` of ``e`` compared afresh at steps
-    ``h`` (what the re-checks at other steps call)."""
-
-    def measure(k: Array, hk: Array) -> cmp.Comparison:
-        return compare_entries(ev, s, e.take(k, hk), scale)
-
-    return measure
-
-
-def _across_zero(
-    ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison, name: str
-) -> cmp.Comparison:
-    """Wrong entries of ``e`` (compared in ``comp``) whose steps jumped across 0, judged
-    at a step on their own side (``gradcheck._kinks`` rule 7), and a note saying so."""
-
-    measure = _measurer(ev, s, e, comp.scale)
-    out, n = across.across_zero(comp, e.theta, e.h, s.method, s.dtype(e.leaf), measure)
-    if not n:
-        return out
-    note = (
-        f"{name}: {n} entries' steps reached across 0, where the cost jumps (a pole or "
-        "branch at 0?): they are judged at a step within their own side, relative to |θ|"
-    )
-    return _noted(out, note)
-
-
-def _not_kinks(
-    ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison, name: str
-) -> cmp.Comparison:
-    """Entries of ``e`` at a kink at θ that a smaller step shows smooth (a feature
-    narrower than the step, ``gradcheck._sharp.unkinked``), and a note."""
-
-    def jump(k: Array) -> Array:
-        half = e.h[k] / 2
-        at = [(Delta(e.i, int(j), o * hj),) for j, hj in zip(e.idx[k], half) for o in (1, -1)]
-        vals = np.real(ev(at)).reshape(k.size, 2)
-        return np.asarray((vals[:, 0] - 2.0 * s.j0 + vals[:, 1]) / half)
-
-    if s.method != "central":
-        return comp
-    sigma = max(s.sigma, unit_roundoff(s.dtype(e.leaf)) * abs(s.j0))
-    measure = _measurer(ev, s, e, comp.scale)
-    out, n = sharp.unkinked(comp, e.theta, e.h, s.dtype(e.leaf), jump, sigma, measure)
-    if not n:
-        return out
-    left = int(np.count_nonzero(out.status[np.isnan(out.kink)] == "uncertain"))
-    note = (
-        f"{name}: {n} entries looked like kinks at θ (their one-sided slopes differ at the "
-        "step) but are smooth at a smaller step: the cost has a feature narrower than the "
-        "step there; they are judged where two smaller steps agree"
-    )
-    if left:
-        note += f" ({left} could not be, and are left unresolved)"
-    return _noted(out, note)
-
-
-def _sharp_features(
-    ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison, name: str
-) -> cmp.Comparison:
-    """Entries of ``e`` left ``uncertain`` by truncation (a feature narrower than the
-    step), compared again at smaller steps (``gradcheck._sharp``), and a note."""
-
-    if s.method != "central":  # the truncation the module doc's rule rests on: h²
-        return comp
-    if cmp.zero_within_noise(comp, e.a, with_error=True):  # no scale: _zero_parameters'
-        return comp
-    noise = cmp.roundoff(s.method, s.sigma, e.h)
-    out, n = sharp.sharpen(
-        comp, e.theta, e.h, s.dtype(e.leaf), noise, _measurer(ev, s, e, comp.scale)
-    )
-    if not n:
-        return out
-    note = (
-        f"{name}: {n} entries vary faster than their step (their differences' truncation "
-        "error was large): they are judged at smaller steps, where two steps agree"
-    )
-    return _noted(out, note)
-
-
-def _straddled_kinks(ev: Evaluator, s: Setting, e: Entries, comp: cmp.Comparison) -> cmp.Comparison:
-    """Entries of ``e`` (compared in ``comp``) whose steps straddle a kink, compared
-    again with steps clear of it.
-
-    A step below the cost's resolution is no evidence of a wrong gradient, so a cost
-    that does not move at the smaller steps leaves the entry ``uncertain``.
-    """
-    low = replace(s, low_precision=True)
-    floor = comp.scale
-
-    def measure(k: Array, hk: Array) -> cmp.Comparison:
-        return compare_entries(ev, low, e.take(k, hk), floor)
-
-    return kinks.resolve(comp, e.theta, s.dtype(e.leaf), measure)
+    return comp if eps is not None else rechecks.straddled_kinks(ev, at, e, comp)

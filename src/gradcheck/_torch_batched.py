@@ -41,8 +41,9 @@ from gradcheck._jacreport import consistency_result
 from gradcheck._norms import norm2
 from gradcheck._report import Diagnosis, ParameterResult, Report
 from gradcheck._tolerances import consistency_tolerance
+from gradcheck._torch_autograd import fresh
 from gradcheck._torch_cast import dense
-from gradcheck._torch_function import Function, fresh
+from gradcheck._torch_function import Function
 from gradcheck._torch_rng import SeededRng
 
 __all__ = [

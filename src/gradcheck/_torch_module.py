@@ -19,8 +19,8 @@ import torch
 
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Analytic
+from gradcheck._torch_autograd import autograd_grads, least_precise, no_backward
 from gradcheck._torch_cast import scalar
-from gradcheck._torch_function import autograd_grads, least_precise, no_backward
 from gradcheck._torch_rng import forked
 from gradcheck._torch_state import Loss
 from gradcheck._user_rng import shared
