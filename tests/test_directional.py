@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gradcheck
+from _deltas import delta_evaluator
 from gradcheck._directional import Prober, detectable, directional, effective_roundoff, erfinv
 
 Array = np.ndarray[Any, Any]
@@ -261,15 +262,7 @@ class TestTolerance:
         g = [np.asarray(v).reshape(-1) for v in grad(p).values()]
         names = list(p)
 
-        def ev(points: Any) -> Array:
-            out = []
-            for point in points:
-                q = {n: x.copy() for n, x in zip(names, leaves)}
-                for d in point:
-                    q[names[d.leaf]].reshape(-1)[d.indices] += d.amount()
-                out.append(cost(q))
-            return np.array(out)
-
+        ev = delta_evaluator(lambda moved: cost(dict(zip(names, moved))), leaves)
         prober = Prober(ev, leaves, g, float(cost(p)), None, 2.0**-52)
         verdict = directional(prober, names, np.random.default_rng(1), 1e-3)
         tau = max(q.tolerance for q in verdict.probes)
@@ -659,15 +652,7 @@ class TestKinksDoNotPassForNoise:
     def test_unkinked_noise_is_the_rounding_not_the_kink(self) -> None:
         cost, right, x, _ = _kinks_at_theta(5)
 
-        def ev(points: Any) -> Array:
-            out = []
-            for point in points:
-                q = x.copy()
-                for d in point:
-                    q[d.indices] += d.amount()
-                out.append(cost(q))
-            return np.array(out)
-
+        ev = delta_evaluator(lambda moved: cost(moved[0]), [x])
         prober = Prober(ev, [x], [right(x)], cost(x), None, 2.0**-52)
         probe = prober.probe(((0, 0, x.size),), np.random.default_rng(0))
         assert probe.kink and probe.noise > 1e6 * probe.floor

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import gradcheck
+from _deltas import delta_evaluator
 from gradcheck import _flatness as flatness
 from gradcheck._evaluate import NonFinite
 from gradcheck._numerics import SMALLEST
@@ -151,19 +152,13 @@ class TestProbeFlat:
 
     @staticmethod
     def _ev(cost: Any, leaves: list[Array]) -> Any:
-        def ev(points: Any) -> Array:
-            out = []
-            for point in points:
-                moved = [x.copy() for x in leaves]
-                for d in point:
-                    moved[d.leaf].reshape(-1)[d.indices] += d.amount()
-                value = cost(moved)
-                if not np.isfinite(value):
-                    raise NonFinite("cost returned nan")
-                out.append(value)
-            return np.array(out)
+        def finite(moved: list[Array]) -> Any:
+            value = cost(moved)
+            if not np.isfinite(value):
+                raise NonFinite("cost returned nan")
+            return value
 
-        return ev
+        return delta_evaluator(finite, leaves)
 
     def test_a_flat_cost_is_probed_at_every_move_both_ways(self) -> None:
         leaves = [np.zeros(3)]

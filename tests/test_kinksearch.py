@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import gradcheck
+from _deltas import delta_evaluator
 from gradcheck import _kinkfree, _kinksearch
 from gradcheck._directional import Prober
 
@@ -136,17 +137,12 @@ class TestSearchEdges:
         a, b = rng.standard_normal(8), rng.standard_normal(16)
         b[5] = 1.0
 
-        def ev(points: Any) -> Array:
-            out = []
-            for point in points:
-                q = [a.copy(), b.copy()]
-                for d in point:
-                    q[d.leaf][d.indices] += d.amount()
-                out.append(np.sin(q[0]).sum() + np.maximum(q[1] - 1.0, 0.0).sum() + q[1] @ q[1])
-            return np.array(out)
+        def cost(q: list[Array]) -> Any:
+            return np.sin(q[0]).sum() + np.maximum(q[1] - 1.0, 0.0).sum() + q[1] @ q[1]
 
+        ev = delta_evaluator(cost, [a, b])
         g = [np.cos(a), (b > 1.0) + 2 * b]
-        prober = Prober(ev, [a.copy(), b.copy()], g, float(ev([()])[0]), None, 2.0**-52)  # type: ignore[arg-type]
+        prober = Prober(ev, [a.copy(), b.copy()], g, float(ev([()])[0]), None, 2.0**-52)
         left_out = [np.arange(8), np.array([], dtype=np.intp)]
         found = _kinksearch.search(prober, left_out, np.random.default_rng(1), 5)
         assert found is not None
@@ -236,16 +232,8 @@ class TestSearch:
 
     @staticmethod
     def _prober(x: Array, cost: Callable[[Array], Any], g: Array) -> Prober:
-        def ev(points: Any) -> Array:
-            out = []
-            for point in points:
-                q = x.copy()
-                for d in point:
-                    q[d.indices] += d.amount()
-                out.append(cost(q))
-            return np.array(out)
-
-        return Prober(ev, [x.copy()], [g], float(cost(x)), None, 2.0**-52)  # type: ignore[arg-type]
+        ev = delta_evaluator(lambda moved: cost(moved[0]), [x])
+        return Prober(ev, [x.copy()], [g], float(cost(x)), None, 2.0**-52)
 
     @pytest.mark.parametrize("seed", range(3))
     def test_it_finds_exactly_the_kink_entries(self, seed: int) -> None:
