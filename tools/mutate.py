@@ -160,6 +160,7 @@ file first, then every other test the map says reaches the mutated function.
   ``_jacmatrix``, ``_layout``), ``_consistency``, ``_hessian``), and what the later
   splits made of these: ``_numerics`` into ``_steps``, ``_tolerances`` and ``_norms``;
   ``_entrywise`` into ``_rechecks``; ``_torch_function`` into ``_torch_autograd``;
+  ``_hessian`` into ``_hessian_words``;
   ``_compare`` into ``_quotients`` and ``_comparison``; ``_evaluate`` into ``_points``
   and ``_rng`` (with ``_user_rng``, which restores the user's generators); ``_adapters``
   into ``_adapter_consistency``; ``_jacgrid`` into ``_jacevaluator`` and ``_jacscale``;
@@ -284,6 +285,7 @@ MODULES = (
     "_layout",
     "_consistency",
     "_hessian",
+    "_hessian_words",
     # split from _jacgrid, cli and _pytree (struct23): skipped while not in the tree
     "_jacnoise",
     "_cli_args",

@@ -24,15 +24,14 @@ as the derivative of a wrong gradient).
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from gradcheck import _hessian_words as hw
 from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of
 from gradcheck._consistency import Consistency, LinearMap, agreement
 from gradcheck._engine import check
@@ -50,19 +49,6 @@ from gradcheck._user_rng import generators_kept
 __all__ = ["SYMMETRY_PAIRS", "SYMMETRY_SAFETY", "check_hessian"]
 
 Array = np.ndarray[Any, Any]
-#: The user's names of ``check_jacobian``'s forms.
-FORM_NAMES = {"jacobian": "hessian", "jvp": "hvp"}
-#: ``check_jacobian``'s words for what ``check_hessian`` calls otherwise: its forms,
-#: and ``fn``, which is ``grad`` here.
-WORDS = {**FORM_NAMES, "fn": "grad"}
-#: Phrases of ``check_jacobian`` with no word-for-word counterpart here: a Hessian is
-#: symmetric, so ``check_hessian`` takes no ``vjp=``; its ``J v`` is ``H v``, compared
-#: with differences of ``grad``.
-PHRASES = {
-    "give vjp= or jacobian= for that": "give hessian= for that",
-    "J v against f's differences": "H v against grad's differences",
-    "whose bound a vjp or jacobian form gets": "whose bound a hessian form gets",
-}
 #: The text of a claimed second derivative that is zero on every probe while the
 #: finite differences are not.
 ZERO_SECOND = (
@@ -165,8 +151,8 @@ def _check_hessian(
     try:
         report = jacobian_check(kept, params, hessian, None, hvp, options, "check_hessian")
     except GradcheckError as exc:
-        words = _words(params, hvp, hessian, exc)
-        raise GradcheckError(_in_hessian_words(str(exc), words)) from exc
+        words = hw.words_of(params, hvp, hessian, exc)
+        raise GradcheckError(hw.in_hessian_words(str(exc), words)) from exc
     seed = int(options.get("seed", 0))
     g0 = kept.value
     first = check(cost, params, grad if g0 is None else unflatten(kept.treedef, g0), seed=seed)
@@ -174,7 +160,7 @@ def _check_hessian(
         forms = _forms(params, grad, hvp, hessian)
         claimed = [_claimed_symmetry(forms, f, seed) for f in forms.given]
         fd = fd_symmetry(forms, grad, seed, g0)
-    return _report(report, first, claimed, fd, _words(params, hvp, hessian))
+    return _report(report, first, claimed, fd, hw.words_of(params, hvp, hessian))
 
 
 class _KeptGradient:
@@ -217,7 +203,7 @@ def _claimed_symmetry(forms: Forms, form: str, seed: int) -> Consistency:
     """``uᵀ(H v)`` against ``(H u)ᵀ v`` for one claimed form, exact up to round-off."""
     apply = partial(forms.jv, form)
     n, lay = forms.layout.n, forms.layout
-    name = FORM_NAMES[form]
+    name = hw.FORM_NAMES[form]
     maps = [LinearMap(f"{name}: uᵀ(Hv)", apply, False), LinearMap(f"{name}: vᵀ(Hu)", apply, True)]
     return agreement(maps, n, n, lay.roundoff(), seed, SYMMETRY_PAIRS)[0]
 
@@ -271,85 +257,11 @@ def _fd_text(fd: FdSymmetry) -> str:
     )
 
 
-class Words(NamedTuple):
-    """What the Jacobian check's texts are renamed in, and what must stay as it is.
-
-    Attributes:
-        prefixed: whether the rows carry a form's prefix (``"jvp: "``): both forms given.
-        protected: the user's own texts, never renamed: the parameters' names and the
-            messages of the user's exceptions.
-    """
-
-    prefixed: bool
-    protected: tuple[str, ...]
-
-
-def _words(params: Any, hvp: Any, hessian: Any, exc: BaseException | None = None) -> Words:
-    """The renaming of one call: its names and, for an error, the user's exception texts."""
-    names = flatten(params)[0]
-    texts = []
-    while exc is not None:
-        if not isinstance(exc, GradcheckError):
-            texts.append(str(exc))
-        exc = exc.__cause__
-    return Words(hvp is not None and hessian is not None, (*names, *texts))
-
-
-def _in_hessian_words(text: str, words: Words) -> str:
-    """A free text of the Jacobian check in the words of the user's call (:data:`WORDS`):
-    ``jacobian`` is ``hessian``, ``jvp`` is ``hvp`` (also in advice such as
-    ``jacobian=``), ``fn`` is ``grad``.
-
-    The user's own texts (``words.protected``: parameter names, exception messages) are
-    set aside first and put back unchanged: a parameter named ``"fn"`` stays ``"fn"``.
-    A library word inside text equal to a user's name stays unrenamed too (a name
-    ``"fn"`` keeps the library's ``fn`` beside it as ``fn``): the wording is the
-    Jacobian check's, never a changed name.
-    """
-    kept: list[str] = []
-
-    def hold(match: re.Match[str]) -> str:
-        kept.append(match.group(0))
-        return f"\x00{len(kept) - 1}\x00"
-
-    for item in sorted(set(words.protected), key=len, reverse=True):
-        if item:
-            text = re.sub(rf"(?<!\w){re.escape(item)}(?!\w)", hold, text)
-    for phrase, said in PHRASES.items():
-        text = text.replace(phrase, said)
-    for form, name in WORDS.items():
-        text = re.sub(rf"\b{form}\b", name, text)
-    return re.sub("\x00([0-9]+)\x00", lambda m: kept[int(m.group(1))], text)
-
-
-def _renamed_label(label: str, words: Words) -> str:
-    """A row's name or an entry's label: the form's prefix (``"jvp: "``) and a
-    consistency row's forms are renamed, the user's names after them never."""
-    if label.startswith("consistency: "):
-        head, _, rest = label.partition(" vs ")
-        tail, sep, more = rest.partition(" ")
-        form = head.removeprefix("consistency: ")
-        return f"consistency: {WORDS.get(form, form)} vs {WORDS.get(tail, tail)}{sep}{more}"
-    form, sep, rest = label.partition(": ")
-    if words.prefixed and sep and form in FORM_NAMES:
-        return f"{FORM_NAMES[form]}: {rest}"
-    return label
-
-
-def _renamed(row: ParameterOutcome, words: Words) -> ParameterOutcome:
-    """A Jacobian check's result in the Hessian's words (:func:`_in_hessian_words`)."""
-    worst = tuple(replace(e, parameter=_renamed_label(e.parameter, words)) for e in row.worst)
-    diagnosis = row.diagnosis
-    if diagnosis is not None:
-        diagnosis = replace(diagnosis, text=_in_hessian_words(diagnosis.text, words))
-    return row._replace(name=_renamed_label(row.name, words), worst=worst, diagnosis=diagnosis)
-
-
 def _report(
-    report: Report, first: Report, claimed: list[Consistency], fd: FdSymmetry, words: Words
+    report: Report, first: Report, claimed: list[Consistency], fd: FdSymmetry, words: hw.Words
 ) -> Report:
     """The Jacobian check's report with the symmetry tests and the gradient's check."""
-    rows = [_renamed(outcome_of(p), words) for p in report.parameters.values()]
+    rows = [hw.renamed(outcome_of(p), words) for p in report.parameters.values()]
     zero = fd.claimed_zero and fd.fd_nonzero
     if zero:
         rows = [
@@ -394,7 +306,7 @@ def _report(
         )
         notes.insert(0, text)
     options = {**report.options, "hessian": True}
-    messages = (*(_in_hessian_words(m, words) for m in report.messages), *notes)
+    messages = (*(hw.in_hessian_words(m, words) for m in report.messages), *notes)
     outcome = Outcome(tuple(rows), report.difference, report.noise, messages)
     start = time.perf_counter() - report.seconds - first.seconds
     return build_report(
