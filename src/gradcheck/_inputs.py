@@ -30,7 +30,14 @@ __all__ = [
 Array = np.ndarray[Any, Any]
 
 
-def _first_non_finite(arr: Array) -> tuple[Any, tuple[int, ...]] | None:
+class _NonFiniteAt(NamedTuple):
+    """A NaN or inf and its index."""
+
+    value: Any
+    at: tuple[int, ...]
+
+
+def _first_non_finite(arr: Array) -> _NonFiniteAt | None:
     """The first NaN or inf of ``arr`` and its index, or None when all are finite.
 
     A finite sum proves every entry finite without an N-long mask (the common case);
@@ -40,7 +47,7 @@ def _first_non_finite(arr: Array) -> tuple[Any, tuple[int, ...]] | None:
         if np.isfinite(np.sum(arr)) or np.all(np.isfinite(arr)):
             return None
     i = int(np.flatnonzero(~np.isfinite(arr))[0])
-    return arr.reshape(-1)[i], tuple(int(t) for t in np.unravel_index(i, arr.shape))
+    return _NonFiniteAt(arr.reshape(-1)[i], tuple(int(t) for t in np.unravel_index(i, arr.shape)))
 
 
 def _framework_tensor(name: str, leaf: Any) -> GradcheckError:
@@ -107,7 +114,7 @@ def private_copy(name: str, leaf: Any, complex_step: bool) -> Array:
         )
     bad = _first_non_finite(arr)
     if bad is not None:
-        raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad[1]}")
+        raise GradcheckError(f"parameter {name!r} has a non-finite value at index {bad.at}")
     _check_magnitude(name, arr)
     if complex_step:
         return np.array(arr, dtype=np.result_type(arr.dtype, np.complex64), order="C")
@@ -227,7 +234,7 @@ def analytic_gradient(
         bad = _first_non_finite(g)
         if bad is not None and not non_finite_ok:
             raise GradcheckError(
-                f"gradient for {name!r} has a non-finite value {bad[0]} at index {bad[1]}"
+                f"gradient for {name!r} has a non-finite value {bad.value} at index {bad.at}"
             )
         if bad is not None:
             where = np.flatnonzero(~np.isfinite(g))

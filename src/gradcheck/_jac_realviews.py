@@ -190,20 +190,27 @@ def Vjp(vjp: Callable[[Any, Any], Any], views: RealViews) -> Form:
     return Form(vjp, views, _Side("vjp(params, cotangent)", *layout, v.sign, v.cotangent))
 
 
-def _parts(value: Any) -> tuple[Any, Any]:
+class _Parts(NamedTuple):
+    """A value's real and imaginary parts; for :func:`_index`, their flat indices."""
+
+    real: Any
+    imag: Any
+
+
+def _parts(value: Any) -> _Parts:
     """A Jacobian (an array or a pytree of them) as its real and imaginary parts."""
     if not isinstance(value, (dict, list, tuple)):
         arr = as_array(value)
         if not np.issubdtype(arr.dtype, np.number):
-            return arr, arr  # refused by gradcheck._jacmatrix
-        return np.real(arr), np.imag(arr)
+            return _Parts(arr, arr)  # refused by gradcheck._jacmatrix
+        return _Parts(np.real(arr), np.imag(arr))
     _, leaves, treedef = flatten(value)
     re_, im_ = zip(*(_parts(x) if x is not None else (x, x) for x in leaves), strict=True)
     build = builder(treedef)
-    return build(list(re_)), build(list(im_))
+    return _Parts(build(list(re_)), build(list(im_)))
 
 
-def _index(shapes: list[tuple[int, ...]], mask: tuple[bool, ...]) -> tuple[Array, Array]:
+def _index(shapes: list[tuple[int, ...]], mask: tuple[bool, ...]) -> _Parts:
     """Per complex-layout flat entry: its real part's flat index in the real views, and
     its imaginary part's (``-1`` for a real leaf)."""
     re_, im_, start = [], [], 0
@@ -218,7 +225,7 @@ def _index(shapes: list[tuple[int, ...]], mask: tuple[bool, ...]) -> tuple[Array
             im_.append(np.full(k, -1))
             start += k
     empty = np.zeros(0, dtype=np.intp)
-    return np.concatenate([empty, *re_]), np.concatenate([empty, *im_])
+    return _Parts(np.concatenate([empty, *re_]), np.concatenate([empty, *im_]))
 
 
 class Jacobian:

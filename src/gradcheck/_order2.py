@@ -282,7 +282,7 @@ def _diagnosed(
 def _zero_row(row: ParameterOutcome, backward: Backward, text: str) -> ParameterOutcome:
     """A directional block against an input, diagnosed as a zero second derivative."""
     block = split_name(row.name)
-    if block is None or block[1] not in backward.inputs or row.status == "passed":
+    if block is None or block.against not in backward.inputs or row.status == "passed":
         return row
     return row._replace(diagnosis=Diagnosis("zero", 0.0, text))
 

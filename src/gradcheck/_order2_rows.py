@@ -78,7 +78,7 @@ def zero_gradient_rows(
         bound = r * scale
         if (
             block is None
-            or block[0] not in zero
+            or block.output not in zero
             or row.status != "inconclusive"
             or row.failed
             or not bound
@@ -102,7 +102,15 @@ def zero_gradient_rows(
     return ZeroGradientRows(out, notes)
 
 
-def split_name(row: str) -> tuple[str, str] | None:
+class Block(NamedTuple):
+    """A second-order block's names: the output (an input's gradient) and what it is
+    differentiated against."""
+
+    output: str
+    against: str
+
+
+def split_name(row: str) -> Block | None:
     """``("input0", "cotangent0")`` for the block ``"input0 / cotangent0"``."""
     parts = row.split(" / ")
-    return (parts[-2].split(": ")[-1], parts[-1]) if len(parts) >= 2 else None
+    return Block(parts[-2].split(": ")[-1], parts[-1]) if len(parts) >= 2 else None

@@ -37,6 +37,8 @@ from gradcheck._pytree_names import (
 
 __all__ = [
     "BARE_NAME",
+    "Flattened",
+    "FlattenedPaths",
     "GradientShapeError",
     "PathEntry",
     "TreeDef",
@@ -108,18 +110,34 @@ def _structure(tree: Any, path: Path, paths: list[Path], leaves: list[Any]) -> T
     return TreeDef("leaf")
 
 
-def flatten_paths(tree: Any) -> tuple[list[Path], list[Any], TreeDef]:
+class FlattenedPaths(NamedTuple):
+    """A pytree split: its leaves' paths, the leaves (in order) and its structure."""
+
+    paths: list[Path]
+    leaves: list[Any]
+    treedef: TreeDef
+
+
+class Flattened(NamedTuple):
+    """A pytree split: its leaves' unique names, the leaves (in order) and its structure."""
+
+    names: list[str]
+    leaves: list[Any]
+    treedef: TreeDef
+
+
+def flatten_paths(tree: Any) -> FlattenedPaths:
     """Split a pytree into leaf paths, leaves (in order) and its structure."""
     paths: list[Path] = []
     leaves: list[Any] = []
     treedef = _structure(tree, (), paths, leaves)
-    return paths, leaves, treedef
+    return FlattenedPaths(paths, leaves, treedef)
 
 
-def flatten(tree: Any) -> tuple[list[str], list[Any], TreeDef]:
+def flatten(tree: Any) -> Flattened:
     """Split a pytree into unique leaf names, leaves (in order) and its structure."""
     paths, leaves, treedef = flatten_paths(tree)
-    return unique_names(paths), leaves, treedef
+    return Flattened(unique_names(paths), leaves, treedef)
 
 
 @lru_cache(maxsize=32)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -106,15 +106,22 @@ def slope(h: Array, err: Array) -> float:
     return float(np.polyfit(np.log10(h[keep]), np.log10(err[keep]), 1)[0])
 
 
-def _branch_slopes(h: Array, err: Array) -> tuple[float, float]:
+class _Slopes(NamedTuple):
+    """The error curve's slopes right of its minimum (truncation) and left (round-off)."""
+
+    right: float
+    left: float
+
+
+def _branch_slopes(h: Array, err: Array) -> _Slopes:
     """Slopes right and left of the minimum, ignoring two points next to it (the bend)."""
     positive = np.where(err > 0, err, np.nan)
     if np.all(np.isnan(positive)):
-        return float("nan"), float("nan")
+        return _Slopes(float("nan"), float("nan"))
     k = int(np.nanargmin(positive))
     right = slice(min(k + 2, len(h)), len(h))
     left = slice(0, max(k - 1, 0))
-    return slope(h[right], err[right]), slope(h[left], err[left])
+    return _Slopes(slope(h[right], err[right]), slope(h[left], err[left]))
 
 
 def _pick(
