@@ -626,10 +626,13 @@ class TestKinksDoNotPassForNoise:
         """L1 at pruned (exactly 0) entries: ``|x|``'s central difference at 0 is 0, the
         subgradient ``sign(0) = 0`` the frameworks give, so the right gradient passes
         with the usual bound (attack24 f16: inconclusive "tiny next to the noise"), and
-        one entry off by 100% is still not passed."""
+        one entry off by 100% is still not passed. 4000 entries, 100 at 0, in directional
+        mode (the 20000 and 500 of the finding took 7 times as long): with the unkinked
+        noise taken out (``Prober.unkinked`` returning its probe) all 12 cases are
+        inconclusive, as in the finding."""
         rng = np.random.default_rng(seed)
-        x = rng.standard_normal(20000)
-        x[rng.choice(x.size, 500, replace=False)] = 0.0
+        x = rng.standard_normal(4000)
+        x[rng.choice(x.size, 100, replace=False)] = 0.0
 
         def cost(p: Array) -> float:
             return scale * float(0.1 * np.sum(np.abs(p)) + np.sum(np.sin(p)))
@@ -637,7 +640,7 @@ class TestKinksDoNotPassForNoise:
         def right(p: Array) -> Array:
             return scale * (0.1 * np.sign(p) + np.cos(p))
 
-        report = gradcheck.check(cost, x, right, seed=seed)
+        report = gradcheck.check(cost, x, right, seed=seed, mode="directional")
         assert report.status == "passed", str(report)
         assert report.guarantee["relative_error"] < 1e-5
         i = int(np.flatnonzero(np.abs(x) > 0.5)[0])
@@ -647,7 +650,7 @@ class TestKinksDoNotPassForNoise:
             g[i] *= 2.0
             return g
 
-        assert gradcheck.check(cost, x, wrong, seed=seed).status != "passed"
+        assert gradcheck.check(cost, x, wrong, seed=seed, mode="directional").status != "passed"
 
     def test_unkinked_noise_is_the_rounding_not_the_kink(self) -> None:
         cost, right, x, _ = _kinks_at_theta(5)
