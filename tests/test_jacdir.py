@@ -65,6 +65,54 @@ class TestCotangent:
         assert cotangent(z, np.zeros(2), np.zeros(2), np.zeros(2)).tolist() == z.tolist()
 
 
+def _plain_cotangent(z: Array, change: Array, ru: Array, f0: Array) -> Array:
+    """The fair share by the module doc's formulas, one fresh array per step."""
+    s = np.maximum(np.abs(f0) * (SHARE_NOISE * 2 * ru), np.abs(change))
+    top = float(s.max())
+    if not top > 0 or not np.isfinite(top):
+        return z
+    s = np.maximum(s, SHARE_RANGE * top)
+    rounding, moved = np.abs(f0) * (2.0 * ru), np.abs(change)
+    still = moved <= rounding
+    if still.any():
+        floor = SHARE_RULE * s[int(np.argmax(moved))] * np.sqrt(ru)
+        s = np.where(still, np.maximum(s, floor), s)
+    return z * (float(s.max()) / s)
+
+
+class TestCotangentSameValues:
+    """``cotangent`` computes in place, skips a pass for the largest scale and takes one
+    round-off for every output: the same bits as the plain formulas."""
+
+    @pytest.mark.parametrize("seed", range(5))
+    def test_as_the_plain_formulas(self, seed: int) -> None:
+        r = np.random.default_rng(seed)
+        f0 = r.standard_normal(200) * 10.0 ** r.integers(-20, 5, 200)
+        change = r.standard_normal(200) * 10.0 ** r.integers(-30, 2, 200)
+        change[::7] = 0.0  # outputs that do not move
+        z = r.standard_normal(200)
+        ru = np.full(200, U64)
+        want = _plain_cotangent(z, change, ru, f0)
+        assert cotangent(z, change, ru, f0).tolist() == want.tolist()
+        assert cotangent(z, change, U64, f0).tolist() == want.tolist()
+
+    def test_the_largest_scale_is_a_still_outputs(self) -> None:
+        # output 0 does not move, but its round-off scale 2e10·u·1e8 is the largest
+        f0, change = np.array([1e8, 1.0, 1.0]), np.array([0.0, 1e-3, 2e-3])
+        z = np.array([1.0, -1.0, 0.5])
+        for dtype in (np.float64, np.float32, np.float16):
+            ru = np.full(3, unit_roundoff(dtype))
+            want = _plain_cotangent(z, change, ru, f0)
+            assert cotangent(z, change, ru, f0).tolist() == want.tolist()
+            assert cotangent(z, change, float(ru[0]), f0).tolist() == want.tolist()
+
+    def test_mixed_roundoffs_stay_per_output(self) -> None:
+        ru = np.array([U64, unit_roundoff(np.float32), U64])
+        f0, change, z = np.array([1.0, 1.0, 1e-3]), np.array([0.0, 1e-9, 0.5]), np.ones(3)
+        want = _plain_cotangent(z, change, ru, f0)
+        assert cotangent(z, change, ru, f0).tolist() == want.tolist()
+
+
 def test_probe_points_and_their_step() -> None:
     w = [np.array([1.0, 2.0]), np.array([3.0])]
     points = probe_points(w)

@@ -92,45 +92,49 @@ class Folded:
         return np.asarray(rows @ self.u)
 
 
-def cotangent(z: Array, change: Array, roundoff: Array, f0: Array) -> Array:
+def cotangent(z: Array, change: Array, roundoff: Array | float, f0: Array) -> Array:
     """``u = z / s``: each output's fair share (module doc).
 
     Args:
         z: standard normal draws, one per output.
         change: ``f(θ + w₀) − f(θ)`` along one random step ``w₀``.
-        roundoff: each output's unit round-off.
+        roundoff: each output's unit round-off (one number where every output has
+            the same: no array of them is made or read).
         f0: ``f(θ)``.
     """
-    ru = np.asarray(roundoff, dtype=np.float64)
-    size = np.abs(f0)  # |f0|, and from the scale on 2u·|f0| (in place: N = 10⁶, ~1 ms each)
+    ru = roundoff if isinstance(roundoff, float) else np.asarray(roundoff, dtype=np.float64)
+    size = np.abs(f0)  # |f0|, and from the scale on 2u·|f0|
     moved = np.abs(change)
     s = size * (SHARE_NOISE * 2 * ru)
     np.maximum(s, moved, out=s)
     top = float(s.max()) if s.size else 0.0
     if not top > 0 or not math.isfinite(top):
         return z
-    np.maximum(s, SHARE_RANGE * top, out=s)
+    np.maximum(s, SHARE_RANGE * top, out=s)  # (a floor below ``top``: the largest stays)
     size *= 2.0 * ru
-    _floor_still(s, moved, size, ru)
-    top = float(s.max())
+    # the largest scale now: ``top`` or one the floor raised (no other entry changed),
+    # without a pass over the outputs to find it again
+    top = max(top, _floor_still(s, moved, size, ru))
     np.divide(top, s, out=s)
     s *= z  # z · (top / s)
     return s
 
 
-def _floor_still(s: Array, moved: Array, rounding: Array, ru: Array) -> None:
+def _floor_still(s: Array, moved: Array, rounding: Array, ru: Array | float) -> float:
     """Raise, in place, the scale ``s`` of each output that did not move beyond its own
     rounding (``|change| ≤ 2u·|f0|``, ``moved`` against ``rounding``: a structural zero)
     to :data:`SHARE_RULE` ``·√u`` of the scale of the output that moves most. An output
     that moves keeps its own scale, however small (attack25 G6: a part 1e-14 of
-    another's, ×2 wrong, passed)."""
+    another's, ×2 wrong, passed). Returns the largest scale it set (0 if none)."""
     still = moved <= rounding
     if not still.any():
-        return
+        return 0.0
     where = np.nonzero(still)[0]
     top = int(np.argmax(moved))  # the largest derivative's output
     floor = (SHARE_RULE * float(s[top])) * np.sqrt(np.broadcast_to(ru, s.shape)[where])
-    s[where] = np.maximum(s[where], floor)
+    raised = np.maximum(s[where], floor)
+    s[where] = raised
+    return float(raised.max())
 
 
 def flat_step(point: Point, sizes: Sequence[int]) -> Array:
@@ -215,7 +219,8 @@ def random_steps(
     ``3·rel·s`` (as a directional probe's); ``scales``: the leaves' entry scales
     ``s``, where the caller has them."""
     zs = [rng.standard_normal(x.size, dtype=np.float32) for x in leaves]  # as a probe's
-    zmax = max((float(np.abs(z).max(initial=0.0)) for z in zs), default=0.0)
+    # max |z| without the array |z| (as a probe's: ``Prober.probe``)
+    zmax = max((max(float(z.max()), -float(z.min())) for z in zs if z.size), default=0.0)
     h = rel / (zmax / 3.0) if zmax > 0 else rel
     if scales is None:
         scales = [entry_scale(x.reshape(-1)) for x in leaves]

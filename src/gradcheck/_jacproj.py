@@ -138,8 +138,9 @@ def _shared(
     # one computation of the entry scales serves the cotangent's step and the verdict
     scales = [entry_scale(x.reshape(-1)) for x in leaves]
     w0 = random_steps(leaves, rng, rel, scales)
-    change = ev([tuple(Delta(i, slice(None), w) for i, w in enumerate(w0))])[0] - f0
-    u = cotangent(z, change, out_u, f0)
+    change = ev([tuple(Delta(i, slice(None), w) for i, w in enumerate(w0))])[0]
+    change -= f0  # in place: the row is this call's own
+    u = cotangent(z, change, _one_roundoff(out_u, lay.out_dtypes), f0)
     g = maps[primary](u) if primary == "vjp" else forms.uj(primary, u)
     analytic = [g[c].reshape(s) for c, s in zip(lay.in_slices(), lay.in_shapes)]
     # the rows and steps serve the jvp/jacobian comparisons and the consistency pairs:
@@ -168,6 +169,14 @@ def _shared(
     calls = folded.calls[first : first + DIRECTIONS]
     steps = [taken_step(leaves, w) for w, _ in calls]  # as the rows took them
     return _Shared(steps, [r for _, r in calls], u, fold, work, scales)
+
+
+def _one_roundoff(out_u: Array, dtypes: list[Any]) -> Array | float:
+    """The outputs' unit round-off as one number where one output dtype gives it
+    (``cotangent`` then reads no array of them), else ``out_u``, one per output."""
+    if out_u.size and len({np.dtype(d) for d in dtypes}) == 1:
+        return float(out_u[0])
+    return out_u
 
 
 def _agree(forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array) -> list[Consistency]:
