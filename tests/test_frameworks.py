@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +32,9 @@ from gradcheck._frameworks import (
     Side,
     check_adapted,
     plausible,
+    probe_batched,
 )
+from gradcheck._rng import GlobalRng
 
 Array = np.ndarray[Any, Any]
 
@@ -521,6 +523,111 @@ class TestRoundOffStillPasses:
 
 
 CANCELLATION_U32 = 1e3 * 2.0**-23
+
+
+def _tf32(a: Array) -> Array:
+    """``a`` with 10 mantissa bits, as a GPU's TF32 products read float32 inputs."""
+    return (np.asarray(a, np.float32).view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
+
+
+class TestBatchedProbe:
+    """A vectorised cost is used only where it gives the serial values near the point."""
+
+    # w holds 10-bit mantissas: TF32 reads the unperturbed point exactly
+    P: ClassVar[dict[str, Array]] = {
+        "w": np.array([0.25, -1.75, 2.875], np.float32),
+        "b": np.array([0.1], np.float32),
+    }
+
+    @staticmethod
+    def cost(p: dict[str, Array]) -> float:
+        return float(np.sum(np.sin(p["w"])) + 2 * p["b"][0])
+
+    def batched(self, rounds_from: int = 10**9) -> Any:
+        """Stacks of at least ``rounds_from`` points read ``w`` in TF32 (a GPU kernel
+        chosen by batch size, tools/gpu_check.py); smaller ones compute exactly."""
+
+        def run(stacked: dict[str, Array]) -> Array:
+            w = stacked["w"] if len(stacked["w"]) < rounds_from else _tf32(stacked["w"])
+            return np.array([self.cost({"w": a, "b": b}) for a, b in zip(w, stacked["b"])])
+
+        return run
+
+    def probe(self, batched: Any, cost: Any = None) -> str | None:
+        cost = cost or self.cost
+        return probe_batched(batched, cost, self.P, cost(self.P), 1.2e-7, GlobalRng())
+
+    def test_a_batched_cost_that_agrees_is_used(self) -> None:
+        assert self.probe(self.batched()) is None
+
+    def test_one_that_rounds_only_in_large_stacks_is_refused_at_a_moved_point(self) -> None:
+        # the stack of two unperturbed points the probe used to take agreed exactly
+        w = self.P["w"]
+        assert (
+            self.batched(3)({"w": np.stack([w, w]), "b": np.zeros((2, 1))}).tolist()
+            == [self.cost({"w": w, "b": np.zeros(1)})] * 2
+        )
+        why = self.probe(self.batched(3))
+        assert why is not None and why.startswith("at a point near it, batched value")
+        why = self.probe(self.batched(32))  # the probe's stack reaches 32 points
+        assert why is not None and "differs from the serial value" in why
+
+    def test_a_stack_of_the_wrong_length_is_refused(self) -> None:
+        assert self.probe(lambda s: np.zeros(2)) == "batched values have shape (2,), not (33,)"
+
+    def test_moves_out_of_the_domain_are_left_out(self) -> None:
+        def cost(p: dict[str, Array]) -> float:
+            moved = not np.array_equal(p["w"], self.P["w"])
+            return float("nan") if moved else self.cost(p)
+
+        seen: list[int] = []
+
+        def run(stacked: dict[str, Array]) -> Array:
+            seen.append(len(stacked["w"]))
+            return np.full(len(stacked["w"]), self.cost(self.P))
+
+        assert self.probe(run, cost) is None and seen == [32]
+
+    def test_the_user_rng_is_not_moved(self) -> None:
+        before = np.random.get_state()[1].copy()
+        self.probe(self.batched())
+        assert np.array_equal(np.random.get_state()[1], before)
+
+    def test_jax_vmap_that_runs_tf32_only_in_large_batches_is_not_used(self) -> None:
+        """On an H200 a ``jax.vmap`` of 34 float32 points ran its products in TF32, a
+        stack of 2 and the serial cost did not; the old probe (2 unperturbed points)
+        let it through and ``precision="model"`` FAILED a right MLP (tests/test_jax.py
+        test_model_precision; tools/gpu_check.py). Emulated here with a batching rule
+        that rounds the weights to 10 mantissa bits in stacks of more than 2 points:
+        inconclusive before, passed now, serially."""
+
+        @jax.custom_batching.custom_vmap
+        def rounded(w: Any) -> Any:
+            return w
+
+        @rounded.def_vmap
+        def _rule(axis_size: int, in_batched: Any, w: Any) -> Any:
+            out = jax.lax.reduce_precision(w, exponent_bits=8, mantissa_bits=10)
+            return (out if axis_size > 2 else w), in_batched[0]
+
+        @jax.custom_jvp
+        def tf32_in_batches(w: Any) -> Any:
+            return rounded(w)
+
+        tf32_in_batches.defjvp(lambda p, t: (tf32_in_batches(p[0]), t[0]))
+        key = jax.random.PRNGKey
+        params = {"W1": jax.random.normal(key(0), (3, 4)), "W2": jax.random.normal(key(1), (4, 2))}
+        x = jax.random.normal(key(2), (5, 3))
+
+        def mlp(p: Any) -> Any:
+            h = jnp.logaddexp(x @ tf32_in_batches(p["W1"]), 0.0)
+            return jnp.mean((h @ tf32_in_batches(p["W2"])) ** 2)
+
+        report = gj.check(mlp, params, precision="model")
+        assert report.status == "passed", str(report)
+        assert report.options["vectorised"] is False
+        note = next(m for m in report.messages if "not vectorised" in m)
+        assert "batched value" in note and "differs from the serial value" in note
 
 
 class TestAdapterWords:

@@ -39,7 +39,8 @@ from gradcheck._adapter_verdicts import Judged, judge_float64
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
-from gradcheck._numerics import ATOL_ROUNDOFFS, BATCHED_ROUNDOFFS, PLAUSIBLE
+from gradcheck._numerics import ATOL_ROUNDOFFS, BATCHED_ROUNDOFFS, PLAUSIBLE, PROBE_POINTS
+from gradcheck._parallel import MEMORY_BUDGET
 from gradcheck._report import Report
 from gradcheck._roundoff_verdict import UNIT as _UNIT
 from gradcheck._roundoff_verdict import Analytic, Gradient, Side
@@ -116,12 +117,23 @@ def first_value(cost: Callable[[Any], Any], params: Any, rng: GlobalRng) -> floa
 
 
 def probe_batched(
-    batched: Callable[[Any], Any], stacked: Any, value: float, u: float, rng: GlobalRng
+    batched: Callable[[Any], Any],
+    cost: Callable[[Any], Any],
+    params: dict[str, Array],
+    value: float,
+    u: float,
+    rng: GlobalRng,
 ) -> str | None:
-    """Try ``batched`` on a stack of two unperturbed points; ``None`` when usable.
+    """Try ``batched`` on a stack of points near ``params``; ``None`` when usable.
 
-    Like every call of the user's code, it starts from the user's saved global RNG
-    states (``rng``), as the engine's evaluations do.
+    The stack holds the unperturbed point and two points moved by ``±√u`` relative
+    along a fixed random direction, repeated to :data:`PROBE_POINTS` points (a GPU
+    picks its kernels by batch size: a JAX ``vmap`` of 34 float32 points ran its
+    products in TF32 where 2 points and the serial cost did not, so the perturbed
+    values were a staircase the serial ones are not; tools/gpu_check.py). Each value
+    must agree with ``cost`` at that point (``value`` at the unperturbed one). Like
+    every call of the user's code, each starts from the user's saved global RNG states
+    (``rng``), as the engine's evaluations do.
 
     Returns why it cannot be used otherwise: it raised or warned (no batching rule,
     a BatchNorm in train mode writing its statistics, data-dependent control flow),
@@ -130,6 +142,21 @@ def probe_batched(
     """
     if not np.isfinite(value):
         return "no value"
+    signs = np.random.default_rng(0)  # a private generator: no user state moves
+    move = {
+        n: math.sqrt(u) * np.maximum(np.abs(a), 1.0) * signs.choice([-1.0, 1.0], a.shape)
+        for n, a in params.items()
+    }
+    points = [
+        params,
+        *({n: (a + s * move[n]).astype(a.dtype) for n, a in params.items()} for s in (1, -1)),
+    ]
+    serial = [value, *(first_value(cost, p, rng) for p in points[1:])]
+    keep = [k for k, v in enumerate(serial) if np.isfinite(v)]  # a move out of the domain
+    size = sum(a.nbytes for a in params.values())
+    repeat = max(1, min(-(-PROBE_POINTS // len(keep)), MEMORY_BUDGET // max(size * len(keep), 1)))
+    order = keep * repeat
+    stacked = {n: np.stack([points[k][n] for k in order]) for n in params}
     rng.reset()
     try:
         with warnings.catch_warnings():
@@ -137,9 +164,18 @@ def probe_batched(
             out = np.asarray(batched(stacked), dtype=np.float64).reshape(-1)
     except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    allowed = BATCHED_ROUNDOFFS * u * max(abs(value), 1e-300)
-    if out.shape != (2,) or not np.all(np.abs(out - value) <= allowed):
-        return f"batched values {out.tolist()} differ from the serial value {value!r}"
+    if out.shape != (len(order),):
+        return f"batched values have shape {out.shape}, not ({len(order)},)"
+    want = np.array([serial[k] for k in order])
+    allowed = BATCHED_ROUNDOFFS * u * np.maximum(np.abs(want), 1e-300)
+    bad = np.flatnonzero(~(np.abs(out - want) <= allowed))
+    if bad.size:
+        k = int(bad[0])
+        where = "the unperturbed point" if order[k] == 0 else "a point near it"
+        return (
+            f"at {where}, batched value {float(out[k]):.9g} differs from the serial value "
+            f"{float(want[k]):.9g}"
+        )
     return None
 
 
@@ -287,8 +323,7 @@ def check_adapted(
         batched = None
         if options.get("executor") is None and options.get("execution") is None:
             j0 = first_value(side.cost, side.params, rng)
-            stacked = {n: np.stack([a, a]) for n, a in side.params.items()}
-            why = probe_batched(side.batched, stacked, j0, u, rng)
+            why = probe_batched(side.batched, side.cost, side.params, j0, u, rng)
             if why is None:
                 batched = side.batched
             else:

@@ -62,6 +62,7 @@ __all__ = [
     "NOISY",
     "NORM2_SQUARES_SAFE",
     "PLAUSIBLE",
+    "PROBE_POINTS",
     "RETRY_GROWTH",
     "RTOL",
     "SAFETY",
@@ -195,6 +196,13 @@ CANCELLATION = 1e3
 #: ``10⁶`` terms; a batched cost that computes something else differs by far more
 #: (``gradcheck._frameworks.probe_batched``).
 BATCHED_ROUNDOFFS = 1e3
+#: Points in the stack that probes a vectorised cost: a GPU picks its kernels by batch
+#: size, so a stack of 2 can run another kernel than the engine's stacks of ``2n`` (a
+#: JAX ``vmap`` on an H200 ran float32 products in TF32 at 34 points, not at 2;
+#: ``tools/gpu_check.py``). The probe's three points are repeated to at least this many,
+#: fewer where they would take more than the memory budget
+#: (``gradcheck._frameworks.probe_batched``).
+PROBE_POINTS = 32
 #: Round-off of a low-precision gradient, in units of its dtype's round-off times the
 #: largest gradient entry of the model: 100 round-offs leave a wide margin over the
 #: ``±u ×`` that scale of an exactly-zero gradient (``gradcheck._frameworks``).
