@@ -260,3 +260,59 @@ class TestCastsInTheLoss:
         assert report.options["route"] == "same"
         assert report.options["numeric_dtype"] == "float32"
         assert any("could not be used" in msg for msg in report.messages)
+
+
+_dropout = torch.nn.functional.dropout
+
+
+def _dtype_dropout(
+    input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> torch.Tensor:
+    """``F.dropout`` whose mask depends on the tensor's dtype, as CUDA's kernel does (an
+    H200 drew other float64 masks than float32 ones from one seed; tools/gpu_check.py)."""
+    if torch.overrides.has_torch_function_unary(input):
+        return torch.overrides.handle_torch_function(  # type: ignore[no-any-return]
+            _dtype_dropout, (input,), input, p=p, training=training, inplace=inplace
+        )
+    if training and input.dtype == torch.float64:
+        torch.rand(3)  # another draw pattern
+    return _dropout(input, p, training, inplace)
+
+
+_dtype_dropout.__name__ = "dropout"
+
+
+class TestDropoutMasks:
+    """The float64 copy keeps the model's dropout masks, whatever dtype draws them."""
+
+    def test_the_mask_is_the_one_the_model_dtype_draws(self, monkeypatch: Any) -> None:
+        monkeypatch.setattr(torch.nn.functional, "dropout", _dtype_dropout)
+        x = torch.randn(200)
+        torch.manual_seed(3)
+        user = torch.nn.functional.dropout(x, 0.3)
+        torch.manual_seed(3)
+        with Widen(torch.float32):
+            wide = torch.nn.functional.dropout(x.double(), 0.3)
+        assert wide.dtype == torch.float64
+        assert torch.equal(wide == 0, user == 0)
+        assert torch.allclose(wide, user.double(), rtol=1e-6, atol=0)
+        torch.manual_seed(3)
+        with Widen():  # no dtype given: drawn in float64, another mask here
+            assert not torch.equal(torch.nn.functional.dropout(x.double(), 0.3) == 0, user == 0)
+
+    @pytest.mark.parametrize("inplace", [False, True])
+    def test_a_model_with_dtype_dependent_masks_keeps_the_float64_route(
+        self, inplace: bool, monkeypatch: Any
+    ) -> None:
+        """Before, its float64 copy computed another loss (other masks): checked in
+        float32 instead, inconclusive with every bound widened (CNN + BatchNorm + dropout
+        on an H200: tools/gpu_check.py)."""
+        monkeypatch.setattr(torch.nn.functional, "dropout", _dtype_dropout)
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Linear(6, 8), nn.Dropout(0.3, inplace=inplace), nn.Tanh(), nn.Linear(8, 2)
+        )
+        x = torch.randn(5, 6)
+        report = gt.check_module(model, lambda m: m(x).square().mean())
+        assert report.options["route"] == "float64", str(report)
+        assert report.status == "passed", str(report)

@@ -42,7 +42,7 @@ from gradcheck._torch_jvp import fold, jvp
 from gradcheck._torch_reference import aside, with_reference
 from gradcheck._torch_rng import SeededRng, forked
 from gradcheck._torch_state import Forward, Numeric
-from gradcheck._torch_widen import Widen
+from gradcheck._torch_widen import Widen, mask_dtype
 
 __all__ = [
     "Function",
@@ -273,7 +273,8 @@ class Function:
                 fixed = as_float64(fixed)
 
             def outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
-                with Widen() if precision == "float64" else nullcontext():  # attack25 G1
+                wide = Widen(mask_dtype(tensors.values())) if precision == "float64" else None
+                with wide or nullcontext():  # attack25 G1; the user's dropout masks
                     return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
 
             def call(ts: dict[str, torch.Tensor]) -> Any:

@@ -23,6 +23,14 @@ float64 (complex: complex128):
   a random draw) is made as written and then widened, so its values are the user's own
   (the same draws, the same float32 constant) and its arithmetic float64.
 
+* dropout (``F.dropout``, ``nn.Dropout``, ``F.dropout1d/2d/3d``) in training keeps
+  the user's mask: on CUDA the mask a seed gives depends on the tensor's dtype (an H200
+  drew other masks for float64 than for float32, so every CUDA model with dropout in
+  train mode lost the float64 route and came out inconclusive; ``tools/gpu_check.py``).
+  Given the model's dtype (``Widen(masks=torch.float32)``), the mask is drawn on a
+  tensor of ones in that dtype, the user's draw exactly, and the float64 input is
+  multiplied by it.
+
 Left as written: in-place operations (their result must land in the tensor given, the
 user's own float32 buffer included), a tensor passed as ``out=``, property reads and
 writes, and bit-level views (``x.view(torch.int32)``), which a widening would change
@@ -33,13 +41,14 @@ with a note (``gradcheck._frameworks``), as for any copy that cannot be used.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_map
 
-__all__ = ["Widen"]
+__all__ = ["Widen", "mask_dtype"]
 
 _LOW = {
     torch.float32: torch.float64,
@@ -69,9 +78,21 @@ _TYPE_NAMES = {
 #: (it lands in the tensor given), a bit-level view (only with a dtype: below).
 _LEAVE = {"__get__", "__set__", "__setitem__"}
 
+#: Dropouts whose output is the input times a random mask (``alpha_dropout`` is not).
+_DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d"}
+
 
 class Widen(TorchFunctionMode):
-    """Compute in float64 whatever the copy's loss brings or casts (module text)."""
+    """Compute in float64 whatever the copy's loss brings or casts (module text).
+
+    Args:
+        masks: the model's own dtype, in which dropout masks are drawn; ``None``
+            draws them in float64.
+    """
+
+    def __init__(self, masks: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.masks = masks
 
     def __torch_function__(
         self,
@@ -89,6 +110,8 @@ class Widen(TorchFunctionMode):
             or _bits(name, args, kwargs)
         ):
             return func(*args, **kwargs)
+        if name in _DROPOUTS and self.masks is not None and kwargs.get("training", True):
+            return _user_mask(func, args, kwargs, self.masks)
         if name in _CASTS:
             func, args = torch.Tensor.to, (args[0], _CASTS[name])  # .float() is .double()
         out = kwargs.get("out")
@@ -101,6 +124,27 @@ class Widen(TorchFunctionMode):
             args = (args[0], *(_wide_target(a) for a in args[1:]))
         result = func(*args, **kwargs)
         return result if out is not None else tree_map(_widen, result)
+
+
+def mask_dtype(tensors: Iterable[torch.Tensor]) -> torch.dtype | None:
+    """The least precise real floating dtype among ``tensors`` (the model's own dtype,
+    in which its dropout masks are drawn), or ``None``.
+
+    >>> mask_dtype([torch.zeros(1), torch.zeros(1, dtype=torch.float64)])
+    torch.float32
+    """
+    real = [t.dtype for t in tensors if t.is_floating_point()]
+    return max(real, key=lambda d: torch.finfo(d).eps) if real else None
+
+
+def _user_mask(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], dtype: torch.dtype) -> Any:
+    """A dropout of ``args[0]`` with the mask the user's ``dtype`` draws (module text)."""
+    x = args[0]
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        return func(*args, **kwargs)
+    rest = {k: v for k, v in kwargs.items() if k != "inplace"}
+    mask = func(torch.ones_like(x, dtype=dtype), *args[1:], **rest).to(x.dtype)
+    return x.mul_(mask) if kwargs.get("inplace") else x * mask
 
 
 def _widen(x: Any) -> Any:

@@ -75,7 +75,7 @@ from gradcheck._torch_state import (
     unrun_hooks,
     with_hooks,
 )
-from gradcheck._torch_widen import Widen
+from gradcheck._torch_widen import Widen, mask_dtype
 from gradcheck._user_rng import shared
 
 if TYPE_CHECKING:
@@ -203,6 +203,7 @@ def check_module(
         notes = (*copy_notes, *pass_notes, *([] if unrun is None else [unrun]))
         tensors = {n: p.detach().clone() for n, p in named}
         hooks = tensor_hooks(named)
+        masks = mask_dtype(tensors.values())  # the model's dropout masks (CUDA: by dtype)
 
         def make(precision: str) -> Side:
             float64 = precision == "float64"
@@ -221,7 +222,7 @@ def check_module(
                 with_hooks(ts, hooks)
                 fresh = {n: b.clone() for n, b in bufs.items()}
                 swapped = {f"inner.{n}": t for n, t in ts.items()}
-                with Widen() if float64 else nullcontext():  # a float32 target (G1)
+                with Widen(masks) if float64 else nullcontext():  # a float32 target (G1)
                     return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
 
             side = Numeric(call, tensors, float64).side("a float64 copy")
