@@ -148,6 +148,32 @@ def test_module_globals_the_loss_uses_hold_no_tracer_after_the_check() -> None:
     assert BIG[:5000] == list(range(5000))  # too long to copy: only its tracers go
 
 
+NESTED_HISTORY: list[Any] = []
+NESTED_KEY = jax.random.PRNGKey(2)
+
+
+def _nested_loss(p: Any) -> Any:
+    def noise() -> Any:  # code of its own: NESTED_KEY is named only there
+        global NESTED_KEY
+        NESTED_KEY, sub = jax.random.split(NESTED_KEY)
+        return jax.random.normal(sub)
+
+    value = jnp.sum(jnp.tanh(p["w"]) ** 2)
+    [NESTED_HISTORY.append(value) for _ in range(1)]  # a comprehension's code
+    return value + 0.0 * noise()
+
+
+def test_globals_named_only_by_nested_code_are_put_back() -> None:
+    # attack31 H90: a tracer stayed in NESTED_HISTORY, found only through the
+    # comprehension's code; the key split in an inner function is put back too
+    key = NESTED_KEY
+    with jax.enable_x64(True):
+        report = gj.check(_nested_loss, _w())
+    assert report.status == "passed", str(report)
+    assert bool(jnp.all(key == NESTED_KEY))
+    assert not any(isinstance(v, jax.core.Tracer) for v in NESTED_HISTORY)
+
+
 def test_closure_cells_the_loss_uses_hold_no_tracer_after_the_check() -> None:
     def make() -> tuple[Any, list[Any], Any]:
         hist: list[Any] = []

@@ -11,6 +11,7 @@ import pickle
 import random
 import sys
 import types
+import weakref
 from typing import Any
 
 import numpy as np
@@ -196,6 +197,51 @@ CONTEXT: contextvars.ContextVar[Any] = contextvars.ContextVar("rng")
 CONTEXT.set(np.random.default_rng(41))
 
 
+COMP = np.random.default_rng(42)
+GENX = random.Random(43)
+INNER = np.random.default_rng(44)
+BY_NAME = np.random.default_rng(45)
+PROPERTY_STORE = {"gen": np.random.default_rng(46)}
+
+
+def _with_inner() -> float:
+    def noise() -> float:  # code of its own: INNER is named only there
+        return float(INNER.normal())
+
+    return noise()
+
+
+def _by_globals() -> float:
+    return float(globals()["BY_NAME"].normal())
+
+
+class WithProperty:
+    @property
+    def gen(self) -> Any:
+        return PROPERTY_STORE["gen"]
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.gen = np.random.default_rng(47)
+
+
+PROPERTIED = WithProperty()
+TARGET = Holder()
+REF = weakref.ref(TARGET)
+
+
+def _stream() -> Any:
+    rng = np.random.default_rng(48)
+    while True:
+        yield rng.normal()
+
+
+STREAM = _stream()
+next(STREAM)
+OBJECTS = np.array([np.random.default_rng(49), None], dtype=object)
+
+
 class TestFoundWhereTheyHide:
     @pytest.mark.parametrize(
         "draw, gen",
@@ -211,6 +257,14 @@ class TestFoundWhereTheyHide:
             (lambda: PACKAGE.sub.gen.normal(), SUB.gen),  # type: ignore[attr-defined]
             (lambda: HELD.cfg.gen.normal(), CARRIER_MODULE.gen),  # type: ignore[attr-defined]
             (lambda: CONTEXT.get().normal(), CONTEXT.get()),
+            (lambda: sum([COMP.normal() for _ in range(2)]), COMP),
+            (lambda: sum(GENX.random() for _ in range(2)), GENX),
+            (_with_inner, INNER),
+            (_by_globals, BY_NAME),
+            (lambda: PROPERTIED.gen.normal(), PROPERTY_STORE["gen"]),
+            (lambda: REF().gen.normal(), TARGET.gen),  # type: ignore[union-attr]
+            (lambda: next(STREAM), STREAM.gi_frame.f_locals["rng"]),
+            (lambda: OBJECTS[0].normal(), OBJECTS[0]),
         ],
         ids=[
             "module attribute",
@@ -224,6 +278,14 @@ class TestFoundWhereTheyHide:
             "package's submodule",
             "module as attribute",
             "ContextVar",
+            "comprehension",
+            "generator expression",
+            "inner function",
+            "globals()",
+            "property",
+            "weakref",
+            "generator's frame",
+            "object array",
         ],
     )
     def test_found_and_put_back(self, draw: Any, gen: Any) -> None:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gradcheck._user_rng import DEPTH, _has_attributes, _users, reachable
+from gradcheck._user_rng import DEPTH, _has_attributes, _users, code_names, reachable
 
 __all__ = ["Kept", "Space", "holders", "spaces"]
 
@@ -96,7 +96,7 @@ def _attributes(obj: Any) -> Space:
 
 def _globals(fn: types.FunctionType) -> Space:
     """The module globals ``fn``'s code names (those it reads, appends to or assigns)."""
-    table, names = fn.__globals__, fn.__code__.co_names
+    table, names = fn.__globals__, code_names(fn.__code__)  # nested code's too (H90)
     return Space(
         lambda: {n: table[n] for n in names if n in table},
         table.__setitem__,

@@ -12,9 +12,12 @@ defaults, the globals its code names, a bound method's object, a ``partial``'s
 arguments, a model's modules (their attributes, their classes' methods), the user's
 own classes and objects (their ``__slots__`` too), the user's own modules (``helper.gen``,
 ``pkg.sub.gen``, a module kept as an attribute), the object a built-in method is bound to
-(``draw = random.Random(0).random``), a ``ContextVar``'s value, and lists, tuples,
-deques and dicts of up to ``CONTAINER_ITEMS`` items, down to ``DEPTH`` levels (a helper
-the cost calls, and the helper it calls). A NumPy ``BitGenerator`` kept by itself is a
+(``draw = random.Random(0).random``), a ``ContextVar``'s value, a ``property``'s
+functions, a ``weakref.ref``'s object, a Python generator's local variables, and lists,
+tuples, deques, dicts and object arrays of up to ``CONTAINER_ITEMS`` items, down to
+``DEPTH`` levels (a helper the cost calls, and the helper it calls). A function's
+globals are those its code names, the code nested in it included (comprehensions,
+lambdas, inner functions; :func:`code_names`). A NumPy ``BitGenerator`` kept by itself is a
 generator too. Not put back: a ``SeedSequence``'s spawn counter (``rng.spawn``), which
 NumPy does not let be set; a cost that spawns draws other numbers at every evaluation,
 and the check says so.
@@ -44,6 +47,7 @@ import functools
 import random
 import sys
 import types
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -56,6 +60,7 @@ __all__ = [
     "UserGenerators",
     "activated",
     "active",
+    "code_names",
     "find",
     "generators_kept",
     "reachable",
@@ -167,12 +172,20 @@ def _inside(obj: Any) -> Iterable[Any]:
                 continue
         yield from obj.__defaults__ or ()
         yield from (obj.__kwdefaults__ or {}).values()
-        names = obj.__code__.co_names
+        names = code_names(obj.__code__)
         for value in (obj.__globals__[n] for n in names if n in obj.__globals__):
             yield value
             if isinstance(value, types.ModuleType) and _users_module(value):
                 # ``helper.gen.normal()``: the attribute names are the code's names too
                 yield from (getattr(value, n) for n in names if n in vars(value))
+    elif isinstance(obj, property):
+        yield from (f for f in (obj.fget, obj.fset) if f is not None)
+    elif isinstance(obj, weakref.ref):
+        yield obj()  # the object it refers to (None once dead)
+    elif isinstance(obj, types.GeneratorType):
+        yield from obj.gi_frame.f_locals.values() if obj.gi_frame is not None else ()
+    elif isinstance(obj, np.ndarray):  # an object array (_followed)
+        yield from obj.flat
     elif isinstance(obj, _CONTAINERS):
         yield from obj
     elif isinstance(obj, dict):
@@ -188,6 +201,30 @@ def _inside(obj: Any) -> Iterable[Any]:
             yield from vars(obj).values()
         yield from _slot_values(obj)
         yield from _own_class_attributes(type(obj))
+
+
+def code_names(code: types.CodeType) -> tuple[str, ...]:
+    """The global names ``code`` uses, with those of the code nested in it: a
+    comprehension, a generator expression, a lambda or a ``def`` inside a function has
+    code of its own (attack31 H90: ``[RNG.normal() for _ in range(2)]`` in a cost named
+    ``RNG`` only there). Where the code calls ``globals()``, its string constants too
+    (``globals()["RNG"]``).
+
+    >>> def cost(x):
+    ...     return x + sum(RNG.normal() for _ in range(2))
+    >>> "RNG" in code_names(cost.__code__)
+    True
+    """
+    names = list(code.co_names)
+    strings = []
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += code_names(const)
+        elif isinstance(const, str):
+            strings.append(const)
+    if "globals" in code.co_names:
+        names += strings
+    return tuple(dict.fromkeys(names))
 
 
 def _slot_values(obj: Any) -> list[Any]:
@@ -217,9 +254,16 @@ def _own_class_attributes(cls: type) -> Iterable[Any]:
     for the classes of libraries (their code is not the user's)."""
     if not _users(cls):
         return ()
-    return [
-        v.__func__ if isinstance(v, (staticmethod, classmethod)) else v for v in vars(cls).values()
-    ]
+    return [_unwrapped(v) for v in vars(cls).values()]
+
+
+def _unwrapped(v: Any) -> Any:
+    """A class attribute's function: a static or class method's, a property's getter
+    (no level of its own: a property over a dict of generators is found as deep as the
+    dict is; attack31 H90)."""
+    if isinstance(v, (staticmethod, classmethod)):
+        return v.__func__
+    return v.fget if isinstance(v, property) and v.fget is not None else v
 
 
 #: Packages whose classes :func:`find` does not look into.
@@ -237,8 +281,10 @@ def _followed(obj: Any) -> bool:
     (a library's, a tensor or an optimizer, keep no generator of the user's)."""
     if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
         return True
-    if isinstance(obj, contextvars.ContextVar):
+    if isinstance(obj, (contextvars.ContextVar, property, weakref.ref, types.GeneratorType)):
         return True
+    if isinstance(obj, np.ndarray):
+        return obj.dtype == object and obj.size <= CONTAINER_ITEMS
     if isinstance(obj, types.BuiltinMethodType):
         return not isinstance(obj.__self__, types.ModuleType) and obj.__self__ is not None
     if isinstance(obj, types.ModuleType):
