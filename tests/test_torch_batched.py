@@ -262,3 +262,25 @@ class TestSideChecksShareOnePass:
         checks = side_checks(f, SeededRng(RNG_SEED), GlobalRng(), batched, undefined)
         assert [c.option for c in checks] == (["undefined_grad"] if undefined else ["batched_grad"])
         assert side_checks(f, SeededRng(RNG_SEED), GlobalRng(), False, False) == []
+
+
+class TestOneProjectionForEverySample:
+    """The batched check projects every sample on one random vector (one draw of the
+    inputs' size, not one per sample), and still tells each sample's difference."""
+
+    def test_equal_samples_project_alike(self) -> None:
+        from gradcheck._torch_batched import _compare
+
+        a = np.linspace(-1.0, 1.0, 7)
+        c = _compare(("x", "y"), [a, a, a], [a, a, a], 2.0**-52, 0, 14)
+        assert len(set(c.values)) == 1 and not c.wrong
+
+    def test_a_wrong_sample_fails_alone(self) -> None:
+        from gradcheck._torch_batched import _compare
+
+        a = np.linspace(-1.0, 1.0, 7)
+        bad = a.copy()
+        bad[3] += 1e-3
+        c = _compare(("x", "y"), [a, bad, a], [a, a, a], 2.0**-52, 0, 14)
+        assert c.wrong
+        assert [abs(x - y) > t for (x, y), t in zip(c.values, c.tolerance)] == [False, True, False]

@@ -44,6 +44,8 @@ def is_complex(leaf: Any) -> bool:
 
 def has_complex(tree: Any) -> bool:
     """Whether any leaf of ``tree`` is complex."""
+    if type(tree) is np.ndarray:  # one array, the common case: its dtype, no tree walk
+        return bool(tree.dtype.kind == "c")
     return any(is_complex(x) for x in flatten(tree)[1])
 
 

@@ -149,13 +149,20 @@ def _compare(
     seed: int,
     size: int,
 ) -> Consistency:
-    """``got[b]`` against ``want[b]`` (flat float64) projected on random vectors."""
+    """``got[b]`` against ``want[b]`` (flat float64, one size) projected on a random vector.
+
+    One vector ``v`` serves every ``b``: a difference ``d_b ≠ 0`` passes only where
+    ``|vᵀd_b|`` is within the round-off tolerance, as unlikely for a shared ``v`` as for
+    one drawn per ``b`` (``v`` is drawn apart from the cotangents that make the ``d_b``);
+    the draws were a third of the batched check's time at 10⁵ inputs (one per sample).
+    """
     draw = np.random.default_rng([seed, 19])
+    v = draw.standard_normal(got[0].size if got else 0)
+    v_norm = norm2(v)
     values, tolerance = [], []
     for a, s in zip(got, want):
-        v = draw.standard_normal(a.size)
         values.append((float(a @ v), float(s @ v)))
-        scale = (norm2(a) + norm2(s)) * norm2(v)
+        scale = (norm2(a) + norm2(s)) * v_norm
         tolerance.append(consistency_tolerance(roundoff, size, scale))
     wrong = any(
         not abs(x - y) <= t and not (math.isnan(x) and math.isnan(y))
