@@ -15,11 +15,14 @@ from gradcheck._consistency import (
     Consistency,
     LinearMap,
     Magnitudes,
+    _product_norm,
+    _terms,
     agreement,
     consistency,
     linearity,
 )
 from gradcheck._linear import Forms
+from gradcheck._norms import norm2
 from gradcheck._numerics import CONSISTENCY_ROUNDOFFS, CONSISTENCY_RTOL
 from gradcheck._tolerances import unit_roundoff
 from test_linear import layout, linear_forms
@@ -387,3 +390,54 @@ class TestExtremeScales:
         assert off.worst() == 1 and "disagree" in off.text()
         nan = Consistency(("a", "b"), ((1.0, 1.0), (math.nan, 0.0)), (1.0, 1.0), True)
         assert nan.worst() == 1
+
+
+class TestScaledSumsWithoutTemporaries:
+    """``_terms`` and ``_product_norm`` find ``max |a|`` without the array ``|a|`` and
+    scale in place: the same numbers as the plain formulas, NaN, inf, zeros and
+    subnormals included."""
+
+    CASES = (
+        np.zeros(0),
+        np.zeros(3),
+        -np.zeros(3),
+        np.array([np.nan, 1.0, -2.0]),
+        np.array([np.inf, -1.0, 0.5]),
+        np.array([-np.inf, 2.0, 1.0]),
+        np.array([1e-310, -2e-310, 5e-324]),
+        np.array([1e300, -1e308, 3.0]),
+        np.array([-3.0, 2.0, 1e-200]),
+        np.array([1e200, -1e-200, 7.0]),
+    )
+
+    @staticmethod
+    def plain(a: Any, b: Any) -> tuple[float, tuple[float, float, float]]:
+        ta, tb = float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0))
+        with np.errstate(all="ignore"):
+            if not (ta > 0 and tb > 0 and math.isfinite(ta) and math.isfinite(tb)):
+                pn = norm2(a * b)
+            else:
+                pn = ta * tb * norm2((a / ta) * (b / tb))
+            if not (math.isfinite(ta) and math.isfinite(tb)):
+                terms = (float(a @ b), math.inf, 0.0)
+            elif not (ta > 0 and tb > 0):
+                terms = (0.0, 0.0, -math.inf)
+            else:
+                sa, sb = a / ta, b / tb
+                terms = (
+                    float(sa @ sb),
+                    float(np.abs(sa) @ np.abs(sb)),
+                    math.log2(ta) + math.log2(tb),
+                )
+        return pn, terms
+
+    def test_as_the_plain_formulas(self) -> None:
+        rng = np.random.default_rng(3)
+        cases = [*self.CASES, rng.standard_normal(3) * 1e-150, rng.standard_normal(3) * 1e150]
+        for a in cases:
+            for b in cases:
+                if a.size != b.size:
+                    continue
+                with np.errstate(all="ignore"):
+                    got = (_product_norm(a, b), tuple(_terms(a, b)))
+                assert repr(got) == repr(self.plain(a, b)), (a, b)

@@ -132,7 +132,7 @@ def fair_share(z: Array, f0: Array, moved: Array, eps: float) -> Array | None:
     f0, moved = np.asarray(f0, np.float64).reshape(-1), np.asarray(moved, np.float64)
     if moved.size != f0.size or not np.all(np.isfinite(moved)):
         return None
-    u = shared_cotangent(z.reshape(-1), moved.reshape(-1) - f0, np.full(f0.shape, eps), f0)
+    u = shared_cotangent(z.reshape(-1), moved.reshape(-1) - f0, float(eps), f0)  # one u: no array
     top = float(np.max(np.abs(u), initial=0.0))
     shared: Array = (u / top if top > 0 else u).reshape(z.shape)
     return shared
