@@ -124,6 +124,19 @@ def test_probe_points_and_their_step() -> None:
 class TestTakenStep:
     """The rows' actual step: ``θ ± w`` rounds, by up to half an ulp of ``θ``."""
 
+    def test_in_place_of_the_callers_step(self) -> None:
+        # own=True: the caller's float64 w becomes the taken step (no copy), the same
+        # numbers as the copy gives; int leaves keep their part of w
+        rng = np.random.default_rng(2)
+        x = rng.standard_normal(40) * 10.0 ** rng.integers(-8, 8, 40)
+        leaves = [x, x[:10].astype(np.float32), np.arange(3)]
+        w = np.concatenate([rng.standard_normal(50) * 1e-6, [0.5, 1.0, 2.0]])
+        want = taken_step(leaves, w)
+        mine = w.copy()
+        got = taken_step(leaves, mine, own=True)
+        assert got is mine and got.tolist() == want.tolist()
+        assert w.tolist() != want.tolist()  # it did move: the test reads the copy
+
     @pytest.mark.parametrize("dtype", [np.float64, np.float32])
     def test_it_is_the_richardson_combination_of_the_rounded_points(self, dtype: Any) -> None:
         x = np.array([30 * np.pi, 0.0, -7.0, 1e-3], dtype=dtype)

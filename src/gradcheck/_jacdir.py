@@ -148,7 +148,7 @@ def flat_step(point: Point, sizes: Sequence[int]) -> Array:
     return w
 
 
-def taken_step(leaves: Sequence[Array], w: Array) -> Array:
+def taken_step(leaves: Sequence[Array], w: Array, *, own: bool = False) -> Array:
     """The step the rows at ``θ ± w``, ``θ ± w/2`` (:func:`probe_points`) actually took,
     as the Richardson combination sees it: ``(4/3)(s(w/2) − s(−w/2)) − (1/6)(s(w) − s(−w))``
     with ``s(t) = fl(θ + t) − θ`` in each leaf's dtype (the evaluator's arithmetic).
@@ -157,9 +157,11 @@ def taken_step(leaves: Sequence[Array], w: Array) -> Array:
     is a relative error of ``u·|θ_j| / |w_j|`` in one output's derivative, far above the
     comparison's tolerance where ``w_j`` is small (a small draw ``z_j``) and ``θ_j`` is
     not (``sin`` near π: a correct jvp failed). ``J`` applied to it is what the rows
-    measure, to the truncation error.
+    measure, to the truncation error. ``own``: ``w`` (a float64 array) is the caller's
+    to overwrite, and is returned as the taken step (no copy of it).
     """
-    out = np.array(w, dtype=np.float64)
+    own = own and isinstance(w, np.ndarray) and w.dtype == np.float64 and w.ndim == 1
+    out = w if own else np.array(w, dtype=np.float64)
     start = 0
     for x in leaves:
         k = x.size
@@ -180,22 +182,24 @@ def taken_step(leaves: Sequence[Array], w: Array) -> Array:
 
 def _taken64(base: Array, w: Array) -> None:
     """:func:`taken_step` of a float64 leaf, in place of its step ``w``: the same
-    operations in the same order (``θ + (−t)`` is ``θ − t`` exactly), so the same bits,
-    without the casts to and from float64 (each a copy) and with four temporaries
-    instead of twenty: at N = 10⁶ the combination took about 100 ms per step."""
-    half = w * 0.5
-    a = np.add(base, half)
+    operations (``θ + (−t)`` is ``θ − t`` exactly; ``w·0.5`` and ``w *= 0.5`` round
+    alike), so the same bits, without the casts to and from float64 (each a copy) and
+    with two temporaries instead of twenty: at N = 10⁶ the combination took about
+    100 ms per step. ``s(±w)`` first, then ``w`` itself is halved in place for
+    ``s(±w/2)``."""
+    c = np.add(base, w)
+    c -= base  # s(w)
+    d = np.subtract(base, w)
+    d -= base  # s(−w)
+    c -= d
+    c /= 6.0
+    half = np.multiply(w, 0.5, out=w)
+    a = np.add(base, half, out=d)
     a -= base  # s(w/2)
     b = np.subtract(base, half, out=half)
     b -= base  # s(−w/2)
     a -= b
     a *= 4.0 / 3.0
-    c = np.add(base, w)
-    c -= base  # s(w)
-    d = np.subtract(base, w, out=b)
-    d -= base  # s(−w)
-    c -= d
-    c /= 6.0
     np.subtract(a, c, out=w)
 
 

@@ -132,7 +132,8 @@ def _shared(
         steps, rows = [], []
         for _ in range(DIRECTIONS):
             points = probe_points(random_steps(leaves, rng, rel))
-            steps.append(taken_step(leaves, flat_step(points[0], [x.size for x in leaves])))
+            w = flat_step(points[0], [x.size for x in leaves])  # a fresh array: ours
+            steps.append(taken_step(leaves, w, own=True))
             rows.append(ev(points))
         return _Shared(steps, rows, z, None, None)
     # one computation of the entry scales serves the cotangent's step and the verdict
@@ -167,7 +168,8 @@ def _shared(
         words=(f"the {primary}", "uᵀout's slope"),
     )
     calls = folded.calls[first : first + DIRECTIONS]
-    steps = [taken_step(leaves, w) for w, _ in calls]  # as the rows took them
+    # as the rows took them; each w is Folded's own copy, read nowhere else
+    steps = [taken_step(leaves, w, own=True) for w, _ in calls]
     return _Shared(steps, [r for _, r in calls], u, fold, work, scales)
 
 
