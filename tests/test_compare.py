@@ -11,6 +11,8 @@ import pytest
 
 import gradcheck
 from gradcheck import _compare as cmp
+from gradcheck import _kinks
+from gradcheck._numerics import SMALLEST
 
 
 def _plant(grad: np.ndarray, index: int, size: float) -> np.ndarray:
@@ -33,6 +35,451 @@ def _caught_everywhere(cost: Any, x: np.ndarray, g: np.ndarray, **options: Any) 
             assert report.status == "failed", why
             assert report.worst[0].index == (i,), why
     return bound
+
+
+def _rows(fs: Any, offsets: tuple[complex, ...], h: np.ndarray) -> np.ndarray:
+    """The values ``J(θ + o·h·e_i) − J(θ)`` of a separable cost ``Σ f_i`` at θ = 0, one
+    row per entry (the offsets of ``cmp.STAGE1`` / ``cmp.RECHECK``): ``J0`` is 0."""
+    return np.array([[f(o * hi) - f(0.0) for o in offsets] for f, hi in zip(fs, h)])
+
+
+def _compared(method: str, fs: Any, a: np.ndarray, h: np.ndarray, **kw: Any) -> Any:
+    """``cmp.compare`` of the separable cost ``Σ f_i`` at θ = 0 against the claim ``a``,
+    with tolerances ``tol`` (default 1e-9 each), its entries re-examined as
+    ``cmp.examined`` chooses them; also the rows it was given."""
+    kw.setdefault("sigma", 0.0)
+    kw.setdefault("fixed", False)
+    tol = kw.pop("tol", np.full(a.size, 1e-9))
+    stage1 = _rows(fs, cmp.STAGE1[method], h)
+    numeric = cmp.first_estimate(method, 0.0, stage1, h)  # type: ignore[arg-type]
+    chosen = cmp.noise_for(method, kw["sigma"], h, kw["fixed"])  # type: ignore[arg-type]
+    ex = cmp.examined(method, a, numeric, tol, stage1, 0.0, h, 0.0, chosen)  # type: ignore[arg-type]
+    recheck = _rows([f for f, e in zip(fs, ex) if e], cmp.RECHECK[method], h[ex])
+    recheck = recheck.reshape(int(ex.sum()), len(cmp.RECHECK[method]))
+    c = cmp.compare(method, a, numeric, h, tol, j0=0.0, stage1=stage1, recheck=recheck, **kw)  # type: ignore[arg-type]
+    return c, stage1, recheck, ex
+
+
+def _linear(k: float) -> Any:
+    return lambda t: k * t
+
+
+class TestCompareReadWhole:
+    """``compare`` read field by field on separable costs at θ = 0 whose values follow
+    from their Taylor series (``t + t³``: central differences ``1 + h²``, Richardson's
+    ``R = 1`` exactly), for each method: every status, the estimated error, the reach,
+    the unresponsive and exact-zero flags and the kink fields (those from
+    ``gradcheck._kinks.locate`` on the same values)."""
+
+    H = np.full(5, 1e-3)
+    FS = (_linear(2.0), _linear(2.0), lambda t: t + t**3, lambda t: 0.0 * t, abs)
+    A = np.array([2.0, 1.0, 1.0, 1.0, 0.0])
+
+    def test_central(self) -> None:
+        c, stage1, recheck, ex = _compared("central", self.FS, self.A, self.H)
+        assert ex.tolist() == [False, True, True, True, True]
+        assert c.status.tolist() == ["ok", "wrong", "ok", "wrong", "nonsmooth"]
+        assert c.flat.tolist() == [False, False, False, True, False]
+        assert c.numeric == pytest.approx([2.0, 2.0, 1 + 1e-6, 0.0, 0.0], rel=1e-9)
+        assert c.abs_error == pytest.approx([0.0, 1.0, 1e-6, 1.0, 0.0], rel=1e-6, abs=1e-15)
+        assert c.tolerance.tolist() == [1e-9] * 5
+        # e = |D − (4 C(h/2) − C(h)) / 3| = h² for t + t³; 0 where D is exact
+        assert c.fd_error == pytest.approx([0.0, 0.0, 1e-6, 0.0, 0.0], rel=1e-6, abs=1e-15)
+        assert c.reach == pytest.approx(
+            [1e-9, 1e-9 + 1.0, 1e-9 + 1e-6 + cmp.SAFETY * 1e-6, 1e-9 + 1.0, 1e-9],
+            rel=1e-6,
+        )
+        assert c.scale == 2.0 and c.peak == 2.0
+        assert c.exact.tolist() == [False] * 5  # |t|'s zero claim is the kink's
+        assert np.isnan(c.resolution).all()
+        s1, idx = stage1[ex], np.flatnonzero(ex)
+        site = _kinks.locate(
+            s1[:, 0],
+            s1[:, 1],
+            recheck[:, 0],
+            recheck[:, 1],
+            j0=0.0,
+            h=self.H[idx],
+            sigma=np.zeros(idx.size),
+            tol=np.full(idx.size, 1e-9),
+            analytic=self.A[idx],
+        )
+        assert np.array_equal(c.kink[idx], site.offset, equal_nan=True)
+        assert np.isnan(c.kink[0]) and c.kink[4] == 0.0
+        assert c.bracketed[idx].tolist() == site.bracketed.tolist()
+        assert c.off[idx].tolist() == site.off.tolist()
+        assert np.array_equal(c.slopes[idx], site.slopes, equal_nan=True)
+        assert np.isnan(c.slopes[0]).all() and c.slopes[4].tolist() == [-1.0, 1.0]
+        assert not c.bracketed[0] and not c.off[0]
+
+    def test_central_in_low_precision_and_fixed(self) -> None:
+        low, *_ = _compared("central", self.FS, self.A, self.H, low_precision=True)
+        assert low.status.tolist() == ["ok", "wrong", "ok", "uncertain", "nonsmooth"]
+        assert low.flat.tolist() == [False, False, False, True, False]
+        fixed, *_ = _compared("central", self.FS, self.A, self.H, fixed=True)
+        # the fixed rule: |a − D| ≤ tol, no allowance for e, no unresponsive rule
+        assert fixed.status.tolist() == ["ok", "wrong", "wrong", "wrong", "nonsmooth"]
+        assert fixed.flat.tolist() == [False] * 5
+        assert fixed.fd_error == pytest.approx([0.0, 0.0, 1e-6, 0.0, 0.0], rel=1e-6, abs=1e-15)
+        assert fixed.reach == pytest.approx([1e-9, 1e-9 + 1, 1e-9 + 1e-6, 1e-9 + 1, 1e-9])
+
+    def test_central_with_noise(self) -> None:
+        # σ = 1e-11 at h = 1e-3: ν = σ/h = 1e-8, in every e (examined: |D − R| + ν;
+        # not examined: |a − D| + NOISE_SPREAD·ν)
+        c, *_ = _compared("central", self.FS, self.A, self.H, sigma=1e-11, tol=np.full(5, 1e-9))
+        nu = 1e-8
+        assert c.fd_error == pytest.approx([0.0, nu, 1e-6 + nu, nu, 0.0], rel=1e-6, abs=1e-15)
+        assert c.reach == pytest.approx(
+            [
+                1e-9 + cmp.SAFETY * cmp.NOISE_SPREAD * nu,
+                1e-9 + 1 + cmp.SAFETY * nu,
+                1e-9 + 1e-6 + cmp.SAFETY * (1e-6 + nu),
+                1e-9 + 1 + cmp.SAFETY * nu,
+                1e-9 + cmp.SAFETY * nu,
+            ],
+            rel=1e-6,
+        )
+        assert c.status.tolist() == ["ok", "wrong", "ok", "wrong", "nonsmooth"]
+
+    def test_a_coarser_dtype_shown_widens_the_tolerance(self) -> None:
+        # shown = u: each entry's noise is at least u · max(|J0|, |J(θ ± h)|), and the
+        # screen grows by 3 × the round-off of that over the declared σ = 0
+        u = 2.0**-24
+        c, stage1, *_ = _compared("central", self.FS, self.A, self.H, shown=u)
+        wider = u * np.max(np.abs(stage1), axis=1)
+        assert c.tolerance == pytest.approx(1e-9 + 3 * wider / self.H, rel=1e-9)
+        assert c.status[3] == "uncertain"  # in low precision: unresponsive is uncertain
+        assert c.flat[3]
+        # ... and read from the values themselves: these are no float32 numbers
+        plain, *_ = _compared("central", self.FS, self.A, self.H)
+        assert plain.tolerance.tolist() == [1e-9] * 5
+
+    def test_forward(self) -> None:
+        fs = [_linear(2.0), _linear(2.0), lambda t: t + t**2]
+        a = np.array([2.0, 1.0, 1.0])
+        h = np.full(3, 1e-3)
+        c, _, _, ex = _compared("forward", fs, a, h)
+        assert ex.tolist() == [False, True, True]
+        # D = 1 + h for t + t²; central differences from the recheck give R = 1
+        assert c.numeric == pytest.approx([2.0, 2.0, 1.001], rel=1e-9)
+        assert c.fd_error == pytest.approx([0.0, 0.0, 1e-3], rel=1e-6, abs=1e-15)
+        assert c.status.tolist() == ["ok", "wrong", "ok"]
+        assert c.reach == pytest.approx([1e-9, 1e-9 + 1, 1e-9 + 1e-3 + cmp.SAFETY * 1e-3])
+        # ν = NOISE_GAIN["forward"] · σ / h = 2σ/h
+        noisy, *_ = _compared("forward", fs, a, h, sigma=1e-11)
+        assert noisy.fd_error == pytest.approx([0.0, 2e-8, 1e-3 + 2e-8], rel=1e-6, abs=1e-15)
+
+    def test_richardson(self) -> None:
+        # t + t⁵: R(h) = 1 − h⁴/4, R(h/2) = 1 − h⁴/64, best 1: the spread is h⁴/64
+        h = np.full(3, 0.1)
+        fs = [lambda t: t + t**5] * 2 + [abs]
+        a = np.array([1.0, 1.5, 0.0])
+        c, _, _, ex = _compared("richardson", fs, a, h)
+        spread = 0.1**4 / 64
+        assert ex.tolist() == [False, True, True]
+        assert c.numeric == pytest.approx([1.0, 1.0, 0.0], abs=1e-12)
+        # e for an entry not examined is the table's spread too (plus ν = 0)
+        assert c.reach == pytest.approx(
+            [1e-9 + cmp.SAFETY * spread, 1e-9 + 0.5 + cmp.SAFETY * spread, 1e-9], rel=1e-4
+        )
+        assert c.fd_error == pytest.approx([0.0, spread, 0.0], rel=1e-4, abs=1e-15)
+        assert c.status.tolist() == ["ok", "wrong", "nonsmooth"]
+        assert c.exact.tolist() == [False] * 3
+        # ν = NOISE_GAIN["richardson"] · σ / h = 8σ/h
+        noisy, *_ = _compared("richardson", fs, a, h, sigma=1e-12)
+        assert noisy.fd_error[1] == pytest.approx(spread + 8e-11, rel=1e-4)
+        assert noisy.reach[0] == pytest.approx(1e-9 + cmp.SAFETY * (spread + 8e-11), rel=1e-4)
+
+    def test_richardson_exact_zero(self) -> None:
+        # a constant entry: every difference is 0, and so is the claim: exact, with the
+        # resolution 2·max(σ, SMALLEST)/h
+        h = np.full(2, 0.1)
+        c, *_ = _compared("richardson", [_linear(1.0), _linear(0.0)], np.array([1.0, 0.0]), h)
+        assert c.exact.tolist() == [False, True]
+        assert c.status.tolist() == ["ok", "ok"]
+        assert c.resolution[1] == 2 * SMALLEST / 0.1
+        assert np.isnan(c.resolution[0])
+
+    def test_richardson_exact_zero_reads_the_table(self) -> None:
+        # C(h) = −60, C(h/2) = −3, C(h/4) = 0: Richardson's estimate is exactly 0, but
+        # the differences are not: no exact zero, and its spread of 1 (reach 10 > 5)
+        # leaves the zero claim uncertain beside a gradient of 50
+        s1 = np.array([[-60.0, 60.0, -1.5, 1.5, 0.0, 0.0], [50.0, -50.0, 25.0, -25.0, 12.5, -12.5]])
+        h, a = np.ones(2), np.array([0.0, 50.0])
+        numeric = cmp.first_estimate("richardson", 0.0, s1, h)
+        assert numeric.tolist() == [0.0, 50.0]
+        c = cmp.compare(
+            "richardson",
+            a,
+            numeric,
+            h,
+            np.full(2, 1e-9),
+            j0=0.0,
+            sigma=0.0,
+            fixed=False,
+            stage1=s1,
+            recheck=np.zeros((0, 0)),
+            shown=0.0,  # these values are float16 numbers: no coarser round-off here
+        )
+        assert c.exact.tolist() == [False, False]
+        assert c.status.tolist() == ["uncertain", "ok"]
+        assert c.reach[0] == pytest.approx(1e-9 + cmp.SAFETY * 1.0)
+
+    @pytest.mark.parametrize("method", ["central", "forward", "richardson", "complex"])
+    def test_an_empty_parameter(self, method: str) -> None:
+        e = np.zeros(0)
+        c = cmp.compare(
+            method,  # type: ignore[arg-type]
+            e,
+            e,
+            e,
+            e,
+            j0=1.0,
+            sigma=0.0,
+            fixed=False,
+            stage1=np.zeros((0, len(cmp.STAGE1[method]))),
+            recheck=np.zeros((0, len(cmp.RECHECK[method]))),
+            floor=0.25,
+        )
+        assert c.status.tolist() == [] and c.reach.tolist() == []
+        assert c.peak == 0.0 and c.scale == 0.25
+        assert c.slopes.shape == (0, 2) and c.exact.tolist() == []
+
+    def test_field_dtypes(self) -> None:
+        c, *_ = _compared("central", self.FS, self.A, self.H)
+        for name in ("flat", "bracketed", "off", "exact"):
+            assert getattr(c, name).dtype == bool, name
+        assert c.kink.dtype == np.float64 and c.slopes.shape == (5, 2)
+
+    def test_an_overflowed_estimate_is_uncertain(self) -> None:
+        c, *_ = _compared("central", [_linear(2.0), _linear(1.0)], np.array([2.0, 1.0]), self.H[:2])
+        assert c.status.tolist() == ["ok", "ok"]
+        a, n, h = np.array([2.0, 1.0]), np.array([2.0, np.inf]), self.H[:2]
+        s1 = np.array([[2e-3, -2e-3], [1e-3, -1e-3]])
+        tol = np.full(2, 1e-9)
+        over = cmp.compare(
+            "central",
+            a,
+            n,
+            h,
+            tol,
+            j0=0.0,
+            sigma=0.0,
+            fixed=False,
+            stage1=s1,
+            recheck=np.array([[5e-4, -5e-4]]),
+            reexamined=np.array([False, True]),
+        )
+        assert over.status.tolist() == ["ok", "uncertain"]
+        assert over.reach[1] == np.inf and over.scale == 2.0
+
+    def test_a_kink_beside_the_point_is_uncertain(self) -> None:
+        # |t − h/8|: the kink is within the steps, not at θ: uncertain, at its offset
+        fs = [_linear(2.0), lambda t: abs(t - 1.25e-4)]
+        c, _, _, ex = _compared("central", fs, np.array([2.0, -1.0]), self.H[:2])
+        assert ex.tolist() == [False, True]
+        assert c.status.tolist() == ["ok", "uncertain"]
+        assert 0.0 < abs(c.kink[1]) <= 1e-3
+
+    def test_a_large_estimated_error(self) -> None:
+        # t + t³ at h = 0.2: e = h² = 0.04, SAFETY · e = 0.4 above UNCERTAIN of the
+        # scale: an agreeing claim is uncertain, a doubled one still wrong
+        fs = [lambda t: t + t**3] * 2
+        c, *_ = _compared("central", fs, np.array([1.0, 2.0]), np.full(2, 0.2))
+        assert c.fd_error == pytest.approx([0.04, 0.04], rel=1e-9)
+        assert c.status.tolist() == ["uncertain", "wrong"]
+
+    def test_the_screen_is_met_exactly(self) -> None:
+        # |a − D| = tol exactly: ok under the fixed rule, wrong just beyond it
+        a, n, h = np.array([1.0, 1.0]), np.array([1.5, 1.75]), np.full(2, 0.5)
+        s1 = np.column_stack([n * h + 0.1, -n * h + 0.1])  # J0 = 0.1: no shown dtype
+        tol = np.full(2, 0.5)
+        ex = cmp.examined("central", a, n, tol, s1, 0.1, h)
+        c = cmp.compare(
+            "central",
+            a,
+            n,
+            h,
+            tol,
+            j0=0.1,
+            sigma=0.0,
+            fixed=True,
+            stage1=s1,
+            recheck=np.column_stack([n * h / 2 + 0.1, -n * h / 2 + 0.1])[ex],
+        )
+        assert c.status.tolist() == ["ok", "wrong"]
+
+    def test_a_coarser_dtype_shown_over_a_noise(self) -> None:
+        # σ = 1e-12 below the shown u · |J|: the screen grows by 3 · (wider − σ) / h
+        u = 2.0**-24
+        c, stage1, *_ = _compared("central", self.FS, self.A, self.H, shown=u, sigma=1e-12)
+        wider = np.maximum(1e-12, u * np.max(np.abs(stage1), axis=1))
+        base = 1e-9
+        assert c.tolerance == pytest.approx(base + 3 * (wider - 1e-12) / self.H, rel=1e-9)
+        # the values themselves show it: float16 numbers, three of them distinct
+        s1 = np.array([[0.5, -0.5], [0.25, -0.25], [1.0, -1.0]])
+        h, a = np.full(3, 0.5), np.array([1.0, 0.5, 2.0])
+        kw: dict[str, Any] = dict(sigma=0.0, fixed=False, stage1=s1, recheck=np.zeros((0, 2)))
+        n = cmp.first_estimate("central", 0.0, s1, h)
+        shown = cmp.compare("central", a, n, h, np.full(3, 1e-9), j0=0.0, **kw)
+        u16 = float(np.finfo(np.float16).eps) / 2
+        assert shown.tolerance.tolist() == pytest.approx(
+            (1e-9 + 3 * u16 * np.abs(s1[:, 0]) / h).tolist()
+        )
+        kw["reexamined"] = np.zeros(3, dtype=bool)  # (J0 moved: as if no jump were seen)
+        off_grid = cmp.compare("central", a, n, h, np.full(3, 1e-9), j0=0.1, **kw)
+        assert off_grid.tolerance.tolist() == [1e-9] * 3  # J0 = 0.1 is no float16 number
+
+    def test_complex(self) -> None:
+        # t + t³ at ih: Im/h = 1 − h²; at ih/2: 1 − h²/4: e = 3h²/4
+        h = np.full(3, 1e-3)
+        fs = [_linear(2.0), lambda t: t + t**3, lambda t: t + t**3]
+        a = np.array([2.0, 1.0, 2.0])
+        c, _, _, ex = _compared("complex", fs, a, h)
+        assert ex.tolist() == [False, True, True]
+        assert c.numeric == pytest.approx([2.0, 1 - 1e-6, 1 - 1e-6], rel=1e-9)
+        assert c.fd_error == pytest.approx([0.0, 0.75e-6, 0.75e-6], rel=1e-6)
+        assert c.status.tolist() == ["ok", "ok", "wrong"]
+        assert c.reach == pytest.approx(
+            [1e-9, 1e-9 + 1e-6 + cmp.SAFETY * 0.75e-6, 1e-9 + 1 + 1e-6 + cmp.SAFETY * 0.75e-6],
+            rel=1e-6,
+        )
+        fixed, *_ = _compared("complex", fs, a, h, fixed=True)
+        assert fixed.status.tolist() == ["ok", "wrong", "wrong"]
+
+    @pytest.mark.parametrize(
+        ("sigma", "status", "exact"), [(5e-5, "ok", True), (2e-4, "uncertain", False)]
+    )
+    def test_central_exact_zero_within_its_resolution(
+        self, sigma: float, status: str, exact: bool
+    ) -> None:
+        # a constant entry with a zero claim beside a gradient of 2: examined as
+        # hopeless (SAFETY·ν > UNCERTAIN · 2), it agrees exactly; its resolution
+        # R = 2σ/h decides: 0.1 is within UNCERTAIN · 2, 0.4 is not
+        h = np.full(2, 1e-3)
+        sig = np.array([0.0, sigma])
+        c, *_ = _compared(
+            "central", [_linear(2.0), _linear(0.0)], np.array([2.0, 0.0]), h, sigma=sig
+        )
+        assert c.exact.tolist() == [False, exact]
+        assert c.status.tolist() == ["ok", status]
+        assert c.resolution[1] == pytest.approx(2 * sigma / 1e-3)
+        assert c.reach[1] >= c.resolution[1]
+
+
+class TestScreenFunctionsReadWhole:
+    """``gradient_scale``, ``tolerance``, ``examined`` and ``exact_zero`` on hand-made
+    entries, each bound met exactly (dyadic numbers: no rounding on either side)."""
+
+    def test_gradient_scale(self) -> None:
+        a, n = np.array([1.0, -3.0, 0.5]), np.array([np.inf, 2.0, -0.25])
+        assert cmp.gradient_scale(a, n, 0.0) == 3.0  # the overflowed entry is left out
+        assert cmp.gradient_scale(a, n, 4.0) == 4.0
+        assert cmp.gradient_scale(np.array([np.nan]), np.array([np.inf]), 0.0) == 0.0
+        assert cmp.gradient_scale(np.array([0.25]), np.array([-0.5]), 0.0) == 0.5
+
+    def test_tolerance(self) -> None:
+        a, n, h = np.array([0.25, -0.5]), np.array([-0.375, 0.25]), np.full(2, 0.5)
+        kw: dict[str, Any] = dict(sigma=2.0**-10, rtol=2.0**-4, atol=None, fixed=False)
+        # rtol · scale + rtol · max(|a|, |D|) + SCREEN_NOISE · NOISE_GAIN · σ / h
+        got = cmp.tolerance("central", a, n, h, **kw)
+        assert got.tolist() == [
+            2.0**-4 * 0.5 + 2.0**-4 * 0.375 + 3 * 2.0**-9,
+            2.0**-4 * 0.5 + 2.0**-4 * 0.5 + 3 * 2.0**-9,
+        ]
+        assert got.dtype == np.float64
+        forward = cmp.tolerance("forward", a, n, h, **kw)
+        assert forward.tolist() == pytest.approx((got + 3 * 2.0**-9).tolist(), rel=1e-15)
+        fixed = cmp.tolerance("central", a, n, h, **{**kw, "fixed": True})
+        assert fixed.tolist() == [2.0**-4 * 0.875, 2.0**-4 * 1.0]
+        atol = cmp.tolerance("central", a, n, h, **{**kw, "atol": 0.125})
+        assert atol.tolist() == [
+            0.125 + 2.0**-4 * 0.375 + 3 * 2.0**-9,
+            0.125 + 2.0**-5 + 3 * 2.0**-9,
+        ]
+        floored = cmp.tolerance("central", a, n, h, **{**kw, "fixed": True}, floor=2.0)
+        assert floored.tolist() == [2.0**-4 * 2.375, 2.0**-4 * 2.5]
+
+    def test_the_screen_and_the_jump(self) -> None:
+        # h = 0.5, J0 = 2: entry 0's jump (J(θ+h) − 2 J0 + J(θ−h)) / h is exactly
+        # SCREEN · scale = 0.5 (not examined), entry 3's is 0.75; entry 1's mismatch
+        # equals tol (not examined), entry 2's exceeds it
+        a = np.array([4.0, 4.0, 4.0, 5.0])
+        n = np.array([4.0, 4.5, 4.75, 5.0])
+        tol = np.full(4, 0.5)
+        h = np.full(4, 0.5)
+        s1 = np.array([[2.125, 2.125], [2.0, 2.0], [2.0, 2.0], [2.25, 2.125]])
+        for method in ("central", "richardson"):
+            got = cmp.examined(method, a, n, tol, s1, 2.0, h)  # type: ignore[arg-type]
+            assert got.tolist() == [False, False, True, True], method
+        for method in ("forward", "complex"):
+            got = cmp.examined(method, a, n, tol, s1, 2.0, h)  # type: ignore[arg-type]
+            assert got.tolist() == [False, False, True, False], method
+        # the scale is max(|a|, |D|), or the floor (default 0): a jump of 0.06 is above
+        # SCREEN of a scale of 0.5, not of a floor of 1
+        small = cmp.examined(
+            "central",
+            np.array([0.5]),
+            np.array([0.5]),
+            np.zeros(1),
+            np.array([[0.03, 0.03]]),
+            0.0,
+            np.ones(1),
+        )
+        assert small.tolist() == [True]
+        floored = cmp.examined(
+            "central",
+            np.array([0.5]),
+            np.array([0.5]),
+            np.zeros(1),
+            np.array([[0.03, 0.03]]),
+            0.0,
+            np.ones(1),
+            1.0,
+        )
+        assert floored.tolist() == [False]
+
+    def test_the_reach_rule(self) -> None:
+        # scale 2 (UNCERTAIN · scale = 0.2); worst = tol + m + SAFETY·(m + 7ν),
+        # least = tol + m + SAFETY·ν: examined where worst > 0.2 unless least > 0.2,
+        # then only a zero claim against a zero difference
+        rows = [  # a, D, tol, ν, examined
+            (2.0, 2.0, 0.0, 1e-4, False),  # worst 0.007
+            (2.0, 2.0, 0.0, 4e-3, True),  # worst 0.28, least 0.04
+            (2.0, 2.0, 0.0, 0.03, False),  # hopeless
+            (0.0, 0.0, 0.0, 0.03, True),  # hopeless, but 0 against 0
+            (0.0, 0.0, 0.2, 0.0, False),  # worst = least = 0.2 exactly
+            (2.0, 2.0, 0.2, 0.0, False),
+            (0.0, 0.01, 0.02, 0.03, False),  # hopeless, D ≠ 0
+            (1.0, 0.0, 1.0, 0.03, False),  # hopeless, a ≠ 0
+            (0.0, 1.0, 1.0, 0.03, False),
+            (2.0, 1.0, 0.0, 0.0, True),  # the screen's
+            (2.0, 1.99, 0.02, 0.08 / 70, True),  # worst 0.21 (0.19 without + m)
+            (2.0, 1.875, 0.125, 1e-3, False),  # least 0.26: hopeless
+        ]
+        a, n, tol, nu, want = (np.array(c) for c in zip(*rows))
+        h = np.ones(a.size)
+        s1 = np.column_stack([n * h, -n * h])  # J0 = 0, no jump
+        for method in ("central", "forward"):
+            got = cmp.examined(method, a, n, tol, s1, 0.0, h, 0.0, nu)  # type: ignore[arg-type]
+            assert got.tolist() == want.tolist(), method
+        screen_only = [bool(r[1] != r[0] and abs(r[0] - r[1]) > r[2]) for r in rows]
+        for method in ("complex", "richardson"):
+            got = cmp.examined(method, a, n, tol, s1, 0.0, h, 0.0, nu)  # type: ignore[arg-type]
+            assert got.tolist() == screen_only, method
+        assert cmp.examined("central", a, n, tol, s1, 0.0, h, 0.0, None).tolist() == screen_only
+
+    def test_exact_zero_bounds(self) -> None:
+        least = cmp.EXACT_LEAST
+        values = np.array([[-least, 0.0], [least / 2, 0.0], [-1.0, 2.0], [0.0, 0.0]])
+        a = np.zeros(4)
+        d = np.zeros(4)
+        assert cmp.exact_zero(a, values, d).tolist() == [True, False, True, True]
+        assert cmp.exact_zero(a, values).tolist() == [True, False, True, True]
+        moved = np.array([0.0, 0.0, 1.0, 0.0])
+        assert cmp.exact_zero(a, values, d, moved).tolist() == [True, False, False, True]
+        got = cmp.exact_zero(a, values, moved, d)
+        assert got.dtype == bool and got.tolist() == [True, False, False, True]
 
 
 class TestReachIncludesTheEntrysOwnError:

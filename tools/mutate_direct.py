@@ -17,8 +17,9 @@ passes):
    the map gives any function of the module.
 
 A mutant is *killed* when a test fails (or the tests no longer collect), a *timeout*
-when its first stage takes more than ``TIMEOUT_FACTOR`` times the clean run plus
-``TIMEOUT_SLACK`` seconds, *survived* when both stages pass, and *skipped* when its
+when its first stage uses more than ``TIMEOUT_FACTOR`` times the clean run plus
+``TIMEOUT_SLACK`` seconds of CPU (or sits ``WALL_FACTOR`` times that on the clock: a
+deadlock uses none), *survived* when both stages pass, and *skipped* when its
 second stage neither fails nor ends within ``STAGE2_LIMIT`` seconds (a function that
 every ``check()`` calls has hundreds of tests: a survivor there would cost the whole
 suite), or when ``--first-stage-only`` leaves the second stage out (where the CPU for
@@ -62,6 +63,12 @@ TEST_MAP = MUTANTS / "test-map.json"
 #: before it counts as a timeout: loose, because 8 helpers share the 2 cores.
 TIMEOUT_FACTOR = 5.0
 TIMEOUT_SLACK = 60.0
+#: The limit is on the child's CPU time, not the clock's: under a load of 9 on the 2
+#: cores a mutant at ``nice -n 15`` got a tenth of a core, and every mutant of a run
+#: (2026-11-28, 05:55) ran past a wall-clock limit of 90 s and was counted caught. A
+#: mutant that waits forever uses no CPU: it is stopped at this many times the limit
+#: on the clock.
+WALL_FACTOR = 6.0
 #: Added to ``[tool.mutmut] pytest_add_cli_args``: no test reordering, and let pass the
 #: warning that gradcheck (a pytest plugin) was imported before pytest started.
 PYTEST_ARGS = ("-p", "no:randomly", "-W", "ignore::pytest.PytestAssertRewriteWarning")
@@ -101,16 +108,30 @@ def _child(mutant: str) -> None:
     os.dup2(null, 2)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds the process ``pid`` and its waited-for children used (Linux's
+    ``/proc``); None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime, stime, cutime, cstime: fields 14 to 17 of proc(5), after pid and comm
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait(pid: int, start: float, timeout: float | None) -> tuple[int, float]:
-    """Wait for the child ``pid``: (exit code, seconds); :data:`TIMEOUT` when it ran
-    past ``timeout``. Stopping this process (Ctrl-C, SIGTERM) stops the child too."""
+    """Wait for the child ``pid``: (exit code, seconds); :data:`TIMEOUT` when it used
+    more than ``timeout`` seconds of CPU, or sat :data:`WALL_FACTOR` times that on the
+    clock. Stopping this process (Ctrl-C, SIGTERM) stops the child too."""
     try:
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             elapsed = time.monotonic() - start
             if done:
                 return os.waitstatus_to_exitcode(status), elapsed
-            if timeout is not None and elapsed > timeout:
+            cpu = _cpu_seconds(pid) if timeout is not None else None
+            used = elapsed if cpu is None else cpu
+            if timeout is not None and (used > timeout or elapsed > WALL_FACTOR * timeout):
                 os.killpg(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 return TIMEOUT, elapsed
@@ -121,7 +142,36 @@ def _wait(pid: int, start: float, timeout: float | None) -> tuple[int, float]:
         raise
 
 
-def _pytest(mutant: str, args: list[str], timeout: float | None) -> tuple[int, float]:
+class _Durations:
+    """A pytest plugin that writes each test's time (setup, call and teardown) to
+    ``path`` as JSON when the session ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.seconds = path, dict[str, float]()
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        self.seconds[report.nodeid] = self.seconds.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        self.path.write_text(json.dumps(self.seconds))
+
+
+class _FastestFirst:
+    """A pytest plugin that runs the tests fastest first (by their clean run's times;
+    one without a time last, in file order): a mutant stops at its first failing test
+    (``-x``), and a mirror file's first tests are often its slowest, end-to-end ones
+    (``tests/test_compare.py``: 25 s to the first failure under load, 2026-11-28)."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+
+    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+        items.sort(key=lambda item: self.seconds.get(item.nodeid, float("inf")))
+
+
+def _pytest(
+    mutant: str, args: list[str], timeout: float | None, plugins: tuple[object, ...] = ()
+) -> tuple[int, float]:
     """Run pytest in a forked child with ``mutant`` active: (exit code, seconds)."""
     start = time.monotonic()
     pid = os.fork()
@@ -131,7 +181,8 @@ def _pytest(mutant: str, args: list[str], timeout: float | None) -> tuple[int, f
             _child(mutant)
             import pytest
 
-            code = int(pytest.main(["-x", "-q", *PYTEST_ARGS, *_config_args(), *args]))
+            command = ["-x", "-q", *PYTEST_ARGS, *_config_args(), *args]
+            code = int(pytest.main(command, plugins=list(plugins)))
         finally:
             os._exit(code)
     return _wait(pid, start, timeout)
@@ -278,10 +329,12 @@ def _term(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)  # so that _wait stops the child it waits for
 
 
-def _judge(name: str, mirror: list[str], stages: Stages | None, t1: float) -> tuple[int, float]:
-    """Run one mutant's stages (the first only when ``stages`` is None): (mutmut exit
-    code, seconds)."""
-    code, took = _pytest(name, mirror, TIMEOUT_FACTOR * t1 + TIMEOUT_SLACK)
+def _judge(
+    name: str, mirror: list[str], stages: Stages | None, t1: float, order: tuple[object, ...]
+) -> tuple[int, float]:
+    """Run one mutant's stages (the first only when ``stages`` is None; ``order``: the
+    first stage's plugins): (mutmut exit code, seconds)."""
+    code, took = _pytest(name, mirror, TIMEOUT_FACTOR * t1 + TIMEOUT_SLACK, order)
     if code != SURVIVED:
         return _verdict(code), took
     if stages is None:
@@ -338,12 +391,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     mirror = [f"tests/test_{args.module.lstrip('_')}.py"]
     stages = None if args.first_stage_only else _stages(args.module, _test_map(args.module))
-    clean1, t1 = _pytest("none", mirror, None)
+    durations = MUTANTS / f"mirror-times-{args.module}.json"
+    durations.unlink(missing_ok=True)
+    clean1, t1 = _pytest("none", mirror, None, (_Durations(durations),))
+    order: tuple[object, ...] = ()
+    if clean1 == 0 and durations.exists():
+        # the mirror file fastest first must pass too, or it keeps its own order
+        fastest = (_FastestFirst(json.loads(durations.read_text())),)
+        if _pytest("none", mirror, None, fastest)[0] == 0:
+            order = fastest
     # The map's run left out the tests that failed; those in changed files run again.
     changed = stages.changed if stages else []
     clean2, t2 = _pytest("none", changed, None) if changed else (0, 0.0)
     print(
-        f"clean runs: mirror {clean1} in {t1:.0f} s; "
+        f"clean runs: mirror {clean1} in {t1:.0f} s"
+        + (" (fastest first: passes); " if order else "; ")
         + (
             f"of {len(stages.union)} mapped tests, {len(changed)} in files changed "
             f"since the map: {clean2} in {t2:.0f} s"
@@ -359,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         if time.monotonic() - start > args.budget:
             print("budget spent", flush=True)
             break
-        code, took = _judge(name, mirror, stages, t1)
+        code, took = _judge(name, mirror, stages, t1, order)
         data.exit_code_by_key[name] = code
         data.durations_by_key[name] = took
         data.save()
