@@ -330,6 +330,48 @@ class TestCompareReadWhole:
         off_grid = cmp.compare("central", a, n, h, np.full(3, 1e-9), j0=0.1, **kw)
         assert off_grid.tolerance.tolist() == [1e-9] * 3  # J0 = 0.1 is no float16 number
 
+    def test_bounds_on_a_scale_of_2(self) -> None:
+        # beside a gradient of 2 (UNCERTAIN · scale = 0.2): t + t³ at h = 0.1 has
+        # e = 0.01 and a reach of 0.11: ok; a tolerance of exactly 0.2 (reach 0.2) is ok
+        fs = [_linear(2.0), lambda t: t + t**3]
+        c, *_ = _compared("central", fs, np.array([2.0, 1.0]), np.full(2, 0.1))
+        assert c.fd_error[1] == pytest.approx(0.01, rel=1e-9)
+        assert c.reach[1] == pytest.approx(0.11, rel=1e-6)
+        assert c.status.tolist() == ["ok", "ok"]
+        fs = [_linear(2.0), _linear(1.0)]
+        tol = np.array([1e-9, cmp.UNCERTAIN * 2.0])
+        c, *_ = _compared("central", fs, np.array([2.0, 1.0]), self.H[:2], tol=tol)
+        assert c.reach[1] == cmp.UNCERTAIN * 2.0
+        assert c.status.tolist() == ["ok", "ok"]
+
+    def test_an_exact_zero_whose_resolution_is_exactly_uncertain(self) -> None:
+        # R = 2σ/h = 2 · 0.05 / 0.5 = 0.2 = UNCERTAIN · 2: it still proves enough
+        h, sigma = np.full(2, 0.5), np.array([0.0, 0.05])
+        fs = [_linear(2.0), _linear(0.0)]
+        c, *_ = _compared("central", fs, np.array([2.0, 0.0]), h, sigma=sigma, shown=0.0)
+        assert c.resolution[1] == cmp.UNCERTAIN * 2.0
+        assert c.exact.tolist() == [False, True]
+        assert c.status.tolist() == ["ok", "ok"]
+
+    def test_an_entry_on_its_screen_examined_for_its_reach(self) -> None:
+        # |a − D| = tol = 2⁻⁷ exactly, re-examined only as its worst-case reach (ν =
+        # 0.01) is above 0.2: it passed the screen, so no estimated error is stated
+        h = np.full(2, 2.0**-10)
+        fs = [_linear(2.0), _linear(1 + 2.0**-7)]
+        c, _, _, ex = _compared(
+            "central",
+            fs,
+            np.array([2.0, 1.0]),
+            h,
+            tol=np.array([1e-9, 2.0**-7]),
+            sigma=0.01 * h,
+            shown=0.0,
+        )
+        assert ex.tolist() == [True, True]
+        assert c.abs_error[1] == c.tolerance[1] == 2.0**-7
+        assert c.fd_error.tolist() == [0.0, 0.0]
+        assert c.status.tolist() == ["ok", "ok"]
+
     def test_complex(self) -> None:
         # t + t³ at ih: Im/h = 1 − h²; at ih/2: 1 − h²/4: e = 3h²/4
         h = np.full(3, 1e-3)
@@ -399,6 +441,14 @@ class TestScreenFunctionsReadWhole:
         ]
         floored = cmp.tolerance("central", a, n, h, **{**kw, "fixed": True}, floor=2.0)
         assert floored.tolist() == [2.0**-4 * 2.375, 2.0**-4 * 2.5]
+
+    def test_tolerance_is_float64_for_float32_entries(self) -> None:
+        # a float32 claim under the fixed rule: the tolerance comes back as float64
+        # (the report's and the JSON's numbers), whatever dtype the claim had
+        a = np.array([0.1, 0.3], dtype=np.float32)
+        got = cmp.tolerance("central", a, a, np.ones(2), sigma=0.0, rtol=1e-7, atol=0.0, fixed=True)
+        assert got.dtype == np.float64
+        assert got.tolist() == pytest.approx([1e-8, 3e-8], rel=1e-6)
 
     def test_the_screen_and_the_jump(self) -> None:
         # h = 0.5, J0 = 2: entry 0's jump (J(θ+h) − 2 J0 + J(θ−h)) / h is exactly

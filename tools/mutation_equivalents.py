@@ -180,6 +180,45 @@ _NO_COMPARISONS = (
 _NAN_SPELLING = "float('NAN') for float('nan'): Python reads the name case-insensitively, NaN"
 
 
+_BOOL_ALREADY = (
+    "np.asarray(out) without dtype=bool: out is already a bool array (analytic == 0, "
+    "np.all(...) and d == 0, joined by &), so the same array comes back"
+)
+_RICHARDSON_FROM_ITS_TABLE = (
+    "exact_zero without the numeric estimate among the differences: compare's callers "
+    "(_entries.compare_entries, _jacgrid) pass numeric = first_estimate of the same "
+    "stage-1 values, Richardson's (16·R(h/2) − R(h))/15 of the table C(h), C(h/2), "
+    "C(h/4), which is exactly 0 whenever the three differences it is given are"
+)
+
+
+_COMPLEX_HAS_NO_NOISE_GAIN = (
+    "the widening for a coarser dtype shown (shown > 0) taken for method='complex' too: "
+    "its NOISE_GAIN is 0, so the extra round-off, the screen's 3·max(extra, 0) and ν "
+    "are 0 either way, and the complex branch reads neither σ nor low_precision (its "
+    "entries are never exact zeros, so the resolution from σ is NaN either way)"
+)
+_SIGMA_IS_FLOAT = (
+    "np.asarray(sigma) without dtype=np.float64: sigma is a float or a float64 array "
+    "(value_noise returns float64; the engine's σ is a float), which NumPy converts to "
+    "float64 either way"
+)
+_BLIND_COVERS_IT = (
+    "the rule 'an ok entry whose SAFETY·e exceeds UNCERTAIN of the scale is uncertain' "
+    "skipped (mask never true) or moved to its boundary (>=): the entry is one that "
+    "failed the screen (|a − D| > tol ≥ 0; a screened one is set 'ok' after), so its "
+    "allowance tol + SAFETY·e and its reach tol + |a − D| + SAFETY·e exceed SAFETY·e, "
+    "and the blind rule below makes the same ok entry uncertain (an exact zero has "
+    "|a − D| = 0: never one of them)"
+)
+_ALLOWED_WITHIN_REACH = (
+    "allowed_all = tol + SAFETY·fd_error in the blind rule made smaller or unused: "
+    "reach = tol + |a − D| + SAFETY·e_all, and e_all ≥ fd_error entry by entry (both "
+    "are err where an entry failed the screen; fd_error is 0 elsewhere), so "
+    "allowed_all > UNCERTAIN·scale implies reach > UNCERTAIN·scale: the allowance adds "
+    "nothing to the reach's test; under fixed=True the blind rule is not applied"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_11": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_13": _NO_ENTRIES_IS_FALSE,
@@ -349,4 +388,18 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._jacscale.x_zero_rows__mutmut_23": _NO_COMPARISONS,
     "gradcheck._jacscale.x_zero_rows__mutmut_26": _NO_COMPARISONS,
     "gradcheck._jacscale.x_zero_rows__mutmut_7": _NO_COMPARISONS,
+    "gradcheck._compare.x_exact_zero__mutmut_22": _BOOL_ALREADY,
+    "gradcheck._compare.x_exact_zero__mutmut_24": _BOOL_ALREADY,
+    "gradcheck._compare.x_compare__mutmut_114": _RICHARDSON_FROM_ITS_TABLE,
+    "gradcheck._compare.x_compare__mutmut_36": _COMPLEX_HAS_NO_NOISE_GAIN,
+    "gradcheck._compare.x_compare__mutmut_37": _COMPLEX_HAS_NO_NOISE_GAIN,
+    "gradcheck._compare.x_compare__mutmut_281": _SIGMA_IS_FLOAT,
+    "gradcheck._compare.x_compare__mutmut_283": _SIGMA_IS_FLOAT,
+    "gradcheck._compare.x_compare__mutmut_318": _BLIND_COVERS_IT,
+    "gradcheck._compare.x_compare__mutmut_319": _BLIND_COVERS_IT,
+    "gradcheck._compare.x_compare__mutmut_321": _BLIND_COVERS_IT,
+    "gradcheck._compare.x_compare__mutmut_391": _ALLOWED_WITHIN_REACH,
+    "gradcheck._compare.x_compare__mutmut_392": _ALLOWED_WITHIN_REACH,
+    "gradcheck._compare.x_compare__mutmut_393": _ALLOWED_WITHIN_REACH,
+    "gradcheck._compare.x_compare__mutmut_394": _ALLOWED_WITHIN_REACH,
 }
