@@ -372,6 +372,22 @@ class TestCompareReadWhole:
         assert c.fd_error.tolist() == [0.0, 0.0]
         assert c.status.tolist() == ["ok", "ok"]
 
+    def test_a_fixed_tolerance_has_no_reach_rule(self) -> None:
+        # ν = 4e-3 would re-examine these agreeing entries for their reach (worst case
+        # 0.28 > 0.2); the fixed rule states no reach: none is re-examined
+        h = self.H[:2]
+        fs = [_linear(2.0), _linear(2.0)]
+        c, _, _, ex = _compared("central", fs, np.array([2.0, 2.0]), h, sigma=4e-3 * h, fixed=True)
+        assert ex.tolist() == [False, False]
+        assert c.status.tolist() == ["ok", "ok"]
+        assert c.fd_error.tolist() == [0.0, 0.0]
+
+    def test_a_small_gradient_is_its_own_scale(self) -> None:
+        # no floor given: the scale is max(|a|, |D|) = 0.25, not 1
+        c, *_ = _compared("central", [_linear(0.25)], np.array([0.25]), self.H[:1])
+        assert c.scale == pytest.approx(0.25, rel=1e-12)
+        assert c.status.tolist() == ["ok"]
+
     def test_complex(self) -> None:
         # t + t³ at ih: Im/h = 1 − h²; at ih/2: 1 − h²/4: e = 3h²/4
         h = np.full(3, 1e-3)

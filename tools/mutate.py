@@ -41,7 +41,35 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
-**This stop's runs** (2026-11-28, 03:00 to 04:30, on a fresh ``mutants/``; the shared
+**This stop's runs** (2026-11-28, 05:45 to 07:10, on a fresh ``mutants/``; the
+shared 2-core machine under a load of 7 to 10, 1 to 60 s a mutant at ``nice -n 15``):
+``_numerics`` and ``_compare``, ``--first-stage-only``. ``_numerics`` holds constants
+only, and mutmut 3.8.1 mutates functions: it has no mutants (issue 16's hand mutations
+of its constants are run by ``tools/hand_mutations.py``). ``_compare``'s first run
+met two faults of this driver: at a load of 9 a mutant at ``nice -n 15`` got a tenth
+of a core, and every one ran past the 90 s clock limit and was counted caught (the
+limit is on the child's CPU seconds now, ``mutate_direct.WALL_FACTOR`` times that on
+the clock); and the mirror file starts with its slowest, end-to-end tests, so a
+killed mutant took 20 to 25 s to reach its first failing test (the mirror file now
+runs fastest test first, by its clean run's times: 1 to 3 s at a load of 5). Tests
+written ahead in ``tests/test_compare.py`` read ``compare`` whole for each method on
+separable costs at 0 whose values follow from their Taylor series (``t + t³``: central
+differences ``1 + h²``, Richardson's ``R = 1``), and ``gradient_scale``, ``tolerance``,
+``examined`` and ``exact_zero`` with each bound met exactly (dyadic numbers). Every
+mutant of ``examined`` (71), ``exact_zero`` (24), ``gradient_scale`` (20),
+``tolerance`` (39) and ``_verdicts`` (1) ran, then 141 of ``compare``'s 489: the 80
+that read its later rules (the shown dtype, the exact zero's resolution, the blind
+rule, the unresponsive rule, overflow, the peak; chosen from their diffs), then
+``compare``'s from its first line on, as far as the stop allowed (the row's "to run":
+348 of ``compare``'s later mutants in line order, its kink and re-examination
+rules). The mirror file passed 17: 3 got tests and the rerun killed them
+(``compare``'s default ``floor``, the fixed rule's lack of a reach rule, Richardson's
+exact zero read from its table), 14 are equivalent (listed below: a bool array cast
+to bool, Richardson's estimate of its own table, the widening of the complex step,
+whose noise gain is 0, a float64 σ made float64, and two rules that the blind rule
+covers). No survivor showed a wrong verdict.
+
+**The runs of 2026-11-28, 03:00 to 04:30** (on a fresh ``mutants/``; the shared
 2-core machine under a load of 5 to 10, 3 to 60 s a mutant): the verdict modules no run
 had mutated, most verdict-relevant first, all ``--first-stage-only``; ``_kinksearch``,
 ``_sharp``, ``_own_slope``, ``_adapter_verdicts`` and ``_directional_probe`` joined
@@ -162,7 +190,8 @@ file first, then every other test the map says reaches the mutated function.
   ``_entrywise`` into ``_rechecks``; ``_torch_function`` into ``_torch_autograd``;
   ``_hessian`` into ``_hessian_words``;
   ``_compare`` into ``_quotients`` and ``_comparison``; ``_evaluate`` into ``_points``
-  and ``_rng`` (with ``_user_rng``, which restores the user's generators); ``_adapters``
+  and ``_rng`` (with ``_user_rng``, which restores the user's generators, and ``_user_arrays``,
+  which restores the user's arrays); ``_adapters``
   into ``_adapter_consistency``; ``_jacgrid`` into ``_jacevaluator`` and ``_jacscale``;
   ``torch`` into ``_torch_module`` and ``jax`` into ``_jax_side`` and ``_jax_function``;
   and the adapters' float32 round-off verdict ``_roundoff_verdict``. The rest is copied
@@ -250,6 +279,7 @@ MODULES = (
     "_points",
     "_rng",
     "_user_rng",
+    "_user_arrays",
     "_plan",
     "_engine",
     "_pytree",
