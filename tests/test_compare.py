@@ -388,6 +388,27 @@ class TestCompareReadWhole:
         assert c.scale == pytest.approx(0.25, rel=1e-12)
         assert c.status.tolist() == ["ok"]
 
+    def test_a_zero_entry_keeps_its_resolution_in_a_coarser_dtype(self) -> None:
+        # float16 values shown (±2, ±1, ±0.5): an entry whose values are all exactly 0,
+        # with a claim of 0, gets no round-off floor: its resolution is 2·SMALLEST/h
+        s1 = np.array([[2.0, -2.0, 1.0, -1.0, 0.5, -0.5], [0.0] * 6])
+        h, a = np.ones(2), np.array([2.0, 0.0])
+        n = cmp.first_estimate("richardson", 0.0, s1, h)
+        c = cmp.compare(
+            "richardson",
+            a,
+            n,
+            h,
+            np.full(2, 1e-9),
+            j0=0.0,
+            sigma=0.0,
+            fixed=False,
+            stage1=s1,
+            recheck=np.zeros((0, 0)),
+        )
+        assert c.exact.tolist() == [False, True]
+        assert c.resolution[1] == 2 * SMALLEST
+
     def test_complex(self) -> None:
         # t + t³ at ih: Im/h = 1 − h²; at ih/2: 1 − h²/4: e = 3h²/4
         h = np.full(3, 1e-3)
