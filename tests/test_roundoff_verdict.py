@@ -16,6 +16,7 @@ import pytest
 from gradcheck._evaluate import preserve_rng
 from gradcheck._numerics import CANCELLATION
 from gradcheck._roundoff_verdict import (
+    HALF_REPRODUCED,
     REPRODUCED,
     SYSTEMATIC,
     Analytic,
@@ -121,6 +122,30 @@ class TestJudge:
         ref = {"w": G64["w"]}
         user = {"w": G64["w"] * (1 + 0.9 * CANCELLATION * U32)}
         assert judge(user, G64, ref, U32, 0.0) == {"w": "unresolved"}
+
+
+class TestJudgeHalf:
+    """attack27 H47: in bfloat16 and float16 the size rules cover every gradient (the
+    floor, 1e3 round-offs); a gradient rounded to float8 only there passed as
+    reproduced (16 bfloat16 round-offs are 12.5%)."""
+
+    @pytest.mark.parametrize(("unit", "k"), [(2.0**-7, 4), (2.0**-10, 3)])
+    def test_a_float8_rounding_is_systematic(self, unit: float, k: int) -> None:
+        ref = {"w": _bits(G64["w"], 8 if unit == 2.0**-7 else 11)}
+        floor = 10 * unit * np.max(np.abs(G64["w"]))  # above the scale: ignored
+        assert judge({"w": _bits(ref["w"], k)}, G64, ref, unit, floor) == {"w": "systematic"}
+
+    def test_within_half_reproduced_round_offs_is_reproduced(self) -> None:
+        ref = {"w": _bits(G64["w"], 8)}
+        user = {"w": ref["w"] + 0.9 * HALF_REPRODUCED * 2.0**-7 * np.max(np.abs(G64["w"]))}
+        assert judge(user, G64, ref, 2.0**-7, 1.0) == {"w": "reproduced"}
+
+    def test_another_order_is_never_failed(self) -> None:
+        # a fused kernel: the user's gradient no farther from the reference than
+        # SYSTEMATIC times the reference from float64
+        ref = {"w": G64["w"] * (1 + 4 * 2.0**-7)}
+        user = {"w": G64["w"] * (1 - 4 * 2.0**-7)}
+        assert judge(user, G64, ref, 2.0**-7, 0.0) == {"w": "unresolved"}
 
 
 def _never(kind: str) -> Side:

@@ -11,7 +11,7 @@ from torch import nn
 
 import gradcheck.torch as gt
 from _wrong_by import RIGHT_AND_WRONG, expect, smaller_error_over_seeds
-from gradcheck._torch_widen import Widen
+from gradcheck._torch_widen import Widen, as_written
 
 
 class TestWiden:
@@ -26,6 +26,14 @@ class TestWiden:
         expected = nn.functional.binary_cross_entropy_with_logits(x, y.double())
         assert torch.equal(loss, expected)
         assert y.dtype == dtype  # the user's tensor itself is not changed
+
+    def test_as_written_turns_it_off(self) -> None:
+        # the round-off reference runs the model's casts as written (attack27 H47)
+        x = torch.ones(2, dtype=torch.float64)
+        with Widen(), as_written():
+            assert x.float().dtype == torch.float32
+        with Widen():
+            assert x.float().dtype == torch.float64
 
     def test_complex64_becomes_complex128(self) -> None:
         with Widen():

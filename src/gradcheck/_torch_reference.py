@@ -64,6 +64,7 @@ from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatc
 from torch.utils._pytree import tree_flatten, tree_map
 
 from gradcheck._roundoff_verdict import Gradient, Side
+from gradcheck._torch_widen import as_written
 
 __all__ = ["InDtype", "aside", "exits", "narrow_to", "with_reference"]
 
@@ -268,7 +269,7 @@ def with_reference(side: Side, dtypes: Iterable[torch.dtype]) -> Side:
     def reference(tree: dict[str, Array]) -> Gradient:
         mode = InDtype(dtype)
         modes.append(mode)
-        with mode, exits():
+        with mode, exits(), as_written():
             return gradient(tree)
 
     def outside() -> bool:

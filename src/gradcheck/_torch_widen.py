@@ -37,18 +37,40 @@ writes, and bit-level views (``x.view(torch.int32)``), which a widening would ch
 in meaning. Where such a tensor makes the copy compute something else, its loss
 disagrees with the user's or raises, and the adapter falls back to the user's dtype
 with a note (``gradcheck._frameworks``), as for any copy that cannot be used.
+
+Not while :func:`as_written` runs: the round-off reference (``gradcheck._torch_reference``)
+runs the copy in the model's arithmetic, where a cast is the model's own (a bfloat16
+model whose loss runs in float32, ``F.cross_entropy(m(x).float(), y)``: the float32
+loss is the model's, attack27 H47) and a float32 tensor the loss brings stays float32.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_map
 
-__all__ = ["Widen", "mask_dtype"]
+__all__ = ["Widen", "as_written", "mask_dtype"]
+
+#: Set inside :func:`as_written`: :class:`Widen` passes every call through.
+_OFF: ContextVar[bool] = ContextVar("gradcheck_widen_off", default=False)
+
+
+@contextmanager
+def as_written() -> Iterator[None]:
+    """:class:`Widen` off inside: the copy's casts and tensors as the user wrote them
+    (module text)."""
+    token = _OFF.set(True)
+    try:
+        yield
+    finally:
+        _OFF.reset(token)
+
 
 _LOW = {
     torch.float32: torch.float64,
@@ -104,7 +126,8 @@ class Widen(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         if (
-            name.endswith("_")
+            _OFF.get()
+            or name.endswith("_")
             or name.startswith("__i")
             or name in _LEAVE
             or _bits(name, args, kwargs)
