@@ -147,6 +147,24 @@ class TestJudgeHalf:
         user = {"w": G64["w"] * (1 - 4 * 2.0**-7)}
         assert judge(user, G64, ref, 2.0**-7, 0.0) == {"w": "unresolved"}
 
+    # attack30 H80: a parameter whose gradient is zero (a key's bias before a softmax)
+    # is noise in both; 4 times apart by chance it failed a right bfloat16 attention
+    @pytest.mark.parametrize("unit", [2.0**-7, 2.0**-10])
+    def test_a_zero_gradients_noise_is_round_off(self, unit: float) -> None:
+        largest = float(np.max(np.abs(G64["w"])))
+        g64 = {**G64, "b": np.array([3e-17, -1e-17])}
+        user = {**G64, "b": np.array([0.2, -0.1]) * unit * largest}
+        ref = {**G64, "b": np.array([0.01, 0.02]) * unit * largest}
+        assert judge(user, g64, ref, unit, 0.0) == {"w": "reproduced", "b": "round-off"}
+
+    def test_a_zero_gradient_far_above_its_noise_is_systematic(self) -> None:
+        largest = float(np.max(np.abs(G64["w"])))
+        g64 = {**G64, "b": np.array([3e-17, -1e-17])}
+        ref = {**G64, "b": np.array([0.01, 0.02]) * 2.0**-7 * largest}
+        for size, verdict in [(3.9, "round-off"), (4.1, "systematic")]:
+            user = {**G64, "b": np.array([size, 0.0]) * 2.0**-7 * largest}
+            assert judge(user, g64, ref, 2.0**-7, 0.0)["b"] == verdict
+
 
 def _never(kind: str) -> Side:
     raise AssertionError(f"the nudges were not needed (make({kind!r}))")
@@ -206,6 +224,43 @@ class TestVerdicts:
             "",
             (),
             frozenset(),
+        )
+
+    @pytest.mark.parametrize("loss", [1.0, 1.0 + 2.0**-20])
+    def test_a_half_models_forward_unlike_the_reference_is_unresolved(self, loss: float) -> None:
+        # attack30 H81: a bfloat16 forward choosing its eps by dtype (the float64 copy,
+        # run in bfloat16, takes the other eps) failed; its loss is not the reference's
+        ref = G64["w"] * (1 + 2.0**-8)
+        side = _side(lambda p: (1.0, {"w": G64["w"]}), lambda p: (loss, {"w": ref}))
+        user = Analytic(1.0, {"w": _bits(G64["w"], 3)}, "bfloat16")
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, G64, user, 0.0, rng)
+        if loss == 1.0:
+            assert list(found.systematic) == ["w"] and found.unresolved == {}
+            return
+        assert found.systematic == {} and list(found.unresolved) == ["w"]
+        assert (
+            "but the float64 copy run in bfloat16 computes another loss than your bfloat16 "
+            "model (code that tests the dtype, a stage in a wider dtype, a fused kernel): a "
+            "backward acting only in bfloat16 cannot be told from the gradient of what your "
+            "forward computes in bfloat16;" in found.unresolved["w"]
+        )
+
+    def test_a_zero_gradients_figure_is_of_the_largest_entry(self) -> None:
+        # attack30 H80's message: "by 2.2e+13 of its scale" (its scale was 1e-17)
+        largest = float(np.max(np.abs(G64["w"])))
+        g64 = {**G64, "b": np.array([3e-17, -1e-17])}
+        ref = {**G64, "b": np.array([0.0, 0.02]) * 2.0**-7 * largest}
+        side = _side(lambda p: (1.0, g64), lambda p: (1.0, ref))
+        user = Analytic(1.0, {**G64, "b": np.array([8.0, 0.02]) * 2.0**-7 * largest}, "bfloat16")
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, g64, user, 0.0, rng)
+        assert list(found.systematic) == ["b"] and found.unresolved == {}
+        assert found.systematic["b"].startswith(
+            "b: the bfloat16 gradient differs from the same formula computed in bfloat16 "
+            "(the float64 copy run operation by operation in bfloat16) by 0.062 of the "
+            "largest gradient entry, where bfloat16 arithmetic moves that formula 0.00016 "
+            "from float64: "
         )
 
     def test_a_bfloat16_rounding_is_named(self) -> None:

@@ -185,6 +185,57 @@ class TestHalfModels:
         assert report.status == "failed", str(report)
         assert report.failed_parameters == ["l1.weight", "l1.bias"]
 
+    # attack30 H80/H83: k.bias's gradient is zero (softmax is shift invariant), its two
+    # values noise; compared noise to noise, 4 times apart by chance, it failed (seed 6
+    # of 36), else it was inconclusive
+    @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+    def test_a_zero_gradient_beside_an_upcast_softmax_passes(self, dtype: torch.dtype) -> None:
+        torch.manual_seed(0)
+        m = _UpcastAttention().to(dtype)
+        x, y = torch.randn(10, 6, dtype=dtype), torch.randint(0, 3, (10,))
+        report = gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x).float(), y))
+        assert report.status == "passed", str(report)
+
+    def test_a_forward_choosing_its_eps_by_dtype_is_inconclusive(self) -> None:
+        # attack30 H81: its bfloat16 gradient is the right one of another function (the
+        # copy takes the float64 eps): failed 4/4, as a backward acting only in bfloat16
+        torch.manual_seed(0)
+        m = _EpsByDtype().to(torch.bfloat16)
+        x, y = torch.randn(10, 6, dtype=torch.bfloat16), torch.randint(0, 3, (10,))
+        report = gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x).float(), y))
+        assert report.status == "inconclusive", str(report)
+        assert "computes another loss than your bfloat16 model" in str(report)
+
+
+class _UpcastAttention(nn.Module):
+    """Attention whose softmax runs in float32 for half dtypes (OPT, BLOOM)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q, self.k, self.o = nn.Linear(6, 8), nn.Linear(6, 8), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.q(x) @ self.k(x).T * 3
+        if s.dtype in (torch.float16, torch.bfloat16):
+            a = torch.softmax(s.float(), -1).to(s.dtype)
+        else:
+            a = torch.softmax(s, -1)
+        return self.o(a @ self.q(x))
+
+
+class _EpsByDtype(nn.Module):
+    """A normalisation whose eps is 3e-2 in half dtypes, 1e-6 otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(6, 8), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.l1(x)
+        eps = 3e-2 if h.dtype in (torch.float16, torch.bfloat16) else 1e-6
+        h = (h - h.mean(-1, keepdim=True)) / torch.sqrt(h.var(-1, keepdim=True) + eps)
+        return self.l2(torch.tanh(h))
+
 
 class TestRightFloat32Models:
     """Reproduced bit for bit: their difference from float64 is round-off, they pass."""

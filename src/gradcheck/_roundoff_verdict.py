@@ -103,6 +103,12 @@ SYSTEMATIC = 4.0
 #: else unresolved: a fused kernel's other order (float32 LSTMs: ``e ≤ 1.6 r``) is
 #: never failed.
 HALF_REPRODUCED = 2.0
+#: Why a half dtype's systematic difference is unresolved where the reference's loss is
+#: not the user's bit for bit (module text; ``{}``: the dtype).
+HALF_FORWARD = (
+    "the float64 copy run in {0} computes another loss than your {0} model (code that "
+    "tests the dtype, a stage in a wider dtype, a fused kernel)"
+)
 
 
 class Analytic(NamedTuple):
@@ -180,12 +186,18 @@ def judge(user: Grads, g64: Grads, ref: Grads, unit: float, floor: float) -> dic
 
 
 def _judge_half(user: Grads, g64: Grads, ref: Grads, unit: float) -> dict[str, Judgement]:
-    """:func:`judge` for bfloat16 and float16 (:data:`HALF_REPRODUCED`)."""
+    """:func:`judge` for bfloat16 and float16 (:data:`HALF_REPRODUCED`); a parameter
+    whose float64 gradient is within one round-off of the model's largest entry is zero
+    in that dtype, its two values noise: only ``e`` beyond :data:`SYSTEMATIC` times
+    that round-off (or ``r``) is systematic, anything less is round-off."""
+    zero = unit * max((_top(g) for g in g64.values()), default=0.0)
     out: dict[str, Judgement] = {}
     for n, g in g64.items():
         e, r = _top(user[n] - ref[n]), _top(ref[n] - g)
         if e <= HALF_REPRODUCED * unit * max(_top(g), _top(user[n])):
             out[n] = "reproduced"
+        elif _top(g) <= zero:
+            out[n] = "systematic" if e > SYSTEMATIC * max(r, zero) else "round-off"
         elif e > SYSTEMATIC * r:
             out[n] = "systematic"
         else:
@@ -214,7 +226,14 @@ class Verdicts(NamedTuple):
     reproduced: frozenset[str] = frozenset()
 
 
-def _reference(side: Side, user: Analytic, rng: GlobalRng) -> Grads | None:
+class _Reference(NamedTuple):
+    """The reference's gradient, and whether its loss is the user's bit for bit."""
+
+    grads: Grads
+    same_loss: bool
+
+
+def _reference(side: Side, user: Analytic, rng: GlobalRng) -> _Reference | None:
     """The reference gradient at the side's parameters, or ``None`` where it raises or
     its loss is not the user's to :data:`REPRODUCED` round-offs (module text)."""
     if side.reference is None or user.dtype not in UNIT:
@@ -227,25 +246,31 @@ def _reference(side: Side, user: Analytic, rng: GlobalRng) -> Grads | None:
             return None
     if abs(value - user.value) > REPRODUCED * UNIT[user.dtype] * abs(user.value):
         return None
-    return {n: np.zeros(user.grads[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
+    grads = {n: np.zeros(user.grads[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
+    return _Reference(grads, value == user.value)
 
 
 def _reproduced(
-    user: Analytic, g64: Grads, ref: Grads, floor: float, outside: bool = False
+    user: Analytic, g64: Grads, ref: Grads, floor: float, outside: bool = False, forward: str = ""
 ) -> Verdicts:
     """The reference's verdicts: systematic and unresolved parameters with their notes,
     and the reproduced ones; where values left the framework ``outside`` the user's
-    dtype (module text), a systematic one is unresolved."""
+    dtype (module text), or a half dtype's ``forward`` is not the reference's (the
+    reason, else ``""``), a systematic one is unresolved."""
     dtype, unit = user.dtype, UNIT[user.dtype]
     judged = judge({n: user.grads[n] for n in g64}, g64, ref, unit, floor)
+    largest = max((_top(g) for g in g64.values()), default=0.0)
     systematic, unresolved = {}, {}
     for n, verdict in judged.items():
-        scale = max(_top(g64[n]), 1e-300)
+        # a gradient zero up to round-off has no scale of its own (attack30 H80: "2e+13")
+        own = _top(g64[n]) > unit * largest
+        scale = max(_top(g64[n]) if own else largest, 1e-300)
         e, r = _top(user.grads[n] - ref[n]) / scale, _top(ref[n] - g64[n]) / scale
         same = (
             f"{n}: the {dtype} gradient differs from the same formula computed in {dtype} "
-            f"(the float64 copy run operation by operation in {dtype}) by {e:.2g} of its "
-            f"scale, where {dtype} arithmetic moves that formula {r:.2g} from float64"
+            f"(the float64 copy run operation by operation in {dtype}) by {e:.2g} of "
+            f"{'its scale' if own else 'the largest gradient entry'}, where {dtype} "
+            f"arithmetic moves that formula {r:.2g} from float64"
         )
         if verdict == "systematic" and outside:
             unresolved[n] = (
@@ -254,6 +279,13 @@ def _reproduced(
                 f"your model: a backward acting only in {dtype} cannot be told from "
                 f"that code's round-off; the formula is checked in float64; "
                 f"precision='model' checks the {dtype} gradient itself"
+            )
+        elif verdict == "systematic" and forward:
+            unresolved[n] = (
+                f"{same}, but {forward}: a backward acting only in {dtype} cannot be "
+                f"told from the gradient of what your forward computes in {dtype}; the "
+                f"formula is checked in float64; precision='model' checks the {dtype} "
+                "gradient itself"
             )
         elif verdict == "systematic":
             systematic[n] = (
@@ -291,7 +323,8 @@ def verdicts(
     """
     ref = _reference(side, user, rng)
     if ref is not None:
-        return _reproduced(user, g64, ref, floor, side.outside())
+        forward = "" if ref.same_loss or UNIT[user.dtype] < UNIT["float16"] else HALF_FORWARD
+        return _reproduced(user, g64, ref.grads, floor, side.outside(), forward.format(user.dtype))
     unit = UNIT.get(user.dtype, 0.0)
     d0 = {
         n: user.grads[n] - g
