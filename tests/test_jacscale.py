@@ -124,6 +124,28 @@ class TestZeroRows:
         out = zero_rows(rows, J, self.STARTS)
         assert out[0][0] is rows[0][0] and out[0][0].status.tolist() == ["uncertain"] * 2
 
+    @pytest.mark.parametrize("claim", [1e-17, 1e-9])
+    def test_a_zero_blocks_kinks_are_noise(self, claim: float) -> None:
+        # test_torch_order2's BatchNorm block: differences that are round-off over the
+        # step land just past the screen or not by the thread count, and their one-sided
+        # slopes disagree by chance ("1 entries sit at kinks" with one thread)
+        J = np.array([[4.0, -3.0, claim], [0.0, 0.0, 0.0]])
+        rows = [
+            [_cmp([4.0, -3.0], scale=4.0, peak=5.0, status="ok"), _cmp([1.5e-12], scale=1.5e-12)],
+            [_cmp([0.0, 0.0], scale=0.0), _cmp([0.0], scale=0.0, peak=0.0)],
+        ]
+        rows[0][1].status[:] = "nonsmooth"
+        rows[0][1].reach[:] = np.inf
+        rows[0][1].fd_error[:] = 1e-12
+        rows[0][1].abs_error[:] = 1.5e-12 - claim
+        out = zero_rows(rows, J, self.STARTS, 2.0**-52)
+        if claim > ANALYTIC_ROUNDOFFS * 2.0**-52 * 5.0:  # a claim above round-off: kept
+            assert out[0][1] is rows[0][1]
+            return
+        assert out[0][1].status.tolist() == ["ok"] and out[0][1].scale == 4.0
+        assert out[0][1].reach.tolist() == [1e-12 + 1.5e-12 - claim]
+        assert np.isnan(out[0][1].kink).all()
+
     def test_rows_without_parameters(self) -> None:
         assert zero_rows([[], []], np.zeros((2, 0)), np.array([0])) == [[], []]
 

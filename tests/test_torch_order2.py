@@ -378,12 +378,14 @@ class TestZeroGradientBlocks:
         x = torch.randn(8, 3, dtype=dtype)
         model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1))
         report = gt.check_module(model.to(dtype), lambda m: m(x).pow(2).sum(), order=2)
-        assert report.status == "passed"
+        # with one thread as with two (inconclusive before with OMP_NUM_THREADS=1: a zero
+        # block's noise past its screen, and its one-sided slopes read as a kink)
+        assert report.status == "passed", str(report)
         assert not any("kink" in m for m in report.messages)
         assert _row(report, "0.bias / 0.weight").status == "passed"
-        assert any(
-            m.startswith("0.bias / *: the gradient of 0.bias is zero") for m in report.messages
-        )
+        blocks = [n for n in report.parameters if "0.bias" in n.split(" / ")]
+        assert blocks and all(_row(report, n).status == "passed" for n in blocks)
+        assert any(m.startswith("0.bias: the gradient is zero") for m in report.messages)
 
 
 class _Counted:
