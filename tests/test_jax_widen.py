@@ -46,6 +46,10 @@ _CASTS: dict[str, Callable[[Any, Any], Any]] = {
     )[0],
     "inner_jit": lambda h, y: jax.jit(lambda a: jnp.mean((a.astype(F32) - y) ** 2))(h),
     "sum_dtype": lambda h, y: jnp.sum((h - y) ** 2, dtype=F32),
+    # attack26 h26: float32's format kept in float64, a no-op in the model
+    "reduce_precision": lambda h, y: jnp.mean(
+        (lax.reduce_precision(h, exponent_bits=8, mantissa_bits=23) - y) ** 2
+    ),
 }
 
 
@@ -155,6 +159,21 @@ class TestCastsInTheFunction:
             lambda q: jnp.mean((jnp.tanh(x @ scale(q["W"].astype(F32)).T) - y) ** 2), p
         )
         expect(report, factor, "numeric_dtype")
+
+    @RIGHT_AND_WRONG
+    def test_a_float32_rounding_of_a_parameter(self, factor: float) -> None:
+        """attack26 h26: ``lax.reduce_precision(W, 8, 23)`` before a ×1.002 rule
+        rounded the float64 copy's ``W`` to float32 (its dtype stays float64): passed
+        2/2 on h26's problem, within that side's float32 noise; here the right rule
+        was inconclusive (W's detection bound 0.12)."""
+        scale = _scale(factor)
+        p, x, y = _params(4)
+
+        def loss(q: dict[str, Any]) -> Any:
+            w = lax.reduce_precision(q["W"], exponent_bits=8, mantissa_bits=23)
+            return jnp.mean((jnp.tanh(x @ scale(w).T) - y) ** 2)
+
+        expect(gj.check(loss, p), factor, "numeric_dtype")
 
     def test_a_cast_it_cannot_widen_is_checked_in_float32_and_says_so(self) -> None:
         """The bits of a float32 value (a sign read from them) have no float64

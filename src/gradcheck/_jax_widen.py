@@ -20,7 +20,8 @@ float64 made float64 (complex64: complex128):
   primal and forward rule and its backward rule run on the widened residuals and
   cotangents (the user's rules: what is checked is still those rules);
 * ``reduce_precision`` of a value widened from below float64 is the value itself (in
-  the model's dtype it rounds to what that dtype holds anyway).
+  the model's dtype it rounds to what that dtype holds anyway), and so is one to
+  float32's format or finer of any value: without x64 JAX holds nothing finer.
 
 What cannot be widened soundly raises :class:`Unwidened`, saying where: a bit-level
 cast of a value below float64, a ``custom_vjp`` function closing over traced values
@@ -198,12 +199,21 @@ def _apply(eqn: Any, invals: list[Any]) -> Any:
             "fn reinterprets the bits of a value below float64 (lax.bitcast_convert_type), "
             "which a float64 value does not have"
         )
-    if name == "reduce_precision" and any(was_low):
+    if name == "reduce_precision" and (any(was_low) or _float32_or_finer(params)):
         return invals[0]
     if name != "bitcast_convert_type":  # bits made into a float32: as written (_made)
         params = {k: _wide(v) if isinstance(v, np.dtype) else v for k, v in params.items()}
     with eqn.ctx.manager:
         return prim.bind(*invals, **prim.get_bind_params(params))
+
+
+def _float32_or_finer(params: dict[str, Any]) -> bool:
+    """Whether a ``reduce_precision`` rounds to float32's format or a finer one: a
+    no-op on every value of a model that computes without x64 (attack26 h26:
+    ``reduce_precision(W, 8, 23)`` of the float64 copy's ``W`` made that side float32
+    noisy, and a 0.2% wrong rule passed within its noise)."""
+    exponent, mantissa = int(params.get("exponent_bits", 0)), int(params.get("mantissa_bits", 0))
+    return exponent >= 8 and mantissa >= 23
 
 
 def _structured(eqn: Any, invals: list[Any]) -> Any:
