@@ -157,6 +157,17 @@ class TestJudgeHalf:
         ref = {**G64, "b": np.array([0.01, 0.02]) * unit * largest}
         assert judge(user, g64, ref, unit, 0.0) == {"w": "reproduced", "b": "round-off"}
 
+    @pytest.mark.parametrize("unit", [2.0**-7, 2.0**-10])
+    def test_a_small_gradient_the_reference_resolves_is_no_noise(self, unit: float) -> None:
+        # attack32 H111: a first layer on inputs in small units, its gradient 0.0006 of
+        # the largest entry, its half-only backward x1.2 passed as "zero in that dtype"
+        small = 0.5 * unit * float(np.max(np.abs(G64["w"]))) * np.array([1.0, -0.7])
+        g64 = {**G64, "b": small}
+        ref = {**G64, "b": small * (1 + unit / 2)}
+        for factor, verdict in [(1.0, "reproduced"), (1.2, "systematic")]:
+            user = {**G64, "b": factor * ref["b"]}
+            assert judge(user, g64, ref, unit, 0.0)["b"] == verdict
+
     def test_a_zero_gradient_far_above_its_noise_is_systematic(self) -> None:
         largest = float(np.max(np.abs(G64["w"])))
         g64 = {**G64, "b": np.array([3e-17, -1e-17])}

@@ -206,6 +206,43 @@ class TestHalfModels:
         assert report.status == "inconclusive", str(report)
         assert "computes another loss than your bfloat16 model" in str(report)
 
+    @pytest.mark.parametrize("wrong", [True, False])
+    def test_a_small_first_layer_gradient_is_judged(self, wrong: bool) -> None:
+        # attack32 H111: inputs in small units make the first layer's gradient 0.0006
+        # of the largest entry, below one bfloat16 round-off of it; a weight gradient
+        # x1.2 only in bfloat16 passed 3/3 as "zero in that dtype"
+        torch.manual_seed(0)
+        m = _SmallUnits(1.2 if wrong else 1.0).to(torch.bfloat16)
+        x, y = torch.randn(10, 6, dtype=torch.bfloat16), torch.randint(0, 3, (10,))
+        report = gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x).float(), y))
+        assert report.status == ("failed" if wrong else "passed"), str(report)
+        assert report.failed_parameters == (["w0"] if wrong else [])
+
+
+class _SmallUnits(nn.Module):
+    """A first layer on inputs times 0.003, its weight gradient times ``factor`` only
+    in half dtypes (attack32 H111)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.w0, self.b0 = nn.Parameter(torch.randn(8, 6) * 0.4), nn.Parameter(torch.zeros(8))
+        self.l2, self.head, self.factor = nn.Linear(8, 8), nn.Linear(8, 3), factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        factor = self.factor if x.dtype in (torch.float16, torch.bfloat16) else 1.0
+
+        class Scaled(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, w: torch.Tensor) -> torch.Tensor:
+                return w
+
+            @staticmethod
+            def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+                return g * factor
+
+        h = torch.tanh(x * 0.003 @ Scaled.apply(self.w0).T + self.b0)
+        return self.head(torch.tanh(self.l2(h)))
+
 
 class _UpcastAttention(nn.Module):
     """Attention whose softmax runs in float32 for half dtypes (OPT, BLOOM)."""

@@ -187,16 +187,17 @@ def judge(user: Grads, g64: Grads, ref: Grads, unit: float, floor: float) -> dic
 
 def _judge_half(user: Grads, g64: Grads, ref: Grads, unit: float) -> dict[str, Judgement]:
     """:func:`judge` for bfloat16 and float16 (:data:`HALF_REPRODUCED`); a parameter
-    whose float64 gradient is within one round-off of the model's largest entry is zero
-    in that dtype, its two values noise: only ``e`` beyond :data:`SYSTEMATIC` times
-    that round-off (or ``r``) is systematic, anything less is round-off."""
+    whose float64 gradient is within one round-off of the model's largest entry and
+    which the reference cannot resolve (``r`` at least that gradient) is zero in that
+    dtype, its two values noise: only ``e`` beyond :data:`SYSTEMATIC` times that
+    round-off (or ``r``) is systematic, anything less is round-off."""
     zero = unit * max((_top(g) for g in g64.values()), default=0.0)
     out: dict[str, Judgement] = {}
     for n, g in g64.items():
         e, r = _top(user[n] - ref[n]), _top(ref[n] - g)
         if e <= HALF_REPRODUCED * unit * max(_top(g), _top(user[n])):
             out[n] = "reproduced"
-        elif _top(g) <= zero:
+        elif _top(g) <= min(zero, r):
             out[n] = "systematic" if e > SYSTEMATIC * max(r, zero) else "round-off"
         elif e > SYSTEMATIC * r:
             out[n] = "systematic"
