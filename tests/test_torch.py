@@ -449,6 +449,19 @@ class TestImports:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert out.stdout.split() == ["False", "False"], out.stderr
 
+    def test_the_first_check_leaves_the_environment_and_warning_filters(self) -> None:
+        # attack31 H92: torch.func's first use imports torch._dynamo, which sets
+        # TORCHINDUCTOR_CACHE_DIR and adds a warnings filter; the first check did that
+        code = (
+            "import os, warnings, torch, gradcheck.torch as gt\n"
+            "env, filters = dict(os.environ), list(warnings.filters)\n"
+            "m = torch.nn.Linear(3, 1)\n"
+            "gt.check_module(m, lambda m: m(torch.ones(2, 3)).tanh().sum())\n"
+            "print(dict(os.environ) == env, list(warnings.filters) == filters)"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.stdout.split() == ["True", "True"], out.stderr
+
 
 def _rng_states() -> tuple[Any, ...]:
     np_state = np.random.get_state()

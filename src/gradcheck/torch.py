@@ -42,6 +42,12 @@ try:
 except ImportError as exc:  # pragma: no cover - the extra is always installed in CI
     raise ImportError("gradcheck.torch needs PyTorch: pip install 'gradcheck[torch]'") from exc
 
+# torch.func imports torch._dynamo on its first use, which sets
+# os.environ["TORCHINDUCTOR_CACHE_DIR"] and adds a warnings filter: the first check of
+# a process changed both (attack31 H92). Imported here, with gradcheck.torch, a check
+# leaves them as it found them.
+import torch._dynamo
+
 from gradcheck._adapter_complex import explain, with_convention
 from gradcheck._adapters import (
     Mode,
