@@ -34,6 +34,7 @@ from gradcheck._plan import Plan, Point, Ran, make_plan
 from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive, non_finite_failed
 from gradcheck._tolerances import unit_roundoff
+from gradcheck._user_arrays import Kept
 from gradcheck._user_rng import UserGenerators, find
 
 __all__ = ["assert_gradients", "check"]
@@ -125,6 +126,7 @@ def check(
     # so they are put back here, after everything, whatever happens
     found = find(cost, grad)
     kept = UserGenerators(found)
+    arrays = Kept([cost, grad])  # what the cost writes into (attack31 H93)
     try:
         run = resolve_execution(
             execution, batched=batched, executor=executor, memory_budget=memory_budget
@@ -172,6 +174,7 @@ def check(
         return report if real is None else relabel(report, real)
     finally:
         kept.reset()
+        arrays.restore()
 
 
 def _run(plan: Plan, ev: SerialEvaluator) -> Ran:

@@ -1,0 +1,78 @@
+"""Arrays and dicts the user's code keeps, put back after a check (attack31 H93).
+
+A cost may write into state it keeps: CS231n's ``batchnorm_forward`` in train mode
+updates ``bn_param["running_mean"]`` and ``["running_var"]`` at every call (a new
+array in the dict, or ``running_mean *= momentum`` in place). A check calls the cost a
+hundred times, and the running statistics were left at about the batch mean. The
+torch adapter keeps a model's buffers (``gradcheck._torch_state``); this does the same
+for the NumPy arrays and plain dicts the cost and the gradient function reach
+(``gradcheck._user_rng.reachable``: closures, defaults, globals their code names, the
+user's objects, small containers): :class:`Kept` saves them when made and
+:meth:`Kept.restore` puts back what changed.
+
+Saved: every plain ``dict`` of up to ``CONTAINER_ITEMS`` items (its items, shallowly:
+an entry replaced, added or removed is put back as it was), and every writeable NumPy
+array (its values) until :data:`SAVED_BYTES` are held. Larger arrays (a dataset the
+cost reads) are not copied; a cost that writes into one leaves it written. Lists are
+left as they are (a loss history a cost appends to grows, as it would in the user's
+own loop).
+
+>>> import numpy as np
+>>> state = {"running_mean": np.zeros(2)}
+>>> def cost(x):
+...     state["running_mean"] = 0.9 * state["running_mean"] + 0.1 * x
+...     return float(x @ x)
+>>> kept = Kept([cost])
+>>> _ = cost(np.ones(2))
+>>> kept.restore()
+>>> state["running_mean"]
+array([0., 0.])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from gradcheck._user_rng import CONTAINER_ITEMS, reachable
+
+__all__ = ["SAVED_BYTES", "Kept"]
+
+Array = np.ndarray[Any, Any]
+
+#: The most bytes of the user's arrays one check copies (the running statistics of a
+#: few layers take kilobytes; a dataset held by the cost is only read, not copied).
+SAVED_BYTES = 64 * 2**20
+
+
+class Kept:
+    """The dicts and arrays ``owners`` reach (module text), saved when this is made."""
+
+    def __init__(self, owners: Iterable[Any]) -> None:
+        objects = reachable(*owners)
+        self._dicts = [
+            (d, dict(d)) for d in objects if type(d) is dict and len(d) <= CONTAINER_ITEMS
+        ]
+        self._arrays: list[tuple[Array, Array]] = []
+        budget = SAVED_BYTES
+        for a in objects:
+            if _saved(a) and a.nbytes <= budget:
+                self._arrays.append((a, a.copy()))
+                budget -= a.nbytes
+
+    def restore(self) -> None:
+        """Put back every saved dict's items and array's values that changed."""
+        for d, items in self._dicts:
+            if d.keys() != items.keys() or any(d[k] is not v for k, v in items.items()):
+                d.clear()
+                d.update(items)
+        for a, values in self._arrays:
+            if not np.array_equal(a, values, equal_nan=a.dtype.kind in "fc"):
+                np.copyto(a, values)
+
+
+def _saved(a: Any) -> bool:
+    """Whether ``a`` is an array :class:`Kept` saves (writeable, not of objects)."""
+    return isinstance(a, np.ndarray) and a.flags.writeable and a.dtype != object

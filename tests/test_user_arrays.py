@@ -1,0 +1,113 @@
+"""The arrays and dicts a cost writes into are put back after a check (attack31 H93)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+import gradcheck._user_arrays as ua
+from gradcheck._user_arrays import Kept
+
+# CS231n's batchnorm_forward (docs/public-cases.md) in train mode, reduced to what moves:
+# bn_param's running statistics, a new array each call or updated in place.
+X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]])
+
+
+def _batchnorm(x: np.ndarray, bn_param: dict[str, Any], inplace: bool) -> np.ndarray:
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    if inplace:
+        bn_param["running_mean"] *= 0.9
+        bn_param["running_mean"] += 0.1 * mu
+    else:
+        bn_param["running_mean"] = 0.9 * bn_param["running_mean"] + 0.1 * mu
+    bn_param["running_var"] = 0.9 * bn_param.get("running_var", np.zeros(2)) + 0.1 * var
+    return (x - mu) / np.sqrt(var + 1e-5)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_running_statistics_are_put_back(inplace: bool) -> None:
+    bn_param = {"mode": "train", "running_mean": np.full(2, 0.5)}
+    mean = bn_param["running_mean"]
+    w = np.array([[1.0, -2.0], [0.5, 1.0], [2.0, 0.0]])
+
+    def cost(x: np.ndarray) -> float:
+        return float(np.sum(_batchnorm(x, bn_param, inplace) * w))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        xhat = _batchnorm(x, bn_param, inplace)
+        n, d = x.shape[0], w * 1.0
+        istd = 1 / np.sqrt(x.var(axis=0) + 1e-5)
+        return (n * d - d.sum(0) - xhat * (d * xhat).sum(0)) * istd / n
+
+    report = gradcheck.check(cost, X, grad)
+    assert report.status == "passed", str(report)
+    # before: running_mean about the batch mean, running_var added by the check
+    assert list(bn_param) == ["mode", "running_mean"]
+    assert bn_param["running_mean"] is mean and mean.tolist() == [0.5, 0.5]
+
+
+def test_put_back_when_the_cost_raises() -> None:
+    state = {"calls": 0, "buffer": np.zeros(3)}
+
+    def cost(x: np.ndarray) -> float:
+        state["calls"] += 1
+        state["buffer"] += x
+        if state["calls"] > 3:
+            raise KeyboardInterrupt
+        return float(x @ x)
+
+    with pytest.raises(KeyboardInterrupt):
+        gradcheck.check(cost, np.ones(3), lambda x: 2 * x)
+    assert state["calls"] == 0 and state["buffer"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_lists_grow_arrays_come_back() -> None:
+    history: list[float] = []
+    small = np.zeros(2)
+    frozen = np.zeros(2)
+    frozen.flags.writeable = False
+
+    def cost(x: np.ndarray) -> float:
+        history.append(float(x @ x))
+        small[0] += 1.0
+        return float(x @ x) + 0.0 * (small[0] + frozen[0])
+
+    kept = Kept([cost])
+    cost(np.ones(2))
+    kept.restore()
+    assert history == [2.0]  # lists grow, as in the user's own loop
+    assert small[0] == 0.0
+
+
+def test_arrays_beyond_the_byte_budget_are_not_copied(monkeypatch: Any) -> None:
+    first, second = np.zeros(4), np.zeros(4)
+    monkeypatch.setattr(ua, "SAVED_BYTES", first.nbytes)
+
+    def cost(x: np.ndarray) -> float:
+        first[0] += 1.0
+        second[0] += 1.0
+        return float(x @ x)
+
+    kept = Kept([cost])
+    cost(np.ones(2))
+    kept.restore()
+    assert (first[0], second[0]) == (0.0, 1.0)  # the second did not fit: left written
+
+
+def test_nan_values_are_no_change_and_dict_entries_come_back_by_identity() -> None:
+    a = np.array([np.nan, 1.0])
+    held = np.ones(1)
+    d = {"a": a, "held": held}
+
+    def cost(x: np.ndarray) -> float:
+        d["held"] = held.copy()  # equal values, another object
+        d["new"] = 1
+        return float(x @ x)
+
+    kept = Kept([cost])
+    cost(np.ones(2))
+    kept.restore()
+    assert d["held"] is held and "new" not in d and np.isnan(a[0])
