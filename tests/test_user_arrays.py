@@ -50,7 +50,7 @@ def test_running_statistics_are_put_back(inplace: bool) -> None:
 
 
 def test_put_back_when_the_cost_raises() -> None:
-    state = {"calls": 0, "buffer": np.zeros(3)}
+    state: dict[str, Any] = {"calls": 0, "buffer": np.zeros(3)}
 
     def cost(x: np.ndarray) -> float:
         state["calls"] += 1
@@ -61,7 +61,7 @@ def test_put_back_when_the_cost_raises() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         gradcheck.check(cost, np.ones(3), lambda x: 2 * x)
-    assert state["calls"] == 0 and state["buffer"].tolist() == [0.0, 0.0, 0.0]
+    assert state["calls"] == 4 and state["buffer"].tolist() == [0.0, 0.0, 0.0]
 
 
 def test_lists_grow_arrays_come_back() -> None:
@@ -110,4 +110,15 @@ def test_nan_values_are_no_change_and_dict_entries_come_back_by_identity() -> No
     kept = Kept([cost])
     cost(np.ones(2))
     kept.restore()
-    assert d["held"] is held and "new" not in d and np.isnan(a[0])
+    assert d["held"] is held and d["new"] == 1 and np.isnan(a[0])
+
+
+def test_a_call_counter_counts_on() -> None:
+    calls = {"n": 0}
+
+    def cost(x: np.ndarray) -> float:
+        calls["n"] += 1
+        return float(x @ x)
+
+    report = gradcheck.check(cost, np.ones(3), lambda x: 2 * x)
+    assert calls["n"] == report.evaluations > 0

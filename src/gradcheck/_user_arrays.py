@@ -10,12 +10,13 @@ for the NumPy arrays and plain dicts the cost and the gradient function reach
 user's objects, small containers): :class:`Kept` saves them when made and
 :meth:`Kept.restore` puts back what changed.
 
-Saved: every plain ``dict`` of up to ``CONTAINER_ITEMS`` items (its items, shallowly:
-an entry replaced, added or removed is put back as it was), and every writeable NumPy
-array (its values) until :data:`SAVED_BYTES` are held. Larger arrays (a dataset the
-cost reads) are not copied; a cost that writes into one leaves it written. Lists are
-left as they are (a loss history a cost appends to grows, as it would in the user's
-own loop).
+Saved: every writeable NumPy array (its values) until :data:`SAVED_BYTES` are held,
+and the array entries of every plain ``dict`` of up to ``CONTAINER_ITEMS`` items (an
+array entry replaced, added or removed is put back as it was). Larger arrays (a dataset
+the cost reads) are not copied; a cost that writes into one leaves it written. Other
+entries and lists are left as the calls leave them, as the torch adapter leaves a
+counter outside the model: a call counter counts the check's calls, a loss history
+grows (tests/test_float64_route.py counts evaluations with a dict).
 
 >>> import numpy as np
 >>> state = {"running_mean": np.zeros(2)}
@@ -63,11 +64,15 @@ class Kept:
                 budget -= a.nbytes
 
     def restore(self) -> None:
-        """Put back every saved dict's items and array's values that changed."""
+        """Put back every saved array's values that changed, and every dict entry that
+        holds an array now or held one when saved (other entries, a call counter, are
+        the user's to keep)."""
         for d, items in self._dicts:
-            if d.keys() != items.keys() or any(d[k] is not v for k, v in items.items()):
-                d.clear()
-                d.update(items)
+            for k in [k for k, v in d.items() if k not in items and _saved(v)]:
+                del d[k]  # an array entry the check's calls added
+            for k, v in items.items():
+                if _saved(v) and d.get(k, None) is not v:
+                    d[k] = v
         for a, values in self._arrays:
             if not np.array_equal(a, values, equal_nan=a.dtype.kind in "fc"):
                 np.copyto(a, values)
