@@ -286,6 +286,15 @@ class TestBumpsAreNotKinks:
         report = gradcheck.check(cost, x, grad, mode="full", seed=seed)
         assert report.status == "inconclusive", str(report)
 
+    @pytest.mark.parametrize("seed", [5, 8])
+    def test_bumps_the_noise_probe_crosses_are_no_float32_stage(self, seed: int) -> None:
+        # attack28: the float64 probe's steps (1.5e-8) cross the bumps, whose values read
+        # as float32-sized noise; float32's steps then failed the right gradient
+        cost, x, grad = _bumps(seed, 1.0)
+        report = gradcheck.check(cost, x, grad, mode="full", seed=seed)
+        assert report.status == "inconclusive", str(report)
+        assert "float32" not in str(report)
+
     @pytest.mark.parametrize("seed", range(3))
     def test_a_low_bump_flipped_is_not_passed(self, seed: int) -> None:
         # height w: slopes O(1); seed 1's flipped claim (0.04) lies between 0 and the

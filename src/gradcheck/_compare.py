@@ -365,6 +365,7 @@ def compare(
         resolution=res,
         off=off,
         slopes=slopes,
+        step=np.array(h, dtype=np.float64),
     )
 
 

@@ -106,6 +106,8 @@ class Comparison:
     #: θ's one-sided slopes at ``h/2``, left and right (one row per entry; NaN where the
     #: entry was not examined for a kink): a move's gradients match them at one kink.
     slopes: Array = dataclasses.field(default_factory=lambda: np.empty((0, 2)))
+    #: The step each entry's result was measured at (NaN: not known).
+    step: Array = dataclasses.field(default_factory=lambda: np.empty(0))
 
     def __post_init__(self) -> None:
         """Comparisons built without kink fields saw no kink, nor exact zeros."""
@@ -121,6 +123,8 @@ class Comparison:
             self.off = np.zeros(self.numeric.shape, dtype=bool)
         if self.slopes.shape != (*self.numeric.shape, 2):
             self.slopes = np.full((*self.numeric.shape, 2), np.nan)
+        if self.step.shape != self.numeric.shape:
+            self.step = np.full(self.numeric.shape, np.nan)
 
     @property
     def detection_bound(self) -> float:
@@ -151,6 +155,7 @@ class Comparison:
         "resolution",
         "off",
         "slopes",
+        "step",
     )
 
     def subset(self, where: Array) -> Comparison:

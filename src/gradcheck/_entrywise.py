@@ -24,6 +24,7 @@ from gradcheck import _flatness as flatness
 from gradcheck import _nearby as nearby
 from gradcheck import _precision as prec
 from gradcheck import _rechecks as rechecks
+from gradcheck import _stairs as stairs
 from gradcheck._entries import Entries, Setting, compare_entries
 from gradcheck._evaluate import Evaluator
 from gradcheck._inputs import analytic_gradient
@@ -40,6 +41,7 @@ __all__ = ["Compared", "entrywise"]
 
 Array = np.ndarray[Any, Any]
 _FLOAT64_U = unit_roundoff(np.float64)
+_NONE = np.empty(0)
 
 
 class Compared(NamedTuple):
@@ -80,6 +82,9 @@ def entrywise(plan: Plan, ev: Evaluator, point: Point) -> Ran:
         chosen,
         grad_at=_gradient_at(plan),
         seed=plan.seed,
+        fine=None
+        if noise.fine is None or low
+        else replace(s, sigma=noise.fine, work=None, sigmas=()),
     )
     results = mark_non_finite(compared.results, plan.non_finite)
     outcome = summarise(results, point.analytic, sigma, plan.pairs, point.j0)
@@ -156,6 +161,7 @@ def _check_leaves(
     *,
     grad_at: Callable[[list[Array]], list[Array]] | None = None,
     seed: int = 0,
+    fine: Setting | None = None,
 ) -> Compared:
     """Stages 3 and 4 for every parameter.
 
@@ -165,30 +171,25 @@ def _check_leaves(
     tried again at the classic step (``gradcheck._numerics``, "Retry step") when it
     is much larger. Each parameter is judged on its own gradient scale; one whose
     gradient is zero within round-off on the model's (:func:`_zero_parameters`).
+    With ``fine`` (the float64 setting of a cost judged with a stage's steps), wrong
+    entries are compared again with it (``gradcheck._stairs`` rule 2).
     """
     out, screens = [], []
     every = s
     for i, (name, leaf) in enumerate(zip(names, leaves)):
-        s = every.at(i)
-        flat = np.real(leaf.reshape(-1))
-        idx = chosen[i]
-        dtype = s.dtype(leaf)
-        h = steps(flat, s.method, eps, dtype)[idx]
-        a = analytic[i].reshape(-1)[idx]
-        r = default_rtol(dtype, s.method) if s.rtol is None else s.rtol
-        e = Entries(i, leaf, idx, h, a, r)
-        if eps is None:
-            e, comp = rechecks.first_compare(ev, s, e, name)
-        else:
-            comp = compare_entries(ev, s, e, 0.0)
-        screens.append(comp.tolerance.copy())  # the first step's (_zero_parameters)
-        if eps is None:
-            comp = rechecks.straddled_kinks(ev, s, e, comp)
-            comp = rechecks.across_zero(ev, s, e, comp, name)
-            comp = rechecks.not_kinks(ev, s, e, comp, name)
-            comp = rechecks.sharp_features(ev, s, e, comp, name)
-            retry(ev, s, e, comp)
-        out.append((name, leaf, comp, idx))
+        c = _check_leaf(
+            ev, every.at(i), Entries(i, leaf, chosen[i], _NONE, analytic[i], 0), name, eps
+        )
+        screens.append(c.screen)
+        out.append((name, leaf, c.comparison, chosen[i]))
+    stair_notes: tuple[str, ...] = ()
+    if fine is not None:
+
+        def check(i: int, idx: Array) -> cmp.Comparison:
+            e = Entries(i, leaves[i], idx, _NONE, analytic[i], 0)
+            return _check_leaf(ev, fine, e, names[i], eps).comparison
+
+        out, stair_notes = stairs.between_stairs(out, every.work, check)
     if grad_at is not None:
         out = nearby.recheck(out, ev, grad_at, partial(_check_moved, every, eps), seed)
     s = every
@@ -201,7 +202,38 @@ def _check_leaves(
     judged = [(n, leaf, c) for n, leaf, c, _ in zero.results if not np.any(c.status == "wrong")]
     bounds = [(n, c.detection_bound, s.dtype(leaf)) for n, leaf, c in judged]
     unseen = prec.unseen_notes(bounds, s.method)
-    return Compared(zero.results, (*zero.notes, *unseen))
+    return Compared(zero.results, (*stair_notes, *zero.notes, *unseen))
+
+
+class Checked(NamedTuple):
+    """One parameter's comparison, and its first step's tolerances."""
+
+    comparison: cmp.Comparison
+    screen: Array
+
+
+def _check_leaf(ev: Evaluator, s: Setting, e: Entries, name: str, eps: float | None) -> Checked:
+    """Stages 3 and 4, and the re-checks at other steps, for the entries ``e.idx`` of
+    parameter ``e.i`` (``e.a``: its whole analytic gradient; steps and tolerance are
+    set here)."""
+    leaf, idx = e.leaf, e.idx
+    dtype = s.dtype(leaf)
+    h = steps(np.real(leaf.reshape(-1)), s.method, eps, dtype)[idx]
+    r = default_rtol(dtype, s.method) if s.rtol is None else s.rtol
+    e = Entries(e.i, leaf, idx, h, e.a.reshape(-1)[idx], r)
+    if eps is None:
+        e, comp = rechecks.first_compare(ev, s, e, name)
+    else:
+        comp = compare_entries(ev, s, e, 0.0)
+    screen = comp.tolerance.copy()  # the first step's (_zero_parameters)
+    if eps is None:
+        comp = rechecks.straddled_kinks(ev, s, e, comp)
+        comp = rechecks.across_zero(ev, s, e, comp, name)
+        comp = rechecks.not_kinks(ev, s, e, comp, name)
+        comp = rechecks.sharp_features(ev, s, e, comp, name)
+        retry(ev, s, e, comp)
+        comp = stairs.confirmed(ev, s, e, comp, name)
+    return Checked(comp, screen)
 
 
 def _zero_parameters(
@@ -258,4 +290,6 @@ def _check_moved(
     r = default_rtol(s.dtype(leaf), s.method) if s.rtol is None else s.rtol
     e = Entries(i, leaf, idx, h, a, r)
     comp = compare_entries(ev, at, e, floor)
-    return comp if eps is not None else rechecks.straddled_kinks(ev, at, e, comp)
+    if eps is not None:
+        return comp
+    return stairs.confirmed(ev, at, e, rechecks.straddled_kinks(ev, at, e, comp), "")

@@ -220,7 +220,9 @@ def locate(
     third = jp - 2.0 * jp2 + 2.0 * jm2 - jm
     outer = (jp - jp2 - jm2 + jm) / half
     with np.errstate(divide="ignore", invalid="ignore"):
-        offset = np.where(kink, third / outer, np.nan)
+        # rule 1 sees a kink within h/2: an offset past that is no kink's (a jump of
+        # the value: ``third / outer`` is ±c over noise)
+        offset = np.where(kink, np.clip(third / outer, -half, half), np.nan)
         least = ZOOM * MARGIN * JUMP_NOISE * 2 * sigma / np.abs(j_small)
     offset = np.where(offset < 0, -1.0, 1.0) * np.maximum(np.abs(offset), least)
     at_point = kink & (np.abs(third) <= OFFSET_NOISE * sigma)

@@ -54,6 +54,12 @@ _TINY = float(np.finfo(np.float64).tiny)
 
 #: A probe moves a non-zero entry by at most ``3 / _PROBE_REACH`` of itself.
 _PROBE_REACH = 1024.0
+#: How much narrower the table is that tells a narrow feature from a stage's noise
+#: (:func:`_smooth_closer`): a Gaussian bump of width ``w`` read at steps ``s`` has
+#: ``k``-th differences falling as ``(s/w)^k``, so at ``s/16`` the 2nd to 4th differences'
+#: estimates spread by ``16²`` per order, far past ``NOISE_LIKE``; a float32 stage
+#: moves by a sixtieth of its spacing per step there, and its values repeat.
+_CLOSER = 16.0
 
 
 def hidden_note(work: Any) -> str:
@@ -77,6 +83,9 @@ class Noise(NamedTuple):
     sigma: float
     work: np.dtype[Any] | None  # float32: a float64 value computed in float32 inside
     note: str = HIDDEN_NOTE
+    #: Where ``work`` was read from how the values move (:func:`_noisy`), not from the
+    #: values themselves: the float64 probe's noise (``gradcheck._stairs`` rule 2).
+    fine: float | None = None
 
 
 def _noisy_note(work: np.dtype[Any], sigma: float) -> str:
@@ -238,6 +247,8 @@ def _noisy(
     distinct = np.unique(values).size
     table = np.concatenate([values[1:4], [j0], values[4:7]])  # the first, k = -3..3
     noisy = noise.sigma >= NOISY * _U32 * size and _noise_like(table)
+    if noisy and distinct == values.size:
+        noisy = not _smooth_closer(evaluate, leaves, j0, seed)
     if not size > 0 or (distinct == values.size and not noisy):
         return noise
     sigma2, _ = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
@@ -245,7 +256,20 @@ def _noisy(
     if not SHOWN_NOISE * _U32 * size <= sigma <= STAGE_NOISE * size:
         return noise
     work = np.dtype(np.float16 if distinct <= 2 else np.float32)
-    return Noise(sigma, work, _noisy_note(work, sigma))
+    return Noise(sigma, work, _noisy_note(work, sigma), noise.sigma)
+
+
+def _smooth_closer(evaluate: Evaluator, leaves: list[Array], j0: float, seed: int) -> bool:
+    """Whether the float64 probe's table, taken :data:`_CLOSER` times narrower (6
+    evaluations), is smooth: its values all differ and do not vary like noise.
+
+    A stage's rounding stays noise there, or its values repeat (a float32 stage moves
+    by a sixtieth of its spacing per step); a feature narrower than the float64 probe
+    (five Gaussian bumps of width 1e-7 under steps of 1.5e-8: noise-like at ``√u64``,
+    attack28) is smooth at a sixteenth of it, and is no stage."""
+    _, values = _probe(evaluate, leaves, j0, math.sqrt(_U64) / _CLOSER, seed, kinked=False)
+    table = np.concatenate([values[1:4], [j0], values[4:7]])
+    return bool(np.unique(values).size == values.size and not _noise_like(table))
 
 
 def directional_work(

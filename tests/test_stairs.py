@@ -1,0 +1,201 @@
+"""Staircases (``gradcheck._stairs``): a quantiser's right gradient is not failed
+(attack27 H48), and wrong claims still fail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import _kinks, _sharp, _stairs
+from gradcheck._compare import Comparison
+from gradcheck._numerics import SAFETY
+
+Array = np.ndarray[Any, Any]
+
+
+def _staircase(seed: int, k: float) -> tuple[Callable[[Array], float], Array, Array]:
+    """attack27 H48: ``Σ a·round(x·K)/K + ½Σ sin x`` (the stairs' derivative is 0 between
+    them), its point and ``a``."""
+    rng = np.random.default_rng(seed)
+    x, a = rng.standard_normal(20), rng.standard_normal(20)
+
+    def cost(p: Array) -> float:
+        return float(np.sum(a * np.round(p * k) / k) + 0.5 * np.sum(np.sin(p)))
+
+    return cost, x, a
+
+
+class TestStaircase:
+    @pytest.mark.parametrize("seed", range(4))
+    def test_the_right_gradient_passes(self, seed: int) -> None:
+        # stairs of 1e-5 beside steps of 5e-6 to 2e-5: located "kinks" 1e5 steps off
+        # (a jump's offset is ±c/noise) and steps spanning two stairs failed it 4/4
+        cost, x, _ = _staircase(seed, 1e5)
+        report = gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p), seed=seed)
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("seed", range(2))
+    @pytest.mark.parametrize("claim", ["x1.1", "straight-through", "flip"])
+    def test_wrong_claims_fail(self, seed: int, claim: str) -> None:
+        cost, x, a = _staircase(seed, 1e5)
+        grads = {
+            "x1.1": lambda p: 0.55 * np.cos(p),
+            "straight-through": lambda p: a + 0.5 * np.cos(p),
+            "flip": lambda p: -0.5 * np.cos(p),
+        }
+        report = gradcheck.check(cost, x, grads[claim], seed=seed)
+        assert report.status == "failed", str(report)
+
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_a_rounded_projection_read_as_a_float16_stage_is_not_failed(self, seed: int) -> None:
+        # torch.round(x, decimals=3) in check_function: u·round(x, 3), claim 0; the
+        # values repeat at float64's probe, float16's steps span ~100 stairs (was failed)
+        rng = np.random.default_rng(seed)
+        x, u = rng.standard_normal(20), rng.standard_normal(20)
+        report = gradcheck.check(lambda p: float(u @ np.round(p, 3)), x, lambda p: 0 * p, seed=seed)
+        assert report.status == "inconclusive", str(report)
+        assert "a quantiser such as round or floor" in str(report)
+
+    def test_a_claim_wrong_between_the_stairs_too_fails(self) -> None:
+        rng = np.random.default_rng(1)
+        x, u = rng.standard_normal(20), rng.standard_normal(20)
+        report = gradcheck.check(lambda p: float(u @ np.round(p, 3)), x, lambda p: 0.5 * u, seed=1)
+        assert report.status == "failed", str(report)
+
+
+def _comparison(numeric: list[float], status: list[str], fd_error: float = 1e-8) -> Comparison:
+    n = len(numeric)
+    return Comparison(
+        numeric=np.array(numeric),
+        abs_error=np.zeros(n),
+        tolerance=np.full(n, 1e-3),
+        fd_error=np.full(n, fd_error),
+        status=np.array(status, dtype=object),
+        reach=np.zeros(n),
+        flat=np.zeros(n, dtype=bool),
+        scale=1.0,
+        step=np.full(n, 1e-3),
+    )
+
+
+def _confirm(first: Comparison, measure: Any) -> tuple[Comparison, int]:
+    n = first.status.size
+    theta, h, noise = np.full(n, 0.5), np.full(n, 1e-3), np.full(n, 1e-9)
+    return _sharp.confirm(first, theta, h, np.float64, noise, measure)
+
+
+class TestConfirm:
+    def test_an_estimate_within_both_allowances_confirms(self) -> None:
+        allowed = 2 * (1e-3 + SAFETY * 1e-8)
+        first = _comparison([1.0], ["wrong"])
+        steps: list[float] = []
+
+        def measure(k: Array, h: Array) -> Comparison:
+            steps.append(float(h[0]))
+            return _comparison([1.0 + allowed], ["wrong"])
+
+        out, n = _confirm(first, measure)
+        assert n == 0 and out is first and steps == [pytest.approx(1e-3 / _sharp.FINER)]
+
+    def test_an_estimate_further_off_is_uncertain_unless_two_smaller_steps_agree(self) -> None:
+        first = _comparison([1.0, 1.0], ["wrong", "wrong"])
+        answers = iter([[0.5, 0.5], [0.5, 0.7], [0.9], [1.1], [1.3]])
+
+        def measure(k: Array, h: Array) -> Comparison:
+            return _comparison(next(answers), ["ok"] * k.size)
+
+        out, n = _confirm(first, measure)
+        assert n == 2 and out.status.tolist() == ["ok", "uncertain"]
+        assert first.status.tolist() == ["wrong", "wrong"]  # not changed in place
+
+    def test_truncation_at_the_smaller_step_contradicts(self) -> None:
+        first = _comparison([1.0], ["wrong"])
+
+        def measure(k: Array, h: Array) -> Comparison:
+            # agrees, within a spread that is truncation; no smaller step judges it
+            return _comparison([1.0], ["uncertain"], fd_error=1.0)
+
+        out, n = _confirm(first, measure)
+        assert n == 1 and out.status.tolist() == ["uncertain"]
+
+    def test_only_the_first_few_are_checked_where_none_is_contradicted(self) -> None:
+        first = _comparison([1.0] * 20, ["wrong"] * 20)
+        sizes: list[int] = []
+
+        def measure(k: Array, h: Array) -> Comparison:
+            sizes.append(k.size)
+            return _comparison([1.0] * k.size, ["wrong"] * k.size)
+
+        _, n = _confirm(first, measure)
+        assert n == 0 and sizes == [_sharp.CONFIRM]
+
+    def test_every_one_is_checked_where_one_is_contradicted(self) -> None:
+        first = _comparison([1.0] * 20, ["wrong"] * 20)
+        sizes: list[int] = []
+
+        def measure(k: Array, h: Array) -> Comparison:
+            sizes.append(k.size)
+            out = _comparison([1.0] * k.size, ["wrong"] * k.size)
+            out.numeric[0] = 5.0
+            return out
+
+        _, n = _confirm(first, measure)
+        assert sizes[0] == _sharp.CONFIRM and 20 - _sharp.CONFIRM in sizes and n == 2
+
+    def test_no_known_step_kinks_and_ok_entries_are_not_checked(self) -> None:
+        first = _comparison([1.0] * 3, ["wrong", "wrong", "ok"])
+        first.step[0] = np.nan
+        first.kink[1] = 0.0
+
+        def measure(k: Array, h: Array) -> Comparison:
+            raise AssertionError("nothing to check")
+
+        assert _confirm(first, measure) == (first, 0)
+
+
+class TestBetweenStairs:
+    def test_entries_not_wrong_in_float64_are_uncertain(self) -> None:
+        comp = _comparison([1.0] * 3, ["wrong", "ok", "wrong"])
+        seen: list[list[int]] = []
+
+        def check(i: int, idx: Array) -> Comparison:
+            seen.append(idx.tolist())
+            return _comparison([0.0, 0.0], ["ok", "wrong"])
+
+        records = [("x", np.zeros(3), comp, np.array([4, 5, 6]))]
+        out, notes = _stairs.between_stairs(records, np.float16, check)
+        assert seen == [[4, 6]] and out[0][2].status.tolist() == ["uncertain", "ok", "wrong"]
+        assert len(notes) == 1 and notes[0].startswith("x: 1 entries are wrong at float16's")
+        assert comp.status.tolist() == ["wrong", "ok", "wrong"]
+
+    def test_wrong_in_float64_too_stays_wrong_with_no_note(self) -> None:
+        comp = _comparison([1.0], ["wrong"])
+        records = [("x", np.zeros(1), comp, np.array([0]))]
+        out, notes = _stairs.between_stairs(
+            records, np.float32, lambda i, idx: _comparison([0.0], ["wrong"])
+        )
+        assert out[0][2] is comp and notes == ()
+
+
+class TestJumpOffsets:
+    def test_a_jump_within_half_the_step_is_located_within_it(self) -> None:
+        # a value jump c at d ∈ (0, h/2): T = −c and s₄ − s₁ ≈ 0, so T / (s₄ − s₁) was
+        # ±c/noise, 1e5 steps off, and rule 3 stepped across thousands of stairs
+        h, c = np.array([1e-5]), 1e-5
+        jp, jp2, jm, jm2 = np.array([c]), np.array([c]), np.array([0.0]), np.array([0.0])
+        site = _kinks.locate(
+            jp + 1e-17,
+            jm,
+            jp2,
+            jm2,
+            j0=0.0,
+            h=h,
+            sigma=1e-16,
+            tol=np.array([1e-9]),
+            analytic=np.array([0.0]),
+        )
+        assert site.kink.tolist() == [True] and abs(site.offset[0]) == h[0] / 2
