@@ -396,3 +396,34 @@ class TestCostInFloat16:
         x = np.random.default_rng(0).standard_normal(7)
         cost = lambda p: float(np.sum(np.round(8 * np.sin(p)))) / 8  # noqa: E731
         assert gradcheck.check(cost, x, np.cos).status == "failed"
+
+
+def _scaled_f16(seed: int, scale: float) -> tuple[Any, Any, Any]:
+    """attack32 H110: a float16 total scaled in float64 (a mean, a loss weight): no
+    float16 number, and it moves at neither √u64 nor HIDDEN_STEP."""
+    rng = np.random.default_rng(seed)
+    a, x = rng.standard_normal(20), rng.standard_normal(20)
+
+    def cost(v: Any) -> float:
+        terms = (a * np.sin(v.astype(np.float16))).astype(np.float16)
+        return scale * float(np.sum(terms, dtype=np.float16))
+
+    return cost, x, a
+
+
+class TestScaledFloat16Stage:
+    @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.parametrize("scale", [0.1, 1 / 20])
+    def test_the_formula_s_gradient_is_not_failed(self, seed: int, scale: float) -> None:
+        # was failed 6/6: float64's steps read differences of exactly 0
+        cost, x, a = _scaled_f16(seed, scale)
+        report = gradcheck.check(cost, x, lambda v: scale * a * np.cos(v), mode="full")
+        assert report.status == "inconclusive", str(report)
+        assert "float16" in str(report)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_a_zero_gradient_is_not_passed(self, seed: int) -> None:
+        # was passed 5/6; a quantiser's 0 between its stairs reads the same, so not failed
+        cost, x, _ = _scaled_f16(seed, 0.1)
+        report = gradcheck.check(cost, x, lambda v: 0 * v, mode="full")
+        assert report.status == "inconclusive", str(report)

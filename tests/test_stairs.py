@@ -158,27 +158,50 @@ class TestConfirm:
 
 
 class TestBetweenStairs:
-    def test_entries_not_wrong_in_float64_are_uncertain(self) -> None:
+    def test_entries_not_wrong_in_float64_are_uncertain_where_one_agrees(self) -> None:
         comp = _comparison([1.0] * 3, ["wrong", "ok", "wrong"])
         seen: list[list[int]] = []
 
         def check(i: int, idx: Array) -> Comparison:
             seen.append(idx.tolist())
-            return _comparison([0.0, 0.0], ["ok", "wrong"])
+            return _comparison([0.0, 0.0], ["ok", "uncertain"])
 
         records = [("x", np.zeros(3), comp, np.array([4, 5, 6]))]
         out, notes = _stairs.between_stairs(records, np.float16, check)
-        assert seen == [[4, 6]] and out[0][2].status.tolist() == ["uncertain", "ok", "wrong"]
-        assert len(notes) == 1 and notes[0].startswith("x: 1 entries are wrong at float16's")
+        assert seen == [[4, 6]] and out[0][2].status.tolist() == ["uncertain", "ok", "uncertain"]
+        assert len(notes) == 1 and notes[0].startswith("x: 2 entries are wrong at float16's")
         assert comp.status.tolist() == ["wrong", "ok", "wrong"]
 
-    def test_wrong_in_float64_too_stays_wrong_with_no_note(self) -> None:
+    def test_an_exact_zero_agrees(self) -> None:
         comp = _comparison([1.0], ["wrong"])
+        fine = _comparison([0.0], ["uncertain"])  # 0 against differences of exactly 0
         records = [("x", np.zeros(1), comp, np.array([0]))]
-        out, notes = _stairs.between_stairs(
-            records, np.float32, lambda i, idx: _comparison([0.0], ["wrong"])
-        )
+        out, _ = _stairs.between_stairs(records, np.float16, lambda i, idx: fine)
+        assert out[0][2].status.tolist() == ["uncertain"]
+
+    @pytest.mark.parametrize(
+        "fine", [["ok", "wrong"], ["uncertain", "uncertain"]], ids=["one-wrong", "none-agrees"]
+    )
+    def test_the_parameter_keeps_its_verdicts(self, fine: list[str]) -> None:
+        comp = _comparison([1.0, 1.0], ["wrong", "wrong"])
+        found = _comparison([0.5, 0.5], fine)
+        found.abs_error[:] = 0.5
+        records = [("x", np.zeros(2), comp, np.array([0, 1]))]
+        out, notes = _stairs.between_stairs(records, np.float32, lambda i, idx: found)
         assert out[0][2] is comp and notes == ()
+
+    def test_more_than_the_first_few_are_compared_where_the_evidence_holds(self) -> None:
+        n = _sharp.CONFIRM + 3
+        comp = _comparison([1.0] * n, ["wrong"] * n)
+        sizes: list[int] = []
+
+        def check(i: int, idx: Array) -> Comparison:
+            sizes.append(idx.size)
+            return _comparison([0.0] * idx.size, ["ok"] * idx.size)
+
+        records = [("x", np.zeros(n), comp, np.arange(n))]
+        out, _ = _stairs.between_stairs(records, np.float16, check)
+        assert sizes == [_sharp.CONFIRM, 3] and set(out[0][2].status) == {"uncertain"}
 
 
 class TestJumpOffsets:

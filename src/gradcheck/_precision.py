@@ -189,7 +189,12 @@ def cost_noise(
     if not _numbers(values, np.float32):
         terms = terms_size(analytic, leaves)
         return _noisy(evaluate, leaves, j0, seed, Noise(sigma, None), values, terms)
-    hidden_sigma, work = _hidden(evaluate, leaves, j0, seed, analytic)
+    hidden_sigma, work, still = _hidden(evaluate, leaves, j0, seed, analytic)
+    if work is None and not still and np.unique(values).size <= 2:
+        # J(θ) a float32 number by chance, the stage's total scaled in float64: its
+        # values are no stage's numbers, yet repeat (attack32 H110)
+        terms = terms_size(analytic, leaves)
+        return _noisy(evaluate, leaves, j0, seed, Noise(sigma, None), values, terms)
     if work is None:
         return Noise(sigma, None)
     floor = unit_roundoff(work) * abs(j0)
@@ -251,7 +256,11 @@ def _noisy(
         noisy = not _smooth_closer(evaluate, leaves, j0, seed)
     if not size > 0 or (distinct == values.size and not noisy):
         return noise
-    sigma2, _ = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
+    sigma2, moved = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
+    if distinct <= 2 and np.ptp(moved) == 0:
+        # a float16 stage whose total is scaled in float64 (a mean, a loss weight: no
+        # float16 number for _hidden) moves at neither probe (attack32 H110)
+        sigma2, _ = _probe(evaluate, leaves, j0, HIDDEN_STEP16, seed, kinked=False)
     sigma = max(noise.sigma, sigma2)
     if not SHOWN_NOISE * _U32 * size <= sigma <= STAGE_NOISE * size:
         return noise
@@ -302,6 +311,8 @@ class _Hidden(NamedTuple):
 
     sigma: float
     work: np.dtype[Any] | None
+    #: Neither probe moved the cost (the second, at ``HIDDEN_STEP16``, ran).
+    still: bool = False
 
 
 def _hidden(
@@ -323,7 +334,7 @@ def _hidden(
     sigma, values = _probe(evaluate, leaves, j0, HIDDEN_STEP16, seed, kinked=False)
     if np.ptp(values) == 0:
         stuck = j0 != 0 and _rounded_away(analytic, leaves, j0, seed, terms)
-        return _Hidden(sigma, np.dtype(np.float16) if stuck else None)
+        return _Hidden(sigma, np.dtype(np.float16) if stuck else None, still=True)
     return _Hidden(sigma, _values_work(values, sigma, j0, terms))
 
 

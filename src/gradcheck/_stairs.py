@@ -16,10 +16,11 @@ spread. Two rules keep such a cost from failing a right gradient (attack27 H48):
    repeat at float64's probe, or are as noisy as a low-precision stage's, is judged
    with that stage's steps (``gradcheck._precision``), which span many stairs. Its
    ``wrong`` entries are compared again in float64 (the float64 probe's noise and
-   steps, rule 1 included): where that comparison does not find them wrong as well,
-   the claim matches the cost between its stairs, which is a quantiser's derivative
-   but not a low-precision stage's (whose gradient is the slope across them), and no
-   difference can tell the two apart: they are ``uncertain``, named in a note.
+   steps, rule 1 included; 8 first). Where that comparison finds some of them right
+   and none wrong (a stage's wrong gradient is mostly wrong there too), the claim
+   matches the cost between its stairs, which is a quantiser's derivative but not a
+   low-precision stage's gradient (the slope across them), and no difference can tell
+   the two apart: the entries not wrong there are ``uncertain``, named in a note.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def between_stairs(
     """Rule 2: each parameter's ``wrong`` entries, judged with ``work``'s steps,
     compared again by ``check(i, idx)`` (parameter ``i``'s entries ``idx`` in float64);
     those it does not find wrong are ``uncertain``. First :data:`~gradcheck._sharp.CONFIRM`
-    of them, then, where one is not wrong there, every one.
+    of them: where one is wrong there too, or none agrees there, the parameter keeps its
+    verdicts; else every one is compared.
 
     Returns:
         The records, and a note per parameter with entries left unresolved.
@@ -80,11 +82,20 @@ def between_stairs(
         if not wrong.size:
             out.append((name, leaf, comp, idx))
             continue
-        fine = check(i, idx[wrong[: sharp.CONFIRM]]).status != "wrong"
-        if np.any(fine) and wrong.size > sharp.CONFIRM:
+        fine_first = check(i, idx[wrong[: sharp.CONFIRM]])
+        first = fine_first.status
+        # evidence needed: one claim that matches the slope between the stairs (ok, or
+        # to the last bit: 0 against differences of exactly 0, whose scale is none),
+        # and none that is wrong there too (a stage's wrong gradient mostly is)
+        agrees = (first == "ok") | (fine_first.abs_error == 0)
+        if np.any(first == "wrong") or not np.any(agrees):
+            out.append((name, leaf, comp, idx))
+            continue
+        fine = first != "wrong"
+        if wrong.size > sharp.CONFIRM:
             rest = check(i, idx[wrong[sharp.CONFIRM :]]).status != "wrong"
             fine = np.concatenate([fine, rest])
-        unsure = wrong[: fine.size][fine]
+        unsure = wrong[fine]
         if unsure.size:
             comp = comp.subset(np.arange(comp.status.size))
             comp.status[unsure] = "uncertain"
