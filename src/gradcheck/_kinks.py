@@ -221,8 +221,11 @@ def locate(
     outer = (jp - jp2 - jm2 + jm) / half
     with np.errstate(divide="ignore", invalid="ignore"):
         # rule 1 sees a kink within h/2: an offset past that is no kink's (a jump of
-        # the value: ``third / outer`` is ±c over noise)
-        offset = np.where(kink, np.clip(third / outer, -half, half), np.nan)
+        # the value: ``third / outer`` is ±c over noise). An infinite one (outer slopes
+        # exactly equal: a float32 loss's one-quantum jump, attack21 B5) stays
+        # infinite: no step can be placed clear of it.
+        raw = third / outer
+        offset = np.where(kink, np.where(np.isfinite(raw), np.clip(raw, -half, half), raw), np.nan)
         least = ZOOM * MARGIN * JUMP_NOISE * 2 * sigma / np.abs(j_small)
     offset = np.where(offset < 0, -1.0, 1.0) * np.maximum(np.abs(offset), least)
     at_point = kink & (np.abs(third) <= OFFSET_NOISE * sigma)
