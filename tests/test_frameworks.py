@@ -575,6 +575,20 @@ class TestBatchedProbe:
     def test_a_stack_of_the_wrong_length_is_refused(self) -> None:
         assert self.probe(lambda s: np.zeros(2)) == "batched values have shape (2,), not (33,)"
 
+    def test_a_large_parameter_is_stacked_once(self) -> None:
+        seen: list[int] = []
+        big = {"w": np.linspace(-1.0, 1.0, 2**17)}
+
+        def cost(p: dict[str, Array]) -> float:
+            return float(np.sum(np.sin(p["w"])))
+
+        def run(stacked: dict[str, Array]) -> Array:
+            seen.append(len(stacked["w"]))
+            return np.array([cost({"w": w}) for w in stacked["w"]])
+
+        assert probe_batched(run, cost, big, cost(big), 2.2e-16, GlobalRng()) is None
+        assert seen == [3]  # 33 points of 2**17 entries cost more than a directional check
+
     def test_moves_out_of_the_domain_are_left_out(self) -> None:
         def cost(p: dict[str, Array]) -> float:
             moved = not np.array_equal(p["w"], self.P["w"])

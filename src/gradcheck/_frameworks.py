@@ -39,8 +39,13 @@ from gradcheck._adapter_verdicts import Judged, judge_float64
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
-from gradcheck._numerics import ATOL_ROUNDOFFS, BATCHED_ROUNDOFFS, PLAUSIBLE, PROBE_POINTS
-from gradcheck._parallel import MEMORY_BUDGET
+from gradcheck._numerics import (
+    ATOL_ROUNDOFFS,
+    BATCHED_ROUNDOFFS,
+    PLAUSIBLE,
+    PROBE_ENTRIES,
+    PROBE_POINTS,
+)
 from gradcheck._report import Report
 from gradcheck._roundoff_verdict import UNIT as _UNIT
 from gradcheck._roundoff_verdict import Analytic, Gradient, Side
@@ -127,7 +132,8 @@ def probe_batched(
     """Try ``batched`` on a stack of points near ``params``; ``None`` when usable.
 
     The stack holds the unperturbed point and two points moved by ``±√u`` relative
-    along a fixed random direction, repeated to :data:`PROBE_POINTS` points (a GPU
+    along a fixed random direction, repeated to :data:`PROBE_POINTS` points while the
+    stack holds at most :data:`PROBE_ENTRIES` entries (a GPU
     picks its kernels by batch size: a JAX ``vmap`` of 34 float32 points ran its
     products in TF32 where 2 points and the serial cost did not, so the perturbed
     values were a staircase the serial ones are not; tools/gpu_check.py). Each value
@@ -153,8 +159,8 @@ def probe_batched(
     ]
     serial = [value, *(first_value(cost, p, rng) for p in points[1:])]
     keep = [k for k, v in enumerate(serial) if np.isfinite(v)]  # a move out of the domain
-    size = sum(a.nbytes for a in params.values())
-    repeat = max(1, min(-(-PROBE_POINTS // len(keep)), MEMORY_BUDGET // max(size * len(keep), 1)))
+    entries = sum(a.size for a in params.values()) * len(keep)
+    repeat = max(1, min(-(-PROBE_POINTS // len(keep)), PROBE_ENTRIES // max(entries, 1)))
     order = keep * repeat
     stacked = {n: np.stack([points[k][n] for k in order]) for n in params}
     rng.reset()

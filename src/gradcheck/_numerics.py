@@ -62,6 +62,7 @@ __all__ = [
     "NOISY",
     "NORM2_SQUARES_SAFE",
     "PLAUSIBLE",
+    "PROBE_ENTRIES",
     "PROBE_POINTS",
     "RETRY_GROWTH",
     "RTOL",
@@ -200,9 +201,15 @@ BATCHED_ROUNDOFFS = 1e3
 #: size, so a stack of 2 can run another kernel than the engine's stacks of ``2n`` (a
 #: JAX ``vmap`` on an H200 ran float32 products in TF32 at 34 points, not at 2;
 #: ``tools/gpu_check.py``). The probe's three points are repeated to at least this many,
-#: fewer where they would take more than the memory budget
+#: fewer where the stack would hold more than :data:`PROBE_ENTRIES`
 #: (``gradcheck._frameworks.probe_batched``).
 PROBE_POINTS = 32
+#: The most entries the probe's stack holds (2 MiB in float64). A stack of 33 points
+#: of 10⁵ or 10⁶ entries cost 3-6 times the directional check itself (benchmarks at
+#: d196dfa: torch ``check_function`` 16× and 29× torch's fast mode at 10⁵ and 10⁶,
+#: 3.7-5.1× before); there the probe stacks its three points once. A model of that
+#: size is checked with few stacked points anyway (the directional mode's).
+PROBE_ENTRIES = 2**18
 #: Round-off of a low-precision gradient, in units of its dtype's round-off times the
 #: largest gradient entry of the model: 100 round-offs leave a wide margin over the
 #: ``±u ×`` that scale of an exactly-zero gradient (``gradcheck._frameworks``).
