@@ -10,6 +10,7 @@ import pytest
 import gradcheck
 import gradcheck._user_arrays as ua
 from gradcheck._user_arrays import Kept
+from gradcheck._user_rng import reachable
 
 # CS231n's batchnorm_forward (docs/public-cases.md) in train mode, reduced to what moves:
 # bn_param's running statistics, a new array each call or updated in place.
@@ -75,7 +76,7 @@ def test_lists_grow_arrays_come_back() -> None:
         small[0] += 1.0
         return float(x @ x) + 0.0 * (small[0] + frozen[0])
 
-    kept = Kept([cost])
+    kept = Kept(reachable(cost))
     cost(np.ones(2))
     kept.restore()
     assert history == [2.0]  # lists grow, as in the user's own loop
@@ -91,7 +92,7 @@ def test_arrays_beyond_the_byte_budget_are_not_copied(monkeypatch: Any) -> None:
         second[0] += 1.0
         return float(x @ x)
 
-    kept = Kept([cost])
+    kept = Kept(reachable(cost))
     cost(np.ones(2))
     kept.restore()
     assert (first[0], second[0]) == (0.0, 1.0)  # the second did not fit: left written
@@ -107,7 +108,7 @@ def test_nan_values_are_no_change_and_dict_entries_come_back_by_identity() -> No
         d["new"] = 1
         return float(x @ x)
 
-    kept = Kept([cost])
+    kept = Kept(reachable(cost))
     cost(np.ones(2))
     kept.restore()
     assert d["held"] is held and d["new"] == 1 and np.isnan(a[0])

@@ -35,7 +35,7 @@ from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive, non_finite_failed
 from gradcheck._tolerances import unit_roundoff
 from gradcheck._user_arrays import Kept
-from gradcheck._user_rng import UserGenerators, find
+from gradcheck._user_rng import UserGenerators, generators, reachable
 
 __all__ = ["assert_gradients", "check"]
 
@@ -124,9 +124,10 @@ def check(
     start = time.perf_counter()
     # the generators the cost keeps (attack26 H08): the probes of make_plan draw too,
     # so they are put back here, after everything, whatever happens
-    found = find(cost, grad)
+    objects = reachable(cost, grad)  # one walk for both
+    found = generators(objects)
     kept = UserGenerators(found)
-    arrays = Kept([cost, grad])  # what the cost writes into (attack31 H93)
+    arrays = Kept(objects)  # what the cost writes into (attack31 H93)
     try:
         run = resolve_execution(
             execution, batched=batched, executor=executor, memory_budget=memory_budget

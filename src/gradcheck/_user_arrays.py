@@ -23,7 +23,7 @@ grows (tests/test_float64_route.py counts evaluations with a dict).
 >>> def cost(x):
 ...     state["running_mean"] = 0.9 * state["running_mean"] + 0.1 * x
 ...     return float(x @ x)
->>> kept = Kept([cost])
+>>> kept = Kept(reachable(cost))
 >>> _ = cost(np.ones(2))
 >>> kept.restore()
 >>> state["running_mean"]
@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck._user_rng import CONTAINER_ITEMS, reachable
+from gradcheck._user_rng import CONTAINER_ITEMS, reachable  # noqa: F401 (doctest)
 
 __all__ = ["SAVED_BYTES", "Kept"]
 
@@ -49,10 +49,12 @@ SAVED_BYTES = 64 * 2**20
 
 
 class Kept:
-    """The dicts and arrays ``owners`` reach (module text), saved when this is made."""
+    """The dicts and arrays among ``objects`` (what :func:`~gradcheck._user_rng.reachable`
+    found from the cost and the gradient function: module text), saved when this is
+    made. The engine walks once for these and for the generators."""
 
-    def __init__(self, owners: Iterable[Any]) -> None:
-        objects = reachable(*owners)
+    def __init__(self, objects: Iterable[Any]) -> None:
+        objects = list(objects)
         self._dicts = [
             (d, dict(d)) for d in objects if type(d) is dict and len(d) <= CONTAINER_ITEMS
         ]

@@ -62,6 +62,7 @@ __all__ = [
     "active",
     "code_names",
     "find",
+    "generators",
     "generators_kept",
     "reachable",
     "shared",
@@ -346,7 +347,12 @@ def reachable(*owners: Any, depth: int = DEPTH) -> list[Any]:
 
 def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
     """The generators ``owners`` keep (:func:`reachable`), each once, in the order found."""
-    return [item for item in reachable(*owners, depth=depth) if _handle(item) is not None]
+    return generators(reachable(*owners, depth=depth))
+
+
+def generators(objects: Iterable[Any]) -> list[Any]:
+    """The generators among ``objects`` (what :func:`reachable` found), in their order."""
+    return [item for item in objects if _handle(item) is not None]
 
 
 def shared(*owners: Any) -> dict[int, Any]:
