@@ -228,14 +228,38 @@ class _AtPoint:
 
 
 def same_point(params: Params, point: Params) -> bool:
-    """Whether ``params`` is ``point`` bit for bit (names, dtypes, shapes, values)."""
+    """Whether ``params`` is ``point`` bit for bit (names, dtypes, shapes, values).
+
+    Asked at every evaluation of the backward (``gradcheck._torch_order2``), mostly at
+    points moved along a step, which differ in their first entries already: those are
+    compared first, then the rest in one pass over unsigned integers of the entries'
+    size (no copy; ``tobytes`` copied both arrays, 3 ms per call for the 2·10⁶ entries
+    of a backward's point at N = 10⁶).
+    """
     if params.keys() != point.keys():
         return False
     for name, value in params.items():
         a, b = np.asarray(value), point[name]
-        if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+        if a is b:
+            continue
+        if a.dtype != b.dtype or a.shape != b.shape or not _same_bits(a, b):
             return False
     return True
+
+
+#: Unsigned integer dtypes by item size, to compare entries bit for bit.
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+#: The leading entries :func:`same_point` compares before the rest.
+_HEAD = 64
+
+
+def _same_bits(a: Array, b: Array) -> bool:
+    """Whether ``a`` and ``b`` (one dtype and shape) hold the same bits."""
+    bits = _BITS.get(a.dtype.itemsize) if a.dtype.kind in "biuf" else None
+    if bits is None:  # complex128 and others: the bytes themselves
+        return a.tobytes() == b.tobytes()
+    x, y = a.reshape(-1).view(bits), b.reshape(-1).view(bits)
+    return bool(np.array_equal(x[:_HEAD], y[:_HEAD]) and (x[_HEAD:] == y[_HEAD:]).all())
 
 
 def _finite_double(backward: Backward) -> Callable[[Params, Params], Params]:
