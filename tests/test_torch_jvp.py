@@ -39,6 +39,24 @@ class TestFold:
         got = fold(out, w)
         assert got.dtype == torch.float64 and float(got) == pytest.approx(expected, abs=0)
 
+    def test_a_dot_product_that_autograd_and_vmap_take(self) -> None:
+        """The real fold is one dot product over the flat entries: its gradient is the
+        cotangent, it runs under ``torch.func.vmap`` (the batched cost), and a sparse
+        output falls back to the product's sum."""
+        out = torch.linspace(-1, 1, 12, dtype=torch.float32).reshape(3, 4).requires_grad_()
+        w = torch.arange(12, dtype=torch.float64).reshape(3, 4)
+        got = fold(out, w)
+        assert got.dtype == torch.float64
+        value = float(got.detach())
+        assert value == pytest.approx(float((out.detach().double() * w).sum()), rel=1e-15)
+        (g,) = torch.autograd.grad(got, out)
+        assert torch.equal(g, w.float())
+        stack = torch.stack([out.detach(), 2 * out.detach()])
+        both = torch.func.vmap(lambda o: fold(o, w))(stack)
+        assert both.tolist() == pytest.approx([value, 2 * value], rel=1e-15)
+        sparse = out.detach().double().to_sparse()
+        assert float(fold(sparse, w)) == pytest.approx(value, rel=1e-15)
+
 
 class TestJvp:
     def test_j_v_of_each_output_asked_for(self) -> None:
