@@ -266,6 +266,7 @@ MODULES = (
     "_kinks",
     "_kinksearch",
     "_sharp",
+    "_stairs",
     "_build",
     "_entrywise",
     "_rechecks",

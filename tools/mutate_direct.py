@@ -69,9 +69,19 @@ TIMEOUT_SLACK = 60.0
 #: mutant that waits forever uses no CPU: it is stopped at this many times the limit
 #: on the clock.
 WALL_FACTOR = 6.0
-#: Added to ``[tool.mutmut] pytest_add_cli_args``: no test reordering, and let pass the
-#: warning that gradcheck (a pytest plugin) was imported before pytest started.
-PYTEST_ARGS = ("-p", "no:randomly", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+#: Added to ``[tool.mutmut] pytest_add_cli_args``: no test reordering, let pass the
+#: warning that gradcheck (a pytest plugin) was imported before pytest started, and no
+#: traceback (the child's output is discarded): pytest parses the whole source file of
+#: each frame of a failure to show it, and a mutated file holds every mutant of its
+#: module, so a killed ``compare`` mutant spent 40 s of its 42 (7.8 s of CPU) showing a
+#: traceback no one reads, 3.5 s (0.7 s) without (2026-11-28, load 7).
+PYTEST_ARGS = (
+    "-p",
+    "no:randomly",
+    "-W",
+    "ignore::pytest.PytestAssertRewriteWarning",
+    "--tb=no",
+)
 #: mutmut's exit codes (``mutmut.stats.status_by_exit_code``).
 SURVIVED, KILLED, TIMEOUT, SKIPPED = 0, 1, 36, 34
 #: The most a mutant's second stage may take. A mutant its mirror file did not catch
@@ -157,16 +167,37 @@ class _Durations:
 
 
 class _FastestFirst:
-    """A pytest plugin that runs the tests fastest first (by their clean run's times;
-    one without a time last, in file order): a mutant stops at its first failing test
-    (``-x``), and a mirror file's first tests are often its slowest, end-to-end ones
-    (``tests/test_compare.py``: 25 s to the first failure under load, 2026-11-28)."""
+    """A pytest plugin that runs the tests that killed most of the module's mutants so
+    far first, then the rest fastest first (by their clean run's times; one without a
+    time last, in file order): a mutant stops at its first failing test (``-x``), and a
+    mirror file's first tests are often its slowest, end-to-end ones
+    (``tests/test_compare.py``: 25 s to the first failure under load, 2026-11-28).
+    Fastest first alone still ran 10 to 20 s of passing tests before the one that
+    failed (``compare``'s mutants under a load of 6, 2026-11-28); a few tests that read
+    a function whole kill most of its mutants, so they go first once they have.
 
-    def __init__(self, seconds: dict[str, float]) -> None:
-        self.seconds = seconds
+    ``kills`` (test → mutants it was the first to fail for) is the parent's, read at
+    each fork: :func:`_judge` adds each killed mutant's first failing test to it."""
+
+    def __init__(self, seconds: dict[str, float], kills: dict[str, int]) -> None:
+        self.seconds, self.kills = seconds, kills
 
     def pytest_collection_modifyitems(self, items: list[Any]) -> None:
-        items.sort(key=lambda item: self.seconds.get(item.nodeid, float("inf")))
+        def key(item: Any) -> tuple[int, float]:
+            return -self.kills.get(item.nodeid, 0), self.seconds.get(item.nodeid, float("inf"))
+
+        items.sort(key=key)
+
+
+class _FirstFailure:
+    """A pytest plugin that writes the node id of the first test to fail to ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.failed and not self.path.exists():
+            self.path.write_text(report.nodeid)
 
 
 def _pytest(
@@ -330,12 +361,18 @@ def _term(signum: int, frame: Any) -> None:
 
 
 def _judge(
-    name: str, mirror: list[str], stages: Stages | None, t1: float, order: tuple[object, ...]
+    name: str, mirror: list[str], stages: Stages | None, t1: float, order: _FastestFirst | None
 ) -> tuple[int, float]:
     """Run one mutant's stages (the first only when ``stages`` is None; ``order``: the
-    first stage's plugins): (mutmut exit code, seconds)."""
-    code, took = _pytest(name, mirror, TIMEOUT_FACTOR * t1 + TIMEOUT_SLACK, order)
+    first stage's test order, whose kill counts it adds to): (mutmut exit code, seconds)."""
+    failure = MUTANTS / "first-failure.txt"
+    failure.unlink(missing_ok=True)
+    plugins = (_FirstFailure(failure),) if order is None else (order, _FirstFailure(failure))
+    code, took = _pytest(name, mirror, TIMEOUT_FACTOR * t1 + TIMEOUT_SLACK, plugins)
     if code != SURVIVED:
+        if failure.exists() and order is not None:
+            test = failure.read_text()
+            order.kills[test] = order.kills.get(test, 0) + 1
         return _verdict(code), took
     if stages is None:
         return SKIPPED, took
@@ -394,18 +431,20 @@ def main(argv: list[str] | None = None) -> int:
     durations = MUTANTS / f"mirror-times-{args.module}.json"
     durations.unlink(missing_ok=True)
     clean1, t1 = _pytest("none", mirror, None, (_Durations(durations),))
-    order: tuple[object, ...] = ()
+    order: _FastestFirst | None = None
+    killers = MUTANTS / f"killers-{args.module}.json"
     if clean1 == 0 and durations.exists():
         # the mirror file fastest first must pass too, or it keeps its own order
-        fastest = (_FastestFirst(json.loads(durations.read_text())),)
-        if _pytest("none", mirror, None, fastest)[0] == 0:
+        kills: dict[str, int] = json.loads(killers.read_text()) if killers.exists() else {}
+        fastest = _FastestFirst(json.loads(durations.read_text()), kills)
+        if _pytest("none", mirror, None, (fastest,))[0] == 0:
             order = fastest
     # The map's run left out the tests that failed; those in changed files run again.
     changed = stages.changed if stages else []
     clean2, t2 = _pytest("none", changed, None) if changed else (0, 0.0)
     print(
         f"clean runs: mirror {clean1} in {t1:.0f} s"
-        + (" (fastest first: passes); " if order else "; ")
+        + (" (fastest first: passes); " if order is not None else "; ")
         + (
             f"of {len(stages.union)} mapped tests, {len(changed)} in files changed "
             f"since the map: {clean2} in {t2:.0f} s"
@@ -425,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         data.exit_code_by_key[name] = code
         data.durations_by_key[name] = took
         data.save()
+        if order is not None:
+            killers.write_text(json.dumps(order.kills, indent=1))
         print(f"{i + 1}/{len(names)} {name} -> {code} ({took:.1f} s)", flush=True)
     return 0
 
