@@ -26,7 +26,7 @@ from gradcheck._evaluate import Evaluator, SerialEvaluator
 from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator, is_executor
 from gradcheck._pytree import TreeDef
 
-__all__ = ["Batched", "Execution", "evaluator", "resolve_execution"]
+__all__ = ["Batched", "Execution", "evaluator", "refusal", "resolve_execution"]
 
 
 def _budget_error(value: Any) -> str:
@@ -148,3 +148,15 @@ def evaluator(
     if execution.batched is not None:
         return BatchedEvaluator(execution.batched, serial, tree, execution.memory_budget)
     return serial
+
+
+def refusal(ev: Evaluator) -> str:
+    """A note when ``ev`` stopped stacking points (a spot check found its batched values
+    not the serial cost's) and ran the rest one by one; ``""`` otherwise."""
+    why = ev.refused if isinstance(ev, BatchedEvaluator) else ""
+    if not why:
+        return ""
+    return (
+        f"evaluations are not vectorised: {why}; from there on every point ran through the "
+        "cost one by one (a batched cost must compute the same cost at every stack size)"
+    )

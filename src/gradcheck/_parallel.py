@@ -8,7 +8,10 @@ engine does not know how the values were computed.
 * :class:`BatchedEvaluator`: the user's ``batched(stacked)`` receives a pytree shaped
   like the parameters whose every leaf has a leading batch axis ``(B, *leaf.shape)``
   and returns ``B`` cost values. ``B`` is chosen so that one stack fits the memory
-  budget (``memory_budget`` bytes, default :data:`MEMORY_BUDGET`).
+  budget (``memory_budget`` bytes, default :data:`MEMORY_BUDGET`). The first stack of
+  each size is spot-checked against the serial cost (a GPU picks its kernels by batch
+  size); a stack that disagrees sends this and every later evaluation to the serial
+  cost, and :attr:`BatchedEvaluator.refused` says why.
 * :class:`ExecutorEvaluator`: splits a batch into chunks and runs them on any
   :class:`concurrent.futures.Executor` (threads or processes; for processes the cost
   must be picklable) or a Dask ``distributed.Client`` (through
@@ -38,7 +41,9 @@ from gradcheck._evaluate import (
     preserve_rng,
     to_scalar,
 )
+from gradcheck._numerics import BATCHED_ROUNDOFFS
 from gradcheck._pytree import TreeDef, flatten, unflatten
+from gradcheck._tolerances import unit_roundoff
 
 __all__ = [
     "MEMORY_BUDGET",
@@ -80,18 +85,56 @@ class BatchedEvaluator:
         self.treedef = treedef
         per_point = sum(leaf.nbytes for leaf in base.leaves) or 1
         self.chunk = max(1, int(memory_budget) // per_point)
+        #: stack sizes whose spot check agreed with the serial cost
+        self.checked: set[int] = set()
+        #: why the stacks stopped (a spot check disagreed), or ``""`` while they run
+        self.refused = ""
 
     def __call__(self, points: Sequence[Point]) -> Array:
         base = self.base
+        if self.refused:
+            return base(points)
         out = np.empty(len(points), dtype=np.complex128 if base.complex_ok else np.float64)
         base.planned += len(points)
         for start in range(0, len(points), self.chunk):
             part = points[start : start + self.chunk]
-            out[start : start + len(part)] = self._stack_call(part)
+            values = self._stack_call(part)
             base.count += len(part)
+            if len(part) not in self.checked:
+                self.refused = self._spot_check(part, values)
+                if self.refused:  # this stack and the rest, one by one
+                    base.planned -= len(points) - start
+                    out[start:] = base(points[start:])
+                    return out
+                self.checked.add(len(part))
+            out[start : start + len(part)] = values
             if base.progress is not None:
                 base.progress(base.count, base.planned)
         return out
+
+    def _spot_check(self, part: Sequence[Point], values: Array) -> str:
+        """Why ``values`` (a stack's) cannot stand for the serial cost's, or ``""``.
+
+        The stack's first and last points are evaluated serially; each batched value
+        must agree within ``BATCHED_ROUNDOFFS · u`` relative, as the adapters' probe of
+        a ``vmap`` asks (``gradcheck._frameworks.probe_batched``): a kernel chosen by
+        batch size (TF32 products in large stacks only, attack33 H122) computes
+        another cost, whose differences are not the serial cost's.
+        """
+        base = self.base
+        picks = sorted({0, len(part) - 1})
+        serial = base([part[k] for k in picks])
+        dtypes = [np.dtype(base.result_dtype), *(leaf.dtype for leaf in base.leaves)]
+        u = max(unit_roundoff(d) if np.issubdtype(d, np.inexact) else 0.0 for d in dtypes)
+        for k, want in zip(picks, serial):
+            got = values[k]
+            if not abs(got - want) <= BATCHED_ROUNDOFFS * u * max(abs(want), 1e-300):
+                at = describe(part[k], base.names, base.shapes)
+                return (
+                    f"in a stack of {len(part)} points the batched cost gave {got:.17g} "
+                    f"{at}, where the cost gives {want:.17g}"
+                )
+        return ""
 
     def _stack_call(self, points: Sequence[Point]) -> Array:
         b, base = len(points), self.base
