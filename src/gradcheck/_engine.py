@@ -26,6 +26,7 @@ from gradcheck._complex import ComplexConvention, realify, relabel
 from gradcheck._directional_check import directional_check
 from gradcheck._entrywise import entrywise
 from gradcheck._errors import GradcheckError
+from gradcheck._errstate import checker_errors
 from gradcheck._evaluate import Evaluator, SerialEvaluator, preserve_rng
 from gradcheck._execution import evaluator, refusal, resolve_execution
 from gradcheck._modes import Directional, Mode, ModeKeywords
@@ -42,6 +43,7 @@ __all__ = ["assert_gradients", "check"]
 Cost = Callable[[Any], Any]
 
 
+@checker_errors()
 def check(
     cost: Cost,
     params: Any,

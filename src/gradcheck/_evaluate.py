@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gradcheck._errors import GradcheckError
+from gradcheck._errstate import user_errors
 from gradcheck._points import Delta, Point, describe, edge_hint
 from gradcheck._pytree import TreeDef, builder
 from gradcheck._rng import GlobalRng, preserve_rng
@@ -319,7 +320,9 @@ class SerialEvaluator:
         # perturbed point, the arrays being perturbed in place
         fresh = [leaf.view() for leaf in self.leaves]
         try:
-            return self._read(self.cost(self.build(fresh)))
+            with user_errors():
+                value = self.cost(self.build(fresh))
+            return self._read(value)
         except NonFinite as exc:
             hint = edge_hint(point, self.names, self.shapes, self.pristine)
             raise NonFinite(f"{exc}({self._where(point)}){hint}") from None

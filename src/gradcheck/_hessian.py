@@ -36,6 +36,7 @@ from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of
 from gradcheck._consistency import Consistency, LinearMap, agreement
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
+from gradcheck._errstate import checker_errors
 from gradcheck._evaluate import preserve_rng
 from gradcheck._hessian_fd import SYMMETRY_PAIRS, SYMMETRY_SAFETY, FdSymmetry, fd_symmetry
 from gradcheck._inputs import check_target, private_copy
@@ -93,6 +94,7 @@ def _validate(cost: Any, params: Any, grad: Any, hvp: Any, hessian: Any) -> None
         )
 
 
+@checker_errors()
 def check_hessian(
     cost: Callable[[Any], Any],
     params: Any,

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._errors import GradcheckError
+from gradcheck._errstate import user_errors
 from gradcheck._evaluate import preserve_rng
 from gradcheck._modes import DIRECTIONAL_OPTIONS, ModeKeywords, sample_error
 from gradcheck._pytree import GradientShapeError, flatten, match_gradient, unflatten
@@ -132,7 +133,8 @@ def _call_grad(grad: Callable[[Any], Any], params: Any) -> Any:
     copy = unflatten(treedef, [np.array(x, copy=True) for x in leaves])
     with preserve_rng():
         try:
-            return grad(copy)
+            with user_errors():
+                return grad(copy)
         except GradcheckError:
             raise  # already names what is wrong (a complex gradient's shape, say)
         except Exception as exc:

@@ -27,6 +27,7 @@ from gradcheck import _jacoptions as jo
 from gradcheck import _jacreport as rep
 from gradcheck._consistency import consistency, linearity
 from gradcheck._errors import GradcheckError
+from gradcheck._errstate import checker_errors
 from gradcheck._evaluate import preserve_rng
 from gradcheck._inputs import check_target, private_copy
 from gradcheck._jac_complex import ComplexOutputs, complex_check, has_complex
@@ -116,6 +117,7 @@ def _first_output(fn: Callable[[Any], Any], params: Any) -> Outputs:
     return out
 
 
+@checker_errors()
 def check_jacobian(
     fn: Callable[[Any], Any],
     params: Any,

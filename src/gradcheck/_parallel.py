@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradcheck._errors import GradcheckError
+from gradcheck._errstate import user_errors
 from gradcheck._evaluate import (
     GlobalRng,
     NonFinite,
@@ -146,7 +147,8 @@ class BatchedEvaluator:
         where = f"(evaluations {base.count}..{base.count + b - 1}, a batch of {b} points)"
         base.reset_rng()
         try:
-            values = self.batched(unflatten(self.treedef, stacks))
+            with user_errors():
+                values = self.batched(unflatten(self.treedef, stacks))
         except Exception as exc:
             raise GradcheckError(
                 f"batched cost raised {type(exc).__name__}: {exc} {where}"
