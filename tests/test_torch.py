@@ -1386,3 +1386,18 @@ class TestPostAccumulateGradHooks:
         report = gt.check_function(lambda a, b: a.sin() * b, x, y, modes=("rev",))
         assert report.status == "passed"
         assert [n.split(":")[0] for n in report.messages if "post-accumulate" in n] == ["input1"]
+
+
+class TestLazyModules:
+    def test_an_uninitialised_lazy_module_is_refused_by_name(self) -> None:
+        # attack33 H125: torch's own ValueError ("Attempted to use an uninitialized
+        # parameter in <method 'numel' ...>") came out of the check
+        model = nn.Sequential(nn.LazyLinear(3), nn.Tanh(), nn.Linear(3, 1))
+        x = torch.randn(4, 5)
+        for order in (1, 2):
+            with pytest.raises(GradcheckError) as raised:
+                gt.check_module(model, lambda m: m(x).sum(), order=order)
+            assert str(raised.value).startswith("model's '0.weight' is not initialised yet")
+            assert "run one forward pass on an input first" in str(raised.value)
+        model(x)  # initialised: checked as any model
+        assert gt.check_module(model, lambda m: m(x).sum()).status == "passed"

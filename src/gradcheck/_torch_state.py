@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Gradient, Side
 from gradcheck._torch_attributes import restore_attributes, saved_attributes
 from gradcheck._torch_cast import dense, scalar, wide
@@ -34,6 +35,7 @@ __all__ = [
     "Forward",
     "Loss",
     "Numeric",
+    "initialised",
     "preserved",
     "tensor_hooks",
     "unrun_hooks",
@@ -229,3 +231,17 @@ def with_hooks(ts: dict[str, torch.Tensor], hooks: dict[str, list[Callable[..., 
     for n, t in ts.items():
         for hook in hooks.get(n, ()) if t.requires_grad else ():
             t.register_hook(hook)  # type: ignore[no-untyped-call]
+
+
+def initialised(model: torch.nn.Module) -> None:
+    """Refuse a lazy module whose parameters have no shape yet (attack33 H125: torch's
+    own ``ValueError`` came out of the check)."""
+    lazy = (torch.nn.parameter.UninitializedParameter, torch.nn.parameter.UninitializedBuffer)
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    for name, t in tensors:
+        if isinstance(t, lazy):
+            raise GradcheckError(
+                f"model's {name!r} is not initialised yet ({type(t).__name__}: a lazy "
+                "module such as nn.LazyLinear): run one forward pass on an input first, "
+                "then check the model"
+            )

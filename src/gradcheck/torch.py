@@ -76,6 +76,7 @@ from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_state import (
     Loss,
     Numeric,
+    initialised,
     preserved,
     tensor_hooks,
     unrun_hooks,
@@ -178,6 +179,7 @@ def check_module(
             (named).
     """
     start = time.perf_counter()
+    initialised(model)
     precision = check_precision(precision)
     if check_order(order) == 2:
         first = partial(check_module, model, loss_fn, precision=precision, **options)
