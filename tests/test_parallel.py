@@ -53,15 +53,15 @@ def _summary(r: gradcheck.Report) -> tuple[Any, ...]:
 class TestBatched:
     def test_same_verdict_as_serial(self) -> None:
         serial = gradcheck.check(cost, _params(), bad_grad, mode="full")
-        for budget, extra in ((10**9, 12), (1000, 4)):
+        for budget, extra in ((10**9, 20), (1000, 4)):
             stacked = gradcheck.check(
                 cost, _params(), bad_grad, mode="full", batched=batched, memory_budget=budget
             )
             s, t = _summary(stacked), _summary(serial)
             assert (s[0], s[1], s[3]) == (t[0], t[1], t[3])
-            # besides the serial cost's: the unperturbed value in a stack of 2, and two
-            # serial evaluations for each stack size's spot check (5 sizes; stacks of 2
-            # points only in 1000 bytes)
+            # besides the serial cost's: the unperturbed value in a stack of 2, and the
+            # serial evaluations of each stack size's spot check (2 + 4 + 4 + 4 + 4 for
+            # 5 sizes; stacks of 2 points only in 1000 bytes)
             assert stacked.evaluations - serial.evaluations == extra
 
     def test_wrong_shape(self) -> None:
@@ -119,7 +119,7 @@ class TestSpotCheck:
         note = "evaluations are not vectorised: in a stack of 60 points the batched cost gave"
         assert any(m.startswith(note) for m in wrong.messages), wrong.messages
 
-    def test_each_stack_size_is_checked_once_with_two_evaluations(self) -> None:
+    def test_each_stack_size_is_checked_once_with_four_evaluations(self) -> None:
         cost, stacked, _, w0 = self._case(0, threshold=10**9)
         calls: list[int] = []
 
@@ -134,10 +134,34 @@ class TestSpotCheck:
         for size in (3, 3, 5, 3, 1):
             values = bulk(points[:size])
             assert np.array_equal(values, serial(points[:size]))
-        # sizes 3, 5 and 1 checked on first use: 2, 2 and 1 serial evaluations
+        # sizes 3, 5 and 1 checked on first use: the first and last points and two
+        # interior ones, so 3, 4 and 1 serial evaluations
         assert (bulk.checked, bulk.refused) == ({1, 3, 5}, "")
-        assert len(calls) == 5 + (3 + 3 + 5 + 3 + 1)
-        assert serial.count == 5 + 2 * (3 + 3 + 5 + 3 + 1)
+        assert len(calls) == 8 + (3 + 3 + 5 + 3 + 1)
+        assert serial.count == 8 + 2 * (3 + 3 + 5 + 3 + 1)
+
+    def test_interior_points_are_checked_too(self) -> None:
+        # attack33: a tiled kernel computing its middle rows in TF32 passed a first-and-
+        # last spot check (one entry x1.5 passed 1 seed of 8)
+        cost, _, grad, w0 = self._case(0, threshold=10**9)
+        a = np.random.default_rng(0).standard_normal((5, 30)) / np.sqrt(30)
+
+        def middle(p: dict[str, Array]) -> Array:
+            w = p["w"].copy()
+            w[1:-1] = _tf32(w[1:-1])
+            return np.array([np.sum(np.sin(a @ row)) for row in w])
+
+        def one_wrong(p: dict[str, Array]) -> dict[str, Array]:
+            g = grad(p)["w"].copy()
+            g[3] *= 1.5
+            return {"w": g}
+
+        for seed in range(8):
+            report = gradcheck.check(
+                cost, {"w": w0}, one_wrong, execution=gradcheck.Batched(middle), seed=seed
+            )
+            assert report.status == "failed"
+            assert any(m.startswith("evaluations are not vectorised") for m in report.messages)
 
     def test_a_refused_stack_is_evaluated_serially(self) -> None:
         cost, stacked, _, w0 = self._case(0, threshold=4)

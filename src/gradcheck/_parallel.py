@@ -60,6 +60,9 @@ Array = np.ndarray[Any, Any]
 #: Default bytes one stacked batch may take: 256 MiB keeps a float64 model of 10⁶
 #: parameters at 32 perturbations per call, well inside a laptop's memory.
 MEMORY_BUDGET = 256 * 2**20
+#: Interior points of a stack spot-checked besides its first and last
+#: (:meth:`BatchedEvaluator._spot_check`).
+SPOT_INTERIOR = 2
 #: Chunks per worker: more than one so that a slow chunk does not idle the others.
 CHUNKS_PER_WORKER = 4
 
@@ -116,14 +119,19 @@ class BatchedEvaluator:
     def _spot_check(self, part: Sequence[Point], values: Array) -> str:
         """Why ``values`` (a stack's) cannot stand for the serial cost's, or ``""``.
 
-        The stack's first and last points are evaluated serially; each batched value
-        must agree within ``BATCHED_ROUNDOFFS · u`` relative, as the adapters' probe of
-        a ``vmap`` asks (``gradcheck._frameworks.probe_batched``): a kernel chosen by
-        batch size (TF32 products in large stacks only, attack33 H122) computes
-        another cost, whose differences are not the serial cost's.
+        The stack's first and last points and :data:`SPOT_INTERIOR` interior ones (drawn
+        by a private generator seeded with the stack's size) are evaluated serially; each
+        batched value must agree within ``BATCHED_ROUNDOFFS · u`` relative, as the
+        adapters' probe of a ``vmap`` asks (``gradcheck._frameworks.probe_batched``): a
+        kernel chosen by batch size (TF32 products in large stacks only, attack33 H122)
+        computes another cost, whose differences are not the serial cost's. The
+        interior points: a tiled kernel may compute its middle tiles otherwise
+        (attack33's residual: every interior row in TF32 passed the first and last).
         """
         base = self.base
-        picks = sorted({0, len(part) - 1})
+        b = len(part)
+        inner = np.random.default_rng([b, 41]).permutation(np.arange(1, b - 1))[:SPOT_INTERIOR]
+        picks = sorted({0, b - 1, *map(int, inner)})
         serial = base([part[k] for k in picks])
         dtypes = [np.dtype(base.result_dtype), *(leaf.dtype for leaf in base.leaves)]
         u = max(unit_roundoff(d) if np.issubdtype(d, np.inexact) else 0.0 for d in dtypes)
