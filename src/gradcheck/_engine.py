@@ -31,6 +31,7 @@ from gradcheck._evaluate import Evaluator, SerialEvaluator, preserve_rng
 from gradcheck._execution import evaluator, refusal, resolve_execution
 from gradcheck._modes import Directional, Mode, ModeKeywords
 from gradcheck._numerics import Method
+from gradcheck._parallel import Probed
 from gradcheck._plan import Plan, Point, Ran, make_plan
 from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive, non_finite_failed
@@ -242,7 +243,7 @@ def _strategy(plan: Plan, ev: SerialEvaluator, point: Point) -> Ran:
     """Run the plan's strategy at ``point``; perturbed evaluations go to the plan's
     executor or batched cost when it has one."""
     bulk = evaluator(plan.execution, ev, plan.cost, plan.treedef)
-    if plan.execution.batched is not None:
+    if plan.execution.batched is not None and not isinstance(plan.execution.batched, Probed):
         # the unperturbed value the stacks' values are compared with comes from a
         # stack too: a stack may sum in another order than the serial cost (a GEMM of
         # several rows), and its offset from the serial value, 60 u at 10⁶ terms,

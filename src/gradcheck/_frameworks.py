@@ -46,6 +46,7 @@ from gradcheck._numerics import (
     PROBE_ENTRIES,
     PROBE_POINTS,
 )
+from gradcheck._parallel import Probed
 from gradcheck._report import Report
 from gradcheck._roundoff_verdict import UNIT as _UNIT
 from gradcheck._roundoff_verdict import Analytic, Gradient, Side
@@ -326,12 +327,12 @@ def check_adapted(
     numeric = "float64" if choice.route != "same" else user.dtype
     u = float(np.finfo(np.dtype(numeric)).eps)
     with side.scope():
-        batched = None
+        batched: Callable[[Any], Any] | None = None
         if options.get("executor") is None and options.get("execution") is None:
             j0 = first_value(side.cost, side.params, rng)
             why = probe_batched(side.batched, side.cost, side.params, j0, u, rng)
             if why is None:
-                batched = side.batched
+                batched = Probed(side.batched)
             else:
                 notes.append(f"evaluations are not vectorised ({side.vmap}: {why})")
         report = _run_engine(side, grads, choice.route, user, batched, notes, options, rng)

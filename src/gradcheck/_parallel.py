@@ -26,6 +26,7 @@ import itertools
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -50,6 +51,7 @@ __all__ = [
     "MEMORY_BUDGET",
     "BatchedEvaluator",
     "ExecutorEvaluator",
+    "Probed",
     "Workers",
     "as_executor",
     "is_executor",
@@ -65,6 +67,19 @@ MEMORY_BUDGET = 256 * 2**20
 SPOT_INTERIOR = 2
 #: Chunks per worker: more than one so that a slow chunk does not idle the others.
 CHUNKS_PER_WORKER = 4
+
+
+@dataclass(frozen=True)
+class Probed:
+    """An adapter's ``vmap`` of the cost, already compared with the serial cost by its
+    probe (``gradcheck._frameworks.probe_batched``): its stacks are not spot-checked
+    again (:meth:`BatchedEvaluator._spot_check`), and the unperturbed value stays the
+    serial one, as the probe compared them."""
+
+    fn: Callable[[Any], Any]
+
+    def __call__(self, stacked: Any) -> Any:
+        return self.fn(stacked)
 
 
 class BatchedEvaluator:
@@ -104,7 +119,7 @@ class BatchedEvaluator:
             part = points[start : start + self.chunk]
             values = self._stack_call(part)
             base.count += len(part)
-            if len(part) not in self.checked:
+            if len(part) not in self.checked and not isinstance(self.batched, Probed):
                 self.refused = self._spot_check(part, values)
                 if self.refused:  # this stack and the rest, one by one
                     base.planned -= len(points) - start
