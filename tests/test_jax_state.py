@@ -216,3 +216,37 @@ def test_a_key_in_a_global_dict_is_put_back() -> None:
         report = gj.check(_dict_key_loss, _w())
     assert report.status == "passed", str(report)
     assert STATE["key"] is before
+
+
+NESTED: dict[str, Any] = {"a": {"b": {"c": {"d": {"e": {"key": jax.random.PRNGKey(4)}}}}}}
+
+
+@functools.cache
+def _cached_state() -> dict[str, Any]:
+    return {"key": jax.random.PRNGKey(5)}
+
+
+def _nested_key_loss(p: Any) -> Any:
+    table = NESTED["a"]["b"]["c"]["d"]["e"]
+    table["key"], sub = jax.random.split(table["key"])
+    return jnp.sum(p["w"] ** 2) + 0.0 * jax.random.normal(sub)
+
+
+def _cached_key_loss(p: Any) -> Any:
+    table = _cached_state()
+    table["key"], sub = jax.random.split(table["key"])
+    return jnp.sum(p["w"] ** 2) + 0.0 * jax.random.normal(sub)
+
+
+@pytest.mark.parametrize(
+    "loss, table",
+    [(_nested_key_loss, NESTED["a"]["b"]["c"]["d"]["e"]), (_cached_key_loss, _cached_state())],
+    ids=["dict 5 deep", "lru_cache"],
+)
+def test_a_key_in_a_nested_or_cached_dict_is_put_back(loss: Any, table: dict[str, Any]) -> None:
+    # attack31 H90 residual: the key was left split (a tracer or a new key), silently
+    before = table["key"]
+    with jax.enable_x64(True):
+        report = gj.check(loss, _w())
+    assert report.status == "passed", str(report)
+    assert table["key"] is before

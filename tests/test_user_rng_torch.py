@@ -116,3 +116,41 @@ class TestTorch:
         before = _state(gen)
         assert gradcheck.torch.check_function(fn, x).status == "passed"
         assert _state(gen) == before
+
+
+class TestFoundBeyondTheWalk:
+    """attack31 H90 residual: a torch generator behind an ``lru_cache``, an
+    ``itertools.cycle``, a dict nested six deep, a list of 3001: inconclusive and moved
+    (main 4a92332)."""
+
+    @pytest.mark.parametrize("where", ["lru_cache", "cycle", "dict 6 deep", "list of 3001"])
+    def test_check_module_puts_it_back(self, where: str) -> None:
+        import functools
+        import itertools
+
+        import torch
+
+        gen = torch.Generator().manual_seed(5)
+        cached = functools.cache(lambda: gen)
+        cached()
+        cycle = itertools.cycle([gen])
+        deep = {"a": {"b": {"c": {"d": {"e": {"f": [gen]}}}}}}
+        big = [gen] + [0] * 3000
+        draw = {
+            "lru_cache": cached,
+            "cycle": lambda: next(cycle),
+            "dict 6 deep": lambda: deep["a"]["b"]["c"]["d"]["e"]["f"][0],
+            "list of 3001": lambda: big[0],
+        }[where]
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh()).double()
+        x = torch.randn(5, 4, dtype=torch.float64)
+
+        def loss(m: Any) -> Any:
+            noise = torch.rand(1, generator=draw(), dtype=torch.float64)
+            return m(x).pow(2).sum() + 1e-3 * noise.sum()
+
+        before = _state(gen)
+        report = gradcheck.torch.check_module(model, loss, seed=0)
+        assert report.status == "passed", str(report)
+        assert _state(gen) == before

@@ -10,12 +10,13 @@ on (``UnexpectedTracerError``), during the check and after it.
 now holds a tracer (directly, or in a list, tuple or dict) to what it held before the
 call, in the user's namespaces the function keeps (:func:`spaces`): the attributes of
 its objects (a bound method's object, its closure's and defaults' objects, a
-``partial``'s arguments, and below: ``gradcheck._user_rng``'s search), the module
-globals its functions name (``global last; last = loss``, ``HISTORY.append(loss)``) and
-their closure cells (``nonlocal total``, a closure's list), and a random key it
-replaced. Other concrete values a call leaves (an eager evaluation's loss) are the
-user's code's own doing, as with ``check_grads``. A namespace reachable only deeper is
-not found.
+``partial``'s arguments, and below: ``gradcheck._user_walk``'s walk), the module
+globals its functions name (``global last; last = loss``, ``HISTORY.append(loss)``),
+their closure cells (``nonlocal total``, a closure's list) and the dicts the walk finds
+holding a random key (nested to any depth, or returned by an ``lru_cache``: attack31
+H90), and a random key it replaced. Other concrete values a call leaves (an eager
+evaluation's loss) are the user's code's own doing, as with ``check_grads``. A
+namespace the walk does not reach is not found.
 """
 
 from __future__ import annotations
@@ -27,18 +28,23 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gradcheck._user_rng import DEPTH, _has_attributes, _users, code_names, reachable
+from gradcheck._user_walk import DEPTH, _has_attributes, _users, code_names, reachable
 
 __all__ = ["Kept", "Space", "holders", "spaces"]
 
 
 def holders(fn: Any, depth: int = DEPTH) -> list[Any]:
     """The user's objects with attributes of their own that ``fn`` keeps, each once
-    (``gradcheck._user_rng.reachable``: a library's objects, JAX's own among them, are
+    (``gradcheck._user_walk.reachable``: a library's objects, JAX's own among them, are
     neither kept nor looked into; at most ``VISITS`` objects)."""
+    return _holders(reachable(fn, depth=depth))
+
+
+def _holders(objects: list[Any]) -> list[Any]:
+    """The user's objects with attributes of their own among ``objects``."""
     return [
         item
-        for item in reachable(fn, depth=depth)
+        for item in objects
         if _has_attributes(item) and not callable(item) and _users(type(item))
     ]
 
@@ -124,16 +130,30 @@ def _cells(fn: types.FunctionType) -> Space:
     )
 
 
+def _table(table: dict[Any, Any]) -> Space:
+    """A dict of the user's that holds a random key (``STATE["a"]["key"]``, a dict an
+    ``lru_cache`` returns: attack31 H90, the key was left split)."""
+    return Space(lambda: dict(table), table.__setitem__, lambda n: table.pop(n, None))
+
+
 def spaces(fn: Any) -> list[Space]:
-    """The user's namespaces ``fn`` keeps: its objects' attributes (:func:`holders`), and
-    the globals and closure cells of ``fn`` and of the user's functions it keeps (a
-    library's functions, JAX's own among them, are left alone)."""
-    functions = [f for f in (fn, *reachable(fn)) if isinstance(f, types.FunctionType) and _users(f)]
+    """The user's namespaces ``fn`` keeps: its objects' attributes (:func:`holders`), the
+    globals and closure cells of ``fn`` and of the user's functions it keeps (a library's
+    functions, JAX's own among them, are left alone), and the dicts it keeps, nested to
+    any depth, that hold a random key. One walk of ``fn``'s objects for all."""
+    objects = reachable(fn)
+    functions = [f for f in (fn, *objects) if isinstance(f, types.FunctionType) and _users(f)]
     unique = {id(f): f for f in functions}.values()
+    tables = [
+        d
+        for d in objects
+        if type(d) is dict and len(d) <= COPIED_ITEMS and any(map(_key, d.values()))
+    ]
     return [
-        *(_attributes(obj) for obj in holders(fn)),
+        *(_attributes(obj) for obj in _holders(objects)),
         *(_globals(f) for f in unique),
         *(_cells(f) for f in unique if f.__closure__),
+        *(_table(d) for d in tables),
     ]
 
 

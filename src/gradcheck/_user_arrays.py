@@ -6,7 +6,7 @@ array in the dict, or ``running_mean *= momentum`` in place). A check calls the 
 hundred times, and the running statistics were left at about the batch mean. The
 torch adapter keeps a model's buffers (``gradcheck._torch_state``); this does the same
 for the NumPy arrays and plain dicts the cost and the gradient function reach
-(``gradcheck._user_rng.reachable``: closures, defaults, globals their code names, the
+(``gradcheck._user_walk.reachable``: closures, defaults, globals their code names, the
 user's objects, small containers): :class:`Kept` saves them when made and
 :meth:`Kept.restore` puts back what changed.
 
@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck._user_rng import CONTAINER_ITEMS, reachable  # noqa: F401 (doctest)
+from gradcheck._user_walk import CONTAINER_ITEMS, reachable  # noqa: F401 (doctest)
 
 __all__ = ["SAVED_BYTES", "Kept"]
 
@@ -49,7 +49,7 @@ SAVED_BYTES = 64 * 2**20
 
 
 class Kept:
-    """The dicts and arrays among ``objects`` (what :func:`~gradcheck._user_rng.reachable`
+    """The dicts and arrays among ``objects`` (what :func:`~gradcheck._user_walk.reachable`
     found from the cost and the gradient function: module text), saved when this is
     made. The engine walks once for these and for the generators."""
 

@@ -1,0 +1,423 @@
+"""The objects a user's code keeps: one bounded walk, for the generators and the arrays.
+
+A cost can keep state of its own: a ``np.random.default_rng(0)`` in a closure, a
+``torch.Generator`` on a model, a ``bn_param`` dict of running statistics, a JAX key
+in a global. :func:`reachable` finds the objects it keeps, the way its code reaches
+them: a function's closure, its defaults and the globals its code names (the code
+nested in it included: :func:`code_names`), a bound method's object, a ``partial``'s
+arguments, a model's modules (their attributes, their classes' methods), the user's own
+classes and objects (their ``__slots__`` too), the user's own modules (``helper.gen``,
+``pkg.sub.gen``, a module kept as an attribute), the object a built-in method is bound
+to (``draw = random.Random(0).random``), a ``ContextVar``'s value, a ``property``'s
+functions, a ``weakref.ref``'s object, a Python generator's local variables, what a
+``functools.lru_cache`` has stored (``get_rng()``, attack31 H90) and what a C iterator
+holds (``itertools.cycle([rng])``, ``iter(pool)``, ``map``: read through the garbage
+collector's references, as the iterator keeps no Python attributes), and lists, tuples,
+sets, deques, dicts and object arrays of up to :data:`CONTAINER_ITEMS` items.
+
+Depth: functions, objects, classes, modules and models count :data:`DEPTH` levels (a
+model, its class's ``forward``, the helper it calls, the helper that one calls, the
+object that keeps the generator); containers and iterators count none, so a generator in
+a dict nested ten deep is found as soon as the dict is (attack31 H90: five deep was
+not). The work is bounded by :data:`VISITS` objects looked into and :data:`ITEMS`
+references read (about 3 µs a reference here, so at most about 0.1 to 0.4 s, reached only
+by a cost that keeps tens of thousands of the user's objects); a third-party package's
+modules (installed under ``site-packages``) are not looked into, as NumPy's and the
+standard library's are not: a cost naming ``scipy`` walked 4193 of SciPy's objects
+(129 ms a check) for nothing of the user's. Not looked into: a larger container (a
+dataset held in a list), a library's objects (a tensor, an optimizer), and what lies
+beyond the bounds; a generator kept only there keeps moving (module text of
+``gradcheck._user_rng``).
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> table = {"a": {"b": {"c": {"d": {"e": [rng]}}}}}
+>>> any(o is rng for o in reachable(lambda x: table["a"]["b"]["c"]["d"]["e"][0]))
+True
+"""
+
+from __future__ import annotations
+
+import collections
+import contextvars
+import functools
+import gc
+import itertools
+import random
+import sys
+import types
+import weakref
+from collections.abc import Iterable
+from pathlib import PurePath
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "CONTAINER_ITEMS",
+    "DEPTH",
+    "ITEMS",
+    "VISITS",
+    "Walk",
+    "code_names",
+    "reachable",
+    "walk",
+]
+
+#: How many levels of functions, objects, classes, modules and models :func:`walk`
+#: follows from the objects it is given: a model (1), its class's ``forward`` (2), a
+#: helper it calls (3) and the one that calls (4), an object of the user's holding the
+#: generator (5) (attack27 H40: a generator on a class, three helpers deep, kept
+#: moving). Containers take no level (attack31 H90). :data:`VISITS` and :data:`ITEMS`
+#: bound the work.
+DEPTH = 5
+
+#: Containers (lists, tuples, dicts, sets, deques, object arrays) up to this many items
+#: are looked into: a model's ``self.gens = {"drop": torch.Generator()}``, a global
+#: ``RNGS = [rng]`` (attack27 H40), a pool of a few hundred generators (attack29 H70: 65
+#: were not). Larger ones (a dataset held in a list) are not: reading them costs a pass.
+CONTAINER_ITEMS = 1024
+
+#: At most this many objects are looked into per walk.
+VISITS = 4096
+
+#: At most this many references are read per walk (every item of every object looked
+#: into): about 3 µs each on this machine (the checks of :func:`_followed`), so a walk
+#: costs at most about 0.1 to 0.4 s (measured: a user package of 1555 modules of 50
+#: functions each, 130 ms loaded; a model of 900 modules, 18801 references, 0.2 s).
+ITEMS = 2**16
+
+#: The entries of the larger containers (:data:`CONTAINER_ITEMS`) read per walk for the
+#: generators among them (by their types, at C speed: about 10 ms per 10^6 entries here;
+#: attack31 H90: ``[rng] + [0] * 2000`` kept moving). Larger ones are not read.
+SCANNED = 2**16
+
+_CONTAINERS = (list, tuple, set, frozenset, collections.deque)
+#: The modules of the C iterators read through their references (``gc.get_referents``).
+_ITERATOR_MODULES = frozenset({"builtins", "itertools", "_collections", "collections"})
+_LRU_WRAPPER: type | None = getattr(functools, "_lru_cache_wrapper", None)
+#: Packages whose classes :func:`walk` does not look into.
+_LIBRARIES = frozenset({"builtins", "numpy", "torch", "jax", "jaxlib", "gradcheck", "functools"})
+
+
+class Walk(NamedTuple):
+    """What :func:`walk` found, and whether it stopped at its bounds.
+
+    Attributes:
+        objects: every object found, each once, in the order found.
+        stopped: ``""`` if the walk read everything within :data:`DEPTH`; else what
+            stopped it (:data:`VISITS` objects or :data:`ITEMS` references).
+    """
+
+    objects: list[Any]
+    stopped: str
+
+
+def reachable(*owners: Any, depth: int = DEPTH) -> list[Any]:
+    """Every object ``owners`` keep (:func:`walk`), each once, in the order found."""
+    return walk(*owners, depth=depth).objects
+
+
+def walk(*owners: Any, depth: int = DEPTH) -> Walk:
+    """Every object ``owners`` keep, down to ``depth`` levels (module text), each once,
+    in the order found, and whether the bounds stopped the walk. An object that cannot be
+    looked into (a dead ``weakref.proxy`` raises ``ReferenceError`` at any touch, attack27
+    H49) is passed over and left out."""
+    found: dict[int, Any] = {}
+    seen: set[int] = set()
+    level = list(owners)
+    read = scanned = 0
+    plain: set[type] = set()  # the types found not to be looked into (a tensor, a float)
+    for _ in range(depth):
+        below: list[Any] = []
+        i = 0
+        while i < len(level):  # grows: a container's items are on its level
+            obj = level[i]
+            i += 1
+            if id(obj) in seen:
+                continue
+            if len(seen) >= VISITS:
+                return Walk(list(found.values()), f"{VISITS} objects")
+            seen.add(id(obj))
+            try:
+                if _is_model(obj):  # its submodules are looked into with it, once
+                    seen.update(id(m) for m in obj.modules())
+                items = list(_inside(obj))
+            except Exception:  # the user's object, not ours to judge
+                continue
+            stopped = f"{ITEMS} references" if len(items) > ITEMS - read else ""
+            items = items[: ITEMS - read]
+            read += len(items)
+            for item in items:
+                try:
+                    how = _NO if type(item) in plain else _followed(item, plain)
+                except Exception:  # as above, for one item
+                    continue
+                found.setdefault(id(item), item)
+                if how == _NO and scanned < SCANNED and _large(item):
+                    within = _scan(item, SCANNED - scanned)
+                    scanned += within.read
+                    found.update((id(g), g) for g in within.generators)
+                elif how == _HERE:  # a container: its items are on its level
+                    level.append(item)
+                elif how == _BELOW:
+                    below.append(item)
+            if stopped:
+                return Walk(list(found.values()), stopped)
+        level = below
+    return Walk(list(found.values()), "")
+
+
+class _Scanned(NamedTuple):
+    """The generators held directly in a large container, and how many entries were read."""
+
+    generators: list[Any]
+    read: int
+
+
+def _large(obj: Any) -> bool:
+    """Whether ``obj`` is a container of more than :data:`CONTAINER_ITEMS` entries."""
+    if isinstance(obj, np.ndarray):
+        return obj.dtype == object and obj.size > CONTAINER_ITEMS
+    return isinstance(obj, (*_CONTAINERS, dict)) and len(obj) > CONTAINER_ITEMS
+
+
+def _scan(obj: Any, budget: int) -> _Scanned:
+    """The generators among a large container's entries (its values, for a dict), read by
+    their types at C speed; nothing if it holds more than ``budget`` entries."""
+    size = obj.size if isinstance(obj, np.ndarray) else len(obj)
+    if size > budget:
+        return _Scanned([], 0)
+    kinds = {k for k in set(map(type, _entries(obj))) if _generator_type(k)}
+    if not kinds:
+        return _Scanned([], size)
+    held = map(kinds.__contains__, map(type, _entries(obj)))
+    return _Scanned(list(itertools.compress(_entries(obj), held)), size)
+
+
+def _entries(obj: Any) -> Iterable[Any]:
+    """A container's entries: a dict's values, an array's items."""
+    if isinstance(obj, dict):
+        return obj.values()
+    return obj.flat if isinstance(obj, np.ndarray) else obj  # type: ignore[no-any-return]
+
+
+def _generator_type(kind: type) -> bool:
+    """Whether ``kind`` is a random generator's type (NumPy's, ``random``'s, torch's)."""
+    if issubclass(kind, _GENERATORS):
+        return True
+    return kind.__name__ == "Generator" and kind.__module__.split(".")[0] == "torch"
+
+
+_GENERATORS = (
+    np.random.Generator,
+    np.random.BitGenerator,
+    np.random.RandomState,
+    np.random.SeedSequence,
+    random.Random,
+)
+
+
+def _inside(obj: Any) -> Iterable[Any]:
+    """The objects a cost keeps in ``obj``, one level down."""
+    if isinstance(obj, functools.partial):
+        yield obj.func
+        yield from obj.args
+        yield from obj.keywords.values()
+    elif isinstance(obj, types.MethodType):
+        yield obj.__func__
+        yield obj.__self__
+    elif isinstance(obj, contextvars.ContextVar):
+        yield obj.get(None)  # its value in the current context
+    elif isinstance(obj, types.BuiltinMethodType):
+        yield obj.__self__  # ``draw = random.Random(0).random``: the generator it is bound to
+    elif isinstance(obj, types.ModuleType):
+        # a user module reached as an attribute or inside a package (``cfg.gen``,
+        # ``pkg.sub.gen``; attack29 H70b): its own names
+        yield from (v for n, v in vars(obj).items() if not n.startswith("__"))
+    elif isinstance(obj, types.FunctionType):
+        yield from _function_inside(obj)
+    elif isinstance(obj, property):
+        yield from (f for f in (obj.fget, obj.fset) if f is not None)
+    elif isinstance(obj, weakref.ref):
+        yield obj()  # the object it refers to (None once dead)
+    elif isinstance(obj, types.GeneratorType):
+        yield from obj.gi_frame.f_locals.values() if obj.gi_frame is not None else ()
+    elif _c_held(obj):  # an lru_cache's stored values, an iterator's sequence
+        yield from gc.get_referents(obj)
+    elif isinstance(obj, np.ndarray):  # an object array (_followed)
+        yield from obj.flat
+    elif isinstance(obj, _CONTAINERS):
+        yield from obj
+    elif isinstance(obj, dict):
+        yield from obj.values()
+    elif isinstance(obj, type):
+        yield from _own_class_attributes(obj)
+    elif _is_model(obj):
+        for module in obj.modules():
+            yield from vars(module).values()
+            yield from _own_class_attributes(type(module))
+    else:  # the user's object: its attributes (a callable one's too), its ``__slots__``
+        if _has_attributes(obj):
+            yield from vars(obj).values()
+        yield from _slot_values(obj)
+        yield from _own_class_attributes(type(obj))
+
+
+def _function_inside(fn: types.FunctionType) -> Iterable[Any]:
+    """A function's closure, defaults and the globals its code names."""
+    for cell in fn.__closure__ or ():
+        try:
+            yield cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+    yield from fn.__defaults__ or ()
+    yield from (fn.__kwdefaults__ or {}).values()
+    names = code_names(fn.__code__)
+    for value in (fn.__globals__[n] for n in names if n in fn.__globals__):
+        yield value
+        if isinstance(value, types.ModuleType) and _users_module(value):
+            # ``helper.gen.normal()``: the attribute names are the code's names too
+            yield from (getattr(value, n) for n in names if n in vars(value))
+
+
+def code_names(code: types.CodeType) -> tuple[str, ...]:
+    """The global names ``code`` uses, with those of the code nested in it: a
+    comprehension, a generator expression, a lambda or a ``def`` inside a function has
+    code of its own (attack31 H90: ``[RNG.normal() for _ in range(2)]`` in a cost named
+    ``RNG`` only there). Where the code calls ``globals()``, its string constants too
+    (``globals()["RNG"]``).
+
+    >>> def cost(x):
+    ...     return x + sum(RNG.normal() for _ in range(2))
+    >>> "RNG" in code_names(cost.__code__)
+    True
+    """
+    names = list(code.co_names)
+    strings = []
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += code_names(const)
+        elif isinstance(const, str):
+            strings.append(const)
+    if "globals" in code.co_names:
+        names += strings
+    return tuple(dict.fromkeys(names))
+
+
+def _c_held(obj: Any) -> bool:
+    """Whether ``obj`` is an ``lru_cache`` wrapper or a C iterator (``itertools.cycle``,
+    a list's iterator, ``map``): objects whose contents only the garbage collector's
+    references show."""
+    if _LRU_WRAPPER is not None and isinstance(obj, _LRU_WRAPPER):
+        return True
+    kind = type(obj)
+    return (
+        kind.__module__ in _ITERATOR_MODULES
+        and hasattr(kind, "__next__")
+        and not isinstance(obj, types.GeneratorType)
+    )
+
+
+def _slot_values(obj: Any) -> list[Any]:
+    """The values of ``obj``'s ``__slots__`` that are set, for the user's classes."""
+    if not _users(type(obj)):
+        return []
+    return [getattr(obj, n) for n in _slot_names(type(obj)) if hasattr(obj, n)]
+
+
+def _slot_names(kind: type) -> list[str]:
+    """The ``__slots__`` names of ``kind`` and its bases (``__dict__`` left out)."""
+    names = []
+    for cls in kind.__mro__:
+        slots = vars(cls).get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return [n for n in names if n != "__dict__"]
+
+
+def _users_module(module: types.ModuleType) -> bool:
+    """Whether ``module`` is the user's: neither a library's (named in
+    :data:`_LIBRARIES`, or installed under ``site-packages``) nor the standard
+    library's."""
+    top = module.__name__.split(".")[0]
+    if top in _LIBRARIES or top in sys.stdlib_module_names:
+        return False
+    where = getattr(module, "__file__", None)
+    parts = PurePath(where).parts if isinstance(where, str) else ()
+    return "site-packages" not in parts and "dist-packages" not in parts
+
+
+def _own_class_attributes(cls: type) -> Iterable[Any]:
+    """A user class's own attributes (its methods, a generator kept on the class); none
+    for the classes of libraries and of the standard library (their code is not the
+    user's: a ``SimpleNamespace``'s class holds only its methods)."""
+    if not _users(cls) or cls.__module__.split(".")[0] in sys.stdlib_module_names:
+        return ()
+    return [_unwrapped(v) for v in vars(cls).values()]
+
+
+def _unwrapped(v: Any) -> Any:
+    """A class attribute's function: a static or class method's, a property's getter
+    (no level of its own: a property over a dict of generators is found as deep as the
+    dict is; attack31 H90)."""
+    if isinstance(v, (staticmethod, classmethod)):
+        return v.__func__
+    return v.fget if isinstance(v, property) and v.fget is not None else v
+
+
+def _has_attributes(obj: Any) -> bool:
+    """Whether ``obj`` is an object with attributes of its own (not a class or module)."""
+    return hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
+
+
+#: How :func:`walk` treats an object (:func:`_followed`): not looked into, looked into
+#: on the next level (a function, an object), or on its own level (a container).
+_NO, _BELOW, _HERE = 0, 1, 2
+
+
+def _followed(obj: Any, plain: set[type]) -> int:
+    """Whether and how :func:`walk` looks into ``obj`` (:data:`_NO`, :data:`_BELOW`,
+    :data:`_HERE`): functions, methods and partials, models, small containers
+    (:data:`CONTAINER_ITEMS`) that are not empty, C iterators and ``lru_cache`` wrappers,
+    and the user's own classes and objects (a library's, a tensor or an optimizer, keep
+    no generator of the user's). Containers and C iterators take no level of their own (a
+    nested dict). A type whose objects are never looked into is added to ``plain`` (the
+    walk then passes them over at once)."""
+    if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
+        return _BELOW
+    if isinstance(obj, (contextvars.ContextVar, property, weakref.ref, types.GeneratorType)):
+        return _BELOW
+    if isinstance(obj, (*_CONTAINERS, dict)):
+        return _HERE if 0 < len(obj) <= CONTAINER_ITEMS else _NO
+    if isinstance(obj, np.ndarray):
+        return _HERE if obj.dtype == object and obj.size <= CONTAINER_ITEMS else _NO
+    if isinstance(obj, types.BuiltinMethodType):
+        bound = obj.__self__
+        return _BELOW if bound is not None and not isinstance(bound, types.ModuleType) else _NO
+    if isinstance(obj, types.ModuleType):
+        return _BELOW if _users_module(obj) else _NO
+    if _c_held(obj):
+        return _BELOW if callable(obj) else _HERE  # an lru_cache wrapper is a function
+    if isinstance(obj, type):
+        return _BELOW if _users(obj) else _NO
+    if _is_model(obj):
+        return _BELOW
+    kind = type(obj)
+    if not _users(kind):
+        if not callable(getattr(kind, "modules", None)):  # not a model of this type either
+            plain.add(kind)
+        return _NO
+    users = _has_attributes(obj) or any(hasattr(obj, n) for n in _slot_names(kind))
+    return _BELOW if users else _NO
+
+
+def _users(owner: type | types.FunctionType) -> bool:
+    """Whether ``owner`` (a class or function) is defined outside the libraries
+    :func:`walk` does not look into."""
+    return str(getattr(owner, "__module__", "")).split(".")[0] not in _LIBRARIES
+
+
+def _is_model(obj: Any) -> bool:
+    """Whether ``obj`` is a torch module (it has ``modules()`` and ``_modules``)."""
+    kind = type(obj)  # the class, not the object: a tensor's failed lookups cost 20 µs
+    return callable(getattr(kind, "modules", None)) and "_modules" in getattr(obj, "__dict__", ())

@@ -1,0 +1,108 @@
+"""gradcheck._user_walk: the one bounded walk of the objects a cost keeps (attack31 H90)."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import types
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradcheck import _user_walk
+from gradcheck._user_walk import CONTAINER_ITEMS, DEPTH, ITEMS, SCANNED, VISITS, reachable, walk
+
+
+def _has(objects: list[Any], target: Any) -> bool:
+    return any(o is target for o in objects)
+
+
+class TestReach:
+    def test_containers_take_no_level_functions_do(self) -> None:
+        gen = np.random.default_rng(0)
+        nested: Any = [gen]
+        for k in range(3 * DEPTH):
+            nested = {str(k): nested}
+        assert _has(reachable(lambda: nested), gen)
+
+        def chain(n: int) -> Any:  # n functions, each calling the next
+            f: Any = lambda: gen  # noqa: E731
+            for _ in range(n):
+                f = (lambda inner: lambda: inner())(f)
+            return f
+
+        assert _has(reachable(chain(DEPTH - 1)), gen)
+        assert not _has(reachable(chain(DEPTH)), gen)
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda g: functools.cache(lambda: g),
+            lambda g: functools.lru_cache(maxsize=2)(lambda k: g),
+            lambda g: itertools.cycle([g]),
+            lambda g: iter([g]),
+            lambda g: iter({"k": g}.values()),
+            lambda g: map(lambda v: v, [g]),
+            lambda g: itertools.chain([0], [g]),
+        ],
+        ids=[
+            "lru_cache",
+            "lru_cache(maxsize=2)",
+            "cycle",
+            "list iterator",
+            "dict values",
+            "map",
+            "chain",
+        ],
+    )
+    def test_what_a_cache_or_an_iterator_holds(self, make: Any) -> None:
+        gen = np.random.default_rng(1)
+        held = make(gen)
+        if isinstance(held, functools._lru_cache_wrapper):
+            held(0) if held.__wrapped__.__code__.co_argcount else held()
+        assert _has(reachable(lambda: held), gen)
+
+    def test_a_large_containers_generators_but_not_its_objects(self) -> None:
+        gen, inner = np.random.default_rng(2), np.random.default_rng(3)
+        big = [types.SimpleNamespace(g=inner)] * CONTAINER_ITEMS + [gen]
+        found = reachable(lambda: big)
+        assert _has(found, gen) and not _has(found, inner)
+        table = dict(enumerate([0.0] * CONTAINER_ITEMS + [gen]))
+        assert _has(reachable(lambda: table), gen)
+        huge = [0.0] * SCANNED + [gen]
+        assert not _has(reachable(lambda: huge), gen)
+
+    def test_a_third_party_packages_modules_are_not_looked_into(self) -> None:
+        gen = np.random.default_rng(4)
+        installed = types.ModuleType("vendor")
+        installed.__file__ = "/env/lib/python3.11/site-packages/vendor/__init__.py"
+        installed.gen = gen  # type: ignore[attr-defined]
+        own = types.ModuleType("mine")
+        own.__file__ = "/home/me/project/mine.py"
+        own.gen = gen  # type: ignore[attr-defined]
+        assert not _has(reachable(lambda: installed), gen)
+        assert _has(reachable(lambda: own), gen)
+
+    def test_empty_containers_are_not_visited(self) -> None:
+        empties = [[{} for _ in range(CONTAINER_ITEMS)] for _ in range(VISITS // CONTAINER_ITEMS)]
+        gen = np.random.default_rng(5)
+        done = walk(lambda: (empties, gen))  # the hooks' dicts of a large torch model
+        assert done.stopped == "" and _has(done.objects, gen)
+
+
+class TestBounds:
+    def test_the_walk_says_it_stopped_at_the_visits(self) -> None:
+        many = [types.SimpleNamespace(k=k) for k in range(CONTAINER_ITEMS)]
+        pools = [[types.SimpleNamespace(k=k) for k in range(CONTAINER_ITEMS)] for _ in range(5)]
+        done = walk(lambda: (many, pools))
+        assert done.stopped == f"{VISITS} objects"
+        assert walk(lambda: many).stopped == ""
+
+    def test_the_walk_says_it_stopped_at_the_references(self, monkeypatch: Any) -> None:
+        monkeypatch.setattr(_user_walk, "ITEMS", 100)
+        obj = types.SimpleNamespace(**{f"a{k}": k for k in range(200)})
+        done = walk(lambda: obj)
+        assert done.stopped == "100 references"
+        assert len(done.objects) <= 100 + 1
+        assert ITEMS == 2**16
