@@ -37,7 +37,8 @@ from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive, non_finite_failed
 from gradcheck._tolerances import unit_roundoff
 from gradcheck._user_arrays import Kept
-from gradcheck._user_rng import UserGenerators, generators, reachable
+from gradcheck._user_rng import UserGenerators, generators
+from gradcheck._user_walk import stopped_notes, walk
 
 __all__ = ["assert_gradients", "check"]
 
@@ -127,7 +128,8 @@ def check(
     start = time.perf_counter()
     # the generators the cost keeps (attack26 H08): the probes of make_plan draw too,
     # so they are put back here, after everything, whatever happens
-    objects = reachable(cost, grad)  # one walk for both
+    walked = walk(cost, grad)  # one walk for both; named in the report if it stopped short
+    objects = walked.objects
     found = generators(objects)
     kept = UserGenerators(found)
     arrays = Kept(objects)  # what the cost writes into (attack31 H93)
@@ -168,8 +170,9 @@ def check(
                 pristine=plan.pristine,
             )
             ran = _run(plan, ev)
+        notes = (*plan.notes, *stopped_notes(walked))
         report = build_report(
-            ran.outcome, evaluations=ev.count, start=start, options=plan.options, notes=plan.notes
+            ran.outcome, evaluations=ev.count, start=start, options=plan.options, notes=notes
         )
         if ran.route is not None:
             report = route64.with_precision(

@@ -19,15 +19,18 @@ Depth: functions, objects, classes, modules and models count :data:`DEPTH` level
 model, its class's ``forward``, the helper it calls, the helper that one calls, the
 object that keeps the generator); containers and iterators count none, so a generator in
 a dict nested ten deep is found as soon as the dict is (attack31 H90: five deep was
-not). The work is bounded by :data:`VISITS` objects looked into and :data:`ITEMS`
-references read (about 3 µs a reference here, so at most about 0.1 to 0.4 s, reached only
-by a cost that keeps tens of thousands of the user's objects); a third-party package's
-modules (installed under ``site-packages``) are not looked into, as NumPy's and the
-standard library's are not: a cost naming ``scipy`` walked 4193 of SciPy's objects
-(129 ms a check) for nothing of the user's. Not looked into: a larger container (a
-dataset held in a list), a library's objects (a tensor, an optimizer), and what lies
-beyond the bounds; a generator kept only there keeps moving (module text of
-``gradcheck._user_rng``).
+not). The work is bounded: :data:`VISITS` objects looked into, :data:`ITEMS` references
+read in Python (about 3 µs each on this machine, loaded) and :data:`SCANNED` read by
+type at C speed (the numbers, strings and tensors an object holds are passed over so:
+attack34 H130, a list of 1000 lists of 1000 ints took 14.6 s a check, 0.14 s now); a
+third-party package's modules (installed under ``site-packages``) are not looked into,
+as NumPy's and the standard library's are not (a cost naming ``scipy`` walked 4193 of
+SciPy's objects, 129 ms a check, for nothing of the user's). Not looked into: a
+container larger than :data:`SCANNED` (a dataset held in a list of 10^6 numbers), the
+objects inside one larger than :data:`CONTAINER_ITEMS` (its generators are found), a
+library's objects (a tensor, an optimizer), and what lies beyond the bounds
+(:attr:`Walk.stopped` says the walk stopped at one); a generator kept only there keeps
+moving (module text of ``gradcheck._user_rng``).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -57,10 +60,13 @@ __all__ = [
     "CONTAINER_ITEMS",
     "DEPTH",
     "ITEMS",
+    "SCANNED",
+    "STOPPED",
     "VISITS",
     "Walk",
     "code_names",
     "reachable",
+    "stopped_notes",
     "walk",
 ]
 
@@ -81,16 +87,25 @@ CONTAINER_ITEMS = 1024
 #: At most this many objects are looked into per walk.
 VISITS = 4096
 
-#: At most this many references are read per walk (every item of every object looked
-#: into): about 3 µs each on this machine (the checks of :func:`_followed`), so a walk
-#: costs at most about 0.1 to 0.4 s (measured: a user package of 1555 modules of 50
-#: functions each, 130 ms loaded; a model of 900 modules, 18801 references, 0.2 s).
+#: At most this many references are read per walk in :func:`walk`'s loop (those not
+#: passed over by type, :data:`SCANNED`): about 3 µs each on this machine, loaded (the
+#: checks of :func:`_followed`), so at most about 0.2 s (measured: a user package of
+#: 1555 modules of 50 functions each stops at :data:`VISITS`, 0.1 to 0.28 s; a model of
+#: 900 modules, 0.13 to 0.3 s).
 ITEMS = 2**16
 
-#: The entries of the larger containers (:data:`CONTAINER_ITEMS`) read per walk for the
-#: generators among them (by their types, at C speed: about 10 ms per 10^6 entries here;
-#: attack31 H90: ``[rng] + [0] * 2000`` kept moving). Larger ones are not read.
-SCANNED = 2**16
+#: The references read per walk by their types alone, at C speed (about 0.1 µs each
+#: here, against 3 µs in :func:`walk`'s loop): the numbers, strings and tensors among an
+#: object's references are passed over so (attack34 H130: a list of 1000 lists of 1000
+#: ints took 14.6 s a check), and a container of more than :data:`CONTAINER_ITEMS`
+#: entries is read for the generators it holds directly (attack31 H90: ``[rng] + [0] *
+#: 2000`` kept moving). Beyond it, references are read in the loop (:data:`ITEMS`) and
+#: larger containers are not read.
+SCANNED = 2**18
+
+#: Objects with more references than this are read by type first (:data:`SCANNED`).
+_FEW = 16
+_SCALARS = frozenset({int, float, complex, bool, str, bytes, type(None)})
 
 _CONTAINERS = (list, tuple, set, frozenset, collections.deque)
 #: The modules of the C iterators read through their references (``gc.get_referents``).
@@ -145,12 +160,17 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
                 items = list(_inside(obj))
             except Exception:  # the user's object, not ours to judge
                 continue
+            if len(items) > _FEW and scanned + len(items) <= SCANNED:
+                scanned += len(items)  # numbers, strings, tensors passed over at C speed
+                items = _kept(items, plain)
             stopped = f"{ITEMS} references" if len(items) > ITEMS - read else ""
             items = items[: ITEMS - read]
             read += len(items)
             for item in items:
+                if type(item) in plain:  # a number, a tensor: nothing of the user's in it
+                    continue
                 try:
-                    how = _NO if type(item) in plain else _followed(item, plain)
+                    how = _followed(item, plain)
                 except Exception:  # as above, for one item
                     continue
                 found.setdefault(id(item), item)
@@ -166,6 +186,35 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
                 return Walk(list(found.values()), stopped)
         level = below
     return Walk(list(found.values()), "")
+
+
+#: The note of a check whose walk stopped at a bound (:func:`stopped_notes`).
+STOPPED = (
+    "the search for the random generators and arrays the cost keeps stopped at {bound} "
+    "(gradcheck._user_walk): one kept beyond them was not saved, and may have moved with "
+    "the check's evaluations; keep the cost's own state in fewer objects to have it put back"
+)
+
+
+def stopped_notes(done: Walk) -> tuple[str, ...]:
+    """The report's note for a walk that stopped at a bound (none for a complete one).
+
+    >>> stopped_notes(Walk([], ""))
+    ()
+    """
+    return (STOPPED.format(bound=done.stopped),) if done.stopped else ()
+
+
+def _kept(items: list[Any], plain: set[type]) -> list[Any]:
+    """``items`` less those of an inert type: numbers, strings, ``None``, NumPy scalars,
+    and the types found not to be looked into (``plain``: never a generator's type)
+    (attack34 H130: a list of 1000 lists of 1000 ints walked 10^6 items in Python, 14.6 s
+    a check)."""
+    kinds = set(map(type, items))
+    keep = {k for k in kinds if k not in plain and k not in _SCALARS and not _scalar(k)}
+    if len(keep) == len(kinds):
+        return items
+    return list(itertools.compress(items, map(keep.__contains__, map(type, items))))
 
 
 class _Scanned(NamedTuple):
@@ -200,6 +249,11 @@ def _entries(obj: Any) -> Iterable[Any]:
     if isinstance(obj, dict):
         return obj.values()
     return obj.flat if isinstance(obj, np.ndarray) else obj  # type: ignore[no-any-return]
+
+
+def _scalar(kind: type) -> bool:
+    """Whether ``kind`` is a NumPy scalar's type (``np.float64``)."""
+    return issubclass(kind, np.generic)
 
 
 def _generator_type(kind: type) -> bool:
@@ -404,8 +458,8 @@ def _followed(obj: Any, plain: set[type]) -> int:
         return _BELOW
     kind = type(obj)
     if not _users(kind):
-        if not callable(getattr(kind, "modules", None)):  # not a model of this type either
-            plain.add(kind)
+        if not callable(getattr(kind, "modules", None)) and not _generator_type(kind):
+            plain.add(kind)  # not a model or a generator of this type either
         return _NO
     users = _has_attributes(obj) or any(hasattr(obj, n) for n in _slot_names(kind))
     return _BELOW if users else _NO
