@@ -250,3 +250,24 @@ def test_a_key_in_a_nested_or_cached_dict_is_put_back(loss: Any, table: dict[str
         report = gj.check(loss, _w())
     assert report.status == "passed", str(report)
     assert table["key"] is before
+
+
+def test_put_back_when_a_ctrl_c_lands_in_the_put_back(monkeypatch: Any) -> None:
+    # the first name's put-back interrupted: the others stayed traced (state33)
+    import gradcheck._jax_state as jax_state
+
+    box = Box()
+    hits = [0]
+    original = jax_state._put_back
+
+    def interrupted(*args: Any) -> None:
+        hits[0] += 1
+        if hits[0] == 1:
+            raise KeyboardInterrupt
+        original(*args)
+
+    monkeypatch.setattr(jax_state, "_put_back", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        jax.jit(Kept(box.loss))(jnp.ones(3))
+    assert hits[0] > 1
+    assert box.last == "before" and not hasattr(box, "fresh") and not hasattr(box, "table")

@@ -29,6 +29,7 @@ from gradcheck._errors import GradcheckError
 from gradcheck._errstate import checker_errors
 from gradcheck._evaluate import Evaluator, SerialEvaluator, preserve_rng
 from gradcheck._execution import evaluator, refusal, resolve_execution
+from gradcheck._interrupts import put_back
 from gradcheck._modes import Directional, Mode, ModeKeywords
 from gradcheck._numerics import Method
 from gradcheck._parallel import Probed
@@ -179,9 +180,8 @@ def check(
                 report, ran.route, "float64" if ran.work is None else "float32"
             )
         return report if real is None else relabel(report, real)
-    finally:
-        kept.reset()
-        arrays.restore()
+    finally:  # both to their end, also when Ctrl-C lands in one
+        put_back(kept.reset, arrays.restore)
 
 
 def _run(plan: Plan, ev: SerialEvaluator) -> Ran:

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from gradcheck._interrupts import put_back
 from gradcheck._user_walk import DEPTH, _has_attributes, _users, code_names, reachable
 
 __all__ = ["Kept", "Space", "holders", "spaces"]
@@ -182,15 +183,20 @@ class Kept:
         ]
         try:
             return self.fn(*args, **kwargs)
-        finally:
-            for space, before in saved:
-                for name, value in space.read().items():
-                    if _traced(value):
-                        _put_back(space, name, value, before.get(name))
-                    elif name in before and _key(before[name][0]) and value is not before[name][0]:
-                        space.put(name, before[name][0])  # a key it split (attack28 H64)
-                    elif name in before and isinstance(value, dict):
-                        _keys_back(value, before[name][1])  # STATE["key"] (attack29 H74)
+        finally:  # to its end, also when Ctrl-C lands in it
+            put_back(lambda: _restore(saved))
+
+
+def _restore(saved: list[tuple[Space, dict[Any, tuple[Any, Any]]]]) -> None:
+    """Put back what a call left in the spaces (``saved``: their names before it)."""
+    for space, before in saved:
+        for name, value in space.read().items():
+            if _traced(value):
+                _put_back(space, name, value, before.get(name))
+            elif name in before and _key(before[name][0]) and value is not before[name][0]:
+                space.put(name, before[name][0])  # a key it split (attack28 H64)
+            elif name in before and isinstance(value, dict):
+                _keys_back(value, before[name][1])  # STATE["key"] (attack29 H74)
 
 
 def _keys_back(table: dict[Any, Any], contents: dict[Any, Any] | None) -> None:

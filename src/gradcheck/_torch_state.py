@@ -24,6 +24,7 @@ import torch
 
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Gradient, Side
+from gradcheck._interrupts import put_back
 from gradcheck._torch_attributes import restore_attributes, saved_attributes
 from gradcheck._torch_cast import dense, scalar, wide
 from gradcheck._torch_forward import ForwardFold, Outputs
@@ -63,10 +64,8 @@ def preserved(model: torch.nn.Module) -> Iterator[None]:
     buffers = [(b, Saved.of(b)) for _, b in model.named_buffers(remove_duplicate=False)]
     modes = [(m, m.training) for m in model.modules()]
     attributes = saved_attributes(model)
-    try:
-        yield
-    finally:
-        restore_attributes(model, attributes)
+
+    def tensors() -> None:
         with torch.no_grad():
             for (p, value, flag, grad), gvalue in zip(saved, grads):
                 value.restore(p)
@@ -76,8 +75,15 @@ def preserved(model: torch.nn.Module) -> Iterator[None]:
                 p.grad = grad
             for b, value in buffers:
                 value.restore(b)
-        for m, training in modes:
-            m.training = training
+
+    def training() -> None:
+        for m, mode in modes:
+            m.training = mode
+
+    try:
+        yield
+    finally:  # every step to its end, also when Ctrl-C lands in one
+        put_back(lambda: restore_attributes(model, attributes), tensors, training)
 
 
 class Forward(NamedTuple):
