@@ -160,3 +160,15 @@ def test_other_dtypes_are_compared_by_value() -> None:
     cost(np.ones(2))
     kept.restore()
     assert z[0] == 1 + 2j and np.isnan(z[1].real) and words.tolist() == ["a", "b"]
+
+
+def test_the_nearest_arrays_are_saved_up_to_the_bound() -> None:
+    # attack34 H132: 7*10^4 small arrays of a dataset were all saved and compared
+    from gradcheck._user_arrays import SAVED_ARRAYS, Kept
+
+    state = {"mean": np.zeros(2)}
+    data = [[np.ones(2) for _ in range(1000)] for _ in range(2 * SAVED_ARRAYS // 1000 + 1)]
+    cost = lambda x: (state, data)  # noqa: E731
+    kept = Kept(reachable(cost))
+    assert len(kept._arrays) == SAVED_ARRAYS
+    assert kept._arrays[0][0] is state["mean"]

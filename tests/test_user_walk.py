@@ -140,3 +140,30 @@ class TestTheReport:
         x = np.linspace(0.5, 1.5, 4)
         report = gradcheck.check(lambda p: float(p @ p), x, 2 * x)
         assert not any("gradcheck._user_walk" in m for m in report.messages)
+
+
+class Config:
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(8)
+
+
+def test_a_dataset_does_not_starve_the_walk() -> None:
+    # attack34 H132 (e66e015): 100 batches of 1000 floats, or 70 of 1000 small arrays,
+    # used up the references read one by one before the walk reached the config one
+    # level down, whose generator then kept moving, silently
+    config = Config()
+    floats = [[float(j) for j in range(1000)] for _ in range(100)]
+    arrays = [[np.full(3, float(j)) for j in range(1000)] for _ in range(70)]
+    for data in (floats, arrays):
+        done = walk(lambda data=data: (data, config))
+        assert done.stopped == "" and _has(done.objects, config.rng)
+
+
+def test_containers_past_the_bound_are_named_and_the_objects_still_walked() -> None:
+    config = Config()
+    data = [[float(j) for j in range(1000)] for _ in range(SCANNED // 1000 + 2)]
+    done = walk(lambda: (data, config))
+    assert done.stopped == f"{SCANNED} references read by type"
+    assert _has(done.objects, config.rng)
+    huge = [0.0] * (SCANNED + 1)
+    assert walk(lambda: huge).stopped == f"{SCANNED} references read by type"

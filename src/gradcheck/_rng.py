@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck._interrupts import put_back
 from gradcheck._user_rng import UserGenerators, activated, active, find
 
 __all__ = ["GlobalRng", "fresh_draws", "preserve_rng"]
@@ -155,18 +156,16 @@ def preserve_rng(
     try:
         with activated(found):
             yield saved
-    finally:
-        if reuse:
-            saved.reset()
-        else:
-            saved.restore()
-        if torch_rng is not None:
-            torch_rng()
-        if np.geterr() != errors:
-            # a Ctrl-C inside ``np.errstate.__enter__`` (NumPy sets its context
-            # variable before it keeps the token) leaves the check's error handling
-            # in place: the user's overflow warnings silenced (attack29 H71: 2/400)
-            np.seterr(**errors)
+    finally:  # every step to its end, also when Ctrl-C lands in one (_interrupts)
+
+        def errstate() -> None:
+            if np.geterr() != errors:
+                # a Ctrl-C inside ``np.errstate.__enter__`` (NumPy sets its context
+                # variable before it keeps the token) leaves the check's error handling
+                # in place: the user's overflow warnings silenced (attack29 H71: 2/400)
+                np.seterr(**errors)
+
+        put_back(saved.reset if reuse else saved.restore, torch_rng or (lambda: None), errstate)
 
 
 @contextmanager

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gradcheck._user_scan import generator_type
 from gradcheck._user_walk import (  # re-exported: the walk was part of this module
     CONTAINER_ITEMS,
     DEPTH,
@@ -165,7 +166,9 @@ def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
 
 def generators(objects: Iterable[Any]) -> list[Any]:
     """The generators among ``objects`` (what :func:`reachable` found), in their order."""
-    return [item for item in objects if _handle(item) is not None]
+    objects = list(objects)
+    kinds = {k for k in set(map(type, objects)) if generator_type(k)}  # at C speed
+    return [o for o in objects if type(o) in kinds and _handle(o) is not None]
 
 
 def shared(*owners: Any) -> dict[int, Any]:

@@ -19,18 +19,13 @@ Depth: functions, objects, classes, modules and models count :data:`DEPTH` level
 model, its class's ``forward``, the helper it calls, the helper that one calls, the
 object that keeps the generator); containers and iterators count none, so a generator in
 a dict nested ten deep is found as soon as the dict is (attack31 H90: five deep was
-not). The work is bounded: :data:`VISITS` objects looked into, :data:`ITEMS` references
-read in Python (about 3 µs each on this machine, loaded) and :data:`SCANNED` read by
-type at C speed (the numbers, strings and tensors an object holds are passed over so:
-attack34 H130, a list of 1000 lists of 1000 ints took 14.6 s a check, 0.14 s now); a
-third-party package's modules (installed under ``site-packages``) are not looked into,
-as NumPy's and the standard library's are not (a cost naming ``scipy`` walked 4193 of
-SciPy's objects, 129 ms a check, for nothing of the user's). Not looked into: a
-container larger than :data:`SCANNED` (a dataset held in a list of 10^6 numbers), the
-objects inside one larger than :data:`CONTAINER_ITEMS` (its generators are found), a
-library's objects (a tensor, an optimizer), and what lies beyond the bounds
-(:attr:`Walk.stopped` says the walk stopped at one); a generator kept only there keeps
-moving (module text of ``gradcheck._user_rng``).
+not). The work is bounded (:data:`VISITS`, :data:`ITEMS`, ``SCANNED``: the numbers,
+strings, tensors and arrays an object holds are read by type at C speed,
+``gradcheck._user_scan``); a third-party package's modules (under ``site-packages``)
+are not looked into (a cost naming ``scipy`` walked 4193 of SciPy's objects, 129 ms a
+check). Not looked into: a library's objects (a tensor, an optimizer), the objects in a
+container of more than :data:`CONTAINER_ITEMS` items (its generators are found), and what
+lies beyond the bounds, which :attr:`Walk.stopped` names (the check's report says so).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -41,12 +36,9 @@ True
 
 from __future__ import annotations
 
-import collections
 import contextvars
 import functools
 import gc
-import itertools
-import random
 import sys
 import types
 import weakref
@@ -55,6 +47,17 @@ from pathlib import PurePath
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from gradcheck._user_scan import (
+    CONTAINER_ITEMS,
+    CONTAINERS,
+    FEW,
+    SCANNED,
+    generator_type,
+    large,
+    scan,
+    sift,
+)
 
 __all__ = [
     "CONTAINER_ITEMS",
@@ -71,43 +74,18 @@ __all__ = [
 ]
 
 #: How many levels of functions, objects, classes, modules and models :func:`walk`
-#: follows from the objects it is given: a model (1), its class's ``forward`` (2), a
-#: helper it calls (3) and the one that calls (4), an object of the user's holding the
-#: generator (5) (attack27 H40: a generator on a class, three helpers deep, kept
-#: moving). Containers take no level (attack31 H90). :data:`VISITS` and :data:`ITEMS`
-#: bound the work.
+#: follows: a model (1), its class's ``forward`` (2), a helper it calls (3) and the one
+#: that calls (4), an object holding the generator (5) (attack27 H40). Containers take
+#: no level (attack31 H90).
 DEPTH = 5
-
-#: Containers (lists, tuples, dicts, sets, deques, object arrays) up to this many items
-#: are looked into: a model's ``self.gens = {"drop": torch.Generator()}``, a global
-#: ``RNGS = [rng]`` (attack27 H40), a pool of a few hundred generators (attack29 H70: 65
-#: were not). Larger ones (a dataset held in a list) are not: reading them costs a pass.
-CONTAINER_ITEMS = 1024
 
 #: At most this many objects are looked into per walk.
 VISITS = 4096
 
-#: At most this many references are read per walk in :func:`walk`'s loop (those not
-#: passed over by type, :data:`SCANNED`): about 3 µs each on this machine, loaded (the
-#: checks of :func:`_followed`), so at most about 0.2 s (measured: a user package of
-#: 1555 modules of 50 functions each stops at :data:`VISITS`, 0.1 to 0.28 s; a model of
-#: 900 modules, 0.13 to 0.3 s).
+#: At most this many references are read one by one per walk (about 3 µs each here,
+#: loaded: a user package of 1555 modules stops at :data:`VISITS` in 0.1 to 0.28 s).
 ITEMS = 2**16
 
-#: The references read per walk by their types alone, at C speed (about 0.1 µs each
-#: here, against 3 µs in :func:`walk`'s loop): the numbers, strings and tensors among an
-#: object's references are passed over so (attack34 H130: a list of 1000 lists of 1000
-#: ints took 14.6 s a check), and a container of more than :data:`CONTAINER_ITEMS`
-#: entries is read for the generators it holds directly (attack31 H90: ``[rng] + [0] *
-#: 2000`` kept moving). Beyond it, references are read in the loop (:data:`ITEMS`) and
-#: larger containers are not read.
-SCANNED = 2**18
-
-#: Objects with more references than this are read by type first (:data:`SCANNED`).
-_FEW = 16
-_SCALARS = frozenset({int, float, complex, bool, str, bytes, type(None)})
-
-_CONTAINERS = (list, tuple, set, frozenset, collections.deque)
 #: The modules of the C iterators read through their references (``gc.get_referents``).
 _ITERATOR_MODULES = frozenset({"builtins", "itertools", "_collections", "collections"})
 _LRU_WRAPPER: type | None = getattr(functools, "_lru_cache_wrapper", None)
@@ -142,6 +120,7 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
     seen: set[int] = set()
     level = list(owners)
     read = scanned = 0
+    unread = False  # a container past SCANNED, not read
     plain: set[type] = set()  # the types found not to be looked into (a tensor, a float)
     for _ in range(depth):
         below: list[Any] = []
@@ -160,9 +139,13 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
                 items = list(_inside(obj))
             except Exception:  # the user's object, not ours to judge
                 continue
-            if len(items) > _FEW and scanned + len(items) <= SCANNED:
+            if len(items) > FEW and scanned + len(items) > SCANNED and _container(obj):
+                unread = True  # past the bound: not read one by one (named)
+                continue
+            if len(items) > FEW and scanned + len(items) <= SCANNED:
                 scanned += len(items)  # numbers, strings, tensors passed over at C speed
-                items = _kept(items, plain)
+                items, arrays = sift(items, plain)
+                found.update((id(a), a) for a in arrays)
             stopped = f"{ITEMS} references" if len(items) > ITEMS - read else ""
             items = items[: ITEMS - read]
             read += len(items)
@@ -174,9 +157,10 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
                 except Exception:  # as above, for one item
                     continue
                 found.setdefault(id(item), item)
-                if how == _NO and scanned < SCANNED and _large(item):
-                    within = _scan(item, SCANNED - scanned)
+                if how == _NO and large(item):
+                    within = scan(item, SCANNED - scanned)
                     scanned += within.read
+                    unread = unread or not within.read
                     found.update((id(g), g) for g in within.generators)
                 elif how == _HERE:  # a container: its items are on its level
                     level.append(item)
@@ -185,7 +169,12 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
             if stopped:
                 return Walk(list(found.values()), stopped)
         level = below
-    return Walk(list(found.values()), "")
+    return Walk(list(found.values()), f"{SCANNED} references read by type" if unread else "")
+
+
+def _container(obj: Any) -> bool:
+    """Whether ``obj`` is a container (its items are data, read after the objects)."""
+    return isinstance(obj, (*CONTAINERS, dict, np.ndarray))
 
 
 #: The note of a check whose walk stopped at a bound (:func:`stopped_notes`).
@@ -203,73 +192,6 @@ def stopped_notes(done: Walk) -> tuple[str, ...]:
     ()
     """
     return (STOPPED.format(bound=done.stopped),) if done.stopped else ()
-
-
-def _kept(items: list[Any], plain: set[type]) -> list[Any]:
-    """``items`` less those of an inert type: numbers, strings, ``None``, NumPy scalars,
-    and the types found not to be looked into (``plain``: never a generator's type)
-    (attack34 H130: a list of 1000 lists of 1000 ints walked 10^6 items in Python, 14.6 s
-    a check)."""
-    kinds = set(map(type, items))
-    keep = {k for k in kinds if k not in plain and k not in _SCALARS and not _scalar(k)}
-    if len(keep) == len(kinds):
-        return items
-    return list(itertools.compress(items, map(keep.__contains__, map(type, items))))
-
-
-class _Scanned(NamedTuple):
-    """The generators held directly in a large container, and how many entries were read."""
-
-    generators: list[Any]
-    read: int
-
-
-def _large(obj: Any) -> bool:
-    """Whether ``obj`` is a container of more than :data:`CONTAINER_ITEMS` entries."""
-    if isinstance(obj, np.ndarray):
-        return obj.dtype == object and obj.size > CONTAINER_ITEMS
-    return isinstance(obj, (*_CONTAINERS, dict)) and len(obj) > CONTAINER_ITEMS
-
-
-def _scan(obj: Any, budget: int) -> _Scanned:
-    """The generators among a large container's entries (its values, for a dict), read by
-    their types at C speed; nothing if it holds more than ``budget`` entries."""
-    size = obj.size if isinstance(obj, np.ndarray) else len(obj)
-    if size > budget:
-        return _Scanned([], 0)
-    kinds = {k for k in set(map(type, _entries(obj))) if _generator_type(k)}
-    if not kinds:
-        return _Scanned([], size)
-    held = map(kinds.__contains__, map(type, _entries(obj)))
-    return _Scanned(list(itertools.compress(_entries(obj), held)), size)
-
-
-def _entries(obj: Any) -> Iterable[Any]:
-    """A container's entries: a dict's values, an array's items."""
-    if isinstance(obj, dict):
-        return obj.values()
-    return obj.flat if isinstance(obj, np.ndarray) else obj  # type: ignore[no-any-return]
-
-
-def _scalar(kind: type) -> bool:
-    """Whether ``kind`` is a NumPy scalar's type (``np.float64``)."""
-    return issubclass(kind, np.generic)
-
-
-def _generator_type(kind: type) -> bool:
-    """Whether ``kind`` is a random generator's type (NumPy's, ``random``'s, torch's)."""
-    if issubclass(kind, _GENERATORS):
-        return True
-    return kind.__name__ == "Generator" and kind.__module__.split(".")[0] == "torch"
-
-
-_GENERATORS = (
-    np.random.Generator,
-    np.random.BitGenerator,
-    np.random.RandomState,
-    np.random.SeedSequence,
-    random.Random,
-)
 
 
 def _inside(obj: Any) -> Iterable[Any]:
@@ -301,7 +223,7 @@ def _inside(obj: Any) -> Iterable[Any]:
         yield from gc.get_referents(obj)
     elif isinstance(obj, np.ndarray):  # an object array (_followed)
         yield from obj.flat
-    elif isinstance(obj, _CONTAINERS):
+    elif isinstance(obj, CONTAINERS):
         yield from obj
     elif isinstance(obj, dict):
         yield from obj.values()
@@ -441,7 +363,7 @@ def _followed(obj: Any, plain: set[type]) -> int:
         return _BELOW
     if isinstance(obj, (contextvars.ContextVar, property, weakref.ref, types.GeneratorType)):
         return _BELOW
-    if isinstance(obj, (*_CONTAINERS, dict)):
+    if isinstance(obj, (*CONTAINERS, dict)):
         return _HERE if 0 < len(obj) <= CONTAINER_ITEMS else _NO
     if isinstance(obj, np.ndarray):
         return _HERE if obj.dtype == object and obj.size <= CONTAINER_ITEMS else _NO
@@ -458,7 +380,7 @@ def _followed(obj: Any, plain: set[type]) -> int:
         return _BELOW
     kind = type(obj)
     if not _users(kind):
-        if not callable(getattr(kind, "modules", None)) and not _generator_type(kind):
+        if not callable(getattr(kind, "modules", None)) and not generator_type(kind):
             plain.add(kind)  # not a model or a generator of this type either
         return _NO
     users = _has_attributes(obj) or any(hasattr(obj, n) for n in _slot_names(kind))
