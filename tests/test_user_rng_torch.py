@@ -154,3 +154,18 @@ class TestFoundBeyondTheWalk:
         report = gradcheck.torch.check_module(model, loss, seed=0)
         assert report.status == "passed", str(report)
         assert _state(gen) == before
+
+
+def test_a_large_models_generators_are_all_found() -> None:
+    # the walk's reference bound cut a 3000-module model's attributes short (state33
+    # 65c8388: "walk stopped", a generator on a late module kept moving)
+    import torch
+
+    from gradcheck._user_walk import walk
+
+    blocks = [torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh()) for _ in range(1500)]
+    model = torch.nn.Sequential(*blocks)
+    gen = torch.Generator().manual_seed(9)
+    blocks[-1][1].gen = gen  # type: ignore[assignment]
+    done = walk(model)
+    assert done.stopped == "" and any(o is gen for o in done.objects)

@@ -161,7 +161,8 @@ def test_a_dataset_does_not_starve_the_walk() -> None:
 
 def test_containers_past_the_bound_are_named_and_the_objects_still_walked() -> None:
     config = Config()
-    data = [[float(j) for j in range(1000)] for _ in range(SCANNED // 1000 + 2)]
+    batch = 2 * SCANNED // CONTAINER_ITEMS  # CONTAINER_ITEMS // 2 + 2 batches: past SCANNED
+    data = [[0.5] * batch for _ in range(CONTAINER_ITEMS // 2 + 2)]
     done = walk(lambda: (data, config))
     assert done.stopped == f"{SCANNED} references read by type"
     assert _has(done.objects, config.rng)

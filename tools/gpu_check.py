@@ -3,8 +3,10 @@
 The suite runs on CPUs only (CI has no accelerator). This script is the device check a
 session runs when it is lent a GPU: right models on the GPU must pass (TF32 convolutions
 and cuDNN kernels included), planted bugs must fail, and the CUDA RNG states, parameters,
-buffers, ``.grad`` and train/eval mode must be exactly as before. It prints one line a
-case and writes the rows as JSON.
+buffers, ``.grad``, ``requires_grad``, train/eval mode and NumPy's and ``random``'s global
+states must be exactly as before, also after the loss raised or a Ctrl-C landed mid-check
+(the cases of the former ``tools/cuda_check.py``). Without a GPU it runs on the CPU. It
+prints one line a case and writes the rows as JSON.
 
 Run (on the GPU machine, from the repository root)::
 
@@ -18,11 +20,14 @@ user's state came back. Exit status 1 where a row is wrong.
 from __future__ import annotations
 
 import json
+import random
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 ROWS: list[dict[str, Any]] = []
 
@@ -53,6 +58,7 @@ def torch_cases() -> None:
     import torch
     from torch import nn
 
+    import gradcheck
     import gradcheck.torch as gt
 
     dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -137,7 +143,10 @@ def torch_cases() -> None:
 
     def snapshot(model: nn.Module) -> dict[str, Any]:
         state: dict[str, Any] = {
+            "numpy_rng": repr(np.random.get_state()[1].tolist()),
+            "python_rng": random.getstate(),
             "cpu_rng": torch.get_rng_state().clone(),
+            "requires_grad": [p.requires_grad for p in model.parameters()],
             "mode": [m.training for m in model.modules()],
             "params": {k: v.detach().clone() for k, v in model.named_parameters()},
             "buffers": {k: v.clone() for k, v in model.named_buffers()},
@@ -173,11 +182,19 @@ def torch_cases() -> None:
         first = next(model.parameters())
         first.grad = torch.full_like(first, 0.25)  # a user's .grad, kept as is
         torch.manual_seed(1234)
+        np.random.seed(5)
+        random.seed(6)
         if dev == "cuda":
             torch.cuda.manual_seed_all(4321)
             torch.randn(3, device=dev)  # a CUDA state that is not a fresh seed
         before = snapshot(model)
-        report = gt.check_module(model, loss, **options)
+        try:
+            report = gt.check_module(model, loss, **options)
+        except (gradcheck.GradcheckError, KeyboardInterrupt) as exc:
+            # the loss raised or was interrupted (below): the state must still be back
+            moved = [k for k in before if not same(before[k], snapshot(model)[k])]
+            got = type(exc).__name__ if not moved else "state-moved"
+            return got, ("STATE MOVED: " + ",".join(moved) + " " if moved else "") + str(exc)[:80]
         after = snapshot(model)
         moved = [k for k in before if not same(before[k], after[k])]
         worst = report.worst[:1]
@@ -229,6 +246,49 @@ def torch_cases() -> None:
     )
     attempt("mlp float64 order=2", right, lambda: module_case(lambda: mlp(f64), False, order=2))
 
+    # from tools/cuda_check.py: a loss drawing its minibatch from the global RNGs (torch on
+    # the device, NumPy), a loss raising mid-check, a Ctrl-C mid-check (state back)
+    def minibatch(dtype: torch.dtype) -> tuple[nn.Module, Callable[[nn.Module], Any]]:
+        model, _ = cnn(dtype)
+        x = torch.randn(16, 3, 8, 8, device=dev, dtype=dtype)
+        y = torch.randint(0, 3, (16,), device=dev)
+
+        def loss(m: nn.Module) -> Any:
+            i = torch.randint(0, 16, (8,), device=dev)
+            return nn.functional.cross_entropy(m(x[i]), y[i]) + 0 * float(np.random.rand())
+
+        return model, loss
+
+    def raising(exc: type[BaseException], at: int) -> Callable[[], Any]:
+        def build() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
+            model, loss = cnn(f32)
+            calls = [0]
+
+            def raises(m: nn.Module) -> Any:
+                calls[0] += 1
+                if calls[0] == at:
+                    raise exc("planted")
+                return loss(m)
+
+            return model, raises
+
+        return build
+
+    attempt(
+        "cnn+dropout global-RNG minibatch", right, lambda: module_case(lambda: minibatch(f32), True)
+    )
+    attempt(
+        "cnn+dropout loss raises mid-check",
+        {"GradcheckError"},
+        lambda: module_case(raising(RuntimeError, 6), True),
+    )
+    for at in (1, 6, 40):
+        attempt(
+            f"cnn+dropout Ctrl-C at loss call {at}",
+            {"KeyboardInterrupt"},
+            lambda at=at: module_case(raising(KeyboardInterrupt, at), True),
+        )
+
     # check_function: a custom Function with a jvp, on the GPU.
     class Mul(torch.autograd.Function):
         """y = x * sin(w), with backward and jvp; ``bad`` plants a bug in one rule."""
@@ -270,6 +330,8 @@ def torch_cases() -> None:
         ), f"failed: {failed} {report.seconds:.2f}s"
 
     attempt("Function right rev+fwd", right, lambda: function_case(""))
+    xs = torch.randn(5, device=dev, dtype=f64, requires_grad=True)
+    attempt("function sin right", right, lambda: (gt.check_function(torch.sin, xs).status, ""))
     attempt("Function wrong vjp", {"failed"}, lambda: function_case("vjp"))
     attempt("Function wrong jvp", {"failed"}, lambda: function_case("jvp"))
 

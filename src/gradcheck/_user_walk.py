@@ -89,6 +89,8 @@ ITEMS = 2**16
 #: The modules of the C iterators read through their references (``gc.get_referents``).
 _ITERATOR_MODULES = frozenset({"builtins", "itertools", "_collections", "collections"})
 _LRU_WRAPPER: type | None = getattr(functools, "_lru_cache_wrapper", None)
+#: A torch module's own tables of tensors and submodules (the hooks' tables are walked).
+_MODEL_OWN = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers_set"})
 #: Packages whose classes :func:`walk` does not look into.
 _LIBRARIES = frozenset({"builtins", "numpy", "torch", "jax", "jaxlib", "gradcheck", "functools"})
 
@@ -134,7 +136,8 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
                 return Walk(list(found.values()), f"{VISITS} objects")
             seen.add(id(obj))
             try:
-                if _is_model(obj):  # its submodules are looked into with it, once
+                model = _is_model(obj)
+                if model:  # its submodules are looked into with it, once
                     seen.update(id(m) for m in obj.modules())
                 items = list(_inside(obj))
             except Exception:  # the user's object, not ours to judge
@@ -146,9 +149,10 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
                 scanned += len(items)  # numbers, strings, tensors passed over at C speed
                 items, arrays = sift(items, plain)
                 found.update((id(a), a) for a in arrays)
-            stopped = f"{ITEMS} references" if len(items) > ITEMS - read else ""
-            items = items[: ITEMS - read]
-            read += len(items)
+            stopped = f"{ITEMS} references" if len(items) > ITEMS - read and not model else ""
+            if not model:  # a model is read whole (its modules' attributes), as main did
+                items = items[: ITEMS - read]
+                read += len(items)
             for item in items:
                 if type(item) in plain:  # a number, a tensor: nothing of the user's in it
                     continue
@@ -230,8 +234,8 @@ def _inside(obj: Any) -> Iterable[Any]:
     elif isinstance(obj, type):
         yield from _own_class_attributes(obj)
     elif _is_model(obj):
-        for module in obj.modules():
-            yield from vars(module).values()
+        for module in obj.modules():  # its tensors and submodules: nothing more to find
+            yield from (v for k, v in vars(module).items() if k not in _MODEL_OWN)
             yield from _own_class_attributes(type(module))
     else:  # the user's object: its attributes (a callable one's too), its ``__slots__``
         if _has_attributes(obj):
