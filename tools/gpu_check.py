@@ -193,7 +193,8 @@ def torch_cases() -> None:
         except (gradcheck.GradcheckError, KeyboardInterrupt) as exc:
             # the loss raised or was interrupted (below): the state must still be back
             moved = [k for k in before if not same(before[k], snapshot(model)[k])]
-            got = type(exc).__name__ if not moved else "state-moved"
+            kind = "KeyboardInterrupt" if isinstance(exc, KeyboardInterrupt) else "GradcheckError"
+            got = kind if not moved else "state-moved"
             return got, ("STATE MOVED: " + ",".join(moved) + " " if moved else "") + str(exc)[:80]
         after = snapshot(model)
         moved = [k for k in before if not same(before[k], after[k])]
@@ -260,13 +261,15 @@ def torch_cases() -> None:
         return model, loss
 
     def raising(exc: type[BaseException], at: int) -> Callable[[], Any]:
+        """A loss that raises ``exc`` at call ``at`` (an error: at every call from it on)."""
+
         def build() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
             model, loss = cnn(f32)
             calls = [0]
 
             def raises(m: nn.Module) -> Any:
                 calls[0] += 1
-                if calls[0] == at:
+                if calls[0] == at or (calls[0] > at and exc is not KeyboardInterrupt):
                     raise exc("planted")
                 return loss(m)
 
