@@ -53,7 +53,8 @@ def _compared(method: str, fs: Any, a: np.ndarray, h: np.ndarray, **kw: Any) -> 
     stage1 = _rows(fs, cmp.STAGE1[method], h)
     numeric = cmp.first_estimate(method, 0.0, stage1, h)  # type: ignore[arg-type]
     chosen = cmp.noise_for(method, kw["sigma"], h, kw["fixed"])  # type: ignore[arg-type]
-    ex = cmp.examined(method, a, numeric, tol, stage1, 0.0, h, 0.0, chosen)  # type: ignore[arg-type]
+    floor = kw.get("floor", 0.0)
+    ex = cmp.examined(method, a, numeric, tol, stage1, 0.0, h, floor, chosen)  # type: ignore[arg-type]
     recheck = _rows([f for f, e in zip(fs, ex) if e], cmp.RECHECK[method], h[ex])
     recheck = recheck.reshape(int(ex.sum()), len(cmp.RECHECK[method]))
     c = cmp.compare(method, a, numeric, h, tol, j0=0.0, stage1=stage1, recheck=recheck, **kw)  # type: ignore[arg-type]
@@ -444,6 +445,45 @@ class TestCompareReadWhole:
         assert c.status.tolist() == ["ok", status]
         assert c.resolution[1] == pytest.approx(2 * sigma / 1e-3)
         assert c.reach[1] >= c.resolution[1]
+
+    def test_forward_exact_zero_reads_every_difference(self) -> None:
+        # a claim of 0 is an exact zero only where the forward difference D and the
+        # central differences C(h) and C(h/2) are all 0. t² at 0: D = h, C(h) = C(h/2)
+        # = 0; its zero claim is ok by e = h, and no exact zero
+        h = np.full(3, 1e-3)
+        fs = [_linear(1.0), lambda t: t * t, _linear(0.0)]
+        c, _, _, ex = _compared("forward", fs, np.array([1.0, 0.0, 0.0]), h)
+        assert ex.tolist() == [False, True, False]
+        assert c.status.tolist() == ["ok"] * 3
+        assert c.exact.tolist() == [False] * 3
+        assert c.reach[1] == pytest.approx(1e-9 + 1e-3 + cmp.SAFETY * 1e-3)
+        # all examined (hopeless beside a floor of 1e-9, D = 0), at h = 1:
+        # t(t − 1)(t + ¼) has D = 0 and C(h/2) = 0 (f(±½) = −3/16), C(h) = ¾, its true
+        # slope −¼; an odd bump t inside ¾ has C(h) = 0, C(h/2) = 1, its true slope
+        # 1; 0·t has every difference 0, the only exact zero: the claims of 0 for the
+        # other two are uncertain, not passed
+        bump = lambda t: t if abs(t) < 0.75 else 0.0  # noqa: E731
+        fs = [lambda t: t * (t - 1.0) * (t + 0.25), bump, _linear(0.0)]
+        c, _, _, ex = _compared("forward", fs, np.zeros(3), np.ones(3), floor=1e-9)
+        assert ex.tolist() == [True] * 3
+        assert c.numeric.tolist() == [0.0] * 3
+        assert c.exact.tolist() == [False, False, True]
+        assert c.status.tolist() == ["uncertain", "uncertain", "ok"]
+        assert c.resolution[2] == 2 * SMALLEST
+
+    def test_the_re_examined_allowance_is_met_exactly(self) -> None:
+        # t + t³ at h = ½ (dyadic values): D = C(h) = 5/4, C(h/2) = 17/16, R = 1, e = ¼;
+        # a claim of 17/4 misses by 3 = tol + SAFETY·e exactly (tol ½): ok, on a floor
+        # of 64 that leaves its reach (6) within UNCERTAIN (6.4)
+        fs = [lambda t: t + t**3]
+        tol = np.full(1, 0.5)
+        c, _, _, ex = _compared(
+            "central", fs, np.array([4.25]), np.full(1, 0.5), tol=tol, floor=64.0, shown=0.0
+        )
+        assert ex.tolist() == [True]
+        assert c.fd_error.tolist() == [0.25] and c.abs_error.tolist() == [3.0]
+        assert c.status.tolist() == ["ok"]
+        assert c.reach.tolist() == [6.0]
 
 
 class TestScreenFunctionsReadWhole:

@@ -41,7 +41,30 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
-**This stop's runs** (2026-11-28, 05:45 to 07:15, on a fresh ``mutants/``; the
+**This stop's runs** (2026-11-28, 09:00 to 10:25, on a fresh ``mutants/``; the
+shared 2-core machine under a load of 6 to 11, at ``nice -n 15``): ``_compare`` again,
+``--first-stage-only``, as ``compare`` had changed since its run (core's staircase and
+bump rules: 495 mutants now, 489 then) and its kink and re-examination rules had not
+run. The run first took 20 s a killed mutant: pytest parsed the whole mutated file,
+which holds every mutant of the module, for each frame of the traceback it printed to
+a discarded output (40 s of a 42 s mutant, 7.8 s of CPU); a mutant's run is
+``--tb=no`` now (2.5 to 4 s a killed mutant), and the mirror file's tests that were
+first to fail for most of the module's mutants run first. ``compare``'s first 383
+mutants (every rule up to the blind rule, in line order) ran in 4872 s; the rest of
+``compare`` (112) and its helpers (155, all killed or equivalent in the run before)
+are the row's "to run". The mirror file passed 15: 4 got a test and the rerun killed
+them (``compare``'s forward exact zero reading the one-sided difference, ``C(h)`` and
+``C(h/2)``: t² at 0 is no exact zero, and with ``C(h/2)`` left out the claim of 0
+for an odd bump inside the step, whose slope is 1, *passed*; the re-examined
+allowance met exactly), 11 are equivalent (8 from the run before, at the same
+numbers; 3 new: Richardson's re-examination taken by the central branch gives the
+same spread, and the ``SAFETY·e`` rule under ``fixed=True``, where only screened
+entries are ok). No survivor showed a wrong verdict of the library itself. ``_stairs``
+joined ``MODULES``; ``_summary`` (two functions changed since its row),
+``_kinks``, ``_nearby``, ``_entrywise``, ``_directional``, ``_directional_check``,
+``_localise``, ``_precision``, ``_sharp`` and ``_stairs`` were mutated but not run.
+
+**The runs of 2026-11-28, 05:45 to 07:15** (on a fresh ``mutants/``; the
 shared 2-core machine under a load of 7 to 10, 1 to 60 s a mutant at ``nice -n 15``):
 ``_numerics`` and ``_compare``, ``--first-stage-only``. ``_numerics`` holds constants
 only, and mutmut 3.8.1 mutates functions: it has no mutants (issue 16's hand mutations

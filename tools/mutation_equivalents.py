@@ -219,6 +219,24 @@ _ALLOWED_WITHIN_REACH = (
     "nothing to the reach's test; under fixed=True the blind rule is not applied"
 )
 
+_RICHARDSON_BY_THE_OTHER_BRANCH = (
+    "Richardson's re-examination taken by the central/forward branch (the method "
+    "compared with another spelling): with hh = h/2 there, c1 = C(h/2), c2 = C(h/4), and "
+    "its e = |D − (4·c2 − c1)/3| + ν is Richardson's spread |best − R(h/2)| + ν, as "
+    "compare's callers pass D = first_estimate, the same best of the same table (bit "
+    "for bit: the steps h, h/2, h/4 are exact halvings); its exact zero drops C(h) "
+    "from the differences, but D = C(h)/45 when C(h/2) = C(h/4) = 0, so D = 0 gives "
+    "C(h) = 0 (values are 0 or at least EXACT_LEAST, never subnormal); RECHECK has no "
+    "richardson column, so the rows are the same"
+)
+_SCREENED_STAY_OK = (
+    "the rule 'an ok re-examined entry whose SAFETY·e exceeds UNCERTAIN of the scale is "
+    "uncertain' applied under fixed=True instead of without it: without it, the blind "
+    "rule below makes the same entries uncertain (see the mutants of that line: "
+    "_BLIND_COVERS_IT); with it, allowed = tol, so an entry is ok only where "
+    "|a − D| ≤ tol, which is a screened one, and verdict[screened] = 'ok' follows"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_11": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_13": _NO_ENTRIES_IS_FALSE,
@@ -398,6 +416,9 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._compare.x_compare__mutmut_318": _BLIND_COVERS_IT,
     "gradcheck._compare.x_compare__mutmut_319": _BLIND_COVERS_IT,
     "gradcheck._compare.x_compare__mutmut_321": _BLIND_COVERS_IT,
+    "gradcheck._compare.x_compare__mutmut_215": _RICHARDSON_BY_THE_OTHER_BRANCH,
+    "gradcheck._compare.x_compare__mutmut_216": _RICHARDSON_BY_THE_OTHER_BRANCH,
+    "gradcheck._compare.x_compare__mutmut_314": _SCREENED_STAY_OK,
     "gradcheck._compare.x_compare__mutmut_391": _ALLOWED_WITHIN_REACH,
     "gradcheck._compare.x_compare__mutmut_392": _ALLOWED_WITHIN_REACH,
     "gradcheck._compare.x_compare__mutmut_393": _ALLOWED_WITHIN_REACH,
