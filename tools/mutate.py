@@ -59,10 +59,14 @@ for an odd bump inside the step, whose slope is 1, *passed*; the re-examined
 allowance met exactly), 11 are equivalent (8 from the run before, at the same
 numbers; 3 new: Richardson's re-examination taken by the central branch gives the
 same spread, and the ``SAFETY·e`` rule under ``fixed=True``, where only screened
-entries are ok). No survivor showed a wrong verdict of the library itself. ``_stairs``
-joined ``MODULES``; ``_summary`` (two functions changed since its row),
-``_kinks``, ``_nearby``, ``_entrywise``, ``_directional``, ``_directional_check``,
-``_localise``, ``_precision``, ``_sharp`` and ``_stairs`` were mutated but not run.
+entries are ok). No survivor showed a wrong verdict of the library itself. Then
+``_summary``'s two functions changed since its complete run of 2026-11-27 (441 of 441,
+10 equivalent), ``non_finite_failed`` and ``_counted`` (78 mutants, 10:27 to 10:36):
+the mirror file passed 3, all equivalent (a list default read by its truth, a
+reshape(-2)); its other 400 mutants, of functions unchanged since that run, are the
+row's "to run". ``_stairs`` joined ``MODULES``; ``_kinks``, ``_nearby``,
+``_entrywise``, ``_directional``, ``_directional_check``, ``_localise``,
+``_precision``, ``_sharp`` and ``_stairs`` were mutated but not run.
 
 **The runs of 2026-11-28, 05:45 to 07:15** (on a fresh ``mutants/``; the
 shared 2-core machine under a load of 7 to 10, 1 to 60 s a mutant at ``nice -n 15``):

@@ -238,8 +238,8 @@ _SCREENED_STAY_OK = (
 )
 
 EQUIVALENT: dict[str, str] = {
-    "gradcheck._summary.x_non_finite_failed__mutmut_11": _NO_ENTRIES_IS_FALSE,
-    "gradcheck._summary.x_non_finite_failed__mutmut_13": _NO_ENTRIES_IS_FALSE,
+    "gradcheck._summary.x_non_finite_failed__mutmut_20": _NO_ENTRIES_IS_FALSE,
+    "gradcheck._summary.x_non_finite_failed__mutmut_22": _NO_ENTRIES_IS_FALSE,
     "gradcheck._io.x_write_json_atomic__mutmut_5": (
         "allow_nan=None instead of False: json reads the flag by its truth (`if not "
         "allow_nan`), and None is false: a non-finite key is refused alike (checked)"
@@ -292,6 +292,7 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x__parameter__mutmut_6": _ANY_NEGATIVE_SIZE,
     "gradcheck._summary.x__zero_within_error__mutmut_13": _ANY_NEGATIVE_SIZE,
     "gradcheck._summary.x_summarise__mutmut_43": _ANY_NEGATIVE_SIZE,
+    "gradcheck._summary.x__counted__mutmut_7": _ANY_NEGATIVE_SIZE,
     "gradcheck._summary.x_summarise__mutmut_1": (
         "the default of j0 1.0 → 2.0: the only caller (_entrywise.entrywise) always passes j0"
     ),
