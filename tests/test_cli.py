@@ -126,7 +126,14 @@ class TestExitCodesAsSubprocess:
         assert (done.returncode, done.stdout.strip()) == (0, f"gradcheck {gradcheck.__version__}")
         done = run("run", "--help")
         assert done.returncode == 0
-        for line in ("0  passed", "1  failed", "2  inconclusive", "3  usage or input error"):
+        lines = (
+            "0  passed",
+            "1  failed",
+            "2  inconclusive",
+            "3  usage or input error",
+            "4  internal",
+        )
+        for line in lines:
             assert line in done.stdout
 
 
@@ -796,3 +803,35 @@ class TestInterrupt:
         # no report, no temporary; __pycache__ is Python's (unless PYTHONDONTWRITEBYTECODE)
         left = sorted(p.name for p in tmp_path.iterdir() if p.name != "__pycache__")
         assert left == ["slow.py", "started"]
+
+
+class TestInternalErrors:
+    def test_an_unexpected_exception_exits_4_not_1(
+        self, targets: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # attack33 H126: a FloatingPointError from the checker's own arithmetic left the
+        # command with Python's exit code 1, which says "failed: some gradient is wrong"
+        def broken(*args: object, **kwargs: object) -> None:
+            raise FloatingPointError("underflow encountered in cast")
+
+        monkeypatch.setattr("gradcheck._engine.check", broken)
+        code, out, err = main("run", f"{targets}:good")
+        assert code == cli.EXIT_INTERNAL == 4
+        assert out == "" and "Traceback" in err
+        last = err.rstrip().splitlines()[-1]
+        assert last.startswith("gradcheck: internal error: FloatingPointError: underflow")
+
+    def test_a_target_under_the_users_raise_passes(self, tmp_path: Path) -> None:
+        # the same target as a file that sets np.seterr(all="raise") at import, as
+        # scientific scripts do: a right gradient of a cost of 1e-6 passes, exit 0
+        target = tmp_path / "tgt.py"
+        target.write_text(
+            "import numpy as np\n"
+            "np.seterr(all='raise')\n"
+            "x = np.random.default_rng(0).standard_normal(20)\n"
+            "def small():\n"
+            "    cost = lambda p: 1e-6 * float(np.sum(np.sin(p)))\n"
+            "    return cost, x, lambda p: 1e-6 * np.cos(p)\n"
+        )
+        done = run("run", f"{target}:small")
+        assert done.returncode == 0, done.stderr

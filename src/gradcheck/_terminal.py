@@ -21,6 +21,7 @@ __all__ = [
     "EXIT",
     "EXIT_FAILED",
     "EXIT_INCONCLUSIVE",
+    "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_PASSED",
     "EXIT_USAGE",
@@ -31,6 +32,10 @@ __all__ = [
 ]
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INCONCLUSIVE, EXIT_USAGE = 0, 1, 2, 3
+#: An exception gradcheck did not expect (a bug in it): not 1, which says "failed", what
+#: Python exits with on an uncaught exception (attack33: a FloatingPointError from the
+#: checker's own arithmetic read as a failed gradient to a CI script).
+EXIT_INTERNAL = 4
 #: 128 + SIGINT, what a shell reports for a Ctrl-C'd command.
 EXIT_INTERRUPTED = 130
 #: A report's status → the command's exit code.

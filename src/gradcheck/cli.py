@@ -17,6 +17,7 @@ import argparse
 import multiprocessing
 import pickle
 import sys
+import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import NoReturn, TextIO
 
@@ -32,6 +33,7 @@ from gradcheck._terminal import (
     EXIT,
     EXIT_FAILED,
     EXIT_INCONCLUSIVE,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_PASSED,
     EXIT_USAGE,
@@ -43,6 +45,7 @@ from gradcheck._terminal import (
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INCONCLUSIVE",
+    "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_PASSED",
     "EXIT_USAGE",
@@ -55,6 +58,7 @@ exit codes:
   1  failed: some gradient is wrong
   2  inconclusive: no verdict (non-deterministic cost, too much noise)
   3  usage or input error (bad option, missing file or function, bad problem)
+  4  internal error (an exception gradcheck did not expect: a bug in it)
   130  interrupted (Ctrl-C)
 
 TARGET is path/to/file.py:function or package.module:function; the function takes no
@@ -338,6 +342,14 @@ def main(
     except KeyboardInterrupt:
         print("gradcheck: interrupted (no output file is left half-written)", file=err)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        traceback.print_exc(file=err)
+        print(
+            f"gradcheck: internal error: {type(exc).__name__}: {exc} (a bug in gradcheck: "
+            "please report it with the traceback above; exit code 4, not a verdict)",
+            file=err,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover
