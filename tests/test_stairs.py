@@ -13,6 +13,7 @@ import gradcheck
 from gradcheck import _kinks, _sharp, _stairs
 from gradcheck._compare import Comparison
 from gradcheck._numerics import SAFETY
+from gradcheck._steps import steps
 
 Array = np.ndarray[Any, Any]
 
@@ -59,6 +60,26 @@ class TestStaircase:
         report = gradcheck.check(lambda p: float(u @ np.round(p, 3)), x, lambda p: 0 * p, seed=seed)
         assert report.status == "inconclusive", str(report)
         assert "a quantiser such as round or floor" in str(report)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_stairs_narrower_than_float64s_steps_are_not_failed(self, seed: int) -> None:
+        # stairs of 1e-7: read as a float32 stage by noise, and float64's steps (5e-6)
+        # span 50 of them too; rule 3 measures at h/4096, between them (was failed 3/3)
+        cost, x, _ = _staircase(seed, 1e7)
+        report = gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p), seed=seed)
+        assert report.status == "inconclusive", str(report)
+        assert "4096 times smaller than float64's" in str(report)
+
+    @pytest.mark.parametrize("claim", ["x1.1", "flip", "zero"])
+    def test_claims_wrong_between_narrow_stairs_fail(self, claim: str) -> None:
+        cost, x, _ = _staircase(0, 1e7)
+        grads = {
+            "x1.1": lambda p: 0.55 * np.cos(p),
+            "flip": lambda p: -0.5 * np.cos(p),
+            "zero": lambda p: 0 * p,
+        }
+        report = gradcheck.check(cost, x, grads[claim], seed=0)
+        assert report.status == "failed", str(report)
 
     def test_a_claim_wrong_between_the_stairs_too_fails(self) -> None:
         rng = np.random.default_rng(1)
@@ -166,7 +187,7 @@ class TestBetweenStairs:
             seen.append(idx.tolist())
             return _comparison([0.0, 0.0], ["ok", "uncertain"])
 
-        records = [("x", np.zeros(3), comp, np.array([4, 5, 6]))]
+        records = [("x", np.zeros(7), comp, np.array([4, 5, 6]))]
         out, notes = _stairs.between_stairs(records, np.float16, check)
         assert seen == [[4, 6]] and out[0][2].status.tolist() == ["uncertain", "ok", "uncertain"]
         assert len(notes) == 1 and notes[0].startswith("x: 2 entries are wrong at float16's")
@@ -222,3 +243,48 @@ class TestJumpOffsets:
             analytic=np.array([0.0]),
         )
         assert site.kink.tolist() == [True] and abs(site.offset[0]) == h[0] / 2
+
+
+class TestBelowStairs:
+    """Rule 3: wrong entries still wrong at float64's steps, measured between the stairs."""
+
+    @staticmethod
+    def _run(answers: list[list[tuple[float, str]]], seen: list[Array] | None = None) -> Any:
+        comp = _comparison([1.0, 1.0], ["wrong", "wrong"])
+        wrong_there = _comparison([1.0, 1.0], ["wrong", "wrong"])
+        replies = iter(answers)
+
+        def between(i: int, idx: Array, h: Array, floor: float) -> Comparison:
+            if seen is not None:
+                seen.append(h)
+            pairs = next(replies)
+            return _comparison([v for v, _ in pairs], [st for _, st in pairs])
+
+        records = [("x", np.full(2, 0.5), comp, np.array([0, 1]))]
+        out, notes = _stairs.between_stairs(
+            records, np.float32, lambda i, idx: wrong_there, "central", between
+        )
+        return comp, out[0][2], notes
+
+    def test_entries_that_agree_at_two_steps_between_them_are_uncertain(self) -> None:
+        seen: list[Array] = []
+        comp, out, notes = self._run([[(0.5, "ok"), (0.5, "uncertain")], [(0.5, "ok")]], seen)
+        assert out.status.tolist() == ["uncertain", "uncertain"]
+        assert len(notes) == 1 and "4096 times smaller than float64's" in notes[0]
+        h = steps(np.full(2, 0.5), "central", None, np.float64)
+        assert seen[0] == pytest.approx(h / 4096) and seen[1] == pytest.approx(h[:1] / 32768)
+        assert comp.status.tolist() == ["wrong", "wrong"]
+
+    @pytest.mark.parametrize(
+        "answers",
+        [
+            [[(0.5, "ok"), (0.9, "wrong")]],
+            [[(0.0, "ok"), (0.0, "ok")]],
+            [[(0.5, "ok"), (0.5, "ok")], [(0.9, "ok"), (0.5, "wrong")]],
+            [[(0.5, "uncertain"), (0.5, "uncertain")]],
+        ],
+        ids=["one-wrong", "flat-values", "wrong-at-the-second", "none-agrees"],
+    )
+    def test_the_parameter_keeps_its_verdicts(self, answers: Any) -> None:
+        comp, out, notes = self._run(answers)
+        assert out is comp and notes == ()

@@ -65,6 +65,7 @@ __all__ = [
     "KINK_SEEN",
     "LEVELS",
     "Rejudged",
+    "agree",
     "confirm",
     "sharpen",
     "truncated",
@@ -176,7 +177,7 @@ def _descend(
         # step coarsens: such a step settles nothing (an exact zero's own rule judges)
         judged = np.isin(again.status, ("ok", "wrong")) & ~again.exact
         if before is not None:
-            done = judged & _agree(again, before)
+            done = judged & agree(again, before)
             out.replace(todo[done], again.subset(done))
             settled += int(np.count_nonzero(done))
         else:
@@ -248,7 +249,7 @@ def _contradicted(
     return int(todo.size)
 
 
-def _agree(again: Comparison, before: Comparison) -> Array:
+def agree(again: Comparison, before: Comparison) -> Array:
     """Where two steps' comparisons of the same entries agree: the same status, and
     values within the sum of their allowances."""
     close = np.abs(again.numeric - before.numeric) <= _allowed(again) + _allowed(before)
@@ -311,7 +312,7 @@ def unkinked(
     if np.any(judged):
         k = np.flatnonzero(judged)
         again, before = measure(todo[k], finer[k]), first.subset(k)
-        done = np.isnan(again.kink) & _agree(again, before)
+        done = np.isnan(again.kink) & agree(again, before)
         out.replace(todo[k[done]], again.subset(done))
         mine[k[done]] = True
     return Rejudged(out, int(np.count_nonzero(mine)))
