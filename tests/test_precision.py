@@ -427,3 +427,37 @@ class TestScaledFloat16Stage:
         cost, x, _ = _scaled_f16(seed, 0.1)
         report = gradcheck.check(cost, x, lambda v: 0 * v, mode="full")
         assert report.status == "inconclusive", str(report)
+
+
+def _lattice_f32(seed: int) -> tuple[Any, Any, Any]:
+    """attack32 kzoo f32stage_many: a float32 dot of ``tanh(x₃₂)``, divided by 20 in
+    float64: no float32 number, it repeats at √u64, and at HIDDEN_STEP its values move on
+    an exact lattice (float32 inputs moved by equal steps), measuring no noise."""
+    rng = np.random.default_rng(seed)
+    a, x = rng.standard_normal(20).astype(np.float32), rng.standard_normal(20)
+
+    def cost(v: Any) -> float:
+        return float(np.dot(a, np.tanh(v.astype(np.float32)))) / 20
+
+    return cost, x, a.astype(np.float64)
+
+
+class TestFloat32StageOnALattice:
+    def test_the_formula_s_gradient_passes(self) -> None:
+        # was failed: judged as float64, whose steps left the stage still (differences 0)
+        cost, x, a = _lattice_f32(1)
+        report = gradcheck.check(cost, x, a / np.cosh(x) ** 2 / 20, mode="full", seed=1)
+        assert report.status == "passed", str(report)
+        assert "as noisy as float32 round-off" in str(report)
+
+    def test_a_wrong_gradient_fails(self) -> None:
+        cost, x, a = _lattice_f32(1)
+        report = gradcheck.check(cost, x, 1.1 * a / np.cosh(x) ** 2 / 20, mode="full", seed=1)
+        assert report.status == "failed", str(report)
+
+    def test_a_float64_cost_far_above_its_terms_keeps_float64s_steps(self) -> None:
+        # repeats at √u64 because |J| is 1e9 times its terms: float64 could not move it
+        x = np.random.default_rng(0).standard_normal(5)
+        cost = lambda p: 1e9 + float(np.sum(np.sin(p)))  # noqa: E731
+        report = gradcheck.check(cost, x, np.cos, mode="full")
+        assert "noisy as" not in str(report), str(report)

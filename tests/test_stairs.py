@@ -109,6 +109,41 @@ def _confirm(first: Comparison, measure: Any) -> tuple[Comparison, int]:
     return _sharp.confirm(first, theta, h, np.float64, noise, measure)
 
 
+def _float32_stage(seed: int, scale: float) -> tuple[Callable[[Array], float], Array, Array]:
+    """attack32 H112: ``S·float32(Σ a·sin(float32(x)))``, a float32 stage scaled in float64,
+    its point and ``a``."""
+    rng = np.random.default_rng(seed)
+    a, x = rng.standard_normal(20), rng.standard_normal(20)
+
+    def cost(p: Array) -> float:
+        terms = (a * np.sin(p.astype(np.float32))).astype(np.float32)
+        return scale * float(np.sum(terms, dtype=np.float32))
+
+    return cost, x, a
+
+
+class TestFloat32Stage:
+    @pytest.mark.parametrize("seed", range(4))
+    @pytest.mark.parametrize("claim", ["x1.1", "sign1"])
+    def test_a_stage_scaled_in_float64_is_judged_with_float32s_steps(
+        self, seed: int, claim: str
+    ) -> None:
+        # its values repeat at √u64 as a float16 stage's do, but its noise at
+        # HIDDEN_STEP is float32's: float16's steps left these inconclusive (4/4 each)
+        cost, x, a = _float32_stage(seed, 0.1)
+        right = 0.1 * a * np.cos(x)
+        claimed = 1.1 * right if claim == "x1.1" else right * np.where(np.arange(20) == 7, -1, 1)
+        report = gradcheck.check(cost, x, claimed, mode="full")
+        assert report.status == "failed", str(report)
+        assert "as noisy as float32 round-off" in str(report)
+
+    @pytest.mark.parametrize("seed", range(4))
+    def test_its_right_gradient_passes(self, seed: int) -> None:
+        cost, x, a = _float32_stage(seed, 0.1)
+        report = gradcheck.check(cost, x, 0.1 * a * np.cos(x), mode="full")
+        assert report.status == "passed", str(report)
+
+
 class TestConfirm:
     def test_an_estimate_within_both_allowances_confirms(self) -> None:
         allowed = 2 * (1e-3 + SAFETY * 1e-8)

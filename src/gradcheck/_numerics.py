@@ -70,6 +70,7 @@ __all__ = [
     "SCREEN_NOISE",
     "SHOWN_NOISE",
     "SMALLEST",
+    "STAGE16_NOISE",
     "STAGE_NOISE",
     "STEP_EXPONENT",
     "UNSEEN",
@@ -181,6 +182,13 @@ NOISE_LIKE = 4.0
 #: (``Σ sin(200·θ)``) ``4e-14 · T``: 1/256 is a factor 4 to 30 below the first and
 #: 5 000 above the second.
 SHOWN_NOISE = 1 / 256
+#: A float64 cost whose values repeat at ``√u64`` is judged with float16's steps only
+#: where the probe at :data:`HIDDEN_STEP` did not move it, or measures at least this many
+#: times float32's round-off of its terms, ``u32 · T``: a float32 stage whose total is
+#: scaled in float64 (``0.1·float32(Σ …)``) repeats at ``√u64`` too, and measures 0.06 to
+#: 0.5 ``u32 · T`` there, a float16 stage 240 to 1000 (attack32 H112: with float16's
+#: steps and tolerances a sign error on one entry, or a 10% error, was inconclusive).
+STAGE16_NOISE = 8.0
 #: Noise above this fraction of the terms' size ``T`` is no stage's rounding (float16's
 #: round-off of ``T`` is ``4.9e-4 · T``; a float16 stage measures about ``7e-6 · T``):
 #: a probe that crossed a pole (``1/θ`` at ``θ = 1e-8``) or a jump measures ``T`` itself,

@@ -29,6 +29,7 @@ from gradcheck._numerics import (
     NOISY,
     RTOL,
     SHOWN_NOISE,
+    STAGE16_NOISE,
     STAGE_NOISE,
     UNSEEN,
 )
@@ -54,11 +55,15 @@ _TINY = float(np.finfo(np.float64).tiny)
 
 #: A probe moves a non-zero entry by at most ``3 / _PROBE_REACH`` of itself.
 _PROBE_REACH = 1024.0
+#: Values that repeat at the float64 probe where the move seen at ``HIDDEN_STEP``, scaled
+#: down to it (``_SHRINK``), is above 64 round-offs ``u64·|J|`` are a stage's (kzoo
+#: f32stage_many); a float64 cost would have moved there.
+_STILL = 64 * _U64
+_SHRINK = math.sqrt(_U64) / HIDDEN_STEP
 #: How much narrower the table is that tells a narrow feature from a stage's noise
-#: (:func:`_smooth_closer`): a Gaussian bump of width ``w`` read at steps ``s`` has
-#: ``k``-th differences falling as ``(s/w)^k``, so at ``s/16`` the 2nd to 4th differences'
-#: estimates spread by ``16²`` per order, far past ``NOISE_LIKE``; a float32 stage
-#: moves by a sixtieth of its spacing per step there, and its values repeat.
+#: (:func:`_smooth_closer`): a bump of width ``w`` read at steps ``s`` has ``k``-th
+#: differences falling as ``(s/w)^k``, so at ``s/16`` the estimates spread by ``16²`` per
+#: order, far past ``NOISE_LIKE``; a float32 stage's values repeat there.
 _CLOSER = 16.0
 
 
@@ -169,18 +174,15 @@ def cost_noise(
 ) -> Noise:
     """The cost's noise, floored at the round-off its values show (``u·|J|`` or coarser).
 
-    A cost computed in float32 but returned as float64 rounds to float32 whatever its
-    return dtype says; at the float64 probe's step ``√u`` its values often do not move
-    at all. With ``hidden`` (a float64 check), when every value of that probe is a
-    float32 number, a second probe at :data:`~gradcheck._numerics.HIDDEN_STEP` (6
+    A cost computed in float32 but returned as float64 often does not move at the float64
+    probe's step ``√u``. With ``analytic`` (a float64 check), when every value of that
+    probe is a float32 number, a probe at :data:`~gradcheck._numerics.HIDDEN_STEP` (6
     evaluations) decides: values that move and are all float32 numbers are a float32
-    computation (a float64 one gives seven float32 numbers by chance with probability
-    about ``2^(-29·7)``); the values decide, not their noise, since float32 inputs
-    moved by equal steps can round onto an exact lattice whose differences are 0.
-    Values tiny next to the cost's terms (below ``HIDDEN_MAGNITUDE · max(|J|, hidden)``)
-    are float32 numbers whatever computes them, and are no evidence.
-    Such a cost's noise is that probe's ECnoise estimate, floored at ``u32·|J|``, and
-    ``work`` is float32: it is checked with float32's steps and tolerances.
+    computation (a float64 one gives seven by chance with probability ``2^(-29·7)``);
+    the values decide, not their noise (float32 inputs moved by equal steps can round
+    onto an exact lattice). Values below ``HIDDEN_MAGNITUDE`` of the terms are no
+    evidence. Such a cost's noise is that probe's, floored at ``u32·|J|``, and ``work``
+    is float32: it is checked with float32's steps and tolerances.
     """
     sigma, values = _probe(evaluate, leaves, j0, math.sqrt(u), seed, kinked=True)
     sigma = max(sigma, effective_roundoff(values, u) * abs(j0))
@@ -233,18 +235,17 @@ def _noisy(
     Such a cost (``float(u @ np.tanh(A @ p).astype(np.float16))``) returns float64
     numbers, no float32 ones, but its values move in the stage's steps: the float64
     probe measures float32-sized noise (:data:`~gradcheck._numerics.NOISY`) that varies
-    like noise (:func:`_noise_like`: curvature of a narrow feature does not), or
-    its values repeat where the stage does not move at ``√u64`` (a float64 cost moves
-    by ``√u64 · T`` there, a repeat needs ``|J|`` 1e8 times its terms). The probe at
-    :data:`~gradcheck._numerics.HIDDEN_STEP` (6 evaluations) measures it then. A noise of
-    :data:`~gradcheck._numerics.SHOWN_NOISE` of float32's round-off of the cost's terms
-    or more, up to :data:`~gradcheck._numerics.STAGE_NOISE` of them (more is no
-    rounding: a pole crossed, a jump), makes it judged with float32's steps and
-    tolerances, or float16's where the
-    float64 probe saw at most two values (a float32 stage moves at ``√u64``, a quarter
-    of its spacing, many times; a float16 stage, 3e4 times finer than its spacing,
-    seldom) (F27): with float64's, a step that does not move the stage gave finite
-    differences of exactly 0, and a correct gradient failed.
+    like noise (:func:`_noise_like`: curvature of a narrow feature does not), or its
+    values repeat where the stage does not move at ``√u64`` (a float64 cost moves by
+    ``√u64 · T`` there). The probe at :data:`~gradcheck._numerics.HIDDEN_STEP` measures
+    it then: :data:`~gradcheck._numerics.SHOWN_NOISE` of float32's round-off of the
+    terms or more, up to :data:`~gradcheck._numerics.STAGE_NOISE` of them (more is a
+    pole crossed, a jump), is judged with float32's steps and tolerances; float16's
+    where the float64 probe saw at most two values (a float16 stage, 3e4 times finer
+    than its spacing, seldom moves) and the second probe measured none or at least
+    :data:`~gradcheck._numerics.STAGE16_NOISE` float32 round-offs of the terms (a
+    float32 stage scaled in float64 repeats too) (F27): with float64's, a step that did
+    not move the stage gave differences of exactly 0, and a right gradient failed.
     """
     size = max(abs(j0), hidden)
     if size < _TINY:  # subnormal values repeat and jump by underflow, no stage's rounding
@@ -257,14 +258,17 @@ def _noisy(
     if not size > 0 or (distinct == values.size and not noisy):
         return noise
     sigma2, moved = _probe(evaluate, leaves, j0, HIDDEN_STEP, seed, kinked=False)
+    half = distinct <= 2 and not 0 < sigma2 < STAGE16_NOISE * _U32 * size
     if distinct <= 2 and np.ptp(moved) == 0:
-        # a float16 stage whose total is scaled in float64 (a mean, a loss weight: no
-        # float16 number for _hidden) moves at neither probe (attack32 H110)
+        # a float16 stage scaled in float64 (a mean: no float16 number) moves at neither
         sigma2, _ = _probe(evaluate, leaves, j0, HIDDEN_STEP16, seed, kinked=False)
     sigma = max(noise.sigma, sigma2)
+    if distinct <= 2 and np.ptp(moved) * _SHRINK > _STILL * abs(j0):
+        # repeats where float64 moves, then an exact lattice (a float32 stage's inputs
+        sigma = max(sigma, SHOWN_NOISE * _U32 * size)  # moved by equal steps): no noise
     if not SHOWN_NOISE * _U32 * size <= sigma <= STAGE_NOISE * size:
         return noise
-    work = np.dtype(np.float16 if distinct <= 2 else np.float32)
+    work = np.dtype(np.float16 if half else np.float32)
     return Noise(sigma, work, _noisy_note(work, sigma), noise.sigma)
 
 
@@ -292,13 +296,10 @@ def directional_work(
     """float32 or float16 where a float64 check in directional mode has a cost that
     computes in it inside (see :func:`cost_noise`), else ``None``.
 
-    The directional mode has no noise probe to look at, so the hidden-precision probes
-    (6 or 12 evaluations, :func:`_hidden`) run only when ``J(θ)`` itself is a nonzero
-    float32 number (a float64 computation gives one with probability 2⁻²⁹; short
-    numbers, small integers, give one more often, and cost the 6 evaluations without
-    changing the verdict: their probe values move in float64). The terms' size
-    (:func:`terms_size`, of ``analytic``: three passes over the parameters) is
-    computed only then.
+    The directional mode has no noise probe, so the hidden-precision probes (6 or 12
+    evaluations, :func:`_hidden`) run only when ``J(θ)`` is a nonzero float32 number (a
+    float64 computation gives one with probability 2⁻²⁹; small integers more often, at
+    the cost of 6 evaluations). The terms' size (:func:`terms_size`) is computed then.
     """
     if u > _U64 or j0 == 0 or not _numbers(np.array([j0]), np.float32):
         return None
