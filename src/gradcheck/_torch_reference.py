@@ -53,7 +53,7 @@ array they came from.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -61,9 +61,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
 from gradcheck._roundoff_verdict import Gradient, Side
+from gradcheck._torch_replay import CASTS, UNTOUCHED, Op, Replay
 from gradcheck._torch_widen import as_written
 
 __all__ = ["InDtype", "aside", "exits", "narrow_to", "with_reference"]
@@ -72,20 +73,8 @@ Array = np.ndarray[Any, Any]
 #: Set inside :func:`aside`: the operations run as given.
 _ASIDE: ContextVar[bool] = ContextVar("gradcheck_reference_aside", default=False)
 
-#: Operations without arithmetic that must see their own tensors (a resize or a
-#: storage swap cannot be written back through a copy).
-_UNTOUCHED = frozenset(
-    {
-        "aten::copy_",
-        "aten::resize_",
-        "aten::resize_as_",
-        "aten::set_",
-        "aten::detach",
-        "aten::alias",
-        "aten::lift_fresh",
-        "aten::_local_scalar_dense",
-    }
-)
+#: A replay's results in these dtypes come back as float64.
+_REPLAYED = (torch.float32, torch.float16, torch.bfloat16)
 
 
 def narrow_to(dtype: torch.dtype) -> dict[torch.dtype, torch.dtype] | None:
@@ -102,13 +91,17 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     Args:
         dtype: the model's dtype (float32, float16 or bfloat16).
+        replay: the dtypes the model runs its operations in (``gradcheck._torch_replay``):
+            each float64 argument is narrowed to the one the model gave it, and every
+            narrower floating result comes back as float64; ``None``: to ``dtype``.
     """
 
-    def __init__(self, dtype: torch.dtype) -> None:
+    def __init__(self, dtype: torch.dtype, replay: Replay | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         narrow = narrow_to(dtype)
         if narrow is None:
             raise ValueError(f"no narrower dtype than float64 to run in: {dtype}")
+        self.dtype, self.replay = dtype, replay
         self.narrow = narrow
         self.wide = {v: k for k, v in narrow.items()}
         #: Whether values the model's dtype cannot hold left torch for NumPy (module
@@ -152,15 +145,18 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
             # widened, as every value the mode makes does
             return args[0].to(self.wide[args[0].dtype])
         if (
-            schema.name in _UNTOUCHED
+            schema.name in UNTOUCHED
             or torch.Tag.inplace_view in func.tags
             or any(r.alias_info is not None and not r.alias_info.is_write for r in schema.returns)
         ):
             result = func(*args, **kwargs)
             own = any(self.owns(t) for t in tree_flatten(args)[0])
             return self._own(result) if own else result
-        narrow_args = [tree_map(self._down, a) for a in args]
-        narrow_kwargs = {k: tree_map(self._down, v) for k, v in kwargs.items()}
+        if self.replay is not None and schema.name in CASTS:
+            # a cast the copy makes as written: the value it casts may hold a narrower
+            # dtype's result than the model's dtype (a stage the model runs in float32)
+            return tree_map(self._up, func(*args, **kwargs))
+        narrow_args, narrow_kwargs = self._narrowed(func, args, kwargs)
         out = func(*narrow_args, **narrow_kwargs)
         written: list[tuple[torch.Tensor, torch.Tensor]] = []
         for i, a in enumerate(schema.arguments):
@@ -180,11 +176,34 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
             for new, orig in written:
                 if x is new:
                     return orig
-            if isinstance(x, torch.Tensor) and x.dtype in self.wide:
-                return x.to(self.wide[x.dtype])
-            return x
+            return self._up(x)
 
         return tree_map(up, out)
+
+    def _narrowed(
+        self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """The arguments as the operation runs them: in the model's dtype, or in the
+        dtypes the model gave them (:attr:`replay`)."""
+        replay = self.replay
+        op = replay.match(func, args, kwargs) if replay is not None else None
+        if replay is None or op is None:
+            return [tree_map(self._down, a) for a in args], {
+                k: tree_map(self._down, v) for k, v in kwargs.items()
+            }
+        flat, spec = tree_flatten((args, kwargs))
+        new = replay.arguments(op, flat, self.dtype)
+        narrow_args, narrow_kwargs = tree_unflatten(new, spec)
+        return list(narrow_args), dict(narrow_kwargs)
+
+    def _up(self, x: Any) -> Any:
+        """A result in the model's dtype (any narrower floating one, under a replay) as
+        float64."""
+        if isinstance(x, torch.Tensor) and x.dtype in self.wide:
+            return x.to(self.wide[x.dtype])
+        if isinstance(x, torch.Tensor) and self.replay is not None and x.dtype in _REPLAYED:
+            return x.to(torch.float64)
+        return x
 
 
 #: ``Tensor.numpy`` as torch defines it (``__array__`` calls it too).
@@ -204,12 +223,14 @@ def _leaving(x: torch.Tensor) -> torch.Tensor:
         return x
     if mode.owns(x):  # gradcheck's own float64 result (a check_function fold)
         return x
+    # under a replay, a value the model computed in float32 leaves in float32
+    lows = [mode.narrow[x.dtype], *([torch.float32] if mode.replay is not None else [])]
     with aside(), torch._C.DisableTorchFunction():  # no mode widens it back (_torch_widen)
         plain = x.detach().resolve_conj().resolve_neg()
-        low = plain.to(mode.narrow[x.dtype])
-        exact = bool(((low.to(x.dtype) == plain) | (plain != plain)).all())
-    if exact:
-        return low
+        for dtype in lows:
+            low = plain.to(dtype)
+            if bool(((low.to(x.dtype) == plain) | (plain != plain)).all()):
+                return low
     mode.outside = True
     return x
 
@@ -253,26 +274,64 @@ def aside() -> Iterator[None]:
         _ASIDE.reset(token)
 
 
-def with_reference(side: Side, dtypes: Iterable[torch.dtype]) -> Side:
+def _rounded(g: Array | None, dtype: torch.dtype) -> Array | None:
+    """``g`` rounded to ``dtype``, as float64 (a complex one as it is)."""
+    if g is None or np.iscomplexobj(g):
+        return g
+    return torch.from_numpy(np.asarray(g, dtype=np.float64)).to(dtype).double().numpy()
+
+
+def with_reference(
+    side: Side,
+    dtypes: Iterable[torch.dtype],
+    record: Callable[[], list[Op] | None] | None = None,
+) -> Side:
     """``side`` (a float64 copy) with its gradient computed under :class:`InDtype` as
     :attr:`~gradcheck._roundoff_verdict.Side.reference`, where the checked tensors
     share one dtype below float64 (of mixed dtypes, no one dtype is the model's); a
-    complex dtype counts as its real parts' (complex64 runs as float32, attack26 H27)."""
+    complex dtype counts as its real parts' (complex64 runs as float32, attack26 H27).
+    With ``record`` (the model's operations: ``gradcheck._torch_replay.recorded``), the
+    same replaying the model's dtypes as
+    :attr:`~gradcheck._roundoff_verdict.Side.replayed`."""
     kinds = {d.to_real() for d in dtypes}
     if len(kinds) != 1:
         return side
     (dtype,) = kinds
     if narrow_to(dtype) is None:
         return side
-    gradient, modes = side.gradient, []
+    gradient, modes = side.gradient, list[InDtype]()
+    ops: list[list[Op] | None] = []  # the model's, recorded once when first needed
 
-    def reference(tree: dict[str, Array]) -> Gradient:
-        mode = InDtype(dtype)
+    def run(tree: dict[str, Array], mode: InDtype) -> Gradient:
         modes.append(mode)
         with mode, exits(), as_written():
             return gradient(tree)
 
-    def outside() -> bool:
-        return bool(modes) and modes[-1].outside
+    def reference(tree: dict[str, Array]) -> Gradient:
+        return run(tree, InDtype(dtype))
 
-    return side._replace(reference=reference, outside=outside)
+    def replayed(tree: dict[str, Array], floats: bool) -> Gradient:
+        if not ops and record is not None:
+            ops.append(record())
+        if not ops or ops[0] is None:
+            raise ValueError("the model's operations were not recorded")
+        value, grads = run(tree, InDtype(dtype, Replay(ops[0], floats)))
+        # the model's gradients are its parameters' dtype: one computed in float32 (a
+        # norm upcast) is rounded to it by the cast's backward, which the copy has not
+        return Gradient(
+            value, {n: None if g is None else _rounded(g, dtype) for n, g in grads.items()}
+        )
+
+    def outside() -> bool:  # of any run of this check: never less cautious
+        return any(m.outside for m in modes)
+
+    def complete() -> bool:
+        replay = modes[-1].replay if modes else None
+        return replay is not None and replay.missed == 0
+
+    return side._replace(
+        reference=reference,
+        outside=outside,
+        replayed=None if record is None else replayed,
+        complete=complete,
+    )

@@ -71,6 +71,7 @@ from gradcheck._torch_jvp import forward_error, forward_grads
 from gradcheck._torch_module import UNUSED, LossModule, module_pass, private_copy
 from gradcheck._torch_order2 import function_order2, module_order2
 from gradcheck._torch_reference import with_reference
+from gradcheck._torch_replay import recorded
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_state import (
@@ -215,6 +216,14 @@ def check_module(
 
         def make(precision: str) -> Side:
             float64 = precision == "float64"
+            side = Numeric(caller(float64), tensors, float64).side("a float64 copy")
+            if not float64:
+                return side
+            # the model's own dtypes, recorded on a private copy when first needed
+            own = partial(recorded, lambda ts: caller(False)(ts), tensors, SeededRng(RNG_SEED))
+            return with_reference(side, [t.dtype for t in tensors.values()], own)
+
+        def caller(float64: bool) -> Callable[[dict[str, torch.Tensor]], Any]:
             inner = model if base is None else copy.deepcopy(base, shared(base))
             for p in inner.parameters():
                 p.grad = None
@@ -233,8 +242,7 @@ def check_module(
                 with Widen(masks) if float64 else nullcontext():  # a float32 target (G1)
                     return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
 
-            side = Numeric(call, tensors, float64).side("a float64 copy")
-            return with_reference(side, [t.dtype for t in tensors.values()]) if float64 else side
+            return call
 
         report = check_adapted(
             make,

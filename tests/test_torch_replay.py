@@ -1,0 +1,237 @@
+"""gradcheck._torch_replay: the half model's own dtypes replayed on the reference.
+
+attack32 H113: right bfloat16/float16 models whose forward runs a stage in another
+dtype than the reference (a bfloat16 autocast region in a float16 model, a BatchNorm
+upcast to float32 by code that tests the dtype) were inconclusive ("the float64 copy
+run in float16 computes another loss than your float16 model"); main before the
+half-dtype rules passed them, and a backward acting only in the half dtype beside such
+a stage must still fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import gradcheck.torch as gt
+from gradcheck._torch_reference import InDtype
+from gradcheck._torch_replay import Op, Recorder, Replay, recorded
+
+HALF = (torch.float16, torch.bfloat16)
+
+
+class _Tanh(torch.autograd.Function):
+    """tanh whose backward is times ``factor`` only in half dtypes."""
+
+    factor: float | torch.dtype = 1.0  # a dtype: the gradient rounded to it
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (y,) = ctx.saved_tensors
+        out, k = g * (1 - y * y), _Tanh.factor
+        if out.dtype not in HALF:
+            return out
+        return out.to(k).to(out.dtype) if isinstance(k, torch.dtype) else out * k
+
+
+class _Autocast(nn.Module):
+    """A first layer in a bfloat16 autocast region, then a LayerNorm (attack32 H113)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1, self.ln, self.l2 = nn.Linear(6, 8), nn.LayerNorm(8), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            h = self.l1(x)
+        return self.l2(_Tanh.apply(self.ln(h.to(x.dtype))))
+
+
+class _UpcastNorm(nn.Module):
+    """BatchNorm run in float32 where the model is half (a test of the dtype)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1, self.bn, self.l2 = nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.l1(x)
+        w, b = self.bn.weight, self.bn.bias
+        if h.dtype in HALF:
+            h = nn.functional.batch_norm(h.float(), None, None, w.float(), b.float(), True)
+            h = h.to(x.dtype)
+        else:
+            h = nn.functional.batch_norm(h, None, None, w, b, True)
+        return self.l2(_Tanh.apply(h))
+
+
+class _EpsNorm(nn.Module):
+    """A normalisation whose eps is 3e-2 in half dtypes, 1e-6 otherwise (attack30 H81),
+    and a log-softmax output with ``finfo(p.dtype).eps`` (attack32 H113)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(6, 8), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.l1(x)
+        eps = 3e-2 if h.dtype in HALF else 1e-6
+        h = (h - h.mean(-1, keepdim=True)) / torch.sqrt(h.var(-1, keepdim=True) + eps)
+        p = torch.softmax(self.l2(_Tanh.apply(h)), -1)
+        return torch.log(p + torch.finfo(p.dtype).eps)
+
+
+class _Mlp(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(6, 8), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.l2(_Tanh.apply(self.l1(x)))
+
+
+def _check(
+    build: type[nn.Module], dtype: torch.dtype, seed: int, factor: float | torch.dtype
+) -> Any:
+    torch.manual_seed(seed)
+    m = build().to(dtype)
+    x, y = torch.randn(10, 6, dtype=dtype), torch.randint(0, 3, (10,))
+    _Tanh.factor = factor
+    try:
+        return gt.check_module(m, lambda mm: nn.functional.cross_entropy(mm(x).float(), y))
+    finally:
+        _Tanh.factor = 1.0
+
+
+class TestStagesInAnotherDtype:
+    """attack32 H113: inconclusive 8/8 (autocast, float16), 1-2/8 (BatchNorm upcast)."""
+
+    @pytest.mark.parametrize("seed", [0, 5])
+    def test_a_bfloat16_autocast_region_in_a_float16_model_passes(self, seed: int) -> None:
+        report = _check(_Autocast, torch.float16, seed, 1.0)
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize(("dtype", "seed"), [(torch.float16, 0), (torch.bfloat16, 7)])
+    def test_a_norm_upcast_by_dtype_passes(self, dtype: torch.dtype, seed: int) -> None:
+        report = _check(_UpcastNorm, dtype, seed, 1.0)
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("build", [_Autocast, _UpcastNorm])
+    @pytest.mark.parametrize("dtype", HALF)
+    def test_a_half_only_backward_beside_it_fails(
+        self, build: type[nn.Module], dtype: torch.dtype
+    ) -> None:
+        report = _check(build, dtype, 0, 1.2)
+        assert report.status == "failed", str(report)
+        # every parameter before the tanh but l1.bias before BatchNorm (zero gradient)
+        want = {_Autocast: ["l1.weight", "l1.bias", "ln.weight", "ln.bias"]}
+        assert report.failed_parameters == want.get(build, ["l1.weight", "bn.weight", "bn.bias"])
+
+
+class TestFloatsByDtype:
+    """attack32 H113: an eps chosen by dtype made the float64 copy run in float16
+    compute another loss: inconclusive 3/3 (a softmax with ``finfo.eps``, float16 eps by
+    dtype); the reference now takes the forward's floats from the model."""
+
+    @pytest.mark.parametrize("dtype", HALF)
+    def test_a_right_model_passes(self, dtype: torch.dtype) -> None:
+        assert _check(_EpsNorm, dtype, 1, 1.0).status == "passed"
+
+    # bfloat16: the eps of 3e-2 moves the formula 0.13 of its scale from the float64
+    # copy's (r), so a x1.2 backward (0.19) is within 4 r: inconclusive; x2 fails
+    @pytest.mark.parametrize(("dtype", "factor"), [(torch.float16, 1.2), (torch.bfloat16, 2.0)])
+    def test_a_half_only_backward_fails(self, dtype: torch.dtype, factor: float) -> None:
+        report = _check(_EpsNorm, dtype, 1, factor)
+        assert report.status == "failed", str(report)
+        # l1.bias: zero before the norm, its noise doubled in bfloat16 only
+        want = ["l1.weight", "l1.bias"] if dtype == torch.bfloat16 else ["l1.weight"]
+        assert report.failed_parameters == want
+
+    def test_a_backward_keeps_the_copys_floats(self) -> None:
+        x = torch.tensor([0.75], dtype=torch.float64, requires_grad=True)
+        forward, backward = Op("aten::mul", (None,), (2.0,)), Op("aten::mul", (None,), (4.0,), True)
+        with InDtype(torch.bfloat16, Replay([forward], floats=True)):
+            y = x * 3.0
+        assert y.item() == 1.5  # the model's 2.0
+        with InDtype(torch.bfloat16, Replay([backward], floats=True)):
+            z = x * 3.0
+        assert z.item() == 2.25  # a forward operation: no backward record matches it
+
+
+class TestSmallHalfOnlyBackwards:
+    """attack30 G8 half: an MLP whose backward is off only in the half dtype by about
+    one round-off passed under ``HALF_REPRODUCED`` = 2 though the reference is the
+    model's gradient bit for bit: bfloat16 x1.01 4/4, float16 rounded to bfloat16
+    1/4 (seed 3). Now within ``HALF_EXACT``, else inconclusive (or failed)."""
+
+    @pytest.mark.parametrize(
+        ("dtype", "seed", "factor"),
+        [(torch.bfloat16, 0, 1.01), (torch.bfloat16, 2, 1.01), (torch.float16, 3, torch.bfloat16)],
+    )
+    def test_it_is_not_passed(self, dtype: torch.dtype, seed: int, factor: Any) -> None:
+        report = _check(_Mlp, dtype, seed, factor)
+        assert report.status == "inconclusive", str(report)
+        unsure = [n for n, p in report.parameters.items() if p.status == "inconclusive"]
+        assert unsure == ["l1.weight", "l1.bias"]
+        assert "more than round-off reproduces" in str(report)
+
+    @pytest.mark.parametrize("dtype", HALF)
+    def test_the_right_model_passes(self, dtype: torch.dtype) -> None:
+        assert _check(_Mlp, dtype, 3, 1.0).status == "passed"
+
+
+class TestRecorder:
+    def test_it_logs_the_dtypes_after_autocast_and_skips_casts(self) -> None:
+        x = torch.randn(3, 4, dtype=torch.float16)
+        w = torch.randn(2, 4, dtype=torch.float16)
+        with Recorder() as rec, torch.autocast("cpu", dtype=torch.bfloat16):
+            torch.nn.functional.linear(x, w).float().sum()
+        names = [op.name for op in rec.ops]
+        assert "aten::_to_copy" not in names
+        mm = next(op for op in rec.ops if op.name in ("aten::mm", "aten::linear", "aten::matmul"))
+        assert mm.dtypes == (torch.bfloat16, torch.bfloat16)
+        assert rec.ops[-1] == Op("aten::sum", (torch.float32,))
+
+    def test_recorded_is_none_where_the_loss_raises(self) -> None:
+        def call(ts: dict[str, torch.Tensor]) -> torch.Tensor:
+            raise RuntimeError("user code")
+
+        ts = {"w": torch.ones(2)}
+        assert recorded(call, ts, lambda: torch.random.fork_rng()) is None
+        assert ts["w"].grad is None and not ts["w"].requires_grad
+
+
+class TestReplay:
+    def test_an_operation_runs_in_the_dtype_the_model_gave_it(self) -> None:
+        # the model ran exp in float32 (an upcast), the copy's code runs it on float64
+        x = torch.tensor([1 / 3, 2.0], dtype=torch.bfloat16).double()
+        with InDtype(torch.bfloat16, Replay([Op("aten::exp", (torch.float32,))])):
+            replayed = torch.exp(x)
+        with InDtype(torch.bfloat16):
+            plain = torch.exp(x)
+        want = torch.exp(x.float())
+        assert replayed.dtype == plain.dtype == torch.float64
+        assert torch.equal(replayed, want.double())
+        assert torch.equal(plain, want.bfloat16().double())
+
+    def test_an_unmatched_operation_runs_in_the_model_dtype(self) -> None:
+        x = torch.tensor([1 / 3], dtype=torch.float64)
+        with InDtype(torch.bfloat16, Replay([Op("aten::log", (torch.float32,))])):
+            out = torch.exp(x)
+        assert torch.equal(out, torch.exp(x.bfloat16()).double())
+
+    def test_a_cast_keeps_the_value_it_casts(self) -> None:
+        x = torch.tensor([1 / 3], dtype=torch.float64)
+        with InDtype(torch.bfloat16, Replay([])):
+            cast, copied = x.float(), x.clone()
+        assert cast.dtype == torch.float64 and torch.equal(cast, x.float().double())
+        assert torch.equal(copied, x)
