@@ -252,7 +252,7 @@ class TestFloor:
         assert _judge(g64, g64=g64).floor == ATOL_ROUNDOFFS * U32 * 0.5
 
     def test_no_parameters(self) -> None:
-        assert _judge({}, g64={}) == (0.0, {}, [], {})
+        assert _judge({}, g64={})[:4] == (0.0, {}, [], {})
 
 
 def _nudge_maker(gradient: Any) -> Callable[[str], Side]:

@@ -223,7 +223,7 @@ class TestVerdicts:
         with preserve_rng() as rng:
             found = verdicts(make, side, g64, self._user(1.05 * g64["w"]), 0.0, rng)
         assert made == ["model"]
-        assert found == (
+        assert found[:5] == (
             {
                 "w": "w: the float32 gradient differs from the same computation in float64 "
                 "by 0.05 of its scale, and it does not change like round-off when the "
@@ -333,7 +333,7 @@ class TestReproducedNotes:
 
     def test_a_reproduced_gradient_is_named_and_has_no_note(self) -> None:
         found = _reproduce(SMALL_REF.copy())
-        assert found == (({}, {}, "", (), frozenset({"w"})))
+        assert found[:5] == (({}, {}, "", (), frozenset({"w"})))
 
     def test_a_loss_exactly_reproduced_round_offs_away_still_uses_the_reference(self) -> None:
         # |value − user.value| = REPRODUCED·u·|user.value| exactly: the bound is inclusive
@@ -388,7 +388,7 @@ class TestReproducedNotes:
         user = Analytic(1.0, {"w": SMALL["w"].copy()}, "float64")
         with preserve_rng() as rng:
             found = verdicts(_never, side, SMALL, user, 0.0, rng)
-        assert found == (({}, {}, "", (), frozenset()))
+        assert found[:5] == (({}, {}, "", (), frozenset()))
         assert ran == []
 
     def test_a_dtype_numpy_lacks_is_not_nudged(self) -> None:
@@ -399,7 +399,7 @@ class TestReproducedNotes:
         user = Analytic(1.0, {"w": SMALL["w"] * (1 + 0.05)}, "qint8")
         with preserve_rng() as rng:
             found = verdicts(_never, side, SMALL, user, 0.0, rng)
-        assert found == (({}, {}, "", (), frozenset()))
+        assert found[:5] == (({}, {}, "", (), frozenset()))
 
 
 COS = {"w": np.cos(G64["w"])}
@@ -447,19 +447,25 @@ class TestNudged:
             raise FloatingPointError("log of a negative number")
 
         found, _ = _nudged(model, lambda p: (1.0, {"w": np.cos(p["w"])}), 1.05 * COS["w"])
-        assert found == ({}, {}, "FloatingPointError: log of a negative number", (), frozenset())
+        assert found[:5] == (
+            {},
+            {},
+            "FloatingPointError: log of a negative number",
+            (),
+            frozenset(),
+        )
 
     def test_a_gradient_no_nudge_moves_is_unmeasured(self) -> None:
         constant = lambda p: (1.0, {"w": COS["w"]})  # noqa: E731 - a linear loss
         found, made = _nudged(constant, constant, 1.05 * COS["w"])
         assert made == ["model"]
-        assert found == ({}, {}, "", ("w",), frozenset())
+        assert found[:5] == ({}, {}, "", ("w",), frozenset())
 
     def test_a_gradient_the_loss_does_not_use_is_read_as_zeros(self) -> None:
         # both sides' gradients None: zeros, equal at every nudge (not an object array)
         unused = lambda p: (1.0, {"w": None})  # noqa: E731
         found, _ = _nudged(unused, unused, 1.05 * COS["w"])
-        assert found == ({}, {}, "", (), frozenset())
+        assert found[:5] == ({}, {}, "", (), frozenset())
 
     def test_a_dtype_without_a_unit_round_off_is_nudged(self) -> None:
         def model(p: Any) -> Any:
@@ -479,7 +485,7 @@ class TestNudged:
         user = Analytic(1.0, {"w": g64["w"] + 1e-4}, "float32")
         with preserve_rng() as rng:
             found = verdicts(_never, side, g64, user, 0.0, rng)
-        assert found == ({}, {}, "", (), frozenset())
+        assert found[:5] == ({}, {}, "", (), frozenset())
 
     def test_a_gradient_exactly_at_the_floor_is_not_measured(self) -> None:
         g64 = {"w": np.array([0.5, -0.25])}
@@ -487,4 +493,4 @@ class TestNudged:
         user = Analytic(1.0, {"w": 1.05 * g64["w"]}, "float32")
         with preserve_rng() as rng:
             found = verdicts(_never, side, g64, user, 0.5, rng)
-        assert found == ({}, {}, "", (), frozenset())
+        assert found[:5] == ({}, {}, "", (), frozenset())

@@ -189,6 +189,46 @@ class TestSmallHalfOnlyBackwards:
         assert _check(_Mlp, dtype, 3, 1.0).status == "passed"
 
 
+class _Identity(torch.autograd.Function):
+    """The identity whose backward is times ``1 + R`` only in ``dtype`` (attack33 H124)."""
+
+    R, dtype = 0.0, torch.float32
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        return g * (1 + _Identity.R) if g.dtype == _Identity.dtype else g
+
+
+class TestStatedBound:
+    """attack33 H124: a backward wrong by ``1 + R`` only in the model's dtype passed
+    (bfloat16 R = 1 round-off, float32 R = 8 round-offs) while every parameter stated a
+    detection bound of 3.9e-7: the bound now covers what passes as round-off."""
+
+    @pytest.mark.parametrize(("dtype", "r"), [(torch.float32, 1e-6), (torch.bfloat16, 0.0)])
+    def test_a_pass_states_a_bound_above_the_error(self, dtype: torch.dtype, r: float) -> None:
+        torch.manual_seed(0)
+        m = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).to(dtype)
+        x, y = torch.randn(20, 6).to(dtype), torch.randn(20, 3).to(dtype)
+        _Identity.R, _Identity.dtype = r, dtype
+        try:
+            report = gt.check_module(
+                m, lambda mm: ((mm[2](_Identity.apply(mm[1](mm[0](x)))) - y) ** 2).mean()
+            )
+        finally:
+            _Identity.R = 0.0
+        assert report.status == "passed", str(report)
+        unit = torch.finfo(dtype).eps
+        bound = report.parameters["0.weight"].detection_bound
+        assert bound >= max(r, 0.5 * unit), str(report)
+        assert "the stated detection bound covers it" in str(report)
+        if dtype == torch.bfloat16:  # one round-off of the largest entry, not 100
+            assert "zero up to bfloat16 round-off" not in str(report)
+
+
 class TestRecorder:
     def test_it_logs_the_dtypes_after_autocast_and_skips_casts(self) -> None:
         x = torch.randn(3, 4, dtype=torch.float16)

@@ -13,6 +13,7 @@ slope there, and the parameter is ``inconclusive`` with that reason, never faile
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from gradcheck._adapter_notes import figure
 from gradcheck._evaluate import GlobalRng
-from gradcheck._numerics import ATOL_ROUNDOFFS
+from gradcheck._numerics import ATOL_ROUNDOFFS, PLAUSIBLE
 from gradcheck._own_slope import Slope, own_slope
 from gradcheck._roundoff_verdict import UNIT, Analytic, Side, verdicts
 from gradcheck._tolerances import plausible
@@ -41,12 +42,16 @@ class Judged(NamedTuple):
         notes: what was found, for the report.
         unresolved: the parameters to report ``inconclusive`` if their formula
             passes, each with the note saying why.
+        reach: for each parameter whose user gradient was taken as round-off, the
+            largest difference from the formula that could pass so, relative to its
+            scale: what the report's stated bound must cover (attack33 H124).
     """
 
     floor: float
     grads: dict[str, Array]
     notes: list[str]
     unresolved: dict[str, str]
+    reach: dict[str, float] | None = None
 
 
 def judge_float64(
@@ -111,7 +116,18 @@ def judge_float64(
         else:
             grads[n] = g64[n]
             open_[n] = _slope_note(n, user, figure(user.grads[n], g64[n]), slopes[n])
-    return Judged(floor, grads, notes, open_)
+    reach = {n: _reach(n, g64, floor, found.reach) for n in g64 if grads[n] is g64[n]}
+    return Judged(floor, grads, notes, open_, reach)
+
+
+def _reach(n: str, g64: dict[str, Array], floor: float, found: dict[str, float] | None) -> float:
+    """How far parameter ``n``'s user gradient may be from the formula and pass as
+    round-off, relative to its scale: the reference's rule where it judged ``n``, else
+    the size rule (``PLAUSIBLE`` of the scale, or the model's round-off floor)."""
+    if found is not None and n in found:
+        return found[n]
+    scale = float(np.max(np.abs(g64[n]), initial=0.0))
+    return max(PLAUSIBLE, floor / scale) if scale > 0 else math.inf
 
 
 def _slopes(

@@ -33,6 +33,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from gradcheck._adapter_notes import adapter_words as _adapter_words
 from gradcheck._adapter_notes import roundoff_bound, unresolved, with_precision
 from gradcheck._adapter_roundoff import within_loss_roundoff
 from gradcheck._adapter_verdicts import Judged, judge_float64
@@ -337,7 +338,7 @@ def check_adapted(
                 notes.append(f"evaluations are not vectorised ({side.vmap}: {why})")
         report = _run_engine(side, grads, choice.route, user, batched, notes, options, rng)
     if choice.route == "float64":
-        report = with_precision(report, user, choice.g64, grads, judged.floor)
+        report = with_precision(report, user, choice.g64, grads, judged.floor, judged.reach)
         report = unresolved(report, judged.unresolved, grads, choice.g64)
     if choice.route == "mixed":
         report = roundoff_bound(report, user)
@@ -391,23 +392,3 @@ def _run_engine(
     ]
     own = tuple(_adapter_words(m) for m in report.messages)
     return replace(report, messages=(*own, *notes))
-
-
-#: The core's advice about its ``grad`` argument, which an adapter's caller does not
-#: pass (attack22 C7d), and what to do instead through the adapter.
-_CORE_ADVICE = {
-    "pass grad as a function and let the cost follow its input's dtype, or compute it in "
-    "float64, to see smaller ones": "check in float64 to see smaller ones (precision="
-    "'float64', the default, uses a float64 copy where one computes the same loss)",
-    "grad was given as values, so they were not re-checked at a nearby smooth point; pass "
-    "grad as a function to do that": "the framework's gradient is taken at this point only, "
-    "so they were not re-checked at a nearby smooth point; check at another point to "
-    "judge them",
-}
-
-
-def _adapter_words(message: str) -> str:
-    """``message`` with the core's advice about ``grad`` in the adapter's words."""
-    for core, own in _CORE_ADVICE.items():
-        message = message.replace(core, own)
-    return message

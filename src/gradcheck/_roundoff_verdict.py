@@ -59,7 +59,17 @@ import numpy as np
 from gradcheck._adapter_roundoff import Probe, measure
 from gradcheck._evaluate import GlobalRng
 from gradcheck._numerics import CANCELLATION
-from gradcheck._roundoff_sides import Analytic, Gradient, Side
+from gradcheck._roundoff_sides import (
+    HALF_EXACT,
+    HALF_FORWARD,
+    HALF_REPRODUCED,
+    REPRODUCED,
+    SYSTEMATIC,
+    UNIT,
+    Analytic,
+    Gradient,
+    Side,
+)
 from gradcheck._tolerances import plausible
 
 __all__ = [
@@ -80,45 +90,6 @@ __all__ = [
 Array = np.ndarray[Any, Any]
 Grads = dict[str, Array]
 Judgement = Literal["reproduced", "round-off", "systematic", "unresolved"]
-#: The unit round-off of the low-precision dtypes, NumPy's or not.
-UNIT = {"float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
-#: ``g32`` within this many round-offs of its parameter's scale from ``g_ref`` is the
-#: formula in float32. Measured: 0 for an MLP, saturated tanh with cross-entropy,
-#: BatchNorm with dropout, LayerNorm, conv, attention, transformer, GRU, RNN, embedding,
-#: in-place clamps; 1–3.4 for LSTMs (float32's fused kernel beside the float64 copy's
-#: decomposition) and a backward computing in numpy. A backward rounding its gradient
-#: to ``k`` mantissa bits differs by about ``2^(23−k)`` round-offs (40 at ``k = 16``).
-REPRODUCED = 16.0
-#: ``e`` above this many times ``r``: the float32 code is farther from the formula in
-#: float32 than float32 arithmetic is from float64, which round-off of another order of
-#: the same operations does not do (measured: ``e ≤ 1.6 r`` for the LSTMs above).
-SYSTEMATIC = 4.0
-#: :data:`REPRODUCED` for bfloat16 and float16, whose round-off is so coarse that the
-#: size rules (``CANCELLATION`` round-offs, the model's round-off floor) cover every
-#: gradient (1e3 round-offs are 7.8 times the scale in bfloat16, 0.98 in float16): a
-#: bfloat16 model whose backward rounded its gradient to float8 only in bfloat16, 4–7
-#: round-offs, passed as reproduced under 16 (attack27 H47). Measured: the reference is
-#: the model's gradient bit for bit (0) for bfloat16 and float16 MLPs, a CNN with
-#: BatchNorm and dropout, an LSTM, attention and a saturated tanh with cross-entropy
-#: (CPU). Beyond it, ``e`` above :data:`SYSTEMATIC` times ``r`` is systematic, anything
-#: else unresolved: a fused kernel's other order (float32 LSTMs: ``e ≤ 1.6 r``) is
-#: never failed.
-HALF_REPRODUCED = 2.0
-#: :data:`HALF_REPRODUCED` where the reference's loss is the user's bit for bit (its
-#: forward is the model's, dtypes and stages included: ``gradcheck._torch_replay``).
-#: Measured: ``e = 0`` for every parameter of 45 right bfloat16 and float16 model runs
-#: (the MLPs, attention, SDPA, LSTM, CNN with BatchNorm, embedding, upcast softmax, eps
-#: by dtype, float32 and float64 stages, autocast regions above). Under 2, a backward
-#: acting only in the half dtype by 1% (bfloat16, 1.3 round-offs; ``e`` 1.5) or
-#: rounding float16 gradients to bfloat16 (``e`` 0.8–1.6) passed 4/4 and 1/4 (attack30
-#: G8 half); half a round-off of the scale is below any entry's last bit there.
-HALF_EXACT = 0.5
-#: Why a half dtype's systematic difference is unresolved where the reference's loss is
-#: not the user's bit for bit (module text; ``{}``: the dtype).
-HALF_FORWARD = (
-    "the float64 copy run in {0} computes another loss than your {0} model (code that "
-    "tests the dtype, a stage in a wider dtype, a fused kernel)"
-)
 
 
 def _top(a: Array) -> float:
@@ -188,6 +159,9 @@ class Verdicts(NamedTuple):
         unmoved: the parameters no nudge moved enough to measure.
         reproduced: the parameters whose difference the reference reproduced: round-off
             whatever its size.
+        reach: for the parameters judged round-off, the largest difference from the
+            reference the rule lets pass, relative to the scale the notes use (attack33
+            H124: the report's stated bound must cover it).
     """
 
     systematic: dict[str, str]
@@ -195,6 +169,7 @@ class Verdicts(NamedTuple):
     failure: str = ""
     unmoved: tuple[str, ...] = ()
     reproduced: frozenset[str] = frozenset()
+    reach: dict[str, float] | None = None
 
 
 class _Reference(NamedTuple):
@@ -281,11 +256,13 @@ def _reproduced(
     judged = judge({n: user.grads[n] for n in g64}, g64, ref, unit, floor, exact)
     largest = max((_top(g) for g in g64.values()), default=0.0)
     systematic, unresolved = {}, {}
+    reach: dict[str, float] = {}
     for n, verdict in judged.items():
         # a gradient zero up to round-off has no scale of its own (attack30 H80: "2e+13")
         own = _top(g64[n]) > unit * largest
         scale = max(_top(g64[n]) if own else largest, 1e-300)
         e, r = _top(user.grads[n] - ref[n]) / scale, _top(ref[n] - g64[n]) / scale
+        reach[n] = _reach(verdict, unit, exact, r, unit * largest / scale, floor / scale)
         same = (
             f"{n}: the {dtype} gradient differs from the same formula computed in {dtype} "
             f"(the float64 copy run operation by operation in {dtype}) by {e:.2g} of "
@@ -321,7 +298,18 @@ def _reproduced(
                 f"precision='model' checks the {dtype} gradient itself"
             )
     reproduced = frozenset(n for n, v in judged.items() if v == "reproduced")
-    return Verdicts(systematic, unresolved, reproduced=reproduced)
+    return Verdicts(systematic, unresolved, reproduced=reproduced, reach=reach)
+
+
+def _reach(verdict: str, unit: float, exact: bool, r: float, zero: float, floor: float) -> float:
+    """The largest difference from the reference the rules pass as round-off, relative
+    to the scale (``r``, the model's ``zero`` and ``floor`` relative to it too)."""
+    if unit >= UNIT["float16"]:
+        allowed = (HALF_EXACT if exact else HALF_REPRODUCED) * unit
+        return max(allowed, SYSTEMATIC * max(r, zero)) if verdict == "round-off" else allowed
+    if verdict == "reproduced":
+        return REPRODUCED * unit
+    return max(floor, min(SYSTEMATIC * r, CANCELLATION * unit), REPRODUCED * unit)
 
 
 def verdicts(
