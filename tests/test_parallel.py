@@ -174,6 +174,7 @@ class TestSpotCheck:
         assert bulk.refused.startswith("in a stack of 6 points the batched cost gave")
         assert "with w[0] perturbed by +0.001, where the cost gives" in bulk.refused
         assert np.array_equal(values, serial(points))
+        assert serial.planned == serial.count  # a progress bar ends at its total
         assert np.array_equal(bulk(points[:2]), serial(points[:2]))  # no stack any more
         assert bulk.checked == {3}
 

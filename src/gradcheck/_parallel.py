@@ -122,7 +122,9 @@ class BatchedEvaluator:
             if len(part) not in self.checked and not isinstance(self.batched, Probed):
                 self.refused = self._spot_check(part, values)
                 if self.refused:  # this stack and the rest, one by one
-                    base.planned -= len(points) - start
+                    # planned: the refused stack was evaluated (and counted); the
+                    # serial run below plans the rest again
+                    base.planned -= len(points) - start - len(part)
                     out[start:] = base(points[start:])
                     return out
                 self.checked.add(len(part))
