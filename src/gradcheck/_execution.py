@@ -23,7 +23,8 @@ import numpy as np
 
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import Evaluator, SerialEvaluator
-from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator, ExecutorEvaluator, is_executor
+from gradcheck._executor import ExecutorEvaluator, is_executor
+from gradcheck._parallel import MEMORY_BUDGET, BatchedEvaluator
 from gradcheck._pytree import TreeDef
 
 __all__ = ["Batched", "Execution", "evaluator", "refusal", "resolve_execution"]
@@ -153,7 +154,7 @@ def evaluator(
 def refusal(ev: Evaluator) -> str:
     """A note when ``ev`` stopped stacking points (a spot check found its batched values
     not the serial cost's) and ran the rest one by one; ``""`` otherwise."""
-    why = ev.refused if isinstance(ev, BatchedEvaluator) else ""
+    why = ev.refused if isinstance(ev, BatchedEvaluator | ExecutorEvaluator) else ""
     if not why:
         return ""
     return (
