@@ -73,6 +73,11 @@ NO_JVP_GUARANTEE = (
 )
 
 
+#: Evaluations per input the fold's own localisation may spend (``_shared``): one
+#: probe of each input alone (4 evaluations) and one retry where none disagrees.
+FOLD_LOCALISE = 8
+
+
 def _relevant(message: str, localise: bool) -> bool:
     """Whether a note of the fold's verdict describes the user's call (the fold runs
     without localisation: the search over outputs localises)."""
@@ -160,8 +165,12 @@ def _shared(
         rtol=opts.rtol,
         seed=opts.seed,
         miss=opts.miss_probability,
-        localise=False,
-        budget=opts.budget,
+        # with several inputs, a failed fold names the wrong ones at the first level of
+        # localisation (4 evaluations an input, once more where none disagrees); the
+        # search over outputs (``_fold_part``) names entries, and may run out of budget
+        # first (attack35 H140: failed, and every input inconclusive)
+        localise=opts.localise and len(leaves) > 1,
+        budget=min(opts.budget, FOLD_LOCALISE * len(leaves)),
         roundoff=u_params if work is None else unit_roundoff(work),
         work=work,
         scales=scales,
