@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck._jacalong import CONSTANT_CLAIM, AlongResults, _full_tolerance, along, along_results
+from gradcheck._jacalong import (
+    ARGUMENT_ROUNDOFFS,
+    CONSTANT_CLAIM,
+    Along,
+    AlongResults,
+    _full_tolerance,
+    along,
+    along_results,
+    rejudge,
+)
 from gradcheck._linear import Forms
 from gradcheck._tolerances import unit_roundoff
 from test_linear import layout
@@ -135,3 +144,45 @@ class TestStructuralZeros:
             claims[:, 3] = leak * peak
             got = along(rows, fn(x), claims, np.full(4, U64), 1e-9)
             assert np.flatnonzero(got.wrong).tolist() == ([3] if wrong else [])
+
+
+class TestArgumentRoundoff:
+    """A flagged output is judged again with the round-off of ``f``'s arguments
+    (attack36 H164: ``sin(c⊙x)`` at 10⁶ outputs, a right jvp failed 2 checks of 17 on
+    one output whose ``f_i ≈ 0`` hid the rounding of ``c x``)."""
+
+    def test_rejudge_clears_only_what_the_arguments_round_off_explains(self) -> None:
+        # three outputs flagged by 2e-16: the first with no spread, the second with
+        # a spread whose 18 round-offs cover it, the third with one that does not
+        diff = np.array([[0.0, 3e-16, 3e-16, 3e-16]])
+        cmp = Along(
+            analytic=np.ones((1, 4)),
+            numeric=np.ones((1, 4)) - diff,
+            fd_error=np.zeros((1, 4)),
+            tolerance=np.full(4, 1e-16),
+            wrong=np.array([False, True, True, True]),
+            abs_error=diff,
+        )
+        spread = np.array([1e9, 0.0, 1.0, 0.05])  # 18 u · spread: 0, 2.0e-15, 1.0e-16
+        again = rejudge(cmp, spread, U64)
+        assert again.wrong.tolist() == [False, True, False, True]
+        raised = ARGUMENT_ROUNDOFFS * U64 * spread
+        assert np.array_equal(again.tolerance[1:], cmp.tolerance[1:] + raised[1:])
+        assert again.tolerance[0] == cmp.tolerance[0]  # not flagged: not judged again
+        assert cmp.wrong.tolist() == [False, True, True, True]  # a new record
+
+    @pytest.mark.parametrize(("eps", "status"), [(0.0, "passed"), (1e-6, "failed")])
+    def test_a_million_outputs(self, eps: float, status: str) -> None:
+        n = 10**6
+        r = np.random.default_rng(0)
+        x0, c = r.standard_normal(n), r.uniform(0.5, 2, n)
+
+        def jvp(x: Array, t: Array) -> Array:
+            out = c * np.cos(c * x) * t
+            out[n // 3] *= 1 + eps
+            return out  # type: ignore[no-any-return]
+
+        report = gradcheck.check_jacobian(lambda x: np.sin(c * x), x0, jvp=jvp, seed=0)
+        assert report.status == status
+        if eps:
+            assert [e.index for e in report.worst if e.status == "wrong"][:1] == [(n // 3,)]
