@@ -26,19 +26,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from gradcheck import _hessian_words as hw
 from gradcheck._build import Outcome, ParameterOutcome, build_report, outcome_of
-from gradcheck._consistency import Consistency, LinearMap, agreement
+from gradcheck._consistency import Consistency
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._errstate import checker_errors
 from gradcheck._evaluate import preserve_rng
 from gradcheck._hessian_fd import SYMMETRY_PAIRS, SYMMETRY_SAFETY, FdSymmetry, fd_symmetry
+from gradcheck._hessian_sym import claimed_symmetry
 from gradcheck._inputs import check_target, private_copy
 from gradcheck._jacobian import jacobian_check
 from gradcheck._layout import Layout
@@ -160,7 +160,7 @@ def _check_hessian(
     first = check(cost, params, grad if g0 is None else unflatten(kept.treedef, g0), seed=seed)
     with preserve_rng():
         forms = _forms(params, grad, hvp, hessian)
-        claimed = [_claimed_symmetry(forms, f, seed) for f in forms.given]
+        claimed = [claimed_symmetry(forms, f, seed, g0) for f in forms.given]
         fd = fd_symmetry(forms, grad, seed, g0)
     return _report(report, first, claimed, fd, hw.words_of(params, hvp, hessian))
 
@@ -199,15 +199,6 @@ def _forms(params: Any, grad: Callable[[Any], Any], hvp: Any, hessian: Any) -> F
     dtypes = [x.dtype for x in leaves]
     layout = Layout(names, shapes, dtypes, treedef, out_names, shapes, dtypes, treedef)
     return Forms(layout, leaves, hessian, None, hvp)
-
-
-def _claimed_symmetry(forms: Forms, form: str, seed: int) -> Consistency:
-    """``uᵀ(H v)`` against ``(H u)ᵀ v`` for one claimed form, exact up to round-off."""
-    apply = partial(forms.jv, form)
-    n, lay = forms.layout.n, forms.layout
-    name = hw.FORM_NAMES[form]
-    maps = [LinearMap(f"{name}: uᵀ(Hv)", apply, False), LinearMap(f"{name}: vᵀ(Hu)", apply, True)]
-    return agreement(maps, n, n, lay.roundoff(), seed, SYMMETRY_PAIRS)[0]
 
 
 def _symmetry_row(

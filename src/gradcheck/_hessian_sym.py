@@ -1,0 +1,80 @@
+"""The claimed form's symmetry test of ``check_hessian``: ``uᵀ(H v)`` against ``vᵀ(H u)``.
+
+A Hessian of a twice continuously differentiable cost is symmetric, so the two
+numbers agree up to round-off, with no finite differences: a transposed term, or a
+term added on one side only, shows even where finite differences are too noisy to
+see it. The round-off allowed is the consistency check's
+(``gradcheck._consistency.agreement``: the rounding of the dot products, and the
+floor where the products are round-off next to ``|g|/s``), plus the round-off the
+form itself shows: an ``hvp`` is linear in ``v``, so
+``H(u + v) − H(u) − H(v)`` is its own rounding, and :data:`FORM_ROUNDOFFS` times
+``|uᵀr| + |vᵀr|`` of that residual ``r`` (the largest over the pairs) is allowed.
+
+Why: an hvp that computes a small Hessian as the difference of large terms (a
+saturated softmax's ``p⊙Av − p(pᵀAv)``, ``1 − max p = 6e-15``) is accurate to a few
+percent only, and its asymmetry of 1% was reported as a wrong Hessian: a right
+``hvp`` of ``logsumexp(A x)`` failed 5 seeds of 6 (attack35 H142).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from gradcheck import _hessian_words as hw
+from gradcheck._consistency import Consistency, LinearMap, agreement, magnitudes
+from gradcheck._hessian_fd import SYMMETRY_PAIRS
+from gradcheck._linear import Forms
+
+__all__ = ["FORM_ROUNDOFFS", "claimed_symmetry"]
+
+Array = np.ndarray[Any, Any]
+#: The asymmetry a form may show: this many times ``|uᵀr| + |vᵀr|`` of its linearity
+#: residual ``r = H(u+v) − H(u) − H(v)`` (the largest over the pairs). The residual
+#: holds three roundings, the asymmetry two, of the same size; 16 covers a residual
+#: that came out small by chance (below 1/16 of its typical size in about 5% of
+#: pairs, so in 1 check of 400 over two pairs). An asymmetric term of the Hessian's
+#: own size is far above it wherever the form computes to round-off.
+FORM_ROUNDOFFS = 16.0
+
+
+class _Cached:
+    """A form's map, each vector's image computed once (by identity)."""
+
+    def __init__(self, apply: Any) -> None:
+        self.apply = apply
+        self.seen: dict[int, tuple[Array, Array]] = {}
+
+    def __call__(self, x: Array) -> Array:
+        hit = self.seen.get(id(x))
+        if hit is None or hit[0] is not x:
+            hit = (x, np.asarray(self.apply(x), dtype=np.float64))
+            self.seen[id(x)] = hit
+        return hit[1]
+
+
+def claimed_symmetry(forms: Forms, form: str, seed: int, g0: list[Array] | None) -> Consistency:
+    """``uᵀ(H v)`` against ``vᵀ(H u)`` for one claimed form (module doc); ``g0``, the
+    gradient at the parameters, sets the consistency check's round-off floor."""
+    n, lay = forms.layout.n, forms.layout
+    apply = _Cached(partial(forms.jv, form))
+    name = hw.FORM_NAMES[form]
+    maps = [LinearMap(f"{name}: uᵀ(Hv)", apply, False), LinearMap(f"{name}: vᵀ(Hu)", apply, True)]
+    mags = None if g0 is None else magnitudes(forms, np.concatenate([g.reshape(-1) for g in g0]))
+    rng = np.random.default_rng([seed, 13])  # agreement's own draws, in its order
+    us = [rng.standard_normal(n) for _ in range(SYMMETRY_PAIRS)]
+    vs = [rng.standard_normal(n) for _ in range(SYMMETRY_PAIRS)]
+    pairs = list(zip(us, vs))
+    c = agreement(maps, n, n, lay.roundoff(), seed, SYMMETRY_PAIRS, mags, vectors=pairs)[0]
+    if not c.wrong:
+        return c
+    shown = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for u, v in pairs:
+            r = apply(u + v) - apply(u) - apply(v)
+            shown = max(shown, float(abs(u @ r) + abs(v @ r)))
+        tolerance = tuple(t + FORM_ROUNDOFFS * shown for t in c.tolerance)
+    wrong = any(not abs(a - b) <= t for (a, b), t in zip(c.values, tolerance))
+    return c._replace(tolerance=tolerance, wrong=wrong)
