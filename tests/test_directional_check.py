@@ -66,3 +66,41 @@ class TestExplicitRtol:
             lambda p: np.sum(np.sin(p)), x, 2.0 * np.cos(x), mode="directional", rtol=0.1
         )
         assert wrong.status == "failed"
+
+
+class TestEmptyLeaf:
+    """A 0-size leaf beside a used one (an empty bias, an unused Parameter(0)) has
+    nothing to check: passed, as in full mode (it was inconclusive, "could only see a
+    relative error of inf", so such a model never passed in directional mode:
+    attack35 H145)."""
+
+    @staticmethod
+    def _case() -> tuple[Any, dict[str, Any], Any, Any]:
+        r = np.random.default_rng(0)
+        a = r.standard_normal((3, 50)) / np.sqrt(50)
+        p0 = {"w": r.standard_normal(50), "e": np.zeros((0, 3))}
+
+        def cost(p: dict[str, Any]) -> float:
+            return float(np.sum(np.sin(a @ p["w"])))
+
+        def grad(p: dict[str, Any]) -> dict[str, Any]:
+            return {"w": a.T @ np.cos(a @ p["w"]), "e": np.zeros((0, 3))}
+
+        def wrong(p: dict[str, Any]) -> dict[str, Any]:
+            return {"w": 1.1 * a.T @ np.cos(a @ p["w"]), "e": np.zeros((0, 3))}
+
+        return cost, p0, grad, wrong
+
+    def test_right(self) -> None:
+        cost, p0, grad, _ = self._case()
+        report = gradcheck.check(cost, p0, grad, mode="directional", seed=0)
+        assert report.status == "passed"
+        assert report.parameters["e"].status == "passed"
+        assert report.parameters["e"].detection_bound == np.inf
+
+    def test_wrong_beside_it(self) -> None:
+        cost, p0, _, wrong = self._case()
+        report = gradcheck.check(cost, p0, wrong, mode="directional", seed=0)
+        assert report.status == "failed"
+        assert report.failed_parameters == ["w"]
+        assert report.parameters["e"].status == "passed"
