@@ -20,6 +20,7 @@ from gradcheck._roundoff_verdict import (
     REPRODUCED,
     SYSTEMATIC,
     Analytic,
+    Replayed,
     Side,
     judge,
     verdicts,
@@ -256,6 +257,53 @@ class TestVerdicts:
             "backward acting only in bfloat16 cannot be told from the gradient of what your "
             "forward computes in bfloat16;" in found.unresolved["w"]
         )
+
+    def _replayed_side(self, plain: float, floats_loss: float, ran: tuple[str, ...] = ()) -> Side:
+        """A bfloat16 model's side whose reference's gradient is ``plain · G64``, and so
+        is its dtypes-only replay's, whose loss rounds to the model's with other forward
+        floats (attack34 H133); the floats' replay gives ``G64`` and ``floats_loss``."""
+        runs: list[bool] = []
+
+        def replayed(params: Any, floats: bool) -> Any:
+            runs.append(floats)
+            return (floats_loss, {"w": G64["w"]}) if floats else (1.0, {"w": plain * G64["w"]})
+
+        def last() -> Replayed:
+            return Replayed(True, not runs[-1], ran if runs[-1] else ())
+
+        reference = _side(
+            lambda p: (1.0, {"w": G64["w"]}), lambda p: (1.0, {"w": plain * G64["w"]})
+        )
+        return reference._replace(replayed=replayed, last_replay=last)
+
+    @pytest.mark.parametrize("factor", [1.0, 1.2])
+    def test_a_replay_with_other_forward_floats_is_not_the_models(self, factor: float) -> None:
+        # H133: the dtypes' replay, taken for its loss, judged the right model (x1.0)
+        # against another function; the floats' replay, the model's computation, judges
+        # it (x1.2 fails, naming the dtypes the replay ran in)
+        user = Analytic(1.0, {"w": factor * G64["w"]}, "bfloat16")
+        side = self._replayed_side(1.3, 1.0, ("float32",))
+        with preserve_rng() as rng:
+            found = verdicts(_never, side, G64, user, 0.0, rng)
+        if factor == 1.0:
+            assert (found.systematic, found.unresolved, found.reproduced) == ({}, {}, {"w"})
+            return
+        assert list(found.systematic) == ["w"] and found.unresolved == {}
+        assert found.systematic["w"].startswith(
+            "w: the bfloat16 gradient differs from the same formula computed in bfloat16 "
+            "and float32 (the float64 copy run operation by operation in the dtype your "
+            "model ran each in) by 0.2 of its scale, where bfloat16 and float32 arithmetic "
+            "moves that formula 0 from float64: "
+        )
+
+    def test_no_replay_giving_the_loss_leaves_it_unresolved(self) -> None:
+        # the dtypes' replay gives the model's loss only by rounding: not its loss, and
+        # a difference beyond 4 r is not failed (it failed with that replay taken)
+        user = Analytic(1.0, {"w": 1.2 * G64["w"]}, "bfloat16")
+        with preserve_rng() as rng:
+            found = verdicts(_never, self._replayed_side(1.0, 1.5), G64, user, 0.0, rng)
+        assert found.systematic == {} and list(found.unresolved) == ["w"]
+        assert "computes another loss than your bfloat16 model" in found.unresolved["w"]
 
     def test_a_zero_gradients_figure_is_of_the_largest_entry(self) -> None:
         # attack30 H80's message: "by 2.2e+13 of its scale" (its scale was 1e-17)

@@ -24,6 +24,7 @@ __all__ = [
     "UNIT",
     "Analytic",
     "Gradient",
+    "Replayed",
     "Side",
 ]
 
@@ -85,6 +86,25 @@ class Gradient(NamedTuple):
     grads: dict[str, Array | None]
 
 
+class Replayed(NamedTuple):
+    """What a replayed reference run (:attr:`Side.replayed`) did.
+
+    Attributes:
+        complete: every operation it ran matched one of the model's (its computation
+            is the model's, but for the model's own extra operations).
+        differ: without ``floats``, a forward operation ran with other float or string
+            arguments than the model's (an eps of ``finfo(x.dtype)``): its computation
+            is not the model's, even where its loss rounds to the model's (attack34
+            H133).
+        dtypes: the dtypes other than the model's that its operations ran in (a
+            float32 stage, an autocast region), for the messages.
+    """
+
+    complete: bool
+    differ: bool
+    dtypes: tuple[str, ...]
+
+
 class Side(NamedTuple):
     """One way to run the user's loss on NumPy parameters, in one dtype.
 
@@ -108,9 +128,7 @@ class Side(NamedTuple):
             arguments the model's (an eps by dtype), for a half dtype whose
             ``reference`` is not the model's bit for bit; ``None`` where the adapter
             has none.
-        complete: whether the last ``replayed`` call matched every operation it ran
-            to one of the model's (its computation is the model's, but for the
-            model's own extra operations).
+        last_replay: what the last ``replayed`` call did (:class:`Replayed`).
     """
 
     params: dict[str, Array]
@@ -123,4 +141,4 @@ class Side(NamedTuple):
     reference: Callable[[dict[str, Array]], Gradient] | None = None
     outside: Callable[[], bool] = lambda: False
     replayed: Callable[[dict[str, Array], bool], Gradient] | None = None
-    complete: Callable[[], bool] = lambda: False
+    last_replay: Callable[[], Replayed] = lambda: Replayed(False, False, ())

@@ -68,6 +68,7 @@ from gradcheck._roundoff_sides import (
     UNIT,
     Analytic,
     Gradient,
+    Replayed,
     Side,
 )
 from gradcheck._tolerances import plausible
@@ -81,6 +82,7 @@ __all__ = [
     "Analytic",
     "Gradient",
     "Judgement",
+    "Replayed",
     "Side",
     "Verdicts",
     "judge",
@@ -175,11 +177,12 @@ class Verdicts(NamedTuple):
 class _Reference(NamedTuple):
     """The reference's gradient; whether its loss is the user's bit for bit; whether
     its computation is the user's (:data:`HALF_EXACT`: the user's gradient bit for bit,
-    or a complete replay of the model's dtypes)."""
+    or a complete replay of the model's dtypes); the other dtypes a replay ran in."""
 
     grads: Grads
     same_loss: bool
     exact: bool = False
+    ran: tuple[str, ...] = ()
 
 
 def _reference(side: Side, user: Analytic, rng: GlobalRng) -> _Reference | None:
@@ -187,17 +190,25 @@ def _reference(side: Side, user: Analytic, rng: GlobalRng) -> _Reference | None:
     its loss is not the user's to :data:`REPRODUCED` round-offs (module text). A half
     dtype's reference that is not the user's loss and gradient bit for bit is run again
     replaying the model's dtypes (:attr:`Side.replayed`; then its floats too), and that
-    one is taken where its loss is the user's bit for bit."""
+    one is taken where its loss is the user's bit for bit (the dtypes alone only where
+    the forward's floats were the model's, :attr:`Side.differ`: else the reference is not
+    the user's loss, whatever its value)."""
     if side.reference is None or user.dtype not in UNIT:
         return None
     got = _run(side, side.reference, rng)
     exact = _same(got, user)
     half = UNIT[user.dtype] >= UNIT["float16"]
+    other = False  # the copy's forward floats are known to differ from the model's
+    ran: tuple[str, ...] = ()
     if half and side.replayed is not None and not exact:
         for floats in (False, True):  # the dtypes; and only where they do not, the floats
             again = _run(side, partial(_with_floats, side.replayed, floats), rng)
-            if again is not None and again[0] == user.value:
-                got, exact = again, side.complete()
+            last = side.last_replay()
+            other = other or last.differ
+            # a loss that rounds to the model's with other floats (an eps of float64's
+            # beside the model's bfloat16 one) is not the model's computation (H133)
+            if again is not None and again[0] == user.value and not last.differ:
+                got, exact, other, ran = again, last.complete, False, last.dtypes
                 break
     if got is None:
         return None
@@ -205,7 +216,7 @@ def _reference(side: Side, user: Analytic, rng: GlobalRng) -> _Reference | None:
     if abs(value - user.value) > REPRODUCED * UNIT[user.dtype] * abs(user.value):
         return None
     grads = {n: np.zeros(user.grads[n].shape) if x is None else np.asarray(x) for n, x in g.items()}
-    return _Reference(grads, value == user.value, exact)
+    return _Reference(grads, value == user.value and not other, exact, ran)
 
 
 def _with_floats(
@@ -245,14 +256,17 @@ def _reproduced(
     outside: bool = False,
     forward: str = "",
     exact: bool = False,
+    ran: tuple[str, ...] = (),
 ) -> Verdicts:
     """The reference's verdicts: systematic and unresolved parameters with their notes,
     and the reproduced ones; where values left the framework ``outside`` the user's
     dtype (module text), or a half dtype's ``forward`` is not the reference's (the
     reason, else ``""``), a systematic one is unresolved; an ``exact`` reference (the
     user's computation: :data:`HALF_EXACT`) reproduces a half dtype's within half a
-    round-off."""
+    round-off. The notes name the other dtypes a replayed reference ``ran`` in."""
     dtype, unit = user.dtype, UNIT[user.dtype]
+    computed = f"{', '.join([dtype, *ran[:-1]])} and {ran[-1]}" if ran else dtype
+    how = "in the dtype your model ran each in" if ran else f"in {dtype}"
     judged = judge({n: user.grads[n] for n in g64}, g64, ref, unit, floor, exact)
     largest = max((_top(g) for g in g64.values()), default=0.0)
     systematic, unresolved = {}, {}
@@ -264,9 +278,9 @@ def _reproduced(
         e, r = _top(user.grads[n] - ref[n]) / scale, _top(ref[n] - g64[n]) / scale
         reach[n] = _reach(verdict, unit, exact, r, unit * largest / scale, floor / scale)
         same = (
-            f"{n}: the {dtype} gradient differs from the same formula computed in {dtype} "
-            f"(the float64 copy run operation by operation in {dtype}) by {e:.2g} of "
-            f"{'its scale' if own else 'the largest gradient entry'}, where {dtype} "
+            f"{n}: the {dtype} gradient differs from the same formula computed in "
+            f"{computed} (the float64 copy run operation by operation {how}) by {e:.2g} "
+            f"of {'its scale' if own else 'the largest gradient entry'}, where {computed} "
             f"arithmetic moves that formula {r:.2g} from float64"
         )
         if verdict == "systematic" and outside:
@@ -333,7 +347,7 @@ def verdicts(
     if ref is not None:
         forward = "" if ref.same_loss or UNIT[user.dtype] < UNIT["float16"] else HALF_FORWARD
         why = forward.format(user.dtype)
-        return _reproduced(user, g64, ref.grads, floor, side.outside(), why, ref.exact)
+        return _reproduced(user, g64, ref.grads, floor, side.outside(), why, ref.exact, ref.ran)
     unit = UNIT.get(user.dtype, 0.0)
     d0 = {
         n: user.grads[n] - g

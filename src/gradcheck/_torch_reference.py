@@ -63,7 +63,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
-from gradcheck._roundoff_verdict import Gradient, Side
+from gradcheck._roundoff_verdict import Gradient, Replayed, Side
 from gradcheck._torch_replay import CASTS, UNTOUCHED, Op, Replay
 from gradcheck._torch_widen import as_written
 
@@ -187,6 +187,8 @@ class InDtype(TorchDispatchMode):  # type: ignore[no-untyped-call]
         dtypes the model gave them (:attr:`replay`)."""
         replay = self.replay
         op = replay.match(func, args, kwargs) if replay is not None else None
+        if replay is not None and op is None:
+            replay.ran.add(self.dtype)  # an unmatched operation runs in the model's dtype
         if replay is None or op is None:
             return [tree_map(self._down, a) for a in args], {
                 k: tree_map(self._down, v) for k, v in kwargs.items()
@@ -325,13 +327,16 @@ def with_reference(
     def outside() -> bool:  # of any run of this check: never less cautious
         return any(m.outside for m in modes)
 
-    def complete() -> bool:
+    def last() -> Replayed:
         replay = modes[-1].replay if modes else None
-        return replay is not None and replay.missed == 0
+        if replay is None:
+            return Replayed(False, False, ())
+        ran = sorted(str(d).removeprefix("torch.") for d in replay.ran if d != dtype)
+        return Replayed(replay.missed == 0, replay.differ > 0, tuple(ran))
 
     return side._replace(
         reference=reference,
         outside=outside,
         replayed=None if record is None else replayed,
-        complete=complete,
+        last_replay=last,
     )

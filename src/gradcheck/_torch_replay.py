@@ -20,8 +20,12 @@ order, to the next recorded one of that name, signature and pass within :data:`W
 each float64 argument is narrowed to the dtype the model gave it; an operation without a
 match runs in the model's dtype, as without the replay, and is counted
 (:attr:`Replay.missed`). With ``floats``, a forward operation also takes the model's
-float arguments (``log(p + torch.finfo(p.dtype).eps)``: the copy's eps is float64's); a
-backward operation keeps the copy's, whose formula is the one checked. Only the dtypes
+float and string arguments (``log(p + torch.finfo(p.dtype).eps)``: the copy's eps is
+float64's; ``F.gelu(h, approximate="tanh")`` only in half dtypes); a backward operation
+keeps the copy's, whose formula is the one checked. Without it, a forward operation whose
+floats or strings are not the model's is counted (:attr:`Replay.differ`): that replay is
+not the model's computation, even where its loss rounds to the model's (attack34 H133: a
+bfloat16 loss, the same with float64's eps and bfloat16's 0.0078). Only the dtypes
 and the forward's floats are taken from the model's run, never a value: a backward
 acting only in the half dtype (a custom ``Function`` that tests the dtype) is the copy's
 formula in the reference, whatever the model recorded, and its difference is found as
@@ -48,6 +52,9 @@ __all__ = ["CASTS", "UNTOUCHED", "WINDOW", "Op", "Recorder", "Replay", "plain", 
 #: model's own operations the copy does not run (the few of a branch on the dtype, the
 #: extra operations of a backward acting only in that dtype).
 WINDOW = 32
+
+#: The argument types a forward operation takes from the model's run with ``floats``.
+_CONSTANTS = (float, str)
 
 #: Floating dtypes whose arguments the replay narrows to (float64 ones stay float64).
 _NARROW = (torch.float32, torch.float16, torch.bfloat16)
@@ -90,14 +97,14 @@ class Op(NamedTuple):
         name: the aten operation's name.
         dtypes: each floating tensor or ``dtype`` argument's dtype in the order given
             (``None`` for a tensor of another kind).
-        floats: its Python float arguments in the order given (an ``eps`` of
-            ``finfo(x.dtype)``).
+        floats: its Python float and string arguments in the order given (an ``eps``
+            of ``finfo(x.dtype)``, GELU's ``approximate="tanh"`` chosen by dtype).
         backward: whether it ran in a backward pass.
     """
 
     name: str
     dtypes: tuple[torch.dtype | None, ...]
-    floats: tuple[float, ...] = ()
+    floats: tuple[float | str, ...] = ()
     backward: bool = False
 
 
@@ -108,7 +115,7 @@ def _signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Op:
         for x in leaves
         if isinstance(x, torch.Tensor | torch.dtype)
     )
-    floats = tuple(x for x in leaves if type(x) is float)
+    floats = tuple(x for x in leaves if type(x) in _CONSTANTS)
     return Op(func._schema.name, dtypes, floats, torch._C._current_graph_task_id() != -1)
 
 
@@ -145,6 +152,11 @@ class Replay:
         self.ops, self.floats, self.next = ops, floats, 0
         #: How many of the reference's operations had no match.
         self.missed = 0
+        #: How many matched forward operations the copy ran with other floats than the
+        #: model's (an eps of ``finfo(x.dtype)``) and kept them (without :attr:`floats`).
+        self.differ = 0
+        #: The dtypes the reference's float64 arguments were narrowed to (for messages).
+        self.ran: set[torch.dtype] = set()
 
     def match(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Op | None:
         """The model's operation matching ``func`` (the next of its name, signature and
@@ -154,6 +166,8 @@ class Replay:
             op = self.ops[k]
             if op.name == want.name and op.backward == want.backward and _like(op, want):
                 self.next = k + 1
+                if not (op.backward or self.floats or _same_floats(op.floats, want.floats)):
+                    self.differ += 1
                 return op
         self.missed += 1
         return None
@@ -169,7 +183,9 @@ class Replay:
         for x in flat:
             if isinstance(x, torch.Tensor | torch.dtype):
                 out.append(_narrow(x, next(dtypes), default))
-            elif type(x) is float:
+                if isinstance(x, torch.Tensor) and x.dtype == torch.float64:
+                    self.ran.add(out[-1].dtype)
+            elif type(x) in _CONSTANTS:
                 given = next(floats)
                 out.append(x if keep else given)
             else:
@@ -184,6 +200,10 @@ def _narrow(x: Any, dtype: torch.dtype | None, default: torch.dtype) -> Any:
     if isinstance(x, torch.dtype):
         return want if x == torch.float64 else x
     return x.to(want) if x.dtype == torch.float64 else x
+
+
+def _same_floats(a: tuple[float | str, ...], b: tuple[float | str, ...]) -> bool:
+    return all(x == y or (x != x and y != y) for x, y in zip(a, b))
 
 
 def _like(a: Op, b: Op) -> bool:
