@@ -67,6 +67,7 @@ from gradcheck._torch_batched import check_flags, side_checks, with_side_checks
 from gradcheck._torch_cast import as_float64, cast_inputs, dense, to_float64
 from gradcheck._torch_forward import ForwardFold
 from gradcheck._torch_function import Function, real_views, rules_agree
+from gradcheck._torch_inputs import not_inference, validate
 from gradcheck._torch_jvp import forward_error, forward_grads
 from gradcheck._torch_module import UNUSED, LossModule, module_pass, private_copy
 from gradcheck._torch_order2 import function_order2, module_order2
@@ -110,38 +111,6 @@ BROKEN = (
 def _kept(fn: Callable[..., Any]) -> AbstractContextManager[None]:
     """:func:`preserved` for ``fn`` that is a module (its attributes, buffers, ...)."""
     return preserved(fn) if isinstance(fn, torch.nn.Module) else nullcontext()
-
-
-def _validate(name: str, t: torch.Tensor, what: str = "parameter") -> None:
-    """A clear error for a tensor gradcheck cannot check (dtype, layout, device,
-    inference mode); ``what`` it is, for the message."""
-    if not (t.is_floating_point() or t.is_complex()):
-        raise GradcheckError(f"{name!r} has dtype {t.dtype}; floating or complex tensors only")
-    if t.is_meta:
-        raise GradcheckError(
-            f"{name!r} is on the meta device, which holds no values: materialise the model "
-            "first (model.to_empty(device='cpu') and initialise it, or load a state dict)"
-        )
-    _not_inference(name, t, what)
-    if t.layout != torch.strided:
-        raise GradcheckError(
-            f"{name!r} is a sparse tensor ({t.layout}), which gradcheck does not support "
-            "yet: check it as a dense tensor (.to_dense()); a sparse gradient (as "
-            "nn.Embedding(sparse=True) gives) is supported"
-        )
-
-
-def _not_inference(name: str, t: torch.Tensor, what: str) -> None:
-    """A clear error for an inference tensor, which autograd and version counters refuse
-    (torch raised "Inference tensors do not track version counter")."""
-    if t.is_inference():
-        raise GradcheckError(
-            f"{what} {name!r} is an inference tensor (created under torch.inference_mode()): "
-            "autograd cannot differentiate through it and its state cannot be saved; "
-            "create the model (or tensor) outside torch.inference_mode(), or replace it "
-            "with a normal copy outside it (nn.Parameter(p.clone()) for a parameter, "
-            "t.clone() for a buffer or input)"
-        )
 
 
 def check_module(
@@ -192,9 +161,9 @@ def check_module(
         raise GradcheckError("the model has no parameter that requires grad: nothing to check")
     require_entries({n: p.numel() for n, p in named})
     for n, p in named:
-        _validate(n, p)
+        validate(n, p)
     for n, b in model.named_buffers():
-        _not_inference(n, b, "buffer")
+        not_inference(n, b, "buffer")
     # torch.enable_grad: a check called under torch.no_grad() (attack22 C7b) still
     # differentiates; the caller's grad mode is back on exit
     with (
@@ -358,7 +327,7 @@ def check_function(
         raise GradcheckError("no input tensor requires grad: nothing to check")
     names = [f"input{i}" for i in pos]
     for n, i in zip(names, pos):
-        _validate(n, inputs[i], "input")
+        validate(n, inputs[i], "input")
     with torch.enable_grad(), preserve_rng(owners=(fn,)) as rng, forked(None), kept:
         xs = [
             x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor) else x
