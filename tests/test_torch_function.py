@@ -412,3 +412,60 @@ class TestJvpOnlyFunction:
         with pytest.raises(GradcheckError, match=r"check modes=\('fwd',\)"):
             gt.check_function(lambda t: Fn.apply(t) * 2, x)
         assert gt.check_function(lambda t: Fn.apply(t) * 2, x, modes=("fwd",)).status == "passed"
+
+
+class _Square(torch.autograd.Function):
+    """``x²`` whose jvp is times ``k``."""
+
+    k = 1.0
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x * x
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        ctx.save_for_backward(inputs[0])
+        ctx.save_for_forward(inputs[0])
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+    @staticmethod
+    def jvp(ctx: Any, t: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return 2 * x * t * _Square.k
+
+
+class TestHalfRulesAgree:
+    """attack35 H143 / attack36 H163: every bfloat16 check in both modes (the default
+    for a function with forward AD) raised "Got unsupported ScalarType BFloat16" (the
+    consistency floor read the tensors with ``.numpy()``); and in a half dtype the
+    rules' comparison allowed anything (a jvp x1.5 "agreed", tolerance 24 beside 0.13):
+    it is now made on the float64 copy."""
+
+    def test_a_bfloat16_function_is_checked_in_both_modes(self) -> None:
+        torch.manual_seed(0)
+        x = torch.randn(3, 4).to(torch.bfloat16).requires_grad_()
+        w = torch.randn(4, 2).to(torch.bfloat16).requires_grad_()
+        report = gt.check_function(lambda a, b: torch.tanh(a @ b), x, w, seed=0)
+        assert report.status == "passed", str(report)
+        assert report.options["modes"] == ["rev", "fwd"]
+
+    @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+    @pytest.mark.parametrize(("k", "status"), [(1.0, "passed"), (1.05, "failed")])
+    def test_the_rules_compare_on_the_float64_copy(
+        self, dtype: torch.dtype, k: float, status: str
+    ) -> None:
+        torch.manual_seed(0)
+        x = torch.randn(6, dtype=dtype, requires_grad=True)
+        _Square.k = k
+        try:
+            report = gt.check_function(_Square.apply, x)
+        finally:
+            _Square.k = 1.0
+        assert report.status == status, str(report)
+        said = "disagree: uᵀ(J v)" if k != 1.0 else "agree: uᵀ(J v) = (uᵀJ) v"
+        assert any(said in m for m in report.messages), str(report)

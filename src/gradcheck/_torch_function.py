@@ -64,14 +64,18 @@ def rules_agree(
     ``uᵀJv`` only, not the cancellation each low-precision rule carries inside
     (cross-entropy of a confident classifier, ``x − sin x`` at small ``x``: a float32
     jvp of 0 beside a vjp of 4e-10, attack21 B5). A wrong rule is wrong in float64 too;
-    a rule wrong in float32 alone is the entry check's to see. Where the float64 copy
-    cannot run, the low-precision comparison stands, and the note says why.
+    a rule wrong in float32 alone is the entry check's to see. Rules computing in a half
+    dtype are compared on the float64 copy whatever they give: that round-off's allowance
+    passes anything (attack35 H143: a bfloat16 jvp x1.5 "agreed" with its backward,
+    tolerance 24 beside values of 0.13). Where the float64 copy cannot run, the
+    low-precision comparison stands, and the note says why.
     """
     outs = [f.outs[k] for k in f.diff]
     low_t = max((t for t in [*ts.values(), *outs]), key=lambda t: torch.finfo(t.dtype).eps)
     roundoff = float(torch.finfo(low_t.dtype).eps)
     low = _agree(f, ts, outs, None, roundoff, seeded, rng)
-    if not low.wrong or roundoff <= float(torch.finfo(torch.float64).eps):
+    half = roundoff > float(torch.finfo(torch.float32).eps)
+    if (not low.wrong and not half) or roundoff <= float(torch.finfo(torch.float64).eps):
         return Retried(low)
     fixed = as_float64([x.detach() if isinstance(x, torch.Tensor) else x for x in f.xs])
     wide = {n: fixed[i] for n, i in zip(f.names, f.pos)}
@@ -107,8 +111,11 @@ def _agree(
 
 
 def _magnitudes(inputs: list[torch.Tensor], outs: list[torch.Tensor]) -> Magnitudes | None:
-    """The consistency floor's values and scales (``gradcheck._adapters.magnitudes``)."""
-    arrays = [t.detach().cpu().resolve_conj().numpy() for t in (*inputs, *outs)]
+    """The consistency floor's values and scales (``gradcheck._adapters.magnitudes``),
+    widened exactly first: NumPy has no bfloat16 (attack35 H143: every bfloat16 check
+    in both modes raised "Got unsupported ScalarType BFloat16")."""
+    wide = [t.detach().cpu().resolve_conj() for t in (*inputs, *outs)]
+    arrays = [t.to(torch.complex128 if t.is_complex() else torch.float64).numpy() for t in wide]
     return magnitudes(arrays[: len(inputs)], arrays[len(inputs) :])
 
 
