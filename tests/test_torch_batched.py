@@ -161,6 +161,21 @@ class _NonzeroOnNone(torch.autograd.Function):
         return x.cos() if g is None else g * x.cos()
 
 
+class _CrashOnNone(torch.autograd.Function):
+    """``sin``, whose backward raises (``None * cos x``) when its cotangent is undefined."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * x.cos()
+
+
 class TestUndefined:
     @pytest.fixture(autouse=True)
     def _restore(self) -> Any:
@@ -247,8 +262,63 @@ class TestSideChecksShareOnePass:
         assert [c.option for c in checks] == ["batched_grad", "undefined_grad"]
         assert {r.status for c in checks for r in c.results.values()} <= {"passed"}
         assert any("takes undefined (None) cotangents as zero" in m for m in checks[1].messages)
-        # one shared pass, then one per undefined case: all outputs', and each alone
-        assert calls[0] == 1 + (1 if outputs == 1 else 1 + outputs)
+        # one shared pass, which also serves the first undefined case (every output's);
+        # then one pass per output's own undefined case
+        assert calls[0] == 1 + (0 if outputs == 1 else outputs)
+
+    @pytest.mark.parametrize(
+        ("batched", "backward", "calls"),
+        [(None, "sin", 1), (False, "sin", 1), (None, "numpy", 2)],
+    )
+    def test_the_undefined_case_takes_a_fresh_pass_only_after_a_raise(
+        self, batched: bool | None, backward: str, calls: int
+    ) -> None:
+        """The first undefined case runs on the shared pass where no backward of it raised
+        (the batched check ran, or was not asked); after a backward that raised under
+        vmap (NumPy inside: the batched check is a note) it takes a fresh pass."""
+        from gradcheck._evaluate import GlobalRng
+        from gradcheck._torch_batched import side_checks
+        from gradcheck._torch_function import Function
+        from gradcheck._torch_rng import RNG_SEED, SeededRng
+
+        op = {"sin": _Sin, "numpy": _NumpyBackward}[backward]
+        count = [0]
+
+        def fn(x: torch.Tensor) -> Any:
+            count[0] += 1
+            return op.apply(x)
+
+        x = torch.linspace(-1, 1, 5, dtype=torch.float64, requires_grad=True)
+        f = Function(fn, [x], [0], ["input0"], 0)
+        count[0] = 0
+        checks = side_checks(f, SeededRng(RNG_SEED), GlobalRng(), batched, True)
+        assert count[0] == calls
+        undefined = checks[-1]
+        assert undefined.option == "undefined_grad"
+        assert [r.status for r in undefined.results.values()] == ["passed"]
+        assert undefined.messages == ("the backward takes undefined (None) cotangents as zero",)
+        if backward == "numpy":
+            assert checks[0].results == {}
+            assert "batched backward not checked" in checks[0].messages[0]
+
+    @pytest.mark.parametrize("batched", [None, False])
+    def test_a_backward_crashing_on_none_is_named_on_the_shared_pass(
+        self, batched: bool | None
+    ) -> None:
+        """The shared pass gives the undefined case the same verdict as a fresh one: a
+        backward that raises on a None cotangent is named, a nonzero one fails."""
+        from gradcheck._evaluate import GlobalRng
+        from gradcheck._torch_batched import side_checks
+        from gradcheck._torch_function import Function
+        from gradcheck._torch_rng import RNG_SEED, SeededRng
+
+        x = torch.linspace(-1, 1, 5, dtype=torch.float64, requires_grad=True)
+        for op, words in ((_CrashOnNone, "raised"), (_NonzeroOnNone, "nonzero gradient")):
+            f = Function(op.apply, [x], [0], ["input0"], 0)
+            checks = side_checks(f, SeededRng(RNG_SEED), GlobalRng(), batched, True)
+            undefined = checks[-1]
+            assert [r.status for r in undefined.results.values()] == ["failed"]
+            assert words in undefined.messages[0]
 
     @pytest.mark.parametrize(("batched", "undefined"), [(False, True), (None, False)])
     def test_one_check_alone_still_runs(self, batched: bool | None, undefined: bool) -> None:
