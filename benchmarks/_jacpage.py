@@ -92,7 +92,9 @@ JACOBIAN_NOTES = [
     "reverse mode).",
     "- What the directional Jacobian check does for its time: the VJP alone is checked "
     "as the gradient of `uᵀf` with `check`'s directional verdict (10 evaluations of `f` "
-    "and the stated guarantee) plus one evaluation that fixes the output's layout; the "
+    "and the stated guarantee; the first of its 2 evaluations at the point also fixes the "
+    "output's layout) plus one evaluation along a random step for each output's fair "
+    "share of `u` (every call, and what it buys, in [evaluations.md](evaluations.md)); the "
     "VJP and the JVP are each checked against finite differences and against each other "
     "(3 exact `uᵀ(Jv) = (uᵀJ)v` pairs). Torch's fast mode makes about 2 evaluations "
     "along one random direction and 1 backward pass (and 1 forward-AD pass with "
