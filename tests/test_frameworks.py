@@ -34,6 +34,7 @@ from gradcheck._frameworks import (
     plausible,
     probe_batched,
 )
+from gradcheck._modes import AUTO_FULL_MAX
 from gradcheck._rng import GlobalRng
 
 Array = np.ndarray[Any, Any]
@@ -642,6 +643,62 @@ class TestBatchedProbe:
         assert report.options["vectorised"] is False
         note = next(m for m in report.messages if "not vectorised" in m)
         assert "batched value" in note and "differs from the serial value" in note
+
+
+class TestDirectionalEvaluationsStaySerial:
+    """The directional check's stacks would be one probe's 4 points: probing ``vmap``
+    for them (3 serial calls and a stack of up to 32 points) cost more than the 8
+    serial evaluations it saved at every size measured (docs/evaluations.md). So that
+    mode is neither probed nor vectorised; the full mode still is."""
+
+    @staticmethod
+    def _torch(mode: str, n: int) -> tuple[Any, list[bool]]:
+        batched: list[bool] = []
+
+        def fn(x: torch.Tensor) -> torch.Tensor:
+            batched.append(bool(torch._C._functorch.is_batchedtensor(x)))
+            return torch.sin(x) * torch.roll(x, 1)
+
+        x = torch.linspace(-1, 1, n, dtype=torch.float64, requires_grad=True)
+        return gt.check_function(fn, x, mode=mode, modes=("rev",)), batched
+
+    @pytest.mark.parametrize(("mode", "n"), [("directional", 50), ("auto", AUTO_FULL_MAX + 1)])
+    def test_torch_directional_is_serial_and_unprobed(self, mode: str, n: int) -> None:
+        report, batched = self._torch(mode, n)
+        assert report.status == "passed", str(report)
+        assert report.options["vectorised"] is False
+        assert not any(batched)  # fn never ran under vmap
+        # the first pass, the fair share, the engine's 2 + 8, the side checks' pass
+        assert len(batched) == 1 + 1 + 10 + 1
+        assert not any("not vectorised" in m for m in report.messages)
+
+    def test_torch_full_mode_is_still_vectorised(self) -> None:
+        report, batched = self._torch("full", 50)
+        assert report.status == "passed", str(report)
+        assert report.options["vectorised"] is True and any(batched)
+
+    @pytest.mark.parametrize(("mode", "vectorised"), [("directional", False), ("full", True)])
+    def test_jax(self, mode: str, vectorised: bool) -> None:
+        report = gj.check(lambda p: jnp.sum(jnp.sin(p) ** 2), jnp.linspace(0.1, 1.0, 50), mode=mode)
+        assert report.status == "passed", str(report)
+        assert report.options["vectorised"] is vectorised
+
+    def test_a_wrong_backward_still_fails_serially(self) -> None:
+        class Doubled(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: Any) -> Any:
+                ctx.save_for_backward(x)
+                return x.sin()
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                (x,) = ctx.saved_tensors
+                return 2 * g * x.cos()
+
+        x = torch.linspace(-1, 1, 50, dtype=torch.float64, requires_grad=True)
+        report = gt.check_function(Doubled.apply, x, mode="directional", modes=("rev",))
+        assert report.status == "failed" and report.options["vectorised"] is False
+        assert report.failed_parameters == ["input0"]
 
 
 class TestAdapterWords:

@@ -40,6 +40,8 @@ from gradcheck._adapter_verdicts import Judged, judge_float64
 from gradcheck._engine import check
 from gradcheck._errors import GradcheckError
 from gradcheck._evaluate import GlobalRng
+from gradcheck._modes import Directional as DirectionalMode
+from gradcheck._modes import resolve_mode
 from gradcheck._numerics import (
     ATOL_ROUNDOFFS,
     BATCHED_ROUNDOFFS,
@@ -329,7 +331,11 @@ def check_adapted(
     u = float(np.finfo(np.dtype(numeric)).eps)
     with side.scope():
         batched: Callable[[Any], Any] | None = None
-        if options.get("executor") is None and options.get("execution") is None:
+        if (
+            options.get("executor") is None
+            and options.get("execution") is None
+            and not _directional(options, side.params)
+        ):
             j0 = first_value(side.cost, side.params, rng)
             why = probe_batched(side.batched, side.cost, side.params, j0, u, rng)
             if why is None:
@@ -353,6 +359,18 @@ def check_adapted(
         "vectorised": batched is not None,
     }
     return replace(report, options={**report.options, **info}, seconds=time.perf_counter() - start)
+
+
+def _directional(options: dict[str, Any], params: dict[str, Array]) -> bool:
+    """Whether the engine runs the directional check: its stacks would be one probe's 4
+    points, and probing ``vmap`` costs more than the 8 serial evaluations it would save
+    (docs/evaluations.md). A rule on the mode, not on timings: the same report whatever
+    the load. A mode the engine refuses is left to it (it names the option)."""
+    total = sum(int(np.size(a)) for a in params.values())
+    try:
+        return isinstance(resolve_mode(options.get("mode", "auto"), total), DirectionalMode)
+    except GradcheckError:
+        return False
 
 
 def _run_engine(
