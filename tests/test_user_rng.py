@@ -149,12 +149,13 @@ class TestFindFurther:
         g = np.random.default_rng(1)
         assert find(lambda x: (proxy, g.normal())) == [g]
 
-    def test_a_large_container_is_read_for_its_generators_only(self) -> None:
-        # attack31 H90: ``[rng] + [0] * 2000`` kept moving; its entries are read by type
+    def test_a_large_container_is_read_by_type_objects_included(self) -> None:
+        # attack31 H90: ``[rng] + [0] * 2000`` kept moving; its entries are read by type,
+        # and its objects' (state34: a generator on the last of 20,000 objects kept moving)
         holder = types.SimpleNamespace(gen=np.random.default_rng(26))
         big = [holder] * CONTAINER_ITEMS + [GBIG[-1]]
         assert find(lambda x: float(GBIG[-1].normal())) == [GBIG[-1]]
-        assert find(lambda x: big) == [GBIG[-1]]  # the objects in it are not looked into
+        assert find(lambda x: big) == [GBIG[-1], holder.gen]
 
     def test_a_container_beyond_the_scan_is_not_read(self) -> None:
         huge = [0.0] * SCANNED + [np.random.default_rng(27)]

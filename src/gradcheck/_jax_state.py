@@ -29,7 +29,8 @@ import jax
 import jax.numpy as jnp
 
 from gradcheck._interrupts import put_back
-from gradcheck._user_walk import DEPTH, _has_attributes, _users, code_names, reachable
+from gradcheck._user_kinds import has_attributes, users
+from gradcheck._user_walk import DEPTH, code_names, reachable
 
 __all__ = ["Kept", "Space", "holders", "spaces"]
 
@@ -46,7 +47,7 @@ def _holders(objects: list[Any]) -> list[Any]:
     return [
         item
         for item in objects
-        if _has_attributes(item) and not callable(item) and _users(type(item))
+        if has_attributes(item) and not callable(item) and users(type(item))
     ]
 
 
@@ -143,7 +144,7 @@ def spaces(fn: Any) -> list[Space]:
     functions, JAX's own among them, are left alone), and the dicts it keeps, nested to
     any depth, that hold a random key. One walk of ``fn``'s objects for all."""
     objects = reachable(fn)
-    functions = [f for f in (fn, *objects) if isinstance(f, types.FunctionType) and _users(f)]
+    functions = [f for f in (fn, *objects) if isinstance(f, types.FunctionType) and users(f)]
     unique = {id(f): f for f in functions}.values()
     tables = [
         d

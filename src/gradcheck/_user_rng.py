@@ -18,8 +18,8 @@ constructor allows: attack31 H90, a spawning cost could not be judged and kept m
 :class:`UserGenerators` saves their states, says whether any moved, and puts them
 back: the evaluators then give each evaluation the same draws, as for the global
 generators, and the check leaves them as it found them. A generator the walk does not
-reach (inside a library's object, a container of more than ``CONTAINER_ITEMS`` items,
-beyond the walk's bounds) is not found: it keeps moving, and the check sees a cost that
+reach (inside a library's object, beyond the walk's bounds, which the report names) is
+not found: it keeps moving, and the check sees a cost that
 is not repeatable (and says so).
 
 >>> import numpy as np

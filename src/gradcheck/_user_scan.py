@@ -4,21 +4,26 @@
 Python (about 3 µs each here, loaded). Most references of a large object are numbers,
 strings or tensors, which hold nothing of the user's: :func:`kept` passes them over by
 their types, about 0.1 µs each (a list of 1000 lists of 1000 ints took 14.6 s a check,
-0.14 s now). A container of more than :data:`CONTAINER_ITEMS` entries is not looked into,
-but read the same way for the generators it holds directly (:func:`scan`: ``[rng] + [0]
-* 2000`` kept moving). :data:`SCANNED` bounds both per walk.
+0.14 s now). A container of more than :data:`CONTAINER_ITEMS` entries is not looked into
+one by one, but read the same way, a level at a time, for the generators it holds and
+those its containers and the user's objects hold (:func:`scan`: ``[rng] + [0] * 2000``
+kept moving, and so did a generator on the last of 20,000 objects in a list).
+:data:`SCANNED` bounds both per walk.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
->>> scan([rng] + [0.0] * 2000, SCANNED).generators == [rng]
+>>> scan([[rng] + [0.0] * 2000], SCANNED).generators == [rng]
 True
 """
 
 from __future__ import annotations
 
 import collections
+import gc
 import itertools
 import random
+import sys
+import types
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -28,6 +33,8 @@ __all__ = [
     "CONTAINERS",
     "CONTAINER_ITEMS",
     "FEW",
+    "LEVELS",
+    "LIBRARIES",
     "SCANNED",
     "Scanned",
     "Sifted",
@@ -53,6 +60,16 @@ SCANNED = 2**20
 
 #: Objects with more references than this are read by type first (:data:`SCANNED`).
 FEW = 16
+
+#: How many levels below a large container :func:`scan` follows: a list of objects (1),
+#: each object's attributes (2), a dict or list among them (3) and so on. Each level is
+#: one call at C speed; a level left unread is named (a chain of linked objects, one per
+#: level, stops here rather than costing a call per object).
+LEVELS = 16
+
+#: Packages whose objects are not followed (their objects keep no generator of the
+#: user's; ``gradcheck._user_walk`` does not look into their classes either).
+LIBRARIES = frozenset({"builtins", "numpy", "torch", "jax", "jaxlib", "gradcheck", "functools"})
 _SCALARS = frozenset({int, float, complex, bool, str, bytes, type(None)})
 
 CONTAINERS = (list, tuple, set, frozenset, collections.deque)
@@ -83,10 +100,11 @@ def sift(items: list[Any], plain: set[type]) -> Sifted:
 
 
 class Scanned(NamedTuple):
-    """The generators held directly in a large container, and how many entries were read."""
+    """What :func:`scan` found below large containers, and whether it read all of it."""
 
     generators: list[Any]
-    read: int
+    read: int  # references read
+    complete: bool  # False: stopped at its budget or at LEVELS, something left unread
 
 
 def large(obj: Any) -> bool:
@@ -96,24 +114,73 @@ def large(obj: Any) -> bool:
     return isinstance(obj, (*CONTAINERS, dict)) and len(obj) > CONTAINER_ITEMS
 
 
-def scan(obj: Any, budget: int) -> Scanned:
-    """The generators among a large container's entries (its values, for a dict), read by
-    their types at C speed; nothing if it holds more than ``budget`` entries."""
-    size = obj.size if isinstance(obj, np.ndarray) else len(obj)
-    if size > budget:
-        return Scanned([], 0)
-    kinds = {k for k in set(map(type, _entries(obj))) if generator_type(k)}
-    if not kinds:
-        return Scanned([], size)
-    held = map(kinds.__contains__, map(type, _entries(obj)))
-    return Scanned(list(itertools.compress(_entries(obj), held)), size)
+def scan(bulk: list[Any], budget: int, seen: Iterable[int] = ()) -> Scanned:
+    """The generators held in or below the large containers ``bulk`` (their entries, the
+    containers and the user's objects among them, theirs, down to :data:`LEVELS`), read
+    a level at a time by type at C speed (``gc.get_referents``), at most ``budget``
+    references (state34: a generator on the last of 20,000 user objects in a list kept
+    moving). Functions, classes, modules and a library's objects are not followed;
+    ``seen`` (ids) are objects already looked into."""
+    found: dict[int, Any] = {}  # each once
+    done = set(seen) | set(map(id, bulk))
+    level, read, arrays = bulk, 0, True
+    for _ in range(LEVELS):
+        refs = _referents(level, arrays)
+        if read + len(refs) > budget:
+            return Scanned(list(found.values()), read, False)
+        read += len(refs)
+        kinds = set(map(type, refs))
+        held = {k for k in kinds if generator_type(k)}
+        if held:
+            gens = itertools.compress(refs, map(held.__contains__, map(type, refs)))
+            found.update((id(g), g) for g in gens)
+        data = {k for k in kinds - held if _data(k)}
+        if not data:  # numbers, strings, tensors: nothing below them
+            return Scanned(list(found.values()), read, True)
+        arrays = any(issubclass(k, np.ndarray) for k in data)
+        level = _fresh(
+            list(itertools.compress(refs, map(data.__contains__, map(type, refs)))), done
+        )
+        if not level:
+            return Scanned(list(found.values()), read, True)
+    return Scanned(list(found.values()), read, False)
 
 
-def _entries(obj: Any) -> Iterable[Any]:
-    """A container's entries: a dict's values, an array's items."""
-    if isinstance(obj, dict):
-        return obj.values()
-    return obj.flat if isinstance(obj, np.ndarray) else obj  # type: ignore[no-any-return]
+def _referents(level: list[Any], arrays: bool) -> list[Any]:
+    """The objects ``level`` refers to: a container's entries (a dict's keys and values),
+    an object's attributes and ``__slots__``, an object array's items (NumPy arrays keep
+    no references the garbage collector sees; ``arrays``: whether ``level`` holds any)."""
+    refs = gc.get_referents(*level)
+    for a in itertools.compress(level, map(_ARRAYS.__instancecheck__, level)) if arrays else ():
+        if a.dtype.hasobject:
+            refs += a.flat
+    return refs
+
+
+def _fresh(objects: list[Any], done: set[int]) -> list[Any]:
+    """``objects`` not in ``done`` (ids), each once; ``done`` takes their ids."""
+    ids = set(map(id, objects))
+    if len(ids) == len(objects) and done.isdisjoint(ids):  # the usual case, at C speed
+        done |= ids
+        return objects
+    unique = dict(zip(map(id, objects), objects))
+    new = unique.keys() - done
+    done |= new
+    return list(map(unique.__getitem__, new))
+
+
+_ARRAYS = np.ndarray
+
+
+def _data(kind: type) -> bool:
+    """Whether :func:`scan` follows the objects of ``kind``: containers and object
+    arrays, the user's own objects (not a function's, class's or module's type, which are
+    the ``builtins``', nor a library's or the standard library's, but for a
+    ``SimpleNamespace``), never a generator's."""
+    if issubclass(kind, (*CONTAINERS, dict, np.ndarray, types.SimpleNamespace)):
+        return True
+    top = str(getattr(kind, "__module__", "")).split(".")[0]
+    return top not in LIBRARIES and top not in sys.stdlib_module_names
 
 
 def _scalar(kind: type) -> bool:

@@ -23,9 +23,11 @@ not). The work is bounded (:data:`VISITS`, :data:`ITEMS`, ``SCANNED``: the numbe
 strings, tensors and arrays an object holds are read by type at C speed,
 ``gradcheck._user_scan``); a third-party package's modules (under ``site-packages``)
 are not looked into (a cost naming ``scipy`` walked 4193 of SciPy's objects, 129 ms a
-check). Not looked into: a library's objects (a tensor, an optimizer), the objects in a
-container of more than :data:`CONTAINER_ITEMS` items (its generators are found), and what
-lies beyond the bounds, which :attr:`Walk.stopped` names (the check's report says so).
+check). A container of more than :data:`CONTAINER_ITEMS` items (a dataset) is read last,
+by type, with its objects and theirs (``gradcheck._user_scan.scan``: a generator on the
+last of 20,000 objects in a list kept moving). Not looked into: a library's objects (a
+tensor, an optimizer), and what lies beyond the bounds, which :attr:`Walk.stopped` names
+(the check's report says so).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -43,11 +45,19 @@ import sys
 import types
 import weakref
 from collections.abc import Iterable
-from pathlib import PurePath
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from gradcheck._user_kinds import (
+    c_held,
+    has_attributes,
+    is_model,
+    slot_names,
+    slot_values,
+    users,
+    users_module,
+)
 from gradcheck._user_scan import (
     CONTAINER_ITEMS,
     CONTAINERS,
@@ -86,13 +96,8 @@ VISITS = 4096
 #: loaded: a user package of 1555 modules stops at :data:`VISITS` in 0.1 to 0.28 s).
 ITEMS = 2**16
 
-#: The modules of the C iterators read through their references (``gc.get_referents``).
-_ITERATOR_MODULES = frozenset({"builtins", "itertools", "_collections", "collections"})
-_LRU_WRAPPER: type | None = getattr(functools, "_lru_cache_wrapper", None)
 #: A torch module's own tables of tensors and submodules (the hooks' tables are walked).
 _MODEL_OWN = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers_set"})
-#: Packages whose classes :func:`walk` does not look into.
-_LIBRARIES = frozenset({"builtins", "numpy", "torch", "jax", "jaxlib", "gradcheck", "functools"})
 
 
 class Walk(NamedTuple):
@@ -117,10 +122,33 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
     """Every object ``owners`` keep, down to ``depth`` levels (module text), each once,
     in the order found, and whether the bounds stopped the walk. An object that cannot be
     looked into (a dead ``weakref.proxy`` raises ``ReferenceError`` at any touch, attack27
-    H49) is passed over and left out."""
+    H49) is passed over and left out. Large containers are read last, by type
+    (``gradcheck._user_scan.scan``), with what the objects left of :data:`SCANNED`."""
+    done = _levels(list(owners), depth)
+    within = scan(done.bulk, SCANNED - done.scanned, done.seen)
+    found = {**done.found, **{id(g): g for g in within.generators}}
+    stopped = done.stopped
+    if not stopped and (done.unread or not within.complete):
+        stopped = f"{SCANNED} references read by type"
+    return Walk(list(found.values()), stopped)
+
+
+class _Levels(NamedTuple):
+    """What :func:`_levels` found, and how it ended."""
+
+    found: dict[int, Any]  # the objects found, by id, in the order found
+    seen: set[int]  # the ids of the objects looked into
+    bulk: list[Any]  # the large containers, for gradcheck._user_scan.scan
+    stopped: str  # what stopped it, "" if nothing
+    scanned: int  # references read by type
+    unread: bool  # a container past SCANNED left unread
+
+
+def _levels(level: list[Any], depth: int) -> _Levels:
+    """:func:`walk`'s levels, the large containers set apart."""
     found: dict[int, Any] = {}
     seen: set[int] = set()
-    level = list(owners)
+    bulk: list[Any] = []
     read = scanned = 0
     unread = False  # a container past SCANNED, not read
     plain: set[type] = set()  # the types found not to be looked into (a tensor, a float)
@@ -133,10 +161,10 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
             if id(obj) in seen:
                 continue
             if len(seen) >= VISITS:
-                return Walk(list(found.values()), f"{VISITS} objects")
+                return _Levels(found, seen, bulk, f"{VISITS} objects", scanned, unread)
             seen.add(id(obj))
             try:
-                model = _is_model(obj)
+                model = is_model(obj)
                 if model:  # its submodules are looked into with it, once
                     seen.update(id(m) for m in obj.modules())
                 items = list(_inside(obj))
@@ -162,18 +190,15 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
                     continue
                 found.setdefault(id(item), item)
                 if how == _NO and large(item):
-                    within = scan(item, SCANNED - scanned)
-                    scanned += within.read
-                    unread = unread or not within.read
-                    found.update((id(g), g) for g in within.generators)
+                    bulk.append(item)
                 elif how == _HERE:  # a container: its items are on its level
                     level.append(item)
                 elif how == _BELOW:
                     below.append(item)
             if stopped:
-                return Walk(list(found.values()), stopped)
+                return _Levels(found, seen, bulk, stopped, scanned, unread)
         level = below
-    return Walk(list(found.values()), f"{SCANNED} references read by type" if unread else "")
+    return _Levels(found, seen, bulk, "", scanned, unread)
 
 
 def _container(obj: Any) -> bool:
@@ -223,7 +248,7 @@ def _inside(obj: Any) -> Iterable[Any]:
         yield obj()  # the object it refers to (None once dead)
     elif isinstance(obj, types.GeneratorType):
         yield from obj.gi_frame.f_locals.values() if obj.gi_frame is not None else ()
-    elif _c_held(obj):  # an lru_cache's stored values, an iterator's sequence
+    elif c_held(obj):  # an lru_cache's stored values, an iterator's sequence
         yield from gc.get_referents(obj)
     elif isinstance(obj, np.ndarray):  # an object array (_followed)
         yield from obj.flat
@@ -233,14 +258,14 @@ def _inside(obj: Any) -> Iterable[Any]:
         yield from obj.values()
     elif isinstance(obj, type):
         yield from _own_class_attributes(obj)
-    elif _is_model(obj):
+    elif is_model(obj):
         for module in obj.modules():  # its tensors and submodules: nothing more to find
             yield from (v for k, v in vars(module).items() if k not in _MODEL_OWN)
             yield from _own_class_attributes(type(module))
     else:  # the user's object: its attributes (a callable one's too), its ``__slots__``
-        if _has_attributes(obj):
+        if has_attributes(obj):
             yield from vars(obj).values()
-        yield from _slot_values(obj)
+        yield from slot_values(obj)
         yield from _own_class_attributes(type(obj))
 
 
@@ -256,7 +281,7 @@ def _function_inside(fn: types.FunctionType) -> Iterable[Any]:
     names = code_names(fn.__code__)
     for value in (fn.__globals__[n] for n in names if n in fn.__globals__):
         yield value
-        if isinstance(value, types.ModuleType) and _users_module(value):
+        if isinstance(value, types.ModuleType) and users_module(value):
             # ``helper.gen.normal()``: the attribute names are the code's names too
             yield from (getattr(value, n) for n in names if n in vars(value))
 
@@ -285,53 +310,11 @@ def code_names(code: types.CodeType) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _c_held(obj: Any) -> bool:
-    """Whether ``obj`` is an ``lru_cache`` wrapper or a C iterator (``itertools.cycle``,
-    a list's iterator, ``map``): objects whose contents only the garbage collector's
-    references show."""
-    if _LRU_WRAPPER is not None and isinstance(obj, _LRU_WRAPPER):
-        return True
-    kind = type(obj)
-    return (
-        kind.__module__ in _ITERATOR_MODULES
-        and hasattr(kind, "__next__")
-        and not isinstance(obj, types.GeneratorType)
-    )
-
-
-def _slot_values(obj: Any) -> list[Any]:
-    """The values of ``obj``'s ``__slots__`` that are set, for the user's classes."""
-    if not _users(type(obj)):
-        return []
-    return [getattr(obj, n) for n in _slot_names(type(obj)) if hasattr(obj, n)]
-
-
-def _slot_names(kind: type) -> list[str]:
-    """The ``__slots__`` names of ``kind`` and its bases (``__dict__`` left out)."""
-    names = []
-    for cls in kind.__mro__:
-        slots = vars(cls).get("__slots__", ())
-        names += [slots] if isinstance(slots, str) else list(slots)
-    return [n for n in names if n != "__dict__"]
-
-
-def _users_module(module: types.ModuleType) -> bool:
-    """Whether ``module`` is the user's: neither a library's (named in
-    :data:`_LIBRARIES`, or installed under ``site-packages``) nor the standard
-    library's."""
-    top = module.__name__.split(".")[0]
-    if top in _LIBRARIES or top in sys.stdlib_module_names:
-        return False
-    where = getattr(module, "__file__", None)
-    parts = PurePath(where).parts if isinstance(where, str) else ()
-    return "site-packages" not in parts and "dist-packages" not in parts
-
-
 def _own_class_attributes(cls: type) -> Iterable[Any]:
     """A user class's own attributes (its methods, a generator kept on the class); none
     for the classes of libraries and of the standard library (their code is not the
     user's: a ``SimpleNamespace``'s class holds only its methods)."""
-    if not _users(cls) or cls.__module__.split(".")[0] in sys.stdlib_module_names:
+    if not users(cls) or cls.__module__.split(".")[0] in sys.stdlib_module_names:
         return ()
     return [_unwrapped(v) for v in vars(cls).values()]
 
@@ -343,11 +326,6 @@ def _unwrapped(v: Any) -> Any:
     if isinstance(v, (staticmethod, classmethod)):
         return v.__func__
     return v.fget if isinstance(v, property) and v.fget is not None else v
-
-
-def _has_attributes(obj: Any) -> bool:
-    """Whether ``obj`` is an object with attributes of its own (not a class or module)."""
-    return hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
 
 
 #: How :func:`walk` treats an object (:func:`_followed`): not looked into, looked into
@@ -375,29 +353,17 @@ def _followed(obj: Any, plain: set[type]) -> int:
         bound = obj.__self__
         return _BELOW if bound is not None and not isinstance(bound, types.ModuleType) else _NO
     if isinstance(obj, types.ModuleType):
-        return _BELOW if _users_module(obj) else _NO
-    if _c_held(obj):
+        return _BELOW if users_module(obj) else _NO
+    if c_held(obj):
         return _BELOW if callable(obj) else _HERE  # an lru_cache wrapper is a function
     if isinstance(obj, type):
-        return _BELOW if _users(obj) else _NO
-    if _is_model(obj):
+        return _BELOW if users(obj) else _NO
+    if is_model(obj):
         return _BELOW
     kind = type(obj)
-    if not _users(kind):
+    if not users(kind):
         if not callable(getattr(kind, "modules", None)) and not generator_type(kind):
             plain.add(kind)  # not a model or a generator of this type either
         return _NO
-    users = _has_attributes(obj) or any(hasattr(obj, n) for n in _slot_names(kind))
-    return _BELOW if users else _NO
-
-
-def _users(owner: type | types.FunctionType) -> bool:
-    """Whether ``owner`` (a class or function) is defined outside the libraries
-    :func:`walk` does not look into."""
-    return str(getattr(owner, "__module__", "")).split(".")[0] not in _LIBRARIES
-
-
-def _is_model(obj: Any) -> bool:
-    """Whether ``obj`` is a torch module (it has ``modules()`` and ``_modules``)."""
-    kind = type(obj)  # the class, not the object: a tensor's failed lookups cost 20 µs
-    return callable(getattr(kind, "modules", None)) and "_modules" in getattr(obj, "__dict__", ())
+    own = has_attributes(obj) or any(hasattr(obj, n) for n in slot_names(kind))
+    return _BELOW if own else _NO
