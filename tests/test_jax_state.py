@@ -271,3 +271,47 @@ def test_put_back_when_a_ctrl_c_lands_in_the_put_back(monkeypatch: Any) -> None:
         jax.jit(Kept(box.loss))(jnp.ones(3))
     assert hits[0] > 1
     assert box.last == "before" and not hasattr(box, "fresh") and not hasattr(box, "table")
+
+
+NP_GEN = np.random.default_rng(40)
+PY_GEN = __import__("random").Random(41)
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.gen = np.random.RandomState(42)
+
+
+HOLDER = Holder()
+
+
+def _drawing(p: Any) -> Any:
+    noise = NP_GEN.normal() + PY_GEN.random() + HOLDER.gen.uniform()
+    return jnp.sum(p["w"] ** 2) + 0.0 * noise
+
+
+def _states() -> tuple[Any, ...]:
+    return (repr(NP_GEN.bit_generator.state), PY_GEN.getstate(), repr(HOLDER.gen.get_state()))
+
+
+def test_the_users_generators_are_put_back_by_every_jax_check() -> None:
+    # state34: gradcheck.jax.check reached f only through Kept (gradcheck's own object,
+    # not walked): a NumPy Generator, a random.Random and a RandomState f keeps all moved
+    before = _states()
+    report = gj.check(_drawing, {"w": jnp.ones(3)})
+    assert report.status == "passed" and _states() == before
+    report = gj.check_function(lambda w: _drawing({"w": w}), jnp.ones(3))
+    assert report.status == "passed" and _states() == before
+    kept = Kept(_drawing)
+    first = [float(kept({"w": jnp.ones(3)})) for _ in range(2)]
+    assert first[0] == first[1] and _states() == before and kept.notes == ()
+
+
+def test_a_stopped_walk_is_named_by_the_jax_state() -> None:
+    from types import SimpleNamespace
+
+    from gradcheck._user_walk import VISITS
+
+    many = [[SimpleNamespace(k=k) for k in range(VISITS // 4)] for _ in range(5)]
+    kept = Kept(lambda p: jnp.sum(p) + 0.0 * len(many))
+    assert len(kept.notes) == 1 and f"{VISITS} objects" in kept.notes[0]

@@ -195,3 +195,17 @@ def test_a_generator_on_the_last_of_many_objects_is_put_back() -> None:
     assert report.status == "passed" and rng.bit_generator.state == before
     assert not any("gradcheck._user_walk" in m for m in report.messages)
     assert _has(walk(cost).objects, rng) and walk(cost).stopped == ""
+
+
+def test_past_a_bound_the_rest_is_read_by_type() -> None:
+    # state34: a generator on the last of 6000 objects (past VISITS, in lists of 1000)
+    # kept moving, named; the objects the walk did not reach are now read by type
+    rng = np.random.default_rng(5)
+    many = [[types.SimpleNamespace(k=k) for k in range(1000)] for _ in range(VISITS // 1000 + 2)]
+    many[-1][-1].rng = rng
+    done = walk(lambda: many)
+    assert done.stopped == f"{VISITS} objects" and _has(done.objects, rng)
+    wide = [[types.SimpleNamespace(k=k) for k in range(1000)] for _ in range(ITEMS // 1000 + 2)]
+    wide[-1][-1].rng = rng
+    done = walk(lambda: wide)
+    assert done.stopped == f"{ITEMS} references" and _has(done.objects, rng)

@@ -30,7 +30,8 @@ import jax.numpy as jnp
 
 from gradcheck._interrupts import put_back
 from gradcheck._user_kinds import has_attributes, users
-from gradcheck._user_walk import DEPTH, code_names, reachable
+from gradcheck._user_rng import UserGenerators, generators
+from gradcheck._user_walk import DEPTH, code_names, reachable, stopped_notes, walk
 
 __all__ = ["Kept", "Space", "holders", "spaces"]
 
@@ -138,12 +139,13 @@ def _table(table: dict[Any, Any]) -> Space:
     return Space(lambda: dict(table), table.__setitem__, lambda n: table.pop(n, None))
 
 
-def spaces(fn: Any) -> list[Space]:
+def spaces(fn: Any, objects: list[Any] | None = None) -> list[Space]:
     """The user's namespaces ``fn`` keeps: its objects' attributes (:func:`holders`), the
     globals and closure cells of ``fn`` and of the user's functions it keeps (a library's
     functions, JAX's own among them, are left alone), and the dicts it keeps, nested to
-    any depth, that hold a random key. One walk of ``fn``'s objects for all."""
-    objects = reachable(fn)
+    any depth, that hold a random key. One walk of ``fn``'s objects for all (``objects``:
+    its result, where the caller has it)."""
+    objects = reachable(fn) if objects is None else objects
     functions = [f for f in (fn, *objects) if isinstance(f, types.FunctionType) and users(f)]
     unique = {id(f): f for f in functions}.values()
     tables = [
@@ -171,11 +173,19 @@ class Kept:
     are reset (``gradcheck._user_rng``): each evaluation draws the same numbers, and
     the key is where it was after the check (attack28 H64: it had moved). The same
     holds for the module globals and closure cells the function uses (:func:`spaces`).
+    The user's own NumPy, ``random`` and torch generators the function keeps
+    (``gradcheck._user_rng``) are put back after every call too: each call draws the
+    same numbers, and they are as found after the check (state34: they kept moving, the
+    adapter's check reaching ``fn`` only through this wrapper). :attr:`notes` names a
+    walk that stopped at its bounds (``gradcheck._user_walk.stopped_notes``).
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        self.spaces = spaces(fn)
+        done = walk(fn)
+        self.spaces = spaces(fn, done.objects)
+        self.generators = UserGenerators(generators(done.objects))
+        self.notes = stopped_notes(done)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         saved = [
@@ -185,7 +195,7 @@ class Kept:
         try:
             return self.fn(*args, **kwargs)
         finally:  # to its end, also when Ctrl-C lands in it
-            put_back(lambda: _restore(saved))
+            put_back(lambda: _restore(saved), self.generators.reset)
 
 
 def _restore(saved: list[tuple[Space, dict[Any, tuple[Any, Any]]]]) -> None:

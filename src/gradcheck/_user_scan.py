@@ -38,6 +38,7 @@ __all__ = [
     "SCANNED",
     "Scanned",
     "Sifted",
+    "data_kind",
     "generator_type",
     "large",
     "scan",
@@ -134,7 +135,7 @@ def scan(bulk: list[Any], budget: int, seen: Iterable[int] = ()) -> Scanned:
         if held:
             gens = itertools.compress(refs, map(held.__contains__, map(type, refs)))
             found.update((id(g), g) for g in gens)
-        data = {k for k in kinds - held if _data(k)}
+        data = {k for k in kinds - held if data_kind(k)}
         if not data:  # numbers, strings, tensors: nothing below them
             return Scanned(list(found.values()), read, True)
         arrays = any(issubclass(k, np.ndarray) for k in data)
@@ -172,7 +173,7 @@ def _fresh(objects: list[Any], done: set[int]) -> list[Any]:
 _ARRAYS = np.ndarray
 
 
-def _data(kind: type) -> bool:
+def data_kind(kind: type) -> bool:
     """Whether :func:`scan` follows the objects of ``kind``: containers and object
     arrays, the user's own objects (not a function's, class's or module's type, which are
     the ``builtins``', nor a library's or the standard library's, but for a

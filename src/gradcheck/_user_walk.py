@@ -63,6 +63,7 @@ from gradcheck._user_scan import (
     CONTAINERS,
     FEW,
     SCANNED,
+    data_kind,
     generator_type,
     large,
     scan,
@@ -160,8 +161,9 @@ def _levels(level: list[Any], depth: int) -> _Levels:
             i += 1
             if id(obj) in seen:
                 continue
-            if len(seen) >= VISITS:
-                return _Levels(found, seen, bulk, f"{VISITS} objects", scanned, unread)
+            if len(seen) >= VISITS:  # the rest is read by type (scan)
+                rest = _data([*level[i - 1 :], *below])
+                return _Levels(found, seen, [*bulk, *rest], f"{VISITS} objects", scanned, unread)
             seen.add(id(obj))
             try:
                 model = is_model(obj)
@@ -178,6 +180,7 @@ def _levels(level: list[Any], depth: int) -> _Levels:
                 items, arrays = sift(items, plain)
                 found.update((id(a), a) for a in arrays)
             stopped = f"{ITEMS} references" if len(items) > ITEMS - read and not model else ""
+            rest = _data([*items[ITEMS - read :], *level[i:]]) if stopped else []
             if not model:  # a model is read whole (its modules' attributes), as main did
                 items = items[: ITEMS - read]
                 read += len(items)
@@ -195,10 +198,17 @@ def _levels(level: list[Any], depth: int) -> _Levels:
                     level.append(item)
                 elif how == _BELOW:
                     below.append(item)
-            if stopped:
-                return _Levels(found, seen, bulk, stopped, scanned, unread)
+            if stopped:  # the rest is read by type (scan)
+                return _Levels(found, seen, [*bulk, *rest, *_data(below)], stopped, scanned, unread)
         level = below
     return _Levels(found, seen, bulk, "", scanned, unread)
+
+
+def _data(objects: list[Any]) -> list[Any]:
+    """The containers and the user's objects among ``objects`` (``gradcheck._user_scan``
+    reads them by type where the walk stopped at a bound)."""
+    kinds = {k for k in set(map(type, objects)) if data_kind(k)}
+    return [o for o in objects if type(o) in kinds]
 
 
 def _container(obj: Any) -> bool:
@@ -209,8 +219,10 @@ def _container(obj: Any) -> bool:
 #: The note of a check whose walk stopped at a bound (:func:`stopped_notes`).
 STOPPED = (
     "the search for the random generators and arrays the cost keeps stopped at {bound} "
-    "(gradcheck._user_walk): one kept beyond them was not saved, and may have moved with "
-    "the check's evaluations; keep the cost's own state in fewer objects to have it put back"
+    "(gradcheck._user_walk): beyond them, only the generators containers and the user's "
+    "objects hold were found and put back; one kept elsewhere (by a function, a class or a "
+    "module beyond the bound, or past the reading by type) may have moved with the check's "
+    "evaluations; keep the cost's own state in fewer objects to have it put back"
 )
 
 
