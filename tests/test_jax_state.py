@@ -315,3 +315,25 @@ def test_a_stopped_walk_is_named_by_the_jax_state() -> None:
     many = [[SimpleNamespace(k=k) for k in range(VISITS // 4)] for _ in range(5)]
     kept = Kept(lambda p: jnp.sum(p) + 0.0 * len(many))
     assert len(kept.notes) == 1 and f"{VISITS} objects" in kept.notes[0]
+
+
+def test_the_jax_checks_name_a_walk_stopped_at_a_bound() -> None:
+    from types import SimpleNamespace
+
+    from gradcheck._user_walk import STOPPED, VISITS
+
+    many = [[SimpleNamespace(k=k) for k in range(1000)] for _ in range(VISITS // 1000 + 2)]
+    rng = np.random.default_rng(7)
+    many[-1][-1].rng = rng
+    before = repr(rng.bit_generator.state)
+    note = STOPPED.format(bound=f"{VISITS} objects")
+
+    def f(w: Any) -> Any:
+        return jnp.sum(w**2) + 0.0 * many[-1][-1].rng.normal()
+
+    for report in (
+        gj.check(lambda p: f(p["w"]), {"w": jnp.ones(3)}),
+        gj.check_function(f, jnp.ones(3)),
+    ):
+        assert report.status == "passed" and report.messages.count(note) == 1
+        assert repr(rng.bit_generator.state) == before

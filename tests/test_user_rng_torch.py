@@ -169,3 +169,34 @@ def test_a_large_models_generators_are_all_found() -> None:
     blocks[-1][1].gen = gen  # type: ignore[assignment]
     done = walk(model)
     assert done.stopped == "" and any(o is gen for o in done.objects)
+
+
+class _Leaf:
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+
+def test_the_adapters_name_a_walk_stopped_at_a_bound_and_keep_what_is_past_it() -> None:
+    # state34: past VISITS (a generator on the last of 6000 user objects) torch's
+    # check_module and check_function left the generator moved and said nothing (the core
+    # named it); the rest is now read by type, and the stop named in their reports too
+    from gradcheck._user_walk import STOPPED, VISITS
+
+    leaves = [[_Leaf(k) for k in range(1000)] for _ in range(VISITS // 1000 + 2)]
+    rng = np.random.default_rng(6)
+    leaves[-1][-1].rng = rng  # type: ignore[attr-defined]
+    before = rng.bit_generator.state
+    note = STOPPED.format(bound=f"{VISITS} objects")
+
+    def loss(out: Any) -> Any:
+        return (out**2).sum() + 0.0 * leaves[-1][-1].rng.normal()  # type: ignore[attr-defined]
+
+    model = torch.nn.Linear(3, 1).double()
+    x = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3)
+    report = gradcheck.torch.check_module(model, lambda m: loss(m(x)))
+    assert report.status == "passed" and rng.bit_generator.state == before
+    assert report.messages.count(note) == 1
+    t = torch.linspace(-1, 1, 3, dtype=torch.float64, requires_grad=True)
+    report = gradcheck.torch.check_function(loss, t)
+    assert report.status == "passed" and rng.bit_generator.state == before
+    assert report.messages.count(note) == 1

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from gradcheck._interrupts import put_back
+from gradcheck._report import Report
 from gradcheck._user_kinds import has_attributes, users
-from gradcheck._user_rng import UserGenerators, generators
+from gradcheck._user_rng import UserGenerators, added, generators
 from gradcheck._user_walk import DEPTH, code_names, reachable, stopped_notes, walk
 
 __all__ = ["Kept", "Space", "holders", "spaces"]
@@ -186,6 +188,10 @@ class Kept:
         self.spaces = spaces(fn, done.objects)
         self.generators = UserGenerators(generators(done.objects))
         self.notes = stopped_notes(done)
+
+    def noted(self, report: Report) -> Report:
+        """``report`` with :attr:`notes` among its messages, each once."""
+        return replace(report, messages=added(report.messages, self.notes))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         saved = [

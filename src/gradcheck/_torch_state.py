@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -25,18 +26,21 @@ import torch
 from gradcheck._errors import GradcheckError
 from gradcheck._frameworks import Gradient, Side
 from gradcheck._interrupts import put_back
+from gradcheck._report import Report
 from gradcheck._torch_attributes import restore_attributes, saved_attributes
 from gradcheck._torch_cast import dense, scalar, wide
 from gradcheck._torch_forward import ForwardFold, Outputs
 from gradcheck._torch_jvp import GRAD_REFUSED, HOOK_REFUSED, forward_grads
 from gradcheck._torch_rng import RNG_SEED, SeededRng
 from gradcheck._torch_saved import Saved
+from gradcheck._user_rng import added
 
 __all__ = [
     "Forward",
     "Loss",
     "Numeric",
     "initialised",
+    "noted",
     "preserved",
     "tensor_hooks",
     "unrun_hooks",
@@ -45,6 +49,12 @@ __all__ = [
 
 Loss = Callable[[Any], Any]
 Array = np.ndarray[Any, Any]
+
+
+def noted(report: Report, notes: Sequence[str]) -> Report:
+    """``report`` with ``notes`` (a stopped walk's: ``gradcheck._user_rng.search``) among
+    its messages, each once."""
+    return replace(report, messages=added(report.messages, notes))
 
 
 @contextmanager

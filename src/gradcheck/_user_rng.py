@@ -37,7 +37,7 @@ False
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, NamedTuple
@@ -51,20 +51,25 @@ from gradcheck._user_walk import (  # re-exported: the walk was part of this mod
     VISITS,
     code_names,
     reachable,
+    stopped_notes,
+    walk,
 )
 
 __all__ = [
     "CONTAINER_ITEMS",
     "DEPTH",
     "VISITS",
+    "Search",
     "UserGenerators",
     "activated",
     "active",
+    "added",
     "code_names",
     "find",
     "generators",
     "generators_kept",
     "reachable",
+    "search",
     "shared",
 ]
 
@@ -162,6 +167,30 @@ def _same(a: Any, b: Any) -> bool:
 def find(*owners: Any, depth: int = DEPTH) -> list[Any]:
     """The generators ``owners`` keep (:func:`reachable`), each once, in the order found."""
     return generators(reachable(*owners, depth=depth))
+
+
+class Search(NamedTuple):
+    """The generators some owners keep (:func:`search`), and the report's note of a walk
+    that stopped at a bound (``gradcheck._user_walk.stopped_notes``)."""
+
+    generators: list[Any]
+    notes: tuple[str, ...]
+
+
+def search(*owners: Any) -> Search:
+    """The generators ``owners`` keep, and whether the walk stopped short (an adapter's
+    report names it, as the core's does)."""
+    done = walk(*owners)
+    return Search(generators(done.objects), stopped_notes(done))
+
+
+def added(messages: Sequence[str], notes: Sequence[str]) -> tuple[str, ...]:
+    """``messages`` and then ``notes`` (a walk's, :func:`search`), each once.
+
+    >>> added(("a", "b"), ("b", "c", "c"))
+    ('a', 'b', 'c')
+    """
+    return tuple(dict.fromkeys((*messages, *notes)))
 
 
 def generators(objects: Iterable[Any]) -> list[Any]:

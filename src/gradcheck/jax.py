@@ -185,7 +185,7 @@ def check(
         grads = {n: widen(x) for n, x in zip(names, g)}
         user = Analytic(float(value), grads, least_precise(leaves))
         report = check_routes(fn, names, leaves, user, precision, options, rng, start)
-        return explain(report, "jax")
+        return explain(kept.noted(report), "jax")  # a walk stopped short (state34)
 
 
 def _grad_failed(exc: Exception) -> str:
@@ -299,4 +299,4 @@ def check_function(
                 else:
                     agreement = wide
         report = combine(runs, notes, agreement, RULES, time.perf_counter() - start, linear)
-        return explain(report, "jax")
+        return explain(kept.noted(report), "jax")  # a walk stopped short (state34)

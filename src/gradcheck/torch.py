@@ -79,13 +79,14 @@ from gradcheck._torch_state import (
     Loss,
     Numeric,
     initialised,
+    noted,
     preserved,
     tensor_hooks,
     unrun_hooks,
     with_hooks,
 )
 from gradcheck._torch_widen import Widen, mask_dtype
-from gradcheck._user_rng import shared
+from gradcheck._user_rng import search, shared
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -166,9 +167,10 @@ def check_module(
         not_inference(n, b, "buffer")
     # torch.enable_grad: a check called under torch.no_grad() (attack22 C7b) still
     # differentiates; the caller's grad mode is back on exit
+    searched = search(model, loss_fn)  # a walk stopped short is named (state34)
     with (
         torch.enable_grad(),
-        preserve_rng(owners=(model, loss_fn)) as rng,
+        preserve_rng(found=searched.generators) as rng,
         forked(None),
         preserved(model),
         ExitStack() as cleanup,
@@ -223,7 +225,7 @@ def check_module(
             start=start,
             unused=UNUSED,
         )
-        return explain(report, "torch")
+        return explain(noted(report, searched.notes), "torch")
 
 
 #: The note of a ``Function`` with a ``jvp`` and no backward, checked in forward mode.
@@ -328,7 +330,8 @@ def check_function(
     names = [f"input{i}" for i in pos]
     for n, i in zip(names, pos):
         validate(n, inputs[i], "input")
-    with torch.enable_grad(), preserve_rng(owners=(fn,)) as rng, forked(None), kept:
+    searched = search(fn)  # a walk stopped short is named (state34)
+    with torch.enable_grad(), preserve_rng(found=searched.generators) as rng, forked(None), kept:
         xs = [
             x.detach().clone().requires_grad_(i in pos) if isinstance(x, torch.Tensor) else x
             for i, x in enumerate(inputs)
@@ -372,4 +375,5 @@ def check_function(
         side = side_checks(f, seeded, rng, batched, undefined) if "rev" in chosen else []
         seconds = time.perf_counter() - start
         report = combine(runs, notes, agreement, RULES, seconds, linear)
-        return explain(relabel(with_side_checks(report, side), sparse.found), "torch")
+        report = noted(with_side_checks(report, side), searched.notes)
+        return explain(relabel(report, sparse.found), "torch")
