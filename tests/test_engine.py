@@ -726,3 +726,48 @@ class TestDirectionalPrecision:
             lambda p: float(np.sum(np.sin(p))), self.X, wrong, mode="directional"
         )
         assert report.status == "failed" and report.localisation["pinned"] == ["x[7]"]
+
+
+class TestUserGeneratorReplayedForGrad:
+    """A cost and grad that draw a dropout mask from a user's Generator (or a
+    ``random.Random``) see the same mask: grad drew first, and the cost's evaluations
+    were replayed from the state after its draw, so a right backprop failed 3 seeds of
+    3 (attack36 H167; the global ``np.random`` was replayed right)."""
+
+    @staticmethod
+    def _mlp(seed: int, source: str, factor: float) -> tuple[Any, Any, Any, Any]:
+        r0 = np.random.default_rng(100 + seed)
+        x, y = r0.standard_normal((8, 5)), r0.standard_normal((8, 1))
+        p = {"W1": r0.standard_normal((5, 6)) * 0.5, "W2": r0.standard_normal((6, 1)) * 0.5}
+        rng, pyr = np.random.default_rng(seed), random.Random(seed)
+
+        def mask() -> Any:
+            if source == "Generator":
+                return (rng.random((8, 6)) < 0.5) / 0.5
+            return (np.array([pyr.random() for _ in range(48)]).reshape(8, 6) < 0.5) / 0.5
+
+        def forward(q: Any) -> tuple[Any, Any, Any]:
+            h = np.tanh(x @ q["W1"]) * mask()
+            return h, h @ q["W2"] - y, q
+
+        def cost(q: Any) -> float:
+            return float(0.5 * np.sum(forward(q)[1] ** 2))
+
+        def grad(q: Any) -> Any:
+            h, e, _ = forward(q)
+            dh = (e @ q["W2"].T) * (h != 0) * 2.0 * (1 - np.tanh(x @ q["W1"]) ** 2)
+            return {"W1": factor * (x.T @ dh), "W2": h.T @ e}
+
+        return cost, p, grad, (rng, pyr)
+
+    @pytest.mark.parametrize("source", ["Generator", "Random"])
+    @pytest.mark.parametrize(("factor", "status"), [(1.0, "passed"), (1.1, "failed")])
+    def test_the_same_mask(self, source: str, factor: float, status: str) -> None:
+        import pickle
+
+        for seed in range(3):
+            cost, p, grad, (rng, pyr) = self._mlp(seed, source, factor)
+            before = pickle.dumps((rng.bit_generator.state, pyr.getstate()))
+            report = gradcheck.check(cost, p, grad, seed=seed)
+            assert report.status == status
+            assert pickle.dumps((rng.bit_generator.state, pyr.getstate())) == before

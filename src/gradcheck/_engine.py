@@ -38,7 +38,7 @@ from gradcheck._report import GradientMismatch, Report
 from gradcheck._summary import inconclusive, non_finite_failed
 from gradcheck._tolerances import unit_roundoff
 from gradcheck._user_arrays import Kept
-from gradcheck._user_rng import UserGenerators, generators
+from gradcheck._user_rng import UserGenerators, activated, generators
 from gradcheck._user_walk import stopped_notes, walk
 
 __all__ = ["assert_gradients", "check"]
@@ -144,21 +144,26 @@ def check(
         if real is not None:
             cost, params, grad = real.cost, real.params, real.grad
             run = run._replace(batched=real.batched)
-        plan = make_plan(
-            cost,
-            params,
-            grad,
-            method=method,
-            eps=eps,
-            rtol=rtol,
-            atol=atol,
-            mode=mode,
-            seed=seed,
-            progress=progress,
-            execution=run,
-            keywords=ModeKeywords(sample, miss_probability, budget, localise),
-            pairs=frozenset() if real is None else real.names,
-        )
+        # the generators the cost keeps are replayed in make_plan's calls of grad and
+        # the cost too: each starts from the state the check began with (a dropout mask
+        # from a user's Generator: grad drew it first, and the cost's evaluations were
+        # replayed from the state after that draw, attack36 H167)
+        with activated(found):
+            plan = make_plan(
+                cost,
+                params,
+                grad,
+                method=method,
+                eps=eps,
+                rtol=rtol,
+                atol=atol,
+                mode=mode,
+                seed=seed,
+                progress=progress,
+                execution=run,
+                keywords=ModeKeywords(sample, miss_probability, budget, localise),
+                pairs=frozenset() if real is None else real.names,
+            )
         with preserve_rng(found=found) as saved_rng:
             ev = SerialEvaluator(
                 plan.cost,
