@@ -56,6 +56,10 @@ __all__ = [
     "HIDDEN_MAGNITUDE",
     "HIDDEN_STEP",
     "HIDDEN_STEP16",
+    "JUMP_END",
+    "JUMP_FINE",
+    "JUMP_KEPT",
+    "JUMP_STEP",
     "METHODS",
     "NOISE_LIKE",
     "NOISE_STEP_CAP",
@@ -194,6 +198,26 @@ STAGE16_NOISE = 8.0
 #: a probe that crossed a pole (``1/θ`` at ``θ = 1e-8``) or a jump measures ``T`` itself,
 #: and keeps float64's steps.
 STAGE_NOISE = 2e-3
+#: Relative step of the probe for a low-precision stage *added* to a float64 cost
+#: (``gradcheck._hidden_jumps``, attack34 H131), ``16·HIDDEN_STEP`` ≈ 3.9e-4: a float16
+#: stage's inputs cross a spacing (``2^-11`` to ``2^-10`` of themselves) about every 2
+#: steps, a float32 stage's many times per step, while a smooth cost's third derivative
+#: moves the table by ``4·10⁻¹¹`` of its terms.
+JUMP_STEP = 16 * HIDDEN_STEP
+#: Relative size the interval of a departure from the probe's trend is halved down to
+#: (``gradcheck._hidden_jumps``), ``√u64/16`` ≈ 9e-10: a jump (a stage's rounding, a
+#: quantiser) keeps its departure at every size; a feature narrower than the probe's step
+#: but wider than this (a bump of width 1e-7, attack28) is continuous there, and its
+#: departure halves with the interval.
+JUMP_END = float(np.finfo(np.float64).eps) ** 0.5 / 16
+#: Relative size a jump's interval is halved down to, ``2^-44`` ≈ 5.7e-14, to find the
+#: input it is in: one on a float32 rounding midpoint (spacing ``2^-24`` of itself) to
+#: within 1e-6 of that spacing, a float16 one 1e-9 (``_hidden_jumps._stage_of``).
+JUMP_FINE = 2.0**-44
+#: The share of its departure 4 halvings up that a jump keeps at the last level: one
+#: jump keeps all of it, many small ones (a float32 stage's) about 1/4, a continuous
+#: cost 1/16 or less.
+JUMP_KEPT = 1 / 8
 #: A low-precision gradient whose round-off against its float64 self exceeds this
 #: many ``u`` of its dtype comes with a hint: so much round-off means cancellation (a
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms

@@ -5,8 +5,8 @@ float64 route, which checks the formula on a float64 copy of the parameters
 (``gradcheck._float64_route``), and, here, **hidden precision**: a cost that computes in
 float32 inside but returns a float64 (``float(...)``, ``.item()``), or has a
 low-precision stage inside, is judged by how its values move, not by the dtype it
-returns (:func:`cost_noise`, :func:`directional_work`). :func:`unseen_notes` says what
-a check limited by precision could not see.
+returns (:func:`cost_noise`, :func:`directional_work`). :func:`unseen_notes`
+(``gradcheck._unseen``) says what a check limited by precision could not see.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 from gradcheck import _kinks as kinks
 from gradcheck._directional import effective_roundoff
 from gradcheck._evaluate import Delta, Evaluator
+from gradcheck._hidden_jumps import direction, jump_noise
 from gradcheck._norms import noise_from_table
 from gradcheck._numerics import (
     HIDDEN_MAGNITUDE,
@@ -27,14 +28,12 @@ from gradcheck._numerics import (
     HIDDEN_STEP16,
     NOISE_LIKE,
     NOISY,
-    RTOL,
     SHOWN_NOISE,
     STAGE16_NOISE,
     STAGE_NOISE,
-    UNSEEN,
 )
-from gradcheck._steps import entry_scale
 from gradcheck._tolerances import unit_roundoff
+from gradcheck._unseen import unseen_notes
 
 __all__ = [
     "HIDDEN_NOTE",
@@ -50,11 +49,8 @@ Array = np.ndarray[Any, Any]
 _U16 = unit_roundoff(np.float16)
 _U32 = unit_roundoff(np.float32)
 _U64 = unit_roundoff(np.float64)
-_FLOAT64 = np.dtype(np.float64)
 _TINY = float(np.finfo(np.float64).tiny)
 
-#: A probe moves a non-zero entry by at most ``3 / _PROBE_REACH`` of itself.
-_PROBE_REACH = 1024.0
 #: Values that repeat at the float64 probe where the move seen at ``HIDDEN_STEP``, scaled
 #: down to it (``_SHRINK``), is above 64 round-offs ``u64·|J|`` are a stage's (kzoo
 #: f32stage_many); a float64 cost would have moved there.
@@ -103,23 +99,6 @@ def _noisy_note(work: np.dtype[Any], sigma: float) -> str:
     )
 
 
-def _direction(leaves: list[Array], step: float, seed: int) -> list[tuple[int, Array]]:
-    """The probes' private random direction at relative step ``step``, per leaf."""
-    rng = np.random.default_rng(seed)
-    deltas = []
-    for i, leaf in enumerate(leaves):
-        scale = entry_scale(leaf.reshape(-1))
-        # a non-zero entry moves by at most 3/1024 of itself: a step across 0, or most
-        # of the way there, meets whatever the cost does at 0 (a pole of 1/θ read as
-        # noise of |J|, F12); only entries below 1.5e-5 × the rms are held back at √u64
-        theta = np.abs(np.real(leaf.reshape(-1)), dtype=np.float64)
-        with np.errstate(over="ignore"):  # θ of 1e305: inf, and the scale stands
-            reach = theta / (_PROBE_REACH * step)
-        scale = np.where(theta > 0, np.minimum(scale, reach), scale)
-        deltas.append((i, step * scale * rng.choice([-1.0, 1.0], size=scale.size)))
-    return deltas
-
-
 class _Probed(NamedTuple):
     """:func:`_probe`'s answer: the noise estimate, and every cost value it saw."""
 
@@ -134,7 +113,7 @@ def _probe(
     direction (:func:`_direction`), and every value seen. With ``kinked``, 12 where a
     kink near θ spoils the first table (``gradcheck._kinks``, rule 6); else the plain
     ECnoise estimate."""
-    deltas = _direction(leaves, step, seed)
+    deltas = direction(leaves, step, seed)
     ks = (-3, -2, -1, 1, 2, 3)
     seen: list[Array] = [np.array([j0])]
 
@@ -190,7 +169,8 @@ def cost_noise(
         return Noise(sigma, None)
     if not _numbers(values, np.float32):
         terms = terms_size(analytic, leaves)
-        return _noisy(evaluate, leaves, j0, seed, Noise(sigma, None), values, terms)
+        noise = _noisy(evaluate, leaves, j0, seed, Noise(sigma, None), values, terms)
+        return noise if noise.work is not None else _jumps(evaluate, leaves, j0, seed, noise, terms)
     hidden_sigma, work, still = _hidden(evaluate, leaves, j0, seed, analytic)
     if work is None and not still and np.unique(values).size <= 2:
         # J(θ) a float32 number by chance, the stage's total scaled in float64: its
@@ -272,6 +252,41 @@ def _noisy(
     return Noise(sigma, work, _noisy_note(work, sigma), noise.sigma)
 
 
+def _jumps(
+    evaluate: Evaluator, leaves: list[Array], j0: float, seed: int, noise: Noise, hidden: float
+) -> Noise:
+    """``noise``, or the noise of a float64 cost with a low-precision stage added to it.
+
+    Such a cost's float64 part moves at the float64 probe, its stage does not (attack34
+    H131); at :data:`~gradcheck._numerics.JUMP_STEP` the stage jumps
+    (``gradcheck._hidden_jumps``), where an input crosses a rounding midpoint of the
+    stage's dtype. Its table's noise up to :data:`~gradcheck._numerics.STAGE_NOISE` of
+    the terms is judged with that dtype's steps and tolerances, and the staircase rules
+    (``gradcheck._stairs``) compare its wrong entries again in float64.
+    """
+    size = max(abs(j0), hidden)
+    if not size >= _TINY:
+        return noise
+    floor = max(_STILL * size, 16 * noise.sigma)
+    jump = jump_noise(evaluate, leaves, j0, seed, floor)
+    if jump is None:  # a float16 stage may not move at JUMP_STEP along that direction
+        jump = jump_noise(evaluate, leaves, j0, seed, floor, HIDDEN_STEP16)
+    if jump is None or not jump.sigma <= STAGE_NOISE * size:
+        return noise
+    return Noise(jump.sigma, jump.work, _jump_note(jump.work, jump.sigma), noise.sigma)
+
+
+def _jump_note(work: np.dtype[Any], sigma: float) -> str:
+    """The note of a float64 cost found to jump like a ``work`` stage added to it."""
+    return (
+        f"the cost returns float64 values that move smoothly at float64's steps but jump "
+        f"at wider ones like {work} round-off (noise {sigma:.2g}): part of it moves only in "
+        f"{work}'s steps (a {work} stage added to it?), whose slope across its stairs "
+        f"differences at float64's steps cannot see, so it is judged with {work}'s steps "
+        "and tolerances (compute every stage in float64 to check the formula more tightly)"
+    )
+
+
 def _smooth_closer(evaluate: Evaluator, leaves: list[Array], j0: float, seed: int) -> bool:
     """Whether the float64 probe's table, taken :data:`_CLOSER` times narrower (6
     evaluations), is smooth: its values all differ and do not vary like noise.
@@ -350,7 +365,7 @@ def _rounded_away(
     parameters), and float64's steps judge it; a smaller one (parameters of 1e-48
     beside a cost of 1) no dtype could show, and is no evidence of float16 either; a
     zero gradient (``terms`` 0) is judged by float64's steps too."""
-    deltas = _direction(leaves, HIDDEN_STEP16, seed)
+    deltas = direction(leaves, HIDDEN_STEP16, seed)
     change = 3 * abs(sum(float(np.real(analytic[i]).reshape(-1) @ d) for i, d in deltas))
     return 64 * _U64 * abs(j0) < change < _U16 * terms
 
@@ -371,34 +386,3 @@ def _values_work(values: Array, sigma: float, j0: float, terms: float) -> np.dty
         if _numbers(values, dtype):
             return np.dtype(dtype)
     return None
-
-
-def unseen_notes(bounds: Sequence[tuple[str, float, Any]], method: str) -> list[str]:
-    """Notes for the parameters whose detection bound is above the float64 level
-    (:data:`~gradcheck._numerics.UNSEEN`): what the check could not see.
-
-    ``bounds`` holds each parameter's name, detection bound and the dtype its check
-    ran in. Only a check below float64 is told to compute in float64; a float64 check
-    with such a bound was limited by the cost's own noise or curvature.
-    """
-    level = RTOL["float64"][method]
-    notes = []
-    for name, bound, dtype in bounds:
-        if not UNSEEN * level < bound < math.inf:
-            continue
-        head = (
-            f"{name}: errors smaller than {bound:.2g} of its largest gradient entry could "
-            "not be seen"
-        )
-        if np.dtype(dtype).itemsize >= _FLOAT64.itemsize:
-            notes.append(
-                f"{head} (its detection bound): the cost's noise or its curvature on the "
-                "scale of the step hides smaller ones"
-            )
-            continue
-        notes.append(
-            f"{head} (its detection bound; a float64 check sees about {2 * level:.0e}): "
-            "pass grad as a function and let the cost follow its input's dtype, or compute "
-            "it in float64, to see smaller ones"
-        )
-    return notes

@@ -1,0 +1,118 @@
+"""A low-precision stage added to a smooth float64 cost (``gradcheck._hidden_jumps``,
+attack34 H131): its jumps at wider steps than float64's are found, and the slope across
+its stairs, which float64's steps cannot see, leaves both readings inconclusive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gradcheck
+from gradcheck import _hidden_jumps as jumps
+from gradcheck._numerics import HIDDEN_STEP16, JUMP_STEP
+
+Array = np.ndarray[Any, Any]
+
+
+def _line(cost: Callable[[Array], float], x: Array) -> Callable[[Sequence[Any]], Array]:
+    """An evaluator of ``cost`` at ``x`` moved by each point's deltas (one leaf)."""
+
+    def evaluate(points: Sequence[Any]) -> Array:
+        out = []
+        for point in points:
+            moved = x.copy()
+            for d in point:
+                moved[d.indices] += d.factor * d.values
+            out.append(cost(moved))
+        return np.array(out)
+
+    return evaluate
+
+
+def _noise(cost: Callable[[Array], float], x: Array, step: float = JUMP_STEP) -> Any:
+    return jumps.jump_noise(_line(cost, x), [x], cost(x), 0, 1e-13, step)
+
+
+class TestJumpNoise:
+    """Only a discontinuity keeps its departure from the table's trend down to a
+    sixteenth of the step; a continuous cost's falls with the interval."""
+
+    x = np.random.default_rng(0).standard_normal(20)
+
+    @pytest.mark.parametrize(
+        "cost",
+        [
+            lambda p: float(np.sum(np.sin(3 * p))),  # curvature
+            lambda p: float(np.sum(np.abs(p - 1e-4))),  # kinks within the table
+            lambda p: float(np.sum(np.exp(-(((p - 0.3) / 1e-4) ** 2)))),  # a narrow bump
+        ],
+        ids=["smooth", "kinks", "bump"],
+    )
+    def test_a_continuous_cost_has_none(self, cost: Callable[[Array], float]) -> None:
+        assert _noise(cost, self.x) is None
+
+    def test_a_quantiser_added_to_a_smooth_cost_is_no_stage(self) -> None:
+        # it jumps at (m + 1/2)/K, no input's rounding midpoint: its derivative 0 is its
+        # own (tests/test_stairs.py), not a stage's slope across the stairs
+        def cost(p: Array) -> float:
+            return float(np.sum(np.sin(p)) + np.sum(np.round(p * 1e3)) / 1e3)
+
+        assert _noise(cost, self.x) is None
+
+    def test_a_float32_stage_jumps_where_an_input_rounds(self) -> None:
+        def cost(p: Array) -> float:
+            stage = np.sum(np.sin(p.astype(np.float32)), dtype=np.float32)
+            return float(np.sum(np.sin(p)) + float(stage))
+
+        jump = _noise(cost, self.x)
+        assert jump is not None and jump.work == np.float32 and 0 < jump.sigma < 1e-5
+
+    def test_a_float16_stage_jumps_at_its_own_step(self) -> None:
+        # attack34 H131 seed 2: the direction hardly moves the stage at JUMP_STEP
+        r = np.random.default_rng(2)
+        a, x = r.standard_normal(20), r.standard_normal(20)
+
+        def cost(p: Array) -> float:
+            stage = np.sum((a * np.sin(p.astype(np.float16))).astype(np.float16), dtype=np.float16)
+            return float(0.5 * np.sum(np.sin(p)) + float(stage))
+
+        assert _noise(cost, x) is None
+        jump = _noise(cost, x, HIDDEN_STEP16)
+        assert jump is not None and jump.work == np.float16
+
+
+def _mixed(dtype: Any, seed: int) -> tuple[Callable[[Array], float], Array, Array]:
+    r = np.random.default_rng(seed)
+    a, x = r.standard_normal(20), r.standard_normal(20)
+
+    def cost(p: Array) -> float:
+        stage = np.sum((a * np.sin(p.astype(dtype))).astype(dtype), dtype=dtype)
+        return float(0.5 * np.sum(np.sin(p)) + float(stage))
+
+    return cost, x, a
+
+
+class TestStageAddedToAFloat64Cost:
+    """attack34 H131: ``0.5·Σ sin θ + float(float16 Σ a·sin θ₁₆)``. On main the smooth
+    gradient (autograd's) failed 3/3 and one missing the whole stage passed 3/3 with a
+    bound of 1.2e-5; now both are inconclusive, and a wrong one beyond both fails."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_float16_stage(self, seed: int) -> None:
+        cost, x, a = _mixed(np.float16, seed)
+        right = gradcheck.check(cost, x, lambda p: (0.5 + a) * np.cos(p))
+        assert right.status == "inconclusive"
+        assert any("float16 stage added to it" in m for m in right.messages)
+        assert gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p)).status == "inconclusive"
+        assert gradcheck.check(cost, x, lambda p: -(0.5 + a) * np.cos(p)).status == "failed"
+
+    @pytest.mark.parametrize("seed", [0, 1, 3])
+    def test_float32_stage(self, seed: int) -> None:
+        # main: right F3/3, the stage missing P1 F2
+        cost, x, a = _mixed(np.float32, seed)
+        assert gradcheck.check(cost, x, lambda p: (0.5 + a) * np.cos(p)).status == "passed"
+        assert gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p)).status == "inconclusive"
+        assert gradcheck.check(cost, x, lambda p: 2 * (0.5 + a) * np.cos(p)).status == "failed"
