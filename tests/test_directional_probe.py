@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import gradcheck
 from gradcheck._directional_probe import (
     Probe,
     Prober,
@@ -366,3 +367,71 @@ class TestIrregularJump:
         off = self._off()
         assert not _kinked(_values(_two_kinks), H, 0.0, off, 3.0)
         assert _kinked(_values(_two_kinks), H, 0.0, 0.99 * off, 3.0)
+
+
+class TestClaimInFloat32:
+    """attack35 H141: a float64 cost whose derivative is computed in float32 (``A32.T @
+    cos(A x)32``, off by at most 1.1e-7 of the gradient) failed the directional mode 6/6
+    ("they differ by 8.6e-08; tolerance 5.4e-09") while the full mode passed it."""
+
+    def test_claim_roundoff_reads_float32_numbers(self) -> None:
+        from gradcheck._directional_probe import claim_roundoff
+
+        g, x = np.random.default_rng(0).standard_normal((2, 50))
+        g32 = g.astype(np.float32).astype(np.float64)
+        assert claim_roundoff(g, x) == 0.0
+        assert claim_roundoff(g32, x) == float(np.finfo(np.float32).eps)
+        assert claim_roundoff(g32, x.astype(np.float32)) == 0.0  # a float32 parameter's own
+        assert claim_roundoff(2 * g32, g32) == 0.0  # 2·θ of float32 data: float64's
+        assert claim_roundoff(np.ones(50), x) == 0.0  # simple values: float16 numbers
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_a_float32_derivative_passes_and_its_errors_fail(self, seed: int) -> None:
+        r = np.random.default_rng(seed)
+        a, x = r.standard_normal((100, 300)) / np.sqrt(300), r.standard_normal(300)
+
+        def cost(p: Any) -> float:
+            return float(np.sum(np.sin(a @ p["x"])))
+
+        def grad(p: Any, k: float = 1.0) -> Any:
+            return {"x": k * (a.T.astype(np.float32) @ np.cos(a @ p["x"]).astype(np.float32))}
+
+        right = gradcheck.check(cost, {"x": x}, grad, seed=seed, mode="directional")
+        assert right.status == "passed"
+        off = gradcheck.check(
+            cost, {"x": x}, lambda p: grad(p, 1.0001), seed=seed, mode="directional"
+        )
+        assert off.status == "failed"
+
+
+class TestSubnormalClaim:
+    """attack36 H162: a right gradient of subnormal entries (4 digits) failed the
+    directional mode 4/4 ("differ by 2.1e-304; tolerance 1.1e-308"), and one that
+    underflowed to exactly 0 while the cost moves failed too; the full mode passed."""
+
+    @staticmethod
+    def _problem(scale: float) -> tuple[Callable[[Array], float], Callable[[Array], Array], Array]:
+        r = np.random.default_rng(0)
+        a, x = r.standard_normal((6, 6)), r.standard_normal(6) * scale
+
+        def cost(p: Array) -> float:
+            return float(1e-300 * np.sum(np.cos(a @ (p / scale))))
+
+        def grad(p: Array) -> Array:
+            return -1e-300 * a.T @ np.sin(a @ (p / scale)) / scale
+
+        return cost, grad, x
+
+    def test_a_subnormal_gradient_passes_and_its_errors_fail(self) -> None:
+        cost, grad, x = self._problem(1e20)  # |g| about 3e-320
+        assert gradcheck.check(cost, x, grad, mode="directional").status == "passed"
+        assert (
+            gradcheck.check(cost, x, lambda p: 2 * grad(p), mode="directional").status == "failed"
+        )
+        off = gradcheck.check(cost, x, lambda p: grad(p) + 1e-310, mode="directional")
+        assert off.status == "failed"
+
+    def test_a_gradient_that_underflows_to_zero_is_inconclusive(self) -> None:
+        cost, grad, x = self._problem(1e100)  # the true gradient, 1e-400, rounds to 0
+        assert not np.any(grad(x))
+        assert gradcheck.check(cost, x, grad, mode="directional").status == "inconclusive"

@@ -45,11 +45,11 @@ import numpy as np
 from gradcheck import _kinks as kinks
 from gradcheck._evaluate import Delta, Evaluator
 from gradcheck._norms import noise_from_table, norm2
-from gradcheck._numerics import EXACT_LEAST, NORM2_SQUARES_SAFE, SAFETY
+from gradcheck._numerics import CLAIM_ROUNDOFFS, EXACT_LEAST, NORM2_SQUARES_SAFE, SAFETY
 from gradcheck._steps import entry_scale
 from gradcheck._tolerances import default_rtol, resolution, unit_roundoff
 
-__all__ = ["STEP_EXPONENT", "Probe", "Prober", "Segment", "effective_roundoff"]
+__all__ = ["STEP_EXPONENT", "Probe", "Prober", "Segment", "claim_roundoff", "effective_roundoff"]
 
 Array = np.ndarray[Any, Any]
 #: ``(leaf, start, stop)``: a flat index range of one parameter.
@@ -65,6 +65,11 @@ Segment = tuple[int, int, int]
 #: a float32 MLP's stated bound grows to 0.9 (inconclusive), with ``u^(1/5)`` it is 0.16.
 STEP_EXPONENT = {8: 1 / 3, 4: 1 / 5, 2: 1 / 5}
 _TINY = float(np.finfo(np.float64).tiny)
+_U32 = unit_roundoff(np.float32)
+#: The claim's rounding at least, an entry: float64's smallest subnormal (half of it, the
+#: rounding, is no float64 number) and half float32's.
+_HALF_SUB64 = 2.0**-1074
+_HALF_SUB32 = 2.0**-150
 
 
 def _relative_step(dtype: Any) -> float:
@@ -139,6 +144,24 @@ class Probe:
             tol = max(tol, tolerance)
         wrong = abs(self.analytic - self.numeric) > tol
         return replace(self, noise=sigma, tolerance=tol, wrong=wrong)
+
+
+def claim_roundoff(g: Array, leaf: Array) -> float:
+    """float32's unit round-off where a float64 parameter ``leaf`` (some entry no float32
+    number) has a gradient ``g`` of float32 numbers, not all of them float16 ones (a
+    float64 computation gives a float32 number with probability 2⁻²⁹ an entry; integer
+    or simple gradients, ``2·θ`` of float32 data, are float64's), else 0: the claim's own
+    rounding, which its directional derivative sums
+    (:data:`~gradcheck._numerics.CLAIM_ROUNDOFFS`, attack35 H141)."""
+    if leaf.real.dtype.itemsize <= 4 or not g.size or _all_in(leaf.real, np.float32):
+        return 0.0
+    return _U32 if _all_in(g, np.float32) and not _all_in(g, np.float16) else 0.0
+
+
+def _all_in(values: Array, dtype: Any) -> bool:
+    """Whether every entry of ``values`` is exactly a number of ``dtype``."""
+    with np.errstate(over="ignore"):
+        return bool(np.all(values.astype(dtype).astype(np.float64) == values))
 
 
 def _tolerance(screen: float, err: float, sigma: float, h: float) -> float:
@@ -221,6 +244,15 @@ class Prober:
         if work is not None:
             self.dtypes = [min(d, np.dtype(work), key=lambda t: t.itemsize) for d in self.dtypes]
         self.rtol = rtol
+        #: The claim's own round-off per parameter (:func:`claim_roundoff`).
+        self.claim_u = [claim_roundoff(g, leaf.reshape(-1)) for g, leaf in zip(self.g, leaves)]
+        #: Half the claim's smallest spacing where it has entries below its dtype's smallest
+        #: normal (subnormal, or underflowed to 0): each carries that much rounding at
+        #: least, relative to nothing (attack36 H162), else 0.
+        self.claim_floor = [
+            (_HALF_SUB32 if cu else _HALF_SUB64) if g.size and np.min(np.abs(g)) < _TINY else 0.0
+            for g, cu in zip(self.g, self.claim_u)
+        ]
         self.roundoff = max(unit_roundoff(d) for d in self.dtypes) if roundoff is None else roundoff
         self.noise_floor = 0.0
         self.evaluations = 0
@@ -299,6 +331,10 @@ class Prober:
         if rtol is None:
             rtol = max(default_rtol(self.dtypes[s[0]], "richardson") for s in segments)
         screen = rtol * (spread + max(abs(a), abs(numeric)))
+        screen += CLAIM_ROUNDOFFS * max(self.claim_u[s[0]] for s in segments) * spread
+        floors = [(self.claim_floor[s[0]], v) for s, v in zip(segments, dirs)]
+        if any(f > 0 for f, _ in floors):  # the claim's absolute rounding, summed by a
+            screen += CLAIM_ROUNDOFFS * norm2(np.array([f * norm2(v) for f, v in floors]))
         tol = _tolerance(screen, err, sigma, h)
         mags = np.abs(table)
         values = (jp, jm, jp2, jm2, self.j0)

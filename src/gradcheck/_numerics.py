@@ -50,6 +50,7 @@ __all__ = [
     "ATOL_ROUNDOFFS",
     "BATCHED_ROUNDOFFS",
     "CANCELLATION",
+    "CLAIM_ROUNDOFFS",
     "CONSISTENCY_ROUNDOFFS",
     "CONSISTENCY_RTOL",
     "EXACT_LEAST",
@@ -218,6 +219,15 @@ JUMP_FINE = 2.0**-44
 #: jump keeps all of it, many small ones (a float32 stage's) about 1/4, a continuous
 #: cost 1/16 or less.
 JUMP_KEPT = 1 / 8
+#: A directional probe allows this many standard deviations of the claim's own rounding
+#: where a float64 parameter's gradient is all float32 numbers (computed in float32:
+#: ``A32.T @ cos(A x)32``): each entry is off by up to ``u32·|g_i|``, so ``a = gᵀv`` by
+#: a sum of standard deviation at most ``u32·‖s ⊙ g‖`` (``v = z ⊙ s``, ``z`` Gaussian).
+#: The full mode's per-entry tolerance (1e-6 and more) holds that rounding already; the
+#: directional one (5e-9 of ``‖s ⊙ g‖``) failed such a right gradient 6/6 (attack35 H141).
+#: The same many times the absolute rounding of a claim's subnormal entries (float64's
+#: smallest subnormal an entry, times ``‖v‖``: attack36 H162).
+CLAIM_ROUNDOFFS = 6.0
 #: A low-precision gradient whose round-off against its float64 self exceeds this
 #: many ``u`` of its dtype comes with a hint: so much round-off means cancellation (a
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms
