@@ -282,3 +282,54 @@ class TestSeveralKinks:
             return out
 
         assert gradcheck.check(cost, x, grad).status == status
+
+
+def _kink_entries(slopes: list[list[float]], numeric: list[float], err: list[float]) -> Any:
+    from gradcheck._compare import Comparison
+
+    n = len(numeric)
+    c = Comparison(
+        numeric=np.array(numeric),
+        abs_error=np.array(err),
+        tolerance=np.full(n, 1e-6),
+        fd_error=np.zeros(n),
+        status=np.array(["nonsmooth"] * (n - 1) + ["ok"], dtype=object),
+        reach=np.zeros(n),
+        flat=np.zeros(n, dtype=bool),
+        scale=1.0,
+        slopes=np.array(slopes),
+    )
+    c.kink[: n - 1] = 0.0
+    c.bracketed[: n - 1] = True
+    return c
+
+
+class TestUnsettledKinks:
+    """attack33 H122 (2): kink entries that no move settled were kept out of the verdict,
+    and a parameter with 26 of 30 such entries passed on its 4 others ("0 agree there,
+    26 could not be resolved there either"), one entry ×1.5 among them."""
+
+    def test_a_claim_matching_neither_side_leaves_the_parameter_inconclusive(self) -> None:
+        from gradcheck._summary import parameter_status
+
+        # slopes (left, right) at h/2; the claims 1.5 and 0.4 (numeric ± abs_error)
+        c = _kink_entries(
+            [[1.0, 1.2], [0.0, 1.0], [np.nan, np.nan]], [1.1, 0.5, 1.0], [0.4, 0.1, 0]
+        )
+        tally = _nearby.Tally.start(np.zeros(2, dtype=bool))
+        _, _, out, _ = _nearby._settle(
+            ("w", np.zeros(3), c, np.arange(3)), np.arange(2), tally, 4, ""
+        )
+        assert out.status.tolist() == ["uncertain", "uncertain", "ok"]
+        assert out.notes[-1].endswith("2 could not be resolved there either")
+        assert parameter_status(0, 2, 0, 3) == "inconclusive"
+        assert c.status.tolist() == ["nonsmooth", "nonsmooth", "ok"]  # the input untouched
+
+    def test_a_claim_matching_one_side_stays_kept_out(self) -> None:
+        # clip at its bound: slopes (0, 1), claim 1 (or its mirror 0) matches a side
+        c = _kink_entries([[0.0, 1.0], [-2.0, 0.0]], [0.5, -1.0], [0.5, 1.0])
+        tally = _nearby.Tally.start(np.zeros(1, dtype=bool))
+        _, _, out, _ = _nearby._settle(
+            ("w", np.zeros(2), c, np.arange(2)), np.arange(1), tally, 4, ""
+        )
+        assert out.status.tolist() == ["nonsmooth", "ok"]

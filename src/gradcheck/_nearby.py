@@ -32,8 +32,11 @@ kinks have come apart:
    ``wrong`` once it was found wrong ``CONFIRM`` times, and more often than right; the
    comparison at θ counts as one finding for an entry it found wrong (not for one at a
    kink, which it could not judge). A wrong entry is named in the report. An entry
-   unsettled after ``TRIES`` moves keeps its status at θ (``nonsmooth``: its parameter
-   is inconclusive, and the report says why).
+   unsettled after ``TRIES`` moves keeps its status at θ (``nonsmooth``, kept out of
+   the verdict) where its claim matches one of θ's one-sided slopes (a clip at its
+   bound); a bracketed one that matches neither could hide an error of any size and is
+   ``uncertain``: its parameter is inconclusive, not passed on its other entries
+   (attack33 H122: 26 of 30 entries kept out, one entry ×1.5 passed).
 
 A real bug in such an entry is wrong at the moved points like anywhere else, and is
 named there. Every move is a delta on the private copy: the user's arrays and the
@@ -338,6 +341,14 @@ def _settle(result: Result, t: Array, tally: Tally, moves: int, failure: str) ->
     outside = agree & ~ok  # claims outside θ's slopes that no move showed several kinks for
     out.status[t[wrong]], out.status[t[ok]] = "wrong", "ok"
     settled = wrong | ok
+    # unsettled kink entries whose claim matches neither one-sided slope at θ could hide
+    # an error of any size: kept out as nonsmooth and bracketed (noisy slopes bracket
+    # anything), they let their parameter pass on the others (attack33 H122: 26 of 30);
+    # a clip at its bound matches one side and stays; an unbracketed one leaves its
+    # parameter inconclusive already, and its own message says why
+    hidden = ~settled & ~agree & (c.status[t] == "nonsmooth") & c.bracketed[t]
+    hidden &= ~_one_side(c, t)
+    out.status[t[hidden]] = "uncertain"
     out.reach[t[settled]] = tally.reach[settled]
     out.nearby = RAN
     before = c.status[t] == "wrong"
@@ -368,6 +379,19 @@ def _settle(result: Result, t: Array, tally: Tally, moves: int, failure: str) ->
         text += f" (a further move failed: {failure})"
     out.notes = (*c.notes, text)
     return name, leaf, out, idx
+
+
+def _one_side(c: Comparison, t: Array) -> Array:
+    """Whether each entry ``t``'s claim matches one of θ's one-sided slopes at ``h/2``
+    to within its tolerance, or where they were not measured (NaN: no evidence).
+
+    The claim is ``numeric ± abs_error``; at a kink ``numeric`` is the slopes' mean, so
+    the mirror of one side's slope is the other's, and either sign serves."""
+    slopes, tol = c.slopes[t], c.tolerance[t]
+    claims = c.numeric[t][:, None] + np.array([-1.0, 1.0]) * c.abs_error[t][:, None]
+    near = np.abs(claims[:, :, None] - slopes[:, None, :]) <= tol[:, None, None]
+    unmeasured = ~np.all(np.isfinite(slopes), axis=1)
+    return np.asarray(np.any(near, axis=(1, 2)) | unmeasured, dtype=bool)
 
 
 def _fresh(n: int) -> str:
