@@ -256,6 +256,7 @@ def _choose(
             _unused(chosen.g64, user, unused)
             return chosen
         fallback, gap = chosen
+    user = user._replace(dtype=user.given or user.dtype)  # a stage's: at the inputs' dtype
     if _no_numpy(user.dtype):
         if fallback is None:
             raise GradcheckError(
@@ -319,6 +320,8 @@ def check_adapted(
             function of its parameters alone, as in JAX, cannot make that mistake).
     """
     choice = _choose(make, user, precision, rng, unused)
+    if choice.route == "same" and user.given:  # as _choose checked it
+        user = user._replace(dtype=user.given)
     side, grads = choice.side, dict(choice.grads)
     notes = [*notes, *choice.notes]
     judged = Judged(0.0, grads, [], {})

@@ -71,11 +71,15 @@ HALF_FORWARD = (
 
 
 class Analytic(NamedTuple):
-    """The user's own analytic pass: its loss, its gradients (float64 arrays), dtype."""
+    """The user's own analytic pass: its loss, its gradients (float64 arrays), dtype;
+    ``given``: the checked tensors' dtype where ``dtype`` is a stage's below it (a float64
+    function computing a term in bfloat16: ``gradcheck._torch_stage``), which a check
+    without the float64 copy is made in."""
 
     value: float
     grads: dict[str, Array]
     dtype: str
+    given: str = ""
 
 
 class Gradient(NamedTuple):

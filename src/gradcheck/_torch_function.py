@@ -40,7 +40,9 @@ from gradcheck._torch_autograd import autograd_grads, backward_grads, least_prec
 from gradcheck._torch_cast import as_float64, dense, dtype_name
 from gradcheck._torch_jvp import fold, jvp
 from gradcheck._torch_reference import aside, with_reference
-from gradcheck._torch_rng import SeededRng, forked
+from gradcheck._torch_replay import recorded
+from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
+from gradcheck._torch_stage import Stages
 from gradcheck._torch_state import Forward, Numeric
 from gradcheck._torch_widen import Widen, mask_dtype
 
@@ -67,23 +69,28 @@ def rules_agree(
     a rule wrong in float32 alone is the entry check's to see. Rules computing in a half
     dtype are compared on the float64 copy whatever they give: that round-off's allowance
     passes anything (attack35 H143: a bfloat16 jvp x1.5 "agreed" with its backward,
-    tolerance 24 beside values of 0.13). Where the float64 copy cannot run, the
-    low-precision comparison stands, and the note says why.
+    tolerance 24 beside values of 0.13). A stage computed below the inputs' dtype
+    (:attr:`Function.stage`) computes the rules in its dtype, and its copy runs with the
+    stage's casts kept in float64 (``gradcheck._torch_widen``, attack34 H131). Where the
+    float64 copy cannot run, the low-precision comparison stands, and the note says why.
     """
     outs = [f.outs[k] for k in f.diff]
     low_t = max((t for t in [*ts.values(), *outs]), key=lambda t: torch.finfo(t.dtype).eps)
-    roundoff = float(torch.finfo(low_t.dtype).eps)
+    low_d = low_t.dtype if f.stage is None else getattr(torch, f.stage.dtype)
+    roundoff = max(float(torch.finfo(low_t.dtype).eps), float(torch.finfo(low_d).eps))
     low = _agree(f, ts, outs, None, roundoff, seeded, rng)
     half = roundoff > float(torch.finfo(torch.float32).eps)
     if (not low.wrong and not half) or roundoff <= float(torch.finfo(torch.float64).eps):
         return Retried(low)
     fixed = as_float64([x.detach() if isinstance(x, torch.Tensor) else x for x in f.xs])
     wide = {n: fixed[i] for n, i in zip(f.names, f.pos)}
+    stage = Widen(mask_dtype(ts.values())) if f.stage is not None else nullcontext()
     try:
         eps = float(torch.finfo(torch.float64).eps)
-        return Retried(_agree(f, wide, outs, fixed, eps, seeded, rng))
+        with stage:
+            return Retried(_agree(f, wide, outs, fixed, eps, seeded, rng))
     except Exception as exc:  # fn has no float64 copy (float32 weights inside)
-        return Retried(low, retry_failed(exc, dtype_name(low_t.dtype)))
+        return Retried(low, retry_failed(exc, dtype_name(low_d)))
 
 
 def _agree(
@@ -149,12 +156,14 @@ class Function:
         self, fn: Callable[..., Any], xs: list[Any], pos: list[int], names: list[str], seed: int
     ) -> None:
         self.fn, self.xs, self.pos, self.names, self.seed = fn, xs, pos, names, seed
-        with forked():
+        with forked(), Stages() as stages:  # a stage below the inputs' dtype (H131)
             try:
                 out = fn(*xs)
             except Exception as exc:
                 raise GradcheckError(f"fn raised {type(exc).__name__}: {exc}") from exc
         no_backward([xs[i] for i in pos], "fn")
+        #: The least precise dtype fn computes a result in, where below its inputs'.
+        self.stage = stages.below([xs[i] for i in pos])
         self.outs = list(out) if isinstance(out, (tuple, list)) else [out]
         self.diff = [
             k for k, o in enumerate(self.outs) if isinstance(o, torch.Tensor) and o.requires_grad
@@ -272,15 +281,16 @@ class Function:
         tensors = {label[n]: x.detach() for n, x in zip(self.names, checked)}
         value = float(fold(out.detach(), w64))
         user = Analytic(value, grads, least_precise(list(tensors.values())))
+        if self.stage is not None and precision == "float64":  # a stage below it (H131)
+            user = user._replace(dtype=self.stage.dtype, given=user.dtype)
         back = {v: n for n, v in label.items()}
 
-        def make(precision: str) -> Side:
+        def caller(float64: bool) -> tuple[Callable[..., list[Any]], Callable[..., Any]]:
             fixed = [x.detach().clone() if isinstance(x, torch.Tensor) else x for x in self.xs]
-            if precision == "float64":
-                fixed = as_float64(fixed)
+            fixed = as_float64(fixed) if float64 else fixed
 
             def outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
-                wide = Widen(mask_dtype(tensors.values())) if precision == "float64" else None
+                wide = Widen(mask_dtype(tensors.values())) if float64 else None
                 with wide or nullcontext():  # attack25 G1; the user's dropout masks
                     return [self.outputs({back[n]: t for n, t in ts.items()}, fixed)[k]]
 
@@ -289,12 +299,20 @@ class Function:
                 with aside():  # in float64, as the user's value is (a reference's too)
                     return fold(out, w64)
 
-            numeric = Numeric(call, tensors, precision == "float64")
+            return outputs, call
+
+        def make(precision: str) -> Side:
+            float64 = precision == "float64"
+            outputs, call = caller(float64)
+            numeric = Numeric(call, tensors, float64)
             forward = Forward(outputs, w64, rng.reset) if mode == "fwd" else None
             side = numeric.side("float64 inputs", forward)
-            if precision != "float64":
-                return side
-            return with_reference(side, [t.dtype for t in tensors.values()])
+            # fn's own dtypes, recorded when first needed (a half fn's stages, 3b); a
+            # stage below the inputs' is the reference's dtype, the rest replayed (H131)
+            own = partial(recorded, caller(False)[1], tensors, SeededRng(RNG_SEED))
+            low = [getattr(torch, user.dtype)] if self.stage is not None else []
+            dtypes = low or [t.dtype for t in tensors.values()]
+            return with_reference(side, dtypes, own) if float64 else side
 
         report = check_adapted(
             make,

@@ -75,6 +75,7 @@ from gradcheck._torch_reference import with_reference
 from gradcheck._torch_replay import recorded
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
+from gradcheck._torch_stage import note as stage_note
 from gradcheck._torch_state import (
     Loss,
     Numeric,
@@ -350,6 +351,7 @@ def check_function(
         notes += [] if sparse_note is None else [sparse_note]
         unrun = unrun_hooks([(n, inputs[i]) for n, i in zip(names, pos)])
         notes += [] if unrun is None else [unrun]
+        notes += [] if f.stage is None or precision != "float64" else [stage_note(f.stage)]
         fwd = {}
         if "fwd" in chosen:
             rng.reset()
