@@ -652,3 +652,25 @@ class TestBackwardFormulaPerGraph:
         x = torch.randn(4, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
         report = gt.check_function(op, x.requires_grad_(), order=2)
         assert report.status == "passed", str(report)
+
+
+class TestAFloat32ConstantClosedOver:
+    """attack35 H144: with ``precision="float64"`` order 1 widens a float32 constant fn or
+    the loss holds (``gradcheck._torch_widen``); order 2 did not, and raised
+    "addmv input tensors must have the same dtype" (check_function) or a GradcheckError
+    naming neither the cast nor ``precision`` (check_module). It widens as order 1."""
+
+    def test_check_function(self) -> None:
+        torch.manual_seed(0)
+        a, x = torch.randn(4, 6), torch.randn(6, requires_grad=True)
+        report = gt.check_function(lambda t: torch.sin(a @ t), x, order=2)
+        assert report.status == "passed", str(report)
+        assert a.dtype == torch.float32  # the user's constant is left as it was
+        wrong = gt.check_function(lambda t: DetachedSin.apply(a @ t), x, order=2)
+        assert wrong.failed_parameters == ["input0 / input0"], str(wrong)
+
+    def test_check_module(self) -> None:
+        torch.manual_seed(0)
+        m, w = nn.Linear(6, 4), torch.randn(4, 4)
+        report = gt.check_module(m, lambda mod: (w @ mod(torch.ones(6))).pow(2).sum(), order=2)
+        assert report.status == "passed", str(report)

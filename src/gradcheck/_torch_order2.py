@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Collection, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from gradcheck._torch_cast import as_float64, cast_inputs, scalar
 from gradcheck._torch_module import LossModule
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_state import Loss, preserved
+from gradcheck._torch_widen import Widen, mask_dtype
 from gradcheck._user_rng import shared
 
 __all__ = ["TorchBackward", "function_order2", "module_order2"]
@@ -270,11 +272,15 @@ def function_order2(
             xs = as_float64(xs)
         names = [f"input{i}" for i in pos]
 
+        masks = mask_dtype(inputs[i] for i in pos)  # the user's dropout masks
+
         def all_outputs(ts: dict[str, torch.Tensor]) -> list[Any]:
             args = list(xs)
             for n, i in zip(names, pos):
                 args[i] = ts[n]
-            res = fn(*args)
+            # as order 1's float64 copy: a float32 constant fn holds computes in float64
+            with Widen(masks) if precision == "float64" else nullcontext():
+                res = fn(*args)
             return list(res) if isinstance(res, (tuple, list)) else [res]
 
         point = {n: xs[i] for n, i in zip(names, pos)}
@@ -338,10 +344,13 @@ def module_order2(
         }
         point = {n: p.detach().clone().to(torch.float64 if float64 else p.dtype) for n, p in named}
 
+        masks = mask_dtype(p for _, p in named)
+
         def outputs(ts: dict[str, torch.Tensor]) -> list[torch.Tensor]:
             fresh = {n: b.clone() for n, b in buffers.items()}
             swapped = {f"inner.{n}": t for n, t in ts.items()}
-            loss = torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
+            with Widen(masks) if float64 else nullcontext():  # as order 1 (attack35 H144)
+                loss = torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
             return [scalar(loss, "loss_fn")]
 
         one = torch.ones((), dtype=point[named[0][0]].dtype)
