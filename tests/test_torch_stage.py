@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
 import gradcheck.torch as gt
 from gradcheck._torch_stage import Stage, Stages, note
@@ -100,6 +101,65 @@ class TestAStageBelowTheInputs:
         report = _check(torch.bfloat16, 0, precision="model")
         assert report.options["user_dtype"] == "float64"
         assert "fn computes part of its result" not in str(report)
+
+
+class _StagedModel(nn.Module):
+    """A float64 model whose hidden layer adds a tanh computed in ``dtype`` (by ``_Tanh``)."""
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.l1, self.l2, self.dtype = nn.Linear(6, 8), nn.Linear(8, 3), dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.l1(x)
+        return self.l2(0.5 * torch.tanh(h) + _Tanh.apply(h.to(self.dtype)).to(h.dtype))
+
+
+class _Tanh(torch.autograd.Function):
+    """``tanh`` whose backward is times ``factor`` (only below float64: ``half_only``)."""
+
+    factor, half_only = 1.0, False
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (y,) = ctx.saved_tensors
+        wrong = not _Tanh.half_only or g.dtype in HALF
+        return g * (1 - y * y) * (_Tanh.factor if wrong else 1.0)
+
+
+class TestAModelsStage:
+    """check_module on a float64 model with a stage in float16 or bfloat16: main failed
+    the right model 3/3 and passed one without the stage's term 3/3."""
+
+    @pytest.mark.parametrize(
+        ("dtype", "factor", "half_only", "status"),
+        [
+            (torch.float16, 1.0, False, "passed"),
+            (torch.bfloat16, 1.0, False, "passed"),
+            (torch.bfloat16, 0.0, False, "failed"),
+            (torch.float16, 0.0, True, "failed"),
+        ],
+    )
+    def test_it_is_checked_as_a_model_of_the_stages_dtype(
+        self, dtype: torch.dtype, factor: float, half_only: bool, status: str
+    ) -> None:
+        torch.manual_seed(0)
+        m = _StagedModel(dtype).double()
+        x, y = torch.randn(10, 6, dtype=torch.float64), torch.randn(10, 3, dtype=torch.float64)
+        _Tanh.factor, _Tanh.half_only = factor, half_only
+        try:
+            report = gt.check_module(m, lambda mm: ((mm(x) - y) ** 2).mean())
+        finally:
+            _Tanh.factor, _Tanh.half_only = 1.0, False
+        assert report.status == status, str(report)
+        name = str(dtype).removeprefix("torch.")
+        assert f"the loss computes part of its result in {name}" in str(report)
 
 
 class TestStages:

@@ -20,6 +20,8 @@ autograd's own gradient beside it as that dtype's round-off, as a float16 model'
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
 import torch
@@ -28,7 +30,7 @@ from torch.utils._pytree import tree_flatten
 
 from gradcheck._torch_replay import plain
 
-__all__ = ["Stage", "Stages", "note"]
+__all__ = ["Stage", "Stages", "note", "stage_of"]
 
 
 class Stage(NamedTuple):
@@ -91,12 +93,30 @@ def _name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def note(stage: Stage) -> str:
-    """The report's note for a function computing a ``stage`` below its inputs' dtype."""
+def stage_of(
+    call: Callable[[], Any],
+    tensors: list[torch.Tensor],
+    seeded: Callable[[], AbstractContextManager[Any]],
+) -> Stage | None:
+    """The stage one run of ``call`` (a model's loss, no gradient, from the ``seeded``
+    RNG) computes below ``tensors``' float64 (:meth:`Stages.below`); ``None`` where
+    there is none or ``call`` raises (the check's own passes say what fails)."""
+    stages = Stages()
+    try:
+        with torch.no_grad(), seeded(), stages:
+            call()
+    except Exception:  # the check names what fails
+        return None
+    return stages.below(tensors)
+
+
+def note(stage: Stage, what: str = "fn") -> str:
+    """The report's note for ``what`` (``"fn"``, ``"the loss"``) computing a ``stage``
+    below its inputs' dtype."""
     low, inputs = stage.dtype, stage.inputs
     return (
-        f"fn computes part of its result in {low} ({stage.op} first), below its {inputs} "
-        f"inputs: at {inputs} steps a {low} stage is piecewise constant, so it is checked "
+        f"{what} computes part of its result in {low} ({stage.op} first), below its "
+        f"{inputs} inputs: at {inputs} steps a {low} stage is piecewise constant, so it is checked "
         f"as a {low} computation where its float64 copy (the casts kept in float64) "
         f"computes your result: the formula on that copy, autograd's own gradient beside "
         f"it as {low} round-off; precision='model' checks it at {inputs} steps"

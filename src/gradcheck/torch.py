@@ -76,6 +76,7 @@ from gradcheck._torch_replay import recorded
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_stage import note as stage_note
+from gradcheck._torch_stage import stage_of
 from gradcheck._torch_state import (
     Loss,
     Numeric,
@@ -185,6 +186,8 @@ def check_module(
         tensors = {n: p.detach().clone() for n, p in named}
         hooks = tensor_hooks(named)
         masks = mask_dtype(tensors.values())  # the model's dropout masks (CUDA: by dtype)
+        wide = {t.dtype.to_real() for t in tensors.values()} == {torch.float64}
+        float64_route = precision == "float64" and wide  # where a stage can be below
 
         def make(precision: str) -> Side:
             float64 = precision == "float64"
@@ -193,7 +196,8 @@ def check_module(
                 return side
             # the model's own dtypes, recorded on a private copy when first needed
             own = partial(recorded, lambda ts: caller(False)(ts), tensors, SeededRng(RNG_SEED))
-            return with_reference(side, [t.dtype for t in tensors.values()], own)
+            low = [getattr(torch, user.dtype)] if stage is not None else []
+            return with_reference(side, low or [t.dtype for t in tensors.values()], own)
 
         def caller(float64: bool) -> Callable[[dict[str, torch.Tensor]], Any]:
             inner = model if base is None else copy.deepcopy(base, shared(base))
@@ -216,6 +220,12 @@ def check_module(
 
             return call
 
+        rng.reset()  # a stage below float64 parameters: a model of its dtype (H131)
+        run = partial(caller(False), tensors)
+        stage = stage_of(run, [*tensors.values()], SeededRng(RNG_SEED)) if float64_route else None
+        if stage is not None:
+            user = user._replace(dtype=stage.dtype, given=user.dtype)
+            notes = (*notes, stage_note(stage, "the loss"))
         report = check_adapted(
             make,
             user,
