@@ -209,3 +209,16 @@ def test_past_a_bound_the_rest_is_read_by_type() -> None:
     wide[-1][-1].rng = rng
     done = walk(lambda: wide)
     assert done.stopped == f"{ITEMS} references" and _has(done.objects, rng)
+
+
+def test_a_mapping_proxys_values_are_looked_into() -> None:
+    # state34: ``types.MappingProxyType({"rng": rng})`` (a read-only view of a dict, a
+    # builtins type) was passed over: its generator kept moving, silently (core, torch, JAX)
+    rng = np.random.default_rng(9)
+    view = types.MappingProxyType({"cfg": {"rng": rng}})
+    before = rng.bit_generator.state
+    x = np.linspace(0.5, 1.5, 4)
+    report = gradcheck.check(lambda p: float(p @ p) + 0.0 * view["cfg"]["rng"].normal(), x, 2 * x)
+    assert report.status == "passed" and rng.bit_generator.state == before
+    big = types.MappingProxyType({k: [k] for k in range(2 * CONTAINER_ITEMS)} | {"rng": rng})
+    assert _has(reachable(lambda: big), rng)

@@ -35,6 +35,7 @@ __all__ = [
     "FEW",
     "LEVELS",
     "LIBRARIES",
+    "MAPPINGS",
     "SCANNED",
     "Scanned",
     "Sifted",
@@ -74,6 +75,9 @@ LIBRARIES = frozenset({"builtins", "numpy", "torch", "jax", "jaxlib", "gradcheck
 _SCALARS = frozenset({int, float, complex, bool, str, bytes, type(None)})
 
 CONTAINERS = (list, tuple, set, frozenset, collections.deque)
+#: Mappings whose values are looked into (a ``MappingProxyType`` is a read-only view of a
+#: dict: ``types.MappingProxyType({"rng": rng})`` kept moving, state34).
+MAPPINGS = (dict, types.MappingProxyType)
 
 
 class Sifted(NamedTuple):
@@ -112,7 +116,7 @@ def large(obj: Any) -> bool:
     """Whether ``obj`` is a container of more than :data:`CONTAINER_ITEMS` entries."""
     if isinstance(obj, np.ndarray):
         return obj.dtype == object and obj.size > CONTAINER_ITEMS
-    return isinstance(obj, (*CONTAINERS, dict)) and len(obj) > CONTAINER_ITEMS
+    return isinstance(obj, (*CONTAINERS, *MAPPINGS)) and len(obj) > CONTAINER_ITEMS
 
 
 def scan(bulk: list[Any], budget: int, seen: Iterable[int] = ()) -> Scanned:
@@ -178,7 +182,7 @@ def data_kind(kind: type) -> bool:
     arrays, the user's own objects (not a function's, class's or module's type, which are
     the ``builtins``', nor a library's or the standard library's, but for a
     ``SimpleNamespace``), never a generator's."""
-    if issubclass(kind, (*CONTAINERS, dict, np.ndarray, types.SimpleNamespace)):
+    if issubclass(kind, (*CONTAINERS, *MAPPINGS, np.ndarray, types.SimpleNamespace)):
         return True
     top = str(getattr(kind, "__module__", "")).split(".")[0]
     return top not in LIBRARIES and top not in sys.stdlib_module_names

@@ -13,7 +13,8 @@ functions, a ``weakref.ref``'s object, a Python generator's local variables, wha
 ``functools.lru_cache`` has stored (``get_rng()``, attack31 H90) and what a C iterator
 holds (``itertools.cycle([rng])``, ``iter(pool)``, ``map``: read through the garbage
 collector's references, as the iterator keeps no Python attributes), and lists, tuples,
-sets, deques, dicts and object arrays of up to :data:`CONTAINER_ITEMS` items.
+sets, deques, dicts (a ``MappingProxyType`` view too) and object arrays of up to
+:data:`CONTAINER_ITEMS` items.
 
 Depth: functions, objects, classes, modules and models count :data:`DEPTH` levels (a
 model, its class's ``forward``, the helper it calls, the helper that one calls, the
@@ -62,6 +63,7 @@ from gradcheck._user_scan import (
     CONTAINER_ITEMS,
     CONTAINERS,
     FEW,
+    MAPPINGS,
     SCANNED,
     data_kind,
     generator_type,
@@ -213,7 +215,7 @@ def _data(objects: list[Any]) -> list[Any]:
 
 def _container(obj: Any) -> bool:
     """Whether ``obj`` is a container (its items are data, read after the objects)."""
-    return isinstance(obj, (*CONTAINERS, dict, np.ndarray))
+    return isinstance(obj, (*CONTAINERS, *MAPPINGS, np.ndarray))
 
 
 #: The note of a check whose walk stopped at a bound (:func:`stopped_notes`).
@@ -266,7 +268,7 @@ def _inside(obj: Any) -> Iterable[Any]:
         yield from obj.flat
     elif isinstance(obj, CONTAINERS):
         yield from obj
-    elif isinstance(obj, dict):
+    elif isinstance(obj, MAPPINGS):
         yield from obj.values()
     elif isinstance(obj, type):
         yield from _own_class_attributes(obj)
@@ -357,7 +359,7 @@ def _followed(obj: Any, plain: set[type]) -> int:
         return _BELOW
     if isinstance(obj, (contextvars.ContextVar, property, weakref.ref, types.GeneratorType)):
         return _BELOW
-    if isinstance(obj, (*CONTAINERS, dict)):
+    if isinstance(obj, (*CONTAINERS, *MAPPINGS)):
         return _HERE if 0 < len(obj) <= CONTAINER_ITEMS else _NO
     if isinstance(obj, np.ndarray):
         return _HERE if obj.dtype == object and obj.size <= CONTAINER_ITEMS else _NO
