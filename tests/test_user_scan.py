@@ -30,13 +30,14 @@ def test_scan_finds_the_generators_a_large_container_holds_directly() -> None:
     entries = [0.0] * CONTAINER_ITEMS + [gen, [other]]
     assert large(entries) and not large(entries[:CONTAINER_ITEMS])
     assert scan([entries], budget=len(entries) + 1).generators == [gen, other]
-    assert scan([entries], budget=len(entries)) == ([gen], len(entries), False)
-    assert scan([entries], budget=len(entries) - 1) == ([], 0, False)
+    cut = f"{SCANNED} references read by type"
+    assert scan([entries], budget=len(entries)) == ([gen], len(entries), cut)
+    assert scan([entries], budget=len(entries) - 1) == ([], 0, cut)
     table = dict(enumerate(entries))
     assert scan([table], budget=2 * len(table) + 1).generators == [gen, other]
     objects = np.array([*entries[:-1], other], dtype=object)
     assert large(objects) and scan([objects], budget=objects.size).generators == [gen, other]
-    assert scan([entries], budget=SCANNED) == ([gen, other], len(entries) + 1, True)
+    assert scan([entries], budget=SCANNED) == ([gen, other], len(entries) + 1, "")
 
 
 class _Node:
@@ -59,7 +60,11 @@ def test_scan_finds_a_generator_on_the_last_of_many_objects() -> None:
     nodes[5].pay.append({"a": (slotted,)})
     nodes[7].nxt = _Node(_Node(np.array([deep], dtype=object)))
     found = scan([nodes], budget=SCANNED)
-    assert found.complete and {id(g) for g in found.generators} == {id(gen), id(torn), id(deep)}
+    assert found.stopped == "" and {id(g) for g in found.generators} == {
+        id(gen),
+        id(torn),
+        id(deep),
+    }
 
 
 def test_scan_reads_shared_and_cyclic_objects_once_and_follows_no_function() -> None:
@@ -68,11 +73,11 @@ def test_scan_reads_shared_and_cyclic_objects_once_and_follows_no_function() -> 
     nodes = [_Node(shared) for _ in range(2000)]
     shared.nxt = nodes  # a cycle back to the container
     found = scan([nodes], budget=SCANNED)
-    assert found.complete and len(found.generators) == 1
+    assert found.stopped == "" and len(found.generators) == 1
     assert found.read < 7 * len(nodes) + 20  # each node's 3 references, its pay's 3, shared once
     held = random.Random(3)
     away = [lambda: held, type("K", (), {"gen": held}), random] + [0] * CONTAINER_ITEMS
-    assert scan([away], budget=SCANNED) == ([], len(away), True)
+    assert scan([away], budget=SCANNED) == ([], len(away), "")
 
 
 def _chain(links: int, end: object) -> list[object]:
@@ -84,8 +89,10 @@ def _chain(links: int, end: object) -> list[object]:
 def test_scan_names_what_it_left_unread() -> None:
     gen = random.Random(0)
     found = scan([_chain(LEVELS - 2, gen)], budget=SCANNED)
-    assert found.generators == [gen] and found.complete is True
-    assert scan([_chain(LEVELS + 2, gen)], budget=SCANNED).complete is False
+    assert found.generators == [gen] and found.stopped == ""
+    assert (
+        scan([_chain(LEVELS + 2, gen)], budget=SCANNED).stopped == f"{LEVELS} levels read by type"
+    )
 
 
 def test_generator_types() -> None:

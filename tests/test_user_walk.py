@@ -222,3 +222,40 @@ def test_a_mapping_proxys_values_are_looked_into() -> None:
     assert report.status == "passed" and rng.bit_generator.state == before
     big = types.MappingProxyType({k: [k] for k in range(2 * CONTAINER_ITEMS)} | {"rng": rng})
     assert _has(reachable(lambda: big), rng)
+
+
+class _Link:
+    nxt: Any
+    rng: Any
+
+
+def _chain(links: int, end: Any) -> Any:
+    top = cur = _Link()
+    for _ in range(links - 1):
+        cur.nxt = _Link()
+        cur = cur.nxt
+    cur.rng = end
+    return top
+
+
+def test_past_depth_the_users_objects_are_read_by_type() -> None:
+    # state34: a generator five objects down (``trainer.model.cfg.sub.opts.rng``) kept
+    # moving, silently; objects past DEPTH are now read by type, and a chain longer than
+    # that reading is named
+    from gradcheck._user_scan import LEVELS
+
+    rng = np.random.default_rng(10)
+    for links in (DEPTH, DEPTH + 3, DEPTH + LEVELS - 2):
+        top = _chain(links, rng)
+        done = walk(lambda top=top: top)
+        assert _has(done.objects, rng) and done.stopped == ""
+    far = _chain(DEPTH + LEVELS + 3, rng)
+    assert walk(lambda: far).stopped == f"{LEVELS} levels read by type"
+    x = np.linspace(0.5, 1.5, 4)
+    top = _chain(DEPTH + 2, rng)
+    before = rng.bit_generator.state
+    cost = eval(
+        "lambda p: float(p @ p) + 0.0 * top" + ".nxt" * (DEPTH + 1) + ".rng.normal()", {"top": top}
+    )
+    report = gradcheck.check(cost, x, 2 * x)
+    assert report.status == "passed" and rng.bit_generator.state == before

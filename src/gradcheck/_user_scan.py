@@ -109,7 +109,7 @@ class Scanned(NamedTuple):
 
     generators: list[Any]
     read: int  # references read
-    complete: bool  # False: stopped at its budget or at LEVELS, something left unread
+    stopped: str  # "" if everything was read; else the bound it stopped at
 
 
 def large(obj: Any) -> bool:
@@ -132,7 +132,7 @@ def scan(bulk: list[Any], budget: int, seen: Iterable[int] = ()) -> Scanned:
     for _ in range(LEVELS):
         refs = _referents(level, arrays)
         if read + len(refs) > budget:
-            return Scanned(list(found.values()), read, False)
+            return Scanned(list(found.values()), read, f"{SCANNED} references read by type")
         read += len(refs)
         kinds = set(map(type, refs))
         held = {k for k in kinds if generator_type(k)}
@@ -140,15 +140,17 @@ def scan(bulk: list[Any], budget: int, seen: Iterable[int] = ()) -> Scanned:
             gens = itertools.compress(refs, map(held.__contains__, map(type, refs)))
             found.update((id(g), g) for g in gens)
         data = {k for k in kinds - held if data_kind(k)}
-        if not data:  # numbers, strings, tensors: nothing below them
-            return Scanned(list(found.values()), read, True)
         arrays = any(issubclass(k, np.ndarray) for k in data)
-        level = _fresh(
-            list(itertools.compress(refs, map(data.__contains__, map(type, refs)))), done
+        level = (
+            []
+            if not data
+            else _fresh(  # numbers, strings, tensors: nothing below
+                list(itertools.compress(refs, map(data.__contains__, map(type, refs)))), done
+            )
         )
         if not level:
-            return Scanned(list(found.values()), read, True)
-    return Scanned(list(found.values()), read, False)
+            return Scanned(list(found.values()), read, "")
+    return Scanned(list(found.values()), read, f"{LEVELS} levels read by type")
 
 
 def _referents(level: list[Any], arrays: bool) -> list[Any]:

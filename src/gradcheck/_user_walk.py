@@ -20,15 +20,17 @@ Depth: functions, objects, classes, modules and models count :data:`DEPTH` level
 model, its class's ``forward``, the helper it calls, the helper that one calls, the
 object that keeps the generator); containers and iterators count none, so a generator in
 a dict nested ten deep is found as soon as the dict is (attack31 H90: five deep was
-not). The work is bounded (:data:`VISITS`, :data:`ITEMS`, ``SCANNED``: the numbers,
-strings, tensors and arrays an object holds are read by type at C speed,
-``gradcheck._user_scan``); a third-party package's modules (under ``site-packages``)
-are not looked into (a cost naming ``scipy`` walked 4193 of SciPy's objects, 129 ms a
-check). A container of more than :data:`CONTAINER_ITEMS` items (a dataset) is read last,
-by type, with its objects and theirs (``gradcheck._user_scan.scan``: a generator on the
-last of 20,000 objects in a list kept moving). Not looked into: a library's objects (a
-tensor, an optimizer), and what lies beyond the bounds, which :attr:`Walk.stopped` names
-(the check's report says so).
+not). Past :data:`DEPTH`, the user's objects and containers are read by type (below:
+``trainer.model.cfg.sub.opts.rng`` kept moving, state34). The work is bounded
+(:data:`VISITS`, :data:`ITEMS`, ``SCANNED``: the numbers, strings, tensors and arrays an
+object holds are read by type at C speed, ``gradcheck._user_scan``); a third-party
+package's modules (under ``site-packages``) are not looked into (a cost naming ``scipy``
+walked 4193 of SciPy's objects, 129 ms a check). A container of more than
+:data:`CONTAINER_ITEMS` items (a dataset) is read last, by type, with its objects and
+theirs (``gradcheck._user_scan.scan``: a generator on the last of 20,000 objects in a
+list kept moving). Not looked into: a library's objects (a tensor, an optimizer), and
+what lies beyond the bounds, which :attr:`Walk.stopped` names (the check's report says
+so).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -130,10 +132,8 @@ def walk(*owners: Any, depth: int = DEPTH) -> Walk:
     done = _levels(list(owners), depth)
     within = scan(done.bulk, SCANNED - done.scanned, done.seen)
     found = {**done.found, **{id(g): g for g in within.generators}}
-    stopped = done.stopped
-    if not stopped and (done.unread or not within.complete):
-        stopped = f"{SCANNED} references read by type"
-    return Walk(list(found.values()), stopped)
+    unread = f"{SCANNED} references read by type" if done.unread else within.stopped
+    return Walk(list(found.values()), done.stopped or unread)
 
 
 class _Levels(NamedTuple):
@@ -203,7 +203,9 @@ def _levels(level: list[Any], depth: int) -> _Levels:
             if stopped:  # the rest is read by type (scan)
                 return _Levels(found, seen, [*bulk, *rest, *_data(below)], stopped, scanned, unread)
         level = below
-    return _Levels(found, seen, bulk, "", scanned, unread)
+    # past DEPTH: the user's objects and containers are read by type (a generator five
+    # objects down, ``trainer.model.cfg.sub.opts.rng``, kept moving: state34)
+    return _Levels(found, seen, [*bulk, *_data(level)], "", scanned, unread)
 
 
 def _data(objects: list[Any]) -> list[Any]:
