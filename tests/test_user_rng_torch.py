@@ -200,3 +200,25 @@ def test_the_adapters_name_a_walk_stopped_at_a_bound_and_keep_what_is_past_it() 
     report = gradcheck.torch.check_function(loss, t)
     assert report.status == "passed" and rng.bit_generator.state == before
     assert report.messages.count(note) == 1
+
+
+def test_a_generator_given_to_a_librarys_object_is_put_back() -> None:
+    # state34: DataLoader(ds, shuffle=True, generator=g), iterated by the cost: g (held by
+    # a library's object, which the walk did not look into) kept moving, silently
+    gen = torch.Generator().manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.arange(10.0))
+    loader = torch.utils.data.DataLoader(data, batch_size=2, shuffle=True, generator=gen)
+    before = gen.get_state().clone()
+
+    def cost(p: np.ndarray) -> float:
+        return float(p @ p) + 0.0 * float(next(iter(loader))[0].sum())
+
+    x = np.linspace(0.5, 1.5, 4)
+    report = gradcheck.check(cost, x, 2 * x)
+    assert report.status == "passed" and torch.equal(gen.get_state(), before)
+    model = torch.nn.Linear(3, 1).double()
+    xs = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3)
+    report = gradcheck.torch.check_module(
+        model, lambda m: m(xs).pow(2).sum() + 0.0 * next(iter(loader))[0].sum()
+    )
+    assert report.status == "passed" and torch.equal(gen.get_state(), before)

@@ -28,7 +28,8 @@ package's modules (under ``site-packages``) are not looked into (a cost naming `
 walked 4193 of SciPy's objects, 129 ms a check). A container of more than
 :data:`CONTAINER_ITEMS` items (a dataset) is read last, by type, with its objects and
 theirs (``gradcheck._user_scan.scan``: a generator on the last of 20,000 objects in a
-list kept moving). Not looked into: a library's objects (a tensor, an optimizer), and
+list kept moving). Not looked into: a library's objects (a tensor, an optimizer; but for
+the generators among their attributes, :func:`_given_generator`), and
 what lies beyond the bounds, which :attr:`Walk.stopped` names (the check's report says
 so).
 
@@ -215,6 +216,13 @@ def _data(objects: list[Any]) -> list[Any]:
     return [o for o in objects if type(o) in kinds]
 
 
+def _given_generator(obj: Any) -> bool:
+    """Whether a library's object holds a generator among its attributes: one the user
+    gave it (``DataLoader(ds, shuffle=True, generator=g)``: ``g`` kept moving, state34)."""
+    attributes = getattr(obj, "__dict__", None)
+    return isinstance(attributes, dict) and any(map(generator_type, map(type, attributes.values())))
+
+
 def _container(obj: Any) -> bool:
     """Whether ``obj`` is a container (its items are data, read after the objects)."""
     return isinstance(obj, (*CONTAINERS, *MAPPINGS, np.ndarray))
@@ -378,6 +386,8 @@ def _followed(obj: Any, plain: set[type]) -> int:
         return _BELOW
     kind = type(obj)
     if not users(kind):
+        if _given_generator(obj):  # DataLoader(..., generator=g): its attributes
+            return _BELOW
         if not callable(getattr(kind, "modules", None)) and not generator_type(kind):
             plain.add(kind)  # not a model or a generator of this type either
         return _NO
