@@ -167,6 +167,69 @@ def _confident(margin: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (torch.randn(8, 5, generator=g) + margin * F.one_hot(y, 5)).float(), y
 
 
+class TestConsistencyVjpsShareOnePass:
+    """The JVP–VJP consistency takes its 3 VJPs on one pass of fn (kept with
+    retain_graph, as torch's gradcheck takes its rows), not on a pass each."""
+
+    @staticmethod
+    def _counted(op: Any) -> tuple[Any, list[int]]:
+        calls = [0]
+
+        def fn(x: torch.Tensor) -> Any:
+            calls[0] += 1
+            return op(x)
+
+        return fn, calls
+
+    def test_three_vjps_on_one_pass(self) -> None:
+        fn, calls = self._counted(lambda x: torch.sin(x) * torch.roll(x, 1))
+        x = torch.linspace(-1, 1, 20, dtype=torch.float64)
+        calls[0] = 0
+        result = _agreement(fn, x)
+        assert not result.wrong
+        # Function's first pass and its fair share's; then 3 forward-AD passes (one per
+        # tangent) and 1 pass for the 3 VJPs (was 3 + 3)
+        assert calls[0] == 2 + 3 + 1
+
+    def test_a_wrong_vjp_still_disagrees_on_the_shared_pass(self) -> None:
+        class WrongBackward(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: Any) -> Any:
+                ctx.save_for_backward(x)
+                ctx.save_for_forward(x)
+                return x.sin()
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                (x,) = ctx.saved_tensors
+                return -g * x.cos()
+
+            @staticmethod
+            def jvp(ctx: Any, v: Any) -> Any:
+                (x,) = ctx.saved_tensors
+                return v * x.cos()
+
+        fn, calls = self._counted(WrongBackward.apply)
+        x = torch.linspace(-1, 1, 20, dtype=torch.float64)
+        calls[0] = 0
+        result = _agreement(fn, x)
+        assert result.wrong
+        assert calls[0] == 2 + 3 + 1
+
+    def test_one_vjp_alone_takes_its_own_pass(self) -> None:
+        fn, calls = self._counted(torch.sin)
+        xs = [torch.linspace(-1, 1, 5, dtype=torch.float64).requires_grad_()]
+        with preserve_rng() as rng:
+            f = Function(fn, xs, [0], ["input0"], 0)
+            calls[0] = 0
+            ones = [np.ones(5)]
+            g = f.vjp(ones, SeededRng(RNG_SEED), rng)
+            assert np.allclose(g[0], np.cos(np.linspace(-1, 1, 5)))
+            vjps = f.vjps(SeededRng(RNG_SEED), rng)
+            assert np.array_equal(vjps(ones)[0], g[0]) and np.array_equal(vjps(ones)[0], g[0])
+        assert calls[0] == 2  # one for vjp, one shared by both calls of vjps
+
+
 class _Planted(torch.autograd.Function):
     """log-sum-exp of each row, its jvp scaled by ``c`` (1: right) or its term dropped."""
 
