@@ -112,6 +112,13 @@ class TestCompareReadWhole:
         assert np.array_equal(c.slopes[idx], site.slopes, equal_nan=True)
         assert np.isnan(c.slopes[0]).all() and c.slopes[4].tolist() == [-1.0, 1.0]
         assert not c.bracketed[0] and not c.off[0]
+        assert c.step.dtype == np.float64 and c.step.tolist() == self.H.tolist()
+
+    def test_the_steps_are_kept_in_float64(self) -> None:
+        # a float32 step array (a caller's float32 parameter) is recorded as float64
+        h = np.full(5, 2.0**-10, dtype=np.float32)
+        c, *_ = _compared("central", self.FS, self.A, h)
+        assert c.step.dtype == np.float64 and c.step.tolist() == [2.0**-10] * 5
 
     def test_central_in_low_precision_and_fixed(self) -> None:
         low, *_ = _compared("central", self.FS, self.A, self.H, low_precision=True)
@@ -484,6 +491,24 @@ class TestCompareReadWhole:
         assert c.fd_error.tolist() == [0.25] and c.abs_error.tolist() == [3.0]
         assert c.status.tolist() == ["ok"]
         assert c.reach.tolist() == [6.0]
+
+    def test_the_complex_step_allowance_is_met_exactly(self) -> None:
+        # t + t³ at h = ½ (dyadic values): Im J(ih)/h = 1 − h² = ¾, at h/2 15/16, so
+        # e = 3/16; a claim of 11/4 misses by 2 = tol + SAFETY·e exactly (tol ⅛): ok, on
+        # a floor of 64 that leaves its reach (4) within UNCERTAIN (6.4)
+        fs = [lambda t: t + t**3]
+        tol = np.full(1, 0.125)
+        c, _, _, ex = _compared(
+            "complex", fs, np.array([2.75]), np.full(1, 0.5), tol=tol, floor=64.0
+        )
+        assert ex.tolist() == [True]
+        assert c.fd_error.tolist() == [0.1875] and c.abs_error.tolist() == [2.0]
+        assert c.status.tolist() == ["ok"]
+        assert c.reach.tolist() == [4.0]
+        beyond, *_ = _compared(
+            "complex", fs, np.array([2.875]), np.full(1, 0.5), tol=tol, floor=64.0
+        )
+        assert beyond.status.tolist() == ["wrong"]
 
 
 class TestScreenFunctionsReadWhole:

@@ -412,6 +412,80 @@ class TestLocate:
         assert site.kink[0] and site.offset[0] == h[0]
 
 
+class TestLocateReadWhole:
+    """``locate`` read whole on hand-made values, each bound of rules 1, 2 and 4 met
+    exactly (dyadic numbers: no rounding on either side). Each row gives, for ``h = 1``
+    and ``J0 = 0``, ``J(θ ± h) − J0`` and ``J(θ ± h/2) − J0``, σ, the tolerance and the
+    claim; the call scales the values, the steps and σ by 4 (``h = 4``, ``J0 = 1``), which
+    leaves every slope as it is and multiplies every position by 4."""
+
+    ROWS = (
+        # dp, dm, dp2, dm2, sigma, tol, claim
+        (2, 2, 0.75, 0.75, 0, 0, 0),  # 0: |jump(h/2)| = PERSISTS·|jump(h)|: no kink
+        (2, 2, 0.875, 0.875, 0, 0, 1.75),  # 1: it persists: a kink at θ; claim at the top
+        (0.5, 0.5, 0.25, 0.25, 1 / 16, 0, 0),  # 2: the jump is JUMP_NOISE noise slopes
+        (0.5, 0.5, 0.25, 0.25, 15 / 256, 0, 0),  # 3: ... and just above: a kink
+        (2, 2, 1, 1, 0, 4, 0),  # 4: the jump equals the tolerance: no kink
+        (2, 2, 1, 1, 0, 3.5, 0),  # 5: ... and exceeds it
+        (0.75, 1, 0.25, 0.5, 1 / 80, 0, 1),  # 6: |t − ⅛|: T = ¼ = OFFSET_NOISE·σ: at θ
+        (0.75, 1, 0.25, 0.5, 2**-11, 0, 0.5),  # 7: ... off θ by ⅛
+        (0.75, 1, 0.25, 0.5, 2**-9, 0, -1),  # 8: ... no nearer than 256σ/|jump| = ⅓
+        (1, 0.75, 0.5, 0.25, 2**-9, 0, -1.25),  # 9: |t + ⅛|: −⅓
+        (1, 0, 0.75, 0, 0, 0, 0),  # 10: an offset of −1 is clipped to −h/2
+        (1, 0, 1, 0, 0, 0, 0),  # 11: equal outer slopes: an infinite offset
+        (2, 2, 0.25, 0.25, 0, 0, 0),  # 12: |jump(h/2)| = BEYOND·|jump(h)|: none beyond
+        (2, 2, 0.125, 0.125, 0, 0, 0),  # 13: ... less: a kink beyond h/2, offset h
+        (2, 2, 0.125, 0.125, 3 / 32, 0, 0),  # 14: the missing half is JUMP_NOISE slopes
+        (2, 2, 0.125, 0.125, 0, 4, 0),  # 15: the jump at h equals the tolerance
+        (3, -3, 1, -0.75, 0, 0.25, 3.75),  # 16: the claim at the widened top (a sum)
+        (2, -2, 1, -1, 0, 0.25, -0.25),  # 17: 2t: the widened bottom is 0 − tol
+        (2, -2, 1, -1, 0, 0.25, 4.5),  # 18: ... and past the top 2·2 + tol
+        (2, 2, 0.125, 0.125, 1 / 16, 0, 0),  # 19: row 13 with |jump(h/2) − jump(h)/2| > noise
+        (1, 0.75, 0.5, 0.25, 2**-9, 0, -1.5),  # 20: row 9 past its widened bottom
+        (1, -2, 1, -1, 0, 0, 5),  # 21: the widened top is the extrapolated slopes' sum
+        (2, -2, 1, -1, 0, 0.25, -0.5),  # 22: row 17 below its widened bottom
+        (0, 1, 0, 0.75, 0, 0, 0),  # 23: row 10 mirrored: an offset of 1 clipped to h/2
+    )
+
+    def test_every_field(self) -> None:
+        rows = np.array(self.ROWS, dtype=np.float64)
+        dp, dm, dp2, dm2 = (1.0 + 4 * rows[:, k] for k in range(4))
+        n = len(rows)
+        site = _kinks.locate(
+            dp,
+            dm,
+            dp2,
+            dm2,
+            j0=1.0,
+            h=np.full(n, 4.0),
+            sigma=4 * rows[:, 4],
+            tol=rows[:, 5],
+            analytic=rows[:, 6],
+        )
+        kinks = {1, 3, 5, 6, 7, 8, 9, 10, 11, 13, 16, 19, 20, 21, 23}
+        assert site.kink.tolist() == [i in kinks for i in range(n)]
+        assert site.at_point.tolist() == [i in {1, 3, 5, 6} for i in range(n)]
+        nan = np.nan
+        offset = [nan, 0, nan, 0, nan, 0, 0, 0.5, 4 / 3, -4 / 3, -2, -np.inf, nan, 4, nan, nan]
+        assert np.array_equal(
+            site.offset, [*offset, -2, nan, nan, 4, -4 / 3, 4, nan, 2], equal_nan=True
+        )
+        brackets = [True] * 6 + [False, True, True, False, True, True] + [True] * 4
+        assert site.bracketed.tolist() == [*brackets, False, False, False, True] + [False] * 3 + [
+            True
+        ]
+        assert site.off.tolist() == [True] * 18 + [False, True, False, True, False, True]
+        slopes = np.array(
+            [[-1.5, 1.5], [-1.75, 1.75], [-0.5, 0.5], [-0.5, 0.5], [-2, 2], [-2, 2]]
+            + [[-1, 0.5]] * 3
+            + [[-0.5, 1], [0, 1.5], [0, 2]]
+            + [[-0.5, 0.5]]
+            + [[-0.25, 0.25]] * 3
+            + [[1.5, 2], [2, 2], [2, 2], [-0.25, 0.25], [-0.5, 1], [2, 2], [2, 2], [-1.5, 0]]
+        )
+        assert site.slopes.tolist() == slopes.tolist()
+
+
 def _max_pool(seed: int) -> tuple[np.ndarray, Callable[[Any], float], Callable[[Any], Any]]:
     """``v · max over rows of x + 0.1 Σ sin x`` with x on a grid of 0.5: ties in a row
     (the benchmark's "max-pool ties" family, smaller)."""
@@ -542,6 +616,194 @@ def _comparison(status: list[str], bracketed: list[bool], nearby: str) -> cmp.Co
         bracketed=np.array(bracketed),
         nearby=nearby,
     )
+
+
+class TestStraddled:
+    def test_only_uncertain_entries_off_theta_at_a_finite_kink(self) -> None:
+        # rule 3 re-examines an uncertain entry with a kink at a finite offset ≠ 0 only
+        kink = [0.5, 0.5, np.nan, 0.0, np.inf, -0.25, 0.5, 1.0]
+        status = ["uncertain", "ok", "uncertain", "uncertain", "uncertain", "uncertain", "wrong"]
+        c = _comparison([*status, "uncertain"], [False] * 8, "")
+        c.kink = np.array(kink)
+        assert _kinks._straddled(c).tolist() == [0, 5, 7]
+
+
+class TestTableEstimates:
+    def test_the_whole_and_its_halves(self) -> None:
+        # the halves are J(θ + kδ) for k = −3..0 and 0..3, each one third difference
+        # over √C(6, 3) = √20: here 0 and 20 / √20
+        values = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 20.0])
+        got = _kinks._table_estimates(values)
+        assert got.whole == noise_from_table(values)
+        assert got.low == 0.0
+        assert got.high == pytest.approx(np.sqrt(20.0), rel=1e-15)
+        flipped = _kinks._table_estimates(values[::-1].copy())
+        assert flipped.low == 0.0 and flipped.high == got.high
+
+
+class TestMessagesReadWhole:
+    """``messages``, ``_unjudged`` and ``unbracketed`` read whole, for each branch."""
+
+    STATUS: ClassVar[list[str]] = ["nonsmooth", "nonsmooth", "nonsmooth", "ok", "wrong"]
+    TAIL = (
+        "; 2 of them lie outside their one-sided slopes, which finite differences at "
+        "this point cannot judge (several kinks meeting here, such as samples' ReLU "
+        "pre-activations at exactly 0, can put the framework's convention there, and "
+        "so can a wrong gradient): "
+    )
+    HEAD = (
+        "w: 3 entries sit at a kink (one-sided derivatives differ); they are kept out "
+        "of the verdict"
+    )
+
+    def test_values_without_a_nearby_point(self) -> None:
+        c = _comparison(self.STATUS, [True, False, False, False, False], "")
+        assert _kinks.unbracketed(c) == 2
+        assert _kinks.messages("w", c) == [
+            self.HEAD
+            + self.TAIL
+            + "grad was given as values, so they were not re-checked at a nearby smooth "
+            "point; pass grad as a function to do that"
+        ]
+
+    def test_after_the_nearby_points_ran(self) -> None:
+        c = _comparison(self.STATUS, [True, False, False, True, False], _kinks.RAN)
+        assert _kinks.unbracketed(c) == 2  # an ok entry outside its slopes is no kink's
+        assert _kinks.messages("w", c) == [
+            self.HEAD
+            + self.TAIL
+            + "re-checked at nearby smooth points, they still sat at a kink at every one "
+            "(see w's re-check note), or agreed there, which says nothing of their value "
+            "at this point"
+        ]
+
+    def test_when_the_nearby_points_failed(self) -> None:
+        c = _comparison(self.STATUS, [True, False, False, False, False], "the cost raised")
+        assert _kinks.messages("w", c) == [
+            self.HEAD
+            + self.TAIL
+            + "re-checking them at a nearby smooth point failed: the cost raised"
+        ]
+        bracketed = _comparison(self.STATUS, [True] * 5, "the cost raised")
+        assert _kinks.unbracketed(bracketed) == 0
+        assert _kinks.messages("w", bracketed) == [
+            self.HEAD,
+            "w: could not re-check its kink entries at a nearby point: the cost raised",
+        ]
+        assert _kinks.messages("w", _comparison(["nonsmooth"], [True], _kinks.RAN)) == [
+            "w: 1 entries sit at a kink (one-sided derivatives differ); they are kept out "
+            "of the verdict"
+        ]
+        assert _kinks.messages("w", _comparison(["ok"], [False], "why")) == [
+            "w: could not re-check its kink entries at a nearby point: why"
+        ]
+        assert _kinks.messages("w", _comparison(["nonsmooth"], [True], "")) == [
+            "w: 1 entries sit at a kink (one-sided derivatives differ); they are kept out "
+            "of the verdict"
+        ]
+
+
+class TestResolutionAndSteps:
+    def test_below_resolution_bounds_met_exactly(self) -> None:
+        # the wider table's steepest secant (1, either way) over the narrower's width,
+        # SHRINK times narrower: (n − 1)/64; a span of RESOLUTION times that is still
+        # continuous, a larger one is not
+        wider = np.arange(7.0)
+        for w in (wider, -wider):
+            assert not _kinks.below_resolution(w, np.array([0.0, 0, 0, 0, 0, 0, 0.1875]))
+            assert _kinks.below_resolution(w, np.array([0.0, 0, 0, 0, 0, 0, 0.25]))
+            assert not _kinks.below_resolution(w, np.array([0.0, 0.09375, 0, 0]))
+            assert _kinks.below_resolution(w, np.array([0.0, 0.125, 0, 0]))
+            assert not _kinks.below_resolution(w, np.array([-0.09375, 0.09375, 0, 0, 0, 0, 0]))
+
+    def test_exact_steps(self) -> None:
+        theta = np.array([1.0, 1.0, 1.0, 2.0**-20])
+        h = np.array([1e-8, 2.0**-20, 3e-7, 2.0**-30])
+        got = _kinks.exact_steps(theta, h, np.float32)
+        assert got.dtype == np.float64
+        assert got.tolist() == [0.0, 2.0**-20, 3 * 2.0**-23, 2.0**-30]
+        exact = _kinks.exact_steps(theta, h, np.float64)
+        assert exact.dtype == np.float64
+        assert exact.tolist() == [
+            float((1.0 + 1e-8) - 1.0),
+            2.0**-20,
+            float((1.0 + 3e-7) - 1.0),
+            2.0**-30,
+        ]
+
+
+class _Kinked:
+    """The fields of a comparison that ``resolve`` reads and writes."""
+
+    def __init__(self, kink: list[float], status: list[str]) -> None:
+        self.kink = np.array(kink, dtype=np.float64)
+        self.status = np.array(status, dtype=object)
+
+    def subset(self, where: Array) -> _Kinked:
+        return _Kinked(self.kink[where].tolist(), self.status[where].tolist())
+
+    def replace(self, where: Array, other: _Kinked) -> None:
+        self.kink[where], self.status[where] = other.kink, other.status
+
+
+class TestResolveReadWhole:
+    def test_levels_steps_and_what_each_keeps(self) -> None:
+        # float32 entries at 1: a kink 1.2e-6 off (resolved at the first level), a right
+        # entry, one within spacings of θ (no step: at θ), one still straddled at every
+        # level (uncertain after LEVELS), one whose smaller steps see no kink (kept as a
+        # kink entry, for rule 5)
+        kink = [1.2e-6, np.nan, 1e-9, 8 * 2.0**-20, 2.0**-18]
+        status = ["uncertain", "ok", "uncertain", "uncertain", "uncertain"]
+        comp = _Kinked(kink, status)
+        calls: list[tuple[list[int], list[float]]] = []
+
+        def measure(k: Array, hk: Array) -> _Kinked:
+            calls.append((k.tolist(), hk.tolist()))
+            found = {0: (np.nan, "ok"), 4: (np.nan, "uncertain")}
+            rows = [found.get(int(i), (float(h), "uncertain")) for i, h in zip(k, hk)]
+            return _Kinked([r[0] for r in rows], [r[1] for r in rows])
+
+        theta = np.ones(5, dtype=np.float32)
+        out = _kinks.resolve(comp, theta, np.float32, measure)  # type: ignore[arg-type]
+        assert calls == [
+            ([0, 3, 4], [3 * 2.0**-23, 2.0**-19, 2.0**-20]),
+            ([3], [2.0**-21]),
+            ([3], [2.0**-23]),
+        ]
+        assert out.status.tolist() == ["ok", "ok", "nonsmooth", "uncertain", "uncertain"]
+        assert np.array_equal(out.kink, [np.nan, np.nan, 0.0, 2.0**-23, 2.0**-18], equal_nan=True)
+        assert comp.status.tolist() == status  # the caller's comparison is left as it was
+        assert np.array_equal(comp.kink, kink, equal_nan=True)
+
+
+class TestTableNoiseBounds:
+    def test_a_whole_exactly_kinked_times_rougher_is_kept(self) -> None:
+        # both halves' third differences are 1 (smooth halves); the whole's estimate is
+        # exactly KINKED times theirs: not rougher than KINKED, so the whole's is kept
+        values = np.array([0.0, 0.0, 0.0, 1.0, -246.0, -790.0, -1630.0])
+        est = _kinks._table_estimates(values)
+        assert est.low == est.high and est.whole == _kinks.KINKED * est.high
+        calls: list[float] = []
+
+        def table(shrink: float) -> Array:
+            calls.append(shrink)
+            return values
+
+        assert _kinks.table_noise(table) == est.whole
+        assert calls == [1.0]
+
+    def test_at_most_narrower_tables(self) -> None:
+        # one half rough at every width (a kink off θ that each narrower table still
+        # holds), never below the cost's resolution: 1 + NARROWER tables, the least kept
+        calls: list[float] = []
+
+        def table(shrink: float) -> Array:
+            calls.append(shrink)
+            return np.array([0.0, 0, 0, 0, 0, 0, 1]) * shrink
+
+        expected = noise_from_table(np.array([0.0, 0, 0, 0, 0, 0, 1]) * _kinks.SHRINK**-3)
+        assert _kinks.table_noise(table) == expected
+        assert calls == [_kinks.SHRINK**-k for k in range(_kinks.NARROWER + 1)]
 
 
 class TestStepsAcrossZero:

@@ -161,6 +161,123 @@ class TestTally:
         assert t.wrong().tolist() == [True, False] and t.open().tolist() == [1]
 
 
+class _Point:
+    """One point's comparison of a move, as ``Tally.add`` and ``_several`` read it."""
+
+    def __init__(self, status: list[str], numeric: list[float], **kw: Any) -> None:
+        n = len(status)
+        self.status = np.array(status, dtype=object)
+        self.numeric = np.array(numeric, dtype=np.float64)
+        self.reach = np.array(kw.get("reach", [0.0] * n), dtype=np.float64)
+        self.abs_error = np.array(kw.get("abs_error", [0.0] * n), dtype=np.float64)
+        self.tolerance = np.array(kw.get("tolerance", [0.0] * n), dtype=np.float64)
+        self.fd_error = np.array(kw.get("fd_error", [0.0] * n), dtype=np.float64)
+
+
+class TestTallyReadWhole:
+    """``Tally.start`` and ``Tally.add`` read field by field, and each bound of
+    ``wrong``, ``agree`` and ``ok`` met exactly."""
+
+    def test_start(self) -> None:
+        t = _nearby.Tally.start(np.array([True, False, False]))
+        assert t.wrongs.tolist() == [1, 0, 0] and t.wrongs.dtype.kind == "i"
+        assert t.oks.tolist() == [0, 0, 0] and t.oks.dtype.kind == "i"
+        assert t.reach.tolist() == [0.0, 0.0, 0.0]
+        assert np.isnan(t.numeric).all() and np.isnan(t.error).all()
+        assert t.several.tolist() == t.needs.tolist() == t.widened.tolist() == [False] * 3
+        given = _nearby.Tally.start(
+            np.zeros(2, dtype=bool), np.array([True, False]), np.array([False, True])
+        )
+        assert given.needs.tolist() == [True, False]
+        assert given.widened.tolist() == [False, True]
+        assert given.open().tolist() == [0, 1]
+
+    def test_add(self) -> None:
+        t = _nearby.Tally.start(np.array([False, True, False, False]))
+        same = t.add(np.arange(2), [])
+        assert same is t
+        plus = _Point(
+            ["wrong", "ok", "ok", "uncertain"],
+            [1.0, 2.0, 3.0, 4.0],
+            reach=[0.25, 0.5, 4.0, 8.0],
+            abs_error=[0.125, 0.25, 0.5, 1.0],
+        )
+        minus = _Point(
+            ["ok", "wrong", "ok", "ok"],
+            [5.0, 6.0, 7.0, 8.0],
+            reach=[2.0, 0.125, 1.0, 16.0],
+            abs_error=[1.5, 2.5, 3.5, 4.5],
+        )
+        got = t.add(np.array([3, 2, 1, 0]), [plus, minus])
+        # positions 3, 2, 1, 0 of the tally hold the comparisons' entries 0, 1, 2, 3
+        assert got.wrongs.tolist() == [0, 1, 1, 1]
+        assert got.oks.tolist() == [0, 1, 0, 0]
+        assert got.reach.tolist() == [0.0, 4.0, 0.5, 2.0]  # entry 3 neither: unchanged
+        assert np.isnan(got.numeric[[0, 1]]).all() and got.numeric[[2, 3]].tolist() == [6.0, 1.0]
+        assert np.isnan(got.error[[0, 1]]).all() and got.error[[2, 3]].tolist() == [2.5, 0.125]
+        assert got.several.tolist() == [False] * 4
+        assert t.wrongs.tolist() == [0, 1, 0, 0] and np.isnan(t.numeric).all()  # a new one
+        # one wrong move and one right one at position 1: neither wrong nor agreeing
+        assert got.wrong().tolist() == got.agree().tolist() == [False] * 4
+        assert got.open().tolist() == [0, 1, 2, 3]
+        # a move wrong at both points counts once: CONFIRM = 2 at position 3
+        last = got.add(
+            np.array([3, 1]), [_Point(["wrong", "ok"], [9.0, 0.0], abs_error=[7.0, 0.0])] * 2
+        )
+        assert last.wrongs.tolist() == [0, 1, 1, 2] and last.numeric[3] == 9.0
+        assert last.oks.tolist() == [0, 2, 0, 0]
+        assert last.wrong().tolist() == [False, False, False, True]
+        assert last.agree().tolist() == last.ok().tolist() == [False, True, False, False]
+        assert last.open().tolist() == [0, 2]
+
+    def test_several_counts_only_right_moves(self) -> None:
+        t = _nearby.Tally.start(
+            np.zeros(2, dtype=bool), np.ones(2, dtype=bool), np.ones(2, dtype=bool)
+        )
+        # θ ± δ on pieces of slopes 5 and −5, apart and neither θ's slopes (0 and 1)
+        slopes = np.array([[0.0, 1.0], [0.0, 1.0]])
+        found = [_Point(["ok", "wrong"], [5.0, 5.0]), _Point(["ok", "ok"], [-5.0, -5.0])]
+        got = t.add(np.arange(2), found, slopes)
+        assert got.several.tolist() == [True, False]
+        assert got.ok().tolist() == [True, False]
+        assert t.add(np.arange(2), found).several.tolist() == [False, False]
+
+
+class TestSeveralBounds:
+    """``_several``'s two bounds met exactly: allowances of ⅛ + SAFETY/64 at each point
+    (9/32 each, 9/16 both) and SINGLE of the slopes' jump (0.02 · 25 = ½), 17/16 in all."""
+
+    @staticmethod
+    def _several(plus: float, minus: float) -> bool:
+        kw = {"tolerance": [0.125], "fd_error": [1 / 64]}
+        found = [_Point(["ok"], [plus], **kw), _Point(["ok"], [minus], **kw)]
+        return bool(_nearby._several(found, np.array([[0.0, 25.0]]))[0])
+
+    def test_apart_by_exactly_the_allowance_is_one_piece(self) -> None:
+        assert not self._several(10.0, 10.0 - 17 / 16)
+        assert self._several(10.0, 10.0 - 18 / 16)
+
+    def test_within_the_allowance_of_the_slopes_is_one_kink(self) -> None:
+        # |plus − right| + |minus − left| = 17/16, either way round
+        assert not self._several(25.0 - 0.5, 17 / 16 - 0.5)
+        assert not self._several(17 / 16 - 0.5, 25.0 - 0.5)
+        assert self._several(25.0 - 0.5, 18 / 16 - 0.5)
+        assert self._several(18 / 16 - 0.5, 25.0 - 0.5)
+
+    def test_one_point_shows_nothing(self) -> None:
+        found = [_Point(["ok"], [10.0])]
+        assert _nearby._several(found, np.array([[0.0, 25.0]])).tolist() == [False]
+
+
+class TestTargets:
+    def test_unsettled_kinks_and_wrong_entries_beside_a_kink_at_theta(self) -> None:
+        c = _Point(["nonsmooth", "uncertain", "uncertain", "ok", "wrong", "nonsmooth"], [0.0] * 6)
+        c.kink = np.array([0.0, 0.5, np.nan, 0.0, np.nan, np.inf])  # type: ignore[attr-defined]
+        assert _nearby._targets(c).tolist() == [0, 1, 4]  # type: ignore[arg-type]
+        c.kink = np.array([0.5, 0.5, np.nan, 0.25, np.nan, np.nan])  # type: ignore[attr-defined]
+        assert _nearby._targets(c).tolist() == [0, 1]  # type: ignore[arg-type]
+
+
 def test_an_empty_leaf_beside_a_kink_is_moved_without_warning() -> None:
     # the nearby move of an empty leaf took the mean of an empty slice (a RuntimeWarning,
     # an error under filterwarnings = error)

@@ -41,7 +41,33 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
-**This stop's runs** (2026-11-28, 09:00 to 10:25, on a fresh ``mutants/``; the
+**This stop's runs** (2026-11-28, 11:43 to 12:41, on ``mutants/`` of the stop before;
+the shared 2-core machine under a load of 7 to 10, at ``nice -n 15``, 2 to 4 s a killed
+mutant, 20 to 40 s a survivor), ``--first-stage-only``. ``_compare``: the last 113
+mutants of ``compare`` (its kink and re-examination rules, the complex step, the blind
+rule's allowance, the exact zero's resolution, the result's step), 11:43 to 12:00; its
+helpers' 155 mutants were not run again (unchanged since their complete run of 05:45 to
+07:15, every one killed or equivalent there), and are the row's "to run". The mirror
+file passed 10 (the last, 495, ran only after the tests below): 5 are equivalent (4 from
+the runs before, at the same numbers; 1 new: ``exact = res <= …`` for ``exact &= …``, as
+``res`` is NaN off the exact entries), 5 got a test in ``tests/test_compare.py`` and the
+rerun killed them (the complex step's allowance ``tol + SAFETY·e`` met exactly;
+``Comparison.step`` left out, not float64, or None). ``_kinks``, never run before: 425
+mutants, 12:01 to 12:37. Tests written ahead read ``locate`` whole on 24 hand-made
+entries (each bound of rules 1, 2 and 4 met exactly: a jump that persists by exactly
+``PERSISTS``, is exactly ``JUMP_NOISE`` noise slopes or the tolerance, ``|T|`` exactly
+``OFFSET_NOISE·σ``, an offset clipped either way or infinite, the least offset, a kink
+beyond ``h/2``, a claim on each bound of the bracket and of its widening), ``messages``
+and ``_unjudged`` whole for each branch, ``_straddled``, ``_table_estimates``,
+``below_resolution``, ``exact_steps`` and ``resolve`` (the steps of each level, in
+float32; what each entry keeps). The mirror file passed 25: 22 got tests (the ones
+above, written as the run went, and ``table_noise``'s bounds: a whole exactly ``KINKED``
+times its halves, at most ``NARROWER`` narrower tables) and the rerun killed every one;
+3 are equivalent (a first third difference read from 5 values, the sign of an offset of
+exactly 0, which no reader looks at, ``astype(None)``). No survivor showed a wrong
+verdict of the library.
+
+**The runs of 2026-11-28, 09:00 to 10:36** (on a fresh ``mutants/``; the
 shared 2-core machine under a load of 6 to 11, at ``nice -n 15``): ``_compare`` again,
 ``--first-stage-only``, as ``compare`` had changed since its run (core's staircase and
 bump rules: 495 mutants now, 489 then) and its kink and re-examination rules had not

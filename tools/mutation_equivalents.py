@@ -237,6 +237,25 @@ _SCREENED_STAY_OK = (
     "|a − D| ≤ tol, which is a screened one, and verdict[screened] = 'ok' follows"
 )
 
+_RES_IS_NAN_OFF_EXACT = (
+    "exact = res <= UNCERTAIN·scale instead of exact &= …: res is np.where(exact, "
+    "resolution, nan), NaN wherever exact is False, and NaN <= anything is False, so "
+    "the new exact is False there as before and the same test where exact was True"
+)
+
+_FIRST_THIRD_DIFFERENCE = (
+    "values[:5] for values[:4] in the first half's np.diff(v, n=3)[0]: the first third "
+    "difference reads v[0..3] only, the same four values either way"
+)
+
+_ZERO_OFFSET_SIGN = (
+    "offset <= 0 for offset < 0 in the sign of a kink's offset: they differ only at an "
+    "offset of exactly 0, a raw third/outer of 0 that rule 4 did not put at θ (|T| above "
+    "OFFSET_NOISE·σ, so T/outer underflowed), where the offset becomes -least for least; "
+    "no reader of Comparison.kink or Sites.offset looks at its sign (resolve and "
+    "_kinkfree take abs(), _straddled and _nearby test isfinite, != 0, == 0, isnan)"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_20": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_22": _NO_ENTRIES_IS_FALSE,
@@ -424,4 +443,10 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._compare.x_compare__mutmut_392": _ALLOWED_WITHIN_REACH,
     "gradcheck._compare.x_compare__mutmut_393": _ALLOWED_WITHIN_REACH,
     "gradcheck._compare.x_compare__mutmut_394": _ALLOWED_WITHIN_REACH,
+    "gradcheck._compare.x_compare__mutmut_428": _RES_IS_NAN_OFF_EXACT,
+    "gradcheck._kinks.x__table_estimates__mutmut_15": _FIRST_THIRD_DIFFERENCE,
+    "gradcheck._kinks.x_locate__mutmut_88": _ZERO_OFFSET_SIGN,
+    "gradcheck._kinks.x_exact_steps__mutmut_7": (
+        "astype(None) for astype(np.float64): NumPy reads a dtype of None as float64"
+    ),
 }
