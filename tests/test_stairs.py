@@ -323,3 +323,130 @@ class TestBelowStairs:
     def test_the_parameter_keeps_its_verdicts(self, answers: Any) -> None:
         comp, out, notes = self._run(answers)
         assert out is comp and notes == ()
+
+
+class TestBelowStairsReadWhole:
+    """``_below_stairs`` on 12 wrong entries at 1: the first's step h/4096 is below θ's
+    spacing (not measured), the next 7 of the first CONFIRM are measured at 2⁻²² and
+    2⁻²⁵ (the 8th at 2⁻⁵², one spacing, has no step 8 times smaller), the 3 after them
+    once, at 2⁻²², where the evidence holds; the last, like the first, is not measured."""
+
+    FIRST_H = np.array([1e-20] + [2.0**-10] * 6 + [2.0**-40] + [2.0**-10] * 3 + [1e-20])
+
+    def _below(self, replies: list[list[tuple[float, str]]]) -> tuple[Array, list[Any]]:
+        calls: list[tuple[int, list[int], list[float], float]] = []
+        answers = iter(replies)
+
+        def between(i: int, idx: Array, h: Array, floor: float) -> Comparison:
+            calls.append((i, idx.tolist(), h.tolist(), floor))
+            pairs = next(answers)
+            return _comparison([v for v, _ in pairs], [st for _, st in pairs])
+
+        ids = np.arange(100, 112)
+        fine = _stairs._below_stairs(3, ids, np.ones(12), self.FIRST_H, 2.5, between)
+        return fine, calls
+
+    def test_steps_floor_and_what_each_entry_gets(self) -> None:
+        ok = [(0.5, "ok")]
+        fine, calls = self._below(
+            [ok * 7, ok * 6, [(0.5, "wrong"), (0.5, "ok"), (0.5, "uncertain")]]
+        )
+        assert fine.dtype == np.bool_
+        assert fine.tolist() == [False] + [True] * 7 + [False, True, True, False]
+        assert calls == [
+            (3, list(range(101, 108)), [2.0**-22] * 6 + [2.0**-52], 2.5),
+            (3, list(range(101, 107)), [2.0**-25] * 6, 2.5),
+            (3, [108, 109, 110], [2.0**-22] * 3, 2.5),
+        ]
+
+    @pytest.mark.parametrize(
+        "second",
+        [
+            [(0.5, "uncertain")] * 6,  # none agrees with the first step's ok
+            [(0.0, "ok")] * 6,  # agrees, but with differences of exactly 0
+            [(0.5, "wrong")] + [(0.5, "ok")] * 5,  # one wrong at the second step
+        ],
+        ids=["none-agrees", "zero", "one-wrong"],
+    )
+    def test_no_evidence_at_the_second_step(self, second: list[tuple[float, str]]) -> None:
+        first = [(1e-4 if v == 0.0 else 0.5, "ok") for v, _ in second] + [(0.5, "ok")]
+        fine, calls = self._below([first, second])
+        assert fine.tolist() == [False] * 12 and len(calls) == 2
+
+
+class TestBetweenStairsReadWhole:
+    def test_the_note_and_a_parameter_without_wrong_entries(self) -> None:
+        # exactly CONFIRM wrong entries, checked once; a claim ok in float64 with a
+        # nonzero mismatch agrees; the parameter before them, all ok, is kept as it is
+        kept = _comparison([1.0] * 3, ["ok"] * 3)
+        comp = _comparison([1.0] * _sharp.CONFIRM, ["wrong"] * _sharp.CONFIRM)
+        calls: list[tuple[int, list[int]]] = []
+
+        def check(i: int, idx: Array) -> Comparison:
+            calls.append((i, idx.tolist()))
+            found = _comparison([0.75] * idx.size, ["ok"] * idx.size)
+            found.abs_error[:] = 0.25
+            return found
+
+        records = [
+            ("a", np.zeros(3), kept, np.arange(3)),
+            ("x", np.zeros(8), comp, np.arange(8)),
+        ]
+        out, notes = _stairs.between_stairs(records, np.float16, check)
+        assert out[0][2] is kept and len(out) == 2
+        assert out[1][2].status.tolist() == ["uncertain"] * 8
+        assert calls == [(1, list(range(8)))]
+        assert notes == (
+            "x: 8 entries are wrong at float16's steps, which span the cost's stairs (its "
+            "values repeat or jump at float64's: a quantiser such as round or floor, or a "
+            "float16 stage), but not at float64's steps between them: there the claim "
+            "matches the cost's slope, a quantiser's derivative but not a low-precision "
+            "stage's gradient (the slope across the stairs), which differences cannot tell "
+            "apart, so they are left unresolved",
+        )
+
+    def test_float64_steps_of_a_float32_matrix(self) -> None:
+        # rule 3's first steps are float64's for the flattened parameter, whatever its
+        # dtype and shape
+        leaf = np.array([[0.5, 3.0], [0.25, 8.0]], dtype=np.float32)
+        comp = _comparison([1.0, 1.0], ["wrong", "wrong"])
+        seen: list[list[float]] = []
+        replies = iter([["ok", "ok"], ["ok", "ok"]])
+
+        def between(i: int, idx: Array, h: Array, floor: float) -> Comparison:
+            seen.append(h.tolist())
+            status = next(replies)
+            return _comparison([0.5] * len(status), status)
+
+        records = [("w", leaf, comp, np.array([1, 3]))]
+        wrong = _comparison([1.0, 1.0], ["wrong", "wrong"])
+        out, notes = _stairs.between_stairs(
+            records, np.float32, lambda i, idx: wrong, "central", between
+        )
+        assert out[0][2].status.tolist() == ["uncertain", "uncertain"]
+        assert notes == (
+            "w: 2 entries are wrong at float32's steps, which span the cost's stairs (its "
+            "values repeat or jump at float64's: a quantiser such as round or floor, or a "
+            "float32 stage), but not at steps 4096 times smaller than float64's, which the "
+            "stairs are wider than: there the claim matches the cost's slope, a quantiser's "
+            "derivative but not a low-precision stage's gradient (the slope across the "
+            "stairs), which differences cannot tell apart, so they are left unresolved",
+        )
+        flat = np.array([0.5, 3.0, 0.25, 8.0])
+        h = steps(flat, "central", None, np.float64)[[1, 3]]
+        t1 = _kinks.exact_steps(flat[[1, 3]], h / 4096, np.float64)
+        assert seen[0] == t1.tolist()
+
+    def test_the_rest_keeps_its_wrong_entries(self) -> None:
+        n = _sharp.CONFIRM + 3
+        comp = _comparison([1.0] * n, ["wrong"] * n)
+        replies = iter([["ok"] * _sharp.CONFIRM, ["ok", "wrong", "uncertain"]])
+
+        def check(i: int, idx: Array) -> Comparison:
+            status = next(replies)
+            return _comparison([0.5] * len(status), status)
+
+        records = [("x", np.zeros(n), comp, np.arange(n))]
+        out, notes = _stairs.between_stairs(records, np.float16, check)
+        assert out[0][2].status.tolist() == ["uncertain"] * (n - 2) + ["wrong", "uncertain"]
+        assert notes[0].startswith(f"x: {n - 1} entries are wrong at float16's steps")

@@ -256,6 +256,25 @@ _ZERO_OFFSET_SIGN = (
     "_kinkfree take abs(), _straddled and _nearby test isfinite, != 0, == 0, isnan)"
 )
 
+_FINE_IS_BOOL = (
+    "np.asarray(fine) without dtype=bool (or with None): fine is np.zeros(n, dtype=bool) "
+    "with bools assigned into it, a bool array already"
+)
+
+_STEPS_IN_FLOAT64_ANYWAY = (
+    "exact_steps(theta, h, None) for np.float64: theta is float64 or narrower, and with "
+    "a dtype of None it stays so while h is float64: theta + h and the difference are "
+    "then computed in float64 (NumPy promotes; the widening is exact), as with np.float64"
+)
+_FINE_CAST_AT_THE_END = (
+    "np.zeros(n) (float) for np.zeros(n, dtype=bool): True and the bools assigned into "
+    "it are 1.0 and 0.0, and np.asarray(fine, dtype=bool) returns the same bools"
+)
+_NONE_WRONG_HERE = (
+    "fine = first != 'wrong' with another string: the branch is taken only where "
+    "not np.any(first == 'wrong'), so fine is all True either way"
+)
+
 EQUIVALENT: dict[str, str] = {
     "gradcheck._summary.x_non_finite_failed__mutmut_20": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_22": _NO_ENTRIES_IS_FALSE,
@@ -446,6 +465,21 @@ EQUIVALENT: dict[str, str] = {
     "gradcheck._compare.x_compare__mutmut_428": _RES_IS_NAN_OFF_EXACT,
     "gradcheck._kinks.x__table_estimates__mutmut_15": _FIRST_THIRD_DIFFERENCE,
     "gradcheck._kinks.x_locate__mutmut_88": _ZERO_OFFSET_SIGN,
+    "gradcheck._stairs.x__below_stairs__mutmut_9": _STEPS_IN_FLOAT64_ANYWAY,
+    "gradcheck._stairs.x__below_stairs__mutmut_48": _STEPS_IN_FLOAT64_ANYWAY,
+    "gradcheck._stairs.x__below_stairs__mutmut_88": _FINE_CAST_AT_THE_END,
+    "gradcheck._stairs.x__below_stairs__mutmut_90": _FINE_CAST_AT_THE_END,
+    "gradcheck._stairs.x_between_stairs__mutmut_18": (
+        "steps(..., None) for np.float64: relative_step reads a dtype of None as float64's "
+        "(np.finfo(None)), and _representable's theta + h with theta float64 or narrower "
+        "and h float64 is computed in float64, as with np.float64 (NumPy promotes exactly)"
+    ),
+    "gradcheck._stairs.x_between_stairs__mutmut_26": _ANY_NEGATIVE_SIZE,
+    "gradcheck._stairs.x_between_stairs__mutmut_76": _ANY_NEGATIVE_SIZE,
+    "gradcheck._stairs.x_between_stairs__mutmut_50": _NONE_WRONG_HERE,
+    "gradcheck._stairs.x_between_stairs__mutmut_51": _NONE_WRONG_HERE,
+    "gradcheck._stairs.x__below_stairs__mutmut_112": _FINE_IS_BOOL,
+    "gradcheck._stairs.x__below_stairs__mutmut_114": _FINE_IS_BOOL,
     "gradcheck._kinks.x_exact_steps__mutmut_7": (
         "astype(None) for astype(np.float64): NumPy reads a dtype of None as float64"
     ),
