@@ -67,22 +67,23 @@ times its halves, at most ``NARROWER`` narrower tables) and the rerun killed eve
 exactly 0, which no reader looks at, ``astype(None)``). ``_nearby`` (12:47): its mirror
 file imports torch, so each forked mutant imports it again (17 to 23 s a killed mutant):
 stopped after 4 of ``_settle``'s mutants (killed), its other 553 are the row's "to run"
-(moving the file's torch tests to ``tests/test_nearby_torch.py``, as was done for
-``tests/test_user_rng.py``, would make it 3 s a mutant); ``Tally``, ``_several`` and
-``_targets`` got tests read whole ahead of it. ``_stairs``, never run before: 279
-mutants, 12:50 to 13:03, 2 to 6 s a mutant. The mirror file passed 54: 31 got tests in
-``tests/test_stairs.py`` and the rerun killed them (``_below_stairs`` read whole: the
-steps of each level, an entry with no step below θ's spacing at either level, the floor
-passed on, the entries past the first ``CONFIRM``, no evidence where the second step
-agrees with differences of 0, disagrees or finds one wrong; ``between_stairs``' two
-notes whole, a parameter without wrong entries before one with them, exactly ``CONFIRM``
-wrong entries checked once, a claim ok in float64 with a nonzero mismatch, the rest's
-wrong entries kept, float64's steps of a float32 matrix); 11 are equivalent (dtypes of
-None where the arithmetic is float64's anyway, a bool array cast to bool, reshape(-2), a
-mask that is all True in its branch); 12, all in ``confirmed`` (rule 1's wrapper: its
-round-off floor ``u·|J0|``, the dtype given to ``sharp.confirm``, its note), are not
-killed: they need a check whose confirmation writes the note, which no test reads yet.
-No survivor showed a wrong verdict of the library.
+(its one torch test, with its helper, then moved to ``tests/test_nearby_torch.py``, as
+was done for ``tests/test_user_rng.py``: the next run's children import NumPy only);
+``Tally``, ``_several`` and ``_targets`` got tests read whole ahead of it. ``_stairs``,
+never run before: 279 mutants, 12:50 to 13:03, 2 to 6 s a mutant. The mirror file passed
+54: 31 got tests in ``tests/test_stairs.py`` and the rerun killed them
+(``_below_stairs`` read whole: the steps of each level, an entry with no step below θ's
+spacing at either level, the floor passed on, the entries past the first ``CONFIRM``, no
+evidence where the second step agrees with differences of 0, disagrees or finds one
+wrong; ``between_stairs``' two notes whole, a parameter without wrong entries before one
+with them, exactly ``CONFIRM`` wrong entries checked once, a claim ok in float64 with a
+nonzero mismatch, the rest's wrong entries kept, float64's steps of a float32 matrix);
+11 are equivalent (dtypes of None where the arithmetic is float64's anyway, a bool array
+cast to bool, reshape(-2), a mask that is all True in its branch); 12, all in
+``confirmed`` (rule 1's wrapper: its round-off floor ``u·|J0|``, the dtype given to
+``sharp.confirm``, its note), are not killed: they need a check whose confirmation
+writes the note, which no test reads yet. No survivor showed a wrong verdict of the
+library.
 
 **The runs of 2026-11-28, 09:00 to 10:36** (on a fresh ``mutants/``; the
 shared 2-core machine under a load of 6 to 11, at ``nice -n 15``): ``_compare`` again,
