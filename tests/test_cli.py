@@ -66,6 +66,15 @@ def jax_problem():
     import jax.numpy as jnp
     return {"jax": lambda p: jnp.sum(jnp.sin(p["w"])), "params": {"w": np.array([0.1, 0.2])}}
 
+def numpy_order2():
+    return {"cost": cost, "params": {"W": X.copy(), "b": np.ones(2)}, "grad": grad,
+            "options": {"order": 2}}
+
+def torch_misspelt():
+    problem = torch_problem()
+    problem["options"] = {"mdoe": "full"}
+    return problem
+
 NOT_A_FUNCTION = 3
 """
 
@@ -835,3 +844,21 @@ class TestInternalErrors:
         )
         done = run("run", f"{target}:small")
         assert done.returncode == 0, done.stderr
+
+
+class TestUnknownTargetOptions:
+    """A target's option its check does not take is a usage error naming it (exit 3),
+    not Python's TypeError reported as an internal error (exit 4, "a bug in
+    gradcheck": attack36 H166)."""
+
+    def test_order_on_a_numpy_problem(self, targets: str) -> None:
+        code, _, err = main("run", f"{targets}:numpy_order2")
+        assert code == cli.EXIT_USAGE
+        assert "option 'order' is not an option of gradcheck.check (a NumPy problem)" in err
+        assert "gradcheck.check_hessian" in err
+
+    def test_a_misspelt_option_on_a_torch_problem(self, targets: str) -> None:
+        code, _, err = main("run", f"{targets}:torch_misspelt")
+        assert code == cli.EXIT_USAGE
+        assert "option 'mdoe' is not an option of gradcheck.torch.check_module" in err
+        assert "check_hessian" not in err

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck._errors import GradcheckError
+from gradcheck._options import Options
 from gradcheck._pytree import flatten, unflatten
 from gradcheck._report import Report
 
@@ -77,14 +78,42 @@ class Problem:
         opts = {**self.options, **options}
         if self.kind == "torch":
             check_module = _adapter("torch", "check_module")
+            _known(check_module, opts, "gradcheck.torch.check_module (a torch problem)")
             report: Report = check_module(self.model, self.loss, **opts)
             return report
         if self.kind == "jax":
-            report = _adapter("jax", "check")(self.function, self.params, **opts)
+            check_jax = _adapter("jax", "check")
+            _known(check_jax, opts, "gradcheck.jax.check (a JAX problem)")
+            report = check_jax(self.function, self.params, **opts)
             return report
         from gradcheck._engine import check
 
+        _known(check, opts, "gradcheck.check (a NumPy problem)")
         return check(self.cost, self.params, self.grad, **opts)  # type: ignore[arg-type]
+
+
+def _known(function: Callable[..., Any], options: Mapping[str, Any], what: str) -> None:
+    """Raise, naming it, for an option ``function`` does not take: Python's own
+    TypeError came out of the command line as an internal error (exit 4, "a bug in
+    gradcheck"), for a target's misspelt or misplaced option (attack36 H166)."""
+    params = inspect.signature(function).parameters.values()
+    names = {p.name for p in params if p.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        # the adapters' **options are the core's (gradcheck._options.Options)
+        names.discard(next(p.name for p in params if p.kind is inspect.Parameter.VAR_KEYWORD))
+        names |= Options.__required_keys__ | Options.__optional_keys__
+    unknown = sorted(set(options) - names)
+    if unknown:
+        takes = ", ".join(sorted(n for n in names if n not in ("cost", "params", "grad")))
+        hint = (
+            " (order=2 is for torch and JAX problems; a NumPy problem's second derivative "
+            "is checked by gradcheck.check_hessian)"
+            if unknown[0] == "order"
+            else ""
+        )
+        raise GradcheckError(
+            f"option {unknown[0]!r} is not an option of {what}; it takes: {takes}{hint}"
+        )
 
 
 def _adapter(framework: str, function: str) -> Any:
