@@ -58,7 +58,11 @@ class FdSymmetry(NamedTuple):
 
 
 def fd_symmetry(
-    forms: Forms, grad: Callable[[Any], Any], seed: int, at: list[Array] | None = None
+    forms: Forms,
+    grad: Callable[[Any], Any],
+    seed: int,
+    at: list[Array] | None = None,
+    reset: Callable[[], None] | None = None,
 ) -> FdSymmetry:
     """``uᵀ(D v)`` against ``vᵀ(D u)`` for central differences ``D`` of ``grad``.
 
@@ -67,7 +71,8 @@ def fd_symmetry(
     the step along them is the central difference's ``u_dtype^(1/3)``; the pairs are
     ``(w_0, w_1), (w_1, w_2), ...``, so each ``D w`` serves two. The error of ``uᵀ(D v)``
     is estimated as the change from ``h`` to ``h/2`` plus the gradient's round-off,
-    ``u_dtype · Σ|u_i g_i| / h``. ``at``: the gradient at the point, if known.
+    ``u_dtype · Σ|u_i g_i| / h``. ``at``: the gradient at the point, if known;
+    ``reset``: puts the random states back before every call of ``grad``.
     """
     lay, leaves = forms.layout, forms.leaves
     theta = np.concatenate([x.reshape(-1).astype(np.float64) for x in leaves])
@@ -81,6 +86,8 @@ def fd_symmetry(
         nonlocal count
         count += 1
         tree = unflatten(lay.in_treedef, _split(x, leaves))
+        if reset is not None:
+            reset()
         try:
             value = grad(tree)
         except Exception as exc:
