@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck._interrupts import put_back
+
 __all__ = ["checker_errors", "user_errors"]
 
 #: The user's ``np.geterr()`` while a check runs; ``None`` outside one.
@@ -42,12 +44,21 @@ def checker_errors() -> Iterator[None]:
     if _USER.get() is not None:
         yield
         return
-    token = _USER.set(np.geterr())
+    saved = np.geterr()
+    tokens = []
     try:
+        tokens.append(_USER.set(saved))
         with np.errstate(all="ignore"):
             yield
     finally:
-        _USER.reset(token)
+        # both to their end, also when Ctrl-C lands in the first moments of a check,
+        # between the errstate's own steps (it left "ignore" set in 1 run of some
+        # hundreds there: the user's warnings silenced, state34's alarm probe)
+        def user_back() -> None:
+            for t in tokens:
+                _USER.reset(t)
+
+        put_back(user_back, lambda: np.seterr(**saved))
 
 
 def user_errors() -> contextlib.AbstractContextManager[Any]:
