@@ -244,9 +244,9 @@ class TestSideChecksShareOnePass:
     @pytest.mark.parametrize("n", [3, 50])
     def test_calls_of_fn(self, outputs: int, n: int) -> None:
         from gradcheck._evaluate import GlobalRng
-        from gradcheck._torch_batched import side_checks
         from gradcheck._torch_function import Function
         from gradcheck._torch_rng import RNG_SEED, SeededRng
+        from gradcheck._torch_side import side_checks
 
         calls = [0]
 
@@ -277,9 +277,9 @@ class TestSideChecksShareOnePass:
         (the batched check ran, or was not asked); after a backward that raised under
         vmap (NumPy inside: the batched check is a note) it takes a fresh pass."""
         from gradcheck._evaluate import GlobalRng
-        from gradcheck._torch_batched import side_checks
         from gradcheck._torch_function import Function
         from gradcheck._torch_rng import RNG_SEED, SeededRng
+        from gradcheck._torch_side import side_checks
 
         op = {"sin": _Sin, "numpy": _NumpyBackward}[backward]
         count = [0]
@@ -308,9 +308,9 @@ class TestSideChecksShareOnePass:
         """The shared pass gives the undefined case the same verdict as a fresh one: a
         backward that raises on a None cotangent is named, a nonzero one fails."""
         from gradcheck._evaluate import GlobalRng
-        from gradcheck._torch_batched import side_checks
         from gradcheck._torch_function import Function
         from gradcheck._torch_rng import RNG_SEED, SeededRng
+        from gradcheck._torch_side import side_checks
 
         x = torch.linspace(-1, 1, 5, dtype=torch.float64, requires_grad=True)
         for op, words in ((_CrashOnNone, "raised"), (_NonzeroOnNone, "nonzero gradient")):
@@ -323,9 +323,9 @@ class TestSideChecksShareOnePass:
     @pytest.mark.parametrize(("batched", "undefined"), [(False, True), (None, False)])
     def test_one_check_alone_still_runs(self, batched: bool | None, undefined: bool) -> None:
         from gradcheck._evaluate import GlobalRng
-        from gradcheck._torch_batched import side_checks
         from gradcheck._torch_function import Function
         from gradcheck._torch_rng import RNG_SEED, SeededRng
+        from gradcheck._torch_side import side_checks
 
         x = torch.linspace(-1, 1, 4, dtype=torch.float64, requires_grad=True)
         f = Function(torch.sin, [x], [0], ["input0"], 0)

@@ -63,7 +63,6 @@ from gradcheck._evaluate import preserve_rng
 from gradcheck._frameworks import Side, check_adapted, check_precision
 from gradcheck._order2 import check_order
 from gradcheck._report import Report
-from gradcheck._torch_batched import check_flags, side_checks, with_side_checks
 from gradcheck._torch_cast import as_float64, cast_inputs, dense, to_float64
 from gradcheck._torch_forward import ForwardFold
 from gradcheck._torch_function import Function, real_views, rules_agree
@@ -74,6 +73,7 @@ from gradcheck._torch_order2 import function_order2, module_order2
 from gradcheck._torch_reference import with_reference
 from gradcheck._torch_replay import recorded
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
+from gradcheck._torch_side import check_flags, side_checks, with_side_checks
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
 from gradcheck._torch_stage import note as stage_note
 from gradcheck._torch_stage import stage_of
