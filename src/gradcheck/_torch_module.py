@@ -13,6 +13,7 @@ model it is given (``gradcheck._frameworks``).
 from __future__ import annotations
 
 import copy
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, NamedTuple
 
 import torch
@@ -73,15 +74,22 @@ def private_copy(model: torch.nn.Module) -> Copied:
         return Copied(None, (note,))
 
 
-def module_pass(model: torch.nn.Module, loss_fn: Loss, named: list[tuple[str, Any]]) -> UserPass:
+def module_pass(
+    model: torch.nn.Module,
+    loss_fn: Loss,
+    named: list[tuple[str, Any]],
+    stages: AbstractContextManager[Any] | None = None,
+) -> UserPass:
     """The user's analytic pass on the model itself (inside
-    :func:`gradcheck._torch_state.preserved`)."""
+    :func:`gradcheck._torch_state.preserved`); ``stages``, a dispatch mode its forward
+    runs under (``gradcheck._torch_stage.Stages``: the dtypes the loss computes in)."""
     params = list(model.parameters())
     for p in params:
         p.grad = None  # preserved() puts the user's back
     with forked():
         try:
-            loss = scalar(loss_fn(model), "loss_fn")
+            with stages or nullcontext():
+                loss = scalar(loss_fn(model), "loss_fn")
         except GradcheckError:
             raise
         except Exception as exc:

@@ -20,8 +20,6 @@ autograd's own gradient beside it as that dtype's round-off, as a float16 model'
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
 import torch
@@ -30,7 +28,7 @@ from torch.utils._pytree import tree_flatten
 
 from gradcheck._torch_replay import plain
 
-__all__ = ["Stage", "Stages", "note", "stage_of"]
+__all__ = ["Stage", "Stages", "note"]
 
 
 class Stage(NamedTuple):
@@ -91,23 +89,6 @@ def _real(tensors: list[torch.Tensor]) -> set[torch.dtype]:
 
 def _name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
-
-
-def stage_of(
-    call: Callable[[], Any],
-    tensors: list[torch.Tensor],
-    seeded: Callable[[], AbstractContextManager[Any]],
-) -> Stage | None:
-    """The stage one run of ``call`` (a model's loss, no gradient, from the ``seeded``
-    RNG) computes below ``tensors``' float64 (:meth:`Stages.below`); ``None`` where
-    there is none or ``call`` raises (the check's own passes say what fails)."""
-    stages = Stages()
-    try:
-        with torch.no_grad(), seeded(), stages:
-            call()
-    except Exception:  # the check names what fails
-        return None
-    return stages.below(tensors)
 
 
 def note(stage: Stage, what: str = "fn") -> str:

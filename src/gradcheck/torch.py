@@ -75,8 +75,8 @@ from gradcheck._torch_replay import recorded
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_side import check_flags, side_checks, with_side_checks
 from gradcheck._torch_sparse import no_forward, relabel, sparse_inputs
+from gradcheck._torch_stage import Stages
 from gradcheck._torch_stage import note as stage_note
-from gradcheck._torch_stage import stage_of
 from gradcheck._torch_state import (
     Loss,
     Numeric,
@@ -180,14 +180,16 @@ def check_module(
         # taken before the analytic pass: both sides start from the user's buffers
         base, copy_notes = private_copy(model)
         buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
-        user, pass_notes = module_pass(model, loss_fn, named)
+        wide = {p.dtype.to_real() for _, p in named} == {torch.float64}
+        float64_route = precision == "float64" and wide  # where a stage can be below
+        # the analytic pass's forward records the dtypes the loss computes in (H131)
+        stages = Stages() if float64_route else None
+        user, pass_notes = module_pass(model, loss_fn, named, stages)
         unrun = unrun_hooks(named)
         notes = (*copy_notes, *pass_notes, *([] if unrun is None else [unrun]))
         tensors = {n: p.detach().clone() for n, p in named}
         hooks = tensor_hooks(named)
         masks = mask_dtype(tensors.values())  # the model's dropout masks (CUDA: by dtype)
-        wide = {t.dtype.to_real() for t in tensors.values()} == {torch.float64}
-        float64_route = precision == "float64" and wide  # where a stage can be below
 
         def make(precision: str) -> Side:
             float64 = precision == "float64"
@@ -220,9 +222,9 @@ def check_module(
 
             return call
 
-        rng.reset()  # a stage below float64 parameters: a model of its dtype (H131)
-        run = partial(caller(False), tensors)
-        stage = stage_of(run, [*tensors.values()], SeededRng(RNG_SEED)) if float64_route else None
+        rng.reset()
+        # a stage below float64 parameters: a model of its dtype (H131)
+        stage = None if stages is None else stages.below([*tensors.values()])
         if stage is not None:
             user = user._replace(dtype=stage.dtype, given=user.dtype)
             notes = (*notes, stage_note(stage, "the loss"))
