@@ -26,7 +26,7 @@ import numpy as np
 from gradcheck import _hessian_words as hw
 from gradcheck._consistency import Consistency, LinearMap, agreement, magnitudes
 from gradcheck._hessian_fd import SYMMETRY_PAIRS
-from gradcheck._linear import Forms
+from gradcheck._linear import Forms, Memo
 
 __all__ = ["FORM_ROUNDOFFS", "claimed_symmetry"]
 
@@ -40,26 +40,11 @@ Array = np.ndarray[Any, Any]
 FORM_ROUNDOFFS = 16.0
 
 
-class _Cached:
-    """A form's map, each vector's image computed once (by identity)."""
-
-    def __init__(self, apply: Any) -> None:
-        self.apply = apply
-        self.seen: dict[int, tuple[Array, Array]] = {}
-
-    def __call__(self, x: Array) -> Array:
-        hit = self.seen.get(id(x))
-        if hit is None or hit[0] is not x:
-            hit = (x, np.asarray(self.apply(x), dtype=np.float64))
-            self.seen[id(x)] = hit
-        return hit[1]
-
-
 def claimed_symmetry(forms: Forms, form: str, seed: int, g0: list[Array] | None) -> Consistency:
     """``uᵀ(H v)`` against ``vᵀ(H u)`` for one claimed form (module doc); ``g0``, the
     gradient at the parameters, sets the consistency check's round-off floor."""
     n, lay = forms.layout.n, forms.layout
-    apply = _Cached(partial(forms.jv, form))
+    apply = Memo(partial(forms.jv, form))
     name = hw.FORM_NAMES[form]
     maps = [LinearMap(f"{name}: uᵀ(Hv)", apply, False), LinearMap(f"{name}: vᵀ(Hu)", apply, True)]
     mags = None if g0 is None else magnitudes(forms, np.concatenate([g.reshape(-1) for g in g0]))

@@ -57,7 +57,7 @@ from gradcheck._jacdir import (
 from gradcheck._jacgrid import VectorEvaluator, output_roundoff
 from gradcheck._jacreport import consistency_result, not_deterministic
 from gradcheck._jacsearch import PINNED_OUTPUTS, out_label, search
-from gradcheck._linear import Forms
+from gradcheck._linear import Forms, Memo
 from gradcheck._report import Report, Status
 from gradcheck._steps import entry_scale
 from gradcheck._tolerances import default_rtol, unit_roundoff
@@ -96,23 +96,6 @@ class _Shared(NamedTuple):
     scales: list[Array] | None = None  # the leaves' entry scales, where computed
 
 
-class _Memo:
-    """A form applied to vectors, each computed once (shared by the comparisons and
-    the consistency check)."""
-
-    def __init__(self, apply: Callable[[Array], Array]) -> None:
-        self.apply = apply
-        self.seen: list[tuple[Array, Array]] = []
-
-    def __call__(self, x: Array) -> Array:
-        for y, r in self.seen:
-            if y is x:
-                return r
-        r = np.asarray(self.apply(x), dtype=np.float64)
-        self.seen.append((x, r))
-        return r
-
-
 def _relative_step(leaves: list[Array]) -> float:
     """A directional probe's relative step for the coarsest parameter dtype."""
     dtypes = [x.dtype if x.dtype.kind == "f" else np.dtype(np.float64) for x in leaves]
@@ -122,7 +105,7 @@ def _relative_step(leaves: list[Array]) -> float:
 def _shared(
     ev: VectorEvaluator,
     forms: Forms,
-    maps: dict[str, _Memo],
+    maps: dict[str, Memo],
     opts: Any,
     f0: Array,
     out_u: Array,
@@ -190,7 +173,7 @@ def _one_roundoff(out_u: Array, dtypes: list[Any]) -> Array | float:
     return out_u
 
 
-def _agree(forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array) -> list[Consistency]:
+def _agree(forms: Forms, maps: dict[str, Memo], shared: _Shared, f0: Array) -> list[Consistency]:
     """The forms' consistency on the shared pairs ``(u, w_k)`` (no new evaluation)."""
     lay = forms.layout
     if len(forms.given) < 2:
@@ -234,7 +217,7 @@ def _signed(leaves: list[Array], seed: int) -> Array:
 
 
 def _outputs_part(
-    forms: Forms, maps: dict[str, _Memo], shared: _Shared, f0: Array, out_u: Array, opts: Any
+    forms: Forms, maps: dict[str, Memo], shared: _Shared, f0: Array, out_u: Array, opts: Any
 ) -> _Part:
     """Each ``jvp``/``jacobian`` form output by output along the shared steps."""
     several = len(forms.given) > 1
@@ -337,7 +320,7 @@ def projected(
         agree = consistency(forms, opts.seed, outputs=outputs)
         return not_deterministic(lay, forms.given, agree, ev.count + 1, start, options)
     out_u = output_roundoff(lay.out_dtypes, lay.out_shapes)
-    maps = {f: _Memo(partial(forms.uj if f == "vjp" else forms.jv, f)) for f in forms.given}
+    maps = {f: Memo(partial(forms.uj if f == "vjp" else forms.jv, f)) for f in forms.given}
     shared = _shared(ev, forms, maps, opts, f0, out_u)
     parts = [_outputs_part(forms, maps, shared, f0, out_u, opts)]
     if shared.fold is not None:
