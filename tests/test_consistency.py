@@ -211,6 +211,78 @@ class TestLinearity:
         assert not results[(other, f"{other} on basis vectors")].wrong
 
 
+def _saturated_softmax(seed: int, n: int = 300, m: int = 100) -> tuple[Any, Any, Any, Array]:
+    """``logsumexp(A x)`` with ``1 − max p`` below 1e-13 at ``x0``: its cost, gradient,
+    textbook hvp ``Aᵀ(p⊙Av − p(pᵀAv))`` (values that are rounding noise) and ``x0``."""
+    r = np.random.default_rng(seed)
+    A = 5.0 * r.standard_normal((m, n))
+    x0 = r.standard_normal(n)
+
+    def p_of(x: Array) -> Array:
+        z = A @ x
+        p = np.exp(z - z.max())
+        return p / p.sum()
+
+    def cost(x: Array) -> float:
+        z = A @ x
+        return float(z.max() + np.log(np.sum(np.exp(z - z.max()))))
+
+    def hvp(x: Array, v: Array) -> Array:
+        p, av = p_of(x), A @ v
+        return A.T @ (p * av - p * (p @ av))
+
+    return cost, lambda x: A.T @ p_of(x), hvp, x0
+
+
+class TestLinearityOfRoundingNoise:
+    """A right form whose values are its rounding (a saturated softmax's hvp) against
+    its basis matrix: inconclusive where the finite differences could not resolve it,
+    never failed; forms that are not linear stay failed (attack35 H142's full-mode twin).
+    """
+
+    @staticmethod
+    def noisy_forms(**kw: Any) -> Forms:
+        _, _, hvp, x0 = _saturated_softmax(2)
+        return linear_forms(np.zeros((300, 300)), jvp=lambda p, v: hvp(x0, v), **kw)
+
+    def test_noise_is_uncertain_only_where_unresolved(self) -> None:
+        forms = self.noisy_forms()
+        mats = {"jvp": forms.matrix("jvp")}
+        (judged,) = linearity(forms, mats, 1, frozenset({"jvp"}))
+        assert judged.wrong and judged.uncertain
+        assert "could not resolve" in judged.text() and judged.text().endswith("inconclusive")
+        (plain,) = linearity(forms, mats, 1)
+        assert plain.wrong and not plain.uncertain
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            lambda h: lambda v: h(np.abs(v)),
+            lambda h: lambda v: h(v) * np.linalg.norm(v),
+            lambda h: lambda v: h(np.maximum(v, 0.0)),
+            lambda h: lambda v: h(v) / np.linalg.norm(v),
+        ],
+    )
+    def test_forms_not_linear_stay_failed_where_unresolved(self, bad: Any) -> None:
+        _, _, hvp, x0 = _saturated_softmax(2)
+        rule = bad(lambda v: hvp(x0, v))
+        forms = linear_forms(np.zeros((300, 300)), jvp=lambda p, v: rule(v))
+        (judged,) = linearity(forms, {"jvp": forms.matrix("jvp")}, 1, frozenset({"jvp"}))
+        assert judged.wrong and not judged.uncertain
+
+    @pytest.mark.parametrize("seed", [2, 3, 8])
+    def test_check_hessian_of_a_saturated_softmax(self, seed: int) -> None:
+        from gradcheck import check_hessian
+
+        cost, grad, hvp, x0 = _saturated_softmax(seed)
+        rep = check_hessian(cost, x0, grad, hvp=hvp, seed=seed)
+        row = rep.parameters["consistency: hvp vs hvp on basis vectors"]
+        assert (rep.status, row.status) == ("inconclusive", "inconclusive")
+        wrong = check_hessian(cost, x0, grad, hvp=lambda x, v: hvp(x, np.abs(v)), seed=seed)
+        assert wrong.status == "failed"
+        assert wrong.parameters["consistency: hvp vs hvp on basis vectors"].status == "failed"
+
+
 class TestRoundoffFloor:
     """attack13 F3 (t68): at a stationary point the forms' own scale is round-off."""
 

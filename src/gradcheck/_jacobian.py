@@ -274,9 +274,14 @@ def _real_check(request: jo.Request, diagnose: rep.BlockDiagnosis = diagnose_blo
             blocks if caller == "check_hessian" else None,
         )
         agree = consistency(forms, opts.seed, outputs=f0)
+        unresolved = frozenset(
+            f for f, g in zip(forms.given, grids) if np.any(g.status == "uncertain")
+        )
         # reported only when a form is not linear (docs/jacobians.md)
         agree += [
-            c for c in linearity(forms, dict(zip(forms.given, claimed)), opts.seed) if c.wrong
+            c
+            for c in linearity(forms, dict(zip(forms.given, claimed)), opts.seed, unresolved)
+            if c.wrong
         ]
     return rep.entrywise_report(
         layout,

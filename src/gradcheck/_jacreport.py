@@ -192,14 +192,15 @@ def _unbracketed(g: Grid, rs: slice, cs: slice, kinks: Array) -> int:
 
 def consistency_result(c: Consistency) -> ParameterOutcome:
     """A consistency check as a result of its own, one entry per random pair
-    ``(u, v)``: failed when the forms disagree."""
+    ``(u, v)``: failed when the forms disagree, inconclusive where that may be their
+    rounding (``Consistency.uncertain``)."""
     errors = [abs(x - y) for x, y in c.values]
     a, b = c.forms
     return ParameterOutcome(
         name=f"consistency: {a} vs {b}",
         shape=(len(c.values),),
         dtype="float64",
-        status="failed" if c.wrong else "passed",
+        status=("inconclusive" if c.uncertain else "failed") if c.wrong else "passed",
         difference=max(
             (abs(x - y) / (abs(x) + abs(y)) if x or y else 0.0 for x, y in c.values), default=0.0
         ),
