@@ -527,3 +527,36 @@ class TestFormGeneratorsPutBackHessian:
         report = gradcheck.check_hessian(lambda p: float(np.sum(p**4)), x, grad, hvp=hvp)
         assert report.status == "passed", str(report)
         assert gen.bit_generator.state == before
+
+
+class TestDirectionalGuaranteeCarriesOver:
+    """check_hessian states the directional guarantee its Jacobian check states
+    (attack38 H190: ``hessian=`` in directional mode stated none)."""
+
+    @staticmethod
+    def problem() -> tuple[Any, Any, Any, np.ndarray[Any, Any]]:
+        r = np.random.default_rng(0)
+        A = r.standard_normal((40, 40))
+        A = A + A.T
+        return (
+            lambda x: float(0.5 * x @ A @ x + np.sum(np.sin(x))),
+            lambda x: A @ x + np.cos(x),
+            lambda x: A - np.diag(np.sin(x)),
+            r.standard_normal(40),
+        )
+
+    def test_hessian_form_directional(self) -> None:
+        cost, grad, hess, x = self.problem()
+        rep = gradcheck.check_hessian(cost, x, grad, hessian=hess, mode="directional")
+        bound = rep.parameters["uᵀout / x"].detection_bound
+        assert rep.status == "passed" and 0 < bound < 1e-6
+        assert rep.guarantee["relative_error"] == bound
+        assert rep.guarantee["miss_probability"] == 1e-3
+        assert rep.guarantee["text"].startswith("uᵀH with random u (each gradient entry's share")
+        assert "a relative error of uᵀH of" in rep.guarantee["text"]
+        assert "caught with probability ≥ 0.999" in str(rep)
+
+    def test_full_mode_states_none(self) -> None:
+        cost, grad, hess, x = self.problem()
+        rep = gradcheck.check_hessian(cost, x, grad, hessian=hess, mode="full")
+        assert rep.status == "passed" and not rep.guarantee
