@@ -79,3 +79,41 @@ class TestAsymmetryStillFails:
         cost, grad, hvp, x0 = _lse(0, 20, 10, 0.3)
         report = gradcheck.check_hessian(cost, x0, grad, hvp=hvp, seed=0)
         assert (_symmetry(report), report.status) == ("passed", "passed")
+
+
+class TestNoAllowanceForAFormNotLinear:
+    """The linearity residual is allowed as round-off only for a form that keeps
+    ``H(2x) = 2H(x)`` and ``H(−x) = −H(x)`` (attack37 H184: an hvp wrong off the basis
+    vectors passed the symmetry test with an allowance of 61 on values of 5, and
+    at 1e-5 of ``max|H|`` the whole check)."""
+
+    @staticmethod
+    def problem(seed: int) -> tuple[Any, Any, Any, Any, np.ndarray[Any, Any]]:
+        r = np.random.default_rng(seed)
+        n = 8
+        A = r.standard_normal((2 * n, n)) / np.sqrt(n)
+        x0 = r.standard_normal(n)
+
+        def hv(x: Any, v: Any) -> Any:
+            return A.T @ ((1 - np.tanh(A @ x) ** 2) * (A @ v)) + 0.1 * v
+
+        hmax = float(np.max(np.abs(np.stack([hv(x0, e) for e in np.eye(n)]))))
+        w = r.standard_normal(n)
+        return (
+            lambda x: float(np.sum(np.log(np.cosh(A @ x))) + 0.05 * x @ x),
+            lambda x: A.T @ np.tanh(A @ x) + 0.1 * x,
+            hv,
+            lambda x, v, c: hv(x, v) + c * hmax * w * v[0] * v[1],
+            x0,
+        )
+
+    @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.parametrize("c", [1e-1, 1e-5])
+    def test_quadratic_term_off_the_basis_fails(self, seed: int, c: float) -> None:
+        cost, grad, right, wrong, x0 = self.problem(seed)
+        assert gradcheck.check_hessian(cost, x0, grad, hvp=right, seed=seed).status == "passed"
+        rep = gradcheck.check_hessian(
+            cost, x0, grad, hvp=lambda x, v: wrong(x, v, c), seed=seed, mode="full"
+        )
+        assert rep.status == "failed"
+        assert rep.parameters["symmetry: hvp"].status == "failed"

@@ -33,6 +33,7 @@ __all__ = [
     "Magnitudes",
     "agreement",
     "consistency",
+    "homogeneous",
     "linearity",
     "magnitudes",
 ]
@@ -355,7 +356,7 @@ def linearity(
     A form the finite differences could not resolve (its name in ``unresolved``: an
     entry of its matrix came out uncertain) that disagrees with its basis matrix is
     tested for what rounding cannot break: ``F(2x) = 2F(x)`` and ``F(−x) = −F(x)``
-    (:func:`_homogeneous`). A rule that is not linear in the ways that happen (a
+    (:func:`homogeneous`). A rule that is not linear in the ways that happen (a
     dropped sign, a stray normalisation, a one-sided rule) fails that, and stays
     failed. One that keeps both may be computing small values as the difference of
     large terms, its results rounding noise on basis vectors and on dense ones alike
@@ -378,13 +379,13 @@ def linearity(
         )
         basis = LinearMap(f"{name} on basis vectors", partial(_times, mat, transposed), transposed)
         c = agreement([own, basis], lay.n, lay.m, roundoff, seed + 1)[0]
-        if c.wrong and name in unresolved and _homogeneous(own, lay.n, lay.m, roundoff, seed + 1):
+        if c.wrong and name in unresolved and homogeneous(own, lay.n, lay.m, roundoff, seed + 1):
             c = c._replace(uncertain=True)
         out.append(c)
     return out
 
 
-def _homogeneous(own: LinearMap, n: int, m: int, roundoff: float, seed: int) -> bool:
+def homogeneous(own: LinearMap, n: int, m: int, roundoff: float, seed: int) -> bool:
     """Whether ``own`` keeps ``F(2x) = 2F(x)`` and ``F(−x) = −F(x)`` on the random pairs
     of :func:`linearity` (``seed``: its pairs' seed). Scaling by 2 and negation commute
     with rounding, so a linear formula keeps both to the last bit however much it
