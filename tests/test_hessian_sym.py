@@ -117,3 +117,37 @@ class TestNoAllowanceForAFormNotLinear:
         )
         assert rep.status == "failed"
         assert rep.parameters["symmetry: hvp"].status == "failed"
+
+
+class TestMatrixRoundingNoise:
+    """A Hessian given as a matrix whose entries are rounding noise (a saturated
+    softmax's) shows no rounding of its own: asymmetric beyond the allowances where the
+    finite differences could not resolve its entries, the row is inconclusive, never
+    failed; an asymmetric term is never passed there."""
+
+    @staticmethod
+    def problem(seed: int) -> tuple[Any, Any, Any, np.ndarray[Any, Any]]:
+        from test_consistency import _saturated_softmax
+
+        cost, grad, hvp, x0 = _saturated_softmax(seed)
+        basis = np.eye(x0.size)
+        return cost, grad, lambda x: np.stack([hvp(x, e) for e in basis], 1), x0
+
+    @pytest.mark.parametrize("seed", [2, 5, 7, 8])
+    def test_right_matrix_is_inconclusive(self, seed: int) -> None:
+        cost, grad, hessian, x0 = self.problem(seed)
+        rep = gradcheck.check_hessian(cost, x0, grad, hessian=hessian, seed=seed)
+        row = rep.parameters["symmetry: hessian"]
+        assert (rep.status, row.status, row.diagnosis) == ("inconclusive", "inconclusive", None)
+        assert any("may be its rounding" in m for m in rep.messages)
+
+    @pytest.mark.parametrize(
+        ("seed", "status"),
+        [(2, "inconclusive"), (5, "inconclusive"), (7, "failed"), (8, "inconclusive")],
+    )
+    def test_asymmetric_term_is_not_passed(self, seed: int, status: str) -> None:
+        cost, grad, hessian, x0 = self.problem(seed)
+        top = float(np.abs(hessian(x0)).max())
+        bad = lambda x: hessian(x) + 0.1 * top * np.eye(x0.size, k=1)  # noqa: E731
+        rep = gradcheck.check_hessian(cost, x0, grad, hessian=bad, seed=seed)
+        assert rep.status == status

@@ -160,7 +160,8 @@ def _check_hessian(
     first = check(cost, params, grad if g0 is None else unflatten(kept.treedef, g0), seed=seed)
     with preserve_rng() as saved:
         forms = _forms(params, grad, hvp, hessian)
-        claimed = [claimed_symmetry(forms, f, seed, g0) for f in forms.given]
+        unresolved = any(p.uncertain for p in report.parameters.values())
+        claimed = [claimed_symmetry(forms, f, seed, g0, unresolved) for f in forms.given]
         # every grad call from the saved random states, as the Jacobian check's (a grad
         # drawing a dropout mask from Python's random differed per call: attack36 H168)
         fd = fd_symmetry(forms, grad, seed, g0, reset=saved.reset)
@@ -204,19 +205,20 @@ def _forms(params: Any, grad: Callable[[Any], Any], hvp: Any, hessian: Any) -> F
 
 
 def _symmetry_row(
-    name: str, values: Any, tolerance: Any, wrong: bool, text: str
+    name: str, values: Any, tolerance: Any, wrong: bool, text: str, uncertain: bool = False
 ) -> ParameterOutcome:
-    """One symmetry test as a result: failed when a pair disagrees."""
+    """One symmetry test as a result: failed when a pair disagrees, inconclusive where
+    that may be the form's rounding (``Consistency.uncertain``)."""
     worst = max((abs(a - b) for a, b in values), default=math.nan)
     return ParameterOutcome(
         name=name,
         shape=(len(values),),
         dtype="float64",
-        status="failed" if wrong else "passed",
+        status=("inconclusive" if uncertain else "failed") if wrong else "passed",
         difference=math.nan,
         checked=len(values),
         max_abs_error=float(worst),
-        diagnosis=Diagnosis("asymmetric", None, text) if wrong else None,
+        diagnosis=Diagnosis("asymmetric", None, text) if wrong and not uncertain else None,
     )
 
 
@@ -231,7 +233,14 @@ def _claimed_text(c: Consistency) -> str:
         + (
             "; a Hessian of a smooth cost is symmetric (a transposed term, or a term "
             "added on one side only?)"
-            if c.wrong
+            if c.wrong and not c.uncertain
+            else ""
+        )
+        + (
+            "; the finite differences could not resolve its entries, so this may be its "
+            "rounding (small values computed as the difference of large terms), not a "
+            "wrong Hessian: inconclusive"
+            if c.wrong and c.uncertain
             else ""
         )
     )
@@ -274,6 +283,7 @@ def _report(
             c.tolerance,
             c.wrong,
             _claimed_text(c),
+            c.uncertain,
         )
         for c in claimed
     ]
