@@ -145,9 +145,29 @@ def test_a_negative_zero_or_another_nan_written_is_put_back(dtype: Any) -> None:
     assert nans.tobytes() == np.full(2, np.nan, dtype=dtype).tobytes()
 
 
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_complex_parts_are_put_back_bit_for_bit(dtype: Any) -> None:
+    """A ``-0.0`` part or another NaN payload written into a complex array is put back
+    (complex64 went to ``np.array_equal``, which took ``-0.0`` for ``0.0``: mut36)."""
+    z = np.zeros(3, dtype=dtype)
+    z[2] = complex(np.nan, 1.0)
+    before = z.tobytes()
+
+    def cost(x: np.ndarray) -> float:
+        z[0] = complex(-0.0, 0.0)
+        z[1] = complex(0.0, -0.0)
+        z[2] = complex(np.nan, 2.0)
+        return float(x @ x)
+
+    kept = Kept(reachable(cost))
+    cost(np.ones(2))
+    kept.restore()
+    assert z.tobytes() == before
+
+
 def test_other_dtypes_are_compared_by_value() -> None:
-    """Complex and string arrays keep ``np.array_equal``: a changed entry is put back,
-    an equal one (NaN included) is left."""
+    """Complex and string arrays: a changed entry is put back, an equal one (NaN
+    included) is left."""
     z = np.array([1 + 2j, complex(np.nan, 0)])
     words = np.array(["a", "b"])
 
