@@ -435,3 +435,34 @@ class TestSubnormalClaim:
         cost, grad, x = self._problem(1e100)  # the true gradient, 1e-400, rounds to 0
         assert not np.any(grad(x))
         assert gradcheck.check(cost, x, grad, mode="directional").status == "inconclusive"
+
+
+class TestAllInPrefix:
+    """``_all_in`` tests its first ``_PREFIX`` entries before the whole array (speed35):
+    the answer is the full pass's, wherever the entry that is no number of the dtype is."""
+
+    @pytest.mark.parametrize("at", [0, 63, 64, 65, 999])
+    def test_one_entry_past_or_inside_the_prefix_answers_false(self, at: int) -> None:
+        from gradcheck._directional_probe import _PREFIX, _all_in
+
+        assert _PREFIX == 64
+        values = np.linspace(-2.0, 2.0, 1000).astype(np.float32).astype(np.float64)
+        assert _all_in(values, np.float32)
+        values[at] += 2.0**-40  # no float32 number
+        assert not _all_in(values, np.float32)
+
+    def test_a_short_array_and_an_empty_one(self) -> None:
+        from gradcheck._directional_probe import _all_in
+
+        assert _all_in(np.array([0.5, 1.25]), np.float16)
+        assert not _all_in(np.array([0.5, 0.1]), np.float32)
+        assert _all_in(np.array([]), np.float32)
+
+    def test_claim_roundoff_sees_a_float64_entry_past_the_prefix(self) -> None:
+        from gradcheck._directional_probe import claim_roundoff
+
+        g, x = np.random.default_rng(3).standard_normal((2, 500))
+        g32 = g.astype(np.float32).astype(np.float64)
+        assert claim_roundoff(g32, x) == float(np.finfo(np.float32).eps)
+        g32[400] = g[400]  # one float64 entry, past the prefix: the claim is float64's
+        assert claim_roundoff(g32, x) == 0.0

@@ -70,6 +70,8 @@ _U32 = unit_roundoff(np.float32)
 #: rounding, is no float64 number) and half float32's.
 _HALF_SUB64 = 2.0**-1074
 _HALF_SUB32 = 2.0**-150
+#: How many leading entries :func:`_all_in` tests before the whole array.
+_PREFIX = 64
 
 
 def _relative_step(dtype: Any) -> float:
@@ -159,9 +161,14 @@ def claim_roundoff(g: Array, leaf: Array) -> float:
 
 
 def _all_in(values: Array, dtype: Any) -> bool:
-    """Whether every entry of ``values`` is exactly a number of ``dtype``."""
+    """Whether every entry of ``values`` is exactly a number of ``dtype`` (the first
+    :data:`_PREFIX` first: a float64 computation's values fail there, sparing the full
+    pass and its two temporaries)."""
     with np.errstate(over="ignore"):
-        return bool(np.all(values.astype(dtype).astype(np.float64) == values))
+        for part in (values[:_PREFIX], values):
+            if not np.all(part.astype(dtype).astype(np.float64) == part):
+                return False
+    return True
 
 
 def _tolerance(screen: float, err: float, sigma: float, h: float) -> float:
