@@ -136,7 +136,7 @@ def _probe(**kw: Any) -> Probe:
         "tolerance": 0.2,
         "noise": 1e-6,
         "wrong": True,
-        "direction": (),
+        "drawn": (),
         "step": 1e-3,
         "screen": 0.125,
     }
@@ -466,3 +466,46 @@ class TestAllInPrefix:
         assert claim_roundoff(g32, x) == float(np.finfo(np.float32).eps)
         g32[400] = g[400]  # one float64 entry, past the prefix: the claim is float64's
         assert claim_roundoff(g32, x) == 0.0
+
+
+class TestDrawnDirections:
+    """A probe keeps its direction as drawn (``z``, the scales, the weight) and steps
+    along its values computed in the prober's work space (speed35): the values read
+    back are the ones it stepped along, bit for bit, after later probes reuse the space."""
+
+    def test_the_points_evaluated_are_theta_plus_h_times_the_direction_read_back(self) -> None:
+        seen: list[Array] = []
+
+        def cost(q: list[Array]) -> float:
+            seen.append(q[0].copy())
+            return _quadratic(q)
+
+        prober = _prober(cost=cost)
+        seen.clear()  # the value at X
+        p = prober.probe(((0, 0, 5),), np.random.default_rng(7), weights={0: 3.0})
+        first = [s.copy() for s in seen]
+        prober.probe(((0, 0, 5),), np.random.default_rng(8))  # reuses the work space
+        hv = p.direction[0] * p.step
+        assert [s.tolist() for s in first] == [
+            (X + hv).tolist(),
+            (X - hv).tolist(),
+            (X + hv * 0.5).tolist(),
+            (X - hv * 0.5).tolist(),
+        ]
+        z = np.random.default_rng(7).standard_normal(5, dtype=np.float32)
+        assert p.direction[0].tolist() == (z.astype(np.float64) * entry_scale(X) * 3.0).tolist()
+
+    def test_the_analytic_side_is_the_claim_along_the_direction_read_back(self) -> None:
+        x32 = X.astype(np.float32)
+        g = [2 * x32.astype(np.float64), C * X + B]
+
+        def cost(q: list[Array]) -> float:
+            return float(np.sum(q[0].astype(np.float64) ** 2)) + _quadratic([q[1]])
+
+        prober = Prober(
+            _Ev(cost, [x32.copy(), X.copy()]), [x32.copy(), X.copy()], g, cost([x32, X]), None
+        )  # type: ignore[arg-type]
+        p = prober.probe(((0, 0, 5), (1, 1, 4)), np.random.default_rng(2))
+        d = p.direction
+        assert [len(v) for v in d] == [5, 3]
+        assert p.analytic == float(g[0] @ d[0]) + float(g[1][1:4] @ d[1])

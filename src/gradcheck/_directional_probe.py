@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -104,6 +104,25 @@ def effective_roundoff(values: Array, u: float) -> float:
     return u
 
 
+class Drawn(NamedTuple):
+    """A direction on one segment as drawn, ``c·(z ⊙ s)``: kept instead of its float64
+    values, which the probe needs only in the prober's work space (a fresh N-array per
+    probe cost ~190 page faults per 10⁵ entries, every check) and a kink's table or
+    localisation's diagnosis recompute."""
+
+    z: Array
+    scale: Array
+    c: float = 1.0
+
+    def values(self, out: Array | None = None) -> Array:
+        """``c·(z ⊙ s)`` in float64 (into ``out`` when given), bit for bit the values the
+        probe stepped along."""
+        v = np.multiply(self.z, self.scale, out=out, dtype=np.float64)
+        if self.c != 1.0:
+            v *= self.c
+        return v
+
+
 @dataclass(frozen=True)
 class Probe:
     """One directional comparison: analytic ``a``, numerical ``numeric``, its error."""
@@ -115,7 +134,7 @@ class Probe:
     tolerance: float
     noise: float
     wrong: bool
-    direction: tuple[Array, ...]  # the direction's values on each segment
+    drawn: tuple[Drawn, ...]  # the direction on each segment (:attr:`direction`)
     step: float  # h
     screen: float  # the tolerance's rtol part, rtol·(S + max(|a|, |R|))
     #: the cost has a kink within the steps along the direction (``gradcheck._kinks``
@@ -128,6 +147,11 @@ class Probe:
     #: ``J(θ+hv), J(θ−hv), J(θ+hv/2), J(θ−hv/2)`` and ``J0``: the kink test is taken
     #: again from them once the noise is measured where a kink cannot pass for it
     values: tuple[float, ...] = ()
+
+    @property
+    def direction(self) -> tuple[Array, ...]:
+        """The direction's values on each segment (float64, computed afresh)."""
+        return tuple(d.values() for d in self.drawn)
 
     @property
     def resolution(self) -> float:
@@ -288,9 +312,13 @@ class Prober:
         along: dict[int, Array] | None = None,
     ) -> Probe:
         """Compare along a random direction on ``segments`` (or along ``along``)."""
-        dirs, a, spread, vmax = [], 0.0, 0.0, 0.0
+        weight = {s[0]: 1.0 if weights is None else weights[s[0]] for s in segments}
+        spread = 0.0  # S, never overflowing; before the loop below fills the work space
+        for leaf, lo, hi in segments:  # (a norm's first use takes it as scratch)
+            spread = math.hypot(spread, weight[leaf] * self.norm(leaf, lo, hi))
+        drawn, dirs, vnorms, a, vmax, start = [], [], [], 0.0, 0.0, 0
         for leaf, lo, hi in segments:
-            c = 1.0 if weights is None else weights[leaf]
+            c = weight[leaf]
             if along is not None:
                 z = along[leaf][lo:hi]
             else:
@@ -299,18 +327,19 @@ class Prober:
                 # of a check's time at N = 10⁶), Gaussian to about 1e-7, widened below.
                 z = rng.standard_normal(hi - lo, dtype=np.float32)
             zmax = max(float(z.max()), -float(z.min())) if z.size else 0.0
-            v = np.multiply(z, self.scale[leaf][lo:hi], dtype=np.float64)
-            if c != 1.0:
-                v *= c
+            drawn.append(Drawn(z, self.scale[leaf][lo:hi], c))
+            # the values in the work space, where ``h·v`` replaces them below
+            v = drawn[-1].values(out=self._work[start : start + hi - lo])
             dirs.append(v)
+            start += 2 * (hi - lo)
+            vnorms.append(norm2(v) if self.claim_floor[leaf] > 0 else 0.0)
             a += float(self.g[leaf][lo:hi] @ v)
-            spread = math.hypot(spread, c * self.norm(leaf, lo, hi))  # S, never overflowing
             vmax = max(vmax, c * zmax)
         rel = max(_relative_step(self.dtypes[s[0]]) for s in segments)
         h = rel / max(vmax / 3.0 if vmax > 0 else 1.0, 1e-300)  # largest entry moves ~3·rel·s
         full, half, start = [], [], 0  # ±h·v and ±h·v/2 (halving is exact), in _work
         for v in dirs:
-            hv = np.multiply(v, h, out=self._work[start : start + v.size])
+            hv = np.multiply(v, h, out=v)
             full.append(hv)
             half.append(np.multiply(hv, 0.5, out=self._work[start + v.size : start + 2 * v.size]))
             start += 2 * v.size
@@ -339,9 +368,9 @@ class Prober:
             rtol = max(default_rtol(self.dtypes[s[0]], "richardson") for s in segments)
         screen = rtol * (spread + max(abs(a), abs(numeric)))
         screen += CLAIM_ROUNDOFFS * max(self.claim_u[s[0]] for s in segments) * spread
-        floors = [(self.claim_floor[s[0]], v) for s, v in zip(segments, dirs)]
+        floors = [(self.claim_floor[s[0]], n) for s, n in zip(segments, vnorms)]
         if any(f > 0 for f, _ in floors):  # the claim's absolute rounding, summed by a
-            screen += CLAIM_ROUNDOFFS * norm2(np.array([f * norm2(v) for f, v in floors]))
+            screen += CLAIM_ROUNDOFFS * norm2(np.array([f * n for f, n in floors]))
         tol = _tolerance(screen, err, sigma, h)
         mags = np.abs(table)
         values = (jp, jm, jp2, jm2, self.j0)
@@ -353,7 +382,7 @@ class Prober:
             tol,
             sigma,
             abs(a - numeric) > tol,
-            tuple(dirs),
+            tuple(drawn),
             h,
             screen,
             kink=_kinked(values, h, quiet, screen + 6.0 * quiet / h, a),
