@@ -509,3 +509,13 @@ class TestDrawnDirections:
         d = p.direction
         assert [len(v) for v in d] == [5, 3]
         assert p.analytic == float(g[0] @ d[0]) + float(g[1][1:4] @ d[1])
+
+
+def test_a_probe_along_a_callers_array_keeps_its_own_direction() -> None:
+    """``_kinksearch`` reuses its buffer for the next probe: a probe's direction read
+    afterwards is still the one it stepped along."""
+    prober = _prober()
+    buf = Z.copy()
+    p = prober.probe(((0, 0, 5),), None, along={0: buf})
+    buf[:] = 0.0
+    assert p.direction[0].tolist() == (Z.astype(np.float64) * entry_scale(X)).tolist()

@@ -319,8 +319,8 @@ class Prober:
         drawn, dirs, vnorms, a, vmax, start = [], [], [], 0.0, 0.0, 0
         for leaf, lo, hi in segments:
             c = weight[leaf]
-            if along is not None:
-                z = along[leaf][lo:hi]
+            if along is not None:  # a copy: a caller may reuse its array (_kinksearch)
+                z = np.array(along[leaf][lo:hi])
             else:
                 assert rng is not None
                 # Drawn in float32: half the fresh memory of float64 (the draws are a third
