@@ -1,7 +1,9 @@
-"""``gradcheck._directional_check``: the directional mode's notes (attack22 C7)."""
+"""``gradcheck._directional_check``: the directional mode's outcome read whole, its
+helpers on hand-made probes, and its notes (attack22 C7)."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -9,9 +11,970 @@ import numpy as np
 import pytest
 
 import gradcheck
+from gradcheck import _directional_check as dc
+from gradcheck._build import ParameterOutcome
+from gradcheck._directional import Directional
 from gradcheck._directional_check import distinct
+from gradcheck._directional_probe import Probe
+from gradcheck._localise import Localisation
+from gradcheck._results import Diagnosis, Entry
 
 Array = np.ndarray[Any, Any]
+INF, NAN = math.inf, math.nan
+
+R = np.random.default_rng(0)
+A = R.standard_normal((3, 8))
+P0 = {"w": R.standard_normal(8), "b": R.standard_normal(3)}
+
+
+def _cost(p: dict[str, Array]) -> float:
+    return float(np.sum(np.sin(A @ p["w"] + p["b"])))
+
+
+def _grad(p: dict[str, Array]) -> dict[str, Array]:
+    c = np.cos(A @ p["w"] + p["b"])
+    return {"w": A.T @ c, "b": c}
+
+
+def _wrong_b(p: dict[str, Array]) -> dict[str, Array]:
+    g = _grad(p)
+    return {"w": g["w"], "b": 2 * g["b"]}
+
+
+def _wrong_w5(p: dict[str, Array]) -> dict[str, Array]:
+    g = _grad(p)
+    w = g["w"].copy()
+    w[5] += 0.5
+    return {"w": w, "b": g["b"]}
+
+
+X = np.array([0.0, 1.0, -2.0, 0.5, 0.0, 3.0])
+Y = np.array([1e-12, 1.0, -2.0, 0.5, -1e-12, 3.0])
+T = {"big": np.linspace(1, 2, 5), "tiny": np.linspace(1, 2, 5)}
+L = np.linspace(0, 1, 7)
+K = np.concatenate([np.zeros(600), np.linspace(1, 2, 10)])  # more zeros than KINK_ENTRIES
+Z = np.array([0.0, 0.0, 1.0, -0.5])
+S = np.linspace(0.5, 2.5, 50)
+
+
+def _abs(p: Array) -> float:
+    return float(np.sum(np.abs(p)))
+
+
+def _zcost(p: Array) -> float:
+    return float(abs(p[0]) + np.sum(np.sin(p)))
+
+
+def _zgrad(p: Array) -> Array:
+    g = np.cos(p)
+    g[0] += np.sign(p[0])
+    g[1] = 3.0  # entry 1 sits at 0 where the cost is smooth: cos(0) = 1 is right
+    return g
+
+
+def _s7(p: Array) -> Array:
+    g = np.cos(p)
+    g[7] *= 1.01
+    return g
+
+
+def _sin(p: Array) -> float:
+    return float(np.sum(np.sin(p)))
+
+
+def _nan_far(p: Array) -> float:
+    return 1.0 if np.all(np.abs(p) < 5) else float("nan")
+
+
+def _tiny(p: dict[str, Array]) -> float:
+    return float(np.sum(p["big"] ** 2) + 1e-14 * np.sum(p["tiny"]))
+
+
+def _tiny_grad(p: dict[str, Array]) -> dict[str, Array]:
+    return {"big": 2 * p["big"], "tiny": np.full(5, 1e-14)}
+
+
+def _case(name: str) -> Any:
+    """The directional report of case ``name`` (seed 0)."""
+    cases: dict[str, Any] = {
+        "right": (_cost, P0, _grad),
+        "wrong_b": (_cost, P0, _wrong_b),
+        "wrong_b_unlocalised": (_cost, P0, _wrong_b, {"localise": False}),
+        "wrong_w5": (_cost, P0, _wrong_w5),
+        "abs_zeros": (_abs, X, np.sign(X)),
+        "abs_zeros_claim2": (_abs, X, np.where(X == 0, 2.0, np.sign(X))),
+        "relu_near": (lambda p: float(np.sum(np.maximum(p, 0))), Y, (Y > 0).astype(float)),
+        "tiny": (_tiny, T, _tiny_grad),
+        "single_wrong": (_sin, L, 2 * np.cos(L)),
+        "unresolved": (_nan_far, np.array([0.5, -1.0]), np.zeros_like),
+        "kinked_many": (_abs, K, np.sign(K)),
+        "zeros_wrong": (_zcost, Z, _zgrad),
+        "rtol": (_sin, S, _s7, {"rtol": 0.1}),
+    }
+    cost, x, grad, *options = cases[name]
+    return gradcheck.check(cost, x, grad, mode="directional", seed=0, **(options or [{}])[0])
+
+
+def _read(report: Any) -> dict[str, Any]:
+    """Everything a directional report says, as plain data."""
+
+    def diagnosis(d: Diagnosis | None) -> Any:
+        return None if d is None else (d.kind, d.factor, d.text)
+
+    return {
+        "status": report.status,
+        "messages": list(report.messages),
+        "guarantee": dict(report.guarantee),
+        "localisation": dict(report.localisation),
+        "difference": report.difference,
+        "noise": report.noise,
+        "parameters": {
+            n: {
+                "status": q.status,
+                "difference": q.difference,
+                "checked": q.checked,
+                "max_abs_error": q.max_abs_error,
+                "failed": q.failed,
+                "nonsmooth": q.nonsmooth,
+                "uncertain": q.uncertain,
+                "bound": q.detection_bound,
+                "dtype": q.dtype,
+                "shape": q.shape,
+                "diagnosis": diagnosis(q.diagnosis),
+                "worst": [(e.label(), e.status, e.analytic, e.numeric) for e in q.worst],
+            }
+            for n, q in report.parameters.items()
+        },
+    }
+
+
+def _same(got: Any, want: Any, where: str = "") -> None:
+    """``got == want``, floats to 1e-9 relative (NaN equal to NaN), types kept."""
+    if isinstance(want, float):
+        assert isinstance(got, float | int) and not isinstance(got, bool), where
+        assert got == pytest.approx(want, rel=1e-9, abs=0.0, nan_ok=True), where
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), (where, got)
+        for k in want:
+            _same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list | tuple):
+        assert type(got) is type(want) and len(got) == len(want), (where, got)
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want and type(got) is type(want), (where, got, want)
+
+
+WHOLE: dict[str, dict[str, Any]] = {
+    "right": {
+        "status": "passed",
+        "messages": [],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 1.0584104285587609e-07,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 1.1e-07 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 5.307881287095e-16,
+        },
+        "localisation": {},
+        "difference": 1.3173088605042841e-11,
+        "noise": 5.307881287095e-16,
+        "parameters": {
+            "w": {
+                "status": "passed",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 1.0584104285587609e-07,
+                "dtype": "float64",
+                "shape": (8,),
+                "diagnosis": None,
+                "worst": [],
+            },
+            "b": {
+                "status": "passed",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 1.0584104285587609e-07,
+                "dtype": "float64",
+                "shape": (3,),
+                "diagnosis": None,
+                "worst": [],
+            },
+        },
+    },
+    "wrong_b": {
+        "status": "failed",
+        "messages": [
+            "the directional check disagrees: along a random direction the gradient "
+            "gives -1.75805, the cost's slope is -1.26341 (they differ by 0.49; "
+            "tolerance 4.1e-09)"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 9.350466396949126e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 9.4e-08 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 2.363824289974599e-16,
+        },
+        "localisation": {
+            "evaluations": 16,
+            "exhausted": False,
+            "pinned": [],
+            "regions": [],
+            "unconfirmed": [],
+        },
+        "difference": 0.17976955493809715,
+        "noise": 2.363824289974599e-16,
+        "parameters": {
+            "w": {
+                "status": "passed",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.350466396949126e-08,
+                "dtype": "float64",
+                "shape": (8,),
+                "diagnosis": None,
+                "worst": [],
+            },
+            "b": {
+                "status": "failed",
+                "difference": 0.333333333337325,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.350466396949126e-08,
+                "dtype": "float64",
+                "shape": (3,),
+                "diagnosis": (
+                    "factor",
+                    2.000000000065518,
+                    "×2 — the gradient is 2 times too large (a doubled term?)",
+                ),
+                "worst": [],
+            },
+        },
+    },
+    "wrong_b_unlocalised": {
+        "status": "failed",
+        "messages": [
+            "the directional check disagrees: along a random direction the gradient "
+            "gives -1.75805, the cost's slope is -1.26341 (they differ by 0.49; "
+            "tolerance 4.1e-09); localisation is off (localise=False), so no parameter "
+            "is named"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 9.350466396949126e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 9.4e-08 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 2.363824289974599e-16,
+        },
+        "localisation": {},
+        "difference": 0.17976955493809715,
+        "noise": 2.363824289974599e-16,
+        "parameters": {
+            "w": {
+                "status": "inconclusive",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.350466396949126e-08,
+                "dtype": "float64",
+                "shape": (8,),
+                "diagnosis": None,
+                "worst": [],
+            },
+            "b": {
+                "status": "inconclusive",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.350466396949126e-08,
+                "dtype": "float64",
+                "shape": (3,),
+                "diagnosis": None,
+                "worst": [],
+            },
+        },
+    },
+    "wrong_w5": {
+        "status": "failed",
+        "messages": [
+            "the directional check disagrees: along a random direction the gradient "
+            "gives -0.646237, the cost's slope is -0.851076 (they differ by 0.2; "
+            "tolerance 2.1e-09)"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 9.656005846776557e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 9.7e-08 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 2.3638182374554774e-16,
+        },
+        "localisation": {
+            "evaluations": 40,
+            "exhausted": False,
+            "pinned": ["w[5]"],
+            "regions": [],
+            "unconfirmed": [],
+        },
+        "difference": 0.13193277962512523,
+        "noise": 2.3638182374554774e-16,
+        "parameters": {
+            "w": {
+                "status": "failed",
+                "difference": 0.038853923634879134,
+                "checked": 2,
+                "max_abs_error": 0.5000000000126941,
+                "failed": 1,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.656005846776554e-08,
+                "dtype": "float64",
+                "shape": (8,),
+                "diagnosis": (
+                    "scattered",
+                    None,
+                    "the error has no simple pattern (see the entries)",
+                ),
+                "worst": [("w[5]", "wrong", 1.7175723233720457, 1.2175723233593516)],
+            },
+            "b": {
+                "status": "passed",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.656005846776557e-08,
+                "dtype": "float64",
+                "shape": (3,),
+                "diagnosis": None,
+                "worst": [],
+            },
+        },
+    },
+    "abs_zeros": {
+        "status": "passed",
+        "messages": [
+            "2 entries (2 exactly at 0) put every random direction across a kink: they "
+            "were left out of the directions, and the rest of the gradient was checked "
+            "at full strength; those entries, checked one by one (4 evaluations each, "
+            "more near a kink): 2 at a kink, the claim between the one-sided slopes "
+            "(not judged further: there is no derivative there; x[0], x[4])"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 1.1271373321845886e-07,
+            "miss_probability": 0.001,
+            "text": "2 random directions, 2 entries at a kink left out and checked "
+            "one by one: a relative gradient error of 1.1e-07 or more in any "
+            "one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught "
+            "with probability ≥ 0.999",
+            "noise": 1.443313940482864e-15,
+        },
+        "localisation": {},
+        "difference": 1.393071245960745e-11,
+        "noise": 1.443313940482864e-15,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 1.393071245960745e-11,
+                "checked": 2,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 2,
+                "uncertain": 0,
+                "bound": 1.1271373321845886e-07,
+                "dtype": "float64",
+                "shape": (6,),
+                "diagnosis": None,
+                "worst": [("x[0]", "nonsmooth", 0.0, 0.0), ("x[4]", "nonsmooth", 0.0, 0.0)],
+            }
+        },
+    },
+    "abs_zeros_claim2": {
+        "status": "inconclusive",
+        "messages": [
+            "2 entries (2 exactly at 0) put every random direction across a kink: they "
+            "were left out of the directions, and the rest of the gradient was checked "
+            "at full strength; those entries, checked one by one (4 evaluations each, "
+            "more near a kink): 2 at a kink with the claim outside the one-sided "
+            "slopes or a kink near but not at the point, inconclusive (x[0], x[4]): "
+            "several kinks meeting there can put a correct claim outside them, which "
+            "differences at the point cannot judge; use mode='full', which re-checks "
+            "such entries at nearby smooth points when the gradient is a function"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 8.602758175563511e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions, 2 entries at a kink left out and checked "
+            "one by one: a relative gradient error of 8.6e-08 or more in any "
+            "one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught "
+            "with probability ≥ 0.999",
+            "noise": 1.443313940482864e-15,
+        },
+        "localisation": {},
+        "difference": 1.393071245960745e-11,
+        "noise": 1.443313940482864e-15,
+        "parameters": {
+            "x": {
+                "status": "inconclusive",
+                "difference": 1.393071245960745e-11,
+                "checked": 2,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 2,
+                "bound": 8.602758175563511e-08,
+                "dtype": "float64",
+                "shape": (6,),
+                "diagnosis": None,
+                "worst": [("x[0]", "uncertain", 2.0, 0.0), ("x[4]", "uncertain", 2.0, 0.0)],
+            }
+        },
+    },
+    "relu_near": {
+        "status": "passed",
+        "messages": [
+            "2 entries (2 found at a kink by splitting the directions' support (36 "
+            "evaluations)) put every random direction across a kink: they were left "
+            "out of the directions, and the rest of the gradient was checked at full "
+            "strength; those entries, checked one by one (4 evaluations each, more "
+            "near a kink): 2 at a kink, the claim between the one-sided slopes (not "
+            "judged further: there is no derivative there; x[0], x[4])"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 1.710130686931653e-05,
+            "miss_probability": 0.001,
+            "text": "2 random directions, 2 entries at a kink left out and checked "
+            "one by one: a relative gradient error of 1.7e-05 or more in any "
+            "one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught "
+            "with probability ≥ 0.999",
+            "noise": 6.963203463093656e-12,
+        },
+        "localisation": {},
+        "difference": 1.9575373390341713e-11,
+        "noise": 6.963203463093656e-12,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 1.9575373390341713e-11,
+                "checked": 2,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 2,
+                "uncertain": 0,
+                "bound": 1.710130686931653e-05,
+                "dtype": "float64",
+                "shape": (6,),
+                "diagnosis": None,
+                "worst": [
+                    ("x[0]", "nonsmooth", 1.0, 0.5000001071400038),
+                    ("x[4]", "nonsmooth", 0.0, 0.4999998928065046),
+                ],
+            }
+        },
+    },
+    "tiny": {
+        "status": "inconclusive",
+        "messages": [
+            "tiny: the directional check could only see a relative error of 2.4e+06 or "
+            "more (its gradient is tiny next to the noise); use mode='full'"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 2399317.1946230065,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 2.4e+06 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 2.636779708318122e-15,
+        },
+        "localisation": {},
+        "difference": 6.972393056534058e-09,
+        "noise": 2.636779708318122e-15,
+        "parameters": {
+            "big": {
+                "status": "passed",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 7.447937011425027e-06,
+                "dtype": "float64",
+                "shape": (5,),
+                "diagnosis": None,
+                "worst": [],
+            },
+            "tiny": {
+                "status": "inconclusive",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2399317.1946230065,
+                "dtype": "float64",
+                "shape": (5,),
+                "diagnosis": None,
+                "worst": [],
+            },
+        },
+    },
+    "single_wrong": {
+        "status": "failed",
+        "messages": [
+            "the directional check disagrees: along a random direction the gradient "
+            "gives -3.73349, the cost's slope is -1.86675 (they differ by 1.9; "
+            "tolerance 7.3e-09)"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 6.245210373644383e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 6.2e-08 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 7.044496764583628e-16,
+        },
+        "localisation": {
+            "evaluations": 8,
+            "exhausted": False,
+            "pinned": [],
+            "regions": [],
+            "unconfirmed": [],
+        },
+        "difference": 0.33333333333276094,
+        "noise": 7.044496764583628e-16,
+        "parameters": {
+            "x": {
+                "status": "failed",
+                "difference": 0.33333333333276094,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 6.245210373644383e-08,
+                "dtype": "float64",
+                "shape": (7,),
+                "diagnosis": (
+                    "factor",
+                    1.999999999998759,
+                    "×2 — the gradient is 2 times too large (a doubled term?)",
+                ),
+                "worst": [],
+            }
+        },
+    },
+    "unresolved": {
+        "status": "inconclusive",
+        "messages": [
+            "2 random directions: the gradient is exactly 0 and so is every finite "
+            "difference (|g| ≤ 5.1e-11) at the check's steps, but the cost raises or "
+            "is not finite at a move of ±10·s along a random direction: a gradient "
+            "below that bound cannot be excluded"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": INF,
+            "miss_probability": 0.001,
+            "text": "2 random directions: the gradient is exactly 0 and so is every "
+            "finite difference (|g| ≤ 5.1e-11) at the check's steps, but the "
+            "cost raises or is not finite at a move of ±10·s along a random "
+            "direction: a gradient below that bound cannot be excluded",
+            "noise": 2.220446049250313e-16,
+        },
+        "localisation": {},
+        "difference": 0.0,
+        "noise": 2.220446049250313e-16,
+        "parameters": {
+            "x": {
+                "status": "inconclusive",
+                "difference": 0.0,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": INF,
+                "dtype": "float64",
+                "shape": (2,),
+                "diagnosis": None,
+                "worst": [],
+            }
+        },
+    },
+    "kinked_many": {
+        "status": "inconclusive",
+        "messages": [
+            "along a random direction the cost has a kink at or near the point (its "
+            "one-sided slopes differ as much at half the step: a ReLU at 0, tied "
+            "maxima), where the gradient gives -1.338586923 and the cost's slope is "
+            "-1.338586924: a derivative at a kink is one of its one-sided or chosen "
+            "slopes, which a direction cannot judge; use mode='full', which judges "
+            "kinks entry by entry"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 6.47484869486694e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 6.5e-08 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 3.3307794274284706e-15,
+        },
+        "localisation": {},
+        "difference": 3.556287395963708e-11,
+        "noise": 3.3307794274284706e-15,
+        "parameters": {
+            "x": {
+                "status": "inconclusive",
+                "difference": 3.556287395963708e-11,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 6.47484869486694e-08,
+                "dtype": "float64",
+                "shape": (610,),
+                "diagnosis": None,
+                "worst": [],
+            }
+        },
+    },
+    "zeros_wrong": {
+        "status": "failed",
+        "messages": [
+            "2 entries (2 exactly at 0) put every random direction across a kink: they "
+            "were left out of the directions, and the rest of the gradient was checked "
+            "at full strength; those entries, checked one by one (4 evaluations each, "
+            "more near a kink): 1 at a kink, the claim between the one-sided slopes "
+            "(not judged further: there is no derivative there; x[0]); 1 wrong (x[1])"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 4.480285645317447e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions, 2 entries at a kink left out and checked "
+            "one by one: a relative gradient error of 4.5e-08 or more in any "
+            "one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught "
+            "with probability ≥ 0.999",
+            "noise": 8.688869536365455e-17,
+        },
+        "localisation": {},
+        "difference": 3.974542517765944e-12,
+        "noise": 8.688869536365455e-17,
+        "parameters": {
+            "x": {
+                "status": "failed",
+                "difference": 3.974542517765944e-12,
+                "checked": 2,
+                "max_abs_error": 1.9999999999630436,
+                "failed": 1,
+                "nonsmooth": 1,
+                "uncertain": 0,
+                "bound": 4.480285645317447e-08,
+                "dtype": "float64",
+                "shape": (4,),
+                "diagnosis": None,
+                "worst": [
+                    ("x[1]", "wrong", 3.0, 1.0000000000369564),
+                    ("x[1]", "wrong", 3.0, 1.0000000000369564),
+                    ("x[0]", "nonsmooth", 1.0, 1.0000000000260238),
+                ],
+            }
+        },
+    },
+    "rtol": {
+        "status": "passed",
+        "messages": [],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 4.241996376939798,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 4.2 or more in "
+            "any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is "
+            "caught with probability ≥ 0.999",
+            "noise": 9.250837640552494e-15,
+        },
+        "localisation": {},
+        "difference": 0.0016479712614159256,
+        "noise": 9.250837640552494e-15,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 0.0016479712614159256,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 4.241996376939798,
+                "dtype": "float64",
+                "shape": (50,),
+                "diagnosis": None,
+                "worst": [],
+            }
+        },
+    },
+}
+
+
+class TestOutcomeReadWhole:
+    """``directional_check``'s outcome on each of its branches, read whole: the
+    statuses, every note, the guarantee, localisation's summary, every difference
+    and bound (from the runs of 2026-11-28; seed 0, so the directions are fixed)."""
+
+    @pytest.mark.parametrize("name", sorted(WHOLE))
+    def test_the_report(self, name: str) -> None:
+        _same(_read(_case(name)), WHOLE[name], name)
+
+
+def _probe(
+    analytic: float,
+    numeric: float,
+    tolerance: float = 1.0,
+    *,
+    wrong: bool = False,
+    kink: bool = False,
+    segments: tuple[tuple[int, int, int], ...] = ((0, 0, 3),),
+) -> Probe:
+    return Probe(segments, analytic, numeric, 0.0, tolerance, 0.0, wrong, (), 1e-3, 0.0, kink=kink)
+
+
+def _verdict(*probes: Probe, **fields: Any) -> Directional:
+    given: dict[str, Any] = {"bounds": [0.25, 0.25], "bound": 0.25, **fields}
+    return Directional(probes, {}, miss=1e-3, text="the verdict's text", **given)
+
+
+def _entry(name: str, index: int, error: float) -> Entry:
+    return Entry(name, (index,), 1.0 + error, 1.0, error, error, 1e-8, 0.0, "wrong")
+
+
+class TestHelpers:
+    """The helpers read whole on hand-made probes, verdicts and localisations."""
+
+    def test_direction_salt_is_the_bits_of_the_value(self) -> None:
+        assert dc.direction_salt(0.0) == 0
+        assert dc.direction_salt(1.0) == 0x3FF0000000000000
+        assert dc.direction_salt(-2.0) == 0xC000000000000000
+        assert type(dc.direction_salt(1.5)) is int
+
+    def test_difference(self) -> None:
+        assert math.isnan(dc._difference([]))
+        assert dc._difference([_probe(3.0, 0.0), _probe(0.0, 4.0)]) == 5.0 / 7.0
+        assert dc._difference([_probe(0.0, 0.0), _probe(0.0, 0.0)]) == 0.0
+        huge = dc._difference([_probe(3e200, 0.0), _probe(0.0, 4e200)])
+        assert huge == pytest.approx(5.0 / 7.0, rel=1e-15)
+        tiny = dc._difference([_probe(3e-200, 0.0), _probe(0.0, 4e-200)])
+        assert tiny == pytest.approx(5.0 / 7.0, rel=1e-15)
+        assert dc._difference([_probe(2.0, 1.0)]) == 1.0 / 3.0
+
+    def test_worst_is_the_most_tolerances_off(self) -> None:
+        one, half, none = _probe(1.0, 0.0, 1.0), _probe(3.0, 0.0, 2.0), _probe(5.0, 5.0, 0.0)
+        assert dc._worst([one, half, none]) is half
+        assert dc._worst([none, one]) is one  # a gap of 0 with a tolerance of 0: 0
+        zero_tol = _probe(1e-300, 0.0, 0.0)
+        assert dc._worst([half, zero_tol, one]) is zero_tol
+        same = _probe(2.0, 0.0, 2.0)
+        assert dc._worst([one, same]) is one  # ties: the first
+
+    def test_status_after_a_failed_verdict(self) -> None:
+        bad = _verdict(_probe(2.0, 1.0, wrong=True))
+        loc = Localisation(wrong={1: []}, ok={0})
+        assert dc._status(1, "b", bad, loc, 2) == ("failed", "")
+        assert dc._status(0, "w", bad, loc, 2) == ("passed", "")
+        assert dc._status(0, "w", bad, Localisation(), 2) == ("inconclusive", "")
+        assert dc._status(0, "w", bad, Localisation(), 1) == ("failed", "")
+        alone = _verdict(_probe(1.0, 1.0), alone=(_probe(2.0, 1.0, wrong=True),))
+        assert dc._status(0, "w", alone, Localisation(), 1) == ("failed", "")
+        kink = _verdict(_probe(2.0, 1.0, wrong=True, kink=True))
+        assert dc._status(0, "w", kink, Localisation(wrong={1: []}), 1) == ("inconclusive", "")
+
+    def test_status_of_an_agreeing_verdict(self) -> None:
+        loc = Localisation()
+        good = _probe(1.0, 1.0)
+        assert dc._status(0, "w", _verdict(good), loc, 2) == ("passed", "")
+        assert dc._status(0, "w", _verdict(good, unresolved=True), loc, 2) == (
+            "inconclusive",
+            "",
+        )
+        kinked = _verdict(_probe(1.0, 1.0, kink=True))
+        assert dc._status(0, "w", kinked, loc, 2) == ("inconclusive", "")
+        note = (
+            "w: the directional check could only see a relative error of 0.75 or more "
+            "(its gradient is tiny next to the noise); use mode='full'"
+        )
+        at = dc.DIRECTIONAL_UNCERTAIN
+        assert dc._status(1, "w", _verdict(good, bounds=[0.1, 0.75]), loc, 2) == (
+            "inconclusive",
+            note,
+        )
+        assert dc._status(1, "w", _verdict(good, bounds=[0.1, at]), loc, 2) == ("passed", "")
+        exact = _verdict(good, bounds=[0.1, 0.75], exact=frozenset({1}))
+        assert dc._status(1, "w", exact, loc, 2) == ("passed", "")
+        # with an explicit rtol, what the noise alone leaves unseen decides
+        seen = _verdict(good, bounds=[4.0, 0.75], seen=(at, 0.6))
+        assert dc._status(0, "w", seen, loc, 2) == ("passed", "")
+        assert dc._status(1, "w", seen, loc, 2) == ("inconclusive", note)
+        assert dc.DIRECTIONAL_UNCERTAIN == 0.5
+
+    def test_the_failure_note_of_each_branch(self) -> None:
+        smooth = _probe(2.0, 1.5, 0.25, wrong=True)
+        kinked = _probe(9.0, 1.0, 0.25, wrong=True, kink=True)
+        verdict = _verdict(_probe(1.0, 1.0), kinked, alone=(smooth,))
+        words = ("the vjp", "uᵀout's slope")
+        what = (
+            "the directional check disagrees: along a random direction the vjp gives 2, "
+            "uᵀout's slope is 1.5 (they differ by 0.5; tolerance 0.25)"
+        )
+        loc = Localisation(wrong={0: []})
+        assert dc._failure_note(verdict, loc, True, ["a"], words) == what
+        assert dc._failure_note(verdict, Localisation(), False, ["a"], words) == what
+        assert dc._failure_note(verdict, Localisation(), False, ["a", "b"], words) == (
+            what + "; localisation is off (localise=False), so no parameter is named"
+        )
+        unconfirmed = Localisation(unconfirmed=[(0, 0, 3)])
+        assert dc._failure_note(verdict, unconfirmed, True, ["a", "b"], words) == what + (
+            "; localisation could not confirm it: a second probe of the same parameters "
+            "agreed and none of their parts disagreed, so no parameter is named (an error "
+            "near the stated bound, or a false alarm)"
+        )
+        assert dc._failure_note(verdict, Localisation(), True, ["a", "b"], words) == what + (
+            "; no single parameter could be blamed: the error is spread thinly over "
+            "several parameters"
+        )
+        both = Localisation(wrong={1: []}, unconfirmed=[(0, 0, 3)])
+        assert dc._failure_note(verdict, both, True, ["a", "b"], words) == what
+        close = _verdict(_probe(1.0000001, 1.0000002, 0.25, wrong=True))
+        assert "gives 1.0000001, uᵀout's slope is 1.0000002 (they differ by 1e-07;" in (
+            dc._failure_note(close, loc, True, ["a"], words)
+        )
+
+    def test_the_kink_note(self) -> None:
+        verdict = _verdict(
+            _probe(5.0, 1.0, 0.25, wrong=True),  # not across a kink: not the one named
+            _probe(2.0, 1.5, 1.0, kink=True),
+            _probe(3.0, 1.0, 1.0, kink=True),
+        )
+        assert dc._kink_note(verdict, ("the vjp", "uᵀout's slope")) == (
+            "along a random direction the cost has a kink at or near the point (its "
+            "one-sided slopes differ as much at half the step: a ReLU at 0, tied maxima), "
+            "where the vjp gives 3 and uᵀout's slope is 1: a derivative at a kink is one "
+            "of its one-sided or chosen slopes, which a direction cannot judge; use "
+            "mode='full', which judges kinks entry by entry"
+        )
+
+    def test_diagnosis(self) -> None:
+        scattered = Diagnosis("scattered", None, "the error has no simple pattern (see …)")
+        factor = Diagnosis("factor", 2.0, "×2")
+        pinned = [_entry("w", 1, 0.5)]
+        assert dc._diagnosis(0, Localisation(), []) is None
+        assert dc._diagnosis(0, Localisation(diagnoses={0: factor}), []) is factor
+        assert dc._diagnosis(0, Localisation(diagnoses={0: scattered}), pinned) is scattered
+        regions = [(0, 0, 4), (1, 0, 4), (0, 8, 12)]
+
+        def text(ranges: list[tuple[int, int, int]]) -> str:
+            loc = Localisation(diagnoses={0: scattered}, regions=ranges)
+            diagnosis = dc._diagnosis(0, loc, [])
+            assert diagnosis is not None and diagnosis.kind == "scattered"
+            assert diagnosis.factor is None
+            return diagnosis.text
+
+        assert text([]) == "the error has no simple pattern (not narrowed down further)"
+        assert text(regions[:2]) == (
+            "the error has no simple pattern (1 flat index range known to hold it, listed above)"
+        )
+        assert text(regions) == (
+            "the error has no simple pattern (2 flat index ranges known to hold it, listed above)"
+        )
+        assert text(regions[1:2]) == "the error has no simple pattern (not narrowed down further)"
+
+    def test_summary(self) -> None:
+        loc = Localisation(
+            pinned=[_entry("b", 2, 0.5)],
+            regions=[(0, 4, 8)],
+            unconfirmed=[(1, 0, 2), (0, 1, 3)],
+            evaluations=17,
+            exhausted=True,
+        )
+        assert dc._summary(loc, ["w", "b"]) == {
+            "evaluations": 17,
+            "exhausted": True,
+            "pinned": ["b[2]"],
+            "regions": [{"parameter": "w", "start": 4, "stop": 8}],
+            "unconfirmed": [
+                {"parameter": "b", "start": 0, "stop": 2},
+                {"parameter": "w", "start": 1, "stop": 3},
+            ],
+        }
+
+    def test_result(self) -> None:
+        entries = [_entry("w", i, e) for i, e in enumerate((0.5, 2.0, 0.25, 1.0, 3.0, 0.125))]
+        loc = Localisation(
+            pinned=[_entry("b", 0, 9.0), *entries],
+            compared={(0, 1), (1, 0), (0, 4), (0, 5)},
+            diagnoses={0: Diagnosis("factor", 2.0, "×2")},
+        )
+        verdict = _verdict(_probe(2.0, 1.0, wrong=True), bounds=[0.125, 0.5])
+        leaf = np.zeros((2, 3), dtype=np.complex64)
+        probes = [_probe(3.0, 0.0), _probe(0.0, 4.0)]
+        got = dc._result(0, "w", leaf, "failed", verdict, loc, probes)
+        assert got == ParameterOutcome(
+            name="w",
+            shape=(2, 3),
+            dtype="float32",
+            status="failed",
+            difference=5.0 / 7.0,
+            checked=3,
+            max_abs_error=3.0,
+            failed=6,
+            worst=tuple(entries[:5]),
+            diagnosis=Diagnosis("factor", 2.0, "×2"),
+            detection_bound=0.125,
+        )
+        alone = dc._result(1, "b", np.zeros(0), "passed", verdict, Localisation(), [])
+        assert alone.failed == 0 and alone.worst == () and alone.checked == 0
+        assert math.isnan(alone.max_abs_error) and math.isnan(alone.difference)
+        assert alone.detection_bound == 0.5 and alone.diagnosis is None
+        assert alone.dtype == "float64" and alone.shape == (0,)
 
 
 class TestDistinct:
