@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,16 @@ import pytest
 
 import gradcheck
 from _deltas import delta_evaluator
-from gradcheck._directional import Prober, detectable, directional, effective_roundoff, erfinv
+from gradcheck._directional import (
+    CLIP,
+    DIRECTIONS,
+    MISS_PROBABILITY,
+    Prober,
+    detectable,
+    directional,
+    effective_roundoff,
+    erfinv,
+)
 
 Array = np.ndarray[Any, Any]
 N = 10**6
@@ -23,6 +33,851 @@ def _cost(p: Array) -> float:
 
 
 GRAD = D * X + np.cos(X)
+
+
+INF, NAN = math.inf, math.nan
+_R = np.random.default_rng(0)
+_A = _R.standard_normal((3, 8))
+_W = _R.standard_normal(8)
+_B = _R.standard_normal(3)
+_WK = np.array([0.0, 1.0, 0.0, -2.0])
+_ABS = np.array([0.0, 1.0, -2.0, 0.5, 0.0, 3.0])
+
+
+def _smooth(leaves: list[Array]) -> float:
+    w, b = leaves
+    return float(np.sum(np.sin(_A @ w + b)))
+
+
+def _smooth_grad() -> list[Array]:
+    c = np.cos(_A @ _W + _B)
+    return [_A.T @ c, c]
+
+
+def _scaled(leaves: list[Array]) -> float:  # b's gradient 1e-5 of w's: below CLIP
+    w, b = leaves
+    return float(np.sum(np.sin(_A @ w)) + 1e-5 * np.sum(np.sin(b)))
+
+
+def _at_clip(leaves: list[Array]) -> float:  # b's gradient exactly CLIP times w's
+    w, b = leaves
+    return float(np.sum(w**2) / 2 + 1e-3 * np.sum(b))
+
+
+def _kinked(leaves: list[Array]) -> float:
+    w, b = leaves
+    return float(np.sum(np.abs(w)) + np.sum(np.sin(b)))
+
+
+def _nan_far(leaves: list[Array]) -> float:
+    return 1.0 if np.all(np.abs(leaves[0]) < 5) else float("nan")
+
+
+def _sines(leaves: list[Array]) -> float:
+    return float(np.sum(np.sin(leaves[0])))
+
+
+def _verdict_of(name: str) -> tuple[Any, Prober]:
+    """``directional`` on case ``name`` (seed 0), and its prober afterwards."""
+    right, at_kinks = _smooth_grad(), np.where(_WK == 0, 1.0, np.sign(_WK))
+    cases: dict[str, tuple[Any, ...]] = {
+        "right": (_smooth, [_W, _B], right),
+        "wrong": (_smooth, [_W, _B], [right[0], 2 * right[1]]),
+        "miss": (_smooth, [_W, _B], right, {"miss": 1e-6}),
+        "rtol": (_smooth, [_W, _B], right, {"rtol": 1e-3}),
+        "below_clip": (_scaled, [_W, _B], [_A.T @ np.cos(_A @ _W), 1e-5 * np.cos(_B)]),
+        "at_clip": (_at_clip, [np.ones(4), np.ones(4)], [np.ones(4), np.full(4, 1e-3)]),
+        "zero_cost": (lambda _: 0.0, [_W, _B], [np.zeros(8), np.zeros(3)]),
+        "flat_cost": (lambda _: 3.0, [_W, _B], [np.zeros(8), np.zeros(3)]),
+        "nan_far": (_nan_far, [np.array([0.5, -1.0])], [np.zeros(2)]),
+        "abs_zeros": (lambda x: float(np.sum(np.abs(x[0]))), [_ABS], [np.sign(_ABS)]),
+        "zero_param": (_sines, [_W, _B], [np.cos(_W), np.zeros(3)]),
+        "empty_leaf": (_sines, [_W, np.zeros(0)], [np.cos(_W), np.zeros(0)]),
+        "alone_wrong": (_kinked, [_WK, _B], [at_kinks, 2 * np.cos(_B)]),
+        "alone_right": (_kinked, [_WK, _B], [at_kinks, np.cos(_B)]),
+    }
+    cost, leaves, analytic, *options = cases[name]
+    given: dict[str, Any] = options[0] if options else {}
+    ev = delta_evaluator(cost, leaves)
+    prober = Prober(ev, leaves, analytic, cost(leaves), given.get("rtol"))
+    names = [f"p{i}" for i in range(len(leaves))]
+    rng = np.random.default_rng(0)
+    return directional(prober, names, rng, given.get("miss", 1e-3)), prober
+
+
+def _probe_fields(p: Any) -> tuple[Any, ...]:
+    return (
+        p.segments,
+        p.analytic,
+        p.numeric,
+        p.fd_error,
+        p.tolerance,
+        p.noise,
+        p.wrong,
+        p.kink,
+        p.step,
+        p.screen,
+        p.resolved,
+        p.floor,
+    )
+
+
+def _read_verdict(name: str) -> dict[str, Any]:
+    """Everything ``directional`` returns for case ``name``, as plain data, with the
+    evaluations it spent and the noise floor it left the prober."""
+    v, prober = _verdict_of(name)
+    return {
+        "probes": [_probe_fields(p) for p in v.probes],
+        "weights": dict(v.weights),
+        "bounds": list(v.bounds),
+        "bound": v.bound,
+        "miss": v.miss,
+        "text": v.text,
+        "exact": sorted(v.exact),
+        "unresolved": v.unresolved,
+        "alone": [_probe_fields(p) for p in v.alone],
+        "seen": list(v.seen),
+        "evaluations": prober.evaluations,
+        "noise_floor": prober.noise_floor,
+    }
+
+
+def _same(got: Any, want: Any, where: str = "") -> None:
+    """``got == want``, floats to 1e-9 relative (NaN equal to NaN), types kept."""
+    if isinstance(want, float):
+        assert isinstance(got, float | int) and not isinstance(got, bool), where
+        assert got == pytest.approx(want, rel=1e-9, abs=0.0, nan_ok=True), where
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), (where, got)
+        for k in want:
+            _same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list | tuple):
+        assert type(got) is type(want) and len(got) == len(want), (where, got)
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want and type(got) is type(want), (where, got, want)
+
+
+VERDICTS: dict[str, dict[str, Any]] = {
+    "right": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.5359062562222298,
+                -0.5359062562593073,
+                1.227151713578678e-11,
+                2.1042169673153278e-09,
+                2.9193347079022505e-16,
+                False,
+                False,
+                1.5078652441414423e-05,
+                1.32680592146748e-09,
+                True,
+                2.363785943307392e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.9229961209997117,
+                -0.9229961210459149,
+                2.9670044199292533e-11,
+                2.1042169673153278e-09,
+                2.9193347079022505e-16,
+                False,
+                False,
+                1.8709538529312483e-05,
+                1.7138957862540877e-09,
+                True,
+                2.363806344962735e-16,
+            ),
+        ],
+        "weights": {0: 0.27982412576876, 1: 1.0},
+        "bounds": [9.490966492425112e-08, 9.490966492425112e-08],
+        "bound": 9.490966492425112e-08,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 9.5e-08 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 8,
+        "noise_floor": 2.9193347079022505e-16,
+    },
+    "wrong": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -1.0718125124444595,
+                -0.7379511106398821,
+                0.0,
+                5.382697077165542e-09,
+                2.3638381294247234e-16,
+                True,
+                False,
+                1.5078652441414423e-05,
+                2.6536118428608052e-09,
+                True,
+                2.363792707991274e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -1.8459922419994235,
+                -1.6880821195642133,
+                1.8790990985451117e-10,
+                5.382697077165542e-09,
+                2.3638381294247234e-16,
+                True,
+                False,
+                1.8709538529312483e-05,
+                3.427791572415769e-09,
+                True,
+                2.3638381294247234e-16,
+            ),
+        ],
+        "weights": {0: 0.55964825153752, 1: 1.0},
+        "bounds": [1.2139194387219553e-07, 1.2139194387219553e-07],
+        "bound": 1.2139194387219553e-07,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 1.2e-07 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 8,
+        "noise_floor": 2.3638381294247234e-16,
+    },
+    "miss": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.5359062562222298,
+                -0.5359062562593073,
+                1.227151713578678e-11,
+                2.1042169673153278e-09,
+                2.9193347079022505e-16,
+                False,
+                False,
+                1.5078652441414423e-05,
+                1.32680592146748e-09,
+                True,
+                2.363785943307392e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.9229961209997117,
+                -0.9229961210459149,
+                2.9670044199292533e-11,
+                2.1042169673153278e-09,
+                2.9193347079022505e-16,
+                False,
+                False,
+                1.8709538529312483e-05,
+                1.7138957862540877e-09,
+                True,
+                2.363806344962735e-16,
+            ),
+        ],
+        "weights": {0: 0.27982412576876, 1: 1.0},
+        "bounds": [3.0020925179400654e-06, 3.0020925179400654e-06],
+        "bound": 3.0020925179400654e-06,
+        "miss": 1e-06,
+        "text": "2 random directions: a relative gradient error of 3e-06 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ 1",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 8,
+        "noise_floor": 2.9193347079022505e-16,
+    },
+    "rtol": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.5359062562222298,
+                -0.5359062562593073,
+                1.227151713578678e-11,
+                0.0017138961765752686,
+                2.9193347079022505e-16,
+                False,
+                False,
+                1.5078652441414423e-05,
+                0.00132680592146748,
+                True,
+                2.363785943307392e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.9229961209997117,
+                -0.9229961210459149,
+                2.9670044199292533e-11,
+                0.0017138961765752686,
+                2.9193347079022505e-16,
+                False,
+                False,
+                1.8709538529312483e-05,
+                0.0017138957862540877,
+                True,
+                2.363806344962735e-16,
+            ),
+        ],
+        "weights": {0: 0.27982412576876, 1: 1.0},
+        "bounds": [0.07730443882944778, 0.07730443882944778],
+        "bound": 0.07730443882944778,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 0.077 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [9.490966492517266e-08, 9.490966492517266e-08],
+        "evaluations": 8,
+        "noise_floor": 2.9193347079022505e-16,
+    },
+    "below_clip": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.0006907832241648599,
+                -0.0006907832129221836,
+                1.2271465310922935e-12,
+                9.451204940342408e-11,
+                1.9314554599514604e-16,
+                False,
+                False,
+                1.5078652441414423e-05,
+                2.0171433832958097e-12,
+                True,
+                1.931455417628906e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.0015754778161642547,
+                -0.0015754778031229584,
+                2.966997307563002e-12,
+                9.451204940342408e-11,
+                1.9314554599514604e-16,
+                False,
+                False,
+                1.8709538529312483e-05,
+                2.9018379752952046e-12,
+                True,
+                1.9314554599514604e-16,
+            ),
+        ],
+        "weights": {0: 0.001, 1: 1.0},
+        "bounds": [1.7974531148722435e-06, 0.000355767629212715],
+        "bound": 0.000355767629212715,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 0.00036 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 8,
+        "noise_floor": 1.9314554599514604e-16,
+    },
+    "at_clip": {
+        "probes": [
+            (
+                ((0, 0, 4), (1, 0, 4)),
+                -0.000945540148764849,
+                -0.0009455401477474456,
+                0.0,
+                1.6493723368487608e-10,
+                4.449773946114493e-16,
+                False,
+                False,
+                3.0205396813735997e-05,
+                3.773967273511039e-12,
+                True,
+                4.449773946114493e-16,
+            ),
+            (
+                ((0, 0, 4), (1, 0, 4)),
+                0.00047935119271278403,
+                0.00047935120616078125,
+                0.0,
+                1.6493723368487608e-10,
+                4.449773946114493e-16,
+                False,
+                False,
+                1.6518427051688585e-05,
+                3.3077783309069716e-12,
+                True,
+                4.449773900279404e-16,
+            ),
+        ],
+        "weights": {0: 0.001, 1: 1.0},
+        "bounds": [2.0802475848506128e-06, 2.0802475848506128e-06],
+        "bound": 2.0802475848506128e-06,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 2.1e-06 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 8,
+        "noise_floor": 4.449773946114493e-16,
+    },
+    "zero_cost": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                0.0,
+                0.0,
+                0.0,
+                9e-323,
+                0.0,
+                False,
+                False,
+                1.3096415044468903e-05,
+                6e-323,
+                True,
+                0.0,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                0.0,
+                0.0,
+                0.0,
+                9e-323,
+                0.0,
+                False,
+                False,
+                1.2321795914160182e-05,
+                9e-323,
+                True,
+                0.0,
+            ),
+        ],
+        "weights": {0: 1.0, 1: 1.0},
+        "bounds": [INF, INF],
+        "bound": INF,
+        "miss": 0.001,
+        "text": "the gradient is exactly 0, and the cost is exactly 0 at every step (exact "
+        "agreement; a relative error is not defined for a zero gradient)",
+        "exact": [0, 1],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 8,
+        "noise_floor": 0.0,
+    },
+    "flat_cost": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                0.0,
+                0.0,
+                0.0,
+                3.2436853495174727e-10,
+                6.661338147750939e-16,
+                False,
+                False,
+                1.3096415044468903e-05,
+                6e-323,
+                True,
+                6.661338147750939e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                0.0,
+                0.0,
+                0.0,
+                3.2436853495174727e-10,
+                6.661338147750939e-16,
+                False,
+                False,
+                1.2321795914160182e-05,
+                9e-323,
+                True,
+                6.661338147750939e-16,
+            ),
+        ],
+        "weights": {0: 1.0, 1: 1.0},
+        "bounds": [INF, INF],
+        "bound": INF,
+        "miss": 0.001,
+        "text": "2 random directions: the gradient is exactly 0 and so is every finite "
+        "difference (|g| ≤ 3.2e-10); the cost is exactly constant at moves up to 100·s "
+        "along random directions (22 evaluations): it is flat",
+        "exact": [0, 1],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 30,
+        "noise_floor": 6.661338147750939e-16,
+    },
+    "nan_far": {
+        "probes": [
+            (
+                ((0, 0, 2),),
+                0.0,
+                0.0,
+                0.0,
+                1.01727657914511e-10,
+                2.220446049250313e-16,
+                False,
+                False,
+                1.3096415044468903e-05,
+                6e-323,
+                True,
+                2.220446049250313e-16,
+            ),
+            (
+                ((0, 0, 2),),
+                0.0,
+                0.0,
+                0.0,
+                1.01727657914511e-10,
+                2.220446049250313e-16,
+                False,
+                False,
+                2.260658463588739e-05,
+                3e-323,
+                True,
+                2.220446049250313e-16,
+            ),
+        ],
+        "weights": {0: 1.0},
+        "bounds": [INF],
+        "bound": INF,
+        "miss": 0.001,
+        "text": "2 random directions: the gradient is exactly 0 and so is every finite "
+        "difference (|g| ≤ 1e-10) at the check's steps, but that is the resolution of "
+        "the cost's values there: the smallest move that changes the cost, ±10·s along "
+        "a random direction, changes it by nan, of which a gradient below 1e-10 could "
+        "make 1e-09, so a gradient below 1e-10 cannot be excluded; try a larger eps or "
+        "a higher precision",
+        "exact": [],
+        "unresolved": True,
+        "alone": [],
+        "seen": [],
+        "evaluations": 25,
+        "noise_floor": 2.220446049250313e-16,
+    },
+    "abs_zeros": {
+        "probes": [
+            (
+                ((0, 0, 6),),
+                -2.747950690243183,
+                -2.7479506903078144,
+                1.1302958569103794e-11,
+                7.73529212952526e-09,
+                1.4433056269614687e-15,
+                False,
+                True,
+                1.3096415044468903e-05,
+                6.961025576895994e-09,
+                True,
+                1.4433056269614687e-15,
+            ),
+            (
+                ((0, 0, 6),),
+                -1.8965174772740747,
+                -1.896517477412156,
+                3.320432817588426e-11,
+                7.73529212952526e-09,
+                1.4433056269614687e-15,
+                False,
+                True,
+                1.3374524960968548e-05,
+                6.109592364000336e-09,
+                True,
+                1.4432993955278475e-15,
+            ),
+        ],
+        "weights": {0: 1.0},
+        "bounds": [4.631310054990321e-08],
+        "bound": 4.631310054990321e-08,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 4.6e-08 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 20,
+        "noise_floor": 1.4433056269614687e-15,
+    },
+    "zero_param": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.0006542045903597104,
+                -0.0006542045951864464,
+                4.908586341209609e-12,
+                2.1682336469619544e-10,
+                4.156523640244128e-16,
+                False,
+                False,
+                1.5078652441414423e-05,
+                2.3437969172030145e-12,
+                True,
+                4.1565235288781707e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.0032079514863272603,
+                -0.0032079514730284854,
+                3.955996554644292e-12,
+                2.1682336469619544e-10,
+                4.156523640244128e-16,
+                False,
+                False,
+                1.8709538529312483e-05,
+                4.8975438083438285e-12,
+                True,
+                4.156523640244128e-16,
+            ),
+        ],
+        "weights": {0: 0.001, 1: 1.0},
+        "bounds": [3.237057904113459e-06, INF],
+        "bound": 3.237057904113459e-06,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 3.2e-06 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [1],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 12,
+        "noise_floor": 4.156523640244128e-16,
+    },
+    "empty_leaf": {
+        "probes": [
+            (
+                ((0, 0, 8),),
+                -0.0006542045903597104,
+                -0.0006542045903388888,
+                5.651620664515189e-15,
+                2.5907412255121692e-12,
+                4.156542531225069e-16,
+                False,
+                False,
+                0.013096415044468903,
+                2.3437969123762783e-12,
+                True,
+                4.156542531225069e-16,
+            ),
+            (
+                ((0, 0, 8),),
+                0.00022470081897376347,
+                0.0002247008189544729,
+                5.534011833854824e-15,
+                2.5907412255121692e-12,
+                4.156542531225069e-16,
+                False,
+                False,
+                0.013374524960968548,
+                1.9142931409903315e-12,
+                True,
+                4.1565301794980263e-16,
+            ),
+        ],
+        "weights": {0: 0.001, 1: 1.0},
+        "bounds": [3.8678393231778456e-08, INF],
+        "bound": 3.8678393231778456e-08,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 3.9e-08 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 8,
+        "noise_floor": 4.156542531225069e-16,
+    },
+    "alone_wrong": {
+        "probes": [
+            (
+                ((0, 0, 4), (1, 0, 3)),
+                0.7838152814592745,
+                0.2194871770010101,
+                0.0,
+                3.5609786022951807e-09,
+                7.925551267570148e-16,
+                True,
+                True,
+                2.7203589892379e-05,
+                2.679176805240443e-09,
+                True,
+                7.925551267570148e-16,
+            ),
+            (
+                ((0, 0, 4), (1, 0, 3)),
+                -1.0298100250705193,
+                -1.2547255250809852,
+                5.534017688546555e-12,
+                3.5609786022951807e-09,
+                7.925551267570148e-16,
+                True,
+                True,
+                1.3374524960968548e-05,
+                3.1500870488621536e-09,
+                True,
+                7.925544835781659e-16,
+            ),
+        ],
+        "weights": {0: 0.4814223084629659, 1: 1.0},
+        "bounds": [6.702219045151011e-08, 6.702219045151011e-08],
+        "bound": 6.702219045151011e-08,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 6.7e-08 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [
+            (
+                ((0, 0, 4),),
+                1.463225200741999,
+                1.6590694201303064,
+                1.1125544929768694e-11,
+                3.8079842877771317,
+                8.444456212222685e-06,
+                False,
+                True,
+                1.3305395585943392e-05,
+                4.442951601545318e-09,
+                True,
+                7.925615258558401e-16,
+            ),
+            (
+                ((1, 0, 3),),
+                -0.8353429065171372,
+                -0.4176714532356016,
+                6.006806163583178e-12,
+                2.621562336423249e-09,
+                7.925551267570148e-16,
+                True,
+                False,
+                1.2321795914160182e-05,
+                2.175565892782869e-09,
+                True,
+                7.925551267570148e-16,
+            ),
+        ],
+        "seen": [],
+        "evaluations": 32,
+        "noise_floor": 7.925551267570148e-16,
+    },
+    "alone_right": {
+        "probes": [
+            (
+                ((0, 0, 4), (1, 0, 3)),
+                0.39190764072963724,
+                0.20592990708609674,
+                2.4504009932257986e-12,
+                2.1890953745370344e-09,
+                7.925529488585845e-16,
+                True,
+                True,
+                3.0205396813735997e-05,
+                1.3395884026202216e-09,
+                True,
+                7.925529488585845e-16,
+            ),
+            (
+                ((0, 0, 4), (1, 0, 3)),
+                -0.5149050125352597,
+                -0.830524036249289,
+                5.534017688546555e-12,
+                2.1890953745370344e-09,
+                7.925529488585845e-16,
+                True,
+                True,
+                1.3374524960968548e-05,
+                1.7782047981398735e-09,
+                True,
+                7.925522353425539e-16,
+            ),
+        ],
+        "weights": {0: 0.24071115423148295, 1: 1.0},
+        "bounds": [8.240317255159911e-08, 8.240317255159911e-08],
+        "bound": 8.240317255159911e-08,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 8.2e-08 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [
+            (
+                ((0, 0, 4),),
+                1.463225200741999,
+                1.6590694201303064,
+                1.1125544929768694e-11,
+                3.8079842877771317,
+                8.444456212222685e-06,
+                False,
+                True,
+                1.3305395585943392e-05,
+                4.442951601545318e-09,
+                True,
+                7.925615258558401e-16,
+            ),
+            (
+                ((1, 0, 3),),
+                -0.4176714532585686,
+                -0.4176714532356016,
+                6.006806163583178e-12,
+                1.5337783295215873e-09,
+                7.925529488585845e-16,
+                False,
+                False,
+                1.2321795914160182e-05,
+                1.0877829463914346e-09,
+                True,
+                7.925529488585845e-16,
+            ),
+        ],
+        "seen": [],
+        "evaluations": 28,
+        "noise_floor": 7.925529488585845e-16,
+    },
+}
+
+
+class TestVerdictReadWhole:
+    """``directional`` read whole on each of its branches (every probe's numbers, the
+    weights, each bound, the text, the exact parameters, the probes alone, what an
+    explicit ``rtol`` leaves unseen, the evaluations; from the runs of 2026-11-28,
+    seed 0, so the directions are fixed), and its helpers."""
+
+    @pytest.mark.parametrize("name", sorted(VERDICTS))
+    def test_the_verdict(self, name: str) -> None:
+        _same(_read_verdict(name), VERDICTS[name], name)
+
+    def test_erfinv(self) -> None:
+        assert erfinv(math.erf(0.5)) == pytest.approx(0.5, rel=1e-15)
+        assert erfinv(math.erf(2.25)) == pytest.approx(2.25, rel=1e-15)
+        assert erfinv(0.999) == pytest.approx(2.326753765513525, rel=1e-14)
+        assert 0.0 < erfinv(0.0) < 1e-18  # the bisection's last midpoint above 0
+        assert erfinv(math.erf(9.0)) == pytest.approx(5.921587195794507, rel=1e-14)
+
+    def test_detectable(self) -> None:
+        ratio = 1e-3 / (math.sqrt(2.0) * erfinv(math.sqrt(1e-3)))
+        assert detectable(1e-3, 2, 1e-3) == pytest.approx(ratio, rel=1e-15)
+        assert detectable(1e-3, 2, 1e-3) == pytest.approx(0.025223, rel=1e-4)
+        assert detectable(2.0, 1, 0.5) == pytest.approx(2.0 / (math.sqrt(2.0) * erfinv(0.5)))
+        assert detectable(1.0, 4, 1e-4) == pytest.approx(1.0 / (math.sqrt(2.0) * erfinv(0.1)))
+
+    def test_constants(self) -> None:
+        assert (DIRECTIONS, MISS_PROBABILITY, CLIP) == (2, 1e-3, 1e-3)
 
 
 def _mlp() -> tuple[Any, Any, dict[str, Array]]:
