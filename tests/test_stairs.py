@@ -450,3 +450,97 @@ class TestBetweenStairsReadWhole:
         out, notes = _stairs.between_stairs(records, np.float16, check)
         assert out[0][2].status.tolist() == ["uncertain"] * (n - 2) + ["wrong", "uncertain"]
         assert notes[0].startswith(f"x: {n - 1} entries are wrong at float16's steps")
+
+
+class TestConfirmedReadWhole:
+    """Rule 1's wrapper, ``confirmed``: what it gives ``sharp.confirm`` (the entries'
+    values and steps, the dtype that sets their steps, the round-off floored at that
+    dtype's ``u·|J0|``) and the note it adds for the entries contradicted."""
+
+    NOTE = (
+        "x: 6 entries' slope at a step 8 times smaller contradicts the one at their step (a "
+        "staircase, or a feature narrower than the step): they are judged where two "
+        "smaller steps agree, else left unresolved"
+    )
+
+    @staticmethod
+    def _spied(
+        monkeypatch: pytest.MonkeyPatch,
+        contradicted: int,
+        *,
+        dtype: Any = np.float64,
+        work: Any = None,
+        sigma: float = 1e-30,
+        method: Any = "central",
+        name: str = "x",
+    ) -> tuple[Comparison, Comparison, list[tuple[Any, ...]]]:
+        from gradcheck._entries import Entries, Setting
+        from gradcheck._quotients import roundoff
+
+        calls: list[tuple[Any, ...]] = []
+        first = _comparison([1.0, 2.0], ["wrong", "wrong"])
+        changed = _comparison([1.0, 2.0], ["ok", "uncertain"])
+
+        def confirm(comp: Any, theta: Any, h: Any, dt: Any, noise: Any, measure: Any) -> Any:
+            calls.append((comp, theta, h, dt, noise, roundoff))
+            return _sharp.Rejudged(changed, contradicted)
+
+        monkeypatch.setattr(_sharp, "confirm", confirm)
+        leaf = np.array([0.5, -4.0, 3.0], dtype=dtype)
+        work = None if work is None else np.dtype(work)
+        s = Setting(method, -8.0, sigma, None, None, False, False, work)
+        e = Entries(0, leaf, np.array([2, 1]), np.array([2.0**-10, 2.0**-12]), np.ones(2), 1e-6)
+        out = _stairs.confirmed(lambda points: np.zeros(len(points)), s, e, first, name)
+        return first, out, calls
+
+    def test_the_note_names_the_parameter_and_the_count(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        first, out, calls = self._spied(monkeypatch, 6)
+        assert out.notes == (*first.notes, self.NOTE)
+        assert out.status.tolist() == ["ok", "uncertain"]
+        ((comp, theta, h, dt, noise, roundoff),) = calls
+        assert comp is first and theta.tolist() == [3.0, -4.0]
+        assert h.tolist() == [2.0**-10, 2.0**-12] and dt == np.float64
+        # σ = 1e-30 is below float64's round-off of J0 = −8: the floor u·|J0| holds
+        u = float(np.finfo(np.float64).eps)  # unit_roundoff(float64)
+        assert noise.tolist() == roundoff("central", u * 8.0, h).tolist()
+
+    def test_no_note_without_a_contradiction_or_a_name(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        first, out, _ = self._spied(monkeypatch, 0)
+        assert out.notes == first.notes and out.status.tolist() == ["ok", "uncertain"]
+        first, out, _ = self._spied(monkeypatch, 3, name="")
+        assert out.notes == first.notes and out.status.tolist() == ["ok", "uncertain"]
+
+    def test_a_float32_parameter_or_stage_sets_the_dtype_and_the_floor(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        u32 = float(np.finfo(np.float32).eps)
+        for given in ({"dtype": np.float32}, {"work": np.float32}):
+            _, out, calls = self._spied(monkeypatch, 1, **given)
+            ((_, _, h, dt, noise, roundoff),) = calls
+            assert dt == np.float32, given
+            assert noise.tolist() == roundoff("central", u32 * 8.0, h).tolist(), given
+            assert out.notes[-1].startswith("x: 1 entries' slope at a step 8 times smaller")
+
+    def test_a_larger_sigma_is_kept(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _, _, calls = self._spied(monkeypatch, 1, sigma=1e-3)
+        ((_, _, h, _, noise, roundoff),) = calls
+        assert noise.tolist() == roundoff("central", 1e-3, h).tolist()
+
+    @pytest.mark.parametrize("method", ["forward", "richardson", "complex"])
+    def test_other_methods_are_not_confirmed(
+        self, monkeypatch: pytest.MonkeyPatch, method: str
+    ) -> None:
+        first, out, calls = self._spied(monkeypatch, 6, method=method)
+        assert out is first and calls == []
+
+    def test_a_staircase_s_right_gradient_passes_with_the_note(self) -> None:
+        # stairs of 3.3e-6 (K = 3e5) beside float64's steps of ~5e-6: 6 entries' slope
+        # at h/8 contradicts the one at h
+        cost, x, _ = _staircase(0, 3e5)
+        report = gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p), seed=0)
+        assert report.status == "passed", str(report)
+        assert report.messages[-1] == self.NOTE, report.messages
