@@ -806,6 +806,9 @@ class TestHelpers:
         tiny = dc._difference([_probe(3e-200, 0.0), _probe(0.0, 4e-200)])
         assert tiny == pytest.approx(5.0 / 7.0, rel=1e-15)
         assert dc._difference([_probe(2.0, 1.0)]) == 1.0 / 3.0
+        # a − R overflows: no warning escapes (filterwarnings = error), whatever it reads
+        over = dc._difference([_probe(1e308, -1e308)])
+        assert math.isnan(over) or over == 1.0
 
     def test_worst_is_the_most_tolerances_off(self) -> None:
         one, half, none = _probe(1.0, 0.0, 1.0), _probe(3.0, 0.0, 2.0), _probe(5.0, 5.0, 0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,1286 @@ def _mixed(seed: int, small_dtype: Any, n: int) -> tuple[dict[str, Array], Any, 
         return {"big": 2 * np.cos(params["big"]) * scale, "small": np.ones(3, small_dtype)}
 
     return params, cost, grad
+
+
+INF, NAN = math.inf, math.nan
+
+
+def _kinked(p: Array) -> float:
+    return float(np.sum(np.abs(p)) + np.sum(np.sin(p)))
+
+
+_STAIR_X, _STAIR_A = np.random.default_rng(0).standard_normal((2, 20))
+
+
+def _stairs(p: Array) -> float:  # attack27 H48's staircase of 1e-7 (tests/test_stairs.py)
+    return float(np.sum(_STAIR_A * np.round(p * 1e7) / 1e7) + 0.5 * np.sum(np.sin(p)))
+
+
+def _entrywise_case(name: str) -> Any:
+    """The full (or sample) report of case ``name``."""
+    params, cost, grad = _mixed(0, np.float32, 4)
+    x = np.array([1.0, -0.5, 0.3, 2.0, -1.0, 0.2])
+    sines = lambda p: float(np.sum(np.sin(p)))  # noqa: E731
+    if name == "mixed32":
+        return gradcheck.check(cost, params, grad(1.0))
+    if name == "mixed16":
+        p16, c16, g16 = _mixed(0, np.float16, 4)
+        return gradcheck.check(c16, p16, g16(1.0))
+    if name == "mixed_wrong":
+        return gradcheck.check(cost, params, grad(1 + 1e-4))
+    if name == "sample":
+        p40, c40, g40 = _mixed(1, np.float32, 40)
+        return gradcheck.check(c40, p40, g40(1.0), mode="sample", seed=3)
+    if name == "eps":
+        return gradcheck.check(sines, x, np.cos(x), eps=1e-4)
+    if name == "fixed":
+        return gradcheck.check(sines, x, np.cos(x) * (1 + 1e-6), rtol=1e-5, atol=1e-9)
+    if name == "zero_param":
+        both = {"w": x, "b": np.array([0.5, -2.0])}
+        tiny = lambda p: float(np.sum(np.sin(p["w"])) + 1e-22 * np.sum(p["b"]))  # noqa: E731
+        return gradcheck.check(tiny, both, {"w": np.cos(x), "b": np.zeros(2)})
+    if name == "float32_inside":
+        rng = np.random.default_rng(5)
+        p2 = {"big": rng.standard_normal(4), "small": rng.standard_normal(3).astype(np.float32)}
+
+        def inside(p: dict[str, Array]) -> float:
+            big = p["big"].astype(np.float32)
+            return float(np.sum(np.sin(big)) * np.float32(2) + np.sum(p["small"] ** 2))
+
+        return gradcheck.check(inside, p2, {"big": 2 * np.cos(p2["big"]), "small": 2 * p2["small"]})
+    if name == "kink_callable":
+        z = np.array([0.0, 1.0, -0.5, 0.0])
+        return gradcheck.check(_kinked, z, lambda p: np.sign(p) + np.cos(p), seed=1)
+    if name == "kink_array":
+        z = np.array([0.0, 1.0, -0.5, 0.0])
+        return gradcheck.check(_kinked, z, np.sign(z) + np.cos(z), seed=1)
+    if name == "stairs":
+        return gradcheck.check(_stairs, _STAIR_X, lambda p: 0.5 * np.cos(p), seed=0)
+    if name == "complex":
+        return gradcheck.check(lambda p: np.sum(np.sin(p)), x, np.cos(x), method="complex")
+    if name == "complex_wrong":
+        wrong = 1.001 * np.cos(x)
+        return gradcheck.check(lambda p: np.sum(np.sin(p)), x, wrong, method="complex")
+    if name == "forward":
+        return gradcheck.check(sines, x, np.cos(x), method="forward")
+    if name == "float32":
+        x32 = x.astype(np.float32)
+        return gradcheck.check(sines, x32, lambda p: np.cos(p).astype(np.float32))
+    if name == "wrong_one":
+        g = np.cos(x)
+        g[2] += 1e-5
+        return gradcheck.check(sines, x, g)
+    raise AssertionError(name)
+
+
+def _read_entrywise(name: str) -> dict[str, Any]:
+    """Everything a full report says, as plain data."""
+    report = _entrywise_case(name)
+
+    def diagnosis(d: Any) -> Any:
+        return None if d is None else (d.kind, d.factor, d.text)
+
+    return {
+        "status": report.status,
+        "messages": list(report.messages),
+        "difference": report.difference,
+        "noise": report.noise,
+        "evaluations": report.evaluations,
+        "parameters": {
+            n: {
+                "status": q.status,
+                "difference": q.difference,
+                "checked": q.checked,
+                "max_abs_error": q.max_abs_error,
+                "failed": q.failed,
+                "nonsmooth": q.nonsmooth,
+                "uncertain": q.uncertain,
+                "bound": q.detection_bound,
+                "dtype": q.dtype,
+                "diagnosis": diagnosis(q.diagnosis),
+                "worst": [
+                    (e.label(), e.status, e.analytic, e.numeric, e.tolerance, e.fd_error)
+                    for e in q.worst
+                ],
+            }
+            for n, q in report.parameters.items()
+        },
+    }
+
+
+def _same(got: Any, want: Any, where: str = "") -> None:
+    """``got == want``, floats to 1e-9 relative (NaN equal to NaN), types kept."""
+    if isinstance(want, float):
+        assert isinstance(got, float | int) and not isinstance(got, bool), where
+        assert got == pytest.approx(want, rel=1e-9, abs=0.0, nan_ok=True), where
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), (where, got)
+        for k in want:
+            _same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list | tuple):
+        assert type(got) is type(want) and len(got) == len(want), (where, got)
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want and type(got) is type(want), (where, got, want)
+
+
+ENTRYWISE: dict[str, dict[str, Any]] = {
+    "mixed32": {
+        "status": "passed",
+        "messages": [
+            "small: errors smaller than 0.0073 of its largest gradient entry could not "
+            "be seen (its detection bound; a float64 check sees about 2e-07): pass "
+            "grad as a function and let the cost follow its input's dtype, or compute "
+            "it in float64, to see smaller ones"
+        ],
+        "difference": 3.233433309541389e-12,
+        "noise": 3.0061801584354984e-07,
+        "evaluations": 51,
+        "parameters": {
+            "big": {
+                "status": "passed",
+                "difference": 3.554418724364075e-12,
+                "checked": 4,
+                "max_abs_error": 2.2329249560471e-11,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2.1014590461364726e-07,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "big[1]",
+                        "ok",
+                        1.9825736704730945,
+                        1.9825736704954238,
+                        3.9798102716600675e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[3]",
+                        "ok",
+                        1.9890060524521314,
+                        1.989006052438259,
+                        3.9862426536596203e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[0]",
+                        "ok",
+                        1.9842127251721378,
+                        1.9842127251662838,
+                        3.981449326347696e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[2]",
+                        "ok",
+                        1.603686562666491,
+                        1.6036865626650134,
+                        3.5970242718208465e-07,
+                        0.0,
+                    ),
+                ],
+            },
+            "small": {
+                "status": "passed",
+                "difference": 0.0,
+                "checked": 3,
+                "max_abs_error": 0.0,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.00731538917820642,
+                "dtype": "float32",
+                "diagnosis": None,
+                "worst": [
+                    ("small[0]", "ok", 1.0, 1.0, 0.002218440651159168, 0.0),
+                    ("small[1]", "ok", 1.0, 1.0, 0.00221843907951423, 0.0),
+                    ("small[2]", "ok", 1.0, 1.0, 0.002140882556874299, 0.0),
+                ],
+            },
+        },
+    },
+    "mixed16": {
+        "status": "inconclusive",
+        "messages": [
+            "small: errors smaller than 2.3 of its largest gradient entry could not be "
+            "seen (its detection bound; a float64 check sees about 2e-07): pass grad "
+            "as a function and let the cost follow its input's dtype, or compute it in "
+            "float64, to see smaller ones",
+            "small: 3 entries could not be resolved: the cost's noise (0.0025) or "
+            "curvature swamps the finite differences there",
+        ],
+        "difference": 3.233433309541389e-12,
+        "noise": 0.0024623824867992315,
+        "evaluations": 51,
+        "parameters": {
+            "big": {
+                "status": "passed",
+                "difference": 3.554418724364075e-12,
+                "checked": 4,
+                "max_abs_error": 2.2329249560471e-11,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2.10144758546191e-07,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "big[1]",
+                        "ok",
+                        1.9825736704730945,
+                        1.9825736704954238,
+                        3.979809334864818e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[3]",
+                        "ok",
+                        1.9890060524521314,
+                        1.989006052438259,
+                        3.986241716864371e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[0]",
+                        "ok",
+                        1.9842127251721378,
+                        1.9842127251662838,
+                        3.9814483895524465e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[2]",
+                        "ok",
+                        1.603686562666491,
+                        1.6036865626650134,
+                        3.5970237787951604e-07,
+                        0.0,
+                    ),
+                ],
+            },
+            "small": {
+                "status": "inconclusive",
+                "difference": 0.0,
+                "checked": 3,
+                "max_abs_error": 0.0,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 3,
+                "bound": 2.33044467133538,
+                "dtype": "float16",
+                "diagnosis": None,
+                "worst": [
+                    ("small[0]", "uncertain", 1.0, 1.0, 0.1914026582537689, 0.0),
+                    ("small[1]", "uncertain", 1.0, 1.0, 0.19166210978090603, 0.0),
+                    ("small[2]", "uncertain", 1.0, 1.0, 0.15980516869885142, 0.0),
+                ],
+            },
+        },
+    },
+    "mixed_wrong": {
+        "status": "failed",
+        "messages": [
+            "small: errors smaller than 0.0073 of its largest gradient entry could not "
+            "be seen (its detection bound; a float64 check sees about 2e-07): pass "
+            "grad as a function and let the cost follow its input's dtype, or compute "
+            "it in float64, to see smaller ones"
+        ],
+        "difference": 4.5482816858875574e-05,
+        "noise": 3.0061801584354984e-07,
+        "evaluations": 75,
+        "parameters": {
+            "big": {
+                "status": "failed",
+                "difference": 4.999750003149256e-05,
+                "checked": 4,
+                "max_abs_error": 0.0001989006191176479,
+                "failed": 4,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.00010019253016272497,
+                "dtype": "float64",
+                "diagnosis": (
+                    "scattered",
+                    None,
+                    "4 of 4 entries are wrong, with no simple pattern: "
+                    "big[0], big[1], big[2], big[3]",
+                ),
+                "worst": [
+                    (
+                        "big[3]",
+                        "wrong",
+                        1.9892049530573765,
+                        1.989006052438259,
+                        3.98664045487011e-07,
+                        4.1940959081781614e-10,
+                    ),
+                    (
+                        "big[0]",
+                        "wrong",
+                        1.984411146444655,
+                        1.9842127251662838,
+                        3.981846648225458e-07,
+                        4.1940914566426446e-10,
+                    ),
+                    (
+                        "big[1]",
+                        "wrong",
+                        1.982771927840142,
+                        1.9825736704954238,
+                        3.9802074296100304e-07,
+                        4.1940936734504263e-10,
+                    ),
+                    (
+                        "big[2]",
+                        "wrong",
+                        1.6038469313227575,
+                        1.6036865626650134,
+                        3.5973835410823586e-07,
+                        1.4438877878542364e-10,
+                    ),
+                ],
+            },
+            "small": {
+                "status": "passed",
+                "difference": 0.0,
+                "checked": 3,
+                "max_abs_error": 0.0,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.00731538917820642,
+                "dtype": "float32",
+                "diagnosis": None,
+                "worst": [
+                    ("small[0]", "ok", 1.0, 1.0, 0.002218440651159168, 0.0),
+                    ("small[1]", "ok", 1.0, 1.0, 0.00221843907951423, 0.0),
+                    ("small[2]", "ok", 1.0, 1.0, 0.002140882556874299, 0.0),
+                ],
+            },
+        },
+    },
+    "sample": {
+        "status": "passed",
+        "messages": [
+            "small: errors smaller than 0.004 of its largest gradient entry could not "
+            "be seen (its detection bound; a float64 check sees about 2e-07): pass "
+            "grad as a function and let the cost follow its input's dtype, or compute "
+            "it in float64, to see smaller ones"
+        ],
+        "difference": 8.41651090643886e-12,
+        "noise": 1.0804953260091843e-07,
+        "evaluations": 117,
+        "parameters": {
+            "big": {
+                "status": "passed",
+                "difference": 8.531557237850913e-12,
+                "checked": 40,
+                "max_abs_error": 8.197398315701321e-11,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2.0338335557346842e-07,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "big[24]",
+                        "ok",
+                        -1.8175726766752973,
+                        -1.8175726765933233,
+                        3.8183900297668554e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[9]",
+                        "ok",
+                        1.914108000110527,
+                        1.9141080000577058,
+                        3.9166179416430327e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[31]",
+                        "ok",
+                        0.8857012312053921,
+                        0.8857012311685514,
+                        2.887789314262738e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[3]",
+                        "ok",
+                        0.5289106481902319,
+                        0.5289106481583802,
+                        2.530682744692454e-07,
+                        0.0,
+                    ),
+                    (
+                        "big[13]",
+                        "ok",
+                        1.9735189930339965,
+                        1.9735189929846086,
+                        3.97602893456649e-07,
+                        0.0,
+                    ),
+                ],
+            },
+            "small": {
+                "status": "passed",
+                "difference": 0.0,
+                "checked": 3,
+                "max_abs_error": 0.0,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.003982252783489282,
+                "dtype": "float32",
+                "diagnosis": None,
+                "worst": [
+                    ("small[0]", "ok", 1.0, 1.0, 0.002054020581445984, 0.0),
+                    ("small[1]", "ok", 1.0, 1.0, 0.002081462291961742, 0.0),
+                    ("small[2]", "ok", 1.0, 1.0, 0.002081462443157094, 0.0),
+                ],
+            },
+        },
+    },
+    "eps": {
+        "status": "passed",
+        "messages": [],
+        "difference": 8.331516172890504e-10,
+        "noise": 2.0518285419110594e-16,
+        "evaluations": 42,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 8.331516172890504e-10,
+                "checked": 6,
+                "max_abs_error": 1.6334917862792508e-09,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2.1848671246246228e-07,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "x[5]",
+                        "ok",
+                        0.9800665778412416,
+                        0.9800665762077498,
+                        1.960194717067229e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[2]",
+                        "ok",
+                        0.955336489125606,
+                        0.9553364875336534,
+                        1.9354646281868256e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        0.8775825618903728,
+                        0.8775825604279142,
+                        1.8577107004339055e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[0]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023049677103,
+                        1.5204304421644948e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[4]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023049677103,
+                        1.5204304421650555e-07,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "fixed": {
+        "status": "passed",
+        "messages": [],
+        "difference": 5.000012167776769e-07,
+        "noise": 2.0518285419110594e-16,
+        "evaluations": 42,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 5.000012167776769e-07,
+                "checked": 6,
+                "max_abs_error": 9.800775335744305e-07,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 1.1001030516374574e-05,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "x[5]",
+                        "ok",
+                        0.9800675579078194,
+                        0.9800665778302858,
+                        9.801675579078196e-06,
+                        0.0,
+                    ),
+                    (
+                        "x[2]",
+                        "ok",
+                        0.955337444462095,
+                        0.9553364891279827,
+                        9.554374444620952e-06,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        0.8775834394729346,
+                        0.8775825619011881,
+                        8.776834394729347e-06,
+                        0.0,
+                    ),
+                    (
+                        "x[0]",
+                        "ok",
+                        0.5403028461704455,
+                        0.5403023058635547,
+                        5.404028461704455e-06,
+                        0.0,
+                    ),
+                    (
+                        "x[4]",
+                        "ok",
+                        0.5403028461704455,
+                        0.5403023058635547,
+                        5.404028461704455e-06,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "zero_param": {
+        "status": "passed",
+        "messages": [
+            "b: the gradient is zero below the check's resolution, 7e-11 (|g| at every "
+            "entry), so it has no scale of its own: it is judged on the model's "
+            "largest gradient entry (0.98), and errors above 3.1e-10 of that are "
+            "caught"
+        ],
+        "difference": 6.037018473450898e-12,
+        "noise": 2.0518285419110594e-16,
+        "evaluations": 50,
+        "parameters": {
+            "w": {
+                "status": "passed",
+                "difference": 6.037018473450898e-12,
+                "checked": 6,
+                "max_abs_error": 1.4526491121102936e-11,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2.025705046492441e-07,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "w[3]",
+                        "ok",
+                        -0.4161468365471424,
+                        -0.4161468365326159,
+                        1.3967216767530298e-07,
+                        0.0,
+                    ),
+                    (
+                        "w[1]",
+                        "ok",
+                        0.8775825618903728,
+                        0.8775825619011881,
+                        1.8586349275466664e-07,
+                        0.0,
+                    ),
+                    (
+                        "w[5]",
+                        "ok",
+                        0.9800665778412416,
+                        0.9800665778302858,
+                        1.961118944169382e-07,
+                        0.0,
+                    ),
+                    (
+                        "w[0]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023058635547,
+                        1.521354669266844e-07,
+                        0.0,
+                    ),
+                    (
+                        "w[4]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023058635547,
+                        1.521354669266879e-07,
+                        0.0,
+                    ),
+                ],
+            },
+            "b": {
+                "status": "passed",
+                "difference": 0.0,
+                "checked": 2,
+                "max_abs_error": 0.0,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 3.083206627752281e-10,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    ("b[0]", "ok", 0.0, 0.0, 6.973264081012183e-11, 0.0),
+                    ("b[1]", "ok", 0.0, 0.0, 5.082595925784045e-11, 0.0),
+                ],
+            },
+        },
+    },
+    "float32_inside": {
+        "status": "passed",
+        "messages": [
+            "the cost returns float64 values but computes in float32 inside: its "
+            "values move in float32-sized steps, so it is judged with float32's steps "
+            "and tolerances (compute it in float64 to check the formula more tightly)",
+            "big: errors smaller than 0.0037 of its largest gradient entry could not "
+            "be seen (its detection bound; a float64 check sees about 2e-07): pass "
+            "grad as a function and let the cost follow its input's dtype, or compute "
+            "it in float64, to see smaller ones",
+            "small: errors smaller than 0.003 of its largest gradient entry could not "
+            "be seen (its detection bound; a float64 check sees about 2e-07): pass "
+            "grad as a function and let the cost follow its input's dtype, or compute "
+            "it in float64, to see smaller ones",
+        ],
+        "difference": 6.2349956528242235e-06,
+        "noise": 1.7255469905275008e-07,
+        "evaluations": 52,
+        "parameters": {
+            "big": {
+                "status": "passed",
+                "difference": 8.018084557507873e-06,
+                "checked": 4,
+                "max_abs_error": 4.699708388256063e-05,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.0036746717806342304,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "big[0]",
+                        "ok",
+                        1.3906397820814786,
+                        1.3906867791653612,
+                        0.003459104635739628,
+                        0.0,
+                    ),
+                    (
+                        "big[1]",
+                        "ok",
+                        0.48790096474123235,
+                        0.4878923110688419,
+                        0.002505948481624389,
+                        0.0,
+                    ),
+                    (
+                        "big[2]",
+                        "ok",
+                        1.9386329245856424,
+                        1.9386253175227814,
+                        0.004007247883157919,
+                        0.0,
+                    ),
+                    (
+                        "big[3]",
+                        "ok",
+                        1.8258145986780305,
+                        1.825820986825418,
+                        0.0038943960602882454,
+                        0.0,
+                    ),
+                ],
+            },
+            "small": {
+                "status": "passed",
+                "difference": 1.507479206577672e-06,
+                "checked": 3,
+                "max_abs_error": 6.213187561332489e-06,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.003047315392542461,
+                "dtype": "float32",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "small[0]",
+                        "ok",
+                        2.2720930576324463,
+                        2.2720992708200076,
+                        0.0046373858783073365,
+                        0.0,
+                    ),
+                    (
+                        "small[2]",
+                        "ok",
+                        -1.1052945852279663,
+                        -1.105290147555085,
+                        0.0035211298515302617,
+                        0.0,
+                    ),
+                    (
+                        "small[1]",
+                        "ok",
+                        0.21941280364990234,
+                        0.2194123886778642,
+                        0.002634930372117822,
+                        0.0,
+                    ),
+                ],
+            },
+        },
+    },
+    "kink_callable": {
+        "status": "passed",
+        "messages": [
+            "x: re-checked 2 kink entries at a nearby smooth point (the parameters "
+            "moved by ±16 finite-difference steps): 2 agree there"
+        ],
+        "difference": 1.4651602963527908e-11,
+        "noise": 2.147478618594337e-14,
+        "evaluations": 82,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 1.4651602963527908e-11,
+                "checked": 4,
+                "max_abs_error": 3.957090211059722e-11,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 5.606024016078061e-07,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    ("x[0]", "ok", 1.0, 0.9999999999604291, 2.7306196421159493e-07, 0.0),
+                    ("x[3]", "ok", 1.0, 0.9999999999604291, 2.7306196421159493e-07, 0.0),
+                    (
+                        "x[2]",
+                        "ok",
+                        -0.12241743810962724,
+                        -0.1224174381347579,
+                        1.8530370802519963e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        1.5403023058681398,
+                        1.5403023058701895,
+                        3.1869952370273255e-07,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "kink_array": {
+        "status": "passed",
+        "messages": [
+            "x: 2 entries sit at a kink (one-sided derivatives differ); they are kept "
+            "out of the verdict"
+        ],
+        "difference": 1.4651602963527908e-11,
+        "noise": 2.147478618594337e-14,
+        "evaluations": 72,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 1.4651602963527908e-11,
+                "checked": 4,
+                "max_abs_error": 3.957090211059722e-11,
+                "failed": 0,
+                "nonsmooth": 2,
+                "uncertain": 0,
+                "bound": INF,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    ("x[0]", "nonsmooth", 1.0, 0.9999999999604291, 2.7306196421159493e-07, 0.0),
+                    ("x[3]", "nonsmooth", 1.0, 0.9999999999604291, 2.7306196421159493e-07, 0.0),
+                    (
+                        "x[2]",
+                        "ok",
+                        -0.12241743810962724,
+                        -0.1224174381347579,
+                        1.8530370802519963e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        1.5403023058681398,
+                        1.5403023058701895,
+                        3.1869952370273255e-07,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "stairs": {
+        "status": "inconclusive",
+        "messages": [
+            "the cost returns float64 values, but they are as noisy as float32 "
+            "round-off (noise 8.5e-08; a float32 stage inside?), so it is judged with "
+            "float32's steps and tolerances (compute every stage in float64 to check "
+            "the formula more tightly)",
+            "x: 20 entries are wrong at float32's steps, which span the cost's stairs "
+            "(its values repeat or jump at float64's: a quantiser such as round or "
+            "floor, or a float32 stage), but not at steps 4096 times smaller than "
+            "float64's, which the stairs are wider than: there the claim matches the "
+            "cost's slope, a quantiser's derivative but not a low-precision stage's "
+            "gradient (the slope across the stairs), which differences cannot tell "
+            "apart, so they are left unresolved",
+            "x: errors smaller than 3 of its largest gradient entry could not be seen "
+            "(its detection bound; a float64 check sees about 2e-07): pass grad as a "
+            "function and let the cost follow its input's dtype, or compute it in "
+            "float64, to see smaller ones",
+            "x: 20 entries could not be resolved: the cost's noise (8.5e-08) or "
+            "curvature swamps the finite differences there",
+        ],
+        "difference": 0.5578423649516957,
+        "noise": 8.484994206637818e-08,
+        "evaluations": 266,
+        "parameters": {
+            "x": {
+                "status": "inconclusive",
+                "difference": 0.5578423649516957,
+                "checked": 20,
+                "max_abs_error": 1.4934248518781015,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 20,
+                "bound": 2.99775927254693,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "x[19]",
+                        "uncertain",
+                        0.2520255600902231,
+                        1.7454504119683245,
+                        0.0036911760573893515,
+                        4.8386975787158513e-05,
+                    ),
+                    (
+                        "x[10]",
+                        "uncertain",
+                        0.4059857594776046,
+                        -0.603632014366039,
+                        0.0025653642969422357,
+                        3.445345302794743e-05,
+                    ),
+                    (
+                        "x[1]",
+                        "uncertain",
+                        0.49564341761827363,
+                        1.8620966943950676,
+                        0.003824279898106972,
+                        5.614463415131307e-05,
+                    ),
+                    (
+                        "x[7]",
+                        "uncertain",
+                        0.2920274988738512,
+                        -0.6297003534458844,
+                        0.00258338985949138,
+                        4.47714895377192e-05,
+                    ),
+                    (
+                        "x[6]",
+                        "uncertain",
+                        0.13182121131981714,
+                        -0.6116787909051052,
+                        0.002540353852749474,
+                        3.082104719802699e-05,
+                    ),
+                ],
+            }
+        },
+    },
+    "complex": {
+        "status": "passed",
+        "messages": [],
+        "difference": 4.25727254139345e-17,
+        "noise": 2.0518285419110594e-16,
+        "evaluations": 14,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 4.25727254139345e-17,
+                "checked": 6,
+                "max_abs_error": 1.1102230246251565e-16,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2.0000124608404643e-10,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "x[3]",
+                        "ok",
+                        -0.4161468365471424,
+                        -0.4161468365471425,
+                        1.3962134143883841e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[5]",
+                        "ok",
+                        0.9800665778412416,
+                        0.9800665778412415,
+                        1.9601331556824833e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[0]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023058681398,
+                        1.5203688837093815e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        0.8775825618903728,
+                        0.8775825618903728,
+                        1.8576491397316145e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[2]",
+                        "ok",
+                        0.955336489125606,
+                        0.955336489125606,
+                        1.9354030669668475e-10,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "complex_wrong": {
+        "status": "failed",
+        "messages": [],
+        "difference": 0.0004997501249374883,
+        "noise": 2.0518285419110594e-16,
+        "evaluations": 20,
+        "parameters": {
+            "x": {
+                "status": "failed",
+                "difference": 0.0004997501249374883,
+                "checked": 6,
+                "max_abs_error": 0.000980066577841221,
+                "failed": 6,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.0009990011990009783,
+                "dtype": "float64",
+                "diagnosis": (
+                    "scattered",
+                    None,
+                    "6 of 6 entries are wrong, with no simple pattern: "
+                    "x[0], x[1], x[2], x[3], x[4], …",
+                ),
+                "worst": [
+                    (
+                        "x[5]",
+                        "wrong",
+                        0.9810466444190827,
+                        0.9800665778412415,
+                        1.9620932888381654e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[2]",
+                        "wrong",
+                        0.9562918256147315,
+                        0.955336489125606,
+                        1.9373384700338143e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "wrong",
+                        0.8784601444522631,
+                        0.8775825618903728,
+                        1.8595067888713457e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[0]",
+                        "wrong",
+                        0.5408426081740079,
+                        0.5403023058681398,
+                        1.5218892525930906e-10,
+                        0.0,
+                    ),
+                    (
+                        "x[4]",
+                        "wrong",
+                        0.5408426081740079,
+                        0.5403023058681398,
+                        1.5218892525930906e-10,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "forward": {
+        "status": "passed",
+        "messages": [],
+        "difference": 4.894126445399436e-09,
+        "noise": 2.0518285419110594e-16,
+        "evaluations": 36,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 4.894126445399436e-09,
+                "checked": 6,
+                "max_abs_error": 1.5528911212481233e-08,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 2.2016286191619662e-05,
+                "dtype": "float64",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "x[3]",
+                        "ok",
+                        -0.4161468365471424,
+                        -0.4161468520760536,
+                        1.400344306394408e-05,
+                        0.0,
+                    ),
+                    (
+                        "x[4]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023138759182,
+                        1.5283808281363538e-05,
+                        0.0,
+                    ),
+                    (
+                        "x[0]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023027467844,
+                        1.5283808200706865e-05,
+                        0.0,
+                    ),
+                    (
+                        "x[5]",
+                        "ok",
+                        0.9800665778412416,
+                        0.9800665754300145,
+                        1.9681450921602656e-05,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        0.8775825618903728,
+                        0.8775825641161031,
+                        1.8656610784214735e-05,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "float32": {
+        "status": "passed",
+        "messages": [
+            "the gradient function returned float32 for float64 parameters: the "
+            "formula is checked in float32, with float32's steps and tolerances",
+            "x: errors smaller than 0.0038 of its largest gradient entry could not be "
+            "seen (its detection bound; a float64 check sees about 2e-07): pass grad "
+            "as a function and let the cost follow its input's dtype, or compute it in "
+            "float64, to see smaller ones",
+        ],
+        "difference": 7.622234314065425e-06,
+        "noise": 1.1015669798553063e-07,
+        "evaluations": 27,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 7.622234314065425e-06,
+                "checked": 6,
+                "max_abs_error": 2.074371845051104e-05,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.0037527916625706356,
+                "dtype": "float32",
+                "diagnosis": None,
+                "worst": [
+                    (
+                        "x[0]",
+                        "ok",
+                        0.5403022766113281,
+                        0.540284694165179,
+                        0.0015856788742702437,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        0.8775825500488281,
+                        0.8775618063303776,
+                        0.0019230802038907515,
+                        0.0,
+                    ),
+                    (
+                        "x[4]",
+                        "ok",
+                        0.5403022766113281,
+                        0.5402959657055612,
+                        0.0015856796445068958,
+                        0.0,
+                    ),
+                    (
+                        "x[3]",
+                        "ok",
+                        -0.41614681482315063,
+                        -0.4161438779217633,
+                        0.0014299343831027783,
+                        0.0,
+                    ),
+                    (
+                        "x[2]",
+                        "ok",
+                        0.9553365111351013,
+                        0.955335016736156,
+                        0.0020008612816077138,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+    "wrong_one": {
+        "status": "failed",
+        "messages": [],
+        "difference": 2.7114744266030557e-06,
+        "noise": 2.0518285419110594e-16,
+        "evaluations": 48,
+        "parameters": {
+            "x": {
+                "status": "failed",
+                "difference": 2.7114744266030557e-06,
+                "checked": 6,
+                "max_abs_error": 9.999997623189039e-06,
+                "failed": 1,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 1.0401541488336631e-05,
+                "dtype": "float64",
+                "diagnosis": (
+                    "scattered",
+                    None,
+                    "1 of 6 entries is wrong, with no simple pattern: x[2]",
+                ),
+                "worst": [
+                    (
+                        "x[2]",
+                        "wrong",
+                        0.9553464891256059,
+                        0.9553364891279827,
+                        1.9363988552890133e-07,
+                        5.6566202983681145e-11,
+                    ),
+                    (
+                        "x[3]",
+                        "ok",
+                        -0.4161468365471424,
+                        -0.4161468365326159,
+                        1.3967216767530298e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[1]",
+                        "ok",
+                        0.8775825618903728,
+                        0.8775825619011881,
+                        1.8586349275466664e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[5]",
+                        "ok",
+                        0.9800665778412416,
+                        0.9800665778302858,
+                        1.961118944169382e-07,
+                        0.0,
+                    ),
+                    (
+                        "x[0]",
+                        "ok",
+                        0.5403023058681398,
+                        0.5403023058635547,
+                        1.521354669266844e-07,
+                        0.0,
+                    ),
+                ],
+            }
+        },
+    },
+}
+
+
+class TestEntrywiseReadWhole:
+    """``entrywise`` read whole through ``check`` on each of its paths (every status,
+    note, difference, bound, worst entry and the evaluations spent; from the runs of
+    2026-11-28): a float32 and a float16 parameter beside a float64 one (each
+    parameter's noise floor), a wrong one, sample mode, a given step, a fixed
+    tolerance, a zero parameter judged on the model's scale, a cost in float32 inside,
+    kinks with a gradient function (re-checked nearby) and an array, a staircase (rule
+    2's float64 comparison), the complex step right and wrong, forward differences,
+    float32 parameters, one wrong entry."""
+
+    @pytest.mark.parametrize("name", sorted(ENTRYWISE))
+    def test_the_report(self, name: str) -> None:
+        _same(_read_entrywise(name), ENTRYWISE[name], name)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
