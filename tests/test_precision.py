@@ -14,7 +14,294 @@ import numpy as np
 import pytest
 
 import gradcheck
+from _deltas import delta_evaluator
 from gradcheck import _precision as prec
+
+Array = np.ndarray[Any, Any]
+INF, NAN = math.inf, math.nan
+_PR = np.random.default_rng(7)
+_PA = _PR.standard_normal((5, 12)) / math.sqrt(12)
+_PX = _PR.standard_normal(12)
+_PU = _PR.standard_normal(5)
+_PB = _PR.uniform(-1, 1, 12)
+
+
+def _noise_costs() -> dict[str, Any]:
+    """Costs of one parameter ``_PX`` (as a list of leaves), by the precision they show."""
+    a16 = _PA.astype(np.float16)
+
+    def bumps(p: Array) -> float:  # narrow features under float64's probe (attack28)
+        return float(np.sum(np.sin(p)) + 1e-9 * np.sum(np.exp(-(((p - _PB) / 1e-7) ** 2))))
+
+    return {
+        "float64": lambda p: float(np.sum(np.sin(p))),
+        "float32_inside": lambda p: float(np.sum(np.sin(p.astype(np.float32)))),
+        "float16_inside": lambda p: float(np.sum(np.tanh(a16 @ p.astype(np.float16)))),
+        "float32_stage": lambda p: float(_PU @ np.tanh(_PA @ p).astype(np.float32)),
+        "float16_stage": lambda p: float(_PU @ np.tanh(_PA @ p).astype(np.float16)),
+        "scaled16": lambda p: float(
+            np.mean((_PU * np.sin(p[:5].astype(np.float16))).astype(np.float16))
+        ),
+        "stage_added": lambda p: float(
+            np.sum(np.sin(p)) + np.sum(np.tanh(_PA @ p).astype(np.float32))
+        ),
+        "bumps": bumps,
+        "rounded": lambda p: float(np.sum(np.round(3 * p))),
+        "zero": lambda p: 0.0 * float(np.sum(p)),
+        "tiny": lambda p: 1e-310 * float(np.sum(np.sin(p))),
+    }
+
+
+def _noise_of(name: str, u: float = 2.0**-52, with_analytic: bool = True) -> dict[str, Any]:
+    """``cost_noise`` of cost ``name`` at ``_PX`` read whole, with the evaluations it
+    spent and ``directional_work``'s answer there."""
+    cost = _noise_costs()[name]
+    spent: list[int] = []
+    ev0 = delta_evaluator(lambda xs: cost(xs[0]), [_PX])
+
+    def ev(points: Any) -> Array:
+        spent.append(len(points))
+        return np.asarray(ev0(points))
+
+    j0 = cost(_PX.copy())
+    g = [np.cos(_PX)]
+    noise = prec.cost_noise(ev, [_PX], j0, u, 3, analytic=g if with_analytic else None)
+    work = prec.directional_work(ev0, [_PX], j0, u, 3, g)
+    return {
+        "sigma": noise.sigma,
+        "work": None if noise.work is None else noise.work.name,
+        "note": noise.note,
+        "fine": noise.fine,
+        "evaluations": sum(spent),
+        "directional_work": None if work is None else work.name,
+    }
+
+
+def _same(got: Any, want: Any, where: str = "") -> None:
+    """``got == want``, floats to 1e-9 relative (NaN equal to NaN), types kept."""
+    if isinstance(want, float):
+        assert isinstance(got, float | int) and not isinstance(got, bool), where
+        assert got == pytest.approx(want, rel=1e-9, abs=0.0, nan_ok=True), where
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), (where, got)
+        for k in want:
+            _same(got[k], want[k], f"{where}.{k}")
+    elif isinstance(want, list | tuple):
+        assert type(got) is type(want) and len(got) == len(want), (where, got)
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want and type(got) is type(want), (where, got, want)
+
+
+NOISES: dict[str, dict[str, Any]] = {
+    "float64": {
+        "sigma": 4.63515280846623e-16,
+        "work": None,
+        "note": "the cost returns float64 values but computes in float32 inside: its values "
+        "move in float32-sized steps, so it is judged with float32's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 28,
+        "directional_work": None,
+    },
+    "float32_inside": {
+        "sigma": 2.488478685336304e-07,
+        "work": "float32",
+        "note": "the cost returns float64 values but computes in float32 inside: its values "
+        "move in float32-sized steps, so it is judged with float32's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 18,
+        "directional_work": "float32",
+    },
+    "float16_inside": {
+        "sigma": 0.0012331008911132812,
+        "work": "float16",
+        "note": "the cost returns float64 values but computes in float16 inside: its values "
+        "move in float16-sized steps, so it is judged with float16's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 12,
+        "directional_work": "float16",
+    },
+    "float32_stage": {
+        "sigma": 1.5236338693231686e-08,
+        "work": "float32",
+        "note": "the cost returns float64 values, but they are as noisy as float32 round-off "
+        "(noise 1.5e-08; a float32 stage inside?), so it is judged with float32's steps "
+        "and tolerances (compute every stage in float64 to check the formula more "
+        "tightly)",
+        "fine": 1.5236338693231686e-08,
+        "evaluations": 12,
+        "directional_work": None,
+    },
+    "float16_stage": {
+        "sigma": 0.00013547417922886692,
+        "work": "float16",
+        "note": "the cost returns float64 values, but they are as noisy as float16 round-off "
+        "(noise 0.00014; a float16 stage inside?), so it is judged with float16's steps "
+        "and tolerances (compute every stage in float64 to check the formula more "
+        "tightly)",
+        "fine": 5.548100130923721e-18,
+        "evaluations": 18,
+        "directional_work": None,
+    },
+    "scaled16": {
+        "sigma": 6.842613220214844e-05,
+        "work": "float16",
+        "note": "the cost returns float64 values but computes in float16 inside: its values "
+        "move in float16-sized steps, so it is judged with float16's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 12,
+        "directional_work": "float16",
+    },
+    "stage_added": {
+        "sigma": 1.8287997759191327e-16,
+        "work": None,
+        "note": "the cost returns float64 values but computes in float32 inside: its values "
+        "move in float32-sized steps, so it is judged with float32's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 105,
+        "directional_work": None,
+    },
+    "bumps": {
+        "sigma": 4.63515280846623e-16,
+        "work": None,
+        "note": "the cost returns float64 values but computes in float32 inside: its values "
+        "move in float32-sized steps, so it is judged with float32's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 28,
+        "directional_work": None,
+    },
+    "rounded": {
+        "sigma": 0.0107421875,
+        "work": "float16",
+        "note": "the cost returns float64 values but computes in float16 inside: its values "
+        "move in float16-sized steps, so it is judged with float16's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 18,
+        "directional_work": "float16",
+    },
+    "zero": {
+        "sigma": 0.0,
+        "work": None,
+        "note": "the cost returns float64 values but computes in float32 inside: its values "
+        "move in float32-sized steps, so it is judged with float32's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 18,
+        "directional_work": None,
+    },
+    "tiny": {
+        "sigma": 0.0,
+        "work": None,
+        "note": "the cost returns float64 values but computes in float32 inside: its values "
+        "move in float32-sized steps, so it is judged with float32's steps and "
+        "tolerances (compute it in float64 to check the formula more tightly)",
+        "fine": None,
+        "evaluations": 18,
+        "directional_work": None,
+    },
+}
+
+
+class TestNoiseReadWhole:
+    """``cost_noise`` and ``directional_work`` read whole on costs of each precision
+    (the noise, the dtype, the note, the float64 probe's noise kept for rule 2 of
+    ``gradcheck._stairs``, the evaluations; from the runs of 2026-11-28, seed 3), and
+    the helpers at their bounds."""
+
+    @pytest.mark.parametrize("name", sorted(NOISES))
+    def test_the_noise(self, name: str) -> None:
+        _same(_noise_of(name), NOISES[name], name)
+
+    @pytest.mark.parametrize(
+        ("name", "sigma", "evaluations"),
+        [
+            ("float32_inside", 2.488478685336304e-07, 12),
+            ("float32_stage", 1.5236338693231686e-08, 6),
+        ],
+    )
+    def test_without_the_analytic_gradient_no_dtype_is_read(
+        self, name: str, sigma: float, evaluations: int
+    ) -> None:
+        got = _noise_of(name, with_analytic=False)
+        assert got["work"] is None and got["fine"] is None
+        assert got["sigma"] == pytest.approx(sigma, rel=1e-12)
+        assert got["evaluations"] == evaluations
+
+    @pytest.mark.parametrize("name", ["float32_inside", "float32_stage"])
+    def test_a_float32_check_reads_no_dtype(self, name: str) -> None:
+        got = _noise_of(name, u=2.0**-23)
+        assert got["work"] is None and got["fine"] is None
+        assert got["directional_work"] is None
+
+    def test_the_notes(self) -> None:
+        assert prec.hidden_note(np.float16) == (
+            "the cost returns float64 values but computes in float16 inside: its values "
+            "move in float16-sized steps, so it is judged with float16's steps and "
+            "tolerances (compute it in float64 to check the formula more tightly)"
+        )
+        assert prec.hidden_note(np.float32) == prec.HIDDEN_NOTE
+        f32 = np.dtype(np.float32)
+        assert prec._noisy_note(f32, 1.5e-8) == (
+            "the cost returns float64 values, but they are as noisy as float32 round-off "
+            "(noise 1.5e-08; a float32 stage inside?), so it is judged with float32's "
+            "steps and tolerances (compute every stage in float64 to check the formula "
+            "more tightly)"
+        )
+        assert prec._jump_note(f32, 2.5e-7) == (
+            "the cost returns float64 values that move smoothly at float64's steps but "
+            "jump at wider ones like float32 round-off (noise 2.5e-07): part of it moves "
+            "only in float32's steps (a float32 stage added to it?), whose slope across "
+            "its stairs differences at float64's steps cannot see, so it is judged with "
+            "float32's steps and tolerances (compute every stage in float64 to check the "
+            "formula more tightly)"
+        )
+
+    def test_numbers_and_terms(self) -> None:
+        assert prec._numbers(np.array([0.5, 3.0, -(2.0**-20)]), np.float32)
+        assert not prec._numbers(np.array([0.5, 0.1]), np.float32)
+        assert not prec._numbers(np.array([0.5, 1e39]), np.float32)  # no overflow warning
+        assert prec._numbers(np.array([7.0, 7.0]), np.float16)
+        g = [np.array([1.0, -2.0]), np.array([[3.0]])]
+        x = [np.array([4.0, 5.0], dtype=np.float32), np.array([[1.0 - 2.0j]])]
+        assert prec.terms_size(g, x) == 17.0
+        assert prec.terms_size([], []) == 0
+
+    def test_noise_like(self) -> None:
+        rng = np.random.default_rng(0)
+        assert prec._noise_like(rng.standard_normal(7))
+        assert prec._noise_like(1e200 * rng.standard_normal(7))  # scaled: no overflow
+        assert not prec._noise_like(np.zeros(7))
+        assert not prec._noise_like(np.full(7, 3.0))
+        assert not prec._noise_like(np.array([0.0, 1.0, np.inf, 0, 0, 0, 0]))
+        assert not prec._noise_like(np.arange(7.0) ** 2)  # smooth: differences shrink
+        # k = 2, 3, 4 estimates exactly NOISE_LIKE² apart, or just beyond
+        table = np.array([0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+        est = [np.mean(np.diff(table, n=k) ** 2) / math.comb(2 * k, k) for k in (2, 3, 4)]
+        assert max(est) / min(est) <= 4.0**2 and prec._noise_like(table)
+
+    def test_values_work(self) -> None:
+        size = 2.0  # max(|J0|, terms)
+        half = np.array([1.0, 1.5, 1.25])  # float16 numbers
+        single = np.array([1.0, 1.0 + 2.0**-20, 1.0])  # float32, not float16
+        stage = 2e-3 * size  # STAGE_NOISE of the size
+        assert prec._values_work(half, 0.0, 2.0, 1.0) == np.float16
+        assert prec._values_work(single, stage, -2.0, 1.0) == np.float32
+        assert prec._values_work(single, stage * 1.0000001, 2.0, 1.0) is None
+        assert prec._values_work(np.full(3, 1.0), 0.0, 2.0, 1.0) is None  # no move
+        assert prec._values_work(np.array([0.1, 0.2, 0.3]), 0.0, 2.0, 1.0) is None
+        tiny = 2.0**-27 * size  # HIDDEN_MAGNITUDE of the size: not above it
+        assert prec._values_work(np.array([tiny, 0.0, -tiny]), 0.0, 2.0, 1.0) is None
+        # 2⁻²⁵ is below float16's least subnormal: a float32 number only
+        assert prec._values_work(np.array([2 * tiny, 0.0]), 0.0, 2.0, 1.0) == np.float32
+        assert prec._values_work(half, 0.0, 0.5, 2.0) == np.float16  # terms set the size
 
 
 def _sin32(p: Any) -> float:
