@@ -82,6 +82,10 @@ def _sin(p: Array) -> float:
     return float(np.sum(np.sin(p)))
 
 
+def _sin32(p: Array) -> float:
+    return float(np.sum(np.sin(p.astype(np.float32))))
+
+
 def _nan_far(p: Array) -> float:
     return 1.0 if np.all(np.abs(p) < 5) else float("nan")
 
@@ -110,6 +114,8 @@ def _case(name: str) -> Any:
         "kinked_many": (_abs, K, np.sign(K)),
         "zeros_wrong": (_zcost, Z, _zgrad),
         "rtol": (_sin, S, _s7, {"rtol": 0.1}),
+        # float32 inside: directional_work's dtype and round-off reach the prober
+        "float32_inside": (_sin32, np.linspace(-0.7, 1.3, 9), np.cos),
     }
     cost, x, grad, *options = cases[name]
     return gradcheck.check(cost, x, grad, mode="directional", seed=0, **(options or [{}])[0])
@@ -166,6 +172,42 @@ def _same(got: Any, want: Any, where: str = "") -> None:
 
 
 WHOLE: dict[str, dict[str, Any]] = {
+    "float32_inside": {
+        "status": "passed",
+        "messages": [
+            "the cost returns float64 values but computes in float32 inside: its "
+            "values move in float32-sized steps, so it is judged with float32's steps "
+            "and tolerances (compute it in float64 to check the formula more tightly)"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 0.10570131197036226,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 0.11 or more "
+            "in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is "
+            "caught with probability ≥ 0.999",
+            "noise": 1.9947529471732987e-06,
+        },
+        "localisation": {},
+        "difference": 6.016887573388126e-07,
+        "noise": 1.9947529471732987e-06,
+        "parameters": {
+            "x": {
+                "status": "passed",
+                "difference": 6.016887573388126e-07,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 0.10570131197036226,
+                "dtype": "float64",
+                "shape": (9,),
+                "diagnosis": None,
+                "worst": [],
+            }
+        },
+    },
     "right": {
         "status": "passed",
         "messages": [],
