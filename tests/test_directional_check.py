@@ -105,6 +105,7 @@ def _case(name: str) -> Any:
         "wrong_b": (_cost, P0, _wrong_b),
         "wrong_b_unlocalised": (_cost, P0, _wrong_b, {"localise": False}),
         "wrong_w5": (_cost, P0, _wrong_w5),
+        "budget": (_cost, P0, _wrong_w5, {"budget": 20}),  # a region named, no entry
         "abs_zeros": (_abs, X, np.sign(X)),
         "abs_zeros_claim2": (_abs, X, np.where(X == 0, 2.0, np.sign(X))),
         "relu_near": (lambda p: float(np.sum(np.maximum(p, 0))), Y, (Y > 0).astype(float)),
@@ -172,6 +173,67 @@ def _same(got: Any, want: Any, where: str = "") -> None:
 
 
 WHOLE: dict[str, dict[str, Any]] = {
+    "budget": {
+        "status": "failed",
+        "messages": [
+            "the directional check disagrees: along a random direction the gradient "
+            "gives -0.646237, the cost's slope is -0.851076 (they differ by 0.2; "
+            "tolerance 2.1e-09)"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 9.656005846776557e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 9.7e-08 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 2.3638182374554774e-16,
+        },
+        "localisation": {
+            "evaluations": 16,
+            "exhausted": True,
+            "pinned": [],
+            "regions": [{"parameter": "w", "start": 0, "stop": 8}],
+            "unconfirmed": [],
+        },
+        "difference": 0.13193277962512523,
+        "noise": 2.3638182374554774e-16,
+        "parameters": {
+            "w": {
+                "status": "failed",
+                "difference": 0.038853923634879134,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.656005846776554e-08,
+                "dtype": "float64",
+                "shape": (8,),
+                "diagnosis": (
+                    "scattered",
+                    None,
+                    "the error has no simple pattern (1 flat index range "
+                    "known to hold it, listed above)",
+                ),
+                "worst": [],
+            },
+            "b": {
+                "status": "passed",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 9.656005846776557e-08,
+                "dtype": "float64",
+                "shape": (3,),
+                "diagnosis": None,
+                "worst": [],
+            },
+        },
+    },
     "float32_inside": {
         "status": "passed",
         "messages": [
@@ -1112,3 +1174,27 @@ class TestEmptyLeaf:
         assert report.status == "failed"
         assert report.failed_parameters == ["w"]
         assert report.parameters["e"].status == "passed"
+
+
+class TestJacobianFold:
+    """``check_jacobian``'s fold (``gradcheck._jacproj``) reads the outcome's status:
+    an input whose part is tiny next to the noise leaves the report inconclusive."""
+
+    def test_a_tiny_input_is_inconclusive(self) -> None:
+        r = np.random.default_rng(0)
+        a, b = r.standard_normal((3, 5)), r.standard_normal((3, 4))
+        p = {"big": np.linspace(1, 2, 5), "tiny": np.linspace(1, 2, 4)}
+
+        def fn(q: dict[str, Array]) -> Array:
+            return np.asarray(np.sin(a @ q["big"]) + 1e-14 * (b @ q["tiny"]))
+
+        def vjp(q: dict[str, Array], u: Array) -> dict[str, Array]:
+            return {"big": a.T @ (np.cos(a @ q["big"]) * u), "tiny": 1e-14 * (b.T @ u)}
+
+        report = gradcheck.check_jacobian(fn, p, vjp=vjp, mode="directional", seed=0)
+        assert report.status == "inconclusive", str(report)
+        assert [q.status for q in report.parameters.values()] == ["passed", "inconclusive"]
+        assert report.messages == (
+            "tiny: the directional check could only see a relative error of 9.4e+04 or "
+            "more (its gradient is tiny next to the noise); use mode='full'",
+        )
