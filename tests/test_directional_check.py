@@ -82,6 +82,22 @@ def _sin(p: Array) -> float:
     return float(np.sum(np.sin(p)))
 
 
+T2 = {"big": np.linspace(1, 2, 5), "tiny": np.linspace(1, 2, 5), "tinier": np.linspace(1, 2, 3)}
+
+
+def _tinies(p: dict[str, Array]) -> float:
+    small = 1e-14 * np.sum(p["tiny"]) + 1e-15 * np.sum(p["tinier"])
+    return float(np.sum(p["big"] ** 2) + small)
+
+
+def _tinies_grad(p: dict[str, Array]) -> dict[str, Array]:
+    return {"big": 2 * p["big"], "tiny": np.full(5, 1e-14), "tinier": np.full(3, 1e-15)}
+
+
+def _sin_f32_value(p: Array) -> Any:
+    return np.float32(np.sum(np.sin(p)))
+
+
 def _sin32(p: Array) -> float:
     return float(np.sum(np.sin(p.astype(np.float32))))
 
@@ -106,6 +122,10 @@ def _case(name: str) -> Any:
         "wrong_b_unlocalised": (_cost, P0, _wrong_b, {"localise": False}),
         "wrong_w5": (_cost, P0, _wrong_w5),
         "budget": (_cost, P0, _wrong_w5, {"budget": 20}),  # a region named, no entry
+        "single_wrong_unlocalised": (_sin, L, 2 * np.cos(L), {"localise": False}),
+        "two_tiny": (_tinies, T2, _tinies_grad),  # a note for each
+        # float32 values of float64 parameters: the cost's round-off reaches the prober
+        "float32_value": (_sin_f32_value, np.linspace(-0.7, 1.3, 9), np.cos),
         "abs_zeros": (_abs, X, np.sign(X)),
         "abs_zeros_claim2": (_abs, X, np.where(X == 0, 2.0, np.sign(X))),
         "relu_near": (lambda p: float(np.sum(np.maximum(p, 0))), Y, (Y > 0).astype(float)),
@@ -173,6 +193,142 @@ def _same(got: Any, want: Any, where: str = "") -> None:
 
 
 WHOLE: dict[str, dict[str, Any]] = {
+    "single_wrong_unlocalised": {
+        "status": "failed",
+        "messages": [
+            "the directional check disagrees: along a random direction the gradient "
+            "gives -3.73349, the cost's slope is -1.86675 (they differ by 1.9; "
+            "tolerance 7.3e-09)"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 6.245210373644383e-08,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 6.2e-08 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 7.044496764583628e-16,
+        },
+        "localisation": {},
+        "difference": 0.3333333333330479,
+        "noise": 7.044496764583628e-16,
+        "parameters": {
+            "x": {
+                "status": "failed",
+                "difference": 0.3333333333330479,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 6.245210373644383e-08,
+                "dtype": "float64",
+                "shape": (7,),
+                "diagnosis": None,
+                "worst": [],
+            }
+        },
+    },
+    "two_tiny": {
+        "status": "inconclusive",
+        "messages": [
+            "tiny: the directional check could only see a relative error of 1.8e+06 or "
+            "more (its gradient is tiny next to the noise); use mode='full'",
+            "tinier: the directional check could only see a relative error of 2.3e+07 "
+            "or more (its gradient is tiny next to the noise); use mode='full'",
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 23152634.570239283,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 2.3e+07 or "
+            "more in any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) "
+            "is caught with probability ≥ 0.999",
+            "noise": 2.6367796955710378e-15,
+        },
+        "localisation": {},
+        "difference": 3.1232534057674304e-08,
+        "noise": 2.6367796955710378e-15,
+        "parameters": {
+            "big": {
+                "status": "passed",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 5.670980032975028e-06,
+                "dtype": "float64",
+                "shape": (5,),
+                "diagnosis": None,
+                "worst": [],
+            },
+            "tiny": {
+                "status": "inconclusive",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 1826879.0247028929,
+                "dtype": "float64",
+                "shape": (5,),
+                "diagnosis": None,
+                "worst": [],
+            },
+            "tinier": {
+                "status": "inconclusive",
+                "difference": NAN,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 23152634.570239283,
+                "dtype": "float64",
+                "shape": (3,),
+                "diagnosis": None,
+                "worst": [],
+            },
+        },
+    },
+    "float32_value": {
+        "status": "inconclusive",
+        "messages": [
+            "x: the directional check could only see a relative error of 3.1 or more "
+            "(its gradient is tiny next to the noise); use mode='full'"
+        ],
+        "guarantee": {
+            "directions": 2,
+            "relative_error": 3.1129456011902357,
+            "miss_probability": 0.001,
+            "text": "2 random directions: a relative gradient error of 3.1 or more in "
+            "any one parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is "
+            "caught with probability ≥ 0.999",
+            "noise": 2.549539317442395e-07,
+        },
+        "localisation": {},
+        "difference": 0.003131735449972403,
+        "noise": 2.549539317442395e-07,
+        "parameters": {
+            "x": {
+                "status": "inconclusive",
+                "difference": 0.003131735449972403,
+                "checked": 0,
+                "max_abs_error": NAN,
+                "failed": 0,
+                "nonsmooth": 0,
+                "uncertain": 0,
+                "bound": 3.1129456011902357,
+                "dtype": "float64",
+                "shape": (9,),
+                "diagnosis": None,
+                "worst": [],
+            }
+        },
+    },
     "budget": {
         "status": "failed",
         "messages": [

@@ -275,7 +275,33 @@ _NONE_WRONG_HERE = (
     "not np.any(first == 'wrong'), so fine is all True either way"
 )
 
+# mut35 (2026-11-28, 14:45 to 16:20): _directional_check, _directional, _localise.
+_AT_ZEROS_NONE = (
+    "again.entries.get(i, None) (or get(i)) for get(i, ()): at_zeros returns its result "
+    "unchanged at once for entries that are falsy (`if not entries`), None as ()"
+)
+_NO_SCALES_GIVEN = (
+    "Prober's scales left out or None: directional_check's only callers (_engine._strategy, "
+    "_jacproj) never pass scales, so it is None there anyway"
+)
+_NAMES_UNREAD = "directional() never reads its names argument (kept for its callers' symmetry)"
+
+
 EQUIVALENT: dict[str, str] = {
+    # mut35: _directional_check
+    "gradcheck._directional_check.x__difference__mutmut_4": _NAN_SPELLING,
+    "gradcheck._directional_check.x__result__mutmut_38": _NAN_SPELLING,
+    "gradcheck._directional_check.x_directional_check__mutmut_120": _AT_ZEROS_NONE,
+    "gradcheck._directional_check.x_directional_check__mutmut_122": _AT_ZEROS_NONE,
+    "gradcheck._directional_check.x_directional_check__mutmut_13": _NO_SCALES_GIVEN,
+    "gradcheck._directional_check.x_directional_check__mutmut_21": _NO_SCALES_GIVEN,
+    "gradcheck._directional_check.x_directional_check__mutmut_24": _NAMES_UNREAD,
+    "gradcheck._directional_check.x_distinct__mutmut_6": (
+        "range(least, 19) for range(least, 18): the loop returns by 17 significant digits, "
+        "which tell every two different float64 numbers apart (repr round-trips at 17), so "
+        "digits = 18 is never reached"
+    ),
+    # end mut35: _directional_check
     "gradcheck._summary.x_non_finite_failed__mutmut_20": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_22": _NO_ENTRIES_IS_FALSE,
     "gradcheck._io.x_write_json_atomic__mutmut_5": (
