@@ -67,6 +67,7 @@ def directional_check(
     work: Any = None,
     scales: list[Array] | None = None,
     words: tuple[str, str] = ("the gradient", "the cost's slope"),
+    claim_u: float = 0.0,
 ) -> Outcome:
     """The ``directional`` mode: verdict, then localisation and diagnosis on failure.
 
@@ -83,10 +84,10 @@ def directional_check(
     examined alone cannot say that it passed. ``roundoff``, ``work`` and ``scales``:
     see :class:`~gradcheck._directional.Prober`. ``words`` name the claim and the
     slope it is compared with in the notes (``check_jacobian``: "the vjp", "uᵀout's
-    slope").
+    slope"); ``claim_u``: the claim's own unit round-off, where the caller knows it.
     """
     rng = np.random.default_rng([seed, 1, direction_salt(j0)])
-    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work, scales)
+    prober = Prober(ev, leaves, analytic, j0, rtol, roundoff, work, scales, claim_u)
     verdict = directional(prober, names, rng, miss)
     again = recheck(prober, leaves, verdict, names, rng) if verdict.kinked else None
     verdict = verdict if again is None else again.verdict

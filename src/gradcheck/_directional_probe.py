@@ -248,6 +248,8 @@ class Prober:
             parameter's step and default tolerance.
         scales: the leaves' entry scales (``gradcheck._steps.entry_scale``, flat),
             where the caller has computed them already; only read.
+        claim_u: the claim's own unit round-off where the caller knows it (``uᵀJ`` of
+            a Jacobian of float32 numbers: ``gradcheck._jacclaims``), else 0.
 
     Attributes:
         noise_floor: the smallest ``σ`` a probe uses: ``u·|J|``, raised by the verdict
@@ -265,6 +267,7 @@ class Prober:
         roundoff: float | None = None,
         work: Any = None,
         scales: list[Array] | None = None,
+        claim_u: float = 0.0,
     ) -> None:
         self.ev, self.j0 = ev, j0
         self.g = [np.asarray(a, dtype=np.float64).reshape(-1) for a in analytic]
@@ -276,7 +279,9 @@ class Prober:
             self.dtypes = [min(d, np.dtype(work), key=lambda t: t.itemsize) for d in self.dtypes]
         self.rtol = rtol
         #: The claim's own round-off per parameter (:func:`claim_roundoff`).
-        self.claim_u = [claim_roundoff(g, leaf.reshape(-1)) for g, leaf in zip(self.g, leaves)]
+        self.claim_u = [
+            max(claim_roundoff(g, leaf.reshape(-1)), claim_u) for g, leaf in zip(self.g, leaves)
+        ]
         #: Half the claim's smallest spacing where it has entries below its dtype's smallest
         #: normal (subnormal, or underflowed to 0): each carries that much rounding at
         #: least, relative to nothing (attack36 H162), else 0.

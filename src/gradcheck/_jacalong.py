@@ -15,6 +15,7 @@ import numpy as np
 
 from gradcheck._build import NO_BOUND, WORST, ParameterOutcome
 from gradcheck._diagnose import diagnose
+from gradcheck._directional_check import DIRECTIONAL_UNCERTAIN
 from gradcheck._linear import Forms
 from gradcheck._norms import norm2
 from gradcheck._numerics import SAFETY
@@ -26,9 +27,11 @@ __all__ = [
     "CONSTANT_CLAIM",
     "SCREEN_MARGIN",
     "Along",
+    "allow",
     "along",
     "along_results",
     "rejudge",
+    "smallest_rounding",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -64,6 +67,9 @@ class Along(NamedTuple):
             that pass :func:`along`'s screen, the screen's lower bound of it).
         wrong: per output, whether a step disagrees beyond it.
         abs_error: ``|analytic − numeric|``, ``K × m``.
+        unseen: per output, whether it agrees only thanks to the rounding of numbers
+            below the smallest normal (``floor``), which is half its size or more: not
+            judged (``None``: none such).
     """
 
     analytic: Array
@@ -72,9 +78,28 @@ class Along(NamedTuple):
     tolerance: Array
     wrong: Array
     abs_error: Array
+    unseen: Array | None = None
 
 
-def along(rows: Sequence[Array], f0: Array, claims: Array, roundoff: Array, rtol: float) -> Along:
+def smallest_rounding(roundoff: Array) -> Array:
+    """Per output of unit round-off ``roundoff``, the rounding of a value below its
+    dtype's smallest normal: the smallest subnormal (half of it, the rounding itself,
+    is no float64 number) of float64, float32, float16, else bfloat16."""
+    u = np.asarray(roundoff, dtype=np.float64)
+    sub = np.where(
+        u <= unit_roundoff(np.float32), 2.0**-150, np.where(u <= 2.0**-11, 2.0**-25, 2.0**-134)
+    )
+    return np.where(u <= unit_roundoff(np.float64), 2.0**-1074, sub)
+
+
+def along(
+    rows: Sequence[Array],
+    f0: Array,
+    claims: Array,
+    roundoff: Array,
+    rtol: float,
+    floor: float = 0.0,
+) -> Along:
     """Compare ``claims`` (``K × m``, ``J w_k``) with the rows of ``f`` at
     ``θ ± w_k, θ ± w_k/2`` (``rows[k]`` is ``4 × m``), output by output.
 
@@ -91,6 +116,13 @@ def along(rows: Sequence[Array], f0: Array, claims: Array, roundoff: Array, rtol
     evaluations). Without the ``rtol·|a|`` term the screen let about 7% of a correct
     function's outputs through to the full rule (Richardson's truncation error is above
     ``6u·|f_i|``), whose gathers of their columns cost more than the screen.
+
+    Numbers below the smallest normal round by an absolute amount: the full rule's ``σ``
+    is at least an output's :func:`smallest_rounding` (a subnormal ``f_i`` moves by its
+    spacing or not at all), and ``floor`` is what the claims' own such rounding can add
+    (a subnormal Jacobian times the step: attack36 H162). An output that agrees only
+    with these, while they are half its claim or slope or more, is ``unseen``: neither
+    wrong nor judged.
     """
     a = np.asarray(claims, dtype=np.float64)
     numeric = np.empty_like(a)
@@ -109,15 +141,22 @@ def along(rows: Sequence[Array], f0: Array, claims: Array, roundoff: Array, rtol
     tolerance = np.max(screen, axis=0, initial=0.0)
     fd_error = np.zeros(a.shape)
     wrong = np.zeros(a.shape[1], dtype=bool)
+    unseen = None
     if suspect.size:
         sub = [r[:, suspect] for r in rows]
         tau, e = _full_tolerance(sub, f0[suspect], a[:, suspect], roundoff[suspect], rtol)
         fd_error[:, suspect] = e
         tau = np.maximum(tau, _constant_allowance(sub, f0[suspect], a, roundoff[suspect]))
-        tolerance[suspect] = tau
+        least = 6.0 * smallest_rounding(roundoff[suspect]) + floor
+        tolerance[suspect] = tau + least
         with np.errstate(invalid="ignore"):
-            wrong[suspect] = np.any(~(diff[:, suspect] <= tau), axis=0)
-    return Along(a, numeric, fd_error, tolerance, wrong, diff)
+            wrong[suspect] = np.any(~(diff[:, suspect] <= tau + least), axis=0)
+            saved = ~wrong[suspect] & np.any(~(diff[:, suspect] <= tau), axis=0)
+        if saved.any():
+            size = np.max(np.maximum(np.abs(a[:, suspect]), np.abs(numeric[:, suspect])), axis=0)
+            unseen = np.zeros(a.shape[1], dtype=bool)
+            unseen[suspect] = saved & (least >= DIRECTIONAL_UNCERTAIN * size)
+    return Along(a, numeric, fd_error, tolerance, wrong, diff, unseen)
 
 
 def _constant_allowance(rows: Sequence[Array], f0: Array, a: Array, roundoff: Array) -> Array:
@@ -144,10 +183,17 @@ def rejudge(cmp: Along, spread: Array, roundoff: float) -> Along:
     per output for random signs ``ρ`` (``‖J_i ⊙ θ‖`` on average, exactly
     ``|J_ii θ_i|`` for an elementwise ``f``), ``roundoff`` the parameters' unit
     round-off, so the term is what rounding ``f``'s arguments moves each output by."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return allow(cmp, ARGUMENT_ROUNDOFFS * roundoff * spread)
+
+
+def allow(cmp: Along, extra: Array) -> Along:
+    """``cmp`` with its wrong outputs judged again, their tolerance raised by ``extra``
+    (per output): a rounding the comparison did not know of."""
     flagged = np.flatnonzero(cmp.wrong)
     tolerance, wrong = cmp.tolerance.copy(), cmp.wrong.copy()
     with np.errstate(over="ignore", invalid="ignore"):
-        tolerance[flagged] += ARGUMENT_ROUNDOFFS * roundoff * spread[flagged]
+        tolerance[flagged] += extra[flagged]
         wrong[flagged] = np.any(~(cmp.abs_error[:, flagged] <= tolerance[flagged]), axis=0)
     return cmp._replace(tolerance=tolerance, wrong=wrong)
 
@@ -206,10 +252,12 @@ def _effective_roundoff(rows: Array, f0: Array, roundoff: Array) -> Array:
 
 class AlongResults(NamedTuple):
     """A ``jvp``/``jacobian`` form's comparison: one result per output leaf
-    (``rows``), and its wrong flat outputs (``wrong``, indices into the flat output)."""
+    (``rows``), its wrong flat outputs (``wrong``, indices into the flat output), and
+    those it could not judge (``unseen``: :attr:`Along.unseen`)."""
 
     rows: list[ParameterOutcome]
     wrong: list[int]
+    unseen: tuple[int, ...] = ()
 
 
 def along_results(forms: Forms, cmp: Along, prefix: str) -> AlongResults:
@@ -218,6 +266,7 @@ def along_results(forms: Forms, cmp: Along, prefix: str) -> AlongResults:
     lay = forms.layout
     err = cmp.abs_error
     wrong_all = np.flatnonzero(cmp.wrong)
+    unseen = np.flatnonzero(cmp.unseen) if cmp.unseen is not None else np.zeros(0, dtype=int)
     out = []
     for name, shape, dtype, s in zip(
         lay.out_names, lay.out_shapes, lay.out_dtypes, lay.out_slices()
@@ -234,7 +283,11 @@ def along_results(forms: Forms, cmp: Along, prefix: str) -> AlongResults:
                 name=f"{prefix}{name} along v",
                 shape=tuple(shape),
                 dtype=str(dtype),
-                status="failed" if wrong.size else "passed",
+                status="failed"
+                if wrong.size
+                else "inconclusive"
+                if np.any((unseen >= s.start) & (unseen < s.stop))
+                else "passed",
                 difference=norm2(err[:, s]) / den if den > 0 else 0.0,
                 checked=int(s.stop - s.start),
                 max_abs_error=float(np.max(err[:, s], initial=0.0)),
@@ -244,7 +297,7 @@ def along_results(forms: Forms, cmp: Along, prefix: str) -> AlongResults:
                 detection_bound=NO_BOUND,
             )
         )
-    return AlongResults(out, wrong_all.tolist())
+    return AlongResults(out, wrong_all.tolist(), tuple(unseen.tolist()))
 
 
 def _diagnosis(cmp: Along, err: Array, s: slice, name: str, shape: tuple[int, ...]) -> Diagnosis:

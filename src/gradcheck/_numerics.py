@@ -51,6 +51,7 @@ __all__ = [
     "BATCHED_ROUNDOFFS",
     "CANCELLATION",
     "CLAIM_ROUNDOFFS",
+    "CLAIM_SAMPLES",
     "CONSISTENCY_ROUNDOFFS",
     "CONSISTENCY_RTOL",
     "EXACT_LEAST",
@@ -228,6 +229,13 @@ JUMP_KEPT = 1 / 8
 #: The same many times the absolute rounding of a claim's subnormal entries (float64's
 #: smallest subnormal an entry, times ``‖v‖``: attack36 H162).
 CLAIM_ROUNDOFFS = 6.0
+#: A ``jvp``/``jacobian`` form whose claims are float32 numbers for float64 parameters is
+#: called this many more times per step, on the step with random signs, to size the
+#: terms each output's ``J w`` sums (``gradcheck._jacclaims.claim_allowance``): with the
+#: claim itself 4 samples of ``‖J_i ⊙ w‖²``, whose mean is below 1/400 of it (the claim
+#: 1/20 of the terms) at about one output in 10⁵, against one in 25 for the claim alone
+#: (attack35 H141: a right float32 jvp failed every check).
+CLAIM_SAMPLES = 3
 #: A low-precision gradient whose round-off against its float64 self exceeds this
 #: many ``u`` of its dtype comes with a hint: so much round-off means cancellation (a
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms
