@@ -14,9 +14,11 @@ from gradcheck._jacalong import (
     Along,
     AlongResults,
     _full_tolerance,
+    allow,
     along,
     along_results,
     rejudge,
+    smallest_rounding,
 )
 from gradcheck._linear import Forms
 from gradcheck._tolerances import unit_roundoff
@@ -186,3 +188,49 @@ class TestArgumentRoundoff:
         assert report.status == status
         if eps:
             assert [e.index for e in report.worst if e.status == "wrong"][:1] == [(n // 3,)]
+
+
+class TestBelowTheSmallestNormal:
+    """Values below the smallest normal round by an absolute amount (attack36 H162)."""
+
+    def test_smallest_rounding_per_dtype(self) -> None:
+        us = np.array([unit_roundoff(d) for d in (np.float64, np.float32, np.float16)] + [2.0**-8])
+        assert smallest_rounding(us).tolist() == [2.0**-1074, 2.0**-150, 2.0**-25, 2.0**-134]
+
+    @staticmethod
+    def compare(claim: float, floor: float = 0.0) -> Along:
+        # one output of 1e-320 that moves by one spacing (R = 5e-324), one that does not
+        sp, f0 = 5e-324, np.array([1e-320, 1e-320])
+        table = [[f0[0] + 2 * sp, f0[1]], [f0[0], f0[1]], [f0[0] + sp, f0[1]], [f0[0], f0[1]]]
+        rows = [np.array(table)]
+        return along(rows, f0, np.array([[claim, claim]]), np.full(2, U64), 1e-9, floor)
+
+    def test_a_subnormal_output_moving_by_one_spacing_is_not_judged(self) -> None:
+        cmp = self.compare(0.0)
+        assert cmp.numeric.tolist() == [[5e-324, 0.0]]
+        assert cmp.wrong.tolist() == [False, False]
+        assert cmp.unseen is not None and cmp.unseen.tolist() == [True, False]
+
+    def test_a_claim_far_beyond_the_rounding_still_fails(self) -> None:
+        cmp = self.compare(1e-300)
+        assert cmp.wrong.tolist() == [True, True]
+
+    def test_the_claims_floor_is_allowed_and_leaves_the_output_unseen(self) -> None:
+        cmp = self.compare(1e-310)
+        assert cmp.wrong.tolist() == [True, True]
+        saved = self.compare(1e-310, floor=2e-310)
+        assert saved.wrong.tolist() == [False, False]
+        assert saved.unseen is not None and saved.unseen.tolist() == [True, True]
+
+    def test_allow_raises_only_the_flagged_outputs(self) -> None:
+        cmp = Along(
+            analytic=np.ones((1, 3)),
+            numeric=np.ones((1, 3)),
+            fd_error=np.zeros((1, 3)),
+            tolerance=np.full(3, 1e-16),
+            wrong=np.array([False, True, True]),
+            abs_error=np.array([[0.0, 2e-16, 5e-16]]),
+        )
+        again = allow(cmp, np.full(3, 2e-16))
+        assert again.wrong.tolist() == [False, False, True]
+        assert again.tolerance.tolist() == [1e-16, 3e-16, 3e-16]

@@ -86,9 +86,8 @@ def smallest_rounding(roundoff: Array) -> Array:
     dtype's smallest normal: the smallest subnormal (half of it, the rounding itself,
     is no float64 number) of float64, float32, float16, else bfloat16."""
     u = np.asarray(roundoff, dtype=np.float64)
-    sub = np.where(
-        u <= unit_roundoff(np.float32), 2.0**-150, np.where(u <= 2.0**-11, 2.0**-25, 2.0**-134)
-    )
+    half = np.where(u <= unit_roundoff(np.float16), 2.0**-25, 2.0**-134)
+    sub = np.where(u <= unit_roundoff(np.float32), 2.0**-150, half)
     return np.where(u <= unit_roundoff(np.float64), 2.0**-1074, sub)
 
 
