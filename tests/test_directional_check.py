@@ -18,6 +18,7 @@ from gradcheck._directional_check import distinct
 from gradcheck._directional_probe import Probe
 from gradcheck._localise import Localisation
 from gradcheck._results import Diagnosis, Entry
+from gradcheck._steps import entry_scale
 
 Array = np.ndarray[Any, Any]
 INF, NAN = math.inf, math.nan
@@ -1354,3 +1355,70 @@ class TestJacobianFold:
             "tiny: the directional check could only see a relative error of 9.4e+04 or "
             "more (its gradient is tiny next to the noise); use mode='full'",
         )
+
+
+class TestSmallerSteps:
+    """A smooth verdict whose bound is its steps' truncation is taken again at steps a
+    quarter as large (attack33 H127)."""
+
+    @staticmethod
+    def mixed(seed: int, n1: int = 5000) -> tuple[Any, dict[str, Array], Any]:
+        # float32 parameters of magnitudes 0.1 to 10: the small ones move by steps sized
+        # for the others, where tanh bends
+        r = np.random.default_rng(seed)
+        W = (r.standard_normal(n1) * 10 ** r.uniform(-1, 1, n1)).astype(np.float32)
+        b = r.standard_normal(3).astype(np.float32)
+        a = r.standard_normal(n1) / np.sqrt(n1)
+
+        def cost(p: dict[str, Array]) -> Any:
+            W, b = p["W"], p["b"]
+            return np.float32(
+                np.sin(a @ W) * np.sum(np.cos(b)) + np.sum(b**3) / 3 + 0.1 * np.sum(np.tanh(W))
+            )
+
+        def grad(p: dict[str, Array]) -> dict[str, Array]:
+            W, b = p["W"], p["b"]
+            gW = a * np.cos(a @ W) * np.sum(np.cos(b)) + 0.1 * (1 - np.tanh(W) ** 2)
+            gb = -np.sin(a @ W) * np.sin(b) + b**2
+            return {"W": gW.astype(np.float32), "b": gb.astype(np.float32)}
+
+        return cost, {"W": W, "b": b}, grad
+
+    @pytest.mark.parametrize("seed", [2, 4])  # main: inconclusive
+    def test_mixed_scale_float32_parameters(self, seed: int) -> None:
+        cost, params, grad = self.mixed(seed)
+        right = gradcheck.check(cost, params, grad, mode="directional", seed=seed)
+        assert right.status == "passed", right.messages
+        assert right.parameters["W"].detection_bound < 0.5
+
+        def wrong(p: dict[str, Array]) -> dict[str, Array]:
+            return {k: (1.1 * v).astype(np.float32) for k, v in grad(p).items()}
+
+        assert (
+            gradcheck.check(cost, params, wrong, mode="directional", seed=seed).status == "failed"
+        )
+
+    def test_the_retried_verdicts_bound_holds(self) -> None:
+        """An error of ``W``'s gradient at 1.5 times the retried verdict's stated bound
+        (a random direction, relative in the entry scales' norm) fails."""
+        cost, params, grad = self.mixed(4)
+        right = gradcheck.check(cost, params, grad, mode="directional", seed=4)
+        bound = right.parameters["W"].detection_bound
+        s = entry_scale(params["W"].astype(np.float64))
+        g = grad(params)["W"].astype(np.float64)
+        d = np.random.default_rng(9).standard_normal(s.size) / s
+        d *= 1.5 * bound * np.linalg.norm(s * g) / np.linalg.norm(s * d)
+
+        def off(p: dict[str, Array]) -> dict[str, Array]:
+            out = grad(p)
+            return {"W": (out["W"] + d).astype(np.float32), "b": out["b"]}
+
+        assert gradcheck.check(cost, params, off, mode="directional", seed=4).status == "failed"
+
+    def test_a_kinked_verdict_is_not_taken_again(self) -> None:
+        # seed 3 reads tanh's bend as a kink: inconclusive, as on main (a retry that
+        # sees no kink can still have crossed one)
+        cost, params, grad = self.mixed(3)
+        report = gradcheck.check(cost, params, grad, mode="directional", seed=3)
+        assert report.status == "inconclusive"
+        assert any("kink" in m for m in report.messages)

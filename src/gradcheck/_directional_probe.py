@@ -291,6 +291,9 @@ class Prober:
         ]
         self.roundoff = max(unit_roundoff(d) for d in self.dtypes) if roundoff is None else roundoff
         self.noise_floor = 0.0
+        #: The steps' factor: 1, or ``STEP_RETRY`` for a verdict taken again at smaller
+        #: steps where truncation set its bound (``gradcheck._directional_check``).
+        self.shrink = 1.0
         self.evaluations = 0
         self._norms: dict[tuple[int, int, int | None], float] = {}
         #: Work space for the steps ``h·v`` and ``h·v/2`` of one probe, reused by every
@@ -340,7 +343,7 @@ class Prober:
             vnorms.append(norm2(v) if self.claim_floor[leaf] > 0 else 0.0)
             a += float(self.g[leaf][lo:hi] @ v)
             vmax = max(vmax, c * zmax)
-        rel = max(_relative_step(self.dtypes[s[0]]) for s in segments)
+        rel = self.shrink * max(_relative_step(self.dtypes[s[0]]) for s in segments)
         h = rel / max(vmax / 3.0 if vmax > 0 else 1.0, 1e-300)  # largest entry moves ~3·rel·s
         full, half, start = [], [], 0  # ±h·v and ±h·v/2 (halving is exact), in _work
         for v in dirs:

@@ -79,6 +79,8 @@ __all__ = [
     "STAGE16_NOISE",
     "STAGE_NOISE",
     "STEP_EXPONENT",
+    "STEP_RETRY",
+    "STEP_RETRY_RATIO",
     "UNSEEN",
     "Method",
 ]
@@ -115,6 +117,17 @@ RTOL: dict[str, dict[str, float]] = {
 #: large), so 10 keeps false failures away while a real error of 1e-4 against an
 #: estimated error of 1e-10 is still a million times too large.
 SAFETY = 10.0
+#: A directional verdict that could not see a relative error of ``DIRECTIONAL_UNCERTAIN``
+#: because of its steps' truncation (``SAFETY·e`` at least ``STEP_RETRY_RATIO`` times the
+#: noise term ``6σ/h``) is taken again along fresh directions with steps this many times
+#: as large (``gradcheck._directional_check._smaller_steps``): ``e`` falls 16 times, the
+#: noise term grows 4 times, so a bound set by ``SAFETY·e`` at least 4 times ``6σ/h``
+#: shrinks. Mixed-scale float32 parameters (``s = max(|θ_i|, rms θ)`` moves an entry of
+#: 0.1 by a step sized for 10: ``tanh``'s curvature there) were inconclusive 3 times in 6
+#: with ``SAFETY·e`` 15 to 80 times ``6σ/h`` (attack33 H127).
+STEP_RETRY = 0.25
+#: See :data:`STEP_RETRY`.
+STEP_RETRY_RATIO = 4.0
 #: The screen's allowance for round-off, in units of ``ν = gain·σ/h``, the standard
 #: deviation of the round-off a difference quotient inherits from the cost's noise
 #: ``σ`` (``gradcheck._compare``, rule 1): a correct entry's quotient is within
