@@ -1010,3 +1010,20 @@ class TestNoFalseBlame:
             report = gradcheck.check(cost, p, g, seed=seed)
             assert report.localisation["pinned"] == ["W1[123, 45]"], str(report)
             assert report.localisation["regions"] == [] and report.failed_parameters == ["W1"]
+
+
+def test_a_zero_claim_along_the_largest_probe_is_no_factor() -> None:
+    """A claim of 0 where the cost moves: the factor fit ``c = analytic / numeric`` is 0
+    and fits nothing; it divided by it (attack37 H213: a raw ZeroDivisionError out of
+    ``check``, a float16 cost with a zero gradient, directional, seed 1)."""
+    n = 20
+    r = np.random.default_rng(1)
+    a, x = r.standard_normal(n), r.standard_normal(n)
+
+    def cost(v: np.ndarray) -> float:
+        return float(
+            np.sum((a * np.sin(v.astype(np.float16))).astype(np.float16), dtype=np.float16)
+        )
+
+    rep = gradcheck.check(cost, x, lambda v: 0.0 * np.cos(v), mode="directional")
+    assert rep.status == "failed"

@@ -120,7 +120,7 @@ def diagnose_directional(
     ):
         return Diagnosis("zero", 0.0, "the gradient is zero where it should not be (missing?)")
     best = max(probes, key=lambda p: abs(p.numeric))
-    if best.numeric != 0:
+    if best.numeric != 0 and best.analytic != 0:  # c = 0 fits nothing (attack37 H213)
         c = best.analytic / best.numeric
         if abs(c - 1) > 10 * FIT and all(_fits(p.analytic / c, p) for p in probes):
             return scaled(c)
