@@ -6,7 +6,9 @@ float32 rounding of its terms ``J_ij w_j`` and of their sum, far above float64's
 round-off where the terms cancel (attack35 H141). :func:`form_roundoff` tells such a
 form from a float64 one, and :func:`claim_allowance` sizes what its rounding can move
 each output by, from the form's claims along sign-flipped copies of the steps. The
-form's values are only read.
+form's values are only read. :func:`claim_floor` is a claim's rounding below the
+smallest normal, and :func:`fitted_noise` the outputs' noise where a rounding inside
+``f`` hides from the five values of a step.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck._evaluate import Delta
 from gradcheck._norms import norm2
-from gradcheck._numerics import CLAIM_ROUNDOFFS, CLAIM_SAMPLES
+from gradcheck._numerics import CLAIM_ROUNDOFFS, CLAIM_SAMPLES, FIT_MARGIN, FIT_OFFSETS
+from gradcheck._steps import entry_scale
 from gradcheck._tolerances import unit_roundoff
 
-__all__ = ["claim_allowance", "claim_floor", "form_roundoff", "unseen_note"]
+__all__ = [
+    "claim_allowance",
+    "claim_floor",
+    "fitted_noise",
+    "form_roundoff",
+    "unseen_note",
+]
 
 Array = np.ndarray[Any, Any]
 _U32 = unit_roundoff(np.float32)
@@ -115,3 +125,33 @@ def unseen_note(labels: Sequence[str], count: int, prefix: str) -> str:
         "below the smallest normal: a derivative that is subnormal or underflows to 0): "
         f"{', '.join(labels)}{more}; inconclusive there, neither right nor wrong"
     )
+
+
+def fitted_noise(
+    ev: Any, leaves: Sequence[Array], f0: Array, u: float, seed: int, floor: Array
+) -> Array:
+    """Each output's noise ``σ``: the residual of a least-squares quartic through ``f``
+    at ``θ`` and at :data:`~gradcheck._numerics.FIT_OFFSETS` times a random-sign step
+    of ``√u`` times the entry scales (the direction of the full mode's
+    ``gradcheck._jacnoise.output_noise``, at irregular points), times
+    :data:`~gradcheck._numerics.FIT_MARGIN`; at least ``floor·|f_i|``.
+    ``len(FIT_OFFSETS)`` evaluations of ``ev``."""
+    rng = np.random.default_rng([seed, 37])
+    step = math.sqrt(u)
+    deltas = [
+        (i, step * entry_scale(x.reshape(-1)) * rng.choice([-1.0, 1.0], size=x.size))
+        for i, x in enumerate(leaves)
+    ]
+    vals = ev([tuple(Delta(i, slice(None), d, t) for i, d in deltas) for t in FIT_OFFSETS])
+    t = np.array([0.0, *FIT_OFFSETS])
+    vander = np.vander(t, 5)
+    with np.errstate(over="ignore", invalid="ignore"):
+        table = np.vstack([np.zeros_like(f0)[None, :], np.asarray(vals) - f0])
+        big = np.max(np.abs(table), axis=0)
+        unit = np.where(big > 0, big, 1.0)  # scaled before squaring (as output_noise)
+        scaled = table / unit
+        coef = np.linalg.lstsq(vander, scaled, rcond=None)[0]
+        resid = scaled - vander @ coef
+        sigma = unit * np.sqrt(np.sum(resid**2, axis=0) / (t.size - 5))
+    sigma = np.where(np.isfinite(sigma), sigma, np.abs(f0))
+    return np.asarray(np.maximum(FIT_MARGIN * sigma, floor * np.abs(f0)), dtype=np.float64)

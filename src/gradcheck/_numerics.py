@@ -55,6 +55,8 @@ __all__ = [
     "CONSISTENCY_ROUNDOFFS",
     "CONSISTENCY_RTOL",
     "EXACT_LEAST",
+    "FIT_MARGIN",
+    "FIT_OFFSETS",
     "HIDDEN_MAGNITUDE",
     "HIDDEN_STEP",
     "HIDDEN_STEP16",
@@ -249,6 +251,17 @@ CLAIM_ROUNDOFFS = 6.0
 #: 1/20 of the terms) at about one output in 10⁵, against one in 25 for the claim alone
 #: (attack35 H141: a right float32 jvp failed every check).
 CLAIM_SAMPLES = 3
+#: Offsets, in units of the step, of the points ``gradcheck._jacclaims.fitted_noise``
+#: adds: irregular, so the rounding of a quantised ``f`` is not linear in them (equally
+#: spaced values of a near-linear ``f`` on a grid round by ``frac(k·δ)``, whose fourth
+#: differences vanish until it wraps: ECnoise saw no noise in ``log cosh x`` near 0,
+#: attack38 H191).
+FIT_OFFSETS = (-1.0, -0.83, -0.71, -0.52, -0.43, -0.17, 0.13, 0.29, 0.37, 0.61, 0.77, 0.89)
+#: A fitted ``σ`` from ``len(FIT_OFFSETS) + 1 − 5 = 8`` degrees of freedom is below half
+#: the truth with probability 2% and below a quarter with 1.4e-4 (χ² with 8): the
+#: allowance takes ``FIT_MARGIN = 2`` times it, so a right output flagged by the rule
+#: fails again with probability about 1e-4 (R's noise is 1.9σ, the tolerance 6σ).
+FIT_MARGIN = 2.0
 #: A low-precision gradient whose round-off against its float64 self exceeds this
 #: many ``u`` of its dtype comes with a hint: so much round-off means cancellation (a
 #: saturated tanh, a softmax of large logits), not the accumulation of ``n`` terms
