@@ -305,3 +305,48 @@ class TestGradientOnlyWrongInLowPrecision:
         report = gradcheck.check(lambda p: np.sum(np.tanh(p)), x, grad)
         assert report.status == "passed"
         assert report.options["formula_dtype"] == "float64"
+
+
+class TestACostComputedInFloat32OfFloat16Parameters:
+    """float16 parameters, a cost computed in float32: its formula is checked on a
+    float32 copy, not with float16's noise (attack36 H165: right and ×1.1 inconclusive,
+    the note naming float64 parameters)."""
+
+    @staticmethod
+    def cost(p: Any) -> Any:
+        return np.sum(p.astype(np.float32) ** 2)
+
+    @pytest.mark.parametrize(
+        "grad", [lambda p: 2 * p, lambda p: 2 * p.astype(np.float64)], ids=["own", "float64"]
+    )
+    def test_right_passes_on_a_float32_copy(self, grad: Any) -> None:
+        x = np.array([1, 2, 3], dtype=np.float16)
+        report = gradcheck.check(self.cost, x, grad, seed=0)
+        assert report.status == "passed", str(report)
+        assert report.options["formula_dtype"] == "float32"
+        assert report.parameters["x"].dtype == "float16"
+        assert report.messages[0].startswith(
+            "the formula is checked on a float32 copy of the parameters (the cost computes "
+            "in float32: it returned float32 on a float64 copy), with float32's tolerances"
+        )
+        assert report.parameters["x"].detection_bound < 0.01
+
+    def test_a_tenth_off_fails(self) -> None:
+        x = np.array([1, 2, 3], dtype=np.float16)
+        report = gradcheck.check(self.cost, x, lambda p: 2.2 * p, seed=0)
+        assert report.status == "failed"
+
+    def test_a_sin_of_fifty_float16_entries(self) -> None:
+        x = np.random.default_rng(0).standard_normal(50).astype(np.float16)
+        cost = lambda p: np.sum(np.sin(p.astype(np.float32)))  # noqa: E731
+        right = gradcheck.check(cost, x, np.cos, seed=0)
+        assert right.status == "passed" and right.options["formula_dtype"] == "float32"
+        wrong = gradcheck.check(cost, x, lambda p: 1.1 * np.cos(p), seed=0)
+        assert wrong.status == "failed"
+
+    def test_a_cost_in_float16_itself_keeps_float16s_rules(self) -> None:
+        x = np.linspace(-1, 1, 5).astype(np.float16)
+        cost = lambda p: np.sum(np.sin(p.astype(np.float16)))  # noqa: E731
+        report = gradcheck.check(cost, x, lambda p: np.cos(p))
+        assert "formula_dtype" not in report.options
+        assert any("returned float16 for float64 parameters" in m for m in report.messages)

@@ -55,9 +55,10 @@ class Float64Route(NamedTuple):
     j0: float
     dtypes: list[str]
     user: list[Array]
+    copy: str = "float64"  # the copy's dtype: float32 for a cost computed in it (H165)
 
 
-def _value_on_copy(ev: SerialEvaluator) -> float | str:
+def _value_on_copy(ev: SerialEvaluator, copy: np.dtype[Any] = _FLOAT64) -> float | str:
     """The cost at the evaluator's (float64) parameters, or why it has none.
 
     A cost that raises there is tried once more: raising again, it cannot run in
@@ -72,8 +73,8 @@ def _value_on_copy(ev: SerialEvaluator) -> float | str:
         except GradcheckError:
             return f"the cost raised on a float64 copy ({first})"
         raise first
-    if ev.result_dtype != _FLOAT64:
-        return f"the cost returned {ev.result_dtype} for float64 parameters"
+    if ev.result_dtype != copy:
+        return f"the cost returned {ev.result_dtype} for {copy} parameters"
     return value
 
 
@@ -84,9 +85,9 @@ def _dtype_of(value: Any) -> np.dtype[Any]:
 
 
 def _gradient_on_copy(
-    grad: Callable[[Any], Any], params64: Any, names: list[str]
+    grad: Callable[[Any], Any], params64: Any, names: list[str], copy: np.dtype[Any] = _FLOAT64
 ) -> list[Array] | str:
-    """The gradient function at the float64 copy, or why it has none there."""
+    """The gradient function at the copy (of dtype ``copy``), or why it has none there."""
     kinds: set[np.dtype[Any]] = set()
 
     def recorded(p: Any) -> Any:
@@ -98,9 +99,11 @@ def _gradient_on_copy(
         g64 = analytic_gradient(recorded, params64, names).values
     except GradcheckError as exc:
         return f"the gradient function failed on a float64 copy ({exc})"
-    low = sorted(str(k) for k in kinds if np.issubdtype(k, np.floating) and k.itemsize < 8)
+    low = sorted(
+        str(k) for k in kinds if np.issubdtype(k, np.floating) and k.itemsize < copy.itemsize
+    )
     if low:
-        return f"the gradient function returned {', '.join(low)} for float64 parameters"
+        return f"the gradient function returned {', '.join(low)} for {copy} parameters"
     return g64
 
 
@@ -162,30 +165,75 @@ def formula_in_float64(
     if not low:
         return []
     dtype = str(max(low, key=lambda x: unit_roundoff(x.dtype)).dtype)
-    leaves64 = [np.array(x, dtype=np.float64, order="C") for x in leaves]
+    found = _route_at(ev, grad, treedef, names, leaves, analytic, j0, _FLOAT64)
+    finer = found.returned if isinstance(found, _Refused) else None
+    if (
+        finer is not None
+        and np.issubdtype(finer, np.floating)
+        and np.dtype(dtype).itemsize < finer.itemsize < 8
+    ):
+        # a cost computed in float32 of float16 parameters: its formula in float32, on a
+        # float32 copy, rather than with float16's noise (attack36 H165)
+        again = _route_at(ev, grad, treedef, names, leaves, analytic, j0, finer)
+        if not isinstance(again, _Refused):
+            return again
+    if isinstance(found, _Refused):
+        return [
+            f"{found.why}: the formula is checked in {dtype}, with {dtype}'s steps and tolerances"
+        ]
+    return found
+
+
+class _Refused(NamedTuple):
+    """Why a copy does not serve; ``returned``: the dtype the cost returned there, where
+    that is why (else ``None``)."""
+
+    why: str
+    returned: np.dtype[Any] | None = None
+
+
+def _route_at(
+    ev: SerialEvaluator,
+    grad: Callable[[Any], Any],
+    treedef: TreeDef,
+    names: list[str],
+    leaves: list[Array],
+    analytic: list[Array],
+    j0: float,
+    copy: np.dtype[Any],
+) -> Float64Route | _Refused:
+    """The route at a copy of dtype ``copy`` (:func:`formula_in_float64`), or why not;
+    ``ev`` is back at the user's parameters when it does not serve."""
+    low = [x for x in leaves if np.issubdtype(x.dtype, np.floating) and x.dtype.itemsize < 8]
+    dtype = str(max(low, key=lambda x: unit_roundoff(x.dtype)).dtype)
+    copies = [np.array(x, dtype=copy, order="C") for x in leaves]
     pristine, result_dtype = ev.pristine, ev.result_dtype
-    ev.rebase(leaves64, on=ON_COPY)
-    j64 = _value_on_copy(ev)
+    on = ON_COPY if copy == _FLOAT64 else ON_COPY.replace("float64", str(copy))
+    ev.rebase(copies, on=on)
+    value = _value_on_copy(ev, copy)
     ev.on = ""  # later errors read as those of any worker's evaluator
-    if isinstance(j64, float):
+    g: list[Array] | str = ""
+    if isinstance(value, float):
         spread = terms_size(analytic, leaves)
-        if abs(j64 - j0) <= math.sqrt(unit_roundoff(dtype)) * max(abs(j64), abs(j0), spread):
+        if abs(value - j0) <= math.sqrt(unit_roundoff(dtype)) * max(abs(value), abs(j0), spread):
             ev.reset_rng()  # the global random numbers the gradient saw at the user's dtype
-            g64 = _gradient_on_copy(grad, unflatten(treedef, leaves64), names)
-            if not isinstance(g64, str):
-                g64 = _implausible(analytic, g64, names, dtype) or g64
+            g = _gradient_on_copy(grad, unflatten(treedef, copies), names, copy)
+            if not isinstance(g, str):
+                g = _implausible(analytic, g, names, dtype) or g
         else:
-            g64 = (
-                f"the cost's value in float64 ({j64:.9g}) differs from its {dtype} value "
+            g = (
+                f"the cost's value in {copy} ({value:.9g}) differs from its {dtype} value "
                 f"({j0:.9g}) by more than {dtype} round-off"
             )
-    if isinstance(j64, str) or isinstance(g64, str):
+    if isinstance(value, str) or isinstance(g, str):
+        returned = np.dtype(ev.result_dtype) if ev.result_dtype is not None else None
         ev.rebase(leaves, pristine)
         ev.result_dtype = result_dtype
-        why = j64 if isinstance(j64, str) else g64
-        return [f"{why}: the formula is checked in {dtype}, with {dtype}'s steps and tolerances"]
+        if isinstance(value, str) and value.startswith("the cost returned"):
+            return _Refused(value, returned)
+        return _Refused(value if isinstance(value, str) else str(g))
     dtypes = [str(x.dtype) for x in leaves]
-    return Float64Route(names, leaves64, g64, j64, dtypes, analytic)
+    return Float64Route(names, copies, g, value, dtypes, analytic, str(copy))
 
 
 def with_precision(report: Report, route: Float64Route, formula_dtype: str) -> Report:
@@ -205,10 +253,13 @@ def with_precision(report: Report, route: Float64Route, formula_dtype: str) -> R
         params[name] = replace(params[name], dtype=dtype, precision=figure)
         if figure is not None and dtype != "float64" and (worst is None or figure > worst[0]):
             worst = (figure, name, dtype)
+    why = "the cost and the gradient follow their input's dtype"
+    if route.copy != "float64":  # the cost computes in it (attack36 H165)
+        formula_dtype = route.copy
+        why = f"the cost computes in {route.copy}: it returned {route.copy} on a float64 copy"
     notes = [
-        "the formula is checked on a float64 copy of the parameters (the cost and the "
-        "gradient follow their input's dtype)"
-        + (", with float64's tolerances" if formula_dtype == "float64" else "")
+        f"the formula is checked on a {route.copy} copy of the parameters ({why})"
+        + (f", with {formula_dtype}'s tolerances" if formula_dtype == route.copy else "")
     ]
     if worst is not None:
         figure, name, dtype = worst
@@ -216,7 +267,7 @@ def with_precision(report: Report, route: Float64Route, formula_dtype: str) -> R
         if figure > CANCELLATION * unit_roundoff(np.dtype(dtype)):
             hint = " (cancellation, e.g. a saturated tanh)"
         notes.append(
-            f"{dtype} round-off of your gradient against the same computation in float64: "
+            f"{dtype} round-off of your gradient against the same computation in {route.copy}: "
             f"up to {figure:.2g} ({100 * figure:.2g}%) on {name}{hint}; it does not enter "
             "the verdict"
         )
