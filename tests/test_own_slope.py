@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradcheck._own_slope import AGREE, NEAR, STEPS, _Gap, _read, _reading, own_slope
+from gradcheck._own_slope import AGREE, NEAR, STAIRS, STEPS, _Gap, _read, _reading, own_slope
 
 Array = np.ndarray[Any, Any]
 
@@ -55,6 +55,28 @@ class TestOwnSlope:
         wrong = {"w": RIGHT["w"] * (1 + 2.0**-8)}
         got = own_slope(noisy, _square, THETA, wrong, RIGHT, ["w"])
         assert got == {"w": "unresolved"}
+
+    def test_a_stages_stairs_are_not_read(self) -> None:
+        # a float64 loss with a float16 term, its backward x1.05 only in float16: steps
+        # below the stairs read -1/0.05 on both sides, and were unresolved (trust35)
+        draws = np.random.default_rng(0)
+        theta = {"w": draws.standard_normal(20)}
+        a = draws.standard_normal(20)
+
+        def staged(p: dict[str, Array]) -> float:
+            low = np.sin(p["w"].astype(np.float16)).astype(np.float64)
+            return float(np.sum(0.5 * np.sin(p["w"]) + a.astype(np.float16) * low))
+
+        def wide(p: dict[str, Array]) -> float:
+            return float(np.sum(0.5 * np.sin(p["w"]) + a.astype(np.float16) * np.sin(p["w"])))
+
+        stage = a.astype(np.float16) * np.cos(theta["w"])
+        g64 = {"w": 0.5 * np.cos(theta["w"]) + stage}
+        wrong = {"w": g64["w"] + 0.05 * stage}
+        args = (staged, wide, theta, wrong, g64, ["w"])
+        assert own_slope(*args) == {"w": "unresolved"}
+        assert own_slope(*args, stairs=2.0**-10) == {"w": "formula"}
+        assert STAIRS * 2.0**-10 * np.sqrt(20) > STEPS[-4]  # 2^-12 is below them
 
     def test_a_raising_loss_is_unresolved(self) -> None:
         def raising(p: dict[str, Array]) -> float:

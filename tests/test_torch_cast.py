@@ -8,6 +8,7 @@ import torch
 
 from gradcheck import GradcheckError
 from gradcheck._torch_cast import as_float64, dense, dtype_name, scalar, to_float64, wide
+from gradcheck._torch_reference import InDtype, exits
 
 
 class TestWiden:
@@ -66,6 +67,19 @@ class TestDense:
     def test_complex_stays_complex(self) -> None:
         out = dense(torch.tensor([1 + 2j], dtype=torch.complex64))
         assert out.dtype == np.complex128 and out[0] == 1 + 2j
+
+    def test_it_is_no_value_leaving_for_numpy_code(self) -> None:
+        # a float64 function's gradient beside a float16 stage, which float16 cannot
+        # hold: the reference took gradcheck's own conversion for the user's NumPy code
+        # and left a float16-only backward bug unresolved (trust35)
+        g = torch.tensor([0.1], dtype=torch.float64)
+        mode = InDtype(torch.float16)
+        with mode, exits():
+            out = dense(g)
+        assert not mode.outside and out.tolist() == [0.1]
+        with mode, exits():
+            g.numpy()  # the user's code's: it is
+        assert mode.outside
 
 
 class TestScalar:

@@ -87,20 +87,134 @@ class TestAStageBelowTheInputs:
         assert report.status == "failed", str(report)
 
     # acting only below float64, the error is the reference's to see (the float64
-    # copy's formula is right); float16's own slope along it is a staircase: unread
-    @pytest.mark.parametrize(
-        ("dtype", "status"), [(torch.bfloat16, "failed"), (torch.float16, "inconclusive")]
-    )
-    def test_a_backward_wrong_only_in_the_stage_is_not_passed(
-        self, dtype: torch.dtype, status: str
-    ) -> None:
+    # copy's formula is right); float16's own slope along it is read at steps across
+    # the stage's stairs only (trust35: below them it read -20, and was inconclusive)
+    @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+    def test_a_backward_wrong_only_in_the_stage_fails(self, dtype: torch.dtype) -> None:
         report = _check(dtype, 0, 0.0, half_only=True)
-        assert report.status == status, str(report)
+        assert report.status == "failed", str(report)
 
     def test_precision_model_keeps_the_inputs_dtype(self) -> None:
         report = _check(torch.bfloat16, 0, precision="model")
         assert report.options["user_dtype"] == "float64"
         assert "fn computes part of its result" not in str(report)
+
+
+class _CastSin(torch.autograd.Function):
+    """``sin`` computed in the ``dtype`` the forward is given, its backward casting to it
+    itself (``cos`` in that dtype too), times ``factor`` (only where that is below
+    float64: ``half_only``)."""
+
+    factor, half_only = 1.0, False
+
+    @staticmethod
+    def forward(ctx: Any, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        ctx.save_for_backward(t)
+        ctx.dtype = dtype
+        return t.to(dtype).sin()
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (t,) = ctx.saved_tensors
+        c = t.to(ctx.dtype).cos()
+        wrong = not _CastSin.half_only or c.dtype in HALF
+        return (g * c * (_CastSin.factor if wrong else 1.0)).to(t.dtype), None
+
+
+def _cast_check(dtype: torch.dtype, seed: int, factor: float, half_only: bool = False) -> Any:
+    """``0.5 Σ sin(x) + Σ a·sin(x)``, the second term by ``_CastSin`` in ``dtype``."""
+    torch.manual_seed(seed)
+    a = torch.randn(20, dtype=torch.float64)
+    x = torch.randn(20, dtype=torch.float64, requires_grad=True)
+
+    def fn(t: torch.Tensor) -> torch.Tensor:
+        return 0.5 * t.sin().sum() + (a.to(dtype) * _CastSin.apply(t, dtype)).sum().double()
+
+    _CastSin.factor, _CastSin.half_only = factor, half_only
+    try:
+        return gt.check_function(fn, x)
+    finally:
+        _CastSin.factor, _CastSin.half_only = 1.0, False
+
+
+class TestABackwardThatCastsItself:
+    """attack36 on H131's fix (trust35): a custom Function whose backward casts to the
+    stage's dtype itself (``t.to(ctx.dtype).cos()``) ran that cast on the float64 copy too
+    (autograd runs a backward outside any TorchFunctionMode), so the copy's "float64"
+    formula was float16's, and the right Function failed (float16, bfloat16 3/3 each).
+    Its backward now runs under the copy's widening (``_torch_widen.backwards``)."""
+
+    @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+    @pytest.mark.parametrize("seed", [0, 1])
+    def test_the_right_function_passes(self, dtype: torch.dtype, seed: int) -> None:
+        report = _cast_check(dtype, seed, 1.0)
+        assert report.status == "passed", str(report)
+
+    @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+    @pytest.mark.parametrize(("factor", "half_only"), [(1.05, False), (0.0, False), (1.05, True)])
+    def test_a_wrong_backward_fails(
+        self, dtype: torch.dtype, factor: float, half_only: bool
+    ) -> None:
+        report = _cast_check(dtype, 0, factor, half_only)
+        assert report.status == "failed", str(report)
+
+
+class _CastTanh(torch.autograd.Function):
+    """``tanh`` in the ``dtype`` the forward is given, cast back; its backward casts
+    itself, times ``factor`` (only where its value is below float64: ``half_only``)."""
+
+    factor, half_only = 1.0, False
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.dtype = dtype
+        return torch.tanh(x.to(dtype)).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (x,) = ctx.saved_tensors
+        y = torch.tanh(x.to(ctx.dtype))
+        wrong = not _CastTanh.half_only or y.dtype in HALF
+        k = _CastTanh.factor if wrong else 1.0
+        return (g.to(ctx.dtype) * (1 - y * y) * k).to(x.dtype), None
+
+
+class _CastModel(nn.Module):
+    def __init__(self, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.l1, self.l2, self.dtype = nn.Linear(6, 8), nn.Linear(8, 3), dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.l1(x)
+        return self.l2(0.5 * torch.tanh(h) + _CastTanh.apply(h, self.dtype))
+
+
+class TestAModelsBackwardThatCastsItself:
+    """check_module, a float64 model with ``_CastTanh`` in float16 or bfloat16: main
+    failed the right model 3/3 each (trust35)."""
+
+    @pytest.mark.parametrize(
+        ("dtype", "factor", "half_only", "status"),
+        [
+            (torch.float16, 1.0, False, "passed"),
+            (torch.bfloat16, 1.0, False, "passed"),
+            (torch.float16, 1.05, True, "failed"),
+            (torch.bfloat16, 0.0, False, "failed"),
+        ],
+    )
+    def test_it_is_checked_as_a_model_of_the_stages_dtype(
+        self, dtype: torch.dtype, factor: float, half_only: bool, status: str
+    ) -> None:
+        torch.manual_seed(0)
+        m = _CastModel(dtype).double()
+        x, y = torch.randn(10, 6, dtype=torch.float64), torch.randn(10, 3, dtype=torch.float64)
+        _CastTanh.factor, _CastTanh.half_only = factor, half_only
+        try:
+            report = gt.check_module(m, lambda mm: ((mm(x) - y) ** 2).mean())
+        finally:
+            _CastTanh.factor, _CastTanh.half_only = 1.0, False
+        assert report.status == status, str(report)
 
 
 class _StagedModel(nn.Module):

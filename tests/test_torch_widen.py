@@ -11,7 +11,7 @@ from torch import nn
 
 import gradcheck.torch as gt
 from _wrong_by import RIGHT_AND_WRONG, expect, smaller_error_over_seeds
-from gradcheck._torch_widen import Widen, as_written
+from gradcheck._torch_widen import Widen, as_written, backwards
 
 
 class TestWiden:
@@ -288,6 +288,64 @@ def _dtype_dropout(
 
 
 _dtype_dropout.__name__ = "dropout"
+
+
+class _HalfCos(torch.autograd.Function):
+    """``sin``, whose backward casts to float16 itself (as a Function given the dtype of
+    its stage does)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return g * x.half().cos()
+
+
+class TestCustomFunctionBackwards:
+    """trust35: autograd runs a custom Function's backward outside any TorchFunctionMode,
+    so its own casts computed the float64 copy's gradient in float16."""
+
+    x = torch.linspace(0.1, 1.0, 5, dtype=torch.float64)
+
+    def _grad(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        (g,) = torch.autograd.grad(out.sum(), x)
+        return g
+
+    def test_the_backward_runs_widened(self) -> None:
+        x = self.x.clone().requires_grad_()
+        with Widen():
+            out = backwards(_HalfCos.apply(x) * 2)
+        assert torch.equal(self._grad(out, x), 2 * self.x.cos())
+
+    def test_without_it_the_backward_computes_in_float16(self) -> None:
+        x = self.x.clone().requires_grad_()
+        with Widen():
+            out = _HalfCos.apply(x) * 2
+        assert torch.equal(self._grad(out, x), 2 * self.x.half().cos().double())
+
+    def test_a_graph_made_before_the_mode_is_left_alone(self) -> None:
+        x = self.x.clone().requires_grad_()
+        before = _HalfCos.apply(x)  # the user's own graph, reached through a tensor
+        with Widen():
+            mine = _HalfCos.apply(x)
+            out = backwards(before * 2 + mine)
+        assert "apply" not in vars(before.grad_fn) and "apply" in vars(mine.grad_fn)
+        assert torch.equal(self._grad(out, x), 2 * self.x.half().cos().double() + self.x.cos())
+
+    def test_nothing_is_touched_without_the_mode_or_grad(self) -> None:
+        x = self.x.clone().requires_grad_()
+        plain = _HalfCos.apply(x)
+        with Widen(), as_written():
+            written = _HalfCos.apply(x)
+            assert backwards(written) is written
+        assert backwards(plain) is plain
+        assert "apply" not in vars(plain.grad_fn) and "apply" not in vars(written.grad_fn)
+        with Widen(), torch.no_grad():
+            assert backwards(_HalfCos.apply(x)).grad_fn is None
 
 
 class TestDropoutMasks:

@@ -155,7 +155,9 @@ def _slopes(
             rng.reset()
             return float(wide.cost(cast))
 
-    return own_slope(loss, loss64, model.params, user.grads, g64, wrong, convention)
+    # a stage below the parameters' dtype (H131) reads only steps across its stairs
+    stairs = UNIT.get(user.dtype, 0.0) if user.given else 0.0
+    return own_slope(loss, loss64, model.params, user.grads, g64, wrong, convention, stairs)
 
 
 def _slope_note(n: str, user: Analytic, size: float, slope: Slope) -> str:

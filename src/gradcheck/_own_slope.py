@@ -25,6 +25,15 @@ steps whose readings agree to :data:`AGREE` decide: within :data:`NEAR` of 0, th
 formula's slope; of 1, the gradient's; else unresolved, as where no two agree. The
 smallest steps decide because a slope is a limit: a large step can straddle the whole
 region where the two functions differ and read 0 (H19: ``2⁻⁸`` and up).
+A float64 loss with a stage in a coarser dtype (``gradcheck._torch_stage``: a float16
+term of a float64 function, its parameters float64) is a staircase in that term at
+steps finer than the stage's round-off: there every entry stays on its stair, the
+stage's part of ``L`` is flat, and both sides read the same ``t = −1/β`` (``β`` the
+bug's share of the stage's gradient: −20 for a float16-only backward ×1.05), which
+agrees with itself and made the parameter unresolved where the larger steps read the
+formula's 0 (trust35). So where the loss has such ``stairs`` (the stage's unit
+round-off ``u``), steps below :data:`STAIRS` ``· u · √n`` (``n`` entries: a step along
+``d/|d|`` moves an entry by about ``h/√n``) give no reading.
 Only ``"formula"`` lets the adapter call ``g32`` wrong; ``"own"`` and
 ``"unresolved"`` make the parameter ``inconclusive`` (a float32-only bug beside a
 dtype-dependent function can hide in ``t ≈ 1``: a bug up to 0.58 of the function's own
@@ -49,7 +58,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-__all__ = ["AGREE", "NEAR", "STEPS", "Slope", "own_slope"]
+__all__ = ["AGREE", "NEAR", "STAIRS", "STEPS", "Slope", "own_slope"]
 
 Array = np.ndarray[Any, Any]
 Grads = dict[str, Array]
@@ -61,6 +70,10 @@ Slope = Literal["formula", "own", "unresolved"]
 #: (``2⁻¹¹`` of its scale) reads clearly only from ``2⁻⁴`` up: ``L − L64`` is round-off
 #: there whatever the step, so large steps cost nothing but a kink's bias.
 STEPS = tuple(2.0**-k for k in range(-2, 19, 2))
+#: A step moves a typical entry across at least this many of a stage's stairs to be read
+#: (module text): at 4, the float16-stage readings of trust35's ×1.05 backward start at
+#: ``2⁻⁴`` (``n = 20``), where they read 0 (−0.001, 0.011); below, −20 or noise.
+STAIRS = 4.0
 #: ``t`` within this of 0 (of 1) reads as the formula's slope (the gradient's): a
 #: float32-only rounding moves ``t`` by its own share, never by a quarter.
 NEAR = 0.25
@@ -132,6 +145,7 @@ def own_slope(
     g64: Grads,
     names: Iterable[str],
     convention: str = "conjugate",
+    stairs: float = 0.0,
 ) -> dict[str, Slope]:
     """Whose slope the loss has along each named parameter's ``user − g64``.
 
@@ -145,6 +159,8 @@ def own_slope(
         names: the parameters to read.
         convention: what a complex parameter's gradient holds (``"conjugate"``,
             ``∂J/∂x + i ∂J/∂y``, or ``"plain"``, ``∂J/∂x − i ∂J/∂y``: ``gradcheck._complex``).
+        stairs: the unit round-off of a stage the loss computes in below its
+            parameters' dtype (module text); 0 where it has none.
 
     Returns:
         ``"formula"`` (the loss's slope is ``g64``'s), ``"own"`` (it is ``user``'s) or
@@ -165,5 +181,11 @@ def own_slope(
         except Exception:  # user code raised at the parameters: no reading anywhere
             return {n: "unresolved" for n in names}
         scale = float(np.max(np.abs(params[n]), initial=0.0)) or 1.0
-        out[n] = _read([_reading(gap, n, d, h * scale, at0) for h in reversed(STEPS)])
+        least = STAIRS * stairs * np.sqrt(d.size)  # below it, a step stays on its stairs
+        out[n] = _read(
+            [
+                _reading(gap, n, d, h * scale, at0) if h >= least else float("nan")
+                for h in reversed(STEPS)
+            ]
+        )
     return out

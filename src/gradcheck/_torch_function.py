@@ -44,7 +44,7 @@ from gradcheck._torch_replay import recorded
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_stage import Stages
 from gradcheck._torch_state import Forward, Numeric
-from gradcheck._torch_widen import Widen, mask_dtype
+from gradcheck._torch_widen import Widen, backwards, mask_dtype
 
 __all__ = [
     "Function",
@@ -215,7 +215,7 @@ class Function:
         args = list(self.xs if fixed is None else fixed)
         for n, i in zip(self.names, self.pos):
             args[i] = ts[n]
-        res = self.fn(*args)
+        res = backwards(self.fn(*args))  # a custom Function's backward widened too
         return list(res) if isinstance(res, (tuple, list)) else [res]
 
     def jvp(

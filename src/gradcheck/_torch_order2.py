@@ -34,7 +34,7 @@ from gradcheck._torch_cast import as_float64, cast_inputs, scalar
 from gradcheck._torch_module import LossModule
 from gradcheck._torch_rng import RNG_SEED, SeededRng, forked
 from gradcheck._torch_state import Loss, preserved
-from gradcheck._torch_widen import Widen, mask_dtype
+from gradcheck._torch_widen import Widen, backwards, mask_dtype
 from gradcheck._user_rng import shared
 
 __all__ = ["TorchBackward", "function_order2", "module_order2"]
@@ -280,7 +280,7 @@ def function_order2(
                 args[i] = ts[n]
             # as order 1's float64 copy: a float32 constant fn holds computes in float64
             with Widen(masks) if precision == "float64" else nullcontext():
-                res = fn(*args)
+                res = backwards(fn(*args))
             return list(res) if isinstance(res, (tuple, list)) else [res]
 
         point = {n: xs[i] for n, i in zip(names, pos)}
@@ -350,7 +350,7 @@ def module_order2(
             fresh = {n: b.clone() for n, b in buffers.items()}
             swapped = {f"inner.{n}": t for n, t in ts.items()}
             with Widen(masks) if float64 else nullcontext():  # as order 1 (attack35 H144)
-                loss = torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
+                loss = backwards(torch.func.functional_call(wrapper, {**fresh, **swapped}, ()))
             return [scalar(loss, "loss_fn")]
 
         one = torch.ones((), dtype=point[named[0][0]].dtype)

@@ -38,6 +38,13 @@ in meaning. Where such a tensor makes the copy compute something else, its loss
 disagrees with the user's or raises, and the adapter falls back to the user's dtype
 with a note (``gradcheck._frameworks``), as for any copy that cannot be used.
 
+* a custom ``autograd.Function``'s backward runs under the mode too
+  (:func:`backwards`): autograd runs it outside any ``TorchFunctionMode``, so its own
+  casts (``t.to(ctx.dtype).cos()`` with the forward's ``float16``) computed the copy's
+  "float64" gradient in float16, and a right Function on a float16 stage failed against
+  float64 finite differences by float16's round-off (attack36 on trust34's H131 fix:
+  ``fn1`` FFF in float16 and bfloat16).
+
 Not while :func:`as_written` runs: the round-off reference (``gradcheck._torch_reference``)
 runs the copy in the model's arithmetic, where a cast is the model's own (a bfloat16
 model whose loss runs in float32, ``F.cross_entropy(m(x).float(), y)``: the float32
@@ -46,16 +53,18 @@ loss is the model's, attack27 H47) and a float32 tensor the loss brings stays fl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 import torch
-from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_map
+from torch.overrides import TorchFunctionMode, _get_current_function_mode_stack
+from torch.utils._pytree import tree_flatten, tree_map
 
-__all__ = ["Widen", "as_written", "mask_dtype"]
+__all__ = ["Widen", "as_written", "backwards", "mask_dtype"]
 
 #: Set inside :func:`as_written`: :class:`Widen` passes every call through.
 _OFF: ContextVar[bool] = ContextVar("gradcheck_widen_off", default=False)
@@ -115,6 +124,12 @@ class Widen(TorchFunctionMode):
     def __init__(self, masks: torch.dtype | None = None) -> None:
         super().__init__()
         self.masks = masks
+        #: The first autograd sequence number of a node made under this mode.
+        self.start = 0
+
+    def __enter__(self) -> Widen:
+        self.start = _next_node()
+        return super().__enter__()  # type: ignore[no-untyped-call,no-any-return]
 
     def __torch_function__(
         self,
@@ -147,6 +162,63 @@ class Widen(TorchFunctionMode):
             args = (args[0], *(_wide_target(a) for a in args[1:]))
         result = func(*args, **kwargs)
         return result if out is not None else tree_map(_widen, result)
+
+
+def backwards(out: Any) -> Any:
+    """``out`` (a forward's result), each custom ``autograd.Function`` node its graph
+    got under the active :class:`Widen` set to run its backward under one too (module
+    text); as is where no :class:`Widen` is active, or grad is off.
+
+    Only nodes made under the mode are touched (autograd numbers nodes in the order a
+    thread makes them): a graph the user built before, reached through a tensor ``fn``
+    holds, is left as it is. The node's ``apply`` is set on the node itself, which
+    autograd's engine calls; the copy's graph is gradcheck's own and goes with it.
+    """
+    stack = _get_current_function_mode_stack()  # type: ignore[no-untyped-call]
+    modes = [m for m in stack if isinstance(m, Widen)]
+    if not modes or _OFF.get() or not torch.is_grad_enabled():
+        return out
+    mode = modes[-1]
+    seen: set[int] = set()
+    todo = [t.grad_fn for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+    while todo:
+        node = todo.pop()
+        if node is None or id(node) in seen or not hasattr(node, "_sequence_nr"):
+            continue
+        seen.add(id(node))
+        if not mode.start <= node._sequence_nr() < _ACCUMULATE:
+            continue
+        if hasattr(node, "_forward_cls") and "apply" not in vars(node):
+            run = type(node).apply  # type: ignore[attr-defined]
+            node.apply = partial(_widened, weakref.ref(node), run, mode.masks)  # type: ignore[attr-defined]
+        todo.extend(n for n, _ in node.next_functions)
+    return out
+
+
+#: The sequence number autograd gives every ``AccumulateGrad`` node (a leaf's).
+_ACCUMULATE = 2**64 - 1
+
+
+def _next_node() -> int:
+    """The sequence number of the next autograd node this thread makes (a throwaway
+    view's, made with grad on and unseen by any mode: the round-off reference's replay
+    counted its ``aten::zeros`` as an operation the model did not run)."""
+    with torch.enable_grad(), torch._C.DisableTorchFunction(), torch._C._DisableTorchDispatch():
+        view = torch.zeros((), requires_grad=True).view(())
+        return int(view.grad_fn._sequence_nr()) + 1  # type: ignore[union-attr]
+
+
+def _widened(
+    node: weakref.ref[Any], apply: Callable[..., Any], masks: torch.dtype | None, *grads: Any
+) -> Any:
+    """A custom ``Function`` node's ``apply`` (its backward) run under :class:`Widen`
+    (:func:`backwards`)."""
+    token = _OFF.set(False)
+    try:
+        with Widen(masks):
+            return apply(node(), *grads)
+    finally:
+        _OFF.reset(token)
 
 
 def mask_dtype(tensors: Iterable[torch.Tensor]) -> torch.dtype | None:

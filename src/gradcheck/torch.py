@@ -87,7 +87,7 @@ from gradcheck._torch_state import (
     unrun_hooks,
     with_hooks,
 )
-from gradcheck._torch_widen import Widen, mask_dtype
+from gradcheck._torch_widen import Widen, backwards, mask_dtype
 from gradcheck._user_rng import search, shared
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ def check_module(
                 fresh = {n: b.clone() for n, b in bufs.items()}
                 swapped = {f"inner.{n}": t for n, t in ts.items()}
                 with Widen(masks) if float64 else nullcontext():  # a float32 target (G1)
-                    return torch.func.functional_call(wrapper, {**fresh, **swapped}, ())
+                    return backwards(torch.func.functional_call(wrapper, {**fresh, **swapped}, ()))
 
             return call
 
