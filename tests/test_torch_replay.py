@@ -358,3 +358,62 @@ class TestReplay:
             cast, copied = x.float(), x.clone()
         assert cast.dtype == torch.float64 and torch.equal(cast, x.float().double())
         assert torch.equal(copied, x)
+
+
+class _Scaled(torch.autograd.Function):
+    """The identity whose backward is times ``factor`` (only in half dtypes: ``half``)."""
+
+    factor, half = 1.0, False
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> torch.Tensor:
+        return g * (_Scaled.factor if not _Scaled.half or g.dtype in HALF else 1.0)
+
+
+def _softmax_eps(t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    p = torch.softmax((_Scaled.apply(t) @ w).float(), -1).to(t.dtype)
+    return torch.log(p + torch.finfo(t.dtype).eps)
+
+
+def _norm_eps(t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    h = _Scaled.apply(t) @ w
+    return h / (h.norm(dim=-1, keepdim=True) + torch.finfo(h.dtype).eps)
+
+
+def _bf16(fn: Any, seed: int, factor: float = 1.0, half: bool = False) -> Any:
+    torch.manual_seed(seed)
+    t = torch.randn(6, 5).to(torch.bfloat16).requires_grad_()
+    w = torch.randn(5, 4).to(torch.bfloat16)
+    _Scaled.factor, _Scaled.half = factor, half
+    try:
+        return gt.check_function(lambda a: fn(a, w), t, modes=("rev",))
+    finally:
+        _Scaled.factor, _Scaled.half = 1.0, False
+
+
+class TestConstantsByDtypeInBfloat16:
+    """trust35 (attack36 3b residual): a right bfloat16 function whose forward takes a
+    constant from the dtype (``finfo(t.dtype).eps``) raised GradcheckError where the float64
+    copy's loss differed by more than 8 round-offs ("float64 inputs could not be used ...,
+    and bfloat16 cannot be checked in its own dtype"), and passed where it did not: 3 seeds
+    XPX (softmax), PXP (norm). The copy is taken where, replayed with the function's dtypes
+    and constants, its loss is the user's bit for bit; a difference from it is never failed."""
+
+    @pytest.mark.parametrize(("fn", "seed"), [(_softmax_eps, 0), (_softmax_eps, 2), (_norm_eps, 1)])
+    def test_the_right_function_passes(self, fn: Any, seed: int) -> None:
+        report = _bf16(fn, seed)
+        assert report.status == "passed", str(report)
+        assert "computes another loss" in str(report)
+
+    @pytest.mark.parametrize(("fn", "seed"), [(_softmax_eps, 0), (_norm_eps, 1)])
+    def test_a_wrong_backward_fails(self, fn: Any, seed: int) -> None:
+        assert _bf16(fn, seed, 1.05).status == "failed"
+
+    def test_a_backward_wrong_only_in_bfloat16_is_not_passed(self) -> None:
+        report = _bf16(_softmax_eps, 0, 1.05, half=True)
+        assert report.status == "inconclusive", str(report)
+        assert "more than round-off reproduces" in str(report)

@@ -133,6 +133,10 @@ class Side(NamedTuple):
             ``reference`` is not the model's bit for bit; ``None`` where the adapter
             has none.
         last_replay: what the last ``replayed`` call did (:class:`Replayed`).
+        differs: why a float64 side whose loss is not the user's is used all the same
+            (a bfloat16 forward whose constants depend on the dtype, which NumPy cannot
+            check in bfloat16: ``gradcheck._frameworks``), else ``""``: a difference of
+            the user's gradient from it is then never systematic.
     """
 
     params: dict[str, Array]
@@ -146,3 +150,4 @@ class Side(NamedTuple):
     outside: Callable[[], bool] = lambda: False
     replayed: Callable[[dict[str, Array], bool], Gradient] | None = None
     last_replay: Callable[[], Replayed] = lambda: Replayed(False, False, ())
+    differs: str = ""

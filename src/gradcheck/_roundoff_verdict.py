@@ -346,7 +346,7 @@ def verdicts(
     ref = _reference(side, user, rng)
     if ref is not None:
         forward = "" if ref.same_loss or UNIT[user.dtype] < UNIT["float16"] else HALF_FORWARD
-        why = forward.format(user.dtype)
+        why = side.differs or forward.format(user.dtype)
         return _reproduced(user, g64, ref.grads, floor, side.outside(), why, ref.exact, ref.ran)
     unit = UNIT.get(user.dtype, 0.0)
     d0 = {
