@@ -217,6 +217,43 @@ class TestAModelsBackwardThatCastsItself:
         assert report.status == status, str(report)
 
 
+def _cast_only(shape: str, seed: int, drop: bool = False) -> Any:
+    """attack37 H182's shapes: ``0.5 Σ sin(t)`` plus a term rounded by a cast alone; with
+    ``drop``, autograd's gradient without that term's (a wrong backward)."""
+    torch.manual_seed(seed)
+    a = torch.randn(20, dtype=torch.float64)
+    b = torch.randn(20, 20, dtype=torch.float64) / 20**0.5
+    x = torch.randn(20, dtype=torch.float64, requires_grad=True)
+    terms = {
+        "castmid": lambda t: (a * t.sin()).half().double().sum(),
+        "castmat": lambda t: torch.tanh((b @ t).half().double()).sum(),
+        "to_mid": lambda t: (a * t.sin()).to(torch.bfloat16).to(torch.float64).sum(),
+    }
+
+    def fn(t: torch.Tensor) -> torch.Tensor:
+        term = terms[shape](t)
+        if drop:  # the term's value, no gradient through it
+            term = term.detach() + 0 * t.sum()
+        return 0.5 * t.sin().sum() + term
+
+    return gt.check_function(fn, x)
+
+
+class TestACastOnlyStage:
+    """attack37 H182: main failed autograd's right gradient 3/3 in each shape ("the
+    backward (autograd.grad) is wrong"): the cast was not recorded as a stage."""
+
+    @pytest.mark.parametrize("shape", ["castmid", "castmat", "to_mid"])
+    def test_autograds_gradient_passes(self, shape: str) -> None:
+        report = _cast_only(shape, 0)
+        assert report.status == "passed", str(report)
+        assert "(aten::_to_copy first)" in str(report)
+
+    @pytest.mark.parametrize("shape", ["castmid", "to_mid"])
+    def test_a_backward_without_the_stage_fails(self, shape: str) -> None:
+        assert _cast_only(shape, 0, drop=True).status == "failed"
+
+
 class _StagedModel(nn.Module):
     """A float64 model whose hidden layer adds a tanh computed in ``dtype`` (by ``_Tanh``)."""
 
@@ -289,6 +326,17 @@ class TestStages:
             c = torch.tensor(0.1, dtype=torch.float32)  # a factory: no tensor argument
             (x * c).float().double().sum()
         assert stages.below([x]) is None
+
+    def test_a_cast_of_a_tensor_with_grad_is_a_stage(self) -> None:
+        # attack37 H182: a stage made by a cast alone rounds there
+        x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+        with Stages() as stages:
+            (x.sin() * 2).half().double().sum()
+        assert stages.below([x]) == Stage("float16", "aten::_to_copy", "float64")
+        with Stages() as stages:
+            (x * torch.ones(3, dtype=torch.float64).half()).sum()  # a constant's cast
+            x.double().float().double().sum()  # a float32 one: no half stage
+        assert stages.below([x]) == Stage("float32", "aten::_to_copy", "float64")
 
     def test_a_stage_as_precise_as_the_inputs_is_none(self) -> None:
         x = torch.ones(3, dtype=torch.float64)

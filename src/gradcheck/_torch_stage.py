@@ -9,9 +9,13 @@ as "the backward (autograd.grad) is wrong" (float16 and bfloat16 3/3, float32 1/
 a backward missing the float16 term would pass.
 
 The adapter sees the stage: the user's forward runs once under :class:`Stages`, which
-records the dtype each operation with arithmetic gives its floating results (casts,
-views and factories compute nothing: a float32 constant multiplied into a float64
-tensor computes in float64). Where one is below the checked tensors' precision, the
+records the dtype each operation with arithmetic gives its floating results (views and
+factories compute nothing: a float32 constant multiplied into a float64 tensor computes
+in float64), and the dtype a cast narrows a tensor that requires grad to: a stage
+made by a cast alone (``(a * t.sin()).half().double()``, activations stored in
+float16) rounds there, a staircase as well (attack37 H182: autograd's right gradient
+failed 3/3 in four such shapes). A constant's cast (``a.half()``, no grad) rounds no
+value the inputs move. Where one is below the checked tensors' precision, the
 function is checked as a model of that dtype (``gradcheck._frameworks``' float64 route):
 the formula on its float64 copy, where ``gradcheck._torch_widen`` keeps the stage's
 casts in float64 so its finite differences see the stage's smooth derivative, and
@@ -26,7 +30,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from gradcheck._torch_replay import plain
+from gradcheck._torch_replay import CASTS, plain
 
 __all__ = ["Stage", "Stages", "note"]
 
@@ -62,8 +66,8 @@ class Stages(TorchDispatchMode):  # type: ignore[no-untyped-call]
     ) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        given = any(isinstance(t, torch.Tensor) for t in tree_flatten((args, kwargs))[0])
-        if given and not plain(func):
+        given = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        if given and (not plain(func) or _cast_of_grad(func, given)):
             for t in tree_flatten(out)[0]:
                 if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()):
                     self.first.setdefault(t.dtype.to_real(), func._schema.name)
@@ -81,6 +85,12 @@ class Stages(TorchDispatchMode):  # type: ignore[no-untyped-call]
         if eps[low] <= eps[given]:
             return None
         return Stage(_name(low), self.first[low], _name(given))
+
+
+def _cast_of_grad(func: Any, given: list[torch.Tensor]) -> bool:
+    """Whether ``func`` is a cast of a tensor that requires grad (module text): its
+    result's dtype is recorded (one as precise as the inputs' is no stage)."""
+    return func._schema.name in CASTS and given[0].requires_grad
 
 
 def _real(tensors: list[torch.Tensor]) -> set[torch.dtype]:
