@@ -77,6 +77,14 @@ def _sines(leaves: list[Array]) -> float:
     return float(np.sum(np.sin(leaves[0])))
 
 
+_X4 = np.array([0.3, -0.7, 1.1, 0.5])
+
+
+def _off_kink(leaves: list[Array]) -> float:
+    x = leaves[0]
+    return float(np.sum(np.sin(x)) + abs(x[0] - (_X4[0] + 3e-6)))
+
+
 def _verdict_of(name: str) -> tuple[Any, Prober]:
     """``directional`` on case ``name`` (seed 0), and its prober afterwards."""
     right, at_kinks = _smooth_grad(), np.where(_WK == 0, 1.0, np.sign(_WK))
@@ -95,13 +103,15 @@ def _verdict_of(name: str) -> tuple[Any, Prober]:
         "empty_leaf": (_sines, [_W, np.zeros(0)], [np.cos(_W), np.zeros(0)]),
         "alone_wrong": (_kinked, [_WK, _B], [at_kinks, 2 * np.cos(_B)]),
         "alone_right": (_kinked, [_WK, _B], [at_kinks, np.cos(_B)]),
+        # one of the two directions straddles the kink 3e-6 off θ: both are taken to
+        "mixed_kink": (_off_kink, [_X4], [np.cos(_X4) - np.eye(4)[0]], {"seed": 2}),
     }
     cost, leaves, analytic, *options = cases[name]
     given: dict[str, Any] = options[0] if options else {}
     ev = delta_evaluator(cost, leaves)
     prober = Prober(ev, leaves, analytic, cost(leaves), given.get("rtol"))
     names = [f"p{i}" for i in range(len(leaves))]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(given.get("seed", 0))
     return directional(prober, names, rng, given.get("miss", 1e-3)), prober
 
 
@@ -160,6 +170,51 @@ def _same(got: Any, want: Any, where: str = "") -> None:
 
 
 VERDICTS: dict[str, dict[str, Any]] = {
+    "mixed_kink": {
+        "probes": [
+            (
+                ((0, 0, 4),),
+                -0.042016321669240075,
+                0.5184613922974598,
+                0.09382926695235161,
+                0.9382926711398275,
+                2.2692024193556445e-16,
+                False,
+                True,
+                1.0657655466801693e-05,
+                1.4885608183308447e-09,
+                True,
+                2.2692024193556445e-16,
+            ),
+            (
+                ((0, 0, 4),),
+                -1.1993233709868085,
+                -1.1993233709595845,
+                6.104672323203886e-12,
+                0.9382926711398275,
+                2.2692024193556445e-16,
+                False,
+                True,
+                1.212443348068254e-05,
+                2.1694227970201933e-09,
+                True,
+                2.2691914104127337e-16,
+            ),
+        ],
+        "weights": {0: 1.0},
+        "bounds": [24.39767221930904],
+        "bound": 24.39767221930904,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 24 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [],
+        "unresolved": False,
+        "alone": [],
+        "seen": [],
+        "evaluations": 38,
+        "noise_floor": 2.2692024193556445e-16,
+    },
     "right": {
         "probes": [
             (
