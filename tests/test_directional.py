@@ -100,6 +100,7 @@ def _verdict_of(name: str) -> tuple[Any, Prober]:
         "nan_far": (_nan_far, [np.array([0.5, -1.0])], [np.zeros(2)]),
         "abs_zeros": (lambda x: float(np.sum(np.abs(x[0]))), [_ABS], [np.sign(_ABS)]),
         "zero_param": (_sines, [_W, _B], [np.cos(_W), np.zeros(3)]),
+        "rtol_zero_param": (_sines, [_W, _B], [np.cos(_W), np.zeros(3)], {"rtol": 1e-3}),
         "empty_leaf": (_sines, [_W, np.zeros(0)], [np.cos(_W), np.zeros(0)]),
         "alone_wrong": (_kinked, [_WK, _B], [at_kinks, 2 * np.cos(_B)]),
         "alone_right": (_kinked, [_WK, _B], [at_kinks, np.cos(_B)]),
@@ -170,6 +171,51 @@ def _same(got: Any, want: Any, where: str = "") -> None:
 
 
 VERDICTS: dict[str, dict[str, Any]] = {
+    "rtol_zero_param": {
+        "probes": [
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.0006542045903597104,
+                -0.0006542045951864464,
+                4.908586341209609e-12,
+                4.897716664712182e-06,
+                4.156523640244128e-16,
+                False,
+                False,
+                1.5078652441414423e-05,
+                2.3437969172030144e-06,
+                True,
+                4.1565235288781707e-16,
+            ),
+            (
+                ((0, 0, 8), (1, 0, 3)),
+                -0.0032079514863272603,
+                -0.0032079514730284854,
+                3.955996554644292e-12,
+                4.897716664712182e-06,
+                4.156523640244128e-16,
+                False,
+                False,
+                1.8709538529312483e-05,
+                4.897543808343828e-06,
+                True,
+                4.156523640244128e-16,
+            ),
+        ],
+        "weights": {0: 0.001, 1: 1.0},
+        "bounds": [0.07312031368865188, INF],
+        "bound": 0.07312031368865188,
+        "miss": 0.001,
+        "text": "2 random directions: a relative gradient error of 0.073 or more in any one "
+        "parameter (‖s⊙(g−∇J)‖/‖s⊙g‖, s the entry scale) is caught with probability ≥ "
+        "0.999",
+        "exact": [1],
+        "unresolved": False,
+        "alone": [],
+        "seen": [3.237057904112401e-06, INF],
+        "evaluations": 12,
+        "noise_floor": 4.156523640244128e-16,
+    },
     "mixed_kink": {
         "probes": [
             (
