@@ -41,7 +41,55 @@ skipped, 36 timeout: 1 to 11 s a mutant; stopped after 30 of 274, 24 killed), th
 each module's score and ``wrote docs/testing.md``. The test
 map is made again only for a module it lacks.
 
-**This stop's runs** (2026-11-28, 11:43 to 13:08, on ``mutants/`` of the stop before;
+**This stop's runs** (2026-11-28, 14:45 to 16:15, on ``mutants/`` of the stop before;
+the shared 2-core machine under a load of 7 to 14, at ``nice -n 15``), all
+``--first-stage-only``, the verdict modules that decide directional verdicts first. The
+mirror files of ``_directional``, ``_localise`` and ``_precision`` imported torch (in a
+test, or at the top): their torch tests moved unchanged to ``tests/test_directional_torch.py``,
+``tests/test_localise_torch.py`` and ``tests/test_precision_torch.py``, so a forked
+mutant imports NumPy only. Tests were written ahead of each run, reading a module's
+result whole on each of its branches (every status, note, number and evaluation, on
+small seeded cases, floats to 1e-9), and its helpers on hand-made records with each
+bound met exactly. ``_directional_check``, never run before: 438 mutants, 14:49 to
+15:37, 1 to 8 s a mutant. Its mirror file had 7 tests; the first 29 mutants ran on it
+(25 passed), then on the tests written ahead (39: 13 directional reports read whole,
+from a right gradient to a cost not finite at a move; ``_difference``, ``_worst``,
+``_status``, every note, ``_diagnosis``, ``_summary`` and ``_result`` on hand-made
+probes) the mirror file passed 19 of the other 409; a rerun of every survivor on the
+tests added meanwhile (a cost in float32 inside, a spent budget's region, a tiny input
+of ``check_jacobian``'s fold, an overflowing ``a − R``) left 11: 8 are equivalent (NaN
+spelled ``NAN``, ``at_zeros`` of None, ``scales`` that no caller passes,
+``directional()`` never reading ``names``, ``distinct``'s 18th digit, never reached),
+3 got cases (a single wrong parameter unlocalised, two tiny parameters' notes, float32
+values of float64 parameters) and the rerun killed them. ``_stairs``: the 12
+``confirmed`` mutants the run before left (rule 1's round-off floor, its dtype, its
+note) were killed by a spy on ``sharp.confirm`` (what rule 1 is given, and the note
+for a given count) and the staircase of ``K = 3e5``, whose right gradient passes with
+rule 1's note. ``_directional``, never run before:
+134 of its 308 mutants (``_judged``, ``_straddles``, ``detectable`` and the first 94 of
+``directional``), 15:41 to 16:11, 2 to 15 s a killed mutant and 60 to 510 s a survivor
+(the mirror file takes 135 s clean). Tests written ahead read ``directional`` whole on 14
+cases (a right and a wrong gradient, ``miss``, ``rtol``, a parameter below and at
+``CLIP``, a cost exactly 0, a flat one, one not finite at a move, exact zeros at a kink,
+a zero and an empty parameter, the probes alone after a kinked verdict) and ``erfinv``
+and ``detectable`` exactly. The mirror file passed 6: 1 is equivalent (``gmax >= 0``),
+4 got a case (one of two directions across a kink, an ``rtol`` beside a zero
+parameter) and each failed it with the mutant active (``pytest -k`` on those cases, as
+the driver's clean runs of 270 s did not fit), 1 is not killed (``rng.spawn(2)[0]`` in
+``_straddles``: it changes only a second straddle test's direction, which decides
+nothing unless one direction meets a kink the other misses); its other 174 mutants
+are the row's "to run". Tests were written
+ahead, and not yet run against mutants, for ``_localise`` (15 localisations read whole:
+one and two wrong entries, each diagnosis, a dense error, a spent budget, more than
+``FANOUT`` parameters, one parameter with the verdict's probes), ``_entrywise`` (16
+full-mode reports read whole: mixed float16/32/64 parameters, sample mode, a fixed
+tolerance, a zero parameter, kinks with a gradient function and an array, a
+staircase, the complex step) and ``_precision`` (``cost_noise`` on 11 costs of each
+precision, its helpers at their bounds). A float32 staircase whose claim is round's
+own derivative (0 between the stairs) fails in float32 while it passes in float64
+(reported to the verdict lane, not fixed here).
+
+**The runs of 2026-11-28, 11:43 to 13:08** (on ``mutants/`` of the stop before;
 the shared 2-core machine under a load of 7 to 10, at ``nice -n 15``, 2 to 4 s a killed
 mutant, 20 to 40 s a survivor), ``--first-stage-only``. ``_compare``: the last 113
 mutants of ``compare`` (its kink and re-examination rules, the complex step, the blind

@@ -302,6 +302,13 @@ EQUIVALENT: dict[str, str] = {
         "digits = 18 is never reached"
     ),
     # end mut35: _directional_check
+    # mut35: _directional
+    "gradcheck._directional.x_directional__mutmut_16": (
+        "gmax >= 0 for gmax > 0: they differ only at gmax = 0, where every norm is 0 and "
+        "ref is 0 instead of 1.0; a weight is ref/n only where n > ref, so every weight "
+        "is 1.0 either way"
+    ),
+    # end mut35: _directional
     "gradcheck._summary.x_non_finite_failed__mutmut_20": _NO_ENTRIES_IS_FALSE,
     "gradcheck._summary.x_non_finite_failed__mutmut_22": _NO_ENTRIES_IS_FALSE,
     "gradcheck._io.x_write_json_atomic__mutmut_5": (
