@@ -714,6 +714,94 @@ class TestDirectionalPrecision:
         )
         assert report.status == "passed" and HIDDEN_NOTE not in report.messages
 
+    def test_the_hidden_float32_probe_draws_from_the_seed(self) -> None:
+        """The same seed, the same points: the probe's direction (±1 per entry, 50
+        entries) comes from ``seed``, so two checks evaluate the cost at the same
+        points, in the same order."""
+        seen: list[Any] = []
+
+        def cost(p: Any) -> float:
+            seen.append(p.copy())
+            return float(np.sum(np.sin(p.astype(np.float32))))
+
+        runs = []
+        for _ in range(2):
+            seen.clear()
+            report = gradcheck.check(cost, self.X, np.cos(self.X), mode="directional", seed=0)
+            assert report.status == "passed"
+            runs.append(np.array(seen))
+        assert runs[0].shape == runs[1].shape and np.array_equal(runs[0], runs[1])
+
+    def test_a_float32_result_that_does_not_move_keeps_float32s_roundoff(self) -> None:
+        """float64 parameters, a cost returned in float32 whose values all round to
+        1e4: the floor is float32's round-off of the cost (the parameters' float64 one
+        would claim errors of 36× visible, where only 1.9e10× are)."""
+        x = np.linspace(1.0, 2.0, 50)
+        report = gradcheck.check(
+            lambda p: np.float32(1e4) + np.float32(np.sum(p) * 1e-7),
+            x,
+            np.full(50, 1e-7),
+            mode="directional",
+        )
+        assert report.status == "inconclusive"
+        assert report.messages == (
+            "x: the directional check could only see a relative error of 1.9e+10 or more "
+            "(its gradient is tiny next to the noise); use mode='full'",
+        )
+
+    def test_a_hidden_low_precision_cost_that_does_not_move_is_not_failed(self) -> None:
+        """The same cost returned as a float64: the probes find a coarser dtype inside,
+        and its round-off (not the float64 parameters') is the floor: with float64's, a
+        right gradient failed."""
+        x = np.linspace(1.0, 2.0, 50)
+        report = gradcheck.check(
+            lambda p: float(np.float32(1e4) + np.float32(np.sum(p) * 1e-7)),
+            x,
+            np.full(50, 1e-7),
+            mode="directional",
+        )
+        assert report.status == "inconclusive"
+        assert report.messages[-1].startswith(
+            "x: the directional check could only see a relative error of "
+        )
+
+    @pytest.mark.parametrize(
+        ("rtol", "status"), [(None, "failed"), (1e-2, "passed"), (1e-4, "failed")]
+    )
+    def test_a_given_rtol_decides_the_directional_verdict(
+        self, rtol: float | None, status: str
+    ) -> None:
+        """A relative error of 1e-3: within rtol=1e-2, beyond 1e-4 and the estimate's."""
+        x = np.linspace(0.5, 1.5, 20)
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p))),
+            x,
+            np.cos(x) * (1 + 1e-3),
+            mode="directional",
+            rtol=rtol,
+        )
+        assert report.status == status
+
+    def test_on_the_float64_route_a_hidden_float32_cost_keeps_float32s_tolerances(self) -> None:
+        """float32 parameters moved to a float64 copy, a cost that computes in float32
+        inside whatever it is given: the route's note does not claim float64's
+        tolerances, as the hidden float32 probe judged it with float32's."""
+        from gradcheck._precision import HIDDEN_NOTE
+
+        x = np.linspace(0.5, 1.5, 20).astype(np.float32)
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p.astype(np.float32)))),
+            x,
+            lambda p: np.cos(p),
+            mode="directional",
+        )
+        assert report.status == "passed" and report.parameters["x"].dtype == "float32"
+        assert report.messages[0] == (
+            "the formula is checked on a float64 copy of the parameters (the cost and the "
+            "gradient follow their input's dtype)"
+        )
+        assert HIDDEN_NOTE in report.messages
+
     def test_float32_parameters(self) -> None:
         x = self.X.astype(np.float32)
         report = gradcheck.check(lambda p: np.sum(np.sin(p)), x, np.cos(x), mode="directional")
@@ -771,3 +859,63 @@ class TestUserGeneratorReplayedForGrad:
             report = gradcheck.check(cost, p, grad, seed=seed)
             assert report.status == status
             assert pickle.dumps((rng.bit_generator.state, pyr.getstate())) == before
+
+
+class TestAStackThatComputesAnotherCost:
+    """A batched cost whose stacks of 3 or more points give other values than the cost:
+    the check runs those points one by one and its report says so, in either mode."""
+
+    X = np.linspace(0.5, 1.5, 8)
+
+    @staticmethod
+    def _stacked(p: Any) -> Any:
+        values = np.sum(np.sin(p), axis=1)
+        return values + 1e-3 if len(p) >= 3 else values
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_the_note_says_the_points_ran_one_by_one(self, mode: str) -> None:
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p))),
+            self.X,
+            np.cos(self.X),
+            mode=mode,
+            execution=gradcheck.Batched(self._stacked),
+        )
+        assert report.status == "passed"
+        notes = [m for m in report.messages if m.startswith("evaluations are not vectorised: ")]
+        assert len(notes) == 1
+        assert notes[0].endswith(
+            "; from there on every point ran through the cost one by one (a batched cost "
+            "must compute the same cost at every stack size)"
+        )
+
+    def test_a_stack_that_agrees_leaves_no_note(self) -> None:
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p))),
+            self.X,
+            np.cos(self.X),
+            execution=gradcheck.Batched(lambda p: np.sum(np.sin(p), axis=1)),
+        )
+        assert report.status == "passed"
+        assert not any("vectorised" in m for m in report.messages)
+
+    @pytest.mark.parametrize("mode", ["full", "directional"])
+    def test_the_unperturbed_value_comes_from_a_stack_too(self, mode: str) -> None:
+        """The stacks' values are compared with θ's value from a stack (of θ twice): a
+        stack may sum in another order than the serial cost, and that offset read as a
+        kink beside the stacks' differences."""
+        stacks: list[Any] = []
+
+        def stacked(p: Any) -> Any:
+            stacks.append(np.array(p))
+            return np.sum(np.sin(p), axis=1)
+
+        report = gradcheck.check(
+            lambda p: float(np.sum(np.sin(p))),
+            self.X,
+            np.cos(self.X),
+            mode=mode,
+            execution=gradcheck.Batched(stacked),
+        )
+        assert report.status == "passed"
+        assert stacks[0].shape == (2, 8) and np.array_equal(stacks[0], [self.X, self.X])

@@ -192,3 +192,146 @@ def test_the_nearest_arrays_are_saved_up_to_the_bound() -> None:
     kept = Kept(reachable(cost))
     assert len(kept._arrays) == SAVED_ARRAYS
     assert kept._arrays[0][0] is state["mean"]
+
+
+class TestKeptReadWhole:
+    """:class:`Kept` on objects given directly: what it saves and what it puts back."""
+
+    def test_a_dict_of_exactly_container_items_is_kept_one_more_is_not(self) -> None:
+        from gradcheck._user_walk import CONTAINER_ITEMS
+
+        full = {i: np.zeros(1) for i in range(CONTAINER_ITEMS)}
+        over = {i: np.zeros(1) for i in range(CONTAINER_ITEMS + 1)}
+        kept = Kept([full, over])
+        full[0], over[0] = np.ones(1), np.ones(1)
+        kept.restore()
+        assert full[0].tolist() == [0.0] and over[0].tolist() == [1.0]
+
+    def test_only_plain_dicts_are_kept(self) -> None:
+        from collections import OrderedDict
+
+        plain: dict[str, Any] = {"a": np.zeros(1)}
+        ordered: OrderedDict[str, Any] = OrderedDict(a=np.zeros(1))
+        kept = Kept([plain, ordered])
+        plain["a"], ordered["a"] = np.ones(1), np.ones(1)
+        kept.restore()
+        assert plain["a"].tolist() == [0.0] and ordered["a"].tolist() == [1.0]
+
+    def test_each_kind_of_dict_entry(self) -> None:
+        arr, other, ro = np.zeros(2), np.ones(2), np.zeros(1)
+        ro.flags.writeable = False
+        d: dict[str, Any] = {"arr": arr, "removed": other, "count": 0, "ro": ro, "obj": None}
+        kept = Kept([d])
+        d["arr"] = "replaced by a string"
+        del d["removed"]
+        d["count"] = 5  # not an array: the user's to keep
+        d["ro"] = np.ones(1)  # held a read-only array: not saved, left
+        d["obj"] = np.zeros(3)  # held no array: an array in it now stays
+        d["new"] = np.zeros(1)  # added by the calls: removed
+        d["new_text"] = "kept"
+        d["new_ro"] = ro  # a read-only array added: not one Kept saves, left
+        kept.restore()
+        assert d["arr"] is arr and d["removed"] is other and d["count"] == 5
+        assert d["ro"].tolist() == [1.0] and d["obj"].tolist() == [0.0, 0.0, 0.0]
+        assert "new" not in d and d["new_text"] == "kept" and d["new_ro"] is ro
+        assert list(d) == ["arr", "count", "ro", "obj", "new_text", "new_ro", "removed"]
+
+    def test_the_array_bound_is_exact(self, monkeypatch: Any) -> None:
+        monkeypatch.setattr(ua, "SAVED_ARRAYS", 2)
+        a, b, c = np.zeros(1), np.zeros(1), np.zeros(1)
+        kept = Kept([a, b, c])
+        assert [x for x, _ in kept._arrays] == [a, b]
+        a[0] = b[0] = c[0] = 1.0
+        kept.restore()
+        assert (a[0], b[0], c[0]) == (0.0, 0.0, 1.0)
+
+    def test_the_byte_budget_is_spent_array_by_array(self, monkeypatch: Any) -> None:
+        a, b, c, d = np.zeros(2), np.zeros(1), np.zeros(1), np.zeros(1)
+        monkeypatch.setattr(ua, "SAVED_BYTES", a.nbytes + b.nbytes)
+        kept = Kept([a, b, c, d])  # a and b fill it exactly: c and d are not saved
+        saved = [x for x, _ in kept._arrays]
+        assert len(saved) == 2 and saved[0] is a and saved[1] is b
+        monkeypatch.setattr(ua, "SAVED_BYTES", a.nbytes)
+        kept = Kept([a, b, c])  # a fills it: nothing else fits
+        assert len(kept._arrays) == 1 and kept._arrays[0][0] is a
+
+    def test_a_larger_array_is_passed_over_for_a_smaller_one_later(self, monkeypatch: Any) -> None:
+        big, small = np.zeros(8), np.zeros(1)
+        monkeypatch.setattr(ua, "SAVED_BYTES", small.nbytes)
+        kept = Kept([big, small])
+        assert len(kept._arrays) == 1 and kept._arrays[0][0] is small
+
+    def test_what_is_not_saved(self) -> None:
+        ro = np.zeros(1)
+        ro.flags.writeable = False
+        objects = np.array([None, 1], dtype=object)
+        kept = Kept([ro, objects, [np.zeros(1)], 3.0, "text"])
+        assert kept._arrays == [] and kept._dicts == []
+
+    def test_the_saved_copy_is_a_copy(self) -> None:
+        a = np.array([1.0, 2.0])
+        kept = Kept([a])
+        ((held, saved),) = kept._arrays
+        assert held is a and saved is not a and not np.shares_memory(saved, a)
+        a[:] = [5.0, 6.0]
+        kept.restore()
+        assert a.tolist() == [1.0, 2.0]
+
+    def test_an_unchanged_array_is_not_written(self) -> None:
+        """Only a changed array is written back: one the calls left as it was, then
+        made read-only, raises nothing."""
+        a = np.array([1.0, 2.0])
+        kept = Kept([a])
+        a.flags.writeable = False
+        kept.restore()
+        assert a.tolist() == [1.0, 2.0]
+
+
+class TestSameBits:
+    """``_same_bits``: bit for bit where the dtype has an unsigned twin, else by value."""
+
+    def test_another_shape_is_a_change(self) -> None:
+        assert ua._same_bits(np.zeros(4), np.zeros((2, 2))) is False
+        assert ua._same_bits(np.zeros((2, 2)), np.zeros((2, 2))) is True
+
+    @pytest.mark.parametrize(
+        "dtype", [np.bool_, np.int8, np.int16, np.uint32, np.int64, np.float16, np.float64]
+    )
+    def test_numbers_by_their_bits(self, dtype: Any) -> None:
+        a = np.array([0, 1, 1], dtype=dtype)
+        assert ua._same_bits(a, a.copy()) is True
+        b = a.copy()
+        b[0] = 1
+        assert ua._same_bits(b, a) is False
+
+    def test_times_by_their_bits_not_found_equal_to_themselves_by_value(self) -> None:
+        t = np.array(["NaT", "2026-11-28"], dtype="datetime64[s]")
+        d = np.array(["NaT", 3], dtype="timedelta64[s]")
+        assert ua._same_bits(t, t.copy()) is True and ua._same_bits(d, d.copy()) is True
+        assert ua._same_bits(t, np.array(["NaT", "2026-11-29"], dtype="datetime64[s]")) is False
+
+    def test_a_float_nan_payload_is_a_change_but_a_complex_nan_is_not(self) -> None:
+        nan = np.array([np.nan])
+        assert ua._same_bits(-nan, nan) is False
+        z = np.array([complex(np.nan, 1.0)])
+        assert ua._same_bits(z, z.copy()) is True
+        assert ua._same_bits(z, np.array([complex(1.0, 1.0)])) is False
+
+    def test_strings_and_wide_floats_by_value(self) -> None:
+        words = np.array(["a", "b"])
+        assert ua._same_bits(words, words.copy()) is True
+        assert ua._same_bits(words, np.array(["a", "c"])) is False
+        wide = np.array([np.nan, 1.0], dtype=np.longdouble)
+        assert ua._same_bits(wide, wide.copy()) is True
+
+
+def test_saved_is_writeable_non_object_arrays_only() -> None:
+    ro = np.zeros(1)
+    ro.flags.writeable = False
+    assert [ua._saved(x) for x in (np.zeros(1), ro, np.array([None]), [1.0], 1.0)] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]

@@ -517,3 +517,49 @@ EQUIVALENT: dict[str, str] = {
         "astype(None) for astype(np.float64): NumPy reads a dtype of None as float64"
     ),
 }
+
+# mut36 (issue 16): the data, state and exit-code modules, one block per module.
+
+# _user_arrays
+_ONE_CHARACTER_KIND = (
+    "'XX…XX' around the kinds in `dtype.kind in ...`: a dtype's kind is one character "
+    "and no NumPy kind is 'X', so the test is true for the same kinds"
+)
+EQUIVALENT.update(
+    {
+        "gradcheck._user_arrays.x__same_bits__mutmut_11": _ONE_CHARACTER_KIND,
+        "gradcheck._user_arrays.x__same_bits__mutmut_23": _ONE_CHARACTER_KIND,
+    }
+)
+EQUIVALENT["gradcheck._user_arrays.xǁKeptǁ__init____mutmut_12"] = (
+    "return for break when SAVED_ARRAYS arrays are held: the loop is the last statement "
+    "of __init__, so both leave it with the same arrays saved"
+)
+
+# _plan
+_NO_SAMPLE_KEYWORD_HERE = (
+    "another string for 'sample' in _mode_options' last line: it runs only for a Full "
+    "mode (Sample and Directional return above), and resolve_mode (make_plan's call, "
+    "before) refuses the sample keyword for any mode but Sample (_modes._refusal), so "
+    "the keywords given there never hold 'sample'"
+)
+EQUIVALENT.update(
+    {
+        "gradcheck._plan.x__mode_options__mutmut_7": _NO_SAMPLE_KEYWORD_HERE,
+        "gradcheck._plan.x__mode_options__mutmut_8": _NO_SAMPLE_KEYWORD_HERE,
+    }
+)
+EQUIVALENT["gradcheck._plan.x__read_only_twin__mutmut_6"] = _ANY_NEGATIVE_SIZE
+_SAME_OBJECT_PUT_BACK = (
+    "d.get(None …) or d.get(k) for d.get(k, None) in restore: get's default is None "
+    "already, and where the test reads another key the saved array is assigned to its "
+    "key again; assigning a plain dict's key the object it holds changes neither its "
+    "contents nor its order (Kept keeps plain dicts only)"
+)
+EQUIVALENT.update(
+    {
+        "gradcheck._user_arrays.xǁKeptǁrestore__mutmut_6": _SAME_OBJECT_PUT_BACK,
+        "gradcheck._user_arrays.xǁKeptǁrestore__mutmut_7": _SAME_OBJECT_PUT_BACK,
+        "gradcheck._user_arrays.xǁKeptǁrestore__mutmut_8": _SAME_OBJECT_PUT_BACK,
+    }
+)
