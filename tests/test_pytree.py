@@ -435,3 +435,79 @@ def test_two_readings_show_every_pair_and_every_unused_key() -> None:
         "'db' → 'ddb'; unused 'dW', 'db'); drop the keys that are not a parameter's "
         "gradient, so that one reading fits"
     )
+
+
+class TestTreeDefReadWhole:
+    """``flatten``'s structure and paths, every field (the Jacobian checks read a
+    tree's kinds and keys: ``gradcheck._flat_values``)."""
+
+    def test_every_node(self) -> None:
+        from gradcheck._pytree import PathEntry, flatten_paths
+
+        x, y, z = np.zeros(1), np.ones(2), np.full(3, 2.0)
+        paths, got, tree = flatten_paths({"a": x, "b": [y, (z,)]})
+        assert got == [x, y, z]
+        assert paths == [
+            (PathEntry("a"),),
+            (PathEntry("b"), PathEntry(0, True)),
+            (PathEntry("b"), PathEntry(1, True), PathEntry(0, True)),
+        ]
+        assert [p[-1].position for p in paths] == [False, True, True]
+        assert (tree.kind, tree.keys, tree.cls) == ("dict", ("a", "b"), dict)
+        lst = tree.children[1]
+        assert (lst.kind, lst.keys, lst.cls) == ("list", (0, 1), list)
+        tup = lst.children[1]
+        assert (tup.kind, tup.keys, tup.cls) == ("tuple", (0,), tuple)
+        leaf = tree.children[0]
+        assert (leaf.kind, leaf.keys, leaf.children, leaf.cls) == ("leaf", (), (), None)
+        assert tree.num_leaves == 3
+
+    def test_other_classes_are_kept(self) -> None:
+        tree = flatten(OrderedDict(a=np.zeros(1), b=Pair(np.zeros(1), np.zeros(1)))).treedef
+        assert (tree.kind, tree.cls) == ("dict", OrderedDict)
+        assert (tree.children[1].kind, tree.children[1].cls) == ("tuple", Pair)
+
+    def test_a_mapping_that_cannot_be_rebuilt_is_refused_with_why(self) -> None:
+        from collections.abc import Mapping
+
+        class Frozen(Mapping[str, Any]):
+            def __init__(self, items: dict[str, Any], *, token: int) -> None:
+                self._items = items
+
+            def __getitem__(self, key: str) -> Any:
+                return self._items[key]
+
+            def __iter__(self) -> Any:
+                return iter(self._items)
+
+            def __len__(self) -> int:
+                return len(self._items)
+
+        with pytest.raises(GradcheckError) as err:
+            flatten(Frozen({"a": np.zeros(1)}, token=1))
+        text = str(err.value)
+        assert text.startswith(
+            "params holds a Frozen, which cannot be rebuilt from a dict of its entries (TypeError: "
+        )
+        assert text.endswith(
+            "missing 1 required keyword-only argument: 'token'); pass a plain dict"
+        )
+
+    @pytest.mark.parametrize(
+        "tree",
+        [
+            {"a": np.zeros(1), "b": np.zeros(1)},
+            [np.zeros(1), np.zeros(1)],
+            (np.zeros(1), np.zeros(1)),
+            {"a": [np.zeros(1), (np.zeros(1), np.zeros(1))], "b": {"c": np.zeros(1)}},
+            (np.zeros(1),),
+        ],
+    )
+    def test_plain_containers_are_built_by_one_compiled_expression(self, tree: Any) -> None:
+        """Not by the closures of the fallback (a code string that fails to compile
+        falls back to them silently: the same trees, 4× slower)."""
+        _, got, treedef = flatten(tree)
+        built = builder(treedef)
+        assert built.__code__.co_filename == "<gradcheck builder>"  # type: ignore[attr-defined]
+        again = built(got)
+        assert type(again) is type(tree) and flatten(again)[1] == got
