@@ -62,6 +62,26 @@ class TestJumpNoise:
 
         assert _noise(cost, self.x) is None
 
+    def test_a_table_lookup_is_no_stage(self) -> None:
+        # floor((θ + 4)·500) jumps where θ·500 is a whole number: a grid (attack37 look.py)
+        table = np.sin(3 * np.linspace(-4, 4, 4001))
+
+        def cost(p: Array) -> float:
+            idx = np.clip(np.floor((p + 4) * 500).astype(int), 0, 4000)
+            return float(0.5 * np.sum(np.sin(p)) + np.sum(table[idx]))
+
+        assert _noise(cost, self.x) is None
+
+    def test_a_float16_stage_of_an_intermediate_is_a_stage(self) -> None:
+        # attack37 H181: it jumps where a·sin θ rounds, no input's midpoint or grid
+        a = np.random.default_rng(1).standard_normal(20)
+
+        def cost(p: Array) -> float:
+            return float(0.5 * np.sum(np.sin(p)) + np.sum((a * np.sin(p)).astype(np.float16)))
+
+        jump = _noise(cost, self.x)
+        assert jump is not None and jump.work == np.float16
+
     def test_a_float32_stage_jumps_where_an_input_rounds(self) -> None:
         def cost(p: Array) -> float:
             stage = np.sum(np.sin(p.astype(np.float32)), dtype=np.float32)
@@ -116,3 +136,49 @@ class TestStageAddedToAFloat64Cost:
         assert gradcheck.check(cost, x, lambda p: (0.5 + a) * np.cos(p)).status == "passed"
         assert gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p)).status == "inconclusive"
         assert gradcheck.check(cost, x, lambda p: 2 * (0.5 + a) * np.cos(p)).status == "failed"
+
+
+def _intermediate(shape: str, seed: int) -> tuple[Callable[[Array], float], Array, Any]:
+    """attack37 H181: a float16 cast of an intermediate added to ``0.5·Σ sin θ``, its
+    point and the stage's gradient."""
+    r = np.random.default_rng(seed)
+    a, x = r.standard_normal(20), r.standard_normal(20)
+    b = r.standard_normal((20, 20)) / np.sqrt(20)
+    f16 = np.float16
+    if shape == "mid16":
+        return (
+            lambda p: float(0.5 * np.sum(np.sin(p)) + np.sum((a * np.sin(p)).astype(f16))),
+            x,
+            lambda p: a * np.cos(p),
+        )
+    if shape == "mat16":
+        return (
+            lambda p: float(0.5 * np.sum(np.sin(p)) + np.sum(np.tanh((b @ p).astype(f16)))),
+            x,
+            lambda p: b.T @ (1 - np.tanh(b @ p) ** 2),
+        )
+    return (
+        lambda p: float(0.5 * np.sum(np.sin(p)) + 0.1 * np.sum(np.exp(0.3 * p).astype(f16))),
+        x,
+        lambda p: 0.03 * np.exp(0.3 * p),
+    )
+
+
+class TestStageOfAnIntermediate:
+    """attack37 H181: ``(a·sin θ).astype(np.float16)``, ``tanh((B θ).astype(np.float16))``,
+    ``exp(0.3θ).astype(np.float16)`` jump where the intermediate rounds, at no input's
+    midpoint: on main 11e5eca autograd's gradient failed 3/3 each and one missing the
+    stage passed 3/3 with a bound of 2e-7 (its error 0.09 to 4.6); now both are
+    inconclusive, and a sign error fails."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    @pytest.mark.parametrize("shape", ["mid16", "mat16", "exp16"])
+    def test_right_and_missing_stage_are_inconclusive(self, shape: str, seed: int) -> None:
+        cost, x, stage = _intermediate(shape, seed)
+        right = gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p) + stage(p), seed=seed)
+        assert right.status == "inconclusive", str(right)
+        assert any("float16 stage added to it" in m for m in right.messages)
+        drop = gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p), seed=seed)
+        assert drop.status == "inconclusive", str(drop)
+        flip = gradcheck.check(cost, x, lambda p: -0.5 * np.cos(p) - stage(p), seed=seed)
+        assert flip.status == "failed", str(flip)

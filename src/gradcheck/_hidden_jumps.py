@@ -10,10 +10,14 @@ of 1e-5. Along the probes' direction (:func:`direction`) at
 :func:`jump_noise` takes the difference of its table furthest from the table's trend and
 halves its interval down to :data:`~gradcheck._numerics.JUMP_END`, following the half
 that departs more. A jump keeps its departure at every size; a continuous cost's halves
-with the interval (a kink, a feature's slope) or falls faster (curvature). A
-discontinuity is a stage or a quantiser, judged with the stage's steps
-(``gradcheck._stairs`` rules 2 and 3 then leave the slope across the stairs, which no
-difference at float64's steps can tell from the slope between them, inconclusive).
+with the interval (a kink, a feature's slope) or falls faster (curvature). A jump
+where an input lies on a rounding midpoint of float16 or float32 is a stage of that
+dtype (:func:`_stage_of`); one where an input lies on a grid ``m/(2^j·10^k)`` is a
+quantiser's (:func:`_on_grid`: its derivative 0 between the stairs is its own); any
+other is a stage of an intermediate (attack37 H181: ``(a·sin θ).astype(np.float16)``).
+A stage is judged with its steps (``gradcheck._stairs`` rules 2 and 3 then leave the
+slope across the stairs, which no difference at float64's steps can tell from the slope
+between them, inconclusive).
 """
 
 from __future__ import annotations
@@ -43,6 +47,13 @@ _EARLY = 5
 #: The halvings at the end whose departures a jump keeps (``JUMP_KEPT``).
 _LAST = 4
 _U64 = unit_roundoff(np.float64)
+#: The grids a quantiser's stairs are tested on (:func:`_on_grid`): ``M = c·2^j·10^k``,
+#: ``c`` 1 or 3 (``round(θ·3e5)/3e5``, tests/test_stairs.py, jumps where ``θ·6e5`` is odd).
+_GRID = np.unique([c * 2.0**j * 10.0**k for c in (1, 3) for j in range(12) for k in range(-6, 16)])
+#: The chance allowed that a stage of an intermediate is taken for a quantiser's stair.
+_GRID_MISS = 1e-3
+#: A jump above this many float32 round-offs of the terms is no float32 stage's.
+_F32_JUMP = 4 * unit_roundoff(np.float32)
 _KS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
 _CENTRES = np.arange(-2.5, 3.0)
 
@@ -71,10 +82,12 @@ def jump_noise(
     seed: int,
     floor: float,
     step: float = JUMP_STEP,
+    terms: float = 0.0,
 ) -> Jump | None:
     """The noise of the table at relative step ``step`` (6 evaluations), and the dtype of
-    the stage, where the cost jumps inside it where an input crosses a rounding midpoint
-    of float16 or float32 (:func:`_stage_of`), else ``None``.
+    the stage, where the cost jumps inside it off a quantiser's grid (:func:`_on_grid`),
+    else ``None``. ``terms`` (the terms' size, at least ``|j0|``) tells a float32 stage's
+    jump from a float16 one's where no input's midpoint does (:func:`_stage_of`).
 
     The trend is the least-squares quadratic through the table's differences; a
     departure is a difference minus the trend's over its interval. The largest is
@@ -95,7 +108,7 @@ def jump_noise(
         return np.asarray(np.real(evaluate(points)), dtype=np.float64)
 
     try:
-        return _probe(at, step, j0, floor, flat, deltas)
+        return _probe(at, step, j0, max(abs(j0), terms), floor, flat, deltas)
     except GradcheckError as err:
         if domain_error(err):  # a move out of the cost's domain: no evidence either way
             return None
@@ -106,6 +119,7 @@ def _probe(
     at: Callable[[Sequence[float]], Array],
     step: float,
     j0: float,
+    terms: float,
     floor: float,
     flat: list[Array],
     deltas: list[tuple[int, Array]],
@@ -124,9 +138,10 @@ def _probe(
         slope = float(np.polyval(trend, (lo + hi) / 2)) - shift
         return abs(j_hi - j_lo - slope * (hi - lo))
 
-    def follow(i: int) -> tuple[float, float] | None:
+    def follow(i: int) -> tuple[float, float, float] | None:
         """Where the jump in the table's interval ``i`` is (its interval's middle, in
-        steps), followed down to ``JUMP_FINE``, and its size; or ``None``."""
+        steps), followed down to ``JUMP_FINE``, the interval's width and the jump's size;
+        or ``None``."""
         lo, hi, j_lo, j_hi = _CENTRES[i] - 0.5, _CENTRES[i] + 0.5, table[i], table[i + 1]
         best = kept = departure(lo, hi, j_lo, j_hi, 0.0)
         if not best > floor:
@@ -164,16 +179,23 @@ def _probe(
             if (hi - lo) * step < JUMP_END and kept < JUMP_KEPT * history[-1 - _LAST]:
                 return None  # a feature resolved below JUMP_END: its departure halves
         # the last halvings: a jump keeps its departure, a feature resolved there halves
-        return ((lo + hi) / 2, hi - lo) if kept >= JUMP_KEPT * history[-1 - _LAST] else None
+        if kept < JUMP_KEPT * history[-1 - _LAST]:
+            return None
+        return (lo + hi) / 2, hi - lo, kept
 
     i = int(np.argmax(np.abs(diffs - np.polyval(trend, _CENTRES))))
     found = follow(i)
     if found is None:
         return None
-    where, width = found
-    work = _stage_of([leaf + where * d for (_, d), leaf in zip(deltas, flat)], deltas, width)
+    where, width, size = found
+    moved = [leaf + where * d for (_, d), leaf in zip(deltas, flat)]
+    work = _stage_of(moved, deltas, width)
     if work is None:
-        return None
+        if _on_grid(moved, deltas, width):
+            return None  # a quantiser's stair: its derivative 0 between them is its own
+        # a stage of an intermediate: its jump is a float16 spacing of what it rounds
+        # unless no larger than a float32 one of the terms
+        work = np.dtype(np.float32 if size <= _F32_JUMP * terms else np.float16)
     return Jump(noise_from_table(table), work)
 
 
@@ -204,3 +226,22 @@ def _stage_of(
             if np.any(hit):
                 return np.dtype(dtype)
     return None
+
+
+def _on_grid(moved: list[Array], deltas: list[tuple[int, Array]], width: float) -> bool:
+    """Whether an entry of ``moved`` (the point of a jump, found to within ``width`` steps
+    ``deltas``) lies on a grid ``m / M`` with ``M = c·2^j·10^k``, ``c`` 1 or 3 (:data:`_GRID`): a
+    quantiser's stair (``round(θ·K)/K`` at ``θ·2K`` odd, ``floor((θ + 4)·500)``, a table
+    lookup), whose derivative 0 between them is its own. A stage of an intermediate
+    (``(a·sin θ).astype(np.float16)``) jumps where the intermediate rounds: an entry lies
+    on a grid by chance with probability ``2·M·reach``; the grids are taken from the
+    coarsest while the sum of that over every entry stays below :data:`_GRID_MISS`."""
+    x = np.concatenate([np.ravel(v) for v in moved])
+    reach = np.concatenate([np.abs(d) * width for _, d in deltas]) + 4 * _U64 * np.abs(x)
+    chance = np.cumsum(_GRID) * 2 * float(np.sum(reach))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for grid in _GRID[chance <= _GRID_MISS]:
+            scaled = x * grid
+            if np.any(np.abs(scaled - np.round(scaled)) <= reach * grid):
+                return True
+    return False

@@ -268,9 +268,9 @@ def _jumps(
     if not size >= _TINY:
         return noise
     floor = max(_STILL * size, 16 * noise.sigma)
-    jump = jump_noise(evaluate, leaves, j0, seed, floor)
+    jump = jump_noise(evaluate, leaves, j0, seed, floor, terms=size)
     if jump is None:  # a float16 stage may not move at JUMP_STEP along that direction
-        jump = jump_noise(evaluate, leaves, j0, seed, floor, HIDDEN_STEP16)
+        jump = jump_noise(evaluate, leaves, j0, seed, floor, HIDDEN_STEP16, size)
     if jump is None or not jump.sigma <= STAGE_NOISE * size:
         return noise
     return Noise(jump.sigma, jump.work, _jump_note(jump.work, jump.sigma), noise.sigma)
