@@ -182,3 +182,26 @@ class TestStageOfAnIntermediate:
         assert drop.status == "inconclusive", str(drop)
         flip = gradcheck.check(cost, x, lambda p: -0.5 * np.cos(p) - stage(p), seed=seed)
         assert flip.status == "failed", str(flip)
+
+
+class TestQuantisedIntermediate:
+    """attack37 H214: ``round(tanh(Bθ)·256)/256`` (fake-quantised activations) jumps where
+    an intermediate crosses its grid, which no input shows: it reads as a stage, and its
+    own derivative (0 across the quantiser) was failed 1/4 by the kink entries re-checked
+    nearby at the stage's steps, which span its stairs; they are compared again in
+    float64 as the others are (``gradcheck._stairs`` rule 2): inconclusive, never failed
+    (main: passed; a quantiser and a stage cannot be told apart)."""
+
+    @pytest.mark.parametrize("seed", [0, 1, 2, 3])
+    def test_its_own_derivative_is_not_failed(self, seed: int) -> None:
+        r = np.random.default_rng(seed)
+        r.standard_normal(20)
+        x, b = r.standard_normal(20), r.standard_normal((20, 20)) / np.sqrt(20)
+
+        def cost(p: Array) -> float:
+            return float(0.5 * np.sum(np.sin(p)) + np.sum(np.round(np.tanh(b @ p) * 256) / 256))
+
+        own = gradcheck.check(cost, x, lambda p: 0.5 * np.cos(p), seed=seed)
+        assert own.status == "inconclusive", str(own)
+        wrong = gradcheck.check(cost, x, lambda p: 0.55 * np.cos(p), seed=seed)
+        assert wrong.status == "failed", str(wrong)
