@@ -89,6 +89,24 @@ precision, its helpers at their bounds). A float32 staircase whose claim is roun
 own derivative (0 between the stairs) fails in float32 while it passes in float64
 (reported to the verdict lane, not fixed here).
 
+**A second lane the same afternoon** (14:46 to 16:17, its own copy of ``mutants/``, the
+same load and flags; its modules' results copied into this ``mutants/`` for the page):
+``_summary``'s 400 left (478/478 now checked, 100%: 11 equivalent, as listed before);
+``_engine`` (231 mutants: ``check()`` is decorated and no longer mutated; 8 killed by
+new cases in ``tests/test_engine.py``, among them the float32 floor where the cost's
+values do not move, whose mutant failed a right gradient; 1 not killed: the strategy
+reading the stack's second copy of θ, which only a batched cost whose rows depend on
+their place in the stack could tell); ``_plan``, never run and without a mirror file
+(new ``tests/test_plan.py``: ``make_plan`` read whole; 7 killed by it, 3 equivalent);
+``_user_arrays`` (68 mutants: 1 not killed, ``_same_bits`` comparing complex numbers
+bit for bit, which was a real defect: a ``-0.0`` written into a complex64 array was
+not put back; fixed since, and the row is of the code before the fix); ``_pytree``'s
+structure and builder (166 run; 29 passed the mirror file and a new read-whole class
+killed all 29; its other 334 are the row's "to run"). The mirror files of
+``_evaluate`` and ``_inputs`` imported torch: their torch and Dask tests moved unchanged
+to ``tests/test_evaluate_torch.py``, ``tests/test_inputs_torch.py`` and
+``tests/test_inputs_dask.py``.
+
 **The runs of 2026-11-28, 11:43 to 13:08** (on ``mutants/`` of the stop before;
 the shared 2-core machine under a load of 7 to 10, at ``nice -n 15``, 2 to 4 s a killed
 mutant, 20 to 40 s a survivor), ``--first-stage-only``. ``_compare``: the last 113
