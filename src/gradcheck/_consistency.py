@@ -36,6 +36,7 @@ __all__ = [
     "homogeneous",
     "linearity",
     "magnitudes",
+    "random_pairs",
 ]
 
 Array = np.ndarray[Any, Any]
@@ -198,12 +199,8 @@ def agreement(
     """
     if len(maps) < 2:
         return []
-    if vectors:
-        us, vs = [u for u, _ in vectors], [v for _, v in vectors]
-    else:
-        rng = np.random.default_rng([seed, 13])
-        us = [rng.standard_normal(m) for _ in range(pairs)]
-        vs = [rng.standard_normal(n) for _ in range(pairs)]
+    chosen = vectors or random_pairs(n, m, seed, pairs)
+    us, vs = [u for u, _ in chosen], [v for _, v in chosen]
     floors = [magnitudes.floor(u, v) if magnitudes else 0.0 for u, v in zip(us, vs)]
     terms: dict[str, list[_Terms]] = {f.name: [] for f in maps}
     for u, v in zip(us, vs):
@@ -221,6 +218,16 @@ def agreement(
             tol = tuple(t for t, _ in judged)
             out.append(Consistency((a.name, b.name), pair, tol, any(w for _, w in judged)))
     return out
+
+
+def random_pairs(n: int, m: int, seed: int, pairs: int = PAIRS) -> list[tuple[Array, Array]]:
+    """The random ``(u, v)`` (lengths ``m`` and ``n``) :func:`agreement` draws from
+    ``seed``: a caller that passes them as ``vectors`` reads the same products again
+    (a :class:`~gradcheck._linear.Memo` matches vectors by identity)."""
+    rng = np.random.default_rng([seed, 13])
+    us = [rng.standard_normal(m) for _ in range(pairs)]
+    vs = [rng.standard_normal(n) for _ in range(pairs)]
+    return list(zip(us, vs))
 
 
 class _Terms(NamedTuple):
@@ -378,25 +385,28 @@ def linearity(
             transposed,
         )
         basis = LinearMap(f"{name} on basis vectors", partial(_times, mat, transposed), transposed)
-        c = agreement([own, basis], lay.n, lay.m, roundoff, seed + 1)[0]
-        if c.wrong and name in unresolved and homogeneous(own, lay.n, lay.m, roundoff, seed + 1):
+        pairs = random_pairs(lay.n, lay.m, seed + 1)
+        c = agreement([own, basis], lay.n, lay.m, roundoff, seed + 1, vectors=pairs)[0]
+        if c.wrong and name in unresolved and homogeneous(own, lay.n, lay.m, roundoff, pairs):
             c = c._replace(uncertain=True)
         out.append(c)
     return out
 
 
-def homogeneous(own: LinearMap, n: int, m: int, roundoff: float, seed: int) -> bool:
-    """Whether ``own`` keeps ``F(2x) = 2F(x)`` and ``F(−x) = −F(x)`` on the random pairs
-    of :func:`linearity` (``seed``: its pairs' seed). Scaling by 2 and negation commute
-    with rounding, so a linear formula keeps both to the last bit however much it
-    rounds; a dropped sign (``J|v|``), a stray normalisation (``J v/‖v‖``,
+def homogeneous(
+    own: LinearMap, n: int, m: int, roundoff: float, pairs: Sequence[tuple[Array, Array]]
+) -> bool:
+    """Whether ``own`` keeps ``F(2x) = 2F(x)`` and ``F(−x) = −F(x)`` on ``pairs`` (the
+    caller's own, so that a memoised ``own`` is not called on them again). Scaling by 2
+    and negation commute with rounding, so a linear formula keeps both to the last bit
+    however much it rounds; a dropped sign (``J|v|``), a stray normalisation (``J v/‖v‖``,
     ``J v‖v‖``) or a one-sided rule (``J max(v, 0)``) breaks one of them."""
     maps = [
         own,
         LinearMap(f"{own.name}(2x)/2", partial(_scaled, own.apply, 2.0), own.transposed),
         LinearMap(f"-{own.name}(-x)", partial(_scaled, own.apply, -1.0), own.transposed),
     ]
-    return not any(c.wrong for c in agreement(maps, n, m, roundoff, seed))
+    return not any(c.wrong for c in agreement(maps, n, m, roundoff, 0, vectors=pairs))
 
 
 def _scaled(apply: Callable[[Array], Array], c: float, x: Array) -> Array:

@@ -32,7 +32,14 @@ from typing import Any
 import numpy as np
 
 from gradcheck import _hessian_words as hw
-from gradcheck._consistency import Consistency, LinearMap, agreement, homogeneous, magnitudes
+from gradcheck._consistency import (
+    Consistency,
+    LinearMap,
+    agreement,
+    homogeneous,
+    magnitudes,
+    random_pairs,
+)
 from gradcheck._hessian_fd import SYMMETRY_PAIRS
 from gradcheck._linear import Forms, Memo
 
@@ -60,14 +67,11 @@ def claimed_symmetry(
     name = hw.FORM_NAMES[form]
     maps = [LinearMap(f"{name}: uᵀ(Hv)", apply, False), LinearMap(f"{name}: vᵀ(Hu)", apply, True)]
     mags = None if g0 is None else magnitudes(forms, np.concatenate([g.reshape(-1) for g in g0]))
-    rng = np.random.default_rng([seed, 13])  # agreement's own draws, in its order
-    us = [rng.standard_normal(n) for _ in range(SYMMETRY_PAIRS)]
-    vs = [rng.standard_normal(n) for _ in range(SYMMETRY_PAIRS)]
-    pairs = list(zip(us, vs))
+    pairs = random_pairs(n, n, seed, SYMMETRY_PAIRS)
     c = agreement(maps, n, n, lay.roundoff(), seed, SYMMETRY_PAIRS, mags, vectors=pairs)[0]
     if not c.wrong:
         return c
-    if not homogeneous(maps[0], n, n, lay.roundoff(), seed):
+    if not homogeneous(maps[0], n, n, lay.roundoff(), random_pairs(n, n, seed)):
         # a form that is not linear shows its own error as linearity residual: not
         # round-off (attack37 H184: an allowance of 61 on values of 5)
         return c
